@@ -1,0 +1,1 @@
+export { toInstructionWord } from './word.js'

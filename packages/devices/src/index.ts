@@ -1,0 +1,1 @@
+export { MmioBus, type MmioDevice } from './bus.js'
