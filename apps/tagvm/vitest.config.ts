@@ -1,6 +1,10 @@
 import { defineProject } from 'vitest/config'
 
+// Workspace packages resolve to their TypeScript source (the "source" export condition),
+// so tests never run against a stale build.
 export default defineProject({
+  resolve: { conditions: ['source'] },
+  ssr: { resolve: { conditions: ['source'] } },
   test: {
     name: 'tagvm',
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
