@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds every guest (guests/<name>/*.c + *.S, plus guests/lib) into guests/<name>/<name>.elf.
+# Needs clang and ld.lld (scripts/install-oracles.sh). Output is deterministic: no debug info,
+# no build id, no .comment, relative paths only.
+#   guests/build.sh            build all guests
+#   guests/build.sh hello ...  build the named guests
+set -euo pipefail
+cd "$(dirname "$0")"
+
+CFLAGS=(--target=aarch64-none-elf -march=armv8.5-a+memtag+crc -ffreestanding -nostdlib -fno-builtin
+  -mgeneral-regs-only -mstrict-align -fno-pic -fno-pie -fno-stack-protector -fno-ident
+  -fno-unwind-tables -fno-asynchronous-unwind-tables -mno-outline-atomics -g0 -O2 -Wall -Wextra -Werror
+  -Ilib)
+
+guests=("$@")
+if [ ${#guests[@]} -eq 0 ]; then
+  for d in */main.c; do guests+=("${d%/main.c}"); done
+fi
+
+obj=$(mktemp -d)
+trap 'rm -rf "$obj"' EXIT
+for name in "${guests[@]}"; do
+  objs=()
+  for src in lib/*.c lib/*.S "$name"/*.c $(ls "$name"/*.S 2>/dev/null); do
+    o="$obj/$name-$(echo "$src" | tr / _).o"
+    clang "${CFLAGS[@]}" -c "$src" -o "$o"
+    objs+=("$o")
+  done
+  ld.lld -nostdlib -static --build-id=none -z max-page-size=4096 -z norelro -T lib/guest.ld "${objs[@]}" -o "$name/$name.elf"
+  echo "built $name/$name.elf ($(stat -c %s "$name/$name.elf") bytes)"
+done
