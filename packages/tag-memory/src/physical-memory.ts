@@ -1,0 +1,649 @@
+import {
+  GRANULE_SHIFT,
+  GRANULE_SIZE,
+  MAX_TAG,
+  PAGE_SHIFT,
+  PAGE_SIZE,
+  TAG_BYTES_PER_PAGE,
+} from './constants.js'
+import { checkTag } from './tags.js'
+
+/** Data is stored in chunks of this size, each allocated the first time it is touched. */
+export const CHUNK_SIZE = 2 * 1024 * 1024
+const FRAMES_PER_CHUNK = CHUNK_SIZE / PAGE_SIZE
+const FRAME_IN_CHUNK_MASK = FRAMES_PER_CHUNK - 1
+const FRAMES_PER_CHUNK_SHIFT = 9
+/** Tag storage comes from slabs of this many per-frame slots (64 KiB of packed tags each). */
+const TAG_SLOTS_PER_SLAB = 512
+const TAG_SLAB_SHIFT = 9
+/** Largest memory a PhysicalMemory models: 1 TiB (frame numbers stay well inside int32). */
+export const MAX_PHYSICAL_MEMORY = 2 ** 40
+
+/** Per-frame kernel flag bits (one Int32 per frame, usable with Atomics). */
+const FRAME_TAGGED = 1 // PG_mte_tagged: the frame's tags are valid
+const FRAME_TAG_LOCK = 2 // PG_mte_lock: someone is initialising the tags
+const FRAME_WATCHED = 4 // a decoded-instruction cache holds this frame
+
+/**
+ * Direct access to one frame's bytes for a TLB: `bytes` and `view` cover the whole backing
+ * chunk; the frame starts at `offset` in them.
+ */
+export interface FrameData {
+  readonly bytes: Uint8Array
+  readonly view: DataView
+  readonly offset: number
+}
+
+/**
+ * Direct access to one frame's packed allocation tags: the tag of granule g of the frame is
+ * nibble g of `packed` counted from byte `offset` (even granule in the low nibble).
+ */
+export interface FrameTags {
+  readonly packed: Uint8Array
+  readonly offset: number
+}
+
+export interface PhysicalMemoryOptions {
+  /** Bytes of memory: a multiple of 4 KiB, at most 1 TiB. */
+  size: number
+  /** Back data, tags and flags with SharedArrayBuffer (for vCPUs on worker threads). */
+  shared?: boolean
+}
+
+export type WatchedFrameWriteListener = (pfn: number) => void
+
+function allocBytes(length: number, shared: boolean): Uint8Array {
+  return shared ? new Uint8Array(new SharedArrayBuffer(length)) : new Uint8Array(length)
+}
+
+/**
+ * Host physical memory: frames of 4 KiB with data and MTE allocation tags (4 bits per
+ * 16-byte granule), plus the per-frame flags the kernel keeps for tags. This is the
+ * hardware's view: tags belong to the physical frame and stay there (stale) until someone
+ * writes or clears them; whether they are *valid* is the `tagged` flag's business.
+ */
+export class PhysicalMemory {
+  readonly size: number
+  readonly frameCount: number
+  readonly shared: boolean
+
+  private readonly chunks: (Uint8Array | undefined)[]
+  private readonly views: (DataView | undefined)[]
+  private readonly flags: Int32Array
+  /** Per data chunk: tag slot + 1 of each frame (0 = no tag storage yet). */
+  private readonly tagSlotIndex: (Int32Array | undefined)[]
+  private readonly tagSlabs: Uint8Array[] = []
+  private tagSlotsUsed = 0
+  private watchedCount = 0
+  private readonly watchListeners: WatchedFrameWriteListener[] = []
+
+  constructor(options: PhysicalMemoryOptions) {
+    const { size, shared = false } = options
+    if (!Number.isInteger(size) || size <= 0 || size % PAGE_SIZE !== 0 || size > MAX_PHYSICAL_MEMORY) {
+      throw new RangeError(`memory size must be a positive multiple of 4 KiB up to 1 TiB, got ${size}`)
+    }
+    this.size = size
+    this.frameCount = size / PAGE_SIZE
+    this.shared = shared
+    const chunkCount = Math.ceil(size / CHUNK_SIZE)
+    this.chunks = new Array<Uint8Array | undefined>(chunkCount).fill(undefined)
+    this.views = new Array<DataView | undefined>(chunkCount).fill(undefined)
+    this.tagSlotIndex = new Array<Int32Array | undefined>(chunkCount).fill(undefined)
+    const flagBytes = this.frameCount * 4
+    this.flags = new Int32Array(shared ? new SharedArrayBuffer(flagBytes) : new ArrayBuffer(flagBytes))
+  }
+
+  // ---- checks ------------------------------------------------------------------------
+
+  private checkAccess(pa: number, width: number): void {
+    // `pa % width === 0` also rejects fractions; comparisons reject NaN.
+    if (!(pa >= 0 && pa <= this.size - width && pa % width === 0)) {
+      throw new RangeError(
+        `physical address ${describe(pa)} is out of range or not ${width}-byte aligned (memory is ${this.size} bytes)`,
+      )
+    }
+  }
+
+  private checkRange(pa: number, length: number): void {
+    if (!(Number.isInteger(pa) && Number.isInteger(length) && pa >= 0 && length >= 0 && pa + length <= this.size)) {
+      throw new RangeError(
+        `physical range ${describe(pa)}+${describe(length)} is not inside memory of ${this.size} bytes`,
+      )
+    }
+  }
+
+  private checkGranuleRange(pa: number, length: number): void {
+    this.checkRange(pa, length)
+    if (pa % GRANULE_SIZE !== 0 || length % GRANULE_SIZE !== 0) {
+      throw new RangeError(`tag range ${describe(pa)}+${describe(length)} is not 16-byte granule aligned`)
+    }
+  }
+
+  checkPfn(pfn: number): void {
+    if (!(Number.isInteger(pfn) && pfn >= 0 && pfn < this.frameCount)) {
+      throw new RangeError(`frame number ${describe(pfn)} is not below ${this.frameCount}`)
+    }
+  }
+
+  // ---- data storage --------------------------------------------------------------------
+
+  private chunk(index: number): Uint8Array {
+    const existing = this.chunks[index]
+    if (existing) return existing
+    const length = Math.min(CHUNK_SIZE, this.size - index * CHUNK_SIZE)
+    const bytes = allocBytes(length, this.shared)
+    this.chunks[index] = bytes
+    this.views[index] = new DataView(bytes.buffer)
+    return bytes
+  }
+
+  private view(index: number): DataView {
+    const existing = this.views[index]
+    if (existing) return existing
+    this.chunk(index)
+    return this.views[index] as DataView
+  }
+
+  /** Bytes of data storage allocated so far (whole chunks). */
+  get allocatedDataBytes(): number {
+    let total = 0
+    for (const c of this.chunks) if (c) total += c.length
+    return total
+  }
+
+  /** Bytes of tag storage allocated so far (slabs of packed tags plus per-chunk slot indexes). */
+  get allocatedTagBytes(): number {
+    let total = 0
+    for (const s of this.tagSlabs) total += s.length
+    for (const i of this.tagSlotIndex) if (i) total += i.byteLength
+    return total
+  }
+
+  /** Frames whose tag storage exists (tags were written or the frame was marked tagged). */
+  get framesWithTagStorage(): number {
+    return this.tagSlotsUsed
+  }
+
+  frameData(pfn: number): FrameData {
+    this.checkPfn(pfn)
+    const index = pfn >>> FRAMES_PER_CHUNK_SHIFT
+    const bytes = this.chunk(index)
+    return { bytes, view: this.view(index), offset: (pfn & FRAME_IN_CHUNK_MASK) << PAGE_SHIFT }
+  }
+
+  read8(pa: number): number {
+    this.checkAccess(pa, 1)
+    const index = Math.floor(pa / CHUNK_SIZE)
+    const bytes = this.chunks[index]
+    return bytes ? (bytes[pa - index * CHUNK_SIZE] as number) : 0
+  }
+
+  read16(pa: number): number {
+    this.checkAccess(pa, 2)
+    const index = Math.floor(pa / CHUNK_SIZE)
+    const view = this.views[index]
+    return view ? view.getUint16(pa - index * CHUNK_SIZE, true) : 0
+  }
+
+  read32(pa: number): number {
+    this.checkAccess(pa, 4)
+    const index = Math.floor(pa / CHUNK_SIZE)
+    const view = this.views[index]
+    return view ? view.getUint32(pa - index * CHUNK_SIZE, true) : 0
+  }
+
+  write8(pa: number, value: number): void {
+    this.checkAccess(pa, 1)
+    checkValue(value, 0xff)
+    const index = Math.floor(pa / CHUNK_SIZE)
+    this.chunk(index)[pa - index * CHUNK_SIZE] = value
+    if (this.watchedCount !== 0) this.noteFrameWrites(Math.floor(pa / PAGE_SIZE), 1)
+  }
+
+  write16(pa: number, value: number): void {
+    this.checkAccess(pa, 2)
+    checkValue(value, 0xffff)
+    const index = Math.floor(pa / CHUNK_SIZE)
+    this.view(index).setUint16(pa - index * CHUNK_SIZE, value, true)
+    if (this.watchedCount !== 0) this.noteFrameWrites(Math.floor(pa / PAGE_SIZE), 1)
+  }
+
+  write32(pa: number, value: number): void {
+    this.checkAccess(pa, 4)
+    checkValue(value, 0xffffffff)
+    const index = Math.floor(pa / CHUNK_SIZE)
+    this.view(index).setUint32(pa - index * CHUNK_SIZE, value, true)
+    if (this.watchedCount !== 0) this.noteFrameWrites(Math.floor(pa / PAGE_SIZE), 1)
+  }
+
+  /** Copies `dst.length` bytes starting at `pa` into `dst`. Untouched memory reads as zero. */
+  readBytes(pa: number, dst: Uint8Array): void {
+    this.checkRange(pa, dst.length)
+    let done = 0
+    while (done < dst.length) {
+      const at = pa + done
+      const index = Math.floor(at / CHUNK_SIZE)
+      const offset = at - index * CHUNK_SIZE
+      const n = Math.min(dst.length - done, CHUNK_SIZE - offset)
+      const bytes = this.chunks[index]
+      if (bytes) dst.set(bytes.subarray(offset, offset + n), done)
+      else dst.fill(0, done, done + n)
+      done += n
+    }
+  }
+
+  writeBytes(pa: number, src: Uint8Array): void {
+    this.checkRange(pa, src.length)
+    let done = 0
+    while (done < src.length) {
+      const at = pa + done
+      const index = Math.floor(at / CHUNK_SIZE)
+      const offset = at - index * CHUNK_SIZE
+      const n = Math.min(src.length - done, CHUNK_SIZE - offset)
+      this.chunk(index).set(src.subarray(done, done + n), offset)
+      done += n
+    }
+    this.noteRangeWrite(pa, src.length)
+  }
+
+  /** Sets `length` bytes from `pa` to `byte`. Filling untouched memory with 0 allocates nothing. */
+  fill(pa: number, length: number, byte: number): void {
+    this.checkRange(pa, length)
+    checkValue(byte, 0xff)
+    let done = 0
+    while (done < length) {
+      const at = pa + done
+      const index = Math.floor(at / CHUNK_SIZE)
+      const offset = at - index * CHUNK_SIZE
+      const n = Math.min(length - done, CHUNK_SIZE - offset)
+      const bytes = this.chunks[index]
+      if (bytes) bytes.fill(byte, offset, offset + n)
+      else if (byte !== 0) this.chunk(index).fill(byte, offset, offset + n)
+      done += n
+    }
+    this.noteRangeWrite(pa, length)
+  }
+
+  /** Copies one frame's data to another (COW break, migration). Tags are not touched. */
+  copyFrame(srcPfn: number, dstPfn: number): void {
+    this.checkPfn(srcPfn)
+    this.checkPfn(dstPfn)
+    if (srcPfn === dstPfn) return
+    const srcIndex = srcPfn >>> FRAMES_PER_CHUNK_SHIFT
+    const dstIndex = dstPfn >>> FRAMES_PER_CHUNK_SHIFT
+    const dstOffset = (dstPfn & FRAME_IN_CHUNK_MASK) << PAGE_SHIFT
+    const src = this.chunks[srcIndex]
+    if (src) {
+      const srcOffset = (srcPfn & FRAME_IN_CHUNK_MASK) << PAGE_SHIFT
+      this.chunk(dstIndex).set(src.subarray(srcOffset, srcOffset + PAGE_SIZE), dstOffset)
+    } else {
+      this.chunks[dstIndex]?.fill(0, dstOffset, dstOffset + PAGE_SIZE)
+    }
+    if (this.watchedCount !== 0) this.noteFrameWrites(dstPfn, 1)
+  }
+
+  // ---- allocation tags -------------------------------------------------------------------
+
+  /** Slot + 1 of the frame's tag storage, or 0. */
+  private tagSlot(pfn: number): number {
+    const index = this.tagSlotIndex[pfn >>> FRAMES_PER_CHUNK_SHIFT]
+    return index ? (index[pfn & FRAME_IN_CHUNK_MASK] as number) : 0
+  }
+
+  private allocateTagSlot(pfn: number): number {
+    const chunkIndex = pfn >>> FRAMES_PER_CHUNK_SHIFT
+    let index = this.tagSlotIndex[chunkIndex]
+    if (!index) {
+      index = new Int32Array(FRAMES_PER_CHUNK)
+      this.tagSlotIndex[chunkIndex] = index
+    }
+    const existing = index[pfn & FRAME_IN_CHUNK_MASK] as number
+    if (existing !== 0) return existing
+    const slot = this.tagSlotsUsed++
+    if (slot >>> TAG_SLAB_SHIFT >= this.tagSlabs.length) {
+      this.tagSlabs.push(allocBytes(TAG_SLOTS_PER_SLAB * TAG_BYTES_PER_PAGE, this.shared))
+    }
+    index[pfn & FRAME_IN_CHUNK_MASK] = slot + 1
+    return slot + 1
+  }
+
+  private slabOf(slotPlusOne: number): Uint8Array {
+    return this.tagSlabs[(slotPlusOne - 1) >>> TAG_SLAB_SHIFT] as Uint8Array
+  }
+
+  private static slotOffset(slotPlusOne: number): number {
+    return ((slotPlusOne - 1) & (TAG_SLOTS_PER_SLAB - 1)) * TAG_BYTES_PER_PAGE
+  }
+
+  /**
+   * The frame's packed tag storage, or null when it has none and `allocate` is false (every
+   * tag of such a frame reads 0).
+   */
+  frameTags(pfn: number, allocate: boolean): FrameTags | null {
+    this.checkPfn(pfn)
+    let slot = this.tagSlot(pfn)
+    if (slot === 0) {
+      if (!allocate) return null
+      slot = this.allocateTagSlot(pfn)
+    }
+    return { packed: this.slabOf(slot), offset: PhysicalMemory.slotOffset(slot) }
+  }
+
+  /** The allocation tag of the granule holding byte `pa`. */
+  getTag(pa: number): number {
+    this.checkAccess(pa, 1)
+    const pfn = Math.floor(pa / PAGE_SIZE)
+    const slot = this.tagSlot(pfn)
+    if (slot === 0) return 0
+    const granule = (pa - pfn * PAGE_SIZE) >>> GRANULE_SHIFT
+    const byte = this.slabOf(slot)[PhysicalMemory.slotOffset(slot) + (granule >>> 1)] as number
+    return granule & 1 ? byte >>> 4 : byte & 0xf
+  }
+
+  /** Sets the allocation tag of the granule holding byte `pa`. */
+  setTag(pa: number, tag: number): void {
+    this.checkAccess(pa, 1)
+    checkTag(tag)
+    const pfn = Math.floor(pa / PAGE_SIZE)
+    let slot = this.tagSlot(pfn)
+    if (slot === 0) {
+      if (tag === 0) return
+      slot = this.allocateTagSlot(pfn)
+    }
+    const granule = (pa - pfn * PAGE_SIZE) >>> GRANULE_SHIFT
+    const packed = this.slabOf(slot)
+    const at = PhysicalMemory.slotOffset(slot) + (granule >>> 1)
+    const byte = packed[at] as number
+    packed[at] = granule & 1 ? (byte & 0x0f) | (tag << 4) : (byte & 0xf0) | tag
+  }
+
+  /** Sets the tags of every granule in [pa, pa+length); both must be granule aligned. */
+  setTags(pa: number, length: number, tag: number): void {
+    this.checkGranuleRange(pa, length)
+    checkTag(tag)
+    const pair = tag | (tag << 4)
+    this.forEachFrameSpan(pa, length, (pfn, firstGranule, granules) => {
+      let slot = this.tagSlot(pfn)
+      if (slot === 0) {
+        if (tag === 0) return
+        slot = this.allocateTagSlot(pfn)
+      }
+      const packed = this.slabOf(slot)
+      const base = PhysicalMemory.slotOffset(slot)
+      let g = firstGranule
+      const end = firstGranule + granules
+      if (g & 1 && g < end) packTagAt(packed, base, g++, tag)
+      const wholeBytesEnd = end & ~1
+      if (g < wholeBytesEnd) {
+        packed.fill(pair, base + (g >>> 1), base + (wholeBytesEnd >>> 1))
+        g = wholeBytesEnd
+      }
+      if (g < end) packTagAt(packed, base, g, tag)
+    })
+  }
+
+  /** Zeroes every tag of the frame (allocates nothing if it has no tag storage). */
+  clearFrameTags(pfn: number): void {
+    this.checkPfn(pfn)
+    const slot = this.tagSlot(pfn)
+    if (slot === 0) return
+    const offset = PhysicalMemory.slotOffset(slot)
+    this.slabOf(slot).fill(0, offset, offset + TAG_BYTES_PER_PAGE)
+  }
+
+  /** Copies one frame's tags to another (what copy_highpage does for a tagged source). */
+  copyFrameTags(srcPfn: number, dstPfn: number): void {
+    this.checkPfn(srcPfn)
+    this.checkPfn(dstPfn)
+    if (srcPfn === dstPfn) return
+    const srcSlot = this.tagSlot(srcPfn)
+    if (srcSlot === 0) {
+      this.clearFrameTags(dstPfn)
+      return
+    }
+    const dstSlot = this.tagSlot(dstPfn) || this.allocateTagSlot(dstPfn)
+    const srcOffset = PhysicalMemory.slotOffset(srcSlot)
+    this.slabOf(dstSlot).set(
+      this.slabOf(srcSlot).subarray(srcOffset, srcOffset + TAG_BYTES_PER_PAGE),
+      PhysicalMemory.slotOffset(dstSlot),
+    )
+  }
+
+  /**
+   * Copies the tags of [pa, pa+length) out, one tag per byte in the low nibble (the
+   * KVM_ARM_MTE_COPY_TAGS / PTRACE_PEEKMTETAGS layout): length/16 bytes from dstOffset.
+   */
+  copyTagsOut(pa: number, length: number, dst: Uint8Array, dstOffset = 0): void {
+    this.checkGranuleRange(pa, length)
+    const count = length / GRANULE_SIZE
+    checkBuffer(dst, dstOffset, count)
+    let out = dstOffset
+    this.forEachFrameSpan(pa, length, (pfn, firstGranule, granules) => {
+      const slot = this.tagSlot(pfn)
+      if (slot === 0) {
+        dst.fill(0, out, out + granules)
+        out += granules
+        return
+      }
+      const packed = this.slabOf(slot)
+      const base = PhysicalMemory.slotOffset(slot)
+      let g = firstGranule
+      const end = firstGranule + granules
+      if (g & 1 && g < end) dst[out++] = (packed[base + (g++ >>> 1)] as number) >>> 4
+      for (; g + 1 < end; g += 2) {
+        const byte = packed[base + (g >>> 1)] as number
+        dst[out] = byte & 0xf
+        dst[out + 1] = byte >>> 4
+        out += 2
+      }
+      if (g < end) dst[out++] = (packed[base + (g >>> 1)] as number) & 0xf
+    })
+  }
+
+  /**
+   * Sets the tags of [pa, pa+length) from one-tag-per-byte `src` (length/16 bytes from
+   * srcOffset). Any byte above 15 rejects the whole call before anything changes.
+   */
+  copyTagsIn(pa: number, length: number, src: Uint8Array, srcOffset = 0): void {
+    this.checkGranuleRange(pa, length)
+    const count = length / GRANULE_SIZE
+    checkBuffer(src, srcOffset, count)
+    for (let i = srcOffset; i < srcOffset + count; i++) {
+      if ((src[i] as number) > MAX_TAG) {
+        throw new RangeError(`tag byte ${i} is ${src[i]}; tags are 0..15 in the low nibble`)
+      }
+    }
+    let input = srcOffset
+    this.forEachFrameSpan(pa, length, (pfn, firstGranule, granules) => {
+      let slot = this.tagSlot(pfn)
+      if (slot === 0) {
+        if (allZero(src, input, input + granules)) {
+          input += granules
+          return
+        }
+        slot = this.allocateTagSlot(pfn)
+      }
+      const packed = this.slabOf(slot)
+      const base = PhysicalMemory.slotOffset(slot)
+      let g = firstGranule
+      const end = firstGranule + granules
+      if (g & 1 && g < end) packTagAt(packed, base, g++, src[input++] as number)
+      for (; g + 1 < end; g += 2) {
+        packed[base + (g >>> 1)] = (src[input] as number) | ((src[input + 1] as number) << 4)
+        input += 2
+      }
+      if (g < end) packTagAt(packed, base, g, src[input++] as number)
+    })
+  }
+
+  /** Calls `span` for each frame in a granule-aligned range with its granule sub-range. */
+  private forEachFrameSpan(
+    pa: number,
+    length: number,
+    span: (pfn: number, firstGranule: number, granules: number) => void,
+  ): void {
+    let at = pa
+    const end = pa + length
+    while (at < end) {
+      const pfn = Math.floor(at / PAGE_SIZE)
+      const frameStart = pfn * PAGE_SIZE
+      const stop = Math.min(end, frameStart + PAGE_SIZE)
+      span(pfn, (at - frameStart) >>> GRANULE_SHIFT, (stop - at) >>> GRANULE_SHIFT)
+      at = stop
+    }
+  }
+
+  // ---- per-frame kernel flags ----------------------------------------------------------
+
+  /** PG_mte_tagged: the frame's tags hold valid values. */
+  isTagged(pfn: number): boolean {
+    this.checkPfn(pfn)
+    return (Atomics.load(this.flags, pfn) & FRAME_TAGGED) !== 0
+  }
+
+  /**
+   * Takes the frame's tag-initialisation lock (like try_page_mte_tagging): true if this
+   * caller must now initialise the tags and call `setTagged`; false if the frame is already
+   * tagged or another caller holds the lock (then `waitTagged`).
+   */
+  tryLockTags(pfn: number): boolean {
+    this.checkPfn(pfn)
+    for (;;) {
+      const old = Atomics.load(this.flags, pfn)
+      if (old & (FRAME_TAGGED | FRAME_TAG_LOCK)) return false
+      if (Atomics.compareExchange(this.flags, pfn, old, old | FRAME_TAG_LOCK) === old) return true
+    }
+  }
+
+  /**
+   * Publishes the frame's tags as valid and drops the init lock in one atomic step (so a
+   * waiter that sees `tagged` also sees the tags). Gives the frame tag storage.
+   */
+  setTagged(pfn: number): void {
+    this.checkPfn(pfn)
+    this.allocateTagSlot(pfn)
+    for (;;) {
+      const old = Atomics.load(this.flags, pfn)
+      const next = (old | FRAME_TAGGED) & ~FRAME_TAG_LOCK
+      if (Atomics.compareExchange(this.flags, pfn, old, next) === old) break
+    }
+    if (this.shared) Atomics.notify(this.flags, pfn)
+  }
+
+  /**
+   * Waits until another caller has finished initialising the frame's tags. With shared
+   * memory this blocks on Atomics.wait; single-threaded, a frame that is locked but not
+   * tagged can never become tagged, so that is reported as a programming error.
+   */
+  waitTagged(pfn: number): void {
+    this.checkPfn(pfn)
+    for (;;) {
+      const value = Atomics.load(this.flags, pfn)
+      if (value & FRAME_TAGGED) return
+      if (!this.shared) {
+        throw new RangeError(
+          `frame ${pfn} is not tagged${value & FRAME_TAG_LOCK ? ' and its tag lock is held' : ''}; single-threaded memory cannot wait for it`,
+        )
+      }
+      Atomics.wait(this.flags, pfn, value)
+    }
+  }
+
+  /**
+   * Makes the frame's tags valid exactly once: if it is not tagged, the caller that wins the
+   * lock zeroes the tags and marks it tagged (true); everyone else sees false.
+   */
+  ensureTagsInitialised(pfn: number): boolean {
+    if (this.isTagged(pfn)) return false
+    if (this.tryLockTags(pfn)) {
+      this.clearFrameTags(pfn)
+      this.setTagged(pfn)
+      return true
+    }
+    this.waitTagged(pfn)
+    return false
+  }
+
+  /**
+   * Forgets the frame's `tagged` flag, as the page allocator does when a page is freed. The
+   * tags themselves stay in the frame (stale), as they do in hardware.
+   */
+  resetTagFlags(pfn: number): void {
+    this.checkPfn(pfn)
+    const value = Atomics.load(this.flags, pfn)
+    if (value & FRAME_TAG_LOCK) throw new RangeError(`frame ${pfn} is being tag-initialised; cannot reset its flags`)
+    Atomics.and(this.flags, pfn, ~FRAME_TAGGED)
+  }
+
+  // ---- code-page watch ---------------------------------------------------------------
+
+  /** Marks a frame so the next write to it through these methods notifies the listeners. */
+  watchFrame(pfn: number): void {
+    this.checkPfn(pfn)
+    const old = Atomics.or(this.flags, pfn, FRAME_WATCHED)
+    if (!(old & FRAME_WATCHED)) this.watchedCount++
+  }
+
+  unwatchFrame(pfn: number): void {
+    this.checkPfn(pfn)
+    const old = Atomics.and(this.flags, pfn, ~FRAME_WATCHED)
+    if (old & FRAME_WATCHED) this.watchedCount--
+  }
+
+  isWatched(pfn: number): boolean {
+    this.checkPfn(pfn)
+    return (Atomics.load(this.flags, pfn) & FRAME_WATCHED) !== 0
+  }
+
+  /** Registers a listener for writes to watched frames; returns a function that removes it. */
+  onWatchedFrameWrite(listener: WatchedFrameWriteListener): () => void {
+    this.watchListeners.push(listener)
+    return () => {
+      const at = this.watchListeners.indexOf(listener)
+      if (at >= 0) this.watchListeners.splice(at, 1)
+    }
+  }
+
+  private noteRangeWrite(pa: number, length: number): void {
+    if (this.watchedCount === 0 || length === 0) return
+    const first = Math.floor(pa / PAGE_SIZE)
+    this.noteFrameWrites(first, Math.floor((pa + length - 1) / PAGE_SIZE) - first + 1)
+  }
+
+  private noteFrameWrites(firstPfn: number, count: number): void {
+    for (let pfn = firstPfn; pfn < firstPfn + count && this.watchedCount !== 0; pfn++) {
+      const old = Atomics.and(this.flags, pfn, ~FRAME_WATCHED)
+      if (old & FRAME_WATCHED) {
+        this.watchedCount--
+        for (const listener of this.watchListeners.slice()) listener(pfn)
+      }
+    }
+  }
+}
+
+function packTagAt(packed: Uint8Array, base: number, granule: number, tag: number): void {
+  const at = base + (granule >>> 1)
+  const byte = packed[at] as number
+  packed[at] = granule & 1 ? (byte & 0x0f) | (tag << 4) : (byte & 0xf0) | tag
+}
+
+function allZero(bytes: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (bytes[i] !== 0) return false
+  return true
+}
+
+function checkValue(value: number, max: number): void {
+  if (!(Number.isInteger(value) && value >= 0 && value <= max)) {
+    throw new RangeError(`value ${value} does not fit in 0..${max}`)
+  }
+}
+
+function checkBuffer(buffer: Uint8Array, offset: number, count: number): void {
+  if (!(Number.isInteger(offset) && offset >= 0 && offset + count <= buffer.length)) {
+    throw new RangeError(`buffer of ${buffer.length} bytes cannot hold ${count} tag bytes at offset ${offset}`)
+  }
+}
+
+function describe(n: number): string {
+  return Number.isInteger(n) && n >= 0 ? `0x${n.toString(16)}` : String(n)
+}
