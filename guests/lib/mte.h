@@ -96,4 +96,27 @@ static inline void set_tcf(u64 tcf) {
   write_sysreg(sctlr_el1, (read_sysreg(sctlr_el1) & ~SCTLR_TCF_MASK) | tcf);
   isb();
 }
+
+// Memory the MTE guests use: 2 MiB Tagged (MAIR 0xF0) and 2 MiB Normal untagged (0xFF).
+#define TAGGED_BASE 0x40200000UL
+#define UNTAGGED_BASE 0x40400000UL
+#define REGION_SIZE 0x200000UL
+static inline void map_test_regions(void) {
+  mmu_map(TAGGED_BASE, REGION_SIZE, ATTR_TAGGED);
+  mmu_map(UNTAGGED_BASE, REGION_SIZE, ATTR_NORMAL);
+}
+
+// Prints the allocation tags of `n` granules from `p` as hex digits, lowest address first.
+static inline void print_tags(const char *label, u64 p, int n) {
+  printf("%s", label);
+  for (int i = 0; i < n; i++) printf("%x", load_tag(p + (u64)i * GRANULE));
+  putc('\n');
+}
+// The layout of the test vectors in arm-mte.md section 7: granule tags 3, 4, 0, F from `base`.
+static inline void set_vector_tags(u64 base) {
+  stg(with_tag(base, 3));
+  stg(with_tag(base + 0x10, 4));
+  stg(with_tag(base + 0x20, 0));
+  stg(with_tag(base + 0x30, 15));
+}
 #endif
