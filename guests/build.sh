@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 CFLAGS=(--target=aarch64-none-elf -march=armv8.5-a+memtag+crc -ffreestanding -nostdlib -fno-builtin
   -mgeneral-regs-only -mstrict-align -fno-pic -fno-pie -fno-stack-protector -fno-ident
   -fno-unwind-tables -fno-asynchronous-unwind-tables -mno-outline-atomics -g0 -O2 -Wall -Wextra -Werror
-  -Ilib)
+  -Ilib ${GUEST_CFLAGS:-})
 
 guests=("$@")
 if [ ${#guests[@]} -eq 0 ]; then

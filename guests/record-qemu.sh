@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs each guest ELF under QEMU and records the exact UART bytes as guests/<name>/qemu.out,
+# plus QEMU's version in guests/QEMU_VERSION. Needs QEMU 10 (scripts/install-oracles.sh).
+#   guests/record-qemu.sh            record all guests
+#   guests/record-qemu.sh hello ...  record the named guests
+set -euo pipefail
+cd "$(dirname "$0")"
+
+QEMU=${QEMU:-qemu-system-aarch64}
+version=$("$QEMU" --version | head -1)
+case "$version" in
+  "QEMU emulator version 1"[0-9].*) ;;
+  *) echo "record-qemu.sh: need QEMU 10 or later, found: $version" >&2; exit 1 ;;
+esac
+echo "$version" > QEMU_VERSION
+
+guests=("$@")
+if [ ${#guests[@]} -eq 0 ]; then
+  for d in */main.c; do guests+=("${d%/main.c}"); done
+fi
+
+status=0
+for name in "${guests[@]}"; do
+  elf="$name/$name.elf"
+  # -nographic puts the PL011 on stdio; stdin is closed so QEMU cannot read the terminal.
+  # A guest that does not power off within the timeout is a failure, not a recording.
+  if timeout 120 "$QEMU" -M virt,mte=on -cpu max -nographic -nic none -no-reboot -kernel "$elf" \
+      </dev/null >"$name/qemu.out.tmp"; then
+    mv "$name/qemu.out.tmp" "$name/qemu.out"
+    echo "recorded $name/qemu.out ($(wc -c <"$name/qemu.out") bytes)"
+  else
+    echo "record-qemu.sh: $elf did not power off cleanly (status $?)" >&2
+    rm -f "$name/qemu.out.tmp"
+    status=1
+  fi
+done
+exit $status
