@@ -1,1 +1,14 @@
 export * from './mair.js'
+export * from './constants.js'
+export type { DescriptorMemory } from './memory.js'
+export {
+  COMBINED_TAGGED,
+  MAIR_DEVICE_NGNRNE,
+  MAIR_NORMAL_TAGGED,
+  MAIR_NORMAL_WB,
+  combineAttributeBits,
+  combineAttributes,
+} from './attributes.js'
+export { TranslationResult, faultStatusCode, recordFault } from './result.js'
+export { Tlb } from './tlb.js'
+export { Mmu, PA_BITS } from './mmu.js'
