@@ -1,0 +1,75 @@
+// Builds corpus/llvm14.txt.gz: seeded random words plus sweeps over every table row (all
+// src/tables/*.decode files), each with llvm-mc 14's text or "invalid".
+// Needs /usr/bin/llvm-mc; tests only read the committed output.
+import { spawnSync } from 'node:child_process'
+import { join, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { mkdirSync } from 'node:fs'
+import { loadPatterns } from './gen-decoder.js'
+import { INVALID, LLVM_MATTR, normaliseLlvmText, writeCorpus, type CorpusEntry } from './corpus-lib.js'
+
+const RANDOM_WORDS = 200_000
+const SWEEP_TOTAL = 150_000
+const MIN_PER_ROW = 64
+const CHUNK = 40_000
+
+/** mulberry32: small, seedable, good enough to spread words over the encoding space. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return (t ^ (t >>> 14)) >>> 0
+  }
+}
+
+function llvmDisassemble(words: readonly number[]): Map<number, string> {
+  const result = new Map<number, string>()
+  for (let start = 0; start < words.length; start += CHUNK) {
+    const chunk = words.slice(start, start + CHUNK)
+    const input = chunk
+      .map((w) => [0, 8, 16, 24].map((s) => `0x${((w >>> s) & 0xff).toString(16).padStart(2, '0')}`).join(' '))
+      .join('\n')
+    const run = spawnSync('llvm-mc', ['--disassemble', '-triple=aarch64', `-mattr=${LLVM_MATTR}`, '--show-encoding'], {
+      input,
+      maxBuffer: 1 << 30,
+      encoding: 'utf8',
+    })
+    if (run.status !== 0 && run.stdout === '') throw new Error(`llvm-mc failed: ${run.stderr.slice(0, 500)}`)
+    for (const line of run.stdout.split('\n')) {
+      const m = /\/\/ encoding: \[0x(..),0x(..),0x(..),0x(..)\]/.exec(line)
+      if (!m) continue
+      const word = parseInt(`${m[4]}${m[3]}${m[2]}${m[1]}`, 16) >>> 0
+      result.set(word, normaliseLlvmText(line))
+    }
+    process.stdout.write(`\r${Math.min(start + CHUNK, words.length)}/${words.length}`)
+  }
+  process.stdout.write('\n')
+  return result
+}
+
+function main(): void {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+  const patterns = loadPatterns(join(root, 'src/tables'))
+  const next = rng(0x7a67766d)
+  const words = new Set<number>()
+  for (let i = 0; i < RANDOM_WORDS; i++) words.add(next())
+  const perRow = Math.max(MIN_PER_ROW, Math.ceil(SWEEP_TOTAL / patterns.length))
+  for (const p of patterns) {
+    const free = ~p.mask >>> 0
+    words.add(p.value)
+    words.add((p.value | free) >>> 0)
+    for (let i = 0; i < perRow; i++) words.add((p.value | (next() & free)) >>> 0)
+  }
+  const list = [...words].sort((a, b) => a - b)
+  const texts = llvmDisassemble(list)
+  const entries: CorpusEntry[] = list.map((word) => ({ word, text: texts.get(word) ?? INVALID }))
+  mkdirSync(join(root, 'corpus'), { recursive: true })
+  writeCorpus(join(root, 'corpus/llvm14.txt.gz'), entries)
+  const valid = entries.filter((e) => e.text !== INVALID).length
+  console.log(`${entries.length} words (${valid} valid) from ${patterns.length} rows, ${perRow} per row`)
+}
+
+main()

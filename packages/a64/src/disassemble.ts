@@ -1,0 +1,41 @@
+import { INSTRUCTION_NAMES, type Instruction } from './generated/decoder.js'
+import { PRINTER_MODULES } from './generated/printer-modules.js'
+import { decodeWord } from './decode.js'
+import { toInstructionWord } from './word.js'
+import { hex } from './print-helpers.js'
+
+type AnyPrinter = (insn: Instruction, pc: number) => string
+
+// One printer per instruction id, merged from every src/disasm module.
+const PRINTERS: (AnyPrinter | undefined)[] = INSTRUCTION_NAMES.map(() => undefined)
+for (const table of PRINTER_MODULES) {
+  for (const [name, printer] of Object.entries(table)) {
+    const id = (INSTRUCTION_NAMES as readonly string[]).indexOf(name)
+    if (id < 0) throw new Error(`printer for unknown instruction ${name}`)
+    if (PRINTERS[id]) throw new Error(`two printers for ${name}`)
+    PRINTERS[id] = printer as AnyPrinter
+  }
+}
+
+/** Instruction names with no printer (the tests require this to be empty). */
+export function unprintedInstructions(): string[] {
+  return INSTRUCTION_NAMES.filter((n, id) => id !== 0 && PRINTERS[id] === undefined)
+}
+
+/**
+ * Disassembles one word in LLVM 14 syntax (as `llvm-mc --disassemble` prints it: mnemonic,
+ * a tab, operands). Unallocated words give `.inst 0x........`. Branch and ADR targets are
+ * printed as llvm-mc prints them (offsets from `pc`), so `pc` only matters to callers that
+ * resolve targets themselves.
+ */
+export function disassemble(word: number, pc = 0): string {
+  const insn = decodeWord(toInstructionWord(word))
+  return printInstruction(insn, word, pc)
+}
+
+export function printInstruction(insn: Instruction, word: number, pc = 0): string {
+  if (insn.id === 0) return `.inst\t${hex(word >>> 0, 8)}`
+  const printer = PRINTERS[insn.id]
+  if (!printer) return `<no printer for ${insn.name}>`
+  return printer(insn, pc)
+}
