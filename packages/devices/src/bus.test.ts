@@ -22,3 +22,13 @@ test('refuses overlapping regions and leaves the bus unchanged', () => {
   expect(() => bus.add(0x0900_0800, 0x1000, recorder('b'))).toThrow(/overlaps a/)
   expect(bus.find(0x0900_1000)).toBeUndefined()
 })
+
+test('lists its regions lowest base first', () => {
+  const bus = new MmioBus()
+  bus.add(0x0900_0000, 0x1000, recorder('uart'))
+  bus.add(0x0800_0000, 0x10000, recorder('gic'))
+  expect(bus.entries().map((r) => [r.base, r.device.name])).toEqual([
+    [0x0800_0000, 'gic'],
+    [0x0900_0000, 'uart'],
+  ])
+})

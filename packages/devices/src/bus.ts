@@ -1,11 +1,16 @@
-/** An MMIO device: offsets are relative to the device's base address. */
+/**
+ * An MMIO device: offsets are relative to the device's base address. `size` is 1, 2, 4 or 8
+ * bytes; values are unsigned and fit the access size (8-byte values as far as a number can
+ * hold them).
+ */
 export interface MmioDevice {
   readonly name: string
   read(offset: number, size: number): number
   write(offset: number, size: number, value: number): void
 }
 
-interface Region {
+/** One device's window on the bus. */
+export interface MmioRegion {
   readonly base: number
   readonly size: number
   readonly device: MmioDevice
@@ -13,7 +18,7 @@ interface Region {
 
 /** Routes guest physical MMIO addresses to devices. Regions may not overlap. */
 export class MmioBus {
-  private readonly regions: Region[] = []
+  private readonly regions: MmioRegion[] = []
 
   add(base: number, size: number, device: MmioDevice): void {
     if (!Number.isSafeInteger(base) || base < 0 || !Number.isSafeInteger(size) || size <= 0) {
@@ -33,5 +38,10 @@ export class MmioBus {
       if (addr >= r.base && addr < r.base + r.size) return { device: r.device, offset: addr - r.base }
     }
     return undefined
+  }
+
+  /** Every region, lowest base first (for device trees, snapshots and resets). */
+  entries(): readonly MmioRegion[] {
+    return [...this.regions]
   }
 }

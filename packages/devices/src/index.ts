@@ -1,1 +1,3 @@
-export { MmioBus, type MmioDevice } from './bus.js'
+export { MmioBus, type MmioDevice, type MmioRegion } from './bus.js'
+export { type Device, type DeviceState } from './device.js'
+export { Pl011, PL011, FR, INT, CR, type Pl011Options, type Pl011Revision } from './pl011.js'
