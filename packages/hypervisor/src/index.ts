@@ -1,1 +1,5 @@
 export * from './psci.js'
+export * from './one-reg.js'
+export * from './esr.js'
+export * from './memslots.js'
+export type * from './host.js'

@@ -26,3 +26,154 @@ export const PsciReturn = {
 
 /** PSCI 1.1 as reported by PSCI_VERSION: major in 31:16, minor in 15:0. */
 export const PSCI_VERSION_1_1 = (1 << 16) | 1
+
+/** Further SMCCC / PSCI 1.x function ids KVM answers. */
+export const SmcccFunction = {
+  SMCCC_VERSION: 0x8000_0000,
+  SMCCC_ARCH_FEATURES: 0x8000_0001,
+  CPU_SUSPEND_32: 0x8400_0001,
+  CPU_ON_32: 0x8400_0003,
+  AFFINITY_INFO_32: 0x8400_0004,
+  SYSTEM_RESET2_32: 0x8400_0012,
+  SYSTEM_RESET2_64: 0xc400_0012,
+} as const
+
+/** SMCCC version KVM reports (ARM_SMCCC_VERSION_1_1). */
+export const SMCCC_VERSION_1_1 = 0x10001
+/** AFFINITY_INFO results. */
+export const PSCI_AFFINITY_ON = 0
+export const PSCI_AFFINITY_OFF = 1
+/** MIGRATE_INFO_TYPE: no Trusted OS that needs migration (PSCI_0_2_TOS_MP). */
+export const PSCI_TOS_MP = 2
+/** KVM_SYSTEM_EVENT_* types and the PSCI SYSTEM_RESET2 flag (include/uapi/linux/kvm.h). */
+export const KVM_SYSTEM_EVENT_SHUTDOWN = 1
+export const KVM_SYSTEM_EVENT_RESET = 2
+export const KVM_SYSTEM_EVENT_RESET_FLAG_PSCI_RESET2 = 1n
+
+/** MPIDR_EL1 affinity bits a PSCI caller may name (MPIDR_HWID_BITMASK). */
+export const MPIDR_HWID_BITMASK = 0xff00ffffffn
+
+/** MPIDR_EL1 KVM gives vCPU `id` (reset_mpidr): Aff0 = id[3:0], Aff1 = id[11:4], Aff2 = id[19:12], bit 31 RES1. */
+export function mpidrForVcpu(id: number): bigint {
+  const aff0 = id & 0xf
+  const aff1 = (id >>> 4) & 0xff
+  const aff2 = (id >>> 12) & 0xff
+  return (1n << 31n) | BigInt(aff0 | (aff1 << 8) | (aff2 << 16))
+}
+
+/** What the PSCI code needs to know about, and do to, the vCPUs of a VM. */
+export interface PsciVcpu {
+  readonly mpidr: bigint
+  readonly stopped: boolean
+}
+
+/** The outcome of one SMCCC call (HVC #0 or SMC #0). */
+export type SmcccResult =
+  /** Write x0 (and keep running). */
+  | { readonly kind: 'return'; readonly x0: bigint }
+  /** Power this vCPU off (CPU_OFF); x0 is not written. */
+  | { readonly kind: 'cpu-off' }
+  /** Start `target`: reset it, PC = entry, X0 = context id; caller gets SUCCESS. */
+  | { readonly kind: 'cpu-on'; readonly target: number; readonly entry: bigint; readonly contextId: bigint }
+  /** Exit to the VMM with KVM_EXIT_SYSTEM_EVENT; x0 preloaded with INTERNAL_FAILURE. */
+  | { readonly kind: 'system-event'; readonly type: number; readonly flags: bigint }
+  /** CPU_SUSPEND: behaves as WFI, returns SUCCESS. */
+  | { readonly kind: 'suspend' }
+
+const U64 = (1n << 64n) - 1n
+function ret(value: number): SmcccResult {
+  return { kind: 'return', x0: BigInt(value) & U64 }
+}
+
+/** PSCI_AFFINITY_MASK for a lowest affinity level (0 when the level is above 3). */
+function affinityMask(level: bigint): bigint {
+  if (level > 3n) return 0n
+  const shift = BigInt(((1 << Number(level)) >> 1) << 3)
+  return MPIDR_HWID_BITMASK & ~((1n << shift) - 1n) & U64
+}
+
+/**
+ * KVM's SMCCC handler with in-kernel PSCI 1.1 (arch/arm64/kvm/hypercalls.c, psci.c):
+ * `args` are X0..X3 of the caller, `vcpus` every vCPU of the VM in id order.
+ */
+export function handleSmcccCall(args: readonly [bigint, bigint, bigint, bigint], vcpus: readonly PsciVcpu[]): SmcccResult {
+  const fn = Number(args[0] & 0xffff_ffffn)
+  // SMC32 function ids take 32-bit arguments (kvm_psci_narrow_to_32bit).
+  const narrow = (v: bigint): bigint => ((fn & 0x4000_0000) === 0 ? v & 0xffff_ffffn : v)
+  const a1 = narrow(args[1])
+  const a2 = narrow(args[2])
+  const a3 = narrow(args[3])
+  switch (fn) {
+    case SmcccFunction.SMCCC_VERSION:
+      return ret(SMCCC_VERSION_1_1)
+    case SmcccFunction.SMCCC_ARCH_FEATURES:
+      return ret(PsciReturn.NOT_SUPPORTED)
+    case PsciFunction.VERSION:
+      return ret(PSCI_VERSION_1_1)
+    case SmcccFunction.CPU_SUSPEND_32:
+    case PsciFunction.CPU_SUSPEND_64:
+      return { kind: 'suspend' }
+    case PsciFunction.CPU_OFF:
+      return { kind: 'cpu-off' }
+    case SmcccFunction.CPU_ON_32:
+    case PsciFunction.CPU_ON_64: {
+      if (a1 & ~MPIDR_HWID_BITMASK) return ret(PsciReturn.INVALID_PARAMETERS)
+      const target = vcpus.findIndex((v) => (v.mpidr & MPIDR_HWID_BITMASK) === a1)
+      if (target < 0) return ret(PsciReturn.INVALID_PARAMETERS)
+      if (!(vcpus[target] as PsciVcpu).stopped) return ret(PsciReturn.ALREADY_ON)
+      return { kind: 'cpu-on', target, entry: a2, contextId: a3 }
+    }
+    case SmcccFunction.AFFINITY_INFO_32:
+    case PsciFunction.AFFINITY_INFO_64: {
+      if (a1 & ~MPIDR_HWID_BITMASK) return ret(PsciReturn.INVALID_PARAMETERS)
+      const mask = affinityMask(a2)
+      if (mask === 0n) return ret(PsciReturn.INVALID_PARAMETERS)
+      const target = a1 & mask
+      const on = vcpus.some((v) => (v.mpidr & mask) === target && !v.stopped)
+      return ret(on ? PSCI_AFFINITY_ON : PSCI_AFFINITY_OFF)
+    }
+    case PsciFunction.MIGRATE_INFO_TYPE:
+      return ret(PSCI_TOS_MP)
+    case PsciFunction.SYSTEM_OFF:
+      return { kind: 'system-event', type: KVM_SYSTEM_EVENT_SHUTDOWN, flags: 0n }
+    case PsciFunction.SYSTEM_RESET:
+      return { kind: 'system-event', type: KVM_SYSTEM_EVENT_RESET, flags: 0n }
+    case SmcccFunction.SYSTEM_RESET2_32:
+    case SmcccFunction.SYSTEM_RESET2_64: {
+      // Architectural warm reset (0) or a vendor reset (bit 31); anything else is invalid.
+      const resetType = Number(a1 & 0xffff_ffffn)
+      if (resetType === 0 || (resetType & 0x8000_0000) !== 0) {
+        return { kind: 'system-event', type: KVM_SYSTEM_EVENT_RESET, flags: KVM_SYSTEM_EVENT_RESET_FLAG_PSCI_RESET2 }
+      }
+      return ret(PsciReturn.INVALID_PARAMETERS)
+    }
+    case PsciFunction.FEATURES:
+      return ret(psciFeature(Number(a1 & 0xffff_ffffn)))
+    default:
+      return ret(PsciReturn.NOT_SUPPORTED)
+  }
+}
+
+/** PSCI_FEATURES: 0 for each function KVM implements (PSCI 1.1), NOT_SUPPORTED otherwise. */
+function psciFeature(fn: number): number {
+  switch (fn) {
+    case PsciFunction.VERSION:
+    case SmcccFunction.CPU_SUSPEND_32:
+    case PsciFunction.CPU_SUSPEND_64:
+    case PsciFunction.CPU_OFF:
+    case SmcccFunction.CPU_ON_32:
+    case PsciFunction.CPU_ON_64:
+    case SmcccFunction.AFFINITY_INFO_32:
+    case PsciFunction.AFFINITY_INFO_64:
+    case PsciFunction.MIGRATE_INFO_TYPE:
+    case PsciFunction.SYSTEM_OFF:
+    case PsciFunction.SYSTEM_RESET:
+    case PsciFunction.FEATURES:
+    case SmcccFunction.SMCCC_VERSION:
+    case SmcccFunction.SYSTEM_RESET2_32:
+    case SmcccFunction.SYSTEM_RESET2_64:
+      return PsciReturn.SUCCESS
+    default:
+      return PsciReturn.NOT_SUPPORTED
+  }
+}
