@@ -174,6 +174,9 @@ void mmu_map_el0(u64 base, u64 size, enum mem_attr attr) {
   // EL0-writable memory must also be privileged-execute-never, so set both XN bits.
   set_range(base, size, leaf_attrs(attr) | (1UL << 6) | (3UL << 53), 0);
 }
+void mmu_map_el0_code(u64 base, u64 size) {
+  set_range(base, size, leaf_attrs(ATTR_NORMAL) | (3UL << 6) | (1UL << 53), 0); // AP = 11, PXN
+}
 void mmu_unmap(u64 base, u64 size) { set_range(base, size, 0, 1); }
 
 void tlb_flush(void) {

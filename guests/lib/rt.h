@@ -61,6 +61,7 @@ enum mem_attr {
 
 void mmu_map(u64 base, u64 size, enum mem_attr attr); // 4 KiB-aligned; uses 2 MiB blocks where it can
 void mmu_map_el0(u64 base, u64 size, enum mem_attr attr); // also accessible from EL0 (AP = 01), never executable
+void mmu_map_el0_code(u64 base, u64 size); // read-only at EL1 and EL0, executable at EL0 only
 void mmu_unmap(u64 base, u64 size);
 // Maps the console and the image/stack region, then turns on the MMU with the given extra
 // TCR_EL1 and SCTLR_EL1 bits (for example TBI0, TCF, ATA).
