@@ -12,3 +12,5 @@ export {
 export { TranslationResult, faultStatusCode, recordFault } from './result.js'
 export { Tlb } from './tlb.js'
 export { Mmu, PA_BITS } from './mmu.js'
+export { Stage2Builder } from './stage2-builder.js'
+export type { Stage2Attrs, Stage2BuilderOptions, Stage2Mapping, Stage2Permissions } from './stage2-builder.js'
