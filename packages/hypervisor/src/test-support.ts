@@ -1,0 +1,93 @@
+// Helpers shared by the hypervisor's tests: a host with memory, a VMM process, and
+// synthetic stage-2 abort records built the way the CPU builds them.
+import { HostKernel, MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE, PhysicalMemory, type HostMm } from '@tagvm/tag-memory'
+import { Hypervisor } from './hypervisor.js'
+import type { GuestAbort } from './fault.js'
+import type { MtePolicy, Vm } from './vm.js'
+
+export const KiB = 1024
+export const MiB = 1024 * KiB
+export const GUEST_RAM = 0x4000_0000
+
+export interface TestHost {
+  memory: PhysicalMemory
+  kernel: HostKernel
+  mm: HostMm
+  hv: Hypervisor
+  vm: Vm
+}
+
+export function makeHost(options: { memory?: number; hostMteLevel?: 0 | 2 | 3; mtePolicy?: MtePolicy; ipaBits?: number; firstFrame?: number } = {}): TestHost {
+  const memory = new PhysicalMemory({ size: options.memory ?? 64 * MiB })
+  const kernel = new HostKernel({ memory, firstFrame: options.firstFrame ?? 0 })
+  const mm = kernel.createMm()
+  const hv = new Hypervisor({ kernel, hostMteLevel: options.hostMteLevel ?? 2 })
+  const vm = hv.createVm({ mm, ipaBits: options.ipaBits ?? 40, mtePolicy: options.mtePolicy ?? 'linux' })
+  return { memory, kernel, mm, hv, vm }
+}
+
+/** mmap of anonymous private RAM (no PROT_MTE unless asked). */
+export function anonRam(mm: HostMm, length: number, extraProt = 0, flags = MAP_PRIVATE): number {
+  return mm.mmap({ length, prot: PROT_READ | PROT_WRITE | extraProt, flags: flags | MAP_ANONYMOUS })
+}
+
+const DABT = 0x24
+const IABT = 0x20
+export const FSC_TRANSLATION_L3 = 0x07
+export const FSC_PERMISSION_L3 = 0x0f
+export const FSC_ACCESS_FLAG_L3 = 0x0b
+
+function esr(ec: number, iss: number): number {
+  return ((ec << 26) | (1 << 25) | iss) >>> 0
+}
+
+function record(ipa: number, esrValue: number): GuestAbort {
+  return { esr: esrValue, hpfar: Math.floor(ipa / 4096) * 16, farLo: ipa & 0xfff }
+}
+
+/** A data abort on `ipa`: translation fault unless `fsc` says otherwise. */
+export function dataAbort(
+  ipa: number,
+  options: { write?: boolean; fsc?: number; isv?: boolean; size?: 1 | 2 | 4 | 8; srt?: number; s1ptw?: boolean; cm?: boolean } = {},
+): GuestAbort {
+  const size = options.size ?? 4
+  let iss = options.fsc ?? FSC_TRANSLATION_L3
+  if (options.write) iss |= 1 << 6
+  if (options.s1ptw) iss |= 1 << 7
+  if (options.cm) iss |= 1 << 8
+  if (options.isv ?? true) {
+    iss |= (1 << 24) | ({ 1: 0, 2: 1, 4: 2, 8: 3 }[size] << 22) | ((options.srt ?? 1) << 16) | (size === 8 ? 1 << 15 : 0)
+  }
+  return record(ipa, esr(DABT, iss))
+}
+
+export function instructionAbort(ipa: number, fsc = FSC_TRANSLATION_L3): GuestAbort {
+  return record(ipa, esr(IABT, fsc))
+}
+
+/** A host whose guest RAM sits in one physically contiguous, 2 MiB-aligned huge page. */
+export function hugeHost(slotOffset = 0, mte = false) {
+  // makeHost's own VM takes frame 511 for its root table; the allocator then hands out
+  // frames 512.. so the first 2 MiB of the mapping is one aligned, contiguous run, as a
+  // THP would be.
+  const host = makeHost({ firstFrame: 511 })
+  const hva = anonRam(host.mm, 4 * MiB)
+  for (let i = 0; i < 512; i++) host.mm.faultIn(hva + i * PAGE_SIZE, { write: true })
+  if (host.mm.residentFrame(hva) !== 512 || host.mm.residentFrame(hva + 511 * PAGE_SIZE) !== 1023) {
+    throw new Error('test host did not lay the huge page out contiguously')
+  }
+  const mm = host.mm
+  const hugeMm = {
+    vmasIn: mm.vmasIn.bind(mm),
+    onInvalidate: mm.onInvalidate.bind(mm),
+    faultIn(at: number, options: { write: boolean }) {
+      const page = mm.faultIn(at, options)
+      const inHuge = at >= hva && at < hva + 2 * MiB
+      return { ...page, hostPageSize: inHuge ? 2 * MiB : PAGE_SIZE }
+    },
+  }
+  const vm = host.hv.createVm({ mm: hugeMm, ipaBits: 40 })
+  if (mte) vm.enableMte()
+  vm.setUserMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: GUEST_RAM + slotOffset, memorySize: 4 * MiB, userspaceAddr: hva })
+  return { ...host, vm, hva }
+}
