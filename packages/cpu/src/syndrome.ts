@@ -2,6 +2,8 @@
 export const ExceptionClass = {
   UNKNOWN: 0x00,
   WFX: 0x01,
+  FP_ACCESS: 0x07,
+  ILLEGAL_STATE: 0x0e,
   SVC64: 0x15,
   HVC64: 0x16,
   SMC64: 0x17,

@@ -1,0 +1,77 @@
+// Test-only helpers (not exported from index.ts): a machine with guest RAM at IPA
+// 0x4000_0000 identity-mapped at stage 2, and assembled snippets.
+
+import { Stage2Builder } from '@tagvm/mmu'
+import { PhysicalMemory } from '@tagvm/tag-memory'
+import { ASSEMBLED } from './asm.generated.js'
+import { Cpu } from './cpu.js'
+import type { CpuExit } from './exits.js'
+
+export const RAM_BASE = 0x4000_0000
+export const CODE = 0x4008_0000
+
+/** Words of an assembled snippet (statements separated by ';' or newlines). */
+export function asm(strings: TemplateStringsArray): number[] {
+  const source = strings.raw.join('')
+  const words = ASSEMBLED.get(source)
+  if (!words) throw new Error(`snippet not assembled; run npx tsx scripts/gen-asm.ts:\n${source}`)
+  return [...words]
+}
+
+export interface Machine {
+  memory: PhysicalMemory
+  cpu: Cpu
+  stage2: Stage2Builder
+}
+
+/**
+ * Host memory covers PA 0..RAM_BASE+ramSize; guest RAM [RAM_BASE, +ramSize) is mapped
+ * 1:1 at stage 2 (Normal WB, RWX). Stage-2 tables live below RAM_BASE, so the guest
+ * cannot reach them. Everything else (e.g. the UART at 0x0900_0000) is a stage-2 fault.
+ */
+export function makeMachine(ramSize = 16 << 20): Machine {
+  const memory = new PhysicalMemory({ size: RAM_BASE + ramSize })
+  let next = 0x10_0000
+  const stage2 = new Stage2Builder(memory, {
+    ipaBits: 40,
+    allocTable: () => {
+      const pa = next
+      next += 0x1000
+      return pa
+    },
+  })
+  stage2.map(RAM_BASE, RAM_BASE, ramSize, { read: true, write: true, exec: true, memAttr: 0b1111 })
+  const cpu = new Cpu({ memory })
+  cpu.setVtcrEl2(stage2.vtcr)
+  cpu.setVttbrEl2((1n << 48n) | BigInt(stage2.rootPa))
+  cpu.setHcrEl2(1n) // VM
+  return { memory, cpu, stage2 }
+}
+
+/** Writes words at a guest physical address (= host PA here) and points PC at it. */
+export function load(m: Machine, words: readonly number[], at = CODE): void {
+  for (const [i, w] of words.entries()) m.memory.write32(at + 4 * i, w)
+  m.cpu.invalidateCode(at, words.length * 4)
+  m.cpu.pc = BigInt(at)
+}
+
+const hvc = (imm: number): number => (0xd4000002 | (imm << 5)) >>> 0
+
+/** HVC immediate that ends a snippet. */
+export const SNIPPET_END = 0xf00d
+/** HVC immediate at vector entry k (0..15) is VECTOR_HVC + k. */
+export const VECTOR_HVC = 0x100
+
+/**
+ * Loads a snippet followed by `hvc #0xf00d` and runs it. Each of the 16 exception vectors
+ * holds `hvc #(0x100 + k)`, so an exception taken to EL1 also ends the run; the caller
+ * checks the exit's imm16 and ESR_EL1/ELR_EL1.
+ */
+export function runSnippet(m: Machine, words: readonly number[], budget = 100_000): CpuExit {
+  load(m, [...words, hvc(SNIPPET_END)])
+  const vbar = RAM_BASE + 0x1000
+  for (let k = 0; k < 16; k++) m.memory.write32(vbar + 0x80 * k, hvc(VECTOR_HVC + k))
+  m.cpu.invalidateCode(vbar, 0x800)
+  m.cpu.setSysreg('VBAR_EL1', BigInt(vbar))
+  return m.cpu.run(budget)
+}
