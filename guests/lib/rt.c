@@ -57,6 +57,19 @@ void psci_failed(void) {
   for (;;) __asm__ volatile("wfi");
 }
 
+// Called when main returns. Builds made with -DGUEST_COUNT_INSNS (guests/count-insns.sh only,
+// never the committed ELFs) print the virtual counter, which under QEMU's -icount shift=0
+// advances once per instruction.
+#ifdef GUEST_COUNT_INSNS
+u64 rt_start_count __attribute__((section(".data"))) = 1;
+#endif
+void rt_exit(void) {
+#ifdef GUEST_COUNT_INSNS
+  printf("\n[instructions: %lu]\n", read_sysreg(cntvct_el0) - rt_start_count);
+#endif
+  power_off();
+}
+
 void *memset(void *d, int c, unsigned long n) {
   volatile u8 *p = d; // volatile: keep clang from turning this loop back into memset
   while (n--) *p++ = (u8)c;

@@ -22,6 +22,7 @@ void puts(const char *s);          // no newline added
 void printf(const char *fmt, ...); // %s %c %d %u %x %p, 'l' length, '0' and width
 
 void power_off(void) __attribute__((noreturn));
+void rt_exit(void) __attribute__((noreturn)); // what returning from main does
 
 // Exceptions. The frame is what lib/start.S saves; a handler may change any field,
 // and the runtime restores the registers, ELR_EL1 and SPSR_EL1 from it before ERET.

@@ -4,6 +4,11 @@
     .section .text.start, "ax"
     .global _start
 _start:
+#ifdef GUEST_COUNT_INSNS
+    mrs     x0, cntvct_el0
+    ldr     x1, =rt_start_count
+    str     x0, [x1]
+#endif
     ldr     x0, =__stack_top
     mov     sp, x0
     adr     x0, vectors
@@ -18,7 +23,7 @@ _start:
     str     xzr, [x0], #8
     b       1b
 2:  bl      main
-    bl      power_off
+    bl      rt_exit
 3:  b       3b
 
 // One vector entry: save the general registers and the exception registers in a frame on
