@@ -286,7 +286,9 @@ describe('control registers', () => {
     w(dev, PL011.CR, CR.UARTEN | CR.TXE | CR.RXE | CR.LBE | CR.RTS | CR.DTR)
     w(dev, PL011.DR, 0x5a)
     expect(out).toEqual([0x5a])
+    expect(dev.receive('x')).toBe(0) // the receiver hears the transmitter, not the line
     expect(r(dev, PL011.DR)).toBe(0x5a)
+    expect(r(dev, PL011.FR) & FR.RXFE).toBe(FR.RXFE)
     expect(r(dev, PL011.FR) & (FR.CTS | FR.DSR | FR.DCD | FR.RI)).toBe(FR.CTS | FR.DSR)
     w(dev, PL011.CR, CR.UARTEN | CR.TXE | CR.RXE | CR.OUT1 | CR.OUT2)
     expect(r(dev, PL011.FR) & (FR.CTS | FR.DSR | FR.DCD | FR.RI)).toBe(0)

@@ -132,16 +132,19 @@ export class Pl011 implements MmioDevice, Device {
     return this.lcrH & LCR_H_FEN ? this.fifoCapacity : 1
   }
 
-  /** How many more bytes `receive()` would accept now (0 when the receiver is disabled). */
+  /**
+   * How many more bytes `receive()` would accept now: 0 while the receiver is disabled, and in
+   * loopback, where the receiver listens to the transmitter instead of the line.
+   */
   receiveSpace(): number {
-    if ((this.cr & (CR.UARTEN | CR.RXE)) !== (CR.UARTEN | CR.RXE)) return 0
+    if ((this.cr & (CR.UARTEN | CR.RXE | CR.LBE)) !== (CR.UARTEN | CR.RXE)) return 0
     return this.fifoDepth() - this.rxCount
   }
 
   /**
    * Delivers bytes from the host side of the line into the receive FIFO. Returns how many were
-   * accepted: bytes beyond the FIFO's free space, or any while UARTEN or RXE is clear, are not
-   * taken and stay with the caller.
+   * accepted: bytes beyond the FIFO's free space, or any while UARTEN or RXE is clear or
+   * loopback is on, are not taken and stay with the caller.
    */
   receive(data: Uint8Array | string): number {
     const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data
