@@ -10,3 +10,21 @@ export {
   type PhysicalMemoryOptions,
   type WatchedFrameWriteListener,
 } from './physical-memory.js'
+export * from './mman.js'
+export {
+  HostKernel,
+  HostMm,
+  ShmemFile,
+  RegularFile,
+  DeviceRegion,
+  TagCheckFault,
+  type HostFile,
+  type HostKernelOptions,
+  type HostKernelStats,
+  type VmaInfo,
+  type MmapOptions,
+  type FaultResult,
+  type UserAccessOptions,
+  type TagCheckMode,
+  type InvalidateListener,
+} from './host-mm.js'

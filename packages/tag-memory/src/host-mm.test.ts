@@ -1,0 +1,462 @@
+import { describe, expect, test } from 'vitest'
+import { PAGE_SIZE } from './constants.js'
+import { ErrnoError } from './errno.js'
+import { HostKernel, TagCheckFault } from './host-mm.js'
+import {
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_FIXED_NOREPLACE,
+  MAP_POPULATE,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  PROT_EXEC,
+  PROT_MTE,
+  PROT_READ,
+  PROT_WRITE,
+} from './mman.js'
+import { PhysicalMemory } from './physical-memory.js'
+
+const MiB = 1024 * 1024
+const GiB = 1024 * MiB
+const RW = PROT_READ | PROT_WRITE
+const ANON = MAP_PRIVATE | MAP_ANONYMOUS
+
+function setup(size = 256 * MiB) {
+  const memory = new PhysicalMemory({ size })
+  const kernel = new HostKernel({ memory })
+  const mm = kernel.createMm()
+  return { memory, kernel, mm }
+}
+
+function errno(fn: () => unknown): string {
+  try {
+    fn()
+  } catch (err) {
+    if (err instanceof ErrnoError) return err.code
+    throw err
+  }
+  throw new Error('expected an ErrnoError')
+}
+
+function tagsOf(mm: ReturnType<typeof setup>['mm'], hva: number, length: number): number[] {
+  const out = new Uint8Array(length / 16)
+  mm.userReadTags(hva, length, out)
+  return [...out]
+}
+
+describe('mmap and VMAs', () => {
+  test('VMA flags say which mappings may carry tags', () => {
+    const { kernel, mm } = setup()
+    const memfd = kernel.memfdCreate('guest-ram', 64 * MiB)
+    const file = kernel.createFile('disk.img', new Uint8Array(3 * PAGE_SIZE).fill(7))
+    const bar = kernel.createDeviceRegion('vfio-bar0', 0x100000, 16)
+    const anon = mm.mmap({ length: 1 * GiB, prot: RW | PROT_MTE, flags: ANON })
+    const anonShared = mm.mmap({ length: 2 * MiB, prot: RW, flags: MAP_SHARED | MAP_ANONYMOUS })
+    const shm = mm.mmap({ length: 64 * MiB, prot: RW, flags: MAP_SHARED, file: memfd })
+    const fileMap = mm.mmap({ length: 3 * PAGE_SIZE, prot: PROT_READ, flags: MAP_PRIVATE, file })
+    const dev = mm.mmap({ length: 16 * PAGE_SIZE, prot: RW, flags: MAP_SHARED, file: bar })
+    expect(anon % PAGE_SIZE).toBe(0)
+    expect(mm.findVma(anon + GiB - 1)).toMatchObject({ backing: 'anonymous', mteAllowed: true, mte: true, shared: false, writable: true })
+    expect(mm.findVma(anonShared)).toMatchObject({ backing: 'shmem', anonymous: true, shared: true, mteAllowed: true, mte: false })
+    expect(mm.findVma(shm)).toMatchObject({ backing: 'shmem', file: memfd, mteAllowed: true })
+    expect(mm.findVma(fileMap)).toMatchObject({ backing: 'file', mteAllowed: false, writable: false, readable: true })
+    expect(mm.findVma(dev)).toMatchObject({ backing: 'pfnmap', pfnmap: true, mteAllowed: false })
+    expect(mm.findVma(anon + GiB)).not.toMatchObject({ start: anon })
+    expect(mm.vmasIn(0, 2 ** 48)).toHaveLength(5)
+    // nothing has been faulted in yet
+    expect(kernel.userFrames()).toEqual([])
+  })
+
+  test('PROT_MTE on a file or pfn mapping is EINVAL, at mmap and at mprotect', () => {
+    const { kernel, mm } = setup()
+    const file = kernel.createFile('f', new Uint8Array(PAGE_SIZE))
+    const bar = kernel.createDeviceRegion('bar', 0x100000, 1)
+    expect(errno(() => mm.mmap({ length: PAGE_SIZE, prot: RW | PROT_MTE, flags: MAP_SHARED, file }))).toBe('EINVAL')
+    expect(errno(() => mm.mmap({ length: PAGE_SIZE, prot: RW | PROT_MTE, flags: MAP_SHARED, file: bar }))).toBe('EINVAL')
+    expect(mm.vmas()).toEqual([])
+    // an anonymous mapping right below a file mapping: mprotect over both fails as a whole
+    const anon = mm.mmap({ addr: 0x4000_0000, length: 4 * PAGE_SIZE, prot: RW, flags: ANON | MAP_FIXED })
+    mm.mmap({ addr: anon + 4 * PAGE_SIZE, length: PAGE_SIZE, prot: RW, flags: MAP_PRIVATE | MAP_FIXED, file })
+    expect(errno(() => mm.mprotect(anon, 5 * PAGE_SIZE, RW | PROT_MTE))).toBe('EINVAL')
+    expect(mm.findVma(anon)).toMatchObject({ mte: false, end: anon + 4 * PAGE_SIZE })
+    mm.mprotect(anon + PAGE_SIZE, PAGE_SIZE, RW | PROT_MTE)
+    expect(mm.vmas().map((v) => [v.start - anon, v.mte])).toEqual([
+      [0, false],
+      [PAGE_SIZE, true],
+      [2 * PAGE_SIZE, false],
+      [4 * PAGE_SIZE, false],
+    ])
+  })
+
+  test('bad mmap/munmap/mprotect calls get Linux errnos and change nothing', () => {
+    const { mm } = setup()
+    expect(errno(() => mm.mmap({ length: 0, prot: RW, flags: ANON }))).toBe('EINVAL')
+    expect(errno(() => mm.mmap({ length: PAGE_SIZE, prot: RW, flags: MAP_ANONYMOUS }))).toBe('EINVAL')
+    expect(errno(() => mm.mmap({ length: PAGE_SIZE, prot: 0x100, flags: ANON }))).toBe('EINVAL')
+    expect(errno(() => mm.mmap({ addr: 0x4000_0010, length: PAGE_SIZE, prot: RW, flags: ANON | MAP_FIXED }))).toBe('EINVAL')
+    expect(errno(() => mm.mmap({ length: PAGE_SIZE, prot: RW, flags: ANON, offset: 100 }))).toBe('EINVAL')
+    expect(errno(() => mm.mmap({ length: 2 ** 49, prot: RW, flags: ANON }))).toBe('ENOMEM')
+    expect(mm.vmas()).toEqual([])
+    const a = mm.mmap({ addr: 0x4000_0000, length: 8 * PAGE_SIZE, prot: RW, flags: ANON | MAP_FIXED })
+    expect(errno(() => mm.mmap({ addr: a + PAGE_SIZE, length: PAGE_SIZE, prot: RW, flags: ANON | MAP_FIXED_NOREPLACE }))).toBe('EEXIST')
+    expect(errno(() => mm.munmap(a + 1, PAGE_SIZE))).toBe('EINVAL')
+    expect(errno(() => mm.munmap(a, 0))).toBe('EINVAL')
+    expect(errno(() => mm.mprotect(a + 12, PAGE_SIZE, PROT_READ))).toBe('EINVAL')
+    expect(errno(() => mm.mprotect(a, 9 * PAGE_SIZE, PROT_READ))).toBe('ENOMEM')
+    expect(mm.vmas()).toHaveLength(1)
+    expect(mm.findVma(a)?.prot).toBe(RW)
+  })
+
+  test('MAP_FIXED replaces, munmap splits, a hint is used when free', () => {
+    const { mm } = setup()
+    const a = mm.mmap({ addr: 0x5000_0000, length: 4 * PAGE_SIZE, prot: RW, flags: ANON })
+    expect(a).toBe(0x5000_0000)
+    mm.userWrite(a, new Uint8Array([1, 2, 3]))
+    mm.mmap({ addr: a, length: PAGE_SIZE, prot: PROT_READ, flags: ANON | MAP_FIXED })
+    const out = new Uint8Array(3)
+    mm.userRead(a, out)
+    expect([...out]).toEqual([0, 0, 0])
+    mm.munmap(a + PAGE_SIZE, PAGE_SIZE)
+    expect(mm.vmas().map((v) => [v.start - a, v.end - a])).toEqual([
+      [0, PAGE_SIZE],
+      [2 * PAGE_SIZE, 4 * PAGE_SIZE],
+    ])
+    expect(errno(() => mm.faultIn(a + PAGE_SIZE, { write: false }))).toBe('EFAULT')
+  })
+})
+
+describe('user accesses and the PROT_MTE rule', () => {
+  test('through PROT_MTE a process sees and sets tags; without it tags read 0 and tag writes are lost', () => {
+    const { kernel, mm } = setup()
+    const memfd = kernel.memfdCreate('ram', 16 * MiB)
+    const tagged = mm.mmap({ length: 16 * MiB, prot: RW | PROT_MTE, flags: MAP_SHARED, file: memfd })
+    const plain = mm.mmap({ length: 16 * MiB, prot: RW, flags: MAP_SHARED, file: memfd })
+    const off = 9 * MiB + 0x40
+    mm.userWriteTags(tagged + off, new Uint8Array([3, 4, 5]))
+    expect(tagsOf(mm, tagged + off, 48)).toEqual([3, 4, 5])
+    expect(tagsOf(mm, plain + off, 48)).toEqual([0, 0, 0]) // same frame, no tag access
+    mm.userWriteTags(plain + off, new Uint8Array([9, 9, 9])) // silently ignored
+    expect(tagsOf(mm, tagged + off, 48)).toEqual([3, 4, 5])
+    // both mappings share the frame and its data
+    mm.userWrite(plain + off, new Uint8Array([0xaa]))
+    const one = new Uint8Array(1)
+    mm.userRead(tagged + off, one, { tag: 3 })
+    expect(one[0]).toBe(0xaa)
+    expect(mm.faultIn(plain + off, { write: false }).pfn).toBe(mm.faultIn(tagged + off, { write: false }).pfn)
+  })
+
+  test('sync tag checking faults on a mismatch and writes nothing', () => {
+    const { mm } = setup()
+    const a = mm.mmap({ length: 2 * PAGE_SIZE, prot: RW | PROT_MTE, flags: ANON })
+    const untagged = mm.mmap({ length: PAGE_SIZE, prot: RW, flags: ANON })
+    mm.setTagCheckMode('sync')
+    mm.userWriteTags(a + PAGE_SIZE - 32, new Uint8Array([7, 7, 7, 7]))
+    mm.userWrite(a + PAGE_SIZE - 20, new Uint8Array(40).fill(1), { tag: 7 })
+    let fault: unknown
+    try {
+      mm.userWrite(a + PAGE_SIZE - 20, new Uint8Array(60).fill(2), { tag: 7 })
+    } catch (err) {
+      fault = err
+    }
+    expect(fault).toBeInstanceOf(TagCheckFault)
+    expect((fault as TagCheckFault).address).toBe(a + PAGE_SIZE + 32)
+    expect((fault as TagCheckFault).allocationTag).toBe(0)
+    const back = new Uint8Array(60)
+    mm.userRead(a + PAGE_SIZE - 20, back.subarray(0, 40), { tag: 7 })
+    expect(back.subarray(0, 40).every((b) => b === 1)).toBe(true)
+    expect(() => mm.userRead(a, new Uint8Array(1), { tag: 7 })).toThrow(TagCheckFault)
+    // an Untagged mapping is never checked, whatever the pointer tag
+    mm.userWrite(untagged, new Uint8Array(16), { tag: 0xc })
+    mm.setTagCheckMode('none')
+    mm.userRead(a, new Uint8Array(1), { tag: 7 })
+    expect(() => mm.userRead(a, new Uint8Array(1), { tag: 16 })).toThrow(RangeError)
+  })
+
+  test('EFAULT for unmapped or read-only targets, with nothing applied', () => {
+    const { kernel, mm } = setup()
+    const a = mm.mmap({ addr: 0x4000_0000, length: 2 * PAGE_SIZE, prot: RW, flags: ANON | MAP_FIXED })
+    const file = kernel.createFile('ro', new Uint8Array(PAGE_SIZE).fill(5))
+    const ro = mm.mmap({ length: PAGE_SIZE, prot: PROT_READ, flags: MAP_SHARED, file })
+    expect(errno(() => mm.userWrite(a + PAGE_SIZE, new Uint8Array(PAGE_SIZE + 1).fill(9)))).toBe('EFAULT')
+    const back = new Uint8Array(PAGE_SIZE)
+    mm.userRead(a + PAGE_SIZE, back)
+    expect(back.every((b) => b === 0)).toBe(true)
+    expect(errno(() => mm.userWrite(ro, new Uint8Array(1)))).toBe('EFAULT')
+    expect(errno(() => mm.faultIn(ro, { write: true }))).toBe('EFAULT')
+    expect(errno(() => mm.faultIn(0x1234_5000, { write: false }))).toBe('EFAULT')
+    mm.userRead(ro, back)
+    expect(back[100]).toBe(5)
+    expect(() => mm.userReadTags(a + 8, 16, new Uint8Array(1))).toThrow(RangeError)
+  })
+})
+
+describe('faulting in pages for the hypervisor', () => {
+  test('new anonymous pages: zeroed tags only on Tagged mappings; stale tags elsewhere', () => {
+    const { memory, kernel, mm } = setup(16 * MiB)
+    const a = mm.mmap({ length: PAGE_SIZE, prot: RW, flags: ANON })
+    const first = mm.faultIn(a, { write: true }).pfn
+    memory.setTags(first * PAGE_SIZE, PAGE_SIZE, 0xd) // someone wrote tags without PG_mte_tagged
+    mm.munmap(a, PAGE_SIZE)
+    expect(kernel.isFrameInUse(first)).toBe(false)
+    // the frame is reused: new anonymous memory, untagged, keeps the stale tags in hardware
+    const b = mm.mmap({ length: PAGE_SIZE, prot: RW, flags: ANON })
+    const again = mm.faultIn(b, { write: true }).pfn
+    expect(again).toBe(first)
+    expect(memory.isTagged(again)).toBe(false)
+    expect(memory.getTag(again * PAGE_SIZE + 0x200)).toBe(0xd)
+    // it becomes clean once, and only once, when it first needs valid tags
+    expect(memory.ensureTagsInitialised(again)).toBe(true)
+    expect(memory.getTag(again * PAGE_SIZE + 0x200)).toBe(0)
+    expect(memory.ensureTagsInitialised(again)).toBe(false)
+    mm.munmap(b, PAGE_SIZE)
+    memory.setTags(again * PAGE_SIZE, PAGE_SIZE, 0xe)
+    const c = mm.mmap({ length: PAGE_SIZE, prot: RW | PROT_MTE, flags: ANON })
+    const inits = kernel.stats.tagInits
+    const third = mm.faultIn(c, { write: false }).pfn
+    expect(third).toBe(first)
+    expect(memory.isTagged(third)).toBe(true)
+    expect(memory.getTag(third * PAGE_SIZE + 0x200)).toBe(0)
+    expect(kernel.stats.tagInits).toBe(inits + 1)
+    mm.faultIn(c, { write: true })
+    expect(kernel.stats.tagInits).toBe(inits + 1)
+  })
+
+  test('mprotect adding PROT_MTE makes resident pages tagged (zeroed once)', () => {
+    const { memory, mm } = setup(16 * MiB)
+    const a = mm.mmap({ length: 4 * PAGE_SIZE, prot: RW, flags: ANON | MAP_POPULATE })
+    const pfns = [0, 1, 2, 3].map((i) => mm.residentFrame(a + i * PAGE_SIZE) as number)
+    expect(pfns.every((p) => p !== null && !memory.isTagged(p))).toBe(true)
+    memory.setTags(pfns[1]! * PAGE_SIZE, PAGE_SIZE, 4)
+    mm.mprotect(a, 4 * PAGE_SIZE, RW | PROT_MTE)
+    expect(pfns.every((p) => memory.isTagged(p))).toBe(true)
+    expect(memory.getTag(pfns[1]! * PAGE_SIZE)).toBe(0)
+  })
+
+  test('a device (pfnmap) mapping returns the device pfn with a device marker', () => {
+    const { kernel, mm } = setup(16 * MiB)
+    const bar = kernel.createDeviceRegion('bar', 0x80000, 4)
+    const d = mm.mmap({ length: 4 * PAGE_SIZE, prot: RW, flags: MAP_SHARED, file: bar })
+    expect(mm.faultIn(d + 2 * PAGE_SIZE + 8, { write: true })).toEqual({ pfn: 0x80002, device: true, writable: true })
+    expect(mm.wouldAllocate(d, { write: true })).toBe(false)
+    expect(() => kernel.createDeviceRegion('overlap', 100, 1)).toThrow(RangeError)
+  })
+
+  test('private file mappings share the page cache until written (copy on write)', () => {
+    const { kernel, mm } = setup(16 * MiB)
+    const file = kernel.createFile('image', new Uint8Array(2 * PAGE_SIZE).fill(0x33))
+    const shared = mm.mmap({ length: 2 * PAGE_SIZE, prot: PROT_READ, flags: MAP_SHARED, file })
+    const priv = mm.mmap({ length: 2 * PAGE_SIZE, prot: RW | PROT_EXEC, flags: MAP_PRIVATE, file })
+    const cachePfn = mm.faultIn(shared, { write: false }).pfn
+    expect(mm.wouldAllocate(priv, { write: false })).toBe(false)
+    expect(mm.faultIn(priv, { write: false })).toEqual({ pfn: cachePfn, device: false, writable: false })
+    expect(mm.wouldAllocate(priv, { write: true })).toBe(true)
+    const seen: [number, number][] = []
+    mm.onInvalidate((s, e) => seen.push([s, e]))
+    const own = mm.faultIn(priv, { write: true })
+    expect(own.pfn).not.toBe(cachePfn)
+    expect(own.writable).toBe(true)
+    expect(seen).toEqual([[priv, priv + PAGE_SIZE]])
+    mm.userWrite(priv, new Uint8Array([1]))
+    const b = new Uint8Array(1)
+    mm.userRead(shared, b)
+    expect(b[0]).toBe(0x33)
+    expect(file.content[0]).toBe(0x33)
+  })
+
+  test('fork: private pages are COW and the copy carries data AND tags, marked tagged', () => {
+    const { memory, kernel, mm } = setup()
+    const size = 8 * MiB
+    const a = mm.mmap({ length: size, prot: RW | PROT_MTE, flags: ANON })
+    for (let off = 0; off < size; off += PAGE_SIZE) {
+      mm.userWrite(a + off, new Uint8Array([off / PAGE_SIZE & 0xff]))
+      mm.userWriteTags(a + off + 0x100, new Uint8Array([(off / PAGE_SIZE) & 15, 1]))
+    }
+    const child = mm.fork()
+    const parentPfn = mm.residentFrame(a + 5 * PAGE_SIZE)
+    expect(child.residentFrame(a + 5 * PAGE_SIZE)).toBe(parentPfn)
+    const cow = kernel.stats.cowCopies
+    for (let off = 0; off < size; off += PAGE_SIZE) child.userWrite(a + off + 1, new Uint8Array([0xee]))
+    expect(kernel.stats.cowCopies).toBe(cow + size / PAGE_SIZE)
+    const childPfn = child.residentFrame(a + 5 * PAGE_SIZE) as number
+    expect(childPfn).not.toBe(parentPfn)
+    expect(memory.isTagged(childPfn)).toBe(true)
+    for (let off = 0; off < size; off += PAGE_SIZE) {
+      expect(tagsOf(child, a + off + 0xf0, 64)).toEqual([0, (off / PAGE_SIZE) & 15, 1, 0])
+      const d = new Uint8Array(2)
+      child.userRead(a + off, d)
+      expect([...d]).toEqual([off / PAGE_SIZE & 0xff, 0xee])
+      mm.userRead(a + off, d)
+      expect([...d]).toEqual([off / PAGE_SIZE & 0xff, 0])
+    }
+    // the parent's pages are exclusive again: writing does not copy
+    mm.userWrite(a, new Uint8Array([9]))
+    expect(kernel.stats.cowCopies).toBe(cow + size / PAGE_SIZE)
+    child.exit()
+    mm.exit()
+    expect(kernel.userFrames()).toEqual([])
+    expect(kernel.freeFrames).toBe(memory.frameCount)
+  })
+
+  test('two processes mapping one memfd share frames and tags', () => {
+    const { kernel, mm } = setup()
+    const other = kernel.createMm()
+    const memfd = kernel.memfdCreate('ram', 4 * MiB)
+    const a = mm.mmap({ length: 4 * MiB, prot: RW | PROT_MTE, flags: MAP_SHARED, file: memfd })
+    const b = other.mmap({ length: 4 * MiB, prot: RW | PROT_MTE, flags: MAP_SHARED, file: memfd })
+    mm.userWriteTags(a + 3 * MiB, new Uint8Array([0xf, 0xe]))
+    expect(other.faultIn(b + 3 * MiB, { write: true }).pfn).toBe(mm.faultIn(a + 3 * MiB, { write: false }).pfn)
+    expect(tagsOf(other, b + 3 * MiB, 32)).toEqual([0xf, 0xe])
+  })
+
+  test('running out of frames is ENOMEM and changes nothing', () => {
+    const memory = new PhysicalMemory({ size: 8 * PAGE_SIZE })
+    const kernel = new HostKernel({ memory, firstFrame: 2 })
+    const mm = kernel.createMm()
+    const a = mm.mmap({ length: 8 * PAGE_SIZE, prot: RW, flags: ANON })
+    for (let i = 0; i < 6; i++) mm.faultIn(a + i * PAGE_SIZE, { write: true })
+    expect(kernel.freeFrames).toBe(0)
+    expect(errno(() => mm.faultIn(a + 6 * PAGE_SIZE, { write: true }))).toBe('ENOMEM')
+    expect(mm.residentFrame(a + 6 * PAGE_SIZE)).toBeNull()
+    const child = mm.fork()
+    expect(errno(() => child.userWrite(a, new Uint8Array([1])))).toBe('ENOMEM')
+    expect(child.residentFrame(a)).toBe(mm.residentFrame(a))
+  })
+})
+
+describe('swap', () => {
+  test('tagged pages come back with identical data and tags (16 MiB)', () => {
+    const { memory, kernel, mm } = setup()
+    const size = 16 * MiB
+    const a = mm.mmap({ length: size, prot: RW | PROT_MTE, flags: ANON })
+    const data = new Uint8Array(size)
+    for (let i = 0; i < size; i++) data[i] = (i * 131) >>> 3
+    const tags = new Uint8Array(size / 16)
+    for (let i = 0; i < tags.length; i++) tags[i] = (i * 7) & 15
+    mm.userWrite(a, data)
+    mm.userWriteTags(a, tags)
+    const before = mm.residentFrame(a) as number
+    const invalidated: number[] = []
+    mm.onInvalidate((s) => invalidated.push(s))
+    for (let off = 0; off < size; off += PAGE_SIZE) mm.swapOut(a + off)
+    expect(kernel.swappedPages).toBe(size / PAGE_SIZE)
+    expect(invalidated).toHaveLength(size / PAGE_SIZE)
+    expect(mm.residentFrame(a)).toBeNull()
+    expect(memory.isTagged(before)).toBe(false) // freed
+    const backData = new Uint8Array(size)
+    mm.userRead(a, backData)
+    const backTags = new Uint8Array(size / 16)
+    mm.userReadTags(a, size, backTags)
+    expect(Buffer.compare(backData, data)).toBe(0)
+    expect(Buffer.compare(backTags, tags)).toBe(0)
+    expect(kernel.stats.tagRestores).toBe(size / PAGE_SIZE)
+    expect(kernel.swappedPages).toBe(0)
+  })
+
+  test('tags written without PG_mte_tagged are not saved: swap loses them', () => {
+    const { memory, kernel, mm } = setup(16 * MiB)
+    // A VMM maps guest RAM without PROT_MTE and some component writes tags straight into
+    // the frame but never marks it tagged.
+    const a = mm.mmap({ length: PAGE_SIZE, prot: RW, flags: ANON })
+    const pfn = mm.faultIn(a, { write: true }).pfn
+    memory.setTags(pfn * PAGE_SIZE, PAGE_SIZE, 0x6)
+    mm.userWrite(a, new Uint8Array([42]))
+    mm.swapOut(a)
+    expect(kernel.isFrameInUse(pfn)).toBe(false)
+    // others reuse every free frame (leaving their tags behind), so the page comes back
+    // in a frame that is visibly not the original
+    const junkPfns: number[] = []
+    while (kernel.freeFrames > 0) junkPfns.push(kernel.allocFrame())
+    for (const p of junkPfns) memory.setTags(p * PAGE_SIZE, PAGE_SIZE, 0x9)
+    for (const p of junkPfns) kernel.freeFrame(p)
+    const back = mm.faultIn(a, { write: false }).pfn
+    expect(memory.read8(back * PAGE_SIZE)).toBe(42) // data survives
+    expect(memory.isTagged(back)).toBe(false)
+    expect(memory.getTag(back * PAGE_SIZE)).toBe(0x9) // tags do not: stale junk instead
+    expect(kernel.stats.tagRestores).toBe(0)
+  })
+
+  test('shmem pages swap through the file; every mapper refaults to the same data and tags', () => {
+    const { kernel, mm } = setup(16 * MiB)
+    const other = kernel.createMm()
+    const memfd = kernel.memfdCreate('ram', 2 * PAGE_SIZE)
+    const a = mm.mmap({ length: 2 * PAGE_SIZE, prot: RW | PROT_MTE, flags: MAP_SHARED, file: memfd })
+    const b = other.mmap({ length: 2 * PAGE_SIZE, prot: RW | PROT_MTE, flags: MAP_SHARED, file: memfd })
+    mm.userWrite(a + PAGE_SIZE, new Uint8Array([1, 2]))
+    mm.userWriteTags(a + PAGE_SIZE, new Uint8Array([0xb]))
+    other.faultIn(b + PAGE_SIZE, { write: false })
+    const seen: string[] = []
+    other.onInvalidate((s) => seen.push(`other ${s - b}`))
+    mm.onInvalidate((s) => seen.push(`mm ${s - a}`))
+    other.swapOut(b + PAGE_SIZE)
+    expect(seen.sort()).toEqual([`mm ${PAGE_SIZE}`, `other ${PAGE_SIZE}`])
+    expect(other.residentFrame(b + PAGE_SIZE)).toBeNull()
+    expect(mm.residentFrame(a + PAGE_SIZE)).toBeNull()
+    expect(tagsOf(other, b + PAGE_SIZE, 16)).toEqual([0xb])
+    const d = new Uint8Array(2)
+    mm.userRead(a + PAGE_SIZE, d, { tag: 0xb })
+    expect([...d]).toEqual([1, 2])
+    expect(mm.residentFrame(a + PAGE_SIZE)).toBe(other.residentFrame(b + PAGE_SIZE))
+  })
+
+  test('evicting a dirty shared file page writes it back', () => {
+    const { kernel, mm } = setup(16 * MiB)
+    const file = kernel.createFile('data', new Uint8Array(PAGE_SIZE + 100))
+    const a = mm.mmap({ length: 3 * PAGE_SIZE, prot: RW, flags: MAP_SHARED, file })
+    mm.userWrite(a + PAGE_SIZE + 10, new Uint8Array([0x77]))
+    mm.swapOut(a + PAGE_SIZE)
+    expect(file.content[PAGE_SIZE + 10]).toBe(0x77)
+    expect(errno(() => mm.faultIn(a + 2 * PAGE_SIZE, { write: false }))).toBe('EFAULT')
+    const d = new Uint8Array(1)
+    mm.userRead(a + PAGE_SIZE + 10, d)
+    expect(d[0]).toBe(0x77)
+    expect(errno(() => mm.swapOut(a))).toBe('EFAULT')
+  })
+
+  test('a swapped page shared by fork comes back as one page through the swap cache', () => {
+    const { memory, kernel, mm } = setup(16 * MiB)
+    const a = mm.mmap({ length: PAGE_SIZE, prot: RW | PROT_MTE, flags: ANON })
+    mm.userWriteTags(a, new Uint8Array([5]))
+    const child = mm.fork()
+    mm.swapOut(a)
+    expect(child.residentFrame(a)).toBeNull()
+    expect(kernel.swappedPages).toBe(1)
+    const p1 = mm.faultIn(a, { write: false }).pfn
+    const p2 = child.faultIn(a, { write: false }).pfn
+    expect(p1).toBe(p2)
+    expect(memory.getTag(p1 * PAGE_SIZE)).toBe(5)
+    child.userWrite(a, new Uint8Array([1]), { tag: 5 })
+    expect(child.residentFrame(a)).not.toBe(p1)
+    expect(tagsOf(child, a, 16)).toEqual([5])
+  })
+})
+
+describe('migration', () => {
+  test('data and tags move to the new frame, mappings follow, watchers and notifiers hear', () => {
+    const { memory, kernel, mm } = setup(16 * MiB)
+    const a = mm.mmap({ length: 4 * PAGE_SIZE, prot: RW | PROT_MTE, flags: ANON })
+    mm.userWrite(a + 2 * PAGE_SIZE, new Uint8Array([1, 2, 3]))
+    mm.userWriteTags(a + 2 * PAGE_SIZE, new Uint8Array([0xa, 0xb]))
+    const old = mm.residentFrame(a + 2 * PAGE_SIZE) as number
+    const target = memory.frameCount - 1
+    memory.watchFrame(target)
+    const watched: number[] = []
+    memory.onWatchedFrameWrite((p) => watched.push(p))
+    const seen: number[] = []
+    mm.onInvalidate((s, e) => seen.push(s, e))
+    expect(errno(() => mm.migrate(a + 2 * PAGE_SIZE, old))).toBe('EBUSY')
+    const moved = mm.migrate(a + 2 * PAGE_SIZE, target)
+    expect(moved).toBe(target)
+    expect(seen).toEqual([a + 2 * PAGE_SIZE, a + 3 * PAGE_SIZE])
+    expect(watched).toEqual([target])
+    expect(mm.residentFrame(a + 2 * PAGE_SIZE)).toBe(target)
+    expect(memory.isTagged(target)).toBe(true)
+    expect(memory.isTagged(old)).toBe(false)
+    expect(kernel.isFrameInUse(old)).toBe(false)
+    expect(memory.getTag(old * PAGE_SIZE)).toBe(0xa) // stale in the freed frame
+    expect(tagsOf(mm, a + 2 * PAGE_SIZE, 32)).toEqual([0xa, 0xb])
+    const d = new Uint8Array(3)
+    mm.userRead(a + 2 * PAGE_SIZE, d, { tag: 0xa })
+    expect([...d]).toEqual([1, 2, 3])
+    expect(errno(() => kernel.migrateFrame(old))).toBe('EINVAL')
+  })
+})

@@ -1,0 +1,1084 @@
+import { GRANULE_SIZE, PAGE_SIZE, TAG_BYTES_PER_PAGE } from './constants.js'
+import { ErrnoError } from './errno.js'
+import {
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_FIXED_NOREPLACE,
+  MAP_KNOWN,
+  MAP_POPULATE,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  PROT_EXEC,
+  PROT_KNOWN,
+  PROT_MTE,
+  PROT_READ,
+  PROT_WRITE,
+  USER_ADDRESS_LIMIT,
+  USER_ADDRESS_MIN,
+} from './mman.js'
+import { PhysicalMemory } from './physical-memory.js'
+import { checkTag } from './tags.js'
+
+// ---- files that can be mapped -----------------------------------------------------------
+
+/** A memfd / tmpfs file (or the object behind MAP_SHARED|MAP_ANONYMOUS): may carry tags. */
+export class ShmemFile {
+  readonly kind = 'shmem' as const
+  constructor(
+    readonly name: string,
+    readonly size: number,
+  ) {}
+}
+
+/** An ordinary file on disk: its page cache cannot carry tags (no VM_MTE_ALLOWED). */
+export class RegularFile {
+  readonly kind = 'file' as const
+  /** The file's bytes on "disk"; written back when a dirty page-cache page is evicted. */
+  readonly content: Uint8Array
+  constructor(
+    readonly name: string,
+    content: Uint8Array,
+  ) {
+    this.content = content
+  }
+  get size(): number {
+    return this.content.length
+  }
+}
+
+/** A device range mapped with remap_pfn_range (a VFIO BAR, say): VM_PFNMAP, never tags. */
+export class DeviceRegion {
+  readonly kind = 'pfnmap' as const
+  constructor(
+    readonly name: string,
+    readonly basePfn: number,
+    readonly pageCount: number,
+  ) {}
+  get size(): number {
+    return this.pageCount * PAGE_SIZE
+  }
+}
+
+export type HostFile = ShmemFile | RegularFile | DeviceRegion
+
+// ---- internal page structures ---------------------------------------------------------
+
+/** A page of memory in use (Linux's struct page/folio): where PTEs and page caches point. */
+class Page {
+  /** PTEs mapping it plus one for a page cache or swap cache holding it. */
+  refs = 0
+  /** Reverse map: every PTE that maps this page. */
+  readonly rmap: { mm: HostMm; vpn: number }[] = []
+  /** Swap entry whose swap cache holds this page, if any. */
+  swapCacheOf: SwapEntry | null = null
+  constructor(
+    public pfn: number,
+    readonly owner: ShmemFile | RegularFile | null,
+    readonly index: number,
+  ) {}
+}
+
+/** A page on the swap device: its data and, for PG_mte_tagged pages only, its packed tags. */
+class SwapEntry {
+  refs = 0
+  cached: Page | null = null
+  constructor(
+    public data: Uint8Array,
+    public tags: Uint8Array | null,
+  ) {}
+}
+
+type PagePte = { kind: 'page'; page: Page; writable: boolean }
+type Pte = PagePte | { kind: 'swap'; entry: SwapEntry }
+
+interface Vma {
+  start: number
+  end: number
+  prot: number
+  shared: boolean
+  /** Backing object; an anonymous private mapping has none. */
+  file: HostFile | null
+  /** Page index in `file` that `start` maps. */
+  pgoff: number
+  anonymous: boolean
+}
+
+/** What the hypervisor needs to know about a mapping (a VMA). */
+export interface VmaInfo {
+  readonly start: number
+  readonly end: number
+  readonly prot: number
+  readonly backing: 'anonymous' | 'shmem' | 'file' | 'pfnmap'
+  /** MAP_SHARED. */
+  readonly shared: boolean
+  readonly anonymous: boolean
+  readonly readable: boolean
+  readonly writable: boolean
+  readonly executable: boolean
+  /** VM_MTE_ALLOWED: PROT_MTE may be set (anonymous, shmem/memfd). */
+  readonly mteAllowed: boolean
+  /** VM_MTE: PROT_MTE is set, user accesses are Tagged. */
+  readonly mte: boolean
+  /** VM_PFNMAP: device memory with no struct pages. */
+  readonly pfnmap: boolean
+  readonly file: HostFile | null
+  /** Byte offset in `file` that `start` maps. */
+  readonly fileOffset: number
+}
+
+export interface MmapOptions {
+  /** Hint, or the exact address with MAP_FIXED / MAP_FIXED_NOREPLACE. */
+  addr?: number
+  length: number
+  prot: number
+  flags: number
+  /** The file to map (memfd, regular file, device region); omit with MAP_ANONYMOUS. */
+  file?: HostFile
+  /** Byte offset in the file, page aligned. */
+  offset?: number
+}
+
+export interface FaultResult {
+  /** The frame now backing the address (for a pfnmap, the device pfn). */
+  readonly pfn: number
+  /** The pfn is device memory (VM_PFNMAP): no struct page, no tags, not in PhysicalMemory. */
+  readonly device: boolean
+  /** The PTE allows writes (false for a read fault on a COW-shared or read-only page). */
+  readonly writable: boolean
+}
+
+export interface UserAccessOptions {
+  /** The pointer's logical tag (bits 59:56); checked against allocation tags when Tagged. */
+  tag?: number
+}
+
+export type TagCheckMode = 'none' | 'sync'
+
+/** A synchronous tag check fault on a host user access (SIGSEGV, si_code SEGV_MTESERR). */
+export class TagCheckFault extends Error {
+  readonly signal = 'SIGSEGV'
+  readonly code = 'SEGV_MTESERR'
+  constructor(
+    readonly address: number,
+    readonly pointerTag: number,
+    readonly allocationTag: number,
+  ) {
+    super(
+      `SIGSEGV (SEGV_MTESERR) at 0x${address.toString(16)}: pointer tag ${pointerTag}, allocation tag ${allocationTag}`,
+    )
+    this.name = 'TagCheckFault'
+  }
+}
+
+export type InvalidateListener = (start: number, end: number) => void
+
+/** Counters for what the host kernel did, for tests and measurements. */
+export interface HostKernelStats {
+  /** Frames whose tags were zeroed to make them valid (mte_sync_tags, tag_clear_highpage). */
+  tagInits: number
+  cowCopies: number
+  swapOuts: number
+  swapIns: number
+  /** Swap-ins that restored saved tags. */
+  tagRestores: number
+  migrations: number
+}
+
+const PAGE_BYTES_PER_GRANULE = GRANULE_SIZE
+
+function checkAddress(hva: number, what = 'address'): void {
+  if (!(Number.isInteger(hva) && hva >= 0 && hva < USER_ADDRESS_LIMIT)) {
+    throw new RangeError(`${what} ${hva} is not a user address below 2^48`)
+  }
+}
+
+function pageAligned(n: number): boolean {
+  return n % PAGE_SIZE === 0
+}
+
+function roundUpPage(n: number): number {
+  return Math.ceil(n / PAGE_SIZE) * PAGE_SIZE
+}
+
+function hex(n: number): string {
+  return `0x${n.toString(16)}`
+}
+
+// ---- the host kernel ------------------------------------------------------------------
+
+export interface HostKernelOptions {
+  memory: PhysicalMemory
+  /** Frames below this are the kernel's own and never handed out. */
+  firstFrame?: number
+}
+
+/**
+ * The host kernel's memory manager: a page allocator over PhysicalMemory, page caches for
+ * shmem and files, swap and page migration that keep tags, and the processes' address
+ * spaces (`HostMm`).
+ */
+export class HostKernel {
+  readonly memory: PhysicalMemory
+  readonly stats: HostKernelStats = { tagInits: 0, cowCopies: 0, swapOuts: 0, swapIns: 0, tagRestores: 0, migrations: 0 }
+  private readonly frameInUse: Uint8Array
+  private readonly freeStack: number[] = []
+  private nextFresh: number
+  private free: number
+  private readonly pagesByPfn = new Map<number, Page>()
+  private readonly pageCaches = new WeakMap<ShmemFile | RegularFile, Map<number, Page | SwapEntry>>()
+  private readonly swapEntries = new Set<SwapEntry>()
+
+  constructor(options: HostKernelOptions) {
+    const { memory, firstFrame = 0 } = options
+    if (!(Number.isInteger(firstFrame) && firstFrame >= 0 && firstFrame <= memory.frameCount)) {
+      throw new RangeError(`firstFrame ${firstFrame} is outside memory of ${memory.frameCount} frames`)
+    }
+    this.memory = memory
+    this.frameInUse = new Uint8Array(memory.frameCount)
+    this.frameInUse.fill(1, 0, firstFrame)
+    this.nextFresh = firstFrame
+    this.free = memory.frameCount - firstFrame
+  }
+
+  /** Frames the allocator can still hand out. */
+  get freeFrames(): number {
+    return this.free
+  }
+
+  /** Pages currently held on the swap device. */
+  get swappedPages(): number {
+    let n = 0
+    for (const e of this.swapEntries) if (e.refs > 0) n++
+    return n
+  }
+
+  createMm(): HostMm {
+    return new HostMm(this)
+  }
+
+  /** memfd_create + ftruncate: a shmem file of `size` bytes. */
+  memfdCreate(name: string, size: number): ShmemFile {
+    if (!(Number.isInteger(size) && size >= 0 && size < USER_ADDRESS_LIMIT)) {
+      throw new ErrnoError('EINVAL', `memfd size ${size} is not a valid file size`)
+    }
+    const file = new ShmemFile(name, size)
+    this.pageCaches.set(file, new Map())
+    return file
+  }
+
+  /** A regular file with the given contents (copied). */
+  createFile(name: string, content: Uint8Array): RegularFile {
+    const file = new RegularFile(name, content.slice())
+    this.pageCaches.set(file, new Map())
+    return file
+  }
+
+  /** A device range of `pageCount` frames from `basePfn` (outside RAM, typically). */
+  createDeviceRegion(name: string, basePfn: number, pageCount: number): DeviceRegion {
+    if (!(Number.isInteger(basePfn) && basePfn >= 0 && Number.isInteger(pageCount) && pageCount > 0)) {
+      throw new RangeError(`device region ${basePfn}+${pageCount} frames is not valid`)
+    }
+    if (basePfn < this.memory.frameCount) {
+      throw new RangeError(`device region at pfn ${hex(basePfn)} overlaps RAM (${this.memory.frameCount} frames)`)
+    }
+    return new DeviceRegion(name, basePfn, pageCount)
+  }
+
+  // ---- frame allocator ----
+
+  /** Takes a free frame (its data and tags are whatever its last user left). */
+  allocFrame(): number {
+    while (this.freeStack.length > 0) {
+      const pfn = this.freeStack.pop() as number
+      if (!this.frameInUse[pfn]) return this.take(pfn)
+    }
+    while (this.nextFresh < this.memory.frameCount) {
+      const pfn = this.nextFresh++
+      if (!this.frameInUse[pfn]) return this.take(pfn)
+    }
+    throw new ErrnoError('ENOMEM', 'no free frames')
+  }
+
+  private take(pfn: number): number {
+    this.frameInUse[pfn] = 1
+    this.free--
+    return pfn
+  }
+
+  /** Returns a frame to the allocator. Its data and tags stay as they are (stale). */
+  freeFrame(pfn: number): void {
+    this.memory.checkPfn(pfn)
+    if (!this.frameInUse[pfn]) throw new RangeError(`frame ${pfn} is not allocated`)
+    if (this.pagesByPfn.has(pfn)) throw new RangeError(`frame ${pfn} is still in use by a mapping or page cache`)
+    this.releaseFrame(pfn)
+  }
+
+  private releaseFrame(pfn: number): void {
+    // The page allocator clears the page flags on free, PG_mte_tagged included.
+    this.memory.resetTagFlags(pfn)
+    this.frameInUse[pfn] = 0
+    this.freeStack.push(pfn)
+    this.free++
+  }
+
+  isFrameInUse(pfn: number): boolean {
+    this.memory.checkPfn(pfn)
+    return this.frameInUse[pfn] === 1
+  }
+
+  // ---- pages ----
+
+  /** @internal Whether the page cache of `file` holds page `index` in memory. */
+  isCached(file: ShmemFile | RegularFile, index: number): boolean {
+    return this.pageCaches.get(file)?.get(index) instanceof Page
+  }
+
+  /** @internal A new page on a fresh frame. */
+  newPage(owner: ShmemFile | RegularFile | null, index: number): Page {
+    const page = new Page(this.allocFrame(), owner, index)
+    this.pagesByPfn.set(page.pfn, page)
+    return page
+  }
+
+  /** @internal Drops one reference; frees the frame with the last. */
+  putPage(page: Page): void {
+    page.refs--
+    if (page.refs > 0) return
+    if (page.refs < 0) throw new Error(`page at frame ${page.pfn} over-released`)
+    this.pagesByPfn.delete(page.pfn)
+    this.releaseFrame(page.pfn)
+  }
+
+  /** @internal mte_sync_tags: a page mapped Tagged gets valid (zeroed) tags once. */
+  syncTags(pfn: number): void {
+    if (this.memory.ensureTagsInitialised(pfn)) this.stats.tagInits++
+  }
+
+  /** @internal copy_highpage: data, and tags when the source is tagged. */
+  copyPage(src: Page, vmaMte: boolean): Page {
+    const page = this.newPage(null, 0)
+    this.copyFrameWithTags(src.pfn, page.pfn)
+    if (vmaMte) this.syncTags(page.pfn)
+    this.stats.cowCopies++
+    return page
+  }
+
+  private copyFrameWithTags(srcPfn: number, dstPfn: number): void {
+    this.memory.copyFrame(srcPfn, dstPfn)
+    if (this.memory.isTagged(srcPfn)) {
+      if (!this.memory.tryLockTags(dstPfn)) throw new Error(`fresh frame ${dstPfn} already has tag flags`)
+      this.memory.copyFrameTags(srcPfn, dstPfn)
+      this.memory.setTagged(dstPfn)
+    }
+  }
+
+  /** @internal The page of a shmem or regular file at `index`, read or swapped in as needed. */
+  filePage(file: ShmemFile | RegularFile, index: number): Page {
+    const cache = this.pageCaches.get(file)
+    if (!cache) throw new RangeError(`file ${file.name} belongs to another kernel`)
+    if (index * PAGE_SIZE >= file.size) {
+      throw new ErrnoError('EFAULT', `page ${index} is beyond the end of ${file.name} (SIGBUS for a user access)`)
+    }
+    const cached = cache.get(index)
+    if (cached instanceof Page) return cached
+    const page = this.newPage(file, index)
+    if (cached instanceof SwapEntry) {
+      this.fillFromSwap(page.pfn, cached)
+      this.dropSwapRef(cached)
+    } else {
+      const pa = page.pfn * PAGE_SIZE
+      this.memory.fill(pa, PAGE_SIZE, 0)
+      if (file instanceof RegularFile) {
+        const from = index * PAGE_SIZE
+        this.memory.writeBytes(pa, file.content.subarray(from, Math.min(from + PAGE_SIZE, file.size)))
+      }
+    }
+    page.refs++ // the page cache's reference
+    cache.set(index, page)
+    return page
+  }
+
+  private fillFromSwap(pfn: number, entry: SwapEntry): void {
+    this.memory.writeBytes(pfn * PAGE_SIZE, entry.data)
+    if (entry.tags) {
+      // mte_restore_tags: under the tag lock, then publish PG_mte_tagged.
+      if (!this.memory.tryLockTags(pfn)) throw new Error(`fresh frame ${pfn} already has tag flags`)
+      const tags = this.memory.frameTags(pfn, true) as { packed: Uint8Array; offset: number }
+      tags.packed.set(entry.tags, tags.offset)
+      this.memory.setTagged(pfn)
+      this.stats.tagRestores++
+    }
+    this.stats.swapIns++
+  }
+
+  /** @internal An anonymous page back from swap (shared through the swap cache). */
+  swapInAnon(entry: SwapEntry): Page {
+    if (entry.cached) return entry.cached
+    const page = this.newPage(null, 0)
+    this.fillFromSwap(page.pfn, entry)
+    page.refs++ // the swap cache's reference
+    page.swapCacheOf = entry
+    entry.cached = page
+    return page
+  }
+
+  /** @internal A swap PTE went away (swapped in or unmapped). */
+  dropSwapRef(entry: SwapEntry): void {
+    entry.refs--
+    if (entry.refs > 0) return
+    this.swapEntries.delete(entry)
+    const cached = entry.cached
+    if (cached) {
+      entry.cached = null
+      cached.swapCacheOf = null
+      this.putPage(cached)
+    }
+  }
+
+  private saveToSwap(page: Page, entry?: SwapEntry): SwapEntry {
+    const data = new Uint8Array(PAGE_SIZE)
+    this.memory.readBytes(page.pfn * PAGE_SIZE, data)
+    // mte_save_tags: only pages whose tags are valid (PG_mte_tagged) keep them.
+    let tags: Uint8Array | null = null
+    if (this.memory.isTagged(page.pfn)) {
+      const stored = this.memory.frameTags(page.pfn, false)
+      tags = new Uint8Array(TAG_BYTES_PER_PAGE)
+      if (stored) tags.set(stored.packed.subarray(stored.offset, stored.offset + TAG_BYTES_PER_PAGE))
+    }
+    if (entry) {
+      entry.data = data
+      entry.tags = tags
+      return entry
+    }
+    const created = new SwapEntry(data, tags)
+    this.swapEntries.add(created)
+    return created
+  }
+
+  /** Swaps out the page in `pfn`: every mapping of it is invalidated first. */
+  swapOutFrame(pfn: number): void {
+    this.memory.checkPfn(pfn)
+    const page = this.pagesByPfn.get(pfn)
+    if (!page) throw new ErrnoError('EINVAL', `frame ${pfn} holds no user page`)
+    this.swapOutPage(page)
+  }
+
+  /** @internal */
+  swapOutPage(page: Page): void {
+    for (const { mm, vpn } of page.rmap) mm.notifyInvalidate(vpn * PAGE_SIZE, (vpn + 1) * PAGE_SIZE)
+    const owner = page.owner
+    if (owner instanceof RegularFile) {
+      // Evicting a file page writes it back; file pages never hold valid tags.
+      const from = page.index * PAGE_SIZE
+      const data = new Uint8Array(Math.min(PAGE_SIZE, owner.size - from))
+      this.memory.readBytes(page.pfn * PAGE_SIZE, data)
+      owner.content.set(data, from)
+      this.unmapAll(page)
+      this.pageCaches.get(owner)?.delete(page.index)
+      this.stats.swapOuts++
+      this.putPage(page)
+      return
+    }
+    if (owner instanceof ShmemFile) {
+      const entry = this.saveToSwap(page)
+      entry.refs = 1 // held by the file
+      this.unmapAll(page)
+      this.pageCaches.get(owner)?.set(page.index, entry)
+      this.stats.swapOuts++
+      this.putPage(page)
+      return
+    }
+    // Anonymous: every PTE becomes the swap entry. A page still in a swap cache goes back
+    // to its entry (refreshed, in case it changed).
+    const existing = page.swapCacheOf
+    const entry = this.saveToSwap(page, existing ?? undefined)
+    for (const { mm, vpn } of page.rmap.slice()) {
+      mm.replaceWithSwap(vpn, entry)
+      entry.refs++
+    }
+    page.rmap.length = 0
+    if (existing) {
+      existing.cached = null
+      page.swapCacheOf = null
+      this.putPage(page)
+    }
+    this.stats.swapOuts++
+  }
+
+  private unmapAll(page: Page): void {
+    for (const { mm, vpn } of page.rmap.slice()) mm.dropPte(vpn)
+  }
+
+  /**
+   * Migrates the page in `pfn` to `targetPfn` (a free frame) or to a newly allocated frame:
+   * data and, for a tagged page, tags move; every mapping is invalidated first and then
+   * points at the new frame. Returns the new frame.
+   */
+  migrateFrame(pfn: number, targetPfn?: number): number {
+    this.memory.checkPfn(pfn)
+    const page = this.pagesByPfn.get(pfn)
+    if (!page) throw new ErrnoError('EINVAL', `frame ${pfn} holds no user page`)
+    if (targetPfn !== undefined) {
+      this.memory.checkPfn(targetPfn)
+      if (this.frameInUse[targetPfn]) throw new ErrnoError('EBUSY', `target frame ${targetPfn} is in use`)
+    }
+    const to = targetPfn === undefined ? this.allocFrame() : this.take(targetPfn)
+    for (const { mm, vpn } of page.rmap) mm.notifyInvalidate(vpn * PAGE_SIZE, (vpn + 1) * PAGE_SIZE)
+    this.copyFrameWithTags(page.pfn, to)
+    this.pagesByPfn.delete(page.pfn)
+    this.releaseFrame(page.pfn)
+    page.pfn = to
+    this.pagesByPfn.set(to, page)
+    this.stats.migrations++
+    return to
+  }
+
+  /** Every frame holding a user page (anonymous, shmem or file cache). */
+  userFrames(): number[] {
+    return [...this.pagesByPfn.keys()]
+  }
+}
+
+// ---- a process address space --------------------------------------------------------
+
+/**
+ * One process's address space: VMAs, page tables (PTEs per virtual page), user accesses
+ * and the fault path the hypervisor uses to resolve a memslot address.
+ */
+export class HostMm {
+  readonly kernel: HostKernel
+  private vmaList: Vma[] = []
+  private readonly ptes = new Map<number, Pte>()
+  private readonly invalidateListeners: InvalidateListener[] = []
+  private tagCheck: TagCheckMode = 'none'
+
+  /** @internal use HostKernel.createMm */
+  constructor(kernel: HostKernel) {
+    this.kernel = kernel
+  }
+
+  private get memory(): PhysicalMemory {
+    return this.kernel.memory
+  }
+
+  /** prctl(PR_SET_TAGGED_ADDR_CTRL, PR_MTE_TCF_*): tag checking of this process's accesses. */
+  setTagCheckMode(mode: TagCheckMode): void {
+    if (mode !== 'none' && mode !== 'sync') throw new RangeError(`tag check mode ${String(mode)} is not none or sync`)
+    this.tagCheck = mode
+  }
+
+  get tagCheckMode(): TagCheckMode {
+    return this.tagCheck
+  }
+
+  /** MMU-notifier style: called with [start, end) before PTEs in that range change or go. */
+  onInvalidate(listener: InvalidateListener): () => void {
+    this.invalidateListeners.push(listener)
+    return () => {
+      const at = this.invalidateListeners.indexOf(listener)
+      if (at >= 0) this.invalidateListeners.splice(at, 1)
+    }
+  }
+
+  /** @internal */
+  notifyInvalidate(start: number, end: number): void {
+    for (const listener of this.invalidateListeners.slice()) listener(start, end)
+  }
+
+  // ---- VMAs ----
+
+  private describe(vma: Vma): VmaInfo {
+    const file = vma.file
+    const backing = file === null ? 'anonymous' : vma.anonymous ? 'shmem' : file.kind
+    return {
+      start: vma.start,
+      end: vma.end,
+      prot: vma.prot,
+      backing,
+      shared: vma.shared,
+      anonymous: vma.anonymous,
+      readable: (vma.prot & (PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0,
+      writable: (vma.prot & PROT_WRITE) !== 0,
+      executable: (vma.prot & PROT_EXEC) !== 0,
+      mteAllowed: mteAllowed(vma),
+      mte: (vma.prot & PROT_MTE) !== 0,
+      pfnmap: file?.kind === 'pfnmap',
+      file: vma.anonymous ? null : file,
+      fileOffset: vma.pgoff * PAGE_SIZE,
+    }
+  }
+
+  private vmaAt(hva: number): Vma | undefined {
+    let lo = 0
+    let hi = this.vmaList.length - 1
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1
+      const vma = this.vmaList[mid] as Vma
+      if (hva < vma.start) hi = mid - 1
+      else if (hva >= vma.end) lo = mid + 1
+      else return vma
+    }
+    return undefined
+  }
+
+  /** The VMA containing `hva`, or null. */
+  findVma(hva: number): VmaInfo | null {
+    checkAddress(hva)
+    const vma = this.vmaAt(hva)
+    return vma ? this.describe(vma) : null
+  }
+
+  /** VMAs intersecting [start, end), in address order (holes are simply absent). */
+  vmasIn(start: number, end: number): VmaInfo[] {
+    return this.vmaList.filter((v) => v.start < end && v.end > start).map((v) => this.describe(v))
+  }
+
+  vmas(): VmaInfo[] {
+    return this.vmaList.map((v) => this.describe(v))
+  }
+
+  private rangeIsFree(start: number, end: number): boolean {
+    return !this.vmaList.some((v) => v.start < end && v.end > start)
+  }
+
+  private findFreeRange(length: number): number {
+    // Top-down, like the arm64 mmap layout.
+    let top = USER_ADDRESS_LIMIT / 2
+    for (let i = this.vmaList.length - 1; i >= -1; i--) {
+      const vma = this.vmaList[i]
+      const floor = vma ? vma.end : USER_ADDRESS_MIN
+      if (vma && vma.start >= top) continue
+      if (top - floor >= length) return top - length
+      if (vma) top = Math.min(top, vma.start)
+    }
+    throw new ErrnoError('ENOMEM', `no free address range of ${length} bytes`)
+  }
+
+  mmap(options: MmapOptions): number {
+    const { addr = 0, length, prot, flags, file, offset = 0 } = options
+    if (!Number.isInteger(length) || length <= 0) throw new ErrnoError('EINVAL', `mmap length ${length} must be positive`)
+    if (!Number.isInteger(prot) || (prot & ~PROT_KNOWN) !== 0) throw new ErrnoError('EINVAL', `unknown prot bits in ${hex(prot >>> 0)}`)
+    if (!Number.isInteger(flags) || (flags & ~MAP_KNOWN) !== 0) throw new ErrnoError('EINVAL', `unsupported mmap flags in ${hex(flags >>> 0)}`)
+    const type = flags & (MAP_SHARED | MAP_PRIVATE)
+    if (type !== MAP_SHARED && type !== MAP_PRIVATE) throw new ErrnoError('EINVAL', 'exactly one of MAP_SHARED and MAP_PRIVATE is required')
+    if (!Number.isInteger(offset) || offset < 0 || !pageAligned(offset)) throw new ErrnoError('EINVAL', `offset ${offset} is not page aligned`)
+    if (!Number.isInteger(addr) || addr < 0) throw new ErrnoError('EINVAL', `address ${addr} is not valid`)
+    const anonymous = (flags & MAP_ANONYMOUS) !== 0
+    if (anonymous === (file !== undefined)) {
+      throw new ErrnoError(anonymous ? 'EINVAL' : 'EBADF', anonymous ? 'MAP_ANONYMOUS takes no file' : 'a file mapping needs a file')
+    }
+    const size = roundUpPage(length)
+    const fixed = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0
+    if (fixed && !pageAligned(addr)) throw new ErrnoError('EINVAL', `fixed address ${hex(addr)} is not page aligned`)
+    if (size > USER_ADDRESS_LIMIT || addr + size > USER_ADDRESS_LIMIT) throw new ErrnoError('ENOMEM', `${size} bytes do not fit in the address space`)
+    if (fixed && addr < USER_ADDRESS_MIN) throw new ErrnoError('EPERM', `address ${hex(addr)} is below mmap_min_addr`)
+    const shared = type === MAP_SHARED
+    let backing: HostFile | null = file ?? null
+    if (file instanceof DeviceRegion && (offset + size > file.size || !shared)) {
+      throw new ErrnoError('EINVAL', `device region ${file.name} cannot map ${size} bytes at ${offset}${shared ? '' : ' privately'}`)
+    }
+    const vma: Vma = { start: 0, end: 0, prot, shared, file: backing, pgoff: offset / PAGE_SIZE, anonymous }
+    // arch_validate_flags: VM_MTE needs VM_MTE_ALLOWED.
+    if (prot & PROT_MTE && !mteAllowed(vma)) {
+      throw new ErrnoError('EINVAL', `PROT_MTE is not allowed on a ${file?.kind ?? 'anonymous'} mapping`)
+    }
+    let start: number
+    if (fixed) {
+      start = addr
+      if (flags & MAP_FIXED_NOREPLACE && !this.rangeIsFree(start, start + size)) {
+        throw new ErrnoError('EEXIST', `${hex(start)}+${hex(size)} overlaps an existing mapping`)
+      }
+    } else if (addr >= USER_ADDRESS_MIN && pageAligned(addr) && this.rangeIsFree(addr, addr + size)) {
+      start = addr
+    } else {
+      start = this.findFreeRange(size)
+    }
+    if (anonymous && shared) {
+      // MAP_SHARED|MAP_ANONYMOUS is backed by an unnamed shmem object.
+      backing = this.kernel.memfdCreate('dev/zero (deleted)', size)
+      vma.file = backing
+    }
+    if (fixed) this.unmapRange(start, start + size)
+    vma.start = start
+    vma.end = start + size
+    this.insertVma(vma)
+    if (flags & MAP_POPULATE && !(backing instanceof DeviceRegion)) this.populate(vma)
+    return start
+  }
+
+  private populate(vma: Vma): void {
+    const write = (vma.prot & PROT_WRITE) !== 0
+    try {
+      for (let hva = vma.start; hva < vma.end; hva += PAGE_SIZE) this.faultIn(hva, { write })
+    } catch (err) {
+      // MAP_POPULATE is best effort, as in Linux.
+      if (!(err instanceof ErrnoError)) throw err
+    }
+  }
+
+  private insertVma(vma: Vma): void {
+    let at = 0
+    while (at < this.vmaList.length && (this.vmaList[at] as Vma).start < vma.start) at++
+    this.vmaList.splice(at, 0, vma)
+  }
+
+  /** Splits VMAs so that `hva` is a boundary (if it falls inside one). */
+  private splitAt(hva: number): void {
+    const vma = this.vmaAt(hva)
+    if (!vma || vma.start === hva) return
+    const tail: Vma = { ...vma, start: hva, pgoff: vma.pgoff + (hva - vma.start) / PAGE_SIZE }
+    vma.end = hva
+    this.insertVma(tail)
+  }
+
+  munmap(addr: number, length: number): void {
+    if (!Number.isInteger(addr) || !pageAligned(addr) || addr < 0) throw new ErrnoError('EINVAL', `munmap address ${addr} is not page aligned`)
+    if (!Number.isInteger(length) || length <= 0) throw new ErrnoError('EINVAL', `munmap length ${length} must be positive`)
+    const end = addr + roundUpPage(length)
+    if (end > USER_ADDRESS_LIMIT) throw new ErrnoError('EINVAL', 'munmap range is beyond the address space')
+    this.unmapRange(addr, end)
+  }
+
+  private unmapRange(start: number, end: number): void {
+    if (this.rangeIsFree(start, end)) return
+    this.notifyInvalidate(start, end)
+    this.splitAt(start)
+    this.splitAt(end)
+    this.vmaList = this.vmaList.filter((v) => !(v.start >= start && v.end <= end))
+    this.forEachPte(start, end, (vpn) => this.dropPte(vpn))
+  }
+
+  private forEachPte(start: number, end: number, visit: (vpn: number, pte: Pte) => void): void {
+    const first = start / PAGE_SIZE
+    const last = end / PAGE_SIZE
+    if (last - first <= this.ptes.size) {
+      for (let vpn = first; vpn < last; vpn++) {
+        const pte = this.ptes.get(vpn)
+        if (pte) visit(vpn, pte)
+      }
+    } else {
+      for (const [vpn, pte] of [...this.ptes]) if (vpn >= first && vpn < last) visit(vpn, pte)
+    }
+  }
+
+  /**
+   * mprotect: all of [addr, addr+length) must be mapped (else ENOMEM); adding PROT_MTE needs
+   * VM_MTE_ALLOWED on every VMA in the range (else EINVAL). Checked before anything changes.
+   */
+  mprotect(addr: number, length: number, prot: number): void {
+    if (!Number.isInteger(addr) || !pageAligned(addr) || addr < 0) throw new ErrnoError('EINVAL', `mprotect address ${addr} is not page aligned`)
+    if (!Number.isInteger(length) || length < 0) throw new ErrnoError('EINVAL', `mprotect length ${length} is not valid`)
+    if (!Number.isInteger(prot) || (prot & ~PROT_KNOWN) !== 0) throw new ErrnoError('EINVAL', `unknown prot bits in ${hex(prot >>> 0)}`)
+    const end = addr + roundUpPage(length)
+    if (end === addr) return
+    if (end > USER_ADDRESS_LIMIT) throw new ErrnoError('ENOMEM', 'mprotect range is beyond the address space')
+    const covered = this.vmaList.filter((v) => v.start < end && v.end > addr)
+    let at = addr
+    for (const v of covered) {
+      if (v.start > at) break
+      at = v.end
+    }
+    if (at < end) throw new ErrnoError('ENOMEM', `${hex(addr)}+${hex(end - addr)} is not fully mapped`)
+    if (prot & PROT_MTE) {
+      const refused = covered.find((v) => !mteAllowed(v))
+      if (refused) throw new ErrnoError('EINVAL', `PROT_MTE is not allowed on the ${refused.file?.kind ?? 'anonymous'} mapping at ${hex(refused.start)}`)
+    }
+    this.notifyInvalidate(addr, end)
+    this.splitAt(addr)
+    this.splitAt(end)
+    for (const v of this.vmaList) if (v.start >= addr && v.end <= end) v.prot = prot
+    const canWrite = (prot & PROT_WRITE) !== 0
+    this.forEachPte(addr, end, (vpn, pte) => {
+      if (pte.kind !== 'page') return
+      if (!canWrite) pte.writable = false
+      // set_pte_at on a Tagged PTE: the page's tags become valid (zeroed) if they were not.
+      if (prot & PROT_MTE) this.kernel.syncTags(pte.page.pfn)
+    })
+  }
+
+  // ---- page tables ----
+
+  private install(vpn: number, page: Page, writable: boolean): PagePte {
+    const pte: PagePte = { kind: 'page', page, writable }
+    this.ptes.set(vpn, pte)
+    page.refs++
+    page.rmap.push({ mm: this, vpn })
+    return pte
+  }
+
+  /** @internal Removes the PTE at `vpn` and drops what it referenced. */
+  dropPte(vpn: number): void {
+    const pte = this.ptes.get(vpn)
+    if (!pte) return
+    this.ptes.delete(vpn)
+    if (pte.kind === 'swap') {
+      this.kernel.dropSwapRef(pte.entry)
+      return
+    }
+    const at = pte.page.rmap.findIndex((r) => r.mm === this && r.vpn === vpn)
+    if (at >= 0) pte.page.rmap.splice(at, 1)
+    this.kernel.putPage(pte.page)
+  }
+
+  /** @internal Swap-out: the PTE at `vpn` now names a swap entry (the page ref goes with it). */
+  replaceWithSwap(vpn: number, entry: SwapEntry): void {
+    const pte = this.ptes.get(vpn)
+    if (!pte || pte.kind !== 'page') throw new Error(`no present PTE at vpn ${vpn}`)
+    this.ptes.set(vpn, { kind: 'swap', entry })
+    this.kernel.putPage(pte.page)
+  }
+
+  /**
+   * Resolves `hva` to the frame behind it, as get_user_pages does for KVM: allocates,
+   * swaps in, breaks COW on write (copying tags of a tagged page) and makes tags valid on
+   * Tagged (PROT_MTE) mappings. EFAULT for no mapping, no permission, or past the file end;
+   * ENOMEM when no frame is free.
+   */
+  faultIn(hva: number, options: { write: boolean }): FaultResult {
+    checkAddress(hva)
+    const write = options.write
+    const vma = this.vmaAt(hva)
+    if (!vma) throw new ErrnoError('EFAULT', `no mapping at ${hex(hva)}`)
+    if (write ? !(vma.prot & PROT_WRITE) : !(vma.prot & (PROT_READ | PROT_WRITE | PROT_EXEC))) {
+      throw new ErrnoError('EFAULT', `${write ? 'write to' : 'read of'} ${hex(hva)} not permitted by the mapping`)
+    }
+    const file = vma.file
+    const pageIndex = vma.pgoff + Math.floor((hva - vma.start) / PAGE_SIZE)
+    if (file instanceof DeviceRegion) {
+      return { pfn: file.basePfn + pageIndex, device: true, writable: (vma.prot & PROT_WRITE) !== 0 }
+    }
+    const vpn = Math.floor(hva / PAGE_SIZE)
+    const mte = (vma.prot & PROT_MTE) !== 0
+    const found = this.ptes.get(vpn)
+    let pte: PagePte
+    if (found?.kind === 'swap') pte = this.swapIn(vpn, found.entry, vma)
+    else if (found) pte = found
+    else pte = this.populatePage(vpn, pageIndex, vma, write)
+    if (write && !pte.writable) pte = this.breakCow(vpn, vma, pte)
+    if (mte) this.kernel.syncTags(pte.page.pfn)
+    return { pfn: pte.page.pfn, device: false, writable: pte.writable }
+  }
+
+  /** Whether faulting `hva` in (for a write or not) would take a new frame. */
+  wouldAllocate(hva: number, options: { write: boolean }): boolean {
+    checkAddress(hva)
+    const vma = this.vmaAt(hva)
+    if (!vma || vma.file instanceof DeviceRegion) return false
+    const pte = this.ptes.get(Math.floor(hva / PAGE_SIZE))
+    if (!pte) {
+      if (vma.file === null) return true
+      if (!vma.shared && options.write) return true
+      const file = vma.file
+      if (file instanceof DeviceRegion) return false
+      return !this.kernel.isCached(file, vma.pgoff + Math.floor((hva - vma.start) / PAGE_SIZE))
+    }
+    if (pte.kind === 'swap') return true
+    return options.write && !pte.writable && !(vma.shared || (pte.page.owner === null && pte.page.refs === 1))
+  }
+
+  /** The frame currently mapped at `hva` (no fault), or null when not resident. */
+  residentFrame(hva: number): number | null {
+    checkAddress(hva)
+    const pte = this.ptes.get(Math.floor(hva / PAGE_SIZE))
+    return pte?.kind === 'page' ? pte.page.pfn : null
+  }
+
+  private populatePage(vpn: number, pageIndex: number, vma: Vma, write: boolean): PagePte {
+    const writable = (vma.prot & PROT_WRITE) !== 0
+    const file = vma.file
+    if (file === null) {
+      // A new anonymous page: zeroed data. Tags are zeroed too only for a Tagged mapping
+      // (tag_clear_highpage); otherwise the frame keeps whatever tags it had.
+      const page = this.kernel.newPage(null, 0)
+      this.memory.fill(page.pfn * PAGE_SIZE, PAGE_SIZE, 0)
+      if (vma.prot & PROT_MTE) this.kernel.syncTags(page.pfn)
+      return this.install(vpn, page, writable)
+    }
+    if (file instanceof DeviceRegion) throw new Error('unreachable: pfnmap has no pages')
+    const cachePage = this.kernel.filePage(file, pageIndex)
+    if (vma.shared) return this.install(vpn, cachePage, writable)
+    if (write) return this.install(vpn, this.kernel.copyPage(cachePage, (vma.prot & PROT_MTE) !== 0), true)
+    return this.install(vpn, cachePage, false)
+  }
+
+  private swapIn(vpn: number, entry: SwapEntry, vma: Vma): PagePte {
+    const page = this.kernel.swapInAnon(entry)
+    this.ptes.delete(vpn)
+    const pte = this.install(vpn, page, false)
+    this.kernel.dropSwapRef(entry)
+    // Exclusive once no other PTE or swap cache shares it.
+    pte.writable = (vma.prot & PROT_WRITE) !== 0 && page.refs === 1
+    return pte
+  }
+
+  private breakCow(vpn: number, vma: Vma, pte: PagePte): PagePte {
+    if (vma.shared || (pte.page.owner === null && pte.page.refs === 1)) {
+      pte.writable = true
+      return pte
+    }
+    const copy = this.kernel.copyPage(pte.page, (vma.prot & PROT_MTE) !== 0)
+    this.notifyInvalidate(vpn * PAGE_SIZE, (vpn + 1) * PAGE_SIZE)
+    this.dropPte(vpn)
+    return this.install(vpn, copy, true)
+  }
+
+  // ---- swap and migration by address ----
+
+  /** Swaps out the page mapped at `hva` (EFAULT if nothing is resident there). */
+  swapOut(hva: number): void {
+    checkAddress(hva)
+    const pte = this.ptes.get(Math.floor(hva / PAGE_SIZE))
+    if (pte?.kind !== 'page') throw new ErrnoError('EFAULT', `no resident page at ${hex(hva)}`)
+    this.kernel.swapOutPage(pte.page)
+  }
+
+  /** Migrates the page mapped at `hva`; returns its new frame. */
+  migrate(hva: number, targetPfn?: number): number {
+    const pfn = this.residentFrame(hva)
+    if (pfn === null) throw new ErrnoError('EFAULT', `no resident page at ${hex(hva)}`)
+    return this.kernel.migrateFrame(pfn, targetPfn)
+  }
+
+  /** fork(): a new address space with the same mappings; private pages become copy-on-write. */
+  fork(): HostMm {
+    const child = new HostMm(this.kernel)
+    child.vmaList = this.vmaList.map((v) => ({ ...v }))
+    child.tagCheck = this.tagCheck
+    for (const [vpn, pte] of this.ptes) {
+      if (pte.kind === 'swap') {
+        child.ptes.set(vpn, { kind: 'swap', entry: pte.entry })
+        pte.entry.refs++
+        continue
+      }
+      const vma = this.vmaAt(vpn * PAGE_SIZE) as Vma
+      if (!vma.shared && pte.writable) {
+        this.notifyInvalidate(vpn * PAGE_SIZE, (vpn + 1) * PAGE_SIZE)
+        pte.writable = false
+      }
+      child.install(vpn, pte.page, pte.writable)
+    }
+    return child
+  }
+
+  /** Unmaps everything (process exit). */
+  exit(): void {
+    if (this.vmaList.length === 0) return
+    for (const v of this.vmaList.slice()) this.unmapRange(v.start, v.end)
+  }
+
+  // ---- user accesses ----
+
+  /**
+   * Faults in every page of [hva, hva+length) first, so that a bad address fails before
+   * anything is read or written. Returns one [pa, length, vma] span per page.
+   */
+  private resolve(hva: number, length: number, write: boolean): { pa: number; length: number; vma: Vma }[] {
+    checkAddress(hva)
+    if (!(Number.isInteger(length) && length >= 0 && hva + length <= USER_ADDRESS_LIMIT)) {
+      throw new RangeError(`length ${length} at ${hex(hva)} leaves the address space`)
+    }
+    const spans: { pa: number; length: number; vma: Vma }[] = []
+    let at = hva
+    const end = hva + length
+    while (at < end) {
+      const { pfn, device } = this.faultIn(at, { write })
+      if (device) throw new ErrnoError('EFAULT', `${hex(at)} is device memory; the model keeps no data for it`)
+      const inPage = at % PAGE_SIZE
+      const n = Math.min(end - at, PAGE_SIZE - inPage)
+      spans.push({ pa: pfn * PAGE_SIZE + inPage, length: n, vma: this.vmaAt(at) as Vma })
+      at += n
+    }
+    return spans
+  }
+
+  private checkTags(hva: number, spans: { pa: number; length: number; vma: Vma }[], tag: number): void {
+    if (this.tagCheck === 'none') return
+    let va = hva
+    for (const span of spans) {
+      if (span.vma.prot & PROT_MTE) {
+        const firstGranule = span.pa - (span.pa % GRANULE_SIZE)
+        for (let g = firstGranule; g < span.pa + span.length; g += PAGE_BYTES_PER_GRANULE) {
+          const allocationTag = this.memory.getTag(g)
+          if (allocationTag !== tag) throw new TagCheckFault(Math.max(va, va + (g - span.pa)), tag, allocationTag)
+        }
+      }
+      va += span.length
+    }
+  }
+
+  /**
+   * A user-space load of `dst.length` bytes at `hva` through a pointer carrying `tag`.
+   * Checked against allocation tags only on PROT_MTE mappings with tag checking on.
+   */
+  userRead(hva: number, dst: Uint8Array, options: UserAccessOptions = {}): void {
+    const tag = checkTag(options.tag ?? 0)
+    const spans = this.resolve(hva, dst.length, false)
+    this.checkTags(hva, spans, tag)
+    let done = 0
+    for (const span of spans) {
+      this.memory.readBytes(span.pa, dst.subarray(done, done + span.length))
+      done += span.length
+    }
+  }
+
+  /** A user-space store; a tag check fault or EFAULT leaves memory unchanged. */
+  userWrite(hva: number, src: Uint8Array, options: UserAccessOptions = {}): void {
+    const tag = checkTag(options.tag ?? 0)
+    const spans = this.resolve(hva, src.length, true)
+    this.checkTags(hva, spans, tag)
+    let done = 0
+    for (const span of spans) {
+      this.memory.writeBytes(span.pa, src.subarray(done, done + span.length))
+      done += span.length
+    }
+  }
+
+  /**
+   * LDG over [hva, hva+length) (granule aligned), one tag per byte into `dst`: the real
+   * tags on a PROT_MTE mapping, zeros otherwise (an Untagged mapping has no tag access).
+   */
+  userReadTags(hva: number, length: number, dst: Uint8Array, dstOffset = 0): void {
+    checkGranules(hva, length)
+    const count = length / GRANULE_SIZE
+    if (!(Number.isInteger(dstOffset) && dstOffset >= 0 && dstOffset + count <= dst.length)) {
+      throw new RangeError(`buffer of ${dst.length} bytes cannot hold ${count} tags at ${dstOffset}`)
+    }
+    const spans = this.resolve(hva, length, false)
+    let out = dstOffset
+    for (const span of spans) {
+      const n = span.length / GRANULE_SIZE
+      if (span.vma.prot & PROT_MTE) this.memory.copyTagsOut(span.pa, span.length, dst, out)
+      else dst.fill(0, out, out + n)
+      out += n
+    }
+  }
+
+  /**
+   * STG over [hva, hva + 16*tags.length) (granule aligned) with one tag per byte: applied on
+   * a PROT_MTE mapping, silently ignored otherwise — the trap of writing tags through a
+   * mapping without PROT_MTE.
+   */
+  userWriteTags(hva: number, tags: Uint8Array): void {
+    const length = tags.length * GRANULE_SIZE
+    checkGranules(hva, length)
+    for (let i = 0; i < tags.length; i++) checkTag(tags[i] as number)
+    const spans = this.resolve(hva, length, true)
+    let input = 0
+    for (const span of spans) {
+      const n = span.length / GRANULE_SIZE
+      if (span.vma.prot & PROT_MTE) this.memory.copyTagsIn(span.pa, span.length, tags, input)
+      input += n
+    }
+  }
+}
+
+function mteAllowed(vma: Vma): boolean {
+  // VM_MTE_ALLOWED: anonymous memory (private, or shared through shmem) and shmem/memfd files.
+  return vma.file === null || vma.file.kind === 'shmem'
+}
+
+function checkGranules(hva: number, length: number): void {
+  if (!(Number.isInteger(length) && length >= 0) || hva % GRANULE_SIZE !== 0 || length % GRANULE_SIZE !== 0) {
+    throw new RangeError(`tag access ${hva}+${length} is not 16-byte granule aligned`)
+  }
+}
