@@ -38,6 +38,8 @@ import type { TranslationResult } from './result.js'
 import { Tlb } from './tlb.js'
 
 const TWO32 = 4294967296
+/** Entries of the stage-2 cache used for stage-1 table reads (power of two). */
+const WALK_CACHE_SIZE = 64
 /** The physical address size this model implements (ID_AA64MMFR0_EL1.PARange = 0b0101). */
 export const PA_BITS = 48
 const PA_LIMIT = 2 ** PA_BITS
@@ -160,6 +162,11 @@ export class Mmu {
   private s2StartLevel = 1
   private s2OutputLimit = PA_LIMIT
 
+  // Stage-2 translations of stage-1 table pages (IPA page → PA page), by VMID.
+  private readonly walkCacheIpaPage = new Float64Array(WALK_CACHE_SIZE).fill(-1)
+  private readonly walkCachePaPage = new Float64Array(WALK_CACHE_SIZE)
+  private readonly walkCacheVmid = new Int32Array(WALK_CACHE_SIZE)
+
   // Walk outputs (scratch; no allocation per walk).
   private s1Ipa = 0
   private s1Perm = 0
@@ -176,9 +183,17 @@ export class Mmu {
   private faultS1ptw = false
   private faultIpa = 0
 
-  constructor(memory: DescriptorMemory, options: { tlbEntriesLog2?: number } = {}) {
+  private readonly walkCacheEnabled: boolean
+
+  /**
+   * tlbEntriesLog2: TLB size (default 2^10 entries). stage2WalkCache: cache stage-2
+   * translations of stage-1 table pages (default true; false makes every walk read every
+   * stage-2 descriptor, for measurements).
+   */
+  constructor(memory: DescriptorMemory, options: { tlbEntriesLog2?: number; stage2WalkCache?: boolean } = {}) {
     this.memory = memory
     this.tlb = new Tlb(options.tlbEntriesLog2 ?? 10)
+    this.walkCacheEnabled = options.stage2WalkCache ?? true
     this.decodeTcr()
     this.decodeVtcr()
   }
@@ -195,7 +210,7 @@ export class Mmu {
     this.wxn = ((lo >>> 19) & 1) !== 0
     this.epan = ((hi >>> 25) & 1) !== 0
     this.decodeEnables()
-    if (changed) this.tlb.flushAll()
+    if (changed) this.flushAll()
   }
 
   setTcrEl1(hi: number, lo: number): void {
@@ -203,7 +218,7 @@ export class Mmu {
     this.tcrHi = hi >>> 0
     this.tcrLo = lo >>> 0
     this.decodeTcr()
-    if (changed) this.tlb.flushAll()
+    if (changed) this.flushAll()
   }
 
   setTtbr0El1(hi: number, lo: number): void {
@@ -225,7 +240,7 @@ export class Mmu {
       if (this.mair[n] !== byte) changed = true
       this.mair[n] = byte
     }
-    if (changed) this.tlb.flushAll()
+    if (changed) this.flushAll()
   }
 
   setHcrEl2(hi: number, lo: number): void {
@@ -237,7 +252,7 @@ export class Mmu {
     this.fwb = ((hi >>> 14) & 1) !== 0
     this.dct = ((hi >>> 25) & 1) !== 0
     this.decodeEnables()
-    if (changed) this.tlb.flushAll()
+    if (changed) this.flushAll()
   }
 
   setVtcrEl2(value: number): void {
@@ -245,7 +260,7 @@ export class Mmu {
     this.vtcrValue = value >>> 0
     this.decodeVtcr()
     this.decodeVmid()
-    if (changed) this.tlb.flushAll()
+    if (changed) this.flushAll()
   }
 
   setVttbrEl2(hi: number, lo: number): void {
@@ -593,13 +608,24 @@ export class Mmu {
       const descIpa = table + bitsAt(inHi, inLo, shift, width) * 8
       let descPa = descIpa
       if (stage === 1 && this.s2Enabled) {
-        const kind = this.stage2ForTableRead(descIpa)
-        if (kind !== FAULT_NONE) {
-          this.faultS1ptw = true
-          this.faultIpa = descIpa
-          return kind
+        // Stage-2 translations of table pages are cached (a stage-2-only TLB).
+        const page = Math.floor(descIpa / 4096)
+        const slot = page & (WALK_CACHE_SIZE - 1)
+        const pageOffset = descIpa - page * 4096
+        if (this.walkCacheIpaPage[slot] === page && this.walkCacheVmid[slot] === this.vmid && this.walkCacheEnabled) {
+          descPa = (this.walkCachePaPage[slot] as number) + pageOffset
+        } else {
+          const kind = this.stage2ForTableRead(descIpa)
+          if (kind !== FAULT_NONE) {
+            this.faultS1ptw = true
+            this.faultIpa = descIpa
+            return kind
+          }
+          descPa = this.s2Pa
+          this.walkCacheIpaPage[slot] = page
+          this.walkCachePaPage[slot] = descPa - pageOffset
+          this.walkCacheVmid[slot] = this.vmid
         }
-        descPa = this.s2Pa
       }
       let lo: number
       let hi: number
@@ -694,6 +720,7 @@ export class Mmu {
       case TLBI_IPAS2LE1: {
         // Xt[35:0] = IPA[47:12].
         const ipa = ((xtHi & 0xf) * TWO32 + (xtLo >>> 0)) * 4096
+        this.walkCacheIpaPage.fill(-1)
         for (let i = 0; i < t.size; i++) {
           if (t.vaLoKey[i] === 0 || t.vmid[i] !== this.vmid) continue
           const size = 2 ** Math.max(t.s2SizeLog2[i] as number, 12)
@@ -733,6 +760,7 @@ export class Mmu {
 
   /** Hypervisor: drops every entry of one VMID. */
   flushVmid(vmid: number): void {
+    for (let i = 0; i < WALK_CACHE_SIZE; i++) if (this.walkCacheVmid[i] === vmid) this.walkCacheIpaPage[i] = -1
     const t = this.tlb
     for (let i = 0; i < t.size; i++) if (t.vaLoKey[i] !== 0 && t.vmid[i] === vmid) t.invalidate(i)
   }
@@ -740,5 +768,6 @@ export class Mmu {
   /** Hypervisor: drops every entry. */
   flushAll(): void {
     this.tlb.flushAll()
+    this.walkCacheIpaPage.fill(-1)
   }
 }

@@ -199,3 +199,36 @@ describe('TLB', () => {
     expect(() => mmu.tlbi(99, 0, 0)).toThrow(RangeError)
   })
 })
+
+describe('stage-2 cache for stage-1 table reads', () => {
+  test('is stale until IPAS2E1 / VMALLS12E1 / flushVmid, like the TLB', async () => {
+    const { TLBI_VMALLS12E1 } = await import('./index.js')
+    mmu.setVtcrEl2((24 | (2 << 6) | (5 << 16)) >>> 0)
+    mmu.setVttbrEl2(1 << 16, 0x200000)
+    mmu.setHcrEl2(0, 1)
+    const l3Slot = (ipa: number): number => 0x204000 + index4k(BigInt(ipa), 3) * 8
+    // Stage 2: one L0/L1/L2 path, one L3 table for IPAs 0..2 MiB (identity for the S1 tables).
+    mem.write64(0x200000, s2Table(0x201000))
+    mem.write64(0x201000, s2Table(0x202000))
+    mem.write64(0x202000, s2Table(0x204000))
+    for (const t of [L0, L1, L2, L3]) mem.write64(l3Slot(t), s2Page(t))
+    mem.write64(l3Slot(0x8_0000), s2Page(0x9_0000))
+    map(0x4000_1000n, s1Page(0x8_0000))
+    expect(tr(0x4000_1000n)).toBe(true)
+    expect(out.pa).toBe(0x9_0000)
+    // Move the L3 stage-1 table's backing: cached until invalidated.
+    for (let i = 0; i < 512; i++) mem.write64(0x33000 + i * 8, mem.read64(L3 + i * 8))
+    mem.write64(0x33000 + index4k(0x4000_1000n, 3) * 8, 0n)
+    mem.write64(l3Slot(L3), s2Page(0x33000))
+    mmu.flushVmid(99) // another VMID: nothing happens to ours
+    const [hi, lo] = halves(0x4000_1000n)
+    expect(mmu.walk(hi, lo, ACCESS_READ, 1, false, out)).toBe(true)
+    tlbi(TLBI_IPAS2E1, BigInt(L3 / 4096))
+    expect(mmu.walk(hi, lo, ACCESS_READ, 1, false, out)).toBe(false)
+    expect(out.level).toBe(3)
+    mem.write64(l3Slot(L3), s2Page(L3))
+    expect(mmu.walk(hi, lo, ACCESS_READ, 1, false, out)).toBe(false) // fault was not cached: still the old one
+    tlbi(TLBI_VMALLS12E1, 0n)
+    expect(mmu.walk(hi, lo, ACCESS_READ, 1, false, out)).toBe(true)
+  })
+})
