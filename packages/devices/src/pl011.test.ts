@@ -388,3 +388,31 @@ test('a polling driver echoes input the way a bare-metal console loop would', ()
   }
   expect(text()).toBe('echo me\n')
 })
+
+test('under any register traffic the line is MIS != 0, and onInterrupt fires only on changes', () => {
+  const offsets = [PL011.DR, PL011.LCR_H, PL011.CR, PL011.IFLS, PL011.IMSC, PL011.ICR, PL011.RSR_ECR]
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant('write' as const), off: fc.constantFrom(...offsets), value: fc.integer({ min: 0, max: 0xffff }) }),
+    fc.record({ kind: fc.constant('read' as const), off: fc.constantFrom(PL011.DR, PL011.FR, PL011.MIS) }),
+    fc.record({ kind: fc.constant('receive' as const), data: fc.uint8Array({ maxLength: 40 }) }),
+  )
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+      const { dev, lines } = uart()
+      let level = false
+      for (const o of ops) {
+        if (o.kind === 'write') w(dev, o.off, o.value)
+        else if (o.kind === 'read') r(dev, o.off)
+        else dev.receive(o.data)
+        const mis = r(dev, PL011.MIS)
+        expect(mis).toBe(r(dev, PL011.RIS) & r(dev, PL011.IMSC))
+        expect(dev.interruptLine()).toBe(mis !== 0)
+        if (dev.interruptLine() !== level) {
+          level = dev.interruptLine()
+          expect(lines.at(-1)).toBe(level)
+        }
+      }
+      for (let i = 1; i < lines.length; i++) expect(lines[i]).not.toBe(lines[i - 1])
+    }),
+  )
+})
