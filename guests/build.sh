@@ -6,6 +6,9 @@
 #   guests/build.sh hello ...  build the named guests
 set -euo pipefail
 cd "$(dirname "$0")"
+for tool in clang ld.lld; do
+  command -v "$tool" >/dev/null || { echo "build.sh: $tool not found (run scripts/install-oracles.sh)" >&2; exit 1; }
+done
 
 CFLAGS=(--target=aarch64-none-elf -march=armv8.5-a+memtag+crc -ffreestanding -nostdlib -fno-builtin
   -mgeneral-regs-only -mstrict-align -fno-pic -fno-pie -fno-stack-protector -fno-ident

@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 QEMU=${QEMU:-qemu-system-aarch64}
+command -v "$QEMU" >/dev/null || { echo "record-qemu.sh: $QEMU not found (run scripts/install-oracles.sh)" >&2; exit 1; }
 version=$("$QEMU" --version | head -1)
 case "$version" in
   "QEMU emulator version 1"[0-9].*) ;;
