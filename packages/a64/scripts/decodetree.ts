@@ -132,14 +132,6 @@ export function parseTables(files: readonly SourceFile[], knownFunctions: Readon
         for (const a of body.argset) if (!body.args.has(a)) fail(`argument ${a} of the argument set has no value`)
         for (const a of body.args.keys()) if (!body.argset.includes(a)) fail(`argument ${a} is not in the argument set`)
       }
-      for (const [argName, src] of body.args) {
-        if (src.kind === 'pieces') {
-          for (const p of src.pieces) {
-            const bits = pieceMask(p)
-            if ((bits & body.mask) >>> 0 === bits) fail(`field ${argName} covers only fixed bits`)
-          }
-        }
-      }
       patterns.push({
         name,
         mask: body.mask >>> 0,
@@ -176,10 +168,6 @@ function joinContinuations(text: string): { text: string; line: number }[] {
 function checkIdent(name: string, fail: (msg: string) => never): void {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) fail(`bad name "${name}"`)
   if (name === 'id' || name === 'name') fail(`"${name}" is reserved`)
-}
-
-function pieceMask(p: FieldPiece): number {
-  return (p.len === 32 ? 0xffffffff : ((1 << p.len) - 1) << p.pos) >>> 0
 }
 
 interface Body {

@@ -25,6 +25,12 @@ function rng(seed: number): () => number {
   }
 }
 
+/**
+ * Runs llvm-mc over one word per input line. The `// encoding:` comment cannot identify the
+ * input (LLVM re-encodes, dropping don't-care bits), so words are matched by position:
+ * stderr names the line of each invalid word, and stdout has one instruction line per
+ * remaining word, in order.
+ */
 function llvmDisassemble(words: readonly number[]): Map<number, string> {
   const result = new Map<number, string>()
   for (let start = 0; start < words.length; start += CHUNK) {
@@ -32,18 +38,23 @@ function llvmDisassemble(words: readonly number[]): Map<number, string> {
     const input = chunk
       .map((w) => [0, 8, 16, 24].map((s) => `0x${((w >>> s) & 0xff).toString(16).padStart(2, '0')}`).join(' '))
       .join('\n')
-    const run = spawnSync('llvm-mc', ['--disassemble', '-triple=aarch64', `-mattr=${LLVM_MATTR}`, '--show-encoding'], {
-      input,
+    const run = spawnSync('llvm-mc', ['--disassemble', '-triple=aarch64', `-mattr=${LLVM_MATTR}`], {
+      input: input + '\n',
       maxBuffer: 1 << 30,
       encoding: 'utf8',
     })
     if (run.status !== 0 && run.stdout === '') throw new Error(`llvm-mc failed: ${run.stderr.slice(0, 500)}`)
-    for (const line of run.stdout.split('\n')) {
-      const m = /\/\/ encoding: \[0x(..),0x(..),0x(..),0x(..)\]/.exec(line)
-      if (!m) continue
-      const word = parseInt(`${m[4]}${m[3]}${m[2]}${m[1]}`, 16) >>> 0
+    const invalidLines = new Set<number>()
+    for (const m of run.stderr.matchAll(/^<stdin>:(\d+):\d+: warning: invalid instruction encoding$/gm)) invalidLines.add(Number(m[1]))
+    const texts = run.stdout.split('\n').filter((l) => l.startsWith('\t') && l.trim() !== '.text')
+    let next = 0
+    chunk.forEach((word, i) => {
+      if (invalidLines.has(i + 1)) return
+      const line = texts[next++]
+      if (line === undefined) throw new Error(`llvm-mc printed fewer instructions than expected at word ${word.toString(16)}`)
       result.set(word, normaliseLlvmText(line))
-    }
+    })
+    if (next !== texts.length) throw new Error(`llvm-mc printed ${texts.length} instructions for ${next} valid words`)
     process.stdout.write(`\r${Math.min(start + CHUNK, words.length)}/${words.length}`)
   }
   process.stdout.write('\n')

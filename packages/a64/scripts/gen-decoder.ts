@@ -147,7 +147,9 @@ export function generate(patterns: readonly Pattern[], disasmModules: readonly s
   out.push(`/** Where each row comes from, for reports ("file:line"). */`)
   out.push(`export const ROW_SOURCE: readonly string[] = [${patterns.map((p) => `'${p.file}:${p.line}'`).join(',')}]`)
   out.push('/** Field extraction per row; null when the row\'s guard rejects the word. */')
-  out.push('export const ROW_EXTRACT: readonly ((w: number) => Instruction | null)[] = [')
+  // Typed as `object` here (checking 1000+ literals against the union is too slow for tsc);
+  // the round-trip tests check every row's fields against the table instead.
+  out.push('const EXTRACT: readonly ((w: number) => object | null)[] = [')
   for (const p of patterns) {
     if (p.name === 'UNDEFINED') {
       out.push('  () => UNDEFINED_INSTRUCTION,')
@@ -158,6 +160,7 @@ export function generate(patterns: readonly Pattern[], disasmModules: readonly s
     out.push(p.guard ? `  (w) => (G.${p.guard}(w) ? ${obj} : null),` : `  (w) => ${obj},`)
   }
   out.push(']')
+  out.push('export const ROW_EXTRACT = EXTRACT as readonly ((w: number) => Instruction | null)[]')
   out.push('')
   out.push(`/** Bits (high to low) that index the buckets. */`)
   out.push(`export const BUCKET_BITS: readonly number[] = [${bits.join(', ')}]`)

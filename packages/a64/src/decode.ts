@@ -49,10 +49,13 @@ export function decodeLinear(word: number): Instruction {
   return UNDEFINED_INSTRUCTION
 }
 
-/** Index of the row that decodes `word` (-1 for UNDEFINED); for reports and tests. */
+/** Index of the row that decodes `word` (-1 when no row matches); for reports and tests. */
 export function matchingRow(word: number): number {
   const w = word | 0
-  for (let r = 0; r < ROW_COUNT; r++) {
+  const b = bucketOf(w)
+  const end = BUCKET_START[b + 1] as number
+  for (let i = BUCKET_START[b] as number; i < end; i++) {
+    const r = BUCKET_ROWS[i] as number
     if ((w & (ROW_MASK[r] as number)) === ROW_VALUE[r] && (ROW_EXTRACT[r] as (w: number) => Instruction | null)(w) !== null) return r
   }
   return -1

@@ -1,6 +1,6 @@
 // LLVM 14 text for the base (non-FP/SIMD) instructions, including LLVM's preferred aliases.
 import type { PrinterTable } from '../printer-types.js'
-import { cond, gr, grsp, hex, imm, insn, shiftSuffix, wr, xr, xsp, EXTENDS, SHIFTS } from '../print-helpers.js'
+import { cond, gr, grsp, hex, imm, insn, shiftSuffix, wr, xr, xsp, EXTENDS } from '../print-helpers.js'
 import { movnAlias, movzAlias, orrMovAlias } from '../print-mov.js'
 import { pstateFieldName, sysregReadName, sysregWriteName } from '../sysreg-names.js'
 import { sysAliasText } from '../sys-op-names.js'
@@ -143,8 +143,8 @@ export const printers: PrinterTable = {
     return insn('sys', ...ops)
   },
   SYSL: (i) => insn('sysl', xr(i.rt), imm(i.op1), `c${i.crn}`, `c${i.crm}`, imm(i.op2)),
-  MSR_r: (i) => insn('msr', sysregWriteName(0x8000 | i.sysreg), xr(i.rt)),
-  MRS: (i) => insn('mrs', xr(i.rt), sysregReadName(0x8000 | i.sysreg)),
+  MSR_r: (i) => insn('msr', i.sysreg >= 0x8000 ? sysregWriteName(i.sysreg) : genericSysreg(i.sysreg), xr(i.rt)),
+  MRS: (i) => insn('mrs', xr(i.rt), i.sysreg >= 0x8000 ? sysregReadName(i.sysreg) : genericSysreg(i.sysreg)),
 
   // Data processing: register
   AND_r: (i) => logicalReg('and', i),
@@ -237,6 +237,11 @@ export const printers: PrinterTable = {
   ST2G: (i) => insn('st2g', xsp(i.rt), tagMem(i.rn, i.imm, i.mode)),
   STZ2G: (i) => insn('stz2g', xsp(i.rt), tagMem(i.rn, i.imm, i.mode)),
   STGP: (i) => insn('stgp', xr(i.rt), xr(i.rt2), tagMem(i.rn, i.imm, i.mode)),
+}
+
+/** S<op0>_<op1>_C<n>_C<m>_<op2> for encodings outside the named system registers. */
+function genericSysreg(e: number): string {
+  return `S${e >>> 14}_${(e >>> 11) & 7}_C${(e >>> 7) & 15}_C${(e >>> 3) & 15}_${e & 7}`
 }
 
 /** Exception-generating immediates: LLVM prints hex, except 0. */
@@ -343,4 +348,3 @@ function tagMem(rn: number, offset: number, mode: number): string {
   return memOffset(base, offset)
 }
 
-export { SHIFTS }

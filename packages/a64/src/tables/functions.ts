@@ -6,6 +6,15 @@
 export const transforms = {
   /** ADD/SUB (immediate): imm12, shifted left by 12 when sh (bit 22) is set. */
   addSubImm: (v: number, w: number): number => ((w >>> 22) & 1 ? v * 4096 : v),
+  /** 1 - bit: LDRS* opc<0>=0 means a 64-bit destination. */
+  invert: (v: number): number => v ^ 1,
+  times8: (v: number): number => v * 8,
+  /** LDR/STR (register): the shift applied to the index is size when S=1, else 0. */
+  regOffsetAmount: (v: number, w: number): number => (v ? w >>> 30 : 0),
+  /** LDP/STP: 1 = X registers (opc<1>, bit 31). */
+  pairSf: (_v: number, w: number): number => w >>> 31,
+  /** LDP/STP/LDNP/STNP of S/D/Q registers: imm7 scaled by 4 << opc (bits [31:30]). */
+  scaleFpPair: (v: number, w: number): number => v * (4 << (w >>> 30)),
   times2: (v: number): number => v * 2,
   times4: (v: number): number => v * 4,
   times16: (v: number): number => v * 16,
@@ -32,6 +41,8 @@ export const guards = {
   /** 32-bit forms with a shift amount of 32 or more (imm6<5>=1) are unallocated. */
   shift32: (w: number): boolean => (w >>> 31) === 1 || ((w >>> 15) & 1) === 0,
   /** DCPS1..3: LL=00 is unallocated. */
+  /** CASP*: Rs and Rt name even-numbered register pairs. */
+  evenPairs: (w: number): boolean => (w & 1) === 0 && ((w >>> 16) & 1) === 0,
   nonZeroLL: (w: number): boolean => (w & 3) !== 0,
   /** CRC32{,C}{B,H,W} with sf=0: sz=11 (the X form) needs sf=1. */
   crcSize: (w: number): boolean => ((w >>> 10) & 3) !== 3,
