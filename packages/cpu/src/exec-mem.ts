@@ -171,6 +171,36 @@ function fastUnsignedOffset(cpu: Cpu, isLoad: boolean, size: number, rn: number,
   return single(cpu, isLoad, size, false, 0, rn, rt, Mode.Offset, imm, info, null)
 }
 
+/** LDR/STR Xt, [Xn], #imm: streaming loops. */
+function fastPostIndex64(cpu: Cpu, isLoad: boolean, rn: number, rt: number, imm: number, info: number): Handler {
+  const x = cpu.x
+  const n = 2 * rn
+  const t = 2 * rt
+  const td = dst(rt)
+  const [iLo, iHi] = splitImm(imm)
+  return isLoad
+    ? () => {
+        const lo = x[n]! >>> 0
+        const hi = x[n + 1]! >>> 0
+        const vLo = cpu.rd64(hi, lo, info)
+        x[td] = vLo
+        x[td + 1] = cpu.rdHi
+        const s = lo + iLo
+        x[n] = s
+        x[n + 1] = hi + iHi + (s >= TWO32 ? 1 : 0)
+        return 0
+      }
+    : () => {
+        const lo = x[n]! >>> 0
+        const hi = x[n + 1]! >>> 0
+        cpu.wr64(hi, lo, x[t]!, x[t + 1]!, info)
+        const s = lo + iLo
+        x[n] = s
+        x[n + 1] = hi + iHi + (s >= TWO32 ? 1 : 0)
+        return 0
+      }
+}
+
 function regOffsetOperand(m: number, option: number, amount: number): (x: Int32Array) => void {
   return (x) => {
     const lo = x[m]! >>> 0
@@ -206,6 +236,9 @@ function loadStore(isLoad: boolean, signed: boolean, mode: Mode, kind: 'imm' | '
     }
     if (!signed && mode === Mode.Offset && kind === 'imm' && rn !== 31 && f.imm! >= 0) {
       return fastUnsignedOffset(cpu, isLoad, size, rn, rt, f.imm!, info)
+    }
+    if (!signed && mode === Mode.Post && size === 3 && rn !== 31 && rn !== rt) {
+      return fastPostIndex64(cpu, isLoad, rn, rt, f.imm!, info)
     }
     return single(cpu, isLoad, size, signed, sf, rn, rt, mode, f.imm!, info, null)
   }

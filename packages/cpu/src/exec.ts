@@ -164,6 +164,27 @@ function addSubImmediate(sub: boolean, setf: boolean): Builder {
             return 0
           }
     }
+    if (f.sf && sub) {
+      // SUBS/CMP Xn, #imm inline: loop counters and compares.
+      const p = cpu.p
+      return () => {
+        const aLo = x[n]! >>> 0
+        const aHi = x[n + 1]!
+        const lo = aLo - imm
+        const borrow = lo < 0 ? 1 : 0
+        const hi = (aHi - borrow) | 0
+        const rLo = lo >>> 0
+        x[d] = rLo
+        x[d + 1] = hi
+        p[PS.N] = hi >>> 31
+        p[PS.Z] = (rLo | hi) === 0 ? 1 : 0
+        // No carry exactly when the whole 64-bit subtraction borrows.
+        p[PS.C] = borrow !== 0 && aHi === 0 ? 0 : 1
+        // Signed overflow only when a negative minuend wraps to a positive result.
+        p[PS.V] = (aHi & ~hi) >>> 31
+        return 0
+      }
+    }
     return addSub(cpu, sub, setf, f.sf!, n, d, () => {
       alu[R_LO] = imm
       alu[R_HI] = 0
@@ -245,6 +266,28 @@ function addSubShifted(sub: boolean, setf: boolean): Builder {
             x[d + 1] = hi
             return 0
           }
+    }
+    if (sf && setf && sub && f.amount === 0) {
+      // CMP/SUBS Xn, Xm inline.
+      const p = cpu.p
+      return () => {
+        const aLo = x[n]! >>> 0
+        const aHi = x[n + 1]! >>> 0
+        const bLo = x[m]! >>> 0
+        const bHi = x[m + 1]! >>> 0
+        const lo = aLo - bLo
+        const borrowLo = lo < 0 ? 1 : 0
+        const hiFull = aHi - bHi - borrowLo
+        const rLo = lo >>> 0
+        const rHi = hiFull >>> 0
+        x[d] = rLo
+        x[d + 1] = rHi
+        p[PS.N] = rHi >>> 31
+        p[PS.Z] = (rLo | rHi) === 0 ? 1 : 0
+        p[PS.C] = hiFull < 0 ? 0 : 1
+        p[PS.V] = ((aHi ^ bHi) & (aHi ^ rHi)) >>> 31
+        return 0
+      }
     }
     return addSub(cpu, sub, setf, sf, n, d, shiftedOperand(sf, m, f.shift!, f.amount!))
   }
@@ -372,7 +415,32 @@ function logicShifted(op: number, invert: boolean, setf: boolean): Builder {
         return 0
       }
     }
-    return logic(cpu, op, invert, setf, f.sf!, n, d, shiftedOperand(f.sf!, m, f.shift!, f.amount!))
+    const amount = f.amount!
+    if (f.sf && !setf && !invert && amount > 0 && amount < 32 && f.shift! <= 1) {
+      // EOR/ORR/AND Xd, Xn, Xm, LSL/LSR #k (hashes, bit tricks) inline.
+      const left = f.shift === 0
+      const k = amount
+      return () => {
+        const mLo = x[m]!
+        const mHi = x[m + 1]!
+        const bLo = left ? mLo << k : (mLo >>> k) | (mHi << (32 - k))
+        const bHi = left ? (mHi << k) | (mLo >>> (32 - k)) : mHi >>> k
+        const aLo = x[n]!
+        const aHi = x[n + 1]!
+        if (op === EOR) {
+          x[d] = aLo ^ bLo
+          x[d + 1] = aHi ^ bHi
+        } else if (op === ORR) {
+          x[d] = aLo | bLo
+          x[d + 1] = aHi | bHi
+        } else {
+          x[d] = aLo & bLo
+          x[d + 1] = aHi & bHi
+        }
+        return 0
+      }
+    }
+    return logic(cpu, op, invert, setf, f.sf!, n, d, shiftedOperand(f.sf!, m, f.shift!, amount))
   }
 }
 

@@ -75,3 +75,22 @@ export function runSnippet(m: Machine, words: readonly number[], budget = 100_00
   m.cpu.setSysreg('VBAR_EL1', BigInt(vbar))
   return m.cpu.run(budget)
 }
+
+/**
+ * Turns on stage 1 with an identity map of [0x4000_0000, 0x8000_0000) in 2 MiB blocks
+ * (Normal WB, MAIR attr 0 = 0xFF; attr 1 = 0xF0 tagged), EL1 RW, executable. Tables are
+ * written at RAM_BASE + 0x1_0000. T0SZ = 25 (39-bit VAs, walks start at level 1).
+ */
+export function enableIdentityMmu(m: Machine): void {
+  const l1 = RAM_BASE + 0x1_0000
+  const l2 = l1 + 0x1000
+  m.memory.write32(l1 + 8, (l2 | 0b11) >>> 0)
+  for (let i = 0; i < 512; i++) {
+    const pa = RAM_BASE + i * 0x20_0000
+    m.memory.write32(l2 + 8 * i, (pa | (1 << 10) | (3 << 8) | 0b01) >>> 0)
+  }
+  m.cpu.setSysreg('MAIR_EL1', 0xf0ffn)
+  m.cpu.setSysreg('TCR_EL1', 25n | (1n << 8n) | (1n << 10n) | (3n << 12n) | (1n << 23n) | (2n << 32n))
+  m.cpu.setSysreg('TTBR0_EL1', BigInt(l1))
+  m.cpu.setSysreg('SCTLR_EL1', m.cpu.getSysreg('SCTLR_EL1') | 0x1005n)
+}

@@ -1,0 +1,84 @@
+// Guest MIPS on integer workloads. Prints figures; never fails on time.
+//   pnpm bench   (tsx with the `source` condition, so no build is needed)
+import { performance } from 'node:perf_hooks'
+import { RAM_BASE, asm, enableIdentityMmu, makeMachine, runSnippet, type Machine } from '../src/test-helpers.js'
+import { runGuest } from '../src/guest-runner.js'
+
+const DATA = RAM_BASE + 0x20_0000
+
+interface Workload {
+  name: string
+  words: number[]
+  setup: (m: Machine) => void
+}
+
+const workloads: Workload[] = [
+  {
+    name: 'xorshift ALU loop (registers only)',
+    words: asm`movz x3, #0x80, lsl #16; mov x0, #0x1234; mov x2, #0
+1: eor x0, x0, x0, lsl #13; eor x0, x0, x0, lsr #7; eor x0, x0, x0, lsl #17; add x2, x2, x0; subs x3, x3, #1; b.ne 1b`,
+    setup: () => {},
+  },
+  {
+    name: 'CRC32C over 64 KiB, MMU on',
+    words: asm`mov x5, #128; mov x2, #0
+2: mov x1, x0; mov x3, #8192
+1: ldr x4, [x1], #8; crc32cx w2, w2, x4; subs x3, x3, #1; b.ne 1b
+subs x5, x5, #1; b.ne 2b`,
+    setup: (m) => {
+      m.cpu.setX(0, BigInt(DATA))
+      enableIdentityMmu(m)
+    },
+  },
+  {
+    name: 'memory checksum (ldp/mul/add) over 256 KiB, MMU on',
+    words: asm`mov x5, #32; mov x2, #0; mov x7, #0x1b3; movk x7, #0x100, lsl #32
+2: mov x1, x0; mov x3, #16384
+1: ldp x4, x6, [x1], #16; eor x2, x2, x4; mul x2, x2, x7; eor x2, x2, x6, ror #7; subs x3, x3, #1; b.ne 1b
+subs x5, x5, #1; b.ne 2b`,
+    setup: (m) => {
+      m.cpu.setX(0, BigInt(DATA))
+      enableIdentityMmu(m)
+    },
+  },
+  {
+    name: 'sieve of Eratosthenes (byte stores), MMU on',
+    words: asm`mov x9, #8
+3: mov x1, #0; mov x2, #0x10000
+4: strb wzr, [x0, x1]; add x1, x1, #1; cmp x1, x2; b.lo 4b
+mov x1, #2; mov w6, #1
+5: ldrb w3, [x0, x1]; cbnz w3, 7f; add x4, x1, x1
+6: cmp x4, x2; b.hs 7f; strb w6, [x0, x4]; add x4, x4, x1; b 6b
+7: add x1, x1, #1; cmp x1, x2; b.lo 5b
+subs x9, x9, #1; b.ne 3b`,
+    setup: (m) => {
+      m.cpu.setX(0, BigInt(DATA))
+      enableIdentityMmu(m)
+    },
+  },
+]
+
+function measure(w: Workload): { mips: number; instructions: number } {
+  const m = makeMachine()
+  w.setup(m)
+  const before = m.cpu.retired
+  const t0 = performance.now()
+  const exit = runSnippet(m, w.words, 2_000_000_000)
+  const ms = performance.now() - t0
+  if (exit.kind !== 'hvc' || exit.imm16 !== 0xf00d) throw new Error(`${w.name}: unexpected exit ${exit.kind}`)
+  const instructions = m.cpu.retired - before
+  return { mips: instructions / ms / 1000, instructions }
+}
+
+console.log('@tagvm/cpu interpreter, one core, Node', process.version)
+for (const w of workloads) {
+  measure(w) // warm up the JIT
+  const r = measure(w)
+  console.log(`${w.name.padEnd(52)} ${r.mips.toFixed(1).padStart(6)} MIPS  (${(r.instructions / 1e6).toFixed(1)} M instructions)`)
+}
+{
+  const t0 = performance.now()
+  const r = runGuest('cpu-basic')
+  const ms = performance.now() - t0
+  console.log(`${'guests/cpu-basic (whole run incl. decode)'.padEnd(52)} ${(r.instructions / ms / 1000).toFixed(1).padStart(6)} MIPS  (${(r.instructions / 1e6).toFixed(1)} M instructions)`)
+}
