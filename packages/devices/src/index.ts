@@ -1,3 +1,3 @@
 export { MmioBus, type MmioDevice, type MmioRegion } from './bus.js'
 export { type Device, type DeviceState } from './device.js'
-export { Pl011, PL011, FR, INT, CR, type Pl011Options, type Pl011Revision } from './pl011.js'
+export { Pl011, PL011, PL011_FR, PL011_INT, PL011_CR, type Pl011Options, type Pl011Revision } from './pl011.js'

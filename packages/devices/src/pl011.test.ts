@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
-import { CR, FR, INT, PL011, Pl011, type Pl011Options } from './pl011.js'
+import { PL011, PL011_CR, PL011_FR, PL011_INT, Pl011, type Pl011Options } from './pl011.js'
 
 function uart(options: Pl011Options = {}) {
   const out: number[] = []
@@ -18,13 +18,13 @@ function uart(options: Pl011Options = {}) {
 
 const r = (dev: Pl011, off: number) => dev.read(off, 4)
 const w = (dev: Pl011, off: number, v: number) => dev.write(off, 4, v)
-const enableRx = (dev: Pl011) => w(dev, PL011.CR, CR.UARTEN | CR.TXE | CR.RXE)
+const enableRx = (dev: Pl011) => w(dev, PL011.CR, PL011_CR.UARTEN | PL011_CR.TXE | PL011_CR.RXE)
 const FEN = 1 << 4
 
 describe('reset values', () => {
   test('registers read as the TRM lists after reset', () => {
     const { dev } = uart()
-    expect(r(dev, PL011.FR)).toBe(FR.TXFE | FR.RXFE) // 0x90
+    expect(r(dev, PL011.FR)).toBe(PL011_FR.TXFE | PL011_FR.RXFE) // 0x90
     expect(r(dev, PL011.CR)).toBe(0x300)
     expect(r(dev, PL011.IFLS)).toBe(0x12)
     for (const off of [PL011.RSR_ECR, PL011.ILPR, PL011.IBRD, PL011.FBRD, PL011.LCR_H, PL011.IMSC, PL011.RIS, PL011.MIS, PL011.DMACR]) {
@@ -47,7 +47,7 @@ describe('reset values', () => {
     const { dev } = uart()
     w(dev, PL011.LCR_H, 0x70)
     enableRx(dev)
-    w(dev, PL011.IMSC, INT.RX | INT.RT)
+    w(dev, PL011.IMSC, PL011_INT.RX | PL011_INT.RT)
     dev.receive('abc')
     expect(dev.interruptLine()).toBe(true)
     dev.reset()
@@ -64,11 +64,11 @@ describe('transmit (UARTDR writes)', () => {
     const { dev, text } = uart()
     enableRx(dev)
     for (const c of 'Hi!\n') {
-      expect(r(dev, PL011.FR) & (FR.TXFF | FR.BUSY)).toBe(0)
+      expect(r(dev, PL011.FR) & (PL011_FR.TXFF | PL011_FR.BUSY)).toBe(0)
       dev.write(PL011.DR, 1, c.charCodeAt(0))
     }
     expect(text()).toBe('Hi!\n')
-    expect(r(dev, PL011.FR) & FR.TXFE).toBe(FR.TXFE)
+    expect(r(dev, PL011.FR) & PL011_FR.TXFE).toBe(PL011_FR.TXFE)
   })
 
   test('only the low 8 bits of a word write are data', () => {
@@ -93,13 +93,13 @@ describe('transmit (UARTDR writes)', () => {
     const { dev, lines } = uart()
     enableRx(dev)
     w(dev, PL011.DR, 0x41)
-    expect(r(dev, PL011.RIS)).toBe(INT.TX)
+    expect(r(dev, PL011.RIS)).toBe(PL011_INT.TX)
     expect(r(dev, PL011.MIS)).toBe(0)
     expect(dev.interruptLine()).toBe(false)
-    w(dev, PL011.IMSC, INT.TX)
-    expect(r(dev, PL011.MIS)).toBe(INT.TX)
+    w(dev, PL011.IMSC, PL011_INT.TX)
+    expect(r(dev, PL011.MIS)).toBe(PL011_INT.TX)
     expect(dev.interruptLine()).toBe(true)
-    w(dev, PL011.ICR, INT.TX)
+    w(dev, PL011.ICR, PL011_INT.TX)
     expect(r(dev, PL011.RIS)).toBe(0)
     expect(dev.interruptLine()).toBe(false)
     expect(lines).toEqual([true, false])
@@ -110,11 +110,11 @@ describe('receive', () => {
   test('nothing is accepted while UARTEN or RXE is clear', () => {
     const { dev } = uart()
     expect(dev.receive('x')).toBe(0)
-    w(dev, PL011.CR, CR.UARTEN | CR.TXE)
+    w(dev, PL011.CR, PL011_CR.UARTEN | PL011_CR.TXE)
     expect(dev.receive('x')).toBe(0)
-    w(dev, PL011.CR, CR.RXE | CR.TXE)
+    w(dev, PL011.CR, PL011_CR.RXE | PL011_CR.TXE)
     expect(dev.receiveSpace()).toBe(0)
-    expect(r(dev, PL011.FR) & FR.RXFE).toBe(FR.RXFE)
+    expect(r(dev, PL011.FR) & PL011_FR.RXFE).toBe(PL011_FR.RXFE)
   })
 
   test('character mode (FEN = 0) holds one byte: RXFF, then RXFE after the read', () => {
@@ -122,11 +122,11 @@ describe('receive', () => {
     enableRx(dev)
     expect(dev.fifoDepth()).toBe(1)
     expect(dev.receive('ab')).toBe(1)
-    expect(r(dev, PL011.FR) & (FR.RXFE | FR.RXFF)).toBe(FR.RXFF)
-    expect(r(dev, PL011.RIS) & INT.RX).toBe(INT.RX)
+    expect(r(dev, PL011.FR) & (PL011_FR.RXFE | PL011_FR.RXFF)).toBe(PL011_FR.RXFF)
+    expect(r(dev, PL011.RIS) & PL011_INT.RX).toBe(PL011_INT.RX)
     expect(r(dev, PL011.DR)).toBe(0x61)
-    expect(r(dev, PL011.FR) & (FR.RXFE | FR.RXFF)).toBe(FR.RXFE)
-    expect(r(dev, PL011.RIS) & (INT.RX | INT.RT)).toBe(0)
+    expect(r(dev, PL011.FR) & (PL011_FR.RXFE | PL011_FR.RXFF)).toBe(PL011_FR.RXFE)
+    expect(r(dev, PL011.RIS) & (PL011_INT.RX | PL011_INT.RT)).toBe(0)
     expect(dev.receive('b')).toBe(1)
     expect(r(dev, PL011.DR)).toBe(0x62)
   })
@@ -138,15 +138,15 @@ describe('receive', () => {
     expect(dev.fifoDepth()).toBe(16)
     expect(dev.receive('abc')).toBe(3)
     // Below the half-full trigger (8): only the receive timeout is raised.
-    expect(r(dev, PL011.RIS)).toBe(INT.RT)
+    expect(r(dev, PL011.RIS)).toBe(PL011_INT.RT)
     expect(dev.receive('defghijklmnopqrstuvwxyz')).toBe(13)
-    expect(r(dev, PL011.FR) & FR.RXFF).toBe(FR.RXFF)
-    expect(r(dev, PL011.RIS)).toBe(INT.RX | INT.RT)
+    expect(r(dev, PL011.FR) & PL011_FR.RXFF).toBe(PL011_FR.RXFF)
+    expect(r(dev, PL011.RIS)).toBe(PL011_INT.RX | PL011_INT.RT)
     let got = ''
-    while (!(r(dev, PL011.FR) & FR.RXFE)) {
+    while (!(r(dev, PL011.FR) & PL011_FR.RXFE)) {
       got += String.fromCharCode(r(dev, PL011.DR) & 0xff)
-      if (got.length === 8) expect(r(dev, PL011.RIS) & INT.RX).toBe(INT.RX) // 8 left: still at the level
-      if (got.length === 9) expect(r(dev, PL011.RIS) & INT.RX).toBe(0)
+      if (got.length === 8) expect(r(dev, PL011.RIS) & PL011_INT.RX).toBe(PL011_INT.RX) // 8 left: still at the level
+      if (got.length === 9) expect(r(dev, PL011.RIS) & PL011_INT.RX).toBe(0)
     }
     expect(got).toBe('abcdefghijklmnop')
     expect(r(dev, PL011.RIS)).toBe(0)
@@ -159,9 +159,9 @@ describe('receive', () => {
       w(dev, PL011.LCR_H, FEN)
       w(dev, PL011.IFLS, sel << 3)
       dev.receive('x'.repeat(level - 1))
-      expect(r(dev, PL011.RIS) & INT.RX, `level ${level}`).toBe(0)
+      expect(r(dev, PL011.RIS) & PL011_INT.RX, `level ${level}`).toBe(0)
       dev.receive('x')
-      expect(r(dev, PL011.RIS) & INT.RX, `level ${level}`).toBe(INT.RX)
+      expect(r(dev, PL011.RIS) & PL011_INT.RX, `level ${level}`).toBe(PL011_INT.RX)
     }
   })
 
@@ -178,7 +178,7 @@ describe('receive', () => {
     w(dev, PL011.LCR_H, FEN)
     dev.receive('abc')
     w(dev, PL011.LCR_H, 0)
-    expect(r(dev, PL011.FR) & FR.RXFE).toBe(FR.RXFE)
+    expect(r(dev, PL011.FR) & PL011_FR.RXFE).toBe(PL011_FR.RXFE)
     expect(r(dev, PL011.RIS)).toBe(0)
   })
 
@@ -202,7 +202,7 @@ describe('receive', () => {
           const read: number[] = []
           for (const op of ops) {
             if (typeof op === 'number') {
-              for (let i = 0; i < op && !(r(dev, PL011.FR) & FR.RXFE); i++) read.push(r(dev, PL011.DR))
+              for (let i = 0; i < op && !(r(dev, PL011.FR) & PL011_FR.RXFE); i++) read.push(r(dev, PL011.DR))
             } else {
               const n = dev.receive(op)
               expect(n).toBe(Math.min(op.length, dev.fifoDepth() - (pending.length - read.length)))
@@ -210,8 +210,8 @@ describe('receive', () => {
             }
             expect(read).toEqual(pending.slice(0, read.length))
             const waiting = pending.length - read.length
-            expect((r(dev, PL011.FR) & FR.RXFE) !== 0).toBe(waiting === 0)
-            expect((r(dev, PL011.FR) & FR.RXFF) !== 0).toBe(waiting === dev.fifoDepth())
+            expect((r(dev, PL011.FR) & PL011_FR.RXFE) !== 0).toBe(waiting === 0)
+            expect((r(dev, PL011.FR) & PL011_FR.RXFF) !== 0).toBe(waiting === dev.fifoDepth())
           }
         },
       ),
@@ -275,23 +275,23 @@ describe('control registers', () => {
     enableRx(dev)
     w(dev, PL011.DR, 0x41)
     dev.receive('z')
-    expect(r(dev, PL011.RIS)).toBe(INT.TX | INT.RX | INT.RT)
-    w(dev, PL011.ICR, INT.RT)
-    expect(r(dev, PL011.RIS)).toBe(INT.TX | INT.RX)
+    expect(r(dev, PL011.RIS)).toBe(PL011_INT.TX | PL011_INT.RX | PL011_INT.RT)
+    w(dev, PL011.ICR, PL011_INT.RT)
+    expect(r(dev, PL011.RIS)).toBe(PL011_INT.TX | PL011_INT.RX)
     expect(r(dev, PL011.ICR)).toBe(0)
   })
 
   test('loopback: transmitted bytes also arrive in the receive FIFO; modem flags follow UARTCR', () => {
     const { dev, out } = uart()
-    w(dev, PL011.CR, CR.UARTEN | CR.TXE | CR.RXE | CR.LBE | CR.RTS | CR.DTR)
+    w(dev, PL011.CR, PL011_CR.UARTEN | PL011_CR.TXE | PL011_CR.RXE | PL011_CR.LBE | PL011_CR.RTS | PL011_CR.DTR)
     w(dev, PL011.DR, 0x5a)
     expect(out).toEqual([0x5a])
     expect(dev.receive('x')).toBe(0) // the receiver hears the transmitter, not the line
     expect(r(dev, PL011.DR)).toBe(0x5a)
-    expect(r(dev, PL011.FR) & FR.RXFE).toBe(FR.RXFE)
-    expect(r(dev, PL011.FR) & (FR.CTS | FR.DSR | FR.DCD | FR.RI)).toBe(FR.CTS | FR.DSR)
-    w(dev, PL011.CR, CR.UARTEN | CR.TXE | CR.RXE | CR.OUT1 | CR.OUT2)
-    expect(r(dev, PL011.FR) & (FR.CTS | FR.DSR | FR.DCD | FR.RI)).toBe(0)
+    expect(r(dev, PL011.FR) & PL011_FR.RXFE).toBe(PL011_FR.RXFE)
+    expect(r(dev, PL011.FR) & (PL011_FR.CTS | PL011_FR.DSR | PL011_FR.DCD | PL011_FR.RI)).toBe(PL011_FR.CTS | PL011_FR.DSR)
+    w(dev, PL011.CR, PL011_CR.UARTEN | PL011_CR.TXE | PL011_CR.RXE | PL011_CR.OUT1 | PL011_CR.OUT2)
+    expect(r(dev, PL011.FR) & (PL011_FR.CTS | PL011_FR.DSR | PL011_FR.DCD | PL011_FR.RI)).toBe(0)
   })
 })
 
@@ -326,7 +326,7 @@ describe('snapshots', () => {
     w(u.dev, PL011.LCR_H, FEN | 0x60)
     w(u.dev, PL011.IBRD, 13)
     w(u.dev, PL011.FBRD, 1)
-    w(u.dev, PL011.IMSC, INT.RX | INT.RT)
+    w(u.dev, PL011.IMSC, PL011_INT.RX | PL011_INT.RT)
     u.dev.receive('queued')
     return u
   }
@@ -342,7 +342,7 @@ describe('snapshots', () => {
       expect(r(b.dev, off)).toBe(r(a.dev, off))
     }
     let rest = ''
-    while (!(r(b.dev, PL011.FR) & FR.RXFE)) rest += String.fromCharCode(r(b.dev, PL011.DR))
+    while (!(r(b.dev, PL011.FR) & PL011_FR.RXFE)) rest += String.fromCharCode(r(b.dev, PL011.DR))
     expect(rest).toBe('ueued')
     expect(b.dev.interruptLine()).toBe(false)
   })
@@ -375,16 +375,16 @@ test('a polling driver echoes input the way a bare-metal console loop would', ()
   w(dev, PL011.IBRD, 13)
   w(dev, PL011.FBRD, 1)
   w(dev, PL011.LCR_H, FEN | 0x60)
-  w(dev, PL011.CR, CR.UARTEN | CR.TXE | CR.RXE)
+  w(dev, PL011.CR, PL011_CR.UARTEN | PL011_CR.TXE | PL011_CR.RXE)
   const putc = (c: number) => {
-    while (r(dev, PL011.FR) & FR.TXFF);
+    while (r(dev, PL011.FR) & PL011_FR.TXFF);
     w(dev, PL011.DR, c)
   }
   const input = 'echo me\n'
   let taken = 0
   while (taken < input.length) {
     taken += dev.receive(input.slice(taken))
-    while (!(r(dev, PL011.FR) & FR.RXFE)) putc(r(dev, PL011.DR) & 0xff)
+    while (!(r(dev, PL011.FR) & PL011_FR.RXFE)) putc(r(dev, PL011.DR) & 0xff)
   }
   expect(text()).toBe('echo me\n')
 })

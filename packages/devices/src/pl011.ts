@@ -22,10 +22,10 @@ export const PL011 = {
 } as const
 
 /** UARTFR bits. */
-export const FR = { CTS: 1 << 0, DSR: 1 << 1, DCD: 1 << 2, BUSY: 1 << 3, RXFE: 1 << 4, TXFF: 1 << 5, RXFF: 1 << 6, TXFE: 1 << 7, RI: 1 << 8 } as const
+export const PL011_FR = { CTS: 1 << 0, DSR: 1 << 1, DCD: 1 << 2, BUSY: 1 << 3, RXFE: 1 << 4, TXFF: 1 << 5, RXFF: 1 << 6, TXFE: 1 << 7, RI: 1 << 8 } as const
 
 /** Interrupt bits, common to UARTIMSC, UARTRIS, UARTMIS and UARTICR. */
-export const INT = {
+export const PL011_INT = {
   RI: 1 << 0,
   CTS: 1 << 1,
   DCD: 1 << 2,
@@ -40,12 +40,12 @@ export const INT = {
 } as const
 
 /** UARTCR bits used by the model. */
-export const CR = { UARTEN: 1 << 0, LBE: 1 << 7, TXE: 1 << 8, RXE: 1 << 9, DTR: 1 << 10, RTS: 1 << 11, OUT1: 1 << 12, OUT2: 1 << 13 } as const
+export const PL011_CR = { UARTEN: 1 << 0, LBE: 1 << 7, TXE: 1 << 8, RXE: 1 << 9, DTR: 1 << 10, RTS: 1 << 11, OUT1: 1 << 12, OUT2: 1 << 13 } as const
 
 const LCR_H_FEN = 1 << 4
 const INT_ALL = 0x7ff
 const CR_WRITABLE = 0xff87 // bits 6:3 are reserved
-const CR_RESET = CR.TXE | CR.RXE
+const CR_RESET = PL011_CR.TXE | PL011_CR.RXE
 const IFLS_RESET = 0x12 // both trigger levels at half full
 
 /**
@@ -137,7 +137,7 @@ export class Pl011 implements MmioDevice, Device {
    * loopback, where the receiver listens to the transmitter instead of the line.
    */
   receiveSpace(): number {
-    if ((this.cr & (CR.UARTEN | CR.RXE | CR.LBE)) !== (CR.UARTEN | CR.RXE)) return 0
+    if ((this.cr & (PL011_CR.UARTEN | PL011_CR.RXE | PL011_CR.LBE)) !== (PL011_CR.UARTEN | PL011_CR.RXE)) return 0
     return this.fifoDepth() - this.rxCount
   }
 
@@ -150,7 +150,7 @@ export class Pl011 implements MmioDevice, Device {
     const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data
     const n = Math.min(bytes.length, this.receiveSpace())
     for (let i = 0; i < n; i++) this.pushRx(bytes[i] ?? 0)
-    if (n > 0) this.setRis(this.ris | INT.RT)
+    if (n > 0) this.setRis(this.ris | PL011_INT.RT)
     return n
   }
 
@@ -307,7 +307,7 @@ export class Pl011 implements MmioDevice, Device {
         if ((old ^ this.lcrH) & LCR_H_FEN) {
           this.rxHead = 0
           this.rxCount = 0
-          this.setRis(this.ris & ~(INT.RX | INT.RT))
+          this.setRis(this.ris & ~(PL011_INT.RX | PL011_INT.RT))
         }
         return
       }
@@ -339,31 +339,31 @@ export class Pl011 implements MmioDevice, Device {
   }
 
   private flags(): number {
-    let f = FR.TXFE
-    if (this.rxCount === 0) f |= FR.RXFE
-    if (this.rxCount === this.fifoDepth()) f |= FR.RXFF
-    if (this.cr & CR.LBE) {
-      if (this.cr & CR.RTS) f |= FR.CTS
-      if (this.cr & CR.DTR) f |= FR.DSR
-      if (this.cr & CR.OUT1) f |= FR.DCD
-      if (this.cr & CR.OUT2) f |= FR.RI
+    let f = PL011_FR.TXFE
+    if (this.rxCount === 0) f |= PL011_FR.RXFE
+    if (this.rxCount === this.fifoDepth()) f |= PL011_FR.RXFF
+    if (this.cr & PL011_CR.LBE) {
+      if (this.cr & PL011_CR.RTS) f |= PL011_FR.CTS
+      if (this.cr & PL011_CR.DTR) f |= PL011_FR.DSR
+      if (this.cr & PL011_CR.OUT1) f |= PL011_FR.DCD
+      if (this.cr & PL011_CR.OUT2) f |= PL011_FR.RI
     }
     return f
   }
 
   private transmit(byte: number): void {
-    if ((this.cr & (CR.UARTEN | CR.TXE)) !== (CR.UARTEN | CR.TXE) && !this.reportedDisabledTx) {
+    if ((this.cr & (PL011_CR.UARTEN | PL011_CR.TXE)) !== (PL011_CR.UARTEN | PL011_CR.TXE) && !this.reportedDisabledTx) {
       // Reported once per UARTCR setting: bare-metal guests do this for every byte.
       this.reportedDisabledTx = true
       this.guestError('data written while the transmitter is disabled (UARTEN or TXE clear); sent anyway, as QEMU does')
     }
     this.output(byte)
-    if (this.cr & CR.LBE && this.rxCount < this.fifoDepth()) {
+    if (this.cr & PL011_CR.LBE && this.rxCount < this.fifoDepth()) {
       this.pushRx(byte)
-      this.setRis(this.ris | INT.RT)
+      this.setRis(this.ris | PL011_INT.RT)
     }
     // The transmit FIFO drains at once, so it is at or below any trigger level.
-    this.setRis(this.ris | INT.TX)
+    this.setRis(this.ris | PL011_INT.TX)
   }
 
   private pushRx(byte: number): void {
@@ -379,8 +379,8 @@ export class Pl011 implements MmioDevice, Device {
     this.rxCount--
     this.rsr = 0 // no character is ever received with an error
     let ris = this.ris
-    if (this.rxCount < this.rxTrigger()) ris &= ~INT.RX
-    if (this.rxCount === 0) ris &= ~INT.RT
+    if (this.rxCount < this.rxTrigger()) ris &= ~PL011_INT.RX
+    if (this.rxCount === 0) ris &= ~PL011_INT.RT
     this.setRis(ris)
     return byte
   }
@@ -393,7 +393,7 @@ export class Pl011 implements MmioDevice, Device {
   }
 
   private updateRxLevel(): void {
-    if (this.rxCount >= this.rxTrigger()) this.setRis(this.ris | INT.RX)
+    if (this.rxCount >= this.rxTrigger()) this.setRis(this.ris | PL011_INT.RX)
   }
 
   private setRis(ris: number): void {
