@@ -54,3 +54,19 @@ export const TLBI_VAALE1 = 5
 export const TLBI_IPAS2E1 = 6
 export const TLBI_IPAS2LE1 = 7
 export const TLBI_VMALLS12E1 = 8
+
+/**
+ * ID register fields describing what this MMU implements, as hi/lo halves with only
+ * MMU fields set (the CPU ORs in its own fields; the hypervisor may hide some from a guest).
+ * ID_AA64MMFR0_EL1: PARange 48 bits, ASIDBits 16, TGran4/16/64 supported at stage 1 and
+ * (TGranX_2 = 0b0010) at stage 2. ID_AA64MMFR1_EL1: HAFDBS 0 (no hardware AF/dirty
+ * updates), VMIDBits 16, HPDS, PAN 0b0011 (PAN3/EPAN), XNX. ID_AA64MMFR2_EL1: FWB.
+ */
+export const MMU_ID_FIELDS = {
+  mmfr0Hi: 0x222,
+  mmfr0Lo: 0x5 | (0b0010 << 4) | (0b0001 << 20),
+  mmfr1Hi: 0,
+  mmfr1Lo: (0b0010 << 4) | (0b0001 << 12) | (0b0011 << 20) | (0b0001 << 28),
+  mmfr2Hi: 0b0001 << 8,
+  mmfr2Lo: 0,
+} as const

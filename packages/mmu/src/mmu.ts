@@ -152,10 +152,8 @@ export class Mmu {
   private s1OutputLimit = PA_LIMIT
   private asid16 = false
   private asidFromTtbr1 = false
-  /** ASID of the current context (TTBR0 or TTBR1 per TCR.A1). */
-  asid = 0
-  /** VMID of the current stage-2 context. */
-  vmid = 0
+  private asid = 0
+  private vmid = 0
   private s2Valid = false
   private s2GBits = 12
   private s2InputBits = 40
@@ -328,6 +326,26 @@ export class Mmu {
   private decodeVmid(): void {
     const raw = this.vttbrHi >>> 16
     this.vmid = ((this.vtcrValue >>> 19) & 1) !== 0 ? raw : raw & 0xff
+  }
+
+  /** ASID of the current context (from TTBR0 or TTBR1 per TCR_EL1.A1; 8 bits unless TCR_EL1.AS). */
+  get currentAsid(): number {
+    return this.asid
+  }
+
+  /** VMID of the current stage-2 context (VTTBR_EL2; 8 bits unless VTCR_EL2.VS). */
+  get currentVmid(): number {
+    return this.vmid
+  }
+
+  /** Whether stage 1 is on (SCTLR_EL1.M=1 and HCR_EL2.DC=0). */
+  get stage1Enabled(): boolean {
+    return this.s1Enabled
+  }
+
+  /** Whether stage 2 is on (HCR_EL2.VM=1 or HCR_EL2.DC=1). */
+  get stage2Enabled(): boolean {
+    return this.s2Enabled
   }
 
   // ---- TLB probes (hot path) -----------------------------------------------------------
