@@ -25,14 +25,21 @@ for name in "${guests[@]}"; do
   elf="$name/$name.elf"
   # -nographic puts the PL011 on stdio; stdin is closed so QEMU cannot read the terminal.
   # A guest that does not power off within the timeout is a failure, not a recording.
-  if timeout 120 "$QEMU" -M virt,mte=on -cpu max -nographic -nic none -no-reboot -kernel "$elf" \
-      </dev/null >"$name/qemu.out.tmp"; then
+  # Each guest runs twice: a recording is only useful if the guest prints the same bytes
+  # every time.
+  run() {
+    timeout 120 "$QEMU" -M virt,mte=on -cpu max -nographic -nic none -no-reboot -kernel "$elf" </dev/null >"$1"
+  }
+  if ! run "$name/qemu.out.tmp" || ! run "$name/qemu.out.again"; then
+    echo "record-qemu.sh: $elf did not power off cleanly" >&2
+    status=1
+  elif ! cmp -s "$name/qemu.out.tmp" "$name/qemu.out.again"; then
+    echo "record-qemu.sh: $elf printed different output on two runs; not recorded" >&2
+    status=1
+  else
     mv "$name/qemu.out.tmp" "$name/qemu.out"
     echo "recorded $name/qemu.out ($(wc -c <"$name/qemu.out") bytes)"
-  else
-    echo "record-qemu.sh: $elf did not power off cleanly (status $?)" >&2
-    rm -f "$name/qemu.out.tmp"
-    status=1
   fi
+  rm -f "$name/qemu.out.tmp" "$name/qemu.out.again"
 done
 exit $status
