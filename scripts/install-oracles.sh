@@ -21,18 +21,18 @@ if ! grep -Rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.
 fi
 
 need_update=1
-install() {
+apt_install() {
   if [ "$need_update" = 1 ]; then apt-get update; need_update=0; fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"
 }
 
-command -v clang >/dev/null && command -v ld.lld >/dev/null || install clang lld
-command -v llvm-mc >/dev/null || install llvm
+command -v clang >/dev/null && command -v ld.lld >/dev/null || apt_install clang lld
+command -v llvm-mc >/dev/null || apt_install llvm
 
 qemu_major() { qemu-system-aarch64 --version 2>/dev/null | sed -n 's/^QEMU emulator version \([0-9]*\).*/\1/p'; }
 major=$(qemu_major)
 if [ -z "$major" ] || [ "$major" -lt 10 ]; then
-  install -t bookworm-backports qemu-system-arm qemu-system-common qemu-system-data
+  apt_install -t bookworm-backports qemu-system-arm qemu-system-common qemu-system-data
 fi
 
 major=$(qemu_major)
