@@ -1,4 +1,5 @@
 import { ErrnoError, PAGE_SIZE, type HostKernel, type PhysicalMemory } from '@tagvm/tag-memory'
+import { defaultCpuFactory, type GuestCpuFactory } from './guest-cpu.js'
 import { Vm, type VmOptions } from './vm.js'
 
 export interface HypervisorOptions {
@@ -11,6 +12,8 @@ export interface HypervisorOptions {
   readonly hostMteLevel?: 0 | 2 | 3
   /** Largest IPA size (KVM_CAP_ARM_VM_IPA_SIZE; default 44, 32..48). */
   readonly ipaLimit?: number
+  /** Makes the CPU behind each vCPU (default: `@tagvm/cpu`'s Cpu over the host memory). */
+  readonly cpuFactory?: GuestCpuFactory
 }
 
 /** VMIDs are 16 bits; 0 is the host's. */
@@ -24,11 +27,12 @@ export class Hypervisor {
   readonly memory: PhysicalMemory
   readonly hostMteLevel: 0 | 2 | 3
   readonly ipaLimit: number
+  readonly cpuFactory: GuestCpuFactory
   private readonly vms = new Set<Vm>()
   private nextVmid = 1
 
   constructor(options: HypervisorOptions) {
-    const { kernel, hostMteLevel = 2, ipaLimit = 44 } = options
+    const { kernel, hostMteLevel = 2, ipaLimit = 44, cpuFactory = defaultCpuFactory } = options
     if (!Number.isInteger(ipaLimit) || ipaLimit < 32 || ipaLimit > 48) {
       throw new RangeError(`ipaLimit must be 32..48, got ${ipaLimit}`)
     }
@@ -39,6 +43,7 @@ export class Hypervisor {
     this.memory = kernel.memory
     this.hostMteLevel = hostMteLevel
     this.ipaLimit = ipaLimit
+    this.cpuFactory = cpuFactory
   }
 
   /** KVM_CHECK_EXTENSION(KVM_CAP_ARM_MTE). */

@@ -16,3 +16,27 @@ export {
   type VmidTlb,
 } from './vm.js'
 export { STAGE2_BLOCK_SIZE, handleGuestAbort, type AbortOutcome, type GuestAbort } from './fault.js'
+export {
+  Vcpu,
+  DEFAULT_RUN_BUDGET,
+  KVM_ARM_TARGET_GENERIC_V8,
+  KVM_ARM_VCPU_EL1_32BIT,
+  KVM_ARM_VCPU_PMU_V3,
+  KVM_ARM_VCPU_POWER_OFF,
+  KVM_ARM_VCPU_PSCI_0_2,
+  KVM_ARM_VCPU_SVE,
+  KVM_MAX_VCPUS,
+  KVM_MP_STATE_RUNNABLE,
+  KVM_MP_STATE_STOPPED,
+  type VcpuExit,
+  type VcpuInit,
+} from './vcpu.js'
+export {
+  KVM_ARM_TAGS_FROM_GUEST,
+  KVM_ARM_TAGS_TO_GUEST,
+  copyTagsIoctlReturn,
+  mteCopyTags,
+  type CopyMteTagsRequest,
+  type UserTagBuffer,
+} from './copy-tags.js'
+export { ENOEXEC } from './errors.js'

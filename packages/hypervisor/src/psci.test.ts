@@ -1,5 +1,10 @@
 import { describe, expect, test } from 'vitest'
 import {
+  KVM_ARM_PSCI_0_1,
+  KVM_ARM_PSCI_0_2,
+  KVM_ARM_PSCI_1_0,
+  KVM_PSCI_FN_CPU_OFF,
+  KVM_PSCI_FN_CPU_ON,
   KVM_SYSTEM_EVENT_RESET,
   KVM_SYSTEM_EVENT_SHUTDOWN,
   PSCI_AFFINITY_OFF,
@@ -91,5 +96,23 @@ describe('in-kernel PSCI 1.1', () => {
     expect(call(PsciFunction.CPU_OFF)).toEqual({ kind: 'cpu-off' })
     expect(call(PsciFunction.CPU_SUSPEND_64)).toEqual({ kind: 'suspend' })
     expect(call(PsciFunction.MIGRATE_INFO_TYPE)).toEqual({ kind: 'return', x0: 2n })
+  })
+})
+
+describe('PSCI versions chosen through KVM_REG_ARM_PSCI_VERSION', () => {
+  const v = (fn: number, version: number, a1 = 0n) => handleSmcccCall([BigInt(fn), a1, 0n, 0n], twoVcpus(true), version)
+
+  test('PSCI_VERSION reports the chosen version; 0.2 lacks FEATURES, 1.0 lacks SYSTEM_RESET2', () => {
+    expect(v(PsciFunction.VERSION, KVM_ARM_PSCI_0_2)).toEqual({ kind: 'return', x0: 2n })
+    expect(v(PsciFunction.FEATURES, KVM_ARM_PSCI_0_2, BigInt(PsciFunction.CPU_ON_64))).toEqual({ kind: 'return', x0: U64 })
+    expect(v(PsciFunction.FEATURES, KVM_ARM_PSCI_1_0, BigInt(PsciFunction.CPU_ON_64))).toEqual({ kind: 'return', x0: 0n })
+    expect(v(SmcccFunction.SYSTEM_RESET2_64, KVM_ARM_PSCI_1_0)).toEqual({ kind: 'return', x0: U64 })
+  })
+
+  test('PSCI 0.1 knows only KVM_PSCI_FN_CPU_OFF/CPU_ON', () => {
+    expect(v(KVM_PSCI_FN_CPU_OFF, KVM_ARM_PSCI_0_1)).toEqual({ kind: 'cpu-off' })
+    expect(v(KVM_PSCI_FN_CPU_ON, KVM_ARM_PSCI_0_1, 1n)).toMatchObject({ kind: 'cpu-on', target: 1 })
+    expect(v(KVM_PSCI_FN_CPU_ON, KVM_ARM_PSCI_0_1, 0n)).toEqual({ kind: 'return', x0: neg(-2) })
+    expect(v(PsciFunction.SYSTEM_OFF, KVM_ARM_PSCI_0_1)).toEqual({ kind: 'return', x0: U64 })
   })
 })

@@ -92,12 +92,44 @@ function affinityMask(level: bigint): bigint {
   return MPIDR_HWID_BITMASK & ~((1n << shift) - 1n) & U64
 }
 
+/** PSCI versions a VMM can select through the KVM_REG_ARM_PSCI_VERSION pseudo-register. */
+export const KVM_ARM_PSCI_0_1 = 0
+export const KVM_ARM_PSCI_0_2 = 2
+export const KVM_ARM_PSCI_1_0 = 0x10000
+export const KVM_ARM_PSCI_1_1 = PSCI_VERSION_1_1
+/** PSCI 0.1 function ids KVM defines (KVM_PSCI_FN_BASE + n). */
+export const KVM_PSCI_FN_CPU_OFF = 0x95c1_ba5f
+export const KVM_PSCI_FN_CPU_ON = 0x95c1_ba60
+
 /**
- * KVM's SMCCC handler with in-kernel PSCI 1.1 (arch/arm64/kvm/hypercalls.c, psci.c):
- * `args` are X0..X3 of the caller, `vcpus` every vCPU of the VM in id order.
+ * KVM's SMCCC handler with in-kernel PSCI (arch/arm64/kvm/hypercalls.c, psci.c): `args`
+ * are X0..X3 of the caller, `vcpus` every vCPU of the VM in id order, `version` the
+ * VM's PSCI version (1.1 unless the VMM chose another).
  */
-export function handleSmcccCall(args: readonly [bigint, bigint, bigint, bigint], vcpus: readonly PsciVcpu[]): SmcccResult {
+export function handleSmcccCall(
+  args: readonly [bigint, bigint, bigint, bigint],
+  vcpus: readonly PsciVcpu[],
+  version: number = KVM_ARM_PSCI_1_1,
+): SmcccResult {
   const fn = Number(args[0] & 0xffff_ffffn)
+  if (version === KVM_ARM_PSCI_0_1) return psci01(fn, args, vcpus)
+  if (fn === SmcccFunction.SYSTEM_RESET2_32 || fn === SmcccFunction.SYSTEM_RESET2_64) {
+    if (version < KVM_ARM_PSCI_1_1) return ret(PsciReturn.NOT_SUPPORTED)
+  }
+  if (fn === PsciFunction.FEATURES && version < KVM_ARM_PSCI_1_0) return ret(PsciReturn.NOT_SUPPORTED)
+  if (fn === PsciFunction.VERSION) return ret(version)
+  return psci1x(fn, args, vcpus)
+}
+
+/** PSCI 0.1: only KVM's own CPU_OFF and CPU_ON ids; errors are INVALID_PARAMETERS. */
+function psci01(fn: number, args: readonly [bigint, bigint, bigint, bigint], vcpus: readonly PsciVcpu[]): SmcccResult {
+  if (fn === KVM_PSCI_FN_CPU_OFF) return { kind: 'cpu-off' }
+  if (fn !== KVM_PSCI_FN_CPU_ON) return ret(PsciReturn.NOT_SUPPORTED)
+  const result = psci1x(PsciFunction.CPU_ON_64, [BigInt(PsciFunction.CPU_ON_64), args[1], args[2], 0n], vcpus)
+  return result.kind === 'return' ? ret(PsciReturn.INVALID_PARAMETERS) : result
+}
+
+function psci1x(fn: number, args: readonly [bigint, bigint, bigint, bigint], vcpus: readonly PsciVcpu[]): SmcccResult {
   // SMC32 function ids take 32-bit arguments (kvm_psci_narrow_to_32bit).
   const narrow = (v: bigint): bigint => ((fn & 0x4000_0000) === 0 ? v & 0xffff_ffffn : v)
   const a1 = narrow(args[1])

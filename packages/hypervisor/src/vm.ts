@@ -12,6 +12,7 @@ import {
   type UserMemoryRegion,
 } from './memslots.js'
 import { handleGuestAbort, type AbortOutcome, type GuestAbort } from './fault.js'
+import { KVM_MAX_VCPUS, Vcpu } from './vcpu.js'
 
 /**
  * Who decides whether guest memory may hold tags (the 2020 design debate, see kvm-mte.md):
@@ -76,6 +77,7 @@ export class Vm {
   /** KVM_CAP_ARM_NISV_TO_USER: data aborts without syndrome exit to the VMM. */
   nisvToUser = false
   private createdVcpus = 0
+  private readonly vcpuList: Vcpu[] = []
   private readonly tlbs = new Set<VmidTlb>()
   private destroyed = false
   private readonly stopListening: () => void
@@ -131,7 +133,30 @@ export class Vm {
     this.manualDirtyLogFlags = flags
   }
 
-  /** Called by vCPU creation; MTE can no longer be enabled afterwards. */
+  /** Every vCPU, in creation order. */
+  get vcpus(): readonly Vcpu[] {
+    return this.vcpuList
+  }
+
+  /**
+   * KVM_CREATE_VCPU: EINVAL for an id at or above KVM_MAX_VCPUS or when the VM is full,
+   * EEXIST for an id in use. Afterwards KVM_CAP_ARM_MTE can no longer be enabled.
+   */
+  createVcpu(id: number): Vcpu {
+    this.checkAlive()
+    if (!Number.isInteger(id) || id < 0 || id >= KVM_MAX_VCPUS) throw new ErrnoError('EINVAL', `vCPU id ${id} is not below ${KVM_MAX_VCPUS}`)
+    if (this.createdVcpus >= KVM_MAX_VCPUS) throw new ErrnoError('EINVAL', 'the VM has its maximum number of vCPUs')
+    if (this.vcpuList.some((v) => v.id === id)) throw new ErrnoError('EEXIST', `vCPU ${id} exists`)
+    const vcpu = new Vcpu(this, id)
+    this.vcpuList.push(vcpu)
+    this.createdVcpus++
+    return vcpu
+  }
+
+  /**
+   * Counts a vCPU the way KVM's created_vcpus does, without a CPU behind it: for tests of
+   * the rules that depend only on the count.
+   */
   noteVcpuCreated(): void {
     this.checkAlive()
     this.createdVcpus++
@@ -336,6 +361,7 @@ export class Vm {
     if (this.destroyed) return
     for (const slot of this.memslots.slots) this.stage2.unmap(slot.guestPhysAddr, slot.size)
     this.flushTlbs()
+    for (const vcpu of this.vcpuList) vcpu.detach()
     this.stopListening()
     this.destroyed = true
     this.hypervisor.releaseVm(this)

@@ -1,0 +1,105 @@
+import { ErrnoError, GRANULES_PER_PAGE, PAGE_SIZE } from '@tagvm/tag-memory'
+import type { Vm } from './vm.js'
+
+export const KVM_ARM_TAGS_TO_GUEST = 0
+export const KVM_ARM_TAGS_FROM_GUEST = 1
+
+/** struct kvm_arm_copy_mte_tags without `addr` (the user buffer is passed separately). */
+export interface CopyMteTagsRequest {
+  readonly guestIpa: number
+  readonly length: number
+  readonly flags: number
+  readonly reserved?: readonly [number, number]
+}
+
+/**
+ * The VMM's tag buffer (one tag per byte). Each call copies `count` bytes at byte `offset`
+ * of the buffer and returns how many it copied (fewer when the buffer ends or faults), as
+ * copy_to_user/copy_from_user do.
+ */
+export interface UserTagBuffer {
+  copyToUser(offset: number, tags: Uint8Array): number
+  copyFromUser(offset: number, tags: Uint8Array): number
+}
+
+/**
+ * KVM_ARM_MTE_COPY_TAGS (arch/arm64/kvm/guest.c, kvm_vm_ioctl_mte_copy_tags): copies the
+ * tags of [guestIpa, guestIpa+length) to or from `user`, page by page. Returns the bytes of
+ * guest memory done: `length`, or fewer when a later page failed; throws when the first
+ * page fails or the request is bad (EINVAL), with nothing changed.
+ */
+export function mteCopyTags(vm: Vm, request: CopyMteTagsRequest, user: UserTagBuffer): number {
+  const { guestIpa, length, flags } = request
+  const reserved = request.reserved ?? [0, 0]
+  for (const [name, value] of Object.entries({ guestIpa, length, flags, reserved0: reserved[0], reserved1: reserved[1] })) {
+    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative safe integer, got ${value}`)
+  }
+  if (!vm.mteEnabled) throw new ErrnoError('EINVAL', 'the VM does not have KVM_CAP_ARM_MTE')
+  if (reserved[0] !== 0 || reserved[1] !== 0) throw new ErrnoError('EINVAL', 'reserved fields must be zero')
+  if ((flags & ~KVM_ARM_TAGS_FROM_GUEST) !== 0 || flags > 1) throw new ErrnoError('EINVAL', `flags 0x${flags.toString(16)} has unknown bits`)
+  if (length % PAGE_SIZE !== 0 || guestIpa % PAGE_SIZE !== 0) throw new ErrnoError('EINVAL', 'guest_ipa and length must be page aligned')
+  const toGuest = (flags & KVM_ARM_TAGS_FROM_GUEST) === 0
+  const { memory } = vm.hypervisor
+  const tags = new Uint8Array(GRANULES_PER_PAGE)
+  let done = 0
+  let failure: ErrnoError | undefined
+  while (done < length) {
+    const ipa = guestIpa + done
+    const pfn = guestPageFrame(vm, ipa, toGuest)
+    if (typeof pfn !== 'number') {
+      failure = pfn
+      break
+    }
+    const userOffset = (done / PAGE_SIZE) * GRANULES_PER_PAGE
+    let copied: number
+    if (!toGuest) {
+      if (memory.isTagged(pfn)) memory.copyTagsOut(pfn * PAGE_SIZE, PAGE_SIZE, tags)
+      else tags.fill(0)
+      copied = user.copyToUser(userOffset, tags)
+    } else {
+      // Lock only to serialise with a concurrent initialiser; the tags are overwritten anyway.
+      memory.tryLockTags(pfn)
+      copied = user.copyFromUser(userOffset, tags)
+      // The tag is the low nibble of each byte (an STG of the byte shifted into bits 59:56).
+      for (let i = 0; i < GRANULES_PER_PAGE; i++) tags[i] = (tags[i] as number) & 0xf
+      // A short user copy must not leave stale tags behind.
+      if (copied !== GRANULES_PER_PAGE) tags.fill(0)
+      memory.copyTagsIn(pfn * PAGE_SIZE, PAGE_SIZE, tags)
+      memory.setTagged(pfn)
+    }
+    if (copied !== GRANULES_PER_PAGE) {
+      failure = new ErrnoError('EFAULT', `the tag buffer could not take page 0x${ipa.toString(16)}`)
+      break
+    }
+    done += PAGE_SIZE
+  }
+  if (done > 0) return done
+  if (failure) throw failure
+  return length
+}
+
+/** gfn_to_pfn_prot for one page: its host frame, or the error KVM reports (EFAULT). */
+function guestPageFrame(vm: Vm, ipa: number, write: boolean): number | ErrnoError {
+  const gfn = ipa / PAGE_SIZE
+  const slot = vm.memslots.findByGfn(gfn)
+  if (!slot) return new ErrnoError('EFAULT', `no memslot holds IPA 0x${ipa.toString(16)}`)
+  if (write && slot.readOnly) return new ErrnoError('EFAULT', `IPA 0x${ipa.toString(16)} is in a read-only memslot`)
+  let page
+  try {
+    page = vm.mm.faultIn(slot.hvaOfGfn(gfn), { write })
+  } catch (error) {
+    if (error instanceof ErrnoError) return new ErrnoError('EFAULT', `IPA 0x${ipa.toString(16)}: ${error.message}`)
+    throw error
+  }
+  // Device memory has no struct page online (ZONE_DEVICE / pfnmap): refused.
+  if (page.device) return new ErrnoError('EFAULT', `IPA 0x${ipa.toString(16)} is device memory without tags`)
+  return page.pfn
+}
+
+/**
+ * The value the generic ioctl path hands back: `int`, so a byte count of 2 GiB or more
+ * wraps (kvm-mte.md §7, "COPY_TAGS return width").
+ */
+export function copyTagsIoctlReturn(bytes: number): number {
+  return bytes | 0
+}

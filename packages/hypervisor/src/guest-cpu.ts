@@ -1,0 +1,58 @@
+import * as cpuPackage from '@tagvm/cpu'
+import type { PhysicalMemory } from '@tagvm/tag-memory'
+
+/** The exits of `@tagvm/cpu`'s run() the hypervisor handles (its exits.ts, structurally). */
+export type GuestCpuExit =
+  | { readonly kind: 'budget' }
+  | {
+      readonly kind: 'data-abort'
+      readonly esr: number
+      readonly farHi: number
+      readonly farLo: number
+      readonly hpfar: number
+      readonly dataLo: number
+      readonly dataHi: number
+    }
+  | { readonly kind: 'instruction-abort'; readonly esr: number; readonly farHi: number; readonly farLo: number; readonly hpfar: number }
+  | { readonly kind: 'hvc'; readonly imm16: number }
+  | { readonly kind: 'smc'; readonly imm16: number }
+  | { readonly kind: 'sysreg-trap'; readonly key: number; readonly rt: number; readonly isRead: boolean }
+  | { readonly kind: 'wfx'; readonly isWfe: boolean }
+  | { readonly kind: 'fp-trap' }
+
+/** What the hypervisor uses of `@tagvm/cpu`'s Cpu (its hypervisor API). */
+export interface GuestCpu {
+  readonly mmu: { flushVmid(vmid: number): void }
+  readonly retired: number
+  pc: bigint
+  pstate: number
+  run(budget: number): GuestCpuExit
+  getX(n: number): bigint
+  setX(n: number, value: bigint): void
+  getSpEl(el: 0 | 1): bigint
+  setSpEl(el: 0 | 1, value: bigint): void
+  getSysreg(key: number): bigint
+  setSysreg(key: number, value: bigint): void
+  setHcrEl2(value: bigint): void
+  setVttbrEl2(value: bigint): void
+  setVtcrEl2(value: number): void
+  advancePc(): void
+  completeMmio(dataLo?: number, dataHi?: number): void
+  cancelMmio(): void
+  injectUndefined(): void
+  injectAbort(isData: boolean, far: bigint): void
+  reset(): void
+  refetch(): void
+}
+
+export type GuestCpuFactory = (memory: PhysicalMemory) => GuestCpu
+
+/**
+ * The default CPU: `@tagvm/cpu`'s Cpu. Looked up when the first vCPU is made, so the rest
+ * of the hypervisor works while that package's public surface is still growing.
+ */
+export const defaultCpuFactory: GuestCpuFactory = (memory) => {
+  const CpuClass = (cpuPackage as unknown as { Cpu?: new (options: { memory: PhysicalMemory }) => GuestCpu }).Cpu
+  if (typeof CpuClass !== 'function') throw new Error('@tagvm/cpu does not export Cpu from its index yet')
+  return new CpuClass({ memory })
+}

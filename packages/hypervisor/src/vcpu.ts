@@ -1,0 +1,540 @@
+import { ErrnoError } from '@tagvm/tag-memory'
+import type { AbortOutcome } from './fault.js'
+import { enoexec } from './errors.js'
+import type { GuestCpu, GuestCpuExit } from './guest-cpu.js'
+import { MTE_SYSREGS, ONE_REG_SYSREGS, Sysreg as SysReg, isIdRegister, isMteSetWayOp, isSetWayOp } from './sysregs.js'
+import {
+  CoreOffset,
+  REG_PSCI_VERSION,
+  coreRegId,
+  decodeRegId,
+  sysregIdFromKey,
+} from './one-reg.js'
+import {
+  KVM_ARM_PSCI_0_1,
+  KVM_ARM_PSCI_0_2,
+  KVM_ARM_PSCI_1_0,
+  KVM_ARM_PSCI_1_1,
+  PsciReturn,
+  handleSmcccCall,
+  mpidrForVcpu,
+  type PsciVcpu,
+} from './psci.js'
+import type { Vm } from './vm.js'
+
+/** KVM_ARM_VCPU_INIT feature bits (features[0]). */
+export const KVM_ARM_VCPU_POWER_OFF = 0
+export const KVM_ARM_VCPU_EL1_32BIT = 1
+export const KVM_ARM_VCPU_PSCI_0_2 = 2
+export const KVM_ARM_VCPU_PMU_V3 = 3
+export const KVM_ARM_VCPU_SVE = 4
+/** The only target: KVM_ARM_TARGET_GENERIC_V8 (what KVM_ARM_PREFERRED_TARGET returns). */
+export const KVM_ARM_TARGET_GENERIC_V8 = 5
+/** KVM_MP_STATE values used on arm64. */
+export const KVM_MP_STATE_RUNNABLE = 0
+export const KVM_MP_STATE_STOPPED = 5
+/** Largest vCPU count / id + 1 (KVM_MAX_VCPUS with a GICv3). */
+export const KVM_MAX_VCPUS = 512
+
+/** What `Vcpu.run()` hands back to the VMM (struct kvm_run's exit_reason and union). */
+export type VcpuExit =
+  /**
+   * KVM_EXIT_MMIO: `data` holds the bytes written, or must be filled with the bytes read
+   * before the next `run()` (it is a view of this vCPU's run buffer).
+   */
+  | { readonly kind: 'mmio'; readonly addr: number; readonly size: number; readonly write: boolean; readonly data: Uint8Array }
+  /** KVM_EXIT_SYSTEM_EVENT (PSCI SYSTEM_OFF / SYSTEM_RESET / SYSTEM_RESET2). */
+  | { readonly kind: 'system-event'; readonly type: number; readonly flags: bigint }
+  /**
+   * KVM_EXIT_INTR: the run's instruction budget is spent, or the vCPU is powered off and
+   * would sleep in KVM_RUN (a real KVM_RUN returns this way when a signal arrives).
+   */
+  | { readonly kind: 'intr' }
+  /** KVM_EXIT_ARM_NISV (KVM_CAP_ARM_NISV_TO_USER). */
+  | { readonly kind: 'arm-nisv'; readonly esrIss: number; readonly faultIpa: number }
+
+export interface VcpuInit {
+  readonly target: number
+  /** Bit mask of KVM_ARM_VCPU_* feature numbers. */
+  readonly features: number
+}
+
+const SUPPORTED_FEATURES = (1 << KVM_ARM_VCPU_POWER_OFF) | (1 << KVM_ARM_VCPU_PSCI_0_2)
+const U64 = (1n << 64n) - 1n
+/** Instructions per `run()` unless the caller says otherwise. */
+export const DEFAULT_RUN_BUDGET = 50_000_000
+const SLICE = 1 << 22
+
+/** HCR_EL2 bits KVM sets for a guest (arch/arm64/include/asm/kvm_arm.h). */
+const HCR_VM = 1n << 0n
+const HCR_SWIO = 1n << 1n
+const HCR_FMO = 1n << 3n
+const HCR_IMO = 1n << 4n
+const HCR_AMO = 1n << 5n
+const HCR_FB = 1n << 9n
+const HCR_BSU_IS = 1n << 10n
+const HCR_TID3 = 1n << 18n
+const HCR_TSC = 1n << 19n
+const HCR_TSW = 1n << 22n
+const HCR_RW = 1n << 31n
+const HCR_FWB = 1n << 46n
+const HCR_ATA = 1n << 56n
+const HCR_TID5 = 1n << 58n
+
+/** KVM's reset value of SCTLR_EL1 and its pattern for UNKNOWN reset values. */
+const SCTLR_EL1_RESET = 0x00c5_0078n
+const KVM_UNKNOWN_RESET = 0x1de7_ec7e_dbad_c0den
+/** PSTATE after KVM_ARM_VCPU_INIT: EL1h with D, A, I, F masked. */
+const PSTATE_RESET = 0x3c5
+
+const MTE_REG_KEYS = new Set<number>(MTE_SYSREGS)
+/** ID_AA64PFR1_EL1.MTE [11:8] and MTE_frac [43:40]. */
+const PFR1_MTE_MASK = (0xfn << 8n) | (0xfn << 40n)
+
+const CORE_SIZE = CoreOffset.FPCR + 4
+
+/**
+ * One vCPU: a `Cpu` running the guest at EL1/EL0 with this VM's stage 2, and KVM's
+ * handling of everything that exits to EL2.
+ */
+export class Vcpu implements PsciVcpu {
+  readonly vm: Vm
+  readonly id: number
+  readonly cpu: GuestCpu
+  readonly mpidr: bigint
+  /** kvm_run.immediate_exit: when set, `run()` fails with EINTR without running. */
+  immediateExit = false
+  private initialised = false
+  private powerOff = false
+  private hasRun = false
+  private psciVersion = KVM_ARM_PSCI_1_1
+  /** AArch32 banked SPSRs (spsr[1..4] of struct kvm_regs): kept, never used by AArch64. */
+  private readonly spsr32 = [0n, 0n, 0n, 0n]
+  private readonly runBuffer = new Uint8Array(8)
+  private pendingMmio: { write: boolean; size: number } | null = null
+  private readonly tlbHook
+  /** The ONE_REG system registers this CPU implements. */
+  private readonly oneRegSysregs: readonly number[]
+
+  /** @internal use Vm.createVcpu */
+  constructor(vm: Vm, id: number) {
+    this.vm = vm
+    this.id = id
+    this.mpidr = mpidrForVcpu(id)
+    this.cpu = vm.hypervisor.cpuFactory(vm.hypervisor.memory)
+    this.oneRegSysregs = ONE_REG_SYSREGS.filter((key) => this.cpuHas(key))
+    // A stage-2 change must also drop the CPU's current fetch page.
+    this.tlbHook = {
+      flushVmid: (vmid: number) => {
+        this.cpu.mmu.flushVmid(vmid)
+        this.cpu.refetch()
+      },
+    }
+    vm.attachTlb(this.tlbHook)
+    this.configureEl2()
+  }
+
+  get stopped(): boolean {
+    return this.powerOff
+  }
+
+  /** KVM_GET_MP_STATE. */
+  get mpState(): number {
+    return this.powerOff ? KVM_MP_STATE_STOPPED : KVM_MP_STATE_RUNNABLE
+  }
+
+  /** KVM_SET_MP_STATE: RUNNABLE or STOPPED (EINVAL otherwise). */
+  setMpState(state: number): void {
+    this.checkVm()
+    if (state !== KVM_MP_STATE_RUNNABLE && state !== KVM_MP_STATE_STOPPED) throw new ErrnoError('EINVAL', `mp_state ${state} is not supported`)
+    this.powerOff = state === KVM_MP_STATE_STOPPED
+  }
+
+  get isInitialised(): boolean {
+    return this.initialised
+  }
+
+  private hcr(): bigint {
+    let hcr = HCR_VM | HCR_SWIO | HCR_FMO | HCR_IMO | HCR_AMO | HCR_FB | HCR_BSU_IS | HCR_TID3 | HCR_TSC | HCR_TSW | HCR_RW | HCR_FWB
+    if (this.vm.mteEnabled) hcr |= HCR_ATA
+    else if (this.vm.hypervisor.hostSupportsMte) hcr |= HCR_TID5
+    return hcr
+  }
+
+  /** Stage 2, HCR_EL2 and the hardware ID registers (what the host CPU implements). */
+  private configureEl2(): void {
+    const cpu = this.cpu
+    const vm = this.vm
+    cpu.setVtcrEl2(vm.stage2.vtcr)
+    cpu.setVttbrEl2((BigInt(vm.vmid) << 48n) | BigInt(vm.stage2.rootPa))
+    cpu.setHcrEl2(this.hcr())
+    const pfr1 = cpu.getSysreg(SysReg.ID_AA64PFR1_EL1)
+    cpu.setSysreg(SysReg.ID_AA64PFR1_EL1, (pfr1 & ~(0xfn << 8n)) | (BigInt(vm.hypervisor.hostMteLevel) << 8n))
+    cpu.setSysreg(SysReg.MPIDR_EL1, this.mpidr)
+  }
+
+  /**
+   * KVM_ARM_VCPU_INIT: reset the vCPU with the given features. EINVAL for another target,
+   * unknown or unsupported features, and EL1_32BIT (AArch64-only model; with MTE, Linux
+   * refuses it too).
+   */
+  init(init: VcpuInit): void {
+    this.checkVm()
+    if (init.target !== KVM_ARM_TARGET_GENERIC_V8) throw new ErrnoError('EINVAL', `target ${init.target} is not KVM_ARM_TARGET_GENERIC_V8`)
+    if (!Number.isInteger(init.features) || init.features < 0) throw new RangeError('features must be a bit mask')
+    if (init.features & (1 << KVM_ARM_VCPU_EL1_32BIT)) {
+      throw new ErrnoError('EINVAL', this.vm.mteEnabled ? 'MTE guests are AArch64 only' : 'AArch32 EL1 is not supported')
+    }
+    if (init.features & ~SUPPORTED_FEATURES) throw new ErrnoError('EINVAL', `unsupported vCPU features 0x${init.features.toString(16)}`)
+    this.psciVersion = init.features & (1 << KVM_ARM_VCPU_PSCI_0_2) ? KVM_ARM_PSCI_1_1 : KVM_ARM_PSCI_0_1
+    this.reset()
+    this.powerOff = (init.features & (1 << KVM_ARM_VCPU_POWER_OFF)) !== 0
+    this.initialised = true
+  }
+
+  /** kvm_reset_vcpu: architectural reset with KVM's values. */
+  private reset(): void {
+    const cpu = this.cpu
+    cpu.reset()
+    this.configureEl2()
+    cpu.pstate = PSTATE_RESET
+    cpu.setSysreg(SysReg.SCTLR_EL1, SCTLR_EL1_RESET)
+    if (this.vm.mteEnabled) for (const key of MTE_REG_KEYS) cpu.setSysreg(key, KVM_UNKNOWN_RESET)
+    this.spsr32.fill(0n)
+    this.pendingMmio = null
+  }
+
+  // ---- run loop ----------------------------------------------------------------------
+
+  /**
+   * KVM_RUN: runs the guest until something needs the VMM, or `budget` instructions.
+   * Throws ErrnoError: ENOEXEC before init, EINTR with immediateExit, EFAULT when guest
+   * memory cannot be mapped (e.g. cannot hold tags), ENOSYS for an MMIO access without
+   * syndrome. After an error the vCPU is where it was and `run()` may be called again.
+   */
+  run(budget = DEFAULT_RUN_BUDGET): VcpuExit {
+    this.checkVm()
+    if (!this.initialised) throw enoexec('KVM_RUN before KVM_ARM_VCPU_INIT')
+    if (!Number.isSafeInteger(budget) || budget < 0) throw new RangeError(`budget must be a non-negative integer, got ${budget}`)
+    if (this.immediateExit) throw new ErrnoError('EINTR', 'immediate_exit is set')
+    this.completeMmio()
+    if (this.powerOff) return INTR
+    this.hasRun = true
+    let left = budget
+    while (left > 0) {
+      const before = this.cpu.retired
+      const exit = this.cpu.run(Math.min(left, SLICE))
+      left -= Math.max(1, this.cpu.retired - before)
+      const result = this.handleExit(exit)
+      if (result) return result
+    }
+    return INTR
+  }
+
+  /** Finishes an MMIO access the VMM has answered (kvm_handle_mmio_return). */
+  private completeMmio(): void {
+    const pending = this.pendingMmio
+    if (!pending) return
+    this.pendingMmio = null
+    if (pending.write) {
+      this.cpu.completeMmio()
+      return
+    }
+    const view = new DataView(this.runBuffer.buffer)
+    const lo = pending.size >= 4 ? view.getUint32(0, true) : pending.size === 2 ? view.getUint16(0, true) : view.getUint8(0)
+    const hi = pending.size === 8 ? view.getUint32(4, true) : 0
+    this.cpu.completeMmio(lo, hi)
+  }
+
+  /** Returns an exit for the VMM, or undefined to keep running. */
+  private handleExit(exit: GuestCpuExit): VcpuExit | undefined {
+    const cpu = this.cpu
+    switch (exit.kind) {
+      case 'budget':
+        return undefined
+      case 'data-abort':
+      case 'instruction-abort':
+        return this.handleAbort(exit)
+      case 'hvc':
+        return this.smccc()
+      case 'smc':
+        // Trapped by HCR_EL2.TSC: KVM steps over it, then treats it as an SMCCC call
+        // (a non-zero immediate is reserved and gets NOT_SUPPORTED).
+        cpu.advancePc()
+        if (exit.imm16 !== 0) {
+          cpu.setX(0, U64)
+          return undefined
+        }
+        return this.smccc()
+      case 'sysreg-trap':
+        this.handleSysregTrap(exit.key, exit.rt, exit.isRead)
+        return undefined
+      case 'wfx':
+        cpu.advancePc()
+        return undefined
+      case 'fp-trap':
+        cpu.injectUndefined()
+        return undefined
+    }
+  }
+
+  private handleAbort(exit: Extract<GuestCpuExit, { kind: 'data-abort' | 'instruction-abort' }>): VcpuExit | undefined {
+    const cpu = this.cpu
+    let outcome: AbortOutcome
+    try {
+      outcome = this.vm.handleGuestAbort(exit)
+    } catch (error) {
+      cpu.cancelMmio()
+      throw error
+    }
+    const far = (BigInt(exit.farHi >>> 0) << 32n) | BigInt(exit.farLo >>> 0)
+    switch (outcome.kind) {
+      case 'resume':
+        cpu.cancelMmio()
+        return undefined
+      case 'mmio': {
+        const data = this.runBuffer.subarray(0, outcome.size)
+        data.fill(0)
+        if (outcome.write && exit.kind === 'data-abort') {
+          const view = new DataView(this.runBuffer.buffer)
+          view.setUint32(0, exit.dataLo >>> 0, true)
+          view.setUint32(4, exit.dataHi >>> 0, true)
+          this.runBuffer.fill(0, outcome.size)
+        }
+        this.pendingMmio = { write: outcome.write, size: outcome.size }
+        return { kind: 'mmio', addr: outcome.ipa, size: outcome.size, write: outcome.write, data }
+      }
+      case 'arm-nisv':
+        cpu.cancelMmio()
+        return { kind: 'arm-nisv', esrIss: outcome.esrIss, faultIpa: outcome.faultIpa }
+      case 'skip-instruction':
+        cpu.cancelMmio()
+        cpu.advancePc()
+        return undefined
+      case 'inject-pabt':
+        cpu.injectAbort(false, far)
+        return undefined
+      case 'inject-dabt':
+      case 'inject-size-fault':
+      case 'inject-serror':
+        // The CPU model injects a synchronous external abort; KVM would report an address
+        // size fault / an SError for the last two.
+        cpu.injectAbort(exit.kind === 'data-abort', far)
+        return undefined
+    }
+  }
+
+  private smccc(): VcpuExit | undefined {
+    const cpu = this.cpu
+    const args = [cpu.getX(0), cpu.getX(1), cpu.getX(2), cpu.getX(3)] as const
+    const vcpus = this.vm.vcpus
+    const result = handleSmcccCall(args, vcpus, this.psciVersion)
+    switch (result.kind) {
+      case 'return':
+        cpu.setX(0, result.x0)
+        return undefined
+      case 'suspend':
+        cpu.setX(0, 0n)
+        return undefined
+      case 'cpu-off':
+        this.powerOff = true
+        return INTR
+      case 'cpu-on': {
+        const target = vcpus[result.target] as Vcpu
+        target.startAt(result.entry, result.contextId)
+        cpu.setX(0, BigInt(PsciReturn.SUCCESS))
+        return undefined
+      }
+      case 'system-event':
+        for (const vcpu of vcpus) vcpu.powerOff = true
+        // Should the VMM resume the vCPU anyway, PSCI reports INTERNAL_FAILURE.
+        cpu.setX(0, BigInt(PsciReturn.INTERNAL_FAILURE) & U64)
+        return { kind: 'system-event', type: result.type, flags: result.flags }
+    }
+  }
+
+  /** PSCI CPU_ON on this vCPU: reset, PC = entry, X0 = context id, runnable. */
+  private startAt(entry: bigint, contextId: bigint): void {
+    this.reset()
+    this.cpu.pc = entry
+    this.cpu.setX(0, contextId)
+    this.powerOff = false
+  }
+
+  /** EL2 traps KVM handles in the kernel (sys_regs.c). */
+  private handleSysregTrap(key: number, rt: number, isRead: boolean): void {
+    const cpu = this.cpu
+    if (isIdRegister(key)) {
+      if (!isRead) {
+        cpu.injectUndefined()
+        return
+      }
+      cpu.setX(rt, this.guestIdRegister(key))
+      cpu.advancePc()
+      return
+    }
+    if (isSetWayOp(key)) {
+      // KVM turns set/way maintenance into a full flush (nothing to do in this model); the
+      // MTE forms UNDEF unless the VM has MTE.
+      if (isMteSetWayOp(key) && !this.vm.mteEnabled) cpu.injectUndefined()
+      else cpu.advancePc()
+      return
+    }
+    // MTE registers with HCR_EL2.ATA = 0, GMID_EL1 under TID5, MTE set/way ops without
+    // MTE, and anything KVM does not emulate: UNDEF, as kvm_inject_undefined.
+    cpu.injectUndefined()
+  }
+
+  /** An ID register as the guest and the VMM see it: MTE fields hidden without the capability. */
+  private guestIdRegister(key: number): bigint {
+    const value = this.cpu.getSysreg(key)
+    if (key === SysReg.ID_AA64PFR1_EL1 && !this.vm.mteEnabled) return value & ~PFR1_MTE_MASK
+    return value
+  }
+
+  // ---- ONE_REG ---------------------------------------------------------------------------
+
+  private checkInitialised(): void {
+    this.checkVm()
+    if (!this.initialised) throw enoexec('vCPU is not initialised (KVM_ARM_VCPU_INIT)')
+  }
+
+  private cpuHas(key: number): boolean {
+    try {
+      this.cpu.getSysreg(key)
+      return true
+    } catch (error) {
+      if (error instanceof RangeError) return false
+      throw error
+    }
+  }
+
+  private sysregVisible(key: number): boolean {
+    if (MTE_REG_KEYS.has(key)) return this.vm.mteEnabled
+    return this.oneRegSysregs.includes(key)
+  }
+
+  /** KVM_GET_REG_LIST: core registers, the PSCI firmware register, then system registers. */
+  regList(): bigint[] {
+    this.checkInitialised()
+    const ids: bigint[] = []
+    for (let n = 0; n < 31; n++) ids.push(coreRegId(CoreOffset.X0 + 8 * n))
+    for (const offset of [CoreOffset.SP, CoreOffset.PC, CoreOffset.PSTATE, CoreOffset.SP_EL1, CoreOffset.ELR_EL1]) ids.push(coreRegId(offset))
+    for (let i = 0; i < 5; i++) ids.push(coreRegId(CoreOffset.SPSR + 8 * i))
+    ids.push(coreRegId(CoreOffset.FPSR, 4), coreRegId(CoreOffset.FPCR, 4))
+    ids.push(REG_PSCI_VERSION)
+    for (const key of this.oneRegSysregs) ids.push(sysregIdFromKey(key))
+    if (this.vm.mteEnabled) for (const key of [...MTE_REG_KEYS].sort((a, b) => a - b)) ids.push(sysregIdFromKey(key))
+    return ids
+  }
+
+  /** KVM_GET_ONE_REG. ENOENT for ids that do not exist for this vCPU, EINVAL for a bad size. */
+  getOneReg(id: bigint): bigint {
+    this.checkInitialised()
+    const reg = decodeRegId(id)
+    if (!reg) throw new ErrnoError('ENOENT', `no register 0x${id.toString(16)}`)
+    const cpu = this.cpu
+    switch (reg.kind) {
+      case 'core': {
+        const offset = this.checkCore(reg.offset, reg.size)
+        if (offset < CoreOffset.SP) return cpu.getX(offset / 8)
+        if (offset === CoreOffset.SP) return cpu.getSpEl(0)
+        if (offset === CoreOffset.PC) return cpu.pc
+        if (offset === CoreOffset.PSTATE) return BigInt(cpu.pstate >>> 0)
+        if (offset === CoreOffset.SP_EL1) return cpu.getSpEl(1)
+        if (offset === CoreOffset.ELR_EL1) return cpu.getSysreg(SysReg.ELR_EL1)
+        if (offset === CoreOffset.SPSR) return cpu.getSysreg(SysReg.SPSR_EL1)
+        if (offset < CoreOffset.V0) return this.spsr32[(offset - CoreOffset.SPSR) / 8 - 1] as bigint
+        return cpu.getSysreg(offset === CoreOffset.FPSR ? SysReg.FPSR : SysReg.FPCR)
+      }
+      case 'sysreg':
+        if (!this.sysregVisible(reg.key)) throw new ErrnoError('ENOENT', `system register 0x${reg.key.toString(16)} is not visible`)
+        return isIdRegister(reg.key) ? this.guestIdRegister(reg.key) : cpu.getSysreg(reg.key)
+      case 'fw':
+        if (id !== REG_PSCI_VERSION) throw new ErrnoError('ENOENT', `no firmware register ${reg.index}`)
+        return BigInt(this.psciVersion)
+    }
+  }
+
+  /** KVM_SET_ONE_REG. Same errors as get, plus EINVAL for values KVM refuses; nothing changes on error. */
+  setOneReg(id: bigint, value: bigint): void {
+    this.checkInitialised()
+    const reg = decodeRegId(id)
+    if (!reg) throw new ErrnoError('ENOENT', `no register 0x${id.toString(16)}`)
+    const size = reg.kind === 'core' ? reg.size : 8
+    if (typeof value !== 'bigint' || value < 0n || value >> BigInt(size * 8) !== 0n) {
+      throw new ErrnoError('EINVAL', `value does not fit the ${size}-byte register`)
+    }
+    const cpu = this.cpu
+    switch (reg.kind) {
+      case 'core': {
+        const offset = this.checkCore(reg.offset, reg.size)
+        if (offset < CoreOffset.SP) cpu.setX(offset / 8, value)
+        else if (offset === CoreOffset.SP) cpu.setSpEl(0, value)
+        else if (offset === CoreOffset.PC) cpu.pc = value
+        else if (offset === CoreOffset.PSTATE) this.setPstate(value)
+        else if (offset === CoreOffset.SP_EL1) cpu.setSpEl(1, value)
+        else if (offset === CoreOffset.ELR_EL1) cpu.setSysreg(SysReg.ELR_EL1, value)
+        else if (offset === CoreOffset.SPSR) cpu.setSysreg(SysReg.SPSR_EL1, value)
+        else if (offset < CoreOffset.V0) this.spsr32[(offset - CoreOffset.SPSR) / 8 - 1] = value
+        else cpu.setSysreg(offset === CoreOffset.FPSR ? SysReg.FPSR : SysReg.FPCR, value)
+        return
+      }
+      case 'sysreg':
+        if (!this.sysregVisible(reg.key)) throw new ErrnoError('ENOENT', `system register 0x${reg.key.toString(16)} is not visible`)
+        if (isIdRegister(reg.key) || reg.key === SysReg.MIDR_EL1 || reg.key === SysReg.REVIDR_EL1) {
+          // ID registers are fixed in this model: writing the value they hold is accepted.
+          if (value !== (isIdRegister(reg.key) ? this.guestIdRegister(reg.key) : cpu.getSysreg(reg.key))) {
+            throw new ErrnoError('EINVAL', 'ID registers cannot be changed')
+          }
+          return
+        }
+        cpu.setSysreg(reg.key, value)
+        return
+      case 'fw':
+        this.setPsciVersion(id, value)
+        return
+    }
+  }
+
+  private setPstate(value: bigint): void {
+    const mode = Number(value & 0x1fn)
+    if (value >> 32n !== 0n || (mode !== 0 && mode !== 4 && mode !== 5)) {
+      throw new ErrnoError('EINVAL', `PSTATE 0x${value.toString(16)} has a mode this vCPU cannot run`)
+    }
+    this.cpu.pstate = Number(value)
+  }
+
+  private setPsciVersion(id: bigint, value: bigint): void {
+    if (id !== REG_PSCI_VERSION) throw new ErrnoError('ENOENT', 'no such firmware register')
+    const wanted = Number(value)
+    const allowed = this.psciVersion === KVM_ARM_PSCI_0_1 ? [KVM_ARM_PSCI_0_1] : [KVM_ARM_PSCI_0_2, KVM_ARM_PSCI_1_0, KVM_ARM_PSCI_1_1]
+    if (!allowed.includes(wanted) || value > 0xffff_ffffn) throw new ErrnoError('EINVAL', `PSCI version 0x${value.toString(16)} is not available`)
+    if (this.hasRun && wanted !== this.psciVersion) throw new ErrnoError('EBUSY', 'the VM has run; its PSCI version is fixed')
+    this.psciVersion = wanted
+  }
+
+  /** validate_core_offset: ENOENT outside struct kvm_regs, EINVAL for a size or alignment that is not a register. */
+  private checkCore(offset: number, size: number): number {
+    if (offset + size > CORE_SIZE) throw new ErrnoError('ENOENT', `core register offset ${offset} is outside struct kvm_regs`)
+    const isFp32 = offset === CoreOffset.FPSR || offset === CoreOffset.FPCR
+    if (isFp32 ? size !== 4 : size !== 8 || offset % 8 !== 0) {
+      throw new ErrnoError('EINVAL', `core register offset ${offset} does not hold a ${size}-byte register`)
+    }
+    if (offset >= CoreOffset.V0 && !isFp32) {
+      throw new ErrnoError('ENOENT', 'FP/SIMD V registers are not implemented by this CPU model')
+    }
+    return offset
+  }
+
+  private checkVm(): void {
+    if (this.vm.isDestroyed) throw new ErrnoError('EIO', 'the VM was destroyed')
+  }
+
+  /** @internal Vm.destroy */
+  detach(): void {
+    this.vm.detachTlb(this.tlbHook)
+  }
+}
+
+const INTR: VcpuExit = { kind: 'intr' }

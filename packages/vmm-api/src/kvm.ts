@@ -1,0 +1,372 @@
+import {
+  Hypervisor,
+  KVM_ARM_TARGET_GENERIC_V8,
+  KVM_DIRTY_LOG_INITIALLY_SET,
+  KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE,
+  KVM_MAX_VCPUS,
+  KVM_USER_MEM_SLOTS,
+  copyTagsIoctlReturn,
+  mteCopyTags,
+  type MtePolicy,
+  type UserMemoryRegion,
+  type UserTagBuffer,
+  type Vcpu,
+  type VcpuExit as HypervisorExit,
+  type Vm,
+} from '@tagvm/hypervisor'
+import {
+  ErrnoError,
+  HostKernel,
+  PhysicalMemory,
+  type HostMm,
+  type MmapOptions,
+} from '@tagvm/tag-memory'
+import {
+  KVM_API_VERSION,
+  KVM_CAP_ARM_EL1_32BIT,
+  KVM_CAP_ARM_MTE,
+  KVM_CAP_ARM_NISV_TO_USER,
+  KVM_CAP_ARM_PSCI,
+  KVM_CAP_ARM_PSCI_0_2,
+  KVM_CAP_ARM_VM_IPA_SIZE,
+  KVM_CAP_CHECK_EXTENSION_VM,
+  KVM_CAP_ENABLE_CAP_VM,
+  KVM_CAP_IMMEDIATE_EXIT,
+  KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
+  KVM_CAP_MAX_VCPUS,
+  KVM_CAP_MAX_VCPU_ID,
+  KVM_CAP_MP_STATE,
+  KVM_CAP_NR_MEMSLOTS,
+  KVM_CAP_NR_VCPUS,
+  KVM_CAP_ONE_REG,
+  KVM_CAP_READONLY_MEM,
+  KVM_CAP_SYNC_MMU,
+  KVM_CAP_USER_MEMORY,
+  KVM_VM_TYPE_ARM_IPA_SIZE_MASK,
+} from './constants.js'
+import { KvmError, kvmCall } from './errors.js'
+
+/** A guest physical address (IPA); a branded number so it is not mixed up with host addresses. */
+export type GuestAddress = number & { readonly __brand: 'GuestAddress' }
+export function ga(address: number): GuestAddress {
+  if (!Number.isSafeInteger(address) || address < 0) throw new RangeError(`guest address ${address} is not a non-negative safe integer`)
+  return address as GuestAddress
+}
+
+export interface KvmOptions {
+  /** Host physical memory in bytes (allocated lazily; default 1 GiB). Ignored with `kernel`. */
+  readonly hostMemory?: number
+  /** An existing host kernel to run on (shares its memory, swap and migration). */
+  readonly kernel?: HostKernel
+  /** The calling process's address space; a new one by default. */
+  readonly mm?: HostMm
+  /** Host ID_AA64PFR1_EL1.MTE: 0, 2 (default) or 3. */
+  readonly hostMteLevel?: 0 | 2 | 3
+  /** KVM_CAP_ARM_VM_IPA_SIZE (default 44). */
+  readonly ipaLimit?: number
+  /** Online host CPUs (KVM_CAP_NR_VCPUS; default 2). */
+  readonly hostCpus?: number
+}
+
+export interface CreateVmOptions {
+  /** KVM_VM_TYPE_ARM_IPA_SIZE(bits); 0 or absent = 40 bits. */
+  readonly ipaBits?: number
+  /** Who may make guest memory tagged (study option; default Linux's behaviour). */
+  readonly mtePolicy?: MtePolicy
+}
+
+/**
+ * The system handle (`open("/dev/kvm")`) and the VMM process it runs in: `mmap` and the
+ * other host calls a VMM needs come from here too.
+ */
+export class Kvm {
+  readonly kernel: HostKernel
+  /** The VMM process's address space (mmap, user accesses with and without PROT_MTE). */
+  readonly process: HostMm
+  readonly hypervisor: Hypervisor
+  private readonly hostCpus: number
+
+  private constructor(options: KvmOptions) {
+    this.kernel = options.kernel ?? new HostKernel({ memory: new PhysicalMemory({ size: options.hostMemory ?? 2 ** 30 }) })
+    this.process = options.mm ?? this.kernel.createMm()
+    this.hypervisor = new Hypervisor({ kernel: this.kernel, hostMteLevel: options.hostMteLevel ?? 2, ipaLimit: options.ipaLimit ?? 44 })
+    this.hostCpus = options.hostCpus ?? 2
+  }
+
+  /** Opens the hypervisor on a new (or the given) host. */
+  static open(options: KvmOptions = {}): Kvm {
+    return new Kvm(options)
+  }
+
+  /** KVM_GET_API_VERSION. */
+  getApiVersion(): number {
+    return KVM_API_VERSION
+  }
+
+  /** KVM_CHECK_EXTENSION on the system fd: 0 when unsupported, else 1 or the capability's value. */
+  checkExtension(cap: number): number {
+    return this.extension(cap, undefined)
+  }
+
+  /** @internal shared by the system and VM fds. */
+  extension(cap: number, vm: Vm | undefined): number {
+    const hv = this.hypervisor
+    switch (cap) {
+      case KVM_CAP_USER_MEMORY:
+      case KVM_CAP_SYNC_MMU:
+      case KVM_CAP_ONE_REG:
+      case KVM_CAP_ARM_PSCI:
+      case KVM_CAP_ARM_PSCI_0_2:
+      case KVM_CAP_READONLY_MEM:
+      case KVM_CAP_MP_STATE:
+      case KVM_CAP_IMMEDIATE_EXIT:
+      case KVM_CAP_ARM_NISV_TO_USER:
+      case KVM_CAP_CHECK_EXTENSION_VM:
+      case KVM_CAP_ENABLE_CAP_VM:
+        return 1
+      case KVM_CAP_NR_VCPUS:
+        return Math.min(this.hostCpus, KVM_MAX_VCPUS)
+      case KVM_CAP_MAX_VCPUS:
+      case KVM_CAP_MAX_VCPU_ID:
+        return KVM_MAX_VCPUS
+      case KVM_CAP_NR_MEMSLOTS:
+        return KVM_USER_MEM_SLOTS
+      case KVM_CAP_ARM_VM_IPA_SIZE:
+        return hv.ipaLimit
+      case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
+        return KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET
+      case KVM_CAP_ARM_MTE:
+        return hv.hostSupportsMte ? 1 : 0
+      case KVM_CAP_ARM_EL1_32BIT:
+        return 0
+      default:
+        void vm
+        return 0
+    }
+  }
+
+  /** KVM_CREATE_VM: EINVAL for an IPA size outside 32..KVM_CAP_ARM_VM_IPA_SIZE. */
+  createVm(options: CreateVmOptions = {}): VmFd {
+    const ipaBits = options.ipaBits ?? 0
+    if (!Number.isInteger(ipaBits) || ipaBits < 0 || ipaBits > KVM_VM_TYPE_ARM_IPA_SIZE_MASK) {
+      throw new KvmError('KVM_CREATE_VM', new ErrnoError('EINVAL', `invalid VM type (IPA size ${ipaBits})`))
+    }
+    const vm = kvmCall('KVM_CREATE_VM', () =>
+      this.hypervisor.createVm({ mm: this.process, ipaBits, ...(options.mtePolicy ? { mtePolicy: options.mtePolicy } : {}) }),
+    )
+    return new VmFd(this, vm)
+  }
+
+  /** mmap(2) in the VMM process (PROT_MTE for memory the VMM itself reads and writes tags in). */
+  mmap(options: MmapOptions): number {
+    return this.process.mmap(options)
+  }
+
+  munmap(addr: number, length: number): void {
+    this.process.munmap(addr, length)
+  }
+
+  mprotect(addr: number, length: number, prot: number): void {
+    this.process.mprotect(addr, length, prot)
+  }
+}
+
+/** struct kvm_userspace_memory_region with a branded guest address. */
+export interface MemoryRegion {
+  readonly slot: number
+  readonly flags: number
+  readonly guestPhysAddr: GuestAddress | number
+  readonly memorySize: number
+  /** Host virtual address in the VMM process (from `Kvm.mmap`). */
+  readonly userspaceAddr: number
+}
+
+/** struct kvm_arm_copy_mte_tags. `addr` is a VMM address, or a JS buffer standing in for one. */
+export interface CopyMteTags {
+  readonly guestIpa: GuestAddress | number
+  readonly length: number
+  readonly addr: number | Uint8Array
+  readonly flags: number
+  readonly reserved?: readonly [number, number]
+}
+
+/** A VM file descriptor. */
+export class VmFd {
+  readonly kvm: Kvm
+  /** The hypervisor's VM (for inspection: stats, stage-2 tables). */
+  readonly vm: Vm
+
+  /** @internal use Kvm.createVm */
+  constructor(kvm: Kvm, vm: Vm) {
+    this.kvm = kvm
+    this.vm = vm
+  }
+
+  /** KVM_CHECK_EXTENSION on the VM fd. */
+  checkExtension(cap: number): number {
+    return this.kvm.extension(cap, this.vm)
+  }
+
+  /**
+   * KVM_ENABLE_CAP on the VM fd: KVM_CAP_ARM_MTE (before any vCPU, host MTE needed),
+   * KVM_CAP_ARM_NISV_TO_USER, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 (args[0] = flags).
+   * EINVAL for non-zero `flags` and for every other capability.
+   */
+  enableCap(cap: number, args: readonly number[] = [], flags = 0): void {
+    kvmCall('KVM_ENABLE_CAP', () => {
+      if (flags !== 0) throw new ErrnoError('EINVAL', 'kvm_enable_cap.flags must be 0')
+      switch (cap) {
+        case KVM_CAP_ARM_MTE:
+          this.vm.enableMte()
+          return
+        case KVM_CAP_ARM_NISV_TO_USER:
+          this.vm.nisvToUser = true
+          return
+        case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
+          this.vm.enableManualDirtyLogProtect(args[0] ?? 0)
+          return
+        default:
+          throw new ErrnoError('EINVAL', `capability ${cap} cannot be enabled on a VM`)
+      }
+    })
+  }
+
+  /** KVM_SET_USER_MEMORY_REGION: create, move, delete (size 0) or re-flag a slot. */
+  setUserMemoryRegion(region: MemoryRegion): void {
+    const plain: UserMemoryRegion = { ...region, guestPhysAddr: region.guestPhysAddr as number }
+    kvmCall('KVM_SET_USER_MEMORY_REGION', () => this.vm.setUserMemoryRegion(plain))
+  }
+
+  /** KVM_CREATE_VCPU. */
+  createVcpu(id: number): VcpuFd {
+    return new VcpuFd(kvmCall('KVM_CREATE_VCPU', () => this.vm.createVcpu(id)))
+  }
+
+  /** KVM_ARM_PREFERRED_TARGET: the target and features to pass to KVM_ARM_VCPU_INIT. */
+  armPreferredTarget(): { target: number; features: number } {
+    return { target: KVM_ARM_TARGET_GENERIC_V8, features: 0 }
+  }
+
+  /** KVM_GET_DIRTY_LOG: the slot's bitmap, one bit per page in 64-bit little-endian words. */
+  getDirtyLog(slot: number): Uint8Array {
+    return kvmCall('KVM_GET_DIRTY_LOG', () => this.vm.getDirtyLog(slot))
+  }
+
+  /** KVM_CLEAR_DIRTY_LOG. */
+  clearDirtyLog(log: { slot: number; firstPage: number; numPages: number; dirtyBitmap: Uint8Array }): void {
+    kvmCall('KVM_CLEAR_DIRTY_LOG', () => this.vm.clearDirtyLog(log.slot, log.firstPage, log.numPages, log.dirtyBitmap))
+  }
+
+  /**
+   * KVM_ARM_MTE_COPY_TAGS: one tag per byte (low nibble), 256 bytes per 4 KiB page. Returns
+   * the ioctl's value: `length`, or the bytes of guest memory done before a later page
+   * failed (an `int`, so counts of 2 GiB or more wrap, as in Linux). Errors: EINVAL (no
+   * MTE, reserved or unknown flags, unaligned), EFAULT (no memslot, device memory, a bad
+   * buffer on the first page).
+   */
+  mteCopyTags(request: CopyMteTags): number {
+    const user = userBuffer(this.kvm.process, request.addr)
+    const done = kvmCall('KVM_ARM_MTE_COPY_TAGS', () =>
+      mteCopyTags(
+        this.vm,
+        { guestIpa: request.guestIpa as number, length: request.length, flags: request.flags, ...(request.reserved ? { reserved: request.reserved } : {}) },
+        user,
+      ),
+    )
+    return copyTagsIoctlReturn(done)
+  }
+}
+
+/** The user side of a tag copy: a VMM address (through the process's mappings) or a buffer. */
+function userBuffer(mm: HostMm, addr: number | Uint8Array): UserTagBuffer {
+  if (addr instanceof Uint8Array) {
+    return {
+      copyToUser(offset, tags) {
+        const n = Math.max(0, Math.min(tags.length, addr.length - offset))
+        addr.set(tags.subarray(0, n), offset)
+        return n
+      },
+      copyFromUser(offset, tags) {
+        const n = Math.max(0, Math.min(tags.length, addr.length - offset))
+        tags.set(addr.subarray(offset, offset + n))
+        return n
+      },
+    }
+  }
+  // A user pointer: copy_{to,from}_user through the VMM's own mappings; a fault copies nothing.
+  const through = (fn: () => void): boolean => {
+    try {
+      fn()
+      return true
+    } catch (error) {
+      if (error instanceof ErrnoError) return false
+      throw error
+    }
+  }
+  return {
+    copyToUser: (offset, tags) => (through(() => mm.userWrite(addr + offset, tags)) ? tags.length : 0),
+    copyFromUser: (offset, tags) => (through(() => mm.userRead(addr + offset, tags)) ? tags.length : 0),
+  }
+}
+
+/** What `VcpuFd.run()` returns: the hypervisor's exits plus nothing else (see VcpuExit there). */
+export type VcpuExit = HypervisorExit
+
+/** A vCPU file descriptor. */
+export class VcpuFd {
+  readonly vcpu: Vcpu
+
+  /** @internal use VmFd.createVcpu */
+  constructor(vcpu: Vcpu) {
+    this.vcpu = vcpu
+  }
+
+  /** KVM_ARM_VCPU_INIT. `features` is features[0] of struct kvm_vcpu_init, as bit numbers or a mask. */
+  init(init: { target: number; features?: readonly number[] | number }): void {
+    const features = Array.isArray(init.features) ? init.features.reduce((mask: number, bit: number) => mask | (1 << bit), 0) : ((init.features as number | undefined) ?? 0)
+    kvmCall('KVM_ARM_VCPU_INIT', () => this.vcpu.init({ target: init.target, features }))
+  }
+
+  /** KVM_RUN. Fill `exit.data` of an MMIO read before calling it again. */
+  run(budget?: number): VcpuExit {
+    return kvmCall('KVM_RUN', () => this.vcpu.run(budget))
+  }
+
+  /** kvm_run.immediate_exit. */
+  get immediateExit(): boolean {
+    return this.vcpu.immediateExit
+  }
+
+  set immediateExit(value: boolean) {
+    this.vcpu.immediateExit = value
+  }
+
+  /** KVM_GET_ONE_REG. */
+  getOneReg(id: bigint): bigint {
+    return kvmCall('KVM_GET_ONE_REG', () => this.vcpu.getOneReg(id))
+  }
+
+  /** KVM_SET_ONE_REG. */
+  setOneReg(id: bigint, value: bigint): void {
+    kvmCall('KVM_SET_ONE_REG', () => this.vcpu.setOneReg(id, value))
+  }
+
+  /** KVM_GET_REG_LIST: E2BIG when `capacity` (kvm_reg_list.n) is too small. */
+  getRegList(capacity = Number.MAX_SAFE_INTEGER): bigint[] {
+    return kvmCall('KVM_GET_REG_LIST', () => {
+      const ids = this.vcpu.regList()
+      if (ids.length > capacity) throw new ErrnoError('E2BIG', `${ids.length} registers do not fit in ${capacity}`)
+      return ids
+    })
+  }
+
+  /** KVM_GET_MP_STATE. */
+  getMpState(): number {
+    return this.vcpu.mpState
+  }
+
+  /** KVM_SET_MP_STATE. */
+  setMpState(state: number): void {
+    kvmCall('KVM_SET_MP_STATE', () => this.vcpu.setMpState(state))
+  }
+}
