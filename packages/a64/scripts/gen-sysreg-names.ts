@@ -42,7 +42,9 @@ export function llvmDisassemble(words: readonly number[], mattr = LLVM_MC_MATTR)
     throw new Error(`llvm-mc: ${texts.length} texts + ${invalidLines.size} invalid != ${words.length} words`)
   }
   let next = 0
-  return words.map((_, i) => (invalidLines.has(i + 1) ? null : (texts[next++] ?? '').slice(1).replace('\t', ' ').trimEnd()))
+  // LLVM appends remarks such as `// =6959104` after some operands; they are not the text.
+  const clean = (line: string): string => line.slice(1).replace(/\s*\/\/.*$/, '').replace('\t', ' ').trimEnd()
+  return words.map((_, i) => (invalidLines.has(i + 1) ? null : clean(texts[next++] ?? '')))
 }
 
 const GENERIC = /^S[0-3]_[0-7]_C(\d|1[0-5])_C(\d|1[0-5])_[0-7]$/

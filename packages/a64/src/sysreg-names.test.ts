@@ -1,5 +1,4 @@
 import { describe, expect, test } from 'vitest'
-import fc from 'fast-check'
 import {
   genericSysregName,
   pstateFieldName,
@@ -54,14 +53,15 @@ describe('system register names (LLVM 14 spelling)', () => {
     expect(sysregReadName((mrsGcr >>> 5) & 0xffff)).toBe('GCR_EL1')
   })
 
-  test('every encoding has a read and a write spelling', () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 0x8000, max: 0xffff }), (encoding) => {
-        for (const name of [sysregReadName(encoding), sysregWriteName(encoding)]) {
-          expect(name).toMatch(/^[A-Z][A-Z0-9_]*$/)
-        }
-      }),
-    )
+  test('every encoding has a read and a write spelling, named or generic', () => {
+    let named = 0
+    for (let encoding = 0x8000; encoding <= 0xffff; encoding++) {
+      for (const name of [sysregReadName(encoding), sysregWriteName(encoding)]) {
+        if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) throw new Error(`bad name ${name} for ${encoding.toString(16)}`)
+        if (name !== genericSysregName(encoding)) named++
+      }
+    }
+    expect(named).toBe(749 + 642) // read and write names LLVM 14 knows with the corpus features
   })
 
   test.each([[-1], [0x7fff], [0x10000], [1.5], [Number.NaN]])('rejects encoding %s', (bad) => {
