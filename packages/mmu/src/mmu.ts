@@ -93,17 +93,21 @@ interface HalfParams {
   hpd: boolean
   tbiData: boolean
   tbiFetch: boolean
+  /** Size of the root table in bytes (its required alignment). */
+  rootBytes: number
 }
 
 function decodeHalf(tsz: number, gBits: number, epd: boolean, hpd: boolean, tbi: boolean, tbid: boolean): HalfParams {
   // T0SZ/T1SZ outside 16..39 is CONSTRAINED UNPREDICTABLE; we fault (as QEMU does).
   const valid = tsz >= 16 && tsz <= 39
   const inputBits = 64 - tsz
+  const startLevel = valid ? stage1StartLevel(inputBits, gBits) : 0
   return {
     valid,
     gBits,
     inputBits,
-    startLevel: valid ? stage1StartLevel(inputBits, gBits) : 0,
+    startLevel,
+    rootBytes: 2 ** (inputBits - (gBits + (gBits - 3) * (3 - startLevel)) + 3),
     epd,
     hpd,
     tbiData: tbi,
@@ -159,6 +163,9 @@ export class Mmu {
   private s2InputBits = 40
   private s2StartLevel = 1
   private s2OutputLimit = PA_LIMIT
+  private s2InputLimit = 2 ** 40
+  /** VTTBR_EL2 base aligned to the (possibly concatenated) root table. */
+  private s2Root = 0
 
   // Stage-2 translations of stage-1 table pages (IPA page → PA page), by VMID.
   private readonly walkCacheIpaPage = new Float64Array(WALK_CACHE_SIZE).fill(-1)
@@ -265,6 +272,7 @@ export class Mmu {
     this.vttbrHi = hi >>> 0
     this.vttbrLo = lo >>> 0
     this.decodeVmid()
+    this.decodeVttbrBase()
   }
 
   private decodeEnables(): void {
@@ -319,8 +327,22 @@ export class Mmu {
     this.s2Valid = valid
     this.s2GBits = gBits
     this.s2InputBits = inputBits
+    this.s2InputLimit = 2 ** inputBits
     this.s2StartLevel = valid ? start : 0
     this.s2OutputLimit = 2 ** (PS_BITS[(v >>> 16) & 7] ?? PA_BITS)
+    this.decodeVttbrBase()
+  }
+
+  private decodeVttbrBase(): void {
+    const base = (this.vttbrHi & 0xffff) * TWO32 + ((this.vttbrLo & ~1) >>> 0)
+    if (!this.s2Valid) {
+      this.s2Root = base
+      return
+    }
+    const shift = this.s2GBits + (this.s2GBits - 3) * (3 - this.s2StartLevel)
+    const rootBytes = 2 ** (this.s2InputBits - shift + 3)
+    // Low bits below the root's alignment are RES0; we ignore them.
+    this.s2Root = base - (base % rootBytes)
   }
 
   private decodeVmid(): void {
@@ -536,7 +558,9 @@ export class Mmu {
     const ttbrLo = upper ? this.ttbr1Lo : this.ttbr0Lo
     const base = (ttbrHi & 0xffff) * TWO32 + ((ttbrLo & ~1) >>> 0)
     if (base >= this.s1OutputLimit) return FAULT_ADDRESS_SIZE
-    const kind = this.walkTables(1, vaHi, vaLo, base, p.gBits, p.startLevel, p.inputBits, this.s1OutputLimit, p.hpd)
+    // Low bits below the root's alignment are RES0; we ignore them.
+    const root = base - (base % p.rootBytes)
+    const kind = this.walkTables(1, vaHi, vaLo, root, p.gBits, p.startLevel, p.inputBits, this.s1OutputLimit, p.hpd)
     if (kind !== FAULT_NONE) return kind
     // Leaf descriptor → permissions and attributes.
     const lo = this.leafLo
@@ -568,12 +592,11 @@ export class Mmu {
   /** Translates an IPA at stage 2 into s2Pa/s2Perm/s2MemAttr, or returns the fault kind. */
   private stage2Walk(ipa: number): FaultKind {
     this.faultLevel = 0
-    if (!this.s2Valid || ipa >= 2 ** this.s2InputBits) return FAULT_TRANSLATION
-    const base = (this.vttbrHi & 0xffff) * TWO32 + ((this.vttbrLo & ~1) >>> 0)
-    if (base >= this.s2OutputLimit) return FAULT_ADDRESS_SIZE
+    if (!this.s2Valid || ipa >= this.s2InputLimit) return FAULT_TRANSLATION
+    if (this.s2Root >= this.s2OutputLimit) return FAULT_ADDRESS_SIZE
     const ipaHi = Math.floor(ipa / TWO32)
     const ipaLo = ipa >>> 0
-    const kind = this.walkTables(2, ipaHi, ipaLo, base, this.s2GBits, this.s2StartLevel, this.s2InputBits, this.s2OutputLimit, false)
+    const kind = this.walkTables(2, ipaHi, ipaLo, this.s2Root, this.s2GBits, this.s2StartLevel, this.s2InputBits, this.s2OutputLimit, false)
     if (kind !== FAULT_NONE) return kind
     const lo = this.leafLo
     const hi = this.leafHi
@@ -617,9 +640,7 @@ export class Mmu {
     let level = startLevel
     let shift = gBits + stride * (3 - level)
     let width = inputBits - shift
-    // The root is aligned to its own size (low TTBR bits are RES0; we ignore them).
-    const rootBytes = 2 ** (width + 3)
-    let table = rootBase - (rootBase % rootBytes)
+    let table = rootBase
     let tableAttrs = 0
     const granuleMask = ~((1 << gBits) - 1)
     for (;;) {
@@ -688,7 +709,8 @@ export class Mmu {
       }
       this.leafLo = lo
       this.leafHi = hi
-      this.leafOa = oa - (oa % 2 ** shift)
+      // Blocks are at most 1 GiB (shift <= 30), so the offset bits are all in the low word.
+      this.leafOa = (hi & 0xffff) * TWO32 + ((lo & granuleMask & ~((1 << shift) - 1)) >>> 0)
       this.leafLevel = level
       this.leafSizeLog2 = shift
       this.leafTableAttrs = tableAttrs
