@@ -212,13 +212,43 @@ describe('faulting in pages for the hypervisor', () => {
     memory.setTags(again * PAGE_SIZE, PAGE_SIZE, 0xe)
     const c = mm.mmap({ length: PAGE_SIZE, prot: RW | PROT_MTE, flags: ANON })
     const inits = kernel.stats.tagInits
-    const third = mm.faultIn(c, { write: false }).pfn
+    const third = mm.faultIn(c, { write: true }).pfn
     expect(third).toBe(first)
     expect(memory.isTagged(third)).toBe(true)
     expect(memory.getTag(third * PAGE_SIZE + 0x200)).toBe(0)
     expect(kernel.stats.tagInits).toBe(inits + 1)
     mm.faultIn(c, { write: true })
     expect(kernel.stats.tagInits).toBe(inits + 1)
+  })
+
+  test('a read of untouched anonymous memory maps the zero page: never tagged, never synced', () => {
+    const { memory, kernel, mm } = setup(16 * MiB)
+    const a = mm.mmap({ length: 2 * PAGE_SIZE, prot: RW | PROT_MTE, flags: ANON })
+    const other = mm.mmap({ length: PAGE_SIZE, prot: RW, flags: ANON })
+    expect(mm.wouldAllocate(a, { write: false })).toBe(false)
+    const zero = mm.faultIn(a, { write: false })
+    expect(zero).toMatchObject({ zeroPage: true, writable: false })
+    expect(kernel.zeroPfn).toBe(zero.pfn)
+    expect(mm.faultIn(a + PAGE_SIZE, { write: false }).pfn).toBe(zero.pfn)
+    expect(mm.faultIn(other, { write: false }).pfn).toBe(zero.pfn)
+    expect(memory.isTagged(zero.pfn)).toBe(false)
+    expect(kernel.stats.tagInits).toBe(0)
+    expect(tagsOf(mm, a, 32)).toEqual([0, 0])
+    expect(mm.swapOut(a)).toBe(false)
+    expect(errno(() => mm.migrate(a))).toBe('EFAULT')
+    expect(errno(() => kernel.migrateFrame(zero.pfn))).toBe('EINVAL')
+    // writing gets a fresh zeroed, tagged page and tells the notifier first
+    const seen: number[] = []
+    mm.onInvalidate((s) => seen.push(s))
+    expect(mm.wouldAllocate(a, { write: true })).toBe(true)
+    const own = mm.faultIn(a, { write: true })
+    expect(own).toMatchObject({ zeroPage: false, writable: true })
+    expect(own.pfn).not.toBe(zero.pfn)
+    expect(memory.isTagged(own.pfn)).toBe(true)
+    expect(seen).toEqual([a])
+    expect(kernel.stats.cowCopies).toBe(0)
+    mm.exit()
+    expect(kernel.freeFrames).toBe(memory.frameCount - 1) // the zero page stays
   })
 
   test('mprotect adding PROT_MTE makes resident pages tagged (zeroed once)', () => {
@@ -236,7 +266,7 @@ describe('faulting in pages for the hypervisor', () => {
     const { kernel, mm } = setup(16 * MiB)
     const bar = kernel.createDeviceRegion('bar', 0x80000, 4)
     const d = mm.mmap({ length: 4 * PAGE_SIZE, prot: RW, flags: MAP_SHARED, file: bar })
-    expect(mm.faultIn(d + 2 * PAGE_SIZE + 8, { write: true })).toEqual({ pfn: 0x80002, device: true, writable: true })
+    expect(mm.faultIn(d + 2 * PAGE_SIZE + 8, { write: true })).toEqual({ pfn: 0x80002, device: true, writable: true, zeroPage: false })
     expect(mm.wouldAllocate(d, { write: true })).toBe(false)
     expect(() => kernel.createDeviceRegion('overlap', 100, 1)).toThrow(RangeError)
   })
@@ -248,7 +278,7 @@ describe('faulting in pages for the hypervisor', () => {
     const priv = mm.mmap({ length: 2 * PAGE_SIZE, prot: RW | PROT_EXEC, flags: MAP_PRIVATE, file })
     const cachePfn = mm.faultIn(shared, { write: false }).pfn
     expect(mm.wouldAllocate(priv, { write: false })).toBe(false)
-    expect(mm.faultIn(priv, { write: false })).toEqual({ pfn: cachePfn, device: false, writable: false })
+    expect(mm.faultIn(priv, { write: false })).toEqual({ pfn: cachePfn, device: false, writable: false, zeroPage: false })
     expect(mm.wouldAllocate(priv, { write: true })).toBe(true)
     const seen: [number, number][] = []
     mm.onInvalidate((s, e) => seen.push([s, e]))
@@ -294,7 +324,7 @@ describe('faulting in pages for the hypervisor', () => {
     child.exit()
     mm.exit()
     expect(kernel.userFrames()).toEqual([])
-    expect(kernel.freeFrames).toBe(memory.frameCount)
+    expect(kernel.freeFrames).toBe(memory.frameCount - (kernel.zeroPfn === null ? 0 : 1))
   })
 
   test('two processes mapping one memfd share frames and tags', () => {

@@ -71,6 +71,8 @@ class Page {
   readonly rmap: { mm: HostMm; vpn: number }[] = []
   /** Swap entry whose swap cache holds this page, if any. */
   swapCacheOf: SwapEntry | null = null
+  /** The shared zero page: mapped read-only anywhere, never counted, moved or freed. */
+  isZero = false
   constructor(
     public pfn: number,
     readonly owner: ShmemFile | RegularFile | null,
@@ -145,6 +147,11 @@ export interface FaultResult {
   readonly device: boolean
   /** The PTE allows writes (false for a read fault on a COW-shared or read-only page). */
   readonly writable: boolean
+  /**
+   * The shared zero page (a read fault on untouched anonymous memory). Its tags are zero
+   * but it is never PG_mte_tagged, and nobody may initialise or write them.
+   */
+  readonly zeroPage: boolean
 }
 
 export interface UserAccessOptions {
@@ -227,6 +234,7 @@ export class HostKernel {
   private readonly pagesByPfn = new Map<number, Page>()
   private readonly pageCaches = new WeakMap<ShmemFile | RegularFile, Map<number, Page | SwapEntry>>()
   private readonly swapEntries = new Set<SwapEntry>()
+  private zero: Page | null = null
 
   constructor(options: HostKernelOptions) {
     const { memory, firstFrame = 0 } = options
@@ -327,6 +335,26 @@ export class HostKernel {
   }
 
   // ---- pages ----
+
+  /**
+   * @internal The shared zero page, made on first use: data and tags zeroed once (as
+   * cpu_enable_mte does through the linear map) but never marked PG_mte_tagged.
+   */
+  zeroPage(): Page {
+    if (!this.zero) {
+      const pfn = this.allocFrame()
+      this.memory.fill(pfn * PAGE_SIZE, PAGE_SIZE, 0)
+      this.memory.clearFrameTags(pfn)
+      this.zero = new Page(pfn, null, 0)
+      this.zero.isZero = true
+    }
+    return this.zero
+  }
+
+  /** The zero page's frame, or null if nothing has mapped it yet. */
+  get zeroPfn(): number | null {
+    return this.zero ? this.zero.pfn : null
+  }
 
   /** @internal Whether the page cache of `file` holds page `index` in memory. */
   isCached(file: ShmemFile | RegularFile, index: number): boolean {
@@ -792,7 +820,7 @@ export class HostMm {
       if (pte.kind !== 'page') return
       if (!canWrite) pte.writable = false
       // set_pte_at on a Tagged PTE: the page's tags become valid (zeroed) if they were not.
-      if (prot & PROT_MTE) this.kernel.syncTags(pte.page.pfn)
+      if (prot & PROT_MTE && !pte.page.isZero) this.kernel.syncTags(pte.page.pfn)
     })
   }
 
@@ -801,6 +829,7 @@ export class HostMm {
   private install(vpn: number, page: Page, writable: boolean): PagePte {
     const pte: PagePte = { kind: 'page', page, writable }
     this.ptes.set(vpn, pte)
+    if (page.isZero) return pte
     page.refs++
     page.rmap.push({ mm: this, vpn })
     return pte
@@ -815,6 +844,7 @@ export class HostMm {
       this.kernel.dropSwapRef(pte.entry)
       return
     }
+    if (pte.page.isZero) return
     const at = pte.page.rmap.findIndex((r) => r.mm === this && r.vpn === vpn)
     if (at >= 0) pte.page.rmap.splice(at, 1)
     this.kernel.putPage(pte.page)
@@ -845,7 +875,7 @@ export class HostMm {
     const file = vma.file
     const pageIndex = vma.pgoff + Math.floor((hva - vma.start) / PAGE_SIZE)
     if (file instanceof DeviceRegion) {
-      return { pfn: file.basePfn + pageIndex, device: true, writable: (vma.prot & PROT_WRITE) !== 0 }
+      return { pfn: file.basePfn + pageIndex, device: true, writable: (vma.prot & PROT_WRITE) !== 0, zeroPage: false }
     }
     const vpn = Math.floor(hva / PAGE_SIZE)
     const mte = (vma.prot & PROT_MTE) !== 0
@@ -855,8 +885,9 @@ export class HostMm {
     else if (found) pte = found
     else pte = this.populatePage(vpn, pageIndex, vma, write)
     if (write && !pte.writable) pte = this.breakCow(vpn, vma, pte)
-    if (mte) this.kernel.syncTags(pte.page.pfn)
-    return { pfn: pte.page.pfn, device: false, writable: pte.writable }
+    // The zero page is pte_special: set_pte_at never syncs its tags.
+    if (mte && !pte.page.isZero) this.kernel.syncTags(pte.page.pfn)
+    return { pfn: pte.page.pfn, device: false, writable: pte.writable, zeroPage: pte.page.isZero }
   }
 
   /** Whether faulting `hva` in (for a write or not) would take a new frame. */
@@ -866,7 +897,7 @@ export class HostMm {
     if (!vma || vma.file instanceof DeviceRegion) return false
     const pte = this.ptes.get(Math.floor(hva / PAGE_SIZE))
     if (!pte) {
-      if (vma.file === null) return true
+      if (vma.file === null) return options.write
       if (!vma.shared && options.write) return true
       const file = vma.file
       if (file instanceof DeviceRegion) return false
@@ -886,19 +917,24 @@ export class HostMm {
   private populatePage(vpn: number, pageIndex: number, vma: Vma, write: boolean): PagePte {
     const writable = (vma.prot & PROT_WRITE) !== 0
     const file = vma.file
-    if (file === null) {
-      // A new anonymous page: zeroed data. Tags are zeroed too only for a Tagged mapping
-      // (tag_clear_highpage); otherwise the frame keeps whatever tags it had.
-      const page = this.kernel.newPage(null, 0)
-      this.memory.fill(page.pfn * PAGE_SIZE, PAGE_SIZE, 0)
-      if (vma.prot & PROT_MTE) this.kernel.syncTags(page.pfn)
-      return this.install(vpn, page, writable)
-    }
+    if (file === null && !write) return this.install(vpn, this.kernel.zeroPage(), false)
+    if (file === null) return this.install(vpn, this.newAnonPage(vma), writable)
     if (file instanceof DeviceRegion) throw new Error('unreachable: pfnmap has no pages')
     const cachePage = this.kernel.filePage(file, pageIndex)
     if (vma.shared) return this.install(vpn, cachePage, writable)
     if (write) return this.install(vpn, this.kernel.copyPage(cachePage, (vma.prot & PROT_MTE) !== 0), true)
     return this.install(vpn, cachePage, false)
+  }
+
+  /**
+   * A new anonymous page: zeroed data. Tags are zeroed too only for a Tagged mapping
+   * (tag_clear_highpage); otherwise the frame keeps whatever tags it had.
+   */
+  private newAnonPage(vma: Vma): Page {
+    const page = this.kernel.newPage(null, 0)
+    this.memory.fill(page.pfn * PAGE_SIZE, PAGE_SIZE, 0)
+    if (vma.prot & PROT_MTE) this.kernel.syncTags(page.pfn)
+    return page
   }
 
   private swapIn(vpn: number, entry: SwapEntry, vma: Vma): PagePte {
@@ -916,7 +952,8 @@ export class HostMm {
       pte.writable = true
       return pte
     }
-    const copy = this.kernel.copyPage(pte.page, (vma.prot & PROT_MTE) !== 0)
+    // Writing to the zero page gets a new zeroed page, not a copy of the zero page's tags.
+    const copy = pte.page.isZero ? this.newAnonPage(vma) : this.kernel.copyPage(pte.page, (vma.prot & PROT_MTE) !== 0)
     this.notifyInvalidate(vpn * PAGE_SIZE, (vpn + 1) * PAGE_SIZE)
     this.dropPte(vpn)
     return this.install(vpn, copy, true)
@@ -924,18 +961,24 @@ export class HostMm {
 
   // ---- swap and migration by address ----
 
-  /** Swaps out the page mapped at `hva` (EFAULT if nothing is resident there). */
-  swapOut(hva: number): void {
+  /**
+   * Swaps out the page mapped at `hva` (EFAULT if nothing is resident there). Returns
+   * false for the zero page, which is never swapped (as MADV_PAGEOUT skips it).
+   */
+  swapOut(hva: number): boolean {
     checkAddress(hva)
     const pte = this.ptes.get(Math.floor(hva / PAGE_SIZE))
     if (pte?.kind !== 'page') throw new ErrnoError('EFAULT', `no resident page at ${hex(hva)}`)
+    if (pte.page.isZero) return false
     this.kernel.swapOutPage(pte.page)
+    return true
   }
 
   /** Migrates the page mapped at `hva`; returns its new frame. */
   migrate(hva: number, targetPfn?: number): number {
     const pfn = this.residentFrame(hva)
     if (pfn === null) throw new ErrnoError('EFAULT', `no resident page at ${hex(hva)}`)
+    if (pfn === this.kernel.zeroPfn) throw new ErrnoError('EFAULT', `${hex(hva)} maps the zero page, which does not move`)
     return this.kernel.migrateFrame(pfn, targetPfn)
   }
 
