@@ -161,7 +161,8 @@ describe('simd-fp decoded fields (what the CPU will execute)', () => {
     expect(decodeWord(0x5ccedaf6)).toMatchObject({ name: 'LDR_fl', esz: 3, imm: -402596 })
     expect(decodeWord(0x3c567304)).toMatchObject({ name: 'LDUR_f', esz: 0, imm: -153 })
     expect(decodeWord(0xbd5fed84)).toMatchObject({ name: 'LDR_f', esz: 2, imm: 8172 })
-    expect(decodeWord(0x2dfc1321)).toMatchObject({ name: 'LDP_fpre', esz: 2, imm7: -8 })
+    expect(decodeWord(0x2dfc1321)).toMatchObject({ name: 'LDP_fpre', esz: 2, imm: -32, rt: 1, rt2: 4, rn: 25 })
+    expect(decodeWord(0x6c07fac4)).toMatchObject({ name: 'STNP_f', esz: 3, imm: 120 })
   })
   test('modified immediate keeps imm8 and cmode', () => {
     expect(decodeWord(0x0f032450)).toMatchObject({ name: 'MOVI_v', q: 0, cmode: 2, imm8: 98 })

@@ -19,7 +19,6 @@ interface F {
   readonly idx: number
   readonly idx2: number
   readonly imm: number
-  readonly imm7: number
   readonly imm8: number
   readonly cmode: number
   readonly rot: number
@@ -288,13 +287,10 @@ reg('SCVTF_gfx UCVTF_gfx', (mn) => (i) => `${mn} ${sc(i.rd, i.esz)}, ${gpr(i.sf,
 
 // ---------------------------------------------------------------- loads and stores
 table.LDR_fl = (i) => `ldr ${sc(i.rt, i.esz)}, #${i.imm}`
-const pairOffset = (i: F): number => i.imm7 * (1 << i.esz)
-reg('STNP_f LDNP_f STP_f LDP_f', (mn) => (i) => {
-  const off = pairOffset(i)
-  return `${mn} ${sc(i.rt, i.esz)}, ${sc(i.rt2, i.esz)}, [${xsp(i.rn)}${off ? `, #${off}` : ''}]`
-})
-reg('STP_fpost LDP_fpost', (mn) => (i) => `${mn} ${sc(i.rt, i.esz)}, ${sc(i.rt2, i.esz)}, [${xsp(i.rn)}], #${pairOffset(i)}`)
-reg('STP_fpre LDP_fpre', (mn) => (i) => `${mn} ${sc(i.rt, i.esz)}, ${sc(i.rt2, i.esz)}, [${xsp(i.rn)}, #${pairOffset(i)}]!`)
+reg('STNP_f LDNP_f STP_f LDP_f', (mn) => (i) =>
+  `${mn} ${sc(i.rt, i.esz)}, ${sc(i.rt2, i.esz)}, [${xsp(i.rn)}${i.imm ? `, #${i.imm}` : ''}]`)
+reg('STP_fpost LDP_fpost', (mn) => (i) => `${mn} ${sc(i.rt, i.esz)}, ${sc(i.rt2, i.esz)}, [${xsp(i.rn)}], #${i.imm}`)
+reg('STP_fpre LDP_fpre', (mn) => (i) => `${mn} ${sc(i.rt, i.esz)}, ${sc(i.rt2, i.esz)}, [${xsp(i.rn)}, #${i.imm}]!`)
 reg('STUR_f LDUR_f STR_f LDR_f', (mn) => (i) => `${mn} ${sc(i.rt, i.esz)}, [${xsp(i.rn)}${i.imm ? `, #${i.imm}` : ''}]`)
 reg('STR_fpost LDR_fpost', (mn) => (i) => `${mn} ${sc(i.rt, i.esz)}, [${xsp(i.rn)}], #${i.imm}`)
 reg('STR_fpre LDR_fpre', (mn) => (i) => `${mn} ${sc(i.rt, i.esz)}, [${xsp(i.rn)}, #${i.imm}]!`)
