@@ -12,6 +12,7 @@ const RANDOM_WORDS = 200_000
 const SWEEP_TOTAL = 150_000
 const MIN_PER_ROW = 64
 const CHUNK = 40_000
+const EXHAUSTIVE_FREE_BITS = 10
 
 /** mulberry32: small, seedable, good enough to spread words over the encoding space. */
 function rng(seed: number): () => number {
@@ -61,6 +62,24 @@ function llvmDisassemble(words: readonly number[]): Map<number, string> {
   return result
 }
 
+function popcount(x: number): number {
+  let n = 0
+  for (let v = x >>> 0; v; v &= v - 1) n++
+  return n
+}
+
+/** Spreads the low bits of `v` over the set bits of `mask` (like x86 PDEP). */
+function deposit(v: number, mask: number): number {
+  let out = 0
+  let bit = 0
+  for (let b = 0; b < 32; b++) {
+    if (((mask >>> b) & 1) === 0) continue
+    if ((v >>> bit) & 1) out |= 1 << b
+    bit++
+  }
+  return out >>> 0
+}
+
 function main(): void {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..')
   const patterns = loadPatterns(join(root, 'src/tables'))
@@ -70,9 +89,20 @@ function main(): void {
   const perRow = Math.max(MIN_PER_ROW, Math.ceil(SWEEP_TOTAL / patterns.length))
   for (const p of patterns) {
     const free = ~p.mask >>> 0
+    const freeBits = 32 - popcount(p.mask)
     words.add(p.value)
     words.add((p.value | free) >>> 0)
-    for (let i = 0; i < perRow; i++) words.add((p.value | (next() & free)) >>> 0)
+    if (freeBits <= EXHAUSTIVE_FREE_BITS) {
+      // Small rows: every value of the free bits.
+      for (let v = 0; v < 1 << freeBits; v++) words.add((p.value | deposit(v, free)) >>> 0)
+    } else {
+      for (let i = 0; i < perRow; i++) words.add((p.value | (next() & free)) >>> 0)
+    }
+    // Neighbours: each fixed bit flipped, so the edges of every row are checked too.
+    for (let b = 0; b < 32; b++) {
+      if (((p.mask >>> b) & 1) === 0) continue
+      words.add(((p.value ^ (1 << b)) | (next() & free)) >>> 0)
+    }
   }
   const list = [...words].sort((a, b) => a - b)
   const texts = llvmDisassemble(list)
