@@ -176,7 +176,9 @@ export class Cpu {
    */
   run(budget: number): CpuExit {
     if (!Number.isInteger(budget) || budget < 0) throw new RangeError(`budget must be a non-negative integer, got ${budget}`)
-    if (this.mmioPending) throw new RangeError('an MMIO access is waiting for completeMmio()')
+    // Running again without completeMmio() retries the access (the hypervisor mapped the
+    // page instead of emulating it).
+    this.mmioPending = false
     this.runBudget = budget
     this.left = budget
     const exit = this.loop()
