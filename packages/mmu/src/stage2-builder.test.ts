@@ -159,6 +159,16 @@ describe('Stage2Builder', () => {
     expect(h.walk(0x4020_0000, ACCESS_FETCH)).toBe(false)
   })
 
+  test('destroy() unmaps everything and returns every table, the root included', () => {
+    h.builder.map(0x4000_0000, 0x8000_0000, MiB2 + 0x1000, RW)
+    h.builder.map(0xff_0000_0000, 0x8000_0000, 0x1000, RW)
+    expect(h.live.size).toBeGreaterThan(4)
+    h.builder.destroy()
+    expect(h.live.size).toBe(0)
+    expect(() => h.builder.query(0x4000_0000)).toThrow(RangeError)
+    expect(() => h.builder.map(0, 0, 0x1000, RW)).toThrow(RangeError)
+  })
+
   test('access flag: cleared AF faults until setAccessFlag', () => {
     h.builder.map(0x4000_0000, 0x8000_0000, 0x1000, { ...RW, accessFlag: false })
     expect(h.walk(0x4000_0000)).toBe(false)

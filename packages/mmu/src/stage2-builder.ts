@@ -70,6 +70,7 @@ export class Stage2Builder {
   private readonly freeTableFn: ((pa: number) => void) | undefined
   private readonly mergeBlocks: boolean
   private readonly ipaLimit: number
+  private destroyed = false
   // Scratch for the last descriptor read.
   private dLo = 0
   private dHi = 0
@@ -96,6 +97,7 @@ export class Stage2Builder {
 
   /** Maps [ipa, ipa+size) to [pa, pa+size). Throws (changing nothing) if any page is mapped. */
   map(ipa: number, pa: number, size: number, attrs: Stage2Attrs): void {
+    this.checkAlive()
     this.checkRange(ipa, size)
     checkPageMultiple('pa', pa)
     if (pa + size > OA_LIMIT) throw new RangeError(`PA range ${hex(pa)}+${hex(size)} exceeds 48 bits`)
@@ -133,6 +135,7 @@ export class Stage2Builder {
 
   /** Removes every mapping in [ipa, ipa+size); unmapped parts are ignored. */
   unmap(ipa: number, size: number): void {
+    this.checkAlive()
     this.checkRange(ipa, size)
     this.splitEdges(ipa, ipa + size)
     this.forEachLeaf(ipa, ipa + size, (slot) => this.write(slot, 0, 0))
@@ -141,6 +144,7 @@ export class Stage2Builder {
 
   /** Clears write permission on every mapping in the range (dirty logging). */
   writeProtect(ipa: number, size: number): void {
+    this.checkAlive()
     this.checkRange(ipa, size)
     this.splitEdges(ipa, ipa + size)
     this.forEachLeaf(ipa, ipa + size, (slot) => this.write(slot, this.dLo & ~(1 << 7), this.dHi))
@@ -148,6 +152,7 @@ export class Stage2Builder {
 
   /** Adds the given permissions to every mapping in the range (never removes any). */
   relaxPermissions(ipa: number, size: number, perms: Partial<Stage2Permissions>): void {
+    this.checkAlive()
     this.checkRange(ipa, size)
     this.splitEdges(ipa, ipa + size)
     const orLo = (perms.read ? 1 << 6 : 0) | (perms.write ? 1 << 7 : 0)
@@ -159,6 +164,7 @@ export class Stage2Builder {
 
   /** Sets AF on the leaf mapping this IPA. Returns false if it is not mapped. */
   setAccessFlag(ipa: number): boolean {
+    this.checkAlive()
     this.checkAddress(ipa)
     const level = this.findLeaf(ipa)
     if (level < 0) return false
@@ -168,6 +174,7 @@ export class Stage2Builder {
 
   /** The leaf mapping this IPA, or undefined. */
   query(ipa: number): Stage2Mapping | undefined {
+    this.checkAlive()
     this.checkAddress(ipa)
     const level = this.findLeaf(ipa)
     if (level < 0) return undefined
@@ -190,6 +197,10 @@ export class Stage2Builder {
   }
 
   // ---- table plumbing ---------------------------------------------------------------
+
+  private checkAlive(): void {
+    if (this.destroyed) throw new RangeError('Stage2Builder used after destroy()')
+  }
 
   private checkAddress(ipa: number): void {
     if (!Number.isSafeInteger(ipa) || ipa < 0 || ipa >= this.ipaLimit) {
@@ -324,22 +335,36 @@ export class Stage2Builder {
     }
   }
 
-  /** Frees tables left empty inside [start, end). */
+  /** Frees tables left empty inside [start, end), visiting only tables that exist. */
   private prune(start: number, end: number): void {
-    for (let level = 2; level >= this.startLevel; level--) {
-      const span = 2 ** levelShift(level)
-      for (let cur = start - (start % span); cur < end; cur += span) {
-        const slot = this.slotFor(cur, level, false)
-        if (slot < 0) continue
-        this.read(slot)
-        if ((this.dLo & 3) !== 3) continue
-        const table = this.tableAddress()
-        if (this.isEmpty(table)) {
-          this.write(slot, 0, 0)
-          this.freeTable(table)
-        }
+    this.pruneTable(this.rootPa, this.startLevel, 0, start, end)
+  }
+
+  private pruneTable(table: number, level: number, tableIpa: number, start: number, end: number): void {
+    if (level >= 3) return
+    const span = 2 ** levelShift(level)
+    const entries = level === this.startLevel ? 2 ** (this.ipaBits - levelShift(level)) : ENTRIES
+    const first = Math.max(0, Math.floor((start - tableIpa) / span))
+    const last = Math.min(entries - 1, Math.floor((end - 1 - tableIpa) / span))
+    for (let i = first; i <= last; i++) {
+      const slot = table + i * 8
+      this.read(slot)
+      if ((this.dLo & 3) !== 3) continue
+      const child = this.tableAddress()
+      this.pruneTable(child, level + 1, tableIpa + i * span, start, end)
+      if (this.isEmpty(child)) {
+        this.write(slot, 0, 0)
+        this.freeTable(child)
       }
     }
+  }
+
+  /** Unmaps everything and frees every table, the root included; the builder is then unusable. */
+  destroy(): void {
+    if (this.destroyed) return
+    this.unmap(0, this.ipaLimit)
+    this.freeTable(this.rootPa)
+    this.destroyed = true
   }
 
   private isEmpty(table: number): boolean {
