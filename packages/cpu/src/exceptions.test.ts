@@ -2,7 +2,6 @@ import { describe, expect, test } from 'vitest'
 import type { CpuExit } from './exits.js'
 import { CODE, RAM_BASE, SNIPPET_END, VECTOR_HVC, asm, enableIdentityMmu, makeMachine, runSnippet, type Machine } from './test-helpers.js'
 
-const VBAR = RAM_BASE + 0x1000
 const UART = 0x0900_0000
 
 function setup(regs: Record<number, bigint> = {}, extra?: (m: Machine) => void): Machine {

@@ -1,1 +1,7 @@
-export * from './syndrome.js'
+export { Cpu, sysIss, type CpuMemory, type CpuOptions, type FrameData } from './cpu.js'
+export type {
+  BudgetExit, CpuExit, CpuExitKind, DataAbortExit, FpTrapExit, HvcExit, InstructionAbortExit, SmcExit, SysregTrapExit,
+  WfxExit,
+} from './exits.js'
+export { DEFAULT_ID_REGISTERS, STORED_SYSREGS, SysReg, sysregKey, sysregName, type StoredSysRegName } from './sysregs.js'
+export { ExceptionClass, syndrome } from './syndrome.js'

@@ -151,9 +151,9 @@ export const DEFAULT_ID_REGISTERS: Partial<Record<StoredSysRegName, readonly [nu
   ID_AA64DFR0_EL1: [0, 0x00000006], // Armv8.0 debug architecture, no PMU
   // AES/SHA absent; CRC32=1; atomics (LSE)=2; others 0.
   ID_AA64ISAR0_EL1: [0, 0x00210000],
-  // LRCPC=1 (LDAPR). PAuth fields (APA/API/GPA/GPI) 0: PAC hint instructions are NOPs.
+  // LRCPC=2 (LDAPR, LDAPUR/STLUR). PAuth fields (APA/API/GPA/GPI) 0: PAC hint instructions are NOPs.
   // SB/SPECRES absent.
-  ID_AA64ISAR1_EL1: [0, 0x00100000],
+  ID_AA64ISAR1_EL1: [0, 0x00200000],
   // PARange 48 bits (5), ASIDBits 16 (2), 4 KiB granule only (TGran4=0, TGran64=0xF,
   // TGran16=0), mixed-endian absent; stage-2 granule sizes follow stage 1 (fields 0).
   ID_AA64MMFR0_EL1: [0, 0x0f000025],
