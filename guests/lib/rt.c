@@ -29,12 +29,23 @@ void printf(const char *fmt, ...) {
     }
     fmt++;
     char pad = ' ';
-    int width = 0, is_long = 0;
+    int width = 0, is_long = 0, left = 0;
+    if (*fmt == '-') left = 1, fmt++;
     if (*fmt == '0') pad = '0';
     while (*fmt >= '0' && *fmt <= '9') width = width * 10 + (*fmt++ - '0');
     while (*fmt == 'l') is_long = 1, fmt++;
     switch (*fmt) {
-    case 's': puts(va_arg(ap, const char *)); break;
+    case 's': {
+      const char *str = va_arg(ap, const char *);
+      int len = 0;
+      while (str[len]) len++;
+      if (!left)
+        for (int i = len; i < width; i++) putc(' ');
+      puts(str);
+      if (left)
+        for (int i = len; i < width; i++) putc(' ');
+      break;
+    }
     case 'c': putc((char)va_arg(ap, int)); break;
     case 'd': {
       i64 v = is_long ? va_arg(ap, i64) : va_arg(ap, int);

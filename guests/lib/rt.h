@@ -19,7 +19,7 @@ typedef unsigned long uptr;
 // Console (PL011 data register only).
 void putc(char c);
 void puts(const char *s);          // no newline added
-void printf(const char *fmt, ...); // %s %c %d %u %x %p, 'l' length, '0' and width
+void printf(const char *fmt, ...); // %s %c %d %u %x %p, 'l' length, '0' and width, '-' for %s
 
 void power_off(void) __attribute__((noreturn));
 void rt_exit(void) __attribute__((noreturn)); // what returning from main does
