@@ -468,11 +468,28 @@ export class Mmu {
 
   private fillFlags = 0
 
-  private walkInto(vaHi: number, vaLo: number, access: AccessKind, el: 0 | 1, pan: boolean, out: TranslationResult): boolean {
-    const need = permissionBit(el, access, pan)
-    let dataAttr: number
-    let perms: number
-    let global: boolean
+  /**
+   * Stage 1 only, for AT S1E0x/S1E1x: on success out.ipa = out.pa = the IPA and out.attrs
+   * = the stage-1 MAIR byte (out.tagged: it is 0xF0). Stage-2 faults on stage-1 table
+   * reads are still reported (stage 2, s1ptw). The TLB is not used.
+   */
+  walkStage1(vaHi: number, vaLo: number, access: AccessKind, el: 0 | 1, pan: boolean, out: TranslationResult): boolean {
+    vaHi |= 0
+    vaLo |= 0
+    if (!this.stage1Into(vaHi, vaLo, access, permissionBit(el, access, pan), out)) return false
+    const attrs = this.s1Attr
+    out.pa = this.s1Ipa
+    out.ipa = this.s1Ipa
+    out.tagged = attrs === MAIR_NORMAL_TAGGED
+    out.device = (attrs & 0xf0) === 0
+    out.attrs = attrs
+    out.fault = FAULT_NONE
+    out.tlbIndex = -1
+    return true
+  }
+
+  /** Stage 1 (or its absence) into s1Ipa/s1Perm/s1Attr/s1Global, or a fault record. */
+  private stage1Into(vaHi: number, vaLo: number, access: AccessKind, need: number, out: TranslationResult): boolean {
     if (!this.s1Enabled) {
       // Stage 1 off: flat map. VA bits above PARange (and the top byte unless TBI) must be 0.
       const upper = (vaHi & 0x00800000) !== 0
@@ -482,25 +499,31 @@ export class Mmu {
         return recordFault(out, FAULT_ADDRESS_SIZE, 1, 0, access, false, vaHi, vaLo, false, 0)
       }
       this.s1Ipa = (high & 0xffff) * TWO32 + (vaLo >>> 0)
-      dataAttr = stage1OffDataAttr(this.dc, this.dct)
-      perms = PERM_ALL
-      global = true
+      this.s1Attr = stage1OffDataAttr(this.dc, this.dct)
+      this.s1Perm = PERM_ALL
+      this.s1Global = true
       this.s1SizeLog2 = 12
-    } else {
-      const kind = this.stage1Walk(vaHi, vaLo, access)
-      if (kind !== FAULT_NONE) {
-        if (this.faultS1ptw) {
-          return recordFault(out, kind, 2, this.faultLevel, access, true, vaHi, vaLo, true, this.faultIpa)
-        }
-        return recordFault(out, kind, 1, this.faultLevel, access, false, vaHi, vaLo, false, 0)
-      }
-      if ((this.s1Perm & need) === 0) {
-        return recordFault(out, FAULT_PERMISSION, 1, this.s1Level, access, false, vaHi, vaLo, false, 0)
-      }
-      dataAttr = this.s1Attr
-      perms = this.s1Perm
-      global = this.s1Global
+      return true
     }
+    const kind = this.stage1Walk(vaHi, vaLo, access)
+    if (kind !== FAULT_NONE) {
+      if (this.faultS1ptw) {
+        return recordFault(out, kind, 2, this.faultLevel, access, true, vaHi, vaLo, true, this.faultIpa)
+      }
+      return recordFault(out, kind, 1, this.faultLevel, access, false, vaHi, vaLo, false, 0)
+    }
+    if ((this.s1Perm & need) === 0) {
+      return recordFault(out, FAULT_PERMISSION, 1, this.s1Level, access, false, vaHi, vaLo, false, 0)
+    }
+    return true
+  }
+
+  private walkInto(vaHi: number, vaLo: number, access: AccessKind, el: 0 | 1, pan: boolean, out: TranslationResult): boolean {
+    const need = permissionBit(el, access, pan)
+    if (!this.stage1Into(vaHi, vaLo, access, need, out)) return false
+    const dataAttr = this.s1Attr
+    let perms = this.s1Perm
+    const global = this.s1Global
     let pa = this.s1Ipa
     let attrBits: number
     if (this.s2Enabled) {

@@ -185,6 +185,20 @@ describe('two-stage translation', () => {
     expect([fetch(3, 0), fetch(3, 1)]).toEqual([false, true])
   })
 
+  test('walkStage1 (AT S1E1x) gives the IPA and stage-1 attributes, and still reports S1PTW faults', () => {
+    buildS1(s1Page(IPA, { attrIndx: 0 }))
+    const [hi, lo] = halves(VA + 0x10n)
+    expect(mmu.walkStage1(hi, lo, ACCESS_READ, 1, false, out)).toBe(true) // final IPA unmapped at stage 2: fine
+    expect([out.ipa, out.pa, out.attrs, out.tagged]).toEqual([IPA + 0x10, IPA + 0x10, 0xf0, true])
+    mem.write64(s2LeafPa(S1[3] as number), 0n)
+    mmu.flushAll() // the stage-2 translation of the table page was cached
+    expect(mmu.walkStage1(hi, lo, ACCESS_READ, 1, false, out)).toBe(false)
+    expectS2Fault(FAULT_TRANSLATION, 3, (S1[3] as number) + index4k(VA, 3) * 8, true)
+    buildS1(s1Page(IPA, { ap: 0b10 }))
+    expect(mmu.walkStage1(hi, lo, ACCESS_WRITE, 1, false, out)).toBe(false)
+    expect([out.stage, out.fault]).toEqual([1, FAULT_PERMISSION])
+  })
+
   test('a stage-1 permission fault is reported before stage 2 looks at the output IPA', () => {
     buildS1(s1Page(IPA, { ap: 0b10 }))
     expect(walk(ACCESS_WRITE)).toBe(false)
