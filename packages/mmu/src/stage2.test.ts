@@ -194,6 +194,7 @@ describe('two-stage translation', () => {
     mmu.flushAll() // the stage-2 translation of the table page was cached
     expect(mmu.walkStage1(hi, lo, ACCESS_READ, 1, false, out)).toBe(false)
     expectS2Fault(FAULT_TRANSLATION, 3, (S1[3] as number) + index4k(VA, 3) * 8, true)
+    s2Map(S1[3] as number, S1_BACKING + (S1[3] as number))
     buildS1(s1Page(IPA, { ap: 0b10 }))
     expect(mmu.walkStage1(hi, lo, ACCESS_WRITE, 1, false, out)).toBe(false)
     expect([out.stage, out.fault]).toEqual([1, FAULT_PERMISSION])
