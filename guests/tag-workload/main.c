@@ -58,27 +58,20 @@ static u64 run_round(u64 round) {
       if ((b1 & 15) != tag_of(p1) || (b1 >> 12) != idx + 1) consistency_errors++;
       unsigned ta = next_tag(tag_of(p0), idx, round), tb = next_tag(tag_of(p1), idx + 1, round);
       u64 q0 = with_tag(granule_addr(idx), ta), q1 = with_tag(granule_addr(idx + 1), tb);
-      switch (round % 3) {
-      case 0: // STG, then checked stores
-        stg(q0);
-        stg(q1);
-        ((volatile u64 *)q0)[0] = next_word(a0, round);
-        ((volatile u64 *)q0)[1] = meta(idx, round, ta);
-        ((volatile u64 *)q1)[0] = next_word(b0, round);
-        ((volatile u64 *)q1)[1] = meta(idx + 1, round, tb);
-        break;
-      case 1: // STGP: data and the tag of the address in one instruction
+      if (round % 3 == 1) {
+        // STGP: data and the tag of the address in one instruction
         stgp(q0, next_word(a0, round), meta(idx, round, ta));
         stgp(q1, next_word(b0, round), meta(idx + 1, round, tb));
-        break;
-      default: // ST2G with the first tag, then STG to fix the second granule, checked stores
-        st2g(q0);
+      } else {
+        // STG twice, or ST2G with the first tag then STG to fix the second granule; then
+        // checked stores through the new pointers.
+        if (round % 3 == 0) stg(q0);
+        else st2g(q0);
         stg(q1);
         ((volatile u64 *)q0)[0] = next_word(a0, round);
         ((volatile u64 *)q0)[1] = meta(idx, round, ta);
         ((volatile u64 *)q1)[0] = next_word(b0, round);
         ((volatile u64 *)q1)[1] = meta(idx + 1, round, tb);
-        break;
       }
       touched += 2;
     }
