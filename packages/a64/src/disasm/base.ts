@@ -5,15 +5,6 @@ import { movnAlias, movzAlias, orrMovAlias } from '../print-mov.js'
 import { pstateFieldName, sysregReadName, sysregWriteName } from '../sysreg-names.js'
 import { sysAliasText } from '../sys-op-names.js'
 
-const HINT_NAMES: Readonly<Record<number, string>> = {
-  0: 'nop', 1: 'yield', 2: 'wfe', 3: 'wfi', 4: 'sev', 5: 'sevl', 7: 'xpaclri',
-  8: 'pacia1716', 10: 'pacib1716', 12: 'autia1716', 14: 'autib1716',
-  6: 'dgh', 16: 'esb', 17: 'psb csync', 18: 'tsb csync', 20: 'csdb',
-  24: 'paciaz', 25: 'paciasp', 26: 'pacibz', 27: 'pacibsp',
-  28: 'autiaz', 29: 'autiasp', 30: 'autibz', 31: 'autibsp',
-  32: 'bti', 34: 'bti c', 36: 'bti j', 38: 'bti jc',
-}
-
 const BARRIER_NAMES: readonly (string | undefined)[] = [
   undefined, 'oshld', 'oshst', 'osh', undefined, 'nshld', 'nshst', 'nsh',
   undefined, 'ishld', 'ishst', 'ish', undefined, 'ld', 'st', 'sy',
@@ -129,7 +120,24 @@ export const printers: PrinterTable = {
     if (name) return insn('msr', name, imm(i.crm))
     return insn('msr', `S0_${i.op1}_C4_C${i.crm}_${i.op2}`, 'xzr')
   },
-  HINT: (i) => HINT_NAMES[i.imm] ?? insn('hint', imm(i.imm)),
+  NOP: () => 'nop',
+  YIELD: () => 'yield',
+  WFE: () => 'wfe',
+  WFI: () => 'wfi',
+  SEV: () => 'sev',
+  SEVL: () => 'sevl',
+  DGH: () => 'dgh',
+  XPACLRI: () => 'xpaclri',
+  PAC1716: (i) => (i.key ? 'pacib1716' : 'pacia1716'),
+  AUT1716: (i) => (i.key ? 'autib1716' : 'autia1716'),
+  ESB: () => 'esb',
+  PSB_CSYNC: () => 'psb csync',
+  TSB_CSYNC: () => 'tsb csync',
+  CSDB: () => 'csdb',
+  PACSP: (i) => `paci${AB[i.key]}${i.sp ? 'sp' : 'z'}`,
+  AUTSP: (i) => `auti${AB[i.key]}${i.sp ? 'sp' : 'z'}`,
+  BTI: (i) => ['bti', 'bti c', 'bti j', 'bti jc'][i.targets] as string,
+  HINT: (i) => insn('hint', imm(i.imm)),
   CLREX: (i) => (i.crm === 15 ? 'clrex' : insn('clrex', imm(i.crm))),
   DSB: (i) => (i.crm === 0 ? 'ssbb' : i.crm === 4 ? 'pssbb' : insn('dsb', barrier(i.crm))),
   DMB: (i) => insn('dmb', barrier(i.crm)),
