@@ -8,6 +8,7 @@ export {
   type FrameData,
   type FrameTags,
   type PhysicalMemoryOptions,
+  type SharedMemoryHandle,
   type WatchedFrameWriteListener,
 } from './physical-memory.js'
 export * from './mman.js'

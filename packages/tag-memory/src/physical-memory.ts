@@ -22,7 +22,9 @@ export const MAX_PHYSICAL_MEMORY = 2 ** 40
 /** Per-frame kernel flag bits (one Int32 per frame, usable with Atomics). */
 const FRAME_TAGGED = 1 // PG_mte_tagged: the frame's tags are valid
 const FRAME_TAG_LOCK = 2 // PG_mte_lock: someone is initialising the tags
-const FRAME_WATCHED = 4 // a decoded-instruction cache holds this frame
+const FRAME_HAS_TAGS = 4 // shared mode: the frame's tag storage is in use
+/** Shared mode reserves data in SharedArrayBuffers of at most this size. */
+const SHARED_REGION_SIZE = 2 ** 30
 
 /**
  * Direct access to one frame's bytes for a TLB: `bytes` and `view` cover the whole backing
@@ -52,6 +54,17 @@ export interface PhysicalMemoryOptions {
 
 export type WatchedFrameWriteListener = (pfn: number) => void
 
+/**
+ * Everything another thread needs to attach to a shared PhysicalMemory (structured-clone
+ * it through postMessage, then `PhysicalMemory.attach`).
+ */
+export interface SharedMemoryHandle {
+  readonly size: number
+  readonly dataRegions: readonly SharedArrayBuffer[]
+  readonly tags: SharedArrayBuffer
+  readonly flags: SharedArrayBuffer
+}
+
 function allocBytes(length: number, shared: boolean): Uint8Array {
   return shared ? new Uint8Array(new SharedArrayBuffer(length)) : new Uint8Array(length)
 }
@@ -74,10 +87,19 @@ export class PhysicalMemory {
   private readonly tagSlotIndex: (Int32Array | undefined)[]
   private readonly tagSlabs: Uint8Array[] = []
   private tagSlotsUsed = 0
+  private readonly sharedHandle: SharedMemoryHandle | null = null
+  /** Frames watched through this instance (watching is per thread). */
+  private watched: Uint8Array | null = null
   private watchedCount = 0
   private readonly watchListeners: WatchedFrameWriteListener[] = []
 
-  constructor(options: PhysicalMemoryOptions) {
+  /**
+   * With `shared: true` the whole memory is reserved up front as SharedArrayBuffers
+   * (data in regions of up to 1 GiB, tags at 1/32, flags): every thread sees the same
+   * buffers, and the OS commits their pages on first touch. Unshared memory allocates 2 MiB
+   * chunks and per-frame tag storage itself, on first touch.
+   */
+  constructor(options: PhysicalMemoryOptions, attachTo?: SharedMemoryHandle) {
     const { size, shared = false } = options
     if (!Number.isInteger(size) || size <= 0 || size % PAGE_SIZE !== 0 || size > MAX_PHYSICAL_MEMORY) {
       throw new RangeError(`memory size must be a positive multiple of 4 KiB up to 1 TiB, got ${size}`)
@@ -89,8 +111,62 @@ export class PhysicalMemory {
     this.chunks = new Array<Uint8Array | undefined>(chunkCount).fill(undefined)
     this.views = new Array<DataView | undefined>(chunkCount).fill(undefined)
     this.tagSlotIndex = new Array<Int32Array | undefined>(chunkCount).fill(undefined)
-    const flagBytes = this.frameCount * 4
-    this.flags = new Int32Array(shared ? new SharedArrayBuffer(flagBytes) : new ArrayBuffer(flagBytes))
+    // One Int32 per frame, plus a shared count of frames with tag storage.
+    const flagBytes = (this.frameCount + 1) * 4
+    if (!shared) {
+      this.flags = new Int32Array(new ArrayBuffer(flagBytes))
+      return
+    }
+    let handle = attachTo
+    if (!handle) {
+      const dataRegions: SharedArrayBuffer[] = []
+      try {
+        for (let at = 0; at < size; at += SHARED_REGION_SIZE) {
+          dataRegions.push(new SharedArrayBuffer(Math.min(SHARED_REGION_SIZE, size - at)))
+        }
+        handle = {
+          size,
+          dataRegions,
+          tags: new SharedArrayBuffer(this.frameCount * TAG_BYTES_PER_PAGE),
+          flags: new SharedArrayBuffer(flagBytes),
+        }
+      } catch (err) {
+        throw new RangeError(`cannot reserve ${size} bytes of shared memory: ${String(err)}`)
+      }
+    }
+    this.sharedHandle = handle
+    this.flags = new Int32Array(handle.flags)
+    for (let index = 0; index < chunkCount; index++) {
+      const at = index * CHUNK_SIZE
+      const region = handle.dataRegions[Math.floor(at / SHARED_REGION_SIZE)] as SharedArrayBuffer
+      const bytes = new Uint8Array(region, at % SHARED_REGION_SIZE, Math.min(CHUNK_SIZE, size - at))
+      this.chunks[index] = bytes
+      this.views[index] = new DataView(region, bytes.byteOffset, bytes.length)
+    }
+    const slabBytes = TAG_SLOTS_PER_SLAB * TAG_BYTES_PER_PAGE
+    for (let at = 0; at < handle.tags.byteLength; at += slabBytes) {
+      this.tagSlabs.push(new Uint8Array(handle.tags, at, Math.min(slabBytes, handle.tags.byteLength - at)))
+    }
+  }
+
+  /** The buffers behind shared memory, for `PhysicalMemory.attach` in another thread. */
+  share(): SharedMemoryHandle {
+    if (!this.sharedHandle) throw new RangeError('only memory created with shared: true can be shared')
+    return this.sharedHandle
+  }
+
+  /** Another thread's view of shared memory: same data, tags and flags. */
+  static attach(handle: SharedMemoryHandle): PhysicalMemory {
+    const frames = handle.size / PAGE_SIZE
+    const regionsBytes = handle.dataRegions.reduce((n, r) => n + r.byteLength, 0)
+    if (
+      regionsBytes !== handle.size ||
+      handle.tags.byteLength !== frames * TAG_BYTES_PER_PAGE ||
+      handle.flags.byteLength !== (frames + 1) * 4
+    ) {
+      throw new RangeError('shared memory handle does not describe one PhysicalMemory')
+    }
+    return new PhysicalMemory({ size: handle.size, shared: true }, handle)
   }
 
   // ---- checks ------------------------------------------------------------------------
@@ -147,12 +223,14 @@ export class PhysicalMemory {
   /** Bytes of data storage allocated so far (whole chunks). */
   get allocatedDataBytes(): number {
     let total = 0
+    if (this.shared) return this.size // reserved; the OS commits pages as they are touched
     for (const c of this.chunks) if (c) total += c.length
     return total
   }
 
   /** Bytes of tag storage allocated so far (slabs of packed tags plus per-chunk slot indexes). */
   get allocatedTagBytes(): number {
+    if (this.shared) return this.framesWithTagStorage * TAG_BYTES_PER_PAGE
     let total = 0
     for (const s of this.tagSlabs) total += s.length
     for (const i of this.tagSlotIndex) if (i) total += i.byteLength
@@ -161,7 +239,7 @@ export class PhysicalMemory {
 
   /** Frames whose tag storage exists (tags were written or the frame was marked tagged). */
   get framesWithTagStorage(): number {
-    return this.tagSlotsUsed
+    return this.shared ? Atomics.load(this.flags, this.frameCount) : this.tagSlotsUsed
   }
 
   frameData(pfn: number): FrameData {
@@ -286,11 +364,18 @@ export class PhysicalMemory {
 
   /** Slot + 1 of the frame's tag storage, or 0. */
   private tagSlot(pfn: number): number {
+    // Shared memory has a fixed slot per frame, in use once FRAME_HAS_TAGS is set.
+    if (this.shared) return Atomics.load(this.flags, pfn) & FRAME_HAS_TAGS ? pfn + 1 : 0
     const index = this.tagSlotIndex[pfn >>> FRAMES_PER_CHUNK_SHIFT]
     return index ? (index[pfn & FRAME_IN_CHUNK_MASK] as number) : 0
   }
 
   private allocateTagSlot(pfn: number): number {
+    if (this.shared) {
+      const old = Atomics.or(this.flags, pfn, FRAME_HAS_TAGS)
+      if (!(old & FRAME_HAS_TAGS)) Atomics.add(this.flags, this.frameCount, 1)
+      return pfn + 1
+    }
     const chunkIndex = pfn >>> FRAMES_PER_CHUNK_SHIFT
     let index = this.tagSlotIndex[chunkIndex]
     if (!index) {
@@ -580,19 +665,22 @@ export class PhysicalMemory {
   /** Marks a frame so the next write to it through these methods notifies the listeners. */
   watchFrame(pfn: number): void {
     this.checkPfn(pfn)
-    const old = Atomics.or(this.flags, pfn, FRAME_WATCHED)
-    if (!(old & FRAME_WATCHED)) this.watchedCount++
+    this.watched ??= new Uint8Array(this.frameCount)
+    if (!this.watched[pfn]) this.watchedCount++
+    this.watched[pfn] = 1
   }
 
   unwatchFrame(pfn: number): void {
     this.checkPfn(pfn)
-    const old = Atomics.and(this.flags, pfn, ~FRAME_WATCHED)
-    if (old & FRAME_WATCHED) this.watchedCount--
+    if (this.watched?.[pfn]) {
+      this.watched[pfn] = 0
+      this.watchedCount--
+    }
   }
 
   isWatched(pfn: number): boolean {
     this.checkPfn(pfn)
-    return (Atomics.load(this.flags, pfn) & FRAME_WATCHED) !== 0
+    return this.watched?.[pfn] === 1
   }
 
   /** Registers a listener for writes to watched frames; returns a function that removes it. */
@@ -612,8 +700,9 @@ export class PhysicalMemory {
 
   private noteFrameWrites(firstPfn: number, count: number): void {
     for (let pfn = firstPfn; pfn < firstPfn + count && this.watchedCount !== 0; pfn++) {
-      const old = Atomics.and(this.flags, pfn, ~FRAME_WATCHED)
-      if (old & FRAME_WATCHED) {
+      const watched = this.watched as Uint8Array
+      if (watched[pfn]) {
+        watched[pfn] = 0
         this.watchedCount--
         for (const listener of this.watchListeners.slice()) listener(pfn)
       }
