@@ -12,6 +12,7 @@ import {
   instructionAbort,
   hugeHost,
   makeHost,
+  touch,
   type TestHost,
 } from './test-support.js'
 
@@ -115,9 +116,29 @@ describe('outside every memslot', () => {
 })
 
 describe('mapping guest RAM', () => {
-  test('a read fault maps the faulted-in frame Normal WB, writable for anonymous private memory', () => {
+  test('a read of untouched anonymous memory maps the shared zero page read-only; the write then maps a private page', () => {
+    const host = withRam(4 * MiB, { mte: true })
+    host.vm.handleGuestAbort(dataAbort(GUEST_RAM))
+    const zero = frameAt(host, GUEST_RAM)
+    expect(host.vm.stage2.query(GUEST_RAM)?.attrs.write).toBe(false)
+    // The zero page is never tagged, so the MTE fault path must not clean or tag it.
+    expect(host.memory.isTagged(zero)).toBe(false)
+    expect(host.vm.stats.tagPagesCleaned).toBe(0)
+    // The write: a permission fault; the COW break replaces the frame, and the handler maps
+    // the new page (cleaning its tags once).
+    let outcome = host.vm.handleGuestAbort(dataAbort(GUEST_RAM, { write: true, fsc: FSC_PERMISSION_L3 }))
+    if (!host.vm.stage2.query(GUEST_RAM)) outcome = host.vm.handleGuestAbort(dataAbort(GUEST_RAM, { write: true }))
+    expect(outcome).toEqual({ kind: 'resume' })
+    const page = frameAt(host, GUEST_RAM)
+    expect(page).not.toBe(zero)
+    expect(host.vm.stage2.query(GUEST_RAM)?.attrs.write).toBe(true)
+    expect(host.memory.isTagged(page)).toBe(true)
+    expect(host.memory.isTagged(zero)).toBe(false)
+  })
+
+  test('a write fault maps the faulted-in frame Normal WB, writable for anonymous private memory', () => {
     const host = withRam()
-    expect(host.vm.handleGuestAbort(dataAbort(GUEST_RAM + 0x3000))).toEqual({ kind: 'resume' })
+    expect(host.vm.handleGuestAbort(dataAbort(GUEST_RAM + 0x3000, { write: true }))).toEqual({ kind: 'resume' })
     const mapping = host.vm.stage2.query(GUEST_RAM + 0x3000)
     expect(mapping).toMatchObject({ ipa: GUEST_RAM + 0x3000, size: PAGE_SIZE })
     expect(mapping?.attrs).toMatchObject({ read: true, write: true, exec: true, memAttr: S2_MEMATTR_NORMAL_WB })
@@ -133,7 +154,10 @@ describe('mapping guest RAM', () => {
     const cacheFrame = frameAt(host, GUEST_RAM)
     expect(host.vm.stage2.query(GUEST_RAM)?.attrs.write).toBe(false)
     expect(host.vm.handleGuestAbort(dataAbort(GUEST_RAM, { write: true, fsc: FSC_PERMISSION_L3 }))).toEqual({ kind: 'resume' })
-    // The COW break invalidated the old stage-2 entry (MMU notifier); the handler mapped the copy.
+    // The COW break invalidated the old stage-2 entry (MMU notifier) while the page was being
+    // faulted in, so the handler asked for a retry; the retried access maps the copy.
+    expect(host.vm.stage2.query(GUEST_RAM)).toBeUndefined()
+    touch(host.vm, GUEST_RAM, true)
     const copy = frameAt(host, GUEST_RAM)
     expect(copy).not.toBe(cacheFrame)
     expect(host.vm.stage2.query(GUEST_RAM)?.attrs.write).toBe(true)
@@ -195,10 +219,13 @@ describe('dirty logging', () => {
   test('read faults map read-only, writes are logged, GET_DIRTY_LOG reports, clears and re-protects', () => {
     const host = withRam(128 * PAGE_SIZE, { flags: KVM_MEM_LOG_DIRTY_PAGES })
     const { vm } = host
+    // A written page read while logging maps read-only; its next write is logged.
+    touch(vm, GUEST_RAM + 5 * PAGE_SIZE, true)
+    vm.getDirtyLog(0)
     vm.handleGuestAbort(dataAbort(GUEST_RAM + 5 * PAGE_SIZE))
     expect(vm.stage2.query(GUEST_RAM + 5 * PAGE_SIZE)?.attrs.write).toBe(false)
-    vm.handleGuestAbort(dataAbort(GUEST_RAM + 5 * PAGE_SIZE, { write: true, fsc: FSC_PERMISSION_L3 }))
-    vm.handleGuestAbort(dataAbort(GUEST_RAM + 70 * PAGE_SIZE, { write: true }))
+    touch(vm, GUEST_RAM + 5 * PAGE_SIZE, true)
+    touch(vm, GUEST_RAM + 70 * PAGE_SIZE, true)
     expect(vm.stage2.query(GUEST_RAM + 5 * PAGE_SIZE)?.attrs.write).toBe(true)
     const log = vm.getDirtyLog(0)
     expect(log.length).toBe(16)

@@ -181,7 +181,11 @@ function userMemAbort(
   if (!vma) throw new ErrnoError('EFAULT', `no host VMA at HVA 0x${hva.toString(16)}`)
   const logging = slot.dirtyLogging && !slot.readOnly
 
+  const seq = vm.invalidateSeq
   const page = faultInHostPage(vm, hva, writeFault)
+  // The host changed the mapping while faulting in (a COW break, say): let the guest retry
+  // (Linux: mmu_invalidate_retry), so the next fault sees the settled page.
+  if (vm.invalidateSeq !== seq) return RESUME
   let writable = page.writable && !slot.readOnly
   // While logging, map read faults read-only so the first write is seen (and logged).
   if (!page.device && logging && !writeFault) writable = false

@@ -1,4 +1,4 @@
-import * as cpuPackage from '@tagvm/cpu'
+import { Cpu } from '@tagvm/cpu'
 import type { PhysicalMemory } from '@tagvm/tag-memory'
 
 /** The exits of `@tagvm/cpu`'s run() the hypervisor handles (its exits.ts, structurally). */
@@ -47,12 +47,5 @@ export interface GuestCpu {
 
 export type GuestCpuFactory = (memory: PhysicalMemory) => GuestCpu
 
-/**
- * The default CPU: `@tagvm/cpu`'s Cpu. Looked up when the first vCPU is made, so the rest
- * of the hypervisor works while that package's public surface is still growing.
- */
-export const defaultCpuFactory: GuestCpuFactory = (memory) => {
-  const CpuClass = (cpuPackage as unknown as { Cpu?: new (options: { memory: PhysicalMemory }) => GuestCpu }).Cpu
-  if (typeof CpuClass !== 'function') throw new Error('@tagvm/cpu does not export Cpu from its index yet')
-  return new CpuClass({ memory })
-}
+/** The default CPU: `@tagvm/cpu`'s Cpu over the host's physical memory. */
+export const defaultCpuFactory: GuestCpuFactory = (memory) => new Cpu({ memory })

@@ -274,7 +274,7 @@ describe('study policies', () => {
     host.vm.enableMte()
     expect(errno(() => slot(host, 0, anonRam(host.mm, PAGE_SIZE), PAGE_SIZE))).toBe('EINVAL')
     slot(host, 0, anonRam(host.mm, PAGE_SIZE, PROT_MTE), PAGE_SIZE)
-    host.vm.handleGuestAbort(dataAbort(GUEST_RAM))
+    host.vm.handleGuestAbort(dataAbort(GUEST_RAM, { write: true }))
     // The host tagged the page when the VMM's mapping faulted it in; KVM cleaned nothing.
     expect(host.vm.stats.tagPagesCleaned).toBe(0)
     expect(host.memory.isTagged(frameAt(host, GUEST_RAM))).toBe(true)
@@ -285,7 +285,7 @@ test('tag storage stays proportional to tagged frames (1/32 of each)', () => {
   const host = makeHost()
   host.vm.enableMte()
   slot(host, 0, anonRam(host.mm, 64 * PAGE_SIZE), 64 * PAGE_SIZE)
-  for (let page = 0; page < 64; page += 8) host.vm.handleGuestAbort(dataAbort(GUEST_RAM + page * PAGE_SIZE))
+  for (let page = 0; page < 64; page += 8) host.vm.handleGuestAbort(dataAbort(GUEST_RAM + page * PAGE_SIZE, { write: true }))
   expect(host.memory.framesWithTagStorage).toBe(8)
   expect(TAG_BYTES_PER_PAGE).toBe(PAGE_SIZE / 32)
 })

@@ -4,6 +4,7 @@ import { HostKernel, MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRIT
 import { Hypervisor } from './hypervisor.js'
 import type { GuestAbort } from './fault.js'
 import type { MtePolicy, Vm } from './vm.js'
+import { ASSEMBLED } from './asm.generated.js'
 
 export const KiB = 1024
 export const MiB = 1024 * KiB
@@ -90,4 +91,29 @@ export function hugeHost(slotOffset = 0, mte = false) {
   if (mte) vm.enableMte()
   vm.setUserMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: GUEST_RAM + slotOffset, memorySize: 4 * MiB, userspaceAddr: hva })
   return { ...host, vm, hva }
+}
+
+/** Machine code for an assembly snippet (encoded by scripts/gen-asm.ts; rerun it after editing snippets). */
+export function asm(strings: TemplateStringsArray): Uint8Array {
+  const source = strings.raw.join('')
+  const words = ASSEMBLED.get(source)
+  if (!words) throw new Error(`snippet not assembled yet, run scripts/gen-asm.ts: ${source}`)
+  const bytes = new Uint8Array(words.length * 4)
+  const view = new DataView(bytes.buffer)
+  words.forEach((word, i) => view.setUint32(i * 4, word, true))
+  return bytes
+}
+
+/**
+ * What a guest access does until it succeeds: a translation fault while the IPA is unmapped,
+ * a permission fault while a write finds it read-only (the handler may ask for a retry).
+ */
+export function touch(vm: Vm, ipa: number, write = false): void {
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const mapping = vm.stage2.query(ipa)
+    if (mapping && (!write || mapping.attrs.write)) return
+    const outcome = vm.handleGuestAbort(dataAbort(ipa, { write, ...(mapping ? { fsc: FSC_PERMISSION_L3 } : {}) }))
+    if (outcome.kind !== 'resume') throw new Error(`access to 0x${ipa.toString(16)} did not resume: ${outcome.kind}`)
+  }
+  throw new Error(`access to 0x${ipa.toString(16)} did not settle`)
 }

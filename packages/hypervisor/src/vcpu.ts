@@ -64,6 +64,8 @@ const U64 = (1n << 64n) - 1n
 /** Instructions per `run()` unless the caller says otherwise. */
 export const DEFAULT_RUN_BUDGET = 50_000_000
 const SLICE = 1 << 22
+/** Exits in a row without a retired instruction before run() gives the VMM control back. */
+const MAX_STALLED_EXITS = 10_000
 
 /** HCR_EL2 bits KVM sets for a guest (arch/arm64/include/asm/kvm_arm.h). */
 const HCR_VM = 1n << 0n
@@ -221,12 +223,19 @@ export class Vcpu implements PsciVcpu {
     if (this.powerOff) return INTR
     this.hasRun = true
     let left = budget
+    let stalls = 0
     while (left > 0) {
       const before = this.cpu.retired
       const exit = this.cpu.run(Math.min(left, SLICE))
-      left -= Math.max(1, this.cpu.retired - before)
+      // (max: @tagvm/cpu currently reports -1 retired for a fetch-fault exit)
+      const retired = Math.max(0, this.cpu.retired - before)
+      left -= retired
+      // Exits that retire nothing (a fault fixed, then retried) do not use the budget, but
+      // a guest stuck re-faulting must not hang the VMM.
+      stalls = retired === 0 ? stalls + 1 : 0
       const result = this.handleExit(exit)
       if (result) return result
+      if (stalls > MAX_STALLED_EXITS) return INTR
     }
     return INTR
   }

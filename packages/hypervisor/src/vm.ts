@@ -74,6 +74,11 @@ export class Vm {
   }
   private mte = false
   private manualDirtyLogFlags = 0
+  /**
+   * mmu_invalidate_seq: bumped by every host invalidation of memslot memory, so a fault
+   * that raced with one (the host page changed while it was being faulted in) retries.
+   */
+  invalidateSeq = 0
   /** KVM_CAP_ARM_NISV_TO_USER: data aborts without syndrome exit to the VMM. */
   nisvToUser = false
   private createdVcpus = 0
@@ -346,6 +351,7 @@ export class Vm {
       any = true
     }
     if (any) {
+      this.invalidateSeq++
       this.stats.hostInvalidations++
       this.flushTlbs()
     }
