@@ -128,6 +128,19 @@ describe('stage-1 4 KiB walks', () => {
     expect(out.fsc).toBe(0x09)
   })
 
+  test('permission faults on level-1 and level-2 blocks report their level', () => {
+    setDesc(L0, 0, VA, s1Table(L1))
+    setDesc(L1, 1, VA, s1Block(0x4000_0000, { ap: 0b10 }))
+    expect(walk(VA, ACCESS_WRITE)).toBe(false)
+    expectFault(FAULT_PERMISSION, 1)
+    expect(out.fsc).toBe(0x0d)
+    setDesc(L1, 1, VA, s1Table(L2))
+    setDesc(L2, 2, VA, s1Block(0x4000_0000, { ap: 0b10 }))
+    expect(walk(VA, ACCESS_WRITE)).toBe(false)
+    expectFault(FAULT_PERMISSION, 2)
+    expect(out.fsc).toBe(0x0e)
+  })
+
   test('the access flag is checked before permissions', () => {
     buildStandard(s1Page(PA, { af: false, ap: 0b10 }))
     expect(walk(VA, ACCESS_WRITE)).toBe(false)

@@ -200,6 +200,44 @@ describe('two-stage translation', () => {
     expect([out.stage, out.fault]).toEqual([1, FAULT_PERMISSION])
   })
 
+  test('stage-2 faults of every kind at every level the final IPA can reach', () => {
+    // IPA 0xc0_0012_3000 uses root index 768, then L2 index 0, L3 index 0x123.
+    const ipa = 0xc0_0012_3000
+    buildS1(s1Page(ipa))
+    const l1 = S2_ROOT + 768 * 8
+    const l2 = newTable()
+    const l3 = newTable()
+    const cases: Array<[string, () => void, number, number]> = [
+      ['translation L1', () => mem.write64(l1, 0n), FAULT_TRANSLATION, 1],
+      ['AF L1 block', () => mem.write64(l1, s2Block(0x1_0000_0000, { af: false })), FAULT_ACCESS_FLAG, 1],
+      ['permission L1 block', () => mem.write64(l1, s2Block(0x1_0000_0000, { s2ap: 0 })), FAULT_PERMISSION, 1],
+      [
+        'address size L1 (PS = 32 bits)',
+        () => (mmu.setVtcrEl2((VTCR & ~(7 << 16)) >>> 0), mem.write64(l1, s2Table(0x1_0000_0000))),
+        FAULT_ADDRESS_SIZE,
+        1,
+      ],
+      [
+        'translation L2',
+        () => (mmu.setVtcrEl2(VTCR), mem.write64(l1, s2Table(l2)), mem.write64(l2, 0n)),
+        FAULT_TRANSLATION,
+        2,
+      ],
+      ['AF L2 block', () => mem.write64(l2, s2Block(0x1_0000_0000, { af: false })), FAULT_ACCESS_FLAG, 2],
+      ['permission L2 block', () => mem.write64(l2, s2Block(0x1_0000_0000, { s2ap: 0 })), FAULT_PERMISSION, 2],
+      ['translation L3', () => (mem.write64(l2, s2Table(l3)), mem.write64(l3 + 0x123 * 8, 0n)), FAULT_TRANSLATION, 3],
+      ['reserved L3 encoding', () => mem.write64(l3 + 0x123 * 8, s2Block(0x1_0000_0000)), FAULT_TRANSLATION, 3],
+      ['AF L3', () => mem.write64(l3 + 0x123 * 8, s2Page(0x1_0000_0000, { af: false })), FAULT_ACCESS_FLAG, 3],
+      ['permission L3', () => mem.write64(l3 + 0x123 * 8, s2Page(0x1_0000_0000, { s2ap: 0 })), FAULT_PERMISSION, 3],
+    ]
+    for (const [name, setup, kind, level] of cases) {
+      setup()
+      mmu.flushAll()
+      expect(walk(ACCESS_READ), name).toBe(false)
+      expect([out.fault, out.stage, out.level, out.s1ptw, out.faultIpa], name).toEqual([kind, 2, level, false, ipa])
+    }
+  })
+
   test('a stage-1 permission fault is reported before stage 2 looks at the output IPA', () => {
     buildS1(s1Page(IPA, { ap: 0b10 }))
     expect(walk(ACCESS_WRITE)).toBe(false)
