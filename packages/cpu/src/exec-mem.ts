@@ -201,6 +201,32 @@ function fastPostIndex64(cpu: Cpu, isLoad: boolean, rn: number, rt: number, imm:
       }
 }
 
+/** LDR/STR (any size) Xt, [Xn, Xm{, LSL #size}]: table and array indexing. */
+function fastRegisterOffset(cpu: Cpu, isLoad: boolean, size: number, rn: number, rm: number, rt: number, amount: number, info: number): Handler {
+  const x = cpu.x
+  const n = 2 * rn
+  const m = 2 * rm
+  const t = 2 * rt
+  const td = dst(rt)
+  return () => {
+    const mLo = x[m]!
+    const mHi = x[m + 1]!
+    const oLo = amount === 0 ? mLo >>> 0 : (mLo << amount) >>> 0
+    const oHi = amount === 0 ? mHi : (mHi << amount) | (mLo >>> (32 - amount))
+    const s = (x[n]! >>> 0) + oLo
+    const lo = s >>> 0
+    const hi = (x[n + 1]! + oHi + (s >= TWO32 ? 1 : 0)) >>> 0
+    if (isLoad) {
+      const v = load(cpu, size, hi, lo, info)
+      x[td] = v
+      x[td + 1] = size === 3 ? cpu.rdHi : 0
+    } else {
+      store(cpu, size, hi, lo, x[t]!, x[t + 1]!, info)
+    }
+    return 0
+  }
+}
+
 function regOffsetOperand(m: number, option: number, amount: number): (x: Int32Array) => void {
   return (x) => {
     const lo = x[m]! >>> 0
@@ -232,6 +258,7 @@ function loadStore(isLoad: boolean, signed: boolean, mode: Mode, kind: 'imm' | '
       const option = f.option!
       if ((option & 2) === 0) return () => cpu.undefined()
       const amount = f.amount! ? size : 0
+      if (option === 3 && !signed && rn !== 31) return fastRegisterOffset(cpu, isLoad, size, rn, f.rm!, rt, amount, info)
       return single(cpu, isLoad, size, signed, sf, rn, rt, mode, 0, info, regOffsetOperand(2 * f.rm!, option, amount))
     }
     if (!signed && mode === Mode.Offset && kind === 'imm' && rn !== 31 && f.imm! >= 0) {
@@ -597,8 +624,6 @@ function compare(aLo: number, aHi: number, bLo: number, bHi: number, bits: numbe
   return a === b ? 0 : a < b ? -1 : 1
 }
 
-const undef: Builder = (cpu) => () => cpu.undefined()
-
 const LOAD_STORE: Record<string, Builder> = {
   LDR_lit: loadLiteral,
   LDRSW_lit: loadLiteral,
@@ -658,10 +683,6 @@ const LOAD_STORE: Record<string, Builder> = {
   LDUMAX: atomic(UMAX),
   LDUMIN: atomic(UMIN),
   SWP: atomic(SWP),
-  // LOR (LDLAR/STLLR) and PAuth (LDRA) are not implemented; the ID registers say so.
-  LDLAR: undef,
-  STLLR: undef,
-  LDRA: undef,
 }
 
 export function compileLoadStore(name: string): Builder | undefined {

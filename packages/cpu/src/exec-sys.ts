@@ -191,10 +191,32 @@ const SYSTEM: Record<string, Builder> = {
   HVC: hvc,
   SMC: smc,
   BRK: brk,
-  HLT: undef,
-  DCPS: undef,
-  UDF: undef,
   HINT: hint,
+  // Architected hints: WFE/WFI may trap; the rest (PAuth/BTI hints included, since the ID
+  // registers report neither PAuth nor BTI) execute as NOPs.
+  WFE: (cpu) => () => {
+    cpu.wfx(true)
+    return 0
+  },
+  WFI: (cpu) => () => {
+    cpu.wfx(false)
+    return 0
+  },
+  NOP: nop,
+  YIELD: nop,
+  SEV: nop,
+  SEVL: nop,
+  DGH: nop,
+  XPACLRI: nop,
+  PAC1716: nop,
+  AUT1716: nop,
+  ESB: nop,
+  PSB_CSYNC: nop,
+  TSB_CSYNC: nop,
+  CSDB: nop,
+  PACSP: nop,
+  AUTSP: nop,
+  BTI: nop,
   CLREX: clrex,
   DSB: barrier,
   DMB: barrier,
