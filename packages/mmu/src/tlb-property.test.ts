@@ -11,19 +11,6 @@ import { SparseMemory, halves, index4k, s1Block, s1Page, s1Table } from './test-
 const USER_ROOTS = [0x10000, 0x11000] // ASID 1 and ASID 2 use different TTBR0 tables
 const KERNEL_ROOT = 0x12000
 
-interface Mapping {
-  upper: boolean
-  root: number // index into USER_ROOTS (ignored for the upper half)
-  page: number // VA page number within a small window (forces TLB index collisions)
-  pa: number
-  ap: number
-  uxn: boolean
-  pxn: boolean
-  ng: boolean
-  attrIndx: number
-  block: boolean
-}
-
 const mapping = fc.record({
   upper: fc.boolean(),
   root: fc.integer({ min: 0, max: 1 }),
@@ -47,6 +34,7 @@ const access = fc.record({
   asid: fc.integer({ min: 0, max: 1 }),
 })
 
+/** VA of a generated mapping: `page` picks one of 64 pages in a small window of its half. */
 function vaOf(m: { upper: boolean; page: number }): bigint {
   // Pages spread over two 2 MiB regions so that blocks and pages mix.
   const base = m.upper ? 0xffff_8000_4000_0000n : 0x0000_0000_4000_0000n
