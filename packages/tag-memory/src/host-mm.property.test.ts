@@ -32,7 +32,8 @@ type Op =
   | { kind: 'tags'; proc: number; region: number; granule: number; tags: Uint8Array }
   | { kind: 'swap'; proc: number; region: number; page: number }
   | { kind: 'migrate'; proc: number; region: number; page: number }
-  | { kind: 'compact'; pick: number }
+  | { kind: 'migrateFrame'; pick: number }
+  | { kind: 'compact'; maxMoves: number }
   | { kind: 'fork'; proc: number }
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -52,7 +53,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   }),
   fc.record({ kind: fc.constant('swap' as const), proc: fc.nat(3), region: fc.nat(2), page: fc.nat(PAGES - 1) }),
   fc.record({ kind: fc.constant('migrate' as const), proc: fc.nat(3), region: fc.nat(2), page: fc.nat(PAGES - 1) }),
-  fc.record({ kind: fc.constant('compact' as const), pick: fc.nat(1000) }),
+  fc.record({ kind: fc.constant('migrateFrame' as const), pick: fc.nat(1000) }),
+  fc.record({ kind: fc.constant('compact' as const), maxMoves: fc.nat(8) }),
   fc.record({ kind: fc.constant('fork' as const), proc: fc.nat(3) }),
 )
 
@@ -100,9 +102,20 @@ test('writes, tag writes, swaps, migrations and COW never lose or corrupt a byte
         },
       ]
       for (const op of ops) {
-        if (op.kind === 'compact') {
+        if (op.kind === 'migrateFrame') {
           const frames = kernel.userFrames()
           if (frames.length > 0 && kernel.freeFrames > 0) kernel.migrateFrame(frames[op.pick % frames.length] as number)
+          check(procs)
+          continue
+        }
+        if (op.kind === 'compact') {
+          // Scatter some pages to the top of memory first so there is something to compact.
+          for (const pfn of kernel.userFrames().slice(0, 3)) {
+            let top = memory.frameCount - 1
+            while (top > 0 && kernel.isFrameInUse(top)) top--
+            if (top > pfn) kernel.migrateFrame(pfn, top)
+          }
+          kernel.compact(op.maxMoves === 0 ? Infinity : op.maxMoves)
           check(procs)
           continue
         }

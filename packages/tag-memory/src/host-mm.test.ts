@@ -489,4 +489,28 @@ describe('migration', () => {
     expect([...d]).toEqual([1, 2, 3])
     expect(errno(() => kernel.migrateFrame(old))).toBe('EINVAL')
   })
+
+  test('compaction packs user pages into the lowest frames, keeping data and tags', () => {
+    const { memory, kernel, mm } = setup(16 * MiB)
+    const a = mm.mmap({ length: 64 * PAGE_SIZE, prot: RW | PROT_MTE, flags: ANON })
+    for (let i = 0; i < 64; i++) {
+      mm.userWrite(a + i * PAGE_SIZE, new Uint8Array([i]))
+      mm.userWriteTags(a + i * PAGE_SIZE, new Uint8Array([i & 15]))
+    }
+    // spread pages over the top of memory
+    for (let i = 0; i < 64; i += 2) mm.migrate(a + i * PAGE_SIZE, memory.frameCount - 1 - i)
+    const seen: number[] = []
+    mm.onInvalidate((s) => seen.push(s))
+    expect(kernel.compact()).toBe(32)
+    expect(seen).toHaveLength(32)
+    expect(Math.max(...kernel.userFrames())).toBe(63)
+    for (let i = 0; i < 64; i++) {
+      const d = new Uint8Array(1)
+      mm.userRead(a + i * PAGE_SIZE, d, { tag: i & 15 })
+      expect(d[0]).toBe(i)
+      expect(tagsOf(mm, a + i * PAGE_SIZE, 16)).toEqual([i & 15])
+      expect(memory.isTagged(mm.residentFrame(a + i * PAGE_SIZE) as number)).toBe(true)
+    }
+    expect(kernel.compact()).toBe(0)
+  })
 })

@@ -561,6 +561,26 @@ export class HostKernel {
     return to
   }
 
+  /**
+   * Compaction: moves user pages from the top of memory into the lowest free frames until
+   * the used frames are contiguous from below (or `maxMoves` pages have moved). Each move
+   * is a migration: notifiers first, data and (for tagged pages) tags move with the page.
+   * Returns the number of pages moved.
+   */
+  compact(maxMoves = Infinity): number {
+    let moved = 0
+    let low = 0
+    let high = this.memory.frameCount - 1
+    while (moved < maxMoves) {
+      while (low < high && this.frameInUse[low]) low++
+      while (high > low && !this.pagesByPfn.has(high)) high--
+      if (low >= high) break
+      this.migrateFrame(high, low)
+      moved++
+    }
+    return moved
+  }
+
   /** Every frame holding a user page (anonymous, shmem or file cache). */
   userFrames(): number[] {
     return [...this.pagesByPfn.keys()]
