@@ -514,3 +514,48 @@ describe('migration', () => {
     expect(kernel.compact()).toBe(0)
   })
 })
+
+describe('more rules', () => {
+  test('fork shares MAP_SHARED|MAP_ANONYMOUS memory, data and tags', () => {
+    const { kernel, mm } = setup(16 * MiB)
+    const a = mm.mmap({ length: 4 * PAGE_SIZE, prot: RW | PROT_MTE, flags: MAP_SHARED | MAP_ANONYMOUS })
+    mm.userWrite(a, new Uint8Array([1]))
+    const child = mm.fork()
+    child.userWrite(a + 1, new Uint8Array([2]))
+    child.userWriteTags(a + 16, new Uint8Array([6]))
+    const d = new Uint8Array(2)
+    mm.userRead(a, d)
+    expect([...d]).toEqual([1, 2])
+    expect(tagsOf(mm, a, 32)).toEqual([0, 6])
+    expect(child.residentFrame(a)).toBe(mm.residentFrame(a))
+    expect(kernel.stats.cowCopies).toBe(0)
+  })
+
+  test('a tag write or read crossing into an unmapped page is EFAULT and applies nothing', () => {
+    const { mm } = setup(16 * MiB)
+    const a = mm.mmap({ addr: 0x4000_0000, length: PAGE_SIZE, prot: RW | PROT_MTE, flags: ANON | MAP_FIXED })
+    const tags = new Uint8Array(PAGE_SIZE / 16 + 1).fill(3)
+    expect(errno(() => mm.userWriteTags(a, tags))).toBe('EFAULT')
+    expect(tagsOf(mm, a, PAGE_SIZE).every((t) => t === 0)).toBe(true)
+    expect(() => mm.userWriteTags(a, new Uint8Array([1, 16]))).toThrow(RangeError)
+    expect(tagsOf(mm, a, 32)).toEqual([0, 0])
+    expect(errno(() => mm.userReadTags(a, 2 * PAGE_SIZE, new Uint8Array(512)))).toBe('EFAULT')
+    expect(errno(() => mm.mmap({ addr: 0x1000, length: PAGE_SIZE, prot: RW, flags: ANON | MAP_FIXED }))).toBe('EPERM')
+  })
+
+  test('wouldAllocate follows swap and COW state', () => {
+    const { mm } = setup(16 * MiB)
+    const a = mm.mmap({ length: PAGE_SIZE, prot: RW, flags: ANON })
+    expect(mm.wouldAllocate(a, { write: true })).toBe(true)
+    mm.faultIn(a, { write: true })
+    expect(mm.wouldAllocate(a, { write: true })).toBe(false)
+    mm.swapOut(a)
+    expect(mm.wouldAllocate(a, { write: false })).toBe(true)
+    mm.faultIn(a, { write: false })
+    expect(mm.wouldAllocate(a, { write: true })).toBe(false) // exclusive again after swap-in
+    const child = mm.fork()
+    expect(child.wouldAllocate(a, { write: true })).toBe(true)
+    expect(child.wouldAllocate(a, { write: false })).toBe(false)
+    expect(mm.wouldAllocate(0x10_0000_0000, { write: false })).toBe(false)
+  })
+})

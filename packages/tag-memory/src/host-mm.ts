@@ -191,8 +191,6 @@ export interface HostKernelStats {
   migrations: number
 }
 
-const PAGE_BYTES_PER_GRANULE = GRANULE_SIZE
-
 function checkAddress(hva: number, what = 'address'): void {
   if (!(Number.isInteger(hva) && hva >= 0 && hva < USER_ADDRESS_LIMIT)) {
     throw new RangeError(`${what} ${hva} is not a user address below 2^48`)
@@ -1060,7 +1058,7 @@ export class HostMm {
     for (const span of spans) {
       if (span.vma.prot & PROT_MTE) {
         const firstGranule = span.pa - (span.pa % GRANULE_SIZE)
-        for (let g = firstGranule; g < span.pa + span.length; g += PAGE_BYTES_PER_GRANULE) {
+        for (let g = firstGranule; g < span.pa + span.length; g += GRANULE_SIZE) {
           const allocationTag = this.memory.getTag(g)
           if (allocationTag !== tag) throw new TagCheckFault(Math.max(va, va + (g - span.pa)), tag, allocationTag)
         }
