@@ -187,6 +187,15 @@ export class Mmu {
   private faultLevel = 0
   private faultS1ptw = false
   private faultIpa = 0
+  /** TLB flags of the last successful walk. */
+  private fillFlags = 0
+  // The leaf descriptor walkTables found, and what it found on the way.
+  private leafLo = 0
+  private leafHi = 0
+  private leafOa = 0
+  private leafLevel = 0
+  private leafSizeLog2 = 12
+  private leafTableAttrs = 0
 
   private readonly walkCacheEnabled: boolean
 
@@ -466,8 +475,6 @@ export class Mmu {
     return tbi ? (vaHi << 8) >> 8 : vaHi | 0
   }
 
-  private fillFlags = 0
-
   /**
    * Stage 1 only, for AT S1E0x/S1E1x: on success out.ipa = out.pa = the IPA and out.attrs
    * = the stage-1 MAIR byte (out.tagged: it is 0xF0). Stage-2 faults on stage-1 table
@@ -640,13 +647,6 @@ export class Mmu {
   }
 
   // ---- the table walk shared by both stages ----------------------------------------------
-
-  private leafLo = 0
-  private leafHi = 0
-  private leafOa = 0
-  private leafLevel = 0
-  private leafSizeLog2 = 12
-  private leafTableAttrs = 0
 
   private walkTables(
     stage: 1 | 2,
