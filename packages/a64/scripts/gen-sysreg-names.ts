@@ -7,13 +7,13 @@
 import { spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { LLVM_MATTR } from './corpus-lib.js'
 
 /**
- * The -mattr list the names are generated under. LLVM only prints a register's name when the
- * register's feature is enabled, so this must match the corpus feature list.
+ * The -mattr list the names are generated under: the corpus's (HACKING.md). LLVM only prints
+ * a register's name when the register's feature is enabled.
  */
-export const LLVM_MC_MATTR =
-  '+v8.5a,+mte,+lse,+rcpc,+crc,+fp-armv8,+neon,+fullfp16,+fp16fml,+dotprod,+rdm,+crypto,+aes,+sha2,+sha3,+sm4,+rand,+spe,+ras,+ssbs,+sb,+predres,+bti,+ccdp,+altnzcv,+fptoint,+flagm'
+export const LLVM_MC_MATTR = LLVM_MATTR
 
 /**
  * Disassembles `words` with llvm-mc, one word per input line. Returns, per word, LLVM's text

@@ -1,4 +1,6 @@
 import { describe, expect, test } from 'vitest'
+import { readFileSync } from 'node:fs'
+import { LLVM_MATTR } from '../scripts/corpus-lib.js'
 import {
   genericSysregName,
   pstateFieldName,
@@ -103,5 +105,14 @@ describe('MSR (immediate) PSTATE field names', () => {
   test('rejects out-of-range fields', () => {
     expect(() => pstateFieldName(8, 0, 0)).toThrow(RangeError)
     expect(() => pstateFieldName(0, 0, 16)).toThrow(RangeError)
+  })
+})
+
+describe('generated tables', () => {
+  test('were generated with the corpus feature list (LLVM names depend on -mattr)', () => {
+    for (const file of ['sysreg-names.ts', 'sys-op-names.ts']) {
+      const text = readFileSync(new URL(file, import.meta.url), 'utf8')
+      expect(text).toContain(`// -mattr=${LLVM_MATTR}\n`)
+    }
   })
 })
