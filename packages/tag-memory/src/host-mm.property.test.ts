@@ -1,7 +1,8 @@
 import { expect, test } from 'vitest'
 import fc from 'fast-check'
 import { PAGE_SIZE } from './constants.js'
-import { HostKernel, type HostMm } from './host-mm.js'
+import { HostKernel } from './host-kernel.js'
+import type { HostMm } from './host-mm.js'
 import { MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_MTE, PROT_READ, PROT_WRITE } from './mman.js'
 import { PhysicalMemory } from './physical-memory.js'
 

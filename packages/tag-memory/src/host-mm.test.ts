@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest'
 import { PAGE_SIZE } from './constants.js'
 import { ErrnoError } from './errno.js'
-import { HostKernel, TagCheckFault } from './host-mm.js'
+import { HostKernel } from './host-kernel.js'
+import { TagCheckFault } from './host-mm.js'
 import {
   MAP_ANONYMOUS,
   MAP_FIXED,

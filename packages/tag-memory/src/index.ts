@@ -12,16 +12,11 @@ export {
   type WatchedFrameWriteListener,
 } from './physical-memory.js'
 export * from './mman.js'
+export { HostKernel, type HostKernelOptions, type HostKernelStats } from './host-kernel.js'
+export { ShmemFile, RegularFile, DeviceRegion, type HostFile } from './host-files.js'
 export {
-  HostKernel,
   HostMm,
-  ShmemFile,
-  RegularFile,
-  DeviceRegion,
   TagCheckFault,
-  type HostFile,
-  type HostKernelOptions,
-  type HostKernelStats,
   type VmaInfo,
   type MmapOptions,
   type FaultResult,

@@ -1,0 +1,393 @@
+import { PAGE_SIZE, TAG_BYTES_PER_PAGE } from './constants.js'
+import { ErrnoError } from './errno.js'
+import { DeviceRegion, RegularFile, ShmemFile } from './host-files.js'
+import { HostMm } from './host-mm.js'
+import { Page, SwapEntry, hex } from './host-pages.js'
+import { USER_ADDRESS_LIMIT } from './mman.js'
+import { PhysicalMemory } from './physical-memory.js'
+
+/** Counters for what the host kernel did, for tests and measurements. */
+export interface HostKernelStats {
+  /** Frames whose tags were zeroed to make them valid (mte_sync_tags, tag_clear_highpage). */
+  tagInits: number
+  cowCopies: number
+  swapOuts: number
+  swapIns: number
+  /** Swap-ins that restored saved tags. */
+  tagRestores: number
+  migrations: number
+}
+
+export interface HostKernelOptions {
+  memory: PhysicalMemory
+  /** Frames below this are the kernel's own and never handed out. */
+  firstFrame?: number
+}
+
+/**
+ * The host kernel's memory manager: a page allocator over PhysicalMemory, page caches for
+ * shmem and files, swap and page migration that keep tags, and the processes' address
+ * spaces (`HostMm`).
+ */
+export class HostKernel {
+  readonly memory: PhysicalMemory
+  readonly stats: HostKernelStats = { tagInits: 0, cowCopies: 0, swapOuts: 0, swapIns: 0, tagRestores: 0, migrations: 0 }
+  private readonly frameInUse: Uint8Array
+  private readonly freeStack: number[] = []
+  private nextFresh: number
+  private free: number
+  private readonly pagesByPfn = new Map<number, Page>()
+  private readonly pageCaches = new WeakMap<ShmemFile | RegularFile, Map<number, Page | SwapEntry>>()
+  private readonly swapEntries = new Set<SwapEntry>()
+  private zero: Page | null = null
+
+  constructor(options: HostKernelOptions) {
+    const { memory, firstFrame = 0 } = options
+    if (!(Number.isInteger(firstFrame) && firstFrame >= 0 && firstFrame <= memory.frameCount)) {
+      throw new RangeError(`firstFrame ${firstFrame} is outside memory of ${memory.frameCount} frames`)
+    }
+    this.memory = memory
+    this.frameInUse = new Uint8Array(memory.frameCount)
+    this.frameInUse.fill(1, 0, firstFrame)
+    this.nextFresh = firstFrame
+    this.free = memory.frameCount - firstFrame
+  }
+
+  /** Frames the allocator can still hand out. */
+  get freeFrames(): number {
+    return this.free
+  }
+
+  /** Pages currently held on the swap device. */
+  get swappedPages(): number {
+    let n = 0
+    for (const e of this.swapEntries) if (e.refs > 0) n++
+    return n
+  }
+
+  createMm(): HostMm {
+    return new HostMm(this)
+  }
+
+  /** memfd_create + ftruncate: a shmem file of `size` bytes. */
+  memfdCreate(name: string, size: number): ShmemFile {
+    if (!(Number.isInteger(size) && size >= 0 && size < USER_ADDRESS_LIMIT)) {
+      throw new ErrnoError('EINVAL', `memfd size ${size} is not a valid file size`)
+    }
+    const file = new ShmemFile(name, size)
+    this.pageCaches.set(file, new Map())
+    return file
+  }
+
+  /** A regular file with the given contents (copied). */
+  createFile(name: string, content: Uint8Array): RegularFile {
+    const file = new RegularFile(name, content.slice())
+    this.pageCaches.set(file, new Map())
+    return file
+  }
+
+  /** A device range of `pageCount` frames from `basePfn` (outside RAM, typically). */
+  createDeviceRegion(name: string, basePfn: number, pageCount: number): DeviceRegion {
+    if (!(Number.isInteger(basePfn) && basePfn >= 0 && Number.isInteger(pageCount) && pageCount > 0)) {
+      throw new RangeError(`device region ${basePfn}+${pageCount} frames is not valid`)
+    }
+    if (basePfn < this.memory.frameCount) {
+      throw new RangeError(`device region at pfn ${hex(basePfn)} overlaps RAM (${this.memory.frameCount} frames)`)
+    }
+    return new DeviceRegion(name, basePfn, pageCount)
+  }
+
+  // ---- frame allocator ----
+
+  /** Takes a free frame (its data and tags are whatever its last user left). */
+  allocFrame(): number {
+    while (this.freeStack.length > 0) {
+      const pfn = this.freeStack.pop() as number
+      if (!this.frameInUse[pfn]) return this.take(pfn)
+    }
+    while (this.nextFresh < this.memory.frameCount) {
+      const pfn = this.nextFresh++
+      if (!this.frameInUse[pfn]) return this.take(pfn)
+    }
+    throw new ErrnoError('ENOMEM', 'no free frames')
+  }
+
+  private take(pfn: number): number {
+    this.frameInUse[pfn] = 1
+    this.free--
+    return pfn
+  }
+
+  /** Returns a frame to the allocator. Its data and tags stay as they are (stale). */
+  freeFrame(pfn: number): void {
+    this.memory.checkPfn(pfn)
+    if (!this.frameInUse[pfn]) throw new RangeError(`frame ${pfn} is not allocated`)
+    if (this.pagesByPfn.has(pfn)) throw new RangeError(`frame ${pfn} is still in use by a mapping or page cache`)
+    this.releaseFrame(pfn)
+  }
+
+  private releaseFrame(pfn: number): void {
+    // The page allocator clears the page flags on free, PG_mte_tagged included.
+    this.memory.resetTagFlags(pfn)
+    this.frameInUse[pfn] = 0
+    this.freeStack.push(pfn)
+    this.free++
+  }
+
+  isFrameInUse(pfn: number): boolean {
+    this.memory.checkPfn(pfn)
+    return this.frameInUse[pfn] === 1
+  }
+
+  // ---- pages ----
+
+  /**
+   * @internal The shared zero page, made on first use: data and tags zeroed once (as
+   * cpu_enable_mte does through the linear map) but never marked PG_mte_tagged.
+   */
+  zeroPage(): Page {
+    if (!this.zero) {
+      const pfn = this.allocFrame()
+      this.memory.fill(pfn * PAGE_SIZE, PAGE_SIZE, 0)
+      this.memory.clearFrameTags(pfn)
+      this.zero = new Page(pfn, null, 0)
+      this.zero.isZero = true
+    }
+    return this.zero
+  }
+
+  /** The zero page's frame, or null if nothing has mapped it yet. */
+  get zeroPfn(): number | null {
+    return this.zero ? this.zero.pfn : null
+  }
+
+  /** @internal Whether the page cache of `file` holds page `index` in memory. */
+  isCached(file: ShmemFile | RegularFile, index: number): boolean {
+    return this.pageCaches.get(file)?.get(index) instanceof Page
+  }
+
+  /** @internal A new page on a fresh frame. */
+  newPage(owner: ShmemFile | RegularFile | null, index: number): Page {
+    const page = new Page(this.allocFrame(), owner, index)
+    this.pagesByPfn.set(page.pfn, page)
+    return page
+  }
+
+  /** @internal Drops one reference; frees the frame with the last. */
+  putPage(page: Page): void {
+    page.refs--
+    if (page.refs > 0) return
+    if (page.refs < 0) throw new Error(`page at frame ${page.pfn} over-released`)
+    this.pagesByPfn.delete(page.pfn)
+    this.releaseFrame(page.pfn)
+  }
+
+  /** @internal mte_sync_tags: a page mapped Tagged gets valid (zeroed) tags once. */
+  syncTags(pfn: number): void {
+    if (this.memory.ensureTagsInitialised(pfn)) this.stats.tagInits++
+  }
+
+  /** @internal copy_highpage: data, and tags when the source is tagged. */
+  copyPage(src: Page, vmaMte: boolean): Page {
+    const page = this.newPage(null, 0)
+    this.copyFrameWithTags(src.pfn, page.pfn)
+    if (vmaMte) this.syncTags(page.pfn)
+    this.stats.cowCopies++
+    return page
+  }
+
+  private copyFrameWithTags(srcPfn: number, dstPfn: number): void {
+    this.memory.copyFrame(srcPfn, dstPfn)
+    if (this.memory.isTagged(srcPfn)) {
+      if (!this.memory.tryLockTags(dstPfn)) throw new Error(`fresh frame ${dstPfn} already has tag flags`)
+      this.memory.copyFrameTags(srcPfn, dstPfn)
+      this.memory.setTagged(dstPfn)
+    }
+  }
+
+  /** @internal The page of a shmem or regular file at `index`, read or swapped in as needed. */
+  filePage(file: ShmemFile | RegularFile, index: number): Page {
+    const cache = this.pageCaches.get(file)
+    if (!cache) throw new RangeError(`file ${file.name} belongs to another kernel`)
+    if (index * PAGE_SIZE >= file.size) {
+      throw new ErrnoError('EFAULT', `page ${index} is beyond the end of ${file.name} (SIGBUS for a user access)`)
+    }
+    const cached = cache.get(index)
+    if (cached instanceof Page) return cached
+    const page = this.newPage(file, index)
+    if (cached instanceof SwapEntry) {
+      this.fillFromSwap(page.pfn, cached)
+      this.dropSwapRef(cached)
+    } else {
+      const pa = page.pfn * PAGE_SIZE
+      this.memory.fill(pa, PAGE_SIZE, 0)
+      if (file instanceof RegularFile) {
+        const from = index * PAGE_SIZE
+        this.memory.writeBytes(pa, file.content.subarray(from, Math.min(from + PAGE_SIZE, file.size)))
+      }
+    }
+    page.refs++ // the page cache's reference
+    cache.set(index, page)
+    return page
+  }
+
+  private fillFromSwap(pfn: number, entry: SwapEntry): void {
+    this.memory.writeBytes(pfn * PAGE_SIZE, entry.data)
+    if (entry.tags) {
+      // mte_restore_tags: under the tag lock, then publish PG_mte_tagged.
+      if (!this.memory.tryLockTags(pfn)) throw new Error(`fresh frame ${pfn} already has tag flags`)
+      const tags = this.memory.frameTags(pfn, true) as { packed: Uint8Array; offset: number }
+      tags.packed.set(entry.tags, tags.offset)
+      this.memory.setTagged(pfn)
+      this.stats.tagRestores++
+    }
+    this.stats.swapIns++
+  }
+
+  /** @internal An anonymous page back from swap (shared through the swap cache). */
+  swapInAnon(entry: SwapEntry): Page {
+    if (entry.cached) return entry.cached
+    const page = this.newPage(null, 0)
+    this.fillFromSwap(page.pfn, entry)
+    page.refs++ // the swap cache's reference
+    page.swapCacheOf = entry
+    entry.cached = page
+    return page
+  }
+
+  /** @internal A swap PTE went away (swapped in or unmapped). */
+  dropSwapRef(entry: SwapEntry): void {
+    entry.refs--
+    if (entry.refs > 0) return
+    this.swapEntries.delete(entry)
+    const cached = entry.cached
+    if (cached) {
+      entry.cached = null
+      cached.swapCacheOf = null
+      this.putPage(cached)
+    }
+  }
+
+  private saveToSwap(page: Page, entry?: SwapEntry): SwapEntry {
+    const data = new Uint8Array(PAGE_SIZE)
+    this.memory.readBytes(page.pfn * PAGE_SIZE, data)
+    // mte_save_tags: only pages whose tags are valid (PG_mte_tagged) keep them.
+    let tags: Uint8Array | null = null
+    if (this.memory.isTagged(page.pfn)) {
+      const stored = this.memory.frameTags(page.pfn, false)
+      tags = new Uint8Array(TAG_BYTES_PER_PAGE)
+      if (stored) tags.set(stored.packed.subarray(stored.offset, stored.offset + TAG_BYTES_PER_PAGE))
+    }
+    if (entry) {
+      entry.data = data
+      entry.tags = tags
+      return entry
+    }
+    const created = new SwapEntry(data, tags)
+    this.swapEntries.add(created)
+    return created
+  }
+
+  /** Swaps out the page in `pfn`: every mapping of it is invalidated first. */
+  swapOutFrame(pfn: number): void {
+    this.memory.checkPfn(pfn)
+    const page = this.pagesByPfn.get(pfn)
+    if (!page) throw new ErrnoError('EINVAL', `frame ${pfn} holds no user page`)
+    this.swapOutPage(page)
+  }
+
+  /** @internal */
+  swapOutPage(page: Page): void {
+    for (const { mm, vpn } of page.rmap) mm.notifyInvalidate(vpn * PAGE_SIZE, (vpn + 1) * PAGE_SIZE)
+    const owner = page.owner
+    if (owner instanceof RegularFile) {
+      // Evicting a file page writes it back; file pages never hold valid tags.
+      const from = page.index * PAGE_SIZE
+      const data = new Uint8Array(Math.min(PAGE_SIZE, owner.size - from))
+      this.memory.readBytes(page.pfn * PAGE_SIZE, data)
+      owner.content.set(data, from)
+      this.unmapAll(page)
+      this.pageCaches.get(owner)?.delete(page.index)
+      this.stats.swapOuts++
+      this.putPage(page)
+      return
+    }
+    if (owner instanceof ShmemFile) {
+      const entry = this.saveToSwap(page)
+      entry.refs = 1 // held by the file
+      this.unmapAll(page)
+      this.pageCaches.get(owner)?.set(page.index, entry)
+      this.stats.swapOuts++
+      this.putPage(page)
+      return
+    }
+    // Anonymous: every PTE becomes the swap entry. A page still in a swap cache goes back
+    // to its entry (refreshed, in case it changed).
+    const existing = page.swapCacheOf
+    const entry = this.saveToSwap(page, existing ?? undefined)
+    for (const { mm, vpn } of page.rmap.slice()) {
+      mm.replaceWithSwap(vpn, entry)
+      entry.refs++
+    }
+    page.rmap.length = 0
+    if (existing) {
+      existing.cached = null
+      page.swapCacheOf = null
+      this.putPage(page)
+    }
+    this.stats.swapOuts++
+  }
+
+  private unmapAll(page: Page): void {
+    for (const { mm, vpn } of page.rmap.slice()) mm.dropPte(vpn)
+  }
+
+  /**
+   * Migrates the page in `pfn` to `targetPfn` (a free frame) or to a newly allocated frame:
+   * data and, for a tagged page, tags move; every mapping is invalidated first and then
+   * points at the new frame. Returns the new frame.
+   */
+  migrateFrame(pfn: number, targetPfn?: number): number {
+    this.memory.checkPfn(pfn)
+    const page = this.pagesByPfn.get(pfn)
+    if (!page) throw new ErrnoError('EINVAL', `frame ${pfn} holds no user page`)
+    if (targetPfn !== undefined) {
+      this.memory.checkPfn(targetPfn)
+      if (this.frameInUse[targetPfn]) throw new ErrnoError('EBUSY', `target frame ${targetPfn} is in use`)
+    }
+    const to = targetPfn === undefined ? this.allocFrame() : this.take(targetPfn)
+    for (const { mm, vpn } of page.rmap) mm.notifyInvalidate(vpn * PAGE_SIZE, (vpn + 1) * PAGE_SIZE)
+    this.copyFrameWithTags(page.pfn, to)
+    this.pagesByPfn.delete(page.pfn)
+    this.releaseFrame(page.pfn)
+    page.pfn = to
+    this.pagesByPfn.set(to, page)
+    this.stats.migrations++
+    return to
+  }
+
+  /**
+   * Compaction: moves user pages from the top of memory into the lowest free frames until
+   * the used frames are contiguous from below (or `maxMoves` pages have moved). Each move
+   * is a migration: notifiers first, data and (for tagged pages) tags move with the page.
+   * Returns the number of pages moved.
+   */
+  compact(maxMoves = Infinity): number {
+    let moved = 0
+    let low = 0
+    let high = this.memory.frameCount - 1
+    while (moved < maxMoves) {
+      while (low < high && this.frameInUse[low]) low++
+      while (high > low && !this.pagesByPfn.has(high)) high--
+      if (low >= high) break
+      this.migrateFrame(high, low)
+      moved++
+    }
+    return moved
+  }
+
+  /** Every frame holding a user page (anonymous, shmem or file cache). */
+  userFrames(): number[] {
+    return [...this.pagesByPfn.keys()]
+  }
+}

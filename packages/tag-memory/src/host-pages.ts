@@ -1,0 +1,53 @@
+// Internal structures shared by HostKernel and HostMm (not part of the public API).
+import { PAGE_SIZE } from './constants.js'
+import type { HostMm } from './host-mm.js'
+import { USER_ADDRESS_LIMIT } from './mman.js'
+import type { RegularFile, ShmemFile } from './host-files.js'
+
+/** A page of memory in use (Linux's struct page/folio): where PTEs and page caches point. */
+export class Page {
+  /** PTEs mapping it plus one for a page cache or swap cache holding it. */
+  refs = 0
+  /** Reverse map: every PTE that maps this page. */
+  readonly rmap: { mm: HostMm; vpn: number }[] = []
+  /** Swap entry whose swap cache holds this page, if any. */
+  swapCacheOf: SwapEntry | null = null
+  /** The shared zero page: mapped read-only anywhere, never counted, moved or freed. */
+  isZero = false
+  constructor(
+    public pfn: number,
+    readonly owner: ShmemFile | RegularFile | null,
+    readonly index: number,
+  ) {}
+}
+
+/** A page on the swap device: its data and, for PG_mte_tagged pages only, its packed tags. */
+export class SwapEntry {
+  refs = 0
+  cached: Page | null = null
+  constructor(
+    public data: Uint8Array,
+    public tags: Uint8Array | null,
+  ) {}
+}
+
+export type PagePte = { kind: 'page'; page: Page; writable: boolean }
+export type Pte = PagePte | { kind: 'swap'; entry: SwapEntry }
+
+export function checkAddress(hva: number, what = 'address'): void {
+  if (!(Number.isInteger(hva) && hva >= 0 && hva < USER_ADDRESS_LIMIT)) {
+    throw new RangeError(`${what} ${hva} is not a user address below 2^48`)
+  }
+}
+
+export function pageAligned(n: number): boolean {
+  return n % PAGE_SIZE === 0
+}
+
+export function roundUpPage(n: number): number {
+  return Math.ceil(n / PAGE_SIZE) * PAGE_SIZE
+}
+
+export function hex(n: number): string {
+  return `0x${n.toString(16)}`
+}
