@@ -8,5 +8,7 @@ export default defineProject({
   test: {
     name: 'vmm-api',
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    // Loading the CPU and its decoder tables takes seconds on a busy machine.
+    testTimeout: 30_000,
   },
 })
