@@ -21,7 +21,7 @@ const workloads: Workload[] = [
   },
   {
     name: 'CRC32C over 64 KiB, MMU on',
-    words: asm`mov x5, #128; mov x2, #0
+    words: asm`mov x5, #1024; mov x2, #0
 2: mov x1, x0; mov x3, #8192
 1: ldr x4, [x1], #8; crc32cx w2, w2, x4; subs x3, x3, #1; b.ne 1b
 subs x5, x5, #1; b.ne 2b`,
@@ -32,7 +32,7 @@ subs x5, x5, #1; b.ne 2b`,
   },
   {
     name: 'memory checksum (ldp/mul/add) over 256 KiB, MMU on',
-    words: asm`mov x5, #32; mov x2, #0; mov x7, #0x1b3; movk x7, #0x100, lsl #32
+    words: asm`mov x5, #256; mov x2, #0; mov x7, #0x1b3; movk x7, #0x100, lsl #32
 2: mov x1, x0; mov x3, #16384
 1: ldp x4, x6, [x1], #16; eor x2, x2, x4; mul x2, x2, x7; eor x2, x2, x6, ror #7; subs x3, x3, #1; b.ne 1b
 subs x5, x5, #1; b.ne 2b`,
@@ -43,7 +43,7 @@ subs x5, x5, #1; b.ne 2b`,
   },
   {
     name: 'sieve of Eratosthenes (byte stores), MMU on',
-    words: asm`mov x9, #8
+    words: asm`mov x9, #24
 3: mov x1, #0; mov x2, #0x10000
 4: strb wzr, [x0, x1]; add x1, x1, #1; cmp x1, x2; b.lo 4b
 mov x1, #2; mov w6, #1

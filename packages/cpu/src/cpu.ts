@@ -9,7 +9,7 @@ import {
   type DescriptorMemory, type Tlb,
 } from '@tagvm/mmu'
 import { ExitRecords, type CpuExit } from './exits.js'
-import { compile, type Handler } from './exec.js'
+import { ROLE_END, ROLE_STORE, blockRole, compile, type Handler } from './exec.js'
 import { PS, PS_SIZE, REG_SLOTS, REG_SP, packSpsr } from './state.js'
 import { DEFAULT_ID_REGISTERS, SLOT, SLOT_BY_KEY, STORED_SYSREGS, SysReg, sysregName, type StoredSysRegName } from './sysregs.js'
 import { ExceptionClass as EC, syndrome } from './syndrome.js'
@@ -33,7 +33,35 @@ export interface CpuOptions {
   memory: CpuMemory
   /** The vCPU's MMU; one is made over `memory` if absent. */
   mmu?: Mmu
+  /**
+   * Run hot straight-line code as generated block functions (default true). Off, every
+   * instruction is dispatched on its own; both give the same architectural results.
+   */
+  blocks?: boolean
 }
+
+/** Decoded code of one 4 KiB physical page. */
+interface CodePage {
+  readonly handlers: (Handler | undefined)[]
+  /** Block functions by entry index, and how many instructions each runs. */
+  readonly blocks: (Handler | undefined)[]
+  readonly blockLen: Uint8Array
+  /** Executions of each entry point in single-step dispatch (saturating). */
+  readonly hits: Uint8Array
+}
+
+function newCodePage(): CodePage {
+  return {
+    handlers: new Array<Handler | undefined>(PAGE / 4).fill(undefined),
+    blocks: new Array<Handler | undefined>(PAGE / 4).fill(undefined),
+    blockLen: new Uint8Array(PAGE / 4),
+    hits: new Uint8Array(PAGE / 4),
+  }
+}
+
+/** Entry executions before a block is built there. */
+const HOT = 8
+const MAX_BLOCK = 48
 
 /** Thrown (never escapes `run`) to unwind an instruction that took an exception or exited. */
 class Trap {}
@@ -108,7 +136,7 @@ export class Cpu {
   /** Instructions retired before the current run. */
   private instret = 0
   /** Budget left in the current run (read by counter registers mid-run). */
-  private left = 0
+  left = 0
   private runBudget = 0
 
   // ---- memory fast path ----
@@ -133,11 +161,16 @@ export class Cpu {
   private storeHi = 0
 
   // ---- decoded-code cache ----
-  private readonly codeByPage = new Map<number, (Handler | undefined)[]>()
-  private fetchCode: (Handler | undefined)[] = []
+  private readonly codeByPage = new Map<number, CodePage>()
+  private fetchPage: CodePage = newCodePage()
+  private fetchCode: (Handler | undefined)[] = this.fetchPage.handlers
+  private readonly useBlocks: boolean
+  /** While a block runs: the PC just past its last instruction (0 otherwise). */
+  blockEnd = 0
   private fetchView: DataView = new DataView(new ArrayBuffer(8))
   private fetchBase = 0
-  private fetchLo = 1
+  /** Page of the current fetch (low word, with bits 1:0 clear); 1 = none, refetch. */
+  fetchLo = 1
   private fetchHi = 0
 
   // ---- exclusive monitor ----
@@ -159,6 +192,7 @@ export class Cpu {
   constructor(options: CpuOptions) {
     this.memory = options.memory
     this.mmu = options.mmu ?? new Mmu(options.memory)
+    this.useBlocks = options.blocks ?? true
     this.tlb = this.mmu.tlb
     this.tlbFlags = this.tlb.flags
     this.tlbSlot = this.tlb.hostSlot
@@ -200,7 +234,19 @@ export class Cpu {
           const pcLo = this.pcLo
           if ((pcLo & 0xfffff003) !== this.fetchLo || this.pcHi !== this.fetchHi) this.enterPage()
           const i = (pcLo & 0xfff) >>> 2
-          let h = this.fetchCode[i]
+          const page = this.fetchPage
+          const block = page.blocks[i]
+          if (block !== undefined) {
+            const n = page.blockLen[i]!
+            if (this.left >= n) {
+              this.left -= n
+              this.blockEnd = pcLo + 4 * n
+              block()
+              this.blockEnd = 0
+              continue
+            }
+          }
+          let h = page.handlers[i]
           if (h === undefined) h = this.compileAt(i)
           this.left--
           if (h() === 0) {
@@ -208,9 +254,11 @@ export class Cpu {
             this.pcLo = next
             if (next === 0) this.pcHi = (this.pcHi + 1) >>> 0
           }
+          if (this.useBlocks && page.hits[i]! < 255 && ++page.hits[i]! === HOT) this.buildBlock(page, i)
         }
         return this.exits.budget
       } catch (e) {
+        this.blockEnd = 0
         if (e !== TRAP) throw e
         const exit = this.pendingExit
         if (exit !== null) {
@@ -226,6 +274,47 @@ export class Cpu {
     const h = compile(this, word)
     this.fetchCode[i] = h
     return h
+  }
+
+  /**
+   * Builds the block that starts at instruction i of the current fetch page: straight-line
+   * instructions up to the first one that may change PC or the translation regime, within
+   * the page. The generated function calls each instruction's closure from its own call
+   * site, so the JIT sees one target per site and can inline it.
+   */
+  private buildBlock(page: CodePage, i: number): void {
+    const handlers: Handler[] = []
+    const checks: boolean[] = []
+    let j = i
+    while (j < PAGE / 4 && handlers.length < MAX_BLOCK) {
+      const word = this.fetchView.getUint32(this.fetchBase + j * 4, true)
+      let h = page.handlers[j]
+      if (h === undefined) h = page.handlers[j] = compile(this, word)
+      const role = blockRole(word)
+      handlers.push(h)
+      checks.push(role === ROLE_STORE)
+      j++
+      if (role === ROLE_END) break
+    }
+    if (handlers.length < 2) return
+    const n = handlers.length
+    const names = handlers.map((_, k) => `h${k}`)
+    let body = 'const pc0 = cpu.pcLo\n'
+    for (let k = 0; k < n; k++) {
+      if (k > 0) body += `cpu.pcLo = pc0 + ${4 * k}\n`
+      if (k === n - 1) {
+        body += `if (h${k}() === 0) { const next = pc0 + ${4 * n}; if (next >= 4294967296) { cpu.pcLo = 0; cpu.pcHi = (cpu.pcHi + 1) >>> 0 } else cpu.pcLo = next }\n`
+      } else {
+        body += `h${k}()\n`
+        // A store that hit this page's code (or anything that drops the fetch page) ends
+        // the block so the next instruction is fetched afresh.
+        if (checks[k]) body += `if (cpu.fetchLo === 1) { cpu.pcLo = pc0 + ${4 * (k + 1)}; cpu.left += ${n - k - 1}; return 0 }\n`
+      }
+    }
+    body += 'return 0'
+    const factory = new Function('cpu', ...names, `return function block() {\n${body}\n}`) as (cpu: Cpu, ...h: Handler[]) => Handler
+    page.blocks[i] = factory(this, ...handlers)
+    page.blockLen[i] = n
   }
 
   /** Instructions retired so far (including the current run). */
@@ -254,14 +343,15 @@ export class Cpu {
     const paPage = this.tlbPaPage[i]!
     let s = this.tlbSlot[i]!
     if (s < 0) s = this.tlbSlot[i] = this.slotFor(paPage, hi, lo, ACCESS_FETCH)
-    let code = this.codeByPage.get(paPage)
-    if (code === undefined) {
-      code = new Array<Handler | undefined>(PAGE / 4).fill(undefined)
-      this.codeByPage.set(paPage, code)
+    let page = this.codeByPage.get(paPage)
+    if (page === undefined) {
+      page = newCodePage()
+      this.codeByPage.set(paPage, page)
       this.slotCode[s] = 1
       this.memory.watchFrame?.(paPage / PAGE)
     }
-    this.fetchCode = code
+    this.fetchPage = page
+    this.fetchCode = page.handlers
     this.fetchView = this.slotView[s]!
     this.fetchBase = this.slotBase[s]!
     this.fetchLo = lo & 0xfffff000
@@ -291,13 +381,16 @@ export class Cpu {
 
   /** Drops decoded instructions of the 4 KiB physical page at `paPage`. */
   invalidateCodePage(paPage: number): void {
-    const code = this.codeByPage.get(paPage)
-    if (code === undefined) return
-    code.fill(undefined)
+    const page = this.codeByPage.get(paPage)
+    if (page === undefined) return
+    page.handlers.fill(undefined)
+    page.blocks.fill(undefined)
+    page.blockLen.fill(0)
+    page.hits.fill(0)
     this.codeByPage.delete(paPage)
     const s = this.slotByPage.get(paPage)
     if (s !== undefined) this.slotCode[s] = 0
-    if (code === this.fetchCode) this.fetchLo = 1
+    if (page === this.fetchPage) this.fetchLo = 1
   }
 
   /** Drops decoded instructions for physical range [pa, pa+length) (e.g. after loading an image). */
@@ -668,7 +761,16 @@ export class Cpu {
     return this.exception(EC.UNKNOWN, 0, this.pcLo, this.pcHi)
   }
 
+  /** An instruction inside a block did not fall through: give back the budget of the rest. */
+  private leaveBlock(): void {
+    if (this.blockEnd !== 0) {
+      this.left += (this.blockEnd - this.pcLo - 4) / 4
+      this.blockEnd = 0
+    }
+  }
+
   private enterEl1(esr: number, retLo: number, retHi: number, offset: number): void {
+    this.leaveBlock()
     const p = this.p
     const sys = this.sys
     const spsr = packSpsr(p)
@@ -769,6 +871,7 @@ export class Cpu {
   }
 
   private exitTo(x: CpuExit): never {
+    this.leaveBlock()
     this.pendingExit = x
     // The instruction did not complete: it does not count as retired.
     this.left++
@@ -782,6 +885,7 @@ export class Cpu {
     x.esr = syndrome(EC.HVC64, true, imm16)
     x.imm16 = imm16
     // HVC completes: the preferred return address is the next instruction.
+    this.leaveBlock()
     this.advancePcRaw()
     this.pendingExit = x
     throw TRAP

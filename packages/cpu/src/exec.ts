@@ -1074,6 +1074,29 @@ const BUILDERS: Record<string, Builder> = {
 
 export { REG_SP, TWO32 }
 
+export const ROLE_PLAIN = 0
+/** Ends a block (included as its last instruction): may branch, trap or change the regime. */
+export const ROLE_END = 1
+/** May write memory: a block checks after it whether its own code page was written. */
+export const ROLE_STORE = 2
+
+const PLAIN_LOADS = new Set([
+  'LDR_lit', 'LDRSW_lit', 'PRFM_lit', 'PRFM_ui', 'PRFUM', 'PRFM_reg', 'LDR_ui', 'LDRS_ui', 'LDUR', 'LDURS', 'LDR_post',
+  'LDRS_post', 'LDR_pre', 'LDRS_pre', 'LDTR', 'LDTRS', 'LDR_reg', 'LDRS_reg', 'LDP', 'LDPSW', 'LDAR', 'LDAPR',
+  'LDAPUR', 'LDAPURS',
+])
+
+/** How an instruction word takes part in a block. */
+export function blockRole(word: number): number {
+  if (((word >>> 26) & 3) === 3) return ROLE_END
+  const name = decodeWord(word).name
+  if (BUILDERS[name] !== undefined) return BRANCHES.has(name) || name === 'UNDEFINED' ? ROLE_END : ROLE_PLAIN
+  if (compileLoadStore(name) !== undefined) return PLAIN_LOADS.has(name) ? ROLE_PLAIN : ROLE_STORE
+  return ROLE_END
+}
+
+const BRANCHES = new Set(['B', 'BL', 'B_cond', 'CBZ', 'CBNZ', 'TBZ', 'TBNZ', 'BR', 'BLR', 'RET', 'ERET'])
+
 /** Whether `compile` has semantics for a decoder instruction name (for tests). */
 export function isImplemented(name: string): boolean {
   return BUILDERS[name] !== undefined || compileLoadStore(name) !== undefined || compileSystem(name) !== undefined

@@ -40,8 +40,8 @@ interface GuestRun {
 }
 
 /** Runs a bare-metal guest the way QEMU's virt machine would, answering MMIO and PSCI. */
-export function runGuest(name: string, maxInstructions = 200_000_000): GuestRun {
-  const m = makeMachine(128 << 20)
+export function runGuest(name: string, maxInstructions = 200_000_000, blocks = true): GuestRun {
+  const m = makeMachine(128 << 20, blocks)
   const image = readFileSync(`${GUESTS}${name}/${name}.elf`)
   m.cpu.pc = loadElf(m, image)
   let output = ''

@@ -29,7 +29,7 @@ export interface Machine {
  * 1:1 at stage 2 (Normal WB, RWX). Stage-2 tables live below RAM_BASE, so the guest
  * cannot reach them. Everything else (e.g. the UART at 0x0900_0000) is a stage-2 fault.
  */
-export function makeMachine(ramSize = 16 << 20): Machine {
+export function makeMachine(ramSize = 16 << 20, blocks = true): Machine {
   const memory = new PhysicalMemory({ size: RAM_BASE + ramSize })
   let next = 0x10_0000
   const stage2 = new Stage2Builder(memory, {
@@ -41,7 +41,7 @@ export function makeMachine(ramSize = 16 << 20): Machine {
     },
   })
   stage2.map(RAM_BASE, RAM_BASE, ramSize, { read: true, write: true, exec: true, memAttr: 0b1111 })
-  const cpu = new Cpu({ memory })
+  const cpu = new Cpu({ memory, blocks })
   cpu.setVtcrEl2(stage2.vtcr)
   cpu.setVttbrEl2((1n << 48n) | BigInt(stage2.rootPa))
   cpu.setHcrEl2(1n) // VM
