@@ -559,4 +559,31 @@ describe('more rules', () => {
     expect(child.wouldAllocate(a, { write: false })).toBe(false)
     expect(mm.wouldAllocate(0x10_0000_0000, { write: false })).toBe(false)
   })
+
+  test('frame-granular kernel writes (zeroing, COW copy, swap-in) trigger the code-page watch', () => {
+    const { memory, kernel, mm } = setup(16 * MiB)
+    const heard: number[] = []
+    memory.onWatchedFrameWrite((pfn) => heard.push(pfn))
+    const a = mm.mmap({ length: 2 * PAGE_SIZE, prot: RW | PROT_EXEC, flags: ANON })
+    const code = mm.faultIn(a, { write: true }).pfn
+    memory.watchFrame(code) // a CPU decoded instructions from it
+    mm.swapOut(a)
+    expect(heard).toEqual([]) // reading it out is not a write
+    // the allocator reuses the last freed frame first, so swap-in lands in the same frame
+    expect(mm.faultIn(a, { write: false }).pfn).toBe(code)
+    expect(heard).toEqual([code])
+    // COW: the copy is written into whichever frame comes next
+    const next = kernel.allocFrame()
+    kernel.freeFrame(next)
+    memory.watchFrame(next)
+    const child = mm.fork()
+    child.userWrite(a, new Uint8Array([1]))
+    expect(child.residentFrame(a)).toBe(next)
+    expect(heard).toEqual([code, next])
+    // a freed frame handed out again is zeroed
+    child.munmap(a, PAGE_SIZE)
+    memory.watchFrame(next)
+    mm.faultIn(a + PAGE_SIZE, { write: true })
+    expect(heard).toEqual([code, next, next])
+  })
 })
