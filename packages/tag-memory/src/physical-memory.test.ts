@@ -136,7 +136,9 @@ describe('PhysicalMemory allocation tags', () => {
         (start, tags, dstOffset) => {
           const mem = new PhysicalMemory({ size: 6 * PAGE_SIZE })
           mem.copyTagsIn(start * 16, tags.length * 16, tags)
-          const out = new Uint8Array(tags.length + dstOffset + 2).fill(0xee)
+          // a view at an odd or even byteOffset into a larger buffer
+          const out = new Uint8Array(new ArrayBuffer(tags.length + dstOffset + 5), dstOffset % 3, tags.length + dstOffset + 2)
+          out.fill(0xee)
           mem.copyTagsOut(start * 16, tags.length * 16, out, dstOffset)
           expect(out.subarray(dstOffset, dstOffset + tags.length)).toEqual(tags)
           expect(out[dstOffset + tags.length]).toBe(0xee)

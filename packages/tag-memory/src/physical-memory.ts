@@ -503,6 +503,8 @@ export class PhysicalMemory {
     const count = length / GRANULE_SIZE
     checkBuffer(dst, dstOffset, count)
     let out = dstOffset
+    // Pairs of output bytes are stored as one 16-bit word where dst is suitably aligned.
+    const words = LITTLE_ENDIAN ? new Uint16Array(dst.buffer, 0, dst.buffer.byteLength >>> 1) : null
     this.forEachFrameSpan(pa, length, (pfn, firstGranule, granules) => {
       const slot = this.tagSlot(pfn)
       if (slot === 0) {
@@ -515,6 +517,12 @@ export class PhysicalMemory {
       let g = firstGranule
       const end = firstGranule + granules
       if (g & 1 && g < end) dst[out++] = (packed[base + (g++ >>> 1)] as number) >>> 4
+      const at = dst.byteOffset + out
+      if (words && (at & 1) === 0) {
+        let word = at >>> 1
+        for (; g + 1 < end; g += 2) words[word++] = SPREAD_NIBBLES[packed[base + (g >>> 1)] as number] as number
+        out = (word << 1) - dst.byteOffset
+      }
       for (; g + 1 < end; g += 2) {
         const byte = packed[base + (g >>> 1)] as number
         dst[out] = byte & 0xf
@@ -709,6 +717,10 @@ export class PhysicalMemory {
     }
   }
 }
+
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1
+/** Packed tag byte → the two one-tag-per-byte output bytes as a little-endian word. */
+const SPREAD_NIBBLES = Uint16Array.from({ length: 256 }, (_, b) => (b & 0xf) | ((b >>> 4) << 8))
 
 function packTagAt(packed: Uint8Array, base: number, granule: number, tag: number): void {
   const at = base + (granule >>> 1)
