@@ -1,12 +1,22 @@
 import fc from 'fast-check'
 import { expect, test } from 'vitest'
-import { Mmu, TranslationResult } from './index.js'
+import {
+  Mmu,
+  TLBI_ASIDE1,
+  TLBI_VAAE1,
+  TLBI_VAALE1,
+  TLBI_VAE1,
+  TLBI_VALE1,
+  TLBI_VMALLE1,
+  TranslationResult,
+} from './index.js'
 import type { AccessKind } from './index.js'
 import { SparseMemory, halves, index4k, s1Block, s1Page, s1Table } from './test-support.js'
 
-// Property: with fixed tables, the TLB never changes an outcome. translate() (TLB hit or
-// walk + fill) must agree with walk() (no TLB) for every access, across ASID switches,
-// TBI tags, both halves, every EL/PAN/access kind, and a tiny TLB that forces evictions.
+// Property: the TLB never changes an outcome. translate() (TLB hit or walk + fill) must
+// agree with walk() (no TLB) for every access, across ASID switches, TBI tags, both
+// halves, every EL/PAN/access kind, a tiny TLB that forces evictions, and leaf rewrites
+// (pages and 2 MiB blocks) each followed by a TLBI that architecturally covers it.
 
 const USER_ROOTS = [0x10000, 0x11000] // ASID 1 and ASID 2 use different TTBR0 tables
 const KERNEL_ROOT = 0x12000
@@ -25,13 +35,21 @@ const mapping = fc.record({
 })
 
 const access = fc.record({
-  target: fc.integer({ min: 0, max: 40 }), // index of a mapping, or (beyond) an unmapped VA
+  target: fc.integer({ min: 0, max: 32 }), // index of a mapping, or (beyond) an unmapped VA
   offset: fc.integer({ min: 0, max: 0xfff }),
   tag: fc.integer({ min: 0, max: 15 }),
   kind: fc.constantFrom<AccessKind>(0, 1, 2),
   el: fc.constantFrom<0 | 1>(0, 1),
   pan: fc.boolean(),
-  asid: fc.integer({ min: 0, max: 1 }),
+  asid: fc.oneof({ weight: 4, arbitrary: fc.constant(-1) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 1 }) }),
+})
+
+const remap = fc.record({
+  remap: fc.constant(true),
+  target: fc.integer({ min: 0, max: 29 }),
+  pa: fc.integer({ min: 0x100, max: 0xfffff }),
+  ap: fc.integer({ min: 0, max: 3 }),
+  tlbi: fc.integer({ min: 0, max: 4 }),
 })
 
 /** VA of a generated mapping: `page` picks one of 64 pages in a small window of its half. */
@@ -45,7 +63,11 @@ test('translate() agrees with walk() for every access sequence', () => {
   fc.assert(
     fc.property(
       fc.array(mapping, { minLength: 1, maxLength: 30 }),
-      fc.array(access, { minLength: 1, maxLength: 120, size: 'max' }),
+      fc.array(fc.oneof({ weight: 5, arbitrary: access }, { weight: 1, arbitrary: remap }), {
+        minLength: 1,
+        maxLength: 120,
+        size: 'max',
+      }),
       fc.boolean(),
       (maps, accesses, tbid) => {
         const mem = new SparseMemory(2 ** 40)
@@ -73,7 +95,7 @@ test('translate() agrees with walk() for every access sequence', () => {
             mem.write64(tableAt(l2Slot) + index4k(va, 3) * 8, s1Page(m.pa * 0x1000, leaf))
           }
         }
-        const mmu = new Mmu(mem, { tlbEntriesLog2: 4 })
+        const mmu = new Mmu(mem, { tlbEntriesLog2: 6 })
         mmu.setTcrEl1(5 | (1 << 5) | (1 << 6) | (tbid ? 1 << 19 : 0), 16 | (16 << 16) | (2 << 30))
         mmu.setMairEl1(0, 0x44fff0)
         mmu.setTtbr1El1(0, KERNEL_ROOT)
@@ -81,12 +103,48 @@ test('translate() agrees with walk() for every access sequence', () => {
         const cached = new TranslationResult()
         const fresh = new TranslationResult()
         let asid = -1
+        const leafSlot = (root: number, va: bigint): number => {
+          let table = root
+          for (let level = 0; level <= 3; level++) {
+            const slot = table + index4k(va, level) * 8
+            const d = mem.read64(slot)
+            if ((d & 1n) === 0n) return -1
+            if (level === 3 || (d & 2n) === 0n) return slot
+            table = Number(d & 0xffff_ffff_f000n)
+          }
+          return -1
+        }
         for (const a of accesses) {
-          if (a.asid !== asid) {
-            asid = a.asid
+          if ('remap' in a) {
+            const m = maps[a.target % maps.length] as (typeof maps)[number]
+            const va = vaOf(m)
+            const slot = leafSlot(m.upper ? KERNEL_ROOT : (USER_ROOTS[m.root] as number), va)
+            if (slot < 0) continue
+            const old = mem.read64(slot)
+            const isBlock = (old & 2n) === 0n
+            const oa = BigInt(isBlock ? (a.pa & ~0x1ff) * 0x1000 : a.pa * 0x1000)
+            mem.write64(slot, (old & ~(0xffff_ffff_f000n | (3n << 6n))) | oa | (BigInt(a.ap) << 6n))
+            const vaXt = halves((va >> 12n) & 0xfff_ffff_ffffn)
+            const userAsid = BigInt(m.root + 1) << 48n
+            const withAsid = halves(((va >> 12n) & 0xfff_ffff_ffffn) | userAsid)
+            // Kernel entries may be non-global under either ASID: only all-ASID forms cover them.
+            const choice = m.upper ? [TLBI_VAAE1, TLBI_VAALE1, TLBI_VMALLE1][a.tlbi % 3] : a.tlbi
+            if (m.upper) {
+              if (choice === TLBI_VMALLE1) mmu.tlbi(TLBI_VMALLE1, 0, 0)
+              else mmu.tlbi(choice as number, vaXt[0], vaXt[1])
+            } else {
+              const op = [TLBI_VAE1, TLBI_VALE1, TLBI_VAAE1, TLBI_ASIDE1, TLBI_VMALLE1][choice as number] as number
+              if (op === TLBI_VAAE1) mmu.tlbi(op, vaXt[0], vaXt[1])
+              else mmu.tlbi(op, withAsid[0], withAsid[1])
+            }
+            continue
+          }
+          if (a.asid !== asid && (a.asid >= 0 || asid < 0)) {
+            asid = Math.max(a.asid, 0)
             mmu.setTtbr0El1((asid + 1) << 16, USER_ROOTS[asid] as number)
           }
-          const m = maps[a.target]
+          // Mostly mapped VAs; a couple of target values per run hit unmapped ones.
+          const m = maps[a.target % (maps.length + 2)]
           const va = (m ? vaOf(m) : 0x0000_0000_5000_0000n + BigInt(a.target) * 0x1000n) + BigInt(a.offset)
           const [hi, lo] = halves(va | (BigInt(a.tag) << 56n))
           const ok1 = mmu.translate(hi, lo, a.kind, a.el, a.pan, cached)
