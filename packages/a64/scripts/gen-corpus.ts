@@ -32,7 +32,7 @@ function rng(seed: number): () => number {
  * stderr names the line of each invalid word, and stdout has one instruction line per
  * remaining word, in order.
  */
-function llvmDisassemble(words: readonly number[]): Map<number, string> {
+export function llvmDisassemble(words: readonly number[]): Map<number, string> {
   const result = new Map<number, string>()
   for (let start = 0; start < words.length; start += CHUNK) {
     const chunk = words.slice(start, start + CHUNK)
@@ -113,4 +113,4 @@ function main(): void {
   console.log(`${entries.length} words (${valid} valid) from ${patterns.length} rows, ${perRow} per row`)
 }
 
-main()
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main()

@@ -113,3 +113,10 @@ describe('decode', () => {
     expect(() => decode(bad as number)).toThrow(RangeError)
   })
 })
+
+describe('printers', () => {
+  test('every instruction name has a printer', async () => {
+    const { unprintedInstructions } = await import('./disassemble.js')
+    expect(unprintedInstructions()).toEqual([])
+  })
+})
