@@ -1,0 +1,252 @@
+import { FileFormatError } from '../loaders/errors.js'
+import { crc32c } from './crc32c.js'
+
+/**
+ * The record framing shared by snapshot files and migration streams, so the same page records
+ * carry both. Each record is
+ *   u32 type | u32 payload length | payload | u32 CRC-32C of (type, length, payload)
+ * little-endian, and can be decoded as bytes arrive (a pipe or socket delivers any split).
+ */
+export const RecordType = {
+  /** Machine configuration, JSON. */
+  CONFIG: 1,
+  /** One 4 KiB guest page: u64 gpa, u32 flags, [4096 data bytes], [256 tag bytes]. */
+  PAGE: 2,
+  /** One vCPU's registers as ONE_REG (id, value) pairs. */
+  VCPU: 3,
+  /** One device's saveState() JSON with its name. */
+  DEVICE: 4,
+  /** Migration: end of a pre-copy round (u32 round, u32 pages sent in it). */
+  ROUND_END: 5,
+  /** Snapshot: SHA-256 of every byte before this record. Migration: source is done. */
+  END: 6,
+  /** Migration: the destination has everything and runs the guest (or refuses, with a reason). */
+  ACK: 7,
+  /** Migration: stream start (protocol version). */
+  HELLO: 8,
+} as const
+export type RecordTypeValue = (typeof RecordType)[keyof typeof RecordType]
+const KNOWN = new Set<number>(Object.values(RecordType))
+export const RECORD_NAMES: Record<number, string> = Object.fromEntries(Object.entries(RecordType).map(([k, v]) => [v, k]))
+
+/** Largest payload accepted: a page record is 4108 + 256 bytes; JSON sections stay far below. */
+export const MAX_PAYLOAD = 16 * 1024 * 1024
+const FRAME_OVERHEAD = 12
+
+export interface RawRecord {
+  readonly type: RecordTypeValue
+  readonly payload: Uint8Array
+  /** Offset of the record's first byte in the file or stream. */
+  readonly offset: number
+}
+
+export function encodeRecord(type: RecordTypeValue, payload: Uint8Array): Uint8Array {
+  if (payload.length > MAX_PAYLOAD) throw new RangeError(`record payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD}`)
+  const out = new Uint8Array(payload.length + FRAME_OVERHEAD)
+  const view = new DataView(out.buffer)
+  view.setUint32(0, type, true)
+  view.setUint32(4, payload.length, true)
+  out.set(payload, 8)
+  view.setUint32(8 + payload.length, crc32c(out.subarray(0, 8 + payload.length)), true)
+  return out
+}
+
+/**
+ * Incremental decoder: `push` bytes as they come, get whole records back. Errors name the
+ * source and the offset of the bad record.
+ */
+export class RecordDecoder {
+  private buffer = new Uint8Array(0)
+  /** Stream offset of buffer[0]. */
+  private base: number
+
+  constructor(
+    readonly source: string,
+    startOffset = 0,
+  ) {
+    this.base = startOffset
+  }
+
+  /** Bytes received but not yet part of a whole record. */
+  get pending(): number {
+    return this.buffer.length
+  }
+
+  get offset(): number {
+    return this.base
+  }
+
+  push(chunk: Uint8Array): RawRecord[] {
+    if (chunk.length > 0) {
+      const joined = new Uint8Array(this.buffer.length + chunk.length)
+      joined.set(this.buffer)
+      joined.set(chunk, this.buffer.length)
+      this.buffer = joined
+    }
+    const records: RawRecord[] = []
+    let at = 0
+    while (this.buffer.length - at >= 8) {
+      const view = new DataView(this.buffer.buffer, this.buffer.byteOffset + at)
+      const type = view.getUint32(0, true)
+      const length = view.getUint32(4, true)
+      const offset = this.base + at
+      if (!KNOWN.has(type)) throw new FileFormatError(this.source, offset, `unknown record type ${type} (corrupted?)`)
+      if (length > MAX_PAYLOAD) throw new FileFormatError(this.source, offset + 4, `${RECORD_NAMES[type]} record length ${length} exceeds ${MAX_PAYLOAD} (corrupted?)`)
+      if (this.buffer.length - at < length + FRAME_OVERHEAD) break
+      const crc = view.getUint32(8 + length, true)
+      const actual = crc32c(this.buffer.subarray(at, at + 8 + length))
+      if (crc !== actual) {
+        throw new FileFormatError(
+          this.source,
+          offset,
+          `${RECORD_NAMES[type]} record checksum mismatch (stored 0x${crc.toString(16).padStart(8, '0')}, computed 0x${actual.toString(16).padStart(8, '0')}): corrupted`,
+        )
+      }
+      records.push({ type: type as RecordTypeValue, payload: this.buffer.slice(at + 8, at + 8 + length), offset })
+      at += length + FRAME_OVERHEAD
+    }
+    if (at > 0) {
+      this.buffer = this.buffer.slice(at)
+      this.base += at
+    }
+    return records
+  }
+}
+
+// --- payload codecs shared by snapshot and migration ----------------------------------------
+
+export const PAGE_SIZE = 4096
+export const TAG_BYTES_PER_PAGE = PAGE_SIZE / 16
+/** Page flags: the page holds allocation tags; its data is all zero (not stored). */
+export const PAGE_TAGGED = 1
+export const PAGE_ZERO = 2
+
+export interface PageRecord {
+  /** Guest-physical address, page-aligned. */
+  readonly gpa: number
+  /** The page's 4096 bytes, or null when all zero. */
+  readonly data: Uint8Array | null
+  /** 256 allocation tags (0..15, one per 16-byte granule, one per byte as KVM_ARM_MTE_COPY_TAGS gives them), or null when the page is not tagged. */
+  readonly tags: Uint8Array | null
+}
+
+function isZero(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) return false
+  return true
+}
+
+/** Whether a page needs saving: non-zero data, or tagged (tags of a tagged page are state even when zero). */
+export function pageWorthSaving(data: Uint8Array, tagged: boolean): boolean {
+  return tagged || !isZero(data)
+}
+
+export function encodePage(page: PageRecord): Uint8Array {
+  if (!Number.isSafeInteger(page.gpa) || page.gpa < 0 || page.gpa % PAGE_SIZE !== 0) throw new RangeError(`page address ${page.gpa} is not page-aligned`)
+  if (page.data && page.data.length !== PAGE_SIZE) throw new RangeError(`page data must be ${PAGE_SIZE} bytes, got ${page.data.length}`)
+  if (page.tags) {
+    if (page.tags.length !== TAG_BYTES_PER_PAGE) throw new RangeError(`page tags must be ${TAG_BYTES_PER_PAGE} bytes, got ${page.tags.length}`)
+    for (const t of page.tags) if (t > 15) throw new RangeError(`allocation tag ${t} is not 4-bit`)
+  }
+  const data = page.data && !isZero(page.data) ? page.data : null
+  const out = new Uint8Array(12 + (data ? PAGE_SIZE : 0) + (page.tags ? TAG_BYTES_PER_PAGE : 0))
+  const view = new DataView(out.buffer)
+  view.setUint32(0, page.gpa % 0x1_0000_0000, true)
+  view.setUint32(4, Math.floor(page.gpa / 0x1_0000_0000), true)
+  view.setUint32(8, (page.tags ? PAGE_TAGGED : 0) | (data ? 0 : PAGE_ZERO), true)
+  if (data) out.set(data, 12)
+  if (page.tags) out.set(page.tags, 12 + (data ? PAGE_SIZE : 0))
+  return out
+}
+
+export function decodePage(record: RawRecord, source: string): PageRecord {
+  const p = record.payload
+  const bad = (problem: string): never => {
+    throw new FileFormatError(source, record.offset, `PAGE record: ${problem}`)
+  }
+  if (p.length < 12) bad(`payload of ${p.length} bytes is shorter than its 12-byte header`)
+  const view = new DataView(p.buffer, p.byteOffset, p.byteLength)
+  const gpa = view.getUint32(4, true) * 0x1_0000_0000 + view.getUint32(0, true)
+  const flags = view.getUint32(8, true)
+  if (flags & ~(PAGE_TAGGED | PAGE_ZERO)) bad(`unknown flags 0x${flags.toString(16)}`)
+  if (gpa % PAGE_SIZE !== 0) bad(`address 0x${gpa.toString(16)} is not page-aligned`)
+  const hasData = (flags & PAGE_ZERO) === 0
+  const tagged = (flags & PAGE_TAGGED) !== 0
+  const expected = 12 + (hasData ? PAGE_SIZE : 0) + (tagged ? TAG_BYTES_PER_PAGE : 0)
+  if (p.length !== expected) bad(`payload is ${p.length} bytes, expected ${expected} for flags 0x${flags.toString(16)}`)
+  const tags = tagged ? p.slice(expected - TAG_BYTES_PER_PAGE) : null
+  if (tags?.some((t) => t > 15)) bad('an allocation tag is above 15')
+  return { gpa, data: hasData ? p.slice(12, 12 + PAGE_SIZE) : null, tags }
+}
+
+export function encodeJson(value: unknown): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(value))
+}
+
+export function decodeJson(record: RawRecord, source: string): unknown {
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(record.payload))
+  } catch (e) {
+    throw new FileFormatError(source, record.offset, `${RECORD_NAMES[record.type]} record is not valid JSON: ${(e as Error).message}`)
+  }
+}
+
+/** ONE_REG register: the id (as KVM_GET_REG_LIST gives it) and the value; size is in the id. */
+export interface OneReg {
+  readonly id: bigint
+  readonly value: bigint
+}
+export interface VcpuState {
+  readonly index: number
+  readonly regs: readonly OneReg[]
+}
+
+const KVM_REG_SIZE_SHIFT = 52n
+export function oneRegSize(id: bigint): number {
+  return 1 << Number((id >> KVM_REG_SIZE_SHIFT) & 0xfn)
+}
+
+export function encodeVcpu(state: VcpuState): Uint8Array {
+  if (!Number.isInteger(state.index) || state.index < 0 || state.index > 0xffff_ffff) throw new RangeError(`bad vCPU index ${state.index}`)
+  const size = state.regs.reduce((n, r) => n + 8 + oneRegSize(r.id), 8)
+  const out = new Uint8Array(size)
+  const view = new DataView(out.buffer)
+  view.setUint32(0, state.index, true)
+  view.setUint32(4, state.regs.length, true)
+  let at = 8
+  for (const r of state.regs) {
+    const width = oneRegSize(r.id)
+    if (width > 16) throw new RangeError(`ONE_REG id 0x${r.id.toString(16)} has size ${width}; tagvm saves registers up to 128 bits`)
+    if (r.value < 0n || r.value >> BigInt(width * 8) !== 0n) throw new RangeError(`value of register 0x${r.id.toString(16)} does not fit in ${width} bytes`)
+    view.setBigUint64(at, r.id, true)
+    at += 8
+    for (let i = 0; i < width; i++) out[at + i] = Number((r.value >> BigInt(8 * i)) & 0xffn)
+    at += width
+  }
+  return out
+}
+
+export function decodeVcpu(record: RawRecord, source: string): VcpuState {
+  const p = record.payload
+  const bad = (problem: string): never => {
+    throw new FileFormatError(source, record.offset, `VCPU record: ${problem}`)
+  }
+  if (p.length < 8) bad('shorter than its 8-byte header')
+  const view = new DataView(p.buffer, p.byteOffset, p.byteLength)
+  const index = view.getUint32(0, true)
+  const count = view.getUint32(4, true)
+  const regs: OneReg[] = []
+  let at = 8
+  for (let n = 0; n < count; n++) {
+    if (at + 8 > p.length) bad(`register ${n} of ${count} runs past the record`)
+    const id = view.getBigUint64(at, true)
+    const width = oneRegSize(id)
+    if (width > 16) bad(`register id 0x${id.toString(16)} has size ${width}`)
+    if (at + 8 + width > p.length) bad(`register ${n} of ${count} runs past the record`)
+    let value = 0n
+    for (let i = width - 1; i >= 0; i--) value = (value << 8n) | BigInt(p[at + 8 + i]!)
+    regs.push({ id, value })
+    at += 8 + width
+  }
+  if (at !== p.length) bad(`${p.length - at} bytes after the last register`)
+  return { index, regs }
+}
