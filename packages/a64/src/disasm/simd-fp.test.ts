@@ -161,6 +161,9 @@ describe('simd-fp decoded fields (what the CPU will execute)', () => {
     expect(decodeWord(0x5ccedaf6)).toMatchObject({ name: 'LDR_fl', esz: 3, imm: -402596 })
     expect(decodeWord(0x3c567304)).toMatchObject({ name: 'LDUR_f', esz: 0, imm: -153 })
     expect(decodeWord(0xbd5fed84)).toMatchObject({ name: 'LDR_f', esz: 2, imm: 8172 })
+    expect(decodeWord(0x3ce27820)).toMatchObject({ name: 'LDR_fr', esz: 4, option: 3, s: 1, amount: 4, rm: 2 }) // [x1, x2, lsl #4]
+    expect(decodeWord(0x3c627820)).toMatchObject({ name: 'LDR_fr', esz: 0, option: 3, s: 1, amount: 0 }) // [x1, x2, lsl #0]
+    expect(decodeWord(0xbc70cbc4)).toMatchObject({ name: 'LDR_fr', esz: 2, option: 6, s: 0, amount: 0 }) // sxtw
     expect(decodeWord(0x2dfc1321)).toMatchObject({ name: 'LDP_fpre', esz: 2, imm: -32, rt: 1, rt2: 4, rn: 25 })
     expect(decodeWord(0x6c07fac4)).toMatchObject({ name: 'STNP_f', esz: 3, imm: 120 })
   })

@@ -31,6 +31,7 @@ interface F {
   readonly nregs: number
   readonly option: number
   readonly s: number
+  readonly amount: number
 }
 type P = (i: F) => string
 
@@ -298,7 +299,7 @@ const EXTEND_NAMES: Record<number, string> = { 2: 'uxtw', 3: 'lsl', 6: 'sxtw', 7
 reg('STR_fr LDR_fr', (mn) => (i) => {
   const index = i.option & 1 ? xr(i.rm) : wr(i.rm)
   const ext = EXTEND_NAMES[i.option] ?? '?'
-  const amount = i.s ? ` #${i.esz}` : ''
+  const amount = i.s ? ` #${i.amount}` : ''
   const tail = i.option === 3 && !i.s ? '' : `, ${ext}${amount}`
   return `${mn} ${sc(i.rt, i.esz)}, [${xsp(i.rn)}, ${index}${tail}]`
 })
