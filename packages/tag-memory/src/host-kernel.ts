@@ -2,7 +2,7 @@ import { PAGE_SIZE, TAG_BYTES_PER_PAGE } from './constants.js'
 import { ErrnoError } from './errno.js'
 import { DeviceRegion, RegularFile, ShmemFile } from './host-files.js'
 import { HostMm } from './host-mm.js'
-import { Page, SwapEntry, hex } from './host-pages.js'
+import { HPAGE_FRAMES, HPAGE_SIZE, Page, SwapEntry, hex } from './host-pages.js'
 import { USER_ADDRESS_LIMIT } from './mman.js'
 import { PhysicalMemory } from './physical-memory.js'
 
@@ -16,12 +16,20 @@ export interface HostKernelStats {
   /** Swap-ins that restored saved tags. */
   tagRestores: number
   migrations: number
+  /** Transparent huge pages allocated, and split back into base pages. */
+  thpAllocs: number
+  thpSplits: number
 }
+
+/** /sys/kernel/mm/transparent_hugepage/enabled. */
+export type ThpMode = 'never' | 'always' | 'madvise'
 
 export interface HostKernelOptions {
   memory: PhysicalMemory
   /** Frames below this are the kernel's own and never handed out. */
   firstFrame?: number
+  /** Transparent huge pages for anonymous private memory; 'never' by default. */
+  transparentHugepages?: ThpMode
 }
 
 /**
@@ -31,7 +39,17 @@ export interface HostKernelOptions {
  */
 export class HostKernel {
   readonly memory: PhysicalMemory
-  readonly stats: HostKernelStats = { tagInits: 0, cowCopies: 0, swapOuts: 0, swapIns: 0, tagRestores: 0, migrations: 0 }
+  readonly stats: HostKernelStats = {
+    tagInits: 0,
+    cowCopies: 0,
+    swapOuts: 0,
+    swapIns: 0,
+    tagRestores: 0,
+    migrations: 0,
+    thpAllocs: 0,
+    thpSplits: 0,
+  }
+  readonly transparentHugepages: ThpMode
   private readonly frameInUse: Uint8Array
   private readonly freeStack: number[] = []
   private nextFresh: number
@@ -42,7 +60,11 @@ export class HostKernel {
   private zero: Page | null = null
 
   constructor(options: HostKernelOptions) {
-    const { memory, firstFrame = 0 } = options
+    const { memory, firstFrame = 0, transparentHugepages = 'never' } = options
+    if (!['never', 'always', 'madvise'].includes(transparentHugepages)) {
+      throw new RangeError(`transparentHugepages must be never, always or madvise, got ${String(transparentHugepages)}`)
+    }
+    this.transparentHugepages = transparentHugepages
     if (!(Number.isInteger(firstFrame) && firstFrame >= 0 && firstFrame <= memory.frameCount)) {
       throw new RangeError(`firstFrame ${firstFrame} is outside memory of ${memory.frameCount} frames`)
     }
@@ -173,6 +195,56 @@ export class HostKernel {
     return page
   }
 
+  /**
+   * @internal A transparent huge page: 512 new pages on naturally aligned contiguous free
+   * frames, or null when no such block is free (the caller falls back to a base page).
+   */
+  newHugePages(): Page[] | null {
+    const frames = this.memory.frameCount
+    for (let head = 0; head + HPAGE_FRAMES <= frames; head += HPAGE_FRAMES) {
+      let free = true
+      for (let i = 0; i < HPAGE_FRAMES && free; i++) free = this.frameInUse[head + i] === 0
+      if (!free) continue
+      const pages: Page[] = []
+      for (let i = 0; i < HPAGE_FRAMES; i++) {
+        const page = new Page(this.take(head + i), null, 0)
+        page.folioHead = head
+        this.pagesByPfn.set(page.pfn, page)
+        pages.push(page)
+      }
+      this.stats.thpAllocs++
+      return pages
+    }
+    return null
+  }
+
+  /**
+   * @internal Splits the huge page holding `page` into base pages (before swapping,
+   * migrating or copying part of it). Every process mapping it hears about the whole 2 MiB
+   * range first, as for a PMD split.
+   */
+  splitFolio(page: Page): void {
+    const head = page.folioHead
+    if (head < 0) return
+    const told = new Map<HostMm, Set<number>>()
+    const members: Page[] = []
+    for (let i = 0; i < HPAGE_FRAMES; i++) {
+      const member = this.pagesByPfn.get(head + i)
+      if (!member || member.folioHead !== head) continue
+      members.push(member)
+      for (const { mm, vpn } of member.rmap) {
+        const start = Math.floor((vpn * PAGE_SIZE) / HPAGE_SIZE) * HPAGE_SIZE
+        let starts = told.get(mm)
+        if (!starts) told.set(mm, (starts = new Set()))
+        if (starts.has(start)) continue
+        starts.add(start)
+        mm.notifyInvalidate(start, start + HPAGE_SIZE)
+      }
+    }
+    for (const member of members) member.folioHead = -1
+    this.stats.thpSplits++
+  }
+
   /** @internal Drops one reference; frees the frame with the last. */
   putPage(page: Page): void {
     page.refs--
@@ -298,6 +370,7 @@ export class HostKernel {
 
   /** @internal */
   swapOutPage(page: Page): void {
+    this.splitFolio(page)
     for (const { mm, vpn } of page.rmap) mm.notifyInvalidate(vpn * PAGE_SIZE, (vpn + 1) * PAGE_SIZE)
     const owner = page.owner
     if (owner instanceof RegularFile) {
@@ -356,6 +429,7 @@ export class HostKernel {
       if (this.frameInUse[targetPfn]) throw new ErrnoError('EBUSY', `target frame ${targetPfn} is in use`)
     }
     const to = targetPfn === undefined ? this.allocFrame() : this.take(targetPfn)
+    this.splitFolio(page)
     for (const { mm, vpn } of page.rmap) mm.notifyInvalidate(vpn * PAGE_SIZE, (vpn + 1) * PAGE_SIZE)
     this.copyFrameWithTags(page.pfn, to)
     this.pagesByPfn.delete(page.pfn)

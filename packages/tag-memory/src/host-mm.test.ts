@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest'
 import { PAGE_SIZE } from './constants.js'
 import { ErrnoError } from './errno.js'
 import { HostKernel } from './host-kernel.js'
-import { TagCheckFault } from './host-mm.js'
+import { MADV_HUGEPAGE, TagCheckFault } from './host-mm.js'
 import {
   MAP_ANONYMOUS,
   MAP_FIXED,
@@ -267,7 +267,7 @@ describe('faulting in pages for the hypervisor', () => {
     const { kernel, mm } = setup(16 * MiB)
     const bar = kernel.createDeviceRegion('bar', 0x80000, 4)
     const d = mm.mmap({ length: 4 * PAGE_SIZE, prot: RW, flags: MAP_SHARED, file: bar })
-    expect(mm.faultIn(d + 2 * PAGE_SIZE + 8, { write: true })).toEqual({ pfn: 0x80002, device: true, writable: true, zeroPage: false })
+    expect(mm.faultIn(d + 2 * PAGE_SIZE + 8, { write: true })).toEqual({ pfn: 0x80002, device: true, writable: true, zeroPage: false, hostPageSize: PAGE_SIZE })
     expect(mm.wouldAllocate(d, { write: true })).toBe(false)
     expect(() => kernel.createDeviceRegion('overlap', 100, 1)).toThrow(RangeError)
   })
@@ -279,7 +279,7 @@ describe('faulting in pages for the hypervisor', () => {
     const priv = mm.mmap({ length: 2 * PAGE_SIZE, prot: RW | PROT_EXEC, flags: MAP_PRIVATE, file })
     const cachePfn = mm.faultIn(shared, { write: false }).pfn
     expect(mm.wouldAllocate(priv, { write: false })).toBe(false)
-    expect(mm.faultIn(priv, { write: false })).toEqual({ pfn: cachePfn, device: false, writable: false, zeroPage: false })
+    expect(mm.faultIn(priv, { write: false })).toEqual({ pfn: cachePfn, device: false, writable: false, zeroPage: false, hostPageSize: PAGE_SIZE })
     expect(mm.wouldAllocate(priv, { write: true })).toBe(true)
     const seen: [number, number][] = []
     mm.onInvalidate((s, e) => seen.push([s, e]))
@@ -587,3 +587,87 @@ describe('more rules', () => {
     expect(heard).toEqual([code, next, next])
   })
 })
+
+describe('transparent huge pages', () => {
+  function thpHost(mode: 'always' | 'madvise') {
+    const memory = new PhysicalMemory({ size: 64 * MiB })
+    const kernel = new HostKernel({ memory, transparentHugepages: mode })
+    return { memory, kernel, mm: kernel.createMm() }
+  }
+
+  test('a write fault in an aligned 2 MiB block of Tagged anonymous memory takes a huge page', () => {
+    const { memory, kernel, mm } = thpHost('always')
+    const a = mm.mmap({ length: 8 * MiB, prot: RW | PROT_MTE, flags: ANON })
+    expect(a % (2 * MiB)).toBe(0)
+    const page = mm.faultIn(a + 2 * MiB + 5 * PAGE_SIZE, { write: true })
+    expect(page.hostPageSize).toBe(2 * MiB)
+    expect(page.pfn % 512).toBe(5)
+    const head = page.pfn - 5
+    for (let i = 0; i < 512; i++) {
+      expect(mm.residentFrame(a + 2 * MiB + i * PAGE_SIZE)).toBe(head + i)
+      expect(memory.isTagged(head + i)).toBe(true)
+    }
+    expect(kernel.stats).toMatchObject({ thpAllocs: 1, tagInits: 512 })
+    expect(mm.faultIn(a + 4 * MiB - 1, { write: false }).hostPageSize).toBe(2 * MiB)
+  })
+
+  test('swapping, migrating or partly unmapping a huge page splits it, telling notifiers about 2 MiB', () => {
+    const { kernel, mm } = thpHost('always')
+    const a = mm.mmap({ length: 4 * MiB, prot: RW | PROT_MTE, flags: ANON })
+    mm.userWrite(a, new Uint8Array(2 * MiB).fill(0x5c))
+    mm.userWriteTags(a + 100 * PAGE_SIZE, new Uint8Array([7, 8]))
+    const seen: [number, number][] = []
+    mm.onInvalidate((s, e) => seen.push([s - a, e - a]))
+    mm.swapOut(a + 100 * PAGE_SIZE)
+    expect(seen[0]).toEqual([0, 2 * MiB]) // the split, before the swap-out of one page
+    expect(seen[1]).toEqual([100 * PAGE_SIZE, 101 * PAGE_SIZE])
+    expect(kernel.stats.thpSplits).toBe(1)
+    expect(mm.faultIn(a, { write: false }).hostPageSize).toBe(PAGE_SIZE)
+    expect(tagsOf(mm, a + 100 * PAGE_SIZE, 32)).toEqual([7, 8])
+    const d = new Uint8Array(2 * MiB)
+    mm.userRead(a, d, { tag: 0 })
+    expect(d.every((b) => b === 0x5c)).toBe(true)
+    // the second block: a partial munmap splits too
+    mm.faultIn(a + 2 * MiB, { write: true })
+    expect(mm.faultIn(a + 3 * MiB, { write: false }).hostPageSize).toBe(2 * MiB)
+    mm.munmap(a + 3 * MiB, PAGE_SIZE)
+    expect(mm.faultIn(a + 2 * MiB, { write: false }).hostPageSize).toBe(PAGE_SIZE)
+    expect(kernel.stats.thpSplits).toBe(2)
+  })
+
+  test('no huge page when the block is not inside the mapping, not advised, or not free', () => {
+    const { kernel, mm } = thpHost('madvise')
+    const a = mm.mmap({ length: 4 * MiB, prot: RW, flags: ANON })
+    expect(mm.faultIn(a, { write: true }).hostPageSize).toBe(PAGE_SIZE) // not advised
+    mm.madvise(a + 2 * MiB, 2 * MiB, MADV_HUGEPAGE)
+    expect(mm.faultIn(a + 2 * MiB, { write: true }).hostPageSize).toBe(2 * MiB)
+    const small = mm.mmap({ length: MiB, prot: RW, flags: ANON })
+    mm.madvise(small, MiB, MADV_HUGEPAGE)
+    expect(mm.faultIn(small, { write: true }).hostPageSize).toBe(PAGE_SIZE) // block not inside
+    expect(errno(() => mm.madvise(a, 8 * MiB, MADV_HUGEPAGE))).toBe('ENOMEM')
+    expect(errno(() => mm.madvise(a, MiB, 4))).toBe('EINVAL')
+    // fill memory with base pages so no aligned 512-frame block stays free
+    const filler = mm.mmap({ length: 64 * MiB, prot: RW, flags: ANON })
+    for (let off = 0; kernel.freeFrames > 0; off += PAGE_SIZE) mm.faultIn(filler + off, { write: true })
+    mm.munmap(filler, PAGE_SIZE)
+    const late = mm.mmap({ length: 2 * MiB, prot: RW, flags: ANON })
+    mm.madvise(late, 2 * MiB, MADV_HUGEPAGE)
+    expect(mm.faultIn(late, { write: true }).hostPageSize).toBe(PAGE_SIZE) // falls back
+    expect(() => new HostKernel({ memory: kernel.memory, transparentHugepages: 'sometimes' as 'always' })).toThrow(RangeError)
+  })
+
+  test('a COW write to a shared huge page splits it and copies one page with its tags', () => {
+    const { memory, kernel, mm } = thpHost('always')
+    const a = mm.mmap({ length: 2 * MiB, prot: RW | PROT_MTE, flags: ANON })
+    mm.userWriteTags(a + 3 * PAGE_SIZE, new Uint8Array([0xd]))
+    const child = mm.fork()
+    expect(child.faultIn(a, { write: false }).hostPageSize).toBe(2 * MiB)
+    child.userWrite(a + 3 * PAGE_SIZE + 16, new Uint8Array([1]))
+    expect(kernel.stats.thpSplits).toBe(1)
+    const copy = child.residentFrame(a + 3 * PAGE_SIZE) as number
+    expect(copy).not.toBe(mm.residentFrame(a + 3 * PAGE_SIZE))
+    expect(memory.getTag(copy * PAGE_SIZE)).toBe(0xd)
+    expect(mm.faultIn(a, { write: false }).hostPageSize).toBe(PAGE_SIZE)
+  })
+})
+

@@ -2,7 +2,18 @@ import { GRANULE_SIZE, PAGE_SIZE } from './constants.js'
 import { ErrnoError } from './errno.js'
 import { DeviceRegion, type HostFile } from './host-files.js'
 import type { HostKernel } from './host-kernel.js'
-import { checkAddress, hex, pageAligned, roundUpPage, type Page, type PagePte, type Pte, type SwapEntry } from './host-pages.js'
+import {
+  HPAGE_FRAMES,
+  HPAGE_SIZE,
+  checkAddress,
+  hex,
+  pageAligned,
+  roundUpPage,
+  type Page,
+  type PagePte,
+  type Pte,
+  type SwapEntry,
+} from './host-pages.js'
 import {
   MAP_ANONYMOUS,
   MAP_FIXED,
@@ -32,7 +43,13 @@ interface Vma {
   /** Page index in `file` that `start` maps. */
   pgoff: number
   anonymous: boolean
+  /** VM_HUGEPAGE (madvise(MADV_HUGEPAGE)). */
+  hugepage: boolean
 }
+
+/** madvise advice values (asm-generic/mman-common.h). */
+export const MADV_HUGEPAGE = 14
+export const MADV_NOHUGEPAGE = 15
 
 /** What the hypervisor needs to know about a mapping (a VMA). */
 export interface VmaInfo {
@@ -81,6 +98,11 @@ export interface FaultResult {
    * but it is never PG_mte_tagged, and nobody may initialise or write them.
    */
   readonly zeroPage: boolean
+  /**
+   * Size of the naturally aligned, physically contiguous host page holding the frame:
+   * 2 MiB while it is part of an intact transparent huge page, else 4096.
+   */
+  readonly hostPageSize: number
 }
 
 export interface UserAccessOptions {
@@ -217,7 +239,9 @@ export class HostMm {
       const vma = this.vmaList[i]
       const floor = vma ? vma.end : USER_ADDRESS_MIN
       if (vma && vma.start >= top) continue
-      if (top - floor >= length) return top - length
+      // Mappings of 2 MiB or more start 2 MiB aligned, so huge pages can back them.
+      const start = length >= HPAGE_SIZE ? Math.floor((top - length) / HPAGE_SIZE) * HPAGE_SIZE : top - length
+      if (start >= floor) return start
       if (vma) top = Math.min(top, vma.start)
     }
     throw new ErrnoError('ENOMEM', `no free address range of ${length} bytes`)
@@ -246,7 +270,7 @@ export class HostMm {
     if (file instanceof DeviceRegion && (offset + size > file.size || !shared)) {
       throw new ErrnoError('EINVAL', `device region ${file.name} cannot map ${size} bytes at ${offset}${shared ? '' : ' privately'}`)
     }
-    const vma: Vma = { start: 0, end: 0, prot, shared, file: backing, pgoff: offset / PAGE_SIZE, anonymous }
+    const vma: Vma = { start: 0, end: 0, prot, shared, file: backing, pgoff: offset / PAGE_SIZE, anonymous, hugepage: false }
     // arch_validate_flags: VM_MTE needs VM_MTE_ALLOWED.
     if (prot & PROT_MTE && !mteAllowed(vma)) {
       throw new ErrnoError('EINVAL', `PROT_MTE is not allowed on a ${file?.kind ?? 'anonymous'} mapping`)
@@ -310,11 +334,51 @@ export class HostMm {
 
   private unmapRange(start: number, end: number): void {
     if (this.rangeIsFree(start, end)) return
+    this.splitHugePagesAt(start)
+    this.splitHugePagesAt(end)
     this.notifyInvalidate(start, end)
     this.splitAt(start)
     this.splitAt(end)
     this.vmaList = this.vmaList.filter((v) => !(v.start >= start && v.end <= end))
     this.forEachPte(start, end, (vpn) => this.dropPte(vpn))
+  }
+
+  /** A huge page cut by a boundary at `hva` (munmap, mprotect, madvise) splits first. */
+  private splitHugePagesAt(hva: number): void {
+    if (hva % HPAGE_SIZE === 0) return
+    const first = Math.floor(hva / HPAGE_SIZE) * HPAGE_FRAMES
+    for (let vpn = first; vpn < first + HPAGE_FRAMES; vpn++) {
+      const pte = this.ptes.get(vpn)
+      if (pte?.kind === 'page' && pte.page.folioHead >= 0) this.kernel.splitFolio(pte.page)
+    }
+  }
+
+  /**
+   * madvise(MADV_HUGEPAGE / MADV_NOHUGEPAGE): whether transparent huge pages may back the
+   * range when the kernel's mode is 'madvise'. The whole range must be mapped (ENOMEM).
+   */
+  madvise(addr: number, length: number, advice: number): void {
+    if (!Number.isInteger(addr) || !pageAligned(addr) || addr < 0) throw new ErrnoError('EINVAL', `madvise address ${addr} is not page aligned`)
+    if (!Number.isInteger(length) || length < 0) throw new ErrnoError('EINVAL', `madvise length ${length} is not valid`)
+    if (advice !== MADV_HUGEPAGE && advice !== MADV_NOHUGEPAGE) throw new ErrnoError('EINVAL', `madvise advice ${advice} is not modelled`)
+    const end = addr + roundUpPage(length)
+    if (end === addr) return
+    this.checkFullyMapped(addr, end)
+    this.splitAt(addr)
+    this.splitAt(end)
+    for (const v of this.vmaList) if (v.start >= addr && v.end <= end) v.hugepage = advice === MADV_HUGEPAGE
+  }
+
+  private checkFullyMapped(addr: number, end: number): Vma[] {
+    if (end > USER_ADDRESS_LIMIT) throw new ErrnoError('ENOMEM', `${hex(addr)}+${hex(end - addr)} is beyond the address space`)
+    const covered = this.vmaList.filter((v) => v.start < end && v.end > addr)
+    let at = addr
+    for (const v of covered) {
+      if (v.start > at) break
+      at = v.end
+    }
+    if (at < end) throw new ErrnoError('ENOMEM', `${hex(addr)}+${hex(end - addr)} is not fully mapped`)
+    return covered
   }
 
   private forEachPte(start: number, end: number, visit: (vpn: number, pte: Pte) => void): void {
@@ -340,18 +404,13 @@ export class HostMm {
     if (!Number.isInteger(prot) || (prot & ~PROT_KNOWN) !== 0) throw new ErrnoError('EINVAL', `unknown prot bits in ${hex(prot >>> 0)}`)
     const end = addr + roundUpPage(length)
     if (end === addr) return
-    if (end > USER_ADDRESS_LIMIT) throw new ErrnoError('ENOMEM', 'mprotect range is beyond the address space')
-    const covered = this.vmaList.filter((v) => v.start < end && v.end > addr)
-    let at = addr
-    for (const v of covered) {
-      if (v.start > at) break
-      at = v.end
-    }
-    if (at < end) throw new ErrnoError('ENOMEM', `${hex(addr)}+${hex(end - addr)} is not fully mapped`)
+    const covered = this.checkFullyMapped(addr, end)
     if (prot & PROT_MTE) {
       const refused = covered.find((v) => !mteAllowed(v))
       if (refused) throw new ErrnoError('EINVAL', `PROT_MTE is not allowed on the ${refused.file?.kind ?? 'anonymous'} mapping at ${hex(refused.start)}`)
     }
+    this.splitHugePagesAt(addr)
+    this.splitHugePagesAt(end)
     this.notifyInvalidate(addr, end)
     this.splitAt(addr)
     this.splitAt(end)
@@ -416,7 +475,7 @@ export class HostMm {
     const file = vma.file
     const pageIndex = vma.pgoff + Math.floor((hva - vma.start) / PAGE_SIZE)
     if (file instanceof DeviceRegion) {
-      return { pfn: file.basePfn + pageIndex, device: true, writable: (vma.prot & PROT_WRITE) !== 0, zeroPage: false }
+      return { pfn: file.basePfn + pageIndex, device: true, writable: (vma.prot & PROT_WRITE) !== 0, zeroPage: false, hostPageSize: PAGE_SIZE }
     }
     const vpn = Math.floor(hva / PAGE_SIZE)
     const mte = (vma.prot & PROT_MTE) !== 0
@@ -428,7 +487,14 @@ export class HostMm {
     if (write && !pte.writable) pte = this.breakCow(vpn, vma, pte)
     // The zero page is pte_special: set_pte_at never syncs its tags.
     if (mte && !pte.page.isZero) this.kernel.syncTags(pte.page.pfn)
-    return { pfn: pte.page.pfn, device: false, writable: pte.writable, zeroPage: pte.page.isZero }
+    const page = pte.page
+    return {
+      pfn: page.pfn,
+      device: false,
+      writable: pte.writable,
+      zeroPage: page.isZero,
+      hostPageSize: page.folioHead >= 0 ? HPAGE_SIZE : PAGE_SIZE,
+    }
   }
 
   /** Whether faulting `hva` in (for a write or not) would take a new frame. */
@@ -459,12 +525,37 @@ export class HostMm {
     const writable = (vma.prot & PROT_WRITE) !== 0
     const file = vma.file
     if (file === null && !write) return this.install(vpn, this.kernel.zeroPage(), false)
-    if (file === null) return this.install(vpn, this.newAnonPage(vma), writable)
+    if (file === null) return this.hugePageFault(vpn, vma) ?? this.install(vpn, this.newAnonPage(vma), writable)
     if (file instanceof DeviceRegion) throw new Error('unreachable: pfnmap has no pages')
     const cachePage = this.kernel.filePage(file, pageIndex)
     if (vma.shared) return this.install(vpn, cachePage, writable)
     if (write) return this.install(vpn, this.kernel.copyPage(cachePage, (vma.prot & PROT_MTE) !== 0), true)
     return this.install(vpn, cachePage, false)
+  }
+
+  /**
+   * A write fault in an empty, 2 MiB aligned block of anonymous private memory may take a
+   * transparent huge page: 512 contiguous frames, zeroed (tags too on a Tagged mapping),
+   * all mapped at once. Null when not eligible or no contiguous block is free.
+   */
+  private hugePageFault(vpn: number, vma: Vma): PagePte | null {
+    const mode = this.kernel.transparentHugepages
+    if (mode === 'never' || (mode === 'madvise' && !vma.hugepage) || vma.shared || vma.file !== null) return null
+    const first = Math.floor(vpn / HPAGE_FRAMES) * HPAGE_FRAMES
+    if (first * PAGE_SIZE < vma.start || (first + HPAGE_FRAMES) * PAGE_SIZE > vma.end) return null
+    for (let v = first; v < first + HPAGE_FRAMES; v++) if (this.ptes.has(v)) return null
+    const pages = this.kernel.newHugePages()
+    if (!pages) return null
+    const head = (pages[0] as Page).pfn
+    this.memory.fill(head * PAGE_SIZE, HPAGE_SIZE, 0)
+    const writable = (vma.prot & PROT_WRITE) !== 0
+    let faulting: PagePte | null = null
+    for (const [i, page] of pages.entries()) {
+      if (vma.prot & PROT_MTE) this.kernel.syncTags(page.pfn)
+      const pte = this.install(first + i, page, writable)
+      if (first + i === vpn) faulting = pte
+    }
+    return faulting
   }
 
   /**
@@ -493,6 +584,7 @@ export class HostMm {
       pte.writable = true
       return pte
     }
+    this.kernel.splitFolio(pte.page)
     // Writing to the zero page gets a new zeroed page, not a copy of the zero page's tags.
     const copy = pte.page.isZero ? this.newAnonPage(vma) : this.kernel.copyPage(pte.page, (vma.prot & PROT_MTE) !== 0)
     this.notifyInvalidate(vpn * PAGE_SIZE, (vpn + 1) * PAGE_SIZE)

@@ -14,6 +14,8 @@ export class Page {
   swapCacheOf: SwapEntry | null = null
   /** The shared zero page: mapped read-only anywhere, never counted, moved or freed. */
   isZero = false
+  /** Head frame of the transparent huge page (2 MiB folio) this page belongs to, or -1. */
+  folioHead = -1
   constructor(
     public pfn: number,
     readonly owner: ShmemFile | RegularFile | null,
@@ -30,6 +32,10 @@ export class SwapEntry {
     public tags: Uint8Array | null,
   ) {}
 }
+
+/** A transparent huge page: 2 MiB, 512 naturally aligned contiguous frames. */
+export const HPAGE_SIZE = 2 * 1024 * 1024
+export const HPAGE_FRAMES = HPAGE_SIZE / PAGE_SIZE
 
 export type PagePte = { kind: 'page'; page: Page; writable: boolean }
 export type Pte = PagePte | { kind: 'swap'; entry: SwapEntry }

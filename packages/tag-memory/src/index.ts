@@ -12,11 +12,13 @@ export {
   type WatchedFrameWriteListener,
 } from './physical-memory.js'
 export * from './mman.js'
-export { HostKernel, type HostKernelOptions, type HostKernelStats } from './host-kernel.js'
+export { HostKernel, type HostKernelOptions, type HostKernelStats, type ThpMode } from './host-kernel.js'
 export { ShmemFile, RegularFile, DeviceRegion, type HostFile } from './host-files.js'
 export {
   HostMm,
   TagCheckFault,
+  MADV_HUGEPAGE,
+  MADV_NOHUGEPAGE,
   type VmaInfo,
   type MmapOptions,
   type FaultResult,
