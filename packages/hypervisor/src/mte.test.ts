@@ -289,3 +289,16 @@ test('tag storage stays proportional to tagged frames (1/32 of each)', () => {
   expect(host.memory.framesWithTagStorage).toBe(8)
   expect(TAG_BYTES_PER_PAGE).toBe(PAGE_SIZE / 32)
 })
+
+test('destroying a VM returns its stage-2 table pages to the host', () => {
+  const host = makeHost()
+  const before = host.kernel.freeFrames
+  const vm = host.hv.createVm({ mm: host.mm })
+  const hva = anonRam(host.mm, 8 * PAGE_SIZE)
+  vm.setUserMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: GUEST_RAM, memorySize: 8 * PAGE_SIZE, userspaceAddr: hva })
+  for (let page = 0; page < 8; page++) vm.handleGuestAbort(dataAbort(GUEST_RAM + page * PAGE_SIZE, { write: true }))
+  host.mm.munmap(hva, 8 * PAGE_SIZE)
+  vm.destroy()
+  expect(host.kernel.freeFrames).toBe(before)
+  expect(errno(() => vm.enableMte())).toBe('EBADF')
+})

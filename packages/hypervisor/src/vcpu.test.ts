@@ -81,6 +81,9 @@ describe('vCPU creation and KVM_ARM_VCPU_INIT', () => {
     expect(errno(() => vcpu.init({ target: KVM_ARM_TARGET_GENERIC_V8, features: 1 << KVM_ARM_VCPU_EL1_32BIT }))).toBe('EINVAL')
     expect(errno(() => vm.createVcpu(0))).toBe('EEXIST')
     expect(errno(() => vm.createVcpu(512))).toBe('EINVAL')
+    vcpu.init(INIT)
+    vcpu.init(INIT) // a second init with the same features resets
+    expect(errno(() => vcpu.init({ target: KVM_ARM_TARGET_GENERIC_V8, features: 0 }))).toBe('EINVAL')
   })
 
   test('enabling MTE after KVM_CREATE_VCPU is EINVAL (kvm-mte.md §1)', () => {

@@ -107,6 +107,7 @@ export class Vcpu implements PsciVcpu {
   /** kvm_run.immediate_exit: when set, `run()` fails with EINTR without running. */
   immediateExit = false
   private initialised = false
+  private features = 0
   private powerOff = false
   private hasRun = false
   private psciVersion = KVM_ARM_PSCI_1_1
@@ -188,6 +189,9 @@ export class Vcpu implements PsciVcpu {
       throw new ErrnoError('EINVAL', this.vm.mteEnabled ? 'MTE guests are AArch64 only' : 'AArch32 EL1 is not supported')
     }
     if (init.features & ~SUPPORTED_FEATURES) throw new ErrnoError('EINVAL', `unsupported vCPU features 0x${init.features.toString(16)}`)
+    // A second KVM_ARM_VCPU_INIT resets the vCPU, but only with the features it was first given.
+    if (this.initialised && init.features !== this.features) throw new ErrnoError('EINVAL', 'vCPU features cannot change after the first KVM_ARM_VCPU_INIT')
+    this.features = init.features
     this.psciVersion = init.features & (1 << KVM_ARM_VCPU_PSCI_0_2) ? KVM_ARM_PSCI_1_1 : KVM_ARM_PSCI_0_1
     this.reset()
     this.powerOff = (init.features & (1 << KVM_ARM_VCPU_POWER_OFF)) !== 0
@@ -537,7 +541,7 @@ export class Vcpu implements PsciVcpu {
   }
 
   private checkVm(): void {
-    if (this.vm.isDestroyed) throw new ErrnoError('EIO', 'the VM was destroyed')
+    if (this.vm.isDestroyed) throw new ErrnoError('EBADF', 'the VM was destroyed (its fd is closed)')
   }
 
   /** @internal Vm.destroy */

@@ -368,6 +368,7 @@ export class Vm {
     for (const slot of this.memslots.slots) this.stage2.unmap(slot.guestPhysAddr, slot.size)
     this.flushTlbs()
     for (const vcpu of this.vcpuList) vcpu.detach()
+    this.hypervisor.freeTablePage(this.stage2.rootPa)
     this.stopListening()
     this.destroyed = true
     this.hypervisor.releaseVm(this)
@@ -378,7 +379,7 @@ export class Vm {
   }
 
   private checkAlive(): void {
-    if (this.destroyed) throw new ErrnoError('EIO', `VM ${this.vmid} was destroyed`)
+    if (this.destroyed) throw new ErrnoError('EBADF', `VM ${this.vmid} was destroyed (its fd is closed)`)
   }
 }
 
