@@ -37,6 +37,10 @@ describe('decoded fields are ready to execute', () => {
     expect(disassemble(word)).toBe(text.replace('movk x0, #0x1234', 'movk x0, #4660'))
   })
 
+  test.each([[-1], [2 ** 32], [1.5], [Number.NaN], ['0xd503201f'], [null]])('disassemble rejects %s with RangeError', (bad) => {
+    expect(() => disassemble(bad as number)).toThrow(RangeError)
+  })
+
   test('hint space: each architected hint has its own id, the rest are HINT', () => {
     expect(decode(0xd503201f).name).toBe('NOP')
     expect(decode(0xd503233f)).toMatchObject({ name: 'PACSP', key: 0, sp: 1 }) // paciasp

@@ -35,6 +35,12 @@ describe('agreement with llvm-mc 14', () => {
     expect(result.textMismatches.length).toBeLessThanOrEqual(baseline.textMismatches)
   })
 
+  test('meets the issue targets: 100% valid/invalid agreement, >= 99.9% exact text', () => {
+    expect(result.validityMismatches.length).toBe(0)
+    const exact = (result.total - result.textMismatches.length - result.knownStillDifferent) / result.total
+    expect(exact).toBeGreaterThanOrEqual(0.999)
+  })
+
   test('the known-differences list does not grow and has no stale entries', () => {
     expect(known.size).toBeLessThanOrEqual(baseline.knownDifferences)
     expect(result.staleKnown.map((w) => w.toString(16))).toEqual([])
