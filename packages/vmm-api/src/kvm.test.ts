@@ -241,3 +241,10 @@ test('dirty logging through the API: the pages the guest wrote', () => {
   expect([...log.subarray(0, 3)]).toEqual([0xff, 0xff, 0])
   expect(vmFd.getDirtyLog(1).every((b) => b === 0)).toBe(true)
 })
+
+test('the cpu-basic guest (stage-1 tables, SVC, data aborts, checksums) prints what it prints under QEMU', () => {
+  const qemu = readFileSync(`${GUESTS}cpu-basic/qemu.out`, 'utf8')
+  const run = runElfGuest('cpu-basic', 0xc50838n)
+  expect(run.exit).toBe('shutdown')
+  expect(run.uart).toBe(qemu)
+})
