@@ -1,9 +1,9 @@
 import { expect, test } from 'vitest'
 import fc from 'fast-check'
 import { PAGE_SIZE } from './constants.js'
-import { HostKernel } from './host-kernel.js'
+import { HostKernel, type ThpMode } from './host-kernel.js'
 import type { HostMm } from './host-mm.js'
-import { MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_MTE, PROT_READ, PROT_WRITE } from './mman.js'
+import { MAP_ANONYMOUS, MAP_FIXED, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED, PROT_MTE, PROT_READ, PROT_WRITE } from './mman.js'
 import { PhysicalMemory } from './physical-memory.js'
 
 // Random sequences of data writes, tag writes, swaps, migrations, compaction and forks
@@ -11,9 +11,6 @@ import { PhysicalMemory } from './physical-memory.js'
 // private regions are per-process byte/tag arrays, the shared memfd region is one array.
 
 const RW = PROT_READ | PROT_WRITE
-const PAGES = 4
-const REGION = PAGES * PAGE_SIZE
-const GRANULES = REGION / 16
 
 type RegionName = 'private' | 'shared' | 'untagged'
 const REGIONS: RegionName[] = ['private', 'shared', 'untagged']
@@ -37,31 +34,38 @@ type Op =
   | { kind: 'compact'; maxMoves: number }
   | { kind: 'fork'; proc: number }
 
-const opArb: fc.Arbitrary<Op> = fc.oneof(
+function opArb(pages: number, maxProcs: number): fc.Arbitrary<Op> {
+  const REGION = pages * PAGE_SIZE
+  const GRANULES = REGION / 16
+  const PAGES = pages
+  const procArb = fc.nat(maxProcs - 1)
+  return fc.oneof(
   fc.record({
     kind: fc.constant('write' as const),
-    proc: fc.nat(3),
+    proc: procArb,
     region: fc.nat(2),
     offset: fc.nat(REGION - 1),
     bytes: fc.uint8Array({ minLength: 1, maxLength: 300 }),
   }),
   fc.record({
     kind: fc.constant('tags' as const),
-    proc: fc.nat(3),
+    proc: procArb,
     region: fc.nat(2),
     granule: fc.nat(GRANULES - 1),
     tags: fc.uint8Array({ minLength: 1, maxLength: 40, max: 15 }),
   }),
-  fc.record({ kind: fc.constant('swap' as const), proc: fc.nat(3), region: fc.nat(2), page: fc.nat(PAGES - 1) }),
-  fc.record({ kind: fc.constant('migrate' as const), proc: fc.nat(3), region: fc.nat(2), page: fc.nat(PAGES - 1) }),
+  fc.record({ kind: fc.constant('swap' as const), proc: procArb, region: fc.nat(2), page: fc.nat(PAGES - 1) }),
+  fc.record({ kind: fc.constant('migrate' as const), proc: procArb, region: fc.nat(2), page: fc.nat(PAGES - 1) }),
   fc.record({ kind: fc.constant('migrateFrame' as const), pick: fc.nat(1000) }),
   fc.record({ kind: fc.constant('compact' as const), maxMoves: fc.nat(8) }),
-  fc.record({ kind: fc.constant('fork' as const), proc: fc.nat(3) }),
-)
+  fc.record({ kind: fc.constant('fork' as const), proc: procArb }),
+  )
+}
 
 const BASE: Record<RegionName, number> = { private: 0x4000_0000, shared: 0x5000_0000, untagged: 0x6000_0000 }
 
-function check(procs: Proc[]): void {
+function check(procs: Proc[], REGION: number): void {
+  const GRANULES = REGION / 16
   const data = new Uint8Array(REGION)
   const tags = new Uint8Array(GRANULES)
   for (const [i, proc] of procs.entries()) {
@@ -76,20 +80,34 @@ function check(procs: Proc[]): void {
   }
 }
 
-test('writes, tag writes, swaps, migrations and COW never lose or corrupt a byte or a tag', () => {
+interface ModelConfig {
+  /** Pages in each region. */
+  pages: number
+  memory: number
+  thp: ThpMode
+  maxProcs: number
+  runs: number
+  maxOps: number
+}
+
+function modelTest(config: ModelConfig): void {
+  const REGION = config.pages * PAGE_SIZE
+  const GRANULES = REGION / 16
   fc.assert(
-    fc.property(fc.array(opArb, { minLength: 1, maxLength: 40 }), (ops) => {
-      const memory = new PhysicalMemory({ size: 2 * 1024 * 1024 })
-      const kernel = new HostKernel({ memory })
+    fc.property(fc.array(opArb(config.pages, config.maxProcs), { minLength: 1, maxLength: config.maxOps }), (ops) => {
+      const memory = new PhysicalMemory({ size: config.memory })
+      const kernel = new HostKernel({ memory, transparentHugepages: config.thp })
       // Dirty every frame first: stale data and tags must never show through.
       memory.fill(0, memory.size, 0xa5)
       memory.setTags(0, memory.size, 0xc)
       const mm = kernel.createMm()
-      const fixed = MAP_PRIVATE | MAP_ANONYMOUS | 0x10
-      mm.mmap({ addr: BASE.private, length: REGION, prot: RW | PROT_MTE, flags: fixed })
+      const fixed = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED
+      // Populated by write faults, so with huge pages on the region starts as one.
+      mm.mmap({ addr: BASE.private, length: REGION, prot: RW | PROT_MTE, flags: fixed | MAP_POPULATE })
+      if (config.thp === 'always') expect(mm.faultIn(BASE.private, { write: false }).hostPageSize).toBe(2 * 1024 * 1024)
       mm.mmap({ addr: BASE.untagged, length: REGION, prot: RW, flags: fixed })
       const memfd = kernel.memfdCreate('ram', REGION)
-      mm.mmap({ addr: BASE.shared, length: REGION, prot: RW | PROT_MTE, flags: MAP_SHARED | 0x10, file: memfd })
+      mm.mmap({ addr: BASE.shared, length: REGION, prot: RW | PROT_MTE, flags: MAP_SHARED | MAP_FIXED, file: memfd })
       const shared: ModelRegion = { data: new Uint8Array(REGION), tags: new Uint8Array(GRANULES) }
       const procs: Proc[] = [
         {
@@ -106,7 +124,7 @@ test('writes, tag writes, swaps, migrations and COW never lose or corrupt a byte
         if (op.kind === 'migrateFrame') {
           const frames = kernel.userFrames()
           if (frames.length > 0 && kernel.freeFrames > 0) kernel.migrateFrame(frames[op.pick % frames.length] as number)
-          check(procs)
+          check(procs, REGION)
           continue
         }
         if (op.kind === 'compact') {
@@ -117,19 +135,19 @@ test('writes, tag writes, swaps, migrations and COW never lose or corrupt a byte
             if (top > pfn) kernel.migrateFrame(pfn, top)
           }
           kernel.compact(op.maxMoves === 0 ? Infinity : op.maxMoves)
-          check(procs)
+          check(procs, REGION)
           continue
         }
         const proc = procs[op.proc % procs.length] as Proc
         if (op.kind === 'fork') {
-          if (procs.length < 4) {
+          if (procs.length < config.maxProcs) {
             const copy = (r: ModelRegion): ModelRegion => ({ data: r.data.slice(), tags: r.tags.slice() })
             procs.push({
               mm: proc.mm.fork(),
               model: { private: copy(proc.model.private), shared, untagged: copy(proc.model.untagged) },
             })
           }
-          check(procs)
+          check(procs, REGION)
           continue
         }
         const region = REGIONS[op.region] as RegionName
@@ -157,15 +175,23 @@ test('writes, tag writes, swaps, migrations and COW never lose or corrupt a byte
             break
           }
         }
-        check(procs)
+        check(procs, REGION)
       }
       // Every frame is given back when the processes exit.
       for (const p of procs) p.mm.exit()
       const memfdFrames = kernel.userFrames().length
-      expect(memfdFrames).toBeLessThanOrEqual(PAGES)
+      expect(memfdFrames).toBeLessThanOrEqual(config.pages)
       const zeroFrames = kernel.zeroPfn === null ? 0 : 1
       expect(kernel.freeFrames + memfdFrames + zeroFrames).toBe(memory.frameCount)
     }),
-    { numRuns: 150 },
+    { numRuns: config.runs },
   )
+}
+
+test('writes, tag writes, swaps, migrations and COW never lose or corrupt a byte or a tag', () => {
+  modelTest({ pages: 4, memory: 2 * 1024 * 1024, thp: 'never', maxProcs: 4, runs: 150, maxOps: 40 })
 }, 60_000)
+
+test('the same holds over transparent huge pages (splits on swap, migration, COW, compaction)', () => {
+  modelTest({ pages: 512, memory: 16 * 1024 * 1024, thp: 'always', maxProcs: 2, runs: 25, maxOps: 25 })
+}, 90_000)
