@@ -7,6 +7,7 @@ import { INSTRUCTION_NAMES, ROW_COUNT, ROW_EXTRACT, type Instruction } from './g
 import { loadPatterns } from '../scripts/gen-decoder.js'
 import type { ArgSource, Pattern } from '../scripts/decodetree.js'
 import { transforms } from './tables/functions.js'
+import type { InstructionName, InstructionOf } from './printer-types.js'
 
 const patterns = loadPatterns(join(fileURLToPath(new URL('.', import.meta.url)), 'tables'))
 const u32 = fc.integer({ min: 0, max: 0xffff_ffff })
@@ -118,5 +119,16 @@ describe('printers', () => {
   test('every instruction name has a printer', async () => {
     const { unprintedInstructions } = await import('./disassemble.js')
     expect(unprintedInstructions()).toEqual([])
+  })
+})
+
+describe('types', () => {
+  test('InstructionOf and the union narrow by name (checked by tsc)', () => {
+    const insn: Instruction = decode(0xd9200820)
+    const stgOnly = (i: InstructionOf<'STG'>): number => i.imm + i.mode
+    if (insn.name === 'STG') expect(stgOnly(insn)).toBe(2)
+    else expect.unreachable('0xd9200820 is stg')
+    const handlers: { [K in InstructionName]?: (i: InstructionOf<K>) => number } = { STG: stgOnly, B: (i) => i.imm }
+    expect(handlers.B?.({ id: INSTRUCTION_NAMES.indexOf('B') as InstructionOf<'B'>['id'], name: 'B', imm: 8 })).toBe(8)
   })
 })

@@ -744,747 +744,751 @@ export const INSTRUCTION_NAMES = [
   'LD4R_p',
 ] as const
 
-/** The decoded instructions, keyed by `name`; `id` indexes INSTRUCTION_NAMES. */
-export type Instruction =
-  | { readonly id: 0; readonly name: 'UNDEFINED' }
-  | { readonly id: 1; readonly name: 'ADD_i'; readonly sf: number; readonly sh: number; readonly imm12: number; readonly rn: number; readonly rd: number; readonly imm: number }
-  | { readonly id: 2; readonly name: 'ADDS_i'; readonly sf: number; readonly sh: number; readonly imm12: number; readonly rn: number; readonly rd: number; readonly imm: number }
-  | { readonly id: 3; readonly name: 'SUB_i'; readonly sf: number; readonly sh: number; readonly imm12: number; readonly rn: number; readonly rd: number; readonly imm: number }
-  | { readonly id: 4; readonly name: 'SUBS_i'; readonly sf: number; readonly sh: number; readonly imm12: number; readonly rn: number; readonly rd: number; readonly imm: number }
-  | { readonly id: 5; readonly name: 'ADDG'; readonly tag: number; readonly rn: number; readonly rd: number; readonly offset: number }
-  | { readonly id: 6; readonly name: 'SUBG'; readonly tag: number; readonly rn: number; readonly rd: number; readonly offset: number }
-  | { readonly id: 7; readonly name: 'ADR'; readonly rd: number; readonly imm: number }
-  | { readonly id: 8; readonly name: 'ADRP'; readonly rd: number; readonly imm: number }
-  | { readonly id: 9; readonly name: 'AND_i'; readonly sf: number; readonly rn: number; readonly rd: number; readonly immLo: number; readonly immHi: number }
-  | { readonly id: 10; readonly name: 'ORR_i'; readonly sf: number; readonly rn: number; readonly rd: number; readonly immLo: number; readonly immHi: number }
-  | { readonly id: 11; readonly name: 'EOR_i'; readonly sf: number; readonly rn: number; readonly rd: number; readonly immLo: number; readonly immHi: number }
-  | { readonly id: 12; readonly name: 'ANDS_i'; readonly sf: number; readonly rn: number; readonly rd: number; readonly immLo: number; readonly immHi: number }
-  | { readonly id: 13; readonly name: 'MOVN'; readonly sf: number; readonly imm16: number; readonly rd: number; readonly shift: number }
-  | { readonly id: 14; readonly name: 'MOVZ'; readonly sf: number; readonly imm16: number; readonly rd: number; readonly shift: number }
-  | { readonly id: 15; readonly name: 'MOVK'; readonly sf: number; readonly imm16: number; readonly rd: number; readonly shift: number }
-  | { readonly id: 16; readonly name: 'SBFM'; readonly sf: number; readonly immr: number; readonly imms: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 17; readonly name: 'BFM'; readonly sf: number; readonly immr: number; readonly imms: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 18; readonly name: 'UBFM'; readonly sf: number; readonly immr: number; readonly imms: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 19; readonly name: 'EXTR'; readonly sf: number; readonly rm: number; readonly imms: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 20; readonly name: 'B'; readonly imm: number }
-  | { readonly id: 21; readonly name: 'BL'; readonly imm: number }
-  | { readonly id: 22; readonly name: 'B_cond'; readonly cond: number; readonly imm: number }
-  | { readonly id: 23; readonly name: 'CBZ'; readonly sf: number; readonly rt: number; readonly imm: number }
-  | { readonly id: 24; readonly name: 'CBNZ'; readonly sf: number; readonly rt: number; readonly imm: number }
-  | { readonly id: 25; readonly name: 'TBZ'; readonly rt: number; readonly bit: number; readonly imm: number }
-  | { readonly id: 26; readonly name: 'TBNZ'; readonly rt: number; readonly bit: number; readonly imm: number }
-  | { readonly id: 27; readonly name: 'BR'; readonly rn: number }
-  | { readonly id: 28; readonly name: 'BLR'; readonly rn: number }
-  | { readonly id: 29; readonly name: 'RET'; readonly rn: number }
-  | { readonly id: 30; readonly name: 'ERET' }
-  | { readonly id: 31; readonly name: 'DRPS' }
-  | { readonly id: 32; readonly name: 'BRAZ'; readonly key: number; readonly rn: number }
-  | { readonly id: 33; readonly name: 'BLRAZ'; readonly key: number; readonly rn: number }
-  | { readonly id: 34; readonly name: 'RETA'; readonly key: number }
-  | { readonly id: 35; readonly name: 'ERETA'; readonly key: number }
-  | { readonly id: 36; readonly name: 'BRA'; readonly key: number; readonly rn: number; readonly rm: number }
-  | { readonly id: 37; readonly name: 'BLRA'; readonly key: number; readonly rn: number; readonly rm: number }
-  | { readonly id: 38; readonly name: 'SVC'; readonly imm16: number }
-  | { readonly id: 39; readonly name: 'HVC'; readonly imm16: number }
-  | { readonly id: 40; readonly name: 'SMC'; readonly imm16: number }
-  | { readonly id: 41; readonly name: 'BRK'; readonly imm16: number }
-  | { readonly id: 42; readonly name: 'HLT'; readonly imm16: number }
-  | { readonly id: 43; readonly name: 'DCPS'; readonly imm16: number; readonly level: number }
-  | { readonly id: 44; readonly name: 'UDF'; readonly imm16: number }
-  | { readonly id: 45; readonly name: 'CFINV' }
-  | { readonly id: 46; readonly name: 'XAFLAG' }
-  | { readonly id: 47; readonly name: 'AXFLAG' }
-  | { readonly id: 48; readonly name: 'MSR_i'; readonly op1: number; readonly crm: number; readonly op2: number }
-  | { readonly id: 49; readonly name: 'NOP' }
-  | { readonly id: 50; readonly name: 'YIELD' }
-  | { readonly id: 51; readonly name: 'WFE' }
-  | { readonly id: 52; readonly name: 'WFI' }
-  | { readonly id: 53; readonly name: 'SEV' }
-  | { readonly id: 54; readonly name: 'SEVL' }
-  | { readonly id: 55; readonly name: 'DGH' }
-  | { readonly id: 56; readonly name: 'XPACLRI' }
-  | { readonly id: 57; readonly name: 'PAC1716'; readonly key: number }
-  | { readonly id: 58; readonly name: 'AUT1716'; readonly key: number }
-  | { readonly id: 59; readonly name: 'ESB' }
-  | { readonly id: 60; readonly name: 'PSB_CSYNC' }
-  | { readonly id: 61; readonly name: 'TSB_CSYNC' }
-  | { readonly id: 62; readonly name: 'CSDB' }
-  | { readonly id: 63; readonly name: 'PACSP'; readonly key: number; readonly sp: number }
-  | { readonly id: 64; readonly name: 'AUTSP'; readonly key: number; readonly sp: number }
-  | { readonly id: 65; readonly name: 'BTI'; readonly targets: number }
-  | { readonly id: 66; readonly name: 'HINT'; readonly imm: number }
-  | { readonly id: 67; readonly name: 'CLREX'; readonly crm: number }
-  | { readonly id: 68; readonly name: 'DSB'; readonly crm: number }
-  | { readonly id: 69; readonly name: 'DMB'; readonly crm: number }
-  | { readonly id: 70; readonly name: 'ISB'; readonly crm: number }
-  | { readonly id: 71; readonly name: 'SB' }
-  | { readonly id: 72; readonly name: 'SYS'; readonly op1: number; readonly crn: number; readonly crm: number; readonly op2: number; readonly rt: number }
-  | { readonly id: 73; readonly name: 'SYSL'; readonly op1: number; readonly crn: number; readonly crm: number; readonly op2: number; readonly rt: number }
-  | { readonly id: 74; readonly name: 'MSR_r'; readonly sysreg: number; readonly rt: number }
-  | { readonly id: 75; readonly name: 'MRS'; readonly sysreg: number; readonly rt: number }
-  | { readonly id: 76; readonly name: 'AND_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 77; readonly name: 'BIC_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 78; readonly name: 'ORR_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 79; readonly name: 'ORN_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 80; readonly name: 'EOR_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 81; readonly name: 'EON_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 82; readonly name: 'ANDS_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 83; readonly name: 'BICS_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 84; readonly name: 'ADD_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 85; readonly name: 'ADDS_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 86; readonly name: 'SUB_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 87; readonly name: 'SUBS_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 88; readonly name: 'ADD_x'; readonly sf: number; readonly rm: number; readonly option: number; readonly amount: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 89; readonly name: 'ADDS_x'; readonly sf: number; readonly rm: number; readonly option: number; readonly amount: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 90; readonly name: 'SUB_x'; readonly sf: number; readonly rm: number; readonly option: number; readonly amount: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 91; readonly name: 'SUBS_x'; readonly sf: number; readonly rm: number; readonly option: number; readonly amount: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 92; readonly name: 'ADC'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 93; readonly name: 'ADCS'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 94; readonly name: 'SBC'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 95; readonly name: 'SBCS'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 96; readonly name: 'RMIF'; readonly imm6: number; readonly rn: number; readonly mask: number }
-  | { readonly id: 97; readonly name: 'SETF8'; readonly rn: number }
-  | { readonly id: 98; readonly name: 'SETF16'; readonly rn: number }
-  | { readonly id: 99; readonly name: 'CCMN_r'; readonly sf: number; readonly rm: number; readonly cond: number; readonly rn: number; readonly nzcv: number }
-  | { readonly id: 100; readonly name: 'CCMP_r'; readonly sf: number; readonly rm: number; readonly cond: number; readonly rn: number; readonly nzcv: number }
-  | { readonly id: 101; readonly name: 'CCMN_i'; readonly sf: number; readonly imm: number; readonly cond: number; readonly rn: number; readonly nzcv: number }
-  | { readonly id: 102; readonly name: 'CCMP_i'; readonly sf: number; readonly imm: number; readonly cond: number; readonly rn: number; readonly nzcv: number }
-  | { readonly id: 103; readonly name: 'CSEL'; readonly sf: number; readonly rm: number; readonly cond: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 104; readonly name: 'CSINC'; readonly sf: number; readonly rm: number; readonly cond: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 105; readonly name: 'CSINV'; readonly sf: number; readonly rm: number; readonly cond: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 106; readonly name: 'CSNEG'; readonly sf: number; readonly rm: number; readonly cond: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 107; readonly name: 'MADD'; readonly sf: number; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 108; readonly name: 'MSUB'; readonly sf: number; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 109; readonly name: 'SMADDL'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 110; readonly name: 'SMSUBL'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 111; readonly name: 'SMULH'; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 112; readonly name: 'UMADDL'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 113; readonly name: 'UMSUBL'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 114; readonly name: 'UMULH'; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 115; readonly name: 'UDIV'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 116; readonly name: 'SDIV'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 117; readonly name: 'LSLV'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 118; readonly name: 'LSRV'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 119; readonly name: 'ASRV'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 120; readonly name: 'RORV'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 121; readonly name: 'CRC32'; readonly rm: number; readonly sz: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 122; readonly name: 'CRC32C'; readonly rm: number; readonly sz: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 123; readonly name: 'SUBP'; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 124; readonly name: 'SUBPS'; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 125; readonly name: 'IRG'; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 126; readonly name: 'GMI'; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 127; readonly name: 'PACGA'; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 128; readonly name: 'RBIT'; readonly sf: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 129; readonly name: 'REV16'; readonly sf: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 130; readonly name: 'REV32'; readonly rn: number; readonly rd: number }
-  | { readonly id: 131; readonly name: 'REV'; readonly rn: number; readonly rd: number; readonly sf: number }
-  | { readonly id: 132; readonly name: 'CLZ'; readonly sf: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 133; readonly name: 'CLS'; readonly sf: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 134; readonly name: 'PAC'; readonly key: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 135; readonly name: 'AUT'; readonly key: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 136; readonly name: 'PACZ'; readonly key: number; readonly rd: number }
-  | { readonly id: 137; readonly name: 'AUTZ'; readonly key: number; readonly rd: number }
-  | { readonly id: 138; readonly name: 'XPAC'; readonly data: number; readonly rd: number }
-  | { readonly id: 139; readonly name: 'STZGM'; readonly rn: number; readonly rt: number }
-  | { readonly id: 140; readonly name: 'LDG'; readonly rn: number; readonly rt: number; readonly imm: number }
-  | { readonly id: 141; readonly name: 'STGM'; readonly rn: number; readonly rt: number }
-  | { readonly id: 142; readonly name: 'LDGM'; readonly rn: number; readonly rt: number }
-  | { readonly id: 143; readonly name: 'STG'; readonly mode: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  | { readonly id: 144; readonly name: 'STZG'; readonly mode: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  | { readonly id: 145; readonly name: 'ST2G'; readonly mode: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  | { readonly id: 146; readonly name: 'STZ2G'; readonly mode: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  | { readonly id: 147; readonly name: 'STGP'; readonly mode: number; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  | { readonly id: 148; readonly name: 'LDR_lit'; readonly sf: number; readonly rt: number; readonly imm: number }
-  | { readonly id: 149; readonly name: 'LDRSW_lit'; readonly rt: number; readonly imm: number }
-  | { readonly id: 150; readonly name: 'PRFM_lit'; readonly rt: number; readonly imm: number }
-  | { readonly id: 151; readonly name: 'STXR'; readonly size: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 152; readonly name: 'STLXR'; readonly size: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 153; readonly name: 'LDXR'; readonly size: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 154; readonly name: 'LDAXR'; readonly size: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 155; readonly name: 'STXP'; readonly sf: number; readonly rs: number; readonly rt2: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 156; readonly name: 'STLXP'; readonly sf: number; readonly rs: number; readonly rt2: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 157; readonly name: 'LDXP'; readonly sf: number; readonly rt2: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 158; readonly name: 'LDAXP'; readonly sf: number; readonly rt2: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 159; readonly name: 'CASP'; readonly sf: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 160; readonly name: 'CASPL'; readonly sf: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 161; readonly name: 'CASPA'; readonly sf: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 162; readonly name: 'CASPAL'; readonly sf: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 163; readonly name: 'STLLR'; readonly size: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 164; readonly name: 'STLR'; readonly size: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 165; readonly name: 'LDLAR'; readonly size: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 166; readonly name: 'LDAR'; readonly size: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 167; readonly name: 'CAS'; readonly size: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 168; readonly name: 'CASL'; readonly size: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 169; readonly name: 'CASA'; readonly size: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 170; readonly name: 'CASAL'; readonly size: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 171; readonly name: 'STLUR'; readonly size: number; readonly imm: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 172; readonly name: 'LDAPUR'; readonly size: number; readonly imm: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 173; readonly name: 'LDAPURS'; readonly size: number; readonly imm: number; readonly rn: number; readonly rt: number; readonly sf: number }
-  | { readonly id: 174; readonly name: 'STP'; readonly mode: number; readonly rt2: number; readonly rn: number; readonly rt: number; readonly sf: number; readonly imm: number }
-  | { readonly id: 175; readonly name: 'LDP'; readonly mode: number; readonly rt2: number; readonly rn: number; readonly rt: number; readonly sf: number; readonly imm: number }
-  | { readonly id: 176; readonly name: 'LDPSW'; readonly mode: number; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  | { readonly id: 177; readonly name: 'PRFM_ui'; readonly rn: number; readonly rt: number; readonly imm: number }
-  | { readonly id: 178; readonly name: 'PRFUM'; readonly imm: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 179; readonly name: 'PRFM_reg'; readonly rm: number; readonly option: number; readonly s: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 180; readonly name: 'STR_ui'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  | { readonly id: 181; readonly name: 'LDR_ui'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  | { readonly id: 182; readonly name: 'LDRS_ui'; readonly sf: number; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  | { readonly id: 183; readonly name: 'STUR'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  | { readonly id: 184; readonly name: 'LDUR'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  | { readonly id: 185; readonly name: 'LDURS'; readonly sf: number; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  | { readonly id: 186; readonly name: 'STR_post'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  | { readonly id: 187; readonly name: 'LDR_post'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  | { readonly id: 188; readonly name: 'LDRS_post'; readonly sf: number; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  | { readonly id: 189; readonly name: 'STTR'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  | { readonly id: 190; readonly name: 'LDTR'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  | { readonly id: 191; readonly name: 'LDTRS'; readonly sf: number; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  | { readonly id: 192; readonly name: 'STR_pre'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  | { readonly id: 193; readonly name: 'LDR_pre'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  | { readonly id: 194; readonly name: 'LDRS_pre'; readonly sf: number; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  | { readonly id: 195; readonly name: 'STR_reg'; readonly size: number; readonly rm: number; readonly option: number; readonly s: number; readonly rn: number; readonly rt: number; readonly amount: number }
-  | { readonly id: 196; readonly name: 'LDR_reg'; readonly size: number; readonly rm: number; readonly option: number; readonly s: number; readonly rn: number; readonly rt: number; readonly amount: number }
-  | { readonly id: 197; readonly name: 'LDRS_reg'; readonly sf: number; readonly size: number; readonly rm: number; readonly option: number; readonly s: number; readonly rn: number; readonly rt: number; readonly amount: number }
-  | { readonly id: 198; readonly name: 'LDRA'; readonly key: number; readonly wb: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  | { readonly id: 199; readonly name: 'LDAPR'; readonly size: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 200; readonly name: 'LDADD'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 201; readonly name: 'LDCLR'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 202; readonly name: 'LDEOR'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 203; readonly name: 'LDSET'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 204; readonly name: 'LDSMAX'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 205; readonly name: 'LDSMIN'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 206; readonly name: 'LDUMAX'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 207; readonly name: 'LDUMIN'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 208; readonly name: 'SWP'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 209; readonly name: 'SHADD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 210; readonly name: 'UHADD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 211; readonly name: 'SQADD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 212; readonly name: 'UQADD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 213; readonly name: 'SRHADD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 214; readonly name: 'URHADD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 215; readonly name: 'SHSUB_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 216; readonly name: 'UHSUB_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 217; readonly name: 'SQSUB_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 218; readonly name: 'UQSUB_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 219; readonly name: 'CMGT_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 220; readonly name: 'CMHI_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 221; readonly name: 'CMGE_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 222; readonly name: 'CMHS_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 223; readonly name: 'SSHL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 224; readonly name: 'USHL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 225; readonly name: 'SQSHL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 226; readonly name: 'UQSHL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 227; readonly name: 'SRSHL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 228; readonly name: 'URSHL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 229; readonly name: 'SQRSHL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 230; readonly name: 'UQRSHL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 231; readonly name: 'SMAX_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 232; readonly name: 'UMAX_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 233; readonly name: 'SMIN_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 234; readonly name: 'UMIN_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 235; readonly name: 'SABD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 236; readonly name: 'UABD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 237; readonly name: 'SABA_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 238; readonly name: 'UABA_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 239; readonly name: 'ADD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 240; readonly name: 'SUB_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 241; readonly name: 'CMTST_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 242; readonly name: 'CMEQ_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 243; readonly name: 'MLA_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 244; readonly name: 'MLS_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 245; readonly name: 'SMAXP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 246; readonly name: 'UMAXP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 247; readonly name: 'SMINP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 248; readonly name: 'UMINP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 249; readonly name: 'SQDMULH_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 250; readonly name: 'SQRDMULH_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 251; readonly name: 'MUL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 252; readonly name: 'PMUL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 253; readonly name: 'ADDP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 254; readonly name: 'AND_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 255; readonly name: 'BIC_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 256; readonly name: 'ORR_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 257; readonly name: 'ORN_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 258; readonly name: 'EOR_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 259; readonly name: 'BSL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 260; readonly name: 'BIT_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 261; readonly name: 'BIF_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 262; readonly name: 'FMAXNM_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 263; readonly name: 'FMLA_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 264; readonly name: 'FADD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 265; readonly name: 'FMULX_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 266; readonly name: 'FCMEQ_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 267; readonly name: 'FMAX_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 268; readonly name: 'FRECPS_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 269; readonly name: 'FMINNM_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 270; readonly name: 'FMLS_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 271; readonly name: 'FSUB_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 272; readonly name: 'FMIN_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 273; readonly name: 'FRSQRTS_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 274; readonly name: 'FMAXNMP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 275; readonly name: 'FADDP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 276; readonly name: 'FMUL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 277; readonly name: 'FCMGE_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 278; readonly name: 'FACGE_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 279; readonly name: 'FMAXP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 280; readonly name: 'FDIV_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 281; readonly name: 'FMINNMP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 282; readonly name: 'FABD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 283; readonly name: 'FCMGT_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 284; readonly name: 'FACGT_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 285; readonly name: 'FMINP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 286; readonly name: 'FMLAL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 287; readonly name: 'FMLSL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 288; readonly name: 'FMLAL2_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 289; readonly name: 'FMLSL2_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 290; readonly name: 'SDOT_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 291; readonly name: 'UDOT_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 292; readonly name: 'SQRDMLAH_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 293; readonly name: 'SQRDMLSH_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 294; readonly name: 'FCMLA_v'; readonly q: number; readonly rm: number; readonly rot: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 295; readonly name: 'FCADD_v'; readonly q: number; readonly rm: number; readonly rot: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 296; readonly name: 'SADDL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 297; readonly name: 'UADDL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 298; readonly name: 'SADDW_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 299; readonly name: 'UADDW_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 300; readonly name: 'SSUBL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 301; readonly name: 'USUBL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 302; readonly name: 'SSUBW_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 303; readonly name: 'USUBW_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 304; readonly name: 'ADDHN_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 305; readonly name: 'RADDHN_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 306; readonly name: 'SABAL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 307; readonly name: 'UABAL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 308; readonly name: 'SUBHN_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 309; readonly name: 'RSUBHN_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 310; readonly name: 'SABDL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 311; readonly name: 'UABDL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 312; readonly name: 'SMLAL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 313; readonly name: 'UMLAL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 314; readonly name: 'SMLSL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 315; readonly name: 'UMLSL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 316; readonly name: 'SMULL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 317; readonly name: 'UMULL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 318; readonly name: 'SQDMLAL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 319; readonly name: 'SQDMLSL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 320; readonly name: 'SQDMULL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 321; readonly name: 'PMULL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 322; readonly name: 'REV64_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 323; readonly name: 'REV16_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 324; readonly name: 'SADDLP_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 325; readonly name: 'SUQADD_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 326; readonly name: 'CLS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 327; readonly name: 'CNT_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 328; readonly name: 'SADALP_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 329; readonly name: 'SQABS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 330; readonly name: 'CMGT_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 331; readonly name: 'CMEQ_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 332; readonly name: 'CMLT_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 333; readonly name: 'ABS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 334; readonly name: 'XTN_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 335; readonly name: 'SQXTN_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 336; readonly name: 'REV32_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 337; readonly name: 'UADDLP_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 338; readonly name: 'USQADD_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 339; readonly name: 'CLZ_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 340; readonly name: 'UADALP_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 341; readonly name: 'SQNEG_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 342; readonly name: 'CMGE_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 343; readonly name: 'CMLE_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 344; readonly name: 'NEG_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 345; readonly name: 'SQXTUN_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 346; readonly name: 'SHLL_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 347; readonly name: 'UQXTN_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 348; readonly name: 'NOT_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 349; readonly name: 'RBIT_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 350; readonly name: 'FRINTN_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 351; readonly name: 'FRINTM_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 352; readonly name: 'FCVTNS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 353; readonly name: 'FCVTMS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 354; readonly name: 'FCVTAS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 355; readonly name: 'SCVTF_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 356; readonly name: 'FRINT32Z_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 357; readonly name: 'FRINT64Z_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 358; readonly name: 'FCMGT_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 359; readonly name: 'FCMEQ_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 360; readonly name: 'FCMLT_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 361; readonly name: 'FABS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 362; readonly name: 'FRINTP_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 363; readonly name: 'FRINTZ_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 364; readonly name: 'FCVTPS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 365; readonly name: 'FCVTZS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 366; readonly name: 'FRECPE_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 367; readonly name: 'FRINTA_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 368; readonly name: 'FRINTX_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 369; readonly name: 'FCVTNU_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 370; readonly name: 'FCVTMU_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 371; readonly name: 'FCVTAU_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 372; readonly name: 'UCVTF_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 373; readonly name: 'FRINT32X_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 374; readonly name: 'FRINT64X_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 375; readonly name: 'FCMGE_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 376; readonly name: 'FCMLE_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 377; readonly name: 'FNEG_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 378; readonly name: 'FRINTI_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 379; readonly name: 'FCVTPU_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 380; readonly name: 'FCVTZU_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 381; readonly name: 'FRSQRTE_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 382; readonly name: 'FSQRT_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 383; readonly name: 'URECPE_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 384; readonly name: 'URSQRTE_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 385; readonly name: 'FCVTN_v'; readonly q: number; readonly sz: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 386; readonly name: 'FCVTL_v'; readonly q: number; readonly sz: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 387; readonly name: 'FCVTXN_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly sz: number }
-  | { readonly id: 388; readonly name: 'SADDLV'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 389; readonly name: 'UADDLV'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 390; readonly name: 'SMAXV'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 391; readonly name: 'UMAXV'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 392; readonly name: 'SMINV'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 393; readonly name: 'UMINV'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 394; readonly name: 'ADDV'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 395; readonly name: 'FMAXNMV'; readonly rn: number; readonly rd: number; readonly q: number; readonly esz: number }
-  | { readonly id: 396; readonly name: 'FMAXV'; readonly rn: number; readonly rd: number; readonly q: number; readonly esz: number }
-  | { readonly id: 397; readonly name: 'FMINNMV'; readonly rn: number; readonly rd: number; readonly q: number; readonly esz: number }
-  | { readonly id: 398; readonly name: 'FMINV'; readonly rn: number; readonly rd: number; readonly q: number; readonly esz: number }
-  | { readonly id: 399; readonly name: 'DUP_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly esz: number }
-  | { readonly id: 400; readonly name: 'DUP_vg'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 401; readonly name: 'INS_g'; readonly rn: number; readonly rd: number; readonly idx: number; readonly esz: number }
-  | { readonly id: 402; readonly name: 'INS_e'; readonly rn: number; readonly rd: number; readonly idx: number; readonly idx2: number; readonly esz: number }
-  | { readonly id: 403; readonly name: 'DUP_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly esz: number }
-  | { readonly id: 404; readonly name: 'SMOV_w'; readonly rn: number; readonly rd: number; readonly idx: number; readonly esz: number }
-  | { readonly id: 405; readonly name: 'SMOV_x'; readonly rn: number; readonly rd: number; readonly idx: number; readonly esz: number }
-  | { readonly id: 406; readonly name: 'UMOV_w'; readonly rn: number; readonly rd: number; readonly idx: number; readonly esz: number }
-  | { readonly id: 407; readonly name: 'UMOV_x'; readonly rn: number; readonly rd: number; readonly idx: number; readonly esz: number }
-  | { readonly id: 408; readonly name: 'UZP1_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 409; readonly name: 'TRN1_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 410; readonly name: 'ZIP1_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 411; readonly name: 'UZP2_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 412; readonly name: 'TRN2_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 413; readonly name: 'ZIP2_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 414; readonly name: 'EXT_v'; readonly rm: number; readonly imm: number; readonly rn: number; readonly rd: number; readonly q: number }
-  | { readonly id: 415; readonly name: 'TBL_v'; readonly q: number; readonly rm: number; readonly len: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 416; readonly name: 'TBX_v'; readonly q: number; readonly rm: number; readonly len: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 417; readonly name: 'MOVI_v'; readonly q: number; readonly rd: number; readonly imm8: number; readonly cmode: number }
-  | { readonly id: 418; readonly name: 'ORR_vi'; readonly q: number; readonly rd: number; readonly imm8: number; readonly cmode: number }
-  | { readonly id: 419; readonly name: 'MVNI_v'; readonly q: number; readonly rd: number; readonly imm8: number; readonly cmode: number }
-  | { readonly id: 420; readonly name: 'BIC_vi'; readonly q: number; readonly rd: number; readonly imm8: number; readonly cmode: number }
-  | { readonly id: 421; readonly name: 'MOVI_d'; readonly rd: number; readonly imm8: number }
-  | { readonly id: 422; readonly name: 'MOVI_2d'; readonly rd: number; readonly imm8: number }
-  | { readonly id: 423; readonly name: 'FMOV_vi'; readonly q: number; readonly rd: number; readonly imm8: number; readonly esz: number }
-  | { readonly id: 424; readonly name: 'SSHR_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 425; readonly name: 'SSRA_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 426; readonly name: 'SRSHR_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 427; readonly name: 'SRSRA_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 428; readonly name: 'SHL_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 429; readonly name: 'SQSHL_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 430; readonly name: 'USHR_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 431; readonly name: 'USRA_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 432; readonly name: 'URSHR_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 433; readonly name: 'URSRA_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 434; readonly name: 'SRI_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 435; readonly name: 'SLI_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 436; readonly name: 'SQSHLU_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 437; readonly name: 'UQSHL_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 438; readonly name: 'SHRN_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 439; readonly name: 'RSHRN_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 440; readonly name: 'SQSHRN_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 441; readonly name: 'SQRSHRN_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 442; readonly name: 'SQSHRUN_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 443; readonly name: 'SQRSHRUN_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 444; readonly name: 'UQSHRN_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 445; readonly name: 'UQRSHRN_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 446; readonly name: 'SSHLL_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 447; readonly name: 'USHLL_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 448; readonly name: 'SCVTF_vfx'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 449; readonly name: 'FCVTZS_vfx'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 450; readonly name: 'UCVTF_vfx'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 451; readonly name: 'FCVTZU_vfx'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 452; readonly name: 'SMLAL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  | { readonly id: 453; readonly name: 'SQDMLAL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  | { readonly id: 454; readonly name: 'SMLSL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  | { readonly id: 455; readonly name: 'SQDMLSL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  | { readonly id: 456; readonly name: 'MUL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  | { readonly id: 457; readonly name: 'SMULL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  | { readonly id: 458; readonly name: 'SQDMULL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  | { readonly id: 459; readonly name: 'SQDMULH_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  | { readonly id: 460; readonly name: 'SQRDMULH_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  | { readonly id: 461; readonly name: 'MLA_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  | { readonly id: 462; readonly name: 'MLS_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  | { readonly id: 463; readonly name: 'UMLAL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  | { readonly id: 464; readonly name: 'UMLSL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  | { readonly id: 465; readonly name: 'UMULL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  | { readonly id: 466; readonly name: 'SQRDMLAH_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  | { readonly id: 467; readonly name: 'SQRDMLSH_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  | { readonly id: 468; readonly name: 'SDOT_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  | { readonly id: 469; readonly name: 'UDOT_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  | { readonly id: 470; readonly name: 'FMLA_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  | { readonly id: 471; readonly name: 'FMLS_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  | { readonly id: 472; readonly name: 'FMUL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  | { readonly id: 473; readonly name: 'FMULX_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  | { readonly id: 474; readonly name: 'FMLAL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number }
-  | { readonly id: 475; readonly name: 'FMLSL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number }
-  | { readonly id: 476; readonly name: 'FMLAL2_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number }
-  | { readonly id: 477; readonly name: 'FMLSL2_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number }
-  | { readonly id: 478; readonly name: 'FCMLA_ve'; readonly rot: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number; readonly q: number }
-  | { readonly id: 479; readonly name: 'SQDMLAL_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  | { readonly id: 480; readonly name: 'SQDMLSL_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  | { readonly id: 481; readonly name: 'SQDMULL_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  | { readonly id: 482; readonly name: 'SQDMULH_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  | { readonly id: 483; readonly name: 'SQRDMULH_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  | { readonly id: 484; readonly name: 'SQRDMLAH_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  | { readonly id: 485; readonly name: 'SQRDMLSH_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  | { readonly id: 486; readonly name: 'FMLA_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  | { readonly id: 487; readonly name: 'FMLS_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  | { readonly id: 488; readonly name: 'FMUL_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  | { readonly id: 489; readonly name: 'FMULX_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  | { readonly id: 490; readonly name: 'SQADD_s'; readonly esz: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 491; readonly name: 'UQADD_s'; readonly esz: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 492; readonly name: 'SQSUB_s'; readonly esz: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 493; readonly name: 'UQSUB_s'; readonly esz: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 494; readonly name: 'CMGT_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 495; readonly name: 'CMHI_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 496; readonly name: 'CMGE_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 497; readonly name: 'CMHS_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 498; readonly name: 'SSHL_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 499; readonly name: 'USHL_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 500; readonly name: 'SQSHL_s'; readonly esz: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 501; readonly name: 'UQSHL_s'; readonly esz: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 502; readonly name: 'SRSHL_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 503; readonly name: 'URSHL_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 504; readonly name: 'SQRSHL_s'; readonly esz: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 505; readonly name: 'UQRSHL_s'; readonly esz: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 506; readonly name: 'ADD_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 507; readonly name: 'SUB_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 508; readonly name: 'CMTST_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 509; readonly name: 'CMEQ_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 510; readonly name: 'SQDMULH_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 511; readonly name: 'SQRDMULH_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 512; readonly name: 'FMULX_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 513; readonly name: 'FCMEQ_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 514; readonly name: 'FRECPS_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 515; readonly name: 'FRSQRTS_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 516; readonly name: 'FCMGE_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 517; readonly name: 'FACGE_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 518; readonly name: 'FABD_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 519; readonly name: 'FCMGT_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 520; readonly name: 'FACGT_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 521; readonly name: 'SQRDMLAH_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 522; readonly name: 'SQRDMLSH_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 523; readonly name: 'SQDMLAL_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 524; readonly name: 'SQDMLSL_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 525; readonly name: 'SQDMULL_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 526; readonly name: 'SUQADD_s'; readonly esz: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 527; readonly name: 'SQABS_s'; readonly esz: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 528; readonly name: 'CMGT_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 529; readonly name: 'CMEQ_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 530; readonly name: 'CMLT_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 531; readonly name: 'ABS_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 532; readonly name: 'SQXTN_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 533; readonly name: 'USQADD_s'; readonly esz: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 534; readonly name: 'SQNEG_s'; readonly esz: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 535; readonly name: 'CMGE_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 536; readonly name: 'CMLE_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 537; readonly name: 'NEG_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 538; readonly name: 'SQXTUN_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 539; readonly name: 'UQXTN_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 540; readonly name: 'FCVTNS_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 541; readonly name: 'FCVTMS_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 542; readonly name: 'FCVTAS_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 543; readonly name: 'SCVTF_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 544; readonly name: 'FCMGT_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 545; readonly name: 'FCMEQ_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 546; readonly name: 'FCMLT_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 547; readonly name: 'FCVTPS_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 548; readonly name: 'FCVTZS_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 549; readonly name: 'FRECPE_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 550; readonly name: 'FRECPX_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 551; readonly name: 'FCVTNU_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 552; readonly name: 'FCVTMU_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 553; readonly name: 'FCVTAU_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 554; readonly name: 'UCVTF_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 555; readonly name: 'FCMGE_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 556; readonly name: 'FCMLE_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 557; readonly name: 'FCVTPU_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 558; readonly name: 'FCVTZU_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 559; readonly name: 'FRSQRTE_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 560; readonly name: 'FCVTXN_s'; readonly rn: number; readonly rd: number }
-  | { readonly id: 561; readonly name: 'ADDP_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 562; readonly name: 'FMAXNMP_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 563; readonly name: 'FADDP_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 564; readonly name: 'FMAXP_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 565; readonly name: 'FMINNMP_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 566; readonly name: 'FMINP_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 567; readonly name: 'SSHR_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 568; readonly name: 'SSRA_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 569; readonly name: 'SRSHR_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 570; readonly name: 'SRSRA_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 571; readonly name: 'SHL_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 572; readonly name: 'SQSHL_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 573; readonly name: 'SQSHRN_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 574; readonly name: 'SQRSHRN_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 575; readonly name: 'USHR_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 576; readonly name: 'USRA_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 577; readonly name: 'URSHR_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 578; readonly name: 'URSRA_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 579; readonly name: 'SRI_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 580; readonly name: 'SLI_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 581; readonly name: 'SQSHLU_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 582; readonly name: 'UQSHL_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 583; readonly name: 'SQSHRUN_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 584; readonly name: 'SQRSHRUN_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 585; readonly name: 'UQSHRN_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 586; readonly name: 'UQRSHRN_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 587; readonly name: 'SCVTF_sfx'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 588; readonly name: 'FCVTZS_sfx'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 589; readonly name: 'UCVTF_sfx'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 590; readonly name: 'FCVTZU_sfx'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 591; readonly name: 'AESE'; readonly rn: number; readonly rd: number }
-  | { readonly id: 592; readonly name: 'AESD'; readonly rn: number; readonly rd: number }
-  | { readonly id: 593; readonly name: 'AESMC'; readonly rn: number; readonly rd: number }
-  | { readonly id: 594; readonly name: 'AESIMC'; readonly rn: number; readonly rd: number }
-  | { readonly id: 595; readonly name: 'SHA1C'; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 596; readonly name: 'SHA1P'; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 597; readonly name: 'SHA1M'; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 598; readonly name: 'SHA1SU0'; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 599; readonly name: 'SHA256H'; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 600; readonly name: 'SHA256H2'; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 601; readonly name: 'SHA256SU1'; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 602; readonly name: 'SHA1H'; readonly rn: number; readonly rd: number }
-  | { readonly id: 603; readonly name: 'SHA1SU1'; readonly rn: number; readonly rd: number }
-  | { readonly id: 604; readonly name: 'SHA256SU0'; readonly rn: number; readonly rd: number }
-  | { readonly id: 605; readonly name: 'SHA512H'; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 606; readonly name: 'SHA512H2'; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 607; readonly name: 'SHA512SU1'; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 608; readonly name: 'RAX1'; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 609; readonly name: 'SM3PARTW1'; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 610; readonly name: 'SM3PARTW2'; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 611; readonly name: 'SM4EKEY'; readonly rm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 612; readonly name: 'EOR3'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 613; readonly name: 'BCAX'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 614; readonly name: 'SM3SS1'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 615; readonly name: 'XAR'; readonly rm: number; readonly imm: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 616; readonly name: 'SM3TT1A'; readonly rm: number; readonly idx: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 617; readonly name: 'SM3TT1B'; readonly rm: number; readonly idx: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 618; readonly name: 'SM3TT2A'; readonly rm: number; readonly idx: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 619; readonly name: 'SM3TT2B'; readonly rm: number; readonly idx: number; readonly rn: number; readonly rd: number }
-  | { readonly id: 620; readonly name: 'SHA512SU0'; readonly rn: number; readonly rd: number }
-  | { readonly id: 621; readonly name: 'SM4E'; readonly rn: number; readonly rd: number }
-  | { readonly id: 622; readonly name: 'FMOV_f'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 623; readonly name: 'FABS_f'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 624; readonly name: 'FNEG_f'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 625; readonly name: 'FSQRT_f'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 626; readonly name: 'FRINTN_f'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 627; readonly name: 'FRINTP_f'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 628; readonly name: 'FRINTM_f'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 629; readonly name: 'FRINTZ_f'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 630; readonly name: 'FRINTA_f'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 631; readonly name: 'FRINTX_f'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 632; readonly name: 'FRINTI_f'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 633; readonly name: 'FRINT32Z_f'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 634; readonly name: 'FRINT32X_f'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 635; readonly name: 'FRINT64Z_f'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 636; readonly name: 'FRINT64X_f'; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 637; readonly name: 'FCVT_f'; readonly rn: number; readonly rd: number; readonly esz: number; readonly desz: number }
-  | { readonly id: 638; readonly name: 'FCMP_f'; readonly rm: number; readonly rn: number; readonly esz: number }
-  | { readonly id: 639; readonly name: 'FCMP_fz'; readonly rn: number; readonly esz: number }
-  | { readonly id: 640; readonly name: 'FCMPE_f'; readonly rm: number; readonly rn: number; readonly esz: number }
-  | { readonly id: 641; readonly name: 'FCMPE_fz'; readonly rn: number; readonly esz: number }
-  | { readonly id: 642; readonly name: 'FMOV_fi'; readonly imm8: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 643; readonly name: 'FCCMP_f'; readonly rm: number; readonly cond: number; readonly rn: number; readonly nzcv: number; readonly esz: number }
-  | { readonly id: 644; readonly name: 'FCCMPE_f'; readonly rm: number; readonly cond: number; readonly rn: number; readonly nzcv: number; readonly esz: number }
-  | { readonly id: 645; readonly name: 'FMUL_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 646; readonly name: 'FDIV_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 647; readonly name: 'FADD_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 648; readonly name: 'FSUB_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 649; readonly name: 'FMAX_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 650; readonly name: 'FMIN_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 651; readonly name: 'FMAXNM_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 652; readonly name: 'FMINNM_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 653; readonly name: 'FNMUL_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 654; readonly name: 'FCSEL_f'; readonly rm: number; readonly cond: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 655; readonly name: 'FMADD_f'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 656; readonly name: 'FMSUB_f'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 657; readonly name: 'FNMADD_f'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 658; readonly name: 'FNMSUB_f'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 659; readonly name: 'FCVTNS_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 660; readonly name: 'FCVTNU_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 661; readonly name: 'SCVTF_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 662; readonly name: 'UCVTF_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 663; readonly name: 'FCVTAS_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 664; readonly name: 'FCVTAU_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 665; readonly name: 'FCVTPS_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 666; readonly name: 'FCVTPU_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 667; readonly name: 'FCVTMS_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 668; readonly name: 'FCVTMU_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 669; readonly name: 'FCVTZS_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 670; readonly name: 'FCVTZU_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  | { readonly id: 671; readonly name: 'FMOV_gf'; readonly rn: number; readonly rd: number; readonly sf: number; readonly esz: number }
-  | { readonly id: 672; readonly name: 'FMOV_fg'; readonly rn: number; readonly rd: number; readonly sf: number; readonly esz: number }
-  | { readonly id: 673; readonly name: 'FMOV_gd1'; readonly rn: number; readonly rd: number }
-  | { readonly id: 674; readonly name: 'FMOV_d1g'; readonly rn: number; readonly rd: number }
-  | { readonly id: 675; readonly name: 'FJCVTZS'; readonly rn: number; readonly rd: number }
-  | { readonly id: 676; readonly name: 'FCVTZS_gfx'; readonly rn: number; readonly rd: number; readonly scale: number; readonly esz: number; readonly sf: number }
-  | { readonly id: 677; readonly name: 'FCVTZU_gfx'; readonly rn: number; readonly rd: number; readonly scale: number; readonly esz: number; readonly sf: number }
-  | { readonly id: 678; readonly name: 'SCVTF_gfx'; readonly rn: number; readonly rd: number; readonly scale: number; readonly esz: number; readonly sf: number }
-  | { readonly id: 679; readonly name: 'UCVTF_gfx'; readonly rn: number; readonly rd: number; readonly scale: number; readonly esz: number; readonly sf: number }
-  | { readonly id: 680; readonly name: 'LDR_fl'; readonly rt: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 681; readonly name: 'STNP_f'; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 682; readonly name: 'LDNP_f'; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 683; readonly name: 'STP_fpost'; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 684; readonly name: 'LDP_fpost'; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 685; readonly name: 'STP_f'; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 686; readonly name: 'LDP_f'; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 687; readonly name: 'STP_fpre'; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 688; readonly name: 'LDP_fpre'; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 689; readonly name: 'STUR_f'; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 690; readonly name: 'STR_fpost'; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 691; readonly name: 'STR_fpre'; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 692; readonly name: 'STR_f'; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 693; readonly name: 'STR_fr'; readonly rm: number; readonly s: number; readonly rn: number; readonly rt: number; readonly option: number; readonly amount: number; readonly esz: number }
-  | { readonly id: 694; readonly name: 'LDUR_f'; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 695; readonly name: 'LDR_fpost'; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 696; readonly name: 'LDR_fpre'; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 697; readonly name: 'LDR_f'; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
-  | { readonly id: 698; readonly name: 'LDR_fr'; readonly rm: number; readonly s: number; readonly rn: number; readonly rt: number; readonly option: number; readonly amount: number; readonly esz: number }
-  | { readonly id: 699; readonly name: 'ST4_m'; readonly q: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
-  | { readonly id: 700; readonly name: 'ST4_mp'; readonly q: number; readonly rm: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
-  | { readonly id: 701; readonly name: 'LD4_m'; readonly q: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
-  | { readonly id: 702; readonly name: 'LD4_mp'; readonly q: number; readonly rm: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
-  | { readonly id: 703; readonly name: 'ST1_m'; readonly q: number; readonly esz: number; readonly rn: number; readonly rt: number; readonly nregs: number }
-  | { readonly id: 704; readonly name: 'ST1_mp'; readonly q: number; readonly rm: number; readonly esz: number; readonly rn: number; readonly rt: number; readonly nregs: number }
-  | { readonly id: 705; readonly name: 'LD1_m'; readonly q: number; readonly esz: number; readonly rn: number; readonly rt: number; readonly nregs: number }
-  | { readonly id: 706; readonly name: 'LD1_mp'; readonly q: number; readonly rm: number; readonly esz: number; readonly rn: number; readonly rt: number; readonly nregs: number }
-  | { readonly id: 707; readonly name: 'ST3_m'; readonly q: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
-  | { readonly id: 708; readonly name: 'ST3_mp'; readonly q: number; readonly rm: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
-  | { readonly id: 709; readonly name: 'LD3_m'; readonly q: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
-  | { readonly id: 710; readonly name: 'LD3_mp'; readonly q: number; readonly rm: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
-  | { readonly id: 711; readonly name: 'ST2_m'; readonly q: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
-  | { readonly id: 712; readonly name: 'ST2_mp'; readonly q: number; readonly rm: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
-  | { readonly id: 713; readonly name: 'LD2_m'; readonly q: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
-  | { readonly id: 714; readonly name: 'LD2_mp'; readonly q: number; readonly rm: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
-  | { readonly id: 715; readonly name: 'ST1_l'; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
-  | { readonly id: 716; readonly name: 'ST1_lp'; readonly rm: number; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
-  | { readonly id: 717; readonly name: 'LD1_l'; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
-  | { readonly id: 718; readonly name: 'LD1_lp'; readonly rm: number; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
-  | { readonly id: 719; readonly name: 'ST2_l'; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
-  | { readonly id: 720; readonly name: 'ST2_lp'; readonly rm: number; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
-  | { readonly id: 721; readonly name: 'LD2_l'; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
-  | { readonly id: 722; readonly name: 'LD2_lp'; readonly rm: number; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
-  | { readonly id: 723; readonly name: 'ST3_l'; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
-  | { readonly id: 724; readonly name: 'ST3_lp'; readonly rm: number; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
-  | { readonly id: 725; readonly name: 'LD3_l'; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
-  | { readonly id: 726; readonly name: 'LD3_lp'; readonly rm: number; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
-  | { readonly id: 727; readonly name: 'ST4_l'; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
-  | { readonly id: 728; readonly name: 'ST4_lp'; readonly rm: number; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
-  | { readonly id: 729; readonly name: 'LD4_l'; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
-  | { readonly id: 730; readonly name: 'LD4_lp'; readonly rm: number; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
-  | { readonly id: 731; readonly name: 'LD1R'; readonly q: number; readonly esz: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 732; readonly name: 'LD1R_p'; readonly q: number; readonly rm: number; readonly esz: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 733; readonly name: 'LD2R'; readonly q: number; readonly esz: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 734; readonly name: 'LD2R_p'; readonly q: number; readonly rm: number; readonly esz: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 735; readonly name: 'LD3R'; readonly q: number; readonly esz: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 736; readonly name: 'LD3R_p'; readonly q: number; readonly rm: number; readonly esz: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 737; readonly name: 'LD4R'; readonly q: number; readonly esz: number; readonly rn: number; readonly rt: number }
-  | { readonly id: 738; readonly name: 'LD4R_p'; readonly q: number; readonly rm: number; readonly esz: number; readonly rn: number; readonly rt: number }
+/** Each decoded instruction by name; `id` indexes INSTRUCTION_NAMES. */
+export interface InstructionMap {
+  UNDEFINED: { readonly id: 0; readonly name: 'UNDEFINED' }
+  ADD_i: { readonly id: 1; readonly name: 'ADD_i'; readonly sf: number; readonly sh: number; readonly imm12: number; readonly rn: number; readonly rd: number; readonly imm: number }
+  ADDS_i: { readonly id: 2; readonly name: 'ADDS_i'; readonly sf: number; readonly sh: number; readonly imm12: number; readonly rn: number; readonly rd: number; readonly imm: number }
+  SUB_i: { readonly id: 3; readonly name: 'SUB_i'; readonly sf: number; readonly sh: number; readonly imm12: number; readonly rn: number; readonly rd: number; readonly imm: number }
+  SUBS_i: { readonly id: 4; readonly name: 'SUBS_i'; readonly sf: number; readonly sh: number; readonly imm12: number; readonly rn: number; readonly rd: number; readonly imm: number }
+  ADDG: { readonly id: 5; readonly name: 'ADDG'; readonly tag: number; readonly rn: number; readonly rd: number; readonly offset: number }
+  SUBG: { readonly id: 6; readonly name: 'SUBG'; readonly tag: number; readonly rn: number; readonly rd: number; readonly offset: number }
+  ADR: { readonly id: 7; readonly name: 'ADR'; readonly rd: number; readonly imm: number }
+  ADRP: { readonly id: 8; readonly name: 'ADRP'; readonly rd: number; readonly imm: number }
+  AND_i: { readonly id: 9; readonly name: 'AND_i'; readonly sf: number; readonly rn: number; readonly rd: number; readonly immLo: number; readonly immHi: number }
+  ORR_i: { readonly id: 10; readonly name: 'ORR_i'; readonly sf: number; readonly rn: number; readonly rd: number; readonly immLo: number; readonly immHi: number }
+  EOR_i: { readonly id: 11; readonly name: 'EOR_i'; readonly sf: number; readonly rn: number; readonly rd: number; readonly immLo: number; readonly immHi: number }
+  ANDS_i: { readonly id: 12; readonly name: 'ANDS_i'; readonly sf: number; readonly rn: number; readonly rd: number; readonly immLo: number; readonly immHi: number }
+  MOVN: { readonly id: 13; readonly name: 'MOVN'; readonly sf: number; readonly imm16: number; readonly rd: number; readonly shift: number }
+  MOVZ: { readonly id: 14; readonly name: 'MOVZ'; readonly sf: number; readonly imm16: number; readonly rd: number; readonly shift: number }
+  MOVK: { readonly id: 15; readonly name: 'MOVK'; readonly sf: number; readonly imm16: number; readonly rd: number; readonly shift: number }
+  SBFM: { readonly id: 16; readonly name: 'SBFM'; readonly sf: number; readonly immr: number; readonly imms: number; readonly rn: number; readonly rd: number }
+  BFM: { readonly id: 17; readonly name: 'BFM'; readonly sf: number; readonly immr: number; readonly imms: number; readonly rn: number; readonly rd: number }
+  UBFM: { readonly id: 18; readonly name: 'UBFM'; readonly sf: number; readonly immr: number; readonly imms: number; readonly rn: number; readonly rd: number }
+  EXTR: { readonly id: 19; readonly name: 'EXTR'; readonly sf: number; readonly rm: number; readonly imms: number; readonly rn: number; readonly rd: number }
+  B: { readonly id: 20; readonly name: 'B'; readonly imm: number }
+  BL: { readonly id: 21; readonly name: 'BL'; readonly imm: number }
+  B_cond: { readonly id: 22; readonly name: 'B_cond'; readonly cond: number; readonly imm: number }
+  CBZ: { readonly id: 23; readonly name: 'CBZ'; readonly sf: number; readonly rt: number; readonly imm: number }
+  CBNZ: { readonly id: 24; readonly name: 'CBNZ'; readonly sf: number; readonly rt: number; readonly imm: number }
+  TBZ: { readonly id: 25; readonly name: 'TBZ'; readonly rt: number; readonly bit: number; readonly imm: number }
+  TBNZ: { readonly id: 26; readonly name: 'TBNZ'; readonly rt: number; readonly bit: number; readonly imm: number }
+  BR: { readonly id: 27; readonly name: 'BR'; readonly rn: number }
+  BLR: { readonly id: 28; readonly name: 'BLR'; readonly rn: number }
+  RET: { readonly id: 29; readonly name: 'RET'; readonly rn: number }
+  ERET: { readonly id: 30; readonly name: 'ERET' }
+  DRPS: { readonly id: 31; readonly name: 'DRPS' }
+  BRAZ: { readonly id: 32; readonly name: 'BRAZ'; readonly key: number; readonly rn: number }
+  BLRAZ: { readonly id: 33; readonly name: 'BLRAZ'; readonly key: number; readonly rn: number }
+  RETA: { readonly id: 34; readonly name: 'RETA'; readonly key: number }
+  ERETA: { readonly id: 35; readonly name: 'ERETA'; readonly key: number }
+  BRA: { readonly id: 36; readonly name: 'BRA'; readonly key: number; readonly rn: number; readonly rm: number }
+  BLRA: { readonly id: 37; readonly name: 'BLRA'; readonly key: number; readonly rn: number; readonly rm: number }
+  SVC: { readonly id: 38; readonly name: 'SVC'; readonly imm16: number }
+  HVC: { readonly id: 39; readonly name: 'HVC'; readonly imm16: number }
+  SMC: { readonly id: 40; readonly name: 'SMC'; readonly imm16: number }
+  BRK: { readonly id: 41; readonly name: 'BRK'; readonly imm16: number }
+  HLT: { readonly id: 42; readonly name: 'HLT'; readonly imm16: number }
+  DCPS: { readonly id: 43; readonly name: 'DCPS'; readonly imm16: number; readonly level: number }
+  UDF: { readonly id: 44; readonly name: 'UDF'; readonly imm16: number }
+  CFINV: { readonly id: 45; readonly name: 'CFINV' }
+  XAFLAG: { readonly id: 46; readonly name: 'XAFLAG' }
+  AXFLAG: { readonly id: 47; readonly name: 'AXFLAG' }
+  MSR_i: { readonly id: 48; readonly name: 'MSR_i'; readonly op1: number; readonly crm: number; readonly op2: number }
+  NOP: { readonly id: 49; readonly name: 'NOP' }
+  YIELD: { readonly id: 50; readonly name: 'YIELD' }
+  WFE: { readonly id: 51; readonly name: 'WFE' }
+  WFI: { readonly id: 52; readonly name: 'WFI' }
+  SEV: { readonly id: 53; readonly name: 'SEV' }
+  SEVL: { readonly id: 54; readonly name: 'SEVL' }
+  DGH: { readonly id: 55; readonly name: 'DGH' }
+  XPACLRI: { readonly id: 56; readonly name: 'XPACLRI' }
+  PAC1716: { readonly id: 57; readonly name: 'PAC1716'; readonly key: number }
+  AUT1716: { readonly id: 58; readonly name: 'AUT1716'; readonly key: number }
+  ESB: { readonly id: 59; readonly name: 'ESB' }
+  PSB_CSYNC: { readonly id: 60; readonly name: 'PSB_CSYNC' }
+  TSB_CSYNC: { readonly id: 61; readonly name: 'TSB_CSYNC' }
+  CSDB: { readonly id: 62; readonly name: 'CSDB' }
+  PACSP: { readonly id: 63; readonly name: 'PACSP'; readonly key: number; readonly sp: number }
+  AUTSP: { readonly id: 64; readonly name: 'AUTSP'; readonly key: number; readonly sp: number }
+  BTI: { readonly id: 65; readonly name: 'BTI'; readonly targets: number }
+  HINT: { readonly id: 66; readonly name: 'HINT'; readonly imm: number }
+  CLREX: { readonly id: 67; readonly name: 'CLREX'; readonly crm: number }
+  DSB: { readonly id: 68; readonly name: 'DSB'; readonly crm: number }
+  DMB: { readonly id: 69; readonly name: 'DMB'; readonly crm: number }
+  ISB: { readonly id: 70; readonly name: 'ISB'; readonly crm: number }
+  SB: { readonly id: 71; readonly name: 'SB' }
+  SYS: { readonly id: 72; readonly name: 'SYS'; readonly op1: number; readonly crn: number; readonly crm: number; readonly op2: number; readonly rt: number }
+  SYSL: { readonly id: 73; readonly name: 'SYSL'; readonly op1: number; readonly crn: number; readonly crm: number; readonly op2: number; readonly rt: number }
+  MSR_r: { readonly id: 74; readonly name: 'MSR_r'; readonly sysreg: number; readonly rt: number }
+  MRS: { readonly id: 75; readonly name: 'MRS'; readonly sysreg: number; readonly rt: number }
+  AND_r: { readonly id: 76; readonly name: 'AND_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
+  BIC_r: { readonly id: 77; readonly name: 'BIC_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
+  ORR_r: { readonly id: 78; readonly name: 'ORR_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
+  ORN_r: { readonly id: 79; readonly name: 'ORN_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
+  EOR_r: { readonly id: 80; readonly name: 'EOR_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
+  EON_r: { readonly id: 81; readonly name: 'EON_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
+  ANDS_r: { readonly id: 82; readonly name: 'ANDS_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
+  BICS_r: { readonly id: 83; readonly name: 'BICS_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
+  ADD_r: { readonly id: 84; readonly name: 'ADD_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
+  ADDS_r: { readonly id: 85; readonly name: 'ADDS_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
+  SUB_r: { readonly id: 86; readonly name: 'SUB_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
+  SUBS_r: { readonly id: 87; readonly name: 'SUBS_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
+  ADD_x: { readonly id: 88; readonly name: 'ADD_x'; readonly sf: number; readonly rm: number; readonly option: number; readonly amount: number; readonly rn: number; readonly rd: number }
+  ADDS_x: { readonly id: 89; readonly name: 'ADDS_x'; readonly sf: number; readonly rm: number; readonly option: number; readonly amount: number; readonly rn: number; readonly rd: number }
+  SUB_x: { readonly id: 90; readonly name: 'SUB_x'; readonly sf: number; readonly rm: number; readonly option: number; readonly amount: number; readonly rn: number; readonly rd: number }
+  SUBS_x: { readonly id: 91; readonly name: 'SUBS_x'; readonly sf: number; readonly rm: number; readonly option: number; readonly amount: number; readonly rn: number; readonly rd: number }
+  ADC: { readonly id: 92; readonly name: 'ADC'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  ADCS: { readonly id: 93; readonly name: 'ADCS'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  SBC: { readonly id: 94; readonly name: 'SBC'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  SBCS: { readonly id: 95; readonly name: 'SBCS'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  RMIF: { readonly id: 96; readonly name: 'RMIF'; readonly imm6: number; readonly rn: number; readonly mask: number }
+  SETF8: { readonly id: 97; readonly name: 'SETF8'; readonly rn: number }
+  SETF16: { readonly id: 98; readonly name: 'SETF16'; readonly rn: number }
+  CCMN_r: { readonly id: 99; readonly name: 'CCMN_r'; readonly sf: number; readonly rm: number; readonly cond: number; readonly rn: number; readonly nzcv: number }
+  CCMP_r: { readonly id: 100; readonly name: 'CCMP_r'; readonly sf: number; readonly rm: number; readonly cond: number; readonly rn: number; readonly nzcv: number }
+  CCMN_i: { readonly id: 101; readonly name: 'CCMN_i'; readonly sf: number; readonly imm: number; readonly cond: number; readonly rn: number; readonly nzcv: number }
+  CCMP_i: { readonly id: 102; readonly name: 'CCMP_i'; readonly sf: number; readonly imm: number; readonly cond: number; readonly rn: number; readonly nzcv: number }
+  CSEL: { readonly id: 103; readonly name: 'CSEL'; readonly sf: number; readonly rm: number; readonly cond: number; readonly rn: number; readonly rd: number }
+  CSINC: { readonly id: 104; readonly name: 'CSINC'; readonly sf: number; readonly rm: number; readonly cond: number; readonly rn: number; readonly rd: number }
+  CSINV: { readonly id: 105; readonly name: 'CSINV'; readonly sf: number; readonly rm: number; readonly cond: number; readonly rn: number; readonly rd: number }
+  CSNEG: { readonly id: 106; readonly name: 'CSNEG'; readonly sf: number; readonly rm: number; readonly cond: number; readonly rn: number; readonly rd: number }
+  MADD: { readonly id: 107; readonly name: 'MADD'; readonly sf: number; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
+  MSUB: { readonly id: 108; readonly name: 'MSUB'; readonly sf: number; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
+  SMADDL: { readonly id: 109; readonly name: 'SMADDL'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
+  SMSUBL: { readonly id: 110; readonly name: 'SMSUBL'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
+  SMULH: { readonly id: 111; readonly name: 'SMULH'; readonly rm: number; readonly rn: number; readonly rd: number }
+  UMADDL: { readonly id: 112; readonly name: 'UMADDL'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
+  UMSUBL: { readonly id: 113; readonly name: 'UMSUBL'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
+  UMULH: { readonly id: 114; readonly name: 'UMULH'; readonly rm: number; readonly rn: number; readonly rd: number }
+  UDIV: { readonly id: 115; readonly name: 'UDIV'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  SDIV: { readonly id: 116; readonly name: 'SDIV'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  LSLV: { readonly id: 117; readonly name: 'LSLV'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  LSRV: { readonly id: 118; readonly name: 'LSRV'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  ASRV: { readonly id: 119; readonly name: 'ASRV'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  RORV: { readonly id: 120; readonly name: 'RORV'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  CRC32: { readonly id: 121; readonly name: 'CRC32'; readonly rm: number; readonly sz: number; readonly rn: number; readonly rd: number }
+  CRC32C: { readonly id: 122; readonly name: 'CRC32C'; readonly rm: number; readonly sz: number; readonly rn: number; readonly rd: number }
+  SUBP: { readonly id: 123; readonly name: 'SUBP'; readonly rm: number; readonly rn: number; readonly rd: number }
+  SUBPS: { readonly id: 124; readonly name: 'SUBPS'; readonly rm: number; readonly rn: number; readonly rd: number }
+  IRG: { readonly id: 125; readonly name: 'IRG'; readonly rm: number; readonly rn: number; readonly rd: number }
+  GMI: { readonly id: 126; readonly name: 'GMI'; readonly rm: number; readonly rn: number; readonly rd: number }
+  PACGA: { readonly id: 127; readonly name: 'PACGA'; readonly rm: number; readonly rn: number; readonly rd: number }
+  RBIT: { readonly id: 128; readonly name: 'RBIT'; readonly sf: number; readonly rn: number; readonly rd: number }
+  REV16: { readonly id: 129; readonly name: 'REV16'; readonly sf: number; readonly rn: number; readonly rd: number }
+  REV32: { readonly id: 130; readonly name: 'REV32'; readonly rn: number; readonly rd: number }
+  REV: { readonly id: 131; readonly name: 'REV'; readonly rn: number; readonly rd: number; readonly sf: number }
+  CLZ: { readonly id: 132; readonly name: 'CLZ'; readonly sf: number; readonly rn: number; readonly rd: number }
+  CLS: { readonly id: 133; readonly name: 'CLS'; readonly sf: number; readonly rn: number; readonly rd: number }
+  PAC: { readonly id: 134; readonly name: 'PAC'; readonly key: number; readonly rn: number; readonly rd: number }
+  AUT: { readonly id: 135; readonly name: 'AUT'; readonly key: number; readonly rn: number; readonly rd: number }
+  PACZ: { readonly id: 136; readonly name: 'PACZ'; readonly key: number; readonly rd: number }
+  AUTZ: { readonly id: 137; readonly name: 'AUTZ'; readonly key: number; readonly rd: number }
+  XPAC: { readonly id: 138; readonly name: 'XPAC'; readonly data: number; readonly rd: number }
+  STZGM: { readonly id: 139; readonly name: 'STZGM'; readonly rn: number; readonly rt: number }
+  LDG: { readonly id: 140; readonly name: 'LDG'; readonly rn: number; readonly rt: number; readonly imm: number }
+  STGM: { readonly id: 141; readonly name: 'STGM'; readonly rn: number; readonly rt: number }
+  LDGM: { readonly id: 142; readonly name: 'LDGM'; readonly rn: number; readonly rt: number }
+  STG: { readonly id: 143; readonly name: 'STG'; readonly mode: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  STZG: { readonly id: 144; readonly name: 'STZG'; readonly mode: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  ST2G: { readonly id: 145; readonly name: 'ST2G'; readonly mode: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  STZ2G: { readonly id: 146; readonly name: 'STZ2G'; readonly mode: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  STGP: { readonly id: 147; readonly name: 'STGP'; readonly mode: number; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  LDR_lit: { readonly id: 148; readonly name: 'LDR_lit'; readonly sf: number; readonly rt: number; readonly imm: number }
+  LDRSW_lit: { readonly id: 149; readonly name: 'LDRSW_lit'; readonly rt: number; readonly imm: number }
+  PRFM_lit: { readonly id: 150; readonly name: 'PRFM_lit'; readonly rt: number; readonly imm: number }
+  STXR: { readonly id: 151; readonly name: 'STXR'; readonly size: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  STLXR: { readonly id: 152; readonly name: 'STLXR'; readonly size: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  LDXR: { readonly id: 153; readonly name: 'LDXR'; readonly size: number; readonly rn: number; readonly rt: number }
+  LDAXR: { readonly id: 154; readonly name: 'LDAXR'; readonly size: number; readonly rn: number; readonly rt: number }
+  STXP: { readonly id: 155; readonly name: 'STXP'; readonly sf: number; readonly rs: number; readonly rt2: number; readonly rn: number; readonly rt: number }
+  STLXP: { readonly id: 156; readonly name: 'STLXP'; readonly sf: number; readonly rs: number; readonly rt2: number; readonly rn: number; readonly rt: number }
+  LDXP: { readonly id: 157; readonly name: 'LDXP'; readonly sf: number; readonly rt2: number; readonly rn: number; readonly rt: number }
+  LDAXP: { readonly id: 158; readonly name: 'LDAXP'; readonly sf: number; readonly rt2: number; readonly rn: number; readonly rt: number }
+  CASP: { readonly id: 159; readonly name: 'CASP'; readonly sf: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  CASPL: { readonly id: 160; readonly name: 'CASPL'; readonly sf: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  CASPA: { readonly id: 161; readonly name: 'CASPA'; readonly sf: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  CASPAL: { readonly id: 162; readonly name: 'CASPAL'; readonly sf: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  STLLR: { readonly id: 163; readonly name: 'STLLR'; readonly size: number; readonly rn: number; readonly rt: number }
+  STLR: { readonly id: 164; readonly name: 'STLR'; readonly size: number; readonly rn: number; readonly rt: number }
+  LDLAR: { readonly id: 165; readonly name: 'LDLAR'; readonly size: number; readonly rn: number; readonly rt: number }
+  LDAR: { readonly id: 166; readonly name: 'LDAR'; readonly size: number; readonly rn: number; readonly rt: number }
+  CAS: { readonly id: 167; readonly name: 'CAS'; readonly size: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  CASL: { readonly id: 168; readonly name: 'CASL'; readonly size: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  CASA: { readonly id: 169; readonly name: 'CASA'; readonly size: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  CASAL: { readonly id: 170; readonly name: 'CASAL'; readonly size: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  STLUR: { readonly id: 171; readonly name: 'STLUR'; readonly size: number; readonly imm: number; readonly rn: number; readonly rt: number }
+  LDAPUR: { readonly id: 172; readonly name: 'LDAPUR'; readonly size: number; readonly imm: number; readonly rn: number; readonly rt: number }
+  LDAPURS: { readonly id: 173; readonly name: 'LDAPURS'; readonly size: number; readonly imm: number; readonly rn: number; readonly rt: number; readonly sf: number }
+  STP: { readonly id: 174; readonly name: 'STP'; readonly mode: number; readonly rt2: number; readonly rn: number; readonly rt: number; readonly sf: number; readonly imm: number }
+  LDP: { readonly id: 175; readonly name: 'LDP'; readonly mode: number; readonly rt2: number; readonly rn: number; readonly rt: number; readonly sf: number; readonly imm: number }
+  LDPSW: { readonly id: 176; readonly name: 'LDPSW'; readonly mode: number; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  PRFM_ui: { readonly id: 177; readonly name: 'PRFM_ui'; readonly rn: number; readonly rt: number; readonly imm: number }
+  PRFUM: { readonly id: 178; readonly name: 'PRFUM'; readonly imm: number; readonly rn: number; readonly rt: number }
+  PRFM_reg: { readonly id: 179; readonly name: 'PRFM_reg'; readonly rm: number; readonly option: number; readonly s: number; readonly rn: number; readonly rt: number }
+  STR_ui: { readonly id: 180; readonly name: 'STR_ui'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  LDR_ui: { readonly id: 181; readonly name: 'LDR_ui'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  LDRS_ui: { readonly id: 182; readonly name: 'LDRS_ui'; readonly sf: number; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  STUR: { readonly id: 183; readonly name: 'STUR'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  LDUR: { readonly id: 184; readonly name: 'LDUR'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  LDURS: { readonly id: 185; readonly name: 'LDURS'; readonly sf: number; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  STR_post: { readonly id: 186; readonly name: 'STR_post'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  LDR_post: { readonly id: 187; readonly name: 'LDR_post'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  LDRS_post: { readonly id: 188; readonly name: 'LDRS_post'; readonly sf: number; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  STTR: { readonly id: 189; readonly name: 'STTR'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  LDTR: { readonly id: 190; readonly name: 'LDTR'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  LDTRS: { readonly id: 191; readonly name: 'LDTRS'; readonly sf: number; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  STR_pre: { readonly id: 192; readonly name: 'STR_pre'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  LDR_pre: { readonly id: 193; readonly name: 'LDR_pre'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  LDRS_pre: { readonly id: 194; readonly name: 'LDRS_pre'; readonly sf: number; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  STR_reg: { readonly id: 195; readonly name: 'STR_reg'; readonly size: number; readonly rm: number; readonly option: number; readonly s: number; readonly rn: number; readonly rt: number; readonly amount: number }
+  LDR_reg: { readonly id: 196; readonly name: 'LDR_reg'; readonly size: number; readonly rm: number; readonly option: number; readonly s: number; readonly rn: number; readonly rt: number; readonly amount: number }
+  LDRS_reg: { readonly id: 197; readonly name: 'LDRS_reg'; readonly sf: number; readonly size: number; readonly rm: number; readonly option: number; readonly s: number; readonly rn: number; readonly rt: number; readonly amount: number }
+  LDRA: { readonly id: 198; readonly name: 'LDRA'; readonly key: number; readonly wb: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  LDAPR: { readonly id: 199; readonly name: 'LDAPR'; readonly size: number; readonly rn: number; readonly rt: number }
+  LDADD: { readonly id: 200; readonly name: 'LDADD'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  LDCLR: { readonly id: 201; readonly name: 'LDCLR'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  LDEOR: { readonly id: 202; readonly name: 'LDEOR'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  LDSET: { readonly id: 203; readonly name: 'LDSET'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  LDSMAX: { readonly id: 204; readonly name: 'LDSMAX'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  LDSMIN: { readonly id: 205; readonly name: 'LDSMIN'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  LDUMAX: { readonly id: 206; readonly name: 'LDUMAX'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  LDUMIN: { readonly id: 207; readonly name: 'LDUMIN'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  SWP: { readonly id: 208; readonly name: 'SWP'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  SHADD_v: { readonly id: 209; readonly name: 'SHADD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UHADD_v: { readonly id: 210; readonly name: 'UHADD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQADD_v: { readonly id: 211; readonly name: 'SQADD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UQADD_v: { readonly id: 212; readonly name: 'UQADD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SRHADD_v: { readonly id: 213; readonly name: 'SRHADD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  URHADD_v: { readonly id: 214; readonly name: 'URHADD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SHSUB_v: { readonly id: 215; readonly name: 'SHSUB_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UHSUB_v: { readonly id: 216; readonly name: 'UHSUB_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQSUB_v: { readonly id: 217; readonly name: 'SQSUB_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UQSUB_v: { readonly id: 218; readonly name: 'UQSUB_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMGT_v: { readonly id: 219; readonly name: 'CMGT_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMHI_v: { readonly id: 220; readonly name: 'CMHI_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMGE_v: { readonly id: 221; readonly name: 'CMGE_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMHS_v: { readonly id: 222; readonly name: 'CMHS_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SSHL_v: { readonly id: 223; readonly name: 'SSHL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  USHL_v: { readonly id: 224; readonly name: 'USHL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQSHL_v: { readonly id: 225; readonly name: 'SQSHL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UQSHL_v: { readonly id: 226; readonly name: 'UQSHL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SRSHL_v: { readonly id: 227; readonly name: 'SRSHL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  URSHL_v: { readonly id: 228; readonly name: 'URSHL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQRSHL_v: { readonly id: 229; readonly name: 'SQRSHL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UQRSHL_v: { readonly id: 230; readonly name: 'UQRSHL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SMAX_v: { readonly id: 231; readonly name: 'SMAX_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UMAX_v: { readonly id: 232; readonly name: 'UMAX_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SMIN_v: { readonly id: 233; readonly name: 'SMIN_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UMIN_v: { readonly id: 234; readonly name: 'UMIN_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SABD_v: { readonly id: 235; readonly name: 'SABD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UABD_v: { readonly id: 236; readonly name: 'UABD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SABA_v: { readonly id: 237; readonly name: 'SABA_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UABA_v: { readonly id: 238; readonly name: 'UABA_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  ADD_v: { readonly id: 239; readonly name: 'ADD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SUB_v: { readonly id: 240; readonly name: 'SUB_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMTST_v: { readonly id: 241; readonly name: 'CMTST_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMEQ_v: { readonly id: 242; readonly name: 'CMEQ_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  MLA_v: { readonly id: 243; readonly name: 'MLA_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  MLS_v: { readonly id: 244; readonly name: 'MLS_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SMAXP_v: { readonly id: 245; readonly name: 'SMAXP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UMAXP_v: { readonly id: 246; readonly name: 'UMAXP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SMINP_v: { readonly id: 247; readonly name: 'SMINP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UMINP_v: { readonly id: 248; readonly name: 'UMINP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQDMULH_v: { readonly id: 249; readonly name: 'SQDMULH_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQRDMULH_v: { readonly id: 250; readonly name: 'SQRDMULH_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  MUL_v: { readonly id: 251; readonly name: 'MUL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  PMUL_v: { readonly id: 252; readonly name: 'PMUL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  ADDP_v: { readonly id: 253; readonly name: 'ADDP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  AND_v: { readonly id: 254; readonly name: 'AND_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  BIC_v: { readonly id: 255; readonly name: 'BIC_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  ORR_v: { readonly id: 256; readonly name: 'ORR_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  ORN_v: { readonly id: 257; readonly name: 'ORN_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  EOR_v: { readonly id: 258; readonly name: 'EOR_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  BSL_v: { readonly id: 259; readonly name: 'BSL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  BIT_v: { readonly id: 260; readonly name: 'BIT_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  BIF_v: { readonly id: 261; readonly name: 'BIF_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMAXNM_v: { readonly id: 262; readonly name: 'FMAXNM_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMLA_v: { readonly id: 263; readonly name: 'FMLA_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FADD_v: { readonly id: 264; readonly name: 'FADD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMULX_v: { readonly id: 265; readonly name: 'FMULX_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCMEQ_v: { readonly id: 266; readonly name: 'FCMEQ_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMAX_v: { readonly id: 267; readonly name: 'FMAX_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRECPS_v: { readonly id: 268; readonly name: 'FRECPS_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMINNM_v: { readonly id: 269; readonly name: 'FMINNM_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMLS_v: { readonly id: 270; readonly name: 'FMLS_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FSUB_v: { readonly id: 271; readonly name: 'FSUB_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMIN_v: { readonly id: 272; readonly name: 'FMIN_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRSQRTS_v: { readonly id: 273; readonly name: 'FRSQRTS_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMAXNMP_v: { readonly id: 274; readonly name: 'FMAXNMP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FADDP_v: { readonly id: 275; readonly name: 'FADDP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMUL_v: { readonly id: 276; readonly name: 'FMUL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCMGE_v: { readonly id: 277; readonly name: 'FCMGE_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FACGE_v: { readonly id: 278; readonly name: 'FACGE_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMAXP_v: { readonly id: 279; readonly name: 'FMAXP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FDIV_v: { readonly id: 280; readonly name: 'FDIV_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMINNMP_v: { readonly id: 281; readonly name: 'FMINNMP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FABD_v: { readonly id: 282; readonly name: 'FABD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCMGT_v: { readonly id: 283; readonly name: 'FCMGT_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FACGT_v: { readonly id: 284; readonly name: 'FACGT_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMINP_v: { readonly id: 285; readonly name: 'FMINP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMLAL_v: { readonly id: 286; readonly name: 'FMLAL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  FMLSL_v: { readonly id: 287; readonly name: 'FMLSL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  FMLAL2_v: { readonly id: 288; readonly name: 'FMLAL2_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  FMLSL2_v: { readonly id: 289; readonly name: 'FMLSL2_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  SDOT_v: { readonly id: 290; readonly name: 'SDOT_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  UDOT_v: { readonly id: 291; readonly name: 'UDOT_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  SQRDMLAH_v: { readonly id: 292; readonly name: 'SQRDMLAH_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQRDMLSH_v: { readonly id: 293; readonly name: 'SQRDMLSH_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCMLA_v: { readonly id: 294; readonly name: 'FCMLA_v'; readonly q: number; readonly rm: number; readonly rot: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCADD_v: { readonly id: 295; readonly name: 'FCADD_v'; readonly q: number; readonly rm: number; readonly rot: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SADDL_v: { readonly id: 296; readonly name: 'SADDL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UADDL_v: { readonly id: 297; readonly name: 'UADDL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SADDW_v: { readonly id: 298; readonly name: 'SADDW_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UADDW_v: { readonly id: 299; readonly name: 'UADDW_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SSUBL_v: { readonly id: 300; readonly name: 'SSUBL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  USUBL_v: { readonly id: 301; readonly name: 'USUBL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SSUBW_v: { readonly id: 302; readonly name: 'SSUBW_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  USUBW_v: { readonly id: 303; readonly name: 'USUBW_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  ADDHN_v: { readonly id: 304; readonly name: 'ADDHN_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  RADDHN_v: { readonly id: 305; readonly name: 'RADDHN_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SABAL_v: { readonly id: 306; readonly name: 'SABAL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UABAL_v: { readonly id: 307; readonly name: 'UABAL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SUBHN_v: { readonly id: 308; readonly name: 'SUBHN_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  RSUBHN_v: { readonly id: 309; readonly name: 'RSUBHN_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SABDL_v: { readonly id: 310; readonly name: 'SABDL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UABDL_v: { readonly id: 311; readonly name: 'UABDL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SMLAL_v: { readonly id: 312; readonly name: 'SMLAL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UMLAL_v: { readonly id: 313; readonly name: 'UMLAL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SMLSL_v: { readonly id: 314; readonly name: 'SMLSL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UMLSL_v: { readonly id: 315; readonly name: 'UMLSL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SMULL_v: { readonly id: 316; readonly name: 'SMULL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UMULL_v: { readonly id: 317; readonly name: 'UMULL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQDMLAL_v: { readonly id: 318; readonly name: 'SQDMLAL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQDMLSL_v: { readonly id: 319; readonly name: 'SQDMLSL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQDMULL_v: { readonly id: 320; readonly name: 'SQDMULL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  PMULL_v: { readonly id: 321; readonly name: 'PMULL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  REV64_v: { readonly id: 322; readonly name: 'REV64_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  REV16_v: { readonly id: 323; readonly name: 'REV16_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SADDLP_v: { readonly id: 324; readonly name: 'SADDLP_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SUQADD_v: { readonly id: 325; readonly name: 'SUQADD_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CLS_v: { readonly id: 326; readonly name: 'CLS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CNT_v: { readonly id: 327; readonly name: 'CNT_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SADALP_v: { readonly id: 328; readonly name: 'SADALP_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQABS_v: { readonly id: 329; readonly name: 'SQABS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMGT_vz: { readonly id: 330; readonly name: 'CMGT_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMEQ_vz: { readonly id: 331; readonly name: 'CMEQ_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMLT_vz: { readonly id: 332; readonly name: 'CMLT_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  ABS_v: { readonly id: 333; readonly name: 'ABS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  XTN_v: { readonly id: 334; readonly name: 'XTN_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQXTN_v: { readonly id: 335; readonly name: 'SQXTN_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  REV32_v: { readonly id: 336; readonly name: 'REV32_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UADDLP_v: { readonly id: 337; readonly name: 'UADDLP_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  USQADD_v: { readonly id: 338; readonly name: 'USQADD_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CLZ_v: { readonly id: 339; readonly name: 'CLZ_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UADALP_v: { readonly id: 340; readonly name: 'UADALP_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQNEG_v: { readonly id: 341; readonly name: 'SQNEG_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMGE_vz: { readonly id: 342; readonly name: 'CMGE_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMLE_vz: { readonly id: 343; readonly name: 'CMLE_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  NEG_v: { readonly id: 344; readonly name: 'NEG_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQXTUN_v: { readonly id: 345; readonly name: 'SQXTUN_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SHLL_v: { readonly id: 346; readonly name: 'SHLL_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UQXTN_v: { readonly id: 347; readonly name: 'UQXTN_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  NOT_v: { readonly id: 348; readonly name: 'NOT_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  RBIT_v: { readonly id: 349; readonly name: 'RBIT_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINTN_v: { readonly id: 350; readonly name: 'FRINTN_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINTM_v: { readonly id: 351; readonly name: 'FRINTM_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTNS_v: { readonly id: 352; readonly name: 'FCVTNS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTMS_v: { readonly id: 353; readonly name: 'FCVTMS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTAS_v: { readonly id: 354; readonly name: 'FCVTAS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SCVTF_v: { readonly id: 355; readonly name: 'SCVTF_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINT32Z_v: { readonly id: 356; readonly name: 'FRINT32Z_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINT64Z_v: { readonly id: 357; readonly name: 'FRINT64Z_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCMGT_vz: { readonly id: 358; readonly name: 'FCMGT_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCMEQ_vz: { readonly id: 359; readonly name: 'FCMEQ_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCMLT_vz: { readonly id: 360; readonly name: 'FCMLT_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FABS_v: { readonly id: 361; readonly name: 'FABS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINTP_v: { readonly id: 362; readonly name: 'FRINTP_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINTZ_v: { readonly id: 363; readonly name: 'FRINTZ_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTPS_v: { readonly id: 364; readonly name: 'FCVTPS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTZS_v: { readonly id: 365; readonly name: 'FCVTZS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRECPE_v: { readonly id: 366; readonly name: 'FRECPE_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINTA_v: { readonly id: 367; readonly name: 'FRINTA_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINTX_v: { readonly id: 368; readonly name: 'FRINTX_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTNU_v: { readonly id: 369; readonly name: 'FCVTNU_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTMU_v: { readonly id: 370; readonly name: 'FCVTMU_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTAU_v: { readonly id: 371; readonly name: 'FCVTAU_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UCVTF_v: { readonly id: 372; readonly name: 'UCVTF_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINT32X_v: { readonly id: 373; readonly name: 'FRINT32X_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINT64X_v: { readonly id: 374; readonly name: 'FRINT64X_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCMGE_vz: { readonly id: 375; readonly name: 'FCMGE_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCMLE_vz: { readonly id: 376; readonly name: 'FCMLE_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FNEG_v: { readonly id: 377; readonly name: 'FNEG_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINTI_v: { readonly id: 378; readonly name: 'FRINTI_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTPU_v: { readonly id: 379; readonly name: 'FCVTPU_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTZU_v: { readonly id: 380; readonly name: 'FCVTZU_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRSQRTE_v: { readonly id: 381; readonly name: 'FRSQRTE_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FSQRT_v: { readonly id: 382; readonly name: 'FSQRT_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  URECPE_v: { readonly id: 383; readonly name: 'URECPE_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  URSQRTE_v: { readonly id: 384; readonly name: 'URSQRTE_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTN_v: { readonly id: 385; readonly name: 'FCVTN_v'; readonly q: number; readonly sz: number; readonly rn: number; readonly rd: number }
+  FCVTL_v: { readonly id: 386; readonly name: 'FCVTL_v'; readonly q: number; readonly sz: number; readonly rn: number; readonly rd: number }
+  FCVTXN_v: { readonly id: 387; readonly name: 'FCVTXN_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly sz: number }
+  SADDLV: { readonly id: 388; readonly name: 'SADDLV'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UADDLV: { readonly id: 389; readonly name: 'UADDLV'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SMAXV: { readonly id: 390; readonly name: 'SMAXV'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UMAXV: { readonly id: 391; readonly name: 'UMAXV'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SMINV: { readonly id: 392; readonly name: 'SMINV'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UMINV: { readonly id: 393; readonly name: 'UMINV'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  ADDV: { readonly id: 394; readonly name: 'ADDV'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMAXNMV: { readonly id: 395; readonly name: 'FMAXNMV'; readonly rn: number; readonly rd: number; readonly q: number; readonly esz: number }
+  FMAXV: { readonly id: 396; readonly name: 'FMAXV'; readonly rn: number; readonly rd: number; readonly q: number; readonly esz: number }
+  FMINNMV: { readonly id: 397; readonly name: 'FMINNMV'; readonly rn: number; readonly rd: number; readonly q: number; readonly esz: number }
+  FMINV: { readonly id: 398; readonly name: 'FMINV'; readonly rn: number; readonly rd: number; readonly q: number; readonly esz: number }
+  DUP_ve: { readonly id: 399; readonly name: 'DUP_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly esz: number }
+  DUP_vg: { readonly id: 400; readonly name: 'DUP_vg'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  INS_g: { readonly id: 401; readonly name: 'INS_g'; readonly rn: number; readonly rd: number; readonly idx: number; readonly esz: number }
+  INS_e: { readonly id: 402; readonly name: 'INS_e'; readonly rn: number; readonly rd: number; readonly idx: number; readonly idx2: number; readonly esz: number }
+  DUP_se: { readonly id: 403; readonly name: 'DUP_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly esz: number }
+  SMOV_w: { readonly id: 404; readonly name: 'SMOV_w'; readonly rn: number; readonly rd: number; readonly idx: number; readonly esz: number }
+  SMOV_x: { readonly id: 405; readonly name: 'SMOV_x'; readonly rn: number; readonly rd: number; readonly idx: number; readonly esz: number }
+  UMOV_w: { readonly id: 406; readonly name: 'UMOV_w'; readonly rn: number; readonly rd: number; readonly idx: number; readonly esz: number }
+  UMOV_x: { readonly id: 407; readonly name: 'UMOV_x'; readonly rn: number; readonly rd: number; readonly idx: number; readonly esz: number }
+  UZP1_v: { readonly id: 408; readonly name: 'UZP1_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  TRN1_v: { readonly id: 409; readonly name: 'TRN1_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  ZIP1_v: { readonly id: 410; readonly name: 'ZIP1_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UZP2_v: { readonly id: 411; readonly name: 'UZP2_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  TRN2_v: { readonly id: 412; readonly name: 'TRN2_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  ZIP2_v: { readonly id: 413; readonly name: 'ZIP2_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  EXT_v: { readonly id: 414; readonly name: 'EXT_v'; readonly rm: number; readonly imm: number; readonly rn: number; readonly rd: number; readonly q: number }
+  TBL_v: { readonly id: 415; readonly name: 'TBL_v'; readonly q: number; readonly rm: number; readonly len: number; readonly rn: number; readonly rd: number }
+  TBX_v: { readonly id: 416; readonly name: 'TBX_v'; readonly q: number; readonly rm: number; readonly len: number; readonly rn: number; readonly rd: number }
+  MOVI_v: { readonly id: 417; readonly name: 'MOVI_v'; readonly q: number; readonly rd: number; readonly imm8: number; readonly cmode: number }
+  ORR_vi: { readonly id: 418; readonly name: 'ORR_vi'; readonly q: number; readonly rd: number; readonly imm8: number; readonly cmode: number }
+  MVNI_v: { readonly id: 419; readonly name: 'MVNI_v'; readonly q: number; readonly rd: number; readonly imm8: number; readonly cmode: number }
+  BIC_vi: { readonly id: 420; readonly name: 'BIC_vi'; readonly q: number; readonly rd: number; readonly imm8: number; readonly cmode: number }
+  MOVI_d: { readonly id: 421; readonly name: 'MOVI_d'; readonly rd: number; readonly imm8: number }
+  MOVI_2d: { readonly id: 422; readonly name: 'MOVI_2d'; readonly rd: number; readonly imm8: number }
+  FMOV_vi: { readonly id: 423; readonly name: 'FMOV_vi'; readonly q: number; readonly rd: number; readonly imm8: number; readonly esz: number }
+  SSHR_vi: { readonly id: 424; readonly name: 'SSHR_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SSRA_vi: { readonly id: 425; readonly name: 'SSRA_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SRSHR_vi: { readonly id: 426; readonly name: 'SRSHR_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SRSRA_vi: { readonly id: 427; readonly name: 'SRSRA_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SHL_vi: { readonly id: 428; readonly name: 'SHL_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SQSHL_vi: { readonly id: 429; readonly name: 'SQSHL_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  USHR_vi: { readonly id: 430; readonly name: 'USHR_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  USRA_vi: { readonly id: 431; readonly name: 'USRA_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  URSHR_vi: { readonly id: 432; readonly name: 'URSHR_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  URSRA_vi: { readonly id: 433; readonly name: 'URSRA_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SRI_vi: { readonly id: 434; readonly name: 'SRI_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SLI_vi: { readonly id: 435; readonly name: 'SLI_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SQSHLU_vi: { readonly id: 436; readonly name: 'SQSHLU_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  UQSHL_vi: { readonly id: 437; readonly name: 'UQSHL_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SHRN_vi: { readonly id: 438; readonly name: 'SHRN_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  RSHRN_vi: { readonly id: 439; readonly name: 'RSHRN_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SQSHRN_vi: { readonly id: 440; readonly name: 'SQSHRN_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SQRSHRN_vi: { readonly id: 441; readonly name: 'SQRSHRN_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SQSHRUN_vi: { readonly id: 442; readonly name: 'SQSHRUN_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SQRSHRUN_vi: { readonly id: 443; readonly name: 'SQRSHRUN_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  UQSHRN_vi: { readonly id: 444; readonly name: 'UQSHRN_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  UQRSHRN_vi: { readonly id: 445; readonly name: 'UQRSHRN_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SSHLL_vi: { readonly id: 446; readonly name: 'SSHLL_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  USHLL_vi: { readonly id: 447; readonly name: 'USHLL_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SCVTF_vfx: { readonly id: 448; readonly name: 'SCVTF_vfx'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  FCVTZS_vfx: { readonly id: 449; readonly name: 'FCVTZS_vfx'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  UCVTF_vfx: { readonly id: 450; readonly name: 'UCVTF_vfx'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  FCVTZU_vfx: { readonly id: 451; readonly name: 'FCVTZU_vfx'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SMLAL_ve: { readonly id: 452; readonly name: 'SMLAL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  SQDMLAL_ve: { readonly id: 453; readonly name: 'SQDMLAL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  SMLSL_ve: { readonly id: 454; readonly name: 'SMLSL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  SQDMLSL_ve: { readonly id: 455; readonly name: 'SQDMLSL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  MUL_ve: { readonly id: 456; readonly name: 'MUL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  SMULL_ve: { readonly id: 457; readonly name: 'SMULL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  SQDMULL_ve: { readonly id: 458; readonly name: 'SQDMULL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  SQDMULH_ve: { readonly id: 459; readonly name: 'SQDMULH_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  SQRDMULH_ve: { readonly id: 460; readonly name: 'SQRDMULH_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  MLA_ve: { readonly id: 461; readonly name: 'MLA_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  MLS_ve: { readonly id: 462; readonly name: 'MLS_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  UMLAL_ve: { readonly id: 463; readonly name: 'UMLAL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  UMLSL_ve: { readonly id: 464; readonly name: 'UMLSL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  UMULL_ve: { readonly id: 465; readonly name: 'UMULL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  SQRDMLAH_ve: { readonly id: 466; readonly name: 'SQRDMLAH_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  SQRDMLSH_ve: { readonly id: 467; readonly name: 'SQRDMLSH_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  SDOT_ve: { readonly id: 468; readonly name: 'SDOT_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  UDOT_ve: { readonly id: 469; readonly name: 'UDOT_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  FMLA_ve: { readonly id: 470; readonly name: 'FMLA_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  FMLS_ve: { readonly id: 471; readonly name: 'FMLS_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  FMUL_ve: { readonly id: 472; readonly name: 'FMUL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  FMULX_ve: { readonly id: 473; readonly name: 'FMULX_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  FMLAL_ve: { readonly id: 474; readonly name: 'FMLAL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number }
+  FMLSL_ve: { readonly id: 475; readonly name: 'FMLSL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number }
+  FMLAL2_ve: { readonly id: 476; readonly name: 'FMLAL2_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number }
+  FMLSL2_ve: { readonly id: 477; readonly name: 'FMLSL2_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number }
+  FCMLA_ve: { readonly id: 478; readonly name: 'FCMLA_ve'; readonly rot: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number; readonly q: number }
+  SQDMLAL_se: { readonly id: 479; readonly name: 'SQDMLAL_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  SQDMLSL_se: { readonly id: 480; readonly name: 'SQDMLSL_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  SQDMULL_se: { readonly id: 481; readonly name: 'SQDMULL_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  SQDMULH_se: { readonly id: 482; readonly name: 'SQDMULH_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  SQRDMULH_se: { readonly id: 483; readonly name: 'SQRDMULH_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  SQRDMLAH_se: { readonly id: 484; readonly name: 'SQRDMLAH_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  SQRDMLSH_se: { readonly id: 485; readonly name: 'SQRDMLSH_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  FMLA_se: { readonly id: 486; readonly name: 'FMLA_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  FMLS_se: { readonly id: 487; readonly name: 'FMLS_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  FMUL_se: { readonly id: 488; readonly name: 'FMUL_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  FMULX_se: { readonly id: 489; readonly name: 'FMULX_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  SQADD_s: { readonly id: 490; readonly name: 'SQADD_s'; readonly esz: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  UQADD_s: { readonly id: 491; readonly name: 'UQADD_s'; readonly esz: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  SQSUB_s: { readonly id: 492; readonly name: 'SQSUB_s'; readonly esz: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  UQSUB_s: { readonly id: 493; readonly name: 'UQSUB_s'; readonly esz: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  CMGT_s: { readonly id: 494; readonly name: 'CMGT_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMHI_s: { readonly id: 495; readonly name: 'CMHI_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMGE_s: { readonly id: 496; readonly name: 'CMGE_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMHS_s: { readonly id: 497; readonly name: 'CMHS_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SSHL_s: { readonly id: 498; readonly name: 'SSHL_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  USHL_s: { readonly id: 499; readonly name: 'USHL_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQSHL_s: { readonly id: 500; readonly name: 'SQSHL_s'; readonly esz: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  UQSHL_s: { readonly id: 501; readonly name: 'UQSHL_s'; readonly esz: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  SRSHL_s: { readonly id: 502; readonly name: 'SRSHL_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  URSHL_s: { readonly id: 503; readonly name: 'URSHL_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQRSHL_s: { readonly id: 504; readonly name: 'SQRSHL_s'; readonly esz: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  UQRSHL_s: { readonly id: 505; readonly name: 'UQRSHL_s'; readonly esz: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  ADD_s: { readonly id: 506; readonly name: 'ADD_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SUB_s: { readonly id: 507; readonly name: 'SUB_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMTST_s: { readonly id: 508; readonly name: 'CMTST_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMEQ_s: { readonly id: 509; readonly name: 'CMEQ_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQDMULH_s: { readonly id: 510; readonly name: 'SQDMULH_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQRDMULH_s: { readonly id: 511; readonly name: 'SQRDMULH_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMULX_s: { readonly id: 512; readonly name: 'FMULX_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCMEQ_s: { readonly id: 513; readonly name: 'FCMEQ_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRECPS_s: { readonly id: 514; readonly name: 'FRECPS_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRSQRTS_s: { readonly id: 515; readonly name: 'FRSQRTS_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCMGE_s: { readonly id: 516; readonly name: 'FCMGE_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FACGE_s: { readonly id: 517; readonly name: 'FACGE_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FABD_s: { readonly id: 518; readonly name: 'FABD_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCMGT_s: { readonly id: 519; readonly name: 'FCMGT_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FACGT_s: { readonly id: 520; readonly name: 'FACGT_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQRDMLAH_s: { readonly id: 521; readonly name: 'SQRDMLAH_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQRDMLSH_s: { readonly id: 522; readonly name: 'SQRDMLSH_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQDMLAL_s: { readonly id: 523; readonly name: 'SQDMLAL_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQDMLSL_s: { readonly id: 524; readonly name: 'SQDMLSL_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQDMULL_s: { readonly id: 525; readonly name: 'SQDMULL_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SUQADD_s: { readonly id: 526; readonly name: 'SUQADD_s'; readonly esz: number; readonly rn: number; readonly rd: number }
+  SQABS_s: { readonly id: 527; readonly name: 'SQABS_s'; readonly esz: number; readonly rn: number; readonly rd: number }
+  CMGT_sz: { readonly id: 528; readonly name: 'CMGT_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMEQ_sz: { readonly id: 529; readonly name: 'CMEQ_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMLT_sz: { readonly id: 530; readonly name: 'CMLT_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
+  ABS_s: { readonly id: 531; readonly name: 'ABS_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQXTN_s: { readonly id: 532; readonly name: 'SQXTN_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  USQADD_s: { readonly id: 533; readonly name: 'USQADD_s'; readonly esz: number; readonly rn: number; readonly rd: number }
+  SQNEG_s: { readonly id: 534; readonly name: 'SQNEG_s'; readonly esz: number; readonly rn: number; readonly rd: number }
+  CMGE_sz: { readonly id: 535; readonly name: 'CMGE_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMLE_sz: { readonly id: 536; readonly name: 'CMLE_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
+  NEG_s: { readonly id: 537; readonly name: 'NEG_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQXTUN_s: { readonly id: 538; readonly name: 'SQXTUN_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  UQXTN_s: { readonly id: 539; readonly name: 'UQXTN_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTNS_s: { readonly id: 540; readonly name: 'FCVTNS_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTMS_s: { readonly id: 541; readonly name: 'FCVTMS_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTAS_s: { readonly id: 542; readonly name: 'FCVTAS_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  SCVTF_s: { readonly id: 543; readonly name: 'SCVTF_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCMGT_sz: { readonly id: 544; readonly name: 'FCMGT_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCMEQ_sz: { readonly id: 545; readonly name: 'FCMEQ_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCMLT_sz: { readonly id: 546; readonly name: 'FCMLT_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTPS_s: { readonly id: 547; readonly name: 'FCVTPS_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTZS_s: { readonly id: 548; readonly name: 'FCVTZS_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRECPE_s: { readonly id: 549; readonly name: 'FRECPE_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRECPX_s: { readonly id: 550; readonly name: 'FRECPX_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTNU_s: { readonly id: 551; readonly name: 'FCVTNU_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTMU_s: { readonly id: 552; readonly name: 'FCVTMU_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTAU_s: { readonly id: 553; readonly name: 'FCVTAU_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  UCVTF_s: { readonly id: 554; readonly name: 'UCVTF_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCMGE_sz: { readonly id: 555; readonly name: 'FCMGE_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCMLE_sz: { readonly id: 556; readonly name: 'FCMLE_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTPU_s: { readonly id: 557; readonly name: 'FCVTPU_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTZU_s: { readonly id: 558; readonly name: 'FCVTZU_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRSQRTE_s: { readonly id: 559; readonly name: 'FRSQRTE_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTXN_s: { readonly id: 560; readonly name: 'FCVTXN_s'; readonly rn: number; readonly rd: number }
+  ADDP_s: { readonly id: 561; readonly name: 'ADDP_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMAXNMP_s: { readonly id: 562; readonly name: 'FMAXNMP_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FADDP_s: { readonly id: 563; readonly name: 'FADDP_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMAXP_s: { readonly id: 564; readonly name: 'FMAXP_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMINNMP_s: { readonly id: 565; readonly name: 'FMINNMP_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMINP_s: { readonly id: 566; readonly name: 'FMINP_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  SSHR_si: { readonly id: 567; readonly name: 'SSHR_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SSRA_si: { readonly id: 568; readonly name: 'SSRA_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SRSHR_si: { readonly id: 569; readonly name: 'SRSHR_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SRSRA_si: { readonly id: 570; readonly name: 'SRSRA_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SHL_si: { readonly id: 571; readonly name: 'SHL_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SQSHL_si: { readonly id: 572; readonly name: 'SQSHL_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SQSHRN_si: { readonly id: 573; readonly name: 'SQSHRN_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SQRSHRN_si: { readonly id: 574; readonly name: 'SQRSHRN_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  USHR_si: { readonly id: 575; readonly name: 'USHR_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  USRA_si: { readonly id: 576; readonly name: 'USRA_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  URSHR_si: { readonly id: 577; readonly name: 'URSHR_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  URSRA_si: { readonly id: 578; readonly name: 'URSRA_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SRI_si: { readonly id: 579; readonly name: 'SRI_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SLI_si: { readonly id: 580; readonly name: 'SLI_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SQSHLU_si: { readonly id: 581; readonly name: 'SQSHLU_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  UQSHL_si: { readonly id: 582; readonly name: 'UQSHL_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SQSHRUN_si: { readonly id: 583; readonly name: 'SQSHRUN_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SQRSHRUN_si: { readonly id: 584; readonly name: 'SQRSHRUN_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  UQSHRN_si: { readonly id: 585; readonly name: 'UQSHRN_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  UQRSHRN_si: { readonly id: 586; readonly name: 'UQRSHRN_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SCVTF_sfx: { readonly id: 587; readonly name: 'SCVTF_sfx'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  FCVTZS_sfx: { readonly id: 588; readonly name: 'FCVTZS_sfx'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  UCVTF_sfx: { readonly id: 589; readonly name: 'UCVTF_sfx'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  FCVTZU_sfx: { readonly id: 590; readonly name: 'FCVTZU_sfx'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  AESE: { readonly id: 591; readonly name: 'AESE'; readonly rn: number; readonly rd: number }
+  AESD: { readonly id: 592; readonly name: 'AESD'; readonly rn: number; readonly rd: number }
+  AESMC: { readonly id: 593; readonly name: 'AESMC'; readonly rn: number; readonly rd: number }
+  AESIMC: { readonly id: 594; readonly name: 'AESIMC'; readonly rn: number; readonly rd: number }
+  SHA1C: { readonly id: 595; readonly name: 'SHA1C'; readonly rm: number; readonly rn: number; readonly rd: number }
+  SHA1P: { readonly id: 596; readonly name: 'SHA1P'; readonly rm: number; readonly rn: number; readonly rd: number }
+  SHA1M: { readonly id: 597; readonly name: 'SHA1M'; readonly rm: number; readonly rn: number; readonly rd: number }
+  SHA1SU0: { readonly id: 598; readonly name: 'SHA1SU0'; readonly rm: number; readonly rn: number; readonly rd: number }
+  SHA256H: { readonly id: 599; readonly name: 'SHA256H'; readonly rm: number; readonly rn: number; readonly rd: number }
+  SHA256H2: { readonly id: 600; readonly name: 'SHA256H2'; readonly rm: number; readonly rn: number; readonly rd: number }
+  SHA256SU1: { readonly id: 601; readonly name: 'SHA256SU1'; readonly rm: number; readonly rn: number; readonly rd: number }
+  SHA1H: { readonly id: 602; readonly name: 'SHA1H'; readonly rn: number; readonly rd: number }
+  SHA1SU1: { readonly id: 603; readonly name: 'SHA1SU1'; readonly rn: number; readonly rd: number }
+  SHA256SU0: { readonly id: 604; readonly name: 'SHA256SU0'; readonly rn: number; readonly rd: number }
+  SHA512H: { readonly id: 605; readonly name: 'SHA512H'; readonly rm: number; readonly rn: number; readonly rd: number }
+  SHA512H2: { readonly id: 606; readonly name: 'SHA512H2'; readonly rm: number; readonly rn: number; readonly rd: number }
+  SHA512SU1: { readonly id: 607; readonly name: 'SHA512SU1'; readonly rm: number; readonly rn: number; readonly rd: number }
+  RAX1: { readonly id: 608; readonly name: 'RAX1'; readonly rm: number; readonly rn: number; readonly rd: number }
+  SM3PARTW1: { readonly id: 609; readonly name: 'SM3PARTW1'; readonly rm: number; readonly rn: number; readonly rd: number }
+  SM3PARTW2: { readonly id: 610; readonly name: 'SM3PARTW2'; readonly rm: number; readonly rn: number; readonly rd: number }
+  SM4EKEY: { readonly id: 611; readonly name: 'SM4EKEY'; readonly rm: number; readonly rn: number; readonly rd: number }
+  EOR3: { readonly id: 612; readonly name: 'EOR3'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
+  BCAX: { readonly id: 613; readonly name: 'BCAX'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
+  SM3SS1: { readonly id: 614; readonly name: 'SM3SS1'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
+  XAR: { readonly id: 615; readonly name: 'XAR'; readonly rm: number; readonly imm: number; readonly rn: number; readonly rd: number }
+  SM3TT1A: { readonly id: 616; readonly name: 'SM3TT1A'; readonly rm: number; readonly idx: number; readonly rn: number; readonly rd: number }
+  SM3TT1B: { readonly id: 617; readonly name: 'SM3TT1B'; readonly rm: number; readonly idx: number; readonly rn: number; readonly rd: number }
+  SM3TT2A: { readonly id: 618; readonly name: 'SM3TT2A'; readonly rm: number; readonly idx: number; readonly rn: number; readonly rd: number }
+  SM3TT2B: { readonly id: 619; readonly name: 'SM3TT2B'; readonly rm: number; readonly idx: number; readonly rn: number; readonly rd: number }
+  SHA512SU0: { readonly id: 620; readonly name: 'SHA512SU0'; readonly rn: number; readonly rd: number }
+  SM4E: { readonly id: 621; readonly name: 'SM4E'; readonly rn: number; readonly rd: number }
+  FMOV_f: { readonly id: 622; readonly name: 'FMOV_f'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FABS_f: { readonly id: 623; readonly name: 'FABS_f'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FNEG_f: { readonly id: 624; readonly name: 'FNEG_f'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FSQRT_f: { readonly id: 625; readonly name: 'FSQRT_f'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINTN_f: { readonly id: 626; readonly name: 'FRINTN_f'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINTP_f: { readonly id: 627; readonly name: 'FRINTP_f'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINTM_f: { readonly id: 628; readonly name: 'FRINTM_f'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINTZ_f: { readonly id: 629; readonly name: 'FRINTZ_f'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINTA_f: { readonly id: 630; readonly name: 'FRINTA_f'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINTX_f: { readonly id: 631; readonly name: 'FRINTX_f'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINTI_f: { readonly id: 632; readonly name: 'FRINTI_f'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINT32Z_f: { readonly id: 633; readonly name: 'FRINT32Z_f'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINT32X_f: { readonly id: 634; readonly name: 'FRINT32X_f'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINT64Z_f: { readonly id: 635; readonly name: 'FRINT64Z_f'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINT64X_f: { readonly id: 636; readonly name: 'FRINT64X_f'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVT_f: { readonly id: 637; readonly name: 'FCVT_f'; readonly rn: number; readonly rd: number; readonly esz: number; readonly desz: number }
+  FCMP_f: { readonly id: 638; readonly name: 'FCMP_f'; readonly rm: number; readonly rn: number; readonly esz: number }
+  FCMP_fz: { readonly id: 639; readonly name: 'FCMP_fz'; readonly rn: number; readonly esz: number }
+  FCMPE_f: { readonly id: 640; readonly name: 'FCMPE_f'; readonly rm: number; readonly rn: number; readonly esz: number }
+  FCMPE_fz: { readonly id: 641; readonly name: 'FCMPE_fz'; readonly rn: number; readonly esz: number }
+  FMOV_fi: { readonly id: 642; readonly name: 'FMOV_fi'; readonly imm8: number; readonly rd: number; readonly esz: number }
+  FCCMP_f: { readonly id: 643; readonly name: 'FCCMP_f'; readonly rm: number; readonly cond: number; readonly rn: number; readonly nzcv: number; readonly esz: number }
+  FCCMPE_f: { readonly id: 644; readonly name: 'FCCMPE_f'; readonly rm: number; readonly cond: number; readonly rn: number; readonly nzcv: number; readonly esz: number }
+  FMUL_f: { readonly id: 645; readonly name: 'FMUL_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FDIV_f: { readonly id: 646; readonly name: 'FDIV_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FADD_f: { readonly id: 647; readonly name: 'FADD_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FSUB_f: { readonly id: 648; readonly name: 'FSUB_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMAX_f: { readonly id: 649; readonly name: 'FMAX_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMIN_f: { readonly id: 650; readonly name: 'FMIN_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMAXNM_f: { readonly id: 651; readonly name: 'FMAXNM_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMINNM_f: { readonly id: 652; readonly name: 'FMINNM_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FNMUL_f: { readonly id: 653; readonly name: 'FNMUL_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCSEL_f: { readonly id: 654; readonly name: 'FCSEL_f'; readonly rm: number; readonly cond: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMADD_f: { readonly id: 655; readonly name: 'FMADD_f'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMSUB_f: { readonly id: 656; readonly name: 'FMSUB_f'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FNMADD_f: { readonly id: 657; readonly name: 'FNMADD_f'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FNMSUB_f: { readonly id: 658; readonly name: 'FNMSUB_f'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTNS_g: { readonly id: 659; readonly name: 'FCVTNS_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTNU_g: { readonly id: 660; readonly name: 'FCVTNU_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SCVTF_g: { readonly id: 661; readonly name: 'SCVTF_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UCVTF_g: { readonly id: 662; readonly name: 'UCVTF_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTAS_g: { readonly id: 663; readonly name: 'FCVTAS_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTAU_g: { readonly id: 664; readonly name: 'FCVTAU_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTPS_g: { readonly id: 665; readonly name: 'FCVTPS_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTPU_g: { readonly id: 666; readonly name: 'FCVTPU_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTMS_g: { readonly id: 667; readonly name: 'FCVTMS_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTMU_g: { readonly id: 668; readonly name: 'FCVTMU_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTZS_g: { readonly id: 669; readonly name: 'FCVTZS_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTZU_g: { readonly id: 670; readonly name: 'FCVTZU_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMOV_gf: { readonly id: 671; readonly name: 'FMOV_gf'; readonly rn: number; readonly rd: number; readonly sf: number; readonly esz: number }
+  FMOV_fg: { readonly id: 672; readonly name: 'FMOV_fg'; readonly rn: number; readonly rd: number; readonly sf: number; readonly esz: number }
+  FMOV_gd1: { readonly id: 673; readonly name: 'FMOV_gd1'; readonly rn: number; readonly rd: number }
+  FMOV_d1g: { readonly id: 674; readonly name: 'FMOV_d1g'; readonly rn: number; readonly rd: number }
+  FJCVTZS: { readonly id: 675; readonly name: 'FJCVTZS'; readonly rn: number; readonly rd: number }
+  FCVTZS_gfx: { readonly id: 676; readonly name: 'FCVTZS_gfx'; readonly rn: number; readonly rd: number; readonly scale: number; readonly esz: number; readonly sf: number }
+  FCVTZU_gfx: { readonly id: 677; readonly name: 'FCVTZU_gfx'; readonly rn: number; readonly rd: number; readonly scale: number; readonly esz: number; readonly sf: number }
+  SCVTF_gfx: { readonly id: 678; readonly name: 'SCVTF_gfx'; readonly rn: number; readonly rd: number; readonly scale: number; readonly esz: number; readonly sf: number }
+  UCVTF_gfx: { readonly id: 679; readonly name: 'UCVTF_gfx'; readonly rn: number; readonly rd: number; readonly scale: number; readonly esz: number; readonly sf: number }
+  LDR_fl: { readonly id: 680; readonly name: 'LDR_fl'; readonly rt: number; readonly imm: number; readonly esz: number }
+  STNP_f: { readonly id: 681; readonly name: 'STNP_f'; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
+  LDNP_f: { readonly id: 682; readonly name: 'LDNP_f'; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
+  STP_fpost: { readonly id: 683; readonly name: 'STP_fpost'; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
+  LDP_fpost: { readonly id: 684; readonly name: 'LDP_fpost'; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
+  STP_f: { readonly id: 685; readonly name: 'STP_f'; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
+  LDP_f: { readonly id: 686; readonly name: 'LDP_f'; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
+  STP_fpre: { readonly id: 687; readonly name: 'STP_fpre'; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
+  LDP_fpre: { readonly id: 688; readonly name: 'LDP_fpre'; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
+  STUR_f: { readonly id: 689; readonly name: 'STUR_f'; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
+  STR_fpost: { readonly id: 690; readonly name: 'STR_fpost'; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
+  STR_fpre: { readonly id: 691; readonly name: 'STR_fpre'; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
+  STR_f: { readonly id: 692; readonly name: 'STR_f'; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
+  STR_fr: { readonly id: 693; readonly name: 'STR_fr'; readonly rm: number; readonly s: number; readonly rn: number; readonly rt: number; readonly option: number; readonly amount: number; readonly esz: number }
+  LDUR_f: { readonly id: 694; readonly name: 'LDUR_f'; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
+  LDR_fpost: { readonly id: 695; readonly name: 'LDR_fpost'; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
+  LDR_fpre: { readonly id: 696; readonly name: 'LDR_fpre'; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
+  LDR_f: { readonly id: 697; readonly name: 'LDR_f'; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
+  LDR_fr: { readonly id: 698; readonly name: 'LDR_fr'; readonly rm: number; readonly s: number; readonly rn: number; readonly rt: number; readonly option: number; readonly amount: number; readonly esz: number }
+  ST4_m: { readonly id: 699; readonly name: 'ST4_m'; readonly q: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
+  ST4_mp: { readonly id: 700; readonly name: 'ST4_mp'; readonly q: number; readonly rm: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
+  LD4_m: { readonly id: 701; readonly name: 'LD4_m'; readonly q: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
+  LD4_mp: { readonly id: 702; readonly name: 'LD4_mp'; readonly q: number; readonly rm: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
+  ST1_m: { readonly id: 703; readonly name: 'ST1_m'; readonly q: number; readonly esz: number; readonly rn: number; readonly rt: number; readonly nregs: number }
+  ST1_mp: { readonly id: 704; readonly name: 'ST1_mp'; readonly q: number; readonly rm: number; readonly esz: number; readonly rn: number; readonly rt: number; readonly nregs: number }
+  LD1_m: { readonly id: 705; readonly name: 'LD1_m'; readonly q: number; readonly esz: number; readonly rn: number; readonly rt: number; readonly nregs: number }
+  LD1_mp: { readonly id: 706; readonly name: 'LD1_mp'; readonly q: number; readonly rm: number; readonly esz: number; readonly rn: number; readonly rt: number; readonly nregs: number }
+  ST3_m: { readonly id: 707; readonly name: 'ST3_m'; readonly q: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
+  ST3_mp: { readonly id: 708; readonly name: 'ST3_mp'; readonly q: number; readonly rm: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
+  LD3_m: { readonly id: 709; readonly name: 'LD3_m'; readonly q: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
+  LD3_mp: { readonly id: 710; readonly name: 'LD3_mp'; readonly q: number; readonly rm: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
+  ST2_m: { readonly id: 711; readonly name: 'ST2_m'; readonly q: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
+  ST2_mp: { readonly id: 712; readonly name: 'ST2_mp'; readonly q: number; readonly rm: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
+  LD2_m: { readonly id: 713; readonly name: 'LD2_m'; readonly q: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
+  LD2_mp: { readonly id: 714; readonly name: 'LD2_mp'; readonly q: number; readonly rm: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
+  ST1_l: { readonly id: 715; readonly name: 'ST1_l'; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
+  ST1_lp: { readonly id: 716; readonly name: 'ST1_lp'; readonly rm: number; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
+  LD1_l: { readonly id: 717; readonly name: 'LD1_l'; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
+  LD1_lp: { readonly id: 718; readonly name: 'LD1_lp'; readonly rm: number; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
+  ST2_l: { readonly id: 719; readonly name: 'ST2_l'; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
+  ST2_lp: { readonly id: 720; readonly name: 'ST2_lp'; readonly rm: number; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
+  LD2_l: { readonly id: 721; readonly name: 'LD2_l'; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
+  LD2_lp: { readonly id: 722; readonly name: 'LD2_lp'; readonly rm: number; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
+  ST3_l: { readonly id: 723; readonly name: 'ST3_l'; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
+  ST3_lp: { readonly id: 724; readonly name: 'ST3_lp'; readonly rm: number; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
+  LD3_l: { readonly id: 725; readonly name: 'LD3_l'; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
+  LD3_lp: { readonly id: 726; readonly name: 'LD3_lp'; readonly rm: number; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
+  ST4_l: { readonly id: 727; readonly name: 'ST4_l'; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
+  ST4_lp: { readonly id: 728; readonly name: 'ST4_lp'; readonly rm: number; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
+  LD4_l: { readonly id: 729; readonly name: 'LD4_l'; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
+  LD4_lp: { readonly id: 730; readonly name: 'LD4_lp'; readonly rm: number; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
+  LD1R: { readonly id: 731; readonly name: 'LD1R'; readonly q: number; readonly esz: number; readonly rn: number; readonly rt: number }
+  LD1R_p: { readonly id: 732; readonly name: 'LD1R_p'; readonly q: number; readonly rm: number; readonly esz: number; readonly rn: number; readonly rt: number }
+  LD2R: { readonly id: 733; readonly name: 'LD2R'; readonly q: number; readonly esz: number; readonly rn: number; readonly rt: number }
+  LD2R_p: { readonly id: 734; readonly name: 'LD2R_p'; readonly q: number; readonly rm: number; readonly esz: number; readonly rn: number; readonly rt: number }
+  LD3R: { readonly id: 735; readonly name: 'LD3R'; readonly q: number; readonly esz: number; readonly rn: number; readonly rt: number }
+  LD3R_p: { readonly id: 736; readonly name: 'LD3R_p'; readonly q: number; readonly rm: number; readonly esz: number; readonly rn: number; readonly rt: number }
+  LD4R: { readonly id: 737; readonly name: 'LD4R'; readonly q: number; readonly esz: number; readonly rn: number; readonly rt: number }
+  LD4R_p: { readonly id: 738; readonly name: 'LD4R_p'; readonly q: number; readonly rm: number; readonly esz: number; readonly rn: number; readonly rt: number }
+}
+
+/** A decoded instruction: the union of InstructionMap, discriminated by `name` (or `id`). */
+export type Instruction = InstructionMap[keyof InstructionMap]
 
 /** The result for every unallocated word. */
 export const UNDEFINED_INSTRUCTION: Instruction = Object.freeze({ id: 0, name: 'UNDEFINED' })
