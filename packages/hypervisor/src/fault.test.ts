@@ -302,28 +302,42 @@ describe('memslot arch checks', () => {
   })
 })
 
-describe('2 MiB blocks', () => {
-  test('a fault in a huge host page maps a 2 MiB block when the slot is aligned alike', () => {
-    const { vm, mm, hva } = hugeHost()
-    vm.handleGuestAbort(dataAbort(GUEST_RAM + 0x12_3000))
-    expect(vm.stage2.query(GUEST_RAM + 0x12_3000)).toMatchObject({ ipa: GUEST_RAM, size: 2 * MiB, pa: 512 * PAGE_SIZE })
+describe('2 MiB blocks (host transparent huge pages)', () => {
+  test('a write fault in a huge host page maps a 2 MiB block when the slot is aligned alike', () => {
+    const { vm, mm, hva, kernel } = hugeHost()
+    vm.handleGuestAbort(dataAbort(GUEST_RAM + 0x12_3000, { write: true }))
+    expect(kernel.stats.thpAllocs).toBe(1)
+    const head = mm.residentFrame(hva) as number
+    expect(head % 512).toBe(0)
+    expect(vm.stage2.query(GUEST_RAM + 0x12_3000)).toMatchObject({ ipa: GUEST_RAM, size: 2 * MiB, pa: head * PAGE_SIZE })
     expect(vm.stats.blocksMapped).toBe(1)
-    expect(mm.residentFrame(hva + 0x12_3000)).toBe(512 + 0x123)
-    // The base pages after the huge page map as pages.
-    vm.handleGuestAbort(dataAbort(GUEST_RAM + 2 * MiB))
-    expect(vm.stage2.query(GUEST_RAM + 2 * MiB)?.size).toBe(PAGE_SIZE)
+    expect(mm.residentFrame(hva + 0x12_3000)).toBe(head + 0x123)
   })
 
   test('a slot whose IPA and HVA differ modulo 2 MiB gets pages only', () => {
-    const { vm } = hugeHost(PAGE_SIZE)
-    vm.handleGuestAbort(dataAbort(GUEST_RAM + PAGE_SIZE + 0x1000))
+    const { vm, kernel } = hugeHost(PAGE_SIZE)
+    vm.handleGuestAbort(dataAbort(GUEST_RAM + PAGE_SIZE + 0x1000, { write: true }))
+    expect(kernel.stats.thpAllocs).toBe(1)
     expect(vm.stage2.query(GUEST_RAM + PAGE_SIZE + 0x1000)?.size).toBe(PAGE_SIZE)
+  })
+
+  test('the host splitting the huge page (swap-out of one page) drops the block; re-faults map pages', () => {
+    const { vm, mm, hva } = hugeHost()
+    vm.handleGuestAbort(dataAbort(GUEST_RAM, { write: true }))
+    expect(vm.stage2.query(GUEST_RAM + 0x7000)?.size).toBe(2 * MiB)
+    mm.swapOut(hva + 0x7000)
+    expect(vm.stage2.query(GUEST_RAM)).toBeUndefined()
+    touch(vm, GUEST_RAM, true)
+    expect(vm.stage2.query(GUEST_RAM)?.size).toBe(PAGE_SIZE)
+    touch(vm, GUEST_RAM + 0x7000, true)
+    expect(frameAt({ vm } as TestHost, GUEST_RAM + 0x7000)).toBe(mm.residentFrame(hva + 0x7000))
   })
 
   test('dirty logging splits a block into pages on the first write', () => {
     const { vm, hva } = hugeHost()
-    vm.handleGuestAbort(dataAbort(GUEST_RAM))
+    vm.handleGuestAbort(dataAbort(GUEST_RAM, { write: true }))
     vm.setUserMemoryRegion({ slot: 0, flags: KVM_MEM_LOG_DIRTY_PAGES, guestPhysAddr: GUEST_RAM, memorySize: 4 * MiB, userspaceAddr: hva })
+    vm.getDirtyLog(0)
     expect(vm.stage2.query(GUEST_RAM)).toMatchObject({ size: 2 * MiB, attrs: { write: false } })
     vm.handleGuestAbort(dataAbort(GUEST_RAM + 0x5000, { write: true, fsc: 0x0e }))
     expect(vm.stage2.query(GUEST_RAM + 0x5000)).toMatchObject({ size: PAGE_SIZE, attrs: { write: true } })

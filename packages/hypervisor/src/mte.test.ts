@@ -187,11 +187,12 @@ describe('§2 stage-2 faults of an MTE VM', () => {
   })
 
   test('a 2 MiB block is sanitised page by page: all 512 frames cleaned and tagged', () => {
-    const { vm, memory } = hugeHost(0, true)
-    vm.handleGuestAbort(dataAbort(GUEST_RAM + 0x4_5000))
+    const { vm, memory, mm, hva } = hugeHost(0, true)
+    vm.handleGuestAbort(dataAbort(GUEST_RAM + 0x4_5000, { write: true }))
     expect(vm.stage2.query(GUEST_RAM)?.size).toBe(2 * MiB)
     expect(vm.stats.tagPagesCleaned).toBe(512)
-    for (let pfn = 512; pfn < 1024; pfn++) expect(memory.isTagged(pfn)).toBe(true)
+    const head = mm.residentFrame(hva) as number
+    for (let pfn = head; pfn < head + 512; pfn++) expect(memory.isTagged(pfn)).toBe(true)
   })
 })
 

@@ -1,6 +1,6 @@
 // Helpers shared by the hypervisor's tests: a host with memory, a VMM process, and
 // synthetic stage-2 abort records built the way the CPU builds them.
-import { HostKernel, MAP_ANONYMOUS, MAP_PRIVATE, PAGE_SIZE, PROT_READ, PROT_WRITE, PhysicalMemory, type HostMm } from '@tagvm/tag-memory'
+import { HostKernel, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, PhysicalMemory, type HostMm } from '@tagvm/tag-memory'
 import { Hypervisor } from './hypervisor.js'
 import type { GuestAbort } from './fault.js'
 import type { MtePolicy, Vm } from './vm.js'
@@ -66,31 +66,20 @@ export function instructionAbort(ipa: number, fsc = FSC_TRANSLATION_L3): GuestAb
   return record(ipa, esr(IABT, fsc))
 }
 
-/** A host whose guest RAM sits in one physically contiguous, 2 MiB-aligned huge page. */
+/**
+ * A host with transparent huge pages always on: guest RAM (4 MiB at GUEST_RAM + slotOffset)
+ * gets a 2 MiB huge page on its first write fault.
+ */
 export function hugeHost(slotOffset = 0, mte = false) {
-  // makeHost's own VM takes frame 511 for its root table; the allocator then hands out
-  // frames 512.. so the first 2 MiB of the mapping is one aligned, contiguous run, as a
-  // THP would be.
-  const host = makeHost({ firstFrame: 511 })
-  const hva = anonRam(host.mm, 4 * MiB)
-  for (let i = 0; i < 512; i++) host.mm.faultIn(hva + i * PAGE_SIZE, { write: true })
-  if (host.mm.residentFrame(hva) !== 512 || host.mm.residentFrame(hva + 511 * PAGE_SIZE) !== 1023) {
-    throw new Error('test host did not lay the huge page out contiguously')
-  }
-  const mm = host.mm
-  const hugeMm = {
-    vmasIn: mm.vmasIn.bind(mm),
-    onInvalidate: mm.onInvalidate.bind(mm),
-    faultIn(at: number, options: { write: boolean }) {
-      const page = mm.faultIn(at, options)
-      const inHuge = at >= hva && at < hva + 2 * MiB
-      return { ...page, hostPageSize: inHuge ? 2 * MiB : PAGE_SIZE }
-    },
-  }
-  const vm = host.hv.createVm({ mm: hugeMm, ipaBits: 40 })
+  const memory = new PhysicalMemory({ size: 64 * MiB })
+  const kernel = new HostKernel({ memory, transparentHugepages: 'always' })
+  const mm = kernel.createMm()
+  const hv = new Hypervisor({ kernel })
+  const vm = hv.createVm({ mm, ipaBits: 40 })
   if (mte) vm.enableMte()
+  const hva = anonRam(mm, 4 * MiB)
   vm.setUserMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: GUEST_RAM + slotOffset, memorySize: 4 * MiB, userspaceAddr: hva })
-  return { ...host, vm, hva }
+  return { memory, kernel, mm, hv, vm, hva }
 }
 
 /** Machine code for an assembly snippet (encoded by scripts/gen-asm.ts; rerun it after editing snippets). */
