@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest'
 import { PAGE_SIZE } from './constants.js'
 import { ErrnoError } from './errno.js'
 import { HostKernel } from './host-kernel.js'
-import { MADV_HUGEPAGE, TagCheckFault } from './host-mm.js'
+import { MADV_DONTNEED, MADV_HUGEPAGE, MADV_PAGEOUT, TagCheckFault } from './host-mm.js'
 import {
   MAP_ANONYMOUS,
   MAP_FIXED,
@@ -645,7 +645,7 @@ describe('transparent huge pages', () => {
     mm.madvise(small, MiB, MADV_HUGEPAGE)
     expect(mm.faultIn(small, { write: true }).hostPageSize).toBe(PAGE_SIZE) // block not inside
     expect(errno(() => mm.madvise(a, 8 * MiB, MADV_HUGEPAGE))).toBe('ENOMEM')
-    expect(errno(() => mm.madvise(a, MiB, 4))).toBe('EINVAL')
+    expect(errno(() => mm.madvise(a, MiB, 99))).toBe('EINVAL')
     // fill memory with base pages so no aligned 512-frame block stays free
     const filler = mm.mmap({ length: 64 * MiB, prot: RW, flags: ANON })
     for (let off = 0; kernel.freeFrames > 0; off += PAGE_SIZE) mm.faultIn(filler + off, { write: true })
@@ -668,6 +668,54 @@ describe('transparent huge pages', () => {
     expect(copy).not.toBe(mm.residentFrame(a + 3 * PAGE_SIZE))
     expect(memory.getTag(copy * PAGE_SIZE)).toBe(0xd)
     expect(mm.faultIn(a, { write: false }).hostPageSize).toBe(PAGE_SIZE)
+  })
+})
+
+describe('madvise', () => {
+  test('MADV_DONTNEED drops pages: private memory reads zero again, shared memory keeps data and tags', () => {
+    const { memory, kernel, mm } = setup(16 * MiB)
+    const priv = mm.mmap({ length: 4 * PAGE_SIZE, prot: RW, flags: ANON })
+    const memfd = kernel.memfdCreate('ram', 4 * PAGE_SIZE)
+    const shared = mm.mmap({ length: 4 * PAGE_SIZE, prot: RW | PROT_MTE, flags: MAP_SHARED, file: memfd })
+    mm.userWrite(priv + PAGE_SIZE, new Uint8Array([9]))
+    const pfn = mm.residentFrame(priv + PAGE_SIZE) as number
+    memory.ensureTagsInitialised(pfn) // the hypervisor cleaned it for a guest
+    mm.userWrite(shared, new Uint8Array([7]))
+    mm.userWriteTags(shared, new Uint8Array([3]))
+    const seen: number[] = []
+    mm.onInvalidate((s, e) => seen.push(s, e))
+    mm.madvise(priv, 4 * PAGE_SIZE, MADV_DONTNEED)
+    mm.madvise(shared, 4 * PAGE_SIZE, MADV_DONTNEED)
+    expect(seen).toEqual([priv, priv + 4 * PAGE_SIZE, shared, shared + 4 * PAGE_SIZE])
+    expect(mm.residentFrame(priv + PAGE_SIZE)).toBeNull()
+    expect(memory.isTagged(pfn)).toBe(false) // freed: it will need cleaning again
+    const d = new Uint8Array(1)
+    mm.userRead(priv + PAGE_SIZE, d)
+    expect(d[0]).toBe(0)
+    mm.userRead(shared, d, { tag: 3 })
+    expect(d[0]).toBe(7)
+    expect(tagsOf(mm, shared, 16)).toEqual([3])
+    const bar = kernel.createDeviceRegion('bar', 0x10000, 1)
+    const dev = mm.mmap({ length: PAGE_SIZE, prot: RW, flags: MAP_SHARED, file: bar })
+    expect(errno(() => mm.madvise(dev, PAGE_SIZE, MADV_DONTNEED))).toBe('EINVAL')
+    expect(errno(() => mm.madvise(priv, 5 * PAGE_SIZE, MADV_DONTNEED))).toBe('ENOMEM')
+  })
+
+  test('MADV_PAGEOUT swaps out every resident page of a range, keeping tagged pages\' tags', () => {
+    const { kernel, mm } = setup(16 * MiB)
+    const a = mm.mmap({ length: 64 * PAGE_SIZE, prot: RW | PROT_MTE, flags: ANON })
+    for (let i = 0; i < 64; i += 2) {
+      mm.userWrite(a + i * PAGE_SIZE, new Uint8Array([i]))
+      mm.userWriteTags(a + i * PAGE_SIZE, new Uint8Array([i & 15]))
+    }
+    mm.faultIn(a + PAGE_SIZE, { write: false }) // the zero page: not swapped
+    mm.madvise(a, 64 * PAGE_SIZE, MADV_PAGEOUT)
+    expect(kernel.swappedPages).toBe(32)
+    for (let i = 0; i < 64; i += 2) {
+      expect(mm.residentFrame(a + i * PAGE_SIZE)).toBeNull()
+      expect(tagsOf(mm, a + i * PAGE_SIZE, 16)).toEqual([i & 15])
+    }
+    expect(kernel.stats.tagRestores).toBe(32)
   })
 })
 

@@ -48,8 +48,10 @@ interface Vma {
 }
 
 /** madvise advice values (asm-generic/mman-common.h). */
+export const MADV_DONTNEED = 4
 export const MADV_HUGEPAGE = 14
 export const MADV_NOHUGEPAGE = 15
+export const MADV_PAGEOUT = 21
 
 /** What the hypervisor needs to know about a mapping (a VMA). */
 export interface VmaInfo {
@@ -354,16 +356,39 @@ export class HostMm {
   }
 
   /**
-   * madvise(MADV_HUGEPAGE / MADV_NOHUGEPAGE): whether transparent huge pages may back the
-   * range when the kernel's mode is 'madvise'. The whole range must be mapped (ENOMEM).
+   * madvise over a fully mapped range (else ENOMEM; nothing applied):
+   * - MADV_HUGEPAGE / MADV_NOHUGEPAGE: whether transparent huge pages may back the range
+   *   when the kernel's mode is 'madvise';
+   * - MADV_DONTNEED: drop the range's pages (a balloon or free page reporting does this);
+   *   private anonymous memory reads as zero afterwards, shared memory keeps its data;
+   * - MADV_PAGEOUT: swap out the range's resident pages (the zero page stays).
    */
   madvise(addr: number, length: number, advice: number): void {
     if (!Number.isInteger(addr) || !pageAligned(addr) || addr < 0) throw new ErrnoError('EINVAL', `madvise address ${addr} is not page aligned`)
     if (!Number.isInteger(length) || length < 0) throw new ErrnoError('EINVAL', `madvise length ${length} is not valid`)
-    if (advice !== MADV_HUGEPAGE && advice !== MADV_NOHUGEPAGE) throw new ErrnoError('EINVAL', `madvise advice ${advice} is not modelled`)
+    if (![MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_PAGEOUT].includes(advice)) {
+      throw new ErrnoError('EINVAL', `madvise advice ${advice} is not modelled`)
+    }
     const end = addr + roundUpPage(length)
     if (end === addr) return
-    this.checkFullyMapped(addr, end)
+    const covered = this.checkFullyMapped(addr, end)
+    if (advice === MADV_DONTNEED) {
+      const locked = covered.find((v) => v.file instanceof DeviceRegion)
+      if (locked) throw new ErrnoError('EINVAL', `MADV_DONTNEED on the pfn mapping at ${hex(locked.start)}`)
+      this.splitHugePagesAt(addr)
+      this.splitHugePagesAt(end)
+      this.notifyInvalidate(addr, end)
+      this.forEachPte(addr, end, (vpn) => this.dropPte(vpn))
+      return
+    }
+    if (advice === MADV_PAGEOUT) {
+      this.forEachPte(addr, end, (vpn, pte) => {
+        // An earlier swap-out in this loop may have replaced this PTE already.
+        const current = this.ptes.get(vpn)
+        if (current === pte && pte.kind === 'page' && !pte.page.isZero) this.kernel.swapOutPage(pte.page)
+      })
+      return
+    }
     this.splitAt(addr)
     this.splitAt(end)
     for (const v of this.vmaList) if (v.start >= addr && v.end <= end) v.hugepage = advice === MADV_HUGEPAGE

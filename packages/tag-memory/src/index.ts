@@ -17,8 +17,10 @@ export { ShmemFile, RegularFile, DeviceRegion, type HostFile } from './host-file
 export {
   HostMm,
   TagCheckFault,
+  MADV_DONTNEED,
   MADV_HUGEPAGE,
   MADV_NOHUGEPAGE,
+  MADV_PAGEOUT,
   type VmaInfo,
   type MmapOptions,
   type FaultResult,
