@@ -1,7 +1,8 @@
 // Compares decode()/disassemble() with the committed LLVM corpus. Shared by the agreement
 // test (test/agreement.test.ts) and the report script (scripts/agreement-report.ts).
 import { readFileSync } from 'node:fs'
-import { decodeWord } from '../src/decode.js'
+import { decodeWord, matchingRow } from '../src/decode.js'
+import { ROW_SOURCE } from '../src/generated/decoder.js'
 import { printInstruction } from '../src/disassemble.js'
 import { INVALID, readCorpus } from './corpus-lib.js'
 
@@ -11,6 +12,8 @@ export interface Disagreement {
   readonly llvm: string
   /** Our instruction name (UNDEFINED when we reject the word). */
   readonly name: string
+  /** The table row that decoded the word ("file:line"), or "no row". */
+  readonly row: string
 }
 
 export interface AgreementResult {
@@ -52,18 +55,19 @@ export function compareWithCorpus(corpusFile: string, known: ReadonlyMap<number,
       continue
     }
     if (!differs) continue
-    const d = { word, ours, llvm: text, name: insn.name }
+    const r = matchingRow(word)
+    const d = { word, ours, llvm: text, name: insn.name, row: r >= 0 ? (ROW_SOURCE[r] ?? '?') : 'no row' }
     if ((ours === INVALID) !== (text === INVALID)) validityMismatches.push(d)
     else textMismatches.push(d)
   }
   return { total: entries.length, validityMismatches, textMismatches, staleKnown, knownStillDifferent }
 }
 
-/** Groups disagreements by our name and LLVM's mnemonic, largest groups first. */
+/** Groups disagreements by our table row and LLVM's mnemonic, largest groups first. */
 export function classify(ds: readonly Disagreement[]): { key: string; count: number; examples: Disagreement[] }[] {
   const groups = new Map<string, Disagreement[]>()
   for (const d of ds) {
-    const key = `${d.name} / llvm ${d.llvm.split(' ')[0]}`
+    const key = `${d.name} (${d.row}) / llvm ${d.llvm.split(' ')[0]}`
     let g = groups.get(key)
     if (!g) groups.set(key, (g = []))
     g.push(d)
