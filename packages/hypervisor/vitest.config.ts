@@ -9,6 +9,7 @@ export default defineProject({
     name: 'hypervisor',
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     // Loading the CPU and its decoder tables takes seconds on a busy machine.
-    testTimeout: 30_000,
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
   },
 })

@@ -8,5 +8,9 @@ export default defineProject({
   test: {
     name: 'tag-memory',
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    // Generous: CI runs every package's suite at once on two cores. Tests never assert on time;
+    // the timeout only catches hangs.
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
   },
 })
