@@ -56,8 +56,12 @@ export function encodeRecord(type: RecordTypeValue, payload: Uint8Array): Uint8A
  * source and the offset of the bad record.
  */
 export class RecordDecoder {
-  private buffer = new Uint8Array(0)
-  /** Stream offset of buffer[0]. */
+  // Received bytes live in buffer[start, end); a record is copied out once it is whole, so a
+  // stream split into tiny chunks still costs O(bytes).
+  private buffer = new Uint8Array(64 * 1024)
+  private start = 0
+  private end = 0
+  /** Stream offset of buffer[start]. */
   private base: number
 
   constructor(
@@ -69,32 +73,40 @@ export class RecordDecoder {
 
   /** Bytes received but not yet part of a whole record. */
   get pending(): number {
-    return this.buffer.length
+    return this.end - this.start
   }
 
+  /** Stream offset of the first byte not yet decoded. */
   get offset(): number {
     return this.base
   }
 
-  push(chunk: Uint8Array): RawRecord[] {
-    if (chunk.length > 0) {
-      const joined = new Uint8Array(this.buffer.length + chunk.length)
-      joined.set(this.buffer)
-      joined.set(chunk, this.buffer.length)
-      this.buffer = joined
+  private append(chunk: Uint8Array): void {
+    if (this.end + chunk.length > this.buffer.length) {
+      const live = this.end - this.start
+      const target = live + chunk.length > this.buffer.length ? new Uint8Array(Math.max(this.buffer.length * 2, live + chunk.length)) : this.buffer
+      target.set(this.buffer.subarray(this.start, this.end), 0)
+      this.buffer = target
+      this.start = 0
+      this.end = live
     }
+    this.buffer.set(chunk, this.end)
+    this.end += chunk.length
+  }
+
+  push(chunk: Uint8Array): RawRecord[] {
+    this.append(chunk)
     const records: RawRecord[] = []
-    let at = 0
-    while (this.buffer.length - at >= 8) {
-      const view = new DataView(this.buffer.buffer, this.buffer.byteOffset + at)
+    while (this.end - this.start >= 8) {
+      const view = new DataView(this.buffer.buffer, this.buffer.byteOffset + this.start)
       const type = view.getUint32(0, true)
       const length = view.getUint32(4, true)
-      const offset = this.base + at
+      const offset = this.base
       if (!KNOWN.has(type)) throw new FileFormatError(this.source, offset, `unknown record type ${type} (corrupted?)`)
       if (length > MAX_PAYLOAD) throw new FileFormatError(this.source, offset + 4, `${RECORD_NAMES[type]} record length ${length} exceeds ${MAX_PAYLOAD} (corrupted?)`)
-      if (this.buffer.length - at < length + FRAME_OVERHEAD) break
+      if (this.end - this.start < length + FRAME_OVERHEAD) break
       const crc = view.getUint32(8 + length, true)
-      const actual = crc32c(this.buffer.subarray(at, at + 8 + length))
+      const actual = crc32c(this.buffer.subarray(this.start, this.start + 8 + length))
       if (crc !== actual) {
         throw new FileFormatError(
           this.source,
@@ -102,13 +114,11 @@ export class RecordDecoder {
           `${RECORD_NAMES[type]} record checksum mismatch (stored 0x${crc.toString(16).padStart(8, '0')}, computed 0x${actual.toString(16).padStart(8, '0')}): corrupted`,
         )
       }
-      records.push({ type: type as RecordTypeValue, payload: this.buffer.slice(at + 8, at + 8 + length), offset })
-      at += length + FRAME_OVERHEAD
+      records.push({ type: type as RecordTypeValue, payload: this.buffer.slice(this.start + 8, this.start + 8 + length), offset })
+      this.start += length + FRAME_OVERHEAD
+      this.base += length + FRAME_OVERHEAD
     }
-    if (at > 0) {
-      this.buffer = this.buffer.slice(at)
-      this.base += at
-    }
+    if (this.start === this.end) this.start = this.end = 0
     return records
   }
 }

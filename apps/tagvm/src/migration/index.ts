@@ -1,0 +1,1 @@
+export { MigrationSender, MigrationReceiver, AckReader, ackRecord, MIGRATION_VERSION, type Ack, type MigrationHandlers, type RoundEnd } from './stream.js'
