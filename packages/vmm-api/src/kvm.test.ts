@@ -23,6 +23,8 @@ import {
   KVM_GET_ONE_REG,
   KVM_GET_REG_LIST,
   KVM_MEM_LOG_DIRTY_PAGES,
+  KVM_MP_STATE_RUNNABLE,
+  KVM_MP_STATE_STOPPED,
   KVM_RUN,
   KVM_SYSTEM_EVENT_SHUTDOWN,
   Kvm,
@@ -247,4 +249,30 @@ test('the cpu-basic guest (stage-1 tables, SVC, data aborts, checksums) prints w
   const run = runElfGuest('cpu-basic', 0xc50838n)
   expect(run.exit).toBe('shutdown')
   expect(run.uart).toBe(qemu)
+})
+
+test('MP state, immediate_exit and KVM_CLEAR_DIRTY_LOG through the fds', () => {
+  const kvm = Kvm.open({ hostMemory: 64 * MiB })
+  const vmFd = kvm.createVm()
+  vmFd.enableCap(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, [1])
+  const code = kvm.mmap({ length: MiB, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS })
+  const data = kvm.mmap({ length: MiB, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS })
+  vmFd.setUserMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: RAM, memorySize: MiB, userspaceAddr: code })
+  vmFd.setUserMemoryRegion({ slot: 1, flags: KVM_MEM_LOG_DIRTY_PAGES, guestPhysAddr: RAM + MiB, memorySize: MiB, userspaceAddr: data })
+  kvm.process.userWrite(code, CHECKSUM_GUEST)
+  const vcpu = bootVcpu(vmFd)
+  vcpu.immediateExit = true
+  expect(failure(() => vcpu.run())).toBe('KVM_RUN EINTR 4')
+  vcpu.immediateExit = false
+  vcpu.setMpState(KVM_MP_STATE_STOPPED)
+  expect(vcpu.run()).toEqual({ kind: 'intr' })
+  vcpu.setMpState(KVM_MP_STATE_RUNNABLE)
+  expect(failure(() => vcpu.setMpState(3))).toBe('KVM_SET_MP_STATE EINVAL 22')
+  expect(vcpu.run()).toMatchObject({ kind: 'system-event' })
+  expect(vcpu.getMpState()).toBe(KVM_MP_STATE_STOPPED)
+  // Manual protection: reading the log leaves it; clearing takes chosen bits away.
+  expect([...vmFd.getDirtyLog(1).subarray(0, 2)]).toEqual([0xff, 0xff])
+  vmFd.clearDirtyLog({ slot: 1, firstPage: 0, numPages: 64, dirtyBitmap: Uint8Array.of(0x0f, 0, 0, 0, 0, 0, 0, 0) })
+  expect([...vmFd.getDirtyLog(1).subarray(0, 2)]).toEqual([0xf0, 0xff])
+  expect(failure(() => vmFd.clearDirtyLog({ slot: 1, firstPage: 1, numPages: 64, dirtyBitmap: new Uint8Array(8) }))).toBe('KVM_CLEAR_DIRTY_LOG EINVAL 22')
 })
