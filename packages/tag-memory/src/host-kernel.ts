@@ -16,6 +16,8 @@ export interface HostKernelStats {
   /** Swap-ins that restored saved tags. */
   tagRestores: number
   migrations: number
+  /** Pages KSM merged into another identical page (their frames were freed). */
+  ksmMerged: number
   /** Transparent huge pages allocated, and split back into base pages. */
   thpAllocs: number
   thpSplits: number
@@ -46,6 +48,7 @@ export class HostKernel {
     swapIns: 0,
     tagRestores: 0,
     migrations: 0,
+    ksmMerged: 0,
     thpAllocs: 0,
     thpSplits: 0,
   }
@@ -58,6 +61,7 @@ export class HostKernel {
   private readonly pageCaches = new WeakMap<ShmemFile | RegularFile, Map<number, Page | SwapEntry>>()
   private readonly swapEntries = new Set<SwapEntry>()
   private zero: Page | null = null
+  private readonly mms = new Set<HostMm>()
 
   constructor(options: HostKernelOptions) {
     const { memory, firstFrame = 0, transparentHugepages = 'never' } = options
@@ -89,6 +93,64 @@ export class HostKernel {
 
   createMm(): HostMm {
     return new HostMm(this)
+  }
+
+  /** @internal */
+  registerMm(mm: HostMm): void {
+    this.mms.add(mm)
+  }
+
+  /** @internal */
+  unregisterMm(mm: HostMm): void {
+    this.mms.delete(mm)
+  }
+
+  /**
+   * One full KSM pass: identical anonymous pages in MADV_MERGEABLE mappings are merged into
+   * one read-only (copy-on-write) page and the duplicates' frames freed. A page with valid
+   * tags (PG_mte_tagged) never compares equal to another page — identical data with
+   * different tags is different memory — so tagged pages are never merged, as on arm64.
+   * Returns the number of pages merged away.
+   */
+  ksmScan(): number {
+    const byHash = new Map<number, Page[]>()
+    const scratch = new Uint8Array(PAGE_SIZE)
+    const other = new Uint8Array(PAGE_SIZE)
+    const words = new Int32Array(scratch.buffer)
+    let merged = 0
+    for (const mm of this.mms) {
+      for (const { vpn, page } of mm.ksmCandidates()) {
+        if (this.memory.isTagged(page.pfn)) continue
+        this.memory.readBytes(page.pfn * PAGE_SIZE, scratch)
+        let hash = 0x811c9dc5
+        for (let i = 0; i < words.length; i++) hash = Math.imul(hash ^ (words[i] as number), 0x01000193)
+        const bucket = byHash.get(hash) ?? []
+        byHash.set(hash, bucket)
+        let target: Page | undefined
+        for (const candidate of bucket) {
+          if (candidate === page) {
+            target = candidate
+            break
+          }
+          this.memory.readBytes(candidate.pfn * PAGE_SIZE, other)
+          if (!this.memory.isTagged(candidate.pfn) && Buffer.compare(scratch, other) === 0) {
+            target = candidate
+            break
+          }
+        }
+        if (!target) {
+          bucket.push(page)
+          continue
+        }
+        // Every mapping of the surviving page becomes copy-on-write.
+        for (const r of target.rmap.slice()) r.mm.writeProtect(r.vpn)
+        if (target === page) continue
+        mm.remapToMerged(vpn, target)
+        merged++
+      }
+    }
+    this.stats.ksmMerged += merged
+    return merged
   }
 
   /** memfd_create + ftruncate: a shmem file of `size` bytes. */

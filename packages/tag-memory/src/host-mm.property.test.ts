@@ -2,7 +2,7 @@ import { expect, test } from 'vitest'
 import fc from 'fast-check'
 import { PAGE_SIZE } from './constants.js'
 import { HostKernel, type ThpMode } from './host-kernel.js'
-import type { HostMm } from './host-mm.js'
+import { MADV_MERGEABLE, type HostMm } from './host-mm.js'
 import { MAP_ANONYMOUS, MAP_FIXED, MAP_POPULATE, MAP_PRIVATE, MAP_SHARED, PROT_MTE, PROT_READ, PROT_WRITE } from './mman.js'
 import { PhysicalMemory } from './physical-memory.js'
 
@@ -33,6 +33,7 @@ type Op =
   | { kind: 'migrateFrame'; pick: number }
   | { kind: 'compact'; maxMoves: number }
   | { kind: 'fork'; proc: number }
+  | { kind: 'ksm' }
 
 function opArb(pages: number, maxProcs: number): fc.Arbitrary<Op> {
   const REGION = pages * PAGE_SIZE
@@ -59,6 +60,7 @@ function opArb(pages: number, maxProcs: number): fc.Arbitrary<Op> {
   fc.record({ kind: fc.constant('migrateFrame' as const), pick: fc.nat(1000) }),
   fc.record({ kind: fc.constant('compact' as const), maxMoves: fc.nat(8) }),
   fc.record({ kind: fc.constant('fork' as const), proc: procArb }),
+    fc.record({ kind: fc.constant('ksm' as const) }),
   )
 }
 
@@ -106,6 +108,8 @@ function modelTest(config: ModelConfig): void {
       mm.mmap({ addr: BASE.private, length: REGION, prot: RW | PROT_MTE, flags: fixed | MAP_POPULATE })
       if (config.thp === 'always') expect(mm.faultIn(BASE.private, { write: false }).hostPageSize).toBe(2 * 1024 * 1024)
       mm.mmap({ addr: BASE.untagged, length: REGION, prot: RW, flags: fixed })
+      mm.madvise(BASE.untagged, REGION, MADV_MERGEABLE)
+      mm.madvise(BASE.private, REGION, MADV_MERGEABLE) // tagged: KSM must leave it alone
       const memfd = kernel.memfdCreate('ram', REGION)
       mm.mmap({ addr: BASE.shared, length: REGION, prot: RW | PROT_MTE, flags: MAP_SHARED | MAP_FIXED, file: memfd })
       const shared: ModelRegion = { data: new Uint8Array(REGION), tags: new Uint8Array(GRANULES) }
@@ -121,6 +125,11 @@ function modelTest(config: ModelConfig): void {
         },
       ]
       for (const op of ops) {
+        if (op.kind === 'ksm') {
+          kernel.ksmScan()
+          check(procs, REGION)
+          continue
+        }
         if (op.kind === 'migrateFrame') {
           const frames = kernel.userFrames()
           if (frames.length > 0 && kernel.freeFrames > 0) kernel.migrateFrame(frames[op.pick % frames.length] as number)

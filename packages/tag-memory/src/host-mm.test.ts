@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest'
 import { PAGE_SIZE } from './constants.js'
 import { ErrnoError } from './errno.js'
 import { HostKernel } from './host-kernel.js'
-import { MADV_DONTNEED, MADV_HUGEPAGE, MADV_PAGEOUT, TagCheckFault } from './host-mm.js'
+import { MADV_DONTNEED, MADV_HUGEPAGE, MADV_MERGEABLE, MADV_PAGEOUT, TagCheckFault } from './host-mm.js'
 import {
   MAP_ANONYMOUS,
   MAP_FIXED,
@@ -716,6 +716,43 @@ describe('madvise', () => {
       expect(tagsOf(mm, a + i * PAGE_SIZE, 16)).toEqual([i & 15])
     }
     expect(kernel.stats.tagRestores).toBe(32)
+  })
+})
+
+describe('KSM', () => {
+  test('identical untagged pages merge copy-on-write; tagged pages never merge', () => {
+    const { memory, kernel, mm } = setup(16 * MiB)
+    const other = kernel.createMm()
+    const a = mm.mmap({ length: 8 * PAGE_SIZE, prot: RW, flags: ANON })
+    const b = other.mmap({ length: 8 * PAGE_SIZE, prot: RW, flags: ANON })
+    const content = new Uint8Array(PAGE_SIZE).fill(0x42)
+    for (let i = 0; i < 8; i++) {
+      mm.userWrite(a + i * PAGE_SIZE, content)
+      other.userWrite(b + i * PAGE_SIZE, content)
+    }
+    // the hypervisor has made two of them tagged (sanitised for a guest): same data, tags valid
+    memory.ensureTagsInitialised(mm.residentFrame(a) as number)
+    memory.ensureTagsInitialised(other.residentFrame(b) as number)
+    expect(kernel.ksmScan()).toBe(0) // not MADV_MERGEABLE yet
+    mm.madvise(a, 8 * PAGE_SIZE, MADV_MERGEABLE)
+    other.madvise(b, 8 * PAGE_SIZE, MADV_MERGEABLE)
+    const free = kernel.freeFrames
+    const seen: number[] = []
+    other.onInvalidate((s) => seen.push(s))
+    expect(kernel.ksmScan()).toBe(13) // 14 untagged identical pages become 1
+    expect(kernel.freeFrames).toBe(free + 13)
+    const shared = mm.residentFrame(a + PAGE_SIZE)
+    expect(other.residentFrame(b + 7 * PAGE_SIZE)).toBe(shared)
+    expect(mm.residentFrame(a)).not.toBe(shared) // tagged: kept apart
+    expect(other.residentFrame(b)).not.toBe(shared)
+    expect(seen).toHaveLength(7)
+    // writing breaks the sharing again
+    other.userWrite(b + 3 * PAGE_SIZE, new Uint8Array([1]))
+    expect(other.residentFrame(b + 3 * PAGE_SIZE)).not.toBe(shared)
+    const d = new Uint8Array(2)
+    mm.userRead(a + 3 * PAGE_SIZE, d)
+    expect([...d]).toEqual([0x42, 0x42])
+    expect(kernel.ksmScan()).toBe(0)
   })
 })
 

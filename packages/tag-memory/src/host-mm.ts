@@ -45,10 +45,14 @@ interface Vma {
   anonymous: boolean
   /** VM_HUGEPAGE (madvise(MADV_HUGEPAGE)). */
   hugepage: boolean
+  /** VM_MERGEABLE (madvise(MADV_MERGEABLE)): KSM may merge its identical pages. */
+  mergeable: boolean
 }
 
 /** madvise advice values (asm-generic/mman-common.h). */
 export const MADV_DONTNEED = 4
+export const MADV_MERGEABLE = 12
+export const MADV_UNMERGEABLE = 13
 export const MADV_HUGEPAGE = 14
 export const MADV_NOHUGEPAGE = 15
 export const MADV_PAGEOUT = 21
@@ -148,6 +152,7 @@ export class HostMm {
   /** @internal use HostKernel.createMm */
   constructor(kernel: HostKernel) {
     this.kernel = kernel
+    kernel.registerMm(this)
   }
 
   private get memory(): PhysicalMemory {
@@ -272,7 +277,7 @@ export class HostMm {
     if (file instanceof DeviceRegion && (offset + size > file.size || !shared)) {
       throw new ErrnoError('EINVAL', `device region ${file.name} cannot map ${size} bytes at ${offset}${shared ? '' : ' privately'}`)
     }
-    const vma: Vma = { start: 0, end: 0, prot, shared, file: backing, pgoff: offset / PAGE_SIZE, anonymous, hugepage: false }
+    const vma: Vma = { start: 0, end: 0, prot, shared, file: backing, pgoff: offset / PAGE_SIZE, anonymous, hugepage: false, mergeable: false }
     // arch_validate_flags: VM_MTE needs VM_MTE_ALLOWED.
     if (prot & PROT_MTE && !mteAllowed(vma)) {
       throw new ErrnoError('EINVAL', `PROT_MTE is not allowed on a ${file?.kind ?? 'anonymous'} mapping`)
@@ -361,12 +366,14 @@ export class HostMm {
    *   when the kernel's mode is 'madvise';
    * - MADV_DONTNEED: drop the range's pages (a balloon or free page reporting does this);
    *   private anonymous memory reads as zero afterwards, shared memory keeps its data;
-   * - MADV_PAGEOUT: swap out the range's resident pages (the zero page stays).
+   * - MADV_PAGEOUT: swap out the range's resident pages (the zero page stays);
+   * - MADV_MERGEABLE / MADV_UNMERGEABLE: whether `HostKernel.ksmScan` may merge the
+   *   range's identical anonymous pages.
    */
   madvise(addr: number, length: number, advice: number): void {
     if (!Number.isInteger(addr) || !pageAligned(addr) || addr < 0) throw new ErrnoError('EINVAL', `madvise address ${addr} is not page aligned`)
     if (!Number.isInteger(length) || length < 0) throw new ErrnoError('EINVAL', `madvise length ${length} is not valid`)
-    if (![MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_PAGEOUT].includes(advice)) {
+    if (![MADV_DONTNEED, MADV_MERGEABLE, MADV_UNMERGEABLE, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_PAGEOUT].includes(advice)) {
       throw new ErrnoError('EINVAL', `madvise advice ${advice} is not modelled`)
     }
     const end = addr + roundUpPage(length)
@@ -391,7 +398,11 @@ export class HostMm {
     }
     this.splitAt(addr)
     this.splitAt(end)
-    for (const v of this.vmaList) if (v.start >= addr && v.end <= end) v.hugepage = advice === MADV_HUGEPAGE
+    for (const v of this.vmaList) {
+      if (v.start < addr || v.end > end) continue
+      if (advice === MADV_HUGEPAGE || advice === MADV_NOHUGEPAGE) v.hugepage = advice === MADV_HUGEPAGE
+      else v.mergeable = advice === MADV_MERGEABLE
+    }
   }
 
   private checkFullyMapped(addr: number, end: number): Vma[] {
@@ -663,8 +674,41 @@ export class HostMm {
 
   /** Unmaps everything (process exit). */
   exit(): void {
-    if (this.vmaList.length === 0) return
     for (const v of this.vmaList.slice()) this.unmapRange(v.start, v.end)
+    this.kernel.unregisterMm(this)
+  }
+
+  /**
+   * @internal KSM candidates: each present PTE of a mergeable private anonymous mapping
+   * with an ordinary (not zero, not huge, not swap-cached) anonymous page.
+   */
+  ksmCandidates(): { vpn: number; page: Page }[] {
+    const out: { vpn: number; page: Page }[] = []
+    for (const vma of this.vmaList) {
+      if (!vma.mergeable || vma.shared || vma.file !== null) continue
+      this.forEachPte(vma.start, vma.end, (vpn, pte) => {
+        if (pte.kind !== 'page') return
+        const page = pte.page
+        if (page.isZero || page.owner !== null || page.folioHead >= 0 || page.swapCacheOf) return
+        out.push({ vpn, page })
+      })
+    }
+    return out
+  }
+
+  /** @internal KSM: the PTE at `vpn` now maps `page` read-only (copy on write). */
+  remapToMerged(vpn: number, page: Page): void {
+    this.notifyInvalidate(vpn * PAGE_SIZE, (vpn + 1) * PAGE_SIZE)
+    this.dropPte(vpn)
+    this.install(vpn, page, false)
+  }
+
+  /** @internal Write-protects the PTE at `vpn` (a page about to be shared). */
+  writeProtect(vpn: number): void {
+    const pte = this.ptes.get(vpn)
+    if (pte?.kind !== 'page' || !pte.writable) return
+    this.notifyInvalidate(vpn * PAGE_SIZE, (vpn + 1) * PAGE_SIZE)
+    pte.writable = false
   }
 
   // ---- user accesses ----
