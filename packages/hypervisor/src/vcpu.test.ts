@@ -229,11 +229,20 @@ describe('KVM_RUN', () => {
     expect(vcpu.getOneReg(xRegId(3))).toBe(0n)
   })
 
-  test('immediate_exit makes KVM_RUN fail with EINTR without running', () => {
+  test('immediate_exit makes KVM_RUN fail with EINTR without running, after completing an answered MMIO read', () => {
     const { vcpu } = guest(SYSTEM_OFF)
     vcpu.immediateExit = true
     expect(errno(() => vcpu.run())).toBe('EINTR')
     expect(vcpu.getOneReg(REG_PC)).toBe(BigInt(GUEST_RAM))
+    const mmio = guest(concat(asm`movz x2, #0x900, lsl #16; ldrb w3, [x2]`, SYSTEM_OFF)).vcpu
+    const load = mmio.run()
+    if (load.kind !== 'mmio') throw new Error('expected MMIO')
+    load.data[0] = 0x7f
+    mmio.immediateExit = true
+    expect(errno(() => mmio.run())).toBe('EINTR')
+    expect(mmio.getOneReg(xRegId(3))).toBe(0x7fn)
+    mmio.immediateExit = false
+    expect(mmio.run()).toMatchObject({ kind: 'system-event' })
   })
 
   test('a spent budget returns KVM_EXIT_INTR and the guest continues on the next run', () => {

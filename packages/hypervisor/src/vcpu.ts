@@ -222,8 +222,9 @@ export class Vcpu implements PsciVcpu {
     this.checkVm()
     if (!this.initialised) throw enoexec('KVM_RUN before KVM_ARM_VCPU_INIT')
     if (!Number.isSafeInteger(budget) || budget < 0) throw new RangeError(`budget must be a non-negative integer, got ${budget}`)
-    if (this.immediateExit) throw new ErrnoError('EINTR', 'immediate_exit is set')
+    // As kvm_arch_vcpu_ioctl_run: an answered MMIO access completes before immediate_exit is seen.
     this.completeMmio()
+    if (this.immediateExit) throw new ErrnoError('EINTR', 'immediate_exit is set')
     if (this.powerOff) return INTR
     this.hasRun = true
     let left = budget
