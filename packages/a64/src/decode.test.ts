@@ -76,6 +76,20 @@ describe('decode', () => {
     expect(problems.slice(0, 10)).toEqual([])
   }, 60_000)
 
+  test('property: fixed bits plus any free bits decode to the row, an earlier member of its group, or (guard) another row', () => {
+    fc.assert(
+      fc.property(fc.nat(patterns.length - 1), u32, (r, bits) => {
+        const p = patterns[r] as Pattern
+        const w = (p.value | (bits & ~p.mask)) >>> 0
+        const m = matchingRow(w)
+        if (m === r) return
+        const own = (ROW_EXTRACT[r] as (w: number) => Instruction | null)(w)
+        expect(own === null || (m >= 0 && m < r && sharesGroup(patterns[m] as Pattern, p))).toBe(true)
+      }),
+      { numRuns: 20_000 },
+    )
+  }, 60_000)
+
   test('field extraction round-trips for every row (generated code = table semantics)', () => {
     const problems: string[] = []
     patterns.forEach((p, r) => {
