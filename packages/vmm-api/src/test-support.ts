@@ -41,3 +41,9 @@ export function readElf(image: Uint8Array): { entry: number; segments: LoadSegme
   }
   return { entry, segments }
 }
+
+/** Counts x1 down from 0x2fa0000 (49.9 M) to 0, then SYSTEM_OFF: two instructions a step. */
+export const SPIN_GUEST = asm`movz x1, #0x2fa, lsl #16; 1: subs x1, x1, #1; b.ne 1b; movz x0, #0x8400, lsl #16; movk x0, #8; hvc #0`
+
+/** Writes the PL011 data register 65536 times (one MMIO exit each), then SYSTEM_OFF. */
+export const UART_GUEST = asm`movz x2, #0x900, lsl #16; movz x1, #0x1, lsl #16; 1: strb w1, [x2]; subs x1, x1, #1; b.ne 1b; movz x0, #0x8400, lsl #16; movk x0, #8; hvc #0`
