@@ -51,3 +51,20 @@ describe('decoded fields are ready to execute', () => {
     expect(decode(0xd50325ff)).toMatchObject({ name: 'HINT', imm: 47 })
   })
 })
+
+describe('SIMD immediate transforms', () => {
+  test('advSimdExpandImm and vfpImm give the architected values', async () => {
+    const { advSimdExpandImm, transforms } = await import('./tables/functions.js')
+    // movi v0.2d, #0xff00ff00ff00ff00 = 0x6f05e540 (op=1, cmode=1110, imm8=0b10101010)
+    expect([advSimdExpandImm(0x6f05e540, true), advSimdExpandImm(0x6f05e540, false)]).toEqual([0xff00ff00, 0xff00ff00])
+    // fmov v0.2d, #-0.5 = 0x6f07f400 (imm8=0xe0)
+    expect([advSimdExpandImm(0x6f07f400, true), advSimdExpandImm(0x6f07f400, false)]).toEqual([0xbfe00000, 0])
+    // mvni v0.2s, #255, msl #16 = 0x2f07d7e0 (cmode=1101): the pattern before inversion
+    expect(advSimdExpandImm(0x2f07d7e0, false)).toBe(0x00ffffff)
+    expect(transforms.vfpImm(0x70)).toBe(1)
+    expect(transforms.vfpImm(0x00)).toBe(2)
+    expect(transforms.vfpImm(0xe0)).toBe(-0.5)
+    expect(transforms.simdShiftRight(0b0001_011)).toBe(5) // immh=0001 (esize 8): 16 - 11
+    expect(transforms.simdShiftLeft(0b0001_011)).toBe(3)
+  })
+})

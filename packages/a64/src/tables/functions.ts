@@ -15,6 +15,17 @@ export const transforms = {
   pairSf: (_v: number, w: number): number => w >>> 31,
   /** LDP/STP/LDNP/STNP of S/D/Q registers: imm7 scaled by 4 << opc (bits [31:30]). */
   scaleFpPair: (v: number, w: number): number => v * (4 << (w >>> 30)),
+  /** SIMD shift by immediate, v = immh:immb: right shift = 2 * esize - v, esize = 8 << HighestSetBit(immh). */
+  simdShiftRight: (v: number): number => (16 << (31 - Math.clz32(v >>> 3))) - v,
+  /** SIMD shift by immediate: left shift = v - esize. */
+  simdShiftLeft: (v: number): number => v - (8 << (31 - Math.clz32(v >>> 3))),
+  /** FP <-> fixed-point conversions: fbits = 64 - scale. */
+  fbitsFromScale: (v: number): number => 64 - v,
+  /** VFPExpandImm(imm8) as a number (exact, and the same value in every precision). */
+  vfpImm: (v: number): number => (v & 0x80 ? -1 : 1) * (1 + (v & 15) / 16) * 2 ** ((v & 0x40 ? -3 : 1) + ((v >>> 4) & 3)),
+  /** AdvSIMDExpandImm(op, cmode, imm8) of a modified-immediate word: low / high 32 bits. */
+  advSimdImmLo: (_v: number, w: number): number => advSimdExpandImm(w, false),
+  advSimdImmHi: (_v: number, w: number): number => advSimdExpandImm(w, true),
   times2: (v: number): number => v * 2,
   times4: (v: number): number => v * 4,
   times16: (v: number): number => v * 16,
@@ -100,4 +111,53 @@ export function bitMask(w: number, high: boolean): number {
   let word32 = rotated >>> 0
   for (let e = esize; e < 32; e *= 2) word32 = (word32 | (word32 << e)) >>> 0
   return word32
+}
+
+/**
+ * AdvSIMDExpandImm for a modified-immediate word (op bit 29, cmode bits [15:12], imm8 =
+ * a:b:c bits [18:16] and d:e:f:g:h bits [9:5]; o2 bit 11 selects FP16 FMOV), as the high or
+ * low 32 bits of the 64-bit pattern.
+ */
+export function advSimdExpandImm(w: number, high: boolean): number {
+  const op = (w >>> 29) & 1
+  const cmode = (w >>> 12) & 15
+  const imm8 = ((w >>> 11) & 0xe0) | ((w >>> 5) & 0x1f)
+  const a = imm8 >>> 7
+  const b = (imm8 >>> 6) & 1
+  if ((w >>> 11) & 1) {
+    // FMOV (vector, half precision): a:NOT(b):bb:cdefgh:000000 in every 16-bit element.
+    const h = (a << 15) | ((b ^ 1) << 14) | (b ? 0x3000 : 0) | ((imm8 & 0x3f) << 6)
+    return (h | (h << 16)) >>> 0
+  }
+  let word: number
+  switch (cmode >>> 1) {
+    case 0: word = imm8; break
+    case 1: word = imm8 << 8; break
+    case 2: word = imm8 << 16; break
+    case 3: word = imm8 << 24; break
+    case 4: word = imm8 | (imm8 << 16); break
+    case 5: word = (imm8 << 8) | (imm8 << 24); break
+    case 6: word = cmode & 1 ? (imm8 << 16) | 0xffff : (imm8 << 8) | 0xff; break
+    default:
+      if ((cmode & 1) === 0 && op === 0) {
+        word = imm8 * 0x01010101
+        break
+      }
+      if ((cmode & 1) === 0) {
+        // Each imm8 bit is a byte of ones: bits 7..4 the high word, 3..0 the low word.
+        let bytes = 0
+        const nibble = high ? imm8 >>> 4 : imm8 & 15
+        for (let i = 0; i < 4; i++) if ((nibble >>> i) & 1) bytes |= 0xff << (8 * i)
+        return bytes >>> 0
+      }
+      if (op === 0) {
+        // FMOV single: a:NOT(b):bbbbb:cdefgh:Zeros(19), in both halves.
+        word = (a << 31) | ((b ^ 1) << 30) | (b ? 0x3e000000 : 0) | ((imm8 & 0x3f) << 19)
+        break
+      }
+      // FMOV double: a:NOT(b):bbbbbbbb:cdefgh:Zeros(48).
+      if (!high) return 0
+      return ((a << 31) | ((b ^ 1) << 30) | (b ? 0x3fc00000 : 0) | ((imm8 & 0x3f) << 16)) >>> 0
+  }
+  return word >>> 0
 }
