@@ -2,7 +2,7 @@ import { PAGE_SIZE, TAG_BYTES_PER_PAGE } from './constants.js'
 import { ErrnoError } from './errno.js'
 import { DeviceRegion, RegularFile, ShmemFile } from './host-files.js'
 import { HostMm } from './host-mm.js'
-import { HPAGE_FRAMES, HPAGE_SIZE, Page, SwapEntry, hex } from './host-pages.js'
+import { HPAGE_FRAMES, HPAGE_SIZE, Page, SwapDevice, SwapEntry, hex } from './host-pages.js'
 import { USER_ADDRESS_LIMIT } from './mman.js'
 import { PhysicalMemory } from './physical-memory.js'
 
@@ -59,7 +59,7 @@ export class HostKernel {
   private free: number
   private readonly pagesByPfn = new Map<number, Page>()
   private readonly pageCaches = new WeakMap<ShmemFile | RegularFile, Map<number, Page | SwapEntry>>()
-  private readonly swapEntries = new Set<SwapEntry>()
+  private readonly swap = new SwapDevice()
   private zero: Page | null = null
   private readonly mms = new Set<HostMm>()
 
@@ -86,9 +86,7 @@ export class HostKernel {
 
   /** Pages currently held on the swap device. */
   get swappedPages(): number {
-    let n = 0
-    for (const e of this.swapEntries) if (e.refs > 0) n++
-    return n
+    return this.swap.inUse
   }
 
   createMm(): HostMm {
@@ -366,12 +364,12 @@ export class HostKernel {
   }
 
   private fillFromSwap(pfn: number, entry: SwapEntry): void {
-    this.memory.writeBytes(pfn * PAGE_SIZE, entry.data)
-    if (entry.tags) {
+    this.memory.writeBytes(pfn * PAGE_SIZE, this.swap.dataOf(entry.slot))
+    if (entry.hasTags) {
       // mte_restore_tags: under the tag lock, then publish PG_mte_tagged.
       if (!this.memory.tryLockTags(pfn)) throw new Error(`fresh frame ${pfn} already has tag flags`)
       const tags = this.memory.frameTags(pfn, true) as { packed: Uint8Array; offset: number }
-      tags.packed.set(entry.tags, tags.offset)
+      tags.packed.set(this.swap.tagsOf(entry.slot), tags.offset)
       this.memory.setTagged(pfn)
       this.stats.tagRestores++
     }
@@ -393,7 +391,7 @@ export class HostKernel {
   dropSwapRef(entry: SwapEntry): void {
     entry.refs--
     if (entry.refs > 0) return
-    this.swapEntries.delete(entry)
+    this.swap.release(entry.slot)
     const cached = entry.cached
     if (cached) {
       entry.cached = null
@@ -402,24 +400,18 @@ export class HostKernel {
     }
   }
 
-  private saveToSwap(page: Page, entry?: SwapEntry): SwapEntry {
-    const data = new Uint8Array(PAGE_SIZE)
-    this.memory.readBytes(page.pfn * PAGE_SIZE, data)
+  private saveToSwap(page: Page, existing?: SwapEntry): SwapEntry {
+    const entry = existing ?? new SwapEntry(this.swap.alloc(), false)
+    this.memory.readBytes(page.pfn * PAGE_SIZE, this.swap.dataOf(entry.slot))
     // mte_save_tags: only pages whose tags are valid (PG_mte_tagged) keep them.
-    let tags: Uint8Array | null = null
-    if (this.memory.isTagged(page.pfn)) {
+    entry.hasTags = this.memory.isTagged(page.pfn)
+    if (entry.hasTags) {
+      const saved = this.swap.tagsOf(entry.slot)
       const stored = this.memory.frameTags(page.pfn, false)
-      tags = new Uint8Array(TAG_BYTES_PER_PAGE)
-      if (stored) tags.set(stored.packed.subarray(stored.offset, stored.offset + TAG_BYTES_PER_PAGE))
+      if (stored) saved.set(stored.packed.subarray(stored.offset, stored.offset + TAG_BYTES_PER_PAGE))
+      else saved.fill(0)
     }
-    if (entry) {
-      entry.data = data
-      entry.tags = tags
-      return entry
-    }
-    const created = new SwapEntry(data, tags)
-    this.swapEntries.add(created)
-    return created
+    return entry
   }
 
   /** Swaps out the page in `pfn`: every mapping of it is invalidated first. */

@@ -1,5 +1,5 @@
 // Internal structures shared by HostKernel and HostMm (not part of the public API).
-import { PAGE_SIZE } from './constants.js'
+import { PAGE_SIZE, TAG_BYTES_PER_PAGE } from './constants.js'
 import type { HostMm } from './host-mm.js'
 import { USER_ADDRESS_LIMIT } from './mman.js'
 import type { RegularFile, ShmemFile } from './host-files.js'
@@ -23,14 +23,58 @@ export class Page {
   ) {}
 }
 
-/** A page on the swap device: its data and, for PG_mte_tagged pages only, its packed tags. */
+/**
+ * A page on the swap device: a slot holding its data and, for PG_mte_tagged pages only,
+ * its packed tags (the 128-byte buffer mte_save_tags keeps).
+ */
 export class SwapEntry {
+  /** Swap PTEs (or the shmem file) referring to it. */
   refs = 0
+  /** The page while it is also in the swap cache (swapped in by one sharer, not all). */
   cached: Page | null = null
   constructor(
-    public data: Uint8Array,
-    public tags: Uint8Array | null,
+    readonly slot: number,
+    public hasTags: boolean,
   ) {}
+}
+
+const SWAP_SLAB_PAGES = 512
+
+/** The swap device: page-sized slots in 2 MiB slabs, with a 128-byte tag slot beside each. */
+export class SwapDevice {
+  private readonly data: Uint8Array[] = []
+  private readonly tags: Uint8Array[] = []
+  private readonly freeSlots: number[] = []
+  private fresh = 0
+  /** Slots holding a swapped page. */
+  inUse = 0
+
+  alloc(): number {
+    this.inUse++
+    const reused = this.freeSlots.pop()
+    if (reused !== undefined) return reused
+    const slot = this.fresh++
+    if (slot % SWAP_SLAB_PAGES === 0) {
+      this.data.push(new Uint8Array(SWAP_SLAB_PAGES * PAGE_SIZE))
+      this.tags.push(new Uint8Array(SWAP_SLAB_PAGES * TAG_BYTES_PER_PAGE))
+    }
+    return slot
+  }
+
+  release(slot: number): void {
+    this.freeSlots.push(slot)
+    this.inUse--
+  }
+
+  dataOf(slot: number): Uint8Array {
+    const at = (slot % SWAP_SLAB_PAGES) * PAGE_SIZE
+    return (this.data[Math.floor(slot / SWAP_SLAB_PAGES)] as Uint8Array).subarray(at, at + PAGE_SIZE)
+  }
+
+  tagsOf(slot: number): Uint8Array {
+    const at = (slot % SWAP_SLAB_PAGES) * TAG_BYTES_PER_PAGE
+    return (this.tags[Math.floor(slot / SWAP_SLAB_PAGES)] as Uint8Array).subarray(at, at + TAG_BYTES_PER_PAGE)
+  }
 }
 
 /** A transparent huge page: 2 MiB, 512 naturally aligned contiguous frames. */
