@@ -19,6 +19,18 @@ describe('PhysicalMemory data', () => {
     expect(mem.allocatedTagBytes).toBe(0)
   })
 
+  test('the largest memory, 1 TiB, works up to its last byte', () => {
+    const mem = new PhysicalMemory({ size: 1024 * GiB })
+    const top = mem.size - 16
+    mem.write32(top + 12, 0xfeedc0de)
+    mem.setTag(top, 0xe)
+    expect(mem.ensureTagsInitialised(mem.frameCount - 1)).toBe(true) // cleans the tag just set
+    mem.setTag(top, 0x3)
+    expect([mem.read32(top + 12), mem.getTag(top + 15), mem.isTagged(mem.frameCount - 1)]).toEqual([0xfeedc0de, 3, true])
+    expect(mem.allocatedDataBytes).toBe(CHUNK_SIZE)
+    expect(() => mem.read8(mem.size)).toThrow(RangeError)
+  })
+
   test('little-endian widths, above 4 GiB too', () => {
     const mem = new PhysicalMemory({ size: 8 * GiB })
     const pa = 5 * GiB + 0x1230
