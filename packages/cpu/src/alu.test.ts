@@ -149,6 +149,18 @@ describe('bit operations', () => {
     for (const b of data.slice(0, 8)) b1 = crc32(b1, b, 0, 1, false)
     expect(w).toBe(b1)
   })
+  test('word and doubleword steps equal byte steps for any data', () => {
+    fc.assert(
+      fc.property(fc.nat({ max: 0xffffffff }), fc.nat({ max: 0xffffffff }), fc.nat({ max: 0xffffffff }), fc.boolean(), (acc, lo, hi, k) => {
+        let bytewise = acc
+        for (let i = 0; i < 8; i++) bytewise = crc32(bytewise, i < 4 ? lo >>> (8 * i) : hi >>> (8 * (i - 4)), 0, 1, k)
+        expect(crc32(acc, lo, hi, 8, k)).toBe(bytewise)
+        let half = acc
+        for (let i = 0; i < 2; i++) half = crc32(half, (lo >>> (16 * i)) & 0xffff, 0, 2, k)
+        expect(crc32(acc, lo, 0, 4, k)).toBe(half)
+      }),
+    )
+  })
 })
 
 describe('DecodeBitMasks', () => {

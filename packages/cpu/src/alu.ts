@@ -325,20 +325,41 @@ function crcTable(poly: number): Uint32Array {
   }
   return t
 }
-const CRC32_TABLE = crcTable(0xedb88320)
-const CRC32C_TABLE = crcTable(0x82f63b78)
+/** Slicing-by-4 tables: T[k][i] is the CRC of byte i followed by k zero bytes. */
+function sliceTables(poly: number): Uint32Array[] {
+  const t0 = crcTable(poly)
+  const tables = [t0]
+  for (let k = 1; k < 4; k++) {
+    const prev = tables[k - 1]!
+    const t = new Uint32Array(256)
+    for (let i = 0; i < 256; i++) t[i] = (prev[i]! >>> 8) ^ t0[prev[i]! & 0xff]!
+    tables.push(t)
+  }
+  return tables
+}
+const [C0, C1, C2, C3] = sliceTables(0xedb88320) as [Uint32Array, Uint32Array, Uint32Array, Uint32Array]
+const [K0, K1, K2, K3] = sliceTables(0x82f63b78) as [Uint32Array, Uint32Array, Uint32Array, Uint32Array]
+
+function crcWord(c: number, word: number, t0: Uint32Array, t1: Uint32Array, t2: Uint32Array, t3: Uint32Array): number {
+  c = (c ^ word) >>> 0
+  return (t3[c & 0xff]! ^ t2[(c >>> 8) & 0xff]! ^ t1[(c >>> 16) & 0xff]! ^ t0[c >>> 24]!) >>> 0
+}
 
 /**
  * CRC32/CRC32C step: accumulator `acc` and `bytes` (1, 2, 4 or 8) of data, little-endian,
  * from dataLo/dataHi. Bit-reflected polynomials, no inversion (as the instructions define).
  */
 export function crc32(acc: number, dataLo: number, dataHi: number, bytes: number, castagnoli: boolean): number {
-  const t = castagnoli ? CRC32C_TABLE : CRC32_TABLE
-  let c = acc >>> 0
-  for (let i = 0; i < bytes; i++) {
-    const byte = i < 4 ? (dataLo >>> (8 * i)) & 0xff : (dataHi >>> (8 * (i - 4))) & 0xff
-    c = (t[(c ^ byte) & 0xff]! ^ (c >>> 8)) >>> 0
+  const t0 = castagnoli ? K0 : C0
+  if (bytes >= 4) {
+    const t1 = castagnoli ? K1 : C1
+    const t2 = castagnoli ? K2 : C2
+    const t3 = castagnoli ? K3 : C3
+    const c = crcWord(acc, dataLo, t0, t1, t2, t3)
+    return bytes === 8 ? crcWord(c, dataHi, t0, t1, t2, t3) : c
   }
+  let c = acc >>> 0
+  for (let i = 0; i < bytes; i++) c = (t0[(c ^ (dataLo >>> (8 * i))) & 0xff]! ^ (c >>> 8)) >>> 0
   return c
 }
 
