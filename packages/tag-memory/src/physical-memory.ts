@@ -327,7 +327,7 @@ export class PhysicalMemory {
   /** Sets `length` bytes from `pa` to `byte`. Filling untouched memory with 0 allocates nothing. */
   fill(pa: number, length: number, byte: number): void {
     this.checkRange(pa, length)
-    checkValue(byte, 0xff)
+    if (!(Number.isInteger(byte) && byte >= 0 && byte <= 0xff)) throw new RangeError(`fill byte ${byte} is not 0..255`)
     let done = 0
     while (done < length) {
       const at = pa + done
@@ -733,9 +733,13 @@ function allZero(bytes: Uint8Array, from: number, to: number): boolean {
   return true
 }
 
+/**
+ * A value written must fit the width, as unsigned or as two's complement (callers holding
+ * int32 register halves need not convert): -(max+1)/2 .. max.
+ */
 function checkValue(value: number, max: number): void {
-  if (!(Number.isInteger(value) && value >= 0 && value <= max)) {
-    throw new RangeError(`value ${value} does not fit in 0..${max}`)
+  if (!(Number.isInteger(value) && value >= -(max + 1) / 2 && value <= max)) {
+    throw new RangeError(`value ${value} does not fit in ${Math.log2(max + 1)} bits`)
   }
 }
 
