@@ -151,8 +151,10 @@ export const printers: PrinterTable = {
     return insn('sys', ...ops)
   },
   SYSL: (i) => insn('sysl', xr(i.rt), imm(i.op1), `c${i.crn}`, `c${i.crm}`, imm(i.op2)),
-  MSR_r: (i) => insn('msr', i.sysreg >= 0x8000 ? sysregWriteName(i.sysreg) : genericSysreg(i.sysreg), xr(i.rt)),
-  MRS: (i) => insn('mrs', xr(i.rt), i.sysreg >= 0x8000 ? sysregReadName(i.sysreg) : genericSysreg(i.sysreg)),
+  MSR_r: (i) => insn('msr', sysregWriteName(i.sysreg), xr(i.rt)),
+  MRS: (i) => insn('mrs', xr(i.rt), sysregReadName(i.sysreg)),
+  MSR_S0: (i) => insn('msr', genericSysreg(i.sysreg), xr(i.rt)),
+  MRS_S0: (i) => insn('mrs', xr(i.rt), genericSysreg(i.sysreg)),
 
   // Data processing: register
   AND_r: (i) => logicalReg('and', i),

@@ -79,6 +79,8 @@ export const INSTRUCTION_NAMES = [
   'SYSL',
   'MSR_r',
   'MRS',
+  'MSR_S0',
+  'MRS_S0',
   'AND_r',
   'BIC_r',
   'ORR_r',
@@ -820,671 +822,673 @@ export interface InstructionMap {
   SB: { readonly id: 71; readonly name: 'SB' }
   SYS: { readonly id: 72; readonly name: 'SYS'; readonly op1: number; readonly crn: number; readonly crm: number; readonly op2: number; readonly rt: number }
   SYSL: { readonly id: 73; readonly name: 'SYSL'; readonly op1: number; readonly crn: number; readonly crm: number; readonly op2: number; readonly rt: number }
-  MSR_r: { readonly id: 74; readonly name: 'MSR_r'; readonly sysreg: number; readonly rt: number }
-  MRS: { readonly id: 75; readonly name: 'MRS'; readonly sysreg: number; readonly rt: number }
-  AND_r: { readonly id: 76; readonly name: 'AND_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
-  BIC_r: { readonly id: 77; readonly name: 'BIC_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
-  ORR_r: { readonly id: 78; readonly name: 'ORR_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
-  ORN_r: { readonly id: 79; readonly name: 'ORN_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
-  EOR_r: { readonly id: 80; readonly name: 'EOR_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
-  EON_r: { readonly id: 81; readonly name: 'EON_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
-  ANDS_r: { readonly id: 82; readonly name: 'ANDS_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
-  BICS_r: { readonly id: 83; readonly name: 'BICS_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
-  ADD_r: { readonly id: 84; readonly name: 'ADD_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
-  ADDS_r: { readonly id: 85; readonly name: 'ADDS_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
-  SUB_r: { readonly id: 86; readonly name: 'SUB_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
-  SUBS_r: { readonly id: 87; readonly name: 'SUBS_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
-  ADD_x: { readonly id: 88; readonly name: 'ADD_x'; readonly sf: number; readonly rm: number; readonly option: number; readonly amount: number; readonly rn: number; readonly rd: number }
-  ADDS_x: { readonly id: 89; readonly name: 'ADDS_x'; readonly sf: number; readonly rm: number; readonly option: number; readonly amount: number; readonly rn: number; readonly rd: number }
-  SUB_x: { readonly id: 90; readonly name: 'SUB_x'; readonly sf: number; readonly rm: number; readonly option: number; readonly amount: number; readonly rn: number; readonly rd: number }
-  SUBS_x: { readonly id: 91; readonly name: 'SUBS_x'; readonly sf: number; readonly rm: number; readonly option: number; readonly amount: number; readonly rn: number; readonly rd: number }
-  ADC: { readonly id: 92; readonly name: 'ADC'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  ADCS: { readonly id: 93; readonly name: 'ADCS'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  SBC: { readonly id: 94; readonly name: 'SBC'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  SBCS: { readonly id: 95; readonly name: 'SBCS'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  RMIF: { readonly id: 96; readonly name: 'RMIF'; readonly imm6: number; readonly rn: number; readonly mask: number }
-  SETF8: { readonly id: 97; readonly name: 'SETF8'; readonly rn: number }
-  SETF16: { readonly id: 98; readonly name: 'SETF16'; readonly rn: number }
-  CCMN_r: { readonly id: 99; readonly name: 'CCMN_r'; readonly sf: number; readonly rm: number; readonly cond: number; readonly rn: number; readonly nzcv: number }
-  CCMP_r: { readonly id: 100; readonly name: 'CCMP_r'; readonly sf: number; readonly rm: number; readonly cond: number; readonly rn: number; readonly nzcv: number }
-  CCMN_i: { readonly id: 101; readonly name: 'CCMN_i'; readonly sf: number; readonly imm: number; readonly cond: number; readonly rn: number; readonly nzcv: number }
-  CCMP_i: { readonly id: 102; readonly name: 'CCMP_i'; readonly sf: number; readonly imm: number; readonly cond: number; readonly rn: number; readonly nzcv: number }
-  CSEL: { readonly id: 103; readonly name: 'CSEL'; readonly sf: number; readonly rm: number; readonly cond: number; readonly rn: number; readonly rd: number }
-  CSINC: { readonly id: 104; readonly name: 'CSINC'; readonly sf: number; readonly rm: number; readonly cond: number; readonly rn: number; readonly rd: number }
-  CSINV: { readonly id: 105; readonly name: 'CSINV'; readonly sf: number; readonly rm: number; readonly cond: number; readonly rn: number; readonly rd: number }
-  CSNEG: { readonly id: 106; readonly name: 'CSNEG'; readonly sf: number; readonly rm: number; readonly cond: number; readonly rn: number; readonly rd: number }
-  MADD: { readonly id: 107; readonly name: 'MADD'; readonly sf: number; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
-  MSUB: { readonly id: 108; readonly name: 'MSUB'; readonly sf: number; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
-  SMADDL: { readonly id: 109; readonly name: 'SMADDL'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
-  SMSUBL: { readonly id: 110; readonly name: 'SMSUBL'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
-  SMULH: { readonly id: 111; readonly name: 'SMULH'; readonly rm: number; readonly rn: number; readonly rd: number }
-  UMADDL: { readonly id: 112; readonly name: 'UMADDL'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
-  UMSUBL: { readonly id: 113; readonly name: 'UMSUBL'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
-  UMULH: { readonly id: 114; readonly name: 'UMULH'; readonly rm: number; readonly rn: number; readonly rd: number }
-  UDIV: { readonly id: 115; readonly name: 'UDIV'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  SDIV: { readonly id: 116; readonly name: 'SDIV'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  LSLV: { readonly id: 117; readonly name: 'LSLV'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  LSRV: { readonly id: 118; readonly name: 'LSRV'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  ASRV: { readonly id: 119; readonly name: 'ASRV'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  RORV: { readonly id: 120; readonly name: 'RORV'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  CRC32: { readonly id: 121; readonly name: 'CRC32'; readonly rm: number; readonly sz: number; readonly rn: number; readonly rd: number }
-  CRC32C: { readonly id: 122; readonly name: 'CRC32C'; readonly rm: number; readonly sz: number; readonly rn: number; readonly rd: number }
-  SUBP: { readonly id: 123; readonly name: 'SUBP'; readonly rm: number; readonly rn: number; readonly rd: number }
-  SUBPS: { readonly id: 124; readonly name: 'SUBPS'; readonly rm: number; readonly rn: number; readonly rd: number }
-  IRG: { readonly id: 125; readonly name: 'IRG'; readonly rm: number; readonly rn: number; readonly rd: number }
-  GMI: { readonly id: 126; readonly name: 'GMI'; readonly rm: number; readonly rn: number; readonly rd: number }
-  PACGA: { readonly id: 127; readonly name: 'PACGA'; readonly rm: number; readonly rn: number; readonly rd: number }
-  RBIT: { readonly id: 128; readonly name: 'RBIT'; readonly sf: number; readonly rn: number; readonly rd: number }
-  REV16: { readonly id: 129; readonly name: 'REV16'; readonly sf: number; readonly rn: number; readonly rd: number }
-  REV32: { readonly id: 130; readonly name: 'REV32'; readonly rn: number; readonly rd: number }
-  REV: { readonly id: 131; readonly name: 'REV'; readonly rn: number; readonly rd: number; readonly sf: number }
-  CLZ: { readonly id: 132; readonly name: 'CLZ'; readonly sf: number; readonly rn: number; readonly rd: number }
-  CLS: { readonly id: 133; readonly name: 'CLS'; readonly sf: number; readonly rn: number; readonly rd: number }
-  PAC: { readonly id: 134; readonly name: 'PAC'; readonly key: number; readonly rn: number; readonly rd: number }
-  AUT: { readonly id: 135; readonly name: 'AUT'; readonly key: number; readonly rn: number; readonly rd: number }
-  PACZ: { readonly id: 136; readonly name: 'PACZ'; readonly key: number; readonly rd: number }
-  AUTZ: { readonly id: 137; readonly name: 'AUTZ'; readonly key: number; readonly rd: number }
-  XPAC: { readonly id: 138; readonly name: 'XPAC'; readonly data: number; readonly rd: number }
-  STZGM: { readonly id: 139; readonly name: 'STZGM'; readonly rn: number; readonly rt: number }
-  LDG: { readonly id: 140; readonly name: 'LDG'; readonly rn: number; readonly rt: number; readonly imm: number }
-  STGM: { readonly id: 141; readonly name: 'STGM'; readonly rn: number; readonly rt: number }
-  LDGM: { readonly id: 142; readonly name: 'LDGM'; readonly rn: number; readonly rt: number }
-  STG: { readonly id: 143; readonly name: 'STG'; readonly mode: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  STZG: { readonly id: 144; readonly name: 'STZG'; readonly mode: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  ST2G: { readonly id: 145; readonly name: 'ST2G'; readonly mode: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  STZ2G: { readonly id: 146; readonly name: 'STZ2G'; readonly mode: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  STGP: { readonly id: 147; readonly name: 'STGP'; readonly mode: number; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  LDR_lit: { readonly id: 148; readonly name: 'LDR_lit'; readonly sf: number; readonly rt: number; readonly imm: number }
-  LDRSW_lit: { readonly id: 149; readonly name: 'LDRSW_lit'; readonly rt: number; readonly imm: number }
-  PRFM_lit: { readonly id: 150; readonly name: 'PRFM_lit'; readonly rt: number; readonly imm: number }
-  STXR: { readonly id: 151; readonly name: 'STXR'; readonly size: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  STLXR: { readonly id: 152; readonly name: 'STLXR'; readonly size: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  LDXR: { readonly id: 153; readonly name: 'LDXR'; readonly size: number; readonly rn: number; readonly rt: number }
-  LDAXR: { readonly id: 154; readonly name: 'LDAXR'; readonly size: number; readonly rn: number; readonly rt: number }
-  STXP: { readonly id: 155; readonly name: 'STXP'; readonly sf: number; readonly rs: number; readonly rt2: number; readonly rn: number; readonly rt: number }
-  STLXP: { readonly id: 156; readonly name: 'STLXP'; readonly sf: number; readonly rs: number; readonly rt2: number; readonly rn: number; readonly rt: number }
-  LDXP: { readonly id: 157; readonly name: 'LDXP'; readonly sf: number; readonly rt2: number; readonly rn: number; readonly rt: number }
-  LDAXP: { readonly id: 158; readonly name: 'LDAXP'; readonly sf: number; readonly rt2: number; readonly rn: number; readonly rt: number }
-  CASP: { readonly id: 159; readonly name: 'CASP'; readonly sf: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  CASPL: { readonly id: 160; readonly name: 'CASPL'; readonly sf: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  CASPA: { readonly id: 161; readonly name: 'CASPA'; readonly sf: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  CASPAL: { readonly id: 162; readonly name: 'CASPAL'; readonly sf: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  STLLR: { readonly id: 163; readonly name: 'STLLR'; readonly size: number; readonly rn: number; readonly rt: number }
-  STLR: { readonly id: 164; readonly name: 'STLR'; readonly size: number; readonly rn: number; readonly rt: number }
-  LDLAR: { readonly id: 165; readonly name: 'LDLAR'; readonly size: number; readonly rn: number; readonly rt: number }
-  LDAR: { readonly id: 166; readonly name: 'LDAR'; readonly size: number; readonly rn: number; readonly rt: number }
-  CAS: { readonly id: 167; readonly name: 'CAS'; readonly size: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  CASL: { readonly id: 168; readonly name: 'CASL'; readonly size: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  CASA: { readonly id: 169; readonly name: 'CASA'; readonly size: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  CASAL: { readonly id: 170; readonly name: 'CASAL'; readonly size: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  STLUR: { readonly id: 171; readonly name: 'STLUR'; readonly size: number; readonly imm: number; readonly rn: number; readonly rt: number }
-  LDAPUR: { readonly id: 172; readonly name: 'LDAPUR'; readonly size: number; readonly imm: number; readonly rn: number; readonly rt: number }
-  LDAPURS: { readonly id: 173; readonly name: 'LDAPURS'; readonly size: number; readonly imm: number; readonly rn: number; readonly rt: number; readonly sf: number }
-  STP: { readonly id: 174; readonly name: 'STP'; readonly mode: number; readonly rt2: number; readonly rn: number; readonly rt: number; readonly sf: number; readonly imm: number }
-  LDP: { readonly id: 175; readonly name: 'LDP'; readonly mode: number; readonly rt2: number; readonly rn: number; readonly rt: number; readonly sf: number; readonly imm: number }
-  LDPSW: { readonly id: 176; readonly name: 'LDPSW'; readonly mode: number; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  PRFM_ui: { readonly id: 177; readonly name: 'PRFM_ui'; readonly rn: number; readonly rt: number; readonly imm: number }
-  PRFUM: { readonly id: 178; readonly name: 'PRFUM'; readonly imm: number; readonly rn: number; readonly rt: number }
-  PRFM_reg: { readonly id: 179; readonly name: 'PRFM_reg'; readonly rm: number; readonly option: number; readonly s: number; readonly rn: number; readonly rt: number }
-  STR_ui: { readonly id: 180; readonly name: 'STR_ui'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  LDR_ui: { readonly id: 181; readonly name: 'LDR_ui'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  LDRS_ui: { readonly id: 182; readonly name: 'LDRS_ui'; readonly sf: number; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  STUR: { readonly id: 183; readonly name: 'STUR'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  LDUR: { readonly id: 184; readonly name: 'LDUR'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  LDURS: { readonly id: 185; readonly name: 'LDURS'; readonly sf: number; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  STR_post: { readonly id: 186; readonly name: 'STR_post'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  LDR_post: { readonly id: 187; readonly name: 'LDR_post'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  LDRS_post: { readonly id: 188; readonly name: 'LDRS_post'; readonly sf: number; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  STTR: { readonly id: 189; readonly name: 'STTR'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  LDTR: { readonly id: 190; readonly name: 'LDTR'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  LDTRS: { readonly id: 191; readonly name: 'LDTRS'; readonly sf: number; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  STR_pre: { readonly id: 192; readonly name: 'STR_pre'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  LDR_pre: { readonly id: 193; readonly name: 'LDR_pre'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  LDRS_pre: { readonly id: 194; readonly name: 'LDRS_pre'; readonly sf: number; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  STR_reg: { readonly id: 195; readonly name: 'STR_reg'; readonly size: number; readonly rm: number; readonly option: number; readonly s: number; readonly rn: number; readonly rt: number; readonly amount: number }
-  LDR_reg: { readonly id: 196; readonly name: 'LDR_reg'; readonly size: number; readonly rm: number; readonly option: number; readonly s: number; readonly rn: number; readonly rt: number; readonly amount: number }
-  LDRS_reg: { readonly id: 197; readonly name: 'LDRS_reg'; readonly sf: number; readonly size: number; readonly rm: number; readonly option: number; readonly s: number; readonly rn: number; readonly rt: number; readonly amount: number }
-  LDRA: { readonly id: 198; readonly name: 'LDRA'; readonly key: number; readonly wb: number; readonly rn: number; readonly rt: number; readonly imm: number }
-  LDAPR: { readonly id: 199; readonly name: 'LDAPR'; readonly size: number; readonly rn: number; readonly rt: number }
-  LDADD: { readonly id: 200; readonly name: 'LDADD'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  LDCLR: { readonly id: 201; readonly name: 'LDCLR'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  LDEOR: { readonly id: 202; readonly name: 'LDEOR'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  LDSET: { readonly id: 203; readonly name: 'LDSET'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  LDSMAX: { readonly id: 204; readonly name: 'LDSMAX'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  LDSMIN: { readonly id: 205; readonly name: 'LDSMIN'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  LDUMAX: { readonly id: 206; readonly name: 'LDUMAX'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  LDUMIN: { readonly id: 207; readonly name: 'LDUMIN'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  SWP: { readonly id: 208; readonly name: 'SWP'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
-  SHADD_v: { readonly id: 209; readonly name: 'SHADD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  UHADD_v: { readonly id: 210; readonly name: 'UHADD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SQADD_v: { readonly id: 211; readonly name: 'SQADD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  UQADD_v: { readonly id: 212; readonly name: 'UQADD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SRHADD_v: { readonly id: 213; readonly name: 'SRHADD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  URHADD_v: { readonly id: 214; readonly name: 'URHADD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SHSUB_v: { readonly id: 215; readonly name: 'SHSUB_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  UHSUB_v: { readonly id: 216; readonly name: 'UHSUB_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SQSUB_v: { readonly id: 217; readonly name: 'SQSUB_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  UQSUB_v: { readonly id: 218; readonly name: 'UQSUB_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  CMGT_v: { readonly id: 219; readonly name: 'CMGT_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  CMHI_v: { readonly id: 220; readonly name: 'CMHI_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  CMGE_v: { readonly id: 221; readonly name: 'CMGE_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  CMHS_v: { readonly id: 222; readonly name: 'CMHS_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SSHL_v: { readonly id: 223; readonly name: 'SSHL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  USHL_v: { readonly id: 224; readonly name: 'USHL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SQSHL_v: { readonly id: 225; readonly name: 'SQSHL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  UQSHL_v: { readonly id: 226; readonly name: 'UQSHL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SRSHL_v: { readonly id: 227; readonly name: 'SRSHL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  URSHL_v: { readonly id: 228; readonly name: 'URSHL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SQRSHL_v: { readonly id: 229; readonly name: 'SQRSHL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  UQRSHL_v: { readonly id: 230; readonly name: 'UQRSHL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SMAX_v: { readonly id: 231; readonly name: 'SMAX_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  UMAX_v: { readonly id: 232; readonly name: 'UMAX_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SMIN_v: { readonly id: 233; readonly name: 'SMIN_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  UMIN_v: { readonly id: 234; readonly name: 'UMIN_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SABD_v: { readonly id: 235; readonly name: 'SABD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  UABD_v: { readonly id: 236; readonly name: 'UABD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SABA_v: { readonly id: 237; readonly name: 'SABA_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  UABA_v: { readonly id: 238; readonly name: 'UABA_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  ADD_v: { readonly id: 239; readonly name: 'ADD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SUB_v: { readonly id: 240; readonly name: 'SUB_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  CMTST_v: { readonly id: 241; readonly name: 'CMTST_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  CMEQ_v: { readonly id: 242; readonly name: 'CMEQ_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  MLA_v: { readonly id: 243; readonly name: 'MLA_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  MLS_v: { readonly id: 244; readonly name: 'MLS_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SMAXP_v: { readonly id: 245; readonly name: 'SMAXP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  UMAXP_v: { readonly id: 246; readonly name: 'UMAXP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SMINP_v: { readonly id: 247; readonly name: 'SMINP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  UMINP_v: { readonly id: 248; readonly name: 'UMINP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SQDMULH_v: { readonly id: 249; readonly name: 'SQDMULH_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SQRDMULH_v: { readonly id: 250; readonly name: 'SQRDMULH_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  MUL_v: { readonly id: 251; readonly name: 'MUL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  PMUL_v: { readonly id: 252; readonly name: 'PMUL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  ADDP_v: { readonly id: 253; readonly name: 'ADDP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  AND_v: { readonly id: 254; readonly name: 'AND_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  BIC_v: { readonly id: 255; readonly name: 'BIC_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  ORR_v: { readonly id: 256; readonly name: 'ORR_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  ORN_v: { readonly id: 257; readonly name: 'ORN_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  EOR_v: { readonly id: 258; readonly name: 'EOR_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  BSL_v: { readonly id: 259; readonly name: 'BSL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  BIT_v: { readonly id: 260; readonly name: 'BIT_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  BIF_v: { readonly id: 261; readonly name: 'BIF_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FMAXNM_v: { readonly id: 262; readonly name: 'FMAXNM_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FMLA_v: { readonly id: 263; readonly name: 'FMLA_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FADD_v: { readonly id: 264; readonly name: 'FADD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FMULX_v: { readonly id: 265; readonly name: 'FMULX_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCMEQ_v: { readonly id: 266; readonly name: 'FCMEQ_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FMAX_v: { readonly id: 267; readonly name: 'FMAX_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FRECPS_v: { readonly id: 268; readonly name: 'FRECPS_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FMINNM_v: { readonly id: 269; readonly name: 'FMINNM_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FMLS_v: { readonly id: 270; readonly name: 'FMLS_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FSUB_v: { readonly id: 271; readonly name: 'FSUB_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FMIN_v: { readonly id: 272; readonly name: 'FMIN_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FRSQRTS_v: { readonly id: 273; readonly name: 'FRSQRTS_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FMAXNMP_v: { readonly id: 274; readonly name: 'FMAXNMP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FADDP_v: { readonly id: 275; readonly name: 'FADDP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FMUL_v: { readonly id: 276; readonly name: 'FMUL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCMGE_v: { readonly id: 277; readonly name: 'FCMGE_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FACGE_v: { readonly id: 278; readonly name: 'FACGE_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FMAXP_v: { readonly id: 279; readonly name: 'FMAXP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FDIV_v: { readonly id: 280; readonly name: 'FDIV_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FMINNMP_v: { readonly id: 281; readonly name: 'FMINNMP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FABD_v: { readonly id: 282; readonly name: 'FABD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCMGT_v: { readonly id: 283; readonly name: 'FCMGT_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FACGT_v: { readonly id: 284; readonly name: 'FACGT_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FMINP_v: { readonly id: 285; readonly name: 'FMINP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FMLAL_v: { readonly id: 286; readonly name: 'FMLAL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  FMLSL_v: { readonly id: 287; readonly name: 'FMLSL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  FMLAL2_v: { readonly id: 288; readonly name: 'FMLAL2_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  FMLSL2_v: { readonly id: 289; readonly name: 'FMLSL2_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  SDOT_v: { readonly id: 290; readonly name: 'SDOT_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  UDOT_v: { readonly id: 291; readonly name: 'UDOT_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  SQRDMLAH_v: { readonly id: 292; readonly name: 'SQRDMLAH_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SQRDMLSH_v: { readonly id: 293; readonly name: 'SQRDMLSH_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCMLA_v: { readonly id: 294; readonly name: 'FCMLA_v'; readonly q: number; readonly rm: number; readonly rot: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCADD_v: { readonly id: 295; readonly name: 'FCADD_v'; readonly q: number; readonly rm: number; readonly rot: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SADDL_v: { readonly id: 296; readonly name: 'SADDL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  UADDL_v: { readonly id: 297; readonly name: 'UADDL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SADDW_v: { readonly id: 298; readonly name: 'SADDW_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  UADDW_v: { readonly id: 299; readonly name: 'UADDW_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SSUBL_v: { readonly id: 300; readonly name: 'SSUBL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  USUBL_v: { readonly id: 301; readonly name: 'USUBL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SSUBW_v: { readonly id: 302; readonly name: 'SSUBW_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  USUBW_v: { readonly id: 303; readonly name: 'USUBW_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  ADDHN_v: { readonly id: 304; readonly name: 'ADDHN_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  RADDHN_v: { readonly id: 305; readonly name: 'RADDHN_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SABAL_v: { readonly id: 306; readonly name: 'SABAL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  UABAL_v: { readonly id: 307; readonly name: 'UABAL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SUBHN_v: { readonly id: 308; readonly name: 'SUBHN_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  RSUBHN_v: { readonly id: 309; readonly name: 'RSUBHN_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SABDL_v: { readonly id: 310; readonly name: 'SABDL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  UABDL_v: { readonly id: 311; readonly name: 'UABDL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SMLAL_v: { readonly id: 312; readonly name: 'SMLAL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  UMLAL_v: { readonly id: 313; readonly name: 'UMLAL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SMLSL_v: { readonly id: 314; readonly name: 'SMLSL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  UMLSL_v: { readonly id: 315; readonly name: 'UMLSL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SMULL_v: { readonly id: 316; readonly name: 'SMULL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  UMULL_v: { readonly id: 317; readonly name: 'UMULL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SQDMLAL_v: { readonly id: 318; readonly name: 'SQDMLAL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SQDMLSL_v: { readonly id: 319; readonly name: 'SQDMLSL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SQDMULL_v: { readonly id: 320; readonly name: 'SQDMULL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  PMULL_v: { readonly id: 321; readonly name: 'PMULL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  REV64_v: { readonly id: 322; readonly name: 'REV64_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  REV16_v: { readonly id: 323; readonly name: 'REV16_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SADDLP_v: { readonly id: 324; readonly name: 'SADDLP_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SUQADD_v: { readonly id: 325; readonly name: 'SUQADD_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  CLS_v: { readonly id: 326; readonly name: 'CLS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  CNT_v: { readonly id: 327; readonly name: 'CNT_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SADALP_v: { readonly id: 328; readonly name: 'SADALP_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SQABS_v: { readonly id: 329; readonly name: 'SQABS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  CMGT_vz: { readonly id: 330; readonly name: 'CMGT_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  CMEQ_vz: { readonly id: 331; readonly name: 'CMEQ_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  CMLT_vz: { readonly id: 332; readonly name: 'CMLT_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  ABS_v: { readonly id: 333; readonly name: 'ABS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  XTN_v: { readonly id: 334; readonly name: 'XTN_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SQXTN_v: { readonly id: 335; readonly name: 'SQXTN_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  REV32_v: { readonly id: 336; readonly name: 'REV32_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  UADDLP_v: { readonly id: 337; readonly name: 'UADDLP_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  USQADD_v: { readonly id: 338; readonly name: 'USQADD_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  CLZ_v: { readonly id: 339; readonly name: 'CLZ_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  UADALP_v: { readonly id: 340; readonly name: 'UADALP_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SQNEG_v: { readonly id: 341; readonly name: 'SQNEG_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  CMGE_vz: { readonly id: 342; readonly name: 'CMGE_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  CMLE_vz: { readonly id: 343; readonly name: 'CMLE_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  NEG_v: { readonly id: 344; readonly name: 'NEG_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SQXTUN_v: { readonly id: 345; readonly name: 'SQXTUN_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SHLL_v: { readonly id: 346; readonly name: 'SHLL_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  UQXTN_v: { readonly id: 347; readonly name: 'UQXTN_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  NOT_v: { readonly id: 348; readonly name: 'NOT_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  RBIT_v: { readonly id: 349; readonly name: 'RBIT_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FRINTN_v: { readonly id: 350; readonly name: 'FRINTN_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FRINTM_v: { readonly id: 351; readonly name: 'FRINTM_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCVTNS_v: { readonly id: 352; readonly name: 'FCVTNS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCVTMS_v: { readonly id: 353; readonly name: 'FCVTMS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCVTAS_v: { readonly id: 354; readonly name: 'FCVTAS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SCVTF_v: { readonly id: 355; readonly name: 'SCVTF_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FRINT32Z_v: { readonly id: 356; readonly name: 'FRINT32Z_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FRINT64Z_v: { readonly id: 357; readonly name: 'FRINT64Z_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCMGT_vz: { readonly id: 358; readonly name: 'FCMGT_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCMEQ_vz: { readonly id: 359; readonly name: 'FCMEQ_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCMLT_vz: { readonly id: 360; readonly name: 'FCMLT_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FABS_v: { readonly id: 361; readonly name: 'FABS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FRINTP_v: { readonly id: 362; readonly name: 'FRINTP_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FRINTZ_v: { readonly id: 363; readonly name: 'FRINTZ_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCVTPS_v: { readonly id: 364; readonly name: 'FCVTPS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCVTZS_v: { readonly id: 365; readonly name: 'FCVTZS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FRECPE_v: { readonly id: 366; readonly name: 'FRECPE_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FRINTA_v: { readonly id: 367; readonly name: 'FRINTA_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FRINTX_v: { readonly id: 368; readonly name: 'FRINTX_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCVTNU_v: { readonly id: 369; readonly name: 'FCVTNU_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCVTMU_v: { readonly id: 370; readonly name: 'FCVTMU_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCVTAU_v: { readonly id: 371; readonly name: 'FCVTAU_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  UCVTF_v: { readonly id: 372; readonly name: 'UCVTF_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FRINT32X_v: { readonly id: 373; readonly name: 'FRINT32X_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FRINT64X_v: { readonly id: 374; readonly name: 'FRINT64X_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCMGE_vz: { readonly id: 375; readonly name: 'FCMGE_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCMLE_vz: { readonly id: 376; readonly name: 'FCMLE_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FNEG_v: { readonly id: 377; readonly name: 'FNEG_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FRINTI_v: { readonly id: 378; readonly name: 'FRINTI_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCVTPU_v: { readonly id: 379; readonly name: 'FCVTPU_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCVTZU_v: { readonly id: 380; readonly name: 'FCVTZU_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FRSQRTE_v: { readonly id: 381; readonly name: 'FRSQRTE_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FSQRT_v: { readonly id: 382; readonly name: 'FSQRT_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  URECPE_v: { readonly id: 383; readonly name: 'URECPE_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  URSQRTE_v: { readonly id: 384; readonly name: 'URSQRTE_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCVTN_v: { readonly id: 385; readonly name: 'FCVTN_v'; readonly q: number; readonly sz: number; readonly rn: number; readonly rd: number }
-  FCVTL_v: { readonly id: 386; readonly name: 'FCVTL_v'; readonly q: number; readonly sz: number; readonly rn: number; readonly rd: number }
-  FCVTXN_v: { readonly id: 387; readonly name: 'FCVTXN_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly sz: number }
-  SADDLV: { readonly id: 388; readonly name: 'SADDLV'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  UADDLV: { readonly id: 389; readonly name: 'UADDLV'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SMAXV: { readonly id: 390; readonly name: 'SMAXV'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  UMAXV: { readonly id: 391; readonly name: 'UMAXV'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SMINV: { readonly id: 392; readonly name: 'SMINV'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  UMINV: { readonly id: 393; readonly name: 'UMINV'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  ADDV: { readonly id: 394; readonly name: 'ADDV'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FMAXNMV: { readonly id: 395; readonly name: 'FMAXNMV'; readonly rn: number; readonly rd: number; readonly q: number; readonly esz: number }
-  FMAXV: { readonly id: 396; readonly name: 'FMAXV'; readonly rn: number; readonly rd: number; readonly q: number; readonly esz: number }
-  FMINNMV: { readonly id: 397; readonly name: 'FMINNMV'; readonly rn: number; readonly rd: number; readonly q: number; readonly esz: number }
-  FMINV: { readonly id: 398; readonly name: 'FMINV'; readonly rn: number; readonly rd: number; readonly q: number; readonly esz: number }
-  DUP_ve: { readonly id: 399; readonly name: 'DUP_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly esz: number }
-  DUP_vg: { readonly id: 400; readonly name: 'DUP_vg'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  INS_g: { readonly id: 401; readonly name: 'INS_g'; readonly rn: number; readonly rd: number; readonly idx: number; readonly esz: number }
-  INS_e: { readonly id: 402; readonly name: 'INS_e'; readonly rn: number; readonly rd: number; readonly idx: number; readonly idx2: number; readonly esz: number }
-  DUP_se: { readonly id: 403; readonly name: 'DUP_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly esz: number }
-  SMOV_w: { readonly id: 404; readonly name: 'SMOV_w'; readonly rn: number; readonly rd: number; readonly idx: number; readonly esz: number }
-  SMOV_x: { readonly id: 405; readonly name: 'SMOV_x'; readonly rn: number; readonly rd: number; readonly idx: number; readonly esz: number }
-  UMOV_w: { readonly id: 406; readonly name: 'UMOV_w'; readonly rn: number; readonly rd: number; readonly idx: number; readonly esz: number }
-  UMOV_x: { readonly id: 407; readonly name: 'UMOV_x'; readonly rn: number; readonly rd: number; readonly idx: number; readonly esz: number }
-  UZP1_v: { readonly id: 408; readonly name: 'UZP1_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  TRN1_v: { readonly id: 409; readonly name: 'TRN1_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  ZIP1_v: { readonly id: 410; readonly name: 'ZIP1_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  UZP2_v: { readonly id: 411; readonly name: 'UZP2_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  TRN2_v: { readonly id: 412; readonly name: 'TRN2_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  ZIP2_v: { readonly id: 413; readonly name: 'ZIP2_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  EXT_v: { readonly id: 414; readonly name: 'EXT_v'; readonly rm: number; readonly imm: number; readonly rn: number; readonly rd: number; readonly q: number }
-  TBL_v: { readonly id: 415; readonly name: 'TBL_v'; readonly q: number; readonly rm: number; readonly len: number; readonly rn: number; readonly rd: number }
-  TBX_v: { readonly id: 416; readonly name: 'TBX_v'; readonly q: number; readonly rm: number; readonly len: number; readonly rn: number; readonly rd: number }
-  MOVI_v: { readonly id: 417; readonly name: 'MOVI_v'; readonly q: number; readonly rd: number; readonly imm8: number; readonly cmode: number }
-  ORR_vi: { readonly id: 418; readonly name: 'ORR_vi'; readonly q: number; readonly rd: number; readonly imm8: number; readonly cmode: number }
-  MVNI_v: { readonly id: 419; readonly name: 'MVNI_v'; readonly q: number; readonly rd: number; readonly imm8: number; readonly cmode: number }
-  BIC_vi: { readonly id: 420; readonly name: 'BIC_vi'; readonly q: number; readonly rd: number; readonly imm8: number; readonly cmode: number }
-  MOVI_d: { readonly id: 421; readonly name: 'MOVI_d'; readonly rd: number; readonly imm8: number }
-  MOVI_2d: { readonly id: 422; readonly name: 'MOVI_2d'; readonly rd: number; readonly imm8: number }
-  FMOV_vi: { readonly id: 423; readonly name: 'FMOV_vi'; readonly q: number; readonly rd: number; readonly imm8: number; readonly esz: number }
-  SSHR_vi: { readonly id: 424; readonly name: 'SSHR_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  SSRA_vi: { readonly id: 425; readonly name: 'SSRA_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  SRSHR_vi: { readonly id: 426; readonly name: 'SRSHR_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  SRSRA_vi: { readonly id: 427; readonly name: 'SRSRA_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  SHL_vi: { readonly id: 428; readonly name: 'SHL_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  SQSHL_vi: { readonly id: 429; readonly name: 'SQSHL_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  USHR_vi: { readonly id: 430; readonly name: 'USHR_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  USRA_vi: { readonly id: 431; readonly name: 'USRA_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  URSHR_vi: { readonly id: 432; readonly name: 'URSHR_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  URSRA_vi: { readonly id: 433; readonly name: 'URSRA_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  SRI_vi: { readonly id: 434; readonly name: 'SRI_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  SLI_vi: { readonly id: 435; readonly name: 'SLI_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  SQSHLU_vi: { readonly id: 436; readonly name: 'SQSHLU_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  UQSHL_vi: { readonly id: 437; readonly name: 'UQSHL_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  SHRN_vi: { readonly id: 438; readonly name: 'SHRN_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  RSHRN_vi: { readonly id: 439; readonly name: 'RSHRN_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  SQSHRN_vi: { readonly id: 440; readonly name: 'SQSHRN_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  SQRSHRN_vi: { readonly id: 441; readonly name: 'SQRSHRN_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  SQSHRUN_vi: { readonly id: 442; readonly name: 'SQSHRUN_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  SQRSHRUN_vi: { readonly id: 443; readonly name: 'SQRSHRUN_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  UQSHRN_vi: { readonly id: 444; readonly name: 'UQSHRN_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  UQRSHRN_vi: { readonly id: 445; readonly name: 'UQRSHRN_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  SSHLL_vi: { readonly id: 446; readonly name: 'SSHLL_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  USHLL_vi: { readonly id: 447; readonly name: 'USHLL_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  SCVTF_vfx: { readonly id: 448; readonly name: 'SCVTF_vfx'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  FCVTZS_vfx: { readonly id: 449; readonly name: 'FCVTZS_vfx'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  UCVTF_vfx: { readonly id: 450; readonly name: 'UCVTF_vfx'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  FCVTZU_vfx: { readonly id: 451; readonly name: 'FCVTZU_vfx'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  SMLAL_ve: { readonly id: 452; readonly name: 'SMLAL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  SQDMLAL_ve: { readonly id: 453; readonly name: 'SQDMLAL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  SMLSL_ve: { readonly id: 454; readonly name: 'SMLSL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  SQDMLSL_ve: { readonly id: 455; readonly name: 'SQDMLSL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  MUL_ve: { readonly id: 456; readonly name: 'MUL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  SMULL_ve: { readonly id: 457; readonly name: 'SMULL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  SQDMULL_ve: { readonly id: 458; readonly name: 'SQDMULL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  SQDMULH_ve: { readonly id: 459; readonly name: 'SQDMULH_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  SQRDMULH_ve: { readonly id: 460; readonly name: 'SQRDMULH_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  MLA_ve: { readonly id: 461; readonly name: 'MLA_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  MLS_ve: { readonly id: 462; readonly name: 'MLS_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  UMLAL_ve: { readonly id: 463; readonly name: 'UMLAL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  UMLSL_ve: { readonly id: 464; readonly name: 'UMLSL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  UMULL_ve: { readonly id: 465; readonly name: 'UMULL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  SQRDMLAH_ve: { readonly id: 466; readonly name: 'SQRDMLAH_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  SQRDMLSH_ve: { readonly id: 467; readonly name: 'SQRDMLSH_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  SDOT_ve: { readonly id: 468; readonly name: 'SDOT_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  UDOT_ve: { readonly id: 469; readonly name: 'UDOT_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  FMLA_ve: { readonly id: 470; readonly name: 'FMLA_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  FMLS_ve: { readonly id: 471; readonly name: 'FMLS_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  FMUL_ve: { readonly id: 472; readonly name: 'FMUL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  FMULX_ve: { readonly id: 473; readonly name: 'FMULX_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  FMLAL_ve: { readonly id: 474; readonly name: 'FMLAL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number }
-  FMLSL_ve: { readonly id: 475; readonly name: 'FMLSL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number }
-  FMLAL2_ve: { readonly id: 476; readonly name: 'FMLAL2_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number }
-  FMLSL2_ve: { readonly id: 477; readonly name: 'FMLSL2_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number }
-  FCMLA_ve: { readonly id: 478; readonly name: 'FCMLA_ve'; readonly rot: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number; readonly q: number }
-  SQDMLAL_se: { readonly id: 479; readonly name: 'SQDMLAL_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  SQDMLSL_se: { readonly id: 480; readonly name: 'SQDMLSL_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  SQDMULL_se: { readonly id: 481; readonly name: 'SQDMULL_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  SQDMULH_se: { readonly id: 482; readonly name: 'SQDMULH_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  SQRDMULH_se: { readonly id: 483; readonly name: 'SQRDMULH_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  SQRDMLAH_se: { readonly id: 484; readonly name: 'SQRDMLAH_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  SQRDMLSH_se: { readonly id: 485; readonly name: 'SQRDMLSH_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  FMLA_se: { readonly id: 486; readonly name: 'FMLA_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  FMLS_se: { readonly id: 487; readonly name: 'FMLS_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  FMUL_se: { readonly id: 488; readonly name: 'FMUL_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  FMULX_se: { readonly id: 489; readonly name: 'FMULX_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
-  SQADD_s: { readonly id: 490; readonly name: 'SQADD_s'; readonly esz: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  UQADD_s: { readonly id: 491; readonly name: 'UQADD_s'; readonly esz: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  SQSUB_s: { readonly id: 492; readonly name: 'SQSUB_s'; readonly esz: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  UQSUB_s: { readonly id: 493; readonly name: 'UQSUB_s'; readonly esz: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  CMGT_s: { readonly id: 494; readonly name: 'CMGT_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  CMHI_s: { readonly id: 495; readonly name: 'CMHI_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  CMGE_s: { readonly id: 496; readonly name: 'CMGE_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  CMHS_s: { readonly id: 497; readonly name: 'CMHS_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SSHL_s: { readonly id: 498; readonly name: 'SSHL_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  USHL_s: { readonly id: 499; readonly name: 'USHL_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SQSHL_s: { readonly id: 500; readonly name: 'SQSHL_s'; readonly esz: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  UQSHL_s: { readonly id: 501; readonly name: 'UQSHL_s'; readonly esz: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  SRSHL_s: { readonly id: 502; readonly name: 'SRSHL_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  URSHL_s: { readonly id: 503; readonly name: 'URSHL_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SQRSHL_s: { readonly id: 504; readonly name: 'SQRSHL_s'; readonly esz: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  UQRSHL_s: { readonly id: 505; readonly name: 'UQRSHL_s'; readonly esz: number; readonly rm: number; readonly rn: number; readonly rd: number }
-  ADD_s: { readonly id: 506; readonly name: 'ADD_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SUB_s: { readonly id: 507; readonly name: 'SUB_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  CMTST_s: { readonly id: 508; readonly name: 'CMTST_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  CMEQ_s: { readonly id: 509; readonly name: 'CMEQ_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SQDMULH_s: { readonly id: 510; readonly name: 'SQDMULH_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SQRDMULH_s: { readonly id: 511; readonly name: 'SQRDMULH_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FMULX_s: { readonly id: 512; readonly name: 'FMULX_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCMEQ_s: { readonly id: 513; readonly name: 'FCMEQ_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FRECPS_s: { readonly id: 514; readonly name: 'FRECPS_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FRSQRTS_s: { readonly id: 515; readonly name: 'FRSQRTS_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCMGE_s: { readonly id: 516; readonly name: 'FCMGE_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FACGE_s: { readonly id: 517; readonly name: 'FACGE_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FABD_s: { readonly id: 518; readonly name: 'FABD_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCMGT_s: { readonly id: 519; readonly name: 'FCMGT_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FACGT_s: { readonly id: 520; readonly name: 'FACGT_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SQRDMLAH_s: { readonly id: 521; readonly name: 'SQRDMLAH_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SQRDMLSH_s: { readonly id: 522; readonly name: 'SQRDMLSH_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SQDMLAL_s: { readonly id: 523; readonly name: 'SQDMLAL_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SQDMLSL_s: { readonly id: 524; readonly name: 'SQDMLSL_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SQDMULL_s: { readonly id: 525; readonly name: 'SQDMULL_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SUQADD_s: { readonly id: 526; readonly name: 'SUQADD_s'; readonly esz: number; readonly rn: number; readonly rd: number }
-  SQABS_s: { readonly id: 527; readonly name: 'SQABS_s'; readonly esz: number; readonly rn: number; readonly rd: number }
-  CMGT_sz: { readonly id: 528; readonly name: 'CMGT_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
-  CMEQ_sz: { readonly id: 529; readonly name: 'CMEQ_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
-  CMLT_sz: { readonly id: 530; readonly name: 'CMLT_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
-  ABS_s: { readonly id: 531; readonly name: 'ABS_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  SQXTN_s: { readonly id: 532; readonly name: 'SQXTN_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  USQADD_s: { readonly id: 533; readonly name: 'USQADD_s'; readonly esz: number; readonly rn: number; readonly rd: number }
-  SQNEG_s: { readonly id: 534; readonly name: 'SQNEG_s'; readonly esz: number; readonly rn: number; readonly rd: number }
-  CMGE_sz: { readonly id: 535; readonly name: 'CMGE_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
-  CMLE_sz: { readonly id: 536; readonly name: 'CMLE_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
-  NEG_s: { readonly id: 537; readonly name: 'NEG_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  SQXTUN_s: { readonly id: 538; readonly name: 'SQXTUN_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  UQXTN_s: { readonly id: 539; readonly name: 'UQXTN_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCVTNS_s: { readonly id: 540; readonly name: 'FCVTNS_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCVTMS_s: { readonly id: 541; readonly name: 'FCVTMS_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCVTAS_s: { readonly id: 542; readonly name: 'FCVTAS_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  SCVTF_s: { readonly id: 543; readonly name: 'SCVTF_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCMGT_sz: { readonly id: 544; readonly name: 'FCMGT_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCMEQ_sz: { readonly id: 545; readonly name: 'FCMEQ_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCMLT_sz: { readonly id: 546; readonly name: 'FCMLT_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCVTPS_s: { readonly id: 547; readonly name: 'FCVTPS_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCVTZS_s: { readonly id: 548; readonly name: 'FCVTZS_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FRECPE_s: { readonly id: 549; readonly name: 'FRECPE_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FRECPX_s: { readonly id: 550; readonly name: 'FRECPX_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCVTNU_s: { readonly id: 551; readonly name: 'FCVTNU_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCVTMU_s: { readonly id: 552; readonly name: 'FCVTMU_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCVTAU_s: { readonly id: 553; readonly name: 'FCVTAU_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  UCVTF_s: { readonly id: 554; readonly name: 'UCVTF_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCMGE_sz: { readonly id: 555; readonly name: 'FCMGE_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCMLE_sz: { readonly id: 556; readonly name: 'FCMLE_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCVTPU_s: { readonly id: 557; readonly name: 'FCVTPU_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCVTZU_s: { readonly id: 558; readonly name: 'FCVTZU_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FRSQRTE_s: { readonly id: 559; readonly name: 'FRSQRTE_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCVTXN_s: { readonly id: 560; readonly name: 'FCVTXN_s'; readonly rn: number; readonly rd: number }
-  ADDP_s: { readonly id: 561; readonly name: 'ADDP_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FMAXNMP_s: { readonly id: 562; readonly name: 'FMAXNMP_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FADDP_s: { readonly id: 563; readonly name: 'FADDP_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FMAXP_s: { readonly id: 564; readonly name: 'FMAXP_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FMINNMP_s: { readonly id: 565; readonly name: 'FMINNMP_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FMINP_s: { readonly id: 566; readonly name: 'FMINP_s'; readonly rn: number; readonly rd: number; readonly esz: number }
-  SSHR_si: { readonly id: 567; readonly name: 'SSHR_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  SSRA_si: { readonly id: 568; readonly name: 'SSRA_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  SRSHR_si: { readonly id: 569; readonly name: 'SRSHR_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  SRSRA_si: { readonly id: 570; readonly name: 'SRSRA_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  SHL_si: { readonly id: 571; readonly name: 'SHL_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  SQSHL_si: { readonly id: 572; readonly name: 'SQSHL_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  SQSHRN_si: { readonly id: 573; readonly name: 'SQSHRN_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  SQRSHRN_si: { readonly id: 574; readonly name: 'SQRSHRN_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  USHR_si: { readonly id: 575; readonly name: 'USHR_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  USRA_si: { readonly id: 576; readonly name: 'USRA_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  URSHR_si: { readonly id: 577; readonly name: 'URSHR_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  URSRA_si: { readonly id: 578; readonly name: 'URSRA_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  SRI_si: { readonly id: 579; readonly name: 'SRI_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  SLI_si: { readonly id: 580; readonly name: 'SLI_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  SQSHLU_si: { readonly id: 581; readonly name: 'SQSHLU_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  UQSHL_si: { readonly id: 582; readonly name: 'UQSHL_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  SQSHRUN_si: { readonly id: 583; readonly name: 'SQSHRUN_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  SQRSHRUN_si: { readonly id: 584; readonly name: 'SQRSHRUN_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  UQSHRN_si: { readonly id: 585; readonly name: 'UQSHRN_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  UQRSHRN_si: { readonly id: 586; readonly name: 'UQRSHRN_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  SCVTF_sfx: { readonly id: 587; readonly name: 'SCVTF_sfx'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  FCVTZS_sfx: { readonly id: 588; readonly name: 'FCVTZS_sfx'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  UCVTF_sfx: { readonly id: 589; readonly name: 'UCVTF_sfx'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  FCVTZU_sfx: { readonly id: 590; readonly name: 'FCVTZU_sfx'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
-  AESE: { readonly id: 591; readonly name: 'AESE'; readonly rn: number; readonly rd: number }
-  AESD: { readonly id: 592; readonly name: 'AESD'; readonly rn: number; readonly rd: number }
-  AESMC: { readonly id: 593; readonly name: 'AESMC'; readonly rn: number; readonly rd: number }
-  AESIMC: { readonly id: 594; readonly name: 'AESIMC'; readonly rn: number; readonly rd: number }
-  SHA1C: { readonly id: 595; readonly name: 'SHA1C'; readonly rm: number; readonly rn: number; readonly rd: number }
-  SHA1P: { readonly id: 596; readonly name: 'SHA1P'; readonly rm: number; readonly rn: number; readonly rd: number }
-  SHA1M: { readonly id: 597; readonly name: 'SHA1M'; readonly rm: number; readonly rn: number; readonly rd: number }
-  SHA1SU0: { readonly id: 598; readonly name: 'SHA1SU0'; readonly rm: number; readonly rn: number; readonly rd: number }
-  SHA256H: { readonly id: 599; readonly name: 'SHA256H'; readonly rm: number; readonly rn: number; readonly rd: number }
-  SHA256H2: { readonly id: 600; readonly name: 'SHA256H2'; readonly rm: number; readonly rn: number; readonly rd: number }
-  SHA256SU1: { readonly id: 601; readonly name: 'SHA256SU1'; readonly rm: number; readonly rn: number; readonly rd: number }
-  SHA1H: { readonly id: 602; readonly name: 'SHA1H'; readonly rn: number; readonly rd: number }
-  SHA1SU1: { readonly id: 603; readonly name: 'SHA1SU1'; readonly rn: number; readonly rd: number }
-  SHA256SU0: { readonly id: 604; readonly name: 'SHA256SU0'; readonly rn: number; readonly rd: number }
-  SHA512H: { readonly id: 605; readonly name: 'SHA512H'; readonly rm: number; readonly rn: number; readonly rd: number }
-  SHA512H2: { readonly id: 606; readonly name: 'SHA512H2'; readonly rm: number; readonly rn: number; readonly rd: number }
-  SHA512SU1: { readonly id: 607; readonly name: 'SHA512SU1'; readonly rm: number; readonly rn: number; readonly rd: number }
-  RAX1: { readonly id: 608; readonly name: 'RAX1'; readonly rm: number; readonly rn: number; readonly rd: number }
-  SM3PARTW1: { readonly id: 609; readonly name: 'SM3PARTW1'; readonly rm: number; readonly rn: number; readonly rd: number }
-  SM3PARTW2: { readonly id: 610; readonly name: 'SM3PARTW2'; readonly rm: number; readonly rn: number; readonly rd: number }
-  SM4EKEY: { readonly id: 611; readonly name: 'SM4EKEY'; readonly rm: number; readonly rn: number; readonly rd: number }
-  EOR3: { readonly id: 612; readonly name: 'EOR3'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
-  BCAX: { readonly id: 613; readonly name: 'BCAX'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
-  SM3SS1: { readonly id: 614; readonly name: 'SM3SS1'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
-  XAR: { readonly id: 615; readonly name: 'XAR'; readonly rm: number; readonly imm: number; readonly rn: number; readonly rd: number }
-  SM3TT1A: { readonly id: 616; readonly name: 'SM3TT1A'; readonly rm: number; readonly idx: number; readonly rn: number; readonly rd: number }
-  SM3TT1B: { readonly id: 617; readonly name: 'SM3TT1B'; readonly rm: number; readonly idx: number; readonly rn: number; readonly rd: number }
-  SM3TT2A: { readonly id: 618; readonly name: 'SM3TT2A'; readonly rm: number; readonly idx: number; readonly rn: number; readonly rd: number }
-  SM3TT2B: { readonly id: 619; readonly name: 'SM3TT2B'; readonly rm: number; readonly idx: number; readonly rn: number; readonly rd: number }
-  SHA512SU0: { readonly id: 620; readonly name: 'SHA512SU0'; readonly rn: number; readonly rd: number }
-  SM4E: { readonly id: 621; readonly name: 'SM4E'; readonly rn: number; readonly rd: number }
-  FMOV_f: { readonly id: 622; readonly name: 'FMOV_f'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FABS_f: { readonly id: 623; readonly name: 'FABS_f'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FNEG_f: { readonly id: 624; readonly name: 'FNEG_f'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FSQRT_f: { readonly id: 625; readonly name: 'FSQRT_f'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FRINTN_f: { readonly id: 626; readonly name: 'FRINTN_f'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FRINTP_f: { readonly id: 627; readonly name: 'FRINTP_f'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FRINTM_f: { readonly id: 628; readonly name: 'FRINTM_f'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FRINTZ_f: { readonly id: 629; readonly name: 'FRINTZ_f'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FRINTA_f: { readonly id: 630; readonly name: 'FRINTA_f'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FRINTX_f: { readonly id: 631; readonly name: 'FRINTX_f'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FRINTI_f: { readonly id: 632; readonly name: 'FRINTI_f'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FRINT32Z_f: { readonly id: 633; readonly name: 'FRINT32Z_f'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FRINT32X_f: { readonly id: 634; readonly name: 'FRINT32X_f'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FRINT64Z_f: { readonly id: 635; readonly name: 'FRINT64Z_f'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FRINT64X_f: { readonly id: 636; readonly name: 'FRINT64X_f'; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCVT_f: { readonly id: 637; readonly name: 'FCVT_f'; readonly rn: number; readonly rd: number; readonly esz: number; readonly desz: number }
-  FCMP_f: { readonly id: 638; readonly name: 'FCMP_f'; readonly rm: number; readonly rn: number; readonly esz: number }
-  FCMP_fz: { readonly id: 639; readonly name: 'FCMP_fz'; readonly rn: number; readonly esz: number }
-  FCMPE_f: { readonly id: 640; readonly name: 'FCMPE_f'; readonly rm: number; readonly rn: number; readonly esz: number }
-  FCMPE_fz: { readonly id: 641; readonly name: 'FCMPE_fz'; readonly rn: number; readonly esz: number }
-  FMOV_fi: { readonly id: 642; readonly name: 'FMOV_fi'; readonly imm8: number; readonly rd: number; readonly esz: number }
-  FCCMP_f: { readonly id: 643; readonly name: 'FCCMP_f'; readonly rm: number; readonly cond: number; readonly rn: number; readonly nzcv: number; readonly esz: number }
-  FCCMPE_f: { readonly id: 644; readonly name: 'FCCMPE_f'; readonly rm: number; readonly cond: number; readonly rn: number; readonly nzcv: number; readonly esz: number }
-  FMUL_f: { readonly id: 645; readonly name: 'FMUL_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FDIV_f: { readonly id: 646; readonly name: 'FDIV_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FADD_f: { readonly id: 647; readonly name: 'FADD_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FSUB_f: { readonly id: 648; readonly name: 'FSUB_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FMAX_f: { readonly id: 649; readonly name: 'FMAX_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FMIN_f: { readonly id: 650; readonly name: 'FMIN_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FMAXNM_f: { readonly id: 651; readonly name: 'FMAXNM_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FMINNM_f: { readonly id: 652; readonly name: 'FMINNM_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FNMUL_f: { readonly id: 653; readonly name: 'FNMUL_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCSEL_f: { readonly id: 654; readonly name: 'FCSEL_f'; readonly rm: number; readonly cond: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FMADD_f: { readonly id: 655; readonly name: 'FMADD_f'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FMSUB_f: { readonly id: 656; readonly name: 'FMSUB_f'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FNMADD_f: { readonly id: 657; readonly name: 'FNMADD_f'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FNMSUB_f: { readonly id: 658; readonly name: 'FNMSUB_f'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCVTNS_g: { readonly id: 659; readonly name: 'FCVTNS_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCVTNU_g: { readonly id: 660; readonly name: 'FCVTNU_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  SCVTF_g: { readonly id: 661; readonly name: 'SCVTF_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  UCVTF_g: { readonly id: 662; readonly name: 'UCVTF_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCVTAS_g: { readonly id: 663; readonly name: 'FCVTAS_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCVTAU_g: { readonly id: 664; readonly name: 'FCVTAU_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCVTPS_g: { readonly id: 665; readonly name: 'FCVTPS_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCVTPU_g: { readonly id: 666; readonly name: 'FCVTPU_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCVTMS_g: { readonly id: 667; readonly name: 'FCVTMS_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCVTMU_g: { readonly id: 668; readonly name: 'FCVTMU_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCVTZS_g: { readonly id: 669; readonly name: 'FCVTZS_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FCVTZU_g: { readonly id: 670; readonly name: 'FCVTZU_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
-  FMOV_gf: { readonly id: 671; readonly name: 'FMOV_gf'; readonly rn: number; readonly rd: number; readonly sf: number; readonly esz: number }
-  FMOV_fg: { readonly id: 672; readonly name: 'FMOV_fg'; readonly rn: number; readonly rd: number; readonly sf: number; readonly esz: number }
-  FMOV_gd1: { readonly id: 673; readonly name: 'FMOV_gd1'; readonly rn: number; readonly rd: number }
-  FMOV_d1g: { readonly id: 674; readonly name: 'FMOV_d1g'; readonly rn: number; readonly rd: number }
-  FJCVTZS: { readonly id: 675; readonly name: 'FJCVTZS'; readonly rn: number; readonly rd: number }
-  FCVTZS_gfx: { readonly id: 676; readonly name: 'FCVTZS_gfx'; readonly rn: number; readonly rd: number; readonly scale: number; readonly esz: number; readonly sf: number }
-  FCVTZU_gfx: { readonly id: 677; readonly name: 'FCVTZU_gfx'; readonly rn: number; readonly rd: number; readonly scale: number; readonly esz: number; readonly sf: number }
-  SCVTF_gfx: { readonly id: 678; readonly name: 'SCVTF_gfx'; readonly rn: number; readonly rd: number; readonly scale: number; readonly esz: number; readonly sf: number }
-  UCVTF_gfx: { readonly id: 679; readonly name: 'UCVTF_gfx'; readonly rn: number; readonly rd: number; readonly scale: number; readonly esz: number; readonly sf: number }
-  LDR_fl: { readonly id: 680; readonly name: 'LDR_fl'; readonly rt: number; readonly imm: number; readonly esz: number }
-  STNP_f: { readonly id: 681; readonly name: 'STNP_f'; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
-  LDNP_f: { readonly id: 682; readonly name: 'LDNP_f'; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
-  STP_fpost: { readonly id: 683; readonly name: 'STP_fpost'; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
-  LDP_fpost: { readonly id: 684; readonly name: 'LDP_fpost'; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
-  STP_f: { readonly id: 685; readonly name: 'STP_f'; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
-  LDP_f: { readonly id: 686; readonly name: 'LDP_f'; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
-  STP_fpre: { readonly id: 687; readonly name: 'STP_fpre'; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
-  LDP_fpre: { readonly id: 688; readonly name: 'LDP_fpre'; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
-  STUR_f: { readonly id: 689; readonly name: 'STUR_f'; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
-  STR_fpost: { readonly id: 690; readonly name: 'STR_fpost'; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
-  STR_fpre: { readonly id: 691; readonly name: 'STR_fpre'; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
-  STR_f: { readonly id: 692; readonly name: 'STR_f'; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
-  STR_fr: { readonly id: 693; readonly name: 'STR_fr'; readonly rm: number; readonly s: number; readonly rn: number; readonly rt: number; readonly option: number; readonly amount: number; readonly esz: number }
-  LDUR_f: { readonly id: 694; readonly name: 'LDUR_f'; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
-  LDR_fpost: { readonly id: 695; readonly name: 'LDR_fpost'; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
-  LDR_fpre: { readonly id: 696; readonly name: 'LDR_fpre'; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
-  LDR_f: { readonly id: 697; readonly name: 'LDR_f'; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
-  LDR_fr: { readonly id: 698; readonly name: 'LDR_fr'; readonly rm: number; readonly s: number; readonly rn: number; readonly rt: number; readonly option: number; readonly amount: number; readonly esz: number }
-  ST4_m: { readonly id: 699; readonly name: 'ST4_m'; readonly q: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
-  ST4_mp: { readonly id: 700; readonly name: 'ST4_mp'; readonly q: number; readonly rm: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
-  LD4_m: { readonly id: 701; readonly name: 'LD4_m'; readonly q: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
-  LD4_mp: { readonly id: 702; readonly name: 'LD4_mp'; readonly q: number; readonly rm: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
-  ST1_m: { readonly id: 703; readonly name: 'ST1_m'; readonly q: number; readonly esz: number; readonly rn: number; readonly rt: number; readonly nregs: number }
-  ST1_mp: { readonly id: 704; readonly name: 'ST1_mp'; readonly q: number; readonly rm: number; readonly esz: number; readonly rn: number; readonly rt: number; readonly nregs: number }
-  LD1_m: { readonly id: 705; readonly name: 'LD1_m'; readonly q: number; readonly esz: number; readonly rn: number; readonly rt: number; readonly nregs: number }
-  LD1_mp: { readonly id: 706; readonly name: 'LD1_mp'; readonly q: number; readonly rm: number; readonly esz: number; readonly rn: number; readonly rt: number; readonly nregs: number }
-  ST3_m: { readonly id: 707; readonly name: 'ST3_m'; readonly q: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
-  ST3_mp: { readonly id: 708; readonly name: 'ST3_mp'; readonly q: number; readonly rm: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
-  LD3_m: { readonly id: 709; readonly name: 'LD3_m'; readonly q: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
-  LD3_mp: { readonly id: 710; readonly name: 'LD3_mp'; readonly q: number; readonly rm: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
-  ST2_m: { readonly id: 711; readonly name: 'ST2_m'; readonly q: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
-  ST2_mp: { readonly id: 712; readonly name: 'ST2_mp'; readonly q: number; readonly rm: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
-  LD2_m: { readonly id: 713; readonly name: 'LD2_m'; readonly q: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
-  LD2_mp: { readonly id: 714; readonly name: 'LD2_mp'; readonly q: number; readonly rm: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
-  ST1_l: { readonly id: 715; readonly name: 'ST1_l'; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
-  ST1_lp: { readonly id: 716; readonly name: 'ST1_lp'; readonly rm: number; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
-  LD1_l: { readonly id: 717; readonly name: 'LD1_l'; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
-  LD1_lp: { readonly id: 718; readonly name: 'LD1_lp'; readonly rm: number; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
-  ST2_l: { readonly id: 719; readonly name: 'ST2_l'; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
-  ST2_lp: { readonly id: 720; readonly name: 'ST2_lp'; readonly rm: number; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
-  LD2_l: { readonly id: 721; readonly name: 'LD2_l'; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
-  LD2_lp: { readonly id: 722; readonly name: 'LD2_lp'; readonly rm: number; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
-  ST3_l: { readonly id: 723; readonly name: 'ST3_l'; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
-  ST3_lp: { readonly id: 724; readonly name: 'ST3_lp'; readonly rm: number; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
-  LD3_l: { readonly id: 725; readonly name: 'LD3_l'; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
-  LD3_lp: { readonly id: 726; readonly name: 'LD3_lp'; readonly rm: number; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
-  ST4_l: { readonly id: 727; readonly name: 'ST4_l'; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
-  ST4_lp: { readonly id: 728; readonly name: 'ST4_lp'; readonly rm: number; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
-  LD4_l: { readonly id: 729; readonly name: 'LD4_l'; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
-  LD4_lp: { readonly id: 730; readonly name: 'LD4_lp'; readonly rm: number; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
-  LD1R: { readonly id: 731; readonly name: 'LD1R'; readonly q: number; readonly esz: number; readonly rn: number; readonly rt: number }
-  LD1R_p: { readonly id: 732; readonly name: 'LD1R_p'; readonly q: number; readonly rm: number; readonly esz: number; readonly rn: number; readonly rt: number }
-  LD2R: { readonly id: 733; readonly name: 'LD2R'; readonly q: number; readonly esz: number; readonly rn: number; readonly rt: number }
-  LD2R_p: { readonly id: 734; readonly name: 'LD2R_p'; readonly q: number; readonly rm: number; readonly esz: number; readonly rn: number; readonly rt: number }
-  LD3R: { readonly id: 735; readonly name: 'LD3R'; readonly q: number; readonly esz: number; readonly rn: number; readonly rt: number }
-  LD3R_p: { readonly id: 736; readonly name: 'LD3R_p'; readonly q: number; readonly rm: number; readonly esz: number; readonly rn: number; readonly rt: number }
-  LD4R: { readonly id: 737; readonly name: 'LD4R'; readonly q: number; readonly esz: number; readonly rn: number; readonly rt: number }
-  LD4R_p: { readonly id: 738; readonly name: 'LD4R_p'; readonly q: number; readonly rm: number; readonly esz: number; readonly rn: number; readonly rt: number }
+  MSR_r: { readonly id: 74; readonly name: 'MSR_r'; readonly rt: number; readonly sysreg: number }
+  MRS: { readonly id: 75; readonly name: 'MRS'; readonly rt: number; readonly sysreg: number }
+  MSR_S0: { readonly id: 76; readonly name: 'MSR_S0'; readonly rt: number; readonly sysreg: number }
+  MRS_S0: { readonly id: 77; readonly name: 'MRS_S0'; readonly rt: number; readonly sysreg: number }
+  AND_r: { readonly id: 78; readonly name: 'AND_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
+  BIC_r: { readonly id: 79; readonly name: 'BIC_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
+  ORR_r: { readonly id: 80; readonly name: 'ORR_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
+  ORN_r: { readonly id: 81; readonly name: 'ORN_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
+  EOR_r: { readonly id: 82; readonly name: 'EOR_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
+  EON_r: { readonly id: 83; readonly name: 'EON_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
+  ANDS_r: { readonly id: 84; readonly name: 'ANDS_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
+  BICS_r: { readonly id: 85; readonly name: 'BICS_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
+  ADD_r: { readonly id: 86; readonly name: 'ADD_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
+  ADDS_r: { readonly id: 87; readonly name: 'ADDS_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
+  SUB_r: { readonly id: 88; readonly name: 'SUB_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
+  SUBS_r: { readonly id: 89; readonly name: 'SUBS_r'; readonly sf: number; readonly shift: number; readonly rm: number; readonly amount: number; readonly rn: number; readonly rd: number }
+  ADD_x: { readonly id: 90; readonly name: 'ADD_x'; readonly sf: number; readonly rm: number; readonly option: number; readonly amount: number; readonly rn: number; readonly rd: number }
+  ADDS_x: { readonly id: 91; readonly name: 'ADDS_x'; readonly sf: number; readonly rm: number; readonly option: number; readonly amount: number; readonly rn: number; readonly rd: number }
+  SUB_x: { readonly id: 92; readonly name: 'SUB_x'; readonly sf: number; readonly rm: number; readonly option: number; readonly amount: number; readonly rn: number; readonly rd: number }
+  SUBS_x: { readonly id: 93; readonly name: 'SUBS_x'; readonly sf: number; readonly rm: number; readonly option: number; readonly amount: number; readonly rn: number; readonly rd: number }
+  ADC: { readonly id: 94; readonly name: 'ADC'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  ADCS: { readonly id: 95; readonly name: 'ADCS'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  SBC: { readonly id: 96; readonly name: 'SBC'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  SBCS: { readonly id: 97; readonly name: 'SBCS'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  RMIF: { readonly id: 98; readonly name: 'RMIF'; readonly imm6: number; readonly rn: number; readonly mask: number }
+  SETF8: { readonly id: 99; readonly name: 'SETF8'; readonly rn: number }
+  SETF16: { readonly id: 100; readonly name: 'SETF16'; readonly rn: number }
+  CCMN_r: { readonly id: 101; readonly name: 'CCMN_r'; readonly sf: number; readonly rm: number; readonly cond: number; readonly rn: number; readonly nzcv: number }
+  CCMP_r: { readonly id: 102; readonly name: 'CCMP_r'; readonly sf: number; readonly rm: number; readonly cond: number; readonly rn: number; readonly nzcv: number }
+  CCMN_i: { readonly id: 103; readonly name: 'CCMN_i'; readonly sf: number; readonly imm: number; readonly cond: number; readonly rn: number; readonly nzcv: number }
+  CCMP_i: { readonly id: 104; readonly name: 'CCMP_i'; readonly sf: number; readonly imm: number; readonly cond: number; readonly rn: number; readonly nzcv: number }
+  CSEL: { readonly id: 105; readonly name: 'CSEL'; readonly sf: number; readonly rm: number; readonly cond: number; readonly rn: number; readonly rd: number }
+  CSINC: { readonly id: 106; readonly name: 'CSINC'; readonly sf: number; readonly rm: number; readonly cond: number; readonly rn: number; readonly rd: number }
+  CSINV: { readonly id: 107; readonly name: 'CSINV'; readonly sf: number; readonly rm: number; readonly cond: number; readonly rn: number; readonly rd: number }
+  CSNEG: { readonly id: 108; readonly name: 'CSNEG'; readonly sf: number; readonly rm: number; readonly cond: number; readonly rn: number; readonly rd: number }
+  MADD: { readonly id: 109; readonly name: 'MADD'; readonly sf: number; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
+  MSUB: { readonly id: 110; readonly name: 'MSUB'; readonly sf: number; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
+  SMADDL: { readonly id: 111; readonly name: 'SMADDL'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
+  SMSUBL: { readonly id: 112; readonly name: 'SMSUBL'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
+  SMULH: { readonly id: 113; readonly name: 'SMULH'; readonly rm: number; readonly rn: number; readonly rd: number }
+  UMADDL: { readonly id: 114; readonly name: 'UMADDL'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
+  UMSUBL: { readonly id: 115; readonly name: 'UMSUBL'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
+  UMULH: { readonly id: 116; readonly name: 'UMULH'; readonly rm: number; readonly rn: number; readonly rd: number }
+  UDIV: { readonly id: 117; readonly name: 'UDIV'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  SDIV: { readonly id: 118; readonly name: 'SDIV'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  LSLV: { readonly id: 119; readonly name: 'LSLV'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  LSRV: { readonly id: 120; readonly name: 'LSRV'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  ASRV: { readonly id: 121; readonly name: 'ASRV'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  RORV: { readonly id: 122; readonly name: 'RORV'; readonly sf: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  CRC32: { readonly id: 123; readonly name: 'CRC32'; readonly rm: number; readonly sz: number; readonly rn: number; readonly rd: number }
+  CRC32C: { readonly id: 124; readonly name: 'CRC32C'; readonly rm: number; readonly sz: number; readonly rn: number; readonly rd: number }
+  SUBP: { readonly id: 125; readonly name: 'SUBP'; readonly rm: number; readonly rn: number; readonly rd: number }
+  SUBPS: { readonly id: 126; readonly name: 'SUBPS'; readonly rm: number; readonly rn: number; readonly rd: number }
+  IRG: { readonly id: 127; readonly name: 'IRG'; readonly rm: number; readonly rn: number; readonly rd: number }
+  GMI: { readonly id: 128; readonly name: 'GMI'; readonly rm: number; readonly rn: number; readonly rd: number }
+  PACGA: { readonly id: 129; readonly name: 'PACGA'; readonly rm: number; readonly rn: number; readonly rd: number }
+  RBIT: { readonly id: 130; readonly name: 'RBIT'; readonly sf: number; readonly rn: number; readonly rd: number }
+  REV16: { readonly id: 131; readonly name: 'REV16'; readonly sf: number; readonly rn: number; readonly rd: number }
+  REV32: { readonly id: 132; readonly name: 'REV32'; readonly rn: number; readonly rd: number }
+  REV: { readonly id: 133; readonly name: 'REV'; readonly rn: number; readonly rd: number; readonly sf: number }
+  CLZ: { readonly id: 134; readonly name: 'CLZ'; readonly sf: number; readonly rn: number; readonly rd: number }
+  CLS: { readonly id: 135; readonly name: 'CLS'; readonly sf: number; readonly rn: number; readonly rd: number }
+  PAC: { readonly id: 136; readonly name: 'PAC'; readonly key: number; readonly rn: number; readonly rd: number }
+  AUT: { readonly id: 137; readonly name: 'AUT'; readonly key: number; readonly rn: number; readonly rd: number }
+  PACZ: { readonly id: 138; readonly name: 'PACZ'; readonly key: number; readonly rd: number }
+  AUTZ: { readonly id: 139; readonly name: 'AUTZ'; readonly key: number; readonly rd: number }
+  XPAC: { readonly id: 140; readonly name: 'XPAC'; readonly data: number; readonly rd: number }
+  STZGM: { readonly id: 141; readonly name: 'STZGM'; readonly rn: number; readonly rt: number }
+  LDG: { readonly id: 142; readonly name: 'LDG'; readonly rn: number; readonly rt: number; readonly imm: number }
+  STGM: { readonly id: 143; readonly name: 'STGM'; readonly rn: number; readonly rt: number }
+  LDGM: { readonly id: 144; readonly name: 'LDGM'; readonly rn: number; readonly rt: number }
+  STG: { readonly id: 145; readonly name: 'STG'; readonly mode: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  STZG: { readonly id: 146; readonly name: 'STZG'; readonly mode: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  ST2G: { readonly id: 147; readonly name: 'ST2G'; readonly mode: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  STZ2G: { readonly id: 148; readonly name: 'STZ2G'; readonly mode: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  STGP: { readonly id: 149; readonly name: 'STGP'; readonly mode: number; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  LDR_lit: { readonly id: 150; readonly name: 'LDR_lit'; readonly sf: number; readonly rt: number; readonly imm: number }
+  LDRSW_lit: { readonly id: 151; readonly name: 'LDRSW_lit'; readonly rt: number; readonly imm: number }
+  PRFM_lit: { readonly id: 152; readonly name: 'PRFM_lit'; readonly rt: number; readonly imm: number }
+  STXR: { readonly id: 153; readonly name: 'STXR'; readonly size: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  STLXR: { readonly id: 154; readonly name: 'STLXR'; readonly size: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  LDXR: { readonly id: 155; readonly name: 'LDXR'; readonly size: number; readonly rn: number; readonly rt: number }
+  LDAXR: { readonly id: 156; readonly name: 'LDAXR'; readonly size: number; readonly rn: number; readonly rt: number }
+  STXP: { readonly id: 157; readonly name: 'STXP'; readonly sf: number; readonly rs: number; readonly rt2: number; readonly rn: number; readonly rt: number }
+  STLXP: { readonly id: 158; readonly name: 'STLXP'; readonly sf: number; readonly rs: number; readonly rt2: number; readonly rn: number; readonly rt: number }
+  LDXP: { readonly id: 159; readonly name: 'LDXP'; readonly sf: number; readonly rt2: number; readonly rn: number; readonly rt: number }
+  LDAXP: { readonly id: 160; readonly name: 'LDAXP'; readonly sf: number; readonly rt2: number; readonly rn: number; readonly rt: number }
+  CASP: { readonly id: 161; readonly name: 'CASP'; readonly sf: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  CASPL: { readonly id: 162; readonly name: 'CASPL'; readonly sf: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  CASPA: { readonly id: 163; readonly name: 'CASPA'; readonly sf: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  CASPAL: { readonly id: 164; readonly name: 'CASPAL'; readonly sf: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  STLLR: { readonly id: 165; readonly name: 'STLLR'; readonly size: number; readonly rn: number; readonly rt: number }
+  STLR: { readonly id: 166; readonly name: 'STLR'; readonly size: number; readonly rn: number; readonly rt: number }
+  LDLAR: { readonly id: 167; readonly name: 'LDLAR'; readonly size: number; readonly rn: number; readonly rt: number }
+  LDAR: { readonly id: 168; readonly name: 'LDAR'; readonly size: number; readonly rn: number; readonly rt: number }
+  CAS: { readonly id: 169; readonly name: 'CAS'; readonly size: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  CASL: { readonly id: 170; readonly name: 'CASL'; readonly size: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  CASA: { readonly id: 171; readonly name: 'CASA'; readonly size: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  CASAL: { readonly id: 172; readonly name: 'CASAL'; readonly size: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  STLUR: { readonly id: 173; readonly name: 'STLUR'; readonly size: number; readonly imm: number; readonly rn: number; readonly rt: number }
+  LDAPUR: { readonly id: 174; readonly name: 'LDAPUR'; readonly size: number; readonly imm: number; readonly rn: number; readonly rt: number }
+  LDAPURS: { readonly id: 175; readonly name: 'LDAPURS'; readonly size: number; readonly imm: number; readonly rn: number; readonly rt: number; readonly sf: number }
+  STP: { readonly id: 176; readonly name: 'STP'; readonly mode: number; readonly rt2: number; readonly rn: number; readonly rt: number; readonly sf: number; readonly imm: number }
+  LDP: { readonly id: 177; readonly name: 'LDP'; readonly mode: number; readonly rt2: number; readonly rn: number; readonly rt: number; readonly sf: number; readonly imm: number }
+  LDPSW: { readonly id: 178; readonly name: 'LDPSW'; readonly mode: number; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  PRFM_ui: { readonly id: 179; readonly name: 'PRFM_ui'; readonly rn: number; readonly rt: number; readonly imm: number }
+  PRFUM: { readonly id: 180; readonly name: 'PRFUM'; readonly imm: number; readonly rn: number; readonly rt: number }
+  PRFM_reg: { readonly id: 181; readonly name: 'PRFM_reg'; readonly rm: number; readonly option: number; readonly s: number; readonly rn: number; readonly rt: number }
+  STR_ui: { readonly id: 182; readonly name: 'STR_ui'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  LDR_ui: { readonly id: 183; readonly name: 'LDR_ui'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  LDRS_ui: { readonly id: 184; readonly name: 'LDRS_ui'; readonly sf: number; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  STUR: { readonly id: 185; readonly name: 'STUR'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  LDUR: { readonly id: 186; readonly name: 'LDUR'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  LDURS: { readonly id: 187; readonly name: 'LDURS'; readonly sf: number; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  STR_post: { readonly id: 188; readonly name: 'STR_post'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  LDR_post: { readonly id: 189; readonly name: 'LDR_post'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  LDRS_post: { readonly id: 190; readonly name: 'LDRS_post'; readonly sf: number; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  STTR: { readonly id: 191; readonly name: 'STTR'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  LDTR: { readonly id: 192; readonly name: 'LDTR'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  LDTRS: { readonly id: 193; readonly name: 'LDTRS'; readonly sf: number; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  STR_pre: { readonly id: 194; readonly name: 'STR_pre'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  LDR_pre: { readonly id: 195; readonly name: 'LDR_pre'; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  LDRS_pre: { readonly id: 196; readonly name: 'LDRS_pre'; readonly sf: number; readonly size: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  STR_reg: { readonly id: 197; readonly name: 'STR_reg'; readonly size: number; readonly rm: number; readonly option: number; readonly s: number; readonly rn: number; readonly rt: number; readonly amount: number }
+  LDR_reg: { readonly id: 198; readonly name: 'LDR_reg'; readonly size: number; readonly rm: number; readonly option: number; readonly s: number; readonly rn: number; readonly rt: number; readonly amount: number }
+  LDRS_reg: { readonly id: 199; readonly name: 'LDRS_reg'; readonly sf: number; readonly size: number; readonly rm: number; readonly option: number; readonly s: number; readonly rn: number; readonly rt: number; readonly amount: number }
+  LDRA: { readonly id: 200; readonly name: 'LDRA'; readonly key: number; readonly wb: number; readonly rn: number; readonly rt: number; readonly imm: number }
+  LDAPR: { readonly id: 201; readonly name: 'LDAPR'; readonly size: number; readonly rn: number; readonly rt: number }
+  LDADD: { readonly id: 202; readonly name: 'LDADD'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  LDCLR: { readonly id: 203; readonly name: 'LDCLR'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  LDEOR: { readonly id: 204; readonly name: 'LDEOR'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  LDSET: { readonly id: 205; readonly name: 'LDSET'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  LDSMAX: { readonly id: 206; readonly name: 'LDSMAX'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  LDSMIN: { readonly id: 207; readonly name: 'LDSMIN'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  LDUMAX: { readonly id: 208; readonly name: 'LDUMAX'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  LDUMIN: { readonly id: 209; readonly name: 'LDUMIN'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  SWP: { readonly id: 210; readonly name: 'SWP'; readonly size: number; readonly a: number; readonly r: number; readonly rs: number; readonly rn: number; readonly rt: number }
+  SHADD_v: { readonly id: 211; readonly name: 'SHADD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UHADD_v: { readonly id: 212; readonly name: 'UHADD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQADD_v: { readonly id: 213; readonly name: 'SQADD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UQADD_v: { readonly id: 214; readonly name: 'UQADD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SRHADD_v: { readonly id: 215; readonly name: 'SRHADD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  URHADD_v: { readonly id: 216; readonly name: 'URHADD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SHSUB_v: { readonly id: 217; readonly name: 'SHSUB_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UHSUB_v: { readonly id: 218; readonly name: 'UHSUB_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQSUB_v: { readonly id: 219; readonly name: 'SQSUB_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UQSUB_v: { readonly id: 220; readonly name: 'UQSUB_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMGT_v: { readonly id: 221; readonly name: 'CMGT_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMHI_v: { readonly id: 222; readonly name: 'CMHI_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMGE_v: { readonly id: 223; readonly name: 'CMGE_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMHS_v: { readonly id: 224; readonly name: 'CMHS_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SSHL_v: { readonly id: 225; readonly name: 'SSHL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  USHL_v: { readonly id: 226; readonly name: 'USHL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQSHL_v: { readonly id: 227; readonly name: 'SQSHL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UQSHL_v: { readonly id: 228; readonly name: 'UQSHL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SRSHL_v: { readonly id: 229; readonly name: 'SRSHL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  URSHL_v: { readonly id: 230; readonly name: 'URSHL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQRSHL_v: { readonly id: 231; readonly name: 'SQRSHL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UQRSHL_v: { readonly id: 232; readonly name: 'UQRSHL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SMAX_v: { readonly id: 233; readonly name: 'SMAX_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UMAX_v: { readonly id: 234; readonly name: 'UMAX_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SMIN_v: { readonly id: 235; readonly name: 'SMIN_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UMIN_v: { readonly id: 236; readonly name: 'UMIN_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SABD_v: { readonly id: 237; readonly name: 'SABD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UABD_v: { readonly id: 238; readonly name: 'UABD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SABA_v: { readonly id: 239; readonly name: 'SABA_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UABA_v: { readonly id: 240; readonly name: 'UABA_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  ADD_v: { readonly id: 241; readonly name: 'ADD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SUB_v: { readonly id: 242; readonly name: 'SUB_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMTST_v: { readonly id: 243; readonly name: 'CMTST_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMEQ_v: { readonly id: 244; readonly name: 'CMEQ_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  MLA_v: { readonly id: 245; readonly name: 'MLA_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  MLS_v: { readonly id: 246; readonly name: 'MLS_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SMAXP_v: { readonly id: 247; readonly name: 'SMAXP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UMAXP_v: { readonly id: 248; readonly name: 'UMAXP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SMINP_v: { readonly id: 249; readonly name: 'SMINP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UMINP_v: { readonly id: 250; readonly name: 'UMINP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQDMULH_v: { readonly id: 251; readonly name: 'SQDMULH_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQRDMULH_v: { readonly id: 252; readonly name: 'SQRDMULH_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  MUL_v: { readonly id: 253; readonly name: 'MUL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  PMUL_v: { readonly id: 254; readonly name: 'PMUL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  ADDP_v: { readonly id: 255; readonly name: 'ADDP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  AND_v: { readonly id: 256; readonly name: 'AND_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  BIC_v: { readonly id: 257; readonly name: 'BIC_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  ORR_v: { readonly id: 258; readonly name: 'ORR_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  ORN_v: { readonly id: 259; readonly name: 'ORN_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  EOR_v: { readonly id: 260; readonly name: 'EOR_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  BSL_v: { readonly id: 261; readonly name: 'BSL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  BIT_v: { readonly id: 262; readonly name: 'BIT_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  BIF_v: { readonly id: 263; readonly name: 'BIF_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMAXNM_v: { readonly id: 264; readonly name: 'FMAXNM_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMLA_v: { readonly id: 265; readonly name: 'FMLA_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FADD_v: { readonly id: 266; readonly name: 'FADD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMULX_v: { readonly id: 267; readonly name: 'FMULX_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCMEQ_v: { readonly id: 268; readonly name: 'FCMEQ_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMAX_v: { readonly id: 269; readonly name: 'FMAX_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRECPS_v: { readonly id: 270; readonly name: 'FRECPS_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMINNM_v: { readonly id: 271; readonly name: 'FMINNM_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMLS_v: { readonly id: 272; readonly name: 'FMLS_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FSUB_v: { readonly id: 273; readonly name: 'FSUB_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMIN_v: { readonly id: 274; readonly name: 'FMIN_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRSQRTS_v: { readonly id: 275; readonly name: 'FRSQRTS_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMAXNMP_v: { readonly id: 276; readonly name: 'FMAXNMP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FADDP_v: { readonly id: 277; readonly name: 'FADDP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMUL_v: { readonly id: 278; readonly name: 'FMUL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCMGE_v: { readonly id: 279; readonly name: 'FCMGE_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FACGE_v: { readonly id: 280; readonly name: 'FACGE_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMAXP_v: { readonly id: 281; readonly name: 'FMAXP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FDIV_v: { readonly id: 282; readonly name: 'FDIV_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMINNMP_v: { readonly id: 283; readonly name: 'FMINNMP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FABD_v: { readonly id: 284; readonly name: 'FABD_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCMGT_v: { readonly id: 285; readonly name: 'FCMGT_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FACGT_v: { readonly id: 286; readonly name: 'FACGT_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMINP_v: { readonly id: 287; readonly name: 'FMINP_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMLAL_v: { readonly id: 288; readonly name: 'FMLAL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  FMLSL_v: { readonly id: 289; readonly name: 'FMLSL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  FMLAL2_v: { readonly id: 290; readonly name: 'FMLAL2_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  FMLSL2_v: { readonly id: 291; readonly name: 'FMLSL2_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  SDOT_v: { readonly id: 292; readonly name: 'SDOT_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  UDOT_v: { readonly id: 293; readonly name: 'UDOT_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  SQRDMLAH_v: { readonly id: 294; readonly name: 'SQRDMLAH_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQRDMLSH_v: { readonly id: 295; readonly name: 'SQRDMLSH_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCMLA_v: { readonly id: 296; readonly name: 'FCMLA_v'; readonly q: number; readonly rm: number; readonly rot: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCADD_v: { readonly id: 297; readonly name: 'FCADD_v'; readonly q: number; readonly rm: number; readonly rot: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SADDL_v: { readonly id: 298; readonly name: 'SADDL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UADDL_v: { readonly id: 299; readonly name: 'UADDL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SADDW_v: { readonly id: 300; readonly name: 'SADDW_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UADDW_v: { readonly id: 301; readonly name: 'UADDW_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SSUBL_v: { readonly id: 302; readonly name: 'SSUBL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  USUBL_v: { readonly id: 303; readonly name: 'USUBL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SSUBW_v: { readonly id: 304; readonly name: 'SSUBW_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  USUBW_v: { readonly id: 305; readonly name: 'USUBW_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  ADDHN_v: { readonly id: 306; readonly name: 'ADDHN_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  RADDHN_v: { readonly id: 307; readonly name: 'RADDHN_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SABAL_v: { readonly id: 308; readonly name: 'SABAL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UABAL_v: { readonly id: 309; readonly name: 'UABAL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SUBHN_v: { readonly id: 310; readonly name: 'SUBHN_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  RSUBHN_v: { readonly id: 311; readonly name: 'RSUBHN_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SABDL_v: { readonly id: 312; readonly name: 'SABDL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UABDL_v: { readonly id: 313; readonly name: 'UABDL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SMLAL_v: { readonly id: 314; readonly name: 'SMLAL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UMLAL_v: { readonly id: 315; readonly name: 'UMLAL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SMLSL_v: { readonly id: 316; readonly name: 'SMLSL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UMLSL_v: { readonly id: 317; readonly name: 'UMLSL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SMULL_v: { readonly id: 318; readonly name: 'SMULL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UMULL_v: { readonly id: 319; readonly name: 'UMULL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQDMLAL_v: { readonly id: 320; readonly name: 'SQDMLAL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQDMLSL_v: { readonly id: 321; readonly name: 'SQDMLSL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQDMULL_v: { readonly id: 322; readonly name: 'SQDMULL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  PMULL_v: { readonly id: 323; readonly name: 'PMULL_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  REV64_v: { readonly id: 324; readonly name: 'REV64_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  REV16_v: { readonly id: 325; readonly name: 'REV16_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SADDLP_v: { readonly id: 326; readonly name: 'SADDLP_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SUQADD_v: { readonly id: 327; readonly name: 'SUQADD_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CLS_v: { readonly id: 328; readonly name: 'CLS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CNT_v: { readonly id: 329; readonly name: 'CNT_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SADALP_v: { readonly id: 330; readonly name: 'SADALP_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQABS_v: { readonly id: 331; readonly name: 'SQABS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMGT_vz: { readonly id: 332; readonly name: 'CMGT_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMEQ_vz: { readonly id: 333; readonly name: 'CMEQ_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMLT_vz: { readonly id: 334; readonly name: 'CMLT_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  ABS_v: { readonly id: 335; readonly name: 'ABS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  XTN_v: { readonly id: 336; readonly name: 'XTN_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQXTN_v: { readonly id: 337; readonly name: 'SQXTN_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  REV32_v: { readonly id: 338; readonly name: 'REV32_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UADDLP_v: { readonly id: 339; readonly name: 'UADDLP_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  USQADD_v: { readonly id: 340; readonly name: 'USQADD_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CLZ_v: { readonly id: 341; readonly name: 'CLZ_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UADALP_v: { readonly id: 342; readonly name: 'UADALP_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQNEG_v: { readonly id: 343; readonly name: 'SQNEG_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMGE_vz: { readonly id: 344; readonly name: 'CMGE_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMLE_vz: { readonly id: 345; readonly name: 'CMLE_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  NEG_v: { readonly id: 346; readonly name: 'NEG_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQXTUN_v: { readonly id: 347; readonly name: 'SQXTUN_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SHLL_v: { readonly id: 348; readonly name: 'SHLL_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UQXTN_v: { readonly id: 349; readonly name: 'UQXTN_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  NOT_v: { readonly id: 350; readonly name: 'NOT_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  RBIT_v: { readonly id: 351; readonly name: 'RBIT_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINTN_v: { readonly id: 352; readonly name: 'FRINTN_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINTM_v: { readonly id: 353; readonly name: 'FRINTM_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTNS_v: { readonly id: 354; readonly name: 'FCVTNS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTMS_v: { readonly id: 355; readonly name: 'FCVTMS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTAS_v: { readonly id: 356; readonly name: 'FCVTAS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SCVTF_v: { readonly id: 357; readonly name: 'SCVTF_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINT32Z_v: { readonly id: 358; readonly name: 'FRINT32Z_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINT64Z_v: { readonly id: 359; readonly name: 'FRINT64Z_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCMGT_vz: { readonly id: 360; readonly name: 'FCMGT_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCMEQ_vz: { readonly id: 361; readonly name: 'FCMEQ_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCMLT_vz: { readonly id: 362; readonly name: 'FCMLT_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FABS_v: { readonly id: 363; readonly name: 'FABS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINTP_v: { readonly id: 364; readonly name: 'FRINTP_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINTZ_v: { readonly id: 365; readonly name: 'FRINTZ_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTPS_v: { readonly id: 366; readonly name: 'FCVTPS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTZS_v: { readonly id: 367; readonly name: 'FCVTZS_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRECPE_v: { readonly id: 368; readonly name: 'FRECPE_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINTA_v: { readonly id: 369; readonly name: 'FRINTA_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINTX_v: { readonly id: 370; readonly name: 'FRINTX_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTNU_v: { readonly id: 371; readonly name: 'FCVTNU_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTMU_v: { readonly id: 372; readonly name: 'FCVTMU_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTAU_v: { readonly id: 373; readonly name: 'FCVTAU_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UCVTF_v: { readonly id: 374; readonly name: 'UCVTF_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINT32X_v: { readonly id: 375; readonly name: 'FRINT32X_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINT64X_v: { readonly id: 376; readonly name: 'FRINT64X_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCMGE_vz: { readonly id: 377; readonly name: 'FCMGE_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCMLE_vz: { readonly id: 378; readonly name: 'FCMLE_vz'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FNEG_v: { readonly id: 379; readonly name: 'FNEG_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINTI_v: { readonly id: 380; readonly name: 'FRINTI_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTPU_v: { readonly id: 381; readonly name: 'FCVTPU_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTZU_v: { readonly id: 382; readonly name: 'FCVTZU_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRSQRTE_v: { readonly id: 383; readonly name: 'FRSQRTE_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FSQRT_v: { readonly id: 384; readonly name: 'FSQRT_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  URECPE_v: { readonly id: 385; readonly name: 'URECPE_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  URSQRTE_v: { readonly id: 386; readonly name: 'URSQRTE_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTN_v: { readonly id: 387; readonly name: 'FCVTN_v'; readonly q: number; readonly sz: number; readonly rn: number; readonly rd: number }
+  FCVTL_v: { readonly id: 388; readonly name: 'FCVTL_v'; readonly q: number; readonly sz: number; readonly rn: number; readonly rd: number }
+  FCVTXN_v: { readonly id: 389; readonly name: 'FCVTXN_v'; readonly q: number; readonly rn: number; readonly rd: number; readonly sz: number }
+  SADDLV: { readonly id: 390; readonly name: 'SADDLV'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UADDLV: { readonly id: 391; readonly name: 'UADDLV'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SMAXV: { readonly id: 392; readonly name: 'SMAXV'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UMAXV: { readonly id: 393; readonly name: 'UMAXV'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SMINV: { readonly id: 394; readonly name: 'SMINV'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UMINV: { readonly id: 395; readonly name: 'UMINV'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  ADDV: { readonly id: 396; readonly name: 'ADDV'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMAXNMV: { readonly id: 397; readonly name: 'FMAXNMV'; readonly rn: number; readonly rd: number; readonly q: number; readonly esz: number }
+  FMAXV: { readonly id: 398; readonly name: 'FMAXV'; readonly rn: number; readonly rd: number; readonly q: number; readonly esz: number }
+  FMINNMV: { readonly id: 399; readonly name: 'FMINNMV'; readonly rn: number; readonly rd: number; readonly q: number; readonly esz: number }
+  FMINV: { readonly id: 400; readonly name: 'FMINV'; readonly rn: number; readonly rd: number; readonly q: number; readonly esz: number }
+  DUP_ve: { readonly id: 401; readonly name: 'DUP_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly esz: number }
+  DUP_vg: { readonly id: 402; readonly name: 'DUP_vg'; readonly q: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  INS_g: { readonly id: 403; readonly name: 'INS_g'; readonly rn: number; readonly rd: number; readonly idx: number; readonly esz: number }
+  INS_e: { readonly id: 404; readonly name: 'INS_e'; readonly rn: number; readonly rd: number; readonly idx: number; readonly idx2: number; readonly esz: number }
+  DUP_se: { readonly id: 405; readonly name: 'DUP_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly esz: number }
+  SMOV_w: { readonly id: 406; readonly name: 'SMOV_w'; readonly rn: number; readonly rd: number; readonly idx: number; readonly esz: number }
+  SMOV_x: { readonly id: 407; readonly name: 'SMOV_x'; readonly rn: number; readonly rd: number; readonly idx: number; readonly esz: number }
+  UMOV_w: { readonly id: 408; readonly name: 'UMOV_w'; readonly rn: number; readonly rd: number; readonly idx: number; readonly esz: number }
+  UMOV_x: { readonly id: 409; readonly name: 'UMOV_x'; readonly rn: number; readonly rd: number; readonly idx: number; readonly esz: number }
+  UZP1_v: { readonly id: 410; readonly name: 'UZP1_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  TRN1_v: { readonly id: 411; readonly name: 'TRN1_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  ZIP1_v: { readonly id: 412; readonly name: 'ZIP1_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UZP2_v: { readonly id: 413; readonly name: 'UZP2_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  TRN2_v: { readonly id: 414; readonly name: 'TRN2_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  ZIP2_v: { readonly id: 415; readonly name: 'ZIP2_v'; readonly q: number; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  EXT_v: { readonly id: 416; readonly name: 'EXT_v'; readonly rm: number; readonly imm: number; readonly rn: number; readonly rd: number; readonly q: number }
+  TBL_v: { readonly id: 417; readonly name: 'TBL_v'; readonly q: number; readonly rm: number; readonly len: number; readonly rn: number; readonly rd: number }
+  TBX_v: { readonly id: 418; readonly name: 'TBX_v'; readonly q: number; readonly rm: number; readonly len: number; readonly rn: number; readonly rd: number }
+  MOVI_v: { readonly id: 419; readonly name: 'MOVI_v'; readonly q: number; readonly rd: number; readonly imm8: number; readonly cmode: number }
+  ORR_vi: { readonly id: 420; readonly name: 'ORR_vi'; readonly q: number; readonly rd: number; readonly imm8: number; readonly cmode: number }
+  MVNI_v: { readonly id: 421; readonly name: 'MVNI_v'; readonly q: number; readonly rd: number; readonly imm8: number; readonly cmode: number }
+  BIC_vi: { readonly id: 422; readonly name: 'BIC_vi'; readonly q: number; readonly rd: number; readonly imm8: number; readonly cmode: number }
+  MOVI_d: { readonly id: 423; readonly name: 'MOVI_d'; readonly rd: number; readonly imm8: number }
+  MOVI_2d: { readonly id: 424; readonly name: 'MOVI_2d'; readonly rd: number; readonly imm8: number }
+  FMOV_vi: { readonly id: 425; readonly name: 'FMOV_vi'; readonly q: number; readonly rd: number; readonly imm8: number; readonly esz: number }
+  SSHR_vi: { readonly id: 426; readonly name: 'SSHR_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SSRA_vi: { readonly id: 427; readonly name: 'SSRA_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SRSHR_vi: { readonly id: 428; readonly name: 'SRSHR_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SRSRA_vi: { readonly id: 429; readonly name: 'SRSRA_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SHL_vi: { readonly id: 430; readonly name: 'SHL_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SQSHL_vi: { readonly id: 431; readonly name: 'SQSHL_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  USHR_vi: { readonly id: 432; readonly name: 'USHR_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  USRA_vi: { readonly id: 433; readonly name: 'USRA_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  URSHR_vi: { readonly id: 434; readonly name: 'URSHR_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  URSRA_vi: { readonly id: 435; readonly name: 'URSRA_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SRI_vi: { readonly id: 436; readonly name: 'SRI_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SLI_vi: { readonly id: 437; readonly name: 'SLI_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SQSHLU_vi: { readonly id: 438; readonly name: 'SQSHLU_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  UQSHL_vi: { readonly id: 439; readonly name: 'UQSHL_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SHRN_vi: { readonly id: 440; readonly name: 'SHRN_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  RSHRN_vi: { readonly id: 441; readonly name: 'RSHRN_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SQSHRN_vi: { readonly id: 442; readonly name: 'SQSHRN_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SQRSHRN_vi: { readonly id: 443; readonly name: 'SQRSHRN_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SQSHRUN_vi: { readonly id: 444; readonly name: 'SQSHRUN_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SQRSHRUN_vi: { readonly id: 445; readonly name: 'SQRSHRUN_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  UQSHRN_vi: { readonly id: 446; readonly name: 'UQSHRN_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  UQRSHRN_vi: { readonly id: 447; readonly name: 'UQRSHRN_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SSHLL_vi: { readonly id: 448; readonly name: 'SSHLL_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  USHLL_vi: { readonly id: 449; readonly name: 'USHLL_vi'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SCVTF_vfx: { readonly id: 450; readonly name: 'SCVTF_vfx'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  FCVTZS_vfx: { readonly id: 451; readonly name: 'FCVTZS_vfx'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  UCVTF_vfx: { readonly id: 452; readonly name: 'UCVTF_vfx'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  FCVTZU_vfx: { readonly id: 453; readonly name: 'FCVTZU_vfx'; readonly q: number; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SMLAL_ve: { readonly id: 454; readonly name: 'SMLAL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  SQDMLAL_ve: { readonly id: 455; readonly name: 'SQDMLAL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  SMLSL_ve: { readonly id: 456; readonly name: 'SMLSL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  SQDMLSL_ve: { readonly id: 457; readonly name: 'SQDMLSL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  MUL_ve: { readonly id: 458; readonly name: 'MUL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  SMULL_ve: { readonly id: 459; readonly name: 'SMULL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  SQDMULL_ve: { readonly id: 460; readonly name: 'SQDMULL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  SQDMULH_ve: { readonly id: 461; readonly name: 'SQDMULH_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  SQRDMULH_ve: { readonly id: 462; readonly name: 'SQRDMULH_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  MLA_ve: { readonly id: 463; readonly name: 'MLA_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  MLS_ve: { readonly id: 464; readonly name: 'MLS_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  UMLAL_ve: { readonly id: 465; readonly name: 'UMLAL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  UMLSL_ve: { readonly id: 466; readonly name: 'UMLSL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  UMULL_ve: { readonly id: 467; readonly name: 'UMULL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  SQRDMLAH_ve: { readonly id: 468; readonly name: 'SQRDMLAH_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  SQRDMLSH_ve: { readonly id: 469; readonly name: 'SQRDMLSH_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  SDOT_ve: { readonly id: 470; readonly name: 'SDOT_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  UDOT_ve: { readonly id: 471; readonly name: 'UDOT_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  FMLA_ve: { readonly id: 472; readonly name: 'FMLA_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  FMLS_ve: { readonly id: 473; readonly name: 'FMLS_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  FMUL_ve: { readonly id: 474; readonly name: 'FMUL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  FMULX_ve: { readonly id: 475; readonly name: 'FMULX_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  FMLAL_ve: { readonly id: 476; readonly name: 'FMLAL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number }
+  FMLSL_ve: { readonly id: 477; readonly name: 'FMLSL_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number }
+  FMLAL2_ve: { readonly id: 478; readonly name: 'FMLAL2_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number }
+  FMLSL2_ve: { readonly id: 479; readonly name: 'FMLSL2_ve'; readonly q: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number }
+  FCMLA_ve: { readonly id: 480; readonly name: 'FCMLA_ve'; readonly rot: number; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number; readonly q: number }
+  SQDMLAL_se: { readonly id: 481; readonly name: 'SQDMLAL_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  SQDMLSL_se: { readonly id: 482; readonly name: 'SQDMLSL_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  SQDMULL_se: { readonly id: 483; readonly name: 'SQDMULL_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  SQDMULH_se: { readonly id: 484; readonly name: 'SQDMULH_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  SQRDMULH_se: { readonly id: 485; readonly name: 'SQRDMULH_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  SQRDMLAH_se: { readonly id: 486; readonly name: 'SQRDMLAH_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  SQRDMLSH_se: { readonly id: 487; readonly name: 'SQRDMLSH_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  FMLA_se: { readonly id: 488; readonly name: 'FMLA_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  FMLS_se: { readonly id: 489; readonly name: 'FMLS_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  FMUL_se: { readonly id: 490; readonly name: 'FMUL_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  FMULX_se: { readonly id: 491; readonly name: 'FMULX_se'; readonly rn: number; readonly rd: number; readonly idx: number; readonly rm: number; readonly esz: number }
+  SQADD_s: { readonly id: 492; readonly name: 'SQADD_s'; readonly esz: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  UQADD_s: { readonly id: 493; readonly name: 'UQADD_s'; readonly esz: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  SQSUB_s: { readonly id: 494; readonly name: 'SQSUB_s'; readonly esz: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  UQSUB_s: { readonly id: 495; readonly name: 'UQSUB_s'; readonly esz: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  CMGT_s: { readonly id: 496; readonly name: 'CMGT_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMHI_s: { readonly id: 497; readonly name: 'CMHI_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMGE_s: { readonly id: 498; readonly name: 'CMGE_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMHS_s: { readonly id: 499; readonly name: 'CMHS_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SSHL_s: { readonly id: 500; readonly name: 'SSHL_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  USHL_s: { readonly id: 501; readonly name: 'USHL_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQSHL_s: { readonly id: 502; readonly name: 'SQSHL_s'; readonly esz: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  UQSHL_s: { readonly id: 503; readonly name: 'UQSHL_s'; readonly esz: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  SRSHL_s: { readonly id: 504; readonly name: 'SRSHL_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  URSHL_s: { readonly id: 505; readonly name: 'URSHL_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQRSHL_s: { readonly id: 506; readonly name: 'SQRSHL_s'; readonly esz: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  UQRSHL_s: { readonly id: 507; readonly name: 'UQRSHL_s'; readonly esz: number; readonly rm: number; readonly rn: number; readonly rd: number }
+  ADD_s: { readonly id: 508; readonly name: 'ADD_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SUB_s: { readonly id: 509; readonly name: 'SUB_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMTST_s: { readonly id: 510; readonly name: 'CMTST_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMEQ_s: { readonly id: 511; readonly name: 'CMEQ_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQDMULH_s: { readonly id: 512; readonly name: 'SQDMULH_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQRDMULH_s: { readonly id: 513; readonly name: 'SQRDMULH_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMULX_s: { readonly id: 514; readonly name: 'FMULX_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCMEQ_s: { readonly id: 515; readonly name: 'FCMEQ_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRECPS_s: { readonly id: 516; readonly name: 'FRECPS_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRSQRTS_s: { readonly id: 517; readonly name: 'FRSQRTS_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCMGE_s: { readonly id: 518; readonly name: 'FCMGE_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FACGE_s: { readonly id: 519; readonly name: 'FACGE_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FABD_s: { readonly id: 520; readonly name: 'FABD_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCMGT_s: { readonly id: 521; readonly name: 'FCMGT_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FACGT_s: { readonly id: 522; readonly name: 'FACGT_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQRDMLAH_s: { readonly id: 523; readonly name: 'SQRDMLAH_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQRDMLSH_s: { readonly id: 524; readonly name: 'SQRDMLSH_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQDMLAL_s: { readonly id: 525; readonly name: 'SQDMLAL_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQDMLSL_s: { readonly id: 526; readonly name: 'SQDMLSL_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQDMULL_s: { readonly id: 527; readonly name: 'SQDMULL_s'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SUQADD_s: { readonly id: 528; readonly name: 'SUQADD_s'; readonly esz: number; readonly rn: number; readonly rd: number }
+  SQABS_s: { readonly id: 529; readonly name: 'SQABS_s'; readonly esz: number; readonly rn: number; readonly rd: number }
+  CMGT_sz: { readonly id: 530; readonly name: 'CMGT_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMEQ_sz: { readonly id: 531; readonly name: 'CMEQ_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMLT_sz: { readonly id: 532; readonly name: 'CMLT_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
+  ABS_s: { readonly id: 533; readonly name: 'ABS_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQXTN_s: { readonly id: 534; readonly name: 'SQXTN_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  USQADD_s: { readonly id: 535; readonly name: 'USQADD_s'; readonly esz: number; readonly rn: number; readonly rd: number }
+  SQNEG_s: { readonly id: 536; readonly name: 'SQNEG_s'; readonly esz: number; readonly rn: number; readonly rd: number }
+  CMGE_sz: { readonly id: 537; readonly name: 'CMGE_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
+  CMLE_sz: { readonly id: 538; readonly name: 'CMLE_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
+  NEG_s: { readonly id: 539; readonly name: 'NEG_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  SQXTUN_s: { readonly id: 540; readonly name: 'SQXTUN_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  UQXTN_s: { readonly id: 541; readonly name: 'UQXTN_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTNS_s: { readonly id: 542; readonly name: 'FCVTNS_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTMS_s: { readonly id: 543; readonly name: 'FCVTMS_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTAS_s: { readonly id: 544; readonly name: 'FCVTAS_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  SCVTF_s: { readonly id: 545; readonly name: 'SCVTF_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCMGT_sz: { readonly id: 546; readonly name: 'FCMGT_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCMEQ_sz: { readonly id: 547; readonly name: 'FCMEQ_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCMLT_sz: { readonly id: 548; readonly name: 'FCMLT_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTPS_s: { readonly id: 549; readonly name: 'FCVTPS_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTZS_s: { readonly id: 550; readonly name: 'FCVTZS_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRECPE_s: { readonly id: 551; readonly name: 'FRECPE_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRECPX_s: { readonly id: 552; readonly name: 'FRECPX_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTNU_s: { readonly id: 553; readonly name: 'FCVTNU_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTMU_s: { readonly id: 554; readonly name: 'FCVTMU_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTAU_s: { readonly id: 555; readonly name: 'FCVTAU_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  UCVTF_s: { readonly id: 556; readonly name: 'UCVTF_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCMGE_sz: { readonly id: 557; readonly name: 'FCMGE_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCMLE_sz: { readonly id: 558; readonly name: 'FCMLE_sz'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTPU_s: { readonly id: 559; readonly name: 'FCVTPU_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTZU_s: { readonly id: 560; readonly name: 'FCVTZU_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRSQRTE_s: { readonly id: 561; readonly name: 'FRSQRTE_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTXN_s: { readonly id: 562; readonly name: 'FCVTXN_s'; readonly rn: number; readonly rd: number }
+  ADDP_s: { readonly id: 563; readonly name: 'ADDP_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMAXNMP_s: { readonly id: 564; readonly name: 'FMAXNMP_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FADDP_s: { readonly id: 565; readonly name: 'FADDP_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMAXP_s: { readonly id: 566; readonly name: 'FMAXP_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMINNMP_s: { readonly id: 567; readonly name: 'FMINNMP_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMINP_s: { readonly id: 568; readonly name: 'FMINP_s'; readonly rn: number; readonly rd: number; readonly esz: number }
+  SSHR_si: { readonly id: 569; readonly name: 'SSHR_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SSRA_si: { readonly id: 570; readonly name: 'SSRA_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SRSHR_si: { readonly id: 571; readonly name: 'SRSHR_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SRSRA_si: { readonly id: 572; readonly name: 'SRSRA_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SHL_si: { readonly id: 573; readonly name: 'SHL_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SQSHL_si: { readonly id: 574; readonly name: 'SQSHL_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SQSHRN_si: { readonly id: 575; readonly name: 'SQSHRN_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SQRSHRN_si: { readonly id: 576; readonly name: 'SQRSHRN_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  USHR_si: { readonly id: 577; readonly name: 'USHR_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  USRA_si: { readonly id: 578; readonly name: 'USRA_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  URSHR_si: { readonly id: 579; readonly name: 'URSHR_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  URSRA_si: { readonly id: 580; readonly name: 'URSRA_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SRI_si: { readonly id: 581; readonly name: 'SRI_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SLI_si: { readonly id: 582; readonly name: 'SLI_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SQSHLU_si: { readonly id: 583; readonly name: 'SQSHLU_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  UQSHL_si: { readonly id: 584; readonly name: 'UQSHL_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SQSHRUN_si: { readonly id: 585; readonly name: 'SQSHRUN_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SQRSHRUN_si: { readonly id: 586; readonly name: 'SQRSHRUN_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  UQSHRN_si: { readonly id: 587; readonly name: 'UQSHRN_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  UQRSHRN_si: { readonly id: 588; readonly name: 'UQRSHRN_si'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  SCVTF_sfx: { readonly id: 589; readonly name: 'SCVTF_sfx'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  FCVTZS_sfx: { readonly id: 590; readonly name: 'FCVTZS_sfx'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  UCVTF_sfx: { readonly id: 591; readonly name: 'UCVTF_sfx'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  FCVTZU_sfx: { readonly id: 592; readonly name: 'FCVTZU_sfx'; readonly rn: number; readonly rd: number; readonly imm: number; readonly esz: number }
+  AESE: { readonly id: 593; readonly name: 'AESE'; readonly rn: number; readonly rd: number }
+  AESD: { readonly id: 594; readonly name: 'AESD'; readonly rn: number; readonly rd: number }
+  AESMC: { readonly id: 595; readonly name: 'AESMC'; readonly rn: number; readonly rd: number }
+  AESIMC: { readonly id: 596; readonly name: 'AESIMC'; readonly rn: number; readonly rd: number }
+  SHA1C: { readonly id: 597; readonly name: 'SHA1C'; readonly rm: number; readonly rn: number; readonly rd: number }
+  SHA1P: { readonly id: 598; readonly name: 'SHA1P'; readonly rm: number; readonly rn: number; readonly rd: number }
+  SHA1M: { readonly id: 599; readonly name: 'SHA1M'; readonly rm: number; readonly rn: number; readonly rd: number }
+  SHA1SU0: { readonly id: 600; readonly name: 'SHA1SU0'; readonly rm: number; readonly rn: number; readonly rd: number }
+  SHA256H: { readonly id: 601; readonly name: 'SHA256H'; readonly rm: number; readonly rn: number; readonly rd: number }
+  SHA256H2: { readonly id: 602; readonly name: 'SHA256H2'; readonly rm: number; readonly rn: number; readonly rd: number }
+  SHA256SU1: { readonly id: 603; readonly name: 'SHA256SU1'; readonly rm: number; readonly rn: number; readonly rd: number }
+  SHA1H: { readonly id: 604; readonly name: 'SHA1H'; readonly rn: number; readonly rd: number }
+  SHA1SU1: { readonly id: 605; readonly name: 'SHA1SU1'; readonly rn: number; readonly rd: number }
+  SHA256SU0: { readonly id: 606; readonly name: 'SHA256SU0'; readonly rn: number; readonly rd: number }
+  SHA512H: { readonly id: 607; readonly name: 'SHA512H'; readonly rm: number; readonly rn: number; readonly rd: number }
+  SHA512H2: { readonly id: 608; readonly name: 'SHA512H2'; readonly rm: number; readonly rn: number; readonly rd: number }
+  SHA512SU1: { readonly id: 609; readonly name: 'SHA512SU1'; readonly rm: number; readonly rn: number; readonly rd: number }
+  RAX1: { readonly id: 610; readonly name: 'RAX1'; readonly rm: number; readonly rn: number; readonly rd: number }
+  SM3PARTW1: { readonly id: 611; readonly name: 'SM3PARTW1'; readonly rm: number; readonly rn: number; readonly rd: number }
+  SM3PARTW2: { readonly id: 612; readonly name: 'SM3PARTW2'; readonly rm: number; readonly rn: number; readonly rd: number }
+  SM4EKEY: { readonly id: 613; readonly name: 'SM4EKEY'; readonly rm: number; readonly rn: number; readonly rd: number }
+  EOR3: { readonly id: 614; readonly name: 'EOR3'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
+  BCAX: { readonly id: 615; readonly name: 'BCAX'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
+  SM3SS1: { readonly id: 616; readonly name: 'SM3SS1'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number }
+  XAR: { readonly id: 617; readonly name: 'XAR'; readonly rm: number; readonly imm: number; readonly rn: number; readonly rd: number }
+  SM3TT1A: { readonly id: 618; readonly name: 'SM3TT1A'; readonly rm: number; readonly idx: number; readonly rn: number; readonly rd: number }
+  SM3TT1B: { readonly id: 619; readonly name: 'SM3TT1B'; readonly rm: number; readonly idx: number; readonly rn: number; readonly rd: number }
+  SM3TT2A: { readonly id: 620; readonly name: 'SM3TT2A'; readonly rm: number; readonly idx: number; readonly rn: number; readonly rd: number }
+  SM3TT2B: { readonly id: 621; readonly name: 'SM3TT2B'; readonly rm: number; readonly idx: number; readonly rn: number; readonly rd: number }
+  SHA512SU0: { readonly id: 622; readonly name: 'SHA512SU0'; readonly rn: number; readonly rd: number }
+  SM4E: { readonly id: 623; readonly name: 'SM4E'; readonly rn: number; readonly rd: number }
+  FMOV_f: { readonly id: 624; readonly name: 'FMOV_f'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FABS_f: { readonly id: 625; readonly name: 'FABS_f'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FNEG_f: { readonly id: 626; readonly name: 'FNEG_f'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FSQRT_f: { readonly id: 627; readonly name: 'FSQRT_f'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINTN_f: { readonly id: 628; readonly name: 'FRINTN_f'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINTP_f: { readonly id: 629; readonly name: 'FRINTP_f'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINTM_f: { readonly id: 630; readonly name: 'FRINTM_f'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINTZ_f: { readonly id: 631; readonly name: 'FRINTZ_f'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINTA_f: { readonly id: 632; readonly name: 'FRINTA_f'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINTX_f: { readonly id: 633; readonly name: 'FRINTX_f'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINTI_f: { readonly id: 634; readonly name: 'FRINTI_f'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINT32Z_f: { readonly id: 635; readonly name: 'FRINT32Z_f'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINT32X_f: { readonly id: 636; readonly name: 'FRINT32X_f'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINT64Z_f: { readonly id: 637; readonly name: 'FRINT64Z_f'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FRINT64X_f: { readonly id: 638; readonly name: 'FRINT64X_f'; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVT_f: { readonly id: 639; readonly name: 'FCVT_f'; readonly rn: number; readonly rd: number; readonly esz: number; readonly desz: number }
+  FCMP_f: { readonly id: 640; readonly name: 'FCMP_f'; readonly rm: number; readonly rn: number; readonly esz: number }
+  FCMP_fz: { readonly id: 641; readonly name: 'FCMP_fz'; readonly rn: number; readonly esz: number }
+  FCMPE_f: { readonly id: 642; readonly name: 'FCMPE_f'; readonly rm: number; readonly rn: number; readonly esz: number }
+  FCMPE_fz: { readonly id: 643; readonly name: 'FCMPE_fz'; readonly rn: number; readonly esz: number }
+  FMOV_fi: { readonly id: 644; readonly name: 'FMOV_fi'; readonly imm8: number; readonly rd: number; readonly esz: number }
+  FCCMP_f: { readonly id: 645; readonly name: 'FCCMP_f'; readonly rm: number; readonly cond: number; readonly rn: number; readonly nzcv: number; readonly esz: number }
+  FCCMPE_f: { readonly id: 646; readonly name: 'FCCMPE_f'; readonly rm: number; readonly cond: number; readonly rn: number; readonly nzcv: number; readonly esz: number }
+  FMUL_f: { readonly id: 647; readonly name: 'FMUL_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FDIV_f: { readonly id: 648; readonly name: 'FDIV_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FADD_f: { readonly id: 649; readonly name: 'FADD_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FSUB_f: { readonly id: 650; readonly name: 'FSUB_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMAX_f: { readonly id: 651; readonly name: 'FMAX_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMIN_f: { readonly id: 652; readonly name: 'FMIN_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMAXNM_f: { readonly id: 653; readonly name: 'FMAXNM_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMINNM_f: { readonly id: 654; readonly name: 'FMINNM_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FNMUL_f: { readonly id: 655; readonly name: 'FNMUL_f'; readonly rm: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCSEL_f: { readonly id: 656; readonly name: 'FCSEL_f'; readonly rm: number; readonly cond: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMADD_f: { readonly id: 657; readonly name: 'FMADD_f'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMSUB_f: { readonly id: 658; readonly name: 'FMSUB_f'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FNMADD_f: { readonly id: 659; readonly name: 'FNMADD_f'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FNMSUB_f: { readonly id: 660; readonly name: 'FNMSUB_f'; readonly rm: number; readonly ra: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTNS_g: { readonly id: 661; readonly name: 'FCVTNS_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTNU_g: { readonly id: 662; readonly name: 'FCVTNU_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  SCVTF_g: { readonly id: 663; readonly name: 'SCVTF_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  UCVTF_g: { readonly id: 664; readonly name: 'UCVTF_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTAS_g: { readonly id: 665; readonly name: 'FCVTAS_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTAU_g: { readonly id: 666; readonly name: 'FCVTAU_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTPS_g: { readonly id: 667; readonly name: 'FCVTPS_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTPU_g: { readonly id: 668; readonly name: 'FCVTPU_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTMS_g: { readonly id: 669; readonly name: 'FCVTMS_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTMU_g: { readonly id: 670; readonly name: 'FCVTMU_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTZS_g: { readonly id: 671; readonly name: 'FCVTZS_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FCVTZU_g: { readonly id: 672; readonly name: 'FCVTZU_g'; readonly sf: number; readonly rn: number; readonly rd: number; readonly esz: number }
+  FMOV_gf: { readonly id: 673; readonly name: 'FMOV_gf'; readonly rn: number; readonly rd: number; readonly sf: number; readonly esz: number }
+  FMOV_fg: { readonly id: 674; readonly name: 'FMOV_fg'; readonly rn: number; readonly rd: number; readonly sf: number; readonly esz: number }
+  FMOV_gd1: { readonly id: 675; readonly name: 'FMOV_gd1'; readonly rn: number; readonly rd: number }
+  FMOV_d1g: { readonly id: 676; readonly name: 'FMOV_d1g'; readonly rn: number; readonly rd: number }
+  FJCVTZS: { readonly id: 677; readonly name: 'FJCVTZS'; readonly rn: number; readonly rd: number }
+  FCVTZS_gfx: { readonly id: 678; readonly name: 'FCVTZS_gfx'; readonly rn: number; readonly rd: number; readonly scale: number; readonly esz: number; readonly sf: number }
+  FCVTZU_gfx: { readonly id: 679; readonly name: 'FCVTZU_gfx'; readonly rn: number; readonly rd: number; readonly scale: number; readonly esz: number; readonly sf: number }
+  SCVTF_gfx: { readonly id: 680; readonly name: 'SCVTF_gfx'; readonly rn: number; readonly rd: number; readonly scale: number; readonly esz: number; readonly sf: number }
+  UCVTF_gfx: { readonly id: 681; readonly name: 'UCVTF_gfx'; readonly rn: number; readonly rd: number; readonly scale: number; readonly esz: number; readonly sf: number }
+  LDR_fl: { readonly id: 682; readonly name: 'LDR_fl'; readonly rt: number; readonly imm: number; readonly esz: number }
+  STNP_f: { readonly id: 683; readonly name: 'STNP_f'; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
+  LDNP_f: { readonly id: 684; readonly name: 'LDNP_f'; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
+  STP_fpost: { readonly id: 685; readonly name: 'STP_fpost'; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
+  LDP_fpost: { readonly id: 686; readonly name: 'LDP_fpost'; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
+  STP_f: { readonly id: 687; readonly name: 'STP_f'; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
+  LDP_f: { readonly id: 688; readonly name: 'LDP_f'; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
+  STP_fpre: { readonly id: 689; readonly name: 'STP_fpre'; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
+  LDP_fpre: { readonly id: 690; readonly name: 'LDP_fpre'; readonly rt2: number; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
+  STUR_f: { readonly id: 691; readonly name: 'STUR_f'; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
+  STR_fpost: { readonly id: 692; readonly name: 'STR_fpost'; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
+  STR_fpre: { readonly id: 693; readonly name: 'STR_fpre'; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
+  STR_f: { readonly id: 694; readonly name: 'STR_f'; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
+  STR_fr: { readonly id: 695; readonly name: 'STR_fr'; readonly rm: number; readonly s: number; readonly rn: number; readonly rt: number; readonly option: number; readonly amount: number; readonly esz: number }
+  LDUR_f: { readonly id: 696; readonly name: 'LDUR_f'; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
+  LDR_fpost: { readonly id: 697; readonly name: 'LDR_fpost'; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
+  LDR_fpre: { readonly id: 698; readonly name: 'LDR_fpre'; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
+  LDR_f: { readonly id: 699; readonly name: 'LDR_f'; readonly rn: number; readonly rt: number; readonly imm: number; readonly esz: number }
+  LDR_fr: { readonly id: 700; readonly name: 'LDR_fr'; readonly rm: number; readonly s: number; readonly rn: number; readonly rt: number; readonly option: number; readonly amount: number; readonly esz: number }
+  ST4_m: { readonly id: 701; readonly name: 'ST4_m'; readonly q: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
+  ST4_mp: { readonly id: 702; readonly name: 'ST4_mp'; readonly q: number; readonly rm: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
+  LD4_m: { readonly id: 703; readonly name: 'LD4_m'; readonly q: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
+  LD4_mp: { readonly id: 704; readonly name: 'LD4_mp'; readonly q: number; readonly rm: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
+  ST1_m: { readonly id: 705; readonly name: 'ST1_m'; readonly q: number; readonly esz: number; readonly rn: number; readonly rt: number; readonly nregs: number }
+  ST1_mp: { readonly id: 706; readonly name: 'ST1_mp'; readonly q: number; readonly rm: number; readonly esz: number; readonly rn: number; readonly rt: number; readonly nregs: number }
+  LD1_m: { readonly id: 707; readonly name: 'LD1_m'; readonly q: number; readonly esz: number; readonly rn: number; readonly rt: number; readonly nregs: number }
+  LD1_mp: { readonly id: 708; readonly name: 'LD1_mp'; readonly q: number; readonly rm: number; readonly esz: number; readonly rn: number; readonly rt: number; readonly nregs: number }
+  ST3_m: { readonly id: 709; readonly name: 'ST3_m'; readonly q: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
+  ST3_mp: { readonly id: 710; readonly name: 'ST3_mp'; readonly q: number; readonly rm: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
+  LD3_m: { readonly id: 711; readonly name: 'LD3_m'; readonly q: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
+  LD3_mp: { readonly id: 712; readonly name: 'LD3_mp'; readonly q: number; readonly rm: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
+  ST2_m: { readonly id: 713; readonly name: 'ST2_m'; readonly q: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
+  ST2_mp: { readonly id: 714; readonly name: 'ST2_mp'; readonly q: number; readonly rm: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
+  LD2_m: { readonly id: 715; readonly name: 'LD2_m'; readonly q: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
+  LD2_mp: { readonly id: 716; readonly name: 'LD2_mp'; readonly q: number; readonly rm: number; readonly rn: number; readonly rt: number; readonly esz: number; readonly nregs: number }
+  ST1_l: { readonly id: 717; readonly name: 'ST1_l'; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
+  ST1_lp: { readonly id: 718; readonly name: 'ST1_lp'; readonly rm: number; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
+  LD1_l: { readonly id: 719; readonly name: 'LD1_l'; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
+  LD1_lp: { readonly id: 720; readonly name: 'LD1_lp'; readonly rm: number; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
+  ST2_l: { readonly id: 721; readonly name: 'ST2_l'; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
+  ST2_lp: { readonly id: 722; readonly name: 'ST2_lp'; readonly rm: number; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
+  LD2_l: { readonly id: 723; readonly name: 'LD2_l'; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
+  LD2_lp: { readonly id: 724; readonly name: 'LD2_lp'; readonly rm: number; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
+  ST3_l: { readonly id: 725; readonly name: 'ST3_l'; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
+  ST3_lp: { readonly id: 726; readonly name: 'ST3_lp'; readonly rm: number; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
+  LD3_l: { readonly id: 727; readonly name: 'LD3_l'; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
+  LD3_lp: { readonly id: 728; readonly name: 'LD3_lp'; readonly rm: number; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
+  ST4_l: { readonly id: 729; readonly name: 'ST4_l'; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
+  ST4_lp: { readonly id: 730; readonly name: 'ST4_lp'; readonly rm: number; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
+  LD4_l: { readonly id: 731; readonly name: 'LD4_l'; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
+  LD4_lp: { readonly id: 732; readonly name: 'LD4_lp'; readonly rm: number; readonly rn: number; readonly rt: number; readonly idx: number; readonly esz: number }
+  LD1R: { readonly id: 733; readonly name: 'LD1R'; readonly q: number; readonly esz: number; readonly rn: number; readonly rt: number }
+  LD1R_p: { readonly id: 734; readonly name: 'LD1R_p'; readonly q: number; readonly rm: number; readonly esz: number; readonly rn: number; readonly rt: number }
+  LD2R: { readonly id: 735; readonly name: 'LD2R'; readonly q: number; readonly esz: number; readonly rn: number; readonly rt: number }
+  LD2R_p: { readonly id: 736; readonly name: 'LD2R_p'; readonly q: number; readonly rm: number; readonly esz: number; readonly rn: number; readonly rt: number }
+  LD3R: { readonly id: 737; readonly name: 'LD3R'; readonly q: number; readonly esz: number; readonly rn: number; readonly rt: number }
+  LD3R_p: { readonly id: 738; readonly name: 'LD3R_p'; readonly q: number; readonly rm: number; readonly esz: number; readonly rn: number; readonly rt: number }
+  LD4R: { readonly id: 739; readonly name: 'LD4R'; readonly q: number; readonly esz: number; readonly rn: number; readonly rt: number }
+  LD4R_p: { readonly id: 740; readonly name: 'LD4R_p'; readonly q: number; readonly rm: number; readonly esz: number; readonly rn: number; readonly rt: number }
 }
 
 /** A decoded instruction: the union of InstructionMap, discriminated by `name` (or `id`). */
@@ -1492,13 +1496,13 @@ export type Instruction = InstructionMap[keyof InstructionMap]
 
 /** The result for every unallocated word. */
 export const UNDEFINED_INSTRUCTION: Instruction = Object.freeze({ id: 0, name: 'UNDEFINED' })
-export const ROW_COUNT = 1536
+export const ROW_COUNT = 1538
 /** Pattern rows in priority order: fixed-bit mask and value (as int32), instruction id. */
-export const ROW_MASK = new Int32Array([2139095040,2139095040,2139095040,2139095040,-4194304,-4194304,-1627389952,-1627389952,2139095040,2139095040,2139095040,2139095040,-1614807040,2139095040,2139095040,2139095040,2139095040,-1623195648,-1623195648,-1621098496,-1623162880,2139095040,2139095040,2139095040,2141192192,-67108864,-67108864,-16777200,2130706432,2130706432,2130706432,2130706432,-993,-993,-993,-1,-1,-2017,-2017,-1025,-1025,-2048,-2048,-2097121,-2097121,-2097121,-2097121,-2097121,-2097124,-65536,-1,-3841,-3841,-462817,-1,-1,-1,-1,-1,-1,-1,-1,-65,-65,-1,-1,-1,-1,-97,-97,-193,-4065,-3841,-3841,-3841,-3841,-3841,-524288,-524288,-2097152,-2097152,2132803584,2132803584,2132803584,2132803584,2132803584,2132803584,2132803584,2132803584,534773760,2132803584,2132803584,2132803584,2132803584,534778880,534779904,2145386496,2145386496,2145386496,2145386496,2145451008,2145451008,2145451008,2145451008,-2065392,-993,-993,2145389584,2145389584,2145389584,2145389584,2145389568,2145389568,2145389568,2145389568,2145419264,2145419264,-2064384,-2064384,-2064384,-2064384,-2064384,-2064384,2145451008,2145451008,2145451008,2145451008,2145451008,2145451008,-2035712,-2032640,-2035712,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,2147482624,2147482624,-1024,-1024,-1024,2147482624,2147482624,-4096,-4096,-3104,-3104,-1056,-1024,-2094080,-1024,-1024,-14676992,-2097152,-2097152,-2097152,-2097152,-4194304,-29360128,-1090519040,-16777216,-16777216,1071677440,1071677440,1071677440,1071677440,-1075806208,-1075806208,-1075806208,-1075806208,-1075774464,-1075774464,-1075774464,-1075774464,1071677440,1071677440,1071677440,1071677440,1071709184,1071709184,1071709184,1071709184,-2094080,-6288384,1071647744,1071647744,1067453440,-33554432,-4194304,2118123520,2118123520,-29360128,1059081216,-4194304,-2094080,-2094080,-2097152,-1077936128,-1075838976,-1075835904,1069547520,1069547520,1065353216,1071647744,1071647744,1067453440,1071647744,1071647744,1067453440,1071647744,1071647744,1067453440,1071647744,1071647744,1067453440,1071647744,1071647744,1067453440,-14679040,1073740800,1059126272,1059126272,1059126272,1059126272,1059126272,1059126272,1059126272,1059126272,1059126272,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-1079968768,-1075774464,-1075774464,-1079968768,-1075774464,-2032640,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-1075780608,-1075780608,-2038784,-1075778560,-1075778560,-2036736,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-1077937152,-1073742848,-1073742848,-1077937152,-1073742848,-1077937152,-1073742848,-1024,-1077937152,-1073742848,-1073742848,-1077937152,-1073742848,-1077937152,-1073742848,-1024,-1077937152,-1073742848,-1024,-1077937152,-1073742848,-1024,-1077937152,-1073742848,-1024,-1077937152,-1073742848,-1024,-1077937152,-1073742848,-1077937152,-1073742848,-1077937152,-1077937152,-1073742848,-1077937152,-1073742848,-1024,-1077937152,-1073742848,-1077937152,-1073742848,-1077937152,-1073742848,-1024,-1077937152,-1073742848,-1024,-1077937152,-1073742848,-1024,-1077937152,-1073742848,-1024,-1077937152,-1073742848,-1077937152,-1073742848,-1077937152,-1073742848,-1073742848,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1024,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1024,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1073742848,-1077937152,-1077937152,-1073742848,-1077937152,-1024,-1077937152,-1024,-1077937152,-1024,-1077937152,-1024,-1077937152,-1024,-1077937152,-1024,-1077937152,-1024,-1024,-1073742848,-1024,-1073742848,-1024,-1073742848,-1024,-1073742848,-1075708928,-1075708928,-1967104,-1997824,-1967104,-1075577856,-1075577856,-1836032,-1866752,-1836032,-1075315712,-1075315712,-1573888,-1604608,-1573888,-1049600,-1049600,-1049600,-1080320,-1049600,-1967104,-1836032,-1967104,-1836032,-1573888,-1967104,-1836032,-1573888,-1049600,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-2046976,-2063360,-1075799040,-1075799040,-1074226176,-1074209792,-1074205696,-1074201600,-1074226176,-1074209792,-1074226176,-1074209792,-1074205696,-1074226176,-1074209792,-459776,-459776,-1074201600,-459776,-1074201600,-1074201600,-1074725888,-1075774464,-4129792,-1074201600,-1074725888,-1075774464,-4129792,-1074201600,-1074725888,-1075774464,-4129792,-1074201600,-1074725888,-1075774464,-4129792,-1074201600,-1074725888,-1075774464,-4129792,-1074201600,-1074725888,-1075774464,-4129792,-1074201600,-1074725888,-1075774464,-4129792,-1074201600,-1074725888,-1075774464,-4129792,-1074201600,-1074725888,-1075774464,-4129792,-1074201600,-1074725888,-1075774464,-4129792,-1074201600,-1074725888,-1075774464,-4129792,-1074201600,-1074725888,-1075774464,-4129792,-1074201600,-1074725888,-1075774464,-4129792,-1074201600,-1074725888,-1075774464,-4129792,-1074201600,-1074725888,-1075774464,-1074201600,-1074725888,-1075774464,-1074201600,-1074725888,-1075774464,-1074201600,-1074725888,-1075774464,-1074201600,-1074725888,-1075774464,-1074201600,-1074725888,-1075774464,-1074201600,-1074725888,-1075774464,-1074201600,-1074725888,-1075774464,-1074201600,-1074725888,-1075774464,-1074201600,-1074725888,-1075774464,-1074725888,-1075774464,-4129792,-1074725888,-1075774464,-4129792,-1074725888,-1075774464,-4129792,-1074725888,-1075774464,-4129792,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-2034688,-1077873664,-1077873664,-2034688,-1077873664,-1077873664,-2034688,-1077873664,-1077873664,-2034688,-1077873664,-1077873664,-1077873664,-1077873664,-4154368,-4156416,-2059264,-4131840,-4131840,-4131840,-4131840,-4131840,-4131840,-4131840,-4131840,-4131840,-4131840,-4131840,-4131840,-4131840,-4131840,-4131840,-4131840,-2034688,-4131840,-4131840,-2034688,-4131840,-4131840,-2034688,-4131840,-4131840,-2034688,-14615552,-14615552,-14615552,-14615552,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-14615552,-14615552,-2032640,-2032640,-14615552,-14615552,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-12583936,-12583936,-1024,-1024,-1024,-1024,-4195328,-1024,-12583936,-12583936,-1024,-1024,-1024,-4195328,-1024,-4195328,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-4129792,-4129792,-4129792,-4129792,-4129792,-459776,-984064,-2032640,-4129792,-459776,-984064,-2032640,-459776,-984064,-2032640,-4129792,-4129792,-4129792,-4129792,-4129792,-4129792,-459776,-984064,-2032640,-4129792,-459776,-984064,-2032640,-4129792,-459776,-984064,-2032640,-459776,-984064,-2032640,-459776,-984064,-2032640,-459776,-984064,-2032640,-984064,-2032640,-4129792,-984064,-2032640,-4129792,-984064,-2032640,-4129792,-984064,-2032640,-4129792,-1024,-1024,-1024,-1024,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-1024,-1024,-1024,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2064384,-2064384,-2064384,-2097152,-2044928,-2044928,-2044928,-2044928,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-2032609,-2032609,-2032609,-2032609,-2032609,-2032609,-2032609,-2032609,-2032609,-2032609,-2032609,-2032609,-2088992,-2088992,-2088992,-2094064,-2094064,-2094064,-2094064,-2094064,-2094064,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2094080,-2094080,-2094080,-2064384,-2064384,-2064384,-2064384,-2064384,-2064384,-2064384,-2064384,-2064384,-2064384,-2064384,-2064384,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,-1024,-1024,2147482624,-1024,-1024,2147482624,-1024,-1024,-1024,-32768,-32768,-32768,-65536,-65536,-65536,-32768,-32768,-32768,-65536,-65536,-65536,-32768,-32768,-32768,-65536,-65536,-65536,-32768,-32768,-32768,-65536,-65536,-65536,-16777216,-16777216,-16777216,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-2094080,-2094080,-2094080,-4194304,-2077696,-2094080,-2094080,-2094080,-4194304,-2077696,-2094080,-2094080,-2094080,-4194304,-2077696,-2094080,-2094080,-2094080,-4194304,-2077696,-2094080,-2094080,-2094080,-4194304,-2077696,-2094080,-2094080,-2094080,-4194304,-2077696,-2094080,-2094080,-2094080,-4194304,-2077696,-2094080,-2094080,-2094080,-4194304,-2077696,-2094080,-2094080,-2094080,-4194304,-2077696,-2094080,-2094080,-2094080,-4194304,-2077696,-1073743872,-1073742848,-1024,-1075775488,-1075774464,-2032640,-1073743872,-1073742848,-1024,-1075775488,-1075774464,-2032640,-1073745920,-1075777536,-1073745920,-1075777536,-1073743872,-1073742848,-1024,-1075775488,-1075774464,-2032640,-1073743872,-1073742848,-1024,-1075775488,-1075774464,-2032640,-1073745920,-1075777536,-1073745920,-1075777536,-1073745920,-1075777536,-1073745920,-1075777536,-1073743872,-1073742848,-1024,-1075775488,-1075774464,-2032640,-1073743872,-1073742848,-1024,-1075775488,-1075774464,-2032640,-1073745920,-1075777536,-1073745920,-1075777536,-1073750016,-1075781632,-1073750016,-1075781632,-1073750016,-1075781632,-1073750016,-1075781632,-1073750016,-1075781632,-1073750016,-1075781632,-1073750016,-1075781632,-1073750016,-1075781632,-1073748992,-1075780608,-1073748992,-1075780608,-1073748992,-1075780608,-1073748992,-1075780608,-1073748992,-1075780608,-1073748992,-1075780608,-1073748992,-1075780608,-1073748992,-1075780608,-1073746944,-1075778560,-1073746944,-1075778560,-1073746944,-1075778560,-1073746944,-1075778560,-1073746944,-1075778560,-1073746944,-1075778560,-1073746944,-1075778560,-1073746944,-1075778560,-1073742848,-1075774464,-1073742848,-1075774464,-1073742848,-1075774464,-1073742848,-1075774464,-1073742848,-1075774464,-1073742848,-1075774464,-1073742848,-1075774464,-1073742848,-1075774464,-1073745920,-1075777536,-1073745920,-1075777536,-1073745920,-1075777536,-1073745920,-1075777536])
-export const ROW_VALUE = new Int32Array([285212672,822083584,1358954496,1895825408,-1853882368,-780140544,268435456,-1879048192,301989888,838860800,1375731712,1912602624,314572800,847249408,310378496,1384120320,1920991232,322961408,-1828716544,320864256,318799872,318767104,855638016,1392508928,327155712,335544320,-1811939328,1409286144,872415232,889192448,905969664,922746880,-702611456,-700514304,-698417152,-694221856,-692124704,-702609377,-700512225,-698414081,-694219777,-685832192,-683735040,-738197503,-738197502,-738197501,-736100352,-734003200,-727711744,0,-721403873,-721403841,-721403809,-721403873,-721215457,-721215425,-721215393,-721215361,-721215329,-721215297,-721215265,-721215233,-721215201,-721215073,-721214945,-721214913,-721214881,-721214817,-721214689,-721214561,-721214433,-721215457,-721211297,-721211233,-721211201,-721211169,-721211137,-720896000,-718798848,-721420288,-719323136,167772160,169869312,704643072,706740224,1241513984,1243611136,1778384896,1780482048,197132288,184549376,721420288,1258291200,1795162112,186651648,186652672,186646528,723517440,1260388352,1797259264,436207616,973078528,1509949440,2046820352,-1174404096,973080589,973096973,977272832,2051014656,977274880,2051016704,444596224,444597248,1518338048,1518339072,452984832,453017600,-1692401664,-1692368896,-1690304512,-1684013056,-1683980288,-1681915904,448792576,448793600,448798720,448799744,448800768,448801792,448806912,-1698673664,448811008,-1698669568,-1698693120,-1161822208,-1698689024,-1698688000,-1698680832,1522532352,1522533376,-624949248,1522534400,-624948224,1522536448,1522537472,-624885760,-624881664,-624876576,-624872480,-624868384,-652214272,-648019968,-643825664,-639631360,-652214272,-652214272,-648019968,-643825664,-639631360,1744830464,1744830464,402653184,-1744830464,-671088640,134217728,134250496,138412032,138444800,-2011168768,-2011136000,-2006974464,-2006941696,136346624,136379392,140540928,140573696,142606336,142639104,146800640,146833408,144735232,144768000,148929536,148962304,-1715470336,-645922816,419430400,423624704,427819008,-402653184,1749024768,671088640,675282944,1749024768,941623296,-109051904,-125829120,-123729920,-125829120,-1178599424,-1195376640,-1193277440,956301312,960495616,964689920,939524096,943718400,947912704,939525120,943719424,947913728,939526144,943720448,947914752,939527168,943721472,947915776,941623296,945817600,950011904,-132119552,952090624,941621248,941625344,941629440,941633536,941637632,941641728,941645824,941649920,941654016,236979200,245367808,773850112,782238720,236981248,245369856,1323305984,773852160,782240768,1860176896,236983296,245371904,773854208,782242816,236987392,245376000,773858304,782246912,236989440,245378048,1323314176,773860352,782248960,1860185088,236991488,245380096,1323316224,773862400,782251008,1860187136,236993536,245382144,1323318272,773864448,782253056,1860189184,236995584,245384192,1323320320,773866496,782255104,1860191232,236997632,245386240,1323322368,773868544,782257152,1860193280,236999680,245388288,1323324416,773870592,782259200,1860195328,237001728,245390336,1323326464,773872640,782261248,1860197376,237003776,245392384,773874688,782263296,237005824,245394432,773876736,782265344,237007872,245396480,773878784,782267392,237009920,245398528,773880832,782269440,237011968,245400576,1323336704,773882880,782271488,1860207616,237014016,245402624,1323338752,773884928,782273536,1860209664,237016064,245404672,773886976,782275584,237020160,245408768,773891072,782279680,237022208,245410816,773893120,782281728,241218560,245412864,778089472,782283776,237018112,245406720,773889024,237026304,245414912,1323351040,236985344,241179648,245373952,249568256,773856256,778050560,782244864,786439168,237028352,1314964480,239076352,237030400,1314966528,239078400,237032448,1314968576,239080448,237034496,1314970624,239082496,237036544,1314972672,239084544,237040640,1314976768,239088640,237042688,1314978816,239090688,245416960,1323353088,247464960,245419008,1323355136,247467008,245421056,1323357184,247469056,245429248,1323365376,247477248,245431296,1323367424,247479296,773899264,1851835392,775947264,773903360,1851839488,775951360,773905408,1851841536,775953408,773907456,1851843584,775955456,773909504,1851845632,775957504,773911552,1851847680,775959552,773913600,1851849728,775961600,782287872,1860224000,784335872,782291968,1860228096,784339968,782296064,1860232192,784344064,782298112,1860234240,784346112,782300160,1860236288,784348160,237038592,245427200,773901312,782289920,243307520,780178432,775980032,780174336,775982080,780176384,775996416,780190720,1858126848,776004608,780198912,1858135040,236978176,245366784,773849088,782237696,236982272,245370880,773853184,782241792,236986368,245374976,773857280,782245888,236990464,245379072,773861376,782249984,236994560,245383168,773865472,782254080,236998656,245387264,773869568,782258176,237002752,245391360,773873664,782262272,237006848,245395456,773877760,782266368,237010944,245399552,773881856,782270464,237019136,245407744,773890048,782278656,237027328,245415936,773898240,782286848,241209344,245403648,241217536,245411840,241225728,245420032,237035520,249618432,236980224,245368832,236984320,236988416,245377024,236992512,245381120,1323317248,236996608,245385216,237000704,237004800,245393408,237008896,245397504,1323333632,237012992,245401600,1323337728,237017088,245405696,1323341824,237021184,245409792,1323345920,237025280,245413888,1323350016,237053952,245442560,237062144,245450752,773851136,773859328,782247936,773863424,782252032,1860188160,773867520,782256128,773875712,782264320,773879808,782268416,1860204544,773883904,782272512,1860208640,773888000,782276608,1860212736,773896192,782284800,1860220928,773924864,782313472,773928960,782317568,773933056,782321664,773871616,778065920,237078528,1315014656,242845696,237082624,1315018752,242849792,237086720,1315022848,242853888,237090816,1315026944,242857984,237094912,1315031040,242862080,237099008,1315035136,242866176,237103104,1315039232,237107200,1315043328,245417984,1323354112,251185152,245422080,1323358208,251189248,245426176,1323362304,251193344,245430272,1323366400,251197440,245467136,1323403264,251234304,245471232,1323407360,251238400,245475328,1323411456,251242496,245479424,1323415552,251246592,245487616,1323423744,251254784,773949440,1851885568,779716608,773953536,1851889664,779720704,773957632,1851893760,779724800,773961728,1851897856,779728896,773965824,1851901952,779732992,773969920,1851906048,779737088,773974016,1851910144,773978112,1851914240,782288896,1860225024,788056064,782292992,1860229120,788060160,782301184,1860237312,788068352,782342144,1860278272,788109312,782346240,1860282368,788113408,782350336,1860286464,788117504,782358528,1860294656,788125696,782366720,1860302848,788133888,245483520,782354432,237070336,237074432,778135552,238041088,1320171520,774912000,1857042432,238069760,1320200192,774940672,1857071104,238135296,1320265728,775006208,1857136640,238139392,1320269824,1848690688,238077952,1848702976,238090240,1857079296,246466560,1857091584,246478848,234947584,234949632,1308695552,1845560320,1577124864,235013120,235015168,1308761088,1845625856,1577190400,235144192,235146240,1308892160,1845756928,1577321472,1309148160,1309150208,1309154304,1846019072,1577583616,234957824,235023360,1308699648,1308765184,1308896256,234961920,235027456,235158528,1309162496,234887168,243275776,1321211904,234891264,243279872,1321216000,234895360,243283968,1321220096,234903552,243292160,1321228288,234907648,243296256,1321232384,234911744,243300352,1321236480,771751936,1845493760,234881024,234885120,251659264,251692032,251708416,251716608,251663360,251696128,788530176,788562944,788579328,788534272,788567040,788587520,1862329344,251720704,1862333440,251722752,252183552,252707840,253756416,1329595392,252187648,252711936,253760512,1329599488,252191744,252716032,253764608,1329603584,252195840,252720128,253768704,1329607680,252204032,252728320,253776896,1329615872,252212224,252736512,253785088,1329624064,789054464,789578752,790627328,1866466304,789058560,789582848,790631424,1866470400,789062656,789586944,790635520,1866474496,789066752,789591040,790639616,1866478592,789070848,789595136,790643712,1866482688,789074944,789599232,790647808,1866486784,789079040,789603328,790651904,1866490880,789083136,789607424,790656000,1866494976,252216320,252740608,253789184,252218368,252742656,253791232,252220416,252744704,253793280,252222464,252746752,253795328,789087232,789611520,790660096,789089280,789613568,790662144,789091328,789615616,790664192,789093376,789617664,790666240,252224512,252748800,253797376,789095424,789619712,790668288,252765184,253813760,1329652736,252771328,253819904,1329658880,789636096,790684672,1866523648,789642240,790690816,1866529792,255860736,260055040,255864832,260059136,255877120,260071424,255881216,260075520,255885312,260079616,255893504,260087808,255897600,260091904,255901696,260096000,255905792,260100096,792723456,796917760,792739840,796934144,792731648,796925952,792748032,796942336,792764416,796958720,792776704,796971008,792784896,796979200,260104192,796975104,251662336,260050944,1337987072,251678720,260067328,1338003456,251695104,260083712,1338019840,788566016,796954624,1874890752,260046848,260063232,796950528,796966912,792727552,1866469376,1870663680,1598042112,1602236416,1598058496,1602252800,1598074880,1602269184,1598078976,1602273280,1598083072,1602277376,2134953984,2139148288,2134962176,2139156480,1593839616,1602228224,1606422528,1593856000,1602244608,1606438912,1593872384,1602260992,1606455296,2130743296,2139131904,2143326208,1579158528,2116029440,1579166720,2116037632,1591751680,2128622592,1591753728,2128624640,1591755776,2128626688,1579174912,2116045824,1591759872,2128630784,1579179008,2116049920,1591772160,2128643072,1591774208,2128645120,1583395840,1587590144,2120266752,2124461056,1579211776,1583406080,1581259776,1579213824,1583408128,1581261824,1579219968,1583414272,1581267968,1587608576,1591802880,1589656576,2116084736,2120279040,2118132736,2116086784,2120281088,2118134784,2124469248,2128663552,2126517248,2124473344,2128667648,2126521344,2124475392,2128669696,2126523392,2118157312,2122351616,2118159360,2122353664,1583386624,1587580928,1583394816,1587589120,1583403008,1587597312,1579169792,1579186176,1591773184,1591777280,1591781376,1591785472,1579239424,1587628032,2116040704,2116057088,2128644096,2128648192,2128656384,2116102144,2124490752,2116110336,2124498944,1579264000,1583458304,1585031168,1579268096,1583462400,1585035264,1579272192,1583466496,1585039360,1579276288,1583470592,1585043456,1587595264,1591789568,1593362432,1587599360,1591793664,1593366528,1587603456,1591797760,1593370624,1587652608,1591846912,1593419776,1587656704,1591851008,1593423872,1587664896,1591859200,1593432064,1587673088,1591867392,1593440256,2116134912,2120329216,2121902080,2116139008,2120333312,2121906176,2116143104,2120337408,2121910272,2116147200,2120341504,2121914368,2124466176,2128660480,2130233344,2124470272,2128664576,2130237440,2124523520,2128717824,2130290688,2124527616,2128721920,2130294784,2124535808,2128730112,2130302976,2120312832,1592899584,2117126144,2121320448,1580255232,2117130240,2121324544,1580259328,2117138432,2121332736,1580267520,2125514752,2129709056,1588643840,2125527040,2129721344,1588656128,1598030848,1598034944,1598039040,1598043136,1598051328,1594389504,1594913792,1595962368,1598059520,1594397696,1594921984,1595970560,1594399744,1594924032,1595972608,2134901760,2134905856,2134909952,2134914048,2134918144,2134922240,2131256320,2131780608,2132829184,2134926336,2131260416,2131784704,2132833280,2134930432,2131264512,2131788800,2132837376,2131266560,2131790848,2132839424,2131268608,2131792896,2132841472,2131270656,2131794944,2132843520,1594942464,1595991040,1598088192,1594948608,1595997184,1598094336,2131813376,2132861952,2134959104,2131819520,2132868096,2134965248,1311262720,1311266816,1311270912,1311275008,1577058304,1577062400,1577066496,1577070592,1577074688,1577078784,1577082880,1579681792,1579685888,1579689984,-832536576,-832535552,-832534528,-832533504,-832520192,-832519168,-832518144,-838860800,-836763648,-834666496,-830472192,-834633728,-834632704,-834631680,-834630656,-826245120,-826244096,518012928,505430016,509624320,518045696,505462784,509657088,518078464,505495552,509689856,518111232,505528320,509722624,518275072,505692160,509886464,518307840,505724928,509919232,518340608,505757696,509952000,518373376,505790464,509984768,518406144,505823232,510017536,518471680,505888768,510083072,518504448,505921536,510115840,505954304,510148608,505987072,510181376,506019840,510214144,506052608,510246912,505593856,505659392,509755392,509853696,518144000,518176768,518004736,505421824,509616128,518004744,505421832,509616136,518004752,505421840,509616144,518004760,505421848,509616152,518000640,505417728,509612032,517997568,505414656,509608960,517997584,505414672,509608976,517998592,505415680,509609984,518002688,505419776,509614080,518006784,505423872,509618176,518010880,505427968,509622272,518014976,505432064,509626368,518019072,505436160,509630464,518023168,505440256,509634560,518027264,505444352,509638656,518031360,505448448,509642752,517999616,505416704,509611008,532676608,520093696,524288000,532709376,520126464,524320768,534773760,522190848,526385152,534806528,522223616,526417920,517996544,505413632,509607936,518062080,505479168,509673472,518127616,505544704,509739008,518193152,505610240,509804544,518258688,505675776,509870080,518324224,505741312,509935616,518520832,505937920,510132224,518586368,506003456,510197760,519045120,506462208,510656512,519110656,506527744,510722048,519569408,506986496,511180800,519634944,507052032,511246336,505806848,-1637482496,518389760,505872384,-1637416960,518455296,-1632763904,-1632698368,511574016,517505024,504922112,509116416,-1630011392,-1642594304,-1638400000,517570560,504987648,509181952,-1629945856,-1642528768,-1638334464,516063232,503480320,507674624,-1631453184,-1644036096,-1639841792,516128768,503545856,507740160,-1631387648,-1643970560,-1639776256,469762048,1543503872,-1677721600,738197504,742391808,746586112,750780416,754974720,759169024,763363328,767557632,1811939328,1816133632,1820327936,1824522240,1828716544,1832910848,1837105152,1841299456,-1409286144,-1405091840,-1400897536,-1396703232,-1392508928,-1388314624,-1384120320,-1379926016,1006632960,1006633984,1006636032,1023410176,1008748544,1010827264,1010828288,1010830336,1027604480,1012942848,2080374784,2080375808,2080377856,2097152000,2082490368,2084569088,2084570112,2084572160,2101346304,2086684672,-1140850688,-1140849664,-1140847616,-1124073472,-1138735104,-1136656384,-1136655360,-1136653312,-1119879168,-1134540800,-67108864,-67107840,-67105792,-50331648,-64993280,-62914560,-62913536,-62911488,-46137344,-60798976,1015021568,1015022592,1015024640,1031798784,1017137152,1019215872,1019216896,1019218944,1035993088,1021331456,201326592,201328640,1275071488,209715200,209717248,1283460096,205520896,205522944,1279265792,213909504,213911552,1287654400,201334784,209723392,205529088,213917696,201342976,201345024,1275087872,209731584,209733632,1283476480,205537280,205539328,1279282176,213925888,213927936,1287670784,201351168,209739776,205545472,213934080,201355264,209743872,205549568,213938176,201359360,201361408,1275104256,209747968,209750016,1283492864,205553664,205555712,1279298560,213942272,213944320,1287687168,201367552,209756160,205561856,213950464,218103808,226492416,222298112,230686720,220200960,228589568,224395264,232783872,218112000,226500608,222306304,230694912,220209152,228597760,224403456,232792064,218120192,226508800,222314496,230703104,220217344,228605952,224411648,232800256,218128384,226516992,222322688,230711296,220225536,228614144,224419840,232808448,218136576,226525184,222330880,230719488,220233728,228622336,224428032,232816640,218144768,226533376,222339072,230727680,220241920,228630528,224436224,232824832,218137600,226526208,222331904,230720512,220234752,228623360,224429056,232817664,218145792,226534400,222340096,230728704,220242944,228631552,224437248,232825856,222347264,230735872,224444416,232833024,222355456,230744064,224452608,232841216])
-export const ROW_ID = new Uint16Array([1,2,3,4,5,6,7,8,9,10,11,12,0,0,13,14,15,0,0,0,0,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63,64,65,66,67,68,69,70,71,72,73,74,75,76,77,78,79,80,81,82,83,0,84,85,86,87,0,0,88,89,90,91,92,93,94,95,96,97,98,99,100,101,102,103,104,105,106,107,108,109,110,111,112,113,114,115,116,117,118,119,120,121,121,122,122,123,124,125,126,127,128,129,130,131,131,132,133,134,135,136,137,138,139,140,141,142,0,143,144,145,146,0,147,148,149,150,151,152,153,154,155,156,157,158,159,160,161,162,163,164,165,166,167,168,169,170,0,0,171,172,173,0,0,174,175,176,0,177,178,179,0,0,0,0,180,181,182,183,184,185,186,187,188,189,190,191,192,193,194,195,196,197,198,199,200,201,202,203,204,205,206,207,208,209,209,210,210,211,211,211,212,212,212,213,213,214,214,215,215,216,216,217,217,217,218,218,218,219,219,219,220,220,220,221,221,221,222,222,222,223,223,223,224,224,224,225,225,225,226,226,226,227,227,227,228,228,228,229,229,229,230,230,230,231,231,232,232,233,233,234,234,235,235,236,236,237,237,238,238,239,239,239,240,240,240,241,241,241,242,242,242,243,243,244,244,245,245,246,246,247,247,248,248,249,249,250,250,251,251,252,253,253,253,254,255,256,257,258,259,260,261,262,262,262,263,263,263,264,264,264,265,265,265,266,266,266,267,267,267,268,268,268,269,269,269,270,270,270,271,271,271,272,272,272,273,273,273,274,274,274,275,275,275,276,276,276,277,277,277,278,278,278,279,279,279,280,280,280,281,281,281,282,282,282,283,283,283,284,284,284,285,285,285,286,287,288,289,290,291,292,292,293,293,294,294,294,295,295,295,296,296,297,297,298,298,299,299,300,300,301,301,302,302,303,303,304,304,305,305,306,306,307,307,308,308,309,309,310,310,311,311,312,312,313,313,314,314,315,315,316,316,317,317,318,318,319,319,320,320,321,321,322,322,323,324,324,325,325,325,326,326,327,328,328,329,329,329,330,330,330,331,331,331,332,332,332,333,333,333,334,334,335,335,336,337,337,338,338,338,339,339,340,340,341,341,341,342,342,342,343,343,343,344,344,344,345,345,346,346,347,347,348,349,350,350,350,351,351,351,352,352,352,353,353,353,354,354,354,355,355,355,356,356,357,357,358,358,358,359,359,359,360,360,360,361,361,361,362,362,362,363,363,363,364,364,364,365,365,365,366,366,366,367,367,367,368,368,368,369,369,369,370,370,370,371,371,371,372,372,372,373,373,374,374,375,375,375,376,376,376,377,377,377,378,378,378,379,379,379,380,380,380,381,381,381,382,382,382,383,384,385,386,387,388,388,389,389,390,390,391,391,392,392,393,393,394,394,395,395,396,396,397,397,398,398,399,400,401,402,403,399,400,401,402,403,399,400,401,402,403,399,400,401,402,403,404,404,405,405,405,406,406,406,407,408,408,408,409,409,409,410,410,410,411,411,411,412,412,412,413,413,413,414,414,415,416,417,417,417,417,418,418,419,419,419,420,420,421,422,423,423,423,424,424,424,424,425,425,425,425,426,426,426,426,427,427,427,427,428,428,428,428,429,429,429,429,430,430,430,430,431,431,431,431,432,432,432,432,433,433,433,433,434,434,434,434,435,435,435,435,436,436,436,436,437,437,437,437,438,438,438,439,439,439,440,440,440,441,441,441,442,442,442,443,443,443,444,444,444,445,445,445,446,446,446,447,447,447,448,448,448,449,449,449,450,450,450,451,451,451,452,452,453,453,454,454,455,455,456,456,457,457,458,458,459,459,460,460,461,461,462,462,463,463,464,464,465,465,466,466,467,467,468,469,470,470,470,471,471,471,472,472,472,473,473,473,474,475,476,477,478,478,478,479,479,480,480,481,481,482,482,483,483,484,484,485,485,486,486,486,487,487,487,488,488,488,489,489,489,490,491,492,493,494,495,496,497,498,499,500,501,502,503,504,505,506,507,508,509,510,510,511,511,512,512,512,513,513,513,514,514,514,515,515,515,516,516,516,517,517,517,518,518,518,519,519,519,520,520,520,521,521,522,522,523,523,524,524,525,525,526,527,528,529,530,531,532,532,533,534,535,536,537,538,538,539,539,540,540,540,541,541,541,542,542,542,543,543,543,544,544,544,545,545,545,546,546,546,547,547,547,548,548,548,549,549,549,550,550,550,551,551,551,552,552,552,553,553,553,554,554,554,555,555,555,556,556,556,557,557,557,558,558,558,559,559,559,560,561,562,562,562,563,563,563,564,564,564,565,565,565,566,566,566,567,568,569,570,571,572,572,572,572,573,573,573,574,574,574,575,576,577,578,579,580,581,581,581,581,582,582,582,582,583,583,583,584,584,584,585,585,585,586,586,586,587,587,587,588,588,588,589,589,589,590,590,590,591,592,593,594,595,596,597,598,599,600,601,602,603,604,605,606,607,608,609,610,611,612,613,614,615,616,617,618,619,620,621,622,622,622,623,623,623,624,624,624,625,625,625,626,626,626,627,627,627,628,628,628,629,629,629,630,630,630,631,631,631,632,632,632,633,633,634,634,635,635,636,636,637,637,637,637,637,637,638,638,638,639,639,639,640,640,640,641,641,641,642,642,642,643,643,643,644,644,644,645,645,645,646,646,646,647,647,647,648,648,648,649,649,649,650,650,650,651,651,651,652,652,652,653,653,653,654,654,654,655,655,655,656,656,656,657,657,657,658,658,658,659,659,659,660,660,660,661,661,661,662,662,662,663,663,663,664,664,664,665,665,665,666,666,666,667,667,667,668,668,668,669,669,669,670,670,670,671,671,671,672,672,672,673,674,675,676,676,676,676,676,676,677,677,677,677,677,677,678,678,678,678,678,678,679,679,679,679,679,679,680,680,680,681,682,683,684,685,686,687,688,681,682,683,684,685,686,687,688,681,682,683,684,685,686,687,688,689,690,691,692,693,694,695,696,697,698,689,690,691,692,693,694,695,696,697,698,689,690,691,692,693,694,695,696,697,698,689,690,691,692,693,694,695,696,697,698,689,690,691,692,693,694,695,696,697,698,699,699,699,700,700,700,701,701,701,702,702,702,703,704,705,706,707,707,707,708,708,708,709,709,709,710,710,710,703,704,705,706,703,704,705,706,711,711,711,712,712,712,713,713,713,714,714,714,703,704,705,706,715,716,717,718,719,720,721,722,723,724,725,726,727,728,729,730,715,716,717,718,719,720,721,722,723,724,725,726,727,728,729,730,715,716,717,718,719,720,721,722,723,724,725,726,727,728,729,730,715,716,717,718,719,720,721,722,723,724,725,726,727,728,729,730,731,732,733,734,735,736,737,738])
+export const ROW_MASK = new Int32Array([2139095040,2139095040,2139095040,2139095040,-4194304,-4194304,-1627389952,-1627389952,2139095040,2139095040,2139095040,2139095040,-1614807040,2139095040,2139095040,2139095040,2139095040,-1623195648,-1623195648,-1621098496,-1623162880,2139095040,2139095040,2139095040,2141192192,-67108864,-67108864,-16777200,2130706432,2130706432,2130706432,2130706432,-993,-993,-993,-1,-1,-2017,-2017,-1025,-1025,-2048,-2048,-2097121,-2097121,-2097121,-2097121,-2097121,-2097124,-65536,-1,-3841,-3841,-462817,-1,-1,-1,-1,-1,-1,-1,-1,-65,-65,-1,-1,-1,-1,-97,-97,-193,-4065,-3841,-3841,-3841,-3841,-3841,-524288,-524288,-1048576,-1048576,-524288,-524288,2132803584,2132803584,2132803584,2132803584,2132803584,2132803584,2132803584,2132803584,534773760,2132803584,2132803584,2132803584,2132803584,534778880,534779904,2145386496,2145386496,2145386496,2145386496,2145451008,2145451008,2145451008,2145451008,-2065392,-993,-993,2145389584,2145389584,2145389584,2145389584,2145389568,2145389568,2145389568,2145389568,2145419264,2145419264,-2064384,-2064384,-2064384,-2064384,-2064384,-2064384,2145451008,2145451008,2145451008,2145451008,2145451008,2145451008,-2035712,-2032640,-2035712,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,2147482624,2147482624,-1024,-1024,-1024,2147482624,2147482624,-4096,-4096,-3104,-3104,-1056,-1024,-2094080,-1024,-1024,-14676992,-2097152,-2097152,-2097152,-2097152,-4194304,-29360128,-1090519040,-16777216,-16777216,1071677440,1071677440,1071677440,1071677440,-1075806208,-1075806208,-1075806208,-1075806208,-1075774464,-1075774464,-1075774464,-1075774464,1071677440,1071677440,1071677440,1071677440,1071709184,1071709184,1071709184,1071709184,-2094080,-6288384,1071647744,1071647744,1067453440,-33554432,-4194304,2118123520,2118123520,-29360128,1059081216,-4194304,-2094080,-2094080,-2097152,-1077936128,-1075838976,-1075835904,1069547520,1069547520,1065353216,1071647744,1071647744,1067453440,1071647744,1071647744,1067453440,1071647744,1071647744,1067453440,1071647744,1071647744,1067453440,1071647744,1071647744,1067453440,-14679040,1073740800,1059126272,1059126272,1059126272,1059126272,1059126272,1059126272,1059126272,1059126272,1059126272,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-1079968768,-1075774464,-1075774464,-1079968768,-1075774464,-2032640,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-2032640,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-1075780608,-1075780608,-2038784,-1075778560,-1075778560,-2036736,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1079968768,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-1075774464,-1077937152,-1073742848,-1073742848,-1077937152,-1073742848,-1077937152,-1073742848,-1024,-1077937152,-1073742848,-1073742848,-1077937152,-1073742848,-1077937152,-1073742848,-1024,-1077937152,-1073742848,-1024,-1077937152,-1073742848,-1024,-1077937152,-1073742848,-1024,-1077937152,-1073742848,-1024,-1077937152,-1073742848,-1077937152,-1073742848,-1077937152,-1077937152,-1073742848,-1077937152,-1073742848,-1024,-1077937152,-1073742848,-1077937152,-1073742848,-1077937152,-1073742848,-1024,-1077937152,-1073742848,-1024,-1077937152,-1073742848,-1024,-1077937152,-1073742848,-1024,-1077937152,-1073742848,-1077937152,-1073742848,-1077937152,-1073742848,-1073742848,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1024,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1024,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1024,-1073742848,-1073742848,-1073742848,-1077937152,-1077937152,-1073742848,-1077937152,-1024,-1077937152,-1024,-1077937152,-1024,-1077937152,-1024,-1077937152,-1024,-1077937152,-1024,-1077937152,-1024,-1024,-1073742848,-1024,-1073742848,-1024,-1073742848,-1024,-1073742848,-1075708928,-1075708928,-1967104,-1997824,-1967104,-1075577856,-1075577856,-1836032,-1866752,-1836032,-1075315712,-1075315712,-1573888,-1604608,-1573888,-1049600,-1049600,-1049600,-1080320,-1049600,-1967104,-1836032,-1967104,-1836032,-1573888,-1967104,-1836032,-1573888,-1049600,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-1079968768,-1075774464,-2032640,-2046976,-2063360,-1075799040,-1075799040,-1074226176,-1074209792,-1074205696,-1074201600,-1074226176,-1074209792,-1074226176,-1074209792,-1074205696,-1074226176,-1074209792,-459776,-459776,-1074201600,-459776,-1074201600,-1074201600,-1074725888,-1075774464,-4129792,-1074201600,-1074725888,-1075774464,-4129792,-1074201600,-1074725888,-1075774464,-4129792,-1074201600,-1074725888,-1075774464,-4129792,-1074201600,-1074725888,-1075774464,-4129792,-1074201600,-1074725888,-1075774464,-4129792,-1074201600,-1074725888,-1075774464,-4129792,-1074201600,-1074725888,-1075774464,-4129792,-1074201600,-1074725888,-1075774464,-4129792,-1074201600,-1074725888,-1075774464,-4129792,-1074201600,-1074725888,-1075774464,-4129792,-1074201600,-1074725888,-1075774464,-4129792,-1074201600,-1074725888,-1075774464,-4129792,-1074201600,-1074725888,-1075774464,-4129792,-1074201600,-1074725888,-1075774464,-1074201600,-1074725888,-1075774464,-1074201600,-1074725888,-1075774464,-1074201600,-1074725888,-1075774464,-1074201600,-1074725888,-1075774464,-1074201600,-1074725888,-1075774464,-1074201600,-1074725888,-1075774464,-1074201600,-1074725888,-1075774464,-1074201600,-1074725888,-1075774464,-1074201600,-1074725888,-1075774464,-1074725888,-1075774464,-4129792,-1074725888,-1075774464,-4129792,-1074725888,-1075774464,-4129792,-1074725888,-1075774464,-4129792,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-1077873664,-2034688,-1077873664,-1077873664,-2034688,-1077873664,-1077873664,-2034688,-1077873664,-1077873664,-2034688,-1077873664,-1077873664,-1077873664,-1077873664,-4154368,-4156416,-2059264,-4131840,-4131840,-4131840,-4131840,-4131840,-4131840,-4131840,-4131840,-4131840,-4131840,-4131840,-4131840,-4131840,-4131840,-4131840,-4131840,-2034688,-4131840,-4131840,-2034688,-4131840,-4131840,-2034688,-4131840,-4131840,-2034688,-14615552,-14615552,-14615552,-14615552,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-14615552,-14615552,-2032640,-2032640,-14615552,-14615552,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-12583936,-12583936,-1024,-1024,-1024,-1024,-4195328,-1024,-12583936,-12583936,-1024,-1024,-1024,-4195328,-1024,-4195328,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-4129792,-4129792,-4129792,-4129792,-4129792,-459776,-984064,-2032640,-4129792,-459776,-984064,-2032640,-459776,-984064,-2032640,-4129792,-4129792,-4129792,-4129792,-4129792,-4129792,-459776,-984064,-2032640,-4129792,-459776,-984064,-2032640,-4129792,-459776,-984064,-2032640,-459776,-984064,-2032640,-459776,-984064,-2032640,-459776,-984064,-2032640,-984064,-2032640,-4129792,-984064,-2032640,-4129792,-984064,-2032640,-4129792,-984064,-2032640,-4129792,-1024,-1024,-1024,-1024,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-1024,-1024,-1024,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2064384,-2064384,-2064384,-2097152,-2044928,-2044928,-2044928,-2044928,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-1024,-2032609,-2032609,-2032609,-2032609,-2032609,-2032609,-2032609,-2032609,-2032609,-2032609,-2032609,-2032609,-2088992,-2088992,-2088992,-2094064,-2094064,-2094064,-2094064,-2094064,-2094064,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2032640,-2094080,-2094080,-2094080,-2064384,-2064384,-2064384,-2064384,-2064384,-2064384,-2064384,-2064384,-2064384,-2064384,-2064384,-2064384,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,2147482624,-1024,-1024,2147482624,-1024,-1024,2147482624,-1024,-1024,-1024,-32768,-32768,-32768,-65536,-65536,-65536,-32768,-32768,-32768,-65536,-65536,-65536,-32768,-32768,-32768,-65536,-65536,-65536,-32768,-32768,-32768,-65536,-65536,-65536,-16777216,-16777216,-16777216,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-4194304,-2094080,-2094080,-2094080,-4194304,-2077696,-2094080,-2094080,-2094080,-4194304,-2077696,-2094080,-2094080,-2094080,-4194304,-2077696,-2094080,-2094080,-2094080,-4194304,-2077696,-2094080,-2094080,-2094080,-4194304,-2077696,-2094080,-2094080,-2094080,-4194304,-2077696,-2094080,-2094080,-2094080,-4194304,-2077696,-2094080,-2094080,-2094080,-4194304,-2077696,-2094080,-2094080,-2094080,-4194304,-2077696,-2094080,-2094080,-2094080,-4194304,-2077696,-1073743872,-1073742848,-1024,-1075775488,-1075774464,-2032640,-1073743872,-1073742848,-1024,-1075775488,-1075774464,-2032640,-1073745920,-1075777536,-1073745920,-1075777536,-1073743872,-1073742848,-1024,-1075775488,-1075774464,-2032640,-1073743872,-1073742848,-1024,-1075775488,-1075774464,-2032640,-1073745920,-1075777536,-1073745920,-1075777536,-1073745920,-1075777536,-1073745920,-1075777536,-1073743872,-1073742848,-1024,-1075775488,-1075774464,-2032640,-1073743872,-1073742848,-1024,-1075775488,-1075774464,-2032640,-1073745920,-1075777536,-1073745920,-1075777536,-1073750016,-1075781632,-1073750016,-1075781632,-1073750016,-1075781632,-1073750016,-1075781632,-1073750016,-1075781632,-1073750016,-1075781632,-1073750016,-1075781632,-1073750016,-1075781632,-1073748992,-1075780608,-1073748992,-1075780608,-1073748992,-1075780608,-1073748992,-1075780608,-1073748992,-1075780608,-1073748992,-1075780608,-1073748992,-1075780608,-1073748992,-1075780608,-1073746944,-1075778560,-1073746944,-1075778560,-1073746944,-1075778560,-1073746944,-1075778560,-1073746944,-1075778560,-1073746944,-1075778560,-1073746944,-1075778560,-1073746944,-1075778560,-1073742848,-1075774464,-1073742848,-1075774464,-1073742848,-1075774464,-1073742848,-1075774464,-1073742848,-1075774464,-1073742848,-1075774464,-1073742848,-1075774464,-1073742848,-1075774464,-1073745920,-1075777536,-1073745920,-1075777536,-1073745920,-1075777536,-1073745920,-1075777536])
+export const ROW_VALUE = new Int32Array([285212672,822083584,1358954496,1895825408,-1853882368,-780140544,268435456,-1879048192,301989888,838860800,1375731712,1912602624,314572800,847249408,310378496,1384120320,1920991232,322961408,-1828716544,320864256,318799872,318767104,855638016,1392508928,327155712,335544320,-1811939328,1409286144,872415232,889192448,905969664,922746880,-702611456,-700514304,-698417152,-694221856,-692124704,-702609377,-700512225,-698414081,-694219777,-685832192,-683735040,-738197503,-738197502,-738197501,-736100352,-734003200,-727711744,0,-721403873,-721403841,-721403809,-721403873,-721215457,-721215425,-721215393,-721215361,-721215329,-721215297,-721215265,-721215233,-721215201,-721215073,-721214945,-721214913,-721214881,-721214817,-721214689,-721214561,-721214433,-721215457,-721211297,-721211233,-721211201,-721211169,-721211137,-720896000,-718798848,-720371712,-718274560,-721420288,-719323136,167772160,169869312,704643072,706740224,1241513984,1243611136,1778384896,1780482048,197132288,184549376,721420288,1258291200,1795162112,186651648,186652672,186646528,723517440,1260388352,1797259264,436207616,973078528,1509949440,2046820352,-1174404096,973080589,973096973,977272832,2051014656,977274880,2051016704,444596224,444597248,1518338048,1518339072,452984832,453017600,-1692401664,-1692368896,-1690304512,-1684013056,-1683980288,-1681915904,448792576,448793600,448798720,448799744,448800768,448801792,448806912,-1698673664,448811008,-1698669568,-1698693120,-1161822208,-1698689024,-1698688000,-1698680832,1522532352,1522533376,-624949248,1522534400,-624948224,1522536448,1522537472,-624885760,-624881664,-624876576,-624872480,-624868384,-652214272,-648019968,-643825664,-639631360,-652214272,-652214272,-648019968,-643825664,-639631360,1744830464,1744830464,402653184,-1744830464,-671088640,134217728,134250496,138412032,138444800,-2011168768,-2011136000,-2006974464,-2006941696,136346624,136379392,140540928,140573696,142606336,142639104,146800640,146833408,144735232,144768000,148929536,148962304,-1715470336,-645922816,419430400,423624704,427819008,-402653184,1749024768,671088640,675282944,1749024768,941623296,-109051904,-125829120,-123729920,-125829120,-1178599424,-1195376640,-1193277440,956301312,960495616,964689920,939524096,943718400,947912704,939525120,943719424,947913728,939526144,943720448,947914752,939527168,943721472,947915776,941623296,945817600,950011904,-132119552,952090624,941621248,941625344,941629440,941633536,941637632,941641728,941645824,941649920,941654016,236979200,245367808,773850112,782238720,236981248,245369856,1323305984,773852160,782240768,1860176896,236983296,245371904,773854208,782242816,236987392,245376000,773858304,782246912,236989440,245378048,1323314176,773860352,782248960,1860185088,236991488,245380096,1323316224,773862400,782251008,1860187136,236993536,245382144,1323318272,773864448,782253056,1860189184,236995584,245384192,1323320320,773866496,782255104,1860191232,236997632,245386240,1323322368,773868544,782257152,1860193280,236999680,245388288,1323324416,773870592,782259200,1860195328,237001728,245390336,1323326464,773872640,782261248,1860197376,237003776,245392384,773874688,782263296,237005824,245394432,773876736,782265344,237007872,245396480,773878784,782267392,237009920,245398528,773880832,782269440,237011968,245400576,1323336704,773882880,782271488,1860207616,237014016,245402624,1323338752,773884928,782273536,1860209664,237016064,245404672,773886976,782275584,237020160,245408768,773891072,782279680,237022208,245410816,773893120,782281728,241218560,245412864,778089472,782283776,237018112,245406720,773889024,237026304,245414912,1323351040,236985344,241179648,245373952,249568256,773856256,778050560,782244864,786439168,237028352,1314964480,239076352,237030400,1314966528,239078400,237032448,1314968576,239080448,237034496,1314970624,239082496,237036544,1314972672,239084544,237040640,1314976768,239088640,237042688,1314978816,239090688,245416960,1323353088,247464960,245419008,1323355136,247467008,245421056,1323357184,247469056,245429248,1323365376,247477248,245431296,1323367424,247479296,773899264,1851835392,775947264,773903360,1851839488,775951360,773905408,1851841536,775953408,773907456,1851843584,775955456,773909504,1851845632,775957504,773911552,1851847680,775959552,773913600,1851849728,775961600,782287872,1860224000,784335872,782291968,1860228096,784339968,782296064,1860232192,784344064,782298112,1860234240,784346112,782300160,1860236288,784348160,237038592,245427200,773901312,782289920,243307520,780178432,775980032,780174336,775982080,780176384,775996416,780190720,1858126848,776004608,780198912,1858135040,236978176,245366784,773849088,782237696,236982272,245370880,773853184,782241792,236986368,245374976,773857280,782245888,236990464,245379072,773861376,782249984,236994560,245383168,773865472,782254080,236998656,245387264,773869568,782258176,237002752,245391360,773873664,782262272,237006848,245395456,773877760,782266368,237010944,245399552,773881856,782270464,237019136,245407744,773890048,782278656,237027328,245415936,773898240,782286848,241209344,245403648,241217536,245411840,241225728,245420032,237035520,249618432,236980224,245368832,236984320,236988416,245377024,236992512,245381120,1323317248,236996608,245385216,237000704,237004800,245393408,237008896,245397504,1323333632,237012992,245401600,1323337728,237017088,245405696,1323341824,237021184,245409792,1323345920,237025280,245413888,1323350016,237053952,245442560,237062144,245450752,773851136,773859328,782247936,773863424,782252032,1860188160,773867520,782256128,773875712,782264320,773879808,782268416,1860204544,773883904,782272512,1860208640,773888000,782276608,1860212736,773896192,782284800,1860220928,773924864,782313472,773928960,782317568,773933056,782321664,773871616,778065920,237078528,1315014656,242845696,237082624,1315018752,242849792,237086720,1315022848,242853888,237090816,1315026944,242857984,237094912,1315031040,242862080,237099008,1315035136,242866176,237103104,1315039232,237107200,1315043328,245417984,1323354112,251185152,245422080,1323358208,251189248,245426176,1323362304,251193344,245430272,1323366400,251197440,245467136,1323403264,251234304,245471232,1323407360,251238400,245475328,1323411456,251242496,245479424,1323415552,251246592,245487616,1323423744,251254784,773949440,1851885568,779716608,773953536,1851889664,779720704,773957632,1851893760,779724800,773961728,1851897856,779728896,773965824,1851901952,779732992,773969920,1851906048,779737088,773974016,1851910144,773978112,1851914240,782288896,1860225024,788056064,782292992,1860229120,788060160,782301184,1860237312,788068352,782342144,1860278272,788109312,782346240,1860282368,788113408,782350336,1860286464,788117504,782358528,1860294656,788125696,782366720,1860302848,788133888,245483520,782354432,237070336,237074432,778135552,238041088,1320171520,774912000,1857042432,238069760,1320200192,774940672,1857071104,238135296,1320265728,775006208,1857136640,238139392,1320269824,1848690688,238077952,1848702976,238090240,1857079296,246466560,1857091584,246478848,234947584,234949632,1308695552,1845560320,1577124864,235013120,235015168,1308761088,1845625856,1577190400,235144192,235146240,1308892160,1845756928,1577321472,1309148160,1309150208,1309154304,1846019072,1577583616,234957824,235023360,1308699648,1308765184,1308896256,234961920,235027456,235158528,1309162496,234887168,243275776,1321211904,234891264,243279872,1321216000,234895360,243283968,1321220096,234903552,243292160,1321228288,234907648,243296256,1321232384,234911744,243300352,1321236480,771751936,1845493760,234881024,234885120,251659264,251692032,251708416,251716608,251663360,251696128,788530176,788562944,788579328,788534272,788567040,788587520,1862329344,251720704,1862333440,251722752,252183552,252707840,253756416,1329595392,252187648,252711936,253760512,1329599488,252191744,252716032,253764608,1329603584,252195840,252720128,253768704,1329607680,252204032,252728320,253776896,1329615872,252212224,252736512,253785088,1329624064,789054464,789578752,790627328,1866466304,789058560,789582848,790631424,1866470400,789062656,789586944,790635520,1866474496,789066752,789591040,790639616,1866478592,789070848,789595136,790643712,1866482688,789074944,789599232,790647808,1866486784,789079040,789603328,790651904,1866490880,789083136,789607424,790656000,1866494976,252216320,252740608,253789184,252218368,252742656,253791232,252220416,252744704,253793280,252222464,252746752,253795328,789087232,789611520,790660096,789089280,789613568,790662144,789091328,789615616,790664192,789093376,789617664,790666240,252224512,252748800,253797376,789095424,789619712,790668288,252765184,253813760,1329652736,252771328,253819904,1329658880,789636096,790684672,1866523648,789642240,790690816,1866529792,255860736,260055040,255864832,260059136,255877120,260071424,255881216,260075520,255885312,260079616,255893504,260087808,255897600,260091904,255901696,260096000,255905792,260100096,792723456,796917760,792739840,796934144,792731648,796925952,792748032,796942336,792764416,796958720,792776704,796971008,792784896,796979200,260104192,796975104,251662336,260050944,1337987072,251678720,260067328,1338003456,251695104,260083712,1338019840,788566016,796954624,1874890752,260046848,260063232,796950528,796966912,792727552,1866469376,1870663680,1598042112,1602236416,1598058496,1602252800,1598074880,1602269184,1598078976,1602273280,1598083072,1602277376,2134953984,2139148288,2134962176,2139156480,1593839616,1602228224,1606422528,1593856000,1602244608,1606438912,1593872384,1602260992,1606455296,2130743296,2139131904,2143326208,1579158528,2116029440,1579166720,2116037632,1591751680,2128622592,1591753728,2128624640,1591755776,2128626688,1579174912,2116045824,1591759872,2128630784,1579179008,2116049920,1591772160,2128643072,1591774208,2128645120,1583395840,1587590144,2120266752,2124461056,1579211776,1583406080,1581259776,1579213824,1583408128,1581261824,1579219968,1583414272,1581267968,1587608576,1591802880,1589656576,2116084736,2120279040,2118132736,2116086784,2120281088,2118134784,2124469248,2128663552,2126517248,2124473344,2128667648,2126521344,2124475392,2128669696,2126523392,2118157312,2122351616,2118159360,2122353664,1583386624,1587580928,1583394816,1587589120,1583403008,1587597312,1579169792,1579186176,1591773184,1591777280,1591781376,1591785472,1579239424,1587628032,2116040704,2116057088,2128644096,2128648192,2128656384,2116102144,2124490752,2116110336,2124498944,1579264000,1583458304,1585031168,1579268096,1583462400,1585035264,1579272192,1583466496,1585039360,1579276288,1583470592,1585043456,1587595264,1591789568,1593362432,1587599360,1591793664,1593366528,1587603456,1591797760,1593370624,1587652608,1591846912,1593419776,1587656704,1591851008,1593423872,1587664896,1591859200,1593432064,1587673088,1591867392,1593440256,2116134912,2120329216,2121902080,2116139008,2120333312,2121906176,2116143104,2120337408,2121910272,2116147200,2120341504,2121914368,2124466176,2128660480,2130233344,2124470272,2128664576,2130237440,2124523520,2128717824,2130290688,2124527616,2128721920,2130294784,2124535808,2128730112,2130302976,2120312832,1592899584,2117126144,2121320448,1580255232,2117130240,2121324544,1580259328,2117138432,2121332736,1580267520,2125514752,2129709056,1588643840,2125527040,2129721344,1588656128,1598030848,1598034944,1598039040,1598043136,1598051328,1594389504,1594913792,1595962368,1598059520,1594397696,1594921984,1595970560,1594399744,1594924032,1595972608,2134901760,2134905856,2134909952,2134914048,2134918144,2134922240,2131256320,2131780608,2132829184,2134926336,2131260416,2131784704,2132833280,2134930432,2131264512,2131788800,2132837376,2131266560,2131790848,2132839424,2131268608,2131792896,2132841472,2131270656,2131794944,2132843520,1594942464,1595991040,1598088192,1594948608,1595997184,1598094336,2131813376,2132861952,2134959104,2131819520,2132868096,2134965248,1311262720,1311266816,1311270912,1311275008,1577058304,1577062400,1577066496,1577070592,1577074688,1577078784,1577082880,1579681792,1579685888,1579689984,-832536576,-832535552,-832534528,-832533504,-832520192,-832519168,-832518144,-838860800,-836763648,-834666496,-830472192,-834633728,-834632704,-834631680,-834630656,-826245120,-826244096,518012928,505430016,509624320,518045696,505462784,509657088,518078464,505495552,509689856,518111232,505528320,509722624,518275072,505692160,509886464,518307840,505724928,509919232,518340608,505757696,509952000,518373376,505790464,509984768,518406144,505823232,510017536,518471680,505888768,510083072,518504448,505921536,510115840,505954304,510148608,505987072,510181376,506019840,510214144,506052608,510246912,505593856,505659392,509755392,509853696,518144000,518176768,518004736,505421824,509616128,518004744,505421832,509616136,518004752,505421840,509616144,518004760,505421848,509616152,518000640,505417728,509612032,517997568,505414656,509608960,517997584,505414672,509608976,517998592,505415680,509609984,518002688,505419776,509614080,518006784,505423872,509618176,518010880,505427968,509622272,518014976,505432064,509626368,518019072,505436160,509630464,518023168,505440256,509634560,518027264,505444352,509638656,518031360,505448448,509642752,517999616,505416704,509611008,532676608,520093696,524288000,532709376,520126464,524320768,534773760,522190848,526385152,534806528,522223616,526417920,517996544,505413632,509607936,518062080,505479168,509673472,518127616,505544704,509739008,518193152,505610240,509804544,518258688,505675776,509870080,518324224,505741312,509935616,518520832,505937920,510132224,518586368,506003456,510197760,519045120,506462208,510656512,519110656,506527744,510722048,519569408,506986496,511180800,519634944,507052032,511246336,505806848,-1637482496,518389760,505872384,-1637416960,518455296,-1632763904,-1632698368,511574016,517505024,504922112,509116416,-1630011392,-1642594304,-1638400000,517570560,504987648,509181952,-1629945856,-1642528768,-1638334464,516063232,503480320,507674624,-1631453184,-1644036096,-1639841792,516128768,503545856,507740160,-1631387648,-1643970560,-1639776256,469762048,1543503872,-1677721600,738197504,742391808,746586112,750780416,754974720,759169024,763363328,767557632,1811939328,1816133632,1820327936,1824522240,1828716544,1832910848,1837105152,1841299456,-1409286144,-1405091840,-1400897536,-1396703232,-1392508928,-1388314624,-1384120320,-1379926016,1006632960,1006633984,1006636032,1023410176,1008748544,1010827264,1010828288,1010830336,1027604480,1012942848,2080374784,2080375808,2080377856,2097152000,2082490368,2084569088,2084570112,2084572160,2101346304,2086684672,-1140850688,-1140849664,-1140847616,-1124073472,-1138735104,-1136656384,-1136655360,-1136653312,-1119879168,-1134540800,-67108864,-67107840,-67105792,-50331648,-64993280,-62914560,-62913536,-62911488,-46137344,-60798976,1015021568,1015022592,1015024640,1031798784,1017137152,1019215872,1019216896,1019218944,1035993088,1021331456,201326592,201328640,1275071488,209715200,209717248,1283460096,205520896,205522944,1279265792,213909504,213911552,1287654400,201334784,209723392,205529088,213917696,201342976,201345024,1275087872,209731584,209733632,1283476480,205537280,205539328,1279282176,213925888,213927936,1287670784,201351168,209739776,205545472,213934080,201355264,209743872,205549568,213938176,201359360,201361408,1275104256,209747968,209750016,1283492864,205553664,205555712,1279298560,213942272,213944320,1287687168,201367552,209756160,205561856,213950464,218103808,226492416,222298112,230686720,220200960,228589568,224395264,232783872,218112000,226500608,222306304,230694912,220209152,228597760,224403456,232792064,218120192,226508800,222314496,230703104,220217344,228605952,224411648,232800256,218128384,226516992,222322688,230711296,220225536,228614144,224419840,232808448,218136576,226525184,222330880,230719488,220233728,228622336,224428032,232816640,218144768,226533376,222339072,230727680,220241920,228630528,224436224,232824832,218137600,226526208,222331904,230720512,220234752,228623360,224429056,232817664,218145792,226534400,222340096,230728704,220242944,228631552,224437248,232825856,222347264,230735872,224444416,232833024,222355456,230744064,224452608,232841216])
+export const ROW_ID = new Uint16Array([1,2,3,4,5,6,7,8,9,10,11,12,0,0,13,14,15,0,0,0,0,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63,64,65,66,67,68,69,70,71,72,73,74,75,76,77,78,79,80,81,82,83,84,85,0,86,87,88,89,0,0,90,91,92,93,94,95,96,97,98,99,100,101,102,103,104,105,106,107,108,109,110,111,112,113,114,115,116,117,118,119,120,121,122,123,123,124,124,125,126,127,128,129,130,131,132,133,133,134,135,136,137,138,139,140,141,142,143,144,0,145,146,147,148,0,149,150,151,152,153,154,155,156,157,158,159,160,161,162,163,164,165,166,167,168,169,170,171,172,0,0,173,174,175,0,0,176,177,178,0,179,180,181,0,0,0,0,182,183,184,185,186,187,188,189,190,191,192,193,194,195,196,197,198,199,200,201,202,203,204,205,206,207,208,209,210,211,211,212,212,213,213,213,214,214,214,215,215,216,216,217,217,218,218,219,219,219,220,220,220,221,221,221,222,222,222,223,223,223,224,224,224,225,225,225,226,226,226,227,227,227,228,228,228,229,229,229,230,230,230,231,231,231,232,232,232,233,233,234,234,235,235,236,236,237,237,238,238,239,239,240,240,241,241,241,242,242,242,243,243,243,244,244,244,245,245,246,246,247,247,248,248,249,249,250,250,251,251,252,252,253,253,254,255,255,255,256,257,258,259,260,261,262,263,264,264,264,265,265,265,266,266,266,267,267,267,268,268,268,269,269,269,270,270,270,271,271,271,272,272,272,273,273,273,274,274,274,275,275,275,276,276,276,277,277,277,278,278,278,279,279,279,280,280,280,281,281,281,282,282,282,283,283,283,284,284,284,285,285,285,286,286,286,287,287,287,288,289,290,291,292,293,294,294,295,295,296,296,296,297,297,297,298,298,299,299,300,300,301,301,302,302,303,303,304,304,305,305,306,306,307,307,308,308,309,309,310,310,311,311,312,312,313,313,314,314,315,315,316,316,317,317,318,318,319,319,320,320,321,321,322,322,323,323,324,324,325,326,326,327,327,327,328,328,329,330,330,331,331,331,332,332,332,333,333,333,334,334,334,335,335,335,336,336,337,337,338,339,339,340,340,340,341,341,342,342,343,343,343,344,344,344,345,345,345,346,346,346,347,347,348,348,349,349,350,351,352,352,352,353,353,353,354,354,354,355,355,355,356,356,356,357,357,357,358,358,359,359,360,360,360,361,361,361,362,362,362,363,363,363,364,364,364,365,365,365,366,366,366,367,367,367,368,368,368,369,369,369,370,370,370,371,371,371,372,372,372,373,373,373,374,374,374,375,375,376,376,377,377,377,378,378,378,379,379,379,380,380,380,381,381,381,382,382,382,383,383,383,384,384,384,385,386,387,388,389,390,390,391,391,392,392,393,393,394,394,395,395,396,396,397,397,398,398,399,399,400,400,401,402,403,404,405,401,402,403,404,405,401,402,403,404,405,401,402,403,404,405,406,406,407,407,407,408,408,408,409,410,410,410,411,411,411,412,412,412,413,413,413,414,414,414,415,415,415,416,416,417,418,419,419,419,419,420,420,421,421,421,422,422,423,424,425,425,425,426,426,426,426,427,427,427,427,428,428,428,428,429,429,429,429,430,430,430,430,431,431,431,431,432,432,432,432,433,433,433,433,434,434,434,434,435,435,435,435,436,436,436,436,437,437,437,437,438,438,438,438,439,439,439,439,440,440,440,441,441,441,442,442,442,443,443,443,444,444,444,445,445,445,446,446,446,447,447,447,448,448,448,449,449,449,450,450,450,451,451,451,452,452,452,453,453,453,454,454,455,455,456,456,457,457,458,458,459,459,460,460,461,461,462,462,463,463,464,464,465,465,466,466,467,467,468,468,469,469,470,471,472,472,472,473,473,473,474,474,474,475,475,475,476,477,478,479,480,480,480,481,481,482,482,483,483,484,484,485,485,486,486,487,487,488,488,488,489,489,489,490,490,490,491,491,491,492,493,494,495,496,497,498,499,500,501,502,503,504,505,506,507,508,509,510,511,512,512,513,513,514,514,514,515,515,515,516,516,516,517,517,517,518,518,518,519,519,519,520,520,520,521,521,521,522,522,522,523,523,524,524,525,525,526,526,527,527,528,529,530,531,532,533,534,534,535,536,537,538,539,540,540,541,541,542,542,542,543,543,543,544,544,544,545,545,545,546,546,546,547,547,547,548,548,548,549,549,549,550,550,550,551,551,551,552,552,552,553,553,553,554,554,554,555,555,555,556,556,556,557,557,557,558,558,558,559,559,559,560,560,560,561,561,561,562,563,564,564,564,565,565,565,566,566,566,567,567,567,568,568,568,569,570,571,572,573,574,574,574,574,575,575,575,576,576,576,577,578,579,580,581,582,583,583,583,583,584,584,584,584,585,585,585,586,586,586,587,587,587,588,588,588,589,589,589,590,590,590,591,591,591,592,592,592,593,594,595,596,597,598,599,600,601,602,603,604,605,606,607,608,609,610,611,612,613,614,615,616,617,618,619,620,621,622,623,624,624,624,625,625,625,626,626,626,627,627,627,628,628,628,629,629,629,630,630,630,631,631,631,632,632,632,633,633,633,634,634,634,635,635,636,636,637,637,638,638,639,639,639,639,639,639,640,640,640,641,641,641,642,642,642,643,643,643,644,644,644,645,645,645,646,646,646,647,647,647,648,648,648,649,649,649,650,650,650,651,651,651,652,652,652,653,653,653,654,654,654,655,655,655,656,656,656,657,657,657,658,658,658,659,659,659,660,660,660,661,661,661,662,662,662,663,663,663,664,664,664,665,665,665,666,666,666,667,667,667,668,668,668,669,669,669,670,670,670,671,671,671,672,672,672,673,673,673,674,674,674,675,676,677,678,678,678,678,678,678,679,679,679,679,679,679,680,680,680,680,680,680,681,681,681,681,681,681,682,682,682,683,684,685,686,687,688,689,690,683,684,685,686,687,688,689,690,683,684,685,686,687,688,689,690,691,692,693,694,695,696,697,698,699,700,691,692,693,694,695,696,697,698,699,700,691,692,693,694,695,696,697,698,699,700,691,692,693,694,695,696,697,698,699,700,691,692,693,694,695,696,697,698,699,700,701,701,701,702,702,702,703,703,703,704,704,704,705,706,707,708,709,709,709,710,710,710,711,711,711,712,712,712,705,706,707,708,705,706,707,708,713,713,713,714,714,714,715,715,715,716,716,716,705,706,707,708,717,718,719,720,721,722,723,724,725,726,727,728,729,730,731,732,717,718,719,720,721,722,723,724,725,726,727,728,729,730,731,732,717,718,719,720,721,722,723,724,725,726,727,728,729,730,731,732,717,718,719,720,721,722,723,724,725,726,727,728,729,730,731,732,733,734,735,736,737,738,739,740])
 /** Where each row comes from, for reports ("file:line"). */
-export const ROW_SOURCE: readonly string[] = ['src/tables/base.decode:22','src/tables/base.decode:23','src/tables/base.decode:24','src/tables/base.decode:25','src/tables/base.decode:28','src/tables/base.decode:29','src/tables/base.decode:31','src/tables/base.decode:32','src/tables/base.decode:35','src/tables/base.decode:36','src/tables/base.decode:37','src/tables/base.decode:38','src/tables/base.decode:42','src/tables/base.decode:43','src/tables/base.decode:44','src/tables/base.decode:45','src/tables/base.decode:46','src/tables/base.decode:53','src/tables/base.decode:54','src/tables/base.decode:55','src/tables/base.decode:56','src/tables/base.decode:57','src/tables/base.decode:58','src/tables/base.decode:59','src/tables/base.decode:60','src/tables/base.decode:64','src/tables/base.decode:65','src/tables/base.decode:66','src/tables/base.decode:67','src/tables/base.decode:68','src/tables/base.decode:69','src/tables/base.decode:70','src/tables/base.decode:72','src/tables/base.decode:73','src/tables/base.decode:74','src/tables/base.decode:75','src/tables/base.decode:76','src/tables/base.decode:78','src/tables/base.decode:79','src/tables/base.decode:80','src/tables/base.decode:81','src/tables/base.decode:82','src/tables/base.decode:83','src/tables/base.decode:85','src/tables/base.decode:86','src/tables/base.decode:87','src/tables/base.decode:88','src/tables/base.decode:89','src/tables/base.decode:90','src/tables/base.decode:91','src/tables/base.decode:97','src/tables/base.decode:98','src/tables/base.decode:99','src/tables/base.decode:100','src/tables/base.decode:101','src/tables/base.decode:102','src/tables/base.decode:103','src/tables/base.decode:104','src/tables/base.decode:105','src/tables/base.decode:106','src/tables/base.decode:107','src/tables/base.decode:108','src/tables/base.decode:111','src/tables/base.decode:112','src/tables/base.decode:113','src/tables/base.decode:114','src/tables/base.decode:115','src/tables/base.decode:116','src/tables/base.decode:117','src/tables/base.decode:118','src/tables/base.decode:120','src/tables/base.decode:121','src/tables/base.decode:122','src/tables/base.decode:123','src/tables/base.decode:124','src/tables/base.decode:125','src/tables/base.decode:126','src/tables/base.decode:127','src/tables/base.decode:128','src/tables/base.decode:130','src/tables/base.decode:131','src/tables/base.decode:136','src/tables/base.decode:137','src/tables/base.decode:138','src/tables/base.decode:139','src/tables/base.decode:140','src/tables/base.decode:141','src/tables/base.decode:142','src/tables/base.decode:143','src/tables/base.decode:148','src/tables/base.decode:149','src/tables/base.decode:150','src/tables/base.decode:151','src/tables/base.decode:152','src/tables/base.decode:155','src/tables/base.decode:156','src/tables/base.decode:157','src/tables/base.decode:158','src/tables/base.decode:159','src/tables/base.decode:160','src/tables/base.decode:164','src/tables/base.decode:165','src/tables/base.decode:166','src/tables/base.decode:167','src/tables/base.decode:169','src/tables/base.decode:170','src/tables/base.decode:171','src/tables/base.decode:175','src/tables/base.decode:176','src/tables/base.decode:177','src/tables/base.decode:178','src/tables/base.decode:181','src/tables/base.decode:182','src/tables/base.decode:183','src/tables/base.decode:184','src/tables/base.decode:188','src/tables/base.decode:189','src/tables/base.decode:190','src/tables/base.decode:191','src/tables/base.decode:192','src/tables/base.decode:193','src/tables/base.decode:194','src/tables/base.decode:195','src/tables/base.decode:198','src/tables/base.decode:199','src/tables/base.decode:200','src/tables/base.decode:201','src/tables/base.decode:202','src/tables/base.decode:203','src/tables/base.decode:205','src/tables/base.decode:206','src/tables/base.decode:207','src/tables/base.decode:208','src/tables/base.decode:210','src/tables/base.decode:211','src/tables/base.decode:212','src/tables/base.decode:213','src/tables/base.decode:214','src/tables/base.decode:217','src/tables/base.decode:218','src/tables/base.decode:219','src/tables/base.decode:220','src/tables/base.decode:221','src/tables/base.decode:222','src/tables/base.decode:223','src/tables/base.decode:225','src/tables/base.decode:226','src/tables/base.decode:227','src/tables/base.decode:228','src/tables/base.decode:229','src/tables/base.decode:234','src/tables/base.decode:235','src/tables/base.decode:236','src/tables/base.decode:237','src/tables/base.decode:238','src/tables/base.decode:240','src/tables/base.decode:241','src/tables/base.decode:242','src/tables/base.decode:243','src/tables/base.decode:246','src/tables/base.decode:247','src/tables/base.decode:261','src/tables/base.decode:262','src/tables/base.decode:263','src/tables/base.decode:267','src/tables/base.decode:268','src/tables/base.decode:269','src/tables/base.decode:270','src/tables/base.decode:271','src/tables/base.decode:272','src/tables/base.decode:273','src/tables/base.decode:274','src/tables/base.decode:275','src/tables/base.decode:276','src/tables/base.decode:277','src/tables/base.decode:278','src/tables/base.decode:279','src/tables/base.decode:280','src/tables/base.decode:281','src/tables/base.decode:282','src/tables/base.decode:283','src/tables/base.decode:284','src/tables/base.decode:285','src/tables/base.decode:286','src/tables/base.decode:291','src/tables/base.decode:292','src/tables/base.decode:293','src/tables/base.decode:294','src/tables/base.decode:295','src/tables/base.decode:300','src/tables/base.decode:301','src/tables/base.decode:302','src/tables/base.decode:303','src/tables/base.decode:304','src/tables/base.decode:314','src/tables/base.decode:315','src/tables/base.decode:316','src/tables/base.decode:317','src/tables/base.decode:318','src/tables/base.decode:319','src/tables/base.decode:320','src/tables/base.decode:321','src/tables/base.decode:322','src/tables/base.decode:323','src/tables/base.decode:324','src/tables/base.decode:325','src/tables/base.decode:326','src/tables/base.decode:327','src/tables/base.decode:328','src/tables/base.decode:329','src/tables/base.decode:330','src/tables/base.decode:331','src/tables/base.decode:332','src/tables/base.decode:333','src/tables/base.decode:334','src/tables/base.decode:335','src/tables/base.decode:336','src/tables/base.decode:337','src/tables/base.decode:338','src/tables/base.decode:339','src/tables/base.decode:341','src/tables/base.decode:343','src/tables/base.decode:344','src/tables/base.decode:345','src/tables/base.decode:346','src/tables/base.decode:347','src/tables/base.decode:348','src/tables/base.decode:349','src/tables/base.decode:350','src/tables/base.decode:351','src/tables/base.decode:352','src/tables/simd-fp.decode:51','src/tables/simd-fp.decode:52','src/tables/simd-fp.decode:53','src/tables/simd-fp.decode:54','src/tables/simd-fp.decode:55','src/tables/simd-fp.decode:56','src/tables/simd-fp.decode:57','src/tables/simd-fp.decode:58','src/tables/simd-fp.decode:59','src/tables/simd-fp.decode:60','src/tables/simd-fp.decode:61','src/tables/simd-fp.decode:62','src/tables/simd-fp.decode:63','src/tables/simd-fp.decode:64','src/tables/simd-fp.decode:65','src/tables/simd-fp.decode:66','src/tables/simd-fp.decode:67','src/tables/simd-fp.decode:68','src/tables/simd-fp.decode:69','src/tables/simd-fp.decode:70','src/tables/simd-fp.decode:71','src/tables/simd-fp.decode:72','src/tables/simd-fp.decode:73','src/tables/simd-fp.decode:74','src/tables/simd-fp.decode:75','src/tables/simd-fp.decode:76','src/tables/simd-fp.decode:77','src/tables/simd-fp.decode:78','src/tables/simd-fp.decode:79','src/tables/simd-fp.decode:80','src/tables/simd-fp.decode:81','src/tables/simd-fp.decode:82','src/tables/simd-fp.decode:83','src/tables/simd-fp.decode:84','src/tables/simd-fp.decode:85','src/tables/simd-fp.decode:86','src/tables/simd-fp.decode:87','src/tables/simd-fp.decode:88','src/tables/simd-fp.decode:89','src/tables/simd-fp.decode:90','src/tables/simd-fp.decode:91','src/tables/simd-fp.decode:92','src/tables/simd-fp.decode:93','src/tables/simd-fp.decode:94','src/tables/simd-fp.decode:95','src/tables/simd-fp.decode:96','src/tables/simd-fp.decode:97','src/tables/simd-fp.decode:98','src/tables/simd-fp.decode:99','src/tables/simd-fp.decode:100','src/tables/simd-fp.decode:101','src/tables/simd-fp.decode:102','src/tables/simd-fp.decode:103','src/tables/simd-fp.decode:104','src/tables/simd-fp.decode:105','src/tables/simd-fp.decode:106','src/tables/simd-fp.decode:107','src/tables/simd-fp.decode:108','src/tables/simd-fp.decode:109','src/tables/simd-fp.decode:110','src/tables/simd-fp.decode:111','src/tables/simd-fp.decode:112','src/tables/simd-fp.decode:113','src/tables/simd-fp.decode:114','src/tables/simd-fp.decode:115','src/tables/simd-fp.decode:116','src/tables/simd-fp.decode:117','src/tables/simd-fp.decode:118','src/tables/simd-fp.decode:119','src/tables/simd-fp.decode:120','src/tables/simd-fp.decode:121','src/tables/simd-fp.decode:122','src/tables/simd-fp.decode:123','src/tables/simd-fp.decode:124','src/tables/simd-fp.decode:125','src/tables/simd-fp.decode:126','src/tables/simd-fp.decode:127','src/tables/simd-fp.decode:128','src/tables/simd-fp.decode:129','src/tables/simd-fp.decode:130','src/tables/simd-fp.decode:131','src/tables/simd-fp.decode:132','src/tables/simd-fp.decode:133','src/tables/simd-fp.decode:134','src/tables/simd-fp.decode:135','src/tables/simd-fp.decode:136','src/tables/simd-fp.decode:137','src/tables/simd-fp.decode:138','src/tables/simd-fp.decode:139','src/tables/simd-fp.decode:140','src/tables/simd-fp.decode:141','src/tables/simd-fp.decode:142','src/tables/simd-fp.decode:143','src/tables/simd-fp.decode:144','src/tables/simd-fp.decode:145','src/tables/simd-fp.decode:146','src/tables/simd-fp.decode:147','src/tables/simd-fp.decode:148','src/tables/simd-fp.decode:149','src/tables/simd-fp.decode:150','src/tables/simd-fp.decode:151','src/tables/simd-fp.decode:152','src/tables/simd-fp.decode:153','src/tables/simd-fp.decode:154','src/tables/simd-fp.decode:155','src/tables/simd-fp.decode:156','src/tables/simd-fp.decode:157','src/tables/simd-fp.decode:158','src/tables/simd-fp.decode:159','src/tables/simd-fp.decode:160','src/tables/simd-fp.decode:162','src/tables/simd-fp.decode:163','src/tables/simd-fp.decode:164','src/tables/simd-fp.decode:165','src/tables/simd-fp.decode:166','src/tables/simd-fp.decode:167','src/tables/simd-fp.decode:168','src/tables/simd-fp.decode:169','src/tables/simd-fp.decode:173','src/tables/simd-fp.decode:174','src/tables/simd-fp.decode:175','src/tables/simd-fp.decode:176','src/tables/simd-fp.decode:177','src/tables/simd-fp.decode:178','src/tables/simd-fp.decode:179','src/tables/simd-fp.decode:180','src/tables/simd-fp.decode:181','src/tables/simd-fp.decode:182','src/tables/simd-fp.decode:183','src/tables/simd-fp.decode:184','src/tables/simd-fp.decode:185','src/tables/simd-fp.decode:186','src/tables/simd-fp.decode:187','src/tables/simd-fp.decode:188','src/tables/simd-fp.decode:189','src/tables/simd-fp.decode:190','src/tables/simd-fp.decode:191','src/tables/simd-fp.decode:192','src/tables/simd-fp.decode:193','src/tables/simd-fp.decode:194','src/tables/simd-fp.decode:195','src/tables/simd-fp.decode:196','src/tables/simd-fp.decode:197','src/tables/simd-fp.decode:198','src/tables/simd-fp.decode:199','src/tables/simd-fp.decode:200','src/tables/simd-fp.decode:201','src/tables/simd-fp.decode:202','src/tables/simd-fp.decode:203','src/tables/simd-fp.decode:204','src/tables/simd-fp.decode:205','src/tables/simd-fp.decode:206','src/tables/simd-fp.decode:207','src/tables/simd-fp.decode:208','src/tables/simd-fp.decode:209','src/tables/simd-fp.decode:210','src/tables/simd-fp.decode:211','src/tables/simd-fp.decode:212','src/tables/simd-fp.decode:213','src/tables/simd-fp.decode:214','src/tables/simd-fp.decode:215','src/tables/simd-fp.decode:216','src/tables/simd-fp.decode:217','src/tables/simd-fp.decode:218','src/tables/simd-fp.decode:219','src/tables/simd-fp.decode:220','src/tables/simd-fp.decode:221','src/tables/simd-fp.decode:222','src/tables/simd-fp.decode:223','src/tables/simd-fp.decode:224','src/tables/simd-fp.decode:225','src/tables/simd-fp.decode:226','src/tables/simd-fp.decode:227','src/tables/simd-fp.decode:228','src/tables/simd-fp.decode:229','src/tables/simd-fp.decode:230','src/tables/simd-fp.decode:231','src/tables/simd-fp.decode:232','src/tables/simd-fp.decode:233','src/tables/simd-fp.decode:234','src/tables/simd-fp.decode:235','src/tables/simd-fp.decode:236','src/tables/simd-fp.decode:237','src/tables/simd-fp.decode:238','src/tables/simd-fp.decode:239','src/tables/simd-fp.decode:240','src/tables/simd-fp.decode:241','src/tables/simd-fp.decode:242','src/tables/simd-fp.decode:243','src/tables/simd-fp.decode:244','src/tables/simd-fp.decode:246','src/tables/simd-fp.decode:247','src/tables/simd-fp.decode:248','src/tables/simd-fp.decode:249','src/tables/simd-fp.decode:252','src/tables/simd-fp.decode:253','src/tables/simd-fp.decode:254','src/tables/simd-fp.decode:255','src/tables/simd-fp.decode:256','src/tables/simd-fp.decode:257','src/tables/simd-fp.decode:258','src/tables/simd-fp.decode:259','src/tables/simd-fp.decode:260','src/tables/simd-fp.decode:261','src/tables/simd-fp.decode:262','src/tables/simd-fp.decode:263','src/tables/simd-fp.decode:266','src/tables/simd-fp.decode:267','src/tables/simd-fp.decode:268','src/tables/simd-fp.decode:269','src/tables/simd-fp.decode:270','src/tables/simd-fp.decode:271','src/tables/simd-fp.decode:272','src/tables/simd-fp.decode:273','src/tables/simd-fp.decode:274','src/tables/simd-fp.decode:275','src/tables/simd-fp.decode:276','src/tables/simd-fp.decode:277','src/tables/simd-fp.decode:278','src/tables/simd-fp.decode:279','src/tables/simd-fp.decode:280','src/tables/simd-fp.decode:281','src/tables/simd-fp.decode:282','src/tables/simd-fp.decode:283','src/tables/simd-fp.decode:284','src/tables/simd-fp.decode:285','src/tables/simd-fp.decode:286','src/tables/simd-fp.decode:287','src/tables/simd-fp.decode:288','src/tables/simd-fp.decode:289','src/tables/simd-fp.decode:290','src/tables/simd-fp.decode:291','src/tables/simd-fp.decode:292','src/tables/simd-fp.decode:293','src/tables/simd-fp.decode:294','src/tables/simd-fp.decode:295','src/tables/simd-fp.decode:296','src/tables/simd-fp.decode:297','src/tables/simd-fp.decode:298','src/tables/simd-fp.decode:299','src/tables/simd-fp.decode:300','src/tables/simd-fp.decode:301','src/tables/simd-fp.decode:302','src/tables/simd-fp.decode:303','src/tables/simd-fp.decode:304','src/tables/simd-fp.decode:305','src/tables/simd-fp.decode:306','src/tables/simd-fp.decode:307','src/tables/simd-fp.decode:308','src/tables/simd-fp.decode:309','src/tables/simd-fp.decode:310','src/tables/simd-fp.decode:311','src/tables/simd-fp.decode:312','src/tables/simd-fp.decode:313','src/tables/simd-fp.decode:314','src/tables/simd-fp.decode:315','src/tables/simd-fp.decode:316','src/tables/simd-fp.decode:317','src/tables/simd-fp.decode:320','src/tables/simd-fp.decode:321','src/tables/simd-fp.decode:322','src/tables/simd-fp.decode:323','src/tables/simd-fp.decode:324','src/tables/simd-fp.decode:325','src/tables/simd-fp.decode:326','src/tables/simd-fp.decode:327','src/tables/simd-fp.decode:328','src/tables/simd-fp.decode:329','src/tables/simd-fp.decode:330','src/tables/simd-fp.decode:331','src/tables/simd-fp.decode:332','src/tables/simd-fp.decode:333','src/tables/simd-fp.decode:334','src/tables/simd-fp.decode:335','src/tables/simd-fp.decode:336','src/tables/simd-fp.decode:337','src/tables/simd-fp.decode:338','src/tables/simd-fp.decode:339','src/tables/simd-fp.decode:340','src/tables/simd-fp.decode:341','src/tables/simd-fp.decode:342','src/tables/simd-fp.decode:343','src/tables/simd-fp.decode:344','src/tables/simd-fp.decode:345','src/tables/simd-fp.decode:346','src/tables/simd-fp.decode:347','src/tables/simd-fp.decode:348','src/tables/simd-fp.decode:349','src/tables/simd-fp.decode:350','src/tables/simd-fp.decode:351','src/tables/simd-fp.decode:352','src/tables/simd-fp.decode:353','src/tables/simd-fp.decode:354','src/tables/simd-fp.decode:355','src/tables/simd-fp.decode:356','src/tables/simd-fp.decode:357','src/tables/simd-fp.decode:358','src/tables/simd-fp.decode:359','src/tables/simd-fp.decode:360','src/tables/simd-fp.decode:361','src/tables/simd-fp.decode:362','src/tables/simd-fp.decode:363','src/tables/simd-fp.decode:364','src/tables/simd-fp.decode:365','src/tables/simd-fp.decode:366','src/tables/simd-fp.decode:367','src/tables/simd-fp.decode:368','src/tables/simd-fp.decode:369','src/tables/simd-fp.decode:370','src/tables/simd-fp.decode:371','src/tables/simd-fp.decode:372','src/tables/simd-fp.decode:373','src/tables/simd-fp.decode:374','src/tables/simd-fp.decode:375','src/tables/simd-fp.decode:376','src/tables/simd-fp.decode:377','src/tables/simd-fp.decode:378','src/tables/simd-fp.decode:379','src/tables/simd-fp.decode:380','src/tables/simd-fp.decode:381','src/tables/simd-fp.decode:384','src/tables/simd-fp.decode:385','src/tables/simd-fp.decode:386','src/tables/simd-fp.decode:387','src/tables/simd-fp.decode:388','src/tables/simd-fp.decode:389','src/tables/simd-fp.decode:390','src/tables/simd-fp.decode:391','src/tables/simd-fp.decode:392','src/tables/simd-fp.decode:393','src/tables/simd-fp.decode:394','src/tables/simd-fp.decode:395','src/tables/simd-fp.decode:396','src/tables/simd-fp.decode:397','src/tables/simd-fp.decode:398','src/tables/simd-fp.decode:399','src/tables/simd-fp.decode:400','src/tables/simd-fp.decode:401','src/tables/simd-fp.decode:402','src/tables/simd-fp.decode:403','src/tables/simd-fp.decode:404','src/tables/simd-fp.decode:405','src/tables/simd-fp.decode:406','src/tables/simd-fp.decode:407','src/tables/simd-fp.decode:408','src/tables/simd-fp.decode:409','src/tables/simd-fp.decode:410','src/tables/simd-fp.decode:411','src/tables/simd-fp.decode:412','src/tables/simd-fp.decode:413','src/tables/simd-fp.decode:414','src/tables/simd-fp.decode:415','src/tables/simd-fp.decode:416','src/tables/simd-fp.decode:417','src/tables/simd-fp.decode:418','src/tables/simd-fp.decode:419','src/tables/simd-fp.decode:420','src/tables/simd-fp.decode:421','src/tables/simd-fp.decode:422','src/tables/simd-fp.decode:423','src/tables/simd-fp.decode:424','src/tables/simd-fp.decode:425','src/tables/simd-fp.decode:426','src/tables/simd-fp.decode:427','src/tables/simd-fp.decode:428','src/tables/simd-fp.decode:429','src/tables/simd-fp.decode:430','src/tables/simd-fp.decode:431','src/tables/simd-fp.decode:432','src/tables/simd-fp.decode:433','src/tables/simd-fp.decode:434','src/tables/simd-fp.decode:435','src/tables/simd-fp.decode:436','src/tables/simd-fp.decode:437','src/tables/simd-fp.decode:438','src/tables/simd-fp.decode:439','src/tables/simd-fp.decode:440','src/tables/simd-fp.decode:441','src/tables/simd-fp.decode:442','src/tables/simd-fp.decode:443','src/tables/simd-fp.decode:444','src/tables/simd-fp.decode:445','src/tables/simd-fp.decode:446','src/tables/simd-fp.decode:447','src/tables/simd-fp.decode:448','src/tables/simd-fp.decode:449','src/tables/simd-fp.decode:450','src/tables/simd-fp.decode:451','src/tables/simd-fp.decode:452','src/tables/simd-fp.decode:453','src/tables/simd-fp.decode:454','src/tables/simd-fp.decode:455','src/tables/simd-fp.decode:456','src/tables/simd-fp.decode:457','src/tables/simd-fp.decode:458','src/tables/simd-fp.decode:459','src/tables/simd-fp.decode:460','src/tables/simd-fp.decode:461','src/tables/simd-fp.decode:462','src/tables/simd-fp.decode:463','src/tables/simd-fp.decode:464','src/tables/simd-fp.decode:465','src/tables/simd-fp.decode:466','src/tables/simd-fp.decode:467','src/tables/simd-fp.decode:468','src/tables/simd-fp.decode:469','src/tables/simd-fp.decode:470','src/tables/simd-fp.decode:471','src/tables/simd-fp.decode:472','src/tables/simd-fp.decode:473','src/tables/simd-fp.decode:474','src/tables/simd-fp.decode:475','src/tables/simd-fp.decode:476','src/tables/simd-fp.decode:477','src/tables/simd-fp.decode:478','src/tables/simd-fp.decode:479','src/tables/simd-fp.decode:480','src/tables/simd-fp.decode:482','src/tables/simd-fp.decode:483','src/tables/simd-fp.decode:484','src/tables/simd-fp.decode:487','src/tables/simd-fp.decode:488','src/tables/simd-fp.decode:489','src/tables/simd-fp.decode:490','src/tables/simd-fp.decode:491','src/tables/simd-fp.decode:492','src/tables/simd-fp.decode:493','src/tables/simd-fp.decode:494','src/tables/simd-fp.decode:495','src/tables/simd-fp.decode:496','src/tables/simd-fp.decode:497','src/tables/simd-fp.decode:498','src/tables/simd-fp.decode:499','src/tables/simd-fp.decode:500','src/tables/simd-fp.decode:501','src/tables/simd-fp.decode:502','src/tables/simd-fp.decode:503','src/tables/simd-fp.decode:504','src/tables/simd-fp.decode:505','src/tables/simd-fp.decode:506','src/tables/simd-fp.decode:507','src/tables/simd-fp.decode:508','src/tables/simd-fp.decode:511','src/tables/simd-fp.decode:512','src/tables/simd-fp.decode:513','src/tables/simd-fp.decode:514','src/tables/simd-fp.decode:515','src/tables/simd-fp.decode:516','src/tables/simd-fp.decode:517','src/tables/simd-fp.decode:518','src/tables/simd-fp.decode:519','src/tables/simd-fp.decode:520','src/tables/simd-fp.decode:521','src/tables/simd-fp.decode:522','src/tables/simd-fp.decode:523','src/tables/simd-fp.decode:524','src/tables/simd-fp.decode:525','src/tables/simd-fp.decode:526','src/tables/simd-fp.decode:527','src/tables/simd-fp.decode:528','src/tables/simd-fp.decode:529','src/tables/simd-fp.decode:530','src/tables/simd-fp.decode:531','src/tables/simd-fp.decode:532','src/tables/simd-fp.decode:533','src/tables/simd-fp.decode:534','src/tables/simd-fp.decode:535','src/tables/simd-fp.decode:536','src/tables/simd-fp.decode:537','src/tables/simd-fp.decode:538','src/tables/simd-fp.decode:539','src/tables/simd-fp.decode:542','src/tables/simd-fp.decode:543','src/tables/simd-fp.decode:544','src/tables/simd-fp.decode:545','src/tables/simd-fp.decode:546','src/tables/simd-fp.decode:547','src/tables/simd-fp.decode:548','src/tables/simd-fp.decode:549','src/tables/simd-fp.decode:550','src/tables/simd-fp.decode:551','src/tables/simd-fp.decode:552','src/tables/simd-fp.decode:553','src/tables/simd-fp.decode:554','src/tables/simd-fp.decode:555','src/tables/simd-fp.decode:556','src/tables/simd-fp.decode:557','src/tables/simd-fp.decode:558','src/tables/simd-fp.decode:559','src/tables/simd-fp.decode:560','src/tables/simd-fp.decode:561','src/tables/simd-fp.decode:562','src/tables/simd-fp.decode:563','src/tables/simd-fp.decode:567','src/tables/simd-fp.decode:568','src/tables/simd-fp.decode:569','src/tables/simd-fp.decode:570','src/tables/simd-fp.decode:571','src/tables/simd-fp.decode:572','src/tables/simd-fp.decode:573','src/tables/simd-fp.decode:574','src/tables/simd-fp.decode:575','src/tables/simd-fp.decode:576','src/tables/simd-fp.decode:577','src/tables/simd-fp.decode:578','src/tables/simd-fp.decode:579','src/tables/simd-fp.decode:580','src/tables/simd-fp.decode:581','src/tables/simd-fp.decode:582','src/tables/simd-fp.decode:587','src/tables/simd-fp.decode:588','src/tables/simd-fp.decode:589','src/tables/simd-fp.decode:590','src/tables/simd-fp.decode:591','src/tables/simd-fp.decode:592','src/tables/simd-fp.decode:593','src/tables/simd-fp.decode:594','src/tables/simd-fp.decode:595','src/tables/simd-fp.decode:596','src/tables/simd-fp.decode:597','src/tables/simd-fp.decode:598','src/tables/simd-fp.decode:599','src/tables/simd-fp.decode:600','src/tables/simd-fp.decode:601','src/tables/simd-fp.decode:602','src/tables/simd-fp.decode:603','src/tables/simd-fp.decode:604','src/tables/simd-fp.decode:605','src/tables/simd-fp.decode:606','src/tables/simd-fp.decode:607','src/tables/simd-fp.decode:608','src/tables/simd-fp.decode:609','src/tables/simd-fp.decode:610','src/tables/simd-fp.decode:611','src/tables/simd-fp.decode:612','src/tables/simd-fp.decode:613','src/tables/simd-fp.decode:614','src/tables/simd-fp.decode:615','src/tables/simd-fp.decode:616','src/tables/simd-fp.decode:617','src/tables/simd-fp.decode:618','src/tables/simd-fp.decode:619','src/tables/simd-fp.decode:620','src/tables/simd-fp.decode:621','src/tables/simd-fp.decode:622','src/tables/simd-fp.decode:623','src/tables/simd-fp.decode:624','src/tables/simd-fp.decode:625','src/tables/simd-fp.decode:626','src/tables/simd-fp.decode:627','src/tables/simd-fp.decode:628','src/tables/simd-fp.decode:629','src/tables/simd-fp.decode:630','src/tables/simd-fp.decode:631','src/tables/simd-fp.decode:632','src/tables/simd-fp.decode:633','src/tables/simd-fp.decode:634','src/tables/simd-fp.decode:635','src/tables/simd-fp.decode:636','src/tables/simd-fp.decode:637','src/tables/simd-fp.decode:638','src/tables/simd-fp.decode:639','src/tables/simd-fp.decode:640','src/tables/simd-fp.decode:641','src/tables/simd-fp.decode:642','src/tables/simd-fp.decode:643','src/tables/simd-fp.decode:644','src/tables/simd-fp.decode:645','src/tables/simd-fp.decode:646','src/tables/simd-fp.decode:647','src/tables/simd-fp.decode:648','src/tables/simd-fp.decode:649','src/tables/simd-fp.decode:650','src/tables/simd-fp.decode:651','src/tables/simd-fp.decode:652','src/tables/simd-fp.decode:653','src/tables/simd-fp.decode:654','src/tables/simd-fp.decode:655','src/tables/simd-fp.decode:656','src/tables/simd-fp.decode:657','src/tables/simd-fp.decode:658','src/tables/simd-fp.decode:659','src/tables/simd-fp.decode:660','src/tables/simd-fp.decode:661','src/tables/simd-fp.decode:662','src/tables/simd-fp.decode:663','src/tables/simd-fp.decode:664','src/tables/simd-fp.decode:665','src/tables/simd-fp.decode:666','src/tables/simd-fp.decode:667','src/tables/simd-fp.decode:668','src/tables/simd-fp.decode:669','src/tables/simd-fp.decode:670','src/tables/simd-fp.decode:671','src/tables/simd-fp.decode:672','src/tables/simd-fp.decode:673','src/tables/simd-fp.decode:674','src/tables/simd-fp.decode:675','src/tables/simd-fp.decode:676','src/tables/simd-fp.decode:677','src/tables/simd-fp.decode:678','src/tables/simd-fp.decode:679','src/tables/simd-fp.decode:680','src/tables/simd-fp.decode:681','src/tables/simd-fp.decode:682','src/tables/simd-fp.decode:683','src/tables/simd-fp.decode:684','src/tables/simd-fp.decode:688','src/tables/simd-fp.decode:689','src/tables/simd-fp.decode:690','src/tables/simd-fp.decode:691','src/tables/simd-fp.decode:692','src/tables/simd-fp.decode:693','src/tables/simd-fp.decode:694','src/tables/simd-fp.decode:695','src/tables/simd-fp.decode:696','src/tables/simd-fp.decode:697','src/tables/simd-fp.decode:698','src/tables/simd-fp.decode:699','src/tables/simd-fp.decode:700','src/tables/simd-fp.decode:701','src/tables/simd-fp.decode:702','src/tables/simd-fp.decode:703','src/tables/simd-fp.decode:704','src/tables/simd-fp.decode:705','src/tables/simd-fp.decode:706','src/tables/simd-fp.decode:707','src/tables/simd-fp.decode:708','src/tables/simd-fp.decode:709','src/tables/simd-fp.decode:710','src/tables/simd-fp.decode:711','src/tables/simd-fp.decode:712','src/tables/simd-fp.decode:713','src/tables/simd-fp.decode:714','src/tables/simd-fp.decode:715','src/tables/simd-fp.decode:716','src/tables/simd-fp.decode:717','src/tables/simd-fp.decode:718','src/tables/simd-fp.decode:719','src/tables/simd-fp.decode:720','src/tables/simd-fp.decode:721','src/tables/simd-fp.decode:722','src/tables/simd-fp.decode:723','src/tables/simd-fp.decode:724','src/tables/simd-fp.decode:725','src/tables/simd-fp.decode:726','src/tables/simd-fp.decode:727','src/tables/simd-fp.decode:728','src/tables/simd-fp.decode:729','src/tables/simd-fp.decode:730','src/tables/simd-fp.decode:731','src/tables/simd-fp.decode:732','src/tables/simd-fp.decode:733','src/tables/simd-fp.decode:734','src/tables/simd-fp.decode:735','src/tables/simd-fp.decode:736','src/tables/simd-fp.decode:737','src/tables/simd-fp.decode:738','src/tables/simd-fp.decode:739','src/tables/simd-fp.decode:740','src/tables/simd-fp.decode:743','src/tables/simd-fp.decode:744','src/tables/simd-fp.decode:745','src/tables/simd-fp.decode:746','src/tables/simd-fp.decode:747','src/tables/simd-fp.decode:748','src/tables/simd-fp.decode:749','src/tables/simd-fp.decode:750','src/tables/simd-fp.decode:751','src/tables/simd-fp.decode:752','src/tables/simd-fp.decode:753','src/tables/simd-fp.decode:754','src/tables/simd-fp.decode:755','src/tables/simd-fp.decode:756','src/tables/simd-fp.decode:757','src/tables/simd-fp.decode:758','src/tables/simd-fp.decode:759','src/tables/simd-fp.decode:760','src/tables/simd-fp.decode:761','src/tables/simd-fp.decode:762','src/tables/simd-fp.decode:763','src/tables/simd-fp.decode:764','src/tables/simd-fp.decode:765','src/tables/simd-fp.decode:766','src/tables/simd-fp.decode:767','src/tables/simd-fp.decode:768','src/tables/simd-fp.decode:771','src/tables/simd-fp.decode:772','src/tables/simd-fp.decode:773','src/tables/simd-fp.decode:774','src/tables/simd-fp.decode:775','src/tables/simd-fp.decode:776','src/tables/simd-fp.decode:777','src/tables/simd-fp.decode:778','src/tables/simd-fp.decode:779','src/tables/simd-fp.decode:780','src/tables/simd-fp.decode:781','src/tables/simd-fp.decode:782','src/tables/simd-fp.decode:783','src/tables/simd-fp.decode:784','src/tables/simd-fp.decode:785','src/tables/simd-fp.decode:786','src/tables/simd-fp.decode:787','src/tables/simd-fp.decode:788','src/tables/simd-fp.decode:789','src/tables/simd-fp.decode:790','src/tables/simd-fp.decode:791','src/tables/simd-fp.decode:792','src/tables/simd-fp.decode:793','src/tables/simd-fp.decode:794','src/tables/simd-fp.decode:795','src/tables/simd-fp.decode:796','src/tables/simd-fp.decode:797','src/tables/simd-fp.decode:798','src/tables/simd-fp.decode:799','src/tables/simd-fp.decode:800','src/tables/simd-fp.decode:801','src/tables/simd-fp.decode:802','src/tables/simd-fp.decode:803','src/tables/simd-fp.decode:804','src/tables/simd-fp.decode:805','src/tables/simd-fp.decode:806','src/tables/simd-fp.decode:807','src/tables/simd-fp.decode:808','src/tables/simd-fp.decode:809','src/tables/simd-fp.decode:810','src/tables/simd-fp.decode:811','src/tables/simd-fp.decode:812','src/tables/simd-fp.decode:813','src/tables/simd-fp.decode:814','src/tables/simd-fp.decode:815','src/tables/simd-fp.decode:816','src/tables/simd-fp.decode:817','src/tables/simd-fp.decode:818','src/tables/simd-fp.decode:819','src/tables/simd-fp.decode:820','src/tables/simd-fp.decode:821','src/tables/simd-fp.decode:822','src/tables/simd-fp.decode:823','src/tables/simd-fp.decode:824','src/tables/simd-fp.decode:825','src/tables/simd-fp.decode:828','src/tables/simd-fp.decode:829','src/tables/simd-fp.decode:830','src/tables/simd-fp.decode:831','src/tables/simd-fp.decode:832','src/tables/simd-fp.decode:833','src/tables/simd-fp.decode:836','src/tables/simd-fp.decode:837','src/tables/simd-fp.decode:838','src/tables/simd-fp.decode:839','src/tables/simd-fp.decode:840','src/tables/simd-fp.decode:841','src/tables/simd-fp.decode:842','src/tables/simd-fp.decode:843','src/tables/simd-fp.decode:844','src/tables/simd-fp.decode:845','src/tables/simd-fp.decode:846','src/tables/simd-fp.decode:847','src/tables/simd-fp.decode:848','src/tables/simd-fp.decode:849','src/tables/simd-fp.decode:850','src/tables/simd-fp.decode:851','src/tables/simd-fp.decode:852','src/tables/simd-fp.decode:853','src/tables/simd-fp.decode:854','src/tables/simd-fp.decode:855','src/tables/simd-fp.decode:856','src/tables/simd-fp.decode:857','src/tables/simd-fp.decode:858','src/tables/simd-fp.decode:859','src/tables/simd-fp.decode:860','src/tables/simd-fp.decode:861','src/tables/simd-fp.decode:862','src/tables/simd-fp.decode:863','src/tables/simd-fp.decode:864','src/tables/simd-fp.decode:865','src/tables/simd-fp.decode:866','src/tables/simd-fp.decode:867','src/tables/simd-fp.decode:868','src/tables/simd-fp.decode:869','src/tables/simd-fp.decode:870','src/tables/simd-fp.decode:871','src/tables/simd-fp.decode:872','src/tables/simd-fp.decode:873','src/tables/simd-fp.decode:874','src/tables/simd-fp.decode:875','src/tables/simd-fp.decode:876','src/tables/simd-fp.decode:877','src/tables/simd-fp.decode:878','src/tables/simd-fp.decode:879','src/tables/simd-fp.decode:880','src/tables/simd-fp.decode:881','src/tables/simd-fp.decode:882','src/tables/simd-fp.decode:883','src/tables/simd-fp.decode:884','src/tables/simd-fp.decode:885','src/tables/simd-fp.decode:886','src/tables/simd-fp.decode:887','src/tables/simd-fp.decode:888','src/tables/simd-fp.decode:889','src/tables/simd-fp.decode:890','src/tables/simd-fp.decode:891','src/tables/simd-fp.decode:892','src/tables/simd-fp.decode:893','src/tables/simd-fp.decode:894','src/tables/simd-fp.decode:895','src/tables/simd-fp.decode:896','src/tables/simd-fp.decode:897','src/tables/simd-fp.decode:898','src/tables/simd-fp.decode:899','src/tables/simd-fp.decode:900','src/tables/simd-fp.decode:901','src/tables/simd-fp.decode:902','src/tables/simd-fp.decode:903','src/tables/simd-fp.decode:904','src/tables/simd-fp.decode:905','src/tables/simd-fp.decode:906','src/tables/simd-fp.decode:907','src/tables/simd-fp.decode:908','src/tables/simd-fp.decode:909','src/tables/simd-fp.decode:910','src/tables/simd-fp.decode:911','src/tables/simd-fp.decode:912','src/tables/simd-fp.decode:913','src/tables/simd-fp.decode:916','src/tables/simd-fp.decode:917','src/tables/simd-fp.decode:918','src/tables/simd-fp.decode:919','src/tables/simd-fp.decode:920','src/tables/simd-fp.decode:921','src/tables/simd-fp.decode:922','src/tables/simd-fp.decode:923','src/tables/simd-fp.decode:924','src/tables/simd-fp.decode:925','src/tables/simd-fp.decode:926','src/tables/simd-fp.decode:927','src/tables/simd-fp.decode:928','src/tables/simd-fp.decode:929','src/tables/simd-fp.decode:930','src/tables/simd-fp.decode:931','src/tables/simd-fp.decode:934','src/tables/simd-fp.decode:935','src/tables/simd-fp.decode:936','src/tables/simd-fp.decode:937','src/tables/simd-fp.decode:938','src/tables/simd-fp.decode:939','src/tables/simd-fp.decode:940','src/tables/simd-fp.decode:941','src/tables/simd-fp.decode:942','src/tables/simd-fp.decode:943','src/tables/simd-fp.decode:944','src/tables/simd-fp.decode:945','src/tables/simd-fp.decode:946','src/tables/simd-fp.decode:947','src/tables/simd-fp.decode:948','src/tables/simd-fp.decode:949','src/tables/simd-fp.decode:950','src/tables/simd-fp.decode:951','src/tables/simd-fp.decode:952','src/tables/simd-fp.decode:953','src/tables/simd-fp.decode:954','src/tables/simd-fp.decode:955','src/tables/simd-fp.decode:956','src/tables/simd-fp.decode:957','src/tables/simd-fp.decode:958','src/tables/simd-fp.decode:959','src/tables/simd-fp.decode:960','src/tables/simd-fp.decode:961','src/tables/simd-fp.decode:962','src/tables/simd-fp.decode:963','src/tables/simd-fp.decode:964','src/tables/simd-fp.decode:965','src/tables/simd-fp.decode:966','src/tables/simd-fp.decode:967','src/tables/simd-fp.decode:968','src/tables/simd-fp.decode:969','src/tables/simd-fp.decode:970','src/tables/simd-fp.decode:971','src/tables/simd-fp.decode:972','src/tables/simd-fp.decode:973','src/tables/simd-fp.decode:974','src/tables/simd-fp.decode:975','src/tables/simd-fp.decode:976','src/tables/simd-fp.decode:977','src/tables/simd-fp.decode:978','src/tables/simd-fp.decode:979','src/tables/simd-fp.decode:980','src/tables/simd-fp.decode:981','src/tables/simd-fp.decode:982','src/tables/simd-fp.decode:983','src/tables/simd-fp.decode:984','src/tables/simd-fp.decode:985','src/tables/simd-fp.decode:986','src/tables/simd-fp.decode:992','src/tables/simd-fp.decode:993','src/tables/simd-fp.decode:994','src/tables/simd-fp.decode:995','src/tables/simd-fp.decode:996','src/tables/simd-fp.decode:997','src/tables/simd-fp.decode:998','src/tables/simd-fp.decode:999','src/tables/simd-fp.decode:1000','src/tables/simd-fp.decode:1001','src/tables/simd-fp.decode:1002','src/tables/simd-fp.decode:1003','src/tables/simd-fp.decode:1004','src/tables/simd-fp.decode:1005','src/tables/simd-fp.decode:1006','src/tables/simd-fp.decode:1007','src/tables/simd-fp.decode:1008','src/tables/simd-fp.decode:1009','src/tables/simd-fp.decode:1010','src/tables/simd-fp.decode:1011','src/tables/simd-fp.decode:1012','src/tables/simd-fp.decode:1013','src/tables/simd-fp.decode:1014','src/tables/simd-fp.decode:1015','src/tables/simd-fp.decode:1016','src/tables/simd-fp.decode:1017','src/tables/simd-fp.decode:1018','src/tables/simd-fp.decode:1019','src/tables/simd-fp.decode:1020','src/tables/simd-fp.decode:1021','src/tables/simd-fp.decode:1022','src/tables/simd-fp.decode:1025','src/tables/simd-fp.decode:1026','src/tables/simd-fp.decode:1027','src/tables/simd-fp.decode:1028','src/tables/simd-fp.decode:1029','src/tables/simd-fp.decode:1030','src/tables/simd-fp.decode:1031','src/tables/simd-fp.decode:1032','src/tables/simd-fp.decode:1033','src/tables/simd-fp.decode:1034','src/tables/simd-fp.decode:1035','src/tables/simd-fp.decode:1036','src/tables/simd-fp.decode:1037','src/tables/simd-fp.decode:1038','src/tables/simd-fp.decode:1039','src/tables/simd-fp.decode:1040','src/tables/simd-fp.decode:1041','src/tables/simd-fp.decode:1042','src/tables/simd-fp.decode:1043','src/tables/simd-fp.decode:1044','src/tables/simd-fp.decode:1045','src/tables/simd-fp.decode:1046','src/tables/simd-fp.decode:1047','src/tables/simd-fp.decode:1048','src/tables/simd-fp.decode:1049','src/tables/simd-fp.decode:1050','src/tables/simd-fp.decode:1051','src/tables/simd-fp.decode:1052','src/tables/simd-fp.decode:1053','src/tables/simd-fp.decode:1054','src/tables/simd-fp.decode:1055','src/tables/simd-fp.decode:1056','src/tables/simd-fp.decode:1057','src/tables/simd-fp.decode:1058','src/tables/simd-fp.decode:1059','src/tables/simd-fp.decode:1060','src/tables/simd-fp.decode:1061','src/tables/simd-fp.decode:1062','src/tables/simd-fp.decode:1063','src/tables/simd-fp.decode:1064','src/tables/simd-fp.decode:1065','src/tables/simd-fp.decode:1067','src/tables/simd-fp.decode:1068','src/tables/simd-fp.decode:1069','src/tables/simd-fp.decode:1070','src/tables/simd-fp.decode:1071','src/tables/simd-fp.decode:1072','src/tables/simd-fp.decode:1073','src/tables/simd-fp.decode:1074','src/tables/simd-fp.decode:1075','src/tables/simd-fp.decode:1076','src/tables/simd-fp.decode:1077','src/tables/simd-fp.decode:1078','src/tables/simd-fp.decode:1079','src/tables/simd-fp.decode:1080','src/tables/simd-fp.decode:1081','src/tables/simd-fp.decode:1082','src/tables/simd-fp.decode:1083','src/tables/simd-fp.decode:1084','src/tables/simd-fp.decode:1085','src/tables/simd-fp.decode:1086','src/tables/simd-fp.decode:1087','src/tables/simd-fp.decode:1088','src/tables/simd-fp.decode:1089','src/tables/simd-fp.decode:1090','src/tables/simd-fp.decode:1091','src/tables/simd-fp.decode:1092','src/tables/simd-fp.decode:1093','src/tables/simd-fp.decode:1094','src/tables/simd-fp.decode:1095','src/tables/simd-fp.decode:1096','src/tables/simd-fp.decode:1097','src/tables/simd-fp.decode:1098','src/tables/simd-fp.decode:1099','src/tables/simd-fp.decode:1100','src/tables/simd-fp.decode:1101','src/tables/simd-fp.decode:1102','src/tables/simd-fp.decode:1103','src/tables/simd-fp.decode:1104','src/tables/simd-fp.decode:1105','src/tables/simd-fp.decode:1106','src/tables/simd-fp.decode:1107','src/tables/simd-fp.decode:1108','src/tables/simd-fp.decode:1109','src/tables/simd-fp.decode:1110','src/tables/simd-fp.decode:1111','src/tables/simd-fp.decode:1112','src/tables/simd-fp.decode:1113','src/tables/simd-fp.decode:1114','src/tables/simd-fp.decode:1115','src/tables/simd-fp.decode:1116','src/tables/simd-fp.decode:1117','src/tables/simd-fp.decode:1118','src/tables/simd-fp.decode:1119','src/tables/simd-fp.decode:1120','src/tables/simd-fp.decode:1121','src/tables/simd-fp.decode:1122','src/tables/simd-fp.decode:1123','src/tables/simd-fp.decode:1124','src/tables/simd-fp.decode:1125','src/tables/simd-fp.decode:1126','src/tables/simd-fp.decode:1127','src/tables/simd-fp.decode:1128','src/tables/simd-fp.decode:1129','src/tables/simd-fp.decode:1130','src/tables/simd-fp.decode:1131','src/tables/simd-fp.decode:1132','src/tables/simd-fp.decode:1133','src/tables/simd-fp.decode:1134','src/tables/simd-fp.decode:1135','src/tables/simd-fp.decode:1138','src/tables/simd-fp.decode:1139','src/tables/simd-fp.decode:1140','src/tables/simd-fp.decode:1141','src/tables/simd-fp.decode:1142','src/tables/simd-fp.decode:1143','src/tables/simd-fp.decode:1144','src/tables/simd-fp.decode:1145','src/tables/simd-fp.decode:1146','src/tables/simd-fp.decode:1147','src/tables/simd-fp.decode:1148','src/tables/simd-fp.decode:1149','src/tables/simd-fp.decode:1150','src/tables/simd-fp.decode:1151','src/tables/simd-fp.decode:1152','src/tables/simd-fp.decode:1153','src/tables/simd-fp.decode:1154','src/tables/simd-fp.decode:1155','src/tables/simd-fp.decode:1156','src/tables/simd-fp.decode:1157','src/tables/simd-fp.decode:1158','src/tables/simd-fp.decode:1159','src/tables/simd-fp.decode:1160','src/tables/simd-fp.decode:1161','src/tables/simd-fp.decode:1162','src/tables/simd-fp.decode:1163','src/tables/simd-fp.decode:1164','src/tables/simd-fp.decode:1165','src/tables/simd-fp.decode:1166','src/tables/simd-fp.decode:1167','src/tables/simd-fp.decode:1168','src/tables/simd-fp.decode:1169','src/tables/simd-fp.decode:1170','src/tables/simd-fp.decode:1171','src/tables/simd-fp.decode:1172','src/tables/simd-fp.decode:1173','src/tables/simd-fp.decode:1174','src/tables/simd-fp.decode:1175','src/tables/simd-fp.decode:1176','src/tables/simd-fp.decode:1177','src/tables/simd-fp.decode:1178','src/tables/simd-fp.decode:1179','src/tables/simd-fp.decode:1180','src/tables/simd-fp.decode:1181','src/tables/simd-fp.decode:1182','src/tables/simd-fp.decode:1185','src/tables/simd-fp.decode:1186','src/tables/simd-fp.decode:1187','src/tables/simd-fp.decode:1188','src/tables/simd-fp.decode:1189','src/tables/simd-fp.decode:1190','src/tables/simd-fp.decode:1191','src/tables/simd-fp.decode:1192','src/tables/simd-fp.decode:1193','src/tables/simd-fp.decode:1194','src/tables/simd-fp.decode:1195','src/tables/simd-fp.decode:1196','src/tables/simd-fp.decode:1197','src/tables/simd-fp.decode:1198','src/tables/simd-fp.decode:1199','src/tables/simd-fp.decode:1200','src/tables/simd-fp.decode:1201','src/tables/simd-fp.decode:1202','src/tables/simd-fp.decode:1203','src/tables/simd-fp.decode:1204','src/tables/simd-fp.decode:1205','src/tables/simd-fp.decode:1206','src/tables/simd-fp.decode:1207','src/tables/simd-fp.decode:1208','src/tables/simd-fp.decode:1212','src/tables/simd-fp.decode:1213','src/tables/simd-fp.decode:1214','src/tables/simd-fp.decode:1216','src/tables/simd-fp.decode:1217','src/tables/simd-fp.decode:1218','src/tables/simd-fp.decode:1219','src/tables/simd-fp.decode:1220','src/tables/simd-fp.decode:1221','src/tables/simd-fp.decode:1222','src/tables/simd-fp.decode:1223','src/tables/simd-fp.decode:1224','src/tables/simd-fp.decode:1225','src/tables/simd-fp.decode:1226','src/tables/simd-fp.decode:1227','src/tables/simd-fp.decode:1228','src/tables/simd-fp.decode:1229','src/tables/simd-fp.decode:1230','src/tables/simd-fp.decode:1231','src/tables/simd-fp.decode:1232','src/tables/simd-fp.decode:1233','src/tables/simd-fp.decode:1234','src/tables/simd-fp.decode:1235','src/tables/simd-fp.decode:1236','src/tables/simd-fp.decode:1237','src/tables/simd-fp.decode:1238','src/tables/simd-fp.decode:1239','src/tables/simd-fp.decode:1244','src/tables/simd-fp.decode:1245','src/tables/simd-fp.decode:1246','src/tables/simd-fp.decode:1247','src/tables/simd-fp.decode:1248','src/tables/simd-fp.decode:1249','src/tables/simd-fp.decode:1250','src/tables/simd-fp.decode:1251','src/tables/simd-fp.decode:1252','src/tables/simd-fp.decode:1253','src/tables/simd-fp.decode:1254','src/tables/simd-fp.decode:1255','src/tables/simd-fp.decode:1256','src/tables/simd-fp.decode:1257','src/tables/simd-fp.decode:1258','src/tables/simd-fp.decode:1259','src/tables/simd-fp.decode:1260','src/tables/simd-fp.decode:1261','src/tables/simd-fp.decode:1262','src/tables/simd-fp.decode:1263','src/tables/simd-fp.decode:1264','src/tables/simd-fp.decode:1265','src/tables/simd-fp.decode:1266','src/tables/simd-fp.decode:1267','src/tables/simd-fp.decode:1268','src/tables/simd-fp.decode:1269','src/tables/simd-fp.decode:1270','src/tables/simd-fp.decode:1271','src/tables/simd-fp.decode:1272','src/tables/simd-fp.decode:1273','src/tables/simd-fp.decode:1274','src/tables/simd-fp.decode:1275','src/tables/simd-fp.decode:1276','src/tables/simd-fp.decode:1277','src/tables/simd-fp.decode:1278','src/tables/simd-fp.decode:1279','src/tables/simd-fp.decode:1280','src/tables/simd-fp.decode:1281','src/tables/simd-fp.decode:1282','src/tables/simd-fp.decode:1283','src/tables/simd-fp.decode:1284','src/tables/simd-fp.decode:1285','src/tables/simd-fp.decode:1286','src/tables/simd-fp.decode:1287','src/tables/simd-fp.decode:1288','src/tables/simd-fp.decode:1289','src/tables/simd-fp.decode:1290','src/tables/simd-fp.decode:1291','src/tables/simd-fp.decode:1292','src/tables/simd-fp.decode:1293','src/tables/simd-fp.decode:1297','src/tables/simd-fp.decode:1298','src/tables/simd-fp.decode:1299','src/tables/simd-fp.decode:1300','src/tables/simd-fp.decode:1301','src/tables/simd-fp.decode:1302','src/tables/simd-fp.decode:1303','src/tables/simd-fp.decode:1304','src/tables/simd-fp.decode:1305','src/tables/simd-fp.decode:1306','src/tables/simd-fp.decode:1307','src/tables/simd-fp.decode:1308','src/tables/simd-fp.decode:1309','src/tables/simd-fp.decode:1310','src/tables/simd-fp.decode:1311','src/tables/simd-fp.decode:1312','src/tables/simd-fp.decode:1313','src/tables/simd-fp.decode:1314','src/tables/simd-fp.decode:1315','src/tables/simd-fp.decode:1316','src/tables/simd-fp.decode:1317','src/tables/simd-fp.decode:1318','src/tables/simd-fp.decode:1319','src/tables/simd-fp.decode:1320','src/tables/simd-fp.decode:1321','src/tables/simd-fp.decode:1322','src/tables/simd-fp.decode:1323','src/tables/simd-fp.decode:1324','src/tables/simd-fp.decode:1325','src/tables/simd-fp.decode:1326','src/tables/simd-fp.decode:1327','src/tables/simd-fp.decode:1328','src/tables/simd-fp.decode:1329','src/tables/simd-fp.decode:1330','src/tables/simd-fp.decode:1331','src/tables/simd-fp.decode:1332','src/tables/simd-fp.decode:1333','src/tables/simd-fp.decode:1334','src/tables/simd-fp.decode:1335','src/tables/simd-fp.decode:1336','src/tables/simd-fp.decode:1337','src/tables/simd-fp.decode:1338','src/tables/simd-fp.decode:1339','src/tables/simd-fp.decode:1340','src/tables/simd-fp.decode:1341','src/tables/simd-fp.decode:1342','src/tables/simd-fp.decode:1343','src/tables/simd-fp.decode:1344','src/tables/simd-fp.decode:1345','src/tables/simd-fp.decode:1346','src/tables/simd-fp.decode:1347','src/tables/simd-fp.decode:1348','src/tables/simd-fp.decode:1352','src/tables/simd-fp.decode:1353','src/tables/simd-fp.decode:1354','src/tables/simd-fp.decode:1355','src/tables/simd-fp.decode:1356','src/tables/simd-fp.decode:1357','src/tables/simd-fp.decode:1358','src/tables/simd-fp.decode:1359','src/tables/simd-fp.decode:1360','src/tables/simd-fp.decode:1361','src/tables/simd-fp.decode:1362','src/tables/simd-fp.decode:1363','src/tables/simd-fp.decode:1364','src/tables/simd-fp.decode:1365','src/tables/simd-fp.decode:1366','src/tables/simd-fp.decode:1367','src/tables/simd-fp.decode:1368','src/tables/simd-fp.decode:1369','src/tables/simd-fp.decode:1370','src/tables/simd-fp.decode:1371','src/tables/simd-fp.decode:1372','src/tables/simd-fp.decode:1373','src/tables/simd-fp.decode:1374','src/tables/simd-fp.decode:1375','src/tables/simd-fp.decode:1376','src/tables/simd-fp.decode:1377','src/tables/simd-fp.decode:1378','src/tables/simd-fp.decode:1379','src/tables/simd-fp.decode:1380','src/tables/simd-fp.decode:1381','src/tables/simd-fp.decode:1382','src/tables/simd-fp.decode:1383','src/tables/simd-fp.decode:1384','src/tables/simd-fp.decode:1385','src/tables/simd-fp.decode:1386','src/tables/simd-fp.decode:1387','src/tables/simd-fp.decode:1388','src/tables/simd-fp.decode:1389','src/tables/simd-fp.decode:1390','src/tables/simd-fp.decode:1391','src/tables/simd-fp.decode:1392','src/tables/simd-fp.decode:1393','src/tables/simd-fp.decode:1394','src/tables/simd-fp.decode:1395','src/tables/simd-fp.decode:1396','src/tables/simd-fp.decode:1397','src/tables/simd-fp.decode:1398','src/tables/simd-fp.decode:1399','src/tables/simd-fp.decode:1400','src/tables/simd-fp.decode:1401','src/tables/simd-fp.decode:1402','src/tables/simd-fp.decode:1403','src/tables/simd-fp.decode:1404','src/tables/simd-fp.decode:1405','src/tables/simd-fp.decode:1406','src/tables/simd-fp.decode:1407','src/tables/simd-fp.decode:1408','src/tables/simd-fp.decode:1409','src/tables/simd-fp.decode:1410','src/tables/simd-fp.decode:1411','src/tables/simd-fp.decode:1412','src/tables/simd-fp.decode:1413','src/tables/simd-fp.decode:1414','src/tables/simd-fp.decode:1415','src/tables/simd-fp.decode:1416','src/tables/simd-fp.decode:1417','src/tables/simd-fp.decode:1418','src/tables/simd-fp.decode:1419','src/tables/simd-fp.decode:1420','src/tables/simd-fp.decode:1421','src/tables/simd-fp.decode:1422','src/tables/simd-fp.decode:1423']
+export const ROW_SOURCE: readonly string[] = ['src/tables/base.decode:23','src/tables/base.decode:24','src/tables/base.decode:25','src/tables/base.decode:26','src/tables/base.decode:29','src/tables/base.decode:30','src/tables/base.decode:32','src/tables/base.decode:33','src/tables/base.decode:36','src/tables/base.decode:37','src/tables/base.decode:38','src/tables/base.decode:39','src/tables/base.decode:43','src/tables/base.decode:44','src/tables/base.decode:45','src/tables/base.decode:46','src/tables/base.decode:47','src/tables/base.decode:54','src/tables/base.decode:55','src/tables/base.decode:56','src/tables/base.decode:57','src/tables/base.decode:58','src/tables/base.decode:59','src/tables/base.decode:60','src/tables/base.decode:61','src/tables/base.decode:65','src/tables/base.decode:66','src/tables/base.decode:67','src/tables/base.decode:68','src/tables/base.decode:69','src/tables/base.decode:70','src/tables/base.decode:71','src/tables/base.decode:73','src/tables/base.decode:74','src/tables/base.decode:75','src/tables/base.decode:76','src/tables/base.decode:77','src/tables/base.decode:79','src/tables/base.decode:80','src/tables/base.decode:81','src/tables/base.decode:82','src/tables/base.decode:83','src/tables/base.decode:84','src/tables/base.decode:86','src/tables/base.decode:87','src/tables/base.decode:88','src/tables/base.decode:89','src/tables/base.decode:90','src/tables/base.decode:91','src/tables/base.decode:92','src/tables/base.decode:98','src/tables/base.decode:99','src/tables/base.decode:100','src/tables/base.decode:101','src/tables/base.decode:102','src/tables/base.decode:103','src/tables/base.decode:104','src/tables/base.decode:105','src/tables/base.decode:106','src/tables/base.decode:107','src/tables/base.decode:108','src/tables/base.decode:109','src/tables/base.decode:112','src/tables/base.decode:113','src/tables/base.decode:114','src/tables/base.decode:115','src/tables/base.decode:116','src/tables/base.decode:117','src/tables/base.decode:118','src/tables/base.decode:119','src/tables/base.decode:121','src/tables/base.decode:122','src/tables/base.decode:123','src/tables/base.decode:124','src/tables/base.decode:125','src/tables/base.decode:126','src/tables/base.decode:127','src/tables/base.decode:128','src/tables/base.decode:129','src/tables/base.decode:132','src/tables/base.decode:133','src/tables/base.decode:136','src/tables/base.decode:137','src/tables/base.decode:142','src/tables/base.decode:143','src/tables/base.decode:144','src/tables/base.decode:145','src/tables/base.decode:146','src/tables/base.decode:147','src/tables/base.decode:148','src/tables/base.decode:149','src/tables/base.decode:154','src/tables/base.decode:155','src/tables/base.decode:156','src/tables/base.decode:157','src/tables/base.decode:158','src/tables/base.decode:161','src/tables/base.decode:162','src/tables/base.decode:163','src/tables/base.decode:164','src/tables/base.decode:165','src/tables/base.decode:166','src/tables/base.decode:170','src/tables/base.decode:171','src/tables/base.decode:172','src/tables/base.decode:173','src/tables/base.decode:175','src/tables/base.decode:176','src/tables/base.decode:177','src/tables/base.decode:181','src/tables/base.decode:182','src/tables/base.decode:183','src/tables/base.decode:184','src/tables/base.decode:187','src/tables/base.decode:188','src/tables/base.decode:189','src/tables/base.decode:190','src/tables/base.decode:194','src/tables/base.decode:195','src/tables/base.decode:196','src/tables/base.decode:197','src/tables/base.decode:198','src/tables/base.decode:199','src/tables/base.decode:200','src/tables/base.decode:201','src/tables/base.decode:204','src/tables/base.decode:205','src/tables/base.decode:206','src/tables/base.decode:207','src/tables/base.decode:208','src/tables/base.decode:209','src/tables/base.decode:211','src/tables/base.decode:212','src/tables/base.decode:213','src/tables/base.decode:214','src/tables/base.decode:216','src/tables/base.decode:217','src/tables/base.decode:218','src/tables/base.decode:219','src/tables/base.decode:220','src/tables/base.decode:223','src/tables/base.decode:224','src/tables/base.decode:225','src/tables/base.decode:226','src/tables/base.decode:227','src/tables/base.decode:228','src/tables/base.decode:229','src/tables/base.decode:231','src/tables/base.decode:232','src/tables/base.decode:233','src/tables/base.decode:234','src/tables/base.decode:235','src/tables/base.decode:240','src/tables/base.decode:241','src/tables/base.decode:242','src/tables/base.decode:243','src/tables/base.decode:244','src/tables/base.decode:246','src/tables/base.decode:247','src/tables/base.decode:248','src/tables/base.decode:249','src/tables/base.decode:252','src/tables/base.decode:253','src/tables/base.decode:267','src/tables/base.decode:268','src/tables/base.decode:269','src/tables/base.decode:273','src/tables/base.decode:274','src/tables/base.decode:275','src/tables/base.decode:276','src/tables/base.decode:277','src/tables/base.decode:278','src/tables/base.decode:279','src/tables/base.decode:280','src/tables/base.decode:281','src/tables/base.decode:282','src/tables/base.decode:283','src/tables/base.decode:284','src/tables/base.decode:285','src/tables/base.decode:286','src/tables/base.decode:287','src/tables/base.decode:288','src/tables/base.decode:289','src/tables/base.decode:290','src/tables/base.decode:291','src/tables/base.decode:292','src/tables/base.decode:297','src/tables/base.decode:298','src/tables/base.decode:299','src/tables/base.decode:300','src/tables/base.decode:301','src/tables/base.decode:306','src/tables/base.decode:307','src/tables/base.decode:308','src/tables/base.decode:309','src/tables/base.decode:310','src/tables/base.decode:320','src/tables/base.decode:321','src/tables/base.decode:322','src/tables/base.decode:323','src/tables/base.decode:324','src/tables/base.decode:325','src/tables/base.decode:326','src/tables/base.decode:327','src/tables/base.decode:328','src/tables/base.decode:329','src/tables/base.decode:330','src/tables/base.decode:331','src/tables/base.decode:332','src/tables/base.decode:333','src/tables/base.decode:334','src/tables/base.decode:335','src/tables/base.decode:336','src/tables/base.decode:337','src/tables/base.decode:338','src/tables/base.decode:339','src/tables/base.decode:340','src/tables/base.decode:341','src/tables/base.decode:342','src/tables/base.decode:343','src/tables/base.decode:344','src/tables/base.decode:345','src/tables/base.decode:347','src/tables/base.decode:349','src/tables/base.decode:350','src/tables/base.decode:351','src/tables/base.decode:352','src/tables/base.decode:353','src/tables/base.decode:354','src/tables/base.decode:355','src/tables/base.decode:356','src/tables/base.decode:357','src/tables/base.decode:358','src/tables/simd-fp.decode:51','src/tables/simd-fp.decode:52','src/tables/simd-fp.decode:53','src/tables/simd-fp.decode:54','src/tables/simd-fp.decode:55','src/tables/simd-fp.decode:56','src/tables/simd-fp.decode:57','src/tables/simd-fp.decode:58','src/tables/simd-fp.decode:59','src/tables/simd-fp.decode:60','src/tables/simd-fp.decode:61','src/tables/simd-fp.decode:62','src/tables/simd-fp.decode:63','src/tables/simd-fp.decode:64','src/tables/simd-fp.decode:65','src/tables/simd-fp.decode:66','src/tables/simd-fp.decode:67','src/tables/simd-fp.decode:68','src/tables/simd-fp.decode:69','src/tables/simd-fp.decode:70','src/tables/simd-fp.decode:71','src/tables/simd-fp.decode:72','src/tables/simd-fp.decode:73','src/tables/simd-fp.decode:74','src/tables/simd-fp.decode:75','src/tables/simd-fp.decode:76','src/tables/simd-fp.decode:77','src/tables/simd-fp.decode:78','src/tables/simd-fp.decode:79','src/tables/simd-fp.decode:80','src/tables/simd-fp.decode:81','src/tables/simd-fp.decode:82','src/tables/simd-fp.decode:83','src/tables/simd-fp.decode:84','src/tables/simd-fp.decode:85','src/tables/simd-fp.decode:86','src/tables/simd-fp.decode:87','src/tables/simd-fp.decode:88','src/tables/simd-fp.decode:89','src/tables/simd-fp.decode:90','src/tables/simd-fp.decode:91','src/tables/simd-fp.decode:92','src/tables/simd-fp.decode:93','src/tables/simd-fp.decode:94','src/tables/simd-fp.decode:95','src/tables/simd-fp.decode:96','src/tables/simd-fp.decode:97','src/tables/simd-fp.decode:98','src/tables/simd-fp.decode:99','src/tables/simd-fp.decode:100','src/tables/simd-fp.decode:101','src/tables/simd-fp.decode:102','src/tables/simd-fp.decode:103','src/tables/simd-fp.decode:104','src/tables/simd-fp.decode:105','src/tables/simd-fp.decode:106','src/tables/simd-fp.decode:107','src/tables/simd-fp.decode:108','src/tables/simd-fp.decode:109','src/tables/simd-fp.decode:110','src/tables/simd-fp.decode:111','src/tables/simd-fp.decode:112','src/tables/simd-fp.decode:113','src/tables/simd-fp.decode:114','src/tables/simd-fp.decode:115','src/tables/simd-fp.decode:116','src/tables/simd-fp.decode:117','src/tables/simd-fp.decode:118','src/tables/simd-fp.decode:119','src/tables/simd-fp.decode:120','src/tables/simd-fp.decode:121','src/tables/simd-fp.decode:122','src/tables/simd-fp.decode:123','src/tables/simd-fp.decode:124','src/tables/simd-fp.decode:125','src/tables/simd-fp.decode:126','src/tables/simd-fp.decode:127','src/tables/simd-fp.decode:128','src/tables/simd-fp.decode:129','src/tables/simd-fp.decode:130','src/tables/simd-fp.decode:131','src/tables/simd-fp.decode:132','src/tables/simd-fp.decode:133','src/tables/simd-fp.decode:134','src/tables/simd-fp.decode:135','src/tables/simd-fp.decode:136','src/tables/simd-fp.decode:137','src/tables/simd-fp.decode:138','src/tables/simd-fp.decode:139','src/tables/simd-fp.decode:140','src/tables/simd-fp.decode:141','src/tables/simd-fp.decode:142','src/tables/simd-fp.decode:143','src/tables/simd-fp.decode:144','src/tables/simd-fp.decode:145','src/tables/simd-fp.decode:146','src/tables/simd-fp.decode:147','src/tables/simd-fp.decode:148','src/tables/simd-fp.decode:149','src/tables/simd-fp.decode:150','src/tables/simd-fp.decode:151','src/tables/simd-fp.decode:152','src/tables/simd-fp.decode:153','src/tables/simd-fp.decode:154','src/tables/simd-fp.decode:155','src/tables/simd-fp.decode:156','src/tables/simd-fp.decode:157','src/tables/simd-fp.decode:158','src/tables/simd-fp.decode:159','src/tables/simd-fp.decode:160','src/tables/simd-fp.decode:162','src/tables/simd-fp.decode:163','src/tables/simd-fp.decode:164','src/tables/simd-fp.decode:165','src/tables/simd-fp.decode:166','src/tables/simd-fp.decode:167','src/tables/simd-fp.decode:168','src/tables/simd-fp.decode:169','src/tables/simd-fp.decode:173','src/tables/simd-fp.decode:174','src/tables/simd-fp.decode:175','src/tables/simd-fp.decode:176','src/tables/simd-fp.decode:177','src/tables/simd-fp.decode:178','src/tables/simd-fp.decode:179','src/tables/simd-fp.decode:180','src/tables/simd-fp.decode:181','src/tables/simd-fp.decode:182','src/tables/simd-fp.decode:183','src/tables/simd-fp.decode:184','src/tables/simd-fp.decode:185','src/tables/simd-fp.decode:186','src/tables/simd-fp.decode:187','src/tables/simd-fp.decode:188','src/tables/simd-fp.decode:189','src/tables/simd-fp.decode:190','src/tables/simd-fp.decode:191','src/tables/simd-fp.decode:192','src/tables/simd-fp.decode:193','src/tables/simd-fp.decode:194','src/tables/simd-fp.decode:195','src/tables/simd-fp.decode:196','src/tables/simd-fp.decode:197','src/tables/simd-fp.decode:198','src/tables/simd-fp.decode:199','src/tables/simd-fp.decode:200','src/tables/simd-fp.decode:201','src/tables/simd-fp.decode:202','src/tables/simd-fp.decode:203','src/tables/simd-fp.decode:204','src/tables/simd-fp.decode:205','src/tables/simd-fp.decode:206','src/tables/simd-fp.decode:207','src/tables/simd-fp.decode:208','src/tables/simd-fp.decode:209','src/tables/simd-fp.decode:210','src/tables/simd-fp.decode:211','src/tables/simd-fp.decode:212','src/tables/simd-fp.decode:213','src/tables/simd-fp.decode:214','src/tables/simd-fp.decode:215','src/tables/simd-fp.decode:216','src/tables/simd-fp.decode:217','src/tables/simd-fp.decode:218','src/tables/simd-fp.decode:219','src/tables/simd-fp.decode:220','src/tables/simd-fp.decode:221','src/tables/simd-fp.decode:222','src/tables/simd-fp.decode:223','src/tables/simd-fp.decode:224','src/tables/simd-fp.decode:225','src/tables/simd-fp.decode:226','src/tables/simd-fp.decode:227','src/tables/simd-fp.decode:228','src/tables/simd-fp.decode:229','src/tables/simd-fp.decode:230','src/tables/simd-fp.decode:231','src/tables/simd-fp.decode:232','src/tables/simd-fp.decode:233','src/tables/simd-fp.decode:234','src/tables/simd-fp.decode:235','src/tables/simd-fp.decode:236','src/tables/simd-fp.decode:237','src/tables/simd-fp.decode:238','src/tables/simd-fp.decode:239','src/tables/simd-fp.decode:240','src/tables/simd-fp.decode:241','src/tables/simd-fp.decode:242','src/tables/simd-fp.decode:243','src/tables/simd-fp.decode:244','src/tables/simd-fp.decode:246','src/tables/simd-fp.decode:247','src/tables/simd-fp.decode:248','src/tables/simd-fp.decode:249','src/tables/simd-fp.decode:252','src/tables/simd-fp.decode:253','src/tables/simd-fp.decode:254','src/tables/simd-fp.decode:255','src/tables/simd-fp.decode:256','src/tables/simd-fp.decode:257','src/tables/simd-fp.decode:258','src/tables/simd-fp.decode:259','src/tables/simd-fp.decode:260','src/tables/simd-fp.decode:261','src/tables/simd-fp.decode:262','src/tables/simd-fp.decode:263','src/tables/simd-fp.decode:266','src/tables/simd-fp.decode:267','src/tables/simd-fp.decode:268','src/tables/simd-fp.decode:269','src/tables/simd-fp.decode:270','src/tables/simd-fp.decode:271','src/tables/simd-fp.decode:272','src/tables/simd-fp.decode:273','src/tables/simd-fp.decode:274','src/tables/simd-fp.decode:275','src/tables/simd-fp.decode:276','src/tables/simd-fp.decode:277','src/tables/simd-fp.decode:278','src/tables/simd-fp.decode:279','src/tables/simd-fp.decode:280','src/tables/simd-fp.decode:281','src/tables/simd-fp.decode:282','src/tables/simd-fp.decode:283','src/tables/simd-fp.decode:284','src/tables/simd-fp.decode:285','src/tables/simd-fp.decode:286','src/tables/simd-fp.decode:287','src/tables/simd-fp.decode:288','src/tables/simd-fp.decode:289','src/tables/simd-fp.decode:290','src/tables/simd-fp.decode:291','src/tables/simd-fp.decode:292','src/tables/simd-fp.decode:293','src/tables/simd-fp.decode:294','src/tables/simd-fp.decode:295','src/tables/simd-fp.decode:296','src/tables/simd-fp.decode:297','src/tables/simd-fp.decode:298','src/tables/simd-fp.decode:299','src/tables/simd-fp.decode:300','src/tables/simd-fp.decode:301','src/tables/simd-fp.decode:302','src/tables/simd-fp.decode:303','src/tables/simd-fp.decode:304','src/tables/simd-fp.decode:305','src/tables/simd-fp.decode:306','src/tables/simd-fp.decode:307','src/tables/simd-fp.decode:308','src/tables/simd-fp.decode:309','src/tables/simd-fp.decode:310','src/tables/simd-fp.decode:311','src/tables/simd-fp.decode:312','src/tables/simd-fp.decode:313','src/tables/simd-fp.decode:314','src/tables/simd-fp.decode:315','src/tables/simd-fp.decode:316','src/tables/simd-fp.decode:317','src/tables/simd-fp.decode:320','src/tables/simd-fp.decode:321','src/tables/simd-fp.decode:322','src/tables/simd-fp.decode:323','src/tables/simd-fp.decode:324','src/tables/simd-fp.decode:325','src/tables/simd-fp.decode:326','src/tables/simd-fp.decode:327','src/tables/simd-fp.decode:328','src/tables/simd-fp.decode:329','src/tables/simd-fp.decode:330','src/tables/simd-fp.decode:331','src/tables/simd-fp.decode:332','src/tables/simd-fp.decode:333','src/tables/simd-fp.decode:334','src/tables/simd-fp.decode:335','src/tables/simd-fp.decode:336','src/tables/simd-fp.decode:337','src/tables/simd-fp.decode:338','src/tables/simd-fp.decode:339','src/tables/simd-fp.decode:340','src/tables/simd-fp.decode:341','src/tables/simd-fp.decode:342','src/tables/simd-fp.decode:343','src/tables/simd-fp.decode:344','src/tables/simd-fp.decode:345','src/tables/simd-fp.decode:346','src/tables/simd-fp.decode:347','src/tables/simd-fp.decode:348','src/tables/simd-fp.decode:349','src/tables/simd-fp.decode:350','src/tables/simd-fp.decode:351','src/tables/simd-fp.decode:352','src/tables/simd-fp.decode:353','src/tables/simd-fp.decode:354','src/tables/simd-fp.decode:355','src/tables/simd-fp.decode:356','src/tables/simd-fp.decode:357','src/tables/simd-fp.decode:358','src/tables/simd-fp.decode:359','src/tables/simd-fp.decode:360','src/tables/simd-fp.decode:361','src/tables/simd-fp.decode:362','src/tables/simd-fp.decode:363','src/tables/simd-fp.decode:364','src/tables/simd-fp.decode:365','src/tables/simd-fp.decode:366','src/tables/simd-fp.decode:367','src/tables/simd-fp.decode:368','src/tables/simd-fp.decode:369','src/tables/simd-fp.decode:370','src/tables/simd-fp.decode:371','src/tables/simd-fp.decode:372','src/tables/simd-fp.decode:373','src/tables/simd-fp.decode:374','src/tables/simd-fp.decode:375','src/tables/simd-fp.decode:376','src/tables/simd-fp.decode:377','src/tables/simd-fp.decode:378','src/tables/simd-fp.decode:379','src/tables/simd-fp.decode:380','src/tables/simd-fp.decode:381','src/tables/simd-fp.decode:384','src/tables/simd-fp.decode:385','src/tables/simd-fp.decode:386','src/tables/simd-fp.decode:387','src/tables/simd-fp.decode:388','src/tables/simd-fp.decode:389','src/tables/simd-fp.decode:390','src/tables/simd-fp.decode:391','src/tables/simd-fp.decode:392','src/tables/simd-fp.decode:393','src/tables/simd-fp.decode:394','src/tables/simd-fp.decode:395','src/tables/simd-fp.decode:396','src/tables/simd-fp.decode:397','src/tables/simd-fp.decode:398','src/tables/simd-fp.decode:399','src/tables/simd-fp.decode:400','src/tables/simd-fp.decode:401','src/tables/simd-fp.decode:402','src/tables/simd-fp.decode:403','src/tables/simd-fp.decode:404','src/tables/simd-fp.decode:405','src/tables/simd-fp.decode:406','src/tables/simd-fp.decode:407','src/tables/simd-fp.decode:408','src/tables/simd-fp.decode:409','src/tables/simd-fp.decode:410','src/tables/simd-fp.decode:411','src/tables/simd-fp.decode:412','src/tables/simd-fp.decode:413','src/tables/simd-fp.decode:414','src/tables/simd-fp.decode:415','src/tables/simd-fp.decode:416','src/tables/simd-fp.decode:417','src/tables/simd-fp.decode:418','src/tables/simd-fp.decode:419','src/tables/simd-fp.decode:420','src/tables/simd-fp.decode:421','src/tables/simd-fp.decode:422','src/tables/simd-fp.decode:423','src/tables/simd-fp.decode:424','src/tables/simd-fp.decode:425','src/tables/simd-fp.decode:426','src/tables/simd-fp.decode:427','src/tables/simd-fp.decode:428','src/tables/simd-fp.decode:429','src/tables/simd-fp.decode:430','src/tables/simd-fp.decode:431','src/tables/simd-fp.decode:432','src/tables/simd-fp.decode:433','src/tables/simd-fp.decode:434','src/tables/simd-fp.decode:435','src/tables/simd-fp.decode:436','src/tables/simd-fp.decode:437','src/tables/simd-fp.decode:438','src/tables/simd-fp.decode:439','src/tables/simd-fp.decode:440','src/tables/simd-fp.decode:441','src/tables/simd-fp.decode:442','src/tables/simd-fp.decode:443','src/tables/simd-fp.decode:444','src/tables/simd-fp.decode:445','src/tables/simd-fp.decode:446','src/tables/simd-fp.decode:447','src/tables/simd-fp.decode:448','src/tables/simd-fp.decode:449','src/tables/simd-fp.decode:450','src/tables/simd-fp.decode:451','src/tables/simd-fp.decode:452','src/tables/simd-fp.decode:453','src/tables/simd-fp.decode:454','src/tables/simd-fp.decode:455','src/tables/simd-fp.decode:456','src/tables/simd-fp.decode:457','src/tables/simd-fp.decode:458','src/tables/simd-fp.decode:459','src/tables/simd-fp.decode:460','src/tables/simd-fp.decode:461','src/tables/simd-fp.decode:462','src/tables/simd-fp.decode:463','src/tables/simd-fp.decode:464','src/tables/simd-fp.decode:465','src/tables/simd-fp.decode:466','src/tables/simd-fp.decode:467','src/tables/simd-fp.decode:468','src/tables/simd-fp.decode:469','src/tables/simd-fp.decode:470','src/tables/simd-fp.decode:471','src/tables/simd-fp.decode:472','src/tables/simd-fp.decode:473','src/tables/simd-fp.decode:474','src/tables/simd-fp.decode:475','src/tables/simd-fp.decode:476','src/tables/simd-fp.decode:477','src/tables/simd-fp.decode:478','src/tables/simd-fp.decode:479','src/tables/simd-fp.decode:480','src/tables/simd-fp.decode:482','src/tables/simd-fp.decode:483','src/tables/simd-fp.decode:484','src/tables/simd-fp.decode:487','src/tables/simd-fp.decode:488','src/tables/simd-fp.decode:489','src/tables/simd-fp.decode:490','src/tables/simd-fp.decode:491','src/tables/simd-fp.decode:492','src/tables/simd-fp.decode:493','src/tables/simd-fp.decode:494','src/tables/simd-fp.decode:495','src/tables/simd-fp.decode:496','src/tables/simd-fp.decode:497','src/tables/simd-fp.decode:498','src/tables/simd-fp.decode:499','src/tables/simd-fp.decode:500','src/tables/simd-fp.decode:501','src/tables/simd-fp.decode:502','src/tables/simd-fp.decode:503','src/tables/simd-fp.decode:504','src/tables/simd-fp.decode:505','src/tables/simd-fp.decode:506','src/tables/simd-fp.decode:507','src/tables/simd-fp.decode:508','src/tables/simd-fp.decode:511','src/tables/simd-fp.decode:512','src/tables/simd-fp.decode:513','src/tables/simd-fp.decode:514','src/tables/simd-fp.decode:515','src/tables/simd-fp.decode:516','src/tables/simd-fp.decode:517','src/tables/simd-fp.decode:518','src/tables/simd-fp.decode:519','src/tables/simd-fp.decode:520','src/tables/simd-fp.decode:521','src/tables/simd-fp.decode:522','src/tables/simd-fp.decode:523','src/tables/simd-fp.decode:524','src/tables/simd-fp.decode:525','src/tables/simd-fp.decode:526','src/tables/simd-fp.decode:527','src/tables/simd-fp.decode:528','src/tables/simd-fp.decode:529','src/tables/simd-fp.decode:530','src/tables/simd-fp.decode:531','src/tables/simd-fp.decode:532','src/tables/simd-fp.decode:533','src/tables/simd-fp.decode:534','src/tables/simd-fp.decode:535','src/tables/simd-fp.decode:536','src/tables/simd-fp.decode:537','src/tables/simd-fp.decode:538','src/tables/simd-fp.decode:539','src/tables/simd-fp.decode:542','src/tables/simd-fp.decode:543','src/tables/simd-fp.decode:544','src/tables/simd-fp.decode:545','src/tables/simd-fp.decode:546','src/tables/simd-fp.decode:547','src/tables/simd-fp.decode:548','src/tables/simd-fp.decode:549','src/tables/simd-fp.decode:550','src/tables/simd-fp.decode:551','src/tables/simd-fp.decode:552','src/tables/simd-fp.decode:553','src/tables/simd-fp.decode:554','src/tables/simd-fp.decode:555','src/tables/simd-fp.decode:556','src/tables/simd-fp.decode:557','src/tables/simd-fp.decode:558','src/tables/simd-fp.decode:559','src/tables/simd-fp.decode:560','src/tables/simd-fp.decode:561','src/tables/simd-fp.decode:562','src/tables/simd-fp.decode:563','src/tables/simd-fp.decode:567','src/tables/simd-fp.decode:568','src/tables/simd-fp.decode:569','src/tables/simd-fp.decode:570','src/tables/simd-fp.decode:571','src/tables/simd-fp.decode:572','src/tables/simd-fp.decode:573','src/tables/simd-fp.decode:574','src/tables/simd-fp.decode:575','src/tables/simd-fp.decode:576','src/tables/simd-fp.decode:577','src/tables/simd-fp.decode:578','src/tables/simd-fp.decode:579','src/tables/simd-fp.decode:580','src/tables/simd-fp.decode:581','src/tables/simd-fp.decode:582','src/tables/simd-fp.decode:587','src/tables/simd-fp.decode:588','src/tables/simd-fp.decode:589','src/tables/simd-fp.decode:590','src/tables/simd-fp.decode:591','src/tables/simd-fp.decode:592','src/tables/simd-fp.decode:593','src/tables/simd-fp.decode:594','src/tables/simd-fp.decode:595','src/tables/simd-fp.decode:596','src/tables/simd-fp.decode:597','src/tables/simd-fp.decode:598','src/tables/simd-fp.decode:599','src/tables/simd-fp.decode:600','src/tables/simd-fp.decode:601','src/tables/simd-fp.decode:602','src/tables/simd-fp.decode:603','src/tables/simd-fp.decode:604','src/tables/simd-fp.decode:605','src/tables/simd-fp.decode:606','src/tables/simd-fp.decode:607','src/tables/simd-fp.decode:608','src/tables/simd-fp.decode:609','src/tables/simd-fp.decode:610','src/tables/simd-fp.decode:611','src/tables/simd-fp.decode:612','src/tables/simd-fp.decode:613','src/tables/simd-fp.decode:614','src/tables/simd-fp.decode:615','src/tables/simd-fp.decode:616','src/tables/simd-fp.decode:617','src/tables/simd-fp.decode:618','src/tables/simd-fp.decode:619','src/tables/simd-fp.decode:620','src/tables/simd-fp.decode:621','src/tables/simd-fp.decode:622','src/tables/simd-fp.decode:623','src/tables/simd-fp.decode:624','src/tables/simd-fp.decode:625','src/tables/simd-fp.decode:626','src/tables/simd-fp.decode:627','src/tables/simd-fp.decode:628','src/tables/simd-fp.decode:629','src/tables/simd-fp.decode:630','src/tables/simd-fp.decode:631','src/tables/simd-fp.decode:632','src/tables/simd-fp.decode:633','src/tables/simd-fp.decode:634','src/tables/simd-fp.decode:635','src/tables/simd-fp.decode:636','src/tables/simd-fp.decode:637','src/tables/simd-fp.decode:638','src/tables/simd-fp.decode:639','src/tables/simd-fp.decode:640','src/tables/simd-fp.decode:641','src/tables/simd-fp.decode:642','src/tables/simd-fp.decode:643','src/tables/simd-fp.decode:644','src/tables/simd-fp.decode:645','src/tables/simd-fp.decode:646','src/tables/simd-fp.decode:647','src/tables/simd-fp.decode:648','src/tables/simd-fp.decode:649','src/tables/simd-fp.decode:650','src/tables/simd-fp.decode:651','src/tables/simd-fp.decode:652','src/tables/simd-fp.decode:653','src/tables/simd-fp.decode:654','src/tables/simd-fp.decode:655','src/tables/simd-fp.decode:656','src/tables/simd-fp.decode:657','src/tables/simd-fp.decode:658','src/tables/simd-fp.decode:659','src/tables/simd-fp.decode:660','src/tables/simd-fp.decode:661','src/tables/simd-fp.decode:662','src/tables/simd-fp.decode:663','src/tables/simd-fp.decode:664','src/tables/simd-fp.decode:665','src/tables/simd-fp.decode:666','src/tables/simd-fp.decode:667','src/tables/simd-fp.decode:668','src/tables/simd-fp.decode:669','src/tables/simd-fp.decode:670','src/tables/simd-fp.decode:671','src/tables/simd-fp.decode:672','src/tables/simd-fp.decode:673','src/tables/simd-fp.decode:674','src/tables/simd-fp.decode:675','src/tables/simd-fp.decode:676','src/tables/simd-fp.decode:677','src/tables/simd-fp.decode:678','src/tables/simd-fp.decode:679','src/tables/simd-fp.decode:680','src/tables/simd-fp.decode:681','src/tables/simd-fp.decode:682','src/tables/simd-fp.decode:683','src/tables/simd-fp.decode:684','src/tables/simd-fp.decode:688','src/tables/simd-fp.decode:689','src/tables/simd-fp.decode:690','src/tables/simd-fp.decode:691','src/tables/simd-fp.decode:692','src/tables/simd-fp.decode:693','src/tables/simd-fp.decode:694','src/tables/simd-fp.decode:695','src/tables/simd-fp.decode:696','src/tables/simd-fp.decode:697','src/tables/simd-fp.decode:698','src/tables/simd-fp.decode:699','src/tables/simd-fp.decode:700','src/tables/simd-fp.decode:701','src/tables/simd-fp.decode:702','src/tables/simd-fp.decode:703','src/tables/simd-fp.decode:704','src/tables/simd-fp.decode:705','src/tables/simd-fp.decode:706','src/tables/simd-fp.decode:707','src/tables/simd-fp.decode:708','src/tables/simd-fp.decode:709','src/tables/simd-fp.decode:710','src/tables/simd-fp.decode:711','src/tables/simd-fp.decode:712','src/tables/simd-fp.decode:713','src/tables/simd-fp.decode:714','src/tables/simd-fp.decode:715','src/tables/simd-fp.decode:716','src/tables/simd-fp.decode:717','src/tables/simd-fp.decode:718','src/tables/simd-fp.decode:719','src/tables/simd-fp.decode:720','src/tables/simd-fp.decode:721','src/tables/simd-fp.decode:722','src/tables/simd-fp.decode:723','src/tables/simd-fp.decode:724','src/tables/simd-fp.decode:725','src/tables/simd-fp.decode:726','src/tables/simd-fp.decode:727','src/tables/simd-fp.decode:728','src/tables/simd-fp.decode:729','src/tables/simd-fp.decode:730','src/tables/simd-fp.decode:731','src/tables/simd-fp.decode:732','src/tables/simd-fp.decode:733','src/tables/simd-fp.decode:734','src/tables/simd-fp.decode:735','src/tables/simd-fp.decode:736','src/tables/simd-fp.decode:737','src/tables/simd-fp.decode:738','src/tables/simd-fp.decode:739','src/tables/simd-fp.decode:740','src/tables/simd-fp.decode:743','src/tables/simd-fp.decode:744','src/tables/simd-fp.decode:745','src/tables/simd-fp.decode:746','src/tables/simd-fp.decode:747','src/tables/simd-fp.decode:748','src/tables/simd-fp.decode:749','src/tables/simd-fp.decode:750','src/tables/simd-fp.decode:751','src/tables/simd-fp.decode:752','src/tables/simd-fp.decode:753','src/tables/simd-fp.decode:754','src/tables/simd-fp.decode:755','src/tables/simd-fp.decode:756','src/tables/simd-fp.decode:757','src/tables/simd-fp.decode:758','src/tables/simd-fp.decode:759','src/tables/simd-fp.decode:760','src/tables/simd-fp.decode:761','src/tables/simd-fp.decode:762','src/tables/simd-fp.decode:763','src/tables/simd-fp.decode:764','src/tables/simd-fp.decode:765','src/tables/simd-fp.decode:766','src/tables/simd-fp.decode:767','src/tables/simd-fp.decode:768','src/tables/simd-fp.decode:771','src/tables/simd-fp.decode:772','src/tables/simd-fp.decode:773','src/tables/simd-fp.decode:774','src/tables/simd-fp.decode:775','src/tables/simd-fp.decode:776','src/tables/simd-fp.decode:777','src/tables/simd-fp.decode:778','src/tables/simd-fp.decode:779','src/tables/simd-fp.decode:780','src/tables/simd-fp.decode:781','src/tables/simd-fp.decode:782','src/tables/simd-fp.decode:783','src/tables/simd-fp.decode:784','src/tables/simd-fp.decode:785','src/tables/simd-fp.decode:786','src/tables/simd-fp.decode:787','src/tables/simd-fp.decode:788','src/tables/simd-fp.decode:789','src/tables/simd-fp.decode:790','src/tables/simd-fp.decode:791','src/tables/simd-fp.decode:792','src/tables/simd-fp.decode:793','src/tables/simd-fp.decode:794','src/tables/simd-fp.decode:795','src/tables/simd-fp.decode:796','src/tables/simd-fp.decode:797','src/tables/simd-fp.decode:798','src/tables/simd-fp.decode:799','src/tables/simd-fp.decode:800','src/tables/simd-fp.decode:801','src/tables/simd-fp.decode:802','src/tables/simd-fp.decode:803','src/tables/simd-fp.decode:804','src/tables/simd-fp.decode:805','src/tables/simd-fp.decode:806','src/tables/simd-fp.decode:807','src/tables/simd-fp.decode:808','src/tables/simd-fp.decode:809','src/tables/simd-fp.decode:810','src/tables/simd-fp.decode:811','src/tables/simd-fp.decode:812','src/tables/simd-fp.decode:813','src/tables/simd-fp.decode:814','src/tables/simd-fp.decode:815','src/tables/simd-fp.decode:816','src/tables/simd-fp.decode:817','src/tables/simd-fp.decode:818','src/tables/simd-fp.decode:819','src/tables/simd-fp.decode:820','src/tables/simd-fp.decode:821','src/tables/simd-fp.decode:822','src/tables/simd-fp.decode:823','src/tables/simd-fp.decode:824','src/tables/simd-fp.decode:825','src/tables/simd-fp.decode:828','src/tables/simd-fp.decode:829','src/tables/simd-fp.decode:830','src/tables/simd-fp.decode:831','src/tables/simd-fp.decode:832','src/tables/simd-fp.decode:833','src/tables/simd-fp.decode:836','src/tables/simd-fp.decode:837','src/tables/simd-fp.decode:838','src/tables/simd-fp.decode:839','src/tables/simd-fp.decode:840','src/tables/simd-fp.decode:841','src/tables/simd-fp.decode:842','src/tables/simd-fp.decode:843','src/tables/simd-fp.decode:844','src/tables/simd-fp.decode:845','src/tables/simd-fp.decode:846','src/tables/simd-fp.decode:847','src/tables/simd-fp.decode:848','src/tables/simd-fp.decode:849','src/tables/simd-fp.decode:850','src/tables/simd-fp.decode:851','src/tables/simd-fp.decode:852','src/tables/simd-fp.decode:853','src/tables/simd-fp.decode:854','src/tables/simd-fp.decode:855','src/tables/simd-fp.decode:856','src/tables/simd-fp.decode:857','src/tables/simd-fp.decode:858','src/tables/simd-fp.decode:859','src/tables/simd-fp.decode:860','src/tables/simd-fp.decode:861','src/tables/simd-fp.decode:862','src/tables/simd-fp.decode:863','src/tables/simd-fp.decode:864','src/tables/simd-fp.decode:865','src/tables/simd-fp.decode:866','src/tables/simd-fp.decode:867','src/tables/simd-fp.decode:868','src/tables/simd-fp.decode:869','src/tables/simd-fp.decode:870','src/tables/simd-fp.decode:871','src/tables/simd-fp.decode:872','src/tables/simd-fp.decode:873','src/tables/simd-fp.decode:874','src/tables/simd-fp.decode:875','src/tables/simd-fp.decode:876','src/tables/simd-fp.decode:877','src/tables/simd-fp.decode:878','src/tables/simd-fp.decode:879','src/tables/simd-fp.decode:880','src/tables/simd-fp.decode:881','src/tables/simd-fp.decode:882','src/tables/simd-fp.decode:883','src/tables/simd-fp.decode:884','src/tables/simd-fp.decode:885','src/tables/simd-fp.decode:886','src/tables/simd-fp.decode:887','src/tables/simd-fp.decode:888','src/tables/simd-fp.decode:889','src/tables/simd-fp.decode:890','src/tables/simd-fp.decode:891','src/tables/simd-fp.decode:892','src/tables/simd-fp.decode:893','src/tables/simd-fp.decode:894','src/tables/simd-fp.decode:895','src/tables/simd-fp.decode:896','src/tables/simd-fp.decode:897','src/tables/simd-fp.decode:898','src/tables/simd-fp.decode:899','src/tables/simd-fp.decode:900','src/tables/simd-fp.decode:901','src/tables/simd-fp.decode:902','src/tables/simd-fp.decode:903','src/tables/simd-fp.decode:904','src/tables/simd-fp.decode:905','src/tables/simd-fp.decode:906','src/tables/simd-fp.decode:907','src/tables/simd-fp.decode:908','src/tables/simd-fp.decode:909','src/tables/simd-fp.decode:910','src/tables/simd-fp.decode:911','src/tables/simd-fp.decode:912','src/tables/simd-fp.decode:913','src/tables/simd-fp.decode:916','src/tables/simd-fp.decode:917','src/tables/simd-fp.decode:918','src/tables/simd-fp.decode:919','src/tables/simd-fp.decode:920','src/tables/simd-fp.decode:921','src/tables/simd-fp.decode:922','src/tables/simd-fp.decode:923','src/tables/simd-fp.decode:924','src/tables/simd-fp.decode:925','src/tables/simd-fp.decode:926','src/tables/simd-fp.decode:927','src/tables/simd-fp.decode:928','src/tables/simd-fp.decode:929','src/tables/simd-fp.decode:930','src/tables/simd-fp.decode:931','src/tables/simd-fp.decode:934','src/tables/simd-fp.decode:935','src/tables/simd-fp.decode:936','src/tables/simd-fp.decode:937','src/tables/simd-fp.decode:938','src/tables/simd-fp.decode:939','src/tables/simd-fp.decode:940','src/tables/simd-fp.decode:941','src/tables/simd-fp.decode:942','src/tables/simd-fp.decode:943','src/tables/simd-fp.decode:944','src/tables/simd-fp.decode:945','src/tables/simd-fp.decode:946','src/tables/simd-fp.decode:947','src/tables/simd-fp.decode:948','src/tables/simd-fp.decode:949','src/tables/simd-fp.decode:950','src/tables/simd-fp.decode:951','src/tables/simd-fp.decode:952','src/tables/simd-fp.decode:953','src/tables/simd-fp.decode:954','src/tables/simd-fp.decode:955','src/tables/simd-fp.decode:956','src/tables/simd-fp.decode:957','src/tables/simd-fp.decode:958','src/tables/simd-fp.decode:959','src/tables/simd-fp.decode:960','src/tables/simd-fp.decode:961','src/tables/simd-fp.decode:962','src/tables/simd-fp.decode:963','src/tables/simd-fp.decode:964','src/tables/simd-fp.decode:965','src/tables/simd-fp.decode:966','src/tables/simd-fp.decode:967','src/tables/simd-fp.decode:968','src/tables/simd-fp.decode:969','src/tables/simd-fp.decode:970','src/tables/simd-fp.decode:971','src/tables/simd-fp.decode:972','src/tables/simd-fp.decode:973','src/tables/simd-fp.decode:974','src/tables/simd-fp.decode:975','src/tables/simd-fp.decode:976','src/tables/simd-fp.decode:977','src/tables/simd-fp.decode:978','src/tables/simd-fp.decode:979','src/tables/simd-fp.decode:980','src/tables/simd-fp.decode:981','src/tables/simd-fp.decode:982','src/tables/simd-fp.decode:983','src/tables/simd-fp.decode:984','src/tables/simd-fp.decode:985','src/tables/simd-fp.decode:986','src/tables/simd-fp.decode:992','src/tables/simd-fp.decode:993','src/tables/simd-fp.decode:994','src/tables/simd-fp.decode:995','src/tables/simd-fp.decode:996','src/tables/simd-fp.decode:997','src/tables/simd-fp.decode:998','src/tables/simd-fp.decode:999','src/tables/simd-fp.decode:1000','src/tables/simd-fp.decode:1001','src/tables/simd-fp.decode:1002','src/tables/simd-fp.decode:1003','src/tables/simd-fp.decode:1004','src/tables/simd-fp.decode:1005','src/tables/simd-fp.decode:1006','src/tables/simd-fp.decode:1007','src/tables/simd-fp.decode:1008','src/tables/simd-fp.decode:1009','src/tables/simd-fp.decode:1010','src/tables/simd-fp.decode:1011','src/tables/simd-fp.decode:1012','src/tables/simd-fp.decode:1013','src/tables/simd-fp.decode:1014','src/tables/simd-fp.decode:1015','src/tables/simd-fp.decode:1016','src/tables/simd-fp.decode:1017','src/tables/simd-fp.decode:1018','src/tables/simd-fp.decode:1019','src/tables/simd-fp.decode:1020','src/tables/simd-fp.decode:1021','src/tables/simd-fp.decode:1022','src/tables/simd-fp.decode:1025','src/tables/simd-fp.decode:1026','src/tables/simd-fp.decode:1027','src/tables/simd-fp.decode:1028','src/tables/simd-fp.decode:1029','src/tables/simd-fp.decode:1030','src/tables/simd-fp.decode:1031','src/tables/simd-fp.decode:1032','src/tables/simd-fp.decode:1033','src/tables/simd-fp.decode:1034','src/tables/simd-fp.decode:1035','src/tables/simd-fp.decode:1036','src/tables/simd-fp.decode:1037','src/tables/simd-fp.decode:1038','src/tables/simd-fp.decode:1039','src/tables/simd-fp.decode:1040','src/tables/simd-fp.decode:1041','src/tables/simd-fp.decode:1042','src/tables/simd-fp.decode:1043','src/tables/simd-fp.decode:1044','src/tables/simd-fp.decode:1045','src/tables/simd-fp.decode:1046','src/tables/simd-fp.decode:1047','src/tables/simd-fp.decode:1048','src/tables/simd-fp.decode:1049','src/tables/simd-fp.decode:1050','src/tables/simd-fp.decode:1051','src/tables/simd-fp.decode:1052','src/tables/simd-fp.decode:1053','src/tables/simd-fp.decode:1054','src/tables/simd-fp.decode:1055','src/tables/simd-fp.decode:1056','src/tables/simd-fp.decode:1057','src/tables/simd-fp.decode:1058','src/tables/simd-fp.decode:1059','src/tables/simd-fp.decode:1060','src/tables/simd-fp.decode:1061','src/tables/simd-fp.decode:1062','src/tables/simd-fp.decode:1063','src/tables/simd-fp.decode:1064','src/tables/simd-fp.decode:1065','src/tables/simd-fp.decode:1067','src/tables/simd-fp.decode:1068','src/tables/simd-fp.decode:1069','src/tables/simd-fp.decode:1070','src/tables/simd-fp.decode:1071','src/tables/simd-fp.decode:1072','src/tables/simd-fp.decode:1073','src/tables/simd-fp.decode:1074','src/tables/simd-fp.decode:1075','src/tables/simd-fp.decode:1076','src/tables/simd-fp.decode:1077','src/tables/simd-fp.decode:1078','src/tables/simd-fp.decode:1079','src/tables/simd-fp.decode:1080','src/tables/simd-fp.decode:1081','src/tables/simd-fp.decode:1082','src/tables/simd-fp.decode:1083','src/tables/simd-fp.decode:1084','src/tables/simd-fp.decode:1085','src/tables/simd-fp.decode:1086','src/tables/simd-fp.decode:1087','src/tables/simd-fp.decode:1088','src/tables/simd-fp.decode:1089','src/tables/simd-fp.decode:1090','src/tables/simd-fp.decode:1091','src/tables/simd-fp.decode:1092','src/tables/simd-fp.decode:1093','src/tables/simd-fp.decode:1094','src/tables/simd-fp.decode:1095','src/tables/simd-fp.decode:1096','src/tables/simd-fp.decode:1097','src/tables/simd-fp.decode:1098','src/tables/simd-fp.decode:1099','src/tables/simd-fp.decode:1100','src/tables/simd-fp.decode:1101','src/tables/simd-fp.decode:1102','src/tables/simd-fp.decode:1103','src/tables/simd-fp.decode:1104','src/tables/simd-fp.decode:1105','src/tables/simd-fp.decode:1106','src/tables/simd-fp.decode:1107','src/tables/simd-fp.decode:1108','src/tables/simd-fp.decode:1109','src/tables/simd-fp.decode:1110','src/tables/simd-fp.decode:1111','src/tables/simd-fp.decode:1112','src/tables/simd-fp.decode:1113','src/tables/simd-fp.decode:1114','src/tables/simd-fp.decode:1115','src/tables/simd-fp.decode:1116','src/tables/simd-fp.decode:1117','src/tables/simd-fp.decode:1118','src/tables/simd-fp.decode:1119','src/tables/simd-fp.decode:1120','src/tables/simd-fp.decode:1121','src/tables/simd-fp.decode:1122','src/tables/simd-fp.decode:1123','src/tables/simd-fp.decode:1124','src/tables/simd-fp.decode:1125','src/tables/simd-fp.decode:1126','src/tables/simd-fp.decode:1127','src/tables/simd-fp.decode:1128','src/tables/simd-fp.decode:1129','src/tables/simd-fp.decode:1130','src/tables/simd-fp.decode:1131','src/tables/simd-fp.decode:1132','src/tables/simd-fp.decode:1133','src/tables/simd-fp.decode:1134','src/tables/simd-fp.decode:1135','src/tables/simd-fp.decode:1138','src/tables/simd-fp.decode:1139','src/tables/simd-fp.decode:1140','src/tables/simd-fp.decode:1141','src/tables/simd-fp.decode:1142','src/tables/simd-fp.decode:1143','src/tables/simd-fp.decode:1144','src/tables/simd-fp.decode:1145','src/tables/simd-fp.decode:1146','src/tables/simd-fp.decode:1147','src/tables/simd-fp.decode:1148','src/tables/simd-fp.decode:1149','src/tables/simd-fp.decode:1150','src/tables/simd-fp.decode:1151','src/tables/simd-fp.decode:1152','src/tables/simd-fp.decode:1153','src/tables/simd-fp.decode:1154','src/tables/simd-fp.decode:1155','src/tables/simd-fp.decode:1156','src/tables/simd-fp.decode:1157','src/tables/simd-fp.decode:1158','src/tables/simd-fp.decode:1159','src/tables/simd-fp.decode:1160','src/tables/simd-fp.decode:1161','src/tables/simd-fp.decode:1162','src/tables/simd-fp.decode:1163','src/tables/simd-fp.decode:1164','src/tables/simd-fp.decode:1165','src/tables/simd-fp.decode:1166','src/tables/simd-fp.decode:1167','src/tables/simd-fp.decode:1168','src/tables/simd-fp.decode:1169','src/tables/simd-fp.decode:1170','src/tables/simd-fp.decode:1171','src/tables/simd-fp.decode:1172','src/tables/simd-fp.decode:1173','src/tables/simd-fp.decode:1174','src/tables/simd-fp.decode:1175','src/tables/simd-fp.decode:1176','src/tables/simd-fp.decode:1177','src/tables/simd-fp.decode:1178','src/tables/simd-fp.decode:1179','src/tables/simd-fp.decode:1180','src/tables/simd-fp.decode:1181','src/tables/simd-fp.decode:1182','src/tables/simd-fp.decode:1185','src/tables/simd-fp.decode:1186','src/tables/simd-fp.decode:1187','src/tables/simd-fp.decode:1188','src/tables/simd-fp.decode:1189','src/tables/simd-fp.decode:1190','src/tables/simd-fp.decode:1191','src/tables/simd-fp.decode:1192','src/tables/simd-fp.decode:1193','src/tables/simd-fp.decode:1194','src/tables/simd-fp.decode:1195','src/tables/simd-fp.decode:1196','src/tables/simd-fp.decode:1197','src/tables/simd-fp.decode:1198','src/tables/simd-fp.decode:1199','src/tables/simd-fp.decode:1200','src/tables/simd-fp.decode:1201','src/tables/simd-fp.decode:1202','src/tables/simd-fp.decode:1203','src/tables/simd-fp.decode:1204','src/tables/simd-fp.decode:1205','src/tables/simd-fp.decode:1206','src/tables/simd-fp.decode:1207','src/tables/simd-fp.decode:1208','src/tables/simd-fp.decode:1212','src/tables/simd-fp.decode:1213','src/tables/simd-fp.decode:1214','src/tables/simd-fp.decode:1216','src/tables/simd-fp.decode:1217','src/tables/simd-fp.decode:1218','src/tables/simd-fp.decode:1219','src/tables/simd-fp.decode:1220','src/tables/simd-fp.decode:1221','src/tables/simd-fp.decode:1222','src/tables/simd-fp.decode:1223','src/tables/simd-fp.decode:1224','src/tables/simd-fp.decode:1225','src/tables/simd-fp.decode:1226','src/tables/simd-fp.decode:1227','src/tables/simd-fp.decode:1228','src/tables/simd-fp.decode:1229','src/tables/simd-fp.decode:1230','src/tables/simd-fp.decode:1231','src/tables/simd-fp.decode:1232','src/tables/simd-fp.decode:1233','src/tables/simd-fp.decode:1234','src/tables/simd-fp.decode:1235','src/tables/simd-fp.decode:1236','src/tables/simd-fp.decode:1237','src/tables/simd-fp.decode:1238','src/tables/simd-fp.decode:1239','src/tables/simd-fp.decode:1244','src/tables/simd-fp.decode:1245','src/tables/simd-fp.decode:1246','src/tables/simd-fp.decode:1247','src/tables/simd-fp.decode:1248','src/tables/simd-fp.decode:1249','src/tables/simd-fp.decode:1250','src/tables/simd-fp.decode:1251','src/tables/simd-fp.decode:1252','src/tables/simd-fp.decode:1253','src/tables/simd-fp.decode:1254','src/tables/simd-fp.decode:1255','src/tables/simd-fp.decode:1256','src/tables/simd-fp.decode:1257','src/tables/simd-fp.decode:1258','src/tables/simd-fp.decode:1259','src/tables/simd-fp.decode:1260','src/tables/simd-fp.decode:1261','src/tables/simd-fp.decode:1262','src/tables/simd-fp.decode:1263','src/tables/simd-fp.decode:1264','src/tables/simd-fp.decode:1265','src/tables/simd-fp.decode:1266','src/tables/simd-fp.decode:1267','src/tables/simd-fp.decode:1268','src/tables/simd-fp.decode:1269','src/tables/simd-fp.decode:1270','src/tables/simd-fp.decode:1271','src/tables/simd-fp.decode:1272','src/tables/simd-fp.decode:1273','src/tables/simd-fp.decode:1274','src/tables/simd-fp.decode:1275','src/tables/simd-fp.decode:1276','src/tables/simd-fp.decode:1277','src/tables/simd-fp.decode:1278','src/tables/simd-fp.decode:1279','src/tables/simd-fp.decode:1280','src/tables/simd-fp.decode:1281','src/tables/simd-fp.decode:1282','src/tables/simd-fp.decode:1283','src/tables/simd-fp.decode:1284','src/tables/simd-fp.decode:1285','src/tables/simd-fp.decode:1286','src/tables/simd-fp.decode:1287','src/tables/simd-fp.decode:1288','src/tables/simd-fp.decode:1289','src/tables/simd-fp.decode:1290','src/tables/simd-fp.decode:1291','src/tables/simd-fp.decode:1292','src/tables/simd-fp.decode:1293','src/tables/simd-fp.decode:1297','src/tables/simd-fp.decode:1298','src/tables/simd-fp.decode:1299','src/tables/simd-fp.decode:1300','src/tables/simd-fp.decode:1301','src/tables/simd-fp.decode:1302','src/tables/simd-fp.decode:1303','src/tables/simd-fp.decode:1304','src/tables/simd-fp.decode:1305','src/tables/simd-fp.decode:1306','src/tables/simd-fp.decode:1307','src/tables/simd-fp.decode:1308','src/tables/simd-fp.decode:1309','src/tables/simd-fp.decode:1310','src/tables/simd-fp.decode:1311','src/tables/simd-fp.decode:1312','src/tables/simd-fp.decode:1313','src/tables/simd-fp.decode:1314','src/tables/simd-fp.decode:1315','src/tables/simd-fp.decode:1316','src/tables/simd-fp.decode:1317','src/tables/simd-fp.decode:1318','src/tables/simd-fp.decode:1319','src/tables/simd-fp.decode:1320','src/tables/simd-fp.decode:1321','src/tables/simd-fp.decode:1322','src/tables/simd-fp.decode:1323','src/tables/simd-fp.decode:1324','src/tables/simd-fp.decode:1325','src/tables/simd-fp.decode:1326','src/tables/simd-fp.decode:1327','src/tables/simd-fp.decode:1328','src/tables/simd-fp.decode:1329','src/tables/simd-fp.decode:1330','src/tables/simd-fp.decode:1331','src/tables/simd-fp.decode:1332','src/tables/simd-fp.decode:1333','src/tables/simd-fp.decode:1334','src/tables/simd-fp.decode:1335','src/tables/simd-fp.decode:1336','src/tables/simd-fp.decode:1337','src/tables/simd-fp.decode:1338','src/tables/simd-fp.decode:1339','src/tables/simd-fp.decode:1340','src/tables/simd-fp.decode:1341','src/tables/simd-fp.decode:1342','src/tables/simd-fp.decode:1343','src/tables/simd-fp.decode:1344','src/tables/simd-fp.decode:1345','src/tables/simd-fp.decode:1346','src/tables/simd-fp.decode:1347','src/tables/simd-fp.decode:1348','src/tables/simd-fp.decode:1352','src/tables/simd-fp.decode:1353','src/tables/simd-fp.decode:1354','src/tables/simd-fp.decode:1355','src/tables/simd-fp.decode:1356','src/tables/simd-fp.decode:1357','src/tables/simd-fp.decode:1358','src/tables/simd-fp.decode:1359','src/tables/simd-fp.decode:1360','src/tables/simd-fp.decode:1361','src/tables/simd-fp.decode:1362','src/tables/simd-fp.decode:1363','src/tables/simd-fp.decode:1364','src/tables/simd-fp.decode:1365','src/tables/simd-fp.decode:1366','src/tables/simd-fp.decode:1367','src/tables/simd-fp.decode:1368','src/tables/simd-fp.decode:1369','src/tables/simd-fp.decode:1370','src/tables/simd-fp.decode:1371','src/tables/simd-fp.decode:1372','src/tables/simd-fp.decode:1373','src/tables/simd-fp.decode:1374','src/tables/simd-fp.decode:1375','src/tables/simd-fp.decode:1376','src/tables/simd-fp.decode:1377','src/tables/simd-fp.decode:1378','src/tables/simd-fp.decode:1379','src/tables/simd-fp.decode:1380','src/tables/simd-fp.decode:1381','src/tables/simd-fp.decode:1382','src/tables/simd-fp.decode:1383','src/tables/simd-fp.decode:1384','src/tables/simd-fp.decode:1385','src/tables/simd-fp.decode:1386','src/tables/simd-fp.decode:1387','src/tables/simd-fp.decode:1388','src/tables/simd-fp.decode:1389','src/tables/simd-fp.decode:1390','src/tables/simd-fp.decode:1391','src/tables/simd-fp.decode:1392','src/tables/simd-fp.decode:1393','src/tables/simd-fp.decode:1394','src/tables/simd-fp.decode:1395','src/tables/simd-fp.decode:1396','src/tables/simd-fp.decode:1397','src/tables/simd-fp.decode:1398','src/tables/simd-fp.decode:1399','src/tables/simd-fp.decode:1400','src/tables/simd-fp.decode:1401','src/tables/simd-fp.decode:1402','src/tables/simd-fp.decode:1403','src/tables/simd-fp.decode:1404','src/tables/simd-fp.decode:1405','src/tables/simd-fp.decode:1406','src/tables/simd-fp.decode:1407','src/tables/simd-fp.decode:1408','src/tables/simd-fp.decode:1409','src/tables/simd-fp.decode:1410','src/tables/simd-fp.decode:1411','src/tables/simd-fp.decode:1412','src/tables/simd-fp.decode:1413','src/tables/simd-fp.decode:1414','src/tables/simd-fp.decode:1415','src/tables/simd-fp.decode:1416','src/tables/simd-fp.decode:1417','src/tables/simd-fp.decode:1418','src/tables/simd-fp.decode:1419','src/tables/simd-fp.decode:1420','src/tables/simd-fp.decode:1421','src/tables/simd-fp.decode:1422','src/tables/simd-fp.decode:1423']
 /** Field extraction per row; null when the row's guard rejects the word. */
 const EXTRACT: readonly ((w: number) => object | null)[] = [
   (w) => ({ id: 1, name: 'ADD_i', sf: (w >>> 31), sh: ((w >>> 22) & 0x1), imm12: ((w >>> 10) & 0xfff), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: T.addSubImm(((w >>> 10) & 0xfff), w) }),
@@ -1580,1463 +1584,1465 @@ const EXTRACT: readonly ((w: number) => object | null)[] = [
   (w) => ({ id: 71, name: 'SB' }),
   (w) => ({ id: 72, name: 'SYS', op1: ((w >>> 16) & 0x7), crn: ((w >>> 12) & 0xf), crm: ((w >>> 8) & 0xf), op2: ((w >>> 5) & 0x7), rt: ((w >>> 0) & 0x1f) }),
   (w) => ({ id: 73, name: 'SYSL', op1: ((w >>> 16) & 0x7), crn: ((w >>> 12) & 0xf), crm: ((w >>> 8) & 0xf), op2: ((w >>> 5) & 0x7), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 74, name: 'MSR_r', sysreg: ((w >>> 5) & 0xffff), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 75, name: 'MRS', sysreg: ((w >>> 5) & 0xffff), rt: ((w >>> 0) & 0x1f) }),
-  (w) => (G.shift32(w) ? ({ id: 76, name: 'AND_r', sf: (w >>> 31), shift: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), amount: ((w >>> 10) & 0x3f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }) : null),
-  (w) => (G.shift32(w) ? ({ id: 77, name: 'BIC_r', sf: (w >>> 31), shift: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), amount: ((w >>> 10) & 0x3f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }) : null),
-  (w) => (G.shift32(w) ? ({ id: 78, name: 'ORR_r', sf: (w >>> 31), shift: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), amount: ((w >>> 10) & 0x3f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }) : null),
-  (w) => (G.shift32(w) ? ({ id: 79, name: 'ORN_r', sf: (w >>> 31), shift: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), amount: ((w >>> 10) & 0x3f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }) : null),
-  (w) => (G.shift32(w) ? ({ id: 80, name: 'EOR_r', sf: (w >>> 31), shift: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), amount: ((w >>> 10) & 0x3f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }) : null),
-  (w) => (G.shift32(w) ? ({ id: 81, name: 'EON_r', sf: (w >>> 31), shift: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), amount: ((w >>> 10) & 0x3f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }) : null),
-  (w) => (G.shift32(w) ? ({ id: 82, name: 'ANDS_r', sf: (w >>> 31), shift: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), amount: ((w >>> 10) & 0x3f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }) : null),
-  (w) => (G.shift32(w) ? ({ id: 83, name: 'BICS_r', sf: (w >>> 31), shift: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), amount: ((w >>> 10) & 0x3f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }) : null),
+  (w) => ({ id: 74, name: 'MSR_r', rt: ((w >>> 0) & 0x1f), sysreg: ((w >>> 5) & 0xffff) }),
+  (w) => ({ id: 75, name: 'MRS', rt: ((w >>> 0) & 0x1f), sysreg: ((w >>> 5) & 0xffff) }),
+  (w) => ({ id: 76, name: 'MSR_S0', rt: ((w >>> 0) & 0x1f), sysreg: ((w >>> 5) & 0xffff) }),
+  (w) => ({ id: 77, name: 'MRS_S0', rt: ((w >>> 0) & 0x1f), sysreg: ((w >>> 5) & 0xffff) }),
+  (w) => (G.shift32(w) ? ({ id: 78, name: 'AND_r', sf: (w >>> 31), shift: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), amount: ((w >>> 10) & 0x3f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }) : null),
+  (w) => (G.shift32(w) ? ({ id: 79, name: 'BIC_r', sf: (w >>> 31), shift: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), amount: ((w >>> 10) & 0x3f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }) : null),
+  (w) => (G.shift32(w) ? ({ id: 80, name: 'ORR_r', sf: (w >>> 31), shift: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), amount: ((w >>> 10) & 0x3f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }) : null),
+  (w) => (G.shift32(w) ? ({ id: 81, name: 'ORN_r', sf: (w >>> 31), shift: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), amount: ((w >>> 10) & 0x3f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }) : null),
+  (w) => (G.shift32(w) ? ({ id: 82, name: 'EOR_r', sf: (w >>> 31), shift: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), amount: ((w >>> 10) & 0x3f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }) : null),
+  (w) => (G.shift32(w) ? ({ id: 83, name: 'EON_r', sf: (w >>> 31), shift: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), amount: ((w >>> 10) & 0x3f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }) : null),
+  (w) => (G.shift32(w) ? ({ id: 84, name: 'ANDS_r', sf: (w >>> 31), shift: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), amount: ((w >>> 10) & 0x3f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }) : null),
+  (w) => (G.shift32(w) ? ({ id: 85, name: 'BICS_r', sf: (w >>> 31), shift: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), amount: ((w >>> 10) & 0x3f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }) : null),
   () => UNDEFINED_INSTRUCTION,
-  (w) => (G.shift32(w) ? ({ id: 84, name: 'ADD_r', sf: (w >>> 31), shift: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), amount: ((w >>> 10) & 0x3f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }) : null),
-  (w) => (G.shift32(w) ? ({ id: 85, name: 'ADDS_r', sf: (w >>> 31), shift: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), amount: ((w >>> 10) & 0x3f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }) : null),
-  (w) => (G.shift32(w) ? ({ id: 86, name: 'SUB_r', sf: (w >>> 31), shift: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), amount: ((w >>> 10) & 0x3f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }) : null),
-  (w) => (G.shift32(w) ? ({ id: 87, name: 'SUBS_r', sf: (w >>> 31), shift: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), amount: ((w >>> 10) & 0x3f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }) : null),
-  () => UNDEFINED_INSTRUCTION,
-  () => UNDEFINED_INSTRUCTION,
-  (w) => ({ id: 88, name: 'ADD_x', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), option: ((w >>> 13) & 0x7), amount: ((w >>> 10) & 0x7), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 89, name: 'ADDS_x', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), option: ((w >>> 13) & 0x7), amount: ((w >>> 10) & 0x7), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 90, name: 'SUB_x', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), option: ((w >>> 13) & 0x7), amount: ((w >>> 10) & 0x7), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 91, name: 'SUBS_x', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), option: ((w >>> 13) & 0x7), amount: ((w >>> 10) & 0x7), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 92, name: 'ADC', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 93, name: 'ADCS', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 94, name: 'SBC', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 95, name: 'SBCS', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 96, name: 'RMIF', imm6: ((w >>> 15) & 0x3f), rn: ((w >>> 5) & 0x1f), mask: ((w >>> 0) & 0xf) }),
-  (w) => ({ id: 97, name: 'SETF8', rn: ((w >>> 5) & 0x1f) }),
-  (w) => ({ id: 98, name: 'SETF16', rn: ((w >>> 5) & 0x1f) }),
-  (w) => ({ id: 99, name: 'CCMN_r', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), cond: ((w >>> 12) & 0xf), rn: ((w >>> 5) & 0x1f), nzcv: ((w >>> 0) & 0xf) }),
-  (w) => ({ id: 100, name: 'CCMP_r', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), cond: ((w >>> 12) & 0xf), rn: ((w >>> 5) & 0x1f), nzcv: ((w >>> 0) & 0xf) }),
-  (w) => ({ id: 101, name: 'CCMN_i', sf: (w >>> 31), imm: ((w >>> 16) & 0x1f), cond: ((w >>> 12) & 0xf), rn: ((w >>> 5) & 0x1f), nzcv: ((w >>> 0) & 0xf) }),
-  (w) => ({ id: 102, name: 'CCMP_i', sf: (w >>> 31), imm: ((w >>> 16) & 0x1f), cond: ((w >>> 12) & 0xf), rn: ((w >>> 5) & 0x1f), nzcv: ((w >>> 0) & 0xf) }),
-  (w) => ({ id: 103, name: 'CSEL', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), cond: ((w >>> 12) & 0xf), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 104, name: 'CSINC', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), cond: ((w >>> 12) & 0xf), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 105, name: 'CSINV', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), cond: ((w >>> 12) & 0xf), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 106, name: 'CSNEG', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), cond: ((w >>> 12) & 0xf), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 107, name: 'MADD', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 108, name: 'MSUB', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 109, name: 'SMADDL', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 110, name: 'SMSUBL', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 111, name: 'SMULH', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 112, name: 'UMADDL', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 113, name: 'UMSUBL', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 114, name: 'UMULH', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 115, name: 'UDIV', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 116, name: 'SDIV', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 117, name: 'LSLV', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 118, name: 'LSRV', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 119, name: 'ASRV', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 120, name: 'RORV', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => (G.crcSize(w) ? ({ id: 121, name: 'CRC32', rm: ((w >>> 16) & 0x1f), sz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }) : null),
-  (w) => ({ id: 121, name: 'CRC32', rm: ((w >>> 16) & 0x1f), sz: 3, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => (G.crcSize(w) ? ({ id: 122, name: 'CRC32C', rm: ((w >>> 16) & 0x1f), sz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }) : null),
-  (w) => ({ id: 122, name: 'CRC32C', rm: ((w >>> 16) & 0x1f), sz: 3, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 123, name: 'SUBP', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 124, name: 'SUBPS', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 125, name: 'IRG', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 126, name: 'GMI', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 127, name: 'PACGA', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 128, name: 'RBIT', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 129, name: 'REV16', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 130, name: 'REV32', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 131, name: 'REV', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), sf: 0 }),
-  (w) => ({ id: 131, name: 'REV', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), sf: 1 }),
-  (w) => ({ id: 132, name: 'CLZ', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 133, name: 'CLS', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 134, name: 'PAC', key: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 135, name: 'AUT', key: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 136, name: 'PACZ', key: ((w >>> 10) & 0x3), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 137, name: 'AUTZ', key: ((w >>> 10) & 0x3), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 138, name: 'XPAC', data: ((w >>> 10) & 0x1), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 139, name: 'STZGM', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 140, name: 'LDG', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.times16(((w << 11) >> 23)) }),
-  (w) => ({ id: 141, name: 'STGM', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 142, name: 'LDGM', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  () => UNDEFINED_INSTRUCTION,
-  (w) => ({ id: 143, name: 'STG', mode: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.times16(((w << 11) >> 23)) }),
-  (w) => ({ id: 144, name: 'STZG', mode: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.times16(((w << 11) >> 23)) }),
-  (w) => ({ id: 145, name: 'ST2G', mode: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.times16(((w << 11) >> 23)) }),
-  (w) => ({ id: 146, name: 'STZ2G', mode: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.times16(((w << 11) >> 23)) }),
-  () => UNDEFINED_INSTRUCTION,
-  (w) => ({ id: 147, name: 'STGP', mode: ((w >>> 23) & 0x3), rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.times16(((w << 10) >> 25)) }),
-  (w) => ({ id: 148, name: 'LDR_lit', sf: ((w >>> 30) & 0x1), rt: ((w >>> 0) & 0x1f), imm: T.times4(((w << 8) >> 13)) }),
-  (w) => ({ id: 149, name: 'LDRSW_lit', rt: ((w >>> 0) & 0x1f), imm: T.times4(((w << 8) >> 13)) }),
-  (w) => ({ id: 150, name: 'PRFM_lit', rt: ((w >>> 0) & 0x1f), imm: T.times4(((w << 8) >> 13)) }),
-  (w) => ({ id: 151, name: 'STXR', size: (w >>> 30), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 152, name: 'STLXR', size: (w >>> 30), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 153, name: 'LDXR', size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 154, name: 'LDAXR', size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 155, name: 'STXP', sf: ((w >>> 30) & 0x1), rs: ((w >>> 16) & 0x1f), rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 156, name: 'STLXP', sf: ((w >>> 30) & 0x1), rs: ((w >>> 16) & 0x1f), rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 157, name: 'LDXP', sf: ((w >>> 30) & 0x1), rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 158, name: 'LDAXP', sf: ((w >>> 30) & 0x1), rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => (G.evenPairs(w) ? ({ id: 159, name: 'CASP', sf: ((w >>> 30) & 0x1), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }) : null),
-  (w) => (G.evenPairs(w) ? ({ id: 160, name: 'CASPL', sf: ((w >>> 30) & 0x1), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }) : null),
-  (w) => (G.evenPairs(w) ? ({ id: 161, name: 'CASPA', sf: ((w >>> 30) & 0x1), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }) : null),
-  (w) => (G.evenPairs(w) ? ({ id: 162, name: 'CASPAL', sf: ((w >>> 30) & 0x1), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }) : null),
-  (w) => ({ id: 163, name: 'STLLR', size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 164, name: 'STLR', size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 165, name: 'LDLAR', size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 166, name: 'LDAR', size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 167, name: 'CAS', size: (w >>> 30), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 168, name: 'CASL', size: (w >>> 30), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 169, name: 'CASA', size: (w >>> 30), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 170, name: 'CASAL', size: (w >>> 30), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => (G.shift32(w) ? ({ id: 86, name: 'ADD_r', sf: (w >>> 31), shift: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), amount: ((w >>> 10) & 0x3f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }) : null),
+  (w) => (G.shift32(w) ? ({ id: 87, name: 'ADDS_r', sf: (w >>> 31), shift: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), amount: ((w >>> 10) & 0x3f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }) : null),
+  (w) => (G.shift32(w) ? ({ id: 88, name: 'SUB_r', sf: (w >>> 31), shift: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), amount: ((w >>> 10) & 0x3f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }) : null),
+  (w) => (G.shift32(w) ? ({ id: 89, name: 'SUBS_r', sf: (w >>> 31), shift: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), amount: ((w >>> 10) & 0x3f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }) : null),
   () => UNDEFINED_INSTRUCTION,
   () => UNDEFINED_INSTRUCTION,
-  (w) => ({ id: 171, name: 'STLUR', size: (w >>> 30), imm: ((w << 11) >> 23), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 172, name: 'LDAPUR', size: (w >>> 30), imm: ((w << 11) >> 23), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 173, name: 'LDAPURS', size: (w >>> 30), imm: ((w << 11) >> 23), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), sf: T.invert(((w >>> 22) & 0x1)) }),
+  (w) => ({ id: 90, name: 'ADD_x', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), option: ((w >>> 13) & 0x7), amount: ((w >>> 10) & 0x7), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 91, name: 'ADDS_x', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), option: ((w >>> 13) & 0x7), amount: ((w >>> 10) & 0x7), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 92, name: 'SUB_x', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), option: ((w >>> 13) & 0x7), amount: ((w >>> 10) & 0x7), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 93, name: 'SUBS_x', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), option: ((w >>> 13) & 0x7), amount: ((w >>> 10) & 0x7), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 94, name: 'ADC', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 95, name: 'ADCS', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 96, name: 'SBC', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 97, name: 'SBCS', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 98, name: 'RMIF', imm6: ((w >>> 15) & 0x3f), rn: ((w >>> 5) & 0x1f), mask: ((w >>> 0) & 0xf) }),
+  (w) => ({ id: 99, name: 'SETF8', rn: ((w >>> 5) & 0x1f) }),
+  (w) => ({ id: 100, name: 'SETF16', rn: ((w >>> 5) & 0x1f) }),
+  (w) => ({ id: 101, name: 'CCMN_r', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), cond: ((w >>> 12) & 0xf), rn: ((w >>> 5) & 0x1f), nzcv: ((w >>> 0) & 0xf) }),
+  (w) => ({ id: 102, name: 'CCMP_r', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), cond: ((w >>> 12) & 0xf), rn: ((w >>> 5) & 0x1f), nzcv: ((w >>> 0) & 0xf) }),
+  (w) => ({ id: 103, name: 'CCMN_i', sf: (w >>> 31), imm: ((w >>> 16) & 0x1f), cond: ((w >>> 12) & 0xf), rn: ((w >>> 5) & 0x1f), nzcv: ((w >>> 0) & 0xf) }),
+  (w) => ({ id: 104, name: 'CCMP_i', sf: (w >>> 31), imm: ((w >>> 16) & 0x1f), cond: ((w >>> 12) & 0xf), rn: ((w >>> 5) & 0x1f), nzcv: ((w >>> 0) & 0xf) }),
+  (w) => ({ id: 105, name: 'CSEL', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), cond: ((w >>> 12) & 0xf), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 106, name: 'CSINC', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), cond: ((w >>> 12) & 0xf), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 107, name: 'CSINV', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), cond: ((w >>> 12) & 0xf), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 108, name: 'CSNEG', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), cond: ((w >>> 12) & 0xf), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 109, name: 'MADD', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 110, name: 'MSUB', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 111, name: 'SMADDL', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 112, name: 'SMSUBL', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 113, name: 'SMULH', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 114, name: 'UMADDL', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 115, name: 'UMSUBL', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 116, name: 'UMULH', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 117, name: 'UDIV', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 118, name: 'SDIV', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 119, name: 'LSLV', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 120, name: 'LSRV', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 121, name: 'ASRV', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 122, name: 'RORV', sf: (w >>> 31), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => (G.crcSize(w) ? ({ id: 123, name: 'CRC32', rm: ((w >>> 16) & 0x1f), sz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }) : null),
+  (w) => ({ id: 123, name: 'CRC32', rm: ((w >>> 16) & 0x1f), sz: 3, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => (G.crcSize(w) ? ({ id: 124, name: 'CRC32C', rm: ((w >>> 16) & 0x1f), sz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }) : null),
+  (w) => ({ id: 124, name: 'CRC32C', rm: ((w >>> 16) & 0x1f), sz: 3, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 125, name: 'SUBP', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 126, name: 'SUBPS', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 127, name: 'IRG', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 128, name: 'GMI', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 129, name: 'PACGA', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 130, name: 'RBIT', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 131, name: 'REV16', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 132, name: 'REV32', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 133, name: 'REV', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), sf: 0 }),
+  (w) => ({ id: 133, name: 'REV', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), sf: 1 }),
+  (w) => ({ id: 134, name: 'CLZ', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 135, name: 'CLS', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 136, name: 'PAC', key: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 137, name: 'AUT', key: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 138, name: 'PACZ', key: ((w >>> 10) & 0x3), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 139, name: 'AUTZ', key: ((w >>> 10) & 0x3), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 140, name: 'XPAC', data: ((w >>> 10) & 0x1), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 141, name: 'STZGM', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 142, name: 'LDG', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.times16(((w << 11) >> 23)) }),
+  (w) => ({ id: 143, name: 'STGM', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 144, name: 'LDGM', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  () => UNDEFINED_INSTRUCTION,
+  (w) => ({ id: 145, name: 'STG', mode: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.times16(((w << 11) >> 23)) }),
+  (w) => ({ id: 146, name: 'STZG', mode: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.times16(((w << 11) >> 23)) }),
+  (w) => ({ id: 147, name: 'ST2G', mode: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.times16(((w << 11) >> 23)) }),
+  (w) => ({ id: 148, name: 'STZ2G', mode: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.times16(((w << 11) >> 23)) }),
+  () => UNDEFINED_INSTRUCTION,
+  (w) => ({ id: 149, name: 'STGP', mode: ((w >>> 23) & 0x3), rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.times16(((w << 10) >> 25)) }),
+  (w) => ({ id: 150, name: 'LDR_lit', sf: ((w >>> 30) & 0x1), rt: ((w >>> 0) & 0x1f), imm: T.times4(((w << 8) >> 13)) }),
+  (w) => ({ id: 151, name: 'LDRSW_lit', rt: ((w >>> 0) & 0x1f), imm: T.times4(((w << 8) >> 13)) }),
+  (w) => ({ id: 152, name: 'PRFM_lit', rt: ((w >>> 0) & 0x1f), imm: T.times4(((w << 8) >> 13)) }),
+  (w) => ({ id: 153, name: 'STXR', size: (w >>> 30), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 154, name: 'STLXR', size: (w >>> 30), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 155, name: 'LDXR', size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 156, name: 'LDAXR', size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 157, name: 'STXP', sf: ((w >>> 30) & 0x1), rs: ((w >>> 16) & 0x1f), rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 158, name: 'STLXP', sf: ((w >>> 30) & 0x1), rs: ((w >>> 16) & 0x1f), rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 159, name: 'LDXP', sf: ((w >>> 30) & 0x1), rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 160, name: 'LDAXP', sf: ((w >>> 30) & 0x1), rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => (G.evenPairs(w) ? ({ id: 161, name: 'CASP', sf: ((w >>> 30) & 0x1), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }) : null),
+  (w) => (G.evenPairs(w) ? ({ id: 162, name: 'CASPL', sf: ((w >>> 30) & 0x1), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }) : null),
+  (w) => (G.evenPairs(w) ? ({ id: 163, name: 'CASPA', sf: ((w >>> 30) & 0x1), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }) : null),
+  (w) => (G.evenPairs(w) ? ({ id: 164, name: 'CASPAL', sf: ((w >>> 30) & 0x1), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }) : null),
+  (w) => ({ id: 165, name: 'STLLR', size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 166, name: 'STLR', size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 167, name: 'LDLAR', size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 168, name: 'LDAR', size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 169, name: 'CAS', size: (w >>> 30), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 170, name: 'CASL', size: (w >>> 30), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 171, name: 'CASA', size: (w >>> 30), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 172, name: 'CASAL', size: (w >>> 30), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
   () => UNDEFINED_INSTRUCTION,
   () => UNDEFINED_INSTRUCTION,
-  (w) => ({ id: 174, name: 'STP', mode: ((w >>> 23) & 0x3), rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), sf: T.pairSf(0, w), imm: T.scalePair(((w << 10) >> 25), w) }),
-  (w) => ({ id: 175, name: 'LDP', mode: ((w >>> 23) & 0x3), rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), sf: T.pairSf(0, w), imm: T.scalePair(((w << 10) >> 25), w) }),
-  (w) => ({ id: 176, name: 'LDPSW', mode: ((w >>> 23) & 0x3), rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.times4(((w << 10) >> 25)) }),
-  () => UNDEFINED_INSTRUCTION,
-  (w) => ({ id: 177, name: 'PRFM_ui', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleBySize(((w >>> 10) & 0xfff), w) }),
-  (w) => ({ id: 178, name: 'PRFUM', imm: ((w << 11) >> 23), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 179, name: 'PRFM_reg', rm: ((w >>> 16) & 0x1f), option: ((w >>> 13) & 0x7), s: ((w >>> 12) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 173, name: 'STLUR', size: (w >>> 30), imm: ((w << 11) >> 23), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 174, name: 'LDAPUR', size: (w >>> 30), imm: ((w << 11) >> 23), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 175, name: 'LDAPURS', size: (w >>> 30), imm: ((w << 11) >> 23), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), sf: T.invert(((w >>> 22) & 0x1)) }),
   () => UNDEFINED_INSTRUCTION,
   () => UNDEFINED_INSTRUCTION,
+  (w) => ({ id: 176, name: 'STP', mode: ((w >>> 23) & 0x3), rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), sf: T.pairSf(0, w), imm: T.scalePair(((w << 10) >> 25), w) }),
+  (w) => ({ id: 177, name: 'LDP', mode: ((w >>> 23) & 0x3), rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), sf: T.pairSf(0, w), imm: T.scalePair(((w << 10) >> 25), w) }),
+  (w) => ({ id: 178, name: 'LDPSW', mode: ((w >>> 23) & 0x3), rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.times4(((w << 10) >> 25)) }),
+  () => UNDEFINED_INSTRUCTION,
+  (w) => ({ id: 179, name: 'PRFM_ui', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleBySize(((w >>> 10) & 0xfff), w) }),
+  (w) => ({ id: 180, name: 'PRFUM', imm: ((w << 11) >> 23), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 181, name: 'PRFM_reg', rm: ((w >>> 16) & 0x1f), option: ((w >>> 13) & 0x7), s: ((w >>> 12) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
   () => UNDEFINED_INSTRUCTION,
   () => UNDEFINED_INSTRUCTION,
-  (w) => ({ id: 180, name: 'STR_ui', size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleBySize(((w >>> 10) & 0xfff), w) }),
-  (w) => ({ id: 181, name: 'LDR_ui', size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleBySize(((w >>> 10) & 0xfff), w) }),
-  (w) => ({ id: 182, name: 'LDRS_ui', sf: T.invert(((w >>> 22) & 0x1)), size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleBySize(((w >>> 10) & 0xfff), w) }),
-  (w) => ({ id: 183, name: 'STUR', size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23) }),
-  (w) => ({ id: 184, name: 'LDUR', size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23) }),
-  (w) => ({ id: 185, name: 'LDURS', sf: T.invert(((w >>> 22) & 0x1)), size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23) }),
-  (w) => ({ id: 186, name: 'STR_post', size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23) }),
-  (w) => ({ id: 187, name: 'LDR_post', size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23) }),
-  (w) => ({ id: 188, name: 'LDRS_post', sf: T.invert(((w >>> 22) & 0x1)), size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23) }),
-  (w) => ({ id: 189, name: 'STTR', size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23) }),
-  (w) => ({ id: 190, name: 'LDTR', size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23) }),
-  (w) => ({ id: 191, name: 'LDTRS', sf: T.invert(((w >>> 22) & 0x1)), size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23) }),
-  (w) => ({ id: 192, name: 'STR_pre', size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23) }),
-  (w) => ({ id: 193, name: 'LDR_pre', size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23) }),
-  (w) => ({ id: 194, name: 'LDRS_pre', sf: T.invert(((w >>> 22) & 0x1)), size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23) }),
-  (w) => ({ id: 195, name: 'STR_reg', size: (w >>> 30), rm: ((w >>> 16) & 0x1f), option: ((w >>> 13) & 0x7), s: ((w >>> 12) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), amount: T.regOffsetAmount(((w >>> 12) & 0x1), w) }),
-  (w) => ({ id: 196, name: 'LDR_reg', size: (w >>> 30), rm: ((w >>> 16) & 0x1f), option: ((w >>> 13) & 0x7), s: ((w >>> 12) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), amount: T.regOffsetAmount(((w >>> 12) & 0x1), w) }),
-  (w) => ({ id: 197, name: 'LDRS_reg', sf: T.invert(((w >>> 22) & 0x1)), size: (w >>> 30), rm: ((w >>> 16) & 0x1f), option: ((w >>> 13) & 0x7), s: ((w >>> 12) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), amount: T.regOffsetAmount(((w >>> 12) & 0x1), w) }),
-  (w) => ({ id: 198, name: 'LDRA', key: ((w >>> 23) & 0x1), wb: ((w >>> 11) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.times8((((w << 9) >> 31) << 9) | ((w >>> 12) & 0x1ff)) }),
-  (w) => ({ id: 199, name: 'LDAPR', size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 200, name: 'LDADD', size: (w >>> 30), a: ((w >>> 23) & 0x1), r: ((w >>> 22) & 0x1), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 201, name: 'LDCLR', size: (w >>> 30), a: ((w >>> 23) & 0x1), r: ((w >>> 22) & 0x1), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 202, name: 'LDEOR', size: (w >>> 30), a: ((w >>> 23) & 0x1), r: ((w >>> 22) & 0x1), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 203, name: 'LDSET', size: (w >>> 30), a: ((w >>> 23) & 0x1), r: ((w >>> 22) & 0x1), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 204, name: 'LDSMAX', size: (w >>> 30), a: ((w >>> 23) & 0x1), r: ((w >>> 22) & 0x1), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 205, name: 'LDSMIN', size: (w >>> 30), a: ((w >>> 23) & 0x1), r: ((w >>> 22) & 0x1), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 206, name: 'LDUMAX', size: (w >>> 30), a: ((w >>> 23) & 0x1), r: ((w >>> 22) & 0x1), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 207, name: 'LDUMIN', size: (w >>> 30), a: ((w >>> 23) & 0x1), r: ((w >>> 22) & 0x1), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 208, name: 'SWP', size: (w >>> 30), a: ((w >>> 23) & 0x1), r: ((w >>> 22) & 0x1), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 209, name: 'SHADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 209, name: 'SHADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 210, name: 'UHADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 210, name: 'UHADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 211, name: 'SQADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 211, name: 'SQADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 211, name: 'SQADD_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 212, name: 'UQADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 212, name: 'UQADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 212, name: 'UQADD_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 213, name: 'SRHADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 213, name: 'SRHADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 214, name: 'URHADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 214, name: 'URHADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 215, name: 'SHSUB_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 215, name: 'SHSUB_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 216, name: 'UHSUB_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 216, name: 'UHSUB_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 217, name: 'SQSUB_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 217, name: 'SQSUB_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 217, name: 'SQSUB_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 218, name: 'UQSUB_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 218, name: 'UQSUB_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 218, name: 'UQSUB_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 219, name: 'CMGT_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 219, name: 'CMGT_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 219, name: 'CMGT_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 220, name: 'CMHI_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 220, name: 'CMHI_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 220, name: 'CMHI_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 221, name: 'CMGE_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 221, name: 'CMGE_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 221, name: 'CMGE_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 222, name: 'CMHS_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 222, name: 'CMHS_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 222, name: 'CMHS_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 223, name: 'SSHL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 223, name: 'SSHL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 223, name: 'SSHL_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 224, name: 'USHL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 224, name: 'USHL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 224, name: 'USHL_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 225, name: 'SQSHL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 225, name: 'SQSHL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 225, name: 'SQSHL_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 226, name: 'UQSHL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 226, name: 'UQSHL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 226, name: 'UQSHL_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 227, name: 'SRSHL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 227, name: 'SRSHL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 227, name: 'SRSHL_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 228, name: 'URSHL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 228, name: 'URSHL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 228, name: 'URSHL_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 229, name: 'SQRSHL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 229, name: 'SQRSHL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 229, name: 'SQRSHL_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 230, name: 'UQRSHL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 230, name: 'UQRSHL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 230, name: 'UQRSHL_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 231, name: 'SMAX_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 231, name: 'SMAX_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 232, name: 'UMAX_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 232, name: 'UMAX_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 233, name: 'SMIN_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 233, name: 'SMIN_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 234, name: 'UMIN_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 234, name: 'UMIN_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 235, name: 'SABD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 235, name: 'SABD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 236, name: 'UABD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 236, name: 'UABD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 237, name: 'SABA_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 237, name: 'SABA_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 238, name: 'UABA_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 238, name: 'UABA_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 239, name: 'ADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 239, name: 'ADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 239, name: 'ADD_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 240, name: 'SUB_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 240, name: 'SUB_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 240, name: 'SUB_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 241, name: 'CMTST_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 241, name: 'CMTST_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 241, name: 'CMTST_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 242, name: 'CMEQ_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 242, name: 'CMEQ_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 242, name: 'CMEQ_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 243, name: 'MLA_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 243, name: 'MLA_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 244, name: 'MLS_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 244, name: 'MLS_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 245, name: 'SMAXP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 245, name: 'SMAXP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 246, name: 'UMAXP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 246, name: 'UMAXP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 247, name: 'SMINP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 247, name: 'SMINP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 248, name: 'UMINP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 248, name: 'UMINP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 249, name: 'SQDMULH_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 249, name: 'SQDMULH_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 250, name: 'SQRDMULH_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 250, name: 'SQRDMULH_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 251, name: 'MUL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 251, name: 'MUL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 252, name: 'PMUL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 0 }),
-  (w) => ({ id: 253, name: 'ADDP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 253, name: 'ADDP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 253, name: 'ADDP_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 254, name: 'AND_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 0 }),
-  (w) => ({ id: 255, name: 'BIC_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 0 }),
-  (w) => ({ id: 256, name: 'ORR_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 0 }),
-  (w) => ({ id: 257, name: 'ORN_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 0 }),
-  (w) => ({ id: 258, name: 'EOR_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 0 }),
-  (w) => ({ id: 259, name: 'BSL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 0 }),
-  (w) => ({ id: 260, name: 'BIT_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 0 }),
-  (w) => ({ id: 261, name: 'BIF_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 0 }),
-  (w) => ({ id: 262, name: 'FMAXNM_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 262, name: 'FMAXNM_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 262, name: 'FMAXNM_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 263, name: 'FMLA_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 263, name: 'FMLA_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 263, name: 'FMLA_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 264, name: 'FADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 264, name: 'FADD_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 264, name: 'FADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 265, name: 'FMULX_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 265, name: 'FMULX_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 265, name: 'FMULX_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 266, name: 'FCMEQ_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 266, name: 'FCMEQ_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 266, name: 'FCMEQ_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 267, name: 'FMAX_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 267, name: 'FMAX_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 267, name: 'FMAX_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 268, name: 'FRECPS_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 268, name: 'FRECPS_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 268, name: 'FRECPS_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 269, name: 'FMINNM_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 269, name: 'FMINNM_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 269, name: 'FMINNM_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 270, name: 'FMLS_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 270, name: 'FMLS_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 270, name: 'FMLS_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 271, name: 'FSUB_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 271, name: 'FSUB_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 271, name: 'FSUB_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 272, name: 'FMIN_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 272, name: 'FMIN_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 272, name: 'FMIN_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 273, name: 'FRSQRTS_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 273, name: 'FRSQRTS_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 273, name: 'FRSQRTS_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 274, name: 'FMAXNMP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 274, name: 'FMAXNMP_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 274, name: 'FMAXNMP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 275, name: 'FADDP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 275, name: 'FADDP_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 275, name: 'FADDP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 276, name: 'FMUL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 276, name: 'FMUL_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 276, name: 'FMUL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 277, name: 'FCMGE_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 277, name: 'FCMGE_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 277, name: 'FCMGE_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 278, name: 'FACGE_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 278, name: 'FACGE_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 278, name: 'FACGE_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 279, name: 'FMAXP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 279, name: 'FMAXP_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 279, name: 'FMAXP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 280, name: 'FDIV_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 280, name: 'FDIV_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 280, name: 'FDIV_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 281, name: 'FMINNMP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 281, name: 'FMINNMP_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 281, name: 'FMINNMP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 282, name: 'FABD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 282, name: 'FABD_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 282, name: 'FABD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 283, name: 'FCMGT_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 283, name: 'FCMGT_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 283, name: 'FCMGT_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 284, name: 'FACGT_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 284, name: 'FACGT_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 284, name: 'FACGT_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 285, name: 'FMINP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 285, name: 'FMINP_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 285, name: 'FMINP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 286, name: 'FMLAL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 287, name: 'FMLSL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 288, name: 'FMLAL2_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 289, name: 'FMLSL2_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 290, name: 'SDOT_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 291, name: 'UDOT_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 292, name: 'SQRDMLAH_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 292, name: 'SQRDMLAH_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 293, name: 'SQRDMLSH_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 293, name: 'SQRDMLSH_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 294, name: 'FCMLA_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rot: ((w >>> 11) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 294, name: 'FCMLA_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rot: ((w >>> 11) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 294, name: 'FCMLA_v', q: 1, rm: ((w >>> 16) & 0x1f), rot: ((w >>> 11) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 295, name: 'FCADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rot: ((w >>> 12) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 295, name: 'FCADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rot: ((w >>> 12) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 295, name: 'FCADD_v', q: 1, rm: ((w >>> 16) & 0x1f), rot: ((w >>> 12) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 296, name: 'SADDL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 296, name: 'SADDL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 297, name: 'UADDL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 297, name: 'UADDL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 298, name: 'SADDW_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 298, name: 'SADDW_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 299, name: 'UADDW_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 299, name: 'UADDW_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 300, name: 'SSUBL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 300, name: 'SSUBL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 301, name: 'USUBL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 301, name: 'USUBL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 302, name: 'SSUBW_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 302, name: 'SSUBW_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 303, name: 'USUBW_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 303, name: 'USUBW_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 304, name: 'ADDHN_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 304, name: 'ADDHN_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 305, name: 'RADDHN_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 305, name: 'RADDHN_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 306, name: 'SABAL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 306, name: 'SABAL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 307, name: 'UABAL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 307, name: 'UABAL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 308, name: 'SUBHN_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 308, name: 'SUBHN_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 309, name: 'RSUBHN_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 309, name: 'RSUBHN_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 310, name: 'SABDL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 310, name: 'SABDL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 311, name: 'UABDL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 311, name: 'UABDL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 312, name: 'SMLAL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 312, name: 'SMLAL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 313, name: 'UMLAL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 313, name: 'UMLAL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 314, name: 'SMLSL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 314, name: 'SMLSL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 315, name: 'UMLSL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 315, name: 'UMLSL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 316, name: 'SMULL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 316, name: 'SMULL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 317, name: 'UMULL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 317, name: 'UMULL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 318, name: 'SQDMLAL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 318, name: 'SQDMLAL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 319, name: 'SQDMLSL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 319, name: 'SQDMLSL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 320, name: 'SQDMULL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 320, name: 'SQDMULL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 321, name: 'PMULL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 0 }),
-  (w) => ({ id: 321, name: 'PMULL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 322, name: 'REV64_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 322, name: 'REV64_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 323, name: 'REV16_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 0 }),
-  (w) => ({ id: 324, name: 'SADDLP_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 324, name: 'SADDLP_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 325, name: 'SUQADD_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 325, name: 'SUQADD_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 325, name: 'SUQADD_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 326, name: 'CLS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 326, name: 'CLS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 327, name: 'CNT_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 0 }),
-  (w) => ({ id: 328, name: 'SADALP_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 328, name: 'SADALP_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 329, name: 'SQABS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 329, name: 'SQABS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 329, name: 'SQABS_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 330, name: 'CMGT_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 330, name: 'CMGT_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 330, name: 'CMGT_vz', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 331, name: 'CMEQ_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 331, name: 'CMEQ_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 331, name: 'CMEQ_vz', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 332, name: 'CMLT_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 332, name: 'CMLT_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 332, name: 'CMLT_vz', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 333, name: 'ABS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 333, name: 'ABS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 333, name: 'ABS_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 334, name: 'XTN_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 334, name: 'XTN_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 335, name: 'SQXTN_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 335, name: 'SQXTN_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 336, name: 'REV32_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 337, name: 'UADDLP_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 337, name: 'UADDLP_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 338, name: 'USQADD_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 338, name: 'USQADD_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 338, name: 'USQADD_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 339, name: 'CLZ_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 339, name: 'CLZ_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 340, name: 'UADALP_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 340, name: 'UADALP_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 341, name: 'SQNEG_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 341, name: 'SQNEG_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 341, name: 'SQNEG_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 342, name: 'CMGE_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 342, name: 'CMGE_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 342, name: 'CMGE_vz', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 343, name: 'CMLE_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 343, name: 'CMLE_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 343, name: 'CMLE_vz', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 344, name: 'NEG_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 344, name: 'NEG_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 344, name: 'NEG_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 345, name: 'SQXTUN_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 345, name: 'SQXTUN_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 346, name: 'SHLL_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 346, name: 'SHLL_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 347, name: 'UQXTN_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 347, name: 'UQXTN_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 348, name: 'NOT_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 0 }),
-  (w) => ({ id: 349, name: 'RBIT_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 0 }),
-  (w) => ({ id: 350, name: 'FRINTN_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 350, name: 'FRINTN_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 350, name: 'FRINTN_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 351, name: 'FRINTM_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 351, name: 'FRINTM_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 351, name: 'FRINTM_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 352, name: 'FCVTNS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 352, name: 'FCVTNS_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 352, name: 'FCVTNS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 353, name: 'FCVTMS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 353, name: 'FCVTMS_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 353, name: 'FCVTMS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 354, name: 'FCVTAS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 354, name: 'FCVTAS_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 354, name: 'FCVTAS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 355, name: 'SCVTF_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 355, name: 'SCVTF_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 355, name: 'SCVTF_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 356, name: 'FRINT32Z_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 356, name: 'FRINT32Z_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 357, name: 'FRINT64Z_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 357, name: 'FRINT64Z_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 358, name: 'FCMGT_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 358, name: 'FCMGT_vz', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 358, name: 'FCMGT_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 359, name: 'FCMEQ_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 359, name: 'FCMEQ_vz', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 359, name: 'FCMEQ_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 360, name: 'FCMLT_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 360, name: 'FCMLT_vz', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 360, name: 'FCMLT_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 361, name: 'FABS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 361, name: 'FABS_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 361, name: 'FABS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 362, name: 'FRINTP_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 362, name: 'FRINTP_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 362, name: 'FRINTP_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 363, name: 'FRINTZ_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 363, name: 'FRINTZ_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 363, name: 'FRINTZ_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 364, name: 'FCVTPS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 364, name: 'FCVTPS_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 364, name: 'FCVTPS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 365, name: 'FCVTZS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 365, name: 'FCVTZS_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 365, name: 'FCVTZS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 366, name: 'FRECPE_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 366, name: 'FRECPE_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 366, name: 'FRECPE_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 367, name: 'FRINTA_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 367, name: 'FRINTA_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 367, name: 'FRINTA_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 368, name: 'FRINTX_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 368, name: 'FRINTX_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 368, name: 'FRINTX_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 369, name: 'FCVTNU_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 369, name: 'FCVTNU_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 369, name: 'FCVTNU_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 370, name: 'FCVTMU_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 370, name: 'FCVTMU_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 370, name: 'FCVTMU_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 371, name: 'FCVTAU_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 371, name: 'FCVTAU_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 371, name: 'FCVTAU_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 372, name: 'UCVTF_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 372, name: 'UCVTF_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 372, name: 'UCVTF_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 373, name: 'FRINT32X_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 373, name: 'FRINT32X_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 374, name: 'FRINT64X_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 374, name: 'FRINT64X_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 375, name: 'FCMGE_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 375, name: 'FCMGE_vz', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 375, name: 'FCMGE_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 376, name: 'FCMLE_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 376, name: 'FCMLE_vz', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 376, name: 'FCMLE_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 377, name: 'FNEG_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 377, name: 'FNEG_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 377, name: 'FNEG_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 378, name: 'FRINTI_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 378, name: 'FRINTI_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 378, name: 'FRINTI_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 379, name: 'FCVTPU_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 379, name: 'FCVTPU_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 379, name: 'FCVTPU_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 380, name: 'FCVTZU_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 380, name: 'FCVTZU_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 380, name: 'FCVTZU_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 381, name: 'FRSQRTE_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 381, name: 'FRSQRTE_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 381, name: 'FRSQRTE_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 382, name: 'FSQRT_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 382, name: 'FSQRT_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 382, name: 'FSQRT_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 383, name: 'URECPE_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 384, name: 'URSQRTE_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 385, name: 'FCVTN_v', q: ((w >>> 30) & 0x1), sz: ((w >>> 22) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 386, name: 'FCVTL_v', q: ((w >>> 30) & 0x1), sz: ((w >>> 22) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 387, name: 'FCVTXN_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), sz: 1 }),
-  (w) => ({ id: 388, name: 'SADDLV', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 388, name: 'SADDLV', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 389, name: 'UADDLV', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 389, name: 'UADDLV', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 390, name: 'SMAXV', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 390, name: 'SMAXV', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 391, name: 'UMAXV', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 391, name: 'UMAXV', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 392, name: 'SMINV', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 392, name: 'SMINV', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 393, name: 'UMINV', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 393, name: 'UMINV', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 394, name: 'ADDV', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 394, name: 'ADDV', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 395, name: 'FMAXNMV', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), q: 1, esz: 2 }),
-  (w) => ({ id: 395, name: 'FMAXNMV', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), q: ((w >>> 30) & 0x1), esz: 1 }),
-  (w) => ({ id: 396, name: 'FMAXV', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), q: 1, esz: 2 }),
-  (w) => ({ id: 396, name: 'FMAXV', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), q: ((w >>> 30) & 0x1), esz: 1 }),
-  (w) => ({ id: 397, name: 'FMINNMV', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), q: 1, esz: 2 }),
-  (w) => ({ id: 397, name: 'FMINNMV', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), q: ((w >>> 30) & 0x1), esz: 1 }),
-  (w) => ({ id: 398, name: 'FMINV', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), q: 1, esz: 2 }),
-  (w) => ({ id: 398, name: 'FMINV', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), q: ((w >>> 30) & 0x1), esz: 1 }),
-  (w) => ({ id: 399, name: 'DUP_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 17) & 0xf), esz: 0 }),
-  (w) => ({ id: 400, name: 'DUP_vg', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 0 }),
-  (w) => ({ id: 401, name: 'INS_g', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 17) & 0xf), esz: 0 }),
-  (w) => ({ id: 402, name: 'INS_e', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 17) & 0xf), idx2: ((w >>> 11) & 0xf), esz: 0 }),
-  (w) => ({ id: 403, name: 'DUP_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 17) & 0xf), esz: 0 }),
-  (w) => ({ id: 399, name: 'DUP_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 18) & 0x7), esz: 1 }),
-  (w) => ({ id: 400, name: 'DUP_vg', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 401, name: 'INS_g', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 18) & 0x7), esz: 1 }),
-  (w) => ({ id: 402, name: 'INS_e', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 18) & 0x7), idx2: ((w >>> 12) & 0x7), esz: 1 }),
-  (w) => ({ id: 403, name: 'DUP_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 18) & 0x7), esz: 1 }),
-  (w) => ({ id: 399, name: 'DUP_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 19) & 0x3), esz: 2 }),
-  (w) => ({ id: 400, name: 'DUP_vg', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 401, name: 'INS_g', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 19) & 0x3), esz: 2 }),
-  (w) => ({ id: 402, name: 'INS_e', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 19) & 0x3), idx2: ((w >>> 13) & 0x3), esz: 2 }),
-  (w) => ({ id: 403, name: 'DUP_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 19) & 0x3), esz: 2 }),
-  (w) => ({ id: 399, name: 'DUP_ve', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 20) & 0x1), esz: 3 }),
-  (w) => ({ id: 400, name: 'DUP_vg', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 401, name: 'INS_g', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 20) & 0x1), esz: 3 }),
-  (w) => ({ id: 402, name: 'INS_e', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 20) & 0x1), idx2: ((w >>> 14) & 0x1), esz: 3 }),
-  (w) => ({ id: 403, name: 'DUP_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 20) & 0x1), esz: 3 }),
-  (w) => ({ id: 404, name: 'SMOV_w', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 17) & 0xf), esz: 0 }),
-  (w) => ({ id: 404, name: 'SMOV_w', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 18) & 0x7), esz: 1 }),
-  (w) => ({ id: 405, name: 'SMOV_x', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 17) & 0xf), esz: 0 }),
-  (w) => ({ id: 405, name: 'SMOV_x', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 18) & 0x7), esz: 1 }),
-  (w) => ({ id: 405, name: 'SMOV_x', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 19) & 0x3), esz: 2 }),
-  (w) => ({ id: 406, name: 'UMOV_w', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 17) & 0xf), esz: 0 }),
-  (w) => ({ id: 406, name: 'UMOV_w', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 18) & 0x7), esz: 1 }),
-  (w) => ({ id: 406, name: 'UMOV_w', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 19) & 0x3), esz: 2 }),
-  (w) => ({ id: 407, name: 'UMOV_x', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 20) & 0x1), esz: 3 }),
-  (w) => ({ id: 408, name: 'UZP1_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 408, name: 'UZP1_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 408, name: 'UZP1_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 409, name: 'TRN1_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 409, name: 'TRN1_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 409, name: 'TRN1_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 410, name: 'ZIP1_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 410, name: 'ZIP1_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 410, name: 'ZIP1_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 411, name: 'UZP2_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 411, name: 'UZP2_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 411, name: 'UZP2_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 412, name: 'TRN2_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 412, name: 'TRN2_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 412, name: 'TRN2_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 413, name: 'ZIP2_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 413, name: 'ZIP2_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 413, name: 'ZIP2_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 414, name: 'EXT_v', rm: ((w >>> 16) & 0x1f), imm: ((w >>> 11) & 0x7), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), q: 0 }),
-  (w) => ({ id: 414, name: 'EXT_v', rm: ((w >>> 16) & 0x1f), imm: ((w >>> 11) & 0xf), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), q: 1 }),
-  (w) => ({ id: 415, name: 'TBL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), len: ((w >>> 13) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 416, name: 'TBX_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), len: ((w >>> 13) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 417, name: 'MOVI_v', q: ((w >>> 30) & 0x1), rd: ((w >>> 0) & 0x1f), imm8: (((w >>> 16) & 0x7) << 5) | ((w >>> 5) & 0x1f), cmode: ((w >>> 12) & 0xf) }),
-  (w) => ({ id: 417, name: 'MOVI_v', q: ((w >>> 30) & 0x1), rd: ((w >>> 0) & 0x1f), imm8: (((w >>> 16) & 0x7) << 5) | ((w >>> 5) & 0x1f), cmode: ((w >>> 12) & 0xf) }),
-  (w) => ({ id: 417, name: 'MOVI_v', q: ((w >>> 30) & 0x1), rd: ((w >>> 0) & 0x1f), imm8: (((w >>> 16) & 0x7) << 5) | ((w >>> 5) & 0x1f), cmode: ((w >>> 12) & 0xf) }),
-  (w) => ({ id: 417, name: 'MOVI_v', q: ((w >>> 30) & 0x1), rd: ((w >>> 0) & 0x1f), imm8: (((w >>> 16) & 0x7) << 5) | ((w >>> 5) & 0x1f), cmode: 14 }),
-  (w) => ({ id: 418, name: 'ORR_vi', q: ((w >>> 30) & 0x1), rd: ((w >>> 0) & 0x1f), imm8: (((w >>> 16) & 0x7) << 5) | ((w >>> 5) & 0x1f), cmode: ((w >>> 12) & 0xf) }),
-  (w) => ({ id: 418, name: 'ORR_vi', q: ((w >>> 30) & 0x1), rd: ((w >>> 0) & 0x1f), imm8: (((w >>> 16) & 0x7) << 5) | ((w >>> 5) & 0x1f), cmode: ((w >>> 12) & 0xf) }),
-  (w) => ({ id: 419, name: 'MVNI_v', q: ((w >>> 30) & 0x1), rd: ((w >>> 0) & 0x1f), imm8: (((w >>> 16) & 0x7) << 5) | ((w >>> 5) & 0x1f), cmode: ((w >>> 12) & 0xf) }),
-  (w) => ({ id: 419, name: 'MVNI_v', q: ((w >>> 30) & 0x1), rd: ((w >>> 0) & 0x1f), imm8: (((w >>> 16) & 0x7) << 5) | ((w >>> 5) & 0x1f), cmode: ((w >>> 12) & 0xf) }),
-  (w) => ({ id: 419, name: 'MVNI_v', q: ((w >>> 30) & 0x1), rd: ((w >>> 0) & 0x1f), imm8: (((w >>> 16) & 0x7) << 5) | ((w >>> 5) & 0x1f), cmode: ((w >>> 12) & 0xf) }),
-  (w) => ({ id: 420, name: 'BIC_vi', q: ((w >>> 30) & 0x1), rd: ((w >>> 0) & 0x1f), imm8: (((w >>> 16) & 0x7) << 5) | ((w >>> 5) & 0x1f), cmode: ((w >>> 12) & 0xf) }),
-  (w) => ({ id: 420, name: 'BIC_vi', q: ((w >>> 30) & 0x1), rd: ((w >>> 0) & 0x1f), imm8: (((w >>> 16) & 0x7) << 5) | ((w >>> 5) & 0x1f), cmode: ((w >>> 12) & 0xf) }),
-  (w) => ({ id: 421, name: 'MOVI_d', rd: ((w >>> 0) & 0x1f), imm8: (((w >>> 16) & 0x7) << 5) | ((w >>> 5) & 0x1f) }),
-  (w) => ({ id: 422, name: 'MOVI_2d', rd: ((w >>> 0) & 0x1f), imm8: (((w >>> 16) & 0x7) << 5) | ((w >>> 5) & 0x1f) }),
-  (w) => ({ id: 423, name: 'FMOV_vi', q: ((w >>> 30) & 0x1), rd: ((w >>> 0) & 0x1f), imm8: (((w >>> 16) & 0x7) << 5) | ((w >>> 5) & 0x1f), esz: 2 }),
-  (w) => ({ id: 423, name: 'FMOV_vi', q: 1, rd: ((w >>> 0) & 0x1f), imm8: (((w >>> 16) & 0x7) << 5) | ((w >>> 5) & 0x1f), esz: 3 }),
-  (w) => ({ id: 423, name: 'FMOV_vi', q: ((w >>> 30) & 0x1), rd: ((w >>> 0) & 0x1f), imm8: (((w >>> 16) & 0x7) << 5) | ((w >>> 5) & 0x1f), esz: 1 }),
-  (w) => ({ id: 424, name: 'SSHR_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
-  (w) => ({ id: 424, name: 'SSHR_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 424, name: 'SSHR_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 424, name: 'SSHR_vi', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 425, name: 'SSRA_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
-  (w) => ({ id: 425, name: 'SSRA_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 425, name: 'SSRA_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 425, name: 'SSRA_vi', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 426, name: 'SRSHR_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
-  (w) => ({ id: 426, name: 'SRSHR_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 426, name: 'SRSHR_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 426, name: 'SRSHR_vi', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 427, name: 'SRSRA_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
-  (w) => ({ id: 427, name: 'SRSRA_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 427, name: 'SRSRA_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 427, name: 'SRSRA_vi', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 428, name: 'SHL_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
-  (w) => ({ id: 428, name: 'SHL_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 428, name: 'SHL_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 428, name: 'SHL_vi', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 429, name: 'SQSHL_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
-  (w) => ({ id: 429, name: 'SQSHL_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 429, name: 'SQSHL_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 429, name: 'SQSHL_vi', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 430, name: 'USHR_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
-  (w) => ({ id: 430, name: 'USHR_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 430, name: 'USHR_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 430, name: 'USHR_vi', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 431, name: 'USRA_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
-  (w) => ({ id: 431, name: 'USRA_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 431, name: 'USRA_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 431, name: 'USRA_vi', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 432, name: 'URSHR_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
-  (w) => ({ id: 432, name: 'URSHR_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 432, name: 'URSHR_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 432, name: 'URSHR_vi', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 433, name: 'URSRA_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
-  (w) => ({ id: 433, name: 'URSRA_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 433, name: 'URSRA_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 433, name: 'URSRA_vi', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 434, name: 'SRI_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
-  (w) => ({ id: 434, name: 'SRI_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 434, name: 'SRI_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 434, name: 'SRI_vi', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 435, name: 'SLI_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
-  (w) => ({ id: 435, name: 'SLI_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 435, name: 'SLI_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 435, name: 'SLI_vi', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 436, name: 'SQSHLU_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
-  (w) => ({ id: 436, name: 'SQSHLU_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 436, name: 'SQSHLU_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 436, name: 'SQSHLU_vi', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 437, name: 'UQSHL_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
-  (w) => ({ id: 437, name: 'UQSHL_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 437, name: 'UQSHL_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 437, name: 'UQSHL_vi', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 438, name: 'SHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
-  (w) => ({ id: 438, name: 'SHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 438, name: 'SHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 439, name: 'RSHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
-  (w) => ({ id: 439, name: 'RSHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 439, name: 'RSHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 440, name: 'SQSHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
-  (w) => ({ id: 440, name: 'SQSHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 440, name: 'SQSHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 441, name: 'SQRSHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
-  (w) => ({ id: 441, name: 'SQRSHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 441, name: 'SQRSHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 442, name: 'SQSHRUN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
-  (w) => ({ id: 442, name: 'SQSHRUN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 442, name: 'SQSHRUN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 443, name: 'SQRSHRUN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
-  (w) => ({ id: 443, name: 'SQRSHRUN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 443, name: 'SQRSHRUN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 444, name: 'UQSHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
-  (w) => ({ id: 444, name: 'UQSHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 444, name: 'UQSHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 445, name: 'UQRSHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
-  (w) => ({ id: 445, name: 'UQRSHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 445, name: 'UQRSHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 446, name: 'SSHLL_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
-  (w) => ({ id: 446, name: 'SSHLL_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 446, name: 'SSHLL_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 447, name: 'USHLL_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
-  (w) => ({ id: 447, name: 'USHLL_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 447, name: 'USHLL_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 448, name: 'SCVTF_vfx', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 448, name: 'SCVTF_vfx', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 448, name: 'SCVTF_vfx', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 449, name: 'FCVTZS_vfx', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 449, name: 'FCVTZS_vfx', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 449, name: 'FCVTZS_vfx', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 450, name: 'UCVTF_vfx', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 450, name: 'UCVTF_vfx', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 450, name: 'UCVTF_vfx', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 451, name: 'FCVTZU_vfx', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 451, name: 'FCVTZU_vfx', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 451, name: 'FCVTZU_vfx', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 452, name: 'SMLAL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
-  (w) => ({ id: 452, name: 'SMLAL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
-  (w) => ({ id: 453, name: 'SQDMLAL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
-  (w) => ({ id: 453, name: 'SQDMLAL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
-  (w) => ({ id: 454, name: 'SMLSL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
-  (w) => ({ id: 454, name: 'SMLSL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
-  (w) => ({ id: 455, name: 'SQDMLSL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
-  (w) => ({ id: 455, name: 'SQDMLSL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
-  (w) => ({ id: 456, name: 'MUL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
-  (w) => ({ id: 456, name: 'MUL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
-  (w) => ({ id: 457, name: 'SMULL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
-  (w) => ({ id: 457, name: 'SMULL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
-  (w) => ({ id: 458, name: 'SQDMULL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
-  (w) => ({ id: 458, name: 'SQDMULL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
-  (w) => ({ id: 459, name: 'SQDMULH_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
-  (w) => ({ id: 459, name: 'SQDMULH_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
-  (w) => ({ id: 460, name: 'SQRDMULH_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
-  (w) => ({ id: 460, name: 'SQRDMULH_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
-  (w) => ({ id: 461, name: 'MLA_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
-  (w) => ({ id: 461, name: 'MLA_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
-  (w) => ({ id: 462, name: 'MLS_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
-  (w) => ({ id: 462, name: 'MLS_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
-  (w) => ({ id: 463, name: 'UMLAL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
-  (w) => ({ id: 463, name: 'UMLAL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
-  (w) => ({ id: 464, name: 'UMLSL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
-  (w) => ({ id: 464, name: 'UMLSL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
-  (w) => ({ id: 465, name: 'UMULL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
-  (w) => ({ id: 465, name: 'UMULL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
-  (w) => ({ id: 466, name: 'SQRDMLAH_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
-  (w) => ({ id: 466, name: 'SQRDMLAH_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
-  (w) => ({ id: 467, name: 'SQRDMLSH_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
-  (w) => ({ id: 467, name: 'SQRDMLSH_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
-  (w) => ({ id: 468, name: 'SDOT_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
-  (w) => ({ id: 469, name: 'UDOT_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
-  (w) => ({ id: 470, name: 'FMLA_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
-  (w) => ({ id: 470, name: 'FMLA_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
-  (w) => ({ id: 470, name: 'FMLA_ve', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 11) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 3 }),
-  (w) => ({ id: 471, name: 'FMLS_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
-  (w) => ({ id: 471, name: 'FMLS_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
-  (w) => ({ id: 471, name: 'FMLS_ve', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 11) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 3 }),
-  (w) => ({ id: 472, name: 'FMUL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
-  (w) => ({ id: 472, name: 'FMUL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
-  (w) => ({ id: 472, name: 'FMUL_ve', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 11) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 3 }),
-  (w) => ({ id: 473, name: 'FMULX_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
-  (w) => ({ id: 473, name: 'FMULX_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
-  (w) => ({ id: 473, name: 'FMULX_ve', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 11) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 3 }),
-  (w) => ({ id: 474, name: 'FMLAL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf) }),
-  (w) => ({ id: 475, name: 'FMLSL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf) }),
-  (w) => ({ id: 476, name: 'FMLAL2_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf) }),
-  (w) => ({ id: 477, name: 'FMLSL2_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf) }),
-  (w) => ({ id: 478, name: 'FCMLA_ve', rot: ((w >>> 13) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 1, q: 0 }),
-  (w) => ({ id: 478, name: 'FCMLA_ve', rot: ((w >>> 13) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 1, q: 1 }),
-  (w) => ({ id: 478, name: 'FCMLA_ve', rot: ((w >>> 13) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 11) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2, q: 1 }),
-  (w) => ({ id: 479, name: 'SQDMLAL_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
-  (w) => ({ id: 479, name: 'SQDMLAL_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
-  (w) => ({ id: 480, name: 'SQDMLSL_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
-  (w) => ({ id: 480, name: 'SQDMLSL_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
-  (w) => ({ id: 481, name: 'SQDMULL_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
-  (w) => ({ id: 481, name: 'SQDMULL_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
-  (w) => ({ id: 482, name: 'SQDMULH_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
-  (w) => ({ id: 482, name: 'SQDMULH_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
-  (w) => ({ id: 483, name: 'SQRDMULH_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
-  (w) => ({ id: 483, name: 'SQRDMULH_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
-  (w) => ({ id: 484, name: 'SQRDMLAH_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
-  (w) => ({ id: 484, name: 'SQRDMLAH_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
-  (w) => ({ id: 485, name: 'SQRDMLSH_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
-  (w) => ({ id: 485, name: 'SQRDMLSH_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
-  (w) => ({ id: 486, name: 'FMLA_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
-  (w) => ({ id: 486, name: 'FMLA_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
-  (w) => ({ id: 486, name: 'FMLA_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 11) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 3 }),
-  (w) => ({ id: 487, name: 'FMLS_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
-  (w) => ({ id: 487, name: 'FMLS_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
-  (w) => ({ id: 487, name: 'FMLS_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 11) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 3 }),
-  (w) => ({ id: 488, name: 'FMUL_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
-  (w) => ({ id: 488, name: 'FMUL_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
-  (w) => ({ id: 488, name: 'FMUL_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 11) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 3 }),
-  (w) => ({ id: 489, name: 'FMULX_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
-  (w) => ({ id: 489, name: 'FMULX_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
-  (w) => ({ id: 489, name: 'FMULX_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 11) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 3 }),
-  (w) => ({ id: 490, name: 'SQADD_s', esz: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 491, name: 'UQADD_s', esz: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 492, name: 'SQSUB_s', esz: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 493, name: 'UQSUB_s', esz: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 494, name: 'CMGT_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 495, name: 'CMHI_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 496, name: 'CMGE_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 497, name: 'CMHS_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 498, name: 'SSHL_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 499, name: 'USHL_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 500, name: 'SQSHL_s', esz: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 501, name: 'UQSHL_s', esz: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 502, name: 'SRSHL_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 503, name: 'URSHL_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 504, name: 'SQRSHL_s', esz: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 505, name: 'UQRSHL_s', esz: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 506, name: 'ADD_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 507, name: 'SUB_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 508, name: 'CMTST_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 509, name: 'CMEQ_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 510, name: 'SQDMULH_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 510, name: 'SQDMULH_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 511, name: 'SQRDMULH_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 511, name: 'SQRDMULH_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 512, name: 'FMULX_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 512, name: 'FMULX_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 512, name: 'FMULX_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 513, name: 'FCMEQ_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 513, name: 'FCMEQ_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 513, name: 'FCMEQ_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 514, name: 'FRECPS_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 514, name: 'FRECPS_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 514, name: 'FRECPS_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 515, name: 'FRSQRTS_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 515, name: 'FRSQRTS_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 515, name: 'FRSQRTS_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 516, name: 'FCMGE_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 516, name: 'FCMGE_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 516, name: 'FCMGE_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 517, name: 'FACGE_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 517, name: 'FACGE_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 517, name: 'FACGE_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 518, name: 'FABD_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 518, name: 'FABD_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 518, name: 'FABD_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 519, name: 'FCMGT_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 519, name: 'FCMGT_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 519, name: 'FCMGT_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 520, name: 'FACGT_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 520, name: 'FACGT_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 520, name: 'FACGT_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 521, name: 'SQRDMLAH_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 521, name: 'SQRDMLAH_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 522, name: 'SQRDMLSH_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 522, name: 'SQRDMLSH_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 523, name: 'SQDMLAL_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 523, name: 'SQDMLAL_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 524, name: 'SQDMLSL_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 524, name: 'SQDMLSL_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 525, name: 'SQDMULL_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 525, name: 'SQDMULL_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 526, name: 'SUQADD_s', esz: ((w >>> 22) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 527, name: 'SQABS_s', esz: ((w >>> 22) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 528, name: 'CMGT_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 529, name: 'CMEQ_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 530, name: 'CMLT_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 531, name: 'ABS_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 532, name: 'SQXTN_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 532, name: 'SQXTN_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 533, name: 'USQADD_s', esz: ((w >>> 22) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 534, name: 'SQNEG_s', esz: ((w >>> 22) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 535, name: 'CMGE_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 536, name: 'CMLE_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 537, name: 'NEG_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 538, name: 'SQXTUN_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 538, name: 'SQXTUN_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 539, name: 'UQXTN_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
-  (w) => ({ id: 539, name: 'UQXTN_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 540, name: 'FCVTNS_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 540, name: 'FCVTNS_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 540, name: 'FCVTNS_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 541, name: 'FCVTMS_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 541, name: 'FCVTMS_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 541, name: 'FCVTMS_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 542, name: 'FCVTAS_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 542, name: 'FCVTAS_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 542, name: 'FCVTAS_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 543, name: 'SCVTF_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 543, name: 'SCVTF_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 543, name: 'SCVTF_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 544, name: 'FCMGT_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 544, name: 'FCMGT_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 544, name: 'FCMGT_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 545, name: 'FCMEQ_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 545, name: 'FCMEQ_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 545, name: 'FCMEQ_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 546, name: 'FCMLT_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 546, name: 'FCMLT_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 546, name: 'FCMLT_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 547, name: 'FCVTPS_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 547, name: 'FCVTPS_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 547, name: 'FCVTPS_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 548, name: 'FCVTZS_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 548, name: 'FCVTZS_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 548, name: 'FCVTZS_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 549, name: 'FRECPE_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 549, name: 'FRECPE_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 549, name: 'FRECPE_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 550, name: 'FRECPX_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 550, name: 'FRECPX_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 550, name: 'FRECPX_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 551, name: 'FCVTNU_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 551, name: 'FCVTNU_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 551, name: 'FCVTNU_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 552, name: 'FCVTMU_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 552, name: 'FCVTMU_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 552, name: 'FCVTMU_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 553, name: 'FCVTAU_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 553, name: 'FCVTAU_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 553, name: 'FCVTAU_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 554, name: 'UCVTF_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 554, name: 'UCVTF_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 554, name: 'UCVTF_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 555, name: 'FCMGE_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 555, name: 'FCMGE_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 555, name: 'FCMGE_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 556, name: 'FCMLE_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 556, name: 'FCMLE_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 556, name: 'FCMLE_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 557, name: 'FCVTPU_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 557, name: 'FCVTPU_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 557, name: 'FCVTPU_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 558, name: 'FCVTZU_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 558, name: 'FCVTZU_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 558, name: 'FCVTZU_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 559, name: 'FRSQRTE_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 559, name: 'FRSQRTE_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 559, name: 'FRSQRTE_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 560, name: 'FCVTXN_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 561, name: 'ADDP_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 562, name: 'FMAXNMP_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 562, name: 'FMAXNMP_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 562, name: 'FMAXNMP_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 563, name: 'FADDP_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 563, name: 'FADDP_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 563, name: 'FADDP_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 564, name: 'FMAXP_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 564, name: 'FMAXP_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 564, name: 'FMAXP_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 565, name: 'FMINNMP_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 565, name: 'FMINNMP_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 565, name: 'FMINNMP_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 566, name: 'FMINP_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 566, name: 'FMINP_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 566, name: 'FMINP_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 567, name: 'SSHR_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 568, name: 'SSRA_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 569, name: 'SRSHR_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 570, name: 'SRSRA_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 571, name: 'SHL_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 572, name: 'SQSHL_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
-  (w) => ({ id: 572, name: 'SQSHL_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 572, name: 'SQSHL_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 572, name: 'SQSHL_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 573, name: 'SQSHRN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
-  (w) => ({ id: 573, name: 'SQSHRN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 573, name: 'SQSHRN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 574, name: 'SQRSHRN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
-  (w) => ({ id: 574, name: 'SQRSHRN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 574, name: 'SQRSHRN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 575, name: 'USHR_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 576, name: 'USRA_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 577, name: 'URSHR_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 578, name: 'URSRA_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 579, name: 'SRI_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 580, name: 'SLI_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 581, name: 'SQSHLU_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
-  (w) => ({ id: 581, name: 'SQSHLU_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 581, name: 'SQSHLU_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 581, name: 'SQSHLU_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 582, name: 'UQSHL_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
-  (w) => ({ id: 582, name: 'UQSHL_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 582, name: 'UQSHL_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 582, name: 'UQSHL_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 583, name: 'SQSHRUN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
-  (w) => ({ id: 583, name: 'SQSHRUN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 583, name: 'SQSHRUN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 584, name: 'SQRSHRUN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
-  (w) => ({ id: 584, name: 'SQRSHRUN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 584, name: 'SQRSHRUN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 585, name: 'UQSHRN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
-  (w) => ({ id: 585, name: 'UQSHRN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 585, name: 'UQSHRN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 586, name: 'UQRSHRN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
-  (w) => ({ id: 586, name: 'UQRSHRN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 586, name: 'UQRSHRN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 587, name: 'SCVTF_sfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 587, name: 'SCVTF_sfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 587, name: 'SCVTF_sfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 588, name: 'FCVTZS_sfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 588, name: 'FCVTZS_sfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 588, name: 'FCVTZS_sfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 589, name: 'UCVTF_sfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 589, name: 'UCVTF_sfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 589, name: 'UCVTF_sfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 590, name: 'FCVTZU_sfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
-  (w) => ({ id: 590, name: 'FCVTZU_sfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
-  (w) => ({ id: 590, name: 'FCVTZU_sfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
-  (w) => ({ id: 591, name: 'AESE', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 592, name: 'AESD', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 593, name: 'AESMC', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 594, name: 'AESIMC', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 595, name: 'SHA1C', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 596, name: 'SHA1P', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 597, name: 'SHA1M', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 598, name: 'SHA1SU0', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 599, name: 'SHA256H', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 600, name: 'SHA256H2', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 601, name: 'SHA256SU1', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 602, name: 'SHA1H', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 603, name: 'SHA1SU1', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 604, name: 'SHA256SU0', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 605, name: 'SHA512H', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 606, name: 'SHA512H2', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 607, name: 'SHA512SU1', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 608, name: 'RAX1', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 609, name: 'SM3PARTW1', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 610, name: 'SM3PARTW2', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 611, name: 'SM4EKEY', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 612, name: 'EOR3', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 613, name: 'BCAX', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 614, name: 'SM3SS1', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 615, name: 'XAR', rm: ((w >>> 16) & 0x1f), imm: ((w >>> 10) & 0x3f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 616, name: 'SM3TT1A', rm: ((w >>> 16) & 0x1f), idx: ((w >>> 12) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 617, name: 'SM3TT1B', rm: ((w >>> 16) & 0x1f), idx: ((w >>> 12) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 618, name: 'SM3TT2A', rm: ((w >>> 16) & 0x1f), idx: ((w >>> 12) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 619, name: 'SM3TT2B', rm: ((w >>> 16) & 0x1f), idx: ((w >>> 12) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 620, name: 'SHA512SU0', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 621, name: 'SM4E', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 622, name: 'FMOV_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 622, name: 'FMOV_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 622, name: 'FMOV_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 623, name: 'FABS_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 623, name: 'FABS_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 623, name: 'FABS_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 624, name: 'FNEG_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 624, name: 'FNEG_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 624, name: 'FNEG_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 625, name: 'FSQRT_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 625, name: 'FSQRT_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 625, name: 'FSQRT_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 626, name: 'FRINTN_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 626, name: 'FRINTN_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 626, name: 'FRINTN_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 627, name: 'FRINTP_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 627, name: 'FRINTP_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 627, name: 'FRINTP_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 628, name: 'FRINTM_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 628, name: 'FRINTM_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 628, name: 'FRINTM_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 629, name: 'FRINTZ_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 629, name: 'FRINTZ_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 629, name: 'FRINTZ_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 630, name: 'FRINTA_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 630, name: 'FRINTA_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 630, name: 'FRINTA_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 631, name: 'FRINTX_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 631, name: 'FRINTX_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 631, name: 'FRINTX_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 632, name: 'FRINTI_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 632, name: 'FRINTI_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 632, name: 'FRINTI_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 633, name: 'FRINT32Z_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 633, name: 'FRINT32Z_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 634, name: 'FRINT32X_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 634, name: 'FRINT32X_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 635, name: 'FRINT64Z_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 635, name: 'FRINT64Z_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 636, name: 'FRINT64X_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 636, name: 'FRINT64X_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 637, name: 'FCVT_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2, desz: 3 }),
-  (w) => ({ id: 637, name: 'FCVT_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2, desz: 1 }),
-  (w) => ({ id: 637, name: 'FCVT_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3, desz: 2 }),
-  (w) => ({ id: 637, name: 'FCVT_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3, desz: 1 }),
-  (w) => ({ id: 637, name: 'FCVT_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1, desz: 2 }),
-  (w) => ({ id: 637, name: 'FCVT_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1, desz: 3 }),
-  (w) => ({ id: 638, name: 'FCMP_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), esz: 1 }),
-  (w) => ({ id: 638, name: 'FCMP_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), esz: 2 }),
-  (w) => ({ id: 638, name: 'FCMP_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), esz: 3 }),
-  (w) => ({ id: 639, name: 'FCMP_fz', rn: ((w >>> 5) & 0x1f), esz: 1 }),
-  (w) => ({ id: 639, name: 'FCMP_fz', rn: ((w >>> 5) & 0x1f), esz: 2 }),
-  (w) => ({ id: 639, name: 'FCMP_fz', rn: ((w >>> 5) & 0x1f), esz: 3 }),
-  (w) => ({ id: 640, name: 'FCMPE_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), esz: 1 }),
-  (w) => ({ id: 640, name: 'FCMPE_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), esz: 2 }),
-  (w) => ({ id: 640, name: 'FCMPE_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), esz: 3 }),
-  (w) => ({ id: 641, name: 'FCMPE_fz', rn: ((w >>> 5) & 0x1f), esz: 1 }),
-  (w) => ({ id: 641, name: 'FCMPE_fz', rn: ((w >>> 5) & 0x1f), esz: 2 }),
-  (w) => ({ id: 641, name: 'FCMPE_fz', rn: ((w >>> 5) & 0x1f), esz: 3 }),
-  (w) => ({ id: 642, name: 'FMOV_fi', imm8: ((w >>> 13) & 0xff), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 642, name: 'FMOV_fi', imm8: ((w >>> 13) & 0xff), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 642, name: 'FMOV_fi', imm8: ((w >>> 13) & 0xff), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 643, name: 'FCCMP_f', rm: ((w >>> 16) & 0x1f), cond: ((w >>> 12) & 0xf), rn: ((w >>> 5) & 0x1f), nzcv: ((w >>> 0) & 0xf), esz: 1 }),
-  (w) => ({ id: 643, name: 'FCCMP_f', rm: ((w >>> 16) & 0x1f), cond: ((w >>> 12) & 0xf), rn: ((w >>> 5) & 0x1f), nzcv: ((w >>> 0) & 0xf), esz: 2 }),
-  (w) => ({ id: 643, name: 'FCCMP_f', rm: ((w >>> 16) & 0x1f), cond: ((w >>> 12) & 0xf), rn: ((w >>> 5) & 0x1f), nzcv: ((w >>> 0) & 0xf), esz: 3 }),
-  (w) => ({ id: 644, name: 'FCCMPE_f', rm: ((w >>> 16) & 0x1f), cond: ((w >>> 12) & 0xf), rn: ((w >>> 5) & 0x1f), nzcv: ((w >>> 0) & 0xf), esz: 1 }),
-  (w) => ({ id: 644, name: 'FCCMPE_f', rm: ((w >>> 16) & 0x1f), cond: ((w >>> 12) & 0xf), rn: ((w >>> 5) & 0x1f), nzcv: ((w >>> 0) & 0xf), esz: 2 }),
-  (w) => ({ id: 644, name: 'FCCMPE_f', rm: ((w >>> 16) & 0x1f), cond: ((w >>> 12) & 0xf), rn: ((w >>> 5) & 0x1f), nzcv: ((w >>> 0) & 0xf), esz: 3 }),
-  (w) => ({ id: 645, name: 'FMUL_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 645, name: 'FMUL_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 645, name: 'FMUL_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 646, name: 'FDIV_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 646, name: 'FDIV_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 646, name: 'FDIV_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 647, name: 'FADD_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 647, name: 'FADD_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 647, name: 'FADD_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 648, name: 'FSUB_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 648, name: 'FSUB_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 648, name: 'FSUB_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 649, name: 'FMAX_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 649, name: 'FMAX_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 649, name: 'FMAX_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 650, name: 'FMIN_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 650, name: 'FMIN_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 650, name: 'FMIN_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 651, name: 'FMAXNM_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 651, name: 'FMAXNM_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 651, name: 'FMAXNM_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 652, name: 'FMINNM_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 652, name: 'FMINNM_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 652, name: 'FMINNM_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 653, name: 'FNMUL_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 653, name: 'FNMUL_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 653, name: 'FNMUL_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 654, name: 'FCSEL_f', rm: ((w >>> 16) & 0x1f), cond: ((w >>> 12) & 0xf), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 654, name: 'FCSEL_f', rm: ((w >>> 16) & 0x1f), cond: ((w >>> 12) & 0xf), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 654, name: 'FCSEL_f', rm: ((w >>> 16) & 0x1f), cond: ((w >>> 12) & 0xf), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 655, name: 'FMADD_f', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 655, name: 'FMADD_f', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 655, name: 'FMADD_f', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 656, name: 'FMSUB_f', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 656, name: 'FMSUB_f', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 656, name: 'FMSUB_f', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 657, name: 'FNMADD_f', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 657, name: 'FNMADD_f', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 657, name: 'FNMADD_f', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 658, name: 'FNMSUB_f', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 658, name: 'FNMSUB_f', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 658, name: 'FNMSUB_f', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 659, name: 'FCVTNS_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 659, name: 'FCVTNS_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 659, name: 'FCVTNS_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 660, name: 'FCVTNU_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 660, name: 'FCVTNU_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 660, name: 'FCVTNU_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 661, name: 'SCVTF_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 661, name: 'SCVTF_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 661, name: 'SCVTF_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 662, name: 'UCVTF_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 662, name: 'UCVTF_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 662, name: 'UCVTF_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 663, name: 'FCVTAS_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 663, name: 'FCVTAS_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 663, name: 'FCVTAS_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 664, name: 'FCVTAU_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 664, name: 'FCVTAU_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 664, name: 'FCVTAU_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 665, name: 'FCVTPS_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 665, name: 'FCVTPS_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 665, name: 'FCVTPS_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 666, name: 'FCVTPU_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 666, name: 'FCVTPU_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 666, name: 'FCVTPU_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 667, name: 'FCVTMS_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 667, name: 'FCVTMS_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 667, name: 'FCVTMS_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 668, name: 'FCVTMU_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 668, name: 'FCVTMU_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 668, name: 'FCVTMU_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 669, name: 'FCVTZS_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 669, name: 'FCVTZS_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 669, name: 'FCVTZS_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 670, name: 'FCVTZU_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
-  (w) => ({ id: 670, name: 'FCVTZU_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
-  (w) => ({ id: 670, name: 'FCVTZU_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
-  (w) => ({ id: 671, name: 'FMOV_gf', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), sf: 0, esz: 2 }),
-  (w) => ({ id: 671, name: 'FMOV_gf', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), sf: 1, esz: 3 }),
-  (w) => ({ id: 671, name: 'FMOV_gf', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), sf: (w >>> 31), esz: 1 }),
-  (w) => ({ id: 672, name: 'FMOV_fg', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), sf: 0, esz: 2 }),
-  (w) => ({ id: 672, name: 'FMOV_fg', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), sf: 1, esz: 3 }),
-  (w) => ({ id: 672, name: 'FMOV_fg', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), sf: (w >>> 31), esz: 1 }),
-  (w) => ({ id: 673, name: 'FMOV_gd1', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 674, name: 'FMOV_d1g', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 675, name: 'FJCVTZS', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 676, name: 'FCVTZS_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 1, sf: 0 }),
-  (w) => ({ id: 676, name: 'FCVTZS_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 2, sf: 0 }),
-  (w) => ({ id: 676, name: 'FCVTZS_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 3, sf: 0 }),
-  (w) => ({ id: 676, name: 'FCVTZS_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 1, sf: 1 }),
-  (w) => ({ id: 676, name: 'FCVTZS_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 2, sf: 1 }),
-  (w) => ({ id: 676, name: 'FCVTZS_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 3, sf: 1 }),
-  (w) => ({ id: 677, name: 'FCVTZU_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 1, sf: 0 }),
-  (w) => ({ id: 677, name: 'FCVTZU_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 2, sf: 0 }),
-  (w) => ({ id: 677, name: 'FCVTZU_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 3, sf: 0 }),
-  (w) => ({ id: 677, name: 'FCVTZU_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 1, sf: 1 }),
-  (w) => ({ id: 677, name: 'FCVTZU_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 2, sf: 1 }),
-  (w) => ({ id: 677, name: 'FCVTZU_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 3, sf: 1 }),
-  (w) => ({ id: 678, name: 'SCVTF_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 1, sf: 0 }),
-  (w) => ({ id: 678, name: 'SCVTF_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 2, sf: 0 }),
-  (w) => ({ id: 678, name: 'SCVTF_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 3, sf: 0 }),
-  (w) => ({ id: 678, name: 'SCVTF_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 1, sf: 1 }),
-  (w) => ({ id: 678, name: 'SCVTF_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 2, sf: 1 }),
-  (w) => ({ id: 678, name: 'SCVTF_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 3, sf: 1 }),
-  (w) => ({ id: 679, name: 'UCVTF_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 1, sf: 0 }),
-  (w) => ({ id: 679, name: 'UCVTF_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 2, sf: 0 }),
-  (w) => ({ id: 679, name: 'UCVTF_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 3, sf: 0 }),
-  (w) => ({ id: 679, name: 'UCVTF_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 1, sf: 1 }),
-  (w) => ({ id: 679, name: 'UCVTF_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 2, sf: 1 }),
-  (w) => ({ id: 679, name: 'UCVTF_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 3, sf: 1 }),
-  (w) => ({ id: 680, name: 'LDR_fl', rt: ((w >>> 0) & 0x1f), imm: T.times4(((w << 8) >> 13)), esz: 2 }),
-  (w) => ({ id: 680, name: 'LDR_fl', rt: ((w >>> 0) & 0x1f), imm: T.times4(((w << 8) >> 13)), esz: 3 }),
-  (w) => ({ id: 680, name: 'LDR_fl', rt: ((w >>> 0) & 0x1f), imm: T.times4(((w << 8) >> 13)), esz: 4 }),
-  (w) => ({ id: 681, name: 'STNP_f', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 2 }),
-  (w) => ({ id: 682, name: 'LDNP_f', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 2 }),
-  (w) => ({ id: 683, name: 'STP_fpost', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 2 }),
-  (w) => ({ id: 684, name: 'LDP_fpost', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 2 }),
-  (w) => ({ id: 685, name: 'STP_f', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 2 }),
-  (w) => ({ id: 686, name: 'LDP_f', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 2 }),
-  (w) => ({ id: 687, name: 'STP_fpre', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 2 }),
-  (w) => ({ id: 688, name: 'LDP_fpre', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 2 }),
-  (w) => ({ id: 681, name: 'STNP_f', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 3 }),
-  (w) => ({ id: 682, name: 'LDNP_f', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 3 }),
-  (w) => ({ id: 683, name: 'STP_fpost', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 3 }),
-  (w) => ({ id: 684, name: 'LDP_fpost', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 3 }),
-  (w) => ({ id: 685, name: 'STP_f', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 3 }),
-  (w) => ({ id: 686, name: 'LDP_f', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 3 }),
-  (w) => ({ id: 687, name: 'STP_fpre', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 3 }),
-  (w) => ({ id: 688, name: 'LDP_fpre', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 3 }),
-  (w) => ({ id: 681, name: 'STNP_f', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 4 }),
-  (w) => ({ id: 682, name: 'LDNP_f', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 4 }),
-  (w) => ({ id: 683, name: 'STP_fpost', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 4 }),
-  (w) => ({ id: 684, name: 'LDP_fpost', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 4 }),
-  (w) => ({ id: 685, name: 'STP_f', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 4 }),
-  (w) => ({ id: 686, name: 'LDP_f', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 4 }),
-  (w) => ({ id: 687, name: 'STP_fpre', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 4 }),
-  (w) => ({ id: 688, name: 'LDP_fpre', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 4 }),
-  (w) => ({ id: 689, name: 'STUR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 0 }),
-  (w) => ({ id: 690, name: 'STR_fpost', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 0 }),
-  (w) => ({ id: 691, name: 'STR_fpre', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 0 }),
-  (w) => ({ id: 692, name: 'STR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleBySize(((w >>> 10) & 0xfff), w), esz: 0 }),
-  (w) => ({ id: 693, name: 'STR_fr', rm: ((w >>> 16) & 0x1f), s: ((w >>> 12) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), option: ((w >>> 13) & 0x7), amount: T.regOffsetAmount(((w >>> 12) & 0x1), w), esz: 0 }),
-  (w) => ({ id: 694, name: 'LDUR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 0 }),
-  (w) => ({ id: 695, name: 'LDR_fpost', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 0 }),
-  (w) => ({ id: 696, name: 'LDR_fpre', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 0 }),
-  (w) => ({ id: 697, name: 'LDR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleBySize(((w >>> 10) & 0xfff), w), esz: 0 }),
-  (w) => ({ id: 698, name: 'LDR_fr', rm: ((w >>> 16) & 0x1f), s: ((w >>> 12) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), option: ((w >>> 13) & 0x7), amount: T.regOffsetAmount(((w >>> 12) & 0x1), w), esz: 0 }),
-  (w) => ({ id: 689, name: 'STUR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 1 }),
-  (w) => ({ id: 690, name: 'STR_fpost', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 1 }),
-  (w) => ({ id: 691, name: 'STR_fpre', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 1 }),
-  (w) => ({ id: 692, name: 'STR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleBySize(((w >>> 10) & 0xfff), w), esz: 1 }),
-  (w) => ({ id: 693, name: 'STR_fr', rm: ((w >>> 16) & 0x1f), s: ((w >>> 12) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), option: ((w >>> 13) & 0x7), amount: T.regOffsetAmount(((w >>> 12) & 0x1), w), esz: 1 }),
-  (w) => ({ id: 694, name: 'LDUR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 1 }),
-  (w) => ({ id: 695, name: 'LDR_fpost', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 1 }),
-  (w) => ({ id: 696, name: 'LDR_fpre', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 1 }),
-  (w) => ({ id: 697, name: 'LDR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleBySize(((w >>> 10) & 0xfff), w), esz: 1 }),
-  (w) => ({ id: 698, name: 'LDR_fr', rm: ((w >>> 16) & 0x1f), s: ((w >>> 12) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), option: ((w >>> 13) & 0x7), amount: T.regOffsetAmount(((w >>> 12) & 0x1), w), esz: 1 }),
-  (w) => ({ id: 689, name: 'STUR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 2 }),
-  (w) => ({ id: 690, name: 'STR_fpost', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 2 }),
-  (w) => ({ id: 691, name: 'STR_fpre', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 2 }),
-  (w) => ({ id: 692, name: 'STR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleBySize(((w >>> 10) & 0xfff), w), esz: 2 }),
-  (w) => ({ id: 693, name: 'STR_fr', rm: ((w >>> 16) & 0x1f), s: ((w >>> 12) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), option: ((w >>> 13) & 0x7), amount: T.regOffsetAmount(((w >>> 12) & 0x1), w), esz: 2 }),
-  (w) => ({ id: 694, name: 'LDUR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 2 }),
-  (w) => ({ id: 695, name: 'LDR_fpost', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 2 }),
-  (w) => ({ id: 696, name: 'LDR_fpre', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 2 }),
-  (w) => ({ id: 697, name: 'LDR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleBySize(((w >>> 10) & 0xfff), w), esz: 2 }),
-  (w) => ({ id: 698, name: 'LDR_fr', rm: ((w >>> 16) & 0x1f), s: ((w >>> 12) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), option: ((w >>> 13) & 0x7), amount: T.regOffsetAmount(((w >>> 12) & 0x1), w), esz: 2 }),
-  (w) => ({ id: 689, name: 'STUR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 3 }),
-  (w) => ({ id: 690, name: 'STR_fpost', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 3 }),
-  (w) => ({ id: 691, name: 'STR_fpre', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 3 }),
-  (w) => ({ id: 692, name: 'STR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleBySize(((w >>> 10) & 0xfff), w), esz: 3 }),
-  (w) => ({ id: 693, name: 'STR_fr', rm: ((w >>> 16) & 0x1f), s: ((w >>> 12) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), option: ((w >>> 13) & 0x7), amount: T.regOffsetAmount(((w >>> 12) & 0x1), w), esz: 3 }),
-  (w) => ({ id: 694, name: 'LDUR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 3 }),
-  (w) => ({ id: 695, name: 'LDR_fpost', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 3 }),
-  (w) => ({ id: 696, name: 'LDR_fpre', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 3 }),
-  (w) => ({ id: 697, name: 'LDR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleBySize(((w >>> 10) & 0xfff), w), esz: 3 }),
-  (w) => ({ id: 698, name: 'LDR_fr', rm: ((w >>> 16) & 0x1f), s: ((w >>> 12) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), option: ((w >>> 13) & 0x7), amount: T.regOffsetAmount(((w >>> 12) & 0x1), w), esz: 3 }),
-  (w) => ({ id: 689, name: 'STUR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 4 }),
-  (w) => ({ id: 690, name: 'STR_fpost', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 4 }),
-  (w) => ({ id: 691, name: 'STR_fpre', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 4 }),
-  (w) => ({ id: 692, name: 'STR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleBy16(((w >>> 10) & 0xfff)), esz: 4 }),
-  (w) => ({ id: 693, name: 'STR_fr', rm: ((w >>> 16) & 0x1f), s: ((w >>> 12) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), option: ((w >>> 13) & 0x7), amount: T.times4(((w >>> 12) & 0x1)), esz: 4 }),
-  (w) => ({ id: 694, name: 'LDUR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 4 }),
-  (w) => ({ id: 695, name: 'LDR_fpost', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 4 }),
-  (w) => ({ id: 696, name: 'LDR_fpre', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 4 }),
-  (w) => ({ id: 697, name: 'LDR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleBy16(((w >>> 10) & 0xfff)), esz: 4 }),
-  (w) => ({ id: 698, name: 'LDR_fr', rm: ((w >>> 16) & 0x1f), s: ((w >>> 12) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), option: ((w >>> 13) & 0x7), amount: T.times4(((w >>> 12) & 0x1)), esz: 4 }),
-  (w) => ({ id: 699, name: 'ST4_m', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: ((w >>> 10) & 0x3), nregs: 4 }),
-  (w) => ({ id: 699, name: 'ST4_m', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 2, nregs: 4 }),
-  (w) => ({ id: 699, name: 'ST4_m', q: 1, rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 3, nregs: 4 }),
-  (w) => ({ id: 700, name: 'ST4_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: ((w >>> 10) & 0x3), nregs: 4 }),
-  (w) => ({ id: 700, name: 'ST4_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 2, nregs: 4 }),
-  (w) => ({ id: 700, name: 'ST4_mp', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 3, nregs: 4 }),
-  (w) => ({ id: 701, name: 'LD4_m', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: ((w >>> 10) & 0x3), nregs: 4 }),
-  (w) => ({ id: 701, name: 'LD4_m', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 2, nregs: 4 }),
-  (w) => ({ id: 701, name: 'LD4_m', q: 1, rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 3, nregs: 4 }),
-  (w) => ({ id: 702, name: 'LD4_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: ((w >>> 10) & 0x3), nregs: 4 }),
-  (w) => ({ id: 702, name: 'LD4_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 2, nregs: 4 }),
-  (w) => ({ id: 702, name: 'LD4_mp', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 3, nregs: 4 }),
-  (w) => ({ id: 703, name: 'ST1_m', q: ((w >>> 30) & 0x1), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), nregs: 4 }),
-  (w) => ({ id: 704, name: 'ST1_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), nregs: 4 }),
-  (w) => ({ id: 705, name: 'LD1_m', q: ((w >>> 30) & 0x1), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), nregs: 4 }),
-  (w) => ({ id: 706, name: 'LD1_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), nregs: 4 }),
-  (w) => ({ id: 707, name: 'ST3_m', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: ((w >>> 10) & 0x3), nregs: 3 }),
-  (w) => ({ id: 707, name: 'ST3_m', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 2, nregs: 3 }),
-  (w) => ({ id: 707, name: 'ST3_m', q: 1, rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 3, nregs: 3 }),
-  (w) => ({ id: 708, name: 'ST3_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: ((w >>> 10) & 0x3), nregs: 3 }),
-  (w) => ({ id: 708, name: 'ST3_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 2, nregs: 3 }),
-  (w) => ({ id: 708, name: 'ST3_mp', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 3, nregs: 3 }),
-  (w) => ({ id: 709, name: 'LD3_m', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: ((w >>> 10) & 0x3), nregs: 3 }),
-  (w) => ({ id: 709, name: 'LD3_m', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 2, nregs: 3 }),
-  (w) => ({ id: 709, name: 'LD3_m', q: 1, rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 3, nregs: 3 }),
-  (w) => ({ id: 710, name: 'LD3_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: ((w >>> 10) & 0x3), nregs: 3 }),
-  (w) => ({ id: 710, name: 'LD3_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 2, nregs: 3 }),
-  (w) => ({ id: 710, name: 'LD3_mp', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 3, nregs: 3 }),
-  (w) => ({ id: 703, name: 'ST1_m', q: ((w >>> 30) & 0x1), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), nregs: 3 }),
-  (w) => ({ id: 704, name: 'ST1_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), nregs: 3 }),
-  (w) => ({ id: 705, name: 'LD1_m', q: ((w >>> 30) & 0x1), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), nregs: 3 }),
-  (w) => ({ id: 706, name: 'LD1_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), nregs: 3 }),
-  (w) => ({ id: 703, name: 'ST1_m', q: ((w >>> 30) & 0x1), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), nregs: 1 }),
-  (w) => ({ id: 704, name: 'ST1_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), nregs: 1 }),
-  (w) => ({ id: 705, name: 'LD1_m', q: ((w >>> 30) & 0x1), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), nregs: 1 }),
-  (w) => ({ id: 706, name: 'LD1_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), nregs: 1 }),
-  (w) => ({ id: 711, name: 'ST2_m', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: ((w >>> 10) & 0x3), nregs: 2 }),
-  (w) => ({ id: 711, name: 'ST2_m', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 2, nregs: 2 }),
-  (w) => ({ id: 711, name: 'ST2_m', q: 1, rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 3, nregs: 2 }),
-  (w) => ({ id: 712, name: 'ST2_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: ((w >>> 10) & 0x3), nregs: 2 }),
-  (w) => ({ id: 712, name: 'ST2_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 2, nregs: 2 }),
-  (w) => ({ id: 712, name: 'ST2_mp', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 3, nregs: 2 }),
-  (w) => ({ id: 713, name: 'LD2_m', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: ((w >>> 10) & 0x3), nregs: 2 }),
-  (w) => ({ id: 713, name: 'LD2_m', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 2, nregs: 2 }),
-  (w) => ({ id: 713, name: 'LD2_m', q: 1, rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 3, nregs: 2 }),
-  (w) => ({ id: 714, name: 'LD2_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: ((w >>> 10) & 0x3), nregs: 2 }),
-  (w) => ({ id: 714, name: 'LD2_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 2, nregs: 2 }),
-  (w) => ({ id: 714, name: 'LD2_mp', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 3, nregs: 2 }),
-  (w) => ({ id: 703, name: 'ST1_m', q: ((w >>> 30) & 0x1), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), nregs: 2 }),
-  (w) => ({ id: 704, name: 'ST1_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), nregs: 2 }),
-  (w) => ({ id: 705, name: 'LD1_m', q: ((w >>> 30) & 0x1), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), nregs: 2 }),
-  (w) => ({ id: 706, name: 'LD1_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), nregs: 2 }),
-  (w) => ({ id: 715, name: 'ST1_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 3) | (((w >>> 12) & 0x1) << 2) | ((w >>> 10) & 0x3), esz: 0 }),
-  (w) => ({ id: 716, name: 'ST1_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 3) | (((w >>> 12) & 0x1) << 2) | ((w >>> 10) & 0x3), esz: 0 }),
-  (w) => ({ id: 717, name: 'LD1_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 3) | (((w >>> 12) & 0x1) << 2) | ((w >>> 10) & 0x3), esz: 0 }),
-  (w) => ({ id: 718, name: 'LD1_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 3) | (((w >>> 12) & 0x1) << 2) | ((w >>> 10) & 0x3), esz: 0 }),
-  (w) => ({ id: 719, name: 'ST2_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 3) | (((w >>> 12) & 0x1) << 2) | ((w >>> 10) & 0x3), esz: 0 }),
-  (w) => ({ id: 720, name: 'ST2_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 3) | (((w >>> 12) & 0x1) << 2) | ((w >>> 10) & 0x3), esz: 0 }),
-  (w) => ({ id: 721, name: 'LD2_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 3) | (((w >>> 12) & 0x1) << 2) | ((w >>> 10) & 0x3), esz: 0 }),
-  (w) => ({ id: 722, name: 'LD2_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 3) | (((w >>> 12) & 0x1) << 2) | ((w >>> 10) & 0x3), esz: 0 }),
-  (w) => ({ id: 723, name: 'ST3_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 3) | (((w >>> 12) & 0x1) << 2) | ((w >>> 10) & 0x3), esz: 0 }),
-  (w) => ({ id: 724, name: 'ST3_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 3) | (((w >>> 12) & 0x1) << 2) | ((w >>> 10) & 0x3), esz: 0 }),
-  (w) => ({ id: 725, name: 'LD3_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 3) | (((w >>> 12) & 0x1) << 2) | ((w >>> 10) & 0x3), esz: 0 }),
-  (w) => ({ id: 726, name: 'LD3_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 3) | (((w >>> 12) & 0x1) << 2) | ((w >>> 10) & 0x3), esz: 0 }),
-  (w) => ({ id: 727, name: 'ST4_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 3) | (((w >>> 12) & 0x1) << 2) | ((w >>> 10) & 0x3), esz: 0 }),
-  (w) => ({ id: 728, name: 'ST4_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 3) | (((w >>> 12) & 0x1) << 2) | ((w >>> 10) & 0x3), esz: 0 }),
-  (w) => ({ id: 729, name: 'LD4_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 3) | (((w >>> 12) & 0x1) << 2) | ((w >>> 10) & 0x3), esz: 0 }),
-  (w) => ({ id: 730, name: 'LD4_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 3) | (((w >>> 12) & 0x1) << 2) | ((w >>> 10) & 0x3), esz: 0 }),
-  (w) => ({ id: 715, name: 'ST1_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 2) | (((w >>> 12) & 0x1) << 1) | ((w >>> 11) & 0x1), esz: 1 }),
-  (w) => ({ id: 716, name: 'ST1_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 2) | (((w >>> 12) & 0x1) << 1) | ((w >>> 11) & 0x1), esz: 1 }),
-  (w) => ({ id: 717, name: 'LD1_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 2) | (((w >>> 12) & 0x1) << 1) | ((w >>> 11) & 0x1), esz: 1 }),
-  (w) => ({ id: 718, name: 'LD1_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 2) | (((w >>> 12) & 0x1) << 1) | ((w >>> 11) & 0x1), esz: 1 }),
-  (w) => ({ id: 719, name: 'ST2_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 2) | (((w >>> 12) & 0x1) << 1) | ((w >>> 11) & 0x1), esz: 1 }),
-  (w) => ({ id: 720, name: 'ST2_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 2) | (((w >>> 12) & 0x1) << 1) | ((w >>> 11) & 0x1), esz: 1 }),
-  (w) => ({ id: 721, name: 'LD2_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 2) | (((w >>> 12) & 0x1) << 1) | ((w >>> 11) & 0x1), esz: 1 }),
-  (w) => ({ id: 722, name: 'LD2_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 2) | (((w >>> 12) & 0x1) << 1) | ((w >>> 11) & 0x1), esz: 1 }),
-  (w) => ({ id: 723, name: 'ST3_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 2) | (((w >>> 12) & 0x1) << 1) | ((w >>> 11) & 0x1), esz: 1 }),
-  (w) => ({ id: 724, name: 'ST3_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 2) | (((w >>> 12) & 0x1) << 1) | ((w >>> 11) & 0x1), esz: 1 }),
-  (w) => ({ id: 725, name: 'LD3_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 2) | (((w >>> 12) & 0x1) << 1) | ((w >>> 11) & 0x1), esz: 1 }),
-  (w) => ({ id: 726, name: 'LD3_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 2) | (((w >>> 12) & 0x1) << 1) | ((w >>> 11) & 0x1), esz: 1 }),
-  (w) => ({ id: 727, name: 'ST4_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 2) | (((w >>> 12) & 0x1) << 1) | ((w >>> 11) & 0x1), esz: 1 }),
-  (w) => ({ id: 728, name: 'ST4_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 2) | (((w >>> 12) & 0x1) << 1) | ((w >>> 11) & 0x1), esz: 1 }),
-  (w) => ({ id: 729, name: 'LD4_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 2) | (((w >>> 12) & 0x1) << 1) | ((w >>> 11) & 0x1), esz: 1 }),
-  (w) => ({ id: 730, name: 'LD4_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 2) | (((w >>> 12) & 0x1) << 1) | ((w >>> 11) & 0x1), esz: 1 }),
-  (w) => ({ id: 715, name: 'ST1_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 1) | ((w >>> 12) & 0x1), esz: 2 }),
-  (w) => ({ id: 716, name: 'ST1_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 1) | ((w >>> 12) & 0x1), esz: 2 }),
-  (w) => ({ id: 717, name: 'LD1_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 1) | ((w >>> 12) & 0x1), esz: 2 }),
-  (w) => ({ id: 718, name: 'LD1_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 1) | ((w >>> 12) & 0x1), esz: 2 }),
-  (w) => ({ id: 719, name: 'ST2_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 1) | ((w >>> 12) & 0x1), esz: 2 }),
-  (w) => ({ id: 720, name: 'ST2_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 1) | ((w >>> 12) & 0x1), esz: 2 }),
-  (w) => ({ id: 721, name: 'LD2_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 1) | ((w >>> 12) & 0x1), esz: 2 }),
-  (w) => ({ id: 722, name: 'LD2_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 1) | ((w >>> 12) & 0x1), esz: 2 }),
-  (w) => ({ id: 723, name: 'ST3_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 1) | ((w >>> 12) & 0x1), esz: 2 }),
-  (w) => ({ id: 724, name: 'ST3_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 1) | ((w >>> 12) & 0x1), esz: 2 }),
-  (w) => ({ id: 725, name: 'LD3_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 1) | ((w >>> 12) & 0x1), esz: 2 }),
-  (w) => ({ id: 726, name: 'LD3_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 1) | ((w >>> 12) & 0x1), esz: 2 }),
-  (w) => ({ id: 727, name: 'ST4_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 1) | ((w >>> 12) & 0x1), esz: 2 }),
-  (w) => ({ id: 728, name: 'ST4_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 1) | ((w >>> 12) & 0x1), esz: 2 }),
-  (w) => ({ id: 729, name: 'LD4_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 1) | ((w >>> 12) & 0x1), esz: 2 }),
-  (w) => ({ id: 730, name: 'LD4_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 1) | ((w >>> 12) & 0x1), esz: 2 }),
-  (w) => ({ id: 715, name: 'ST1_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: ((w >>> 30) & 0x1), esz: 3 }),
-  (w) => ({ id: 716, name: 'ST1_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: ((w >>> 30) & 0x1), esz: 3 }),
-  (w) => ({ id: 717, name: 'LD1_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: ((w >>> 30) & 0x1), esz: 3 }),
-  (w) => ({ id: 718, name: 'LD1_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: ((w >>> 30) & 0x1), esz: 3 }),
-  (w) => ({ id: 719, name: 'ST2_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: ((w >>> 30) & 0x1), esz: 3 }),
-  (w) => ({ id: 720, name: 'ST2_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: ((w >>> 30) & 0x1), esz: 3 }),
-  (w) => ({ id: 721, name: 'LD2_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: ((w >>> 30) & 0x1), esz: 3 }),
-  (w) => ({ id: 722, name: 'LD2_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: ((w >>> 30) & 0x1), esz: 3 }),
-  (w) => ({ id: 723, name: 'ST3_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: ((w >>> 30) & 0x1), esz: 3 }),
-  (w) => ({ id: 724, name: 'ST3_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: ((w >>> 30) & 0x1), esz: 3 }),
-  (w) => ({ id: 725, name: 'LD3_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: ((w >>> 30) & 0x1), esz: 3 }),
-  (w) => ({ id: 726, name: 'LD3_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: ((w >>> 30) & 0x1), esz: 3 }),
-  (w) => ({ id: 727, name: 'ST4_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: ((w >>> 30) & 0x1), esz: 3 }),
-  (w) => ({ id: 728, name: 'ST4_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: ((w >>> 30) & 0x1), esz: 3 }),
-  (w) => ({ id: 729, name: 'LD4_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: ((w >>> 30) & 0x1), esz: 3 }),
-  (w) => ({ id: 730, name: 'LD4_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: ((w >>> 30) & 0x1), esz: 3 }),
-  (w) => ({ id: 731, name: 'LD1R', q: ((w >>> 30) & 0x1), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 732, name: 'LD1R_p', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 733, name: 'LD2R', q: ((w >>> 30) & 0x1), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 734, name: 'LD2R_p', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 735, name: 'LD3R', q: ((w >>> 30) & 0x1), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 736, name: 'LD3R_p', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 737, name: 'LD4R', q: ((w >>> 30) & 0x1), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
-  (w) => ({ id: 738, name: 'LD4R_p', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  () => UNDEFINED_INSTRUCTION,
+  () => UNDEFINED_INSTRUCTION,
+  (w) => ({ id: 182, name: 'STR_ui', size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleBySize(((w >>> 10) & 0xfff), w) }),
+  (w) => ({ id: 183, name: 'LDR_ui', size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleBySize(((w >>> 10) & 0xfff), w) }),
+  (w) => ({ id: 184, name: 'LDRS_ui', sf: T.invert(((w >>> 22) & 0x1)), size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleBySize(((w >>> 10) & 0xfff), w) }),
+  (w) => ({ id: 185, name: 'STUR', size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23) }),
+  (w) => ({ id: 186, name: 'LDUR', size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23) }),
+  (w) => ({ id: 187, name: 'LDURS', sf: T.invert(((w >>> 22) & 0x1)), size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23) }),
+  (w) => ({ id: 188, name: 'STR_post', size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23) }),
+  (w) => ({ id: 189, name: 'LDR_post', size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23) }),
+  (w) => ({ id: 190, name: 'LDRS_post', sf: T.invert(((w >>> 22) & 0x1)), size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23) }),
+  (w) => ({ id: 191, name: 'STTR', size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23) }),
+  (w) => ({ id: 192, name: 'LDTR', size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23) }),
+  (w) => ({ id: 193, name: 'LDTRS', sf: T.invert(((w >>> 22) & 0x1)), size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23) }),
+  (w) => ({ id: 194, name: 'STR_pre', size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23) }),
+  (w) => ({ id: 195, name: 'LDR_pre', size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23) }),
+  (w) => ({ id: 196, name: 'LDRS_pre', sf: T.invert(((w >>> 22) & 0x1)), size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23) }),
+  (w) => ({ id: 197, name: 'STR_reg', size: (w >>> 30), rm: ((w >>> 16) & 0x1f), option: ((w >>> 13) & 0x7), s: ((w >>> 12) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), amount: T.regOffsetAmount(((w >>> 12) & 0x1), w) }),
+  (w) => ({ id: 198, name: 'LDR_reg', size: (w >>> 30), rm: ((w >>> 16) & 0x1f), option: ((w >>> 13) & 0x7), s: ((w >>> 12) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), amount: T.regOffsetAmount(((w >>> 12) & 0x1), w) }),
+  (w) => ({ id: 199, name: 'LDRS_reg', sf: T.invert(((w >>> 22) & 0x1)), size: (w >>> 30), rm: ((w >>> 16) & 0x1f), option: ((w >>> 13) & 0x7), s: ((w >>> 12) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), amount: T.regOffsetAmount(((w >>> 12) & 0x1), w) }),
+  (w) => ({ id: 200, name: 'LDRA', key: ((w >>> 23) & 0x1), wb: ((w >>> 11) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.times8((((w << 9) >> 31) << 9) | ((w >>> 12) & 0x1ff)) }),
+  (w) => ({ id: 201, name: 'LDAPR', size: (w >>> 30), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 202, name: 'LDADD', size: (w >>> 30), a: ((w >>> 23) & 0x1), r: ((w >>> 22) & 0x1), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 203, name: 'LDCLR', size: (w >>> 30), a: ((w >>> 23) & 0x1), r: ((w >>> 22) & 0x1), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 204, name: 'LDEOR', size: (w >>> 30), a: ((w >>> 23) & 0x1), r: ((w >>> 22) & 0x1), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 205, name: 'LDSET', size: (w >>> 30), a: ((w >>> 23) & 0x1), r: ((w >>> 22) & 0x1), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 206, name: 'LDSMAX', size: (w >>> 30), a: ((w >>> 23) & 0x1), r: ((w >>> 22) & 0x1), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 207, name: 'LDSMIN', size: (w >>> 30), a: ((w >>> 23) & 0x1), r: ((w >>> 22) & 0x1), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 208, name: 'LDUMAX', size: (w >>> 30), a: ((w >>> 23) & 0x1), r: ((w >>> 22) & 0x1), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 209, name: 'LDUMIN', size: (w >>> 30), a: ((w >>> 23) & 0x1), r: ((w >>> 22) & 0x1), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 210, name: 'SWP', size: (w >>> 30), a: ((w >>> 23) & 0x1), r: ((w >>> 22) & 0x1), rs: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 211, name: 'SHADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 211, name: 'SHADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 212, name: 'UHADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 212, name: 'UHADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 213, name: 'SQADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 213, name: 'SQADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 213, name: 'SQADD_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 214, name: 'UQADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 214, name: 'UQADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 214, name: 'UQADD_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 215, name: 'SRHADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 215, name: 'SRHADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 216, name: 'URHADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 216, name: 'URHADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 217, name: 'SHSUB_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 217, name: 'SHSUB_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 218, name: 'UHSUB_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 218, name: 'UHSUB_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 219, name: 'SQSUB_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 219, name: 'SQSUB_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 219, name: 'SQSUB_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 220, name: 'UQSUB_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 220, name: 'UQSUB_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 220, name: 'UQSUB_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 221, name: 'CMGT_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 221, name: 'CMGT_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 221, name: 'CMGT_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 222, name: 'CMHI_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 222, name: 'CMHI_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 222, name: 'CMHI_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 223, name: 'CMGE_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 223, name: 'CMGE_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 223, name: 'CMGE_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 224, name: 'CMHS_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 224, name: 'CMHS_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 224, name: 'CMHS_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 225, name: 'SSHL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 225, name: 'SSHL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 225, name: 'SSHL_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 226, name: 'USHL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 226, name: 'USHL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 226, name: 'USHL_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 227, name: 'SQSHL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 227, name: 'SQSHL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 227, name: 'SQSHL_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 228, name: 'UQSHL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 228, name: 'UQSHL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 228, name: 'UQSHL_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 229, name: 'SRSHL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 229, name: 'SRSHL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 229, name: 'SRSHL_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 230, name: 'URSHL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 230, name: 'URSHL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 230, name: 'URSHL_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 231, name: 'SQRSHL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 231, name: 'SQRSHL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 231, name: 'SQRSHL_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 232, name: 'UQRSHL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 232, name: 'UQRSHL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 232, name: 'UQRSHL_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 233, name: 'SMAX_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 233, name: 'SMAX_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 234, name: 'UMAX_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 234, name: 'UMAX_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 235, name: 'SMIN_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 235, name: 'SMIN_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 236, name: 'UMIN_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 236, name: 'UMIN_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 237, name: 'SABD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 237, name: 'SABD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 238, name: 'UABD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 238, name: 'UABD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 239, name: 'SABA_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 239, name: 'SABA_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 240, name: 'UABA_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 240, name: 'UABA_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 241, name: 'ADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 241, name: 'ADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 241, name: 'ADD_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 242, name: 'SUB_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 242, name: 'SUB_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 242, name: 'SUB_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 243, name: 'CMTST_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 243, name: 'CMTST_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 243, name: 'CMTST_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 244, name: 'CMEQ_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 244, name: 'CMEQ_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 244, name: 'CMEQ_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 245, name: 'MLA_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 245, name: 'MLA_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 246, name: 'MLS_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 246, name: 'MLS_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 247, name: 'SMAXP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 247, name: 'SMAXP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 248, name: 'UMAXP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 248, name: 'UMAXP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 249, name: 'SMINP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 249, name: 'SMINP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 250, name: 'UMINP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 250, name: 'UMINP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 251, name: 'SQDMULH_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 251, name: 'SQDMULH_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 252, name: 'SQRDMULH_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 252, name: 'SQRDMULH_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 253, name: 'MUL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 253, name: 'MUL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 254, name: 'PMUL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 0 }),
+  (w) => ({ id: 255, name: 'ADDP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 255, name: 'ADDP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 255, name: 'ADDP_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 256, name: 'AND_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 0 }),
+  (w) => ({ id: 257, name: 'BIC_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 0 }),
+  (w) => ({ id: 258, name: 'ORR_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 0 }),
+  (w) => ({ id: 259, name: 'ORN_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 0 }),
+  (w) => ({ id: 260, name: 'EOR_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 0 }),
+  (w) => ({ id: 261, name: 'BSL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 0 }),
+  (w) => ({ id: 262, name: 'BIT_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 0 }),
+  (w) => ({ id: 263, name: 'BIF_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 0 }),
+  (w) => ({ id: 264, name: 'FMAXNM_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 264, name: 'FMAXNM_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 264, name: 'FMAXNM_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 265, name: 'FMLA_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 265, name: 'FMLA_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 265, name: 'FMLA_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 266, name: 'FADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 266, name: 'FADD_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 266, name: 'FADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 267, name: 'FMULX_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 267, name: 'FMULX_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 267, name: 'FMULX_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 268, name: 'FCMEQ_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 268, name: 'FCMEQ_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 268, name: 'FCMEQ_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 269, name: 'FMAX_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 269, name: 'FMAX_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 269, name: 'FMAX_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 270, name: 'FRECPS_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 270, name: 'FRECPS_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 270, name: 'FRECPS_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 271, name: 'FMINNM_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 271, name: 'FMINNM_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 271, name: 'FMINNM_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 272, name: 'FMLS_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 272, name: 'FMLS_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 272, name: 'FMLS_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 273, name: 'FSUB_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 273, name: 'FSUB_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 273, name: 'FSUB_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 274, name: 'FMIN_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 274, name: 'FMIN_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 274, name: 'FMIN_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 275, name: 'FRSQRTS_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 275, name: 'FRSQRTS_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 275, name: 'FRSQRTS_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 276, name: 'FMAXNMP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 276, name: 'FMAXNMP_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 276, name: 'FMAXNMP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 277, name: 'FADDP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 277, name: 'FADDP_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 277, name: 'FADDP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 278, name: 'FMUL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 278, name: 'FMUL_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 278, name: 'FMUL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 279, name: 'FCMGE_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 279, name: 'FCMGE_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 279, name: 'FCMGE_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 280, name: 'FACGE_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 280, name: 'FACGE_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 280, name: 'FACGE_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 281, name: 'FMAXP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 281, name: 'FMAXP_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 281, name: 'FMAXP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 282, name: 'FDIV_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 282, name: 'FDIV_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 282, name: 'FDIV_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 283, name: 'FMINNMP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 283, name: 'FMINNMP_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 283, name: 'FMINNMP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 284, name: 'FABD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 284, name: 'FABD_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 284, name: 'FABD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 285, name: 'FCMGT_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 285, name: 'FCMGT_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 285, name: 'FCMGT_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 286, name: 'FACGT_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 286, name: 'FACGT_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 286, name: 'FACGT_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 287, name: 'FMINP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 287, name: 'FMINP_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 287, name: 'FMINP_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 288, name: 'FMLAL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 289, name: 'FMLSL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 290, name: 'FMLAL2_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 291, name: 'FMLSL2_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 292, name: 'SDOT_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 293, name: 'UDOT_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 294, name: 'SQRDMLAH_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 294, name: 'SQRDMLAH_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 295, name: 'SQRDMLSH_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 295, name: 'SQRDMLSH_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 296, name: 'FCMLA_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rot: ((w >>> 11) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 296, name: 'FCMLA_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rot: ((w >>> 11) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 296, name: 'FCMLA_v', q: 1, rm: ((w >>> 16) & 0x1f), rot: ((w >>> 11) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 297, name: 'FCADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rot: ((w >>> 12) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 297, name: 'FCADD_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rot: ((w >>> 12) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 297, name: 'FCADD_v', q: 1, rm: ((w >>> 16) & 0x1f), rot: ((w >>> 12) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 298, name: 'SADDL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 298, name: 'SADDL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 299, name: 'UADDL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 299, name: 'UADDL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 300, name: 'SADDW_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 300, name: 'SADDW_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 301, name: 'UADDW_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 301, name: 'UADDW_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 302, name: 'SSUBL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 302, name: 'SSUBL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 303, name: 'USUBL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 303, name: 'USUBL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 304, name: 'SSUBW_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 304, name: 'SSUBW_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 305, name: 'USUBW_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 305, name: 'USUBW_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 306, name: 'ADDHN_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 306, name: 'ADDHN_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 307, name: 'RADDHN_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 307, name: 'RADDHN_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 308, name: 'SABAL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 308, name: 'SABAL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 309, name: 'UABAL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 309, name: 'UABAL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 310, name: 'SUBHN_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 310, name: 'SUBHN_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 311, name: 'RSUBHN_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 311, name: 'RSUBHN_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 312, name: 'SABDL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 312, name: 'SABDL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 313, name: 'UABDL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 313, name: 'UABDL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 314, name: 'SMLAL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 314, name: 'SMLAL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 315, name: 'UMLAL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 315, name: 'UMLAL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 316, name: 'SMLSL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 316, name: 'SMLSL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 317, name: 'UMLSL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 317, name: 'UMLSL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 318, name: 'SMULL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 318, name: 'SMULL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 319, name: 'UMULL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 319, name: 'UMULL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 320, name: 'SQDMLAL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 320, name: 'SQDMLAL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 321, name: 'SQDMLSL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 321, name: 'SQDMLSL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 322, name: 'SQDMULL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 322, name: 'SQDMULL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 323, name: 'PMULL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 0 }),
+  (w) => ({ id: 323, name: 'PMULL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 324, name: 'REV64_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 324, name: 'REV64_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 325, name: 'REV16_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 0 }),
+  (w) => ({ id: 326, name: 'SADDLP_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 326, name: 'SADDLP_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 327, name: 'SUQADD_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 327, name: 'SUQADD_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 327, name: 'SUQADD_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 328, name: 'CLS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 328, name: 'CLS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 329, name: 'CNT_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 0 }),
+  (w) => ({ id: 330, name: 'SADALP_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 330, name: 'SADALP_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 331, name: 'SQABS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 331, name: 'SQABS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 331, name: 'SQABS_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 332, name: 'CMGT_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 332, name: 'CMGT_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 332, name: 'CMGT_vz', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 333, name: 'CMEQ_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 333, name: 'CMEQ_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 333, name: 'CMEQ_vz', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 334, name: 'CMLT_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 334, name: 'CMLT_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 334, name: 'CMLT_vz', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 335, name: 'ABS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 335, name: 'ABS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 335, name: 'ABS_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 336, name: 'XTN_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 336, name: 'XTN_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 337, name: 'SQXTN_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 337, name: 'SQXTN_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 338, name: 'REV32_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 339, name: 'UADDLP_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 339, name: 'UADDLP_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 340, name: 'USQADD_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 340, name: 'USQADD_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 340, name: 'USQADD_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 341, name: 'CLZ_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 341, name: 'CLZ_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 342, name: 'UADALP_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 342, name: 'UADALP_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 343, name: 'SQNEG_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 343, name: 'SQNEG_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 343, name: 'SQNEG_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 344, name: 'CMGE_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 344, name: 'CMGE_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 344, name: 'CMGE_vz', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 345, name: 'CMLE_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 345, name: 'CMLE_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 345, name: 'CMLE_vz', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 346, name: 'NEG_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 346, name: 'NEG_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 346, name: 'NEG_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 347, name: 'SQXTUN_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 347, name: 'SQXTUN_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 348, name: 'SHLL_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 348, name: 'SHLL_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 349, name: 'UQXTN_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 349, name: 'UQXTN_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 350, name: 'NOT_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 0 }),
+  (w) => ({ id: 351, name: 'RBIT_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 0 }),
+  (w) => ({ id: 352, name: 'FRINTN_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 352, name: 'FRINTN_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 352, name: 'FRINTN_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 353, name: 'FRINTM_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 353, name: 'FRINTM_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 353, name: 'FRINTM_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 354, name: 'FCVTNS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 354, name: 'FCVTNS_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 354, name: 'FCVTNS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 355, name: 'FCVTMS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 355, name: 'FCVTMS_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 355, name: 'FCVTMS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 356, name: 'FCVTAS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 356, name: 'FCVTAS_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 356, name: 'FCVTAS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 357, name: 'SCVTF_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 357, name: 'SCVTF_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 357, name: 'SCVTF_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 358, name: 'FRINT32Z_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 358, name: 'FRINT32Z_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 359, name: 'FRINT64Z_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 359, name: 'FRINT64Z_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 360, name: 'FCMGT_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 360, name: 'FCMGT_vz', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 360, name: 'FCMGT_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 361, name: 'FCMEQ_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 361, name: 'FCMEQ_vz', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 361, name: 'FCMEQ_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 362, name: 'FCMLT_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 362, name: 'FCMLT_vz', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 362, name: 'FCMLT_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 363, name: 'FABS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 363, name: 'FABS_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 363, name: 'FABS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 364, name: 'FRINTP_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 364, name: 'FRINTP_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 364, name: 'FRINTP_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 365, name: 'FRINTZ_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 365, name: 'FRINTZ_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 365, name: 'FRINTZ_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 366, name: 'FCVTPS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 366, name: 'FCVTPS_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 366, name: 'FCVTPS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 367, name: 'FCVTZS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 367, name: 'FCVTZS_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 367, name: 'FCVTZS_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 368, name: 'FRECPE_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 368, name: 'FRECPE_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 368, name: 'FRECPE_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 369, name: 'FRINTA_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 369, name: 'FRINTA_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 369, name: 'FRINTA_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 370, name: 'FRINTX_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 370, name: 'FRINTX_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 370, name: 'FRINTX_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 371, name: 'FCVTNU_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 371, name: 'FCVTNU_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 371, name: 'FCVTNU_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 372, name: 'FCVTMU_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 372, name: 'FCVTMU_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 372, name: 'FCVTMU_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 373, name: 'FCVTAU_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 373, name: 'FCVTAU_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 373, name: 'FCVTAU_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 374, name: 'UCVTF_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 374, name: 'UCVTF_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 374, name: 'UCVTF_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 375, name: 'FRINT32X_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 375, name: 'FRINT32X_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 376, name: 'FRINT64X_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 376, name: 'FRINT64X_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 377, name: 'FCMGE_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 377, name: 'FCMGE_vz', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 377, name: 'FCMGE_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 378, name: 'FCMLE_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 378, name: 'FCMLE_vz', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 378, name: 'FCMLE_vz', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 379, name: 'FNEG_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 379, name: 'FNEG_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 379, name: 'FNEG_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 380, name: 'FRINTI_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 380, name: 'FRINTI_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 380, name: 'FRINTI_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 381, name: 'FCVTPU_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 381, name: 'FCVTPU_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 381, name: 'FCVTPU_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 382, name: 'FCVTZU_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 382, name: 'FCVTZU_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 382, name: 'FCVTZU_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 383, name: 'FRSQRTE_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 383, name: 'FRSQRTE_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 383, name: 'FRSQRTE_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 384, name: 'FSQRT_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 384, name: 'FSQRT_v', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 384, name: 'FSQRT_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 385, name: 'URECPE_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 386, name: 'URSQRTE_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 387, name: 'FCVTN_v', q: ((w >>> 30) & 0x1), sz: ((w >>> 22) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 388, name: 'FCVTL_v', q: ((w >>> 30) & 0x1), sz: ((w >>> 22) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 389, name: 'FCVTXN_v', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), sz: 1 }),
+  (w) => ({ id: 390, name: 'SADDLV', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 390, name: 'SADDLV', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 391, name: 'UADDLV', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 391, name: 'UADDLV', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 392, name: 'SMAXV', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 392, name: 'SMAXV', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 393, name: 'UMAXV', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 393, name: 'UMAXV', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 394, name: 'SMINV', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 394, name: 'SMINV', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 395, name: 'UMINV', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 395, name: 'UMINV', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 396, name: 'ADDV', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 396, name: 'ADDV', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 397, name: 'FMAXNMV', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), q: 1, esz: 2 }),
+  (w) => ({ id: 397, name: 'FMAXNMV', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), q: ((w >>> 30) & 0x1), esz: 1 }),
+  (w) => ({ id: 398, name: 'FMAXV', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), q: 1, esz: 2 }),
+  (w) => ({ id: 398, name: 'FMAXV', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), q: ((w >>> 30) & 0x1), esz: 1 }),
+  (w) => ({ id: 399, name: 'FMINNMV', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), q: 1, esz: 2 }),
+  (w) => ({ id: 399, name: 'FMINNMV', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), q: ((w >>> 30) & 0x1), esz: 1 }),
+  (w) => ({ id: 400, name: 'FMINV', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), q: 1, esz: 2 }),
+  (w) => ({ id: 400, name: 'FMINV', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), q: ((w >>> 30) & 0x1), esz: 1 }),
+  (w) => ({ id: 401, name: 'DUP_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 17) & 0xf), esz: 0 }),
+  (w) => ({ id: 402, name: 'DUP_vg', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 0 }),
+  (w) => ({ id: 403, name: 'INS_g', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 17) & 0xf), esz: 0 }),
+  (w) => ({ id: 404, name: 'INS_e', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 17) & 0xf), idx2: ((w >>> 11) & 0xf), esz: 0 }),
+  (w) => ({ id: 405, name: 'DUP_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 17) & 0xf), esz: 0 }),
+  (w) => ({ id: 401, name: 'DUP_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 18) & 0x7), esz: 1 }),
+  (w) => ({ id: 402, name: 'DUP_vg', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 403, name: 'INS_g', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 18) & 0x7), esz: 1 }),
+  (w) => ({ id: 404, name: 'INS_e', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 18) & 0x7), idx2: ((w >>> 12) & 0x7), esz: 1 }),
+  (w) => ({ id: 405, name: 'DUP_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 18) & 0x7), esz: 1 }),
+  (w) => ({ id: 401, name: 'DUP_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 19) & 0x3), esz: 2 }),
+  (w) => ({ id: 402, name: 'DUP_vg', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 403, name: 'INS_g', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 19) & 0x3), esz: 2 }),
+  (w) => ({ id: 404, name: 'INS_e', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 19) & 0x3), idx2: ((w >>> 13) & 0x3), esz: 2 }),
+  (w) => ({ id: 405, name: 'DUP_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 19) & 0x3), esz: 2 }),
+  (w) => ({ id: 401, name: 'DUP_ve', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 20) & 0x1), esz: 3 }),
+  (w) => ({ id: 402, name: 'DUP_vg', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 403, name: 'INS_g', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 20) & 0x1), esz: 3 }),
+  (w) => ({ id: 404, name: 'INS_e', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 20) & 0x1), idx2: ((w >>> 14) & 0x1), esz: 3 }),
+  (w) => ({ id: 405, name: 'DUP_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 20) & 0x1), esz: 3 }),
+  (w) => ({ id: 406, name: 'SMOV_w', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 17) & 0xf), esz: 0 }),
+  (w) => ({ id: 406, name: 'SMOV_w', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 18) & 0x7), esz: 1 }),
+  (w) => ({ id: 407, name: 'SMOV_x', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 17) & 0xf), esz: 0 }),
+  (w) => ({ id: 407, name: 'SMOV_x', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 18) & 0x7), esz: 1 }),
+  (w) => ({ id: 407, name: 'SMOV_x', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 19) & 0x3), esz: 2 }),
+  (w) => ({ id: 408, name: 'UMOV_w', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 17) & 0xf), esz: 0 }),
+  (w) => ({ id: 408, name: 'UMOV_w', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 18) & 0x7), esz: 1 }),
+  (w) => ({ id: 408, name: 'UMOV_w', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 19) & 0x3), esz: 2 }),
+  (w) => ({ id: 409, name: 'UMOV_x', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 20) & 0x1), esz: 3 }),
+  (w) => ({ id: 410, name: 'UZP1_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 410, name: 'UZP1_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 410, name: 'UZP1_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 411, name: 'TRN1_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 411, name: 'TRN1_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 411, name: 'TRN1_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 412, name: 'ZIP1_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 412, name: 'ZIP1_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 412, name: 'ZIP1_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 413, name: 'UZP2_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 413, name: 'UZP2_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 413, name: 'UZP2_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 414, name: 'TRN2_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 414, name: 'TRN2_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 414, name: 'TRN2_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 415, name: 'ZIP2_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 415, name: 'ZIP2_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 415, name: 'ZIP2_v', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 416, name: 'EXT_v', rm: ((w >>> 16) & 0x1f), imm: ((w >>> 11) & 0x7), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), q: 0 }),
+  (w) => ({ id: 416, name: 'EXT_v', rm: ((w >>> 16) & 0x1f), imm: ((w >>> 11) & 0xf), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), q: 1 }),
+  (w) => ({ id: 417, name: 'TBL_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), len: ((w >>> 13) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 418, name: 'TBX_v', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), len: ((w >>> 13) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 419, name: 'MOVI_v', q: ((w >>> 30) & 0x1), rd: ((w >>> 0) & 0x1f), imm8: (((w >>> 16) & 0x7) << 5) | ((w >>> 5) & 0x1f), cmode: ((w >>> 12) & 0xf) }),
+  (w) => ({ id: 419, name: 'MOVI_v', q: ((w >>> 30) & 0x1), rd: ((w >>> 0) & 0x1f), imm8: (((w >>> 16) & 0x7) << 5) | ((w >>> 5) & 0x1f), cmode: ((w >>> 12) & 0xf) }),
+  (w) => ({ id: 419, name: 'MOVI_v', q: ((w >>> 30) & 0x1), rd: ((w >>> 0) & 0x1f), imm8: (((w >>> 16) & 0x7) << 5) | ((w >>> 5) & 0x1f), cmode: ((w >>> 12) & 0xf) }),
+  (w) => ({ id: 419, name: 'MOVI_v', q: ((w >>> 30) & 0x1), rd: ((w >>> 0) & 0x1f), imm8: (((w >>> 16) & 0x7) << 5) | ((w >>> 5) & 0x1f), cmode: 14 }),
+  (w) => ({ id: 420, name: 'ORR_vi', q: ((w >>> 30) & 0x1), rd: ((w >>> 0) & 0x1f), imm8: (((w >>> 16) & 0x7) << 5) | ((w >>> 5) & 0x1f), cmode: ((w >>> 12) & 0xf) }),
+  (w) => ({ id: 420, name: 'ORR_vi', q: ((w >>> 30) & 0x1), rd: ((w >>> 0) & 0x1f), imm8: (((w >>> 16) & 0x7) << 5) | ((w >>> 5) & 0x1f), cmode: ((w >>> 12) & 0xf) }),
+  (w) => ({ id: 421, name: 'MVNI_v', q: ((w >>> 30) & 0x1), rd: ((w >>> 0) & 0x1f), imm8: (((w >>> 16) & 0x7) << 5) | ((w >>> 5) & 0x1f), cmode: ((w >>> 12) & 0xf) }),
+  (w) => ({ id: 421, name: 'MVNI_v', q: ((w >>> 30) & 0x1), rd: ((w >>> 0) & 0x1f), imm8: (((w >>> 16) & 0x7) << 5) | ((w >>> 5) & 0x1f), cmode: ((w >>> 12) & 0xf) }),
+  (w) => ({ id: 421, name: 'MVNI_v', q: ((w >>> 30) & 0x1), rd: ((w >>> 0) & 0x1f), imm8: (((w >>> 16) & 0x7) << 5) | ((w >>> 5) & 0x1f), cmode: ((w >>> 12) & 0xf) }),
+  (w) => ({ id: 422, name: 'BIC_vi', q: ((w >>> 30) & 0x1), rd: ((w >>> 0) & 0x1f), imm8: (((w >>> 16) & 0x7) << 5) | ((w >>> 5) & 0x1f), cmode: ((w >>> 12) & 0xf) }),
+  (w) => ({ id: 422, name: 'BIC_vi', q: ((w >>> 30) & 0x1), rd: ((w >>> 0) & 0x1f), imm8: (((w >>> 16) & 0x7) << 5) | ((w >>> 5) & 0x1f), cmode: ((w >>> 12) & 0xf) }),
+  (w) => ({ id: 423, name: 'MOVI_d', rd: ((w >>> 0) & 0x1f), imm8: (((w >>> 16) & 0x7) << 5) | ((w >>> 5) & 0x1f) }),
+  (w) => ({ id: 424, name: 'MOVI_2d', rd: ((w >>> 0) & 0x1f), imm8: (((w >>> 16) & 0x7) << 5) | ((w >>> 5) & 0x1f) }),
+  (w) => ({ id: 425, name: 'FMOV_vi', q: ((w >>> 30) & 0x1), rd: ((w >>> 0) & 0x1f), imm8: (((w >>> 16) & 0x7) << 5) | ((w >>> 5) & 0x1f), esz: 2 }),
+  (w) => ({ id: 425, name: 'FMOV_vi', q: 1, rd: ((w >>> 0) & 0x1f), imm8: (((w >>> 16) & 0x7) << 5) | ((w >>> 5) & 0x1f), esz: 3 }),
+  (w) => ({ id: 425, name: 'FMOV_vi', q: ((w >>> 30) & 0x1), rd: ((w >>> 0) & 0x1f), imm8: (((w >>> 16) & 0x7) << 5) | ((w >>> 5) & 0x1f), esz: 1 }),
+  (w) => ({ id: 426, name: 'SSHR_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
+  (w) => ({ id: 426, name: 'SSHR_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 426, name: 'SSHR_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 426, name: 'SSHR_vi', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 427, name: 'SSRA_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
+  (w) => ({ id: 427, name: 'SSRA_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 427, name: 'SSRA_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 427, name: 'SSRA_vi', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 428, name: 'SRSHR_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
+  (w) => ({ id: 428, name: 'SRSHR_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 428, name: 'SRSHR_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 428, name: 'SRSHR_vi', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 429, name: 'SRSRA_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
+  (w) => ({ id: 429, name: 'SRSRA_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 429, name: 'SRSRA_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 429, name: 'SRSRA_vi', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 430, name: 'SHL_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
+  (w) => ({ id: 430, name: 'SHL_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 430, name: 'SHL_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 430, name: 'SHL_vi', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 431, name: 'SQSHL_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
+  (w) => ({ id: 431, name: 'SQSHL_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 431, name: 'SQSHL_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 431, name: 'SQSHL_vi', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 432, name: 'USHR_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
+  (w) => ({ id: 432, name: 'USHR_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 432, name: 'USHR_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 432, name: 'USHR_vi', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 433, name: 'USRA_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
+  (w) => ({ id: 433, name: 'USRA_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 433, name: 'USRA_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 433, name: 'USRA_vi', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 434, name: 'URSHR_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
+  (w) => ({ id: 434, name: 'URSHR_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 434, name: 'URSHR_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 434, name: 'URSHR_vi', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 435, name: 'URSRA_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
+  (w) => ({ id: 435, name: 'URSRA_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 435, name: 'URSRA_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 435, name: 'URSRA_vi', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 436, name: 'SRI_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
+  (w) => ({ id: 436, name: 'SRI_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 436, name: 'SRI_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 436, name: 'SRI_vi', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 437, name: 'SLI_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
+  (w) => ({ id: 437, name: 'SLI_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 437, name: 'SLI_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 437, name: 'SLI_vi', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 438, name: 'SQSHLU_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
+  (w) => ({ id: 438, name: 'SQSHLU_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 438, name: 'SQSHLU_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 438, name: 'SQSHLU_vi', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 439, name: 'UQSHL_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
+  (w) => ({ id: 439, name: 'UQSHL_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 439, name: 'UQSHL_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 439, name: 'UQSHL_vi', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 440, name: 'SHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
+  (w) => ({ id: 440, name: 'SHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 440, name: 'SHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 441, name: 'RSHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
+  (w) => ({ id: 441, name: 'RSHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 441, name: 'RSHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 442, name: 'SQSHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
+  (w) => ({ id: 442, name: 'SQSHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 442, name: 'SQSHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 443, name: 'SQRSHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
+  (w) => ({ id: 443, name: 'SQRSHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 443, name: 'SQRSHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 444, name: 'SQSHRUN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
+  (w) => ({ id: 444, name: 'SQSHRUN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 444, name: 'SQSHRUN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 445, name: 'SQRSHRUN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
+  (w) => ({ id: 445, name: 'SQRSHRUN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 445, name: 'SQRSHRUN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 446, name: 'UQSHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
+  (w) => ({ id: 446, name: 'UQSHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 446, name: 'UQSHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 447, name: 'UQRSHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
+  (w) => ({ id: 447, name: 'UQRSHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 447, name: 'UQRSHRN_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 448, name: 'SSHLL_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
+  (w) => ({ id: 448, name: 'SSHLL_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 448, name: 'SSHLL_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 449, name: 'USHLL_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
+  (w) => ({ id: 449, name: 'USHLL_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 449, name: 'USHLL_vi', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 450, name: 'SCVTF_vfx', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 450, name: 'SCVTF_vfx', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 450, name: 'SCVTF_vfx', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 451, name: 'FCVTZS_vfx', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 451, name: 'FCVTZS_vfx', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 451, name: 'FCVTZS_vfx', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 452, name: 'UCVTF_vfx', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 452, name: 'UCVTF_vfx', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 452, name: 'UCVTF_vfx', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 453, name: 'FCVTZU_vfx', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 453, name: 'FCVTZU_vfx', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 453, name: 'FCVTZU_vfx', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 454, name: 'SMLAL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
+  (w) => ({ id: 454, name: 'SMLAL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
+  (w) => ({ id: 455, name: 'SQDMLAL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
+  (w) => ({ id: 455, name: 'SQDMLAL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
+  (w) => ({ id: 456, name: 'SMLSL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
+  (w) => ({ id: 456, name: 'SMLSL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
+  (w) => ({ id: 457, name: 'SQDMLSL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
+  (w) => ({ id: 457, name: 'SQDMLSL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
+  (w) => ({ id: 458, name: 'MUL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
+  (w) => ({ id: 458, name: 'MUL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
+  (w) => ({ id: 459, name: 'SMULL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
+  (w) => ({ id: 459, name: 'SMULL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
+  (w) => ({ id: 460, name: 'SQDMULL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
+  (w) => ({ id: 460, name: 'SQDMULL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
+  (w) => ({ id: 461, name: 'SQDMULH_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
+  (w) => ({ id: 461, name: 'SQDMULH_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
+  (w) => ({ id: 462, name: 'SQRDMULH_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
+  (w) => ({ id: 462, name: 'SQRDMULH_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
+  (w) => ({ id: 463, name: 'MLA_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
+  (w) => ({ id: 463, name: 'MLA_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
+  (w) => ({ id: 464, name: 'MLS_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
+  (w) => ({ id: 464, name: 'MLS_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
+  (w) => ({ id: 465, name: 'UMLAL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
+  (w) => ({ id: 465, name: 'UMLAL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
+  (w) => ({ id: 466, name: 'UMLSL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
+  (w) => ({ id: 466, name: 'UMLSL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
+  (w) => ({ id: 467, name: 'UMULL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
+  (w) => ({ id: 467, name: 'UMULL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
+  (w) => ({ id: 468, name: 'SQRDMLAH_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
+  (w) => ({ id: 468, name: 'SQRDMLAH_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
+  (w) => ({ id: 469, name: 'SQRDMLSH_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
+  (w) => ({ id: 469, name: 'SQRDMLSH_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
+  (w) => ({ id: 470, name: 'SDOT_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
+  (w) => ({ id: 471, name: 'UDOT_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
+  (w) => ({ id: 472, name: 'FMLA_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
+  (w) => ({ id: 472, name: 'FMLA_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
+  (w) => ({ id: 472, name: 'FMLA_ve', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 11) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 3 }),
+  (w) => ({ id: 473, name: 'FMLS_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
+  (w) => ({ id: 473, name: 'FMLS_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
+  (w) => ({ id: 473, name: 'FMLS_ve', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 11) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 3 }),
+  (w) => ({ id: 474, name: 'FMUL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
+  (w) => ({ id: 474, name: 'FMUL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
+  (w) => ({ id: 474, name: 'FMUL_ve', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 11) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 3 }),
+  (w) => ({ id: 475, name: 'FMULX_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
+  (w) => ({ id: 475, name: 'FMULX_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
+  (w) => ({ id: 475, name: 'FMULX_ve', q: 1, rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 11) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 3 }),
+  (w) => ({ id: 476, name: 'FMLAL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf) }),
+  (w) => ({ id: 477, name: 'FMLSL_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf) }),
+  (w) => ({ id: 478, name: 'FMLAL2_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf) }),
+  (w) => ({ id: 479, name: 'FMLSL2_ve', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf) }),
+  (w) => ({ id: 480, name: 'FCMLA_ve', rot: ((w >>> 13) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 1, q: 0 }),
+  (w) => ({ id: 480, name: 'FCMLA_ve', rot: ((w >>> 13) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 1, q: 1 }),
+  (w) => ({ id: 480, name: 'FCMLA_ve', rot: ((w >>> 13) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 11) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2, q: 1 }),
+  (w) => ({ id: 481, name: 'SQDMLAL_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
+  (w) => ({ id: 481, name: 'SQDMLAL_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
+  (w) => ({ id: 482, name: 'SQDMLSL_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
+  (w) => ({ id: 482, name: 'SQDMLSL_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
+  (w) => ({ id: 483, name: 'SQDMULL_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
+  (w) => ({ id: 483, name: 'SQDMULL_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
+  (w) => ({ id: 484, name: 'SQDMULH_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
+  (w) => ({ id: 484, name: 'SQDMULH_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
+  (w) => ({ id: 485, name: 'SQRDMULH_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
+  (w) => ({ id: 485, name: 'SQRDMULH_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
+  (w) => ({ id: 486, name: 'SQRDMLAH_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
+  (w) => ({ id: 486, name: 'SQRDMLAH_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
+  (w) => ({ id: 487, name: 'SQRDMLSH_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
+  (w) => ({ id: 487, name: 'SQRDMLSH_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
+  (w) => ({ id: 488, name: 'FMLA_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
+  (w) => ({ id: 488, name: 'FMLA_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
+  (w) => ({ id: 488, name: 'FMLA_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 11) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 3 }),
+  (w) => ({ id: 489, name: 'FMLS_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
+  (w) => ({ id: 489, name: 'FMLS_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
+  (w) => ({ id: 489, name: 'FMLS_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 11) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 3 }),
+  (w) => ({ id: 490, name: 'FMUL_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
+  (w) => ({ id: 490, name: 'FMUL_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
+  (w) => ({ id: 490, name: 'FMUL_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 11) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 3 }),
+  (w) => ({ id: 491, name: 'FMULX_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 2) | (((w >>> 21) & 0x1) << 1) | ((w >>> 20) & 0x1), rm: ((w >>> 16) & 0xf), esz: 1 }),
+  (w) => ({ id: 491, name: 'FMULX_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: (((w >>> 11) & 0x1) << 1) | ((w >>> 21) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 2 }),
+  (w) => ({ id: 491, name: 'FMULX_se', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), idx: ((w >>> 11) & 0x1), rm: ((w >>> 16) & 0x1f), esz: 3 }),
+  (w) => ({ id: 492, name: 'SQADD_s', esz: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 493, name: 'UQADD_s', esz: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 494, name: 'SQSUB_s', esz: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 495, name: 'UQSUB_s', esz: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 496, name: 'CMGT_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 497, name: 'CMHI_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 498, name: 'CMGE_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 499, name: 'CMHS_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 500, name: 'SSHL_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 501, name: 'USHL_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 502, name: 'SQSHL_s', esz: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 503, name: 'UQSHL_s', esz: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 504, name: 'SRSHL_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 505, name: 'URSHL_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 506, name: 'SQRSHL_s', esz: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 507, name: 'UQRSHL_s', esz: ((w >>> 22) & 0x3), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 508, name: 'ADD_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 509, name: 'SUB_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 510, name: 'CMTST_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 511, name: 'CMEQ_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 512, name: 'SQDMULH_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 512, name: 'SQDMULH_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 513, name: 'SQRDMULH_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 513, name: 'SQRDMULH_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 514, name: 'FMULX_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 514, name: 'FMULX_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 514, name: 'FMULX_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 515, name: 'FCMEQ_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 515, name: 'FCMEQ_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 515, name: 'FCMEQ_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 516, name: 'FRECPS_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 516, name: 'FRECPS_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 516, name: 'FRECPS_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 517, name: 'FRSQRTS_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 517, name: 'FRSQRTS_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 517, name: 'FRSQRTS_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 518, name: 'FCMGE_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 518, name: 'FCMGE_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 518, name: 'FCMGE_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 519, name: 'FACGE_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 519, name: 'FACGE_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 519, name: 'FACGE_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 520, name: 'FABD_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 520, name: 'FABD_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 520, name: 'FABD_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 521, name: 'FCMGT_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 521, name: 'FCMGT_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 521, name: 'FCMGT_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 522, name: 'FACGT_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 522, name: 'FACGT_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 522, name: 'FACGT_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 523, name: 'SQRDMLAH_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 523, name: 'SQRDMLAH_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 524, name: 'SQRDMLSH_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 524, name: 'SQRDMLSH_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 525, name: 'SQDMLAL_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 525, name: 'SQDMLAL_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 526, name: 'SQDMLSL_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 526, name: 'SQDMLSL_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 527, name: 'SQDMULL_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 527, name: 'SQDMULL_s', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 528, name: 'SUQADD_s', esz: ((w >>> 22) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 529, name: 'SQABS_s', esz: ((w >>> 22) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 530, name: 'CMGT_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 531, name: 'CMEQ_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 532, name: 'CMLT_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 533, name: 'ABS_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 534, name: 'SQXTN_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 534, name: 'SQXTN_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 535, name: 'USQADD_s', esz: ((w >>> 22) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 536, name: 'SQNEG_s', esz: ((w >>> 22) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 537, name: 'CMGE_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 538, name: 'CMLE_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 539, name: 'NEG_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 540, name: 'SQXTUN_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 540, name: 'SQXTUN_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 541, name: 'UQXTN_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: ((w >>> 22) & 0x3) }),
+  (w) => ({ id: 541, name: 'UQXTN_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 542, name: 'FCVTNS_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 542, name: 'FCVTNS_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 542, name: 'FCVTNS_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 543, name: 'FCVTMS_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 543, name: 'FCVTMS_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 543, name: 'FCVTMS_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 544, name: 'FCVTAS_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 544, name: 'FCVTAS_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 544, name: 'FCVTAS_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 545, name: 'SCVTF_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 545, name: 'SCVTF_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 545, name: 'SCVTF_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 546, name: 'FCMGT_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 546, name: 'FCMGT_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 546, name: 'FCMGT_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 547, name: 'FCMEQ_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 547, name: 'FCMEQ_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 547, name: 'FCMEQ_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 548, name: 'FCMLT_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 548, name: 'FCMLT_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 548, name: 'FCMLT_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 549, name: 'FCVTPS_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 549, name: 'FCVTPS_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 549, name: 'FCVTPS_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 550, name: 'FCVTZS_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 550, name: 'FCVTZS_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 550, name: 'FCVTZS_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 551, name: 'FRECPE_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 551, name: 'FRECPE_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 551, name: 'FRECPE_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 552, name: 'FRECPX_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 552, name: 'FRECPX_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 552, name: 'FRECPX_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 553, name: 'FCVTNU_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 553, name: 'FCVTNU_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 553, name: 'FCVTNU_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 554, name: 'FCVTMU_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 554, name: 'FCVTMU_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 554, name: 'FCVTMU_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 555, name: 'FCVTAU_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 555, name: 'FCVTAU_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 555, name: 'FCVTAU_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 556, name: 'UCVTF_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 556, name: 'UCVTF_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 556, name: 'UCVTF_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 557, name: 'FCMGE_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 557, name: 'FCMGE_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 557, name: 'FCMGE_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 558, name: 'FCMLE_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 558, name: 'FCMLE_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 558, name: 'FCMLE_sz', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 559, name: 'FCVTPU_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 559, name: 'FCVTPU_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 559, name: 'FCVTPU_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 560, name: 'FCVTZU_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 560, name: 'FCVTZU_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 560, name: 'FCVTZU_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 561, name: 'FRSQRTE_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 561, name: 'FRSQRTE_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 561, name: 'FRSQRTE_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 562, name: 'FCVTXN_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 563, name: 'ADDP_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 564, name: 'FMAXNMP_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 564, name: 'FMAXNMP_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 564, name: 'FMAXNMP_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 565, name: 'FADDP_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 565, name: 'FADDP_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 565, name: 'FADDP_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 566, name: 'FMAXP_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 566, name: 'FMAXP_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 566, name: 'FMAXP_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 567, name: 'FMINNMP_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 567, name: 'FMINNMP_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 567, name: 'FMINNMP_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 568, name: 'FMINP_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 568, name: 'FMINP_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 568, name: 'FMINP_s', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 569, name: 'SSHR_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 570, name: 'SSRA_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 571, name: 'SRSHR_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 572, name: 'SRSRA_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 573, name: 'SHL_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 574, name: 'SQSHL_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
+  (w) => ({ id: 574, name: 'SQSHL_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 574, name: 'SQSHL_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 574, name: 'SQSHL_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 575, name: 'SQSHRN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
+  (w) => ({ id: 575, name: 'SQSHRN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 575, name: 'SQSHRN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 576, name: 'SQRSHRN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
+  (w) => ({ id: 576, name: 'SQRSHRN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 576, name: 'SQRSHRN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 577, name: 'USHR_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 578, name: 'USRA_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 579, name: 'URSHR_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 580, name: 'URSRA_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 581, name: 'SRI_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 582, name: 'SLI_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 583, name: 'SQSHLU_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
+  (w) => ({ id: 583, name: 'SQSHLU_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 583, name: 'SQSHLU_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 583, name: 'SQSHLU_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 584, name: 'UQSHL_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
+  (w) => ({ id: 584, name: 'UQSHL_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 584, name: 'UQSHL_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 584, name: 'UQSHL_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 585, name: 'SQSHRUN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
+  (w) => ({ id: 585, name: 'SQSHRUN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 585, name: 'SQSHRUN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 586, name: 'SQRSHRUN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
+  (w) => ({ id: 586, name: 'SQRSHRUN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 586, name: 'SQRSHRUN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 587, name: 'UQSHRN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
+  (w) => ({ id: 587, name: 'UQSHRN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 587, name: 'UQSHRN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 588, name: 'UQRSHRN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 0 }),
+  (w) => ({ id: 588, name: 'UQRSHRN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 588, name: 'UQRSHRN_si', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 589, name: 'SCVTF_sfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 589, name: 'SCVTF_sfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 589, name: 'SCVTF_sfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 590, name: 'FCVTZS_sfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 590, name: 'FCVTZS_sfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 590, name: 'FCVTZS_sfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 591, name: 'UCVTF_sfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 591, name: 'UCVTF_sfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 591, name: 'UCVTF_sfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 592, name: 'FCVTZU_sfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 1 }),
+  (w) => ({ id: 592, name: 'FCVTZU_sfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 2 }),
+  (w) => ({ id: 592, name: 'FCVTZU_sfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), imm: ((w >>> 16) & 0x7f), esz: 3 }),
+  (w) => ({ id: 593, name: 'AESE', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 594, name: 'AESD', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 595, name: 'AESMC', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 596, name: 'AESIMC', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 597, name: 'SHA1C', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 598, name: 'SHA1P', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 599, name: 'SHA1M', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 600, name: 'SHA1SU0', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 601, name: 'SHA256H', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 602, name: 'SHA256H2', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 603, name: 'SHA256SU1', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 604, name: 'SHA1H', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 605, name: 'SHA1SU1', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 606, name: 'SHA256SU0', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 607, name: 'SHA512H', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 608, name: 'SHA512H2', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 609, name: 'SHA512SU1', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 610, name: 'RAX1', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 611, name: 'SM3PARTW1', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 612, name: 'SM3PARTW2', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 613, name: 'SM4EKEY', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 614, name: 'EOR3', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 615, name: 'BCAX', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 616, name: 'SM3SS1', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 617, name: 'XAR', rm: ((w >>> 16) & 0x1f), imm: ((w >>> 10) & 0x3f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 618, name: 'SM3TT1A', rm: ((w >>> 16) & 0x1f), idx: ((w >>> 12) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 619, name: 'SM3TT1B', rm: ((w >>> 16) & 0x1f), idx: ((w >>> 12) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 620, name: 'SM3TT2A', rm: ((w >>> 16) & 0x1f), idx: ((w >>> 12) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 621, name: 'SM3TT2B', rm: ((w >>> 16) & 0x1f), idx: ((w >>> 12) & 0x3), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 622, name: 'SHA512SU0', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 623, name: 'SM4E', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 624, name: 'FMOV_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 624, name: 'FMOV_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 624, name: 'FMOV_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 625, name: 'FABS_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 625, name: 'FABS_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 625, name: 'FABS_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 626, name: 'FNEG_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 626, name: 'FNEG_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 626, name: 'FNEG_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 627, name: 'FSQRT_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 627, name: 'FSQRT_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 627, name: 'FSQRT_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 628, name: 'FRINTN_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 628, name: 'FRINTN_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 628, name: 'FRINTN_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 629, name: 'FRINTP_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 629, name: 'FRINTP_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 629, name: 'FRINTP_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 630, name: 'FRINTM_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 630, name: 'FRINTM_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 630, name: 'FRINTM_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 631, name: 'FRINTZ_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 631, name: 'FRINTZ_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 631, name: 'FRINTZ_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 632, name: 'FRINTA_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 632, name: 'FRINTA_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 632, name: 'FRINTA_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 633, name: 'FRINTX_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 633, name: 'FRINTX_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 633, name: 'FRINTX_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 634, name: 'FRINTI_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 634, name: 'FRINTI_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 634, name: 'FRINTI_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 635, name: 'FRINT32Z_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 635, name: 'FRINT32Z_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 636, name: 'FRINT32X_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 636, name: 'FRINT32X_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 637, name: 'FRINT64Z_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 637, name: 'FRINT64Z_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 638, name: 'FRINT64X_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 638, name: 'FRINT64X_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 639, name: 'FCVT_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2, desz: 3 }),
+  (w) => ({ id: 639, name: 'FCVT_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2, desz: 1 }),
+  (w) => ({ id: 639, name: 'FCVT_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3, desz: 2 }),
+  (w) => ({ id: 639, name: 'FCVT_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3, desz: 1 }),
+  (w) => ({ id: 639, name: 'FCVT_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1, desz: 2 }),
+  (w) => ({ id: 639, name: 'FCVT_f', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1, desz: 3 }),
+  (w) => ({ id: 640, name: 'FCMP_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), esz: 1 }),
+  (w) => ({ id: 640, name: 'FCMP_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), esz: 2 }),
+  (w) => ({ id: 640, name: 'FCMP_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), esz: 3 }),
+  (w) => ({ id: 641, name: 'FCMP_fz', rn: ((w >>> 5) & 0x1f), esz: 1 }),
+  (w) => ({ id: 641, name: 'FCMP_fz', rn: ((w >>> 5) & 0x1f), esz: 2 }),
+  (w) => ({ id: 641, name: 'FCMP_fz', rn: ((w >>> 5) & 0x1f), esz: 3 }),
+  (w) => ({ id: 642, name: 'FCMPE_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), esz: 1 }),
+  (w) => ({ id: 642, name: 'FCMPE_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), esz: 2 }),
+  (w) => ({ id: 642, name: 'FCMPE_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), esz: 3 }),
+  (w) => ({ id: 643, name: 'FCMPE_fz', rn: ((w >>> 5) & 0x1f), esz: 1 }),
+  (w) => ({ id: 643, name: 'FCMPE_fz', rn: ((w >>> 5) & 0x1f), esz: 2 }),
+  (w) => ({ id: 643, name: 'FCMPE_fz', rn: ((w >>> 5) & 0x1f), esz: 3 }),
+  (w) => ({ id: 644, name: 'FMOV_fi', imm8: ((w >>> 13) & 0xff), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 644, name: 'FMOV_fi', imm8: ((w >>> 13) & 0xff), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 644, name: 'FMOV_fi', imm8: ((w >>> 13) & 0xff), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 645, name: 'FCCMP_f', rm: ((w >>> 16) & 0x1f), cond: ((w >>> 12) & 0xf), rn: ((w >>> 5) & 0x1f), nzcv: ((w >>> 0) & 0xf), esz: 1 }),
+  (w) => ({ id: 645, name: 'FCCMP_f', rm: ((w >>> 16) & 0x1f), cond: ((w >>> 12) & 0xf), rn: ((w >>> 5) & 0x1f), nzcv: ((w >>> 0) & 0xf), esz: 2 }),
+  (w) => ({ id: 645, name: 'FCCMP_f', rm: ((w >>> 16) & 0x1f), cond: ((w >>> 12) & 0xf), rn: ((w >>> 5) & 0x1f), nzcv: ((w >>> 0) & 0xf), esz: 3 }),
+  (w) => ({ id: 646, name: 'FCCMPE_f', rm: ((w >>> 16) & 0x1f), cond: ((w >>> 12) & 0xf), rn: ((w >>> 5) & 0x1f), nzcv: ((w >>> 0) & 0xf), esz: 1 }),
+  (w) => ({ id: 646, name: 'FCCMPE_f', rm: ((w >>> 16) & 0x1f), cond: ((w >>> 12) & 0xf), rn: ((w >>> 5) & 0x1f), nzcv: ((w >>> 0) & 0xf), esz: 2 }),
+  (w) => ({ id: 646, name: 'FCCMPE_f', rm: ((w >>> 16) & 0x1f), cond: ((w >>> 12) & 0xf), rn: ((w >>> 5) & 0x1f), nzcv: ((w >>> 0) & 0xf), esz: 3 }),
+  (w) => ({ id: 647, name: 'FMUL_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 647, name: 'FMUL_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 647, name: 'FMUL_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 648, name: 'FDIV_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 648, name: 'FDIV_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 648, name: 'FDIV_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 649, name: 'FADD_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 649, name: 'FADD_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 649, name: 'FADD_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 650, name: 'FSUB_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 650, name: 'FSUB_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 650, name: 'FSUB_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 651, name: 'FMAX_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 651, name: 'FMAX_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 651, name: 'FMAX_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 652, name: 'FMIN_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 652, name: 'FMIN_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 652, name: 'FMIN_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 653, name: 'FMAXNM_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 653, name: 'FMAXNM_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 653, name: 'FMAXNM_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 654, name: 'FMINNM_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 654, name: 'FMINNM_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 654, name: 'FMINNM_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 655, name: 'FNMUL_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 655, name: 'FNMUL_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 655, name: 'FNMUL_f', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 656, name: 'FCSEL_f', rm: ((w >>> 16) & 0x1f), cond: ((w >>> 12) & 0xf), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 656, name: 'FCSEL_f', rm: ((w >>> 16) & 0x1f), cond: ((w >>> 12) & 0xf), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 656, name: 'FCSEL_f', rm: ((w >>> 16) & 0x1f), cond: ((w >>> 12) & 0xf), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 657, name: 'FMADD_f', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 657, name: 'FMADD_f', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 657, name: 'FMADD_f', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 658, name: 'FMSUB_f', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 658, name: 'FMSUB_f', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 658, name: 'FMSUB_f', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 659, name: 'FNMADD_f', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 659, name: 'FNMADD_f', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 659, name: 'FNMADD_f', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 660, name: 'FNMSUB_f', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 660, name: 'FNMSUB_f', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 660, name: 'FNMSUB_f', rm: ((w >>> 16) & 0x1f), ra: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 661, name: 'FCVTNS_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 661, name: 'FCVTNS_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 661, name: 'FCVTNS_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 662, name: 'FCVTNU_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 662, name: 'FCVTNU_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 662, name: 'FCVTNU_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 663, name: 'SCVTF_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 663, name: 'SCVTF_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 663, name: 'SCVTF_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 664, name: 'UCVTF_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 664, name: 'UCVTF_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 664, name: 'UCVTF_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 665, name: 'FCVTAS_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 665, name: 'FCVTAS_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 665, name: 'FCVTAS_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 666, name: 'FCVTAU_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 666, name: 'FCVTAU_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 666, name: 'FCVTAU_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 667, name: 'FCVTPS_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 667, name: 'FCVTPS_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 667, name: 'FCVTPS_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 668, name: 'FCVTPU_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 668, name: 'FCVTPU_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 668, name: 'FCVTPU_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 669, name: 'FCVTMS_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 669, name: 'FCVTMS_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 669, name: 'FCVTMS_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 670, name: 'FCVTMU_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 670, name: 'FCVTMU_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 670, name: 'FCVTMU_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 671, name: 'FCVTZS_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 671, name: 'FCVTZS_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 671, name: 'FCVTZS_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 672, name: 'FCVTZU_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 1 }),
+  (w) => ({ id: 672, name: 'FCVTZU_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 2 }),
+  (w) => ({ id: 672, name: 'FCVTZU_g', sf: (w >>> 31), rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), esz: 3 }),
+  (w) => ({ id: 673, name: 'FMOV_gf', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), sf: 0, esz: 2 }),
+  (w) => ({ id: 673, name: 'FMOV_gf', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), sf: 1, esz: 3 }),
+  (w) => ({ id: 673, name: 'FMOV_gf', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), sf: (w >>> 31), esz: 1 }),
+  (w) => ({ id: 674, name: 'FMOV_fg', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), sf: 0, esz: 2 }),
+  (w) => ({ id: 674, name: 'FMOV_fg', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), sf: 1, esz: 3 }),
+  (w) => ({ id: 674, name: 'FMOV_fg', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), sf: (w >>> 31), esz: 1 }),
+  (w) => ({ id: 675, name: 'FMOV_gd1', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 676, name: 'FMOV_d1g', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 677, name: 'FJCVTZS', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 678, name: 'FCVTZS_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 1, sf: 0 }),
+  (w) => ({ id: 678, name: 'FCVTZS_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 2, sf: 0 }),
+  (w) => ({ id: 678, name: 'FCVTZS_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 3, sf: 0 }),
+  (w) => ({ id: 678, name: 'FCVTZS_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 1, sf: 1 }),
+  (w) => ({ id: 678, name: 'FCVTZS_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 2, sf: 1 }),
+  (w) => ({ id: 678, name: 'FCVTZS_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 3, sf: 1 }),
+  (w) => ({ id: 679, name: 'FCVTZU_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 1, sf: 0 }),
+  (w) => ({ id: 679, name: 'FCVTZU_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 2, sf: 0 }),
+  (w) => ({ id: 679, name: 'FCVTZU_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 3, sf: 0 }),
+  (w) => ({ id: 679, name: 'FCVTZU_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 1, sf: 1 }),
+  (w) => ({ id: 679, name: 'FCVTZU_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 2, sf: 1 }),
+  (w) => ({ id: 679, name: 'FCVTZU_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 3, sf: 1 }),
+  (w) => ({ id: 680, name: 'SCVTF_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 1, sf: 0 }),
+  (w) => ({ id: 680, name: 'SCVTF_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 2, sf: 0 }),
+  (w) => ({ id: 680, name: 'SCVTF_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 3, sf: 0 }),
+  (w) => ({ id: 680, name: 'SCVTF_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 1, sf: 1 }),
+  (w) => ({ id: 680, name: 'SCVTF_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 2, sf: 1 }),
+  (w) => ({ id: 680, name: 'SCVTF_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 3, sf: 1 }),
+  (w) => ({ id: 681, name: 'UCVTF_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 1, sf: 0 }),
+  (w) => ({ id: 681, name: 'UCVTF_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 2, sf: 0 }),
+  (w) => ({ id: 681, name: 'UCVTF_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 3, sf: 0 }),
+  (w) => ({ id: 681, name: 'UCVTF_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 1, sf: 1 }),
+  (w) => ({ id: 681, name: 'UCVTF_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 2, sf: 1 }),
+  (w) => ({ id: 681, name: 'UCVTF_gfx', rn: ((w >>> 5) & 0x1f), rd: ((w >>> 0) & 0x1f), scale: ((w >>> 10) & 0x3f), esz: 3, sf: 1 }),
+  (w) => ({ id: 682, name: 'LDR_fl', rt: ((w >>> 0) & 0x1f), imm: T.times4(((w << 8) >> 13)), esz: 2 }),
+  (w) => ({ id: 682, name: 'LDR_fl', rt: ((w >>> 0) & 0x1f), imm: T.times4(((w << 8) >> 13)), esz: 3 }),
+  (w) => ({ id: 682, name: 'LDR_fl', rt: ((w >>> 0) & 0x1f), imm: T.times4(((w << 8) >> 13)), esz: 4 }),
+  (w) => ({ id: 683, name: 'STNP_f', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 2 }),
+  (w) => ({ id: 684, name: 'LDNP_f', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 2 }),
+  (w) => ({ id: 685, name: 'STP_fpost', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 2 }),
+  (w) => ({ id: 686, name: 'LDP_fpost', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 2 }),
+  (w) => ({ id: 687, name: 'STP_f', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 2 }),
+  (w) => ({ id: 688, name: 'LDP_f', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 2 }),
+  (w) => ({ id: 689, name: 'STP_fpre', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 2 }),
+  (w) => ({ id: 690, name: 'LDP_fpre', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 2 }),
+  (w) => ({ id: 683, name: 'STNP_f', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 3 }),
+  (w) => ({ id: 684, name: 'LDNP_f', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 3 }),
+  (w) => ({ id: 685, name: 'STP_fpost', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 3 }),
+  (w) => ({ id: 686, name: 'LDP_fpost', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 3 }),
+  (w) => ({ id: 687, name: 'STP_f', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 3 }),
+  (w) => ({ id: 688, name: 'LDP_f', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 3 }),
+  (w) => ({ id: 689, name: 'STP_fpre', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 3 }),
+  (w) => ({ id: 690, name: 'LDP_fpre', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 3 }),
+  (w) => ({ id: 683, name: 'STNP_f', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 4 }),
+  (w) => ({ id: 684, name: 'LDNP_f', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 4 }),
+  (w) => ({ id: 685, name: 'STP_fpost', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 4 }),
+  (w) => ({ id: 686, name: 'LDP_fpost', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 4 }),
+  (w) => ({ id: 687, name: 'STP_f', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 4 }),
+  (w) => ({ id: 688, name: 'LDP_f', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 4 }),
+  (w) => ({ id: 689, name: 'STP_fpre', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 4 }),
+  (w) => ({ id: 690, name: 'LDP_fpre', rt2: ((w >>> 10) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleFpPair(((w << 10) >> 25), w), esz: 4 }),
+  (w) => ({ id: 691, name: 'STUR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 0 }),
+  (w) => ({ id: 692, name: 'STR_fpost', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 0 }),
+  (w) => ({ id: 693, name: 'STR_fpre', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 0 }),
+  (w) => ({ id: 694, name: 'STR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleBySize(((w >>> 10) & 0xfff), w), esz: 0 }),
+  (w) => ({ id: 695, name: 'STR_fr', rm: ((w >>> 16) & 0x1f), s: ((w >>> 12) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), option: ((w >>> 13) & 0x7), amount: T.regOffsetAmount(((w >>> 12) & 0x1), w), esz: 0 }),
+  (w) => ({ id: 696, name: 'LDUR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 0 }),
+  (w) => ({ id: 697, name: 'LDR_fpost', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 0 }),
+  (w) => ({ id: 698, name: 'LDR_fpre', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 0 }),
+  (w) => ({ id: 699, name: 'LDR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleBySize(((w >>> 10) & 0xfff), w), esz: 0 }),
+  (w) => ({ id: 700, name: 'LDR_fr', rm: ((w >>> 16) & 0x1f), s: ((w >>> 12) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), option: ((w >>> 13) & 0x7), amount: T.regOffsetAmount(((w >>> 12) & 0x1), w), esz: 0 }),
+  (w) => ({ id: 691, name: 'STUR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 1 }),
+  (w) => ({ id: 692, name: 'STR_fpost', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 1 }),
+  (w) => ({ id: 693, name: 'STR_fpre', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 1 }),
+  (w) => ({ id: 694, name: 'STR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleBySize(((w >>> 10) & 0xfff), w), esz: 1 }),
+  (w) => ({ id: 695, name: 'STR_fr', rm: ((w >>> 16) & 0x1f), s: ((w >>> 12) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), option: ((w >>> 13) & 0x7), amount: T.regOffsetAmount(((w >>> 12) & 0x1), w), esz: 1 }),
+  (w) => ({ id: 696, name: 'LDUR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 1 }),
+  (w) => ({ id: 697, name: 'LDR_fpost', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 1 }),
+  (w) => ({ id: 698, name: 'LDR_fpre', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 1 }),
+  (w) => ({ id: 699, name: 'LDR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleBySize(((w >>> 10) & 0xfff), w), esz: 1 }),
+  (w) => ({ id: 700, name: 'LDR_fr', rm: ((w >>> 16) & 0x1f), s: ((w >>> 12) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), option: ((w >>> 13) & 0x7), amount: T.regOffsetAmount(((w >>> 12) & 0x1), w), esz: 1 }),
+  (w) => ({ id: 691, name: 'STUR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 2 }),
+  (w) => ({ id: 692, name: 'STR_fpost', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 2 }),
+  (w) => ({ id: 693, name: 'STR_fpre', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 2 }),
+  (w) => ({ id: 694, name: 'STR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleBySize(((w >>> 10) & 0xfff), w), esz: 2 }),
+  (w) => ({ id: 695, name: 'STR_fr', rm: ((w >>> 16) & 0x1f), s: ((w >>> 12) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), option: ((w >>> 13) & 0x7), amount: T.regOffsetAmount(((w >>> 12) & 0x1), w), esz: 2 }),
+  (w) => ({ id: 696, name: 'LDUR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 2 }),
+  (w) => ({ id: 697, name: 'LDR_fpost', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 2 }),
+  (w) => ({ id: 698, name: 'LDR_fpre', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 2 }),
+  (w) => ({ id: 699, name: 'LDR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleBySize(((w >>> 10) & 0xfff), w), esz: 2 }),
+  (w) => ({ id: 700, name: 'LDR_fr', rm: ((w >>> 16) & 0x1f), s: ((w >>> 12) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), option: ((w >>> 13) & 0x7), amount: T.regOffsetAmount(((w >>> 12) & 0x1), w), esz: 2 }),
+  (w) => ({ id: 691, name: 'STUR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 3 }),
+  (w) => ({ id: 692, name: 'STR_fpost', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 3 }),
+  (w) => ({ id: 693, name: 'STR_fpre', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 3 }),
+  (w) => ({ id: 694, name: 'STR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleBySize(((w >>> 10) & 0xfff), w), esz: 3 }),
+  (w) => ({ id: 695, name: 'STR_fr', rm: ((w >>> 16) & 0x1f), s: ((w >>> 12) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), option: ((w >>> 13) & 0x7), amount: T.regOffsetAmount(((w >>> 12) & 0x1), w), esz: 3 }),
+  (w) => ({ id: 696, name: 'LDUR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 3 }),
+  (w) => ({ id: 697, name: 'LDR_fpost', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 3 }),
+  (w) => ({ id: 698, name: 'LDR_fpre', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 3 }),
+  (w) => ({ id: 699, name: 'LDR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleBySize(((w >>> 10) & 0xfff), w), esz: 3 }),
+  (w) => ({ id: 700, name: 'LDR_fr', rm: ((w >>> 16) & 0x1f), s: ((w >>> 12) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), option: ((w >>> 13) & 0x7), amount: T.regOffsetAmount(((w >>> 12) & 0x1), w), esz: 3 }),
+  (w) => ({ id: 691, name: 'STUR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 4 }),
+  (w) => ({ id: 692, name: 'STR_fpost', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 4 }),
+  (w) => ({ id: 693, name: 'STR_fpre', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 4 }),
+  (w) => ({ id: 694, name: 'STR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleBy16(((w >>> 10) & 0xfff)), esz: 4 }),
+  (w) => ({ id: 695, name: 'STR_fr', rm: ((w >>> 16) & 0x1f), s: ((w >>> 12) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), option: ((w >>> 13) & 0x7), amount: T.times4(((w >>> 12) & 0x1)), esz: 4 }),
+  (w) => ({ id: 696, name: 'LDUR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 4 }),
+  (w) => ({ id: 697, name: 'LDR_fpost', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 4 }),
+  (w) => ({ id: 698, name: 'LDR_fpre', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: ((w << 11) >> 23), esz: 4 }),
+  (w) => ({ id: 699, name: 'LDR_f', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), imm: T.scaleBy16(((w >>> 10) & 0xfff)), esz: 4 }),
+  (w) => ({ id: 700, name: 'LDR_fr', rm: ((w >>> 16) & 0x1f), s: ((w >>> 12) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), option: ((w >>> 13) & 0x7), amount: T.times4(((w >>> 12) & 0x1)), esz: 4 }),
+  (w) => ({ id: 701, name: 'ST4_m', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: ((w >>> 10) & 0x3), nregs: 4 }),
+  (w) => ({ id: 701, name: 'ST4_m', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 2, nregs: 4 }),
+  (w) => ({ id: 701, name: 'ST4_m', q: 1, rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 3, nregs: 4 }),
+  (w) => ({ id: 702, name: 'ST4_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: ((w >>> 10) & 0x3), nregs: 4 }),
+  (w) => ({ id: 702, name: 'ST4_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 2, nregs: 4 }),
+  (w) => ({ id: 702, name: 'ST4_mp', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 3, nregs: 4 }),
+  (w) => ({ id: 703, name: 'LD4_m', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: ((w >>> 10) & 0x3), nregs: 4 }),
+  (w) => ({ id: 703, name: 'LD4_m', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 2, nregs: 4 }),
+  (w) => ({ id: 703, name: 'LD4_m', q: 1, rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 3, nregs: 4 }),
+  (w) => ({ id: 704, name: 'LD4_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: ((w >>> 10) & 0x3), nregs: 4 }),
+  (w) => ({ id: 704, name: 'LD4_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 2, nregs: 4 }),
+  (w) => ({ id: 704, name: 'LD4_mp', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 3, nregs: 4 }),
+  (w) => ({ id: 705, name: 'ST1_m', q: ((w >>> 30) & 0x1), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), nregs: 4 }),
+  (w) => ({ id: 706, name: 'ST1_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), nregs: 4 }),
+  (w) => ({ id: 707, name: 'LD1_m', q: ((w >>> 30) & 0x1), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), nregs: 4 }),
+  (w) => ({ id: 708, name: 'LD1_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), nregs: 4 }),
+  (w) => ({ id: 709, name: 'ST3_m', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: ((w >>> 10) & 0x3), nregs: 3 }),
+  (w) => ({ id: 709, name: 'ST3_m', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 2, nregs: 3 }),
+  (w) => ({ id: 709, name: 'ST3_m', q: 1, rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 3, nregs: 3 }),
+  (w) => ({ id: 710, name: 'ST3_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: ((w >>> 10) & 0x3), nregs: 3 }),
+  (w) => ({ id: 710, name: 'ST3_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 2, nregs: 3 }),
+  (w) => ({ id: 710, name: 'ST3_mp', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 3, nregs: 3 }),
+  (w) => ({ id: 711, name: 'LD3_m', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: ((w >>> 10) & 0x3), nregs: 3 }),
+  (w) => ({ id: 711, name: 'LD3_m', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 2, nregs: 3 }),
+  (w) => ({ id: 711, name: 'LD3_m', q: 1, rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 3, nregs: 3 }),
+  (w) => ({ id: 712, name: 'LD3_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: ((w >>> 10) & 0x3), nregs: 3 }),
+  (w) => ({ id: 712, name: 'LD3_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 2, nregs: 3 }),
+  (w) => ({ id: 712, name: 'LD3_mp', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 3, nregs: 3 }),
+  (w) => ({ id: 705, name: 'ST1_m', q: ((w >>> 30) & 0x1), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), nregs: 3 }),
+  (w) => ({ id: 706, name: 'ST1_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), nregs: 3 }),
+  (w) => ({ id: 707, name: 'LD1_m', q: ((w >>> 30) & 0x1), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), nregs: 3 }),
+  (w) => ({ id: 708, name: 'LD1_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), nregs: 3 }),
+  (w) => ({ id: 705, name: 'ST1_m', q: ((w >>> 30) & 0x1), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), nregs: 1 }),
+  (w) => ({ id: 706, name: 'ST1_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), nregs: 1 }),
+  (w) => ({ id: 707, name: 'LD1_m', q: ((w >>> 30) & 0x1), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), nregs: 1 }),
+  (w) => ({ id: 708, name: 'LD1_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), nregs: 1 }),
+  (w) => ({ id: 713, name: 'ST2_m', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: ((w >>> 10) & 0x3), nregs: 2 }),
+  (w) => ({ id: 713, name: 'ST2_m', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 2, nregs: 2 }),
+  (w) => ({ id: 713, name: 'ST2_m', q: 1, rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 3, nregs: 2 }),
+  (w) => ({ id: 714, name: 'ST2_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: ((w >>> 10) & 0x3), nregs: 2 }),
+  (w) => ({ id: 714, name: 'ST2_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 2, nregs: 2 }),
+  (w) => ({ id: 714, name: 'ST2_mp', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 3, nregs: 2 }),
+  (w) => ({ id: 715, name: 'LD2_m', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: ((w >>> 10) & 0x3), nregs: 2 }),
+  (w) => ({ id: 715, name: 'LD2_m', q: ((w >>> 30) & 0x1), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 2, nregs: 2 }),
+  (w) => ({ id: 715, name: 'LD2_m', q: 1, rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 3, nregs: 2 }),
+  (w) => ({ id: 716, name: 'LD2_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: ((w >>> 10) & 0x3), nregs: 2 }),
+  (w) => ({ id: 716, name: 'LD2_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 2, nregs: 2 }),
+  (w) => ({ id: 716, name: 'LD2_mp', q: 1, rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), esz: 3, nregs: 2 }),
+  (w) => ({ id: 705, name: 'ST1_m', q: ((w >>> 30) & 0x1), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), nregs: 2 }),
+  (w) => ({ id: 706, name: 'ST1_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), nregs: 2 }),
+  (w) => ({ id: 707, name: 'LD1_m', q: ((w >>> 30) & 0x1), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), nregs: 2 }),
+  (w) => ({ id: 708, name: 'LD1_mp', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), nregs: 2 }),
+  (w) => ({ id: 717, name: 'ST1_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 3) | (((w >>> 12) & 0x1) << 2) | ((w >>> 10) & 0x3), esz: 0 }),
+  (w) => ({ id: 718, name: 'ST1_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 3) | (((w >>> 12) & 0x1) << 2) | ((w >>> 10) & 0x3), esz: 0 }),
+  (w) => ({ id: 719, name: 'LD1_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 3) | (((w >>> 12) & 0x1) << 2) | ((w >>> 10) & 0x3), esz: 0 }),
+  (w) => ({ id: 720, name: 'LD1_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 3) | (((w >>> 12) & 0x1) << 2) | ((w >>> 10) & 0x3), esz: 0 }),
+  (w) => ({ id: 721, name: 'ST2_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 3) | (((w >>> 12) & 0x1) << 2) | ((w >>> 10) & 0x3), esz: 0 }),
+  (w) => ({ id: 722, name: 'ST2_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 3) | (((w >>> 12) & 0x1) << 2) | ((w >>> 10) & 0x3), esz: 0 }),
+  (w) => ({ id: 723, name: 'LD2_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 3) | (((w >>> 12) & 0x1) << 2) | ((w >>> 10) & 0x3), esz: 0 }),
+  (w) => ({ id: 724, name: 'LD2_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 3) | (((w >>> 12) & 0x1) << 2) | ((w >>> 10) & 0x3), esz: 0 }),
+  (w) => ({ id: 725, name: 'ST3_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 3) | (((w >>> 12) & 0x1) << 2) | ((w >>> 10) & 0x3), esz: 0 }),
+  (w) => ({ id: 726, name: 'ST3_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 3) | (((w >>> 12) & 0x1) << 2) | ((w >>> 10) & 0x3), esz: 0 }),
+  (w) => ({ id: 727, name: 'LD3_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 3) | (((w >>> 12) & 0x1) << 2) | ((w >>> 10) & 0x3), esz: 0 }),
+  (w) => ({ id: 728, name: 'LD3_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 3) | (((w >>> 12) & 0x1) << 2) | ((w >>> 10) & 0x3), esz: 0 }),
+  (w) => ({ id: 729, name: 'ST4_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 3) | (((w >>> 12) & 0x1) << 2) | ((w >>> 10) & 0x3), esz: 0 }),
+  (w) => ({ id: 730, name: 'ST4_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 3) | (((w >>> 12) & 0x1) << 2) | ((w >>> 10) & 0x3), esz: 0 }),
+  (w) => ({ id: 731, name: 'LD4_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 3) | (((w >>> 12) & 0x1) << 2) | ((w >>> 10) & 0x3), esz: 0 }),
+  (w) => ({ id: 732, name: 'LD4_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 3) | (((w >>> 12) & 0x1) << 2) | ((w >>> 10) & 0x3), esz: 0 }),
+  (w) => ({ id: 717, name: 'ST1_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 2) | (((w >>> 12) & 0x1) << 1) | ((w >>> 11) & 0x1), esz: 1 }),
+  (w) => ({ id: 718, name: 'ST1_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 2) | (((w >>> 12) & 0x1) << 1) | ((w >>> 11) & 0x1), esz: 1 }),
+  (w) => ({ id: 719, name: 'LD1_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 2) | (((w >>> 12) & 0x1) << 1) | ((w >>> 11) & 0x1), esz: 1 }),
+  (w) => ({ id: 720, name: 'LD1_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 2) | (((w >>> 12) & 0x1) << 1) | ((w >>> 11) & 0x1), esz: 1 }),
+  (w) => ({ id: 721, name: 'ST2_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 2) | (((w >>> 12) & 0x1) << 1) | ((w >>> 11) & 0x1), esz: 1 }),
+  (w) => ({ id: 722, name: 'ST2_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 2) | (((w >>> 12) & 0x1) << 1) | ((w >>> 11) & 0x1), esz: 1 }),
+  (w) => ({ id: 723, name: 'LD2_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 2) | (((w >>> 12) & 0x1) << 1) | ((w >>> 11) & 0x1), esz: 1 }),
+  (w) => ({ id: 724, name: 'LD2_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 2) | (((w >>> 12) & 0x1) << 1) | ((w >>> 11) & 0x1), esz: 1 }),
+  (w) => ({ id: 725, name: 'ST3_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 2) | (((w >>> 12) & 0x1) << 1) | ((w >>> 11) & 0x1), esz: 1 }),
+  (w) => ({ id: 726, name: 'ST3_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 2) | (((w >>> 12) & 0x1) << 1) | ((w >>> 11) & 0x1), esz: 1 }),
+  (w) => ({ id: 727, name: 'LD3_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 2) | (((w >>> 12) & 0x1) << 1) | ((w >>> 11) & 0x1), esz: 1 }),
+  (w) => ({ id: 728, name: 'LD3_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 2) | (((w >>> 12) & 0x1) << 1) | ((w >>> 11) & 0x1), esz: 1 }),
+  (w) => ({ id: 729, name: 'ST4_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 2) | (((w >>> 12) & 0x1) << 1) | ((w >>> 11) & 0x1), esz: 1 }),
+  (w) => ({ id: 730, name: 'ST4_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 2) | (((w >>> 12) & 0x1) << 1) | ((w >>> 11) & 0x1), esz: 1 }),
+  (w) => ({ id: 731, name: 'LD4_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 2) | (((w >>> 12) & 0x1) << 1) | ((w >>> 11) & 0x1), esz: 1 }),
+  (w) => ({ id: 732, name: 'LD4_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 2) | (((w >>> 12) & 0x1) << 1) | ((w >>> 11) & 0x1), esz: 1 }),
+  (w) => ({ id: 717, name: 'ST1_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 1) | ((w >>> 12) & 0x1), esz: 2 }),
+  (w) => ({ id: 718, name: 'ST1_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 1) | ((w >>> 12) & 0x1), esz: 2 }),
+  (w) => ({ id: 719, name: 'LD1_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 1) | ((w >>> 12) & 0x1), esz: 2 }),
+  (w) => ({ id: 720, name: 'LD1_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 1) | ((w >>> 12) & 0x1), esz: 2 }),
+  (w) => ({ id: 721, name: 'ST2_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 1) | ((w >>> 12) & 0x1), esz: 2 }),
+  (w) => ({ id: 722, name: 'ST2_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 1) | ((w >>> 12) & 0x1), esz: 2 }),
+  (w) => ({ id: 723, name: 'LD2_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 1) | ((w >>> 12) & 0x1), esz: 2 }),
+  (w) => ({ id: 724, name: 'LD2_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 1) | ((w >>> 12) & 0x1), esz: 2 }),
+  (w) => ({ id: 725, name: 'ST3_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 1) | ((w >>> 12) & 0x1), esz: 2 }),
+  (w) => ({ id: 726, name: 'ST3_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 1) | ((w >>> 12) & 0x1), esz: 2 }),
+  (w) => ({ id: 727, name: 'LD3_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 1) | ((w >>> 12) & 0x1), esz: 2 }),
+  (w) => ({ id: 728, name: 'LD3_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 1) | ((w >>> 12) & 0x1), esz: 2 }),
+  (w) => ({ id: 729, name: 'ST4_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 1) | ((w >>> 12) & 0x1), esz: 2 }),
+  (w) => ({ id: 730, name: 'ST4_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 1) | ((w >>> 12) & 0x1), esz: 2 }),
+  (w) => ({ id: 731, name: 'LD4_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 1) | ((w >>> 12) & 0x1), esz: 2 }),
+  (w) => ({ id: 732, name: 'LD4_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: (((w >>> 30) & 0x1) << 1) | ((w >>> 12) & 0x1), esz: 2 }),
+  (w) => ({ id: 717, name: 'ST1_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: ((w >>> 30) & 0x1), esz: 3 }),
+  (w) => ({ id: 718, name: 'ST1_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: ((w >>> 30) & 0x1), esz: 3 }),
+  (w) => ({ id: 719, name: 'LD1_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: ((w >>> 30) & 0x1), esz: 3 }),
+  (w) => ({ id: 720, name: 'LD1_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: ((w >>> 30) & 0x1), esz: 3 }),
+  (w) => ({ id: 721, name: 'ST2_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: ((w >>> 30) & 0x1), esz: 3 }),
+  (w) => ({ id: 722, name: 'ST2_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: ((w >>> 30) & 0x1), esz: 3 }),
+  (w) => ({ id: 723, name: 'LD2_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: ((w >>> 30) & 0x1), esz: 3 }),
+  (w) => ({ id: 724, name: 'LD2_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: ((w >>> 30) & 0x1), esz: 3 }),
+  (w) => ({ id: 725, name: 'ST3_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: ((w >>> 30) & 0x1), esz: 3 }),
+  (w) => ({ id: 726, name: 'ST3_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: ((w >>> 30) & 0x1), esz: 3 }),
+  (w) => ({ id: 727, name: 'LD3_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: ((w >>> 30) & 0x1), esz: 3 }),
+  (w) => ({ id: 728, name: 'LD3_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: ((w >>> 30) & 0x1), esz: 3 }),
+  (w) => ({ id: 729, name: 'ST4_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: ((w >>> 30) & 0x1), esz: 3 }),
+  (w) => ({ id: 730, name: 'ST4_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: ((w >>> 30) & 0x1), esz: 3 }),
+  (w) => ({ id: 731, name: 'LD4_l', rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: ((w >>> 30) & 0x1), esz: 3 }),
+  (w) => ({ id: 732, name: 'LD4_lp', rm: ((w >>> 16) & 0x1f), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f), idx: ((w >>> 30) & 0x1), esz: 3 }),
+  (w) => ({ id: 733, name: 'LD1R', q: ((w >>> 30) & 0x1), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 734, name: 'LD1R_p', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 735, name: 'LD2R', q: ((w >>> 30) & 0x1), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 736, name: 'LD2R_p', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 737, name: 'LD3R', q: ((w >>> 30) & 0x1), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 738, name: 'LD3R_p', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 739, name: 'LD4R', q: ((w >>> 30) & 0x1), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
+  (w) => ({ id: 740, name: 'LD4R_p', q: ((w >>> 30) & 0x1), rm: ((w >>> 16) & 0x1f), esz: ((w >>> 10) & 0x3), rn: ((w >>> 5) & 0x1f), rt: ((w >>> 0) & 0x1f) }),
 ]
 export const ROW_EXTRACT = EXTRACT as readonly ((w: number) => Instruction | null)[]
 
