@@ -114,7 +114,7 @@ export function disassembleRaw(bytes: Uint8Array, file: string, base = 0): strin
 /** ELF files by their magic; anything else is raw. */
 export function disassembleBytes(bytes: Uint8Array, file: string, options: { readonly base?: number } = {}): string {
   if (isElf(bytes)) {
-    if (options.base !== undefined) throw new RangeError(`${file}: --base applies to raw binaries only; this is an ELF file`)
+    if (options.base !== undefined) throw new FileFormatError(file, 0, '--base applies to raw binaries only; this is an ELF file')
     return disassembleElf(bytes, file)
   }
   return disassembleRaw(bytes, file, options.base ?? 0)
