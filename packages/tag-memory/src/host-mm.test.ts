@@ -10,6 +10,7 @@ import {
   MAP_POPULATE,
   MAP_PRIVATE,
   MAP_SHARED,
+  MAP_SHARED_VALIDATE,
   PROT_EXEC,
   PROT_MTE,
   PROT_READ,
@@ -59,6 +60,9 @@ describe('mmap and VMAs', () => {
     expect(anon % PAGE_SIZE).toBe(0)
     expect(mm.findVma(anon + GiB - 1)).toMatchObject({ backing: 'anonymous', mteAllowed: true, mte: true, shared: false, writable: true })
     expect(mm.findVma(anonShared)).toMatchObject({ backing: 'shmem', anonymous: true, shared: true, mteAllowed: true, mte: false })
+    const validated = mm.mmap({ length: PAGE_SIZE, prot: RW, flags: MAP_SHARED_VALIDATE | MAP_ANONYMOUS })
+    expect(mm.findVma(validated)).toMatchObject({ shared: true })
+    mm.munmap(validated, PAGE_SIZE)
     expect(mm.findVma(shm)).toMatchObject({ backing: 'shmem', file: memfd, mteAllowed: true })
     expect(mm.findVma(fileMap)).toMatchObject({ backing: 'file', mteAllowed: false, writable: false, readable: true })
     expect(mm.findVma(dev)).toMatchObject({ backing: 'pfnmap', pfnmap: true, mteAllowed: false })
@@ -93,6 +97,7 @@ describe('mmap and VMAs', () => {
     const { mm } = setup()
     expect(errno(() => mm.mmap({ length: 0, prot: RW, flags: ANON }))).toBe('EINVAL')
     expect(errno(() => mm.mmap({ length: PAGE_SIZE, prot: RW, flags: MAP_ANONYMOUS }))).toBe('EINVAL')
+    expect(errno(() => mm.mmap({ length: PAGE_SIZE, prot: RW, flags: ANON | 0x40000 /* MAP_HUGETLB */ }))).toBe('EINVAL')
     expect(errno(() => mm.mmap({ length: PAGE_SIZE, prot: 0x100, flags: ANON }))).toBe('EINVAL')
     expect(errno(() => mm.mmap({ addr: 0x4000_0010, length: PAGE_SIZE, prot: RW, flags: ANON | MAP_FIXED }))).toBe('EINVAL')
     expect(errno(() => mm.mmap({ length: PAGE_SIZE, prot: RW, flags: ANON, offset: 100 }))).toBe('EINVAL')

@@ -259,8 +259,10 @@ export class HostMm {
     if (!Number.isInteger(length) || length <= 0) throw new ErrnoError('EINVAL', `mmap length ${length} must be positive`)
     if (!Number.isInteger(prot) || (prot & ~PROT_KNOWN) !== 0) throw new ErrnoError('EINVAL', `unknown prot bits in ${hex(prot >>> 0)}`)
     if (!Number.isInteger(flags) || (flags & ~MAP_KNOWN) !== 0) throw new ErrnoError('EINVAL', `unsupported mmap flags in ${hex(flags >>> 0)}`)
-    const type = flags & (MAP_SHARED | MAP_PRIVATE)
-    if (type !== MAP_SHARED && type !== MAP_PRIVATE) throw new ErrnoError('EINVAL', 'exactly one of MAP_SHARED and MAP_PRIVATE is required')
+    // MAP_SHARED_VALIDATE (both bits) is MAP_SHARED with unknown flags refused, as here always.
+    const bits = flags & (MAP_SHARED | MAP_PRIVATE)
+    if (bits === 0) throw new ErrnoError('EINVAL', 'one of MAP_SHARED, MAP_SHARED_VALIDATE and MAP_PRIVATE is required')
+    const type = bits === MAP_PRIVATE ? MAP_PRIVATE : MAP_SHARED
     if (!Number.isInteger(offset) || offset < 0 || !pageAligned(offset)) throw new ErrnoError('EINVAL', `offset ${offset} is not page aligned`)
     if (!Number.isInteger(addr) || addr < 0) throw new ErrnoError('EINVAL', `address ${addr} is not valid`)
     const anonymous = (flags & MAP_ANONYMOUS) !== 0
