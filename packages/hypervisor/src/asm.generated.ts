@@ -2,6 +2,7 @@
 // Do not edit: rerun `npx tsx scripts/gen-asm.ts`.
 export const ASSEMBLED: ReadonlyMap<string, readonly number[]> = new Map<string, readonly number[]>([
   ["mov x1, #1; mov x1, #2; mov x1, #3", [0xd2800021, 0xd2800041, 0xd2800061]],
+  ["mov x1, #5; mov x2, #5; mrs x1, id_pfr0_el1; mrs x2, s3_0_c0_c4_2", [0xd28000a1, 0xd28000a2, 0xd5380101, 0xd5380442]],
   ["movz x0, #0x8400, lsl #16; movk x0, #8; hvc #0", [0xd2b08000, 0xf2800100, 0xd4000002]],
   ["movz x0, #0x8400, lsl #16; smc #0; mov x6, x0; smc #1; mov x7, x0", [0xd2b08000, 0xd4000003, 0xaa0003e6, 0xd4000023, 0xaa0003e7]],
   ["movz x0, #0xc400, lsl #16; movk x0, #3; mov x1, #1; movz x2, #0x4000, lsl #16; add x2, x2, #0x800; mov x3, #0x55; hvc #0; mov x8, x0; movz x0, #0xc400, lsl #16; movk x0, #4; mov x1, #1; mov x2, #0; hvc #0; mov x9, x0", [0xd2b88000, 0xf2800060, 0xd2800021, 0xd2a80002, 0x91200042, 0xd2800aa3, 0xd4000002, 0xaa0003e8, 0xd2b88000, 0xf2800080, 0xd2800021, 0xd2800002, 0xd4000002, 0xaa0003e9]],

@@ -199,6 +199,14 @@ describe('KVM_RUN', () => {
     expect(vcpu.getOneReg(ESR_EL1) >> 26n).toBe(0n)
   })
 
+  test('ID registers the CPU does not implement (AArch32 ID_PFR0_EL1, ID_AA64PFR2_EL1) read as zero', () => {
+    const code = concat(asm`mov x1, #5; mov x2, #5; mrs x1, id_pfr0_el1; mrs x2, s3_0_c0_c4_2`, SYSTEM_OFF)
+    const { vcpu } = guest(code)
+    expect(vcpu.run()).toMatchObject({ kind: 'system-event' })
+    expect(vcpu.getOneReg(xRegId(1))).toBe(0n)
+    expect(vcpu.getOneReg(xRegId(2))).toBe(0n)
+  })
+
   test('with MTE: PFR1.MTE = 2 in the guest and GCR_EL1 is the guest’s own register', () => {
     const code = concat(asm`mrs x1, id_aa64pfr1_el1; movz x2, #5; movk x2, #1, lsl #16; msr gcr_el1, x2; mrs x4, gcr_el1`, SYSTEM_OFF)
     const { vcpu } = guest(code, { mte: true })

@@ -401,6 +401,9 @@ export class Vcpu implements PsciVcpu {
 
   /** An ID register as the guest and the VMM see it: MTE fields hidden without the capability. */
   private guestIdRegister(key: number): bigint {
+    // ID registers the CPU does not implement (AArch32 ones, newer ones) read as zero, as
+    // KVM's ID_UNALLOCATED / hidden entries do.
+    if (!this.cpuHas(key)) return 0n
     const value = this.cpu.getSysreg(key)
     if (key === SysReg.ID_AA64PFR1_EL1 && !this.vm.mteEnabled) return value & ~PFR1_MTE_MASK
     return value
