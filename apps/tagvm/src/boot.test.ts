@@ -32,6 +32,34 @@ test('Linux Image: DTB after the initrd at a 2 MiB boundary, describing RAM, boo
   expect([...ram.read(RAM + 64 * MiB, 3)]).toEqual([7, 7, 7])
 })
 
+// QEMU 10, -m 128, an ELF whose one PT_LOAD holds `b .`: with the image at RAM + 1 MiB the DTB
+// is at 0x40000000 (xp shows d00dfeed), at RAM + 1 MiB - 4 KiB there is none; x0 = 0 in both.
+test.each([
+  [RAM + MiB, RAM],
+  [RAM + MiB - 4096, undefined],
+])('ELF at %s: DTB at %s, x0 = 0', (paddr, dtb) => {
+  const elf = new Uint8Array(64 + 56 + 4)
+  const v = new DataView(elf.buffer)
+  elf.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1])
+  v.setUint16(16, 2, true)
+  v.setUint16(18, 183, true)
+  v.setBigUint64(24, BigInt(paddr), true)
+  v.setBigUint64(32, 64n, true)
+  v.setUint16(54, 56, true)
+  v.setUint16(56, 1, true)
+  v.setUint32(64, 1, true)
+  v.setBigUint64(72, 120n, true)
+  v.setBigUint64(80, BigInt(paddr), true)
+  v.setBigUint64(88, BigInt(paddr), true)
+  v.setBigUint64(96, 4n, true)
+  v.setBigUint64(104, 4n, true)
+  v.setUint32(120, 0x1400_0000, true)
+  const ram = new SparseRam(RAM, 128 * MiB)
+  const plan = loadGuest(ram, elf, 'b.elf', { cpus: 1 })
+  expect(plan).toMatchObject({ entry: paddr, x0: 0, dtbAddress: dtb })
+  expect(new DataView(ram.read(RAM, 4).buffer).getUint32(0)).toBe(dtb === undefined ? 0 : 0xd00d_feed)
+})
+
 test('raw binary at --base; options that do not fit the image kind are refused', () => {
   const ram = new SparseRam(RAM, 4 * MiB)
   expect(loadGuest(ram, new Uint8Array([0x1f, 0x20, 0x03, 0xd5]), 'x.bin', { cpus: 1, base: RAM + 0x1000 })).toEqual({ kind: 'raw', entry: RAM + 0x1000, x0: 0, dtbAddress: undefined, dtbSize: 0 })

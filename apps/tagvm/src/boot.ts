@@ -11,7 +11,7 @@ export type ImageKind = 'elf' | 'linux-image' | 'raw'
 export interface BootPlan {
   readonly kind: ImageKind
   readonly entry: number
-  /** x0 at entry: the DTB's address, or 0 when no DTB is passed. x1..x3 are 0. */
+  /** x0 at entry: the DTB's address for a Linux Image, else 0. x1..x3 are 0. */
   readonly x0: number
   readonly dtbAddress: number | undefined
   readonly dtbSize: number
@@ -33,8 +33,8 @@ export function imageKind(bytes: Uint8Array): ImageKind {
 
 /**
  * Loads a guest image and its DTB into RAM the way `qemu-system-aarch64 -M virt -kernel FILE`
- * does: an ELF at its physical addresses, with the DTB at the start of RAM only when the image
- * leaves 1 MiB free there (else x0 = 0); a Linux arm64 Image at its text offset with initrd
+ * does: an ELF at its physical addresses, with the DTB copied to the start of RAM only when the
+ * image leaves 1 MiB free there, and x0 = 0 either way; a Linux arm64 Image at its text offset with initrd
  * and DTB placed as QEMU places them (x0 = DTB); a raw binary at `base`, with no DTB.
  */
 export function loadGuest(target: LoadTarget, bytes: Uint8Array, file: string, options: BootOptions): BootPlan {
@@ -48,7 +48,8 @@ export function loadGuest(target: LoadTarget, bytes: Uint8Array, file: string, o
       const loaded = loadElf(target, bytes, file)
       const dtbAddress = elfDtbAddress(loaded, target, VIRT_FDT_SIZE)
       if (dtbAddress !== undefined) target.write(dtbAddress, fdt())
-      return { kind, entry: loaded.entry, x0: dtbAddress ?? 0, dtbAddress, dtbSize: dtbAddress === undefined ? 0 : VIRT_FDT_SIZE }
+      // QEMU copies the DTB but starts a non-Linux ELF with x0 = 0 all the same (observed).
+      return { kind, entry: loaded.entry, x0: 0, dtbAddress, dtbSize: dtbAddress === undefined ? 0 : VIRT_FDT_SIZE }
     }
     case 'linux-image': {
       const initrd = options.initrd
