@@ -5,10 +5,12 @@
 // the TRAP sentinel after the architectural state change has been made.
 
 import {
-  ACCESS_FETCH, ACCESS_READ, ACCESS_WRITE, Mmu, TLB_DEVICE, TranslationResult, permissionBit, type AccessKind,
+  ACCESS_FETCH, ACCESS_READ, ACCESS_WRITE, Mmu, TLB_DEVICE, TLB_TAGGED, TranslationResult, permissionBit, type AccessKind,
   type DescriptorMemory, type Tlb,
 } from '@tagvm/mmu'
+import type { FrameTags } from '@tagvm/tag-memory'
 import { ExitRecords, type CpuExit } from './exits.js'
+import { DC_GVA, DC_GZVA, DFSC_TAG_CHECK, MteUnit } from './mte.js'
 import { ROLE_END, ROLE_STORE, blockRole, compile, type Handler } from './exec.js'
 import { PS, PS_SIZE, REG_SLOTS, REG_SP, packSpsr } from './state.js'
 import { DEFAULT_ID_REGISTERS, SLOT, SLOT_BY_KEY, STORED_SYSREGS, SysReg, sysregName, type StoredSysRegName } from './sysregs.js'
@@ -27,6 +29,8 @@ export interface CpuMemory extends DescriptorMemory {
   /** Ask for one notification of the next write to this frame made through the memory API. */
   watchFrame?(pfn: number): void
   onWatchedFrameWrite?(listener: (pfn: number) => void): unknown
+  /** The frame's packed allocation tags (MTE); without it every tag reads 0 and writes are dropped. */
+  frameTags?(pfn: number, allocate: boolean): FrameTags | null
 }
 
 export interface CpuOptions {
@@ -145,6 +149,12 @@ export class Cpu {
   private readonly tlbSlot: Int32Array
   private readonly tlbPaPage: Float64Array
   private readonly tr = new TranslationResult()
+  /** @internal MTE state and tag checks. */
+  readonly mte: MteUnit = new MteUnit(this)
+  /** TLB_TAGGED while accesses at the current EL may be tag-checked, else 0 (MTE fast-path filter). */
+  private tagCheckMask = 0
+  /** @internal TLB entry of the last translateData. */
+  lastTlbIndex = 0
   /** Permission bits for ordinary data reads/writes and fetches at the current EL/PAN. */
   private permR = 0
   private permW = 0
@@ -152,7 +162,8 @@ export class Cpu {
   private readonly slotView: DataView[] = []
   private readonly slotBytes: Uint8Array[] = []
   private readonly slotBase: number[] = []
-  private readonly slotPaPage: number[] = []
+  /** @internal PA page of each host slot. */
+  readonly slotPaPage: number[] = []
   private slotCode = new Uint8Array(256)
   private readonly slotByPage = new Map<number, number>()
   /** Second half of a 64-bit load. */
@@ -436,7 +447,7 @@ export class Cpu {
       const i = this.mmu.lookupData(hi, lo)
       if (i >= 0 && (this.tlbFlags[i]! & this.permR) !== 0) {
         const s = this.tlbSlot[i]!
-        // tag check goes here
+        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0 && s >= 0) this.mte.check(hi, lo, 1, info, false, s)
         if (s >= 0) return this.slotBytes[s]![this.slotBase[s]! + (lo & 0xfff)]!
       }
     }
@@ -448,6 +459,7 @@ export class Cpu {
       const i = this.mmu.lookupData(hi, lo)
       if (i >= 0 && (this.tlbFlags[i]! & this.permR) !== 0) {
         const s = this.tlbSlot[i]!
+        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0 && s >= 0) this.mte.check(hi, lo, 2, info, false, s)
         if (s >= 0) return this.slotView[s]!.getUint16(this.slotBase[s]! + (lo & 0xfff), true)
       }
     }
@@ -459,6 +471,7 @@ export class Cpu {
       const i = this.mmu.lookupData(hi, lo)
       if (i >= 0 && (this.tlbFlags[i]! & this.permR) !== 0) {
         const s = this.tlbSlot[i]!
+        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0 && s >= 0) this.mte.check(hi, lo, 4, info, false, s)
         if (s >= 0) return this.slotView[s]!.getUint32(this.slotBase[s]! + (lo & 0xfff), true)
       }
     }
@@ -471,6 +484,7 @@ export class Cpu {
       const i = this.mmu.lookupData(hi, lo)
       if (i >= 0 && (this.tlbFlags[i]! & this.permR) !== 0) {
         const s = this.tlbSlot[i]!
+        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0 && s >= 0) this.mte.check(hi, lo, 8, info, false, s)
         if (s >= 0) {
           const v = this.slotView[s]!
           const o = this.slotBase[s]! + (lo & 0xfff)
@@ -487,6 +501,7 @@ export class Cpu {
       const i = this.mmu.lookupData(hi, lo)
       if (i >= 0 && (this.tlbFlags[i]! & this.permW) !== 0) {
         const s = this.tlbSlot[i]!
+        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0 && s >= 0) this.mte.check(hi, lo, 1, info, true, s)
         if (s >= 0) {
           this.slotBytes[s]![this.slotBase[s]! + (lo & 0xfff)] = value
           if (this.slotCode[s] !== 0) this.invalidateCodePage(this.slotPaPage[s]!)
@@ -504,6 +519,7 @@ export class Cpu {
       const i = this.mmu.lookupData(hi, lo)
       if (i >= 0 && (this.tlbFlags[i]! & this.permW) !== 0) {
         const s = this.tlbSlot[i]!
+        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0 && s >= 0) this.mte.check(hi, lo, 2, info, true, s)
         if (s >= 0) {
           this.slotView[s]!.setUint16(this.slotBase[s]! + (lo & 0xfff), value, true)
           if (this.slotCode[s] !== 0) this.invalidateCodePage(this.slotPaPage[s]!)
@@ -521,6 +537,7 @@ export class Cpu {
       const i = this.mmu.lookupData(hi, lo)
       if (i >= 0 && (this.tlbFlags[i]! & this.permW) !== 0) {
         const s = this.tlbSlot[i]!
+        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0 && s >= 0) this.mte.check(hi, lo, 4, info, true, s)
         if (s >= 0) {
           this.slotView[s]!.setUint32(this.slotBase[s]! + (lo & 0xfff), value, true)
           if (this.slotCode[s] !== 0) this.invalidateCodePage(this.slotPaPage[s]!)
@@ -538,6 +555,7 @@ export class Cpu {
       const i = this.mmu.lookupData(hi, lo)
       if (i >= 0 && (this.tlbFlags[i]! & this.permW) !== 0) {
         const s = this.tlbSlot[i]!
+        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0 && s >= 0) this.mte.check(hi, lo, 8, info, true, s)
         if (s >= 0) {
           const v = this.slotView[s]!
           const o = this.slotBase[s]! + (lo & 0xfff)
@@ -563,6 +581,7 @@ export class Cpu {
     const off = lo & 0xfff
     if (off + size <= PAGE) {
       const s = this.translateData(hi, lo, ACCESS_READ, info, size)
+      this.tagCheckSlow(hi, lo, size, info, false, s, true)
       const v = this.slotView[s]!
       const o = this.slotBase[s]! + off
       switch (size) {
@@ -580,9 +599,11 @@ export class Cpu {
     // Crosses a page: translate both pages before reading anything.
     const firstLen = PAGE - off
     const s1 = this.translateData(hi, lo, ACCESS_READ, info, size)
+    const tagged1 = this.tlbFlags[this.lastTlbIndex]! & TLB_TAGGED
     const nextLo = (lo + firstLen) >>> 0
     const nextHi = nextLo === 0 ? (hi + 1) >>> 0 : hi
     const s2 = this.translateData(nextHi, nextLo, ACCESS_READ, info, size)
+    this.tagCheckCrossing(hi, lo, nextHi, nextLo, size, firstLen, info, false, s1, tagged1, s2)
     let rLo = 0
     let rHi = 0
     for (let b = 0; b < size; b++) {
@@ -601,6 +622,7 @@ export class Cpu {
     const vHi = this.storeHi
     if (off + size <= PAGE) {
       const s = this.translateData(hi, lo, ACCESS_WRITE, info, size)
+      this.tagCheckSlow(hi, lo, size, info, true, s, true)
       const v = this.slotView[s]!
       const o = this.slotBase[s]! + off
       switch (size) {
@@ -622,9 +644,11 @@ export class Cpu {
     }
     const firstLen = PAGE - off
     const s1 = this.translateData(hi, lo, ACCESS_WRITE, info, size)
+    const tagged1 = this.tlbFlags[this.lastTlbIndex]! & TLB_TAGGED
     const nextLo = (lo + firstLen) >>> 0
     const nextHi = nextLo === 0 ? (hi + 1) >>> 0 : hi
     const s2 = this.translateData(nextHi, nextLo, ACCESS_WRITE, info, size)
+    this.tagCheckCrossing(hi, lo, nextHi, nextLo, size, firstLen, info, true, s1, tagged1, s2)
     for (let b = 0; b < size; b++) {
       const byte = (b < 4 ? vLo >>> (8 * b) : vHi >>> (8 * (b - 4))) & 0xff
       if (b < firstLen) this.slotBytes[s1]![this.slotBase[s1]! + off + b] = byte
@@ -651,7 +675,37 @@ export class Cpu {
     if (size > 1 && (lo & (size - 1)) !== 0 && (this.tlbFlags[i]! & TLB_DEVICE) !== 0) this.alignmentFault(hi, lo, access === ACCESS_WRITE, info)
     let s = this.tlbSlot[i]!
     if (s < 0) s = this.tlbSlot[i] = this.slotFor(this.tlbPaPage[i]!, hi, lo, access)
+    this.lastTlbIndex = i
     return s
+  }
+
+  /** MTE check of a slow-path access inside one page (LDTR/STTR are checked as EL0 whatever the mask says). */
+  private tagCheckSlow(hi: number, lo: number, size: number, info: number, isWrite: boolean, s: number, firstByte: boolean): void {
+    const flags = this.tlbFlags[this.lastTlbIndex]!
+    if ((flags & TLB_TAGGED) !== 0 && ((flags & this.tagCheckMask) !== 0 || (info & ACC_UNPRIV) !== 0)) {
+      this.mte.check(hi, lo, size, info, isWrite, s, firstByte)
+    }
+  }
+
+  /** MTE check of a page-crossing access, after both pages translated. */
+  private tagCheckCrossing(
+    hi: number, lo: number, nextHi: number, nextLo: number, size: number, firstLen: number, info: number, isWrite: boolean,
+    s1: number, tagged1: number, s2: number,
+  ): void {
+    if (this.tagCheckMask === 0 && (info & ACC_UNPRIV) === 0) return
+    if (tagged1 !== 0) this.mte.check(hi, lo, firstLen, info, isWrite, s1, true)
+    this.tagCheckSlow(nextHi, nextLo, size - firstLen, info, isWrite, s2, false)
+  }
+
+  /** Synchronous tag check fault: data abort to EL1, DFSC 0x11, FAR = the tagged address. */
+  tagCheckFault(hi: number, lo: number, isWrite: boolean): never {
+    this.setFar(hi, lo)
+    return this.exception(this.p[PS.EL] === 0 ? EC.DABT_LOWER : EC.DABT_CURRENT, DFSC_TAG_CHECK | (isWrite ? 1 << 6 : 0), this.pcLo, this.pcHi)
+  }
+
+  /** Recomputes the MTE fast-path filter (after EL, TCO, SCTLR_EL1, HCR_EL2 or ID register changes). */
+  mteChanged(): void {
+    this.tagCheckMask = this.mte.checkMask()
   }
 
   /** The host view and offset of a translated data address, for block operations (DC ZVA). */
@@ -863,6 +917,7 @@ export class Cpu {
     this.permW = permissionBit(el, ACCESS_WRITE, pan)
     this.permX = permissionBit(el, ACCESS_FETCH, false)
     this.fetchLo = 1
+    this.mteChanged()
   }
 
   /** ID_AA64PFR1_EL1.MTE: 0 none, 1 instructions only, 2 MTE2, 3 MTE3. */
@@ -1002,6 +1057,8 @@ export class Cpu {
           if ((cntkctl & (1 << 8)) === 0) this.sysTrapToEl1(key, rt, isRead)
           break
         case DC_ZVA:
+        case DC_GVA:
+        case DC_GZVA:
           if ((sctlr & (1 << 14)) === 0) this.sysTrapToEl1(key, rt, isRead)
           break
         case DC_CVAC:
@@ -1022,7 +1079,7 @@ export class Cpu {
       if ((key === DC_ISW || key === DC_CSW || key === DC_CISW) && (hcr & HCR.TSW) !== 0) this.sysTrapToEl2(key, rt, isRead)
       if ((key === DC_IVAC || key === DC_CVAC || key === DC_CIVAC) && (hcr & HCR.TPC) !== 0) this.sysTrapToEl2(key, rt, isRead)
       if ((key === IC_IVAU || key === IC_IALLU || key === IC_IALLUIS) && (hcr & HCR.TPU) !== 0) this.sysTrapToEl2(key, rt, isRead)
-      if (key === DC_ZVA && (hcr & HCR.TDZ) !== 0) this.sysTrapToEl2(key, rt, isRead)
+      if ((key === DC_ZVA || key === DC_GVA || key === DC_GZVA) && (hcr & HCR.TDZ) !== 0) this.sysTrapToEl2(key, rt, isRead)
       return
     }
     if (op0 === 2) {
@@ -1195,6 +1252,7 @@ export class Cpu {
       case SysReg.TCO:
         if (this.mteLevel() === 0) return false
         p[PS.TCO] = (lo >>> 25) & 1
+        this.mteChanged()
         return true
       case SysReg.SP_EL0:
         if (p[PS.EL] === 0 || p[PS.SPSEL] === 0) return false
@@ -1274,7 +1332,11 @@ export class Cpu {
     switch (key) {
       case SysReg.SCTLR_EL1:
         this.mmu.setSctlrEl1(hi, lo)
+        this.mteChanged()
         break
+      case SysReg.ID_AA64PFR1_EL1:
+        this.mteChanged()
+        return
       case SysReg.TCR_EL1:
         this.mmu.setTcrEl1(hi, lo)
         break
@@ -1315,8 +1377,10 @@ export class Cpu {
       this.modeChanged()
     } else if (op1 === 0 && op2 === 3) p[PS.UAO] = crm & 1
     else if (op1 === 3 && op2 === 1) p[PS.SSBS] = crm & 1
-    else if (op1 === 3 && op2 === 4 && this.mteLevel() !== 0) p[PS.TCO] = crm & 1
-    else return false
+    else if (op1 === 3 && op2 === 4 && this.mteLevel() !== 0) {
+      p[PS.TCO] = crm & 1
+      this.mteChanged()
+    } else return false
     return true
   }
 
@@ -1417,6 +1481,7 @@ export class Cpu {
     this.hcrHi = Number(v >> 32n) | 0
     this.mmu.setHcrEl2(this.hcrHi >>> 0, this.hcrLo >>> 0)
     this.fetchLo = 1
+    this.mteChanged()
   }
 
   get hcrEl2(): bigint {

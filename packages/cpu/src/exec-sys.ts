@@ -9,6 +9,7 @@ import {
 } from './cpu.js'
 import type { Fields, Handler } from './exec.js'
 import { ACCESS_READ, ACCESS_WRITE } from '@tagvm/mmu'
+import { compileMteSys } from './exec-mte.js'
 import { PS } from './state.js'
 import { SLOT } from './sysregs.js'
 
@@ -168,7 +169,7 @@ const sys: Builder = (cpu, f) => {
         return 0
       }
     default:
-      return undef(cpu, f, 0)
+      return compileMteSys(cpu, key, rt) ?? undef(cpu, f, 0)
   }
 }
 

@@ -10,6 +10,7 @@ import {
 } from './alu.js'
 import type { Cpu } from './cpu.js'
 import { compileLoadStore } from './exec-mem.js'
+import { compileMte } from './exec-mte.js'
 import { compileSystem } from './exec-sys.js'
 import { PS, REG_SP, rsp, wsp, wz } from './state.js'
 
@@ -28,7 +29,7 @@ export function compile(cpu: Cpu, word: number): Handler {
   if (((word >>> 26) & 3) === 3) return () => cpu.fpInstruction()
   const insn = decodeWord(word)
   const d = insn as unknown as Fields & { name: string }
-  const build = BUILDERS[d.name] ?? compileLoadStore(d.name) ?? compileSystem(d.name)
+  const build = BUILDERS[d.name] ?? compileLoadStore(d.name) ?? compileSystem(d.name) ?? compileMte(d.name)
   if (build === undefined) return () => cpu.undefined()
   return build(cpu, d, word)
 }
@@ -1099,5 +1100,5 @@ const BRANCHES = new Set(['B', 'BL', 'B_cond', 'CBZ', 'CBNZ', 'TBZ', 'TBNZ', 'BR
 
 /** Whether `compile` has semantics for a decoder instruction name (for tests). */
 export function isImplemented(name: string): boolean {
-  return BUILDERS[name] !== undefined || compileLoadStore(name) !== undefined || compileSystem(name) !== undefined
+  return BUILDERS[name] !== undefined || compileLoadStore(name) !== undefined || compileSystem(name) !== undefined || compileMte(name) !== undefined
 }

@@ -1,0 +1,365 @@
+// MTE instructions: IRG, GMI, ADDG, SUBG, SUBP(S), the tag stores STG/STZG/ST2G/STZ2G (every
+// index form), STGP, LDG, the EL1 block forms LDGM/STGM/STZGM, and the DC by-tag operations.
+// All of them are UNDEFINED when ID_AA64PFR1_EL1.MTE = 0; with allocation-tag access
+// disabled (ATAen false) they still execute, but tags read as 0 and tag writes are dropped.
+
+import { ACCESS_READ, ACCESS_WRITE, TLB_TAGGED } from '@tagvm/mmu'
+import { add64, alu, R_C, R_HI, R_LO, R_N, R_V, R_Z } from './alu.js'
+import { ACC_CM, ACC_UNCHECKED, sysIss, type Cpu } from './cpu.js'
+import type { Fields, Handler } from './exec.js'
+import { chooseNonExcludedTag, DC_GVA, DC_GZVA, lfsrStep4 } from './mte.js'
+import { PS, REG_DISCARD, rsp, rz, wsp, wz } from './state.js'
+import { ExceptionClass as EC } from './syndrome.js'
+import { SLOT } from './sysregs.js'
+
+type Builder = (cpu: Cpu, d: Fields, word: number) => Handler
+
+const TWO32 = 4294967296
+/** Bits 59:56 of a register's high word. */
+const TAG_HI = 0x0f000000
+
+/** Whether the translation just made (cpu.translateData) ended in Tagged memory. */
+function lastTagged(cpu: Cpu): boolean {
+  return (cpu.tlb.flags[cpu.lastTlbIndex]! & TLB_TAGGED) !== 0
+}
+
+function requireMte(cpu: Cpu, level: number): void {
+  if (cpu.mteLevel() < level) cpu.undefined()
+}
+
+function ataHere(cpu: Cpu): boolean {
+  return cpu.mte.ataEnabled(cpu.p[PS.EL]!)
+}
+
+// ---- tag arithmetic ----
+
+const irg: Builder = (cpu, f) => {
+  const x = cpu.x
+  const sys = cpu.sys
+  const n = 2 * rsp(f.rn!)
+  const d = 2 * wsp(f.rd!)
+  const m = 2 * rz(f.rm!)
+  return () => {
+    requireMte(cpu, 1)
+    let tag = 0
+    if (ataHere(cpu)) {
+      const gcr = sys[2 * SLOT.GCR_EL1]!
+      const exclude = (x[m]! | gcr) & 0xffff
+      const rgsr = sys[2 * SLOT.RGSR_EL1]!
+      let seed = (rgsr >>> 8) & 0xffff
+      // RRND = 1 asks for an IMPLEMENTATION DEFINED random tag; like QEMU we keep the
+      // architected generator, with a fixed non-zero seed instead of a host-random one.
+      if ((gcr & (1 << 16)) !== 0 && seed === 0) seed = 1
+      const step = lfsrStep4(seed)
+      tag = chooseNonExcludedTag(rgsr & 15, step & 15, exclude)
+      sys[2 * SLOT.RGSR_EL1] = ((step >>> 4) << 8) | tag
+      sys[2 * SLOT.RGSR_EL1 + 1] = 0
+    }
+    x[d] = x[n]!
+    x[d + 1] = (x[n + 1]! & ~TAG_HI) | (tag << 24)
+    return 0
+  }
+}
+
+function addSubTag(sub: boolean): Builder {
+  return (cpu, f) => {
+    const x = cpu.x
+    const n = 2 * rsp(f.rn!)
+    const d = 2 * wsp(f.rd!)
+    const offset = f.offset!
+    const tagOffset = f.tag!
+    return () => {
+      requireMte(cpu, 1)
+      const hi = x[n + 1]! >>> 0
+      const tag = ataHere(cpu) ? chooseNonExcludedTag(hi >>> 24, tagOffset, cpu.sys[2 * SLOT.GCR_EL1]!) : 0
+      if (sub) add64(x[n]! >>> 0, hi, ~offset >>> 0, 0xffffffff, 1)
+      else add64(x[n]! >>> 0, hi, offset, 0, 0)
+      x[d] = alu[R_LO]!
+      x[d + 1] = (alu[R_HI]! & ~TAG_HI) | (tag << 24)
+      return 0
+    }
+  }
+}
+
+const gmi: Builder = (cpu, f) => {
+  const x = cpu.x
+  const n = 2 * rsp(f.rn!)
+  const m = 2 * rz(f.rm!)
+  const d = 2 * wz(f.rd!)
+  return () => {
+    requireMte(cpu, 1)
+    const bit = (x[n + 1]! >>> 24) & 15
+    x[d] = x[m]! | (1 << bit)
+    x[d + 1] = x[m + 1]!
+    return 0
+  }
+}
+
+/** SUBP/SUBPS: difference of the 56-bit sign-extended addresses. */
+function subp(setFlags: boolean): Builder {
+  return (cpu, f) => {
+    const x = cpu.x
+    const p = cpu.p
+    const n = 2 * rsp(f.rn!)
+    const m = 2 * rsp(f.rm!)
+    const d = 2 * wz(f.rd!)
+    return () => {
+      requireMte(cpu, 1)
+      const aHi = (x[n + 1]! << 8) >> 8
+      const bHi = (x[m + 1]! << 8) >> 8
+      add64(x[n]! >>> 0, aHi >>> 0, ~x[m]! >>> 0, ~bHi >>> 0, 1)
+      x[d] = alu[R_LO]!
+      x[d + 1] = alu[R_HI]!
+      if (setFlags) {
+        p[PS.N] = alu[R_N]!
+        p[PS.Z] = alu[R_Z]!
+        p[PS.C] = alu[R_C]!
+        p[PS.V] = alu[R_V]!
+      }
+      return 0
+    }
+  }
+}
+
+// ---- tag loads and stores ----
+
+/** Base (Xn|SP) plus imm unless post-indexed, left in alu[R_LO]/alu[R_HI]. */
+function tagAddress(cpu: Cpu, n: number, spBase: boolean, imm: number, post: boolean): void {
+  if (spBase) cpu.checkSpAlignment()
+  const x = cpu.x
+  if (post) {
+    alu[R_LO] = x[n]! >>> 0
+    alu[R_HI] = x[n + 1]! >>> 0
+  } else {
+    add64(x[n]! >>> 0, x[n + 1]! >>> 0, imm >>> 0, imm < 0 ? 0xffffffff : 0, 0)
+  }
+}
+
+/** Writes back the base register after a pre- or post-indexed tag store. */
+function writeBack(cpu: Cpu, n: number, lo: number, hi: number, imm: number, post: boolean): void {
+  const x = cpu.x
+  if (post) {
+    const s = lo + (imm >>> 0)
+    x[n] = s
+    x[n + 1] = hi + (imm < 0 ? 0xffffffff : 0) + (s >= TWO32 ? 1 : 0)
+  } else {
+    x[n] = lo
+    x[n + 1] = hi
+  }
+}
+
+/** STG, STZG, ST2G, STZ2G: mode 1 post-index, 2 signed offset, 3 pre-index. */
+function tagStore(granules: number, zero: boolean): Builder {
+  return (cpu, f) => {
+    const x = cpu.x
+    const rn = f.rn!
+    const n = 2 * rsp(rn)
+    const t = 2 * rsp(f.rt!) // the tag source is Xt|SP
+    const imm = f.imm!
+    const mode = f.mode!
+    const post = mode === 1
+    const wb = mode !== 2
+    return () => {
+      requireMte(cpu, 1)
+      tagAddress(cpu, n, rn === 31, imm, post)
+      const lo = alu[R_LO]!
+      const hi = alu[R_HI]!
+      if ((lo & 15) !== 0) cpu.alignmentFault(hi, lo, true, 0)
+      const tag = (x[t + 1]! >>> 24) & 15
+      const ata = ataHere(cpu)
+      for (let g = 0; g < granules; g++) {
+        const gLo = (lo + 16 * g) >>> 0
+        const gHi = gLo < lo ? (hi + 1) >>> 0 : hi
+        if (zero) {
+          // The data part is an unchecked store (and may be MMIO: then it exits like STP).
+          cpu.wr64(gHi, gLo, 0, 0, ACC_UNCHECKED)
+          cpu.wr64(gHi, (gLo + 8) >>> 0, 0, 0, ACC_UNCHECKED)
+        }
+        const s = cpu.translateData(gHi, gLo, ACCESS_WRITE, 0, 16)
+        if (ata && lastTagged(cpu)) cpu.mte.writeTags(s, gLo & 0xfff, 1, tag)
+      }
+      if (wb) writeBack(cpu, n, lo, hi, imm, post)
+      return 0
+    }
+  }
+}
+
+const stgp: Builder = (cpu, f) => {
+  const x = cpu.x
+  const rn = f.rn!
+  const n = 2 * rsp(rn)
+  const t1 = 2 * rz(f.rt!)
+  const t2 = 2 * rz(f.rt2!)
+  const imm = f.imm!
+  const mode = f.mode!
+  const post = mode === 1
+  const wb = mode !== 2
+  return () => {
+    requireMte(cpu, 1)
+    tagAddress(cpu, n, rn === 31, imm, post)
+    const lo = alu[R_LO]!
+    const hi = alu[R_HI]!
+    if ((lo & 15) !== 0) cpu.alignmentFault(hi, lo, true, 0)
+    const aLo = x[t1]!
+    const aHi = x[t1 + 1]!
+    const bLo = x[t2]!
+    const bHi = x[t2 + 1]!
+    cpu.wr64(hi, lo, aLo, aHi, ACC_UNCHECKED)
+    cpu.wr64(hi, (lo + 8) >>> 0, bLo, bHi, ACC_UNCHECKED)
+    // The tag comes from the address, not from the data registers.
+    const s = cpu.translateData(hi, lo, ACCESS_WRITE, 0, 16)
+    if (ataHere(cpu) && lastTagged(cpu)) cpu.mte.writeTags(s, lo & 0xfff, 1, (hi >>> 24) & 15)
+    if (wb) writeBack(cpu, n, lo, hi, imm, post)
+    return 0
+  }
+}
+
+const ldg: Builder = (cpu, f) => {
+  const x = cpu.x
+  const rn = f.rn!
+  const n = 2 * rsp(rn)
+  const t = 2 * rz(f.rt!)
+  const td = 2 * (f.rt === 31 ? REG_DISCARD : f.rt!)
+  const imm = f.imm!
+  return () => {
+    requireMte(cpu, 1)
+    tagAddress(cpu, n, rn === 31, imm, false)
+    const lo = (alu[R_LO]! & ~15) >>> 0
+    const hi = alu[R_HI]!
+    const s = cpu.translateData(hi, lo, ACCESS_READ, 0, 1)
+    const tag = ataHere(cpu) && lastTagged(cpu) ? cpu.mte.readTag(s, lo & 0xfff) : 0
+    x[td] = x[t]!
+    x[td + 1] = (x[t + 1]! & ~TAG_HI) | (tag << 24)
+    return 0
+  }
+}
+
+/** LDGM, STGM, STZGM: EL1 only, over a GMID_EL1 (LDGM/STGM) or DCZID_EL0 (STZGM) block. */
+function tagBlock(kind: 'LDGM' | 'STGM' | 'STZGM'): Builder {
+  return (cpu, f) => {
+    const x = cpu.x
+    const sys = cpu.sys
+    const n = 2 * rsp(f.rn!)
+    const t = 2 * rz(f.rt!)
+    const td = 2 * (f.rt === 31 ? REG_DISCARD : f.rt!)
+    const isLoad = kind === 'LDGM'
+    const spBase = f.rn === 31
+    return () => {
+      requireMte(cpu, 2)
+      if (cpu.p[PS.EL] === 0) cpu.undefined()
+      if (spBase) cpu.checkSpAlignment()
+      const bs = kind === 'STZGM' ? sys[2 * SLOT.DCZID_EL0]! & 15 : sys[2 * SLOT.GMID_EL1]! & 15
+      const size = 4 << bs
+      const lo = (x[n]! & ~(size - 1)) >>> 0
+      const hi = x[n + 1]! >>> 0
+      if (kind === 'STZGM') for (let o = 0; o < size; o += 8) cpu.wr64(hi, (lo + o) >>> 0, 0, 0, ACC_UNCHECKED)
+      const s = cpu.translateData(hi, lo, isLoad ? ACCESS_READ : ACCESS_WRITE, 0, 1)
+      const active = ataHere(cpu) && lastTagged(cpu)
+      const off = lo & 0xfff
+      const granules = size >>> 4
+      if (isLoad) {
+        let rLo = 0
+        let rHi = 0
+        if (active) {
+          for (let g = 0; g < granules; g++) {
+            const i = ((lo >>> 4) + g) & 15
+            const tag = cpu.mte.readTag(s, off + 16 * g)
+            if (i < 8) rLo |= tag << (4 * i)
+            else rHi |= tag << (4 * (i - 8))
+          }
+        }
+        x[td] = rLo
+        x[td + 1] = rHi
+      } else if (active) {
+        if (kind === 'STGM') cpu.mte.writeTagNibbles(s, off, granules, x[t]!, x[t + 1]!)
+        else cpu.mte.writeTags(s, off, granules, x[t]! & 15)
+      }
+      return 0
+    }
+  }
+}
+
+// ---- DC by-tag operations ----
+
+/** DC GVA/GZVA; the clean/invalidate-by-tag operations only translate (no caches). */
+export function compileMteSys(cpu: Cpu, key: number, rt: number): Handler | undefined {
+  const x = cpu.x
+  const t = 2 * rt
+  if (key === DC_GVA || key === DC_GZVA) {
+    const zero = key === DC_GZVA
+    return () => {
+      requireMte(cpu, 2)
+      cpu.checkSysAccess(key, rt, false)
+      const bs = 4 << (cpu.sys[2 * SLOT.DCZID_EL0]! & 15)
+      const hi = x[t + 1]! >>> 0
+      const lo = (x[t]! & ~(bs - 1)) >>> 0
+      const s = cpu.translateData(hi, lo, ACCESS_WRITE, ACC_CM, bs)
+      const tagged = lastTagged(cpu)
+      const off = lo & 0xfff
+      if (zero) {
+        const v = cpu.hostView(s)
+        const o = cpu.hostBase(s) + off
+        for (let i = 0; i < bs; i += 4) v.setUint32(o + i, 0)
+        cpu.noteHostWrite(s)
+      }
+      if (ataHere(cpu) && tagged) cpu.mte.writeTags(s, off, bs >>> 4, (hi >>> 24) & 15)
+      return 0
+    }
+  }
+  const maintenance = BY_TAG_MAINTENANCE.get(key)
+  if (maintenance === undefined) return undefined
+  const { byVa, el0, access } = maintenance
+  return () => {
+    requireMte(cpu, 2)
+    cpu.checkSysAccess(key, rt, false)
+    // EL0 cache maintenance needs SCTLR_EL1.UCI (else EC 0x18 to EL1).
+    if (el0 && cpu.p[PS.EL] === 0 && (cpu.sys[2 * SLOT.SCTLR_EL1]! & (1 << 26)) === 0) {
+      cpu.exception(EC.SYS64, sysIss(key, rt, false), cpu.pcLo, cpu.pcHi)
+    }
+    if (byVa) cpu.translateData(x[t + 1]! >>> 0, x[t]! >>> 0, access, ACC_CM, 0)
+    return 0
+  }
+}
+
+interface Maintenance {
+  readonly byVa: boolean
+  readonly el0: boolean
+  readonly access: typeof ACCESS_READ | typeof ACCESS_WRITE
+}
+
+const sysKey = (op1: number, crm: number, op2: number): number => (1 << 14) | (op1 << 11) | (7 << 7) | (crm << 3) | op2
+
+/** DC {C,CI,I}G{D}{VAC,VAP,VADP,SW}: by VA ones translate (invalidate = write permission). */
+const BY_TAG_MAINTENANCE = new Map<number, Maintenance>()
+for (const op2 of [3, 5]) {
+  // EL0-capable (op1 = 3): CGVAC/CGDVAC (CRm 10), CGVAP/CGDVAP (12), CGVADP/CGDVADP (13), CIGVAC/CIGDVAC (14).
+  for (const crm of [10, 12, 13, 14]) BY_TAG_MAINTENANCE.set(sysKey(3, crm, op2), { byVa: true, el0: true, access: ACCESS_READ })
+  // IGVAC/IGDVAC (op1 = 0, CRm 6).
+  BY_TAG_MAINTENANCE.set(sysKey(0, 6, op2), { byVa: true, el0: false, access: ACCESS_WRITE })
+}
+// By set/way (EL1 only): IGSW, IGDSW, CGSW, CGDSW, CIGSW, CIGDSW.
+for (const [crm, op2] of [[6, 4], [6, 6], [10, 4], [10, 6], [14, 4], [14, 6]] as const) {
+  BY_TAG_MAINTENANCE.set(sysKey(0, crm, op2), { byVa: false, el0: false, access: ACCESS_READ })
+}
+
+const MTE: Record<string, Builder> = {
+  IRG: irg,
+  GMI: gmi,
+  ADDG: addSubTag(false),
+  SUBG: addSubTag(true),
+  SUBP: subp(false),
+  SUBPS: subp(true),
+  STG: tagStore(1, false),
+  STZG: tagStore(1, true),
+  ST2G: tagStore(2, false),
+  STZ2G: tagStore(2, true),
+  STGP: stgp,
+  LDG: ldg,
+  LDGM: tagBlock('LDGM'),
+  STGM: tagBlock('STGM'),
+  STZGM: tagBlock('STZGM'),
+}
+
+export function compileMte(name: string): Builder | undefined {
+  return MTE[name]
+}
