@@ -338,17 +338,26 @@ export class Cpu {
 
   private enterPage(): void {
     const p = this.p
-    if (p[PS.IL] !== 0) this.exception(EC.ILLEGAL_STATE, 0, this.pcLo, this.pcHi)
+    // An exception taken on fetch counts as a step, so a guest stuck in a fault loop still
+    // spends its budget.
+    if (p[PS.IL] !== 0) {
+      this.left--
+      this.exception(EC.ILLEGAL_STATE, 0, this.pcLo, this.pcHi)
+    }
     const lo = this.pcLo
     const hi = this.pcHi
     if ((lo & 3) !== 0) {
+      this.left--
       this.setFar(hi, lo)
       this.exception(EC.PC_ALIGN, 0, lo, hi)
     }
     let i = this.mmu.lookupFetch(hi, lo)
     if (i < 0 || (this.tlbFlags[i]! & this.permX) === 0) {
       const el = p[PS.EL] as 0 | 1
-      if (!this.mmu.translate(hi, lo, ACCESS_FETCH, el, false, this.tr)) this.fetchFault(hi, lo)
+      if (!this.mmu.translate(hi, lo, ACCESS_FETCH, el, false, this.tr)) {
+        this.left--
+        this.fetchFault(hi, lo)
+      }
       i = this.tr.tlbIndex
     }
     const paPage = this.tlbPaPage[i]!
@@ -420,7 +429,10 @@ export class Cpu {
       // Stage 2 led outside host memory: a synchronous external abort (DFSC/IFSC 0x10).
       this.setFar(hi, lo)
       const cur = this.p[PS.EL] === 1
-      if (access === ACCESS_FETCH) return this.exception(cur ? EC.IABT_CURRENT : EC.IABT_LOWER, 0x10, lo, hi)
+      if (access === ACCESS_FETCH) {
+        this.left--
+        return this.exception(cur ? EC.IABT_CURRENT : EC.IABT_LOWER, 0x10, lo, hi)
+      }
       return this.exception(cur ? EC.DABT_CURRENT : EC.DABT_LOWER, 0x10 | (access === ACCESS_WRITE ? 1 << 6 : 0), this.pcLo, this.pcHi)
     }
     s = this.slotView.length
