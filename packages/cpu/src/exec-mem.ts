@@ -316,6 +316,7 @@ function pair(isLoad: boolean, signedWord: boolean): Builder {
     const [iLo, iHi] = splitImm(f.imm!)
     const info = rn === 31 && mode === Mode.Offset ? ACC_UNCHECKED : 0
     const spBase = rn === 31
+    if (sf && !signedWord) return fastPair64(cpu, isLoad, mode, spBase, n, t1, t2, d1, d2, iLo, iHi, info)
     return () => {
       if (spBase) cpu.checkSpAlignment()
       const bLo = x[n]! >>> 0
@@ -349,6 +350,51 @@ function pair(isLoad: boolean, signedWord: boolean): Builder {
       }
       return 0
     }
+  }
+}
+
+/** LDP/STP of X registers: the common prologue/epilogue and copy form. */
+function fastPair64(
+  cpu: Cpu, isLoad: boolean, mode: Mode, spBase: boolean, n: number, t1: number, t2: number, d1: number, d2: number,
+  iLo: number, iHi: number, info: number,
+): Handler {
+  const x = cpu.x
+  const post = mode === Mode.Post
+  const wb = mode !== Mode.Offset
+  return () => {
+    if (spBase) cpu.checkSpAlignment()
+    const bLo = x[n]! >>> 0
+    const bHi = x[n + 1]! >>> 0
+    const s = bLo + iLo
+    const eLo = s >>> 0
+    const eHi = (bHi + iHi + (s >= TWO32 ? 1 : 0)) >>> 0
+    const lo = post ? bLo : eLo
+    const hi = post ? bHi : eHi
+    const s2 = lo + 8
+    const lo2 = s2 >>> 0
+    const hi2 = s2 >= TWO32 ? (hi + 1) >>> 0 : hi
+    if (isLoad) {
+      const aLo = cpu.rd64(hi, lo, info)
+      const aHi = cpu.rdHi
+      const bLo2 = cpu.rd64(hi2, lo2, info)
+      const bHi2 = cpu.rdHi
+      if (wb) {
+        x[n] = eLo
+        x[n + 1] = eHi
+      }
+      x[d1] = aLo
+      x[d1 + 1] = aHi
+      x[d2] = bLo2
+      x[d2 + 1] = bHi2
+    } else {
+      cpu.wr64(hi, lo, x[t1]!, x[t1 + 1]!, info)
+      cpu.wr64(hi2, lo2, x[t2]!, x[t2 + 1]!, info)
+      if (wb) {
+        x[n] = eLo
+        x[n + 1] = eHi
+      }
+    }
+    return 0
   }
 }
 

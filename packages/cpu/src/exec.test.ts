@@ -143,6 +143,19 @@ describe('loads and stores', () => {
     expect(X(m, 13)).toBe(0x8081_8283n)
     expect(X(m, 14)).toBe(0xffff_ffff_8485_8687n)
   })
+  test('pairs: pre/post-index writeback, SP base, 32-bit and 64-bit', () => {
+    const m = exec(asm`stp x1, x2, [x0, #-16]!; ldp x3, x4, [x0], #16; mov sp, x0; stp x2, x1, [sp, #-32]!; ldp x5, x6, [sp]; ldp w7, w8, [sp, #8]; mov x9, sp`, {
+      0: BigInt(DATA + 64), 1: 0x1111_2222_3333_4444n, 2: 0x5555_6666_7777_8888n,
+    })
+    expect(X(m, 3)).toBe(0x1111_2222_3333_4444n)
+    expect(X(m, 4)).toBe(0x5555_6666_7777_8888n)
+    expect(X(m, 0)).toBe(BigInt(DATA + 64))
+    expect(X(m, 5)).toBe(0x5555_6666_7777_8888n)
+    expect(X(m, 6)).toBe(0x1111_2222_3333_4444n)
+    expect(X(m, 7)).toBe(0x3333_4444n)
+    expect(X(m, 8)).toBe(0x1111_2222n)
+    expect(X(m, 9)).toBe(BigInt(DATA + 32))
+  })
   test('exclusives and LSE atomics', () => {
     const m = exec(asm`ldxr x1, [x0]; add x1, x1, #1; stxr w2, x1, [x0]; stxr w3, x1, [x0]; mov x4, #5; ldadd x4, x5, [x0]; mov x6, #100; swp x6, x7, [x0]; mov x8, #100; mov x9, #1; cas x8, x9, [x0]; ldr x10, [x0]; mov x11, #3; ldumax x11, x12, [x0]; ldr x13, [x0]`, {
       0: BigInt(DATA),
