@@ -691,8 +691,11 @@ export class Cpu {
     return s
   }
 
-  /** MTE check of a slow-path access inside one page (LDTR/STTR are checked as EL0 whatever the mask says). */
-  private tagCheckSlow(hi: number, lo: number, size: number, info: number, isWrite: boolean, s: number, firstByte: boolean): void {
+  /**
+   * MTE check of an access inside one page just translated by translateData (host slot s).
+   * LDTR/STTR are checked as EL0 whatever the mask says.
+   */
+  tagCheckSlow(hi: number, lo: number, size: number, info: number, isWrite: boolean, s: number, firstByte: boolean): void {
     const flags = this.tlbFlags[this.lastTlbIndex]!
     if ((flags & TLB_TAGGED) !== 0 && ((flags & this.tagCheckMask) !== 0 || (info & ACC_UNPRIV) !== 0)) {
       this.mte.check(hi, lo, size, info, isWrite, s, firstByte)

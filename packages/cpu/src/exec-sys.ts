@@ -179,6 +179,7 @@ function dcZva(cpu: Cpu, hi: number, lo: number): void {
   const base = (lo & ~(bs - 1)) >>> 0
   // The whole block lies in one page; translation and permission are checked once.
   const s = cpu.translateData(hi, base, ACCESS_WRITE, ACC_CM, bs)
+  cpu.tagCheckSlow(hi, base, bs, 0, true, s, true) // MTE: DC ZVA is a checked store of the block
   const v = cpu.hostView(s)
   const o = cpu.hostBase(s) + (base & 0xfff)
   for (let i = 0; i < bs; i += 4) v.setUint32(o + i, 0)

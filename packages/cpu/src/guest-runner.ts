@@ -40,8 +40,11 @@ interface GuestRun {
 }
 
 /** Runs a bare-metal guest the way QEMU's virt machine would, answering MMIO and PSCI. */
-export function runGuest(name: string, maxInstructions = 200_000_000, blocks = true): GuestRun {
+export function runGuest(
+  name: string, maxInstructions = 200_000_000, blocks = true, configure?: (m: Machine) => void,
+): GuestRun {
   const m = makeMachine(128 << 20, blocks)
+  configure?.(m)
   const image = readFileSync(`${GUESTS}${name}/${name}.elf`)
   m.cpu.pc = loadElf(m, image)
   let output = ''

@@ -137,3 +137,9 @@ export const enc = {
   mrs: (t: number, key: number) => (0xd5200000 | (key << 5) | t) >>> 0,
   msr: (t: number, key: number) => (0xd5000000 | (key << 5) | t) >>> 0,
 }
+
+/** What KVM gives an MTE-enabled guest: ID_AA64PFR1_EL1.MTE = 3 (QEMU max) and HCR_EL2.ATA. */
+export function enableGuestMte(m: Machine): void {
+  m.cpu.setSysreg('ID_AA64PFR1_EL1', m.cpu.getSysreg('ID_AA64PFR1_EL1') | (3n << 8n))
+  m.cpu.setHcrEl2(m.cpu.hcrEl2 | (1n << 56n))
+}
