@@ -14,7 +14,7 @@ const ABSENT: Record<string, string> = {
   AUT: 'PAuth', PACZ: 'PAuth', AUTZ: 'PAuth', XPAC: 'PAuth', PACGA: 'PAuth', LDRA: 'PAuth',
   CFINV: 'FlagM', XAFLAG: 'FlagM2', AXFLAG: 'FlagM2', RMIF: 'FlagM', SETF8: 'FlagM', SETF16: 'FlagM',
   SB: 'SB', LDLAR: 'LOR', STLLR: 'LOR',
-  DRPS: 'debug state', HLT: 'halting debug', DCPS: 'debug state', UDF: 'permanently undefined', SYSL: 'no SYSL ops',
+  DRPS: 'debug state', HLT: 'halting debug', DCPS: 'debug state', UDF: 'permanently undefined', SYSL: 'no SYSL ops', MSR_S0: 'unallocated (op0 = 0)', MRS_S0: 'unallocated (op0 = 0)',
 }
 
 test('every base-ISA row of the decoder has semantics or is deliberately absent', () => {
