@@ -1,6 +1,5 @@
 import { describe, expect, test } from 'vitest'
 import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import {
   ErrnoError,
   KVM_API_VERSION,
@@ -26,7 +25,6 @@ import {
   KVM_MP_STATE_RUNNABLE,
   KVM_MP_STATE_STOPPED,
   KVM_RUN,
-  KVM_SYSTEM_EVENT_SHUTDOWN,
   Kvm,
   KvmError,
   MAP_ANONYMOUS,
@@ -37,15 +35,13 @@ import {
   REG_PC,
   REG_GCR_EL1,
   ga,
-  sysregId,
   xRegId,
   type VcpuFd,
   type VmFd,
 } from './index.js'
-import { CHECKSUM_GUEST, readElf } from './test-support.js'
+import { CHECKSUM_GUEST, GUESTS, runElfGuest } from './test-support.js'
 
 const RAM = 0x4000_0000
-const SCTLR_EL1 = sysregId(3, 0, 1, 0, 0)
 const MiB = 1024 * 1024
 
 function failure(fn: () => unknown): string {
@@ -149,35 +145,6 @@ describe('vCPU calls', () => {
   })
 })
 
-const GUESTS = fileURLToPath(new URL('../../../guests/', import.meta.url))
-
-/** Loads an ELF guest into RAM through the VMM's mapping and runs it, collecting UART output. */
-function runElfGuest(name: string, sctlr?: bigint): { uart: string; exit: string } {
-  const kvm = Kvm.open({ hostMemory: 256 * MiB })
-  const { vmFd, ram } = vmWithRam(kvm, 128 * MiB)
-  const elf = readElf(new Uint8Array(readFileSync(`${GUESTS}${name}/${name}.elf`)))
-  for (const segment of elf.segments) {
-    kvm.process.userWrite(ram + segment.paddr - RAM, segment.data)
-    if (segment.memsz > segment.data.length) {
-      kvm.process.userWrite(ram + segment.paddr - RAM + segment.data.length, new Uint8Array(segment.memsz - segment.data.length))
-    }
-  }
-  const vcpu = bootVcpu(vmFd, elf.entry)
-  if (sctlr !== undefined) vcpu.setOneReg(SCTLR_EL1, sctlr)
-  let uart = ''
-  for (let exits = 0; exits < 1_000_000; exits++) {
-    const exit = vcpu.run()
-    if (exit.kind === 'mmio') {
-      if (exit.write && exit.addr === 0x0900_0000) uart += String.fromCharCode(exit.data[0] ?? 0)
-      else if (!exit.write) exit.data.fill(0) // every other PL011 register reads 0
-      continue
-    }
-    if (exit.kind === 'intr') continue
-    return { uart, exit: exit.kind === 'system-event' && exit.type === KVM_SYSTEM_EVENT_SHUTDOWN ? 'shutdown' : exit.kind }
-  }
-  throw new Error('guest did not stop')
-}
-
 test('the hello guest prints what it prints under QEMU, except KVM’s SCTLR_EL1 reset value', () => {
   const qemu = readFileSync(`${GUESTS}hello/qemu.out`, 'utf8')
   // The recording is QEMU TCG, whose reset SCTLR_EL1 is 0xc50838; KVM resets it to 0x00c50078
@@ -186,7 +153,7 @@ test('the hello guest prints what it prints under QEMU, except KVM’s SCTLR_EL1
   expect(kvmRun.exit).toBe('shutdown')
   expect(kvmRun.uart).toBe(qemu.replace('SCTLR_EL1 = c50838', 'SCTLR_EL1 = c50078'))
   // A VMM that wants TCG's reset state sets it through ONE_REG, and the output is identical.
-  expect(runElfGuest('hello', 0xc50838n).uart).toBe(qemu)
+  expect(runElfGuest('hello', { sctlr: 0xc50838n }).uart).toBe(qemu)
 })
 
 
@@ -246,7 +213,7 @@ test('dirty logging through the API: the pages the guest wrote', () => {
 
 test('the cpu-basic guest (stage-1 tables, SVC, data aborts, checksums) prints what it prints under QEMU', () => {
   const qemu = readFileSync(`${GUESTS}cpu-basic/qemu.out`, 'utf8')
-  const run = runElfGuest('cpu-basic', 0xc50838n)
+  const run = runElfGuest('cpu-basic', { sctlr: 0xc50838n })
   expect(run.exit).toBe('shutdown')
   expect(run.uart).toBe(qemu)
 })

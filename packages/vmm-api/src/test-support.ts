@@ -1,6 +1,21 @@
 // Test helpers: machine code for asm`...` snippets (encoded by the hypervisor package's
 // scripts/gen-asm.ts: `npx tsx ../hypervisor/scripts/gen-asm.ts src`), and a tiny ELF loader.
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { ASSEMBLED } from './asm.generated.js'
+import {
+  KVM_ARM_VCPU_PSCI_0_2,
+  KVM_CAP_ARM_MTE,
+  KVM_SYSTEM_EVENT_SHUTDOWN,
+  Kvm,
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  PROT_READ,
+  PROT_WRITE,
+  REG_PC,
+  ga,
+  sysregId,
+} from './index.js'
 
 export function asm(strings: TemplateStringsArray): Uint8Array {
   const source = strings.raw.join('')
@@ -47,3 +62,53 @@ export const SPIN_GUEST = asm`movz x1, #0x2fa, lsl #16; 1: subs x1, x1, #1; b.ne
 
 /** Writes the PL011 data register 65536 times (one MMIO exit each), then SYSTEM_OFF. */
 export const UART_GUEST = asm`movz x2, #0x900, lsl #16; movz x1, #0x1, lsl #16; 1: strb w1, [x2]; subs x1, x1, #1; b.ne 1b; movz x0, #0x8400, lsl #16; movk x0, #8; hvc #0`
+
+export const GUESTS = fileURLToPath(new URL('../../../guests/', import.meta.url))
+const RAM = 0x4000_0000
+const SCTLR_EL1 = sysregId(3, 0, 1, 0, 0)
+
+export interface ElfRunOptions {
+  /** SCTLR_EL1 to start with (QEMU TCG's 0xc50838 to match its recordings). */
+  readonly sctlr?: bigint
+  readonly mte?: boolean
+  /** Instructions per KVM_RUN. */
+  readonly budget?: number
+  /** Called whenever a run returns KVM_EXIT_INTR (the host can swap, migrate...). */
+  readonly betweenRuns?: (kvm: Kvm, ram: number) => void
+}
+
+/** Loads guests/<name>/<name>.elf into 128 MiB of RAM at 0x4000_0000 and runs it, collecting PL011 output. */
+export function runElfGuest(name: string, options: ElfRunOptions = {}): { uart: string; exit: string; kvm: Kvm } {
+  const kvm = Kvm.open({ hostMemory: 256 * 1024 * 1024 })
+  const vmFd = kvm.createVm({ ipaBits: 40 })
+  if (options.mte) vmFd.enableCap(KVM_CAP_ARM_MTE)
+  const size = 128 * 1024 * 1024
+  const ram = kvm.mmap({ length: size, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS })
+  vmFd.setUserMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: ga(RAM), memorySize: size, userspaceAddr: ram })
+  const elf = readElf(new Uint8Array(readFileSync(`${GUESTS}${name}/${name}.elf`)))
+  for (const segment of elf.segments) {
+    kvm.process.userWrite(ram + segment.paddr - RAM, segment.data)
+    const zeroes = segment.memsz - segment.data.length
+    if (zeroes > 0) kvm.process.userWrite(ram + segment.paddr - RAM + segment.data.length, new Uint8Array(zeroes))
+  }
+  const vcpu = vmFd.createVcpu(0)
+  vcpu.init({ ...vmFd.armPreferredTarget(), features: [KVM_ARM_VCPU_PSCI_0_2] })
+  vcpu.setOneReg(REG_PC, BigInt(elf.entry))
+  if (options.sctlr !== undefined) vcpu.setOneReg(SCTLR_EL1, options.sctlr)
+  let uart = ''
+  for (let exits = 0; exits < 10_000_000; exits++) {
+    const exit = vcpu.run(options.budget)
+    if (exit.kind === 'mmio') {
+      if (exit.write && exit.addr === 0x0900_0000) uart += String.fromCharCode(exit.data[0] ?? 0)
+      else if (!exit.write) exit.data.fill(0) // every other PL011 register reads 0
+      continue
+    }
+    if (exit.kind === 'intr') {
+      options.betweenRuns?.(kvm, ram)
+      continue
+    }
+    const how = exit.kind === 'system-event' && exit.type === KVM_SYSTEM_EVENT_SHUTDOWN ? 'shutdown' : exit.kind
+    return { uart, exit: how, kvm }
+  }
+  throw new Error(`${name} did not stop`)
+}
