@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { decodeWord } from '../decode.js'
 import { disassemble } from '../disassemble.js'
 import { loadPatterns } from '../../scripts/gen-decoder.js'
-import { SIMD_FP_PRINTED, arrangement, byteMaskImmediate, fpImmediate } from './simd-fp.js'
+import { SIMD_FP_PRINTED, arrangement, llvmHex64 } from './simd-fp.js'
 
 const simdRows = loadPatterns(fileURLToPath(new URL('../tables', import.meta.url))).filter((p) => p.file.endsWith('simd-fp.decode'))
 const simdNames = [...new Set(simdRows.map((p) => p.name))].filter((n) => n !== 'UNDEFINED')
@@ -154,8 +154,11 @@ describe('simd-fp decoded fields (what the CPU will execute)', () => {
     expect(decodeWord(0x4d601284)).toMatchObject({ name: 'LD2_l', esz: 0, idx: 12 })
   })
   test('shift immediates: imm is immh:immb, esz from immh', () => {
-    expect(decodeWord(0x4f0d068c)).toMatchObject({ name: 'SSHR_vi', esz: 0, imm: 13 }) // #3 = 16 - 13
-    expect(decodeWord(0x0f0b540c)).toMatchObject({ name: 'SHL_vi', esz: 0, imm: 11 }) // #3 = 11 - 8
+    expect(decodeWord(0x4f0d068c)).toMatchObject({ name: 'SSHR_vi', esz: 0, shift: 3 })
+    expect(decodeWord(0x0f0b540c)).toMatchObject({ name: 'SHL_vi', esz: 0, shift: 3 })
+    expect(decodeWord(0x4f2887c1)).toMatchObject({ name: 'SHRN_vi', esz: 2, shift: 24 })
+    expect(decodeWord(0x4f19e6d6)).toMatchObject({ name: 'SCVTF_vfx', esz: 1, fbits: 7 })
+    expect(decodeWord(0x9e191156)).toMatchObject({ name: 'FCVTZU_gfx', sf: 1, esz: 2, fbits: 60 })
   })
   test('load/store offsets are bytes, sign-extended', () => {
     expect(decodeWord(0x5ccedaf6)).toMatchObject({ name: 'LDR_fl', esz: 3, imm: -402596 })
@@ -167,8 +170,14 @@ describe('simd-fp decoded fields (what the CPU will execute)', () => {
     expect(decodeWord(0x2dfc1321)).toMatchObject({ name: 'LDP_fpre', esz: 2, imm: -32, rt: 1, rt2: 4, rn: 25 })
     expect(decodeWord(0x6c07fac4)).toMatchObject({ name: 'STNP_f', esz: 3, imm: 120 })
   })
-  test('modified immediate keeps imm8 and cmode', () => {
-    expect(decodeWord(0x0f032450)).toMatchObject({ name: 'MOVI_v', q: 0, cmode: 2, imm8: 98 })
+  test('modified immediates: the expanded 64-bit value as immHi:immLo (plus imm8/cmode)', () => {
+    expect(decodeWord(0x0f032450)).toMatchObject({ name: 'MOVI_v', q: 0, cmode: 2, imm8: 98, immLo: 0x6200, immHi: 0x6200 })
+    expect(decodeWord(0x2f07d7e0)).toMatchObject({ name: 'MVNI_v', immLo: 0xffffff, immHi: 0xffffff }) // #255, msl #16
+    expect(decodeWord(0x2f07e412)).toMatchObject({ name: 'MOVI_d', immLo: 0, immHi: 0xffffff00 })
+    expect(decodeWord(0x6f07f400)).toMatchObject({ name: 'FMOV_vi', esz: 3, fimm: -0.5, immLo: 0, immHi: 0xbfe00000 })
+    expect(decodeWord(0x0f03f600)).toMatchObject({ name: 'FMOV_vi', esz: 2, fimm: 1, immLo: 0x3f800000, immHi: 0x3f800000 })
+    expect(decodeWord(0x0f03fe00)).toMatchObject({ name: 'FMOV_vi', esz: 1, fimm: 1, immLo: 0x3c003c00, immHi: 0x3c003c00 })
+    expect(decodeWord(0x1e2e1000)).toMatchObject({ name: 'FMOV_fi', esz: 2, fimm: 1 })
   })
 })
 
@@ -177,27 +186,29 @@ describe('immediate helpers', () => {
     expect([0, 1, 2, 3].flatMap((e) => [0, 1].map((q) => arrangement(e, q)))).toEqual(['8b', '16b', '4h', '8h', '2s', '4s', '1d', '2d'])
     expect(arrangement(4, 0)).toBe('1q')
   })
-  test('VFPExpandImm', () => {
-    expect(fpImmediate(0x70)).toBe(1)
-    expect(fpImmediate(0x00)).toBe(2)
-    expect(fpImmediate(0xf0)).toBe(-1)
-    expect(fpImmediate(0x40)).toBe(0.125)
-    expect(fpImmediate(0x30)).toBe(16)
-    expect(fpImmediate(0x3f)).toBe(31)
-    expect(fpImmediate(0x1f)).toBe(7.75)
-    // Every immediate is exact in binary and within [0.125, 31].
+  test('FMOV immediates decode to VFPExpandImm(imm8) for every imm8', () => {
+    const values = new Set<number>()
     for (let imm8 = 0; imm8 < 256; imm8++) {
-      const v = Math.abs(fpImmediate(imm8))
+      const word = (0x1e201000 | (imm8 << 13)) >>> 0 // fmov s0, #imm
+      const insn = decodeWord(word) as { name: string; fimm: number }
+      expect(insn.name).toBe('FMOV_fi')
+      const v = Math.abs(insn.fimm)
       expect(v).toBeGreaterThanOrEqual(0.125)
       expect(v).toBeLessThanOrEqual(31)
       expect(Number.isInteger(v * 128)).toBe(true)
+      values.add(insn.fimm)
     }
+    expect(values.size).toBe(256)
+    expect(disassemble(0x1e2e1000)).toBe('fmov s0, #1.00000000')
+    expect(disassemble(0x1e3e1000)).toBe('fmov s0, #-1.00000000')
+    expect(disassemble(0x1e281000)).toBe('fmov s0, #0.12500000')
+    expect(disassemble(0x1e27f000)).toBe('fmov s0, #31.00000000')
   })
-  test('64-bit byte-mask immediate as LLVM prints it', () => {
-    expect(byteMaskImmediate(0)).toBe('0000000000000000')
-    expect(byteMaskImmediate(0xff)).toBe('0xffffffffffffffff')
-    expect(byteMaskImmediate(0x0f)).toBe('0x000000ffffffff')
-    expect(byteMaskImmediate(0x20)).toBe('0x00ff0000000000')
-    expect(byteMaskImmediate(0xaa)).toBe('0xff00ff00ff00ff00')
+  test('64-bit immediates as LLVM prints them', () => {
+    expect(llvmHex64(0, 0)).toBe('0000000000000000')
+    expect(llvmHex64(0xffffffff, 0xffffffff)).toBe('0xffffffffffffffff')
+    expect(llvmHex64(0, 0xffffffff)).toBe('0x000000ffffffff')
+    expect(llvmHex64(0xff00, 0)).toBe('0x00ff0000000000')
+    expect(llvmHex64(0xff00ff00, 0xff00ff00)).toBe('0xff00ff00ff00ff00')
   })
 })

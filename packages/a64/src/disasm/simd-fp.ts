@@ -25,7 +25,11 @@ interface F {
   readonly len: number
   readonly sz: number
   readonly sf: number
-  readonly scale: number
+  readonly shift: number
+  readonly fbits: number
+  readonly fimm: number
+  readonly immLo: number
+  readonly immHi: number
   readonly cond: number
   readonly nzcv: number
   readonly nregs: number
@@ -160,53 +164,38 @@ reg('MOVI_v MVNI_v ORR_vi BIC_vi', (mn) => (i) => {
   return `${mn} v${i.rd}.${arr}, ${imm}`
 })
 
-/** The 64-bit MOVI immediate (each imm8 bit a byte of ones), as LLVM's "%#016llx" prints it. */
-export function byteMaskImmediate(imm8: number): string {
-  let hi = 0
-  let lo = 0
-  for (let b = 0; b < 4; b++) {
-    if ((imm8 >>> b) & 1) lo |= 0xff << (8 * b)
-    if ((imm8 >>> (b + 4)) & 1) hi |= 0xff << (8 * b)
-  }
+/** A 64-bit immediate (two uint32 halves) as LLVM's "%#016llx" prints it: no 0x for zero. */
+export function llvmHex64(hi: number, lo: number): string {
   if (hi === 0 && lo === 0) return '0000000000000000'
   const digits = hi === 0 ? (lo >>> 0).toString(16) : (hi >>> 0).toString(16) + (lo >>> 0).toString(16).padStart(8, '0')
   return `0x${digits.padStart(14, '0')}`
 }
-table.MOVI_d = (i) => `movi ${sc(i.rd, 3)}, #${byteMaskImmediate(i.imm8)}`
-table.MOVI_2d = (i) => `movi v${i.rd}.2d, #${byteMaskImmediate(i.imm8)}`
+table.MOVI_d = (i) => `movi ${sc(i.rd, 3)}, #${llvmHex64(i.immHi, i.immLo)}`
+table.MOVI_2d = (i) => `movi v${i.rd}.2d, #${llvmHex64(i.immHi, i.immLo)}`
 
-/** VFPExpandImm: the value an 8-bit FMOV immediate stands for (same in every precision). */
-export function fpImmediate(imm8: number): number {
-  const sign = imm8 & 0x80 ? -1 : 1
-  const b = (imm8 >>> 6) & 1
-  const cd = (imm8 >>> 4) & 3
-  const exponent = b ? cd - 3 : cd + 1
-  return sign * (1 + (imm8 & 15) / 16) * 2 ** exponent
-}
-const fpImm = (imm8: number): string => `#${fpImmediate(imm8).toFixed(8)}`
-table.FMOV_vi = (i) => `fmov ${vec(i.rd, i.esz, i.q)}, ${fpImm(i.imm8)}`
+/** LLVM prints FP immediates with "%.8f"; `fimm` is already VFPExpandImm(imm8). */
+const fpImm = (value: number): string => `#${value.toFixed(8)}`
+table.FMOV_vi = (i) => `fmov ${vec(i.rd, i.esz, i.q)}, ${fpImm(i.fimm)}`
 
 // ---------------------------------------------------------------- shift by immediate
-/** imm = immh:immb: right shifts are 2*esize - imm, left shifts imm - esize. */
-const rshift = (i: F): number => (16 << i.esz) - i.imm
-const lshift = (i: F): number => i.imm - (8 << i.esz)
+// `shift` is the decoded amount (right or left as the instruction is); `fbits` likewise.
 reg(
   `SSHR_vi SSRA_vi SRSHR_vi SRSRA_vi USHR_vi USRA_vi URSHR_vi URSRA_vi SRI_vi
-   SCVTF_vfx FCVTZS_vfx UCVTF_vfx FCVTZU_vfx`,
-  (mn) => (i) => `${v2(mn)(i)}, #${rshift(i)}`,
+   SHL_vi SQSHL_vi SLI_vi SQSHLU_vi UQSHL_vi`,
+  (mn) => (i) => `${v2(mn)(i)}, #${i.shift}`,
 )
-reg('SHL_vi SQSHL_vi SLI_vi SQSHLU_vi UQSHL_vi', (mn) => (i) => `${v2(mn)(i)}, #${lshift(i)}`)
+reg('SCVTF_vfx FCVTZS_vfx UCVTF_vfx FCVTZU_vfx', (mn) => (i) => `${v2(mn)(i)}, #${i.fbits}`)
 reg('SHRN_vi RSHRN_vi SQSHRN_vi SQRSHRN_vi SQSHRUN_vi SQRSHRUN_vi UQSHRN_vi UQRSHRN_vi', (mn) => (i) =>
-  `${mn}${suffix2(i)} ${vec(i.rd, i.esz, i.q)}, ${vec(i.rn, i.esz + 1, 1)}, #${rshift(i)}`)
+  `${mn}${suffix2(i)} ${vec(i.rd, i.esz, i.q)}, ${vec(i.rn, i.esz + 1, 1)}, #${i.shift}`)
 reg('SSHLL_vi USHLL_vi', (mn) => (i) =>
-  `${mn}${suffix2(i)} ${vec(i.rd, i.esz + 1, 1)}, ${vec(i.rn, i.esz, i.q)}, #${lshift(i)}`)
+  `${mn}${suffix2(i)} ${vec(i.rd, i.esz + 1, 1)}, ${vec(i.rn, i.esz, i.q)}, #${i.shift}`)
 reg(
-  'SSHR_si SSRA_si SRSHR_si SRSRA_si USHR_si USRA_si URSHR_si URSRA_si SRI_si SCVTF_sfx FCVTZS_sfx UCVTF_sfx FCVTZU_sfx',
-  (mn) => (i) => `${mn} ${sc(i.rd, i.esz)}, ${sc(i.rn, i.esz)}, #${rshift(i)}`,
+  'SSHR_si SSRA_si SRSHR_si SRSRA_si USHR_si USRA_si URSHR_si URSRA_si SRI_si SHL_si SQSHL_si SLI_si SQSHLU_si UQSHL_si',
+  (mn) => (i) => `${mn} ${sc(i.rd, i.esz)}, ${sc(i.rn, i.esz)}, #${i.shift}`,
 )
-reg('SHL_si SQSHL_si SLI_si SQSHLU_si UQSHL_si', (mn) => (i) => `${mn} ${sc(i.rd, i.esz)}, ${sc(i.rn, i.esz)}, #${lshift(i)}`)
+reg('SCVTF_sfx FCVTZS_sfx UCVTF_sfx FCVTZU_sfx', (mn) => (i) => `${mn} ${sc(i.rd, i.esz)}, ${sc(i.rn, i.esz)}, #${i.fbits}`)
 reg('SQSHRN_si SQRSHRN_si SQSHRUN_si SQRSHRUN_si UQSHRN_si UQRSHRN_si', (mn) => (i) =>
-  `${mn} ${sc(i.rd, i.esz)}, ${sc(i.rn, i.esz + 1)}, #${rshift(i)}`)
+  `${mn} ${sc(i.rd, i.esz)}, ${sc(i.rn, i.esz + 1)}, #${i.shift}`)
 
 // ---------------------------------------------------------------- by element
 reg('MUL_ve SQDMULH_ve SQRDMULH_ve MLA_ve MLS_ve SQRDMLAH_ve SQRDMLSH_ve FMLA_ve FMLS_ve FMUL_ve FMULX_ve', (mn) => (i) =>
@@ -268,7 +257,7 @@ reg(
 table.FCVT_f = (i) => `fcvt ${sc(i.rd, i.desz)}, ${sc(i.rn, i.esz)}`
 reg('FCMP_f FCMPE_f', (mn) => (i) => `${mn} ${sc(i.rn, i.esz)}, ${sc(i.rm, i.esz)}`)
 reg('FCMP_fz FCMPE_fz', (mn) => (i) => `${mn} ${sc(i.rn, i.esz)}, #0.0`)
-table.FMOV_fi = (i) => `fmov ${sc(i.rd, i.esz)}, ${fpImm(i.imm8)}`
+table.FMOV_fi = (i) => `fmov ${sc(i.rd, i.esz)}, ${fpImm(i.fimm)}`
 reg('FCCMP_f FCCMPE_f', (mn) => (i) => `${mn} ${sc(i.rn, i.esz)}, ${sc(i.rm, i.esz)}, #${i.nzcv}, ${cond(i.cond)}`)
 reg('FMUL_f FDIV_f FADD_f FSUB_f FMAX_f FMIN_f FMAXNM_f FMINNM_f FNMUL_f', s3)
 reg('FCSEL_f', (mn) => (i) => `${s3(mn)(i)}, ${cond(i.cond)}`)
@@ -283,8 +272,8 @@ reg('SCVTF_g UCVTF_g FMOV_fg', (mn) => (i) => `${mn} ${sc(i.rd, i.esz)}, ${gpr(i
 table.FMOV_gd1 = (i) => `fmov ${xr(i.rd)}, v${i.rn}.d[1]`
 table.FMOV_d1g = (i) => `fmov v${i.rd}.d[1], ${xr(i.rn)}`
 table.FJCVTZS = (i) => `fjcvtzs ${wr(i.rd)}, ${sc(i.rn, 3)}`
-reg('FCVTZS_gfx FCVTZU_gfx', (mn) => (i) => `${mn} ${gpr(i.sf, i.rd)}, ${sc(i.rn, i.esz)}, #${64 - i.scale}`)
-reg('SCVTF_gfx UCVTF_gfx', (mn) => (i) => `${mn} ${sc(i.rd, i.esz)}, ${gpr(i.sf, i.rn)}, #${64 - i.scale}`)
+reg('FCVTZS_gfx FCVTZU_gfx', (mn) => (i) => `${mn} ${gpr(i.sf, i.rd)}, ${sc(i.rn, i.esz)}, #${i.fbits}`)
+reg('SCVTF_gfx UCVTF_gfx', (mn) => (i) => `${mn} ${sc(i.rd, i.esz)}, ${gpr(i.sf, i.rn)}, #${i.fbits}`)
 
 // ---------------------------------------------------------------- loads and stores
 table.LDR_fl = (i) => `ldr ${sc(i.rt, i.esz)}, #${i.imm}`
