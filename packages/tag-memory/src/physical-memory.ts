@@ -65,10 +65,6 @@ export interface SharedMemoryHandle {
   readonly flags: SharedArrayBuffer
 }
 
-function allocBytes(length: number, shared: boolean): Uint8Array {
-  return shared ? new Uint8Array(new SharedArrayBuffer(length)) : new Uint8Array(length)
-}
-
 /**
  * Host physical memory: frames of 4 KiB with data and MTE allocation tags (4 bits per
  * 16-byte granule), plus the per-frame flags the kernel keeps for tags. This is the
@@ -207,7 +203,8 @@ export class PhysicalMemory {
     const existing = this.chunks[index]
     if (existing) return existing
     const length = Math.min(CHUNK_SIZE, this.size - index * CHUNK_SIZE)
-    const bytes = allocBytes(length, this.shared)
+    // Only unshared memory gets here: shared memory's chunks all exist from the start.
+    const bytes = new Uint8Array(length)
     this.chunks[index] = bytes
     this.views[index] = new DataView(bytes.buffer)
     return bytes
@@ -386,7 +383,7 @@ export class PhysicalMemory {
     if (existing !== 0) return existing
     const slot = this.tagSlotsUsed++
     if (slot >>> TAG_SLAB_SHIFT >= this.tagSlabs.length) {
-      this.tagSlabs.push(allocBytes(TAG_SLOTS_PER_SLAB * TAG_BYTES_PER_PAGE, this.shared))
+      this.tagSlabs.push(new Uint8Array(TAG_SLOTS_PER_SLAB * TAG_BYTES_PER_PAGE))
     }
     index[pfn & FRAME_IN_CHUNK_MASK] = slot + 1
     return slot + 1
