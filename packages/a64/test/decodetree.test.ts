@@ -14,8 +14,12 @@ describe('table generator', () => {
     expect(badTables.length).toBeGreaterThanOrEqual(10)
   })
   test.each(badTables)('rejects test/bad-tables/%s', (name) => {
+    // Each bad table starts with `# expect: <part of the error message>`.
     const text = readFileSync(join(badDir, name), 'utf8')
+    const expected = /^# expect: (.+)$/m.exec(text)?.[1]
+    expect(expected).toBeDefined()
     expect(() => parseTables([{ name, text }], knownFunctions())).toThrow(DecodeTableError)
+    expect(() => parseTables([{ name, text }], knownFunctions())).toThrow(expected)
   })
 
   test('allows overlaps inside a {} group and keeps their order', () => {
