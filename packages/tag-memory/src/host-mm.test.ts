@@ -388,6 +388,29 @@ describe('swap', () => {
     expect(kernel.swappedPages).toBe(0)
   })
 
+  test('guest tags in a VMM mapping without PROT_MTE survive swap and migration once the page is tagged', () => {
+    // KVM's view (kvm-mte.md §2, §4): the VMM maps guest RAM without PROT_MTE; the stage-2
+    // fault path faults the page in and makes its tags valid (PG_mte_tagged); the guest then
+    // writes tags through stage 2. The host mm keeps them because the page is tagged.
+    const { memory, kernel, mm } = setup(16 * MiB)
+    const ram = mm.mmap({ length: 2 * MiB, prot: RW, flags: ANON })
+    const hva = ram + 37 * PAGE_SIZE
+    const pfn = mm.faultIn(hva, { write: true }).pfn
+    expect(memory.ensureTagsInitialised(pfn)).toBe(true) // sanitise_mte_tags
+    memory.setTags(pfn * PAGE_SIZE + 0x100, 0x40, 0x9) // the guest's STGs
+    expect(tagsOf(mm, hva + 0x100, 16)).toEqual([0]) // the VMM's own view has no tags
+    mm.swapOut(hva)
+    const back = mm.faultIn(hva, { write: true }).pfn
+    expect(memory.isTagged(back)).toBe(true)
+    const out = new Uint8Array(6)
+    memory.copyTagsOut(back * PAGE_SIZE + 0xf0, 0x60, out)
+    expect([...out]).toEqual([0, 9, 9, 9, 9, 0])
+    const moved = mm.migrate(hva)
+    memory.copyTagsOut(moved * PAGE_SIZE + 0xf0, 0x60, out)
+    expect([...out]).toEqual([0, 9, 9, 9, 9, 0])
+    expect(kernel.stats).toMatchObject({ tagRestores: 1, migrations: 1 })
+  })
+
   test('tags written without PG_mte_tagged are not saved: swap loses them', () => {
     const { memory, kernel, mm } = setup(16 * MiB)
     // A VMM maps guest RAM without PROT_MTE and some component writes tags straight into
