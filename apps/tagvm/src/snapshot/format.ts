@@ -174,6 +174,7 @@ export function decodeSnapshot(bytes: Uint8Array, file: string): Snapshot {
     stage = index
   }
   for (const record of records) {
+    if (!config && record.type !== RecordType.CONFIG) fail(record.offset, `${RECORD_NAMES[record.type]} record before the CONFIG record`)
     switch (record.type) {
       case RecordType.CONFIG:
         if (config) fail(record.offset, 'a second CONFIG record')
@@ -216,7 +217,6 @@ export function decodeSnapshot(bytes: Uint8Array, file: string): Snapshot {
       default:
         fail(record.offset, `${RECORD_NAMES[record.type]} record does not belong in a snapshot`)
     }
-    if (!config) fail(record.offset, `${RECORD_NAMES[record.type]} record before the CONFIG record`)
   }
   if (vcpus.length !== config!.cpus) fail(last!.offset, `snapshot has ${vcpus.length} VCPU records for ${config!.cpus} vCPUs`)
   return { config: config!, vcpus, devices, pages }

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
 import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -16,12 +17,35 @@ import {
   loadSnapshotFile,
   saveSnapshotFile,
   SnapshotEncoder,
+  RecordType,
+  encodeRecord,
+  encodePage,
   type FileIo,
   type Snapshot,
 } from './index.js'
 import * as fs from 'node:fs'
 
 const RAM = 0x4000_0000
+
+/** Bit-at-a-time CRC-32C, the definition the table-driven one must match. */
+function crc32cReference(bytes: Uint8Array): number {
+  let c = 0xffff_ffff
+  for (const b of bytes) {
+    c ^= b
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f6_3b78 : c >>> 1
+  }
+  return ~c >>> 0
+}
+
+test('CRC-32C matches the bitwise definition at every length and split (property)', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 100 }), fc.nat(100), (bytes, cut) => {
+      const at = Math.min(cut, bytes.length)
+      expect(crc32c(bytes)).toBe(crc32cReference(bytes))
+      expect(crc32c(bytes.subarray(at), crc32c(bytes.subarray(0, at)))).toBe(crc32cReference(bytes))
+    }),
+  )
+})
 
 test('CRC-32C check value', () => {
   expect(crc32c(new TextEncoder().encode('123456789'))).toBe(0xe306_9283)
@@ -112,6 +136,22 @@ describe('snapshot format', () => {
     new DataView(v2.buffer).setUint32(12, crc32c(v2.subarray(0, 12)), true)
     expect(() => decodeSnapshot(v2, 'v.snap')).toThrow(`v.snap: at offset 8 (0x8): snapshot format version ${SNAPSHOT_VERSION + 1}; this tagvm reads version ${SNAPSHOT_VERSION}`)
     expect(() => decodeSnapshot(new TextEncoder().encode('\x7fELF............'), 'e')).toThrow(/not a tagvm snapshot/)
+  })
+
+  test('records out of place: a page before the config, a second config, a stray ACK', () => {
+    const header = encodeSnapshot(sampleSnapshot()).subarray(0, 16)
+    // a well-formed file around the records under test: header first, a valid END last
+    const file = (parts: Uint8Array[]): Uint8Array => {
+      const body = Buffer.concat(parts)
+      return Buffer.concat([body, encodeRecord(RecordType.END, createHash('sha256').update(body).digest())])
+    }
+    const page = encodeRecord(RecordType.PAGE, encodePage({ gpa: RAM, data: null, tags: null }))
+    expect(() => decodeSnapshot(file([header, page]), 'o.snap')).toThrow(/o\.snap: at offset 16 .*PAGE record before the CONFIG record/)
+    const config = encodeRecord(RecordType.CONFIG, new TextEncoder().encode(JSON.stringify(sampleSnapshot().config)))
+    expect(() => decodeSnapshot(file([header, config, config]), 'o.snap')).toThrow(/a second CONFIG record/)
+    expect(() => decodeSnapshot(file([header, config, encodeRecord(RecordType.ACK, new Uint8Array(2))]), 'o.snap')).toThrow(/ACK record does not belong in a snapshot/)
+    const badConfig = encodeRecord(RecordType.CONFIG, new TextEncoder().encode('{"ramBase":1}'))
+    expect(() => decodeSnapshot(file([header, badConfig]), 'o.snap')).toThrow(/o\.snap: at offset 16 .*machine config: ramSize must be an integer/)
   })
 
   test('the encoder refuses sections out of order and pages outside RAM', () => {
