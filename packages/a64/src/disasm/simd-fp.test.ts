@@ -181,6 +181,55 @@ describe('simd-fp decoded fields (what the CPU will execute)', () => {
   })
 })
 
+/** The 64-bit value a MOVI/MVNI/ORR/BIC/FMOV (vector) text stands for, per LLVM's operands. */
+function valueOfText(text: string): bigint {
+  const m = /^(\w+) v\d+\.(\d+)([bhsd]), #([-\d.]+)(?:, (lsl|msl) #(\d+))?$/.exec(text)
+  if (!m) throw new Error(`unexpected text ${text}`)
+  const [, mnemonic, , lane, immText, shiftKind, shiftText] = m as unknown as string[]
+  const bits = ({ b: 8, h: 16, s: 32, d: 64 } as Record<string, number>)[lane as string] as number
+  let element: bigint
+  if (mnemonic === 'fmov') {
+    const value = Number(immText)
+    if (bits === 64) element = new BigUint64Array(new Float64Array([value]).buffer)[0] as bigint
+    else {
+      const single = new Uint32Array(new Float32Array([value]).buffer)[0] as number
+      element = bits === 32 ? BigInt(single) : BigInt(((single >>> 16) & 0x8000) | ((((single >>> 23) & 0xff) - 112) << 10) | ((single >>> 13) & 0x3ff))
+    }
+  } else {
+    const shift = BigInt(shiftText ?? 0)
+    element = BigInt(immText as string) << shift
+    if (shiftKind === 'msl') element |= (1n << shift) - 1n
+  }
+  let value = 0n
+  for (let at = 0; at < 64; at += bits) value |= element << BigInt(at)
+  return value
+}
+
+describe('modified immediates: decoded immHi:immLo is the value LLVM\'s text stands for', () => {
+  test.each(['MOVI_v', 'MVNI_v', 'ORR_vi', 'BIC_vi', 'FMOV_vi'])('%s, every imm8 and cmode', (name) => {
+    let checked = 0
+    for (const row of simdRows.filter((p) => p.name === name)) {
+      for (let free = 0; free < 1 << 12; free++) {
+        // The free bits of these rows are Q, a:b:c, cmode bits and d..h; spread `free` over them.
+        let word = row.value & row.mask
+        let k = 0
+        for (let bit = 5; bit < 31 && k < 12; bit++) {
+          if ((row.mask >>> bit) & 1) continue
+          if (bit < 10) { if (bit >= 5) word |= ((free >>> k++) & 1) << bit; continue }
+          word |= ((free >>> k++) & 1) << bit
+        }
+        word >>>= 0
+        const insn = decodeWord(word) as { name: string; immLo: number; immHi: number }
+        if (insn.name !== name) continue
+        const expected = valueOfText(disassemble(word))
+        expect((BigInt(insn.immHi >>> 0) << 32n) | BigInt(insn.immLo >>> 0)).toBe(expected)
+        checked++
+      }
+    }
+    expect(checked).toBeGreaterThan(200)
+  })
+})
+
 describe('immediate helpers', () => {
   test('arrangement', () => {
     expect([0, 1, 2, 3].flatMap((e) => [0, 1].map((q) => arrangement(e, q)))).toEqual(['8b', '16b', '4h', '8h', '2s', '4s', '1d', '2d'])
