@@ -41,6 +41,11 @@ describe('decoded fields are ready to execute', () => {
     expect(() => disassemble(bad as number)).toThrow(RangeError)
   })
 
+  test.each([[-4], [2], [0.5], [Number.NaN], [2 ** 60]])('disassemble rejects pc %s with RangeError', (pc) => {
+    expect(() => disassemble(0xd503201f, pc)).toThrow(RangeError)
+    expect(disassemble(0xd503201f, 0x4000_0000)).toBe('nop')
+  })
+
   test('hint space: each architected hint has its own id, the rest are HINT', () => {
     expect(decode(0xd503201f).name).toBe('NOP')
     expect(decode(0xd503233f)).toMatchObject({ name: 'PACSP', key: 0, sp: 1 }) // paciasp
