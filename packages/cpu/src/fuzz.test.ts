@@ -2,7 +2,7 @@
 // never throw. Every exit is answered the way a hypervisor might, including with
 // nonsense, and the run goes on.
 import { expect, test } from 'vitest'
-import { RAM_BASE, makeMachine } from './test-helpers.js'
+import { RAM_BASE, enableIdentityMmu, makeMachine } from './test-helpers.js'
 
 /** xorshift32: deterministic, so a failure reproduces. */
 function rng(seed: number): () => number {
@@ -85,6 +85,10 @@ test('two million steps of random instruction words raise no host exception', ()
       cpu.reset()
       cpu.setSysreg('VBAR_EL1', BigInt(code))
       if (round % 1000 === 0) fill()
+      // Vary the regime: MMU on (identity map) every other time, EL0 every third time.
+      const epoch = round / 200
+      if (epoch % 2 === 1) enableIdentityMmu(m)
+      if (epoch % 3 === 2) cpu.pstate = 0
       randomRegs()
       restart()
     }
