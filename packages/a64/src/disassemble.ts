@@ -29,8 +29,8 @@ export function unprintedInstructions(): string[] {
  * resolve targets themselves.
  */
 export function disassemble(word: number, pc = 0): string {
-  if (typeof pc !== 'number' || !Number.isSafeInteger(pc) || pc < 0 || pc % 4 !== 0) {
-    throw new RangeError(`pc must be a 4-byte aligned non-negative safe integer, got ${String(pc)}`)
+  if (typeof pc !== 'number' || !Number.isSafeInteger(pc) || pc < 0) {
+    throw new RangeError(`pc must be a non-negative safe integer, got ${String(pc)}`)
   }
   const insn = decodeWord(toInstructionWord(word))
   return printInstruction(insn, word, pc)
