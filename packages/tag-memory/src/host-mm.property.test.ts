@@ -199,8 +199,8 @@ function modelTest(config: ModelConfig): void {
 
 test('writes, tag writes, swaps, migrations and COW never lose or corrupt a byte or a tag', () => {
   modelTest({ pages: 4, memory: 2 * 1024 * 1024, thp: 'never', maxProcs: 4, runs: 150, maxOps: 40 })
-}, 60_000)
+})
 
 test('the same holds over transparent huge pages (splits on swap, migration, COW, compaction)', () => {
   modelTest({ pages: 512, memory: 16 * 1024 * 1024, thp: 'always', maxProcs: 2, runs: 25, maxOps: 25 })
-}, 90_000)
+})

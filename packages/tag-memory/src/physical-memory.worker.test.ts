@@ -56,7 +56,7 @@ describe('tag initialisation lock across worker threads', () => {
     expect(done.map((r) => r.dirty)).toEqual([0, 0, 0])
     for (let pfn = 0; pfn < frames; pfn++) expect(memory.isTagged(pfn)).toBe(true)
     expect(memory.getTag(5 * PAGE_SIZE + 16)).toBe(0)
-  }, 60_000)
+  })
 
   test('an attached view shares data, tags and flags', () => {
     const memory = new PhysicalMemory({ size: 4 * 1024 * 1024, shared: true })
