@@ -71,6 +71,8 @@ export interface ElfRunOptions {
   /** SCTLR_EL1 to start with (QEMU TCG's 0xc50838 to match its recordings). */
   readonly sctlr?: bigint
   readonly mte?: boolean
+  /** Host ID_AA64PFR1_EL1.MTE (QEMU's -cpu max has MTE3). */
+  readonly hostMteLevel?: 0 | 2 | 3
   /** Instructions per KVM_RUN. */
   readonly budget?: number
   /** Called whenever a run returns KVM_EXIT_INTR (the host can swap, migrate...). */
@@ -79,7 +81,7 @@ export interface ElfRunOptions {
 
 /** Loads guests/<name>/<name>.elf into 128 MiB of RAM at 0x4000_0000 and runs it, collecting PL011 output. */
 export function runElfGuest(name: string, options: ElfRunOptions = {}): { uart: string; exit: string; kvm: Kvm } {
-  const kvm = Kvm.open({ hostMemory: 256 * 1024 * 1024 })
+  const kvm = Kvm.open({ hostMemory: 256 * 1024 * 1024, hostMteLevel: options.hostMteLevel ?? 2 })
   const vmFd = kvm.createVm({ ipaBits: 40 })
   if (options.mte) vmFd.enableCap(KVM_CAP_ARM_MTE)
   const size = 128 * 1024 * 1024
