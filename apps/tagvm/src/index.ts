@@ -30,6 +30,7 @@ export { disassembleElf, disassembleRaw, disassembleBytes, instructionText } fro
 // Snapshots and migration
 export * from './snapshot/index.js'
 export * from './migration/index.js'
+export { StopTrigger, type SignalSource } from './stop-trigger.js'
 // Output
 export { ProgressReporter, type ProgressStream } from './progress.js'
 export { tagGrid, renderTerminalTagMap, renderHtmlTagMap, type TagMapInput, type TagPage, type TagCell, type TagGrid } from './tagmap.js'
