@@ -363,3 +363,10 @@ const MTE: Record<string, Builder> = {
 export function compileMte(name: string): Builder | undefined {
   return MTE[name]
 }
+
+/** For the block tier: whether an MTE instruction may write data memory (undefined: not MTE). */
+export function mteWritesMemory(name: string): boolean | undefined {
+  if (MTE[name] === undefined) return undefined
+  // Tag-only stores cannot change code, but STZG/STZ2G/STGP/STZGM write data.
+  return name === 'STZG' || name === 'STZ2G' || name === 'STGP' || name === 'STZGM'
+}

@@ -10,7 +10,7 @@ import {
 } from './alu.js'
 import type { Cpu } from './cpu.js'
 import { compileLoadStore } from './exec-mem.js'
-import { compileMte } from './exec-mte.js'
+import { compileMte, mteWritesMemory } from './exec-mte.js'
 import { compileSystem } from './exec-sys.js'
 import { PS, REG_SP, rsp, wsp, wz } from './state.js'
 
@@ -1093,6 +1093,8 @@ export function blockRole(word: number): number {
   const name = decodeWord(word).name
   if (BUILDERS[name] !== undefined) return BRANCHES.has(name) || name === 'UNDEFINED' ? ROLE_END : ROLE_PLAIN
   if (compileLoadStore(name) !== undefined) return PLAIN_LOADS.has(name) ? ROLE_PLAIN : ROLE_STORE
+  const mte = mteWritesMemory(name)
+  if (mte !== undefined) return mte ? ROLE_STORE : ROLE_PLAIN
   return ROLE_END
 }
 

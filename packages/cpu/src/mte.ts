@@ -21,6 +21,7 @@ const SCTLR_HI_TCF0_SHIFT = 6
 /** TCR_EL1 (high word): TBI0 (37), TBI1 (38), TCMA0 (57), TCMA1 (58). */
 const TCR_HI_TBI0 = 1 << 5
 const TCR_HI_TCMA0 = 1 << 25
+const TCR_HI = 2 * SLOT.TCR_EL1 + 1
 /** HCR_EL2: ATA (56, high), E2H (34, high), TGE (27, low). */
 const HCR_HI_ATA = 1 << 24
 const HCR_HI_E2H = 1 << 2
@@ -116,11 +117,25 @@ export class MteUnit {
    */
   check(hi: number, lo: number, size: number, info: number, isWrite: boolean, slot: number, firstByte = true): void {
     if ((info & ACC_UNCHECKED) !== 0) return
+    // Fast answer for the common case: TBI on, one granule, tags equal (TCMA, TCO, ATAen
+    // and TCF only matter when they differ; the CPU's mask already covers the current EL).
+    if ((info & ACC_UNPRIV) === 0 && (lo & 15) + size <= 16) {
+      const tags = this.tagsBySlot[slot]
+      if (tags) {
+        const g = (lo & 0xfff) >>> 4
+        const byte = tags.packed[tags.offset + (g >>> 1)]!
+        if (((g & 1 ? byte >>> 4 : byte) & 15) === ((hi >>> 24) & 15) && (this.cpu.sys[TCR_HI]! & (TCR_HI_TBI0 << ((hi >>> 23) & 1))) !== 0) return
+      }
+    }
+    this.checkFull(hi, lo, size, info, isWrite, slot, firstByte)
+  }
+
+  private checkFull(hi: number, lo: number, size: number, info: number, isWrite: boolean, slot: number, firstByte: boolean): void {
     const cpu = this.cpu
     const p = cpu.p
     const el = (info & ACC_UNPRIV) !== 0 && p[PS.UAO] === 0 ? 0 : p[PS.EL]!
     const upper = (hi >>> 23) & 1
-    const tcrHi = cpu.sys[2 * SLOT.TCR_EL1 + 1]!
+    const tcrHi = cpu.sys[TCR_HI]!
     if ((tcrHi & (TCR_HI_TBI0 << upper)) === 0) return
     const top = (hi >>> 23) & 0x1f
     if ((tcrHi & (TCR_HI_TCMA0 << upper)) !== 0 && top === (upper ? 0x1f : 0)) return
