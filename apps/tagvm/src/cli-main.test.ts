@@ -66,11 +66,15 @@ describe('tagvm CLI (in process)', () => {
     rmSync(dir, { recursive: true })
   })
 
-  test('commands that need the machine check their inputs first, then say what is missing', () => {
-    expect(cli(['run', '/nonexistent.elf']).stderr).toBe('tagvm: /nonexistent.elf: cannot read: no such file\n')
-    const r = cli(['run', helloPath])
+  test('run: unreadable and malformed images are named on stderr with status 1, nothing on stdout', () => {
+    expect(cli(['run', '/nonexistent.elf'])).toEqual({ status: 1, stdout: '', stderr: 'tagvm: /nonexistent.elf: cannot read: no such file\n' })
+    const dir = mkdtempSync(join(tmpdir(), 'tagvm-cli-'))
+    const bad = join(dir, 'cut.elf')
+    writeFileSync(bad, readFileSync(helloPath).subarray(0, 100))
+    const r = cli(['run', bad])
     expect(r.status).toBe(1)
-    expect(r.stderr).toContain('does not assemble yet')
     expect(r.stdout).toBe('')
+    expect(r.stderr).toMatch(/^tagvm: .*cut\.elf: at offset \d+ .*truncated/)
+    rmSync(dir, { recursive: true })
   })
 })
