@@ -339,7 +339,10 @@ const STATE_CASES: Vector[] = [
   {
     id: 44, what: 'LDGM at EL0 is UNDEFINED', options: { el0Data: true },
     setup: (m) => (m.cpu.pstate = 0), code: [enc.ldgm(0, 1)], regs: { 1: A }, stop: 8,
-    check: (m) => expect(sys(m, 'ESR_EL1')).toBe(0x0200_0000n),
+    check: (m) => {
+      expect(sys(m, 'ESR_EL1')).toBe(0x0200_0000n)
+      expect(sys(m, 'ELR_EL1')).toBe(BigInt(CODE)) // the LDGM, not the closing HVC (also UNDEFINED at EL0)
+    },
   },
   {
     id: 45, what: 'EL0 tag check fault with TCF0 = 1', options: { el0Data: true, tcf0: 1 },
