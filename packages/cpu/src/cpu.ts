@@ -93,6 +93,10 @@ const TWO32 = 4294967296
 
 /** HCR_EL2 bits the CPU acts on (low word unless noted). */
 const HCR = {
+  FMO: 1 << 3,
+  IMO: 1 << 4,
+  VF: 1 << 6,
+  VI: 1 << 7,
   TWI: 1 << 13,
   TWE: 1 << 14,
   TID1: 1 << 16,
@@ -242,8 +246,11 @@ export class Cpu {
     for (;;) {
       try {
         while (this.left > 0) {
-          const pcLo = this.pcLo
-          if ((pcLo & 0xfffff003) !== this.fetchLo || this.pcHi !== this.fetchHi) this.enterPage()
+          let pcLo = this.pcLo
+          if ((pcLo & 0xfffff003) !== this.fetchLo || this.pcHi !== this.fetchHi) {
+            this.enterPage()
+            pcLo = this.pcLo // an interrupt taken there moves PC
+          }
           const i = (pcLo & 0xfff) >>> 2
           const page = this.fetchPage
           const block = page.blocks[i]
@@ -338,6 +345,10 @@ export class Cpu {
 
   private enterPage(): void {
     const p = this.p
+    // Virtual IRQ/FIQ lines (HCR_EL2.VI/VF, routed by IMO/FMO) are taken at an instruction
+    // boundary here. Every path that can unmask or raise one (MSR DAIF*, ERET, exception
+    // entry, setHcrEl2) drops the fetch page, so the check costs the hot loop nothing.
+    if ((this.hcrLo & (HCR.VI | HCR.VF)) !== 0) this.takeVirtualInterrupt()
     // An exception taken on fetch counts as a step, so a guest stuck in a fault loop still
     // spends its budget.
     if (p[PS.IL] !== 0) {
@@ -830,6 +841,15 @@ export class Cpu {
     return this.exception(EC.UNKNOWN, 0, this.pcLo, this.pcHi)
   }
 
+  private takeVirtualInterrupt(): void {
+    const hcr = this.hcrLo
+    const daif = this.p[PS.DAIF]!
+    let offset = 0
+    if ((hcr & HCR.VI) !== 0 && (hcr & HCR.IMO) !== 0 && (daif & 2) === 0) offset = 0x80
+    else if ((hcr & HCR.VF) !== 0 && (hcr & HCR.FMO) !== 0 && (daif & 1) === 0) offset = 0x100
+    if (offset !== 0) this.enterEl1(0, this.pcLo, this.pcHi, offset)
+  }
+
   /** An instruction inside a block did not fall through: give back the budget of the rest. */
   private leaveBlock(): void {
     if (this.blockEnd !== 0) {
@@ -845,8 +865,11 @@ export class Cpu {
     const spsr = packSpsr(p)
     const fromEl = p[PS.EL]!
     const vector = fromEl === 0 ? 0x400 : p[PS.SPSEL] !== 0 ? 0x200 : 0
-    sys[2 * SLOT.ESR_EL1] = esr
-    sys[2 * SLOT.ESR_EL1 + 1] = 0
+    // Interrupts (offset != 0) leave ESR_EL1 alone.
+    if (offset === 0) {
+      sys[2 * SLOT.ESR_EL1] = esr
+      sys[2 * SLOT.ESR_EL1 + 1] = 0
+    }
     sys[2 * SLOT.SPSR_EL1] = spsr
     sys[2 * SLOT.SPSR_EL1 + 1] = 0
     sys[2 * SLOT.ELR_EL1] = retLo
@@ -1250,6 +1273,7 @@ export class Cpu {
         return true
       case SysReg.DAIF:
         p[PS.DAIF] = (lo >>> 6) & 0xf
+        this.fetchLo = 1 // may unmask a pending interrupt
         return true
       case SysReg.SPSEL:
         this.setSpSel(lo & 1)
@@ -1387,6 +1411,7 @@ export class Cpu {
         this.sysTrapToEl1(sysregKey3(op1, op2), 31, false)
       }
       p[PS.DAIF] = op2 === 6 ? p[PS.DAIF]! | crm : p[PS.DAIF]! & ~crm
+      if (op2 === 7) this.fetchLo = 1 // unmasking: let a pending interrupt in
     } else if (op1 === 0 && op2 === 4) {
       p[PS.PAN] = crm & 1
       this.modeChanged()

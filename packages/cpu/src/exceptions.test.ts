@@ -280,3 +280,28 @@ describe('system registers', () => {
     expect((m.cpu.getX(2) - m.cpu.getX(0)) & 0xffff_ffff_ffff_ffffn).toBe(12n) // 10 + 2 instructions later
   })
 })
+
+describe('virtual interrupts', () => {
+  test('HCR_EL2.VI with IMO is taken once PSTATE.I is clear: vector +0x280, ELR = next, ESR untouched', () => {
+    const m = setup()
+    m.cpu.setSysreg('ESR_EL1', 0x1234n)
+    m.cpu.setHcrEl2(m.cpu.hcrEl2 | (1n << 7n) | (1n << 4n))
+    const exit = runSnippet(m, asm`mov x0, #1; msr daifclr, #2; mov x1, #1`)
+    expectVector(exit, 5) // current EL with SP_ELx, IRQ
+    expect(m.cpu.getX(0)).toBe(1n)
+    expect(m.cpu.getX(1)).toBe(0n)
+    expect(sys(m, 'ELR_EL1')).toBe(BigInt(CODE + 8))
+    expect(sys(m, 'ESR_EL1')).toBe(0x1234n)
+    expect((Number(sys(m, 'SPSR_EL1')) >>> 6) & 0xf).toBe(0xd) // I was clear when taken
+    expect((m.cpu.pstate >>> 6) & 0xf).toBe(0xf)
+  })
+
+  test('a masked or unrouted virtual IRQ is not taken', () => {
+    let m = setup()
+    m.cpu.setHcrEl2(m.cpu.hcrEl2 | (1n << 7n) | (1n << 4n))
+    expect(runSnippet(m, asm`nop; nop`)).toMatchObject({ kind: 'hvc', imm16: SNIPPET_END })
+    m = setup()
+    m.cpu.setHcrEl2(m.cpu.hcrEl2 | (1n << 7n)) // VI without IMO
+    expect(runSnippet(m, asm`msr daifclr, #2; nop`)).toMatchObject({ kind: 'hvc', imm16: SNIPPET_END })
+  })
+})
