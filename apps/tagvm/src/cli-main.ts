@@ -19,6 +19,8 @@ import { SNAPSHOT_MAGIC } from './snapshot/format.js'
 import { loadSnapshotFile } from './snapshot/file.js'
 import { writeFileAtomic } from './snapshot/atomic.js'
 import { renderHtmlTagMap, renderTerminalTagMap } from './tagmap.js'
+import { runCommand } from './commands/run.js'
+import { restoreCommand, snapshotCommand } from './commands/snapshot.js'
 
 /** What the CLI talks to; tests pass their own. */
 export interface CliIo {
@@ -96,16 +98,15 @@ function execute(command: Command, io: CliIo): number {
       return EXIT_OK
     }
     case 'run':
+      return runCommand(command, io)
     case 'snapshot':
-      checkImage(command.image, command.machine)
-      throw new CliFailure(`${command.name} ${command.image}: ${NO_MACHINE}`)
+      return snapshotCommand(command, io)
     case 'migrate-send':
       if (isSnapshotFile(command.source)) loadSnapshotFile(command.source)
       else checkImage(command.source, command.machine)
       throw new CliFailure(`migrate send ${command.source}: ${NO_MACHINE}`)
     case 'restore':
-      loadSnapshotFile(command.snapshot)
-      throw new CliFailure(`restore ${command.snapshot}: the snapshot is valid, but restoring it ${NO_MACHINE}`)
+      return restoreCommand(command, io)
     case 'migrate-receive':
       throw new CliFailure(`migrate receive: ${NO_MACHINE}`)
   }
