@@ -305,3 +305,13 @@ describe('virtual interrupts', () => {
     expect(runSnippet(m, asm`msr daifclr, #2; nop`)).toMatchObject({ kind: 'hvc', imm16: SNIPPET_END })
   })
 })
+
+test('a stage-2 instruction abort exits without counting a retired instruction', () => {
+  const m = setup()
+  m.cpu.pc = 0x5000_0000n // not mapped at stage 2
+  const before = m.cpu.retired
+  const exit = m.cpu.run(10)
+  expect(exit).toMatchObject({ kind: 'instruction-abort', ipa: 0x5000_0000, farLo: 0x5000_0000 })
+  if (exit.kind === 'instruction-abort') expect(exit.esr >>> 26).toBe(0x20)
+  expect(m.cpu.retired).toBe(before)
+})
