@@ -9,7 +9,7 @@ import {
   decodePage,
   decodeVcpu,
   encodeJson,
-  encodePage,
+  encodePageRecord,
   encodeRecord,
   encodeVcpu,
   type PageRecord,
@@ -63,7 +63,7 @@ export class MigrationSender {
     this.expect('rounds', 'PAGE')
     this.pagesInRound++
     this.totalPages++
-    return encodeRecord(RecordType.PAGE, encodePage(page))
+    return encodePageRecord(page)
   }
 
   endRound(): Uint8Array {

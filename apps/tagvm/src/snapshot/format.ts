@@ -12,7 +12,7 @@ import {
   decodePage,
   decodeVcpu,
   encodeJson,
-  encodePage,
+  encodePageRecord,
   encodeRecord,
   encodeVcpu,
   type PageRecord,
@@ -109,7 +109,7 @@ export class SnapshotEncoder {
     if (page.gpa <= this.lastPage) throw new RangeError(`snapshot: page 0x${page.gpa.toString(16)} is not above the previous page`)
     if (page.gpa < config.ramBase || page.gpa + PAGE_SIZE > config.ramBase + config.ramSize) throw new RangeError(`snapshot: page 0x${page.gpa.toString(16)} is outside RAM`)
     this.lastPage = page.gpa
-    this.emit(encodeRecord(RecordType.PAGE, encodePage(page)))
+    this.emit(encodePageRecord(page))
   }
 
   end(): void {

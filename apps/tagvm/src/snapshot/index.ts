@@ -4,6 +4,7 @@ export {
   RecordDecoder,
   encodeRecord,
   encodePage,
+  encodePageRecord,
   decodePage,
   encodeVcpu,
   decodeVcpu,

@@ -95,18 +95,32 @@ export class RecordDecoder {
   }
 
   push(chunk: Uint8Array): RawRecord[] {
-    this.append(chunk)
     const records: RawRecord[] = []
-    while (this.end - this.start >= 8) {
-      const view = new DataView(this.buffer.buffer, this.buffer.byteOffset + this.start)
-      const type = view.getUint32(0, true)
-      const length = view.getUint32(4, true)
+    if (this.start === this.end) {
+      // Nothing buffered: decode straight from the chunk and keep only its incomplete tail.
+      const used = this.parse(chunk, 0, chunk.length, records)
+      if (used < chunk.length) this.append(chunk.subarray(used))
+      return records
+    }
+    this.append(chunk)
+    this.start = this.parse(this.buffer, this.start, this.end, records)
+    if (this.start === this.end) this.start = this.end = 0
+    return records
+  }
+
+  /** Decodes whole records from bytes[from, to); returns where the first incomplete one starts. */
+  private parse(bytes: Uint8Array, from: number, to: number, records: RawRecord[]): number {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    let at = from
+    while (to - at >= 8) {
+      const type = view.getUint32(at, true)
+      const length = view.getUint32(at + 4, true)
       const offset = this.base
       if (!KNOWN.has(type)) throw new FileFormatError(this.source, offset, `unknown record type ${type} (corrupted?)`)
       if (length > MAX_PAYLOAD) throw new FileFormatError(this.source, offset + 4, `${RECORD_NAMES[type]} record length ${length} exceeds ${MAX_PAYLOAD} (corrupted?)`)
-      if (this.end - this.start < length + FRAME_OVERHEAD) break
-      const crc = view.getUint32(8 + length, true)
-      const actual = crc32c(this.buffer.subarray(this.start, this.start + 8 + length))
+      if (to - at < length + FRAME_OVERHEAD) break
+      const crc = view.getUint32(at + 8 + length, true)
+      const actual = crc32c(bytes.subarray(at, at + 8 + length))
       if (crc !== actual) {
         throw new FileFormatError(
           this.source,
@@ -114,12 +128,12 @@ export class RecordDecoder {
           `${RECORD_NAMES[type]} record checksum mismatch (stored 0x${crc.toString(16).padStart(8, '0')}, computed 0x${actual.toString(16).padStart(8, '0')}): corrupted`,
         )
       }
-      records.push({ type: type as RecordTypeValue, payload: this.buffer.slice(this.start + 8, this.start + 8 + length), offset })
-      this.start += length + FRAME_OVERHEAD
+      // A copy as a plain Uint8Array (Buffer's slice would be a view into the caller's bytes).
+      records.push({ type: type as RecordTypeValue, payload: new Uint8Array(bytes.subarray(at + 8, at + 8 + length)), offset })
+      at += length + FRAME_OVERHEAD
       this.base += length + FRAME_OVERHEAD
     }
-    if (this.start === this.end) this.start = this.end = 0
-    return records
+    return at
   }
 }
 
@@ -141,6 +155,12 @@ export interface PageRecord {
 }
 
 function isZero(bytes: Uint8Array): boolean {
+  // Word at a time when the view is 4-byte aligned (page buffers always are).
+  if (bytes.byteOffset % 4 === 0 && bytes.length % 4 === 0) {
+    const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2)
+    for (let i = 0; i < words.length; i++) if (words[i] !== 0) return false
+    return true
+  }
   for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) return false
   return true
 }
@@ -150,21 +170,43 @@ export function pageWorthSaving(data: Uint8Array, tagged: boolean): boolean {
   return tagged || !isZero(data)
 }
 
-export function encodePage(page: PageRecord): Uint8Array {
+/** Checks a page and returns its payload size and whether its data is stored. */
+function pageLayout(page: PageRecord): { size: number; data: Uint8Array | null } {
   if (!Number.isSafeInteger(page.gpa) || page.gpa < 0 || page.gpa % PAGE_SIZE !== 0) throw new RangeError(`page address ${page.gpa} is not page-aligned`)
   if (page.data && page.data.length !== PAGE_SIZE) throw new RangeError(`page data must be ${PAGE_SIZE} bytes, got ${page.data.length}`)
   if (page.tags) {
     if (page.tags.length !== TAG_BYTES_PER_PAGE) throw new RangeError(`page tags must be ${TAG_BYTES_PER_PAGE} bytes, got ${page.tags.length}`)
-    for (const t of page.tags) if (t > 15) throw new RangeError(`allocation tag ${t} is not 4-bit`)
+    for (let i = 0; i < page.tags.length; i++) if (page.tags[i]! > 15) throw new RangeError(`allocation tag ${page.tags[i]} is not 4-bit`)
   }
   const data = page.data && !isZero(page.data) ? page.data : null
-  const out = new Uint8Array(12 + (data ? PAGE_SIZE : 0) + (page.tags ? TAG_BYTES_PER_PAGE : 0))
+  return { size: 12 + (data ? PAGE_SIZE : 0) + (page.tags ? TAG_BYTES_PER_PAGE : 0), data }
+}
+
+function writePage(page: PageRecord, data: Uint8Array | null, out: Uint8Array, at: number): void {
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength)
+  view.setUint32(at, page.gpa % 0x1_0000_0000, true)
+  view.setUint32(at + 4, Math.floor(page.gpa / 0x1_0000_0000), true)
+  view.setUint32(at + 8, (page.tags ? PAGE_TAGGED : 0) | (data ? 0 : PAGE_ZERO), true)
+  if (data) out.set(data, at + 12)
+  if (page.tags) out.set(page.tags, at + 12 + (data ? PAGE_SIZE : 0))
+}
+
+export function encodePage(page: PageRecord): Uint8Array {
+  const { size, data } = pageLayout(page)
+  const out = new Uint8Array(size)
+  writePage(page, data, out, 0)
+  return out
+}
+
+/** A whole PAGE record (frame included) built in one buffer: the hot path of snapshot and migration. */
+export function encodePageRecord(page: PageRecord): Uint8Array {
+  const { size, data } = pageLayout(page)
+  const out = new Uint8Array(size + FRAME_OVERHEAD)
   const view = new DataView(out.buffer)
-  view.setUint32(0, page.gpa % 0x1_0000_0000, true)
-  view.setUint32(4, Math.floor(page.gpa / 0x1_0000_0000), true)
-  view.setUint32(8, (page.tags ? PAGE_TAGGED : 0) | (data ? 0 : PAGE_ZERO), true)
-  if (data) out.set(data, 12)
-  if (page.tags) out.set(page.tags, 12 + (data ? PAGE_SIZE : 0))
+  view.setUint32(0, RecordType.PAGE, true)
+  view.setUint32(4, size, true)
+  writePage(page, data, out, 8)
+  view.setUint32(8 + size, crc32c(out.subarray(0, 8 + size)), true)
   return out
 }
 
