@@ -1,7 +1,8 @@
 // Issue 9: save a running MTE guest through this API only (registers, memory, tags),
 // restore it into a fresh VM in the same process, and continue. Tags travel through
 // KVM_ARM_MTE_COPY_TAGS; a VMM that reads them through a mapping without PROT_MTE gets zeros.
-import { expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
+import { readFileSync } from 'node:fs'
 import {
   KVM_ARM_TAGS_FROM_GUEST,
   KVM_ARM_TAGS_TO_GUEST,
@@ -19,7 +20,7 @@ import {
   type VcpuFd,
   type VmFd,
 } from './index.js'
-import { CHECKSUM_GUEST as GUEST } from './test-support.js'
+import { CHECKSUM_GUEST as GUEST, GUESTS, bootMachine, loadElf, runGuest } from './test-support.js'
 
 const RAM = 0x4000_0000
 const SIZE = 2 * 1024 * 1024
@@ -122,4 +123,46 @@ test('the same save reading tags through the VMM mapping without PROT_MTE loses 
   const restored = restore(kvm, snapshot)
   expect(guestTags(restored).every((t) => t === 0)).toBe(true)
   expect(tags.some((t) => t !== 0)).toBe(true)
+})
+
+describe('a tagging guest (mte-demo) saved mid-run and restored', () => {
+  const RAM_SIZE = 16 * 1024 * 1024
+  const QEMU_SCTLR = 0xc50838n
+
+  function saveRestoreRun(tagsVia: 'ioctl' | 'mapping'): string {
+    const kvm = Kvm.open({ hostMemory: 128 * 1024 * 1024, hostMteLevel: 3 })
+    const first = bootMachine(kvm, { ramSize: RAM_SIZE, mte: true, sctlr: QEMU_SCTLR })
+    first.vcpu.setOneReg(REG_PC, BigInt(loadElf(kvm, first.ram, 'mte-demo')))
+    const uart = { text: '' }
+    // Stop it once it has tagged its heap (a, b, c allocated), before it uses the tags.
+    expect(runGuest(first.vcpu, uart, { stopWhen: (text) => text.endsWith('1. Use after free\n') })).toBe('stopped')
+    const registers = new Map<bigint, bigint>()
+    for (const id of first.vcpu.getRegList()) registers.set(id, first.vcpu.getOneReg(id))
+    const memory = new Uint8Array(RAM_SIZE)
+    kvm.process.userRead(first.ram, memory)
+    const tags = new Uint8Array((RAM_SIZE / PAGE_SIZE) * 256)
+    if (tagsVia === 'ioctl') first.vmFd.mteCopyTags({ guestIpa: ga(RAM), length: RAM_SIZE, addr: tags, flags: KVM_ARM_TAGS_FROM_GUEST })
+    else kvm.process.userReadTags(first.ram, RAM_SIZE, tags)
+    first.vmFd.vm.destroy()
+
+    const second = bootMachine(kvm, { ramSize: RAM_SIZE, mte: true })
+    kvm.process.userWrite(second.ram, memory)
+    second.vmFd.mteCopyTags({ guestIpa: ga(RAM), length: RAM_SIZE, addr: tags, flags: KVM_ARM_TAGS_TO_GUEST })
+    for (const [id, value] of registers) second.vcpu.setOneReg(id, value)
+    // A guest whose tags are gone may fault for ever: bound the run by output and time.
+    const limit = readFileSync(`${GUESTS}mte-demo/qemu.out`, 'utf8').length + 2000
+    runGuest(second.vcpu, uart, { budget: 5_000_000, stopOnIntr: true, stopWhen: (text) => text.length > limit })
+    return uart.text
+  }
+
+  test('tags through KVM_ARM_MTE_COPY_TAGS: the guest carries on as if never stopped (QEMU’s output)', () => {
+    expect(saveRestoreRun('ioctl')).toBe(readFileSync(`${GUESTS}mte-demo/qemu.out`, 'utf8'))
+  })
+
+  test('tags read through the VMM’s mapping without PROT_MTE: the restored guest finds its tags gone', () => {
+    const text = saveRestoreRun('mapping')
+    expect(text).not.toBe(readFileSync(`${GUESTS}mte-demo/qemu.out`, 'utf8'))
+    // Correct code now faults: writing "secret" through a (tag c) finds its memory at tag 0.
+    expect(text).toContain('tag check fault on a write of 0x0c00000040210000\n       the pointer carries tag c, the memory there has tag 0')
+  })
 })

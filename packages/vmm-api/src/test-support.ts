@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { ASSEMBLED } from './asm.generated.js'
 import {
+  ErrnoError,
   KVM_ARM_VCPU_PSCI_0_2,
   KVM_CAP_ARM_MTE,
   KVM_SYSTEM_EVENT_SHUTDOWN,
@@ -15,6 +16,7 @@ import {
   REG_PC,
   ga,
   sysregId,
+  type VcpuFd,
 } from './index.js'
 
 export function asm(strings: TemplateStringsArray): Uint8Array {
@@ -79,38 +81,74 @@ export interface ElfRunOptions {
   readonly betweenRuns?: (kvm: Kvm, ram: number) => void
 }
 
-/** Loads guests/<name>/<name>.elf into 128 MiB of RAM at 0x4000_0000 and runs it, collecting PL011 output. */
-export function runElfGuest(name: string, options: ElfRunOptions = {}): { uart: string; exit: string; kvm: Kvm } {
-  const kvm = Kvm.open({ hostMemory: 256 * 1024 * 1024, hostMteLevel: options.hostMteLevel ?? 2 })
+/** A VM with `ramSize` bytes of RAM at 0x4000_0000 (no PROT_MTE) and one initialised vCPU. */
+export function bootMachine(kvm: Kvm, options: { ramSize?: number; mte?: boolean; sctlr?: bigint } = {}) {
   const vmFd = kvm.createVm({ ipaBits: 40 })
   if (options.mte) vmFd.enableCap(KVM_CAP_ARM_MTE)
-  const size = 128 * 1024 * 1024
+  const size = options.ramSize ?? 128 * 1024 * 1024
   const ram = kvm.mmap({ length: size, prot: PROT_READ | PROT_WRITE, flags: MAP_PRIVATE | MAP_ANONYMOUS })
   vmFd.setUserMemoryRegion({ slot: 0, flags: 0, guestPhysAddr: ga(RAM), memorySize: size, userspaceAddr: ram })
+  const vcpu = vmFd.createVcpu(0)
+  vcpu.init({ ...vmFd.armPreferredTarget(), features: [KVM_ARM_VCPU_PSCI_0_2] })
+  if (options.sctlr !== undefined) vcpu.setOneReg(SCTLR_EL1, options.sctlr)
+  return { vmFd, vcpu, ram, size }
+}
+
+/** Copies guests/<name>/<name>.elf into RAM through the VMM's mapping; returns the entry point. */
+export function loadElf(kvm: Kvm, ram: number, name: string): number {
   const elf = readElf(new Uint8Array(readFileSync(`${GUESTS}${name}/${name}.elf`)))
   for (const segment of elf.segments) {
     kvm.process.userWrite(ram + segment.paddr - RAM, segment.data)
     const zeroes = segment.memsz - segment.data.length
     if (zeroes > 0) kvm.process.userWrite(ram + segment.paddr - RAM + segment.data.length, new Uint8Array(zeroes))
   }
-  const vcpu = vmFd.createVcpu(0)
-  vcpu.init({ ...vmFd.armPreferredTarget(), features: [KVM_ARM_VCPU_PSCI_0_2] })
-  vcpu.setOneReg(REG_PC, BigInt(elf.entry))
-  if (options.sctlr !== undefined) vcpu.setOneReg(SCTLR_EL1, options.sctlr)
-  let uart = ''
+  return elf.entry
+}
+
+/**
+ * Runs until SYSTEM_OFF, another exit, or (with `stopOnIntr`) the first spent budget,
+ * appending PL011 output to `console.text`.
+ */
+export function runGuest(
+  vcpu: VcpuFd,
+  console: { text: string },
+  options: { budget?: number; stopOnIntr?: boolean; betweenRuns?: () => void; stopWhen?: (text: string) => boolean } = {},
+): string {
   for (let exits = 0; exits < 10_000_000; exits++) {
     const exit = vcpu.run(options.budget)
     if (exit.kind === 'mmio') {
-      if (exit.write && exit.addr === 0x0900_0000) uart += String.fromCharCode(exit.data[0] ?? 0)
+      if (exit.write && exit.addr === 0x0900_0000) console.text += String.fromCharCode(exit.data[0] ?? 0)
       else if (!exit.write) exit.data.fill(0) // every other PL011 register reads 0
+      if (options.stopWhen?.(console.text)) {
+        // What a VMM does before saving: KVM_RUN with immediate_exit completes the access.
+        vcpu.immediateExit = true
+        try {
+          vcpu.run()
+        } catch (error) {
+          if (!(error instanceof ErrnoError && error.code === 'EINTR')) throw error
+        } finally {
+          vcpu.immediateExit = false
+        }
+        return 'stopped'
+      }
       continue
     }
     if (exit.kind === 'intr') {
-      options.betweenRuns?.(kvm, ram)
+      if (options.stopOnIntr) return 'intr'
+      options.betweenRuns?.()
       continue
     }
-    const how = exit.kind === 'system-event' && exit.type === KVM_SYSTEM_EVENT_SHUTDOWN ? 'shutdown' : exit.kind
-    return { uart, exit: how, kvm }
+    return exit.kind === 'system-event' && exit.type === KVM_SYSTEM_EVENT_SHUTDOWN ? 'shutdown' : exit.kind
   }
-  throw new Error(`${name} did not stop`)
+  throw new Error('the guest did not stop')
+}
+
+/** Loads guests/<name>/<name>.elf into 128 MiB of RAM at 0x4000_0000 and runs it, collecting PL011 output. */
+export function runElfGuest(name: string, options: ElfRunOptions = {}): { uart: string; exit: string; kvm: Kvm } {
+  const kvm = Kvm.open({ hostMemory: 256 * 1024 * 1024, hostMteLevel: options.hostMteLevel ?? 2 })
+  const { vcpu, ram } = bootMachine(kvm, options)
+  vcpu.setOneReg(REG_PC, BigInt(loadElf(kvm, ram, name)))
+  const console = { text: '' }
+  const exit = runGuest(vcpu, console, { ...(options.budget ? { budget: options.budget } : {}), betweenRuns: () => options.betweenRuns?.(kvm, ram) })
+  return { uart: console.text, exit, kvm }
 }
