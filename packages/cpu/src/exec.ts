@@ -417,15 +417,15 @@ function logicShifted(op: number, invert: boolean, setf: boolean): Builder {
       }
     }
     const amount = f.amount!
-    if (f.sf && !setf && !invert && amount > 0 && amount < 32 && f.shift! <= 1) {
-      // EOR/ORR/AND Xd, Xn, Xm, LSL/LSR #k (hashes, bit tricks) inline.
-      const left = f.shift === 0
+    if (f.sf && !setf && !invert && amount > 0 && amount < 32) {
+      // EOR/ORR/AND Xd, Xn, Xm, <shift> #k (hashes, bit tricks) inline.
+      const type = f.shift!
       const k = amount
       return () => {
         const mLo = x[m]!
         const mHi = x[m + 1]!
-        const bLo = left ? mLo << k : (mLo >>> k) | (mHi << (32 - k))
-        const bHi = left ? (mHi << k) | (mLo >>> (32 - k)) : mHi >>> k
+        const bLo = type === 0 ? mLo << k : (mLo >>> k) | (mHi << (32 - k))
+        const bHi = type === 0 ? (mHi << k) | (mLo >>> (32 - k)) : type === 1 ? mHi >>> k : type === 2 ? mHi >> k : (mHi >>> k) | (mLo << (32 - k))
         const aLo = x[n]!
         const aHi = x[n + 1]!
         if (op === EOR) {
@@ -714,6 +714,15 @@ function multiplyAdd(sub: boolean): Builder {
         const prod = Math.imul(x[n]!, x[m]!)
         x[d] = sub ? x[a]! - prod : x[a]! + prod
         x[d + 1] = 0
+        return 0
+      }
+    }
+    if (f.ra === 31 && !sub) {
+      // MUL Xd, Xn, Xm
+      return () => {
+        mul64(x[n]!, x[n + 1]!, x[m]!, x[m + 1]!)
+        x[d] = alu[R_LO]!
+        x[d + 1] = alu[R_HI]!
         return 0
       }
     }

@@ -92,6 +92,12 @@ test('arithmetic, logic, shifts, multiply, divide, bitfield: one instruction at 
       expect(cpu.getX(4)).toBe(a ^ ((b << K) & M64))
       run((0xca420025 | (k << 10)) >>> 0, [[1, a], [2, b]]) // eor x5, x1, x2, lsr #k
       expect(cpu.getX(5)).toBe(a ^ (b >> K))
+      run((0xca820025 | (k << 10)) >>> 0, [[1, a], [2, b]]) // eor x5, x1, x2, asr #k
+      expect(cpu.getX(5)).toBe(a ^ ((s64(b) >> K) & M64))
+      run((0xcac20025 | (k << 10)) >>> 0, [[1, a], [2, b]]) // eor x5, x1, x2, ror #k
+      expect(cpu.getX(5)).toBe(a ^ ror(b, K, 64n))
+      run(0x9b027c25, [[1, a], [2, b]]) // mul x5, x1, x2
+      expect(cpu.getX(5)).toBe((a * b) & M64)
       run((0xea820028 | (k << 10)) >>> 0, [[1, a], [2, b]]) // ands x8, x1, x2, asr #k
       const ands = a & ((s64(b) >> K) & M64)
       expect([cpu.getX(8), nzcv()]).toEqual([ands, (Number(ands >> 63n) << 3) | (ands === 0n ? 4 : 0)])
