@@ -22,12 +22,13 @@ export function saveSnapshotFile(
   )
 }
 
-export function loadSnapshotFile(path: string): Snapshot {
+/** Reads and checks a snapshot; `onProgress` hears about every MiB checked (for a progress bar). */
+export function loadSnapshotFile(path: string, options: { readonly onProgress?: (done: number, total: number) => void } = {}): Snapshot {
   let bytes: Uint8Array
   try {
     bytes = readFileSync(path)
   } catch (e) {
     throw new Error(`${path}: cannot read snapshot: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
   }
-  return decodeSnapshot(bytes, path)
+  return decodeSnapshot(bytes, path, options)
 }

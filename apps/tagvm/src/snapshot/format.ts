@@ -141,7 +141,7 @@ export function writeSnapshotTo(enc: SnapshotEncoder, snapshot: Snapshot): void 
  * config, every page against RAM, and the whole-file SHA-256. Errors name `file`, the offset
  * and the problem (truncated, corrupted, wrong version, ...).
  */
-export function decodeSnapshot(bytes: Uint8Array, file: string): Snapshot {
+export function decodeSnapshot(bytes: Uint8Array, file: string, options: { readonly onProgress?: (done: number, total: number) => void } = {}): Snapshot {
   const fail = (offset: number, problem: string): never => {
     throw new FileFormatError(file, offset, problem)
   }
@@ -173,7 +173,12 @@ export function decodeSnapshot(bytes: Uint8Array, file: string): Snapshot {
     if (index < stage) fail(record.offset, `${RECORD_NAMES[record.type]} record after the ${ORDER[stage]} section`)
     stage = index
   }
+  let reported = 0
   for (const record of records) {
+    if (options.onProgress && record.offset - reported >= 1 << 20) {
+      reported = record.offset
+      options.onProgress(reported, bytes.length)
+    }
     if (!config && record.type !== RecordType.CONFIG) fail(record.offset, `${RECORD_NAMES[record.type]} record before the CONFIG record`)
     switch (record.type) {
       case RecordType.CONFIG:
@@ -219,5 +224,6 @@ export function decodeSnapshot(bytes: Uint8Array, file: string): Snapshot {
     }
   }
   if (vcpus.length !== config!.cpus) fail(last!.offset, `snapshot has ${vcpus.length} VCPU records for ${config!.cpus} vCPUs`)
+  options.onProgress?.(bytes.length, bytes.length)
   return { config: config!, vcpus, devices, pages }
 }

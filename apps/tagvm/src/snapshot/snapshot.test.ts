@@ -82,6 +82,16 @@ describe('snapshot format', () => {
     expect(zeroPageRecord).toBe(280)
   })
 
+  test('decoding reports progress per MiB and at the end', () => {
+    const pages = Array.from({ length: 600 }, (_, i) => ({ gpa: RAM + i * 4096, data: new Uint8Array(4096).fill(1), tags: null }))
+    const bytes = encodeSnapshot({ ...sampleSnapshot(), pages })
+    const seen: number[] = []
+    decodeSnapshot(bytes, 'p.snap', { onProgress: (done, total) => { expect(total).toBe(bytes.length); seen.push(done) } })
+    expect(seen.length).toBe(3) // past 1 MiB, past 2 MiB, the end
+    expect(seen[seen.length - 1]).toBe(bytes.length)
+    expect(seen).toEqual([...seen].sort((a, b) => a - b))
+  })
+
   test('an all-zero data page given as bytes is stored without its data', () => {
     const snap = { ...sampleSnapshot(), pages: [{ gpa: RAM, data: new Uint8Array(4096), tags: new Uint8Array(256).fill(3) }] }
     expect(decodeSnapshot(encodeSnapshot(snap), 'x').pages).toEqual([{ gpa: RAM, data: null, tags: new Uint8Array(256).fill(3) }])
