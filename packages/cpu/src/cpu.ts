@@ -90,6 +90,8 @@ export function accessIss(size: number, srt: number, signExtend: boolean, sixtyF
 
 const PAGE = 4096
 const TWO32 = 4294967296
+/** Placeholder tag view of a host slot whose tags are not known yet (tagBase -1). */
+const NO_TAGS = new Uint8Array(0)
 
 /** HCR_EL2 bits the CPU acts on (low word unless noted). */
 const HCR = {
@@ -159,6 +161,9 @@ export class Cpu {
   private tagCheckMask = 0
   /** @internal TLB entry of the last translateData. */
   lastTlbIndex = 0
+  /** @internal MTE: each host slot's packed allocation tags and their offset (-1: not known yet). */
+  readonly tagBytes: Uint8Array[] = []
+  readonly tagBase: number[] = []
   /** Permission bits for ordinary data reads/writes and fetches at the current EL/PAN. */
   private permR = 0
   private permW = 0
@@ -451,6 +456,8 @@ export class Cpu {
     this.slotBytes.push(frame.bytes)
     this.slotBase.push(frame.offset)
     this.slotPaPage.push(paPage)
+    this.tagBytes.push(NO_TAGS)
+    this.tagBase.push(-1)
     if (s >= this.slotCode.length) {
       const grown = new Uint8Array(this.slotCode.length * 2)
       grown.set(this.slotCode)
@@ -470,7 +477,7 @@ export class Cpu {
       const i = this.mmu.lookupData(hi, lo)
       if (i >= 0 && (this.tlbFlags[i]! & this.permR) !== 0) {
         const s = this.tlbSlot[i]!
-        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0 && s >= 0) this.mte.check(hi, lo, 1, info, false, s)
+        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0 && s >= 0 && !this.tagMatches(hi, lo, s)) this.mte.check(hi, lo, 1, info, false, s)
         if (s >= 0) return this.slotBytes[s]![this.slotBase[s]! + (lo & 0xfff)]!
       }
     }
@@ -482,7 +489,7 @@ export class Cpu {
       const i = this.mmu.lookupData(hi, lo)
       if (i >= 0 && (this.tlbFlags[i]! & this.permR) !== 0) {
         const s = this.tlbSlot[i]!
-        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0 && s >= 0) this.mte.check(hi, lo, 2, info, false, s)
+        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0 && s >= 0 && !this.tagMatches(hi, lo, s)) this.mte.check(hi, lo, 2, info, false, s)
         if (s >= 0) return this.slotView[s]!.getUint16(this.slotBase[s]! + (lo & 0xfff), true)
       }
     }
@@ -494,7 +501,7 @@ export class Cpu {
       const i = this.mmu.lookupData(hi, lo)
       if (i >= 0 && (this.tlbFlags[i]! & this.permR) !== 0) {
         const s = this.tlbSlot[i]!
-        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0 && s >= 0) this.mte.check(hi, lo, 4, info, false, s)
+        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0 && s >= 0 && !this.tagMatches(hi, lo, s)) this.mte.check(hi, lo, 4, info, false, s)
         if (s >= 0) return this.slotView[s]!.getUint32(this.slotBase[s]! + (lo & 0xfff), true)
       }
     }
@@ -507,7 +514,7 @@ export class Cpu {
       const i = this.mmu.lookupData(hi, lo)
       if (i >= 0 && (this.tlbFlags[i]! & this.permR) !== 0) {
         const s = this.tlbSlot[i]!
-        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0 && s >= 0) this.mte.check(hi, lo, 8, info, false, s)
+        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0 && s >= 0 && !this.tagMatches(hi, lo, s)) this.mte.check(hi, lo, 8, info, false, s)
         if (s >= 0) {
           const v = this.slotView[s]!
           const o = this.slotBase[s]! + (lo & 0xfff)
@@ -524,7 +531,7 @@ export class Cpu {
       const i = this.mmu.lookupData(hi, lo)
       if (i >= 0 && (this.tlbFlags[i]! & this.permW) !== 0) {
         const s = this.tlbSlot[i]!
-        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0 && s >= 0) this.mte.check(hi, lo, 1, info, true, s)
+        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0 && s >= 0 && !this.tagMatches(hi, lo, s)) this.mte.check(hi, lo, 1, info, true, s)
         if (s >= 0) {
           this.slotBytes[s]![this.slotBase[s]! + (lo & 0xfff)] = value
           if (this.slotCode[s] !== 0) this.invalidateCodePage(this.slotPaPage[s]!)
@@ -542,7 +549,7 @@ export class Cpu {
       const i = this.mmu.lookupData(hi, lo)
       if (i >= 0 && (this.tlbFlags[i]! & this.permW) !== 0) {
         const s = this.tlbSlot[i]!
-        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0 && s >= 0) this.mte.check(hi, lo, 2, info, true, s)
+        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0 && s >= 0 && !this.tagMatches(hi, lo, s)) this.mte.check(hi, lo, 2, info, true, s)
         if (s >= 0) {
           this.slotView[s]!.setUint16(this.slotBase[s]! + (lo & 0xfff), value, true)
           if (this.slotCode[s] !== 0) this.invalidateCodePage(this.slotPaPage[s]!)
@@ -560,7 +567,7 @@ export class Cpu {
       const i = this.mmu.lookupData(hi, lo)
       if (i >= 0 && (this.tlbFlags[i]! & this.permW) !== 0) {
         const s = this.tlbSlot[i]!
-        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0 && s >= 0) this.mte.check(hi, lo, 4, info, true, s)
+        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0 && s >= 0 && !this.tagMatches(hi, lo, s)) this.mte.check(hi, lo, 4, info, true, s)
         if (s >= 0) {
           this.slotView[s]!.setUint32(this.slotBase[s]! + (lo & 0xfff), value, true)
           if (this.slotCode[s] !== 0) this.invalidateCodePage(this.slotPaPage[s]!)
@@ -578,7 +585,7 @@ export class Cpu {
       const i = this.mmu.lookupData(hi, lo)
       if (i >= 0 && (this.tlbFlags[i]! & this.permW) !== 0) {
         const s = this.tlbSlot[i]!
-        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0 && s >= 0) this.mte.check(hi, lo, 8, info, true, s)
+        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0 && s >= 0 && !this.tagMatches(hi, lo, s)) this.mte.check(hi, lo, 8, info, true, s)
         if (s >= 0) {
           const v = this.slotView[s]!
           const o = this.slotBase[s]! + (lo & 0xfff)
@@ -592,6 +599,19 @@ export class Cpu {
     this.storeLo = vLo >>> 0
     this.storeHi = vHi >>> 0
     this.writeSlow(hi, lo, 8, info)
+  }
+
+  /**
+   * MTE fast path: the pointer's tag equals the allocation tag of its granule (a passing
+   * check whatever the mode). False sends the access to the full check, which also knows
+   * about unchecked accesses, TBI, TCMA and accesses spanning granules.
+   */
+  private tagMatches(hi: number, lo: number, s: number): boolean {
+    const base = this.tagBase[s]!
+    if (base < 0) return false
+    const g = (lo & 0xfff) >>> 4
+    const byte = this.tagBytes[s]![base + (g >>> 1)]!
+    return ((g & 1 ? byte >>> 4 : byte) & 15) === ((hi >>> 24) & 15)
   }
 
   private alignmentStrict(info: number): boolean {

@@ -198,7 +198,7 @@ export class MteUnit {
     if (memory.frameTags === undefined) return null
     // Frames without tag storage read as zero until something writes a tag.
     const tags = memory.frameTags(this.cpu.slotPaPage[slot]! / PAGE, false)
-    this.tagsBySlot[slot] = tags
+    if (tags !== null) this.remember(slot, tags)
     return tags
   }
 
@@ -207,8 +207,15 @@ export class MteUnit {
     if (memory.frameTags === undefined) throw new RangeError('this memory has no allocation tag storage')
     const tags = memory.frameTags(this.cpu.slotPaPage[slot]! / PAGE, true)
     if (tags === null) throw new RangeError('frameTags(pfn, true) returned null')
-    this.tagsBySlot[slot] = tags
+    this.remember(slot, tags)
     return tags
+  }
+
+  /** Caches a frame's tag view here and in the CPU's per-slot arrays (its fast path). */
+  private remember(slot: number, tags: FrameTags): void {
+    this.tagsBySlot[slot] = tags
+    this.cpu.tagBytes[slot] = tags.packed
+    this.cpu.tagBase[slot] = tags.offset
   }
 }
 
