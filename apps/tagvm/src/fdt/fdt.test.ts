@@ -136,3 +136,24 @@ describe('virtMachineFdt against QEMU 10 -M virt,mte=on -m 128 -smp 2', () => {
     expect(() => virtMachineFdt({ ramSize: 1 << 20, cpus: 1, initrd: { start: 2, end: 1 } })).toThrow(RangeError)
   })
 })
+
+describe('reader robustness', () => {
+  const good = virtMachineFdt({ ramSize: 128 << 20, cpus: 2, bootargs: 'console=ttyAMA0', totalSize: 4096 })
+  test('any corruption of a DTB is read or refused with a FileFormatError, nothing else (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(good.length - 1), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 4 }), (flips) => {
+        const bad = good.slice()
+        for (const [at, x] of flips) bad[at]! ^= x
+        try {
+          readFdt(bad)
+        } catch (e) {
+          expect(e).toBeInstanceOf(FileFormatError)
+        }
+      }),
+      { numRuns: 500 },
+    )
+  })
+  test('any truncation is refused with a FileFormatError', () => {
+    for (let cut = 0; cut < good.length; cut += 13) expect(() => readFdt(good.subarray(0, cut))).toThrow(FileFormatError)
+  })
+})

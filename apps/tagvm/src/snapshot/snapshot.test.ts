@@ -243,3 +243,13 @@ describe('atomic snapshot files', () => {
 })
 
 
+
+test('random bytes after a valid header are refused with a FileFormatError, nothing else (property)', () => {
+  const header = encodeSnapshot(sampleSnapshot()).subarray(0, 16)
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 200 }), (tail) => {
+      expect(() => decodeSnapshot(Buffer.concat([header, tail]), 'r.snap')).toThrow(FileFormatError)
+    }),
+    { numRuns: 300 },
+  )
+})
