@@ -14,7 +14,10 @@ if (turbo.status !== 0) {
   process.stderr.write('tagvm: building the CLI failed (see above)\n')
   process.exit(turbo.status ?? 1)
 }
+// pnpm runs scripts in the repository root; relative paths on the command line are the
+// user's, so the CLI runs where pnpm was started (INIT_CWD).
 const cli = spawnSync(process.execPath, [fileURLToPath(new URL('../apps/tagvm/dist/cli.js', import.meta.url)), ...process.argv.slice(2)], {
+  cwd: process.env.INIT_CWD ?? process.cwd(),
   stdio: 'inherit',
 })
 process.exit(cli.status ?? (cli.signal ? 128 : 1))
