@@ -126,6 +126,26 @@ describe('ELF loader errors', () => {
   })
 })
 
+test('any corruption of a guest ELF header area gives a load or a FileFormatError, nothing else (property)', () => {
+  const bytes = new Uint8Array(readFileSync(`${guestsDir}hello/hello.elf`))
+  const shoff = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(40, true))
+  // flip bytes in the ELF header, program headers, section headers and symbol/string tables
+  const regions = [fc.integer({ min: 0, max: 64 + 4 * 56 }), fc.integer({ min: 0x3000, max: shoff + 7 * 64 - 1 })]
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.oneof(...regions), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 3 }), (flips) => {
+      const bad = bytes.slice()
+      for (const [at, x] of flips) bad[at]! ^= x
+      try {
+        parseElf64(bad, 'f.elf')
+        loadElf(ram(), bad, 'f.elf')
+      } catch (e) {
+        expect(e).toBeInstanceOf(FileFormatError)
+      }
+    }),
+    { numRuns: 300 },
+  )
+})
+
 describe('raw loader', () => {
   test('loads at the address and starts there', () => {
     const target = ram()
