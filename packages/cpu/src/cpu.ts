@@ -10,7 +10,7 @@ import {
 } from '@tagvm/mmu'
 import type { FrameTags } from '@tagvm/tag-memory'
 import { ExitRecords, type CpuExit } from './exits.js'
-import { DC_GVA, DC_GZVA, DFSC_TAG_CHECK, MteUnit } from './mte.js'
+import { DC_GVA, DC_GZVA, DFSC_TAG_CHECK, MteUnit, tagMaintenanceTrap } from './mte.js'
 import { ROLE_END, ROLE_STORE, blockRole, compile, type Handler } from './exec.js'
 import { PS, PS_SIZE, REG_SLOTS, REG_SP, packSpsr } from './state.js'
 import { DEFAULT_ID_REGISTERS, SLOT, SLOT_BY_KEY, STORED_SYSREGS, SysReg, sysregName, type StoredSysRegName } from './sysregs.js'
@@ -1134,8 +1134,9 @@ export class Cpu {
     if (op0 === 1) {
       // SYS operations.
       if (crn === 8 && (hcr & HCR.TTLB) !== 0) this.sysTrapToEl2(key, rt, isRead)
-      if ((key === DC_ISW || key === DC_CSW || key === DC_CISW) && (hcr & HCR.TSW) !== 0) this.sysTrapToEl2(key, rt, isRead)
-      if ((key === DC_IVAC || key === DC_CVAC || key === DC_CIVAC) && (hcr & HCR.TPC) !== 0) this.sysTrapToEl2(key, rt, isRead)
+      const byTag = tagMaintenanceTrap(key) // MTE DC *G*: set/way ones under TSW, by-VA ones under TPC
+      if ((key === DC_ISW || key === DC_CSW || key === DC_CISW || byTag === 'set-way') && (hcr & HCR.TSW) !== 0) this.sysTrapToEl2(key, rt, isRead)
+      if ((key === DC_IVAC || key === DC_CVAC || key === DC_CIVAC || byTag === 'by-va') && (hcr & HCR.TPC) !== 0) this.sysTrapToEl2(key, rt, isRead)
       if ((key === IC_IVAU || key === IC_IALLU || key === IC_IALLUIS) && (hcr & HCR.TPU) !== 0) this.sysTrapToEl2(key, rt, isRead)
       if ((key === DC_ZVA || key === DC_GVA || key === DC_GZVA) && (hcr & HCR.TDZ) !== 0) this.sysTrapToEl2(key, rt, isRead)
       return

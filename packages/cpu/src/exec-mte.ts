@@ -7,7 +7,7 @@ import { ACCESS_READ, ACCESS_WRITE, TLB_TAGGED } from '@tagvm/mmu'
 import { add64, alu, R_C, R_HI, R_LO, R_N, R_V, R_Z } from './alu.js'
 import { ACC_CM, ACC_UNCHECKED, sysIss, type Cpu } from './cpu.js'
 import type { Fields, Handler } from './exec.js'
-import { chooseNonExcludedTag, DC_GVA, DC_GZVA, lfsrStep4 } from './mte.js'
+import { BY_TAG_MAINTENANCE, chooseNonExcludedTag, DC_GVA, DC_GZVA, lfsrStep4 } from './mte.js'
 import { PS, REG_DISCARD, rsp, rz, wsp, wz } from './state.js'
 import { ExceptionClass as EC } from './syndrome.js'
 import { SLOT } from './sysregs.js'
@@ -308,7 +308,8 @@ export function compileMteSys(cpu: Cpu, key: number, rt: number): Handler | unde
   }
   const maintenance = BY_TAG_MAINTENANCE.get(key)
   if (maintenance === undefined) return undefined
-  const { byVa, el0, access } = maintenance
+  const { byVa, el0, invalidate } = maintenance
+  const access = invalidate ? ACCESS_WRITE : ACCESS_READ
   return () => {
     requireMte(cpu, 2)
     cpu.checkSysAccess(key, rt, false)
@@ -319,27 +320,6 @@ export function compileMteSys(cpu: Cpu, key: number, rt: number): Handler | unde
     if (byVa) cpu.translateData(x[t + 1]! >>> 0, x[t]! >>> 0, access, ACC_CM, 0)
     return 0
   }
-}
-
-interface Maintenance {
-  readonly byVa: boolean
-  readonly el0: boolean
-  readonly access: typeof ACCESS_READ | typeof ACCESS_WRITE
-}
-
-const sysKey = (op1: number, crm: number, op2: number): number => (1 << 14) | (op1 << 11) | (7 << 7) | (crm << 3) | op2
-
-/** DC {C,CI,I}G{D}{VAC,VAP,VADP,SW}: by VA ones translate (invalidate = write permission). */
-const BY_TAG_MAINTENANCE = new Map<number, Maintenance>()
-for (const op2 of [3, 5]) {
-  // EL0-capable (op1 = 3): CGVAC/CGDVAC (CRm 10), CGVAP/CGDVAP (12), CGVADP/CGDVADP (13), CIGVAC/CIGDVAC (14).
-  for (const crm of [10, 12, 13, 14]) BY_TAG_MAINTENANCE.set(sysKey(3, crm, op2), { byVa: true, el0: true, access: ACCESS_READ })
-  // IGVAC/IGDVAC (op1 = 0, CRm 6).
-  BY_TAG_MAINTENANCE.set(sysKey(0, 6, op2), { byVa: true, el0: false, access: ACCESS_WRITE })
-}
-// By set/way (EL1 only): IGSW, IGDSW, CGSW, CGDSW, CIGSW, CIGDSW.
-for (const [crm, op2] of [[6, 4], [6, 6], [10, 4], [10, 6], [14, 4], [14, 6]] as const) {
-  BY_TAG_MAINTENANCE.set(sysKey(0, crm, op2), { byVa: false, el0: false, access: ACCESS_READ })
 }
 
 const MTE: Record<string, Builder> = {

@@ -299,6 +299,21 @@ describe('allocation tag instructions on other memory', () => {
     expect(stop3).toBe('sysreg-trap')
   })
 
+  test('by-tag cache maintenance: set/way ops trap with HCR_EL2.TSW, by-VA ones with TPC, else only translate', () => {
+    const IGSW = 0xd5087680 // dc igsw, x0
+    const CGVAC = 0xd50b7a60 // dc cgvac, x0
+    for (const [word, hcrBit] of [[IGSW, 22n], [CGVAC, 23n]] as const) {
+      const [m, stop] = run({}, { 0: A }, [word], (mm) => mm.cpu.setHcrEl2(mm.cpu.hcrEl2 | (1n << hcrBit)))
+      expect(stop).toBe('sysreg-trap')
+      expect(m.cpu.exits.sysregTrap.esr >>> 26).toBe(0x18)
+      expect(run({}, { 0: A }, [word])[1]).toBe('end')
+    }
+    // By VA they translate: an unmapped address is a data abort.
+    const [m, stop] = run({}, { 0: 0x1_0000_0000n }, [CGVAC])
+    expect(stop).toBe(4)
+    expect(sys(m, 'ESR_EL1') >> 26n).toBe(0x25n)
+  })
+
   test('DC ZVA is checked over the whole block', () => {
     const [m, stop] = run({}, { 0: p(3) }, [enc.dcZva(0)])
     expect(stop).toBe(4)

@@ -35,6 +35,33 @@ const sysKey = (op1: number, crn: number, crm: number, op2: number): number => (
 export const DC_GVA = sysKey(3, 7, 4, 3)
 export const DC_GZVA = sysKey(3, 7, 4, 4)
 
+/** A DC by-tag clean/invalidate operation: by VA (translates) or by set/way, EL0-capable or not. */
+export interface TagMaintenance {
+  readonly byVa: boolean
+  readonly el0: boolean
+  /** Invalidation needs write permission. */
+  readonly invalidate: boolean
+}
+
+/** DC {C,CI,I}G{D}{VAC,VAP,VADP,SW} by SYS key. */
+export const BY_TAG_MAINTENANCE = new Map<number, TagMaintenance>()
+for (const op2 of [3, 5]) {
+  // EL0-capable (op1 = 3): CGVAC/CGDVAC (CRm 10), CGVAP/CGDVAP (12), CGVADP/CGDVADP (13), CIGVAC/CIGDVAC (14).
+  for (const crm of [10, 12, 13, 14]) BY_TAG_MAINTENANCE.set(sysKey(3, 7, crm, op2), { byVa: true, el0: true, invalidate: false })
+  // IGVAC/IGDVAC (op1 = 0, CRm 6).
+  BY_TAG_MAINTENANCE.set(sysKey(0, 7, 6, op2), { byVa: true, el0: false, invalidate: true })
+}
+// By set/way (EL1 only): IGSW, IGDSW, CGSW, CGDSW, CIGSW, CIGDSW.
+for (const [crm, op2] of [[6, 4], [6, 6], [10, 4], [10, 6], [14, 4], [14, 6]] as const) {
+  BY_TAG_MAINTENANCE.set(sysKey(0, 7, crm, op2), { byVa: false, el0: false, invalidate: false })
+}
+
+/** HCR_EL2.TSW traps the by-tag set/way operations; HCR_EL2.TPC the by-VA ones (to PoC/PoP). */
+export function tagMaintenanceTrap(key: number): 'set-way' | 'by-va' | undefined {
+  const m = BY_TAG_MAINTENANCE.get(key)
+  return m === undefined ? undefined : m.byVa ? 'by-va' : 'set-way'
+}
+
 /** TCF values (2 is asynchronous). */
 const TCF_NONE = 0
 const TCF_SYNC = 1
