@@ -7,7 +7,7 @@ export interface HypervisorOptions {
   readonly kernel: HostKernel
   /**
    * The host CPU's MTE level as ID_AA64PFR1_EL1.MTE reports it: 0 = none, 2 = MTE2,
-   * 3 = MTE3 (default 2). KVM_CAP_ARM_MTE exists only when this is at least 2.
+   * 3 = MTE3 (default 3, as QEMU's -cpu max). KVM_CAP_ARM_MTE exists only when this is at least 2.
    */
   readonly hostMteLevel?: 0 | 2 | 3
   /** Largest IPA size (KVM_CAP_ARM_VM_IPA_SIZE; default 44, 32..48). */
@@ -32,7 +32,7 @@ export class Hypervisor {
   private nextVmid = 1
 
   constructor(options: HypervisorOptions) {
-    const { kernel, hostMteLevel = 2, ipaLimit = 44, cpuFactory = defaultCpuFactory } = options
+    const { kernel, hostMteLevel = 3, ipaLimit = 44, cpuFactory = defaultCpuFactory } = options
     if (!Number.isInteger(ipaLimit) || ipaLimit < 32 || ipaLimit > 48) {
       throw new RangeError(`ipaLimit must be 32..48, got ${ipaLimit}`)
     }

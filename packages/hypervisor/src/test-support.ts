@@ -22,7 +22,7 @@ export function makeHost(options: { memory?: number; hostMteLevel?: 0 | 2 | 3; m
   const memory = new PhysicalMemory({ size: options.memory ?? 64 * MiB })
   const kernel = new HostKernel({ memory, firstFrame: options.firstFrame ?? 0 })
   const mm = kernel.createMm()
-  const hv = new Hypervisor({ kernel, hostMteLevel: options.hostMteLevel ?? 2 })
+  const hv = new Hypervisor({ kernel, hostMteLevel: options.hostMteLevel ?? 3 })
   const vm = hv.createVm({ mm, ipaBits: options.ipaBits ?? 40, mtePolicy: options.mtePolicy ?? 'linux' })
   return { memory, kernel, mm, hv, vm }
 }

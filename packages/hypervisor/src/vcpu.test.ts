@@ -119,7 +119,7 @@ describe('ONE_REG and the MTE registers (kvm-mte.md §3)', () => {
     const { vcpu } = guest(SYSTEM_OFF, { mte: true })
     const list = vcpu.regList()
     for (const id of [REG_RGSR_EL1, REG_GCR_EL1, REG_TFSR_EL1, REG_TFSRE0_EL1]) expect(list).toContain(id)
-    expect((vcpu.getOneReg(REG_ID_AA64PFR1_EL1) >> 8n) & 0xfn).toBe(2n)
+    expect((vcpu.getOneReg(REG_ID_AA64PFR1_EL1) >> 8n) & 0xfn).toBe(3n)
     vcpu.setOneReg(REG_TFSR_EL1, 1n)
     expect(vcpu.getOneReg(REG_TFSR_EL1)).toBe(1n)
   })
@@ -207,11 +207,11 @@ describe('KVM_RUN', () => {
     expect(vcpu.getOneReg(xRegId(2))).toBe(0n)
   })
 
-  test('with MTE: PFR1.MTE = 2 in the guest and GCR_EL1 is the guest’s own register', () => {
+  test('with MTE: PFR1.MTE is the host level (3) in the guest and GCR_EL1 is the guest’s own register', () => {
     const code = concat(asm`mrs x1, id_aa64pfr1_el1; movz x2, #5; movk x2, #1, lsl #16; msr gcr_el1, x2; mrs x4, gcr_el1`, SYSTEM_OFF)
     const { vcpu } = guest(code, { mte: true })
     expect(vcpu.run()).toMatchObject({ kind: 'system-event' })
-    expect((vcpu.getOneReg(xRegId(1)) >> 8n) & 0xfn).toBe(2n)
+    expect((vcpu.getOneReg(xRegId(1)) >> 8n) & 0xfn).toBe(3n)
     expect(vcpu.getOneReg(xRegId(4))).toBe(vcpu.getOneReg(REG_GCR_EL1))
     expect(vcpu.getOneReg(REG_GCR_EL1) & 0x1ffffn).toBe(0x10005n)
   })

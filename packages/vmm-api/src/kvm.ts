@@ -60,7 +60,7 @@ export interface KvmOptions {
   readonly kernel?: HostKernel
   /** The calling process's address space; a new one by default. */
   readonly mm?: HostMm
-  /** Host ID_AA64PFR1_EL1.MTE: 0, 2 (default) or 3. */
+  /** Host ID_AA64PFR1_EL1.MTE: 0, 2 or 3 (default, as QEMU's -cpu max). */
   readonly hostMteLevel?: 0 | 2 | 3
   /** KVM_CAP_ARM_VM_IPA_SIZE (default 44). */
   readonly ipaLimit?: number
@@ -89,7 +89,7 @@ export class Kvm {
   private constructor(options: KvmOptions) {
     this.kernel = options.kernel ?? new HostKernel({ memory: new PhysicalMemory({ size: options.hostMemory ?? 2 ** 30 }) })
     this.process = options.mm ?? this.kernel.createMm()
-    this.hypervisor = new Hypervisor({ kernel: this.kernel, hostMteLevel: options.hostMteLevel ?? 2, ipaLimit: options.ipaLimit ?? 44 })
+    this.hypervisor = new Hypervisor({ kernel: this.kernel, hostMteLevel: options.hostMteLevel ?? 3, ipaLimit: options.ipaLimit ?? 44 })
     this.hostCpus = options.hostCpus ?? 2
   }
 

@@ -145,7 +145,7 @@ export function runGuest(
 
 /** Loads guests/<name>/<name>.elf into 128 MiB of RAM at 0x4000_0000 and runs it, collecting PL011 output. */
 export function runElfGuest(name: string, options: ElfRunOptions = {}): { uart: string; exit: string; kvm: Kvm } {
-  const kvm = Kvm.open({ hostMemory: 256 * 1024 * 1024, hostMteLevel: options.hostMteLevel ?? 2 })
+  const kvm = Kvm.open({ hostMemory: 256 * 1024 * 1024, hostMteLevel: options.hostMteLevel ?? 3 })
   const { vcpu, ram } = bootMachine(kvm, options)
   vcpu.setOneReg(REG_PC, BigInt(loadElf(kvm, ram, name)))
   const console = { text: '' }
