@@ -110,6 +110,7 @@ export class Machine {
   private readonly unmappedReported = new Set<number>()
   private dirtyLogging = false
   private lastExitWasMmio = false
+  private readonly mmioPending = new Set<VcpuFd>()
 
   private constructor(
     readonly config: MachineConfig,
@@ -207,13 +208,16 @@ export class Machine {
   private runVcpu(vcpu: VcpuFd, slice: number): StopReason | undefined {
     const cpu = vcpu.vcpu.cpu
     const before = cpu.retired
-    const exit = vcpu.run(slice)
+    // An answered MMIO access retires at the start of the next KVM_RUN, on top of its budget.
+    const completing = this.mmioPending.delete(vcpu) ? 1 : 0
+    const exit = vcpu.run(Math.max(0, slice - completing))
     this.retired += Math.max(0, cpu.retired - before)
     switch (exit.kind) {
       case 'intr':
         return undefined
       case 'mmio':
         this.lastExitWasMmio = true
+        this.mmioPending.add(vcpu)
         this.mmio(exit.addr, exit.size, exit.write, exit.data)
         return undefined
       case 'system-event':
@@ -235,12 +239,7 @@ export class Machine {
     this.lastExitWasMmio = false
     const stop = this.runVcpu(vcpu, 1)
     // Complete an MMIO access now (KVM_RUN with budget 0), so the instruction retires before it is printed.
-    if (!stop && this.lastExitWasMmio) {
-      const cpu = vcpu.vcpu.cpu
-      const before = cpu.retired
-      vcpu.run(0)
-      this.retired += Math.max(0, cpu.retired - before)
-    }
+    if (!stop && this.lastExitWasMmio) this.runVcpu(vcpu, 0)
     const after = vcpu.getOneReg(REG_PC)
     if (this.retired !== retiredBefore || after !== pc || stop) {
       this.flushConsole()
