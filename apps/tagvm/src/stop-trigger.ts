@@ -8,7 +8,9 @@ export interface SignalSource {
  * When `tagvm snapshot` / `migrate send` / `tags` act on a running guest: after N guest
  * instructions, or when a signal (SIGUSR1) arrives. The run loop asks `sliceBudget` how many
  * instructions to give the next `vcpu.run()`, so an instruction count is hit exactly, and
- * checks `fired` between slices, so a signal takes effect at the next slice boundary.
+ * checks `fired` between slices, so a signal takes effect at the next slice boundary. Node
+ * delivers signals on the event loop, so a loop that wants them must yield between slices
+ * (e.g. `await new Promise(setImmediate)`); a fully synchronous run never sees one.
  */
 export class StopTrigger {
   private signalled = false
