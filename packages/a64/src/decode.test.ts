@@ -58,7 +58,7 @@ describe('decode', () => {
       }),
       { numRuns: 5_000 },
     )
-  }, 60_000)
+  })
 
   test('every row decodes its own words unless an earlier member of its group or its guard says otherwise', () => {
     const problems: string[] = []
@@ -74,7 +74,7 @@ describe('decode', () => {
       }
     })
     expect(problems.slice(0, 10)).toEqual([])
-  }, 60_000)
+  })
 
   test('property: fixed bits plus any free bits decode to the row, an earlier member of its group, or (guard) another row', () => {
     fc.assert(
@@ -88,7 +88,7 @@ describe('decode', () => {
       }),
       { numRuns: 20_000 },
     )
-  }, 60_000)
+  })
 
   test('field extraction round-trips for every row (generated code = table semantics)', () => {
     const problems: string[] = []
@@ -110,7 +110,7 @@ describe('decode', () => {
       }
     })
     expect(problems.slice(0, 10)).toEqual([])
-  }, 60_000)
+  })
 
   test('decodes known words to ready-to-execute fields', () => {
     expect(decode(0xd9200820)).toEqual({ id: expect.any(Number), name: 'STG', rt: 0, rn: 1, imm: 0, mode: 2 })

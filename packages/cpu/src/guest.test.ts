@@ -7,7 +7,7 @@ describe('bare-metal guests recorded under QEMU', () => {
     const run = runGuest('hello')
     expect(run.output).toBe(readFileSync(`${GUESTS}hello/qemu.out`, 'utf8'))
     expect(run.poweredOff).toBe(true)
-  }, 60_000)
+  })
 
   test('cpu-basic: MMU, SVC, data aborts and integer loops match QEMU byte for byte, with and without blocks', () => {
     const expected = readFileSync(`${GUESTS}cpu-basic/qemu.out`, 'utf8')
@@ -19,5 +19,5 @@ describe('bare-metal guests recorded under QEMU', () => {
     }
     // The block tier retires exactly what single-instruction dispatch retires.
     expect(withBlocks.instructions).toBe(single.instructions)
-  }, 60_000)
+  })
 })

@@ -329,5 +329,5 @@ describe('Stage2Builder property: random map/unmap/protect sequences agree with 
       }),
       { numRuns: 100, endOnFailure: true },
     )
-  }, 60_000)
+  })
 })

@@ -93,4 +93,4 @@ test('over inherited pipes (fd:3 in, fd:4 back) to a second process; a cut-off s
   expect(cut.ack).toBeUndefined()
   expect(cut.code).toBe(1)
   expect(cut.stdout).toMatch(/^refused: fd:3: at offset \d+ .*migration incomplete/)
-}, 30_000)
+})

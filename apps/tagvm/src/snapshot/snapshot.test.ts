@@ -239,7 +239,7 @@ describe('atomic snapshot files', () => {
     expect(leftovers.length).toBe(1)
     expect(() => decodeSnapshot(readFileSync(join(d, leftovers[0]!)), 'tmp')).toThrow(/truncated/)
     rmSync(d, { recursive: true })
-  }, 30_000)
+  })
 })
 
 
