@@ -77,18 +77,18 @@ function measure(w: Workload, checks: boolean): number {
 
 const only = process.argv[2]
 if (only !== undefined) {
-  // One workload in this process, alternating on/off runs; best of 3 each.
+  // One workload in this process, alternating on/off runs; best of 5 each.
   const w = workloads[Number(only)]!
   let on = 0
   let off = 0
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 5; i++) {
     off = Math.max(off, measure(w, false))
     on = Math.max(on, measure(w, true))
   }
   const cost = (1 - on / off) * 100
   console.log(`${w.name.padEnd(40)} off ${off.toFixed(1).padStart(6)}  sync ${on.toFixed(1).padStart(6)} MIPS  on/off ${(on / off).toFixed(2)}  (checking costs ${cost.toFixed(0)}%)`)
 } else {
-  console.log('@tagvm/cpu MTE: tag checking off (TCF = 0) vs synchronous (TCF = 1) on Tagged memory, MIPS per CPU-second, best of 3, one process per workload')
+  console.log('@tagvm/cpu MTE: tag checking off (TCF = 0) vs synchronous (TCF = 1) on Tagged memory, MIPS per CPU-second, best of 5, one process per workload')
   for (let i = 0; i < workloads.length; i++) {
     process.stdout.write(execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), String(i)], { encoding: 'utf8' }))
   }

@@ -477,7 +477,7 @@ export class Cpu {
       const i = this.mmu.lookupData(hi, lo)
       if (i >= 0 && (this.tlbFlags[i]! & this.permR) !== 0) {
         const s = this.tlbSlot[i]!
-        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0 && s >= 0 && !this.tagMatches(hi, lo, s)) this.mte.check(hi, lo, 1, info, false, s)
+        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0) this.tagCheckFast(hi, lo, 1, info, false, s)
         if (s >= 0) return this.slotBytes[s]![this.slotBase[s]! + (lo & 0xfff)]!
       }
     }
@@ -489,7 +489,7 @@ export class Cpu {
       const i = this.mmu.lookupData(hi, lo)
       if (i >= 0 && (this.tlbFlags[i]! & this.permR) !== 0) {
         const s = this.tlbSlot[i]!
-        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0 && s >= 0 && !this.tagMatches(hi, lo, s)) this.mte.check(hi, lo, 2, info, false, s)
+        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0) this.tagCheckFast(hi, lo, 2, info, false, s)
         if (s >= 0) return this.slotView[s]!.getUint16(this.slotBase[s]! + (lo & 0xfff), true)
       }
     }
@@ -501,7 +501,7 @@ export class Cpu {
       const i = this.mmu.lookupData(hi, lo)
       if (i >= 0 && (this.tlbFlags[i]! & this.permR) !== 0) {
         const s = this.tlbSlot[i]!
-        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0 && s >= 0 && !this.tagMatches(hi, lo, s)) this.mte.check(hi, lo, 4, info, false, s)
+        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0) this.tagCheckFast(hi, lo, 4, info, false, s)
         if (s >= 0) return this.slotView[s]!.getUint32(this.slotBase[s]! + (lo & 0xfff), true)
       }
     }
@@ -514,7 +514,7 @@ export class Cpu {
       const i = this.mmu.lookupData(hi, lo)
       if (i >= 0 && (this.tlbFlags[i]! & this.permR) !== 0) {
         const s = this.tlbSlot[i]!
-        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0 && s >= 0 && !this.tagMatches(hi, lo, s)) this.mte.check(hi, lo, 8, info, false, s)
+        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0) this.tagCheckFast(hi, lo, 8, info, false, s)
         if (s >= 0) {
           const v = this.slotView[s]!
           const o = this.slotBase[s]! + (lo & 0xfff)
@@ -531,7 +531,7 @@ export class Cpu {
       const i = this.mmu.lookupData(hi, lo)
       if (i >= 0 && (this.tlbFlags[i]! & this.permW) !== 0) {
         const s = this.tlbSlot[i]!
-        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0 && s >= 0 && !this.tagMatches(hi, lo, s)) this.mte.check(hi, lo, 1, info, true, s)
+        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0) this.tagCheckFast(hi, lo, 1, info, true, s)
         if (s >= 0) {
           this.slotBytes[s]![this.slotBase[s]! + (lo & 0xfff)] = value
           if (this.slotCode[s] !== 0) this.invalidateCodePage(this.slotPaPage[s]!)
@@ -549,7 +549,7 @@ export class Cpu {
       const i = this.mmu.lookupData(hi, lo)
       if (i >= 0 && (this.tlbFlags[i]! & this.permW) !== 0) {
         const s = this.tlbSlot[i]!
-        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0 && s >= 0 && !this.tagMatches(hi, lo, s)) this.mte.check(hi, lo, 2, info, true, s)
+        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0) this.tagCheckFast(hi, lo, 2, info, true, s)
         if (s >= 0) {
           this.slotView[s]!.setUint16(this.slotBase[s]! + (lo & 0xfff), value, true)
           if (this.slotCode[s] !== 0) this.invalidateCodePage(this.slotPaPage[s]!)
@@ -567,7 +567,7 @@ export class Cpu {
       const i = this.mmu.lookupData(hi, lo)
       if (i >= 0 && (this.tlbFlags[i]! & this.permW) !== 0) {
         const s = this.tlbSlot[i]!
-        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0 && s >= 0 && !this.tagMatches(hi, lo, s)) this.mte.check(hi, lo, 4, info, true, s)
+        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0) this.tagCheckFast(hi, lo, 4, info, true, s)
         if (s >= 0) {
           this.slotView[s]!.setUint32(this.slotBase[s]! + (lo & 0xfff), value, true)
           if (this.slotCode[s] !== 0) this.invalidateCodePage(this.slotPaPage[s]!)
@@ -585,7 +585,7 @@ export class Cpu {
       const i = this.mmu.lookupData(hi, lo)
       if (i >= 0 && (this.tlbFlags[i]! & this.permW) !== 0) {
         const s = this.tlbSlot[i]!
-        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0 && s >= 0 && !this.tagMatches(hi, lo, s)) this.mte.check(hi, lo, 8, info, true, s)
+        if ((this.tlbFlags[i]! & this.tagCheckMask) !== 0) this.tagCheckFast(hi, lo, 8, info, true, s)
         if (s >= 0) {
           const v = this.slotView[s]!
           const o = this.slotBase[s]! + (lo & 0xfff)
@@ -602,16 +602,20 @@ export class Cpu {
   }
 
   /**
-   * MTE fast path: the pointer's tag equals the allocation tag of its granule (a passing
-   * check whatever the mode). False sends the access to the full check, which also knows
-   * about unchecked accesses, TBI, TCMA and accesses spanning granules.
+   * MTE check of a fast-path access on a Tagged page while checking is on: the pointer's
+   * tag equal to its granule's allocation tag passes whatever the mode; anything else goes
+   * to the full check, which knows about unchecked accesses, TBI, TCMA and granule spans.
+   * (s < 0: no host slot yet; the slow path that follows checks.)
    */
-  private tagMatches(hi: number, lo: number, s: number): boolean {
+  private tagCheckFast(hi: number, lo: number, size: number, info: number, isWrite: boolean, s: number): void {
+    if (s < 0) return
     const base = this.tagBase[s]!
-    if (base < 0) return false
-    const g = (lo & 0xfff) >>> 4
-    const byte = this.tagBytes[s]![base + (g >>> 1)]!
-    return ((g & 1 ? byte >>> 4 : byte) & 15) === ((hi >>> 24) & 15)
+    if (base >= 0) {
+      const g = (lo & 0xfff) >>> 4
+      const byte = this.tagBytes[s]![base + (g >>> 1)]!
+      if (((g & 1 ? byte >>> 4 : byte) & 15) === ((hi >>> 24) & 15)) return
+    }
+    this.mte.check(hi, lo, size, info, isWrite, s)
   }
 
   private alignmentStrict(info: number): boolean {
