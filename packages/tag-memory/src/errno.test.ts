@@ -9,4 +9,5 @@ test('ErrnoError carries the Linux name and number', () => {
   expect(err.message).toBe('EFAULT: no mapping at 0x1000')
   expect(Errno.EINVAL).toBe(22)
   expect(Errno.ENOENT).toBe(2)
+  expect(Errno.ENOEXEC).toBe(8)
 })

@@ -9,13 +9,8 @@ export class KvmError extends ErrnoError {
   readonly ioctl: string
 
   constructor(ioctl: string, cause: ErrnoError) {
-    super('EINVAL', cause.message)
-    // Copy the cause's errno: it may be one (ENOEXEC) that ErrnoError's table lacks.
-    Object.defineProperties(this, {
-      code: { value: cause.code, enumerable: true },
-      errno: { value: cause.errno, enumerable: true },
-      message: { value: `${ioctl}: ${cause.message}` },
-    })
+    super(cause.code, cause.message)
+    this.message = `${ioctl}: ${cause.message}`
     this.name = 'KvmError'
     this.ioctl = ioctl
   }
