@@ -1,5 +1,8 @@
 #!/usr/bin/env node
-import { runCli } from './cli-main.js'
+import { runCliAsync } from './commands/migrate.js'
 import { VERSION } from './version.js'
 
-process.exitCode = runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }, VERSION)
+// runCliAsync is runCli plus `migrate`, which needs sockets.
+void runCliAsync(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }, VERSION).then((status) => {
+  process.exitCode = status
+})

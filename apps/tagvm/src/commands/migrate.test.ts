@@ -1,0 +1,130 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer, connect, type Server, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, expect, test } from 'vitest'
+import type { MachineConfig } from '../config.js'
+import { Machine } from '../machine/machine.js'
+import { receiveMachine, sendMachine } from './migrate.js'
+
+const guests = fileURLToPath(new URL('../../../../guests/', import.meta.url))
+const elf = (name: string): string => `${guests}${name}/${name}.elf`
+const recorded = (name: string): string => readFileSync(`${guests}${name}/qemu.out`, 'latin1')
+const dir = mkdtempSync(join(tmpdir(), 'tagvm-migrate-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+const CONFIG: MachineConfig = { ramBase: 0x4000_0000, ramSize: 128 << 20, cpus: 1, mte: true, backing: 'anon' }
+
+function machineWithConsole(config: MachineConfig): { machine: Machine; output: () => string } {
+  const chunks: Buffer[] = []
+  const machine = Machine.create(config, { console: (b) => chunks.push(Buffer.from(b)) })
+  return { machine, output: () => Buffer.concat(chunks).toString('latin1') }
+}
+
+/** A Unix socket pair through a listening path: [source end, destination end]. */
+async function socketPair(name: string): Promise<[Socket, Socket, Server]> {
+  const path = join(dir, name)
+  const server = createServer()
+  const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve))
+  await new Promise<void>((resolve) => server.listen(path, resolve))
+  const source = connect(path)
+  await new Promise<void>((resolve) => source.once('connect', resolve))
+  return [source, await accepted, server]
+}
+
+test('a tagging guest migrated mid-run prints exactly what an unmigrated run prints', async () => {
+  const name = 'mte-basic'
+  const src = machineWithConsole(CONFIG)
+  src.machine.boot(readFileSync(elf(name)), elf(name))
+  // Into the part where it tags objects; pre-copy rounds run 3000 instructions of the guest each.
+  expect(src.machine.run(125_000)).toEqual({ kind: 'budget' })
+  const [a, b, server] = await socketPair('basic.sock')
+  let dst: { machine: Machine; output: () => string } | undefined
+  const received = receiveMachine(b, (config) => (dst = machineWithConsole(config)).machine)
+  const result = await sendMachine(src.machine, a, { maxRounds: 5, insnsPerRound: 3000 })
+  const machine = await received
+  server.close()
+  expect(result.kind).toBe('migrated')
+  if (result.kind !== 'migrated') return
+  expect(result.rounds).toBeGreaterThanOrEqual(3)
+  expect(machine.run()).toEqual({ kind: 'power-off' })
+  expect(src.output() + dst!.output()).toBe(recorded(name))
+})
+
+test('migration of a guest whose tags change between rounds keeps every tag (mte-demo)', async () => {
+  const name = 'mte-demo'
+  const src = machineWithConsole(CONFIG)
+  src.machine.boot(readFileSync(elf(name)), elf(name))
+  expect(src.machine.run(104_000)).toEqual({ kind: 'budget' })
+  const [a, b, server] = await socketPair('demo.sock')
+  let dst: { machine: Machine; output: () => string } | undefined
+  const received = receiveMachine(b, (config) => (dst = machineWithConsole(config)).machine)
+  const result = await sendMachine(src.machine, a, { maxRounds: 8, insnsPerRound: 1000 })
+  const machine = await received
+  server.close()
+  expect(result.kind).toBe('migrated')
+  expect(machine.run()).toEqual({ kind: 'power-off' })
+  expect(src.output() + dst!.output()).toBe(recorded(name))
+})
+
+test('a migration cut off halfway leaves the source running, and nothing is lost', async () => {
+  const name = 'mte-basic'
+  const src = machineWithConsole(CONFIG)
+  src.machine.boot(readFileSync(elf(name)), elf(name))
+  expect(src.machine.run(125_000)).toEqual({ kind: 'budget' })
+  const [a, b, server] = await socketPair('cut.sock')
+  // The destination dies after the first 20 KiB.
+  let seen = 0
+  b.on('data', (chunk: Buffer) => {
+    seen += chunk.length
+    if (seen > 20_000) b.destroy()
+  })
+  const result = await sendMachine(src.machine, a, { maxRounds: 5, insnsPerRound: 3000 })
+  server.close()
+  expect(result.kind).toBe('failed')
+  expect(src.machine.run()).toEqual({ kind: 'power-off' })
+  expect(src.output()).toBe(recorded(name))
+})
+
+test('a destination that cannot take the guest answers ACK false; the source keeps it', async () => {
+  const name = 'hello'
+  const src = machineWithConsole({ ...CONFIG, ramSize: 8 << 20 })
+  src.machine.boot(readFileSync(elf(name)), elf(name))
+  const [a, b, server] = await socketPair('refuse.sock')
+  // The destination cannot build the machine the CONFIG record describes.
+  const received = receiveMachine(b, () => {
+    throw new RangeError('no room for this guest')
+  }).then(
+    () => undefined,
+    (error: Error) => error,
+  )
+  const result = await sendMachine(src.machine, a, { maxRounds: 3, insnsPerRound: 1000 })
+  expect((await received)?.message).toMatch(/no room/)
+  server.close()
+  expect(result).toMatchObject({ kind: 'failed' })
+  expect(src.machine.run()).toEqual({ kind: 'power-off' })
+  expect(src.output()).toBe(recorded(name))
+})
+
+test('tagvm migrate receive / send: two processes over a Unix socket', async () => {
+  const { spawn } = await import('node:child_process')
+  const appDir = fileURLToPath(new URL('../../', import.meta.url))
+  const path = join(dir, 'cli.sock')
+  const tagvm = (args: string[]) => {
+    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/cli.ts', ...args], { cwd: appDir })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('latin1').on('data', (t: string) => (stdout += t))
+    child.stderr.setEncoding('latin1').on('data', (t: string) => (stderr += t))
+    return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })))
+  }
+  const destination = tagvm(['migrate', 'receive', '--listen', path])
+  // Wait until the destination listens (its socket file exists).
+  for (let i = 0; i < 1200 && !existsSync(path); i++) await new Promise((r) => setTimeout(r, 100))
+  const source = await tagvm(['migrate', 'send', elf('mte-demo'), '--to', path, '--after-insns', '112000', '--max-rounds', '1', '--quiet'])
+  const received = await destination
+  expect(source.status).toBe(0)
+  expect(received.status).toBe(0)
+  expect(source.stdout.length).toBeGreaterThan(0)
+  expect(source.stdout + received.stdout).toBe(recorded('mte-demo'))
+})
