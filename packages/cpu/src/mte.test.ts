@@ -343,3 +343,51 @@ describe('guest code may do anything', () => {
     )
   })
 })
+
+describe('tag checks against a model', () => {
+  test('any size, offset and mode: fault, FAR, TFSR and memory as the granule rule says', () => {
+    // LDUR/STUR (unscaled, imm9 = 0) of 1, 2, 4, 8 bytes: size << 30 | opc 01 load / 00 store.
+    const word = (size: number, load: boolean): number => ((size << 30) | 0x38000000 | (load ? 1 << 22 : 0) | (1 << 5) | 0) >>> 0
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 15 }), { minLength: 4, maxLength: 4 }), fc.integer({ min: 0, max: 15 }),
+        fc.integer({ min: 0, max: 0x2f }), fc.constantFrom(0, 1, 2, 3), fc.boolean(), fc.constantFrom(1, 2, 3),
+        (granuleTags, logical, offset, size, load, tcf) => {
+          const m = mteMachine({ tcf })
+          granuleTags.forEach((t, i) => m.memory.setTag(V + 16 * i, t))
+          const pointer = p(logical, offset)
+          m.cpu.setX(0, 0x1122_3344_5566_7788n)
+          m.cpu.setX(1, pointer)
+          const bytesAt = (): bigint => {
+            const b = new Uint8Array(8)
+            m.memory.readBytes(V + offset, b)
+            return b.reduceRight((acc, byte) => (acc << 8n) | BigInt(byte), 0n)
+          }
+          const before = bytesAt()
+          const stop = stopReason(runWords(m, [word(size, load)]))
+          const bytes = 1 << size
+          let failing = -1
+          for (let g = offset >>> 4; g <= (offset + bytes - 1) >>> 4; g++) {
+            if (granuleTags[g] !== logical) {
+              failing = g
+              break
+            }
+          }
+          const sync = failing >= 0 && (tcf === 1 || (tcf === 3 && load))
+          expect(stop).toBe(sync ? 4 : 'end')
+          if (sync) {
+            expect(sys(m, 'ESR_EL1')).toBe(load ? 0x9600_0011n : 0x9600_0051n)
+            const far = failing === offset >>> 4 ? offset : failing * 16
+            expect(sys(m, 'FAR_EL1')).toBe(p(logical, far))
+            expect(bytesAt()).toBe(before)
+          } else {
+            expect(sys(m, 'TFSR_EL1')).toBe(failing >= 0 ? 1n : 0n)
+            const mask = (1n << BigInt(8 * bytes)) - 1n
+            if (!load) expect(bytesAt() & mask).toBe(0x1122_3344_5566_7788n & mask)
+          }
+        },
+      ),
+      { numRuns: 200 },
+    )
+  })
+})
