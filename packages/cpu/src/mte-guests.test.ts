@@ -11,18 +11,18 @@ describe('MTE guests recorded under QEMU 10', () => {
     const run = runGuest(name, 50_000_000, true, enableGuestMte)
     expect(run.output).toBe(expected)
     expect(run.poweredOff).toBe(true)
-  }, 60_000)
+  })
 
   test('mte-sync and mte-access give the same output without the block tier', () => {
     for (const name of ['mte-sync', 'mte-access']) {
       expect(runGuest(name, 50_000_000, false, enableGuestMte).output).toBe(readFileSync(`${GUESTS}${name}/qemu.out`, 'utf8'))
     }
-  }, 60_000)
+  })
 
   // 168 M instructions (about 17 s here): tags of 4 MiB rewritten in 16 rounds, then verified.
   test('tag-workload prints what QEMU printed, byte for byte', () => {
     const run = runGuest('tag-workload', 400_000_000, true, enableGuestMte)
     expect(run.output).toBe(readFileSync(`${GUESTS}tag-workload/qemu.out`, 'utf8'))
     expect(run.poweredOff).toBe(true)
-  }, 120_000)
+  })
 })
