@@ -21,6 +21,7 @@ import { writeFileAtomic } from './snapshot/atomic.js'
 import { renderHtmlTagMap, renderTerminalTagMap } from './tagmap.js'
 import { runCommand } from './commands/run.js'
 import { restoreCommand, snapshotCommand } from './commands/snapshot.js'
+import { liveImageTags } from './commands/tags.js'
 
 /** What the CLI talks to; tests pass their own. */
 export interface CliIo {
@@ -82,11 +83,7 @@ function execute(command: Command, io: CliIo): number {
       io.stdout.write(disassembleBytes(readInput(command.file), command.file, command.base === undefined ? {} : { base: command.base }))
       return EXIT_OK
     case 'tags': {
-      if (!isSnapshotFile(command.input)) {
-        checkImage(command.input, command.machine)
-        throw new CliFailure(`tags ${command.input}: reading tags from a running image ${NO_MACHINE}; give a snapshot file instead`)
-      }
-      const snap = loadSnapshotFile(command.input)
+      const snap = isSnapshotFile(command.input) ? loadSnapshotFile(command.input) : liveImageTags(command, io)
       const input = { ramBase: snap.config.ramBase, ramSize: snap.config.ramSize, pages: snap.pages }
       if (command.html !== undefined) {
         const html = new TextEncoder().encode(renderHtmlTagMap(input, { title: `tagvm tag map of ${command.input}` }))

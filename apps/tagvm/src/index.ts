@@ -20,6 +20,10 @@ export {
 export { runCli, type CliIo } from './cli-main.js'
 export { VERSION } from './version.js'
 export { type MachineConfig, type Backing, checkMachineConfig } from './config.js'
+// The machine (vCPUs through @tagvm/vmm-api) and what the commands do with it
+export { Machine, BOOT_PSTATE, BOOT_SCTLR_EL1, VIRT_UART_BASE, type MachineIo, type StopReason } from './machine/machine.js'
+export { saveMachine, restoreMachine } from './commands/snapshot.js'
+export { sendMachine, receiveMachine, runCliAsync, type SendOptions, type SendResult } from './commands/migrate.js'
 // Loading guests
 export * from './loaders/index.js'
 export { loadGuest, imageKind, type BootPlan, type BootOptions, type ImageKind } from './boot.js'
