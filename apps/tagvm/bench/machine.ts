@@ -5,11 +5,10 @@
 // across the original, the restored and the migrated machine, must equal QEMU's recording.
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer, connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { receiveMachine, sendMachine } from '../src/commands/migrate.js'
+import { localChannelPair, receiveMachine, sendMachine } from '../src/commands/migrate.js'
 import { restoreMachine, saveMachine } from '../src/commands/snapshot.js'
 import { Machine } from '../src/machine/machine.js'
 import { loadSnapshotFile } from '../src/snapshot/file.js'
@@ -23,18 +22,6 @@ const dir = mkdtempSync(join(tmpdir(), 'tagvm-bench-'))
 let output = ''
 const make = (): Machine => Machine.create(config, { console: (b) => (output += Buffer.from(b).toString('latin1')), message: (t) => console.error(t) })
 const seconds = (start: number): number => (performance.now() - start) / 1000
-
-async function socketPair(): Promise<[Socket, Socket]> {
-  const path = join(dir, 'bench.sock')
-  const server = createServer()
-  const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve))
-  await new Promise<void>((resolve) => server.listen(path, resolve))
-  const a = connect(path)
-  await new Promise<void>((resolve) => a.once('connect', resolve))
-  const b = await accepted
-  server.close()
-  return [a, b]
-}
 
 try {
   const first = make()
@@ -53,7 +40,7 @@ try {
   const restored = restoreMachine(loadSnapshotFile(file), () => make())
   const restoreTime = seconds(start)
 
-  const [a, b] = await socketPair()
+  const [a, b] = await localChannelPair(join(dir, 'bench.sock'))
   start = performance.now()
   const received = receiveMachine(b, () => make())
   const sent = await sendMachine(restored, a, { maxRounds: 4, insnsPerRound: 100_000 })

@@ -1,12 +1,11 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer, connect, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, expect, test } from 'vitest'
 import type { MachineConfig } from '../config.js'
 import { Machine } from '../machine/machine.js'
-import { receiveMachine, sendMachine } from './migrate.js'
+import { localChannelPair, receiveMachine, sendMachine } from './migrate.js'
 
 const guests = fileURLToPath(new URL('../../../../guests/', import.meta.url))
 const elf = (name: string): string => `${guests}${name}/${name}.elf`
@@ -21,29 +20,17 @@ function machineWithConsole(config: MachineConfig): { machine: Machine; output: 
   return { machine, output: () => Buffer.concat(chunks).toString('latin1') }
 }
 
-/** A Unix socket pair through a listening path: [source end, destination end]. */
-async function socketPair(name: string): Promise<[Socket, Socket, Server]> {
-  const path = join(dir, name)
-  const server = createServer()
-  const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve))
-  await new Promise<void>((resolve) => server.listen(path, resolve))
-  const source = connect(path)
-  await new Promise<void>((resolve) => source.once('connect', resolve))
-  return [source, await accepted, server]
-}
-
 test('a tagging guest migrated mid-run prints exactly what an unmigrated run prints', async () => {
   const name = 'mte-basic'
   const src = machineWithConsole(CONFIG)
   src.machine.boot(readFileSync(elf(name)), elf(name))
   // Into the part where it tags objects; pre-copy rounds run 3000 instructions of the guest each.
   expect(src.machine.run(125_000)).toEqual({ kind: 'budget' })
-  const [a, b, server] = await socketPair('basic.sock')
+  const [a, b] = await localChannelPair(join(dir, 'basic.sock'))
   let dst: { machine: Machine; output: () => string } | undefined
   const received = receiveMachine(b, (config) => (dst = machineWithConsole(config)).machine)
   const result = await sendMachine(src.machine, a, { maxRounds: 5, insnsPerRound: 3000 })
   const machine = await received
-  server.close()
   expect(result.kind).toBe('migrated')
   if (result.kind !== 'migrated') return
   expect(result.rounds).toBeGreaterThanOrEqual(3)
@@ -56,12 +43,11 @@ test('migration of a guest whose tags change between rounds keeps every tag (mte
   const src = machineWithConsole(CONFIG)
   src.machine.boot(readFileSync(elf(name)), elf(name))
   expect(src.machine.run(104_000)).toEqual({ kind: 'budget' })
-  const [a, b, server] = await socketPair('demo.sock')
+  const [a, b] = await localChannelPair(join(dir, 'demo.sock'))
   let dst: { machine: Machine; output: () => string } | undefined
   const received = receiveMachine(b, (config) => (dst = machineWithConsole(config)).machine)
   const result = await sendMachine(src.machine, a, { maxRounds: 8, insnsPerRound: 1000 })
   const machine = await received
-  server.close()
   expect(result.kind).toBe('migrated')
   expect(machine.run()).toEqual({ kind: 'power-off' })
   expect(src.output() + dst!.output()).toBe(recorded(name))
@@ -72,15 +58,14 @@ test('a migration cut off halfway leaves the source running, and nothing is lost
   const src = machineWithConsole(CONFIG)
   src.machine.boot(readFileSync(elf(name)), elf(name))
   expect(src.machine.run(125_000)).toEqual({ kind: 'budget' })
-  const [a, b, server] = await socketPair('cut.sock')
+  const [a, b] = await localChannelPair(join(dir, 'cut.sock'))
   // The destination dies after the first 20 KiB.
   let seen = 0
-  b.on('data', (chunk: Buffer) => {
+  b.onData((chunk) => {
     seen += chunk.length
-    if (seen > 20_000) b.destroy()
+    if (seen > 20_000) b.close()
   })
   const result = await sendMachine(src.machine, a, { maxRounds: 5, insnsPerRound: 3000 })
-  server.close()
   expect(result.kind).toBe('failed')
   expect(src.machine.run()).toEqual({ kind: 'power-off' })
   expect(src.output()).toBe(recorded(name))
@@ -90,7 +75,7 @@ test('a destination that cannot take the guest answers ACK false; the source kee
   const name = 'hello'
   const src = machineWithConsole({ ...CONFIG, ramSize: 8 << 20 })
   src.machine.boot(readFileSync(elf(name)), elf(name))
-  const [a, b, server] = await socketPair('refuse.sock')
+  const [a, b] = await localChannelPair(join(dir, 'refuse.sock'))
   // The destination cannot build the machine the CONFIG record describes.
   const received = receiveMachine(b, () => {
     throw new RangeError('no room for this guest')
@@ -100,7 +85,6 @@ test('a destination that cannot take the guest answers ACK false; the source kee
   )
   const result = await sendMachine(src.machine, a, { maxRounds: 3, insnsPerRound: 1000 })
   expect((await received)?.message).toMatch(/no room/)
-  server.close()
   expect(result).toMatchObject({ kind: 'failed' })
   expect(src.machine.run()).toEqual({ kind: 'power-off' })
   expect(src.output()).toBe(recorded(name))

@@ -1,9 +1,9 @@
-import { createServer, connect, Socket } from 'node:net'
 import { EXIT_FAILURE, EXIT_INTERNAL, EXIT_OK, parseCommand, type Command } from '../cli-args.js'
 import { runCli, type CliIo } from '../cli-main.js'
 import type { MachineConfig } from '../config.js'
 import { FileFormatError } from '../loaders/errors.js'
 import { Machine } from '../machine/machine.js'
+import { connectEndpoint, listenEndpoint, parseEndpoint, type Channel } from '../migration/endpoint.js'
 import { AckReader, MigrationReceiver, MigrationSender, ackRecord } from '../migration/stream.js'
 import { ProgressReporter } from '../progress.js'
 import { SNAPSHOT_MAGIC } from '../snapshot/format.js'
@@ -33,47 +33,52 @@ export type SendResult =
   /** The guest stopped by itself (power-off, reset, error) during pre-copy. */
   | { readonly kind: 'stopped'; readonly stop: ReturnType<Machine['run']> }
 
-/** A connection as the migration needs it: ordered writes that settle, incoming chunks, closure. */
+/** A channel as the migration uses it: writes that fail once the channel has, and reads until a value. */
 class Connection {
   private readonly failure: Promise<never>
   private failed: Error | undefined
+  private reader: ((chunk: Uint8Array) => void) | undefined
 
-  constructor(readonly socket: Socket) {
+  constructor(
+    readonly channel: Channel,
+    /** What an orderly end of the channel means (the receiver turns it into "stream incomplete"). */
+    onEnd: () => Error = () => new Error('the connection closed'),
+  ) {
     this.failure = new Promise<never>((_, reject) => {
-      const fail = (error: Error): void => {
-        this.failed ??= error
+      channel.onEnd((error) => {
+        try {
+          this.failed ??= error ?? onEnd()
+        } catch (problem) {
+          this.failed ??= problem as Error
+        }
         reject(this.failed)
-      }
-      socket.on('error', fail)
-      socket.on('close', () => fail(new Error('the connection closed')))
+      })
     })
     this.failure.catch(() => {})
+    channel.onData((chunk) => this.reader?.(chunk))
   }
 
-  /** Resolves once the bytes are handed to the kernel; rejects if the connection has failed. */
+  /** Resolves once the bytes are written; rejects if the channel has failed. */
   write(bytes: Uint8Array): Promise<void> {
     if (this.failed) return Promise.reject(this.failed)
-    const written = new Promise<void>((resolve, reject) => {
-      this.socket.write(bytes, (error) => (error ? reject(error) : resolve()))
-    })
-    return Promise.race([written, this.failure])
+    return Promise.race([this.channel.write(bytes), this.failure])
   }
 
-  /** Resolves with the value `read` gives for some chunk; rejects when the connection ends first. */
+  /** Resolves with the first value `read` gives for an incoming chunk; rejects when the channel ends first. */
   until<T>(read: (chunk: Uint8Array) => T | undefined): Promise<T> {
     const got = new Promise<T>((resolve, reject) => {
-      const onData = (chunk: Buffer): void => {
+      this.reader = (chunk) => {
         try {
           const value = read(chunk)
           if (value !== undefined) {
-            this.socket.off('data', onData)
+            this.reader = undefined
             resolve(value)
           }
         } catch (error) {
+          this.reader = undefined
           reject(error as Error)
         }
       }
-      this.socket.on('data', onData)
     })
     return Promise.race([got, this.failure])
   }
@@ -85,8 +90,8 @@ class Connection {
  * the destination's ACK. Only a positive ACK hands the guest over; on any failure the dirty
  * log is turned off and the caller still owns a machine that can run on.
  */
-export async function sendMachine(machine: Machine, socket: Socket, options: SendOptions): Promise<SendResult> {
-  const connection = new Connection(socket)
+export async function sendMachine(machine: Machine, channel: Channel, options: SendOptions): Promise<SendResult> {
+  const connection = new Connection(channel)
   const sender = new MigrationSender()
   const acks = new AckReader('destination')
   const ack = connection.until((chunk) => acks.push(chunk))
@@ -136,7 +141,7 @@ export async function sendMachine(machine: Machine, socket: Socket, options: Sen
       const stop = machine.run(options.insnsPerRound ?? DEFAULT_INSNS_PER_ROUND)
       if (stop.kind !== 'budget') {
         machine.stopDirtyLog()
-        socket.destroy()
+        channel.close()
         return { kind: 'stopped', stop }
       }
       if ((await sendDirty()) <= CONVERGED_PAGES) {
@@ -154,11 +159,11 @@ export async function sendMachine(machine: Machine, socket: Socket, options: Sen
     const answer = await ack
     if (!answer.ok) throw new Error(`the destination refused the guest: ${answer.reason ?? 'no reason given'}`)
     options.progress?.finish(bytes, `(${pages} pages in ${rounds} rounds, ${sentBytes} bytes sent)`)
-    socket.end()
+    channel.close()
     return { kind: 'migrated', rounds, pages, bytes }
   } catch (error) {
     machine.stopDirtyLog()
-    socket.destroy()
+    channel.close()
     return { kind: 'failed', reason: error instanceof Error ? error.message : String(error) }
   }
 }
@@ -169,8 +174,7 @@ export async function sendMachine(machine: Machine, socket: Socket, options: Sen
  * whole guest, and returns the machine ready to run. A bad or cut-off stream is refused
  * (ACK false when the connection still works) and rejects.
  */
-export async function receiveMachine(socket: Socket, makeMachine: (config: MachineConfig) => Machine, source = 'migration stream'): Promise<Machine> {
-  const connection = new Connection(socket)
+export async function receiveMachine(channel: Channel, makeMachine: (config: MachineConfig) => Machine, source = 'migration stream'): Promise<Machine> {
   let machine: Machine | undefined
   const vcpus: VcpuState[] = []
   const taggedPages = new Set<number>()
@@ -192,27 +196,40 @@ export async function receiveMachine(socket: Socket, makeMachine: (config: Machi
     vcpu: (state) => vcpus.push(state),
     device: (name, state) => need().loadDevice(name, state),
   })
-  const ended = new Promise<void>((resolve) => socket.once('end', resolve))
+  // An orderly end before END: the receiver names where the stream stopped.
+  const connection = new Connection(channel, () => {
+    receiver.finish()
+    return new Error('the connection closed')
+  })
   try {
-    await Promise.race([
-      connection.until((chunk) => {
-        receiver.push(chunk)
-        return receiver.complete ? true : undefined
-      }),
-      ended.then(() => receiver.finish()),
-    ])
+    await connection.until((chunk) => {
+      receiver.push(chunk)
+      return receiver.complete ? true : undefined
+    })
     const done = need()
     done.loadVcpus(vcpus)
     await connection.write(ackRecord(true))
-    socket.end()
+    channel.close()
     return done
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error)
-    if (!socket.destroyed) {
-      socket.end(ackRecord(false, reason))
-    }
+    // Tell the source (if it still listens) so it keeps its guest.
+    connection.write(ackRecord(false, reason)).then(
+      () => channel.close(),
+      () => channel.close(),
+    )
     throw error
   }
+}
+
+/** Both ends of a migration over a Unix socket at `path`, in one process: [source, destination]. */
+export async function localChannelPair(path: string): Promise<[Channel, Channel]> {
+  let ready!: () => void
+  const listening = new Promise<void>((resolve) => (ready = resolve))
+  const accepted = listenEndpoint({ kind: 'unix', path }, ready)
+  await listening
+  const source = await connectEndpoint({ kind: 'unix', path })
+  return [source, await accepted]
 }
 
 // ---- the CLI ---------------------------------------------------------------------------
@@ -222,37 +239,6 @@ type ReceiveCommand = Extract<Command, { name: 'migrate-receive' }>
 
 function isSnapshot(bytes: Uint8Array): boolean {
   return new TextDecoder().decode(bytes.subarray(0, SNAPSHOT_MAGIC.length)) === SNAPSHOT_MAGIC
-}
-
-function connectTo(where: string): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const fd = /^fd:(\d+)$/.exec(where)
-    if (fd) {
-      resolve(new Socket({ fd: Number(fd[1]), readable: true, writable: true }))
-      return
-    }
-    const socket = connect(where)
-    socket.once('connect', () => resolve(socket))
-    socket.once('error', (e: NodeJS.ErrnoException) => reject(new CommandFailure(`migrate send: cannot connect to ${where}: ${e.code ?? e.message}`)))
-  })
-}
-
-function acceptOn(where: string, io: CliIo, quiet: boolean): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const fd = /^fd:(\d+)$/.exec(where)
-    if (fd) {
-      resolve(new Socket({ fd: Number(fd[1]), readable: true, writable: true }))
-      return
-    }
-    const server = createServer((socket) => {
-      server.close()
-      resolve(socket)
-    })
-    server.once('error', (e: NodeJS.ErrnoException) => reject(new CommandFailure(`migrate receive: cannot listen on ${where}: ${e.code ?? e.message}`)))
-    server.listen(where, () => {
-      if (!quiet) io.stderr.write(`tagvm: waiting for a migration on ${where}\n`)
-    })
-  })
 }
 
 export async function migrateSendCommand(command: SendCommand, io: CliIo): Promise<number> {
@@ -269,9 +255,14 @@ export async function migrateSendCommand(command: SendCommand, io: CliIo): Promi
     const stop = machine.run(command.afterInsns)
     if (stop.kind !== 'budget') return finish(stop, machine, io, undefined)
   }
-  const socket = await connectTo(command.to)
+  let channel: Channel
+  try {
+    channel = await connectEndpoint(parseEndpoint(command.to))
+  } catch (e) {
+    throw new CommandFailure(`migrate send: ${e instanceof Error ? e.message : String(e)}`)
+  }
   const progress = command.quiet ? undefined : new ProgressReporter(io.stderr, 'migrate', machine.config.ramSize)
-  const result = await sendMachine(machine, socket, { maxRounds: command.maxRounds, ...(progress ? { progress } : {}) })
+  const result = await sendMachine(machine, channel, { maxRounds: command.maxRounds, ...(progress ? { progress } : {}) })
   switch (result.kind) {
     case 'migrated':
       if (!command.quiet) io.stderr.write(`tagvm: the guest now runs on the destination (${result.pages} pages in ${result.rounds} rounds); stopping here\n`)
@@ -286,10 +277,17 @@ export async function migrateSendCommand(command: SendCommand, io: CliIo): Promi
 }
 
 export async function migrateReceiveCommand(command: ReceiveCommand, io: CliIo): Promise<number> {
-  const socket = await acceptOn(command.listen, io, command.quiet)
+  let channel: Channel
+  try {
+    channel = await listenEndpoint(parseEndpoint(command.listen), () => {
+      if (!command.quiet) io.stderr.write(`tagvm: waiting for a migration on ${command.listen}\n`)
+    })
+  } catch (e) {
+    throw new CommandFailure(`migrate receive: ${e instanceof Error ? e.message : String(e)}`)
+  }
   let machine: Machine
   try {
-    machine = await receiveMachine(socket, (config) => createMachine(config, io, command.trace), command.listen)
+    machine = await receiveMachine(channel, (config) => createMachine(config, io, command.trace), command.listen)
   } catch (error) {
     io.stderr.write(`tagvm: migration failed: ${error instanceof Error ? error.message : String(error)}\n`)
     return EXIT_FAILURE

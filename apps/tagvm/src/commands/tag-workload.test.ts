@@ -3,14 +3,13 @@
 // (pre-copy with the dirty log) to C, which runs to the end. The guest's final report checks
 // every tag and datum it wrote; A + B + C's console must be QEMU's recording, byte for byte.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer, connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, expect, test } from 'vitest'
 import { Machine } from '../machine/machine.js'
 import { loadSnapshotFile } from '../snapshot/file.js'
-import { receiveMachine, sendMachine } from './migrate.js'
+import { localChannelPair, receiveMachine, sendMachine } from './migrate.js'
 import { restoreMachine, saveMachine } from './snapshot.js'
 
 const guest = fileURLToPath(new URL('../../../../guests/tag-workload/tag-workload.elf', import.meta.url))
@@ -33,16 +32,10 @@ test('tag-workload saved, restored and migrated mid-run prints QEMU\'s report (P
   expect(snapshot.pages.filter((p) => p.tags !== null).length).toBeGreaterThan(500)
   const b = restoreMachine(snapshot, make)
 
-  const path = join(dir, 'workload.sock')
-  const server = createServer()
-  const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve))
-  await new Promise<void>((resolve) => server.listen(path, resolve))
-  const source = connect(path)
-  await new Promise<void>((resolve) => source.once('connect', resolve))
-  const received = receiveMachine(await accepted, make)
+  const [source, destination] = await localChannelPair(join(dir, 'workload.sock'))
+  const received = receiveMachine(destination, make)
   const sent = await sendMachine(b, source, { maxRounds: 4, insnsPerRound: 200_000 })
   const c = await received
-  server.close()
   expect(sent.kind).toBe('migrated')
   // Pre-copy rounds ran the guest on B, which rewrote tags; those pages went again.
   expect(b.retired).toBeGreaterThan(0)
