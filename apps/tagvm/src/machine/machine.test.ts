@@ -146,3 +146,28 @@ test('the CLI (from source) runs the MTE demo: stdout is the console byte for by
   expect(result.stdout).toBe(recorded('mte-demo').toString('latin1'))
   expect(result.status).toBe(0)
 })
+
+test('the dirty log reports every page whose data or tags the guest changed (mte-basic, 2000-instruction steps)', () => {
+  const machine = Machine.create({ ...CONFIG, ramSize: 8 << 20 }, consoleCapture())
+  machine.boot(readFileSync(elf('mte-basic')), elf('mte-basic'))
+  const snapshotOf = (): Map<number, string> => new Map([...machine.savedPages()].map((p) => [p.gpa, `${Buffer.from(p.data ?? []).toString('hex')}/${Buffer.from(p.tags ?? []).toString('hex')}`]))
+  machine.startDirtyLog()
+  machine.dirtyPages()
+  let before = snapshotOf()
+  let tagChanges = 0
+  for (;;) {
+    const stop = machine.run(2000)
+    const dirty = new Set(machine.dirtyPages())
+    const after = snapshotOf()
+    for (const gpa of new Set([...before.keys(), ...after.keys()])) {
+      const was = before.get(gpa)
+      const now = after.get(gpa)
+      if (was === now) continue
+      if (was?.split('/')[1] !== now?.split('/')[1]) tagChanges++
+      expect({ gpa, dirty: dirty.has(gpa) }).toEqual({ gpa, dirty: true })
+    }
+    before = after
+    if (stop.kind !== 'budget') break
+  }
+  expect(tagChanges).toBeGreaterThan(0)
+})
