@@ -112,3 +112,26 @@ test('tagvm migrate receive / send: two processes over a Unix socket', async () 
   expect(source.stdout.length).toBeGreaterThan(0)
   expect(source.stdout + received.stdout).toBe(recorded('mte-demo'))
 })
+
+test('tagvm migrate over inherited pipes (fd:3, ACK on fd:4), relayed by the parent', async () => {
+  const { spawn } = await import('node:child_process')
+  const appDir = fileURLToPath(new URL('../../', import.meta.url))
+  const start = (args: string[]) =>
+    spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/cli.ts', ...args], { cwd: appDir, stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] })
+  const destination = start(['migrate', 'receive', '--listen', 'fd:3', '--quiet'])
+  const source = start(['migrate', 'send', elf('mte-demo'), '--to', 'fd:3', '--after-insns', '112000', '--max-rounds', '1', '--quiet'])
+  const [srcStream, srcAck, dstStream, dstAck] = [source.stdio[3], source.stdio[4], destination.stdio[3], destination.stdio[4]] as NodeJS.ReadWriteStream[]
+  srcStream!.pipe(dstStream!)
+  dstAck!.pipe(srcAck!)
+  const collect = (child: typeof source) => {
+    let stdout = ''
+    let stderr = ''
+    child.stdout!.setEncoding('latin1').on('data', (t: string) => (stdout += t))
+    child.stderr!.setEncoding('latin1').on('data', (t: string) => (stderr += t))
+    return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => child.on('exit', (status) => setTimeout(() => resolve({ status, stdout, stderr }), 50)))
+  }
+  const [sent, received] = await Promise.all([collect(source), collect(destination)])
+  expect(sent).toMatchObject({ status: 0, stderr: '' })
+  expect(received).toMatchObject({ status: 0, stderr: '' })
+  expect(sent.stdout + received.stdout).toBe(recorded('mte-demo'))
+})
