@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { Duplex } from 'node:stream'
 import { afterAll, expect, test } from 'vitest'
 import type { MachineConfig } from '../config.js'
 import { Machine } from '../machine/machine.js'
@@ -120,9 +121,10 @@ test('tagvm migrate over inherited pipes (fd:3, ACK on fd:4), relayed by the par
     spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/cli.ts', ...args], { cwd: appDir, stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] })
   const destination = start(['migrate', 'receive', '--listen', 'fd:3', '--quiet'])
   const source = start(['migrate', 'send', elf('mte-demo'), '--to', 'fd:3', '--after-insns', '112000', '--max-rounds', '1', '--quiet'])
-  const [srcStream, srcAck, dstStream, dstAck] = [source.stdio[3], source.stdio[4], destination.stdio[3], destination.stdio[4]] as NodeJS.ReadWriteStream[]
-  srcStream!.pipe(dstStream!)
-  dstAck!.pipe(srcAck!)
+  // The 'pipe' entries are socket pairs, readable and writable both ways.
+  const relay = (from: unknown, to: unknown): void => void (from as Duplex).pipe(to as Duplex)
+  relay(source.stdio[3], destination.stdio[3])
+  relay(destination.stdio[4], source.stdio[4])
   const collect = (child: typeof source) => {
     let stdout = ''
     let stderr = ''
