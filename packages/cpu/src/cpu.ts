@@ -168,6 +168,9 @@ export class Cpu {
   private permR = 0
   private permW = 0
   private permX = 0
+  /** Host slots of the first and last page of the last probeAccess. */
+  private probeSlot1 = 0
+  private probeSlot2 = 0
   private readonly slotView: DataView[] = []
   private readonly slotBytes: Uint8Array[] = []
   private readonly slotBase: number[] = []
@@ -645,12 +648,9 @@ export class Cpu {
     }
     // Crosses a page: translate both pages before reading anything.
     const firstLen = PAGE - off
-    const s1 = this.translateData(hi, lo, ACCESS_READ, info, size)
-    const tagged1 = this.tlbFlags[this.lastTlbIndex]! & TLB_TAGGED
-    const nextLo = (lo + firstLen) >>> 0
-    const nextHi = nextLo === 0 ? (hi + 1) >>> 0 : hi
-    const s2 = this.translateData(nextHi, nextLo, ACCESS_READ, info, size)
-    this.tagCheckCrossing(hi, lo, nextHi, nextLo, size, firstLen, info, false, s1, tagged1, s2)
+    this.probeAccess(hi, lo, size, size, info, false)
+    const s1 = this.probeSlot1
+    const s2 = this.probeSlot2
     let rLo = 0
     let rHi = 0
     for (let b = 0; b < size; b++) {
@@ -690,12 +690,9 @@ export class Cpu {
       return
     }
     const firstLen = PAGE - off
-    const s1 = this.translateData(hi, lo, ACCESS_WRITE, info, size)
-    const tagged1 = this.tlbFlags[this.lastTlbIndex]! & TLB_TAGGED
-    const nextLo = (lo + firstLen) >>> 0
-    const nextHi = nextLo === 0 ? (hi + 1) >>> 0 : hi
-    const s2 = this.translateData(nextHi, nextLo, ACCESS_WRITE, info, size)
-    this.tagCheckCrossing(hi, lo, nextHi, nextLo, size, firstLen, info, true, s1, tagged1, s2)
+    this.probeAccess(hi, lo, size, size, info, true)
+    const s1 = this.probeSlot1
+    const s2 = this.probeSlot2
     for (let b = 0; b < size; b++) {
       const byte = (b < 4 ? vLo >>> (8 * b) : vHi >>> (8 * (b - 4))) & 0xff
       if (b < firstLen) this.slotBytes[s1]![this.slotBase[s1]! + off + b] = byte
@@ -703,6 +700,44 @@ export class Cpu {
     }
     if (this.slotCode[s1] !== 0) this.invalidateCodePage(this.slotPaPage[s1]!)
     if (this.slotCode[s2] !== 0) this.invalidateCodePage(this.slotPaPage[s2]!)
+  }
+
+  /**
+   * Called before an access made of several host reads or writes (STP, ST2G, ...) of `span`
+   * bytes in parts of `elemSize` bytes: when a later part could fault after an earlier one
+   * was performed (the span crosses a page, or covers several granules while tag checks
+   * may apply), checks the whole access first so that a fault changes nothing. Same page
+   * and one granule (or no checking) costs two compares.
+   */
+  probeParts(hi: number, lo: number, span: number, elemSize: number, info: number, isWrite: boolean): void {
+    if ((lo & 0xfff) + span <= PAGE && ((lo & 15) + span <= 16 || (this.tagCheckMask === 0 && (info & ACC_UNPRIV) === 0))) return
+    this.probeAccess(hi, lo, span, elemSize, info, isWrite)
+  }
+
+  /**
+   * Checks an access of `span` bytes at [hi:lo] as one: translation and permission of every
+   * page it touches, Device alignment for `elemSize`-byte parts, then the tag check of every
+   * granule (QEMU's probe before a multi-part or page-crossing access). Leaves the host
+   * slots of the first and last page in probeSlot1/probeSlot2 and the TLB filled.
+   */
+  probeAccess(hi: number, lo: number, span: number, elemSize: number, info: number, isWrite: boolean): void {
+    const access = isWrite ? ACCESS_WRITE : ACCESS_READ
+    const off = lo & 0xfff
+    const s1 = this.translateData(hi, lo, access, info, elemSize)
+    this.probeSlot1 = this.probeSlot2 = s1
+    if (off + span <= PAGE) {
+      this.tagCheckSlow(hi, lo, span, info, isWrite, s1, true)
+      return
+    }
+    const firstLen = PAGE - off
+    const tagged1 = this.tlbFlags[this.lastTlbIndex]! & TLB_TAGGED
+    const nextLo = (lo + firstLen) >>> 0
+    const nextHi = nextLo === 0 ? (hi + 1) >>> 0 : hi
+    const s2 = this.translateData(nextHi, nextLo, access, info, elemSize)
+    // translateData saw the (aligned) page start; a misaligned part reaching a Device page faults too.
+    if ((lo & (elemSize - 1)) !== 0 && (this.tlbFlags[this.lastTlbIndex]! & TLB_DEVICE) !== 0) this.alignmentFault(hi, lo, isWrite, info)
+    this.probeSlot2 = s2
+    this.tagCheckCrossing(hi, lo, nextHi, nextLo, span, firstLen, info, isWrite, s1, tagged1, s2)
   }
 
   /**

@@ -344,6 +344,7 @@ function pair(isLoad: boolean, signedWord: boolean): Builder {
         const aHi = x[t1 + 1]!
         const bLo2 = x[t2]!
         const bHi2 = x[t2 + 1]!
+        cpu.probeParts(hi, lo, 2 * bytes, bytes, info, true)
         store(cpu, size, hi, lo, aLo, aHi, info)
         store(cpu, size, hi2, lo2, bLo2, bHi2, info)
         if (mode !== Mode.Offset) writeback(x, n, lo, hi, mode, iLo, iHi)
@@ -387,6 +388,8 @@ function fastPair64(
       x[d2] = bLo2
       x[d2 + 1] = bHi2
     } else {
+      // Both halves are checked before either is written (a fault leaves memory unchanged).
+      cpu.probeParts(hi, lo, 16, 8, info, true)
       cpu.wr64(hi, lo, x[t1]!, x[t1 + 1]!, info)
       cpu.wr64(hi2, lo2, x[t2]!, x[t2 + 1]!, info)
       if (wb) {
@@ -463,6 +466,8 @@ function storeExclusive(isPair: boolean): Builder {
       const aHi = x[t1 + 1]!
       const bLo = isPair ? x[t2]! : 0
       const bHi = isPair ? x[t2 + 1]! : 0
+      // Aligned to the pair's size: both halves share a page and a granule, so the first
+      // store's checks cover the second.
       const ok = cpu.checkExclusive(hi, lo, total)
       if (ok) {
         store(cpu, size, hi, lo, aLo, aHi, info)
@@ -553,9 +558,14 @@ const compareAndSwapPair: Builder = (cpu, f) => {
     const lo = alu[R_LO]!
     const hi = alu[R_HI]!
     checkAligned(cpu, hi, lo, bytes * 2, true)
-    const aLo = load(cpu, size, hi, lo, info) >>> 0
+    // As QEMU: the whole pair is checked as a write (permission, tags; WnR = 1) before the
+    // compare, whether or not the store then happens.
+    cpu.probeAccess(hi, lo, bytes * 2, bytes * 2, info, true)
+    // Tags were checked (as a write) by the probe: the parts are not checked again.
+    const parts = info | ACC_UNCHECKED
+    const aLo = load(cpu, size, hi, lo, parts) >>> 0
     const aHi = size === 3 ? cpu.rdHi >>> 0 : 0
-    const bLo = load(cpu, size, hi, (lo + bytes) >>> 0, info) >>> 0
+    const bLo = load(cpu, size, hi, (lo + bytes) >>> 0, parts) >>> 0
     const bHi = size === 3 ? cpu.rdHi >>> 0 : 0
     const s0 = 2 * rs
     const s1 = 2 * (rs + 1)
@@ -563,8 +573,8 @@ const compareAndSwapPair: Builder = (cpu, f) => {
       aLo === ((x[s0]! & mLo) >>> 0) && aHi === ((x[s0 + 1]! & mHi) >>> 0) &&
       bLo === ((x[s1]! & mLo) >>> 0) && bHi === ((x[s1 + 1]! & mHi) >>> 0)
     if (equal) {
-      store(cpu, size, hi, lo, x[2 * rt]!, x[2 * rt + 1]!, info)
-      store(cpu, size, hi, (lo + bytes) >>> 0, x[2 * (rt + 1)]!, x[2 * (rt + 1) + 1]!, info)
+      store(cpu, size, hi, lo, x[2 * rt]!, x[2 * rt + 1]!, parts)
+      store(cpu, size, hi, (lo + bytes) >>> 0, x[2 * (rt + 1)]!, x[2 * (rt + 1) + 1]!, parts)
     }
     const d0 = dst(rs)
     const d1 = dst(rs + 1)

@@ -167,6 +167,8 @@ function tagStore(granules: number, zero: boolean): Builder {
       if ((lo & 15) !== 0) cpu.alignmentFault(hi, lo, true, 0)
       const tag = (x[t + 1]! >>> 24) & 15
       const ata = ataHere(cpu)
+      // ST2G/STZ2G may cross a page: translate both before writing either granule.
+      if (granules > 1) cpu.probeParts(hi, lo, 16 * granules, 16, ACC_UNCHECKED, true)
       for (let g = 0; g < granules; g++) {
         const gLo = (lo + 16 * g) >>> 0
         const gHi = gLo < lo ? (hi + 1) >>> 0 : hi
