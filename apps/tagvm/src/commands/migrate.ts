@@ -10,7 +10,7 @@ import { SNAPSHOT_MAGIC } from '../snapshot/format.js'
 import { loadSnapshotFile } from '../snapshot/file.js'
 import { PAGE_SIZE, TAG_BYTES_PER_PAGE, type PageRecord, type VcpuState } from '../snapshot/records.js'
 import { CommandFailure, bootImage, createMachine, finish, machineConfig, readFileOrFail } from './common.js'
-import { restoreMachine } from './snapshot.js'
+import { restoreMachine, snapshotOnSignal } from './snapshot.js'
 
 /**
  * Instructions the guest runs between pre-copy rounds (it keeps dirtying memory meanwhile):
@@ -297,15 +297,21 @@ export async function migrateReceiveCommand(command: ReceiveCommand, io: CliIo):
 }
 
 /**
- * The CLI entry: `migrate send|receive` needs sockets, so it runs asynchronously; every other
- * command goes to runCli.
+ * The CLI entry: `migrate send|receive` (sockets) and `snapshot` on SIGUSR1 need the event
+ * loop, so they run asynchronously; every other command goes to runCli.
  */
 export async function runCliAsync(argv: readonly string[], io: CliIo, version: string): Promise<number> {
   const parsed = parseCommand(argv)
-  if (parsed.kind !== 'command' || (parsed.command.name !== 'migrate-send' && parsed.command.name !== 'migrate-receive')) return runCli(argv, io, version)
+  if (parsed.kind !== 'command') return runCli(argv, io, version)
   const command = parsed.command
+  const run = async (): Promise<number> => {
+    if (command.name === 'migrate-send') return migrateSendCommand(command, io)
+    if (command.name === 'migrate-receive') return migrateReceiveCommand(command, io)
+    if (command.name === 'snapshot' && command.afterInsns === undefined) return snapshotOnSignal(command, io)
+    return runCli(argv, io, version)
+  }
   try {
-    return command.name === 'migrate-send' ? await migrateSendCommand(command, io) : await migrateReceiveCommand(command, io)
+    return await run()
   } catch (e) {
     if (e instanceof CommandFailure) {
       io.stderr.write(`tagvm: ${e.message}\n`)

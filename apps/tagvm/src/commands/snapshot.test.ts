@@ -92,3 +92,34 @@ test('restore with --max-insns stops with status 3', () => {
   expect(result.status).toBe(3)
   expect(result.stderr).toMatch(/after 500 instructions \(--max-insns\)/)
 })
+
+test('the tagvm binary saves a running guest on SIGUSR1 (tag-workload), and the snapshot continues it', async () => {
+  const { spawn } = await import('node:child_process')
+  const appDir = fileURLToPath(new URL('../../', import.meta.url))
+  const file = join(dir, 'signal.snap')
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/cli.ts', 'snapshot', elf('tag-workload'), file], { cwd: appDir })
+  let stdout = ''
+  let stderr = ''
+  let signalled = false
+  child.stderr.setEncoding('latin1').on('data', (t: string) => (stderr += t))
+  child.stdout.setEncoding('latin1').on('data', (t: string) => {
+    stdout += t
+    // Once the guest has tagged its region, ask for the snapshot.
+    if (!signalled && stdout.includes('initialised')) {
+      signalled = true
+      child.kill('SIGUSR1')
+    }
+  })
+  const status = await new Promise<number | null>((resolve) => child.on('close', resolve))
+  expect(stderr).toMatch(/saved the guest on SIGUSR1 after \d+ instructions/)
+  expect(status).toBe(0)
+  const full = recorded('tag-workload')
+  expect(full.startsWith(stdout)).toBe(true)
+  expect(stdout.length).toBeLessThan(full.length)
+  const snap = loadSnapshotFile(file)
+  expect(snap.pages.filter((p) => p.tags !== null).length).toBeGreaterThan(500)
+  // Continue it for a while: it keeps printing what QEMU printed.
+  const more = cli(['restore', file, '--quiet', '--max-insns', '20M'])
+  expect([0, 3]).toContain(more.status)
+  expect(full.startsWith(stdout + more.stdout)).toBe(true)
+})
