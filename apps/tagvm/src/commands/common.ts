@@ -33,7 +33,7 @@ export function createMachine(config: MachineConfig, io: CliIo, trace: boolean):
   } catch (e) {
     if (e instanceof ErrnoError) {
       const hint = config.mte && config.backing === 'file' ? ' (file-backed memory cannot hold allocation tags: use --mte off, or --backing anon or shmem)' : ''
-      throw new CliFailure(`cannot build the machine: ${e.message} (${e.code})${hint}`)
+      throw new CliFailure(`cannot build the machine: ${e.message.includes(e.code) ? e.message : `${e.message} (${e.code})`}${hint}`)
     }
     throw e
   }

@@ -132,12 +132,11 @@ test('an access to an address with no device reads as zero and is reported once'
   expect(io.messages).toEqual(['guest read from 0x8000000, where no device is (read as zero)'])
 })
 
-test('a guest whose memory cannot be mapped stops with the errno KVM_RUN gave', () => {
+test('a guest that jumps where no memory is stops with a clear message instead of spinning', () => {
   const machine = Machine.create(CONFIG, consoleCapture())
-  // Jump to an address outside every memslot and outside the MMIO bus: the fetch has no backing.
+  // Outside every memslot: KVM injects a prefetch abort, whose vector (VBAR_EL1 = 0) has no memory either.
   machine.vcpus[0]!.setOneReg(REG_PC, 0x1_0000_0000n)
-  const stop = machine.run(10_000)
-  expect(stop.kind).toBe('error')
+  expect(machine.run(10_000)).toEqual({ kind: 'error', message: 'the guest makes no progress (vCPU 0 at pc 0x200 retires no instructions)' })
 })
 
 test('the CLI (from source) runs the MTE demo: stdout is the console byte for byte, stderr empty, status 0', () => {
@@ -170,4 +169,22 @@ test('the dirty log reports every page whose data or tags the guest changed (mte
     if (stop.kind !== 'budget') break
   }
   expect(tagChanges).toBeGreaterThan(0)
+})
+
+test('PSCI SYSTEM_RESET ends the run with a reset; CPU_ON starts a secondary that then runs in turn', () => {
+  const io = consoleCapture()
+  const machine = Machine.create({ ...CONFIG, cpus: 2 }, io)
+  // movz x0, #0x8400, lsl #16; movk x0, #9; hvc #0   (SYSTEM_RESET)
+  machine.boot(new Uint8Array(Uint32Array.of(0xd2b08000, 0xf2800120, 0xd4000002).buffer), 'reset.bin', { base: 0x4008_0000 })
+  expect(machine.run()).toEqual({ kind: 'reset' })
+
+  const two = Machine.create({ ...CONFIG, cpus: 2 }, io)
+  // vCPU 0: CPU_ON(target 1, entry 0x40081000, context 0) then spin; vCPU 1 at 0x40081000: SYSTEM_OFF.
+  // movz x0, #0xc400, lsl #16; movk x0, #3; mov x1, #1; movz x2, #0x4008, lsl #16; movk x2, #0x1000; mov x3, #0; hvc #0; b .
+  const primary = Uint32Array.of(0xd2b88000, 0xf2800060, 0xd2800021, 0xd2a80102, 0xf2820002, 0xd2800003, 0xd4000002, 0x14000000)
+  const secondary = Uint32Array.of(0xd2b08000, 0xf2800100, 0xd4000002)
+  two.boot(new Uint8Array(primary.buffer), 'smp.bin', { base: 0x4008_0000 })
+  two.kvm.process.userWrite(two.ramHva + 0x8_1000, new Uint8Array(secondary.buffer))
+  expect(two.run()).toEqual({ kind: 'power-off' })
+  expect(two.vcpus[1]!.vcpu.cpu.retired).toBeGreaterThan(0)
 })

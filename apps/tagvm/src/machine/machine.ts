@@ -197,7 +197,7 @@ export class Machine {
         }
       }
     } catch (error) {
-      if (error instanceof KvmError) return { kind: 'error', message: `${error.message} (${error.code})` }
+      if (error instanceof KvmError) return { kind: 'error', message: error.message.includes(error.code) ? error.message : `${error.message} (${error.code})` }
       throw error
     } finally {
       this.flushConsole()
