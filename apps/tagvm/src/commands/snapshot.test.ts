@@ -119,7 +119,7 @@ test('the tagvm binary saves a running guest on SIGUSR1 (tag-workload), and the 
   const snap = loadSnapshotFile(file)
   expect(snap.pages.filter((p) => p.tags !== null).length).toBeGreaterThan(500)
   // Continue it for a while: it keeps printing what QEMU printed.
-  const more = cli(['restore', file, '--quiet', '--max-insns', '20M'])
+  const more = cli(['restore', file, '--quiet', '--max-insns', '3M'])
   expect([0, 3]).toContain(more.status)
   expect(full.startsWith(stdout + more.stdout)).toBe(true)
 })

@@ -2,6 +2,7 @@ import { EXIT_FAILURE, EXIT_OK, type Command } from '../cli-args.js'
 import type { CliIo } from '../cli-main.js'
 import { Machine } from '../machine/machine.js'
 import { ProgressReporter } from '../progress.js'
+import { StopTrigger } from '../stop-trigger.js'
 import { loadSnapshotFile, saveSnapshotFile } from '../snapshot/file.js'
 import type { Snapshot } from '../snapshot/format.js'
 import { PAGE_SIZE, TAG_BYTES_PER_PAGE } from '../snapshot/records.js'
@@ -78,24 +79,21 @@ const SIGNAL_POLL_INSNS = 1_000_000
 export async function snapshotOnSignal(command: SnapshotCommand, io: CliIo): Promise<number> {
   const machine = createMachine(machineConfig(command.machine), io, command.machine.trace)
   bootImage(machine, command.image, command.machine)
-  let requested = false
-  const onSignal = (): void => {
-    requested = true
-  }
-  process.on('SIGUSR1', onSignal)
+  const trigger = new StopTrigger({ signal: 'SIGUSR1' })
   try {
     if (!command.quiet) io.stderr.write(`tagvm: running; send SIGUSR1 to process ${process.pid} to save the guest to ${command.out}\n`)
     const limit = command.machine.maxInsns ?? Number.POSITIVE_INFINITY
-    while (!requested) {
-      const stop = machine.run(Math.min(SIGNAL_POLL_INSNS, limit - machine.retired))
+    while (!trigger.fired(machine.retired)) {
+      const stop = machine.run(Math.min(trigger.sliceBudget(machine.retired, SIGNAL_POLL_INSNS), limit - machine.retired))
       if (stop.kind !== 'budget' || machine.retired >= limit) {
         io.stderr.write('tagvm: no SIGUSR1 arrived while the guest ran; no snapshot written\n')
         return finish(stop, machine, io, command.machine.maxInsns)
       }
+      // Signals are delivered on the event loop.
       await new Promise((resolve) => setImmediate(resolve))
     }
   } finally {
-    process.off('SIGUSR1', onSignal)
+    trigger.dispose()
   }
   const { fileBytes } = saveMachine(machine, command.out, progress(io, command.quiet, `snapshot ${command.out}`, machine.config.ramSize))
   if (!command.quiet) io.stderr.write(`tagvm: saved the guest on SIGUSR1 after ${machine.retired} instructions to ${command.out} (${fileBytes} bytes)\n`)
