@@ -66,7 +66,7 @@ const RUN_OPTIONS: OptionSpec[] = [
   { name: 'cpus', kind: 'value', arg: 'N', help: `number of vCPUs, 1..${MAX_CPUS} (default 1)` },
   { name: 'backing', kind: 'value', arg: 'anon|shmem|file', help: 'host memory behind guest RAM (default anon)' },
   { name: 'max-insns', kind: 'value', arg: 'N', help: 'stop the guest after N instructions (exit status 3)' },
-  { name: 'trace', kind: 'flag', help: 'trace exits and guest faults on standard error' },
+  { name: 'trace', kind: 'flag', help: 'print each executed instruction (vCPU, pc, word, disassembly) on standard error' },
   { name: 'base', kind: 'value', arg: 'ADDR', help: 'load address for a raw binary (default 0x40000000)' },
   { name: 'initrd', kind: 'value', arg: 'FILE', help: 'initial RAM disk for a Linux Image' },
   { name: 'append', kind: 'value', arg: 'ARGS', help: 'kernel command line (DTB /chosen/bootargs)' },
