@@ -2,7 +2,12 @@
 import { runCliAsync } from './commands/migrate.js'
 import { VERSION } from './version.js'
 
-// runCliAsync is runCli plus `migrate`, which needs sockets.
+// A reader that stops reading the console (`tagvm run ... | head`) ends the run quietly, as SIGPIPE would.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error
+  process.exit(0)
+})
+// runCliAsync is runCli plus `migrate` and snapshots on SIGUSR1, which need the event loop.
 void runCliAsync(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }, VERSION).then((status) => {
   process.exitCode = status
 })
