@@ -137,3 +137,30 @@ test('tagvm migrate over inherited pipes (fd:3, ACK on fd:4), relayed by the par
   expect(received).toMatchObject({ status: 0, stderr: '' })
   expect(sent.stdout + received.stdout).toBe(recorded('mte-demo'))
 })
+
+test('migrate send SNAPSHOT: a saved guest is restored at the source and migrated on', async () => {
+  const { runCli } = await import('../cli-main.js')
+  const { runCliAsync } = await import('./migrate.js')
+  const capture = () => {
+    const out: Buffer[] = []
+    let err = ''
+    return {
+      io: { stdout: { write: (t: string | Uint8Array) => out.push(Buffer.from(t)) }, stderr: { write: (t: string) => (err += t) } },
+      stdout: () => Buffer.concat(out).toString('latin1'),
+      stderr: () => err,
+    }
+  }
+  const snap = join(dir, 'demo-for-migration.snap')
+  const first = capture()
+  expect(runCli(['snapshot', elf('mte-demo'), snap, '--after-insns', '110000', '--quiet'], first.io, 'test')).toBe(0)
+  const path = join(dir, 'from-snapshot.sock')
+  const dst = capture()
+  const src = capture()
+  const received = runCliAsync(['migrate', 'receive', '--listen', path, '--quiet'], dst.io, 'test')
+  for (let i = 0; i < 100 && !existsSync(path); i++) await new Promise((r) => setTimeout(r, 20))
+  const sent = await runCliAsync(['migrate', 'send', snap, '--to', path, '--after-insns', '3000', '--max-rounds', '1', '--quiet'], src.io, 'test')
+  expect([sent, await received]).toEqual([0, 0])
+  expect(src.stderr() + dst.stderr()).toBe('')
+  expect(src.stdout().length).toBeGreaterThan(0)
+  expect(first.stdout() + src.stdout() + dst.stdout()).toBe(recorded('mte-demo'))
+})
