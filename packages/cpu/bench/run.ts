@@ -43,6 +43,17 @@ subs x5, x5, #1; b.ne 2b`,
     },
   },
   {
+    name: 'memory copy (ldp/stp) of 128 KiB, MMU on',
+    words: asm`mov x5, #1024
+2: mov x1, x0; add x8, x0, #0x20, lsl #12; mov x3, #8192
+1: ldp x4, x6, [x1], #16; stp x4, x6, [x8], #16; subs x3, x3, #1; b.ne 1b
+subs x5, x5, #1; b.ne 2b`,
+    setup: (m) => {
+      m.cpu.setX(0, BigInt(DATA))
+      enableIdentityMmu(m)
+    },
+  },
+  {
     name: 'sieve of Eratosthenes (byte stores), MMU on',
     words: asm`mov x9, #24
 3: mov x1, #0; mov x2, #0x10000

@@ -2,6 +2,7 @@
 // part (sync tag check, translation or permission fault on the second page) leaves memory,
 // allocation tags and registers as they were, with ESR/FAR as QEMU reports them.
 
+import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { V, mteMachine, p, runWords, stopReason, type MteOptions } from './mte-test-support.js'
 import { CODE, RAM_BASE, type Machine } from './test-helpers.js'
@@ -154,6 +155,57 @@ describe('stores of two registers change nothing when their second part faults',
     expect(m.memory.read32(V + 8)).toBe(1)
     expect(m.memory.read32(V + 16)).toBe(2)
     expect(m.cpu.getSysreg('TFSR_EL1') & 1n).toBe(1n)
+  })
+})
+
+describe('pairs against the granule rule', () => {
+  test('STP/LDP of X or W at any byte offset and tag: fault iff a touched granule differs, else both parts', () => {
+    const forms = [pairForms['STP X, offset']!, pairForms['STP W, offset']!, loadPairForms['LDP X']!, loadPairForms['LDP W']!]
+    const granuleTags = [3, 4, 0, 0xf]
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 0x30 }), fc.constantFrom(3, 4, 0, 0xf, 7), fc.boolean(), (which, offset, tag, sameTags) => {
+        const form = forms[which]!
+        const isStore = which < 2
+        const m = pagedMachine()
+        // Sometimes every granule carries the pointer's tag (the probe's fast answer).
+        if (sameTags) for (let g = 0; g < 4; g++) m.memory.setTag(V + 16 * g, tag)
+        const tags = sameTags ? [tag, tag, tag, tag] : granuleTags
+        const span = 2 * form.bytes
+        const first = offset >>> 4
+        const last = (offset + span - 1) >>> 4
+        let failing = -1
+        for (let g = first; g <= last; g++) {
+          if (tags[g] !== tag) {
+            failing = g
+            break
+          }
+        }
+        REGS.forEach((v, r) => m.cpu.setX(r, v))
+        const base = p(tag, offset)
+        m.cpu.setX(3, base)
+        const before = snapshot(m, V + 0x20)
+        const stop = stopReason(runWords(m, [form.word]))
+        if (failing >= 0) {
+          expect(stop).toBe(4)
+          expect(m.cpu.getSysreg('ESR_EL1')).toBe(isStore ? TAG_WRITE : TAG_READ)
+          expect(m.cpu.getSysreg('FAR_EL1')).toBe(failing === first ? base : p(tag, 16 * failing))
+          expect(snapshot(m, V + 0x20)).toEqual(before)
+          return
+        }
+        expect(stop).toBe('end')
+        const mask = form.bytes === 8 ? (1n << 64n) - 1n : 0xffff_ffffn
+        const value = (a: number): bigint => readBytes(m, a, form.bytes).reduceRight((acc, b) => (acc << 8n) | BigInt(b), 0n)
+        if (isStore) {
+          expect(value(V + offset)).toBe(REGS[1]! & mask)
+          expect(value(V + offset + form.bytes)).toBe(REGS[2]! & mask)
+        } else {
+          // LDP W zero-extends: the little-endian value as read.
+          expect(m.cpu.getX(1)).toBe(value(V + offset))
+          expect(m.cpu.getX(2)).toBe(value(V + offset + form.bytes))
+        }
+      }),
+      { numRuns: 150 },
+    )
   })
 })
 
