@@ -71,7 +71,7 @@ const RUN_OPTIONS: OptionSpec[] = [
   { name: 'initrd', kind: 'value', arg: 'FILE', help: 'initial RAM disk for a Linux Image' },
   { name: 'append', kind: 'value', arg: 'ARGS', help: 'kernel command line (DTB /chosen/bootargs)' },
 ]
-const AFTER: OptionSpec = { name: 'after-insns', kind: 'value', arg: 'N', help: 'act after N guest instructions' }
+const AFTER: OptionSpec = { name: 'after-insns', kind: 'value', arg: 'N', help: 'act after N guest instructions (snapshot without it: on SIGUSR1)' }
 const LIMIT_OPTIONS = RUN_OPTIONS.filter((o) => o.name === 'max-insns' || o.name === 'trace')
 const PROGRESS: OptionSpec = { name: 'quiet', kind: 'flag', help: 'no progress output' }
 
