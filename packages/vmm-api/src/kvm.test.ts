@@ -243,3 +243,17 @@ test('MP state, immediate_exit and KVM_CLEAR_DIRTY_LOG through the fds', () => {
   expect([...vmFd.getDirtyLog(1).subarray(0, 2)]).toEqual([0xf0, 0xff])
   expect(failure(() => vmFd.clearDirtyLog({ slot: 1, firstPage: 1, numPages: 64, dirtyBitmap: new Uint8Array(8) }))).toBe('KVM_CLEAR_DIRTY_LOG EINVAL 22')
 })
+
+test('VcpuFd.id and retiredInstructions count exactly what KVM_RUN budgets allow', () => {
+  const kvm = Kvm.open({ hostMemory: 64 * MiB })
+  const { vmFd, ram } = vmWithRam(kvm)
+  // `b .` (0x14000000): a guest that spins forever, so only the budget stops it.
+  kvm.process.userWrite(ram, Uint8Array.of(0x00, 0x00, 0x00, 0x14))
+  const vcpu = bootVcpu(vmFd)
+  expect(vcpu.id).toBe(0)
+  expect(vcpu.retiredInstructions).toBe(0)
+  expect(vcpu.run(1000)).toEqual({ kind: 'intr' })
+  expect(vcpu.retiredInstructions).toBe(1000)
+  expect(vcpu.run(234)).toEqual({ kind: 'intr' })
+  expect(vcpu.retiredInstructions).toBe(1234)
+})

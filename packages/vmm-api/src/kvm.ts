@@ -327,6 +327,19 @@ export class VcpuFd {
     kvmCall('KVM_ARM_VCPU_INIT', () => this.vcpu.init({ target: init.target, features }))
   }
 
+  /** The vCPU index given to KVM_CREATE_VCPU. */
+  get id(): number {
+    return this.vcpu.id
+  }
+
+  /**
+   * Guest instructions this vCPU has retired. A tagvm extension: real KVM has no such ioctl
+   * (VMMs count with perf); tagvm's CLI uses it for `--max-insns` and `--after-insns`.
+   */
+  get retiredInstructions(): number {
+    return this.vcpu.cpu.retired
+  }
+
   /** KVM_RUN. Fill `exit.data` of an MMIO read before calling it again. */
   run(budget?: number): VcpuExit {
     return kvmCall('KVM_RUN', () => this.vcpu.run(budget))

@@ -206,12 +206,11 @@ export class Machine {
 
   /** One KVM_RUN on one vCPU, with its exit handled; a StopReason ends run(). */
   private runVcpu(vcpu: VcpuFd, slice: number): StopReason | undefined {
-    const cpu = vcpu.vcpu.cpu
-    const before = cpu.retired
+    const before = vcpu.retiredInstructions
     // An answered MMIO access retires at the start of the next KVM_RUN, on top of its budget.
     const completing = this.mmioPending.delete(vcpu) ? 1 : 0
     const exit = vcpu.run(Math.max(0, slice - completing))
-    this.retired += Math.max(0, cpu.retired - before)
+    this.retired += Math.max(0, vcpu.retiredInstructions - before)
     switch (exit.kind) {
       case 'intr':
         return undefined
@@ -243,7 +242,7 @@ export class Machine {
     const after = vcpu.getOneReg(REG_PC)
     if (this.retired !== retiredBefore || after !== pc || stop) {
       this.flushConsole()
-      this.io.trace!(formatTraceLine(vcpu.vcpu.id, pc, fetched ? new DataView(word.buffer).getUint32(0, true) : undefined))
+      this.io.trace!(formatTraceLine(vcpu.id, pc, fetched ? new DataView(word.buffer).getUint32(0, true) : undefined))
     }
     return stop
   }
