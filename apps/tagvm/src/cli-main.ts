@@ -1,4 +1,5 @@
 import { readFileSync, openSync, readSync, closeSync } from 'node:fs'
+import type { ConsoleInput } from './commands/console.js'
 import { loadGuest } from './boot.js'
 import {
   EXIT_FAILURE,
@@ -27,6 +28,8 @@ import { liveImageTags } from './commands/tags.js'
 export interface CliIo {
   readonly stdout: { write(text: string | Uint8Array): unknown; readonly isTTY?: boolean; readonly columns?: number }
   readonly stderr: { write(text: string): unknown; readonly isTTY?: boolean; readonly columns?: number }
+  /** The terminal, when there is one: `tagvm run` then feeds keystrokes to the guest's UART. */
+  readonly stdin?: ConsoleInput
 }
 
 /** A failure to report in one line and exit with `status`. */

@@ -8,6 +8,6 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   process.exit(0)
 })
 // runCliAsync is runCli plus `migrate` and snapshots on SIGUSR1, which need the event loop.
-void runCliAsync(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr }, VERSION).then((status) => {
+void runCliAsync(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin }, VERSION).then((status) => {
   process.exitCode = status
 })

@@ -1,4 +1,5 @@
 import { EXIT_FAILURE, EXIT_INTERNAL, EXIT_OK, parseCommand, type Command } from '../cli-args.js'
+import { runInteractiveCommand } from './run.js'
 import { runCli, type CliIo } from '../cli-main.js'
 import type { MachineConfig } from '../config.js'
 import { FileFormatError } from '../loaders/errors.js'
@@ -308,6 +309,8 @@ export async function runCliAsync(argv: readonly string[], io: CliIo, version: s
     if (command.name === 'migrate-send') return migrateSendCommand(command, io)
     if (command.name === 'migrate-receive') return migrateReceiveCommand(command, io)
     if (command.name === 'snapshot' && command.afterInsns === undefined) return snapshotOnSignal(command, io)
+    // On a terminal the guest's UART also gets the keyboard; --trace stays line by line on stderr.
+    if (command.name === 'run' && io.stdin?.isTTY === true && !command.machine.trace) return runInteractiveCommand(command, io, io.stdin)
     return runCli(argv, io, version)
   }
   try {

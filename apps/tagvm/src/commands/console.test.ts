@@ -1,0 +1,63 @@
+import { EventEmitter } from 'node:events'
+import { readFileSync } from 'node:fs'
+import { expect, test } from 'vitest'
+import { VIRT_RAM_BASE } from '../fdt/virt.js'
+import { Machine } from '../machine/machine.js'
+import { runInteractive, type ConsoleInput } from './console.js'
+
+const ECHO = readFileSync(new URL('../../test/fixtures/uart-echo.bin', import.meta.url))
+
+/** A stand-in terminal: what a test types arrives as 'data' events, as from process.stdin. */
+class FakeTerminal extends EventEmitter implements ConsoleInput {
+  readonly isTTY = true
+  raw: boolean[] = []
+  setRawMode(raw: boolean): void {
+    this.raw.push(raw)
+  }
+  resume(): void {}
+  pause(): void {}
+  type(text: string): void {
+    setImmediate(() => this.emit('data', Buffer.from(text, 'latin1')))
+  }
+}
+
+function echoMachine(): { machine: Machine; output: () => string } {
+  const chunks: Uint8Array[] = []
+  const machine = Machine.create(
+    { ramBase: VIRT_RAM_BASE, ramSize: 16 * 1024 * 1024, cpus: 1, mte: true, backing: 'anon' },
+    { console: (bytes) => chunks.push(bytes.slice()), message: () => {} },
+  )
+  machine.boot(ECHO, 'uart-echo.bin')
+  return { machine, output: () => Buffer.concat(chunks).toString('latin1') }
+}
+
+test('keystrokes reach the guest through the PL011, in order, even beyond its 16-byte FIFO', async () => {
+  const { machine, output } = echoMachine()
+  const terminal = new FakeTerminal()
+  // No 'q' before the end: the echo guest powers off when it reads one.
+  const line = 'a brown fox jumps over the lazy dog, 0123456789 times, all in order\r'
+  terminal.type(line)
+  terminal.type('more after a pause\rq')
+  const stop = await runInteractive(machine, terminal)
+  expect(stop).toEqual({ kind: 'power-off' })
+  expect(output()).toBe(`${line}more after a pause\r`)
+  expect(terminal.raw).toEqual([true, false])
+  expect(terminal.listenerCount('data')).toBe(0)
+})
+
+test('Ctrl-A x quits; Ctrl-A Ctrl-A sends one Ctrl-A to the guest', async () => {
+  const { machine, output } = echoMachine()
+  const terminal = new FakeTerminal()
+  terminal.type('a\x01\x01b\x01x')
+  const stop = await runInteractive(machine, terminal)
+  expect(stop).toEqual({ kind: 'quit' })
+  // The quit is seen as soon as it arrives, so the guest may not have echoed everything yet.
+  expect('a\x01b'.startsWith(output())).toBe(true)
+})
+
+test('an instruction limit stops a guest that waits for input forever', async () => {
+  const { machine } = echoMachine()
+  const stop = await runInteractive(machine, new FakeTerminal(), 1_000_000)
+  expect(stop).toEqual({ kind: 'budget' })
+  expect(machine.retired).toBe(1_000_000)
+})

@@ -1,0 +1,69 @@
+import type { Machine, StopReason } from '../machine/machine.js'
+
+/** The host terminal side of the guest console; `process.stdin` satisfies it. */
+export interface ConsoleInput {
+  readonly isTTY?: boolean
+  setRawMode?(raw: boolean): unknown
+  on(event: 'data', listener: (chunk: Uint8Array | string) => void): unknown
+  off(event: 'data', listener: (chunk: Uint8Array | string) => void): unknown
+  resume(): unknown
+  pause(): unknown
+}
+
+/** Instructions per slice between looks at the terminal: small enough to feel immediate. */
+export const CONSOLE_SLICE = 200_000
+/**
+ * The slice while typed bytes wait for FIFO room: about one character time at 115200 baud
+ * (87 µs) at tagvm's speed, so a guest reading with the FIFO off still sees a steady line.
+ */
+export const CONSOLE_BUSY_SLICE = 4_000
+
+const CTRL_A = 0x01
+const QUIT_KEY = 0x78 // 'x', as in QEMU's -nographic: Ctrl-A x quits
+
+export type InteractiveStop = StopReason | { readonly kind: 'quit' }
+
+/**
+ * Runs the guest with the terminal wired to its PL011: keystrokes go to the receive FIFO as
+ * the guest makes room (the rest wait, nothing is dropped), and the event loop gets a turn
+ * between slices so keystrokes arrive. Ctrl-A x quits; Ctrl-A Ctrl-A sends one Ctrl-A.
+ */
+export async function runInteractive(machine: Machine, input: ConsoleInput, maxInsns?: number): Promise<InteractiveStop> {
+  const pending: number[] = []
+  let escaped = false
+  let quit = false
+  const onData = (chunk: Uint8Array | string): void => {
+    const bytes = typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk
+    for (const byte of bytes) {
+      if (escaped) {
+        escaped = false
+        if (byte === QUIT_KEY) quit = true
+        else if (byte === CTRL_A) pending.push(CTRL_A)
+        else pending.push(CTRL_A, byte)
+      } else if (byte === CTRL_A) {
+        escaped = true
+      } else {
+        pending.push(byte)
+      }
+    }
+  }
+  input.setRawMode?.(true)
+  input.on('data', onData)
+  input.resume()
+  try {
+    let left = maxInsns ?? Number.POSITIVE_INFINITY
+    for (;;) {
+      if (pending.length > 0) pending.splice(0, machine.uart.receive(Uint8Array.from(pending)))
+      if (quit) return { kind: 'quit' }
+      const start = machine.retired
+      const stop = machine.run(Math.min(pending.length > 0 ? CONSOLE_BUSY_SLICE : CONSOLE_SLICE, left))
+      left -= machine.retired - start
+      if (stop.kind !== 'budget' || left <= 0) return stop
+      await new Promise<void>((resolve) => setImmediate(resolve))
+    }
+  } finally {
+    input.off('data', onData)
+    input.setRawMode?.(false)
+    input.pause()
+  }
+}
