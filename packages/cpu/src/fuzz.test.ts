@@ -17,7 +17,7 @@ function rng(seed: number): () => number {
   }
 }
 
-test('a million steps of random instruction words raise no host exception', () => {
+test('three million steps of random instruction words raise no host exception', () => {
   const m = makeMachine(4 << 20)
   const cpu = m.cpu
   const next = rng(0x7a9)
@@ -53,7 +53,7 @@ test('a million steps of random instruction words raise no host exception', () =
   restart()
   let steps = 0
   const kinds = new Map<string, number>()
-  const target = 1_000_000
+  const target = 3_000_000
   let round = 0
   while (steps < target) {
     const before = cpu.retired

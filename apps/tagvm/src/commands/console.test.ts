@@ -1,15 +1,17 @@
 import { EventEmitter } from 'node:events'
 import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { expect, test } from 'vitest'
 import { VIRT_RAM_BASE } from '../fdt/virt.js'
 import { Machine } from '../machine/machine.js'
 import { runInteractive, type ConsoleInput } from './console.js'
+import { runCliAsync } from './migrate.js'
 
 const ECHO = readFileSync(new URL('../../test/fixtures/uart-echo.bin', import.meta.url))
 
 /** A stand-in terminal: what a test types arrives as 'data' events, as from process.stdin. */
 class FakeTerminal extends EventEmitter implements ConsoleInput {
-  readonly isTTY = true
+  isTTY = true
   raw: boolean[] = []
   setRawMode(raw: boolean): void {
     this.raw.push(raw)
@@ -60,4 +62,29 @@ test('an instruction limit stops a guest that waits for input forever', async ()
   const stop = await runInteractive(machine, new FakeTerminal(), 1_000_000)
   expect(stop).toEqual({ kind: 'budget' })
   expect(machine.retired).toBe(1_000_000)
+})
+
+test('tagvm run on a terminal wires the keyboard to the guest; without one, stdin is left alone', async () => {
+  const image = fileURLToPath(new URL('../../test/fixtures/uart-echo.bin', import.meta.url))
+  const out: Uint8Array[] = []
+  const err: string[] = []
+  const io = (stdin: ConsoleInput) => ({
+    stdout: { write: (b: string | Uint8Array) => out.push(typeof b === 'string' ? Buffer.from(b) : b.slice()) },
+    stderr: { write: (s: string) => err.push(s) },
+    stdin,
+  })
+  const terminal = new FakeTerminal()
+  terminal.type('hello\rq')
+  // The limit only matters if the keyboard were not wired: then the guest would wait forever.
+  expect(await runCliAsync(['run', image, '--memory', '16M', '--max-insns', '20000000'], io(terminal), 'test')).toBe(0)
+  expect(Buffer.concat(out).toString('latin1')).toBe('hello\r')
+  expect(terminal.raw).toEqual([true, false])
+
+  // Not a terminal: the guest never gets input, so only the instruction limit stops it.
+  const piped = new FakeTerminal()
+  piped.isTTY = false
+  piped.type('q')
+  expect(await runCliAsync(['run', image, '--memory', '16M', '--max-insns', '300000'], io(piped), 'test')).toBe(3)
+  expect(piped.raw).toEqual([])
+  expect(err.join('')).toContain('--max-insns')
 })
