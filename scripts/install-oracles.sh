@@ -29,7 +29,8 @@ apt_install() {
 command -v clang >/dev/null && command -v ld.lld >/dev/null || apt_install clang lld
 command -v llvm-mc >/dev/null || apt_install llvm
 
-qemu_major() { qemu-system-aarch64 --version 2>/dev/null | sed -n 's/^QEMU emulator version \([0-9]*\).*/\1/p'; }
+# `|| true`: with no QEMU installed yet the pipeline fails, and set -e would end the script here.
+qemu_major() { { qemu-system-aarch64 --version 2>/dev/null || true; } | sed -n 's/^QEMU emulator version \([0-9]*\).*/\1/p'; }
 major=$(qemu_major)
 if [ -z "$major" ] || [ "$major" -lt 10 ]; then
   apt_install -t bookworm-backports qemu-system-arm qemu-system-common qemu-system-data
