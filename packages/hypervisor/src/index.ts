@@ -40,3 +40,5 @@ export {
   type UserTagBuffer,
 } from './copy-tags.js'
 export { ENOEXEC } from './errors.js'
+export * from './vgic/index.js'
+export * from './timer/index.js'

@@ -6,6 +6,7 @@ import {
   KVM_MAX_VCPUS,
   KVM_USER_MEM_SLOTS,
   copyTagsIoctlReturn,
+  irqLine,
   mteCopyTags,
   type MtePolicy,
   type UserMemoryRegion,
@@ -45,6 +46,7 @@ import {
   KVM_VM_TYPE_ARM_IPA_SIZE_MASK,
 } from './constants.js'
 import { KvmError, kvmCall } from './errors.js'
+import { createDevice, type DeviceFd } from './device.js'
 
 /** A guest physical address (IPA); a branded number so it is not mixed up with host addresses. */
 export type GuestAddress = number & { readonly __brand: 'GuestAddress' }
@@ -274,6 +276,21 @@ export class VmFd {
       ),
     )
     return copyTagsIoctlReturn(done)
+  }
+
+  /**
+   * KVM_CREATE_DEVICE: the vGICv3 (KVM_DEV_TYPE_ARM_VGIC_V3) is the only type. With
+   * KVM_CREATE_DEVICE_TEST in `flags` only checks the type and returns null.
+   */
+  createDevice(device: { readonly type: number; readonly flags?: 0 }): DeviceFd
+  createDevice(device: { readonly type: number; readonly flags?: number }): DeviceFd | null
+  createDevice(device: { readonly type: number; readonly flags?: number }): DeviceFd | null {
+    return createDevice(this, device)
+  }
+
+  /** KVM_IRQ_LINE: `irq` packs type, vCPU and number (`kvmIrqNumber`); level 0 or 1. */
+  irqLine(irq: number, level: number | boolean): void {
+    kvmCall('KVM_IRQ_LINE', () => irqLine(this.vm, irq, level === true || (typeof level === 'number' && level !== 0)))
   }
 }
 

@@ -1,0 +1,3 @@
+export * from './clock.js'
+export * from './timer.js'
+export * from './one-reg.js'
