@@ -53,7 +53,9 @@ export class HostClock implements GuestClock {
   }
 
   now(): number {
-    const ticks = Math.floor(((this.readMs() - this.origin) * this.frequency) / 1000)
+    // Rounded, not floored: milliseconds as doubles carry a little error, and a counter one
+    // tick short of an exact deadline would make the guest wait a whole extra host tick.
+    const ticks = Math.round(((this.readMs() - this.origin) * this.frequency) / 1000)
     if (ticks > this.last) this.last = ticks
     return this.last
   }

@@ -82,28 +82,29 @@ function runningPriority(cif: Uint32Array, at: number): number {
 export function highestPending(g: Vgic, v: number): number {
   if (!g.enabled) return -1
   const irqs = g.irqs
-  const flags = irqs.flags
-  const priorities = irqs.priority
   const grpen = g.cif[v * CIF_STRIDE + CIF_GRPEN] as number
+  // Private interrupts of v, then the SPIs routed to v, in INTID order.
+  const privateBase = v * VGIC_NR_PRIVATE_IRQS
+  const spiBase = irqs.nrVcpus * VGIC_NR_PRIVATE_IRQS
+  const end = VGIC_NR_PRIVATE_IRQS + irqs.nrSpis
   let best = -1
   let bestPriority = 0x100
   let bestFlags = 0
-  const consider = (slot: number, intid: number): void => {
-    const f = flags[slot] as number
-    if ((f & (IRQ_ENABLED | IRQ_ACTIVE)) !== IRQ_ENABLED || !irqIsPending(f)) return
-    if ((grpen & (f & IRQ_GROUP1 ? 2 : 1)) === 0) return
-    const p = priorities[slot] as number
+  for (let intid = 0; intid < end; intid++) {
+    let slot: number
+    if (intid < VGIC_NR_PRIVATE_IRQS) slot = privateBase + intid
+    else if (irqs.target[intid - VGIC_NR_PRIVATE_IRQS] === v) slot = spiBase + intid - VGIC_NR_PRIVATE_IRQS
+    else continue
+    const f = irqs.flags[slot] as number
+    if ((f & (IRQ_ENABLED | IRQ_ACTIVE)) !== IRQ_ENABLED || !irqIsPending(f)) continue
+    if ((grpen & (f & IRQ_GROUP1 ? 2 : 1)) === 0) continue
+    const p = irqs.priority[slot] as number
     if (p < bestPriority) {
       best = intid
       bestPriority = p
       bestFlags = f
     }
   }
-  const privateBase = v * VGIC_NR_PRIVATE_IRQS
-  for (let intid = 0; intid < VGIC_NR_PRIVATE_IRQS; intid++) consider(privateBase + intid, intid)
-  const spiBase = irqs.nrVcpus * VGIC_NR_PRIVATE_IRQS
-  const target = irqs.target
-  for (let i = 0; i < irqs.nrSpis; i++) if (target[i] === v) consider(spiBase + i, i + VGIC_NR_PRIVATE_IRQS)
   g.hppiPriority = bestPriority
   g.hppiFlags = bestFlags
   return best
