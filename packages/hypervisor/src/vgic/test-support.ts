@@ -48,3 +48,24 @@ export function mappedGic(vcpus = 2, nrIrqs = 288): TestGic {
     },
   }
 }
+
+/**
+ * Runs the first ```ts block of the README in folder `dir` (a file URL), with its
+ * `@tagvm/hypervisor` import pointed at this package's source (the package README's runner
+ * does the same for package READMEs).
+ */
+export async function runFolderReadme(dir: URL): Promise<void> {
+  const { readmeExample } = await import('../../../../scripts/readme-example.js')
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs')
+  const { fileURLToPath, pathToFileURL } = await import('node:url')
+  const entry = new URL('../index.ts', import.meta.url).href
+  const source = readmeExample(fileURLToPath(dir)).replace(/from '@tagvm\/hypervisor'/g, `from '${entry}'`)
+  const tmp = mkdtempSync(fileURLToPath(new URL('.readme-', dir)))
+  const file = `${tmp}/example.ts`
+  writeFileSync(file, source)
+  try {
+    await import(/* @vite-ignore */ pathToFileURL(file).href)
+  } finally {
+    rmSync(tmp, { recursive: true, force: true })
+  }
+}
