@@ -172,28 +172,36 @@ fi
 
 # ------------------------------------------------------- selftests (cached)
 # The flags of the selftests' Makefiles (arm64/Makefile: -Wall -O2 -g -I selftests/;
-# mte/Makefile: -std=gnu99 -I. -pthread), static so the initramfs needs no libc.
-ST_BIN=$CACHE/selftests-$version
+# mte/Makefile: -std=gnu99 -I. -pthread), static so the initramfs needs no libc. Source
+# paths are mapped and build IDs left out, so the binaries do not depend on where the
+# cache is (assert() keeps __FILE__).
+ST_FLAGS="-static -Wall -O2 -g -std=gnu99 -pthread -ffile-prefix-map=$SRC=linux-source-6.1 -Wl,--build-id=none"
+ST_BIN=$CACHE/selftests-$version-$(echo "$ST_FLAGS" | sed "s|$SRC||" | cksum | cut -d' ' -f1)
 if [ ! -e "$ST_BIN/.complete" ]; then
   log "building the MTE selftests"
   rm -rf "$ST_BIN" && mkdir -p "$ST_BIN"
   for c in "$MTE_SRC"/*.c; do
     name=$(basename "$c" .c)
     [ "$name" = mte_common_util ] && continue
-    ${CROSS}gcc -static -Wall -O2 -g -I"$SRC/tools/testing/selftests" -std=gnu99 -I"$MTE_SRC" \
-      -pthread "$c" "$MTE_SRC/mte_common_util.c" "$MTE_SRC/mte_helper.S" -o "$ST_BIN/$name" \
+    # shellcheck disable=SC2086
+    ${CROSS}gcc $ST_FLAGS -I"$SRC/tools/testing/selftests" -I"$MTE_SRC" \
+      "$c" "$MTE_SRC/mte_common_util.c" "$MTE_SRC/mte_helper.S" -o "$ST_BIN/$name" \
       2>"$ST_BIN/$name.log" || { cat "$ST_BIN/$name.log" >&2; die "building $name failed"; }
     ${CROSS}strip "$ST_BIN/$name"
     rm -f "$ST_BIN/$name.log"
   done
   touch "$ST_BIN/.complete"
 fi
+for old in "$CACHE"/selftests-*; do # builds with other flags or of other versions
+  [ "$old" = "$ST_BIN" ] || rm -rf "$old"
+done
 
 # ------------------------------------------------------- tagvm's own programs
 PROG_BIN=$OUT/bin
 rm -rf "$PROG_BIN" && mkdir -p "$PROG_BIN"
 for prog in mte-test tagged-heap counter; do
   ${CROSS}gcc -static -O2 -Wall -Wextra -Werror -std=gnu11 -march=armv8.5-a+memtag \
+    -ffile-prefix-map="$HERE"=guests/linux -Wl,--build-id=none \
     -I"$HERE/src" "$HERE/src/$prog.c" -o "$PROG_BIN/$prog"
   ${CROSS}strip "$PROG_BIN/$prog"
 done

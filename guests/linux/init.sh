@@ -85,15 +85,15 @@ mode_selftests() {
       failed=$((failed + 1))
       continue
     fi
-    read -r t0 idle </proc/uptime
+    read -r t0 idle0 </proc/uptime
     if [ "$timeout" = 0 ]; then
       (cd $dir && "./$t" >/tmp/st.out 2>&1; echo $? >/tmp/st.rc)
     else
       (cd $dir && timeout "$timeout" "./$t" >/tmp/st.out 2>&1; echo $? >/tmp/st.rc)
     fi
-    read -r t1 idle </proc/uptime
+    read -r t1 idle1 </proc/uptime
     sed 's/^/# /' /tmp/st.out
-    echo "# time: $t from uptime $t0 s to $t1 s"
+    echo "# time: $t uptime $t0 $t1 idle $idle0 $idle1"
     rc=$(cat /tmp/st.rc)
     case $rc in
       0) echo "ok $n selftests: arm64/mte: $t" ;;

@@ -62,6 +62,9 @@ record_selftests() {
   run selftests.smp1 --timeout 5400 selftests
   ./extract.sh selftests <"$LOGS/selftests.smp1.log" >selftests.qemu.tap
   echo "recorded selftests.qemu.tap ($(grep -c '^ok\|^not ok' selftests.qemu.tap) programs)"
+  run selftests.icount --icount --timeout 5400 selftests
+  ./extract.sh selftests <"$LOGS/selftests.icount.log" | cmp -s selftests.qemu.tap - ||
+    echo "record-qemu.sh: selftests with -icount differ from the plain run" >&2
   for n in 2 4; do
     run "selftests.smp$n" --smp "$n" --timeout 5400 selftests
     ./extract.sh selftests <"$LOGS/selftests.smp$n.log" >"$LOGS/selftests.smp$n.tap"
@@ -87,14 +90,16 @@ time_to_init() {
 
 record_boot() {
   : >"$LOGS/boot.timed.log"
-  local plain=() counted=() i
-  for i in 1 2 3; do plain+=("$(time_to_init)"); done
-  for i in 1 2 3; do
-    run "boot.icount.$i" --icount boot
-    counted+=("$(tr -d '\r' <"$LOGS/boot.icount.$i.log" | grep -m1 '/init started')")
-  done
+  local i
+  for i in 1 2 3; do time_to_init; done >"$LOGS/boot.wall.txt"
+  for i in 1 2 3; do run "boot.icount.$i" --icount boot; done
   for n in 2 4; do run "boot.smp$n" --smp "$n" boot; done
-  local log=$LOGS/boot.icount.1.log
+  write_boot_facts
+}
+
+# boot-facts.qemu.txt from the logs of record_boot and record_selftests in $LOGS.
+write_boot_facts() {
+  local log=$LOGS/boot.icount.1.log i
   {
     echo "# Boot facts of the Linux guest kit on QEMU (written by guests/linux/record-qemu.sh)."
     echo "qemu: $qemu_version"
@@ -105,13 +110,15 @@ record_boot() {
     echo
     echo "# Boot to /init, real speed (no -icount): host wall time from QEMU's start to the"
     echo "# /init line, and the guest's own uptime there, three runs on a shared 2-core host."
-    for i in "${plain[@]}"; do echo "wall $i"; done
+    sed 's/^/wall /' "$LOGS/boot.wall.txt"
     echo
     echo "# Boot to /init with -icount shift=0: the guest's 1 GHz virtual counter then advances"
     echo "# one tick per executed instruction (and with idle time, which /proc/uptime's second"
     echo "# field bounds: 0.00 s idle means under 10 ms), so CNTVCT at /init is the instruction"
     echo "# count from reset to /init to within 1%. Runs differ by ~1% (KASLR and random seeds)."
-    for i in "${counted[@]}"; do echo "icount $i"; done
+    for i in 1 2 3; do
+      tr -d '\r' <"$LOGS/boot.icount.$i.log" | grep -m1 '/init started' | sed 's/^/icount /'
+    done
     echo
     echo "# dmesg lines that matter (1 CPU, -icount run)"
     tr -d '\r' <"$log" | sed -n '1,/tagvm-kit: \/init started/p' | grep -E \
@@ -126,16 +133,20 @@ record_boot() {
     if [ -e "$LOGS/selftests.smp2.tap" ]; then
       for n in 2 4; do
         if cmp -s selftests.qemu.tap "$LOGS/selftests.smp$n.tap"; then
-          echo "smp $n: MTE selftests: the same verdicts as on 1 CPU ($(grep -c '^ok' "$LOGS/selftests.smp$n.tap") of 9 programs ok)"
+          echo "smp $n: MTE selftests: the same verdicts as on 1 CPU ($(grep -c '^ok' "$LOGS/selftests.smp$n.tap") of $(grep -c '^ok\|^not ok' "$LOGS/selftests.smp$n.tap") programs ok, $(grep -c '^ok.*# SKIP' "$LOGS/selftests.smp$n.tap") of them skipped)"
         else
           echo "smp $n: MTE selftests: DIFFERENT verdicts from 1 CPU"
         fi
       done
     fi
     echo
-    echo "# Time per selftest program at real speed (guest uptime, 1 CPU)"
+    echo "# Each selftest program at real speed (guest seconds, 1 CPU, busy host) and its"
+    echo "# instructions from a -icount shift=0 run (guest time less idle time, 1 ns each)"
     tr -d '\r' <"$LOGS/selftests.smp1.log" 2>/dev/null | grep '^# time:' |
-      awk '{printf "%s %.1f s\n", $3, $9 - $6}'
+      awk '{printf "%s %.1f s\n", $3, $6 - $5}' >"$LOGS/selftests.seconds"
+    tr -d '\r' <"$LOGS/selftests.icount.log" 2>/dev/null | grep '^# time:' |
+      awk '{printf "%.2f billion instructions\n", (($6 - $5) - ($9 - $8))}' >"$LOGS/selftests.insns"
+    paste -d ' ' "$LOGS/selftests.seconds" "$LOGS/selftests.insns" | sed 's/ $//'
   } >boot-facts.qemu.txt
   echo "recorded boot-facts.qemu.txt"
 }
@@ -148,6 +159,7 @@ for w in "${what[@]}"; do
     heap) record_twice heap.qemu.out heap heap tagvm.heap=32 tagvm.passes=3 tagvm.churn=1 ;;
     selftests) record_selftests ;;
     boot) record_boot ;;
+    facts) write_boot_facts ;; # rewrite boot-facts.qemu.txt from the last runs' logs
     *) echo "record-qemu.sh: unknown recording '$w' (mte-test, heap, selftests, boot)" >&2; exit 2 ;;
   esac
 done
