@@ -36,6 +36,8 @@ export interface GuestForm {
   seed: number
   cases: number
   fills: Fill[]
+  /** Lanes drawn from the distribution (0: all). */
+  lanes: number
 }
 export interface GuestManifest {
   guest: string
@@ -143,7 +145,7 @@ function mainSource(manifest: GuestManifest, trace?: { index: number; cases: num
   out.push(``, `const struct form forms[] = {`)
   for (const [i, f] of manifest.forms.entries()) {
     const fills = f.fills.map((k) => FILL_CODES[k]).join(', ')
-    out.push(`  {"${f.name}", fk_${i}, ${hex(f.seed, 8)}u, ${f.cases}u, {${fills}}},`)
+    out.push(`  {"${f.name}", fk_${i}, ${hex(f.seed, 8)}u, ${f.cases}u, {${fills}}, ${f.lanes}},`)
   }
   out.push(`};`, `const int form_count = ${manifest.forms.length};`, `const char guest_title[] = "${manifest.guest}";`, ``)
   return out.join('\n')
@@ -153,7 +155,7 @@ export async function buildManifests(): Promise<GuestManifest[]> {
   const files = await loadFormFiles()
   const byGuest = new Map<string, GuestManifest>()
   const seen = new Set<string>()
-  const pending: { guest: GuestManifest; form: Form; cases: number }[] = []
+  const pending: { guest: GuestManifest; form: Form; cases: number; lanes: number }[] = []
   for (const file of files) {
     let g = byGuest.get(file.guest)
     if (!g) {
@@ -163,7 +165,7 @@ export async function buildManifests(): Promise<GuestManifest[]> {
     for (const form of file.forms) {
       if (seen.has(form.name)) throw new Error(`duplicate form name ${form.name}`)
       seen.add(form.name)
-      pending.push({ guest: g, form, cases: form.cases ?? file.cases })
+      pending.push({ guest: g, form, cases: form.cases ?? file.cases, lanes: form.lanes ?? file.lanes ?? 0 })
     }
   }
   const words = assemble(pending.map((p) => p.form.asm))
@@ -176,6 +178,7 @@ export async function buildManifests(): Promise<GuestManifest[]> {
       seed: formSeed(f.name),
       cases: p.cases,
       fills: [f.v0 ?? 'bits', f.v1 ?? 'none', f.v2 ?? 'none', f.v3 ?? 'none', f.x ?? 'none'],
+      lanes: p.lanes,
     })
   })
   return [...byGuest.values()]

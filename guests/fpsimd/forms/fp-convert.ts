@@ -1,7 +1,7 @@
-// Conversions: FP to and from general registers (rounding-mode variants, fixed point, FMOV,
-// FJCVTZS), and the AdvSIMD scalar and vector fixed-point and same-size integer conversions.
+// Conversions between FP and general registers: rounding-mode variants, fixed point, FMOV,
+// FJCVTZS.
 import type { Form, FormFile } from '../lib/cases.js'
-import { FP_ARRANGEMENTS, SCALARS, form } from '../lib/form-helpers.js'
+import { SCALARS, form } from '../lib/form-helpers.js'
 
 const forms: Form[] = []
 const TO_INT = [
@@ -48,28 +48,6 @@ for (const s of SCALARS) {
       }
     }
   }
-  // AdvSIMD scalar: same-size integers in an FP register.
-  for (const [name, mnem] of TO_INT) {
-    forms.push(form(`${name}_s`, s.r, `${mnem} ${s.r}0, ${s.r}1`, { v1: s.fp }))
-  }
-  forms.push(form('SCVTF_s', s.r, `scvtf ${s.r}0, ${s.r}1`, { v1: s.int }))
-  forms.push(form('UCVTF_s', s.r, `ucvtf ${s.r}0, ${s.r}1`, { v1: s.int }))
-  for (const fbits of [1, s.bits]) {
-    forms.push(form('SCVTF_sfx', `${s.r}.${fbits}`, `scvtf ${s.r}0, ${s.r}1, #${fbits}`, { v1: s.int, cases: 1024 }))
-    forms.push(form('UCVTF_sfx', `${s.r}.${fbits}`, `ucvtf ${s.r}0, ${s.r}1, #${fbits}`, { v1: s.int, cases: 1024 }))
-    forms.push(form('FCVTZS_sfx', `${s.r}.${fbits}`, `fcvtzs ${s.r}0, ${s.r}1, #${fbits}`, { v1: s.fp, cases: 1024 }))
-    forms.push(form('FCVTZU_sfx', `${s.r}.${fbits}`, `fcvtzu ${s.r}0, ${s.r}1, #${fbits}`, { v1: s.fp, cases: 1024 }))
-  }
-}
-for (const a of FP_ARRANGEMENTS) {
-  const bits = 8 << a.esz
-  for (const fbits of [3, bits]) {
-    const t = a.arr
-    forms.push(form('SCVTF_vfx', `${t}.${fbits}`, `scvtf v0.${t}, v1.${t}, #${fbits}`, { v1: a.int, cases: 512 }))
-    forms.push(form('UCVTF_vfx', `${t}.${fbits}`, `ucvtf v0.${t}, v1.${t}, #${fbits}`, { v1: a.int, cases: 512 }))
-    forms.push(form('FCVTZS_vfx', `${t}.${fbits}`, `fcvtzs v0.${t}, v1.${t}, #${fbits}`, { v1: a.fp, cases: 512 }))
-    forms.push(form('FCVTZU_vfx', `${t}.${fbits}`, `fcvtzu v0.${t}, v1.${t}, #${fbits}`, { v1: a.fp, cases: 512 }))
-  }
 }
 // FMOV between FP and general registers, and FJCVTZS.
 forms.push(form('FMOV_gf', 'w.h', 'fmov w9, h1', { v1: 'bits', x: 'bits', cases: 128 }))
@@ -84,5 +62,5 @@ forms.push(form('FMOV_gd1', 'x', 'fmov x9, v1.d[1]', { v1: 'bits', x: 'bits', ca
 forms.push(form('FMOV_d1g', 'x', 'fmov v0.d[1], x9', { x: 'bits', cases: 128 }))
 forms.push(form('FJCVTZS', 'w.d', 'fjcvtzs w9, d1', { v1: 'f64', x: 'bits', cases: 4096 }))
 
-const file: FormFile = { guest: 'fp-convert', title: 'FP conversions', cases: 2048, forms }
+const file: FormFile = { guest: 'fp-convert', title: 'FP conversions', cases: 2048, lanes: 1, forms }
 export default file

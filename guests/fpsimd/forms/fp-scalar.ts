@@ -80,5 +80,5 @@ for (const s of [SS, SD]) {
     forms.push(form(name, s.r, `${mnem} ${reg(s, 0)}, ${reg(s, 1)}`, { v1: s.fp }))
   }
 }
-const file: FormFile = { guest: 'fp-scalar', title: 'scalar FP data processing', cases: 2048, forms }
+const file: FormFile = { guest: 'fp-scalar', title: 'scalar FP data processing', cases: 2048, lanes: 1, forms }
 export default file

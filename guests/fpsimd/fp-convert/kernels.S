@@ -876,7 +876,7 @@ fk_48:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x5e79a820 // fcvtns h0, h1
+    .inst 0x1e200029 // fcvtns w9, s1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -894,7 +894,7 @@ fk_49:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x7e79a820 // fcvtnu h0, h1
+    .inst 0x1e210029 // fcvtnu w9, s1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -912,7 +912,7 @@ fk_50:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x5e79c820 // fcvtas h0, h1
+    .inst 0x1e240029 // fcvtas w9, s1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -930,7 +930,7 @@ fk_51:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x7e79c820 // fcvtau h0, h1
+    .inst 0x1e250029 // fcvtau w9, s1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -948,7 +948,7 @@ fk_52:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x5ef9a820 // fcvtps h0, h1
+    .inst 0x1e280029 // fcvtps w9, s1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -966,7 +966,7 @@ fk_53:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x7ef9a820 // fcvtpu h0, h1
+    .inst 0x1e290029 // fcvtpu w9, s1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -984,7 +984,7 @@ fk_54:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x5e79b820 // fcvtms h0, h1
+    .inst 0x1e300029 // fcvtms w9, s1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1002,7 +1002,7 @@ fk_55:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x7e79b820 // fcvtmu h0, h1
+    .inst 0x1e310029 // fcvtmu w9, s1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1020,7 +1020,7 @@ fk_56:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x5ef9b820 // fcvtzs h0, h1
+    .inst 0x1e380029 // fcvtzs w9, s1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1038,7 +1038,7 @@ fk_57:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x7ef9b820 // fcvtzu h0, h1
+    .inst 0x1e390029 // fcvtzu w9, s1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1056,7 +1056,7 @@ fk_58:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x5e79d820 // scvtf h0, h1
+    .inst 0x1e220120 // scvtf s0, w9
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1074,7 +1074,7 @@ fk_59:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x7e79d820 // ucvtf h0, h1
+    .inst 0x1e230120 // ucvtf s0, w9
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1092,7 +1092,7 @@ fk_60:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x5f1fe420 // scvtf h0, h1, #1
+    .inst 0x1e18fc29 // fcvtzs w9, s1, #1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1110,7 +1110,7 @@ fk_61:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x7f1fe420 // ucvtf h0, h1, #1
+    .inst 0x1e19fc29 // fcvtzu w9, s1, #1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1128,7 +1128,7 @@ fk_62:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x5f1ffc20 // fcvtzs h0, h1, #1
+    .inst 0x1e02fd20 // scvtf s0, w9, #1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1146,7 +1146,7 @@ fk_63:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x7f1ffc20 // fcvtzu h0, h1, #1
+    .inst 0x1e03fd20 // ucvtf s0, w9, #1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1164,7 +1164,7 @@ fk_64:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x5f10e420 // scvtf h0, h1, #16
+    .inst 0x1e18bc29 // fcvtzs w9, s1, #17
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1182,7 +1182,7 @@ fk_65:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x7f10e420 // ucvtf h0, h1, #16
+    .inst 0x1e19bc29 // fcvtzu w9, s1, #17
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1200,7 +1200,7 @@ fk_66:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x5f10fc20 // fcvtzs h0, h1, #16
+    .inst 0x1e02bd20 // scvtf s0, w9, #17
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1218,7 +1218,7 @@ fk_67:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x7f10fc20 // fcvtzu h0, h1, #16
+    .inst 0x1e03bd20 // ucvtf s0, w9, #17
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1236,7 +1236,7 @@ fk_68:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e200029 // fcvtns w9, s1
+    .inst 0x1e188029 // fcvtzs w9, s1, #32
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1254,7 +1254,7 @@ fk_69:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e210029 // fcvtnu w9, s1
+    .inst 0x1e198029 // fcvtzu w9, s1, #32
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1272,7 +1272,7 @@ fk_70:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e240029 // fcvtas w9, s1
+    .inst 0x1e028120 // scvtf s0, w9, #32
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1290,7 +1290,7 @@ fk_71:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e250029 // fcvtau w9, s1
+    .inst 0x1e038120 // ucvtf s0, w9, #32
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1308,7 +1308,7 @@ fk_72:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e280029 // fcvtps w9, s1
+    .inst 0x9e200029 // fcvtns x9, s1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1326,7 +1326,7 @@ fk_73:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e290029 // fcvtpu w9, s1
+    .inst 0x9e210029 // fcvtnu x9, s1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1344,7 +1344,7 @@ fk_74:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e300029 // fcvtms w9, s1
+    .inst 0x9e240029 // fcvtas x9, s1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1362,7 +1362,7 @@ fk_75:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e310029 // fcvtmu w9, s1
+    .inst 0x9e250029 // fcvtau x9, s1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1380,7 +1380,7 @@ fk_76:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e380029 // fcvtzs w9, s1
+    .inst 0x9e280029 // fcvtps x9, s1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1398,7 +1398,7 @@ fk_77:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e390029 // fcvtzu w9, s1
+    .inst 0x9e290029 // fcvtpu x9, s1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1416,7 +1416,7 @@ fk_78:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e220120 // scvtf s0, w9
+    .inst 0x9e300029 // fcvtms x9, s1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1434,7 +1434,7 @@ fk_79:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e230120 // ucvtf s0, w9
+    .inst 0x9e310029 // fcvtmu x9, s1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1452,7 +1452,7 @@ fk_80:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e18fc29 // fcvtzs w9, s1, #1
+    .inst 0x9e380029 // fcvtzs x9, s1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1470,7 +1470,7 @@ fk_81:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e19fc29 // fcvtzu w9, s1, #1
+    .inst 0x9e390029 // fcvtzu x9, s1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1488,7 +1488,7 @@ fk_82:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e02fd20 // scvtf s0, w9, #1
+    .inst 0x9e220120 // scvtf s0, x9
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1506,7 +1506,7 @@ fk_83:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e03fd20 // ucvtf s0, w9, #1
+    .inst 0x9e230120 // ucvtf s0, x9
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1524,7 +1524,7 @@ fk_84:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e18bc29 // fcvtzs w9, s1, #17
+    .inst 0x9e18fc29 // fcvtzs x9, s1, #1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1542,7 +1542,7 @@ fk_85:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e19bc29 // fcvtzu w9, s1, #17
+    .inst 0x9e19fc29 // fcvtzu x9, s1, #1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1560,7 +1560,7 @@ fk_86:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e02bd20 // scvtf s0, w9, #17
+    .inst 0x9e02fd20 // scvtf s0, x9, #1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1578,7 +1578,7 @@ fk_87:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e03bd20 // ucvtf s0, w9, #17
+    .inst 0x9e03fd20 // ucvtf s0, x9, #1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1596,7 +1596,7 @@ fk_88:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e188029 // fcvtzs w9, s1, #32
+    .inst 0x9e187c29 // fcvtzs x9, s1, #33
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1614,7 +1614,7 @@ fk_89:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e198029 // fcvtzu w9, s1, #32
+    .inst 0x9e197c29 // fcvtzu x9, s1, #33
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1632,7 +1632,7 @@ fk_90:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e028120 // scvtf s0, w9, #32
+    .inst 0x9e027d20 // scvtf s0, x9, #33
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1650,7 +1650,7 @@ fk_91:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e038120 // ucvtf s0, w9, #32
+    .inst 0x9e037d20 // ucvtf s0, x9, #33
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1668,7 +1668,7 @@ fk_92:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x9e200029 // fcvtns x9, s1
+    .inst 0x9e180029 // fcvtzs x9, s1, #64
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1686,7 +1686,7 @@ fk_93:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x9e210029 // fcvtnu x9, s1
+    .inst 0x9e190029 // fcvtzu x9, s1, #64
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1704,7 +1704,7 @@ fk_94:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x9e240029 // fcvtas x9, s1
+    .inst 0x9e020120 // scvtf s0, x9, #64
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1722,7 +1722,7 @@ fk_95:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x9e250029 // fcvtau x9, s1
+    .inst 0x9e030120 // ucvtf s0, x9, #64
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1740,7 +1740,7 @@ fk_96:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x9e280029 // fcvtps x9, s1
+    .inst 0x1e600029 // fcvtns w9, d1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1758,7 +1758,7 @@ fk_97:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x9e290029 // fcvtpu x9, s1
+    .inst 0x1e610029 // fcvtnu w9, d1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1776,7 +1776,7 @@ fk_98:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x9e300029 // fcvtms x9, s1
+    .inst 0x1e640029 // fcvtas w9, d1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1794,7 +1794,7 @@ fk_99:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x9e310029 // fcvtmu x9, s1
+    .inst 0x1e650029 // fcvtau w9, d1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1812,7 +1812,7 @@ fk_100:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x9e380029 // fcvtzs x9, s1
+    .inst 0x1e680029 // fcvtps w9, d1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1830,7 +1830,7 @@ fk_101:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x9e390029 // fcvtzu x9, s1
+    .inst 0x1e690029 // fcvtpu w9, d1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1848,7 +1848,7 @@ fk_102:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x9e220120 // scvtf s0, x9
+    .inst 0x1e700029 // fcvtms w9, d1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1866,7 +1866,7 @@ fk_103:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x9e230120 // ucvtf s0, x9
+    .inst 0x1e710029 // fcvtmu w9, d1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1884,7 +1884,7 @@ fk_104:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x9e18fc29 // fcvtzs x9, s1, #1
+    .inst 0x1e780029 // fcvtzs w9, d1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1902,7 +1902,7 @@ fk_105:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x9e19fc29 // fcvtzu x9, s1, #1
+    .inst 0x1e790029 // fcvtzu w9, d1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1920,7 +1920,7 @@ fk_106:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x9e02fd20 // scvtf s0, x9, #1
+    .inst 0x1e620120 // scvtf d0, w9
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1938,7 +1938,7 @@ fk_107:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x9e03fd20 // ucvtf s0, x9, #1
+    .inst 0x1e630120 // ucvtf d0, w9
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1956,7 +1956,7 @@ fk_108:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x9e187c29 // fcvtzs x9, s1, #33
+    .inst 0x1e58fc29 // fcvtzs w9, d1, #1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1974,7 +1974,7 @@ fk_109:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x9e197c29 // fcvtzu x9, s1, #33
+    .inst 0x1e59fc29 // fcvtzu w9, d1, #1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -1992,7 +1992,7 @@ fk_110:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x9e027d20 // scvtf s0, x9, #33
+    .inst 0x1e42fd20 // scvtf d0, w9, #1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2010,7 +2010,7 @@ fk_111:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x9e037d20 // ucvtf s0, x9, #33
+    .inst 0x1e43fd20 // ucvtf d0, w9, #1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2028,7 +2028,7 @@ fk_112:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x9e180029 // fcvtzs x9, s1, #64
+    .inst 0x1e58bc29 // fcvtzs w9, d1, #17
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2046,7 +2046,7 @@ fk_113:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x9e190029 // fcvtzu x9, s1, #64
+    .inst 0x1e59bc29 // fcvtzu w9, d1, #17
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2064,7 +2064,7 @@ fk_114:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x9e020120 // scvtf s0, x9, #64
+    .inst 0x1e42bd20 // scvtf d0, w9, #17
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2082,7 +2082,7 @@ fk_115:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x9e030120 // ucvtf s0, x9, #64
+    .inst 0x1e43bd20 // ucvtf d0, w9, #17
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2100,7 +2100,7 @@ fk_116:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x5e21a820 // fcvtns s0, s1
+    .inst 0x1e588029 // fcvtzs w9, d1, #32
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2118,7 +2118,7 @@ fk_117:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x7e21a820 // fcvtnu s0, s1
+    .inst 0x1e598029 // fcvtzu w9, d1, #32
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2136,7 +2136,7 @@ fk_118:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x5e21c820 // fcvtas s0, s1
+    .inst 0x1e428120 // scvtf d0, w9, #32
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2154,7 +2154,7 @@ fk_119:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x7e21c820 // fcvtau s0, s1
+    .inst 0x1e438120 // ucvtf d0, w9, #32
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2172,7 +2172,7 @@ fk_120:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x5ea1a820 // fcvtps s0, s1
+    .inst 0x9e600029 // fcvtns x9, d1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2190,7 +2190,7 @@ fk_121:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x7ea1a820 // fcvtpu s0, s1
+    .inst 0x9e610029 // fcvtnu x9, d1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2208,7 +2208,7 @@ fk_122:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x5e21b820 // fcvtms s0, s1
+    .inst 0x9e640029 // fcvtas x9, d1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2226,7 +2226,7 @@ fk_123:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x7e21b820 // fcvtmu s0, s1
+    .inst 0x9e650029 // fcvtau x9, d1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2244,7 +2244,7 @@ fk_124:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x5ea1b820 // fcvtzs s0, s1
+    .inst 0x9e680029 // fcvtps x9, d1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2262,7 +2262,7 @@ fk_125:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x7ea1b820 // fcvtzu s0, s1
+    .inst 0x9e690029 // fcvtpu x9, d1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2280,7 +2280,7 @@ fk_126:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x5e21d820 // scvtf s0, s1
+    .inst 0x9e700029 // fcvtms x9, d1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2298,7 +2298,7 @@ fk_127:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x7e21d820 // ucvtf s0, s1
+    .inst 0x9e710029 // fcvtmu x9, d1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2316,7 +2316,7 @@ fk_128:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x5f3fe420 // scvtf s0, s1, #1
+    .inst 0x9e780029 // fcvtzs x9, d1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2334,7 +2334,7 @@ fk_129:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x7f3fe420 // ucvtf s0, s1, #1
+    .inst 0x9e790029 // fcvtzu x9, d1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2352,7 +2352,7 @@ fk_130:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x5f3ffc20 // fcvtzs s0, s1, #1
+    .inst 0x9e620120 // scvtf d0, x9
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2370,7 +2370,7 @@ fk_131:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x7f3ffc20 // fcvtzu s0, s1, #1
+    .inst 0x9e630120 // ucvtf d0, x9
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2388,7 +2388,7 @@ fk_132:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x5f20e420 // scvtf s0, s1, #32
+    .inst 0x9e58fc29 // fcvtzs x9, d1, #1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2406,7 +2406,7 @@ fk_133:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x7f20e420 // ucvtf s0, s1, #32
+    .inst 0x9e59fc29 // fcvtzu x9, d1, #1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2424,7 +2424,7 @@ fk_134:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x5f20fc20 // fcvtzs s0, s1, #32
+    .inst 0x9e42fd20 // scvtf d0, x9, #1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2442,7 +2442,7 @@ fk_135:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x7f20fc20 // fcvtzu s0, s1, #32
+    .inst 0x9e43fd20 // ucvtf d0, x9, #1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2460,7 +2460,7 @@ fk_136:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e600029 // fcvtns w9, d1
+    .inst 0x9e587c29 // fcvtzs x9, d1, #33
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2478,7 +2478,7 @@ fk_137:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e610029 // fcvtnu w9, d1
+    .inst 0x9e597c29 // fcvtzu x9, d1, #33
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2496,7 +2496,7 @@ fk_138:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e640029 // fcvtas w9, d1
+    .inst 0x9e427d20 // scvtf d0, x9, #33
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2514,7 +2514,7 @@ fk_139:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e650029 // fcvtau w9, d1
+    .inst 0x9e437d20 // ucvtf d0, x9, #33
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2532,7 +2532,7 @@ fk_140:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e680029 // fcvtps w9, d1
+    .inst 0x9e580029 // fcvtzs x9, d1, #64
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2550,7 +2550,7 @@ fk_141:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e690029 // fcvtpu w9, d1
+    .inst 0x9e590029 // fcvtzu x9, d1, #64
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2568,7 +2568,7 @@ fk_142:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e700029 // fcvtms w9, d1
+    .inst 0x9e420120 // scvtf d0, x9, #64
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2586,7 +2586,7 @@ fk_143:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e710029 // fcvtmu w9, d1
+    .inst 0x9e430120 // ucvtf d0, x9, #64
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2604,7 +2604,7 @@ fk_144:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e780029 // fcvtzs w9, d1
+    .inst 0x1ee60029 // fmov w9, h1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2622,7 +2622,7 @@ fk_145:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e790029 // fcvtzu w9, d1
+    .inst 0x9ee60029 // fmov x9, h1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2640,7 +2640,7 @@ fk_146:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e620120 // scvtf d0, w9
+    .inst 0x1e260029 // fmov w9, s1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2658,7 +2658,7 @@ fk_147:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e630120 // ucvtf d0, w9
+    .inst 0x9e660029 // fmov x9, d1
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2676,7 +2676,7 @@ fk_148:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e58fc29 // fcvtzs w9, d1, #1
+    .inst 0x1ee70120 // fmov h0, w9
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2694,7 +2694,7 @@ fk_149:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e59fc29 // fcvtzu w9, d1, #1
+    .inst 0x9ee70120 // fmov h0, x9
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2712,7 +2712,7 @@ fk_150:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e42fd20 // scvtf d0, w9, #1
+    .inst 0x1e270120 // fmov s0, w9
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2730,7 +2730,7 @@ fk_151:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e43fd20 // ucvtf d0, w9, #1
+    .inst 0x9e670120 // fmov d0, x9
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2748,7 +2748,7 @@ fk_152:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e58bc29 // fcvtzs w9, d1, #17
+    .inst 0x9eae0029 // fmov x9, v1.d[1]
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2766,7 +2766,7 @@ fk_153:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e59bc29 // fcvtzu w9, d1, #17
+    .inst 0x9eaf0120 // fmov v0.d[1], x9
     mrs x11, fpsr
     mrs x12, nzcv
     str q0, [x1]
@@ -2784,1806 +2784,6 @@ fk_154:
     msr nzcv, x10
     msr fpcr, x2
     msr fpsr, xzr
-    .inst 0x1e42bd20 // scvtf d0, w9, #17
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_154, . - fk_154
-    .p2align 2
-    .globl fk_155
-    .type fk_155, %function
-fk_155:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x1e43bd20 // ucvtf d0, w9, #17
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_155, . - fk_155
-    .p2align 2
-    .globl fk_156
-    .type fk_156, %function
-fk_156:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x1e588029 // fcvtzs w9, d1, #32
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_156, . - fk_156
-    .p2align 2
-    .globl fk_157
-    .type fk_157, %function
-fk_157:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x1e598029 // fcvtzu w9, d1, #32
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_157, . - fk_157
-    .p2align 2
-    .globl fk_158
-    .type fk_158, %function
-fk_158:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x1e428120 // scvtf d0, w9, #32
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_158, . - fk_158
-    .p2align 2
-    .globl fk_159
-    .type fk_159, %function
-fk_159:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x1e438120 // ucvtf d0, w9, #32
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_159, . - fk_159
-    .p2align 2
-    .globl fk_160
-    .type fk_160, %function
-fk_160:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x9e600029 // fcvtns x9, d1
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_160, . - fk_160
-    .p2align 2
-    .globl fk_161
-    .type fk_161, %function
-fk_161:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x9e610029 // fcvtnu x9, d1
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_161, . - fk_161
-    .p2align 2
-    .globl fk_162
-    .type fk_162, %function
-fk_162:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x9e640029 // fcvtas x9, d1
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_162, . - fk_162
-    .p2align 2
-    .globl fk_163
-    .type fk_163, %function
-fk_163:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x9e650029 // fcvtau x9, d1
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_163, . - fk_163
-    .p2align 2
-    .globl fk_164
-    .type fk_164, %function
-fk_164:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x9e680029 // fcvtps x9, d1
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_164, . - fk_164
-    .p2align 2
-    .globl fk_165
-    .type fk_165, %function
-fk_165:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x9e690029 // fcvtpu x9, d1
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_165, . - fk_165
-    .p2align 2
-    .globl fk_166
-    .type fk_166, %function
-fk_166:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x9e700029 // fcvtms x9, d1
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_166, . - fk_166
-    .p2align 2
-    .globl fk_167
-    .type fk_167, %function
-fk_167:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x9e710029 // fcvtmu x9, d1
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_167, . - fk_167
-    .p2align 2
-    .globl fk_168
-    .type fk_168, %function
-fk_168:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x9e780029 // fcvtzs x9, d1
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_168, . - fk_168
-    .p2align 2
-    .globl fk_169
-    .type fk_169, %function
-fk_169:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x9e790029 // fcvtzu x9, d1
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_169, . - fk_169
-    .p2align 2
-    .globl fk_170
-    .type fk_170, %function
-fk_170:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x9e620120 // scvtf d0, x9
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_170, . - fk_170
-    .p2align 2
-    .globl fk_171
-    .type fk_171, %function
-fk_171:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x9e630120 // ucvtf d0, x9
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_171, . - fk_171
-    .p2align 2
-    .globl fk_172
-    .type fk_172, %function
-fk_172:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x9e58fc29 // fcvtzs x9, d1, #1
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_172, . - fk_172
-    .p2align 2
-    .globl fk_173
-    .type fk_173, %function
-fk_173:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x9e59fc29 // fcvtzu x9, d1, #1
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_173, . - fk_173
-    .p2align 2
-    .globl fk_174
-    .type fk_174, %function
-fk_174:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x9e42fd20 // scvtf d0, x9, #1
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_174, . - fk_174
-    .p2align 2
-    .globl fk_175
-    .type fk_175, %function
-fk_175:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x9e43fd20 // ucvtf d0, x9, #1
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_175, . - fk_175
-    .p2align 2
-    .globl fk_176
-    .type fk_176, %function
-fk_176:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x9e587c29 // fcvtzs x9, d1, #33
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_176, . - fk_176
-    .p2align 2
-    .globl fk_177
-    .type fk_177, %function
-fk_177:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x9e597c29 // fcvtzu x9, d1, #33
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_177, . - fk_177
-    .p2align 2
-    .globl fk_178
-    .type fk_178, %function
-fk_178:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x9e427d20 // scvtf d0, x9, #33
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_178, . - fk_178
-    .p2align 2
-    .globl fk_179
-    .type fk_179, %function
-fk_179:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x9e437d20 // ucvtf d0, x9, #33
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_179, . - fk_179
-    .p2align 2
-    .globl fk_180
-    .type fk_180, %function
-fk_180:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x9e580029 // fcvtzs x9, d1, #64
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_180, . - fk_180
-    .p2align 2
-    .globl fk_181
-    .type fk_181, %function
-fk_181:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x9e590029 // fcvtzu x9, d1, #64
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_181, . - fk_181
-    .p2align 2
-    .globl fk_182
-    .type fk_182, %function
-fk_182:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x9e420120 // scvtf d0, x9, #64
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_182, . - fk_182
-    .p2align 2
-    .globl fk_183
-    .type fk_183, %function
-fk_183:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x9e430120 // ucvtf d0, x9, #64
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_183, . - fk_183
-    .p2align 2
-    .globl fk_184
-    .type fk_184, %function
-fk_184:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x5e61a820 // fcvtns d0, d1
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_184, . - fk_184
-    .p2align 2
-    .globl fk_185
-    .type fk_185, %function
-fk_185:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x7e61a820 // fcvtnu d0, d1
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_185, . - fk_185
-    .p2align 2
-    .globl fk_186
-    .type fk_186, %function
-fk_186:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x5e61c820 // fcvtas d0, d1
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_186, . - fk_186
-    .p2align 2
-    .globl fk_187
-    .type fk_187, %function
-fk_187:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x7e61c820 // fcvtau d0, d1
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_187, . - fk_187
-    .p2align 2
-    .globl fk_188
-    .type fk_188, %function
-fk_188:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x5ee1a820 // fcvtps d0, d1
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_188, . - fk_188
-    .p2align 2
-    .globl fk_189
-    .type fk_189, %function
-fk_189:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x7ee1a820 // fcvtpu d0, d1
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_189, . - fk_189
-    .p2align 2
-    .globl fk_190
-    .type fk_190, %function
-fk_190:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x5e61b820 // fcvtms d0, d1
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_190, . - fk_190
-    .p2align 2
-    .globl fk_191
-    .type fk_191, %function
-fk_191:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x7e61b820 // fcvtmu d0, d1
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_191, . - fk_191
-    .p2align 2
-    .globl fk_192
-    .type fk_192, %function
-fk_192:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x5ee1b820 // fcvtzs d0, d1
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_192, . - fk_192
-    .p2align 2
-    .globl fk_193
-    .type fk_193, %function
-fk_193:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x7ee1b820 // fcvtzu d0, d1
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_193, . - fk_193
-    .p2align 2
-    .globl fk_194
-    .type fk_194, %function
-fk_194:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x5e61d820 // scvtf d0, d1
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_194, . - fk_194
-    .p2align 2
-    .globl fk_195
-    .type fk_195, %function
-fk_195:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x7e61d820 // ucvtf d0, d1
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_195, . - fk_195
-    .p2align 2
-    .globl fk_196
-    .type fk_196, %function
-fk_196:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x5f7fe420 // scvtf d0, d1, #1
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_196, . - fk_196
-    .p2align 2
-    .globl fk_197
-    .type fk_197, %function
-fk_197:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x7f7fe420 // ucvtf d0, d1, #1
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_197, . - fk_197
-    .p2align 2
-    .globl fk_198
-    .type fk_198, %function
-fk_198:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x5f7ffc20 // fcvtzs d0, d1, #1
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_198, . - fk_198
-    .p2align 2
-    .globl fk_199
-    .type fk_199, %function
-fk_199:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x7f7ffc20 // fcvtzu d0, d1, #1
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_199, . - fk_199
-    .p2align 2
-    .globl fk_200
-    .type fk_200, %function
-fk_200:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x5f40e420 // scvtf d0, d1, #64
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_200, . - fk_200
-    .p2align 2
-    .globl fk_201
-    .type fk_201, %function
-fk_201:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x7f40e420 // ucvtf d0, d1, #64
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_201, . - fk_201
-    .p2align 2
-    .globl fk_202
-    .type fk_202, %function
-fk_202:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x5f40fc20 // fcvtzs d0, d1, #64
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_202, . - fk_202
-    .p2align 2
-    .globl fk_203
-    .type fk_203, %function
-fk_203:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x7f40fc20 // fcvtzu d0, d1, #64
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_203, . - fk_203
-    .p2align 2
-    .globl fk_204
-    .type fk_204, %function
-fk_204:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x0f1de420 // scvtf v0.4h, v1.4h, #3
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_204, . - fk_204
-    .p2align 2
-    .globl fk_205
-    .type fk_205, %function
-fk_205:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x2f1de420 // ucvtf v0.4h, v1.4h, #3
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_205, . - fk_205
-    .p2align 2
-    .globl fk_206
-    .type fk_206, %function
-fk_206:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x0f1dfc20 // fcvtzs v0.4h, v1.4h, #3
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_206, . - fk_206
-    .p2align 2
-    .globl fk_207
-    .type fk_207, %function
-fk_207:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x2f1dfc20 // fcvtzu v0.4h, v1.4h, #3
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_207, . - fk_207
-    .p2align 2
-    .globl fk_208
-    .type fk_208, %function
-fk_208:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x0f10e420 // scvtf v0.4h, v1.4h, #16
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_208, . - fk_208
-    .p2align 2
-    .globl fk_209
-    .type fk_209, %function
-fk_209:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x2f10e420 // ucvtf v0.4h, v1.4h, #16
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_209, . - fk_209
-    .p2align 2
-    .globl fk_210
-    .type fk_210, %function
-fk_210:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x0f10fc20 // fcvtzs v0.4h, v1.4h, #16
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_210, . - fk_210
-    .p2align 2
-    .globl fk_211
-    .type fk_211, %function
-fk_211:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x2f10fc20 // fcvtzu v0.4h, v1.4h, #16
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_211, . - fk_211
-    .p2align 2
-    .globl fk_212
-    .type fk_212, %function
-fk_212:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x4f1de420 // scvtf v0.8h, v1.8h, #3
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_212, . - fk_212
-    .p2align 2
-    .globl fk_213
-    .type fk_213, %function
-fk_213:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x6f1de420 // ucvtf v0.8h, v1.8h, #3
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_213, . - fk_213
-    .p2align 2
-    .globl fk_214
-    .type fk_214, %function
-fk_214:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x4f1dfc20 // fcvtzs v0.8h, v1.8h, #3
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_214, . - fk_214
-    .p2align 2
-    .globl fk_215
-    .type fk_215, %function
-fk_215:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x6f1dfc20 // fcvtzu v0.8h, v1.8h, #3
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_215, . - fk_215
-    .p2align 2
-    .globl fk_216
-    .type fk_216, %function
-fk_216:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x4f10e420 // scvtf v0.8h, v1.8h, #16
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_216, . - fk_216
-    .p2align 2
-    .globl fk_217
-    .type fk_217, %function
-fk_217:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x6f10e420 // ucvtf v0.8h, v1.8h, #16
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_217, . - fk_217
-    .p2align 2
-    .globl fk_218
-    .type fk_218, %function
-fk_218:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x4f10fc20 // fcvtzs v0.8h, v1.8h, #16
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_218, . - fk_218
-    .p2align 2
-    .globl fk_219
-    .type fk_219, %function
-fk_219:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x6f10fc20 // fcvtzu v0.8h, v1.8h, #16
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_219, . - fk_219
-    .p2align 2
-    .globl fk_220
-    .type fk_220, %function
-fk_220:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x0f3de420 // scvtf v0.2s, v1.2s, #3
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_220, . - fk_220
-    .p2align 2
-    .globl fk_221
-    .type fk_221, %function
-fk_221:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x2f3de420 // ucvtf v0.2s, v1.2s, #3
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_221, . - fk_221
-    .p2align 2
-    .globl fk_222
-    .type fk_222, %function
-fk_222:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x0f3dfc20 // fcvtzs v0.2s, v1.2s, #3
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_222, . - fk_222
-    .p2align 2
-    .globl fk_223
-    .type fk_223, %function
-fk_223:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x2f3dfc20 // fcvtzu v0.2s, v1.2s, #3
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_223, . - fk_223
-    .p2align 2
-    .globl fk_224
-    .type fk_224, %function
-fk_224:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x0f20e420 // scvtf v0.2s, v1.2s, #32
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_224, . - fk_224
-    .p2align 2
-    .globl fk_225
-    .type fk_225, %function
-fk_225:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x2f20e420 // ucvtf v0.2s, v1.2s, #32
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_225, . - fk_225
-    .p2align 2
-    .globl fk_226
-    .type fk_226, %function
-fk_226:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x0f20fc20 // fcvtzs v0.2s, v1.2s, #32
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_226, . - fk_226
-    .p2align 2
-    .globl fk_227
-    .type fk_227, %function
-fk_227:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x2f20fc20 // fcvtzu v0.2s, v1.2s, #32
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_227, . - fk_227
-    .p2align 2
-    .globl fk_228
-    .type fk_228, %function
-fk_228:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x4f3de420 // scvtf v0.4s, v1.4s, #3
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_228, . - fk_228
-    .p2align 2
-    .globl fk_229
-    .type fk_229, %function
-fk_229:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x6f3de420 // ucvtf v0.4s, v1.4s, #3
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_229, . - fk_229
-    .p2align 2
-    .globl fk_230
-    .type fk_230, %function
-fk_230:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x4f3dfc20 // fcvtzs v0.4s, v1.4s, #3
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_230, . - fk_230
-    .p2align 2
-    .globl fk_231
-    .type fk_231, %function
-fk_231:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x6f3dfc20 // fcvtzu v0.4s, v1.4s, #3
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_231, . - fk_231
-    .p2align 2
-    .globl fk_232
-    .type fk_232, %function
-fk_232:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x4f20e420 // scvtf v0.4s, v1.4s, #32
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_232, . - fk_232
-    .p2align 2
-    .globl fk_233
-    .type fk_233, %function
-fk_233:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x6f20e420 // ucvtf v0.4s, v1.4s, #32
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_233, . - fk_233
-    .p2align 2
-    .globl fk_234
-    .type fk_234, %function
-fk_234:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x4f20fc20 // fcvtzs v0.4s, v1.4s, #32
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_234, . - fk_234
-    .p2align 2
-    .globl fk_235
-    .type fk_235, %function
-fk_235:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x6f20fc20 // fcvtzu v0.4s, v1.4s, #32
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_235, . - fk_235
-    .p2align 2
-    .globl fk_236
-    .type fk_236, %function
-fk_236:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x4f7de420 // scvtf v0.2d, v1.2d, #3
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_236, . - fk_236
-    .p2align 2
-    .globl fk_237
-    .type fk_237, %function
-fk_237:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x6f7de420 // ucvtf v0.2d, v1.2d, #3
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_237, . - fk_237
-    .p2align 2
-    .globl fk_238
-    .type fk_238, %function
-fk_238:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x4f7dfc20 // fcvtzs v0.2d, v1.2d, #3
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_238, . - fk_238
-    .p2align 2
-    .globl fk_239
-    .type fk_239, %function
-fk_239:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x6f7dfc20 // fcvtzu v0.2d, v1.2d, #3
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_239, . - fk_239
-    .p2align 2
-    .globl fk_240
-    .type fk_240, %function
-fk_240:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x4f40e420 // scvtf v0.2d, v1.2d, #64
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_240, . - fk_240
-    .p2align 2
-    .globl fk_241
-    .type fk_241, %function
-fk_241:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x6f40e420 // ucvtf v0.2d, v1.2d, #64
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_241, . - fk_241
-    .p2align 2
-    .globl fk_242
-    .type fk_242, %function
-fk_242:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x4f40fc20 // fcvtzs v0.2d, v1.2d, #64
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_242, . - fk_242
-    .p2align 2
-    .globl fk_243
-    .type fk_243, %function
-fk_243:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x6f40fc20 // fcvtzu v0.2d, v1.2d, #64
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_243, . - fk_243
-    .p2align 2
-    .globl fk_244
-    .type fk_244, %function
-fk_244:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x1ee60029 // fmov w9, h1
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_244, . - fk_244
-    .p2align 2
-    .globl fk_245
-    .type fk_245, %function
-fk_245:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x9ee60029 // fmov x9, h1
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_245, . - fk_245
-    .p2align 2
-    .globl fk_246
-    .type fk_246, %function
-fk_246:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x1e260029 // fmov w9, s1
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_246, . - fk_246
-    .p2align 2
-    .globl fk_247
-    .type fk_247, %function
-fk_247:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x9e660029 // fmov x9, d1
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_247, . - fk_247
-    .p2align 2
-    .globl fk_248
-    .type fk_248, %function
-fk_248:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x1ee70120 // fmov h0, w9
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_248, . - fk_248
-    .p2align 2
-    .globl fk_249
-    .type fk_249, %function
-fk_249:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x9ee70120 // fmov h0, x9
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_249, . - fk_249
-    .p2align 2
-    .globl fk_250
-    .type fk_250, %function
-fk_250:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x1e270120 // fmov s0, w9
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_250, . - fk_250
-    .p2align 2
-    .globl fk_251
-    .type fk_251, %function
-fk_251:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x9e670120 // fmov d0, x9
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_251, . - fk_251
-    .p2align 2
-    .globl fk_252
-    .type fk_252, %function
-fk_252:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x9eae0029 // fmov x9, v1.d[1]
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_252, . - fk_252
-    .p2align 2
-    .globl fk_253
-    .type fk_253, %function
-fk_253:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
-    .inst 0x9eaf0120 // fmov v0.d[1], x9
-    mrs x11, fpsr
-    mrs x12, nzcv
-    str q0, [x1]
-    stp x9, x12, [x1, #16]
-    str x11, [x1, #32]
-    ret
-    .size fk_253, . - fk_253
-    .p2align 2
-    .globl fk_254
-    .type fk_254, %function
-fk_254:
-    ldp q0, q1, [x0]
-    ldp q2, q3, [x0, #32]
-    ldp x9, x10, [x0, #64]
-    msr nzcv, x10
-    msr fpcr, x2
-    msr fpsr, xzr
     .inst 0x1e7e0029 // fjcvtzs w9, d1
     mrs x11, fpsr
     mrs x12, nzcv
@@ -4591,4 +2791,4 @@ fk_254:
     stp x9, x12, [x1, #16]
     str x11, [x1, #32]
     ret
-    .size fk_254, . - fk_254
+    .size fk_154, . - fk_154

@@ -156,363 +156,163 @@ void fk_151(const u64 *in, u64 *out, u64 fpcr);
 void fk_152(const u64 *in, u64 *out, u64 fpcr);
 void fk_153(const u64 *in, u64 *out, u64 fpcr);
 void fk_154(const u64 *in, u64 *out, u64 fpcr);
-void fk_155(const u64 *in, u64 *out, u64 fpcr);
-void fk_156(const u64 *in, u64 *out, u64 fpcr);
-void fk_157(const u64 *in, u64 *out, u64 fpcr);
-void fk_158(const u64 *in, u64 *out, u64 fpcr);
-void fk_159(const u64 *in, u64 *out, u64 fpcr);
-void fk_160(const u64 *in, u64 *out, u64 fpcr);
-void fk_161(const u64 *in, u64 *out, u64 fpcr);
-void fk_162(const u64 *in, u64 *out, u64 fpcr);
-void fk_163(const u64 *in, u64 *out, u64 fpcr);
-void fk_164(const u64 *in, u64 *out, u64 fpcr);
-void fk_165(const u64 *in, u64 *out, u64 fpcr);
-void fk_166(const u64 *in, u64 *out, u64 fpcr);
-void fk_167(const u64 *in, u64 *out, u64 fpcr);
-void fk_168(const u64 *in, u64 *out, u64 fpcr);
-void fk_169(const u64 *in, u64 *out, u64 fpcr);
-void fk_170(const u64 *in, u64 *out, u64 fpcr);
-void fk_171(const u64 *in, u64 *out, u64 fpcr);
-void fk_172(const u64 *in, u64 *out, u64 fpcr);
-void fk_173(const u64 *in, u64 *out, u64 fpcr);
-void fk_174(const u64 *in, u64 *out, u64 fpcr);
-void fk_175(const u64 *in, u64 *out, u64 fpcr);
-void fk_176(const u64 *in, u64 *out, u64 fpcr);
-void fk_177(const u64 *in, u64 *out, u64 fpcr);
-void fk_178(const u64 *in, u64 *out, u64 fpcr);
-void fk_179(const u64 *in, u64 *out, u64 fpcr);
-void fk_180(const u64 *in, u64 *out, u64 fpcr);
-void fk_181(const u64 *in, u64 *out, u64 fpcr);
-void fk_182(const u64 *in, u64 *out, u64 fpcr);
-void fk_183(const u64 *in, u64 *out, u64 fpcr);
-void fk_184(const u64 *in, u64 *out, u64 fpcr);
-void fk_185(const u64 *in, u64 *out, u64 fpcr);
-void fk_186(const u64 *in, u64 *out, u64 fpcr);
-void fk_187(const u64 *in, u64 *out, u64 fpcr);
-void fk_188(const u64 *in, u64 *out, u64 fpcr);
-void fk_189(const u64 *in, u64 *out, u64 fpcr);
-void fk_190(const u64 *in, u64 *out, u64 fpcr);
-void fk_191(const u64 *in, u64 *out, u64 fpcr);
-void fk_192(const u64 *in, u64 *out, u64 fpcr);
-void fk_193(const u64 *in, u64 *out, u64 fpcr);
-void fk_194(const u64 *in, u64 *out, u64 fpcr);
-void fk_195(const u64 *in, u64 *out, u64 fpcr);
-void fk_196(const u64 *in, u64 *out, u64 fpcr);
-void fk_197(const u64 *in, u64 *out, u64 fpcr);
-void fk_198(const u64 *in, u64 *out, u64 fpcr);
-void fk_199(const u64 *in, u64 *out, u64 fpcr);
-void fk_200(const u64 *in, u64 *out, u64 fpcr);
-void fk_201(const u64 *in, u64 *out, u64 fpcr);
-void fk_202(const u64 *in, u64 *out, u64 fpcr);
-void fk_203(const u64 *in, u64 *out, u64 fpcr);
-void fk_204(const u64 *in, u64 *out, u64 fpcr);
-void fk_205(const u64 *in, u64 *out, u64 fpcr);
-void fk_206(const u64 *in, u64 *out, u64 fpcr);
-void fk_207(const u64 *in, u64 *out, u64 fpcr);
-void fk_208(const u64 *in, u64 *out, u64 fpcr);
-void fk_209(const u64 *in, u64 *out, u64 fpcr);
-void fk_210(const u64 *in, u64 *out, u64 fpcr);
-void fk_211(const u64 *in, u64 *out, u64 fpcr);
-void fk_212(const u64 *in, u64 *out, u64 fpcr);
-void fk_213(const u64 *in, u64 *out, u64 fpcr);
-void fk_214(const u64 *in, u64 *out, u64 fpcr);
-void fk_215(const u64 *in, u64 *out, u64 fpcr);
-void fk_216(const u64 *in, u64 *out, u64 fpcr);
-void fk_217(const u64 *in, u64 *out, u64 fpcr);
-void fk_218(const u64 *in, u64 *out, u64 fpcr);
-void fk_219(const u64 *in, u64 *out, u64 fpcr);
-void fk_220(const u64 *in, u64 *out, u64 fpcr);
-void fk_221(const u64 *in, u64 *out, u64 fpcr);
-void fk_222(const u64 *in, u64 *out, u64 fpcr);
-void fk_223(const u64 *in, u64 *out, u64 fpcr);
-void fk_224(const u64 *in, u64 *out, u64 fpcr);
-void fk_225(const u64 *in, u64 *out, u64 fpcr);
-void fk_226(const u64 *in, u64 *out, u64 fpcr);
-void fk_227(const u64 *in, u64 *out, u64 fpcr);
-void fk_228(const u64 *in, u64 *out, u64 fpcr);
-void fk_229(const u64 *in, u64 *out, u64 fpcr);
-void fk_230(const u64 *in, u64 *out, u64 fpcr);
-void fk_231(const u64 *in, u64 *out, u64 fpcr);
-void fk_232(const u64 *in, u64 *out, u64 fpcr);
-void fk_233(const u64 *in, u64 *out, u64 fpcr);
-void fk_234(const u64 *in, u64 *out, u64 fpcr);
-void fk_235(const u64 *in, u64 *out, u64 fpcr);
-void fk_236(const u64 *in, u64 *out, u64 fpcr);
-void fk_237(const u64 *in, u64 *out, u64 fpcr);
-void fk_238(const u64 *in, u64 *out, u64 fpcr);
-void fk_239(const u64 *in, u64 *out, u64 fpcr);
-void fk_240(const u64 *in, u64 *out, u64 fpcr);
-void fk_241(const u64 *in, u64 *out, u64 fpcr);
-void fk_242(const u64 *in, u64 *out, u64 fpcr);
-void fk_243(const u64 *in, u64 *out, u64 fpcr);
-void fk_244(const u64 *in, u64 *out, u64 fpcr);
-void fk_245(const u64 *in, u64 *out, u64 fpcr);
-void fk_246(const u64 *in, u64 *out, u64 fpcr);
-void fk_247(const u64 *in, u64 *out, u64 fpcr);
-void fk_248(const u64 *in, u64 *out, u64 fpcr);
-void fk_249(const u64 *in, u64 *out, u64 fpcr);
-void fk_250(const u64 *in, u64 *out, u64 fpcr);
-void fk_251(const u64 *in, u64 *out, u64 fpcr);
-void fk_252(const u64 *in, u64 *out, u64 fpcr);
-void fk_253(const u64 *in, u64 *out, u64 fpcr);
-void fk_254(const u64 *in, u64 *out, u64 fpcr);
 
 const struct form forms[] = {
-  {"FCVTNS_g.w.h", fk_0, 0xe4f4827cu, 2048u, {1, 2, 0, 0, 1}},
-  {"FCVTNU_g.w.h", fk_1, 0xde0b91b2u, 2048u, {1, 2, 0, 0, 1}},
-  {"FCVTAS_g.w.h", fk_2, 0x5eda84b7u, 2048u, {1, 2, 0, 0, 1}},
-  {"FCVTAU_g.w.h", fk_3, 0xb932f5cdu, 2048u, {1, 2, 0, 0, 1}},
-  {"FCVTPS_g.w.h", fk_4, 0xfa0b35a6u, 2048u, {1, 2, 0, 0, 1}},
-  {"FCVTPU_g.w.h", fk_5, 0x7bcb8c58u, 2048u, {1, 2, 0, 0, 1}},
-  {"FCVTMS_g.w.h", fk_6, 0x9153f773u, 2048u, {1, 2, 0, 0, 1}},
-  {"FCVTMU_g.w.h", fk_7, 0x178ecc01u, 2048u, {1, 2, 0, 0, 1}},
-  {"FCVTZS_g.w.h", fk_8, 0x26eb3518u, 2048u, {1, 2, 0, 0, 1}},
-  {"FCVTZU_g.w.h", fk_9, 0xa52c7166u, 2048u, {1, 2, 0, 0, 1}},
-  {"SCVTF_g.h.w", fk_10, 0x15320bb2u, 2048u, {1, 0, 0, 0, 7}},
-  {"UCVTF_g.h.w", fk_11, 0x49ebe5f0u, 2048u, {1, 0, 0, 0, 7}},
-  {"FCVTZS_gfx.w.h.1", fk_12, 0xf4ae88afu, 1024u, {1, 2, 0, 0, 1}},
-  {"FCVTZU_gfx.w.h.1", fk_13, 0xf355cfedu, 1024u, {1, 2, 0, 0, 1}},
-  {"SCVTF_gfx.h.w.1", fk_14, 0x60cf1321u, 1024u, {1, 0, 0, 0, 7}},
-  {"UCVTF_gfx.h.w.1", fk_15, 0x60ca257fu, 1024u, {1, 0, 0, 0, 7}},
-  {"FCVTZS_gfx.w.h.17", fk_16, 0xc6c10748u, 1024u, {1, 2, 0, 0, 1}},
-  {"FCVTZU_gfx.w.h.17", fk_17, 0xea16342eu, 1024u, {1, 2, 0, 0, 1}},
-  {"SCVTF_gfx.h.w.17", fk_18, 0x7bfb0ba2u, 1024u, {1, 0, 0, 0, 7}},
-  {"UCVTF_gfx.h.w.17", fk_19, 0xa638b058u, 1024u, {1, 0, 0, 0, 7}},
-  {"FCVTZS_gfx.w.h.32", fk_20, 0x3bc63ca5u, 1024u, {1, 2, 0, 0, 1}},
-  {"FCVTZU_gfx.w.h.32", fk_21, 0xdf11a5afu, 1024u, {1, 2, 0, 0, 1}},
-  {"SCVTF_gfx.h.w.32", fk_22, 0x08f5d96bu, 1024u, {1, 0, 0, 0, 7}},
-  {"UCVTF_gfx.h.w.32", fk_23, 0x1b3de5b5u, 1024u, {1, 0, 0, 0, 7}},
-  {"FCVTNS_g.x.h", fk_24, 0x6404efedu, 2048u, {1, 2, 0, 0, 1}},
-  {"FCVTNU_g.x.h", fk_25, 0x087a2437u, 2048u, {1, 2, 0, 0, 1}},
-  {"FCVTAS_g.x.h", fk_26, 0x346bf232u, 2048u, {1, 2, 0, 0, 1}},
-  {"FCVTAU_g.x.h", fk_27, 0x3b614fdcu, 2048u, {1, 2, 0, 0, 1}},
-  {"FCVTPS_g.x.h", fk_28, 0x5954a1f3u, 2048u, {1, 2, 0, 0, 1}},
-  {"FCVTPU_g.x.h", fk_29, 0x80ab0ce1u, 2048u, {1, 2, 0, 0, 1}},
-  {"FCVTMS_g.x.h", fk_30, 0x320a8b26u, 2048u, {1, 2, 0, 0, 1}},
-  {"FCVTMU_g.x.h", fk_31, 0x117216f8u, 2048u, {1, 2, 0, 0, 1}},
-  {"FCVTZS_g.x.h", fk_32, 0x2bcc48a1u, 2048u, {1, 2, 0, 0, 1}},
-  {"FCVTZU_g.x.h", fk_33, 0x0475ddb3u, 2048u, {1, 2, 0, 0, 1}},
-  {"SCVTF_g.h.x", fk_34, 0x1832106bu, 2048u, {1, 0, 0, 0, 8}},
-  {"UCVTF_g.h.x", fk_35, 0x58ebfd8du, 2048u, {1, 0, 0, 0, 8}},
-  {"FCVTZS_gfx.x.h.1", fk_36, 0x271c0e0eu, 1024u, {1, 2, 0, 0, 1}},
-  {"FCVTZU_gfx.x.h.1", fk_37, 0x537de410u, 1024u, {1, 2, 0, 0, 1}},
-  {"SCVTF_gfx.h.x.1", fk_38, 0x3e17b2c8u, 1024u, {1, 0, 0, 0, 8}},
-  {"UCVTF_gfx.h.x.1", fk_39, 0xbb5695aau, 1024u, {1, 0, 0, 0, 8}},
-  {"FCVTZS_gfx.x.h.33", fk_40, 0x462516c1u, 1024u, {1, 2, 0, 0, 1}},
-  {"FCVTZU_gfx.x.h.33", fk_41, 0x9a32acdfu, 1024u, {1, 2, 0, 0, 1}},
-  {"SCVTF_gfx.h.x.33", fk_42, 0xc2534ae7u, 1024u, {1, 0, 0, 0, 8}},
-  {"UCVTF_gfx.h.x.33", fk_43, 0x7a48f615u, 1024u, {1, 0, 0, 0, 8}},
-  {"FCVTZS_gfx.x.h.64", fk_44, 0x3d31d489u, 1024u, {1, 2, 0, 0, 1}},
-  {"FCVTZU_gfx.x.h.64", fk_45, 0x953f70f3u, 1024u, {1, 2, 0, 0, 1}},
-  {"SCVTF_gfx.h.x.64", fk_46, 0xbd600efbu, 1024u, {1, 0, 0, 0, 8}},
-  {"UCVTF_gfx.h.x.64", fk_47, 0x0941886du, 1024u, {1, 0, 0, 0, 8}},
-  {"FCVTNS_s.h", fk_48, 0xa4e5082fu, 2048u, {1, 2, 0, 0, 0}},
-  {"FCVTNU_s.h", fk_49, 0xb3848a35u, 2048u, {1, 2, 0, 0, 0}},
-  {"FCVTAS_s.h", fk_50, 0x6d70cbb0u, 2048u, {1, 2, 0, 0, 0}},
-  {"FCVTAU_s.h", fk_51, 0xa7636f16u, 2048u, {1, 2, 0, 0, 0}},
-  {"FCVTPS_s.h", fk_52, 0x53db6ab1u, 2048u, {1, 2, 0, 0, 0}},
-  {"FCVTPU_s.h", fk_53, 0x87944203u, 2048u, {1, 2, 0, 0, 0}},
-  {"FCVTMS_s.h", fk_54, 0x27e41c44u, 2048u, {1, 2, 0, 0, 0}},
-  {"FCVTMU_s.h", fk_55, 0xb063ab32u, 2048u, {1, 2, 0, 0, 0}},
-  {"FCVTZS_s.h", fk_56, 0x4d5ac743u, 2048u, {1, 2, 0, 0, 0}},
-  {"FCVTZU_s.h", fk_57, 0x19a382f1u, 2048u, {1, 2, 0, 0, 0}},
-  {"SCVTF_s.h", fk_58, 0xfbf85949u, 2048u, {1, 6, 0, 0, 0}},
-  {"UCVTF_s.h", fk_59, 0xc6ed184fu, 2048u, {1, 6, 0, 0, 0}},
-  {"SCVTF_sfx.h.1", fk_60, 0x941d4886u, 1024u, {1, 6, 0, 0, 0}},
-  {"UCVTF_sfx.h.1", fk_61, 0x3882430cu, 1024u, {1, 6, 0, 0, 0}},
-  {"FCVTZS_sfx.h.1", fk_62, 0x7d777cd0u, 1024u, {1, 2, 0, 0, 0}},
-  {"FCVTZU_sfx.h.1", fk_63, 0x9562af0eu, 1024u, {1, 2, 0, 0, 0}},
-  {"SCVTF_sfx.h.16", fk_64, 0xda196d10u, 1024u, {1, 6, 0, 0, 0}},
-  {"UCVTF_sfx.h.16", fk_65, 0x2f0fd44eu, 1024u, {1, 6, 0, 0, 0}},
-  {"FCVTZS_sfx.h.16", fk_66, 0x69199e12u, 1024u, {1, 2, 0, 0, 0}},
-  {"FCVTZU_sfx.h.16", fk_67, 0x6259d528u, 1024u, {1, 2, 0, 0, 0}},
-  {"FCVTNS_g.w.s", fk_68, 0xdff47a9du, 2048u, {1, 3, 0, 0, 1}},
-  {"FCVTNU_g.w.s", fk_69, 0xf50bb5e7u, 2048u, {1, 3, 0, 0, 1}},
-  {"FCVTAS_g.w.s", fk_70, 0x67da92e2u, 2048u, {1, 3, 0, 0, 1}},
-  {"FCVTAU_g.w.s", fk_71, 0x9e32cb4cu, 2048u, {1, 3, 0, 0, 1}},
-  {"FCVTPS_g.w.s", fk_72, 0x110b59dbu, 2048u, {1, 3, 0, 0, 1}},
-  {"FCVTPU_g.w.s", fk_73, 0x86cb9da9u, 2048u, {1, 3, 0, 0, 1}},
-  {"FCVTMS_g.w.s", fk_74, 0xaa541eceu, 2048u, {1, 3, 0, 0, 1}},
-  {"FCVTMU_g.w.s", fk_75, 0xfc8ea180u, 2048u, {1, 3, 0, 0, 1}},
-  {"FCVTZS_g.w.s", fk_76, 0x31eb4669u, 2048u, {1, 3, 0, 0, 1}},
-  {"FCVTZU_g.w.s", fk_77, 0xbc2c959bu, 2048u, {1, 3, 0, 0, 1}},
-  {"SCVTF_g.s.w", fk_78, 0x141e7ebbu, 2048u, {1, 0, 0, 0, 7}},
-  {"UCVTF_g.s.w", fk_79, 0xecd5d535u, 2048u, {1, 0, 0, 0, 7}},
-  {"FCVTZS_gfx.w.s.1", fk_80, 0x2c7dcd7eu, 1024u, {1, 3, 0, 0, 1}},
-  {"FCVTZU_gfx.w.s.1", fk_81, 0x68688080u, 1024u, {1, 3, 0, 0, 1}},
-  {"SCVTF_gfx.s.w.1", fk_82, 0x88819700u, 1024u, {1, 0, 0, 0, 7}},
-  {"UCVTF_gfx.s.w.1", fk_83, 0x7f3571dau, 1024u, {1, 0, 0, 0, 7}},
-  {"FCVTZS_gfx.w.s.17", fk_84, 0x530a29ebu, 1024u, {1, 3, 0, 0, 1}},
-  {"FCVTZU_gfx.w.s.17", fk_85, 0x1382a015u, 1024u, {1, 3, 0, 0, 1}},
-  {"SCVTF_gfx.s.w.17", fk_86, 0x1b010b95u, 1024u, {1, 0, 0, 0, 7}},
-  {"UCVTF_gfx.s.w.17", fk_87, 0x2e225817u, 1024u, {1, 0, 0, 0, 7}},
-  {"FCVTZS_gfx.w.s.32", fk_88, 0x4e05a4deu, 1024u, {1, 3, 0, 0, 1}},
-  {"FCVTZU_gfx.w.s.32", fk_89, 0x168721fcu, 1024u, {1, 3, 0, 0, 1}},
-  {"SCVTF_gfx.s.w.32", fk_90, 0x1e058d7cu, 1024u, {1, 0, 0, 0, 7}},
-  {"UCVTF_gfx.s.w.32", fk_91, 0xa11cfcf2u, 1024u, {1, 0, 0, 0, 7}},
-  {"FCVTNS_g.x.s", fk_92, 0x4904c56cu, 2048u, {1, 3, 0, 0, 1}},
-  {"FCVTNU_g.x.s", fk_93, 0x117a3262u, 2048u, {1, 3, 0, 0, 1}},
-  {"FCVTAS_g.x.s", fk_94, 0x4b6c1667u, 2048u, {1, 3, 0, 0, 1}},
-  {"FCVTAU_g.x.s", fk_95, 0x366147fdu, 2048u, {1, 3, 0, 0, 1}},
-  {"FCVTPS_g.x.s", fk_96, 0x7254c94eu, 2048u, {1, 3, 0, 0, 1}},
-  {"FCVTPU_g.x.s", fk_97, 0x65aae260u, 2048u, {1, 3, 0, 0, 1}},
-  {"FCVTMS_g.x.s", fk_98, 0x490aaf5bu, 2048u, {1, 3, 0, 0, 1}},
-  {"FCVTMU_g.x.s", fk_99, 0x1c722849u, 2048u, {1, 3, 0, 0, 1}},
-  {"FCVTZS_g.x.s", fk_100, 0x10cc1e20u, 2048u, {1, 3, 0, 0, 1}},
-  {"FCVTZU_g.x.s", fk_101, 0x1d76050eu, 2048u, {1, 3, 0, 0, 1}},
-  {"SCVTF_g.s.x", fk_102, 0x111e7a02u, 2048u, {1, 0, 0, 0, 8}},
-  {"UCVTF_g.s.x", fk_103, 0xedd5d6c8u, 2048u, {1, 0, 0, 0, 8}},
-  {"FCVTZS_gfx.x.s.1", fk_104, 0x5275319fu, 1024u, {1, 3, 0, 0, 1}},
-  {"FCVTZU_gfx.x.s.1", fk_105, 0x41939bddu, 1024u, {1, 3, 0, 0, 1}},
-  {"SCVTF_gfx.s.x.1", fk_106, 0xf9551149u, 1024u, {1, 0, 0, 0, 8}},
-  {"UCVTF_gfx.s.x.1", fk_107, 0xa5479befu, 1024u, {1, 0, 0, 0, 8}},
-  {"FCVTZS_gfx.x.s.33", fk_108, 0xea825f42u, 1024u, {1, 3, 0, 0, 1}},
-  {"FCVTZU_gfx.x.s.33", fk_109, 0x995917ccu, 1024u, {1, 3, 0, 0, 1}},
-  {"SCVTF_gfx.s.x.33", fk_110, 0x6ae52330u, 1024u, {1, 0, 0, 0, 8}},
-  {"UCVTF_gfx.s.x.33", fk_111, 0x7bbf88d2u, 1024u, {1, 0, 0, 0, 8}},
-  {"FCVTZS_gfx.x.s.64", fk_112, 0xe7758e96u, 1024u, {1, 3, 0, 0, 1}},
-  {"FCVTZU_gfx.x.s.64", fk_113, 0x224d2384u, 1024u, {1, 3, 0, 0, 1}},
-  {"SCVTF_gfx.s.x.64", fk_114, 0xfbecc338u, 1024u, {1, 0, 0, 0, 8}},
-  {"UCVTF_gfx.s.x.64", fk_115, 0x78b2b826u, 1024u, {1, 0, 0, 0, 8}},
-  {"FCVTNS_s.s", fk_116, 0x9de4fd2au, 2048u, {1, 3, 0, 0, 0}},
-  {"FCVTNU_s.s", fk_117, 0xa88478e4u, 2048u, {1, 3, 0, 0, 0}},
-  {"FCVTAS_s.s", fk_118, 0x6870c3d1u, 2048u, {1, 3, 0, 0, 0}},
-  {"FCVTAU_s.s", fk_119, 0x9e6360ebu, 2048u, {1, 3, 0, 0, 0}},
-  {"FCVTPS_s.s", fk_120, 0x58db7290u, 2048u, {1, 3, 0, 0, 0}},
-  {"FCVTPU_s.s", fk_121, 0x809436feu, 2048u, {1, 3, 0, 0, 0}},
-  {"FCVTMS_s.s", fk_122, 0x32e42d95u, 2048u, {1, 3, 0, 0, 0}},
-  {"FCVTMU_s.s", fk_123, 0xc763cf67u, 2048u, {1, 3, 0, 0, 0}},
-  {"FCVTZS_s.s", fk_124, 0x465abc3eu, 2048u, {1, 3, 0, 0, 0}},
-  {"FCVTZU_s.s", fk_125, 0x1ea38ad0u, 2048u, {1, 3, 0, 0, 0}},
-  {"SCVTF_s.s", fk_126, 0xf0f847f8u, 2048u, {1, 7, 0, 0, 0}},
-  {"UCVTF_s.s", fk_127, 0xbfed0d4au, 2048u, {1, 7, 0, 0, 0}},
-  {"SCVTF_sfx.s.1", fk_128, 0x2de26a47u, 1024u, {1, 7, 0, 0, 0}},
-  {"UCVTF_sfx.s.1", fk_129, 0x240dfa59u, 1024u, {1, 7, 0, 0, 0}},
-  {"FCVTZS_sfx.s.1", fk_130, 0x6b8d349du, 1024u, {1, 3, 0, 0, 0}},
-  {"FCVTZU_sfx.s.1", fk_131, 0xc0bbd29fu, 1024u, {1, 3, 0, 0, 0}},
-  {"SCVTF_sfx.s.32", fk_132, 0xc0722c8du, 1024u, {1, 7, 0, 0, 0}},
-  {"UCVTF_sfx.s.32", fk_133, 0x9cfbd693u, 1024u, {1, 7, 0, 0, 0}},
-  {"FCVTZS_sfx.s.32", fk_134, 0x6e448f9fu, 1024u, {1, 3, 0, 0, 0}},
-  {"FCVTZU_sfx.s.32", fk_135, 0x84b1d3d5u, 1024u, {1, 3, 0, 0, 0}},
-  {"FCVTNS_g.w.d", fk_136, 0xe8f488c8u, 2048u, {1, 4, 0, 0, 1}},
-  {"FCVTNU_g.w.d", fk_137, 0xe20b97feu, 2048u, {1, 4, 0, 0, 1}},
-  {"FCVTAS_g.w.d", fk_138, 0x52da71d3u, 2048u, {1, 4, 0, 0, 1}},
-  {"FCVTAU_g.w.d", fk_139, 0xad32e2e9u, 2048u, {1, 4, 0, 0, 1}},
-  {"FCVTPS_g.w.d", fk_140, 0x060b488au, 2048u, {1, 4, 0, 0, 1}},
-  {"FCVTPU_g.w.d", fk_141, 0x77cb860cu, 2048u, {1, 4, 0, 0, 1}},
-  {"FCVTMS_g.w.d", fk_142, 0x9d540a57u, 2048u, {1, 4, 0, 0, 1}},
-  {"FCVTMU_g.w.d", fk_143, 0x138ec5b5u, 2048u, {1, 4, 0, 0, 1}},
-  {"FCVTZS_g.w.d", fk_144, 0x22eb2eccu, 2048u, {1, 4, 0, 0, 1}},
-  {"FCVTZU_g.w.d", fk_145, 0xb12c844au, 2048u, {1, 4, 0, 0, 1}},
-  {"SCVTF_g.d.w", fk_146, 0xd8e0086eu, 2048u, {1, 0, 0, 0, 7}},
-  {"UCVTF_g.d.w", fk_147, 0x7546eea4u, 2048u, {1, 0, 0, 0, 7}},
-  {"FCVTZS_gfx.w.d.1", fk_148, 0x200d7743u, 1024u, {1, 4, 0, 0, 1}},
-  {"FCVTZU_gfx.w.d.1", fk_149, 0x4ffa0a51u, 1024u, {1, 4, 0, 0, 1}},
-  {"SCVTF_gfx.d.w.1", fk_150, 0x8f1eab6du, 1024u, {1, 0, 0, 0, 7}},
-  {"UCVTF_gfx.d.w.1", fk_151, 0xe5886a23u, 1024u, {1, 0, 0, 0, 7}},
-  {"FCVTZS_gfx.w.d.17", fk_152, 0xe9330b9cu, 1024u, {1, 4, 0, 0, 1}},
-  {"FCVTZU_gfx.w.d.17", fk_153, 0x4c9e5e92u, 1024u, {1, 4, 0, 0, 1}},
-  {"SCVTF_gfx.d.w.17", fk_154, 0xa747beaeu, 1024u, {1, 0, 0, 0, 7}},
-  {"UCVTF_gfx.d.w.17", fk_155, 0x69befd7cu, 1024u, {1, 0, 0, 0, 7}},
-  {"FCVTZS_gfx.w.d.32", fk_156, 0xf6379d41u, 1024u, {1, 4, 0, 0, 1}},
-  {"FCVTZU_gfx.w.d.32", fk_157, 0xd9992c5bu, 1024u, {1, 4, 0, 0, 1}},
-  {"SCVTF_gfx.d.w.32", fk_158, 0x9c43302fu, 1024u, {1, 0, 0, 0, 7}},
-  {"UCVTF_gfx.d.w.32", fk_159, 0xf6c458a1u, 1024u, {1, 0, 0, 0, 7}},
-  {"FCVTNS_g.x.d", fk_160, 0x5804dd09u, 2048u, {1, 4, 0, 0, 1}},
-  {"FCVTNU_g.x.d", fk_161, 0xfc7a1153u, 2048u, {1, 4, 0, 0, 1}},
-  {"FCVTAS_g.x.d", fk_162, 0x386bf87eu, 2048u, {1, 4, 0, 0, 1}},
-  {"FCVTAU_g.x.d", fk_163, 0x3f615628u, 2048u, {1, 4, 0, 0, 1}},
-  {"FCVTPS_g.x.d", fk_164, 0x6554b4d7u, 2048u, {1, 4, 0, 0, 1}},
-  {"FCVTPU_g.x.d", fk_165, 0x7cab0695u, 2048u, {1, 4, 0, 0, 1}},
-  {"FCVTMS_g.x.d", fk_166, 0x3e0a9e0au, 2048u, {1, 4, 0, 0, 1}},
-  {"FCVTMU_g.x.d", fk_167, 0x0d7210acu, 2048u, {1, 4, 0, 0, 1}},
-  {"FCVTZS_g.x.d", fk_168, 0x27cc4255u, 2048u, {1, 4, 0, 0, 1}},
-  {"FCVTZU_g.x.d", fk_169, 0x1075f097u, 2048u, {1, 4, 0, 0, 1}},
-  {"SCVTF_g.d.x", fk_170, 0xd3e0008fu, 2048u, {1, 0, 0, 0, 8}},
-  {"UCVTF_g.d.x", fk_171, 0x6c46e079u, 2048u, {1, 0, 0, 0, 8}},
-  {"FCVTZS_gfx.x.d.1", fk_172, 0x83c04872u, 1024u, {1, 4, 0, 0, 1}},
-  {"FCVTZU_gfx.x.d.1", fk_173, 0x9fca87a4u, 1024u, {1, 4, 0, 0, 1}},
-  {"SCVTF_gfx.d.x.1", fk_174, 0xa64fed1cu, 1024u, {1, 0, 0, 0, 8}},
-  {"UCVTF_gfx.d.x.1", fk_175, 0xc9a4e9a6u, 1024u, {1, 0, 0, 0, 8}},
-  {"FCVTZS_gfx.x.d.33", fk_176, 0xc0ad66edu, 1024u, {1, 4, 0, 0, 1}},
-  {"FCVTZU_gfx.x.d.33", fk_177, 0xaad8c5fbu, 1024u, {1, 4, 0, 0, 1}},
-  {"SCVTF_gfx.d.x.33", fk_178, 0x66d781e3u, 1024u, {1, 0, 0, 0, 8}},
-  {"UCVTF_gfx.d.x.33", fk_179, 0xfb972bc9u, 1024u, {1, 0, 0, 0, 8}},
-  {"FCVTZS_gfx.x.d.64", fk_180, 0x2fa5c6e5u, 1024u, {1, 4, 0, 0, 1}},
-  {"FCVTZU_gfx.x.d.64", fk_181, 0x1dd12c3fu, 1024u, {1, 4, 0, 0, 1}},
-  {"SCVTF_gfx.d.x.64", fk_182, 0xf9d01a87u, 1024u, {1, 0, 0, 0, 8}},
-  {"UCVTF_gfx.d.x.64", fk_183, 0x92a35271u, 1024u, {1, 0, 0, 0, 8}},
-  {"FCVTNS_s.d", fk_184, 0xa8e50e7bu, 2048u, {1, 4, 0, 0, 0}},
-  {"FCVTNU_s.d", fk_185, 0xb7849081u, 2048u, {1, 4, 0, 0, 0}},
-  {"FCVTAS_s.d", fk_186, 0x7970de94u, 2048u, {1, 4, 0, 0, 0}},
-  {"FCVTAU_s.d", fk_187, 0xb36381fau, 2048u, {1, 4, 0, 0, 0}},
-  {"FCVTPS_s.d", fk_188, 0x4fdb6465u, 2048u, {1, 4, 0, 0, 0}},
-  {"FCVTPU_s.d", fk_189, 0x939454e7u, 2048u, {1, 4, 0, 0, 0}},
-  {"FCVTMS_s.d", fk_190, 0x1be40960u, 2048u, {1, 4, 0, 0, 0}},
-  {"FCVTMU_s.d", fk_191, 0xb463b17eu, 2048u, {1, 4, 0, 0, 0}},
-  {"FCVTZS_s.d", fk_192, 0x595ada27u, 2048u, {1, 4, 0, 0, 0}},
-  {"FCVTZU_s.d", fk_193, 0x15a37ca5u, 2048u, {1, 4, 0, 0, 0}},
-  {"SCVTF_s.d", fk_194, 0x07f86c2du, 2048u, {1, 8, 0, 0, 0}},
-  {"UCVTF_s.d", fk_195, 0xcaed1e9bu, 2048u, {1, 8, 0, 0, 0}},
-  {"SCVTF_sfx.d.1", fk_196, 0xdfcc1b5au, 1024u, {1, 8, 0, 0, 0}},
-  {"UCVTF_sfx.d.1", fk_197, 0xdbde08a8u, 1024u, {1, 8, 0, 0, 0}},
-  {"FCVTZS_sfx.d.1", fk_198, 0xc9c42064u, 1024u, {1, 4, 0, 0, 0}},
-  {"FCVTZU_sfx.d.1", fk_199, 0xf206e972u, 1024u, {1, 4, 0, 0, 0}},
-  {"SCVTF_sfx.d.64", fk_200, 0xbe42655du, 1024u, {1, 8, 0, 0, 0}},
-  {"UCVTF_sfx.d.64", fk_201, 0xbc98d9dbu, 1024u, {1, 8, 0, 0, 0}},
-  {"FCVTZS_sfx.d.64", fk_202, 0xf1bca27fu, 1024u, {1, 4, 0, 0, 0}},
-  {"FCVTZU_sfx.d.64", fk_203, 0xc8d539e5u, 1024u, {1, 4, 0, 0, 0}},
-  {"SCVTF_vfx.4h.3", fk_204, 0x55a7aa37u, 512u, {1, 6, 0, 0, 0}},
-  {"UCVTF_vfx.4h.3", fk_205, 0x9a715295u, 512u, {1, 6, 0, 0, 0}},
-  {"FCVTZS_vfx.4h.3", fk_206, 0xcbc8dc81u, 512u, {1, 2, 0, 0, 0}},
-  {"FCVTZU_vfx.4h.3", fk_207, 0x888e734fu, 512u, {1, 2, 0, 0, 0}},
-  {"SCVTF_vfx.4h.16", fk_208, 0x67f5ff71u, 512u, {1, 6, 0, 0, 0}},
-  {"UCVTF_vfx.4h.16", fk_209, 0x535fe91bu, 512u, {1, 6, 0, 0, 0}},
-  {"FCVTZS_vfx.4h.16", fk_210, 0x142e4697u, 512u, {1, 2, 0, 0, 0}},
-  {"FCVTZU_vfx.4h.16", fk_211, 0x61442b79u, 512u, {1, 2, 0, 0, 0}},
-  {"SCVTF_vfx.8h.3", fk_212, 0xb0878cc3u, 512u, {1, 6, 0, 0, 0}},
-  {"UCVTF_vfx.8h.3", fk_213, 0x049606e9u, 512u, {1, 6, 0, 0, 0}},
-  {"FCVTZS_vfx.8h.3", fk_214, 0x2e60a8bdu, 512u, {1, 2, 0, 0, 0}},
-  {"FCVTZU_vfx.8h.3", fk_215, 0x86c0108bu, 512u, {1, 2, 0, 0, 0}},
-  {"SCVTF_vfx.8h.16", fk_216, 0xea677c0du, 512u, {1, 6, 0, 0, 0}},
-  {"UCVTF_vfx.8h.16", fk_217, 0x07283aafu, 512u, {1, 6, 0, 0, 0}},
-  {"FCVTZS_vfx.8h.16", fk_218, 0x7d24bc73u, 512u, {1, 2, 0, 0, 0}},
-  {"FCVTZU_vfx.8h.16", fk_219, 0xcd5ebd85u, 512u, {1, 2, 0, 0, 0}},
-  {"SCVTF_vfx.2s.3", fk_220, 0xaa17c738u, 512u, {1, 7, 0, 0, 0}},
-  {"UCVTF_vfx.2s.3", fk_221, 0x8fbac296u, 512u, {1, 7, 0, 0, 0}},
-  {"FCVTZS_vfx.2s.3", fk_222, 0x38e6ca2au, 512u, {1, 3, 0, 0, 0}},
-  {"FCVTZU_vfx.2s.3", fk_223, 0x287e13c0u, 512u, {1, 3, 0, 0, 0}},
-  {"SCVTF_vfx.2s.32", fk_224, 0xcd6e54beu, 512u, {1, 7, 0, 0, 0}},
-  {"UCVTF_vfx.2s.32", fk_225, 0xe700682cu, 512u, {1, 7, 0, 0, 0}},
-  {"FCVTZS_vfx.2s.32", fk_226, 0xab5023c8u, 512u, {1, 3, 0, 0, 0}},
-  {"FCVTZU_vfx.2s.32", fk_227, 0xb07965f6u, 512u, {1, 3, 0, 0, 0}},
-  {"SCVTF_vfx.4s.3", fk_228, 0x6b91f8b6u, 512u, {1, 7, 0, 0, 0}},
-  {"UCVTF_vfx.4s.3", fk_229, 0xce409118u, 512u, {1, 7, 0, 0, 0}},
-  {"FCVTZS_vfx.4s.3", fk_230, 0xfefa4a44u, 512u, {1, 3, 0, 0, 0}},
-  {"FCVTZU_vfx.4s.3", fk_231, 0x0ce32cfeu, 512u, {1, 3, 0, 0, 0}},
-  {"SCVTF_vfx.4s.32", fk_232, 0xdaca37ccu, 512u, {1, 7, 0, 0, 0}},
-  {"UCVTF_vfx.4s.32", fk_233, 0xd9a4851eu, 512u, {1, 7, 0, 0, 0}},
-  {"FCVTZS_vfx.4s.32", fk_234, 0xda0337c2u, 512u, {1, 3, 0, 0, 0}},
-  {"FCVTZU_vfx.4s.32", fk_235, 0x159f8524u, 512u, {1, 3, 0, 0, 0}},
-  {"SCVTF_vfx.2d.3", fk_236, 0xa1a77749u, 512u, {1, 8, 0, 0, 0}},
-  {"UCVTF_vfx.2d.3", fk_237, 0xd676417bu, 512u, {1, 8, 0, 0, 0}},
-  {"FCVTZS_vfx.2d.3", fk_238, 0xd7ed0c97u, 512u, {1, 4, 0, 0, 0}},
-  {"FCVTZU_vfx.2d.3", fk_239, 0xa2e83fb1u, 512u, {1, 4, 0, 0, 0}},
-  {"SCVTF_vfx.2d.64", fk_240, 0x69a88902u, 512u, {1, 8, 0, 0, 0}},
-  {"UCVTF_vfx.2d.64", fk_241, 0x55303200u, 512u, {1, 8, 0, 0, 0}},
-  {"FCVTZS_vfx.2d.64", fk_242, 0x971e2864u, 512u, {1, 4, 0, 0, 0}},
-  {"FCVTZU_vfx.2d.64", fk_243, 0x8aa39ffau, 512u, {1, 4, 0, 0, 0}},
-  {"FMOV_gf.w.h", fk_244, 0x789ca17au, 128u, {1, 1, 0, 0, 1}},
-  {"FMOV_gf.x.h", fk_245, 0x7088b3afu, 128u, {1, 1, 0, 0, 1}},
-  {"FMOV_gf.w.s", fk_246, 0x5f9c7a1fu, 128u, {1, 1, 0, 0, 1}},
-  {"FMOV_gf.x.d", fk_247, 0x7488b9fbu, 128u, {1, 1, 0, 0, 1}},
-  {"FMOV_fg.h.w", fk_248, 0xe676cd18u, 128u, {1, 0, 0, 0, 1}},
-  {"FMOV_fg.h.x", fk_249, 0xe576cb85u, 128u, {1, 0, 0, 0, 1}},
-  {"FMOV_fg.s.w", fk_250, 0xba09ca6du, 128u, {1, 0, 0, 0, 1}},
-  {"FMOV_fg.d.x", fk_251, 0x292b0aa1u, 128u, {1, 0, 0, 0, 1}},
-  {"FMOV_gd1.x", fk_252, 0x490d44aau, 128u, {1, 1, 0, 0, 1}},
-  {"FMOV_d1g.x", fk_253, 0x23944fa0u, 128u, {1, 0, 0, 0, 1}},
-  {"FJCVTZS.w.d", fk_254, 0x08218612u, 4096u, {1, 4, 0, 0, 1}},
+  {"FCVTNS_g.w.h", fk_0, 0xe4f4827cu, 2048u, {1, 2, 0, 0, 1}, 1},
+  {"FCVTNU_g.w.h", fk_1, 0xde0b91b2u, 2048u, {1, 2, 0, 0, 1}, 1},
+  {"FCVTAS_g.w.h", fk_2, 0x5eda84b7u, 2048u, {1, 2, 0, 0, 1}, 1},
+  {"FCVTAU_g.w.h", fk_3, 0xb932f5cdu, 2048u, {1, 2, 0, 0, 1}, 1},
+  {"FCVTPS_g.w.h", fk_4, 0xfa0b35a6u, 2048u, {1, 2, 0, 0, 1}, 1},
+  {"FCVTPU_g.w.h", fk_5, 0x7bcb8c58u, 2048u, {1, 2, 0, 0, 1}, 1},
+  {"FCVTMS_g.w.h", fk_6, 0x9153f773u, 2048u, {1, 2, 0, 0, 1}, 1},
+  {"FCVTMU_g.w.h", fk_7, 0x178ecc01u, 2048u, {1, 2, 0, 0, 1}, 1},
+  {"FCVTZS_g.w.h", fk_8, 0x26eb3518u, 2048u, {1, 2, 0, 0, 1}, 1},
+  {"FCVTZU_g.w.h", fk_9, 0xa52c7166u, 2048u, {1, 2, 0, 0, 1}, 1},
+  {"SCVTF_g.h.w", fk_10, 0x15320bb2u, 2048u, {1, 0, 0, 0, 7}, 1},
+  {"UCVTF_g.h.w", fk_11, 0x49ebe5f0u, 2048u, {1, 0, 0, 0, 7}, 1},
+  {"FCVTZS_gfx.w.h.1", fk_12, 0xf4ae88afu, 1024u, {1, 2, 0, 0, 1}, 1},
+  {"FCVTZU_gfx.w.h.1", fk_13, 0xf355cfedu, 1024u, {1, 2, 0, 0, 1}, 1},
+  {"SCVTF_gfx.h.w.1", fk_14, 0x60cf1321u, 1024u, {1, 0, 0, 0, 7}, 1},
+  {"UCVTF_gfx.h.w.1", fk_15, 0x60ca257fu, 1024u, {1, 0, 0, 0, 7}, 1},
+  {"FCVTZS_gfx.w.h.17", fk_16, 0xc6c10748u, 1024u, {1, 2, 0, 0, 1}, 1},
+  {"FCVTZU_gfx.w.h.17", fk_17, 0xea16342eu, 1024u, {1, 2, 0, 0, 1}, 1},
+  {"SCVTF_gfx.h.w.17", fk_18, 0x7bfb0ba2u, 1024u, {1, 0, 0, 0, 7}, 1},
+  {"UCVTF_gfx.h.w.17", fk_19, 0xa638b058u, 1024u, {1, 0, 0, 0, 7}, 1},
+  {"FCVTZS_gfx.w.h.32", fk_20, 0x3bc63ca5u, 1024u, {1, 2, 0, 0, 1}, 1},
+  {"FCVTZU_gfx.w.h.32", fk_21, 0xdf11a5afu, 1024u, {1, 2, 0, 0, 1}, 1},
+  {"SCVTF_gfx.h.w.32", fk_22, 0x08f5d96bu, 1024u, {1, 0, 0, 0, 7}, 1},
+  {"UCVTF_gfx.h.w.32", fk_23, 0x1b3de5b5u, 1024u, {1, 0, 0, 0, 7}, 1},
+  {"FCVTNS_g.x.h", fk_24, 0x6404efedu, 2048u, {1, 2, 0, 0, 1}, 1},
+  {"FCVTNU_g.x.h", fk_25, 0x087a2437u, 2048u, {1, 2, 0, 0, 1}, 1},
+  {"FCVTAS_g.x.h", fk_26, 0x346bf232u, 2048u, {1, 2, 0, 0, 1}, 1},
+  {"FCVTAU_g.x.h", fk_27, 0x3b614fdcu, 2048u, {1, 2, 0, 0, 1}, 1},
+  {"FCVTPS_g.x.h", fk_28, 0x5954a1f3u, 2048u, {1, 2, 0, 0, 1}, 1},
+  {"FCVTPU_g.x.h", fk_29, 0x80ab0ce1u, 2048u, {1, 2, 0, 0, 1}, 1},
+  {"FCVTMS_g.x.h", fk_30, 0x320a8b26u, 2048u, {1, 2, 0, 0, 1}, 1},
+  {"FCVTMU_g.x.h", fk_31, 0x117216f8u, 2048u, {1, 2, 0, 0, 1}, 1},
+  {"FCVTZS_g.x.h", fk_32, 0x2bcc48a1u, 2048u, {1, 2, 0, 0, 1}, 1},
+  {"FCVTZU_g.x.h", fk_33, 0x0475ddb3u, 2048u, {1, 2, 0, 0, 1}, 1},
+  {"SCVTF_g.h.x", fk_34, 0x1832106bu, 2048u, {1, 0, 0, 0, 8}, 1},
+  {"UCVTF_g.h.x", fk_35, 0x58ebfd8du, 2048u, {1, 0, 0, 0, 8}, 1},
+  {"FCVTZS_gfx.x.h.1", fk_36, 0x271c0e0eu, 1024u, {1, 2, 0, 0, 1}, 1},
+  {"FCVTZU_gfx.x.h.1", fk_37, 0x537de410u, 1024u, {1, 2, 0, 0, 1}, 1},
+  {"SCVTF_gfx.h.x.1", fk_38, 0x3e17b2c8u, 1024u, {1, 0, 0, 0, 8}, 1},
+  {"UCVTF_gfx.h.x.1", fk_39, 0xbb5695aau, 1024u, {1, 0, 0, 0, 8}, 1},
+  {"FCVTZS_gfx.x.h.33", fk_40, 0x462516c1u, 1024u, {1, 2, 0, 0, 1}, 1},
+  {"FCVTZU_gfx.x.h.33", fk_41, 0x9a32acdfu, 1024u, {1, 2, 0, 0, 1}, 1},
+  {"SCVTF_gfx.h.x.33", fk_42, 0xc2534ae7u, 1024u, {1, 0, 0, 0, 8}, 1},
+  {"UCVTF_gfx.h.x.33", fk_43, 0x7a48f615u, 1024u, {1, 0, 0, 0, 8}, 1},
+  {"FCVTZS_gfx.x.h.64", fk_44, 0x3d31d489u, 1024u, {1, 2, 0, 0, 1}, 1},
+  {"FCVTZU_gfx.x.h.64", fk_45, 0x953f70f3u, 1024u, {1, 2, 0, 0, 1}, 1},
+  {"SCVTF_gfx.h.x.64", fk_46, 0xbd600efbu, 1024u, {1, 0, 0, 0, 8}, 1},
+  {"UCVTF_gfx.h.x.64", fk_47, 0x0941886du, 1024u, {1, 0, 0, 0, 8}, 1},
+  {"FCVTNS_g.w.s", fk_48, 0xdff47a9du, 2048u, {1, 3, 0, 0, 1}, 1},
+  {"FCVTNU_g.w.s", fk_49, 0xf50bb5e7u, 2048u, {1, 3, 0, 0, 1}, 1},
+  {"FCVTAS_g.w.s", fk_50, 0x67da92e2u, 2048u, {1, 3, 0, 0, 1}, 1},
+  {"FCVTAU_g.w.s", fk_51, 0x9e32cb4cu, 2048u, {1, 3, 0, 0, 1}, 1},
+  {"FCVTPS_g.w.s", fk_52, 0x110b59dbu, 2048u, {1, 3, 0, 0, 1}, 1},
+  {"FCVTPU_g.w.s", fk_53, 0x86cb9da9u, 2048u, {1, 3, 0, 0, 1}, 1},
+  {"FCVTMS_g.w.s", fk_54, 0xaa541eceu, 2048u, {1, 3, 0, 0, 1}, 1},
+  {"FCVTMU_g.w.s", fk_55, 0xfc8ea180u, 2048u, {1, 3, 0, 0, 1}, 1},
+  {"FCVTZS_g.w.s", fk_56, 0x31eb4669u, 2048u, {1, 3, 0, 0, 1}, 1},
+  {"FCVTZU_g.w.s", fk_57, 0xbc2c959bu, 2048u, {1, 3, 0, 0, 1}, 1},
+  {"SCVTF_g.s.w", fk_58, 0x141e7ebbu, 2048u, {1, 0, 0, 0, 7}, 1},
+  {"UCVTF_g.s.w", fk_59, 0xecd5d535u, 2048u, {1, 0, 0, 0, 7}, 1},
+  {"FCVTZS_gfx.w.s.1", fk_60, 0x2c7dcd7eu, 1024u, {1, 3, 0, 0, 1}, 1},
+  {"FCVTZU_gfx.w.s.1", fk_61, 0x68688080u, 1024u, {1, 3, 0, 0, 1}, 1},
+  {"SCVTF_gfx.s.w.1", fk_62, 0x88819700u, 1024u, {1, 0, 0, 0, 7}, 1},
+  {"UCVTF_gfx.s.w.1", fk_63, 0x7f3571dau, 1024u, {1, 0, 0, 0, 7}, 1},
+  {"FCVTZS_gfx.w.s.17", fk_64, 0x530a29ebu, 1024u, {1, 3, 0, 0, 1}, 1},
+  {"FCVTZU_gfx.w.s.17", fk_65, 0x1382a015u, 1024u, {1, 3, 0, 0, 1}, 1},
+  {"SCVTF_gfx.s.w.17", fk_66, 0x1b010b95u, 1024u, {1, 0, 0, 0, 7}, 1},
+  {"UCVTF_gfx.s.w.17", fk_67, 0x2e225817u, 1024u, {1, 0, 0, 0, 7}, 1},
+  {"FCVTZS_gfx.w.s.32", fk_68, 0x4e05a4deu, 1024u, {1, 3, 0, 0, 1}, 1},
+  {"FCVTZU_gfx.w.s.32", fk_69, 0x168721fcu, 1024u, {1, 3, 0, 0, 1}, 1},
+  {"SCVTF_gfx.s.w.32", fk_70, 0x1e058d7cu, 1024u, {1, 0, 0, 0, 7}, 1},
+  {"UCVTF_gfx.s.w.32", fk_71, 0xa11cfcf2u, 1024u, {1, 0, 0, 0, 7}, 1},
+  {"FCVTNS_g.x.s", fk_72, 0x4904c56cu, 2048u, {1, 3, 0, 0, 1}, 1},
+  {"FCVTNU_g.x.s", fk_73, 0x117a3262u, 2048u, {1, 3, 0, 0, 1}, 1},
+  {"FCVTAS_g.x.s", fk_74, 0x4b6c1667u, 2048u, {1, 3, 0, 0, 1}, 1},
+  {"FCVTAU_g.x.s", fk_75, 0x366147fdu, 2048u, {1, 3, 0, 0, 1}, 1},
+  {"FCVTPS_g.x.s", fk_76, 0x7254c94eu, 2048u, {1, 3, 0, 0, 1}, 1},
+  {"FCVTPU_g.x.s", fk_77, 0x65aae260u, 2048u, {1, 3, 0, 0, 1}, 1},
+  {"FCVTMS_g.x.s", fk_78, 0x490aaf5bu, 2048u, {1, 3, 0, 0, 1}, 1},
+  {"FCVTMU_g.x.s", fk_79, 0x1c722849u, 2048u, {1, 3, 0, 0, 1}, 1},
+  {"FCVTZS_g.x.s", fk_80, 0x10cc1e20u, 2048u, {1, 3, 0, 0, 1}, 1},
+  {"FCVTZU_g.x.s", fk_81, 0x1d76050eu, 2048u, {1, 3, 0, 0, 1}, 1},
+  {"SCVTF_g.s.x", fk_82, 0x111e7a02u, 2048u, {1, 0, 0, 0, 8}, 1},
+  {"UCVTF_g.s.x", fk_83, 0xedd5d6c8u, 2048u, {1, 0, 0, 0, 8}, 1},
+  {"FCVTZS_gfx.x.s.1", fk_84, 0x5275319fu, 1024u, {1, 3, 0, 0, 1}, 1},
+  {"FCVTZU_gfx.x.s.1", fk_85, 0x41939bddu, 1024u, {1, 3, 0, 0, 1}, 1},
+  {"SCVTF_gfx.s.x.1", fk_86, 0xf9551149u, 1024u, {1, 0, 0, 0, 8}, 1},
+  {"UCVTF_gfx.s.x.1", fk_87, 0xa5479befu, 1024u, {1, 0, 0, 0, 8}, 1},
+  {"FCVTZS_gfx.x.s.33", fk_88, 0xea825f42u, 1024u, {1, 3, 0, 0, 1}, 1},
+  {"FCVTZU_gfx.x.s.33", fk_89, 0x995917ccu, 1024u, {1, 3, 0, 0, 1}, 1},
+  {"SCVTF_gfx.s.x.33", fk_90, 0x6ae52330u, 1024u, {1, 0, 0, 0, 8}, 1},
+  {"UCVTF_gfx.s.x.33", fk_91, 0x7bbf88d2u, 1024u, {1, 0, 0, 0, 8}, 1},
+  {"FCVTZS_gfx.x.s.64", fk_92, 0xe7758e96u, 1024u, {1, 3, 0, 0, 1}, 1},
+  {"FCVTZU_gfx.x.s.64", fk_93, 0x224d2384u, 1024u, {1, 3, 0, 0, 1}, 1},
+  {"SCVTF_gfx.s.x.64", fk_94, 0xfbecc338u, 1024u, {1, 0, 0, 0, 8}, 1},
+  {"UCVTF_gfx.s.x.64", fk_95, 0x78b2b826u, 1024u, {1, 0, 0, 0, 8}, 1},
+  {"FCVTNS_g.w.d", fk_96, 0xe8f488c8u, 2048u, {1, 4, 0, 0, 1}, 1},
+  {"FCVTNU_g.w.d", fk_97, 0xe20b97feu, 2048u, {1, 4, 0, 0, 1}, 1},
+  {"FCVTAS_g.w.d", fk_98, 0x52da71d3u, 2048u, {1, 4, 0, 0, 1}, 1},
+  {"FCVTAU_g.w.d", fk_99, 0xad32e2e9u, 2048u, {1, 4, 0, 0, 1}, 1},
+  {"FCVTPS_g.w.d", fk_100, 0x060b488au, 2048u, {1, 4, 0, 0, 1}, 1},
+  {"FCVTPU_g.w.d", fk_101, 0x77cb860cu, 2048u, {1, 4, 0, 0, 1}, 1},
+  {"FCVTMS_g.w.d", fk_102, 0x9d540a57u, 2048u, {1, 4, 0, 0, 1}, 1},
+  {"FCVTMU_g.w.d", fk_103, 0x138ec5b5u, 2048u, {1, 4, 0, 0, 1}, 1},
+  {"FCVTZS_g.w.d", fk_104, 0x22eb2eccu, 2048u, {1, 4, 0, 0, 1}, 1},
+  {"FCVTZU_g.w.d", fk_105, 0xb12c844au, 2048u, {1, 4, 0, 0, 1}, 1},
+  {"SCVTF_g.d.w", fk_106, 0xd8e0086eu, 2048u, {1, 0, 0, 0, 7}, 1},
+  {"UCVTF_g.d.w", fk_107, 0x7546eea4u, 2048u, {1, 0, 0, 0, 7}, 1},
+  {"FCVTZS_gfx.w.d.1", fk_108, 0x200d7743u, 1024u, {1, 4, 0, 0, 1}, 1},
+  {"FCVTZU_gfx.w.d.1", fk_109, 0x4ffa0a51u, 1024u, {1, 4, 0, 0, 1}, 1},
+  {"SCVTF_gfx.d.w.1", fk_110, 0x8f1eab6du, 1024u, {1, 0, 0, 0, 7}, 1},
+  {"UCVTF_gfx.d.w.1", fk_111, 0xe5886a23u, 1024u, {1, 0, 0, 0, 7}, 1},
+  {"FCVTZS_gfx.w.d.17", fk_112, 0xe9330b9cu, 1024u, {1, 4, 0, 0, 1}, 1},
+  {"FCVTZU_gfx.w.d.17", fk_113, 0x4c9e5e92u, 1024u, {1, 4, 0, 0, 1}, 1},
+  {"SCVTF_gfx.d.w.17", fk_114, 0xa747beaeu, 1024u, {1, 0, 0, 0, 7}, 1},
+  {"UCVTF_gfx.d.w.17", fk_115, 0x69befd7cu, 1024u, {1, 0, 0, 0, 7}, 1},
+  {"FCVTZS_gfx.w.d.32", fk_116, 0xf6379d41u, 1024u, {1, 4, 0, 0, 1}, 1},
+  {"FCVTZU_gfx.w.d.32", fk_117, 0xd9992c5bu, 1024u, {1, 4, 0, 0, 1}, 1},
+  {"SCVTF_gfx.d.w.32", fk_118, 0x9c43302fu, 1024u, {1, 0, 0, 0, 7}, 1},
+  {"UCVTF_gfx.d.w.32", fk_119, 0xf6c458a1u, 1024u, {1, 0, 0, 0, 7}, 1},
+  {"FCVTNS_g.x.d", fk_120, 0x5804dd09u, 2048u, {1, 4, 0, 0, 1}, 1},
+  {"FCVTNU_g.x.d", fk_121, 0xfc7a1153u, 2048u, {1, 4, 0, 0, 1}, 1},
+  {"FCVTAS_g.x.d", fk_122, 0x386bf87eu, 2048u, {1, 4, 0, 0, 1}, 1},
+  {"FCVTAU_g.x.d", fk_123, 0x3f615628u, 2048u, {1, 4, 0, 0, 1}, 1},
+  {"FCVTPS_g.x.d", fk_124, 0x6554b4d7u, 2048u, {1, 4, 0, 0, 1}, 1},
+  {"FCVTPU_g.x.d", fk_125, 0x7cab0695u, 2048u, {1, 4, 0, 0, 1}, 1},
+  {"FCVTMS_g.x.d", fk_126, 0x3e0a9e0au, 2048u, {1, 4, 0, 0, 1}, 1},
+  {"FCVTMU_g.x.d", fk_127, 0x0d7210acu, 2048u, {1, 4, 0, 0, 1}, 1},
+  {"FCVTZS_g.x.d", fk_128, 0x27cc4255u, 2048u, {1, 4, 0, 0, 1}, 1},
+  {"FCVTZU_g.x.d", fk_129, 0x1075f097u, 2048u, {1, 4, 0, 0, 1}, 1},
+  {"SCVTF_g.d.x", fk_130, 0xd3e0008fu, 2048u, {1, 0, 0, 0, 8}, 1},
+  {"UCVTF_g.d.x", fk_131, 0x6c46e079u, 2048u, {1, 0, 0, 0, 8}, 1},
+  {"FCVTZS_gfx.x.d.1", fk_132, 0x83c04872u, 1024u, {1, 4, 0, 0, 1}, 1},
+  {"FCVTZU_gfx.x.d.1", fk_133, 0x9fca87a4u, 1024u, {1, 4, 0, 0, 1}, 1},
+  {"SCVTF_gfx.d.x.1", fk_134, 0xa64fed1cu, 1024u, {1, 0, 0, 0, 8}, 1},
+  {"UCVTF_gfx.d.x.1", fk_135, 0xc9a4e9a6u, 1024u, {1, 0, 0, 0, 8}, 1},
+  {"FCVTZS_gfx.x.d.33", fk_136, 0xc0ad66edu, 1024u, {1, 4, 0, 0, 1}, 1},
+  {"FCVTZU_gfx.x.d.33", fk_137, 0xaad8c5fbu, 1024u, {1, 4, 0, 0, 1}, 1},
+  {"SCVTF_gfx.d.x.33", fk_138, 0x66d781e3u, 1024u, {1, 0, 0, 0, 8}, 1},
+  {"UCVTF_gfx.d.x.33", fk_139, 0xfb972bc9u, 1024u, {1, 0, 0, 0, 8}, 1},
+  {"FCVTZS_gfx.x.d.64", fk_140, 0x2fa5c6e5u, 1024u, {1, 4, 0, 0, 1}, 1},
+  {"FCVTZU_gfx.x.d.64", fk_141, 0x1dd12c3fu, 1024u, {1, 4, 0, 0, 1}, 1},
+  {"SCVTF_gfx.d.x.64", fk_142, 0xf9d01a87u, 1024u, {1, 0, 0, 0, 8}, 1},
+  {"UCVTF_gfx.d.x.64", fk_143, 0x92a35271u, 1024u, {1, 0, 0, 0, 8}, 1},
+  {"FMOV_gf.w.h", fk_144, 0x789ca17au, 128u, {1, 1, 0, 0, 1}, 1},
+  {"FMOV_gf.x.h", fk_145, 0x7088b3afu, 128u, {1, 1, 0, 0, 1}, 1},
+  {"FMOV_gf.w.s", fk_146, 0x5f9c7a1fu, 128u, {1, 1, 0, 0, 1}, 1},
+  {"FMOV_gf.x.d", fk_147, 0x7488b9fbu, 128u, {1, 1, 0, 0, 1}, 1},
+  {"FMOV_fg.h.w", fk_148, 0xe676cd18u, 128u, {1, 0, 0, 0, 1}, 1},
+  {"FMOV_fg.h.x", fk_149, 0xe576cb85u, 128u, {1, 0, 0, 0, 1}, 1},
+  {"FMOV_fg.s.w", fk_150, 0xba09ca6du, 128u, {1, 0, 0, 0, 1}, 1},
+  {"FMOV_fg.d.x", fk_151, 0x292b0aa1u, 128u, {1, 0, 0, 0, 1}, 1},
+  {"FMOV_gd1.x", fk_152, 0x490d44aau, 128u, {1, 1, 0, 0, 1}, 1},
+  {"FMOV_d1g.x", fk_153, 0x23944fa0u, 128u, {1, 0, 0, 0, 1}, 1},
+  {"FJCVTZS.w.d", fk_154, 0x08218612u, 4096u, {1, 4, 0, 0, 1}, 1},
 };
-const int form_count = 255;
+const int form_count = 155;
 const char guest_title[] = "fp-convert";

@@ -116,281 +116,123 @@ void fk_111(const u64 *in, u64 *out, u64 fpcr);
 void fk_112(const u64 *in, u64 *out, u64 fpcr);
 void fk_113(const u64 *in, u64 *out, u64 fpcr);
 void fk_114(const u64 *in, u64 *out, u64 fpcr);
-void fk_115(const u64 *in, u64 *out, u64 fpcr);
-void fk_116(const u64 *in, u64 *out, u64 fpcr);
-void fk_117(const u64 *in, u64 *out, u64 fpcr);
-void fk_118(const u64 *in, u64 *out, u64 fpcr);
-void fk_119(const u64 *in, u64 *out, u64 fpcr);
-void fk_120(const u64 *in, u64 *out, u64 fpcr);
-void fk_121(const u64 *in, u64 *out, u64 fpcr);
-void fk_122(const u64 *in, u64 *out, u64 fpcr);
-void fk_123(const u64 *in, u64 *out, u64 fpcr);
-void fk_124(const u64 *in, u64 *out, u64 fpcr);
-void fk_125(const u64 *in, u64 *out, u64 fpcr);
-void fk_126(const u64 *in, u64 *out, u64 fpcr);
-void fk_127(const u64 *in, u64 *out, u64 fpcr);
-void fk_128(const u64 *in, u64 *out, u64 fpcr);
-void fk_129(const u64 *in, u64 *out, u64 fpcr);
-void fk_130(const u64 *in, u64 *out, u64 fpcr);
-void fk_131(const u64 *in, u64 *out, u64 fpcr);
-void fk_132(const u64 *in, u64 *out, u64 fpcr);
-void fk_133(const u64 *in, u64 *out, u64 fpcr);
-void fk_134(const u64 *in, u64 *out, u64 fpcr);
-void fk_135(const u64 *in, u64 *out, u64 fpcr);
-void fk_136(const u64 *in, u64 *out, u64 fpcr);
-void fk_137(const u64 *in, u64 *out, u64 fpcr);
-void fk_138(const u64 *in, u64 *out, u64 fpcr);
-void fk_139(const u64 *in, u64 *out, u64 fpcr);
-void fk_140(const u64 *in, u64 *out, u64 fpcr);
-void fk_141(const u64 *in, u64 *out, u64 fpcr);
-void fk_142(const u64 *in, u64 *out, u64 fpcr);
-void fk_143(const u64 *in, u64 *out, u64 fpcr);
-void fk_144(const u64 *in, u64 *out, u64 fpcr);
-void fk_145(const u64 *in, u64 *out, u64 fpcr);
-void fk_146(const u64 *in, u64 *out, u64 fpcr);
-void fk_147(const u64 *in, u64 *out, u64 fpcr);
-void fk_148(const u64 *in, u64 *out, u64 fpcr);
-void fk_149(const u64 *in, u64 *out, u64 fpcr);
-void fk_150(const u64 *in, u64 *out, u64 fpcr);
-void fk_151(const u64 *in, u64 *out, u64 fpcr);
-void fk_152(const u64 *in, u64 *out, u64 fpcr);
-void fk_153(const u64 *in, u64 *out, u64 fpcr);
-void fk_154(const u64 *in, u64 *out, u64 fpcr);
-void fk_155(const u64 *in, u64 *out, u64 fpcr);
-void fk_156(const u64 *in, u64 *out, u64 fpcr);
-void fk_157(const u64 *in, u64 *out, u64 fpcr);
-void fk_158(const u64 *in, u64 *out, u64 fpcr);
-void fk_159(const u64 *in, u64 *out, u64 fpcr);
-void fk_160(const u64 *in, u64 *out, u64 fpcr);
-void fk_161(const u64 *in, u64 *out, u64 fpcr);
-void fk_162(const u64 *in, u64 *out, u64 fpcr);
-void fk_163(const u64 *in, u64 *out, u64 fpcr);
-void fk_164(const u64 *in, u64 *out, u64 fpcr);
-void fk_165(const u64 *in, u64 *out, u64 fpcr);
-void fk_166(const u64 *in, u64 *out, u64 fpcr);
-void fk_167(const u64 *in, u64 *out, u64 fpcr);
-void fk_168(const u64 *in, u64 *out, u64 fpcr);
-void fk_169(const u64 *in, u64 *out, u64 fpcr);
-void fk_170(const u64 *in, u64 *out, u64 fpcr);
-void fk_171(const u64 *in, u64 *out, u64 fpcr);
-void fk_172(const u64 *in, u64 *out, u64 fpcr);
-void fk_173(const u64 *in, u64 *out, u64 fpcr);
-void fk_174(const u64 *in, u64 *out, u64 fpcr);
-void fk_175(const u64 *in, u64 *out, u64 fpcr);
-void fk_176(const u64 *in, u64 *out, u64 fpcr);
-void fk_177(const u64 *in, u64 *out, u64 fpcr);
-void fk_178(const u64 *in, u64 *out, u64 fpcr);
-void fk_179(const u64 *in, u64 *out, u64 fpcr);
-void fk_180(const u64 *in, u64 *out, u64 fpcr);
-void fk_181(const u64 *in, u64 *out, u64 fpcr);
-void fk_182(const u64 *in, u64 *out, u64 fpcr);
-void fk_183(const u64 *in, u64 *out, u64 fpcr);
-void fk_184(const u64 *in, u64 *out, u64 fpcr);
-void fk_185(const u64 *in, u64 *out, u64 fpcr);
-void fk_186(const u64 *in, u64 *out, u64 fpcr);
-void fk_187(const u64 *in, u64 *out, u64 fpcr);
-void fk_188(const u64 *in, u64 *out, u64 fpcr);
-void fk_189(const u64 *in, u64 *out, u64 fpcr);
-void fk_190(const u64 *in, u64 *out, u64 fpcr);
-void fk_191(const u64 *in, u64 *out, u64 fpcr);
-void fk_192(const u64 *in, u64 *out, u64 fpcr);
-void fk_193(const u64 *in, u64 *out, u64 fpcr);
 
 const struct form forms[] = {
-  {"FMLA_ve.4h.0", fk_0, 0x5218a057u, 512u, {2, 2, 2, 0, 0}},
-  {"FMLS_ve.4h.0", fk_1, 0x3c349bedu, 512u, {2, 2, 2, 0, 0}},
-  {"FMUL_ve.4h.0", fk_2, 0xe2bbe839u, 512u, {1, 2, 2, 0, 0}},
-  {"FMULX_ve.4h.0", fk_3, 0xa1bda14bu, 512u, {1, 2, 2, 0, 0}},
-  {"FMLA_ve.4h.7", fk_4, 0x4f189b9eu, 512u, {2, 2, 2, 0, 0}},
-  {"FMLS_ve.4h.7", fk_5, 0x353490e8u, 512u, {2, 2, 2, 0, 0}},
-  {"FMUL_ve.4h.7", fk_6, 0xe3bbe9ccu, 512u, {1, 2, 2, 0, 0}},
-  {"FMULX_ve.4h.7", fk_7, 0xa6bda92au, 512u, {1, 2, 2, 0, 0}},
-  {"FMLA_ve.8h.0", fk_8, 0xd7883d4bu, 512u, {2, 2, 2, 0, 0}},
-  {"FMLS_ve.8h.0", fk_9, 0xd8dbd091u, 512u, {2, 2, 2, 0, 0}},
-  {"FMUL_ve.8h.0", fk_10, 0x76990045u, 512u, {1, 2, 2, 0, 0}},
-  {"FMULX_ve.8h.0", fk_11, 0x1c4e0457u, 512u, {1, 2, 2, 0, 0}},
-  {"FMLA_ve.8h.7", fk_12, 0xdc88452au, 512u, {2, 2, 2, 0, 0}},
-  {"FMLS_ve.8h.7", fk_13, 0xd9dbd224u, 512u, {2, 2, 2, 0, 0}},
-  {"FMUL_ve.8h.7", fk_14, 0x6f98f540u, 512u, {1, 2, 2, 0, 0}},
-  {"FMULX_ve.8h.7", fk_15, 0x194dff9eu, 512u, {1, 2, 2, 0, 0}},
-  {"FMLA_ve.2s.0", fk_16, 0x71d34b5cu, 512u, {3, 3, 3, 0, 0}},
-  {"FMLS_ve.2s.0", fk_17, 0x69200f02u, 512u, {3, 3, 3, 0, 0}},
-  {"FMUL_ve.2s.0", fk_18, 0xb87172e6u, 512u, {1, 3, 3, 0, 0}},
-  {"FMULX_ve.2s.0", fk_19, 0x9c753258u, 512u, {1, 3, 3, 0, 0}},
-  {"FMLA_ve.2s.3", fk_20, 0x74d35015u, 512u, {3, 3, 3, 0, 0}},
-  {"FMLS_ve.2s.3", fk_21, 0x68200d6fu, 512u, {3, 3, 3, 0, 0}},
-  {"FMUL_ve.2s.3", fk_22, 0xb7717153u, 512u, {1, 3, 3, 0, 0}},
-  {"FMULX_ve.2s.3", fk_23, 0x9f753711u, 512u, {1, 3, 3, 0, 0}},
-  {"FMLA_ve.4s.0", fk_24, 0xcfc3e9ceu, 512u, {3, 3, 3, 0, 0}},
-  {"FMLS_ve.4s.0", fk_25, 0xe62c5698u, 512u, {3, 3, 3, 0, 0}},
-  {"FMUL_ve.4s.0", fk_26, 0x7a8106d4u, 512u, {1, 3, 3, 0, 0}},
-  {"FMULX_ve.4s.0", fk_27, 0x1f68eac2u, 512u, {1, 3, 3, 0, 0}},
-  {"FMLA_ve.4s.3", fk_28, 0xcec3e83bu, 512u, {3, 3, 3, 0, 0}},
-  {"FMLS_ve.4s.3", fk_29, 0xe92c5b51u, 512u, {3, 3, 3, 0, 0}},
-  {"FMUL_ve.4s.3", fk_30, 0x7d810b8du, 512u, {1, 3, 3, 0, 0}},
-  {"FMULX_ve.4s.3", fk_31, 0x1e68e92fu, 512u, {1, 3, 3, 0, 0}},
-  {"FMLA_ve.2d.0", fk_32, 0x88479735u, 512u, {4, 4, 4, 0, 0}},
-  {"FMLS_ve.2d.0", fk_33, 0xc819c96fu, 512u, {4, 4, 4, 0, 0}},
-  {"FMUL_ve.2d.0", fk_34, 0x7241845bu, 512u, {1, 4, 4, 0, 0}},
-  {"FMULX_ve.2d.0", fk_35, 0xa6cea4d9u, 512u, {1, 4, 4, 0, 0}},
-  {"FMLA_ve.2d.1", fk_36, 0x874795a2u, 512u, {4, 4, 4, 0, 0}},
-  {"FMLS_ve.2d.1", fk_37, 0xc719c7dcu, 512u, {4, 4, 4, 0, 0}},
-  {"FMUL_ve.2d.1", fk_38, 0x714182c8u, 512u, {1, 4, 4, 0, 0}},
-  {"FMULX_ve.2d.1", fk_39, 0xa5cea346u, 512u, {1, 4, 4, 0, 0}},
-  {"FMLA_se.h.7", fk_40, 0x7b9c255du, 2048u, {2, 2, 2, 0, 0}},
-  {"FMLS_se.h.7", fk_41, 0x2a538ccbu, 2048u, {2, 2, 2, 0, 0}},
-  {"FMUL_se.h.7", fk_42, 0xe169d2b7u, 2048u, {1, 2, 2, 0, 0}},
-  {"FMULX_se.h.7", fk_43, 0x32c98921u, 2048u, {1, 2, 2, 0, 0}},
-  {"FMLA_se.s.3", fk_44, 0xc7a45af4u, 2048u, {3, 3, 3, 0, 0}},
-  {"FMLS_se.s.3", fk_45, 0xc43d1816u, 2048u, {3, 3, 3, 0, 0}},
-  {"FMUL_se.s.3", fk_46, 0x45871bbau, 2048u, {1, 3, 3, 0, 0}},
-  {"FMULX_se.s.3", fk_47, 0x99046760u, 2048u, {1, 3, 3, 0, 0}},
-  {"FMLA_se.d.1", fk_48, 0x17baad07u, 2048u, {4, 4, 4, 0, 0}},
-  {"FMLS_se.d.1", fk_49, 0x0cf89a21u, 2048u, {4, 4, 4, 0, 0}},
-  {"FMUL_se.d.1", fk_50, 0x82c5952du, 2048u, {1, 4, 4, 0, 0}},
-  {"FMULX_se.d.1", fk_51, 0x92aafb2bu, 2048u, {1, 4, 4, 0, 0}},
-  {"FMLAL_v.2s", fk_52, 0x60523d51u, 2048u, {3, 2, 2, 0, 0}},
-  {"FMLAL_ve.2s.2", fk_53, 0x1b12b388u, 2048u, {3, 2, 2, 0, 0}},
-  {"FMLSL_v.2s", fk_54, 0x0b4d1ef3u, 2048u, {3, 2, 2, 0, 0}},
-  {"FMLSL_ve.2s.2", fk_55, 0x4abbd816u, 2048u, {3, 2, 2, 0, 0}},
-  {"FMLAL2_v.2s", fk_56, 0x4d107571u, 2048u, {3, 2, 2, 0, 0}},
-  {"FMLAL2_ve.2s.2", fk_57, 0xb8989828u, 2048u, {3, 2, 2, 0, 0}},
-  {"FMLSL2_v.2s", fk_58, 0xfddad89bu, 2048u, {3, 2, 2, 0, 0}},
-  {"FMLSL2_ve.2s.2", fk_59, 0x8d0e75beu, 2048u, {3, 2, 2, 0, 0}},
-  {"FMLAL_v.4s", fk_60, 0x606147dbu, 2048u, {3, 2, 2, 0, 0}},
-  {"FMLAL_ve.4s.7", fk_61, 0xbce4e229u, 2048u, {3, 2, 2, 0, 0}},
-  {"FMLSL_v.4s", fk_62, 0x0b3e1469u, 2048u, {3, 2, 2, 0, 0}},
-  {"FMLSL_ve.4s.7", fk_63, 0x66fea03bu, 2048u, {3, 2, 2, 0, 0}},
-  {"FMLAL2_v.4s", fk_64, 0x4d1f7ffbu, 2048u, {3, 2, 2, 0, 0}},
-  {"FMLAL2_ve.4s.7", fk_65, 0x5ba7fb49u, 2048u, {3, 2, 2, 0, 0}},
-  {"FMLSL2_v.4s", fk_66, 0xfdcbce11u, 2048u, {3, 2, 2, 0, 0}},
-  {"FMLSL2_ve.4s.7", fk_67, 0x09022323u, 2048u, {3, 2, 2, 0, 0}},
-  {"FCMLA_v.4h.0", fk_68, 0x3af6a55du, 512u, {2, 2, 2, 0, 0}},
-  {"FCMLA_v.4h.90", fk_69, 0xa92fb826u, 512u, {2, 2, 2, 0, 0}},
-  {"FCMLA_v.4h.180", fk_70, 0x542e46b2u, 512u, {2, 2, 2, 0, 0}},
-  {"FCMLA_v.4h.270", fk_71, 0x5a5cbd90u, 512u, {2, 2, 2, 0, 0}},
-  {"FCADD_v.4h.90", fk_72, 0xcc282229u, 512u, {1, 2, 2, 0, 0}},
-  {"FCADD_v.4h.270", fk_73, 0x54dbfed1u, 512u, {1, 2, 2, 0, 0}},
-  {"FCMLA_v.8h.0", fk_74, 0x100e41c1u, 512u, {2, 2, 2, 0, 0}},
-  {"FCMLA_v.8h.90", fk_75, 0xc15b4e52u, 512u, {2, 2, 2, 0, 0}},
-  {"FCMLA_v.8h.180", fk_76, 0xab8eabd6u, 512u, {2, 2, 2, 0, 0}},
-  {"FCMLA_v.8h.270", fk_77, 0xc30df81cu, 512u, {2, 2, 2, 0, 0}},
-  {"FCADD_v.8h.90", fk_78, 0x5be1a27du, 512u, {1, 2, 2, 0, 0}},
-  {"FCADD_v.8h.270", fk_79, 0xb9a62055u, 512u, {1, 2, 2, 0, 0}},
-  {"FCMLA_v.2s.0", fk_80, 0x837bb212u, 512u, {3, 3, 3, 0, 0}},
-  {"FCMLA_v.2s.90", fk_81, 0x33cf5477u, 512u, {3, 3, 3, 0, 0}},
-  {"FCMLA_v.2s.180", fk_82, 0xef8f6435u, 512u, {3, 3, 3, 0, 0}},
-  {"FCMLA_v.2s.270", fk_83, 0x1cc56163u, 512u, {3, 3, 3, 0, 0}},
-  {"FCADD_v.2s.90", fk_84, 0xed6218f4u, 512u, {1, 3, 3, 0, 0}},
-  {"FCADD_v.2s.270", fk_85, 0x3700592au, 512u, {1, 3, 3, 0, 0}},
-  {"FCMLA_v.4s.0", fk_86, 0x8088c328u, 512u, {3, 3, 3, 0, 0}},
-  {"FCMLA_v.4s.90", fk_87, 0x6539c5e9u, 512u, {3, 3, 3, 0, 0}},
-  {"FCMLA_v.4s.180", fk_88, 0x19c4bc2bu, 512u, {3, 3, 3, 0, 0}},
-  {"FCMLA_v.4s.270", fk_89, 0x0ba0c611u, 512u, {3, 3, 3, 0, 0}},
-  {"FCADD_v.4s.90", fk_90, 0x101e1466u, 512u, {1, 3, 3, 0, 0}},
-  {"FCADD_v.4s.270", fk_91, 0xa397f650u, 512u, {1, 3, 3, 0, 0}},
-  {"FCMLA_v.2d.0", fk_92, 0x463d389fu, 512u, {4, 4, 4, 0, 0}},
-  {"FCMLA_v.2d.90", fk_93, 0x2b7161fcu, 512u, {4, 4, 4, 0, 0}},
-  {"FCMLA_v.2d.180", fk_94, 0xc8d28584u, 512u, {4, 4, 4, 0, 0}},
-  {"FCMLA_v.2d.270", fk_95, 0x03929eb2u, 512u, {4, 4, 4, 0, 0}},
-  {"FCADD_v.2d.90", fk_96, 0xd5eceeafu, 512u, {1, 4, 4, 0, 0}},
-  {"FCADD_v.2d.270", fk_97, 0xf6dc101bu, 512u, {1, 4, 4, 0, 0}},
-  {"FCMLA_ve.4h.1.0", fk_98, 0x8bee7027u, 512u, {2, 2, 2, 0, 0}},
-  {"FCMLA_ve.4h.1.90", fk_99, 0xe943f424u, 512u, {2, 2, 2, 0, 0}},
-  {"FCMLA_ve.4h.1.180", fk_100, 0x31e1a81cu, 512u, {2, 2, 2, 0, 0}},
-  {"FCMLA_ve.4h.1.270", fk_101, 0x0cc9cc9au, 512u, {2, 2, 2, 0, 0}},
-  {"FCMLA_ve.8h.3.0", fk_102, 0x5dae9399u, 512u, {2, 2, 2, 0, 0}},
-  {"FCMLA_ve.8h.3.90", fk_103, 0x2ce3cbeau, 512u, {2, 2, 2, 0, 0}},
-  {"FCMLA_ve.8h.3.180", fk_104, 0x9dc7a09eu, 512u, {2, 2, 2, 0, 0}},
-  {"FCMLA_ve.8h.3.270", fk_105, 0x33e1df74u, 512u, {2, 2, 2, 0, 0}},
-  {"FCMLA_ve.4s.1.0", fk_106, 0xa4af61dau, 512u, {3, 3, 3, 0, 0}},
-  {"FCMLA_ve.4s.1.90", fk_107, 0x2005ca7fu, 512u, {3, 3, 3, 0, 0}},
-  {"FCMLA_ve.4s.1.180", fk_108, 0x1ef08b6du, 512u, {3, 3, 3, 0, 0}},
-  {"FCMLA_ve.4s.1.270", fk_109, 0x4bfde62bu, 512u, {3, 3, 3, 0, 0}},
-  {"FMAXNMV.4h", fk_110, 0x9ebdb20cu, 2048u, {1, 2, 0, 0, 0}},
-  {"FMAXNMV.8h", fk_111, 0xb6c6d230u, 2048u, {1, 2, 0, 0, 0}},
-  {"FMAXNMV.4s", fk_112, 0xb9bddc8du, 2048u, {1, 3, 0, 0, 0}},
-  {"FMINNMV.4h", fk_113, 0x33867e9eu, 2048u, {1, 2, 0, 0, 0}},
-  {"FMINNMV.8h", fk_114, 0x3b911892u, 2048u, {1, 2, 0, 0, 0}},
-  {"FMINNMV.4s", fk_115, 0x3a8689a3u, 2048u, {1, 3, 0, 0, 0}},
-  {"FMAXV.4h", fk_116, 0xc184fbd9u, 2048u, {1, 2, 0, 0, 0}},
-  {"FMAXV.8h", fk_117, 0xe97aad75u, 2048u, {1, 2, 0, 0, 0}},
-  {"FMAXV.4s", fk_118, 0xd6851ce8u, 2048u, {1, 3, 0, 0, 0}},
-  {"FMINV.4h", fk_119, 0xb55f2067u, 2048u, {1, 2, 0, 0, 0}},
-  {"FMINV.8h", fk_120, 0x8d696ecbu, 2048u, {1, 2, 0, 0, 0}},
-  {"FMINV.4s", fk_121, 0x9e5efc32u, 2048u, {1, 3, 0, 0, 0}},
-  {"FADDP_s.h", fk_122, 0x4b85c40cu, 2048u, {1, 2, 0, 0, 0}},
-  {"FMAXP_s.h", fk_123, 0xec15706fu, 2048u, {1, 2, 0, 0, 0}},
-  {"FMINP_s.h", fk_124, 0x190a771du, 2048u, {1, 2, 0, 0, 0}},
-  {"FMAXNMP_s.h", fk_125, 0x31052a20u, 2048u, {1, 2, 0, 0, 0}},
-  {"FMINNMP_s.h", fk_126, 0xb1a4e1f2u, 2048u, {1, 2, 0, 0, 0}},
-  {"FADDP_s.s", fk_127, 0x6685ee8du, 2048u, {1, 3, 0, 0, 0}},
-  {"FMAXP_s.s", fk_128, 0xe515656au, 2048u, {1, 3, 0, 0, 0}},
-  {"FMINP_s.s", fk_129, 0x1e0a7efcu, 2048u, {1, 3, 0, 0, 0}},
-  {"FMAXNMP_s.s", fk_130, 0x4c0554a1u, 2048u, {1, 3, 0, 0, 0}},
-  {"FMINNMP_s.s", fk_131, 0xc8a50627u, 2048u, {1, 3, 0, 0, 0}},
-  {"FADDP_s.d", fk_132, 0x4f85ca58u, 2048u, {1, 4, 0, 0, 0}},
-  {"FMAXP_s.d", fk_133, 0xf01576bbu, 2048u, {1, 4, 0, 0, 0}},
-  {"FMINP_s.d", fk_134, 0x0d0a6439u, 2048u, {1, 4, 0, 0, 0}},
-  {"FMAXNMP_s.d", fk_135, 0x3d053d04u, 2048u, {1, 4, 0, 0, 0}},
-  {"FMINNMP_s.d", fk_136, 0xb5a4e83eu, 2048u, {1, 4, 0, 0, 0}},
-  {"FMULX_s.h", fk_137, 0x271361afu, 2048u, {1, 2, 2, 0, 0}},
-  {"FRECPS_s.h", fk_138, 0x696d9708u, 2048u, {1, 2, 2, 0, 0}},
-  {"FRSQRTS_s.h", fk_139, 0x87907e2cu, 2048u, {1, 2, 2, 0, 0}},
-  {"FABD_s.h", fk_140, 0xdec77a96u, 2048u, {1, 2, 2, 0, 0}},
-  {"FCMEQ_s.h", fk_141, 0x0ac42a17u, 2048u, {1, 2, 2, 0, 0}},
-  {"FCMGE_s.h", fk_142, 0x3b7c5471u, 2048u, {1, 2, 2, 0, 0}},
-  {"FCMGT_s.h", fk_143, 0xdc83cdf2u, 2048u, {1, 2, 2, 0, 0}},
-  {"FACGE_s.h", fk_144, 0xc0223039u, 2048u, {1, 2, 2, 0, 0}},
-  {"FACGT_s.h", fk_145, 0x55ff9c3au, 2048u, {1, 2, 2, 0, 0}},
-  {"FCMGT_sz.h", fk_146, 0xc19b24ccu, 1024u, {1, 2, 0, 0, 0}},
-  {"FCMGE_sz.h", fk_147, 0x4c6609d1u, 1024u, {1, 2, 0, 0, 0}},
-  {"FCMEQ_sz.h", fk_148, 0xa0f62397u, 1024u, {1, 2, 0, 0, 0}},
-  {"FCMLT_sz.h", fk_149, 0x22ee84cdu, 1024u, {1, 2, 0, 0, 0}},
-  {"FCMLE_sz.h", fk_150, 0xdc9cbff8u, 1024u, {1, 2, 0, 0, 0}},
-  {"FRECPE_s.h", fk_151, 0x2954d2beu, 2048u, {1, 2, 0, 0, 0}},
-  {"FRSQRTE_s.h", fk_152, 0x5dc4302au, 2048u, {1, 2, 0, 0, 0}},
-  {"FRECPX_s.h", fk_153, 0x37d86111u, 2048u, {1, 2, 0, 0, 0}},
-  {"FMULX_s.s", fk_154, 0x201356aau, 2048u, {1, 3, 3, 0, 0}},
-  {"FRECPS_s.s", fk_155, 0x546d75f9u, 2048u, {1, 3, 3, 0, 0}},
-  {"FRSQRTS_s.s", fk_156, 0xa290a8adu, 2048u, {1, 3, 3, 0, 0}},
-  {"FABD_s.s", fk_157, 0xd5c76c6bu, 2048u, {1, 3, 3, 0, 0}},
-  {"FCMEQ_s.s", fk_158, 0x13c43842u, 2048u, {1, 3, 3, 0, 0}},
-  {"FCMGE_s.s", fk_159, 0x407c5c50u, 2048u, {1, 3, 3, 0, 0}},
-  {"FCMGT_s.s", fk_160, 0xf383f227u, 2048u, {1, 3, 3, 0, 0}},
-  {"FACGE_s.s", fk_161, 0xd5225148u, 2048u, {1, 3, 3, 0, 0}},
-  {"FACGT_s.s", fk_162, 0x3cff74dfu, 2048u, {1, 3, 3, 0, 0}},
-  {"FCMGT_sz.s", fk_163, 0xdc9b4f4du, 1024u, {1, 3, 0, 0, 0}},
-  {"FCMGE_sz.s", fk_164, 0x516611b0u, 1024u, {1, 3, 0, 0, 0}},
-  {"FCMEQ_sz.s", fk_165, 0xa9f631c2u, 1024u, {1, 3, 0, 0, 0}},
-  {"FCMLT_sz.s", fk_166, 0x07ee5a4cu, 1024u, {1, 3, 0, 0, 0}},
-  {"FCMLE_sz.s", fk_167, 0xe79cd149u, 1024u, {1, 3, 0, 0, 0}},
-  {"FRECPE_s.s", fk_168, 0x3054ddc3u, 2048u, {1, 3, 0, 0, 0}},
-  {"FRSQRTE_s.s", fk_169, 0x64c43b2fu, 2048u, {1, 3, 0, 0, 0}},
-  {"FRECPX_s.s", fk_170, 0x3cd868f0u, 2048u, {1, 3, 0, 0, 0}},
-  {"FMULX_s.d", fk_171, 0x2b1367fbu, 2048u, {1, 4, 4, 0, 0}},
-  {"FRECPS_s.d", fk_172, 0x656d90bcu, 2048u, {1, 4, 4, 0, 0}},
-  {"FRSQRTS_s.d", fk_173, 0x8b908478u, 2048u, {1, 4, 4, 0, 0}},
-  {"FABD_s.d", fk_174, 0xeac78d7au, 2048u, {1, 4, 4, 0, 0}},
-  {"FCMEQ_s.d", fk_175, 0xfec41733u, 2048u, {1, 4, 4, 0, 0}},
-  {"FCMGE_s.d", fk_176, 0x377c4e25u, 2048u, {1, 4, 4, 0, 0}},
-  {"FCMGT_s.d", fk_177, 0xe083d43eu, 2048u, {1, 4, 4, 0, 0}},
-  {"FACGE_s.d", fk_178, 0xcc22431du, 2048u, {1, 4, 4, 0, 0}},
-  {"FACGT_s.d", fk_179, 0x49ff8956u, 2048u, {1, 4, 4, 0, 0}},
-  {"FCMGT_sz.d", fk_180, 0xc59b2b18u, 1024u, {1, 4, 0, 0, 0}},
-  {"FCMGE_sz.d", fk_181, 0x48660385u, 1024u, {1, 4, 0, 0, 0}},
-  {"FCMEQ_sz.d", fk_182, 0x94f610b3u, 1024u, {1, 4, 0, 0, 0}},
-  {"FCMLT_sz.d", fk_183, 0x16ee71e9u, 1024u, {1, 4, 0, 0, 0}},
-  {"FCMLE_sz.d", fk_184, 0xd89cb9acu, 1024u, {1, 4, 0, 0, 0}},
-  {"FRECPE_s.d", fk_185, 0x2554cc72u, 2048u, {1, 4, 0, 0, 0}},
-  {"FRSQRTE_s.d", fk_186, 0x51c41d46u, 2048u, {1, 4, 0, 0, 0}},
-  {"FRECPX_s.d", fk_187, 0x33d85ac5u, 2048u, {1, 4, 0, 0, 0}},
-  {"FCVTXN_s.s", fk_188, 0xc1c3b5bbu, 2048u, {1, 4, 0, 0, 0}},
-  {"FMOV_vi.4h", fk_189, 0xb755d8bbu, 64u, {1, 0, 0, 0, 0}},
-  {"FMOV_vi.8h", fk_190, 0x9f4cb897u, 64u, {1, 0, 0, 0, 0}},
-  {"FMOV_vi.2s", fk_191, 0xa85a3e4cu, 64u, {1, 0, 0, 0, 0}},
-  {"FMOV_vi.4s", fk_192, 0xa055b486u, 64u, {1, 0, 0, 0, 0}},
-  {"FMOV_vi.2d", fk_193, 0xb75a55e9u, 64u, {1, 0, 0, 0, 0}},
+  {"FMLA_ve.4h.0", fk_0, 0x5218a057u, 512u, {2, 2, 2, 0, 0}, 0},
+  {"FMLS_ve.4h.0", fk_1, 0x3c349bedu, 512u, {2, 2, 2, 0, 0}, 0},
+  {"FMUL_ve.4h.0", fk_2, 0xe2bbe839u, 512u, {1, 2, 2, 0, 0}, 0},
+  {"FMULX_ve.4h.0", fk_3, 0xa1bda14bu, 512u, {1, 2, 2, 0, 0}, 0},
+  {"FMLA_ve.4h.7", fk_4, 0x4f189b9eu, 512u, {2, 2, 2, 0, 0}, 0},
+  {"FMLS_ve.4h.7", fk_5, 0x353490e8u, 512u, {2, 2, 2, 0, 0}, 0},
+  {"FMUL_ve.4h.7", fk_6, 0xe3bbe9ccu, 512u, {1, 2, 2, 0, 0}, 0},
+  {"FMULX_ve.4h.7", fk_7, 0xa6bda92au, 512u, {1, 2, 2, 0, 0}, 0},
+  {"FMLA_ve.8h.0", fk_8, 0xd7883d4bu, 512u, {2, 2, 2, 0, 0}, 0},
+  {"FMLS_ve.8h.0", fk_9, 0xd8dbd091u, 512u, {2, 2, 2, 0, 0}, 0},
+  {"FMUL_ve.8h.0", fk_10, 0x76990045u, 512u, {1, 2, 2, 0, 0}, 0},
+  {"FMULX_ve.8h.0", fk_11, 0x1c4e0457u, 512u, {1, 2, 2, 0, 0}, 0},
+  {"FMLA_ve.8h.7", fk_12, 0xdc88452au, 512u, {2, 2, 2, 0, 0}, 0},
+  {"FMLS_ve.8h.7", fk_13, 0xd9dbd224u, 512u, {2, 2, 2, 0, 0}, 0},
+  {"FMUL_ve.8h.7", fk_14, 0x6f98f540u, 512u, {1, 2, 2, 0, 0}, 0},
+  {"FMULX_ve.8h.7", fk_15, 0x194dff9eu, 512u, {1, 2, 2, 0, 0}, 0},
+  {"FMLA_ve.2s.0", fk_16, 0x71d34b5cu, 512u, {3, 3, 3, 0, 0}, 0},
+  {"FMLS_ve.2s.0", fk_17, 0x69200f02u, 512u, {3, 3, 3, 0, 0}, 0},
+  {"FMUL_ve.2s.0", fk_18, 0xb87172e6u, 512u, {1, 3, 3, 0, 0}, 0},
+  {"FMULX_ve.2s.0", fk_19, 0x9c753258u, 512u, {1, 3, 3, 0, 0}, 0},
+  {"FMLA_ve.2s.3", fk_20, 0x74d35015u, 512u, {3, 3, 3, 0, 0}, 0},
+  {"FMLS_ve.2s.3", fk_21, 0x68200d6fu, 512u, {3, 3, 3, 0, 0}, 0},
+  {"FMUL_ve.2s.3", fk_22, 0xb7717153u, 512u, {1, 3, 3, 0, 0}, 0},
+  {"FMULX_ve.2s.3", fk_23, 0x9f753711u, 512u, {1, 3, 3, 0, 0}, 0},
+  {"FMLA_ve.4s.0", fk_24, 0xcfc3e9ceu, 512u, {3, 3, 3, 0, 0}, 0},
+  {"FMLS_ve.4s.0", fk_25, 0xe62c5698u, 512u, {3, 3, 3, 0, 0}, 0},
+  {"FMUL_ve.4s.0", fk_26, 0x7a8106d4u, 512u, {1, 3, 3, 0, 0}, 0},
+  {"FMULX_ve.4s.0", fk_27, 0x1f68eac2u, 512u, {1, 3, 3, 0, 0}, 0},
+  {"FMLA_ve.4s.3", fk_28, 0xcec3e83bu, 512u, {3, 3, 3, 0, 0}, 0},
+  {"FMLS_ve.4s.3", fk_29, 0xe92c5b51u, 512u, {3, 3, 3, 0, 0}, 0},
+  {"FMUL_ve.4s.3", fk_30, 0x7d810b8du, 512u, {1, 3, 3, 0, 0}, 0},
+  {"FMULX_ve.4s.3", fk_31, 0x1e68e92fu, 512u, {1, 3, 3, 0, 0}, 0},
+  {"FMLA_ve.2d.0", fk_32, 0x88479735u, 512u, {4, 4, 4, 0, 0}, 0},
+  {"FMLS_ve.2d.0", fk_33, 0xc819c96fu, 512u, {4, 4, 4, 0, 0}, 0},
+  {"FMUL_ve.2d.0", fk_34, 0x7241845bu, 512u, {1, 4, 4, 0, 0}, 0},
+  {"FMULX_ve.2d.0", fk_35, 0xa6cea4d9u, 512u, {1, 4, 4, 0, 0}, 0},
+  {"FMLA_ve.2d.1", fk_36, 0x874795a2u, 512u, {4, 4, 4, 0, 0}, 0},
+  {"FMLS_ve.2d.1", fk_37, 0xc719c7dcu, 512u, {4, 4, 4, 0, 0}, 0},
+  {"FMUL_ve.2d.1", fk_38, 0x714182c8u, 512u, {1, 4, 4, 0, 0}, 0},
+  {"FMULX_ve.2d.1", fk_39, 0xa5cea346u, 512u, {1, 4, 4, 0, 0}, 0},
+  {"FMLA_se.h.7", fk_40, 0x7b9c255du, 2048u, {2, 2, 2, 0, 0}, 0},
+  {"FMLS_se.h.7", fk_41, 0x2a538ccbu, 2048u, {2, 2, 2, 0, 0}, 0},
+  {"FMUL_se.h.7", fk_42, 0xe169d2b7u, 2048u, {1, 2, 2, 0, 0}, 0},
+  {"FMULX_se.h.7", fk_43, 0x32c98921u, 2048u, {1, 2, 2, 0, 0}, 0},
+  {"FMLA_se.s.3", fk_44, 0xc7a45af4u, 2048u, {3, 3, 3, 0, 0}, 0},
+  {"FMLS_se.s.3", fk_45, 0xc43d1816u, 2048u, {3, 3, 3, 0, 0}, 0},
+  {"FMUL_se.s.3", fk_46, 0x45871bbau, 2048u, {1, 3, 3, 0, 0}, 0},
+  {"FMULX_se.s.3", fk_47, 0x99046760u, 2048u, {1, 3, 3, 0, 0}, 0},
+  {"FMLA_se.d.1", fk_48, 0x17baad07u, 2048u, {4, 4, 4, 0, 0}, 0},
+  {"FMLS_se.d.1", fk_49, 0x0cf89a21u, 2048u, {4, 4, 4, 0, 0}, 0},
+  {"FMUL_se.d.1", fk_50, 0x82c5952du, 2048u, {1, 4, 4, 0, 0}, 0},
+  {"FMULX_se.d.1", fk_51, 0x92aafb2bu, 2048u, {1, 4, 4, 0, 0}, 0},
+  {"FMLAL_v.2s", fk_52, 0x60523d51u, 2048u, {3, 2, 2, 0, 0}, 0},
+  {"FMLAL_ve.2s.2", fk_53, 0x1b12b388u, 2048u, {3, 2, 2, 0, 0}, 0},
+  {"FMLSL_v.2s", fk_54, 0x0b4d1ef3u, 2048u, {3, 2, 2, 0, 0}, 0},
+  {"FMLSL_ve.2s.2", fk_55, 0x4abbd816u, 2048u, {3, 2, 2, 0, 0}, 0},
+  {"FMLAL2_v.2s", fk_56, 0x4d107571u, 2048u, {3, 2, 2, 0, 0}, 0},
+  {"FMLAL2_ve.2s.2", fk_57, 0xb8989828u, 2048u, {3, 2, 2, 0, 0}, 0},
+  {"FMLSL2_v.2s", fk_58, 0xfddad89bu, 2048u, {3, 2, 2, 0, 0}, 0},
+  {"FMLSL2_ve.2s.2", fk_59, 0x8d0e75beu, 2048u, {3, 2, 2, 0, 0}, 0},
+  {"FMLAL_v.4s", fk_60, 0x606147dbu, 2048u, {3, 2, 2, 0, 0}, 0},
+  {"FMLAL_ve.4s.7", fk_61, 0xbce4e229u, 2048u, {3, 2, 2, 0, 0}, 0},
+  {"FMLSL_v.4s", fk_62, 0x0b3e1469u, 2048u, {3, 2, 2, 0, 0}, 0},
+  {"FMLSL_ve.4s.7", fk_63, 0x66fea03bu, 2048u, {3, 2, 2, 0, 0}, 0},
+  {"FMLAL2_v.4s", fk_64, 0x4d1f7ffbu, 2048u, {3, 2, 2, 0, 0}, 0},
+  {"FMLAL2_ve.4s.7", fk_65, 0x5ba7fb49u, 2048u, {3, 2, 2, 0, 0}, 0},
+  {"FMLSL2_v.4s", fk_66, 0xfdcbce11u, 2048u, {3, 2, 2, 0, 0}, 0},
+  {"FMLSL2_ve.4s.7", fk_67, 0x09022323u, 2048u, {3, 2, 2, 0, 0}, 0},
+  {"FCMLA_v.4h.0", fk_68, 0x3af6a55du, 512u, {2, 2, 2, 0, 0}, 0},
+  {"FCMLA_v.4h.90", fk_69, 0xa92fb826u, 512u, {2, 2, 2, 0, 0}, 0},
+  {"FCMLA_v.4h.180", fk_70, 0x542e46b2u, 512u, {2, 2, 2, 0, 0}, 0},
+  {"FCMLA_v.4h.270", fk_71, 0x5a5cbd90u, 512u, {2, 2, 2, 0, 0}, 0},
+  {"FCADD_v.4h.90", fk_72, 0xcc282229u, 512u, {1, 2, 2, 0, 0}, 0},
+  {"FCADD_v.4h.270", fk_73, 0x54dbfed1u, 512u, {1, 2, 2, 0, 0}, 0},
+  {"FCMLA_v.8h.0", fk_74, 0x100e41c1u, 512u, {2, 2, 2, 0, 0}, 0},
+  {"FCMLA_v.8h.90", fk_75, 0xc15b4e52u, 512u, {2, 2, 2, 0, 0}, 0},
+  {"FCMLA_v.8h.180", fk_76, 0xab8eabd6u, 512u, {2, 2, 2, 0, 0}, 0},
+  {"FCMLA_v.8h.270", fk_77, 0xc30df81cu, 512u, {2, 2, 2, 0, 0}, 0},
+  {"FCADD_v.8h.90", fk_78, 0x5be1a27du, 512u, {1, 2, 2, 0, 0}, 0},
+  {"FCADD_v.8h.270", fk_79, 0xb9a62055u, 512u, {1, 2, 2, 0, 0}, 0},
+  {"FCMLA_v.2s.0", fk_80, 0x837bb212u, 512u, {3, 3, 3, 0, 0}, 0},
+  {"FCMLA_v.2s.90", fk_81, 0x33cf5477u, 512u, {3, 3, 3, 0, 0}, 0},
+  {"FCMLA_v.2s.180", fk_82, 0xef8f6435u, 512u, {3, 3, 3, 0, 0}, 0},
+  {"FCMLA_v.2s.270", fk_83, 0x1cc56163u, 512u, {3, 3, 3, 0, 0}, 0},
+  {"FCADD_v.2s.90", fk_84, 0xed6218f4u, 512u, {1, 3, 3, 0, 0}, 0},
+  {"FCADD_v.2s.270", fk_85, 0x3700592au, 512u, {1, 3, 3, 0, 0}, 0},
+  {"FCMLA_v.4s.0", fk_86, 0x8088c328u, 512u, {3, 3, 3, 0, 0}, 0},
+  {"FCMLA_v.4s.90", fk_87, 0x6539c5e9u, 512u, {3, 3, 3, 0, 0}, 0},
+  {"FCMLA_v.4s.180", fk_88, 0x19c4bc2bu, 512u, {3, 3, 3, 0, 0}, 0},
+  {"FCMLA_v.4s.270", fk_89, 0x0ba0c611u, 512u, {3, 3, 3, 0, 0}, 0},
+  {"FCADD_v.4s.90", fk_90, 0x101e1466u, 512u, {1, 3, 3, 0, 0}, 0},
+  {"FCADD_v.4s.270", fk_91, 0xa397f650u, 512u, {1, 3, 3, 0, 0}, 0},
+  {"FCMLA_v.2d.0", fk_92, 0x463d389fu, 512u, {4, 4, 4, 0, 0}, 0},
+  {"FCMLA_v.2d.90", fk_93, 0x2b7161fcu, 512u, {4, 4, 4, 0, 0}, 0},
+  {"FCMLA_v.2d.180", fk_94, 0xc8d28584u, 512u, {4, 4, 4, 0, 0}, 0},
+  {"FCMLA_v.2d.270", fk_95, 0x03929eb2u, 512u, {4, 4, 4, 0, 0}, 0},
+  {"FCADD_v.2d.90", fk_96, 0xd5eceeafu, 512u, {1, 4, 4, 0, 0}, 0},
+  {"FCADD_v.2d.270", fk_97, 0xf6dc101bu, 512u, {1, 4, 4, 0, 0}, 0},
+  {"FCMLA_ve.4h.1.0", fk_98, 0x8bee7027u, 512u, {2, 2, 2, 0, 0}, 0},
+  {"FCMLA_ve.4h.1.90", fk_99, 0xe943f424u, 512u, {2, 2, 2, 0, 0}, 0},
+  {"FCMLA_ve.4h.1.180", fk_100, 0x31e1a81cu, 512u, {2, 2, 2, 0, 0}, 0},
+  {"FCMLA_ve.4h.1.270", fk_101, 0x0cc9cc9au, 512u, {2, 2, 2, 0, 0}, 0},
+  {"FCMLA_ve.8h.3.0", fk_102, 0x5dae9399u, 512u, {2, 2, 2, 0, 0}, 0},
+  {"FCMLA_ve.8h.3.90", fk_103, 0x2ce3cbeau, 512u, {2, 2, 2, 0, 0}, 0},
+  {"FCMLA_ve.8h.3.180", fk_104, 0x9dc7a09eu, 512u, {2, 2, 2, 0, 0}, 0},
+  {"FCMLA_ve.8h.3.270", fk_105, 0x33e1df74u, 512u, {2, 2, 2, 0, 0}, 0},
+  {"FCMLA_ve.4s.1.0", fk_106, 0xa4af61dau, 512u, {3, 3, 3, 0, 0}, 0},
+  {"FCMLA_ve.4s.1.90", fk_107, 0x2005ca7fu, 512u, {3, 3, 3, 0, 0}, 0},
+  {"FCMLA_ve.4s.1.180", fk_108, 0x1ef08b6du, 512u, {3, 3, 3, 0, 0}, 0},
+  {"FCMLA_ve.4s.1.270", fk_109, 0x4bfde62bu, 512u, {3, 3, 3, 0, 0}, 0},
+  {"FMOV_vi.4h", fk_110, 0xb755d8bbu, 64u, {1, 0, 0, 0, 0}, 0},
+  {"FMOV_vi.8h", fk_111, 0x9f4cb897u, 64u, {1, 0, 0, 0, 0}, 0},
+  {"FMOV_vi.2s", fk_112, 0xa85a3e4cu, 64u, {1, 0, 0, 0, 0}, 0},
+  {"FMOV_vi.4s", fk_113, 0xa055b486u, 64u, {1, 0, 0, 0, 0}, 0},
+  {"FMOV_vi.2d", fk_114, 0xb75a55e9u, 64u, {1, 0, 0, 0, 0}, 0},
 };
-const int form_count = 194;
+const int form_count = 115;
 const char guest_title[] = "fp-simd";

@@ -32,6 +32,11 @@ export interface Form {
   readonly x?: Fill
   /** Cases to run (default: the form file's default). */
   readonly cases?: number
+  /**
+   * Lanes of each FP- or integer-filled register drawn from the distribution (default: all);
+   * the rest are random bits. Scalar forms use 1: only lane 0 is an operand.
+   */
+  readonly lanes?: number
 }
 
 /** A forms file's default export. */
@@ -41,6 +46,8 @@ export interface FormFile {
   /** One line for the guest's banner. */
   readonly title: string
   readonly cases: number
+  /** Default for Form.lanes. */
+  readonly lanes?: number
   readonly forms: readonly Form[]
 }
 
@@ -381,19 +388,28 @@ function laneBits(fill: Fill): number {
  * Fills the 128-bit register `w` (4 words) as `fill` says. `prev` is the previous register's
  * words when it has the same fill (for derived values), else null.
  */
-export function fillRegister(rng: Rng, fill: Fill, w: Uint32Array, at: number, prev: Uint32Array | null, prevAt: number): void {
+export function fillRegister(
+  rng: Rng,
+  fill: Fill,
+  w: Uint32Array,
+  at: number,
+  prev: Uint32Array | null,
+  prevAt: number,
+  maxLanes = 0,
+): void {
   if (fill === 'none') {
     w[at] = w[at + 1] = w[at + 2] = w[at + 3] = 0
     return
   }
-  if (fill === 'bits') {
-    for (let i = 0; i < 4; i++) w[at + i] = rng.next()
-    return
-  }
   const bits = laneBits(fill)
+  let lanes = 128 / bits
+  if (fill === 'bits' || (maxLanes > 0 && maxLanes < lanes)) {
+    for (let i = 0; i < 4; i++) w[at + i] = rng.next()
+    if (fill === 'bits') return
+    lanes = maxLanes
+  }
   const isFp = fill[0] === 'f'
   const shape = bits === 16 ? F16 : bits === 32 ? F32 : F64
-  const lanes = 128 / bits
   for (let e = 0; e < lanes; e++) {
     let pLo = 0
     let pHi = 0
@@ -518,7 +534,7 @@ export function generateCase(rng: Rng, form: Form, i: number, into: CaseInput): 
   for (let r = 0; r < 4; r++) {
     const fill = fills[r] as Fill
     const prevSame = r > 0 && fills[r - 1] === fill && fill !== 'bits' && fill !== 'none'
-    fillRegister(rng, fill, into.v, 4 * r, prevSame ? into.v : null, 4 * (r - 1))
+    fillRegister(rng, fill, into.v, 4 * r, prevSame ? into.v : null, 4 * (r - 1), form.lanes ?? 0)
   }
   const [lo, hi] = fillGeneral(rng, form.x ?? 'none')
   into.x9Lo = lo

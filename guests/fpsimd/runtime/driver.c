@@ -16,6 +16,7 @@ struct form {
   u32 seed;
   u32 cases;
   u8 fill[5]; // v0, v1, v2, v3, x9 (FILL_* below)
+  u8 lanes;   // lanes drawn from the distribution (0: all), the rest random bits
 };
 
 enum { FILL_NONE, FILL_BITS, FILL_F16, FILL_F32, FILL_F64, FILL_I8, FILL_I16, FILL_I32, FILL_I64 };
@@ -181,21 +182,22 @@ static void set_lane(u64 *reg, int bits, int e, u64 v) {
   else ((u8 *)reg)[e] = (u8)v;
 }
 
-static void fill_register(int fill, u64 *reg, const u64 *prev) {
+static void fill_register(int fill, u64 *reg, const u64 *prev, int max_lanes) {
   if (fill == FILL_NONE) {
     reg[0] = reg[1] = 0;
     return;
   }
-  if (fill == FILL_BITS) {
+  int bits = lane_bits(fill);
+  int lanes = 128 / bits;
+  if (fill == FILL_BITS || (max_lanes > 0 && max_lanes < lanes)) {
     u32 w0 = rng(), w1 = rng(), w2 = rng(), w3 = rng();
     reg[0] = ((u64)w1 << 32) | w0;
     reg[1] = ((u64)w3 << 32) | w2;
-    return;
+    if (fill == FILL_BITS) return;
+    lanes = max_lanes;
   }
-  int bits = lane_bits(fill);
   int is_fp = fill == FILL_F16 || fill == FILL_F32 || fill == FILL_F64;
   const struct shape *sh = bits == 16 ? &F16 : bits == 32 ? &F32 : &F64;
-  int lanes = 128 / bits;
   for (int e = 0; e < lanes; e++) {
     u64 p = prev ? get_lane(prev, bits, e) : 0;
     u64 v = is_fp ? gen_fp(sh, prev != 0, p) : gen_int(bits, prev != 0, p);
@@ -284,7 +286,7 @@ int main(void) {
       for (int r = 0; r < 4; r++) {
         int fill = fm->fill[r];
         int prev_same = r > 0 && fm->fill[r - 1] == fill && fill != FILL_BITS && fill != FILL_NONE;
-        fill_register(fill, &in[2 * r], prev_same ? &in[2 * (r - 1)] : 0);
+        fill_register(fill, &in[2 * r], prev_same ? &in[2 * (r - 1)] : 0, fm->lanes);
       }
       in[8] = fill_general(fm->fill[4]);
       in[9] = (u64)(rng() >> 28) << 28;

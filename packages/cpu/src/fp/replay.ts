@@ -19,6 +19,7 @@ export interface ManifestForm {
   seed: number
   cases: number
   fills: Fill[]
+  lanes: number
 }
 export interface Manifest {
   guest: string
@@ -74,7 +75,16 @@ export function replayForm(
   const ctx: FpContext = { v: new Uint32Array(128), x: new Uint32Array(64), fp: { fpcr: 0, fpsr: 0 }, nzcv: 0 }
   const input: CaseInput = { v: new Uint32Array(16), x9Lo: 0, x9Hi: 0, nzcv: 0, fpcr: 0 }
   const fills = form.fills
-  const pseudo = { name: form.name, asm: form.asm, v0: fills[0], v1: fills[1], v2: fills[2], v3: fills[3], x: fills[4] }
+  const pseudo = {
+    name: form.name,
+    asm: form.asm,
+    v0: fills[0],
+    v1: fills[1],
+    v2: fills[2],
+    v3: fills[3],
+    x: fills[4],
+    lanes: form.lanes,
+  }
   const rng = new Rng(form.seed)
   const hash = new CaseHash()
   const traces: CaseTrace[] = []
