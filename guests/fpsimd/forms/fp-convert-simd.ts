@@ -1,21 +1,9 @@
 // AdvSIMD conversions: same-size integers in FP registers (scalar), and the scalar and vector
 // fixed-point forms.
 import type { Form, FormFile } from '../lib/cases.js'
-import { FP_ARRANGEMENTS, SCALARS, form } from '../lib/form-helpers.js'
+import { FP_ARRANGEMENTS, SCALARS, TO_INT, form } from '../lib/form-helpers.js'
 
 const forms: Form[] = []
-const TO_INT = [
-  ['FCVTNS', 'fcvtns'],
-  ['FCVTNU', 'fcvtnu'],
-  ['FCVTAS', 'fcvtas'],
-  ['FCVTAU', 'fcvtau'],
-  ['FCVTPS', 'fcvtps'],
-  ['FCVTPU', 'fcvtpu'],
-  ['FCVTMS', 'fcvtms'],
-  ['FCVTMU', 'fcvtmu'],
-  ['FCVTZS', 'fcvtzs'],
-  ['FCVTZU', 'fcvtzu'],
-] as const
 
 for (const s of SCALARS) {
   // AdvSIMD scalar: same-size integers in an FP register.

@@ -1,21 +1,9 @@
 // Conversions between FP and general registers: rounding-mode variants, fixed point, FMOV,
 // FJCVTZS.
 import type { Form, FormFile } from '../lib/cases.js'
-import { SCALARS, form } from '../lib/form-helpers.js'
+import { SCALARS, TO_INT, form } from '../lib/form-helpers.js'
 
 const forms: Form[] = []
-const TO_INT = [
-  ['FCVTNS', 'fcvtns'],
-  ['FCVTNU', 'fcvtnu'],
-  ['FCVTAS', 'fcvtas'],
-  ['FCVTAU', 'fcvtau'],
-  ['FCVTPS', 'fcvtps'],
-  ['FCVTPU', 'fcvtpu'],
-  ['FCVTMS', 'fcvtms'],
-  ['FCVTMU', 'fcvtmu'],
-  ['FCVTZS', 'fcvtzs'],
-  ['FCVTZU', 'fcvtzu'],
-] as const
 
 for (const s of SCALARS) {
   for (const [w, bits] of [

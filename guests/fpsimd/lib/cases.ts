@@ -51,6 +51,25 @@ export interface FormFile {
   readonly forms: readonly Form[]
 }
 
+/** One form as generated into a guest (its forms.json): what the replay harness needs. */
+export interface GuestForm {
+  name: string
+  asm: string
+  /** The instruction word (llvm-mc's encoding of asm). */
+  word: number
+  seed: number
+  cases: number
+  /** v0, v1, v2, v3, x9 */
+  fills: Fill[]
+  /** Lanes drawn from the distribution (0: all). */
+  lanes: number
+}
+export interface GuestManifest {
+  guest: string
+  title: string
+  forms: GuestForm[]
+}
+
 export const FILL_CODES: Record<Fill, number> = {
   none: 0,
   bits: 1,

@@ -40,5 +40,16 @@ export function form(decoderName: string, variant: string, asm: string, fills: O
   return { name: `${decoderName}.${variant}`, asm, ...fills }
 }
 
-/** The 14 usable condition codes plus al; the forms pick a spread of them. */
-export const CONDITIONS = ['eq', 'ne', 'hs', 'lo', 'mi', 'pl', 'vs', 'vc', 'hi', 'ls', 'ge', 'lt', 'gt', 'le', 'al', 'nv'] as const
+/** FP to integer conversions by rounding: decoder name prefix and mnemonic. */
+export const TO_INT = [
+  ['FCVTNS', 'fcvtns'],
+  ['FCVTNU', 'fcvtnu'],
+  ['FCVTAS', 'fcvtas'],
+  ['FCVTAU', 'fcvtau'],
+  ['FCVTPS', 'fcvtps'],
+  ['FCVTPU', 'fcvtpu'],
+  ['FCVTMS', 'fcvtms'],
+  ['FCVTMU', 'fcvtmu'],
+  ['FCVTZS', 'fcvtzs'],
+  ['FCVTZU', 'fcvtzu'],
+] as const

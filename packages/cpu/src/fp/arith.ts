@@ -12,9 +12,7 @@ import {
   HALF,
   SINGLE,
   T_INF,
-  T_NUM,
   T_QNAN,
-  T_SNAN,
   T_ZERO,
   exactZero,
   exponentOf,
@@ -161,31 +159,8 @@ function addSlow(st: FpStatus, fmt: Format, aLo: number, aHi: number, bLo: numbe
 /** FPAdd. */
 export function fpAdd(st: FpStatus, fmt: Format, aLo: number, aHi: number, bLo: number, bHi: number): number {
   if ((st.fpcr & FPCR_RMODE_MASK) === 0) {
-    if (fmt === DOUBLE) {
-      if (isNormal64(aHi) && isNormal64(bHi)) {
-        const a = fromWords(aLo, aHi)
-        const b = fromWords(bLo, bHi)
-        const s = a + b
-        const m = Math.abs(s)
-        // Strictly above the smallest normal: the exact sum is then not tiny (FZ, UFC).
-        if (m > MIN_NORMAL64 && m <= MAX64) {
-          if (twoSumErr(a, b, s) !== 0) st.fpsr |= FPSR_IXC
-          return toWords(s)
-        }
-      }
-    } else if (fmt === SINGLE && isNormal32(aLo) && isNormal32(bLo)) {
-      const a = fromBits32(aLo)
-      const b = fromBits32(bLo)
-      const s = a + b
-      const r = Math.fround(s)
-      const e = twoSumErr(a, b, s)
-      // fround(s) is the single rounding unless s sits exactly on a tie (then e decides); the
-      // unrounded sum must not be tiny, the rounded one not overflow.
-      if (Math.abs(s) > MIN_NORMAL32 && Math.abs(r) <= MAX32 && (e === 0 || !isSingleTie(s, r))) {
-        if (e !== 0 || r !== s) st.fpsr |= FPSR_IXC
-        return toBits32(r)
-      }
-    }
+    const r = addFast(st, fmt, aLo, aHi, bLo, bHi, false)
+    if (r === r) return r
   }
   return addSlow(st, fmt, aLo, aHi, bLo, bHi, false)
 }
@@ -193,31 +168,39 @@ export function fpAdd(st: FpStatus, fmt: Format, aLo: number, aHi: number, bLo: 
 /** FPSub. */
 export function fpSub(st: FpStatus, fmt: Format, aLo: number, aHi: number, bLo: number, bHi: number): number {
   if ((st.fpcr & FPCR_RMODE_MASK) === 0) {
-    if (fmt === DOUBLE) {
-      if (isNormal64(aHi) && isNormal64(bHi)) {
-        const a = fromWords(aLo, aHi)
-        const b = -fromWords(bLo, bHi)
-        const s = a + b
-        const m = Math.abs(s)
-        // Strictly above the smallest normal: the exact sum is then not tiny (FZ, UFC).
-        if (m > MIN_NORMAL64 && m <= MAX64) {
-          if (twoSumErr(a, b, s) !== 0) st.fpsr |= FPSR_IXC
-          return toWords(s)
-        }
-      }
-    } else if (fmt === SINGLE && isNormal32(aLo) && isNormal32(bLo)) {
-      const a = fromBits32(aLo)
-      const b = -fromBits32(bLo)
-      const s = a + b
-      const r = Math.fround(s)
-      const e = twoSumErr(a, b, s)
-      if (Math.abs(s) > MIN_NORMAL32 && Math.abs(r) <= MAX32 && (e === 0 || !isSingleTie(s, r))) {
-        if (e !== 0 || r !== s) st.fpsr |= FPSR_IXC
-        return toBits32(r)
-      }
-    }
+    const r = addFast(st, fmt, aLo, aHi, bLo, bHi, true)
+    if (r === r) return r
   }
   return addSlow(st, fmt, aLo, aHi, bLo, bHi, true)
+}
+
+/**
+ * Round-to-nearest a ± b of normal doubles or singles when one JavaScript addition settles it;
+ * NaN (never a result word) when the exact path must decide.
+ */
+function addFast(st: FpStatus, fmt: Format, aLo: number, aHi: number, bLo: number, bHi: number, sub: boolean): number {
+  if (fmt === DOUBLE) {
+    if (!isNormal64(aHi) || !isNormal64(bHi)) return NaN
+    const a = fromWords(aLo, aHi)
+    const b = sub ? -fromWords(bLo, bHi) : fromWords(bLo, bHi)
+    const s = a + b
+    const m = Math.abs(s)
+    // Strictly above the smallest normal: the exact sum is then not tiny (FZ, UFC).
+    if (!(m > MIN_NORMAL64 && m <= MAX64)) return NaN
+    if (twoSumErr(a, b, s) !== 0) st.fpsr |= FPSR_IXC
+    return toWords(s)
+  }
+  if (fmt !== SINGLE || !isNormal32(aLo) || !isNormal32(bLo)) return NaN
+  const a = fromBits32(aLo)
+  const b = sub ? -fromBits32(bLo) : fromBits32(bLo)
+  const s = a + b
+  const r = Math.fround(s)
+  const e = twoSumErr(a, b, s)
+  // fround(s) is the single rounding unless s sits exactly on a tie (then e decides); the
+  // unrounded sum must not be tiny, the rounded one not overflow.
+  if (!(Math.abs(s) > MIN_NORMAL32 && Math.abs(r) <= MAX32 && (e === 0 || !isSingleTie(s, r)))) return NaN
+  if (e !== 0 || r !== s) st.fpsr |= FPSR_IXC
+  return toBits32(r)
 }
 
 /** True when the double s lies exactly halfway between two singles (r = fround(s) is one of them). */
@@ -409,22 +392,70 @@ export function fpMulAdd(
   bLo: number,
   bHi: number,
 ): number {
-  if ((st.fpcr & FPCR_RMODE_MASK) === 0 && fmt === SINGLE && isNormal32(cLo) && isNormal32(aLo) && isNormal32(bLo)) {
-    // The product of two singles is exact in double; one TwoSum makes the sum exact too.
-    const c = fromBits32(cLo)
-    const p = fromBits32(aLo) * fromBits32(bLo)
-    const s = p + c
-    const r = Math.fround(s)
-    const e = twoSumErr(p, c, s)
-    if (Math.abs(s) > MIN_NORMAL32 && Math.abs(r) <= MAX32 && (e === 0 || !isSingleTie(s, r))) {
-      if (e !== 0 || r !== s) st.fpsr |= FPSR_IXC
-      return toBits32(r)
+  if ((st.fpcr & FPCR_RMODE_MASK) === 0) {
+    if (fmt === SINGLE) {
+      if (isNormal32(cLo) && isNormal32(aLo) && isNormal32(bLo)) {
+        const r = fmaFast32(st, cLo, aLo, bLo)
+        if (r !== -1) return r
+      }
+    } else if (fmt === DOUBLE && isNormal64(cHi) && isNormal64(aHi) && isNormal64(bHi)) {
+      const r = fmaFast64(st, fromWords(cLo, cHi), fromWords(aLo, aHi), fromWords(bLo, bHi))
+      if (r === r) return toWords(r)
     }
   }
   unpack(st, fmt, cLo, cHi, 0, false)
   unpack(st, fmt, aLo, aHi, 1, false)
   unpack(st, fmt, bLo, bHi, 2, false)
   return mulAddUnpacked(st, fmt, fmt, 0)
+}
+
+/** Round-to-nearest single c + a * b for normal operands, or -1 for the exact path. */
+function fmaFast32(st: FpStatus, cBits: number, aBits: number, bBits: number): number {
+  // The product of two singles is exact in double; one TwoSum makes the sum exact too.
+  const c = fromBits32(cBits)
+  const p = fromBits32(aBits) * fromBits32(bBits)
+  const s = p + c
+  const r = Math.fround(s)
+  const e = twoSumErr(p, c, s)
+  if (Math.abs(s) > MIN_NORMAL32 && Math.abs(r) <= MAX32 && (e === 0 || !isSingleTie(s, r))) {
+    if (e !== 0 || r !== s) st.fpsr |= FPSR_IXC
+    return toBits32(r)
+  }
+  return -1
+}
+
+/**
+ * Round-to-nearest c + a * b for normal doubles when error-free transformations settle it:
+ * p + pe = a * b (TwoProduct), s + e1 = p + c, t + e2 = e1 + pe, r + e3 = s + t, so the exact
+ * value is r + e3 + e2 and r is its rounding unless e2 could move it across a rounding
+ * boundary (then, or when a range condition fails, NaN: take the exact path).
+ */
+function fmaFast64(st: FpStatus, c: number, a: number, b: number): number {
+  const p = a * b
+  const mp = Math.abs(p)
+  if (!(mp >= SAFE_PRODUCT_LOW && mp <= MAX64 && Math.abs(a) < SAFE_SPLIT_HIGH && Math.abs(b) < SAFE_SPLIT_HIGH)) return NaN
+  const pe = twoProductErr(a, b, p)
+  const s = p + c
+  const e1 = twoSumErr(p, c, s)
+  const t = e1 + pe
+  const e2 = twoSumErr(e1, pe, t)
+  const r = s + t
+  const e3 = twoSumErr(s, t, r)
+  const m = Math.abs(r)
+  if (!(m > MIN_NORMAL64 && m <= MAX64)) return NaN
+  if (e2 !== 0) {
+    // r is right unless e3 + e2 can reach half an ulp of r (or r is a power of two).
+    const lo = toWords(r)
+    const hi = res.hi
+    const be = (hi >>> 20) & 0x7ff
+    if (be <= 53 || ((hi & 0xfffff) === 0 && lo === 0)) return NaN
+    const half = fromWords(0, (be - 53) << 20)
+    if (Math.abs(Math.abs(e3) - half) <= 2 * Math.abs(e2)) return NaN
+  }
+  if (e3 !== 0 || e2 !== 0) {
+    if (e3 + e2 !== 0) st.fpsr |= FPSR_IXC
+  }
+  return r
 }
 
 /**
@@ -581,9 +612,3 @@ export function fpAbd(st: FpStatus, fmt: Format, aLo: number, aHi: number, bLo: 
   const lo = fpSub(st, fmt, aLo, aHi, bLo, bHi)
   return fpAbs(fmt, lo, res.hi)
 }
-
-/** Whether a type is a NaN (for callers that unpack themselves). */
-export function isNaNType(t: number): boolean {
-  return t === T_QNAN || t === T_SNAN
-}
-export { T_NUM }

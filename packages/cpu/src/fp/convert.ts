@@ -5,6 +5,7 @@
 import {
   DOUBLE,
   HALF,
+  SINGLE,
   T_INF,
   T_QNAN,
   T_SNAN,
@@ -16,6 +17,10 @@ import {
   processNaN,
   res,
   roundReal,
+  fromBits32,
+  fromWords,
+  toBits32,
+  toWords,
   twoSumErr,
   uSign,
   uVal,
@@ -28,7 +33,6 @@ import {
   FPCR_DN,
   FPSR_IOC,
   FPSR_IXC,
-  RA,
   RM,
   RN,
   RP,
@@ -36,8 +40,28 @@ import {
   type FpStatus,
 } from './status.js'
 
+const MIN_NORMAL32 = 1.1754943508222875e-38
+const MAX32 = 3.4028234663852886e38
+
 /** FPConvert(op, fpcr, rmode) from `from` to `to` (rmode may be RO for FCVTXN). */
 export function fpConvert(st: FpStatus, to: Format, from: Format, lo: number, hi: number, rmode: number): number {
+  if (from === DOUBLE && to === SINGLE && rmode === RN) {
+    // A normal double to single: Math.fround is the round-to-nearest conversion.
+    const e = (hi >>> 20) & 0x7ff
+    if (e !== 0 && e !== 0x7ff) {
+      const x = fromWords(lo, hi)
+      const r = Math.fround(x)
+      const m = Math.abs(x)
+      if (m > MIN_NORMAL32 && Math.abs(r) <= MAX32) {
+        if (r !== x) st.fpsr |= FPSR_IXC
+        return toBits32(r)
+      }
+    }
+  } else if (from === SINGLE && to === DOUBLE) {
+    // Exact for every normal single.
+    const e = (lo >>> 23) & 0xff
+    if (e !== 0 && e !== 0xff) return toWords(fromBits32(lo))
+  }
   const t = unpack(st, from, lo, hi, 0, true)
   const sign = uSign[0] as number
   const altHp = to === HALF && (st.fpcr & FPCR_AHP) !== 0
@@ -262,4 +286,3 @@ export function fpToFixedJS(st: FpStatus, lo: number, hi: number): number {
   return result
 }
 
-export { RA }

@@ -116,41 +116,24 @@ function sUnary(c: FpContext, esz: number, d: number, n: number, op: Unary): voi
   const r = op(c.fp, fmtOf(esz), a, laneHi)
   setScalar(c.v, d, esz, r, res.hi)
 }
-function vBinary(c: FpContext, esz: number, q: number, d: number, n: number, m: number, op: Binary): void {
+/** op(Elem[Vn, e], Elem[Vm, e]), or by element: op(Elem[Vn, e], Elem[Vm, idx]) for idx >= 0. */
+function vBinary(c: FpContext, esz: number, q: number, d: number, n: number, m: number, op: Binary, idx = -1): void {
   const fmt = fmtOf(esz)
   const count = lanes(esz, q)
   for (let e = 0; e < count; e++) {
     const a = elem(c.v, n, esz, e)
     const ah = laneHi
-    const b = elem(c.v, m, esz, e)
+    const b = elem(c.v, m, esz, idx < 0 ? e : idx)
     put(esz, e, op(c.fp, fmt, a, ah, b, laneHi), res.hi)
   }
   commit(c.v, d, q)
 }
-function sBinary(c: FpContext, esz: number, d: number, n: number, m: number, op: Binary): void {
+/** Scalar op(Vn, Vm), or by element: op(Vn, Elem[Vm, idx]). */
+function sBinary(c: FpContext, esz: number, d: number, n: number, m: number, op: Binary, idx = 0): void {
   const a = elem(c.v, n, esz, 0)
   const ah = laneHi
-  const b = elem(c.v, m, esz, 0)
+  const b = elem(c.v, m, esz, idx)
   const r = op(c.fp, fmtOf(esz), a, ah, b, laneHi)
-  setScalar(c.v, d, esz, r, res.hi)
-}
-/** Vector by element: op(Elem[Vn, e], Elem[Vm, idx]). */
-function vByElem(c: FpContext, esz: number, q: number, d: number, n: number, m: number, idx: number, op: Binary): void {
-  const fmt = fmtOf(esz)
-  const b = elem(c.v, m, esz, idx)
-  const bh = laneHi
-  const count = lanes(esz, q)
-  for (let e = 0; e < count; e++) {
-    const a = elem(c.v, n, esz, e)
-    put(esz, e, op(c.fp, fmt, a, laneHi, b, bh), res.hi)
-  }
-  commit(c.v, d, q)
-}
-function sByElem(c: FpContext, esz: number, d: number, n: number, m: number, idx: number, op: Binary): void {
-  const b = elem(c.v, m, esz, idx)
-  const bh = laneHi
-  const a = elem(c.v, n, esz, 0)
-  const r = op(c.fp, fmtOf(esz), a, laneHi, b, bh)
   setScalar(c.v, d, esz, r, res.hi)
 }
 /** FPMulAdd(Elem[Vd, e], ±Elem[Vn, e], Elem[Vm, e or idx]): FMLA/FMLS, vector or by element. */
@@ -724,8 +707,8 @@ export const FP_HANDLERS = {
   // --- By element
   FMLA_ve: (i, c) => vMulAdd(c, i.esz, i.q, i.rd, i.rn, i.rm, i.idx, false),
   FMLS_ve: (i, c) => vMulAdd(c, i.esz, i.q, i.rd, i.rn, i.rm, i.idx, true),
-  FMUL_ve: (i, c) => vByElem(c, i.esz, i.q, i.rd, i.rn, i.rm, i.idx, fpMul),
-  FMULX_ve: (i, c) => vByElem(c, i.esz, i.q, i.rd, i.rn, i.rm, i.idx, fpMulX),
+  FMUL_ve: (i, c) => vBinary(c, i.esz, i.q, i.rd, i.rn, i.rm, fpMul, i.idx),
+  FMULX_ve: (i, c) => vBinary(c, i.esz, i.q, i.rd, i.rn, i.rm, fpMulX, i.idx),
   FMLAL_ve: (i, c) => fmlal(c, i.q, i.rd, i.rn, i.rm, i.idx, 0, false),
   FMLSL_ve: (i, c) => fmlal(c, i.q, i.rd, i.rn, i.rm, i.idx, 0, true),
   FMLAL2_ve: (i, c) => fmlal(c, i.q, i.rd, i.rn, i.rm, i.idx, 1, false),
@@ -733,8 +716,8 @@ export const FP_HANDLERS = {
   FCMLA_ve: (i, c) => fcmla(c, i.esz, i.q, i.rd, i.rn, i.rm, i.idx, i.rot),
   FMLA_se: (i, c) => sMulAdd(c, i.esz, i.rd, i.rn, i.rm, i.idx, false),
   FMLS_se: (i, c) => sMulAdd(c, i.esz, i.rd, i.rn, i.rm, i.idx, true),
-  FMUL_se: (i, c) => sByElem(c, i.esz, i.rd, i.rn, i.rm, i.idx, fpMul),
-  FMULX_se: (i, c) => sByElem(c, i.esz, i.rd, i.rn, i.rm, i.idx, fpMulX),
+  FMUL_se: (i, c) => sBinary(c, i.esz, i.rd, i.rn, i.rm, fpMul, i.idx),
+  FMULX_se: (i, c) => sBinary(c, i.esz, i.rd, i.rn, i.rm, fpMulX, i.idx),
 
   // --- Advanced SIMD scalar three same and two-register misc (FP)
   FMULX_s: (i, c) => sBinary(c, i.esz, i.rd, i.rn, i.rm, fpMulX),

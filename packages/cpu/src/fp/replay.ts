@@ -7,25 +7,21 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { decode, type Instruction } from '@tagvm/a64'
-import { CaseHash, Rng, generateCase, hashCase, type CaseInput, type Fill } from '../../../../guests/fpsimd/lib/cases.js'
+import {
+  CaseHash,
+  Rng,
+  generateCase,
+  hashCase,
+  type CaseInput,
+  type GuestForm,
+  type GuestManifest,
+} from '../../../../guests/fpsimd/lib/cases.js'
 import type { FpContext } from './handlers.js'
 
 export const FPSIMD_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../../../guests/fpsimd')
 
-export interface ManifestForm {
-  name: string
-  asm: string
-  word: number
-  seed: number
-  cases: number
-  fills: Fill[]
-  lanes: number
-}
-export interface Manifest {
-  guest: string
-  title: string
-  forms: ManifestForm[]
-}
+export type ManifestForm = GuestForm
+export type Manifest = GuestManifest
 
 /** Every generated guest with its manifest and (when recorded) QEMU's lines by form name. */
 export function loadGuests(): { manifest: Manifest; recorded: Map<string, string> | null }[] {
