@@ -70,6 +70,21 @@ function fpBits(ref: RefFormat): fc.Arbitrary<bigint> {
     },
   )
 }
+/** Operands with exponents at the bottom of the normal range or near 1: results straddle the smallest normal. */
+function edgeBits(ref: RefFormat): fc.Arbitrary<bigint> {
+  const bias = (1 << (ref.e - 1)) - 1
+  return fc
+    .record({
+      sign: fc.integer({ min: 0, max: 1 }),
+      exp: fc.constantFrom(0, 1, 2, 3, bias - 2, bias - 1, bias, bias + 1, bias + 2),
+      frac: fc.bigInt({ min: 0n, max: (1n << BigInt(ref.f)) - 1n }),
+      clear: fc.integer({ min: 0, max: ref.f }),
+    })
+    .map(({ sign, exp, frac, clear }) => {
+      const f = (frac >> BigInt(clear)) << BigInt(clear)
+      return (BigInt(sign) << BigInt(ref.n - 1)) | (BigInt(exp) << BigInt(ref.f)) | f
+    })
+}
 const fpcrArb = fc
   .record({
     rmode: fc.integer({ min: 0, max: 3 }),
@@ -113,6 +128,24 @@ describe('FP arithmetic matches the BigInt reference', () => {
         )
       })
     }
+    it(`add, mul and fma f${fmt.n} around the smallest normal (tininess, FZ)`, () => {
+      fc.assert(
+        fc.property(edgeBits(ref), edgeBits(ref), edgeBits(ref), fpcrArb, (a, b, c, fpcr) => {
+          for (const [name, lib, refOp] of binaries) {
+            if (name === 'div') continue
+            const st = { fpcr, fpsr: 0 }
+            const got = join(fmt, lib(st, fmt, lo(a), hi(a), lo(b), hi(b)), res.hi)
+            const rs = { fpcr, fpsr: 0 }
+            check(name, got, st.fpsr, refOp(rs, ref, a, b), rs.fpsr, { a, b, fpcr })
+          }
+          const st = { fpcr, fpsr: 0 }
+          const got = join(fmt, fpMulAdd(st, fmt, lo(c), hi(c), lo(a), hi(a), lo(b), hi(b)), res.hi)
+          const rs = { fpcr, fpsr: 0 }
+          check('fma-edge', got, st.fpsr, refMulAdd(rs, ref, c, a, b), rs.fpsr, { c, a, b, fpcr })
+        }),
+        { numRuns: RUNS },
+      )
+    })
     it(`sqrt f${fmt.n}`, () => {
       fc.assert(
         fc.property(fpBits(ref), fpcrArb, (a, fpcr) => {

@@ -280,6 +280,9 @@ function toFp(unsigned: boolean, fbits = 0): Unary {
 }
 const frecpe: Unary = (st, f, lo, hi) => fpRecipEstimate(st, f, lo, hi)
 const frsqrte: Unary = (st, f, lo, hi) => fpRSqrtEstimate(st, f, lo, hi)
+const frecpx: Unary = (st, f, lo, hi) => fpRecpX(st, f, lo, hi)
+const urecpe: Unary = (_st, _f, lo) => unsignedRecipEstimate(lo)
+const ursqrte: Unary = (_st, _f, lo) => unsignedRSqrtEstimate(lo)
 
 const RINT_N = frint(RN, false)
 const RINT_P = frint(RP, false)
@@ -668,8 +671,8 @@ export const FP_HANDLERS = {
   FSQRT_v: (i, c) => vUnary(c, i.esz, i.q, i.rd, i.rn, fsqrt),
   FRECPE_v: (i, c) => vUnary(c, i.esz, i.q, i.rd, i.rn, frecpe),
   FRSQRTE_v: (i, c) => vUnary(c, i.esz, i.q, i.rd, i.rn, frsqrte),
-  URECPE_v: (i, c) => vUnary(c, 2, i.q, i.rd, i.rn, (_st, _f, lo) => unsignedRecipEstimate(lo)),
-  URSQRTE_v: (i, c) => vUnary(c, 2, i.q, i.rd, i.rn, (_st, _f, lo) => unsignedRSqrtEstimate(lo)),
+  URECPE_v: (i, c) => vUnary(c, 2, i.q, i.rd, i.rn, urecpe),
+  URSQRTE_v: (i, c) => vUnary(c, 2, i.q, i.rd, i.rn, ursqrte),
   FCMGT_vz: (i, c) => vCompare(c, i.esz, i.q, i.rd, i.rn, 0, fpCompareGT, 1),
   FCMGE_vz: (i, c) => vCompare(c, i.esz, i.q, i.rd, i.rn, 0, fpCompareGE, 1),
   FCMEQ_vz: (i, c) => vCompare(c, i.esz, i.q, i.rd, i.rn, 0, fpCompareEQ, 1),
@@ -748,7 +751,7 @@ export const FP_HANDLERS = {
   UCVTF_s: (i, c) => sUnary(c, i.esz, i.rd, i.rn, UCVT),
   FRECPE_s: (i, c) => sUnary(c, i.esz, i.rd, i.rn, frecpe),
   FRSQRTE_s: (i, c) => sUnary(c, i.esz, i.rd, i.rn, frsqrte),
-  FRECPX_s: (i, c) => sUnary(c, i.esz, i.rd, i.rn, (st, f, lo, hi) => fpRecpX(st, f, lo, hi)),
+  FRECPX_s: (i, c) => sUnary(c, i.esz, i.rd, i.rn, frecpx),
   FCVTXN_s: (i, c) => {
     const a = elem(c.v, i.rn, 3, 0)
     setScalar(c.v, i.rd, 2, fpConvert(c.fp, SINGLE, DOUBLE, a, laneHi, RO), 0)
