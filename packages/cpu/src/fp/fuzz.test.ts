@@ -47,8 +47,8 @@ describe('FP handlers under random words', () => {
           if (!(ctx.nzcv >= 0 && ctx.nzcv < 16)) throw new Error(`${insn.name} left NZCV ${ctx.nzcv}`)
         },
       ),
-      { numRuns: 60000 },
+      { numRuns: 25000 },
     )
-    expect(ran).toBe(60000)
+    expect(ran).toBe(25000)
   })
 })
