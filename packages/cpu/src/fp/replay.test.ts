@@ -1,7 +1,7 @@
 // The FP differential guests replayed through FP_HANDLERS: every line QEMU 10 printed for an
 // FP form (guests/fpsimd/fp-*/qemu.out) must come out of the library identically.
 import { describe, expect, it } from 'vitest'
-import type { Instruction } from '@tagvm/a64'
+import { decode, type Instruction } from '@tagvm/a64'
 import { FP_HANDLERS } from './handlers.js'
 import { loadGuests, replayForm, type ReplayHandler } from './replay.js'
 
@@ -20,6 +20,9 @@ describe('FP differential guests replay QEMU byte for byte', () => {
     it(`${manifest.guest}: ${manifest.forms.length} forms`, () => {
       const mismatches: string[] = []
       for (const form of manifest.forms) {
+        // Forms are named after the decoder row they exercise.
+        const decoded = decode(form.word).name
+        if (!form.name.startsWith(`${decoded}.`)) mismatches.push(`${form.name}: decodes as ${decoded}`)
         const got = replayForm(form, fpHandler).line
         const want = recorded?.get(form.name)
         if (got !== want) mismatches.push(`${form.asm}: got "${got}", QEMU "${want}"`)
