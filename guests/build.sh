@@ -17,7 +17,8 @@ CFLAGS=(--target=aarch64-none-elf -march=armv8.5-a+memtag+crc -ffreestanding -no
 
 guests=("$@")
 if [ ${#guests[@]} -eq 0 ]; then
-  for d in */main.c; do guests+=("${d%/main.c}"); done
+  # fpsimd/<name>/: the generated differential guests (fpsimd/generate.ts)
+  for d in */main.c fpsimd/*/main.c; do [ -e "$d" ] && guests+=("${d%/main.c}"); done
 fi
 
 obj=$(mktemp -d)
@@ -25,10 +26,11 @@ trap 'rm -rf "$obj"' EXIT
 for name in "${guests[@]}"; do
   objs=()
   for src in lib/*.c lib/*.S "$name"/*.c $(ls "$name"/*.S 2>/dev/null); do
-    o="$obj/$name-$(echo "$src" | tr / _).o"
+    o="$obj/$(echo "$name-$src" | tr / _).o"
     clang "${CFLAGS[@]}" -c "$src" -o "$o"
     objs+=("$o")
   done
-  ld.lld -nostdlib -static --build-id=none -z max-page-size=4096 -z norelro -T lib/guest.ld "${objs[@]}" -o "$name/$name.elf"
-  echo "built $name/$name.elf ($(stat -c %s "$name/$name.elf") bytes)"
+  elf="$name/$(basename "$name").elf"
+  ld.lld -nostdlib -static --build-id=none -z max-page-size=4096 -z norelro -T lib/guest.ld "${objs[@]}" -o "$elf"
+  echo "built $elf ($(stat -c %s "$elf") bytes)"
 done

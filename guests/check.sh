@@ -10,7 +10,8 @@ cp -r . "$tmp/guests"
 "$tmp/guests/build.sh" >/dev/null
 "$tmp/guests/record-qemu.sh" >/dev/null
 stale=0
-for f in */*.elf */qemu.out QEMU_VERSION; do
+for f in */*.elf */qemu.out fpsimd/*/*.elf fpsimd/*/qemu.out QEMU_VERSION; do
+  [ -e "$f" ] || continue
   if ! cmp -s "$f" "$tmp/guests/$f"; then
     echo "check.sh: guests/$f is stale (rebuild with build.sh / record-qemu.sh)" >&2
     stale=1

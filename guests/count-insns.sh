@@ -9,15 +9,17 @@ QEMU=${QEMU:-qemu-system-aarch64}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cp -r lib build.sh "$tmp"/
+if [ -d fpsimd/runtime ]; then mkdir -p "$tmp/fpsimd" && cp -r fpsimd/runtime "$tmp/fpsimd/"; fi
 entries=()
-for d in */main.c; do
+for d in */main.c fpsimd/*/main.c; do
+  [ -e "$d" ] || continue
   name=${d%/main.c}
   mkdir -p "$tmp/$name"
   cp "$name"/*.c "$tmp/$name"/
   cp "$name"/*.S "$tmp/$name"/ 2>/dev/null || true
   GUEST_CFLAGS=-DGUEST_COUNT_INSNS "$tmp/build.sh" "$name" >/dev/null
   count=$(timeout 120 "$QEMU" -M virt,mte=on -cpu max -nographic -nic none -no-reboot -icount shift=0 \
-    -kernel "$tmp/$name/$name.elf" </dev/null | sed -n 's/^\[instructions: \([0-9]*\)\]$/\1/p')
+    -kernel "$tmp/$name/$(basename "$name").elf" </dev/null | sed -n 's/^\[instructions: \([0-9]*\)\]$/\1/p')
   [ -n "$count" ] || { echo "count-insns.sh: no count from $name" >&2; exit 1; }
   echo "$name: $count"
   entries+=("  \"$name\": $count")

@@ -17,12 +17,12 @@ echo "$version" > QEMU_VERSION
 
 guests=("$@")
 if [ ${#guests[@]} -eq 0 ]; then
-  for d in */main.c; do guests+=("${d%/main.c}"); done
+  for d in */main.c fpsimd/*/main.c; do [ -e "$d" ] && guests+=("${d%/main.c}"); done
 fi
 
 status=0
 for name in "${guests[@]}"; do
-  elf="$name/$name.elf"
+  elf="$name/$(basename "$name").elf"
   # -nographic puts the PL011 on stdio; stdin is closed so QEMU cannot read the terminal.
   # A guest that does not power off within the timeout is a failure, not a recording.
   # Each guest runs twice: a recording is only useful if the guest prints the same bytes

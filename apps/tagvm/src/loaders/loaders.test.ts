@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { readFileSync, readdirSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import fc from 'fast-check'
 import {
@@ -16,9 +16,12 @@ import {
 } from './index.js'
 
 const guestsDir = fileURLToPath(new URL('../../../../guests/', import.meta.url))
-const guestElfs = readdirSync(guestsDir, { withFileTypes: true })
-  .filter((d) => d.isDirectory() && d.name !== 'lib')
-  .map((d) => `${guestsDir}${d.name}/${d.name}.elf`)
+// Every guests/<name>/<name>.elf, and the generated ones in guests/fpsimd/<name>/.
+const guestElfs = [guestsDir, `${guestsDir}fpsimd/`].flatMap((dir) =>
+  readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(`${dir}${d.name}/${d.name}.elf`))
+    .map((d) => `${dir}${d.name}/${d.name}.elf`),
+)
 const RAM = 0x4000_0000
 const MiB = 1024 * 1024
 
