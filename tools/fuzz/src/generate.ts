@@ -237,14 +237,20 @@ function generatePages(rng: Rng, regime: Regime, slots: readonly SlotSpec[]): Pa
   return pages
 }
 
+/**
+ * Slice budgets adding up to `instructions`: 4 to 48 slices of varied size (a few single
+ * steps among them), so small scenarios get as many perturbation points as big ones.
+ */
 function generateSlices(rng: Rng, instructions: number): number[] {
+  const count = rng.range(4, 48)
+  const mean = Math.max(1, Math.floor(instructions / count))
   const slices: number[] = []
   let left = instructions
   while (left > 0) {
     const size = rng.weighted<() => number>([
       [10, () => rng.range(1, 16)],
-      [40, () => rng.range(100, 5000)],
-      [50, () => rng.range(5000, 40_000)],
+      [45, () => rng.range(1, mean)],
+      [45, () => rng.range(mean, 2 * mean)],
     ])()
     const slice = Math.min(left, size)
     slices.push(slice)

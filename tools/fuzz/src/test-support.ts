@@ -7,9 +7,9 @@ import type { Machine } from './machine.js'
 import { hex64, type PageKind, type Regime, type Scenario } from './scenario.js'
 
 /** The first generated scenario (seeds `prefix:0`, `prefix:1`, ...) that `accept` likes. */
-export function findScenario(prefix: string, accept: (s: Scenario) => boolean): Scenario {
+export function findScenario(prefix: string, accept: (s: Scenario) => boolean, instructions?: number): Scenario {
   for (let i = 0; i < 10_000; i++) {
-    const s = generateScenario(`${prefix}:${i}`, { strict: true })
+    const s = generateScenario(`${prefix}:${i}`, { strict: true, ...(instructions ? { instructions } : {}) })
     if (accept(s)) return s
   }
   throw new Error(`no scenario for ${prefix}`)
