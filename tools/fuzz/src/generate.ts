@@ -7,8 +7,6 @@
 import { ERET, hvc, movImm64, movz, movk, msr, mrs, Sys } from './encode.js'
 import {
   CODE_GPA,
-  CODE_REGION,
-  DATA_OFFSET,
   MAIN_GPA,
   MMIO_GPA,
   PSCI,
@@ -295,6 +293,8 @@ function generatePerturbations(rng: Rng, ctx: PerturbationContext): ScheduledPer
       [3, () => ({ kind: 'fork-exit' })],
       [4, () => ({ kind: 'slot-recreate', slot: slot.slot })],
       [3, () => ({ kind: 'hugepage', slot: slot.slot, on: rng.chance(0.5) })],
+      [6, () => ({ kind: 'vmm-rewrite', slot: slot.slot, page: rng.int(slot.size / PAGE), count: rng.range(1, 32) })],
+      [slot.backing === 'file' ? 0 : 3, () => ({ kind: 'mprotect-mte', slot: slot.slot, on: rng.chance(0.6) })],
     ])()
   }
   for (let at = 0; at < ctx.slices; at++) {

@@ -11,7 +11,7 @@ import {
   type Kvm,
   type VcpuFd,
 } from '@tagvm/vmm-api'
-import { MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_PAGEOUT, type HostMm } from '@tagvm/tag-memory'
+import { MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_PAGEOUT, PROT_MTE, PROT_READ, PROT_WRITE, type HostMm } from '@tagvm/tag-memory'
 import { scenarioImage } from './image.js'
 import { LOG_OFFSET } from './layout.js'
 import {
@@ -145,11 +145,13 @@ class ScenarioRun {
     const id = index % this.s.vcpus.length
     this.vcpuTarget[id] = (this.vcpuTarget[id] as number) + budget
     if (this.stopped.has(id)) return
+    // Every exit but a stall retires or skips an instruction, so this many is plenty.
+    const allowed = (this.vcpuTarget[id] as number) - this.vcpuProgress(id) + EXIT_SLACK
     let exits = 0
     for (;;) {
       const left = (this.vcpuTarget[id] as number) - this.vcpuProgress(id)
       if (left <= 0) return
-      if (exits++ > budget + EXIT_SLACK) return this.unbounded(index, id, budget, exits)
+      if (exits++ > allowed) return this.unbounded(index, id, allowed - EXIT_SLACK, exits)
       const vcpu = this.machine.vcpus[id] as VcpuFd
       const before = vcpu.retiredInstructions
       // KVM_RUN retires an answered MMIO access first without charging it to the budget
@@ -303,6 +305,21 @@ class ScenarioRun {
       case 'hugepage': {
         const slot = this.slotOf(op.slot)
         if (slot) m.process.madvise(slot.hva, slot.spec.size, op.on ? MADV_HUGEPAGE : MADV_NOHUGEPAGE)
+        return
+      }
+      case 'vmm-rewrite': {
+        const slot = this.slotOf(op.slot)
+        if (!slot || slot.spec.vmmReadOnly) return
+        const length = Math.min(op.count, slot.spec.size / PAGE - op.page) * PAGE
+        const bytes = new Uint8Array(length)
+        m.process.userRead(slot.hva + op.page * PAGE, bytes)
+        m.process.userWrite(slot.hva + op.page * PAGE, bytes)
+        return
+      }
+      case 'mprotect-mte': {
+        const slot = this.slotOf(op.slot)
+        if (!slot || slot.spec.backing === 'file') return
+        m.process.mprotect(slot.hva, slot.spec.size, PROT_READ | PROT_WRITE | (op.on ? PROT_MTE : 0))
         return
       }
       case 'migrate-vm':

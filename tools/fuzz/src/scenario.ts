@@ -98,6 +98,10 @@ export type Perturbation =
   /** Delete a memslot and create it again over the same memory. */
   | { readonly kind: 'slot-recreate'; readonly slot: number }
   | { readonly kind: 'hugepage'; readonly slot: number; readonly on: boolean }
+  /** The VMM reads pages through its mapping and writes the same bytes back. */
+  | { readonly kind: 'vmm-rewrite'; readonly slot: number; readonly page: number; readonly count: number }
+  /** mprotect of the VMM's mapping adding or removing PROT_MTE (not for file mappings). */
+  | { readonly kind: 'mprotect-mte'; readonly slot: number; readonly on: boolean }
   /** Move the VM to a new one (stop and copy: memory, tags through COPY_TAGS, ONE_REG). */
   | { readonly kind: 'migrate-vm'; readonly target: MigrationTarget }
   /** Live migration: start pre-copy with dirty logging; each later slice copies dirty pages. */
