@@ -15,6 +15,8 @@ export const FINDING_FORMAT = 'tagvm-fuzz-finding/1'
 export interface CaseOptions extends GenerateOptions {
   /** Add a deliberately observable perturbation (zero a page's tags): the oracle self-test. */
   readonly injectZeroTags?: boolean
+  /** Spin instead of running the case: the watchdog's self-test (worker processes only). */
+  readonly injectHang?: boolean
 }
 
 export interface CaseReport {

@@ -30,7 +30,9 @@ const HELP = `usage: pnpm fuzz [options]
   --max-findings N     stop after N findings (default 20)
   --strict | --chaos   only differential / only chaos scenarios
   --keep-timers        do not avoid counter/timer instructions in migrating cases (FINDINGS.md F1)
+  --case-insns N       guest instructions per run of each case (default: drawn, 20k-250k)
   --inject-zero-tags   oracle self-test: zero one page's tags in the perturbed run (must be reported)
+  --inject-hang        watchdog self-test: the worker spins forever on each case (must be reported)
   --findings DIR       where to write findings (default tools/fuzz/findings)
   --replay FILE        replay a finding (or a bare scenario) and print what it finds
   --case SEED          run the case with this seed and print what it finds
@@ -67,6 +69,8 @@ function parse(argv: string[]): { settings: Settings; replay?: string; caseSeed?
       chaos: { type: 'boolean' },
       'keep-timers': { type: 'boolean' },
       'inject-zero-tags': { type: 'boolean' },
+      'inject-hang': { type: 'boolean' },
+      'case-insns': { type: 'string' },
       findings: { type: 'string' },
       replay: { type: 'string' },
       case: { type: 'string' },
@@ -89,6 +93,8 @@ function parse(argv: string[]): { settings: Settings; replay?: string; caseSeed?
     ...(values.strict ? { strict: true } : values.chaos ? { strict: false } : {}),
     ...(values['keep-timers'] ? { keepTimers: true } : {}),
     ...(values['inject-zero-tags'] ? { injectZeroTags: true } : {}),
+    ...(values['inject-hang'] ? { injectHang: true } : {}),
+    ...(values['case-insns'] !== undefined ? { instructions: Math.max(1, Math.round(number('case-insns', values['case-insns'], 0))) } : {}),
   }
   const settings: Settings = {
     seed: values.seed ?? randomBytes(4).toString('hex'),
@@ -155,7 +161,10 @@ async function fuzz(settings: Settings): Promise<number> {
   let stopping = false
   const seenSignatures = new Map<string, number>()
   const known: Record<string, number> = {}
-  const show = (path: string): string => relative(userDir, path) || path
+  const show = (path: string): string => {
+    const rel = relative(userDir, path)
+    return rel && !rel.startsWith('..') ? rel : path
+  }
   const elapsed = (): string => {
     const s = Math.round((Date.now() - start) / 1000)
     return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
@@ -246,6 +255,7 @@ async function fuzz(settings: Settings): Promise<number> {
               // The worker died in the middle of a case: the case crashed the process.
               findings++
               const f: Finding = { kind: 'host-exception', summary: `worker process died (${signal ?? `exit ${code}`}) running the case`, details: [] }
+              seenSignatures.set('worker died', (seenSignatures.get('worker died') ?? 0) + 1)
               record(index, f, generateScenario(caseSeed(settings.seed, index), settings.options), [], false, 0)
             }
             if (wantMore() || workers.some((w) => w.caseIndex !== null)) spawn()
@@ -276,17 +286,18 @@ async function fuzz(settings: Settings): Promise<number> {
         }
         const watchdog = setInterval(() => {
           for (const w of workers) {
-            if (w.caseIndex === null || Date.now() - w.lastBeat < settings.caseTimeoutMs) continue
+            if (w.caseIndex === null || w.killedForHang || Date.now() - w.lastBeat < settings.caseTimeoutMs) continue
             const index = w.caseIndex
             findings++
             const seconds = Math.round((Date.now() - w.lastBeat) / 1000)
             const f: Finding = { kind: 'hang', summary: `no progress for ${seconds} s (watchdog ${settings.caseTimeoutMs / 1000} s)`, details: [] }
             record(index, f, generateScenario(caseSeed(settings.seed, index), settings.options), [], false, 0)
+            seenSignatures.set('hang', (seenSignatures.get('hang') ?? 0) + 1)
             w.killedForHang = true
             w.child.kill('SIGKILL')
             if (findings >= settings.maxFindings) stopping = true
           }
-        }, 1000)
+        }, Math.min(1000, settings.caseTimeoutMs / 2))
         for (let i = 0; i < settings.jobs; i++) spawn()
       })
     }

@@ -17,6 +17,7 @@ function send(message: WorkerMessage): Promise<void> {
 async function handle(message: ParentMessage): Promise<void> {
   if (message.type === 'exit') process.exit(0)
   const options: CaseOptions = message.options
+  if (options.injectHang) for (;;);
   const report = runSeed(message.seed, options)
   await send({ type: 'result', index: message.index, instructions: report.instructions, findings: report.findings, stats: report.stats })
   const first = report.findings[0]
