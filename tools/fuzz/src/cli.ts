@@ -29,7 +29,7 @@ const HELP = `usage: pnpm fuzz [options]
   --minimize-seconds S time to shrink each finding (default 60); --no-minimize to skip
   --max-findings N     stop after N findings (default 20)
   --strict | --chaos   only differential / only chaos scenarios
-  --keep-timers        do not avoid counter/timer instructions in migrating cases (FINDINGS.md F1)
+  --keep-known         do not avoid what known findings make observable (FINDINGS.md F1, F3)
   --case-insns N       guest instructions per run of each case (default: drawn, 20k-250k)
   --inject-zero-tags   oracle self-test: zero one page's tags in the perturbed run (must be reported)
   --inject-hang        watchdog self-test: the worker spins forever on each case (must be reported)
@@ -67,7 +67,7 @@ function parse(argv: string[]): { settings: Settings; replay?: string; caseSeed?
       'max-findings': { type: 'string' },
       strict: { type: 'boolean' },
       chaos: { type: 'boolean' },
-      'keep-timers': { type: 'boolean' },
+      'keep-known': { type: 'boolean' },
       'inject-zero-tags': { type: 'boolean' },
       'inject-hang': { type: 'boolean' },
       'case-insns': { type: 'string' },
@@ -91,7 +91,7 @@ function parse(argv: string[]): { settings: Settings; replay?: string; caseSeed?
   if (values.strict && values.chaos) throw new UsageError('--strict and --chaos exclude each other')
   const options: CaseOptions = {
     ...(values.strict ? { strict: true } : values.chaos ? { strict: false } : {}),
-    ...(values['keep-timers'] ? { keepTimers: true } : {}),
+    ...(values['keep-known'] ? { keepKnown: true } : {}),
     ...(values['inject-zero-tags'] ? { injectZeroTags: true } : {}),
     ...(values['inject-hang'] ? { injectHang: true } : {}),
     ...(values['case-insns'] !== undefined ? { instructions: Math.max(1, Math.round(number('case-insns', values['case-insns'], 0))) } : {}),

@@ -39,8 +39,8 @@ export interface GenerateOptions {
   readonly instructions?: number
   /** Force differential (true) or chaos (false) scenarios. */
   readonly strict?: boolean
-  /** Do not avoid counter/timer instructions in migrating scenarios (to reproduce F1). */
-  readonly keepTimers?: boolean
+  /** Do not avoid what known findings make observable (FINDINGS.md F1, F3): to reproduce them. */
+  readonly keepKnown?: boolean
 }
 
 const PAGE = 4096
@@ -68,11 +68,12 @@ export function generateScenario(seed: string, options: GenerateOptions = {}): S
   const slices = generateSlices(rng, instructions)
   const migrates = rng.chance(0.3)
   const perturbations = generatePerturbations(rng, { mte, slots, slices: slices.length, vcpus: vcpuCount, migrates })
-  const avoidTimers = perturbations.some((p) => p.op.kind === 'migrate-vm' || p.op.kind === 'migrate-live-start') && !options.keepTimers
+  const avoidTimers = perturbations.some((p) => p.op.kind === 'migrate-vm' || p.op.kind === 'migrate-live-start') && !options.keepKnown
+  const avoidAt = strict && !options.keepKnown
   const pointerRegs = [...Array(31).keys()].filter(() => rng.chance(0.45))
   const vcpus: VcpuSpec[] = []
   for (let i = 0; i < vcpuCount; i++) vcpus.push(generateVcpu(rng, { regime, slots, pointerRegs, codeWords, mte, psci: i > 0 && rng.chance(0.5) }))
-  const policy: WordPolicy = { strict, avoidTimers, pointerRegs }
+  const policy: WordPolicy = { strict, avoidTimers, avoidAt, pointerRegs }
   const code = generateCode(rng, policy, codeWords, { vcpus: vcpuCount, mte, strict })
   const filledPages: (readonly [number, number])[] = []
   for (const slot of slots) {
@@ -90,6 +91,7 @@ export function generateScenario(seed: string, options: GenerateOptions = {}): S
     manualDirtyLog: rng.pick([0, 0, 1, 3]),
     strict,
     avoidTimers,
+    avoidAt,
     slots,
     regime,
     pages,

@@ -144,6 +144,8 @@ export interface Scenario {
   readonly strict: boolean
   /** Avoided counter/timer instructions because the scenario migrates (FINDINGS.md F1). */
   readonly avoidTimers: boolean
+  /** Avoided AT instructions (strict scenarios: FINDINGS.md F3). */
+  readonly avoidAt: boolean
   readonly slots: readonly SlotSpec[]
   readonly regime: Regime
   readonly pages: readonly PageSpec[]

@@ -20,6 +20,11 @@ export interface WordPolicy {
    * KVM_GET_ONE_REG does not expose here (FINDINGS.md F1), unless the run asks to see them.
    */
   readonly avoidTimers: boolean
+  /**
+   * Avoid AT S1E*: PAR_EL1.ATTR shows whether the host has the page mapped at stage 2
+   * (FINDINGS.md F3), unless the run asks to see it.
+   */
+  readonly avoidAt: boolean
   /** Registers that hold pointers into guest memory at the start. */
   readonly pointerRegs: readonly number[]
 }
@@ -55,6 +60,10 @@ export function avoidReason(word: number, policy: WordPolicy): string | null {
       return null
     case 'MRS':
       if (policy.avoidTimers && isTimerReg(insn.sysreg)) return 'timer register'
+      return null
+    case 'SYS':
+      // AT S1E1R/W, S1E0R/W, S1E1RP/WP: op1 0, CRn 7, CRm 8 or 9.
+      if (policy.avoidAt && insn.op1 === 0 && insn.crn === 7 && (insn.crm === 8 || insn.crm === 9)) return 'address translation'
       return null
     default:
       return null
