@@ -202,9 +202,10 @@ class ScenarioRun {
           this.ended = true
           return
         case 'arm-nisv':
-          // The level in the DFSC is where the stage-2 walk stopped: host state (a slot deleted
-          // and recreated frees tables), as in Linux's kvm_vcpu_dabt_iss_nisv_sanitized. Not compared.
-          this.record(id, `nisv ${(exit.esrIss & ~3).toString(16)} ${exit.faultIpa.toString(16)}`)
+          // The DFSC (Linux's kvm_vcpu_dabt_iss_nisv_sanitized passes it on) is the stage-2
+          // fault: translation or permission, at the level the walk stopped, all host state
+          // (a page swapped out, a slot re-created). Only CM and WnR are the guest's.
+          this.record(id, `nisv ${(exit.esrIss & 0x140).toString(16)} ${exit.faultIpa.toString(16)}`)
           this.skipInstruction(id)
           break
         case 'intr':
