@@ -30,7 +30,7 @@ test('an observable perturbation is written as a finding that replays (exit 1 bo
   const replay = fuzz('--replay', join(findings, files[0] as string))
   expect(replay.status, replay.out).toBe(1)
   expect(replay.out).toMatch(/differential: the perturbed run differs: tags/)
-})
+}, 600_000)
 
 test('the watchdog kills a case that does not end and reports it once, with its seed', () => {
   const findings = join(dir, 'hang')
@@ -40,7 +40,7 @@ test('the watchdog kills a case that does not end and reports it once, with its 
   const file = JSON.parse(readFileSync(join(findings, 'h-0-hang.json'), 'utf8')) as FindingFile
   expect(file.caseSeed).toBe('h:0')
   expect(file.scenario.seed).toBe('h:0')
-})
+}, 300_000)
 
 test('a bad command line exits 2 with a one-line message', () => {
   const run = fuzz('--insns', 'lots')
