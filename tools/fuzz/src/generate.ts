@@ -10,6 +10,7 @@ import {
   MAIN_GPA,
   MMIO_GPA,
   PSCI,
+  REFUSED_GPA,
   REGION,
   SLOT1_GPA,
   SLOT2_GPA,
@@ -233,7 +234,7 @@ function generatePages(rng: Rng, regime: Regime, slots: readonly SlotSpec[]): Pa
     for (let at = dataStart(slot); at < slot.size; at += REGION) pages.push({ va: slot.gpa + at, size: REGION, kind: rng.weighted(kinds) })
   }
   // A window beyond the slots: stage 1 maps it, stage 2 has nothing there (MMIO exits).
-  pages.push({ va: SLOT2_GPA + 0x10_0000 * 4, size: REGION, kind: 'tagged' })
+  pages.push({ va: REFUSED_GPA, size: REGION, kind: 'tagged' })
   return pages
 }
 
@@ -295,6 +296,7 @@ function generatePerturbations(rng: Rng, ctx: PerturbationContext): ScheduledPer
       [3, () => ({ kind: 'fork-exit' })],
       [4, () => ({ kind: 'slot-recreate', slot: slot.slot })],
       [3, () => ({ kind: 'hugepage', slot: slot.slot, on: rng.chance(0.5) })],
+      [3, () => ({ kind: 'refused-memslot', why: rng.pick(ctx.mte ? (['file-with-mte', 'overlap', 'resize'] as const) : (['overlap', 'resize'] as const)) })],
       [6, () => ({ kind: 'vmm-rewrite', slot: slot.slot, page: rng.int(slot.size / PAGE), count: rng.range(1, 32) })],
       [slot.backing === 'file' ? 0 : 3, () => ({ kind: 'mprotect-mte', slot: slot.slot, on: rng.chance(0.6) })],
     ])()

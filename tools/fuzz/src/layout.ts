@@ -46,6 +46,8 @@ export const CODE_REGION = 0x1_0000
 export const DATA_OFFSET = 0x9_0000
 export const SLOT1_GPA = 0x5000_0000
 export const SLOT2_GPA = 0x6000_0000
+/** A window with no memslot that guest pointers aim at (refused memslots go here). */
+export const REFUSED_GPA = SLOT2_GPA + 0x40_0000
 /** A PL011-like MMIO window (no memslot: every access is an MMIO exit). */
 export const MMIO_GPA = 0x0900_0000
 export const REGION = 0x1_0000

@@ -1,5 +1,5 @@
 /** Addresses the generator hands to registers and data: mostly data pages, some elsewhere. */
-import { CODE_GPA, CODE_REGION, DATA_OFFSET, MAIN_GPA, MMIO_GPA, REGION, SLOT2_GPA } from './layout.js'
+import { CODE_GPA, CODE_REGION, DATA_OFFSET, MAIN_GPA, MMIO_GPA, REFUSED_GPA, REGION } from './layout.js'
 import type { Rng } from './rng.js'
 import type { Regime, SlotSpec } from './scenario.js'
 
@@ -22,7 +22,7 @@ export function pointerHalves(rng: Rng, regime: Regime, slots: readonly SlotSpec
     [8, () => MMIO_GPA + rng.int(0x1000)],
     [6, () => CODE_GPA + rng.int(CODE_REGION)],
     [6, () => MAIN_GPA + rng.int(DATA_OFFSET)],
-    [10, () => SLOT2_GPA + 0x40_0000 + rng.int(REGION)],
+    [10, () => REFUSED_GPA + rng.int(REGION)],
   ])()
   const lo = (target & ~(rng.pick([1, 8, 16, 16, 64]) - 1)) >>> 0
   let hi = 0

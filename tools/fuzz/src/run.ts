@@ -9,11 +9,12 @@ import {
   KVM_MEM_LOG_DIRTY_PAGES,
   REG_PC,
   type Kvm,
+  type MemoryRegion,
   type VcpuFd,
 } from '@tagvm/vmm-api'
-import { MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_PAGEOUT, PROT_MTE, PROT_READ, PROT_WRITE, type HostMm } from '@tagvm/tag-memory'
+import { MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_PAGEOUT, MAP_ANONYMOUS, MAP_PRIVATE, PROT_MTE, PROT_READ, PROT_WRITE, type HostMm } from '@tagvm/tag-memory'
 import { scenarioImage } from './image.js'
-import { LOG_OFFSET } from './layout.js'
+import { LOG_OFFSET, REFUSED_GPA, SLOT1_GPA } from './layout.js'
 import {
   Machine,
   PAGE,
@@ -317,6 +318,9 @@ class ScenarioRun {
         m.process.userWrite(slot.hva + op.page * PAGE, bytes)
         return
       }
+      case 'refused-memslot':
+        this.refusedMemslot(op.why)
+        return
       case 'mprotect-mte': {
         const slot = this.slotOf(op.slot)
         if (!slot || slot.spec.backing === 'file') return
@@ -351,6 +355,37 @@ class ScenarioRun {
     if (forMigration && this.skipImmediateExit) return
     this.mmioPending[this.machine.vcpus.indexOf(vcpu)] = false
     if (!this.machine.completePending(vcpu)) this.violations.push('KVM_RUN with immediate_exit set ran instead of failing with EINTR')
+  }
+
+  /**
+   * A memslot request KVM refuses, with the errno Linux gives; nothing may change (a slot
+   * left behind at the window guest pointers aim at would show in the differential).
+   */
+  private refusedMemslot(why: 'file-with-mte' | 'overlap' | 'resize'): void {
+    const m = this.machine
+    const expected = why === 'overlap' ? 'EEXIST' : 'EINVAL'
+    const attempt = (region: MemoryRegion): void => {
+      try {
+        m.vm.setUserMemoryRegion(region)
+      } catch (error) {
+        if (isKvmError(error, expected)) return
+        throw error
+      }
+      this.violations.push(`KVM_SET_USER_MEMORY_REGION (${why}) of slot ${region.slot} at 0x${region.guestPhysAddr.toString(16)} succeeded; ${expected} expected`)
+    }
+    if (why === 'resize') {
+      const slot = m.slot(1)
+      attempt({ slot: 1, flags: slot.flags, guestPhysAddr: slot.spec.gpa, memorySize: slot.spec.size / 2, userspaceAddr: slot.hva })
+      return
+    }
+    const size = 16 * PAGE
+    const file = why === 'file-with-mte' ? m.kernel.createFile('disk.img', new Uint8Array(size)) : undefined
+    const hva = m.kvm.mmap({ length: size, prot: PROT_READ | PROT_WRITE, flags: file ? MAP_PRIVATE : MAP_PRIVATE | MAP_ANONYMOUS, ...(file ? { file } : {}) })
+    try {
+      attempt({ slot: 40, flags: 0, guestPhysAddr: why === 'overlap' ? SLOT1_GPA + size : REFUSED_GPA, memorySize: size, userspaceAddr: hva })
+    } finally {
+      m.kvm.munmap(hva, size)
+    }
   }
 
   /** KVM_ARM_MTE_COPY_TAGS out and back: the guest must not notice. */

@@ -100,6 +100,11 @@ export type Perturbation =
   | { readonly kind: 'hugepage'; readonly slot: number; readonly on: boolean }
   /** The VMM reads pages through its mapping and writes the same bytes back. */
   | { readonly kind: 'vmm-rewrite'; readonly slot: number; readonly page: number; readonly count: number }
+  /**
+   * A KVM_SET_USER_MEMORY_REGION that must fail and change nothing: a file mapping (no
+   * VM_MTE_ALLOWED) with MTE on (EINVAL), a slot over another (EEXIST), a resize (EINVAL).
+   */
+  | { readonly kind: 'refused-memslot'; readonly why: 'file-with-mte' | 'overlap' | 'resize' }
   /** mprotect of the VMM's mapping adding or removing PROT_MTE (not for file mappings). */
   | { readonly kind: 'mprotect-mte'; readonly slot: number; readonly on: boolean }
   /** Move the VM to a new one (stop and copy: memory, tags through COPY_TAGS, ONE_REG). */
