@@ -156,6 +156,7 @@ async function fuzz(settings: Settings): Promise<number> {
   const start = Date.now()
   let nextIndex = 0
   let instructions = 0
+  let cpuMs = 0
   let cases = 0
   let findings = 0
   let stopping = false
@@ -186,6 +187,7 @@ async function fuzz(settings: Settings): Promise<number> {
   const onResult = (index: number, message: Extract<WorkerMessage, { type: 'result' }>): void => {
     cases++
     instructions += message.instructions
+    cpuMs += message.cpuMs
     for (const [k, v] of Object.entries(message.stats)) if (k === 'budget-overruns') known[k] = (known[k] ?? 0) + v
     for (const f of message.findings) {
       findings++
@@ -210,8 +212,10 @@ async function fuzz(settings: Settings): Promise<number> {
     if (settings.jobs === 0) {
       while (wantMore()) {
         const index = nextIndex++
+        const cpu = process.cpuUsage()
         const report = runSeed(caseSeed(settings.seed, index), settings.options)
-        onResult(index, { type: 'result', index, instructions: report.instructions, findings: report.findings, stats: report.stats })
+        const used = process.cpuUsage(cpu)
+        onResult(index, { type: 'result', index, instructions: report.instructions, cpuMs: (used.user + used.system) / 1000, findings: report.findings, stats: report.stats })
         const first = report.findings[0]
         if (first) {
           record(index, first, report.scenario, report.extra, false, 0)
@@ -307,6 +311,7 @@ async function fuzz(settings: Settings): Promise<number> {
   progress()
   const lines = [...seenSignatures].map(([sig, n]) => `${n}× ${sig}`)
   console.log(`done: seed ${settings.seed}, ${cases} scenarios, ${instructions} guest instructions in ${elapsed()} (${mips()} MIPS), ${findings} finding(s)${lines.length ? `: ${lines.join('; ')}` : ''}`)
+  console.log(`cases took ${(cpuMs / 1000).toFixed(0)} CPU seconds: ${(instructions / Math.max(1, cpuMs) / 1000).toFixed(2)} guest MIPS per CPU-second (setup, both runs, perturbations and state comparison included)`)
   if (known['budget-overruns']) console.log(`known (FINDINGS.md F2, not counted): ${known['budget-overruns']} KVM_RUN calls retired more instructions than their budget`)
   return findings > 0 ? 1 : 0
 }

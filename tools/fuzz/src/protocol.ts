@@ -21,6 +21,8 @@ export type WorkerMessage =
       readonly type: 'result'
       readonly index: number
       readonly instructions: number
+      /** CPU time the case took in the worker (user + system), in milliseconds. */
+      readonly cpuMs: number
       readonly findings: readonly Finding[]
       readonly stats: Record<string, number>
     }

@@ -18,8 +18,10 @@ async function handle(message: ParentMessage): Promise<void> {
   if (message.type === 'exit') process.exit(0)
   const options: CaseOptions = message.options
   if (options.injectHang) for (;;);
+  const cpu = process.cpuUsage()
   const report = runSeed(message.seed, options)
-  await send({ type: 'result', index: message.index, instructions: report.instructions, findings: report.findings, stats: report.stats })
+  const used = process.cpuUsage(cpu)
+  await send({ type: 'result', index: message.index, instructions: report.instructions, cpuMs: (used.user + used.system) / 1000, findings: report.findings, stats: report.stats })
   const first = report.findings[0]
   if (first) {
     await send({ type: 'finding', index: message.index, finding: first, scenario: report.scenario, extra: report.extra, minimized: false, trials: 0 })
