@@ -26,6 +26,14 @@ export interface CaseReport {
   readonly findings: Finding[]
   readonly instructions: number
   readonly stats: Record<string, number>
+  /** What kind of case it was (for the run's coverage summary). */
+  readonly profile: readonly string[]
+}
+
+/** Labels for a scenario's regime: differential or chaos, MTE, MMU, entry ELs, vCPUs. */
+export function scenarioProfile(s: Scenario): string[] {
+  const els = new Set(s.vcpus.map((v) => ((Number(BigInt(v.spsr) & 0xfn) >> 2) === 0 ? 'EL0' : 'EL1')))
+  return [s.strict ? 'differential' : 'chaos', s.mte ? 'MTE' : 'no MTE', `MMU ${s.regime.mmu === 'off' ? 'off' : `${s.regime.mmu}K`}`, ...[...els].map((el) => `entry ${el}`), `${s.vcpus.length} vCPU`]
 }
 
 /**
@@ -52,7 +60,7 @@ export function runSeed(seed: string, options: CaseOptions = {}): CaseReport {
   for (const outcome of [result.reference, result.perturbed]) {
     for (const [k, v] of Object.entries(outcome.stats)) stats[k] = (stats[k] ?? 0) + v
   }
-  return { seed, scenario, extra, findings: result.findings, instructions: result.instructions, stats }
+  return { seed, scenario, extra, findings: result.findings, instructions: result.instructions, stats, profile: scenarioProfile(scenario) }
 }
 
 export interface FindingFile {

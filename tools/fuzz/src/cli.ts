@@ -162,6 +162,8 @@ async function fuzz(settings: Settings): Promise<number> {
   let stopping = false
   const seenSignatures = new Map<string, number>()
   const known: Record<string, number> = {}
+  const covered: Record<string, number> = {}
+  const profiles: Record<string, number> = {}
   const show = (path: string): string => {
     const rel = relative(userDir, path)
     return rel && !rel.startsWith('..') ? rel : path
@@ -188,7 +190,11 @@ async function fuzz(settings: Settings): Promise<number> {
     cases++
     instructions += message.instructions
     cpuMs += message.cpuMs
-    for (const [k, v] of Object.entries(message.stats)) if (k === 'budget-overruns') known[k] = (known[k] ?? 0) + v
+    for (const [k, v] of Object.entries(message.stats)) {
+      if (k === 'budget-overruns') known[k] = (known[k] ?? 0) + v
+      else covered[k] = (covered[k] ?? 0) + v
+    }
+    for (const p of message.profile) profiles[p] = (profiles[p] ?? 0) + 1
     for (const f of message.findings) {
       findings++
       const sig = `${f.kind}:${f.summary.split(':')[0]}`
@@ -215,7 +221,7 @@ async function fuzz(settings: Settings): Promise<number> {
         const cpu = process.cpuUsage()
         const report = runSeed(caseSeed(settings.seed, index), settings.options)
         const used = process.cpuUsage(cpu)
-        onResult(index, { type: 'result', index, instructions: report.instructions, cpuMs: (used.user + used.system) / 1000, findings: report.findings, stats: report.stats })
+        onResult(index, { type: 'result', index, instructions: report.instructions, cpuMs: (used.user + used.system) / 1000, findings: report.findings, stats: report.stats, profile: report.profile })
         const first = report.findings[0]
         if (first) {
           record(index, first, report.scenario, report.extra, false, 0)
@@ -312,6 +318,15 @@ async function fuzz(settings: Settings): Promise<number> {
   const lines = [...seenSignatures].map(([sig, n]) => `${n}× ${sig}`)
   console.log(`done: seed ${settings.seed}, ${cases} scenarios, ${instructions} guest instructions in ${elapsed()} (${mips()} MIPS), ${findings} finding(s)${lines.length ? `: ${lines.join('; ')}` : ''}`)
   console.log(`cases took ${(cpuMs / 1000).toFixed(0)} CPU seconds: ${(instructions / Math.max(1, cpuMs) / 1000).toFixed(2)} guest MIPS per CPU-second (setup, both runs, perturbations and state comparison included)`)
+  const list = (o: Record<string, number>): string =>
+    Object.entries(o)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')
+  if (cases > 0) {
+    console.log(`scenarios: ${list(profiles)}`)
+    console.log(`covered: ${list(covered)}`)
+  }
   if (known['budget-overruns']) console.log(`known (FINDINGS.md F2, not counted): ${known['budget-overruns']} KVM_RUN calls retired more instructions than their budget`)
   return findings > 0 ? 1 : 0
 }

@@ -25,6 +25,7 @@ export type WorkerMessage =
       readonly cpuMs: number
       readonly findings: readonly Finding[]
       readonly stats: Record<string, number>
+      readonly profile: readonly string[]
     }
   | {
       readonly type: 'finding'

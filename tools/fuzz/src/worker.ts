@@ -21,7 +21,7 @@ async function handle(message: ParentMessage): Promise<void> {
   const cpu = process.cpuUsage()
   const report = runSeed(message.seed, options)
   const used = process.cpuUsage(cpu)
-  await send({ type: 'result', index: message.index, instructions: report.instructions, cpuMs: (used.user + used.system) / 1000, findings: report.findings, stats: report.stats })
+  await send({ type: 'result', index: message.index, instructions: report.instructions, cpuMs: (used.user + used.system) / 1000, findings: report.findings, stats: report.stats, profile: report.profile })
   const first = report.findings[0]
   if (first) {
     await send({ type: 'finding', index: message.index, finding: first, scenario: report.scenario, extra: report.extra, minimized: false, trials: 0 })
