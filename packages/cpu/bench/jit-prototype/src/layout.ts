@@ -1,0 +1,64 @@
+// Where everything lives. Guest physical RAM, its allocation tags and the compiled tier's
+// own state (registers, fast TLB, tables) share one WebAssembly.Memory, so that code
+// generated as WebAssembly reaches all of it with plain loads and stores; the JavaScript
+// tier uses typed-array views of the same buffer.
+
+/** Guest RAM: PA [RAM_BASE, RAM_BASE + RAM_SIZE), identity-mapped at stage 2 and stage 1. */
+export const RAM_BASE = 0x4000_0000
+export const RAM_SIZE = 16 << 20
+export const PAGE = 4096
+/** Packed allocation tags per 4 KiB frame (4 bits per 16-byte granule). */
+export const TAG_BYTES_PER_PAGE = 128
+
+// ---- the WebAssembly.Memory (byte offsets) ----
+/** RAM byte PA is at wasm offset PA - RAM_BASE. */
+export const WASM_RAM = 0
+/**
+ * PhysicalMemory's shared mode keeps frame pfn's tags at byte pfn * 128 of its tag buffer;
+ * handing it the wasm buffer as that tag buffer puts RAM's tags here (see machine.ts).
+ */
+export const WASM_TAGS = (RAM_BASE / PAGE) * TAG_BYTES_PER_PAGE
+/** The compiled tier's area, after RAM's tags. */
+export const WASM_TIER = WASM_TAGS + (RAM_SIZE / PAGE) * TAG_BYTES_PER_PAGE
+
+/** Guest state (registers as i64 / lo,hi int32 pairs). */
+export const STATE = WASM_TIER
+/** X0..X30 at 8*n, SP at 8*31. */
+export const ST_X = 0
+export const ST_SP = 8 * 31
+/** NZCV in bits 31:28. */
+export const ST_NZCV = 256
+/** PC (i64). */
+export const ST_PC = 264
+/** Instructions the run may still retire (i32). */
+export const ST_LEFT = 272
+/** RGSR_EL1 and GCR_EL1 low words (IRG's inputs; written back after a run). */
+export const ST_RGSR = 276
+export const ST_GCR = 280
+/** Which exit site of the translation left (for the link cache). */
+export const ST_EXIT_SITE = 284
+export const STATE_BYTES = 512
+
+/**
+ * Fast data TLB: direct-mapped by VA[19:12]. Entry (32 bytes): read key (i64), write key
+ * (i64) = VA[55:12] << 12 of the page, or -1; host offset of the page in this memory
+ * (i32); host offset of the page's 128 tag bytes (i32), or -1 when the page is not Tagged.
+ */
+export const TLB = STATE + STATE_BYTES
+export const TLB_ENTRIES = 256
+export const TLB_ENTRY_BYTES = 32
+export const TLB_READ_KEY = 0
+export const TLB_WRITE_KEY = 8
+export const TLB_HOST = 16
+export const TLB_TAGS = 20
+
+/** CRC-32C slicing-by-8 tables: 8 x 256 int32. */
+export const CRC_TABLES = TLB + TLB_ENTRIES * TLB_ENTRY_BYTES
+
+/** The wasm dispatcher's PC cache: direct-mapped by PC[13:2]; entry {pcLo i32, pcHi i32, fn i32, block i32}. */
+export const PC_CACHE = CRC_TABLES + 8 * 256 * 4
+export const PC_CACHE_ENTRIES = 4096
+export const PC_CACHE_ENTRY_BYTES = 16
+
+export const WASM_END = PC_CACHE + PC_CACHE_ENTRIES * PC_CACHE_ENTRY_BYTES
+export const WASM_PAGES = Math.ceil(WASM_END / 65536)
