@@ -38,6 +38,7 @@ const configs: TierConfig[] = [
   { tier: 'js', maxBlocks: REGION, dispatch: 'map' },
   { tier: 'js', maxBlocks: BLOCK, dispatch: 'links' },
   { tier: 'wasm', maxBlocks: REGION, dispatch: 'map' },
+  { tier: 'wasm', maxBlocks: REGION, dispatch: 'map', tagKeys: true },
   { tier: 'wasm', maxBlocks: BLOCK, dispatch: 'table' },
 ]
 try {
@@ -59,9 +60,9 @@ for (const name of KERNEL_NAMES) {
 // ---- 2. costs around the steady state ----
 log('\n## Translation cost (MTE on; medians of 5 fresh machines)')
 const regions = kernelRegions()
-log(`  kernel    tier  translations  insns  code bytes  translate ms  cold MIPS (first ~2 M instructions, all included)`)
+log(`  kernel    tier  translations  insns  code bytes  codegen ms  compile ms  cold MIPS (first ~2 M instructions, all included)`)
 for (const c of coldCosts(true)) {
-  log(`  ${c.kernel.padEnd(9)} ${c.tier.padEnd(5)} ${String(c.regions).padStart(12)} ${String(c.instructions).padStart(6)} ${String(c.codeBytes).padStart(11)} ${f2(c.translateMs).padStart(13)} ${f1(c.coldMips).padStart(10)}`)
+  log(`  ${c.kernel.padEnd(9)} ${c.tier.padEnd(5)} ${String(c.regions).padStart(12)} ${String(c.instructions).padStart(6)} ${String(c.codeBytes).padStart(11)} ${f2(c.codegenMs).padStart(11)} ${f2(c.compileMs).padStart(11)} ${f1(c.coldMips).padStart(10)}`)
 }
 log(`  JS: source + new Function per region: ${f2(jsCompileMs(regions, true))} ms (the engine compiles the body on first call)`)
 log('  wasm: one module holding N region functions (compile + instantiate, synchronous):')

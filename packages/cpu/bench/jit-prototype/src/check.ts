@@ -10,6 +10,9 @@ import { archState, diffStates, makeRunner, prepareCall, type Runner, type TierC
 import { KERNELS, KERNEL_NAMES, type Kernel } from './kernels.js'
 import { RAM_BASE, RAM_SIZE } from './layout.js'
 
+/** A page for hand-assembled check snippets. */
+const SNIPPET = RAM_BASE + 0xa_0000
+
 function exitText(exit: CpuExit | null): string {
   if (exit === null) return 'budget'
   if (exit.kind === 'hvc') return `hvc #0x${exit.imm16.toString(16)}`
@@ -43,7 +46,7 @@ export function runChecks(configs: TierConfig[]): CheckReport {
   const ROUNDS: Record<string, number> = { crc32: 2, sieve: 1, tagalloc: 2 }
   for (const config of configs) {
     for (const checks of [false, true]) {
-      const label = `${config.tier}/${config.maxBlocks === 1 ? 'block' : 'region'}/${config.dispatch}/${checks ? 'MTE on' : 'MTE off'}`
+      const label = `${config.tier}${config.tagKeys ? '+tagkeys' : ''}/${config.maxBlocks === 1 ? 'block' : 'region'}/${config.dispatch}/${checks ? 'MTE on' : 'MTE off'}`
       const ref = makeRunner({ tier: 'interp', maxBlocks: 1, dispatch: 'map' }, checks)
       const tier = makeRunner(config, checks)
       const both = (k: Kernel, rounds: number, args?: readonly [bigint, bigint]): void => {
@@ -77,6 +80,22 @@ export function runChecks(configs: TierConfig[]): CheckReport {
         for (const r of [ref, tier]) r.machine.memory.setTag(at, name === 'crc32' ? 3 : 7)
         cases++
       }
+      // A retag by STG inside translated code, then a load through the old tag: the page had
+      // one tag (the tag-in-key variant's fast case), so the STG must spoil that.
+      // ldr x3, [x0]; stg x1, [x0]; ldr x2, [x0]; ret
+      const snippet = [0xf9400003, 0xd9200801, 0xf9400002, 0xd65f03c0]
+      for (const r of [ref, tier]) {
+        for (const [i, w] of snippet.entries()) r.machine.memory.write32(SNIPPET + 4 * i, w)
+        r.machine.cpu.invalidateCode(SNIPPET, 0x1000)
+      }
+      const crc = KERNELS.crc32
+      const retag: Kernel = { ...crc, entry: SNIPPET }
+      both(retag, 0, [crc.args[0], (crc.args[0] & ~(0xfn << 56n)) | (5n << 56n)])
+      const stale = same(`${label} STG then a load through the old tag`, ref, tier, 1000)
+      const want = checks ? 'hvc #0x104' : 'hvc #0xf00d'
+      if (exitText(stale.exit) !== want) throw new Mismatch(`${label}: stale tag: expected ${want}, got ${exitText(stale.exit)}`)
+      for (const r of [ref, tier]) r.machine.memory.setTag(Number(crc.args[0] & 0xffff_ffffn), 3)
+      cases++
       // A stage-2 fault mid-loop: the CRC runs off the end of guest RAM.
       const end = RAM_BASE + RAM_SIZE
       both(KERNELS.crc32, 1, [BigInt(end - 0x1000), 0x2000n])
@@ -85,7 +104,7 @@ export function runChecks(configs: TierConfig[]): CheckReport {
       cases++
       const st = tier.runtime!.stats
       lines.push(
-        `${label.padEnd(26)} equal: 3 kernels x (whole + 7 budget cuts), 2 tag faults, 1 stage-2 fault` +
+        `${label.padEnd(26)} equal: 3 kernels x (whole + 7 budget cuts), 3 tag faults, 1 stage-2 fault` +
           ` (${st.regions} translations, ${st.interpretedSteps} instructions left to the interpreter)`,
       )
     }

@@ -15,6 +15,8 @@ export interface TierConfig {
   /** Basic blocks per translation (translated tiers). */
   maxBlocks: number
   dispatch: Dispatch
+  /** wasm: the pointer's tag is part of the TLB compare for checked accesses. */
+  tagKeys?: boolean
 }
 
 export const REGION = 1 << 20
@@ -46,6 +48,7 @@ export function makeRunner(config: TierConfig, checks: boolean): Runner {
   const runtime = new TierRuntime(machine, config.tier === 'js' ? jsBackend : wasmBackend, {
     maxBlocks: config.maxBlocks,
     dispatch: config.dispatch,
+    tagKeys: config.tagKeys ?? false,
   })
   if (config.dispatch === 'table') runtime.tableDispatcher = makeTableDispatcher(runtime)
   return { config, machine, runtime, run: (budget) => runtime.run(budget) }

@@ -12,7 +12,7 @@ import {
   TLB_READ_KEY, TLB_TAGS, TLB_WRITE_KEY,
 } from './layout.js'
 import { SP, ZR, type Block, type Region } from './region.js'
-import { EXIT_BRANCH, EXIT_BUDGET, EXIT_SLOW, type Backend, type TierRuntime, type Translation } from './runtime.js'
+import { EXIT_BRANCH, EXIT_BUDGET, EXIT_SLOW, cpuMsSince, type Backend, type TierRuntime, type Translation } from './runtime.js'
 
 type Pair = [string, string]
 
@@ -514,11 +514,15 @@ type Factory = (...args: unknown[]) => (entry: number) => number
 export const jsBackend: Backend = {
   name: 'js',
   compile(region: Region, rt: TierRuntime): Translation {
+    const t0 = process.cpuUsage()
     const { source, sites } = jsSource(region, rt.checks)
+    const codegenMs = cpuMsSince(t0)
+    const t1 = process.cpuUsage()
     const factory = new Function(
       'S32', 'U8', 'DV', 'CRC', 'fill', 'irg', 'addgTag', 'nzcvOf', 'condHolds', source,
     ) as Factory
     const run = factory(rt.s32, rt.u8, rt.dv, rt.crc, rt.fill, rt.irg, rt.addgTag, nzcvOf, condHolds)
-    return { run, region, links: new Array<undefined>(sites).fill(undefined), codeBytes: source.length }
+    const compileMs = cpuMsSince(t1)
+    return { run, region, links: new Array<undefined>(sites).fill(undefined), codeBytes: source.length, codegenMs, compileMs }
   },
 }

@@ -40,17 +40,25 @@ export const ST_EXIT_SITE = 284
 export const STATE_BYTES = 512
 
 /**
- * Fast data TLB: direct-mapped by VA[19:12]. Entry (32 bytes): read key (i64), write key
+ * Fast data TLB: direct-mapped by VA[19:12]. Entry (64 bytes): read key (i64), write key
  * (i64) = VA[55:12] << 12 of the page, or -1; host offset of the page in this memory
  * (i32); host offset of the page's 128 tag bytes (i32), or -1 when the page is not Tagged.
+ * Then the checked-access keys (the "tag in the key" variant): a mask (i64) and read/write
+ * keys (i64) such that `(va & mask) == key` means "this page, and the access passes its
+ * tag check": for an untagged page the plain keys under the TBI mask; for a Tagged page
+ * whose 256 granules share one tag T, the keys with T in bits 59:56 under a mask that
+ * keeps them; for a Tagged page with mixed tags a key that never matches.
  */
 export const TLB = STATE + STATE_BYTES
 export const TLB_ENTRIES = 256
-export const TLB_ENTRY_BYTES = 32
+export const TLB_ENTRY_BYTES = 64
 export const TLB_READ_KEY = 0
 export const TLB_WRITE_KEY = 8
 export const TLB_HOST = 16
 export const TLB_TAGS = 20
+export const TLB_CHECK_MASK = 24
+export const TLB_CHECK_READ_KEY = 32
+export const TLB_CHECK_WRITE_KEY = 40
 
 /** CRC-32C slicing-by-8 tables: 8 x 256 int32. */
 export const CRC_TABLES = TLB + TLB_ENTRIES * TLB_ENTRY_BYTES

@@ -20,6 +20,7 @@ export const MAIN_VARIANTS: Variant[] = [
   { key: 'js', config: { tier: 'js', maxBlocks: REGION, dispatch: 'map' }, checks: true },
   { key: 'wasm', config: { tier: 'wasm', maxBlocks: REGION, dispatch: 'map' }, checks: false },
   { key: 'wasm', config: { tier: 'wasm', maxBlocks: REGION, dispatch: 'map' }, checks: true },
+  { key: 'wasm tagkeys', config: { tier: 'wasm', maxBlocks: REGION, dispatch: 'map', tagKeys: true }, checks: true },
 ]
 
 /** Block-at-a-time translations: what chaining costs when regions are small. MTE on. */

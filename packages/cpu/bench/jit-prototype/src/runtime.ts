@@ -12,7 +12,7 @@ import { CC_LITERAL } from './flags.js'
 import {
   CRC_TABLES, PAGE, PC_CACHE, PC_CACHE_ENTRIES, PC_CACHE_ENTRY_BYTES, RAM_BASE, RAM_SIZE, STATE, ST_EXIT_SITE, ST_GCR,
   ST_LEFT, ST_NZCV, ST_PC, ST_RGSR, ST_SP, ST_X, TLB, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST, TLB_READ_KEY, TLB_TAGS,
-  TLB_WRITE_KEY, WASM_RAM,
+  TLB_WRITE_KEY, WASM_RAM, TLB_CHECK_MASK, TLB_CHECK_READ_KEY, TLB_CHECK_WRITE_KEY,
 } from './layout.js'
 import type { Machine } from './machine.js'
 import { chooseTag, crc32cTables, lfsrStep4 } from './mte-ops.js'
@@ -36,12 +36,21 @@ export interface Translation {
   wasmFunction?: (entry: number) => number
   /** Bytes of generated code (JS source or wasm binary). */
   codeBytes: number
+  /** CPU ms spent generating it, and compiling (+ instantiating) it. */
+  codegenMs: number
+  compileMs: number
 }
 
 export interface Target {
   t: Translation
   block: number
   pcLo: number
+}
+
+/** CPU milliseconds since t0 (process-wide: includes the engine's compiler threads). */
+export function cpuMsSince(t0: NodeJS.CpuUsage): number {
+  const u = process.cpuUsage(t0)
+  return (u.user + u.system) / 1000
 }
 
 export interface Backend {
@@ -55,12 +64,17 @@ export interface TierOptions {
   /** Basic blocks per translation: 1 = block at a time; large = the whole page's reachable code. */
   maxBlocks: number
   dispatch: Dispatch
+  /** Checked accesses compare the pointer's tag as part of the TLB key (wasm only; see layout.ts). */
+  tagKeys: boolean
 }
 
 export interface TierStats {
   regions: number
   translatedInstructions: number
-  translateMs: number
+  /** CPU ms generating code (region formation, JS source or wasm bytes). */
+  codegenMs: number
+  /** CPU ms in `new Function` / WebAssembly.Module + Instance. */
+  compileMs: number
   codeBytes: number
   interpretedSteps: number
   slowExits: number
@@ -87,7 +101,7 @@ export class TierRuntime {
   readonly checks: boolean
   readonly options: TierOptions
   readonly stats: TierStats = {
-    regions: 0, translatedInstructions: 0, translateMs: 0, codeBytes: 0, interpretedSteps: 0, slowExits: 0,
+    regions: 0, translatedInstructions: 0, codegenMs: 0, compileMs: 0, codeBytes: 0, interpretedSteps: 0, slowExits: 0,
     budgetExits: 0, tlbFills: 0, helperCalls: 0, dispatches: 0,
   }
   /** Physical pages holding translated code: their writes never get a fast TLB entry. */
@@ -105,6 +119,7 @@ export class TierRuntime {
 
   constructor(machine: Machine, backend: Backend, options: TierOptions) {
     if (machine.wasmMemory === null) throw new Error('the translated tiers need the wasm-backed machine')
+    if (options.tagKeys && backend.name !== 'wasm') throw new Error('tag keys are implemented in the wasm translator only')
     this.machine = machine
     this.backend = backend
     this.options = options
@@ -167,6 +182,34 @@ export class TierRuntime {
     s[e + TLB_WRITE_KEY / 4 + 1] = writable ? keyHi : -1
     s[e + TLB_HOST / 4] = WASM_RAM + paPage - RAM_BASE
     s[e + TLB_TAGS / 4] = tags
+    // Checked-access keys: untagged pages pass whatever the pointer's tag; a Tagged page
+    // passes in one compare only if all its granules carry one tag.
+    let uniform = -1
+    if (tags >= 0) {
+      const first = this.u8[tags]!
+      if ((first & 15) === first >>> 4) {
+        uniform = first & 15
+        for (let i = 1; i < 128; i++) {
+          if (this.u8[tags + i] !== first) {
+            uniform = -1
+            break
+          }
+        }
+      }
+    }
+    if (tags < 0 || uniform >= 0) {
+      const tagHi = tags < 0 ? 0 : uniform << 24
+      s[e + TLB_CHECK_MASK / 4] = -4096
+      s[e + TLB_CHECK_MASK / 4 + 1] = tags < 0 ? 0x00ff_ffff : 0x0fff_ffff
+      s[e + TLB_CHECK_READ_KEY / 4] = keyLo
+      s[e + TLB_CHECK_READ_KEY / 4 + 1] = keyHi | tagHi
+      s[e + TLB_CHECK_WRITE_KEY / 4] = writable ? keyLo : -1
+      s[e + TLB_CHECK_WRITE_KEY / 4 + 1] = writable ? keyHi | tagHi : -1
+    } else {
+      s[e + TLB_CHECK_MASK / 4] = 0
+      s[e + TLB_CHECK_MASK / 4 + 1] = 0
+      s.fill(-1, e + TLB_CHECK_READ_KEY / 4, e + TLB_CHECK_WRITE_KEY / 4 + 2)
+    }
     return 1
   }
 
@@ -230,7 +273,6 @@ export class TierRuntime {
   }
 
   private translateAt(pc: number): Target | null {
-    const t0 = performance.now()
     const cpu = this.machine.cpu
     const tr = this.tr
     let target: Target | null = null
@@ -238,15 +280,20 @@ export class TierRuntime {
       const paPage = tr.pa - (tr.pa % PAGE)
       const vaPage = pc & ~0xfff
       const memory = this.machine.memory
+      const c0 = process.cpuUsage()
       const region = formRegion((at) => memory.read32(paPage + (at - vaPage)), pc, {
         maxBlocks: this.options.maxBlocks,
         maxInstructions: 1024,
       })
+      const used = process.cpuUsage(c0)
+      this.stats.codegenMs += (used.user + used.system) / 1000
       if (region.blocks[0]!.insns.length > 0) {
         const t = this.backend.compile(region, this)
         this.stats.regions++
         this.stats.translatedInstructions += region.instructions
         this.stats.codeBytes += t.codeBytes
+        this.stats.codegenMs += t.codegenMs
+        this.stats.compileMs += t.compileMs
         this.codePages.add(paPage)
         for (const [i, b] of region.blocks.entries()) {
           if (b.insns.length === 0) continue
@@ -260,7 +307,6 @@ export class TierRuntime {
       }
     }
     if (target === null) this.cache.set(pc, null)
-    this.stats.translateMs += performance.now() - t0
     return target
   }
 
@@ -347,6 +393,8 @@ export class TierRuntime {
     const done = cpu.retired - before
     this.stats.interpretedSteps += done
     this.syncFromCpu()
+    // The interpreter may have written tags (or mappings): the checked-access keys may be stale.
+    if (this.options.tagKeys) this.flushTlb()
     const leftAt = (STATE + ST_LEFT) >> 2
     this.s32[leftAt] = this.s32[leftAt]! - done
     return exit

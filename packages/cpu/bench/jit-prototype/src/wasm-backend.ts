@@ -10,11 +10,12 @@ import type { Instruction } from '@tagvm/a64'
 import { CC_SUB32, CC_SUB64, condHolds, nzcvOf } from './flags.js'
 import {
   CRC_TABLES, PC_CACHE, STATE, ST_EXIT_SITE, ST_GCR, ST_LEFT, ST_NZCV, ST_PC, ST_SP, ST_X, TLB, TLB_ENTRIES,
-  TLB_ENTRY_BYTES, TLB_HOST, TLB_READ_KEY, TLB_TAGS, TLB_WRITE_KEY, WASM_PAGES,
+  TLB_ENTRY_BYTES, TLB_HOST, TLB_READ_KEY, TLB_TAGS, TLB_WRITE_KEY, WASM_PAGES, TLB_CHECK_MASK, TLB_CHECK_READ_KEY,
+  TLB_CHECK_WRITE_KEY,
 } from './layout.js'
 import { SP, ZR, type Block, type Region } from './region.js'
 import {
-  EXIT_BRANCH, EXIT_BUDGET, EXIT_MISS, EXIT_SLOW, type Backend, type TableDispatcher, type TierRuntime, type Translation,
+  EXIT_BRANCH, EXIT_BUDGET, EXIT_MISS, EXIT_SLOW, cpuMsSince, type Backend, type TableDispatcher, type TierRuntime, type Translation,
 } from './runtime.js'
 import { Wasm, type WasmImports, type WasmInstance } from './wasm-api.js'
 import { FunctionBody, I32, I64, Op, encodeModule, type ModuleSpec } from './wasm-encoder.js'
@@ -69,7 +70,7 @@ class WasmEmitter {
   readonly c: number
   readonly tv: number
 
-  constructor(private readonly region: Region, private readonly checks: boolean) {
+  constructor(private readonly region: Region, private readonly checks: boolean, private readonly tagKeys = false) {
     const fn = this.fn
     for (const r of [...new Set([...region.reads, ...region.writes])].sort((x, y) => x - y)) this.regs.set(r, fn.local(I64))
     this.ccA = fn.local(I64)
@@ -234,14 +235,20 @@ class WasmEmitter {
       this.exitIf(b, k)
     }
     fn.get(this.al).i32(12).op(Op.i32ShrU).i32(TLB_ENTRIES - 1).op(Op.i32And).i32(Math.log2(TLB_ENTRY_BYTES)).op(Op.i32Shl).set(this.e)
+    const check = this.checks && checked
+    if (check && this.tagKeys) {
+      // One compare covers page, permission and tag on untagged and single-tag pages.
+      fn.get(this.a).get(this.e).mem(Op.i64Load, TLB + TLB_CHECK_MASK).op(Op.i64And)
+      fn.get(this.e).mem(Op.i64Load, TLB + (isWrite ? TLB_CHECK_WRITE_KEY : TLB_CHECK_READ_KEY)).op(Op.i64Ne)
+      fn.if()
+    }
     fn.get(this.e).mem(Op.i64Load, TLB + (isWrite ? TLB_WRITE_KEY : TLB_READ_KEY))
     fn.get(this.a).i64(KEY_MASK_LO, KEY_MASK_HI).op(Op.i64And).op(Op.i64Ne)
     fn.if()
     fn.get(this.al).get(this.a).i64(32).op(Op.i64ShrU, Op.i32WrapI64).i32(isWrite ? 1 : 0).call(FN_FILL).op(Op.i32Eqz)
     this.exitIf(b, k)
     fn.end()
-    fn.get(this.e).mem(Op.i32Load, TLB + TLB_HOST).get(this.al).i32(4095).op(Op.i32And, Op.i32Add).set(this.h)
-    if (this.checks && checked) {
+    if (check) {
       fn.get(this.e).mem(Op.i32Load, TLB + TLB_TAGS).tee(this.tg).i32(0).op(Op.i32GeS)
       fn.if()
       if (size > 1) {
@@ -257,6 +264,8 @@ class WasmEmitter {
       this.exitIf(b, k)
       fn.end()
     }
+    if (check && this.tagKeys) fn.end()
+    fn.get(this.e).mem(Op.i32Load, TLB + TLB_HOST).get(this.al).i32(4095).op(Op.i32And, Op.i32Add).set(this.h)
   }
   load(size: number, offset = 0): void {
     this.fn.get(this.h).mem([Op.i64Load8U, Op.i64Load16U, Op.i64Load32U, Op.i64Load][Math.log2(size)]!, offset)
@@ -469,6 +478,15 @@ class WasmEmitter {
         fn.get(this.c).mem(Op.i32Load8U, 0).i32(15).get(this.g).op(Op.i32Shl).i32(-1).op(Op.i32Xor, Op.i32And)
         fn.get(this.tv).get(this.g).op(Op.i32Shl, Op.i32Or)
         fn.mem(Op.i32Store8, 0)
+        if (this.tagKeys) {
+          // A tag other than the page's single tag: the one-compare check no longer applies.
+          fn.get(this.e).mem(Op.i64Load, TLB + TLB_CHECK_READ_KEY).i64(56).op(Op.i64ShrU, Op.i32WrapI64).i32(15).op(Op.i32And)
+          fn.get(this.tv).op(Op.i32Ne).if()
+          fn.get(this.e).i64(0).mem(Op.i64Store, TLB + TLB_CHECK_MASK)
+          fn.get(this.e).i64(-1).mem(Op.i64Store, TLB + TLB_CHECK_READ_KEY)
+          fn.get(this.e).i64(-1).mem(Op.i64Store, TLB + TLB_CHECK_WRITE_KEY)
+          fn.end()
+        }
         fn.end()
         if (d.mode === 1) {
           this.getReg(f(d.rn, true))
@@ -683,8 +701,8 @@ const IMPORT_FUNCTIONS = [
 ]
 
 /** The module bytes of one region (exported function `run(entry) -> exit code`). */
-export function wasmModuleBytes(region: Region, checks: boolean): { bytes: Uint8Array; sites: number } {
-  const em = new WasmEmitter(region, checks)
+export function wasmModuleBytes(region: Region, checks: boolean, tagKeys = false): { bytes: Uint8Array; sites: number } {
+  const em = new WasmEmitter(region, checks, tagKeys)
   const body = em.build()
   const spec: ModuleSpec = {
     types: TYPES,
@@ -708,11 +726,18 @@ export function wasmBatchBytes(regions: Region[], checks: boolean): Uint8Array {
 export const wasmBackend: Backend = {
   name: 'wasm',
   compile(region: Region, rt: TierRuntime): Translation {
-    const { bytes, sites } = wasmModuleBytes(region, rt.checks)
+    const t0 = process.cpuUsage()
+    const { bytes, sites } = wasmModuleBytes(region, rt.checks, rt.options.tagKeys)
+    const codegenMs = cpuMsSince(t0)
+    const t1 = process.cpuUsage()
     const module = new Wasm.Module(bytes)
     const instance = new Wasm.Instance(module, imports(rt))
     const run = instance.exports['run'] as (entry: number) => number
-    return { run, region, links: new Array<undefined>(sites).fill(undefined), wasmFunction: run, codeBytes: bytes.length }
+    const compileMs = cpuMsSince(t1)
+    return {
+      run, region, links: new Array<undefined>(sites).fill(undefined), wasmFunction: run, codeBytes: bytes.length, codegenMs,
+      compileMs,
+    }
   },
 }
 
