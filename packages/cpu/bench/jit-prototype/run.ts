@@ -9,7 +9,7 @@
 // different result. Prints figures; never fails on time.
 
 import { runChecks } from './src/check.js'
-import { batchCosts, callCosts, coldCosts, jsCompileMs, kernelRegions } from './src/costs.js'
+import { batchCosts, callCosts, coldCosts, kernelRegions, warmCodegen } from './src/costs.js'
 import { BLOCK, REGION, type TierConfig } from './src/harness.js'
 import { KERNELS, KERNEL_NAMES, type KernelName } from './src/kernels.js'
 import { CHAIN_VARIANTS, MAIN_VARIANTS, instructionCounts, measureAll, variantLabel, type Measured } from './src/measure.js'
@@ -64,8 +64,9 @@ log(`  kernel    tier  translations  insns  code bytes  codegen ms  compile ms  
 for (const c of coldCosts(true)) {
   log(`  ${c.kernel.padEnd(9)} ${c.tier.padEnd(5)} ${String(c.regions).padStart(12)} ${String(c.instructions).padStart(6)} ${String(c.codeBytes).padStart(11)} ${f2(c.codegenMs).padStart(11)} ${f2(c.compileMs).padStart(11)} ${f1(c.coldMips).padStart(10)}`)
 }
-log(`  JS: source + new Function per region: ${f2(jsCompileMs(regions, true))} ms (the engine compiles the body on first call)`)
-log('  wasm: one module holding N region functions (compile + instantiate, synchronous):')
+const warm = warmCodegen(regions, true)
+log(`  warm, per region: JS source ${f2(warm.jsSource)} ms + new Function ${f2(warm.jsNewFunction)} ms (V8 compiles the body at the first call); wasm bytes ${f2(warm.wasmBytes)} ms`)
+log('  wasm: one module holding N region functions, WebAssembly.Module + Instance (synchronous, bytes ready):')
 for (const b of batchCosts(regions, true)) {
   log(`    N = ${String(b.functions).padStart(2)}: ${String(b.bytes).padStart(7)} bytes, ${f2(b.msPerFunction)} ms per region`)
 }

@@ -8,7 +8,7 @@
 import type { Instruction } from '@tagvm/a64'
 import { CC_SUB32, CC_SUB64, condHolds, nzcvOf } from './flags.js'
 import {
-  STATE, ST_EXIT_SITE, ST_GCR, ST_LEFT, ST_NZCV, ST_PC, ST_SP, ST_X, TLB, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
+  STATE, ST_CC_A, ST_CC_B, ST_CC_OP, ST_EXIT_SITE, ST_GCR, ST_LEFT, ST_NZCV, ST_PC, ST_SP, ST_X, TLB, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
   TLB_READ_KEY, TLB_TAGS, TLB_WRITE_KEY,
 } from './layout.js'
 import { SP, ZR, type Block, type Region } from './region.js'
@@ -55,7 +55,7 @@ class JsEmitter {
   }
   /** Goes to guest address `target`: a block of this region, or out. */
   goto(target: number, selfLoop: string | null, self: number, fallsTo: number | null): string {
-    const j = this.region.blockAt.get(target)
+    const j = this.region.internalBranches ? this.region.blockAt.get(target) : undefined
     if (j === undefined) return this.branchExit(`${hex(target)} | 0`, '0')
     if (j === self && selfLoop !== null) return `continue ${selfLoop}`
     if (j === fallsTo) return ''
@@ -437,7 +437,7 @@ class JsEmitter {
     const b = this.region.blocks[i]!
     const n = b.insns.length
     const t = b.term
-    const selfLoop = (t.kind === 'cond' || t.kind === 'jump') && t.target === b.start ? `self${i}` : null
+    const selfLoop = this.region.internalBranches && (t.kind === 'cond' || t.kind === 'jump') && t.target === b.start ? `self${i}` : null
     const fallsTo = i + 1 < this.region.blocks.length ? i + 1 : null
     this.line(`case ${i}:`)
     if (selfLoop !== null) this.line(`${selfLoop}: for (;;) {`)
@@ -487,7 +487,8 @@ export function jsSource(region: Region, checks: boolean): { source: string; sit
     em.line(`let ${l} = S32[${off(r)}], ${h} = S32[${off(r) + 1}]`)
   }
   em.line(`let left = S32[${(STATE + ST_LEFT) >> 2}]`)
-  em.line(`let ccOp = 0, ccAl = 0, ccAh = 0, ccBl = 0, ccBh = 0, ccT = 0, ccLit = S32[${(STATE + ST_NZCV) >> 2}]`)
+  const cc = { op: (STATE + ST_CC_OP) >> 2, a: (STATE + ST_CC_A) >> 2, b: (STATE + ST_CC_B) >> 2, lit: (STATE + ST_NZCV) >> 2 }
+  em.line(`let ccOp = S32[${cc.op}], ccAl = S32[${cc.a}], ccAh = S32[${cc.a + 1}], ccBl = S32[${cc.b}], ccBh = S32[${cc.b + 1}], ccT = 0, ccLit = S32[${cc.lit}]`)
   em.line('let exitL = 0, exitH = 0, code = 0, site = 0, bb = entry')
   em.line(`let ${TEMPS.map((t) => `${t} = 0`).join(', ')}`)
   em.line('dispatch: for (;;) {')
@@ -501,7 +502,7 @@ export function jsSource(region: Region, checks: boolean): { source: string; sit
     em.line(`S32[${off(r)}] = ${l}; S32[${off(r) + 1}] = ${h}`)
   }
   em.line(`S32[${(STATE + ST_LEFT) >> 2}] = left`)
-  em.line(`S32[${(STATE + ST_NZCV) >> 2}] = nzcvOf(ccOp, ccAl, ccAh, ccBl, ccBh, ccLit)`)
+  em.line(`S32[${cc.op}] = ccOp; S32[${cc.a}] = ccAl; S32[${cc.a + 1}] = ccAh; S32[${cc.b}] = ccBl; S32[${cc.b + 1}] = ccBh; S32[${cc.lit}] = ccLit`)
   em.line(`S32[${(STATE + ST_PC) >> 2}] = exitL; S32[${((STATE + ST_PC) >> 2) + 1}] = exitH`)
   em.line(`S32[${(STATE + ST_EXIT_SITE) >> 2}] = site`)
   em.line('return code')

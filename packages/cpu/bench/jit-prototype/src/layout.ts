@@ -26,8 +26,15 @@ export const STATE = WASM_TIER
 /** X0..X30 at 8*n, SP at 8*31. */
 export const ST_X = 0
 export const ST_SP = 8 * 31
-/** NZCV in bits 31:28. */
+/**
+ * NZCV, held lazily between translations as the last setter left it: ST_CC_OP says how to
+ * read it (flags.ts), from the operands ST_CC_A and ST_CC_B (i64) or the literal ST_NZCV
+ * (bits 31:28). Materialized only when the interpreter takes over.
+ */
 export const ST_NZCV = 256
+export const ST_CC_OP = 260
+export const ST_CC_A = 288
+export const ST_CC_B = 296
 /** PC (i64). */
 export const ST_PC = 264
 /** Instructions the run may still retire (i32). */

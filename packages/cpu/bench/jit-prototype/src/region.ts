@@ -46,6 +46,11 @@ export interface Region {
   /** Blocks in address order. */
   blocks: Block[]
   blockAt: Map<number, number>
+  /**
+   * Whether branches between the region's blocks (and a block's branch to itself) stay
+   * inside the translation. False for block-at-a-time translation: every branch leaves.
+   */
+  internalBranches: boolean
   /** Registers read / written anywhere in the region (0..30, SP). */
   reads: Set<number>
   writes: Set<number>
@@ -177,7 +182,7 @@ export function formRegion(read: (pc: number) => number, entry: number, options:
       for (const r of rw.writes) if (r !== ZR) writes.add(r)
     }
   }
-  return { entry, blocks, blockAt, reads, writes, instructions }
+  return { entry, blocks, blockAt, internalBranches: options.maxBlocks > 1, reads, writes, instructions }
 }
 
 /** Register field as read or written: 31 is SP for `sp` fields, else XZR. */

@@ -8,10 +8,10 @@
 
 import type { CpuExit } from '../../../src/index.js'
 import { ACCESS_FETCH, ACCESS_READ, ACCESS_WRITE, TranslationResult, permissionBit } from '@tagvm/mmu'
-import { CC_LITERAL } from './flags.js'
+import { CC_LITERAL, nzcvOf } from './flags.js'
 import {
   CRC_TABLES, PAGE, PC_CACHE, PC_CACHE_ENTRIES, PC_CACHE_ENTRY_BYTES, RAM_BASE, RAM_SIZE, STATE, ST_EXIT_SITE, ST_GCR,
-  ST_LEFT, ST_NZCV, ST_PC, ST_RGSR, ST_SP, ST_X, TLB, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST, TLB_READ_KEY, TLB_TAGS,
+  ST_LEFT, ST_NZCV, ST_CC_OP, ST_CC_A, ST_CC_B, ST_PC, ST_RGSR, ST_SP, ST_X, TLB, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST, TLB_READ_KEY, TLB_TAGS,
   TLB_WRITE_KEY, WASM_RAM, TLB_CHECK_MASK, TLB_CHECK_READ_KEY, TLB_CHECK_WRITE_KEY,
 } from './layout.js'
 import type { Machine } from './machine.js'
@@ -238,6 +238,7 @@ export class TierRuntime {
     this.put64(ST_SP, cpu.sp)
     this.put64(ST_PC, cpu.pc)
     s[(STATE + ST_NZCV) >> 2] = cpu.pstate & 0xf000_0000
+    s[(STATE + ST_CC_OP) >> 2] = CC_LITERAL
     s[(STATE + ST_RGSR) >> 2] = Number(cpu.getSysreg('RGSR_EL1') & 0xffff_ffffn)
     s[(STATE + ST_GCR) >> 2] = Number(cpu.getSysreg('GCR_EL1') & 0xffff_ffffn)
   }
@@ -249,7 +250,10 @@ export class TierRuntime {
     for (let n = 0; n < 31; n++) cpu.setX(n, this.get64(ST_X + 8 * n))
     cpu.sp = this.get64(ST_SP)
     cpu.pc = this.get64(ST_PC)
-    cpu.pstate = ((cpu.pstate & 0x0fff_ffff) | s[(STATE + ST_NZCV) >> 2]!) >>> 0
+    const a = (STATE + ST_CC_A) >> 2
+    const b = (STATE + ST_CC_B) >> 2
+    const nzcv = nzcvOf(s[(STATE + ST_CC_OP) >> 2]!, s[a]!, s[a + 1]!, s[b]!, s[b + 1]!, s[(STATE + ST_NZCV) >> 2]!)
+    cpu.pstate = ((cpu.pstate & 0x0fff_ffff) | nzcv) >>> 0
     cpu.setSysreg('RGSR_EL1', BigInt(s[(STATE + ST_RGSR) >> 2]! >>> 0))
   }
 

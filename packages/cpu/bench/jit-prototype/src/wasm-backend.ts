@@ -9,7 +9,7 @@
 import type { Instruction } from '@tagvm/a64'
 import { CC_SUB32, CC_SUB64, condHolds, nzcvOf } from './flags.js'
 import {
-  CRC_TABLES, PC_CACHE, STATE, ST_EXIT_SITE, ST_GCR, ST_LEFT, ST_NZCV, ST_PC, ST_SP, ST_X, TLB, TLB_ENTRIES,
+  CRC_TABLES, PC_CACHE, STATE, ST_CC_A, ST_CC_B, ST_CC_OP, ST_EXIT_SITE, ST_GCR, ST_LEFT, ST_NZCV, ST_PC, ST_SP, ST_X, TLB, TLB_ENTRIES,
   TLB_ENTRY_BYTES, TLB_HOST, TLB_READ_KEY, TLB_TAGS, TLB_WRITE_KEY, WASM_PAGES, TLB_CHECK_MASK, TLB_CHECK_READ_KEY,
   TLB_CHECK_WRITE_KEY,
 } from './layout.js'
@@ -140,7 +140,7 @@ class WasmEmitter {
     this.fn.i32(EXIT_BRANCH).set(this.code).i32(this.site++).set(this.siteLocal).br('exit')
   }
   goto(target: number, fallsTo: number | null): void {
-    const j = this.region.blockAt.get(target)
+    const j = this.region.internalBranches ? this.region.blockAt.get(target) : undefined
     if (j === undefined) {
       this.fn.i64(target).set(this.exitPc)
       this.branchExit()
@@ -609,7 +609,7 @@ class WasmEmitter {
     const b = this.region.blocks[i]!
     const n = b.insns.length
     const t = b.term
-    const self = (t.kind === 'cond' || t.kind === 'jump') && t.target === b.start
+    const self = this.region.internalBranches && (t.kind === 'cond' || t.kind === 'jump') && t.target === b.start
     const fallsTo = i + 1 < this.region.blocks.length ? i + 1 : null
     if (self) fn.loop(`self${i}`)
     if (n > 0) {
@@ -653,6 +653,9 @@ class WasmEmitter {
     for (const [r, local] of this.regs) fn.i32(0).mem(Op.i64Load, this.stateOffset(r)).set(local)
     fn.i32(0).mem(Op.i32Load, STATE + ST_LEFT).set(this.left)
     fn.i32(0).mem(Op.i32Load, STATE + ST_NZCV).set(this.ccLit)
+    fn.i32(0).mem(Op.i32Load, STATE + ST_CC_OP).set(this.ccOp)
+    fn.i32(0).mem(Op.i64Load, STATE + ST_CC_A).set(this.ccA)
+    fn.i32(0).mem(Op.i64Load, STATE + ST_CC_B).set(this.ccB)
     fn.get(0).set(this.bb)
     const blocks = this.region.blocks
     fn.block('exit').loop('dispatch')
@@ -669,9 +672,11 @@ class WasmEmitter {
       fn.mem(Op.i64Store, this.stateOffset(r))
     }
     fn.i32(0).get(this.left).mem(Op.i32Store, STATE + ST_LEFT)
-    fn.i32(0)
-    this.nzcv()
-    fn.mem(Op.i32Store, STATE + ST_NZCV)
+    // Flags stay lazy across translations: the operands go to the state area as they are.
+    fn.i32(0).get(this.ccLit).mem(Op.i32Store, STATE + ST_NZCV)
+    fn.i32(0).get(this.ccOp).mem(Op.i32Store, STATE + ST_CC_OP)
+    fn.i32(0).get(this.ccA).mem(Op.i64Store, STATE + ST_CC_A)
+    fn.i32(0).get(this.ccB).mem(Op.i64Store, STATE + ST_CC_B)
     fn.i32(0).get(this.exitPc).mem(Op.i64Store, STATE + ST_PC)
     fn.i32(0).get(this.siteLocal).mem(Op.i32Store, STATE + ST_EXIT_SITE)
     fn.get(this.code)
