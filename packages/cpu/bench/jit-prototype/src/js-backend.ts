@@ -476,9 +476,13 @@ const TEMPS = [
   'q0', 'q1', 'r00', 'r01', 'r10', 'mid',
 ]
 
+/** Makes every source unique: V8 caches what `new Function` compiles by its source text. */
+let salt = 0
+
 /** JavaScript source of a region's function and how many exit sites it has. */
 export function jsSource(region: Region, checks: boolean): { source: string; sites: number } {
   const em = new JsEmitter(region, checks)
+  em.line(`// region at 0x${region.entry.toString(16)}, translation ${salt++}`)
   const regs = [...new Set([...region.reads, ...region.writes])].sort((a, b) => a - b)
   const off = (r: number): number => (STATE + (r === SP ? ST_SP : ST_X + 8 * r)) >> 2
   em.line('return function region(entry) {')

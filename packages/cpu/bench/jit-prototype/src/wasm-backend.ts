@@ -705,6 +705,9 @@ const IMPORT_FUNCTIONS = [
   { module: 'env', field: 'condHolds', type: 2 },
 ]
 
+/** Makes every module's bytes unique (see ModuleSpec.salt). */
+let salt = 0
+
 /** The module bytes of one region (exported function `run(entry) -> exit code`). */
 export function wasmModuleBytes(region: Region, checks: boolean, tagKeys = false): { bytes: Uint8Array; sites: number } {
   const em = new WasmEmitter(region, checks, tagKeys)
@@ -714,6 +717,7 @@ export function wasmModuleBytes(region: Region, checks: boolean, tagKeys = false
     importFunctions: IMPORT_FUNCTIONS,
     importMemory: { module: 'env', field: 'mem', pages: WASM_PAGES, shared: true },
     functions: [{ type: T_REGION, body, export: 'run' }],
+    salt: salt++,
   }
   return { bytes: encodeModule(spec), sites: em.sites }
 }
@@ -725,6 +729,7 @@ export function wasmBatchBytes(regions: Region[], checks: boolean): Uint8Array {
     importFunctions: IMPORT_FUNCTIONS,
     importMemory: { module: 'env', field: 'mem', pages: WASM_PAGES, shared: true },
     functions: regions.map((r, i) => ({ type: T_REGION, body: new WasmEmitter(r, checks).build(), export: `run${i}` })),
+    salt: salt++,
   })
 }
 

@@ -224,6 +224,11 @@ export interface ModuleSpec {
   importMemory?: { module: string; field: string; pages: number; shared: boolean }
   importTable?: { module: string; field: string; min: number }
   functions: { type: number; body: FunctionBody; export?: string }[]
+  /**
+   * Written into a custom section: V8 caches compiled modules by their bytes, so a
+   * measurement that compiles the same region twice must make the bytes differ.
+   */
+  salt?: number
 }
 
 function section(out: number[], id: number, content: number[]): void {
@@ -290,5 +295,11 @@ export function encodeModule(spec: ModuleSpec): Uint8Array {
   uleb(code, spec.functions.length)
   for (const f of spec.functions) append(code, f.body.encode())
   section(out, 10, code)
+  if (spec.salt !== undefined) {
+    const custom: number[] = []
+    name(custom, 'salt')
+    uleb(custom, spec.salt >>> 0)
+    section(out, 0, custom)
+  }
   return Uint8Array.from(out)
 }
