@@ -89,20 +89,20 @@ const find = (key: string, checks: boolean): Measured => result.tagvm.find((m) =
 const best = (key: string, checks: boolean, k: KernelName): number => find(key, checks).cells[k].best
 
 log('')
-log('| kernel | QEMU off | QEMU on | interp off | interp on | JS off | JS on | wasm off | wasm on |')
-log('|---|---|---|---|---|---|---|---|---|')
+log('| kernel | QEMU off | QEMU on | interp off | interp on | JS off | JS on | wasm off | wasm on | wasm on, tag in TLB key |')
+log('|---|---|---|---|---|---|---|---|---|---|')
 for (const k of KERNEL_NAMES) {
   const q = result.qemu?.[k]
-  log(`| ${k} | ${q ? f1(q.off.best) : '-'} | ${q ? f1(q.on.best) : '-'} | ${f1(best('interp', false, k))} | ${f1(best('interp', true, k))} | ${f1(best('js', false, k))} | ${f1(best('js', true, k))} | ${f1(best('wasm', false, k))} | ${f1(best('wasm', true, k))} |`)
+  log(`| ${k} | ${q ? f1(q.off.best) : '-'} | ${q ? f1(q.on.best) : '-'} | ${f1(best('interp', false, k))} | ${f1(best('interp', true, k))} | ${f1(best('js', false, k))} | ${f1(best('js', true, k))} | ${f1(best('wasm', false, k))} | ${f1(best('wasm', true, k))} | ${f1(best('wasm tagkeys', true, k))} |`)
 }
 if (result.qemu !== null) {
   log('\nRatios tagvm/QEMU (issue 17 targets: MTE on >= 1.0, MTE off >= 0.25) and the cost of tag checking under tagvm (target <= 10%):')
-  log('| kernel | interp on | interp off | JS on | JS off | wasm on | wasm off | JS check cost | wasm check cost | QEMU check cost |')
-  log('|---|---|---|---|---|---|---|---|---|---|')
+  log('| kernel | interp on | interp off | JS on | JS off | wasm on | wasm off | wasm on, tag in key | JS check cost | wasm check cost | wasm, tag in key, check cost | QEMU check cost |')
+  log('|---|---|---|---|---|---|---|---|---|---|---|---|')
   for (const k of KERNEL_NAMES) {
     const q = result.qemu[k]
     const cost = (off: number, on: number): string => `${f1((1 - on / off) * 100)}%`
-    log(`| ${k} | ${f2(best('interp', true, k) / q.on.best)} | ${f2(best('interp', false, k) / q.off.best)} | ${f2(best('js', true, k) / q.on.best)} | ${f2(best('js', false, k) / q.off.best)} | ${f2(best('wasm', true, k) / q.on.best)} | ${f2(best('wasm', false, k) / q.off.best)} | ${cost(best('js', false, k), best('js', true, k))} | ${cost(best('wasm', false, k), best('wasm', true, k))} | ${cost(q.off.best, q.on.best)} |`)
+    log(`| ${k} | ${f2(best('interp', true, k) / q.on.best)} | ${f2(best('interp', false, k) / q.off.best)} | ${f2(best('js', true, k) / q.on.best)} | ${f2(best('js', false, k) / q.off.best)} | ${f2(best('wasm', true, k) / q.on.best)} | ${f2(best('wasm', false, k) / q.off.best)} | ${f2(best('wasm tagkeys', true, k) / q.on.best)} | ${cost(best('js', false, k), best('js', true, k))} | ${cost(best('wasm', false, k), best('wasm', true, k))} | ${cost(best('wasm', false, k), best('wasm tagkeys', true, k))} | ${cost(q.off.best, q.on.best)} |`)
   }
   log(`(QEMU boot without a kernel: ${f2(result.qemuBootSeconds)} CPU-s; kernel runs of ~${quick ? 0.4 : 1.0} CPU-s)`)
 }

@@ -120,6 +120,7 @@ export function measureAll(counts: Record<KernelName, InstructionCount>, o: Meas
       timeCall(r, name, warm)
       const { mips } = timeCall(r, name, warm)
       const rounds = Math.max(1, Math.round((o.tagvmSeconds * mips * 1e6) / counts[name].perRound))
+      timeCall(r, name, rounds) // and once at full size, so the engine's tier-up is behind us
       cells[name] = { rounds, instructions: counts[name].base + rounds * counts[name].perRound, best: 0, all: [], dispatches: 0 }
     }
     measured.push({ variant: v, cells })
