@@ -7,7 +7,7 @@ import { jsSource } from './js-backend.js'
 import { makeRunner, prepareCall, runCall, REGION, type TierName } from './harness.js'
 import { jsBackend } from './js-backend.js'
 import { STATE, ST_LEFT } from './layout.js'
-import type { TierRuntime } from './runtime.js'
+import { cpuMsSince, type TierRuntime } from './runtime.js'
 import { KERNELS, KERNEL_NAMES, type KernelName } from './kernels.js'
 import { instantiateBatch, wasmBatchBytes, wasmModuleBytes } from './wasm-backend.js'
 import { Wasm } from './wasm-api.js'
@@ -18,10 +18,7 @@ const median = (xs: number[]): number => {
   return s[Math.floor(s.length / 2)]!
 }
 
-const cpuMs = (t0: NodeJS.CpuUsage): number => {
-  const u = process.cpuUsage(t0)
-  return (u.user + u.system) / 1000
-}
+const cpuMs = cpuMsSince
 
 export interface ColdCost {
   kernel: KernelName

@@ -186,6 +186,11 @@ class JsEmitter {
         this.line(`if ((${at} & 3) === 0) { S32[${at} >> 2] = ${v[0]}; S32[(${at} >> 2) + 1] = ${v[1]} } else { DV.setInt32(${at}, ${v[0]}, true); DV.setInt32(${at} + 4, ${v[1]}, true) }`)
     }
   }
+  /** Index modes of STG/LDP/STP: 1 post-index (Xn += imm), 3 pre-index (Xn = the address in aL/aH). */
+  writeBack(n: Pair, mode: number, imm: number): void {
+    if (mode === 1) this.addImm(n, n, imm)
+    else if (mode === 3) this.line(`${n[0]} = aL; ${n[1]} = aH`)
+  }
   /** Writes a loaded value (a) into register rt; discards for XZR. */
   setReg(rt: number, v: Pair): void {
     if (rt === ZR) return
@@ -329,8 +334,7 @@ class JsEmitter {
         this.access(b, k, 'aL', 'aH', 1, true, false)
         this.line(`tg = S32[e + ${TLB_TAGS / 4}]`)
         this.line(`if (tg >= 0) { g = (aL & 4095) >>> 4; c = tg + (g >>> 1); tb = U8[c]; U8[c] = (g & 1) === 0 ? (tb & 240) | tv : (tb & 15) | (tv << 4) }`)
-        if (d.mode === 1) this.addImm(n, n, d.imm)
-        else if (d.mode === 3) this.line(`${n[0]} = aL; ${n[1]} = aH`)
+        this.writeBack(n, d.mode, d.imm)
         break
       }
       case 'LDR_post':
@@ -389,8 +393,7 @@ class JsEmitter {
           this.line('h2 = h + 8')
           this.load(['wL', 'wH'], 8, 'h2')
         }
-        if (d.mode === 1) this.addImm(n, n, d.imm)
-        else if (d.mode === 3) this.line(`${n[0]} = aL; ${n[1]} = aH`)
+        this.writeBack(n, d.mode, d.imm)
         if (!isWrite) {
           this.setReg(f(d.rt), ['vL', 'vH'])
           this.setReg(f(d.rt2), ['wL', 'wH'])

@@ -6,6 +6,7 @@
 import { BLOCK, REGION, makeRunner, prepareCall, runCall, type Runner, type TierConfig } from './harness.js'
 import { KERNELS, KERNEL_NAMES, type KernelName } from './kernels.js'
 import { NO_KERNEL, runQemu } from './qemu.js'
+import { cpuMsSince } from './runtime.js'
 
 export interface Variant {
   key: string
@@ -60,10 +61,7 @@ export interface MeasureResult {
   qemuBootSeconds: number
 }
 
-const cpuSeconds = (t0: NodeJS.CpuUsage): number => {
-  const u = process.cpuUsage(t0)
-  return (u.user + u.system) / 1e6
-}
+const cpuSeconds = (t0: NodeJS.CpuUsage): number => cpuMsSince(t0) / 1000
 
 /** Instructions of one call: affine in the rounds (checked on three points). */
 export interface InstructionCount {

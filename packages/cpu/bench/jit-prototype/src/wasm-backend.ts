@@ -276,6 +276,17 @@ class WasmEmitter {
     this.getReg(rt)
     this.fn.mem([Op.i64Store8, Op.i64Store16, Op.i64Store32, Op.i64Store][Math.log2(size)]!, offset)
   }
+  /** Index modes of STG/LDP/STP: 1 post-index (Xn += imm), 3 pre-index (Xn = the address in a). */
+  writeBack(rn: number, mode: number, imm: number): void {
+    if (mode === 1) {
+      this.getReg(rn)
+      this.fn.i64(imm).op(Op.i64Add)
+      this.setReg(rn)
+    } else if (mode === 3) {
+      this.fn.get(this.a)
+      this.setReg(rn)
+    }
+  }
   /** a = Xn + imm. */
   address(rn: number, imm: number): void {
     this.getReg(rn)
@@ -410,21 +421,11 @@ class WasmEmitter {
             if (byte < 3) fn.i32(255).op(Op.i32And)
             fn.i32(2).op(Op.i32Shl).mem(Op.i32Load, CRC_TABLES + 1024 * table)
           }
-          lookup(7, this.c, 0)
-          lookup(6, this.c, 1)
-          fn.op(Op.i32Xor)
-          lookup(5, this.c, 2)
-          fn.op(Op.i32Xor)
-          lookup(4, this.c, 3)
-          fn.op(Op.i32Xor)
-          lookup(3, this.tv, 0)
-          fn.op(Op.i32Xor)
-          lookup(2, this.tv, 1)
-          fn.op(Op.i32Xor)
-          lookup(1, this.tv, 2)
-          fn.op(Op.i32Xor)
-          lookup(0, this.tv, 3)
-          fn.op(Op.i32Xor)
+          // Slicing by 8: byte i of the (crc ^ data) word pair indexes table 7 - i.
+          for (let i = 0; i < 8; i++) {
+            lookup(7 - i, i < 4 ? this.c : this.tv, i & 3)
+            if (i > 0) fn.op(Op.i32Xor)
+          }
         } else {
           this.get32(f(d.rn))
           fn.set(this.c)
@@ -488,14 +489,7 @@ class WasmEmitter {
           fn.end()
         }
         fn.end()
-        if (d.mode === 1) {
-          this.getReg(f(d.rn, true))
-          fn.i64(d.imm).op(Op.i64Add)
-          this.setReg(f(d.rn, true))
-        } else if (d.mode === 3) {
-          fn.get(this.a)
-          this.setReg(f(d.rn, true))
-        }
+        this.writeBack(f(d.rn, true), d.mode, d.imm)
         break
       }
       case 'LDR_post':
@@ -558,14 +552,7 @@ class WasmEmitter {
           this.load(8, 8)
           fn.set(this.w)
         }
-        if (d.mode === 1) {
-          this.getReg(f(d.rn, true))
-          fn.i64(d.imm).op(Op.i64Add)
-          this.setReg(f(d.rn, true))
-        } else if (d.mode === 3) {
-          fn.get(this.a)
-          this.setReg(f(d.rn, true))
-        }
+        this.writeBack(f(d.rn, true), d.mode, d.imm)
         if (!isWrite) {
           fn.get(this.v)
           this.setReg(f(d.rt))
