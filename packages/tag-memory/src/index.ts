@@ -1,6 +1,6 @@
 export * from './constants.js'
 export { checkTag, packTag, unpackTag } from './tags.js'
-export { Errno, ErrnoError, type ErrnoName } from './errno.js'
+export { Errno, ErrnoError, isErrnoError, type ErrnoName } from './errno.js'
 export {
   PhysicalMemory,
   CHUNK_SIZE,

@@ -1,5 +1,5 @@
 export * from './constants.js'
-export { KvmError } from './errors.js'
+export { KvmError, isKvmError } from './errors.js'
 export {
   Kvm,
   VmFd,
