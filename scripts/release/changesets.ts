@@ -97,3 +97,11 @@ export function foldIntoInitialReleases(changesetDir: string, packages: readonly
   }
   return { rewritten, deleted }
 }
+
+/**
+ * The CHANGELOG of a package's first release: the package and its description, without the
+ * "Updated dependencies" lines changesets adds (every @tagvm dependency is new too).
+ */
+export function firstReleaseChangelog(name: string, version: string, summary: string): string {
+  return `# ${name}\n\n## ${version}\n\n${summary.trim()}\n`
+}
