@@ -17,8 +17,11 @@ export interface LibraryBuildOptions {
 }
 
 export function libraryBuild(options: LibraryBuildOptions = {}): Options[] {
-  const dts = { entry: { index: 'src/index.ts' }, compilerOptions: options.dtsCompilerOptions ?? {} }
-  const bundled: Options = { entry: { index: 'src/index.ts' }, target: 'node20', sourcemap: false, treeshake: true }
+  // Declarations see other @tagvm packages through their built declarations (the `types`
+  // condition), not their sources: each package's declaration build then compiles only its own
+  // sources, and turbo builds dependencies first.
+  const dts = { entry: { index: 'src/index.ts' }, compilerOptions: { customConditions: [], ...options.dtsCompilerOptions } }
+  const bundled: Options = { entry: { index: 'src/index.ts' }, target: 'node20', sourcemap: false }
   if (!options.preserveModules) return [{ ...bundled, format: ['esm', 'cjs'], dts, clean: true }]
   // Two builds that run at once, so neither may use tsup's `clean` (each would delete the
   // other's output): the old dist goes here, once, before both start.
