@@ -48,12 +48,21 @@ export function initialReleaseFile(changesetDir: string, pkg: WorkspacePackage):
 }
 
 /**
+ * Unreleased packages whose first release starts from an initial-release changeset: every
+ * published one, and private ones that have the file (the app, until it is published).
+ * Private tools without one (tools/fuzz) version as changesets always did.
+ */
+export function firstReleasePackages(changesetDir: string, packages: readonly WorkspacePackage[]): WorkspacePackage[] {
+  return packages.filter((p) => p.version === UNRELEASED_VERSION && (!p.private || existsSync(initialReleaseFile(changesetDir, p))))
+}
+
+/**
  * Problems that would make a first release describe history instead of the package: an
  * unreleased package without its initial-release changeset, or one that does not bump it.
  */
 export function initialReleaseProblems(changesetDir: string, packages: readonly WorkspacePackage[]): string[] {
   const problems: string[] = []
-  for (const pkg of packages.filter((p) => p.version === UNRELEASED_VERSION)) {
+  for (const pkg of firstReleasePackages(changesetDir, packages)) {
     const file = initialReleaseFile(changesetDir, pkg)
     if (!existsSync(file)) {
       problems.push(`${pkg.name} has never been released and has no ${file.slice(changesetDir.length + 1)}: write one describing the package`)
@@ -79,8 +88,9 @@ export interface FoldResult {
 export function foldIntoInitialReleases(changesetDir: string, packages: readonly WorkspacePackage[]): FoldResult {
   const problems = initialReleaseProblems(changesetDir, packages)
   if (problems.length) throw new Error(problems.join('\n'))
-  const unreleased = new Set(packages.filter((p) => p.version === UNRELEASED_VERSION).map((p) => p.name))
-  const initialFiles = new Set(packages.filter((p) => unreleased.has(p.name)).map((p) => initialReleaseFile(changesetDir, p)))
+  const firstReleases = firstReleasePackages(changesetDir, packages)
+  const unreleased = new Set(firstReleases.map((p) => p.name))
+  const initialFiles = new Set(firstReleases.map((p) => initialReleaseFile(changesetDir, p)))
   const rewritten: string[] = []
   const deleted: string[] = []
   for (const changeset of pendingChangesets(changesetDir)) {

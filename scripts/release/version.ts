@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
-import { UNRELEASED_VERSION, firstReleaseChangelog, foldIntoInitialReleases, initialReleaseFile, readChangeset } from './changesets.js'
+import { firstReleaseChangelog, firstReleasePackages, foldIntoInitialReleases, initialReleaseFile, readChangeset } from './changesets.js'
 import { REPO_ROOT, workspacePackages } from './workspace.js'
 
 const changesetDir = join(REPO_ROOT, '.changeset')
@@ -14,7 +14,7 @@ const folded = foldIntoInitialReleases(changesetDir, before)
 for (const file of folded.deleted) console.log(`folded into the first release: ${relative(REPO_ROOT, file)} (deleted)`)
 for (const file of folded.rewritten) console.log(`folded into the first release: ${relative(REPO_ROOT, file)} (kept for released packages)`)
 const firstReleases = new Map(
-  before.filter((p) => p.version === UNRELEASED_VERSION).map((p) => [p.name, readChangeset(initialReleaseFile(changesetDir, p)).summary]),
+  firstReleasePackages(changesetDir, before).map((p) => [p.name, readChangeset(initialReleaseFile(changesetDir, p)).summary]),
 )
 
 execFileSync(join(REPO_ROOT, 'node_modules', '.bin', 'changeset'), ['version'], { cwd: REPO_ROOT, stdio: 'inherit' })

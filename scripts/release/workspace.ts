@@ -26,10 +26,19 @@ interface Manifest {
   peerDependencies?: Record<string, string>
 }
 
-/** Every package under packages/ and apps/ (the pnpm workspace), sorted by directory. */
+/** The `<dir>/*` globs of pnpm-workspace.yaml (the only form this repository uses). */
+function workspaceGroups(): string[] {
+  const yaml = readFileSync(join(REPO_ROOT, 'pnpm-workspace.yaml'), 'utf8')
+  const section = /^packages:\n((?:\s+-.*\n?)+)/m.exec(yaml)?.[1] ?? ''
+  return [...section.matchAll(/^\s+-\s*['"]?([^'"\s]+)\/\*['"]?\s*$/gm)].map((m) => m[1] as string)
+}
+
+/** Every package of the pnpm workspace (pnpm-workspace.yaml), sorted by directory. */
 export function workspacePackages(): WorkspacePackage[] {
   const found: { dir: string; relativeDir: string; manifest: Manifest }[] = []
-  for (const group of ['packages', 'apps']) {
+  const groups = workspaceGroups()
+  if (groups.length === 0) throw new Error('pnpm-workspace.yaml lists no <dir>/* package globs')
+  for (const group of groups) {
     const groupDir = join(REPO_ROOT, group)
     if (!existsSync(groupDir)) continue
     for (const entry of readdirSync(groupDir, { withFileTypes: true })) {
