@@ -1,11 +1,6 @@
 import { defineConfig } from 'tsup'
+import { libraryBuild } from '../../scripts/release/tsup-library.js'
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm'],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: 'node20',
-  treeshake: true,
-})
+// One ESM file per module, so programs that only decode can leave the disassembler out
+// (test/bundle-size.test.ts).
+export default defineConfig(libraryBuild({ preserveModules: true }))

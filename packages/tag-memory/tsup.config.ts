@@ -1,12 +1,5 @@
 import { defineConfig } from 'tsup'
+import { libraryBuild } from '../../scripts/release/tsup-library.js'
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm'],
-  // Members marked @internal (kernel ↔ address-space plumbing) stay out of the types.
-  dts: { compilerOptions: { stripInternal: true } },
-  clean: true,
-  sourcemap: true,
-  target: 'node20',
-  treeshake: true,
-})
+// Members marked @internal (kernel ↔ address-space plumbing) stay out of the types.
+export default defineConfig(libraryBuild({ dtsCompilerOptions: { stripInternal: true } }))

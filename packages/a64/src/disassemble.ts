@@ -6,20 +6,30 @@ import { hex } from './print-helpers.js'
 
 type AnyPrinter = (insn: Instruction, pc: number) => string
 
-// One printer per instruction id, merged from every src/disasm module.
-const PRINTERS: (AnyPrinter | undefined)[] = INSTRUCTION_NAMES.map(() => undefined)
-for (const table of PRINTER_MODULES) {
-  for (const [name, printer] of Object.entries(table)) {
-    const id = (INSTRUCTION_NAMES as readonly string[]).indexOf(name)
-    if (id < 0) throw new Error(`printer for unknown instruction ${name}`)
-    if (PRINTERS[id]) throw new Error(`two printers for ${name}`)
-    PRINTERS[id] = printer as AnyPrinter
+// One printer per instruction id, merged from every src/disasm module on first use. Built
+// lazily rather than by a top-level loop so that a bundler can drop this module, and every
+// printer with it, from programs that only decode.
+let printerTable: readonly (AnyPrinter | undefined)[] | undefined
+
+function printers(): readonly (AnyPrinter | undefined)[] {
+  if (printerTable) return printerTable
+  const table: (AnyPrinter | undefined)[] = INSTRUCTION_NAMES.map(() => undefined)
+  for (const printerModule of PRINTER_MODULES) {
+    for (const [name, printer] of Object.entries(printerModule)) {
+      const id = (INSTRUCTION_NAMES as readonly string[]).indexOf(name)
+      if (id < 0) throw new Error(`printer for unknown instruction ${name}`)
+      if (table[id]) throw new Error(`two printers for ${name}`)
+      table[id] = printer as AnyPrinter
+    }
   }
+  printerTable = table
+  return table
 }
 
 /** Instruction names with no printer (the tests require this to be empty). */
 export function unprintedInstructions(): string[] {
-  return INSTRUCTION_NAMES.filter((n, id) => id !== 0 && PRINTERS[id] === undefined)
+  const table = printers()
+  return INSTRUCTION_NAMES.filter((n, id) => id !== 0 && table[id] === undefined)
 }
 
 /**
@@ -36,9 +46,10 @@ export function disassemble(word: number, pc = 0): string {
   return printInstruction(insn, word, pc)
 }
 
+/** Prints an already decoded instruction (`word` is only used for `.inst` of UNDEFINED). */
 export function printInstruction(insn: Instruction, word: number, pc = 0): string {
   if (insn.id === 0) return `.inst\t${hex(word >>> 0, 8)}`
-  const printer = PRINTERS[insn.id]
+  const printer = printers()[insn.id]
   if (!printer) return `<no printer for ${insn.name}>`
   return printer(insn, pc)
 }

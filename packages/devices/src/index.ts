@@ -1,3 +1,9 @@
+/**
+ * MMIO devices for the tagvm VMM: the PL011 UART and the bus that routes guest MMIO
+ * accesses to devices by address.
+ *
+ * @module \@tagvm/devices
+ */
 export { MmioBus, type MmioDevice, type MmioRegion } from './bus.js'
 export { type Device, type DeviceState } from './device.js'
 export { Pl011, PL011, PL011_FR, PL011_INT, PL011_CR, type Pl011Options, type Pl011Revision } from './pl011.js'

@@ -1,3 +1,9 @@
+/**
+ * The KVM model for arm64 MTE guests: memslots, the stage-2 fault handler with tag cleaning,
+ * vCPUs on `@tagvm/cpu`, in-kernel PSCI, ONE_REG and KVM_ARM_MTE_COPY_TAGS.
+ *
+ * @module \@tagvm/hypervisor
+ */
 export * from './psci.js'
 export * from './one-reg.js'
 export * from './esr.js'

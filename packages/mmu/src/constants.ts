@@ -1,20 +1,31 @@
 /** What an access does. LDTR/STTR at EL1 are passed as EL0 accesses. */
 export type AccessKind = 0 | 1 | 2
+/** A data read. */
 export const ACCESS_READ = 0
+/** A data write (also the write half of an atomic or CAS). */
 export const ACCESS_WRITE = 1
+/** An instruction fetch. */
 export const ACCESS_FETCH = 2
 
 // Flag bits of a TLB entry (Tlb.flags). One bit per (EL, access, PAN) case, so the hot
 // path checks a permission with a single AND.
+/** EL0 may read. */
 export const PERM_EL0_R = 1 << 0
+/** EL0 may write. */
 export const PERM_EL0_W = 1 << 1
+/** EL0 may execute. */
 export const PERM_EL0_X = 1 << 2
+/** EL1 may read (PSTATE.PAN=0). */
 export const PERM_EL1_R = 1 << 3
+/** EL1 may write (PSTATE.PAN=0). */
 export const PERM_EL1_W = 1 << 4
+/** EL1 may execute. */
 export const PERM_EL1_X = 1 << 5
 /** EL1 data read/write allowed while PSTATE.PAN=1 (PAN, and EPAN when SCTLR_EL1.EPAN=1). */
 export const PERM_EL1_PAN_R = 1 << 6
+/** EL1 data write allowed while PSTATE.PAN=1. */
 export const PERM_EL1_PAN_W = 1 << 7
+/** Every permission bit: a mapping anyone may read, write and execute. */
 export const PERM_ALL = 0xff
 /** Entry survives ASID changes (nG=0, or stage 1 off). */
 export const TLB_GLOBAL = 1 << 8
@@ -33,26 +44,42 @@ export function permissionBit(el: 0 | 1, access: AccessKind, pan: boolean): numb
   return pan ? PERM_EL1_PAN_W : PERM_EL1_W
 }
 
+/** Why a translation failed: one of the FAULT_* values (the kinds ESR's fault status code encodes). */
 export type FaultKind = number
+/** The translation succeeded. */
 export const FAULT_NONE = 0
+/** No valid descriptor at some level (DFSC/IFSC 0b0001LL). */
 export const FAULT_TRANSLATION = 1
+/** The descriptor's access flag is clear (0b0010LL). */
 export const FAULT_ACCESS_FLAG = 2
+/** The access is not permitted by the descriptor's permissions (0b0011LL). */
 export const FAULT_PERMISSION = 3
+/** An address or table base beyond the configured output or input size (0b0000LL). */
 export const FAULT_ADDRESS_SIZE = 4
+/** An unaligned access where one is not allowed, e.g. to Device memory (DFSC 0b100001). */
 export const FAULT_ALIGNMENT = 5
 /** Synchronous external abort on a table walk: the descriptor's PA is not backed by memory. */
 export const FAULT_EXTERNAL_ON_WALK = 6
 
 /** TLBI operations (the IS forms map to the same value: one vCPU's TLB). */
 export type TlbiOp = number
+/** TLBI VMALLE1: every stage-1 entry of the current VMID. */
 export const TLBI_VMALLE1 = 0
+/** TLBI VAE1: one VA, for the operand's ASID and for global entries. */
 export const TLBI_VAE1 = 1
+/** TLBI VALE1: as VAE1, last level only. */
 export const TLBI_VALE1 = 2
+/** TLBI ASIDE1: every non-global entry of one ASID. */
 export const TLBI_ASIDE1 = 3
+/** TLBI VAAE1: one VA for every ASID. */
 export const TLBI_VAAE1 = 4
+/** TLBI VAALE1: as VAAE1, last level only. */
 export const TLBI_VAALE1 = 5
+/** TLBI IPAS2E1: stage-2 entries for one IPA of the current VMID. */
 export const TLBI_IPAS2E1 = 6
+/** TLBI IPAS2LE1: as IPAS2E1, last level only. */
 export const TLBI_IPAS2LE1 = 7
+/** TLBI VMALLS12E1: every stage-1 and stage-2 entry of the current VMID. */
 export const TLBI_VMALLS12E1 = 8
 
 /**

@@ -1,3 +1,9 @@
+/**
+ * VMSAv8-64 stage-1 and stage-2 translation with the Tagged/Device decision, an ASID/VMID
+ * tagged TLB, and a builder for stage-2 tables.
+ *
+ * @module \@tagvm/mmu
+ */
 export * from './mair.js'
 export * from './constants.js'
 export type { DescriptorMemory } from './memory.js'

@@ -1,7 +1,9 @@
 /** What a MAIR_ELx attribute byte says about memory, as far as tagging is concerned. */
 export type MairMemoryType = 'device' | 'normal'
 
+/** The memory type and Tagged-ness one MAIR attribute byte encodes. */
 export interface MairAttribute {
+  /** Device or Normal memory. */
   readonly type: MairMemoryType
   /** Normal Inner/Outer Write-Back Read/Write-Allocate Tagged (0xF0): tag checks may apply. */
   readonly tagged: boolean

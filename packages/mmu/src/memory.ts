@@ -5,6 +5,8 @@
  * memory is reported by the walker as a synchronous external abort on the walk.
  */
 export interface DescriptorMemory {
+  /** The little-endian 32-bit word at `pa` (4-aligned). */
   read32(pa: number): number
+  /** Stores an unsigned 32-bit word at `pa` (4-aligned), little-endian. */
   write32(pa: number, value: number): void
 }

@@ -214,6 +214,7 @@ export class Mmu {
 
   // ---- registers -------------------------------------------------------------------
 
+  /** Writes SCTLR_EL1 (as hi/lo halves); flushes the TLB when M, I, WXN or EPAN change. */
   setSctlrEl1(hi: number, lo: number): void {
     // M (0), I (12), WXN (19), EPAN (57) shape cached entries.
     const relevantLo = (1 << 0) | (1 << 12) | (1 << 19)
@@ -227,6 +228,7 @@ export class Mmu {
     if (changed) this.flushAll()
   }
 
+  /** Writes TCR_EL1 (granules, region sizes, TBI/TCMA); flushes the TLB when it changes. */
   setTcrEl1(hi: number, lo: number): void {
     const changed = this.tcrHi !== hi >>> 0 || this.tcrLo !== lo >>> 0
     this.tcrHi = hi >>> 0
@@ -235,18 +237,21 @@ export class Mmu {
     if (changed) this.flushAll()
   }
 
+  /** Writes TTBR0_EL1 (lower-range table base and, with TCR_EL1.A1=0, the ASID). */
   setTtbr0El1(hi: number, lo: number): void {
     this.ttbr0Hi = hi >>> 0
     this.ttbr0Lo = lo >>> 0
     this.decodeAsid()
   }
 
+  /** Writes TTBR1_EL1 (upper-range table base and, with TCR_EL1.A1=1, the ASID). */
   setTtbr1El1(hi: number, lo: number): void {
     this.ttbr1Hi = hi >>> 0
     this.ttbr1Lo = lo >>> 0
     this.decodeAsid()
   }
 
+  /** Writes MAIR_EL1's eight attribute bytes; flushes the TLB when any changes. */
   setMairEl1(hi: number, lo: number): void {
     let changed = false
     for (let n = 0; n < 8; n++) {
@@ -257,6 +262,7 @@ export class Mmu {
     if (changed) this.flushAll()
   }
 
+  /** Writes HCR_EL2 as the hypervisor sets it (VM, DC, FWB, DCT matter here). */
   setHcrEl2(hi: number, lo: number): void {
     // VM (0), DC (12), FWB (46), DCT (57) shape cached entries.
     const changed = ((this.hcrLo ^ lo) & 0x1001) !== 0 || ((this.hcrHi ^ hi) & ((1 << 14) | (1 << 25))) !== 0
@@ -269,6 +275,7 @@ export class Mmu {
     if (changed) this.flushAll()
   }
 
+  /** Writes VTCR_EL2 (stage-2 granule, IPA size, start level, VMID size). */
   setVtcrEl2(value: number): void {
     const changed = this.vtcrValue !== value >>> 0
     this.vtcrValue = value >>> 0
@@ -277,6 +284,7 @@ export class Mmu {
     if (changed) this.flushAll()
   }
 
+  /** Writes VTTBR_EL2 (stage-2 table base and VMID). */
   setVttbrEl2(hi: number, lo: number): void {
     this.vttbrHi = hi >>> 0
     this.vttbrLo = lo >>> 0

@@ -6,12 +6,14 @@ const BLOCK_2M = 2 * 1024 * 1024
 const ENTRIES = 512
 const OA_LIMIT = 2 ** 48
 
+/** Stage-2 access permissions (S2AP and XN) of a mapping. */
 export interface Stage2Permissions {
   read: boolean
   write: boolean
   exec: boolean
 }
 
+/** Everything a stage-2 leaf descriptor says about its mapping. */
 export interface Stage2Attrs extends Stage2Permissions {
   /** Stage-2 MemAttr[3:0]. With HCR_EL2.FWB=1: 0b0110 Normal WB (tags reachable), 0b0000 Device-nGnRnE. */
   memAttr: number
@@ -19,6 +21,7 @@ export interface Stage2Attrs extends Stage2Permissions {
   accessFlag?: boolean
 }
 
+/** The leaf that maps an IPA, as `Stage2Builder.lookup` finds it. */
 export interface Stage2Mapping {
   /** IPA of the leaf (page or block) that maps the queried address. */
   ipa: number
@@ -28,6 +31,7 @@ export interface Stage2Mapping {
   attrs: Required<Stage2Attrs>
 }
 
+/** How a `Stage2Builder` sizes its tables and gets memory for them. */
 export interface Stage2BuilderOptions {
   /** IPA size, 32..48 bits (VTCR_EL2.T0SZ = 64 - ipaBits). */
   ipaBits: number

@@ -50,11 +50,13 @@ export class Tlb {
     return ((vaLo >>> 12) ^ (keyHi >>> 8)) & this.mask
   }
 
+  /** Empties slot `i`. */
   invalidate(i: number): void {
     this.vaLoKey[i] = 0
     this.hostSlot[i] = -1
   }
 
+  /** Empties every slot. */
   flushAll(): void {
     this.vaLoKey.fill(0)
     this.hostSlot.fill(-1)

@@ -1,6 +1,12 @@
+/**
+ * Host physical memory with MTE allocation tags, and the host kernel's memory model a VMM
+ * sees: mmap/mprotect with PROT_MTE, copy-on-write, swap, migration and compaction.
+ *
+ * @module \@tagvm/tag-memory
+ */
 export * from './constants.js'
 export { checkTag, packTag, unpackTag } from './tags.js'
-export { Errno, ErrnoError, type ErrnoName } from './errno.js'
+export { Errno, ErrnoError, isErrnoError, type ErrnoName } from './errno.js'
 export {
   PhysicalMemory,
   CHUNK_SIZE,

@@ -1,5 +1,11 @@
+/**
+ * A KVM-shaped userspace API (`Kvm`, `VmFd`, `VcpuFd`) with Linux's capability and ioctl
+ * numbers, KVM_ARM_MTE_COPY_TAGS and errnos, and the host `mmap` a VMM needs.
+ *
+ * @module \@tagvm/vmm-api
+ */
 export * from './constants.js'
-export { KvmError } from './errors.js'
+export { KvmError, isKvmError } from './errors.js'
 export {
   Kvm,
   VmFd,

@@ -50,11 +50,13 @@ import { createDevice, type DeviceFd } from './device.js'
 
 /** A guest physical address (IPA); a branded number so it is not mixed up with host addresses. */
 export type GuestAddress = number & { readonly __brand: 'GuestAddress' }
+/** Makes a {@link GuestAddress}; throws RangeError unless `address` is a non-negative safe integer. */
 export function ga(address: number): GuestAddress {
   if (!Number.isSafeInteger(address) || address < 0) throw new RangeError(`guest address ${address} is not a non-negative safe integer`)
   return address as GuestAddress
 }
 
+/** What `Kvm.open` runs on: the host kernel, memory and process a VMM would have. */
 export interface KvmOptions {
   /** Host physical memory in bytes (allocated lazily; default 1 GiB). Ignored with `kernel`. */
   readonly hostMemory?: number
@@ -70,6 +72,7 @@ export interface KvmOptions {
   readonly hostCpus?: number
 }
 
+/** Arguments of `Kvm.createVm` (KVM_CREATE_VM). */
 export interface CreateVmOptions {
   /** KVM_VM_TYPE_ARM_IPA_SIZE(bits); 0 or absent = 40 bits. */
   readonly ipaBits?: number
@@ -164,10 +167,12 @@ export class Kvm {
     return this.process.mmap(options)
   }
 
+  /** munmap(2) in the calling process's address space. */
   munmap(addr: number, length: number): void {
     this.process.munmap(addr, length)
   }
 
+  /** mprotect(2) in the calling process's address space (PROT_MTE included). */
   mprotect(addr: number, length: number, prot: number): void {
     this.process.mprotect(addr, length, prot)
   }
