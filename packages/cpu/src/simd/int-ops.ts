@@ -1,0 +1,327 @@
+// Integer lane functions (Arm ARM names in comments). Operands arrive unsigned; see lanes.ts.
+
+import { Q, sext, satS, satU, type Lane2, type Lane3, type Lane64} from './lanes.js'
+import { R, add64, asr64, bit64, cmpS64, cmpU64, lsr64, mulS32, neg64, shl64, sub64 } from './u64.js'
+
+const TWO32 = 0x1_0000_0000
+const ONES = 0xffff_ffff
+
+// ---------------------------------------------------------------- shifts (shared core)
+
+/** Output handling of a shift: wrap to esize, or saturate signed / unsigned (raising QC). */
+export const WRAP = 0
+export const SAT_S = 1
+export const SAT_U = 2
+
+/**
+ * (x + round) shifted by s bits (left if s >= 0, right if s < 0, 8/16/32-bit lanes), exact,
+ * then wrapped or saturated: the ASL of SSHL/USHL/SRSHL/SQSHL/.../SQSHLU and the shifts by
+ * immediate. x is the operand's signed or unsigned value as the instruction reads it.
+ */
+export function shiftLane(x: number, s: number, round: boolean, out: number, e: number): number {
+  const bits = 8 << e
+  let r: number
+  if (s >= 0) {
+    if (out === WRAP && s >= bits) return 0
+    r = x === 0 ? 0 : x * 2 ** s
+  } else {
+    const n = -s
+    if (round) {
+      // (x + 2^(n-1)) >> n is 0 for every operand once n exceeds esize + 1.
+      r = n > bits + 1 ? 0 : Math.floor((x + 2 ** (n - 1)) / 2 ** n)
+    } else {
+      r = Math.floor(x / 2 ** n)
+    }
+  }
+  return out === WRAP ? r : out === SAT_S ? satS(r, e) : satU(r, e)
+}
+
+/** The same on a 64-bit lane (lo, hi); the signed-ness of the operand is `signed`. Result in R. */
+export function shiftLane64(lo: number, hi: number, signed: boolean, s: number, round: boolean, out: number): void {
+  if (s >= 0) {
+    if ((lo | hi) === 0) {
+      R.lo = R.hi = 0
+      return
+    }
+    const negative = signed && (hi | 0) < 0
+    if (out === WRAP) {
+      shl64(lo, hi, s)
+      return
+    }
+    if (out === SAT_U && negative) {
+      Q.sat = 1
+      R.lo = R.hi = 0
+      return
+    }
+    let fits = s < 64
+    if (fits) {
+      shl64(lo, hi, s)
+      const rlo = R.lo
+      const rhi = R.hi
+      if (signed && out === SAT_S) asr64(rlo, rhi, s)
+      else lsr64(rlo, rhi, s)
+      fits = R.lo === lo >>> 0 && R.hi === hi >>> 0
+      R.lo = rlo
+      R.hi = rhi
+    }
+    if (!fits) {
+      Q.sat = 1
+      if (out === SAT_U) R.lo = R.hi = ONES
+      else if (negative) {
+        R.lo = 0
+        R.hi = 0x8000_0000
+      } else {
+        R.lo = ONES
+        R.hi = 0x7fff_ffff
+      }
+    }
+    return
+  }
+  const n = -s
+  if (round) {
+    if (n > 64) {
+      R.lo = R.hi = 0
+    } else if (n === 64) {
+      // (x + 2^63) >> 64: 1 for unsigned x >= 2^63; 0 for every signed x.
+      R.lo = signed ? 0 : hi >>> 31
+      R.hi = 0
+    } else {
+      const carry = bit64(lo, hi, n - 1)
+      if (signed) asr64(lo, hi, n)
+      else lsr64(lo, hi, n)
+      add64(R.lo, R.hi, carry, 0)
+    }
+  } else if (signed) asr64(lo, hi, n)
+  else lsr64(lo, hi, n)
+  // Right shifts cannot overflow; a signed value saturated as unsigned (SQSHRUN) is handled by callers.
+}
+
+// ---------------------------------------------------------------- three same
+
+export const shadd: Lane2 = (a, b, e) => Math.floor((sext(a, e) + sext(b, e)) / 2)
+export const uhadd: Lane2 = (a, b) => Math.floor((a + b) / 2)
+export const srhadd: Lane2 = (a, b, e) => Math.floor((sext(a, e) + sext(b, e) + 1) / 2)
+export const urhadd: Lane2 = (a, b) => Math.floor((a + b + 1) / 2)
+export const shsub: Lane2 = (a, b, e) => Math.floor((sext(a, e) - sext(b, e)) / 2)
+export const uhsub: Lane2 = (a, b) => Math.floor((a - b) / 2)
+
+export const sqadd: Lane2 = (a, b, e) => satS(sext(a, e) + sext(b, e), e)
+export const uqadd: Lane2 = (a, b, e) => satU(a + b, e)
+export const sqsub: Lane2 = (a, b, e) => satS(sext(a, e) - sext(b, e), e)
+export const uqsub: Lane2 = (a, b, e) => satU(a - b, e)
+
+function satMaxMin64(negative: boolean): void {
+  Q.sat = 1
+  if (negative) {
+    R.lo = 0
+    R.hi = 0x8000_0000
+  } else {
+    R.lo = ONES
+    R.hi = 0x7fff_ffff
+  }
+}
+
+export const sqadd64: Lane64 = (alo, ahi, blo, bhi) => {
+  add64(alo, ahi, blo, bhi)
+  const sa = ahi >>> 31
+  if (sa === bhi >>> 31 && R.hi >>> 31 !== sa) satMaxMin64(sa === 1)
+}
+export const sqsub64: Lane64 = (alo, ahi, blo, bhi) => {
+  sub64(alo, ahi, blo, bhi)
+  const sa = ahi >>> 31
+  if (sa !== bhi >>> 31 && R.hi >>> 31 !== sa) satMaxMin64(sa === 1)
+}
+export const uqadd64: Lane64 = (alo, ahi, blo, bhi) => {
+  add64(alo, ahi, blo, bhi)
+  if (cmpU64(R.lo, R.hi, alo, ahi) < 0) {
+    Q.sat = 1
+    R.lo = R.hi = ONES
+  }
+}
+export const uqsub64: Lane64 = (alo, ahi, blo, bhi) => {
+  if (cmpU64(alo, ahi, blo, bhi) < 0) {
+    Q.sat = 1
+    R.lo = R.hi = 0
+  } else sub64(alo, ahi, blo, bhi)
+}
+
+const mask64 = (c: boolean): void => {
+  R.lo = R.hi = c ? ONES : 0
+}
+export const cmgt: Lane2 = (a, b, e) => (sext(a, e) > sext(b, e) ? -1 : 0)
+export const cmge: Lane2 = (a, b, e) => (sext(a, e) >= sext(b, e) ? -1 : 0)
+export const cmhi: Lane2 = (a, b) => (a > b ? -1 : 0)
+export const cmhs: Lane2 = (a, b) => (a >= b ? -1 : 0)
+export const cmeq: Lane2 = (a, b) => (a === b ? -1 : 0)
+export const cmtst: Lane2 = (a, b) => ((a & b) !== 0 ? -1 : 0)
+export const cmgt64: Lane64 = (alo, ahi, blo, bhi) => mask64(cmpS64(alo, ahi, blo, bhi) > 0)
+export const cmge64: Lane64 = (alo, ahi, blo, bhi) => mask64(cmpS64(alo, ahi, blo, bhi) >= 0)
+export const cmhi64: Lane64 = (alo, ahi, blo, bhi) => mask64(cmpU64(alo, ahi, blo, bhi) > 0)
+export const cmhs64: Lane64 = (alo, ahi, blo, bhi) => mask64(cmpU64(alo, ahi, blo, bhi) >= 0)
+export const cmeq64: Lane64 = (alo, ahi, blo, bhi) => mask64(alo === blo && ahi === bhi)
+export const cmtst64: Lane64 = (alo, ahi, blo, bhi) => mask64(((alo & blo) | (ahi & bhi)) !== 0)
+
+// Shift by register: the shift is the signed low byte of the Vm lane.
+const shiftOf = (b: number): number => (b << 24) >> 24
+export const sshl: Lane2 = (a, b, e) => shiftLane(sext(a, e), shiftOf(b), false, WRAP, e)
+export const ushl: Lane2 = (a, b, e) => shiftLane(a, shiftOf(b), false, WRAP, e)
+export const srshl: Lane2 = (a, b, e) => shiftLane(sext(a, e), shiftOf(b), true, WRAP, e)
+export const urshl: Lane2 = (a, b, e) => shiftLane(a, shiftOf(b), true, WRAP, e)
+export const sqshl: Lane2 = (a, b, e) => shiftLane(sext(a, e), shiftOf(b), false, SAT_S, e)
+export const uqshl: Lane2 = (a, b, e) => shiftLane(a, shiftOf(b), false, SAT_U, e)
+export const sqrshl: Lane2 = (a, b, e) => shiftLane(sext(a, e), shiftOf(b), true, SAT_S, e)
+export const uqrshl: Lane2 = (a, b, e) => shiftLane(a, shiftOf(b), true, SAT_U, e)
+export const sshl64: Lane64 = (alo, ahi, blo) => shiftLane64(alo, ahi, true, shiftOf(blo), false, WRAP)
+export const ushl64: Lane64 = (alo, ahi, blo) => shiftLane64(alo, ahi, false, shiftOf(blo), false, WRAP)
+export const srshl64: Lane64 = (alo, ahi, blo) => shiftLane64(alo, ahi, true, shiftOf(blo), true, WRAP)
+export const urshl64: Lane64 = (alo, ahi, blo) => shiftLane64(alo, ahi, false, shiftOf(blo), true, WRAP)
+export const sqshl64: Lane64 = (alo, ahi, blo) => shiftLane64(alo, ahi, true, shiftOf(blo), false, SAT_S)
+export const uqshl64: Lane64 = (alo, ahi, blo) => shiftLane64(alo, ahi, false, shiftOf(blo), false, SAT_U)
+export const sqrshl64: Lane64 = (alo, ahi, blo) => shiftLane64(alo, ahi, true, shiftOf(blo), true, SAT_S)
+export const uqrshl64: Lane64 = (alo, ahi, blo) => shiftLane64(alo, ahi, false, shiftOf(blo), true, SAT_U)
+
+export const smax: Lane2 = (a, b, e) => Math.max(sext(a, e), sext(b, e))
+export const umax: Lane2 = (a, b) => Math.max(a, b)
+export const smin: Lane2 = (a, b, e) => Math.min(sext(a, e), sext(b, e))
+export const umin: Lane2 = (a, b) => Math.min(a, b)
+export const sabd: Lane2 = (a, b, e) => Math.abs(sext(a, e) - sext(b, e))
+export const uabd: Lane2 = (a, b) => Math.abs(a - b)
+export const saba: Lane3 = (d, a, b, e) => d + Math.abs(sext(a, e) - sext(b, e))
+export const uaba: Lane3 = (d, a, b) => d + Math.abs(a - b)
+
+export const add: Lane2 = (a, b) => a + b
+export const sub: Lane2 = (a, b) => a - b
+export const add64l: Lane64 = (alo, ahi, blo, bhi) => add64(alo, ahi, blo, bhi)
+export const sub64l: Lane64 = (alo, ahi, blo, bhi) => sub64(alo, ahi, blo, bhi)
+export const mul: Lane2 = (a, b) => Math.imul(a, b)
+export const mla: Lane3 = (d, a, b) => d + Math.imul(a, b)
+export const mls: Lane3 = (d, a, b) => d - Math.imul(a, b)
+
+/** Carry-less product of two bytes (PMUL keeps its low 8 bits, PMULL all 16). */
+export function clmul8(a: number, b: number): number {
+  let r = 0
+  for (let i = 0; i < 8; i++) if ((b >>> i) & 1) r ^= a << i
+  return r
+}
+export const pmul: Lane2 = (a, b) => clmul8(a, b)
+
+/** High half of 2*a*b (+ rounding), saturated: SQDMULH / SQRDMULH on 16- or 32-bit lanes. */
+export function sqdmulhCore(a: number, b: number, round: boolean, e: number): number {
+  if (e === 1) return satS(Math.floor((2 * a * b + (round ? 0x8000 : 0)) / 0x10000), 1)
+  mulS32(a, b)
+  const lo2 = ((R.lo << 1) >>> 0) + (round ? 0x8000_0000 : 0)
+  return satS(2 * (R.hi | 0) + (R.lo >>> 31) + (lo2 >= TWO32 ? 1 : 0), 2)
+}
+export const sqdmulh: Lane2 = (a, b, e) => sqdmulhCore(sext(a, e), sext(b, e), false, e)
+export const sqrdmulh: Lane2 = (a, b, e) => sqdmulhCore(sext(a, e), sext(b, e), true, e)
+
+/** SQRDMLAH / SQRDMLSH: (d << esize) +/- 2*a*b + 2^(esize-1), high half, saturated. */
+function sqrdmlxh(d: number, a: number, b: number, e: number, subtract: boolean): number {
+  if (e === 1) {
+    const p = 2 * a * b
+    return satS(Math.floor((d * 0x10000 + (subtract ? -p : p) + 0x8000) / 0x10000), 1)
+  }
+  mulS32(a, b)
+  if (subtract) neg64(R.lo, R.hi)
+  const lo2 = ((R.lo << 1) >>> 0) + 0x8000_0000
+  return satS(d + 2 * (R.hi | 0) + (R.lo >>> 31) + (lo2 >= TWO32 ? 1 : 0), 2)
+}
+export const sqrdmlah: Lane3 = (d, a, b, e) => sqrdmlxh(sext(d, e), sext(a, e), sext(b, e), e, false)
+export const sqrdmlsh: Lane3 = (d, a, b, e) => sqrdmlxh(sext(d, e), sext(a, e), sext(b, e), e, true)
+
+// ---------------------------------------------------------------- two-register misc
+
+export const suqadd: Lane2 = (d, a, e) => satS(sext(d, e) + a, e)
+export const usqadd: Lane2 = (d, a, e) => satU(d + sext(a, e), e)
+/** SUQADD, 64-bit: signed d + unsigned n, saturated signed. */
+export const suqadd64: Lane64 = (dlo, dhi, nlo, nhi) => {
+  // Overflow only upwards: when n > INT64_MAX - d (that difference fits in 64 unsigned bits).
+  sub64(ONES, 0x7fff_ffff, dlo, dhi)
+  if (cmpU64(nlo, nhi, R.lo, R.hi) > 0) satMaxMin64(false)
+  else add64(dlo, dhi, nlo, nhi)
+}
+/** USQADD, 64-bit: unsigned d + signed n, saturated unsigned. */
+export const usqadd64: Lane64 = (dlo, dhi, nlo, nhi) => {
+  if ((nhi | 0) >= 0) {
+    uqadd64(dlo, dhi, nlo, nhi)
+    return
+  }
+  neg64(nlo, nhi)
+  uqsub64(dlo, dhi, R.lo, R.hi)
+}
+
+export const sqabs: Lane2 = (a, _b, e) => satS(Math.abs(sext(a, e)), e)
+export const sqneg: Lane2 = (a, _b, e) => satS(-sext(a, e), e)
+export const abs: Lane2 = (a, _b, e) => Math.abs(sext(a, e))
+export const neg: Lane2 = (a) => -a
+export const sqabs64: Lane64 = (lo, hi) => {
+  if ((hi | 0) < 0) sqneg64(lo, hi, 0, 0)
+  else {
+    R.lo = lo
+    R.hi = hi
+  }
+}
+export const sqneg64: Lane64 = (lo, hi) => {
+  if (lo === 0 && hi === 0x8000_0000) satMaxMin64(false)
+  else neg64(lo, hi)
+}
+export const abs64: Lane64 = (lo, hi) => {
+  if ((hi | 0) < 0) neg64(lo, hi)
+  else {
+    R.lo = lo
+    R.hi = hi
+  }
+}
+export const neg64l: Lane64 = (lo, hi) => neg64(lo, hi)
+
+export const cmgtz: Lane2 = (a, _b, e) => (sext(a, e) > 0 ? -1 : 0)
+export const cmgez: Lane2 = (a, _b, e) => (sext(a, e) >= 0 ? -1 : 0)
+export const cmeqz: Lane2 = (a) => (a === 0 ? -1 : 0)
+export const cmlez: Lane2 = (a, _b, e) => (sext(a, e) <= 0 ? -1 : 0)
+export const cmltz: Lane2 = (a, _b, e) => (sext(a, e) < 0 ? -1 : 0)
+export const cmgtz64: Lane64 = (lo, hi) => mask64((hi | 0) > 0 || ((hi | 0) === 0 && lo !== 0))
+export const cmgez64: Lane64 = (_lo, hi) => mask64((hi | 0) >= 0)
+export const cmeqz64: Lane64 = (lo, hi) => mask64((lo | hi) === 0)
+export const cmlez64: Lane64 = (lo, hi) => mask64((hi | 0) < 0 || (lo | hi) === 0)
+export const cmltz64: Lane64 = (_lo, hi) => mask64((hi | 0) < 0)
+
+export const clz: Lane2 = (a, _b, e) => Math.clz32(a) - (32 - (8 << e))
+/** Leading bits equal to the sign bit, not counting the sign bit itself. */
+export const cls: Lane2 = (a, _b, e) => {
+  const bits = 8 << e
+  const low = bits === 32 ? 0x7fff_ffff : (1 << (bits - 1)) - 1
+  return Math.clz32(((a >>> 1) ^ a) & low) - (33 - bits)
+}
+export const cnt: Lane2 = (a) => {
+  let x = a - ((a >>> 1) & 0x55)
+  x = (x & 0x33) + ((x >>> 2) & 0x33)
+  return (x + (x >>> 4)) & 0x0f
+}
+export const rbit: Lane2 = (a) => {
+  let r = 0
+  for (let i = 0; i < 8; i++) r |= ((a >>> i) & 1) << (7 - i)
+  return r
+}
+export const not: Lane2 = (a) => ~a
+
+// ---------------------------------------------------------------- URECPE / URSQRTE
+
+// Arm's 9-bit estimate tables (RecipEstimate / RecipSqrtEstimate with the operand read as
+// a fixed-point fraction), built once.
+const RECIP = new Uint16Array(512)
+const RSQRT = new Uint16Array(512)
+for (let a = 256; a < 512; a++) {
+  const b = Math.floor((1 << 19) / (a * 2 + 1))
+  RECIP[a] = (b + 1) >> 1
+}
+for (let a = 128; a < 512; a++) {
+  const x = a < 256 ? a * 2 + 1 : (((a >> 1) << 1) + 1) * 2
+  let b = 512
+  while (x * (b + 1) * (b + 1) < 1 << 28) b++
+  RSQRT[a] = (b + 1) >> 1
+}
+
+/** URECPE: operands below 0x8000_0000 give all ones; others the 9-bit estimate at the top. */
+export const urecpe: Lane2 = (a) => (a < 0x8000_0000 ? ONES : (RECIP[a >>> 23]! << 23) >>> 0)
+/** URSQRTE: operands below 0x4000_0000 give all ones. */
+export const ursqrte: Lane2 = (a) => (a < 0x4000_0000 ? ONES : (RSQRT[a >>> 23]! << 23) >>> 0)
