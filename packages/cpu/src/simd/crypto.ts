@@ -51,21 +51,39 @@ export function aesRound(V: VRegs, decrypt: boolean, rd: number, rn: number): vo
   }
 }
 
+// Multiplication tables for (Inv)MixColumns: MUL[c][x] = c * x in GF(2^8).
+function mulTable(c: number): Uint8Array {
+  const t = new Uint8Array(256)
+  for (let x = 0; x < 256; x++) t[x] = gmul(x, c)
+  return t
+}
+const MUL1 = mulTable(1)
+const MUL2 = mulTable(2)
+const MUL3 = mulTable(3)
+const MUL9 = mulTable(9)
+const MUL11 = mulTable(11)
+const MUL13 = mulTable(13)
+const MUL14 = mulTable(14)
+
 /** AESMC (inverse false) / AESIMC (inverse true): (Inv)MixColumns of Vn into Vd. */
 export function aesMix(V: VRegs, inverse: boolean, rd: number, rn: number): void {
   const u8 = V.u8
   const n = rn << 4
   const d = rd << 4
-  const [c0, c1, c2, c3] = inverse ? [14, 11, 13, 9] : [2, 3, 1, 1]
-  for (let col = 0; col < 4; col++) {
-    const a0 = u8[n + 4 * col]!
-    const a1 = u8[n + 4 * col + 1]!
-    const a2 = u8[n + 4 * col + 2]!
-    const a3 = u8[n + 4 * col + 3]!
-    u8[d + 4 * col] = gmul(a0, c0) ^ gmul(a1, c1) ^ gmul(a2, c2) ^ gmul(a3, c3)
-    u8[d + 4 * col + 1] = gmul(a0, c3) ^ gmul(a1, c0) ^ gmul(a2, c1) ^ gmul(a3, c2)
-    u8[d + 4 * col + 2] = gmul(a0, c2) ^ gmul(a1, c3) ^ gmul(a2, c0) ^ gmul(a3, c1)
-    u8[d + 4 * col + 3] = gmul(a0, c1) ^ gmul(a1, c2) ^ gmul(a2, c3) ^ gmul(a3, c0)
+  // Row i of the (inverse) MixColumns matrix is the coefficients rotated right by i.
+  const c0 = inverse ? MUL14 : MUL2
+  const c1 = inverse ? MUL11 : MUL3
+  const c2 = inverse ? MUL13 : MUL1
+  const c3 = inverse ? MUL9 : MUL1
+  for (let col = 0; col < 16; col += 4) {
+    const a0 = u8[n + col]!
+    const a1 = u8[n + col + 1]!
+    const a2 = u8[n + col + 2]!
+    const a3 = u8[n + col + 3]!
+    u8[d + col] = c0[a0]! ^ c1[a1]! ^ c2[a2]! ^ c3[a3]!
+    u8[d + col + 1] = c3[a0]! ^ c0[a1]! ^ c1[a2]! ^ c2[a3]!
+    u8[d + col + 2] = c2[a0]! ^ c3[a1]! ^ c0[a2]! ^ c1[a3]!
+    u8[d + col + 3] = c1[a0]! ^ c2[a1]! ^ c3[a2]! ^ c0[a3]!
   }
 }
 
@@ -447,17 +465,19 @@ export function sm3tt(V: VRegs, kind: number, rd: number, rn: number, rm: number
   u32[d + 3] = top
 }
 
+/** SM3's permutation P1. */
+const p1 = (x: number): number => (x ^ rol(x, 15) ^ rol(x, 23)) >>> 0
+
 /** SM3PARTW1: the first half of the SM3 message expansion. */
 export function sm3partw1(V: VRegs, rd: number, rn: number, rm: number): void {
   const u32 = V.u32
   const d = rd << 2
   const n = rn << 2
   const m = rm << 2
-  const p = (x: number): number => (x ^ rol(x, 15) ^ rol(x, 23)) >>> 0
-  const r0 = p((u32[d]! ^ u32[n]! ^ rol(u32[m + 1]!, 15)) >>> 0)
-  const r1 = p((u32[d + 1]! ^ u32[n + 1]! ^ rol(u32[m + 2]!, 15)) >>> 0)
-  const r2 = p((u32[d + 2]! ^ u32[n + 2]! ^ rol(u32[m + 3]!, 15)) >>> 0)
-  const r3 = p((u32[d + 3]! ^ u32[n + 3]! ^ rol(r0, 15)) >>> 0)
+  const r0 = p1((u32[d]! ^ u32[n]! ^ rol(u32[m + 1]!, 15)) >>> 0)
+  const r1 = p1((u32[d + 1]! ^ u32[n + 1]! ^ rol(u32[m + 2]!, 15)) >>> 0)
+  const r2 = p1((u32[d + 2]! ^ u32[n + 2]! ^ rol(u32[m + 3]!, 15)) >>> 0)
+  const r3 = p1((u32[d + 3]! ^ u32[n + 3]! ^ rol(r0, 15)) >>> 0)
   u32[d] = r0
   u32[d + 1] = r1
   u32[d + 2] = r2
@@ -474,8 +494,7 @@ export function sm3partw2(V: VRegs, rd: number, rn: number, rm: number): void {
   const t1 = (u32[n + 1]! ^ rol(u32[m + 1]!, 7)) >>> 0
   const t2 = (u32[n + 2]! ^ rol(u32[m + 2]!, 7)) >>> 0
   const t3 = (u32[n + 3]! ^ rol(u32[m + 3]!, 7)) >>> 0
-  let x = rol(t0, 15)
-  x = (x ^ rol(x, 15) ^ rol(x, 23)) >>> 0
+  const x = p1(rol(t0, 15))
   u32[d] = (u32[d]! ^ t0) >>> 0
   u32[d + 1] = (u32[d + 1]! ^ t1) >>> 0
   u32[d + 2] = (u32[d + 2]! ^ t2) >>> 0
