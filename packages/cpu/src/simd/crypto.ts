@@ -3,6 +3,7 @@
 // (word 0 = bits 31:0, as Elem[V, e, 32] in the Arm ARM pseudocode); every result is
 // computed into locals or scratch before Vd is written, so Vd may alias any source.
 
+import { R_HI, R_LO, alu, ror64 } from '../alu.js'
 import { type VRegs, V_SCRATCH, zeroAbove } from './vregs.js'
 
 const rol = (x: number, n: number): number => ((x << n) | (x >>> (32 - n))) >>> 0
@@ -249,53 +250,36 @@ export function sha256su1(V: VRegs, rd: number, rn: number, rm: number): void {
 
 // ---------------------------------------------------------------- SHA-512 (64-bit words as lo/hi)
 
-// 64-bit helpers on the scratch register's words (no allocation): a value is (lo, hi).
-let rlo = 0
-let rhi = 0
-function ror64(lo: number, hi: number, n: number): void {
-  if (n >= 32) {
-    const t = lo
-    lo = hi
-    hi = t
-    n -= 32
-  }
-  if (n === 0) {
-    rlo = lo >>> 0
-    rhi = hi >>> 0
-  } else {
-    rlo = ((lo >>> n) | (hi << (32 - n))) >>> 0
-    rhi = ((hi >>> n) | (lo << (32 - n))) >>> 0
-  }
-}
-/** ROR(x, a) ^ ROR(x, b) ^ ROR(x, c) into (rlo, rhi). */
+// 64-bit values as (lo, hi) uint32 halves; helpers leave results in alu[R_LO], alu[R_HI].
+/** ROR(x, a) ^ ROR(x, b) ^ ROR(x, c). */
 function sigma3(lo: number, hi: number, a: number, b: number, c: number): void {
   ror64(lo, hi, a)
-  let l = rlo
-  let h = rhi
+  let l = alu[R_LO]!
+  let h = alu[R_HI]!
   ror64(lo, hi, b)
-  l ^= rlo
-  h ^= rhi
+  l ^= alu[R_LO]!
+  h ^= alu[R_HI]!
   ror64(lo, hi, c)
-  rlo = (l ^ rlo) >>> 0
-  rhi = (h ^ rhi) >>> 0
+  alu[R_LO] = (l ^ alu[R_LO]!) >>> 0
+  alu[R_HI] = (h ^ alu[R_HI]!) >>> 0
 }
-/** ROR(x, a) ^ ROR(x, b) ^ (x >> c) into (rlo, rhi), c < 32. */
+/** ROR(x, a) ^ ROR(x, b) ^ (x >> c), c < 32. */
 function sigmaShift(lo: number, hi: number, a: number, b: number, c: number): void {
   ror64(lo, hi, a)
-  let l = rlo
-  let h = rhi
+  let l = alu[R_LO]!
+  let h = alu[R_HI]!
   ror64(lo, hi, b)
-  l ^= rlo ^ ((lo >>> c) | (hi << (32 - c)))
-  h ^= rhi ^ (hi >>> c)
-  rlo = l >>> 0
-  rhi = h >>> 0
+  l ^= alu[R_LO]! ^ ((lo >>> c) | (hi << (32 - c)))
+  h ^= alu[R_HI]! ^ (hi >>> c)
+  alu[R_LO] = l >>> 0
+  alu[R_HI] = h >>> 0
 }
-/** Sum of up to three 64-bit values into (rlo, rhi). */
+/** Sum of three 64-bit values. */
 function add3(alo: number, ahi: number, blo: number, bhi: number, clo: number, chi: number): void {
   const lo = alo + blo + clo // < 3 * 2^32, exact
   const carry = Math.floor(lo / 0x1_0000_0000)
-  rlo = lo >>> 0
-  rhi = (ahi + bhi + chi + carry) >>> 0
+  alu[R_LO] = lo >>> 0
+  alu[R_HI] = (ahi + bhi + chi + carry) >>> 0
 }
 
 /** SHA512H: Qd = the first half of two rounds' T1 computation (Arm ARM SHA512H). */
@@ -309,21 +293,21 @@ export function sha512h(V: VRegs, rd: number, rn: number, rm: number): void {
   const w0l = u32[d]!, w0h = u32[d + 1]!, w1l = u32[d + 2]!, w1h = u32[d + 3]!
   // High half: Ch(Y1, X0, X1) + Sigma1(Y1) + W1.
   sigma3(y1l, y1h, 14, 18, 41)
-  const s1l = rlo, s1h = rhi
+  const s1l = alu[R_LO]!, s1h = alu[R_HI]!
   const chl = ((y1l & x0l) ^ (~y1l & x1l)) >>> 0
   const chh = ((y1h & x0h) ^ (~y1h & x1h)) >>> 0
   add3(chl, chh, s1l, s1h, w1l, w1h)
-  const hil = rlo, hih = rhi
+  const hil = alu[R_LO]!, hih = alu[R_HI]!
   // tmp = high + Y0; low half: Ch(tmp, Y1, X0) + Sigma1(tmp) + W0.
   add3(hil, hih, y0l, y0h, 0, 0)
-  const tl = rlo, th = rhi
+  const tl = alu[R_LO]!, th = alu[R_HI]!
   sigma3(tl, th, 14, 18, 41)
-  const s2l = rlo, s2h = rhi
+  const s2l = alu[R_LO]!, s2h = alu[R_HI]!
   const c2l = ((tl & y1l) ^ (~tl & x0l)) >>> 0
   const c2h = ((th & y1h) ^ (~th & x0h)) >>> 0
   add3(c2l, c2h, s2l, s2h, w0l, w0h)
-  u32[d] = rlo
-  u32[d + 1] = rhi
+  u32[d] = alu[R_LO]!
+  u32[d + 1] = alu[R_HI]!
   u32[d + 2] = hil
   u32[d + 3] = hih
 }
@@ -338,18 +322,18 @@ export function sha512h2(V: VRegs, rd: number, rn: number, rm: number): void {
   const y0l = u32[m]!, y0h = u32[m + 1]!, y1l = u32[m + 2]!, y1h = u32[m + 3]!
   const w0l = u32[d]!, w0h = u32[d + 1]!, w1l = u32[d + 2]!, w1h = u32[d + 3]!
   sigma3(y0l, y0h, 28, 34, 39)
-  const n0l = rlo, n0h = rhi
+  const n0l = alu[R_LO]!, n0h = alu[R_HI]!
   const mjl = ((x0l & y1l) ^ (x0l & y0l) ^ (y1l & y0l)) >>> 0
   const mjh = ((x0h & y1h) ^ (x0h & y0h) ^ (y1h & y0h)) >>> 0
   add3(mjl, mjh, n0l, n0h, w1l, w1h)
-  const hil = rlo, hih = rhi
+  const hil = alu[R_LO]!, hih = alu[R_HI]!
   sigma3(hil, hih, 28, 34, 39)
-  const n1l = rlo, n1h = rhi
+  const n1l = alu[R_LO]!, n1h = alu[R_HI]!
   const m2l = ((hil & y0l) ^ (hil & y1l) ^ (y1l & y0l)) >>> 0
   const m2h = ((hih & y0h) ^ (hih & y1h) ^ (y1h & y0h)) >>> 0
   add3(m2l, m2h, n1l, n1h, w0l, w0h)
-  u32[d] = rlo
-  u32[d + 1] = rhi
+  u32[d] = alu[R_LO]!
+  u32[d + 1] = alu[R_HI]!
   u32[d + 2] = hil
   u32[d + 3] = hih
 }
@@ -361,14 +345,14 @@ export function sha512su0(V: VRegs, rd: number, rn: number): void {
   const n = rn << 2
   const w0l = u32[d]!, w0h = u32[d + 1]!, w1l = u32[d + 2]!, w1h = u32[d + 3]!
   sigmaShift(w1l, w1h, 1, 8, 7)
-  add3(w0l, w0h, rlo, rhi, 0, 0)
-  const r0l = rlo, r0h = rhi
+  add3(w0l, w0h, alu[R_LO]!, alu[R_HI]!, 0, 0)
+  const r0l = alu[R_LO]!, r0h = alu[R_HI]!
   sigmaShift(u32[n]!, u32[n + 1]!, 1, 8, 7)
-  add3(w1l, w1h, rlo, rhi, 0, 0)
+  add3(w1l, w1h, alu[R_LO]!, alu[R_HI]!, 0, 0)
   u32[d] = r0l
   u32[d + 1] = r0h
-  u32[d + 2] = rlo
-  u32[d + 3] = rhi
+  u32[d + 2] = alu[R_LO]!
+  u32[d + 3] = alu[R_HI]!
 }
 
 /** SHA512SU1: Vd.d[i] += sigma1(Vn.d[i]) + Vm.d[i]. */
@@ -378,12 +362,12 @@ export function sha512su1(V: VRegs, rd: number, rn: number, rm: number): void {
   const n = rn << 2
   const m = rm << 2
   sigmaShift(u32[n + 2]!, u32[n + 3]!, 19, 61, 6)
-  add3(u32[d + 2]!, u32[d + 3]!, rlo, rhi, u32[m + 2]!, u32[m + 3]!)
-  const hil = rlo, hih = rhi
+  add3(u32[d + 2]!, u32[d + 3]!, alu[R_LO]!, alu[R_HI]!, u32[m + 2]!, u32[m + 3]!)
+  const hil = alu[R_LO]!, hih = alu[R_HI]!
   sigmaShift(u32[n]!, u32[n + 1]!, 19, 61, 6)
-  add3(u32[d]!, u32[d + 1]!, rlo, rhi, u32[m]!, u32[m + 1]!)
-  u32[d] = rlo
-  u32[d + 1] = rhi
+  add3(u32[d]!, u32[d + 1]!, alu[R_LO]!, alu[R_HI]!, u32[m]!, u32[m + 1]!)
+  u32[d] = alu[R_LO]!
+  u32[d + 1] = alu[R_HI]!
   u32[d + 2] = hil
   u32[d + 3] = hih
 }
@@ -419,8 +403,8 @@ export function xar(V: VRegs, rd: number, rn: number, rm: number, imm: number): 
   const u32 = V.u32
   for (let k = 0; k < 4; k += 2) {
     ror64(u32[(rn << 2) + k]! ^ u32[(rm << 2) + k]!, u32[(rn << 2) + k + 1]! ^ u32[(rm << 2) + k + 1]!, imm)
-    u32[(rd << 2) + k] = rlo
-    u32[(rd << 2) + k + 1] = rhi
+    u32[(rd << 2) + k] = alu[R_LO]!
+    u32[(rd << 2) + k + 1] = alu[R_HI]!
   }
 }
 

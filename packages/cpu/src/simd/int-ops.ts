@@ -1,7 +1,7 @@
 // Integer lane functions (Arm ARM names in comments). Operands arrive unsigned; see lanes.ts.
 
 import { Q, sext, satS, satU, type Lane2, type Lane3, type Lane64} from './lanes.js'
-import { R, add64, asr64, bit64, cmpS64, cmpU64, lsr64, mulS32, neg64, shl64, sub64 } from './u64.js'
+import { R_HI, R_LO, alu, add64, asr64, bit64, cmpS64, cmpU64, lsr64, mulS32, neg64, shl64, sub64 } from './u64.js'
 
 const TWO32 = 0x1_0000_0000
 const ONES = 0xffff_ffff
@@ -36,11 +36,11 @@ export function shiftLane(x: number, s: number, round: boolean, out: number, e: 
   return out === WRAP ? r : out === SAT_S ? satS(r, e) : satU(r, e)
 }
 
-/** The same on a 64-bit lane (lo, hi); the signed-ness of the operand is `signed`. Result in R. */
+/** The same on a 64-bit lane (lo, hi); the signed-ness of the operand is `signed`. Result in alu[R_LO], alu[R_HI]. */
 export function shiftLane64(lo: number, hi: number, signed: boolean, s: number, round: boolean, out: number): void {
   if (s >= 0) {
     if ((lo | hi) === 0) {
-      R.lo = R.hi = 0
+      alu[R_LO] = alu[R_HI] = 0
       return
     }
     const negative = signed && (hi | 0) < 0
@@ -50,29 +50,29 @@ export function shiftLane64(lo: number, hi: number, signed: boolean, s: number, 
     }
     if (out === SAT_U && negative) {
       Q.sat = 1
-      R.lo = R.hi = 0
+      alu[R_LO] = alu[R_HI] = 0
       return
     }
     let fits = s < 64
     if (fits) {
       shl64(lo, hi, s)
-      const rlo = R.lo
-      const rhi = R.hi
+      const rlo = alu[R_LO]!
+      const rhi = alu[R_HI]!
       if (signed && out === SAT_S) asr64(rlo, rhi, s)
       else lsr64(rlo, rhi, s)
-      fits = R.lo === lo >>> 0 && R.hi === hi >>> 0
-      R.lo = rlo
-      R.hi = rhi
+      fits = alu[R_LO]! === lo >>> 0 && alu[R_HI]! === hi >>> 0
+      alu[R_LO] = rlo
+      alu[R_HI] = rhi
     }
     if (!fits) {
       Q.sat = 1
-      if (out === SAT_U) R.lo = R.hi = ONES
+      if (out === SAT_U) alu[R_LO] = alu[R_HI] = ONES
       else if (negative) {
-        R.lo = 0
-        R.hi = 0x8000_0000
+        alu[R_LO] = 0
+        alu[R_HI] = 0x8000_0000
       } else {
-        R.lo = ONES
-        R.hi = 0x7fff_ffff
+        alu[R_LO] = ONES
+        alu[R_HI] = 0x7fff_ffff
       }
     }
     return
@@ -80,16 +80,16 @@ export function shiftLane64(lo: number, hi: number, signed: boolean, s: number, 
   const n = -s
   if (round) {
     if (n > 64) {
-      R.lo = R.hi = 0
+      alu[R_LO] = alu[R_HI] = 0
     } else if (n === 64) {
       // (x + 2^63) >> 64: 1 for unsigned x >= 2^63; 0 for every signed x.
-      R.lo = signed ? 0 : hi >>> 31
-      R.hi = 0
+      alu[R_LO] = signed ? 0 : hi >>> 31
+      alu[R_HI] = 0
     } else {
       const carry = bit64(lo, hi, n - 1)
       if (signed) asr64(lo, hi, n)
       else lsr64(lo, hi, n)
-      add64(R.lo, R.hi, carry, 0)
+      add64(alu[R_LO]!, alu[R_HI]!, carry, 0)
     }
   } else if (signed) asr64(lo, hi, n)
   else lsr64(lo, hi, n)
@@ -113,40 +113,40 @@ export const uqsub: Lane2 = (a, b, e) => satU(a - b, e)
 function satMaxMin64(negative: boolean): void {
   Q.sat = 1
   if (negative) {
-    R.lo = 0
-    R.hi = 0x8000_0000
+    alu[R_LO] = 0
+    alu[R_HI] = 0x8000_0000
   } else {
-    R.lo = ONES
-    R.hi = 0x7fff_ffff
+    alu[R_LO] = ONES
+    alu[R_HI] = 0x7fff_ffff
   }
 }
 
 export const sqadd64: Lane64 = (alo, ahi, blo, bhi) => {
   add64(alo, ahi, blo, bhi)
   const sa = ahi >>> 31
-  if (sa === bhi >>> 31 && R.hi >>> 31 !== sa) satMaxMin64(sa === 1)
+  if (sa === bhi >>> 31 && alu[R_HI]! >>> 31 !== sa) satMaxMin64(sa === 1)
 }
 export const sqsub64: Lane64 = (alo, ahi, blo, bhi) => {
   sub64(alo, ahi, blo, bhi)
   const sa = ahi >>> 31
-  if (sa !== bhi >>> 31 && R.hi >>> 31 !== sa) satMaxMin64(sa === 1)
+  if (sa !== bhi >>> 31 && alu[R_HI]! >>> 31 !== sa) satMaxMin64(sa === 1)
 }
 export const uqadd64: Lane64 = (alo, ahi, blo, bhi) => {
   add64(alo, ahi, blo, bhi)
-  if (cmpU64(R.lo, R.hi, alo, ahi) < 0) {
+  if (cmpU64(alu[R_LO]!, alu[R_HI]!, alo, ahi) < 0) {
     Q.sat = 1
-    R.lo = R.hi = ONES
+    alu[R_LO] = alu[R_HI] = ONES
   }
 }
 export const uqsub64: Lane64 = (alo, ahi, blo, bhi) => {
   if (cmpU64(alo, ahi, blo, bhi) < 0) {
     Q.sat = 1
-    R.lo = R.hi = 0
+    alu[R_LO] = alu[R_HI] = 0
   } else sub64(alo, ahi, blo, bhi)
 }
 
 const mask64 = (c: boolean): void => {
-  R.lo = R.hi = c ? ONES : 0
+  alu[R_LO] = alu[R_HI] = c ? ONES : 0
 }
 export const cmgt: Lane2 = (a, b, e) => (sext(a, e) > sext(b, e) ? -1 : 0)
 export const cmge: Lane2 = (a, b, e) => (sext(a, e) >= sext(b, e) ? -1 : 0)
@@ -209,8 +209,8 @@ export const pmul: Lane2 = (a, b) => clmul8(a, b)
 export function sqdmulhCore(a: number, b: number, round: boolean, e: number): number {
   if (e === 1) return satS(Math.floor((2 * a * b + (round ? 0x8000 : 0)) / 0x10000), 1)
   mulS32(a, b)
-  const lo2 = ((R.lo << 1) >>> 0) + (round ? 0x8000_0000 : 0)
-  return satS(2 * (R.hi | 0) + (R.lo >>> 31) + (lo2 >= TWO32 ? 1 : 0), 2)
+  const lo2 = ((alu[R_LO]! << 1) >>> 0) + (round ? 0x8000_0000 : 0)
+  return satS(2 * (alu[R_HI]! | 0) + (alu[R_LO]! >>> 31) + (lo2 >= TWO32 ? 1 : 0), 2)
 }
 export const sqdmulh: Lane2 = (a, b, e) => sqdmulhCore(sext(a, e), sext(b, e), false, e)
 export const sqrdmulh: Lane2 = (a, b, e) => sqdmulhCore(sext(a, e), sext(b, e), true, e)
@@ -222,9 +222,9 @@ function sqrdmlxh(d: number, a: number, b: number, e: number, subtract: boolean)
     return satS(Math.floor((d * 0x10000 + (subtract ? -p : p) + 0x8000) / 0x10000), 1)
   }
   mulS32(a, b)
-  if (subtract) neg64(R.lo, R.hi)
-  const lo2 = ((R.lo << 1) >>> 0) + 0x8000_0000
-  return satS(d + 2 * (R.hi | 0) + (R.lo >>> 31) + (lo2 >= TWO32 ? 1 : 0), 2)
+  if (subtract) neg64(alu[R_LO]!, alu[R_HI]!)
+  const lo2 = ((alu[R_LO]! << 1) >>> 0) + 0x8000_0000
+  return satS(d + 2 * (alu[R_HI]! | 0) + (alu[R_LO]! >>> 31) + (lo2 >= TWO32 ? 1 : 0), 2)
 }
 export const sqrdmlah: Lane3 = (d, a, b, e) => sqrdmlxh(sext(d, e), sext(a, e), sext(b, e), e, false)
 export const sqrdmlsh: Lane3 = (d, a, b, e) => sqrdmlxh(sext(d, e), sext(a, e), sext(b, e), e, true)
@@ -237,7 +237,7 @@ export const usqadd: Lane2 = (d, a, e) => satU(d + sext(a, e), e)
 export const suqadd64: Lane64 = (dlo, dhi, nlo, nhi) => {
   // Overflow only upwards: when n > INT64_MAX - d (that difference fits in 64 unsigned bits).
   sub64(ONES, 0x7fff_ffff, dlo, dhi)
-  if (cmpU64(nlo, nhi, R.lo, R.hi) > 0) satMaxMin64(false)
+  if (cmpU64(nlo, nhi, alu[R_LO]!, alu[R_HI]!) > 0) satMaxMin64(false)
   else add64(dlo, dhi, nlo, nhi)
 }
 /** USQADD, 64-bit: unsigned d + signed n, saturated unsigned. */
@@ -247,7 +247,7 @@ export const usqadd64: Lane64 = (dlo, dhi, nlo, nhi) => {
     return
   }
   neg64(nlo, nhi)
-  uqsub64(dlo, dhi, R.lo, R.hi)
+  uqsub64(dlo, dhi, alu[R_LO]!, alu[R_HI]!)
 }
 
 export const sqabs: Lane2 = (a, _b, e) => satS(Math.abs(sext(a, e)), e)
@@ -257,8 +257,8 @@ export const neg: Lane2 = (a) => -a
 export const sqabs64: Lane64 = (lo, hi) => {
   if ((hi | 0) < 0) sqneg64(lo, hi, 0, 0)
   else {
-    R.lo = lo
-    R.hi = hi
+    alu[R_LO] = lo
+    alu[R_HI] = hi
   }
 }
 export const sqneg64: Lane64 = (lo, hi) => {
@@ -268,8 +268,8 @@ export const sqneg64: Lane64 = (lo, hi) => {
 export const abs64: Lane64 = (lo, hi) => {
   if ((hi | 0) < 0) neg64(lo, hi)
   else {
-    R.lo = lo
-    R.hi = hi
+    alu[R_LO] = lo
+    alu[R_HI] = hi
   }
 }
 export const neg64l: Lane64 = (lo, hi) => neg64(lo, hi)

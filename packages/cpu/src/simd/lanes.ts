@@ -2,10 +2,10 @@
 // function. Lane functions for 8/16/32-bit elements take and return plain numbers (the
 // operands unsigned; a signed operation converts with sext); results are stored modulo
 // 2^esize by the typed array. 64-bit lanes go through a separate function on (lo, hi) halves
-// that leaves its result in R. Saturating lane functions call satS/satU, which raise `sat`;
+// that leaves its result in alu[R_LO], alu[R_HI] (see u64.ts). Saturating lane functions call satS/satU, which raise `sat`;
 // the engines return it so the caller can set FPSR.QC.
 
-import { R } from './u64.js'
+import { R_HI, R_LO, alu } from './u64.js'
 import { type VRegs, V_SCRATCH, getU, setLane, zeroAbove } from './vregs.js'
 
 /** Set by saturating lane functions; engines clear it first and return it. */
@@ -53,9 +53,9 @@ export function satU(x: number, e: number): number {
 export type Lane2 = (a: number, b: number, e: number) => number
 /** Ternary lane function: d is the destination's old lane. */
 export type Lane3 = (d: number, a: number, b: number, e: number) => number
-/** 64-bit lane function: result in R. */
+/** 64-bit lane function: result in alu[R_LO], alu[R_HI]. */
 export type Lane64 = (alo: number, ahi: number, blo: number, bhi: number) => void
-/** 64-bit ternary lane function: result in R. */
+/** 64-bit ternary lane function: result in alu[R_LO], alu[R_HI]. */
 export type Lane64x3 = (dlo: number, dhi: number, alo: number, ahi: number, blo: number, bhi: number) => void
 
 function noLane64(): void {
@@ -76,8 +76,8 @@ export function lanes2(V: VRegs, f: Lane2, f64: Lane64 | undefined, esz: number,
       const b = (rm << 2) + 2 * i
       g(u32[a]!, u32[a + 1]!, u32[b]!, u32[b + 1]!)
       const d = (rd << 2) + 2 * i
-      u32[d] = R.lo
-      u32[d + 1] = R.hi
+      u32[d] = alu[R_LO]!
+      u32[d + 1] = alu[R_HI]!
     }
   } else {
     for (let i = 0; i < n; i++) setLane(V, esz, rd, i, f(getU(V, esz, rn, i), getU(V, esz, rm, i), esz))
@@ -97,8 +97,8 @@ export function lanes3(V: VRegs, f: Lane3, f64: Lane64x3 | undefined, esz: numbe
       const b = (rm << 2) + 2 * i
       const d = (rd << 2) + 2 * i
       g(u32[d]!, u32[d + 1]!, u32[a]!, u32[a + 1]!, u32[b]!, u32[b + 1]!)
-      u32[d] = R.lo
-      u32[d + 1] = R.hi
+      u32[d] = alu[R_LO]!
+      u32[d + 1] = alu[R_HI]!
     }
   } else {
     for (let i = 0; i < n; i++) {
@@ -119,8 +119,8 @@ export function lanes1(V: VRegs, f: Lane2, f64: Lane64 | undefined, esz: number,
       const a = (rn << 2) + 2 * i
       g(u32[a]!, u32[a + 1]!, k, 0)
       const d = (rd << 2) + 2 * i
-      u32[d] = R.lo
-      u32[d + 1] = R.hi
+      u32[d] = alu[R_LO]!
+      u32[d + 1] = alu[R_HI]!
     }
   } else {
     for (let i = 0; i < n; i++) setLane(V, esz, rd, i, f(getU(V, esz, rn, i), k, esz))
@@ -139,8 +139,8 @@ export function lanes1acc(V: VRegs, f: Lane3, f64: Lane64x3 | undefined, esz: nu
       const a = (rn << 2) + 2 * i
       const d = (rd << 2) + 2 * i
       g(u32[d]!, u32[d + 1]!, u32[a]!, u32[a + 1]!, k, 0)
-      u32[d] = R.lo
-      u32[d + 1] = R.hi
+      u32[d] = alu[R_LO]!
+      u32[d + 1] = alu[R_HI]!
     }
   } else {
     for (let i = 0; i < n; i++) setLane(V, esz, rd, i, f(getU(V, esz, rd, i), getU(V, esz, rn, i), k, esz))

@@ -2,7 +2,7 @@
 // SADDLV/UADDLV, SMAXV…UMINV) and the dot products (SDOT/UDOT).
 
 import { sext, type Lane2, type Lane64 } from './lanes.js'
-import { R, add64, fromNumber } from './u64.js'
+import { R_HI, R_LO, alu, add64, fromNumber } from './u64.js'
 import { type VRegs, V_SCRATCH, getU, setLane, zeroAbove } from './vregs.js'
 
 const S = V_SCRATCH
@@ -18,8 +18,8 @@ export function pairwise(V: VRegs, f: Lane2, f64: Lane64 | undefined, esz: numbe
     if (esz === 3) {
       const k = (src << 2) + 2 * j
       f64!(u32[k]!, u32[k + 1]!, u32[k + 2]!, u32[k + 3]!)
-      u32[(S << 2) + 2 * i] = R.lo
-      u32[(S << 2) + 2 * i + 1] = R.hi
+      u32[(S << 2) + 2 * i] = alu[R_LO]!
+      u32[(S << 2) + 2 * i + 1] = alu[R_HI]!
     } else setLane(V, esz, S, i, f(getU(V, esz, src, j), getU(V, esz, src, j + 1), esz))
   }
   const d = rd << 2
@@ -34,8 +34,8 @@ export function addpScalar(V: VRegs, rd: number, rn: number): void {
   const u32 = V.u32
   const k = rn << 2
   add64(u32[k]!, u32[k + 1]!, u32[k + 2]!, u32[k + 3]!)
-  u32[rd << 2] = R.lo
-  u32[(rd << 2) + 1] = R.hi
+  u32[rd << 2] = alu[R_LO]!
+  u32[(rd << 2) + 1] = alu[R_HI]!
   zeroAbove(V, rd, 8)
 }
 
@@ -72,8 +72,8 @@ export function acrossLanes(V: VRegs, op: number, esz: number, q: number, rd: nu
   const resultEsz = long ? esz + 1 : esz
   if (resultEsz === 3) {
     fromNumber(acc)
-    V.u32[rd << 2] = R.lo
-    V.u32[(rd << 2) + 1] = R.hi
+    V.u32[rd << 2] = alu[R_LO]!
+    V.u32[(rd << 2) + 1] = alu[R_HI]!
   } else setLane(V, resultEsz, rd, 0, acc)
   zeroAbove(V, rd, 1 << resultEsz)
 }

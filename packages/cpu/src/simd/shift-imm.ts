@@ -3,7 +3,7 @@
 
 import { Q, lanes1, lanes1acc, satS, satU, sext, type Lane2, type Lane3, type Lane64, type Lane64x3 } from './lanes.js'
 import { SAT_S, SAT_U, WRAP, shiftLane, shiftLane64 } from './int-ops.js'
-import { R, add64 } from './u64.js'
+import { R_HI, R_LO, alu, add64 } from './u64.js'
 import { type VRegs, getU, setLane, V_SCRATCH } from './vregs.js'
 import { writeNarrow } from './widen.js'
 
@@ -32,7 +32,7 @@ function accumulate(f: Lane2): Lane3 {
 function accumulate64(f: Lane64): Lane64x3 {
   return (dlo, dhi, lo, hi, k) => {
     f(lo, hi, k, 0)
-    add64(dlo, dhi, R.lo, R.hi)
+    add64(dlo, dhi, alu[R_LO]!, alu[R_HI]!)
   }
 }
 
@@ -49,25 +49,25 @@ const sli: Lane3 = (d, a, k) => ((d & ((1 << k) - 1)) | (a << k)) >>> 0
 
 const sri64: Lane64x3 = (dlo, dhi, lo, hi, k) => {
   if (k >= 64) {
-    R.lo = dlo
-    R.hi = dhi
+    alu[R_LO] = dlo
+    alu[R_HI] = dhi
     return
   }
   // Keep the top k bits of d, take the rest from (lo, hi) >> k.
   shiftLane64(lo, hi, false, -k, false, WRAP)
-  const rlo = R.lo
-  const rhi = R.hi
+  const rlo = alu[R_LO]!
+  const rhi = alu[R_HI]!
   const keepHi = k === 0 ? 0 : k >= 32 ? 0xffff_ffff : ~(0xffff_ffff >>> k)
   const keepLo = k <= 32 ? 0 : ~(0xffff_ffff >>> (k - 32))
-  R.lo = ((dlo & keepLo) | rlo) >>> 0
-  R.hi = ((dhi & keepHi) | rhi) >>> 0
+  alu[R_LO] = ((dlo & keepLo) | rlo) >>> 0
+  alu[R_HI] = ((dhi & keepHi) | rhi) >>> 0
 }
 const sli64: Lane64x3 = (dlo, dhi, lo, hi, k) => {
   shiftLane64(lo, hi, false, k, false, WRAP)
   const keepLo = k >= 32 ? 0xffff_ffff : (1 << k) - 1
   const keepHi = k <= 32 ? 0 : (1 << (k - 32)) - 1
-  R.lo = ((dlo & keepLo) | R.lo) >>> 0
-  R.hi = ((dhi & keepHi) | R.hi) >>> 0
+  alu[R_LO] = ((dlo & keepLo) | alu[R_LO]!) >>> 0
+  alu[R_HI] = ((dhi & keepHi) | alu[R_HI]!) >>> 0
 }
 
 const SHIFT_RIGHT: Record<string, [Lane2, Lane64]> = {
@@ -127,8 +127,8 @@ export function shiftRightNarrow(V: VRegs, kind: number, round: boolean, esz: nu
       const k = (rn << 2) + 2 * i
       shiftLane64(V.u32[k]!, V.u32[k + 1]!, signed, -shift, round, WRAP)
       // Exact whenever the value fits in 33 bits, which is all saturation needs to know.
-      x = signed ? (R.hi | 0) * 0x1_0000_0000 + R.lo : R.hi * 0x1_0000_0000 + R.lo
-      if (kind === SHRN) x = R.lo
+      x = signed ? (alu[R_HI]! | 0) * 0x1_0000_0000 + alu[R_LO]! : alu[R_HI]! * 0x1_0000_0000 + alu[R_LO]!
+      if (kind === SHRN) x = alu[R_LO]!
     }
     if (kind === SQSHRN) x = satS(x, esz)
     else if (kind !== SHRN) x = satU(x, esz)

@@ -4,7 +4,7 @@
 
 import { Q, sext, satS, satU } from './lanes.js'
 import { clmul8, sqadd64, sqsub64 } from './int-ops.js'
-import { R, add64, fromNumber, mulS32, mulU32, sub64 } from './u64.js'
+import { R_HI, R_LO, alu, add64, fromNumber, mulS32, mulU32, sub64 } from './u64.js'
 import { type VRegs, V_SCRATCH, getU, setLane, zeroAbove } from './vregs.js'
 
 const S = V_SCRATCH
@@ -41,7 +41,7 @@ function pairValue(op: number, a: number, b: number, e: number): number {
   }
 }
 
-/** The same for 32-bit sources: the 64-bit value in R. */
+/** The same for 32-bit sources: the 64-bit value in alu[R_LO], alu[R_HI]. */
 function pairValue64(op: number, a: number, b: number, signed: boolean): void {
   switch (op) {
     case LONG_ADD:
@@ -61,12 +61,12 @@ function pairValue64(op: number, a: number, b: number, signed: boolean): void {
       // LONG_DMUL: 2ab overflows only for (-2^31)^2.
       if (a === -0x8000_0000 && b === -0x8000_0000) {
         Q.sat = 1
-        R.lo = 0xffff_ffff
-        R.hi = 0x7fff_ffff
+        alu[R_LO] = 0xffff_ffff
+        alu[R_HI] = 0x7fff_ffff
         return
       }
       mulS32(a, b)
-      add64(R.lo, R.hi, R.lo, R.hi)
+      add64(alu[R_LO]!, alu[R_HI]!, alu[R_LO]!, alu[R_HI]!)
     }
   }
 }
@@ -114,13 +114,13 @@ export function long3(
         const dlo = V.u32[d]!
         const dhi = V.u32[d + 1]!
         if (sat) {
-          if (acc === ACC_ADD) sqadd64(dlo, dhi, R.lo, R.hi)
-          else sqsub64(dlo, dhi, R.lo, R.hi)
-        } else if (acc === ACC_ADD) add64(dlo, dhi, R.lo, R.hi)
-        else sub64(dlo, dhi, R.lo, R.hi)
+          if (acc === ACC_ADD) sqadd64(dlo, dhi, alu[R_LO]!, alu[R_HI]!)
+          else sqsub64(dlo, dhi, alu[R_LO]!, alu[R_HI]!)
+        } else if (acc === ACC_ADD) add64(dlo, dhi, alu[R_LO]!, alu[R_HI]!)
+        else sub64(dlo, dhi, alu[R_LO]!, alu[R_HI]!)
       }
-      V.u32[(S << 2) + 2 * i] = R.lo
-      V.u32[(S << 2) + 2 * i + 1] = R.hi
+      V.u32[(S << 2) + 2 * i] = alu[R_LO]!
+      V.u32[(S << 2) + 2 * i + 1] = alu[R_HI]!
     }
   }
   copyOut(V, rd, S, n << w)
@@ -155,8 +155,8 @@ export function wide3(V: VRegs, subtract: boolean, signed: boolean, esz: number,
       const bhi = b < 0 ? 0xffff_ffff : 0
       if (subtract) sub64(V.u32[k]!, V.u32[k + 1]!, b >>> 0, bhi)
       else add64(V.u32[k]!, V.u32[k + 1]!, b >>> 0, bhi)
-      V.u32[(S << 2) + 2 * i] = R.lo
-      V.u32[(S << 2) + 2 * i + 1] = R.hi
+      V.u32[(S << 2) + 2 * i] = alu[R_LO]!
+      V.u32[(S << 2) + 2 * i + 1] = alu[R_HI]!
     }
   }
   copyOut(V, rd, S, 16)
@@ -204,8 +204,8 @@ export function narrowHigh3(V: VRegs, subtract: boolean, round: boolean, esz: nu
       const kb = (rm << 2) + 2 * i
       if (subtract) sub64(V.u32[ka]!, V.u32[ka + 1]!, V.u32[kb]!, V.u32[kb + 1]!)
       else add64(V.u32[ka]!, V.u32[ka + 1]!, V.u32[kb]!, V.u32[kb + 1]!)
-      if (round) add64(R.lo, R.hi, 0x8000_0000, 0)
-      V.u32[(S << 2) + i] = R.hi
+      if (round) add64(alu[R_LO]!, alu[R_HI]!, 0x8000_0000, 0)
+      V.u32[(S << 2) + i] = alu[R_HI]!
     }
   }
   writeNarrow(V, esz, q, rd, false)
@@ -256,8 +256,8 @@ export function longShift(V: VRegs, signed: boolean, shift: number, esz: number,
     if (w < 3) setLane(V, w, S, i, x)
     else {
       fromNumber(x)
-      V.u32[(S << 2) + 2 * i] = R.lo
-      V.u32[(S << 2) + 2 * i + 1] = R.hi
+      V.u32[(S << 2) + 2 * i] = alu[R_LO]!
+      V.u32[(S << 2) + 2 * i + 1] = alu[R_HI]!
     }
   }
   copyOut(V, rd, S, 16)
@@ -279,9 +279,9 @@ export function pairwiseLong(V: VRegs, signed: boolean, acc: boolean, esz: numbe
     else {
       fromNumber(a + b)
       const k = (rd << 2) + 2 * i
-      if (acc) add64(V.u32[k]!, V.u32[k + 1]!, R.lo, R.hi)
-      V.u32[k] = R.lo
-      V.u32[k + 1] = R.hi
+      if (acc) add64(V.u32[k]!, V.u32[k + 1]!, alu[R_LO]!, alu[R_HI]!)
+      V.u32[k] = alu[R_LO]!
+      V.u32[k + 1] = alu[R_HI]!
     }
   }
   zeroAbove(V, rd, q ? 16 : 8)
