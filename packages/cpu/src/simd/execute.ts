@@ -10,7 +10,7 @@ import { SHRN, SQSHRN, SQSHRUN, UQSHRN, type ShiftImmOp, shiftImmOp, shiftRightN
 import * as perm from './permute.js'
 import { ADDV, SADDLV, SMAXV, SMINV, UADDLV, UMAXV, UMINV, acrossLanes, addpScalar, dot, dotElement, pairwise } from './reduce.js'
 import * as crypto from './crypto.js'
-import { loadReplicate, transferLane, transferMultiple, transferRegister } from './ldst.js'
+import { loadReplicate, multipleBytes, transferLane, transferMultiple, transferRegister } from './ldst.js'
 import { type VRegs, lanesOf } from './vregs.js'
 
 /** FPSR.QC, the cumulative saturation bit. */
@@ -486,7 +486,7 @@ const registerPair = <K extends InstructionName>(load: boolean) =>
 const multiple = <K extends InstructionName>(load: boolean, interleaved: boolean) =>
   ({
     load,
-    bytes: (i: { readonly nregs: number; readonly q: number }) => i.nregs * (i.q ? 16 : 8),
+    bytes: (i: { readonly nregs: number; readonly q: number }) => multipleBytes(i.nregs, i.q),
     transfer: (s: SimdState, i: { readonly nregs: number; readonly q: number; readonly esz: number; readonly rt: number }, buf: Uint8Array, off: number) =>
       transferMultiple(s.v, load, interleaved ? i.nregs : 1, interleaved ? 1 : i.nregs, i.esz, i.q, i.rt, buf, off),
   }) as unknown as MemoryForm<K>
