@@ -181,12 +181,13 @@ function fillRegister(rng: Rng, v: Uint32Array, at: number, hint: number): void 
     special64(rng, v, at + 2)
     return
   }
+  // Lanes of 8, 16 or 32 bits, assembled into the register's little-endian words.
   const bits = 8 << esz
-  const lanes = 16 >> esz
-  const bytes = new Uint8Array(v.buffer, v.byteOffset + at * 4, 16)
-  for (let lane = 0; lane < lanes; lane++) {
-    const x = special32(rng, bits)
-    for (let b = 0; b < bits / 8; b++) bytes[lane * (bits / 8) + b] = (x >>> (8 * b)) & 0xff
+  const perWord = 32 / bits
+  for (let w = 0; w < 4; w++) {
+    let word = 0
+    for (let k = 0; k < perWord; k++) word |= special32(rng, bits) << (k * bits)
+    v[at + w] = word >>> 0
   }
 }
 
