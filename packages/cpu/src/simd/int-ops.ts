@@ -19,21 +19,22 @@ export const SAT_U = 2
  * immediate. x is the operand's signed or unsigned value as the instruction reads it.
  */
 export function shiftLane(x: number, s: number, round: boolean, out: number, e: number): number {
-  const bits = 8 << e
-  let r: number
   if (s >= 0) {
-    if (out === WRAP && s >= bits) return 0
-    r = x === 0 ? 0 : x * 2 ** s
-  } else {
-    const n = -s
-    if (round) {
-      // (x + 2^(n-1)) >> n is 0 for every operand once n exceeds esize + 1.
-      r = n > bits + 1 ? 0 : Math.floor((x + 2 ** (n - 1)) / 2 ** n)
-    } else {
-      r = Math.floor(x / 2 ** n)
-    }
+    if (out === WRAP) return s >= 8 << e ? 0 : x << s // the store keeps the low esize bits
+    const r = x === 0 ? 0 : x * 2 ** s // exact: a power of two times at most 33 bits
+    return out === SAT_S ? satS(r, e) : satU(r, e)
   }
-  return out === WRAP ? r : out === SAT_S ? satS(r, e) : satU(r, e)
+  // Right shifts never leave the range, whatever the output handling. x is in
+  // [-2^31, 2^32): `>>` for negative values, `>>>` for the others.
+  const n = -s
+  if (n < 32) {
+    const shifted = x < 0 ? x >> n : x >>> n
+    return round ? shifted + ((x >>> (n - 1)) & 1) : shifted
+  }
+  // n >= 32: the sign, or with rounding (x + 2^(n-1)) >> n, which is 1 only for an
+  // unsigned x >= 2^31 shifted by exactly 32.
+  if (!round) return x < 0 ? -1 : 0
+  return n === 32 && x >= 0 ? x >>> 31 : 0
 }
 
 /** The same on a 64-bit lane (lo, hi); the signed-ness of the operand is `signed`. Result in alu[R_LO], alu[R_HI]. */

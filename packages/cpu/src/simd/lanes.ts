@@ -6,7 +6,7 @@
 // the engines return it so the caller can set FPSR.QC.
 
 import { R_HI, R_LO, alu } from './u64.js'
-import { type VRegs, V_SCRATCH, getU, setLane, zeroAbove } from './vregs.js'
+import { type VRegs, V_SCRATCH, getU, lanesArray, setLane, zeroAbove } from './vregs.js'
 
 /** Set by saturating lane functions; engines clear it first and return it. */
 export const Q = { sat: 0 }
@@ -80,7 +80,12 @@ export function lanes2(V: VRegs, f: Lane2, f64: Lane64 | undefined, esz: number,
       u32[d + 1] = alu[R_HI]!
     }
   } else {
-    for (let i = 0; i < n; i++) setLane(V, esz, rd, i, f(getU(V, esz, rn, i), getU(V, esz, rm, i), esz))
+    const A = lanesArray(V, esz)
+    const per = 16 >> esz
+    const d = rd * per
+    const a = rn * per
+    const b = rm * per
+    for (let i = 0; i < n; i++) A[d + i] = f(A[a + i]!, A[b + i]!, esz)
   }
   zeroAbove(V, rd, n << esz)
   return Q.sat
@@ -101,9 +106,12 @@ export function lanes3(V: VRegs, f: Lane3, f64: Lane64x3 | undefined, esz: numbe
       u32[d + 1] = alu[R_HI]!
     }
   } else {
-    for (let i = 0; i < n; i++) {
-      setLane(V, esz, rd, i, f(getU(V, esz, rd, i), getU(V, esz, rn, i), getU(V, esz, rm, i), esz))
-    }
+    const A = lanesArray(V, esz)
+    const per = 16 >> esz
+    const d = rd * per
+    const a = rn * per
+    const b = rm * per
+    for (let i = 0; i < n; i++) A[d + i] = f(A[d + i]!, A[a + i]!, A[b + i]!, esz)
   }
   zeroAbove(V, rd, n << esz)
   return Q.sat
@@ -123,7 +131,11 @@ export function lanes1(V: VRegs, f: Lane2, f64: Lane64 | undefined, esz: number,
       u32[d + 1] = alu[R_HI]!
     }
   } else {
-    for (let i = 0; i < n; i++) setLane(V, esz, rd, i, f(getU(V, esz, rn, i), k, esz))
+    const A = lanesArray(V, esz)
+    const per = 16 >> esz
+    const d = rd * per
+    const a = rn * per
+    for (let i = 0; i < n; i++) A[d + i] = f(A[a + i]!, k, esz)
   }
   zeroAbove(V, rd, n << esz)
   return Q.sat
@@ -143,7 +155,11 @@ export function lanes1acc(V: VRegs, f: Lane3, f64: Lane64x3 | undefined, esz: nu
       u32[d + 1] = alu[R_HI]!
     }
   } else {
-    for (let i = 0; i < n; i++) setLane(V, esz, rd, i, f(getU(V, esz, rd, i), getU(V, esz, rn, i), k, esz))
+    const A = lanesArray(V, esz)
+    const per = 16 >> esz
+    const d = rd * per
+    const a = rn * per
+    for (let i = 0; i < n; i++) A[d + i] = f(A[d + i]!, A[a + i]!, k, esz)
   }
   zeroAbove(V, rd, n << esz)
   return Q.sat

@@ -77,6 +77,14 @@ export function lanesOf(esz: number, q: number): number {
   return (q ? 16 : 8) >> esz
 }
 
+/**
+ * The unsigned view for (8 << esz)-bit lanes (esz 0..2): lane i of register r is at
+ * index r * (16 >> esz) + i. Storing a number keeps its low bits, as a lane write does.
+ */
+export function lanesArray(V: VRegs, esz: number): Uint8Array | Uint16Array | Uint32Array {
+  return esz === 0 ? V.u8 : esz === 1 ? V.u16 : V.u32
+}
+
 /** Unsigned value of lane i (esz 0..2) of register r. */
 export function getU(V: VRegs, esz: number, r: number, i: number): number {
   switch (esz) {
