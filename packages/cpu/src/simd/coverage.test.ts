@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { SIMD_EXECUTE, SIMD_MEMORY } from './execute.js'
+import { expandForms } from '../../../../guests/simd/gen-forms.js'
 import { loadForms } from './replay-harness.js'
 
 // Every row of simd-fp.decode that is not floating point has a handler here and a form in
@@ -28,6 +29,9 @@ describe('coverage of simd-fp.decode', () => {
   })
   it('no FP row is handled here', () => {
     expect(rows.filter((r) => isFloatingPoint(r.name) && handled.has(r.name)).map((r) => r.name)).toEqual([])
+  })
+  it('guests/simd/forms.json is what forms/*.ts generate (rerun gen-forms.ts after editing them)', () => {
+    expect(loadForms()).toEqual(expandForms())
   })
   it('every non-FP row is a form of the QEMU-recorded replay', () => {
     expect(mine.filter((r) => !recordedLines.has(r.line)).map((r) => `${r.name} (line ${r.line})`)).toEqual([])
