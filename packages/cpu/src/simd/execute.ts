@@ -19,8 +19,11 @@ export const FPSR_QC = 1 << 27
 /** What the handlers need from the CPU. */
 export interface SimdState {
   readonly v: VRegs
-  /** FPSR; saturating instructions set QC (bit 27) and leave the other bits alone. */
-  fpsr: number
+  /**
+   * The CPU's FP status (FPCR/FPSR, the same object the FP handlers get): saturating
+   * instructions OR QC (bit 27) into `fpsr` and touch nothing else.
+   */
+  readonly fp: { fpsr: number }
   /**
    * General registers as (low, high) uint32 pairs: register n at [2n], [2n + 1], with
    * register 31 reading as zero (the CPU's state layout). Handlers never write register 31.
@@ -28,7 +31,7 @@ export interface SimdState {
   readonly x: Uint32Array
 }
 
-type Handler<K extends InstructionName> = (s: SimdState, i: InstructionOf<K>) => void
+type Handler<K extends InstructionName> = (i: InstructionOf<K>, s: SimdState) => void
 
 interface Vec3 {
   readonly q: number
@@ -74,54 +77,54 @@ interface ModImm {
 }
 
 function qc(s: SimdState, sat: number): void {
-  if (sat) s.fpsr |= FPSR_QC
+  if (sat) s.fp.fpsr |= FPSR_QC
 }
 
 // ---------------------------------------------------------------- handler builders
 
-const vec = (f: Lane2, f64?: Lane64) => (s: SimdState, i: Vec3) => qc(s, lanes2(s.v, f, f64, i.esz, lanesOf(i.esz, i.q), i.rd, i.rn, i.rm))
-const vecAcc = (f: Lane3, f64?: Lane64x3) => (s: SimdState, i: Vec3) =>
+const vec = (f: Lane2, f64?: Lane64) => (i: Vec3, s: SimdState) => qc(s, lanes2(s.v, f, f64, i.esz, lanesOf(i.esz, i.q), i.rd, i.rn, i.rm))
+const vecAcc = (f: Lane3, f64?: Lane64x3) => (i: Vec3, s: SimdState) =>
   qc(s, lanes3(s.v, f, f64, i.esz, lanesOf(i.esz, i.q), i.rd, i.rn, i.rm))
-const scalar = (f: Lane2, f64?: Lane64) => (s: SimdState, i: Scalar3) => qc(s, lanes2(s.v, f, f64, i.esz, 1, i.rd, i.rn, i.rm))
-const scalarAcc = (f: Lane3) => (s: SimdState, i: Scalar3) => qc(s, lanes3(s.v, f, undefined, i.esz, 1, i.rd, i.rn, i.rm))
-const unary = (f: Lane2, f64?: Lane64) => (s: SimdState, i: Vec2) => qc(s, lanes1(s.v, f, f64, i.esz, lanesOf(i.esz, i.q), i.rd, i.rn))
-const unaryScalar = (f: Lane2, f64?: Lane64) => (s: SimdState, i: Scalar2) => qc(s, lanes1(s.v, f, f64, i.esz, 1, i.rd, i.rn))
+const scalar = (f: Lane2, f64?: Lane64) => (i: Scalar3, s: SimdState) => qc(s, lanes2(s.v, f, f64, i.esz, 1, i.rd, i.rn, i.rm))
+const scalarAcc = (f: Lane3) => (i: Scalar3, s: SimdState) => qc(s, lanes3(s.v, f, undefined, i.esz, 1, i.rd, i.rn, i.rm))
+const unary = (f: Lane2, f64?: Lane64) => (i: Vec2, s: SimdState) => qc(s, lanes1(s.v, f, f64, i.esz, lanesOf(i.esz, i.q), i.rd, i.rn))
+const unaryScalar = (f: Lane2, f64?: Lane64) => (i: Scalar2, s: SimdState) => qc(s, lanes1(s.v, f, f64, i.esz, 1, i.rd, i.rn))
 /** SUQADD/USQADD: Vd = f(Vd, Vn). */
-const intoD = (f: Lane2, f64: Lane64) => (s: SimdState, i: Vec2) => qc(s, lanes2(s.v, f, f64, i.esz, lanesOf(i.esz, i.q), i.rd, i.rd, i.rn))
-const intoDScalar = (f: Lane2, f64: Lane64) => (s: SimdState, i: Scalar2) => qc(s, lanes2(s.v, f, f64, i.esz, 1, i.rd, i.rd, i.rn))
-const pair = (f: Lane2, f64?: Lane64) => (s: SimdState, i: Vec3) => pairwise(s.v, f, f64, i.esz, i.q, i.rd, i.rn, i.rm)
-const byElement = (f: Lane2) => (s: SimdState, i: ByElement) =>
+const intoD = (f: Lane2, f64: Lane64) => (i: Vec2, s: SimdState) => qc(s, lanes2(s.v, f, f64, i.esz, lanesOf(i.esz, i.q), i.rd, i.rd, i.rn))
+const intoDScalar = (f: Lane2, f64: Lane64) => (i: Scalar2, s: SimdState) => qc(s, lanes2(s.v, f, f64, i.esz, 1, i.rd, i.rd, i.rn))
+const pair = (f: Lane2, f64?: Lane64) => (i: Vec3, s: SimdState) => pairwise(s.v, f, f64, i.esz, i.q, i.rd, i.rn, i.rm)
+const byElement = (f: Lane2) => (i: ByElement, s: SimdState) =>
   qc(s, lanes2(s.v, f, undefined, i.esz, lanesOf(i.esz, i.q), i.rd, i.rn, broadcastToScratch(s.v, i.esz, i.rm, i.idx)))
-const byElementAcc = (f: Lane3) => (s: SimdState, i: ByElement) =>
+const byElementAcc = (f: Lane3) => (i: ByElement, s: SimdState) =>
   qc(s, lanes3(s.v, f, undefined, i.esz, lanesOf(i.esz, i.q), i.rd, i.rn, broadcastToScratch(s.v, i.esz, i.rm, i.idx)))
-const scalarByElement = (f: Lane2) => (s: SimdState, i: ScalarByElement) =>
+const scalarByElement = (f: Lane2) => (i: ScalarByElement, s: SimdState) =>
   qc(s, lanes2(s.v, f, undefined, i.esz, 1, i.rd, i.rn, broadcastToScratch(s.v, i.esz, i.rm, i.idx)))
-const scalarByElementAcc = (f: Lane3) => (s: SimdState, i: ScalarByElement) =>
+const scalarByElementAcc = (f: Lane3) => (i: ScalarByElement, s: SimdState) =>
   qc(s, lanes3(s.v, f, undefined, i.esz, 1, i.rd, i.rn, broadcastToScratch(s.v, i.esz, i.rm, i.idx)))
-const long = (kind: number, signed: boolean, acc: number, sat = false) => (s: SimdState, i: Vec3) =>
+const long = (kind: number, signed: boolean, acc: number, sat = false) => (i: Vec3, s: SimdState) =>
   qc(s, long3(s.v, kind, signed, acc, sat, i.esz, i.q, 8 >> i.esz, i.rd, i.rn, i.rm))
-const longElement = (kind: number, signed: boolean, acc: number, sat = false) => (s: SimdState, i: ByElement) =>
+const longElement = (kind: number, signed: boolean, acc: number, sat = false) => (i: ByElement, s: SimdState) =>
   qc(s, long3(s.v, kind, signed, acc, sat, i.esz, i.q, 8 >> i.esz, i.rd, i.rn, broadcastToScratch(s.v, i.esz, i.rm, i.idx)))
-const longScalar = (acc: number) => (s: SimdState, i: Scalar3) => qc(s, long3(s.v, LONG_DMUL, true, acc, true, i.esz, 0, 1, i.rd, i.rn, i.rm))
-const longScalarElement = (acc: number) => (s: SimdState, i: ScalarByElement) =>
+const longScalar = (acc: number) => (i: Scalar3, s: SimdState) => qc(s, long3(s.v, LONG_DMUL, true, acc, true, i.esz, 0, 1, i.rd, i.rn, i.rm))
+const longScalarElement = (acc: number) => (i: ScalarByElement, s: SimdState) =>
   qc(s, long3(s.v, LONG_DMUL, true, acc, true, i.esz, 0, 1, i.rd, i.rn, broadcastToScratch(s.v, i.esz, i.rm, i.idx)))
 const shiftVec = (name: ShiftImmOp) => {
   const f = shiftImmOp(name)
-  return (s: SimdState, i: ShiftVec) => qc(s, f(s.v, i.esz, lanesOf(i.esz, i.q), i.rd, i.rn, i.shift))
+  return (i: ShiftVec, s: SimdState) => qc(s, f(s.v, i.esz, lanesOf(i.esz, i.q), i.rd, i.rn, i.shift))
 }
 const shiftScalar = (name: ShiftImmOp) => {
   const f = shiftImmOp(name)
-  return (s: SimdState, i: ShiftScalar) => qc(s, f(s.v, i.esz, 1, i.rd, i.rn, i.shift))
+  return (i: ShiftScalar, s: SimdState) => qc(s, f(s.v, i.esz, 1, i.rd, i.rn, i.shift))
 }
-const narrowShift = (kind: number, round: boolean) => (s: SimdState, i: ShiftVec) =>
+const narrowShift = (kind: number, round: boolean) => (i: ShiftVec, s: SimdState) =>
   qc(s, shiftRightNarrow(s.v, kind, round, i.esz, i.q, i.rd, i.rn, i.shift, false))
-const narrowShiftScalar = (kind: number, round: boolean) => (s: SimdState, i: ShiftScalar) =>
+const narrowShiftScalar = (kind: number, round: boolean) => (i: ShiftScalar, s: SimdState) =>
   qc(s, shiftRightNarrow(s.v, kind, round, i.esz, 0, i.rd, i.rn, i.shift, true))
-const across = (kind: number) => (s: SimdState, i: Vec2) => acrossLanes(s.v, kind, i.esz, i.q, i.rd, i.rn)
-const logic = (kind: number) => (s: SimdState, i: Vec3) => perm.logical(s.v, kind, i.q, i.rd, i.rn, i.rm)
-const modImm = (kind: number) => (s: SimdState, i: ModImm) => perm.modifiedImmediate(s.v, kind, i.q, i.rd, i.immLo, i.immHi)
-const xtn = (kind: number) => (s: SimdState, i: Vec2) => qc(s, extractNarrow(s.v, kind, i.esz, i.q, i.rd, i.rn, false))
-const xtnScalar = (kind: number) => (s: SimdState, i: Scalar2) => qc(s, extractNarrow(s.v, kind, i.esz, 0, i.rd, i.rn, true))
+const across = (kind: number) => (i: Vec2, s: SimdState) => acrossLanes(s.v, kind, i.esz, i.q, i.rd, i.rn)
+const logic = (kind: number) => (i: Vec3, s: SimdState) => perm.logical(s.v, kind, i.q, i.rd, i.rn, i.rm)
+const modImm = (kind: number) => (i: ModImm, s: SimdState) => perm.modifiedImmediate(s.v, kind, i.q, i.rd, i.immLo, i.immHi)
+const xtn = (kind: number) => (i: Vec2, s: SimdState) => qc(s, extractNarrow(s.v, kind, i.esz, i.q, i.rd, i.rn, false))
+const xtnScalar = (kind: number) => (i: Scalar2, s: SimdState) => qc(s, extractNarrow(s.v, kind, i.esz, 0, i.rd, i.rn, true))
 
 // ---------------------------------------------------------------- the data-processing table
 
@@ -182,8 +185,8 @@ export const SIMD_EXECUTE = {
   BSL_v: logic(perm.BSL),
   BIT_v: logic(perm.BIT),
   BIF_v: logic(perm.BIF),
-  SDOT_v: (s, i) => dot(s.v, true, i.q, i.rd, i.rn, i.rm, -1),
-  UDOT_v: (s, i) => dot(s.v, false, i.q, i.rd, i.rn, i.rm, -1),
+  SDOT_v: (i, s) => dot(s.v, true, i.q, i.rd, i.rn, i.rm, -1),
+  UDOT_v: (i, s) => dot(s.v, false, i.q, i.rd, i.rn, i.rm, -1),
 
   // Three different.
   SADDL_v: long(LONG_ADD, true, ACC_NONE),
@@ -203,27 +206,27 @@ export const SIMD_EXECUTE = {
   SQDMLAL_v: long(LONG_DMUL, true, ACC_ADD, true),
   SQDMLSL_v: long(LONG_DMUL, true, ACC_SUB, true),
   SQDMULL_v: long(LONG_DMUL, true, ACC_NONE),
-  PMULL_v: (s, i) => {
+  PMULL_v: (i, s) => {
     if (i.esz === 3) crypto.pmull64(s.v, i.q, i.rd, i.rn, i.rm)
     else long3(s.v, LONG_PMUL, false, ACC_NONE, false, 0, i.q, 8, i.rd, i.rn, i.rm)
   },
-  SADDW_v: (s, i) => wide3(s.v, false, true, i.esz, i.q, i.rd, i.rn, i.rm),
-  UADDW_v: (s, i) => wide3(s.v, false, false, i.esz, i.q, i.rd, i.rn, i.rm),
-  SSUBW_v: (s, i) => wide3(s.v, true, true, i.esz, i.q, i.rd, i.rn, i.rm),
-  USUBW_v: (s, i) => wide3(s.v, true, false, i.esz, i.q, i.rd, i.rn, i.rm),
-  ADDHN_v: (s, i) => narrowHigh3(s.v, false, false, i.esz, i.q, i.rd, i.rn, i.rm),
-  RADDHN_v: (s, i) => narrowHigh3(s.v, false, true, i.esz, i.q, i.rd, i.rn, i.rm),
-  SUBHN_v: (s, i) => narrowHigh3(s.v, true, false, i.esz, i.q, i.rd, i.rn, i.rm),
-  RSUBHN_v: (s, i) => narrowHigh3(s.v, true, true, i.esz, i.q, i.rd, i.rn, i.rm),
+  SADDW_v: (i, s) => wide3(s.v, false, true, i.esz, i.q, i.rd, i.rn, i.rm),
+  UADDW_v: (i, s) => wide3(s.v, false, false, i.esz, i.q, i.rd, i.rn, i.rm),
+  SSUBW_v: (i, s) => wide3(s.v, true, true, i.esz, i.q, i.rd, i.rn, i.rm),
+  USUBW_v: (i, s) => wide3(s.v, true, false, i.esz, i.q, i.rd, i.rn, i.rm),
+  ADDHN_v: (i, s) => narrowHigh3(s.v, false, false, i.esz, i.q, i.rd, i.rn, i.rm),
+  RADDHN_v: (i, s) => narrowHigh3(s.v, false, true, i.esz, i.q, i.rd, i.rn, i.rm),
+  SUBHN_v: (i, s) => narrowHigh3(s.v, true, false, i.esz, i.q, i.rd, i.rn, i.rm),
+  RSUBHN_v: (i, s) => narrowHigh3(s.v, true, true, i.esz, i.q, i.rd, i.rn, i.rm),
 
   // Two-register miscellaneous.
-  REV64_v: (s, i) => perm.rev(s.v, 8, i.esz, i.q, i.rd, i.rn),
-  REV32_v: (s, i) => perm.rev(s.v, 4, i.esz, i.q, i.rd, i.rn),
-  REV16_v: (s, i) => perm.rev(s.v, 2, i.esz, i.q, i.rd, i.rn),
-  SADDLP_v: (s, i) => pairwiseLong(s.v, true, false, i.esz, i.q, i.rd, i.rn),
-  UADDLP_v: (s, i) => pairwiseLong(s.v, false, false, i.esz, i.q, i.rd, i.rn),
-  SADALP_v: (s, i) => pairwiseLong(s.v, true, true, i.esz, i.q, i.rd, i.rn),
-  UADALP_v: (s, i) => pairwiseLong(s.v, false, true, i.esz, i.q, i.rd, i.rn),
+  REV64_v: (i, s) => perm.rev(s.v, 8, i.esz, i.q, i.rd, i.rn),
+  REV32_v: (i, s) => perm.rev(s.v, 4, i.esz, i.q, i.rd, i.rn),
+  REV16_v: (i, s) => perm.rev(s.v, 2, i.esz, i.q, i.rd, i.rn),
+  SADDLP_v: (i, s) => pairwiseLong(s.v, true, false, i.esz, i.q, i.rd, i.rn),
+  UADDLP_v: (i, s) => pairwiseLong(s.v, false, false, i.esz, i.q, i.rd, i.rn),
+  SADALP_v: (i, s) => pairwiseLong(s.v, true, true, i.esz, i.q, i.rd, i.rn),
+  UADALP_v: (i, s) => pairwiseLong(s.v, false, true, i.esz, i.q, i.rd, i.rn),
   SUQADD_v: intoD(op.suqadd, op.suqadd64),
   USQADD_v: intoD(op.usqadd, op.usqadd64),
   CLS_v: unary(op.cls),
@@ -244,7 +247,7 @@ export const SIMD_EXECUTE = {
   SQXTN_v: xtn(SQXTN),
   UQXTN_v: xtn(UQXTN),
   SQXTUN_v: xtn(SQXTUN),
-  SHLL_v: (s, i) => longShift(s.v, false, 8 << i.esz, i.esz, i.q, i.rd, i.rn),
+  SHLL_v: (i, s) => longShift(s.v, false, 8 << i.esz, i.esz, i.q, i.rd, i.rn),
   URECPE_v: unary(op.urecpe),
   URSQRTE_v: unary(op.ursqrte),
 
@@ -258,34 +261,34 @@ export const SIMD_EXECUTE = {
   UMINV: across(UMINV),
 
   // Copy.
-  DUP_ve: (s, i) => perm.dupElement(s.v, i.esz, lanesOf(i.esz, i.q), i.rd, i.rn, i.idx),
-  DUP_se: (s, i) => perm.dupElement(s.v, i.esz, 1, i.rd, i.rn, i.idx),
-  DUP_vg: (s, i) => perm.dupGeneral(s.v, i.esz, i.q, i.rd, s.x[2 * i.rn]!, s.x[2 * i.rn + 1]!),
-  INS_g: (s, i) => perm.insGeneral(s.v, i.esz, i.rd, i.idx, s.x[2 * i.rn]!, s.x[2 * i.rn + 1]!),
-  INS_e: (s, i) => perm.insElement(s.v, i.esz, i.rd, i.idx, i.rn, i.idx2),
-  UMOV_w: (s, i) => {
+  DUP_ve: (i, s) => perm.dupElement(s.v, i.esz, lanesOf(i.esz, i.q), i.rd, i.rn, i.idx),
+  DUP_se: (i, s) => perm.dupElement(s.v, i.esz, 1, i.rd, i.rn, i.idx),
+  DUP_vg: (i, s) => perm.dupGeneral(s.v, i.esz, i.q, i.rd, s.x[2 * i.rn]!, s.x[2 * i.rn + 1]!),
+  INS_g: (i, s) => perm.insGeneral(s.v, i.esz, i.rd, i.idx, s.x[2 * i.rn]!, s.x[2 * i.rn + 1]!),
+  INS_e: (i, s) => perm.insElement(s.v, i.esz, i.rd, i.idx, i.rn, i.idx2),
+  UMOV_w: (i, s) => {
     if (i.rd !== 31) perm.moveToGeneral(s.v, i.esz, i.rn, i.idx, false, false, s.x, 2 * i.rd)
   },
-  UMOV_x: (s, i) => {
+  UMOV_x: (i, s) => {
     if (i.rd !== 31) perm.moveToGeneral(s.v, i.esz, i.rn, i.idx, false, true, s.x, 2 * i.rd)
   },
-  SMOV_w: (s, i) => {
+  SMOV_w: (i, s) => {
     if (i.rd !== 31) perm.moveToGeneral(s.v, i.esz, i.rn, i.idx, true, false, s.x, 2 * i.rd)
   },
-  SMOV_x: (s, i) => {
+  SMOV_x: (i, s) => {
     if (i.rd !== 31) perm.moveToGeneral(s.v, i.esz, i.rn, i.idx, true, true, s.x, 2 * i.rd)
   },
 
   // Permute, extract, table lookup.
-  UZP1_v: (s, i) => perm.uzp(s.v, 0, i.esz, i.q, i.rd, i.rn, i.rm),
-  UZP2_v: (s, i) => perm.uzp(s.v, 1, i.esz, i.q, i.rd, i.rn, i.rm),
-  TRN1_v: (s, i) => perm.trn(s.v, 0, i.esz, i.q, i.rd, i.rn, i.rm),
-  TRN2_v: (s, i) => perm.trn(s.v, 1, i.esz, i.q, i.rd, i.rn, i.rm),
-  ZIP1_v: (s, i) => perm.zip(s.v, 0, i.esz, i.q, i.rd, i.rn, i.rm),
-  ZIP2_v: (s, i) => perm.zip(s.v, 1, i.esz, i.q, i.rd, i.rn, i.rm),
-  EXT_v: (s, i) => perm.ext(s.v, i.q, i.rd, i.rn, i.rm, i.imm),
-  TBL_v: (s, i) => perm.tbl(s.v, false, i.q, i.len + 1, i.rd, i.rn, i.rm),
-  TBX_v: (s, i) => perm.tbl(s.v, true, i.q, i.len + 1, i.rd, i.rn, i.rm),
+  UZP1_v: (i, s) => perm.uzp(s.v, 0, i.esz, i.q, i.rd, i.rn, i.rm),
+  UZP2_v: (i, s) => perm.uzp(s.v, 1, i.esz, i.q, i.rd, i.rn, i.rm),
+  TRN1_v: (i, s) => perm.trn(s.v, 0, i.esz, i.q, i.rd, i.rn, i.rm),
+  TRN2_v: (i, s) => perm.trn(s.v, 1, i.esz, i.q, i.rd, i.rn, i.rm),
+  ZIP1_v: (i, s) => perm.zip(s.v, 0, i.esz, i.q, i.rd, i.rn, i.rm),
+  ZIP2_v: (i, s) => perm.zip(s.v, 1, i.esz, i.q, i.rd, i.rn, i.rm),
+  EXT_v: (i, s) => perm.ext(s.v, i.q, i.rd, i.rn, i.rm, i.imm),
+  TBL_v: (i, s) => perm.tbl(s.v, false, i.q, i.len + 1, i.rd, i.rn, i.rm),
+  TBX_v: (i, s) => perm.tbl(s.v, true, i.q, i.len + 1, i.rd, i.rn, i.rm),
 
   // Modified immediate.
   MOVI_v: modImm(perm.IMM_MOVI),
@@ -293,8 +296,8 @@ export const SIMD_EXECUTE = {
   ORR_vi: modImm(perm.IMM_ORR),
   BIC_vi: modImm(perm.IMM_BIC),
   FMOV_vi: modImm(perm.IMM_MOVI),
-  MOVI_d: (s, i) => perm.modifiedImmediate(s.v, perm.IMM_MOVI, 0, i.rd, i.immLo, i.immHi),
-  MOVI_2d: (s, i) => perm.modifiedImmediate(s.v, perm.IMM_MOVI, 1, i.rd, i.immLo, i.immHi),
+  MOVI_d: (i, s) => perm.modifiedImmediate(s.v, perm.IMM_MOVI, 0, i.rd, i.immLo, i.immHi),
+  MOVI_2d: (i, s) => perm.modifiedImmediate(s.v, perm.IMM_MOVI, 1, i.rd, i.immLo, i.immHi),
 
   // Shift by immediate.
   SSHR_vi: shiftVec('SSHR'),
@@ -319,8 +322,8 @@ export const SIMD_EXECUTE = {
   UQRSHRN_vi: narrowShift(UQSHRN, true),
   SQSHRUN_vi: narrowShift(SQSHRUN, false),
   SQRSHRUN_vi: narrowShift(SQSHRUN, true),
-  SSHLL_vi: (s, i) => longShift(s.v, true, i.shift, i.esz, i.q, i.rd, i.rn),
-  USHLL_vi: (s, i) => longShift(s.v, false, i.shift, i.esz, i.q, i.rd, i.rn),
+  SSHLL_vi: (i, s) => longShift(s.v, true, i.shift, i.esz, i.q, i.rd, i.rn),
+  USHLL_vi: (i, s) => longShift(s.v, false, i.shift, i.esz, i.q, i.rd, i.rn),
   SSHR_si: shiftScalar('SSHR'),
   USHR_si: shiftScalar('USHR'),
   SRSHR_si: shiftScalar('SRSHR'),
@@ -359,8 +362,8 @@ export const SIMD_EXECUTE = {
   SQDMLAL_ve: longElement(LONG_DMUL, true, ACC_ADD, true),
   SQDMLSL_ve: longElement(LONG_DMUL, true, ACC_SUB, true),
   SQDMULL_ve: longElement(LONG_DMUL, true, ACC_NONE),
-  SDOT_ve: (s, i) => dotElement(s.v, true, i.q, i.rd, i.rn, i.rm, i.idx),
-  UDOT_ve: (s, i) => dotElement(s.v, false, i.q, i.rd, i.rn, i.rm, i.idx),
+  SDOT_ve: (i, s) => dotElement(s.v, true, i.q, i.rd, i.rn, i.rm, i.idx),
+  UDOT_ve: (i, s) => dotElement(s.v, false, i.q, i.rd, i.rn, i.rm, i.idx),
 
   // Scalar by element.
   SQDMULH_se: scalarByElement(op.sqdmulh),
@@ -415,40 +418,40 @@ export const SIMD_EXECUTE = {
   SQXTN_s: xtnScalar(SQXTN),
   UQXTN_s: xtnScalar(UQXTN),
   SQXTUN_s: xtnScalar(SQXTUN),
-  ADDP_s: (s, i) => addpScalar(s.v, i.rd, i.rn),
+  ADDP_s: (i, s) => addpScalar(s.v, i.rd, i.rn),
 
   // Cryptography.
-  AESE: (s, i) => crypto.aesRound(s.v, false, i.rd, i.rn),
-  AESD: (s, i) => crypto.aesRound(s.v, true, i.rd, i.rn),
-  AESMC: (s, i) => crypto.aesMix(s.v, false, i.rd, i.rn),
-  AESIMC: (s, i) => crypto.aesMix(s.v, true, i.rd, i.rn),
-  SHA1C: (s, i) => crypto.sha1Hash(s.v, crypto.SHA1_C, i.rd, i.rn, i.rm),
-  SHA1P: (s, i) => crypto.sha1Hash(s.v, crypto.SHA1_P, i.rd, i.rn, i.rm),
-  SHA1M: (s, i) => crypto.sha1Hash(s.v, crypto.SHA1_M, i.rd, i.rn, i.rm),
-  SHA1H: (s, i) => crypto.sha1h(s.v, i.rd, i.rn),
-  SHA1SU0: (s, i) => crypto.sha1su0(s.v, i.rd, i.rn, i.rm),
-  SHA1SU1: (s, i) => crypto.sha1su1(s.v, i.rd, i.rn),
-  SHA256H: (s, i) => crypto.sha256Hash(s.v, true, i.rd, i.rn, i.rm),
-  SHA256H2: (s, i) => crypto.sha256Hash(s.v, false, i.rd, i.rn, i.rm),
-  SHA256SU0: (s, i) => crypto.sha256su0(s.v, i.rd, i.rn),
-  SHA256SU1: (s, i) => crypto.sha256su1(s.v, i.rd, i.rn, i.rm),
-  SHA512H: (s, i) => crypto.sha512h(s.v, i.rd, i.rn, i.rm),
-  SHA512H2: (s, i) => crypto.sha512h2(s.v, i.rd, i.rn, i.rm),
-  SHA512SU0: (s, i) => crypto.sha512su0(s.v, i.rd, i.rn),
-  SHA512SU1: (s, i) => crypto.sha512su1(s.v, i.rd, i.rn, i.rm),
-  EOR3: (s, i) => crypto.eor3(s.v, false, i.rd, i.rn, i.rm, i.ra),
-  BCAX: (s, i) => crypto.eor3(s.v, true, i.rd, i.rn, i.rm, i.ra),
-  RAX1: (s, i) => crypto.rax1(s.v, i.rd, i.rn, i.rm),
-  XAR: (s, i) => crypto.xar(s.v, i.rd, i.rn, i.rm, i.imm),
-  SM3SS1: (s, i) => crypto.sm3ss1(s.v, i.rd, i.rn, i.rm, i.ra),
-  SM3TT1A: (s, i) => crypto.sm3tt(s.v, crypto.SM3_TT1A, i.rd, i.rn, i.rm, i.idx),
-  SM3TT1B: (s, i) => crypto.sm3tt(s.v, crypto.SM3_TT1B, i.rd, i.rn, i.rm, i.idx),
-  SM3TT2A: (s, i) => crypto.sm3tt(s.v, crypto.SM3_TT2A, i.rd, i.rn, i.rm, i.idx),
-  SM3TT2B: (s, i) => crypto.sm3tt(s.v, crypto.SM3_TT2B, i.rd, i.rn, i.rm, i.idx),
-  SM3PARTW1: (s, i) => crypto.sm3partw1(s.v, i.rd, i.rn, i.rm),
-  SM3PARTW2: (s, i) => crypto.sm3partw2(s.v, i.rd, i.rn, i.rm),
-  SM4E: (s, i) => crypto.sm4(s.v, false, i.rd, i.rn, 0),
-  SM4EKEY: (s, i) => crypto.sm4(s.v, true, i.rd, i.rn, i.rm),
+  AESE: (i, s) => crypto.aesRound(s.v, false, i.rd, i.rn),
+  AESD: (i, s) => crypto.aesRound(s.v, true, i.rd, i.rn),
+  AESMC: (i, s) => crypto.aesMix(s.v, false, i.rd, i.rn),
+  AESIMC: (i, s) => crypto.aesMix(s.v, true, i.rd, i.rn),
+  SHA1C: (i, s) => crypto.sha1Hash(s.v, crypto.SHA1_C, i.rd, i.rn, i.rm),
+  SHA1P: (i, s) => crypto.sha1Hash(s.v, crypto.SHA1_P, i.rd, i.rn, i.rm),
+  SHA1M: (i, s) => crypto.sha1Hash(s.v, crypto.SHA1_M, i.rd, i.rn, i.rm),
+  SHA1H: (i, s) => crypto.sha1h(s.v, i.rd, i.rn),
+  SHA1SU0: (i, s) => crypto.sha1su0(s.v, i.rd, i.rn, i.rm),
+  SHA1SU1: (i, s) => crypto.sha1su1(s.v, i.rd, i.rn),
+  SHA256H: (i, s) => crypto.sha256Hash(s.v, true, i.rd, i.rn, i.rm),
+  SHA256H2: (i, s) => crypto.sha256Hash(s.v, false, i.rd, i.rn, i.rm),
+  SHA256SU0: (i, s) => crypto.sha256su0(s.v, i.rd, i.rn),
+  SHA256SU1: (i, s) => crypto.sha256su1(s.v, i.rd, i.rn, i.rm),
+  SHA512H: (i, s) => crypto.sha512h(s.v, i.rd, i.rn, i.rm),
+  SHA512H2: (i, s) => crypto.sha512h2(s.v, i.rd, i.rn, i.rm),
+  SHA512SU0: (i, s) => crypto.sha512su0(s.v, i.rd, i.rn),
+  SHA512SU1: (i, s) => crypto.sha512su1(s.v, i.rd, i.rn, i.rm),
+  EOR3: (i, s) => crypto.eor3(s.v, false, i.rd, i.rn, i.rm, i.ra),
+  BCAX: (i, s) => crypto.eor3(s.v, true, i.rd, i.rn, i.rm, i.ra),
+  RAX1: (i, s) => crypto.rax1(s.v, i.rd, i.rn, i.rm),
+  XAR: (i, s) => crypto.xar(s.v, i.rd, i.rn, i.rm, i.imm),
+  SM3SS1: (i, s) => crypto.sm3ss1(s.v, i.rd, i.rn, i.rm, i.ra),
+  SM3TT1A: (i, s) => crypto.sm3tt(s.v, crypto.SM3_TT1A, i.rd, i.rn, i.rm, i.idx),
+  SM3TT1B: (i, s) => crypto.sm3tt(s.v, crypto.SM3_TT1B, i.rd, i.rn, i.rm, i.idx),
+  SM3TT2A: (i, s) => crypto.sm3tt(s.v, crypto.SM3_TT2A, i.rd, i.rn, i.rm, i.idx),
+  SM3TT2B: (i, s) => crypto.sm3tt(s.v, crypto.SM3_TT2B, i.rd, i.rn, i.rm, i.idx),
+  SM3PARTW1: (i, s) => crypto.sm3partw1(s.v, i.rd, i.rn, i.rm),
+  SM3PARTW2: (i, s) => crypto.sm3partw2(s.v, i.rd, i.rn, i.rm),
+  SM4E: (i, s) => crypto.sm4(s.v, false, i.rd, i.rn, 0),
+  SM4EKEY: (i, s) => crypto.sm4(s.v, true, i.rd, i.rn, i.rm),
 } satisfies { readonly [K in InstructionName]?: Handler<K> }
 
 /** Names of the data-processing instructions SIMD_EXECUTE handles. */
@@ -458,26 +461,26 @@ export type SimdExecuteName = keyof typeof SIMD_EXECUTE
 
 /**
  * A SIMD&FP load or store: how many bytes it moves (`bytes(i)`) and the data movement
- * between the transfer's memory image and the registers (`transfer(s, i, buf, off)`).
+ * between the transfer's memory image and the registers (`transfer(i, s, buf, off)`).
  */
 export interface MemoryForm<K extends InstructionName> {
   readonly load: boolean
   /** Bytes of the single contiguous range the instruction accesses. */
   bytes(i: InstructionOf<K>): number
-  transfer(s: SimdState, i: InstructionOf<K>, buf: Uint8Array, off: number): void
+  transfer(i: InstructionOf<K>, s: SimdState, buf: Uint8Array, off: number): void
 }
 
 const register = <K extends InstructionName>(load: boolean) =>
   ({
     load,
     bytes: (i: { readonly esz: number }) => 1 << i.esz,
-    transfer: (s: SimdState, i: { readonly esz: number; readonly rt: number }, buf: Uint8Array, off: number) => transferRegister(s.v, load, i.esz, i.rt, buf, off),
+    transfer: (i: { readonly esz: number; readonly rt: number }, s: SimdState, buf: Uint8Array, off: number) => transferRegister(s.v, load, i.esz, i.rt, buf, off),
   }) as unknown as MemoryForm<K>
 const registerPair = <K extends InstructionName>(load: boolean) =>
   ({
     load,
     bytes: (i: { readonly esz: number }) => 2 << i.esz,
-    transfer: (s: SimdState, i: { readonly esz: number; readonly rt: number; readonly rt2: number }, buf: Uint8Array, off: number) => {
+    transfer: (i: { readonly esz: number; readonly rt: number; readonly rt2: number }, s: SimdState, buf: Uint8Array, off: number) => {
       transferRegister(s.v, load, i.esz, i.rt, buf, off)
       transferRegister(s.v, load, i.esz, i.rt2, buf, off + (1 << i.esz))
     },
@@ -487,21 +490,21 @@ const multiple = <K extends InstructionName>(load: boolean, interleaved: boolean
   ({
     load,
     bytes: (i: { readonly nregs: number; readonly q: number }) => multipleBytes(i.nregs, i.q),
-    transfer: (s: SimdState, i: { readonly nregs: number; readonly q: number; readonly esz: number; readonly rt: number }, buf: Uint8Array, off: number) =>
+    transfer: (i: { readonly nregs: number; readonly q: number; readonly esz: number; readonly rt: number }, s: SimdState, buf: Uint8Array, off: number) =>
       transferMultiple(s.v, load, interleaved ? i.nregs : 1, interleaved ? 1 : i.nregs, i.esz, i.q, i.rt, buf, off),
   }) as unknown as MemoryForm<K>
 const lane = <K extends InstructionName>(load: boolean, selem: number) =>
   ({
     load,
     bytes: (i: { readonly esz: number }) => selem << i.esz,
-    transfer: (s: SimdState, i: { readonly esz: number; readonly idx: number; readonly rt: number }, buf: Uint8Array, off: number) =>
+    transfer: (i: { readonly esz: number; readonly idx: number; readonly rt: number }, s: SimdState, buf: Uint8Array, off: number) =>
       transferLane(s.v, load, selem, i.esz, i.idx, i.rt, buf, off),
   }) as unknown as MemoryForm<K>
 const replicate = <K extends InstructionName>(selem: number) =>
   ({
     load: true,
     bytes: (i: { readonly esz: number }) => selem << i.esz,
-    transfer: (s: SimdState, i: { readonly esz: number; readonly q: number; readonly rt: number }, buf: Uint8Array, off: number) =>
+    transfer: (i: { readonly esz: number; readonly q: number; readonly rt: number }, s: SimdState, buf: Uint8Array, off: number) =>
       loadReplicate(s.v, selem, i.esz, i.q, i.rt, buf, off),
   }) as unknown as MemoryForm<K>
 

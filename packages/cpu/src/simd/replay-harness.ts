@@ -64,7 +64,7 @@ function runMemory(st: SimdState, word: number, name: SimdMemoryName, mem: Uint8
   const insn = decode(word) as unknown as Record<string, number> & { name: SimdMemoryName }
   const form = SIMD_MEMORY[name] as unknown as {
     bytes(i: unknown): number
-    transfer(s: SimdState, i: unknown, buf: Uint8Array, off: number): void
+    transfer(i: unknown, s: SimdState, buf: Uint8Array, off: number): void
   }
   const bytes = form.bytes(insn)
   const x = st.x
@@ -78,7 +78,7 @@ function runMemory(st: SimdState, word: number, name: SimdMemoryName, mem: Uint8
     words[16] = word
     const off = Number(addr - layout.slot) + 64
     if (off < 0 || off + bytes > image.length) throw new Error('simd replay: literal outside the dumped words')
-    form.transfer(st, insn, image, off)
+    form.transfer(insn, st, image, off)
     return
   }
   const base = readX(x, insn.rn!)
@@ -100,7 +100,7 @@ function runMemory(st: SimdState, word: number, name: SimdMemoryName, mem: Uint8
   }
   const off = Number((addr & MASK64) - (layout.base - BigInt(MEM_BYTES / 2)))
   if (off < 0 || off + bytes > MEM_BYTES) throw new Error(`simd replay: ${name} access at offset ${off} outside the buffer`)
-  form.transfer(st, insn, mem, off)
+  form.transfer(insn, st, mem, off)
   if (writeback !== undefined) writeX(x, insn.rn!, writeback)
 }
 
@@ -116,7 +116,7 @@ export function replayForm(form: Form, index: number, layout: GuestLayout, perCa
   const s = newCaseState()
   const V = new VRegs()
   const x = new Uint32Array(64)
-  const st: SimdState = { v: V, fpsr: 0, x }
+  const st: SimdState = { v: V, fp: { fpsr: 0 }, x }
   const mem = new Uint8Array(s.mem.buffer)
   const memory = (form.flags & FLAG_MEMORY) !== 0
   let h = HASH_INIT
@@ -127,11 +127,11 @@ export function replayForm(form: Form, index: number, layout: GuestLayout, perCa
     V.file.set(s.v)
     x.set(s.x)
     x[62] = x[63] = 0
-    st.fpsr = s.fpsr
+    st.fp.fpsr = s.fpsr
     const insn = decode(word)
     if (insn.name in SIMD_EXECUTE) {
-      const run = SIMD_EXECUTE[insn.name as SimdExecuteName] as (s: SimdState, i: unknown) => void
-      run(st, insn)
+      const run = SIMD_EXECUTE[insn.name as SimdExecuteName] as (i: unknown, s: SimdState) => void
+      run(insn, st)
     } else if (insn.name in SIMD_MEMORY) {
       runMemory(st, word, insn.name as SimdMemoryName, mem, layout)
     } else {
@@ -140,7 +140,7 @@ export function replayForm(form: Form, index: number, layout: GuestLayout, perCa
     const fpsrIn = s.fpsr
     s.v.set(V.file)
     s.x.set(x.subarray(0, 62))
-    s.fpsr = st.fpsr
+    s.fpsr = st.fp.fpsr
     if (s.fpsr & (1 << 27) && !fpsrIn) qc++
     if (perCase) caseHashes.push(hashCase(HASH_INIT, s, memory))
     h = hashCase(h, s, memory)

@@ -7,14 +7,14 @@ import { VRegs } from './vregs.js'
 
 export class SimdMachine implements SimdState {
   readonly v = new VRegs()
-  fpsr = 0
+  readonly fp = { fpcr: 0, fpsr: 0 }
   readonly x = new Uint32Array(64)
 
   run(word: number): void {
     const insn = decode(word)
-    const handler = SIMD_EXECUTE[insn.name as SimdExecuteName] as ((s: SimdState, i: unknown) => void) | undefined
+    const handler = SIMD_EXECUTE[insn.name as SimdExecuteName] as ((i: unknown, s: SimdState) => void) | undefined
     if (!handler) throw new Error(`not a SIMD data-processing instruction: ${word.toString(16)} (${insn.name})`)
-    handler(this, insn)
+    handler(insn, this)
   }
 
   /** Register r's 16 bytes (a copy). */
