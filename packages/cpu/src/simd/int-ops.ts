@@ -207,7 +207,7 @@ export function clmul8(a: number, b: number): number {
 export const pmul: Lane2 = (a, b) => clmul8(a, b)
 
 /** High half of 2*a*b (+ rounding), saturated: SQDMULH / SQRDMULH on 16- or 32-bit lanes. */
-export function sqdmulhCore(a: number, b: number, round: boolean, e: number): number {
+function sqdmulhCore(a: number, b: number, round: boolean, e: number): number {
   if (e === 1) return satS(Math.floor((2 * a * b + (round ? 0x8000 : 0)) / 0x10000), 1)
   mulS32(a, b)
   const lo2 = ((alu[R_LO]! << 1) >>> 0) + (round ? 0x8000_0000 : 0)

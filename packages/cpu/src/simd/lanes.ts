@@ -11,9 +11,9 @@ import { type VRegs, V_SCRATCH, getU, lanesArray, setLane, zeroAbove } from './v
 /** Set by saturating lane functions; engines clear it first and return it. */
 export const Q = { sat: 0 }
 
-export const SMAX = [0x7f, 0x7fff, 0x7fff_ffff] as const
-export const SMIN = [-0x80, -0x8000, -0x8000_0000] as const
-export const UMAX = [0xff, 0xffff, 0xffff_ffff] as const
+const SMAX = [0x7f, 0x7fff, 0x7fff_ffff] as const
+const SMIN = [-0x80, -0x8000, -0x8000_0000] as const
+const UMAX = [0xff, 0xffff, 0xffff_ffff] as const
 
 /** Sign-extends the low (8 << e) bits of x (e = 0..2). */
 export function sext(x: number, e: number): number {

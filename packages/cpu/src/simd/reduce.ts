@@ -80,7 +80,8 @@ export function acrossLanes(V: VRegs, op: number, esz: number, q: number, rd: nu
 
 /**
  * SDOT/UDOT: each 32-bit lane of Vd plus the four products of the bytes in the same lane of
- * Vn and Vm. By element: `idx` >= 0 takes Vm's bytes from its 32-bit lane idx for every lane.
+ * Vn and Vm. By element: `idx` >= 0 takes Vm's bytes from its 32-bit lane idx for every lane
+ * (dotElement passes a copy, since lane idx of Vm may be a lane of Vd written earlier).
  */
 export function dot(V: VRegs, signed: boolean, q: number, rd: number, rn: number, rm: number, idx: number): void {
   const n = q ? 4 : 2
@@ -89,8 +90,6 @@ export function dot(V: VRegs, signed: boolean, q: number, rd: number, rn: number
     const na = (rn << 4) + 4 * i
     const mb = (rm << 4) + 4 * (idx >= 0 ? idx : i)
     const sum = a8[na]! * a8[mb]! + a8[na + 1]! * a8[mb + 1]! + a8[na + 2]! * a8[mb + 2]! + a8[na + 3]! * a8[mb + 3]!
-    // Vm's bytes are read for every lane before Vd's lane is written; with idx they must not
-    // change under us, so the by-element form reads them from a copy when Vd is Vm.
     V.u32[(rd << 2) + i] = V.u32[(rd << 2) + i]! + sum
   }
   zeroAbove(V, rd, q ? 16 : 8)

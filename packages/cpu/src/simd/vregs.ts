@@ -61,17 +61,6 @@ export function zeroAbove(V: VRegs, r: number, bytes: number): void {
   }
 }
 
-/** Copies register `from` to `to` (whole 16 bytes). */
-export function copyReg(V: VRegs, to: number, from: number): void {
-  const u32 = V.u32
-  const t = to << 2
-  const f = from << 2
-  u32[t] = u32[f]!
-  u32[t + 1] = u32[f + 1]!
-  u32[t + 2] = u32[f + 2]!
-  u32[t + 3] = u32[f + 3]!
-}
-
 /** Lanes of (8 << esz)-bit elements in a 64-bit (q = 0) or 128-bit (q = 1) vector. */
 export function lanesOf(esz: number, q: number): number {
   return (q ? 16 : 8) >> esz
@@ -94,18 +83,6 @@ export function getU(V: VRegs, esz: number, r: number, i: number): number {
       return V.u16[(r << 3) + i]!
     default:
       return V.u32[(r << 2) + i]!
-  }
-}
-
-/** Signed value of lane i (esz 0..2) of register r. */
-export function getS(V: VRegs, esz: number, r: number, i: number): number {
-  switch (esz) {
-    case 0:
-      return V.i8[(r << 4) + i]!
-    case 1:
-      return V.i16[(r << 3) + i]!
-    default:
-      return V.i32[(r << 2) + i]!
   }
 }
 
