@@ -23,6 +23,17 @@ export function transferMultiple(V: VRegs, load: boolean, selem: number, rpt: nu
   const ebytes = 1 << esz
   const u8 = V.u8
   let p = off
+  if (selem === 1) {
+    // LD1/ST1: each register's elements are consecutive little-endian bytes, so it is one copy.
+    const bytes = q ? 16 : 8
+    for (let r = 0; r < rpt; r++, p += bytes) {
+      const at = ((rt + r) & 31) << 4
+      if (load) for (let b = 0; b < bytes; b++) u8[at + b] = buf[p + b]!
+      else for (let b = 0; b < bytes; b++) buf[p + b] = u8[at + b]!
+    }
+    if (load && !q) for (let r = 0; r < rpt; r++) zeroAbove(V, (rt + r) & 31, 8)
+    return
+  }
   for (let r = 0; r < rpt; r++) {
     for (let e = 0; e < lanes; e++) {
       for (let s = 0; s < selem; s++) {
