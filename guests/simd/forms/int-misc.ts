@@ -8,7 +8,6 @@ export const forms: FormSpec[] = [
   ...rows('CLS_v', 'CLZ_v', 'CNT_v', 'RBIT_v', 'NOT_v'),
   ...rows('CMGT_vz', 'CMGE_vz', 'CMEQ_vz', 'CMLE_vz', 'CMLT_vz'),
   ...rows('XTN_v', 'SQXTN_v', 'UQXTN_v', 'SQXTUN_v', 'SHLL_v'),
-  ...rows('URECPE_v', 'URSQRTE_v'),
   ...rows('ADDV', 'SADDLV', 'UADDLV', 'SMAXV', 'UMAXV', 'SMINV', 'UMINV'),
   ...rows('SUQADD_s', 'USQADD_s', 'SQABS_s', 'SQNEG_s', 'ABS_s', 'NEG_s'),
   ...rows('CMGT_sz', 'CMGE_sz', 'CMEQ_sz', 'CMLE_sz', 'CMLT_sz'),

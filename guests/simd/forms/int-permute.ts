@@ -9,5 +9,5 @@ export const forms: FormSpec[] = [
   // Random index bytes are mostly out of range; the special-value table adds small ones.
   { row: 'TBL_v', cases: 384 },
   { row: 'TBX_v', cases: 384 },
-  ...rows('MOVI_v', 'MVNI_v', 'ORR_vi', 'BIC_vi', 'MOVI_d', 'MOVI_2d', 'FMOV_vi'),
+  ...rows('MOVI_v', 'MVNI_v', 'ORR_vi', 'BIC_vi', 'MOVI_d', 'MOVI_2d'),
 ]

@@ -248,8 +248,6 @@ export const SIMD_EXECUTE = {
   UQXTN_v: xtn(UQXTN),
   SQXTUN_v: xtn(SQXTUN),
   SHLL_v: (i, s) => longShift(s.v, false, 8 << i.esz, i.esz, i.q, i.rd, i.rn),
-  URECPE_v: unary(op.urecpe),
-  URSQRTE_v: unary(op.ursqrte),
 
   // Across lanes.
   ADDV: across(ADDV),
@@ -295,7 +293,6 @@ export const SIMD_EXECUTE = {
   MVNI_v: modImm(perm.IMM_MVNI),
   ORR_vi: modImm(perm.IMM_ORR),
   BIC_vi: modImm(perm.IMM_BIC),
-  FMOV_vi: modImm(perm.IMM_MOVI),
   MOVI_d: (i, s) => perm.modifiedImmediate(s.v, perm.IMM_MOVI, 0, i.rd, i.immLo, i.immHi),
   MOVI_2d: (i, s) => perm.modifiedImmediate(s.v, perm.IMM_MOVI, 1, i.rd, i.immLo, i.immHi),
 

@@ -304,25 +304,3 @@ export const rbit: Lane2 = (a) => {
   return r
 }
 export const not: Lane2 = (a) => ~a
-
-// ---------------------------------------------------------------- URECPE / URSQRTE
-
-// Arm's 9-bit estimate tables (RecipEstimate / RecipSqrtEstimate with the operand read as
-// a fixed-point fraction), built once.
-const RECIP = new Uint16Array(512)
-const RSQRT = new Uint16Array(512)
-for (let a = 256; a < 512; a++) {
-  const b = Math.floor((1 << 19) / (a * 2 + 1))
-  RECIP[a] = (b + 1) >> 1
-}
-for (let a = 128; a < 512; a++) {
-  const x = a < 256 ? a * 2 + 1 : (((a >> 1) << 1) + 1) * 2
-  let b = 512
-  while (x * (b + 1) * (b + 1) < 1 << 28) b++
-  RSQRT[a] = (b + 1) >> 1
-}
-
-/** URECPE: operands below 0x8000_0000 give all ones; others the 9-bit estimate at the top. */
-export const urecpe: Lane2 = (a) => (a < 0x8000_0000 ? ONES : (RECIP[a >>> 23]! << 23) >>> 0)
-/** URSQRTE: operands below 0x4000_0000 give all ones. */
-export const ursqrte: Lane2 = (a) => (a < 0x4000_0000 ? ONES : (RSQRT[a >>> 23]! << 23) >>> 0)

@@ -252,8 +252,8 @@ export const IMM_ORR = 2
 export const IMM_BIC = 3
 
 /**
- * MOVI/MVNI/ORR/BIC (vector, immediate), MOVI (64-bit scalar and 2D) and FMOV (vector,
- * immediate): the 64-bit pattern (lo, hi) from AdvSIMDExpandImm in each half of Vd.
+ * MOVI/MVNI/ORR/BIC (vector, immediate) and MOVI (64-bit scalar and 2D): the 64-bit
+ * pattern (lo, hi) from AdvSIMDExpandImm in each half of Vd.
  */
 export function modifiedImmediate(V: VRegs, op: number, q: number, rd: number, lo: number, hi: number): void {
   const u32 = V.u32
