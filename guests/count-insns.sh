@@ -16,7 +16,7 @@ for d in */main.c fpsimd/*/main.c; do
   name=${d%/main.c}
   mkdir -p "$tmp/$name"
   cp "$name"/*.c "$tmp/$name"/
-  cp "$name"/*.S "$tmp/$name"/ 2>/dev/null || true
+  cp "$name"/*.S "$name"/*.h "$tmp/$name"/ 2>/dev/null || true
   GUEST_CFLAGS=-DGUEST_COUNT_INSNS "$tmp/build.sh" "$name" >/dev/null
   count=$(timeout 120 "$QEMU" -M virt,mte=on -cpu max -nographic -nic none -no-reboot -icount shift=0 \
     -kernel "$tmp/$name/$(basename "$name").elf" </dev/null | sed -n 's/^\[instructions: \([0-9]*\)\]$/\1/p')
