@@ -8,10 +8,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { localChannelPair, receiveMachine, sendMachine } from '../src/commands/migrate.js'
-import { restoreMachine, saveMachine } from '../src/commands/snapshot.js'
-import { Machine } from '../src/machine/machine.js'
-import { loadSnapshotFile } from '../src/snapshot/file.js'
+import { Machine, receiveMachine, sendMachine } from '@tagvm/machine'
+import { localChannelPair } from '../src/endpoint.js'
+import { restoreMachine, saveMachine } from '../src/files/index.js'
 
 const MiB = 1 << 20
 const guest = fileURLToPath(new URL('../../../guests/tag-workload/tag-workload.elf', import.meta.url))
@@ -37,7 +36,7 @@ try {
   const saved = saveMachine(first, file)
   const saveTime = seconds(start)
   start = performance.now()
-  const restored = restoreMachine(loadSnapshotFile(file), () => make())
+  const restored = restoreMachine(file, () => make())
   const restoreTime = seconds(start)
 
   const [a, b] = await localChannelPair(join(dir, 'bench.sock'))

@@ -1,4 +1,4 @@
-import { BACKINGS, MAX_CPUS, type Backing } from './config.js'
+import { BACKINGS, MAX_CPUS, type Backing } from '@tagvm/machine'
 
 /** Exit statuses of `tagvm` (also in the README). */
 export const EXIT_OK = 0
@@ -48,6 +48,20 @@ export function parseAddress(text: string): number {
 /** A wrong command line; the CLI prints the message and exits with EXIT_USAGE. */
 export class CliError extends Error {
   override readonly name = 'CliError'
+}
+
+/** Where a migration stream goes: a Unix socket path, or an inherited file descriptor (`fd:N`, a pipe). */
+export type Endpoint = { readonly kind: 'unix'; readonly path: string } | { readonly kind: 'fd'; readonly fd: number }
+
+export function parseEndpoint(text: string): Endpoint {
+  const fd = /^fd:(\d+)$/.exec(text)
+  if (fd) {
+    const n = Number(fd[1])
+    if (n < 3) throw new CliError(`'${text}': fd 0, 1 and 2 are tagvm's own standard streams`)
+    return { kind: 'fd', fd: n }
+  }
+  if (text === '' || text.startsWith('fd:')) throw new CliError(`'${text}' is not a socket path or fd:N`)
+  return { kind: 'unix', path: text }
 }
 
 // --- option tables ------------------------------------------------------------------------
@@ -287,6 +301,7 @@ function buildCommand(spec: CommandSpec, args: readonly string[]): Command {
         const [, source] = positionalsExactly('migrate send', positionals, ['send', 'IMAGE|SNAPSHOT'])
         const to = optionValue(values, 'to')
         if (to === undefined) throw new CliError('migrate send: --to SOCKET is required')
+        withContext('to', () => parseEndpoint(to))
         if (values.has('listen')) throw new CliError('migrate send: --listen belongs to migrate receive')
         return { name: 'migrate-send', source: source!, to, machine: machineOptions(values), afterInsns: countOption(values, 'after-insns'), maxRounds: countOption(values, 'max-rounds') ?? 8, quiet }
       }
@@ -294,6 +309,7 @@ function buildCommand(spec: CommandSpec, args: readonly string[]): Command {
         positionalsExactly('migrate receive', positionals, ['receive'])
         const listen = optionValue(values, 'listen')
         if (listen === undefined) throw new CliError('migrate receive: --listen SOCKET is required')
+        withContext('listen', () => parseEndpoint(listen))
         for (const o of ['to', 'after-insns', 'max-rounds', 'mte', 'memory', 'cpus', 'base', 'initrd', 'append']) {
           if (values.has(o)) throw new CliError(`migrate receive: --${o} does not apply (the machine comes from the source)`)
         }

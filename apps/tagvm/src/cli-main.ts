@@ -1,119 +1,71 @@
-import { readFileSync, openSync, readSync, closeSync } from 'node:fs'
-import type { ConsoleInput } from './commands/console.js'
-import { loadGuest } from './boot.js'
-import {
-  EXIT_FAILURE,
-  EXIT_INTERNAL,
-  EXIT_OK,
-  EXIT_USAGE,
-  commandHelp,
-  helpText,
-  parseCommand,
-  type Command,
-  type MachineOptions,
-} from './cli-args.js'
-import { disassembleBytes } from './disasm.js'
-import { VIRT_RAM_BASE } from './fdt/virt.js'
-import { FileFormatError } from './loaders/errors.js'
-import { SparseRam } from './loaders/target.js'
-import { SNAPSHOT_MAGIC } from './snapshot/format.js'
-import { loadSnapshotFile } from './snapshot/file.js'
-import { writeFileAtomic } from './snapshot/atomic.js'
-import { renderHtmlTagMap, renderTerminalTagMap } from './tagmap.js'
+import { FileFormatError, MachineRefusedError } from '@tagvm/machine'
+import { CliError, EXIT_FAILURE, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, commandHelp, helpText, parseCommand, type Command } from './cli-args.js'
+import { CommandFailure, type CliIo } from './cli-io.js'
+import { disasmCommand } from './commands/disasm.js'
+import { migrateReceiveCommand, migrateSendCommand } from './commands/migrate.js'
 import { runCommand } from './commands/run.js'
 import { restoreCommand, snapshotCommand } from './commands/snapshot.js'
-import { liveImageTags } from './commands/tags.js'
+import { tagsCommand } from './commands/tags.js'
+import { EndpointError } from './endpoint.js'
+import { OutputFileError } from './files/atomic.js'
+import { InputFileError } from './files/input.js'
 
-/** What the CLI talks to; tests pass their own. */
-export interface CliIo {
-  readonly stdout: { write(text: string | Uint8Array): unknown; readonly isTTY?: boolean; readonly columns?: number }
-  readonly stderr: { write(text: string): unknown; readonly isTTY?: boolean; readonly columns?: number }
-  /** The terminal, when there is one: `tagvm run` then feeds keystrokes to the guest's UART. */
-  readonly stdin?: ConsoleInput
+type Handler<C extends Command> = (command: C, io: CliIo) => number | Promise<number>
+
+/** What each command runs. */
+const COMMAND_HANDLERS: { readonly [N in Command['name']]: Handler<Extract<Command, { name: N }>> } = {
+  run: runCommand,
+  disasm: disasmCommand,
+  snapshot: snapshotCommand,
+  restore: restoreCommand,
+  'migrate-send': migrateSendCommand,
+  'migrate-receive': migrateReceiveCommand,
+  tags: tagsCommand,
 }
 
-/** A failure to report in one line and exit with `status`. */
-export class CliFailure extends Error {
-  constructor(
-    message: string,
-    readonly status = EXIT_FAILURE,
-  ) {
-    super(message)
+function execute<N extends Command['name']>(command: Extract<Command, { name: N }>, io: CliIo): number | Promise<number> {
+  return (COMMAND_HANDLERS[command.name] as Handler<Extract<Command, { name: N }>>)(command, io)
+}
+
+interface Failure {
+  readonly status: number
+  readonly message: string
+}
+
+/** One row of the failure table: errors of `type` end the command with `status` and a one-line message. */
+type FailureRule = (error: unknown) => Failure | undefined
+
+function rule<E extends Error>(type: abstract new (...args: never[]) => E, status: number | ((error: E) => number), message: (error: E) => string = (e) => e.message): FailureRule {
+  return (error) => (error instanceof type ? { status: typeof status === 'number' ? status : status(error), message: message(error) } : undefined)
+}
+
+/**
+ * Every failure tagvm expects, and how it ends the command: one line on standard error and
+ * this exit status. Anything else is tagvm's own bug: the stack goes to standard error and the
+ * status is EXIT_INTERNAL.
+ */
+const FAILURES: readonly FailureRule[] = [
+  rule(CliError, EXIT_USAGE),
+  rule(CommandFailure, (e) => e.status),
+  // A file or stream tagvm cannot use, or whose content the machine refuses (names the file, offset and record).
+  rule(FileFormatError, EXIT_FAILURE),
+  rule(InputFileError, EXIT_FAILURE),
+  rule(OutputFileError, EXIT_FAILURE),
+  rule(EndpointError, EXIT_FAILURE),
+  rule(MachineRefusedError, EXIT_FAILURE, (e) => `cannot build the machine: ${e.reason}`),
+]
+
+/** The exit status and one-line message for an error, or undefined for one tagvm does not expect. */
+export function failureOf(error: unknown): Failure | undefined {
+  for (const describe of FAILURES) {
+    const failure = describe(error)
+    if (failure) return failure
   }
+  return undefined
 }
 
-function readInput(path: string): Uint8Array {
-  try {
-    return readFileSync(path)
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code
-    throw new CliFailure(`${path}: cannot read: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (code ?? (e as Error).message)}`)
-  }
-}
-
-function isSnapshotFile(path: string): boolean {
-  let fd: number
-  try {
-    fd = openSync(path, 'r')
-  } catch {
-    return false
-  }
-  try {
-    const head = new Uint8Array(SNAPSHOT_MAGIC.length)
-    readSync(fd, head, 0, head.length, 0)
-    return new TextDecoder().decode(head) === SNAPSHOT_MAGIC
-  } finally {
-    closeSync(fd)
-  }
-}
-
-/** Loads the image into a scratch RAM to check it before a machine exists (same rules as the machine's loader). */
-function checkImage(image: string, machine: MachineOptions): void {
-  const ram = new SparseRam(VIRT_RAM_BASE, machine.memory)
-  loadGuest(ram, readInput(image), image, {
-    cpus: machine.cpus,
-    ...(machine.base !== undefined ? { base: machine.base } : {}),
-    ...(machine.initrd !== undefined ? { initrd: { bytes: readInput(machine.initrd), file: machine.initrd } } : {}),
-    ...(machine.append !== undefined ? { bootargs: machine.append } : {}),
-  })
-}
-
-const NO_MACHINE = 'needs the machine (vCPUs through @tagvm/vmm-api), which this build of tagvm does not assemble yet'
-
-function execute(command: Command, io: CliIo): number {
-  switch (command.name) {
-    case 'disasm':
-      io.stdout.write(disassembleBytes(readInput(command.file), command.file, command.base === undefined ? {} : { base: command.base }))
-      return EXIT_OK
-    case 'tags': {
-      const snap = isSnapshotFile(command.input) ? loadSnapshotFile(command.input) : liveImageTags(command, io)
-      const input = { ramBase: snap.config.ramBase, ramSize: snap.config.ramSize, pages: snap.pages }
-      if (command.html !== undefined) {
-        const html = new TextEncoder().encode(renderHtmlTagMap(input, { title: `tagvm tag map of ${command.input}` }))
-        writeFileAtomic(command.html, (write) => write(html))
-        io.stderr.write(`tagvm: wrote ${command.html}\n`)
-      } else {
-        io.stdout.write(renderTerminalTagMap(input, { columns: command.width ?? io.stdout.columns ?? 80, color: io.stdout.isTTY === true }))
-      }
-      return EXIT_OK
-    }
-    case 'run':
-      return runCommand(command, io)
-    case 'snapshot':
-      return snapshotCommand(command, io)
-    case 'migrate-send':
-      if (isSnapshotFile(command.source)) loadSnapshotFile(command.source)
-      else checkImage(command.source, command.machine)
-      throw new CliFailure(`migrate send ${command.source}: ${NO_MACHINE}`)
-    case 'restore':
-      return restoreCommand(command, io)
-    case 'migrate-receive':
-      throw new CliFailure(`migrate receive: ${NO_MACHINE}`)
-  }
-}
-
-/** Runs one tagvm invocation; returns the exit status. Never throws. */
-export function runCli(argv: readonly string[], io: CliIo, version: string): number {
+/** Runs one tagvm invocation and returns its exit status. Never throws. */
+export async function runCli(argv: readonly string[], io: CliIo, version: string): Promise<number> {
   const parsed = parseCommand(argv)
   switch (parsed.kind) {
     case 'help':
@@ -127,17 +79,14 @@ export function runCli(argv: readonly string[], io: CliIo, version: string): num
       return EXIT_USAGE
     case 'command':
       try {
-        return execute(parsed.command, io)
-      } catch (e) {
-        if (e instanceof CliFailure) {
-          io.stderr.write(`tagvm: ${e.message}\n`)
-          return e.status
+        return await execute(parsed.command, io)
+      } catch (error) {
+        const failure = failureOf(error)
+        if (failure) {
+          io.stderr.write(`tagvm: ${failure.message}\n`)
+          return failure.status
         }
-        if (e instanceof FileFormatError || (e instanceof Error && /^\S+: cannot read snapshot/.test(e.message))) {
-          io.stderr.write(`tagvm: ${e.message}\n`)
-          return EXIT_FAILURE
-        }
-        io.stderr.write(`tagvm: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`)
+        io.stderr.write(`tagvm: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
         return EXIT_INTERNAL
       }
   }

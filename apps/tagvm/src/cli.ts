@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { runCliAsync } from './commands/migrate.js'
+import { runCli } from './cli-main.js'
 import { VERSION } from './version.js'
 
 // A reader that stops reading the console (`tagvm run ... | head`) ends the run quietly, as SIGPIPE would.
@@ -7,7 +7,6 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code !== 'EPIPE') throw error
   process.exit(0)
 })
-// runCliAsync is runCli plus `migrate` and snapshots on SIGUSR1, which need the event loop.
-void runCliAsync(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin }, VERSION).then((status) => {
+void runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin }, VERSION).then((status) => {
   process.exitCode = status
 })

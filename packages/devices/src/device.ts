@@ -10,8 +10,8 @@ export interface Device {
   saveState(): DeviceState
   /**
    * Replaces the device's state with a saved one. A state of another type or version, or one
-   * with a missing or out-of-range field, is refused with an error naming the problem, and the
-   * device is left as it was.
+   * with a missing or out-of-range field, is refused with a DeviceStateError naming the
+   * problem, and the device is left as it was.
    */
   loadState(state: DeviceState): void
 }
@@ -23,24 +23,27 @@ export interface DeviceState {
   readonly [field: string]: unknown
 }
 
+/**
+ * A saved state a device refuses (wrong type, version or revision, a field missing or out of
+ * range). Callers that restore from a file or stream turn it into an error naming where the
+ * state came from.
+ */
+export class DeviceStateError extends Error {
+  override readonly name = 'DeviceStateError'
+}
+
 /** Reads an integer field of a saved state, refusing values outside [min, max]. */
 export function stateInt(state: DeviceState, field: string, min: number, max: number): number {
   const value = state[field]
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(
-      `${state.type} state: field '${field}' must be an integer in [${min}, ${max}], got ${JSON.stringify(value)}`,
-    )
+    throw new DeviceStateError(`${state.type} state: field '${field}' must be an integer in [${min}, ${max}], got ${JSON.stringify(value)}`)
   }
   return value
 }
 
 /** Checks a saved state's type and version before any field is read. */
 export function checkStateHeader(state: DeviceState, type: string, version: number): void {
-  if (typeof state !== 'object' || state === null) throw new TypeError(`${type} state: expected an object`)
-  if (state.type !== type) {
-    throw new RangeError(`${type} state: wrong device type ${JSON.stringify(state.type)}`)
-  }
-  if (state.version !== version) {
-    throw new RangeError(`${type} state: unsupported version ${JSON.stringify(state.version)} (expected ${version})`)
-  }
+  if (typeof state !== 'object' || state === null) throw new DeviceStateError(`${type} state: expected an object`)
+  if (state.type !== type) throw new DeviceStateError(`${type} state: wrong device type ${JSON.stringify(state.type)}`)
+  if (state.version !== version) throw new DeviceStateError(`${type} state: unsupported version ${JSON.stringify(state.version)} (expected ${version})`)
 }

@@ -1,5 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
+import { readMmio, writeMmio } from './bus.js'
+import { DeviceStateError } from './device.js'
 import { PL011, PL011_CR, PL011_FR, PL011_INT, Pl011, type Pl011Options } from './pl011.js'
 
 function uart(options: Pl011Options = {}) {
@@ -16,8 +18,11 @@ function uart(options: Pl011Options = {}) {
   return { dev, out, lines, errors, text }
 }
 
-const r = (dev: Pl011, off: number) => dev.read(off, 4)
-const w = (dev: Pl011, off: number, v: number) => dev.write(off, 4, v)
+// Register accesses as the guest makes them (bytes through the MMIO interface), as numbers.
+const rd = (dev: Pl011, off: number, size: number) => Number(readMmio(dev, off, size))
+const wr = (dev: Pl011, off: number, size: number, v: number) => writeMmio(dev, off, size, v)
+const r = (dev: Pl011, off: number) => rd(dev, off, 4)
+const w = (dev: Pl011, off: number, v: number) => wr(dev, off, 4, v)
 const enableRx = (dev: Pl011) => w(dev, PL011.CR, PL011_CR.UARTEN | PL011_CR.TXE | PL011_CR.RXE)
 const FEN = 1 << 4
 
@@ -65,7 +70,7 @@ describe('transmit (UARTDR writes)', () => {
     enableRx(dev)
     for (const c of 'Hi!\n') {
       expect(r(dev, PL011.FR) & (PL011_FR.TXFF | PL011_FR.BUSY)).toBe(0)
-      dev.write(PL011.DR, 1, c.charCodeAt(0))
+      wr(dev, PL011.DR, 1, c.charCodeAt(0))
     }
     expect(text()).toBe('Hi!\n')
     expect(r(dev, PL011.FR) & PL011_FR.TXFE).toBe(PL011_FR.TXFE)
@@ -79,13 +84,13 @@ describe('transmit (UARTDR writes)', () => {
 
   test('as on QEMU, a disabled transmitter still sends, and says so once per UARTCR value', () => {
     const { dev, out, errors } = uart()
-    dev.write(PL011.DR, 4, 0x41)
-    dev.write(PL011.DR, 4, 0x42)
+    wr(dev, PL011.DR, 4, 0x41)
+    wr(dev, PL011.DR, 4, 0x42)
     expect(out).toEqual([0x41, 0x42])
     expect(errors).toHaveLength(1)
     expect(errors[0]).toMatch(/pl011: data written while the transmitter is disabled/)
     enableRx(dev)
-    dev.write(PL011.DR, 4, 0x43)
+    wr(dev, PL011.DR, 4, 0x43)
     expect(errors).toHaveLength(1)
   })
 
@@ -299,23 +304,36 @@ describe('access sizes', () => {
   test('byte and halfword reads see the addressed lanes', () => {
     const { dev } = uart()
     w(dev, PL011.IBRD, 0xabcd)
-    expect(dev.read(PL011.IBRD, 1)).toBe(0xcd)
-    expect(dev.read(PL011.IBRD + 1, 1)).toBe(0xab)
-    expect(dev.read(PL011.IBRD, 2)).toBe(0xabcd)
-    expect(dev.read(PL011.IBRD, 8)).toBe(0xabcd)
-    expect(dev.read(PL011.FR, 2)).toBe(0x90)
+    expect(rd(dev, PL011.IBRD, 1)).toBe(0xcd)
+    expect(rd(dev, PL011.IBRD + 1, 1)).toBe(0xab)
+    expect(rd(dev, PL011.IBRD, 2)).toBe(0xabcd)
+    expect(rd(dev, PL011.IBRD, 8)).toBe(0xabcd)
+    expect(rd(dev, PL011.FR, 2)).toBe(0x90)
   })
 
   test('bad sizes, offsets and values are programming errors that change nothing', () => {
     const { dev, out } = uart()
-    expect(() => dev.read(0, 3)).toThrow(RangeError)
-    expect(() => dev.read(0x1000, 4)).toThrow(/outside the 4 KiB/)
-    expect(() => dev.read(-4, 4)).toThrow(RangeError)
-    expect(() => dev.write(PL011.DR, 1, 0x100)).toThrow(/does not fit/)
-    expect(() => dev.write(PL011.DR, 4, -1)).toThrow(RangeError)
-    expect(() => dev.write(PL011.DR, 4, 1.5)).toThrow(RangeError)
+    expect(() => rd(dev, 0, 3)).toThrow(RangeError)
+    expect(() => rd(dev, 0x1000, 4)).toThrow(/outside the 4 KiB/)
+    expect(() => rd(dev, -4, 4)).toThrow(RangeError)
+    expect(() => wr(dev, PL011.DR, 1, 0x100)).toThrow(/does not fit/)
+    expect(() => wr(dev, PL011.DR, 4, -1)).toThrow(RangeError)
+    expect(() => wr(dev, PL011.DR, 4, 1.5)).toThrow(RangeError)
     expect(out).toEqual([])
     expect(r(dev, PL011.RIS)).toBe(0)
+  })
+
+  test('the device itself refuses a 3-byte access, and an 8-byte read zero-extends its 32-bit register', () => {
+    const { dev } = uart()
+    expect(() => dev.read(PL011.FR, new Uint8Array(3))).toThrow(/access size 3/)
+    expect(() => dev.write(PL011.DR, new Uint8Array(3))).toThrow(/access size 3/)
+    w(dev, PL011.IBRD, 0xabcd)
+    const data = new Uint8Array(8).fill(0xee)
+    dev.read(PL011.IBRD, data)
+    expect([...data]).toEqual([0xcd, 0xab, 0, 0, 0, 0, 0, 0])
+    // An 8-byte write with bits above 2^53 set: the register takes the low 16 bits it has.
+    dev.write(PL011.IBRD, Uint8Array.of(0x34, 0x12, 0, 0, 0, 0, 0xf0, 0xff))
+    expect(r(dev, PL011.IBRD)).toBe(0x1234)
   })
 })
 
@@ -363,8 +381,10 @@ describe('snapshots', () => {
     ]
     for (const [state, message] of bad) {
       expect(() => dev.loadState(state as never)).toThrow(message)
+      expect(() => dev.loadState(state as never)).toThrow(DeviceStateError)
       expect(dev.saveState()).toEqual(good)
     }
+    expect(() => dev.loadState(null as never)).toThrow(DeviceStateError)
   })
 })
 

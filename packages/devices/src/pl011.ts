@@ -1,5 +1,5 @@
 import type { MmioDevice } from './bus.js'
-import { checkStateHeader, stateInt, type Device, type DeviceState } from './device.js'
+import { DeviceStateError, checkStateHeader, stateInt, type Device, type DeviceState } from './device.js'
 
 /** Register offsets of the PL011 (Arm PrimeCell UART, DDI 0183). */
 export const PL011 = {
@@ -154,23 +154,23 @@ export class Pl011 implements MmioDevice, Device {
     return n
   }
 
-  read(offset: number, size: number): number {
-    checkAccess(this.name, offset, size)
-    const reg = offset & ~3
-    const value = this.readRegister(reg)
-    return laneOf(value, offset, size)
+  /** A guest read of `data.length` bytes at `offset`; the bytes are the register's lane, little-endian. */
+  read(offset: number, data: Uint8Array): void {
+    checkAccess(this.name, offset, data.length)
+    const value = laneOf(this.readRegister(offset & ~3), offset, data.length)
+    // Registers are 32 bits wide: an 8-byte read sees them zero-extended.
+    data.fill(0)
+    for (let i = 0; i < Math.min(data.length, 4); i++) data[i] = (value >>> (8 * i)) & 0xff
   }
 
-  /** Writes a register; for 8-byte accesses only the low 32 bits of `value` matter. */
-  write(offset: number, size: number, value: number): void {
-    checkAccess(this.name, offset, size)
-    if (!Number.isInteger(value) || value < 0 || (size < 8 && value >= 2 ** (8 * size))) {
-      throw new RangeError(`${this.name}: value ${value} does not fit a ${size}-byte write`)
-    }
-    const reg = offset & ~3
+  /** A guest write of `data` (little-endian) at `offset`; an 8-byte write's upper half has no register behind it. */
+  write(offset: number, data: Uint8Array): void {
+    checkAccess(this.name, offset, data.length)
+    let value = 0
+    for (let i = Math.min(data.length, 4) - 1; i >= 0; i--) value = (value << 8) | data[i]!
     // A narrow write to a byte lane above bit 0 has no meaning for these registers.
-    const v = (size >= 4 ? value % 2 ** 32 : value * 2 ** (8 * (offset & 3))) >>> 0
-    this.writeRegister(reg, v)
+    const v = (data.length >= 4 ? value : value << (8 * (offset & 3))) >>> 0
+    this.writeRegister(offset & ~3, v)
   }
 
   reset(): void {
@@ -213,7 +213,7 @@ export class Pl011 implements MmioDevice, Device {
   loadState(state: DeviceState): void {
     checkStateHeader(state, 'pl011', 1)
     if (state.revision !== this.revision) {
-      throw new RangeError(`pl011 state: revision ${JSON.stringify(state.revision)} does not match this ${this.revision} UART`)
+      throw new DeviceStateError(`pl011 state: revision ${JSON.stringify(state.revision)} does not match this ${this.revision} UART`)
     }
     const fields = {
       rsr: stateInt(state, 'rsr', 0, 0xf),
@@ -227,11 +227,11 @@ export class Pl011 implements MmioDevice, Device {
       ris: stateInt(state, 'ris', 0, INT_ALL),
       dmacr: stateInt(state, 'dmacr', 0, 0x7),
     }
-    if ((fields.cr & ~CR_WRITABLE) !== 0) throw new RangeError(`pl011 state: field 'cr' has reserved bits set`)
+    if ((fields.cr & ~CR_WRITABLE) !== 0) throw new DeviceStateError(`pl011 state: field 'cr' has reserved bits set`)
     const rx = state.rxFifo
     const depth = fields.lcrH & LCR_H_FEN ? this.fifoCapacity : 1
     if (!Array.isArray(rx) || rx.length > depth || !rx.every((b) => Number.isInteger(b) && b >= 0 && b <= 0xff)) {
-      throw new RangeError(`pl011 state: field 'rxFifo' must be at most ${depth} bytes`)
+      throw new DeviceStateError(`pl011 state: field 'rxFifo' must be at most ${depth} bytes`)
     }
     this.rsr = fields.rsr
     this.ilpr = fields.ilpr

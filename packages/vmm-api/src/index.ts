@@ -59,6 +59,7 @@ export {
   PROT_READ,
   PROT_WRITE,
   PAGE_SIZE,
+  MAX_PHYSICAL_MEMORY,
   ErrnoError,
   type HostKernel,
   type HostMm,

@@ -1,39 +1,30 @@
-import { readFileSync } from 'node:fs'
-import { ErrnoError } from '@tagvm/vmm-api'
+import { Machine, MachineRefusedError, VIRT_RAM_BASE, type MachineConfig, type StopReason } from '@tagvm/machine'
 import { EXIT_FAILURE, EXIT_LIMIT, EXIT_OK, type MachineOptions } from '../cli-args.js'
-import { CliFailure, type CliIo } from '../cli-main.js'
-import type { MachineConfig } from '../config.js'
-import { VIRT_RAM_BASE } from '../fdt/virt.js'
-import { Machine, type StopReason } from '../machine/machine.js'
-
-/** A failure the CLI reports in one line (tagvm: MESSAGE) and exits with its status. */
-export { CliFailure as CommandFailure } from '../cli-main.js'
+import { CommandFailure, type CliIo } from '../cli-io.js'
+import { readInputFile } from '../files/input.js'
 
 export function machineConfig(options: MachineOptions): MachineConfig {
   return { ramBase: VIRT_RAM_BASE, ramSize: options.memory, cpus: options.cpus, mte: options.mte, backing: options.backing }
 }
 
-export function readFileOrFail(path: string): Uint8Array {
-  try {
-    return readFileSync(path)
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code
-    throw new CliFailure(`${path}: cannot read: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (code ?? (e as Error).message)}`)
-  }
+/** A machine whose console is standard output and whose notes go to standard error. */
+export function createMachine(config: MachineConfig, io: CliIo, trace: boolean): Machine {
+  return Machine.create(config, {
+    console: (bytes) => io.stdout.write(bytes),
+    message: (text) => io.stderr.write(`tagvm: ${text}\n`),
+    ...(trace ? { trace: (line: string) => io.stderr.write(line) } : {}),
+  })
 }
 
-/** Builds the machine; a host refusal (e.g. PROT_MTE on file-backed RAM) becomes a clear failure. */
-export function createMachine(config: MachineConfig, io: CliIo, trace: boolean): Machine {
+/** The machine the command line describes; a host that cannot build it is a one-line failure with a hint. */
+export function commandLineMachine(options: MachineOptions, io: CliIo, machineIo?: Parameters<typeof Machine.create>[1]): Machine {
+  const config = machineConfig(options)
   try {
-    return Machine.create(config, {
-      console: (bytes) => io.stdout.write(bytes),
-      message: (text) => io.stderr.write(`tagvm: ${text}\n`),
-      ...(trace ? { trace: (line: string) => io.stderr.write(line) } : {}),
-    })
+    return machineIo ? Machine.create(config, machineIo) : createMachine(config, io, options.trace)
   } catch (e) {
-    if (e instanceof ErrnoError) {
+    if (e instanceof MachineRefusedError) {
       const hint = config.mte && config.backing === 'file' ? ' (file-backed memory cannot hold allocation tags: use --mte off, or --backing anon or shmem)' : ''
-      throw new CliFailure(`cannot build the machine: ${e.message.includes(e.code) ? e.message : `${e.message} (${e.code})`}${hint}`)
+      throw new CommandFailure(`cannot build the machine: ${e.reason}${hint}`)
     }
     throw e
   }
@@ -41,9 +32,9 @@ export function createMachine(config: MachineConfig, io: CliIo, trace: boolean):
 
 /** Boots an image as `tagvm run` does. */
 export function bootImage(machine: Machine, image: string, options: MachineOptions): void {
-  machine.boot(readFileOrFail(image), image, {
+  machine.boot(readInputFile(image), image, {
     ...(options.base !== undefined ? { base: options.base } : {}),
-    ...(options.initrd !== undefined ? { initrd: { bytes: readFileOrFail(options.initrd), file: options.initrd } } : {}),
+    ...(options.initrd !== undefined ? { initrd: { bytes: readInputFile(options.initrd), file: options.initrd } } : {}),
     ...(options.append !== undefined ? { bootargs: options.append } : {}),
   })
 }

@@ -2,10 +2,10 @@ import { EventEmitter } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { expect, test } from 'vitest'
-import { VIRT_RAM_BASE } from '../fdt/virt.js'
-import { Machine } from '../machine/machine.js'
-import { runInteractive, type ConsoleInput } from './console.js'
-import { runCliAsync } from './migrate.js'
+import { Machine, VIRT_RAM_BASE } from '@tagvm/machine'
+import type { ConsoleInput } from '../cli-io.js'
+import { runCli } from '../cli-main.js'
+import { runInteractive } from './console.js'
 
 const ECHO = readFileSync(new URL('../../test/fixtures/uart-echo.bin', import.meta.url))
 
@@ -76,7 +76,7 @@ test('tagvm run on a terminal wires the keyboard to the guest; without one, stdi
   const terminal = new FakeTerminal()
   terminal.type('hello\rq')
   // The limit only matters if the keyboard were not wired: then the guest would wait forever.
-  expect(await runCliAsync(['run', image, '--memory', '16M', '--max-insns', '20000000'], io(terminal), 'test')).toBe(0)
+  expect(await runCli(['run', image, '--memory', '16M', '--max-insns', '20000000'], io(terminal), 'test')).toBe(0)
   expect(Buffer.concat(out).toString('latin1')).toBe('hello\r')
   expect(terminal.raw).toEqual([true, false])
 
@@ -84,7 +84,7 @@ test('tagvm run on a terminal wires the keyboard to the guest; without one, stdi
   const piped = new FakeTerminal()
   piped.isTTY = false
   piped.type('q')
-  expect(await runCliAsync(['run', image, '--memory', '16M', '--max-insns', '300000'], io(piped), 'test')).toBe(3)
+  expect(await runCli(['run', image, '--memory', '16M', '--max-insns', '300000'], io(piped), 'test')).toBe(3)
   expect(piped.raw).toEqual([])
   expect(err.join('')).toContain('--max-insns')
 })

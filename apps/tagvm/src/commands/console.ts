@@ -1,14 +1,5 @@
-import type { Machine, StopReason } from '../machine/machine.js'
-
-/** The host terminal side of the guest console; `process.stdin` satisfies it. */
-export interface ConsoleInput {
-  readonly isTTY?: boolean
-  setRawMode?(raw: boolean): unknown
-  on(event: 'data', listener: (chunk: Uint8Array | string) => void): unknown
-  off(event: 'data', listener: (chunk: Uint8Array | string) => void): unknown
-  resume(): unknown
-  pause(): unknown
-}
+import type { Machine, StopReason } from '@tagvm/machine'
+import type { ConsoleInput } from '../cli-io.js'
 
 /** Instructions per slice between looks at the terminal: small enough to feel immediate. */
 export const CONSOLE_SLICE = 200_000

@@ -4,9 +4,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Duplex } from 'node:stream'
 import { afterAll, expect, test } from 'vitest'
-import type { MachineConfig } from '../config.js'
-import { Machine } from '../machine/machine.js'
-import { localChannelPair, receiveMachine, sendMachine } from './migrate.js'
+import { Machine, receiveMachine, sendMachine, type MachineConfig } from '@tagvm/machine'
+import { localChannelPair } from '../endpoint.js'
 
 const guests = fileURLToPath(new URL('../../../../guests/', import.meta.url))
 const elf = (name: string): string => `${guests}${name}/${name}.elf`
@@ -140,7 +139,6 @@ test('tagvm migrate over inherited pipes (fd:3, ACK on fd:4), relayed by the par
 
 test('migrate send SNAPSHOT: a saved guest is restored at the source and migrated on', async () => {
   const { runCli } = await import('../cli-main.js')
-  const { runCliAsync } = await import('./migrate.js')
   const capture = () => {
     const out: Buffer[] = []
     let err = ''
@@ -152,13 +150,13 @@ test('migrate send SNAPSHOT: a saved guest is restored at the source and migrate
   }
   const snap = join(dir, 'demo-for-migration.snap')
   const first = capture()
-  expect(runCli(['snapshot', elf('mte-demo'), snap, '--after-insns', '110000', '--quiet'], first.io, 'test')).toBe(0)
+  expect(await runCli(['snapshot', elf('mte-demo'), snap, '--after-insns', '110000', '--quiet'], first.io, 'test')).toBe(0)
   const path = join(dir, 'from-snapshot.sock')
   const dst = capture()
   const src = capture()
-  const received = runCliAsync(['migrate', 'receive', '--listen', path, '--quiet'], dst.io, 'test')
+  const received = runCli(['migrate', 'receive', '--listen', path, '--quiet'], dst.io, 'test')
   for (let i = 0; i < 100 && !existsSync(path); i++) await new Promise((r) => setTimeout(r, 20))
-  const sent = await runCliAsync(['migrate', 'send', snap, '--to', path, '--after-insns', '3000', '--max-rounds', '1', '--quiet'], src.io, 'test')
+  const sent = await runCli(['migrate', 'send', snap, '--to', path, '--after-insns', '3000', '--max-rounds', '1', '--quiet'], src.io, 'test')
   expect([sent, await received]).toEqual([0, 0])
   expect(src.stderr() + dst.stderr()).toBe('')
   expect(src.stdout().length).toBeGreaterThan(0)

@@ -1,26 +1,20 @@
-import type { Command } from '../cli-args.js'
-import { EXIT_OK } from '../cli-args.js'
-import type { CliIo } from '../cli-main.js'
-import { bootImage, createMachine, finish, machineConfig, runToEnd } from './common.js'
-import { runInteractive, type ConsoleInput } from './console.js'
+import { EXIT_OK, type Command } from '../cli-args.js'
+import type { CliIo } from '../cli-io.js'
+import { bootImage, commandLineMachine, finish, runToEnd } from './common.js'
+import { runInteractive } from './console.js'
 
 type RunCommand = Extract<Command, { name: 'run' }>
 
-/** `tagvm run IMAGE`: the guest's console is stdout; the exit status says how it ended. */
-export function runCommand(command: RunCommand, io: CliIo): number {
-  const machine = createMachine(machineConfig(command.machine), io, command.machine.trace)
-  bootImage(machine, command.image, command.machine)
-  return runToEnd(machine, io, command.machine.maxInsns)
-}
-
 /**
- * `tagvm run IMAGE` on a terminal: as runCommand, and the terminal's keystrokes reach the
+ * `tagvm run IMAGE`: the guest's console is stdout; the exit status says how it ended. On a
+ * terminal (and without --trace, which stays line by line on stderr) the keystrokes reach the
  * guest's PL011 (raw mode; Ctrl-A x quits, as in QEMU's -nographic).
  */
-export async function runInteractiveCommand(command: RunCommand, io: CliIo, terminal: ConsoleInput): Promise<number> {
-  const machine = createMachine(machineConfig(command.machine), io, command.machine.trace)
+export async function runCommand(command: RunCommand, io: CliIo): Promise<number> {
+  const machine = commandLineMachine(command.machine, io)
   bootImage(machine, command.image, command.machine)
-  const stop = await runInteractive(machine, terminal, command.machine.maxInsns)
+  if (io.stdin?.isTTY !== true || command.machine.trace) return runToEnd(machine, io, command.machine.maxInsns)
+  const stop = await runInteractive(machine, io.stdin, command.machine.maxInsns)
   if (stop.kind === 'quit') {
     io.stderr.write(`\ntagvm: quit (Ctrl-A x) after ${machine.retired} instructions\n`)
     return EXIT_OK

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, expect, test } from 'vitest'
-import { runCli, type CliIo } from '../cli-main.js'
-import { loadSnapshotFile } from '../snapshot/file.js'
+import type { CliIo } from '../cli-io.js'
+import { runCli } from '../cli-main.js'
+import { loadSnapshotFile } from '../files/index.js'
 
 const guests = fileURLToPath(new URL('../../../../guests/', import.meta.url))
 const elf = (name: string): string => `${guests}${name}/${name}.elf`
@@ -12,28 +13,28 @@ const recorded = (name: string): string => readFileSync(`${guests}${name}/qemu.o
 const dir = mkdtempSync(join(tmpdir(), 'tagvm-snapshot-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-function cli(args: string[]): { status: number; stdout: string; stderr: string } {
+async function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   const out: Buffer[] = []
   let stderr = ''
   const io: CliIo = {
     stdout: { write: (t: string | Uint8Array) => out.push(Buffer.from(t)) },
     stderr: { write: (t: string) => (stderr += t) },
   }
-  const status = runCli(args, io, 'test')
+  const status = await runCli(args, io, 'test')
   return { status, stdout: Buffer.concat(out).toString('latin1'), stderr }
 }
 
-test('snapshot mid-run of a tagging guest, restore: output before + after is the uninterrupted output', () => {
+test('snapshot mid-run of a tagging guest, restore: output before + after is the uninterrupted output', async () => {
   const full = recorded('mte-basic')
   for (const after of [105_000, 135_000, 140_000]) {
     const file = join(dir, `mte-basic-${after}.snap`)
-    const first = cli(['snapshot', elf('mte-basic'), file, '--after-insns', String(after), '--quiet'])
+    const first = await cli(['snapshot', elf('mte-basic'), file, '--after-insns', String(after), '--quiet'])
     expect(first.stderr).toBe('')
     expect(first.status).toBe(0)
     const snap = loadSnapshotFile(file)
     // The guest has tagged objects by now; the snapshot carries those tags.
     if (after >= 135_000) expect(snap.pages.some((p) => p.tags !== null)).toBe(true)
-    const second = cli(['restore', file, '--quiet'])
+    const second = await cli(['restore', file, '--quiet'])
     expect(second.stderr).toBe('')
     expect(second.status).toBe(0)
     expect(first.stdout + second.stdout).toBe(full)
@@ -42,53 +43,53 @@ test('snapshot mid-run of a tagging guest, restore: output before + after is the
   }
 })
 
-test('a snapshot taken with two vCPUs keeps the secondary powered off', () => {
+test('a snapshot taken with two vCPUs keeps the secondary powered off', async () => {
   const file = join(dir, 'hello-2cpu.snap')
-  const first = cli(['snapshot', elf('hello'), file, '--after-insns', '50000', '--cpus', '2', '--quiet'])
+  const first = await cli(['snapshot', elf('hello'), file, '--after-insns', '50000', '--cpus', '2', '--quiet'])
   expect(first.status).toBe(0)
   const snap = loadSnapshotFile(file)
   expect(snap.devices.find((d) => d.name === 'vcpus')?.state).toMatchObject({ stopped: [false, true] })
-  const second = cli(['restore', file, '--quiet'])
+  const second = await cli(['restore', file, '--quiet'])
   expect(second.status).toBe(0)
   expect(first.stdout + second.stdout).toBe(recorded('hello'))
 })
 
-test('progress lines go to stderr when not quiet; stdout stays the console', () => {
+test('progress lines go to stderr when not quiet; stdout stays the console', async () => {
   const file = join(dir, 'demo.snap')
-  const first = cli(['snapshot', elf('mte-demo'), file, '--after-insns', '110000'])
+  const first = await cli(['snapshot', elf('mte-demo'), file, '--after-insns', '110000'])
   expect(first.status).toBe(0)
   expect(first.stderr).toMatch(/snapshot .*: done/)
   expect(first.stderr).toMatch(/saved the guest after 110000 instructions/)
-  const second = cli(['restore', file])
+  const second = await cli(['restore', file])
   expect(second.stderr).toMatch(/restore .*: done/)
   expect(first.stdout + second.stdout).toBe(recorded('mte-demo'))
 })
 
-test('a guest that powers off before --after-insns writes no snapshot', () => {
+test('a guest that powers off before --after-insns writes no snapshot', async () => {
   const file = join(dir, 'never.snap')
-  const result = cli(['snapshot', elf('hello'), file, '--after-insns', '10M', '--quiet'])
+  const result = await cli(['snapshot', elf('hello'), file, '--after-insns', '10M', '--quiet'])
   expect(result.status).toBe(1)
   expect(result.stderr).toMatch(/powered off after \d+ instructions, before --after-insns 10000000; no snapshot written/)
   expect(() => readFileSync(file)).toThrow()
 })
 
-test('restore refuses a corrupted snapshot with a message naming the file and problem, exit 1', () => {
+test('restore refuses a corrupted snapshot with a message naming the file and problem, exit 1', async () => {
   const file = join(dir, 'good.snap')
-  expect(cli(['snapshot', elf('hello'), file, '--after-insns', '1000', '--quiet']).status).toBe(0)
+  expect((await cli(['snapshot', elf('hello'), file, '--after-insns', '1000', '--quiet'])).status).toBe(0)
   const bytes = readFileSync(file)
   bytes[bytes.length - 40]! ^= 0xff
   const bad = join(dir, 'bad.snap')
   writeFileSync(bad, bytes)
-  const result = cli(['restore', bad])
+  const result = await cli(['restore', bad])
   expect(result.status).toBe(1)
   expect(result.stderr).toContain(bad)
   expect(result.stdout).toBe('')
 })
 
-test('restore with --max-insns stops with status 3', () => {
+test('restore with --max-insns stops with status 3', async () => {
   const file = join(dir, 'limit.snap')
-  expect(cli(['snapshot', elf('hello'), file, '--after-insns', '1000', '--quiet']).status).toBe(0)
-  const result = cli(['restore', file, '--quiet', '--max-insns', '500'])
+  expect((await cli(['snapshot', elf('hello'), file, '--after-insns', '1000', '--quiet'])).status).toBe(0)
+  const result = await cli(['restore', file, '--quiet', '--max-insns', '500'])
   expect(result.status).toBe(3)
   expect(result.stderr).toMatch(/after 500 instructions \(--max-insns\)/)
 })
@@ -119,7 +120,7 @@ test('the tagvm binary saves a running guest on SIGUSR1 (tag-workload), and the 
   const snap = loadSnapshotFile(file)
   expect(snap.pages.filter((p) => p.tags !== null).length).toBeGreaterThan(500)
   // Continue it for a while: it keeps printing what QEMU printed.
-  const more = cli(['restore', file, '--quiet', '--max-insns', '3M'])
+  const more = await cli(['restore', file, '--quiet', '--max-insns', '3M'])
   expect([0, 3]).toContain(more.status)
   expect(full.startsWith(stdout + more.stdout)).toBe(true)
 })

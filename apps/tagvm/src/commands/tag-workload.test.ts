@@ -7,10 +7,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, expect, test } from 'vitest'
-import { Machine } from '../machine/machine.js'
-import { loadSnapshotFile } from '../snapshot/file.js'
-import { localChannelPair, receiveMachine, sendMachine } from './migrate.js'
-import { restoreMachine, saveMachine } from './snapshot.js'
+import { Machine, receiveMachine, sendMachine } from '@tagvm/machine'
+import { localChannelPair } from '../endpoint.js'
+import { loadSnapshotFile, restoreMachine, saveMachine } from '../files/index.js'
 
 const guest = fileURLToPath(new URL('../../../../guests/tag-workload/tag-workload.elf', import.meta.url))
 const recorded = readFileSync(fileURLToPath(new URL('../../../../guests/tag-workload/qemu.out', import.meta.url)), 'latin1')
@@ -30,7 +29,7 @@ test('tag-workload saved, restored and migrated mid-run prints QEMU\'s report (P
   const snapshot = loadSnapshotFile(file)
   // The workload's 4 MiB of tagged pages are in the snapshot with their tags.
   expect(snapshot.pages.filter((p) => p.tags !== null).length).toBeGreaterThan(500)
-  const b = restoreMachine(snapshot, make)
+  const b = restoreMachine(file, make)
 
   const [source, destination] = await localChannelPair(join(dir, 'workload.sock'))
   const received = receiveMachine(destination, make)

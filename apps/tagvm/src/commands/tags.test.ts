@@ -1,21 +1,23 @@
 import { fileURLToPath } from 'node:url'
 import { expect, test } from 'vitest'
-import { runCli, type CliIo } from '../cli-main.js'
+import type { CliIo } from '../cli-io.js'
+import { runCli } from '../cli-main.js'
 
 const guests = fileURLToPath(new URL('../../../../guests/', import.meta.url))
 
-function cli(args: string[]): { status: number; stdout: string; stderr: string } {
+async function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   let stdout = ''
   let stderr = ''
   const io: CliIo = {
     stdout: { write: (t: string | Uint8Array) => (stdout += typeof t === 'string' ? t : Buffer.from(t).toString('latin1')) },
     stderr: { write: (t: string) => (stderr += t) },
   }
-  return { status: runCli(args, io, 'test'), stdout, stderr }
+  const status = await runCli(args, io, 'test')
+  return { status, stdout, stderr }
 }
 
-test('tagvm tags IMAGE runs the guest and maps the tags it left (mte-basic), console discarded', () => {
-  const result = cli(['tags', `${guests}mte-basic/mte-basic.elf`, '--width', '40'])
+test('tagvm tags IMAGE runs the guest and maps the tags it left (mte-basic), console discarded', async () => {
+  const result = await cli(['tags', `${guests}mte-basic/mte-basic.elf`, '--width', '40'])
   expect(result.status).toBe(0)
   expect(result.stderr).toMatch(/tags of .*mte-basic.elf after 142448 instructions \(power-off\)/)
   const tagged = /tagged pages: (\d+) of 32768/.exec(result.stdout)
@@ -23,11 +25,11 @@ test('tagvm tags IMAGE runs the guest and maps the tags it left (mte-basic), con
   expect(result.stdout).not.toContain('MTE')
 })
 
-test('tagvm tags IMAGE --after-insns before any tagging shows no tagged page; --mte off is refused', () => {
-  const early = cli(['tags', `${guests}mte-basic/mte-basic.elf`, '--after-insns', '1000', '--width', '40'])
+test('tagvm tags IMAGE --after-insns before any tagging shows no tagged page; --mte off is refused', async () => {
+  const early = await cli(['tags', `${guests}mte-basic/mte-basic.elf`, '--after-insns', '1000', '--width', '40'])
   expect(early.status).toBe(0)
   expect(early.stdout).toMatch(/tagged pages: 0 of 32768/)
-  const off = cli(['tags', `${guests}mte-basic/mte-basic.elf`, '--mte', 'off'])
+  const off = await cli(['tags', `${guests}mte-basic/mte-basic.elf`, '--mte', 'off'])
   expect(off.status).toBe(1)
   expect(off.stderr).toMatch(/--mte off has no tags/)
 })

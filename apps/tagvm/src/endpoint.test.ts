@@ -1,0 +1,100 @@
+import { expect, test } from 'vitest'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { AckReader, MigrationReceiver, MigrationSender, ackRecord, type Ack, type MachineConfig } from '@tagvm/machine'
+import { parseEndpoint } from './cli-args.js'
+import { connectEndpoint, listenEndpoint } from './endpoint.js'
+
+test('endpoint syntax', () => {
+  expect(parseEndpoint('/tmp/m.sock')).toEqual({ kind: 'unix', path: '/tmp/m.sock' })
+  expect(parseEndpoint('fd:5')).toEqual({ kind: 'fd', fd: 5 })
+  expect(() => parseEndpoint('fd:1')).toThrow(/tagvm's own standard streams/)
+  expect(() => parseEndpoint('fd:x')).toThrow(/not a socket path or fd:N/)
+  expect(() => parseEndpoint('')).toThrow(/not a socket path/)
+})
+
+test('a whole migration over a Unix socket endpoint: stream one way, ACK back, then the source may stop', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tagvm-ep-'))
+  const endpoint = parseEndpoint(join(dir, 'm.sock'))
+  const config: MachineConfig = { ramBase: 0x4000_0000, ramSize: 1 << 20, cpus: 1, mte: true, backing: 'anon' }
+  const received: number[] = []
+  let listening!: () => void
+  const ready = new Promise<void>((r) => (listening = r))
+  const destination = listenEndpoint(endpoint, listening).then(
+    (channel) =>
+      new Promise<void>((resolve, reject) => {
+        const receiver = new MigrationReceiver('source', { page: (p) => received.push(p.gpa) })
+        channel.onData((bytes) => {
+          try {
+            receiver.push(bytes)
+            if (receiver.complete) {
+              void channel.write(ackRecord(true)).then(() => {
+                channel.close()
+                resolve()
+              })
+            }
+          } catch (e) {
+            reject(e)
+          }
+        })
+      }),
+  )
+  await ready
+  const source = await connectEndpoint(endpoint)
+  const ack = new Promise<Ack>((resolve) => {
+    const reader = new AckReader('destination')
+    source.onData((b) => {
+      const a = reader.push(b)
+      if (a) resolve(a)
+    })
+  })
+  const s = new MigrationSender()
+  for (const chunk of [s.hello(), s.config(config), s.page({ gpa: 0x4000_0000, data: new Uint8Array(4096).fill(1), tags: new Uint8Array(256).fill(2) }), s.endRound(), s.vcpu({ index: 0, regs: [] }), s.end()]) {
+    await source.write(chunk)
+  }
+  expect(await ack).toEqual({ ok: true })
+  await destination
+  source.close()
+  expect(received).toEqual([0x4000_0000])
+  rmSync(dir, { recursive: true })
+})
+
+test('connecting to nothing names the socket', async () => {
+  await expect(connectEndpoint({ kind: 'unix', path: '/nonexistent/dir/m.sock' })).rejects.toThrow(/\/nonexistent\/dir\/m\.sock: cannot connect: ENOENT/)
+})
+
+test('listening in a missing directory says ENOENT (Node itself reports EACCES)', async () => {
+  await expect(listenEndpoint({ kind: 'unix', path: '/nonexistent/dir/m.sock' })).rejects.toThrow(/\/nonexistent\/dir\/m\.sock: cannot listen: ENOENT \(no such directory\)$/)
+})
+
+test('over inherited pipes (fd:3 in, fd:4 back) to a second process; a cut-off stream is reported there', async () => {
+  const { spawn } = await import('node:child_process')
+  const { fileURLToPath } = await import('node:url')
+  const run = (cut: boolean): Promise<{ stdout: string; ack: Ack | undefined; code: number | null }> =>
+    new Promise((resolve) => {
+      const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', fileURLToPath(new URL('./pipe-receiver.fixture.ts', import.meta.url))], {
+        stdio: ['ignore', 'pipe', 'inherit', 'pipe', 'pipe'],
+      })
+      let stdout = ''
+      let ack: Ack | undefined
+      const reader = new AckReader('fd:4')
+      child.stdout!.on('data', (b: Buffer) => (stdout += b.toString()))
+      ;(child.stdio[4] as NodeJS.ReadableStream).on('data', (b: Buffer) => (ack ??= reader.push(b)))
+      const s = new MigrationSender()
+      const config: MachineConfig = { ramBase: 0x4000_0000, ramSize: 1 << 20, cpus: 1, mte: true, backing: 'anon' }
+      const chunks = [s.hello(), s.config(config)]
+      for (let i = 0; i < 100; i++) chunks.push(s.page({ gpa: 0x4000_0000 + i * 4096, data: new Uint8Array(4096).fill(i + 1), tags: null }))
+      chunks.push(s.endRound(), s.vcpu({ index: 0, regs: [] }), s.end())
+      const bytes = Buffer.concat(chunks)
+      const pipe = child.stdio[3] as NodeJS.WritableStream
+      pipe.end(cut ? bytes.subarray(0, bytes.length >> 1) : bytes)
+      child.on('close', (code) => resolve({ stdout, ack, code }))
+    })
+  const whole = await run(false)
+  expect(whole).toEqual({ stdout: 'received 100 pages\n', ack: { ok: true }, code: 0 })
+  const cut = await run(true)
+  expect(cut.ack).toBeUndefined()
+  expect(cut.code).toBe(1)
+  expect(cut.stdout).toMatch(/^refused: fd:3: at offset \d+ .*migration incomplete/)
+})

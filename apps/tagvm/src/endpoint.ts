@@ -1,0 +1,117 @@
+import { createReadStream, createWriteStream, statSync } from 'node:fs'
+import { connect, createServer, type Server, type Socket } from 'node:net'
+import { dirname } from 'node:path'
+import type { Readable, Writable } from 'node:stream'
+import type { Channel } from '@tagvm/machine'
+import type { Endpoint } from './cli-args.js'
+import { describeErrno } from './files/errno.js'
+
+/** An endpoint tagvm could not open: names it, what failed (connect, listen) and the errno. */
+export class EndpointError extends Error {
+  override readonly name = 'EndpointError'
+  constructor(
+    readonly endpoint: string,
+    readonly action: 'connect' | 'listen',
+    readonly code: string,
+    options?: { readonly cause?: unknown },
+  ) {
+    super(`${endpoint}: cannot ${action}: ${describeErrno(code, action === 'listen' ? 'write' : 'read')}`, options)
+  }
+}
+
+function errnoOf(error: unknown): string {
+  return (error as NodeJS.ErrnoException | undefined)?.code ?? 'EIO'
+}
+
+/** Calls `listener` once: with the error that ended the stream, or with none for an orderly end. */
+function endOnce(listener: (error?: Error) => void): (error?: Error) => void {
+  let done = false
+  return (error) => {
+    if (done) return
+    done = true
+    listener(error)
+  }
+}
+
+/** Resolves once `output` has handed on everything written (or cannot any more). */
+function endWritable(output: Writable): Promise<void> {
+  if (output.destroyed || output.writableFinished) return Promise.resolve()
+  return new Promise((resolve) => {
+    output.once('error', () => resolve())
+    output.once('close', () => resolve())
+    output.end(() => resolve())
+  })
+}
+
+/**
+ * A channel over a readable and a writable side (the two halves of one socket, or two pipes).
+ * `close` ends the writable side once its data is handed on, then releases both, so neither
+ * process waits for the other to hang up.
+ */
+function streamChannel(input: Readable, output: Writable): Channel {
+  return {
+    write: (bytes) =>
+      new Promise((resolve, reject) => {
+        output.write(bytes, (err) => (err ? reject(err) : resolve()))
+      }),
+    onData: (listener) => input.on('data', (b: Buffer | string) => listener(typeof b === 'string' ? new TextEncoder().encode(b) : new Uint8Array(b.buffer, b.byteOffset, b.byteLength))),
+    onEnd: (listener) => {
+      const once = endOnce(listener)
+      input.on('error', (e) => once(e))
+      output.on('error', (e) => once(e))
+      input.on('end', () => once())
+      input.on('close', () => once())
+    },
+    close: async () => {
+      await endWritable(output)
+      input.destroy()
+      output.destroy()
+    },
+  }
+}
+
+/** Source side: connects to the destination. A pipe (`fd:N`) carries the stream only; the ACK comes on fd N+1. */
+export function connectEndpoint(endpoint: Endpoint): Promise<Channel> {
+  if (endpoint.kind === 'fd') return Promise.resolve(fdChannel(endpoint.fd + 1, endpoint.fd))
+  return new Promise((resolve, reject) => {
+    const socket: Socket = connect(endpoint.path)
+    socket.once('connect', () => resolve(streamChannel(socket, socket)))
+    socket.once('error', (e) => reject(new EndpointError(endpoint.path, 'connect', errnoOf(e), { cause: e })))
+  })
+}
+
+/** Destination side: waits for one source. With `fd:N` the stream arrives on fd N and the ACK goes to fd N+1. */
+export function listenEndpoint(endpoint: Endpoint, onListening?: () => void): Promise<Channel> {
+  if (endpoint.kind === 'fd') {
+    onListening?.()
+    return Promise.resolve(fdChannel(endpoint.fd, endpoint.fd + 1))
+  }
+  // Node reports a socket path in a missing directory as EACCES; say what is really wrong.
+  try {
+    statSync(dirname(endpoint.path))
+  } catch (e) {
+    return Promise.reject(new EndpointError(endpoint.path, 'listen', errnoOf(e), { cause: e }))
+  }
+  return new Promise((resolve, reject) => {
+    const server: Server = createServer((socket) => {
+      server.close()
+      resolve(streamChannel(socket, socket))
+    })
+    server.once('error', (e) => reject(new EndpointError(endpoint.path, 'listen', errnoOf(e), { cause: e })))
+    server.listen(endpoint.path, () => onListening?.())
+  })
+}
+
+function fdChannel(readFd: number, writeFd: number): Channel {
+  return streamChannel(createReadStream('', { fd: readFd, autoClose: true }), createWriteStream('', { fd: writeFd, autoClose: true }))
+}
+
+/** Both ends of a migration over a Unix socket at `path`, in one process: [source, destination]. */
+export async function localChannelPair(path: string): Promise<[Channel, Channel]> {
+  let ready!: () => void
+  const listening = new Promise<void>((resolve) => (ready = resolve))
+  const accepted = listenEndpoint({ kind: 'unix', path }, ready)
+  await listening
+  const source = await connectEndpoint({ kind: 'unix', path })
+  return [source, await accepted]
+}

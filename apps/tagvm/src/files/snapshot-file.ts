@@ -1,0 +1,114 @@
+import { createHash } from 'node:crypto'
+import { statSync } from 'node:fs'
+import {
+  PAGE_SIZE,
+  SnapshotDecoder,
+  SnapshotEncoder,
+  SnapshotRestore,
+  decodeSnapshot,
+  writeMachineSnapshot,
+  writeSnapshotTo,
+  type Digest,
+  type Machine,
+  type MachineConfig,
+  type Snapshot,
+  type SnapshotOptions,
+  type TransferProgress,
+} from '@tagvm/machine'
+import { writeFileAtomic, type FileIo } from './atomic.js'
+import { readFileChunks } from './input.js'
+
+/** Node's SHA-256 (OpenSSL), several times the speed of the machine's portable one. */
+function nodeSha256(): Digest {
+  const hash = createHash('sha256')
+  return { update: (bytes) => hash.update(bytes), digest: () => new Uint8Array(hash.copy().digest()) }
+}
+
+const NODE_HASH: SnapshotOptions = { sha256: nodeSha256 }
+
+/**
+ * Saves a snapshot atomically (the previous file at `path` survives any failure). `write`
+ * streams the sections into the encoder (see SnapshotEncoder), or pass a whole Snapshot.
+ */
+export function saveSnapshotFile(
+  path: string,
+  content: Snapshot | ((enc: SnapshotEncoder) => void),
+  options: { readonly io?: FileIo; readonly onBytes?: (total: number) => void } = {},
+): number {
+  return writeFileAtomic(
+    path,
+    (write) => {
+      const enc = new SnapshotEncoder(write, NODE_HASH)
+      if (typeof content === 'function') content(enc)
+      else writeSnapshotTo(enc, content)
+    },
+    options,
+  )
+}
+
+/** Reads and checks a snapshot; `onProgress` hears about every MiB checked (for a progress bar). */
+export function loadSnapshotFile(path: string, options: { readonly onProgress?: (done: number, total: number) => void } = {}): Snapshot {
+  let config: MachineConfig | undefined
+  const snapshot = { vcpus: [] as Snapshot['vcpus'][number][], devices: [] as Snapshot['devices'][number][], pages: [] as Snapshot['pages'][number][] }
+  const size = statSize(path)
+  const onProgress = options.onProgress
+  const decoder = new SnapshotDecoder(
+    path,
+    { config: (c) => (config = c), vcpu: (v) => snapshot.vcpus.push(v), device: (d) => snapshot.devices.push(d), page: (p) => snapshot.pages.push(p) },
+    { ...NODE_HASH, ...(onProgress ? { onProgress: (offset: number) => onProgress(offset, size) } : {}) },
+  )
+  readFileChunks(path, (chunk) => decoder.push(chunk), 'snapshot')
+  decoder.finish()
+  onProgress?.(size, size)
+  return { config: config!, ...snapshot }
+}
+
+function statSize(path: string): number {
+  try {
+    return statSync(path).size
+  } catch {
+    return 0 // reading it reports the problem
+  }
+}
+
+/** A snapshot file in memory (for callers that have the bytes already). */
+export function decodeSnapshotBytes(bytes: Uint8Array, file: string): Snapshot {
+  return decodeSnapshot(bytes, file, NODE_HASH)
+}
+
+/**
+ * Saves a stopped machine to `path` atomically (see writeMachineSnapshot). Progress is RAM
+ * scanned. Returns the file's size and the guest bytes saved (data + tags).
+ */
+export function saveMachine(machine: Machine, path: string, progress?: TransferProgress): { fileBytes: number; guestBytes: number } {
+  let guestBytes = 0
+  const fileBytes = saveSnapshotFile(path, (enc) => {
+    guestBytes = writeMachineSnapshot(machine, enc, progress)
+  })
+  progress?.finish(machine.config.ramSize, `(${machine.config.ramSize / PAGE_SIZE} pages scanned, ${fileBytes} bytes written)`)
+  return { fileBytes, guestBytes }
+}
+
+/**
+ * Restores a snapshot file onto a fresh machine from `makeMachine`, reading it a piece at a
+ * time; progress is bytes of the file read. Errors name the file and, for a record the machine
+ * refuses, the record and why.
+ */
+export function restoreMachine(path: string, makeMachine: (config: MachineConfig) => Machine, progress?: TransferProgress): Machine {
+  const size = statSize(path)
+  progress?.setTotal(size)
+  const restore = new SnapshotRestore(path, makeMachine, NODE_HASH)
+  let read = 0
+  readFileChunks(
+    path,
+    (chunk) => {
+      restore.push(chunk)
+      read += chunk.length
+      progress?.update(read)
+    },
+    'snapshot',
+  )
+  const machine = restore.finish()
+  progress?.finish(read, `(${path})`)
+  return machine
+}

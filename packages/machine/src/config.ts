@@ -1,0 +1,36 @@
+import { FileFormatError } from './errors.js'
+
+export type Backing = 'anon' | 'shmem' | 'file'
+export const BACKINGS: readonly Backing[] = ['anon', 'shmem', 'file']
+
+/** What a machine is made of; saved in snapshots and sent first in a migration. */
+export interface MachineConfig {
+  readonly ramBase: number
+  readonly ramSize: number
+  readonly cpus: number
+  readonly mte: boolean
+  readonly backing: Backing
+}
+
+export const MAX_CPUS = 8
+
+/** Checks a config read from a file or stream; errors name the source and offset. */
+export function checkMachineConfig(value: unknown, source: string, offset: number): MachineConfig {
+  const bad = (problem: string): never => {
+    throw new FileFormatError(source, offset, `machine config: ${problem}`)
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return bad('expected a JSON object')
+  const v = value as Record<string, unknown>
+  const int = (field: string, min: number, max: number): number => {
+    const x = v[field]
+    if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < min || x > max) bad(`${field} must be an integer in [${min}, ${max}], got ${JSON.stringify(x)}`)
+    return x as number
+  }
+  const ramBase = int('ramBase', 0, 2 ** 48)
+  const ramSize = int('ramSize', 4096, 2 ** 48)
+  if (ramBase % 4096 !== 0 || ramSize % 4096 !== 0) bad('ramBase and ramSize must be multiples of 4096')
+  const cpus = int('cpus', 1, MAX_CPUS)
+  if (typeof v.mte !== 'boolean') bad(`mte must be true or false, got ${JSON.stringify(v.mte)}`)
+  if (!BACKINGS.includes(v.backing as Backing)) bad(`backing must be one of ${BACKINGS.join(', ')}, got ${JSON.stringify(v.backing)}`)
+  return { ramBase, ramSize, cpus, mte: v.mte as boolean, backing: v.backing as Backing }
+}

@@ -1,0 +1,21 @@
+// What a machine is made of, and the errors a file, stream or host refusal becomes
+export { type MachineConfig, type Backing, BACKINGS, MAX_CPUS, checkMachineConfig } from './config.js'
+export { FileFormatError, MachineRefusedError } from './errors.js'
+// The machine (vCPUs through @tagvm/vmm-api) and its guest memory
+export { Machine, BOOT_PSTATE, BOOT_SCTLR_EL1, MAX_GUEST_RAM, MP_STATE_DEVICE, type MachineIo, type StopReason } from './machine/machine.js'
+export { GuestMemory, type RamRegion, type PageScanOptions } from './memory/guest-memory.js'
+export { PAGE_SIZE, TAG_BYTES_PER_PAGE, concatBytes, type PageRecord } from './memory/page.js'
+export { type TransferProgress } from './progress.js'
+// Loading guests
+export * from './loaders/index.js'
+export { loadGuest, imageKind, type BootPlan, type BootOptions, type ImageKind } from './boot.js'
+// Device tree
+export * from './fdt/index.js'
+// Disassembly
+export { disassembleElf, disassembleRaw, disassembleBytes, instructionText } from './disasm.js'
+// Snapshots, migration, and restoring either
+export * from './snapshot/index.js'
+export * from './migration/index.js'
+export { MachineLoader, SnapshotRestore, restoreSnapshot } from './restore.js'
+// Tag maps
+export { tagGrid, cellDensity, renderTerminalTagMap, renderHtmlTagMap, type TagMapInput, type TagPage, type TagCell, type TagGrid, type TagSummary } from './tagmap.js'

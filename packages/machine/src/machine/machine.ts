@@ -1,0 +1,338 @@
+import { DeviceStateError, MmioBus, Pl011, type DeviceState } from '@tagvm/devices'
+import {
+  ErrnoError,
+  KVM_ARM_VCPU_POWER_OFF,
+  KVM_ARM_VCPU_PSCI_0_2,
+  KVM_CAP_ARM_MTE,
+  KVM_MP_STATE_RUNNABLE,
+  KVM_MP_STATE_STOPPED,
+  KVM_SYSTEM_EVENT_RESET,
+  KVM_SYSTEM_EVENT_SHUTDOWN,
+  Kvm,
+  KvmError,
+  MAP_ANONYMOUS,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  MAX_PHYSICAL_MEMORY,
+  PROT_MTE,
+  PROT_READ,
+  PROT_WRITE,
+  REG_PC,
+  REG_PSTATE,
+  REG_SP,
+  ga,
+  sysregId,
+  xRegId,
+  type MmapOptions,
+  type VcpuFd,
+  type VmFd,
+} from '@tagvm/vmm-api'
+import { loadGuest, type BootOptions, type BootPlan } from '../boot.js'
+import type { MachineConfig } from '../config.js'
+import { MachineRefusedError } from '../errors.js'
+import { VIRT_UART_BASE, VIRT_UART_SIZE } from '../fdt/virt.js'
+import { GuestMemory } from '../memory/guest-memory.js'
+import type { OneReg, VcpuState } from '../snapshot/records.js'
+import { formatTraceLine, translateForTrace } from './trace.js'
+
+/** PSTATE at the first instruction of a `-kernel` image on QEMU 10: EL1h, DAIF masked, Z set. */
+export const BOOT_PSTATE = 0x4000_03c5n
+/** SCTLR_EL1 at the first instruction on QEMU 10 (virt-platform.md): MMU and caches off. */
+export const BOOT_SCTLR_EL1 = 0xc5_0838n
+const REG_SCTLR_EL1 = sysregId(3, 0, 1, 0, 0)
+/** The device record that carries which vCPUs are powered off (not a ONE_REG register). */
+export const MP_STATE_DEVICE = 'vcpus'
+const MP_STATE_TYPE = 'tagvm-mp-state'
+
+const RAM_SLOT = 0
+/** Instructions per run() when one vCPU runs alone, and per turn when several take turns. */
+const SOLO_SLICE = 1 << 21
+const SHARED_SLICE = 20_000
+/** Rounds of every vCPU in a row with no instruction retired before the guest counts as stuck. */
+const MAX_IDLE_ROUNDS = 3
+/** Host memory beyond guest RAM: stage-2 tables, the guest's own tables, the VMM's buffers. */
+const HOST_OVERHEAD = 256 * 2 ** 20
+/** The largest RAM this host can give a guest. */
+export const MAX_GUEST_RAM = MAX_PHYSICAL_MEMORY - HOST_OVERHEAD
+
+/** Why `Machine.run` returned. */
+export type StopReason =
+  | { readonly kind: 'power-off' }
+  | { readonly kind: 'reset' }
+  /** The instruction budget given to run() is spent; the guest can continue. */
+  | { readonly kind: 'budget' }
+  /** The guest cannot continue: every vCPU off, no progress, or KVM_RUN failed. */
+  | { readonly kind: 'error'; readonly message: string }
+
+export interface MachineIo {
+  /** The guest's console bytes (the PL011's transmit line), in order. */
+  console(bytes: Uint8Array): void
+  /** tagvm's own notes about the guest (standard error in the CLI). */
+  message?(text: string): void
+  /** One line per executed instruction; when given, vCPUs run one instruction at a time. */
+  trace?(line: string): void
+}
+
+/** Which host memory backs guest RAM (the `--backing` option). */
+function ramMapping(kvm: Kvm, config: MachineConfig): MmapOptions {
+  const prot = PROT_READ | PROT_WRITE | (config.mte ? PROT_MTE : 0)
+  switch (config.backing) {
+    case 'anon':
+      return { length: config.ramSize, prot, flags: MAP_PRIVATE | MAP_ANONYMOUS }
+    case 'shmem':
+      // As QEMU's memory-backend-memfd,share=on.
+      return { length: config.ramSize, prot, flags: MAP_SHARED, file: kvm.kernel.memfdCreate('tagvm-ram', config.ramSize) }
+    case 'file':
+      // As memory-backend-file,share=on over a regular file: such pages cannot hold tags.
+      return { length: config.ramSize, prot, flags: MAP_SHARED, file: kvm.kernel.createFile('tagvm-ram', new Uint8Array(config.ramSize)) }
+  }
+}
+
+function errnoText(error: ErrnoError): string {
+  return error.message.includes(error.code) ? error.message : `${error.message} (${error.code})`
+}
+
+function hex(n: bigint | number): string {
+  return `0x${n.toString(16)}`
+}
+
+/**
+ * QEMU's `virt` machine with MTE, assembled through the KVM-shaped API only: guest RAM is
+ * this VMM's own mapping (PROT_MTE when MTE is on) given to the VM as memslot 0, vCPUs use
+ * PSCI 0.2 over HVC (secondaries start powered off), and the PL011 sits on an MMIO bus that
+ * MMIO exits are routed through.
+ */
+export class Machine {
+  readonly kvm: Kvm
+  readonly vm: VmFd
+  readonly vcpus: readonly VcpuFd[]
+  readonly uart: Pl011
+  readonly bus = new MmioBus()
+  /** Guest RAM: addresses, bytes, tags, page walks and the dirty log. */
+  readonly memory: GuestMemory
+  /** Guest instructions retired since the machine was created. */
+  retired = 0
+  private consoleBuffer: number[] = []
+  private readonly unmappedReported = new Set<number>()
+  private lastExitWasMmio = false
+  private readonly mmioPending = new Set<VcpuFd>()
+
+  private constructor(
+    readonly config: MachineConfig,
+    private readonly io: MachineIo,
+  ) {
+    // Host memory is allocated lazily; leave room for stage-2 and the guest's own tables.
+    // A host with FEAT_MTE3, as `-cpu max` has (ID_AA64PFR1_EL1.MTE = 3: asymmetric mode).
+    if (config.ramSize > MAX_GUEST_RAM) throw new MachineRefusedError(`${config.ramSize} bytes of RAM is more than this host can give (at most ${MAX_GUEST_RAM})`)
+    this.kvm = Kvm.open({ hostMemory: Math.max(2 ** 30, config.ramSize + HOST_OVERHEAD), hostMteLevel: 3 })
+    this.vm = this.kvm.createVm({ ipaBits: 40 })
+    if (config.mte) this.vm.enableCap(KVM_CAP_ARM_MTE) // before any vCPU, as Linux requires
+    const hva = this.kvm.mmap(ramMapping(this.kvm, config))
+    this.vm.setUserMemoryRegion({ slot: RAM_SLOT, flags: 0, guestPhysAddr: ga(config.ramBase), memorySize: config.ramSize, userspaceAddr: hva })
+    this.memory = new GuestMemory(this.kvm.process, this.vm, { slot: RAM_SLOT, base: config.ramBase, size: config.ramSize, hva }, config.mte)
+    const vcpus: VcpuFd[] = []
+    for (let i = 0; i < config.cpus; i++) {
+      const vcpu = this.vm.createVcpu(i)
+      const features = i === 0 ? [KVM_ARM_VCPU_PSCI_0_2] : [KVM_ARM_VCPU_PSCI_0_2, KVM_ARM_VCPU_POWER_OFF]
+      vcpu.init({ ...this.vm.armPreferredTarget(), features })
+      vcpus.push(vcpu)
+    }
+    this.vcpus = vcpus
+    this.uart = new Pl011({ name: 'pl011', output: (byte) => this.consoleBuffer.push(byte) })
+    this.bus.add(VIRT_UART_BASE, VIRT_UART_SIZE, this.uart)
+  }
+
+  /**
+   * A powered-on machine with empty RAM; `boot` or a restore puts a guest in it. A host that
+   * cannot build it (RAM it cannot give, a mapping KVM refuses) is a MachineRefusedError.
+   */
+  static create(config: MachineConfig, io: MachineIo): Machine {
+    try {
+      return new Machine(config, io)
+    } catch (error) {
+      if (error instanceof ErrnoError) throw new MachineRefusedError(errnoText(error), { cause: error })
+      // A file-backed mapping is made of real bytes; the host runs out of them.
+      if (error instanceof RangeError && config.backing === 'file') throw new MachineRefusedError(`cannot allocate ${config.ramSize} bytes of file-backed RAM: ${error.message}`, { cause: error })
+      throw error
+    }
+  }
+
+  /**
+   * Loads an image (and its DTB) into RAM through this VMM's mapping and sets vCPU 0 up as
+   * QEMU starts a `-kernel` image: PC = entry, x0 = the DTB or 0, x1..x3 = 0, SP = 0,
+   * PSTATE = EL1h with DAIF masked.
+   */
+  boot(image: Uint8Array, file: string, options: Omit<BootOptions, 'cpus'> = {}): BootPlan {
+    const plan = loadGuest(this.memory, image, file, { ...options, cpus: this.config.cpus })
+    const boot = this.vcpus[0]!
+    boot.setOneReg(REG_PC, BigInt(plan.entry))
+    boot.setOneReg(xRegId(0), BigInt(plan.x0))
+    for (let n = 1; n <= 3; n++) boot.setOneReg(xRegId(n), 0n)
+    boot.setOneReg(REG_SP, 0n)
+    boot.setOneReg(REG_PSTATE, BOOT_PSTATE)
+    // QEMU's reset value, not KVM's 0xc50078: guests print it (guests/hello).
+    boot.setOneReg(REG_SCTLR_EL1, BOOT_SCTLR_EL1)
+    return plan
+  }
+
+  /**
+   * Runs the guest for at most `budget` instructions (all vCPUs together), round-robin in
+   * this thread. Console bytes reach `io.console` as they are written (flushed per line and
+   * whenever run() returns).
+   */
+  run(budget = Number.POSITIVE_INFINITY): StopReason {
+    if (!(budget >= 0)) throw new RangeError(`budget must be a non-negative number, got ${budget}`)
+    const start = this.retired
+    const solo = this.vcpus.length === 1
+    let idleRounds = 0
+    try {
+      for (;;) {
+        let roundRetired = 0
+        let anyRunnable = false
+        for (const vcpu of this.vcpus) {
+          if (vcpu.getMpState() === KVM_MP_STATE_STOPPED) continue
+          anyRunnable = true
+          const left = budget - (this.retired - start)
+          if (left <= 0) return { kind: 'budget' }
+          const slice = this.io.trace ? 1 : Math.min(left, solo ? SOLO_SLICE : SHARED_SLICE)
+          const before = this.retired
+          const stop = this.io.trace ? this.traceStep(vcpu) : this.runVcpu(vcpu, slice)
+          roundRetired += this.retired - before
+          if (stop) return stop
+        }
+        if (!anyRunnable) return { kind: 'error', message: 'every vCPU is powered off (PSCI CPU_OFF) and nothing can wake them' }
+        if (budget - (this.retired - start) <= 0) return { kind: 'budget' }
+        idleRounds = roundRetired === 0 ? idleRounds + 1 : 0
+        if (idleRounds >= MAX_IDLE_ROUNDS) {
+          const pc = this.vcpus[0]!.getOneReg(REG_PC)
+          return { kind: 'error', message: `the guest makes no progress (vCPU 0 at pc 0x${pc.toString(16)} retires no instructions)` }
+        }
+      }
+    } catch (error) {
+      if (error instanceof KvmError) return { kind: 'error', message: errnoText(error) }
+      throw error
+    } finally {
+      this.flushConsole()
+    }
+  }
+
+  /** One KVM_RUN on one vCPU, with its exit handled; a StopReason ends run(). */
+  private runVcpu(vcpu: VcpuFd, slice: number): StopReason | undefined {
+    const before = vcpu.retiredInstructions
+    // An answered MMIO access retires at the start of the next KVM_RUN, on top of its budget.
+    const completing = this.mmioPending.delete(vcpu) ? 1 : 0
+    const exit = vcpu.run(Math.max(0, slice - completing))
+    this.retired += Math.max(0, vcpu.retiredInstructions - before)
+    switch (exit.kind) {
+      case 'intr':
+        return undefined
+      case 'mmio':
+        this.lastExitWasMmio = true
+        this.mmioPending.add(vcpu)
+        this.mmio(exit.addr, exit.write, exit.data)
+        return undefined
+      case 'system-event':
+        if (exit.type === KVM_SYSTEM_EVENT_SHUTDOWN) return { kind: 'power-off' }
+        if (exit.type === KVM_SYSTEM_EVENT_RESET) return { kind: 'reset' }
+        return { kind: 'error', message: `the guest raised system event ${exit.type}, which this machine does not handle` }
+      case 'arm-nisv':
+        return { kind: 'error', message: `MMIO access without a syndrome at IPA 0x${exit.faultIpa.toString(16)}` }
+    }
+  }
+
+  /** One instruction on one vCPU, printed once it has executed (an MMIO access completes first). */
+  private traceStep(vcpu: VcpuFd): StopReason | undefined {
+    const pc = vcpu.getOneReg(REG_PC)
+    const pa = translateForTrace(vcpu, pc, (addr, out) => this.memory.tryRead(addr, out))
+    const word = new Uint8Array(4)
+    const fetched = pa !== undefined && this.memory.tryRead(pa, word)
+    const retiredBefore = this.retired
+    this.lastExitWasMmio = false
+    const stop = this.runVcpu(vcpu, 1)
+    // Complete an MMIO access now (KVM_RUN with budget 0), so the instruction retires before it is printed.
+    if (!stop && this.lastExitWasMmio) this.runVcpu(vcpu, 0)
+    const after = vcpu.getOneReg(REG_PC)
+    if (this.retired !== retiredBefore || after !== pc || stop) {
+      this.flushConsole()
+      this.io.trace!(formatTraceLine(vcpu.id, pc, fetched ? new DataView(word.buffer).getUint32(0, true) : undefined))
+    }
+    return stop
+  }
+
+  /** An MMIO exit: the exit's bytes go to (or come from) the device on the bus, unchanged. */
+  private mmio(addr: number, write: boolean, data: Uint8Array): void {
+    if (write ? this.bus.write(addr, data) : this.bus.read(addr, data)) {
+      if (write && this.consoleBuffer.length > 0 && (this.consoleBuffer.includes(10) || this.consoleBuffer.length >= 4096)) this.flushConsole()
+      return
+    }
+    // QEMU's virt ignores writes to unassigned addresses and reads them as zero under KVM.
+    if (!write) data.fill(0)
+    if (!this.unmappedReported.has(addr)) {
+      this.unmappedReported.add(addr)
+      this.io.message?.(`guest ${write ? 'wrote to' : 'read from'} 0x${addr.toString(16)}, where no device is (${write ? 'ignored' : 'read as zero'})`)
+    }
+  }
+
+  flushConsole(): void {
+    if (this.consoleBuffer.length === 0) return
+    const bytes = Uint8Array.from(this.consoleBuffer)
+    this.consoleBuffer = []
+    this.io.console(bytes)
+  }
+
+  // ---- state: registers, memory with tags, devices ------------------------------------
+
+  /** Every vCPU's registers (KVM_GET_REG_LIST, then KVM_GET_ONE_REG for each). */
+  saveVcpus(): VcpuState[] {
+    return this.vcpus.map((vcpu, index) => ({ index, regs: vcpu.getRegList().map((id): OneReg => ({ id, value: vcpu.getOneReg(id) })) }))
+  }
+
+  /** One vCPU's registers by KVM_SET_ONE_REG; a register KVM refuses is a MachineRefusedError naming it. */
+  loadVcpu(state: VcpuState): void {
+    const vcpu = this.vcpus[state.index]
+    if (!vcpu) throw new MachineRefusedError(`vCPU ${state.index} does not exist (the machine has ${this.vcpus.length})`)
+    for (const reg of state.regs) {
+      try {
+        vcpu.setOneReg(reg.id, reg.value)
+      } catch (error) {
+        if (error instanceof ErrnoError) throw new MachineRefusedError(`vCPU ${state.index}: register ${hex(reg.id)} = ${hex(reg.value)}: ${errnoText(error)}`, { cause: error })
+        throw error
+      }
+    }
+  }
+
+  loadVcpus(states: readonly VcpuState[]): void {
+    if (states.length !== this.vcpus.length) throw new MachineRefusedError(`${states.length} vCPU states for a machine with ${this.vcpus.length} vCPUs`)
+    for (const state of states) this.loadVcpu(state)
+  }
+
+  /** Device state records: the PL011, and which vCPUs are powered off. */
+  saveDevices(): { name: string; state: DeviceState }[] {
+    return [
+      { name: this.uart.name, state: this.uart.saveState() },
+      { name: MP_STATE_DEVICE, state: { type: MP_STATE_TYPE, version: 1, stopped: this.vcpus.map((v) => v.getMpState() === KVM_MP_STATE_STOPPED) } },
+    ]
+  }
+
+  /** Gives a device its saved state; an unknown device or a state it refuses is a MachineRefusedError. */
+  loadDevice(name: string, state: DeviceState): void {
+    if (name === this.uart.name) {
+      try {
+        this.uart.loadState(state)
+      } catch (error) {
+        if (error instanceof DeviceStateError) throw new MachineRefusedError(`device ${JSON.stringify(name)}: ${error.message}`, { cause: error })
+        throw error
+      }
+      return
+    }
+    if (name === MP_STATE_DEVICE && state.type === MP_STATE_TYPE && state.version === 1) {
+      const stopped = state.stopped
+      if (!Array.isArray(stopped) || stopped.length !== this.vcpus.length || !stopped.every((s) => typeof s === 'boolean')) {
+        throw new MachineRefusedError(`device ${name}: stopped must list ${this.vcpus.length} booleans`)
+      }
+      this.vcpus.forEach((v, i) => v.setMpState(stopped[i] ? KVM_MP_STATE_STOPPED : KVM_MP_STATE_RUNNABLE))
+      return
+    }
+    throw new MachineRefusedError(`device ${JSON.stringify(name)} (${String(state.type)} version ${String(state.version)}) is not part of this machine`)
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * A byte channel both ways, as a migration needs it (the stream one way, the ACK back): a Unix
+ * socket or a pair of pipes in the CLI, a MessagePort or an in-memory pair in a browser.
+ */
+export interface Channel {
+  /** Resolves once the bytes are handed on; rejects when the channel has failed. */
+  write(bytes: Uint8Array): Promise<void>
+  onData(listener: (bytes: Uint8Array) => void): void
+  /** Called once, when the other side has ended (no error) or the channel failed. */
+  onEnd(listener: (error?: Error) => void): void
+  /** Ends this side; resolves once everything written has been handed on and the channel is shut. */
+  close(): Promise<void>
+}
+
+/** The channel broke (closed early, a socket error): the migration cannot go on over it. */
+export class ChannelError extends Error {
+  override readonly name = 'ChannelError'
+}
+
+/**
+ * Two connected in-memory channels (what one side writes the other receives, in order, on a
+ * later turn of the event loop): migration between two machines in one process or worker.
+ */
+export function channelPair(): [Channel, Channel] {
+  const make = (): {
+    channel: Channel
+    deliver: (bytes: Uint8Array) => void
+    end: () => void
+    peer: { deliver: (bytes: Uint8Array) => void; end: () => void } | undefined
+  } => {
+    const dataListeners: ((bytes: Uint8Array) => void)[] = []
+    const endListeners: ((error?: Error) => void)[] = []
+    let ended = false
+    let closed = false
+    const side = {
+      peer: undefined as { deliver: (bytes: Uint8Array) => void; end: () => void } | undefined,
+      deliver: (bytes: Uint8Array): void => {
+        if (!ended) for (const l of dataListeners) l(bytes)
+      },
+      end: (): void => {
+        if (ended) return
+        ended = true
+        for (const l of endListeners) l()
+      },
+      channel: {
+        write: (bytes: Uint8Array): Promise<void> => {
+          if (closed) return Promise.reject(new ChannelError('write after close'))
+          const copy = bytes.slice()
+          return Promise.resolve().then(() => side.peer!.deliver(copy))
+        },
+        onData: (listener: (bytes: Uint8Array) => void): void => void dataListeners.push(listener),
+        onEnd: (listener: (error?: Error) => void): void => void endListeners.push(listener),
+        close: (): Promise<void> => {
+          if (closed) return Promise.resolve()
+          closed = true
+          // After every write already queued, as a socket's FIN follows its data.
+          return Promise.resolve().then(() => {
+            side.peer!.end()
+            side.end()
+          })
+        },
+      },
+    }
+    return side
+  }
+  const a = make()
+  const b = make()
+  a.peer = b
+  b.peer = a
+  return [a.channel, b.channel]
+}

@@ -1,0 +1,251 @@
+import { describe, expect, test } from 'vitest'
+import fc from 'fast-check'
+import { createHash } from 'node:crypto'
+import { Pl011 } from '@tagvm/devices'
+import { REG_PC, REG_PSTATE, xRegId, coreRegId } from '@tagvm/vmm-api'
+import { FileFormatError } from '../errors.js'
+import {
+  SNAPSHOT_VERSION,
+  Sha256,
+  crc32c,
+  decodeSnapshot,
+  encodeSnapshot,
+  SnapshotDecoder,
+  SnapshotEncoder,
+  RecordType,
+  encodeRecord,
+  encodePage,
+  type Snapshot,
+} from './index.js'
+
+const RAM = 0x4000_0000
+
+/** Bit-at-a-time CRC-32C, the definition the table-driven one must match. */
+function crc32cReference(bytes: Uint8Array): number {
+  let c = 0xffff_ffff
+  for (const b of bytes) {
+    c ^= b
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f6_3b78 : c >>> 1
+  }
+  return ~c >>> 0
+}
+
+test('CRC-32C matches the bitwise definition at every length and split (property)', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 100 }), fc.nat(100), (bytes, cut) => {
+      const at = Math.min(cut, bytes.length)
+      expect(crc32c(bytes)).toBe(crc32cReference(bytes))
+      expect(crc32c(bytes.subarray(at), crc32c(bytes.subarray(0, at)))).toBe(crc32cReference(bytes))
+    }),
+  )
+})
+
+test('CRC-32C check value', () => {
+  expect(crc32c(new TextEncoder().encode('123456789'))).toBe(0xe306_9283)
+  expect(crc32c(new TextEncoder().encode('56789'), crc32c(new TextEncoder().encode('1234')))).toBe(0xe306_9283)
+})
+
+function sampleSnapshot(): Snapshot {
+  const uart = new Pl011({ output: () => {} })
+  const data = new Uint8Array(4096).map((_, i) => (i * 7) & 0xff)
+  const tags = new Uint8Array(256).map((_, i) => i & 15)
+  return {
+    config: { ramBase: RAM, ramSize: 128 << 20, cpus: 2, mte: true, backing: 'anon' },
+    vcpus: [
+      { index: 0, regs: [{ id: REG_PC, value: 0x4000_1234n }, { id: REG_PSTATE, value: 0x3c5n }, { id: xRegId(30), value: 0xffff_ffff_ffff_fff0n }, { id: coreRegId(0x88 * 4, 16), value: (1n << 127n) | 5n }] },
+      { index: 1, regs: [{ id: REG_PC, value: 0n }] },
+    ],
+    devices: [{ name: 'pl011@9000000', state: uart.saveState() }],
+    pages: [
+      { gpa: RAM, data, tags: null },
+      { gpa: RAM + 0x20_0000, data: null, tags },
+      { gpa: RAM + 0x20_1000, data, tags: new Uint8Array(256) },
+    ],
+  }
+}
+
+describe('snapshot format', () => {
+  test('round trip keeps registers (incl. 128-bit), device state, pages, tags', () => {
+    const snap = sampleSnapshot()
+    const bytes = encodeSnapshot(snap)
+    expect(decodeSnapshot(bytes, 's.snap')).toEqual(snap)
+    // zero pages carry no data bytes: header 16 + 3 page records
+    const zeroPageRecord = 12 + 12 + 256
+    expect(bytes.length).toBeLessThan(16 + 3 * (12 + 12 + 4096 + 256))
+    expect(zeroPageRecord).toBe(280)
+  })
+
+  test('decoding reports progress per MiB and at the end', () => {
+    const pages = Array.from({ length: 600 }, (_, i) => ({ gpa: RAM + i * 4096, data: new Uint8Array(4096).fill(1), tags: null }))
+    const bytes = encodeSnapshot({ ...sampleSnapshot(), pages })
+    const seen: number[] = []
+    decodeSnapshot(bytes, 'p.snap', { onProgress: (done, total) => { expect(total).toBe(bytes.length); seen.push(done) } })
+    expect(seen.length).toBe(3) // past 1 MiB, past 2 MiB, the end
+    expect(seen[seen.length - 1]).toBe(bytes.length)
+    expect(seen).toEqual([...seen].sort((a, b) => a - b))
+  })
+
+  test('an all-zero data page given as bytes is stored without its data', () => {
+    const snap = { ...sampleSnapshot(), pages: [{ gpa: RAM, data: new Uint8Array(4096), tags: new Uint8Array(256).fill(3) }] }
+    expect(decodeSnapshot(encodeSnapshot(snap), 'x').pages).toEqual([{ gpa: RAM, data: null, tags: new Uint8Array(256).fill(3) }])
+  })
+
+  test('property: random memory round-trips', () => {
+    const page = fc.record({
+      index: fc.integer({ min: 0, max: 1023 }),
+      data: fc.option(fc.uint8Array({ minLength: 4096, maxLength: 4096 }).filter((d) => d.some((b) => b !== 0)), { nil: null }),
+      tags: fc.option(fc.uint8Array({ minLength: 256, maxLength: 256, max: 15 }), { nil: null }),
+    })
+    fc.assert(
+      fc.property(fc.uniqueArray(page, { selector: (p) => p.index, maxLength: 6 }), (raw) => {
+        const pages = raw.sort((a, b) => a.index - b.index).map((p) => ({ gpa: RAM + p.index * 4096, data: p.data, tags: p.tags }))
+        const snap = { ...sampleSnapshot(), pages }
+        expect(decodeSnapshot(encodeSnapshot(snap), 'p').pages).toEqual(pages)
+      }),
+      { numRuns: 50 },
+    )
+  })
+
+  test('truncated anywhere: an error naming the file and "truncated" or a checksum problem', () => {
+    const bytes = encodeSnapshot(sampleSnapshot())
+    for (let cut = 0; cut < bytes.length; cut += 97) {
+      expect(() => decodeSnapshot(bytes.subarray(0, cut), 'cut.snap')).toThrow(/^cut\.snap: at offset \d+ .*truncated/)
+    }
+  })
+
+  test('one corrupted byte anywhere is caught (property)', () => {
+    const bytes = encodeSnapshot(sampleSnapshot())
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: bytes.length - 1 }), fc.integer({ min: 1, max: 255 }), (at, flip) => {
+        const bad = bytes.slice()
+        bad[at]! ^= flip
+        expect(() => decodeSnapshot(bad, 'bad.snap')).toThrow(FileFormatError)
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  test('a corrupted page names the record offset and says checksum', () => {
+    const bytes = encodeSnapshot(sampleSnapshot())
+    const bad = bytes.slice()
+    bad[bytes.length - 100]! ^= 1
+    expect(() => decodeSnapshot(bad, 'c.snap')).toThrow(/c\.snap: at offset \d+ .*PAGE record checksum mismatch .*corrupted/)
+  })
+
+  test('wrong version and wrong magic', () => {
+    const bytes = encodeSnapshot(sampleSnapshot())
+    const v2 = bytes.slice()
+    new DataView(v2.buffer).setUint32(8, SNAPSHOT_VERSION + 1, true)
+    new DataView(v2.buffer).setUint32(12, crc32c(v2.subarray(0, 12)), true)
+    expect(() => decodeSnapshot(v2, 'v.snap')).toThrow(`v.snap: at offset 8 (0x8): snapshot format version ${SNAPSHOT_VERSION + 1}; this tagvm reads version ${SNAPSHOT_VERSION}`)
+    expect(() => decodeSnapshot(new TextEncoder().encode('\x7fELF............'), 'e')).toThrow(/not a tagvm snapshot/)
+  })
+
+  test('records out of place: a page before the config, a second config, a stray ACK', () => {
+    const header = encodeSnapshot(sampleSnapshot()).subarray(0, 16)
+    // a well-formed file around the records under test: header first, a valid END last
+    const file = (parts: Uint8Array[]): Uint8Array => {
+      const body = Buffer.concat(parts)
+      return Buffer.concat([body, encodeRecord(RecordType.END, createHash('sha256').update(body).digest())])
+    }
+    const page = encodeRecord(RecordType.PAGE, encodePage({ gpa: RAM, data: null, tags: null }))
+    expect(() => decodeSnapshot(file([header, page]), 'o.snap')).toThrow(/o\.snap: at offset 16 .*PAGE record before the CONFIG record/)
+    const config = encodeRecord(RecordType.CONFIG, new TextEncoder().encode(JSON.stringify(sampleSnapshot().config)))
+    expect(() => decodeSnapshot(file([header, config, config]), 'o.snap')).toThrow(/a second CONFIG record/)
+    expect(() => decodeSnapshot(file([header, config, encodeRecord(RecordType.ACK, new Uint8Array(2))]), 'o.snap')).toThrow(/ACK record does not belong in a snapshot/)
+    const badConfig = encodeRecord(RecordType.CONFIG, new TextEncoder().encode('{"ramBase":1}'))
+    expect(() => decodeSnapshot(file([header, badConfig]), 'o.snap')).toThrow(/o\.snap: at offset 16 .*machine config: ramSize must be an integer/)
+  })
+
+  test('the encoder refuses sections out of order and pages outside RAM', () => {
+    const enc = new SnapshotEncoder(() => {})
+    expect(() => enc.writeVcpu({ index: 0, regs: [] })).toThrow(/before the machine config/)
+    enc.writeConfig({ ramBase: RAM, ramSize: 1 << 20, cpus: 1, mte: false, backing: 'anon' })
+    enc.writeVcpu({ index: 0, regs: [] })
+    enc.writePage({ gpa: RAM, data: null, tags: null })
+    expect(() => enc.writeDevice({ name: 'x', state: { type: 'x', version: 1 } })).toThrow(/after pages/)
+    expect(() => enc.writePage({ gpa: RAM, data: null, tags: null })).toThrow(/not above/)
+    expect(() => enc.writePage({ gpa: RAM + (1 << 20), data: null, tags: null })).toThrow(/outside RAM/)
+    expect(() => enc.writePage({ gpa: RAM + 4096, data: null, tags: new Uint8Array(256).fill(16) })).toThrow(/not 4-bit/)
+    expect(() => enc.writeVcpu({ index: 1, regs: [{ id: REG_PC, value: 1n << 64n }] })).toThrow()
+  })
+})
+
+
+
+test('random bytes after a valid header are refused with a FileFormatError, nothing else (property)', () => {
+  const header = encodeSnapshot(sampleSnapshot()).subarray(0, 16)
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 200 }), (tail) => {
+      expect(() => decodeSnapshot(Buffer.concat([header, tail]), 'r.snap')).toThrow(FileFormatError)
+    }),
+    { numRuns: 300 },
+  )
+})
+
+describe('streaming and hashing', () => {
+  test('SHA-256 matches the standard vectors and Node at every length and split (property)', () => {
+    const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
+    expect(hex(new Sha256().digest())).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855')
+    expect(hex(new Sha256().update(new TextEncoder().encode('abc')).digest())).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad')
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.nat(300), (bytes, cut) => {
+        const at = Math.min(cut, bytes.length)
+        const h = new Sha256().update(bytes.subarray(0, at))
+        const partial = h.digest() // a digest part-way does not disturb the running hash
+        expect(hex(partial)).toBe(createHash('sha256').update(bytes.subarray(0, at)).digest('hex'))
+        expect(hex(h.update(bytes.subarray(at)).digest())).toBe(createHash('sha256').update(bytes).digest('hex'))
+      }),
+    )
+  })
+
+  test('a snapshot pushed in chunks of any size gives the same records, each with its file offset', () => {
+    const bytes = encodeSnapshot(sampleSnapshot())
+    const whole: string[] = []
+    const collect = (into: string[]) => ({
+      config: (_c: unknown, offset: number) => into.push(`config@${offset}`),
+      vcpu: (v: { index: number }, offset: number) => into.push(`vcpu${v.index}@${offset}`),
+      device: (d: { name: string }, offset: number) => into.push(`${d.name}@${offset}`),
+      page: (p: { gpa: number }, offset: number) => into.push(`${p.gpa.toString(16)}@${offset}`),
+    })
+    const one = new SnapshotDecoder('s.snap', collect(whole))
+    one.push(bytes)
+    one.finish()
+    expect(whole[0]).toBe('config@16')
+    expect(whole).toHaveLength(1 + 2 + 1 + 3)
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 5000 }), { minLength: 1, maxLength: 10 }), (splits) => {
+        const seen: string[] = []
+        const decoder = new SnapshotDecoder('s.snap', collect(seen))
+        for (let at = 0, i = 0; at < bytes.length; i++) {
+          const n = splits[i % splits.length]!
+          decoder.push(bytes.subarray(at, at + n))
+          at += n
+        }
+        decoder.finish()
+        expect(seen).toEqual(whole)
+      }),
+      { numRuns: 50 },
+    )
+    const cut = new SnapshotDecoder('cut.snap', {})
+    cut.push(bytes.subarray(0, bytes.length - 1))
+    expect(() => cut.finish()).toThrow(/cut\.snap: at offset \d+ .*truncated: the snapshot ends inside a record/)
+  })
+
+  test('bytes after the END record are refused, whole records or not', () => {
+    const bytes = encodeSnapshot(sampleSnapshot())
+    expect(() => decodeSnapshot(Buffer.concat([bytes, new Uint8Array(3)]), 'x.snap')).toThrow(/3 bytes after the END record/)
+    expect(() => decodeSnapshot(Buffer.concat([bytes, encodeRecord(RecordType.END, new Uint8Array(32))]), 'x.snap')).toThrow(/END record after the END record/)
+  })
+
+  test('a host SHA-256 can stand in for the built-in one; the files are the same', () => {
+    const node = () => createHash('sha256')
+    const bytes = encodeSnapshot(sampleSnapshot(), { sha256: () => ({ update: (b: Uint8Array) => node().update(b), digest: () => new Uint8Array(32) }) })
+    // A digest that is wrong is caught by the built-in reader...
+    expect(() => decodeSnapshot(bytes, 'w.snap')).toThrow(/SHA-256 mismatch/)
+    // ...and Node's own gives the file the built-in one gives.
+    const hash = createHash('sha256')
+    const viaNode = encodeSnapshot(sampleSnapshot(), { sha256: () => ({ update: (b: Uint8Array) => hash.update(b), digest: () => new Uint8Array(hash.copy().digest()) }) })
+    expect(Buffer.from(viaNode).equals(Buffer.from(encodeSnapshot(sampleSnapshot())))).toBe(true)
+  })
+})

@@ -1,0 +1,332 @@
+import { checkMachineConfig, type MachineConfig } from '../config.js'
+import { FileFormatError } from '../errors.js'
+import { PAGE_SIZE, concatBytes, type PageRecord } from '../memory/page.js'
+import { crc32c as crc32cOf } from './crc32c.js'
+import {
+  RECORD_NAMES,
+  RecordDecoder,
+  RecordType,
+  checkPageFits,
+  decodeDevice,
+  decodeJson,
+  decodePage,
+  decodeVcpu,
+  encodeJson,
+  encodePageRecord,
+  encodeRecord,
+  encodeVcpu,
+  type DeviceSnapshot,
+  type RawRecord,
+  type VcpuState,
+} from './records.js'
+import { Sha256 } from './sha256.js'
+
+/**
+ * Snapshot file layout (version 1):
+ *   "TAGVMSNP" | u32 version | u32 CRC-32C of the previous 12 bytes
+ *   CONFIG, VCPU x cpus, DEVICE x n, PAGE x n (ascending addresses), END
+ * with the record framing of records.ts (per-record CRC-32C) and END holding the SHA-256 of
+ * every byte before it, so a snapshot is checked whole and section by section.
+ */
+export const SNAPSHOT_MAGIC = 'TAGVMSNP'
+export const SNAPSHOT_VERSION = 1
+export const SNAPSHOT_HEADER_SIZE = 16
+
+export interface Snapshot {
+  readonly config: MachineConfig
+  readonly vcpus: readonly VcpuState[]
+  readonly devices: readonly DeviceSnapshot[]
+  readonly pages: readonly PageRecord[]
+}
+
+function snapshotHeader(): Uint8Array {
+  const out = new Uint8Array(SNAPSHOT_HEADER_SIZE)
+  out.set(new TextEncoder().encode(SNAPSHOT_MAGIC))
+  const view = new DataView(out.buffer)
+  view.setUint32(8, SNAPSHOT_VERSION, true)
+  view.setUint32(12, crc32cOf(out.subarray(0, 12)), true)
+  return out
+}
+
+/** An incremental hash, as the END record's SHA-256 needs. */
+export interface Digest {
+  update(bytes: Uint8Array): unknown
+  digest(): Uint8Array
+}
+
+export interface SnapshotOptions {
+  /**
+   * A SHA-256 to use instead of the built-in one (which runs anywhere); a host with a native
+   * one (Node's crypto) passes it for speed.
+   */
+  readonly sha256?: () => Digest
+}
+
+type Stage = 'config' | 'vcpus' | 'devices' | 'pages' | 'ended'
+const ORDER: Stage[] = ['config', 'vcpus', 'devices', 'pages', 'ended']
+
+/**
+ * Writes a snapshot as a sequence of chunks, in order: config, vCPUs, devices, pages, end.
+ * Memory can be streamed page by page, so a snapshot never has to be held whole.
+ */
+export class SnapshotEncoder {
+  private readonly hash: Digest
+  private stage: Stage = 'config'
+  private config: MachineConfig | undefined
+  private lastPage = -1
+  private vcpuCount = 0
+  bytesWritten = 0
+
+  constructor(
+    private readonly sink: (chunk: Uint8Array) => void,
+    options: SnapshotOptions = {},
+  ) {
+    this.hash = options.sha256?.() ?? new Sha256()
+    this.emit(snapshotHeader())
+  }
+
+  private emit(chunk: Uint8Array): void {
+    this.hash.update(chunk)
+    this.bytesWritten += chunk.length
+    this.sink(chunk)
+  }
+
+  private advance(to: Stage, what: string): void {
+    if (ORDER.indexOf(to) < ORDER.indexOf(this.stage)) throw new RangeError(`snapshot: ${what} after ${this.stage}; the order is config, vcpus, devices, pages, end`)
+    if (to !== 'config' && this.stage === 'config') throw new RangeError(`snapshot: ${what} before the machine config`)
+    this.stage = to
+  }
+
+  writeConfig(config: MachineConfig): void {
+    if (this.config) throw new RangeError('snapshot: config written twice')
+    this.advance('config', 'config')
+    this.config = checkMachineConfig(config, 'config', 0)
+    this.emit(encodeRecord(RecordType.CONFIG, encodeJson(this.config)))
+    this.stage = 'vcpus'
+  }
+
+  writeVcpu(state: VcpuState): void {
+    this.advance('vcpus', 'a vCPU')
+    if (state.index !== this.vcpuCount) throw new RangeError(`snapshot: vCPU ${state.index} written where vCPU ${this.vcpuCount} was expected`)
+    this.vcpuCount++
+    this.emit(encodeRecord(RecordType.VCPU, encodeVcpu(state)))
+  }
+
+  writeDevice(device: DeviceSnapshot): void {
+    this.advance('devices', 'a device')
+    this.emit(encodeRecord(RecordType.DEVICE, encodeJson(device)))
+  }
+
+  writePage(page: PageRecord): void {
+    this.advance('pages', 'a page')
+    const config = this.config!
+    if (page.gpa <= this.lastPage) throw new RangeError(`snapshot: page 0x${page.gpa.toString(16)} is not above the previous page`)
+    if (page.gpa < config.ramBase || page.gpa + PAGE_SIZE > config.ramBase + config.ramSize) throw new RangeError(`snapshot: page 0x${page.gpa.toString(16)} is outside RAM`)
+    this.lastPage = page.gpa
+    this.emit(encodePageRecord(page))
+  }
+
+  end(): void {
+    if (this.stage === 'config') throw new RangeError('snapshot: end before the machine config')
+    if (this.vcpuCount !== this.config!.cpus) throw new RangeError(`snapshot: ${this.vcpuCount} vCPUs written, the config has ${this.config!.cpus}`)
+    this.advance('ended', 'end')
+    this.emit(encodeRecord(RecordType.END, this.hash.digest()))
+  }
+}
+
+export function encodeSnapshot(snapshot: Snapshot, options: SnapshotOptions = {}): Uint8Array {
+  const chunks: Uint8Array[] = []
+  const enc = new SnapshotEncoder((c) => chunks.push(c), options)
+  writeSnapshotTo(enc, snapshot)
+  return concatBytes(chunks)
+}
+
+export function writeSnapshotTo(enc: SnapshotEncoder, snapshot: Snapshot): void {
+  enc.writeConfig(snapshot.config)
+  for (const v of snapshot.vcpus) enc.writeVcpu(v)
+  for (const d of snapshot.devices) enc.writeDevice(d)
+  for (const p of snapshot.pages) enc.writePage(p)
+  enc.end()
+}
+
+/** What a snapshot delivers, record by record, with the offset of each record in the file. */
+export interface SnapshotHandlers {
+  config?(config: MachineConfig, offset: number): void
+  vcpu?(state: VcpuState, offset: number): void
+  device?(device: DeviceSnapshot, offset: number): void
+  page?(page: PageRecord, offset: number): void
+}
+
+export interface SnapshotDecoderOptions extends SnapshotOptions {
+  /** Called with the file offset of a record at least every MiB. */
+  readonly onProgress?: (offset: number) => void
+}
+
+/**
+ * Reads a snapshot from chunks as they come (a file read piece by piece, a stream), checking
+ * the header, every record's checksum, the order of sections, the config, every page against
+ * RAM and the whole-file SHA-256, and hands each record to `handlers` as soon as it is whole.
+ * `finish()` says whether the snapshot was complete. Errors are FileFormatErrors naming
+ * `file`, the offset and the problem (truncated, corrupted, wrong version, out of order, ...);
+ * a handler's own errors pass through.
+ */
+export class SnapshotDecoder {
+  private readonly header = new Uint8Array(SNAPSHOT_HEADER_SIZE)
+  private headerBytes = 0
+  private readonly records: RecordDecoder
+  private readonly hash: Digest
+  private stage = 0 // index into ORDER
+  private config: MachineConfig | undefined
+  private vcpus = 0
+  private lastPage = -1
+  private endOffset = -1
+  private reported = 0
+
+  constructor(
+    readonly file: string,
+    private readonly handlers: SnapshotHandlers,
+    private readonly options: SnapshotDecoderOptions = {},
+  ) {
+    this.records = new RecordDecoder(file, SNAPSHOT_HEADER_SIZE)
+    this.hash = options.sha256?.() ?? new Sha256()
+  }
+
+  /** Whether the END record has arrived (and checked). */
+  get complete(): boolean {
+    return this.endOffset >= 0
+  }
+
+  push(chunk: Uint8Array): void {
+    let rest = chunk
+    if (this.headerBytes < SNAPSHOT_HEADER_SIZE) {
+      const n = Math.min(SNAPSHOT_HEADER_SIZE - this.headerBytes, rest.length)
+      this.header.set(rest.subarray(0, n), this.headerBytes)
+      this.headerBytes += n
+      rest = rest.subarray(n)
+      if (this.headerBytes < SNAPSHOT_HEADER_SIZE) return
+      this.checkHeader()
+    }
+    if (rest.length === 0) return
+    if (this.complete) this.fail(this.endOffset, `${rest.length + this.records.pending} bytes after the END record`)
+    for (const record of this.records.push(rest)) this.handle(record)
+    if (this.complete && this.records.pending > 0) this.fail(this.records.offset, `${this.records.pending} bytes after the END record`)
+  }
+
+  /** The input has ended: a snapshot without its END record is truncated. */
+  finish(): void {
+    if (this.headerBytes < SNAPSHOT_HEADER_SIZE) {
+      this.fail(this.headerBytes, `truncated: the ${SNAPSHOT_HEADER_SIZE}-byte snapshot header is incomplete (file is ${this.headerBytes} bytes)`)
+    }
+    if (!this.complete) {
+      const pending = this.records.pending
+      this.fail(this.records.offset, `truncated: the snapshot ends ${pending > 0 ? `inside a record (${pending} bytes of it present)` : 'without its END record'}`)
+    }
+  }
+
+  private fail(offset: number, problem: string): never {
+    throw new FileFormatError(this.file, offset, problem)
+  }
+
+  private checkHeader(): void {
+    const bytes = this.header
+    const magic = new TextDecoder().decode(bytes.subarray(0, 8))
+    if (magic !== SNAPSHOT_MAGIC) this.fail(0, `not a tagvm snapshot: magic ${JSON.stringify(magic)}, expected ${JSON.stringify(SNAPSHOT_MAGIC)}`)
+    const view = new DataView(bytes.buffer)
+    if (view.getUint32(12, true) !== crc32cOf(bytes.subarray(0, 12))) this.fail(12, 'snapshot header checksum mismatch: corrupted')
+    const version = view.getUint32(8, true)
+    if (version !== SNAPSHOT_VERSION) this.fail(8, `snapshot format version ${version}; this tagvm reads version ${SNAPSHOT_VERSION}`)
+    this.hash.update(bytes)
+  }
+
+  /** Hashes a record's frame exactly as it stood in the file (framing is fixed, and its CRC was checked). */
+  private hashRecord(record: RawRecord): void {
+    const head = new Uint8Array(8)
+    const view = new DataView(head.buffer)
+    view.setUint32(0, record.type, true)
+    view.setUint32(4, record.payload.length, true)
+    this.hash.update(head)
+    this.hash.update(record.payload)
+    const crc = new Uint8Array(4)
+    new DataView(crc.buffer).setUint32(0, crc32cOf(record.payload, crc32cOf(head)), true)
+    this.hash.update(crc)
+  }
+
+  private enter(record: RawRecord, stage: Stage): void {
+    const index = ORDER.indexOf(stage)
+    if (index < this.stage) this.fail(record.offset, `${RECORD_NAMES[record.type]} record after the ${ORDER[this.stage]} section`)
+    this.stage = index
+  }
+
+  private handle(record: RawRecord): void {
+    if (this.complete) this.fail(record.offset, `${RECORD_NAMES[record.type]} record after the END record`)
+    if (this.options.onProgress && record.offset - this.reported >= 1 << 20) {
+      this.reported = record.offset
+      this.options.onProgress(record.offset)
+    }
+    const config = this.config
+    if (!config && record.type !== RecordType.CONFIG) this.fail(record.offset, `${RECORD_NAMES[record.type]} record before the CONFIG record`)
+    if (record.type === RecordType.END) {
+      if (record.payload.length !== 32) this.fail(record.offset, `END record holds ${record.payload.length} bytes, expected a 32-byte SHA-256`)
+      const digest = this.hash.digest()
+      if (!digest.every((b, i) => b === record.payload[i])) this.fail(record.offset, 'whole-file SHA-256 mismatch: corrupted')
+      if (this.vcpus !== config!.cpus) this.fail(record.offset, `snapshot has ${this.vcpus} VCPU records for ${config!.cpus} vCPUs`)
+      this.endOffset = record.offset
+      return
+    }
+    this.hashRecord(record)
+    switch (record.type) {
+      case RecordType.CONFIG:
+        if (config) this.fail(record.offset, 'a second CONFIG record')
+        this.config = checkMachineConfig(decodeJson(record, this.file), this.file, record.offset)
+        this.stage = 1
+        this.handlers.config?.(this.config, record.offset)
+        break
+      case RecordType.VCPU: {
+        this.enter(record, 'vcpus')
+        const v = decodeVcpu(record, this.file)
+        if (v.index !== this.vcpus) this.fail(record.offset, `VCPU record for vCPU ${v.index} where vCPU ${this.vcpus} was expected`)
+        this.vcpus++
+        this.handlers.vcpu?.(v, record.offset)
+        break
+      }
+      case RecordType.DEVICE:
+        this.enter(record, 'devices')
+        this.handlers.device?.(decodeDevice(record, this.file), record.offset)
+        break
+      case RecordType.PAGE: {
+        this.enter(record, 'pages')
+        const p = decodePage(record, this.file)
+        if (p.gpa <= this.lastPage) this.fail(record.offset, `PAGE record 0x${p.gpa.toString(16)} is not above the previous page 0x${this.lastPage.toString(16)}`)
+        checkPageFits(p, config!, this.file, record.offset)
+        this.lastPage = p.gpa
+        this.handlers.page?.(p, record.offset)
+        break
+      }
+      default:
+        this.fail(record.offset, `${RECORD_NAMES[record.type]} record does not belong in a snapshot`)
+    }
+  }
+}
+
+/** Reads a whole snapshot held in memory (see SnapshotDecoder for what is checked). */
+export function decodeSnapshot(bytes: Uint8Array, file: string, options: SnapshotOptions & { readonly onProgress?: (done: number, total: number) => void } = {}): Snapshot {
+  let config: MachineConfig | undefined
+  const vcpus: VcpuState[] = []
+  const devices: DeviceSnapshot[] = []
+  const pages: PageRecord[] = []
+  const onProgress = options.onProgress
+  const decoder = new SnapshotDecoder(
+    file,
+    { config: (c) => (config = c), vcpu: (v) => vcpus.push(v), device: (d) => devices.push(d), page: (p) => pages.push(p) },
+    { ...(options.sha256 ? { sha256: options.sha256 } : {}), ...(onProgress ? { onProgress: (offset: number) => onProgress(offset, bytes.length) } : {}) },
+  )
+  decoder.push(bytes)
+  decoder.finish()
+  onProgress?.(bytes.length, bytes.length)
+  return { config: config!, vcpus, devices, pages }
+}
+
+/** Whether bytes (at least the first 8 of a file) start like a tagvm snapshot. */
+export function isSnapshot(head: Uint8Array): boolean {
+  return head.length >= SNAPSHOT_MAGIC.length && new TextDecoder().decode(head.subarray(0, SNAPSHOT_MAGIC.length)) === SNAPSHOT_MAGIC
+}

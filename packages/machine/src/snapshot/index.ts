@@ -1,0 +1,35 @@
+export { crc32c } from './crc32c.js'
+export { Sha256, sha256 } from './sha256.js'
+export {
+  RecordType,
+  RecordDecoder,
+  RECORD_NAMES,
+  encodeRecord,
+  encodePage,
+  encodePageRecord,
+  decodePage,
+  encodeVcpu,
+  decodeVcpu,
+  oneRegSize,
+  type RawRecord,
+  type OneReg,
+  type VcpuState,
+  type DeviceSnapshot,
+  type RecordTypeValue,
+} from './records.js'
+export {
+  SnapshotEncoder,
+  SnapshotDecoder,
+  encodeSnapshot,
+  writeSnapshotTo,
+  decodeSnapshot,
+  isSnapshot,
+  SNAPSHOT_VERSION,
+  SNAPSHOT_MAGIC,
+  type Snapshot,
+  type SnapshotHandlers,
+  type SnapshotOptions,
+  type SnapshotDecoderOptions,
+  type Digest,
+} from './format.js'
+export { writeMachineSnapshot } from './save.js'
