@@ -3,6 +3,8 @@ import type { Vm } from './vm.js'
 
 export const KVM_ARM_TAGS_TO_GUEST = 0
 export const KVM_ARM_TAGS_FROM_GUEST = 1
+/** The ioctl returns an `int`: Linux refuses longer requests (since 6.3) so the count always fits. */
+const INT_MAX = 0x7fff_ffff
 
 /** struct kvm_arm_copy_mte_tags without `addr` (the user buffer is passed separately). */
 export interface CopyMteTagsRequest {
@@ -26,7 +28,8 @@ export interface UserTagBuffer {
  * KVM_ARM_MTE_COPY_TAGS (arch/arm64/kvm/guest.c, kvm_vm_ioctl_mte_copy_tags): copies the
  * tags of [guestIpa, guestIpa+length) to or from `user`, page by page. Returns the bytes of
  * guest memory done: `length`, or fewer when a later page failed; throws when the first
- * page fails or the request is bad (EINVAL), with nothing changed.
+ * page fails or the request is bad (EINVAL, including a length above INT_MAX, as Linux 6.3
+ * and later refuse it), with nothing changed.
  */
 export function mteCopyTags(vm: Vm, request: CopyMteTagsRequest, user: UserTagBuffer): number {
   const { guestIpa, length, flags } = request
@@ -38,6 +41,7 @@ export function mteCopyTags(vm: Vm, request: CopyMteTagsRequest, user: UserTagBu
   if (reserved[0] !== 0 || reserved[1] !== 0) throw new ErrnoError('EINVAL', 'reserved fields must be zero')
   if ((flags & ~KVM_ARM_TAGS_FROM_GUEST) !== 0 || flags > 1) throw new ErrnoError('EINVAL', `flags 0x${flags.toString(16)} has unknown bits`)
   if (length % PAGE_SIZE !== 0 || guestIpa % PAGE_SIZE !== 0) throw new ErrnoError('EINVAL', 'guest_ipa and length must be page aligned')
+  if (length > INT_MAX) throw new ErrnoError('EINVAL', `length 0x${length.toString(16)} is above INT_MAX: the count returned could not hold it`)
   const toGuest = (flags & KVM_ARM_TAGS_FROM_GUEST) === 0
   const { memory } = vm.hypervisor
   const tags = new Uint8Array(GRANULES_PER_PAGE)
@@ -97,8 +101,9 @@ function guestPageFrame(vm: Vm, ipa: number, write: boolean): number | ErrnoErro
 }
 
 /**
- * The value the generic ioctl path hands back: `int`, so a byte count of 2 GiB or more
- * wraps (kvm-mte.md §7, "COPY_TAGS return width").
+ * The value the generic ioctl path hands back: `int` (kvm-mte.md §7, "COPY_TAGS return
+ * width"). A byte count of 2 GiB or more would wrap; the INT_MAX check keeps every count
+ * below that.
  */
 export function copyTagsIoctlReturn(bytes: number): number {
   return bytes | 0

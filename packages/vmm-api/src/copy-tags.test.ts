@@ -51,6 +51,15 @@ describe('up-front errors', () => {
     expect(code(() => vmFd.mteCopyTags({ guestIpa: RAM, length: 256, addr: buf, flags: 0 }))).toBe('KVM_ARM_MTE_COPY_TAGS EINVAL')
   })
 
+  test('EINVAL for a length above INT_MAX (Linux 6.3+), before any tag moves; the return is always an int', () => {
+    const { vmFd } = setup(4)
+    const buf = new Uint8Array(4 * 256).fill(9)
+    expect(code(() => vmFd.mteCopyTags({ guestIpa: RAM, length: 2 ** 31, addr: buf, flags: KVM_ARM_TAGS_TO_GUEST }))).toBe('KVM_ARM_MTE_COPY_TAGS EINVAL')
+    const out = new Uint8Array(4 * 256).fill(0xee)
+    expect(vmFd.mteCopyTags({ guestIpa: RAM, length: 4 * PAGE_SIZE, addr: out, flags: KVM_ARM_TAGS_FROM_GUEST })).toBe(4 * PAGE_SIZE)
+    expect(out.every((t) => t === 0)).toBe(true)
+  })
+
   test('EFAULT when the first page has no memslot, and errors carry the errno number', () => {
     const { vmFd } = setup()
     try {

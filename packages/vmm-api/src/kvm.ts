@@ -267,8 +267,8 @@ export class VmFd {
   /**
    * KVM_ARM_MTE_COPY_TAGS: one tag per byte (low nibble), 256 bytes per 4 KiB page. Returns
    * the ioctl's value: `length`, or the bytes of guest memory done before a later page
-   * failed (an `int`, so counts of 2 GiB or more wrap, as in Linux). Errors: EINVAL (no
-   * MTE, reserved or unknown flags, unaligned), EFAULT (no memslot, device memory, a bad
+   * failed (an `int`). Errors: EINVAL (no MTE, reserved or unknown flags, unaligned, a
+   * length above INT_MAX, as Linux 6.3 and later), EFAULT (no memslot, device memory, a bad
    * buffer on the first page).
    */
   mteCopyTags(request: CopyMteTags): number {
