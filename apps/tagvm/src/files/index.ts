@@ -1,3 +1,3 @@
 export { writeFileAtomic, checkOutputPath, OutputFileError, type FileIo } from './atomic.js'
 export { InputFileError, readInputFile, readFileHead, readFileChunks } from './input.js'
-export { saveSnapshotFile, loadSnapshotFile, decodeSnapshotBytes, saveMachine, restoreMachine } from './snapshot-file.js'
+export { saveSnapshotFile, loadSnapshotFile, saveMachine, restoreMachine } from './snapshot-file.js'

@@ -5,7 +5,6 @@ import {
   SnapshotDecoder,
   SnapshotEncoder,
   SnapshotRestore,
-  decodeSnapshot,
   writeMachineSnapshot,
   writeSnapshotTo,
   type Digest,
@@ -69,11 +68,6 @@ function statSize(path: string): number {
   } catch {
     return 0 // reading it reports the problem
   }
-}
-
-/** A snapshot file in memory (for callers that have the bytes already). */
-export function decodeSnapshotBytes(bytes: Uint8Array, file: string): Snapshot {
-  return decodeSnapshot(bytes, file, NODE_HASH)
 }
 
 /**

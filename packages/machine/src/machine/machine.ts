@@ -225,6 +225,9 @@ export class Machine {
     this.retired += Math.max(0, vcpu.retiredInstructions - before)
     switch (exit.kind) {
       case 'intr':
+        // A slice ended: what the guest printed since the last line goes out now, so a prompt
+        // without a newline (or a guest that then spins) is not held back.
+        this.flushConsole()
         return undefined
       case 'mmio':
         this.lastExitWasMmio = true

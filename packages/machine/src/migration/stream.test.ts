@@ -151,4 +151,10 @@ describe('migration stream', () => {
     expect(r.push(ack.subarray(5))).toEqual({ ok: true })
     expect(() => new AckReader('d').push(new MigrationSender().hello())).toThrow(/expected an ACK record, got HELLO/)
   })
+
+  test('bytes after END, even in the chunk that carries END, are refused', () => {
+    const { chunks } = sourceStream(1, 7)
+    const dst = destination()
+    expect(() => dst.receiver.push(concat([...chunks, Uint8Array.of(1, 2, 3)]))).toThrow(/3 bytes after END/)
+  })
 })

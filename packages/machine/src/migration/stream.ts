@@ -147,6 +147,8 @@ export class MigrationReceiver {
 
   push(chunk: Uint8Array): void {
     for (const record of this.decoder.push(chunk)) this.handle(record)
+    // Nothing follows END: not even part of a record.
+    if (this.stage === 'done' && this.decoder.pending) throw new FileFormatError(this.source, this.decoder.offset, `${this.decoder.pending} bytes after END`)
   }
 
   /** Call when the connection closes: an unfinished stream is an error naming where it stopped. */
