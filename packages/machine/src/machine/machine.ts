@@ -121,9 +121,9 @@ export class Machine {
     readonly config: MachineConfig,
     private readonly io: MachineIo,
   ) {
+    if (config.ramSize > MAX_GUEST_RAM) throw new MachineRefusedError(`${config.ramSize} bytes of RAM is more than this host can give (at most ${MAX_GUEST_RAM})`)
     // Host memory is allocated lazily; leave room for stage-2 and the guest's own tables.
     // A host with FEAT_MTE3, as `-cpu max` has (ID_AA64PFR1_EL1.MTE = 3: asymmetric mode).
-    if (config.ramSize > MAX_GUEST_RAM) throw new MachineRefusedError(`${config.ramSize} bytes of RAM is more than this host can give (at most ${MAX_GUEST_RAM})`)
     this.kvm = Kvm.open({ hostMemory: Math.max(2 ** 30, config.ramSize + HOST_OVERHEAD), hostMteLevel: 3 })
     this.vm = this.kvm.createVm({ ipaBits: 40 })
     if (config.mte) this.vm.enableCap(KVM_CAP_ARM_MTE) // before any vCPU, as Linux requires
