@@ -1,11 +1,4 @@
 import { defineConfig } from 'tsup'
+import { libraryBuild } from '../../scripts/release/tsup-library.js'
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm'],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: 'node20',
-  treeshake: true,
-})
+export default defineConfig(libraryBuild())

@@ -1,4 +1,4 @@
-import { FileFormatError, MachineRefusedError } from '@tagvm/machine'
+import { isFileFormatError, isMachineRefusedError } from '@tagvm/machine'
 import { CliError, EXIT_FAILURE, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, commandHelp, helpText, parseCommand, type Command } from './cli-args.js'
 import { CommandFailure, type CliIo } from './cli-io.js'
 import { disasmCommand } from './commands/disasm.js'
@@ -35,8 +35,13 @@ interface Failure {
 /** One row of the failure table: errors of `type` end the command with `status` and a one-line message. */
 type FailureRule = (error: unknown) => Failure | undefined
 
-function rule<E extends Error>(type: abstract new (...args: never[]) => E, status: number | ((error: E) => number), message: (error: E) => string = (e) => e.message): FailureRule {
-  return (error) => (error instanceof type ? { status: typeof status === 'number' ? status : status(error), message: message(error) } : undefined)
+/** Errors of one of this app's classes (the machine's are recognised by their brand checks, which see across package copies). */
+function instanceOf<E extends Error>(type: abstract new (...args: never[]) => E): (error: unknown) => error is E {
+  return (error): error is E => error instanceof type
+}
+
+function rule<E extends Error>(matches: (error: unknown) => error is E, status: number | ((error: E) => number), message: (error: E) => string = (e) => e.message): FailureRule {
+  return (error) => (matches(error) ? { status: typeof status === 'number' ? status : status(error), message: message(error) } : undefined)
 }
 
 /**
@@ -45,14 +50,14 @@ function rule<E extends Error>(type: abstract new (...args: never[]) => E, statu
  * status is EXIT_INTERNAL.
  */
 const FAILURES: readonly FailureRule[] = [
-  rule(CliError, EXIT_USAGE),
-  rule(CommandFailure, (e) => e.status),
+  rule(instanceOf(CliError), EXIT_USAGE),
+  rule(instanceOf(CommandFailure), (e) => e.status),
   // A file or stream tagvm cannot use, or whose content the machine refuses (names the file, offset and record).
-  rule(FileFormatError, EXIT_FAILURE),
-  rule(InputFileError, EXIT_FAILURE),
-  rule(OutputFileError, EXIT_FAILURE),
-  rule(EndpointError, EXIT_FAILURE),
-  rule(MachineRefusedError, EXIT_FAILURE, (e) => `cannot build the machine: ${e.reason}`),
+  rule(isFileFormatError, EXIT_FAILURE),
+  rule(instanceOf(InputFileError), EXIT_FAILURE),
+  rule(instanceOf(OutputFileError), EXIT_FAILURE),
+  rule(instanceOf(EndpointError), EXIT_FAILURE),
+  rule(isMachineRefusedError, EXIT_FAILURE, (e) => `cannot build the machine: ${e.reason}`),
 ]
 
 /** The exit status and one-line message for an error, or undefined for one tagvm does not expect. */

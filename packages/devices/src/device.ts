@@ -23,13 +23,28 @@ export interface DeviceState {
   readonly [field: string]: unknown
 }
 
+// Same in every copy of this package (see isDeviceStateError), unlike the class itself.
+const DEVICE_STATE_ERROR_BRAND = Symbol.for('@tagvm/devices.DeviceStateError')
+
 /**
  * A saved state a device refuses (wrong type, version or revision, a field missing or out of
  * range). Callers that restore from a file or stream turn it into an error naming where the
- * state came from.
+ * state came from; test for it with {@link isDeviceStateError}.
  */
 export class DeviceStateError extends Error {
   override readonly name = 'DeviceStateError'
+  constructor(message: string) {
+    super(message)
+    Object.defineProperty(this, DEVICE_STATE_ERROR_BRAND, { value: true })
+  }
+}
+
+/**
+ * Whether `value` is a {@link DeviceStateError} made by any copy of @tagvm/devices: use it
+ * instead of `instanceof` on errors that cross package boundaries.
+ */
+export function isDeviceStateError(value: unknown): value is DeviceStateError {
+  return typeof value === 'object' && value !== null && (value as { [DEVICE_STATE_ERROR_BRAND]?: unknown })[DEVICE_STATE_ERROR_BRAND] === true
 }
 
 /** Reads an integer field of a saved state, refusing values outside [min, max]. */

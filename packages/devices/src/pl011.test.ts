@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
 import { readMmio, writeMmio } from './bus.js'
-import { DeviceStateError } from './device.js'
+import { DeviceStateError, isDeviceStateError } from './device.js'
 import { PL011, PL011_CR, PL011_FR, PL011_INT, Pl011, type Pl011Options } from './pl011.js'
 
 function uart(options: Pl011Options = {}) {
@@ -385,6 +385,12 @@ describe('snapshots', () => {
       expect(dev.saveState()).toEqual(good)
     }
     expect(() => dev.loadState(null as never)).toThrow(DeviceStateError)
+    try {
+      dev.loadState({ ...good, version: 3 })
+    } catch (error) {
+      expect(isDeviceStateError(error)).toBe(true)
+    }
+    expect(isDeviceStateError(new RangeError('pl011 state: wrong device type'))).toBe(false)
   })
 })
 

@@ -5,6 +5,7 @@ import { elfDtbAddress, isArm64Image, loadArm64Image } from './loaders/image.js'
 import { loadRaw } from './loaders/raw.js'
 import type { LoadTarget } from './loaders/target.js'
 
+/** What kind of guest image a file is. */
 export type ImageKind = 'elf' | 'linux-image' | 'raw'
 
 /** How the boot vCPU starts, as QEMU starts it for `-kernel`: PC, and x0 (the DTB or 0). */
@@ -17,6 +18,7 @@ export interface BootPlan {
   readonly dtbSize: number
 }
 
+/** How to place and start a guest image. */
 export interface BootOptions {
   readonly cpus: number
   /** Load address for raw binaries (default: start of RAM). */
@@ -25,6 +27,7 @@ export interface BootOptions {
   readonly bootargs?: string
 }
 
+/** An ELF or a Linux arm64 Image by its magic; anything else is a raw binary. */
 export function imageKind(bytes: Uint8Array): ImageKind {
   if (isElf(bytes)) return 'elf'
   if (isArm64Image(bytes)) return 'linux-image'

@@ -1,6 +1,8 @@
 import { FileFormatError } from './errors.js'
 
+/** Which host memory backs guest RAM: anonymous, a shared memfd (shmem), or a shared regular file (which cannot hold tags). */
 export type Backing = 'anon' | 'shmem' | 'file'
+/** Every backing, in the order `--backing` lists them. */
 export const BACKINGS: readonly Backing[] = ['anon', 'shmem', 'file']
 
 /** What a machine is made of; saved in snapshots and sent first in a migration. */
@@ -12,6 +14,7 @@ export interface MachineConfig {
   readonly backing: Backing
 }
 
+/** The most vCPUs a machine has. */
 export const MAX_CPUS = 8
 
 /** Checks a config read from a file or stream; errors name the source and offset. */

@@ -1,6 +1,22 @@
 /**
+ * A mark that stays the same in every copy of this package (an ESM and a CJS copy side by
+ * side, or two versions), so errors can be recognised where `instanceof` cannot.
+ */
+export function errorBrand(name: string): { mark(error: Error): void; test(value: unknown): boolean } {
+  const key = Symbol.for(`@tagvm/machine.${name}`)
+  return {
+    mark: (error) => void Object.defineProperty(error, key, { value: true }),
+    test: (value) => typeof value === 'object' && value !== null && (value as { [key]?: unknown })[key] === true,
+  }
+}
+
+const FILE_FORMAT = errorBrand('FileFormatError')
+const REFUSED = errorBrand('MachineRefusedError')
+
+/**
  * A file tagvm cannot use: names the file, the byte offset where the problem is, and what was
- * expected there, so the message alone is enough to find the fault.
+ * expected there, so the message alone is enough to find the fault. Test for it with
+ * {@link isFileFormatError}.
  */
 export class FileFormatError extends Error {
   override readonly name = 'FileFormatError'
@@ -11,7 +27,13 @@ export class FileFormatError extends Error {
     options?: { readonly cause?: unknown },
   ) {
     super(`${file}: at offset ${offset} (0x${offset.toString(16)}): ${problem}`, options)
+    FILE_FORMAT.mark(this)
   }
+}
+
+/** Whether `value` is a {@link FileFormatError} made by any copy of this package. */
+export function isFileFormatError(value: unknown): value is FileFormatError {
+  return FILE_FORMAT.test(value)
 }
 
 /** Little-endian field reads that refuse to run past the end of the file. */
@@ -63,6 +85,7 @@ export class ByteReader {
   }
 }
 
+/** `0x` and the address in lower-case hex. */
 export function hexAddr(n: number): string {
   return `0x${n.toString(16)}`
 }
@@ -80,5 +103,11 @@ export class MachineRefusedError extends Error {
     options?: { readonly cause?: unknown },
   ) {
     super(reason, options)
+    REFUSED.mark(this)
   }
+}
+
+/** Whether `value` is a {@link MachineRefusedError} made by any copy of this package. */
+export function isMachineRefusedError(value: unknown): value is MachineRefusedError {
+  return REFUSED.test(value)
 }

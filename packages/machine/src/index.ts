@@ -1,6 +1,13 @@
+/**
+ * The tagvm machine: QEMU's `virt` with MTE through the KVM-shaped API, guest memory, loaders,
+ * the device tree, snapshots and live migration, and tag maps. No Node API: it runs in a
+ * browser or Web Worker as well as in the `tagvm` CLI.
+ *
+ * @module \@tagvm/machine
+ */
 // What a machine is made of, and the errors a file, stream or host refusal becomes
 export { type MachineConfig, type Backing, BACKINGS, MAX_CPUS, checkMachineConfig } from './config.js'
-export { FileFormatError, MachineRefusedError } from './errors.js'
+export { FileFormatError, MachineRefusedError, isFileFormatError, isMachineRefusedError } from './errors.js'
 // The machine (vCPUs through @tagvm/vmm-api) and its guest memory
 export { Machine, BOOT_PSTATE, BOOT_SCTLR_EL1, MAX_GUEST_RAM, MP_STATE_DEVICE, type MachineIo, type StopReason } from './machine/machine.js'
 export { GuestMemory, type RamRegion, type PageScanOptions } from './memory/guest-memory.js'

@@ -27,11 +27,13 @@ export class MachineLoader {
     return this.built
   }
 
+  /** The CONFIG record: builds the machine. */
   config(config: MachineConfig, offset: number): void {
     if (this.built) throw new FileFormatError(this.source, offset, 'a second machine config')
     this.built = this.apply(offset, 'CONFIG', () => this.makeMachine(config))
   }
 
+  /** A PAGE record: its data and tags go to guest memory (a page sent again without tags loses them). */
   page(page: PageRecord, offset: number): void {
     const machine = this.need(offset, 'PAGE')
     const hadTags = this.taggedPages.has(page.gpa)
@@ -40,11 +42,13 @@ export class MachineLoader {
     this.apply(offset, 'PAGE', () => machine.memory.writePage(page, hadTags))
   }
 
+  /** A VCPU record: the vCPU's registers. */
   vcpu(state: VcpuState, offset: number): void {
     const machine = this.need(offset, 'VCPU')
     this.apply(offset, 'VCPU', () => machine.loadVcpu(state))
   }
 
+  /** A DEVICE record: the device's saved state. */
   device(device: DeviceSnapshot, offset: number): void {
     const machine = this.need(offset, 'DEVICE')
     this.apply(offset, 'DEVICE', () => machine.loadDevice(device.name, device.state))
@@ -88,10 +92,12 @@ export class SnapshotRestore {
     )
   }
 
+  /** The next bytes of the snapshot, as read. */
   push(chunk: Uint8Array): void {
     this.decoder.push(chunk)
   }
 
+  /** The whole snapshot has been read: the restored machine (or the error saying what was missing). */
   finish(): Machine {
     this.decoder.finish()
     return this.loader.machine!

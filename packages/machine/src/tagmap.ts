@@ -5,12 +5,14 @@
  */
 import { PAGE_SIZE, TAG_BYTES_PER_PAGE as GRANULES_PER_PAGE } from './memory/page.js'
 
+/** A page and its tags, as a tag map reads them. */
 export interface TagPage {
   readonly gpa: number
   /** 256 tags (one per 16-byte granule), or null when the page is not tagged. */
   readonly tags: Uint8Array | null
 }
 
+/** RAM and the pages that carry tags: what a tag map is drawn from. */
 export interface TagMapInput {
   readonly ramBase: number
   readonly ramSize: number
@@ -29,6 +31,7 @@ export interface TagCell {
   readonly tagsPresent: number
 }
 
+/** Counts over all of RAM. */
 export interface TagSummary {
   readonly totalPages: number
   readonly taggedPages: number
@@ -36,6 +39,7 @@ export interface TagSummary {
   readonly histogram: readonly number[]
 }
 
+/** RAM grouped into cells for drawing. */
 export interface TagGrid {
   readonly pagesPerCell: number
   readonly columns: number

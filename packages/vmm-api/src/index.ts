@@ -61,6 +61,7 @@ export {
   PAGE_SIZE,
   MAX_PHYSICAL_MEMORY,
   ErrnoError,
+  isErrnoError,
   type HostKernel,
   type HostMm,
   type MmapOptions,

@@ -1,4 +1,4 @@
-import { Machine, MachineRefusedError, VIRT_RAM_BASE, type MachineConfig, type StopReason } from '@tagvm/machine'
+import { Machine, VIRT_RAM_BASE, isMachineRefusedError, type MachineConfig, type StopReason } from '@tagvm/machine'
 import { EXIT_FAILURE, EXIT_LIMIT, EXIT_OK, type MachineOptions } from '../cli-args.js'
 import { CommandFailure, type CliIo } from '../cli-io.js'
 import { readInputFile } from '../files/input.js'
@@ -22,7 +22,7 @@ export function commandLineMachine(options: MachineOptions, io: CliIo, machineIo
   try {
     return machineIo ? Machine.create(config, machineIo) : createMachine(config, io, options.trace)
   } catch (e) {
-    if (e instanceof MachineRefusedError) {
+    if (isMachineRefusedError(e)) {
       const hint = config.mte && config.backing === 'file' ? ' (file-backed memory cannot hold allocation tags: use --mte off, or --backing anon or shmem)' : ''
       throw new CommandFailure(`cannot build the machine: ${e.reason}${hint}`)
     }

@@ -1,4 +1,4 @@
-import { ChannelError, FileFormatError, isSnapshot, receiveMachine, sendMachine, type Channel, type Machine } from '@tagvm/machine'
+import { isChannelError, isFileFormatError, isSnapshot, receiveMachine, sendMachine, type Channel, type Machine } from '@tagvm/machine'
 import { EXIT_FAILURE, EXIT_OK, parseEndpoint, type Command } from '../cli-args.js'
 import type { CliIo } from '../cli-io.js'
 import { connectEndpoint, listenEndpoint } from '../endpoint.js'
@@ -49,7 +49,7 @@ export async function migrateReceiveCommand(command: ReceiveCommand, io: CliIo):
     machine = await receiveMachine(channel, (config) => createMachine(config, io, command.trace), command.listen)
   } catch (error) {
     // A bad, refused or broken stream; anything else is tagvm's own bug.
-    if (!(error instanceof FileFormatError || error instanceof ChannelError)) throw error
+    if (!(isFileFormatError(error) || isChannelError(error))) throw error
     io.stderr.write(`tagvm: migration failed: ${error.message}\n`)
     return EXIT_FAILURE
   }

@@ -11,11 +11,13 @@ const FDT_NOP = 4
 const FDT_END = 9
 const HEADER_SIZE = 40
 
+/** A device-tree property: its name and raw value. */
 export interface FdtProperty {
   readonly name: string
   readonly value: Uint8Array
 }
 
+/** A device-tree node with its properties and children, in order. */
 export interface FdtNode {
   /** Node name with unit address, e.g. `pl011@9000000`; the root's name is ''. */
   readonly name: string
@@ -23,11 +25,13 @@ export interface FdtNode {
   readonly children: FdtNode[]
 }
 
+/** A memory reservation block entry. */
 export interface FdtReservation {
   readonly address: number
   readonly size: number
 }
 
+/** A whole device tree: the root node, the reserved memory and the boot CPU. */
 export interface Fdt {
   readonly root: FdtNode
   readonly reservations: readonly FdtReservation[]
@@ -36,6 +40,7 @@ export interface Fdt {
 
 // --- property values -------------------------------------------------------------------
 
+/** A property value of big-endian 32-bit cells. */
 export function propCells(...cells: number[]): Uint8Array {
   const out = new Uint8Array(cells.length * 4)
   const view = new DataView(out.buffer)
@@ -60,8 +65,10 @@ export function propStrings(...strings: string[]): Uint8Array {
   return new TextEncoder().encode(strings.map((s) => `${s}\0`).join(''))
 }
 
+/** The value of a property that is there without a value (`dma-coherent;`). */
 export const PROP_EMPTY = new Uint8Array(0)
 
+/** A node from a name, properties in order, and children. */
 export function node(name: string, properties: Record<string, Uint8Array>, children: FdtNode[] = []): FdtNode {
   return { name, properties: Object.entries(properties).map(([n, value]) => ({ name: n, value })), children }
 }
@@ -248,21 +255,25 @@ export function readFdt(dtb: Uint8Array, file = 'dtb'): Fdt {
 
 // --- lookups for tests and tools -----------------------------------------------------------
 
+/** The node at a `/`-separated path of node names (with unit addresses), or undefined. */
 export function findNode(root: FdtNode, path: string): FdtNode | undefined {
   let current: FdtNode | undefined = root
   for (const part of path.split('/').filter(Boolean)) current = current?.children.find((c) => c.name === part)
   return current
 }
 
+/** A node's property value by name, or undefined. */
 export function getProp(n: FdtNode, name: string): Uint8Array | undefined {
   return n.properties.find((p) => p.name === name)?.value
 }
 
+/** A property value as its NUL-separated strings. */
 export function propAsStrings(value: Uint8Array): string[] {
   const text = new TextDecoder().decode(value)
   return text.endsWith('\0') ? text.slice(0, -1).split('\0') : [text]
 }
 
+/** A property value as big-endian 32-bit cells. */
 export function propAsCells(value: Uint8Array): number[] {
   const view = new DataView(value.buffer, value.byteOffset, value.byteLength)
   return Array.from({ length: value.length >> 2 }, (_, i) => view.getUint32(i * 4))

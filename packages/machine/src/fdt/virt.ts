@@ -2,6 +2,7 @@ import { node, propCells, propStrings, propU64, PROP_EMPTY, writeFdt, type Fdt, 
 
 /** QEMU `virt` addresses tagvm follows (hw/arm/virt.c memmap). */
 export const VIRT_RAM_BASE = 0x4000_0000
+/** QEMU virt's PL011 (VIRT_UART), and below the size of its register window. */
 export const VIRT_UART_BASE = 0x0900_0000
 export const VIRT_UART_SIZE = 0x1000
 /** QEMU's virt DTB is a 1 MiB blob; the size matters for where an ELF guest gets one. */
@@ -16,6 +17,7 @@ const PSCI_MIGRATE = 0xc400_0005
 const PHANDLE_APB_PCLK = 0x8000
 const PHANDLE_CPU0 = 0x8001
 
+/** What the virt device tree describes: RAM, CPUs, PSCI, the kernel's command line and initrd. */
 export interface VirtFdtConfig {
   readonly ramBase?: number
   readonly ramSize: number

@@ -17,6 +17,7 @@ const PHDR_SIZE = 56
 const SHDR_SIZE = 64
 const SYM_SIZE = 24
 
+/** A program header (PT_LOAD and the others), as parseElf64 reads it. */
 export interface ElfSegment {
   readonly type: number
   readonly flags: number
@@ -29,6 +30,7 @@ export interface ElfSegment {
   readonly headerOffset: number
 }
 
+/** A section header with its name from the section string table. */
 export interface ElfSection {
   readonly name: string
   readonly type: number
@@ -38,6 +40,7 @@ export interface ElfSection {
   readonly size: number
 }
 
+/** A symbol-table entry (its name from the string table). */
 export interface ElfSymbol {
   readonly name: string
   readonly value: number
@@ -46,6 +49,7 @@ export interface ElfSymbol {
   readonly sectionIndex: number
 }
 
+/** A 64-bit little-endian AArch64 ELF file as tagvm reads it: entry, segments, sections, symbols. */
 export interface Elf64 {
   readonly file: string
   readonly type: number
@@ -168,6 +172,7 @@ export function parseElf64(bytes: Uint8Array, file: string): Elf64 {
   return { file, type, entry, segments, sections, symbols }
 }
 
+/** Where an image went in guest memory, and where its vCPU starts. */
 export interface LoadedImage {
   /** Where the vCPU starts. */
   readonly entry: number

@@ -14,6 +14,7 @@ const MiB = 1024 * 1024
 
 export type ImagePageSize = 'unspecified' | '4K' | '16K' | '64K'
 
+/** The fields of a Linux arm64 `Image` header (Documentation/arch/arm64/booting.rst) the boot protocol uses. */
 export interface Arm64ImageHeader {
   readonly textOffset: number
   /** Effective image size in memory (0 in pre-3.17 headers, where text_offset is not meaningful). */
@@ -25,12 +26,14 @@ export interface Arm64ImageHeader {
   readonly placeAnywhere: boolean
 }
 
+/** Whether the bytes start with a Linux arm64 `Image` header (its ARM\x64 magic at offset 0x38). */
 export function isArm64Image(bytes: Uint8Array): boolean {
   if (bytes.length < ARM64_IMAGE_HEADER_SIZE) return false
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   return view.getUint32(ARM64_IMAGE_MAGIC_OFFSET, true) === ARM64_IMAGE_MAGIC
 }
 
+/** Reads a Linux arm64 `Image` header; a short or malformed one is a FileFormatError. */
 export function parseArm64ImageHeader(bytes: Uint8Array, file: string): Arm64ImageHeader {
   const r = new ByteReader(bytes, file)
   r.need(0, ARM64_IMAGE_HEADER_SIZE, 'the arm64 Image header')
@@ -52,6 +55,7 @@ export function parseArm64ImageHeader(bytes: Uint8Array, file: string): Arm64Ima
   }
 }
 
+/** Where QEMU puts a Linux `Image`, its initrd and its DTB in RAM. */
 export interface Arm64ImageLayout {
   readonly header: Arm64ImageHeader
   /** Where the kernel's first byte goes, and the vCPU's entry point. */

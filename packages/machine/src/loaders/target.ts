@@ -62,6 +62,7 @@ export class SparseRam implements LoadTarget {
     }
   }
 
+  /** The bytes at [gpa, gpa + size); pages never written read as zero. */
   read(gpa: number, size: number): Uint8Array {
     if (!inRam(this, gpa, size)) {
       throw new RangeError(`read of ${size} bytes at ${hexAddr(gpa)} is outside ${ramRange(this)}`)

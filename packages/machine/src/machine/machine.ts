@@ -1,6 +1,5 @@
-import { DeviceStateError, MmioBus, Pl011, type DeviceState } from '@tagvm/devices'
+import { MmioBus, Pl011, isDeviceStateError, type DeviceState } from '@tagvm/devices'
 import {
-  ErrnoError,
   KVM_ARM_VCPU_POWER_OFF,
   KVM_ARM_VCPU_PSCI_0_2,
   KVM_CAP_ARM_MTE,
@@ -9,7 +8,6 @@ import {
   KVM_SYSTEM_EVENT_RESET,
   KVM_SYSTEM_EVENT_SHUTDOWN,
   Kvm,
-  KvmError,
   MAP_ANONYMOUS,
   MAP_PRIVATE,
   MAP_SHARED,
@@ -21,8 +19,11 @@ import {
   REG_PSTATE,
   REG_SP,
   ga,
+  isErrnoError,
+  isKvmError,
   sysregId,
   xRegId,
+  type ErrnoError,
   type MmapOptions,
   type VcpuFd,
   type VmFd,
@@ -64,6 +65,7 @@ export type StopReason =
   /** The guest cannot continue: every vCPU off, no progress, or KVM_RUN failed. */
   | { readonly kind: 'error'; readonly message: string }
 
+/** Where a machine sends its console, its notes and (when asked) an instruction trace. */
 export interface MachineIo {
   /** The guest's console bytes (the PL011's transmit line), in order. */
   console(bytes: Uint8Array): void
@@ -150,7 +152,7 @@ export class Machine {
     try {
       return new Machine(config, io)
     } catch (error) {
-      if (error instanceof ErrnoError) throw new MachineRefusedError(errnoText(error), { cause: error })
+      if (isErrnoError(error)) throw new MachineRefusedError(errnoText(error), { cause: error })
       // A file-backed mapping is made of real bytes; the host runs out of them.
       if (error instanceof RangeError && config.backing === 'file') throw new MachineRefusedError(`cannot allocate ${config.ramSize} bytes of file-backed RAM: ${error.message}`, { cause: error })
       throw error
@@ -209,7 +211,7 @@ export class Machine {
         }
       }
     } catch (error) {
-      if (error instanceof KvmError) return { kind: 'error', message: errnoText(error) }
+      if (isKvmError(error)) return { kind: 'error', message: errnoText(error) }
       throw error
     } finally {
       this.flushConsole()
@@ -276,6 +278,7 @@ export class Machine {
     }
   }
 
+  /** Hands the console bytes held back so far to `io.console` (run() does it per line and whenever it returns). */
   flushConsole(): void {
     if (this.consoleBuffer.length === 0) return
     const bytes = Uint8Array.from(this.consoleBuffer)
@@ -298,12 +301,13 @@ export class Machine {
       try {
         vcpu.setOneReg(reg.id, reg.value)
       } catch (error) {
-        if (error instanceof ErrnoError) throw new MachineRefusedError(`vCPU ${state.index}: register ${hex(reg.id)} = ${hex(reg.value)}: ${errnoText(error)}`, { cause: error })
+        if (isErrnoError(error)) throw new MachineRefusedError(`vCPU ${state.index}: register ${hex(reg.id)} = ${hex(reg.value)}: ${errnoText(error)}`, { cause: error })
         throw error
       }
     }
   }
 
+  /** Every vCPU's registers (see loadVcpu); the states must cover the machine's vCPUs. */
   loadVcpus(states: readonly VcpuState[]): void {
     if (states.length !== this.vcpus.length) throw new MachineRefusedError(`${states.length} vCPU states for a machine with ${this.vcpus.length} vCPUs`)
     for (const state of states) this.loadVcpu(state)
@@ -323,7 +327,7 @@ export class Machine {
       try {
         this.uart.loadState(state)
       } catch (error) {
-        if (error instanceof DeviceStateError) throw new MachineRefusedError(`device ${JSON.stringify(name)}: ${error.message}`, { cause: error })
+        if (isDeviceStateError(error)) throw new MachineRefusedError(`device ${JSON.stringify(name)}: ${error.message}`, { cause: error })
         throw error
       }
       return

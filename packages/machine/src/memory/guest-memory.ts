@@ -19,6 +19,7 @@ export interface RamRegion {
   readonly hva: number
 }
 
+/** What a page walk yields. */
 export interface PageScanOptions {
   /** Only pages that hold non-zero tags (what a tag map shows). */
   readonly taggedOnly?: boolean
@@ -76,6 +77,7 @@ export class GuestMemory {
     return this.region.hva + (gpa - this.region.base)
   }
 
+  /** Reads guest-physical RAM through the VMM's mapping; the range must be RAM. */
   read(gpa: number, out: Uint8Array): void {
     this.mm.userRead(this.hostAddress(gpa, out.length), out)
   }
@@ -87,6 +89,7 @@ export class GuestMemory {
     return true
   }
 
+  /** Writes guest-physical RAM through the VMM's mapping; the range must be RAM. */
   write(gpa: number, bytes: Uint8Array): void {
     this.mm.userWrite(this.hostAddress(gpa, bytes.length), bytes)
   }
@@ -187,6 +190,7 @@ export class GuestMemory {
     this.logging = true
   }
 
+  /** Turns KVM_MEM_LOG_DIRTY_PAGES off again (nothing happens when it is off). */
   stopDirtyLog(): void {
     if (!this.logging) return
     this.setFlags(0)

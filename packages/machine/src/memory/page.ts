@@ -3,6 +3,7 @@ export const PAGE_SIZE = 4096
 /** Allocation tags of one page as KVM_ARM_MTE_COPY_TAGS gives them: one byte per 16-byte granule. */
 export const TAG_BYTES_PER_PAGE = PAGE_SIZE / 16
 
+/** One guest page as snapshots and migration carry it. */
 export interface PageRecord {
   /** Guest-physical address, page-aligned. */
   readonly gpa: number

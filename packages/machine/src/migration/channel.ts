@@ -1,3 +1,5 @@
+import { errorBrand } from '../errors.js'
+
 /**
  * A byte channel both ways, as a migration needs it (the stream one way, the ACK back): a Unix
  * socket or a pair of pipes in the CLI, a MessagePort or an in-memory pair in a browser.
@@ -5,6 +7,7 @@
 export interface Channel {
   /** Resolves once the bytes are handed on; rejects when the channel has failed. */
   write(bytes: Uint8Array): Promise<void>
+  /** Called with each chunk the other side sends, in order. */
   onData(listener: (bytes: Uint8Array) => void): void
   /** Called once, when the other side has ended (no error) or the channel failed. */
   onEnd(listener: (error?: Error) => void): void
@@ -12,9 +15,20 @@ export interface Channel {
   close(): Promise<void>
 }
 
-/** The channel broke (closed early, a socket error): the migration cannot go on over it. */
+const CHANNEL = errorBrand('ChannelError')
+
+/** The channel broke (closed early, a socket error): the migration cannot go on over it. Test for it with {@link isChannelError}. */
 export class ChannelError extends Error {
   override readonly name = 'ChannelError'
+  constructor(message: string, options?: { readonly cause?: unknown }) {
+    super(message, options)
+    CHANNEL.mark(this)
+  }
+}
+
+/** Whether `value` is a {@link ChannelError} made by any copy of this package. */
+export function isChannelError(value: unknown): value is ChannelError {
+  return CHANNEL.test(value)
 }
 
 /**

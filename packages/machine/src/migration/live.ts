@@ -17,6 +17,7 @@ const CONVERGED_PAGES = 16
 /** Records are sent in batches of about this many bytes. */
 const SEND_BATCH = 1 << 20
 
+/** How a source migrates its guest. */
 export interface SendOptions {
   readonly maxRounds: number
   readonly insnsPerRound?: number
@@ -24,6 +25,7 @@ export interface SendOptions {
   readonly progress?: TransferProgress
 }
 
+/** How a migration ended at the source. */
 export type SendResult =
   | { readonly kind: 'migrated'; readonly rounds: number; readonly pages: number; readonly bytes: number }
   /** The destination did not take the guest; the source still has it and can run on. */

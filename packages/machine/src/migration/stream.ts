@@ -33,8 +33,10 @@ import {
  * framing (records.ts), so page records are the same bytes in both.
  */
 export const MIGRATION_MAGIC = 'tagvm-migration'
+/** The migration protocol version this code speaks. */
 export const MIGRATION_VERSION = 1
 
+/** A ROUND_END record: which pre-copy round ended and how many pages it sent. */
 export interface RoundEnd {
   readonly round: number
   readonly pages: number
@@ -49,12 +51,14 @@ export class MigrationSender {
   private vcpus = 0
   private cpus = 0
 
+  /** The HELLO record: protocol name and version. */
   hello(): Uint8Array {
     this.expect('hello', 'HELLO')
     this.stage = 'config'
     return encodeRecord(RecordType.HELLO, encodeJson({ magic: MIGRATION_MAGIC, version: MIGRATION_VERSION }))
   }
 
+  /** The CONFIG record: the machine the destination builds. */
   config(config: MachineConfig): Uint8Array {
     this.expect('config', 'CONFIG')
     this.cpus = checkMachineConfig(config, 'config', 0).cpus
@@ -62,6 +66,7 @@ export class MigrationSender {
     return encodeRecord(RecordType.CONFIG, encodeJson(config))
   }
 
+  /** A PAGE record in the current round. */
   page(page: PageRecord): Uint8Array {
     this.expect('rounds', 'PAGE')
     this.pagesInRound++
@@ -69,6 +74,7 @@ export class MigrationSender {
     return encodePageRecord(page)
   }
 
+  /** Ends the current pre-copy round. */
   endRound(): Uint8Array {
     this.expect('rounds', 'ROUND_END')
     const out = new Uint8Array(8)
@@ -80,6 +86,7 @@ export class MigrationSender {
     return encodeRecord(RecordType.ROUND_END, out)
   }
 
+  /** A VCPU record, after the last round: one vCPU's registers, in vCPU order. */
   vcpu(state: VcpuState): Uint8Array {
     if (this.stage === 'rounds') {
       if (this.round === 0 || this.pagesInRound !== 0) throw new RangeError('migration: vCPU state before the last round was ended')
@@ -91,11 +98,13 @@ export class MigrationSender {
     return encodeRecord(RecordType.VCPU, encodeVcpu(state))
   }
 
+  /** A DEVICE record: one device's saved state. */
   device(name: string, state: DeviceState): Uint8Array {
     this.expect('state', 'DEVICE')
     return encodeRecord(RecordType.DEVICE, encodeJson({ name, state }))
   }
 
+  /** The END record: the source is done (it carries the number of pages sent). */
   end(): Uint8Array {
     this.expect('state', 'END')
     if (this.vcpus !== this.cpus) throw new RangeError(`migration: ${this.vcpus} vCPUs sent, the config has ${this.cpus}`)
@@ -112,10 +121,15 @@ export class MigrationSender {
 
 /** What a migration stream delivers; `offset` is where the record starts in the stream. */
 export interface MigrationHandlers {
+  /** The machine config. */
   config?(config: MachineConfig, offset: number): void
+  /** A page, in the round it came in. */
   page?(page: PageRecord, round: number, offset: number): void
+  /** A pre-copy round ended. */
   roundEnd?(end: RoundEnd): void
+  /** A vCPU's registers. */
   vcpu?(state: VcpuState, offset: number): void
+  /** A device's saved state. */
   device?(device: DeviceSnapshot, offset: number): void
   /** The whole guest has arrived; the destination answers with `ackRecord(true)` once it runs. */
   end?(totals: { readonly rounds: number; readonly pages: number }): void
@@ -145,6 +159,7 @@ export class MigrationReceiver {
     return this.stage === 'done'
   }
 
+  /** The next bytes of the stream, as they arrive; whole records go to the handlers at once. */
   push(chunk: Uint8Array): void {
     for (const record of this.decoder.push(chunk)) this.handle(record)
     // Nothing follows END: not even part of a record.
@@ -238,6 +253,7 @@ export class MigrationReceiver {
   }
 }
 
+/** The destination's answer: ok, or why not. */
 export interface Ack {
   readonly ok: boolean
   readonly reason?: string
@@ -254,6 +270,7 @@ export class AckReader {
   constructor(readonly source: string) {
     this.decoder = new RecordDecoder(source)
   }
+  /** The next bytes from the destination; the answer once it is whole. */
   push(chunk: Uint8Array): Ack | undefined {
     const [record] = this.decoder.push(chunk)
     if (!record) return undefined

@@ -29,9 +29,11 @@ import { Sha256 } from './sha256.js'
  * every byte before it, so a snapshot is checked whole and section by section.
  */
 export const SNAPSHOT_MAGIC = 'TAGVMSNP'
+/** The snapshot format version this code writes and reads. */
 export const SNAPSHOT_VERSION = 1
 export const SNAPSHOT_HEADER_SIZE = 16
 
+/** A whole snapshot in memory: what decodeSnapshot gives and encodeSnapshot takes. */
 export interface Snapshot {
   readonly config: MachineConfig
   readonly vcpus: readonly VcpuState[]
@@ -50,10 +52,13 @@ function snapshotHeader(): Uint8Array {
 
 /** An incremental hash, as the END record's SHA-256 needs. */
 export interface Digest {
+  /** Adds bytes to what is hashed. */
   update(bytes: Uint8Array): unknown
+  /** The 32-byte digest of everything so far; hashing may go on afterwards. */
   digest(): Uint8Array
 }
 
+/** Options of the snapshot encoder and decoder. */
 export interface SnapshotOptions {
   /**
    * A SHA-256 to use instead of the built-in one (which runs anywhere); a host with a native
@@ -97,6 +102,7 @@ export class SnapshotEncoder {
     this.stage = to
   }
 
+  /** The machine config: first, once. */
   writeConfig(config: MachineConfig): void {
     if (this.config) throw new RangeError('snapshot: config written twice')
     this.advance('config', 'config')
@@ -105,6 +111,7 @@ export class SnapshotEncoder {
     this.stage = 'vcpus'
   }
 
+  /** One vCPU's registers, in vCPU order. */
   writeVcpu(state: VcpuState): void {
     this.advance('vcpus', 'a vCPU')
     if (state.index !== this.vcpuCount) throw new RangeError(`snapshot: vCPU ${state.index} written where vCPU ${this.vcpuCount} was expected`)
@@ -112,11 +119,13 @@ export class SnapshotEncoder {
     this.emit(encodeRecord(RecordType.VCPU, encodeVcpu(state)))
   }
 
+  /** One device's saved state. */
   writeDevice(device: DeviceSnapshot): void {
     this.advance('devices', 'a device')
     this.emit(encodeRecord(RecordType.DEVICE, encodeJson(device)))
   }
 
+  /** One page worth saving, in ascending address order, inside RAM. */
   writePage(page: PageRecord): void {
     this.advance('pages', 'a page')
     const config = this.config!
@@ -126,6 +135,7 @@ export class SnapshotEncoder {
     this.emit(encodePageRecord(page))
   }
 
+  /** Closes the snapshot with its END record (the SHA-256 of all before it). */
   end(): void {
     if (this.stage === 'config') throw new RangeError('snapshot: end before the machine config')
     if (this.vcpuCount !== this.config!.cpus) throw new RangeError(`snapshot: ${this.vcpuCount} vCPUs written, the config has ${this.config!.cpus}`)
@@ -134,6 +144,7 @@ export class SnapshotEncoder {
   }
 }
 
+/** A whole snapshot as one byte array. */
 export function encodeSnapshot(snapshot: Snapshot, options: SnapshotOptions = {}): Uint8Array {
   const chunks: Uint8Array[] = []
   const enc = new SnapshotEncoder((c) => chunks.push(c), options)
@@ -141,6 +152,7 @@ export function encodeSnapshot(snapshot: Snapshot, options: SnapshotOptions = {}
   return concatBytes(chunks)
 }
 
+/** Writes a whole snapshot through an encoder, section by section. */
 export function writeSnapshotTo(enc: SnapshotEncoder, snapshot: Snapshot): void {
   enc.writeConfig(snapshot.config)
   for (const v of snapshot.vcpus) enc.writeVcpu(v)
@@ -151,12 +163,17 @@ export function writeSnapshotTo(enc: SnapshotEncoder, snapshot: Snapshot): void 
 
 /** What a snapshot delivers, record by record, with the offset of each record in the file. */
 export interface SnapshotHandlers {
+  /** The machine config (the first record). */
   config?(config: MachineConfig, offset: number): void
+  /** A vCPU's registers. */
   vcpu?(state: VcpuState, offset: number): void
+  /** A device's saved state. */
   device?(device: DeviceSnapshot, offset: number): void
+  /** A page with its data and tags. */
   page?(page: PageRecord, offset: number): void
 }
 
+/** Options of the streaming snapshot decoder. */
 export interface SnapshotDecoderOptions extends SnapshotOptions {
   /** Called with the file offset of a record at least every MiB. */
   readonly onProgress?: (offset: number) => void
@@ -196,6 +213,7 @@ export class SnapshotDecoder {
     return this.endOffset >= 0
   }
 
+  /** The next bytes of the snapshot, in order; whole records go to the handlers at once. */
   push(chunk: Uint8Array): void {
     let rest = chunk
     if (this.headerBytes < SNAPSHOT_HEADER_SIZE) {

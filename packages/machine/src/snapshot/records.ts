@@ -28,14 +28,17 @@ export const RecordType = {
   /** Migration: stream start (protocol version). */
   HELLO: 8,
 } as const
+/** One of the RecordType numbers. */
 export type RecordTypeValue = (typeof RecordType)[keyof typeof RecordType]
 const KNOWN = new Set<number>(Object.values(RecordType))
+/** Record type number to its name, for messages. */
 export const RECORD_NAMES: Record<number, string> = Object.fromEntries(Object.entries(RecordType).map(([k, v]) => [v, k]))
 
 /** Largest payload accepted: a page record is 4108 + 256 bytes; JSON sections stay far below. */
 export const MAX_PAYLOAD = 16 * 1024 * 1024
 const FRAME_OVERHEAD = 12
 
+/** A record as framed in a file or stream, its checksum already checked. */
 export interface RawRecord {
   readonly type: RecordTypeValue
   readonly payload: Uint8Array
@@ -43,6 +46,7 @@ export interface RawRecord {
   readonly offset: number
 }
 
+/** One framed record: type, length, payload and CRC-32C. */
 export function encodeRecord(type: RecordTypeValue, payload: Uint8Array): Uint8Array {
   if (payload.length > MAX_PAYLOAD) throw new RangeError(`record payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD}`)
   const out = new Uint8Array(payload.length + FRAME_OVERHEAD)
@@ -97,6 +101,7 @@ export class RecordDecoder {
     this.end += chunk.length
   }
 
+  /** Takes the next bytes; returns the records they complete (errors name the offset of a bad one). */
   push(chunk: Uint8Array): RawRecord[] {
     const records: RawRecord[] = []
     if (this.start === this.end) {
@@ -167,6 +172,7 @@ function writePage(page: PageRecord, data: Uint8Array | null, out: Uint8Array, a
   if (page.tags) out.set(page.tags, at + 12 + (data ? PAGE_SIZE : 0))
 }
 
+/** A PAGE record's payload (the frame is encodeRecord's). */
 export function encodePage(page: PageRecord): Uint8Array {
   const { size, data } = pageLayout(page)
   const out = new Uint8Array(size)
@@ -186,6 +192,7 @@ export function encodePageRecord(page: PageRecord): Uint8Array {
   return out
 }
 
+/** A PAGE record's payload, checked (flags, length, 4-bit tags). */
 export function decodePage(record: RawRecord, source: string): PageRecord {
   const p = record.payload
   const bad = (problem: string): never => {
@@ -223,16 +230,19 @@ export interface OneReg {
   readonly id: bigint
   readonly value: bigint
 }
+/** A vCPU's registers as KVM_GET_REG_LIST lists them, with their values. */
 export interface VcpuState {
   readonly index: number
   readonly regs: readonly OneReg[]
 }
 
 const KVM_REG_SIZE_SHIFT = 52n
+/** The size in bytes a ONE_REG id encodes (bits 55:52). */
 export function oneRegSize(id: bigint): number {
   return 1 << Number((id >> KVM_REG_SIZE_SHIFT) & 0xfn)
 }
 
+/** A VCPU record's payload: index, count, then each register's id and value. */
 export function encodeVcpu(state: VcpuState): Uint8Array {
   if (!Number.isInteger(state.index) || state.index < 0 || state.index > 0xffff_ffff) throw new RangeError(`bad vCPU index ${state.index}`)
   const size = state.regs.reduce((n, r) => n + 8 + oneRegSize(r.id), 8)
@@ -253,6 +263,7 @@ export function encodeVcpu(state: VcpuState): Uint8Array {
   return out
 }
 
+/** A VCPU record's payload, checked. */
 export function decodeVcpu(record: RawRecord, source: string): VcpuState {
   const p = record.payload
   const bad = (problem: string): never => {

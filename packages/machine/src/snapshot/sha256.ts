@@ -14,6 +14,7 @@ const K = Int32Array.from([
 ])
 const INITIAL = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
 
+/** An incremental SHA-256: `update` with each chunk, `digest` at any point. */
 export class Sha256 {
   private readonly state = Int32Array.from(INITIAL)
   private readonly w = new Int32Array(64)
@@ -22,6 +23,7 @@ export class Sha256 {
   private used = 0
   private total = 0
 
+  /** Adds bytes to what is hashed; returns the hash for chaining. */
   update(bytes: Uint8Array): this {
     let at = 0
     this.total += bytes.length
