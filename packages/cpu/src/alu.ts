@@ -2,6 +2,8 @@
 // halves (`lo`, `hi`) and writes its result into the shared scratch array `alu`, so the
 // interpreter never allocates and never touches BigInt.
 
+import { TWO32 } from './constants.js'
+
 /** Scratch results: [lo, hi, N, Z, C, V, lo2, hi2]. Read right after a call. */
 export const alu = new Float64Array(8)
 export const R_LO = 0
@@ -11,7 +13,6 @@ export const R_Z = 3
 export const R_C = 4
 export const R_V = 5
 
-const TWO32 = 4294967296
 
 /** AddWithCarry on 64 bits: result and NZCV as the architecture defines them. */
 export function add64(aLo: number, aHi: number, bLo: number, bHi: number, carryIn: number): void {
@@ -421,4 +422,10 @@ function replicate(v: [number, number], esize: number): [number, number] {
   let x = v[0] >>> 0
   for (let size = esize; size < 32; size *= 2) x = (x | (x << size)) >>> 0
   return [x, x]
+}
+
+/** Splits a signed offset (|imm| < 2^52) into uint32 halves for a 64-bit add. */
+export function splitImm(imm: number): [number, number] {
+  const lo = ((imm % TWO32) + TWO32) % TWO32
+  return [lo >>> 0, Math.floor((imm - lo) / TWO32) >>> 0]
 }

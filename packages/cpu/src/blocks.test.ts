@@ -36,7 +36,7 @@ function runLoop(body: number[], regs: bigint[], iterations: number, blocks: boo
   expect(exit).toMatchObject({ kind: 'hvc', imm16: 0xf00d })
   if (blocks) {
     // The premise: the loop body really ran as a block (peeking at the private cache).
-    const pages = (m.cpu as unknown as { codeByPage: Map<number, { blocks: unknown[] }> }).codeByPage
+    const pages = { get: (pa: number) => m.cpu.code.pageAt(pa) }
     expect(pages.get(CODE)?.blocks.some((b) => b !== undefined)).toBe(true)
   }
   const mem: number[] = []

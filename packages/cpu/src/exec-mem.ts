@@ -4,42 +4,42 @@
 // all memory accesses of an instruction happen before any register is written, so an
 // abort or an exit leaves the registers as they were and the instruction can be retried.
 
-import { add64, alu, R_HI, R_LO } from './alu.js'
-import { ACC_ALIGNED, ACC_UNCHECKED, ACC_UNPRIV, accessIss, type Cpu } from './cpu.js'
-import { splitImm, type Fields, type Handler } from './exec.js'
+import { add64, alu, splitImm, R_HI, R_LO } from './alu.js'
+import { ACC_ALIGNED, ACC_UNCHECKED, ACC_UNPRIV, TWO32, accessIss } from './constants.js'
+import type { Cpu } from './cpu.js'
+import type { Fields, Handler } from './exec.js'
 import { REG_DISCARD, rsp } from './state.js'
 
 type Builder = (cpu: Cpu, d: Fields, word: number) => Handler
 
-const TWO32 = 4294967296
 
-/** Loads `1 << size` bytes; returns the low word, the high word of an 8-byte load in cpu.rdHi. */
+/** Loads `1 << size` bytes; returns the low word, the high word of an 8-byte load in cpu.data.rdHi. */
 function load(cpu: Cpu, size: number, hi: number, lo: number, info: number): number {
   switch (size) {
     case 0:
-      return cpu.rd8(hi, lo, info)
+      return cpu.data.rd8(hi, lo, info)
     case 1:
-      return cpu.rd16(hi, lo, info)
+      return cpu.data.rd16(hi, lo, info)
     case 2:
-      return cpu.rd32(hi, lo, info)
+      return cpu.data.rd32(hi, lo, info)
     default:
-      return cpu.rd64(hi, lo, info)
+      return cpu.data.rd64(hi, lo, info)
   }
 }
 
 function store(cpu: Cpu, size: number, hi: number, lo: number, vLo: number, vHi: number, info: number): void {
   switch (size) {
     case 0:
-      cpu.wr8(hi, lo, vLo & 0xff, info)
+      cpu.data.wr8(hi, lo, vLo & 0xff, info)
       break
     case 1:
-      cpu.wr16(hi, lo, vLo & 0xffff, info)
+      cpu.data.wr16(hi, lo, vLo & 0xffff, info)
       break
     case 2:
-      cpu.wr32(hi, lo, vLo >>> 0, info)
+      cpu.data.wr32(hi, lo, vLo >>> 0, info)
       break
     default:
-      cpu.wr64(hi, lo, vLo >>> 0, vHi >>> 0, info)
+      cpu.data.wr64(hi, lo, vLo >>> 0, vHi >>> 0, info)
   }
 }
 
@@ -87,7 +87,7 @@ function single(
   const [iLo, iHi] = splitImm(imm)
   const wb = mode !== Mode.Offset
   return () => {
-    if (spBase) cpu.checkSpAlignment()
+    if (spBase) cpu.data.checkSpAlignment()
     const bLo = x[n]! >>> 0
     const bHi = x[n + 1]! >>> 0
     let oLo = iLo
@@ -107,7 +107,7 @@ function single(
     }
     if (isLoad) {
       const vLo = load(cpu, size, hi, lo, info)
-      const vHi = size === 3 ? cpu.rdHi : 0
+      const vHi = size === 3 ? cpu.data.rdHi : 0
       if (wb) writeback(x, n, lo, hi, mode, iLo, iHi)
       setLoaded(x, td, size, signed, sf, vLo, vHi)
     } else {
@@ -140,15 +140,15 @@ function fastUnsignedOffset(cpu: Cpu, isLoad: boolean, size: number, rn: number,
       ? () => {
           const s = (x[n]! >>> 0) + imm
           const hi = (x[n + 1]! + (s >= TWO32 ? 1 : 0)) >>> 0
-          const lo = cpu.rd64(hi, s >>> 0, info)
+          const lo = cpu.data.rd64(hi, s >>> 0, info)
           x[td] = lo
-          x[td + 1] = cpu.rdHi
+          x[td + 1] = cpu.data.rdHi
           return 0
         }
       : () => {
           const s = (x[n]! >>> 0) + imm
           const hi = (x[n + 1]! + (s >= TWO32 ? 1 : 0)) >>> 0
-          cpu.wr64(hi, s >>> 0, x[t]!, x[t + 1]!, info)
+          cpu.data.wr64(hi, s >>> 0, x[t]!, x[t + 1]!, info)
           return 0
         }
   }
@@ -157,14 +157,14 @@ function fastUnsignedOffset(cpu: Cpu, isLoad: boolean, size: number, rn: number,
       ? () => {
           const s = (x[n]! >>> 0) + imm
           const hi = (x[n + 1]! + (s >= TWO32 ? 1 : 0)) >>> 0
-          x[td] = cpu.rd32(hi, s >>> 0, info)
+          x[td] = cpu.data.rd32(hi, s >>> 0, info)
           x[td + 1] = 0
           return 0
         }
       : () => {
           const s = (x[n]! >>> 0) + imm
           const hi = (x[n + 1]! + (s >= TWO32 ? 1 : 0)) >>> 0
-          cpu.wr32(hi, s >>> 0, x[t]! >>> 0, info)
+          cpu.data.wr32(hi, s >>> 0, x[t]! >>> 0, info)
           return 0
         }
   }
@@ -182,9 +182,9 @@ function fastPostIndex64(cpu: Cpu, isLoad: boolean, rn: number, rt: number, imm:
     ? () => {
         const lo = x[n]! >>> 0
         const hi = x[n + 1]! >>> 0
-        const vLo = cpu.rd64(hi, lo, info)
+        const vLo = cpu.data.rd64(hi, lo, info)
         x[td] = vLo
-        x[td + 1] = cpu.rdHi
+        x[td + 1] = cpu.data.rdHi
         const s = lo + iLo
         x[n] = s
         x[n + 1] = hi + iHi + (s >= TWO32 ? 1 : 0)
@@ -193,7 +193,7 @@ function fastPostIndex64(cpu: Cpu, isLoad: boolean, rn: number, rt: number, imm:
     : () => {
         const lo = x[n]! >>> 0
         const hi = x[n + 1]! >>> 0
-        cpu.wr64(hi, lo, x[t]!, x[t + 1]!, info)
+        cpu.data.wr64(hi, lo, x[t]!, x[t + 1]!, info)
         const s = lo + iLo
         x[n] = s
         x[n + 1] = hi + iHi + (s >= TWO32 ? 1 : 0)
@@ -219,7 +219,7 @@ function fastRegisterOffset(cpu: Cpu, isLoad: boolean, size: number, rn: number,
     if (isLoad) {
       const v = load(cpu, size, hi, lo, info)
       x[td] = v
-      x[td + 1] = size === 3 ? cpu.rdHi : 0
+      x[td + 1] = size === 3 ? cpu.data.rdHi : 0
     } else {
       store(cpu, size, hi, lo, x[t]!, x[t + 1]!, info)
     }
@@ -284,11 +284,11 @@ const loadLiteral: Builder = (cpu, f) => {
     const lo = s >>> 0
     const hi = (cpu.pcHi + iHi + (s >= TWO32 ? 1 : 0)) >>> 0
     if (sf && !isSw) {
-      const v = cpu.rd64(hi, lo, info)
+      const v = cpu.data.rd64(hi, lo, info)
       x[td] = v
-      x[td + 1] = cpu.rdHi
+      x[td + 1] = cpu.data.rdHi
     } else {
-      const v = cpu.rd32(hi, lo, info)
+      const v = cpu.data.rd32(hi, lo, info)
       x[td] = v
       x[td + 1] = isSw ? v >> 31 : 0
     }
@@ -318,7 +318,7 @@ function pair(isLoad: boolean, signedWord: boolean): Builder {
     const spBase = rn === 31
     if (sf && !signedWord) return fastPair64(cpu, isLoad, mode, spBase, n, t1, t2, d1, d2, iLo, iHi, info)
     return () => {
-      if (spBase) cpu.checkSpAlignment()
+      if (spBase) cpu.data.checkSpAlignment()
       const bLo = x[n]! >>> 0
       const bHi = x[n + 1]! >>> 0
       let lo = bLo
@@ -333,9 +333,9 @@ function pair(isLoad: boolean, signedWord: boolean): Builder {
       const hi2 = s2 >= TWO32 ? (hi + 1) >>> 0 : hi
       if (isLoad) {
         const aLo = load(cpu, size, hi, lo, info)
-        const aHi = cpu.rdHi
+        const aHi = cpu.data.rdHi
         const bLo2 = load(cpu, size, hi2, lo2, info)
-        const bHi2 = cpu.rdHi
+        const bHi2 = cpu.data.rdHi
         if (mode !== Mode.Offset) writeback(x, n, lo, hi, mode, iLo, iHi)
         setLoaded(x, d1, size, signedWord, 1, aLo, aHi)
         setLoaded(x, d2, size, signedWord, 1, bLo2, bHi2)
@@ -344,7 +344,7 @@ function pair(isLoad: boolean, signedWord: boolean): Builder {
         const aHi = x[t1 + 1]!
         const bLo2 = x[t2]!
         const bHi2 = x[t2 + 1]!
-        cpu.probeParts(hi, lo, 2 * bytes, bytes, info, true)
+        cpu.data.probeParts(hi, lo, 2 * bytes, bytes, info, true)
         store(cpu, size, hi, lo, aLo, aHi, info)
         store(cpu, size, hi2, lo2, bLo2, bHi2, info)
         if (mode !== Mode.Offset) writeback(x, n, lo, hi, mode, iLo, iHi)
@@ -363,7 +363,7 @@ function fastPair64(
   const post = mode === Mode.Post
   const wb = mode !== Mode.Offset
   return () => {
-    if (spBase) cpu.checkSpAlignment()
+    if (spBase) cpu.data.checkSpAlignment()
     const bLo = x[n]! >>> 0
     const bHi = x[n + 1]! >>> 0
     const s = bLo + iLo
@@ -375,10 +375,10 @@ function fastPair64(
     const lo2 = s2 >>> 0
     const hi2 = s2 >= TWO32 ? (hi + 1) >>> 0 : hi
     if (isLoad) {
-      const aLo = cpu.rd64(hi, lo, info)
-      const aHi = cpu.rdHi
-      const bLo2 = cpu.rd64(hi2, lo2, info)
-      const bHi2 = cpu.rdHi
+      const aLo = cpu.data.rd64(hi, lo, info)
+      const aHi = cpu.data.rdHi
+      const bLo2 = cpu.data.rd64(hi2, lo2, info)
+      const bHi2 = cpu.data.rdHi
       if (wb) {
         x[n] = eLo
         x[n + 1] = eHi
@@ -389,9 +389,9 @@ function fastPair64(
       x[d2 + 1] = bHi2
     } else {
       // Both halves are checked before either is written (a fault leaves memory unchanged).
-      cpu.probeParts(hi, lo, 16, 8, info, true)
-      cpu.wr64(hi, lo, x[t1]!, x[t1 + 1]!, info)
-      cpu.wr64(hi2, lo2, x[t2]!, x[t2 + 1]!, info)
+      cpu.data.probeParts(hi, lo, 16, 8, info, true)
+      cpu.data.wr64(hi, lo, x[t1]!, x[t1 + 1]!, info)
+      cpu.data.wr64(hi2, lo2, x[t2]!, x[t2 + 1]!, info)
       if (wb) {
         x[n] = eLo
         x[n + 1] = eHi
@@ -404,13 +404,13 @@ function fastPair64(
 // ---- exclusives and ordered accesses ----
 
 function baseAddress(cpu: Cpu, n: number, spBase: boolean): void {
-  if (spBase) cpu.checkSpAlignment()
+  if (spBase) cpu.data.checkSpAlignment()
   alu[R_LO] = cpu.x[n]! >>> 0
   alu[R_HI] = cpu.x[n + 1]! >>> 0
 }
 
 function checkAligned(cpu: Cpu, hi: number, lo: number, bytes: number, isWrite: boolean): void {
-  if ((lo & (bytes - 1)) !== 0) cpu.alignmentFault(hi, lo, isWrite, 0)
+  if ((lo & (bytes - 1)) !== 0) cpu.data.alignmentFault(hi, lo, isWrite)
 }
 
 function loadExclusive(isPair: boolean): Builder {
@@ -430,14 +430,14 @@ function loadExclusive(isPair: boolean): Builder {
       const hi = alu[R_HI]!
       checkAligned(cpu, hi, lo, total, false)
       const aLo = load(cpu, size, hi, lo, info)
-      const aHi = cpu.rdHi
+      const aHi = cpu.data.rdHi
       let bLo = 0
       let bHi = 0
       if (isPair) {
         bLo = load(cpu, size, hi, (lo + bytes) >>> 0, info)
-        bHi = cpu.rdHi
+        bHi = cpu.data.rdHi
       }
-      cpu.setExclusive(hi, lo, total)
+      cpu.data.setExclusive(hi, lo, total)
       setLoaded(x, d1, size, false, 1, aLo, aHi)
       if (isPair) setLoaded(x, d2, size, false, 1, bLo, bHi)
       return 0
@@ -468,7 +468,7 @@ function storeExclusive(isPair: boolean): Builder {
       const bHi = isPair ? x[t2 + 1]! : 0
       // Aligned to the pair's size: both halves share a page and a granule, so the first
       // store's checks cover the second.
-      const ok = cpu.checkExclusive(hi, lo, total)
+      const ok = cpu.data.checkExclusive(hi, lo, total)
       if (ok) {
         store(cpu, size, hi, lo, aLo, aHi, info)
         if (isPair) store(cpu, size, hi, (lo + bytes) >>> 0, bLo, bHi, info)
@@ -501,7 +501,7 @@ function ordered(isLoad: boolean, withImm: boolean, signed: boolean): Builder {
       checkAligned(cpu, hi, lo, bytes, !isLoad)
       if (isLoad) {
         const vLo = load(cpu, size, hi, lo, info)
-        setLoaded(x, td, size, signed, sf, vLo, cpu.rdHi)
+        setLoaded(x, td, size, signed, sf, vLo, cpu.data.rdHi)
       } else {
         store(cpu, size, hi, lo, x[t]!, x[t + 1]!, info)
       }
@@ -533,7 +533,7 @@ const compareAndSwap: Builder = (cpu, f) => {
     const hi = alu[R_HI]!
     checkAligned(cpu, hi, lo, bytes, true)
     const oldLo = load(cpu, size, hi, lo, info) >>> 0
-    const oldHi = size === 3 ? cpu.rdHi >>> 0 : 0
+    const oldHi = size === 3 ? cpu.data.rdHi >>> 0 : 0
     if (oldLo === ((x[sSrc]! & mLo) >>> 0) && oldHi === ((x[sSrc + 1]! & mHi) >>> 0)) {
       store(cpu, size, hi, lo, x[t]!, x[t + 1]!, info)
     }
@@ -560,13 +560,13 @@ const compareAndSwapPair: Builder = (cpu, f) => {
     checkAligned(cpu, hi, lo, bytes * 2, true)
     // As QEMU: the whole pair is checked as a write (permission, tags; WnR = 1) before the
     // compare, whether or not the store then happens.
-    cpu.probeAccess(hi, lo, bytes * 2, bytes * 2, info, true)
+    cpu.data.probeAccess(hi, lo, bytes * 2, bytes * 2, info, true)
     // Tags were checked (as a write) by the probe: the parts are not checked again.
     const parts = info | ACC_UNCHECKED
     const aLo = load(cpu, size, hi, lo, parts) >>> 0
-    const aHi = size === 3 ? cpu.rdHi >>> 0 : 0
+    const aHi = size === 3 ? cpu.data.rdHi >>> 0 : 0
     const bLo = load(cpu, size, hi, (lo + bytes) >>> 0, parts) >>> 0
-    const bHi = size === 3 ? cpu.rdHi >>> 0 : 0
+    const bHi = size === 3 ? cpu.data.rdHi >>> 0 : 0
     const s0 = 2 * rs
     const s1 = 2 * (rs + 1)
     const equal =
@@ -614,7 +614,7 @@ function atomic(op: number): Builder {
       const hi = alu[R_HI]!
       checkAligned(cpu, hi, lo, bytes, true)
       const oLo = load(cpu, size, hi, lo, info) >>> 0
-      const oHi = size === 3 ? cpu.rdHi >>> 0 : 0
+      const oHi = size === 3 ? cpu.data.rdHi >>> 0 : 0
       const sLo = (x[sSrc]! & mLo) >>> 0
       const sHi = (x[sSrc + 1]! & mHi) >>> 0
       let nLo: number

@@ -3,24 +3,23 @@
 // All of them are UNDEFINED when ID_AA64PFR1_EL1.MTE = 0; with allocation-tag access
 // disabled (ATAen false) they still execute, but tags read as 0 and tag writes are dropped.
 
-import { ACCESS_READ, ACCESS_WRITE, TLB_TAGGED } from '@tagvm/mmu'
+import { ACCESS_READ, ACCESS_WRITE } from '@tagvm/mmu'
 import { add64, alu, R_C, R_HI, R_LO, R_N, R_V, R_Z } from './alu.js'
-import { ACC_CM, ACC_UNCHECKED, sysIss, type Cpu } from './cpu.js'
+import { ACC_UNCHECKED, TWO32 } from './constants.js'
+import type { Cpu } from './cpu.js'
 import type { Fields, Handler } from './exec.js'
-import { BY_TAG_MAINTENANCE, chooseNonExcludedTag, DC_GVA, DC_GZVA, lfsrStep4 } from './mte.js'
+import { chooseNonExcludedTag, lfsrStep4 } from './mte.js'
 import { PS, REG_DISCARD, rsp, rz, wsp, wz } from './state.js'
-import { ExceptionClass as EC } from './syndrome.js'
-import { SLOT } from './sysregs.js'
+import { SLOT } from './sysreg-table.js'
 
 type Builder = (cpu: Cpu, d: Fields, word: number) => Handler
 
-const TWO32 = 4294967296
 /** Bits 59:56 of a register's high word. */
 const TAG_HI = 0x0f000000
 
-/** Whether the translation just made (cpu.translateData) ended in Tagged memory. */
+/** Whether the translation just made (cpu.data.translateData) ended in Tagged memory. */
 function lastTagged(cpu: Cpu): boolean {
-  return (cpu.tlb.flags[cpu.lastTlbIndex]! & TLB_TAGGED) !== 0
+  return cpu.data.lastTranslationTagged()
 }
 
 function requireMte(cpu: Cpu, level: number): void {
@@ -125,7 +124,7 @@ function subp(setFlags: boolean): Builder {
 
 /** Base (Xn|SP) plus imm unless post-indexed, left in alu[R_LO]/alu[R_HI]. */
 function tagAddress(cpu: Cpu, n: number, spBase: boolean, imm: number, post: boolean): void {
-  if (spBase) cpu.checkSpAlignment()
+  if (spBase) cpu.data.checkSpAlignment()
   const x = cpu.x
   if (post) {
     alu[R_LO] = x[n]! >>> 0
@@ -164,20 +163,20 @@ function tagStore(granules: number, zero: boolean): Builder {
       tagAddress(cpu, n, rn === 31, imm, post)
       const lo = alu[R_LO]!
       const hi = alu[R_HI]!
-      if ((lo & 15) !== 0) cpu.alignmentFault(hi, lo, true, 0)
+      if ((lo & 15) !== 0) cpu.data.alignmentFault(hi, lo, true)
       const tag = (x[t + 1]! >>> 24) & 15
       const ata = ataHere(cpu)
       // ST2G/STZ2G may cross a page: translate both before writing either granule.
-      if (granules > 1) cpu.probeParts(hi, lo, 16 * granules, 16, ACC_UNCHECKED, true)
+      if (granules > 1) cpu.data.probeParts(hi, lo, 16 * granules, 16, ACC_UNCHECKED, true)
       for (let g = 0; g < granules; g++) {
         const gLo = (lo + 16 * g) >>> 0
         const gHi = gLo < lo ? (hi + 1) >>> 0 : hi
         if (zero) {
           // The data part is an unchecked store (and may be MMIO: then it exits like STP).
-          cpu.wr64(gHi, gLo, 0, 0, ACC_UNCHECKED)
-          cpu.wr64(gHi, (gLo + 8) >>> 0, 0, 0, ACC_UNCHECKED)
+          cpu.data.wr64(gHi, gLo, 0, 0, ACC_UNCHECKED)
+          cpu.data.wr64(gHi, (gLo + 8) >>> 0, 0, 0, ACC_UNCHECKED)
         }
-        const s = cpu.translateData(gHi, gLo, ACCESS_WRITE, 0, 16)
+        const s = cpu.data.translateData(gHi, gLo, ACCESS_WRITE, 0, 16)
         if (ata && lastTagged(cpu)) cpu.mte.writeTags(s, gLo & 0xfff, 1, tag)
       }
       if (wb) writeBack(cpu, n, lo, hi, imm, post)
@@ -201,15 +200,15 @@ const stgp: Builder = (cpu, f) => {
     tagAddress(cpu, n, rn === 31, imm, post)
     const lo = alu[R_LO]!
     const hi = alu[R_HI]!
-    if ((lo & 15) !== 0) cpu.alignmentFault(hi, lo, true, 0)
+    if ((lo & 15) !== 0) cpu.data.alignmentFault(hi, lo, true)
     const aLo = x[t1]!
     const aHi = x[t1 + 1]!
     const bLo = x[t2]!
     const bHi = x[t2 + 1]!
-    cpu.wr64(hi, lo, aLo, aHi, ACC_UNCHECKED)
-    cpu.wr64(hi, (lo + 8) >>> 0, bLo, bHi, ACC_UNCHECKED)
+    cpu.data.wr64(hi, lo, aLo, aHi, ACC_UNCHECKED)
+    cpu.data.wr64(hi, (lo + 8) >>> 0, bLo, bHi, ACC_UNCHECKED)
     // The tag comes from the address, not from the data registers.
-    const s = cpu.translateData(hi, lo, ACCESS_WRITE, 0, 16)
+    const s = cpu.data.translateData(hi, lo, ACCESS_WRITE, 0, 16)
     if (ataHere(cpu) && lastTagged(cpu)) cpu.mte.writeTags(s, lo & 0xfff, 1, (hi >>> 24) & 15)
     if (wb) writeBack(cpu, n, lo, hi, imm, post)
     return 0
@@ -228,7 +227,7 @@ const ldg: Builder = (cpu, f) => {
     tagAddress(cpu, n, rn === 31, imm, false)
     const lo = (alu[R_LO]! & ~15) >>> 0
     const hi = alu[R_HI]!
-    const s = cpu.translateData(hi, lo, ACCESS_READ, 0, 1)
+    const s = cpu.data.translateData(hi, lo, ACCESS_READ, 0, 1)
     const tag = ataHere(cpu) && lastTagged(cpu) ? cpu.mte.readTag(s, lo & 0xfff) : 0
     x[td] = x[t]!
     x[td + 1] = (x[t + 1]! & ~TAG_HI) | (tag << 24)
@@ -249,13 +248,13 @@ function tagBlock(kind: 'LDGM' | 'STGM' | 'STZGM'): Builder {
     return () => {
       requireMte(cpu, 2)
       if (cpu.p[PS.EL] === 0) cpu.undefined()
-      if (spBase) cpu.checkSpAlignment()
+      if (spBase) cpu.data.checkSpAlignment()
       const bs = kind === 'STZGM' ? sys[2 * SLOT.DCZID_EL0]! & 15 : sys[2 * SLOT.GMID_EL1]! & 15
       const size = 4 << bs
       const lo = (x[n]! & ~(size - 1)) >>> 0
       const hi = x[n + 1]! >>> 0
-      if (kind === 'STZGM') for (let o = 0; o < size; o += 8) cpu.wr64(hi, (lo + o) >>> 0, 0, 0, ACC_UNCHECKED)
-      const s = cpu.translateData(hi, lo, isLoad ? ACCESS_READ : ACCESS_WRITE, 0, 1)
+      if (kind === 'STZGM') for (let o = 0; o < size; o += 8) cpu.data.wr64(hi, (lo + o) >>> 0, 0, 0, ACC_UNCHECKED)
+      const s = cpu.data.translateData(hi, lo, isLoad ? ACCESS_READ : ACCESS_WRITE, 0, 1)
       const active = ataHere(cpu) && lastTagged(cpu)
       const off = lo & 0xfff
       const granules = size >>> 4
@@ -278,49 +277,6 @@ function tagBlock(kind: 'LDGM' | 'STGM' | 'STZGM'): Builder {
       }
       return 0
     }
-  }
-}
-
-// ---- DC by-tag operations ----
-
-/** DC GVA/GZVA; the clean/invalidate-by-tag operations only translate (no caches). */
-export function compileMteSys(cpu: Cpu, key: number, rt: number): Handler | undefined {
-  const x = cpu.x
-  const t = 2 * rt
-  if (key === DC_GVA || key === DC_GZVA) {
-    const zero = key === DC_GZVA
-    return () => {
-      requireMte(cpu, 2)
-      cpu.checkSysAccess(key, rt, false)
-      const bs = 4 << (cpu.sys[2 * SLOT.DCZID_EL0]! & 15)
-      const hi = x[t + 1]! >>> 0
-      const lo = (x[t]! & ~(bs - 1)) >>> 0
-      const s = cpu.translateData(hi, lo, ACCESS_WRITE, ACC_CM, bs)
-      const tagged = lastTagged(cpu)
-      const off = lo & 0xfff
-      if (zero) {
-        const v = cpu.hostView(s)
-        const o = cpu.hostBase(s) + off
-        for (let i = 0; i < bs; i += 4) v.setUint32(o + i, 0)
-        cpu.noteHostWrite(s)
-      }
-      if (ataHere(cpu) && tagged) cpu.mte.writeTags(s, off, bs >>> 4, (hi >>> 24) & 15)
-      return 0
-    }
-  }
-  const maintenance = BY_TAG_MAINTENANCE.get(key)
-  if (maintenance === undefined) return undefined
-  const { byVa, el0, invalidate } = maintenance
-  const access = invalidate ? ACCESS_WRITE : ACCESS_READ
-  return () => {
-    requireMte(cpu, 2)
-    cpu.checkSysAccess(key, rt, false)
-    // EL0 cache maintenance needs SCTLR_EL1.UCI (else EC 0x18 to EL1).
-    if (el0 && cpu.p[PS.EL] === 0 && (cpu.sys[2 * SLOT.SCTLR_EL1]! & (1 << 26)) === 0) {
-      cpu.exception(EC.SYS64, sysIss(key, rt, false), cpu.pcLo, cpu.pcHi)
-    }
-    if (byVa) cpu.translateData(x[t + 1]! >>> 0, x[t]! >>> 0, access, ACC_CM, 0)
-    return 0
   }
 }
 

@@ -6,13 +6,15 @@
 import { decodeWord } from '@tagvm/a64'
 import {
   add32, add64, alu, asr64, cls32, cls64, clz64, crc32, decodeBitMasks, lsl64, lsr64, mul32x32, mul64, rbit32, rev16,
-  rev32, ror32, ror64, sdiv64, shift32, shift64, smulh, udiv64, umulh, R_C, R_HI, R_LO, R_N, R_V, R_Z,
+  rev32, ror32, ror64, sdiv64, shift32, shift64, smulh, splitImm, udiv64, umulh, R_C, R_HI, R_LO, R_N, R_V, R_Z,
 } from './alu.js'
+import { TWO32 } from './constants.js'
 import type { Cpu } from './cpu.js'
 import { compileLoadStore } from './exec-mem.js'
 import { compileMte, mteWritesMemory } from './exec-mte.js'
 import { compileSystem } from './exec-sys.js'
-import { PS, REG_SP, rsp, wsp, wz } from './state.js'
+import { conditionHolds } from './pstate.js'
+import { PS, rsp, wsp, wz } from './state.js'
 
 /** A compiled instruction. */
 export type Handler = () => number
@@ -22,7 +24,6 @@ export type Fields = Readonly<Record<string, number>>
 
 type Builder = (cpu: Cpu, d: Fields, word: number) => Handler
 
-const TWO32 = 4294967296
 
 export function compile(cpu: Cpu, word: number): Handler {
   // FP/SIMD (bits 27:26 = 11): not implemented; the CPACR_EL1.FPEN trap comes first.
@@ -32,37 +33,6 @@ export function compile(cpu: Cpu, word: number): Handler {
   const build = BUILDERS[d.name] ?? compileLoadStore(d.name) ?? compileSystem(d.name) ?? compileMte(d.name)
   if (build === undefined) return () => cpu.undefined()
   return build(cpu, d, word)
-}
-
-/** Condition codes over PSTATE.NZCV. */
-export function conditionHolds(p: Int32Array, cond: number): boolean {
-  let r: boolean
-  switch (cond >>> 1) {
-    case 0:
-      r = p[PS.Z] === 1
-      break
-    case 1:
-      r = p[PS.C] === 1
-      break
-    case 2:
-      r = p[PS.N] === 1
-      break
-    case 3:
-      r = p[PS.V] === 1
-      break
-    case 4:
-      r = p[PS.C] === 1 && p[PS.Z] === 0
-      break
-    case 5:
-      r = p[PS.N] === p[PS.V]
-      break
-    case 6:
-      r = p[PS.N] === p[PS.V] && p[PS.Z] === 0
-      break
-    default:
-      return true
-  }
-  return (cond & 1) !== 0 ? !r : r
 }
 
 function setFlags(p: Int32Array): void {
@@ -84,12 +54,6 @@ function setLogicFlags32(p: Int32Array, v: number): void {
   p[PS.Z] = v === 0 ? 1 : 0
   p[PS.C] = 0
   p[PS.V] = 0
-}
-
-/** Splits a signed offset (|imm| < 2^52) into uint32 halves for a 64-bit add. */
-export function splitImm(imm: number): [number, number] {
-  const lo = ((imm % TWO32) + TWO32) % TWO32
-  return [lo >>> 0, Math.floor((imm - lo) / TWO32) >>> 0]
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1081,8 +1045,6 @@ const BUILDERS: Record<string, Builder> = {
   CLS: oneSource('CLS'),
   UNDEFINED: undef,
 }
-
-export { REG_SP, TWO32 }
 
 export const ROLE_PLAIN = 0
 /** Ends a block (included as its last instruction): may branch, trap or change the regime. */

@@ -4,10 +4,15 @@
  *
  * @module \@tagvm/cpu
  */
-export { Cpu, sysIss, type CpuMemory, type CpuOptions, type FrameData } from './cpu.js'
+export { Cpu, type CpuMemory, type CpuOptions, type FrameData } from './cpu.js'
 export type {
   BudgetExit, CpuExit, CpuExitKind, DataAbortExit, FpTrapExit, HvcExit, InstructionAbortExit, SmcExit, SysregTrapExit,
   WfxExit,
 } from './exits.js'
-export { DEFAULT_ID_REGISTERS, STORED_SYSREGS, SysReg, sysregKey, sysregName, type StoredSysRegName } from './sysregs.js'
+export { HcrBit } from './constants.js'
+export { SysOp, SysReg, sysIss, sysregKey, sysregName, type SysRegName } from './sysreg-encoding.js'
+export {
+  STORED_SYSREGS, SYSREG_ROWS, type El0Rule, type StoredSysRegName, type SysRegDesc, type SysRegRead, type SysRegWrite,
+  type TrapRule,
+} from './sysreg-table.js'
 export { ExceptionClass, syndrome } from './syndrome.js'

@@ -6,7 +6,7 @@ import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { chooseNonExcludedTag, lfsrStep4 } from './mte.js'
 import { CODE_EL1, V, enc, mteMachine, p, read64, runWords, stopReason, type MteOptions } from './mte-test-support.js'
-import { SysReg } from './sysregs.js'
+import { SysReg } from './sysreg-encoding.js'
 import type { Machine } from './test-helpers.js'
 
 const sys = (m: Machine, name: Parameters<Machine['cpu']['getSysreg']>[0]): bigint => m.cpu.getSysreg(name)

@@ -5,12 +5,11 @@
 // on untagged pages or when checking is off; everything else is decided here.
 
 import { TLB_TAGGED } from '@tagvm/mmu'
-import type { FrameTags } from '@tagvm/tag-memory'
-import { ACC_UNCHECKED, ACC_UNPRIV, type Cpu } from './cpu.js'
+import { ACC_UNCHECKED, ACC_UNPRIV, HCR, PAGE_OFFSET_MASK } from './constants.js'
+import type { Cpu } from './cpu.js'
+import { setTagNibble, tagNibble, type HostFrames } from './host-frames.js'
 import { PS } from './state.js'
-import { SLOT } from './sysregs.js'
-
-const PAGE = 4096
+import { SLOT } from './sysreg-table.js'
 
 // Bits of the high words of the 64-bit registers involved.
 /** SCTLR_EL1 (high word): ATA (43), ATA0 (42), TCF 41:40, TCF0 39:38. */
@@ -22,45 +21,6 @@ const SCTLR_HI_TCF0_SHIFT = 6
 const TCR_HI_TBI0 = 1 << 5
 const TCR_HI_TCMA0 = 1 << 25
 const TCR_HI = 2 * SLOT.TCR_EL1 + 1
-/** HCR_EL2: ATA (56, high), E2H (34, high), TGE (27, low). */
-const HCR_HI_ATA = 1 << 24
-const HCR_HI_E2H = 1 << 2
-const HCR_LO_TGE = 1 << 27
-
-/** Tag check fault status code (DFSC) of a synchronous tag check fault. */
-export const DFSC_TAG_CHECK = 0x11
-
-/** DC by-tag operations (op0 = 1 SYS keys). */
-const sysKey = (op1: number, crn: number, crm: number, op2: number): number => (1 << 14) | (op1 << 11) | (crn << 7) | (crm << 3) | op2
-export const DC_GVA = sysKey(3, 7, 4, 3)
-export const DC_GZVA = sysKey(3, 7, 4, 4)
-
-/** A DC by-tag clean/invalidate operation: by VA (translates) or by set/way, EL0-capable or not. */
-export interface TagMaintenance {
-  readonly byVa: boolean
-  readonly el0: boolean
-  /** Invalidation needs write permission. */
-  readonly invalidate: boolean
-}
-
-/** DC {C,CI,I}G{D}{VAC,VAP,VADP,SW} by SYS key. */
-export const BY_TAG_MAINTENANCE = new Map<number, TagMaintenance>()
-for (const op2 of [3, 5]) {
-  // EL0-capable (op1 = 3): CGVAC/CGDVAC (CRm 10), CGVAP/CGDVAP (12), CGVADP/CGDVADP (13), CIGVAC/CIGDVAC (14).
-  for (const crm of [10, 12, 13, 14]) BY_TAG_MAINTENANCE.set(sysKey(3, 7, crm, op2), { byVa: true, el0: true, invalidate: false })
-  // IGVAC/IGDVAC (op1 = 0, CRm 6).
-  BY_TAG_MAINTENANCE.set(sysKey(0, 7, 6, op2), { byVa: true, el0: false, invalidate: true })
-}
-// By set/way (EL1 only): IGSW, IGDSW, CGSW, CGDSW, CIGSW, CIGDSW.
-for (const [crm, op2] of [[6, 4], [6, 6], [10, 4], [10, 6], [14, 4], [14, 6]] as const) {
-  BY_TAG_MAINTENANCE.set(sysKey(0, 7, crm, op2), { byVa: false, el0: false, invalidate: false })
-}
-
-/** HCR_EL2.TSW traps the by-tag set/way operations; HCR_EL2.TPC the by-VA ones (to PoC/PoP). */
-export function tagMaintenanceTrap(key: number): 'set-way' | 'by-va' | undefined {
-  const m = BY_TAG_MAINTENANCE.get(key)
-  return m === undefined ? undefined : m.byVa ? 'by-va' : 'set-way'
-}
 
 /** TCF values (2 is asynchronous). */
 const TCF_NONE = 0
@@ -101,12 +61,13 @@ export function lfsrStep4(seed: number): number {
   return offset | (s << 4)
 }
 
-/** MTE machinery of one CPU. */
+/** MTE machinery of one CPU. Tag views come from the data path's host frames. */
 export class MteUnit {
-  /** Packed tag views by host slot (undefined: not looked up yet; null: frame has no tags). */
-  private readonly tagsBySlot: (FrameTags | null | undefined)[] = []
+  private readonly frames: HostFrames
 
-  constructor(private readonly cpu: Cpu) {}
+  constructor(private readonly cpu: Cpu, frames: HostFrames) {
+    this.frames = frames
+  }
 
   /** ID_AA64PFR1_EL1.MTE: 0 none, 1 instructions only, 2 MTE2, 3 MTE3. */
   level(): number {
@@ -117,7 +78,7 @@ export class MteUnit {
   ataEnabled(el: number): boolean {
     const cpu = this.cpu
     if (this.level() < 2) return false
-    const hcrOk = (cpu.hcrHi & HCR_HI_ATA) !== 0 || ((cpu.hcrHi & HCR_HI_E2H) !== 0 && (cpu.hcrLo & HCR_LO_TGE) !== 0)
+    const hcrOk = (cpu.hcrHi & HCR.HI_ATA) !== 0 || ((cpu.hcrHi & HCR.HI_E2H) !== 0 && (cpu.hcrLo & HCR.TGE) !== 0)
     if (!hcrOk) return false
     const sctlrHi = cpu.sys[2 * SLOT.SCTLR_EL1 + 1]!
     return (sctlrHi & (el === 0 ? SCTLR_HI_ATA0 : SCTLR_HI_ATA)) !== 0
@@ -146,13 +107,9 @@ export class MteUnit {
     if ((info & ACC_UNCHECKED) !== 0) return
     // Fast answer for the common case: TBI on, one granule, tags equal (TCMA, TCO, ATAen
     // and TCF only matter when they differ; the CPU's mask already covers the current EL).
-    if ((info & ACC_UNPRIV) === 0 && (lo & 15) + size <= 16) {
-      const tags = this.tagsBySlot[slot]
-      if (tags) {
-        const g = (lo & 0xfff) >>> 4
-        const byte = tags.packed[tags.offset + (g >>> 1)]!
-        if (((g & 1 ? byte >>> 4 : byte) & 15) === ((hi >>> 24) & 15) && (this.cpu.sys[TCR_HI]! & (TCR_HI_TBI0 << ((hi >>> 23) & 1))) !== 0) return
-      }
+    if ((info & ACC_UNPRIV) === 0 && (lo & 15) + size <= 16 && this.frames.hasTags(slot)) {
+      const tag = tagNibble(this.frames.list[slot]!, (lo & PAGE_OFFSET_MASK) >>> 4)
+      if (tag === ((hi >>> 24) & 15) && (this.cpu.sys[TCR_HI]! & (TCR_HI_TBI0 << ((hi >>> 23) & 1))) !== 0) return
     }
     this.checkFull(hi, lo, size, info, isWrite, slot, firstByte)
   }
@@ -170,16 +127,16 @@ export class MteUnit {
     const mode = this.tcf(el)
     if (mode === TCF_NONE) return
     const logical = (hi >>> 24) & 15
-    const tags = this.tagsOf(slot)
-    const off = lo & 0xfff
+    const frame = this.frames.hasTags(slot) ? this.frames.list[slot]! : null
+    const off = lo & PAGE_OFFSET_MASK
     const last = off + size - 1
     for (let g = off >>> 4; g <= last >>> 4; g++) {
-      const allocation = tags === null ? 0 : nibble(tags, g)
+      const allocation = frame === null ? 0 : tagNibble(frame, g)
       if (allocation === logical) continue
       if (mode === TCF_SYNC || (mode === TCF_ASYMMETRIC && !isWrite)) {
         // QEMU's FAR: the access address when its first granule fails, else the granule.
-        const farLo = g === off >>> 4 && firstByte ? lo : ((lo & ~0xfff) | (g << 4)) >>> 0
-        cpu.tagCheckFault(hi, farLo, isWrite)
+        const farLo = g === off >>> 4 && firstByte ? lo : ((lo & ~PAGE_OFFSET_MASK) | (g << 4)) >>> 0
+        cpu.data.tagCheckFault(hi, farLo, isWrite)
       }
       const reg = el === 0 ? SLOT.TFSRE0_EL1 : SLOT.TFSR_EL1
       cpu.sys[2 * reg] = cpu.sys[2 * reg]! | (1 << upper)
@@ -189,71 +146,25 @@ export class MteUnit {
 
   /** The allocation tag of the granule at page offset `off` of host slot `slot`. */
   readTag(slot: number, off: number): number {
-    const tags = this.tagsOf(slot)
-    return tags === null ? 0 : nibble(tags, off >>> 4)
+    return this.frames.hasTags(slot) ? tagNibble(this.frames.list[slot]!, off >>> 4) : 0
   }
 
   /** Sets the allocation tags of `granules` granules from page offset `off` of host slot `slot`. */
   writeTags(slot: number, off: number, granules: number, tag: number): void {
-    let tags = this.tagsOf(slot)
-    if (tags === null) {
-      if (tag === 0) return
-      tags = this.allocateTags(slot)
-    }
+    if (!this.frames.hasTags(slot) && tag === 0) return
+    const frame = this.frames.ensureTags(slot)
     const first = off >>> 4
-    for (let g = first; g < first + granules; g++) setNibble(tags, g, tag)
+    for (let g = first; g < first + granules; g++) setTagNibble(frame, g, tag)
   }
 
   /** Sets the granule tags of [off, off+16*n) from consecutive nibbles of a 64-bit value (STGM). */
   writeTagNibbles(slot: number, off: number, granules: number, lo: number, hi: number): void {
-    let tags = this.tagsOf(slot)
-    if (tags === null) {
-      if ((lo | hi) === 0) return
-      tags = this.allocateTags(slot)
-    }
+    if (!this.frames.hasTags(slot) && (lo | hi) === 0) return
+    const frame = this.frames.ensureTags(slot)
     const first = off >>> 4
     for (let g = first; g < first + granules; g++) {
       const i = g & 15
-      setNibble(tags, g, (i < 8 ? lo >>> (4 * i) : hi >>> (4 * (i - 8))) & 15)
+      setTagNibble(frame, g, (i < 8 ? lo >>> (4 * i) : hi >>> (4 * (i - 8))) & 15)
     }
   }
-
-  private tagsOf(slot: number): FrameTags | null {
-    const cached = this.tagsBySlot[slot]
-    if (cached) return cached
-    const memory = this.cpu.memory
-    if (memory.frameTags === undefined) return null
-    // Frames without tag storage read as zero until something writes a tag.
-    const tags = memory.frameTags(this.cpu.slotPaPage[slot]! / PAGE, false)
-    if (tags !== null) this.remember(slot, tags)
-    return tags
-  }
-
-  private allocateTags(slot: number): FrameTags {
-    const memory = this.cpu.memory
-    if (memory.frameTags === undefined) throw new RangeError('this memory has no allocation tag storage')
-    const tags = memory.frameTags(this.cpu.slotPaPage[slot]! / PAGE, true)
-    if (tags === null) throw new RangeError('frameTags(pfn, true) returned null')
-    this.remember(slot, tags)
-    return tags
-  }
-
-  /** Caches a frame's tag view here and in the CPU's per-slot arrays (its fast path). */
-  private remember(slot: number, tags: FrameTags): void {
-    this.tagsBySlot[slot] = tags
-    this.cpu.tagBytes[slot] = tags.packed
-    this.cpu.tagBase[slot] = tags.offset
-  }
 }
-
-function nibble(tags: FrameTags, g: number): number {
-  const byte = tags.packed[tags.offset + (g >>> 1)]!
-  return g & 1 ? byte >>> 4 : byte & 15
-}
-
-function setNibble(tags: FrameTags, g: number, tag: number): void {
-  const at = tags.offset + (g >>> 1)
-  const byte = tags.packed[at]!
-  tags.packed[at] = g & 1 ? (byte & 0x0f) | (tag << 4) : (byte & 0xf0) | tag
-}
-

@@ -17,7 +17,8 @@ import {
   isTranslationFault,
   nisvSanitisedIss,
 } from './esr.js'
-import { S2_MEMATTR_DEVICE_NGNRE, S2_MEMATTR_NORMAL_WB, type Vm } from './vm.js'
+import { S2_MEMATTR_DEVICE_NGNRE, S2_MEMATTR_NORMAL_WB } from './stage2-attributes.js'
+import type { Vm } from './vm.js'
 
 /** A stage-2 abort as the CPU reports it to EL2. */
 export interface GuestAbort {

@@ -1,3 +1,4 @@
+import { HcrBit } from '@tagvm/cpu'
 import { ErrnoError } from '@tagvm/tag-memory'
 import type { AbortOutcome } from './fault.js'
 import { enoexec } from './errors.js'
@@ -67,21 +68,15 @@ const SLICE = 1 << 22
 /** Exits in a row without a retired instruction before run() gives the VMM control back. */
 const MAX_STALLED_EXITS = 10_000
 
-/** HCR_EL2 bits KVM sets for a guest (arch/arm64/include/asm/kvm_arm.h). */
-const HCR_VM = 1n << 0n
-const HCR_SWIO = 1n << 1n
-const HCR_FMO = 1n << 3n
-const HCR_IMO = 1n << 4n
-const HCR_AMO = 1n << 5n
-const HCR_FB = 1n << 9n
-const HCR_BSU_IS = 1n << 10n
-const HCR_TID3 = 1n << 18n
-const HCR_TSC = 1n << 19n
-const HCR_TSW = 1n << 22n
-const HCR_RW = 1n << 31n
-const HCR_FWB = 1n << 46n
-const HCR_ATA = 1n << 56n
-const HCR_TID5 = 1n << 58n
+/** HCR_EL2 as KVM sets it for a guest (HCR_GUEST_FLAGS in arch/arm64/include/asm/kvm_arm.h). */
+const HCR_GUEST = (['VM', 'SWIO', 'FMO', 'IMO', 'AMO', 'FB', 'BSU_IS', 'TID3', 'TSC', 'TSW', 'RW', 'FWB'] as const).reduce(
+  (hcr, bit) => hcr | hcrBit(bit),
+  0n,
+)
+
+function hcrBit(name: keyof typeof HcrBit): bigint {
+  return 1n << BigInt(HcrBit[name])
+}
 
 /** KVM's reset value of SCTLR_EL1 and its pattern for UNKNOWN reset values. */
 const SCTLR_EL1_RESET = 0x00c5_0078n
@@ -158,10 +153,9 @@ export class Vcpu implements PsciVcpu {
   }
 
   private hcr(): bigint {
-    let hcr = HCR_VM | HCR_SWIO | HCR_FMO | HCR_IMO | HCR_AMO | HCR_FB | HCR_BSU_IS | HCR_TID3 | HCR_TSC | HCR_TSW | HCR_RW | HCR_FWB
-    if (this.vm.mteEnabled) hcr |= HCR_ATA
-    else if (this.vm.hypervisor.hostSupportsMte) hcr |= HCR_TID5
-    return hcr
+    // MTE: ATA lets the guest use tags; without the capability TID5 hides GMID_EL1.
+    if (this.vm.mteEnabled) return HCR_GUEST | hcrBit('ATA')
+    return this.vm.hypervisor.hostSupportsMte ? HCR_GUEST | hcrBit('TID5') : HCR_GUEST
   }
 
   /** Stage 2, HCR_EL2 and the hardware ID registers (what the host CPU implements). */

@@ -51,9 +51,7 @@ export interface VmStats {
   hostInvalidations: number
 }
 
-/** Stage-2 MemAttr[3:0] with FWB: Normal write-back (tags reachable), Device-nGnRE. */
-export const S2_MEMATTR_NORMAL_WB = 0b0110
-export const S2_MEMATTR_DEVICE_NGNRE = 0b0001
+export { S2_MEMATTR_DEVICE_NGNRE, S2_MEMATTR_NORMAL_WB } from './stage2-attributes.js'
 
 export class Vm {
   readonly hypervisor: Hypervisor

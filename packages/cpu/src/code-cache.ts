@@ -1,0 +1,193 @@
+// Decoded code of one CPU: instruction closures cached per 4 KiB physical page, the fetch
+// translation of the page being executed, and the block tier (hot straight-line runs
+// turned into one generated function each). A page's code is dropped when a store this CPU
+// makes hits it, or when the memory says the frame was written.
+
+import { ACCESS_FETCH } from '@tagvm/mmu'
+import { HCR, PAGE_OFFSET_MASK, PAGE_SIZE } from './constants.js'
+import type { Cpu } from './cpu.js'
+import { setFar, stage2InstructionAbort, takeVirtualInterrupt } from './exceptions.js'
+import { ROLE_END, ROLE_STORE, blockRole, compile, type Handler } from './exec.js'
+import { HostFrame } from './host-frames.js'
+import { PS } from './state.js'
+import { ExceptionClass as EC } from './syndrome.js'
+
+const INSTRUCTIONS_PER_PAGE = PAGE_SIZE / 4
+/** Entry executions before a block is built there. */
+export const HOT = 8
+/** Longest block, in instructions. */
+const MAX_BLOCK = 48
+
+/** Decoded code of one 4 KiB physical page. */
+export class CodePage {
+  readonly handlers: (Handler | undefined)[] = new Array<Handler | undefined>(INSTRUCTIONS_PER_PAGE).fill(undefined)
+  /** Block functions by entry index, and how many instructions each runs. */
+  readonly blocks: (Handler | undefined)[] = new Array<Handler | undefined>(INSTRUCTIONS_PER_PAGE).fill(undefined)
+  readonly blockLen = new Uint8Array(INSTRUCTIONS_PER_PAGE)
+  /** Executions of each entry point in single-step dispatch (saturating). */
+  readonly hits = new Uint8Array(INSTRUCTIONS_PER_PAGE)
+
+  constructor(readonly frame: HostFrame) {}
+}
+
+/** A page no code runs from, so the first fetch always enters a real one. */
+const NO_PAGE = new CodePage(new HostFrame(new DataView(new ArrayBuffer(0)), new Uint8Array(0), 0, -PAGE_SIZE))
+
+export class CodeCache {
+  private readonly pages = new Map<number, CodePage>()
+  /** The page being executed. */
+  fetchPage: CodePage = NO_PAGE
+  /** VA of the page being executed (low word, with bits 1:0 clear, and high word); 1 = none, refetch. */
+  fetchLo = 1
+  fetchHi = 0
+
+  constructor(
+    private readonly cpu: Cpu,
+    readonly useBlocks: boolean,
+  ) {}
+
+  /** Drops the fetch page so the next instruction re-translates its PC. */
+  refetch(): void {
+    this.fetchLo = 1
+  }
+
+  /**
+   * Makes the page of PC the fetch page: takes a pending virtual interrupt, checks PSTATE.IL
+   * and PC alignment, translates PC for execution (the EL1 abort or the EL2 exit on a
+   * fault) and finds or makes the page's decoded code.
+   */
+  enterPage(): void {
+    const cpu = this.cpu
+    const p = cpu.p
+    // Virtual IRQ/FIQ lines (HCR_EL2.VI/VF, routed by IMO/FMO) are taken at an instruction
+    // boundary here. Every path that can unmask or raise one (MSR DAIF*, ERET, exception
+    // entry, setHcrEl2) drops the fetch page, so the check costs the hot loop nothing.
+    if ((cpu.hcrLo & (HCR.VI | HCR.VF)) !== 0) takeVirtualInterrupt(cpu)
+    // An exception taken on fetch counts as a step, so a guest stuck in a fault loop still
+    // spends its budget.
+    if (p[PS.IL] !== 0) {
+      cpu.left--
+      cpu.exception(EC.ILLEGAL_STATE, 0, cpu.pcLo, cpu.pcHi)
+    }
+    const lo = cpu.pcLo
+    const hi = cpu.pcHi
+    if ((lo & 3) !== 0) {
+      cpu.left--
+      setFar(cpu, hi, lo)
+      cpu.exception(EC.PC_ALIGN, 0, lo, hi)
+    }
+    const data = cpu.data
+    const mmu = data.mmu
+    let i = mmu.lookupFetch(hi, lo)
+    if (i < 0 || (mmu.tlb.flags[i]! & data.permX) === 0) {
+      const tr = data.tr
+      if (!mmu.translate(hi, lo, ACCESS_FETCH, p[PS.EL] as 0 | 1, false, tr)) {
+        cpu.left--
+        if (tr.stage === 2) stage2InstructionAbort(cpu, tr, hi, lo)
+        setFar(cpu, hi, lo)
+        cpu.exception(p[PS.EL] === 0 ? EC.IABT_LOWER : EC.IABT_CURRENT, tr.fsc, lo, hi)
+      }
+      i = tr.tlbIndex
+    }
+    const paPage = mmu.tlb.paPage[i]!
+    let s = mmu.tlb.hostSlot[i]!
+    if (s < 0) s = mmu.tlb.hostSlot[i] = data.hostSlot(paPage, hi, lo, ACCESS_FETCH)
+    let page = this.pages.get(paPage)
+    if (page === undefined) {
+      const frame = data.frameList[s]!
+      page = new CodePage(frame)
+      this.pages.set(paPage, page)
+      frame.code = 1
+      cpu.memory.watchFrame?.(paPage / PAGE_SIZE)
+    }
+    this.fetchPage = page
+    this.fetchLo = lo & 0xfffff000
+    this.fetchHi = hi
+  }
+
+  /** Decodes instruction i of the fetch page. */
+  compileAt(i: number): Handler {
+    const page = this.fetchPage
+    const h = compile(this.cpu, page.frame.view.getUint32(page.frame.base + i * 4, true))
+    page.handlers[i] = h
+    return h
+  }
+
+  /**
+   * Builds the block that starts at instruction i of the fetch page: straight-line
+   * instructions up to the first one that may change PC or the translation regime, within
+   * the page. The generated function calls each instruction's closure from its own call
+   * site, so the JIT sees one target per site and can inline it.
+   */
+  buildBlock(page: CodePage, i: number): void {
+    const handlers: Handler[] = []
+    const checks: boolean[] = []
+    const frame = page.frame
+    let j = i
+    while (j < INSTRUCTIONS_PER_PAGE && handlers.length < MAX_BLOCK) {
+      const word = frame.view.getUint32(frame.base + j * 4, true)
+      let h = page.handlers[j]
+      if (h === undefined) h = page.handlers[j] = compile(this.cpu, word)
+      const role = blockRole(word)
+      handlers.push(h)
+      checks.push(role === ROLE_STORE)
+      j++
+      if (role === ROLE_END) break
+    }
+    if (handlers.length < 2) return
+    const n = handlers.length
+    const names = handlers.map((_, k) => `h${k}`)
+    let body = 'const pc0 = cpu.pcLo\n'
+    for (let k = 0; k < n; k++) {
+      if (k > 0) body += `cpu.pcLo = pc0 + ${4 * k}\n`
+      if (k === n - 1) {
+        body += `if (h${k}() === 0) { const next = pc0 + ${4 * n}; if (next >= 4294967296) { cpu.pcLo = 0; cpu.pcHi = (cpu.pcHi + 1) >>> 0 } else cpu.pcLo = next }\n`
+      } else {
+        body += `h${k}()\n`
+        // A store that hit this page's code (or anything that drops the fetch page) ends
+        // the block so the next instruction is fetched afresh.
+        if (checks[k]) body += `if (code.fetchLo === 1) { cpu.pcLo = pc0 + ${4 * (k + 1)}; cpu.left += ${n - k - 1}; return 0 }\n`
+      }
+    }
+    body += 'return 0'
+    const factory = new Function('cpu', 'code', ...names, `return function block() {\n${body}\n}`) as (
+      cpu: Cpu, code: CodeCache, ...h: Handler[]
+    ) => Handler
+    page.blocks[i] = factory(this.cpu, this, ...handlers)
+    page.blockLen[i] = n
+  }
+
+  /** A store by this CPU hit a frame it holds code from: drop that code now. */
+  frameWritten(frame: HostFrame): void {
+    this.invalidatePage(frame.pa)
+  }
+
+  /** Drops decoded instructions of the 4 KiB physical page at `paPage`. */
+  invalidatePage(paPage: number): void {
+    const page = this.pages.get(paPage)
+    if (page === undefined) return
+    page.handlers.fill(undefined)
+    page.blocks.fill(undefined)
+    page.blockLen.fill(0)
+    page.hits.fill(0)
+    this.pages.delete(paPage)
+    page.frame.code = 0
+    if (page === this.fetchPage) this.fetchLo = 1
+  }
+
+  /** Drops decoded instructions for physical range [pa, pa+length). */
+  invalidateRange(pa: number, length: number): void {
+    if (!(pa >= 0 && length >= 0)) throw new RangeError(`bad range ${pa}+${length}`)
+    for (let page = Math.floor(pa / PAGE_SIZE) * PAGE_SIZE; page < pa + length; page += PAGE_SIZE) this.invalidatePage(page)
+  }
+
+  /** Drops every decoded page. */
+  invalidateAll(): void {
+    for (const paPage of [...this.pages.keys()]) this.invalidatePage(paPage)
+  }
+
+  /** The decoded page at a physical address (tests and diagnostics). */
+  pageAt(paPage: number): CodePage | undefined {
+    return this.pages.get(paPage & ~PAGE_OFFSET_MASK)
+  }
+}

@@ -1,0 +1,109 @@
+// The host frames one CPU has touched, each in one record: where its bytes are (a view of
+// the host chunk and the frame's offset in it), its physical address, whether this CPU holds
+// decoded code from it, and its packed allocation tags (MTE). A TLB entry's `hostSlot` is
+// an index into `list`, so a load is `list[tlb.hostSlot[i]].view.getUint32(base + offset)`:
+// two array reads after the TLB probe, the shape a code generator can inline.
+
+import type { FrameTags } from '@tagvm/tag-memory'
+import { PAGE_SIZE } from './constants.js'
+import type { CpuMemory } from './memory.js'
+
+/** Placeholder tag view of a frame whose tags are not known yet (tagBase -1). */
+const NO_TAGS = new Uint8Array(0)
+
+/** One host frame as this CPU sees it. */
+export class HostFrame {
+  /** This CPU decoded instructions from the frame: a store to it must tell the code cache. */
+  code = 0
+  /** The frame's packed allocation tags: granule g is nibble g from byte `tagBase` (even low). */
+  tags: Uint8Array = NO_TAGS
+  /** Offset of the frame's tags in `tags`; -1 while not looked up or the frame has none. */
+  tagBase = -1
+
+  constructor(
+    /** The host chunk holding the frame. */
+    readonly view: DataView,
+    readonly bytes: Uint8Array,
+    /** Offset of the frame's first byte in `view` / `bytes`. */
+    readonly base: number,
+    /** Physical address of the frame. */
+    readonly pa: number,
+  ) {}
+
+  get pfn(): number {
+    return this.pa / PAGE_SIZE
+  }
+}
+
+/** The host frames of one CPU, by slot number (what TLB entries hold) and by physical address. */
+export class HostFrames {
+  /** Frames by slot; a slot stays valid for the CPU's lifetime. */
+  readonly list: HostFrame[] = []
+  private readonly slotByPa = new Map<number, number>()
+
+  constructor(private readonly memory: CpuMemory) {}
+
+  /** The slot of the frame at physical address `pa` (page aligned), or -1 if memory has none there. */
+  slotFor(pa: number): number {
+    const known = this.slotByPa.get(pa)
+    if (known !== undefined) return known
+    let data
+    try {
+      data = this.memory.frameData(pa / PAGE_SIZE)
+    } catch (error) {
+      if (error instanceof RangeError) return -1
+      throw error
+    }
+    const slot = this.list.length
+    this.list.push(new HostFrame(data.view, data.bytes, data.offset, pa))
+    this.slotByPa.set(pa, slot)
+    return slot
+  }
+
+  /** The slot already made for `pa`, or undefined. */
+  knownSlot(pa: number): number | undefined {
+    return this.slotByPa.get(pa)
+  }
+
+  /**
+   * Whether the frame has tag storage, looking it up once it exists (frames without storage
+   * read every tag as 0 until something writes one, so absence is not remembered).
+   */
+  hasTags(slot: number): boolean {
+    const frame = this.list[slot] as HostFrame
+    if (frame.tagBase >= 0) return true
+    const tags = this.memory.frameTags?.(frame.pfn, false) ?? null
+    if (tags === null) return false
+    remember(frame, tags)
+    return true
+  }
+
+  /** Gives the frame tag storage (allocating it) and returns the frame with its view set. */
+  ensureTags(slot: number): HostFrame {
+    const frame = this.list[slot] as HostFrame
+    if (frame.tagBase >= 0) return frame
+    if (this.memory.frameTags === undefined) throw new RangeError('this memory has no allocation tag storage')
+    const tags = this.memory.frameTags(frame.pfn, true)
+    if (tags === null) throw new RangeError('frameTags(pfn, true) returned null')
+    remember(frame, tags)
+    return frame
+  }
+}
+
+function remember(frame: HostFrame, tags: FrameTags): void {
+  frame.tags = tags.packed
+  frame.tagBase = tags.offset
+}
+
+/** The allocation tag of granule g of a frame whose tags are loaded. */
+export function tagNibble(frame: HostFrame, g: number): number {
+  const byte = frame.tags[frame.tagBase + (g >>> 1)] as number
+  return g & 1 ? byte >>> 4 : byte & 15
+}
+
+/** Sets the allocation tag of granule g of a frame whose tags are loaded. */
+export function setTagNibble(frame: HostFrame, g: number, tag: number): void {
+  const at = frame.tagBase + (g >>> 1)
+  const byte = frame.tags[at] as number
+  frame.tags[at] = g & 1 ? (byte & 0x0f) | (tag << 4) : (byte & 0xf0) | tag
+}
