@@ -12,12 +12,24 @@ export type ArgSource =
   | { readonly kind: 'pieces'; readonly pieces: readonly FieldPiece[]; readonly fn: string | undefined }
   | { readonly kind: 'const'; readonly value: number }
 
+/**
+ * What an executor needs to know about an instruction without running it (`!flags=`):
+ * it may write PC (branch), write data memory (store), read data memory (load), it is a
+ * System-class instruction (exceptions, traps, PSTATE, system registers, barriers, hints:
+ * an interpreter ends a block after it), or it uses the FP/SIMD registers (trapped by
+ * CPACR_EL1.FPEN / CPTR_EL2.TFP).
+ */
+export const FLAG_NAMES = ['branch', 'store', 'load', 'system', 'fp'] as const
+export type FlagName = (typeof FLAG_NAMES)[number]
+
 export interface Pattern {
   readonly name: string
   readonly mask: number
   readonly value: number
   readonly args: ReadonlyMap<string, ArgSource>
   readonly guard: string | undefined
+  /** Flags of the instruction (sorted, no repeats): the row's, its format's and its file's default. */
+  readonly flags: readonly FlagName[]
   /** Chain of enclosing `{}` groups (ids), outermost first. */
   readonly groups: readonly number[]
   readonly file: string
@@ -41,6 +53,7 @@ interface FormatDef {
   readonly value: number
   readonly args: Map<string, ArgSource>
   readonly argset: readonly string[] | undefined
+  readonly flags: readonly FlagName[]
 }
 
 export interface SourceFile {
@@ -63,6 +76,8 @@ export function parseTables(files: readonly SourceFile[], knownFunctions: Readon
 
   for (const file of files) {
     const groupStack: number[] = []
+    // A `!flags=...` line on its own sets flags for every pattern after it in this file.
+    let fileFlags: readonly FlagName[] = []
     const lines = joinContinuations(file.text)
     for (const { text: rawLine, line } of lines) {
       const fail = (msg: string): never => {
@@ -81,6 +96,11 @@ export function parseTables(files: readonly SourceFile[], knownFunctions: Readon
       }
       const tokens = text.split(/\s+/)
       const head = tokens[0] as string
+      if (head.startsWith('!flags=')) {
+        if (tokens.length > 1) fail('a !flags= line takes nothing else')
+        fileFlags = parseFlags(head, fail)
+        continue
+      }
       const rest = tokens.slice(1)
       if (head.startsWith('%')) {
         const name = head.slice(1)
@@ -124,7 +144,7 @@ export function parseTables(files: readonly SourceFile[], knownFunctions: Readon
         if (formats.has(name)) fail(`format @${name} defined twice`)
         if (body.guard !== undefined) fail('a format cannot have a guard')
         if (body.width !== 32) fail(`format @${name} has ${body.width} bits, not 32`)
-        formats.set(name, { mask: body.mask, value: body.value, args: body.args, argset: body.argset })
+        formats.set(name, { mask: body.mask, value: body.value, args: body.args, argset: body.argset, flags: body.flags })
         continue
       }
       if (body.width !== 32) fail(`pattern ${name} has ${body.width} bits, not 32`)
@@ -132,12 +152,14 @@ export function parseTables(files: readonly SourceFile[], knownFunctions: Readon
         for (const a of body.argset) if (!body.args.has(a)) fail(`argument ${a} of the argument set has no value`)
         for (const a of body.args.keys()) if (!body.argset.includes(a)) fail(`argument ${a} is not in the argument set`)
       }
+      if (name === 'UNDEFINED' && body.flags.length > 0) fail('an UNDEFINED row takes no flags')
       patterns.push({
         name,
         mask: body.mask >>> 0,
         value: body.value >>> 0,
         args: body.args,
         guard: body.guard,
+        flags: name === 'UNDEFINED' ? [] : mergeFlags(fileFlags, body.flags),
         groups: [...groupStack],
         file: file.name,
         line,
@@ -177,6 +199,18 @@ interface Body {
   args: Map<string, ArgSource>
   argset: readonly string[] | undefined
   guard: string | undefined
+  flags: readonly FlagName[]
+}
+
+function parseFlags(token: string, fail: (msg: string) => never): FlagName[] {
+  const list = token.slice('!flags='.length)
+  const names = list === '' ? [] : list.split(',')
+  for (const n of names) if (!(FLAG_NAMES as readonly string[]).includes(n)) fail(`unknown flag "${n}" (flags: ${FLAG_NAMES.join(', ')})`)
+  return mergeFlags([], names as FlagName[])
+}
+
+function mergeFlags(a: readonly FlagName[], b: readonly FlagName[]): FlagName[] {
+  return FLAG_NAMES.filter((f) => a.includes(f) || b.includes(f))
 }
 
 function parseBody(
@@ -195,6 +229,7 @@ function parseBody(
   const args = new Map<string, ArgSource>()
   let argset: readonly string[] | undefined
   let guard: string | undefined
+  let flags: readonly FlagName[] = []
   let format: FormatDef | undefined
   const setArg = (n: string, src: ArgSource): void => {
     if (args.has(n)) fail(`argument ${n} given twice`)
@@ -242,6 +277,10 @@ function parseBody(
       guard = g[1]
       continue
     }
+    if (t.startsWith('!flags=')) {
+      flags = mergeFlags(flags, parseFlags(t, fail))
+      continue
+    }
     const field = /^%(\w+)$/.exec(t)
     if (field) {
       const f = fields.get(field[1] as string)
@@ -275,8 +314,9 @@ function parseBody(
     value |= format.value
     for (const [n, src] of format.args) if (!args.has(n)) args.set(n, src)
     argset ??= format.argset
+    flags = mergeFlags(flags, format.flags)
   }
-  return { mask, value, width, args, argset, guard }
+  return { mask, value, width, args, argset, guard, flags }
 }
 
 function argSignature(p: Pattern): string {
@@ -303,6 +343,9 @@ function checkNames(patterns: readonly Pattern[]): void {
         p.line,
         `${p.name} has arguments {${argSignature(p)}} but ${first.file}:${first.line} gave it {${argSignature(first)}}`,
       )
+    }
+    if (first.flags.join(',') !== p.flags.join(',')) {
+      throw new DecodeTableError(p.file, p.line, `${p.name} has flags {${p.flags.join(',')}} but ${first.file}:${first.line} gave it {${first.flags.join(',')}}`)
     }
   }
 }

@@ -5,7 +5,7 @@
 import { readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseTables, type Pattern, type ArgSource, type SourceFile } from './decodetree.js'
+import { FLAG_NAMES, parseTables, type Pattern, type ArgSource, type SourceFile } from './decodetree.js'
 import { transforms, guards } from '../src/tables/functions.js'
 
 // 16 index bits: a valid word tests ~2.5 rows on average (12 bits: ~10 on FP/SIMD-heavy code).
@@ -95,10 +95,12 @@ function argExpr(src: ArgSource): string {
 export function generate(patterns: readonly Pattern[], disasmModules: readonly string[]): { decoder: string; printers: string } {
   const names: string[] = ['UNDEFINED']
   const argsOf = new Map<string, string[]>([['UNDEFINED', []]])
+  const flagsOf = new Map<string, number>([['UNDEFINED', 0]])
   for (const p of patterns) {
     if (p.name !== 'UNDEFINED' && !argsOf.has(p.name)) {
       names.push(p.name)
       argsOf.set(p.name, [...p.args.keys()])
+      flagsOf.set(p.name, p.flags.reduce((bits, f) => bits | (1 << FLAG_NAMES.indexOf(f)), 0))
     }
   }
   const idOf = new Map(names.map((n, i) => [n, i]))
@@ -117,6 +119,11 @@ export function generate(patterns: readonly Pattern[], disasmModules: readonly s
     out.push(`  ${n}: { readonly id: ${idOf.get(n)}; readonly name: '${n}'${fields ? '; ' + fields : ''} }`)
   }
   out.push('}')
+  out.push('')
+  out.push('/** Bits of INSTRUCTION_FLAGS (`!flags=` in the tables; see HACKING.md). */')
+  out.push(`export const InstructionFlag = {\n${FLAG_NAMES.map((f, i) => `  ${f.toUpperCase()}: ${1 << i},`).join('\n')}\n} as const`)
+  out.push('/** Flags of each instruction, by id. */')
+  out.push(`export const INSTRUCTION_FLAGS = new Uint8Array([${names.map((n) => flagsOf.get(n)).join(',')}])`)
   out.push('')
   out.push('/** A decoded instruction: the union of InstructionMap, discriminated by `name` (or `id`). */')
   out.push('export type Instruction = InstructionMap[keyof InstructionMap]')

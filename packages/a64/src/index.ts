@@ -7,5 +7,5 @@
 export { toInstructionWord } from './word.js'
 export { decode, decodeWord, UNDEFINED_INSTRUCTION } from './decode.js'
 export { disassemble } from './disassemble.js'
-export { INSTRUCTION_NAMES, type Instruction, type InstructionMap } from './generated/decoder.js'
+export { INSTRUCTION_FLAGS, INSTRUCTION_NAMES, InstructionFlag, type Instruction, type InstructionMap } from './generated/decoder.js'
 export type { InstructionName, InstructionOf } from './printer-types.js'

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { expect, test } from 'vitest'
 import { INSTRUCTION_NAMES } from '@tagvm/a64'
-import { isImplemented } from './exec.js'
+import { isImplemented } from './handlers.js'
 
 /**
  * Base-ISA instructions that UNDEF on purpose, each because the ID registers say the

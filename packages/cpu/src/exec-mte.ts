@@ -4,15 +4,15 @@
 // disabled (ATAen false) they still execute, but tags read as 0 and tag writes are dropped.
 
 import { ACCESS_READ, ACCESS_WRITE } from '@tagvm/mmu'
-import { add64, alu, R_C, R_HI, R_LO, R_N, R_V, R_Z } from './alu.js'
+import { add64, alu, R_HI, R_LO } from './alu.js'
 import { ACC_UNCHECKED, TWO32 } from './constants.js'
 import type { Cpu } from './cpu.js'
-import type { Fields, Handler } from './exec.js'
+import type { Build, HandlerTable } from './handlers.js'
 import { chooseNonExcludedTag, lfsrStep4 } from './mte.js'
+import { setNzcvFromAlu } from './pstate.js'
 import { PS, REG_DISCARD, rsp, rz, wsp, wz } from './state.js'
 import { SLOT } from './sysreg-table.js'
 
-type Builder = (cpu: Cpu, d: Fields, word: number) => Handler
 
 /** Bits 59:56 of a register's high word. */
 const TAG_HI = 0x0f000000
@@ -32,12 +32,12 @@ function ataHere(cpu: Cpu): boolean {
 
 // ---- tag arithmetic ----
 
-const irg: Builder = (cpu, f) => {
+const irg: Build<'IRG'> = (cpu, f) => {
   const x = cpu.x
   const sys = cpu.sys
-  const n = 2 * rsp(f.rn!)
-  const d = 2 * wsp(f.rd!)
-  const m = 2 * rz(f.rm!)
+  const n = 2 * rsp(f.rn)
+  const d = 2 * wsp(f.rd)
+  const m = 2 * rz(f.rm)
   return () => {
     requireMte(cpu, 1)
     let tag = 0
@@ -60,13 +60,13 @@ const irg: Builder = (cpu, f) => {
   }
 }
 
-function addSubTag(sub: boolean): Builder {
+function addSubTag(sub: boolean): Build<'ADDG' | 'SUBG'> {
   return (cpu, f) => {
     const x = cpu.x
-    const n = 2 * rsp(f.rn!)
-    const d = 2 * wsp(f.rd!)
-    const offset = f.offset!
-    const tagOffset = f.tag!
+    const n = 2 * rsp(f.rn)
+    const d = 2 * wsp(f.rd)
+    const offset = f.offset
+    const tagOffset = f.tag
     return () => {
       requireMte(cpu, 1)
       const hi = x[n + 1]! >>> 0
@@ -80,11 +80,11 @@ function addSubTag(sub: boolean): Builder {
   }
 }
 
-const gmi: Builder = (cpu, f) => {
+const gmi: Build<'GMI'> = (cpu, f) => {
   const x = cpu.x
-  const n = 2 * rsp(f.rn!)
-  const m = 2 * rz(f.rm!)
-  const d = 2 * wz(f.rd!)
+  const n = 2 * rsp(f.rn)
+  const m = 2 * rz(f.rm)
+  const d = 2 * wz(f.rd)
   return () => {
     requireMte(cpu, 1)
     const bit = (x[n + 1]! >>> 24) & 15
@@ -95,13 +95,13 @@ const gmi: Builder = (cpu, f) => {
 }
 
 /** SUBP/SUBPS: difference of the 56-bit sign-extended addresses. */
-function subp(setFlags: boolean): Builder {
+function subp(setFlags: boolean): Build<'SUBP' | 'SUBPS'> {
   return (cpu, f) => {
     const x = cpu.x
     const p = cpu.p
-    const n = 2 * rsp(f.rn!)
-    const m = 2 * rsp(f.rm!)
-    const d = 2 * wz(f.rd!)
+    const n = 2 * rsp(f.rn)
+    const m = 2 * rsp(f.rm)
+    const d = 2 * wz(f.rd)
     return () => {
       requireMte(cpu, 1)
       const aHi = (x[n + 1]! << 8) >> 8
@@ -109,12 +109,7 @@ function subp(setFlags: boolean): Builder {
       add64(x[n]! >>> 0, aHi >>> 0, ~x[m]! >>> 0, ~bHi >>> 0, 1)
       x[d] = alu[R_LO]!
       x[d + 1] = alu[R_HI]!
-      if (setFlags) {
-        p[PS.N] = alu[R_N]!
-        p[PS.Z] = alu[R_Z]!
-        p[PS.C] = alu[R_C]!
-        p[PS.V] = alu[R_V]!
-      }
+      if (setFlags) setNzcvFromAlu(p)
       return 0
     }
   }
@@ -148,14 +143,14 @@ function writeBack(cpu: Cpu, n: number, lo: number, hi: number, imm: number, pos
 }
 
 /** STG, STZG, ST2G, STZ2G: mode 1 post-index, 2 signed offset, 3 pre-index. */
-function tagStore(granules: number, zero: boolean): Builder {
+function tagStore(granules: number, zero: boolean): Build<'STG' | 'STZG' | 'ST2G' | 'STZ2G'> {
   return (cpu, f) => {
     const x = cpu.x
-    const rn = f.rn!
+    const rn = f.rn
     const n = 2 * rsp(rn)
-    const t = 2 * rsp(f.rt!) // the tag source is Xt|SP
-    const imm = f.imm!
-    const mode = f.mode!
+    const t = 2 * rsp(f.rt) // the tag source is Xt|SP
+    const imm = f.imm
+    const mode = f.mode
     const post = mode === 1
     const wb = mode !== 2
     return () => {
@@ -185,14 +180,14 @@ function tagStore(granules: number, zero: boolean): Builder {
   }
 }
 
-const stgp: Builder = (cpu, f) => {
+const stgp: Build<'STGP'> = (cpu, f) => {
   const x = cpu.x
-  const rn = f.rn!
+  const rn = f.rn
   const n = 2 * rsp(rn)
-  const t1 = 2 * rz(f.rt!)
-  const t2 = 2 * rz(f.rt2!)
-  const imm = f.imm!
-  const mode = f.mode!
+  const t1 = 2 * rz(f.rt)
+  const t2 = 2 * rz(f.rt2)
+  const imm = f.imm
+  const mode = f.mode
   const post = mode === 1
   const wb = mode !== 2
   return () => {
@@ -215,13 +210,13 @@ const stgp: Builder = (cpu, f) => {
   }
 }
 
-const ldg: Builder = (cpu, f) => {
+const ldg: Build<'LDG'> = (cpu, f) => {
   const x = cpu.x
-  const rn = f.rn!
+  const rn = f.rn
   const n = 2 * rsp(rn)
-  const t = 2 * rz(f.rt!)
-  const td = 2 * (f.rt === 31 ? REG_DISCARD : f.rt!)
-  const imm = f.imm!
+  const t = 2 * rz(f.rt)
+  const td = 2 * (f.rt === 31 ? REG_DISCARD : f.rt)
+  const imm = f.imm
   return () => {
     requireMte(cpu, 1)
     tagAddress(cpu, n, rn === 31, imm, false)
@@ -236,13 +231,13 @@ const ldg: Builder = (cpu, f) => {
 }
 
 /** LDGM, STGM, STZGM: EL1 only, over a GMID_EL1 (LDGM/STGM) or DCZID_EL0 (STZGM) block. */
-function tagBlock(kind: 'LDGM' | 'STGM' | 'STZGM'): Builder {
+function tagBlock(kind: 'LDGM' | 'STGM' | 'STZGM'): Build<'LDGM' | 'STGM' | 'STZGM'> {
   return (cpu, f) => {
     const x = cpu.x
     const sys = cpu.sys
-    const n = 2 * rsp(f.rn!)
-    const t = 2 * rz(f.rt!)
-    const td = 2 * (f.rt === 31 ? REG_DISCARD : f.rt!)
+    const n = 2 * rsp(f.rn)
+    const t = 2 * rz(f.rt)
+    const td = 2 * (f.rt === 31 ? REG_DISCARD : f.rt)
     const isLoad = kind === 'LDGM'
     const spBase = f.rn === 31
     return () => {
@@ -280,7 +275,7 @@ function tagBlock(kind: 'LDGM' | 'STGM' | 'STZGM'): Builder {
   }
 }
 
-const MTE: Record<string, Builder> = {
+export const mteInstructions: HandlerTable = {
   IRG: irg,
   GMI: gmi,
   ADDG: addSubTag(false),
@@ -296,15 +291,4 @@ const MTE: Record<string, Builder> = {
   LDGM: tagBlock('LDGM'),
   STGM: tagBlock('STGM'),
   STZGM: tagBlock('STZGM'),
-}
-
-export function compileMte(name: string): Builder | undefined {
-  return MTE[name]
-}
-
-/** For the block tier: whether an MTE instruction may write data memory (undefined: not MTE). */
-export function mteWritesMemory(name: string): boolean | undefined {
-  if (MTE[name] === undefined) return undefined
-  // Tag-only stores cannot change code, but STZG/STZ2G/STGP/STZGM write data.
-  return name === 'STZG' || name === 'STZ2G' || name === 'STGP' || name === 'STZGM'
 }

@@ -1,61 +1,25 @@
-// Exception generation, hints, barriers, PSTATE and system register instructions, and
-// the SYS operations (DC, IC, AT, TLBI).
+// System-class instructions: exception generation, hints, barriers, CLREX, the PSTATE
+// writes (MSR immediate), and MRS / MSR / SYS, which run their system register or system
+// instruction row (sysreg-table.ts, sysop-table.ts).
 
 import type { Cpu } from './cpu.js'
-import type { Fields, Handler } from './exec.js'
+import type { Build, Handler, HandlerTable } from './handlers.js'
 import { msrImmediate as writePstateField } from './pstate.js'
 import { REG_DISCARD } from './state.js'
 import { checkAccess, guestRead, guestWrite } from './sysreg-access.js'
 import { sysregKey } from './sysreg-encoding.js'
 
-type Builder = (cpu: Cpu, d: Fields, word: number) => Handler
+const nop = (): Handler => () => 0
 
-const svc: Builder = (cpu, f) => {
-  const imm = f.imm16!
-  return () => cpu.svc(imm)
-}
-const hvc: Builder = (cpu, f) => {
-  const imm = f.imm16!
-  return () => cpu.hvc(imm)
-}
-const smc: Builder = (cpu, f) => {
-  const imm = f.imm16!
-  return () => cpu.smc(imm)
-}
-const brk: Builder = (cpu, f) => {
-  const imm = f.imm16!
-  return () => cpu.brk(imm)
-}
-const nop: Builder = () => () => 0
-
-const hint: Builder = (cpu, f) => {
-  switch (f.imm) {
-    case 2:
-      return () => {
-        cpu.wfx(true)
-        return 0
-      }
-    case 3:
-      return () => {
-        cpu.wfx(false)
-        return 0
-      }
-    default:
-      // NOP, YIELD, SEV(L), and the PAuth/BTI/ESB/CSDB hints: NOPs here (ID registers
-      // report no PAuth and no BTI, so executing them as NOPs is what the guest expects).
-      return () => 0
+const waitFor =
+  (isWfe: boolean) =>
+  (cpu: Cpu): Handler =>
+  () => {
+    cpu.wfx(isWfe)
+    return 0
   }
-}
 
-const clrex: Builder = (cpu) => () => {
-  cpu.data.clearExclusive()
-  return 0
-}
-
-const msrImmediate: Builder = (cpu, f) => {
-  const op1 = f.op1!
-  const op2 = f.op2!
-  const crm = f.crm!
+const msrImmediate: Build<'MSR_i'> = (cpu, { op1, op2, crm }) => {
   return () => {
     if (!writePstateField(cpu, op1, op2, crm)) cpu.undefined()
     return 0
@@ -65,9 +29,8 @@ const msrImmediate: Builder = (cpu, f) => {
 // MRS, MSR and SYS find their descriptor row once, here; every execution then runs the
 // row's access checks (EL0 rules, traps) and its read or write.
 
-const mrs: Builder = (cpu, f) => {
-  const key = 0x8000 | f.sysreg!
-  const rt = f.rt!
+const mrs: Build<'MRS'> = (cpu, { sysreg, rt }) => {
+  const key = 0x8000 | sysreg
   const row = cpu.sysregs.get(key)
   const x = cpu.x
   const t = 2 * (rt === 31 ? REG_DISCARD : rt)
@@ -79,9 +42,8 @@ const mrs: Builder = (cpu, f) => {
   }
 }
 
-const msrRegister: Builder = (cpu, f) => {
-  const key = 0x8000 | f.sysreg!
-  const rt = f.rt!
+/** MSR (register) and SYS: the row's write with Xt. */
+function writeRow(cpu: Cpu, key: number, rt: number): Handler {
   const row = cpu.sysregs.get(key)
   const x = cpu.x
   return () => {
@@ -90,35 +52,16 @@ const msrRegister: Builder = (cpu, f) => {
   }
 }
 
-const sys: Builder = (cpu, f) => {
-  const key = sysregKey(1, f.op1!, f.crn!, f.crm!, f.op2!)
-  const rt = f.rt!
-  const row = cpu.sysregs.get(key)
-  const x = cpu.x
-  return () => {
-    guestWrite(cpu, checkAccess(cpu, row, key, rt, false), x[2 * rt]! >>> 0, x[2 * rt + 1]! >>> 0)
-    return 0
-  }
-}
-
-const barrier: Builder = nop
-
-const SYSTEM: Record<string, Builder> = {
-  SVC: svc,
-  HVC: hvc,
-  SMC: smc,
-  BRK: brk,
-  HINT: hint,
+export const systemInstructions: HandlerTable = {
+  SVC: (cpu, { imm16 }) => () => cpu.svc(imm16),
+  HVC: (cpu, { imm16 }) => () => cpu.hvc(imm16),
+  SMC: (cpu, { imm16 }) => () => cpu.smc(imm16),
+  BRK: (cpu, { imm16 }) => () => cpu.brk(imm16),
   // Architected hints: WFE/WFI may trap; the rest (PAuth/BTI hints included, since the ID
-  // registers report neither PAuth nor BTI) execute as NOPs.
-  WFE: (cpu) => () => {
-    cpu.wfx(true)
-    return 0
-  },
-  WFI: (cpu) => () => {
-    cpu.wfx(false)
-    return 0
-  },
+  // registers report neither PAuth nor BTI) execute as NOPs, as do the unnamed HINTs.
+  WFE: waitFor(true),
+  WFI: waitFor(false),
+  HINT: nop,
   NOP: nop,
   YIELD: nop,
   SEV: nop,
@@ -134,16 +77,16 @@ const SYSTEM: Record<string, Builder> = {
   PACSP: nop,
   AUTSP: nop,
   BTI: nop,
-  CLREX: clrex,
-  DSB: barrier,
-  DMB: barrier,
-  ISB: barrier,
+  CLREX: (cpu) => () => {
+    cpu.data.clearExclusive()
+    return 0
+  },
+  // One CPU and no caches: barriers have nothing to order.
+  DSB: nop,
+  DMB: nop,
+  ISB: nop,
   MSR_i: msrImmediate,
   MRS: mrs,
-  MSR_r: msrRegister,
-  SYS: sys,
-}
-
-export function compileSystem(name: string): Builder | undefined {
-  return SYSTEM[name]
+  MSR_r: (cpu, { sysreg, rt }) => writeRow(cpu, 0x8000 | sysreg, rt),
+  SYS: (cpu, { op1, crn, crm, op2, rt }) => writeRow(cpu, sysregKey(1, op1, crn, crm, op2), rt),
 }

@@ -1,6 +1,7 @@
 // PSTATE: restoring it from an SPSR, the banked stack pointers, condition codes and the
 // MSR (immediate) forms that write single PSTATE fields.
 
+import { alu, R_C, R_N, R_V, R_Z } from './alu.js'
 import type { Cpu } from './cpu.js'
 import { SCTLR } from './constants.js'
 import { PS, REG_SP } from './state.js'
@@ -53,6 +54,14 @@ export function setSpSel(cpu: Cpu, v: number): void {
   saveSp(cpu)
   cpu.p[PS.SPSEL] = v
   loadSp(cpu)
+}
+
+/** PSTATE.NZCV from the flags the last alu.ts add left in `alu`. */
+export function setNzcvFromAlu(p: Int32Array): void {
+  p[PS.N] = alu[R_N]!
+  p[PS.Z] = alu[R_Z]!
+  p[PS.C] = alu[R_C]!
+  p[PS.V] = alu[R_V]!
 }
 
 /** Condition codes over PSTATE.NZCV. */

@@ -1,0 +1,332 @@
+// Exclusives (LDXR/STXR and pairs), load-acquire/store-release (incl. RCpc LDAPR and the
+// unscaled LDAPUR/STLUR), compare-and-swap (CAS, CASP) and the LSE atomics. All of them
+// must be naturally aligned, and all memory accesses happen before any register is written.
+
+import { add64, alu, splitImm, R_HI, R_LO } from './alu.js'
+import { ACC_ALIGNED, ACC_UNCHECKED, TWO32, accessIss } from './constants.js'
+import type { Cpu } from './cpu.js'
+import { dst, load, setLoaded, store } from './exec-loadstore.js'
+import type { Build, HandlerTable } from './handlers.js'
+import { rsp } from './state.js'
+
+// ---- exclusives and ordered accesses ----
+
+function baseAddress(cpu: Cpu, n: number, spBase: boolean): void {
+  if (spBase) cpu.data.checkSpAlignment()
+  alu[R_LO] = cpu.x[n]! >>> 0
+  alu[R_HI] = cpu.x[n + 1]! >>> 0
+}
+
+function checkAligned(cpu: Cpu, hi: number, lo: number, bytes: number, isWrite: boolean): void {
+  if ((lo & (bytes - 1)) !== 0) cpu.data.alignmentFault(hi, lo, isWrite)
+}
+
+function loadExclusive(): Build<'LDXR' | 'LDAXR' | 'LDXP' | 'LDAXP'> {
+  return (cpu, f) => {
+    const mem = cpu.data
+    const x = cpu.x
+    const isPair = 'rt2' in f
+    const size = 'sf' in f ? 2 + f.sf : f.size
+    const bytes = 1 << size
+    const total = isPair ? bytes * 2 : bytes
+    const rn = f.rn
+    const n = 2 * rsp(rn)
+    const d1 = dst(f.rt)
+    const d2 = 'rt2' in f ? dst(f.rt2) : 0
+    const info = ACC_ALIGNED | (rn === 31 ? ACC_UNCHECKED : 0)
+    return () => {
+      baseAddress(cpu, n, rn === 31)
+      const lo = alu[R_LO]!
+      const hi = alu[R_HI]!
+      checkAligned(cpu, hi, lo, total, false)
+      const aLo = load(mem, size, hi, lo, info)
+      const aHi = mem.rdHi
+      let bLo = 0
+      let bHi = 0
+      if (isPair) {
+        bLo = load(mem, size, hi, (lo + bytes) >>> 0, info)
+        bHi = mem.rdHi
+      }
+      mem.setExclusive(hi, lo, total)
+      setLoaded(x, d1, size, false, 1, aLo, aHi)
+      if (isPair) setLoaded(x, d2, size, false, 1, bLo, bHi)
+      return 0
+    }
+  }
+}
+
+function storeExclusive(): Build<'STXR' | 'STLXR' | 'STXP' | 'STLXP'> {
+  return (cpu, f) => {
+    const mem = cpu.data
+    const x = cpu.x
+    const isPair = 'rt2' in f
+    const size = 'sf' in f ? 2 + f.sf : f.size
+    const bytes = 1 << size
+    const total = isPair ? bytes * 2 : bytes
+    const rn = f.rn
+    const n = 2 * rsp(rn)
+    const t1 = 2 * f.rt
+    const t2 = 'rt2' in f ? 2 * f.rt2 : 0
+    const s = dst(f.rs)
+    const info = ACC_ALIGNED | (rn === 31 ? ACC_UNCHECKED : 0)
+    return () => {
+      baseAddress(cpu, n, rn === 31)
+      const lo = alu[R_LO]!
+      const hi = alu[R_HI]!
+      checkAligned(cpu, hi, lo, total, true)
+      const aLo = x[t1]!
+      const aHi = x[t1 + 1]!
+      const bLo = isPair ? x[t2]! : 0
+      const bHi = isPair ? x[t2 + 1]! : 0
+      // Aligned to the pair's size: both halves share a page and a granule, so the first
+      // store's checks cover the second.
+      const ok = mem.checkExclusive(hi, lo, total)
+      if (ok) {
+        store(mem, size, hi, lo, aLo, aHi, info)
+        if (isPair) store(mem, size, hi, (lo + bytes) >>> 0, bLo, bHi, info)
+      }
+      x[s] = ok ? 0 : 1
+      x[s + 1] = 0
+      return 0
+    }
+  }
+}
+
+/** LDAR/STLR/LDAPR and LDAPUR/LDAPURS/STLUR (imm present). */
+function ordered(isLoad: boolean): Build<'LDAR' | 'STLR' | 'LDAPR' | 'LDAPUR' | 'LDAPURS' | 'STLUR'> {
+  return (cpu, f) => {
+    const mem = cpu.data
+    const signed = 'sf' in f
+    const x = cpu.x
+    const size = f.size
+    const bytes = 1 << size
+    const rn = f.rn
+    const n = 2 * rsp(rn)
+    const t = 2 * f.rt
+    const td = dst(f.rt)
+    const sf = 'sf' in f ? f.sf : size === 3 ? 1 : 0
+    const [iLo, iHi] = splitImm('imm' in f ? f.imm : 0)
+    const info = accessIss(bytes, f.rt, signed, sf === 1, true) | ACC_ALIGNED | (rn === 31 ? ACC_UNCHECKED : 0)
+    return () => {
+      baseAddress(cpu, n, rn === 31)
+      const sum = alu[R_LO]! + iLo
+      const lo = sum >>> 0
+      const hi = (alu[R_HI]! + iHi + (sum >= TWO32 ? 1 : 0)) >>> 0
+      checkAligned(cpu, hi, lo, bytes, !isLoad)
+      if (isLoad) {
+        const vLo = load(mem, size, hi, lo, info)
+        setLoaded(x, td, size, signed, sf, vLo, mem.rdHi)
+      } else {
+        store(mem, size, hi, lo, x[t]!, x[t + 1]!, info)
+      }
+      return 0
+    }
+  }
+}
+
+// ---- CAS, CASP, LSE atomics ----
+
+function sizeMask(size: number): [number, number] {
+  return size === 3 ? [0xffffffff, 0xffffffff] : size === 2 ? [0xffffffff, 0] : size === 1 ? [0xffff, 0] : [0xff, 0]
+}
+
+const compareAndSwap: Build<'CAS' | 'CASA' | 'CASL' | 'CASAL'> = (cpu, f) => {
+  const mem = cpu.data
+  const x = cpu.x
+  const size = f.size
+  const bytes = 1 << size
+  const rn = f.rn
+  const n = 2 * rsp(rn)
+  const sSrc = 2 * f.rs
+  const sDst = dst(f.rs)
+  const t = 2 * f.rt
+  const [mLo, mHi] = sizeMask(size)
+  const info = ACC_ALIGNED | (rn === 31 ? ACC_UNCHECKED : 0)
+  return () => {
+    baseAddress(cpu, n, rn === 31)
+    const lo = alu[R_LO]!
+    const hi = alu[R_HI]!
+    checkAligned(cpu, hi, lo, bytes, true)
+    const oldLo = load(mem, size, hi, lo, info) >>> 0
+    const oldHi = size === 3 ? mem.rdHi >>> 0 : 0
+    if (oldLo === ((x[sSrc]! & mLo) >>> 0) && oldHi === ((x[sSrc + 1]! & mHi) >>> 0)) {
+      store(mem, size, hi, lo, x[t]!, x[t + 1]!, info)
+    }
+    x[sDst] = oldLo
+    x[sDst + 1] = oldHi
+    return 0
+  }
+}
+
+const compareAndSwapPair: Build<'CASP' | 'CASPA' | 'CASPL' | 'CASPAL'> = (cpu, f) => {
+  const mem = cpu.data
+  const x = cpu.x
+  const size = 2 + f.sf
+  const bytes = 1 << size
+  const rn = f.rn
+  const n = 2 * rsp(rn)
+  const rs = f.rs
+  const rt = f.rt
+  const [mLo, mHi] = sizeMask(size)
+  const info = ACC_ALIGNED | (rn === 31 ? ACC_UNCHECKED : 0)
+  return () => {
+    baseAddress(cpu, n, rn === 31)
+    const lo = alu[R_LO]!
+    const hi = alu[R_HI]!
+    checkAligned(cpu, hi, lo, bytes * 2, true)
+    // As QEMU: the whole pair is checked as a write (permission, tags; WnR = 1) before the
+    // compare, whether or not the store then happens.
+    mem.probeAccess(hi, lo, bytes * 2, bytes * 2, info, true)
+    // Tags were checked (as a write) by the probe: the parts are not checked again.
+    const parts = info | ACC_UNCHECKED
+    const aLo = load(mem, size, hi, lo, parts) >>> 0
+    const aHi = size === 3 ? mem.rdHi >>> 0 : 0
+    const bLo = load(mem, size, hi, (lo + bytes) >>> 0, parts) >>> 0
+    const bHi = size === 3 ? mem.rdHi >>> 0 : 0
+    const s0 = 2 * rs
+    const s1 = 2 * (rs + 1)
+    const equal =
+      aLo === ((x[s0]! & mLo) >>> 0) && aHi === ((x[s0 + 1]! & mHi) >>> 0) &&
+      bLo === ((x[s1]! & mLo) >>> 0) && bHi === ((x[s1 + 1]! & mHi) >>> 0)
+    if (equal) {
+      store(mem, size, hi, lo, x[2 * rt]!, x[2 * rt + 1]!, parts)
+      store(mem, size, hi, (lo + bytes) >>> 0, x[2 * (rt + 1)]!, x[2 * (rt + 1) + 1]!, parts)
+    }
+    const d0 = dst(rs)
+    const d1 = dst(rs + 1)
+    x[d0] = aLo
+    x[d0 + 1] = aHi
+    x[d1] = bLo
+    x[d1 + 1] = bHi
+    return 0
+  }
+}
+
+const ADD = 0
+const CLR = 1
+const EOR = 2
+const SET = 3
+const SMAX = 4
+const SMIN = 5
+const UMAX = 6
+const UMIN = 7
+const SWP = 8
+
+function atomic(op: number): Build<'LDADD' | 'LDCLR' | 'LDEOR' | 'LDSET' | 'LDSMAX' | 'LDSMIN' | 'LDUMAX' | 'LDUMIN' | 'SWP'> {
+  return (cpu, f) => {
+    const mem = cpu.data
+    const x = cpu.x
+    const size = f.size
+    const bytes = 1 << size
+    const rn = f.rn
+    const n = 2 * rsp(rn)
+    const sSrc = 2 * f.rs
+    const td = dst(f.rt)
+    const [mLo, mHi] = sizeMask(size)
+    const bits = 8 << size
+    const info = ACC_ALIGNED | (rn === 31 ? ACC_UNCHECKED : 0)
+    return () => {
+      baseAddress(cpu, n, rn === 31)
+      const lo = alu[R_LO]!
+      const hi = alu[R_HI]!
+      checkAligned(cpu, hi, lo, bytes, true)
+      const oLo = load(mem, size, hi, lo, info) >>> 0
+      const oHi = size === 3 ? mem.rdHi >>> 0 : 0
+      const sLo = (x[sSrc]! & mLo) >>> 0
+      const sHi = (x[sSrc + 1]! & mHi) >>> 0
+      let nLo: number
+      let nHi: number
+      switch (op) {
+        case ADD:
+          add64(oLo, oHi, sLo, sHi, 0)
+          nLo = alu[R_LO]!
+          nHi = alu[R_HI]!
+          break
+        case CLR:
+          nLo = oLo & ~sLo
+          nHi = oHi & ~sHi
+          break
+        case EOR:
+          nLo = oLo ^ sLo
+          nHi = oHi ^ sHi
+          break
+        case SET:
+          nLo = oLo | sLo
+          nHi = oHi | sHi
+          break
+        case SWP:
+          nLo = sLo
+          nHi = sHi
+          break
+        default: {
+          const signed = op === SMAX || op === SMIN
+          const c = compare(oLo, oHi, sLo, sHi, bits, signed)
+          const wantMax = op === SMAX || op === UMAX
+          const keepOld = wantMax ? c >= 0 : c <= 0
+          nLo = keepOld ? oLo : sLo
+          nHi = keepOld ? oHi : sHi
+        }
+      }
+      store(mem, size, hi, lo, nLo, nHi, info)
+      x[td] = oLo
+      x[td + 1] = oHi
+      return 0
+    }
+  }
+}
+
+/** Compares two `bits`-wide values held as halves: -1, 0 or 1. */
+function compare(aLo: number, aHi: number, bLo: number, bHi: number, bits: number, signed: boolean): number {
+  if (bits === 64) {
+    let ah = aHi
+    let bh = bHi
+    if (signed) {
+      ah |= 0
+      bh |= 0
+    }
+    if (ah !== bh) return ah < bh ? -1 : 1
+    return aLo === bLo ? 0 : aLo < bLo ? -1 : 1
+  }
+  let a = aLo
+  let b = bLo
+  if (signed) {
+    const sh = 32 - bits
+    a = (a << sh) >> sh
+    b = (b << sh) >> sh
+  }
+  return a === b ? 0 : a < b ? -1 : 1
+}
+
+export const atomics: HandlerTable = {
+  LDXR: loadExclusive(),
+  LDAXR: loadExclusive(),
+  LDXP: loadExclusive(),
+  LDAXP: loadExclusive(),
+  STXR: storeExclusive(),
+  STLXR: storeExclusive(),
+  STXP: storeExclusive(),
+  STLXP: storeExclusive(),
+  LDAR: ordered(true),
+  STLR: ordered(false),
+  LDAPR: ordered(true),
+  LDAPUR: ordered(true),
+  LDAPURS: ordered(true),
+  STLUR: ordered(false),
+  CAS: compareAndSwap,
+  CASA: compareAndSwap,
+  CASL: compareAndSwap,
+  CASAL: compareAndSwap,
+  CASP: compareAndSwapPair,
+  CASPA: compareAndSwapPair,
+  CASPL: compareAndSwapPair,
+  CASPAL: compareAndSwapPair,
+  LDADD: atomic(ADD),
+  LDCLR: atomic(CLR),
+  LDEOR: atomic(EOR),
+  LDSET: atomic(SET),
+  LDSMAX: atomic(SMAX),
+  LDSMIN: atomic(SMIN),
+  LDUMAX: atomic(UMAX),
+  LDUMIN: atomic(UMIN),
+  SWP: atomic(SWP),
+}
