@@ -1,7 +1,16 @@
 // Decoded code of one CPU: instruction closures cached per 4 KiB physical page, the fetch
 // translation of the page being executed, and the block tier (hot straight-line runs
-// turned into one generated function each). A page's code is dropped when a store this CPU
-// makes hits it, or when the memory says the frame was written.
+// turned into one generated function each).
+//
+// Coherence with every writer: decoding from a frame marks it in the memory's per-frame
+// flags (markCode), and any write to a marked frame -- another CPU's store that it reports,
+// IC IVAU naming it, the VMM's or the host kernel's writes through the memory -- bumps the
+// frame's code generation and the shared code write epoch (IC IALLUIS bumps the flush
+// epoch). This CPU compares the epochs with what it last saw whenever it enters a page
+// (which includes every context synchronisation: ISB, exception entry and return all drop
+// the fetch page) and at the start of each run, and then drops each page whose frame
+// generation moved. A store by this CPU into a frame it holds code from drops that code at
+// once (the block it runs in ends there).
 
 import { ACCESS_FETCH } from '@tagvm/mmu'
 import { HCR, PAGE_OFFSET_MASK, PAGE_SIZE } from './constants.js'
@@ -20,6 +29,8 @@ const MAX_BLOCK = 48
 
 /** Decoded code of one 4 KiB physical page. */
 export class CodePage {
+  /** The frame's code generation when this page was decoded. */
+  generation = 0
   readonly handlers: (Handler | undefined)[] = new Array<Handler | undefined>(INSTRUCTIONS_PER_PAGE).fill(undefined)
   /** Block functions by entry index, and how many instructions each runs. */
   readonly blocks: (Handler | undefined)[] = new Array<Handler | undefined>(INSTRUCTIONS_PER_PAGE).fill(undefined)
@@ -35,6 +46,11 @@ const NO_PAGE = new CodePage(new HostFrame(new DataView(new ArrayBuffer(0)), new
 
 export class CodeCache {
   private readonly pages = new Map<number, CodePage>()
+  /** The memory's [code write epoch, code flush epoch] (shared by every CPU). */
+  private readonly epochs: Int32Array
+  /** The epochs when this CPU last brought its pages up to date. */
+  private seenWrites: number
+  private seenFlushes: number
   /** The page being executed. */
   fetchPage: CodePage = NO_PAGE
   /** VA of the page being executed (low word, with bits 1:0 clear, and high word); 1 = none, refetch. */
@@ -44,7 +60,34 @@ export class CodeCache {
   constructor(
     private readonly cpu: Cpu,
     readonly useBlocks: boolean,
-  ) {}
+  ) {
+    this.epochs = cpu.memory.codeEpochs
+    this.seenWrites = this.epochs[0]!
+    this.seenFlushes = this.epochs[1]!
+  }
+
+  /**
+   * Drops decoded code that some writer has invalidated since this CPU last looked: all of
+   * it after an IC IALLUIS, else the pages whose frame generation moved. Costs two loads
+   * and two compares when nothing changed.
+   */
+  sync(): void {
+    const epochs = this.epochs
+    if (epochs[0] === this.seenWrites && epochs[1] === this.seenFlushes) return
+    // Read the epochs before looking at the frames: a write that lands during the scan is
+    // seen by the next sync.
+    const flushes = epochs[1]!
+    this.seenWrites = epochs[0]!
+    if (flushes !== this.seenFlushes) {
+      this.seenFlushes = flushes
+      this.invalidateAll()
+      return
+    }
+    const memory = this.cpu.memory
+    for (const page of [...this.pages.values()]) {
+      if (memory.codeGeneration(page.frame.pfn) !== page.generation) this.invalidatePage(page.frame.pa)
+    }
+  }
 
   /** Drops the fetch page so the next instruction re-translates its PC. */
   refetch(): void {
@@ -76,6 +119,7 @@ export class CodeCache {
       setFar(cpu, hi, lo)
       cpu.exception(EC.PC_ALIGN, 0, lo, hi)
     }
+    this.sync()
     const data = cpu.data
     const mmu = data.mmu
     let i = mmu.lookupFetch(hi, lo)
@@ -96,9 +140,9 @@ export class CodeCache {
     if (page === undefined) {
       const frame = data.frameList[s]!
       page = new CodePage(frame)
+      page.generation = cpu.memory.markCode(frame.pfn)
       this.pages.set(paPage, page)
       frame.code = 1
-      cpu.memory.watchFrame?.(paPage / PAGE_SIZE)
     }
     this.fetchPage = page
     this.fetchLo = lo & 0xfffff000
@@ -157,9 +201,30 @@ export class CodeCache {
     page.blockLen[i] = n
   }
 
-  /** A store by this CPU hit a frame it holds code from: drop that code now. */
+  /**
+   * A store by this CPU hit a frame it holds code from: drop that code now, and tell every
+   * other CPU through the memory (more than the architecture asks without IC IVAU, and
+   * cheap: it happens once per decode of the page).
+   */
   frameWritten(frame: HostFrame): void {
     this.invalidatePage(frame.pa)
+    this.invalidateFrameEverywhere(frame.pfn)
+  }
+
+  /** IC IVAU (or a store): every CPU's decoded code of the frame goes. */
+  invalidateFrameEverywhere(pfn: number): void {
+    this.invalidatePage(pfn * PAGE_SIZE)
+    const before = this.cpu.memory.invalidateCodeFrame(pfn)
+    // Only this CPU moved the epoch: nothing else to look at.
+    if (before === this.seenWrites) this.seenWrites = before + 1
+  }
+
+  /** IC IALLUIS: every CPU drops all its decoded code. */
+  invalidateAllEverywhere(): void {
+    this.invalidateAll()
+    const before = this.epochs[1]!
+    this.cpu.memory.invalidateAllCode()
+    if (before === this.seenFlushes) this.seenFlushes = before + 1
   }
 
   /** Drops decoded instructions of the 4 KiB physical page at `paPage`. */

@@ -98,7 +98,6 @@ export class Cpu {
     this.data = new DataPath(this)
     this.code = new CodeCache(this, options.blocks ?? true)
     this.mte = new MteUnit(this, this.data.frames)
-    this.memory.onWatchedFrameWrite?.((pfn) => this.code.invalidatePage(pfn * 4096))
     this.reset()
   }
 
@@ -116,6 +115,9 @@ export class Cpu {
     this.mmioPending = false
     this.runBudget = budget
     this.left = budget
+    // Entering the guest is a context synchronisation: code written meanwhile (by the VMM,
+    // another vCPU) is seen.
+    this.code.sync()
     const exit = this.loop()
     this.instret += budget - this.left
     this.runBudget = 0

@@ -81,10 +81,15 @@ export const systemInstructions: HandlerTable = {
     cpu.data.clearExclusive()
     return 0
   },
-  // One CPU and no caches: barriers have nothing to order.
+  // Accesses complete in program order and there are no caches: barriers order nothing.
   DSB: nop,
   DMB: nop,
-  ISB: nop,
+  // Context synchronisation: the next instruction is fetched afresh, and entering its page
+  // brings the decoded code up to date (IC IVAU by any CPU, VMM writes).
+  ISB: (cpu) => () => {
+    cpu.refetch()
+    return 0
+  },
   MSR_i: msrImmediate,
   MRS: mrs,
   MSR_r: (cpu, { sysreg, rt }) => writeRow(cpu, 0x8000 | sysreg, rt),

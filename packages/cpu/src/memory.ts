@@ -14,9 +14,19 @@ export interface FrameData {
 export interface CpuMemory extends DescriptorMemory {
   /** The frame's bytes; RangeError for a frame number the memory does not have. */
   frameData(pfn: number): FrameData
-  /** Ask for one notification of the next write to this frame made through the memory API. */
-  watchFrame?(pfn: number): void
-  onWatchedFrameWrite?(listener: (pfn: number) => void): unknown
+  /**
+   * Decoded-code coherence, kept per frame beside the tag flags (shared by every CPU and,
+   * with shared memory, every thread). markCode: the CPU decodes from the frame, returns its
+   * code generation. Any write to a marked frame (through the memory's methods, or reported
+   * by a CPU with invalidateCodeFrame) bumps the generation and codeEpochs[0];
+   * invalidateAllCode bumps codeEpochs[1].
+   */
+  markCode(pfn: number): number
+  codeGeneration(pfn: number): number
+  invalidateCodeFrame(pfn: number): number
+  invalidateAllCode(): void
+  /** [code write epoch, code flush epoch], read plainly to see whether anything changed. */
+  readonly codeEpochs: Int32Array
   /** The frame's packed allocation tags (MTE); without it every tag reads 0 and writes are dropped. */
   frameTags?(pfn: number, allocate: boolean): FrameTags | null
 }

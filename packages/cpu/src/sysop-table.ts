@@ -118,10 +118,22 @@ export const SYSOP_ROWS: readonly SysRegDesc[] = [
   op('DC_ISW', SysOp.DC_ISW, nothing, { traps: TSW }),
   op('DC_CSW', SysOp.DC_CSW, nothing, { traps: TSW }),
   op('DC_CISW', SysOp.DC_CISW, nothing, { traps: TSW }),
-  // Decoded code is dropped on every write this CPU sees, so there is nothing left to do.
-  op('IC_IALLUIS', SysOp.IC_IALLUIS, nothing, { traps: TPU }),
-  op('IC_IALLU', SysOp.IC_IALLU, nothing, { traps: TPU }),
-  op('IC_IVAU', SysOp.IC_IVAU, nothing, { el0: UCI, traps: TPU }),
+  // The instruction cache is the decoded code: IC IVAU drops every CPU's code of the frame
+  // (broadcast, as in the inner shareable domain), IALLUIS all code of every CPU, IALLU this
+  // CPU's. The next instruction fetch after a context synchronisation (ISB) decodes afresh.
+  op('IC_IALLUIS', SysOp.IC_IALLUIS, (cpu) => {
+    cpu.code.invalidateAllEverywhere()
+    return true
+  }, { traps: TPU }),
+  op('IC_IALLU', SysOp.IC_IALLU, (cpu) => {
+    cpu.code.invalidateAll()
+    return true
+  }, { traps: TPU }),
+  op('IC_IVAU', SysOp.IC_IVAU, (cpu, lo, hi) => {
+    const s = cpu.data.translateData(hi >>> 0, lo >>> 0, ACCESS_READ, ACC_CM, 0)
+    cpu.code.invalidateFrameEverywhere(cpu.data.frameList[s]!.pfn)
+    return true
+  }, { el0: UCI, traps: TPU }),
   ...AT_ROWS,
   ...TLBI_ROWS,
   ...byTagRows(),

@@ -29,8 +29,8 @@ export interface Machine {
  * 1:1 at stage 2 (Normal WB, RWX). Stage-2 tables live below RAM_BASE, so the guest
  * cannot reach them. Everything else (e.g. the UART at 0x0900_0000) is a stage-2 fault.
  */
-export function makeMachine(ramSize = 16 << 20, blocks = true): Machine {
-  const memory = new PhysicalMemory({ size: RAM_BASE + ramSize })
+export function makeMachine(ramSize = 16 << 20, blocks = true, shared = false): Machine {
+  const memory = new PhysicalMemory({ size: RAM_BASE + ramSize, shared })
   let next = 0x10_0000
   const stage2 = new Stage2Builder(memory, {
     ipaBits: 40,
@@ -41,11 +41,16 @@ export function makeMachine(ramSize = 16 << 20, blocks = true): Machine {
     },
   })
   stage2.map(RAM_BASE, RAM_BASE, ramSize, { read: true, write: true, exec: true, memAttr: 0b1111 })
+  return { memory, cpu: addCpu(memory, stage2, blocks), stage2 }
+}
+
+/** Another vCPU of the same machine: its own MMU and caches, the same memory and stage 2. */
+export function addCpu(memory: PhysicalMemory, stage2: Stage2Builder, blocks = true): Cpu {
   const cpu = new Cpu({ memory, blocks })
   cpu.setVtcrEl2(stage2.vtcr)
   cpu.setVttbrEl2((1n << 48n) | BigInt(stage2.rootPa))
   cpu.setHcrEl2(1n) // VM
-  return { memory, cpu, stage2 }
+  return cpu
 }
 
 /** Writes words at a guest physical address (= host PA here) and points PC at it. */

@@ -497,16 +497,14 @@ describe('migration', () => {
     mm.userWriteTags(a + 2 * PAGE_SIZE, new Uint8Array([0xa, 0xb]))
     const old = mm.residentFrame(a + 2 * PAGE_SIZE) as number
     const target = memory.frameCount - 1
-    memory.watchFrame(target)
-    const watched: number[] = []
-    memory.onWatchedFrameWrite((p) => watched.push(p))
+    const targetCode = memory.markCode(target) // a CPU once decoded instructions from it
     const seen: number[] = []
     mm.onInvalidate((s, e) => seen.push(s, e))
     expect(errno(() => mm.migrate(a + 2 * PAGE_SIZE, old))).toBe('EBUSY')
     const moved = mm.migrate(a + 2 * PAGE_SIZE, target)
     expect(moved).toBe(target)
     expect(seen).toEqual([a + 2 * PAGE_SIZE, a + 3 * PAGE_SIZE])
-    expect(watched).toEqual([target])
+    expect([memory.holdsCode(target), memory.codeGeneration(target)]).toEqual([false, targetCode + 1])
     expect(mm.residentFrame(a + 2 * PAGE_SIZE)).toBe(target)
     expect(memory.isTagged(target)).toBe(true)
     expect(memory.isTagged(old)).toBe(false)
@@ -588,31 +586,46 @@ describe('more rules', () => {
     expect(mm.wouldAllocate(0x10_0000_0000, { write: false })).toBe(false)
   })
 
-  test('frame-granular kernel writes (zeroing, COW copy, swap-in) trigger the code-page watch', () => {
+  test('frame-granular kernel writes (zeroing, COW copy, swap-in) invalidate decoded code', () => {
     const { memory, kernel, mm } = setup(16 * MiB)
     const heard: number[] = []
-    memory.onWatchedFrameWrite((pfn) => heard.push(pfn))
+    // Each code write bumps the epoch once; record which frame's generation moved.
+    const generations = new Map<number, number>()
+    const mark = (pfn: number): void => void generations.set(pfn, memory.markCode(pfn))
+    const listen = (): void => {
+      for (const [pfn, gen] of generations) {
+        if (memory.codeGeneration(pfn) !== gen) {
+          heard.push(pfn)
+          generations.delete(pfn)
+        }
+      }
+    }
     const a = mm.mmap({ length: 2 * PAGE_SIZE, prot: RW | PROT_EXEC, flags: ANON })
     const code = mm.faultIn(a, { write: true }).pfn
-    memory.watchFrame(code) // a CPU decoded instructions from it
+    mark(code) // a CPU decoded instructions from it
     mm.swapOut(a)
+    listen()
     expect(heard).toEqual([]) // reading it out is not a write
     // the allocator reuses the last freed frame first, so swap-in lands in the same frame
     expect(mm.faultIn(a, { write: false }).pfn).toBe(code)
+    listen()
     expect(heard).toEqual([code])
     // COW: the copy is written into whichever frame comes next
     const next = kernel.allocFrame()
     kernel.freeFrame(next)
-    memory.watchFrame(next)
+    mark(next)
     const child = mm.fork()
     child.userWrite(a, new Uint8Array([1]))
     expect(child.residentFrame(a)).toBe(next)
+    listen()
     expect(heard).toEqual([code, next])
     // a freed frame handed out again is zeroed
     child.munmap(a, PAGE_SIZE)
-    memory.watchFrame(next)
+    mark(next)
     mm.faultIn(a + PAGE_SIZE, { write: true })
+    listen()
     expect(heard).toEqual([code, next, next])
+    expect(memory.codeEpochs[0]).toBe(3)
   })
 })
 

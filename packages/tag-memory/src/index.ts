@@ -15,7 +15,6 @@ export {
   type FrameTags,
   type PhysicalMemoryOptions,
   type SharedMemoryHandle,
-  type WatchedFrameWriteListener,
 } from './physical-memory.js'
 export * from './mman.js'
 export { HostKernel, type HostKernelOptions, type HostKernelStats, type ThpMode } from './host-kernel.js'

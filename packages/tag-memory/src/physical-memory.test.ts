@@ -269,37 +269,38 @@ describe('PhysicalMemory tag flags', () => {
   })
 })
 
-describe('PhysicalMemory code-page watch', () => {
-  test('a write to a watched frame notifies once and unwatches', () => {
+describe('PhysicalMemory code frames', () => {
+  test('a write to a frame marked as code invalidates its decoded code once; tag writes do not', () => {
     const mem = new PhysicalMemory({ size: 8 * MiB })
-    const seen: number[] = []
-    const stop = mem.onWatchedFrameWrite((pfn) => seen.push(pfn))
-    mem.watchFrame(3)
-    mem.watchFrame(600)
-    mem.write32(2 * PAGE_SIZE, 1) // not watched
+    const writes = (): number => mem.codeEpochs[0]!
+    const g3 = mem.markCode(3)
+    const g600 = mem.markCode(600)
+    mem.write32(2 * PAGE_SIZE, 1) // not code
     mem.setTag(3 * PAGE_SIZE, 5) // tags are not code
-    expect(seen).toEqual([])
+    expect([writes(), mem.holdsCode(3), mem.codeGeneration(3)]).toEqual([0, true, g3])
     mem.write8(3 * PAGE_SIZE + 100, 1)
     mem.write8(3 * PAGE_SIZE + 101, 1)
-    expect(seen).toEqual([3])
-    expect(mem.isWatched(3)).toBe(false)
+    expect([writes(), mem.holdsCode(3), mem.codeGeneration(3)]).toEqual([1, false, g3 + 1])
     mem.writeBytes(599 * PAGE_SIZE + 4000, new Uint8Array(200))
-    expect(seen).toEqual([3, 600])
-    mem.watchFrame(7)
+    expect([writes(), mem.codeGeneration(600)]).toEqual([2, g600 + 1])
+    mem.markCode(7)
     mem.copyFrame(1, 7)
-    mem.watchFrame(8)
+    mem.markCode(8)
     mem.fill(8 * PAGE_SIZE, 16, 0)
-    mem.watchFrame(9)
+    mem.markCode(9)
     mem.write16(9 * PAGE_SIZE, 2)
-    mem.watchFrame(10)
+    mem.markCode(10)
     mem.write32(10 * PAGE_SIZE, 2)
-    expect(seen).toEqual([3, 600, 7, 8, 9, 10])
-    stop()
-    mem.watchFrame(11)
-    mem.write8(11 * PAGE_SIZE, 1)
-    expect(seen).toHaveLength(6)
-    mem.watchFrame(12)
-    mem.unwatchFrame(12)
-    expect(mem.isWatched(12)).toBe(false)
+    expect(writes()).toBe(6)
+    expect([7, 8, 9, 10].map((pfn) => mem.holdsCode(pfn))).toEqual([false, false, false, false])
+    // What a CPU reports (its own store to code, IC IVAU): the epoch it moved from, or -1.
+    expect(mem.invalidateCodeFrame(11)).toBe(-1)
+    mem.markCode(11)
+    expect(mem.invalidateCodeFrame(11)).toBe(6)
+    expect(mem.codeGeneration(11)).toBe(1)
+    // IC IALLUIS
+    mem.invalidateAllCode()
+    expect([...mem.codeEpochs]).toEqual([7, 1])
+    expect(() => mem.markCode(mem.frameCount)).toThrow(RangeError)
   })
 })

@@ -19,10 +19,22 @@ const TAG_SLAB_SHIFT = 9
 /** Largest memory a PhysicalMemory models: 1 TiB (frame numbers stay well inside int32). */
 export const MAX_PHYSICAL_MEMORY = 2 ** 40
 
-/** Per-frame kernel flag bits (one Int32 per frame, usable with Atomics). */
+/** Per-frame flag bits (one Int32 per frame, usable with Atomics). */
 const FRAME_TAGGED = 1 // PG_mte_tagged: the frame's tags are valid
 const FRAME_TAG_LOCK = 2 // PG_mte_lock: someone is initialising the tags
 const FRAME_HAS_TAGS = 4 // shared mode: the frame's tag storage is in use
+const FRAME_CODE = 8 // some CPU may hold decoded instructions from the frame
+/** Bits 31:8: the frame's code generation, bumped when a write meets FRAME_CODE. */
+const CODE_GEN_SHIFT = 8
+const CODE_GEN_ONE = 1 << CODE_GEN_SHIFT
+/**
+ * Words after the per-frame flags: the count of frames with tag storage (shared mode), the
+ * code write epoch (bumped with every code generation) and the code flush epoch (IC IALLUIS).
+ */
+const TAG_STORAGE_COUNT = 0
+const CODE_WRITE_EPOCH = 1
+const CODE_FLUSH_EPOCH = 2
+const EXTRA_FLAG_WORDS = 3
 /** Shared mode reserves data in SharedArrayBuffers of at most this size. */
 const SHARED_REGION_SIZE = 2 ** 30
 
@@ -51,8 +63,6 @@ export interface PhysicalMemoryOptions {
   /** Back data, tags and flags with SharedArrayBuffer (for vCPUs on worker threads). */
   shared?: boolean
 }
-
-export type WatchedFrameWriteListener = (pfn: number) => void
 
 /**
  * Everything another thread needs to attach to a shared PhysicalMemory (structured-clone
@@ -84,10 +94,12 @@ export class PhysicalMemory {
   private readonly tagSlabs: Uint8Array[] = []
   private tagSlotsUsed = 0
   private readonly sharedHandle: SharedMemoryHandle | null = null
-  /** Frames watched through this instance (watching is per thread). */
-  private watched: Uint8Array | null = null
-  private watchedCount = 0
-  private readonly watchListeners: WatchedFrameWriteListener[] = []
+  /**
+   * [code write epoch, code flush epoch]: a view of two words of the shared flags. A CPU
+   * compares them with the values it last saw (a plain read) to learn cheaply whether any
+   * frame's decoded code was invalidated since; see markCode.
+   */
+  readonly codeEpochs: Int32Array
 
   /**
    * With `shared: true` the whole memory is reserved up front as SharedArrayBuffers
@@ -107,10 +119,11 @@ export class PhysicalMemory {
     this.chunks = new Array<Uint8Array | undefined>(chunkCount).fill(undefined)
     this.views = new Array<DataView | undefined>(chunkCount).fill(undefined)
     this.tagSlotIndex = new Array<Int32Array | undefined>(chunkCount).fill(undefined)
-    // One Int32 per frame, plus a shared count of frames with tag storage.
-    const flagBytes = (this.frameCount + 1) * 4
+    // One Int32 per frame, plus the shared count of frames with tag storage and the code epochs.
+    const flagBytes = (this.frameCount + EXTRA_FLAG_WORDS) * 4
     if (!shared) {
       this.flags = new Int32Array(new ArrayBuffer(flagBytes))
+      this.codeEpochs = this.flags.subarray(this.frameCount + CODE_WRITE_EPOCH, this.frameCount + CODE_FLUSH_EPOCH + 1)
       return
     }
     let handle = attachTo
@@ -132,6 +145,7 @@ export class PhysicalMemory {
     }
     this.sharedHandle = handle
     this.flags = new Int32Array(handle.flags)
+    this.codeEpochs = this.flags.subarray(this.frameCount + CODE_WRITE_EPOCH, this.frameCount + CODE_FLUSH_EPOCH + 1)
     for (let index = 0; index < chunkCount; index++) {
       const at = index * CHUNK_SIZE
       const region = handle.dataRegions[Math.floor(at / SHARED_REGION_SIZE)] as SharedArrayBuffer
@@ -158,7 +172,7 @@ export class PhysicalMemory {
     if (
       regionsBytes !== handle.size ||
       handle.tags.byteLength !== frames * TAG_BYTES_PER_PAGE ||
-      handle.flags.byteLength !== (frames + 1) * 4
+      handle.flags.byteLength !== (frames + EXTRA_FLAG_WORDS) * 4
     ) {
       throw new RangeError('shared memory handle does not describe one PhysicalMemory')
     }
@@ -236,7 +250,7 @@ export class PhysicalMemory {
 
   /** Frames whose tag storage exists (tags were written or the frame was marked tagged). */
   get framesWithTagStorage(): number {
-    return this.shared ? Atomics.load(this.flags, this.frameCount) : this.tagSlotsUsed
+    return this.shared ? Atomics.load(this.flags, this.frameCount + TAG_STORAGE_COUNT) : this.tagSlotsUsed
   }
 
   frameData(pfn: number): FrameData {
@@ -272,7 +286,7 @@ export class PhysicalMemory {
     checkValue(value, 0xff)
     const index = Math.floor(pa / CHUNK_SIZE)
     this.chunk(index)[pa - index * CHUNK_SIZE] = value
-    if (this.watchedCount !== 0) this.noteFrameWrites(Math.floor(pa / PAGE_SIZE), 1)
+    this.noteWrite(Math.floor(pa / PAGE_SIZE))
   }
 
   write16(pa: number, value: number): void {
@@ -280,7 +294,7 @@ export class PhysicalMemory {
     checkValue(value, 0xffff)
     const index = Math.floor(pa / CHUNK_SIZE)
     this.view(index).setUint16(pa - index * CHUNK_SIZE, value, true)
-    if (this.watchedCount !== 0) this.noteFrameWrites(Math.floor(pa / PAGE_SIZE), 1)
+    this.noteWrite(Math.floor(pa / PAGE_SIZE))
   }
 
   write32(pa: number, value: number): void {
@@ -288,7 +302,7 @@ export class PhysicalMemory {
     checkValue(value, 0xffffffff)
     const index = Math.floor(pa / CHUNK_SIZE)
     this.view(index).setUint32(pa - index * CHUNK_SIZE, value, true)
-    if (this.watchedCount !== 0) this.noteFrameWrites(Math.floor(pa / PAGE_SIZE), 1)
+    this.noteWrite(Math.floor(pa / PAGE_SIZE))
   }
 
   /** Copies `dst.length` bytes starting at `pa` into `dst`. Untouched memory reads as zero. */
@@ -354,7 +368,7 @@ export class PhysicalMemory {
     } else {
       this.chunks[dstIndex]?.fill(0, dstOffset, dstOffset + PAGE_SIZE)
     }
-    if (this.watchedCount !== 0) this.noteFrameWrites(dstPfn, 1)
+    this.noteWrite(dstPfn)
   }
 
   // ---- allocation tags -------------------------------------------------------------------
@@ -370,7 +384,7 @@ export class PhysicalMemory {
   private allocateTagSlot(pfn: number): number {
     if (this.shared) {
       const old = Atomics.or(this.flags, pfn, FRAME_HAS_TAGS)
-      if (!(old & FRAME_HAS_TAGS)) Atomics.add(this.flags, this.frameCount, 1)
+      if (!(old & FRAME_HAS_TAGS)) Atomics.add(this.flags, this.frameCount + TAG_STORAGE_COUNT, 1)
       return pfn + 1
     }
     const chunkIndex = pfn >>> FRAMES_PER_CHUNK_SHIFT
@@ -665,53 +679,63 @@ export class PhysicalMemory {
     Atomics.and(this.flags, pfn, ~FRAME_TAGGED)
   }
 
-  // ---- code-page watch ---------------------------------------------------------------
+  // ---- decoded code (the CPUs' instruction caches) ------------------------------------
 
-  /** Marks a frame so the next write to it through these methods notifies the listeners. */
-  watchFrame(pfn: number): void {
+  /**
+   * A CPU is about to decode instructions from the frame: marks it as holding code and
+   * returns its code generation. Every write to a marked frame through this object's
+   * methods (the host kernel, a VMM's mapping, DMA) or reported by a CPU
+   * (invalidateCodeFrame) clears the mark and bumps the generation and the code write
+   * epoch, so each CPU drops its decoded copy before it next synchronises (codeEpochs).
+   * Tag writes are not code writes.
+   */
+  markCode(pfn: number): number {
     this.checkPfn(pfn)
-    this.watched ??= new Uint8Array(this.frameCount)
-    if (!this.watched[pfn]) this.watchedCount++
-    this.watched[pfn] = 1
+    return Atomics.or(this.flags, pfn, FRAME_CODE) >>> CODE_GEN_SHIFT
   }
 
-  unwatchFrame(pfn: number): void {
+  /** The frame's code generation (changes whenever its decoded code is invalidated). */
+  codeGeneration(pfn: number): number {
     this.checkPfn(pfn)
-    if (this.watched?.[pfn]) {
-      this.watched[pfn] = 0
-      this.watchedCount--
+    return Atomics.load(this.flags, pfn) >>> CODE_GEN_SHIFT
+  }
+
+  /** Whether some CPU may hold decoded code from the frame (marked and not written since). */
+  holdsCode(pfn: number): boolean {
+    this.checkPfn(pfn)
+    return (Atomics.load(this.flags, pfn) & FRAME_CODE) !== 0
+  }
+
+  /**
+   * The frame was written (by a CPU store, or IC IVAU names it): if it is marked as code,
+   * invalidates every CPU's decoded copy. Returns the code write epoch this moved from, or
+   * -1 when the frame held no code.
+   */
+  invalidateCodeFrame(pfn: number): number {
+    this.checkPfn(pfn)
+    for (;;) {
+      const old = Atomics.load(this.flags, pfn)
+      if ((old & FRAME_CODE) === 0) return -1
+      if (Atomics.compareExchange(this.flags, pfn, old, (old & ~FRAME_CODE) + CODE_GEN_ONE) === old) break
     }
+    return Atomics.add(this.flags, this.frameCount + CODE_WRITE_EPOCH, 1)
   }
 
-  isWatched(pfn: number): boolean {
-    this.checkPfn(pfn)
-    return this.watched?.[pfn] === 1
+  /** IC IALLUIS: every CPU drops all its decoded code. */
+  invalidateAllCode(): void {
+    Atomics.add(this.flags, this.frameCount + CODE_FLUSH_EPOCH, 1)
   }
 
-  /** Registers a listener for writes to watched frames; returns a function that removes it. */
-  onWatchedFrameWrite(listener: WatchedFrameWriteListener): () => void {
-    this.watchListeners.push(listener)
-    return () => {
-      const at = this.watchListeners.indexOf(listener)
-      if (at >= 0) this.watchListeners.splice(at, 1)
-    }
+  /** A write through this object hit frame `pfn`. */
+  private noteWrite(pfn: number): void {
+    // A plain read: the common case (no code there) costs one load and a test.
+    if (((this.flags[pfn] as number) & FRAME_CODE) !== 0) this.invalidateCodeFrame(pfn)
   }
 
   private noteRangeWrite(pa: number, length: number): void {
-    if (this.watchedCount === 0 || length === 0) return
-    const first = Math.floor(pa / PAGE_SIZE)
-    this.noteFrameWrites(first, Math.floor((pa + length - 1) / PAGE_SIZE) - first + 1)
-  }
-
-  private noteFrameWrites(firstPfn: number, count: number): void {
-    for (let pfn = firstPfn; pfn < firstPfn + count && this.watchedCount !== 0; pfn++) {
-      const watched = this.watched as Uint8Array
-      if (watched[pfn]) {
-        watched[pfn] = 0
-        this.watchedCount--
-        for (const listener of this.watchListeners.slice()) listener(pfn)
-      }
-    }
+    if (length === 0) return
+    const last = Math.floor((pa + length - 1) / PAGE_SIZE)
+    for (let pfn = Math.floor(pa / PAGE_SIZE); pfn <= last; pfn++) this.noteWrite(pfn)
   }
 }
 
