@@ -33,40 +33,29 @@ function hotMachine(blocks: boolean, shared = false): { m: Machine; a: Cpu } {
 }
 
 describe.each([true, false])('code coherence (blocks %s)', (blocks) => {
-  test('vCPU B stores a new instruction; IC IVAU + ISB on A; A executes the new one', () => {
+  /** B runs `writer` (with x1 = the new instruction, x2 = its address), then A runs `sync` and reaches it. */
+  function patchOnB(writer: readonly number[], sync: readonly number[]): bigint {
     const { m, a } = hotMachine(blocks)
     const b = addCpu(m.memory, m.stage2, blocks)
-    write(m, WRITER, asm`str w1, [x2]; hvc #0xf00d`)
+    write(m, WRITER, writer)
     b.setX(1, BigInt(MOVZ_X0_2))
     b.setX(2, BigInt(PATCHED))
     runAt(b, WRITER)
-    write(m, SYNC, asm`ic ivau, x2; dsb ish; isb; br x2`)
+    write(m, SYNC, sync)
     a.setX(2, BigInt(PATCHED))
-    expect(runAt(a, SYNC)).toBe(2n)
+    return runAt(a, SYNC)
+  }
+
+  test('vCPU B stores a new instruction; IC IVAU + ISB on A; A executes the new one', () => {
+    expect(patchOnB(asm`str w1, [x2]; hvc #0xf00d`, asm`ic ivau, x2; dsb ish; isb; br x2`)).toBe(2n)
   })
 
   test('B patches and cleans (DC CVAU, IC IVAU) as Linux does; A only needs ISB', () => {
-    const { m, a } = hotMachine(blocks)
-    const b = addCpu(m.memory, m.stage2, blocks)
-    write(m, WRITER, asm`str w1, [x2]; dc cvau, x2; dsb ish; ic ivau, x2; dsb ish; hvc #0xf00d`)
-    b.setX(1, BigInt(MOVZ_X0_2))
-    b.setX(2, BigInt(PATCHED))
-    runAt(b, WRITER)
-    write(m, SYNC, asm`isb; br x2`)
-    a.setX(2, BigInt(PATCHED))
-    expect(runAt(a, SYNC)).toBe(2n)
+    expect(patchOnB(asm`str w1, [x2]; dc cvau, x2; dsb ish; ic ivau, x2; dsb ish; hvc #0xf00d`, asm`isb; br x2`)).toBe(2n)
   })
 
   test('IC IALLUIS on B drops A decoded code of every page', () => {
-    const { m, a } = hotMachine(blocks)
-    const b = addCpu(m.memory, m.stage2, blocks)
-    write(m, WRITER, asm`str w1, [x2]; dsb ish; ic ialluis; dsb ish; hvc #0xf00d`)
-    b.setX(1, BigInt(MOVZ_X0_2))
-    b.setX(2, BigInt(PATCHED))
-    runAt(b, WRITER)
-    write(m, SYNC, asm`isb; br x2`)
-    a.setX(2, BigInt(PATCHED))
-    expect(runAt(a, SYNC)).toBe(2n)
+    expect(patchOnB(asm`str w1, [x2]; dsb ish; ic ialluis; dsb ish; hvc #0xf00d`, asm`isb; br x2`)).toBe(2n)
   })
 
   test('a VMM on another thread writes through its own view of the shared memory; IC IVAU + ISB on A', () => {
