@@ -84,13 +84,6 @@ export class Cpu {
   /** @internal A system register read's value (lo/hi) between a row's read and its user. */
   sysLo = 0
   sysHi = 0
-  /** A data-abort exit waiting for completeMmio(). */
-  /** @internal */ mmioPending = false
-  /** @internal */ mmioIsWrite = false
-  /** @internal */ mmioSrt = 0
-  /** @internal */ mmioSize = 0
-  /** @internal */ mmioSignExtend = false
-  /** @internal */ mmioSixtyFour = false
 
   constructor(options: CpuOptions) {
     this.memory = options.memory
@@ -110,9 +103,6 @@ export class Cpu {
    */
   run(budget: number): CpuExit {
     if (!Number.isInteger(budget) || budget < 0) throw new RangeError(`budget must be a non-negative integer, got ${budget}`)
-    // Running again without completeMmio() retries the access (the hypervisor mapped the
-    // page instead of emulating it).
-    this.mmioPending = false
     this.runBudget = budget
     this.left = budget
     // Entering the guest is a context synchronisation: code written meanwhile (by the VMM,
@@ -317,6 +307,25 @@ export class Cpu {
     this.x[2 * n + 1] = Number(v >> 32n)
   }
 
+  /** X<n> as uint32 halves without BigInt (n = 31 reads zero): the hypervisor's MMIO path. */
+  xLo(n: number): number {
+    checkReg(n, 31)
+    return this.x[2 * n]! >>> 0
+  }
+
+  xHi(n: number): number {
+    checkReg(n, 31)
+    return this.x[2 * n + 1]! >>> 0
+  }
+
+  /** Writes X<n> from uint32 halves (n = 31: XZR, the value is discarded). */
+  setXHalves(n: number, lo: number, hi: number): void {
+    checkReg(n, 31)
+    if (n === 31) return
+    this.x[2 * n] = lo
+    this.x[2 * n + 1] = hi
+  }
+
   get pc(): bigint {
     return (BigInt(this.pcHi) << 32n) | BigInt(this.pcLo)
   }
@@ -450,49 +459,14 @@ export class Cpu {
     this.instret++
   }
 
-  /**
-   * Completes the MMIO access of the last data-abort exit with ISV set: a load gets
-   * `dataLo`/`dataHi` (truncated to the access size, sign-extended as the instruction
-   * says) in its register; PC moves past the instruction.
-   */
-  completeMmio(dataLo = 0, dataHi = 0): void {
-    if (!this.mmioPending) throw new RangeError('no MMIO access is pending')
-    this.mmioPending = false
-    if (!this.mmioIsWrite && this.mmioSrt !== 31) {
-      const size = this.mmioSize
-      let lo = dataLo >>> 0
-      let hi = dataHi >>> 0
-      if (size < 8) {
-        hi = 0
-        if (size < 4) lo &= size === 1 ? 0xff : 0xffff
-        if (this.mmioSignExtend) {
-          const shift = 32 - size * 8
-          lo = ((lo << shift) >> shift) >>> 0
-          hi = lo >>> 31 ? 0xffffffff : 0
-        }
-        if (!this.mmioSixtyFour) hi = 0
-      }
-      this.x[2 * this.mmioSrt] = lo
-      this.x[2 * this.mmioSrt + 1] = hi
-    }
-    this.advancePc()
-  }
-
-  /** Abandons a pending MMIO access (e.g. to inject an abort instead). */
-  cancelMmio(): void {
-    this.mmioPending = false
-  }
-
   /** Injects an UNDEFINED exception at the current PC into EL1 (kvm_inject_undefined). */
   injectUndefined(): void {
-    this.mmioPending = false
     enterEl1(this, syndrome(EC.UNKNOWN, true, 0), this.pcLo, this.pcHi, 0)
   }
 
   /** Injects a synchronous external abort (data or instruction) at the current PC with FAR = far. */
   injectAbort(isData: boolean, far: bigint): void {
     const v = checkU64(far)
-    this.mmioPending = false
     setFar(this, Number(v >> 32n), Number(v & 0xffffffffn))
     const lower = this.p[PS.EL] === 0
     const ec = isData ? (lower ? EC.DABT_LOWER : EC.DABT_CURRENT) : lower ? EC.IABT_LOWER : EC.IABT_CURRENT
@@ -511,7 +485,6 @@ export class Cpu {
     this.p[PS.SPSEL] = 1
     this.p[PS.DAIF] = 0xf
     this.data.clearExclusive()
-    this.mmioPending = false
     this.pendingExit = null
     this.mmu.setSctlrEl1(0, this.sys[2 * SLOT.SCTLR_EL1]! >>> 0)
     this.mmu.setTcrEl1(0, 0)

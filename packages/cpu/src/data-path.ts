@@ -43,7 +43,7 @@ export class DataPath {
   probeSlot2 = 0
   /** High half of the last 64-bit load. */
   rdHi = 0
-  /** A store on its way to the slow path (and to an MMIO exit). */
+  /** The value of a store on its way to the slow path. */
   storeLo = 0
   storeHi = 0
   private exclusiveValid = false
@@ -327,7 +327,7 @@ export class DataPath {
     const tr = this.tr
     const isWrite = access === ACCESS_WRITE || (info & ACC_CM) !== 0
     const cm = (info & ACC_CM) !== 0 && (info & ACC_ISV) === 0 && size === 0 ? 1 << 8 : 0
-    if (tr.stage === 2) return stage2DataAbort(cpu, tr, hi, lo, isWrite, info, size, cm)
+    if (tr.stage === 2) return stage2DataAbort(cpu, tr, hi, lo, isWrite, info, cm)
     setFar(cpu, hi, lo)
     const iss = tr.fsc | (isWrite ? ISS_WNR : 0) | cm
     return cpu.exception(cpu.p[PS.EL] === 0 ? EC.DABT_LOWER : EC.DABT_CURRENT, iss, cpu.pcLo, cpu.pcHi)

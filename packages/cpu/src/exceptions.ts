@@ -113,38 +113,17 @@ export function exitTo(cpu: Cpu, exit: CpuExit): never {
  * syndrome unless the fault was on a stage-1 table walk), FAR, HPFAR, the IPA.
  */
 export function stage2DataAbort(
-  cpu: Cpu, tr: TranslationResult, hi: number, lo: number, isWrite: boolean, info: number, size: number, cm: number,
+  cpu: Cpu, tr: TranslationResult, hi: number, lo: number, isWrite: boolean, info: number, cm: number,
 ): never {
   const x = cpu.exits.dataAbort
-  const isv = (info & ACC_ISV) !== 0 && !tr.s1ptw
   let iss = tr.fsc | (tr.s1ptw ? 1 << 7 : 0) | cm
   if (isWrite && !tr.s1ptw) iss |= ISS_WNR
-  if (isv) iss |= info & ACC_ISS_MASK
+  if ((info & ACC_ISV) !== 0 && !tr.s1ptw) iss |= info & ACC_ISS_MASK
   x.esr = syndrome(EC.DABT_LOWER, true, iss)
   x.farHi = hi
   x.farLo = lo
   x.hpfar = tr.hpfar
   x.ipa = tr.faultIpa
-  x.isv = isv
-  x.isWrite = isWrite
-  x.size = size
-  x.srt = (info >>> 16) & 31
-  x.s1ptw = tr.s1ptw
-  x.dataLo = 0
-  x.dataHi = 0
-  if (isv) {
-    cpu.mmioPending = true
-    cpu.mmioIsWrite = isWrite
-    cpu.mmioSrt = x.srt
-    cpu.mmioSize = size
-    cpu.mmioSignExtend = (info & (1 << 21)) !== 0
-    cpu.mmioSixtyFour = (info & (1 << 15)) !== 0
-    if (isWrite) {
-      const data = cpu.data
-      x.dataLo = size === 8 ? data.storeLo : size === 4 ? data.storeLo >>> 0 : data.storeLo & (size === 2 ? 0xffff : 0xff)
-      x.dataHi = size === 8 ? data.storeHi : 0
-    }
-  }
   return exitTo(cpu, x)
 }
 
@@ -156,7 +135,6 @@ export function stage2InstructionAbort(cpu: Cpu, tr: TranslationResult, hi: numb
   x.farLo = lo
   x.hpfar = tr.hpfar
   x.ipa = tr.faultIpa
-  x.s1ptw = tr.s1ptw
   return exitTo(cpu, x)
 }
 

@@ -9,10 +9,11 @@ export interface BudgetExit {
 
 /**
  * A data access that stage 2 did not allow: a stage-2 translation, access-flag or
- * permission fault (ESR_EL2 EC 0x24), including one on a stage-1 table read (`s1ptw`).
- * When `isv` is set the syndrome describes a single-register access the hypervisor can
- * emulate as MMIO: complete it with `Cpu.completeMmio()`. Otherwise fix stage 2 and
- * call `run()` again: the instruction is retried.
+ * permission fault (ESR_EL2 EC 0x24), including one on a stage-1 table read (ISS.S1PTW).
+ * The syndrome is everything the hypervisor gets, as on hardware: with ISS.ISV set it
+ * describes a single-register access (SAS, SSE, SRT, SF, WnR) the hypervisor can emulate
+ * as MMIO -- it then writes Xt for a load (setXHalves) and moves PC on (advancePc).
+ * Otherwise it fixes stage 2 and calls `run()` again: the instruction is retried.
  */
 export interface DataAbortExit {
   readonly kind: 'data-abort'
@@ -23,19 +24,8 @@ export interface DataAbortExit {
   farLo: number
   /** HPFAR_EL2 value (faulting IPA bits 47:12 in bits 43:4). */
   hpfar: number
-  /** The faulting IPA, page-accurate from HPFAR plus FAR's low 12 bits. */
+  /** The faulting IPA: the page from HPFAR plus FAR's low 12 bits. */
   ipa: number
-  /** ISV: the fields below are valid. */
-  isv: boolean
-  isWrite: boolean
-  /** Access size in bytes (1, 2, 4, 8). */
-  size: number
-  /** Register transferred (31 = XZR). */
-  srt: number
-  /** Data being stored (write exits), as halves, zero-extended from `size`. */
-  dataLo: number
-  dataHi: number
-  s1ptw: boolean
 }
 
 /** Stage-2 fault on an instruction fetch (ESR_EL2 EC 0x20). Fix stage 2 and resume. */
@@ -46,7 +36,6 @@ export interface InstructionAbortExit {
   farLo: number
   hpfar: number
   ipa: number
-  s1ptw: boolean
 }
 
 /** HVC from EL1 (EC 0x16). PC already points after the HVC; X0–X17 carry arguments. */
@@ -107,13 +96,8 @@ export type CpuExitKind = CpuExit['kind']
 /** The reusable exit objects of one CPU. */
 export class ExitRecords {
   readonly budget: BudgetExit = { kind: 'budget' }
-  readonly dataAbort: DataAbortExit = {
-    kind: 'data-abort', esr: 0, farHi: 0, farLo: 0, hpfar: 0, ipa: 0, isv: false, isWrite: false, size: 0, srt: 0,
-    dataLo: 0, dataHi: 0, s1ptw: false,
-  }
-  readonly instructionAbort: InstructionAbortExit = {
-    kind: 'instruction-abort', esr: 0, farHi: 0, farLo: 0, hpfar: 0, ipa: 0, s1ptw: false,
-  }
+  readonly dataAbort: DataAbortExit = { kind: 'data-abort', esr: 0, farHi: 0, farLo: 0, hpfar: 0, ipa: 0 }
+  readonly instructionAbort: InstructionAbortExit = { kind: 'instruction-abort', esr: 0, farHi: 0, farLo: 0, hpfar: 0, ipa: 0 }
   readonly hvc: HvcExit = { kind: 'hvc', esr: 0, imm16: 0 }
   readonly smc: SmcExit = { kind: 'smc', esr: 0, imm16: 0 }
   readonly sysregTrap: SysregTrapExit = { kind: 'sysreg-trap', esr: 0, key: 0, rt: 0, isRead: false }

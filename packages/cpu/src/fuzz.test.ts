@@ -2,7 +2,7 @@
 // never throw. Every exit is answered the way a hypervisor might, including with
 // nonsense, and the run goes on.
 import { expect, test } from 'vitest'
-import { RAM_BASE, enableIdentityMmu, makeMachine } from './test-helpers.js'
+import { RAM_BASE, abortSyndrome, emulateMmio, enableIdentityMmu, makeMachine } from './test-helpers.js'
 
 /** xorshift32: deterministic, so a failure reproduces. */
 function rng(seed: number): () => number {
@@ -62,7 +62,7 @@ test('three million steps of random instruction words raise no host exception', 
     kinds.set(exit.kind, (kinds.get(exit.kind) ?? 0) + 1)
     switch (exit.kind) {
       case 'data-abort':
-        if (exit.isv) cpu.completeMmio(next(), next())
+        if (abortSyndrome(exit).isv) emulateMmio(cpu, exit, (BigInt(next()) << 32n) | BigInt(next()))
         else cpu.injectAbort(true, (BigInt(exit.farHi) << 32n) | BigInt(exit.farLo))
         break
       case 'instruction-abort':

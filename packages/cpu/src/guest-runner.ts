@@ -2,7 +2,7 @@
 // virt machine would, answering PL011 MMIO and PSCI HVC exits.
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { makeMachine, type Machine } from './test-helpers.js'
+import { abortSyndrome, emulateMmio, makeMachine, type Machine } from './test-helpers.js'
 
 export const GUESTS = fileURLToPath(new URL('../../../guests/', import.meta.url))
 
@@ -56,10 +56,11 @@ export function runGuest(
       case 'budget':
         break
       case 'data-abort': {
-        if (!exit.isv) throw new Error(`data abort without syndrome at IPA ${exit.ipa.toString(16)}`)
+        const access = abortSyndrome(exit)
+        if (!access.isv) throw new Error(`data abort without syndrome at IPA ${exit.ipa.toString(16)}`)
         if (exit.ipa >= UART && exit.ipa < UART + 0x1000) {
-          if (exit.isWrite && exit.ipa === UART) output += String.fromCharCode(exit.dataLo & 0xff)
-          m.cpu.completeMmio(0, 0) // reads: FR = 0 (transmit FIFO never full)
+          if (access.isWrite && exit.ipa === UART) output += String.fromCharCode(m.cpu.xLo(access.srt) & 0xff)
+          emulateMmio(m.cpu, exit) // reads: FR = 0 (transmit FIFO never full)
         } else {
           m.cpu.injectAbort(true, (BigInt(exit.farHi) << 32n) | BigInt(exit.farLo))
         }

@@ -99,3 +99,28 @@ export function enableIdentityMmu(m: Machine): void {
   m.cpu.setSysreg('TTBR0_EL1', BigInt(l1))
   m.cpu.setSysreg('SCTLR_EL1', m.cpu.getSysreg('SCTLR_EL1') | 0x1005n)
 }
+
+/** The access a data abort's syndrome describes (ESR ISS: ISV, WnR, SAS, SRT, SSE, SF), as a hypervisor reads it. */
+export function abortSyndrome(exit: CpuExit): { isv: boolean; isWrite: boolean; size: number; srt: number; signExtend: boolean; sixtyFour: boolean } {
+  if (exit.kind !== 'data-abort') throw new Error(`expected a data abort, got ${exit.kind}`)
+  const esr = exit.esr
+  return {
+    isv: ((esr >>> 24) & 1) === 1,
+    isWrite: ((esr >>> 6) & 1) === 1,
+    size: 1 << ((esr >>> 22) & 3),
+    srt: (esr >>> 16) & 31,
+    signExtend: ((esr >>> 21) & 1) === 1,
+    sixtyFour: ((esr >>> 15) & 1) === 1,
+  }
+}
+
+/**
+ * What a hypervisor does with an emulated MMIO access (the tests' stand-in for it): a load
+ * gets `value` in Xt (already extended), then PC moves past the instruction.
+ */
+export function emulateMmio(cpu: Cpu, exit: CpuExit, value = 0n): void {
+  const access = abortSyndrome(exit)
+  if (!access.isv) throw new Error('the data abort has no valid syndrome')
+  if (!access.isWrite) cpu.setX(access.srt, value)
+  cpu.advancePc()
+}

@@ -1,6 +1,7 @@
 import { ErrnoError, PAGE_SIZE } from '@tagvm/tag-memory'
 import type { HostPage, HostVma } from './host.js'
 import type { Memslot } from './memslots.js'
+import type { MmioAccess } from './mmio.js'
 import {
   EC_DABT_LOWER,
   EC_IABT_LOWER,
@@ -34,16 +35,8 @@ export interface GuestAbort {
 export type AbortOutcome =
   /** Stage 2 was fixed (or will be re-faulted); resume the guest at the same instruction. */
   | { readonly kind: 'resume' }
-  /** Emulate an MMIO access (KVM_EXIT_MMIO); `ipa` includes the low 12 bits from FAR. */
-  | {
-      readonly kind: 'mmio'
-      readonly ipa: number
-      readonly size: number
-      readonly write: boolean
-      readonly srt: number
-      readonly signExtend: boolean
-      readonly sixtyFour: boolean
-    }
+  /** Emulate an MMIO access (KVM_EXIT_MMIO): the access decoded from the syndrome, once. */
+  | MmioAccess
   /** KVM_EXIT_ARM_NISV (only with KVM_CAP_ARM_NISV_TO_USER). */
   | { readonly kind: 'arm-nisv'; readonly esrIss: number; readonly faultIpa: number }
   /** Inject a synchronous external abort (data or prefetch) at FAR into the guest. */
@@ -115,7 +108,7 @@ export function handleGuestAbort(vm: Vm, abort: GuestAbort): AbortOutcome {
   return userMemAbort(vm, slot, faultIpa, gfn, fsc, writeFault, isIabt)
 }
 
-/** io_mem_abort (arch/arm64/kvm/mmio.c). */
+/** io_mem_abort (arch/arm64/kvm/mmio.c): the syndrome decoded once into the access the VMM emulates. */
 function ioMemAbort(vm: Vm, esr: number, ipa: number): AbortOutcome {
   const syndrome = decodeDataAbort(esr)
   if (!syndrome.isv) {

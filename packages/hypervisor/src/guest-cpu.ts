@@ -4,15 +4,7 @@ import type { PhysicalMemory } from '@tagvm/tag-memory'
 /** The exits of `@tagvm/cpu`'s run() the hypervisor handles (its exits.ts, structurally). */
 export type GuestCpuExit =
   | { readonly kind: 'budget' }
-  | {
-      readonly kind: 'data-abort'
-      readonly esr: number
-      readonly farHi: number
-      readonly farLo: number
-      readonly hpfar: number
-      readonly dataLo: number
-      readonly dataHi: number
-    }
+  | { readonly kind: 'data-abort'; readonly esr: number; readonly farHi: number; readonly farLo: number; readonly hpfar: number }
   | { readonly kind: 'instruction-abort'; readonly esr: number; readonly farHi: number; readonly farLo: number; readonly hpfar: number }
   | { readonly kind: 'hvc'; readonly imm16: number }
   | { readonly kind: 'smc'; readonly imm16: number }
@@ -29,16 +21,19 @@ export interface GuestCpu {
   run(budget: number): GuestCpuExit
   getX(n: number): bigint
   setX(n: number, value: bigint): void
+  /** X<n> as uint32 halves (31 reads zero) and its write (31 discards): the MMIO path, without BigInt. */
+  xLo(n: number): number
+  xHi(n: number): number
+  setXHalves(n: number, lo: number, hi: number): void
   getSpEl(el: 0 | 1): bigint
   setSpEl(el: 0 | 1, value: bigint): void
+  hasSysreg(key: number): boolean
   getSysreg(key: number): bigint
   setSysreg(key: number, value: bigint): void
   setHcrEl2(value: bigint): void
   setVttbrEl2(value: bigint): void
   setVtcrEl2(value: number): void
   advancePc(): void
-  completeMmio(dataLo?: number, dataHi?: number): void
-  cancelMmio(): void
   injectUndefined(): void
   injectAbort(isData: boolean, far: bigint): void
   reset(): void

@@ -2,6 +2,7 @@ import { HcrBit } from '@tagvm/cpu'
 import { ErrnoError } from '@tagvm/tag-memory'
 import type { AbortOutcome } from './fault.js'
 import { enoexec } from './errors.js'
+import { completeMmio, mmioWriteData, type MmioAccess } from './mmio.js'
 import type { GuestCpu, GuestCpuExit } from './guest-cpu.js'
 import { MTE_SYSREGS, ONE_REG_SYSREGS, Sysreg as SysReg, isIdRegister, isMteSetWayOp, isSetWayOp } from './sysregs.js'
 import {
@@ -108,8 +109,10 @@ export class Vcpu implements PsciVcpu {
   private psciVersion = KVM_ARM_PSCI_1_1
   /** AArch32 banked SPSRs (spsr[1..4] of struct kvm_regs): kept, never used by AArch64. */
   private readonly spsr32 = [0n, 0n, 0n, 0n]
+  /** kvm_run.mmio.data: the bytes of the last MMIO exit. */
   private readonly runBuffer = new Uint8Array(8)
-  private pendingMmio: { write: boolean; size: number } | null = null
+  /** The MMIO access of the last exit, until the next KVM_RUN completes it (vcpu->mmio_needed). */
+  private pendingMmio: MmioAccess | null = null
   private readonly tlbHook
   /** The ONE_REG system registers this CPU implements. */
   private readonly oneRegSysregs: readonly number[]
@@ -244,14 +247,7 @@ export class Vcpu implements PsciVcpu {
     const pending = this.pendingMmio
     if (!pending) return
     this.pendingMmio = null
-    if (pending.write) {
-      this.cpu.completeMmio()
-      return
-    }
-    const view = new DataView(this.runBuffer.buffer)
-    const lo = pending.size >= 4 ? view.getUint32(0, true) : pending.size === 2 ? view.getUint16(0, true) : view.getUint8(0)
-    const hi = pending.size === 8 ? view.getUint32(4, true) : 0
-    this.cpu.completeMmio(lo, hi)
+    completeMmio(this.cpu, pending, this.runBuffer)
   }
 
   /** Returns an exit for the VMM, or undefined to keep running. */
@@ -288,35 +284,21 @@ export class Vcpu implements PsciVcpu {
 
   private handleAbort(exit: Extract<GuestCpuExit, { kind: 'data-abort' | 'instruction-abort' }>): VcpuExit | undefined {
     const cpu = this.cpu
-    let outcome: AbortOutcome
-    try {
-      outcome = this.vm.handleGuestAbort(exit)
-    } catch (error) {
-      cpu.cancelMmio()
-      throw error
-    }
+    const outcome: AbortOutcome = this.vm.handleGuestAbort(exit)
     const far = (BigInt(exit.farHi >>> 0) << 32n) | BigInt(exit.farLo >>> 0)
     switch (outcome.kind) {
       case 'resume':
-        cpu.cancelMmio()
         return undefined
       case 'mmio': {
-        const data = this.runBuffer.subarray(0, outcome.size)
-        data.fill(0)
-        if (outcome.write && exit.kind === 'data-abort') {
-          const view = new DataView(this.runBuffer.buffer)
-          view.setUint32(0, exit.dataLo >>> 0, true)
-          view.setUint32(4, exit.dataHi >>> 0, true)
-          this.runBuffer.fill(0, outcome.size)
-        }
-        this.pendingMmio = { write: outcome.write, size: outcome.size }
-        return { kind: 'mmio', addr: outcome.ipa, size: outcome.size, write: outcome.write, data }
+        // The VMM fills `data` for a read before the next KVM_RUN, which completes the access.
+        if (outcome.write) mmioWriteData(cpu, outcome, this.runBuffer)
+        else this.runBuffer.fill(0)
+        this.pendingMmio = outcome
+        return { kind: 'mmio', addr: outcome.ipa, size: outcome.size, write: outcome.write, data: this.runBuffer.subarray(0, outcome.size) }
       }
       case 'arm-nisv':
-        cpu.cancelMmio()
         return { kind: 'arm-nisv', esrIss: outcome.esrIss, faultIpa: outcome.faultIpa }
       case 'skip-instruction':
-        cpu.cancelMmio()
         cpu.advancePc()
         return undefined
       case 'inject-pabt':
@@ -411,13 +393,7 @@ export class Vcpu implements PsciVcpu {
   }
 
   private cpuHas(key: number): boolean {
-    try {
-      this.cpu.getSysreg(key)
-      return true
-    } catch (error) {
-      if (error instanceof RangeError) return false
-      throw error
-    }
+    return this.cpu.hasSysreg(key)
   }
 
   private sysregVisible(key: number): boolean {
