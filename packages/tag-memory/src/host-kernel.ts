@@ -176,6 +176,8 @@ export class HostKernel {
     if (basePfn < this.memory.frameCount) {
       throw new RangeError(`device region at pfn ${hex(basePfn)} overlaps RAM (${this.memory.frameCount} frames)`)
     }
+    // The device's memory: what a guest or the VMM reads and writes through a mapping of it.
+    this.memory.addDeviceFrames(basePfn, pageCount)
     return new DeviceRegion(name, basePfn, pageCount)
   }
 

@@ -277,6 +277,24 @@ describe('faulting in pages for the hypervisor', () => {
     expect(() => kernel.createDeviceRegion('overlap', 100, 1)).toThrow(RangeError)
   })
 
+  test('device (pfnmap) memory holds data the VMM reads and writes through its mapping, never tags', () => {
+    const { memory, kernel, mm } = setup(16 * MiB)
+    const bar = kernel.createDeviceRegion('bar', memory.frameCount + 8, 2)
+    const d = mm.mmap({ length: 2 * PAGE_SIZE, prot: RW, flags: MAP_SHARED, file: bar })
+    mm.userWrite(d + PAGE_SIZE - 2, Uint8Array.of(1, 2, 3, 4)) // across the two device frames
+    const back = new Uint8Array(4)
+    mm.userRead(d + PAGE_SIZE - 2, back)
+    expect([...back]).toEqual([1, 2, 3, 4])
+    const pfn = memory.frameCount + 9
+    const frame = memory.frameData(pfn)
+    expect(frame.bytes[frame.offset + 1]).toBe(4)
+    expect(memory.isDeviceFrame(pfn)).toBe(true)
+    expect(memory.frameTags(pfn, false)).toBeNull()
+    expect(() => memory.frameTags(pfn, true)).toThrow(RangeError)
+    expect(() => kernel.createDeviceRegion('again', memory.frameCount + 9, 1)).toThrow(RangeError)
+    expect(() => memory.frameData(memory.frameCount + 10)).toThrow(RangeError)
+  })
+
   test('private file mappings share the page cache until written (copy on write)', () => {
     const { kernel, mm } = setup(16 * MiB)
     const file = kernel.createFile('image', new Uint8Array(2 * PAGE_SIZE).fill(0x33))

@@ -728,8 +728,7 @@ export class HostMm {
     let at = hva
     const end = hva + length
     while (at < end) {
-      const { pfn, device } = this.faultIn(at, { write })
-      if (device) throw new ErrnoError('EFAULT', `${hex(at)} is device memory; the model keeps no data for it`)
+      const { pfn } = this.faultIn(at, { write })
       const inPage = at % PAGE_SIZE
       const n = Math.min(end - at, PAGE_SIZE - inPage)
       spans.push({ pa: pfn * PAGE_SIZE + inPage, length: n, vma: this.vmaAt(at) as Vma })

@@ -100,6 +100,8 @@ export class PhysicalMemory {
    * frame's decoded code was invalidated since; see markCode.
    */
   readonly codeEpochs: Int32Array
+  /** Device frames outside RAM (a BAR mapped with remap_pfn_range): data, never tags. */
+  private readonly devices: DeviceFrames[] = []
 
   /**
    * With `shared: true` the whole memory is reserved up front as SharedArrayBuffers
@@ -254,6 +256,10 @@ export class PhysicalMemory {
   }
 
   frameData(pfn: number): FrameData {
+    if (pfn >= this.frameCount) {
+      const device = this.deviceOf(pfn)
+      if (device) return device.frameData(pfn)
+    }
     this.checkPfn(pfn)
     const index = pfn >>> FRAMES_PER_CHUNK_SHIFT
     const bytes = this.chunk(index)
@@ -307,6 +313,7 @@ export class PhysicalMemory {
 
   /** Copies `dst.length` bytes starting at `pa` into `dst`. Untouched memory reads as zero. */
   readBytes(pa: number, dst: Uint8Array): void {
+    if (pa >= this.size && this.deviceRange(pa, dst.length, (bytes, at) => dst.set(bytes.subarray(at, at + dst.length)))) return
     this.checkRange(pa, dst.length)
     let done = 0
     while (done < dst.length) {
@@ -322,6 +329,7 @@ export class PhysicalMemory {
   }
 
   writeBytes(pa: number, src: Uint8Array): void {
+    if (pa >= this.size && this.deviceRange(pa, src.length, (bytes, at) => bytes.set(src, at))) return
     this.checkRange(pa, src.length)
     let done = 0
     while (done < src.length) {
@@ -416,6 +424,8 @@ export class PhysicalMemory {
    * tag of such a frame reads 0).
    */
   frameTags(pfn: number, allocate: boolean): FrameTags | null {
+    // Device memory has no tag storage: every tag reads 0 and none can be stored.
+    if (pfn >= this.frameCount && this.deviceOf(pfn) && !allocate) return null
     this.checkPfn(pfn)
     let slot = this.tagSlot(pfn)
     if (slot === 0) {
@@ -679,6 +689,42 @@ export class PhysicalMemory {
     Atomics.and(this.flags, pfn, ~FRAME_TAGGED)
   }
 
+  // ---- device memory ---------------------------------------------------------------------
+
+  /**
+   * Gives the frames [basePfn, basePfn+count) outside RAM data storage (zeroed, made on
+   * first touch): device memory such as a PCI BAR that a VMM maps with VM_PFNMAP and a guest
+   * reaches through stage 2 as Device memory. frameData, readBytes and writeBytes serve
+   * them; they never have tags (frameTags is null) and are never code.
+   */
+  addDeviceFrames(basePfn: number, count: number): void {
+    if (!(Number.isInteger(basePfn) && Number.isInteger(count) && count > 0 && basePfn >= this.frameCount && basePfn + count <= 2 ** 36)) {
+      throw new RangeError(`device frames ${describe(basePfn)}+${describe(count)} must be outside RAM (${this.frameCount} frames)`)
+    }
+    if (this.devices.some((d) => basePfn < d.basePfn + d.count && d.basePfn < basePfn + count)) {
+      throw new RangeError(`device frames ${describe(basePfn)}+${describe(count)} overlap another device range`)
+    }
+    this.devices.push(new DeviceFrames(basePfn, count, this.shared))
+  }
+
+  /** Whether `pfn` is a device frame (addDeviceFrames). */
+  isDeviceFrame(pfn: number): boolean {
+    return this.deviceOf(pfn) !== undefined
+  }
+
+  private deviceOf(pfn: number): DeviceFrames | undefined {
+    return this.devices.find((d) => pfn >= d.basePfn && pfn < d.basePfn + d.count)
+  }
+
+  /** Runs `access` on device bytes when [pa, pa+length) lies in one device range; false if it does not. */
+  private deviceRange(pa: number, length: number, access: (bytes: Uint8Array, at: number) => void): boolean {
+    if (!(Number.isInteger(pa) && Number.isInteger(length) && length >= 0)) return false
+    const device = this.deviceOf(Math.floor(pa / PAGE_SIZE))
+    if (!device || pa + length > (device.basePfn + device.count) * PAGE_SIZE) return false
+    access(device.bytes(), pa - device.basePfn * PAGE_SIZE)
+    return true
+  }
+
   // ---- decoded code (the CPUs' instruction caches) ------------------------------------
 
   /**
@@ -736,6 +782,32 @@ export class PhysicalMemory {
     if (length === 0) return
     const last = Math.floor((pa + length - 1) / PAGE_SIZE)
     for (let pfn = Math.floor(pa / PAGE_SIZE); pfn <= last; pfn++) this.noteWrite(pfn)
+  }
+}
+
+/** One device range's bytes, allocated on first touch. */
+class DeviceFrames {
+  private data: Uint8Array | null = null
+  private view: DataView | null = null
+
+  constructor(
+    readonly basePfn: number,
+    readonly count: number,
+    private readonly shared: boolean,
+  ) {}
+
+  bytes(): Uint8Array {
+    if (this.data === null) {
+      const length = this.count * PAGE_SIZE
+      this.data = new Uint8Array(this.shared ? new SharedArrayBuffer(length) : new ArrayBuffer(length))
+      this.view = new DataView(this.data.buffer)
+    }
+    return this.data
+  }
+
+  frameData(pfn: number): FrameData {
+    const bytes = this.bytes()
+    return { bytes, view: this.view as DataView, offset: (pfn - this.basePfn) * PAGE_SIZE }
   }
 }
 
