@@ -459,18 +459,28 @@ export class Cpu {
     this.instret++
   }
 
-  /** Injects an UNDEFINED exception at the current PC into EL1 (kvm_inject_undefined). */
+  /**
+   * Injects an UNDEFINED exception at the current PC into EL1 (kvm_inject_undefined). The
+   * instruction that exited (a trapped system register access, say) ends in that exception:
+   * it counts as one step in `retired`, as an UNDEFINED instruction the CPU takes itself does.
+   */
   injectUndefined(): void {
     enterEl1(this, syndrome(EC.UNKNOWN, true, 0), this.pcLo, this.pcHi, 0)
+    this.instret++
   }
 
-  /** Injects a synchronous external abort (data or instruction) at the current PC with FAR = far. */
+  /**
+   * Injects a synchronous external abort (data or instruction) at the current PC with FAR =
+   * far. A data abort ends the instruction that made the access and counts as one step; an
+   * instruction abort counts none (nothing was fetched to count).
+   */
   injectAbort(isData: boolean, far: bigint): void {
     const v = checkU64(far)
     setFar(this, Number(v >> 32n), Number(v & 0xffffffffn))
     const lower = this.p[PS.EL] === 0
     const ec = isData ? (lower ? EC.DABT_LOWER : EC.DABT_CURRENT) : lower ? EC.IABT_LOWER : EC.IABT_CURRENT
     enterEl1(this, syndrome(ec, true, 0x10), this.pcLo, this.pcHi, 0)
+    if (isData) this.instret++
   }
 
   /** Architectural reset into EL1h, as QEMU starts a bare-metal ELF. */

@@ -229,13 +229,14 @@ export class Vcpu implements PsciVcpu {
     while (left > 0) {
       const before = this.cpu.retired
       const exit = this.cpu.run(Math.min(left, SLICE))
-      // (max: @tagvm/cpu currently reports -1 retired for a fetch-fault exit)
+      const result = this.handleExit(exit)
+      // Counted after the exit is handled: an instruction KVM emulates (advancePc) or ends
+      // with an exception it injects is a step of the guest, as one the CPU runs is.
       const retired = Math.max(0, this.cpu.retired - before)
       left -= retired
       // Exits that retire nothing (a fault fixed, then retried) do not use the budget, but
       // a guest stuck re-faulting must not hang the VMM.
       stalls = retired === 0 ? stalls + 1 : 0
-      const result = this.handleExit(exit)
       if (result) return result
       if (stalls > MAX_STALLED_EXITS) return INTR
     }
