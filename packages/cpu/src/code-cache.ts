@@ -13,7 +13,7 @@
 // once (the block it runs in ends there).
 
 import { ACCESS_FETCH } from '@tagvm/mmu'
-import { HCR, PAGE_OFFSET_MASK, PAGE_SIZE } from './constants.js'
+import { HCR, PAGE_OFFSET_MASK, PAGE_SIZE, TWO32 } from './constants.js'
 import type { Cpu } from './cpu.js'
 import { setFar, stage2InstructionAbort, takeVirtualInterrupt } from './exceptions.js'
 import { ROLE_END, ROLE_STORE, blockRole, compile, type Handler } from './handlers.js'
@@ -185,7 +185,7 @@ export class CodeCache {
     for (let k = 0; k < n; k++) {
       if (k > 0) body += `cpu.pcLo = pc0 + ${4 * k}\n`
       if (k === n - 1) {
-        body += `if (h${k}() === 0) { const next = pc0 + ${4 * n}; if (next >= 4294967296) { cpu.pcLo = 0; cpu.pcHi = (cpu.pcHi + 1) >>> 0 } else cpu.pcLo = next }\n`
+        body += `if (h${k}() === 0) { const next = pc0 + ${4 * n}; if (next >= ${TWO32}) { cpu.pcLo = 0; cpu.pcHi = (cpu.pcHi + 1) >>> 0 } else cpu.pcLo = next }\n`
       } else {
         body += `h${k}()\n`
         // A store that hit this page's code (or anything that drops the fetch page) ends

@@ -24,21 +24,31 @@ export interface MmioAccess {
   readonly sixtyFour: boolean
 }
 
+/** kvm_run.mmio.data: 8 bytes, and a view of them. */
+export interface MmioData {
+  readonly bytes: Uint8Array
+  readonly view: DataView
+}
+
+export function mmioData(): MmioData {
+  const bytes = new Uint8Array(8)
+  return { bytes, view: new DataView(bytes.buffer) }
+}
+
 /** io_mem_abort for a write: Xt's low `size` bytes into the run buffer, little-endian. */
-export function mmioWriteData(cpu: GuestCpu, access: MmioAccess, buffer: Uint8Array): void {
-  const view = new DataView(buffer.buffer, buffer.byteOffset, 8)
-  view.setUint32(0, cpu.xLo(access.srt), true)
-  view.setUint32(4, cpu.xHi(access.srt), true)
-  buffer.fill(0, access.size, 8)
+export function mmioWriteData(cpu: GuestCpu, access: MmioAccess, data: MmioData): void {
+  data.view.setUint32(0, cpu.xLo(access.srt), true)
+  data.view.setUint32(4, cpu.xHi(access.srt), true)
+  data.bytes.fill(0, access.size, 8)
 }
 
 /**
  * kvm_handle_mmio_return: a read takes the VMM's `size` bytes from the run buffer into
  * Xt, extended as SSE and SF say; then the instruction is done and PC moves on.
  */
-export function completeMmio(cpu: GuestCpu, access: MmioAccess, buffer: Uint8Array): void {
+export function completeMmio(cpu: GuestCpu, access: MmioAccess, data: MmioData): void {
   if (!access.write) {
-    const view = new DataView(buffer.buffer, buffer.byteOffset, 8)
+    const view = data.view
     const size = access.size
     let lo = view.getUint32(0, true)
     let hi = size === 8 ? view.getUint32(4, true) : 0

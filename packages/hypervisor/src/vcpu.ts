@@ -2,7 +2,7 @@ import { HcrBit } from '@tagvm/cpu'
 import { ErrnoError } from '@tagvm/tag-memory'
 import type { AbortOutcome } from './fault.js'
 import { enoexec } from './errors.js'
-import { completeMmio, mmioWriteData, type MmioAccess } from './mmio.js'
+import { completeMmio, mmioData, mmioWriteData, type MmioAccess } from './mmio.js'
 import type { GuestCpu, GuestCpuExit } from './guest-cpu.js'
 import { MTE_SYSREGS, ONE_REG_SYSREGS, Sysreg as SysReg, isIdRegister, isMteSetWayOp, isSetWayOp } from './sysregs.js'
 import {
@@ -110,7 +110,7 @@ export class Vcpu implements PsciVcpu {
   /** AArch32 banked SPSRs (spsr[1..4] of struct kvm_regs): kept, never used by AArch64. */
   private readonly spsr32 = [0n, 0n, 0n, 0n]
   /** kvm_run.mmio.data: the bytes of the last MMIO exit. */
-  private readonly runBuffer = new Uint8Array(8)
+  private readonly runBuffer = mmioData()
   /** The MMIO access of the last exit, until the next KVM_RUN completes it (vcpu->mmio_needed). */
   private pendingMmio: MmioAccess | null = null
   private readonly tlbHook
@@ -293,9 +293,9 @@ export class Vcpu implements PsciVcpu {
       case 'mmio': {
         // The VMM fills `data` for a read before the next KVM_RUN, which completes the access.
         if (outcome.write) mmioWriteData(cpu, outcome, this.runBuffer)
-        else this.runBuffer.fill(0)
+        else this.runBuffer.bytes.fill(0)
         this.pendingMmio = outcome
-        return { kind: 'mmio', addr: outcome.ipa, size: outcome.size, write: outcome.write, data: this.runBuffer.subarray(0, outcome.size) }
+        return { kind: 'mmio', addr: outcome.ipa, size: outcome.size, write: outcome.write, data: this.runBuffer.bytes.subarray(0, outcome.size) }
       }
       case 'arm-nisv':
         return { kind: 'arm-nisv', esrIss: outcome.esrIss, faultIpa: outcome.faultIpa }
