@@ -3,6 +3,7 @@
 export const ASSEMBLED: ReadonlyMap<string, readonly number[]> = new Map<string, readonly number[]>([
   ["add x0, x1, #0xfff; sub x2, x1, #1, lsl #12; adds w3, w4, #1; subs x5, x6, x7; add x8, x1, x7, lsl #4; sub w9, w4, w7, asr #2", [0x913ffc20, 0xd1400422, 0x31000483, 0xeb0700c5, 0x8b071028, 0x4b870889]],
   ["adds x0, x0, x2; adc x1, x1, x3; negs x4, x16; sbc x5, xzr, xzr", [0xab020000, 0x9a030021, 0xeb1003e4, 0xda1f03e5]],
+  ["at s1e1r, x1; mrs x3, par_el1; at s1e1r, x2; mrs x4, par_el1", [0xd5087801, 0xd5387403, 0xd5087802, 0xd5387404]],
   ["at s1e1r, x1; mrs x3, par_el1; at s1e1w, x2; mrs x4, par_el1", [0xd5087801, 0xd5387403, 0xd5087822, 0xd5387404]],
   ["br x1", [0xd61f0020]],
   ["brk #0x99", [0xd4201320]],

@@ -269,20 +269,22 @@ export class Cpu {
     this.code.refetch()
   }
 
-  /** @internal AT S1E{0,1}{R,W}: writes PAR_EL1 (IPA and attributes, or the fault). */
+  /**
+   * @internal AT S1E{0,1}{R,W}: a stage-1 translation only. PAR_EL1 gets the IPA and the
+   * stage-1 attributes (the MAIR byte), whatever stage 2 holds for that IPA, so the guest
+   * cannot see host paging; or the stage-1 fault. A stage-2 fault on a stage-1 table read
+   * goes to EL2.
+   */
   addressTranslate(hi: number, lo: number, el: 0 | 1, isWrite: boolean): void {
     const tr = this.data.tr
-    const ok = this.mmu.walk(hi, lo, isWrite ? ACCESS_WRITE : ACCESS_READ, el, false, tr)
+    const access = isWrite ? ACCESS_WRITE : ACCESS_READ
     let parLo: number
     let parHi = 0
-    if (ok || (tr.stage === 2 && !tr.s1ptw && tr.ipaValid)) {
-      // AT S1E* reports the stage-1 output (an IPA), never stage 2's result.
-      const ipa = ok ? tr.ipa : tr.faultIpa
-      parLo = (((ipa % TWO32) & 0xfffff000) >>> 0) | 0x800 // RES1 bit 11
-      parHi = (Math.floor(ipa / TWO32) & 0xffff) | (ok ? (tr.attrs & 0xff) << 24 : 0)
+    if (this.mmu.walkStage1(hi, lo, access, el, false, tr)) {
+      parLo = (((tr.ipa % TWO32) & 0xfffff000) >>> 0) | 0x800 // RES1 bit 11
+      parHi = (Math.floor(tr.ipa / TWO32) & 0xffff) | ((tr.attrs & 0xff) << 24)
     } else if (tr.stage === 2) {
-      // A stage-2 fault on the stage-1 walk goes to EL2.
-      this.data.dataFault(hi, lo, isWrite ? ACCESS_WRITE : ACCESS_READ, ACC_CM, 0)
+      this.data.dataFault(hi, lo, access, ACC_CM, 0)
     } else {
       parLo = 1 | (tr.fsc << 1) | 0x800
     }

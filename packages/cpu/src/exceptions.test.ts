@@ -115,6 +115,16 @@ describe('exceptions taken to EL1', () => {
     expect((m.cpu.getX(4) >> 1n) & 0x3fn).toBe(5n)
   })
 
+  test('AT S1E1R reports the stage-1 attributes whether or not stage 2 maps the IPA yet', () => {
+    // Stage 1 maps 0x4000_0000.. 1:1 (MAIR attr 0 = 0xff); stage 2 maps only the first 16 MiB.
+    const unmapped = RAM_BASE + (32 << 20)
+    const m = setup({ 1: BigInt(RAM_BASE + 0x3000), 2: BigInt(unmapped) })
+    enableIdentityMmu(m)
+    runSnippet(m, asm`at s1e1r, x1; mrs x3, par_el1; at s1e1r, x2; mrs x4, par_el1`)
+    expect(m.cpu.getX(3)).toBe(0xff00_0000_0000_0800n | BigInt(RAM_BASE + 0x3000))
+    expect(m.cpu.getX(4)).toBe(0xff00_0000_0000_0800n | BigInt(unmapped))
+  })
+
   test('self-modifying code: a store over the next instruction runs the new one', () => {
     // Overwrite `mov x0, #1` with `mov x0, #2` (0xd2800040) just before it executes.
     const m = setup({ 1: BigInt(CODE + 8), 2: 0xd280_0040n })

@@ -5,7 +5,7 @@
 // instruction was fetched -- so a guest stuck there is still seen as making no progress.
 import { describe, expect, test } from 'vitest'
 import { KVM_ARM_TARGET_GENERIC_V8, KVM_ARM_VCPU_PSCI_0_2 } from './vcpu.js'
-import { REG_PC, sysregId } from './one-reg.js'
+import { REG_PC, sysregId, xRegId } from './one-reg.js'
 import { GUEST_RAM, MiB, anonRam, asm, makeHost } from './test-support.js'
 
 const VBAR_EL1 = sysregId(3, 0, 12, 0, 0)
@@ -46,4 +46,18 @@ test('a prefetch abort KVM injects (fetch outside every memslot) counts nothing'
   vcpu.setOneReg(REG_PC, 0x1000_0000n)
   expect(vcpu.run(1000)).toEqual({ kind: 'intr' })
   expect(vcpu.cpu.retired).toBe(0)
+})
+
+test('KVM_RUN retires at most its budget, counting the instructions KVM completes (emulated ID reads, MMIO)', () => {
+  // 1: mrs x0, id_aa64pfr1_el1 (trapped by HCR_EL2.TID3, emulated by KVM); b 1b
+  const idLoop = loopAt(asm`mrs x0, id_aa64pfr1_el1; b .-4`)
+  expect(idLoop.run(1000)).toEqual({ kind: 'intr' })
+  expect(idLoop.cpu.retired).toBe(1000)
+  // A store to no memslot, then NOPs: the answered store completes in the next run, and counts there.
+  const mmio = loopAt(asm`strb w1, [x2]; nop; nop; nop; nop; nop; nop; nop; nop`)
+  mmio.setOneReg(xRegId(2), 0x0900_0000n)
+  expect(mmio.run(1000)).toMatchObject({ kind: 'mmio', write: true })
+  const before = mmio.cpu.retired
+  expect(mmio.run(5)).toEqual({ kind: 'intr' })
+  expect(mmio.cpu.retired - before).toBe(5)
 })

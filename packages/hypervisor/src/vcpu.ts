@@ -220,11 +220,13 @@ export class Vcpu implements PsciVcpu {
     if (!this.initialised) throw enoexec('KVM_RUN before KVM_ARM_VCPU_INIT')
     if (!Number.isSafeInteger(budget) || budget < 0) throw new RangeError(`budget must be a non-negative integer, got ${budget}`)
     // As kvm_arch_vcpu_ioctl_run: an answered MMIO access completes before immediate_exit is seen.
+    const start = this.cpu.retired
     this.completeMmio()
     if (this.immediateExit) throw new ErrnoError('EINTR', 'immediate_exit is set')
     if (this.powerOff) return INTR
     this.hasRun = true
-    let left = budget
+    // The completed access is a step of this run: run(n) retires at most n instructions.
+    let left = budget - (this.cpu.retired - start)
     let stalls = 0
     while (left > 0) {
       const before = this.cpu.retired
