@@ -34,7 +34,9 @@ const CODE_GEN_ONE = 1 << CODE_GEN_SHIFT
 const TAG_STORAGE_COUNT = 0
 const CODE_WRITE_EPOCH = 1
 const CODE_FLUSH_EPOCH = 2
-const EXTRA_FLAG_WORDS = 3
+/** Non-zero once any frame has been marked as code: until then writes skip the per-frame test. */
+const CODE_EVER_MARKED = 3
+const EXTRA_FLAG_WORDS = 4
 /** Shared mode reserves data in SharedArrayBuffers of at most this size. */
 const SHARED_REGION_SIZE = 2 ** 30
 
@@ -100,6 +102,8 @@ export class PhysicalMemory {
    * frame's decoded code was invalidated since; see markCode.
    */
   readonly codeEpochs: Int32Array
+  /** Index of the CODE_EVER_MARKED word in `flags`. */
+  private readonly codeMarkedIndex: number
   /** Device frames outside RAM (a BAR mapped with remap_pfn_range): data, never tags. */
   private readonly devices: DeviceFrames[] = []
 
@@ -123,6 +127,7 @@ export class PhysicalMemory {
     this.tagSlotIndex = new Array<Int32Array | undefined>(chunkCount).fill(undefined)
     // One Int32 per frame, plus the shared count of frames with tag storage and the code epochs.
     const flagBytes = (this.frameCount + EXTRA_FLAG_WORDS) * 4
+    this.codeMarkedIndex = this.frameCount + CODE_EVER_MARKED
     if (!shared) {
       this.flags = new Int32Array(new ArrayBuffer(flagBytes))
       this.codeEpochs = this.flags.subarray(this.frameCount + CODE_WRITE_EPOCH, this.frameCount + CODE_FLUSH_EPOCH + 1)
@@ -292,7 +297,7 @@ export class PhysicalMemory {
     checkValue(value, 0xff)
     const index = Math.floor(pa / CHUNK_SIZE)
     this.chunk(index)[pa - index * CHUNK_SIZE] = value
-    this.noteWrite(Math.floor(pa / PAGE_SIZE))
+    this.noteWrite(pa)
   }
 
   write16(pa: number, value: number): void {
@@ -300,7 +305,7 @@ export class PhysicalMemory {
     checkValue(value, 0xffff)
     const index = Math.floor(pa / CHUNK_SIZE)
     this.view(index).setUint16(pa - index * CHUNK_SIZE, value, true)
-    this.noteWrite(Math.floor(pa / PAGE_SIZE))
+    this.noteWrite(pa)
   }
 
   write32(pa: number, value: number): void {
@@ -308,7 +313,7 @@ export class PhysicalMemory {
     checkValue(value, 0xffffffff)
     const index = Math.floor(pa / CHUNK_SIZE)
     this.view(index).setUint32(pa - index * CHUNK_SIZE, value, true)
-    this.noteWrite(Math.floor(pa / PAGE_SIZE))
+    this.noteWrite(pa)
   }
 
   /** Copies `dst.length` bytes starting at `pa` into `dst`. Untouched memory reads as zero. */
@@ -376,7 +381,7 @@ export class PhysicalMemory {
     } else {
       this.chunks[dstIndex]?.fill(0, dstOffset, dstOffset + PAGE_SIZE)
     }
-    this.noteWrite(dstPfn)
+    this.noteWrite(dstPfn * PAGE_SIZE)
   }
 
   // ---- allocation tags -------------------------------------------------------------------
@@ -737,6 +742,7 @@ export class PhysicalMemory {
    */
   markCode(pfn: number): number {
     this.checkPfn(pfn)
+    if (this.flags[this.codeMarkedIndex] === 0) Atomics.store(this.flags, this.codeMarkedIndex, 1)
     return Atomics.or(this.flags, pfn, FRAME_CODE) >>> CODE_GEN_SHIFT
   }
 
@@ -772,16 +778,19 @@ export class PhysicalMemory {
     Atomics.add(this.flags, this.frameCount + CODE_FLUSH_EPOCH, 1)
   }
 
-  /** A write through this object hit frame `pfn`. */
-  private noteWrite(pfn: number): void {
-    // A plain read: the common case (no code there) costs one load and a test.
+  /** A write through this object hit the frame holding `pa`. */
+  private noteWrite(pa: number): void {
+    // Plain reads: with no code anywhere (a host without CPUs running) one load and a test;
+    // else one more for the frame.
+    if (this.flags[this.codeMarkedIndex] === 0) return
+    const pfn = Math.floor(pa / PAGE_SIZE)
     if (((this.flags[pfn] as number) & FRAME_CODE) !== 0) this.invalidateCodeFrame(pfn)
   }
 
   private noteRangeWrite(pa: number, length: number): void {
-    if (length === 0) return
+    if (length === 0 || this.flags[this.codeMarkedIndex] === 0) return
     const last = Math.floor((pa + length - 1) / PAGE_SIZE)
-    for (let pfn = Math.floor(pa / PAGE_SIZE); pfn <= last; pfn++) this.noteWrite(pfn)
+    for (let pfn = Math.floor(pa / PAGE_SIZE); pfn <= last; pfn++) this.noteWrite(pfn * PAGE_SIZE)
   }
 }
 
