@@ -315,6 +315,7 @@ export class Cpu {
     return this.x[2 * n]! >>> 0
   }
 
+  /** The high half of X<n> (see xLo). */
   xHi(n: number): number {
     checkReg(n, 31)
     return this.x[2 * n + 1]! >>> 0

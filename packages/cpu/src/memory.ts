@@ -22,8 +22,11 @@ export interface CpuMemory extends DescriptorMemory {
    * invalidateAllCode bumps codeEpochs[1].
    */
   markCode(pfn: number): number
+  /** The frame's code generation now (a page decoded at another generation is stale). */
   codeGeneration(pfn: number): number
+  /** A CPU's store to a code frame, or IC IVAU: invalidates every CPU's code of it; the epoch it moved from, or -1. */
   invalidateCodeFrame(pfn: number): number
+  /** IC IALLUIS: every CPU drops all its decoded code. */
   invalidateAllCode(): void
   /** [code write epoch, code flush epoch], read plainly to see whether anything changed. */
   readonly codeEpochs: Int32Array

@@ -100,6 +100,7 @@ export const SysReg = {
   DBGPRCR_EL1: k(2, 0, 1, 4, 4),
 } as const
 
+/** The name of a system register in SysReg. */
 export type SysRegName = keyof typeof SysReg
 
 /** System instructions (op0 = 1: SYS, the DC / IC / AT / TLBI aliases) by name. */

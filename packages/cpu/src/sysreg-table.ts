@@ -26,9 +26,11 @@ export type El0Rule =
 
 /** A trap to EL2 (EC 0x18) when a control bit is set. */
 export interface TrapRule {
-  /** HCR_EL2 low word bits, high word bits, or MDCR_EL2 bits; any one set traps. */
+  /** HCR_EL2 low word bits; any one set traps. */
   readonly hcr?: number
+  /** HCR_EL2 high word bits. */
   readonly hcrHi?: number
+  /** MDCR_EL2 bits. */
   readonly mdcr?: number
   /** Only reads or only writes (TRVM / TVM); both when absent. */
   readonly on?: 'read' | 'write'
@@ -41,7 +43,12 @@ export type SysRegRead = (cpu: Cpu) => boolean
 /** Writes the register (a system instruction: performs it with Xt); false = UNDEFINED. */
 export type SysRegWrite = (cpu: Cpu, lo: number, hi: number) => boolean
 
+/**
+ * One system register (or system instruction) row: encoding, access rules, traps,
+ * storage and behaviour, as one `sys_reg_desc` in Linux's sys_regs.c.
+ */
 export interface SysRegDesc {
+  /** Arm's name, for messages. */
   readonly name: string
   /** op0:op1:CRn:CRm:op2 (see sysreg-encoding.ts). */
   readonly key: number
