@@ -65,6 +65,12 @@ describe('PC-relative targets', () => {
   ])('%s at %s', (word, pc, text) => {
     expect(instructionText(word, pc)).toBe(text)
   })
+
+  test('kernel addresses above 2^53 (a bigint PC): exact targets, and wrapping at 2^64', () => {
+    expect(instructionText(0x97ff_fffc, 0xffff_8000_0801_0000n)).toBe('bl\t0xffff80000800fff0')
+    expect(instructionText(0x9000_0020, 0xffff_8000_0801_0abcn)).toBe('adrp\tx0, 0xffff800008014000')
+    expect(instructionText(0x1400_0004, 0xffff_ffff_ffff_fff8n)).toBe('b\t0x8')
+  })
 })
 
 describe('raw files and errors', () => {

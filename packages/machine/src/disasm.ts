@@ -65,15 +65,21 @@ function listRegion(bytes: Uint8Array, base: number, symbols: SymbolMap, out: st
   }
 }
 
-/** The instruction in LLVM syntax with a PC-relative target turned into an absolute address. */
-export function instructionText(word: number, pc: number, symbols?: { describe(address: number): string | undefined }): string {
-  const text = disassemble(word, pc).replace(' ', '\t')
+/**
+ * The instruction in LLVM syntax with a PC-relative target turned into an absolute address.
+ * `pc` may be a bigint: kernel addresses (0xffff8000...) are beyond 2^53, where a number
+ * would round the target.
+ */
+export function instructionText(word: number, pc: number | bigint, symbols?: { describe(address: number): string | undefined }): string {
+  // The printers print targets as offsets, as llvm-mc does, so the text needs no PC.
+  const text = disassemble(word).replace(' ', '\t')
   const insn = decodeWord(toInstructionWord(word))
   if (!PC_RELATIVE.has(insn.name) || !('imm' in insn) || typeof insn.imm !== 'number') return text
-  const base = insn.name === 'ADRP' ? pc - (pc % 4096) : pc
-  const target = base + insn.imm
-  const name = symbols?.describe(target)
-  return text.replace(/#-?\d+$/, `0x${hex(target)}${name ? ` <${name}>` : ''}`)
+  const pcBig = BigInt(pc)
+  const base = insn.name === 'ADRP' ? pcBig & ~0xfffn : pcBig
+  const target = BigInt.asUintN(64, base + BigInt(insn.imm))
+  const name = target <= BigInt(Number.MAX_SAFE_INTEGER) ? symbols?.describe(Number(target)) : undefined
+  return text.replace(/#-?\d+$/, `0x${target.toString(16)}${name ? ` <${name}>` : ''}`)
 }
 
 /**

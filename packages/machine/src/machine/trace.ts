@@ -52,5 +52,5 @@ export function translateForTrace(vcpu: VcpuFd, pc: bigint, read: (gpa: number, 
 export function formatTraceLine(cpu: number, pc: bigint, word: number | undefined): string {
   const address = `0x${pc.toString(16).padStart(16, '0')}`
   if (word === undefined) return `cpu${cpu} ${address}: ????????  (not readable through the guest's tables)\n`
-  return `cpu${cpu} ${address}: ${word.toString(16).padStart(8, '0')}  ${instructionText(word, Number(pc)).replace('\t', ' ')}\n`
+  return `cpu${cpu} ${address}: ${word.toString(16).padStart(8, '0')}  ${instructionText(word, pc).replace('\t', ' ')}\n`
 }
