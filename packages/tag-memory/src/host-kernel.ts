@@ -115,6 +115,7 @@ export class HostKernel {
     const scratch = new Uint8Array(PAGE_SIZE)
     const other = new Uint8Array(PAGE_SIZE)
     const words = new Int32Array(scratch.buffer)
+    const otherWords = new Int32Array(other.buffer)
     let merged = 0
     for (const mm of this.mms) {
       for (const { vpn, page } of mm.ksmCandidates()) {
@@ -131,7 +132,7 @@ export class HostKernel {
             break
           }
           this.memory.readBytes(candidate.pfn * PAGE_SIZE, other)
-          if (!this.memory.isTagged(candidate.pfn) && Buffer.compare(scratch, other) === 0) {
+          if (!this.memory.isTagged(candidate.pfn) && sameWords(words, otherWords)) {
             target = candidate
             break
           }
@@ -520,4 +521,10 @@ export class HostKernel {
   userFrames(): number[] {
     return [...this.pagesByPfn.keys()]
   }
+}
+
+/** Whether two equally long word arrays hold the same words (Buffer.compare, without Node). */
+function sameWords(a: Int32Array, b: Int32Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }
