@@ -9,7 +9,7 @@
 export { type MachineConfig, type Backing, BACKINGS, MAX_CPUS, checkMachineConfig } from './config.js'
 export { FileFormatError, MachineRefusedError, isFileFormatError, isMachineRefusedError } from './errors.js'
 // The machine (vCPUs through @tagvm/vmm-api) and its guest memory
-export { Machine, BOOT_PSTATE, BOOT_SCTLR_EL1, MAX_GUEST_RAM, MP_STATE_DEVICE, type MachineIo, type StopReason } from './machine/machine.js'
+export { Machine, BOOT_PSTATE, BOOT_SCTLR_EL1, MAX_GUEST_RAM, MP_STATE_DEVICE, type MachineHostOptions, type MachineIo, type StopReason } from './machine/machine.js'
 export { GuestMemory, type RamRegion, type PageScanOptions } from './memory/guest-memory.js'
 export { PAGE_SIZE, TAG_BYTES_PER_PAGE, concatBytes, type PageRecord } from './memory/page.js'
 export { type TransferProgress } from './progress.js'
@@ -24,5 +24,6 @@ export { disassembleElf, disassembleRaw, disassembleBytes, instructionText } fro
 export * from './snapshot/index.js'
 export * from './migration/index.js'
 export { MachineLoader, SnapshotRestore, restoreSnapshot } from './restore.js'
-// Tag maps
+// Tag maps, and tags watched live from another thread
+export { LiveTagPublisher, LiveTagView, type LiveTagSource } from './memory/live-tags.js'
 export { tagGrid, cellDensity, renderTerminalTagMap, renderHtmlTagMap, type TagMapInput, type TagPage, type TagCell, type TagGrid, type TagSummary } from './tagmap.js'

@@ -62,6 +62,8 @@ export {
   MAX_PHYSICAL_MEMORY,
   ErrnoError,
   isErrnoError,
+  PhysicalMemory,
+  type SharedMemoryHandle,
   type HostKernel,
   type HostMm,
   type MmapOptions,

@@ -60,6 +60,8 @@ export function ga(address: number): GuestAddress {
 export interface KvmOptions {
   /** Host physical memory in bytes (allocated lazily; default 1 GiB). Ignored with `kernel`. */
   readonly hostMemory?: number
+  /** Back host memory with SharedArrayBuffers, so other threads can attach to it (`kernel.memory.share()`). Ignored with `kernel`. */
+  readonly sharedMemory?: boolean
   /** An existing host kernel to run on (shares its memory, swap and migration). */
   readonly kernel?: HostKernel
   /** The calling process's address space; a new one by default. */
@@ -92,7 +94,7 @@ export class Kvm {
   private readonly hostCpus: number
 
   private constructor(options: KvmOptions) {
-    this.kernel = options.kernel ?? new HostKernel({ memory: new PhysicalMemory({ size: options.hostMemory ?? 2 ** 30 }) })
+    this.kernel = options.kernel ?? new HostKernel({ memory: new PhysicalMemory({ size: options.hostMemory ?? 2 ** 30, shared: options.sharedMemory === true }) })
     this.process = options.mm ?? this.kernel.createMm()
     this.hypervisor = new Hypervisor({ kernel: this.kernel, hostMteLevel: options.hostMteLevel ?? 3, ipaLimit: options.ipaLimit ?? 44 })
     this.hostCpus = options.hostCpus ?? 2

@@ -75,6 +75,15 @@ export interface MachineIo {
   trace?(line: string): void
 }
 
+/** How the host under a machine is set up: not part of the machine, so never saved or sent. */
+export interface MachineHostOptions {
+  /**
+   * Host memory (guest RAM, its tags and frame flags) in SharedArrayBuffers, so another thread
+   * can watch it while this one runs the guest (see `LiveTagPublisher`).
+   */
+  readonly sharedMemory?: boolean
+}
+
 /** Which host memory backs guest RAM (the `--backing` option). */
 function ramMapping(kvm: Kvm, config: MachineConfig): MmapOptions {
   const prot = PROT_READ | PROT_WRITE | (config.mte ? PROT_MTE : 0)
@@ -122,11 +131,12 @@ export class Machine {
   private constructor(
     readonly config: MachineConfig,
     private readonly io: MachineIo,
+    host: MachineHostOptions,
   ) {
     if (config.ramSize > MAX_GUEST_RAM) throw new MachineRefusedError(`${config.ramSize} bytes of RAM is more than this host can give (at most ${MAX_GUEST_RAM})`)
     // Host memory is allocated lazily; leave room for stage-2 and the guest's own tables.
     // A host with FEAT_MTE3, as `-cpu max` has (ID_AA64PFR1_EL1.MTE = 3: asymmetric mode).
-    this.kvm = Kvm.open({ hostMemory: Math.max(2 ** 30, config.ramSize + HOST_OVERHEAD), hostMteLevel: 3 })
+    this.kvm = Kvm.open({ hostMemory: Math.max(2 ** 30, config.ramSize + HOST_OVERHEAD), hostMteLevel: 3, sharedMemory: host.sharedMemory === true })
     this.vm = this.kvm.createVm({ ipaBits: 40 })
     if (config.mte) this.vm.enableCap(KVM_CAP_ARM_MTE) // before any vCPU, as Linux requires
     const hva = this.kvm.mmap(ramMapping(this.kvm, config))
@@ -148,9 +158,9 @@ export class Machine {
    * A powered-on machine with empty RAM; `boot` or a restore puts a guest in it. A host that
    * cannot build it (RAM it cannot give, a mapping KVM refuses) is a MachineRefusedError.
    */
-  static create(config: MachineConfig, io: MachineIo): Machine {
+  static create(config: MachineConfig, io: MachineIo, host: MachineHostOptions = {}): Machine {
     try {
-      return new Machine(config, io)
+      return new Machine(config, io, host)
     } catch (error) {
       if (isErrnoError(error)) throw new MachineRefusedError(errnoText(error), { cause: error })
       // A file-backed mapping is made of real bytes; the host runs out of them.
@@ -276,6 +286,17 @@ export class Machine {
       this.unmappedReported.add(addr)
       this.io.message?.(`guest ${write ? 'wrote to' : 'read from'} 0x${addr.toString(16)}, where no device is (${write ? 'ignored' : 'read as zero'})`)
     }
+  }
+
+  /**
+   * Where virtual address `va` of vCPU `index` is in guest-physical memory, found as a debugger
+   * finds it: a stage-1 walk of the guest's EL1 tables read through RAM (MMU off: the address
+   * itself; 4 KiB granules only). Undefined when the walk fails.
+   */
+  virtualToPhysical(index: number, va: bigint): number | undefined {
+    const vcpu = this.vcpus[index]
+    if (!vcpu) throw new RangeError(`vCPU ${index} does not exist (the machine has ${this.vcpus.length})`)
+    return translateForTrace(vcpu, va, (addr, out) => this.memory.tryRead(addr, out))
   }
 
   /** Hands the console bytes held back so far to `io.console` (run() does it per line and whenever it returns). */
