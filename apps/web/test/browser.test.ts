@@ -1,6 +1,7 @@
 // The built page in a real browser: Debian's Chromium (headless) driven by playwright-core,
 // loading the static files `vite build` writes, served with the isolation headers. Chromium
 // must be installed (.ci/run installs it); without it this test fails, it never skips.
+import { createHash } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -185,9 +186,13 @@ test('a snapshot downloads in the CLI format and restores with the same tags; a 
   // Under its own name, as a user would keep it (a path, not bytes: Chromium reads it directly).
   const saved = join(outDir, file.suggestedFilename())
   await file.saveAs(saved)
-  const bytes = readFileSync(saved)
+  // The CLI's decoder reads it (with Node's SHA-256, as the CLI's file code passes it in).
   const { decodeSnapshot } = await import('@tagvm/machine')
-  const snapshot = decodeSnapshot(bytes, file.suggestedFilename())
+  const sha256 = () => {
+    const hash = createHash('sha256')
+    return { update: (bytes: Uint8Array) => void hash.update(bytes), digest: () => new Uint8Array(hash.copy().digest()) }
+  }
+  const snapshot = decodeSnapshot(readFileSync(saved), file.suggestedFilename(), { sha256 })
   expect(snapshot.pages.some((p) => p.tags?.some((t) => t !== 0))).toBe(true)
 
   // Restored from the file (paused, on a new machine), the map shows the same set tags.
