@@ -289,11 +289,17 @@ worker.onmessage = (event: MessageEvent<Report>) => {
   const report = event.data
   switch (report.type) {
     case 'machine':
+      // Everything about the old machine goes; its status must not show against the new one.
       page.machines++
       page.guest = report.name
       page.config = report.config
       page.cpu = undefined
       page.stop = undefined
+      page.state = report.state
+      page.retired = report.retired
+      page.ips = 0
+      page.runMs = 0
+      page.inputWaiting = 0
       consoleBytes = []
       consoleLength = 0
       terminal.reset()
@@ -301,6 +307,7 @@ worker.onmessage = (event: MessageEvent<Report>) => {
       stats = undefined
       mapDirty = true
       clearMessage()
+      renderStatus()
       return
     case 'console':
       consoleBytes.push(report.bytes)

@@ -53,8 +53,8 @@ export interface CpuView {
 
 /** Worker → page. */
 export type Report =
-  /** A new machine: the page attaches to its shared tags. */
-  | { readonly type: 'machine'; readonly name: string; readonly config: MachineConfig; readonly tags: LiveTagSource }
+  /** A new machine, in `state` with `retired` instructions behind it: the page attaches to its shared tags. */
+  | { readonly type: 'machine'; readonly name: string; readonly config: MachineConfig; readonly tags: LiveTagSource; readonly state: RunState; readonly retired: number }
   | { readonly type: 'console'; readonly bytes: Uint8Array }
   | {
       readonly type: 'status'

@@ -28,6 +28,7 @@ test('runs the MTE demo to power-off in slices: console as QEMU printed it, stat
   h.runner.handle({ type: 'boot', name: 'mte-demo.elf', bytes: elf('mte-demo') })
   const machine = h.last('machine')!
   expect(machine.config).toEqual(DEFAULT_CONFIG)
+  expect(machine).toMatchObject({ name: 'mte-demo.elf', state: 'running', retired: 0 })
   expect(machine.tags.frames.byteLength).toBe((128 << 20) / 4096 * 4)
   h.drain()
   expect(h.consoleText()).toBe(recorded('mte-demo'))
@@ -43,6 +44,7 @@ test('pause, step and continue: a step retires exactly the instructions asked fo
   const h = harness()
   h.runner.handle({ type: 'boot', name: 'hello.elf', bytes: elf('hello'), paused: true })
   expect(h.last('status')!.state).toBe('paused')
+  expect(h.last('machine')!.state).toBe('paused')
   const first = h.last('cpu')!.cpu
   expect(first.pc).toBe('0000000040000000')
   expect(first.disassembly.find((l) => l.current)).toMatchObject({ address: '0000000040000000', symbol: '_start' })

@@ -141,8 +141,8 @@ export class MachineRunner {
     this.statusRetired = machine.retired
     this.ips = 0
     this.runMs = 0
-    this.options.post({ type: 'machine', name, config: machine.config, tags: this.publisher.source })
     this.state = state
+    this.options.post({ type: 'machine', name, config: machine.config, tags: this.publisher.source, state, retired: machine.retired })
     if (state === 'running') this.run()
     else this.stopped()
   }
