@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest'
-import { COMMANDS, commandHelp, helpText, parseAddress, parseCommand, parseCount, parseSize, type Command } from './cli-args.js'
+import { COMMANDS, commandHelp, commandsNamed, helpText, optionSpellings, parseAddress, parseCommand, parseCount, parseSize, type Command } from './cli-args.js'
+import { bundledGuestPath } from './guests.js'
 
 const command = (argv: string[]): Command => {
   const parsed = parseCommand(argv)
@@ -55,8 +56,10 @@ describe('commands', () => {
     expect(command(['run', 'g.elf', '--mte', 'off', '--memory=256M', '--cpus', '2', '--backing', 'shmem', '--max-insns', '30M', '--trace'])).toEqual({
       name: 'run',
       image: 'g.elf',
-      machine: { mte: false, memory: 256 << 20, cpus: 2, backing: 'shmem', maxInsns: 30_000_000, trace: true, base: undefined, initrd: undefined, append: undefined },
+      machine: { mte: false, memory: 256 << 20, cpus: 2, backing: 'shmem', maxInsns: 30_000_000, trace: true, raw: false, base: undefined, initrd: undefined, append: undefined },
+      quiet: false,
     })
+    expect(command(['run', 'g.bin', '--raw', '--quiet'])).toMatchObject({ quiet: true, machine: { raw: true } })
     expect(command(['run', 'Image', '--initrd', 'i.cpio', '--append', 'console=ttyAMA0 rdinit=/init'])).toMatchObject({ machine: { initrd: 'i.cpio', append: 'console=ttyAMA0 rdinit=/init', mte: true, memory: 128 << 20, cpus: 1, backing: 'anon' } })
   })
   test('snapshot, restore, migrate, tags, disasm', () => {
@@ -90,7 +93,103 @@ describe('commands', () => {
     [['migrate', 'receive', '--listen', 's', '--memory', '1G'], 'migrate receive: --memory does not apply'],
     [['tags', 'x', '--width', '10'], '--width: at least 21 columns'],
     [['help', 'nope'], "unknown command 'nope'"],
+    [['run', 'a', '-m', '1G', '--memory', '2G'], 'run: --memory given twice'],
+    [['run', 'a', '-kernel', 'b'], "run: unexpected argument 'a': the image is already given by -kernel b"],
+    [['run', '-kernel', 'b', '--guest', 'hello'], 'give the image once'],
+    [['run', '--guest', 'doom'], "--guest: tagvm has no guest 'doom' (it has hello, mte-demo, tag-workload)"],
+    [['run', 'a', '--kernel', 'b'], "run: unknown option '--kernel'"],
+    [['run', 'a', '-smp', 'two'], "--cpus: 'two' is not a count"],
+    [['run', 'a', '-s'], "run: QEMU's -s is not taken: tagvm has no GDB stub (yet)"],
+    [['run', 'a', '-M', 'virt'], "run: QEMU's -M is not taken: the machine is always QEMU's virt (virt-10.0); MTE is --mte on|off"],
+    [['run', 'a', '-cpu', 'max'], "QEMU's -cpu is not taken"],
+    [['restore', 's', '-m', '1G'], "restore: unknown option '-m'"],
+    [['migrate', 'receive', '--listen', 's', '--to', 'x'], 'migrate receive: --to does not apply (the machine comes from the source)'],
+    [['migrate', 'send', 'w.elf', '--to', 's', '--listen', 'x'], 'migrate send: --listen does not apply (it belongs to migrate receive)'],
+    [['completion'], 'completion: missing bash|zsh'],
+    [['completion', 'fish'], "completion: expected bash or zsh, got 'fish'"],
+    [['guests', 'x'], "guests: unexpected argument 'x'"],
   ])('%j is refused: %s', (argv, message) => {
     expect(error(argv as string[])).toContain(message)
+  })
+})
+
+describe('QEMU spellings', () => {
+  test('-m, -smp, -kernel, -initrd and -append are aliases of the tagvm options', () => {
+    const qemuStyle = command(['run', '-kernel', 'Image', '-m', '512', '-smp', '4', '-initrd', 'rootfs.cpio', '-append', 'console=ttyAMA0', '-nographic', '-no-reboot'])
+    const tagvmStyle = command(['run', 'Image', '--memory', '512M', '--cpus', '4', '--initrd', 'rootfs.cpio', '--append', 'console=ttyAMA0'])
+    expect(qemuStyle).toEqual(tagvmStyle)
+    expect(qemuStyle).toMatchObject({ image: 'Image', machine: { memory: 512 << 20, cpus: 4, initrd: 'rootfs.cpio', append: 'console=ttyAMA0' } })
+    // The image by -kernel also where a command takes more positionals.
+    expect(command(['snapshot', '-kernel', 'w.elf', 'w.snap', '-m', '1G'])).toMatchObject({ name: 'snapshot', image: 'w.elf', out: 'w.snap', machine: { memory: 1 << 30 } })
+  })
+  test('help names each alias next to its option and says which QEMU options are not taken', () => {
+    const text = helpText('1.2.3')
+    for (const row of ['--memory SIZE, -m SIZE', '--cpus N, -smp N', '-kernel FILE', '--initrd FILE, -initrd FILE', '--append ARGS, -append ARGS', '-nographic', '-no-reboot']) {
+      expect(text).toContain(row)
+      expect(commandHelp('run')).toContain(row)
+    }
+    expect(text).toContain('QEMU spellings are aliases: -kernel FILE (IMAGE), -m SIZE (--memory), -smp N (--cpus), -initrd FILE, -append ARGS')
+    expect(text).toMatch(/-nographic and -no-reboot are accepted and change nothing/)
+  })
+})
+
+test('--guest NAME runs a guest that comes with tagvm', () => {
+  const mteDemo = bundledGuestPath('mte-demo')
+  expect(mteDemo).toMatch(/mte-demo\/mte-demo\.elf$/)
+  expect(command(['run', '--guest', 'mte-demo'])).toMatchObject({ name: 'run', image: mteDemo })
+  expect(command(['tags', '--guest', 'tag-workload', '--after-insns', '1M'])).toMatchObject({ name: 'tags', input: bundledGuestPath('tag-workload') })
+  expect(bundledGuestPath('doom')).toBeUndefined()
+})
+
+// Help and parsing read the same tables; this checks that what help shows for each command is
+// what that command takes, and that everything it refuses is refused with a reason.
+describe('help says what each command takes', () => {
+  const allSpellings = [...new Set(COMMANDS.flatMap((c) => c.options.flatMap(optionSpellings)))]
+  const positionalsOf = (name: string): string[] => (name === 'completion' ? ['bash'] : name === 'snapshot' ? ['g.elf', 'g.snap'] : name === 'migrate receive' || name === 'guests' ? [] : ['g.elf'])
+  const needed = (name: string): string[] => (name === 'migrate send' ? ['--to', 's'] : name === 'migrate receive' ? ['--listen', 's'] : [])
+  const sample = (spelling: string): string[] => {
+    const option = COMMANDS.flatMap((c) => c.options).find((o) => optionSpellings(o).includes(spelling))!
+    if (option.kind === 'flag') return [spelling]
+    const value = { mte: 'on', backing: 'anon', memory: '64M', cpus: '2', width: '40', guest: 'hello', base: '0x40000000', to: 'fd:3', listen: 'fd:3' }[option.name] ?? '7'
+    return [spelling, value]
+  }
+  for (const spec of COMMANDS) {
+    test(spec.name, () => {
+      const help = commandHelp(spec.name)
+      for (const spelling of allSpellings) {
+        const advertised = spec.options.some((o) => optionSpellings(o).includes(spelling))
+        expect(help.includes(`  ${spelling} `) || help.includes(`, ${spelling} `) || help.includes(`  ${spelling}\n`)).toBe(advertised)
+        const argv = [...spec.name.split(' '), ...(spelling === '-kernel' || spelling === '--guest' ? positionalsOf(spec.name).slice(1) : positionalsOf(spec.name)), ...needed(spec.name), ...sample(spelling)]
+        // --to/--listen given twice when they are also the needed option: skip that pair.
+        if (needed(spec.name).includes(spelling)) continue
+        const parsed = parseCommand(argv)
+        if (advertised) expect(parsed, argv.join(' ')).toMatchObject({ kind: 'command' })
+        else expect(parsed, argv.join(' ')).toMatchObject({ kind: 'error', message: expect.stringMatching(/does not apply|unknown option/) })
+      }
+    })
+  }
+  test('every option the global help lists under "Options of ..." is taken by each command it names', () => {
+    const blocks = [...helpText('1.2.3').matchAll(/^Options of (.+):\n((?: {2}.*\n)+)/gm)]
+    expect(blocks.length).toBeGreaterThan(3)
+    let checked = 0
+    for (const [, names, rows] of blocks) {
+      for (const row of rows!.trimEnd().split('\n')) {
+        const spellings = row.trim().split(/\s{2,}/)[0]!.split(', ').map((s) => s.split(' ')[0]!)
+        for (const name of names!.split(', ')) {
+          for (const spelling of spellings) {
+            const option = COMMANDS.find((c) => c.name === name)!.options.find((o) => optionSpellings(o).includes(spelling))
+            expect(option, `${name} ${spelling}`).toBeDefined()
+            checked++
+          }
+        }
+      }
+    }
+    expect(helpText('1.2.3')).toMatch(/Options of run, snapshot, restore, migrate send, migrate receive, tags:\n(?: {2}.*\n)* {2}--quiet /)
+    expect(checked).toBeGreaterThan(50)
+  })
+  test('migrate --help shows both roles', () => {
+    expect(commandsNamed('migrate').map((c) => c.name)).toEqual(['migrate send', 'migrate receive'])
+    expect(parseCommand(['migrate', '--help'])).toEqual({ kind: 'help', command: 'migrate' })
+    expect(commandHelp('migrate')).toMatch(/Usage: tagvm migrate send[\s\S]*Usage: tagvm migrate receive/)
   })
 })

@@ -1,4 +1,5 @@
 import { BACKINGS, MAX_CPUS, type Backing } from '@tagvm/machine'
+import { BUNDLED_GUESTS, bundledGuestPath } from './guests.js'
 
 /** Exit statuses of `tagvm` (also in the README). */
 export const EXIT_OK = 0
@@ -65,104 +66,186 @@ export function parseEndpoint(text: string): Endpoint {
 }
 
 // --- option tables ------------------------------------------------------------------------
+// Each command is one row of COMMANDS with its own option table; parsing, `--help`, the global
+// help, shell completion and the tests that check help against parsing all read these tables,
+// so an option is added in one place.
 
 type OptionKind = 'flag' | 'value'
-interface OptionSpec {
+
+/** One option of a command: `--NAME [ARG]`, and QEMU's spelling of it when it has one. */
+export interface OptionSpec {
   readonly name: string
   readonly kind: OptionKind
+  /** What the value is, as help shows it: SIZE, N, FILE; `a|b|c` lists the choices (completion offers them). */
   readonly arg?: string
   readonly help: string
+  /** QEMU's spelling, accepted as an alias (`-m` for --memory), for command lines written for qemu-system-aarch64. */
+  readonly qemu?: string
+  /** Only QEMU's spelling exists (`-kernel`, `-nographic`): there is no `--NAME`. */
+  readonly qemuOnly?: boolean
 }
 
+/** How an option is written on the command line: `--memory` and `-m`. */
+export function optionSpellings(option: OptionSpec): string[] {
+  return [...(option.qemuOnly ? [] : [`--${option.name}`]), ...(option.qemu ? [option.qemu] : [])]
+}
+
+const IMAGE_OPTIONS: OptionSpec[] = [
+  { name: 'guest', kind: 'value', arg: 'NAME', help: `a guest that comes with tagvm, instead of IMAGE: ${BUNDLED_GUESTS.map((g) => g.name).join(', ')} ('tagvm guests')` },
+  { name: 'kernel', kind: 'value', arg: 'FILE', qemu: '-kernel', qemuOnly: true, help: 'the image, as QEMU takes it (instead of IMAGE)' },
+  { name: 'raw', kind: 'flag', help: 'IMAGE is raw A64 code, loaded at --base and started at its first byte (also with --base, or a .bin name)' },
+]
 const RUN_OPTIONS: OptionSpec[] = [
+  ...IMAGE_OPTIONS,
   { name: 'mte', kind: 'value', arg: 'on|off', help: 'MTE for the guest (default on)' },
-  { name: 'memory', kind: 'value', arg: 'SIZE', help: 'guest RAM at 0x40000000 (default 128M; K/M/G suffixes)' },
-  { name: 'cpus', kind: 'value', arg: 'N', help: `number of vCPUs, 1..${MAX_CPUS} (default 1)` },
+  { name: 'memory', kind: 'value', arg: 'SIZE', qemu: '-m', help: 'guest RAM at 0x40000000 (default 128M; K/M/G suffixes, a bare number is MiB)' },
+  { name: 'cpus', kind: 'value', arg: 'N', qemu: '-smp', help: `number of vCPUs, 1..${MAX_CPUS} (default 1)` },
   { name: 'backing', kind: 'value', arg: 'anon|shmem|file', help: 'host memory behind guest RAM (default anon)' },
   { name: 'max-insns', kind: 'value', arg: 'N', help: 'stop the guest after N instructions (exit status 3)' },
   { name: 'trace', kind: 'flag', help: 'print each executed instruction (vCPU, pc, word, disassembly) on standard error' },
-  { name: 'base', kind: 'value', arg: 'ADDR', help: 'load address for a raw binary (default 0x40000000)' },
-  { name: 'initrd', kind: 'value', arg: 'FILE', help: 'initial RAM disk for a Linux Image' },
-  { name: 'append', kind: 'value', arg: 'ARGS', help: 'kernel command line (DTB /chosen/bootargs)' },
+  { name: 'base', kind: 'value', arg: 'ADDR', help: 'load address for raw code (default 0x40000000)' },
+  { name: 'initrd', kind: 'value', arg: 'FILE', qemu: '-initrd', help: 'initial RAM disk for a Linux Image' },
+  { name: 'append', kind: 'value', arg: 'ARGS', qemu: '-append', help: 'kernel command line (DTB /chosen/bootargs)' },
+  { name: 'nographic', kind: 'flag', qemu: '-nographic', qemuOnly: true, help: 'accepted as QEMU takes it; changes nothing (the console is always standard input and output)' },
+  { name: 'no-reboot', kind: 'flag', qemu: '-no-reboot', qemuOnly: true, help: 'accepted as QEMU takes it; changes nothing (a guest reset always ends the run)' },
 ]
 const AFTER: OptionSpec = { name: 'after-insns', kind: 'value', arg: 'N', help: 'act after N guest instructions (snapshot without it: on SIGUSR1)' }
 const LIMIT_OPTIONS = RUN_OPTIONS.filter((o) => o.name === 'max-insns' || o.name === 'trace')
-const PROGRESS: OptionSpec = { name: 'quiet', kind: 'flag', help: 'no progress output' }
+/** Every command that runs a guest takes it: errors still reach standard error, nothing else from tagvm does. */
+const QUIET: OptionSpec = { name: 'quiet', kind: 'flag', help: "no progress or status lines from tagvm on standard error (errors still appear; the exit status tells how the guest ended)" }
+
+/** QEMU options tagvm does not take, and why: people who come from QEMU get a reason, not "unknown option". */
+const QEMU_NOT_TAKEN = new Map<string, string>([
+  ['-s', 'tagvm has no GDB stub (yet)'],
+  ['-S', 'tagvm has no GDB stub (yet)'],
+  ['-gdb', 'tagvm has no GDB stub (yet)'],
+  ['-M', "the machine is always QEMU's virt (virt-10.0); MTE is --mte on|off"],
+  ['-machine', "the machine is always QEMU's virt (virt-10.0); MTE is --mte on|off"],
+  ['-cpu', "the CPU is fixed: Armv8.5-A with MTE (the bundled guests' output is checked against QEMU's -cpu max)"],
+  ['-bios', 'tagvm boots the image directly, without firmware'],
+  ['-dtb', "tagvm makes the virt machine's device tree itself"],
+])
 
 export interface CommandSpec {
+  /** The words that name it: `run`, `migrate send`. */
   readonly name: string
   readonly usage: string
   readonly summary: string
   readonly positionals: readonly string[]
   readonly options: readonly OptionSpec[]
+  /** Options of a sibling command refused with a reason rather than as unknown. */
+  readonly refuses?: { readonly options: readonly OptionSpec[]; readonly because: string }
 }
 
+const SEND_OPTIONS: OptionSpec[] = [
+  ...RUN_OPTIONS,
+  AFTER,
+  QUIET,
+  { name: 'to', kind: 'value', arg: 'SOCKET', help: 'where the destination listens (a Unix socket path, or fd:N)' },
+  { name: 'max-rounds', kind: 'value', arg: 'N', help: 'pre-copy rounds before stopping the guest (default 8)' },
+]
+const RECEIVE_OPTIONS: OptionSpec[] = [{ name: 'listen', kind: 'value', arg: 'SOCKET', help: 'where to wait for the source (a Unix socket path, or fd:N)' }, ...LIMIT_OPTIONS, QUIET]
+
 export const COMMANDS: readonly CommandSpec[] = [
-  { name: 'run', usage: 'tagvm run IMAGE [options]', summary: 'run a guest image (ELF, Linux arm64 Image, or raw with --base) on the MTE machine', positionals: ['IMAGE'], options: RUN_OPTIONS },
+  { name: 'run', usage: 'tagvm run IMAGE [options]', summary: 'run a guest image (ELF, Linux arm64 Image, or raw code) on the MTE machine', positionals: ['IMAGE'], options: [...RUN_OPTIONS, QUIET] },
   { name: 'disasm', usage: 'tagvm disasm FILE [--base ADDR]', summary: 'disassemble an ELF (sections, symbols) or a raw A64 binary', positionals: ['FILE'], options: [{ name: 'base', kind: 'value', arg: 'ADDR', help: 'address of a raw file\'s first byte (default 0)' }] },
-  { name: 'snapshot', usage: 'tagvm snapshot IMAGE OUT [options]', summary: 'run a guest and save it (registers, memory, tags, devices) to OUT', positionals: ['IMAGE', 'OUT'], options: [...RUN_OPTIONS, AFTER, PROGRESS] },
-  { name: 'restore', usage: 'tagvm restore SNAPSHOT [options]', summary: 'continue a saved guest', positionals: ['SNAPSHOT'], options: [...LIMIT_OPTIONS, PROGRESS] },
+  { name: 'snapshot', usage: 'tagvm snapshot IMAGE OUT [options]', summary: 'run a guest and save it (registers, memory, tags, devices) to OUT', positionals: ['IMAGE', 'OUT'], options: [...RUN_OPTIONS, AFTER, QUIET] },
+  { name: 'restore', usage: 'tagvm restore SNAPSHOT [options]', summary: 'continue a saved guest', positionals: ['SNAPSHOT'], options: [...LIMIT_OPTIONS, QUIET] },
   {
-    name: 'migrate',
-    usage: 'tagvm migrate send IMAGE|SNAPSHOT --to SOCKET [options]\n  tagvm migrate receive --listen SOCKET [options]',
-    summary: 'live-migrate a running guest to another tagvm process (Unix socket path, or fd:N for a pipe)',
-    positionals: ['ROLE', 'SOURCE?'],
-    options: [
-      ...RUN_OPTIONS,
-      AFTER,
-      PROGRESS,
-      { name: 'to', kind: 'value', arg: 'SOCKET', help: 'send: where the destination listens' },
-      { name: 'listen', kind: 'value', arg: 'SOCKET', help: 'receive: where to wait for the source' },
-      { name: 'max-rounds', kind: 'value', arg: 'N', help: 'send: pre-copy rounds before stopping the guest (default 8)' },
-    ],
+    name: 'migrate send',
+    usage: 'tagvm migrate send IMAGE|SNAPSHOT --to SOCKET [options]',
+    summary: 'live-migrate a running guest to a tagvm process that waits in migrate receive',
+    positionals: ['IMAGE|SNAPSHOT'],
+    options: SEND_OPTIONS,
+    refuses: { options: RECEIVE_OPTIONS.filter((o) => !SEND_OPTIONS.includes(o)), because: 'it belongs to migrate receive' },
+  },
+  {
+    name: 'migrate receive',
+    usage: 'tagvm migrate receive --listen SOCKET [options]',
+    summary: 'wait for a migrated guest (Unix socket path, or fd:N for a pipe), then run it',
+    positionals: [],
+    options: RECEIVE_OPTIONS,
+    refuses: { options: SEND_OPTIONS.filter((o) => !RECEIVE_OPTIONS.includes(o)), because: 'the machine comes from the source' },
   },
   {
     name: 'tags',
     usage: 'tagvm tags IMAGE|SNAPSHOT [options]',
     summary: 'show the tag map of guest memory (terminal heat map, or an HTML page)',
-    positionals: ['INPUT'],
+    positionals: ['IMAGE|SNAPSHOT'],
     options: [
       ...RUN_OPTIONS,
       AFTER,
       { name: 'html', kind: 'value', arg: 'OUT', help: 'write an HTML page instead of the terminal map' },
       { name: 'width', kind: 'value', arg: 'COLS', help: 'width of the terminal map in columns, at least 21 (default: terminal width)' },
+      QUIET,
     ],
   },
+  { name: 'guests', usage: 'tagvm guests', summary: 'list the guests that come with tagvm (run one with --guest NAME)', positionals: [], options: [] },
+  { name: 'completion', usage: 'tagvm completion bash|zsh', summary: 'print a shell completion script (see tagvm completion --help)', positionals: ['bash|zsh'], options: [] },
 ]
+
+/** The commands a first word names: `migrate` names both `migrate send` and `migrate receive`. */
+export function commandsNamed(word: string): CommandSpec[] {
+  return COMMANDS.filter((c) => c.name === word || c.name.startsWith(`${word} `))
+}
+
+const HELP_OPTIONS: readonly [string, string][] = [
+  ['-h, --help', "show this help ('tagvm COMMAND --help' shows that command's)"],
+  ['-V, --version', 'print the version and the QEMU machine tagvm follows'],
+]
+
+function optionColumn(option: OptionSpec): string {
+  return optionSpellings(option)
+    .map((s) => (option.arg ? `${s} ${option.arg}` : s))
+    .join(', ')
+}
+
+function optionLines(rows: readonly [string, string][], width = Math.max(...rows.map(([flags]) => flags.length)) + 2): string[] {
+  return rows.map(([flags, help]) => `  ${flags.padEnd(width)}${help}`)
+}
 
 export function helpText(version: string): string {
   const lines = [`tagvm ${version}: an Arm64 machine with the Memory Tagging Extension, under a KVM model`, '', 'Usage:']
-  const width = Math.max(...COMMANDS.map((c) => c.usage.split('\n')[0]!.length))
-  for (const c of COMMANDS) {
-    const [first, ...more] = c.usage.split('\n')
-    lines.push(`  ${first!.padEnd(width)}  ${c.summary}`, ...more)
-  }
-  const seen = new Set<string>()
-  lines.push('', 'Options (each command takes those listed in `tagvm COMMAND --help`):')
-  for (const c of COMMANDS) {
-    for (const o of c.options) {
-      if (seen.has(o.name)) continue
-      seen.add(o.name)
-      lines.push(`  ${`--${o.name}${o.arg ? ` ${o.arg}` : ''}`.padEnd(26)}${o.help}`)
-    }
-  }
+  const width = Math.max(...COMMANDS.map((c) => c.usage.length)) + 2
+  for (const c of COMMANDS) lines.push(`  ${c.usage.padEnd(width)}${c.summary}`)
+  // Options grouped by the commands that take them, so each line says where it works.
+  const groups = new Map<OptionSpec, string[]>()
+  for (const c of COMMANDS) for (const o of c.options) groups.set(o, [...(groups.get(o) ?? []), c.name])
+  const byCommands = new Map<string, OptionSpec[]>()
+  for (const [o, names] of groups) byCommands.set(names.join(', '), [...(byCommands.get(names.join(', ')) ?? []), o])
+  const optionWidth = Math.max(...[...groups.keys()].map((o) => optionColumn(o).length)) + 2
+  for (const [names, options] of byCommands) lines.push('', `Options of ${names}:`, ...optionLines(options.map((o) => [optionColumn(o), o.help]), optionWidth))
   lines.push(
-    `  ${'-h, --help'.padEnd(26)}show this help`,
-    `  ${'-V, --version'.padEnd(26)}print the version`,
     '',
-    'The guest console is standard output, byte for byte; tagvm\'s own messages go to standard error.',
+    'Everywhere:',
+    ...optionLines([...HELP_OPTIONS], optionWidth),
+    '',
+    'QEMU spellings are aliases: -kernel FILE (IMAGE), -m SIZE (--memory), -smp N (--cpus), -initrd FILE, -append ARGS;',
+    '-nographic and -no-reboot are accepted and change nothing. Not taken: -s, -S and -gdb (no GDB stub), -M, -cpu, -bios, -dtb.',
+    '',
+    "The guest console is standard output, byte for byte; tagvm's own messages go to standard error.",
     `Exit status: ${EXIT_OK} guest powered off (PSCI SYSTEM_OFF), ${EXIT_FAILURE} the guest or a file could not be used, ${EXIT_USAGE} bad command line, ${EXIT_LIMIT} instruction limit reached, ${EXIT_INTERNAL} internal error.`,
     '',
   )
   return lines.join('\n')
 }
 
+const COMPLETION_HELP = [
+  '',
+  'bash: add to ~/.bashrc:   source <(tagvm completion bash)',
+  'zsh:  add to ~/.zshrc, after compinit:   source <(tagvm completion zsh)',
+  '      or save it as _tagvm in a directory of $fpath:   tagvm completion zsh > ~/.zfunc/_tagvm',
+]
+
+/** `tagvm COMMAND --help`; `migrate` shows both of its commands. */
 export function commandHelp(name: string): string {
-  const c = COMMANDS.find((x) => x.name === name)
-  if (!c) throw new CliError(`unknown command '${name}' (try 'tagvm --help')`)
-  const lines = [`Usage: ${c.usage}`, '', c.summary, '']
-  for (const o of c.options) lines.push(`  ${`--${o.name}${o.arg ? ` ${o.arg}` : ''}`.padEnd(26)}${o.help}`)
-  return `${lines.join('\n')}\n`
+  const specs = commandsNamed(name)
+  if (specs.length === 0) throw new CliError(`unknown command '${name}' (try 'tagvm --help')`)
+  const blocks = specs.map((c) => {
+    const rows: [string, string][] = [...c.options.map((o): [string, string] => [optionColumn(o), o.help]), ['-h, --help', 'show this help']]
+    return [`Usage: ${c.usage}`, '', c.summary, '', ...optionLines(rows), ...(c.name === 'completion' ? COMPLETION_HELP : [])].join('\n')
+  })
+  return `${blocks.join('\n\n')}\n`
 }
 
 // --- parsed forms ---------------------------------------------------------------------------
@@ -174,19 +257,27 @@ export interface MachineOptions {
   readonly backing: Backing
   readonly maxInsns: number | undefined
   readonly trace: boolean
+  /** --raw: the image is raw code. */
+  readonly raw: boolean
   readonly base: number | undefined
   readonly initrd: string | undefined
   readonly append: string | undefined
 }
 
+/** The shells `tagvm completion` writes a script for. */
+export const COMPLETION_SHELLS = ['bash', 'zsh'] as const
+export type CompletionShell = (typeof COMPLETION_SHELLS)[number]
+
 export type Command =
-  | { readonly name: 'run'; readonly image: string; readonly machine: MachineOptions }
+  | { readonly name: 'run'; readonly image: string; readonly machine: MachineOptions; readonly quiet: boolean }
   | { readonly name: 'disasm'; readonly file: string; readonly base: number | undefined }
   | { readonly name: 'snapshot'; readonly image: string; readonly out: string; readonly machine: MachineOptions; readonly afterInsns: number | undefined; readonly quiet: boolean }
   | { readonly name: 'restore'; readonly snapshot: string; readonly maxInsns: number | undefined; readonly trace: boolean; readonly quiet: boolean }
   | { readonly name: 'migrate-send'; readonly source: string; readonly to: string; readonly machine: MachineOptions; readonly afterInsns: number | undefined; readonly maxRounds: number; readonly quiet: boolean }
   | { readonly name: 'migrate-receive'; readonly listen: string; readonly maxInsns: number | undefined; readonly trace: boolean; readonly quiet: boolean }
-  | { readonly name: 'tags'; readonly input: string; readonly machine: MachineOptions; readonly afterInsns: number | undefined; readonly html: string | undefined; readonly width: number | undefined }
+  | { readonly name: 'tags'; readonly input: string; readonly machine: MachineOptions; readonly afterInsns: number | undefined; readonly html: string | undefined; readonly width: number | undefined; readonly quiet: boolean }
+  | { readonly name: 'guests' }
+  | { readonly name: 'completion'; readonly shell: CompletionShell }
 
 export type ParsedCommand =
   | { readonly kind: 'help'; readonly command?: string }
@@ -194,45 +285,57 @@ export type ParsedCommand =
   | { readonly kind: 'command'; readonly command: Command }
   | { readonly kind: 'error'; readonly message: string }
 
+type OptionValues = Map<string, string | true>
+
+/** The option an argument names in a command's table, or a CliError saying why it is not one. */
+function lookupOption(spec: CommandSpec, arg: string): { option: OptionSpec; spelling: string; inline: string | undefined } {
+  const eq = arg.startsWith('--') ? arg.indexOf('=') : -1
+  const spelling = eq < 0 ? arg : arg.slice(0, eq)
+  const inline = eq < 0 ? undefined : arg.slice(eq + 1)
+  const option = spec.options.find((o) => optionSpellings(o).includes(spelling))
+  if (option) return { option, spelling, inline }
+  const help = `(try 'tagvm ${spec.name} --help')`
+  if (spec.refuses?.options.some((o) => optionSpellings(o).includes(spelling))) throw new CliError(`${spec.name}: ${spelling} does not apply (${spec.refuses.because})`)
+  const qemuReason = QEMU_NOT_TAKEN.get(spelling)
+  if (qemuReason) throw new CliError(`${spec.name}: QEMU's ${spelling} is not taken: ${qemuReason}`)
+  throw new CliError(`${spec.name}: unknown option '${spelling}' ${help}`)
+}
+
 /** Splits argv into positionals and options by a command's option table. */
-function splitArgs(spec: CommandSpec, args: readonly string[]): { positionals: string[]; values: Map<string, string | true> } {
+function splitArgs(spec: CommandSpec, args: readonly string[]): { positionals: string[]; values: OptionValues } {
   const positionals: string[] = []
-  const values = new Map<string, string | true>()
+  const values: OptionValues = new Map()
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!
     if (arg === '--') {
       positionals.push(...args.slice(i + 1))
       break
     }
-    if (!arg.startsWith('--') || arg === '--') {
-      if (arg.startsWith('-') && arg !== '-') throw new CliError(`${spec.name}: unknown option '${arg}' (try 'tagvm ${spec.name} --help')`)
+    if (!arg.startsWith('-') || arg === '-') {
       positionals.push(arg)
       continue
     }
-    const eq = arg.indexOf('=')
-    const name = arg.slice(2, eq < 0 ? undefined : eq)
-    const option = spec.options.find((o) => o.name === name)
-    if (!option) throw new CliError(`${spec.name}: unknown option '--${name}' (try 'tagvm ${spec.name} --help')`)
-    if (values.has(name)) throw new CliError(`${spec.name}: --${name} given twice`)
+    const { option, spelling, inline } = lookupOption(spec, arg)
+    if (values.has(option.name)) throw new CliError(`${spec.name}: ${spelling} given twice`)
     if (option.kind === 'flag') {
-      if (eq >= 0) throw new CliError(`${spec.name}: --${name} takes no value`)
-      values.set(name, true)
+      if (inline !== undefined) throw new CliError(`${spec.name}: ${spelling} takes no value`)
+      values.set(option.name, true)
     } else {
-      const value = eq >= 0 ? arg.slice(eq + 1) : args[++i]
-      if (value === undefined) throw new CliError(`${spec.name}: --${name} needs a value (${option.arg})`)
-      values.set(name, value)
+      const value = inline ?? args[++i]
+      if (value === undefined) throw new CliError(`${spec.name}: ${spelling} needs a value (${option.arg})`)
+      values.set(option.name, value)
     }
   }
   return { positionals, values }
 }
 
-function positionalsExactly(command: string, got: string[], names: string[]): string[] {
+function positionalsExactly(command: string, got: readonly string[], names: readonly string[]): string[] {
   if (got.length < names.length) throw new CliError(`${command}: missing ${names.slice(got.length).join(' ')} (try 'tagvm ${command} --help')`)
   if (got.length > names.length) throw new CliError(`${command}: unexpected argument '${got[names.length]}'`)
-  return got
+  return [...got]
 }
 
-function optionValue(values: Map<string, string | true>, name: string): string | undefined {
+function optionValue(values: OptionValues, name: string): string | undefined {
   const v = values.get(name)
   return typeof v === 'string' ? v : undefined
 }
@@ -246,7 +349,28 @@ function withContext<T>(option: string, parse: () => T): T {
   }
 }
 
-function machineOptions(values: Map<string, string | true>): MachineOptions {
+/**
+ * The guest image and the positionals after it. The image is the first positional, or (then
+ * it is not among the positionals) QEMU's -kernel FILE, or --guest NAME: exactly one of them.
+ */
+function imageAndRest(command: string, positionals: readonly string[], values: OptionValues, imageName: string, restNames: readonly string[]): [string, ...string[]] {
+  const kernel = optionValue(values, 'kernel')
+  const guest = optionValue(values, 'guest')
+  if (kernel !== undefined && guest !== undefined) throw new CliError(`${command}: give the image once: ${imageName}, -kernel FILE or --guest NAME`)
+  let image = kernel
+  if (guest !== undefined) {
+    image = bundledGuestPath(guest)
+    if (image === undefined) throw new CliError(`--guest: tagvm has no guest '${guest}' (it has ${BUNDLED_GUESTS.map((g) => g.name).join(', ')})`)
+  }
+  if (image === undefined) {
+    const [first, ...rest] = positionalsExactly(command, positionals, [imageName, ...restNames])
+    return [first!, ...rest]
+  }
+  if (positionals.length > restNames.length) throw new CliError(`${command}: unexpected argument '${positionals[0]}': the image is already given by ${kernel !== undefined ? `-kernel ${kernel}` : `--guest ${guest}`}`)
+  return [image, ...positionalsExactly(command, positionals, restNames)]
+}
+
+function machineOptions(values: OptionValues): MachineOptions {
   const mteText = optionValue(values, 'mte') ?? 'on'
   if (mteText !== 'on' && mteText !== 'off') throw new CliError(`--mte: expected on or off, got '${mteText}'`)
   const memoryText = optionValue(values, 'memory')
@@ -263,10 +387,21 @@ function machineOptions(values: Map<string, string | true>): MachineOptions {
   if (maxInsns === 0) throw new CliError('--max-insns: must be at least 1')
   const baseText = optionValue(values, 'base')
   const base = baseText === undefined ? undefined : withContext('base', () => parseAddress(baseText))
-  return { mte: mteText === 'on', memory, cpus, backing, maxInsns, trace: values.get('trace') === true, base, initrd: optionValue(values, 'initrd'), append: optionValue(values, 'append') }
+  return {
+    mte: mteText === 'on',
+    memory,
+    cpus,
+    backing,
+    maxInsns,
+    trace: values.get('trace') === true,
+    raw: values.get('raw') === true,
+    base,
+    initrd: optionValue(values, 'initrd'),
+    append: optionValue(values, 'append'),
+  }
 }
 
-function countOption(values: Map<string, string | true>, name: string): number | undefined {
+function countOption(values: OptionValues, name: string): number | undefined {
   const text = optionValue(values, name)
   if (text === undefined) return undefined
   const n = withContext(name, () => parseCount(text))
@@ -279,8 +414,8 @@ function buildCommand(spec: CommandSpec, args: readonly string[]): Command {
   const quiet = values.get('quiet') === true
   switch (spec.name) {
     case 'run': {
-      const [image] = positionalsExactly('run', positionals, ['IMAGE'])
-      return { name: 'run', image: image!, machine: machineOptions(values) }
+      const [image] = imageAndRest('run', positionals, values, 'IMAGE', [])
+      return { name: 'run', image, machine: machineOptions(values), quiet }
     }
     case 'disasm': {
       const [file] = positionalsExactly('disasm', positionals, ['FILE'])
@@ -288,40 +423,40 @@ function buildCommand(spec: CommandSpec, args: readonly string[]): Command {
       return { name: 'disasm', file: file!, base: baseText === undefined ? undefined : withContext('base', () => parseAddress(baseText)) }
     }
     case 'snapshot': {
-      const [image, out] = positionalsExactly('snapshot', positionals, ['IMAGE', 'OUT'])
-      return { name: 'snapshot', image: image!, out: out!, machine: machineOptions(values), afterInsns: countOption(values, 'after-insns'), quiet }
+      const [image, out] = imageAndRest('snapshot', positionals, values, 'IMAGE', ['OUT'])
+      return { name: 'snapshot', image, out: out!, machine: machineOptions(values), afterInsns: countOption(values, 'after-insns'), quiet }
     }
     case 'restore': {
       const [snapshot] = positionalsExactly('restore', positionals, ['SNAPSHOT'])
       return { name: 'restore', snapshot: snapshot!, maxInsns: countOption(values, 'max-insns'), trace: values.get('trace') === true, quiet }
     }
-    case 'migrate': {
-      const role = positionals[0]
-      if (role === 'send') {
-        const [, source] = positionalsExactly('migrate send', positionals, ['send', 'IMAGE|SNAPSHOT'])
-        const to = optionValue(values, 'to')
-        if (to === undefined) throw new CliError('migrate send: --to SOCKET is required')
-        withContext('to', () => parseEndpoint(to))
-        if (values.has('listen')) throw new CliError('migrate send: --listen belongs to migrate receive')
-        return { name: 'migrate-send', source: source!, to, machine: machineOptions(values), afterInsns: countOption(values, 'after-insns'), maxRounds: countOption(values, 'max-rounds') ?? 8, quiet }
-      }
-      if (role === 'receive') {
-        positionalsExactly('migrate receive', positionals, ['receive'])
-        const listen = optionValue(values, 'listen')
-        if (listen === undefined) throw new CliError('migrate receive: --listen SOCKET is required')
-        withContext('listen', () => parseEndpoint(listen))
-        for (const o of ['to', 'after-insns', 'max-rounds', 'mte', 'memory', 'cpus', 'base', 'initrd', 'append']) {
-          if (values.has(o)) throw new CliError(`migrate receive: --${o} does not apply (the machine comes from the source)`)
-        }
-        return { name: 'migrate-receive', listen, maxInsns: countOption(values, 'max-insns'), trace: values.get('trace') === true, quiet }
-      }
-      throw new CliError(`migrate: expected 'send' or 'receive', got ${role === undefined ? 'nothing' : `'${role}'`}`)
+    case 'migrate send': {
+      const [source] = imageAndRest('migrate send', positionals, values, 'IMAGE|SNAPSHOT', [])
+      const to = optionValue(values, 'to')
+      if (to === undefined) throw new CliError('migrate send: --to SOCKET is required')
+      withContext('to', () => parseEndpoint(to))
+      return { name: 'migrate-send', source, to, machine: machineOptions(values), afterInsns: countOption(values, 'after-insns'), maxRounds: countOption(values, 'max-rounds') ?? 8, quiet }
+    }
+    case 'migrate receive': {
+      positionalsExactly('migrate receive', positionals, [])
+      const listen = optionValue(values, 'listen')
+      if (listen === undefined) throw new CliError('migrate receive: --listen SOCKET is required')
+      withContext('listen', () => parseEndpoint(listen))
+      return { name: 'migrate-receive', listen, maxInsns: countOption(values, 'max-insns'), trace: values.get('trace') === true, quiet }
     }
     case 'tags': {
-      const [input] = positionalsExactly('tags', positionals, ['IMAGE|SNAPSHOT'])
+      const [input] = imageAndRest('tags', positionals, values, 'IMAGE|SNAPSHOT', [])
       const width = countOption(values, 'width')
       if (width !== undefined && width < 21) throw new CliError('--width: at least 21 columns')
-      return { name: 'tags', input: input!, machine: machineOptions(values), afterInsns: countOption(values, 'after-insns'), html: optionValue(values, 'html'), width }
+      return { name: 'tags', input, machine: machineOptions(values), afterInsns: countOption(values, 'after-insns'), html: optionValue(values, 'html'), width, quiet }
+    }
+    case 'guests':
+      positionalsExactly('guests', positionals, [])
+      return { name: 'guests' }
+    case 'completion': {
+      const [shell] = positionalsExactly('completion', positionals, ['bash|zsh'])
+      if (!COMPLETION_SHELLS.includes(shell as CompletionShell)) throw new CliError(`completion: expected ${COMPLETION_SHELLS.join(' or ')}, got '${shell}'`)
+      return { name: 'completion', shell: shell as CompletionShell }
     }
   }
   throw new CliError(`unknown command '${spec.name}'`)
@@ -330,13 +465,25 @@ function buildCommand(spec: CommandSpec, args: readonly string[]): Command {
 export function parseCommand(argv: readonly string[]): ParsedCommand {
   const [first, ...rest] = argv
   if (first === undefined || first === '-h' || first === '--help') return { kind: 'help' }
-  if (first === 'help') return rest[0] === undefined ? { kind: 'help' } : COMMANDS.some((c) => c.name === rest[0]) ? { kind: 'help', command: rest[0] } : { kind: 'error', message: `unknown command '${rest[0]}' (try 'tagvm --help')` }
+  if (first === 'help') {
+    const topic = rest.join(' ')
+    if (topic === '') return { kind: 'help' }
+    return commandsNamed(topic).length > 0 ? { kind: 'help', command: topic } : { kind: 'error', message: `unknown command '${topic}' (try 'tagvm --help')` }
+  }
   if (first === '-V' || first === '--version') return { kind: 'version' }
-  const spec = COMMANDS.find((c) => c.name === first)
-  if (!spec) return { kind: 'error', message: `unknown command '${first}' (try 'tagvm --help')` }
-  if (rest.includes('-h') || rest.includes('--help')) return { kind: 'help', command: first }
+  const group = commandsNamed(first)
+  if (group.length === 0) return { kind: 'error', message: `unknown command '${first}' (try 'tagvm --help')` }
+  // `migrate send`: a command of two words.
+  const spec = group.find((c) => c.name === first) ?? group.find((c) => c.name === `${first} ${rest[0]}`)
+  if (!spec) {
+    if (rest.includes('-h') || rest.includes('--help')) return { kind: 'help', command: first }
+    const roles = group.map((c) => `'${c.name.slice(first.length + 1)}'`).join(' or ')
+    return { kind: 'error', message: `${first}: expected ${roles}, got ${rest[0] === undefined ? 'nothing' : `'${rest[0]}'`}` }
+  }
+  const args = spec.name === first ? rest : rest.slice(1)
+  if (args.includes('-h') || args.includes('--help')) return { kind: 'help', command: spec.name }
   try {
-    return { kind: 'command', command: buildCommand(spec, rest) }
+    return { kind: 'command', command: buildCommand(spec, args) }
   } catch (e) {
     if (e instanceof CliError) return { kind: 'error', message: e.message }
     throw e

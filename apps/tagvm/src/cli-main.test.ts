@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { CliIo } from './cli-io.js'
 import { runCli } from './cli-main.js'
+import { elfHeader, gzip, printOkImage } from './files/guest-image.fixture.js'
 import { saveSnapshotFile } from './files/index.js'
 
 const helloPath = fileURLToPath(new URL('../../../guests/hello/hello.elf', import.meta.url))
@@ -23,7 +24,10 @@ async function cli(argv: string[], tty = false): Promise<{ status: number; stdou
 describe('tagvm CLI (in process)', () => {
   test('help and version on stdout, status 0; usage errors on stderr, status 2', async () => {
     expect(await cli(['--help'])).toMatchObject({ status: 0, stderr: '' })
-    expect(await cli(['-V'])).toEqual({ status: 0, stdout: '9.9.9\n', stderr: '' })
+    // GNU style: name and version first (the version after the last space), then the machine.
+    const version = await cli(['--version'])
+    expect(version).toEqual({ status: 0, stdout: expect.stringMatching(/^tagvm 9\.9\.9\nmachine: QEMU virt-10\.0 compatible \(-M virt,mte=on: .*\)\n$/), stderr: '' })
+    expect(await cli(['-V'])).toEqual(version)
     expect(await cli(['run'])).toEqual({ status: 2, stdout: '', stderr: "tagvm: run: missing IMAGE (try 'tagvm run --help')\n" })
   })
 
@@ -77,5 +81,54 @@ describe('tagvm CLI (in process)', () => {
     expect(r.stdout).toBe('')
     expect(r.stderr).toMatch(/^tagvm: .*cut\.elf: at offset \d+ .*truncated/)
     rmSync(dir, { recursive: true })
+  })
+
+  test('run: a file of the wrong kind says what it looks like, status 1, and never runs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tagvm-cli-'))
+    const snap = join(dir, 'w.snap')
+    saveSnapshotFile(snap, { config: { ramBase: 0x4000_0000, ramSize: 4 << 20, cpus: 1, mte: true, backing: 'anon' }, vcpus: [{ index: 0, regs: [] }], devices: [], pages: [] })
+    expect(await cli(['run', snap])).toEqual({ status: 1, stdout: '', stderr: `tagvm: ${snap}: not a guest image: this is a tagvm snapshot; continue it with 'tagvm restore ${snap}'\n` })
+    const x86 = join(dir, 'x86.elf')
+    writeFileSync(x86, elfHeader(62))
+    expect(await cli(['run', x86])).toMatchObject({ status: 1, stdout: '', stderr: expect.stringContaining('x86.elf: not a guest image: this is an x86-64 ELF file; tagvm runs AArch64 code only') })
+    const text = join(dir, 'README')
+    writeFileSync(text, '# my guest\nbuild with make\n')
+    expect(await cli(['run', text])).toMatchObject({ status: 1, stderr: expect.stringContaining('this is a text file (it starts "# my guest")') })
+    expect(await cli(['snapshot', text, join(dir, 'out.snap')])).toMatchObject({ status: 1, stderr: expect.stringContaining('this is a text file') })
+    const gz = join(dir, 'notes.gz')
+    writeFileSync(gz, gzip(new TextEncoder().encode('just notes\n')))
+    expect(await cli(['run', gz])).toMatchObject({ status: 1, stderr: expect.stringContaining('this is gzip-compressed data holding a text file') })
+    // The program that runs these tests is a Linux program for this host (x86-64 or AArch64).
+    const host = await cli(['run', process.execPath])
+    expect(host).toMatchObject({ status: 1, stdout: '' })
+    expect(host.stderr).toMatch(/not a guest image: this is (an x86-64 ELF file|an AArch64 Linux program \(dynamically linked, interpreter \/.*\))/)
+    rmSync(dir, { recursive: true })
+  })
+
+  test("run: a gzip'd arm64 Image is unpacked and runs, as under QEMU's -kernel", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tagvm-cli-'))
+    const image = join(dir, 'Image.gz')
+    writeFileSync(image, gzip(printOkImage()))
+    expect(await cli(['run', image])).toEqual({ status: 0, stdout: 'ok\n', stderr: '' })
+    expect(await cli(['run', '-kernel', image, '-m', '64', '-smp', '2', '-nographic'])).toEqual({ status: 0, stdout: 'ok\n', stderr: '' })
+    rmSync(dir, { recursive: true })
+  })
+
+  test('--quiet leaves out status lines, not errors; the exit status still tells', async () => {
+    const limited = await cli(['run', helloPath, '--max-insns', '5'])
+    expect(limited).toMatchObject({ status: 3, stderr: 'tagvm: stopped the guest after 5 instructions (--max-insns); it had not powered off\n' })
+    expect(await cli(['run', helloPath, '--max-insns', '5', '--quiet'])).toEqual({ status: 3, stdout: limited.stdout, stderr: '' })
+    expect(await cli(['run', '/nonexistent.elf', '--quiet'])).toEqual({ status: 1, stdout: '', stderr: 'tagvm: /nonexistent.elf: cannot read: no such file\n' })
+    expect((await cli(['tags', helloPath])).stderr).toMatch(/^tagvm: tags of .*hello\.elf after \d+ instructions \(power-off\)\n$/)
+    expect(await cli(['tags', helloPath, '--quiet'])).toMatchObject({ status: 0, stderr: '' })
+  })
+
+  test('guests lists the bundled guests; --guest runs one; completion prints a script', async () => {
+    const guests = await cli(['guests'])
+    expect(guests.status).toBe(0)
+    for (const name of ['hello', 'mte-demo', 'tag-workload']) expect(guests.stdout).toMatch(new RegExp(`^  ${name} +\\S`, 'm'))
+    expect(await cli(['run', '--guest', 'hello'])).toEqual({ status: 0, stdout: readFileSync(new URL('../../../guests/hello/qemu.out', import.meta.url), 'latin1'), stderr: '' })
+    expect((await cli(['completion', 'bash'])).stdout).toContain('complete -F _tagvm tagvm')
+    expect((await cli(['completion', 'zsh'])).stdout).toMatch(/^#compdef tagvm\n/)
   })
 })

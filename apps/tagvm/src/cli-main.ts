@@ -2,6 +2,7 @@ import { isFileFormatError, isMachineRefusedError } from '@tagvm/machine'
 import { CliError, EXIT_FAILURE, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, commandHelp, helpText, parseCommand, type Command } from './cli-args.js'
 import { CommandFailure, type CliIo } from './cli-io.js'
 import { disasmCommand } from './commands/disasm.js'
+import { completionCommand, guestsCommand } from './commands/info.js'
 import { migrateReceiveCommand, migrateSendCommand } from './commands/migrate.js'
 import { runCommand } from './commands/run.js'
 import { restoreCommand, snapshotCommand } from './commands/snapshot.js'
@@ -9,6 +10,7 @@ import { tagsCommand } from './commands/tags.js'
 import { EndpointError } from './endpoint.js'
 import { OutputFileError } from './files/atomic.js'
 import { InputFileError } from './files/input.js'
+import { versionText } from './version.js'
 
 type Handler<C extends Command> = (command: C, io: CliIo) => number | Promise<number>
 
@@ -21,6 +23,8 @@ const COMMAND_HANDLERS: { readonly [N in Command['name']]: Handler<Extract<Comma
   'migrate-send': migrateSendCommand,
   'migrate-receive': migrateReceiveCommand,
   tags: tagsCommand,
+  guests: guestsCommand,
+  completion: completionCommand,
 }
 
 function execute<N extends Command['name']>(command: Extract<Command, { name: N }>, io: CliIo): number | Promise<number> {
@@ -77,7 +81,7 @@ export async function runCli(argv: readonly string[], io: CliIo, version: string
       io.stdout.write(parsed.command ? commandHelp(parsed.command) : helpText(version))
       return EXIT_OK
     case 'version':
-      io.stdout.write(`${version}\n`)
+      io.stdout.write(versionText(version))
       return EXIT_OK
     case 'error':
       io.stderr.write(`tagvm: ${parsed.message}\n`)

@@ -2,6 +2,9 @@
 // (loaders, device tree, snapshots, migration, tag maps) is @tagvm/machine.
 export {
   COMMANDS,
+  commandsNamed,
+  optionSpellings,
+  COMPLETION_SHELLS,
   helpText,
   commandHelp,
   parseCommand,
@@ -16,13 +19,18 @@ export {
   EXIT_LIMIT,
   EXIT_INTERNAL,
   type Command,
+  type CommandSpec,
+  type OptionSpec,
+  type CompletionShell,
   type Endpoint,
   type MachineOptions,
   type ParsedCommand,
 } from './cli-args.js'
 export { runCli, failureOf } from './cli-main.js'
 export { CommandFailure, type CliIo, type ConsoleInput } from './cli-io.js'
-export { VERSION } from './version.js'
+export { VERSION, QEMU_MACHINE, versionText } from './version.js'
+export { BUNDLED_GUESTS, bundledGuestPath, bundledGuestsDir, type BundledGuest } from './guests.js'
+export { bashCompletion, zshCompletion } from './completion.js'
 // What the CLI adds around the machine: files, sockets and pipes, the terminal, signals
 export * from './files/index.js'
 export { connectEndpoint, listenEndpoint, localChannelPair, EndpointError } from './endpoint.js'

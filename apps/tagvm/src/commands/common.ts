@@ -1,6 +1,7 @@
 import { Machine, VIRT_RAM_BASE, isMachineRefusedError, type MachineConfig, type StopReason } from '@tagvm/machine'
 import { EXIT_FAILURE, EXIT_LIMIT, EXIT_OK, type MachineOptions } from '../cli-args.js'
 import { CommandFailure, type CliIo } from '../cli-io.js'
+import { guestImageBytes } from '../files/guest-image.js'
 import { readInputFile } from '../files/input.js'
 
 export function machineConfig(options: MachineOptions): MachineConfig {
@@ -30,9 +31,9 @@ export function commandLineMachine(options: MachineOptions, io: CliIo, machineIo
   }
 }
 
-/** Boots an image as `tagvm run` does. */
+/** Boots an image as `tagvm run` does (files/guest-image.ts decides what the file is). */
 export function bootImage(machine: Machine, image: string, options: MachineOptions): void {
-  machine.boot(readInputFile(image), image, {
+  machine.boot(guestImageBytes(image, options), image, {
     ...(options.base !== undefined ? { base: options.base } : {}),
     ...(options.initrd !== undefined ? { initrd: { bytes: readInputFile(options.initrd), file: options.initrd } } : {}),
     ...(options.append !== undefined ? { bootargs: options.append } : {}),
@@ -40,20 +41,25 @@ export function bootImage(machine: Machine, image: string, options: MachineOptio
 }
 
 /** Runs to the end (or `maxInsns` more instructions) and turns the outcome into an exit status. */
-export function runToEnd(machine: Machine, io: CliIo, maxInsns: number | undefined): number {
-  return finish(machine.run(maxInsns ?? Number.POSITIVE_INFINITY), machine, io, maxInsns)
+export function runToEnd(machine: Machine, io: CliIo, maxInsns: number | undefined, quiet: boolean): number {
+  return finish(machine.run(maxInsns ?? Number.POSITIVE_INFINITY), machine, io, maxInsns, quiet)
 }
 
-export function finish(stop: StopReason, machine: Machine, io: CliIo, maxInsns: number | undefined): number {
+/**
+ * The exit status for how the guest stopped. The notes on a reset and on the instruction limit
+ * are status lines (--quiet leaves them out; the status says it); a guest that cannot continue
+ * is an error and always said.
+ */
+export function finish(stop: StopReason, machine: Machine, io: CliIo, maxInsns: number | undefined, quiet: boolean): number {
   switch (stop.kind) {
     case 'power-off':
       return EXIT_OK
     case 'reset':
       // As QEMU with -no-reboot: a reset request ends the run.
-      io.stderr.write('tagvm: the guest asked for a reset (PSCI SYSTEM_RESET); tagvm does not reboot, so it stops here\n')
+      if (!quiet) io.stderr.write('tagvm: the guest asked for a reset (PSCI SYSTEM_RESET); tagvm does not reboot, so it stops here\n')
       return EXIT_OK
     case 'budget':
-      io.stderr.write(`tagvm: stopped the guest after ${maxInsns ?? machine.retired} instructions (--max-insns); it had not powered off\n`)
+      if (!quiet) io.stderr.write(`tagvm: stopped the guest after ${maxInsns ?? machine.retired} instructions (--max-insns); it had not powered off\n`)
       return EXIT_LIMIT
     case 'error':
       io.stderr.write(`tagvm: the guest cannot continue: ${stop.message} (after ${machine.retired} instructions)\n`)

@@ -19,7 +19,7 @@ export function liveImageTags(command: TagsCommand, io: CliIo): { config: Machin
   bootImage(machine, command.input, command.machine)
   const stop = machine.run(command.afterInsns ?? command.machine.maxInsns ?? Number.POSITIVE_INFINITY)
   if (stop.kind === 'error') throw new CommandFailure(`tags ${command.input}: the guest cannot continue: ${stop.message}`)
-  io.stderr.write(`tagvm: tags of ${command.input} after ${machine.retired} instructions (${stop.kind === 'budget' ? 'stopped' : stop.kind})\n`)
+  if (!command.quiet) io.stderr.write(`tagvm: tags of ${command.input} after ${machine.retired} instructions (${stop.kind === 'budget' ? 'stopped' : stop.kind})\n`)
   return { config: machine.config, pages: [...machine.memory.pages({ taggedOnly: true })] }
 }
 
@@ -31,7 +31,7 @@ export function tagsCommand(command: TagsCommand, io: CliIo): number {
   if (command.html !== undefined) {
     const html = new TextEncoder().encode(renderHtmlTagMap(input, { title: `tagvm tag map of ${command.input}` }))
     writeFileAtomic(command.html, (write) => write(html))
-    io.stderr.write(`tagvm: wrote ${command.html}\n`)
+    if (!command.quiet) io.stderr.write(`tagvm: wrote ${command.html}\n`)
   } else {
     io.stdout.write(renderTerminalTagMap(input, { columns: command.width ?? io.stdout.columns ?? 80, color: io.stdout.isTTY === true }))
   }
