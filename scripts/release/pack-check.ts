@@ -10,7 +10,11 @@
 //   - `import` and `require` both load it and export the same names, `require` also with
 //     require(esm) switched off (Node 20 before 20.19), and errors made by the CJS copy pass
 //     the ESM copy's brand checks;
-//   - @tagvm/a64 bundled from the tarball leaves the disassembler out of a decode-only program.
+//   - @tagvm/a64 bundled from the tarball leaves the disassembler out of a decode-only program;
+//   - a package with a `bin` (the `tagvm` command) is ESM only (so attw checks the ESM
+//     resolutions, and `require` is not asked of it), ships its bin, and installs and runs as
+//     app-check.ts describes: `npm i -g` and `npx` from a registry that serves only these
+//     tarballs, the MTE demo byte for byte as QEMU printed it.
 //
 // Usage: tsx scripts/release/pack-check.ts [--keep] [--out DIR]
 //   --out DIR  put tarballs and installs in DIR (default: a new directory under the OS temp dir)
@@ -22,6 +26,7 @@ import { join, relative, resolve } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { build } from 'esbuild'
 import { readmeExample } from '../readme-example.js'
+import { checkAppInstall, type ServedTarball } from './app-check.js'
 import { initialReleaseProblems } from './changesets.js'
 import { REPO_ROOT, dependencyClosure, pinnedPnpm, publishedPackages, workspacePackages, type WorkspacePackage } from './workspace.js'
 
@@ -87,17 +92,31 @@ function packedManifest(file: string): Record<string, unknown> {
   throw new Error(`${file} has no package/package.json`)
 }
 
+/** Whether the packed manifest offers a CommonJS build (a `require` condition); the app is ESM only. */
+function hasCommonJs(manifest: Record<string, unknown>): boolean {
+  return JSON.stringify(manifest.exports ?? {}).includes('"require"')
+}
+
+/** The executables a packed manifest installs (`bin`), as paths inside the package. */
+function binFiles(manifest: Record<string, unknown>): string[] {
+  const bin = manifest.bin
+  if (bin === undefined) return []
+  return (typeof bin === 'string' ? [bin] : Object.values(bin as Record<string, string>)).map((p) => p.replace(/^\.\//, ''))
+}
+
 function checkContents(pkg: WorkspacePackage, tarball: string): string[] {
   const problems: string[] = []
   const paths = tarballEntries(tarball).map((e) => e.path.replace(/^package\//, ''))
-  for (const required of ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts']) {
+  const packed = packedManifest(tarball)
+  const cjs = hasCommonJs(packed) ? ['dist/index.cjs', 'dist/index.d.cts'] : []
+  for (const required of ['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.d.ts', ...cjs, ...binFiles(packed)]) {
     if (!paths.includes(required)) problems.push(`missing ${required}`)
   }
   for (const path of paths) {
     if (path.endsWith('.map')) problems.push(`ships a source map: ${path}`)
     if (path.startsWith('src/') || /\.test\.[cm]?[jt]s$/.test(path)) problems.push(`ships a source or test file: ${path}`)
   }
-  const manifest = JSON.stringify(packedManifest(tarball))
+  const manifest = JSON.stringify(packed)
   if (manifest.includes('"source"') || manifest.includes('./src/')) problems.push('packed package.json still points at sources (the `source` condition)')
   if (manifest.includes('workspace:')) problems.push('packed package.json has a workspace: range')
   const license = readFileSync(join(pkg.dir, 'LICENSE'), 'utf8')
@@ -206,8 +225,15 @@ async function main(): Promise<void> {
     const tarball = o.tarball as string
     const publint = await run(join(TOOLS, 'publint'), ['run', '--strict', tarball], scratch)
     if (publint.code !== 0 || !publint.stdout.includes('All good!')) o.problems.push(`publint:\n${publint.stdout}${publint.stderr}`)
-    const attw = await run(join(TOOLS, 'attw'), [tarball, '--format', 'json'], scratch)
-    const attwProblems = attw.stdout.trim().startsWith('{') ? ((JSON.parse(attw.stdout) as { analysis?: { problems?: unknown[] } }).analysis?.problems ?? []) : null
+    const manifest = packedManifest(tarball)
+    const commonJs = hasCommonJs(manifest)
+    // An ESM-only package is checked in the resolutions that can load it (attw's esm-only profile).
+    const attw = await run(join(TOOLS, 'attw'), [tarball, '--format', 'json', ...(commonJs ? [] : ['--profile', 'esm-only'])], scratch)
+    // The JSON lists every problem; the esm-only profile only ignores those of the CommonJS resolutions.
+    const ignored = commonJs ? [] : ['node10', 'node16-cjs']
+    const attwProblems = attw.stdout.trim().startsWith('{')
+      ? ((JSON.parse(attw.stdout) as { analysis?: { problems?: { resolutionKind?: string }[] } }).analysis?.problems ?? []).filter((p) => !ignored.includes(p.resolutionKind ?? ''))
+      : null
     if (attw.code !== 0 || attwProblems === null || attwProblems.length > 0) o.problems.push(`attw:\n${attw.stdout}${attw.stderr}`)
 
     const installDir = join(scratch, 'install', pkg.name.replace('/', '+'))
@@ -224,12 +250,18 @@ async function main(): Promise<void> {
     const example = await run(join(TOOLS, 'tsx'), ['readme-example.ts'], installDir)
     if (example.code !== 0) o.problems.push(`README example failed against the installed package:\n${example.stdout}${example.stderr}`)
 
-    const names = await exportedNames(pkg.name, installDir)
-    if (names.esm.length === 0) o.problems.push('import() gives no exports')
-    if (JSON.stringify(names.esm) !== JSON.stringify(names.cjs)) o.problems.push(`require() and import() export different names: ${names.cjs.join(',')} vs ${names.esm.join(',')}`)
-    if (JSON.stringify(names.cjsWithoutRequireEsm) !== JSON.stringify(names.cjs)) o.problems.push('require() without require(esm) gives different exports')
-    if (!names.resolvedCjs.endsWith('.cjs')) o.problems.push(`require() resolved to ${names.resolvedCjs}, not the CJS build`)
-    o.notes.push(`${names.esm.length} exports via import and require`)
+    if (commonJs) {
+      const names = await exportedNames(pkg.name, installDir)
+      if (names.esm.length === 0) o.problems.push('import() gives no exports')
+      if (JSON.stringify(names.esm) !== JSON.stringify(names.cjs)) o.problems.push(`require() and import() export different names: ${names.cjs.join(',')} vs ${names.esm.join(',')}`)
+      if (JSON.stringify(names.cjsWithoutRequireEsm) !== JSON.stringify(names.cjs)) o.problems.push('require() without require(esm) gives different exports')
+      if (!names.resolvedCjs.endsWith('.cjs')) o.problems.push(`require() resolved to ${names.resolvedCjs}, not the CJS build`)
+      o.notes.push(`${names.esm.length} exports via import and require`)
+    } else {
+      const esm = JSON.parse(await mustRun(`import('${pkg.name}')`, process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(pkg.name)}); console.log(JSON.stringify(Object.keys(m)))`], installDir)) as string[]
+      if (esm.length === 0) o.problems.push('import() gives no exports')
+      o.notes.push(`ESM only: ${esm.length} exports via import`)
+    }
 
     if (pkg.name === '@tagvm/tag-memory') {
       const brand = await run(process.execPath, ['-e', CROSS_FORMAT_BRAND_CHECK], installDir)
@@ -243,6 +275,16 @@ async function main(): Promise<void> {
       }
     }
   })
+
+  // 3. The command: installed globally and through npx from a registry of these tarballs only, then run.
+  const served: ServedTarball[] = [...outcomes.values()].map((o) => ({ file: o.tarball as string, manifest: packedManifest(o.tarball as string) as ServedTarball['manifest'] }))
+  for (const app of served.filter((t) => binFiles(t.manifest).length > 0)) {
+    const o = outcome(app.manifest.name)
+    const result = await checkAppInstall(app, served, scratch)
+    o.notes.push(...result.notes)
+    o.problems.push(...result.problems)
+  }
+  console.log(`installed and ran the command in ${((Date.now() - started) / 1000).toFixed(0)} s`)
 
   let failed = 0
   console.log('\npackage                 tarball   unpacked  result')
