@@ -111,8 +111,11 @@ const RUN_OPTIONS: OptionSpec[] = [
 ]
 const AFTER: OptionSpec = { name: 'after-insns', kind: 'value', arg: 'N', help: 'act after N guest instructions (snapshot without it: on SIGUSR1)' }
 const LIMIT_OPTIONS = RUN_OPTIONS.filter((o) => o.name === 'max-insns' || o.name === 'trace')
-/** Every command that runs a guest takes it: errors still reach standard error, nothing else from tagvm does. */
-const QUIET: OptionSpec = { name: 'quiet', kind: 'flag', help: "no progress or status lines from tagvm on standard error (errors still appear; the exit status tells how the guest ended)" }
+/**
+ * Every command that runs a guest takes it, with one meaning: progress and status lines go,
+ * errors and why the guest stopped stay (`run` prints nothing else, so it changes nothing there).
+ */
+const QUIET: OptionSpec = { name: 'quiet', kind: 'flag', help: 'no progress or status lines on standard error; errors, and why the guest stopped, are still said' }
 
 /** QEMU options tagvm does not take, and why: people who come from QEMU get a reason, not "unknown option". */
 const QEMU_NOT_TAKEN = new Map<string, string>([

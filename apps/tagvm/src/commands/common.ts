@@ -41,25 +41,21 @@ export function bootImage(machine: Machine, image: string, options: MachineOptio
 }
 
 /** Runs to the end (or `maxInsns` more instructions) and turns the outcome into an exit status. */
-export function runToEnd(machine: Machine, io: CliIo, maxInsns: number | undefined, quiet: boolean): number {
-  return finish(machine.run(maxInsns ?? Number.POSITIVE_INFINITY), machine, io, maxInsns, quiet)
+export function runToEnd(machine: Machine, io: CliIo, maxInsns: number | undefined): number {
+  return finish(machine.run(maxInsns ?? Number.POSITIVE_INFINITY), machine, io, maxInsns)
 }
 
-/**
- * The exit status for how the guest stopped. The notes on a reset and on the instruction limit
- * are status lines (--quiet leaves them out; the status says it); a guest that cannot continue
- * is an error and always said.
- */
-export function finish(stop: StopReason, machine: Machine, io: CliIo, maxInsns: number | undefined, quiet: boolean): number {
+/** The exit status for how the guest stopped, and why when it did not power off (also under --quiet). */
+export function finish(stop: StopReason, machine: Machine, io: CliIo, maxInsns: number | undefined): number {
   switch (stop.kind) {
     case 'power-off':
       return EXIT_OK
     case 'reset':
       // As QEMU with -no-reboot: a reset request ends the run.
-      if (!quiet) io.stderr.write('tagvm: the guest asked for a reset (PSCI SYSTEM_RESET); tagvm does not reboot, so it stops here\n')
+      io.stderr.write('tagvm: the guest asked for a reset (PSCI SYSTEM_RESET); tagvm does not reboot, so it stops here\n')
       return EXIT_OK
     case 'budget':
-      if (!quiet) io.stderr.write(`tagvm: stopped the guest after ${maxInsns ?? machine.retired} instructions (--max-insns); it had not powered off\n`)
+      io.stderr.write(`tagvm: stopped the guest after ${maxInsns ?? machine.retired} instructions (--max-insns); it had not powered off\n`)
       return EXIT_LIMIT
     case 'error':
       io.stderr.write(`tagvm: the guest cannot continue: ${stop.message} (after ${machine.retired} instructions)\n`)

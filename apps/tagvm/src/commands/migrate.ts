@@ -21,7 +21,7 @@ export async function migrateSendCommand(command: SendCommand, io: CliIo): Promi
   }
   if (command.afterInsns !== undefined) {
     const stop = machine.run(command.afterInsns)
-    if (stop.kind !== 'budget') return finish(stop, machine, io, undefined, command.quiet)
+    if (stop.kind !== 'budget') return finish(stop, machine, io, undefined)
   }
   const channel = await connectEndpoint(parseEndpoint(command.to))
   const progress = command.quiet ? undefined : new ProgressReporter(io.stderr, 'migrate', 0)
@@ -32,10 +32,10 @@ export async function migrateSendCommand(command: SendCommand, io: CliIo): Promi
       return EXIT_OK
     case 'stopped':
       io.stderr.write(`tagvm: the guest stopped by itself during pre-copy (${result.stop.kind}); migration abandoned\n`)
-      return finish(result.stop, machine, io, undefined, command.quiet)
+      return finish(result.stop, machine, io, undefined)
     case 'failed':
       io.stderr.write(`tagvm: migration failed: ${result.reason}; the guest keeps running here\n`)
-      return finish(machine.run(command.machine.maxInsns ?? Number.POSITIVE_INFINITY), machine, io, command.machine.maxInsns, command.quiet)
+      return finish(machine.run(command.machine.maxInsns ?? Number.POSITIVE_INFINITY), machine, io, command.machine.maxInsns)
   }
 }
 
@@ -54,5 +54,5 @@ export async function migrateReceiveCommand(command: ReceiveCommand, io: CliIo):
     return EXIT_FAILURE
   }
   if (!command.quiet) io.stderr.write('tagvm: migration complete; the guest continues here\n')
-  return finish(machine.run(command.maxInsns ?? Number.POSITIVE_INFINITY), machine, io, command.maxInsns, command.quiet)
+  return finish(machine.run(command.maxInsns ?? Number.POSITIVE_INFINITY), machine, io, command.maxInsns)
 }

@@ -13,11 +13,11 @@ type RunCommand = Extract<Command, { name: 'run' }>
 export async function runCommand(command: RunCommand, io: CliIo): Promise<number> {
   const machine = commandLineMachine(command.machine, io)
   bootImage(machine, command.image, command.machine)
-  if (io.stdin?.isTTY !== true || command.machine.trace) return runToEnd(machine, io, command.machine.maxInsns, command.quiet)
+  if (io.stdin?.isTTY !== true || command.machine.trace) return runToEnd(machine, io, command.machine.maxInsns)
   const stop = await runInteractive(machine, io.stdin, command.machine.maxInsns)
   if (stop.kind === 'quit') {
-    if (!command.quiet) io.stderr.write(`\ntagvm: quit (Ctrl-A x) after ${machine.retired} instructions\n`)
+    io.stderr.write(`\ntagvm: quit (Ctrl-A x) after ${machine.retired} instructions\n`)
     return EXIT_OK
   }
-  return finish(stop, machine, io, command.machine.maxInsns, command.quiet)
+  return finish(stop, machine, io, command.machine.maxInsns)
 }

@@ -38,7 +38,7 @@ async function runUntilDue(machine: Machine, command: SnapshotCommand, io: CliIo
       const stop = machine.run(Math.min(trigger.sliceBudget(machine.retired, SIGNAL_POLL_INSNS), limit - machine.retired))
       if (stop.kind !== 'budget' || machine.retired >= limit) {
         io.stderr.write('tagvm: no SIGUSR1 arrived while the guest ran; no snapshot written\n')
-        return finish(stop, machine, io, command.machine.maxInsns, command.quiet)
+        return finish(stop, machine, io, command.machine.maxInsns)
       }
       // Signals are delivered on the event loop.
       await new Promise((resolve) => setImmediate(resolve))
@@ -66,5 +66,5 @@ export async function snapshotCommand(command: SnapshotCommand, io: CliIo): Prom
 /** `tagvm restore SNAPSHOT`: a fresh VM with the saved state, then run on. */
 export function restoreCommand(command: RestoreCommand, io: CliIo): number {
   const machine = restoreMachine(command.snapshot, (config) => createMachine(config, io, command.trace), progress(io, command.quiet, `restore ${command.snapshot}`, 0))
-  return runToEnd(machine, io, command.maxInsns, command.quiet)
+  return runToEnd(machine, io, command.maxInsns)
 }
