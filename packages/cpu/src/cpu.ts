@@ -7,7 +7,7 @@
 
 import { ACCESS_READ, ACCESS_WRITE, Mmu } from '@tagvm/mmu'
 import { ACC_CM, TWO32 } from './constants.js'
-import { CodeCache, HOT } from './code-cache.js'
+import { CodeCache } from './code-cache.js'
 import { DataPath } from './data-path.js'
 import {
   TRAP, enterEl1, exceptionReturn, fpAccess, hvc, setFar, smc, takeException, trapSysToEl2, waitFor,

@@ -48,7 +48,8 @@ export function runGuest(
 ): GuestRun {
   const m = makeMachine(128 << 20, blocks, false, jit)
   configure?.(m)
-  const image = readFileSync(`${GUESTS}${name}/${name}.elf`)
+  // A name ending in .elf is a path to the image (bench guests outside guests/).
+  const image = readFileSync(name.endsWith('.elf') ? name : `${GUESTS}${name}/${name}.elf`)
   m.cpu.pc = loadElf(m, image)
   let output = ''
   let poweredOff = false

@@ -579,6 +579,11 @@ class Emitter {
     const I = sf
       ? { shl: Op.i64Shl, shrU: Op.i64ShrU, shrS: Op.i64ShrS, and: Op.i64And, or: Op.i64Or, k: (v: number) => fn.i64(v), mask: (n: number) => (n >= 64 ? fn.i64(-1) : n >= 32 ? fn.i64(-1, (2 ** (n - 32) - 1) | 0) : fn.i64((2 ** n - 1) | 0, 0)) }
       : { shl: Op.i32Shl, shrU: Op.i32ShrU, shrS: Op.i32ShrS, and: Op.i32And, or: Op.i32Or, k: (v: number) => fn.i32(v), mask: (n: number) => fn.i32((2 ** n - 1) | 0) }
+    /** Pushes the constant v and applies op (a shift by v). */
+    const by = (v: number, op: number): void => {
+      I.k(v)
+      fn.op(op)
+    }
     const src = (): void => {
       this.get(rn)
       if (!sf) fn.op(Op.i32WrapI64)
@@ -595,34 +600,34 @@ class Emitter {
     if (name === 'BFM') {
       // dst = dst with bits [pos + fieldWidth - 1 : pos] from the source field.
       src()
-      if (imms >= immr) I.k(immr), fn.op(I.shrU)
+      if (imms >= immr) by(immr, I.shrU)
       I.mask(fieldWidth)
       fn.op(I.and)
-      if (pos !== 0) I.k(pos), fn.op(I.shl)
+      if (pos !== 0) by(pos, I.shl)
       this.get(rd)
       if (!sf) fn.op(Op.i32WrapI64)
       I.mask(fieldWidth)
-      if (pos !== 0) I.k(pos), fn.op(I.shl)
+      if (pos !== 0) by(pos, I.shl)
       I.k(-1)
       fn.op(sf ? Op.i64Xor : Op.i32Xor, I.and, I.or)
     } else if (name === 'UBFM') {
       src()
       if (imms >= immr) {
-        if (immr !== 0) I.k(immr), fn.op(I.shrU)
+        if (immr !== 0) by(immr, I.shrU)
       }
       I.mask(fieldWidth)
       fn.op(I.and)
-      if (pos !== 0) I.k(pos), fn.op(I.shl)
+      if (pos !== 0) by(pos, I.shl)
     } else {
       // SBFM: sign-extend the field from its top bit, then place it.
       src()
       const up = width - 1 - imms
-      if (up !== 0) I.k(up), fn.op(I.shl)
+      if (up !== 0) by(up, I.shl)
       if (imms >= immr) {
-        if (up + immr !== 0) I.k(up + immr), fn.op(I.shrS)
+        if (up + immr !== 0) by(up + immr, I.shrS)
       } else {
-        if (up !== 0) I.k(up), fn.op(I.shrS)
-        if (pos !== 0) I.k(pos), fn.op(I.shl)
+        if (up !== 0) by(up, I.shrS)
+        if (pos !== 0) by(pos, I.shl)
       }
     }
     if (!sf) fn.op(Op.i64ExtendI32U)

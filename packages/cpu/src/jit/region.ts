@@ -48,8 +48,6 @@ const rs = (n: number): number => (n === 31 ? REG_SP : n)
 /** Writes Xn or discards. */
 const wz = (n: number): number => (n === 31 ? REG_DISCARD : n)
 
-const WRITEBACK = new Set(['LDR_post', 'STR_post', 'LDRS_post', 'LDR_pre', 'STR_pre', 'LDRS_pre'])
-
 /** Whether the translator implements this instruction (as the interpreter would run it). */
 export function isSupported(d: Instruction): boolean {
   switch (d.name) {
@@ -266,5 +264,3 @@ export function registersOf(d: Instruction): { reads: number[]; writes: number[]
       return { reads: [], writes: [] }
   }
 }
-
-export { WRITEBACK }
