@@ -9,17 +9,14 @@ import type { Instruction } from '@tagvm/a64'
 import { REG_DISCARD, REG_SP, REG_ZR } from '../state.js'
 import {
   CC_ADD32, CC_ADD64, CC_LIT, CC_LOGIC32, CC_LOGIC64, CC_SUB32, CC_SUB64, EXIT_BRANCH, EXIT_BUDGET, EXIT_SLOW, EXIT_STOP,
-  ST_LEFT, ST_NZCV, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST, TLB_MASK, TLB_READ_KEY,
-  TLB_TAGS, TLB_WRITE_KEY,
+  FN_NZCV, ST_LEFT, ST_NZCV, ST_PC, ST_STOP, ST_X,
 } from './layout.js'
 import { type Block, type Region } from './region.js'
 import { FunctionBody, I32, I64, Op, encodeModule } from './wasm-encoder.js'
+import { MASK32, access, bitfield, cond, divide, extended, mulHigh, shifted } from './emit-ops.js'
+import { condFunction, nzcvFunction } from './flags.js'
 
 // Function indices: the import, then the helpers, then the region functions.
-const FN_FILL = 0
-const FN_NZCV = 1
-const FN_COND = 2
-const FIRST_REGION_FN = 3
 const T_FILL = 0
 const T_NZCV = 1
 const T_COND = 2
@@ -33,7 +30,6 @@ const TYPES = [
 
 const rs = (n: number): number => (n === 31 ? REG_SP : n)
 const wz = (n: number): number => (n === 31 ? REG_DISCARD : n)
-const MASK32 = (fn: FunctionBody): FunctionBody => fn.i64(-1, 0).op(Op.i64And)
 
 /** 64-bit VA as int32 halves plus a byte offset (which may carry into the high half). */
 function addVa(hi: number, lo: number, off: number): [number, number] {
@@ -43,9 +39,9 @@ function addVa(hi: number, lo: number, off: number): [number, number] {
 }
 
 /** What a flag setter in the same block left: how to test a condition on it without NZCV. */
-type SetterKind = { op: number } | null
+export type SetterKind = { op: number } | null
 
-class Emitter {
+export class Emitter {
   readonly fn = new FunctionBody(1)
   private readonly local = new Map<number, number>()
   readonly ccOp: number
@@ -70,7 +66,7 @@ class Emitter {
 
   constructor(
     private readonly region: Region,
-    private readonly base: number,
+    readonly base: number,
     private readonly pageHi: number,
     private readonly pageLo: number,
   ) {
@@ -141,89 +137,18 @@ class Emitter {
     }
   }
 
-  // ---- operands ----
-  shifted(rm: number, shift: number, amount: number, sf: number): void {
-    const fn = this.fn
-    this.get(rm)
-    if (!sf) {
-      fn.op(Op.i32WrapI64)
-      if (amount !== 0) fn.i32(amount).op([Op.i32Shl, Op.i32ShrU, Op.i32ShrS, Op.i32Rotr][shift]!)
-      fn.op(Op.i64ExtendI32U)
-    } else if (amount !== 0) {
-      fn.i64(amount).op([Op.i64Shl, Op.i64ShrU, Op.i64ShrS, Op.i64Rotr][shift]!)
-    }
-  }
-  extended(rm: number, option: number, amount: number): void {
-    const fn = this.fn
-    this.get(rm)
-    switch (option) {
-      case 0: fn.i64(0xff).op(Op.i64And); break
-      case 1: fn.i64(0xffff).op(Op.i64And); break
-      case 2: MASK32(fn); break
-      case 4: fn.op(Op.i64Extend8S); break
-      case 5: fn.op(Op.i64Extend16S); break
-      case 6: fn.op(Op.i64Extend32S); break
-      default: break
-    }
-    if (amount !== 0) fn.i64(amount).op(Op.i64Shl)
-  }
 
   // ---- flags ----
   /** a and b are in t1 and t2 (zero-extended for 32-bit): they become the lazy flags. */
   setCc(op: number): void {
     this.fn.get(this.t1).set(this.ccA).get(this.t2).set(this.ccB).i32(op).set(this.ccOp)
   }
-  /** Pushes ConditionHolds(cond) as i32, from the setter in this block if known, else NZCV. */
-  cond(cond: number, setter: SetterKind): void {
-    const fn = this.fn
-    if (cond >= 14) {
-      fn.i32(1)
-      return
-    }
-    if (setter !== null) {
-      const { op } = setter
-      const sub = op === CC_SUB64 || op === CC_SUB32
-      const logic = op === CC_LOGIC64 || op === CC_LOGIC32
-      const narrow = op === CC_SUB32 || op === CC_LOGIC32
-      const pushA = (): void => {
-        fn.get(this.ccA)
-        if (narrow) fn.op(Op.i32WrapI64)
-      }
-      const pushB = (): void => {
-        if (logic) fn.op(narrow ? Op.i32Const : Op.i64Const, 0)
-        else {
-          fn.get(this.ccB)
-          if (narrow) fn.op(Op.i32WrapI64)
-        }
-      }
-      const N = narrow
-        ? { eq: Op.i32Eq, ne: Op.i32Ne, geU: Op.i32GeU, ltU: Op.i32LtU, gtU: Op.i32GtU, leU: Op.i32LeU, geS: Op.i32GeS, ltS: Op.i32LtS, gtS: Op.i32GtS, leS: Op.i32LeS }
-        : { eq: Op.i64Eq, ne: Op.i64Ne, geU: Op.i64GeU, ltU: Op.i64LtU, gtU: Op.i64GtU, leU: Op.i64LeU, geS: Op.i64GeS, ltS: Op.i64LtS, gtS: Op.i64GtS, leS: Op.i64LeS }
-      // SUBS: each condition is one compare of the operands; ANDS: of the result with 0 (C = V = 0).
-      const subOps: (number | undefined)[] = [N.eq, N.ne, N.geU, N.ltU, undefined, undefined, undefined, undefined, N.gtU, N.leU, N.geS, N.ltS, N.gtS, N.leS]
-      const logicOps: (number | undefined)[] = [N.eq, N.ne, undefined, undefined, N.ltS, N.geS, undefined, undefined, undefined, undefined, N.geS, N.ltS, N.gtS, N.leS]
-      const opcode = sub ? subOps[cond] : logic ? logicOps[cond] : undefined
-      if (opcode !== undefined) {
-        pushA()
-        pushB()
-        fn.op(opcode)
-        return
-      }
-      if (logic && (cond === 2 || cond === 8)) return void fn.i32(0) // HS, HI: C = 0
-      if (logic && (cond === 3 || cond === 9)) return void fn.i32(1) // LO, LS
-      if (logic && (cond === 6)) return void fn.i32(0) // VS
-      if (logic && (cond === 7)) return void fn.i32(1) // VC
-    }
-    fn.i32(cond)
-    this.nzcv()
-    fn.call(FN_COND)
-  }
   /** Pushes NZCV (bits 31:28) of the lazy flags. */
   nzcv(): void {
     this.fn.get(this.ccOp).get(this.ccA).get(this.ccB).get(this.ccLit).call(FN_NZCV)
   }
 
-  private setterKind(b: Block, k: number): SetterKind {
+  setterKind(b: Block, k: number): SetterKind {
     const s = b.setterOf.get(k)
     if (s === undefined || s < 0) return null
     const d = b.insns[s]!.d
@@ -234,51 +159,6 @@ class Emitter {
     return { op: sf ? CC_LOGIC64 : CC_LOGIC32 }
   }
 
-  // ---- memory ----
-  /**
-   * The fast path of an access of `span` bytes at the address in local `a`, made of parts of
-   * `elem` bytes: aligned to `elem`, inside one page (and one granule when tag-checked), a
-   * fast-TLB hit (or a fill that succeeds) with the permission, and the pointer's tag equal
-   * to the granule's unless `unchecked`. Leaves the host address in `h`; else side exit.
-   */
-  access(b: Block, k: number, span: number, elem: number, isWrite: boolean, unchecked: boolean): void {
-    const fn = this.fn
-    const tlb = this.base + ST_TLB
-    fn.get(this.a).op(Op.i32WrapI64).tee(this.c)
-    if (span === elem) {
-      if (elem > 1) {
-        fn.i32(elem - 1).op(Op.i32And)
-        this.exitIf(b, k)
-      } else fn.op(Op.drop)
-    } else {
-      fn.i32(elem - 1).op(Op.i32And)
-      fn.get(this.c).i32(4095).op(Op.i32And).i32(4096 - span).op(Op.i32GtU, Op.i32Or)
-      this.exitIf(b, k)
-    }
-    fn.get(this.c).i32(12).op(Op.i32ShrU).i32(TLB_ENTRIES - 1).op(Op.i32And).i32(Math.log2(TLB_ENTRY_BYTES)).op(Op.i32Shl).set(this.e)
-    const key = isWrite ? TLB_WRITE_KEY : TLB_READ_KEY
-    fn.get(this.a).get(this.e).mem(Op.i64Load, tlb + TLB_MASK).op(Op.i64And).get(this.e).mem(Op.i64Load, tlb + key).op(Op.i64Ne)
-    fn.if()
-    fn.get(this.c).get(this.a).i64(32).op(Op.i64ShrU, Op.i32WrapI64).i32(isWrite ? 1 : 0).call(FN_FILL).op(Op.i32Eqz)
-    this.exitIf(b, k)
-    fn.end()
-    if (!unchecked) {
-      fn.get(this.e).mem(Op.i32Load, tlb + TLB_TAGS).tee(this.tg).i32(0).op(Op.i32GeS)
-      fn.if()
-      if (span > 1) {
-        // Spanning two granules: the interpreter checks both.
-        fn.get(this.c).i32(15).op(Op.i32And).i32(16 - span).op(Op.i32GtU)
-        this.exitIf(b, k)
-      }
-      // nibble = tags[g >> 1] >> (4 * (g & 1)) & 15, g = page offset >> 4
-      fn.get(this.tg).get(this.c).i32(4095).op(Op.i32And).i32(5).op(Op.i32ShrU, Op.i32Add).mem(Op.i32Load8U, 0)
-      fn.get(this.c).i32(2).op(Op.i32ShrU).i32(4).op(Op.i32And, Op.i32ShrU).i32(15).op(Op.i32And)
-      fn.get(this.a).i64(56).op(Op.i64ShrU, Op.i32WrapI64).i32(15).op(Op.i32And, Op.i32Ne)
-      this.exitIf(b, k)
-      fn.end()
-    }
-    fn.get(this.e).mem(Op.i32Load, tlb + TLB_HOST).get(this.c).i32(4095).op(Op.i32And, Op.i32Add).set(this.h)
-  }
   /** SP-based accesses check SP alignment (SCTLR_EL1.SA/SA0): misaligned SP goes to the interpreter. */
   spAligned(b: Block, k: number, rn: number): void {
     if (rn !== 31) return
@@ -315,13 +195,13 @@ class Emitter {
           this.get(d.rn)
           if (!d.sf) MASK32(fn)
           fn.set(this.t1)
-          this.shifted(d.rm, d.shift, d.amount, d.sf)
+          shifted(this, d.rm, d.shift, d.amount, d.sf)
           fn.set(this.t2)
         } else {
           this.get(rs(d.rn))
           if (!d.sf) MASK32(fn)
           fn.set(this.t1)
-          this.extended(d.rm, d.option, d.amount)
+          extended(this, d.rm, d.option, d.amount)
           if (!d.sf) MASK32(fn)
           fn.set(this.t2)
         }
@@ -345,7 +225,7 @@ class Emitter {
       }
       case 'AND_r': case 'BIC_r': case 'ORR_r': case 'ORN_r': case 'EOR_r': case 'EON_r': case 'ANDS_r': case 'BICS_r': {
         this.get(d.rn)
-        this.shifted(d.rm, d.shift, d.amount, d.sf)
+        shifted(this, d.rm, d.shift, d.amount, d.sf)
         if (d.name.startsWith('BIC') || d.name === 'ORN_r' || d.name === 'EON_r') fn.i64(-1).op(Op.i64Xor)
         fn.op(d.name.startsWith('ORR') || d.name === 'ORN_r' ? Op.i64Or : d.name.startsWith('E') ? Op.i64Xor : Op.i64And)
         if (!d.sf) MASK32(fn)
@@ -385,7 +265,7 @@ class Emitter {
         this.set(wz(d.rd))
         break
       case 'SBFM': case 'UBFM': case 'BFM':
-        this.bitfield(d.name, d.sf, d.immr, d.imms, d.rn, d.rd)
+        bitfield(this, d.name, d.sf, d.immr, d.imms, d.rn, d.rd)
         break
       case 'EXTR': {
         const width = d.sf ? 64 : 32
@@ -437,11 +317,11 @@ class Emitter {
         break
       }
       case 'UMULH': case 'SMULH':
-        this.mulHigh(d.rn, d.rm, d.name === 'SMULH')
+        mulHigh(this, d.rn, d.rm, d.name === 'SMULH')
         this.set(wz(d.rd))
         break
       case 'UDIV': case 'SDIV':
-        this.divide(d.rn, d.rm, d.sf, d.name === 'SDIV')
+        divide(this, d.rn, d.rm, d.sf, d.name === 'SDIV')
         this.set(wz(d.rd))
         break
       case 'CLZ':
@@ -456,12 +336,12 @@ class Emitter {
         if (d.name === 'CSINC') fn.i64(1).op(Op.i64Add)
         else if (d.name === 'CSINV') fn.i64(-1).op(Op.i64Xor)
         else if (d.name === 'CSNEG') fn.set(this.t1).i64(0).get(this.t1).op(Op.i64Sub)
-        this.cond(d.cond, this.setterKind(b, k))
+        cond(this, d.cond, this.setterKind(b, k))
         fn.op(Op.select)
         this.setW(wz(d.rd), d.sf)
         break
       case 'CCMP_r': case 'CCMN_r': case 'CCMP_i': case 'CCMN_i': {
-        this.cond(d.cond, this.setterKind(b, k))
+        cond(this, d.cond, this.setterKind(b, k))
         fn.set(this.c)
         this.get(d.rn)
         if (!d.sf) MASK32(fn)
@@ -501,7 +381,7 @@ class Emitter {
         this.get(rs(d.rn))
         if (!post && d.imm !== 0) fn.i64(d.imm).op(Op.i64Add)
         fn.set(this.a)
-        this.access(b, k, size, size, isWrite, d.rn === 31 && !post && !pre)
+        access(this, b, k, size, size, isWrite, d.rn === 31 && !post && !pre)
         if (isWrite) this.store(d.rt, size)
         else {
           const signed = d.name.startsWith('LDRS') || d.name === 'LDURS'
@@ -525,9 +405,9 @@ class Emitter {
         const size = 1 << d.size
         this.spAligned(b, k, d.rn)
         this.get(rs(d.rn))
-        this.extended(d.rm, d.option, d.amount)
+        extended(this, d.rm, d.option, d.amount)
         fn.op(Op.i64Add).set(this.a)
-        this.access(b, k, size, size, isWrite, false)
+        access(this, b, k, size, size, isWrite, false)
         if (isWrite) this.store(d.rt, size)
         else {
           const signed = d.name === 'LDRS_reg'
@@ -545,7 +425,7 @@ class Emitter {
         this.get(rs(d.rn))
         if (d.mode !== 1 && d.imm !== 0) fn.i64(d.imm).op(Op.i64Add)
         fn.set(this.a)
-        this.access(b, k, 2 * elem, elem, isWrite, d.rn === 31 && !writeback)
+        access(this, b, k, 2 * elem, elem, isWrite, d.rn === 31 && !writeback)
         if (isWrite) {
           this.store(d.rt, elem)
           this.store(d.rt2, elem, elem)
@@ -573,133 +453,8 @@ class Emitter {
     }
   }
 
-  private bitfield(name: 'SBFM' | 'UBFM' | 'BFM', sf: number, immr: number, imms: number, rn: number, rd: number): void {
-    const fn = this.fn
-    const width = sf ? 64 : 32
-    const I = sf
-      ? { shl: Op.i64Shl, shrU: Op.i64ShrU, shrS: Op.i64ShrS, and: Op.i64And, or: Op.i64Or, k: (v: number) => fn.i64(v), mask: (n: number) => (n >= 64 ? fn.i64(-1) : n >= 32 ? fn.i64(-1, (2 ** (n - 32) - 1) | 0) : fn.i64((2 ** n - 1) | 0, 0)) }
-      : { shl: Op.i32Shl, shrU: Op.i32ShrU, shrS: Op.i32ShrS, and: Op.i32And, or: Op.i32Or, k: (v: number) => fn.i32(v), mask: (n: number) => fn.i32((2 ** n - 1) | 0) }
-    /** Pushes the constant v and applies op (a shift by v). */
-    const by = (v: number, op: number): void => {
-      I.k(v)
-      fn.op(op)
-    }
-    const src = (): void => {
-      this.get(rn)
-      if (!sf) fn.op(Op.i32WrapI64)
-    }
-    let fieldWidth: number
-    let pos: number
-    if (imms >= immr) {
-      fieldWidth = imms - immr + 1
-      pos = 0
-    } else {
-      fieldWidth = imms + 1
-      pos = width - immr
-    }
-    if (name === 'BFM') {
-      // dst = dst with bits [pos + fieldWidth - 1 : pos] from the source field.
-      src()
-      if (imms >= immr) by(immr, I.shrU)
-      I.mask(fieldWidth)
-      fn.op(I.and)
-      if (pos !== 0) by(pos, I.shl)
-      this.get(rd)
-      if (!sf) fn.op(Op.i32WrapI64)
-      I.mask(fieldWidth)
-      if (pos !== 0) by(pos, I.shl)
-      I.k(-1)
-      fn.op(sf ? Op.i64Xor : Op.i32Xor, I.and, I.or)
-    } else if (name === 'UBFM') {
-      src()
-      if (imms >= immr) {
-        if (immr !== 0) by(immr, I.shrU)
-      }
-      I.mask(fieldWidth)
-      fn.op(I.and)
-      if (pos !== 0) by(pos, I.shl)
-    } else {
-      // SBFM: sign-extend the field from its top bit, then place it.
-      src()
-      const up = width - 1 - imms
-      if (up !== 0) by(up, I.shl)
-      if (imms >= immr) {
-        if (up + immr !== 0) by(up + immr, I.shrS)
-      } else {
-        if (up !== 0) by(up, I.shrS)
-        if (pos !== 0) by(pos, I.shl)
-      }
-    }
-    if (!sf) fn.op(Op.i64ExtendI32U)
-    this.set(wz(rd))
-  }
 
-  /** Pushes the high 64 bits of the 128-bit product of Xn and Xm. */
-  private mulHigh(rn: number, rm: number, signed: boolean): void {
-    const fn = this.fn
-    const [aLo, aHi, bLo, bHi] = [this.t1, this.t2, this.t3, this.t4]
-    this.get(rn)
-    fn.tee(this.v)
-    MASK32(fn).set(aLo)
-    fn.get(this.v).i64(32).op(Op.i64ShrU).set(aHi)
-    this.get(rm)
-    fn.tee(this.w)
-    MASK32(fn).set(bLo)
-    fn.get(this.w).i64(32).op(Op.i64ShrU).set(bHi)
-    // mid = (aLo*bLo >> 32) + lo32(aLo*bHi) + lo32(aHi*bLo)
-    fn.get(aLo).get(bLo).op(Op.i64Mul).i64(32).op(Op.i64ShrU)
-    fn.get(aLo).get(bHi).op(Op.i64Mul).tee(this.a)
-    MASK32(fn).op(Op.i64Add)
-    fn.get(aHi).get(bLo).op(Op.i64Mul).tee(aLo) // aLo is free now: holds aHi*bLo
-    MASK32(fn).op(Op.i64Add)
-    fn.i64(32).op(Op.i64ShrU)
-    fn.get(aHi).get(bHi).op(Op.i64Mul, Op.i64Add)
-    fn.get(this.a).i64(32).op(Op.i64ShrU, Op.i64Add)
-    fn.get(aLo).i64(32).op(Op.i64ShrU, Op.i64Add)
-    if (signed) {
-      // Signed high half = unsigned one - (a < 0 ? b : 0) - (b < 0 ? a : 0).
-      fn.get(this.w).i64(0).get(this.v).i64(0).op(Op.i64LtS, Op.select, Op.i64Sub)
-      fn.get(this.v).i64(0).get(this.w).i64(0).op(Op.i64LtS, Op.select, Op.i64Sub)
-    }
-  }
 
-  /** Pushes Xn / Xm (0 for a zero divisor; INT_MIN / -1 = INT_MIN), without a wasm trap. */
-  private divide(rn: number, rm: number, sf: number, signed: boolean): void {
-    const fn = this.fn
-    if (sf) {
-      this.get(rm)
-      fn.tee(this.t2).op(Op.i64Eqz)
-      fn.if('', I64).i64(0).else()
-      if (signed) {
-        fn.get(this.t2).i64(-1).op(Op.i64Eq)
-        fn.if('', I64).i64(0)
-        this.get(rn)
-        fn.op(Op.i64Sub).else()
-        this.get(rn)
-        fn.get(this.t2).op(Op.i64DivS).end()
-      } else {
-        this.get(rn)
-        fn.get(this.t2).op(Op.i64DivU)
-      }
-      fn.end()
-    } else {
-      this.get(rm)
-      fn.op(Op.i32WrapI64).tee(this.c).op(Op.i32Eqz)
-      fn.if('', I32).i32(0).else()
-      if (signed) {
-        fn.get(this.c).i32(-1).op(Op.i32Eq)
-        fn.if('', I32).i32(0)
-        this.get(rn)
-        fn.op(Op.i32WrapI64, Op.i32Sub).else()
-        this.get(rn)
-        fn.op(Op.i32WrapI64).get(this.c).op(Op.i32DivS).end()
-      } else {
-        this.get(rn)
-        fn.op(Op.i32WrapI64).get(this.c).op(Op.i32DivU)
-      }
-      fn.end().op(Op.i64ExtendI32U)
-    }
-  }
 
   /** Pushes whether block b's conditional branch is taken. */
   branchCond(b: Block): void {
@@ -708,7 +463,7 @@ class Emitter {
     const d: Instruction = b.insns[k]!.d
     switch (d.name) {
       case 'B_cond':
-        return this.cond(d.cond, this.setterKind(b, k))
+        return cond(this, d.cond, this.setterKind(b, k))
       case 'CBZ':
       case 'CBNZ':
         this.get(d.rt)
@@ -810,82 +565,6 @@ class Emitter {
   }
 }
 
-/** NZCV (bits 31:28) of lazy flags (op, a, b, literal). */
-function nzcvFunction(): FunctionBody {
-  const fn = new FunctionBody(4)
-  const [op, a, b, lit] = [0, 1, 2, 3]
-  const r = fn.local(I64)
-  const n = fn.local(I32)
-  const z = fn.local(I32)
-  const c = fn.local(I32)
-  const v = fn.local(I32)
-  const is = (k: number): void => void fn.get(op).i32(k).op(Op.i32Eq).if()
-  // 64-bit: r = a - b or a + b or a; N, Z from r; C and V per operation.
-  is(CC_LIT)
-  fn.get(lit).op(Op.return)
-  fn.end()
-  is(CC_SUB64)
-  fn.get(a).get(b).op(Op.i64Sub).set(r)
-  fn.get(a).get(b).op(Op.i64GeU).set(c)
-  fn.get(a).get(b).op(Op.i64Xor).get(a).get(r).op(Op.i64Xor, Op.i64And).i64(0).op(Op.i64LtS).set(v)
-  fn.end()
-  is(CC_ADD64)
-  fn.get(a).get(b).op(Op.i64Add).tee(r).get(a).op(Op.i64LtU).set(c)
-  fn.get(a).get(r).op(Op.i64Xor).get(b).get(r).op(Op.i64Xor, Op.i64And).i64(0).op(Op.i64LtS).set(v)
-  fn.end()
-  is(CC_LOGIC64)
-  fn.get(a).set(r)
-  fn.end()
-  // 32-bit: the same on the low halves, r sign-extended so N and Z read the same way.
-  is(CC_SUB32)
-  fn.get(a).op(Op.i32WrapI64).get(b).op(Op.i32WrapI64).op(Op.i32Sub, Op.i64ExtendI32S).set(r)
-  fn.get(a).op(Op.i32WrapI64).get(b).op(Op.i32WrapI64).op(Op.i32GeU).set(c)
-  fn.get(a).get(b).op(Op.i64Xor).get(a).get(r).op(Op.i64Xor, Op.i64And, Op.i32WrapI64).i32(0).op(Op.i32LtS).set(v)
-  fn.end()
-  is(CC_ADD32)
-  fn.get(a).op(Op.i32WrapI64).get(b).op(Op.i32WrapI64).op(Op.i32Add, Op.i64ExtendI32S).set(r)
-  fn.get(r).op(Op.i32WrapI64).get(a).op(Op.i32WrapI64).op(Op.i32LtU).set(c)
-  fn.get(a).get(r).op(Op.i64Xor).get(b).get(r).op(Op.i64Xor, Op.i64And, Op.i32WrapI64).i32(0).op(Op.i32LtS).set(v)
-  fn.end()
-  is(CC_LOGIC32)
-  fn.get(a).op(Op.i32WrapI64, Op.i64ExtendI32S).set(r)
-  fn.end()
-  fn.get(r).i64(0).op(Op.i64LtS).set(n)
-  // Z: for 32-bit ops only the low half counts (r is sign-extended from it, so r == 0 iff it is 0).
-  fn.get(r).op(Op.i64Eqz).set(z)
-  fn.get(n).i32(31).op(Op.i32Shl).get(z).i32(30).op(Op.i32Shl, Op.i32Or)
-  fn.get(c).i32(29).op(Op.i32Shl, Op.i32Or).get(v).i32(28).op(Op.i32Shl, Op.i32Or)
-  return fn
-}
-
-/** ConditionHolds(cond, NZCV in bits 31:28) as 0/1, branch-free. */
-function condFunction(): FunctionBody {
-  const fn = new FunctionBody(2)
-  const [cond, nzcv] = [0, 1]
-  const n = fn.local(I32)
-  const z = fn.local(I32)
-  const c = fn.local(I32)
-  const v = fn.local(I32)
-  const bit = (local: number, shift: number): void => void fn.get(nzcv).i32(shift).op(Op.i32ShrU).i32(1).op(Op.i32And).set(local)
-  bit(n, 31)
-  bit(z, 30)
-  bit(c, 29)
-  bit(v, 28)
-  // Bit k of m: the condition pair k (EQ, CS, MI, VS, HI, GE, GT, AL) holds.
-  fn.get(z)
-  fn.get(c).i32(1).op(Op.i32Shl, Op.i32Or)
-  fn.get(n).i32(2).op(Op.i32Shl, Op.i32Or)
-  fn.get(v).i32(3).op(Op.i32Shl, Op.i32Or)
-  fn.get(c).get(z).i32(1).op(Op.i32Xor, Op.i32And).i32(4).op(Op.i32Shl, Op.i32Or)
-  fn.get(n).get(v).op(Op.i32Xor).i32(1).op(Op.i32Xor).i32(5).op(Op.i32Shl, Op.i32Or)
-  fn.get(n).get(v).op(Op.i32Xor).get(z).op(Op.i32Or).i32(1).op(Op.i32Xor).i32(6).op(Op.i32Shl, Op.i32Or)
-  fn.i32(0x80).op(Op.i32Or)
-  fn.get(cond).i32(1).op(Op.i32ShrU, Op.i32ShrU).i32(1).op(Op.i32And)
-  // Odd conditions invert, except NV (15), which holds like AL.
-  fn.get(cond).i32(1).op(Op.i32And).get(cond).i32(15).op(Op.i32Ne, Op.i32And, Op.i32Xor)
-  return fn
-}
-
 /** Page-relative VA of the region: its page's VA as int32 halves. */
 export interface RegionPlace {
   pageHi: number
@@ -918,4 +597,3 @@ export function regionModule(regions: readonly Region[], places: readonly Region
   })
 }
 
-export { FIRST_REGION_FN }

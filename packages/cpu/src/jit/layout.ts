@@ -49,3 +49,8 @@ export const CC_ADD64 = 3
 export const CC_ADD32 = 4
 export const CC_LOGIC64 = 5
 export const CC_LOGIC32 = 6
+
+/** Function indices in a translation module: the fill import, then the flag helpers, then the regions. */
+export const FN_FILL = 0
+export const FN_NZCV = 1
+export const FN_COND = 2
