@@ -18,6 +18,7 @@ import type { Cpu } from './cpu.js'
 import { setFar, stage2InstructionAbort, takeVirtualInterrupt } from './exceptions.js'
 import { ROLE_END, ROLE_STORE, blockRole, compile, type Handler } from './handlers.js'
 import { HostFrame } from './host-frames.js'
+import type { JitEntry } from './jit/jit.js'
 import { PS } from './state.js'
 import { ExceptionClass as EC } from './syndrome.js'
 
@@ -37,6 +38,8 @@ export class CodePage {
   readonly blockLen = new Uint8Array(INSTRUCTIONS_PER_PAGE)
   /** Executions of each entry point in single-step dispatch (saturating). */
   readonly hits = new Uint8Array(INSTRUCTIONS_PER_PAGE)
+  /** Compiled-tier entry points by instruction index (null until the page has one). */
+  jit: (JitEntry | undefined)[] | null = null
 
   constructor(readonly frame: HostFrame) {}
 }
@@ -56,11 +59,14 @@ export class CodeCache {
   /** VA of the page being executed (low word, with bits 1:0 clear, and high word); 1 = none, refetch. */
   fetchLo = 1
   fetchHi = 0
+  /** Entries into an instruction (single-step dispatch) before it becomes a block or a translation. */
+  readonly hot: number
 
   constructor(
     private readonly cpu: Cpu,
     readonly useBlocks: boolean,
   ) {
+    this.hot = cpu.jit?.threshold ?? HOT
     this.epochs = cpu.memory.codeEpochs
     this.seenWrites = this.epochs[0]!
     this.seenFlushes = this.epochs[1]!
@@ -143,6 +149,8 @@ export class CodeCache {
       page.generation = cpu.memory.markCode(frame.pfn)
       this.pages.set(paPage, page)
       frame.code = 1
+      // The compiled tier's fast TLB may hold a write key for the frame: it must go.
+      cpu.jit?.invalidateTlb()
     }
     this.fetchPage = page
     this.fetchLo = lo & 0xfffff000
@@ -155,6 +163,13 @@ export class CodeCache {
     const h = compile(this.cpu, page.frame.view.getUint32(page.frame.base + i * 4, true))
     page.handlers[i] = h
     return h
+  }
+
+  /** Instruction i of the fetch page became hot: translate its region (jit), else build a block. */
+  hotEntry(page: CodePage, i: number): void {
+    const jit = this.cpu.jit
+    if (jit !== null && (page.jit === null || page.jit[i] === undefined) && jit.translate(page, i, this.fetchHi, this.fetchLo)) return
+    if (this.useBlocks) this.buildBlock(page, i)
   }
 
   /**
@@ -235,6 +250,7 @@ export class CodeCache {
     page.blocks.fill(undefined)
     page.blockLen.fill(0)
     page.hits.fill(0)
+    page.jit = null
     this.pages.delete(paPage)
     page.frame.code = 0
     if (page === this.fetchPage) this.fetchLo = 1

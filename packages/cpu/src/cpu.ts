@@ -7,12 +7,13 @@
 
 import { ACCESS_READ, ACCESS_WRITE, Mmu } from '@tagvm/mmu'
 import { ACC_CM, TWO32 } from './constants.js'
-import { CodeCache, HOT } from './code-cache.js'
+import { CodeCache } from './code-cache.js'
 import { DataPath } from './data-path.js'
 import {
   TRAP, enterEl1, exceptionReturn, fpAccess, hvc, setFar, smc, takeException, trapSysToEl2, waitFor,
 } from './exceptions.js'
 import { ExitRecords, type CpuExit } from './exits.js'
+import { EXIT_BRANCH, EXIT_STOP, Jit, type JitOptions } from './jit/jit.js'
 import type { CpuMemory } from './memory.js'
 import { MteUnit } from './mte.js'
 import { loadSp, restorePstate, saveSp, setSpSel } from './pstate.js'
@@ -33,6 +34,11 @@ export interface CpuOptions {
    * instruction is dispatched on its own; both give the same architectural results.
    */
   blocks?: boolean
+  /**
+   * The compiled tier (default off): hot code translated to WebAssembly. Needs `memory` to
+   * be a PhysicalMemory made with `wasmMemory`; the results are the same as without it.
+   */
+  jit?: boolean | JitOptions
 }
 
 export class Cpu {
@@ -40,8 +46,8 @@ export class Cpu {
   readonly mmu: Mmu
 
   // ---- architectural state (typed arrays) ----
-  /** General registers and SP as lo/hi pairs; see state.ts for slots 31..33. */
-  readonly x = new Int32Array(REG_SLOTS * 2)
+  /** General registers and SP as lo/hi pairs; see state.ts for slots 31..33 (in the wasm memory with the jit). */
+  readonly x: Int32Array
   /** PSTATE fields, indexed by PS. */
   readonly p = new Int32Array(PS_SIZE)
   /** Stored system registers, lo/hi pairs indexed by SLOT. */
@@ -74,6 +80,8 @@ export class Cpu {
   readonly code: CodeCache
   /** @internal MTE state and tag checks. */
   readonly mte: MteUnit
+  /** The compiled tier, or null (option `jit`). */
+  readonly jit: Jit | null
   /** @internal System register and system instruction rows. */
   readonly sysregs = new SysRegTable()
 
@@ -88,6 +96,9 @@ export class Cpu {
   constructor(options: CpuOptions) {
     this.memory = options.memory
     this.mmu = options.mmu ?? new Mmu(options.memory)
+    const jit = options.jit ?? false
+    this.jit = jit === false ? null : new Jit(this, jit === true ? {} : jit)
+    this.x = this.jit?.registers ?? new Int32Array(REG_SLOTS * 2)
     this.data = new DataPath(this)
     this.code = new CodeCache(this, options.blocks ?? true)
     this.mte = new MteUnit(this, this.data.frames)
@@ -122,7 +133,11 @@ export class Cpu {
 
   private loop(): CpuExit {
     const code = this.code
-    const useBlocks = code.useBlocks
+    const countHits = code.useBlocks || this.jit !== null
+    const hot = code.hot
+    const jit = this.jit
+    // After a translation left for the interpreter, the next instruction is interpreted.
+    let interpretNext = false
     for (;;) {
       try {
         while (this.left > 0) {
@@ -133,6 +148,18 @@ export class Cpu {
           }
           const i = (pcLo & 0xfff) >>> 2
           const page = code.fetchPage
+          if (page.jit !== null && !interpretNext) {
+            const entry = page.jit[i]
+            if (entry !== undefined) {
+              const exit = jit!.enter(entry)
+              if (exit !== EXIT_BRANCH) {
+                if (exit === EXIT_STOP) code.refetch()
+                else interpretNext = true
+              }
+              continue
+            }
+          }
+          interpretNext = false
           const block = page.blocks[i]
           if (block !== undefined) {
             const n = page.blockLen[i]!
@@ -152,11 +179,12 @@ export class Cpu {
             this.pcLo = next
             if (next === 0) this.pcHi = (this.pcHi + 1) >>> 0
           }
-          if (useBlocks && page.hits[i]! < 255 && ++page.hits[i]! === HOT) code.buildBlock(page, i)
+          if (countHits && page.hits[i]! < 255 && ++page.hits[i]! === hot) code.hotEntry(page, i)
         }
         return this.exits.budget
       } catch (e) {
         this.blockEnd = 0
+        interpretNext = false
         if (e !== TRAP) throw e
         const exit = this.pendingExit
         if (exit !== null) {
@@ -256,6 +284,7 @@ export class Cpu {
   /** @internal Recomputes the MTE fast-path filter (after EL, TCO, SCTLR_EL1, HCR_EL2 or ID register changes). */
   mteChanged(): void {
     this.data.tagCheckMask = this.mte.checkMask()
+    this.jit?.invalidateTlb()
   }
 
   /** ID_AA64PFR1_EL1.MTE: 0 none, 1 instructions only, 2 MTE2, 3 MTE3. */

@@ -17,8 +17,9 @@ function rng(seed: number): () => number {
   }
 }
 
-test('three million steps of random instruction words raise no host exception', () => {
-  const m = makeMachine(4 << 20)
+// The second run goes through the compiled tier (threshold 2: most hot addresses are translated).
+test.each([['interpreter', undefined], ['compiled tier', { threshold: 2 }]] as const)('three million steps of random instruction words raise no host exception (%s)', (_, jit) => {
+  const m = makeMachine(4 << 20, true, false, jit)
   const cpu = m.cpu
   const next = rng(0x7a9)
   const codePages = 4
@@ -96,4 +97,5 @@ test('three million steps of random instruction words raise no host exception', 
   expect(steps).toBeGreaterThanOrEqual(target)
   // The run must have seen real variety, not one exit kind over and over.
   expect(kinds.size).toBeGreaterThanOrEqual(3)
-}, 120_000)
+  if (jit !== undefined) expect(cpu.jit!.stats.entries).toBeGreaterThan(1000)
+}, 240_000)

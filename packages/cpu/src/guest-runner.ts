@@ -2,6 +2,7 @@
 // virt machine would, answering PL011 MMIO and PSCI HVC exits.
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import type { JitOptions } from './jit/jit.js'
 import { abortSyndrome, emulateMmio, makeMachine, type Machine } from './test-helpers.js'
 
 export const GUESTS = fileURLToPath(new URL('../../../guests/', import.meta.url))
@@ -37,15 +38,18 @@ interface GuestRun {
   output: string
   instructions: number
   poweredOff: boolean
+  /** The machine after the run (final registers, statistics). */
+  machine: Machine
 }
 
 /** Runs a bare-metal guest the way QEMU's virt machine would, answering MMIO and PSCI. */
 export function runGuest(
-  name: string, maxInstructions = 200_000_000, blocks = true, configure?: (m: Machine) => void,
+  name: string, maxInstructions = 200_000_000, blocks = true, configure?: (m: Machine) => void, jit?: JitOptions,
 ): GuestRun {
-  const m = makeMachine(128 << 20, blocks)
+  const m = makeMachine(128 << 20, blocks, false, jit)
   configure?.(m)
-  const image = readFileSync(`${GUESTS}${name}/${name}.elf`)
+  // A name ending in .elf is a path to the image (bench guests outside guests/).
+  const image = readFileSync(name.endsWith('.elf') ? name : `${GUESTS}${name}/${name}.elf`)
   m.cpu.pc = loadElf(m, image)
   let output = ''
   let poweredOff = false
@@ -76,6 +80,6 @@ export function runGuest(
         throw new Error(`unexpected exit ${exit.kind}`)
     }
   }
-  return { output, instructions: m.cpu.retired - start, poweredOff }
+  return { output, instructions: m.cpu.retired - start, poweredOff, machine: m }
 }
 

@@ -6,6 +6,7 @@ import { PhysicalMemory } from '@tagvm/tag-memory'
 import { ASSEMBLED } from './asm.generated.js'
 import { Cpu } from './cpu.js'
 import type { CpuExit } from './exits.js'
+import type { JitOptions } from './jit/jit.js'
 
 export const RAM_BASE = 0x4000_0000
 export const CODE = 0x4008_0000
@@ -29,8 +30,10 @@ export interface Machine {
  * 1:1 at stage 2 (Normal WB, RWX). Stage-2 tables live below RAM_BASE, so the guest
  * cannot reach them. Everything else (e.g. the UART at 0x0900_0000) is a stage-2 fault.
  */
-export function makeMachine(ramSize = 16 << 20, blocks = true, shared = false): Machine {
-  const memory = new PhysicalMemory({ size: RAM_BASE + ramSize, shared })
+export function makeMachine(ramSize = 16 << 20, blocks = true, shared = false, jit?: JitOptions): Machine {
+  // The compiled tier needs RAM and tags inside one shared WebAssembly.Memory.
+  const wasmMemory = jit === undefined ? undefined : new WasmMemory({ initial: 1, maximum: 65536, shared: true })
+  const memory = new PhysicalMemory({ size: RAM_BASE + ramSize, shared, wasmMemory })
   let next = 0x10_0000
   const stage2 = new Stage2Builder(memory, {
     ipaBits: 40,
@@ -41,12 +44,15 @@ export function makeMachine(ramSize = 16 << 20, blocks = true, shared = false): 
     },
   })
   stage2.map(RAM_BASE, RAM_BASE, ramSize, { read: true, write: true, exec: true, memAttr: 0b1111 })
-  return { memory, cpu: addCpu(memory, stage2, blocks), stage2 }
+  return { memory, cpu: addCpu(memory, stage2, blocks, jit), stage2 }
 }
 
+const WasmMemory = (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number; maximum: number; shared: boolean }) => WasmMemoryType } }).WebAssembly.Memory
+type WasmMemoryType = NonNullable<ConstructorParameters<typeof PhysicalMemory>[0]['wasmMemory']>
+
 /** Another vCPU of the same machine: its own MMU and caches, the same memory and stage 2. */
-export function addCpu(memory: PhysicalMemory, stage2: Stage2Builder, blocks = true): Cpu {
-  const cpu = new Cpu({ memory, blocks })
+export function addCpu(memory: PhysicalMemory, stage2: Stage2Builder, blocks = true, jit?: JitOptions): Cpu {
+  const cpu = new Cpu({ memory, blocks, jit: jit ?? false })
   cpu.setVtcrEl2(stage2.vtcr)
   cpu.setVttbrEl2((1n << 48n) | BigInt(stage2.rootPa))
   cpu.setHcrEl2(1n) // VM

@@ -10,11 +10,13 @@ export { Errno, ErrnoError, isErrnoError, type ErrnoName } from './errno.js'
 export {
   PhysicalMemory,
   CHUNK_SIZE,
+  growWasmMemory,
   MAX_PHYSICAL_MEMORY,
   type FrameData,
   type FrameTags,
   type PhysicalMemoryOptions,
   type SharedMemoryHandle,
+  type WasmMemory,
 } from './physical-memory.js'
 export * from './mman.js'
 export { HostKernel, type HostKernelOptions, type HostKernelStats, type ThpMode } from './host-kernel.js'

@@ -1,7 +1,7 @@
-import { describe, expect, test } from 'vitest'
+import { describe, expect, it, test } from 'vitest'
 import fc from 'fast-check'
 import { GRANULES_PER_PAGE, PAGE_SIZE, TAG_BYTES_PER_PAGE } from './constants.js'
-import { CHUNK_SIZE, PhysicalMemory } from './physical-memory.js'
+import { CHUNK_SIZE, PhysicalMemory, type WasmMemory } from './physical-memory.js'
 import { unpackTag } from './tags.js'
 
 const MiB = 1024 * 1024
@@ -302,5 +302,41 @@ describe('PhysicalMemory code frames', () => {
     mem.invalidateAllCode()
     expect([...mem.codeEpochs]).toEqual([7, 1])
     expect(() => mem.markCode(mem.frameCount)).toThrow(RangeError)
+  })
+})
+
+describe('PhysicalMemory in a WebAssembly.Memory', () => {
+  const Wasm = (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number; maximum: number; shared: boolean }) => WasmMemory } }).WebAssembly
+
+  it('puts data and tags in the given memory, at the offsets wasmOffset reports', () => {
+    const wasm = new Wasm.Memory({ initial: 1, maximum: 1024, shared: true })
+    const memory = new PhysicalMemory({ size: 8 << 20, wasmMemory: wasm })
+    memory.write32(0x30_0004, 0xdeadbeef)
+    memory.setTag(0x30_0010, 7)
+    const data = memory.wasmOffset(0x300)
+    const tags = memory.wasmOffset(0x300, true)
+    expect(data).toBeGreaterThanOrEqual(65536) // page 0 was there before: never handed out
+    const view = new DataView(wasm.buffer)
+    expect(view.getUint32(data + 4, true)).toBe(0xdeadbeef)
+    expect(new Uint8Array(wasm.buffer)[tags]! >>> 4).toBe(7) // granule 1: high nibble
+    // Writes through the wasm memory are what the memory reads.
+    view.setUint32(data + 8, 0x12345678, true)
+    expect(memory.read32(0x30_0008)).toBe(0x12345678)
+    expect(memory.wasmOffset(0x300)).toBe(data)
+    expect(memory.wasmOffset(-1)).toBe(-1)
+    expect(new PhysicalMemory({ size: 1 << 20 }).wasmOffset(0)).toBe(-1)
+  })
+
+  it('refuses an unshared wasm memory, and shared mode together with it', () => {
+    const shared = new Wasm.Memory({ initial: 1, maximum: 4, shared: true })
+    expect(() => new PhysicalMemory({ size: 1 << 20, wasmMemory: shared, shared: true })).toThrow(/cannot be combined/)
+    const plain = { buffer: new ArrayBuffer(65536), grow: () => 1 }
+    expect(() => new PhysicalMemory({ size: 1 << 20, wasmMemory: plain })).toThrow(/shared WebAssembly.Memory/)
+  })
+
+  it('says clearly when the wasm memory cannot grow', () => {
+    const small = new Wasm.Memory({ initial: 1, maximum: 2, shared: true })
+    const memory = new PhysicalMemory({ size: 8 << 20, wasmMemory: small })
+    expect(() => memory.write8(0, 1)).toThrow(/cannot grow the WebAssembly.Memory/)
   })
 })

@@ -64,6 +64,37 @@ export interface PhysicalMemoryOptions {
   size: number
   /** Back data, tags and flags with SharedArrayBuffer (for vCPUs on worker threads). */
   shared?: boolean
+  /**
+   * Allocate data chunks and tag storage inside this WebAssembly.Memory (grown as they are
+   * first touched), so code generated as WebAssembly reaches guest RAM and tags with plain
+   * loads (see `wasmOffset`). The memory must be `shared: true` (growing it then never
+   * detaches the views already handed out) with room to grow; not with `shared`.
+   */
+  wasmMemory?: WasmMemory
+}
+
+/** The part of a WebAssembly.Memory that PhysicalMemory uses (TypeScript's lib here declares no WebAssembly). */
+export interface WasmMemory {
+  readonly buffer: ArrayBufferLike
+  grow(pages: number): number
+}
+
+const WASM_PAGE_SIZE = 65536
+
+/**
+ * Reserves `bytes` (rounded up to whole wasm pages) at the end of a wasm memory by growing
+ * it; returns the offset. Everyone who allocates in the memory goes through grow, so
+ * regions never overlap.
+ */
+export function growWasmMemory(memory: WasmMemory, bytes: number): number {
+  const pages = Math.ceil(bytes / WASM_PAGE_SIZE)
+  let before: number
+  try {
+    before = memory.grow(pages)
+  } catch (err) {
+    throw new RangeError(`cannot grow the WebAssembly.Memory by ${pages} pages (a wasm memory holds at most 4 GiB): ${String(err)}`)
+  }
+  return before * WASM_PAGE_SIZE
 }
 
 /**
@@ -106,6 +137,8 @@ export class PhysicalMemory {
   private readonly codeMarkedIndex: number
   /** Device frames outside RAM (a BAR mapped with remap_pfn_range): data, never tags. */
   private readonly devices: DeviceFrames[] = []
+  /** The WebAssembly.Memory holding data and tags (option `wasmMemory`), or null. */
+  readonly wasmMemory: WasmMemory | null
 
   /**
    * With `shared: true` the whole memory is reserved up front as SharedArrayBuffers
@@ -115,6 +148,13 @@ export class PhysicalMemory {
    */
   constructor(options: PhysicalMemoryOptions, attachTo?: SharedMemoryHandle) {
     const { size, shared = false } = options
+    this.wasmMemory = options.wasmMemory ?? null
+    if (this.wasmMemory !== null) {
+      if (shared) throw new RangeError('wasmMemory and shared cannot be combined')
+      if (!(this.wasmMemory.buffer instanceof SharedArrayBuffer)) {
+        throw new RangeError('wasmMemory must be a shared WebAssembly.Memory (growing an unshared one detaches its views)')
+      }
+    }
     if (!Number.isInteger(size) || size <= 0 || size % PAGE_SIZE !== 0 || size > MAX_PHYSICAL_MEMORY) {
       throw new RangeError(`memory size must be a positive multiple of 4 KiB up to 1 TiB, got ${size}`)
     }
@@ -225,6 +265,14 @@ export class PhysicalMemory {
     if (existing) return existing
     const length = Math.min(CHUNK_SIZE, this.size - index * CHUNK_SIZE)
     // Only unshared memory gets here: shared memory's chunks all exist from the start.
+    if (this.wasmMemory !== null) {
+      const at = growWasmMemory(this.wasmMemory, length)
+      const buffer = this.wasmMemory.buffer
+      const bytes = new Uint8Array(buffer, at, length)
+      this.chunks[index] = bytes
+      this.views[index] = new DataView(buffer, at, length)
+      return bytes
+    }
     const bytes = new Uint8Array(length)
     this.chunks[index] = bytes
     this.views[index] = new DataView(bytes.buffer)
@@ -410,7 +458,13 @@ export class PhysicalMemory {
     if (existing !== 0) return existing
     const slot = this.tagSlotsUsed++
     if (slot >>> TAG_SLAB_SHIFT >= this.tagSlabs.length) {
-      this.tagSlabs.push(new Uint8Array(TAG_SLOTS_PER_SLAB * TAG_BYTES_PER_PAGE))
+      const bytes = TAG_SLOTS_PER_SLAB * TAG_BYTES_PER_PAGE
+      const wasm = this.wasmMemory
+      if (wasm === null) this.tagSlabs.push(new Uint8Array(bytes))
+      else {
+        const at = growWasmMemory(wasm, bytes) // before reading buffer: grow makes a longer one
+        this.tagSlabs.push(new Uint8Array(wasm.buffer, at, bytes))
+      }
     }
     index[pfn & FRAME_IN_CHUNK_MASK] = slot + 1
     return slot + 1
@@ -438,6 +492,21 @@ export class PhysicalMemory {
       slot = this.allocateTagSlot(pfn)
     }
     return { packed: this.slabOf(slot), offset: PhysicalMemory.slotOffset(slot) }
+  }
+
+  /**
+   * With `wasmMemory`: the byte offset in it of the frame's data (allocating the frame's
+   * chunk), or of its packed tags when `tags` is set (allocating tag storage; granule g is
+   * nibble g from there, even granule low). -1 for a frame outside RAM or without the option.
+   */
+  wasmOffset(pfn: number, tags = false): number {
+    if (this.wasmMemory === null || !(Number.isInteger(pfn) && pfn >= 0 && pfn < this.frameCount)) return -1
+    if (tags) {
+      const t = this.frameTags(pfn, true) as FrameTags
+      return t.packed.byteOffset + t.offset
+    }
+    const data = this.frameData(pfn)
+    return data.bytes.byteOffset + data.offset
   }
 
   /** The allocation tag of the granule holding byte `pa`. */

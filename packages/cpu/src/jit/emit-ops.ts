@@ -1,0 +1,264 @@
+// Parts of the translator that emit one operation each (operands, arithmetic that needs
+// several wasm instructions, the memory fast path, conditions), split out of emit.ts.
+
+import {
+  FN_COND, FN_FILL, CC_LOGIC32, CC_LOGIC64, CC_SUB32, CC_SUB64, ST_TLB, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST, TLB_MASK, TLB_READ_KEY, TLB_TAGS,
+  TLB_WRITE_KEY,
+} from './layout.js'
+import type { Block } from './region.js'
+import { REG_DISCARD } from '../state.js'
+import type { Emitter, SetterKind } from './emit.js'
+import { I32, I64, Op, type FunctionBody } from './wasm-encoder.js'
+
+/** Keeps the low 32 bits of the i64 on the stack. */
+export const MASK32 = (fn: FunctionBody): FunctionBody => fn.i64(-1, 0).op(Op.i64And)
+
+const wz = (n: number): number => (n === 31 ? REG_DISCARD : n)
+
+export function bitfield(em: Emitter, name: 'SBFM' | 'UBFM' | 'BFM', sf: number, immr: number, imms: number, rn: number, rd: number): void {
+  const fn = em.fn
+  const width = sf ? 64 : 32
+  const I = sf
+    ? { shl: Op.i64Shl, shrU: Op.i64ShrU, shrS: Op.i64ShrS, and: Op.i64And, or: Op.i64Or, k: (v: number) => fn.i64(v), mask: (n: number) => (n >= 64 ? fn.i64(-1) : n >= 32 ? fn.i64(-1, (2 ** (n - 32) - 1) | 0) : fn.i64((2 ** n - 1) | 0, 0)) }
+    : { shl: Op.i32Shl, shrU: Op.i32ShrU, shrS: Op.i32ShrS, and: Op.i32And, or: Op.i32Or, k: (v: number) => fn.i32(v), mask: (n: number) => fn.i32((2 ** n - 1) | 0) }
+  /** Pushes the constant v and applies op (a shift by v). */
+  const by = (v: number, op: number): void => {
+    I.k(v)
+    fn.op(op)
+  }
+  const src = (): void => {
+    em.get(rn)
+    if (!sf) fn.op(Op.i32WrapI64)
+  }
+  let fieldWidth: number
+  let pos: number
+  if (imms >= immr) {
+    fieldWidth = imms - immr + 1
+    pos = 0
+  } else {
+    fieldWidth = imms + 1
+    pos = width - immr
+  }
+  if (name === 'BFM') {
+    // dst = dst with bits [pos + fieldWidth - 1 : pos] from the source field.
+    src()
+    if (imms >= immr) by(immr, I.shrU)
+    I.mask(fieldWidth)
+    fn.op(I.and)
+    if (pos !== 0) by(pos, I.shl)
+    em.get(rd)
+    if (!sf) fn.op(Op.i32WrapI64)
+    I.mask(fieldWidth)
+    if (pos !== 0) by(pos, I.shl)
+    I.k(-1)
+    fn.op(sf ? Op.i64Xor : Op.i32Xor, I.and, I.or)
+  } else if (name === 'UBFM') {
+    src()
+    if (imms >= immr) {
+      if (immr !== 0) by(immr, I.shrU)
+    }
+    I.mask(fieldWidth)
+    fn.op(I.and)
+    if (pos !== 0) by(pos, I.shl)
+  } else {
+    // SBFM: sign-extend the field from its top bit, then place it.
+    src()
+    const up = width - 1 - imms
+    if (up !== 0) by(up, I.shl)
+    if (imms >= immr) {
+      if (up + immr !== 0) by(up + immr, I.shrS)
+    } else {
+      if (up !== 0) by(up, I.shrS)
+      if (pos !== 0) by(pos, I.shl)
+    }
+  }
+  if (!sf) fn.op(Op.i64ExtendI32U)
+  em.set(wz(rd))
+}
+
+/** Pushes the high 64 bits of the 128-bit product of Xn and Xm. */
+export function mulHigh(em: Emitter, rn: number, rm: number, signed: boolean): void {
+  const fn = em.fn
+  const [aLo, aHi, bLo, bHi] = [em.t1, em.t2, em.t3, em.t4]
+  em.get(rn)
+  fn.tee(em.v)
+  MASK32(fn).set(aLo)
+  fn.get(em.v).i64(32).op(Op.i64ShrU).set(aHi)
+  em.get(rm)
+  fn.tee(em.w)
+  MASK32(fn).set(bLo)
+  fn.get(em.w).i64(32).op(Op.i64ShrU).set(bHi)
+  // mid = (aLo*bLo >> 32) + lo32(aLo*bHi) + lo32(aHi*bLo)
+  fn.get(aLo).get(bLo).op(Op.i64Mul).i64(32).op(Op.i64ShrU)
+  fn.get(aLo).get(bHi).op(Op.i64Mul).tee(em.a)
+  MASK32(fn).op(Op.i64Add)
+  fn.get(aHi).get(bLo).op(Op.i64Mul).tee(aLo) // aLo is free now: holds aHi*bLo
+  MASK32(fn).op(Op.i64Add)
+  fn.i64(32).op(Op.i64ShrU)
+  fn.get(aHi).get(bHi).op(Op.i64Mul, Op.i64Add)
+  fn.get(em.a).i64(32).op(Op.i64ShrU, Op.i64Add)
+  fn.get(aLo).i64(32).op(Op.i64ShrU, Op.i64Add)
+  if (signed) {
+    // Signed high half = unsigned one - (a < 0 ? b : 0) - (b < 0 ? a : 0).
+    fn.get(em.w).i64(0).get(em.v).i64(0).op(Op.i64LtS, Op.select, Op.i64Sub)
+    fn.get(em.v).i64(0).get(em.w).i64(0).op(Op.i64LtS, Op.select, Op.i64Sub)
+  }
+}
+
+/** Pushes Xn / Xm (0 for a zero divisor; INT_MIN / -1 = INT_MIN), without a wasm trap. */
+export function divide(em: Emitter, rn: number, rm: number, sf: number, signed: boolean): void {
+  const fn = em.fn
+  if (sf) {
+    em.get(rm)
+    fn.tee(em.t2).op(Op.i64Eqz)
+    fn.if('', I64).i64(0).else()
+    if (signed) {
+      fn.get(em.t2).i64(-1).op(Op.i64Eq)
+      fn.if('', I64).i64(0)
+      em.get(rn)
+      fn.op(Op.i64Sub).else()
+      em.get(rn)
+      fn.get(em.t2).op(Op.i64DivS).end()
+    } else {
+      em.get(rn)
+      fn.get(em.t2).op(Op.i64DivU)
+    }
+    fn.end()
+  } else {
+    em.get(rm)
+    fn.op(Op.i32WrapI64).tee(em.c).op(Op.i32Eqz)
+    fn.if('', I32).i32(0).else()
+    if (signed) {
+      fn.get(em.c).i32(-1).op(Op.i32Eq)
+      fn.if('', I32).i32(0)
+      em.get(rn)
+      fn.op(Op.i32WrapI64, Op.i32Sub).else()
+      em.get(rn)
+      fn.op(Op.i32WrapI64).get(em.c).op(Op.i32DivS).end()
+    } else {
+      em.get(rn)
+      fn.op(Op.i32WrapI64).get(em.c).op(Op.i32DivU)
+    }
+    fn.end().op(Op.i64ExtendI32U)
+  }
+}
+
+// ---- memory ----
+/**
+ * The fast path of an access of `span` bytes at the address in local `a`, made of parts of
+ * `elem` bytes: aligned to `elem`, inside one page (and one granule when tag-checked), a
+ * fast-TLB hit (or a fill that succeeds) with the permission, and the pointer's tag equal
+ * to the granule's unless `unchecked`. Leaves the host address in `h`; else side exit.
+ */
+export function access(em: Emitter, b: Block, k: number, span: number, elem: number, isWrite: boolean, unchecked: boolean): void {
+  const fn = em.fn
+  const tlb = em.base + ST_TLB
+  fn.get(em.a).op(Op.i32WrapI64).tee(em.c)
+  if (span === elem) {
+    if (elem > 1) {
+      fn.i32(elem - 1).op(Op.i32And)
+      em.exitIf(b, k)
+    } else fn.op(Op.drop)
+  } else {
+    fn.i32(elem - 1).op(Op.i32And)
+    fn.get(em.c).i32(4095).op(Op.i32And).i32(4096 - span).op(Op.i32GtU, Op.i32Or)
+    em.exitIf(b, k)
+  }
+  fn.get(em.c).i32(12).op(Op.i32ShrU).i32(TLB_ENTRIES - 1).op(Op.i32And).i32(Math.log2(TLB_ENTRY_BYTES)).op(Op.i32Shl).set(em.e)
+  const key = isWrite ? TLB_WRITE_KEY : TLB_READ_KEY
+  fn.get(em.a).get(em.e).mem(Op.i64Load, tlb + TLB_MASK).op(Op.i64And).get(em.e).mem(Op.i64Load, tlb + key).op(Op.i64Ne)
+  fn.if()
+  fn.get(em.c).get(em.a).i64(32).op(Op.i64ShrU, Op.i32WrapI64).i32(isWrite ? 1 : 0).call(FN_FILL).op(Op.i32Eqz)
+  em.exitIf(b, k)
+  fn.end()
+  if (!unchecked) {
+    fn.get(em.e).mem(Op.i32Load, tlb + TLB_TAGS).tee(em.tg).i32(0).op(Op.i32GeS)
+    fn.if()
+    if (span > 1) {
+      // Spanning two granules: the interpreter checks both.
+      fn.get(em.c).i32(15).op(Op.i32And).i32(16 - span).op(Op.i32GtU)
+      em.exitIf(b, k)
+    }
+    // nibble = tags[g >> 1] >> (4 * (g & 1)) & 15, g = page offset >> 4
+    fn.get(em.tg).get(em.c).i32(4095).op(Op.i32And).i32(5).op(Op.i32ShrU, Op.i32Add).mem(Op.i32Load8U, 0)
+    fn.get(em.c).i32(2).op(Op.i32ShrU).i32(4).op(Op.i32And, Op.i32ShrU).i32(15).op(Op.i32And)
+    fn.get(em.a).i64(56).op(Op.i64ShrU, Op.i32WrapI64).i32(15).op(Op.i32And, Op.i32Ne)
+    em.exitIf(b, k)
+    fn.end()
+  }
+  fn.get(em.e).mem(Op.i32Load, tlb + TLB_HOST).get(em.c).i32(4095).op(Op.i32And, Op.i32Add).set(em.h)
+}
+
+// ---- operands ----
+export function shifted(em: Emitter, rm: number, shift: number, amount: number, sf: number): void {
+  const fn = em.fn
+  em.get(rm)
+  if (!sf) {
+    fn.op(Op.i32WrapI64)
+    if (amount !== 0) fn.i32(amount).op([Op.i32Shl, Op.i32ShrU, Op.i32ShrS, Op.i32Rotr][shift]!)
+    fn.op(Op.i64ExtendI32U)
+  } else if (amount !== 0) {
+    fn.i64(amount).op([Op.i64Shl, Op.i64ShrU, Op.i64ShrS, Op.i64Rotr][shift]!)
+  }
+}
+
+export function extended(em: Emitter, rm: number, option: number, amount: number): void {
+  const fn = em.fn
+  em.get(rm)
+  switch (option) {
+    case 0: fn.i64(0xff).op(Op.i64And); break
+    case 1: fn.i64(0xffff).op(Op.i64And); break
+    case 2: MASK32(fn); break
+    case 4: fn.op(Op.i64Extend8S); break
+    case 5: fn.op(Op.i64Extend16S); break
+    case 6: fn.op(Op.i64Extend32S); break
+    default: break
+  }
+  if (amount !== 0) fn.i64(amount).op(Op.i64Shl)
+}
+
+/** Pushes ConditionHolds(cond) as i32, from the setter in this block if known, else NZCV. */
+export function cond(em: Emitter, cond: number, setter: SetterKind): void {
+  const fn = em.fn
+  if (cond >= 14) {
+    fn.i32(1)
+    return
+  }
+  if (setter !== null) {
+    const { op } = setter
+    const sub = op === CC_SUB64 || op === CC_SUB32
+    const logic = op === CC_LOGIC64 || op === CC_LOGIC32
+    const narrow = op === CC_SUB32 || op === CC_LOGIC32
+    const pushA = (): void => {
+      fn.get(em.ccA)
+      if (narrow) fn.op(Op.i32WrapI64)
+    }
+    const pushB = (): void => {
+      if (logic) fn.op(narrow ? Op.i32Const : Op.i64Const, 0)
+      else {
+        fn.get(em.ccB)
+        if (narrow) fn.op(Op.i32WrapI64)
+      }
+    }
+    const N = narrow
+      ? { eq: Op.i32Eq, ne: Op.i32Ne, geU: Op.i32GeU, ltU: Op.i32LtU, gtU: Op.i32GtU, leU: Op.i32LeU, geS: Op.i32GeS, ltS: Op.i32LtS, gtS: Op.i32GtS, leS: Op.i32LeS }
+      : { eq: Op.i64Eq, ne: Op.i64Ne, geU: Op.i64GeU, ltU: Op.i64LtU, gtU: Op.i64GtU, leU: Op.i64LeU, geS: Op.i64GeS, ltS: Op.i64LtS, gtS: Op.i64GtS, leS: Op.i64LeS }
+    // SUBS: each condition is one compare of the operands; ANDS: of the result with 0 (C = V = 0).
+    const subOps: (number | undefined)[] = [N.eq, N.ne, N.geU, N.ltU, undefined, undefined, undefined, undefined, N.gtU, N.leU, N.geS, N.ltS, N.gtS, N.leS]
+    const logicOps: (number | undefined)[] = [N.eq, N.ne, undefined, undefined, N.ltS, N.geS, undefined, undefined, undefined, undefined, N.geS, N.ltS, N.gtS, N.leS]
+    const opcode = sub ? subOps[cond] : logic ? logicOps[cond] : undefined
+    if (opcode !== undefined) {
+      pushA()
+      pushB()
+      fn.op(opcode)
+      return
+    }
+    if (logic && (cond === 2 || cond === 8)) return void fn.i32(0) // HS, HI: C = 0
+    if (logic && (cond === 3 || cond === 9)) return void fn.i32(1) // LO, LS
+    if (logic && (cond === 6)) return void fn.i32(0) // VS
+    if (logic && (cond === 7)) return void fn.i32(1) // VC
+  }
+  fn.i32(cond)
+  em.nzcv()
+  fn.call(FN_COND)
+}

@@ -1,0 +1,190 @@
+// The compiled tier against the interpreter on random programs: the same random words (the
+// instructions the tier implements, branches within the program, loads and stores through
+// pointers into RAM, some tagged, some misaligned, some into MMIO space), the same random
+// registers, flags and MTE settings, then equal registers, SP, PC, NZCV, memory, tags,
+// ESR/FAR/ELR and retired counts, for budgets that cut translations anywhere.
+
+import { decode } from '@tagvm/a64'
+import { describe, expect, test } from 'vitest'
+import type { Cpu } from '../cpu.js'
+import { RAM_BASE, enableIdentityMmu, makeMachine, type Machine } from '../test-helpers.js'
+import { isSupported } from './region.js'
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1
+  return () => {
+    s ^= s << 13
+    s >>>= 0
+    s ^= s >>> 17
+    s ^= s << 5
+    s >>>= 0
+    return s
+  }
+}
+
+const CODE = RAM_BASE + 0x20_0000
+const DATA = RAM_BASE + 0x30_0000
+/** Tagged 2 MiB block of the identity map (MAIR attr 1 = 0xF0). */
+const TAGGED = RAM_BASE + 0x40_0000
+const VBAR = RAM_BASE + 0x1000
+const HVC_END = 0xd41e01a2 // hvc #0xf00d
+
+/** A word the tier implements, with register fields biased to the few registers that hold pointers. */
+function randomInsn(next: () => number, index: number, length: number): number {
+  for (;;) {
+    let w = next()
+    const kind = w % 8
+    // Data processing (immediate: op0 100x; register: x101).
+    if (kind <= 2) w = ((w & ~(0xf << 25)) | ([0b1000, 0b1001, 0b0101, 0b1101][next() % 4]! << 25)) >>> 0
+    if (kind === 3 || kind === 4) {
+      // Loads/stores with the base register one of x20..x23 (pointers) or SP.
+      w = ((w & 0x3fffffff) | 0x38000000) >>> 0
+      const bases = [20, 21, 22, 23, 31]
+      w = ((w & ~(31 << 5)) | (bases[next() % bases.length]! << 5)) >>> 0
+      if (next() % 3 === 0) w = ((w & ~(31 << 16)) | ((24 + (next() % 2)) << 16)) >>> 0 // index x24/x25
+    }
+    if (kind === 5) {
+      // Pairs.
+      w = ((w & 0x3fffffff) | 0x28000000) >>> 0
+      w = ((w & ~(31 << 5)) | ([20, 21, 22, 31][next() % 4]! << 5)) >>> 0
+    }
+    const d = decode(w >>> 0)
+    if (!isSupported(d)) continue
+    // Branches stay inside the program (or jump just past it, to the end).
+    if (d.name === 'BR' || d.name === 'BLR' || d.name === 'RET') continue
+    if (d.name === 'B' || d.name === 'BL' || d.name === 'B_cond' || d.name === 'CBZ' || d.name === 'CBNZ' || d.name === 'TBZ' || d.name === 'TBNZ') {
+      const target = next() % (length + 1) // forward or backward; loops end through the budget
+      const delta = (target - index) * 4
+      if (d.name === 'B' || d.name === 'BL') return ((w & 0xfc000000) | ((delta >> 2) & 0x03ffffff)) >>> 0
+      if (d.name === 'TBZ' || d.name === 'TBNZ') return ((w & 0xfff8001f) | (((delta >> 2) & 0x3fff) << 5)) >>> 0
+      return ((w & 0xff00001f) | (((delta >> 2) & 0x7ffff) << 5)) >>> 0
+    }
+    // Never write the pointer registers or SP with ALU results (loads and writeback may).
+    const rd = w & 31
+    if (rd >= 20 && rd <= 25 && !/^(LD|ST)/.test(d.name)) continue
+    if (rd === 31 && /^(ADD|SUB|AND|ORR|EOR)_[ix]$/.test(d.name)) continue
+    return w >>> 0
+  }
+}
+
+interface Setup {
+  words: number[]
+  regs: bigint[]
+  nzcv: number
+  sp: bigint
+  tcf: number
+  tco: number
+  mmu: boolean
+}
+
+function randomSetup(next: () => number): Setup {
+  const length = 8 + (next() % 40)
+  const words: number[] = []
+  for (let i = 0; i < length; i++) words.push(randomInsn(next, i, length))
+  const regs: bigint[] = []
+  const r64 = (): bigint => (BigInt(next()) << 32n) | BigInt(next())
+  const small = (): bigint => BigInt(next() % 64) - 32n
+  for (let r = 0; r < 31; r++) {
+    const k = next() % 4
+    regs.push(k === 0 ? r64() : k === 1 ? BigInt.asUintN(64, small()) : k === 2 ? BigInt(next()) : BigInt(next() % 4096))
+  }
+  const tagged = (base: number): bigint => (BigInt(next() % 16) << 56n) | BigInt(base + (next() % 4096) * 8)
+  regs[20] = BigInt(DATA + (next() % 8192) * 8)
+  regs[21] = tagged(TAGGED)
+  regs[22] = next() % 8 === 0 ? BigInt(0x0900_0000 + (next() % 64) * 4) : BigInt(DATA + (next() % 65536))
+  regs[23] = tagged(TAGGED + 0x1000)
+  regs[24] = BigInt(next() % 256) * 8n
+  regs[25] = BigInt.asUintN(64, small() * 8n)
+  return {
+    words, regs, nzcv: next() & 0xf, sp: BigInt(DATA + 0x10_0000 - (next() % 64) * 16 - (next() % 4 === 0 ? 8 : 0)),
+    tcf: next() % 4, tco: next() % 4 === 0 ? 1 : 0, mmu: next() % 4 !== 0,
+  }
+}
+
+function machine(jit: boolean, setup: Setup): Machine {
+  const m = makeMachine(16 << 20, true, false, jit ? { threshold: 1 } : undefined)
+  const cpu = m.cpu
+  if (setup.mmu) enableIdentityMmu(m)
+  // Identity map attr 1 (MAIR 0xF0: Tagged) for the block at TAGGED.
+  if (setup.mmu) m.memory.write32(RAM_BASE + 0x1_1000 + 8 * 2, (TAGGED | (1 << 10) | (3 << 8) | (1 << 2) | 1) >>> 0)
+  cpu.setSysreg('ID_AA64PFR1_EL1', cpu.getSysreg('ID_AA64PFR1_EL1') | (3n << 8n))
+  cpu.setHcrEl2(1n | (1n << 56n))
+  cpu.setSysreg('TCR_EL1', cpu.getSysreg('TCR_EL1') | (1n << 37n)) // TBI0
+  cpu.setSysreg('SCTLR_EL1', cpu.getSysreg('SCTLR_EL1') | (1n << 43n) | (BigInt(setup.tcf) << 40n))
+  for (let k = 0; k < 16; k++) m.memory.write32(VBAR + 0x80 * k, (0xd4000002 | ((0x100 + k) << 5)) >>> 0)
+  cpu.setSysreg('VBAR_EL1', BigInt(VBAR))
+  return m
+}
+
+function start(m: Machine, setup: Setup): void {
+  const cpu = m.cpu
+  // Memory and tags as the program first saw them: granule g of the tagged pages has tag g % 16.
+  for (let g = 0; g < 512; g++) m.memory.setTag(TAGGED + 16 * g, g % 16)
+  for (let i = 0; i < 0x2000; i += 4) {
+    m.memory.write32(DATA + i, (i * 0x9e3779b1) >>> 0)
+    m.memory.write32(TAGGED + i, (i * 0x85ebca6b) >>> 0)
+  }
+  for (const name of ['ESR_EL1', 'FAR_EL1', 'ELR_EL1', 'SPSR_EL1', 'TFSR_EL1'] as const) cpu.setSysreg(name, 0n)
+  setup.words.forEach((w, i) => m.memory.write32(CODE + 4 * i, w))
+  m.memory.write32(CODE + 4 * setup.words.length, HVC_END)
+  cpu.invalidateCode(CODE, 4 * setup.words.length + 4)
+  setup.regs.forEach((v, r) => cpu.setX(r, v))
+  cpu.sp = setup.sp
+  cpu.pstate = ((setup.nzcv << 28) | (setup.tco << 25) | 0x3c5) >>> 0
+  cpu.pc = BigInt(CODE)
+}
+
+function snapshot(cpu: Cpu, retired: number): string {
+  const regs = Array.from({ length: 31 }, (_, r) => cpu.getX(r).toString(16))
+  const sys = ['ESR_EL1', 'FAR_EL1', 'ELR_EL1', 'SPSR_EL1', 'TFSR_EL1'].map((n) => cpu.getSysreg(n as 'ESR_EL1').toString(16))
+  return JSON.stringify({ regs, sp: cpu.sp.toString(16), pc: cpu.pc.toString(16), pstate: cpu.pstate.toString(16), sys, retired })
+}
+
+function memoryDigest(m: Machine): string {
+  let h = 0
+  for (const base of [DATA, TAGGED]) {
+    for (let i = 0; i < 0x2000; i += 4) h = (Math.imul(h, 31) + m.memory.read32(base + i)) | 0
+  }
+  for (let g = 0; g < 512; g++) h = (Math.imul(h, 31) + m.memory.getTag(TAGGED + 16 * g)) | 0
+  return h.toString(16)
+}
+
+/** Runs the program under `budgets` (each a run() call, with exits answered), returns the states seen. */
+function play(m: Machine, setup: Setup, budgets: number[]): string[] {
+  const seen: string[] = []
+  start(m, setup)
+  const first = m.cpu.retired
+  for (const budget of budgets) {
+    const exit = m.cpu.run(budget)
+    seen.push(`${exit.kind} ${snapshot(m.cpu, m.cpu.retired - first)}`)
+    if (exit.kind === 'data-abort') m.cpu.advancePc() // MMIO: skip it
+    else if (exit.kind !== 'budget') break
+  }
+  seen.push(memoryDigest(m))
+  return seen
+}
+
+describe('compiled tier vs interpreter on random programs', () => {
+  test('300 random programs: same state after every run, whatever the budgets', () => {
+    const next = rng(0x5eed)
+    let translatedRuns = 0
+    for (let round = 0; round < 300; round++) {
+      const setup = randomSetup(next)
+      const budgets = [1 + (next() % 7), 1 + (next() % 50), 1000, 10_000]
+      const interp = machine(false, setup)
+      const jit = machine(true, setup)
+      // Warm the tier: the first pass translates (threshold 1), the compared pass runs translations.
+      play(jit, setup, budgets)
+      const expected = play(interp, setup, budgets)
+      const before = jit.cpu.jit!.stats.entries
+      const got = play(jit, setup, budgets)
+      if (jit.cpu.jit!.stats.entries > before) translatedRuns++
+      if (JSON.stringify(got) !== JSON.stringify(expected)) {
+        const listing = setup.words.map((w, i) => `${i}: ${w.toString(16).padStart(8, '0')} ${decode(w).name}`).join('\n')
+        expect.soft(got, `round ${round}\n${listing}\n${JSON.stringify(setup, (_, v: unknown) => (typeof v === 'bigint' ? v.toString(16) : v))}`).toEqual(expected)
+        return
+      }
+    }
+    expect(translatedRuns).toBeGreaterThan(100)
+  })
+})

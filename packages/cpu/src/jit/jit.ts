@@ -1,0 +1,263 @@
+// The compiled tier's runtime for one CPU: its state page in the WebAssembly.Memory (the
+// Cpu's registers live there), the fast data TLB and its fill, translation of hot regions
+// and the hand-over with the interpreter's run loop.
+//
+// Coherence. A translation belongs to the CodePage (one physical page of decoded code) it
+// was made from, so everything that drops decoded code (a store into the page, another
+// vCPU's or the VMM's write seen at the next sync, IC IVAU/IALLUIS) drops it too. The fast
+// TLB never holds a write key for a frame this CPU holds code from (the store leaves for
+// the interpreter, which invalidates), and is emptied whenever something could make an
+// entry stale: any MMU TLB invalidation or flush (TLBI, SCTLR/TCR/MAIR/HCR/VTCR writes),
+// a TTBR or VTTBR write (ASID/VMID change: the fast TLB is not tagged), an EL, PAN or MTE
+// setting change (permissions and "is this page tag-checked now" are baked into entries),
+// and a frame becoming code. Translations themselves depend on none of these.
+
+import { ACCESS_READ, ACCESS_WRITE, TranslationResult } from '@tagvm/mmu'
+import { growWasmMemory, type WasmMemory } from '@tagvm/tag-memory'
+import type { CodePage } from '../code-cache.js'
+import type { Cpu } from '../cpu.js'
+import { PS, REG_SLOTS } from '../state.js'
+import { SLOT } from '../sysreg-table.js'
+import { regionModule } from './emit.js'
+import {
+  EXIT_BRANCH, EXIT_STOP, STATE_BYTES, ST_LEFT, ST_NZCV, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
+  TLB_MASK, TLB_READ_KEY, TLB_TAGS, TLB_WRITE_KEY,
+} from './layout.js'
+import { formRegion } from './region.js'
+
+export interface JitOptions {
+  /** Entries into an address (in single-instruction dispatch) before its region is translated; 1 translates at once. */
+  threshold?: number
+}
+
+/** A translation entry point: the region function and the block to start at. */
+export interface JitEntry {
+  readonly run: (block: number) => number
+  readonly block: number
+}
+
+/** Counters for the bench's profile. */
+export interface JitStats {
+  regions: number
+  translatedInstructions: number
+  codeBytes: number
+  /** Host milliseconds generating and compiling translations. */
+  compileMs: number
+  entries: number
+  /** Exits by cause (EXIT_BRANCH, EXIT_BUDGET, EXIT_SLOW, EXIT_STOP). */
+  exits: [number, number, number, number]
+  tlbFills: number
+  tlbFlushes: number
+}
+
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object
+  Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> }
+}
+const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly
+
+/** Largest wasm memory (4 GiB of 64 KiB pages): the import's maximum. */
+const MAX_PAGES = 65536
+const PAGE_SIZE = 4096
+
+/** Whether a memory can host the tier (PhysicalMemory made with `wasmMemory`). */
+function wasmMemoryOf(memory: object): { wasm: WasmMemory; wasmOffset: (pfn: number, tags?: boolean) => number } | null {
+  const m = memory as { wasmMemory?: WasmMemory | null; wasmOffset?: (pfn: number, tags?: boolean) => number }
+  if (m.wasmMemory == null || typeof m.wasmOffset !== 'function') return null
+  return { wasm: m.wasmMemory, wasmOffset: m.wasmOffset.bind(memory) }
+}
+
+export class Jit {
+  /** The Cpu's general registers (i64 slots as lo/hi int32 pairs), inside the wasm memory. */
+  readonly registers: Int32Array
+  readonly threshold: number
+  readonly stats: JitStats = {
+    regions: 0, translatedInstructions: 0, codeBytes: 0, compileMs: 0, entries: 0, exits: [0, 0, 0, 0], tlbFills: 0, tlbFlushes: 0,
+  }
+  private readonly wasm: WasmMemory
+  private readonly wasmOffset: (pfn: number, tags?: boolean) => number
+  /** Offset of this CPU's state page in the wasm memory. */
+  private readonly base: number
+  private s32: Int32Array
+  /** The fast TLB may hold stale entries: emptied before the next translation runs. */
+  private tlbStale = true
+  private readonly tr = new TranslationResult()
+  private readonly fillImport: (lo: number, hi: number, isWrite: number) => number
+
+  constructor(private readonly cpu: Cpu, options: JitOptions = {}) {
+    const place = wasmMemoryOf(cpu.memory)
+    if (place === null) {
+      throw new RangeError('the compiled tier (jit) needs a PhysicalMemory made with the wasmMemory option (a shared WebAssembly.Memory)')
+    }
+    this.wasm = place.wasm
+    this.wasmOffset = place.wasmOffset
+    this.threshold = Math.max(1, Math.floor(options.threshold ?? 16))
+    this.base = growWasmMemory(this.wasm, STATE_BYTES)
+    this.s32 = new Int32Array(this.wasm.buffer)
+    this.registers = new Int32Array(this.wasm.buffer, this.base + ST_X, REG_SLOTS * 2)
+    this.fillImport = (lo, hi, isWrite) => this.fill(lo, hi, isWrite)
+    this.watchMmu()
+  }
+
+  /** Makes translations leave at their next block start (e.g. an interrupt became pending); cleared by the run loop. */
+  requestStop(): void {
+    Atomics.store(this.state(), (this.base + ST_STOP) >> 2, 1)
+  }
+
+  /** The fast TLB must not be trusted any more (see the file comment for who calls this). */
+  invalidateTlb(): void {
+    this.tlbStale = true
+  }
+
+  private state(): Int32Array {
+    // The memory grows (RAM chunks, tag slabs): a view made earlier does not see the new
+    // length, but every offset used here is in this CPU's state page, which it covers.
+    return this.s32
+  }
+
+  /** Every way the MMU's translations can change goes through one of these. */
+  private watchMmu(): void {
+    const mmu = this.cpu.mmu
+    const tlb = mmu.tlb
+    const stale = (): void => {
+      this.tlbStale = true
+    }
+    const wrap = <K extends string>(target: Record<K, (...args: never[]) => unknown>, name: K): void => {
+      const original = target[name].bind(target) as (...args: unknown[]) => unknown
+      ;(target as Record<K, unknown>)[name] = (...args: unknown[]) => {
+        stale()
+        return original(...args)
+      }
+    }
+    wrap(tlb as unknown as Record<'invalidate' | 'flushAll', (...args: never[]) => unknown>, 'invalidate')
+    wrap(tlb as unknown as Record<'invalidate' | 'flushAll', (...args: never[]) => unknown>, 'flushAll')
+    const m = mmu as unknown as Record<'setTtbr0El1' | 'setTtbr1El1' | 'setVttbrEl2', (...args: never[]) => unknown>
+    wrap(m, 'setTtbr0El1')
+    wrap(m, 'setTtbr1El1')
+    wrap(m, 'setVttbrEl2')
+  }
+
+  private flushTlb(): void {
+    const s = this.s32
+    for (let i = 0; i < TLB_ENTRIES; i++) {
+      const e = (this.base + ST_TLB + i * TLB_ENTRY_BYTES) >> 2
+      s[e + TLB_READ_KEY / 4] = -1
+      s[e + TLB_READ_KEY / 4 + 1] = -1
+      s[e + TLB_WRITE_KEY / 4] = -1
+      s[e + TLB_WRITE_KEY / 4 + 1] = -1
+      s[e + TLB_MASK / 4] = 0
+      s[e + TLB_MASK / 4 + 1] = 0
+    }
+    this.tlbStale = false
+    this.stats.tlbFlushes++
+  }
+
+  /**
+   * The fast TLB's miss path, called from translations: the MMU's TLB or a walk (no fault
+   * is raised: a failing translation leaves the access to the interpreter), then the entry.
+   * 1 when the access may proceed, 0 when the translation must leave before it.
+   */
+  private fill(lo: number, hi: number, isWrite: number): number {
+    this.stats.tlbFills++
+    lo >>>= 0
+    hi >>>= 0
+    const cpu = this.cpu
+    const data = cpu.data
+    const mmu = cpu.mmu
+    const t = mmu.tlb
+    const bit = isWrite !== 0 ? data.permW : data.permR
+    let i = mmu.lookupData(hi, lo)
+    if (i < 0 || (t.flags[i]! & bit) === 0) {
+      const el = cpu.p[PS.EL] as 0 | 1
+      const pan = el === 1 && cpu.p[PS.PAN] !== 0
+      if (!mmu.translate(hi, lo, isWrite !== 0 ? ACCESS_WRITE : ACCESS_READ, el, pan, this.tr)) return 0
+      i = this.tr.tlbIndex
+    }
+    // Device attributes (stage 1 off makes all data Device) only matter for alignment, which
+    // the fast path requires anyway: MMIO never gets here, it is a stage-2 fault.
+    const flags = t.flags[i]!
+    let slot = t.hostSlot[i]!
+    if (slot < 0) {
+      slot = data.frames.slotFor(t.paPage[i]!)
+      if (slot < 0) return 0
+      t.hostSlot[i] = slot
+    }
+    const frame = data.frameList[slot]!
+    const host = this.wasmOffset(frame.pfn)
+    if (host < 0) return 0
+    const tags = (flags & data.tagCheckMask) !== 0 ? this.wasmOffset(frame.pfn, true) : -1
+    const readable = (flags & data.permR) !== 0
+    const writable = (flags & data.permW) !== 0 && frame.code === 0
+    // TBI for this half of the address space: the top byte is not part of the key.
+    const tcrHi = cpu.sys[2 * SLOT.TCR_EL1 + 1]!
+    const tbi = (hi & 0x0080_0000) !== 0 ? (tcrHi >>> 6) & 1 : (tcrHi >>> 5) & 1
+    const maskHi = tbi !== 0 ? 0x00ff_ffff : -1
+    const keyLo = lo & 0xffff_f000
+    const keyHi = hi & maskHi
+    const s = this.s32
+    const e = (this.base + ST_TLB + ((lo >>> 12) & (TLB_ENTRIES - 1)) * TLB_ENTRY_BYTES) >> 2
+    s[e + TLB_READ_KEY / 4] = readable ? keyLo : -1
+    s[e + TLB_READ_KEY / 4 + 1] = readable ? keyHi : -1
+    s[e + TLB_WRITE_KEY / 4] = writable ? keyLo : -1
+    s[e + TLB_WRITE_KEY / 4 + 1] = writable ? keyHi : -1
+    s[e + TLB_MASK / 4] = 0xffff_f000 | 0
+    s[e + TLB_MASK / 4 + 1] = maskHi
+    s[e + TLB_HOST / 4] = host
+    s[e + TLB_TAGS / 4] = tags
+    return (isWrite !== 0 ? writable : readable) ? 1 : 0
+  }
+
+  /**
+   * Translates the region at instruction i of the fetch page (VA page fetchHi:fetchLo) and
+   * records an entry at every block start of it not yet translated. False when the first
+   * instruction is not one the tier implements.
+   */
+  translate(page: CodePage, i: number, pageHi: number, pageLo: number): boolean {
+    const frame = page.frame
+    const start = performance.now()
+    const region = formRegion((off) => frame.view.getUint32(frame.base + off, true), 4 * i)
+    const first = region.blocks[region.blockAt.get(4 * i)!]!
+    if (first.insns.length === 0) return false
+    const bytes = regionModule([region], [{ pageHi, pageLo }], this.base, MAX_PAGES)
+    const instance = new Wasm.Instance(new Wasm.Module(bytes), { env: { mem: this.wasm, fill: this.fillImport } })
+    const run = instance.exports['r0'] as (block: number) => number
+    const entries = (page.jit ??= new Array<JitEntry | undefined>(PAGE_SIZE / 4).fill(undefined))
+    region.blocks.forEach((b, block) => {
+      if (b.insns.length > 0 && entries[b.start >>> 2] === undefined) entries[b.start >>> 2] = { run, block }
+    })
+    this.stats.regions++
+    this.stats.translatedInstructions += region.instructions
+    this.stats.codeBytes += bytes.length
+    this.stats.compileMs += performance.now() - start
+    return true
+  }
+
+  /**
+   * Runs a translation from the run loop: hands over the budget and NZCV, runs, takes back
+   * the budget, NZCV and PC. Returns the exit code (EXIT_*).
+   */
+  enter(entry: JitEntry): number {
+    if (this.tlbStale) this.flushTlb()
+    const cpu = this.cpu
+    const p = cpu.p
+    const s = this.s32
+    const b = this.base >> 2
+    s[b + ST_LEFT / 4] = cpu.left
+    s[b + ST_NZCV / 4] = (p[PS.N]! << 31) | (p[PS.Z]! << 30) | (p[PS.C]! << 29) | (p[PS.V]! << 28)
+    this.stats.entries++
+    const code = entry.run(entry.block)
+    this.stats.exits[code as 0 | 1 | 2 | 3]++
+    cpu.left = s[b + ST_LEFT / 4]!
+    const nzcv = s[b + ST_NZCV / 4]!
+    p[PS.N] = nzcv >>> 31
+    p[PS.Z] = (nzcv >>> 30) & 1
+    p[PS.C] = (nzcv >>> 29) & 1
+    p[PS.V] = (nzcv >>> 28) & 1
+    cpu.pcLo = s[b + ST_PC / 4]! >>> 0
+    cpu.pcHi = s[b + ST_PC / 4 + 1]! >>> 0
+    if (code === EXIT_STOP) Atomics.store(s, b + ST_STOP / 4, 0)
+    return code
+  }
+}
+
+export { EXIT_BRANCH, EXIT_STOP }

@@ -1,0 +1,56 @@
+// Where the compiled tier's state lives in the WebAssembly.Memory that also holds guest RAM
+// and its tags (PhysicalMemory's `wasmMemory` option). Each CPU reserves one wasm page for
+// its state by growing the memory; offsets below are relative to that page's start and are
+// baked into the generated code as constants.
+
+/** X0..X30 (slots 0..30), the zero slot 31, SP (32) and the discard slot 33, as i64: the Cpu's `x` array. */
+export const ST_X = 0
+/** NZCV in bits 31:28 (i32), handed over at every entry and exit. */
+export const ST_NZCV = 288
+/** Instructions the run may still retire (i32). */
+export const ST_LEFT = 292
+/** Non-zero: translations leave at their next block start (exit STOP), e.g. for a pending interrupt. */
+export const ST_STOP = 296
+/** The PC a translation left at (i64). */
+export const ST_PC = 304
+
+/**
+ * The fast data TLB, direct-mapped by VA[19:12]: 32-byte entries of a read key and a write
+ * key (i64: `va & mask` of the page, or -1 for "no access this way"), the key mask (i64:
+ * VA[63:12], or VA[55:12] under TBI), the page's byte offset in the wasm memory (i32) and
+ * the offset of its 128 packed tag bytes (i32), or -1 when accesses to it are not
+ * tag-checked now (untagged page, checks off at this EL, PSTATE.TCO...).
+ */
+export const ST_TLB = 1024
+export const TLB_ENTRIES = 256
+export const TLB_ENTRY_BYTES = 32
+export const TLB_READ_KEY = 0
+export const TLB_WRITE_KEY = 8
+export const TLB_MASK = 16
+export const TLB_HOST = 24
+export const TLB_TAGS = 28
+
+export const STATE_BYTES = ST_TLB + TLB_ENTRIES * TLB_ENTRY_BYTES
+
+/** Exit codes a translation returns. */
+export const EXIT_BRANCH = 0
+/** The budget does not cover the next block: the interpreter runs the rest. */
+export const EXIT_BUDGET = 1
+/** The instruction at PC needs the interpreter (fault, MMIO, TLB refusal, tag mismatch, unsupported). */
+export const EXIT_SLOW = 2
+/** ST_STOP was set. */
+export const EXIT_STOP = 3
+
+/** Lazy NZCV: how the (a, b) operands held by a translation give the flags. */
+export const CC_LIT = 0
+export const CC_SUB64 = 1
+export const CC_SUB32 = 2
+export const CC_ADD64 = 3
+export const CC_ADD32 = 4
+export const CC_LOGIC64 = 5
+export const CC_LOGIC32 = 6
+
+/** Function indices in a translation module: the fill import, then the flag helpers, then the regions. */
+export const FN_FILL = 0
+export const FN_NZCV = 1
+export const FN_COND = 2

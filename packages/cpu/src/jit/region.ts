@@ -1,0 +1,266 @@
+// Region formation: the basic blocks reachable from an entry by direct branches inside one
+// 4 KiB page, what registers they use, and for each flag reader the setter before it in
+// its block. An instruction the translator does not implement ends its block there; the
+// translation leaves for the interpreter at it.
+
+import { decode, type Instruction } from '@tagvm/a64'
+import { REG_DISCARD, REG_SP, REG_ZR } from '../state.js'
+
+export interface Insn {
+  /** Byte offset in the page. */
+  off: number
+  d: Instruction
+}
+
+export type Terminator =
+  | { kind: 'fall'; next: number }
+  | { kind: 'jump'; target: number }
+  | { kind: 'cond'; target: number; next: number }
+  | { kind: 'indirect' }
+  | { kind: 'unsupported'; off: number }
+
+/** Targets are byte offsets from the page start (may lie outside 0..4095: another page). */
+export interface Block {
+  start: number
+  insns: Insn[]
+  term: Terminator
+  /** For each flag reader at insns[k]: the index of the last setter before it in this block, or -1. */
+  setterOf: Map<number, number>
+}
+
+export interface Region {
+  blocks: Block[]
+  /** Block index by page offset. */
+  blockAt: Map<number, number>
+  /** Register slots (0..30, 32 = SP) used anywhere. */
+  regs: number[]
+  /** Slots written anywhere. */
+  writes: number[]
+  instructions: number
+}
+
+const PAGE = 4096
+
+/** Reads Xn or XZR. */
+const rz = (n: number): number => n
+/** Reads or writes Xn or SP. */
+const rs = (n: number): number => (n === 31 ? REG_SP : n)
+/** Writes Xn or discards. */
+const wz = (n: number): number => (n === 31 ? REG_DISCARD : n)
+
+/** Whether the translator implements this instruction (as the interpreter would run it). */
+export function isSupported(d: Instruction): boolean {
+  switch (d.name) {
+    case 'ADD_i': case 'ADDS_i': case 'SUB_i': case 'SUBS_i':
+    case 'ADD_r': case 'ADDS_r': case 'SUB_r': case 'SUBS_r':
+    case 'ADD_x': case 'ADDS_x': case 'SUB_x': case 'SUBS_x':
+    case 'AND_i': case 'ORR_i': case 'EOR_i': case 'ANDS_i':
+    case 'AND_r': case 'BIC_r': case 'ORR_r': case 'ORN_r': case 'EOR_r': case 'EON_r': case 'ANDS_r': case 'BICS_r':
+    case 'MOVZ': case 'MOVN': case 'MOVK': case 'ADR': case 'ADRP':
+    case 'SBFM': case 'UBFM': case 'BFM': case 'EXTR':
+    case 'LSLV': case 'LSRV': case 'ASRV': case 'RORV':
+    case 'MADD': case 'MSUB': case 'SMADDL': case 'SMSUBL': case 'UMADDL': case 'UMSUBL': case 'UMULH': case 'SMULH':
+    case 'UDIV': case 'SDIV': case 'CLZ':
+    case 'CSEL': case 'CSINC': case 'CSINV': case 'CSNEG':
+    case 'CCMP_r': case 'CCMN_r': case 'CCMP_i': case 'CCMN_i':
+    case 'NOP':
+    case 'B': case 'BL': case 'B_cond': case 'CBZ': case 'CBNZ': case 'TBZ': case 'TBNZ': case 'BR': case 'BLR': case 'RET':
+    case 'LDR_ui': case 'STR_ui': case 'LDRS_ui': case 'LDUR': case 'STUR': case 'LDURS':
+    case 'LDR_reg': case 'STR_reg': case 'LDRS_reg':
+      return true
+    case 'LDR_post': case 'STR_post': case 'LDRS_post': case 'LDR_pre': case 'STR_pre': case 'LDRS_pre':
+      // Writeback into the transfer register is CONSTRAINED UNPREDICTABLE: the interpreter's choice.
+      return d.rn === 31 || d.rt !== d.rn
+    case 'LDP': case 'STP': case 'LDPSW':
+      if (d.name !== 'STP' && d.rt === d.rt2) return false
+      return d.mode === 0 || d.mode === 2 || d.rn === 31 || (d.rt !== d.rn && d.rt2 !== d.rn)
+    default:
+      return false
+  }
+}
+
+const isBranch = (d: Instruction): boolean => {
+  switch (d.name) {
+    case 'B': case 'BL': case 'B_cond': case 'CBZ': case 'CBNZ': case 'TBZ': case 'TBNZ': case 'BR': case 'BLR': case 'RET':
+      return true
+    default:
+      return false
+  }
+}
+
+export const setsFlags = (d: Instruction): boolean =>
+  /^(ADDS|SUBS|ANDS|BICS)_/.test(d.name) || d.name.startsWith('CCMP') || d.name.startsWith('CCMN')
+
+export const readsFlags = (d: Instruction): boolean =>
+  d.name === 'B_cond' || d.name.startsWith('CS') || d.name.startsWith('CCMP') || d.name.startsWith('CCMN')
+
+/** Forms the region at page offset `entry`; `word(off)` reads the page's instruction words. */
+export function formRegion(word: (off: number) => number, entry: number): Region {
+  const decoded = new Map<number, Insn>()
+  const at = (off: number): Insn => {
+    let insn = decoded.get(off)
+    if (insn === undefined) {
+      insn = { off, d: decode(word(off)) }
+      decoded.set(off, insn)
+    }
+    return insn
+  }
+  const inPage = (off: number): boolean => off >= 0 && off < PAGE
+  const leaders = new Set<number>([entry])
+  const queue = [entry]
+  while (queue.length > 0) {
+    const start = queue.shift()!
+    for (let off = start; inPage(off); off += 4) {
+      const insn = at(off)
+      if (!isSupported(insn.d)) break
+      if (!isBranch(insn.d)) continue
+      const t = targets(insn)
+      for (const to of [t.taken, t.fall ? off + 4 : undefined]) {
+        if (to !== undefined && inPage(to) && !leaders.has(to)) {
+          leaders.add(to)
+          queue.push(to)
+        }
+      }
+      break
+    }
+  }
+  const blocks: Block[] = []
+  for (const start of [...leaders].sort((a, b) => a - b)) {
+    const insns: Insn[] = []
+    let term: Terminator
+    let off = start
+    for (;;) {
+      if (!inPage(off) || (off !== start && leaders.has(off))) {
+        term = { kind: 'fall', next: off }
+        break
+      }
+      const insn = at(off)
+      if (!isSupported(insn.d)) {
+        term = { kind: 'unsupported', off }
+        break
+      }
+      insns.push(insn)
+      if (isBranch(insn.d)) {
+        const t = targets(insn)
+        if (t.taken === undefined) term = { kind: 'indirect' }
+        else if (t.fall) term = { kind: 'cond', target: t.taken, next: off + 4 }
+        else term = { kind: 'jump', target: t.taken }
+        break
+      }
+      off += 4
+    }
+    const setterOf = new Map<number, number>()
+    let last = -1
+    insns.forEach((insn, k) => {
+      if (readsFlags(insn.d)) setterOf.set(k, last)
+      if (setsFlags(insn.d)) last = k
+    })
+    blocks.push({ start, insns, term, setterOf })
+  }
+  const used = new Set<number>()
+  const written = new Set<number>()
+  let instructions = 0
+  for (const b of blocks) {
+    instructions += b.insns.length
+    for (const insn of b.insns) {
+      const rw = registersOf(insn.d)
+      for (const r of rw.reads) used.add(r)
+      for (const r of rw.writes) {
+        used.add(r)
+        written.add(r)
+      }
+    }
+  }
+  const real = (r: number): boolean => r !== REG_ZR && r !== REG_DISCARD
+  return {
+    blocks,
+    blockAt: new Map(blocks.map((b, i) => [b.start, i])),
+    regs: [...used].filter(real).sort((a, b) => a - b),
+    writes: [...written].filter(real).sort((a, b) => a - b),
+    instructions,
+  }
+}
+
+function targets(insn: Insn): { taken?: number; fall: boolean } {
+  const d = insn.d
+  switch (d.name) {
+    case 'B':
+    case 'BL':
+      return { taken: insn.off + d.imm, fall: false }
+    case 'B_cond':
+    case 'CBZ':
+    case 'CBNZ':
+    case 'TBZ':
+    case 'TBNZ':
+      return { taken: insn.off + d.imm, fall: true }
+    default:
+      return { fall: false }
+  }
+}
+
+/** Register slots an instruction reads and writes (31 = XZR read, 32 = SP, 33 = discarded write). */
+export function registersOf(d: Instruction): { reads: number[]; writes: number[] } {
+  switch (d.name) {
+    case 'ADD_i': case 'SUB_i':
+      return { reads: [rs(d.rn)], writes: [rs(d.rd)] }
+    case 'ADDS_i': case 'SUBS_i':
+      return { reads: [rs(d.rn)], writes: [wz(d.rd)] }
+    case 'ADD_x': case 'SUB_x':
+      return { reads: [rs(d.rn), rz(d.rm)], writes: [rs(d.rd)] }
+    case 'ADDS_x': case 'SUBS_x':
+      return { reads: [rs(d.rn), rz(d.rm)], writes: [wz(d.rd)] }
+    case 'AND_i': case 'ORR_i': case 'EOR_i':
+      return { reads: [rz(d.rn)], writes: [rs(d.rd)] }
+    case 'ANDS_i':
+      return { reads: [rz(d.rn)], writes: [wz(d.rd)] }
+    case 'ADD_r': case 'ADDS_r': case 'SUB_r': case 'SUBS_r':
+    case 'AND_r': case 'BIC_r': case 'ORR_r': case 'ORN_r': case 'EOR_r': case 'EON_r': case 'ANDS_r': case 'BICS_r':
+    case 'LSLV': case 'LSRV': case 'ASRV': case 'RORV': case 'UMULH': case 'SMULH': case 'UDIV': case 'SDIV':
+    case 'CSEL': case 'CSINC': case 'CSINV': case 'CSNEG': case 'EXTR':
+      return { reads: [rz(d.rn), rz(d.rm)], writes: [wz(d.rd)] }
+    case 'MOVZ': case 'MOVN': case 'ADR': case 'ADRP':
+      return { reads: [], writes: [wz(d.rd)] }
+    case 'MOVK':
+      return { reads: [rz(d.rd)], writes: [wz(d.rd)] }
+    case 'BFM':
+      return { reads: [rz(d.rn), rz(d.rd)], writes: [wz(d.rd)] }
+    case 'SBFM': case 'UBFM': case 'CLZ':
+      return { reads: [rz(d.rn)], writes: [wz(d.rd)] }
+    case 'MADD': case 'MSUB': case 'SMADDL': case 'SMSUBL': case 'UMADDL': case 'UMSUBL':
+      return { reads: [rz(d.rn), rz(d.rm), rz(d.ra)], writes: [wz(d.rd)] }
+    case 'CCMP_r': case 'CCMN_r':
+      return { reads: [rz(d.rn), rz(d.rm)], writes: [] }
+    case 'CCMP_i': case 'CCMN_i':
+      return { reads: [rz(d.rn)], writes: [] }
+    case 'BL':
+      return { reads: [], writes: [30] }
+    case 'CBZ': case 'CBNZ': case 'TBZ': case 'TBNZ':
+      return { reads: [rz(d.rt)], writes: [] }
+    case 'BR': case 'RET':
+      return { reads: [rz(d.rn)], writes: [] }
+    case 'BLR':
+      return { reads: [rz(d.rn)], writes: [30] }
+    case 'LDR_ui': case 'LDRS_ui': case 'LDUR': case 'LDURS':
+      return { reads: [rs(d.rn)], writes: [wz(d.rt)] }
+    case 'STR_ui': case 'STUR':
+      return { reads: [rs(d.rn), rz(d.rt)], writes: [] }
+    case 'LDR_post': case 'LDRS_post': case 'LDR_pre': case 'LDRS_pre':
+      return { reads: [rs(d.rn)], writes: [wz(d.rt), rs(d.rn)] }
+    case 'STR_post': case 'STR_pre':
+      return { reads: [rs(d.rn), rz(d.rt)], writes: [rs(d.rn)] }
+    case 'LDR_reg': case 'LDRS_reg':
+      return { reads: [rs(d.rn), rz(d.rm)], writes: [wz(d.rt)] }
+    case 'STR_reg':
+      return { reads: [rs(d.rn), rz(d.rm), rz(d.rt)], writes: [] }
+    case 'LDP': case 'LDPSW': {
+      const wb = d.mode === 1 || d.mode === 3 ? [rs(d.rn)] : []
+      return { reads: [rs(d.rn)], writes: [wz(d.rt), wz(d.rt2), ...wb] }
+    }
+    case 'STP': {
+      const wb = d.mode === 1 || d.mode === 3 ? [rs(d.rn)] : []
+      return { reads: [rs(d.rn), rz(d.rt), rz(d.rt2)], writes: wb }
+    }
+    default:
+      return { reads: [], writes: [] }
+  }
+}
