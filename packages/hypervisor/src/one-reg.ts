@@ -47,6 +47,11 @@ export function xRegId(n: number): bigint {
   if (!Number.isInteger(n) || n < 0 || n > 30) throw new RangeError(`X register ${n} is not 0..30`)
   return coreRegId(CoreOffset.X0 + 8 * n)
 }
+/** fp_regs.vregs[n] (n = 0..31): a 128-bit core register. */
+export function vRegId(n: number): bigint {
+  if (!Number.isInteger(n) || n < 0 || n > 31) throw new RangeError(`V register ${n} is not 0..31`)
+  return coreRegId(CoreOffset.V0 + 16 * n, 16)
+}
 export const REG_SP = coreRegId(CoreOffset.SP)
 export const REG_PC = coreRegId(CoreOffset.PC)
 export const REG_PSTATE = coreRegId(CoreOffset.PSTATE)
