@@ -41,12 +41,13 @@ interface GuestRun {
 
 /** Runs a bare-metal guest the way QEMU's virt machine would, answering MMIO and PSCI. */
 export function runGuest(
-  name: string, maxInstructions = 200_000_000, blocks = true, configure?: (m: Machine) => void,
+  name: string, maxInstructions = 200_000_000, blocks = true, configure?: (m: Machine) => void, afterLoad?: (m: Machine, image: Uint8Array) => void,
 ): GuestRun {
   const m = makeMachine(128 << 20, blocks)
   configure?.(m)
-  const image = readFileSync(`${GUESTS}${name}/${name}.elf`)
+  const image = readFileSync(`${GUESTS}${name}/${name.slice(name.lastIndexOf('/') + 1)}.elf`)
   m.cpu.pc = loadElf(m, image)
+  afterLoad?.(m, image)
   let output = ''
   let poweredOff = false
   const start = m.cpu.retired
