@@ -59,7 +59,9 @@ export const REG_SP_EL1 = coreRegId(CoreOffset.SP_EL1)
 export const REG_ELR_EL1 = coreRegId(CoreOffset.ELR_EL1)
 /** spsr[KVM_SPSR_EL1 = 0]. */
 export const REG_SPSR_EL1 = coreRegId(CoreOffset.SPSR)
+/** fp_regs.fpsr: FPSR as a 32-bit core register. */
 export const REG_FPSR = coreRegId(CoreOffset.FPSR, 4)
+/** fp_regs.fpcr: FPCR as a 32-bit core register. */
 export const REG_FPCR = coreRegId(CoreOffset.FPCR, 4)
 
 /** ARM64_SYS_REG(op0, op1, CRn, CRm, op2): the 16-bit key under KVM_REG_ARM64_SYSREG. */
