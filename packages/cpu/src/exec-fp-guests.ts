@@ -3,9 +3,9 @@
 //
 // A guest prints one line per form. A prefix run stops after a budget of instructions and
 // compares the lines printed so far with the first lines QEMU printed. (Running a chosen
-// subset of forms by rewriting the guest's form table does not reproduce QEMU's lines: the
-// compiled driver carries state from one form to the next: QEMU 10 itself faults when a
-// later form is copied to the front; see guests/fpsimd/README.md.)
+// subset of forms by rewriting the guest's form table does not work: clang specialised the
+// driver on the constant table by form index, and QEMU 10 itself faults when a later form
+// is copied to the front; see guests/fpsimd/README.md.)
 
 import { readFileSync } from 'node:fs'
 import { GUESTS, runGuest } from './guest-runner.js'
