@@ -6,7 +6,7 @@
 // instruction by throwing TRAP after the architectural state change has been made.
 
 import { ACCESS_READ, ACCESS_WRITE, Mmu } from '@tagvm/mmu'
-import { ACC_CM, TWO32 } from './constants.js'
+import { ACC_CM, CPTR_TFP, TWO32 } from './constants.js'
 import { CodeCache } from './code-cache.js'
 import { DataPath } from './data-path.js'
 import {
@@ -15,6 +15,7 @@ import {
 import { ExitRecords, type CpuExit } from './exits.js'
 import { EXIT_BRANCH, EXIT_STOP, Jit, type JitOptions } from './jit/jit.js'
 import type { CpuMemory } from './memory.js'
+import { FpRegs } from './fp-regs.js'
 import { MteUnit } from './mte.js'
 import { loadSp, restorePstate, saveSp, setSpSel } from './pstate.js'
 import { PS, PS_SIZE, REG_SLOTS, REG_SP, packSpsr } from './state.js'
@@ -54,6 +55,8 @@ export class Cpu {
   readonly sys = new Int32Array(STORED_SYSREGS.length * 2)
   /** Banked stack pointers: SP_EL0 (0,1) and SP_EL1 (2,3); the current one lives in x. */
   readonly spBank = new Int32Array(4)
+  /** V0-V31 (layout in fp-regs.ts); FPCR/FPSR are in `sys`. */
+  readonly fpRegs: FpRegs
   /** PC halves (uint32 numbers). */
   pcLo = 0
   pcHi = 0
@@ -99,6 +102,7 @@ export class Cpu {
     const jit = options.jit ?? false
     this.jit = jit === false ? null : new Jit(this, jit === true ? {} : jit)
     this.x = this.jit?.registers ?? new Int32Array(REG_SLOTS * 2)
+    this.fpRegs = new FpRegs(this.x, this.p, this.sys, 2 * SLOT.FPCR, 2 * SLOT.FPSR)
     this.data = new DataPath(this)
     this.code = new CodeCache(this, options.blocks ?? true)
     this.mte = new MteUnit(this, this.data.frames)
@@ -249,7 +253,13 @@ export class Cpu {
     waitFor(this, isWfe)
   }
 
-  /** @internal An FP/SIMD instruction or register access (trapped or UNDEFINED: no FP yet). */
+  /** @internal Whether FP/SIMD may run now: CPACR_EL1.FPEN and CPTR_EL2.TFP do not trap it. */
+  fpEnabled(): boolean {
+    const fpen = (this.sys[2 * SLOT.CPACR_EL1]! >>> 20) & 3
+    return (fpen === 3 || (fpen === 1 && this.p[PS.EL] === 1)) && (this.cptr & CPTR_TFP) === 0
+  }
+
+  /** @internal An FP/SIMD instruction or register access while fpEnabled() is false: EC 0x07 to EL1 or EL2. */
   fpInstruction(): never {
     return fpAccess(this)
   }
@@ -410,6 +420,16 @@ export class Cpu {
     this.modeChanged()
   }
 
+  /** V<n> (0..31) as a 128-bit value (KVM ONE_REG fp_regs.vregs[n]). */
+  getV(n: number): bigint {
+    return this.fpRegs.get(n)
+  }
+
+  /** Sets V<n> (0..31) from a 128-bit value. */
+  setV(n: number, value: bigint): void {
+    this.fpRegs.set(n, value)
+  }
+
   /** Whether this CPU implements the system register now (a getSysreg would not throw). */
   hasSysreg(reg: number | StoredSysRegName | keyof typeof SysReg): boolean {
     return hostRead(this, this.sysregs.get(toKey(reg)))
@@ -520,6 +540,7 @@ export class Cpu {
     this.x.fill(0)
     this.p.fill(0)
     this.spBank.fill(0)
+    this.fpRegs.reset()
     this.pcLo = 0
     this.pcHi = 0
     resetStored(this)

@@ -45,12 +45,15 @@ interface GuestRun {
 /** Runs a bare-metal guest the way QEMU's virt machine would, answering MMIO and PSCI. */
 export function runGuest(
   name: string, maxInstructions = 200_000_000, blocks = true, configure?: (m: Machine) => void, jit?: JitOptions,
+  afterLoad?: (m: Machine, image: Uint8Array) => void,
 ): GuestRun {
   const m = makeMachine(128 << 20, blocks, false, jit)
   configure?.(m)
-  // A name ending in .elf is a path to the image (bench guests outside guests/).
-  const image = readFileSync(name.endsWith('.elf') ? name : `${GUESTS}${name}/${name}.elf`)
+  // A name ending in .elf is a path to the image (bench guests outside guests/); otherwise
+  // guests/<name>/<last part of name>.elf (fpsimd/<guest>).
+  const image = readFileSync(name.endsWith('.elf') ? name : `${GUESTS}${name}/${name.slice(name.lastIndexOf('/') + 1)}.elf`)
   m.cpu.pc = loadElf(m, image)
+  afterLoad?.(m, image)
   let output = ''
   let poweredOff = false
   const start = m.cpu.retired

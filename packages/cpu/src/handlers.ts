@@ -19,6 +19,8 @@ import { arithmetic } from './exec-arith.js'
 import { atomics } from './exec-atomic.js'
 import { bitsAndMultiply } from './exec-bits.js'
 import { branches } from './exec-branch.js'
+import { floatingPoint, simdIntegerAndCrypto } from './exec-fp.js'
+import { simdLoadsAndStores } from './exec-fp-mem.js'
 import { loadsAndStores } from './exec-loadstore.js'
 import { mteInstructions } from './exec-mte.js'
 import { systemInstructions } from './exec-sys.js'
@@ -35,7 +37,8 @@ export type Build<K extends InstructionName> = (cpu: Cpu, insn: Insn<K>, word: n
 /** Builders by instruction name, each receiving its own instruction's fields. */
 export type HandlerTable = { readonly [K in InstructionName]?: Build<K> }
 
-const FAMILIES: readonly HandlerTable[] = [arithmetic, bitsAndMultiply, branches, loadsAndStores, atomics, systemInstructions, mteInstructions]
+const FAMILIES: readonly HandlerTable[] = [arithmetic, bitsAndMultiply, branches, loadsAndStores, atomics, systemInstructions, mteInstructions,
+  floatingPoint, simdIntegerAndCrypto, simdLoadsAndStores]
 
 /** Builders by instruction id. */
 const BUILD_BY_ID: (Build<InstructionName> | undefined)[] = new Array(INSTRUCTION_NAMES.length).fill(undefined)

@@ -11,6 +11,7 @@
 import { CNTKCTL, HCR, MDCR, SCTLR, TWO32 } from './constants.js'
 import type { Cpu } from './cpu.js'
 import { PS } from './state.js'
+import { FPCR_RULES, FPSR_RULES } from './sysreg-fp.js'
 import { SysReg, keyCrm, keyOp0, keyOp1, keyCrn, sysregKey, type SysRegName } from './sysreg-encoding.js'
 
 /** Who may access a register from EL0 (only op1 = 3 encodings can be EL0-accessible at all). */
@@ -86,7 +87,6 @@ const ATA_CLEAR: readonly TrapRule[] = [{ hcrHi: HCR.HI_ATA, whenClear: true }]
 
 const mte1 = (cpu: Cpu): boolean => cpu.mteLevel() !== 0
 const mte2 = (cpu: Cpu): boolean => cpu.mteLevel() >= 2
-const fpAccess = (cpu: Cpu): void => cpu.fpInstruction()
 
 type Named<N extends string> = SysRegDesc & { readonly name: N }
 
@@ -146,9 +146,9 @@ const STORED_ROWS = [
   row('MIDR_EL1', { write: null, reset: [0, 0x000f0510] }),
   row('MPIDR_EL1', { write: null, reset: [0, 0x80000000] }),
   row('REVIDR_EL1', { write: null, traps: TID1 }),
-  // EL0/EL1 AArch64 only (1), EL2/EL3 absent to the guest (0); FP and AdvSIMD not
-  // implemented (0xF); GIC system registers absent (0); no SVE, RAS, AMU, DIT; CSV2/CSV3 0.
-  id('ID_AA64PFR0_EL1', 0x00ff0011),
+  // EL0/EL1 AArch64 only (1), EL2/EL3 absent to the guest (0); FP and AdvSIMD with half
+  // precision (1); GIC system registers absent (0); no SVE, RAS, AMU, DIT; CSV2/CSV3 0.
+  id('ID_AA64PFR0_EL1', 0x00110011),
   // BT=0 (BTI hints execute as NOPs), SSBS=1 (PSTATE.SSBS), MTE=0 until the hypervisor says.
   id('ID_AA64PFR1_EL1', 0x00000010, { changed: (cpu) => cpu.mteChanged() }),
   id('ID_AA64ZFR0_EL1'),
@@ -157,10 +157,12 @@ const STORED_ROWS = [
   id('ID_AA64DFR1_EL1'),
   id('ID_AA64AFR0_EL1'),
   id('ID_AA64AFR1_EL1'),
-  // AES/SHA absent; CRC32=1; atomics (LSE)=2.
-  id('ID_AA64ISAR0_EL1', 0x00210000),
-  // LRCPC=2 (LDAPR, LDAPUR/STLUR). PAuth fields 0: PAC hint instructions are NOPs. SB/SPECRES absent.
-  id('ID_AA64ISAR1_EL1', 0x00200000),
+  // AES=2 (with PMULL 64-bit), SHA1=1, SHA2=2 (SHA512), CRC32=1, atomics (LSE)=2, RDM=1;
+  // high word: SHA3=1, SM3=1, SM4=1, DP=1, FHM=1. TS (FlagM), TLB, RNDR absent.
+  id('ID_AA64ISAR0_EL1', 0x10212120, { reset: [0x00011111, 0x10212120] }),
+  // JSCVT=1, FCMA=1, LRCPC=2 (LDAPR, LDAPUR/STLUR); high word: FRINTTS=1. PAuth fields 0:
+  // PAC hint instructions are NOPs. SB/SPECRES, BF16, I8MM absent.
+  id('ID_AA64ISAR1_EL1', 0x00211000, { reset: [0x00000001, 0x00211000] }),
   id('ID_AA64ISAR2_EL1'),
   // PARange 48 bits (5), ASIDBits 16 (2), 4 KiB granule only (TGran64=0xF); stage-2 granules follow stage 1.
   id('ID_AA64MMFR0_EL1', 0x0f000025),
@@ -202,9 +204,9 @@ const STORED_ROWS = [
   row('CONTEXTIDR_EL1', { traps: TVM }),
   row('TPIDR_EL1'),
   row('CNTKCTL_EL1'),
-  // ID_AA64PFR0_EL1 says no FP: every access takes the FP trap (CPACR_EL1.FPEN, CPTR_EL2.TFP) or UNDEFs.
-  row('FPCR', { el0: 'rw', check: fpAccess }),
-  row('FPSR', { el0: 'rw', check: fpAccess }),
+  // FP access trap (CPACR_EL1.FPEN, CPTR_EL2.TFP) first; writes keep the implemented bits (sysreg-fp.ts).
+  row('FPCR', FPCR_RULES),
+  row('FPSR', FPSR_RULES),
   row('TPIDR_EL0', { el0: 'rw' }),
   row('TPIDRRO_EL0', { el0: 'read' }),
   // QEMU 10 virt: 1 GHz.

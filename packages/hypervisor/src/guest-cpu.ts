@@ -20,6 +20,9 @@ export interface GuestCpu {
   pstate: number
   run(budget: number): GuestCpuExit
   getX(n: number): bigint
+  /** V<n> as a 128-bit value. */
+  getV(n: number): bigint
+  setV(n: number, value: bigint): void
   setX(n: number, value: bigint): void
   /** X<n> as uint32 halves (31 reads zero) and its write (31 discards): the MMIO path, without BigInt. */
   xLo(n: number): number

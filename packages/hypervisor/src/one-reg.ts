@@ -47,6 +47,11 @@ export function xRegId(n: number): bigint {
   if (!Number.isInteger(n) || n < 0 || n > 30) throw new RangeError(`X register ${n} is not 0..30`)
   return coreRegId(CoreOffset.X0 + 8 * n)
 }
+/** fp_regs.vregs[n] (n = 0..31): a 128-bit core register. */
+export function vRegId(n: number): bigint {
+  if (!Number.isInteger(n) || n < 0 || n > 31) throw new RangeError(`V register ${n} is not 0..31`)
+  return coreRegId(CoreOffset.V0 + 16 * n, 16)
+}
 export const REG_SP = coreRegId(CoreOffset.SP)
 export const REG_PC = coreRegId(CoreOffset.PC)
 export const REG_PSTATE = coreRegId(CoreOffset.PSTATE)
@@ -54,7 +59,9 @@ export const REG_SP_EL1 = coreRegId(CoreOffset.SP_EL1)
 export const REG_ELR_EL1 = coreRegId(CoreOffset.ELR_EL1)
 /** spsr[KVM_SPSR_EL1 = 0]. */
 export const REG_SPSR_EL1 = coreRegId(CoreOffset.SPSR)
+/** fp_regs.fpsr: FPSR as a 32-bit core register. */
 export const REG_FPSR = coreRegId(CoreOffset.FPSR, 4)
+/** fp_regs.fpcr: FPCR as a 32-bit core register. */
 export const REG_FPCR = coreRegId(CoreOffset.FPCR, 4)
 
 /** ARM64_SYS_REG(op0, op1, CRn, CRm, op2): the 16-bit key under KVM_REG_ARM64_SYSREG. */

@@ -1,6 +1,6 @@
 // Helpers shared by the hypervisor's tests: a host with memory, a VMM process, and
 // synthetic stage-2 abort records built the way the CPU builds them.
-import { HostKernel, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, PhysicalMemory, type HostMm } from '@tagvm/tag-memory'
+import { ErrnoError, HostKernel, MAP_ANONYMOUS, MAP_PRIVATE, PROT_READ, PROT_WRITE, PhysicalMemory, type HostMm } from '@tagvm/tag-memory'
 import { Hypervisor } from './hypervisor.js'
 import type { GuestAbort } from './fault.js'
 import type { MtePolicy, Vm } from './vm.js'
@@ -105,4 +105,15 @@ export function touch(vm: Vm, ipa: number, write = false): void {
     if (outcome.kind !== 'resume') throw new Error(`access to 0x${ipa.toString(16)} did not resume: ${outcome.kind}`)
   }
   throw new Error(`access to 0x${ipa.toString(16)} did not settle`)
+}
+
+/** The errno code `fn` fails with, or 'no error'. */
+export function errno(fn: () => unknown): string {
+  try {
+    fn()
+  } catch (error) {
+    if (error instanceof ErrnoError) return error.code
+    throw error
+  }
+  return 'no error'
 }

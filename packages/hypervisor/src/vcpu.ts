@@ -411,6 +411,7 @@ export class Vcpu implements PsciVcpu {
     for (let n = 0; n < 31; n++) ids.push(coreRegId(CoreOffset.X0 + 8 * n))
     for (const offset of [CoreOffset.SP, CoreOffset.PC, CoreOffset.PSTATE, CoreOffset.SP_EL1, CoreOffset.ELR_EL1]) ids.push(coreRegId(offset))
     for (let i = 0; i < 5; i++) ids.push(coreRegId(CoreOffset.SPSR + 8 * i))
+    for (let n = 0; n < 32; n++) ids.push(coreRegId(CoreOffset.V0 + 16 * n, 16))
     ids.push(coreRegId(CoreOffset.FPSR, 4), coreRegId(CoreOffset.FPCR, 4))
     ids.push(REG_PSCI_VERSION)
     for (const key of this.oneRegSysregs) ids.push(sysregIdFromKey(key))
@@ -435,6 +436,7 @@ export class Vcpu implements PsciVcpu {
         if (offset === CoreOffset.ELR_EL1) return cpu.getSysreg(SysReg.ELR_EL1)
         if (offset === CoreOffset.SPSR) return cpu.getSysreg(SysReg.SPSR_EL1)
         if (offset < CoreOffset.V0) return this.spsr32[(offset - CoreOffset.SPSR) / 8 - 1] as bigint
+        if (offset < CoreOffset.FPSR) return cpu.getV((offset - CoreOffset.V0) / 16)
         return cpu.getSysreg(offset === CoreOffset.FPSR ? SysReg.FPSR : SysReg.FPCR)
       }
       case 'sysreg':
@@ -467,6 +469,7 @@ export class Vcpu implements PsciVcpu {
         else if (offset === CoreOffset.ELR_EL1) cpu.setSysreg(SysReg.ELR_EL1, value)
         else if (offset === CoreOffset.SPSR) cpu.setSysreg(SysReg.SPSR_EL1, value)
         else if (offset < CoreOffset.V0) this.spsr32[(offset - CoreOffset.SPSR) / 8 - 1] = value
+        else if (offset < CoreOffset.FPSR) cpu.setV((offset - CoreOffset.V0) / 16, value)
         else cpu.setSysreg(offset === CoreOffset.FPSR ? SysReg.FPSR : SysReg.FPCR, value)
         return
       }
@@ -508,11 +511,11 @@ export class Vcpu implements PsciVcpu {
   private checkCore(offset: number, size: number): number {
     if (offset + size > CORE_SIZE) throw new ErrnoError('ENOENT', `core register offset ${offset} is outside struct kvm_regs`)
     const isFp32 = offset === CoreOffset.FPSR || offset === CoreOffset.FPCR
-    if (isFp32 ? size !== 4 : size !== 8 || offset % 8 !== 0) {
+    // fp_regs.vregs[n]: 128-bit registers at 16-byte offsets (core_reg_size_from_offset).
+    const isVreg = offset >= CoreOffset.V0 && offset < CoreOffset.FPSR
+    const expected = isFp32 ? 4 : isVreg ? 16 : 8
+    if (size !== expected || offset % expected !== 0) {
       throw new ErrnoError('EINVAL', `core register offset ${offset} does not hold a ${size}-byte register`)
-    }
-    if (offset >= CoreOffset.V0 && !isFp32) {
-      throw new ErrnoError('ENOENT', 'FP/SIMD V registers are not implemented by this CPU model')
     }
     return offset
   }

@@ -37,6 +37,8 @@ export {
   REG_SP_EL1,
   REG_ELR_EL1,
   REG_SPSR_EL1,
+  REG_FPSR,
+  REG_FPCR,
   REG_GCR_EL1,
   REG_RGSR_EL1,
   REG_TFSR_EL1,
@@ -45,6 +47,7 @@ export {
   REG_PSCI_VERSION,
   coreRegId,
   sysregId,
+  vRegId,
   xRegId,
 } from '@tagvm/hypervisor'
 // The host side a VMM needs, so it can be written against this package alone.

@@ -1,5 +1,5 @@
 // The FP module's surface: IEEE operations after the Arm ARM and the handler table the CPU
-// dispatches FP instructions through. (Re-exported by the package once the CPU is wired.)
+// dispatches FP instructions through (exec-fp.ts).
 export {
   FPCR_AHP,
   FPCR_DN,
