@@ -160,7 +160,8 @@ export class CodeCache {
   /** Decodes instruction i of the fetch page. */
   compileAt(i: number): Handler {
     const page = this.fetchPage
-    const h = compile(this.cpu, page.frame.view.getUint32(page.frame.base + i * 4, true))
+    let h = compile(this.cpu, page.frame.view.getUint32(page.frame.base + i * 4, true))
+    if (this.cpu.debug !== null) h = this.cpu.debug.handlerAt(i * 4, h)
     page.handlers[i] = h
     return h
   }
@@ -186,7 +187,11 @@ export class CodeCache {
     while (j < INSTRUCTIONS_PER_PAGE && handlers.length < MAX_BLOCK) {
       const word = frame.view.getUint32(frame.base + j * 4, true)
       let h = page.handlers[j]
-      if (h === undefined) h = page.handlers[j] = compile(this.cpu, word)
+      if (h === undefined) {
+        h = compile(this.cpu, word)
+        if (this.cpu.debug !== null) h = this.cpu.debug.handlerAt(j * 4, h)
+        page.handlers[j] = h
+      }
       const role = blockRole(word)
       handlers.push(h)
       checks.push(role === ROLE_STORE)

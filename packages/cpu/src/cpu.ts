@@ -9,6 +9,7 @@ import { ACCESS_READ, ACCESS_WRITE, Mmu } from '@tagvm/mmu'
 import { ACC_CM, CPTR_TFP, TWO32 } from './constants.js'
 import { CodeCache } from './code-cache.js'
 import { DataPath } from './data-path.js'
+import { CpuDebug, type CpuDebugConfig } from './debug.js'
 import {
   TRAP, enterEl1, exceptionReturn, fpAccess, hvc, setFar, smc, takeException, trapSysToEl2, waitFor,
 } from './exceptions.js'
@@ -85,6 +86,8 @@ export class Cpu {
   readonly mte: MteUnit
   /** The compiled tier, or null (option `jit`). */
   readonly jit: Jit | null
+  /** @internal The hypervisor's guest debugging (debug.ts); null while it is off. */
+  debug: CpuDebug | null = null
   /** @internal System register and system instruction rows. */
   readonly sysregs = new SysRegTable()
 
@@ -209,6 +212,18 @@ export class Cpu {
     this.code.refetch()
   }
 
+  /**
+   * Hypervisor debugging of this CPU (KVM_SET_GUEST_DEBUG's breakpoints, watchpoints, BRK
+   * and tag-fault exits), or null to stop. This CPU's decoded code is dropped so that
+   * breakpoints are compiled in (and out).
+   */
+  setDebug(config: CpuDebugConfig | null): void {
+    this.debug = config === null ? null : new CpuDebug(this, config)
+    this.code.invalidateAll()
+    this.code.refetch()
+    this.data.modeChanged()
+  }
+
   /** Drops decoded instructions for physical range [pa, pa+length) (e.g. after loading an image). */
   invalidateCode(pa: number, length: number): void {
     this.code.invalidateRange(pa, length)
@@ -235,6 +250,7 @@ export class Cpu {
 
   /** @internal */
   brk(imm16: number): never {
+    if (this.debug !== null) this.debug.brk(imm16)
     return takeException(this, EC.BRK64, imm16, this.pcLo, this.pcHi)
   }
 

@@ -18,7 +18,7 @@ import { setFar, stage2DataAbort } from './exceptions.js'
 import { HostFrames, type HostFrame } from './host-frames.js'
 import { PS, REG_SP } from './state.js'
 import { SLOT } from './sysreg-table.js'
-import { ExceptionClass as EC } from './syndrome.js'
+import { ExceptionClass as EC, syndrome } from './syndrome.js'
 
 export class DataPath {
   readonly frames: HostFrames
@@ -36,6 +36,8 @@ export class DataPath {
   permX = 0
   /** TLB_TAGGED while accesses at the current EL may be tag-checked, else 0 (MTE fast-path filter). */
   tagCheckMask = 0
+  /** Whether hypervisor watchpoints are set (cpu.debug): the slow paths check them. */
+  watching = false
   /** TLB entry of the last translateData. */
   lastTlbIndex = 0
   /** Host slots of the first and last page of the last probeAccess. */
@@ -78,6 +80,9 @@ export class DataPath {
     this.permR = permissionBit(el, ACCESS_READ, pan)
     this.permW = permissionBit(el, ACCESS_WRITE, pan)
     this.permX = permissionBit(el, ACCESS_FETCH, false)
+    // Hypervisor watchpoints (debug.ts): every data access takes the slow path, which watches.
+    this.watching = this.cpu.debug?.watching === true
+    if (this.watching) this.permR = this.permW = 0
   }
 
   /** A store hit a frame this CPU holds decoded code from. */
@@ -108,6 +113,7 @@ export class DataPath {
   }
 
   readSlow(hi: number, lo: number, size: number, info: number): number {
+    if (this.watching) this.cpu.debug!.watch(hi, lo, size, false)
     if ((lo & (size - 1)) !== 0 && this.alignmentStrict(info)) this.alignmentFault(hi, lo, false)
     const off = lo & PAGE_OFFSET_MASK
     if (off + size <= PAGE_SIZE) {
@@ -145,6 +151,7 @@ export class DataPath {
 
   /** The slow store of `size` bytes of storeLo/storeHi. */
   writeSlow(hi: number, lo: number, size: number, info: number): void {
+    if (this.watching) this.cpu.debug!.watch(hi, lo, size, true)
     if ((lo & (size - 1)) !== 0 && this.alignmentStrict(info)) this.alignmentFault(hi, lo, true)
     const off = lo & PAGE_OFFSET_MASK
     const vLo = this.storeLo
@@ -238,6 +245,7 @@ export class DataPath {
    * slots of the first and last page in probeSlot1/probeSlot2 and the TLB filled.
    */
   probeAccess(hi: number, lo: number, span: number, elemSize: number, info: number, isWrite: boolean): void {
+    if (this.watching) this.cpu.debug!.watch(hi, lo, span, isWrite)
     const access = isWrite ? ACCESS_WRITE : ACCESS_READ
     const off = lo & PAGE_OFFSET_MASK
     const s1 = this.translateData(hi, lo, access, info, elemSize)
@@ -317,8 +325,12 @@ export class DataPath {
   /** Synchronous tag check fault: data abort to EL1, DFSC 0x11, FAR = the tagged address. */
   tagCheckFault(hi: number, lo: number, isWrite: boolean): never {
     const cpu = this.cpu
+    const ec = cpu.p[PS.EL] === 0 ? EC.DABT_LOWER : EC.DABT_CURRENT
+    const iss = FSC.TAG_CHECK | (isWrite ? ISS_WNR : 0)
+    // A debugging hypervisor may see the fault first (debug.ts).
+    if (cpu.debug !== null) cpu.debug.tagFault(syndrome(ec, true, iss), hi, lo)
     setFar(cpu, hi, lo)
-    return cpu.exception(cpu.p[PS.EL] === 0 ? EC.DABT_LOWER : EC.DABT_CURRENT, FSC.TAG_CHECK | (isWrite ? ISS_WNR : 0), cpu.pcLo, cpu.pcHi)
+    return cpu.exception(ec, iss, cpu.pcLo, cpu.pcHi)
   }
 
   /** A translation that failed: the EL1 data abort, or the EL2 exit for a stage-2 fault. */

@@ -2,6 +2,8 @@
 // reused for every exit of that kind, so running allocates nothing. Read an exit before
 // the next `run()`/`step()` call: its fields are overwritten then.
 
+import type { DebugExit } from './debug.js'
+
 /** `run(budget)` spent its budget of instructions. */
 export interface BudgetExit {
   readonly kind: 'budget'
@@ -83,6 +85,7 @@ export interface FpTrapExit {
 
 export type CpuExit =
   | BudgetExit
+  | DebugExit
   | DataAbortExit
   | InstructionAbortExit
   | HvcExit

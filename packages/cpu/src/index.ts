@@ -16,3 +16,6 @@ export {
   type TrapRule,
 } from './sysreg-table.js'
 export { ExceptionClass, syndrome } from './syndrome.js'
+export {
+  DebugExceptionClass, type CpuDebugConfig, type DebugBreakpoint, type DebugExit, type DebugWatchpoint,
+} from './debug.js'
