@@ -11,7 +11,6 @@
 
 import type { Cpu } from './cpu.js'
 import { exitTo } from './exceptions.js'
-import type { CpuExit } from './exits.js'
 import type { Handler } from './handlers.js'
 import { ExceptionClass as EC, syndrome } from './syndrome.js'
 
@@ -26,8 +25,6 @@ export const DebugExceptionClass = {
 /** FSC of a debug exception (IFSC/DFSC 0x22: debug event). */
 const FSC_DEBUG = 0x22
 const ISS_WNR = 1 << 6
-/** Software step: ISS.ISV (bit 24) set, EX (bit 6) clear. */
-const ISS_SS_ISV = 1 << 24
 
 /** A hardware breakpoint: an unlinked address match on a whole A64 instruction. */
 export interface DebugBreakpoint {
@@ -143,15 +140,6 @@ export class CpuDebug {
     this.reportedPcLo = cpu.pcLo
     this.reportedPcHi = cpu.pcHi
     this.stop(esr, hi, lo)
-  }
-
-  /** The software-step exit the hypervisor returns after a step (EC 0x32). */
-  stepExit(): CpuExit {
-    const x = this.exit
-    x.esr = syndrome(DebugExceptionClass.SOFTWARE_STEP, true, ISS_SS_ISV | FSC_DEBUG)
-    x.farHi = 0
-    x.farLo = 0
-    return x
   }
 
   private stop(esr: number, hi: number, lo: number): never {

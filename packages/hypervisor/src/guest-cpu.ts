@@ -1,4 +1,5 @@
-import { Cpu } from '@tagvm/cpu'
+import { Cpu, type CpuDebugConfig } from '@tagvm/cpu'
+import type { AccessKind, TranslationResult } from '@tagvm/mmu'
 import type { PhysicalMemory } from '@tagvm/tag-memory'
 
 /** The exits of `@tagvm/cpu`'s run() the hypervisor handles (its exits.ts, structurally). */
@@ -11,10 +12,15 @@ export type GuestCpuExit =
   | { readonly kind: 'sysreg-trap'; readonly key: number; readonly rt: number; readonly isRead: boolean }
   | { readonly kind: 'wfx'; readonly isWfe: boolean }
   | { readonly kind: 'fp-trap' }
+  | { readonly kind: 'debug'; readonly esr: number; readonly farHi: number; readonly farLo: number }
 
 /** What the hypervisor uses of `@tagvm/cpu`'s Cpu (its hypervisor API). */
 export interface GuestCpu {
-  readonly mmu: { flushVmid(vmid: number): void }
+  readonly mmu: {
+    flushVmid(vmid: number): void
+    /** A stage-1 walk without the TLB (AT S1E1R), for the VMM's debugger; optional. */
+    walkStage1?(vaHi: number, vaLo: number, access: AccessKind, el: 0 | 1, pan: boolean, out: TranslationResult): boolean
+  }
   readonly retired: number
   pc: bigint
   pstate: number
@@ -41,6 +47,8 @@ export interface GuestCpu {
   injectAbort(isData: boolean, far: bigint): void
   reset(): void
   refetch(): void
+  /** Hypervisor debugging (KVM_SET_GUEST_DEBUG); a CPU without it refuses guest debug. */
+  setDebug?(config: CpuDebugConfig | null): void
 }
 
 export type GuestCpuFactory = (memory: PhysicalMemory) => GuestCpu

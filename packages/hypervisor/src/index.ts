@@ -46,5 +46,6 @@ export {
   type UserTagBuffer,
 } from './copy-tags.js'
 export { ENOEXEC } from './errors.js'
+export * from './guest-debug.js'
 export * from './vgic/index.js'
 export * from './timer/index.js'

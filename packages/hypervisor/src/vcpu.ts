@@ -23,6 +23,7 @@ import {
   type PsciVcpu,
 } from './psci.js'
 import type { Vm } from './vm.js'
+import { debugExitArch, decodeGuestDebug, softwareStepExitArch, translateGuestVa, type DebugExitArch, type GuestDebug, type GuestTranslation } from './guest-debug.js'
 
 /** KVM_ARM_VCPU_INIT feature bits (features[0]). */
 export const KVM_ARM_VCPU_POWER_OFF = 0
@@ -54,6 +55,8 @@ export type VcpuExit =
   | { readonly kind: 'intr' }
   /** KVM_EXIT_ARM_NISV (KVM_CAP_ARM_NISV_TO_USER). */
   | { readonly kind: 'arm-nisv'; readonly esrIss: number; readonly faultIpa: number }
+  /** KVM_EXIT_DEBUG (KVM_SET_GUEST_DEBUG): a breakpoint, watchpoint, BRK or single step (guest-debug.ts). */
+  | { readonly kind: 'debug'; readonly arch: DebugExitArch }
 
 export interface VcpuInit {
   readonly target: number
@@ -116,6 +119,8 @@ export class Vcpu implements PsciVcpu {
   private readonly tlbHook
   /** The ONE_REG system registers this CPU implements. */
   private readonly oneRegSysregs: readonly number[]
+  /** KVM_GUESTDBG_SINGLESTEP is set: each run() retires one instruction and exits. */
+  private singleStep = false
 
   /** @internal use Vm.createVcpu */
   constructor(vm: Vm, id: number) {
@@ -225,6 +230,7 @@ export class Vcpu implements PsciVcpu {
     if (this.immediateExit) throw new ErrnoError('EINTR', 'immediate_exit is set')
     if (this.powerOff) return INTR
     this.hasRun = true
+    if (this.singleStep) return this.runStep(start, budget)
     // The completed access is a step of this run: run(n) retires at most n instructions.
     let left = budget - (this.cpu.retired - start)
     let stalls = 0
@@ -241,6 +247,44 @@ export class Vcpu implements PsciVcpu {
       stalls = retired === 0 ? stalls + 1 : 0
       if (result) return result
       if (stalls > MAX_STALLED_EXITS) return INTR
+    }
+    return INTR
+  }
+
+  /**
+   * KVM_SET_GUEST_DEBUG (guest-debug.ts): EINVAL for control bits KVM does not know, or
+   * when this vCPU's CPU model cannot be debugged.
+   */
+  setGuestDebug(dbg: GuestDebug): void {
+    this.checkVm()
+    const decoded = decodeGuestDebug(dbg)
+    if (this.cpu.setDebug === undefined) throw new ErrnoError('EINVAL', 'this CPU model has no guest debug support')
+    this.cpu.setDebug(decoded.cpu)
+    this.singleStep = decoded.singleStep
+  }
+
+  /** KVM_TRANSLATE (a tagvm extension on arm64, see guest-debug.ts): the guest's stage-1 view of `va`. */
+  translate(va: bigint): GuestTranslation {
+    this.checkVm()
+    return translateGuestVa(this.cpu, va)
+  }
+
+  /**
+   * A run with KVM_GUESTDBG_SINGLESTEP: one instruction (or one exception taken), then
+   * KVM_EXIT_DEBUG with a software-step ESR. Exits handled inside (a stage-2 fault fixed)
+   * retry the instruction; exits for the VMM go to it first, and the step ends on the run
+   * that completes them.
+   */
+  private runStep(start: number, budget: number): VcpuExit {
+    // An MMIO access completed at the start of this run was the step.
+    if (this.cpu.retired !== start) return { kind: 'debug', arch: softwareStepExitArch() }
+    if (budget === 0) return INTR
+    const pc = this.cpu.pc
+    for (let tries = 0; tries <= MAX_STALLED_EXITS; tries++) {
+      const exit = this.cpu.run(1)
+      const result = exit.kind === 'budget' ? undefined : this.handleExit(exit)
+      if (result) return result
+      if (exit.kind === 'budget' || this.cpu.retired !== start || this.cpu.pc !== pc) return { kind: 'debug', arch: softwareStepExitArch() }
     }
     return INTR
   }
@@ -282,6 +326,8 @@ export class Vcpu implements PsciVcpu {
       case 'fp-trap':
         cpu.injectUndefined()
         return undefined
+      case 'debug':
+        return { kind: 'debug', arch: debugExitArch(exit.esr, exit.farHi, exit.farLo) }
     }
   }
 

@@ -6,6 +6,7 @@
  */
 export * from './constants.js'
 export { KvmError, isKvmError } from './errors.js'
+export * from './guest-debug.js'
 export {
   Kvm,
   VmFd,

@@ -47,6 +47,7 @@ import {
 } from './constants.js'
 import { KvmError, kvmCall } from './errors.js'
 import { createDevice, type DeviceFd } from './device.js'
+import { guestDebugExtension, type GuestDebug, type GuestTranslation } from './guest-debug.js'
 
 /** A guest physical address (IPA); a branded number so it is not mixed up with host addresses. */
 export type GuestAddress = number & { readonly __brand: 'GuestAddress' }
@@ -148,7 +149,7 @@ export class Kvm {
         return 0
       default:
         void vm
-        return 0
+        return guestDebugExtension(cap) ?? 0
     }
   }
 
@@ -367,6 +368,22 @@ export class VcpuFd {
   /** KVM_RUN. Fill `exit.data` of an MMIO read before calling it again. */
   run(budget?: number): VcpuExit {
     return kvmCall('KVM_RUN', () => this.vcpu.run(budget))
+  }
+
+  /**
+   * KVM_SET_GUEST_DEBUG (guest-debug.ts): breakpoints, watchpoints, BRK and single-step
+   * stops as KVM_EXIT_DEBUG exits (`kind: 'debug'`). EINVAL for unknown control bits.
+   */
+  setGuestDebug(dbg: GuestDebug): void {
+    kvmCall('KVM_SET_GUEST_DEBUG', () => this.vcpu.setGuestDebug(dbg))
+  }
+
+  /**
+   * KVM_TRANSLATE (arm64 KVM refuses it; a tagvm extension for debuggers): the guest's
+   * stage-1 view of virtual address `va` in the EL1&0 regime, and whether it is Tagged.
+   */
+  translate(va: bigint): GuestTranslation {
+    return kvmCall('KVM_TRANSLATE', () => this.vcpu.translate(va))
   }
 
   /** kvm_run.immediate_exit. */
