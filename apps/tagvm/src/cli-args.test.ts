@@ -99,7 +99,7 @@ describe('commands', () => {
     [['run', '--guest', 'doom'], "--guest: tagvm has no guest 'doom' (it has hello, mte-demo, tag-workload)"],
     [['run', 'a', '--kernel', 'b'], "run: unknown option '--kernel'"],
     [['run', 'a', '-smp', 'two'], "--cpus: 'two' is not a count"],
-    [['run', 'a', '-s'], "run: QEMU's -s is not taken: tagvm has no GDB stub (yet)"],
+    [['run', 'a', '-s'], "run: QEMU's -s is not taken: tagvm's spelling is --gdb tcp::1234"],
     [['run', 'a', '-M', 'virt'], "run: QEMU's -M is not taken: the machine is always QEMU's virt (virt-10.0); MTE is --mte on|off"],
     [['run', 'a', '-cpu', 'max'], "QEMU's -cpu is not taken"],
     [['restore', 's', '-m', '1G'], "restore: unknown option '-m'"],

@@ -1,5 +1,6 @@
 import { BACKINGS, MAX_CPUS, type Backing } from '@tagvm/machine'
 import { BUNDLED_GUESTS, bundledGuestPath } from './guests.js'
+import { parseGdbEndpoint, type GdbEndpoint } from './gdb/endpoint.js'
 
 /** Exit statuses of `tagvm` (also in the README). */
 export const EXIT_OK = 0
@@ -65,6 +66,14 @@ export function parseEndpoint(text: string): Endpoint {
   return { kind: 'unix', path: text }
 }
 
+function parseGdbOption(text: string): GdbEndpoint {
+  try {
+    return parseGdbEndpoint(text)
+  } catch (error) {
+    throw new CliError((error as Error).message)
+  }
+}
+
 // --- option tables ------------------------------------------------------------------------
 // Each command is one row of COMMANDS with its own option table; parsing, `--help`, the global
 // help, shell completion and the tests that check help against parsing all read these tables,
@@ -109,6 +118,10 @@ const RUN_OPTIONS: OptionSpec[] = [
   { name: 'nographic', kind: 'flag', qemu: '-nographic', qemuOnly: true, help: 'accepted as QEMU takes it; changes nothing (the console is always standard input and output)' },
   { name: 'no-reboot', kind: 'flag', qemu: '-no-reboot', qemuOnly: true, help: 'accepted as QEMU takes it; changes nothing (a guest reset always ends the run)' },
 ]
+const GDB_OPTIONS: OptionSpec[] = [
+  { name: 'gdb', kind: 'value', arg: 'tcp::PORT|unix:PATH', help: 'serve a GDB remote stub (GDB, LLDB; memory tags too) on that socket' },
+  { name: 'gdb-wait', kind: 'flag', help: 'with --gdb: stop before the first instruction until a debugger resumes it' },
+]
 const AFTER: OptionSpec = { name: 'after-insns', kind: 'value', arg: 'N', help: 'act after N guest instructions (snapshot without it: on SIGUSR1)' }
 const LIMIT_OPTIONS = RUN_OPTIONS.filter((o) => o.name === 'max-insns' || o.name === 'trace')
 /**
@@ -119,9 +132,9 @@ const QUIET: OptionSpec = { name: 'quiet', kind: 'flag', help: 'no progress or s
 
 /** QEMU options tagvm does not take, and why: people who come from QEMU get a reason, not "unknown option". */
 const QEMU_NOT_TAKEN = new Map<string, string>([
-  ['-s', 'tagvm has no GDB stub (yet)'],
-  ['-S', 'tagvm has no GDB stub (yet)'],
-  ['-gdb', 'tagvm has no GDB stub (yet)'],
+  ['-s', "tagvm's spelling is --gdb tcp::1234"],
+  ['-S', "tagvm's spelling is --gdb-wait (with --gdb)"],
+  ['-gdb', "tagvm's spelling is --gdb tcp::PORT or --gdb unix:PATH"],
   ['-M', "the machine is always QEMU's virt (virt-10.0); MTE is --mte on|off"],
   ['-machine', "the machine is always QEMU's virt (virt-10.0); MTE is --mte on|off"],
   ['-cpu', "the CPU is fixed: Armv8.5-A with MTE (the bundled guests' output is checked against QEMU's -cpu max)"],
@@ -150,7 +163,7 @@ const SEND_OPTIONS: OptionSpec[] = [
 const RECEIVE_OPTIONS: OptionSpec[] = [{ name: 'listen', kind: 'value', arg: 'SOCKET', help: 'where to wait for the source (a Unix socket path, or fd:N)' }, ...LIMIT_OPTIONS, QUIET]
 
 export const COMMANDS: readonly CommandSpec[] = [
-  { name: 'run', usage: 'tagvm run IMAGE [options]', summary: 'run a guest image (ELF, Linux arm64 Image, or raw code) on the MTE machine', positionals: ['IMAGE'], options: [...RUN_OPTIONS, QUIET] },
+  { name: 'run', usage: 'tagvm run IMAGE [options]', summary: 'run a guest image (ELF, Linux arm64 Image, or raw code) on the MTE machine', positionals: ['IMAGE'], options: [...RUN_OPTIONS, ...GDB_OPTIONS, QUIET] },
   { name: 'disasm', usage: 'tagvm disasm FILE [--base ADDR]', summary: 'disassemble an ELF (sections, symbols) or a raw A64 binary', positionals: ['FILE'], options: [{ name: 'base', kind: 'value', arg: 'ADDR', help: 'address of a raw file\'s first byte (default 0)' }] },
   { name: 'snapshot', usage: 'tagvm snapshot IMAGE OUT [options]', summary: 'run a guest and save it (registers, memory, tags, devices) to OUT', positionals: ['IMAGE', 'OUT'], options: [...RUN_OPTIONS, AFTER, QUIET] },
   { name: 'restore', usage: 'tagvm restore SNAPSHOT [options]', summary: 'continue a saved guest', positionals: ['SNAPSHOT'], options: [...LIMIT_OPTIONS, QUIET] },
@@ -224,7 +237,7 @@ export function helpText(version: string): string {
     ...optionLines([...HELP_OPTIONS], optionWidth),
     '',
     'QEMU spellings are aliases: -kernel FILE (IMAGE), -m SIZE (--memory), -smp N (--cpus), -initrd FILE, -append ARGS;',
-    '-nographic and -no-reboot are accepted and change nothing. Not taken: -s, -S and -gdb (no GDB stub), -M, -cpu, -bios, -dtb.',
+    '-nographic and -no-reboot are accepted and change nothing. Not taken: -s, -S and -gdb (use --gdb and --gdb-wait), -M, -cpu, -bios, -dtb.',
     '',
     "The guest console is standard output, byte for byte; tagvm's own messages go to standard error.",
     `Exit status: ${EXIT_OK} guest powered off (PSCI SYSTEM_OFF), ${EXIT_FAILURE} the guest or a file could not be used, ${EXIT_USAGE} bad command line, ${EXIT_LIMIT} instruction limit reached, ${EXIT_INTERNAL} internal error.`,
@@ -272,7 +285,7 @@ export const COMPLETION_SHELLS = ['bash', 'zsh'] as const
 export type CompletionShell = (typeof COMPLETION_SHELLS)[number]
 
 export type Command =
-  | { readonly name: 'run'; readonly image: string; readonly machine: MachineOptions; readonly quiet: boolean }
+  | { readonly name: 'run'; readonly image: string; readonly machine: MachineOptions; readonly quiet: boolean; readonly gdb?: { readonly endpoint: GdbEndpoint; readonly wait: boolean } }
   | { readonly name: 'disasm'; readonly file: string; readonly base: number | undefined }
   | { readonly name: 'snapshot'; readonly image: string; readonly out: string; readonly machine: MachineOptions; readonly afterInsns: number | undefined; readonly quiet: boolean }
   | { readonly name: 'restore'; readonly snapshot: string; readonly maxInsns: number | undefined; readonly trace: boolean; readonly quiet: boolean }
@@ -418,7 +431,10 @@ function buildCommand(spec: CommandSpec, args: readonly string[]): Command {
   switch (spec.name) {
     case 'run': {
       const [image] = imageAndRest('run', positionals, values, 'IMAGE', [])
-      return { name: 'run', image, machine: machineOptions(values), quiet }
+      const gdbText = optionValue(values, 'gdb')
+      if (gdbText === undefined && values.has('gdb-wait')) throw new CliError('--gdb-wait needs --gdb')
+      const gdb = gdbText === undefined ? {} : { gdb: { endpoint: withContext('gdb', () => parseGdbOption(gdbText)), wait: values.get('gdb-wait') === true } }
+      return { name: 'run', image, machine: machineOptions(values), quiet, ...gdb }
     }
     case 'disasm': {
       const [file] = positionalsExactly('disasm', positionals, ['FILE'])
