@@ -218,7 +218,7 @@ export class Cpu {
    * breakpoints are compiled in (and out).
    */
   setDebug(config: CpuDebugConfig | null): void {
-    this.debug = config === null ? null : new CpuDebug(this, config)
+    this.debug = config === null ? null : new CpuDebug(this, config, this.debug)
     this.code.invalidateAll()
     this.code.refetch()
     this.data.modeChanged()

@@ -75,7 +75,14 @@ export class CpuDebug {
   constructor(
     private readonly cpu: Cpu,
     readonly config: CpuDebugConfig,
+    previous: CpuDebug | null = null,
   ) {
+    // A tag fault reported before the hypervisor changed breakpoints is still to be taken.
+    if (previous !== null) {
+      this.reportedFault = previous.reportedFault
+      this.reportedPcLo = previous.reportedPcLo
+      this.reportedPcHi = previous.reportedPcHi
+    }
     this.breakLo = Uint32Array.from(config.breakpoints, (b) => b.addressLo & ~3)
     this.breakHi = Uint32Array.from(config.breakpoints, (b) => b.addressHi)
     for (const b of config.breakpoints) this.breakOffsets.add(b.addressLo & 0xffc)

@@ -32,6 +32,7 @@ export function runWithGdb(machine: Machine, options: GdbServerOptions): Promise
     let ended: StopReason | undefined
     let freeRunning = !options.wait
     let freeScheduled = false
+    let where = describeGdbEndpoint(options.endpoint)
 
     const server: Server = createServer((socket) => {
       if (ended !== undefined || session !== undefined) {
@@ -88,7 +89,7 @@ export function runWithGdb(machine: Machine, options: GdbServerOptions): Promise
         },
       })
       session = { socket, stub }
-      options.message(`debugger connected on ${describeGdbEndpoint(options.endpoint)}; the guest is stopped`)
+      options.message(`debugger connected on ${where}; the guest is stopped`)
       let pumping = false
       const pump = (): void => {
         pumping = false
@@ -146,7 +147,8 @@ export function runWithGdb(machine: Machine, options: GdbServerOptions): Promise
     const onListening = (): void => {
       const address = server.address()
       const port = typeof address === 'object' && address !== null ? address.port : undefined
-      options.message(`gdb stub listening on ${describeGdbEndpoint(options.endpoint.kind === 'tcp' ? { ...options.endpoint, port: port ?? options.endpoint.port } : options.endpoint)}${options.wait ? ' (waiting for a debugger before the first instruction)' : ''}`)
+      where = describeGdbEndpoint(options.endpoint.kind === 'tcp' ? { ...options.endpoint, port: port ?? options.endpoint.port } : options.endpoint)
+      options.message(`gdb stub listening on ${where}${options.wait ? ' (waiting for a debugger before the first instruction)' : ''}`)
       options.listening?.(port)
       if (freeRunning) scheduleFree()
     }

@@ -100,5 +100,6 @@ export function smapsRegionAt(target: DebugTarget, vcpu: VcpuFd, addr: bigint): 
     if (va < m.end) return { start: m.start, size: m.end - m.start, mapped: true, writeable: m.writeable, tagged: m.tagged }
     gapStart = m.end
   }
-  return { start: gapStart, size: (1n << 64n) - gapStart, mapped: false, writeable: false, tagged: false }
+  // The last region ends at 2^64 - 1: LLDB walks regions until one ends at LLDB_INVALID_ADDRESS.
+  return { start: gapStart, size: (1n << 64n) - 1n - gapStart, mapped: false, writeable: false, tagged: false }
 }
