@@ -59,7 +59,7 @@ function normalise(text: string, port: number): string {
   return text
     .split('\n')
     // Debian's lldb-14 prints a Python traceback for its missing embedded interpreter.
-    .filter((line) => !/^(Traceback|  File "<string>"|ModuleNotFoundError: No module named 'lldb)/.test(line))
+    .filter((line) => !/^(Traceback| {2}File "<string>"|ModuleNotFoundError: No module named 'lldb)/.test(line))
     .join('\n')
     .replaceAll(repoRoot, '<repo>/')
     .replaceAll(`:${port}`, ':<port>')
