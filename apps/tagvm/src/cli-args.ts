@@ -433,6 +433,7 @@ function buildCommand(spec: CommandSpec, args: readonly string[]): Command {
       const [image] = imageAndRest('run', positionals, values, 'IMAGE', [])
       const gdbText = optionValue(values, 'gdb')
       if (gdbText === undefined && values.has('gdb-wait')) throw new CliError('--gdb-wait needs --gdb')
+      if (gdbText !== undefined && (values.has('max-insns') || values.has('trace'))) throw new CliError('--gdb does not combine with --max-insns or --trace (the debugger runs the guest)')
       const gdb = gdbText === undefined ? {} : { gdb: { endpoint: withContext('gdb', () => parseGdbOption(gdbText)), wait: values.get('gdb-wait') === true } }
       return { name: 'run', image, machine: machineOptions(values), quiet, ...gdb }
     }

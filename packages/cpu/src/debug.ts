@@ -93,9 +93,17 @@ export class CpuDebug {
     return this.watches.length > 0
   }
 
+  /**
+   * Whether some breakpoint's address has this page offset: the instruction there must run
+   * through `handlerAt`'s wrapper (a compiled tier ends its region before it, or calls it).
+   */
+  hasBreakpointAt(offset: number): boolean {
+    return this.breakOffsets.has(offset)
+  }
+
   /** The handler to install for the instruction at page offset `offset`: `h`, or a breakpoint wrapper. */
   handlerAt(offset: number, h: Handler): Handler {
-    if (!this.breakOffsets.has(offset)) return h
+    if (!this.hasBreakpointAt(offset)) return h
     const cpu = this.cpu
     const los = this.breakLo
     const his = this.breakHi

@@ -17,6 +17,7 @@ describe('--gdb endpoints', () => {
     expect(parseCommand(['run', 'x.elf'])).not.toHaveProperty('command.gdb')
     expect(parseCommand(['run', 'x.elf', '--gdb-wait'])).toEqual({ kind: 'error', message: '--gdb-wait needs --gdb' })
     expect(parseCommand(['run', 'x.elf', '--gdb', 'nowhere'])).toMatchObject({ kind: 'error', message: expect.stringMatching(/^--gdb: 'nowhere' is not tcp::PORT/) })
+    expect(parseCommand(['run', 'x.elf', '--gdb', 'tcp::1', '--trace'])).toMatchObject({ kind: 'error', message: expect.stringMatching(/^--gdb does not combine/) })
     expect(commandHelp('run')).toContain('--gdb tcp::PORT|unix:PATH')
   })
 })
