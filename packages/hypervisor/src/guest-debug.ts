@@ -10,10 +10,13 @@ import { ACCESS_READ, ACCESS_WRITE, TranslationResult } from '@tagvm/mmu'
 import { ErrnoError } from '@tagvm/tag-memory'
 import type { GuestCpu } from './guest-cpu.js'
 
-/** struct kvm_guest_debug.control bits (include/uapi/linux/kvm.h, arch/arm64/include/uapi/asm/kvm.h). */
+/** struct kvm_guest_debug.control: debugging on (include/uapi/linux/kvm.h); without it every other bit is ignored. */
 export const KVM_GUESTDBG_ENABLE = 0x1
+/** control: each KVM_RUN retires one instruction and exits with a software-step ESR. */
 export const KVM_GUESTDBG_SINGLESTEP = 0x2
+/** control (arm64): BRK exits to the VMM (EC 0x3c) instead of trapping to the guest's EL1. */
 export const KVM_GUESTDBG_USE_SW_BP = 1 << 16
+/** control (arm64): the VMM's hardware breakpoints and watchpoints in `arch` are armed. */
 export const KVM_GUESTDBG_USE_HW = 1 << 17
 /**
  * A tagvm extension (no KVM equivalent): a synchronous tag check fault exits as
