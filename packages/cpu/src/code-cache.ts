@@ -108,10 +108,11 @@ export class CodeCache {
   enterPage(): void {
     const cpu = this.cpu
     const p = cpu.p
-    // Virtual IRQ/FIQ lines (HCR_EL2.VI/VF, routed by IMO/FMO) are taken at an instruction
-    // boundary here. Every path that can unmask or raise one (MSR DAIF*, ERET, exception
-    // entry, setHcrEl2) drops the fetch page, so the check costs the hot loop nothing.
-    if ((cpu.hcrLo & (HCR.VI | HCR.VF)) !== 0) takeVirtualInterrupt(cpu)
+    // Virtual IRQ/FIQ lines (HCR_EL2.VI/VF, routed by IMO/FMO, and the interrupt controller's
+    // cpu.irqLines) are taken at an instruction boundary here. Every path that can unmask or
+    // raise one (MSR DAIF*, ERET, exception entry, setHcrEl2, setInterruptLines) drops the
+    // fetch page, so the check costs the hot loop nothing.
+    if ((cpu.hcrLo & (HCR.VI | HCR.VF)) !== 0 || cpu.irqLines !== 0) takeVirtualInterrupt(cpu)
     // An exception taken on fetch counts as a step, so a guest stuck in a fault loop still
     // spends its budget.
     if (p[PS.IL] !== 0) {

@@ -6,7 +6,7 @@
 // instruction by throwing TRAP after the architectural state change has been made.
 
 import { ACCESS_READ, ACCESS_WRITE, Mmu } from '@tagvm/mmu'
-import { ACC_CM, CPTR_TFP, TWO32 } from './constants.js'
+import { ACC_CM, CPTR_TFP, HCR, TWO32 } from './constants.js'
 import { CodeCache } from './code-cache.js'
 import { DataPath } from './data-path.js'
 import { CpuDebug, type CpuDebugConfig } from './debug.js'
@@ -22,6 +22,9 @@ import { loadSp, restorePstate, saveSp, setSpSel } from './pstate.js'
 import { PS, PS_SIZE, REG_SLOTS, REG_SP, packSpsr } from './state.js'
 import { SysReg, sysIss, sysregName } from './sysreg-encoding.js'
 import { SysRegTable, hostRead, hostWrite, resetStored } from './sysreg-access.js'
+import { DEBUG_REG_WORDS } from './sysreg-debug.js'
+import type { SysregDevice } from './sysreg-gic.js'
+import { TIMER_SYSREG_ROWS } from './sysreg-timer.js'
 import { SLOT, STORED_SYSREGS, type StoredSysRegName, type SysRegDesc } from './sysreg-table.js'
 import { ExceptionClass as EC, syndrome } from './syndrome.js'
 
@@ -68,6 +71,14 @@ export class Cpu {
   mdcr = 0
   cptr = 0
   cntvoff = 0
+  /** Interrupt lines from an interrupt controller: bit 0 IRQ, bit 1 FIQ (beside HCR_EL2.VI/VF). */
+  irqLines = 0
+  /** The GIC CPU interface behind the ICC_*_EL1 rows (null: they are UNDEFINED). */
+  gic: SysregDevice | null = null
+  /** The generic timers behind the CNT* rows once attached (null: the CPU's own counter). */
+  timers: SysregDevice | null = null
+  /** Breakpoint and watchpoint registers (sysreg-debug.ts), lo/hi pairs. */
+  readonly debugRegs = new Int32Array(DEBUG_REG_WORDS)
 
   /** Instructions retired before the current run. */
   private instret = 0
@@ -477,6 +488,39 @@ export class Cpu {
     this.code.invalidateAll()
   }
 
+  /** Attaches the GIC CPU interface the ICC_*_EL1 registers reach (null detaches it). */
+  attachGic(device: SysregDevice | null): void {
+    this.gic = device
+    this.code.invalidateAll()
+  }
+
+  /** Attaches the generic timers: CNTPCT/CNTVCT and the EL1 timers are theirs from now on. */
+  attachTimers(device: SysregDevice): void {
+    this.timers = device
+    this.defineSysregs(TIMER_SYSREG_ROWS)
+  }
+
+  /**
+   * The interrupt controller's output to this CPU (bit 0 IRQ, bit 1 FIQ). A line that rises
+   * is taken at the next instruction boundary where PSTATE lets it in: the fetch page is
+   * dropped so the run loop looks (a change comes from an MSR, which ends a block, or from
+   * outside a run), and nothing is checked per instruction otherwise.
+   */
+  setInterruptLines(lines: number): void {
+    const v = lines & 3
+    if (v === this.irqLines) return
+    this.irqLines = v
+    if (v !== 0) this.code.refetch()
+  }
+
+  /** @internal ISR_EL1's I (bit 1) and F (bit 0): the lines, and HCR_EL2.VI/VF where IMO/FMO route them. */
+  pendingInterrupts(): number {
+    const hcr = this.hcrLo
+    const irq = (this.irqLines & 1) !== 0 || ((hcr & HCR.VI) !== 0 && (hcr & HCR.IMO) !== 0)
+    const fiq = (this.irqLines & 2) !== 0 || ((hcr & HCR.VF) !== 0 && (hcr & HCR.FMO) !== 0)
+    return (irq ? 2 : 0) | (fiq ? 1 : 0)
+  }
+
   /** EL2 controls: the hypervisor's inputs. */
   setHcrEl2(value: bigint): void {
     const v = checkU64(value)
@@ -557,6 +601,7 @@ export class Cpu {
     this.p.fill(0)
     this.spBank.fill(0)
     this.fpRegs.reset()
+    this.debugRegs.fill(0)
     this.pcLo = 0
     this.pcHi = 0
     resetStored(this)

@@ -90,13 +90,17 @@ export function exceptionReturn(cpu: Cpu): void {
   cpu.modeChanged()
 }
 
-/** Takes a virtual IRQ or FIQ (HCR_EL2.VI/VF routed by IMO/FMO) if PSTATE lets it in. */
+/**
+ * Takes a pending IRQ or FIQ if PSTATE lets it in: the interrupt controller's lines
+ * (cpu.irqLines) or HCR_EL2.VI/VF routed by IMO/FMO. IRQ goes first. ELR = the instruction
+ * not yet executed; ESR is left alone; vector +0x80 / +0x100 from the current-EL/SP offset.
+ */
 export function takeVirtualInterrupt(cpu: Cpu): void {
-  const hcr = cpu.hcrLo
+  const pending = cpu.pendingInterrupts()
   const daif = cpu.p[PS.DAIF]!
   let offset = 0
-  if ((hcr & HCR.VI) !== 0 && (hcr & HCR.IMO) !== 0 && (daif & 2) === 0) offset = 0x80
-  else if ((hcr & HCR.VF) !== 0 && (hcr & HCR.FMO) !== 0 && (daif & 1) === 0) offset = 0x100
+  if ((pending & 2) !== 0 && (daif & 2) === 0) offset = 0x80
+  else if ((pending & 1) !== 0 && (daif & 1) === 0) offset = 0x100
   if (offset !== 0) enterEl1(cpu, 0, cpu.pcLo, cpu.pcHi, offset)
 }
 
@@ -175,12 +179,17 @@ export function smc(cpu: Cpu, imm16: number): never {
   return cpu.undefined() // no EL3
 }
 
-/** WFI (isWfe false) or WFE: trap if configured, else complete at once (no interrupts yet). */
+/**
+ * WFI (isWfe false) or WFE: UNDEFINED-like trap to EL1 from EL0 per SCTLR_EL1.nTWI/nTWE, then
+ * the EL2 trap (HCR_EL2.TWI/TWE) when the CPU would wait: a pending interrupt (masked or not)
+ * is a wake-up event, so WFI then completes at once. Untrapped, both complete at once.
+ */
 export function waitFor(cpu: Cpu, isWfe: boolean): void {
   if (cpu.p[PS.EL] === 0) {
     const bit = isWfe ? SCTLR.NTWE : SCTLR.NTWI
     if ((cpu.sys[2 * SLOT.SCTLR_EL1]! & bit) === 0) takeException(cpu, EC.WFX, isWfe ? 1 : 0, cpu.pcLo, cpu.pcHi)
   }
+  if (!isWfe && cpu.pendingInterrupts() !== 0) return
   if ((cpu.hcrLo & (isWfe ? HCR.TWE : HCR.TWI)) !== 0) {
     const x = cpu.exits.wfx
     x.esr = syndrome(EC.WFX, true, isWfe ? 1 : 0)

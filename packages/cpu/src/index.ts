@@ -19,3 +19,5 @@ export { ExceptionClass, syndrome } from './syndrome.js'
 export {
   DebugExceptionClass, type CpuDebugConfig, type DebugBreakpoint, type DebugExit, type DebugWatchpoint,
 } from './debug.js'
+export { IccReg, type SysregDevice } from './sysreg-gic.js'
+export { DEBUG_BREAKPOINT_KEYS, DEBUG_BREAKPOINTS, DEBUG_WATCHPOINTS, ID_AA64DFR0_VALUE } from './sysreg-debug.js'

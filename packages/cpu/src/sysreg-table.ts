@@ -12,6 +12,8 @@ import { CNTKCTL, HCR, MDCR, SCTLR, TWO32 } from './constants.js'
 import type { Cpu } from './cpu.js'
 import { PS } from './state.js'
 import { FPCR_RULES, FPSR_RULES } from './sysreg-fp.js'
+import { DEBUG_SYSREG_ROWS, ID_AA64DFR0_VALUE } from './sysreg-debug.js'
+import { GIC_SYSREG_ROWS } from './sysreg-gic.js'
 import { SysReg, keyCrm, keyOp0, keyOp1, keyCrn, sysregKey, type SysRegName } from './sysreg-encoding.js'
 
 /** Who may access a register from EL0 (only op1 = 3 encodings can be EL0-accessible at all). */
@@ -153,7 +155,7 @@ const STORED_ROWS = [
   id('ID_AA64PFR1_EL1', 0x00000010, { changed: (cpu) => cpu.mteChanged() }),
   id('ID_AA64ZFR0_EL1'),
   id('ID_AA64SMFR0_EL1'),
-  id('ID_AA64DFR0_EL1', 0x00000006), // Armv8.0 debug architecture, no PMU
+  id('ID_AA64DFR0_EL1', ID_AA64DFR0_VALUE), // Armv8.0 debug, 6 breakpoints, 4 watchpoints, no PMU (sysreg-debug.ts)
   id('ID_AA64DFR1_EL1'),
   id('ID_AA64AFR0_EL1'),
   id('ID_AA64AFR1_EL1'),
@@ -297,8 +299,8 @@ const COMPUTED_ROWS: readonly SysRegDesc[] = [
       return true
     },
   }),
-  // No interrupt controller yet: nothing is ever pending here.
-  row('ISR_EL1', { read: (cpu) => value(cpu, 0), write: null }),
+  // I (bit 7) and F (bit 6): the interrupt lines, pending whether masked or not.
+  row('ISR_EL1', { read: (cpu) => value(cpu, cpu.pendingInterrupts() << 6), write: null }),
   row('CNTPCT_EL0', {
     el0: { cntkctl: CNTKCTL.EL0PCTEN },
     read: (cpu) => {
@@ -344,8 +346,8 @@ function unallocatedIdRows(named: ReadonlySet<number>): SysRegDesc[] {
   return rows
 }
 
-const REGISTERS: readonly SysRegDesc[] = [...STORED_ROWS, ...COMPUTED_ROWS]
-if (STORED_ROWS.some((r) => !isStored(r)) || COMPUTED_ROWS.some(isStored)) {
+const REGISTERS: readonly SysRegDesc[] = [...STORED_ROWS, ...COMPUTED_ROWS, ...DEBUG_SYSREG_ROWS, ...GIC_SYSREG_ROWS]
+if (STORED_ROWS.some((r) => !isStored(r)) || REGISTERS.slice(STORED_ROWS.length).some(isStored)) {
   throw new Error('sysreg-table.ts: a stored row has a read function, or a computed row has none')
 }
 
