@@ -1,4 +1,4 @@
-import { Cpu, type CpuDebugConfig } from '@tagvm/cpu'
+import { Cpu, type CpuDebugConfig, type SysregDevice } from '@tagvm/cpu'
 import type { AccessKind, TranslationResult } from '@tagvm/mmu'
 import type { PhysicalMemory } from '@tagvm/tag-memory'
 
@@ -49,6 +49,14 @@ export interface GuestCpu {
   refetch(): void
   /** Hypervisor debugging (KVM_SET_GUEST_DEBUG); a CPU without it refuses guest debug. */
   setDebug?(config: CpuDebugConfig | null): void
+  /** The interrupt controller's IRQ (bit 0) and FIQ (bit 1) lines into this CPU. */
+  setInterruptLines(lines: number): void
+  /** ISR_EL1's I (bit 1) and F (bit 0): what would wake a WFI. */
+  pendingInterrupts(): number
+  /** The GIC CPU interface behind ICC_*_EL1 (null: UNDEFINED). */
+  attachGic(device: SysregDevice | null): void
+  /** The generic timers behind the CNT* registers. */
+  attachTimers(device: SysregDevice): void
 }
 
 export type GuestCpuFactory = (memory: PhysicalMemory) => GuestCpu

@@ -1,4 +1,4 @@
-import { SysReg } from '@tagvm/cpu'
+import { DEBUG_BREAKPOINT_KEYS, SysReg } from '@tagvm/cpu'
 
 /** System register keys (op0:op1:CRn:CRm:op2, MRS/MSR bits 20:5), as `@tagvm/cpu` numbers them. */
 export const Sysreg = SysReg
@@ -22,7 +22,8 @@ const ONE_REG_SYSREG_NAMES = [
   'MDSCR_EL1', 'OSLSR_EL1', 'OSDLR_EL1', 'DBGPRCR_EL1',
 ] as const satisfies readonly (keyof typeof SysReg)[]
 
-export const ONE_REG_SYSREGS: readonly number[] = ONE_REG_SYSREG_NAMES.map((name) => SysReg[name]).sort((a, b) => a - b)
+/** ...and the breakpoint/watchpoint registers the CPU implements (KVM lists DBG{B,W}{V,C}Rn_EL1 with the rest). */
+export const ONE_REG_SYSREGS: readonly number[] = [...ONE_REG_SYSREG_NAMES.map((name) => SysReg[name]), ...DEBUG_BREAKPOINT_KEYS].sort((a, b) => a - b)
 
 /** op0 = 3, op1 = 0, CRn = 0, CRm = 1..7: the feature ID space HCR_EL2.TID3 traps. */
 export function isIdRegister(key: number): boolean {

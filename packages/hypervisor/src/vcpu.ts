@@ -24,6 +24,10 @@ import {
 } from './psci.js'
 import type { Vm } from './vm.js'
 import { debugExitArch, decodeGuestDebug, softwareStepExitArch, translateGuestVa, type DebugExitArch, type GuestDebug, type GuestTranslation } from './guest-debug.js'
+import { vmVgic } from './vgic/vgic.js'
+import { InstructionClock } from './timer/clock.js'
+import { TIMER_PHYSICAL, TIMER_VIRTUAL, existingVmTimers, vmTimers, type VcpuTimers } from './timer/timer.js'
+import { TIMER_REG_IDS, getTimerReg, isTimerReg, setTimerReg } from './timer/one-reg.js'
 
 /** KVM_ARM_VCPU_INIT feature bits (features[0]). */
 export const KVM_ARM_VCPU_POWER_OFF = 0
@@ -73,7 +77,7 @@ const SLICE = 1 << 22
 const MAX_STALLED_EXITS = 10_000
 
 /** HCR_EL2 as KVM sets it for a guest (HCR_GUEST_FLAGS in arch/arm64/include/asm/kvm_arm.h). */
-const HCR_GUEST = (['VM', 'SWIO', 'FMO', 'IMO', 'AMO', 'FB', 'BSU_IS', 'TID3', 'TSC', 'TSW', 'RW', 'FWB'] as const).reduce(
+const HCR_GUEST = (['VM', 'SWIO', 'FMO', 'IMO', 'AMO', 'FB', 'BSU_IS', 'TWI', 'TID3', 'TSC', 'TSW', 'RW', 'FWB'] as const).reduce(
   (hcr, bit) => hcr | hcrBit(bit),
   0n,
 )
@@ -89,6 +93,12 @@ const KVM_UNKNOWN_RESET = 0x1de7_ec7e_dbad_c0den
 const PSTATE_RESET = 0x3c5
 
 const MTE_REG_KEYS = new Set<number>(MTE_SYSREGS)
+/** ID_AA64PFR0_EL1.GIC [27:24]: 1 = the GICv3 system-register interface (with a vGICv3). */
+const PFR0_GIC_MASK = 0xfn << 24n
+/** ID_AA64PFR0_EL1.CSV2 [59:56] and CSV3 [63:60]: KVM reports 1 on hosts unaffected by Spectre-v2 / Meltdown. */
+const PFR0_CSV2_CSV3 = (1n << 56n) | (1n << 60n)
+/** Instructions per slice while a timer is armed on the host clock: how late an interrupt may be seen. */
+const HOST_CLOCK_TIMER_SLICE = 1 << 16
 /** ID_AA64PFR1_EL1.MTE [11:8] and MTE_frac [43:40]. */
 const PFR1_MTE_MASK = (0xfn << 8n) | (0xfn << 40n)
 
@@ -121,6 +131,11 @@ export class Vcpu implements PsciVcpu {
   private readonly oneRegSysregs: readonly number[]
   /** KVM_GUESTDBG_SINGLESTEP is set: each run() retires one instruction and exits. */
   private singleStep = false
+  /** Blocked in WFI (kvm_vcpu_block): KVM_RUN returns at once until an interrupt or a timer wakes it. */
+  private waiting = false
+  /** The vGIC and timers are attached (the first KVM_RUN did it). */
+  private devicesAttached = false
+  private timers: VcpuTimers | null = null
 
   /** @internal use Vm.createVcpu */
   constructor(vm: Vm, id: number) {
@@ -173,6 +188,7 @@ export class Vcpu implements PsciVcpu {
     cpu.setVtcrEl2(vm.stage2.vtcr)
     cpu.setVttbrEl2((BigInt(vm.vmid) << 48n) | BigInt(vm.stage2.rootPa))
     cpu.setHcrEl2(this.hcr())
+    cpu.setSysreg(SysReg.ID_AA64PFR0_EL1, cpu.getSysreg(SysReg.ID_AA64PFR0_EL1) | PFR0_CSV2_CSV3)
     const pfr1 = cpu.getSysreg(SysReg.ID_AA64PFR1_EL1)
     cpu.setSysreg(SysReg.ID_AA64PFR1_EL1, (pfr1 & ~(0xfn << 8n)) | (BigInt(vm.hypervisor.hostMteLevel) << 8n))
     cpu.setSysreg(SysReg.MPIDR_EL1, this.mpidr)
@@ -210,6 +226,69 @@ export class Vcpu implements PsciVcpu {
     if (this.vm.mteEnabled) for (const key of MTE_REG_KEYS) cpu.setSysreg(key, KVM_UNKNOWN_RESET)
     this.spsr32.fill(0n)
     this.pendingMmio = null
+    this.waiting = false
+    existingVmTimers(this.vm)?.vcpu(this.index).reset()
+  }
+
+  /** This vCPU's index in the VM (vGIC and timer state are indexed by it). */
+  get index(): number {
+    return this.vm.vcpus.indexOf(this)
+  }
+
+  /**
+   * Blocked in WFI: the host-counter tick of its earliest timer deadline (Infinity without
+   * one), until an interrupt or that deadline wakes it; undefined when not blocked. A tagvm
+   * extension: KVM sleeps in KVM_RUN instead, and the VMM's other threads go on.
+   */
+  get waitDeadline(): number | undefined {
+    if (!this.waiting) return undefined
+    return this.timers ? this.timers.earliestDeadline() : Infinity
+  }
+
+  /**
+   * The first KVM_RUN (kvm_arch_vcpu_run_pid_change): the vGIC maps its frames (its errors are
+   * KVM_RUN's), this vCPU's CPU interface and timers are attached to the CPU, and the timers
+   * take their PPIs.
+   */
+  private attachDevices(): void {
+    const cpu = this.cpu
+    const i = this.index
+    const vgic = vmVgic(this.vm)
+    if (vgic) {
+      vgic.mapResources()
+      const cif = vgic.cpuInterface(i)
+      cif.onSignal = (signal) => cpu.setInterruptLines(signal)
+      cpu.attachGic(cif)
+      cpu.setInterruptLines(vgic.signals[i] as number)
+    }
+    const timers = vmTimers(this.vm).vcpu(i)
+    timers.enable()
+    cpu.attachTimers(timers)
+    this.timers = timers
+    this.devicesAttached = true
+  }
+
+  /** Whether something would wake a WFI: an interrupt line, or a timer whose condition holds. */
+  private hasWakeup(): boolean {
+    const t = this.timers
+    if (t) t.sync()
+    if (this.cpu.pendingInterrupts() !== 0) return true
+    return t !== null && (t.shouldFire(TIMER_VIRTUAL) || t.shouldFire(TIMER_PHYSICAL))
+  }
+
+  /** The instructions of the next slice: up to `left`, ending at the next timer deadline. */
+  private sliceLength(left: number): number {
+    const slice = Math.min(left, SLICE)
+    const t = this.timers
+    if (!t) return slice
+    const deadline = t.earliestDeadline()
+    if (deadline === Infinity) return slice
+    const clock = t.vm.clock
+    const ticks = deadline - clock.now()
+    // A timer that already fires has raised its line; it needs no slice boundary.
+    if (ticks <= 0) return slice
+    if (clock instanceof InstructionClock) return Math.max(1, Math.min(slice, Math.ceil(ticks / clock.ticksPerInstruction)))
+    return Math.min(slice, HOST_CLOCK_TIMER_SLICE)
   }
 
   // ---- run loop ----------------------------------------------------------------------
@@ -229,14 +308,29 @@ export class Vcpu implements PsciVcpu {
     this.completeMmio()
     if (this.immediateExit) throw new ErrnoError('EINTR', 'immediate_exit is set')
     if (this.powerOff) return INTR
+    if (!this.devicesAttached) this.attachDevices()
     this.hasRun = true
+    if (this.waiting) {
+      if (!this.hasWakeup()) return INTR
+      this.waiting = false
+    }
     if (this.singleStep) return this.runStep(start, budget)
     // The completed access is a step of this run: run(n) retires at most n instructions.
     let left = budget - (this.cpu.retired - start)
     let stalls = 0
+    const timers = this.timers as VcpuTimers
+    const clock = timers.vm.clock
     while (left > 0) {
       const before = this.cpu.retired
-      const exit = this.cpu.run(Math.min(left, SLICE))
+      clock.enter(this.cpu)
+      let exit
+      try {
+        exit = this.cpu.run(this.sliceLength(left))
+      } finally {
+        clock.leave()
+      }
+      // Time has passed: a timer whose deadline came raises its PPI before the exit is handled.
+      timers.sync()
       const result = this.handleExit(exit)
       // Counted after the exit is handled: an instruction KVM emulates (advancePc) or ends
       // with an exception it injects is a step of the guest, as one the CPU runs is.
@@ -321,8 +415,12 @@ export class Vcpu implements PsciVcpu {
         this.handleSysregTrap(exit.key, exit.rt, exit.isRead)
         return undefined
       case 'wfx':
+        // kvm_handle_wfx: the instruction completes; a WFI with nothing to wake it blocks the
+        // vCPU (WFE is a hint: KVM yields, here it goes on).
         cpu.advancePc()
-        return undefined
+        if (exit.isWfe || this.hasWakeup()) return undefined
+        this.waiting = true
+        return INTR
       case 'fp-trap':
         cpu.injectUndefined()
         return undefined
@@ -339,6 +437,7 @@ export class Vcpu implements PsciVcpu {
       case 'resume':
         return undefined
       case 'mmio': {
+        if (this.kernelMmio(outcome)) return undefined
         // The VMM fills `data` for a read before the next KVM_RUN, which completes the access.
         if (outcome.write) mmioWriteData(cpu, outcome, this.runBuffer)
         else this.runBuffer.bytes.fill(0)
@@ -361,6 +460,27 @@ export class Vcpu implements PsciVcpu {
         cpu.injectAbort(exit.kind === 'data-abort', far)
         return undefined
     }
+  }
+
+  /**
+   * KVM's io bus: an access to the vGIC's distributor or this VM's redistributors is
+   * emulated in the kernel and completes without an exit. False: not a kernel device.
+   */
+  private kernelMmio(access: MmioAccess): boolean {
+    const vgic = vmVgic(this.vm)
+    if (!vgic?.ready) return false
+    const data = this.runBuffer
+    const i = this.index
+    if (access.write) {
+      mmioWriteData(this.cpu, access, data)
+      if (!vgic.mmioWrite(i, access.ipa, access.size, data.view.getUint32(0, true), data.view.getUint32(4, true))) return false
+    } else {
+      if (!vgic.mmioRead(i, access.ipa, access.size)) return false
+      data.view.setUint32(0, vgic.dataLo, true)
+      data.view.setUint32(4, vgic.dataHi, true)
+    }
+    completeMmio(this.cpu, access, data)
+    return true
   }
 
   private smccc(): VcpuExit | undefined {
@@ -395,6 +515,7 @@ export class Vcpu implements PsciVcpu {
   /** PSCI CPU_ON on this vCPU: reset, PC = entry, X0 = context id, runnable. */
   private startAt(entry: bigint, contextId: bigint): void {
     this.reset()
+    this.waiting = false
     this.cpu.pc = entry
     this.cpu.setX(0, contextId)
     this.powerOff = false
@@ -430,6 +551,7 @@ export class Vcpu implements PsciVcpu {
     // KVM's ID_UNALLOCATED / hidden entries do.
     if (!this.cpuHas(key)) return 0n
     const value = this.cpu.getSysreg(key)
+    if (key === SysReg.ID_AA64PFR0_EL1) return (value & ~PFR0_GIC_MASK) | (vmVgic(this.vm) ? 1n << 24n : 0n)
     if (key === SysReg.ID_AA64PFR1_EL1 && !this.vm.mteEnabled) return value & ~PFR1_MTE_MASK
     return value
   }
@@ -460,6 +582,7 @@ export class Vcpu implements PsciVcpu {
     for (let n = 0; n < 32; n++) ids.push(coreRegId(CoreOffset.V0 + 16 * n, 16))
     ids.push(coreRegId(CoreOffset.FPSR, 4), coreRegId(CoreOffset.FPCR, 4))
     ids.push(REG_PSCI_VERSION)
+    ids.push(...TIMER_REG_IDS)
     for (const key of this.oneRegSysregs) ids.push(sysregIdFromKey(key))
     if (this.vm.mteEnabled) for (const key of [...MTE_REG_KEYS].sort((a, b) => a - b)) ids.push(sysregIdFromKey(key))
     return ids
@@ -468,6 +591,8 @@ export class Vcpu implements PsciVcpu {
   /** KVM_GET_ONE_REG. ENOENT for ids that do not exist for this vCPU, EINVAL for a bad size. */
   getOneReg(id: bigint): bigint {
     this.checkInitialised()
+    // The timer ids first: two of them carry other registers' sysreg encodings.
+    if (isTimerReg(id)) return getTimerReg(vmTimers(this.vm).vcpu(this.index), id)
     const reg = decodeRegId(id)
     if (!reg) throw new ErrnoError('ENOENT', `no register 0x${id.toString(16)}`)
     const cpu = this.cpu
@@ -497,6 +622,10 @@ export class Vcpu implements PsciVcpu {
   /** KVM_SET_ONE_REG. Same errors as get, plus EINVAL for values KVM refuses; nothing changes on error. */
   setOneReg(id: bigint, value: bigint): void {
     this.checkInitialised()
+    if (isTimerReg(id)) {
+      setTimerReg(vmTimers(this.vm).vcpu(this.index), id, value)
+      return
+    }
     const reg = decodeRegId(id)
     if (!reg) throw new ErrnoError('ENOENT', `no register 0x${id.toString(16)}`)
     const size = reg.kind === 'core' ? reg.size : 8

@@ -13,6 +13,7 @@ import {
 } from './memslots.js'
 import { handleGuestAbort, type AbortOutcome, type GuestAbort } from './fault.js'
 import { KVM_MAX_VCPUS, Vcpu } from './vcpu.js'
+import { vmVgic } from './vgic/vgic.js'
 
 /**
  * Who decides whether guest memory may hold tags (the 2020 design debate, see kvm-mte.md):
@@ -150,6 +151,7 @@ export class Vm {
     if (!Number.isInteger(id) || id < 0 || id >= KVM_MAX_VCPUS) throw new ErrnoError('EINVAL', `vCPU id ${id} is not below ${KVM_MAX_VCPUS}`)
     if (this.createdVcpus >= KVM_MAX_VCPUS) throw new ErrnoError('EINVAL', 'the VM has its maximum number of vCPUs')
     if (this.vcpuList.some((v) => v.id === id)) throw new ErrnoError('EEXIST', `vCPU ${id} exists`)
+    vmVgic(this)?.checkVcpuCreate()
     const vcpu = new Vcpu(this, id)
     this.vcpuList.push(vcpu)
     this.createdVcpus++

@@ -86,7 +86,7 @@ test('ioctl numbers and capabilities have their Linux values', () => {
   expect(kvm.checkExtension(KVM_CAP_ARM_VM_IPA_SIZE)).toBe(44)
   expect(kvm.checkExtension(KVM_CAP_NR_MEMSLOTS)).toBe(32767)
   expect(kvm.checkExtension(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2)).toBe(3)
-  expect(kvm.checkExtension(KVM_CAP_IRQCHIP)).toBe(0) // no in-kernel GIC in this model
+  expect(kvm.checkExtension(KVM_CAP_IRQCHIP)).toBe(1) // the in-kernel vGICv3 (KVM_CREATE_DEVICE)
   expect(Kvm.open({ hostMemory: 16 * MiB, hostMteLevel: 0 }).checkExtension(KVM_CAP_ARM_MTE)).toBe(0)
 })
 

@@ -25,14 +25,17 @@ import {
 import {
   KVM_API_VERSION,
   KVM_CAP_ARM_EL1_32BIT,
+  KVM_CAP_ARM_IRQ_LINE_LAYOUT_2,
   KVM_CAP_ARM_MTE,
   KVM_CAP_ARM_NISV_TO_USER,
   KVM_CAP_ARM_PSCI,
   KVM_CAP_ARM_PSCI_0_2,
   KVM_CAP_ARM_VM_IPA_SIZE,
   KVM_CAP_CHECK_EXTENSION_VM,
+  KVM_CAP_DEVICE_CTRL,
   KVM_CAP_ENABLE_CAP_VM,
   KVM_CAP_IMMEDIATE_EXIT,
+  KVM_CAP_IRQCHIP,
   KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
   KVM_CAP_MAX_VCPUS,
   KVM_CAP_MAX_VCPU_ID,
@@ -131,6 +134,10 @@ export class Kvm {
       case KVM_CAP_ARM_NISV_TO_USER:
       case KVM_CAP_CHECK_EXTENSION_VM:
       case KVM_CAP_ENABLE_CAP_VM:
+      // The in-kernel vGICv3 (KVM_CREATE_DEVICE) and KVM_IRQ_LINE with the 2-level vCPU layout.
+      case KVM_CAP_IRQCHIP:
+      case KVM_CAP_DEVICE_CTRL:
+      case KVM_CAP_ARM_IRQ_LINE_LAYOUT_2:
         return 1
       case KVM_CAP_NR_VCPUS:
         return Math.min(this.hostCpus, KVM_MAX_VCPUS)
@@ -384,6 +391,15 @@ export class VcpuFd {
    */
   translate(va: bigint): GuestTranslation {
     return kvmCall('KVM_TRANSLATE', () => this.vcpu.translate(va))
+  }
+
+  /**
+   * Blocked in WFI: the host-counter tick that wakes it (Infinity: only an interrupt will),
+   * undefined when runnable. A tagvm extension: a real KVM_RUN sleeps instead of returning
+   * KVM_EXIT_INTR, and the VMM's event loop runs on other threads.
+   */
+  get waitDeadline(): number | undefined {
+    return this.vcpu.waitDeadline
   }
 
   /** kvm_run.immediate_exit. */

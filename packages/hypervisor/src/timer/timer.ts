@@ -346,3 +346,8 @@ export function createVmTimers(vm: VgicVm, options: { clock?: GuestClock } = {})
 export function vmTimers(vm: VgicVm): VmTimers {
   return vmTimerState.get(vm) ?? createVmTimers(vm)
 }
+
+/** The VM's timers if it has them already (nothing is created). */
+export function existingVmTimers(vm: VgicVm): VmTimers | undefined {
+  return vmTimerState.get(vm)
+}

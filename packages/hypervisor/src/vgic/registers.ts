@@ -1,6 +1,6 @@
 // Numbers of the GICv3 architecture and of KVM's vGICv3 (include/linux/irqchip/arm-gic-v3.h,
 // include/kvm/arm_vgic.h, arch/arm64/include/uapi/asm/kvm.h), with their real values.
-import { sysregKey } from '@tagvm/cpu'
+import { IccReg } from '@tagvm/cpu'
 
 /** 16 SGIs (0..15) and 16 PPIs (16..31) per vCPU; SPIs from 32. */
 export const VGIC_NR_SGIS = 16
@@ -101,35 +101,7 @@ export const GICR_CTLR_IR = 1 << 2
 export const GICR_TYPER_LAST = 1 << 4
 
 // ---- CPU interface system registers (keys as @tagvm/cpu numbers them) -----------------------
-const k = sysregKey
-export const ICC = {
-  PMR_EL1: k(3, 0, 4, 6, 0),
-  IAR0_EL1: k(3, 0, 12, 8, 0),
-  EOIR0_EL1: k(3, 0, 12, 8, 1),
-  HPPIR0_EL1: k(3, 0, 12, 8, 2),
-  BPR0_EL1: k(3, 0, 12, 8, 3),
-  AP0R0_EL1: k(3, 0, 12, 8, 4),
-  AP0R1_EL1: k(3, 0, 12, 8, 5),
-  AP0R2_EL1: k(3, 0, 12, 8, 6),
-  AP0R3_EL1: k(3, 0, 12, 8, 7),
-  AP1R0_EL1: k(3, 0, 12, 9, 0),
-  AP1R1_EL1: k(3, 0, 12, 9, 1),
-  AP1R2_EL1: k(3, 0, 12, 9, 2),
-  AP1R3_EL1: k(3, 0, 12, 9, 3),
-  DIR_EL1: k(3, 0, 12, 11, 1),
-  RPR_EL1: k(3, 0, 12, 11, 3),
-  SGI1R_EL1: k(3, 0, 12, 11, 5),
-  ASGI1R_EL1: k(3, 0, 12, 11, 6),
-  SGI0R_EL1: k(3, 0, 12, 11, 7),
-  IAR1_EL1: k(3, 0, 12, 12, 0),
-  EOIR1_EL1: k(3, 0, 12, 12, 1),
-  HPPIR1_EL1: k(3, 0, 12, 12, 2),
-  BPR1_EL1: k(3, 0, 12, 12, 3),
-  CTLR_EL1: k(3, 0, 12, 12, 4),
-  SRE_EL1: k(3, 0, 12, 12, 5),
-  IGRPEN0_EL1: k(3, 0, 12, 12, 6),
-  IGRPEN1_EL1: k(3, 0, 12, 12, 7),
-} as const
+export const ICC = IccReg
 
 /** ICC_CTLR_EL1 fields. */
 export const ICC_CTLR_CBPR = 1 << 0
