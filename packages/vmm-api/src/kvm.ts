@@ -134,10 +134,9 @@ export class Kvm {
       case KVM_CAP_ARM_NISV_TO_USER:
       case KVM_CAP_CHECK_EXTENSION_VM:
       case KVM_CAP_ENABLE_CAP_VM:
-      // The in-kernel vGICv3 (KVM_CREATE_DEVICE) and KVM_IRQ_LINE with the 2-level vCPU layout.
-      case KVM_CAP_IRQCHIP:
+      case KVM_CAP_IRQCHIP: // the in-kernel vGICv3 (KVM_CREATE_DEVICE)...
       case KVM_CAP_DEVICE_CTRL:
-      case KVM_CAP_ARM_IRQ_LINE_LAYOUT_2:
+      case KVM_CAP_ARM_IRQ_LINE_LAYOUT_2: // ...and KVM_IRQ_LINE's 2-level vCPU field
         return 1
       case KVM_CAP_NR_VCPUS:
         return Math.min(this.hostCpus, KVM_MAX_VCPUS)
