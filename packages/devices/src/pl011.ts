@@ -1,5 +1,6 @@
 import type { MmioDevice } from './bus.js'
 import { DeviceStateError, checkStateHeader, stateInt, type Device, type DeviceState } from './device.js'
+import { readRegister32, writeRegister32 } from './registers32.js'
 
 /** Register offsets of the PL011 (Arm PrimeCell UART, DDI 0183). */
 export const PL011 = {
@@ -156,21 +157,12 @@ export class Pl011 implements MmioDevice, Device {
 
   /** A guest read of `data.length` bytes at `offset`; the bytes are the register's lane, little-endian. */
   read(offset: number, data: Uint8Array): void {
-    checkAccess(this.name, offset, data.length)
-    const value = laneOf(this.readRegister(offset & ~3), offset, data.length)
-    // Registers are 32 bits wide: an 8-byte read sees them zero-extended.
-    data.fill(0)
-    for (let i = 0; i < Math.min(data.length, 4); i++) data[i] = (value >>> (8 * i)) & 0xff
+    readRegister32(this.name, offset, data, (reg) => this.readRegister(reg))
   }
 
   /** A guest write of `data` (little-endian) at `offset`; an 8-byte write's upper half has no register behind it. */
   write(offset: number, data: Uint8Array): void {
-    checkAccess(this.name, offset, data.length)
-    let value = 0
-    for (let i = Math.min(data.length, 4) - 1; i >= 0; i--) value = (value << 8) | data[i]!
-    // A narrow write to a byte lane above bit 0 has no meaning for these registers.
-    const v = (data.length >= 4 ? value : value << (8 * (offset & 3))) >>> 0
-    this.writeRegister(offset & ~3, v)
+    writeRegister32(this.name, offset, data, (reg, v) => this.writeRegister(reg, v))
   }
 
   reset(): void {
@@ -412,20 +404,4 @@ export class Pl011 implements MmioDevice, Device {
   private guestError(message: string): void {
     this.onGuestError?.(`${this.name}: ${message}`)
   }
-}
-
-function checkAccess(name: string, offset: number, size: number): void {
-  if (size !== 1 && size !== 2 && size !== 4 && size !== 8) {
-    throw new RangeError(`${name}: access size ${size} is not 1, 2, 4 or 8`)
-  }
-  if (!Number.isInteger(offset) || offset < 0 || offset + Math.min(size, 4) > 0x1000) {
-    throw new RangeError(`${name}: offset ${offset} is outside the 4 KiB register block`)
-  }
-}
-
-/** The bytes of a 32-bit register that an access of `size` at `offset` sees. */
-function laneOf(value: number, offset: number, size: number): number {
-  if (size >= 4) return value >>> 0
-  const shifted = value >>> (8 * (offset & 3))
-  return size === 1 ? shifted & 0xff : shifted & 0xffff
 }

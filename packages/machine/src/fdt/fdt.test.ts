@@ -90,7 +90,7 @@ describe('DTB writer and reader', () => {
   })
 })
 
-describe('virtMachineFdt against QEMU 10 -M virt,mte=on -m 128 -smp 2', () => {
+describe('virtMachineFdt against QEMU 10 -M virt,mte=on,gic-version=3 -m 128 -smp 2', () => {
   const qemu = readFdt(qemuDtb, 'qemu-virt.dtb')
   const ours = readFdt(virtMachineFdt({ ramSize: 128 << 20, cpus: 2, bootargs: 'console=ttyAMA0' }))
 
@@ -98,9 +98,9 @@ describe('virtMachineFdt against QEMU 10 -M virt,mte=on -m 128 -smp 2', () => {
     expect(virtMachineFdt({ ramSize: 128 << 20, cpus: 1 }).length).toBe(qemuDtb.length)
   })
 
-  // Properties tagvm leaves out on purpose (docs/dtb.md): interrupt wiring needs a GIC, the
-  // seeds are random per QEMU run, and phandles of CPUs are numbered differently.
-  const omitted = new Set(['interrupt-parent', 'interrupts', 'rng-seed', 'kaslr-seed', 'dma-coherent', 'phandle'])
+  // Properties tagvm leaves out on purpose (docs/dtb.md): the seeds are random per QEMU run,
+  // and phandles of CPUs are numbered differently (the GIC's is the same with two CPUs).
+  const omitted = new Set(['rng-seed', 'kaslr-seed', 'dma-coherent', 'phandle'])
   const compare = (path: string): void => {
     const a = findNode(ours.root, path)
     const b = findNode(qemu.root, path)
@@ -110,10 +110,19 @@ describe('virtMachineFdt against QEMU 10 -M virt,mte=on -m 128 -smp 2', () => {
       Object.fromEntries(n.properties.filter((p) => !omitted.has(p.name)).map((p) => [p.name, [...p.value]]))
     expect(props(a!), path).toEqual(props(b!))
   }
-  test.each(['/', '/psci', '/memory@40000000', '/pl011@9000000', '/cpus', '/cpus/cpu@0', '/cpus/cpu@1', '/timer', '/apb-pclk', '/aliases', '/chosen'])(
+  test.each(['/', '/psci', '/memory@40000000', '/pl011@9000000', '/pl031@9010000', '/intc@8000000', '/cpus', '/cpus/cpu@0', '/cpus/cpu@1', '/timer', '/apb-pclk', '/aliases', '/chosen'])(
     'node %s has QEMU’s properties',
     compare,
   )
+
+  test('the root names the GIC as interrupt parent, and the GIC has QEMU’s phandle', () => {
+    const gic = propAsCells(getProp(findNode(ours.root, '/intc@8000000')!, 'phandle')!)
+    expect(propAsCells(getProp(ours.root, 'interrupt-parent')!)).toEqual(gic)
+    expect(gic).toEqual(propAsCells(getProp(findNode(qemu.root, '/intc@8000000')!, 'phandle')!))
+    // No ITS (no MSIs in tagvm's vGIC) and no PMU node: QEMU's TCG machine has both.
+    expect(findNode(ours.root, '/intc@8000000')!.children).toEqual([])
+    expect(findNode(ours.root, '/pmu')).toBeUndefined()
+  })
 
   test('the clock phandle the UART points at is the apb-pclk node', () => {
     const clocks = propAsCells(getProp(findNode(ours.root, '/pl011@9000000')!, 'clocks')!)
