@@ -1,4 +1,4 @@
-import { BACKINGS, MAX_CPUS, type Backing } from '@tagvm/machine'
+import { BACKINGS, CLOCKS, MAX_CPUS, type Backing, type ClockKind } from '@tagvm/machine'
 import { BUNDLED_GUESTS, bundledGuestPath } from './guests.js'
 import { parseGdbEndpoint, type GdbEndpoint } from './gdb/endpoint.js'
 
@@ -110,6 +110,7 @@ const RUN_OPTIONS: OptionSpec[] = [
   { name: 'memory', kind: 'value', arg: 'SIZE', qemu: '-m', help: 'guest RAM at 0x40000000 (default 128M; K/M/G suffixes, a bare number is MiB)' },
   { name: 'cpus', kind: 'value', arg: 'N', qemu: '-smp', help: `number of vCPUs, 1..${MAX_CPUS} (default 1)` },
   { name: 'backing', kind: 'value', arg: 'anon|shmem|file', help: 'host memory behind guest RAM (default anon)' },
+  { name: 'clock', kind: 'value', arg: 'host|instructions', help: 'guest time: host time, or one tick per instruction with idle skipped (repeatable; default host)' },
   { name: 'max-insns', kind: 'value', arg: 'N', help: 'stop the guest after N instructions (exit status 3)' },
   { name: 'trace', kind: 'flag', help: 'print each executed instruction (vCPU, pc, word, disassembly) on standard error' },
   { name: 'base', kind: 'value', arg: 'ADDR', help: 'load address for raw code (default 0x40000000)' },
@@ -271,6 +272,7 @@ export interface MachineOptions {
   readonly memory: number
   readonly cpus: number
   readonly backing: Backing
+  readonly clock: ClockKind
   readonly maxInsns: number | undefined
   readonly trace: boolean
   /** --raw: the image is raw code. */
@@ -403,11 +405,14 @@ function machineOptions(values: OptionValues): MachineOptions {
   if (maxInsns === 0) throw new CliError('--max-insns: must be at least 1')
   const baseText = optionValue(values, 'base')
   const base = baseText === undefined ? undefined : withContext('base', () => parseAddress(baseText))
+  const clock = (optionValue(values, 'clock') ?? 'host') as ClockKind
+  if (!CLOCKS.includes(clock)) throw new CliError(`--clock: expected ${CLOCKS.join(', ')}, got '${clock}'`)
   return {
     mte: mteText === 'on',
     memory,
     cpus,
     backing,
+    clock,
     maxInsns,
     trace: values.get('trace') === true,
     raw: values.get('raw') === true,

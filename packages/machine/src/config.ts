@@ -5,6 +5,13 @@ export type Backing = 'anon' | 'shmem' | 'file'
 /** Every backing, in the order `--backing` lists them. */
 export const BACKINGS: readonly Backing[] = ['anon', 'shmem', 'file']
 
+/**
+ * The guest's time base (the `--clock` option): the host's monotonic clock, as a KVM guest
+ * sees it, or one tick per retired instruction with idle time skipped (repeatable runs).
+ */
+export type ClockKind = 'host' | 'instructions'
+export const CLOCKS: readonly ClockKind[] = ['host', 'instructions']
+
 /** What a machine is made of; saved in snapshots and sent first in a migration. */
 export interface MachineConfig {
   readonly ramBase: number
@@ -12,6 +19,8 @@ export interface MachineConfig {
   readonly cpus: number
   readonly mte: boolean
   readonly backing: Backing
+  /** Default 'instructions'. */
+  readonly clock?: ClockKind
 }
 
 /** The most vCPUs a machine has. */
@@ -35,5 +44,6 @@ export function checkMachineConfig(value: unknown, source: string, offset: numbe
   const cpus = int('cpus', 1, MAX_CPUS)
   if (typeof v.mte !== 'boolean') bad(`mte must be true or false, got ${JSON.stringify(v.mte)}`)
   if (!BACKINGS.includes(v.backing as Backing)) bad(`backing must be one of ${BACKINGS.join(', ')}, got ${JSON.stringify(v.backing)}`)
-  return { ramBase, ramSize, cpus, mte: v.mte as boolean, backing: v.backing as Backing }
+  if (v.clock !== undefined && !CLOCKS.includes(v.clock as ClockKind)) bad(`clock must be one of ${CLOCKS.join(', ')}, got ${JSON.stringify(v.clock)}`)
+  return { ramBase, ramSize, cpus, mte: v.mte as boolean, backing: v.backing as Backing, ...(v.clock !== undefined ? { clock: v.clock as ClockKind } : {}) }
 }

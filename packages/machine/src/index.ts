@@ -6,7 +6,7 @@
  * @module \@tagvm/machine
  */
 // What a machine is made of, and the errors a file, stream or host refusal becomes
-export { type MachineConfig, type Backing, BACKINGS, MAX_CPUS, checkMachineConfig } from './config.js'
+export { type MachineConfig, type Backing, type ClockKind, BACKINGS, CLOCKS, MAX_CPUS, checkMachineConfig } from './config.js'
 export { FileFormatError, MachineRefusedError, isFileFormatError, isMachineRefusedError } from './errors.js'
 // The machine (vCPUs through @tagvm/vmm-api) and its guest memory
 export { Machine, BOOT_PSTATE, BOOT_SCTLR_EL1, MAX_GUEST_RAM, MP_STATE_DEVICE, type MachineHostOptions, type MachineIo, type StopReason } from './machine/machine.js'

@@ -5,7 +5,7 @@ import { guestImageBytes } from '../files/guest-image.js'
 import { readInputFile } from '../files/input.js'
 
 export function machineConfig(options: MachineOptions): MachineConfig {
-  return { ramBase: VIRT_RAM_BASE, ramSize: options.memory, cpus: options.cpus, mte: options.mte, backing: options.backing }
+  return { ramBase: VIRT_RAM_BASE, ramSize: options.memory, cpus: options.cpus, mte: options.mte, backing: options.backing, clock: options.clock }
 }
 
 /** A machine whose console is standard output and whose notes go to standard error. */

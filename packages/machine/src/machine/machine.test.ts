@@ -120,14 +120,25 @@ test('--trace follows the guest through its stage-1 tables once the MMU is on', 
 test('an access to an address with no device reads as zero and is reported once', () => {
   const io = consoleCapture()
   const machine = Machine.create(CONFIG, io)
-  // ldr w2, [x1]; ldr w2, [x1]; movz x0, #0x8400, lsl #16; movk x0, #8; hvc #0  with x1 = GIC distributor
+  // ldr w2, [x1]; ldr w2, [x1]; movz x0, #0x8400, lsl #16; movk x0, #8; hvc #0  with x1 = where QEMU has virtio-mmio
   const code = Uint32Array.of(0xb9400022, 0xb9400022, 0xd2b08000, 0xf2800100, 0xd4000002)
-  machine.boot(new Uint8Array(code.buffer), 'gic-probe.bin', { base: 0x4008_0000 })
-  machine.vcpus[0]!.setOneReg(xRegId(1), 0x0800_0000n)
+  machine.boot(new Uint8Array(code.buffer), 'probe.bin', { base: 0x4008_0000 })
+  machine.vcpus[0]!.setOneReg(xRegId(1), 0x0a00_0000n)
   machine.vcpus[0]!.setOneReg(xRegId(2), 0xffn)
   expect(machine.run()).toEqual({ kind: 'power-off' })
   expect(machine.vcpus[0]!.getOneReg(xRegId(2))).toBe(0n)
-  expect(io.messages).toEqual(['guest read from 0x8000000, where no device is (read as zero)'])
+  expect(io.messages).toEqual(['guest read from 0xa000000, where no device is (read as zero)'])
+})
+
+test('the GICv3 distributor is there: GICD_PIDR2 says ArchRev 3, answered in the kernel (no MMIO exit to report)', () => {
+  const io = consoleCapture()
+  const machine = Machine.create(CONFIG, io)
+  const code = Uint32Array.of(0xb9400022, 0xb9400022, 0xd2b08000, 0xf2800100, 0xd4000002)
+  machine.boot(new Uint8Array(code.buffer), 'gic-probe.bin', { base: 0x4008_0000 })
+  machine.vcpus[0]!.setOneReg(xRegId(1), 0x0800_ffe8n) // GICD_PIDR2
+  expect(machine.run()).toEqual({ kind: 'power-off' })
+  expect((machine.vcpus[0]!.getOneReg(xRegId(2)) >> 4n) & 0xfn).toBe(3n)
+  expect(io.messages).toEqual([])
 })
 
 test('a guest that jumps where no memory is stops with a clear message instead of spinning', () => {

@@ -1,5 +1,19 @@
-import { MmioBus, Pl011, isDeviceStateError, type DeviceState } from '@tagvm/devices'
+import { MmioBus, Pl011, Pl031, isDeviceStateError, type DeviceState } from '@tagvm/devices'
 import {
+  HostClock,
+  InstructionClock,
+  KVM_ARM_IRQ_TYPE_SPI,
+  KVM_DEV_ARM_VGIC_CTRL_INIT,
+  KVM_DEV_ARM_VGIC_GRP_ADDR,
+  KVM_DEV_ARM_VGIC_GRP_CTRL,
+  KVM_DEV_ARM_VGIC_GRP_NR_IRQS,
+  KVM_DEV_TYPE_ARM_VGIC_V3,
+  KVM_VGIC_V3_ADDR_TYPE_DIST,
+  KVM_VGIC_V3_ADDR_TYPE_REDIST,
+  createVmTimers,
+  kvmIrqNumber,
+  type DeviceFd,
+  type GuestClock,
   KVM_ARM_VCPU_POWER_OFF,
   KVM_ARM_VCPU_PSCI_0_2,
   KVM_CAP_ARM_MTE,
@@ -31,7 +45,17 @@ import {
 import { loadGuest, type BootOptions, type BootPlan } from '../boot.js'
 import type { MachineConfig } from '../config.js'
 import { MachineRefusedError } from '../errors.js'
-import { VIRT_UART_BASE, VIRT_UART_SIZE } from '../fdt/virt.js'
+import {
+  VIRT_GIC_DIST_BASE,
+  VIRT_GIC_NR_IRQS,
+  VIRT_GIC_REDIST_BASE,
+  VIRT_RTC_BASE,
+  VIRT_RTC_SIZE,
+  VIRT_RTC_SPI,
+  VIRT_UART_BASE,
+  VIRT_UART_SIZE,
+  VIRT_UART_SPI,
+} from '../fdt/virt.js'
 import { GuestMemory } from '../memory/guest-memory.js'
 import type { OneReg, VcpuState } from '../snapshot/records.js'
 import { formatTraceLine, translateForTrace } from './trace.js'
@@ -51,6 +75,19 @@ const SOLO_SLICE = 1 << 21
 const SHARED_SLICE = 20_000
 /** Rounds of every vCPU in a row with no instruction retired before the guest counts as stuck. */
 const MAX_IDLE_ROUNDS = 3
+/** The longest host-clock sleep before run() looks at the world again (console input, signals). */
+const MAX_IDLE_WAIT_MS = 20
+/** The RTC's time at counter 0 on the instruction clock (2026-01-01T00:00:00Z): repeatable runs see the same date. */
+const INSTRUCTION_CLOCK_EPOCH = 1_767_225_600
+
+/** Sleeps the thread (Node's main thread may; where it may not, the wait is skipped). */
+function sleepMs(ms: number): void {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+  } catch {
+    // A browser's main thread cannot block; the caller loops instead.
+  }
+}
 /** Host memory beyond guest RAM: stage-2 tables, the guest's own tables, the VMM's buffers. */
 const HOST_OVERHEAD = 256 * 2 ** 20
 /** The largest RAM this host can give a guest. */
@@ -118,6 +155,12 @@ export class Machine {
   readonly vm: VmFd
   readonly vcpus: readonly VcpuFd[]
   readonly uart: Pl011
+  /** The PL031 real-time clock. */
+  readonly rtc: Pl031
+  /** The in-kernel vGICv3 (KVM_CREATE_DEVICE), as QEMU's virt asks KVM for one with gic-version=3. */
+  readonly gic: DeviceFd
+  /** The guest's time base (MachineConfig.clock). */
+  readonly clock: GuestClock
   readonly bus = new MmioBus()
   /** Guest RAM: addresses, bytes, tags, page walks and the dirty log. */
   readonly memory: GuestMemory
@@ -138,6 +181,8 @@ export class Machine {
     // A host with FEAT_MTE3, as `-cpu max` has (ID_AA64PFR1_EL1.MTE = 3: asymmetric mode).
     this.kvm = Kvm.open({ hostMemory: Math.max(2 ** 30, config.ramSize + HOST_OVERHEAD), hostMteLevel: 3, sharedMemory: host.sharedMemory === true })
     this.vm = this.kvm.createVm({ ipaBits: 40 })
+    this.clock = config.clock === 'host' ? new HostClock() : new InstructionClock()
+    createVmTimers(this.vm.vm, { clock: this.clock })
     if (config.mte) this.vm.enableCap(KVM_CAP_ARM_MTE) // before any vCPU, as Linux requires
     const hva = this.kvm.mmap(ramMapping(this.kvm, config))
     this.vm.setUserMemoryRegion({ slot: RAM_SLOT, flags: 0, guestPhysAddr: ga(config.ramBase), memorySize: config.ramSize, userspaceAddr: hva })
@@ -150,8 +195,19 @@ export class Machine {
       vcpus.push(vcpu)
     }
     this.vcpus = vcpus
-    this.uart = new Pl011({ name: 'pl011', output: (byte) => this.consoleBuffer.push(byte) })
+    // QEMU's kvm_arm_gicv3_realize order: NR_IRQS, the frames, then CTRL_INIT.
+    this.gic = this.vm.createDevice({ type: KVM_DEV_TYPE_ARM_VGIC_V3 })
+    this.gic.setAttrValue(KVM_DEV_ARM_VGIC_GRP_NR_IRQS, 0, VIRT_GIC_NR_IRQS)
+    this.gic.setAttrValue(KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V3_ADDR_TYPE_DIST, VIRT_GIC_DIST_BASE)
+    this.gic.setAttrValue(KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V3_ADDR_TYPE_REDIST, VIRT_GIC_REDIST_BASE)
+    this.gic.setAttr({ group: KVM_DEV_ARM_VGIC_GRP_CTRL, attr: KVM_DEV_ARM_VGIC_CTRL_INIT, addr: 0 })
+    const spiLine = (spi: number) => (level: boolean) => this.vm.irqLine(kvmIrqNumber(KVM_ARM_IRQ_TYPE_SPI, 0, 32 + spi), level)
+    this.uart = new Pl011({ name: 'pl011', output: (byte) => this.consoleBuffer.push(byte), onInterrupt: spiLine(VIRT_UART_SPI) })
     this.bus.add(VIRT_UART_BASE, VIRT_UART_SIZE, this.uart)
+    const clock = this.clock
+    const rtcNow = clock.kind === 'host' ? () => Date.now() / 1000 : () => INSTRUCTION_CLOCK_EPOCH + clock.now() / clock.frequency
+    this.rtc = new Pl031({ name: 'pl031', now: rtcNow, onInterrupt: spiLine(VIRT_RTC_SPI) })
+    this.bus.add(VIRT_RTC_BASE, VIRT_RTC_SIZE, this.rtc)
   }
 
   /**
@@ -214,6 +270,15 @@ export class Machine {
         }
         if (!anyRunnable) return { kind: 'error', message: 'every vCPU is powered off (PSCI CPU_OFF) and nothing can wake them' }
         if (budget - (this.retired - start) <= 0) return { kind: 'budget' }
+        this.rtc.update()
+        if (roundRetired === 0) {
+          const idle = this.idle(Number.isFinite(budget))
+          if (idle === 'woken') {
+            idleRounds = 0
+            continue
+          }
+          if (idle !== undefined) return idle
+        }
         idleRounds = roundRetired === 0 ? idleRounds + 1 : 0
         if (idleRounds >= MAX_IDLE_ROUNDS) {
           const pc = this.vcpus[0]!.getOneReg(REG_PC)
@@ -226,6 +291,28 @@ export class Machine {
     } finally {
       this.flushConsole()
     }
+  }
+
+  /**
+   * Every runnable vCPU is blocked in WFI: time goes to the earliest deadline. The instruction
+   * clock jumps there ('woken'); the host clock sleeps toward it, at most MAX_IDLE_WAIT_MS, and
+   * with a finite budget run() then returns (a 'budget' stop that retired nothing), so the
+   * caller can feed console input. undefined: some vCPU is not waiting.
+   */
+  private idle(finiteBudget: boolean): StopReason | 'woken' | undefined {
+    let deadline = Infinity
+    for (const vcpu of this.vcpus) {
+      if (vcpu.getMpState() === KVM_MP_STATE_STOPPED) continue
+      const wait = vcpu.waitDeadline
+      if (wait === undefined) return undefined
+      deadline = Math.min(deadline, wait)
+    }
+    const ms = this.clock.idle(deadline)
+    if (ms === 0) return 'woken'
+    if (ms === Infinity && !finiteBudget) return { kind: 'error', message: 'every vCPU waits for an interrupt (WFI) and no timer is armed to wake it' }
+    this.flushConsole()
+    sleepMs(Math.min(ms, MAX_IDLE_WAIT_MS))
+    return finiteBudget ? { kind: 'budget' } : 'woken'
   }
 
   /** One KVM_RUN on one vCPU, with its exit handled; a StopReason ends run(). */
@@ -334,19 +421,21 @@ export class Machine {
     for (const state of states) this.loadVcpu(state)
   }
 
-  /** Device state records: the PL011, and which vCPUs are powered off. */
+  /** Device state records: the PL011, the PL031, and which vCPUs are powered off. */
   saveDevices(): { name: string; state: DeviceState }[] {
     return [
       { name: this.uart.name, state: this.uart.saveState() },
+      { name: this.rtc.name, state: this.rtc.saveState() },
       { name: MP_STATE_DEVICE, state: { type: MP_STATE_TYPE, version: 1, stopped: this.vcpus.map((v) => v.getMpState() === KVM_MP_STATE_STOPPED) } },
     ]
   }
 
   /** Gives a device its saved state; an unknown device or a state it refuses is a MachineRefusedError. */
   loadDevice(name: string, state: DeviceState): void {
-    if (name === this.uart.name) {
+    const device = name === this.uart.name ? this.uart : name === this.rtc.name ? this.rtc : undefined
+    if (device) {
       try {
-        this.uart.loadState(state)
+        device.loadState(state)
       } catch (error) {
         if (isDeviceStateError(error)) throw new MachineRefusedError(`device ${JSON.stringify(name)}: ${error.message}`, { cause: error })
         throw error
