@@ -116,3 +116,4 @@ export {
   vmTimers,
   type GuestClock,
 } from '@tagvm/hypervisor'
+export * from './vgic-state.js'

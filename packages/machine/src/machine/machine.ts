@@ -12,6 +12,8 @@ import {
   KVM_VGIC_V3_ADDR_TYPE_REDIST,
   createVmTimers,
   kvmIrqNumber,
+  restoreVgicV3,
+  saveVgicV3,
   type DeviceFd,
   type GuestClock,
   KVM_ARM_VCPU_POWER_OFF,
@@ -58,6 +60,7 @@ import {
 } from '../fdt/virt.js'
 import { GuestMemory } from '../memory/guest-memory.js'
 import type { OneReg, VcpuState } from '../snapshot/records.js'
+import { GIC_DEVICE, gicDeviceState, gicStateFromDevice } from './gic-state.js'
 import { formatTraceLine, translateForTrace } from './trace.js'
 
 /** PSTATE at the first instruction of a `-kernel` image on QEMU 10: EL1h, DAIF masked, Z set. */
@@ -421,11 +424,12 @@ export class Machine {
     for (const state of states) this.loadVcpu(state)
   }
 
-  /** Device state records: the PL011, the PL031, and which vCPUs are powered off. */
+  /** Device state records: the PL011, the PL031, the vGIC, and which vCPUs are powered off. */
   saveDevices(): { name: string; state: DeviceState }[] {
     return [
       { name: this.uart.name, state: this.uart.saveState() },
       { name: this.rtc.name, state: this.rtc.saveState() },
+      { name: GIC_DEVICE, state: gicDeviceState(saveVgicV3(this.gic, this.vcpus)) },
       { name: MP_STATE_DEVICE, state: { type: MP_STATE_TYPE, version: 1, stopped: this.vcpus.map((v) => v.getMpState() === KVM_MP_STATE_STOPPED) } },
     ]
   }
@@ -438,6 +442,16 @@ export class Machine {
         device.loadState(state)
       } catch (error) {
         if (isDeviceStateError(error)) throw new MachineRefusedError(`device ${JSON.stringify(name)}: ${error.message}`, { cause: error })
+        throw error
+      }
+      return
+    }
+    if (name === GIC_DEVICE) {
+      const gic = gicStateFromDevice(state)
+      try {
+        restoreVgicV3(this.gic, this.vcpus, gic)
+      } catch (error) {
+        if (isErrnoError(error) || error instanceof RangeError) throw new MachineRefusedError(`device ${GIC_DEVICE}: ${error.message}`, { cause: error })
         throw error
       }
       return
