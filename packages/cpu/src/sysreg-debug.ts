@@ -12,8 +12,9 @@ import type { Cpu } from './cpu.js'
 import { sysregKey } from './sysreg-encoding.js'
 import type { SysRegDesc, TrapRule } from './sysreg-table.js'
 
-/** Breakpoints and watchpoints (a Cortex-A57's, as QEMU's `max` has them). */
+/** Breakpoints (a Cortex-A57's, as QEMU's `max` has them). */
 export const DEBUG_BREAKPOINTS = 6
+/** Watchpoints (a Cortex-A57's). */
 export const DEBUG_WATCHPOINTS = 4
 /** Context-aware breakpoints (the last two). */
 export const DEBUG_CONTEXT_BREAKPOINTS = 2

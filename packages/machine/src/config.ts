@@ -10,6 +10,7 @@ export const BACKINGS: readonly Backing[] = ['anon', 'shmem', 'file']
  * sees it, or one tick per retired instruction with idle time skipped (repeatable runs).
  */
 export type ClockKind = 'host' | 'instructions'
+/** Every clock, in the order `--clock` lists them. */
 export const CLOCKS: readonly ClockKind[] = ['host', 'instructions']
 
 /** What a machine is made of; saved in snapshots and sent first in a migration. */

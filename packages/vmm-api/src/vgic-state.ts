@@ -16,6 +16,7 @@ import type { VcpuFd } from './kvm.js'
 /** [offset or key, value] pairs: every value is a 32-bit register. */
 export type RegisterValues = [number, number][]
 
+/** A vGICv3's saved state: what `saveVgicV3` reads and `restoreVgicV3` writes back. */
 export interface VgicV3State {
   readonly nrIrqs: number
   readonly dist: RegisterValues

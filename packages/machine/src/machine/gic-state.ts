@@ -6,11 +6,13 @@ import type { DeviceState } from '@tagvm/devices'
 import type { RegisterValues, VgicV3State } from '@tagvm/vmm-api'
 import { MachineRefusedError } from '../errors.js'
 
-/** The device record's name and type. */
+/** The device record's name. */
 export const GIC_DEVICE = 'gicv3'
+/** The device record's state type. */
 export const GIC_STATE_TYPE = 'kvm-vgic-v3'
 const VERSION = 1
 
+/** The device record holding a saved vGIC. */
 export function gicDeviceState(state: VgicV3State): DeviceState {
   return { type: GIC_STATE_TYPE, version: VERSION, ...state }
 }
