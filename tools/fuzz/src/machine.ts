@@ -11,6 +11,8 @@ import {
   type HostMm,
 } from '@tagvm/tag-memory'
 import {
+  InstructionClock,
+  createVmTimers,
   KVM_ARM_TAGS_FROM_GUEST,
   KVM_ARM_TAGS_TO_GUEST,
   KVM_ARM_VCPU_POWER_OFF,
@@ -89,6 +91,9 @@ export class Machine {
     this.kvm = kvm
     const vm = kvm.createVm({ ipaBits: s.ipaBits })
     this.vm = vm
+    // Guest time from retired instructions: the timer ONE_REGs (counters, CVAL) are then the
+    // same in the reference and the perturbed run, as everything else the differential compares.
+    createVmTimers(vm.vm, { clock: new InstructionClock() })
     if (s.mte) vm.enableCap(KVM_CAP_ARM_MTE)
     if (s.nisvToUser) vm.enableCap(KVM_CAP_ARM_NISV_TO_USER)
     if (options.perturbed && s.manualDirtyLog !== 0) vm.enableCap(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, [s.manualDirtyLog])
