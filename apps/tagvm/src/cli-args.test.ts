@@ -53,14 +53,14 @@ describe('sizes, counts, addresses', () => {
 
 describe('commands', () => {
   test('run with every option', () => {
-    expect(command(['run', 'g.elf', '--mte', 'off', '--memory=256M', '--cpus', '2', '--backing', 'shmem', '--max-insns', '30M', '--trace'])).toEqual({
+    expect(command(['run', 'g.elf', '--mte', 'off', '--memory=256M', '--cpus', '2', '--backing', 'shmem', '--clock', 'instructions', '--max-insns', '30M', '--trace'])).toEqual({
       name: 'run',
       image: 'g.elf',
-      machine: { mte: false, memory: 256 << 20, cpus: 2, backing: 'shmem', maxInsns: 30_000_000, trace: true, raw: false, base: undefined, initrd: undefined, append: undefined },
+      machine: { mte: false, memory: 256 << 20, cpus: 2, backing: 'shmem', clock: 'instructions', maxInsns: 30_000_000, trace: true, raw: false, base: undefined, initrd: undefined, append: undefined },
       quiet: false,
     })
     expect(command(['run', 'g.bin', '--raw', '--quiet'])).toMatchObject({ quiet: true, machine: { raw: true } })
-    expect(command(['run', 'Image', '--initrd', 'i.cpio', '--append', 'console=ttyAMA0 rdinit=/init'])).toMatchObject({ machine: { initrd: 'i.cpio', append: 'console=ttyAMA0 rdinit=/init', mte: true, memory: 128 << 20, cpus: 1, backing: 'anon' } })
+    expect(command(['run', 'Image', '--initrd', 'i.cpio', '--append', 'console=ttyAMA0 rdinit=/init'])).toMatchObject({ machine: { initrd: 'i.cpio', append: 'console=ttyAMA0 rdinit=/init', mte: true, memory: 128 << 20, cpus: 1, backing: 'anon', clock: 'host' } })
   })
   test('snapshot, restore, migrate, tags, disasm', () => {
     expect(command(['snapshot', 'w.elf', 'w.snap', '--after-insns', '5M', '--quiet'])).toMatchObject({ name: 'snapshot', image: 'w.elf', out: 'w.snap', afterInsns: 5_000_000, quiet: true })
@@ -81,6 +81,7 @@ describe('commands', () => {
     [['run', 'a', '--memory', 'lots'], "--memory: 'lots' is not a size"],
     [['run', 'a', '--cpus', '9'], '--cpus: 9 is outside 1..8'],
     [['run', 'a', '--backing', 'hugetlb'], "--backing: expected anon, shmem, file, got 'hugetlb'"],
+    [['run', 'a', '--clock', 'tsc'], "--clock: expected host, instructions, got 'tsc'"],
     [['run', 'a', '--max-insns', '0'], '--max-insns: must be at least 1'],
     [['run', 'a', '--max-insns'], 'run: --max-insns needs a value (N)'],
     [['run', 'a', '--trace=yes'], '--trace takes no value'],
