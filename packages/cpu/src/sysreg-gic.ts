@@ -43,7 +43,9 @@ export const IccReg = {
  * UNDEFINED.
  */
 export interface SysregDevice {
+  /** MRS of register `key`: the value goes to valueLo/valueHi; false = UNDEFINED. */
   read(key: number): boolean
+  /** MSR of register `key` with the value's 32-bit halves; false = UNDEFINED. */
   write(key: number, lo: number, hi: number): boolean
   readonly valueLo: number
   readonly valueHi: number

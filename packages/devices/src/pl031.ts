@@ -19,6 +19,7 @@ export const PL031 = {
 const ID_BYTES = [0x31, 0x10, 0x14, 0x00, 0x0d, 0xf0, 0x05, 0xb1]
 const TWO32 = 2 ** 32
 
+/** What a PL031 is built with: its name, its time base and its interrupt output. */
 export interface Pl031Options {
   /** Name on the bus and in messages (default `pl031`). */
   name?: string
@@ -78,11 +79,13 @@ export class Pl031 implements MmioDevice, Device {
     this.updateLine()
   }
 
+  /** A guest read of `data.length` bytes at `offset` (the alarm is checked first). */
   read(offset: number, data: Uint8Array): void {
     this.update()
     readRegister32(this.name, offset, data, (reg) => this.readRegister(reg))
   }
 
+  /** A guest write of `data` (little-endian) at `offset` (the alarm is checked first). */
   write(offset: number, data: Uint8Array): void {
     this.update()
     writeRegister32(this.name, offset, data, (reg, v) => this.writeRegister(reg, v))
