@@ -24,5 +24,5 @@ export const QEMU_MACHINE = 'virt-10.0'
  * machine the guests see, and what of it is modelled (packages/machine/docs/dtb.md).
  */
 export function versionText(version: string): string {
-  return [`tagvm ${version}`, `machine: QEMU ${QEMU_MACHINE} compatible (-M virt,mte=on: memory map, PL011 UART, PSCI and device tree; no GIC or virtio yet)`, ''].join('\n')
+  return [`tagvm ${version}`, `machine: QEMU ${QEMU_MACHINE} compatible (-M virt,mte=on: memory map, GICv3, architected timers, PL011 UART, PL031 RTC, PSCI and device tree; no virtio yet)`, ''].join('\n')
 }
