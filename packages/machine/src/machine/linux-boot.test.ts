@@ -48,19 +48,25 @@ function cpuHasFp(machine: Machine): boolean {
   return ((machine.vcpus[0]!.getOneReg(sysregId(3, 0, 0, 4, 0)) >> 16n) & 0xfn) !== 0xfn
 }
 
+/** Boots the kit in `mode` on the instruction clock until its init says the mode ended. */
+function bootKit(mode: string): { console: string; machine: Machine } {
+  let console = ''
+  const machine = Machine.create({ ramBase: 0x4000_0000, ramSize: 1 << 30, cpus: 1, mte: true, backing: 'anon', clock: 'instructions' }, {
+    console: (bytes) => (console += new TextDecoder().decode(bytes)),
+  })
+  machine.boot(new Uint8Array(readFileSync(image)), image, {
+    initrd: { bytes: new Uint8Array(readFileSync(initramfs)), file: initramfs },
+    bootargs: `console=ttyAMA0 rdinit=/init tagvm.run=${mode}`,
+  })
+  const done = (): boolean => new RegExp(`=== tagvm-kit: end ${mode}|end Kernel panic`).test(console)
+  let stop = machine.run(CHUNK)
+  while (stop.kind === 'budget' && machine.retired < BUDGET && !done()) stop = machine.run(CHUNK)
+  return { console, machine }
+}
+
 describe.runIf(built)('Debian 6.1 arm64 on tagvm', () => {
   test('boots to /init with console=ttyAMA0 and no earlycon, printing what QEMU printed', { timeout: 30 * 60_000 }, () => {
-    let console = ''
-    const machine = Machine.create({ ramBase: 0x4000_0000, ramSize: 1 << 30, cpus: 1, mte: true, backing: 'anon', clock: 'instructions' }, {
-      console: (bytes) => (console += new TextDecoder().decode(bytes)),
-    })
-    machine.boot(new Uint8Array(readFileSync(image)), image, {
-      initrd: { bytes: new Uint8Array(readFileSync(initramfs)), file: initramfs },
-      bootargs: 'console=ttyAMA0 rdinit=/init tagvm.run=boot',
-    })
-    const done = (): boolean => /=== tagvm-kit: end boot|end Kernel panic/.test(console)
-    let stop = machine.run(CHUNK)
-    while (stop.kind === 'budget' && machine.retired < BUDGET && !done()) stop = machine.run(CHUNK)
+    const { console, machine } = bootKit('boot')
 
     let at = 0
     for (const line of QEMU_LINES) {
@@ -69,13 +75,24 @@ describe.runIf(built)('Debian 6.1 arm64 on tagvm', () => {
       at = found + line.length
     }
     expect(console).not.toMatch(/Oops|WARNING:|giving up|Internal error/)
-    if (cpuHasFp(machine)) {
-      // User space runs: /init's first line and the boot mode's report.
-      expect(console).toMatch(/=== tagvm-kit: \/init started, uptime [0-9.]+ s, idle [0-9.]+ s, CNTVCT [0-9]+ at 1000000000 Hz ===/)
-      expect(console).toContain('=== tagvm-kit: end boot status=0 ===')
-    } else {
-      // Without FP/SIMD, busybox's first FP instruction is UNDEFINED and init dies of SIGILL.
-      expect(console).toContain('Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000004')
-    }
+    // User space runs (busybox needs FP/SIMD): /init's first line and the boot mode's report.
+    expect(cpuHasFp(machine)).toBe(true)
+    expect(console).toMatch(/=== tagvm-kit: \/init started, uptime [0-9.]+ s, idle [0-9.]+ s, CNTVCT [0-9]+ at 1000000000 Hz ===/)
+    expect(console).toContain('=== tagvm-kit: end boot status=0 ===')
+  })
+
+  // The kit's own user-space MTE program (guests/linux/src/mte-test.c: PROT_MTE, prctl sync,
+  // async and asymmetric modes, IRG/STG/LDG/ST2G/STZG/STGP, use-after-free and out-of-bounds
+  // faults with their si_code and si_addr, fork, shared and memfd mappings) prints exactly the
+  // lines it printed under QEMU 10 (-M virt,mte=on,gic-version=3 -cpu max).
+  test('the user-space MTE test prints what it printed under QEMU 10', { timeout: 30 * 60_000 }, () => {
+    const recorded = readFileSync(fileURLToPath(new URL('../../../../guests/linux/mte-test.qemu.out', import.meta.url)), 'utf8')
+    const linesOf = (text: string): string[] => text.replace(/\r/g, '').split('\n').filter((line) => line.startsWith('mte-test'))
+    const expected = linesOf(recorded)
+    expect(expected.at(-1)).toBe('mte-test: done: 33 checks, 0 failed')
+    const { console } = bootKit('mte-test')
+    expect(linesOf(console)).toEqual(expected)
+    expect(console).toContain('=== tagvm-kit: end mte-test status=0 ===')
+    expect(console).not.toMatch(/Oops|WARNING:|giving up|Internal error/)
   })
 })
