@@ -153,7 +153,7 @@ describe('help says what each command takes', () => {
     // --gdb-wait only goes with --gdb.
     if (option.name === 'gdb-wait') return ['--gdb', 'tcp::1234', spelling]
     if (option.kind === 'flag') return [spelling]
-    const value = { mte: 'on', backing: 'anon', memory: '64M', cpus: '2', width: '40', guest: 'hello', base: '0x40000000', to: 'fd:3', listen: 'fd:3', gdb: 'tcp::1234' }[option.name] ?? '7'
+    const value = { mte: 'on', backing: 'anon', memory: '64M', cpus: '2', width: '40', guest: 'hello', base: '0x40000000', to: 'fd:3', listen: 'fd:3', gdb: 'tcp::1234', clock: 'instructions' }[option.name] ?? '7'
     return [spelling, value]
   }
   for (const spec of COMMANDS) {

@@ -5,14 +5,15 @@
 // `run()` with a reusable exit record (exceptions.ts). Guest exceptions unwind out of an
 // instruction by throwing TRAP after the architectural state change has been made.
 
-import { ACCESS_READ, ACCESS_WRITE, Mmu } from '@tagvm/mmu'
-import { ACC_CM, CPTR_TFP, HCR, TWO32 } from './constants.js'
+import { Mmu } from '@tagvm/mmu'
+import { CPTR_TFP, HCR } from './constants.js'
 import { CodeCache } from './code-cache.js'
 import { DataPath } from './data-path.js'
 import { CpuDebug, type CpuDebugConfig } from './debug.js'
 import {
   TRAP, enterEl1, exceptionReturn, fpAccess, hvc, setFar, smc, takeException, trapSysToEl2, waitFor,
 } from './exceptions.js'
+import { checkReg, checkU64, toKey } from './arg-checks.js'
 import { ExitRecords, type CpuExit } from './exits.js'
 import { EXIT_BRANCH, EXIT_STOP, Jit, type JitOptions } from './jit/jit.js'
 import type { CpuMemory } from './memory.js'
@@ -335,29 +336,6 @@ export class Cpu {
     this.code.refetch()
   }
 
-  /**
-   * @internal AT S1E{0,1}{R,W}: a stage-1 translation only. PAR_EL1 gets the IPA and the
-   * stage-1 attributes (the MAIR byte), whatever stage 2 holds for that IPA, so the guest
-   * cannot see host paging; or the stage-1 fault. A stage-2 fault on a stage-1 table read
-   * goes to EL2.
-   */
-  addressTranslate(hi: number, lo: number, el: 0 | 1, isWrite: boolean): void {
-    const tr = this.data.tr
-    const access = isWrite ? ACCESS_WRITE : ACCESS_READ
-    let parLo: number
-    let parHi = 0
-    if (this.mmu.walkStage1(hi, lo, access, el, false, tr)) {
-      parLo = (((tr.ipa % TWO32) & 0xfffff000) >>> 0) | 0x800 // RES1 bit 11
-      parHi = (Math.floor(tr.ipa / TWO32) & 0xffff) | ((tr.attrs & 0xff) << 24)
-    } else if (tr.stage === 2) {
-      this.data.dataFault(hi, lo, access, ACC_CM, 0)
-    } else {
-      parLo = 1 | (tr.fsc << 1) | 0x800
-    }
-    this.sys[2 * SLOT.PAR_EL1] = parLo
-    this.sys[2 * SLOT.PAR_EL1 + 1] = parHi
-  }
-
   // =====================================================================================
   // Hypervisor API (BigInt only here, at the edge)
 
@@ -618,23 +596,4 @@ export class Cpu {
     this.mmu.flushAll()
     this.modeChanged()
   }
-}
-
-function toKey(reg: number | string): number {
-  if (typeof reg === 'number') {
-    if (!Number.isInteger(reg) || reg < 0 || reg > 0xffff) throw new RangeError(`system register key ${reg} is not a 16-bit encoding`)
-    return reg
-  }
-  const key = (SysReg as Record<string, number>)[reg]
-  if (key === undefined) throw new RangeError(`unknown system register ${reg}`)
-  return key
-}
-
-function checkReg(n: number, max: number): void {
-  if (!Number.isInteger(n) || n < 0 || n > max) throw new RangeError(`register number ${n} is not in 0..${max}`)
-}
-
-function checkU64(v: bigint): bigint {
-  if (typeof v !== 'bigint' || v < 0n || v > 0xffffffffffffffffn) throw new RangeError(`value ${String(v)} is not a uint64`)
-  return v
 }

@@ -6,7 +6,7 @@
 import {
   ACCESS_READ, ACCESS_WRITE, TLBI_ASIDE1, TLBI_VAAE1, TLBI_VAALE1, TLBI_VAE1, TLBI_VALE1, TLBI_VMALLE1, type AccessKind,
 } from '@tagvm/mmu'
-import { ACC_CM, HCR, PAGE_OFFSET_MASK, SCTLR } from './constants.js'
+import { ACC_CM, HCR, PAGE_OFFSET_MASK, SCTLR, TWO32 } from './constants.js'
 import type { Cpu } from './cpu.js'
 import { PS } from './state.js'
 import { SysOp, sysregKey } from './sysreg-encoding.js'
@@ -79,7 +79,7 @@ const TLBI_ROWS = TLBI_OPS.flatMap(([name, op2, tlbiOp]) =>
 const AT_ROWS = ([['AT_S1E1R', 1, false], ['AT_S1E1W', 1, true], ['AT_S1E0R', 0, false], ['AT_S1E0W', 0, true]] as const).map(
   ([name, el, isWrite]) =>
     op(name, SysOp[name], (cpu, lo, hi) => {
-      cpu.addressTranslate(hi >>> 0, lo >>> 0, el, isWrite)
+      addressTranslate(cpu, hi >>> 0, lo >>> 0, el, isWrite)
       return true
     }),
 )
@@ -138,3 +138,26 @@ export const SYSOP_ROWS: readonly SysRegDesc[] = [
   ...TLBI_ROWS,
   ...byTagRows(),
 ]
+
+/**
+ * AT S1E{0,1}{R,W}: a stage-1 translation only. PAR_EL1 gets the IPA and the
+ * stage-1 attributes (the MAIR byte), whatever stage 2 holds for that IPA, so the guest
+ * cannot see host paging; or the stage-1 fault. A stage-2 fault on a stage-1 table read
+ * goes to EL2.
+ */
+function addressTranslate(cpu: Cpu, hi: number, lo: number, el: 0 | 1, isWrite: boolean): void {
+  const tr = cpu.data.tr
+  const access = isWrite ? ACCESS_WRITE : ACCESS_READ
+  let parLo: number
+  let parHi = 0
+  if (cpu.mmu.walkStage1(hi, lo, access, el, false, tr)) {
+    parLo = (((tr.ipa % TWO32) & 0xfffff000) >>> 0) | 0x800 // RES1 bit 11
+    parHi = (Math.floor(tr.ipa / TWO32) & 0xffff) | ((tr.attrs & 0xff) << 24)
+  } else if (tr.stage === 2) {
+    cpu.data.dataFault(hi, lo, access, ACC_CM, 0)
+  } else {
+    parLo = 1 | (tr.fsc << 1) | 0x800
+  }
+  cpu.sys[2 * SLOT.PAR_EL1] = parLo
+  cpu.sys[2 * SLOT.PAR_EL1 + 1] = parHi
+}
