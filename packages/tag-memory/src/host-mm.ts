@@ -30,6 +30,7 @@ import {
   USER_ADDRESS_LIMIT,
   USER_ADDRESS_MIN,
 } from './mman.js'
+import { pagemapScan, type PagemapScanArgs, type PagemapScanResult } from './pagemap-scan.js'
 import type { PhysicalMemory } from './physical-memory.js'
 import { checkTag } from './tags.js'
 
@@ -550,6 +551,11 @@ export class HostMm {
     }
     if (pte.kind === 'swap') return true
     return options.write && !pte.writable && !(vma.shared || (pte.page.owner === null && pte.page.refs === 1))
+  }
+
+  /** PAGEMAP_SCAN on this process's /proc/self/pagemap (see pagemap-scan.ts). */
+  pagemapScan(args: PagemapScanArgs): PagemapScanResult {
+    return pagemapScan(this.vmaList.map((v) => ({ start: v.start, end: v.end, pfnmap: v.file instanceof DeviceRegion })), this.ptes, args)
   }
 
   /** The frame currently mapped at `hva` (no fault), or null when not resident. */

@@ -20,6 +20,22 @@ export {
 } from './physical-memory.js'
 export * from './mman.js'
 export { HostKernel, type HostKernelOptions, type HostKernelStats, type ThpMode } from './host-kernel.js'
+export {
+  PAGE_IS_WPALLOWED,
+  PAGE_IS_WRITTEN,
+  PAGE_IS_FILE,
+  PAGE_IS_PRESENT,
+  PAGE_IS_SWAPPED,
+  PAGE_IS_PFNZERO,
+  PAGE_IS_HUGE,
+  PAGE_IS_SOFT_DIRTY,
+  PAGE_IS_GUARD,
+  PM_SCAN_WP_MATCHING,
+  PM_SCAN_CHECK_WPASYNC,
+  type PagemapScanArgs,
+  type PagemapScanResult,
+  type PageRegion,
+} from './pagemap-scan.js'
 export { ShmemFile, RegularFile, DeviceRegion, type HostFile } from './host-files.js'
 export {
   HostMm,
