@@ -48,6 +48,8 @@ export type AbortOutcome =
   | { readonly kind: 'inject-serror' }
   /** Skip the faulting instruction (cache maintenance outside every memslot). */
   | { readonly kind: 'skip-instruction' }
+  /** The page is missing for the VMM (KVM_MEM_USERFAULT): exit with KVM_EXIT_MEMORY_FAULT, map nothing. */
+  | { readonly kind: 'userfault'; readonly gpa: number; readonly write: boolean; readonly exec: boolean }
 
 const RESUME: AbortOutcome = { kind: 'resume' }
 const INJECT_DABT: AbortOutcome = { kind: 'inject-dabt' }
@@ -167,6 +169,8 @@ function userMemAbort(
   isIabt: boolean,
 ): AbortOutcome {
   const isPerm = isPermissionFault(fsc)
+  // A missing page is the VMM's to fill: nothing is mapped until it clears the bit.
+  if (slot.isUserfault(gfn)) return { kind: 'userfault', gpa: gfn * PAGE_SIZE, write: writeFault, exec: isIabt }
   if (isPerm && !writeFault && !isIabt) {
     throw new ErrnoError('EFAULT', `unexpected stage-2 read permission fault at IPA 0x${faultIpa.toString(16)}`)
   }
@@ -185,7 +189,8 @@ function userMemAbort(
   if (!page.device && logging && !writeFault) writable = false
   if (isIabt && page.device) return INJECT_PABT
 
-  const useBlock = !logging && !page.device && (page.hostPageSize ?? PAGE_SIZE) >= STAGE2_BLOCK_SIZE && slotSupportsBlock(slot, hva)
+  // A block could cover pages still missing for the VMM: userfault slots map pages only.
+  const useBlock = !logging && !slot.userfaultBitmap && !page.device && (page.hostPageSize ?? PAGE_SIZE) >= STAGE2_BLOCK_SIZE && slotSupportsBlock(slot, hva)
   const size = useBlock ? STAGE2_BLOCK_SIZE : PAGE_SIZE
   const ipaBase = faultIpa - (faultIpa % size)
   const pa = page.pfn * PAGE_SIZE

@@ -34,6 +34,7 @@ export {
   KVM_MAX_VCPUS,
   KVM_MP_STATE_RUNNABLE,
   KVM_MP_STATE_STOPPED,
+  KVM_MEMORY_EXIT_FLAG_USERFAULT,
   type VcpuExit,
   type VcpuInit,
 } from './vcpu.js'

@@ -3,8 +3,15 @@ import { ErrnoError, PAGE_SIZE } from '@tagvm/tag-memory'
 /** struct kvm_userspace_memory_region flags (include/uapi/linux/kvm.h). */
 export const KVM_MEM_LOG_DIRTY_PAGES = 1 << 0
 export const KVM_MEM_READONLY = 1 << 1
+/**
+ * KVM Userfault (the proposed KVM_MEM_USERFAULT, not in mainline Linux): guest faults on pages
+ * whose bit is set in the slot's userfault bitmap exit to the VMM (KVM_EXIT_MEMORY_FAULT with
+ * KVM_MEMORY_EXIT_FLAG_USERFAULT) instead of mapping the page, so a post-copy VMM can fill it
+ * first. The bitmap is the VMM's memory: it clears a bit once the page is in place.
+ */
+export const KVM_MEM_USERFAULT = 1 << 3
 /** Flags arm64 KVM accepts for a userspace memslot (no guest_memfd in this model). */
-const VALID_MEMSLOT_FLAGS = KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY
+const VALID_MEMSLOT_FLAGS = KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY | KVM_MEM_USERFAULT
 
 /**
  * Memslot ids per address space: KVM_MEM_SLOTS_NUM is SHRT_MAX and arm64 has no internal
@@ -24,6 +31,8 @@ export interface UserMemoryRegion {
   readonly guestPhysAddr: number
   readonly memorySize: number
   readonly userspaceAddr: number
+  /** With KVM_MEM_USERFAULT: one bit per page of the slot (bit p % 8 of byte p / 8), set while the page is missing. */
+  readonly userfaultBitmap?: Uint8Array
 }
 
 export class Memslot {
@@ -34,6 +43,8 @@ export class Memslot {
   flags: number
   /** One bit per page while KVM_MEM_LOG_DIRTY_PAGES is set (64-bit words as in Linux). */
   dirtyBitmap: Uint32Array | null = null
+  /** The VMM's userfault bitmap while KVM_MEM_USERFAULT is set. */
+  userfaultBitmap: Uint8Array | null = null
 
   constructor(id: number, baseGfn: number, npages: number, userspaceAddr: number, flags: number) {
     this.id = id
@@ -67,6 +78,14 @@ export class Memslot {
     return this.userspaceAddr + (gfn - this.baseGfn) * PAGE_SIZE
   }
 
+  /** Whether a guest fault on `gfn` must exit to the VMM (KVM_MEM_USERFAULT and its bit set). */
+  isUserfault(gfn: number): boolean {
+    const bitmap = this.userfaultBitmap
+    if (!bitmap) return false
+    const rel = gfn - this.baseGfn
+    return ((bitmap[rel >>> 3] as number) & (1 << (rel & 7))) !== 0
+  }
+
   markDirty(gfn: number): void {
     const bitmap = this.dirtyBitmap
     if (!bitmap) return
@@ -98,6 +117,7 @@ export interface MemslotPlan {
   readonly npages: number
   readonly flags: number
   readonly userspaceAddr: number
+  readonly userfaultBitmap?: Uint8Array
 }
 
 function isU64Number(n: number): boolean {
@@ -171,6 +191,10 @@ export class MemslotTable {
     if (memorySize / PAGE_SIZE > KVM_MEM_MAX_NR_PAGES) throw new ErrnoError('EINVAL', 'memory_size is above KVM_MEM_MAX_NR_PAGES')
     const old = this.byId.get(id)
     const npages = memorySize / PAGE_SIZE
+    const userfaultBitmap = flags & KVM_MEM_USERFAULT ? region.userfaultBitmap : undefined
+    if (flags & KVM_MEM_USERFAULT && npages > 0 && !(userfaultBitmap && userfaultBitmap.length * 8 >= npages)) {
+      throw new ErrnoError('EINVAL', 'KVM_MEM_USERFAULT needs a userfault bitmap with a bit for every page of the slot')
+    }
     const baseGfn = guestPhysAddr / PAGE_SIZE
     if (npages === 0) {
       if (!old) throw new ErrnoError('EINVAL', `slot ${id} does not exist, so it cannot be deleted`)
@@ -184,7 +208,7 @@ export class MemslotTable {
         throw new ErrnoError('EINVAL', `slot ${id} exists: only its guest address or dirty-log flag may change (no resize)`)
       }
       if (baseGfn !== old.baseGfn) change = 'move'
-      else if (flags !== old.flags) change = 'flags-only'
+      else if (flags !== old.flags || (userfaultBitmap ?? null) !== old.userfaultBitmap) change = 'flags-only'
       else return { change: 'none', id, old, baseGfn, npages, flags, userspaceAddr }
     }
     if (change === 'create' || change === 'move') {
@@ -195,7 +219,7 @@ export class MemslotTable {
         }
       }
     }
-    return { change, id, old, baseGfn, npages, flags, userspaceAddr }
+    return { change, id, old, baseGfn, npages, flags, userspaceAddr, ...(userfaultBitmap ? { userfaultBitmap } : {}) }
   }
 
   /** Applies a plan that every check has accepted; returns the new slot (undefined on delete). */
@@ -222,6 +246,7 @@ export class MemslotTable {
     if (result) {
       if (result.dirtyLogging && !result.dirtyBitmap) result.dirtyBitmap = new Uint32Array(dirtyBitmapBytes(result.npages) / 4)
       if (!result.dirtyLogging) result.dirtyBitmap = null
+      result.userfaultBitmap = plan.userfaultBitmap ?? null
     }
     this.sorted = [...this.byId.values()].sort((a, b) => a.baseGfn - b.baseGfn)
     this.lastHit = undefined

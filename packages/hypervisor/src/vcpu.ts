@@ -1,5 +1,5 @@
 import { HcrBit } from '@tagvm/cpu'
-import { ErrnoError } from '@tagvm/tag-memory'
+import { ErrnoError, PAGE_SIZE } from '@tagvm/tag-memory'
 import type { AbortOutcome } from './fault.js'
 import { enoexec } from './errors.js'
 import { completeMmio, mmioData, mmioWriteData, type MmioAccess } from './mmio.js'
@@ -43,6 +43,9 @@ export const KVM_MP_STATE_STOPPED = 5
 /** Largest vCPU count / id + 1 (KVM_MAX_VCPUS with a GICv3). */
 export const KVM_MAX_VCPUS = 512
 
+/** kvm_run.memory_fault.flags: the fault was on a page missing for the VMM (as the KVM Userfault series proposes it). */
+export const KVM_MEMORY_EXIT_FLAG_USERFAULT = 1 << 4
+
 /** What `Vcpu.run()` hands back to the VMM (struct kvm_run's exit_reason and union). */
 export type VcpuExit =
   /**
@@ -61,6 +64,12 @@ export type VcpuExit =
   | { readonly kind: 'arm-nisv'; readonly esrIss: number; readonly faultIpa: number }
   /** KVM_EXIT_DEBUG (KVM_SET_GUEST_DEBUG): a breakpoint, watchpoint, BRK or single step (guest-debug.ts). */
   | { readonly kind: 'debug'; readonly arch: DebugExitArch }
+  /**
+   * KVM_EXIT_MEMORY_FAULT with KVM_MEMORY_EXIT_FLAG_USERFAULT: the guest touched a page its
+   * memslot marks missing (KVM_MEM_USERFAULT). Real KVM returns it with KVM_RUN failing with
+   * EFAULT; the guest retries the access on the next run.
+   */
+  | { readonly kind: 'memory-fault'; readonly gpa: number; readonly size: number; readonly flags: number }
 
 export interface VcpuInit {
   readonly target: number
@@ -446,6 +455,8 @@ export class Vcpu implements PsciVcpu {
       }
       case 'arm-nisv':
         return { kind: 'arm-nisv', esrIss: outcome.esrIss, faultIpa: outcome.faultIpa }
+      case 'userfault':
+        return { kind: 'memory-fault', gpa: outcome.gpa, size: PAGE_SIZE, flags: KVM_MEMORY_EXIT_FLAG_USERFAULT }
       case 'skip-instruction':
         cpu.advancePc()
         return undefined

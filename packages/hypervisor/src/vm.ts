@@ -199,6 +199,8 @@ export class Vm {
     if ((plan.change === 'delete' || plan.change === 'move') && oldRange) {
       this.unmapStage2(oldRange.ipa, oldRange.size)
     }
+    // Pages already mapped would not fault: a new userfault bitmap starts from an empty stage 2.
+    if (slot?.userfaultBitmap && plan.change === 'flags-only') this.unmapStage2(slot.guestPhysAddr, slot.size)
     if (slot && slot.dirtyLogging && !wasLogging) {
       if (this.manualDirtyLogFlags & KVM_DIRTY_LOG_INITIALLY_SET) {
         slot.dirtyBitmap?.fill(0xffff_ffff)

@@ -26,6 +26,8 @@ export {
   KVM_ARM_VCPU_EL1_32BIT,
   KVM_MEM_LOG_DIRTY_PAGES,
   KVM_MEM_READONLY,
+  KVM_MEM_USERFAULT,
+  KVM_MEMORY_EXIT_FLAG_USERFAULT,
   KVM_MP_STATE_RUNNABLE,
   KVM_MP_STATE_STOPPED,
   KVM_SYSTEM_EVENT_RESET,
@@ -71,6 +73,15 @@ export {
   type HostKernel,
   type HostMm,
   type MmapOptions,
+  // PAGEMAP_SCAN on the VMM's own mappings (which pages hold anything worth saving)
+  PAGE_IS_PRESENT,
+  PAGE_IS_SWAPPED,
+  PAGE_IS_PFNZERO,
+  PAGE_IS_FILE,
+  PAGE_IS_HUGE,
+  type PagemapScanArgs,
+  type PagemapScanResult,
+  type PageRegion,
 } from '@tagvm/tag-memory'
 export * from './device.js'
 // The in-kernel interrupt controller and timers, for inspection and (until the CPU takes

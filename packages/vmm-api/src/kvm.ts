@@ -195,6 +195,8 @@ export interface MemoryRegion {
   readonly memorySize: number
   /** Host virtual address in the VMM process (from `Kvm.mmap`). */
   readonly userspaceAddr: number
+  /** With KVM_MEM_USERFAULT: one bit per page, set while the page is missing (the VMM clears it once the page is in place). */
+  readonly userfaultBitmap?: Uint8Array
 }
 
 /** struct kvm_arm_copy_mte_tags. `addr` is a VMM address, or a JS buffer standing in for one. */
