@@ -1,7 +1,8 @@
 import type { MachineConfig } from './config.js'
 import { FileFormatError, MachineRefusedError } from './errors.js'
 import type { Machine } from './machine/machine.js'
-import type { PageRecord } from './memory/page.js'
+import { LoadedPages } from './memory/loaded-pages.js'
+import type { PageBatchView } from './memory/page.js'
 import { SnapshotDecoder, type SnapshotOptions } from './snapshot/format.js'
 import type { DeviceSnapshot, VcpuState } from './snapshot/records.js'
 
@@ -14,8 +15,8 @@ import type { DeviceSnapshot, VcpuState } from './snapshot/records.js'
  */
 export class MachineLoader {
   private built: Machine | undefined
-  /** Pages that arrived with tags: one sent again without them must lose them here too. */
-  private readonly taggedPages = new Set<number>()
+  /** What each page has had written so far: one sent again as zero or untagged is cleared. */
+  private loaded: LoadedPages | undefined
 
   constructor(
     readonly source: string,
@@ -31,15 +32,13 @@ export class MachineLoader {
   config(config: MachineConfig, offset: number): void {
     if (this.built) throw new FileFormatError(this.source, offset, 'a second machine config')
     this.built = this.apply(offset, 'CONFIG', () => this.makeMachine(config))
+    this.loaded = new LoadedPages(this.built.memory.pageCount)
   }
 
-  /** A PAGE record: its data and tags go to guest memory (a page sent again without tags loses them). */
-  page(page: PageRecord, offset: number): void {
-    const machine = this.need(offset, 'PAGE')
-    const hadTags = this.taggedPages.has(page.gpa)
-    if (page.tags) this.taggedPages.add(page.gpa)
-    else this.taggedPages.delete(page.gpa)
-    this.apply(offset, 'PAGE', () => machine.memory.writePage(page, hadTags))
+  /** A PAGES record: data and tags go to guest memory (a page sent again as zero or untagged is cleared). */
+  pages(batch: PageBatchView, offset: number): void {
+    const machine = this.need(offset, 'PAGES')
+    this.apply(offset, 'PAGES', () => machine.memory.writeBatch(batch, this.loaded!))
   }
 
   /** A VCPU record: the vCPU's registers. */
@@ -86,7 +85,7 @@ export class SnapshotRestore {
         config: (config, offset) => loader.config(config, offset),
         vcpu: (state, offset) => loader.vcpu(state, offset),
         device: (device, offset) => loader.device(device, offset),
-        page: (page, offset) => loader.page(page, offset),
+        pages: (batch, offset) => loader.pages(batch, offset),
       },
       options,
     )

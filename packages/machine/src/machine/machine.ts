@@ -105,6 +105,13 @@ export type StopReason =
   /** The guest cannot continue: every vCPU off, no progress, or KVM_RUN failed. */
   | { readonly kind: 'error'; readonly message: string }
 
+/** `runUntilMissing` stopped at a page that has not arrived yet (post-copy). */
+export interface MissingPageStop {
+  readonly kind: 'missing-page'
+  /** Guest-physical address of the page. */
+  readonly gpa: number
+}
+
 /** Where a machine sends its console, its notes and (when asked) an instruction trace. */
 export interface MachineIo {
   /** The guest's console bytes (the PL011's transmit line), in order. */
@@ -252,6 +259,16 @@ export class Machine {
    * whenever run() returns).
    */
   run(budget = Number.POSITIVE_INFINITY): StopReason {
+    const stop = this.runUntilMissing(budget)
+    if (stop.kind !== 'missing-page') return stop
+    return { kind: 'error', message: `the guest touched page 0x${stop.gpa.toString(16)}, which has not arrived yet (post-copy migration): run it through the migration` }
+  }
+
+  /**
+   * As `run`, but a guest access to a page that has not arrived (post-copy, see
+   * GuestMemory.markMissing) stops the run at that access, to be retried once the page is in.
+   */
+  runUntilMissing(budget = Number.POSITIVE_INFINITY): StopReason | MissingPageStop {
     if (!(budget >= 0)) throw new RangeError(`budget must be a non-negative number, got ${budget}`)
     const start = this.retired
     const solo = this.vcpus.length === 1
@@ -319,7 +336,7 @@ export class Machine {
   }
 
   /** One KVM_RUN on one vCPU, with its exit handled; a StopReason ends run(). */
-  private runVcpu(vcpu: VcpuFd, slice: number): StopReason | undefined {
+  private runVcpu(vcpu: VcpuFd, slice: number): StopReason | MissingPageStop | undefined {
     const before = vcpu.retiredInstructions
     // An answered MMIO access retires at the start of the next KVM_RUN, on top of its budget.
     const completing = this.mmioPending.delete(vcpu) ? 1 : 0
@@ -342,11 +359,13 @@ export class Machine {
         return { kind: 'error', message: `the guest raised system event ${exit.type}, which this machine does not handle` }
       case 'arm-nisv':
         return { kind: 'error', message: `MMIO access without a syndrome at IPA 0x${exit.faultIpa.toString(16)}` }
+      case 'memory-fault':
+        return { kind: 'missing-page', gpa: exit.gpa }
     }
   }
 
   /** One instruction on one vCPU, printed once it has executed (an MMIO access completes first). */
-  private traceStep(vcpu: VcpuFd): StopReason | undefined {
+  private traceStep(vcpu: VcpuFd): StopReason | MissingPageStop | undefined {
     const pc = vcpu.getOneReg(REG_PC)
     const pa = translateForTrace(vcpu, pc, (addr, out) => this.memory.tryRead(addr, out))
     const word = new Uint8Array(4)
@@ -399,8 +418,30 @@ export class Machine {
 
   // ---- state: registers, memory with tags, devices ------------------------------------
 
-  /** Every vCPU's registers (KVM_GET_REG_LIST, then KVM_GET_ONE_REG for each). */
+  /**
+   * Completes what every vCPU has pending before its state is read: KVM_RUN with
+   * immediate_exit set, as KVM's API documentation asks of a VMM before saving or migrating
+   * (an answered MMIO access retires, PSCI work finishes) without running guest code.
+   */
+  completePendingWork(): void {
+    for (const vcpu of this.vcpus) {
+      const before = vcpu.retiredInstructions
+      vcpu.immediateExit = true
+      try {
+        vcpu.run(0)
+      } catch (error) {
+        if (!(isKvmError(error) && error.code === 'EINTR')) throw error
+      } finally {
+        vcpu.immediateExit = false
+      }
+      this.retired += Math.max(0, vcpu.retiredInstructions - before)
+      this.mmioPending.delete(vcpu)
+    }
+  }
+
+  /** Every vCPU's registers (KVM_GET_REG_LIST, then KVM_GET_ONE_REG for each), pending work completed first. */
   saveVcpus(): VcpuState[] {
+    this.completePendingWork()
     return this.vcpus.map((vcpu, index) => ({ index, regs: vcpu.getRegList().map((id): OneReg => ({ id, value: vcpu.getOneReg(id) })) }))
   }
 

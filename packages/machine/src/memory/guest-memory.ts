@@ -2,11 +2,16 @@ import {
   KVM_ARM_TAGS_FROM_GUEST,
   KVM_ARM_TAGS_TO_GUEST,
   KVM_MEM_LOG_DIRTY_PAGES,
+  KVM_MEM_USERFAULT,
+  PAGE_IS_PFNZERO,
+  PAGE_IS_PRESENT,
+  PAGE_IS_SWAPPED,
   ga,
   type HostMm,
   type VmFd,
 } from '@tagvm/vmm-api'
-import { PAGE_SIZE, TAG_BYTES_PER_PAGE, isZero, pageRecordBytes, type PageRecord } from './page.js'
+import { LoadedPages } from './loaded-pages.js'
+import { BATCH_DATA, BATCH_TAGS, PAGE_SIZE, PageBatch, TAG_BYTES_PER_PAGE, batchPages, isZero, type PageBatchView, type PageRecord } from './page.js'
 
 /** One memslot of guest RAM backed by the VMM's own mapping. */
 export interface RamRegion {
@@ -25,8 +30,12 @@ export interface PageScanOptions {
   readonly taggedOnly?: boolean
 }
 
-/** Pages read per scan step: one userspace read and one KVM_ARM_MTE_COPY_TAGS each. */
-const SCAN_CHUNK_PAGES = 256
+/** Pages per batch of a walk: one userspace read and one KVM_ARM_MTE_COPY_TAGS each (1 MiB of data). */
+export const SCAN_CHUNK_PAGES = 256
+/** PAGEMAP_SCAN for pages that hold anything: present or swapped, and not the shared zero page. */
+const WORTH_SAVING = { categoryInverted: PAGE_IS_PFNZERO, categoryMask: PAGE_IS_PFNZERO, categoryAnyofMask: PAGE_IS_PRESENT | PAGE_IS_SWAPPED }
+const ZERO_PAGE = new Uint8Array(PAGE_SIZE)
+const ZERO_TAGS = new Uint8Array(TAG_BYTES_PER_PAGE)
 
 /**
  * Guest RAM as the VMM sees it: the one place that turns guest-physical addresses into this
@@ -37,6 +46,9 @@ const SCAN_CHUNK_PAGES = 256
  */
 export class GuestMemory {
   private logging = false
+  /** Post-copy: one bit per page of RAM that has not arrived (the memslot's userfault bitmap). */
+  private missing: Uint8Array | null = null
+  private missingCount = 0
 
   constructor(
     private readonly mm: HostMm,
@@ -95,87 +107,163 @@ export class GuestMemory {
   }
 
   /**
-   * One page's data and tags. `tags` is null when every tag is 0: restoring such a page
-   * untagged gives the guest the same tags, because KVM zeroes the tags of a page on its first
-   * tagged mapping. The record's arrays are `data`/`tags` when given.
+   * One page's data and tags: `data` null when all zero, `tags` null when every tag is 0
+   * (restoring such a page untagged gives the guest the same tags, because KVM zeroes the tags
+   * of a page on its first tagged mapping).
    */
-  readPage(gpa: number, data = new Uint8Array(PAGE_SIZE), tags = new Uint8Array(TAG_BYTES_PER_PAGE)): PageRecord {
+  readPage(gpa: number): PageRecord {
     this.checkPage(gpa)
-    this.read(gpa, data)
-    const tagged = this.mte && this.copyTagsOut(gpa, PAGE_SIZE, tags)
-    return { gpa, data: isZero(data) ? null : data, tags: tagged ? tags : null }
-  }
-
-  /**
-   * Writes a page's data (zeroes when null) and, when it has any, its tags
-   * (KVM_ARM_MTE_COPY_TAGS to the guest); `clearTags` writes zero tags to an untagged page,
-   * so a page that lost its tags at the source does not keep stale ones here.
-   */
-  writePage(page: PageRecord, clearTags = false): void {
-    this.checkPage(page.gpa)
-    const tags = page.tags ?? (clearTags ? new Uint8Array(TAG_BYTES_PER_PAGE) : null)
-    if (tags && !this.mte) throw new RangeError(`page 0x${page.gpa.toString(16)} has tags, but the VM has no MTE`)
-    this.write(page.gpa, page.data ?? new Uint8Array(PAGE_SIZE))
-    if (tags) this.vm.mteCopyTags({ guestIpa: ga(page.gpa), length: PAGE_SIZE, addr: tags, flags: KVM_ARM_TAGS_TO_GUEST })
+    const batch = new PageBatch(1)
+    this.readPagesInto(batch, Float64Array.of(gpa), 0, 1, true)
+    return batchPages(batch)[0]!
   }
 
   /**
    * Pages worth saving (non-zero data or non-zero tags), lowest address first, each with its
-   * own copy of data and tags.
+   * own copy of data and tags. `taggedOnly` gives only pages with tags (what a tag map shows).
    */
   *pages(options: PageScanOptions = {}): Generator<PageRecord> {
-    for (const page of this.scan(options)) {
-      yield { gpa: page.gpa, data: page.data && page.data.slice(), tags: page.tags && page.tags.slice() }
-    }
-  }
-
-  /** Which pages `pages()` would give and the guest bytes (data and tags) they carry, without keeping them. */
-  savedPageList(): { readonly gpas: number[]; readonly bytes: number } {
-    const gpas: number[] = []
-    let bytes = 0
-    for (const page of this.scan({})) {
-      gpas.push(page.gpa)
-      bytes += pageRecordBytes(page)
-    }
-    return { gpas, bytes }
+    for (const batch of this.batches(new PageBatch(SCAN_CHUNK_PAGES), options)) yield* batchPages(batch)
   }
 
   /**
-   * The walk behind `pages()`: extent by extent (see `extents`), a chunk of pages per read and
-   * per KVM_ARM_MTE_COPY_TAGS. The records it yields are views into its buffers, valid until
-   * the next one. A host-side view of which frames exist and which are tagged only has to
-   * narrow the extents (and skip the tag copy where none is tagged) to make every walk cheaper.
+   * The pages worth saving (non-zero data or tags), ascending, a batch at a time: `batch` is
+   * filled (one userspace read and one KVM_ARM_MTE_COPY_TAGS per run of pages) and yielded
+   * whenever it is full and once at the end; use it before asking for the next. Only the
+   * extents the host says hold anything are read (see `extents`).
    */
-  private *scan(options: PageScanOptions): Generator<PageRecord> {
+  *batches(batch: PageBatch, options: PageScanOptions = {}): Generator<PageBatch> {
     const taggedOnly = options.taggedOnly === true
     if (taggedOnly && !this.mte) return
-    const data = new Uint8Array(SCAN_CHUNK_PAGES * PAGE_SIZE)
-    const tags = new Uint8Array(SCAN_CHUNK_PAGES * TAG_BYTES_PER_PAGE)
+    batch.clear()
     for (const [start, length] of this.extents()) {
-      for (let offset = 0; offset < length; offset += data.length) {
-        const gpa = start + offset
-        const bytes = Math.min(data.length, length - offset)
-        if (!taggedOnly) this.read(gpa, data.subarray(0, bytes))
-        const anyTags = this.mte && this.copyTagsOut(gpa, bytes, tags)
-        if (taggedOnly && !anyTags) continue
-        for (let p = 0; p < bytes / PAGE_SIZE; p++) {
-          const pageTags = tags.subarray(p * TAG_BYTES_PER_PAGE, (p + 1) * TAG_BYTES_PER_PAGE)
-          const hasTags = anyTags && !isZero(pageTags)
-          const pageData = data.subarray(p * PAGE_SIZE, (p + 1) * PAGE_SIZE)
-          const hasData = !taggedOnly && !isZero(pageData)
-          if (hasData || hasTags) yield { gpa: gpa + p * PAGE_SIZE, data: hasData ? pageData : null, tags: hasTags ? pageTags : null }
+      const pages = length / PAGE_SIZE
+      for (let done = 0; done < pages; ) {
+        const n = Math.min(pages - done, batch.capacity - batch.count)
+        this.readRun(batch, start + done * PAGE_SIZE, n, false, taggedOnly)
+        done += n
+        if (batch.full) {
+          yield batch
+          batch.clear()
         }
       }
     }
+    if (batch.count > 0) yield batch
   }
 
   /**
-   * The runs of RAM that may hold data or tags, as [gpa, length]. All of RAM today; a host
-   * memory model that can say which frames were ever populated narrows this, and every walk
-   * (snapshot, migration, tag map) gets faster with it.
+   * Reads the pages `gpas[from, to)` (ascending) into `batch` after what it holds, every one
+   * of them even when zero (a page that became zero must be sent as such); consecutive
+   * addresses are read together. `to - from` must fit in the batch.
    */
-  private extents(): Iterable<readonly [number, number]> {
-    return [[this.region.base, this.region.size]]
+  readPagesInto(batch: PageBatch, gpas: ArrayLike<number>, from: number, to: number, keepZero = true): void {
+    if (to - from > batch.capacity - batch.count) throw new RangeError(`${to - from} pages do not fit in a batch with room for ${batch.capacity - batch.count}`)
+    for (let i = from; i < to; ) {
+      const first = gpas[i]!
+      this.checkPage(first)
+      let n = 1
+      while (i + n < to && gpas[i + n] === first + n * PAGE_SIZE) n++
+      this.checkPage(first + (n - 1) * PAGE_SIZE)
+      this.readRun(batch, first, n, keepZero, false)
+      i += n
+    }
+  }
+
+  /**
+   * Appends `count` pages from `gpa` to `batch`: data read straight into its buffer and tags
+   * copied straight into its tag buffer, then zero pages (and zero tags) squeezed out.
+   */
+  private readRun(batch: PageBatch, gpa: number, count: number, keepZero: boolean, taggedOnly: boolean): void {
+    const dataAt = batch.dataPages * PAGE_SIZE
+    const tagAt = batch.tagPages * TAG_BYTES_PER_PAGE
+    if (!taggedOnly) this.read(gpa, batch.dataBuffer.subarray(dataAt, dataAt + count * PAGE_SIZE))
+    if (this.mte) this.copyTagsOut(gpa, count * PAGE_SIZE, batch.tagBuffer.subarray(tagAt, tagAt + count * TAG_BYTES_PER_PAGE))
+    for (let p = 0; p < count; p++) {
+      let flags = 0
+      if (!taggedOnly) {
+        const from = dataAt + p * PAGE_SIZE
+        if (!isZero(batch.dataBuffer.subarray(from, from + PAGE_SIZE))) {
+          const to = batch.dataPages * PAGE_SIZE
+          if (to !== from) batch.dataBuffer.copyWithin(to, from, from + PAGE_SIZE)
+          batch.dataPages++
+          flags |= BATCH_DATA
+        }
+      }
+      if (this.mte) {
+        const from = tagAt + p * TAG_BYTES_PER_PAGE
+        if (!isZero(batch.tagBuffer.subarray(from, from + TAG_BYTES_PER_PAGE))) {
+          const to = batch.tagPages * TAG_BYTES_PER_PAGE
+          if (to !== from) batch.tagBuffer.copyWithin(to, from, from + TAG_BYTES_PER_PAGE)
+          batch.tagPages++
+          flags |= BATCH_TAGS
+        }
+      }
+      if (flags === 0 && (!keepZero || taggedOnly)) continue
+      batch.gpas[batch.count] = gpa + p * PAGE_SIZE
+      batch.flags[batch.count++] = flags
+    }
+  }
+
+  /**
+   * Writes a batch into guest memory: data by runs of consecutive pages through the VMM's
+   * mapping, tags by runs through KVM_ARM_MTE_COPY_TAGS. `loaded` remembers which pages were
+   * written before: one sent again as zero is zeroed and one sent again untagged loses its
+   * tags (a page never written is left alone, so an empty page costs nothing).
+   */
+  writeBatch(batch: PageBatchView, loaded: LoadedPages): void {
+    const { count, gpas, flags } = batch
+    for (let i = 0; i < count; i++) this.checkPage(gpas[i]!)
+    if (batch.tags.length > 0 && !this.mte) throw new RangeError(`page 0x${gpas[flags.indexOf(BATCH_TAGS)]!.toString(16)} has tags, but the VM has no MTE`)
+    let dataPage = 0
+    let tagPage = 0
+    for (let i = 0; i < count; ) {
+      // A run: consecutive addresses with the same flags.
+      const gpa = gpas[i]!
+      const f = flags[i]!
+      let n = 1
+      while (i + n < count && flags[i + n] === f && gpas[i + n] === gpa + n * PAGE_SIZE) n++
+      const index = (gpa - this.region.base) / PAGE_SIZE
+      if (f & BATCH_DATA) {
+        this.write(gpa, batch.data.subarray(dataPage * PAGE_SIZE, (dataPage + n) * PAGE_SIZE))
+        dataPage += n
+      } else {
+        for (let p = 0; p < n; p++) if (loaded.hasData(index + p)) this.write(gpa + p * PAGE_SIZE, ZERO_PAGE)
+      }
+      if (f & BATCH_TAGS) {
+        this.copyTagsIn(gpa, n * PAGE_SIZE, batch.tags.subarray(tagPage * TAG_BYTES_PER_PAGE, (tagPage + n) * TAG_BYTES_PER_PAGE))
+        tagPage += n
+      } else {
+        for (let p = 0; p < n; p++) if (loaded.hasTags(index + p)) this.copyTagsIn(gpa + p * PAGE_SIZE, PAGE_SIZE, ZERO_TAGS)
+      }
+      loaded.mark(index, n, f)
+      i += n
+    }
+  }
+
+  /**
+   * The runs of RAM that may hold data or tags, as [gpa, length], ascending. For private
+   * anonymous RAM the host says which pages were ever populated (PAGEMAP_SCAN on the VMM's
+   * mapping: present or swapped, and not the shared zero page); every other page reads as
+   * zero with zero tags, so walks (snapshot, migration, tag map) skip it without reading it.
+   * Shared memory can hold data the VMM's page tables do not show (a page another process
+   * wrote, or one swapped out of the page cache), so there all of RAM is walked.
+   */
+  extents(): [number, number][] {
+    const { base, size, hva } = this.region
+    const vma = this.mm.findVma(hva)
+    if (!vma || vma.shared || !vma.anonymous || vma.end < hva + size) return [[base, size]]
+    const extents: [number, number][] = []
+    for (let at = hva; at < hva + size; ) {
+      const { regions, walkEnd } = this.mm.pagemapScan({ start: at, end: hva + size, vecLen: 1024, ...WORTH_SAVING })
+      for (const r of regions) {
+        const last = extents[extents.length - 1]
+        const gpa = base + (r.start - hva)
+        if (last && last[0] + last[1] === gpa) last[1] += r.end - r.start
+        else extents.push([gpa, r.end - r.start])
+      }
+      at = walkEnd
+    }
+    return extents
   }
 
   // ---- dirty log (migration) ----------------------------------------------------------
@@ -186,20 +274,71 @@ export class GuestMemory {
 
   /** Turns on KVM_MEM_LOG_DIRTY_PAGES on RAM; pages written from now on show in `dirtyPages()`. */
   startDirtyLog(): void {
-    this.setFlags(KVM_MEM_LOG_DIRTY_PAGES)
     this.logging = true
+    this.setFlags()
   }
 
   /** Turns KVM_MEM_LOG_DIRTY_PAGES off again (nothing happens when it is off). */
   stopDirtyLog(): void {
     if (!this.logging) return
-    this.setFlags(0)
     this.logging = false
+    this.setFlags()
+  }
+
+  // ---- post-copy: pages that have not arrived -----------------------------------------
+
+  /**
+   * Marks pages missing (post-copy): runs of [first page, count] counted from the start of RAM.
+   * The guest's first access to such a page exits to the VMM (KVM_MEM_USERFAULT) instead of
+   * mapping it, until `markArrived` says the page and its tags are in place.
+   */
+  markMissing(runs: Uint32Array): void {
+    const missing = (this.missing ??= new Uint8Array(Math.ceil(this.pageCount / 64) * 8))
+    for (let i = 0; i < runs.length; i += 2) {
+      const first = runs[i]!
+      const count = runs[i + 1]!
+      if (first + count > this.pageCount) throw new RangeError(`missing pages ${first}..${first + count - 1} are outside RAM's ${this.pageCount} pages`)
+      for (let page = first; page < first + count; page++) {
+        const bit = 1 << (page & 7)
+        if (!(missing[page >>> 3]! & bit)) this.missingCount++
+        missing[page >>> 3] = missing[page >>> 3]! | bit
+      }
+    }
+    this.setFlags()
+  }
+
+  /** The batch's pages are in place (written with their tags): the guest may map them now. */
+  markArrived(batch: PageBatchView): void {
+    const missing = this.missing
+    if (!missing) return
+    for (let i = 0; i < batch.count; i++) {
+      const page = (batch.gpas[i]! - this.region.base) / PAGE_SIZE
+      const bit = 1 << (page & 7)
+      if (missing[page >>> 3]! & bit) this.missingCount--
+      missing[page >>> 3] = missing[page >>> 3]! & ~bit
+    }
+    if (this.missingCount === 0) {
+      this.missing = null
+      this.setFlags()
+    }
+  }
+
+  /** Whether the page holding `gpa` is missing (post-copy). */
+  isMissing(gpa: number): boolean {
+    const missing = this.missing
+    if (!missing || !this.contains(gpa)) return false
+    const page = Math.floor((gpa - this.region.base) / PAGE_SIZE)
+    return (missing[page >>> 3]! & (1 << (page & 7))) !== 0
+  }
+
+  /** Pages still missing (post-copy). */
+  get missingPages(): number {
+    return this.missingCount
   }
 
   /** KVM_GET_DIRTY_LOG: guest-physical addresses of pages written since the last call, ascending. */
   dirtyPages(): number[] {
-    const bitmap = this.vm.getDirtyLog(this.region.slot)
+    const bitmap = this.dirtyBitmap()
     const pages: number[] = []
     for (let byte = 0; byte < bitmap.length; byte++) {
       const bits = bitmap[byte]!
@@ -209,16 +348,75 @@ export class GuestMemory {
     return pages
   }
 
-  private setFlags(flags: number): void {
-    const { slot, base, size, hva } = this.region
-    this.vm.setUserMemoryRegion({ slot, flags, guestPhysAddr: ga(base), memorySize: size, userspaceAddr: hva })
+  /**
+   * KVM_GET_DIRTY_LOG: one bit per page of RAM (bit p % 8 of byte p / 8 for page p), set for
+   * pages written since the last call.
+   */
+  dirtyBitmap(): Uint8Array {
+    return this.vm.getDirtyLog(this.region.slot)
   }
 
-  /** Tags of [gpa, gpa + length) into `out` (one byte per granule); true when any is non-zero. */
-  private copyTagsOut(gpa: number, length: number, out: Uint8Array): boolean {
-    const tags = out.subarray(0, length / 16)
-    this.vm.mteCopyTags({ guestIpa: ga(gpa), length, addr: tags, flags: KVM_ARM_TAGS_FROM_GUEST })
-    return !isZero(tags)
+  /** A bitmap of the pages `extents()` covers (one bit per page of RAM, as `dirtyBitmap`). */
+  extentBitmap(): Uint8Array {
+    const bitmap = new Uint8Array(Math.ceil(this.pageCount / 64) * 8)
+    for (const [gpa, length] of this.extents()) {
+      const first = (gpa - this.region.base) / PAGE_SIZE
+      for (let page = first; page < first + length / PAGE_SIZE; page++) bitmap[page >>> 3] = bitmap[page >>> 3]! | (1 << (page & 7))
+    }
+    return bitmap
+  }
+
+  /**
+   * The pages whose bits are set in `bitmap` (one bit per page of RAM, as `dirtyBitmap`),
+   * ascending, a batch at a time, every one even when zero (a page that became zero must be
+   * sent as such): `batch` is filled and yielded when full and once at the end; use it before
+   * asking for the next. With `clear`, each page's bit is cleared as it is read, and bits
+   * cleared by someone else meanwhile are skipped (post-copy sends each page once).
+   */
+  *bitmapBatches(bitmap: Uint8Array, batches: PageBatch | (() => PageBatch), clear = false): Generator<PageBatch> {
+    const next = typeof batches === 'function' ? batches : (): PageBatch => batches
+    let batch = next()
+    const pages = Math.min(this.pageCount, bitmap.length * 8)
+    const isSet = (page: number): boolean => (bitmap[page >>> 3]! & (1 << (page & 7))) !== 0
+    batch.clear()
+    for (let page = 0; page < pages; ) {
+      if ((page & 7) === 0 && bitmap[page >>> 3] === 0) {
+        page += 8
+        continue
+      }
+      if (!isSet(page)) {
+        page++
+        continue
+      }
+      let n = 1
+      const room = batch.capacity - batch.count
+      while (n < room && page + n < pages && isSet(page + n)) n++
+      this.readRun(batch, this.region.base + page * PAGE_SIZE, n, true, false)
+      if (clear) for (let p = page; p < page + n; p++) bitmap[p >>> 3] = bitmap[p >>> 3]! & ~(1 << (p & 7))
+      page += n
+      if (batch.full) {
+        yield batch
+        batch = next()
+        batch.clear()
+      }
+    }
+    if (batch.count > 0) yield batch
+  }
+
+  private setFlags(): void {
+    const { slot, base, size, hva } = this.region
+    const flags = (this.logging ? KVM_MEM_LOG_DIRTY_PAGES : 0) | (this.missing ? KVM_MEM_USERFAULT : 0)
+    this.vm.setUserMemoryRegion({ slot, flags, guestPhysAddr: ga(base), memorySize: size, userspaceAddr: hva, ...(this.missing ? { userfaultBitmap: this.missing } : {}) })
+  }
+
+  /** KVM_ARM_MTE_COPY_TAGS from the guest: the tags of [gpa, gpa + length) into `out` (one byte per granule). */
+  private copyTagsOut(gpa: number, length: number, out: Uint8Array): void {
+    this.vm.mteCopyTags({ guestIpa: ga(gpa), length, addr: out, flags: KVM_ARM_TAGS_FROM_GUEST })
+  }
+
+  /** KVM_ARM_MTE_COPY_TAGS to the guest: `tags` (one byte per granule) onto [gpa, gpa + length). */
+  private copyTagsIn(gpa: number, length: number, tags: Uint8Array): void {
+    this.vm.mteCopyTags({ guestIpa: ga(gpa), length, addr: tags, flags: KVM_ARM_TAGS_TO_GUEST })
   }
 
   private checkPage(gpa: number): void {

@@ -7,6 +7,11 @@ import { errorBrand } from '../errors.js'
 export interface Channel {
   /** Resolves once the bytes are handed on; rejects when the channel has failed. */
   write(bytes: Uint8Array): Promise<void>
+  /**
+   * Optional: several chunks handed on together, in order (one gathered write on a socket).
+   * The chunks are not copied: they must stay unchanged until the promise settles.
+   */
+  writev?(chunks: readonly Uint8Array[]): Promise<void>
   /** Called with each chunk the other side sends, in order. */
   onData(listener: (bytes: Uint8Array) => void): void
   /** Called once, when the other side has ended (no error) or the channel failed. */

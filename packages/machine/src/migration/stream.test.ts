@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { REG_PC } from '@tagvm/vmm-api'
 import type { MachineConfig } from '../config.js'
 import { FileFormatError } from '../errors.js'
-import type { PageRecord } from '../memory/page.js'
+import { batchPages, type PageRecord } from '../memory/page.js'
 import type { VcpuState } from '../snapshot/records.js'
 import { AckReader, MigrationReceiver, MigrationSender, ackRecord, type Ack } from './index.js'
 
@@ -48,7 +48,9 @@ function destination(source = 'stream'): { receiver: MigrationReceiver; memory: 
   const memory = new Map<number, PageRecord>()
   const got = { vcpus: [] as VcpuState[], devices: [] as string[], rounds: [] as number[], ended: false }
   const receiver = new MigrationReceiver(source, {
-    page: (p) => memory.set(p.gpa, p),
+    pages: (batch) => {
+      for (const p of batchPages(batch)) memory.set(p.gpa, p)
+    },
     roundEnd: (e) => got.rounds.push(e.pages),
     vcpu: (v) => got.vcpus.push(v),
     device: (d) => got.devices.push(d.name),
@@ -139,6 +141,7 @@ describe('migration stream', () => {
     const s2 = new MigrationSender()
     s2.hello()
     s2.config(config)
+    s2.page({ gpa: RAM, data: null, tags: null })
     expect(() => s2.vcpu({ index: 0, regs: [] })).toThrow(/before the last round was ended/)
     expect(() => s2.end()).toThrow(/END not allowed/)
   })

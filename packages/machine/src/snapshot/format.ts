@@ -1,18 +1,18 @@
 import { checkMachineConfig, type MachineConfig } from '../config.js'
 import { FileFormatError } from '../errors.js'
-import { PAGE_SIZE, concatBytes, type PageRecord } from '../memory/page.js'
-import { crc32c as crc32cOf } from './crc32c.js'
+import { PAGE_SIZE, PageBatch, batchPages, concatBytes, type PageBatchView, type PageRecord } from '../memory/page.js'
+import { crc32 as crc32Of } from './crc32.js'
 import {
   RECORD_NAMES,
   RecordDecoder,
   RecordType,
-  checkPageFits,
+  checkBatchFits,
   decodeDevice,
   decodeJson,
-  decodePage,
+  decodePages,
   decodeVcpu,
   encodeJson,
-  encodePageRecord,
+  encodePagesRecord,
   encodeRecord,
   encodeVcpu,
   type DeviceSnapshot,
@@ -22,15 +22,18 @@ import {
 import { Sha256 } from './sha256.js'
 
 /**
- * Snapshot file layout (version 1):
- *   "TAGVMSNP" | u32 version | u32 CRC-32C of the previous 12 bytes
- *   CONFIG, VCPU x cpus, DEVICE x n, PAGE x n (ascending addresses), END
- * with the record framing of records.ts (per-record CRC-32C) and END holding the SHA-256 of
- * every byte before it, so a snapshot is checked whole and section by section.
+ * Snapshot file layout (version 2):
+ *   "TAGVMSNP" | u32 version | u32 CRC-32 of the previous 12 bytes
+ *   CONFIG, VCPU x cpus, DEVICE x n, PAGES x n (ascending addresses throughout), END
+ * with the record framing of records.ts (per-record CRC-32) and END holding the SHA-256 of
+ * every byte before it, so a snapshot is checked whole and section by section. Version 1 had
+ * one PAGE record per page and CRC-32C checksums.
  */
 export const SNAPSHOT_MAGIC = 'TAGVMSNP'
 /** The snapshot format version this code writes and reads. */
-export const SNAPSHOT_VERSION = 1
+export const SNAPSHOT_VERSION = 2
+/** Pages per PAGES record the encoder writes when given pages one at a time. */
+const ENCODER_BATCH_PAGES = 256
 export const SNAPSHOT_HEADER_SIZE = 16
 
 /** A whole snapshot in memory: what decodeSnapshot gives and encodeSnapshot takes. */
@@ -46,7 +49,7 @@ function snapshotHeader(): Uint8Array {
   out.set(new TextEncoder().encode(SNAPSHOT_MAGIC))
   const view = new DataView(out.buffer)
   view.setUint32(8, SNAPSHOT_VERSION, true)
-  view.setUint32(12, crc32cOf(out.subarray(0, 12)), true)
+  view.setUint32(12, crc32Of(out.subarray(0, 12)), true)
   return out
 }
 
@@ -80,6 +83,8 @@ export class SnapshotEncoder {
   private config: MachineConfig | undefined
   private lastPage = -1
   private vcpuCount = 0
+  /** Pages given one at a time, written as a PAGES record once full or before the end. */
+  private pending: PageBatch | undefined
   bytesWritten = 0
 
   constructor(
@@ -125,20 +130,49 @@ export class SnapshotEncoder {
     this.emit(encodeRecord(RecordType.DEVICE, encodeJson(device)))
   }
 
-  /** One page worth saving, in ascending address order, inside RAM. */
+  /** One page worth saving, in ascending address order, inside RAM (batched into PAGES records). */
   writePage(page: PageRecord): void {
     this.advance('pages', 'a page')
-    const config = this.config!
-    if (page.gpa <= this.lastPage) throw new RangeError(`snapshot: page 0x${page.gpa.toString(16)} is not above the previous page`)
-    if (page.gpa < config.ramBase || page.gpa + PAGE_SIZE > config.ramBase + config.ramSize) throw new RangeError(`snapshot: page 0x${page.gpa.toString(16)} is outside RAM`)
+    this.checkPage(page.gpa)
+    if (page.tags?.some((t) => t > 15)) throw new RangeError(`snapshot: page 0x${page.gpa.toString(16)}: an allocation tag is not 4-bit`)
+    const pending = (this.pending ??= new PageBatch(ENCODER_BATCH_PAGES))
+    pending.add(page.gpa, page.data, page.tags)
     this.lastPage = page.gpa
-    this.emit(encodePageRecord(page))
+    if (pending.full) this.flushPages()
+  }
+
+  /**
+   * A batch of pages (ascending, above every page written before, inside RAM) as one PAGES
+   * record. Its bytes go to the sink as they are, so the sink must be done with them (write
+   * them out or copy them) before the batch is reused.
+   */
+  writePages(batch: PageBatchView): void {
+    this.advance('pages', 'pages')
+    this.flushPages()
+    if (batch.count === 0) return
+    for (const gpa of [batch.gpas[0]!, batch.gpas[batch.count - 1]!]) this.checkPage(gpa)
+    this.lastPage = batch.gpas[batch.count - 1]!
+    for (const chunk of encodePagesRecord(batch)) this.emit(chunk)
+  }
+
+  private checkPage(gpa: number): void {
+    const config = this.config!
+    if (gpa <= this.lastPage) throw new RangeError(`snapshot: page 0x${gpa.toString(16)} is not above the previous page`)
+    if (gpa < config.ramBase || gpa + PAGE_SIZE > config.ramBase + config.ramSize) throw new RangeError(`snapshot: page 0x${gpa.toString(16)} is outside RAM`)
+  }
+
+  private flushPages(): void {
+    const pending = this.pending
+    if (!pending || pending.count === 0) return
+    for (const chunk of encodePagesRecord(pending)) this.emit(chunk)
+    pending.clear()
   }
 
   /** Closes the snapshot with its END record (the SHA-256 of all before it). */
   end(): void {
     if (this.stage === 'config') throw new RangeError('snapshot: end before the machine config')
     if (this.vcpuCount !== this.config!.cpus) throw new RangeError(`snapshot: ${this.vcpuCount} vCPUs written, the config has ${this.config!.cpus}`)
+    this.flushPages()
     this.advance('ended', 'end')
     this.emit(encodeRecord(RecordType.END, this.hash.digest()))
   }
@@ -169,8 +203,11 @@ export interface SnapshotHandlers {
   vcpu?(state: VcpuState, offset: number): void
   /** A device's saved state. */
   device?(device: DeviceSnapshot, offset: number): void
-  /** A page with its data and tags. */
-  page?(page: PageRecord, offset: number): void
+  /**
+   * A batch of pages with their data and tags (views of the bytes read: valid during the call
+   * only).
+   */
+  pages?(batch: PageBatchView, offset: number): void
 }
 
 /** Options of the streaming snapshot decoder. */
@@ -250,23 +287,18 @@ export class SnapshotDecoder {
     const magic = new TextDecoder().decode(bytes.subarray(0, 8))
     if (magic !== SNAPSHOT_MAGIC) this.fail(0, `not a tagvm snapshot: magic ${JSON.stringify(magic)}, expected ${JSON.stringify(SNAPSHOT_MAGIC)}`)
     const view = new DataView(bytes.buffer)
-    if (view.getUint32(12, true) !== crc32cOf(bytes.subarray(0, 12))) this.fail(12, 'snapshot header checksum mismatch: corrupted')
+    if (view.getUint32(12, true) !== crc32Of(bytes.subarray(0, 12))) this.fail(12, 'snapshot header checksum mismatch: corrupted')
     const version = view.getUint32(8, true)
-    if (version !== SNAPSHOT_VERSION) this.fail(8, `snapshot format version ${version}; this tagvm reads version ${SNAPSHOT_VERSION}`)
+    if (version !== SNAPSHOT_VERSION) {
+      const by = version < SNAPSHOT_VERSION ? 'an older' : 'a newer'
+      this.fail(8, `snapshot format version ${version} (written by ${by} tagvm); this tagvm reads version ${SNAPSHOT_VERSION}`)
+    }
     this.hash.update(bytes)
   }
 
-  /** Hashes a record's frame exactly as it stood in the file (framing is fixed, and its CRC was checked). */
+  /** Hashes a record exactly as it stood in the file. */
   private hashRecord(record: RawRecord): void {
-    const head = new Uint8Array(8)
-    const view = new DataView(head.buffer)
-    view.setUint32(0, record.type, true)
-    view.setUint32(4, record.payload.length, true)
-    this.hash.update(head)
-    this.hash.update(record.payload)
-    const crc = new Uint8Array(4)
-    new DataView(crc.buffer).setUint32(0, crc32cOf(record.payload, crc32cOf(head)), true)
-    this.hash.update(crc)
+    this.hash.update(record.frame)
   }
 
   private enter(record: RawRecord, stage: Stage): void {
@@ -311,13 +343,14 @@ export class SnapshotDecoder {
         this.enter(record, 'devices')
         this.handlers.device?.(decodeDevice(record, this.file), record.offset)
         break
-      case RecordType.PAGE: {
+      case RecordType.PAGES: {
         this.enter(record, 'pages')
-        const p = decodePage(record, this.file)
-        if (p.gpa <= this.lastPage) this.fail(record.offset, `PAGE record 0x${p.gpa.toString(16)} is not above the previous page 0x${this.lastPage.toString(16)}`)
-        checkPageFits(p, config!, this.file, record.offset)
-        this.lastPage = p.gpa
-        this.handlers.page?.(p, record.offset)
+        const batch = decodePages(record, this.file)
+        const first = batch.gpas[0]!
+        if (first <= this.lastPage) this.fail(record.offset, `PAGES record: page 0x${first.toString(16)} is not above the previous page 0x${this.lastPage.toString(16)}`)
+        checkBatchFits(batch, config!, this.file, record.offset)
+        this.lastPage = batch.gpas[batch.count - 1]!
+        this.handlers.pages?.(batch, record.offset)
         break
       }
       default:
@@ -335,7 +368,7 @@ export function decodeSnapshot(bytes: Uint8Array, file: string, options: Snapsho
   const onProgress = options.onProgress
   const decoder = new SnapshotDecoder(
     file,
-    { config: (c) => (config = c), vcpu: (v) => vcpus.push(v), device: (d) => devices.push(d), page: (p) => pages.push(p) },
+    { config: (c) => (config = c), vcpu: (v) => vcpus.push(v), device: (d) => devices.push(d), pages: (batch) => pages.push(...batchPages(batch)) },
     { ...(options.sha256 ? { sha256: options.sha256 } : {}), ...(onProgress ? { onProgress: (offset: number) => onProgress(offset, bytes.length) } : {}) },
   )
   decoder.push(bytes)

@@ -1,13 +1,13 @@
-export { crc32c } from './crc32c.js'
+export { crc32, portableCrc32, useNativeCrc32 } from './crc32.js'
 export { Sha256, sha256 } from './sha256.js'
 export {
   RecordType,
   RecordDecoder,
   RECORD_NAMES,
   encodeRecord,
-  encodePage,
-  encodePageRecord,
-  decodePage,
+  encodePagesRecord,
+  decodePages,
+  MAX_BATCH_PAGES,
   encodeVcpu,
   decodeVcpu,
   oneRegSize,

@@ -1,19 +1,19 @@
 import type { DeviceState } from '@tagvm/devices'
 import type { MachineConfig } from '../config.js'
 import { FileFormatError } from '../errors.js'
-import { PAGE_SIZE, TAG_BYTES_PER_PAGE, isZero, type PageRecord } from '../memory/page.js'
-import { crc32c } from './crc32c.js'
+import { BATCH_DATA, BATCH_TAGS, PAGE_SIZE, TAG_BYTES_PER_PAGE, type PageBatchView } from '../memory/page.js'
+import { crc32 } from './crc32.js'
 
 /**
  * The record framing shared by snapshot files and migration streams, so the same page records
  * carry both. Each record is
- *   u32 type | u32 payload length | payload | u32 CRC-32C of (type, length, payload)
+ *   u32 type | u32 payload length | payload | u32 CRC-32 of (type, length, payload)
  * little-endian, and can be decoded as bytes arrive (a pipe or socket delivers any split).
  */
 export const RecordType = {
   /** Machine configuration, JSON. */
   CONFIG: 1,
-  /** One 4 KiB guest page: u64 gpa, u32 flags, [4096 data bytes], [256 tag bytes]. */
+  /** Format version 1's single page (no longer written or read; the number stays taken). */
   PAGE: 2,
   /** One vCPU's registers as ONE_REG (id, value) pairs. */
   VCPU: 3,
@@ -27,6 +27,20 @@ export const RecordType = {
   ACK: 7,
   /** Migration: stream start (protocol version). */
   HELLO: 8,
+  /**
+   * Guest pages, ascending: u32 count, u32 0, count x u64 (gpa | flags in the low 12 bits:
+   * 1 data, 2 tags), then 4096 data bytes per page with data, then 256 tag bytes (0..15) per
+   * page with tags. A page with neither is zero with zero tags.
+   */
+  PAGES: 9,
+  /**
+   * Migration, source to destination: post-copy starts; the pages still to come, as u32 flags
+   * (1: last such record), u32 pages in all runs (in the last record), u32 run count, then
+   * (u32 first page, u32 pages) per run, pages counted from the start of RAM.
+   */
+  POSTCOPY: 10,
+  /** Migration, destination to source: pages the guest needs now (u32 count, u32 0, count x u64 gpa). */
+  REQUEST: 11,
 } as const
 /** One of the RecordType numbers. */
 export type RecordTypeValue = (typeof RecordType)[keyof typeof RecordType]
@@ -34,19 +48,24 @@ const KNOWN = new Set<number>(Object.values(RecordType))
 /** Record type number to its name, for messages. */
 export const RECORD_NAMES: Record<number, string> = Object.fromEntries(Object.entries(RecordType).map(([k, v]) => [v, k]))
 
-/** Largest payload accepted: a page record is 4108 + 256 bytes; JSON sections stay far below. */
+/** Largest payload accepted: a PAGES record of MAX_BATCH_PAGES pages; JSON sections stay far below. */
 export const MAX_PAYLOAD = 16 * 1024 * 1024
+/** Most pages in one PAGES record. */
+export const MAX_BATCH_PAGES = 2048
 const FRAME_OVERHEAD = 12
 
 /** A record as framed in a file or stream, its checksum already checked. */
 export interface RawRecord {
   readonly type: RecordTypeValue
+  /** A view of the bytes pushed, valid until the next push: copy what must outlive it. */
   readonly payload: Uint8Array
+  /** The whole record as it stood in the stream (header, payload, CRC), a view like `payload`. */
+  readonly frame: Uint8Array
   /** Offset of the record's first byte in the file or stream. */
   readonly offset: number
 }
 
-/** One framed record: type, length, payload and CRC-32C. */
+/** One framed record: type, length, payload and CRC-32. */
 export function encodeRecord(type: RecordTypeValue, payload: Uint8Array): Uint8Array {
   if (payload.length > MAX_PAYLOAD) throw new RangeError(`record payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD}`)
   const out = new Uint8Array(payload.length + FRAME_OVERHEAD)
@@ -54,7 +73,7 @@ export function encodeRecord(type: RecordTypeValue, payload: Uint8Array): Uint8A
   view.setUint32(0, type, true)
   view.setUint32(4, payload.length, true)
   out.set(payload, 8)
-  view.setUint32(8 + payload.length, crc32c(out.subarray(0, 8 + payload.length)), true)
+  view.setUint32(8 + payload.length, crc32(out.subarray(0, 8 + payload.length)), true)
   return out
 }
 
@@ -128,7 +147,7 @@ export class RecordDecoder {
       if (length > MAX_PAYLOAD) throw new FileFormatError(this.source, offset + 4, `${RECORD_NAMES[type]} record length ${length} exceeds ${MAX_PAYLOAD} (corrupted?)`)
       if (to - at < length + FRAME_OVERHEAD) break
       const crc = view.getUint32(at + 8 + length, true)
-      const actual = crc32c(bytes.subarray(at, at + 8 + length))
+      const actual = crc32(bytes.subarray(at, at + 8 + length))
       if (crc !== actual) {
         throw new FileFormatError(
           this.source,
@@ -136,8 +155,8 @@ export class RecordDecoder {
           `${RECORD_NAMES[type]} record checksum mismatch (stored 0x${crc.toString(16).padStart(8, '0')}, computed 0x${actual.toString(16).padStart(8, '0')}): corrupted`,
         )
       }
-      // A copy as a plain Uint8Array (Buffer's slice would be a view into the caller's bytes).
-      records.push({ type: type as RecordTypeValue, payload: new Uint8Array(bytes.subarray(at + 8, at + 8 + length)), offset })
+      // A view, valid until the next push (every reader handles a record before that).
+      records.push({ type: type as RecordTypeValue, payload: bytes.subarray(at + 8, at + 8 + length), frame: bytes.subarray(at, at + length + FRAME_OVERHEAD), offset })
       at += length + FRAME_OVERHEAD
       this.base += length + FRAME_OVERHEAD
     }
@@ -147,70 +166,97 @@ export class RecordDecoder {
 
 // --- payload codecs shared by snapshot and migration ----------------------------------------
 
-/** Page flags: the page holds allocation tags; its data is all zero (not stored). */
-export const PAGE_TAGGED = 1
-export const PAGE_ZERO = 2
+const PAGES_HEADER = 8
+const GPA_FLAGS_MASK = 0xfff
 
-/** Checks a page and returns its payload size and whether its data is stored. */
-function pageLayout(page: PageRecord): { size: number; data: Uint8Array | null } {
-  if (!Number.isSafeInteger(page.gpa) || page.gpa < 0 || page.gpa % PAGE_SIZE !== 0) throw new RangeError(`page address ${page.gpa} is not page-aligned`)
-  if (page.data && page.data.length !== PAGE_SIZE) throw new RangeError(`page data must be ${PAGE_SIZE} bytes, got ${page.data.length}`)
-  if (page.tags) {
-    if (page.tags.length !== TAG_BYTES_PER_PAGE) throw new RangeError(`page tags must be ${TAG_BYTES_PER_PAGE} bytes, got ${page.tags.length}`)
-    for (let i = 0; i < page.tags.length; i++) if (page.tags[i]! > 15) throw new RangeError(`allocation tag ${page.tags[i]} is not 4-bit`)
+/**
+ * A PAGES record for a batch, as the chunks to write in order (frame and page table, data,
+ * tags, CRC): the batch's bytes are not copied, so they must stay as they are until the chunks
+ * are written. The CRC-32 runs over the chunks in place.
+ */
+export function encodePagesRecord(batch: PageBatchView): Uint8Array[] {
+  const { count, gpas, flags, data, tags } = batch
+  if (!Number.isInteger(count) || count < 1 || count > MAX_BATCH_PAGES) throw new RangeError(`a PAGES record holds 1..${MAX_BATCH_PAGES} pages, got ${count}`)
+  let dataPages = 0
+  let tagPages = 0
+  const head = new Uint8Array(8 + PAGES_HEADER + count * 8)
+  const view = new DataView(head.buffer)
+  let last = -1
+  for (let i = 0; i < count; i++) {
+    const gpa = gpas[i]!
+    const f = flags[i]!
+    if (!Number.isSafeInteger(gpa) || gpa < 0 || gpa % PAGE_SIZE !== 0) throw new RangeError(`page address ${gpa} is not page-aligned`)
+    if (gpa <= last) throw new RangeError(`page 0x${gpa.toString(16)} is not above the page before it in the batch`)
+    if (f & ~(BATCH_DATA | BATCH_TAGS)) throw new RangeError(`page 0x${gpa.toString(16)}: unknown flags ${f}`)
+    last = gpa
+    if (f & BATCH_DATA) dataPages++
+    if (f & BATCH_TAGS) tagPages++
+    view.setUint32(8 + PAGES_HEADER + i * 8, gpa % 0x1_0000_0000 | f, true)
+    view.setUint32(8 + PAGES_HEADER + i * 8 + 4, Math.floor(gpa / 0x1_0000_0000), true)
   }
-  const data = page.data && !isZero(page.data) ? page.data : null
-  return { size: 12 + (data ? PAGE_SIZE : 0) + (page.tags ? TAG_BYTES_PER_PAGE : 0), data }
+  if (data.length !== dataPages * PAGE_SIZE) throw new RangeError(`batch data is ${data.length} bytes for ${dataPages} pages with data`)
+  if (tags.length !== tagPages * TAG_BYTES_PER_PAGE) throw new RangeError(`batch tags are ${tags.length} bytes for ${tagPages} tagged pages`)
+  if (!tagsAreNibbles(tags)) throw new RangeError('an allocation tag is not 4-bit')
+  const length = PAGES_HEADER + count * 8 + data.length + tags.length
+  view.setUint32(0, RecordType.PAGES, true)
+  view.setUint32(4, length, true)
+  view.setUint32(8, count, true)
+  const crc = new Uint8Array(4)
+  new DataView(crc.buffer).setUint32(0, crc32(tags, crc32(data, crc32(head))), true)
+  return [head, data, tags, crc]
 }
 
-function writePage(page: PageRecord, data: Uint8Array | null, out: Uint8Array, at: number): void {
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength)
-  view.setUint32(at, page.gpa % 0x1_0000_0000, true)
-  view.setUint32(at + 4, Math.floor(page.gpa / 0x1_0000_0000), true)
-  view.setUint32(at + 8, (page.tags ? PAGE_TAGGED : 0) | (data ? 0 : PAGE_ZERO), true)
-  if (data) out.set(data, at + 12)
-  if (page.tags) out.set(page.tags, at + 12 + (data ? PAGE_SIZE : 0))
+/** Whether every byte is at most 15, four at a time where aligned. */
+function tagsAreNibbles(tags: Uint8Array): boolean {
+  let i = 0
+  if ((tags.byteOffset & 3) === 0) {
+    const words = new Uint32Array(tags.buffer, tags.byteOffset, tags.length >>> 2)
+    for (let w = 0; w < words.length; w++) if (words[w]! & 0xf0f0_f0f0) return false
+    i = words.length * 4
+  }
+  for (; i < tags.length; i++) if (tags[i]! > 15) return false
+  return true
 }
 
-/** A PAGE record's payload (the frame is encodeRecord's). */
-export function encodePage(page: PageRecord): Uint8Array {
-  const { size, data } = pageLayout(page)
-  const out = new Uint8Array(size)
-  writePage(page, data, out, 0)
-  return out
-}
-
-/** A whole PAGE record (frame included) built in one buffer: the hot path of snapshot and migration. */
-export function encodePageRecord(page: PageRecord): Uint8Array {
-  const { size, data } = pageLayout(page)
-  const out = new Uint8Array(size + FRAME_OVERHEAD)
-  const view = new DataView(out.buffer)
-  view.setUint32(0, RecordType.PAGE, true)
-  view.setUint32(4, size, true)
-  writePage(page, data, out, 8)
-  view.setUint32(8 + size, crc32c(out.subarray(0, 8 + size)), true)
-  return out
-}
-
-/** A PAGE record's payload, checked (flags, length, 4-bit tags). */
-export function decodePage(record: RawRecord, source: string): PageRecord {
+/**
+ * A PAGES record's payload, checked (count, flags, ascending page-aligned addresses, length,
+ * 4-bit tags). The batch's data and tags are views of the record's payload.
+ */
+export function decodePages(record: RawRecord, source: string): PageBatchView {
   const p = record.payload
   const bad = (problem: string): never => {
-    throw new FileFormatError(source, record.offset, `PAGE record: ${problem}`)
+    throw new FileFormatError(source, record.offset, `PAGES record: ${problem}`)
   }
-  if (p.length < 12) bad(`payload of ${p.length} bytes is shorter than its 12-byte header`)
+  if (p.length < PAGES_HEADER) bad(`payload of ${p.length} bytes is shorter than its ${PAGES_HEADER}-byte header`)
   const view = new DataView(p.buffer, p.byteOffset, p.byteLength)
-  const gpa = view.getUint32(4, true) * 0x1_0000_0000 + view.getUint32(0, true)
-  const flags = view.getUint32(8, true)
-  if (flags & ~(PAGE_TAGGED | PAGE_ZERO)) bad(`unknown flags 0x${flags.toString(16)}`)
-  if (gpa % PAGE_SIZE !== 0) bad(`address 0x${gpa.toString(16)} is not page-aligned`)
-  const hasData = (flags & PAGE_ZERO) === 0
-  const tagged = (flags & PAGE_TAGGED) !== 0
-  const expected = 12 + (hasData ? PAGE_SIZE : 0) + (tagged ? TAG_BYTES_PER_PAGE : 0)
-  if (p.length !== expected) bad(`payload is ${p.length} bytes, expected ${expected} for flags 0x${flags.toString(16)}`)
-  const tags = tagged ? p.slice(expected - TAG_BYTES_PER_PAGE) : null
-  if (tags?.some((t) => t > 15)) bad('an allocation tag is above 15')
-  return { gpa, data: hasData ? p.slice(12, 12 + PAGE_SIZE) : null, tags }
+  const count = view.getUint32(0, true)
+  if (count < 1 || count > MAX_BATCH_PAGES) bad(`holds ${count} pages; a record holds 1..${MAX_BATCH_PAGES}`)
+  if (view.getUint32(4, true) !== 0) bad(`reserved field is 0x${view.getUint32(4, true).toString(16)}, expected 0`)
+  if (p.length < PAGES_HEADER + count * 8) bad(`payload of ${p.length} bytes cannot hold the addresses of ${count} pages`)
+  const gpas = new Float64Array(count)
+  const flags = new Uint8Array(count)
+  let dataPages = 0
+  let tagPages = 0
+  let last = -1
+  for (let i = 0; i < count; i++) {
+    const lo = view.getUint32(PAGES_HEADER + i * 8, true)
+    const f = lo & GPA_FLAGS_MASK
+    const gpa = view.getUint32(PAGES_HEADER + i * 8 + 4, true) * 0x1_0000_0000 + (lo - f)
+    if (f & ~(BATCH_DATA | BATCH_TAGS)) bad(`page 0x${gpa.toString(16)} has unknown flags 0x${f.toString(16)}`)
+    if (gpa <= last) bad(`page 0x${gpa.toString(16)} is not above the page before it (0x${last.toString(16)})`)
+    last = gpa
+    gpas[i] = gpa
+    flags[i] = f
+    if (f & BATCH_DATA) dataPages++
+    if (f & BATCH_TAGS) tagPages++
+  }
+  const dataAt = PAGES_HEADER + count * 8
+  const tagsAt = dataAt + dataPages * PAGE_SIZE
+  const expected = tagsAt + tagPages * TAG_BYTES_PER_PAGE
+  if (p.length !== expected) bad(`payload is ${p.length} bytes, expected ${expected} for ${count} pages (${dataPages} with data, ${tagPages} tagged)`)
+  const tags = p.subarray(tagsAt, expected)
+  if (!tagsAreNibbles(tags)) bad('an allocation tag is above 15')
+  return { count, gpas, flags, data: p.subarray(dataAt, tagsAt), tags }
 }
 
 export function encodeJson(value: unknown): Uint8Array {
@@ -305,9 +351,13 @@ export function decodeDevice(record: RawRecord, source: string): DeviceSnapshot 
   return d as DeviceSnapshot
 }
 
-/** A PAGE record checked against the machine it belongs to: inside its RAM, tags only with MTE on. */
-export function checkPageFits(page: PageRecord, config: MachineConfig, source: string, offset: number): void {
-  const at = `PAGE record 0x${page.gpa.toString(16)}`
-  if (page.gpa < config.ramBase || page.gpa + PAGE_SIZE > config.ramBase + config.ramSize) throw new FileFormatError(source, offset, `${at} is outside the machine's RAM`)
-  if (page.tags && !config.mte) throw new FileFormatError(source, offset, `${at} carries tags but the machine has MTE off`)
+/** A PAGES record checked against the machine it belongs to: inside its RAM, tags only with MTE on. */
+export function checkBatchFits(batch: PageBatchView, config: MachineConfig, source: string, offset: number): void {
+  const first = batch.gpas[0]!
+  const last = batch.gpas[batch.count - 1]!
+  if (first < config.ramBase || last + PAGE_SIZE > config.ramBase + config.ramSize) {
+    const outside = first < config.ramBase ? first : last
+    throw new FileFormatError(source, offset, `PAGES record: page 0x${outside.toString(16)} is outside the machine's RAM`)
+  }
+  if (batch.tags.length > 0 && !config.mte) throw new FileFormatError(source, offset, `PAGES record: page 0x${batch.gpas[batch.flags.indexOf(BATCH_TAGS)]!.toString(16)} carries tags but the machine has MTE off`)
 }

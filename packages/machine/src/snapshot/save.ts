@@ -1,22 +1,24 @@
 import type { Machine } from '../machine/machine.js'
-import { PAGE_SIZE, pageRecordBytes } from '../memory/page.js'
+import { SCAN_CHUNK_PAGES } from '../memory/guest-memory.js'
+import { PAGE_SIZE, PageBatch, batchGuestBytes } from '../memory/page.js'
 import type { TransferProgress } from '../progress.js'
 import type { SnapshotEncoder } from './format.js'
 
 /**
  * Writes a stopped machine into a snapshot: its config, every vCPU's ONE_REG registers, device
- * state, and every page that holds data or tags (tags through KVM_ARM_MTE_COPY_TAGS).
- * Progress is RAM scanned. Returns the guest bytes saved (data + tags).
+ * state, and every page that holds data or tags (tags through KVM_ARM_MTE_COPY_TAGS), a
+ * batch of pages per record. Progress is RAM walked. Returns the guest bytes saved (data +
+ * tags).
  */
 export function writeMachineSnapshot(machine: Machine, enc: SnapshotEncoder, progress?: TransferProgress): number {
   let guestBytes = 0
   enc.writeConfig(machine.config)
   for (const state of machine.saveVcpus()) enc.writeVcpu(state)
   for (const device of machine.saveDevices()) enc.writeDevice(device)
-  for (const page of machine.memory.pages()) {
-    enc.writePage(page)
-    guestBytes += pageRecordBytes(page)
-    progress?.update(page.gpa + PAGE_SIZE - machine.config.ramBase)
+  for (const batch of machine.memory.batches(new PageBatch(SCAN_CHUNK_PAGES))) {
+    enc.writePages(batch)
+    guestBytes += batchGuestBytes(batch)
+    progress?.update(batch.gpas[batch.count - 1]! + PAGE_SIZE - machine.config.ramBase)
   }
   enc.end()
   return guestBytes
