@@ -52,10 +52,20 @@ export class CliError extends Error {
   override readonly name = 'CliError'
 }
 
-/** Where a migration stream goes: a Unix socket path, or an inherited file descriptor (`fd:N`, a pipe). */
-export type Endpoint = { readonly kind: 'unix'; readonly path: string } | { readonly kind: 'fd'; readonly fd: number }
+/** Where a migration stream goes: a Unix socket path, TCP (`tcp:HOST:PORT`, as QEMU's -incoming), or an inherited file descriptor (`fd:N`, a pipe). */
+export type Endpoint =
+  | { readonly kind: 'unix'; readonly path: string }
+  | { readonly kind: 'fd'; readonly fd: number }
+  | { readonly kind: 'tcp'; readonly host: string; readonly port: number }
 
 export function parseEndpoint(text: string): Endpoint {
+  if (text.startsWith('tcp:')) {
+    // tcp:HOST:PORT, an IPv6 host in brackets; port 0 (listening) takes any free port.
+    const tcp = /^tcp:(\[[0-9A-Fa-f:.]+\]|[^:[\]]+):(\d{1,5})$/.exec(text)
+    const port = tcp ? Number(tcp[2]) : NaN
+    if (!tcp || port > 65535) throw new CliError(`'${text}' is not tcp:HOST:PORT (a port 0..65535; an IPv6 host in brackets)`)
+    return { kind: 'tcp', host: tcp[1]!.replace(/^\[(.*)\]$/, '$1'), port }
+  }
   const fd = /^fd:(\d+)$/.exec(text)
   if (fd) {
     const n = Number(fd[1])
@@ -158,10 +168,11 @@ const SEND_OPTIONS: OptionSpec[] = [
   ...RUN_OPTIONS,
   AFTER,
   QUIET,
-  { name: 'to', kind: 'value', arg: 'SOCKET', help: 'where the destination listens (a Unix socket path, or fd:N)' },
-  { name: 'max-rounds', kind: 'value', arg: 'N', help: 'pre-copy rounds before stopping the guest (default 8)' },
+  { name: 'to', kind: 'value', arg: 'SOCKET', help: 'where the destination listens (a Unix socket path, tcp:HOST:PORT, or fd:N)' },
+  { name: 'max-rounds', kind: 'value', arg: 'N', help: 'pre-copy rounds before stopping the guest (default 8; with --postcopy 1, and 0 is allowed)' },
+  { name: 'postcopy', kind: 'flag', help: 'after the pre-copy rounds, run the guest on the destination at once and send the rest as it needs it' },
 ]
-const RECEIVE_OPTIONS: OptionSpec[] = [{ name: 'listen', kind: 'value', arg: 'SOCKET', help: 'where to wait for the source (a Unix socket path, or fd:N)' }, ...LIMIT_OPTIONS, QUIET]
+const RECEIVE_OPTIONS: OptionSpec[] = [{ name: 'listen', kind: 'value', arg: 'SOCKET', help: 'where to wait for the source (a Unix socket path, tcp:HOST:PORT with port 0 for any free port, or fd:N)' }, ...LIMIT_OPTIONS, QUIET]
 
 export const COMMANDS: readonly CommandSpec[] = [
   { name: 'run', usage: 'tagvm run IMAGE [options]', summary: 'run a guest image (ELF, Linux arm64 Image, or raw code) on the MTE machine', positionals: ['IMAGE'], options: [...RUN_OPTIONS, ...GDB_OPTIONS, QUIET] },
@@ -179,7 +190,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'migrate receive',
     usage: 'tagvm migrate receive --listen SOCKET [options]',
-    summary: 'wait for a migrated guest (Unix socket path, or fd:N for a pipe), then run it',
+    summary: 'wait for a migrated guest (Unix socket path, tcp:HOST:PORT, or fd:N for a pipe), then run it',
     positionals: [],
     options: RECEIVE_OPTIONS,
     refuses: { options: SEND_OPTIONS.filter((o) => !RECEIVE_OPTIONS.includes(o)), because: 'the machine comes from the source' },
@@ -291,7 +302,7 @@ export type Command =
   | { readonly name: 'disasm'; readonly file: string; readonly base: number | undefined }
   | { readonly name: 'snapshot'; readonly image: string; readonly out: string; readonly machine: MachineOptions; readonly afterInsns: number | undefined; readonly quiet: boolean }
   | { readonly name: 'restore'; readonly snapshot: string; readonly maxInsns: number | undefined; readonly trace: boolean; readonly quiet: boolean }
-  | { readonly name: 'migrate-send'; readonly source: string; readonly to: string; readonly machine: MachineOptions; readonly afterInsns: number | undefined; readonly maxRounds: number; readonly quiet: boolean }
+  | { readonly name: 'migrate-send'; readonly source: string; readonly to: string; readonly machine: MachineOptions; readonly afterInsns: number | undefined; readonly maxRounds: number; readonly postcopy: boolean; readonly quiet: boolean }
   | { readonly name: 'migrate-receive'; readonly listen: string; readonly maxInsns: number | undefined; readonly trace: boolean; readonly quiet: boolean }
   | { readonly name: 'tags'; readonly input: string; readonly machine: MachineOptions; readonly afterInsns: number | undefined; readonly html: string | undefined; readonly width: number | undefined; readonly quiet: boolean }
   | { readonly name: 'guests' }
@@ -430,6 +441,16 @@ function countOption(values: OptionValues, name: string): number | undefined {
   return n
 }
 
+/** --max-rounds: at least 1, or 0 with --postcopy (the destination starts the guest with no page sent first). */
+function maxRounds(values: Map<string, string | true>): number {
+  const postcopy = values.has('postcopy')
+  const text = optionValue(values, 'max-rounds')
+  if (text === undefined) return postcopy ? 1 : 8
+  const n = withContext('max-rounds', () => parseCount(text))
+  if (n === 0 && !postcopy) throw new CliError('--max-rounds: must be at least 1 (0 only with --postcopy)')
+  return n
+}
+
 function buildCommand(spec: CommandSpec, args: readonly string[]): Command {
   const { positionals, values } = splitArgs(spec, args)
   const quiet = values.get('quiet') === true
@@ -460,7 +481,7 @@ function buildCommand(spec: CommandSpec, args: readonly string[]): Command {
       const to = optionValue(values, 'to')
       if (to === undefined) throw new CliError('migrate send: --to SOCKET is required')
       withContext('to', () => parseEndpoint(to))
-      return { name: 'migrate-send', source, to, machine: machineOptions(values), afterInsns: countOption(values, 'after-insns'), maxRounds: countOption(values, 'max-rounds') ?? 8, quiet }
+      return { name: 'migrate-send', source, to, machine: machineOptions(values), afterInsns: countOption(values, 'after-insns'), maxRounds: maxRounds(values), postcopy: values.has('postcopy'), quiet }
     }
     case 'migrate receive': {
       positionalsExactly('migrate receive', positionals, [])

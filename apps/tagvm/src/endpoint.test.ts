@@ -24,7 +24,7 @@ test('a whole migration over a Unix socket endpoint: stream one way, ACK back, t
   const destination = listenEndpoint(endpoint, listening).then(
     (channel) =>
       new Promise<void>((resolve, reject) => {
-        const receiver = new MigrationReceiver('source', { page: (p) => received.push(p.gpa) })
+        const receiver = new MigrationReceiver('source', { pages: (b) => received.push(...b.gpas.subarray(0, b.count)) })
         channel.onData((bytes) => {
           try {
             receiver.push(bytes)

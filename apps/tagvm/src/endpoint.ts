@@ -54,6 +54,14 @@ function streamChannel(input: Readable, output: Writable): Channel {
       new Promise((resolve, reject) => {
         output.write(bytes, (err) => (err ? reject(err) : resolve()))
       }),
+    // Corked writes leave as one writev: a page record's header, data and tags in one call.
+    writev: (chunks) =>
+      new Promise((resolve, reject) => {
+        output.cork()
+        chunks.forEach((chunk, i) => output.write(chunk, i === chunks.length - 1 ? (err) => (err ? reject(err) : resolve()) : undefined))
+        output.uncork()
+        if (chunks.length === 0) resolve()
+      }),
     onData: (listener) => input.on('data', (b: Buffer | string) => listener(typeof b === 'string' ? new TextEncoder().encode(b) : new Uint8Array(b.buffer, b.byteOffset, b.byteLength))),
     onEnd: (listener) => {
       const once = endOnce(listener)
@@ -70,21 +78,50 @@ function streamChannel(input: Readable, output: Writable): Channel {
   }
 }
 
+/** The endpoint as the command line spells it, for messages. */
+export function endpointText(endpoint: Endpoint): string {
+  switch (endpoint.kind) {
+    case 'fd':
+      return `fd:${endpoint.fd}`
+    case 'unix':
+      return endpoint.path
+    case 'tcp':
+      return `tcp:${endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host}:${endpoint.port}`
+  }
+}
+
 /** Source side: connects to the destination. A pipe (`fd:N`) carries the stream only; the ACK comes on fd N+1. */
 export function connectEndpoint(endpoint: Endpoint): Promise<Channel> {
   if (endpoint.kind === 'fd') return Promise.resolve(fdChannel(endpoint.fd + 1, endpoint.fd))
   return new Promise((resolve, reject) => {
-    const socket: Socket = connect(endpoint.path)
+    const socket: Socket = endpoint.kind === 'tcp' ? connect({ host: endpoint.host, port: endpoint.port, noDelay: true }) : connect(endpoint.path)
     socket.once('connect', () => resolve(streamChannel(socket, socket)))
-    socket.once('error', (e) => reject(new EndpointError(endpoint.path, 'connect', errnoOf(e), { cause: e })))
+    socket.once('error', (e) => reject(new EndpointError(endpointText(endpoint), 'connect', errnoOf(e), { cause: e })))
   })
 }
 
-/** Destination side: waits for one source. With `fd:N` the stream arrives on fd N and the ACK goes to fd N+1. */
-export function listenEndpoint(endpoint: Endpoint, onListening?: () => void): Promise<Channel> {
+/**
+ * Destination side: waits for one source. With `fd:N` the stream arrives on fd N and the ACK
+ * goes to fd N+1. `onListening` gets the endpoint actually listened on (a TCP port 0 becomes
+ * the port the system chose).
+ */
+export function listenEndpoint(endpoint: Endpoint, onListening?: (at: Endpoint) => void): Promise<Channel> {
   if (endpoint.kind === 'fd') {
-    onListening?.()
+    onListening?.(endpoint)
     return Promise.resolve(fdChannel(endpoint.fd, endpoint.fd + 1))
+  }
+  if (endpoint.kind === 'tcp') {
+    return new Promise((resolve, reject) => {
+      const server: Server = createServer({ noDelay: true }, (socket) => {
+        server.close()
+        resolve(streamChannel(socket, socket))
+      })
+      server.once('error', (e) => reject(new EndpointError(endpointText(endpoint), 'listen', errnoOf(e), { cause: e })))
+      server.listen({ host: endpoint.host, port: endpoint.port }, () => {
+        const address = server.address()
+        onListening?.({ ...endpoint, port: typeof address === 'object' && address ? address.port : endpoint.port })
+      })
+    })
   }
   // Node reports a socket path in a missing directory as EACCES; say what is really wrong.
   try {
@@ -98,7 +135,7 @@ export function listenEndpoint(endpoint: Endpoint, onListening?: () => void): Pr
       resolve(streamChannel(socket, socket))
     })
     server.once('error', (e) => reject(new EndpointError(endpoint.path, 'listen', errnoOf(e), { cause: e })))
-    server.listen(endpoint.path, () => onListening?.())
+    server.listen(endpoint.path, () => onListening?.(endpoint))
   })
 }
 

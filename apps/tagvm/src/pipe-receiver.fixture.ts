@@ -6,7 +6,7 @@ import { listenEndpoint } from './endpoint.js'
 
 const channel = await listenEndpoint(parseEndpoint('fd:3'))
 let pages = 0
-const receiver = new MigrationReceiver('fd:3', { page: () => pages++ })
+const receiver = new MigrationReceiver('fd:3', { pages: (b) => (pages += b.count) })
 channel.onData((bytes) => {
   receiver.push(bytes)
   if (receiver.complete) {

@@ -162,3 +162,44 @@ test('migrate send SNAPSHOT: a saved guest is restored at the source and migrate
   expect(src.stdout().length).toBeGreaterThan(0)
   expect(first.stdout() + src.stdout() + dst.stdout()).toBe(recorded('mte-demo'))
 })
+
+test('tcp:HOST:PORT endpoints: IPv4, a bracketed IPv6 host, port 0 for any free port; malformed ones refused', async () => {
+  const { parseEndpoint } = await import('../cli-args.js')
+  expect(parseEndpoint('tcp:127.0.0.1:4444')).toEqual({ kind: 'tcp', host: '127.0.0.1', port: 4444 })
+  expect(parseEndpoint('tcp:[::1]:0')).toEqual({ kind: 'tcp', host: '::1', port: 0 })
+  expect(parseEndpoint('tcp:localhost:65535')).toEqual({ kind: 'tcp', host: 'localhost', port: 65535 })
+  for (const bad of ['tcp:', 'tcp:host', 'tcp:host:', 'tcp:host:65536', 'tcp::1:80', 'tcp:host:-1']) expect(() => parseEndpoint(bad)).toThrow(/is not tcp:HOST:PORT/)
+})
+
+for (const postcopy of [false, true]) {
+  test(`tagvm migrate ${postcopy ? '--postcopy ' : ''}over TCP loopback: two processes, the destination on a port the system chose`, async () => {
+    const { spawn } = await import('node:child_process')
+    const appDir = fileURLToPath(new URL('../../', import.meta.url))
+    const tagvm = (args: string[], onStderr?: (text: string) => void) => {
+      const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/cli.ts', ...args], { cwd: appDir })
+      let stdout = ''
+      let stderr = ''
+      child.stdout.setEncoding('latin1').on('data', (t: string) => (stdout += t))
+      child.stderr.setEncoding('latin1').on('data', (t: string) => {
+        stderr += t
+        onStderr?.(stderr)
+      })
+      return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })))
+    }
+    let port!: (p: string) => void
+    const listening = new Promise<string>((resolve) => (port = resolve))
+    const destination = tagvm(['migrate', 'receive', '--listen', 'tcp:127.0.0.1:0'], (text) => {
+      const m = /waiting for a migration on tcp:127\.0\.0\.1:(\d+)\n/.exec(text)
+      if (m && m[1] !== '0') port(m[1]!)
+    })
+    const to = `tcp:127.0.0.1:${await listening}`
+    const rounds = postcopy ? ['--postcopy', '--max-rounds', '0'] : ['--max-rounds', '1']
+    const source = await tagvm(['migrate', 'send', elf('mte-demo'), '--to', to, '--after-insns', '104000', ...rounds])
+    const received = await destination
+    expect(source.status).toBe(0)
+    expect(received.status).toBe(0)
+    expect(source.stderr).toMatch(postcopy ? /the guest now runs on the destination \(\d+ pages in 0 pre-copy rounds and post-copy, \d+ pages asked for; downtime [\d.]+ ms\)/ : /the guest now runs on the destination \(\d+ pages in \d+ rounds; downtime [\d.]+ ms\)/)
+    expect(received.stderr).toContain(postcopy ? 'post-copy migration: the guest continues here while its memory arrives' : 'migration complete; the guest continues here')
+    expect(source.stdout + received.stdout).toBe(recorded('mte-demo'))
+  })
+}

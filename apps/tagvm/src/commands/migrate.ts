@@ -1,7 +1,7 @@
-import { isChannelError, isFileFormatError, isSnapshot, receiveMachine, sendMachine, type Channel, type Machine } from '@tagvm/machine'
+import { isChannelError, isFileFormatError, isSnapshot, receiveMigration, sendMachine, type Channel, type IncomingGuest, type Machine } from '@tagvm/machine'
 import { EXIT_FAILURE, EXIT_OK, parseEndpoint, type Command } from '../cli-args.js'
 import type { CliIo } from '../cli-io.js'
-import { connectEndpoint, listenEndpoint } from '../endpoint.js'
+import { connectEndpoint, endpointText, listenEndpoint } from '../endpoint.js'
 import { readFileHead } from '../files/input.js'
 import { restoreMachine } from '../files/snapshot-file.js'
 import { ProgressReporter } from '../progress.js'
@@ -25,11 +25,16 @@ export async function migrateSendCommand(command: SendCommand, io: CliIo): Promi
   }
   const channel = await connectEndpoint(parseEndpoint(command.to))
   const progress = command.quiet ? undefined : new ProgressReporter(io.stderr, 'migrate', 0)
-  const result = await sendMachine(machine, channel, { maxRounds: command.maxRounds, ...(progress ? { progress } : {}) })
+  const result = await sendMachine(machine, channel, { maxRounds: command.maxRounds, postcopy: command.postcopy, ...(progress ? { progress } : {}) })
   switch (result.kind) {
-    case 'migrated':
-      if (!command.quiet) io.stderr.write(`tagvm: the guest now runs on the destination (${result.pages} pages in ${result.rounds} rounds); stopping here\n`)
+    case 'migrated': {
+      const how = command.postcopy ? `${result.rounds} pre-copy rounds and post-copy, ${result.requestedPages} pages asked for` : `${result.rounds} rounds`
+      if (!command.quiet) io.stderr.write(`tagvm: the guest now runs on the destination (${result.pages} pages in ${how}; downtime ${result.downtimeMs.toFixed(1)} ms); stopping here\n`)
       return EXIT_OK
+    }
+    case 'lost':
+      io.stderr.write(`tagvm: post-copy migration broke after the destination started the guest: ${result.reason}; ${result.missingPages} pages never left here, and the guest cannot come back (it ran on there)\n`)
+      return EXIT_FAILURE
     case 'stopped':
       io.stderr.write(`tagvm: the guest stopped by itself during pre-copy (${result.stop.kind}); migration abandoned\n`)
       return finish(result.stop, machine, io, undefined)
@@ -41,18 +46,18 @@ export async function migrateSendCommand(command: SendCommand, io: CliIo): Promi
 
 /** `tagvm migrate receive --listen ENDPOINT`: build the guest from the stream, then run it. */
 export async function migrateReceiveCommand(command: ReceiveCommand, io: CliIo): Promise<number> {
-  const channel: Channel = await listenEndpoint(parseEndpoint(command.listen), () => {
-    if (!command.quiet) io.stderr.write(`tagvm: waiting for a migration on ${command.listen}\n`)
+  const channel: Channel = await listenEndpoint(parseEndpoint(command.listen), (at) => {
+    if (!command.quiet) io.stderr.write(`tagvm: waiting for a migration on ${endpointText(at)}\n`)
   })
-  let machine: Machine
+  let incoming: IncomingGuest
   try {
-    machine = await receiveMachine(channel, (config) => createMachine(config, io, command.trace), command.listen)
+    incoming = await receiveMigration(channel, (config) => createMachine(config, io, command.trace), command.listen)
   } catch (error) {
     // A bad, refused or broken stream; anything else is tagvm's own bug.
     if (!(isFileFormatError(error) || isChannelError(error))) throw error
     io.stderr.write(`tagvm: migration failed: ${error.message}\n`)
     return EXIT_FAILURE
   }
-  if (!command.quiet) io.stderr.write('tagvm: migration complete; the guest continues here\n')
-  return finish(machine.run(command.maxInsns ?? Number.POSITIVE_INFINITY), machine, io, command.maxInsns)
+  if (!command.quiet) io.stderr.write(incoming.postcopy ? 'tagvm: post-copy migration: the guest continues here while its memory arrives\n' : 'tagvm: migration complete; the guest continues here\n')
+  return finish(await incoming.run(command.maxInsns ?? Number.POSITIVE_INFINITY), incoming.machine, io, command.maxInsns)
 }

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto'
 import { statSync } from 'node:fs'
+import * as zlib from 'node:zlib'
 import {
   PAGE_SIZE,
+  batchPages,
   SnapshotDecoder,
   SnapshotEncoder,
   SnapshotRestore,
@@ -13,6 +15,7 @@ import {
   type Snapshot,
   type SnapshotOptions,
   type TransferProgress,
+  useNativeCrc32,
 } from '@tagvm/machine'
 import { writeFileAtomic, type FileIo } from './atomic.js'
 import { readFileChunks } from './input.js'
@@ -24,6 +27,10 @@ function nodeSha256(): Digest {
 }
 
 const NODE_HASH: SnapshotOptions = { sha256: nodeSha256 }
+
+// zlib's CRC-32 (Node 20.15 and later) checks every snapshot and migration record at several
+// times the speed of the portable one: the machine uses it for the rest of the process.
+if (typeof zlib.crc32 === 'function') useNativeCrc32((bytes, crc) => zlib.crc32(bytes, crc))
 
 /**
  * Saves a snapshot atomically (the previous file at `path` survives any failure). `write`
@@ -53,7 +60,7 @@ export function loadSnapshotFile(path: string, options: { readonly onProgress?: 
   const onProgress = options.onProgress
   const decoder = new SnapshotDecoder(
     path,
-    { config: (c) => (config = c), vcpu: (v) => snapshot.vcpus.push(v), device: (d) => snapshot.devices.push(d), page: (p) => snapshot.pages.push(p) },
+    { config: (c) => (config = c), vcpu: (v) => snapshot.vcpus.push(v), device: (d) => snapshot.devices.push(d), pages: (b) => snapshot.pages.push(...batchPages(b)) },
     { ...NODE_HASH, ...(onProgress ? { onProgress: (offset: number) => onProgress(offset, size) } : {}) },
   )
   readFileChunks(path, (chunk) => decoder.push(chunk), 'snapshot')

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs'
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import { join } from 'node:path'
 import type { Readable, Writable } from 'node:stream'
-import { MigrationSender, RecordType, ackRecord, concatBytes, encodePage, encodeRecord, type MachineConfig } from '@tagvm/machine'
+import { MigrationSender, PageBatch, RecordType, ackRecord, concatBytes, encodePagesRecord, encodeRecord, type MachineConfig } from '@tagvm/machine'
 import { describe, expect, test } from 'vitest'
 import { elf, expectCleanFailure, recorded, start, tagvm, tempDir, waitFor, type Outcome, type Running } from './harness.js'
 
@@ -118,12 +118,19 @@ function wholeStream(): Uint8Array {
   return concatBytes([s.hello(), s.config(config), s.page({ gpa: 0x4000_0000, data: new Uint8Array(4096).fill(1), tags: null }), s.endRound(), s.vcpu({ index: 0, regs: [] }), s.end()])
 }
 
+/** A batch of one zero page. */
+function onePage(gpa: number): PageBatch {
+  const batch = new PageBatch(1)
+  batch.add(gpa, null, null)
+  return batch
+}
+
 const GARBAGE: [string, () => Uint8Array, RegExp][] = [
   ['random bytes', () => Uint8Array.from({ length: 5000 }, (_, i) => (i * 97 + 13) & 0xff), /at offset 0 .*unknown record type/],
   ['nothing at all', () => new Uint8Array(0), /stream ended in the hello stage: migration incomplete/],
   ['half a record', () => wholeStream().subarray(0, 30), /stream ended in the hello stage inside a record .*migration incomplete/],
   ['HELLO, then random bytes', () => concatBytes([new MigrationSender().hello(), Uint8Array.of(9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9)]), /unknown record type/],
-  ['a page before the config', () => concatBytes([new MigrationSender().hello(), encodeRecord(RecordType.PAGE, encodePage({ gpa: 0x4000_0000, data: null, tags: null }))]), /PAGE record in the config stage/],
+  ['a page before the config', () => concatBytes([new MigrationSender().hello(), ...encodePagesRecord(onePage(0x4000_0000))]), /PAGES record in the config stage/],
   ['an ACK instead of a stream', () => ackRecord(true), /ACK record does not belong/],
   ['a record with a bad checksum', () => {
     const bytes = wholeStream().slice()

@@ -1,0 +1,126 @@
+// Snapshot and live-migration throughput on a bare-metal guest with a large working set: the
+// tag-workload guest runs (and keeps dirtying its own 4 MiB of tagged memory between pre-copy
+// rounds) while RAM holds TAGVM_BENCH_MIB MiB more (default 512) that the VMM wrote beforehand,
+// either tagged (every granule, through KVM_ARM_MTE_COPY_TAGS) or untagged. For each:
+//   snapshot save (scan, COPY_TAGS, encode, write, fsync, rename) and restore (read, check,
+//   write, COPY_TAGS), MiB/s of guest memory including tags;
+//   pre-copy and post-copy migration to a second tagvm process (`tagvm migrate receive`) over
+//   a Unix socket: MiB/s of guest memory including tags, and the guest's downtime (vCPUs
+//   stopped here until the destination's answer that it runs them).
+// Prints figures; never fails on time. TAGVM_BENCH_REPEAT runs each figure that many times
+// and prints the best.
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import * as machinePackage from '@tagvm/machine'
+import { Machine, sendMachine, type MachineConfig } from '@tagvm/machine'
+import { KVM_ARM_TAGS_TO_GUEST, ga } from '@tagvm/vmm-api'
+import { connectEndpoint } from '../src/endpoint.js'
+import { restoreMachine, saveMachine } from '../src/files/index.js'
+
+const MiB = 1 << 20
+const WORKING_SET = Number(process.env.TAGVM_BENCH_MIB ?? 512) * MiB
+const REPEAT = Number(process.env.TAGVM_BENCH_REPEAT ?? 1)
+const appDir = fileURLToPath(new URL('../', import.meta.url))
+const guest = fileURLToPath(new URL('../../../guests/tag-workload/tag-workload.elf', import.meta.url))
+const RAM_BASE = 0x4000_0000
+/** The working set starts above everything tag-workload uses (its image, tables and 8 MiB of heap). */
+const SET_BASE = RAM_BASE + 64 * MiB
+const config: MachineConfig = { ramBase: RAM_BASE, ramSize: WORKING_SET + 128 * MiB, cpus: 1, mte: true, backing: 'anon' }
+const dir = mkdtempSync(join(tmpdir(), 'tagvm-bench-mig-'))
+const make = (): Machine => Machine.create(config, { console: () => {}, message: () => {} })
+const seconds = (start: number): number => (performance.now() - start) / 1000
+/** Present in this tagvm when it can migrate by post-copy. */
+const hasPostcopy = 'receiveMigration' in machinePackage
+
+/** tag-workload booted and run a while, with the working set written by the VMM. */
+function loadedMachine(tagged: boolean): Machine {
+  const machine = make()
+  machine.boot(readFileSync(guest), guest)
+  const stop = machine.run(2_000_000)
+  if (stop.kind !== 'budget') throw new Error(`tag-workload stopped early: ${JSON.stringify(stop)}`)
+  const chunk = new Uint8Array(MiB)
+  const words = new Uint32Array(chunk.buffer)
+  const tags = new Uint8Array(MiB / 16)
+  let x = 12345
+  for (let at = 0; at < WORKING_SET; at += MiB) {
+    for (let w = 0; w < words.length; w++) words[w] = x = (x * 1664525 + 1013904223) >>> 0
+    machine.memory.write(SET_BASE + at, chunk)
+    if (tagged) {
+      for (let g = 0; g < tags.length; g++) tags[g] = (g + at / MiB) & 15
+      machine.vm.mteCopyTags({ guestIpa: ga(SET_BASE + at), length: MiB, addr: tags, flags: KVM_ARM_TAGS_TO_GUEST })
+    }
+  }
+  return machine
+}
+
+function best(values: number[], higher: boolean): number {
+  return higher ? Math.max(...values) : Math.min(...values)
+}
+
+/** A `tagvm migrate receive` process on a Unix socket; resolves once it listens. */
+async function destination(path: string): Promise<{ exited: Promise<number | null> }> {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/cli.ts', 'migrate', 'receive', '--listen', path, '--max-insns', '100000'], { cwd: appDir, stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  await new Promise<void>((resolve, reject) => {
+    child.stderr.setEncoding('utf8').on('data', (t: string) => {
+      stderr += t
+      if (process.env.TAGVM_BENCH_DEBUG) process.stderr.write(t)
+      if (stderr.includes('waiting for a migration')) resolve()
+    })
+    void exited.then(() => reject(new Error(`the destination exited: ${stderr}`)))
+  })
+  return { exited }
+}
+
+async function migrate(machine: Machine, postcopy: boolean, n: number): Promise<{ mibs: number; downtimeMs: number | undefined; rounds: number }> {
+  const path = join(dir, `m${n}.sock`)
+  const { exited } = await destination(path)
+  const channel = await connectEndpoint({ kind: 'unix', path })
+  const start = performance.now()
+  const debug = process.env.TAGVM_BENCH_DEBUG ? { setTotal: (n: number) => console.error('total', n), update: () => {}, finish: (n: number, note?: string) => console.error('finish', n, note) } : undefined
+  const result = await sendMachine(machine, channel, { maxRounds: postcopy ? 1 : 4, insnsPerRound: 100_000, ...(postcopy ? { postcopy: true } : {}), ...(debug ? { progress: debug } : {}) })
+  const time = seconds(start)
+  if (result.kind !== 'migrated') throw new Error(`migration failed: ${JSON.stringify(result)}`)
+  await exited
+  const downtime = (result as { downtimeMs?: number }).downtimeMs
+  return { mibs: result.bytes / MiB / time, downtimeMs: downtime, rounds: result.rounds }
+}
+
+try {
+  console.log(`working set: ${WORKING_SET / MiB} MiB beside the running tag-workload guest (RAM ${config.ramSize / MiB} MiB)`)
+  for (const tagged of [true, false]) {
+    const label = tagged ? 'tagged' : 'untagged'
+    const save: number[] = []
+    const restore: number[] = []
+    let guestMiB = 0
+    for (let r = 0; r < REPEAT; r++) {
+      const machine = loadedMachine(tagged)
+      const file = join(dir, 'bench.snap')
+      let start = performance.now()
+      const saved = saveMachine(machine, file)
+      save.push(saved.guestBytes / MiB / seconds(start))
+      guestMiB = saved.guestBytes / MiB
+      start = performance.now()
+      restoreMachine(file, () => make())
+      restore.push(guestMiB / seconds(start))
+      if (r === REPEAT - 1) console.log(`${label}: snapshot of ${guestMiB.toFixed(1)} MiB guest memory incl. tags (${(statSync(file).size / MiB).toFixed(1)} MiB file)`)
+      rmSync(file, { force: true })
+    }
+    console.log(`  snapshot save:    ${best(save, true).toFixed(0)} MiB/s`)
+    console.log(`  snapshot restore: ${best(restore, true).toFixed(0)} MiB/s`)
+    for (const postcopy of hasPostcopy ? [false, true] : [false]) {
+      const runs: { mibs: number; downtimeMs: number | undefined; rounds: number }[] = []
+      for (let r = 0; r < REPEAT; r++) runs.push(await migrate(loadedMachine(tagged), postcopy, r + (postcopy ? 100 : 0) + (tagged ? 0 : 200)))
+      const mibs = best(runs.map((x) => x.mibs), true)
+      const downtimes = runs.map((x) => x.downtimeMs).filter((d): d is number => d !== undefined)
+      const downtime = downtimes.length ? `${best(downtimes, false).toFixed(1)} ms downtime` : 'downtime not reported'
+      console.log(`  ${postcopy ? 'post-copy' : 'pre-copy '} migration over a Unix socket to a second process: ${mibs.toFixed(0)} MiB/s, ${downtime} (${runs[0]!.rounds} rounds)`)
+    }
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true })
+}
