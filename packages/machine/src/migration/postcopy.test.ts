@@ -136,7 +136,7 @@ describe('post-copy migration', () => {
       }
       return m
     }).catch((error: Error) => error)
-    const sent = await sendMachine(source, a, { maxRounds: 1, postcopy: true })
+    const sent = await sendMachine(source, a, { maxRounds: 1, insnsPerRound: 5_000, postcopy: true })
     expect(await incoming).toBeInstanceOf(Error)
     expect(sent).toMatchObject({ kind: 'failed' })
     expect(source.run()).toEqual({ kind: 'power-off' })
