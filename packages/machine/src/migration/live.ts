@@ -36,7 +36,7 @@ export interface SendOptions {
    * Unlimited when absent.
    */
   readonly postcopyBandwidth?: number
-  /** Measured in guest bytes (data and tags) to send: round 0's pages, then each dirty round's. */
+  /** Pages walked, each counted at its largest size (data and tags), against those to walk: round 0's, then each dirty round's; `finish` gets the guest bytes sent. */
   readonly progress?: TransferProgress
 }
 
@@ -190,9 +190,18 @@ class Replies {
 
 /** Two batches used in turn: one fills while the other's bytes are still being written. */
 class BatchPair {
-  private readonly batches = [new PageBatch(SEND_BATCH_PAGES), new PageBatch(SEND_BATCH_PAGES)]
+  private batches = [new PageBatch(SEND_BATCH_PAGES), new PageBatch(SEND_BATCH_PAGES)]
   private readonly writes: Promise<void>[] = [Promise.resolve(), Promise.resolve()]
   private turn = 0
+
+  /**
+   * Batches of about a twentieth of `pages` (at most SEND_BATCH_PAGES), so a small transfer
+   * still reports its progress in steps; call once every write has finished (`drain`).
+   */
+  sizeFor(pages: number): void {
+    const size = Math.max(1, Math.min(SEND_BATCH_PAGES, Math.ceil(pages / 20)))
+    if (size !== this.batches[0]!.capacity) this.batches = [new PageBatch(size), new PageBatch(size)]
+  }
 
   /** The batch to fill now (call `ready` first). */
   readonly current = (): PageBatch => this.batches[this.turn]!
@@ -266,7 +275,8 @@ export async function sendMachine(machine: Machine, channel: Channel, options: S
     const n = batch.count
     pages += n
     bytes += batchGuestBytes(batch)
-    progress?.update(bytes)
+    walked += n * pageBound
+    progress?.update(walked)
     const written = write(sender.pages(batch))
     if (inPostcopy) void written.then(() => (postcopyDelivered += n), () => {})
     pair.sent(written)
@@ -274,7 +284,8 @@ export async function sendMachine(machine: Machine, channel: Channel, options: S
   /** Sends every page of `bitmap` (clearing bits as it goes, so requests and pushes never repeat a page). */
   const sendBitmap = async (bitmap: Uint8Array, clear: boolean): Promise<number> => {
     let sent = 0
-    await pair.ready()
+    await pair.drain()
+    pair.sizeFor(countBits(bitmap))
     const walk = memory.bitmapBatches(bitmap, pair.current, clear)
     for (let step = walk.next(); !step.done; ) {
       sent += step.value.count
@@ -285,7 +296,11 @@ export async function sendMachine(machine: Machine, channel: Channel, options: S
     }
     return sent
   }
-  const upperBound = (bitmap: Uint8Array): number => countBits(bitmap) * (PAGE_SIZE + (memory.mte ? TAG_BYTES_PER_PAGE : 0))
+  // Progress counts pages walked at their largest size (data and tags), against the pages
+  // there are to walk; the final figure is the guest bytes actually sent.
+  const pageBound = PAGE_SIZE + (memory.mte ? TAG_BYTES_PER_PAGE : 0)
+  let walked = 0
+  const upperBound = (bitmap: Uint8Array): number => countBits(bitmap) * pageBound
   /** Post-copy: pages to send, and those handed to the channel whole (the rest is what the destination lacks if the stream breaks). */
   let inPostcopy = false
   let postcopyPages = 0
@@ -325,7 +340,7 @@ export async function sendMachine(machine: Machine, channel: Channel, options: S
         return { kind: 'stopped', stop }
       }
       const dirty = memory.dirtyBitmap()
-      progress?.setTotal(bytes + upperBound(dirty))
+      progress?.setTotal(walked + upperBound(dirty))
       converged = (await sendBitmap(dirty, false)) <= CONVERGED_PAGES
       await write(sender.endRound())
     }
@@ -347,7 +362,7 @@ export async function sendMachine(machine: Machine, channel: Channel, options: S
     const last = rounds === 0 ? memory.extentBitmap() : memory.dirtyBitmap()
     if (!options.postcopy) {
       // Pre-copy: what the guest dirtied last goes with its state.
-      progress?.setTotal(bytes + upperBound(last))
+      progress?.setTotal(walked + upperBound(last))
       await sendBitmap(last, false)
       await write(sender.endRound())
       rounds++
@@ -364,7 +379,7 @@ export async function sendMachine(machine: Machine, channel: Channel, options: S
       const pending = bitmapRuns(last, memory.pageCount)
       inPostcopy = true
       postcopyPages = pending.pages
-      progress?.setTotal(bytes + upperBound(last))
+      progress?.setTotal(walked + upperBound(last))
       await write(sender.postcopy(pending))
       await replies.ack()
       handedOver = true

@@ -276,3 +276,19 @@ describe('streaming and hashing', () => {
     expect(Buffer.from(viaNode).equals(Buffer.from(encodeSnapshot(sampleSnapshot())))).toBe(true)
   })
 })
+
+test('a sink may keep the chunks it is given while the encoder reuses its page batch', () => {
+  const kept: Uint8Array[] = []
+  const enc = new SnapshotEncoder((c) => kept.push(c))
+  enc.writeConfig({ ramBase: RAM, ramSize: 1 << 20, cpus: 1, mte: true, backing: 'anon' })
+  enc.writeVcpu({ index: 0, regs: [] })
+  const batch = new PageBatch(2)
+  for (const round of [0, 1]) {
+    batch.clear()
+    for (const p of [0, 1]) batch.add(RAM + (round * 2 + p) * 4096, new Uint8Array(4096).fill(round * 2 + p + 1), new Uint8Array(256).fill(round + 3))
+    enc.writePages(batch)
+  }
+  enc.end()
+  const pages = decodeSnapshot(Buffer.concat(kept), 'kept.snap').pages
+  expect(pages.map((p) => [p.gpa - RAM, p.data![0], p.tags![0]])).toEqual([[0, 1, 3], [4096, 2, 3], [8192, 3, 4], [12288, 4, 4]])
+})

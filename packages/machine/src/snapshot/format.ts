@@ -143,8 +143,8 @@ export class SnapshotEncoder {
 
   /**
    * A batch of pages (ascending, above every page written before, inside RAM) as one PAGES
-   * record. Its bytes go to the sink as they are, so the sink must be done with them (write
-   * them out or copy them) before the batch is reused.
+   * record. The sink gets the record in an array of its own (it may keep it; the batch is free
+   * for reuse at once).
    */
   writePages(batch: PageBatchView): void {
     this.advance('pages', 'pages')
@@ -152,7 +152,7 @@ export class SnapshotEncoder {
     if (batch.count === 0) return
     for (const gpa of [batch.gpas[0]!, batch.gpas[batch.count - 1]!]) this.checkPage(gpa)
     this.lastPage = batch.gpas[batch.count - 1]!
-    for (const chunk of encodePagesRecord(batch)) this.emit(chunk)
+    this.emit(concatBytes(encodePagesRecord(batch)))
   }
 
   private checkPage(gpa: number): void {
@@ -164,7 +164,7 @@ export class SnapshotEncoder {
   private flushPages(): void {
     const pending = this.pending
     if (!pending || pending.count === 0) return
-    for (const chunk of encodePagesRecord(pending)) this.emit(chunk)
+    this.emit(concatBytes(encodePagesRecord(pending)))
     pending.clear()
   }
 
