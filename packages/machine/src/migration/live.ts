@@ -85,19 +85,19 @@ class Connection {
 
   constructor(
     readonly channel: Channel,
-    /** What an orderly end of the channel means (the receiver turns it into "stream incomplete"). */
-    onEnd: () => Error = () => new ChannelError('the connection closed'),
+    /**
+     * What the end of the channel means, orderly or with an error (the receiver turns either
+     * into "stream incomplete" when the stream is, which says more than a socket's EPIPE).
+     */
+    onEnd: (error?: Error) => Error = (error) => (error ? new ChannelError(error.message, { cause: error }) : new ChannelError('the connection closed')),
   ) {
     this.failure = new Promise<never>((_, reject) => (this.rejectFailure = reject))
     this.failure.catch(() => {})
     channel.onEnd((error) => {
-      if (error) this.fail(new ChannelError(error.message, { cause: error }))
-      else {
-        try {
-          this.fail(onEnd())
-        } catch (problem) {
-          this.fail(problem as Error)
-        }
+      try {
+        this.fail(onEnd(error))
+      } catch (problem) {
+        this.fail(problem as Error)
       }
     })
     channel.onData((chunk) => {
@@ -487,9 +487,9 @@ export interface IncomingGuest {
 export async function receiveMigration(channel: Channel, makeMachine: (config: MachineConfig) => Machine, source = 'migration stream'): Promise<IncomingGuest> {
   const loader = new MachineLoader(source, makeMachine)
   // An orderly end before END: the receiver names where the stream stopped.
-  const connection = new Connection(channel, () => {
+  const connection = new Connection(channel, (error) => {
     receiver.finish()
-    return new ChannelError('the connection closed')
+    return error ? new ChannelError(error.message, { cause: error }) : new ChannelError('the connection closed')
   })
   let answer: Promise<void> = Promise.resolve()
   const reply = (bytes: Uint8Array): void => {
