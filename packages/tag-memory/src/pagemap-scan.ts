@@ -7,17 +7,26 @@ import type { Pte } from './host-pages.js'
 
 /** Categories of PAGEMAP_SCAN (include/uapi/linux/fs.h). */
 export const PAGE_IS_WPALLOWED = 1 << 0
+/** Written since write-protect was last armed (every present or swapped page here). */
 export const PAGE_IS_WRITTEN = 1 << 1
+/** Backed by a file or shared memory. */
 export const PAGE_IS_FILE = 1 << 2
+/** Present in host memory. */
 export const PAGE_IS_PRESENT = 1 << 3
+/** Swapped out. */
 export const PAGE_IS_SWAPPED = 1 << 4
+/** Mapped to the shared zero page. */
 export const PAGE_IS_PFNZERO = 1 << 5
+/** Part of a huge page. */
 export const PAGE_IS_HUGE = 1 << 6
+/** Soft-dirty (never set in this model). */
 export const PAGE_IS_SOFT_DIRTY = 1 << 7
+/** A guard region (never set in this model). */
 export const PAGE_IS_GUARD = 1 << 8
 const PM_SCAN_CATEGORIES = (1 << 9) - 1
 /** PAGEMAP_SCAN flags: write-protect what matches; fail where async write-protect is off. */
 export const PM_SCAN_WP_MATCHING = 1 << 0
+/** PAGEMAP_SCAN flag: fail with EPERM where asynchronous write-protect is not enabled. */
 export const PM_SCAN_CHECK_WPASYNC = 1 << 1
 
 /** struct pm_scan_arg without the size and the user pointers (the result carries the regions). */

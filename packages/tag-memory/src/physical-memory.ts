@@ -76,6 +76,7 @@ export interface PhysicalMemoryOptions {
 /** The part of a WebAssembly.Memory that PhysicalMemory uses (TypeScript's lib here declares no WebAssembly). */
 export interface WasmMemory {
   readonly buffer: ArrayBufferLike
+  /** Grows the memory by `pages` 64 KiB pages; returns the old size in pages (WebAssembly.Memory.grow). */
   grow(pages: number): number
 }
 

@@ -14,10 +14,12 @@ export class LoadedPages {
     this.tags = new Uint32Array(Math.ceil(pageCount / 32))
   }
 
+  /** Whether page `page` (index from the start of RAM) has its data in place. */
   hasData(page: number): boolean {
     return (this.data[page >>> 5]! & (1 << (page & 31))) !== 0
   }
 
+  /** Whether page `page` has its tags in place. */
   hasTags(page: number): boolean {
     return (this.tags[page >>> 5]! & (1 << (page & 31))) !== 0
   }

@@ -91,6 +91,7 @@ export class PageBatch implements PageBatchView {
     return this.count === this.capacity
   }
 
+  /** Empties the batch for reuse (its buffers are kept). */
   clear(): void {
     this.count = this.dataPages = this.tagPages = 0
   }
