@@ -231,11 +231,11 @@ describe('exits to the hypervisor', () => {
   test('FP/SIMD: CPACR_EL1.FPEN traps with EC 0x07, CPTR_EL2.TFP exits, else it runs', () => {
     let m = setup({ 1: 5n })
     expectVector(runSnippet(m, asm`fmov d0, x1`), 4)
-    expect(sys(m, 'ESR_EL1')).toBe(0x1e00_0000n)
+    expect(sys(m, 'ESR_EL1')).toBe(0x1fe0_0000n) // EC 0x07, IL, CV=1, COND=0xE
     m = setup()
     m.cpu.setSysreg('CPACR_EL1', 3n << 20n)
     m.cpu.setCptrEl2(1 << 10)
-    expect(runSnippet(m, asm`fmov d0, x1`)).toMatchObject({ kind: 'fp-trap', esr: 0x1e00_0000 })
+    expect(runSnippet(m, asm`fmov d0, x1`)).toMatchObject({ kind: 'fp-trap', esr: 0x1fe0_0000 })
     m = setup({ 1: 5n })
     m.cpu.setSysreg('CPACR_EL1', 3n << 20n)
     expect(runSnippet(m, asm`fmov d0, x1`)).toMatchObject({ kind: 'hvc', imm16: SNIPPET_END })

@@ -198,13 +198,16 @@ export function waitFor(cpu: Cpu, isWfe: boolean): void {
   }
 }
 
+/** ISS of EC 0x07 from AArch64: CV=1, COND=0b1110 (as the Arm ARM and QEMU report it; ESR 0x1FE00000). */
+const FP_ACCESS_ISS = (1 << 24) | (0xe << 20)
+
 /** An FP/SIMD instruction or register access: EC 0x07 if CPACR_EL1.FPEN or CPTR_EL2.TFP traps it, else UNDEF. */
 export function fpAccess(cpu: Cpu): never {
   const fpen = (cpu.sys[2 * SLOT.CPACR_EL1]! >>> 20) & 3
-  if (fpen === 0 || fpen === 2 || (fpen === 1 && cpu.p[PS.EL] === 0)) return takeException(cpu, EC.FP_ACCESS, 0, cpu.pcLo, cpu.pcHi)
+  if (fpen === 0 || fpen === 2 || (fpen === 1 && cpu.p[PS.EL] === 0)) return takeException(cpu, EC.FP_ACCESS, FP_ACCESS_ISS, cpu.pcLo, cpu.pcHi)
   if ((cpu.cptr & CPTR_TFP) !== 0) {
     const x = cpu.exits.fpTrap
-    x.esr = syndrome(EC.FP_ACCESS, true, 0)
+    x.esr = syndrome(EC.FP_ACCESS, true, FP_ACCESS_ISS)
     return exitTo(cpu, x)
   }
   return cpu.undefined()
