@@ -9,6 +9,8 @@
 #   tagvm.heap=MIB            tagged-heap size (default 256)
 #   tagvm.passes=N            tagged-heap check passes, 0 = until SIGINT/SIGTERM (default 3)
 #   tagvm.churn=1             tagged-heap rewrites a sixteenth of its pages every pass
+#   tagvm.heapwait=1          tagged-heap waits for a line on the console between fill and
+#                             check (tests save or migrate the guest while it waits)
 #   tagvm.loglevel=N          console log level while modes run (default 1: kernel messages
 #                             would interleave with the programs' lines)
 # Each mode prints "=== tagvm-kit: begin MODE ===" and "=== tagvm-kit: end MODE status=N ===";
@@ -38,7 +40,7 @@ mount -t hugetlbfs hugetlbfs /dev/hugepages 2>/dev/null
 read -r uptime idle </proc/uptime
 echo "=== tagvm-kit: /init started, uptime ${uptime} s, idle ${idle} s, ${counter} ==="
 
-run=shell selftests= timeout=0 heap=256 passes=3 churn=0 loglevel=1
+run=shell selftests= timeout=0 heap=256 passes=3 churn=0 heapwait=0 loglevel=1
 for word in $(cat /proc/cmdline); do
   case $word in
     tagvm.run=*) run=${word#tagvm.run=} ;;
@@ -47,6 +49,7 @@ for word in $(cat /proc/cmdline); do
     tagvm.heap=*) heap=${word#tagvm.heap=} ;;
     tagvm.passes=*) passes=${word#tagvm.passes=} ;;
     tagvm.churn=*) churn=${word#tagvm.churn=} ;;
+    tagvm.heapwait=*) heapwait=${word#tagvm.heapwait=} ;;
     tagvm.loglevel=*) loglevel=${word#tagvm.loglevel=} ;;
   esac
 done
@@ -108,6 +111,7 @@ mode_selftests() {
 mode_heap() {
   args="--size $heap --passes $passes"
   [ "$churn" = 1 ] && args="$args --churn"
+  [ "$heapwait" = 1 ] && args="$args --wait"
   /opt/tagvm/tagged-heap $args
 }
 

@@ -1,13 +1,16 @@
 /* tagged-heap: a large PROT_MTE heap whose every granule carries a known tag and known data,
  * checked again and again, for snapshot, restore and migration tests.
  *
- *   tagged-heap [--size MIB] [--passes N] [--churn]
+ *   tagged-heap [--size MIB] [--passes N] [--churn] [--wait]
  *
  * --size    heap size in MiB (default 256)
  * --passes  check passes after the fill (default 3); 0 = until SIGINT, SIGTERM or SIGUSR1,
  *           which end the run after the pass under way
  * --churn   after each pass, retag and rewrite a sixteenth of the pages (pass p rewrites
  *           the pages whose index is p mod 16), so the heap keeps getting dirty
+ * --wait    after the fill, print a marker and wait for a line on standard input (the
+ *           console) before checking: a test saves or migrates the guest while it waits,
+ *           and the newline it types on the other side proves the console works there
  *
  * Granule g of generation n has tag mix(g, n) & 15 and data words mix(g, n) and
  * ~mix(g, n) ^ g. A pass reads every tag with LDG and every word through a pointer with the
@@ -104,17 +107,19 @@ static int check_heap(uint64_t pages, uint64_t passes_done, int churn, uint64_t 
 }
 
 static int usage(void) {
-  fprintf(stderr, "usage: tagged-heap [--size MIB] [--passes N (0 = until signal)] [--churn]\n");
+  fprintf(stderr, "usage: tagged-heap [--size MIB] [--passes N (0 = until signal)] [--churn] [--wait]\n");
   return 3;
 }
 
 int main(int argc, char **argv) {
   unsigned long size_mib = 256, passes = 3;
-  int churn = 0;
+  int churn = 0, wait = 0;
   for (int i = 1; i < argc; i++) {
     char *end;
     if (strcmp(argv[i], "--churn") == 0) {
       churn = 1;
+    } else if (strcmp(argv[i], "--wait") == 0) {
+      wait = 1;
     } else if ((strcmp(argv[i], "--size") == 0 || strcmp(argv[i], "--passes") == 0) && i + 1 < argc) {
       errno = 0;
       unsigned long v = strtoul(argv[i + 1], &end, 10);
@@ -160,6 +165,15 @@ int main(int argc, char **argv) {
   if (passes) snprintf(planned, sizeof planned, "%lu", passes);
   printf("heap: ready: %lu MiB, %lu granules tagged, pattern tagvm-heap-1, churn %s, passes %s\n",
          size_mib, (unsigned long)(bytes / MTE_GRANULE), churn ? "on" : "off", planned);
+  if (wait) {
+    char line[64];
+    printf("heap: waiting for a line on standard input before checking\n");
+    if (!fgets(line, sizeof line, stdin)) {
+      printf("heap: standard input ended while waiting\n");
+      return 3;
+    }
+    printf("heap: line received, checking\n");
+  }
 
   uint64_t done = 0;
   while (passes == 0 || done < passes) {

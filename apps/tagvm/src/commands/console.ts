@@ -1,5 +1,7 @@
 import type { Machine, StopReason } from '@tagvm/machine'
-import type { ConsoleInput } from '../cli-io.js'
+import { EXIT_OK } from '../cli-args.js'
+import type { CliIo, ConsoleInput } from '../cli-io.js'
+import { finish, runToEnd } from './common.js'
 
 /** Instructions per slice between looks at the terminal: small enough to feel immediate. */
 export const CONSOLE_SLICE = 200_000
@@ -57,4 +59,19 @@ export async function runInteractive(machine: Machine, input: ConsoleInput, maxI
     input.setRawMode?.(false)
     input.pause()
   }
+}
+
+/**
+ * Runs the guest to its end with the terminal as its console when standard input is one (and
+ * without --trace, which stays line by line on stderr), else without input; the exit status
+ * says how it ended. `tagvm run` and `tagvm restore` share it, so a restored shell answers.
+ */
+export async function runOnConsole(machine: Machine, io: CliIo, maxInsns: number | undefined, trace: boolean): Promise<number> {
+  if (io.stdin?.isTTY !== true || trace) return runToEnd(machine, io, maxInsns)
+  const stop = await runInteractive(machine, io.stdin, maxInsns)
+  if (stop.kind === 'quit') {
+    io.stderr.write(`\ntagvm: quit (Ctrl-A x) after ${machine.retired} instructions\n`)
+    return EXIT_OK
+  }
+  return finish(stop, machine, io, maxInsns)
 }

@@ -1,7 +1,7 @@
-import { EXIT_OK, type Command } from '../cli-args.js'
+import type { Command } from '../cli-args.js'
 import type { CliIo } from '../cli-io.js'
-import { bootImage, commandLineMachine, finish, runToEnd } from './common.js'
-import { runInteractive } from './console.js'
+import { bootImage, commandLineMachine, finish } from './common.js'
+import { runOnConsole } from './console.js'
 import { runWithGdb } from '../gdb/server.js'
 
 type RunCommand = Extract<Command, { name: 'run' }>
@@ -18,11 +18,5 @@ export async function runCommand(command: RunCommand, io: CliIo): Promise<number
     const stop = await runWithGdb(machine, { ...command.gdb, message: (text) => io.stderr.write(`tagvm: ${text}\n`) })
     return finish(stop, machine, io, undefined)
   }
-  if (io.stdin?.isTTY !== true || command.machine.trace) return runToEnd(machine, io, command.machine.maxInsns)
-  const stop = await runInteractive(machine, io.stdin, command.machine.maxInsns)
-  if (stop.kind === 'quit') {
-    io.stderr.write(`\ntagvm: quit (Ctrl-A x) after ${machine.retired} instructions\n`)
-    return EXIT_OK
-  }
-  return finish(stop, machine, io, command.machine.maxInsns)
+  return runOnConsole(machine, io, command.machine.maxInsns, command.machine.trace)
 }
