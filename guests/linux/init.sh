@@ -9,6 +9,7 @@
 #   tagvm.heap=MIB            tagged-heap size (default 256)
 #   tagvm.passes=N            tagged-heap check passes, 0 = until SIGINT/SIGTERM (default 3)
 #   tagvm.churn=1             tagged-heap rewrites a sixteenth of its pages every pass
+#   tagvm.heaptags=0          tagged-heap without PROT_MTE (untagged memory, for benchmarks)
 #   tagvm.heapwait=1          tagged-heap waits for a line on the console between fill and
 #                             check (tests save or migrate the guest while it waits)
 #   tagvm.loglevel=N          console log level while modes run (default 1: kernel messages
@@ -40,7 +41,7 @@ mount -t hugetlbfs hugetlbfs /dev/hugepages 2>/dev/null
 read -r uptime idle </proc/uptime
 echo "=== tagvm-kit: /init started, uptime ${uptime} s, idle ${idle} s, ${counter} ==="
 
-run=shell selftests= timeout=0 heap=256 passes=3 churn=0 heapwait=0 loglevel=1
+run=shell selftests= timeout=0 heap=256 passes=3 churn=0 heapwait=0 heaptags=1 loglevel=1
 for word in $(cat /proc/cmdline); do
   case $word in
     tagvm.run=*) run=${word#tagvm.run=} ;;
@@ -50,6 +51,7 @@ for word in $(cat /proc/cmdline); do
     tagvm.passes=*) passes=${word#tagvm.passes=} ;;
     tagvm.churn=*) churn=${word#tagvm.churn=} ;;
     tagvm.heapwait=*) heapwait=${word#tagvm.heapwait=} ;;
+    tagvm.heaptags=*) heaptags=${word#tagvm.heaptags=} ;;
     tagvm.loglevel=*) loglevel=${word#tagvm.loglevel=} ;;
   esac
 done
@@ -112,6 +114,7 @@ mode_heap() {
   args="--size $heap --passes $passes"
   [ "$churn" = 1 ] && args="$args --churn"
   [ "$heapwait" = 1 ] && args="$args --wait"
+  [ "$heaptags" = 0 ] && args="$args --untagged"
   /opt/tagvm/tagged-heap $args
 }
 

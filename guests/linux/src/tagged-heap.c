@@ -1,7 +1,7 @@
 /* tagged-heap: a large PROT_MTE heap whose every granule carries a known tag and known data,
  * checked again and again, for snapshot, restore and migration tests.
  *
- *   tagged-heap [--size MIB] [--passes N] [--churn] [--wait]
+ *   tagged-heap [--size MIB] [--passes N] [--churn] [--wait] [--untagged]
  *
  * --size    heap size in MiB (default 256)
  * --passes  check passes after the fill (default 3); 0 = until SIGINT, SIGTERM or SIGUSR1,
@@ -11,6 +11,7 @@
  * --wait    after the fill, print a marker and wait for a line on standard input (the
  *           console) before checking: a test saves or migrates the guest while it waits,
  *           and the newline it types on the other side proves the console works there
+ * --untagged the same heap and data without PROT_MTE (no tags: benchmarks compare the two)
  *
  * Granule g of generation n has tag mix(g, n) & 15 and data words mix(g, n) and
  * ~mix(g, n) ^ g. A pass reads every tag with LDG and every word through a pointer with the
@@ -23,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mte-user.h"
@@ -33,6 +35,8 @@
 
 static volatile sig_atomic_t stop_signal;
 static char *heap;
+/* 0 with --untagged: plain stores and loads, every tag 0. */
+static int tagged = 1;
 
 static void on_stop(int sig) { stop_signal = sig; }
 
@@ -69,7 +73,13 @@ static void write_page(uint64_t page, uint64_t generation) {
   for (uint64_t i = 0; i < GRANULES_PER_PAGE; i++) {
     uint64_t g = page * GRANULES_PER_PAGE + i;
     uint64_t h = mix(g, generation);
-    mte_stgp(with_tag(heap + g * MTE_GRANULE, (unsigned)(h & 15)), h, ~h ^ g);
+    if (tagged) {
+      mte_stgp(with_tag(heap + g * MTE_GRANULE, (unsigned)(h & 15)), h, ~h ^ g);
+    } else {
+      uint64_t *words = (uint64_t *)(heap + g * MTE_GRANULE);
+      words[0] = h;
+      words[1] = ~h ^ g;
+    }
   }
 }
 
@@ -80,9 +90,9 @@ static int check_heap(uint64_t pages, uint64_t passes_done, int churn, uint64_t 
     for (uint64_t i = 0; i < GRANULES_PER_PAGE; i++) {
       uint64_t g = page * GRANULES_PER_PAGE + i;
       uint64_t h = mix(g, generation);
-      unsigned want_tag = (unsigned)(h & 15);
+      unsigned want_tag = tagged ? (unsigned)(h & 15) : 0;
       char *p = heap + g * MTE_GRANULE;
-      unsigned tag = mte_ldg(p);
+      unsigned tag = tagged ? mte_ldg(p) : 0;
       if (tag != want_tag) {
         printf("heap: MISMATCH in pass %lu at offset 0x%lx (granule %lu, address %p): "
                "tag expected %u found %u\n",
@@ -107,7 +117,7 @@ static int check_heap(uint64_t pages, uint64_t passes_done, int churn, uint64_t 
 }
 
 static int usage(void) {
-  fprintf(stderr, "usage: tagged-heap [--size MIB] [--passes N (0 = until signal)] [--churn] [--wait]\n");
+  fprintf(stderr, "usage: tagged-heap [--size MIB] [--passes N (0 = until signal)] [--churn] [--wait] [--untagged]\n");
   return 3;
 }
 
@@ -120,6 +130,8 @@ int main(int argc, char **argv) {
       churn = 1;
     } else if (strcmp(argv[i], "--wait") == 0) {
       wait = 1;
+    } else if (strcmp(argv[i], "--untagged") == 0) {
+      tagged = 0;
     } else if ((strcmp(argv[i], "--size") == 0 || strcmp(argv[i], "--passes") == 0) && i + 1 < argc) {
       errno = 0;
       unsigned long v = strtoul(argv[i + 1], &end, 10);
@@ -134,7 +146,7 @@ int main(int argc, char **argv) {
   if (size_mib == 0 || size_mib > (1UL << 20)) return usage();
   setvbuf(stdout, NULL, _IOLBF, 0);
 
-  if (!(getauxval(AT_HWCAP2) & HWCAP2_MTE)) {
+  if (tagged && !(getauxval(AT_HWCAP2) & HWCAP2_MTE)) {
     printf("heap: no MTE (HWCAP2_MTE absent)\n");
     return 3;
   }
@@ -155,7 +167,7 @@ int main(int argc, char **argv) {
   sigaction(SIGUSR1, &sa, NULL);
 
   uint64_t bytes = (uint64_t)size_mib << 20, pages = bytes / PAGE;
-  heap = mmap(NULL, bytes, PROT_READ | PROT_WRITE | PROT_MTE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  heap = mmap(NULL, bytes, PROT_READ | PROT_WRITE | (tagged ? PROT_MTE : 0), MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (heap == MAP_FAILED) {
     printf("heap: mmap of %lu MiB with PROT_MTE failed: %s\n", size_mib, strerror(errno));
     return 3;
@@ -163,8 +175,8 @@ int main(int argc, char **argv) {
   for (uint64_t page = 0; page < pages; page++) write_page(page, 0);
   char planned[32] = "until signal";
   if (passes) snprintf(planned, sizeof planned, "%lu", passes);
-  printf("heap: ready: %lu MiB, %lu granules tagged, pattern tagvm-heap-1, churn %s, passes %s\n",
-         size_mib, (unsigned long)(bytes / MTE_GRANULE), churn ? "on" : "off", planned);
+  printf("heap: ready: %lu MiB, %lu granules %s, pattern tagvm-heap-1, churn %s, passes %s\n",
+         size_mib, (unsigned long)(bytes / MTE_GRANULE), tagged ? "tagged" : "untagged", churn ? "on" : "off", planned);
   if (wait) {
     char line[64];
     printf("heap: waiting for a line on standard input before checking\n");
@@ -172,7 +184,18 @@ int main(int argc, char **argv) {
       printf("heap: standard input ended while waiting\n");
       return 3;
     }
-    printf("heap: line received, checking\n");
+    /* A short sleep: only the timer interrupt ends it, so it shows timers fire after a move. */
+    struct timespec t0, t1, nap = {0, 20 * 1000 * 1000};
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (nanosleep(&nap, &nap) && errno == EINTR) {
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    long slept_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    if (slept_ms < 20) {
+      printf("heap: a 20 ms sleep ended after %ld ms: the monotonic clock went wrong\n", slept_ms);
+      return 1;
+    }
+    printf("heap: line received, slept 20 ms, checking\n");
   }
 
   uint64_t done = 0;
