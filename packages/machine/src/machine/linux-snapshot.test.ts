@@ -1,11 +1,17 @@
-// Debian 6.1 (guests/linux's kit) saved and restored while it runs, on the host clock (what a
-// KVM guest sees; the instruction clock is covered by apps/tagvm's linux-move test): the
+// Debian 6.1 (guests/linux's kit) saved and restored while it runs, onto the host clock (what
+// a KVM guest sees; apps/tagvm's linux-move test restores on the instruction clock): the
 // tagged-heap program fills a PROT_MTE heap, waits for a console line and is saved there;
 // the restored machine takes the line through the PL011's interrupt, the program sleeps 20 ms
 // (only a timer interrupt ends it), re-checks every tag and byte and the kit's shell starts.
-// The shell is saved and restored in turn, answers, and `poweroff -f` powers the machine off.
-// The guest's counter never goes back across a restore, and the console shows no oops, WARN or
-// RCU stall. The kit is built by guests/linux/build-kit.sh (scripts/ci-setup/50-linux-kit.sh
+// The shell, now running on the host clock, is saved and restored in turn, answers, and
+// `poweroff -f` powers the machine off. The guest's counter never goes back across a restore,
+// and the console shows no oops, WARN, lockup or RCU stall after either move.
+// The boot runs on the instruction clock and the first restore switches the machine to the
+// host clock (the counter goes on from its saved value either way): on the host clock guest
+// time follows the wall clock while the interpreter runs ~100x slower than hardware, and on a
+// loaded machine the kernel's soft-lockup watchdog fires during boot itself (seen: "BUG: soft
+// lockup - CPU#0 stuck for 71s" in trace_event_update_all at ~10% of a core), which says
+// nothing about save and restore. The kit is built by guests/linux/build-kit.sh (scripts/ci-setup/50-linux-kit.sh
 // in CI); without it the test is skipped locally, with how to build it, and fails in CI.
 import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -27,7 +33,7 @@ if (!built) {
 }
 
 const HEAP_MIB = 4
-const CONFIG: MachineConfig = { ramBase: 0x4000_0000, ramSize: 256 << 20, cpus: 1, mte: true, backing: 'anon', clock: 'host' }
+const CONFIG: MachineConfig = { ramBase: 0x4000_0000, ramSize: 256 << 20, cpus: 1, mte: true, backing: 'anon', clock: 'instructions' }
 const BOOTARGS = `console=ttyAMA0 rdinit=/init tagvm.run=heap,shell tagvm.heap=${HEAP_MIB} tagvm.passes=2 tagvm.churn=1 tagvm.heapwait=1`
 const BROKEN = /Oops|WARNING:|BUG:|rcu_.*stall|MISMATCH|TAG CHECK FAULT|Kernel panic|went wrong/
 /** Far more than any step needs (the boot is ~1.1 G instructions); a hang fails instead of waiting forever. */
@@ -66,20 +72,20 @@ function type(guest: Guest, text: string): void {
   }
 }
 
-/** Saves the guest (pending work completed first), restores the bytes on a fresh machine, and checks its counter went on from where it was. */
+/** Saves the guest (pending work completed first), restores the bytes on a fresh machine on the host clock, and checks its counter went on from where it was. */
 function moveBySnapshot(guest: Guest): Guest {
   const vcpus = guest.machine.saveVcpus()
   const savedCount = vcpus[0]!.regs.find((r) => r.id === KVM_REG_ARM_TIMER_CNT)!.value
   const bytes = encodeSnapshot({ config: guest.machine.config, vcpus, devices: guest.machine.saveDevices(), pages: [...guest.machine.memory.pages()] })
-  const copy = withConsole((io) => restoreSnapshot(bytes, 'linux.snap', (config) => Machine.create(config, io)))
-  expect(copy.machine.config).toEqual(guest.machine.config)
+  const copy = withConsole((io) => restoreSnapshot(bytes, 'linux.snap', (config) => Machine.create({ ...config, clock: 'host' }, io)))
+  expect(copy.machine.config).toEqual({ ...guest.machine.config, clock: 'host' })
   // The host clock went on while the guest was away; its counter did not (as KVM's
   // TIMER_CNT restore does), and it never goes back.
   expect(copy.machine.vcpus[0]!.getOneReg(KVM_REG_ARM_TIMER_CNT)).toBeGreaterThanOrEqual(savedCount)
   return copy
 }
 
-describe.runIf(built)('Debian 6.1 with a tagged heap, saved and restored on the host clock', () => {
+describe.runIf(built)('Debian 6.1 with a tagged heap, saved and restored onto the host clock', () => {
   test('mid-heap and at the shell: the console, timers and every tag and byte survive; poweroff works', { timeout: 40 * 60_000 }, () => {
     const first = withConsole((io) => Machine.create(CONFIG, io))
     first.machine.boot(new Uint8Array(readFileSync(image)), image, { initrd: { bytes: new Uint8Array(readFileSync(initramfs)), file: initramfs }, bootargs: BOOTARGS })
