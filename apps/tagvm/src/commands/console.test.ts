@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { expect, test } from 'vitest'
 import { Machine, VIRT_RAM_BASE } from '@tagvm/machine'
@@ -87,4 +89,25 @@ test('tagvm run on a terminal wires the keyboard to the guest; without one, stdi
   expect(await runCli(['run', image, '--memory', '16M', '--max-insns', '300000'], io(piped), 'test')).toBe(3)
   expect(piped.raw).toEqual([])
   expect(err.join('')).toContain('--max-insns')
+})
+
+test('tagvm restore on a terminal wires the keyboard to the restored guest, as tagvm run does', async () => {
+  const image = fileURLToPath(new URL('../../test/fixtures/uart-echo.bin', import.meta.url))
+  const dir = mkdtempSync(join(tmpdir(), 'tagvm-console-'))
+  try {
+    const file = join(dir, 'echo.snap')
+    const quiet = { stdout: { write: () => {} }, stderr: { write: () => {} } }
+    // Saved while the echo guest polls its UART for input.
+    expect(await runCli(['snapshot', image, file, '--memory', '16M', '--after-insns', '20000', '--quiet'], quiet, 'test')).toBe(0)
+    const out: Uint8Array[] = []
+    const terminal = new FakeTerminal()
+    terminal.type('back\rq')
+    const io = { stdout: { write: (b: string | Uint8Array) => out.push(typeof b === 'string' ? Buffer.from(b) : b.slice()) }, stderr: { write: () => {} }, stdin: terminal }
+    // Without the keyboard the restored guest would wait forever: the limit would stop it (status 3).
+    expect(await runCli(['restore', file, '--quiet', '--max-insns', '20000000'], io, 'test')).toBe(0)
+    expect(Buffer.concat(out).toString('latin1')).toBe('back\r')
+    expect(terminal.raw).toEqual([true, false])
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
