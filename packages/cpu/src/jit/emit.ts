@@ -15,6 +15,7 @@ import { type Block, type Region } from './region.js'
 import { FunctionBody, I32, I64, Op, encodeModule } from './wasm-encoder.js'
 import { MASK32, access, bitfield, cond, divide, extended, mulHigh, shifted } from './emit-ops.js'
 import { condFunction, nzcvFunction } from './flags.js'
+import { emitMore } from './emit-more.js'
 
 // Function indices: the import, then the helpers, then the region functions.
 const T_FILL = 0
@@ -449,12 +450,9 @@ export class Emitter {
         break
       }
       default:
-        throw new Error(`the translator has no ${d.name}`)
+        emitMore(this, b, k)
     }
   }
-
-
-
 
   /** Pushes whether block b's conditional branch is taken. */
   branchCond(b: Block): void {

@@ -19,8 +19,9 @@ import type { Cpu } from '../cpu.js'
 import { PS, REG_SLOTS } from '../state.js'
 import { SLOT } from '../sysreg-table.js'
 import { regionModule } from './emit.js'
+import { crcTable } from './emit-more.js'
 import {
-  EXIT_BRANCH, EXIT_STOP, STATE_BYTES, ST_LEFT, ST_NZCV, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
+  CRC_TABLE_BYTES, EXIT_BRANCH, EXIT_STOP, STATE_BYTES, ST_CRC, ST_LEFT, ST_NZCV, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
   TLB_MASK, TLB_READ_KEY, TLB_TAGS, TLB_WRITE_KEY,
 } from './layout.js'
 import { formRegion } from './region.js'
@@ -96,6 +97,8 @@ export class Jit {
     this.s32 = new Int32Array(this.wasm.buffer)
     this.registers = new Int32Array(this.wasm.buffer, this.base + ST_X, REG_SLOTS * 2)
     this.fillImport = (lo, hi, isWrite) => this.fill(lo, hi, isWrite)
+    this.s32.set(crcTable(0xedb8_8320), (this.base + ST_CRC) >> 2)
+    this.s32.set(crcTable(0x82f6_3b78), (this.base + ST_CRC + CRC_TABLE_BYTES) >> 2)
     this.watchMmu()
   }
 

@@ -30,7 +30,11 @@ export const TLB_MASK = 16
 export const TLB_HOST = 24
 export const TLB_TAGS = 28
 
-export const STATE_BYTES = ST_TLB + TLB_ENTRIES * TLB_ENTRY_BYTES
+/** Byte-at-a-time CRC tables (256 u32 each): CRC-32 (0xEDB88320), then CRC-32C (0x82F63B78). */
+export const ST_CRC = ST_TLB + TLB_ENTRIES * TLB_ENTRY_BYTES
+export const CRC_TABLE_BYTES = 1024
+
+export const STATE_BYTES = ST_CRC + 2 * CRC_TABLE_BYTES
 
 /** Exit codes a translation returns. */
 export const EXIT_BRANCH = 0

@@ -60,7 +60,7 @@ export function isSupported(d: Instruction): boolean {
     case 'SBFM': case 'UBFM': case 'BFM': case 'EXTR':
     case 'LSLV': case 'LSRV': case 'ASRV': case 'RORV':
     case 'MADD': case 'MSUB': case 'SMADDL': case 'SMSUBL': case 'UMADDL': case 'UMSUBL': case 'UMULH': case 'SMULH':
-    case 'UDIV': case 'SDIV': case 'CLZ':
+    case 'UDIV': case 'SDIV': case 'CLZ': case 'CRC32': case 'CRC32C':
     case 'CSEL': case 'CSINC': case 'CSINV': case 'CSNEG':
     case 'CCMP_r': case 'CCMN_r': case 'CCMP_i': case 'CCMN_i':
     case 'NOP':
@@ -216,7 +216,7 @@ export function registersOf(d: Instruction): { reads: number[]; writes: number[]
     case 'ADD_r': case 'ADDS_r': case 'SUB_r': case 'SUBS_r':
     case 'AND_r': case 'BIC_r': case 'ORR_r': case 'ORN_r': case 'EOR_r': case 'EON_r': case 'ANDS_r': case 'BICS_r':
     case 'LSLV': case 'LSRV': case 'ASRV': case 'RORV': case 'UMULH': case 'SMULH': case 'UDIV': case 'SDIV':
-    case 'CSEL': case 'CSINC': case 'CSINV': case 'CSNEG': case 'EXTR':
+    case 'CSEL': case 'CSINC': case 'CSINV': case 'CSNEG': case 'EXTR': case 'CRC32': case 'CRC32C':
       return { reads: [rz(d.rn), rz(d.rm)], writes: [wz(d.rd)] }
     case 'MOVZ': case 'MOVN': case 'ADR': case 'ADRP':
       return { reads: [], writes: [wz(d.rd)] }
