@@ -4,11 +4,14 @@
 // per CPU-second of the workload's instructions: each side's CPU time minus that of the same
 // guest running no round (boot, set-up, the line, power-off), the instruction count from
 // tagvm (both machines run the same code on the same data). Best of REPS interleaved runs.
-// The cost of tag checking is the workload's CPU time with MTE on over MTE off, minus one.
+// The interpreter runs ROUNDS rounds; the compiled tier and QEMU run FAST_FACTOR times as
+// many (QEMU's count is the compiled tier's, whose run is the same), so that QEMU's part is
+// long enough to measure next to its start-up. The cost of tag checking is the workload's
+// CPU time per round with MTE on over MTE off, minus one.
 // Prints figures, never fails on time; fails if tagvm and QEMU print different lines.
 //
 //   tsx --conditions=source bench/jit-suite.ts [WORKLOAD...]   (pnpm bench)
-//   JIT_SUITE_SCALE=0.25 ...   fewer rounds (default 1: about 100-200 M instructions a run)
+//   JIT_SUITE_SCALE=0.25 ...   fewer rounds (default 1: about 50 M instructions an interpreter run, 200 M the others)
 //   JIT_SUITE_REPS=3 ...       runs of each side
 
 import { spawnSync } from 'node:child_process'
@@ -22,9 +25,10 @@ const QEMU = process.env['QEMU'] ?? 'qemu-system-aarch64'
 /** guests/lib/bench.h: the round count a guest reads before it turns on the MMU. */
 const BENCH_PARAMS = 0x407f_f000
 const NO_ROUNDS = 0xffff_ffff
-/** Rounds per workload for about 100-200 M instructions (guest defaults are ~3-30 M, for tests). */
-const ROUNDS: Record<string, number> = { crc32: 600, sieve: 24, copy: 500, list: 120, string: 40, alloc: 300 }
+/** Interpreter rounds per workload, about 40-60 M instructions (guest defaults are ~3-30 M, for tests). */
+const ROUNDS: Record<string, number> = { crc32: 300, sieve: 10, copy: 250, list: 60, string: 20, alloc: 150 }
 const SCALE = Number(process.env['JIT_SUITE_SCALE'] ?? 1)
+const FAST_FACTOR = 4
 const REPS = Math.max(1, Number(process.env['JIT_SUITE_REPS'] ?? 3))
 
 interface Run {
@@ -70,35 +74,39 @@ function qemuAvailable(): boolean {
 }
 
 interface Measured {
-  /** Workload instructions (the run's minus the no-round run's). */
-  instructions: number
-  /** Best workload CPU seconds per side. */
-  seconds: Partial<Record<Side, number>>
+  /** Workload instructions per side (the run's minus the no-round run's); QEMU's are the jit's. */
+  instructions: Partial<Record<Side, number>>
+  /** Best workload CPU seconds per round, per side. */
+  perRound: Partial<Record<Side, number>>
 }
 
 function measure(guest: string, rounds: number, sides: Side[]): Measured {
   const base: Partial<Record<Side, Run>> = {}
-  const best: Partial<Record<Side, number>> = {}
-  let instructions = 0
-  let line = ''
-  const run = (side: Side, n: number): Run => (side === 'qemu' ? runQemu(guest, n) : runTagvm(guest, n, side === 'jit'))
   const full: Partial<Record<Side, Run>> = {}
+  const roundsOf = (side: Side): number => (side === 'interp' ? rounds : rounds * FAST_FACTOR)
+  const lines = new Map<number, string>()
+  const run = (side: Side, n: number): Run => (side === 'qemu' ? runQemu(guest, n) : runTagvm(guest, n, side === 'jit'))
   for (let rep = 0; rep < REPS; rep++) {
     for (const side of sides) {
       const b = run(side, NO_ROUNDS)
       if (base[side] === undefined || b.cpuSeconds < base[side]!.cpuSeconds) base[side] = b
-      const r = run(side, rounds)
-      if (line !== '' && r.line !== line) throw new Error(`${guest}: ${side} printed ${JSON.stringify(r.line)}, another side ${JSON.stringify(line)}`)
-      line = r.line
+      const n = roundsOf(side)
+      const r = run(side, n)
+      const line = lines.get(n)
+      if (line !== undefined && r.line !== line) throw new Error(`${guest}: ${side} printed ${JSON.stringify(r.line)}, another side ${JSON.stringify(line)}`)
+      lines.set(n, r.line)
       if (full[side] === undefined || r.cpuSeconds < full[side]!.cpuSeconds) full[side] = r
     }
   }
   // Best (least CPU) full run minus best no-round run, per side.
+  const instructions: Partial<Record<Side, number>> = {}
+  const perRound: Partial<Record<Side, number>> = {}
   for (const side of sides) {
-    best[side] = Math.max(1e-3, full[side]!.cpuSeconds - base[side]!.cpuSeconds)
-    if (side !== 'qemu') instructions = full[side]!.instructions - base[side]!.instructions
+    perRound[side] = Math.max(1e-6, full[side]!.cpuSeconds - base[side]!.cpuSeconds) / roundsOf(side)
+    if (side !== 'qemu') instructions[side] = full[side]!.instructions - base[side]!.instructions
   }
-  return { instructions, seconds: best }
+  instructions.qemu = instructions.jit
+  return { instructions, perRound }
 }
 
 const workloads = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(ROUNDS)
@@ -108,22 +116,22 @@ console.log(
   `@tagvm/cpu benchmark guests: MIPS per CPU-second of the workload, best of ${REPS}; ` +
     `${qemu ? (spawnSync(QEMU, ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0] ?? '') : 'QEMU not found'}`,
 )
-console.log('guest         MTE   M insns  interp     jit    QEMU   jit/QEMU  interp/QEMU')
+console.log(`guest         MTE   M insns  interp     jit    QEMU   jit/QEMU  interp/QEMU   (M insns: jit and QEMU runs; interp runs 1/${FAST_FACTOR})`)
 const fmt = (v: number | undefined, w = 7): string => (v === undefined ? '—' : v.toFixed(0)).padStart(w)
 const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined ? '—' : (a / b).toFixed(2)).padStart(9)
 const costs: string[] = []
 for (const w of workloads) {
   const rounds = Math.max(1, Math.round(ROUNDS[w]! * SCALE))
-  const mips: Record<string, Partial<Record<Side, number>>> = {}
   const seconds: Record<string, Partial<Record<Side, number>>> = {}
   for (const mte of ['on', 'off']) {
     const guest = mte === 'on' ? `bench-${w}` : `bench-${w}-nomte`
     const m = measure(guest, rounds, sides)
-    const rate = Object.fromEntries(sides.map((s) => [s, m.instructions / m.seconds[s]! / 1e6])) as Partial<Record<Side, number>>
-    mips[mte] = rate
-    seconds[mte] = m.seconds
+    const rate = Object.fromEntries(
+      sides.map((s) => [s, m.instructions[s]! / (m.perRound[s]! * (s === 'interp' ? rounds : rounds * FAST_FACTOR)) / 1e6]),
+    ) as Partial<Record<Side, number>>
+    seconds[mte] = m.perRound
     console.log(
-      `${w.padEnd(12)} ${mte.padEnd(4)} ${(m.instructions / 1e6).toFixed(0).padStart(8)} ${fmt(rate.interp)} ${fmt(rate.jit)} ${fmt(rate.qemu)}` +
+      `${w.padEnd(12)} ${mte.padEnd(4)} ${(m.instructions.jit! / 1e6).toFixed(0).padStart(8)} ${fmt(rate.interp)} ${fmt(rate.jit)} ${fmt(rate.qemu)}` +
         `${ratio(rate.jit, rate.qemu)}  ${ratio(rate.interp, rate.qemu)}`,
     )
   }
@@ -134,5 +142,5 @@ for (const w of workloads) {
   }
   costs.push(`${w.padEnd(12)} interp ${cost('interp').padStart(6)}   jit ${cost('jit').padStart(6)}   QEMU ${cost('qemu').padStart(6)}`)
 }
-console.log('tag-checking cost (CPU time MTE on / MTE off - 1, same rounds):')
+console.log('tag-checking cost (CPU time per round, MTE on / MTE off - 1):')
 for (const c of costs) console.log(c)

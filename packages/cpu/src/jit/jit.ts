@@ -84,6 +84,8 @@ export class Jit {
   private tlbStale = true
   private readonly tr = new TranslationResult()
   private readonly fillImport: (lo: number, hi: number, isWrite: number) => number
+  /** The debug state the fast TLB was filled under. */
+  private debugSeen: unknown = null
 
   constructor(private readonly cpu: Cpu, options: JitOptions = {}) {
     const place = wasmMemoryOf(cpu.memory)
@@ -218,7 +220,9 @@ export class Jit {
   translate(page: CodePage, i: number, pageHi: number, pageLo: number): boolean {
     const frame = page.frame
     const start = performance.now()
-    const region = formRegion((off) => frame.view.getUint32(frame.base + off, true), 4 * i)
+    const debug = this.cpu.debug
+    const stopAt = debug === null ? undefined : (off: number): boolean => debug.hasBreakpointAt(off)
+    const region = formRegion((off) => frame.view.getUint32(frame.base + off, true), 4 * i, stopAt)
     const first = region.blocks[region.blockAt.get(4 * i)!]!
     if (first.insns.length === 0) return false
     const bytes = regionModule([region], [{ pageHi, pageLo }], this.base, MAX_PAGES)
@@ -240,6 +244,12 @@ export class Jit {
    * the budget, NZCV and PC. Returns the exit code (EXIT_*).
    */
   enter(entry: JitEntry): number {
+    // Hypervisor debugging switched (watchpoints send every access to the slow path): the
+    // fast TLB was filled without knowing.
+    if (this.cpu.debug !== this.debugSeen) {
+      this.debugSeen = this.cpu.debug
+      this.tlbStale = true
+    }
     if (this.tlbStale) this.flushTlb()
     const cpu = this.cpu
     const p = cpu.p

@@ -94,8 +94,12 @@ export const setsFlags = (d: Instruction): boolean =>
 export const readsFlags = (d: Instruction): boolean =>
   d.name === 'B_cond' || d.name.startsWith('CS') || d.name.startsWith('CCMP') || d.name.startsWith('CCMN')
 
-/** Forms the region at page offset `entry`; `word(off)` reads the page's instruction words. */
-export function formRegion(word: (off: number) => number, entry: number): Region {
+/**
+ * Forms the region at page offset `entry`; `word(off)` reads the page's instruction words.
+ * `stopAt(off)`: the region must not include that instruction (a hypervisor breakpoint:
+ * the interpreter runs it through the breakpoint wrapper), as if it were unsupported.
+ */
+export function formRegion(word: (off: number) => number, entry: number, stopAt?: (off: number) => boolean): Region {
   const decoded = new Map<number, Insn>()
   const at = (off: number): Insn => {
     let insn = decoded.get(off)
@@ -112,7 +116,7 @@ export function formRegion(word: (off: number) => number, entry: number): Region
     const start = queue.shift()!
     for (let off = start; inPage(off); off += 4) {
       const insn = at(off)
-      if (!isSupported(insn.d)) break
+      if (!isSupported(insn.d) || stopAt?.(off) === true) break
       if (!isBranch(insn.d)) continue
       const t = targets(insn)
       for (const to of [t.taken, t.fall ? off + 4 : undefined]) {
@@ -135,7 +139,7 @@ export function formRegion(word: (off: number) => number, entry: number): Region
         break
       }
       const insn = at(off)
-      if (!isSupported(insn.d)) {
+      if (!isSupported(insn.d) || stopAt?.(off) === true) {
         term = { kind: 'unsupported', off }
         break
       }
