@@ -19,9 +19,9 @@ import type { Cpu } from '../cpu.js'
 import { PS, REG_SLOTS } from '../state.js'
 import { SLOT } from '../sysreg-table.js'
 import { regionModule } from './emit.js'
-import { crcTable } from './emit-more.js'
+import { addgTable, crcTable } from './emit-more.js'
 import {
-  CRC_TABLE_BYTES, EXIT_BRANCH, EXIT_STOP, STATE_BYTES, ST_CRC, ST_LEFT, ST_NZCV, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
+  CRC_TABLE_BYTES, EXIT_BRANCH, EXIT_STOP, STATE_BYTES, ST_ADDG, ST_CRC, ST_MTE_ON, ST_LEFT, ST_NZCV, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
   TLB_MASK, TLB_READ_KEY, TLB_TAGS, TLB_WRITE_KEY,
 } from './layout.js'
 import { formRegion } from './region.js'
@@ -84,6 +84,8 @@ export class Jit {
   private tlbStale = true
   private readonly tr = new TranslationResult()
   private readonly fillImport: (lo: number, hi: number, isWrite: number) => number
+  /** GCR_EL1.Exclude | ATAen << 16 | MTE level >= 1 << 17 that ST_ADDG was computed for (-1: never). */
+  private addgKey = -1
   /** The debug state the fast TLB was filled under. */
   private debugSeen: unknown = null
 
@@ -212,6 +214,12 @@ export class Jit {
     return (isWrite !== 0 ? writable : readable) ? 1 : 0
   }
 
+  private setAddgTable(key: number): void {
+    this.addgKey = key
+    new Uint8Array(this.wasm.buffer, this.base + ST_ADDG, 256).set(addgTable(key & 0xffff, (key & (1 << 16)) !== 0))
+    this.s32[(this.base + ST_MTE_ON) >> 2] = key >>> 17
+  }
+
   /**
    * Translates the region at instruction i of the fetch page (VA page fetchHi:fetchLo) and
    * records an entry at every block start of it not yet translated. False when the first
@@ -252,6 +260,9 @@ export class Jit {
     }
     if (this.tlbStale) this.flushTlb()
     const cpu = this.cpu
+    // ADDG/SUBG's tags follow GCR_EL1.Exclude, ATAen and the MTE level.
+    const addgKey = (cpu.sys[2 * SLOT.GCR_EL1]! & 0xffff) | (cpu.mte.ataEnabled(cpu.p[PS.EL]!) ? 1 << 16 : 0) | (cpu.mteLevel() >= 1 ? 1 << 17 : 0)
+    if (addgKey !== this.addgKey) this.setAddgTable(addgKey)
     const p = cpu.p
     const s = this.s32
     const b = this.base >> 2

@@ -34,7 +34,16 @@ export const TLB_TAGS = 28
 export const ST_CRC = ST_TLB + TLB_ENTRIES * TLB_ENTRY_BYTES
 export const CRC_TABLE_BYTES = 1024
 
-export const STATE_BYTES = ST_CRC + 2 * CRC_TABLE_BYTES
+/**
+ * ADDG/SUBG's tags: byte [tag * 16 + offset] is ChooseNonExcludedTag(tag, offset, GCR_EL1.Exclude),
+ * or 0 where tag access is off (ATAen false); then an i32, non-zero when the MTE instructions
+ * exist (ID_AA64PFR1_EL1.MTE >= 1; else they are UNDEFINED: the interpreter runs them).
+ * Refreshed by the runtime at an entry when GCR, ATAen or the MTE level changed.
+ */
+export const ST_ADDG = ST_CRC + 2 * CRC_TABLE_BYTES
+export const ST_MTE_ON = ST_ADDG + 256
+
+export const STATE_BYTES = ST_MTE_ON + 4
 
 /** Exit codes a translation returns. */
 export const EXIT_BRANCH = 0

@@ -71,6 +71,11 @@ export function isSupported(d: Instruction): boolean {
     case 'LDR_post': case 'STR_post': case 'LDRS_post': case 'LDR_pre': case 'STR_pre': case 'LDRS_pre':
       // Writeback into the transfer register is CONSTRAINED UNPREDICTABLE: the interpreter's choice.
       return d.rn === 31 || d.rt !== d.rn
+    case 'ADDG': case 'SUBG':
+      return true
+    case 'STG': case 'STZG': case 'ST2G': case 'STZ2G':
+      // mode 0 is STZGM/LDG/STGM/LDGM (other names); writeback and Rt = Rn is fine (Rt read first).
+      return true
     case 'LDP': case 'STP': case 'LDPSW':
       if (d.name !== 'STP' && d.rt === d.rt2) return false
       return d.mode === 0 || d.mode === 2 || d.rn === 31 || (d.rt !== d.rn && d.rt2 !== d.rn)
@@ -256,6 +261,10 @@ export function registersOf(d: Instruction): { reads: number[]; writes: number[]
       return { reads: [rs(d.rn), rz(d.rm)], writes: [wz(d.rt)] }
     case 'STR_reg':
       return { reads: [rs(d.rn), rz(d.rm), rz(d.rt)], writes: [] }
+    case 'ADDG': case 'SUBG':
+      return { reads: [rs(d.rn)], writes: [rs(d.rd)] }
+    case 'STG': case 'STZG': case 'ST2G': case 'STZ2G':
+      return { reads: [rs(d.rn), rs(d.rt)], writes: d.mode !== 2 ? [rs(d.rn)] : [] }
     case 'LDP': case 'LDPSW': {
       const wb = d.mode === 1 || d.mode === 3 ? [rs(d.rn)] : []
       return { reads: [rs(d.rn)], writes: [wz(d.rt), wz(d.rt2), ...wb] }
