@@ -60,7 +60,7 @@ export class Emitter {
   readonly slowAt: number
 
   constructor(
-    private readonly region: Region,
+    readonly region: Region,
     readonly base: number,
     private readonly pageHi: number,
     private readonly pageLo: number,
@@ -578,7 +578,7 @@ let salt = 0
 export function regionModule(regions: readonly Region[], places: readonly RegionPlace[], base: number, maxPages: number): Uint8Array {
   return encodeModule({
     types: TYPES,
-    importFunctions: [{ module: 'env', field: 'fill', type: T_FILL }],
+    importFunctions: [{ module: 'env', field: 'fill', type: T_FILL }, { module: 'env', field: 'helper', type: T_REGION }],
     importMemory: { module: 'env', field: 'mem', min: 1, max: maxPages, shared: true },
     functions: [
       { type: T_NZCV, body: nzcvFunction() },

@@ -55,6 +55,14 @@ function randomInsn(next: () => number, index: number, length: number): number {
       const sz = next() % 4
       w = ((sz === 3 ? 1 << 31 : 0) | (0b0011010110 << 21) | ((next() % 32) << 16) | (0b010 << 13) | ((next() % 2) << 12) | (sz << 10) | (w & 0x3ff)) >>> 0
     }
+    if (kind === 6 && next() % 3 === 0) {
+      // Register-only instructions the tier runs through the interpreter's handler: IRG, GMI,
+      // SUBP (MTE, on random and pointer registers) and RBIT/REV16/REV32/REV/CLS.
+      const rn = [21, 23, 31, next() % 32][next() % 4]!
+      const rd = next() % 20
+      if (next() % 2 === 0) w = ((1 << 31) | (0b0011010110 << 21) | ((next() % 32) << 16) | ([0b000100, 0b000101, 0b000000][next() % 3]! << 10) | (rn << 5) | rd) >>> 0
+      else w = (((next() % 2) << 31) | (1 << 30) | (0b11010110 << 21) | ([0, 1, 2, 3, 5][next() % 5]! << 10) | (rn << 5) | rd) >>> 0
+    }
     if (kind === 7 && next() % 4 === 0) {
       // MTE: ADDG/SUBG, or STG/STZG/ST2G/STZ2G (post, offset, pre) through a pointer or SP.
       const base = [21, 23, 31, 20][next() % 4]!
@@ -93,6 +101,8 @@ interface Setup {
   tcf: number
   tco: number
   mmu: boolean
+  rgsr: bigint
+  gcr: bigint
 }
 
 function randomSetup(next: () => number): Setup {
@@ -117,6 +127,7 @@ function randomSetup(next: () => number): Setup {
   return {
     words, regs, nzcv: next() & 0xf, sp: BigInt(DATA + 0x10_0000 - (next() % 64) * 16 - (next() % 4 === 0 ? 8 : 0)),
     tcf: next() % 4, tco: next() % 4 === 0 ? 1 : 0, mmu: next() % 4 !== 0,
+    rgsr: BigInt((next() & 0xffff) << 8 | (next() & 15)), gcr: BigInt(next() % 4 === 0 ? next() & 0xffff : 1),
   }
 }
 
@@ -147,6 +158,9 @@ function start(m: Machine, setup: Setup): void {
     m.memory.write32(TAGGED + i, (i * 0x85ebca6b) >>> 0)
   }
   for (const name of ['ESR_EL1', 'FAR_EL1', 'ELR_EL1', 'SPSR_EL1', 'TFSR_EL1'] as const) cpu.setSysreg(name, 0n)
+  // IRG's state (the warm-up pass advanced it) and exclusions, from the setup.
+  cpu.setSysreg('RGSR_EL1', setup.rgsr)
+  cpu.setSysreg('GCR_EL1', setup.gcr)
   setup.words.forEach((w, i) => m.memory.write32(CODE + 4 * i, w))
   m.memory.write32(CODE + 4 * setup.words.length, HVC_END)
   cpu.invalidateCode(CODE, 4 * setup.words.length + 4)
@@ -158,7 +172,7 @@ function start(m: Machine, setup: Setup): void {
 
 function snapshot(cpu: Cpu, retired: number): string {
   const regs = Array.from({ length: 31 }, (_, r) => cpu.getX(r).toString(16))
-  const sys = ['ESR_EL1', 'FAR_EL1', 'ELR_EL1', 'SPSR_EL1', 'TFSR_EL1'].map((n) => cpu.getSysreg(n as 'ESR_EL1').toString(16))
+  const sys = ['ESR_EL1', 'FAR_EL1', 'ELR_EL1', 'SPSR_EL1', 'TFSR_EL1', 'RGSR_EL1'].map((n) => cpu.getSysreg(n as 'ESR_EL1').toString(16))
   return JSON.stringify({ regs, sp: cpu.sp.toString(16), pc: cpu.pc.toString(16), pstate: cpu.pstate.toString(16), sys, retired })
 }
 
@@ -224,7 +238,7 @@ describe('compiled tier vs interpreter on random programs', () => {
         regs[21] = (BigInt(tag) << 56n) | BigInt(TAGGED + off)
         regs[23] = (BigInt(tag) << 56n) | BigInt(TAGGED + off)
         regs[10] = 2n
-        const setup: Setup = { words, regs, nzcv: 0, sp: BigInt(DATA + 0x10_0000), tcf: 1, tco: 0, mmu: true }
+        const setup: Setup = { words, regs, nzcv: 0, sp: BigInt(DATA + 0x10_0000), tcf: 1, tco: 0, mmu: true, rgsr: 0x100n, gcr: 0n }
         const jit = machine(true, setup)
         expect(play(jit, setup, [100])).toEqual(play(machine(false, setup), setup, [100]))
         if (jit.cpu.getX(10) === 0n) expect(jit.cpu.jit!.stats.entries).toBeGreaterThan(0)

@@ -19,6 +19,7 @@ import type { Cpu } from '../cpu.js'
 import { PS, REG_SLOTS } from '../state.js'
 import { SLOT } from '../sysreg-table.js'
 import { regionModule } from './emit.js'
+import { compile } from '../handlers.js'
 import { addgTable, crcTable } from './emit-more.js'
 import {
   CRC_TABLE_BYTES, EXIT_BRANCH, EXIT_STOP, STATE_BYTES, ST_ADDG, ST_CRC, ST_MTE_ON, ST_LEFT, ST_NZCV, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
@@ -234,7 +235,10 @@ export class Jit {
     const first = region.blocks[region.blockAt.get(4 * i)!]!
     if (first.insns.length === 0) return false
     const bytes = regionModule([region], [{ pageHi, pageLo }], this.base, MAX_PAGES)
-    const instance = new Wasm.Instance(new Wasm.Module(bytes), { env: { mem: this.wasm, fill: this.fillImport } })
+    // Instructions the region runs through the interpreter's handlers (registers in the state page).
+    const handlers = region.helpers.map((off) => compile(this.cpu, frame.view.getUint32(frame.base + off, true)))
+    const helper = (h: number): number => handlers[h]!()
+    const instance = new Wasm.Instance(new Wasm.Module(bytes), { env: { mem: this.wasm, fill: this.fillImport, helper } })
     const run = instance.exports['r0'] as (block: number) => number
     const entries = (page.jit ??= new Array<JitEntry | undefined>(PAGE_SIZE / 4).fill(undefined))
     region.blocks.forEach((b, block) => {

@@ -63,7 +63,9 @@ export const CC_ADD32 = 4
 export const CC_LOGIC64 = 5
 export const CC_LOGIC32 = 6
 
-/** Function indices in a translation module: the fill import, then the flag helpers, then the regions. */
+/** Function indices in a translation module: the fill and helper imports, then the flag helpers, then the regions. */
 export const FN_FILL = 0
-export const FN_NZCV = 1
-export const FN_COND = 2
+/** `helper(i)`: runs the interpreter's handler for the region's i-th helper instruction (registers in the state page). */
+export const FN_HELPER = 1
+export const FN_NZCV = 2
+export const FN_COND = 3

@@ -37,6 +37,8 @@ export interface Region {
   /** Slots written anywhere. */
   writes: number[]
   instructions: number
+  /** Page offsets of the instructions translated as calls of the interpreter's handler (filled by the emitter). */
+  helpers: number[]
 }
 
 const PAGE = 4096
@@ -72,6 +74,7 @@ export function isSupported(d: Instruction): boolean {
       // Writeback into the transfer register is CONSTRAINED UNPREDICTABLE: the interpreter's choice.
       return d.rn === 31 || d.rt !== d.rn
     case 'ADDG': case 'SUBG':
+    case 'IRG': case 'GMI': case 'SUBP': case 'RBIT': case 'REV16': case 'REV32': case 'REV': case 'CLS':
       return true
     case 'STG': case 'STZG': case 'ST2G': case 'STZ2G':
       // mode 0 is STZGM/LDG/STGM/LDGM (other names); writeback and Rt = Rn is fine (Rt read first).
@@ -187,6 +190,7 @@ export function formRegion(word: (off: number) => number, entry: number, stopAt?
     regs: [...used].filter(real).sort((a, b) => a - b),
     writes: [...written].filter(real).sort((a, b) => a - b),
     instructions,
+    helpers: [],
   }
 }
 
@@ -263,6 +267,14 @@ export function registersOf(d: Instruction): { reads: number[]; writes: number[]
       return { reads: [rs(d.rn), rz(d.rm), rz(d.rt)], writes: [] }
     case 'ADDG': case 'SUBG':
       return { reads: [rs(d.rn)], writes: [rs(d.rd)] }
+    case 'IRG':
+      return { reads: [rs(d.rn), rz(d.rm)], writes: [rs(d.rd)] }
+    case 'GMI':
+      return { reads: [rs(d.rn), rz(d.rm)], writes: [wz(d.rd)] }
+    case 'SUBP':
+      return { reads: [rs(d.rn), rs(d.rm)], writes: [wz(d.rd)] }
+    case 'RBIT': case 'REV16': case 'REV32': case 'REV': case 'CLS':
+      return { reads: [rz(d.rn)], writes: [wz(d.rd)] }
     case 'STG': case 'STZG': case 'ST2G': case 'STZ2G':
       return { reads: [rs(d.rn), rs(d.rt)], writes: d.mode !== 2 ? [rs(d.rn)] : [] }
     case 'LDP': case 'LDPSW': {
