@@ -10,6 +10,13 @@ import { REG_DISCARD } from '../state.js'
 import type { Emitter, SetterKind } from './emit.js'
 import { I32, I64, Op, type FunctionBody } from './wasm-encoder.js'
 
+/** 64-bit VA as int32 halves plus a byte offset (which may carry into the high half). */
+export function addVa(hi: number, lo: number, off: number): [number, number] {
+  const sum = (lo >>> 0) + off
+  const carry = Math.floor(sum / 2 ** 32)
+  return [(hi + carry) | 0, (sum - carry * 2 ** 32) | 0]
+}
+
 /** Keeps the low 32 bits of the i64 on the stack. */
 export const MASK32 = (fn: FunctionBody): FunctionBody => fn.i64(-1, 0).op(Op.i64And)
 
@@ -146,9 +153,9 @@ export function divide(em: Emitter, rn: number, rm: number, sf: number, signed: 
 // ---- memory ----
 /**
  * The fast path of an access of `span` bytes at the address in local `a`, made of parts of
- * `elem` bytes: aligned to `elem`, inside one page (and one granule when tag-checked), a
- * fast-TLB hit (or a fill that succeeds) with the permission, and the pointer's tag equal
- * to the granule's unless `unchecked`. Leaves the host address in `h`; else side exit.
+ * `elem` bytes: aligned to `elem`, inside one page, a fast-TLB hit (or a fill that succeeds)
+ * with the permission, and the pointer's tag equal to that of every granule touched unless
+ * `unchecked`. Leaves the host address in `h`; else side exit.
  */
 export function access(em: Emitter, b: Block, k: number, span: number, elem: number, isWrite: boolean, unchecked: boolean): void {
   const fn = em.fn
@@ -174,16 +181,18 @@ export function access(em: Emitter, b: Block, k: number, span: number, elem: num
   if (!unchecked) {
     fn.get(em.e).mem(Op.i32Load, tlb + TLB_TAGS).tee(em.tg).i32(0).op(Op.i32GeS)
     fn.if()
-    if (span > 1) {
-      // Spanning two granules: the interpreter checks both.
-      fn.get(em.c).i32(15).op(Op.i32And).i32(16 - span).op(Op.i32GtU)
+    // nibble = tags[g >> 1] >> (4 * (g & 1)) & 15, g = page offset >> 4, for the granule of
+    // the first byte and (a pair, which may span two granules of the page) of the last.
+    for (const at of span > elem ? [0, span - 1] : [0]) {
+      fn.get(em.tg).get(em.c)
+      if (at !== 0) fn.i32(at).op(Op.i32Add)
+      fn.i32(4095).op(Op.i32And).i32(5).op(Op.i32ShrU, Op.i32Add).mem(Op.i32Load8U, 0)
+      fn.get(em.c)
+      if (at !== 0) fn.i32(at).op(Op.i32Add)
+      fn.i32(2).op(Op.i32ShrU).i32(4).op(Op.i32And, Op.i32ShrU).i32(15).op(Op.i32And)
+      fn.get(em.a).i64(56).op(Op.i64ShrU, Op.i32WrapI64).i32(15).op(Op.i32And, Op.i32Ne)
       em.exitIf(b, k)
     }
-    // nibble = tags[g >> 1] >> (4 * (g & 1)) & 15, g = page offset >> 4
-    fn.get(em.tg).get(em.c).i32(4095).op(Op.i32And).i32(5).op(Op.i32ShrU, Op.i32Add).mem(Op.i32Load8U, 0)
-    fn.get(em.c).i32(2).op(Op.i32ShrU).i32(4).op(Op.i32And, Op.i32ShrU).i32(15).op(Op.i32And)
-    fn.get(em.a).i64(56).op(Op.i64ShrU, Op.i32WrapI64).i32(15).op(Op.i32And, Op.i32Ne)
-    em.exitIf(b, k)
     fn.end()
   }
   fn.get(em.e).mem(Op.i32Load, tlb + TLB_HOST).get(em.c).i32(4095).op(Op.i32And, Op.i32Add).set(em.h)

@@ -13,8 +13,9 @@ import {
 } from './layout.js'
 import { type Block, type Region } from './region.js'
 import { FunctionBody, I32, I64, Op, encodeModule } from './wasm-encoder.js'
-import { MASK32, access, bitfield, cond, divide, extended, mulHigh, shifted } from './emit-ops.js'
+import { MASK32, access, addVa, bitfield, cond, divide, extended, mulHigh, shifted } from './emit-ops.js'
 import { condFunction, nzcvFunction } from './flags.js'
+import { emitMore } from './emit-more.js'
 
 // Function indices: the import, then the helpers, then the region functions.
 const T_FILL = 0
@@ -30,13 +31,6 @@ const TYPES = [
 
 const rs = (n: number): number => (n === 31 ? REG_SP : n)
 const wz = (n: number): number => (n === 31 ? REG_DISCARD : n)
-
-/** 64-bit VA as int32 halves plus a byte offset (which may carry into the high half). */
-function addVa(hi: number, lo: number, off: number): [number, number] {
-  const sum = (lo >>> 0) + off
-  const carry = Math.floor(sum / 2 ** 32)
-  return [(hi + carry) | 0, (sum - carry * 2 ** 32) | 0]
-}
 
 /** What a flag setter in the same block left: how to test a condition on it without NZCV. */
 export type SetterKind = { op: number } | null
@@ -63,9 +57,10 @@ export class Emitter {
   readonly h: number
   readonly tg: number
   readonly c: number
+  readonly slowAt: number
 
   constructor(
-    private readonly region: Region,
+    readonly region: Region,
     readonly base: number,
     private readonly pageHi: number,
     private readonly pageLo: number,
@@ -91,6 +86,7 @@ export class Emitter {
     this.h = fn.local(I32)
     this.tg = fn.local(I32)
     this.c = fn.local(I32)
+    this.slowAt = fn.local(I32)
   }
 
   /** Pushes the VA at page offset `off` as an i64 constant. */
@@ -114,13 +110,13 @@ export class Emitter {
   }
 
   // ---- exits ----
-  /** Leaves before instruction k of block b: the interpreter runs it. */
+  /**
+   * Leaves before instruction k of block b: the interpreter runs it. The shared stub at the
+   * 'slow' label sets PC and gives back the block's uncounted instructions from `slowAt`
+   * (page offset << 12 | count), so each exit point is a few bytes.
+   */
   sideExit(b: Block, k: number): void {
-    const fn = this.fn
-    this.va(b.insns[k]!.off)
-    fn.set(this.exitPc)
-    fn.get(this.left).i32(b.insns.length - k).op(Op.i32Add).set(this.left)
-    fn.i32(EXIT_SLOW).set(this.code).br('exit')
+    this.fn.i32((b.insns[k]!.off << 12) | (b.insns.length - k)).set(this.slowAt).br('slow')
   }
   exitIf(b: Block, k: number): void {
     this.fn.if()
@@ -449,12 +445,9 @@ export class Emitter {
         break
       }
       default:
-        throw new Error(`the translator has no ${d.name}`)
+        emitMore(this, b, k)
     }
   }
-
-
-
 
   /** Pushes whether block b's conditional branch is taken. */
   branchCond(b: Block): void {
@@ -542,7 +535,7 @@ export class Emitter {
     fn.i32(CC_LIT).set(this.ccOp)
     fn.get(0).set(this.bb)
     const blocks = this.region.blocks
-    fn.block('exit').loop('dispatch')
+    fn.block('exit').block('slow').loop('dispatch')
     for (let i = blocks.length - 1; i >= 0; i--) fn.block(`b${i}`)
     fn.get(this.bb).brTable(blocks.map((_, i) => `b${i}`), 'b0')
     for (let i = 0; i < blocks.length; i++) {
@@ -550,6 +543,11 @@ export class Emitter {
       this.block(i)
     }
     fn.op(Op.unreachable).end().end()
+    // The side-exit stub (see sideExit), then the exit.
+    this.va(0)
+    fn.get(this.slowAt).i32(12).op(Op.i32ShrU, Op.i64ExtendI32U, Op.i64Add).set(this.exitPc)
+    fn.get(this.left).get(this.slowAt).i32(4095).op(Op.i32And, Op.i32Add).set(this.left)
+    fn.i32(EXIT_SLOW).set(this.code).end()
     for (const r of this.region.writes) {
       fn.i32(0)
       this.get(r)
@@ -580,7 +578,7 @@ let salt = 0
 export function regionModule(regions: readonly Region[], places: readonly RegionPlace[], base: number, maxPages: number): Uint8Array {
   return encodeModule({
     types: TYPES,
-    importFunctions: [{ module: 'env', field: 'fill', type: T_FILL }],
+    importFunctions: [{ module: 'env', field: 'fill', type: T_FILL }, { module: 'env', field: 'helper', type: T_REGION }],
     importMemory: { module: 'env', field: 'mem', min: 1, max: maxPages, shared: true },
     functions: [
       { type: T_NZCV, body: nzcvFunction() },

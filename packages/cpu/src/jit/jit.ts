@@ -19,8 +19,10 @@ import type { Cpu } from '../cpu.js'
 import { PS, REG_SLOTS } from '../state.js'
 import { SLOT } from '../sysreg-table.js'
 import { regionModule } from './emit.js'
+import { compile } from '../handlers.js'
+import { addgTable, crcTable } from './emit-more.js'
 import {
-  EXIT_BRANCH, EXIT_STOP, STATE_BYTES, ST_LEFT, ST_NZCV, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
+  CRC_TABLE_BYTES, EXIT_BRANCH, EXIT_STOP, STATE_BYTES, ST_ADDG, ST_CRC, ST_MTE_ON, ST_LEFT, ST_NZCV, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
   TLB_MASK, TLB_READ_KEY, TLB_TAGS, TLB_WRITE_KEY,
 } from './layout.js'
 import { formRegion } from './region.js'
@@ -83,6 +85,10 @@ export class Jit {
   private tlbStale = true
   private readonly tr = new TranslationResult()
   private readonly fillImport: (lo: number, hi: number, isWrite: number) => number
+  /** GCR_EL1.Exclude | ATAen << 16 | MTE level >= 1 << 17 that ST_ADDG was computed for (-1: never). */
+  private addgKey = -1
+  /** The debug state the fast TLB was filled under. */
+  private debugSeen: unknown = null
 
   constructor(private readonly cpu: Cpu, options: JitOptions = {}) {
     const place = wasmMemoryOf(cpu.memory)
@@ -96,6 +102,8 @@ export class Jit {
     this.s32 = new Int32Array(this.wasm.buffer)
     this.registers = new Int32Array(this.wasm.buffer, this.base + ST_X, REG_SLOTS * 2)
     this.fillImport = (lo, hi, isWrite) => this.fill(lo, hi, isWrite)
+    this.s32.set(crcTable(0xedb8_8320), (this.base + ST_CRC) >> 2)
+    this.s32.set(crcTable(0x82f6_3b78), (this.base + ST_CRC + CRC_TABLE_BYTES) >> 2)
     this.watchMmu()
   }
 
@@ -207,6 +215,12 @@ export class Jit {
     return (isWrite !== 0 ? writable : readable) ? 1 : 0
   }
 
+  private setAddgTable(key: number): void {
+    this.addgKey = key
+    new Uint8Array(this.wasm.buffer, this.base + ST_ADDG, 256).set(addgTable(key & 0xffff, (key & (1 << 16)) !== 0))
+    this.s32[(this.base + ST_MTE_ON) >> 2] = key >>> 17
+  }
+
   /**
    * Translates the region at instruction i of the fetch page (VA page fetchHi:fetchLo) and
    * records an entry at every block start of it not yet translated. False when the first
@@ -215,11 +229,16 @@ export class Jit {
   translate(page: CodePage, i: number, pageHi: number, pageLo: number): boolean {
     const frame = page.frame
     const start = performance.now()
-    const region = formRegion((off) => frame.view.getUint32(frame.base + off, true), 4 * i)
+    const debug = this.cpu.debug
+    const stopAt = debug === null ? undefined : (off: number): boolean => debug.hasBreakpointAt(off)
+    const region = formRegion((off) => frame.view.getUint32(frame.base + off, true), 4 * i, stopAt)
     const first = region.blocks[region.blockAt.get(4 * i)!]!
     if (first.insns.length === 0) return false
     const bytes = regionModule([region], [{ pageHi, pageLo }], this.base, MAX_PAGES)
-    const instance = new Wasm.Instance(new Wasm.Module(bytes), { env: { mem: this.wasm, fill: this.fillImport } })
+    // Instructions the region runs through the interpreter's handlers (registers in the state page).
+    const handlers = region.helpers.map((off) => compile(this.cpu, frame.view.getUint32(frame.base + off, true)))
+    const helper = (h: number): number => handlers[h]!()
+    const instance = new Wasm.Instance(new Wasm.Module(bytes), { env: { mem: this.wasm, fill: this.fillImport, helper } })
     const run = instance.exports['r0'] as (block: number) => number
     const entries = (page.jit ??= new Array<JitEntry | undefined>(PAGE_SIZE / 4).fill(undefined))
     region.blocks.forEach((b, block) => {
@@ -237,8 +256,17 @@ export class Jit {
    * the budget, NZCV and PC. Returns the exit code (EXIT_*).
    */
   enter(entry: JitEntry): number {
+    // Hypervisor debugging switched (watchpoints send every access to the slow path): the
+    // fast TLB was filled without knowing.
+    if (this.cpu.debug !== this.debugSeen) {
+      this.debugSeen = this.cpu.debug
+      this.tlbStale = true
+    }
     if (this.tlbStale) this.flushTlb()
     const cpu = this.cpu
+    // ADDG/SUBG's tags follow GCR_EL1.Exclude, ATAen and the MTE level.
+    const addgKey = (cpu.sys[2 * SLOT.GCR_EL1]! & 0xffff) | (cpu.mte.ataEnabled(cpu.p[PS.EL]!) ? 1 << 16 : 0) | (cpu.mteLevel() >= 1 ? 1 << 17 : 0)
+    if (addgKey !== this.addgKey) this.setAddgTable(addgKey)
     const p = cpu.p
     const s = this.s32
     const b = this.base >> 2

@@ -30,7 +30,20 @@ export const TLB_MASK = 16
 export const TLB_HOST = 24
 export const TLB_TAGS = 28
 
-export const STATE_BYTES = ST_TLB + TLB_ENTRIES * TLB_ENTRY_BYTES
+/** Byte-at-a-time CRC tables (256 u32 each): CRC-32 (0xEDB88320), then CRC-32C (0x82F63B78). */
+export const ST_CRC = ST_TLB + TLB_ENTRIES * TLB_ENTRY_BYTES
+export const CRC_TABLE_BYTES = 1024
+
+/**
+ * ADDG/SUBG's tags: byte [tag * 16 + offset] is ChooseNonExcludedTag(tag, offset, GCR_EL1.Exclude),
+ * or 0 where tag access is off (ATAen false); then an i32, non-zero when the MTE instructions
+ * exist (ID_AA64PFR1_EL1.MTE >= 1; else they are UNDEFINED: the interpreter runs them).
+ * Refreshed by the runtime at an entry when GCR, ATAen or the MTE level changed.
+ */
+export const ST_ADDG = ST_CRC + 2 * CRC_TABLE_BYTES
+export const ST_MTE_ON = ST_ADDG + 256
+
+export const STATE_BYTES = ST_MTE_ON + 4
 
 /** Exit codes a translation returns. */
 export const EXIT_BRANCH = 0
@@ -50,7 +63,9 @@ export const CC_ADD32 = 4
 export const CC_LOGIC64 = 5
 export const CC_LOGIC32 = 6
 
-/** Function indices in a translation module: the fill import, then the flag helpers, then the regions. */
+/** Function indices in a translation module: the fill and helper imports, then the flag helpers, then the regions. */
 export const FN_FILL = 0
-export const FN_NZCV = 1
-export const FN_COND = 2
+/** `helper(i)`: runs the interpreter's handler for the region's i-th helper instruction (registers in the state page). */
+export const FN_HELPER = 1
+export const FN_NZCV = 2
+export const FN_COND = 3

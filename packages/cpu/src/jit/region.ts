@@ -37,6 +37,8 @@ export interface Region {
   /** Slots written anywhere. */
   writes: number[]
   instructions: number
+  /** Page offsets of the instructions translated as calls of the interpreter's handler (filled by the emitter). */
+  helpers: number[]
 }
 
 const PAGE = 4096
@@ -60,7 +62,7 @@ export function isSupported(d: Instruction): boolean {
     case 'SBFM': case 'UBFM': case 'BFM': case 'EXTR':
     case 'LSLV': case 'LSRV': case 'ASRV': case 'RORV':
     case 'MADD': case 'MSUB': case 'SMADDL': case 'SMSUBL': case 'UMADDL': case 'UMSUBL': case 'UMULH': case 'SMULH':
-    case 'UDIV': case 'SDIV': case 'CLZ':
+    case 'UDIV': case 'SDIV': case 'CLZ': case 'CRC32': case 'CRC32C':
     case 'CSEL': case 'CSINC': case 'CSINV': case 'CSNEG':
     case 'CCMP_r': case 'CCMN_r': case 'CCMP_i': case 'CCMN_i':
     case 'NOP':
@@ -71,6 +73,12 @@ export function isSupported(d: Instruction): boolean {
     case 'LDR_post': case 'STR_post': case 'LDRS_post': case 'LDR_pre': case 'STR_pre': case 'LDRS_pre':
       // Writeback into the transfer register is CONSTRAINED UNPREDICTABLE: the interpreter's choice.
       return d.rn === 31 || d.rt !== d.rn
+    case 'ADDG': case 'SUBG':
+    case 'IRG': case 'GMI': case 'SUBP': case 'RBIT': case 'REV16': case 'REV32': case 'REV': case 'CLS':
+      return true
+    case 'STG': case 'STZG': case 'ST2G': case 'STZ2G':
+      // mode 0 is STZGM/LDG/STGM/LDGM (other names); writeback and Rt = Rn is fine (Rt read first).
+      return true
     case 'LDP': case 'STP': case 'LDPSW':
       if (d.name !== 'STP' && d.rt === d.rt2) return false
       return d.mode === 0 || d.mode === 2 || d.rn === 31 || (d.rt !== d.rn && d.rt2 !== d.rn)
@@ -94,8 +102,12 @@ export const setsFlags = (d: Instruction): boolean =>
 export const readsFlags = (d: Instruction): boolean =>
   d.name === 'B_cond' || d.name.startsWith('CS') || d.name.startsWith('CCMP') || d.name.startsWith('CCMN')
 
-/** Forms the region at page offset `entry`; `word(off)` reads the page's instruction words. */
-export function formRegion(word: (off: number) => number, entry: number): Region {
+/**
+ * Forms the region at page offset `entry`; `word(off)` reads the page's instruction words.
+ * `stopAt(off)`: the region must not include that instruction (a hypervisor breakpoint:
+ * the interpreter runs it through the breakpoint wrapper), as if it were unsupported.
+ */
+export function formRegion(word: (off: number) => number, entry: number, stopAt?: (off: number) => boolean): Region {
   const decoded = new Map<number, Insn>()
   const at = (off: number): Insn => {
     let insn = decoded.get(off)
@@ -112,7 +124,7 @@ export function formRegion(word: (off: number) => number, entry: number): Region
     const start = queue.shift()!
     for (let off = start; inPage(off); off += 4) {
       const insn = at(off)
-      if (!isSupported(insn.d)) break
+      if (!isSupported(insn.d) || stopAt?.(off) === true) break
       if (!isBranch(insn.d)) continue
       const t = targets(insn)
       for (const to of [t.taken, t.fall ? off + 4 : undefined]) {
@@ -135,7 +147,7 @@ export function formRegion(word: (off: number) => number, entry: number): Region
         break
       }
       const insn = at(off)
-      if (!isSupported(insn.d)) {
+      if (!isSupported(insn.d) || stopAt?.(off) === true) {
         term = { kind: 'unsupported', off }
         break
       }
@@ -178,6 +190,7 @@ export function formRegion(word: (off: number) => number, entry: number): Region
     regs: [...used].filter(real).sort((a, b) => a - b),
     writes: [...written].filter(real).sort((a, b) => a - b),
     instructions,
+    helpers: [],
   }
 }
 
@@ -216,7 +229,7 @@ export function registersOf(d: Instruction): { reads: number[]; writes: number[]
     case 'ADD_r': case 'ADDS_r': case 'SUB_r': case 'SUBS_r':
     case 'AND_r': case 'BIC_r': case 'ORR_r': case 'ORN_r': case 'EOR_r': case 'EON_r': case 'ANDS_r': case 'BICS_r':
     case 'LSLV': case 'LSRV': case 'ASRV': case 'RORV': case 'UMULH': case 'SMULH': case 'UDIV': case 'SDIV':
-    case 'CSEL': case 'CSINC': case 'CSINV': case 'CSNEG': case 'EXTR':
+    case 'CSEL': case 'CSINC': case 'CSINV': case 'CSNEG': case 'EXTR': case 'CRC32': case 'CRC32C':
       return { reads: [rz(d.rn), rz(d.rm)], writes: [wz(d.rd)] }
     case 'MOVZ': case 'MOVN': case 'ADR': case 'ADRP':
       return { reads: [], writes: [wz(d.rd)] }
@@ -252,6 +265,18 @@ export function registersOf(d: Instruction): { reads: number[]; writes: number[]
       return { reads: [rs(d.rn), rz(d.rm)], writes: [wz(d.rt)] }
     case 'STR_reg':
       return { reads: [rs(d.rn), rz(d.rm), rz(d.rt)], writes: [] }
+    case 'ADDG': case 'SUBG':
+      return { reads: [rs(d.rn)], writes: [rs(d.rd)] }
+    case 'IRG':
+      return { reads: [rs(d.rn), rz(d.rm)], writes: [rs(d.rd)] }
+    case 'GMI':
+      return { reads: [rs(d.rn), rz(d.rm)], writes: [wz(d.rd)] }
+    case 'SUBP':
+      return { reads: [rs(d.rn), rs(d.rm)], writes: [wz(d.rd)] }
+    case 'RBIT': case 'REV16': case 'REV32': case 'REV': case 'CLS':
+      return { reads: [rz(d.rn)], writes: [wz(d.rd)] }
+    case 'STG': case 'STZG': case 'ST2G': case 'STZ2G':
+      return { reads: [rs(d.rn), rs(d.rt)], writes: d.mode !== 2 ? [rs(d.rn)] : [] }
     case 'LDP': case 'LDPSW': {
       const wb = d.mode === 1 || d.mode === 3 ? [rs(d.rn)] : []
       return { reads: [rs(d.rn)], writes: [wz(d.rt), wz(d.rt2), ...wb] }

@@ -97,8 +97,15 @@ export class FunctionBody {
     return this.params + this.localTypes.length - 1
   }
 
-  op(...bytes: number[]): this {
-    append(this.code, bytes)
+  /** Up to six opcodes (no rest array: this runs for every emitted operation). */
+  op(a: number, b = -1, c = -1, d = -1, e = -1, f = -1): this {
+    const code = this.code
+    code.push(a)
+    if (b >= 0) code.push(b)
+    if (c >= 0) code.push(c)
+    if (d >= 0) code.push(d)
+    if (e >= 0) code.push(e)
+    if (f >= 0) code.push(f)
     return this
   }
   get(i: number): this {
@@ -192,9 +199,10 @@ export class FunctionBody {
     return this
   }
 
-  encode(): number[] {
+  /** The body as the code section holds it: its size, the locals, the code, `end`. */
+  encode(): Uint8Array {
     if (this.labels.length !== 0) throw new Error(`unclosed blocks: ${this.labels.join(', ')}`)
-    const out: number[] = []
+    const locals: number[] = []
     // Locals grouped in runs of one type.
     const runs: [number, number][] = []
     for (const t of this.localTypes) {
@@ -202,16 +210,18 @@ export class FunctionBody {
       if (last !== undefined && last[1] === t) last[0]++
       else runs.push([1, t])
     }
-    uleb(out, runs.length)
+    uleb(locals, runs.length)
     for (const [n, t] of runs) {
-      uleb(out, n)
-      out.push(t)
+      uleb(locals, n)
+      locals.push(t)
     }
-    append(out, this.code)
-    out.push(Op.end)
-    const body: number[] = []
-    uleb(body, out.length)
-    append(body, out)
+    const size: number[] = []
+    uleb(size, locals.length + this.code.length + 1)
+    const body = new Uint8Array(size.length + locals.length + this.code.length + 1)
+    body.set(size, 0)
+    body.set(locals, size.length)
+    body.set(this.code, size.length + locals.length)
+    body[body.length - 1] = Op.end
     return body
   }
 }
@@ -235,14 +245,35 @@ export interface ModuleSpec {
   salt?: number
 }
 
-function section(out: number[], id: number, content: number[]): void {
-  out.push(id)
-  uleb(out, content.length)
-  append(out, content)
+/** Bytes kept as a list of chunks, copied once at the end. */
+class Chunks {
+  readonly parts: (number[] | Uint8Array)[] = []
+  length = 0
+  add(part: number[] | Uint8Array): void {
+    this.parts.push(part)
+    this.length += part.length
+  }
+  bytes(): Uint8Array {
+    const out = new Uint8Array(this.length)
+    let at = 0
+    for (const p of this.parts) {
+      out.set(p, at)
+      at += p.length
+    }
+    return out
+  }
+}
+
+function section(out: Chunks, id: number, content: number[] | Uint8Array): void {
+  const head = [id]
+  uleb(head, content.length)
+  out.add(head)
+  out.add(content)
 }
 
 export function encodeModule(spec: ModuleSpec): Uint8Array {
-  const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]
+  const out = new Chunks()
+  out.add([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00])
   const types: number[] = []
   uleb(types, spec.types.length)
   for (const t of spec.types) {
@@ -295,15 +326,17 @@ export function encodeModule(spec: ModuleSpec): Uint8Array {
   }
   section(out, 7, exports)
 
-  const code: number[] = []
-  uleb(code, spec.functions.length)
-  for (const f of spec.functions) append(code, f.body.encode())
-  section(out, 10, code)
+  const code = new Chunks()
+  const count: number[] = []
+  uleb(count, spec.functions.length)
+  code.add(count)
+  for (const f of spec.functions) code.add(f.body.encode())
+  section(out, 10, code.bytes())
   if (spec.salt !== undefined) {
     const custom: number[] = []
     name(custom, 'salt')
     uleb(custom, spec.salt >>> 0)
     section(out, 0, custom)
   }
-  return Uint8Array.from(out)
+  return out.bytes()
 }

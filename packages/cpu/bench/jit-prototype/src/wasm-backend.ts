@@ -702,7 +702,7 @@ export function wasmModuleBytes(region: Region, checks: boolean, tagKeys = false
   const spec: ModuleSpec = {
     types: TYPES,
     importFunctions: IMPORT_FUNCTIONS,
-    importMemory: { module: 'env', field: 'mem', pages: WASM_PAGES, shared: true },
+    importMemory: { module: 'env', field: 'mem', min: WASM_PAGES, max: WASM_PAGES, shared: true },
     functions: [{ type: T_REGION, body, export: 'run' }],
     salt: salt++,
   }
@@ -714,7 +714,7 @@ export function wasmBatchBytes(regions: Region[], checks: boolean): Uint8Array {
   return encodeModule({
     types: TYPES,
     importFunctions: IMPORT_FUNCTIONS,
-    importMemory: { module: 'env', field: 'mem', pages: WASM_PAGES, shared: true },
+    importMemory: { module: 'env', field: 'mem', min: WASM_PAGES, max: WASM_PAGES, shared: true },
     functions: regions.map((r, i) => ({ type: T_REGION, body: new WasmEmitter(r, checks).build(), export: `run${i}` })),
     salt: salt++,
   })
@@ -766,7 +766,7 @@ export function makeTableDispatcher(rt: TierRuntime): TableDispatcher {
   const bytes = encodeModule({
     types: TYPES,
     importFunctions: [],
-    importMemory: { module: 'env', field: 'mem', pages: WASM_PAGES, shared: true },
+    importMemory: { module: 'env', field: 'mem', min: WASM_PAGES, max: WASM_PAGES, shared: true },
     importTable: { module: 'env', field: 'table', min: 64 },
     functions: [{ type: 4, body: fn, export: 'dispatch' }],
   })

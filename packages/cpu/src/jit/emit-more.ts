@@ -1,0 +1,157 @@
+// Instructions the translator emits beyond emit.ts's switch (kept apart for the module size
+// rule): CRC32/CRC32C through the byte tables in the state page; ADDG/SUBG through the
+// state page's table of non-excluded tags; STG/STZG/ST2G/STZ2G on pages whose tags the fast
+// TLB holds (Tagged and checked now, which implies tag access is on), else the interpreter.
+
+import type { Instruction } from '@tagvm/a64'
+import { chooseNonExcludedTag } from '../mte.js'
+import { REG_DISCARD, REG_SP, REG_ZR } from '../state.js'
+import type { Emitter } from './emit.js'
+import { access } from './emit-ops.js'
+import { CRC_TABLE_BYTES, FN_HELPER, ST_ADDG, ST_CRC, ST_MTE_ON, ST_TLB, ST_X, TLB_TAGS } from './layout.js'
+import { registersOf, type Block } from './region.js'
+import { Op } from './wasm-encoder.js'
+
+const wz = (n: number): number => (n === 31 ? REG_DISCARD : n)
+const rs = (n: number): number => (n === 31 ? REG_SP : n)
+
+export function emitMore(em: Emitter, b: Block, k: number): void {
+  const fn = em.fn
+  const d: Instruction = b.insns[k]!.d
+  switch (d.name) {
+    case 'CRC32': case 'CRC32C': {
+      // Reflected table update a byte at a time, low byte first; no inversion (as the instruction).
+      const table = em.base + ST_CRC + (d.name === 'CRC32C' ? CRC_TABLE_BYTES : 0)
+      em.get(d.rm)
+      fn.set(em.v)
+      em.get(d.rn)
+      fn.op(Op.i32WrapI64).set(em.c)
+      for (let i = 0; i < 1 << d.sz; i++) {
+        fn.get(em.v)
+        if (i !== 0) fn.i64(8 * i).op(Op.i64ShrU)
+        fn.op(Op.i32WrapI64).get(em.c).op(Op.i32Xor).i32(255).op(Op.i32And).i32(2).op(Op.i32Shl).mem(Op.i32Load, table)
+        fn.get(em.c).i32(8).op(Op.i32ShrU, Op.i32Xor).set(em.c)
+      }
+      fn.get(em.c).op(Op.i64ExtendI32U)
+      em.set(wz(d.rd))
+      return
+    }
+    case 'ADDG': case 'SUBG': {
+      // Leave for the interpreter (UNDEFINED) unless the MTE instructions exist.
+      fn.i32(0).mem(Op.i32Load, em.base + ST_MTE_ON).op(Op.i32Eqz)
+      em.exitIf(b, k)
+      // (Xn|SP ± offset) with bits 59:56 := table[tag(Xn) * 16 + tag offset].
+      em.get(rs(d.rn))
+      fn.tee(em.t1).i64(d.name === 'SUBG' ? -d.offset : d.offset).op(Op.i64Add)
+      fn.i64(-1, ~(15 << 24)).op(Op.i64And)
+      fn.get(em.t1).i64(52).op(Op.i64ShrU, Op.i32WrapI64).i32(0xf0).op(Op.i32And).mem(Op.i32Load8U, em.base + ST_ADDG + d.tag)
+      fn.op(Op.i64ExtendI32U).i64(56).op(Op.i64Shl, Op.i64Or)
+      em.set(rs(d.rd))
+      return
+    }
+    case 'STG': case 'STZG': case 'ST2G': case 'STZ2G': {
+      const granules = d.name.includes('2') ? 2 : 1
+      const post = d.mode === 1
+      em.spAligned(b, k, d.rn)
+      em.get(rs(d.rn))
+      if (!post && d.imm !== 0) fn.i64(d.imm).op(Op.i64Add)
+      fn.set(em.a)
+      // Aligned to 16, inside the page, writable: else the interpreter (alignment fault...).
+      access(em, b, k, 16 * granules, 16, true, true)
+      // Tags held by the fast TLB for this page (else: untagged page or checks off; the
+      // interpreter decides whether tags are stored).
+      fn.get(em.e).mem(Op.i32Load, em.base + ST_TLB + TLB_TAGS).tee(em.tg).i32(0).op(Op.i32LtS)
+      em.exitIf(b, k)
+      if (d.name.startsWith('STZ')) {
+        for (let at = 0; at < 16 * granules; at += 8) {
+          fn.get(em.h).i64(0).mem(Op.i64Store, at)
+        }
+      }
+      // The tag is Xt|SP<59:56>; e is free now.
+      em.get(rs(d.rt))
+      fn.i64(56).op(Op.i64ShrU, Op.i32WrapI64).i32(15).op(Op.i32And).set(em.e)
+      const shift = (g: number): void => {
+        // 4 for an odd granule (high nibble), 0 for an even one.
+        fn.get(em.c)
+        if (g !== 0) fn.i32(16 * g).op(Op.i32Add)
+        fn.i32(2).op(Op.i32ShrU).i32(4).op(Op.i32And)
+      }
+      for (let g = 0; g < granules; g++) {
+        fn.get(em.tg).get(em.c)
+        if (g !== 0) fn.i32(16 * g).op(Op.i32Add)
+        fn.i32(4095).op(Op.i32And).i32(5).op(Op.i32ShrU, Op.i32Add).set(em.h)
+        fn.get(em.h)
+        fn.get(em.h).mem(Op.i32Load8U, 0)
+        fn.i32(15)
+        shift(g)
+        fn.op(Op.i32Shl).i32(-1).op(Op.i32Xor, Op.i32And)
+        fn.get(em.e)
+        shift(g)
+        fn.op(Op.i32Shl, Op.i32Or).mem(Op.i32Store8, 0)
+      }
+      if (d.mode !== 2) {
+        fn.get(em.a)
+        if (post && d.imm !== 0) fn.i64(d.imm).op(Op.i64Add)
+        em.set(rs(d.rn))
+      }
+      return
+    }
+    case 'IRG': case 'GMI': case 'SUBP':
+      // The MTE instructions are UNDEFINED without FEAT_MTE: the interpreter raises that.
+      fn.i32(0).mem(Op.i32Load, em.base + ST_MTE_ON).op(Op.i32Eqz)
+      em.exitIf(b, k)
+      return helperCall(em, b, k)
+    case 'RBIT': case 'REV16': case 'REV32': case 'REV': case 'CLS':
+      return helperCall(em, b, k)
+    default:
+      throw new Error(`the translator has no ${d.name}`)
+  }
+}
+
+/** The 256-entry table of a reflected CRC polynomial, for the state page. */
+export function crcTable(poly: number): Uint32Array {
+  const t = new Uint32Array(256)
+  for (let i = 0; i < 256; i++) {
+    let c = i
+    for (let j = 0; j < 8; j++) c = c & 1 ? (c >>> 1) ^ poly : c >>> 1
+    t[i] = c >>> 0
+  }
+  return t
+}
+
+/** ADDG/SUBG's table (see ST_ADDG): 0 everywhere when tag access is off. */
+export function addgTable(exclude: number, ata: boolean): Uint8Array {
+  const t = new Uint8Array(256)
+  if (!ata) return t
+  for (let tag = 0; tag < 16; tag++) {
+    for (let off = 0; off < 16; off++) t[tag * 16 + off] = chooseNonExcludedTag(tag, off, exclude)
+  }
+  return t
+}
+
+/**
+ * An instruction that only reads and writes general registers (and system registers the
+ * translation does not cache, such as RGSR_EL1 for IRG) and cannot fault, run by the
+ * interpreter's own handler: its source registers go to the state page (the Cpu's `x`),
+ * the handler runs through the `helper` import, the destination comes back.
+ */
+function helperCall(em: Emitter, b: Block, k: number): void {
+  const fn = em.fn
+  const insn = b.insns[k]!
+  const x = em.base + ST_X
+  const rw = registersOf(insn.d)
+  for (const r of rw.reads) {
+    if (r === REG_ZR) continue
+    fn.i32(0)
+    em.get(r)
+    fn.mem(Op.i64Store, x + 8 * r)
+  }
+  const helpers = em.region.helpers
+  fn.i32(helpers.length).call(FN_HELPER).op(Op.drop)
+  helpers.push(insn.off)
+  for (const r of rw.writes) {
+    if (r === REG_DISCARD) continue
+    fn.i32(0).mem(Op.i64Load, x + 8 * r)
+    em.set(r)
+  }
+}
