@@ -263,11 +263,14 @@ export class Vcpu implements PsciVcpu {
 
   /**
    * Blocked in WFI: the host-counter tick of its earliest timer deadline (Infinity without
-   * one), until an interrupt or that deadline wakes it; undefined when not blocked. A tagvm
+   * one; 0 when an interrupt is already pending), until an interrupt or that deadline wakes
+   * it; undefined when not blocked. A tagvm
    * extension: KVM sleeps in KVM_RUN instead, and the VMM's other threads go on.
    */
   get waitDeadline(): number | undefined {
     if (!this.waiting) return undefined
+    // An interrupt raised since it blocked (KVM_IRQ_LINE from a VMM device) wakes it now.
+    if (this.cpu.pendingInterrupts() !== 0) return 0
     return this.timers ? this.timers.earliestDeadline() : Infinity
   }
 

@@ -314,7 +314,8 @@ export class Machine {
   }
 
   /**
-   * Every runnable vCPU is blocked in WFI: time goes to the earliest deadline. The instruction
+   * Every runnable vCPU is blocked in WFI: time goes to the earliest deadline (their timers,
+   * the RTC's alarm). The instruction
    * clock jumps there ('woken'); the host clock sleeps toward it, at most MAX_IDLE_WAIT_MS, and
    * with a finite budget run() then returns (a 'budget' stop that retired nothing), so the
    * caller can feed console input. undefined: some vCPU is not waiting.
@@ -327,6 +328,9 @@ export class Machine {
       if (wait === undefined) return undefined
       deadline = Math.min(deadline, wait)
     }
+    // The RTC's alarm is a wake-up too (its SPI reaches the vCPU once rtc.update() sees it).
+    const alarm = this.rtc.secondsToInterrupt()
+    if (alarm !== Infinity) deadline = Math.min(deadline, this.clock.now() + Math.max(1, Math.ceil(alarm * this.clock.frequency)))
     const ms = this.clock.idle(deadline)
     if (ms === 0) return 'woken'
     if (ms === Infinity && !finiteBudget) return { kind: 'error', message: 'every vCPU waits for an interrupt (WFI) and no timer is armed to wake it' }
