@@ -57,6 +57,27 @@ describe('PL031', () => {
     expect(read(PL031.RIS)).toBe(0)
   })
 
+  it('says how long until the alarm raises the line: only while unmasked and not yet raised', () => {
+    const { dev, read, write, advance } = rtc(1000.25)
+    write(PL031.MR, 1003)
+    expect(dev.secondsToInterrupt()).toBe(Infinity) // masked
+    write(PL031.IMSC, 1)
+    expect(dev.secondsToInterrupt()).toBe(2.75) // the count becomes 1003 at time 1003.0
+    advance(2.75)
+    expect(dev.secondsToInterrupt()).toBe(0)
+    dev.update()
+    expect(read(PL031.MIS)).toBe(1)
+    expect(dev.secondsToInterrupt()).toBe(Infinity) // raised until RTCICR
+    write(PL031.ICR, 1)
+    // RTCMR equals the count already seen: the next match is when the counter wraps.
+    expect(dev.secondsToInterrupt()).toBe(2 ** 32)
+    write(PL031.MR, 1002) // behind the count: a wrap minus one second away
+    expect(dev.secondsToInterrupt()).toBe(2 ** 32 - 1)
+    write(PL031.LR, 0xffff_ffff)
+    write(PL031.MR, 1) // across the wrap of RTCDR
+    expect(dev.secondsToInterrupt()).toBe(2)
+  })
+
   it('saves and restores its state; refuses bad states without change', () => {
     const a = rtc()
     a.write(PL031.LR, 5000)

@@ -67,14 +67,32 @@ export class Pl031 implements MmioDevice, Device {
     return (this.ris & this.imsc) !== 0
   }
 
+  /**
+   * Time-base seconds from now until the alarm raises the interrupt line (RTCDR reaching
+   * RTCMR), or Infinity when it cannot (masked, or already raised): with every vCPU asleep in
+   * WFI, the VMM sleeps until the earlier of this and their timers, then calls update().
+   */
+  secondsToInterrupt(): number {
+    if (this.imsc === 0 || this.ris !== 0) return Infinity
+    const now = this.now()
+    const count = (Math.floor(now) + this.offset) % TWO32 >>> 0
+    if (this.reachedMatch(count)) return 0
+    // A count equal to MR that update() already saw does not fire again until the counter wraps.
+    const toMatch = (this.mr - count) >>> 0 || TWO32
+    return Math.floor(now) + toMatch - now
+  }
+
+  /** Whether the counter reached MR since the last check, now at `count` (counting up, modulo 2^32). */
+  private reachedMatch(count: number): boolean {
+    const since = (count - this.lastCount) >>> 0
+    const toMatch = (this.mr - this.lastCount) >>> 0
+    return since !== 0 && ((toMatch !== 0 && toMatch <= since) || count === this.mr)
+  }
+
   /** Checks the alarm against the time now (the VMM calls this as time passes). */
   update(): void {
     const count = this.count()
-    // Fired when the counter reached MR since the last check (counting up, modulo 2^32).
-    const since = (count - this.lastCount) >>> 0
-    const toMatch = (this.mr - this.lastCount) >>> 0
-    if (since !== 0 && toMatch !== 0 && toMatch <= since) this.ris = 1
-    else if (count === this.mr && this.lastCount !== count) this.ris = 1
+    if (this.reachedMatch(count)) this.ris = 1
     this.lastCount = count
     this.updateLine()
   }

@@ -56,8 +56,9 @@ export type VcpuExit =
   /** KVM_EXIT_SYSTEM_EVENT (PSCI SYSTEM_OFF / SYSTEM_RESET / SYSTEM_RESET2). */
   | { readonly kind: 'system-event'; readonly type: number; readonly flags: bigint }
   /**
-   * KVM_EXIT_INTR: the run's instruction budget is spent, or the vCPU is powered off and
-   * would sleep in KVM_RUN (a real KVM_RUN returns this way when a signal arrives).
+   * KVM_EXIT_INTR: the run's instruction budget is spent, or the vCPU is powered off or
+   * blocked in WFI and would sleep in KVM_RUN, or a trapped WFE yielded to the other vCPUs
+   * (a real KVM_RUN returns this way when a signal arrives).
    */
   | { readonly kind: 'intr' }
   /** KVM_EXIT_ARM_NISV (KVM_CAP_ARM_NISV_TO_USER). */
@@ -145,6 +146,8 @@ export class Vcpu implements PsciVcpu {
   /** The vGIC and timers are attached (the first KVM_RUN did it). */
   private devicesAttached = false
   private timers: VcpuTimers | null = null
+  /** HCR_EL2.TWE is set: WFE traps (loadWfxTraps). */
+  private wfeTrapped = false
 
   /** @internal use Vm.createVcpu */
   constructor(vm: Vm, id: number) {
@@ -190,6 +193,19 @@ export class Vcpu implements PsciVcpu {
     return this.vm.hypervisor.hostSupportsMte ? HCR_GUEST | hcrBit('TID5') : HCR_GUEST
   }
 
+  /**
+   * kvm_arch_vcpu_load: KVM traps WFE (HCR_EL2.TWE) only while the physical CPU has other
+   * tasks to run, so a vCPU spinning in WFE yields to them, and leaves WFE untrapped for a
+   * vCPU alone on its CPU. Here every vCPU of the VM shares one host thread: WFE traps when
+   * the VM has more than one.
+   */
+  private loadWfxTraps(): void {
+    const trap = this.vm.vcpus.length > 1
+    if (trap === this.wfeTrapped) return
+    this.wfeTrapped = trap
+    this.cpu.setHcrEl2(trap ? this.hcr() | hcrBit('TWE') : this.hcr())
+  }
+
   /** Stage 2, HCR_EL2 and the hardware ID registers (what the host CPU implements). */
   private configureEl2(): void {
     const cpu = this.cpu
@@ -197,6 +213,7 @@ export class Vcpu implements PsciVcpu {
     cpu.setVtcrEl2(vm.stage2.vtcr)
     cpu.setVttbrEl2((BigInt(vm.vmid) << 48n) | BigInt(vm.stage2.rootPa))
     cpu.setHcrEl2(this.hcr())
+    this.wfeTrapped = false
     cpu.setSysreg(SysReg.ID_AA64PFR0_EL1, cpu.getSysreg(SysReg.ID_AA64PFR0_EL1) | PFR0_CSV2_CSV3)
     const pfr1 = cpu.getSysreg(SysReg.ID_AA64PFR1_EL1)
     cpu.setSysreg(SysReg.ID_AA64PFR1_EL1, (pfr1 & ~(0xfn << 8n)) | (BigInt(vm.hypervisor.hostMteLevel) << 8n))
@@ -246,11 +263,14 @@ export class Vcpu implements PsciVcpu {
 
   /**
    * Blocked in WFI: the host-counter tick of its earliest timer deadline (Infinity without
-   * one), until an interrupt or that deadline wakes it; undefined when not blocked. A tagvm
+   * one; 0 when an interrupt is already pending), until an interrupt or that deadline wakes
+   * it; undefined when not blocked. A tagvm
    * extension: KVM sleeps in KVM_RUN instead, and the VMM's other threads go on.
    */
   get waitDeadline(): number | undefined {
     if (!this.waiting) return undefined
+    // An interrupt raised since it blocked (KVM_IRQ_LINE from a VMM device) wakes it now.
+    if (this.cpu.pendingInterrupts() !== 0) return 0
     return this.timers ? this.timers.earliestDeadline() : Infinity
   }
 
@@ -319,6 +339,7 @@ export class Vcpu implements PsciVcpu {
     if (this.powerOff) return INTR
     if (!this.devicesAttached) this.attachDevices()
     this.hasRun = true
+    this.loadWfxTraps()
     if (this.waiting) {
       if (!this.hasWakeup()) return INTR
       this.waiting = false
@@ -424,10 +445,12 @@ export class Vcpu implements PsciVcpu {
         this.handleSysregTrap(exit.key, exit.rt, exit.isRead)
         return undefined
       case 'wfx':
-        // kvm_handle_wfx: the instruction completes; a WFI with nothing to wake it blocks the
-        // vCPU (WFE is a hint: KVM yields, here it goes on).
+        // kvm_handle_wfx: the instruction completes. A trapped WFE yields the host thread
+        // (kvm_vcpu_on_spin): KVM_RUN returns, so the VMM runs the other vCPUs, one of which
+        // holds what this one spins for. A WFI with nothing to wake it blocks the vCPU.
         cpu.advancePc()
-        if (exit.isWfe || this.hasWakeup()) return undefined
+        if (exit.isWfe) return INTR
+        if (this.hasWakeup()) return undefined
         this.waiting = true
         return INTR
       case 'fp-trap':

@@ -66,6 +66,18 @@ test('an instruction limit stops a guest that waits for input forever', async ()
   expect(machine.retired).toBe(1_000_000)
 })
 
+test('a guest asleep in WFI with no timer waits in the event loop, and a key wakes that wait', async () => {
+  // loop { wfi } on the host clock: nothing but input can happen, so the loop waits for a key.
+  const machine = Machine.create({ ramBase: VIRT_RAM_BASE, ramSize: 16 * 1024 * 1024, cpus: 1, mte: false, backing: 'anon', clock: 'host' }, { console: () => {} })
+  machine.boot(new Uint8Array(Uint32Array.from([0xd503207f, 0x17ffffff]).buffer), 'wfi.bin')
+  const terminal = new FakeTerminal()
+  const waiting = runInteractive(machine, terminal)
+  // Typed once the loop is asleep (several event-loop turns later): only the key can end it.
+  setTimeout(() => terminal.emit('data', Buffer.from('\x01x', 'latin1')), 200)
+  expect(await waiting).toEqual({ kind: 'quit' })
+  expect(machine.retired).toBe(1)
+})
+
 test('tagvm run on a terminal wires the keyboard to the guest; without one, stdin is left alone', async () => {
   const image = fileURLToPath(new URL('../../test/fixtures/uart-echo.bin', import.meta.url))
   const out: Uint8Array[] = []

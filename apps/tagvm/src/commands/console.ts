@@ -11,6 +11,9 @@ export const CONSOLE_SLICE = 200_000
  */
 export const CONSOLE_BUSY_SLICE = 4_000
 
+/** setTimeout's longest delay (2^31 - 1 ms); a guest asleep longer waits for a key. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
 const CTRL_A = 0x01
 const QUIT_KEY = 0x78 // 'x', as in QEMU's -nographic: Ctrl-A x quits
 
@@ -19,13 +22,17 @@ export type InteractiveStop = StopReason | { readonly kind: 'quit' }
 /**
  * Runs the guest with the terminal wired to its PL011: keystrokes go to the receive FIFO as
  * the guest makes room (the rest wait, nothing is dropped), and the event loop gets a turn
- * between slices so keystrokes arrive. Ctrl-A x quits; Ctrl-A Ctrl-A sends one Ctrl-A.
+ * between slices so keystrokes arrive; while every vCPU waits in WFI the loop sleeps until the
+ * guest's next timer or a key. Ctrl-A x quits; Ctrl-A Ctrl-A sends one Ctrl-A.
  */
 export async function runInteractive(machine: Machine, input: ConsoleInput, maxInsns?: number): Promise<InteractiveStop> {
   const pending: number[] = []
   let escaped = false
   let quit = false
+  /** Ends the wait of an idle guest early: a key was pressed. */
+  let wake: (() => void) | undefined
   const onData = (chunk: Uint8Array | string): void => {
+    wake?.()
     const bytes = typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk
     for (const byte of bytes) {
       if (escaped) {
@@ -49,10 +56,25 @@ export async function runInteractive(machine: Machine, input: ConsoleInput, maxI
       if (pending.length > 0) pending.splice(0, machine.uart.receive(Uint8Array.from(pending)))
       if (quit) return { kind: 'quit' }
       const start = machine.retired
-      const stop = machine.run(Math.min(pending.length > 0 ? CONSOLE_BUSY_SLICE : CONSOLE_SLICE, left))
+      const stop = machine.run(Math.min(pending.length > 0 ? CONSOLE_BUSY_SLICE : CONSOLE_SLICE, left), { idle: 'return' })
       left -= machine.retired - start
       if (stop.kind !== 'budget' || left <= 0) return stop
-      await new Promise<void>((resolve) => setImmediate(resolve))
+      if (stop.idleMs !== undefined) {
+        // Every vCPU waits (WFI): sleep in the event loop until its next deadline or a key,
+        // whichever comes first; an idle guest then costs one wake-up per guest timer. (Keys
+        // that wait for FIFO room wait too: only the guest, once woken, makes room.)
+        const ms = stop.idleMs
+        await new Promise<void>((resolve) => {
+          const timer = ms < MAX_TIMER_MS ? setTimeout(() => wake?.(), Math.ceil(ms)) : undefined
+          wake = () => {
+            wake = undefined
+            clearTimeout(timer)
+            resolve()
+          }
+        })
+      } else {
+        await new Promise<void>((resolve) => setImmediate(resolve))
+      }
     }
   } finally {
     input.off('data', onData)

@@ -100,10 +100,26 @@ export const MAX_GUEST_RAM = MAX_PHYSICAL_MEMORY - HOST_OVERHEAD
 export type StopReason =
   | { readonly kind: 'power-off' }
   | { readonly kind: 'reset' }
-  /** The instruction budget given to run() is spent; the guest can continue. */
-  | { readonly kind: 'budget' }
+  /**
+   * The instruction budget given to run() is spent; the guest can continue. Also on the host
+   * clock when every vCPU waits in WFI: after a sleep of at most 20 ms, or at once with
+   * `idle: 'return'`, which then sets `idleMs`.
+   */
+  | { readonly kind: 'budget'; readonly idleMs?: number }
   /** The guest cannot continue: every vCPU off, no progress, or KVM_RUN failed. */
   | { readonly kind: 'error'; readonly message: string }
+
+/** How `Machine.run` spends time while every vCPU waits in WFI on the host clock. */
+export interface RunOptions {
+  /**
+   * 'sleep' (the default): block this thread toward the next deadline, at most 20 ms with a
+   * finite budget, then return a 'budget' stop; 'return': return a 'budget' stop at once with
+   * `idleMs`, the host milliseconds until a timer or the RTC wakes a vCPU (Infinity: only
+   * input can), for a caller with an event loop that waits for that or for input itself, so an
+   * idle guest costs no wake-ups. Without a budget run() always sleeps to the deadline.
+   */
+  readonly idle?: 'sleep' | 'return'
+}
 
 /** `runUntilMissing` stopped at a page that has not arrived yet (post-copy). */
 export interface MissingPageStop {
@@ -258,8 +274,8 @@ export class Machine {
    * this thread. Console bytes reach `io.console` as they are written (flushed per line and
    * whenever run() returns).
    */
-  run(budget = Number.POSITIVE_INFINITY): StopReason {
-    const stop = this.runUntilMissing(budget)
+  run(budget = Number.POSITIVE_INFINITY, options: RunOptions = {}): StopReason {
+    const stop = this.runUntilMissing(budget, options)
     if (stop.kind !== 'missing-page') return stop
     return { kind: 'error', message: `the guest touched page 0x${stop.gpa.toString(16)}, which has not arrived yet (post-copy migration): run it through the migration` }
   }
@@ -268,7 +284,7 @@ export class Machine {
    * As `run`, but a guest access to a page that has not arrived (post-copy, see
    * GuestMemory.markMissing) stops the run at that access, to be retried once the page is in.
    */
-  runUntilMissing(budget = Number.POSITIVE_INFINITY): StopReason | MissingPageStop {
+  runUntilMissing(budget = Number.POSITIVE_INFINITY, options: RunOptions = {}): StopReason | MissingPageStop {
     if (!(budget >= 0)) throw new RangeError(`budget must be a non-negative number, got ${budget}`)
     const start = this.retired
     const solo = this.vcpus.length === 1
@@ -292,7 +308,7 @@ export class Machine {
         if (budget - (this.retired - start) <= 0) return { kind: 'budget' }
         this.rtc.update()
         if (roundRetired === 0) {
-          const idle = this.idle(Number.isFinite(budget))
+          const idle = this.idle(Number.isFinite(budget), options.idle === 'return')
           if (idle === 'woken') {
             idleRounds = 0
             continue
@@ -314,12 +330,15 @@ export class Machine {
   }
 
   /**
-   * Every runnable vCPU is blocked in WFI: time goes to the earliest deadline. The instruction
-   * clock jumps there ('woken'); the host clock sleeps toward it, at most MAX_IDLE_WAIT_MS, and
-   * with a finite budget run() then returns (a 'budget' stop that retired nothing), so the
-   * caller can feed console input. undefined: some vCPU is not waiting.
+   * Every runnable vCPU is blocked in WFI: time goes to the earliest deadline (their timers,
+   * the RTC's alarm). The instruction
+   * clock jumps there ('woken'). On the host clock with a finite budget run() returns (a
+   * 'budget' stop that retired nothing), so the caller can feed console input: at once with
+   * `idleMs` when `returnIdle`, else after sleeping toward the deadline, at most
+   * MAX_IDLE_WAIT_MS. Without a budget nothing but the deadline can wake the guest, so the
+   * sleep goes all the way (one wake-up, not one per 20 ms). undefined: some vCPU is not waiting.
    */
-  private idle(finiteBudget: boolean): StopReason | 'woken' | undefined {
+  private idle(finiteBudget: boolean, returnIdle: boolean): StopReason | 'woken' | undefined {
     let deadline = Infinity
     for (const vcpu of this.vcpus) {
       if (vcpu.getMpState() === KVM_MP_STATE_STOPPED) continue
@@ -327,11 +346,15 @@ export class Machine {
       if (wait === undefined) return undefined
       deadline = Math.min(deadline, wait)
     }
+    // The RTC's alarm is a wake-up too (its SPI reaches the vCPU once rtc.update() sees it).
+    const alarm = this.rtc.secondsToInterrupt()
+    if (alarm !== Infinity) deadline = Math.min(deadline, this.clock.now() + Math.max(1, Math.ceil(alarm * this.clock.frequency)))
     const ms = this.clock.idle(deadline)
     if (ms === 0) return 'woken'
     if (ms === Infinity && !finiteBudget) return { kind: 'error', message: 'every vCPU waits for an interrupt (WFI) and no timer is armed to wake it' }
     this.flushConsole()
-    sleepMs(Math.min(ms, MAX_IDLE_WAIT_MS))
+    if (finiteBudget && returnIdle) return { kind: 'budget', idleMs: ms }
+    sleepMs(finiteBudget ? Math.min(ms, MAX_IDLE_WAIT_MS) : ms)
     return finiteBudget ? { kind: 'budget' } : 'woken'
   }
 
