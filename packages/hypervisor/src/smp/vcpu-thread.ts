@@ -158,6 +158,22 @@ function u64(lo: number, hi: number): bigint {
   return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0)
 }
 
+/**
+ * A vCPU thread's view of the VM: over the shared host memory, the RAM memslot, stage-2
+ * tables of its own (from `init.tableFrames`), timers on the host clock, PSCI through the
+ * shared power states. `askHostFault(hva)` gets the pfn + 1 of a host page nobody faulted in yet.
+ */
+export function createThreadVm(init: VcpuThreadInit, askHostFault: (hva: number) => number): Vm {
+  const memory = PhysicalMemory.attach(init.memory)
+  const hv = new ThreadHypervisor(new HostKernel({ memory }), init.tableFrames)
+  const vm = hv.createVm({ mm: new SharedRamSpace(init, askHostFault), ipaBits: init.ipaBits })
+  createVmTimers(vm, { clock: new HostClock() })
+  if (init.mte) vm.enableMte()
+  vm.setUserMemoryRegion({ slot: init.ram.slot, flags: 0, guestPhysAddr: init.ram.guestPhysAddr, memorySize: init.ram.size, userspaceAddr: init.ram.hva })
+  vm.psciPeers = psciPeers(new Int32Array(init.control), init.cpus)
+  return vm
+}
+
 /** The longest sleep of a vCPU blocked in WFI before it looks again. */
 const MAX_WFI_SLEEP_MS = 20
 const DEFAULT_SLICE = 200_000
@@ -186,18 +202,11 @@ export function runVcpuThread(init: VcpuThreadInit): void {
     return Atomics.load(words, at(V_REPLY))
   }
   try {
-    const memory = PhysicalMemory.attach(init.memory)
-    const hv = new ThreadHypervisor(new HostKernel({ memory }), init.tableFrames)
-    const space = new SharedRamSpace(init, (hva) => {
+    const vm = createThreadVm(init, (hva) => {
       Atomics.store(words, at(V_ADDR_LO), hva >>> 0)
       Atomics.store(words, at(V_ADDR_HI), Math.floor(hva / 2 ** 32))
       return request(SmpRequest.HOST_FAULT)
     })
-    const vm = hv.createVm({ mm: space, ipaBits: init.ipaBits })
-    createVmTimers(vm, { clock: new HostClock() })
-    if (init.mte) vm.enableMte()
-    vm.setUserMemoryRegion({ slot: init.ram.slot, flags: 0, guestPhysAddr: init.ram.guestPhysAddr, memorySize: init.ram.size, userspaceAddr: init.ram.hva })
-    vm.psciPeers = psciPeers(words, init.cpus)
     const vcpu: Vcpu = vm.createVcpu(init.index)
     attachSmpMonitor(vcpu.cpu as Cpu, new SmpLock(new Int32Array(init.monitor)))
     vcpu.init({ target: KVM_ARM_TARGET_GENERIC_V8, features: 1 << KVM_ARM_VCPU_PSCI_0_2 })
