@@ -62,18 +62,27 @@ function loadExclusive(): Build<'LDXR' | 'LDAXR' | 'LDXP' | 'LDAXP'> {
         bHi = mem.rdHi
       }
       mem.setExclusive(hi, lo, total)
-      if (smp) {
-        const v = smp.loaded
-        v[0] = aLo
-        v[1] = aHi
-        v[2] = bLo
-        v[3] = bHi
-      }
       setLoaded(x, d1, size, false, 1, aLo, aHi)
       if (isPair) setLoaded(x, d2, size, false, 1, bLo, bHi)
       return 0
     }
-    return smp ? locked(smp.lock, body) : body
+    if (!smp) return body
+    // Under the global monitor: load, and remember what was loaded (from the destination
+    // registers, zero-extended as the store-exclusive compares them).
+    const { lock, loaded } = smp
+    return () => {
+      lock.acquire()
+      try {
+        const result = body()
+        loaded[0] = x[d1]!
+        loaded[1] = x[d1 + 1]!
+        loaded[2] = isPair ? x[d2]! : 0
+        loaded[3] = isPair ? x[d2 + 1]! : 0
+        return result
+      } finally {
+        lock.release()
+      }
+    }
   }
 }
 
