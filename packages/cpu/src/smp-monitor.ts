@@ -31,6 +31,7 @@ export class SmpLock {
     if (!Number.isInteger(index) || index < 0 || index >= words.length) throw new RangeError(`lock index ${index} is outside the buffer`)
   }
 
+  /** Takes the lock: spins briefly, then sleeps on the word (Atomics.wait; not on a browser's main thread). */
   acquire(): void {
     const w = this.words
     const i = this.index
@@ -48,6 +49,7 @@ export class SmpLock {
     }
   }
 
+  /** Gives the lock back and wakes one sleeper, if any. */
   release(): void {
     const w = this.words
     const i = this.index

@@ -20,30 +20,43 @@ export const V_COMMAND = 1
 export const V_STATE = 2
 /** vCPU word: the outstanding request to the main thread (SmpRequest), 0 when none. */
 export const V_REQUEST = 3
-/** vCPU words: the request's address (lo, hi), size, write flag, data (lo, hi), event type. */
+/** vCPU word: the request's address (an IPA for MMIO, an HVA for a host fault), low 32 bits. */
 export const V_ADDR_LO = 4
+/** vCPU word: the request's address, high bits. */
 export const V_ADDR_HI = 5
+/** vCPU word: an MMIO access's size in bytes. */
 export const V_SIZE = 6
+/** vCPU word: 1 for an MMIO write, 0 for a read. */
 export const V_WRITE = 7
+/** vCPU word: MMIO data bytes 0..3 (written data, or the read's answer), little-endian. */
 export const V_DATA_LO = 8
+/** vCPU word: MMIO data bytes 4..7. */
 export const V_DATA_HI = 9
+/** vCPU word: a system event's type (KVM_SYSTEM_EVENT_*). */
 export const V_EVENT = 10
 /** vCPU word: the reply to the request (the pfn of a host fault, or 0). */
 export const V_REPLY = 11
 /** vCPU word: PSCI power state (SmpPower). */
 export const V_POWER = 12
-/** vCPU words: a pending CPU_ON's entry point and context id, lo/hi each. */
+/** vCPU word: a pending CPU_ON's entry point, low 32 bits. */
 export const V_ENTRY_LO = 13
+/** vCPU word: a pending CPU_ON's entry point, high 32 bits. */
 export const V_ENTRY_HI = 14
+/** vCPU word: a pending CPU_ON's context id, low 32 bits. */
 export const V_CONTEXT_LO = 15
+/** vCPU word: a pending CPU_ON's context id, high 32 bits. */
 export const V_CONTEXT_HI = 16
-/** vCPU words: statistics the thread publishes after each KVM_RUN (see VmStats). */
+/** vCPU word: frames whose tags this thread's stage-2 faults cleaned (VmStats.tagPagesCleaned), published after each KVM_RUN. */
 export const V_TAG_PAGES_CLEANED = 17
+/** vCPU word: this thread's stage-2 faults (VmStats.stage2Faults). */
 export const V_STAGE2_FAULTS = 18
+/** vCPU word: pages this thread mapped at stage 2 (VmStats.pagesMapped). */
 export const V_PAGES_MAPPED = 19
+/** vCPU word: MMIO exits of this thread (VmStats.mmioExits). */
 export const V_MMIO_EXITS = 20
-/** vCPU words: instructions retired by this vCPU, lo and hi (a 53-bit count). */
+/** vCPU word: instructions retired by this vCPU, low 32 bits (see readCount). */
 export const V_RETIRED_LO = 21
+/** vCPU word: instructions retired by this vCPU, high bits. */
 export const V_RETIRED_HI = 22
 /** vCPU word: milliseconds the thread waits before its first instruction (randomised tests). */
 export const V_START_DELAY = 23
