@@ -56,11 +56,12 @@ describe('vCPUs on worker threads (smp-stress guest)', () => {
     }
   })
 
-  test('randomised thread timing: counts exact, no torn tags, every page cleaned once', () => {
+  // A hang guard per run (each boots its workers: about 12 s, several times that under load).
+  const runs = Number(process.env.SMP_STRESS_RUNS ?? 5)
+  test('randomised thread timing: counts exact, no torn tags, every page cleaned once', { timeout: 60_000 + runs * 60_000 }, () => {
     // Seeded, so a failure names a case that can be rerun.
     let seed = 0x5eed18
     const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32)
-    const runs = Number(process.env.SMP_STRESS_RUNS ?? 6)
     for (let run = 0; run < runs; run++) {
       const cpus = 2 + Math.floor(random() * 3)
       const startDelays = Array.from({ length: cpus }, () => Math.floor(random() * 30))
@@ -78,6 +79,7 @@ describe('vCPUs on worker threads (smp-stress guest)', () => {
       expect(hostInits + stats.tagPagesCleaned, what).toBe(taggedFrames(machine))
       expect(stats.hostFaults, what).toBeGreaterThanOrEqual(32)
       expect(stats.retired.every((n) => n > 0), what).toBe(true)
+      if (process.env.SMP_STRESS_LOG) console.log(`${what}: ok (${stats.tagPagesCleaned} thread cleans, ${hostInits} host inits, ${stats.hostFaults} host faults)`)
     }
   })
 
