@@ -56,9 +56,10 @@ describe('commands', () => {
     expect(command(['run', 'g.elf', '--mte', 'off', '--memory=256M', '--cpus', '2', '--backing', 'shmem', '--clock', 'instructions', '--max-insns', '30M', '--trace'])).toEqual({
       name: 'run',
       image: 'g.elf',
-      machine: { mte: false, memory: 256 << 20, cpus: 2, backing: 'shmem', clock: 'instructions', maxInsns: 30_000_000, trace: true, raw: false, base: undefined, initrd: undefined, append: undefined },
+      machine: { mte: false, memory: 256 << 20, cpus: 2, backing: 'shmem', clock: 'instructions', smpMode: 'lockstep', maxInsns: 30_000_000, trace: true, raw: false, base: undefined, initrd: undefined, append: undefined },
       quiet: false,
     })
+    expect(command(['run', 'g.elf', '--cpus', '4', '--smp-mode', 'threads'])).toMatchObject({ machine: { cpus: 4, smpMode: 'threads', clock: 'host' } })
     expect(command(['run', 'g.bin', '--raw', '--quiet'])).toMatchObject({ quiet: true, machine: { raw: true } })
     expect(command(['run', 'Image', '--initrd', 'i.cpio', '--append', 'console=ttyAMA0 rdinit=/init'])).toMatchObject({ machine: { initrd: 'i.cpio', append: 'console=ttyAMA0 rdinit=/init', mte: true, memory: 128 << 20, cpus: 1, backing: 'anon', clock: 'host' } })
   })
@@ -82,6 +83,9 @@ describe('commands', () => {
     [['run', 'a', '--cpus', '9'], '--cpus: 9 is outside 1..8'],
     [['run', 'a', '--backing', 'hugetlb'], "--backing: expected anon, shmem, file, got 'hugetlb'"],
     [['run', 'a', '--clock', 'tsc'], "--clock: expected host, instructions, got 'tsc'"],
+    [['run', 'a', '--smp-mode', 'turns'], "--smp-mode: expected lockstep, threads, got 'turns'"],
+    [['run', 'a', '--smp-mode', 'threads', '--clock', 'instructions'], '--smp-mode threads runs every vCPU on the host clock'],
+    [['run', 'a', '--smp-mode', 'threads', '--trace'], '--trace steps the vCPUs in turns'],
     [['run', 'a', '--max-insns', '0'], '--max-insns: must be at least 1'],
     [['run', 'a', '--max-insns'], 'run: --max-insns needs a value (N)'],
     [['run', 'a', '--trace=yes'], '--trace takes no value'],
@@ -153,7 +157,7 @@ describe('help says what each command takes', () => {
     // --gdb-wait only goes with --gdb.
     if (option.name === 'gdb-wait') return ['--gdb', 'tcp::1234', spelling]
     if (option.kind === 'flag') return [spelling]
-    const value = { mte: 'on', backing: 'anon', memory: '64M', cpus: '2', width: '40', guest: 'hello', base: '0x40000000', to: 'fd:3', listen: 'fd:3', gdb: 'tcp::1234', clock: 'instructions' }[option.name] ?? '7'
+    const value = { mte: 'on', backing: 'anon', memory: '64M', cpus: '2', width: '40', guest: 'hello', base: '0x40000000', to: 'fd:3', listen: 'fd:3', gdb: 'tcp::1234', clock: 'instructions', 'smp-mode': 'lockstep' }[option.name] ?? '7'
     return [spelling, value]
   }
   for (const spec of COMMANDS) {

@@ -120,6 +120,7 @@ const RUN_OPTIONS: OptionSpec[] = [
   { name: 'memory', kind: 'value', arg: 'SIZE', qemu: '-m', help: 'guest RAM at 0x40000000 (default 128M; K/M/G suffixes, a bare number is MiB)' },
   { name: 'cpus', kind: 'value', arg: 'N', qemu: '-smp', help: `number of vCPUs, 1..${MAX_CPUS} (default 1)` },
   { name: 'backing', kind: 'value', arg: 'anon|shmem|file', help: 'host memory behind guest RAM (default anon)' },
+  { name: 'smp-mode', kind: 'value', arg: 'lockstep|threads', help: 'vCPUs take turns on one thread (repeatable; default), or each runs on its own thread (host clock, bare-metal guests)' },
   { name: 'clock', kind: 'value', arg: 'host|instructions', help: 'guest time: host time, or one tick per instruction with idle skipped (repeatable; default host)' },
   { name: 'max-insns', kind: 'value', arg: 'N', help: 'stop the guest after N instructions (exit status 3)' },
   { name: 'trace', kind: 'flag', help: 'print each executed instruction (vCPU, pc, word, disassembly) on standard error' },
@@ -278,12 +279,18 @@ export function commandHelp(name: string): string {
 
 // --- parsed forms ---------------------------------------------------------------------------
 
+/** How the vCPUs run (--smp-mode). */
+export type SmpMode = 'lockstep' | 'threads'
+export const SMP_MODES: readonly SmpMode[] = ['lockstep', 'threads']
+
 export interface MachineOptions {
   readonly mte: boolean
   readonly memory: number
   readonly cpus: number
   readonly backing: Backing
   readonly clock: ClockKind
+  /** --smp-mode: vCPUs in turns on one thread, or one thread each. */
+  readonly smpMode: SmpMode
   readonly maxInsns: number | undefined
   readonly trace: boolean
   /** --raw: the image is raw code. */
@@ -418,12 +425,17 @@ function machineOptions(values: OptionValues): MachineOptions {
   const base = baseText === undefined ? undefined : withContext('base', () => parseAddress(baseText))
   const clock = (optionValue(values, 'clock') ?? 'host') as ClockKind
   if (!CLOCKS.includes(clock)) throw new CliError(`--clock: expected ${CLOCKS.join(', ')}, got '${clock}'`)
+  const smpMode = (optionValue(values, 'smp-mode') ?? 'lockstep') as SmpMode
+  if (!SMP_MODES.includes(smpMode)) throw new CliError(`--smp-mode: expected ${SMP_MODES.join(', ')}, got '${smpMode}'`)
+  if (smpMode === 'threads' && clock === 'instructions') throw new CliError('--smp-mode threads runs every vCPU on the host clock: leave out --clock instructions')
+  if (smpMode === 'threads' && values.get('trace') === true) throw new CliError('--trace steps the vCPUs in turns: use it without --smp-mode threads')
   return {
     mte: mteText === 'on',
     memory,
     cpus,
     backing,
     clock,
+    smpMode,
     maxInsns,
     trace: values.get('trace') === true,
     raw: values.get('raw') === true,

@@ -7,7 +7,20 @@ import { ACC_ALIGNED, ACC_UNCHECKED, TWO32, accessIss } from './constants.js'
 import type { Cpu } from './cpu.js'
 import { dst, load, setLoaded, store } from './exec-loadstore.js'
 import type { Build, HandlerTable } from './handlers.js'
+import { smpMonitorOf, type SmpLock } from './smp-monitor.js'
 import { rsp } from './state.js'
+
+/** Runs `body` inside the global monitor's lock (vCPUs on worker threads, see smp-monitor.ts). */
+function locked(lock: SmpLock, body: () => number): () => number {
+  return () => {
+    lock.acquire()
+    try {
+      return body()
+    } finally {
+      lock.release()
+    }
+  }
+}
 
 // ---- exclusives and ordered accesses ----
 
@@ -34,7 +47,8 @@ function loadExclusive(): Build<'LDXR' | 'LDAXR' | 'LDXP' | 'LDAXP'> {
     const d1 = dst(f.rt)
     const d2 = 'rt2' in f ? dst(f.rt2) : 0
     const info = ACC_ALIGNED | (rn === 31 ? ACC_UNCHECKED : 0)
-    return () => {
+    const smp = smpMonitorOf(cpu)
+    const body = () => {
       baseAddress(cpu, n, rn === 31)
       const lo = alu[R_LO]!
       const hi = alu[R_HI]!
@@ -51,6 +65,23 @@ function loadExclusive(): Build<'LDXR' | 'LDAXR' | 'LDXP' | 'LDAXP'> {
       setLoaded(x, d1, size, false, 1, aLo, aHi)
       if (isPair) setLoaded(x, d2, size, false, 1, bLo, bHi)
       return 0
+    }
+    if (!smp) return body
+    // Under the global monitor: load, and remember what was loaded (from the destination
+    // registers, zero-extended as the store-exclusive compares them).
+    const { lock, loaded } = smp
+    return () => {
+      lock.acquire()
+      try {
+        const result = body()
+        loaded[0] = x[d1]!
+        loaded[1] = x[d1 + 1]!
+        loaded[2] = isPair ? x[d2]! : 0
+        loaded[3] = isPair ? x[d2 + 1]! : 0
+        return result
+      } finally {
+        lock.release()
+      }
     }
   }
 }
@@ -69,7 +100,8 @@ function storeExclusive(): Build<'STXR' | 'STLXR' | 'STXP' | 'STLXP'> {
     const t2 = 'rt2' in f ? 2 * f.rt2 : 0
     const s = dst(f.rs)
     const info = ACC_ALIGNED | (rn === 31 ? ACC_UNCHECKED : 0)
-    return () => {
+    const smp = smpMonitorOf(cpu)
+    const body = () => {
       baseAddress(cpu, n, rn === 31)
       const lo = alu[R_LO]!
       const hi = alu[R_HI]!
@@ -80,7 +112,10 @@ function storeExclusive(): Build<'STXR' | 'STLXR' | 'STXP' | 'STLXP'> {
       const bHi = isPair ? x[t2 + 1]! : 0
       // Aligned to the pair's size: both halves share a page and a granule, so the first
       // store's checks cover the second.
-      const ok = mem.checkExclusive(hi, lo, total)
+      let ok = mem.checkExclusive(hi, lo, total)
+      // Another CPU may have written the reservation since: memory must still hold what the
+      // load-exclusive read (the lock keeps it so until the store below).
+      if (ok && smp) ok = stillHolds(mem, smp.loaded, size, hi, lo, bytes, isPair, info)
       if (ok) {
         store(mem, size, hi, lo, aLo, aHi, info)
         if (isPair) store(mem, size, hi, (lo + bytes) >>> 0, bLo, bHi, info)
@@ -89,7 +124,18 @@ function storeExclusive(): Build<'STXR' | 'STLXR' | 'STXP' | 'STLXP'> {
       x[s + 1] = 0
       return 0
     }
+    return smp ? locked(smp.lock, body) : body
   }
+}
+
+/** Whether memory at [hi:lo] still holds the value(s) in `loaded` (see SmpMonitor). */
+function stillHolds(mem: Cpu['data'], loaded: Uint32Array, size: number, hi: number, lo: number, bytes: number, isPair: boolean, info: number): boolean {
+  const [mLo, mHi] = sizeMask(size)
+  if (load(mem, size, hi, lo, info) >>> 0 !== ((loaded[0]! & mLo) >>> 0)) return false
+  if ((size === 3 ? mem.rdHi >>> 0 : 0) !== ((loaded[1]! & mHi) >>> 0)) return false
+  if (!isPair) return true
+  if (load(mem, size, hi, (lo + bytes) >>> 0, info) >>> 0 !== ((loaded[2]! & mLo) >>> 0)) return false
+  return (size === 3 ? mem.rdHi >>> 0 : 0) === ((loaded[3]! & mHi) >>> 0)
 }
 
 /** LDAR/STLR/LDAPR and LDAPUR/LDAPURS/STLUR (imm present). */
@@ -142,7 +188,8 @@ const compareAndSwap: Build<'CAS' | 'CASA' | 'CASL' | 'CASAL'> = (cpu, f) => {
   const t = 2 * f.rt
   const [mLo, mHi] = sizeMask(size)
   const info = ACC_ALIGNED | (rn === 31 ? ACC_UNCHECKED : 0)
-  return () => {
+  const smp = smpMonitorOf(cpu)
+  const body = () => {
     baseAddress(cpu, n, rn === 31)
     const lo = alu[R_LO]!
     const hi = alu[R_HI]!
@@ -156,6 +203,7 @@ const compareAndSwap: Build<'CAS' | 'CASA' | 'CASL' | 'CASAL'> = (cpu, f) => {
     x[sDst + 1] = oldHi
     return 0
   }
+  return smp ? locked(smp.lock, body) : body
 }
 
 const compareAndSwapPair: Build<'CASP' | 'CASPA' | 'CASPL' | 'CASPAL'> = (cpu, f) => {
@@ -169,7 +217,8 @@ const compareAndSwapPair: Build<'CASP' | 'CASPA' | 'CASPL' | 'CASPAL'> = (cpu, f
   const rt = f.rt
   const [mLo, mHi] = sizeMask(size)
   const info = ACC_ALIGNED | (rn === 31 ? ACC_UNCHECKED : 0)
-  return () => {
+  const smp = smpMonitorOf(cpu)
+  const body = () => {
     baseAddress(cpu, n, rn === 31)
     const lo = alu[R_LO]!
     const hi = alu[R_HI]!
@@ -200,6 +249,7 @@ const compareAndSwapPair: Build<'CASP' | 'CASPA' | 'CASPL' | 'CASPAL'> = (cpu, f
     x[d1 + 1] = bHi
     return 0
   }
+  return smp ? locked(smp.lock, body) : body
 }
 
 const ADD = 0
@@ -225,7 +275,8 @@ function atomic(op: number): Build<'LDADD' | 'LDCLR' | 'LDEOR' | 'LDSET' | 'LDSM
     const [mLo, mHi] = sizeMask(size)
     const bits = 8 << size
     const info = ACC_ALIGNED | (rn === 31 ? ACC_UNCHECKED : 0)
-    return () => {
+    const smp = smpMonitorOf(cpu)
+    const body = () => {
       baseAddress(cpu, n, rn === 31)
       const lo = alu[R_LO]!
       const hi = alu[R_HI]!
@@ -272,6 +323,7 @@ function atomic(op: number): Build<'LDADD' | 'LDCLR' | 'LDEOR' | 'LDSET' | 'LDSM
       x[td + 1] = oHi
       return 0
     }
+    return smp ? locked(smp.lock, body) : body
   }
 }
 

@@ -520,8 +520,10 @@ export class Vcpu implements PsciVcpu {
   private smccc(): VcpuExit | undefined {
     const cpu = this.cpu
     const args = [cpu.getX(0), cpu.getX(1), cpu.getX(2), cpu.getX(3)] as const
+    // vCPUs on other threads (smp/): their power state is shared, CPU_ON goes through it.
+    const peers = this.vm.psciPeers
     const vcpus = this.vm.vcpus
-    const result = handleSmcccCall(args, vcpus, this.psciVersion)
+    const result = handleSmcccCall(args, peers ? peers.vcpus : vcpus, this.psciVersion)
     switch (result.kind) {
       case 'return':
         cpu.setX(0, result.x0)
@@ -531,8 +533,14 @@ export class Vcpu implements PsciVcpu {
         return undefined
       case 'cpu-off':
         this.powerOff = true
+        peers?.cpuOff(this.id)
         return INTR
       case 'cpu-on': {
+        if (peers) {
+          peers.cpuOn(result.target, result.entry, result.contextId)
+          cpu.setX(0, BigInt(PsciReturn.SUCCESS))
+          return undefined
+        }
         const target = vcpus[result.target] as Vcpu
         target.startAt(result.entry, result.contextId)
         cpu.setX(0, BigInt(PsciReturn.SUCCESS))
@@ -544,6 +552,11 @@ export class Vcpu implements PsciVcpu {
         cpu.setX(0, BigInt(PsciReturn.INTERNAL_FAILURE) & U64)
         return { kind: 'system-event', type: result.type, flags: result.flags }
     }
+  }
+
+  /** PSCI CPU_ON from a vCPU on another thread (smp/): as startAt. */
+  psciCpuOn(entry: bigint, contextId: bigint): void {
+    this.startAt(entry, contextId)
   }
 
   /** PSCI CPU_ON on this vCPU: reset, PC = entry, X0 = context id, runnable. */

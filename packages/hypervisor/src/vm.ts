@@ -14,6 +14,7 @@ import {
 import { handleGuestAbort, type AbortOutcome, type GuestAbort } from './fault.js'
 import { KVM_MAX_VCPUS, Vcpu } from './vcpu.js'
 import { vmVgic } from './vgic/vgic.js'
+import type { PsciPeers } from './smp/psci-peers.js'
 
 /**
  * Who decides whether guest memory may hold tags (the 2020 design debate, see kvm-mte.md):
@@ -78,6 +79,8 @@ export class Vm {
    * that raced with one (the host page changed while it was being faulted in) retries.
    */
   invalidateSeq = 0
+  /** vCPUs on other threads (smp/): PSCI sees and starts them through shared state. */
+  psciPeers: PsciPeers | undefined = undefined
   /** KVM_CAP_ARM_NISV_TO_USER: data aborts without syndrome exit to the VMM. */
   nisvToUser = false
   private createdVcpus = 0

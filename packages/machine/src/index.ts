@@ -28,3 +28,5 @@ export { MachineLoader, SnapshotRestore, restoreSnapshot } from './restore.js'
 // Tag maps, and tags watched live from another thread
 export { LiveTagPublisher, LiveTagView, type LiveTagSource } from './memory/live-tags.js'
 export { tagGrid, cellDensity, renderTerminalTagMap, renderHtmlTagMap, type TagMapInput, type TagPage, type TagCell, type TagGrid, type TagSummary } from './tagmap.js'
+// vCPUs on threads (phase 1 of issue 18)
+export { vcpuThreadBootSource, type SmpStats, type SmpThreadOptions, type VcpuThreadHandle, type VcpuThreadSpawner } from './smp/threads.js'

@@ -1,4 +1,5 @@
-import { Machine, VIRT_RAM_BASE, isMachineRefusedError, type MachineConfig, type StopReason } from '@tagvm/machine'
+import { Machine, VIRT_RAM_BASE, isMachineRefusedError, type MachineConfig, type MachineHostOptions, type StopReason } from '@tagvm/machine'
+import { spawnVcpuWorker } from '../vcpu-worker.js'
 import { EXIT_FAILURE, EXIT_LIMIT, EXIT_OK, type MachineOptions } from '../cli-args.js'
 import { CommandFailure, type CliIo } from '../cli-io.js'
 import { guestImageBytes } from '../files/guest-image.js'
@@ -9,19 +10,24 @@ export function machineConfig(options: MachineOptions): MachineConfig {
 }
 
 /** A machine whose console is standard output and whose notes go to standard error. */
-export function createMachine(config: MachineConfig, io: CliIo, trace: boolean): Machine {
+export function createMachine(config: MachineConfig, io: CliIo, trace: boolean, host: MachineHostOptions = {}): Machine {
   return Machine.create(config, {
     console: (bytes) => io.stdout.write(bytes),
     message: (text) => io.stderr.write(`tagvm: ${text}\n`),
     ...(trace ? { trace: (line: string) => io.stderr.write(line) } : {}),
-  })
+  }, host)
+}
+
+/** --smp-mode threads: each vCPU in a worker thread running @tagvm/vmm-api's runVcpuThread. */
+function hostOptions(options: MachineOptions): MachineHostOptions {
+  return options.smpMode === 'threads' ? { threads: { spawn: spawnVcpuWorker } } : {}
 }
 
 /** The machine the command line describes; a host that cannot build it is a one-line failure with a hint. */
 export function commandLineMachine(options: MachineOptions, io: CliIo, machineIo?: Parameters<typeof Machine.create>[1]): Machine {
   const config = machineConfig(options)
   try {
-    return machineIo ? Machine.create(config, machineIo) : createMachine(config, io, options.trace)
+    return machineIo ? Machine.create(config, machineIo, hostOptions(options)) : createMachine(config, io, options.trace, hostOptions(options))
   } catch (e) {
     if (isMachineRefusedError(e)) {
       const hint = config.mte && config.backing === 'file' ? ' (file-backed memory cannot hold allocation tags: use --mte off, or --backing anon or shmem)' : ''

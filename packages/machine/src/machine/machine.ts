@@ -62,6 +62,7 @@ import { GuestMemory } from '../memory/guest-memory.js'
 import type { OneReg, VcpuState } from '../snapshot/records.js'
 import { GIC_DEVICE, gicDeviceState, gicStateFromDevice } from './gic-state.js'
 import { formatTraceLine, translateForTrace } from './trace.js'
+import { VcpuThreads, type SmpStats, type SmpThreadOptions } from '../smp/threads.js'
 
 /** PSTATE at the first instruction of a `-kernel` image on QEMU 10: EL1h, DAIF masked, Z set. */
 export const BOOT_PSTATE = 0x4000_03c5n
@@ -145,6 +146,11 @@ export interface MachineHostOptions {
    * can watch it while this one runs the guest (see `LiveTagPublisher`).
    */
   readonly sharedMemory?: boolean
+  /**
+   * Run each vCPU on its own thread (smp/README.md) instead of taking turns on this one
+   * (lockstep, the default: deterministic). Implies shared memory. Not saved with the machine.
+   */
+  readonly threads?: SmpThreadOptions
 }
 
 /** Which host memory backs guest RAM (the `--backing` option). */
@@ -196,6 +202,8 @@ export class Machine {
   private readonly unmappedReported = new Set<number>()
   private lastExitWasMmio = false
   private readonly mmioPending = new Set<VcpuFd>()
+  private readonly threadOptions: SmpThreadOptions | undefined
+  private threads: VcpuThreads | undefined
 
   private constructor(
     readonly config: MachineConfig,
@@ -205,7 +213,8 @@ export class Machine {
     if (config.ramSize > MAX_GUEST_RAM) throw new MachineRefusedError(`${config.ramSize} bytes of RAM is more than this host can give (at most ${MAX_GUEST_RAM})`)
     // Host memory is allocated lazily; leave room for stage-2 and the guest's own tables.
     // A host with FEAT_MTE3, as `-cpu max` has (ID_AA64PFR1_EL1.MTE = 3: asymmetric mode).
-    this.kvm = Kvm.open({ hostMemory: Math.max(2 ** 30, config.ramSize + HOST_OVERHEAD), hostMteLevel: 3, sharedMemory: host.sharedMemory === true })
+    this.kvm = Kvm.open({ hostMemory: Math.max(2 ** 30, config.ramSize + HOST_OVERHEAD), hostMteLevel: 3, sharedMemory: host.sharedMemory === true || host.threads !== undefined })
+    this.threadOptions = host.threads
     this.vm = this.kvm.createVm({ ipaBits: 40 })
     this.clock = config.clock === 'host' ? new HostClock() : new InstructionClock()
     createVmTimers(this.vm.vm, { clock: this.clock })
@@ -286,6 +295,7 @@ export class Machine {
    */
   runUntilMissing(budget = Number.POSITIVE_INFINITY, options: RunOptions = {}): StopReason | MissingPageStop {
     if (!(budget >= 0)) throw new RangeError(`budget must be a non-negative number, got ${budget}`)
+    if (this.threadOptions) return this.runOnThreads(budget)
     const start = this.retired
     const solo = this.vcpus.length === 1
     let idleRounds = 0
@@ -327,6 +337,32 @@ export class Machine {
     } finally {
       this.flushConsole()
     }
+  }
+
+  /** Machine.run with every vCPU on its own thread (smp/threads.ts); the threads start on the first run. */
+  private runOnThreads(budget: number): StopReason {
+    this.threads ??= new VcpuThreads(
+      { kvm: this.kvm, vm: this.vm, vcpus: this.vcpus, ram: this.memory.region, mte: this.config.mte, mmio: (a, w, d) => this.mmio(a, w, d), idle: () => this.flushConsole() },
+      this.threadOptions!,
+    )
+    const before = this.threads.retired()
+    const end = this.threads.run(budget)
+    this.retired += this.threads.retired() - before
+    this.flushConsole()
+    if (end.kind !== 'system-event') return end
+    if (end.type === KVM_SYSTEM_EVENT_SHUTDOWN) return { kind: 'power-off' }
+    if (end.type === KVM_SYSTEM_EVENT_RESET) return { kind: 'reset' }
+    return { kind: 'error', message: `the guest raised system event ${end.type}, which this machine does not handle` }
+  }
+
+  /** Counters of the vCPU threads (undefined before the first run on threads). */
+  smpStats(): SmpStats | undefined {
+    return this.threads?.stats()
+  }
+
+  /** Ends the vCPU threads, if any (a machine on threads must be closed, or its threads keep the process alive). */
+  close(): void {
+    this.threads?.close()
   }
 
   /**
@@ -447,6 +483,7 @@ export class Machine {
    * (an answered MMIO access retires, PSCI work finishes) without running guest code.
    */
   completePendingWork(): void {
+    if (this.threads) throw new MachineRefusedError('the vCPUs run on threads: their state stays in the threads (snapshots and migration on threads are not implemented yet)')
     for (const vcpu of this.vcpus) {
       const before = vcpu.retiredInstructions
       vcpu.immediateExit = true

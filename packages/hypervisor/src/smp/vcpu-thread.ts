@@ -1,0 +1,310 @@
+// One vCPU on its own thread (a worker), as KVM runs each vCPU on the VMM thread that calls
+// KVM_RUN. The thread builds its own view of the VM over the shared host memory: the same
+// memslot, stage-2 tables of its own filled from a host-page table shared by every thread
+// (the main thread owns the host mm and answers host faults), tags cleaned once per frame
+// under the frame's init lock, and exclusives/atomics under the VM's global monitor. Exits
+// the VMM must see (MMIO, system events) are requests to the main thread.
+
+import { SmpLock, attachSmpMonitor, type Cpu } from '@tagvm/cpu'
+import { ErrnoError, HostKernel, PAGE_SIZE, PhysicalMemory, type SharedMemoryHandle } from '@tagvm/tag-memory'
+import type { HostAddressSpace, HostPage, HostVma } from '../host.js'
+import { Hypervisor } from '../hypervisor.js'
+import { decodeRegId } from '../one-reg.js'
+import { mpidrForVcpu, type PsciVcpu } from '../psci.js'
+import { isIdRegister } from '../sysregs.js'
+import { HostClock } from '../timer/clock.js'
+import { createVmTimers } from '../timer/timer.js'
+import { KVM_ARM_TARGET_GENERIC_V8, KVM_ARM_VCPU_PSCI_0_2, type Vcpu } from '../vcpu.js'
+import type { Vm } from '../vm.js'
+import {
+  SmpCommand,
+  SmpPower,
+  SmpRequest,
+  SmpThreadState,
+  V_ADDR_HI,
+  V_ADDR_LO,
+  V_COMMAND,
+  V_CONTEXT_HI,
+  V_CONTEXT_LO,
+  V_DATA_HI,
+  V_DATA_LO,
+  V_ENTRY_HI,
+  V_ENTRY_LO,
+  V_EVENT,
+  V_MMIO_EXITS,
+  V_PAGES_MAPPED,
+  V_POWER,
+  V_REPLY,
+  V_REQUEST,
+  V_RETIRED_LO,
+  V_SIGNAL,
+  V_SIZE,
+  V_SLICE,
+  V_STAGE2_FAULTS,
+  V_START_DELAY,
+  V_STATE,
+  V_TAG_PAGES_CLEANED,
+  V_WRITE,
+  G_DOORBELL,
+  errorArea,
+  smpSignal,
+  vcpuBase,
+  writeCount,
+} from './layout.js'
+
+/** Everything a vCPU thread needs (structured-clonable: a worker's workerData). */
+export interface VcpuThreadInit {
+  /** This thread's vCPU (its KVM_CREATE_VCPU id and its index in the control buffer). */
+  readonly index: number
+  /** vCPUs in the VM. */
+  readonly cpus: number
+  readonly memory: SharedMemoryHandle
+  /** See layout.ts. */
+  readonly control: SharedArrayBuffer
+  /** The global exclusive monitor's lock word (SMP_LOCK_WORDS Int32s). */
+  readonly monitor: SharedArrayBuffer
+  /** Int32 per RAM page: host pfn + 1 once the main thread faulted it in, else 0. */
+  readonly pfns: SharedArrayBuffer
+  readonly ipaBits: number
+  readonly mte: boolean
+  /** The RAM memslot and the VMA behind it, as the main thread's VM has them. */
+  readonly ram: { readonly slot: number; readonly guestPhysAddr: number; readonly size: number; readonly hva: number; readonly mteAllowed: boolean; readonly vmaMte: boolean }
+  /** Host frames this thread's stage-2 tables may use (the main thread allocated them). */
+  readonly tableFrames: readonly number[]
+  /** The vCPU's registers to start from (KVM_GET_ONE_REG on the main thread's vCPU). */
+  readonly regs: readonly (readonly [bigint, bigint])[]
+}
+
+/** Stage-2 table pages come from frames the main thread set aside (its allocator is not shared). */
+class ThreadHypervisor extends Hypervisor {
+  private readonly free: number[]
+
+  constructor(kernel: HostKernel, frames: readonly number[]) {
+    super({ kernel })
+    this.free = [...frames]
+  }
+
+  override allocTablePage(): number {
+    const pfn = this.free.pop()
+    if (pfn === undefined) throw new ErrnoError('ENOMEM', 'this vCPU thread has used every stage-2 table page it was given')
+    return pfn * PAGE_SIZE
+  }
+
+  override freeTablePage(pa: number): void {
+    this.free.push(pa / PAGE_SIZE)
+  }
+}
+
+/**
+ * The VMM's RAM mapping as this thread sees it: one VMA, its pages faulted in by the main
+ * thread (get_user_pages under the one mm) and published in the shared host-page table.
+ */
+class SharedRamSpace implements HostAddressSpace {
+  private readonly vma: HostVma
+  private readonly pfns: Int32Array
+
+  constructor(
+    private readonly init: VcpuThreadInit,
+    private readonly askHostFault: (hva: number) => number,
+  ) {
+    const { ram } = init
+    this.vma = { start: ram.hva, end: ram.hva + ram.size, mteAllowed: ram.mteAllowed, mte: ram.vmaMte, pfnmap: false }
+    this.pfns = new Int32Array(init.pfns)
+  }
+
+  vmasIn(start: number, end: number): readonly HostVma[] {
+    return start < this.vma.end && end > this.vma.start ? [this.vma] : []
+  }
+
+  faultIn(hva: number): HostPage {
+    if (hva < this.vma.start || hva >= this.vma.end) throw new ErrnoError('EFAULT', `no mapping at HVA 0x${hva.toString(16)}`)
+    const page = Math.floor((hva - this.vma.start) / PAGE_SIZE)
+    let entry = Atomics.load(this.pfns, page)
+    if (entry === 0) entry = this.askHostFault(hva - (hva % PAGE_SIZE))
+    return { pfn: entry - 1, writable: true, device: false }
+  }
+
+  onInvalidate(): () => void {
+    // Phase 1: the main thread does not swap, migrate or unmap guest RAM while vCPU threads run.
+    return () => {}
+  }
+}
+
+function psciPeers(words: Int32Array, cpus: number): Vm['psciPeers'] {
+  const vcpus: PsciVcpu[] = []
+  for (let i = 0; i < cpus; i++) {
+    const at = vcpuBase(i) + V_POWER
+    vcpus.push({ mpidr: mpidrForVcpu(i), get stopped() { return Atomics.load(words, at) === SmpPower.OFF } })
+  }
+  return {
+    vcpus,
+    cpuOn(target, entry, contextId) {
+      const base = vcpuBase(target)
+      Atomics.store(words, base + V_ENTRY_LO, Number(entry & 0xffff_ffffn))
+      Atomics.store(words, base + V_ENTRY_HI, Number((entry >> 32n) & 0xffff_ffffn))
+      Atomics.store(words, base + V_CONTEXT_LO, Number(contextId & 0xffff_ffffn))
+      Atomics.store(words, base + V_CONTEXT_HI, Number((contextId >> 32n) & 0xffff_ffffn))
+      Atomics.store(words, base + V_POWER, SmpPower.ON_PENDING)
+      smpSignal(words, base + V_SIGNAL)
+    },
+    cpuOff(id) {
+      Atomics.store(words, vcpuBase(id) + V_POWER, SmpPower.OFF)
+      smpSignal(words, G_DOORBELL)
+    },
+  }
+}
+
+function u64(lo: number, hi: number): bigint {
+  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0)
+}
+
+/**
+ * A vCPU thread's view of the VM: over the shared host memory, the RAM memslot, stage-2
+ * tables of its own (from `init.tableFrames`), timers on the host clock, PSCI through the
+ * shared power states. `askHostFault(hva)` gets the pfn + 1 of a host page nobody faulted in yet.
+ */
+export function createThreadVm(init: VcpuThreadInit, askHostFault: (hva: number) => number): Vm {
+  const memory = PhysicalMemory.attach(init.memory)
+  const hv = new ThreadHypervisor(new HostKernel({ memory }), init.tableFrames)
+  const vm = hv.createVm({ mm: new SharedRamSpace(init, askHostFault), ipaBits: init.ipaBits })
+  createVmTimers(vm, { clock: new HostClock() })
+  if (init.mte) vm.enableMte()
+  vm.setUserMemoryRegion({ slot: init.ram.slot, flags: 0, guestPhysAddr: init.ram.guestPhysAddr, memorySize: init.ram.size, userspaceAddr: init.ram.hva })
+  vm.psciPeers = psciPeers(new Int32Array(init.control), init.cpus)
+  return vm
+}
+
+/** The longest sleep of a vCPU blocked in WFI before it looks again. */
+const MAX_WFI_SLEEP_MS = 20
+const DEFAULT_SLICE = 200_000
+
+/**
+ * The body of a vCPU thread: builds the thread's VM view, then serves the main thread's
+ * commands until QUIT. Never throws: a failure is reported as an ERROR request.
+ */
+export function runVcpuThread(init: VcpuThreadInit): void {
+  const words = new Int32Array(init.control)
+  const base = vcpuBase(init.index)
+  const at = (word: number) => base + word
+  /** Posts a request and sleeps until the main thread has replied; returns V_REPLY. */
+  const request = (kind: number): number => {
+    Atomics.store(words, at(V_REPLY), 0)
+    const seen = Atomics.load(words, at(V_SIGNAL))
+    Atomics.store(words, at(V_REQUEST), kind)
+    Atomics.store(words, at(V_STATE), SmpThreadState.REQUEST)
+    smpSignal(words, G_DOORBELL)
+    let s = seen
+    while (Atomics.load(words, at(V_REQUEST)) !== SmpRequest.NONE) {
+      Atomics.wait(words, at(V_SIGNAL), s)
+      s = Atomics.load(words, at(V_SIGNAL))
+    }
+    Atomics.store(words, at(V_STATE), SmpThreadState.RUNNING)
+    return Atomics.load(words, at(V_REPLY))
+  }
+  try {
+    const vm = createThreadVm(init, (hva) => {
+      Atomics.store(words, at(V_ADDR_LO), hva >>> 0)
+      Atomics.store(words, at(V_ADDR_HI), Math.floor(hva / 2 ** 32))
+      return request(SmpRequest.HOST_FAULT)
+    })
+    const vcpu: Vcpu = vm.createVcpu(init.index)
+    attachSmpMonitor(vcpu.cpu as Cpu, new SmpLock(new Int32Array(init.monitor)))
+    vcpu.init({ target: KVM_ARM_TARGET_GENERIC_V8, features: 1 << KVM_ARM_VCPU_PSCI_0_2 })
+    for (const [id, value] of init.regs) {
+      // The ID registers are the hypervisor's to set; this thread's VM has no vGIC (phase 1),
+      // so ID_AA64PFR0_EL1.GIC differs from the main thread's and is left as it is here.
+      const reg = decodeRegId(id)
+      if (reg?.kind === 'sysreg' && isIdRegister(reg.key)) continue
+      vcpu.setOneReg(id, value)
+    }
+    serve(vcpu, vm, words, at, request)
+  } catch (error) {
+    const text = new TextEncoder().encode(error instanceof Error ? `${error.name}: ${error.message}` : String(error))
+    const area = errorArea(init.control, init.cpus, init.index)
+    area.fill(0)
+    area.set(text.subarray(0, area.length - 1))
+    Atomics.store(words, at(V_STATE), SmpThreadState.FAILED)
+    Atomics.store(words, at(V_REQUEST), SmpRequest.ERROR)
+    smpSignal(words, G_DOORBELL)
+  }
+}
+
+function serve(vcpu: Vcpu, vm: Vm, words: Int32Array, at: (w: number) => number, request: (kind: number) => number): void {
+  let started = false
+  for (;;) {
+    const seen = Atomics.load(words, at(V_SIGNAL))
+    const command = Atomics.load(words, at(V_COMMAND))
+    if (command === SmpCommand.QUIT) {
+      Atomics.store(words, at(V_STATE), SmpThreadState.QUIT)
+      smpSignal(words, G_DOORBELL)
+      return
+    }
+    const power = Atomics.load(words, at(V_POWER))
+    if (power === SmpPower.ON_PENDING) {
+      vcpu.psciCpuOn(u64(Atomics.load(words, at(V_ENTRY_LO)), Atomics.load(words, at(V_ENTRY_HI))), u64(Atomics.load(words, at(V_CONTEXT_LO)), Atomics.load(words, at(V_CONTEXT_HI))))
+      Atomics.store(words, at(V_POWER), SmpPower.ON)
+      continue
+    }
+    if (command !== SmpCommand.RUN || power === SmpPower.OFF) {
+      Atomics.store(words, at(V_STATE), SmpThreadState.PARKED)
+      smpSignal(words, G_DOORBELL)
+      Atomics.wait(words, at(V_SIGNAL), seen)
+      continue
+    }
+    Atomics.store(words, at(V_STATE), SmpThreadState.RUNNING)
+    if (!started) {
+      started = true
+      const delay = Atomics.load(words, at(V_START_DELAY))
+      if (delay > 0) Atomics.wait(words, at(V_COMMAND), SmpCommand.RUN, delay)
+    }
+    const exit = vcpu.run(Atomics.load(words, at(V_SLICE)) || DEFAULT_SLICE)
+    publish(vcpu, vm, words, at)
+    switch (exit.kind) {
+      case 'intr': {
+        const deadline = vcpu.waitDeadline
+        if (deadline !== undefined) {
+          // Blocked in WFI: sleep until kicked or a while has passed (the timer deadline is
+          // in host counter ticks; a bounded sleep keeps this simple).
+          Atomics.wait(words, at(V_SIGNAL), seen, MAX_WFI_SLEEP_MS)
+        }
+        break
+      }
+      case 'mmio':
+        Atomics.store(words, at(V_ADDR_LO), exit.addr >>> 0)
+        Atomics.store(words, at(V_ADDR_HI), Math.floor(exit.addr / 2 ** 32))
+        Atomics.store(words, at(V_SIZE), exit.size)
+        Atomics.store(words, at(V_WRITE), exit.write ? 1 : 0)
+        if (exit.write) {
+          const padded = new Uint8Array(8)
+          padded.set(exit.data)
+          const view = new DataView(padded.buffer)
+          Atomics.store(words, at(V_DATA_LO), view.getUint32(0, true))
+          Atomics.store(words, at(V_DATA_HI), view.getUint32(4, true))
+        }
+        request(SmpRequest.MMIO)
+        if (!exit.write) {
+          const padded = new Uint8Array(8)
+          const view = new DataView(padded.buffer)
+          view.setUint32(0, Atomics.load(words, at(V_DATA_LO)), true)
+          view.setUint32(4, Atomics.load(words, at(V_DATA_HI)), true)
+          exit.data.set(padded.subarray(0, exit.data.length))
+        }
+        break
+      case 'system-event':
+        Atomics.store(words, at(V_EVENT), exit.type)
+        request(SmpRequest.SYSTEM_EVENT)
+        break
+      default:
+        throw new Error(`vCPU ${vcpu.id}: KVM_RUN exit ${exit.kind} is not handled on vCPU threads yet`)
+    }
+  }
+}
+
+function publish(vcpu: Vcpu, vm: Vm, words: Int32Array, at: (w: number) => number): void {
+  const s = vm.stats
+  Atomics.store(words, at(V_TAG_PAGES_CLEANED), s.tagPagesCleaned)
+  Atomics.store(words, at(V_STAGE2_FAULTS), s.stage2Faults)
+  Atomics.store(words, at(V_PAGES_MAPPED), s.pagesMapped)
+  Atomics.store(words, at(V_MMIO_EXITS), s.mmioExits)
+  writeCount(words, at(V_RETIRED_LO), vcpu.cpu.retired)
+}

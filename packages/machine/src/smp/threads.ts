@@ -1,0 +1,317 @@
+// The VMM side of vCPUs on threads: starts one vCPU thread per vCPU over the machine's shared
+// host memory, then serves their requests (host page faults, MMIO, system events) from the
+// main thread until the run ends. See README.md in this directory for the design.
+import {
+  G_DOORBELL,
+  KVM_MP_STATE_STOPPED,
+  SMP_LOCK_WORDS,
+  SmpCommand,
+  SmpPower,
+  SmpRequest,
+  SmpThreadState,
+  V_ADDR_HI,
+  V_ADDR_LO,
+  V_COMMAND,
+  V_DATA_HI,
+  V_DATA_LO,
+  V_EVENT,
+  V_MMIO_EXITS,
+  V_PAGES_MAPPED,
+  V_POWER,
+  V_REPLY,
+  V_REQUEST,
+  V_RETIRED_LO,
+  V_SIGNAL,
+  V_SIZE,
+  V_SLICE,
+  V_STAGE2_FAULTS,
+  V_START_DELAY,
+  V_STATE,
+  V_TAG_PAGES_CLEANED,
+  V_WRITE,
+  PAGE_SIZE,
+  createControlBuffer,
+  errorArea,
+  readCount,
+  smpSignal,
+  vcpuBase,
+  type Kvm,
+  type VcpuFd,
+  type VcpuThreadInit,
+  type VmFd,
+} from '@tagvm/vmm-api'
+import type { RamRegion } from '../memory/guest-memory.js'
+
+/** A started vCPU thread, as the host made it (a Node worker, a Web Worker). */
+export interface VcpuThreadHandle {
+  /** Ends the thread (after QUIT it has returned; this frees it). */
+  terminate(): unknown
+}
+
+/**
+ * Starts a thread that calls `runVcpuThread(init)` from `@tagvm/vmm-api` (see
+ * `vcpuThreadBootSource` for a Node worker's boot code). The machine owns no thread API:
+ * the host gives it this function.
+ */
+export type VcpuThreadSpawner = (init: VcpuThreadInit) => VcpuThreadHandle
+
+/** How a machine with several vCPUs runs them. */
+export interface SmpThreadOptions {
+  readonly spawn: VcpuThreadSpawner
+  /** Milliseconds each vCPU thread waits before its first instruction (randomised tests); default 0. */
+  readonly startDelays?: readonly number[]
+  /** Instructions per KVM_RUN on a thread (default 200,000): how often it looks at its commands. */
+  readonly slice?: number
+}
+
+/** Counters summed over every vCPU thread's view of the VM (VmStats). */
+export interface SmpStats {
+  /** Frames whose tags a stage-2 fault cleaned (sanitise_mte_tags winners), over all threads. */
+  readonly tagPagesCleaned: number
+  readonly stage2Faults: number
+  readonly pagesMapped: number
+  readonly mmioExits: number
+  /** Host pages the main thread faulted in for the threads. */
+  readonly hostFaults: number
+  /** Instructions retired per vCPU. */
+  readonly retired: readonly number[]
+}
+
+/** What a run on threads ended with. */
+export type ThreadRunEnd =
+  | { readonly kind: 'budget' }
+  | { readonly kind: 'system-event'; readonly type: number }
+  | { readonly kind: 'error'; readonly message: string }
+
+/** What the threads ask the machine to do. */
+export interface ThreadMachineSide {
+  readonly kvm: Kvm
+  readonly vm: VmFd
+  readonly vcpus: readonly VcpuFd[]
+  readonly ram: RamRegion
+  readonly mte: boolean
+  /** An MMIO access from a thread: `data` written, or to fill for a read. */
+  mmio(addr: number, write: boolean, data: Uint8Array): void
+  /** Called while the main thread waits (flush the console). */
+  idle(): void
+}
+
+/** The longest the main thread sleeps before it looks at the budget and the console. */
+const MAIN_WAIT_MS = 20
+/** Spare stage-2 table pages per thread beyond one per 2 MiB of RAM (root and upper levels). */
+const SPARE_TABLE_PAGES = 16
+
+/**
+ * The vCPU threads of one machine. Created on the first run; between runs they are parked
+ * (each sleeps on its signal word, its vCPU state kept in its thread).
+ */
+export class VcpuThreads {
+  private readonly words: Int32Array
+  private readonly control: SharedArrayBuffer
+  private readonly pfns: Int32Array
+  private readonly handles: VcpuThreadHandle[] = []
+  private hostFaults = 0
+  private closed = false
+
+  constructor(
+    private readonly side: ThreadMachineSide,
+    options: SmpThreadOptions,
+  ) {
+    const cpus = side.vcpus.length
+    this.control = createControlBuffer(cpus)
+    this.words = new Int32Array(this.control)
+    const pfnBuffer = new SharedArrayBuffer((side.ram.size / PAGE_SIZE) * 4)
+    this.pfns = new Int32Array(pfnBuffer)
+    const monitor = new SharedArrayBuffer(SMP_LOCK_WORDS * 4)
+    const memory = side.kvm.kernel.memory.share()
+    const vma = side.kvm.process.findVma(side.ram.hva)
+    if (!vma) throw new Error(`no VMA behind guest RAM at HVA 0x${side.ram.hva.toString(16)}`)
+    const tablePages = Math.ceil(side.ram.size / (2 * 2 ** 20)) + SPARE_TABLE_PAGES
+    for (let i = 0; i < cpus; i++) {
+      const vcpu = side.vcpus[i]!
+      const base = vcpuBase(i)
+      Atomics.store(this.words, base + V_POWER, vcpu.getMpState() === KVM_MP_STATE_STOPPED ? SmpPower.OFF : SmpPower.ON)
+      Atomics.store(this.words, base + V_START_DELAY, Math.max(0, Math.round(options.startDelays?.[i] ?? 0)))
+      Atomics.store(this.words, base + V_SLICE, options.slice ?? 0)
+      Atomics.store(this.words, base + V_COMMAND, SmpCommand.PARK)
+      const init: VcpuThreadInit = {
+        index: i,
+        cpus,
+        memory,
+        control: this.control,
+        monitor,
+        pfns: pfnBuffer,
+        ipaBits: side.vm.vm.ipaBits,
+        mte: side.mte,
+        ram: { slot: side.ram.slot, guestPhysAddr: side.ram.base, size: side.ram.size, hva: side.ram.hva, mteAllowed: vma.mteAllowed, vmaMte: vma.mte },
+        tableFrames: Array.from({ length: tablePages }, () => side.kvm.kernel.allocFrame()),
+        regs: vcpu.getRegList().map((id) => [id, vcpu.getOneReg(id)] as const),
+      }
+      this.handles.push(options.spawn(init))
+    }
+  }
+
+  /** Every thread's counters, summed (and the instructions each vCPU retired). */
+  stats(): SmpStats {
+    let tagPagesCleaned = 0
+    let stage2Faults = 0
+    let pagesMapped = 0
+    let mmioExits = 0
+    const retired: number[] = []
+    for (let i = 0; i < this.side.vcpus.length; i++) {
+      const base = vcpuBase(i)
+      tagPagesCleaned += Atomics.load(this.words, base + V_TAG_PAGES_CLEANED)
+      stage2Faults += Atomics.load(this.words, base + V_STAGE2_FAULTS)
+      pagesMapped += Atomics.load(this.words, base + V_PAGES_MAPPED)
+      mmioExits += Atomics.load(this.words, base + V_MMIO_EXITS)
+      retired.push(readCount(this.words, base + V_RETIRED_LO))
+    }
+    return { tagPagesCleaned, stage2Faults, pagesMapped, mmioExits, hostFaults: this.hostFaults, retired }
+  }
+
+  /** Instructions retired by every vCPU together. */
+  retired(): number {
+    return this.stats().retired.reduce((a, b) => a + b, 0)
+  }
+
+  /**
+   * Runs every vCPU on its thread until `budget` instructions (all vCPUs together, checked
+   * every MAIN_WAIT_MS or request, so a run may overshoot by a slice per vCPU), a system
+   * event, or a failure; then parks every thread at a KVM_RUN boundary.
+   */
+  run(budget: number): ThreadRunEnd {
+    if (this.closed) return { kind: 'error', message: 'the vCPU threads were shut down' }
+    const start = this.retired()
+    this.command(SmpCommand.RUN)
+    let end: ThreadRunEnd | undefined
+    while (!end) {
+      const seen = Atomics.load(this.words, G_DOORBELL)
+      end = this.serveRequests()
+      if (end) break
+      if (this.retired() - start >= budget) end = { kind: 'budget' }
+      else if (this.allOff()) end = { kind: 'error', message: 'every vCPU is powered off (PSCI CPU_OFF) and nothing can wake them' }
+      else {
+        this.side.idle()
+        Atomics.wait(this.words, G_DOORBELL, seen, MAIN_WAIT_MS)
+      }
+    }
+    this.park()
+    return end
+  }
+
+  /** Stops every thread and frees them; the machine cannot run on threads afterwards. */
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.command(SmpCommand.QUIT)
+    for (const handle of this.handles) void handle.terminate()
+  }
+
+  private command(command: number): void {
+    for (let i = 0; i < this.side.vcpus.length; i++) {
+      const base = vcpuBase(i)
+      Atomics.store(this.words, base + V_COMMAND, command)
+      smpSignal(this.words, base + V_SIGNAL)
+    }
+  }
+
+  private allOff(): boolean {
+    for (let i = 0; i < this.side.vcpus.length; i++) if (Atomics.load(this.words, vcpuBase(i) + V_POWER) !== SmpPower.OFF) return false
+    return true
+  }
+
+  /** Asks every thread to stop after its current KVM_RUN and waits until each is parked (answering requests meanwhile). */
+  private park(): void {
+    this.command(SmpCommand.PARK)
+    for (;;) {
+      const seen = Atomics.load(this.words, G_DOORBELL)
+      // A system event or error that comes while parking is left for the next run.
+      this.serveRequests(true)
+      let parked = true
+      for (let i = 0; i < this.side.vcpus.length; i++) {
+        const state = Atomics.load(this.words, vcpuBase(i) + V_STATE)
+        const request = Atomics.load(this.words, vcpuBase(i) + V_REQUEST)
+        // A thread held in a system event or a failure stops too.
+        const held = state === SmpThreadState.REQUEST && (request === SmpRequest.SYSTEM_EVENT || request === SmpRequest.ERROR)
+        if (!held && state !== SmpThreadState.PARKED && state !== SmpThreadState.FAILED && state !== SmpThreadState.QUIT) parked = false
+      }
+      if (parked) return
+      Atomics.wait(this.words, G_DOORBELL, seen, MAIN_WAIT_MS)
+    }
+  }
+
+  /** Answers every outstanding request; a system event or a failed thread ends the run. */
+  private serveRequests(parking = false): ThreadRunEnd | undefined {
+    let end: ThreadRunEnd | undefined
+    for (let i = 0; i < this.side.vcpus.length; i++) {
+      const base = vcpuBase(i)
+      const kind = Atomics.load(this.words, base + V_REQUEST)
+      if (kind === SmpRequest.NONE) continue
+      switch (kind) {
+        case SmpRequest.HOST_FAULT:
+          Atomics.store(this.words, base + V_REPLY, this.hostFault(this.address(base)))
+          break
+        case SmpRequest.MMIO:
+          this.mmio(base)
+          break
+        case SmpRequest.SYSTEM_EVENT:
+          if (parking) continue
+          end ??= { kind: 'system-event', type: Atomics.load(this.words, base + V_EVENT) }
+          // The thread stays in its request until the next run: it must not go on after a
+          // shutdown, as the vCPUs KVM powered off do not.
+          continue
+        case SmpRequest.ERROR: {
+          const area = errorArea(this.control, this.side.vcpus.length, i)
+          const text = new TextDecoder().decode(area.subarray(0, area.indexOf(0) < 0 ? area.length : area.indexOf(0)))
+          end ??= { kind: 'error', message: `vCPU ${i} thread: ${text}` }
+          continue
+        }
+      }
+      Atomics.store(this.words, base + V_REQUEST, SmpRequest.NONE)
+      smpSignal(this.words, base + V_SIGNAL)
+    }
+    return end
+  }
+
+  private address(base: number): number {
+    return (Atomics.load(this.words, base + V_ADDR_HI) >>> 0) * 2 ** 32 + (Atomics.load(this.words, base + V_ADDR_LO) >>> 0)
+  }
+
+  /** get_user_pages for a thread: the one host mm faults the page in (writable); the shared table gets its pfn. */
+  private hostFault(hva: number): number {
+    const page = (hva - this.side.ram.hva) / PAGE_SIZE
+    const known = Atomics.load(this.pfns, page)
+    if (known !== 0) return known
+    const result = this.side.kvm.process.faultIn(hva, { write: true })
+    this.hostFaults++
+    Atomics.store(this.pfns, page, result.pfn + 1)
+    return result.pfn + 1
+  }
+
+  private mmio(base: number): void {
+    const size = Atomics.load(this.words, base + V_SIZE)
+    const write = Atomics.load(this.words, base + V_WRITE) === 1
+    const bytes = new Uint8Array(8)
+    const view = new DataView(bytes.buffer)
+    if (write) {
+      view.setUint32(0, Atomics.load(this.words, base + V_DATA_LO), true)
+      view.setUint32(4, Atomics.load(this.words, base + V_DATA_HI), true)
+    }
+    this.side.mmio(this.address(base), write, bytes.subarray(0, size))
+    if (!write) {
+      Atomics.store(this.words, base + V_DATA_LO, view.getUint32(0, true))
+      Atomics.store(this.words, base + V_DATA_HI, view.getUint32(4, true))
+    }
+  }
+}
+
+/**
+ * Boot code for a Node worker_threads worker (`new Worker(source, { eval: true, workerData:
+ * init })`) that runs one vCPU thread from the module at `entry` (a URL of a module that
+ * exports runVcpuThread, such as `@tagvm/vmm-api`'s entry). With `tsx`, TypeScript sources load too.
+ */
+export function vcpuThreadBootSource(entry: string, options: { tsx?: boolean } = {}): string {
+  const load = `import(${JSON.stringify(entry)}).then((m) => m.runVcpuThread(workerData))`
+  const body = options.tsx ? `import('tsx/esm/api').then((tsx) => { tsx.register(); return ${load} })` : load
+  return `import { workerData } from 'node:worker_threads'; ${body}`
+}
