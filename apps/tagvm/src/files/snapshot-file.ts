@@ -44,7 +44,8 @@ export function saveSnapshotFile(
   return writeFileAtomic(
     path,
     (write) => {
-      const enc = new SnapshotEncoder(write, NODE_HASH)
+      // writeFileAtomic is done with each chunk when write returns: page batches go out as views.
+      const enc = new SnapshotEncoder(write, { ...NODE_HASH, transientChunks: true })
       if (typeof content === 'function') content(enc)
       else writeSnapshotTo(enc, content)
     },
