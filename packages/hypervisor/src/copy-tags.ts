@@ -26,9 +26,10 @@ export interface UserTagBuffer {
 
 /**
  * KVM_ARM_MTE_COPY_TAGS (arch/arm64/kvm/guest.c, kvm_vm_ioctl_mte_copy_tags): copies the
- * tags of [guestIpa, guestIpa+length) to or from `user`, page by page. Returns the bytes of
- * guest memory done: `length`, or fewer when a later page failed; throws when the first
- * page fails or the request is bad (EINVAL, including a length above INT_MAX, as Linux 6.3
+ * tags of [guestIpa, guestIpa+length) to or from `user`, a memslot's run of pages at a time
+ * (faulted in together, one copy each way), stopping at the first page that fails as Linux's
+ * page-by-page loop does. Returns the bytes of guest memory done: `length`, or fewer when a
+ * later page failed; throws when the first page fails or the request is bad (EINVAL, including a length above INT_MAX, as Linux 6.3
  * and later refuse it), with nothing changed.
  */
 export function mteCopyTags(vm: Vm, request: CopyMteTagsRequest, user: UserTagBuffer): number {
@@ -44,42 +45,91 @@ export function mteCopyTags(vm: Vm, request: CopyMteTagsRequest, user: UserTagBu
   if (length > INT_MAX) throw new ErrnoError('EINVAL', `length 0x${length.toString(16)} is above INT_MAX: the count returned could not hold it`)
   const toGuest = (flags & KVM_ARM_TAGS_FROM_GUEST) === 0
   const { memory } = vm.hypervisor
-  const tags = new Uint8Array(GRANULES_PER_PAGE)
   let done = 0
   let failure: ErrnoError | undefined
   while (done < length) {
+    // A step: the pages of one memslot, up to STEP_PAGES, faulted in together, their tags
+    // moved with one copy each way.
     const ipa = guestIpa + done
-    const pfn = guestPageFrame(vm, ipa, toGuest)
-    if (typeof pfn !== 'number') {
-      failure = pfn
+    const gfn = ipa / PAGE_SIZE
+    const slot = vm.memslots.findByGfn(gfn)
+    if (!slot || (toGuest && slot.readOnly)) {
+      failure = pageFailure(vm, ipa, toGuest)
       break
+    }
+    const want = Math.min(STEP_PAGES, (length - done) / PAGE_SIZE, slot.baseGfn + slot.npages - gfn)
+    let ready: number
+    try {
+      ready = vm.mm.faultInPages(slot.hvaOfGfn(gfn), want, { write: toGuest }, stepFrames)
+    } catch (error) {
+      if (!(error instanceof ErrnoError)) throw error
+      failure = new ErrnoError('EFAULT', `IPA 0x${ipa.toString(16)}: ${error.message}`)
+      break
+    }
+    // Device memory has no struct page online (ZONE_DEVICE / pfnmap): refused at that page.
+    for (let i = 0; i < ready; i++) {
+      if (memory.isDeviceFrame(stepFrames[i] as number)) {
+        ready = i
+        break
+      }
     }
     const userOffset = (done / PAGE_SIZE) * GRANULES_PER_PAGE
-    let copied: number
+    const tags = stepTags.subarray(0, ready * GRANULES_PER_PAGE)
+    let whole: number
     if (!toGuest) {
-      if (memory.isTagged(pfn)) memory.copyTagsOut(pfn * PAGE_SIZE, PAGE_SIZE, tags)
-      else tags.fill(0)
-      copied = user.copyToUser(userOffset, tags)
+      memory.readFrameTags(stepFrames, 0, ready, tags)
+      whole = Math.floor(user.copyToUser(userOffset, tags) / GRANULES_PER_PAGE)
     } else {
-      // Lock only to serialise with a concurrent initialiser; the tags are overwritten anyway.
-      memory.tryLockTags(pfn)
-      copied = user.copyFromUser(userOffset, tags)
+      const copied = user.copyFromUser(userOffset, tags)
+      whole = Math.floor(copied / GRANULES_PER_PAGE)
       // The tag is the low nibble of each byte (an STG of the byte shifted into bits 59:56).
-      for (let i = 0; i < GRANULES_PER_PAGE; i++) tags[i] = (tags[i] as number) & 0xf
-      // A short user copy must not leave stale tags behind.
-      if (copied !== GRANULES_PER_PAGE) tags.fill(0)
-      memory.copyTagsIn(pfn * PAGE_SIZE, PAGE_SIZE, tags)
-      memory.setTagged(pfn)
+      maskNibbles(tags, whole * GRANULES_PER_PAGE)
+      memory.writeFrameTags(stepFrames, 0, whole, tags)
+      if (whole < ready) {
+        // A short user copy must not leave stale tags behind: that page gets zeros, valid.
+        tags.fill(0, whole * GRANULES_PER_PAGE, (whole + 1) * GRANULES_PER_PAGE)
+        memory.writeFrameTags(stepFrames, whole, 1, tags, whole * GRANULES_PER_PAGE)
+      }
     }
-    if (copied !== GRANULES_PER_PAGE) {
-      failure = new ErrnoError('EFAULT', `the tag buffer could not take page 0x${ipa.toString(16)}`)
+    done += whole * PAGE_SIZE
+    if (whole < ready) {
+      failure = new ErrnoError('EFAULT', `the tag buffer could not take page 0x${(guestIpa + done).toString(16)}`)
       break
     }
-    done += PAGE_SIZE
+    if (ready < want) {
+      // The page that stopped the step says why (EFAULT).
+      failure = pageFailure(vm, guestIpa + done, toGuest)
+      break
+    }
   }
   if (done > 0) return done
   if (failure) throw failure
   return length
+}
+
+/** Pages moved per step, and the step's frames and tags (reused: the ioctl runs to completion on one thread). */
+const STEP_PAGES = 256
+const stepFrames = new Float64Array(STEP_PAGES)
+const stepTags = new Uint8Array(STEP_PAGES * GRANULES_PER_PAGE)
+
+/** Keeps the low nibble of the first `count` bytes, four at a time where aligned. */
+function maskNibbles(bytes: Uint8Array, count: number): void {
+  let i = 0
+  if ((bytes.byteOffset & 3) === 0) {
+    const words = new Uint32Array(bytes.buffer, bytes.byteOffset, count >>> 2)
+    for (let w = 0; w < words.length; w++) words[w] = (words[w] as number) & 0x0f0f_0f0f
+    i = words.length * 4
+  }
+  for (; i < count; i++) bytes[i] = (bytes[i] as number) & 0xf
+}
+
+/**
+ * Why the page at `ipa` stopped a copy (EFAULT): asked only of a page the bulk path could not
+ * take; should it fault in now after all, the copy still ends there.
+ */
+function pageFailure(vm: Vm, ipa: number, write: boolean): ErrnoError {
+  const frame = guestPageFrame(vm, ipa, write)
+  return typeof frame === 'number' ? new ErrnoError('EFAULT', `IPA 0x${ipa.toString(16)} could not be faulted in`) : frame
 }
 
 /** gfn_to_pfn_prot for one page: its host frame, or the error KVM reports (EFAULT). */

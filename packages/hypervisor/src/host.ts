@@ -45,6 +45,12 @@ export interface HostAddressSpace {
    */
   faultIn(hva: number, options: { write: boolean }): HostPage
   /**
+   * Faults in `count` pages from page-aligned `hva` (get_user_pages over a range), their
+   * frames into `pfns` from `pfnsOffset`; returns the pages done (fewer when a later page
+   * fails: `faultIn` on it says why), throws when the first fails.
+   */
+  faultInPages(hva: number, count: number, options: { readonly write: boolean }, pfns: { [index: number]: number; readonly length: number }, pfnsOffset?: number): number
+  /**
    * MMU notifier: `listener(start, end)` runs before the host unmaps, moves or swaps out a
    * page in [start, end). Returns a function that unregisters it.
    */

@@ -149,6 +149,10 @@ export class HostMm {
   private readonly ptes = new Map<number, Pte>()
   private readonly invalidateListeners: InvalidateListener[] = []
   private tagCheck: TagCheckMode = 'none'
+  /** faultInPages' frames taken new under `overwrite` (reused). */
+  private readonly freshFrames: number[] = []
+  /** Frames of the unchecked user-access path (reused, grown as needed). */
+  private frameList = new Float64Array(64)
 
   /** @internal use HostKernel.createMm */
   constructor(kernel: HostKernel) {
@@ -507,25 +511,12 @@ export class HostMm {
     checkAddress(hva)
     const write = options.write
     const vma = this.vmaAt(hva)
-    if (!vma) throw new ErrnoError('EFAULT', `no mapping at ${hex(hva)}`)
-    if (write ? !(vma.prot & PROT_WRITE) : !(vma.prot & (PROT_READ | PROT_WRITE | PROT_EXEC))) {
-      throw new ErrnoError('EFAULT', `${write ? 'write to' : 'read of'} ${hex(hva)} not permitted by the mapping`)
-    }
-    const file = vma.file
+    this.checkFaultAccess(hva, vma, write)
     const pageIndex = vma.pgoff + Math.floor((hva - vma.start) / PAGE_SIZE)
-    if (file instanceof DeviceRegion) {
-      return { pfn: file.basePfn + pageIndex, device: true, writable: (vma.prot & PROT_WRITE) !== 0, zeroPage: false, hostPageSize: PAGE_SIZE }
+    if (vma.file instanceof DeviceRegion) {
+      return { pfn: vma.file.basePfn + pageIndex, device: true, writable: (vma.prot & PROT_WRITE) !== 0, zeroPage: false, hostPageSize: PAGE_SIZE }
     }
-    const vpn = Math.floor(hva / PAGE_SIZE)
-    const mte = (vma.prot & PROT_MTE) !== 0
-    const found = this.ptes.get(vpn)
-    let pte: PagePte
-    if (found?.kind === 'swap') pte = this.swapIn(vpn, found.entry, vma)
-    else if (found) pte = found
-    else pte = this.populatePage(vpn, pageIndex, vma, write)
-    if (write && !pte.writable) pte = this.breakCow(vpn, vma, pte)
-    // The zero page is pte_special: set_pte_at never syncs its tags.
-    if (mte && !pte.page.isZero) this.kernel.syncTags(pte.page.pfn)
+    const pte = this.faultPte(Math.floor(hva / PAGE_SIZE), pageIndex, vma, write, false)
     const page = pte.page
     return {
       pfn: page.pfn,
@@ -534,6 +525,96 @@ export class HostMm {
       zeroPage: page.isZero,
       hostPageSize: page.folioHead >= 0 ? HPAGE_SIZE : PAGE_SIZE,
     }
+  }
+
+  /** EFAULT for no mapping or an access the mapping does not permit. */
+  private checkFaultAccess(hva: number, vma: Vma | undefined, write: boolean): asserts vma is Vma {
+    if (!vma) throw new ErrnoError('EFAULT', `no mapping at ${hex(hva)}`)
+    if (write ? !(vma.prot & PROT_WRITE) : !(vma.prot & (PROT_READ | PROT_WRITE | PROT_EXEC))) {
+      throw new ErrnoError('EFAULT', `${write ? 'write to' : 'read of'} ${hex(hva)} not permitted by the mapping`)
+    }
+  }
+
+  /**
+   * The PTE of virtual page `vpn` of `vma` (not a pfnmap) after a fault: swapped in,
+   * populated, COW broken for a write, tags made valid on a Tagged mapping. `overwrite`: a new
+   * anonymous frame is not zeroed (its caller fills it whole at once).
+   */
+  private faultPte(vpn: number, pageIndex: number, vma: Vma, write: boolean, overwrite: boolean): PagePte {
+    const found = this.ptes.get(vpn)
+    let pte: PagePte
+    if (found?.kind === 'swap') pte = this.swapIn(vpn, found.entry, vma)
+    else if (found) pte = found
+    else pte = this.populatePage(vpn, pageIndex, vma, write, overwrite)
+    if (write && !pte.writable) pte = this.breakCow(vpn, vma, pte)
+    // The zero page is pte_special: set_pte_at never syncs its tags.
+    if (vma.prot & PROT_MTE && !pte.page.isZero) this.kernel.syncTags(pte.page.pfn)
+    return pte
+  }
+
+  /**
+   * get_user_pages over a range: faults in `count` pages from page-aligned `hva` as `faultIn`
+   * does each (a VMA looked up once for all its pages, not per page), and puts their frames
+   * in `pfns` from `pfnsOffset` (a pfnmap gives its device frames, which are not RAM). Returns
+   * the pages done: `count`, or fewer when a later page cannot be faulted in (`faultIn` on
+   * that page says why; those before it stay faulted in). Throws when the first page cannot
+   * be, or the arguments are bad (misaligned, a short list), before any page is touched.
+   *
+   * `overwrite` is UFFDIO_COPY's fill: the caller writes every byte of each page before anyone
+   * reads it, so a new anonymous frame is not zeroed first (swapped, shared, file and
+   * copy-on-write pages are faulted in as usual). When the call stops short, the frames it
+   * took new are zeroed before it returns, so nothing stale is ever left mapped.
+   */
+  faultInPages(hva: number, count: number, options: { readonly write: boolean; readonly overwrite?: boolean }, pfns: { [index: number]: number; readonly length: number }, pfnsOffset = 0): number {
+    checkAddress(hva)
+    if (hva % PAGE_SIZE !== 0) throw new RangeError(`faultInPages: ${hex(hva)} is not page aligned`)
+    if (!(Number.isInteger(count) && count >= 0 && hva + count * PAGE_SIZE <= USER_ADDRESS_LIMIT)) {
+      throw new RangeError(`faultInPages: ${count} pages at ${hex(hva)} leave the address space`)
+    }
+    if (!(Number.isInteger(pfnsOffset) && pfnsOffset >= 0 && pfnsOffset + count <= pfns.length)) {
+      throw new RangeError(`faultInPages: a list of ${pfns.length} cannot hold ${count} frames at ${pfnsOffset}`)
+    }
+    const write = options.write
+    const overwrite = options.overwrite === true
+    // Under `overwrite`, the frames taken new (not zeroed): zeroed after all if the call stops short.
+    const fresh = this.freshFrames
+    fresh.length = 0
+    const stop = (i: number, error: unknown): number => {
+      for (const pfn of fresh) this.memory.fill(pfn * PAGE_SIZE, PAGE_SIZE, 0)
+      fresh.length = 0
+      if (i === 0 || !(error instanceof ErrnoError)) throw error
+      return i
+    }
+    let vma: Vma | undefined
+    for (let i = 0; i < count; i++) {
+      const at = hva + i * PAGE_SIZE
+      if (!vma || at >= vma.end) {
+        vma = this.vmaAt(at)
+        try {
+          this.checkFaultAccess(at, vma, write)
+        } catch (error) {
+          return stop(i, error)
+        }
+      }
+      const pageIndex = vma.pgoff + (at - vma.start) / PAGE_SIZE
+      const file = vma.file
+      if (file instanceof DeviceRegion) {
+        pfns[pfnsOffset + i] = file.basePfn + pageIndex
+        continue
+      }
+      const vpn = at / PAGE_SIZE
+      const isNew = overwrite && !this.ptes.has(vpn)
+      let pfn: number
+      try {
+        pfn = this.faultPte(vpn, pageIndex, vma, write, overwrite).page.pfn
+      } catch (error) {
+        return stop(i, error)
+      }
+      pfns[pfnsOffset + i] = pfn
+      if (isNew) fresh.push(pfn)
+    }
+    fresh.length = 0
+    return count
   }
 
   /** Whether faulting `hva` in (for a write or not) would take a new frame. */
@@ -565,11 +646,11 @@ export class HostMm {
     return pte?.kind === 'page' ? pte.page.pfn : null
   }
 
-  private populatePage(vpn: number, pageIndex: number, vma: Vma, write: boolean): PagePte {
+  private populatePage(vpn: number, pageIndex: number, vma: Vma, write: boolean, overwrite: boolean): PagePte {
     const writable = (vma.prot & PROT_WRITE) !== 0
     const file = vma.file
     if (file === null && !write) return this.install(vpn, this.kernel.zeroPage(), false)
-    if (file === null) return this.hugePageFault(vpn, vma) ?? this.install(vpn, this.newAnonPage(vma), writable)
+    if (file === null) return this.hugePageFault(vpn, vma) ?? this.install(vpn, this.newAnonPage(vma, !overwrite), writable)
     if (file instanceof DeviceRegion) throw new Error('unreachable: pfnmap has no pages')
     const cachePage = this.kernel.filePage(file, pageIndex)
     if (vma.shared) return this.install(vpn, cachePage, writable)
@@ -603,12 +684,13 @@ export class HostMm {
   }
 
   /**
-   * A new anonymous page: zeroed data. Tags are zeroed too only for a Tagged mapping
-   * (tag_clear_highpage); otherwise the frame keeps whatever tags it had.
+   * A new anonymous page: zeroed data (unless `zero` is false: its caller overwrites it whole).
+   * Tags are zeroed too only for a Tagged mapping (tag_clear_highpage); otherwise the frame
+   * keeps whatever tags it had.
    */
-  private newAnonPage(vma: Vma): Page {
+  private newAnonPage(vma: Vma, zero = true): Page {
     const page = this.kernel.newPage(null, 0)
-    this.memory.fill(page.pfn * PAGE_SIZE, PAGE_SIZE, 0)
+    if (zero) this.memory.fill(page.pfn * PAGE_SIZE, PAGE_SIZE, 0)
     if (vma.prot & PROT_MTE) this.kernel.syncTags(page.pfn)
     return page
   }
@@ -764,6 +846,10 @@ export class HostMm {
    */
   userRead(hva: number, dst: Uint8Array, options: UserAccessOptions = {}): void {
     const tag = checkTag(options.tag ?? 0)
+    if (this.tagCheck === 'none') {
+      this.copyUser(hva, dst, false)
+      return
+    }
     const spans = this.resolve(hva, dst.length, false)
     this.checkTags(hva, spans, tag)
     let done = 0
@@ -776,12 +862,62 @@ export class HostMm {
   /** A user-space store; a tag check fault or EFAULT leaves memory unchanged. */
   userWrite(hva: number, src: Uint8Array, options: UserAccessOptions = {}): void {
     const tag = checkTag(options.tag ?? 0)
+    if (this.tagCheck === 'none') {
+      this.copyUser(hva, src, true)
+      return
+    }
     const spans = this.resolve(hva, src.length, true)
     this.checkTags(hva, spans, tag)
     let done = 0
     for (const span of spans) {
       this.memory.writeBytes(span.pa, src.subarray(done, done + span.length))
       done += span.length
+    }
+  }
+
+  /**
+   * An unchecked user access (no tag checks can fail): every page is faulted in first (so a
+   * bad address fails before anything is copied), pages a write covers whole without
+   * zeroing them first (it fills them at once), then one copy per run of consecutive frames.
+   */
+  private copyUser(hva: number, bytes: Uint8Array, write: boolean): void {
+    checkAddress(hva)
+    const length = bytes.length
+    if (!(hva + length <= USER_ADDRESS_LIMIT)) throw new RangeError(`length ${length} at ${hex(hva)} leaves the address space`)
+    if (length === 0) return
+    const end = hva + length
+    const firstVpn = Math.floor(hva / PAGE_SIZE)
+    const pages = Math.floor((end - 1) / PAGE_SIZE) - firstVpn + 1
+    if (this.frameList.length < pages) this.frameList = new Float64Array(Math.max(pages, this.frameList.length * 2))
+    const pfns = this.frameList
+    // Pages [wholeFrom, wholeTo) of the range are covered whole.
+    const wholeFrom = hva % PAGE_SIZE === 0 ? 0 : 1
+    const wholeTo = end % PAGE_SIZE === 0 ? pages : pages - 1
+    const faultRun = (from: number, to: number, overwrite: boolean): void => {
+      if (to <= from) return
+      const done = this.faultInPages((firstVpn + from) * PAGE_SIZE, to - from, { write, overwrite }, pfns, from)
+      if (done < to - from) {
+        const at = (firstVpn + from + done) * PAGE_SIZE
+        this.faultIn(at, { write })
+        throw new ErrnoError('EFAULT', `${hex(at)} could not be faulted in`)
+      }
+    }
+    // Partial pages first: whole pages taken without zeroing are then certain to be written.
+    faultRun(0, Math.min(wholeFrom, pages), false)
+    faultRun(Math.max(wholeTo, wholeFrom), pages, false)
+    faultRun(wholeFrom, wholeTo, write)
+    const memory = this.memory
+    for (let i = 0; i < pages; ) {
+      const first = pfns[i] as number
+      let n = 1
+      while (i + n < pages && pfns[i + n] === first + n) n++
+      const from = Math.max(hva, (firstVpn + i) * PAGE_SIZE)
+      const to = Math.min(end, (firstVpn + i + n) * PAGE_SIZE)
+      const pa = first * PAGE_SIZE + (from - (firstVpn + i) * PAGE_SIZE)
+      const part = bytes.subarray(from - hva, to - hva)
+      if (write) memory.writeBytes(pa, part)
+      else memory.readBytes(pa, part)
+      i += n
     }
   }
 

@@ -1,6 +1,7 @@
 import {
   GRANULE_SHIFT,
   GRANULE_SIZE,
+  GRANULES_PER_PAGE,
   MAX_TAG,
   PAGE_SHIFT,
   PAGE_SIZE,
@@ -679,6 +680,120 @@ export class PhysicalMemory {
       const stop = Math.min(end, frameStart + PAGE_SIZE)
       span(pfn, (at - frameStart) >>> GRANULE_SHIFT, (stop - at) >>> GRANULE_SHIFT)
       at = stop
+    }
+  }
+
+  // ---- bulk access over lists of frames ------------------------------------------------
+
+  /**
+   * Checks `count` frame numbers `pfns[from, from+count)` and a buffer of `unit` bytes per
+   * frame at `offset`, before a bulk call changes anything. `device` says whether device frames
+   * are accepted (they have data, never tags).
+   */
+  private checkFrameList(what: string, pfns: ArrayLike<number>, from: number, count: number, buffer: Uint8Array, offset: number, unit: number, device: boolean): void {
+    if (!(Number.isInteger(from) && Number.isInteger(count) && from >= 0 && count >= 0 && from + count <= pfns.length)) {
+      throw new RangeError(`${what}: frames [${describe(from)}, +${describe(count)}) are not inside a list of ${pfns.length}`)
+    }
+    if (!(Number.isInteger(offset) && offset >= 0 && offset + count * unit <= buffer.length)) {
+      throw new RangeError(`${what}: a buffer of ${buffer.length} bytes cannot hold ${count} frames of ${unit} bytes at offset ${offset}`)
+    }
+    for (let i = from; i < from + count; i++) {
+      const pfn = pfns[i] as number
+      if (device && pfn >= this.frameCount && this.deviceOf(pfn)) continue
+      if (!(Number.isInteger(pfn) && pfn >= 0 && pfn < this.frameCount)) {
+        throw new RangeError(`${what}: frame ${describe(pfn)} (entry ${i}) is not a frame of RAM (${this.frameCount} frames)${device ? ' or of a device' : ''}`)
+      }
+    }
+  }
+
+  /**
+   * Copies whole frames `pfns[from, from+count)` into `dst` from `dstOffset`, 4 KiB each, in
+   * list order: one copy per run of consecutive frames (what a VMM's read of a guest range
+   * costs once its pages are resolved). Device frames read their data. Every frame number
+   * and the buffer are checked before anything is copied.
+   */
+  readFrames(pfns: ArrayLike<number>, from: number, count: number, dst: Uint8Array, dstOffset = 0): void {
+    this.checkFrameList('readFrames', pfns, from, count, dst, dstOffset, PAGE_SIZE, true)
+    this.forEachFrameRun(pfns, from, count, (pa, at, length) => this.readBytes(pa, dst.subarray(dstOffset + at, dstOffset + at + length)))
+  }
+
+  /**
+   * Copies `src` from `srcOffset` over whole frames `pfns[from, from+count)`, 4 KiB each, in
+   * list order, one copy per run of consecutive frames; writes drop decoded code as any write
+   * does. Every frame number and the buffer are checked before anything is written.
+   */
+  writeFrames(pfns: ArrayLike<number>, from: number, count: number, src: Uint8Array, srcOffset = 0): void {
+    this.checkFrameList('writeFrames', pfns, from, count, src, srcOffset, PAGE_SIZE, true)
+    this.forEachFrameRun(pfns, from, count, (pa, at, length) => this.writeBytes(pa, src.subarray(srcOffset + at, srcOffset + at + length)))
+  }
+
+  /** Calls `run` with (physical address, buffer offset, bytes) for each run of consecutive frames. */
+  private forEachFrameRun(pfns: ArrayLike<number>, from: number, count: number, run: (pa: number, at: number, length: number) => void): void {
+    for (let i = 0; i < count; ) {
+      const first = pfns[from + i] as number
+      let n = 1
+      while (i + n < count && pfns[from + i + n] === first + n) n++
+      run(first * PAGE_SIZE, i * PAGE_SIZE, n * PAGE_SIZE)
+      i += n
+    }
+  }
+
+  /**
+   * The tags of whole frames `pfns[from, from+count)`, one tag per byte in the low nibble
+   * (256 bytes per frame, the KVM_ARM_MTE_COPY_TAGS layout) into `dst` from `dstOffset`: a
+   * frame whose tags are valid (`tagged`) gives them, any other frame (never tagged, or a
+   * device frame) gives zeros, whatever stale tags its storage holds. Everything is checked
+   * before anything is written.
+   */
+  readFrameTags(pfns: ArrayLike<number>, from: number, count: number, dst: Uint8Array, dstOffset = 0): void {
+    this.checkFrameList('readFrameTags', pfns, from, count, dst, dstOffset, GRANULES_PER_PAGE, true)
+    const words = LITTLE_ENDIAN && ((dst.byteOffset + dstOffset) & 1) === 0 ? new Uint16Array(dst.buffer, dst.byteOffset + dstOffset, count * (GRANULES_PER_PAGE >>> 1)) : null
+    for (let i = 0; i < count; i++) {
+      const pfn = pfns[from + i] as number
+      const out = dstOffset + i * GRANULES_PER_PAGE
+      const slot = pfn < this.frameCount && (Atomics.load(this.flags, pfn) & FRAME_TAGGED) !== 0 ? this.tagSlot(pfn) : 0
+      if (slot === 0) {
+        dst.fill(0, out, out + GRANULES_PER_PAGE)
+        continue
+      }
+      const packed = this.slabOf(slot)
+      const base = PhysicalMemory.slotOffset(slot)
+      if (words) {
+        // Each packed byte becomes two output bytes: one 16-bit store.
+        const w = i * (GRANULES_PER_PAGE >>> 1)
+        for (let b = 0; b < TAG_BYTES_PER_PAGE; b++) words[w + b] = SPREAD_NIBBLES[packed[base + b] as number] as number
+      } else {
+        for (let b = 0; b < TAG_BYTES_PER_PAGE; b++) {
+          const byte = packed[base + b] as number
+          dst[out + 2 * b] = byte & 0xf
+          dst[out + 2 * b + 1] = byte >>> 4
+        }
+      }
+    }
+  }
+
+  /**
+   * Sets every tag of whole frames `pfns[from, from+count)` from one-tag-per-byte `src` (256
+   * bytes per frame from `srcOffset`) and marks each frame tagged, taking its tag lock as a
+   * tag initialiser does (so a frame being initialised elsewhere ends up with these tags and
+   * valid). Any byte above 15, a frame outside RAM (device frames hold no tags) or a short
+   * buffer refuses the whole call before anything changes.
+   */
+  writeFrameTags(pfns: ArrayLike<number>, from: number, count: number, src: Uint8Array, srcOffset = 0): void {
+    this.checkFrameList('writeFrameTags', pfns, from, count, src, srcOffset, GRANULES_PER_PAGE, false)
+    const end = srcOffset + count * GRANULES_PER_PAGE
+    for (let i = srcOffset; i < end; i++) {
+      if ((src[i] as number) > MAX_TAG) throw new RangeError(`writeFrameTags: tag byte ${i} is ${src[i]}; tags are 0..15 in the low nibble`)
+    }
+    for (let i = 0; i < count; i++) {
+      const pfn = pfns[from + i] as number
+      this.tryLockTags(pfn)
+      const slot = this.tagSlot(pfn) || this.allocateTagSlot(pfn)
+      const packed = this.slabOf(slot)
+      const base = PhysicalMemory.slotOffset(slot)
+      let input = srcOffset + i * GRANULES_PER_PAGE
+      for (let b = 0; b < TAG_BYTES_PER_PAGE; b++, input += 2) packed[base + b] = (src[input] as number) | ((src[input + 1] as number) << 4)
+      this.setTagged(pfn)
     }
   }
 

@@ -18,6 +18,7 @@ import {
 import {
   ErrnoError,
   HostKernel,
+  PAGE_SIZE,
   PhysicalMemory,
   type HostMm,
   type MmapOptions,
@@ -336,9 +337,22 @@ function userBuffer(mm: HostMm, addr: number | Uint8Array): UserTagBuffer {
       throw error
     }
   }
+  // One copy for the whole request; when it faults, again a user page at a time up to the
+  // fault, as copy_{to,from}_user report the bytes they managed.
+  const copy = (offset: number, tags: Uint8Array, access: (at: number, part: Uint8Array) => void): number => {
+    if (through(() => access(addr + offset, tags))) return tags.length
+    let done = 0
+    while (done < tags.length) {
+      const at = addr + offset + done
+      const n = Math.min(tags.length - done, PAGE_SIZE - (at % PAGE_SIZE))
+      if (!through(() => access(at, tags.subarray(done, done + n)))) break
+      done += n
+    }
+    return done
+  }
   return {
-    copyToUser: (offset, tags) => (through(() => mm.userWrite(addr + offset, tags)) ? tags.length : 0),
-    copyFromUser: (offset, tags) => (through(() => mm.userRead(addr + offset, tags)) ? tags.length : 0),
+    copyToUser: (offset, tags) => copy(offset, tags, (at, part) => mm.userWrite(at, part)),
+    copyFromUser: (offset, tags) => copy(offset, tags, (at, part) => mm.userRead(at, part)),
   }
 }
 

@@ -124,6 +124,14 @@ export function writeFileAtomic(
       used = 0
     }
     produce((chunk) => {
+      total += chunk.length
+      if (chunk.length >= BUFFER_SIZE / 4) {
+        // A large chunk (a page batch) goes out as it is, after what is buffered.
+        flush()
+        for (let done = 0; done < chunk.length; ) done += fsCall(path, () => io.writeSync(fd, chunk, done, chunk.length - done))
+        options.onBytes?.(total)
+        return
+      }
       let at = 0
       while (at < chunk.length) {
         const n = Math.min(chunk.length - at, BUFFER_SIZE - used)
@@ -132,7 +140,6 @@ export function writeFileAtomic(
         at += n
         if (used === BUFFER_SIZE) flush()
       }
-      total += chunk.length
       options.onBytes?.(total)
     })
     flush()

@@ -27,6 +27,7 @@ function nodeSha256(): Digest {
 }
 
 const NODE_HASH: SnapshotOptions = { sha256: nodeSha256 }
+const READ_CHUNK = 4 << 20
 
 // zlib's CRC-32 (Node 20.15 and later) checks every snapshot and migration record at several
 // times the speed of the portable one: the machine uses it for the rest of the process.
@@ -44,7 +45,8 @@ export function saveSnapshotFile(
   return writeFileAtomic(
     path,
     (write) => {
-      const enc = new SnapshotEncoder(write, NODE_HASH)
+      // writeFileAtomic is done with each chunk when write returns: page batches go out as views.
+      const enc = new SnapshotEncoder(write, { ...NODE_HASH, transientChunks: true })
       if (typeof content === 'function') content(enc)
       else writeSnapshotTo(enc, content)
     },
@@ -108,6 +110,9 @@ export function restoreMachine(path: string, makeMachine: (config: MachineConfig
       progress?.update(read)
     },
     'snapshot',
+    // Reads larger than a PAGES record (about 1 MiB), so few records straddle two reads and
+    // have to be gathered.
+    READ_CHUNK,
   )
   const machine = restore.finish()
   progress?.finish(read, `(${path})`)

@@ -66,6 +66,16 @@ test('CRC-32 check value; a native CRC-32 (zlib) gives the same, a wrong one is 
   expect(crc32(bytes)).toBe(expected)
 })
 
+/**
+ * The END digest of format 3 computed independently: SHA-256 over the 16-byte header, then each
+ * record's first 8 bytes and last 4 (records given as the header followed by whole records).
+ */
+function framingDigest(parts: readonly Uint8Array[]): Uint8Array {
+  const hash = createHash('sha256').update(parts[0]!)
+  for (const record of parts.slice(1)) hash.update(record.subarray(0, 8)).update(record.subarray(record.length - 4))
+  return new Uint8Array(hash.digest())
+}
+
 function sampleSnapshot(): Snapshot {
   const uart = new Pl011({ output: () => {} })
   const data = new Uint8Array(4096).map((_, i) => (i * 7) & 0xff)
@@ -164,12 +174,45 @@ describe('snapshot format', () => {
     expect(() => decodeSnapshot(new TextEncoder().encode('\x7fELF............'), 'e')).toThrow(/not a tagvm snapshot/)
   })
 
+  test('format 3: the END digest covers the header and every record\'s framing and CRC; a format 2 file is refused by name', () => {
+    const bytes = encodeSnapshot(sampleSnapshot())
+    // Split the file into its records by their length fields and recompute the digest.
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    const parts: Uint8Array[] = [bytes.subarray(0, 16)]
+    let at = 16
+    for (;;) {
+      const length = view.getUint32(at + 4, true)
+      if (view.getUint32(at, true) === RecordType.END) {
+        expect(Buffer.from(bytes.subarray(at + 8, at + 8 + length)).equals(Buffer.from(framingDigest(parts)))).toBe(true)
+        expect(at + 12 + length).toBe(bytes.length)
+        break
+      }
+      parts.push(bytes.subarray(at, at + 12 + length))
+      at += 12 + length
+    }
+    expect(parts.length).toBeGreaterThan(3)
+    // Two whole records swapped (each CRC still right): the digest catches it.
+    const [, config, vcpu] = parts
+    const swapped = Buffer.concat([parts[0]!, vcpu!, config!, ...parts.slice(3), bytes.subarray(at)])
+    expect(() => decodeSnapshot(swapped, 's.snap')).toThrow(/s\.snap: at offset 16 .*VCPU record before the CONFIG record/)
+    const pagesSwapped = [...parts]
+    const pageIndexes = pagesSwapped.map((p, i) => (new DataView(p.buffer, p.byteOffset).getUint32(0, true) === RecordType.PAGES && i > 0 ? i : -1)).filter((i) => i > 0)
+    // A record dropped: the digest no longer matches.
+    const dropped = Buffer.concat([...parts.filter((_, i) => i !== pageIndexes[pageIndexes.length - 1]), bytes.subarray(at)])
+    expect(() => decodeSnapshot(dropped, 'd.snap')).toThrow(/d\.snap: at offset \d+ .*SHA-256 mismatch: corrupted/)
+    // Version 2 (every byte hashed) is refused with the versions named.
+    const v2 = bytes.slice()
+    new DataView(v2.buffer).setUint32(8, 2, true)
+    new DataView(v2.buffer).setUint32(12, crc32(v2.subarray(0, 12)), true)
+    expect(() => decodeSnapshot(v2, 'old.snap')).toThrow('old.snap: at offset 8 (0x8): snapshot format version 2 (written by an older tagvm); this tagvm reads version 3')
+  })
+
   test('records out of place: a page before the config, a second config, a stray ACK', () => {
     const header = encodeSnapshot(sampleSnapshot()).subarray(0, 16)
     // a well-formed file around the records under test: header first, a valid END last
     const file = (parts: Uint8Array[]): Uint8Array => {
       const body = Buffer.concat(parts)
-      return Buffer.concat([body, encodeRecord(RecordType.END, createHash('sha256').update(body).digest())])
+      return Buffer.concat([body, encodeRecord(RecordType.END, framingDigest(parts))])
     }
     const one = new PageBatch(1)
     one.add(RAM, null, null)
@@ -291,4 +334,34 @@ test('a sink may keep the chunks it is given while the encoder reuses its page b
   enc.end()
   const pages = decodeSnapshot(Buffer.concat(kept), 'kept.snap').pages
   expect(pages.map((p) => [p.gpa - RAM, p.data![0], p.tags![0]])).toEqual([[0, 1, 3], [4096, 2, 3], [8192, 3, 4], [12288, 4, 4]])
+})
+
+test('transientChunks: the sink gets page batches as views of the batch, and the file is the same as with copies', () => {
+  const write = (transientChunks: boolean): { bytes: Uint8Array; viewsOfBatch: number } => {
+    const parts: Uint8Array[] = []
+    const batch = new PageBatch(2)
+    let viewsOfBatch = 0
+    const enc = new SnapshotEncoder(
+      (c) => {
+        if (c.buffer === batch.dataBuffer.buffer || c.buffer === batch.tagBuffer.buffer) viewsOfBatch++
+        parts.push(c.slice())
+      },
+      { transientChunks },
+    )
+    enc.writeConfig({ ramBase: RAM, ramSize: 1 << 20, cpus: 1, mte: true, backing: 'anon' })
+    enc.writeVcpu({ index: 0, regs: [] })
+    for (const round of [0, 1]) {
+      batch.clear()
+      for (const p of [0, 1]) batch.add(RAM + (round * 2 + p) * 4096, new Uint8Array(4096).fill(round * 2 + p + 1), new Uint8Array(256).fill(round + 3))
+      enc.writePages(batch)
+    }
+    enc.end()
+    return { bytes: Buffer.concat(parts), viewsOfBatch }
+  }
+  const copied = write(false)
+  const viewed = write(true)
+  expect(copied.viewsOfBatch).toBe(0)
+  expect(viewed.viewsOfBatch).toBe(4)
+  expect(Buffer.from(viewed.bytes).equals(Buffer.from(copied.bytes))).toBe(true)
+  expect(decodeSnapshot(viewed.bytes, 'v.snap').pages.map((p) => [p.gpa - RAM, p.data![0], p.tags![0]])).toEqual([[0, 1, 3], [4096, 2, 3], [8192, 3, 4], [12288, 4, 4]])
 })

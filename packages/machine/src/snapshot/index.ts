@@ -29,6 +29,7 @@ export {
   type Snapshot,
   type SnapshotHandlers,
   type SnapshotOptions,
+  type SnapshotEncoderOptions,
   type SnapshotDecoderOptions,
   type Digest,
 } from './format.js'

@@ -21,7 +21,7 @@ export const RecordType = {
   DEVICE: 4,
   /** Migration: end of a pre-copy round (u32 round, u32 pages sent in it). */
   ROUND_END: 5,
-  /** Snapshot: SHA-256 of every byte before this record. Migration: source is done. */
+  /** Snapshot: SHA-256 of the header and of every record's framing (type, length, CRC) before this one. Migration: source is done. */
   END: 6,
   /** Migration: the destination has everything and runs the guest (or refuses, with a reason). */
   ACK: 7,
