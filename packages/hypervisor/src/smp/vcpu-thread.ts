@@ -124,6 +124,19 @@ class SharedRamSpace implements HostAddressSpace {
     return { pfn: entry - 1, writable: true, device: false }
   }
 
+  faultInPages(hva: number, count: number, _options: { readonly write: boolean }, pfns: { [index: number]: number; readonly length: number }, pfnsOffset = 0): number {
+    for (let i = 0; i < count; i++) {
+      try {
+        pfns[pfnsOffset + i] = this.faultIn(hva + i * PAGE_SIZE).pfn
+      } catch (error) {
+        // As get_user_pages: a later page's failure ends the run short; the first one's is thrown.
+        if (i === 0 || !(error instanceof ErrnoError)) throw error
+        return i
+      }
+    }
+    return count
+  }
+
   onInvalidate(): () => void {
     // Phase 1: the main thread does not swap, migrate or unmap guest RAM while vCPU threads run.
     return () => {}
