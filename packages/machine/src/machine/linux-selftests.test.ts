@@ -7,8 +7,8 @@
 // fills with sync/async faults, mmap/mprotect/file options, fork) and check_user_mem (1.75 G:
 // the kernel's uaccess through tagged user buffers, LDTR/STTR checked as EL0 and the fixups
 // of their faults), after a boot of ~1.07 G. Left out: check_gcr_el1_cswitch (7.65 G on QEMU:
-// ten million prctls in 5120 threads) and check_ksm_options (2.0 G on QEMU: ksmd scans without
-// sleeping while the program waits a guest second per scan).
+// ten million prctls in 5120 threads) and check_ksm_options (2.0 G on QEMU and tagvm: waiting
+// for ksmd's full scans).
 // The kit is built by guests/linux/build-kit.sh (scripts/ci-setup/50-linux-kit.sh in CI);
 // without it the test is skipped locally, with how to build it, and fails in CI.
 import { existsSync, readFileSync } from 'node:fs'
