@@ -14,6 +14,7 @@ import { PS } from './state.js'
 import { FPCR_RULES, FPSR_RULES } from './sysreg-fp.js'
 import { DEBUG_SYSREG_ROWS, ID_AA64DFR0_VALUE } from './sysreg-debug.js'
 import { GIC_SYSREG_ROWS } from './sysreg-gic.js'
+import { ISAR0_HI_RNDR, rngSysregRows } from './sysreg-rng.js'
 import { SysReg, keyCrm, keyOp0, keyOp1, keyCrn, sysregKey, type SysRegName } from './sysreg-encoding.js'
 
 /** Who may access a register from EL0 (only op1 = 3 encodings can be EL0-accessible at all). */
@@ -160,8 +161,8 @@ const STORED_ROWS = [
   id('ID_AA64AFR0_EL1'),
   id('ID_AA64AFR1_EL1'),
   // AES=2 (with PMULL 64-bit), SHA1=1, SHA2=2 (SHA512), CRC32=1, atomics (LSE)=2, RDM=1;
-  // high word: SHA3=1, SM3=1, SM4=1, DP=1, FHM=1. TS (FlagM), TLB, RNDR absent.
-  id('ID_AA64ISAR0_EL1', 0x10212120, { reset: [0x00011111, 0x10212120] }),
+  // high word: SHA3=1, SM3=1, SM4=1, DP=1, FHM=1, RNDR=1 (sysreg-rng.ts). TS (FlagM), TLB absent.
+  id('ID_AA64ISAR0_EL1', 0x10212120, { reset: [0x00011111 | ISAR0_HI_RNDR, 0x10212120] }),
   // JSCVT=1, FCMA=1, LRCPC=2 (LDAPR, LDAPUR/STLUR); high word: FRINTTS=1. PAuth fields 0:
   // PAC hint instructions are NOPs. SB/SPECRES, BF16, I8MM absent.
   id('ID_AA64ISAR1_EL1', 0x00211000, { reset: [0x00000001, 0x00211000] }),
@@ -346,7 +347,8 @@ function unallocatedIdRows(named: ReadonlySet<number>): SysRegDesc[] {
   return rows
 }
 
-const REGISTERS: readonly SysRegDesc[] = [...STORED_ROWS, ...COMPUTED_ROWS, ...DEBUG_SYSREG_ROWS, ...GIC_SYSREG_ROWS]
+const RNG_ROWS = rngSysregRows((cpu) => cpu.sys[2 * SLOT.MPIDR_EL1]!)
+const REGISTERS: readonly SysRegDesc[] = [...STORED_ROWS, ...COMPUTED_ROWS, ...RNG_ROWS, ...DEBUG_SYSREG_ROWS, ...GIC_SYSREG_ROWS]
 if (STORED_ROWS.some((r) => !isStored(r)) || REGISTERS.slice(STORED_ROWS.length).some(isStored)) {
   throw new Error('sysreg-table.ts: a stored row has a read function, or a computed row has none')
 }
