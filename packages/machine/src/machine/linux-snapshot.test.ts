@@ -3,7 +3,7 @@
 // tagged-heap program fills a PROT_MTE heap, waits for a console line and is saved there;
 // the restored machine takes the line through the PL011's interrupt, the program sleeps 20 ms
 // (only a timer interrupt ends it), re-checks every tag and byte and the kit's shell starts.
-// The shell, now running on the host clock, is saved and restored in turn, answers, and
+// The shell, now running on the host clock, is saved and restored onto the instruction clock, answers, and
 // `poweroff -f` powers the machine off. The guest's counter never goes back across a restore,
 // and the console shows no oops, WARN, lockup or RCU stall after either move.
 // The boot runs on the instruction clock and the first restore switches the machine to the
@@ -72,20 +72,20 @@ function type(guest: Guest, text: string): void {
   }
 }
 
-/** Saves the guest (pending work completed first), restores the bytes on a fresh machine on the host clock, and checks its counter went on from where it was. */
-function moveBySnapshot(guest: Guest): Guest {
+/** Saves the guest (pending work completed first), restores the bytes on a fresh machine on `clock`, and checks its counter went on from where it was. */
+function moveBySnapshot(guest: Guest, clock: MachineConfig['clock']): Guest {
   const vcpus = guest.machine.saveVcpus()
   const savedCount = vcpus[0]!.regs.find((r) => r.id === KVM_REG_ARM_TIMER_CNT)!.value
   const bytes = encodeSnapshot({ config: guest.machine.config, vcpus, devices: guest.machine.saveDevices(), pages: [...guest.machine.memory.pages()] })
-  const copy = withConsole((io) => restoreSnapshot(bytes, 'linux.snap', (config) => Machine.create({ ...config, clock: 'host' }, io)))
-  expect(copy.machine.config).toEqual({ ...guest.machine.config, clock: 'host' })
-  // The host clock went on while the guest was away; its counter did not (as KVM's
-  // TIMER_CNT restore does), and it never goes back.
+  const copy = withConsole((io) => restoreSnapshot(bytes, 'linux.snap', (config) => Machine.create({ ...config, clock }, io)))
+  expect(copy.machine.config).toEqual({ ...guest.machine.config, clock })
+  // Time went on while the guest was away; its counter did not (as KVM's TIMER_CNT
+  // restore does), and it never goes back, whichever clock it moves to.
   expect(copy.machine.vcpus[0]!.getOneReg(KVM_REG_ARM_TIMER_CNT)).toBeGreaterThanOrEqual(savedCount)
   return copy
 }
 
-describe.runIf(built)('Debian 6.1 with a tagged heap, saved and restored onto the host clock', () => {
+describe.runIf(built)('Debian 6.1 with a tagged heap, saved and restored across clocks', () => {
   test('mid-heap and at the shell: the console, timers and every tag and byte survive; poweroff works', { timeout: 40 * 60_000 }, () => {
     const first = withConsole((io) => Machine.create(CONFIG, io))
     first.machine.boot(new Uint8Array(readFileSync(image)), image, { initrd: { bytes: new Uint8Array(readFileSync(initramfs)), file: initramfs }, bootargs: BOOTARGS })
@@ -93,7 +93,7 @@ describe.runIf(built)('Debian 6.1 with a tagged heap, saved and restored onto th
     expect(first.console.text).not.toMatch(BROKEN)
 
     // Saved while the program waits on the console (the vCPU idles in WFI).
-    const second = moveBySnapshot(first)
+    const second = moveBySnapshot(first, 'host')
     type(second, '\n')
     runUntil(second, '=== tagvm-kit: shell (poweroff -f to stop) ===')
     const heap = second.console.text
@@ -103,8 +103,9 @@ describe.runIf(built)('Debian 6.1 with a tagged heap, saved and restored onto th
     expect(heap).toContain('=== tagvm-kit: end heap status=0 ===')
     runUntil(second, '# ', heap.indexOf('=== tagvm-kit: shell'))
 
-    // Saved at the shell prompt; the restored shell answers and powers off.
-    const third = moveBySnapshot(second)
+    // Saved at the shell prompt on the host clock and restored onto the instruction clock:
+    // the restored shell answers and powers off.
+    const third = moveBySnapshot(second, 'instructions')
     type(third, 'echo shell $((6 * 7)) after restore\n')
     runUntil(third, 'shell 42 after restore')
     type(third, 'poweroff -f\n')
