@@ -101,9 +101,20 @@ export function tagNibble(frame: HostFrame, g: number): number {
   return g & 1 ? byte >>> 4 : byte & 15
 }
 
-/** Sets the allocation tag of granule g of a frame whose tags are loaded. */
+/**
+ * Sets the allocation tag of granule g of a frame whose tags are loaded. Two granules share a
+ * byte, so the update is a compare-and-swap: a vCPU on another thread tagging the neighbour
+ * granule at the same moment must not have its tag undone (seen as a tag-check fault in
+ * guests/smp-stress on worker threads).
+ */
 export function setTagNibble(frame: HostFrame, g: number, tag: number): void {
+  const tags = frame.tags
   const at = frame.tagBase + (g >>> 1)
-  const byte = frame.tags[at] as number
-  frame.tags[at] = g & 1 ? (byte & 0x0f) | (tag << 4) : (byte & 0xf0) | tag
+  let byte = Atomics.load(tags, at)
+  for (;;) {
+    const next = g & 1 ? (byte & 0x0f) | (tag << 4) : (byte & 0xf0) | tag
+    const seen = Atomics.compareExchange(tags, at, byte, next)
+    if (seen === byte) return
+    byte = seen
+  }
 }

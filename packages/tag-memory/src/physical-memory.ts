@@ -533,10 +533,7 @@ export class PhysicalMemory {
       slot = this.allocateTagSlot(pfn)
     }
     const granule = (pa - pfn * PAGE_SIZE) >>> GRANULE_SHIFT
-    const packed = this.slabOf(slot)
-    const at = PhysicalMemory.slotOffset(slot) + (granule >>> 1)
-    const byte = packed[at] as number
-    packed[at] = granule & 1 ? (byte & 0x0f) | (tag << 4) : (byte & 0xf0) | tag
+    packTagAt(this.slabOf(slot), PhysicalMemory.slotOffset(slot), granule, tag)
   }
 
   /** Sets the tags of every granule in [pa, pa+length); both must be granule aligned. */
@@ -1009,10 +1006,16 @@ const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1
 /** Packed tag byte → the two one-tag-per-byte output bytes as a little-endian word. */
 const SPREAD_NIBBLES = Uint16Array.from({ length: 256 }, (_, b) => (b & 0xf) | ((b >>> 4) << 8))
 
+/** One granule's tag; the byte it shares with its neighbour is updated by compare-and-swap (another thread may tag the neighbour at once). */
 function packTagAt(packed: Uint8Array, base: number, granule: number, tag: number): void {
   const at = base + (granule >>> 1)
-  const byte = packed[at] as number
-  packed[at] = granule & 1 ? (byte & 0x0f) | (tag << 4) : (byte & 0xf0) | tag
+  let byte = Atomics.load(packed, at)
+  for (;;) {
+    const next = granule & 1 ? (byte & 0x0f) | (tag << 4) : (byte & 0xf0) | tag
+    const seen = Atomics.compareExchange(packed, at, byte, next)
+    if (seen === byte) return
+    byte = seen
+  }
 }
 
 function allZero(bytes: Uint8Array, from: number, to: number): boolean {
