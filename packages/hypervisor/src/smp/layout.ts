@@ -7,72 +7,76 @@ export const VCPU_BLOCK_WORDS = 32
 /** VM-wide words before the first vCPU block. */
 export const GLOBAL_WORDS = 8
 
-/** VM-wide word: bumped (and notified) whenever a vCPU thread has something for the main thread. */
-export const G_DOORBELL = 0
-/** VM-wide word: bumped whenever a CPU broadcasts a TLB or I-cache invalidation (phase 2). */
-export const G_BROADCAST = 1
+/** VM-wide words, from the start of the control buffer. */
+export const GlobalWord = {
+  /** Bumped (and notified) whenever a vCPU thread has something for the main thread. */
+  DOORBELL: 0,
+} as const
 
-/** vCPU word: bumped (and notified) to wake the thread (a command, a reply, CPU_ON, a kick). */
-export const V_SIGNAL = 0
-/** vCPU word: what the main thread wants (SmpCommand). */
-export const V_COMMAND = 1
-/** vCPU word: what the thread is doing (SmpThreadState). */
-export const V_STATE = 2
-/** vCPU word: the outstanding request to the main thread (SmpRequest), 0 when none. */
-export const V_REQUEST = 3
-/** vCPU word: the request's address (an IPA for MMIO, an HVA for a host fault), low 32 bits. */
-export const V_ADDR_LO = 4
-/** vCPU word: the request's address, high bits. */
-export const V_ADDR_HI = 5
-/** vCPU word: an MMIO access's size in bytes. */
-export const V_SIZE = 6
-/** vCPU word: 1 for an MMIO write, 0 for a read. */
-export const V_WRITE = 7
-/** vCPU word: MMIO data bytes 0..3 (written data, or the read's answer), little-endian. */
-export const V_DATA_LO = 8
-/** vCPU word: MMIO data bytes 4..7. */
-export const V_DATA_HI = 9
-/** vCPU word: a system event's type (KVM_SYSTEM_EVENT_*). */
-export const V_EVENT = 10
-/** vCPU word: the reply to the request (the pfn of a host fault, or 0). */
-export const V_REPLY = 11
-/** vCPU word: PSCI power state (SmpPower). */
-export const V_POWER = 12
-/** vCPU word: a pending CPU_ON's entry point, low 32 bits. */
-export const V_ENTRY_LO = 13
-/** vCPU word: a pending CPU_ON's entry point, high 32 bits. */
-export const V_ENTRY_HI = 14
-/** vCPU word: a pending CPU_ON's context id, low 32 bits. */
-export const V_CONTEXT_LO = 15
-/** vCPU word: a pending CPU_ON's context id, high 32 bits. */
-export const V_CONTEXT_HI = 16
-/** vCPU word: frames whose tags this thread's stage-2 faults cleaned (VmStats.tagPagesCleaned), published after each KVM_RUN. */
-export const V_TAG_PAGES_CLEANED = 17
-/** vCPU word: this thread's stage-2 faults (VmStats.stage2Faults). */
-export const V_STAGE2_FAULTS = 18
-/** vCPU word: pages this thread mapped at stage 2 (VmStats.pagesMapped). */
-export const V_PAGES_MAPPED = 19
-/** vCPU word: MMIO exits of this thread (VmStats.mmioExits). */
-export const V_MMIO_EXITS = 20
-/** vCPU word: instructions retired by this vCPU, low 32 bits (see readCount). */
-export const V_RETIRED_LO = 21
-/** vCPU word: instructions retired by this vCPU, high bits. */
-export const V_RETIRED_HI = 22
-/** vCPU word: milliseconds the thread waits before its first instruction (randomised tests). */
-export const V_START_DELAY = 23
-/** vCPU word: the instruction slice of one KVM_RUN. */
-export const V_SLICE = 24
+/** Words of a vCPU's block in the control buffer (offsets from vcpuBase). */
+export const VcpuWord = {
+  /** Bumped (and notified) to wake the thread (a command, a reply, CPU_ON, a kick). */
+  SIGNAL: 0,
+  /** What the main thread wants (SmpCommand). */
+  COMMAND: 1,
+  /** What the thread is doing (SmpThreadState). */
+  STATE: 2,
+  /** The outstanding request to the main thread (SmpRequest), 0 when none. */
+  REQUEST: 3,
+  /** The request's address (an IPA for MMIO, an HVA for a host fault), low 32 bits. */
+  ADDR_LO: 4,
+  /** The request's address, high bits. */
+  ADDR_HI: 5,
+  /** An MMIO access's size in bytes. */
+  SIZE: 6,
+  /** 1 for an MMIO write, 0 for a read. */
+  WRITE: 7,
+  /** MMIO data bytes 0..3 (written data, or the read's answer), little-endian. */
+  DATA_LO: 8,
+  /** MMIO data bytes 4..7. */
+  DATA_HI: 9,
+  /** A system event's type (KVM_SYSTEM_EVENT_*). */
+  EVENT: 10,
+  /** The reply to the request (the pfn of a host fault, or 0). */
+  REPLY: 11,
+  /** PSCI power state (SmpPower). */
+  POWER: 12,
+  /** A pending CPU_ON's entry point, low 32 bits. */
+  ENTRY_LO: 13,
+  /** A pending CPU_ON's entry point, high 32 bits. */
+  ENTRY_HI: 14,
+  /** A pending CPU_ON's context id, low 32 bits. */
+  CONTEXT_LO: 15,
+  /** A pending CPU_ON's context id, high 32 bits. */
+  CONTEXT_HI: 16,
+  /** Frames whose tags this thread's stage-2 faults cleaned (VmStats.tagPagesCleaned), published after each KVM_RUN. */
+  TAG_PAGES_CLEANED: 17,
+  /** This thread's stage-2 faults (VmStats.stage2Faults). */
+  STAGE2_FAULTS: 18,
+  /** Pages this thread mapped at stage 2 (VmStats.pagesMapped). */
+  PAGES_MAPPED: 19,
+  /** MMIO exits of this thread (VmStats.mmioExits). */
+  MMIO_EXITS: 20,
+  /** Instructions retired by this vCPU, low 32 bits (see readCount). */
+  RETIRED_LO: 21,
+  /** Instructions retired by this vCPU, high bits. */
+  RETIRED_HI: 22,
+  /** Milliseconds the thread waits before its first instruction (randomised tests). */
+  START_DELAY: 23,
+  /** The instruction slice of one KVM_RUN. */
+  SLICE: 24,
+} as const
 
 /** What the main thread asks of a vCPU thread. */
 export const SmpCommand = { PARK: 0, RUN: 1, QUIT: 2 } as const
 /** What a vCPU thread is doing. */
 export const SmpThreadState = { BOOTING: 0, PARKED: 1, RUNNING: 2, REQUEST: 3, QUIT: 4, FAILED: 5 } as const
-/** A request from a vCPU thread to the main thread; it waits for V_REPLY's signal. */
+/** A request from a vCPU thread to the main thread; it waits for VcpuWord.REPLY's signal. */
 export const SmpRequest = {
   NONE: 0,
   /** KVM_EXIT_MMIO: addr, size, write, data. */
   MMIO: 1,
-  /** KVM_EXIT_SYSTEM_EVENT: V_EVENT = type. */
+  /** KVM_EXIT_SYSTEM_EVENT: VcpuWord.EVENT = type. */
   SYSTEM_EVENT: 2,
   /** Fault in host page at HVA (addr); the main thread (which owns the host mm) replies with pfn + 1. */
   HOST_FAULT: 3,

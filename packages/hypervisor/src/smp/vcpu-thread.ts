@@ -21,31 +21,8 @@ import {
   SmpPower,
   SmpRequest,
   SmpThreadState,
-  V_ADDR_HI,
-  V_ADDR_LO,
-  V_COMMAND,
-  V_CONTEXT_HI,
-  V_CONTEXT_LO,
-  V_DATA_HI,
-  V_DATA_LO,
-  V_ENTRY_HI,
-  V_ENTRY_LO,
-  V_EVENT,
-  V_MMIO_EXITS,
-  V_PAGES_MAPPED,
-  V_POWER,
-  V_REPLY,
-  V_REQUEST,
-  V_RETIRED_LO,
-  V_SIGNAL,
-  V_SIZE,
-  V_SLICE,
-  V_STAGE2_FAULTS,
-  V_START_DELAY,
-  V_STATE,
-  V_TAG_PAGES_CLEANED,
-  V_WRITE,
-  G_DOORBELL,
+  GlobalWord,
+  VcpuWord,
   errorArea,
   smpSignal,
   vcpuBase,
@@ -146,23 +123,23 @@ class SharedRamSpace implements HostAddressSpace {
 function psciPeers(words: Int32Array, cpus: number): Vm['psciPeers'] {
   const vcpus: PsciVcpu[] = []
   for (let i = 0; i < cpus; i++) {
-    const at = vcpuBase(i) + V_POWER
+    const at = vcpuBase(i) + VcpuWord.POWER
     vcpus.push({ mpidr: mpidrForVcpu(i), get stopped() { return Atomics.load(words, at) === SmpPower.OFF } })
   }
   return {
     vcpus,
     cpuOn(target, entry, contextId) {
       const base = vcpuBase(target)
-      Atomics.store(words, base + V_ENTRY_LO, Number(entry & 0xffff_ffffn))
-      Atomics.store(words, base + V_ENTRY_HI, Number((entry >> 32n) & 0xffff_ffffn))
-      Atomics.store(words, base + V_CONTEXT_LO, Number(contextId & 0xffff_ffffn))
-      Atomics.store(words, base + V_CONTEXT_HI, Number((contextId >> 32n) & 0xffff_ffffn))
-      Atomics.store(words, base + V_POWER, SmpPower.ON_PENDING)
-      smpSignal(words, base + V_SIGNAL)
+      Atomics.store(words, base + VcpuWord.ENTRY_LO, Number(entry & 0xffff_ffffn))
+      Atomics.store(words, base + VcpuWord.ENTRY_HI, Number((entry >> 32n) & 0xffff_ffffn))
+      Atomics.store(words, base + VcpuWord.CONTEXT_LO, Number(contextId & 0xffff_ffffn))
+      Atomics.store(words, base + VcpuWord.CONTEXT_HI, Number((contextId >> 32n) & 0xffff_ffffn))
+      Atomics.store(words, base + VcpuWord.POWER, SmpPower.ON_PENDING)
+      smpSignal(words, base + VcpuWord.SIGNAL)
     },
     cpuOff(id) {
-      Atomics.store(words, vcpuBase(id) + V_POWER, SmpPower.OFF)
-      smpSignal(words, G_DOORBELL)
+      Atomics.store(words, vcpuBase(id) + VcpuWord.POWER, SmpPower.OFF)
+      smpSignal(words, GlobalWord.DOORBELL)
     },
   }
 }
@@ -199,25 +176,25 @@ export function runVcpuThread(init: VcpuThreadInit): void {
   const words = new Int32Array(init.control)
   const base = vcpuBase(init.index)
   const at = (word: number) => base + word
-  /** Posts a request and sleeps until the main thread has replied; returns V_REPLY. */
+  /** Posts a request and sleeps until the main thread has replied; returns VcpuWord.REPLY. */
   const request = (kind: number): number => {
-    Atomics.store(words, at(V_REPLY), 0)
-    const seen = Atomics.load(words, at(V_SIGNAL))
-    Atomics.store(words, at(V_REQUEST), kind)
-    Atomics.store(words, at(V_STATE), SmpThreadState.REQUEST)
-    smpSignal(words, G_DOORBELL)
+    Atomics.store(words, at(VcpuWord.REPLY), 0)
+    const seen = Atomics.load(words, at(VcpuWord.SIGNAL))
+    Atomics.store(words, at(VcpuWord.REQUEST), kind)
+    Atomics.store(words, at(VcpuWord.STATE), SmpThreadState.REQUEST)
+    smpSignal(words, GlobalWord.DOORBELL)
     let s = seen
-    while (Atomics.load(words, at(V_REQUEST)) !== SmpRequest.NONE) {
-      Atomics.wait(words, at(V_SIGNAL), s)
-      s = Atomics.load(words, at(V_SIGNAL))
+    while (Atomics.load(words, at(VcpuWord.REQUEST)) !== SmpRequest.NONE) {
+      Atomics.wait(words, at(VcpuWord.SIGNAL), s)
+      s = Atomics.load(words, at(VcpuWord.SIGNAL))
     }
-    Atomics.store(words, at(V_STATE), SmpThreadState.RUNNING)
-    return Atomics.load(words, at(V_REPLY))
+    Atomics.store(words, at(VcpuWord.STATE), SmpThreadState.RUNNING)
+    return Atomics.load(words, at(VcpuWord.REPLY))
   }
   try {
     const vm = createThreadVm(init, (hva) => {
-      Atomics.store(words, at(V_ADDR_LO), hva >>> 0)
-      Atomics.store(words, at(V_ADDR_HI), Math.floor(hva / 2 ** 32))
+      Atomics.store(words, at(VcpuWord.ADDR_LO), hva >>> 0)
+      Atomics.store(words, at(VcpuWord.ADDR_HI), Math.floor(hva / 2 ** 32))
       return request(SmpRequest.HOST_FAULT)
     })
     const vcpu: Vcpu = vm.createVcpu(init.index)
@@ -236,41 +213,41 @@ export function runVcpuThread(init: VcpuThreadInit): void {
     const area = errorArea(init.control, init.cpus, init.index)
     area.fill(0)
     area.set(text.subarray(0, area.length - 1))
-    Atomics.store(words, at(V_STATE), SmpThreadState.FAILED)
-    Atomics.store(words, at(V_REQUEST), SmpRequest.ERROR)
-    smpSignal(words, G_DOORBELL)
+    Atomics.store(words, at(VcpuWord.STATE), SmpThreadState.FAILED)
+    Atomics.store(words, at(VcpuWord.REQUEST), SmpRequest.ERROR)
+    smpSignal(words, GlobalWord.DOORBELL)
   }
 }
 
 function serve(vcpu: Vcpu, vm: Vm, words: Int32Array, at: (w: number) => number, request: (kind: number) => number): void {
   let started = false
   for (;;) {
-    const seen = Atomics.load(words, at(V_SIGNAL))
-    const command = Atomics.load(words, at(V_COMMAND))
+    const seen = Atomics.load(words, at(VcpuWord.SIGNAL))
+    const command = Atomics.load(words, at(VcpuWord.COMMAND))
     if (command === SmpCommand.QUIT) {
-      Atomics.store(words, at(V_STATE), SmpThreadState.QUIT)
-      smpSignal(words, G_DOORBELL)
+      Atomics.store(words, at(VcpuWord.STATE), SmpThreadState.QUIT)
+      smpSignal(words, GlobalWord.DOORBELL)
       return
     }
-    const power = Atomics.load(words, at(V_POWER))
+    const power = Atomics.load(words, at(VcpuWord.POWER))
     if (power === SmpPower.ON_PENDING) {
-      vcpu.psciCpuOn(u64(Atomics.load(words, at(V_ENTRY_LO)), Atomics.load(words, at(V_ENTRY_HI))), u64(Atomics.load(words, at(V_CONTEXT_LO)), Atomics.load(words, at(V_CONTEXT_HI))))
-      Atomics.store(words, at(V_POWER), SmpPower.ON)
+      vcpu.psciCpuOn(u64(Atomics.load(words, at(VcpuWord.ENTRY_LO)), Atomics.load(words, at(VcpuWord.ENTRY_HI))), u64(Atomics.load(words, at(VcpuWord.CONTEXT_LO)), Atomics.load(words, at(VcpuWord.CONTEXT_HI))))
+      Atomics.store(words, at(VcpuWord.POWER), SmpPower.ON)
       continue
     }
     if (command !== SmpCommand.RUN || power === SmpPower.OFF) {
-      Atomics.store(words, at(V_STATE), SmpThreadState.PARKED)
-      smpSignal(words, G_DOORBELL)
-      Atomics.wait(words, at(V_SIGNAL), seen)
+      Atomics.store(words, at(VcpuWord.STATE), SmpThreadState.PARKED)
+      smpSignal(words, GlobalWord.DOORBELL)
+      Atomics.wait(words, at(VcpuWord.SIGNAL), seen)
       continue
     }
-    Atomics.store(words, at(V_STATE), SmpThreadState.RUNNING)
+    Atomics.store(words, at(VcpuWord.STATE), SmpThreadState.RUNNING)
     if (!started) {
       started = true
-      const delay = Atomics.load(words, at(V_START_DELAY))
-      if (delay > 0) Atomics.wait(words, at(V_COMMAND), SmpCommand.RUN, delay)
+      const delay = Atomics.load(words, at(VcpuWord.START_DELAY))
+      if (delay > 0) Atomics.wait(words, at(VcpuWord.COMMAND), SmpCommand.RUN, delay)
     }
-    const exit = vcpu.run(Atomics.load(words, at(V_SLICE)) || DEFAULT_SLICE)
+    const exit = vcpu.run(Atomics.load(words, at(VcpuWord.SLICE)) || DEFAULT_SLICE)
     publish(vcpu, vm, words, at)
     switch (exit.kind) {
       case 'intr': {
@@ -278,33 +255,33 @@ function serve(vcpu: Vcpu, vm: Vm, words: Int32Array, at: (w: number) => number,
         if (deadline !== undefined) {
           // Blocked in WFI: sleep until kicked or a while has passed (the timer deadline is
           // in host counter ticks; a bounded sleep keeps this simple).
-          Atomics.wait(words, at(V_SIGNAL), seen, MAX_WFI_SLEEP_MS)
+          Atomics.wait(words, at(VcpuWord.SIGNAL), seen, MAX_WFI_SLEEP_MS)
         }
         break
       }
       case 'mmio':
-        Atomics.store(words, at(V_ADDR_LO), exit.addr >>> 0)
-        Atomics.store(words, at(V_ADDR_HI), Math.floor(exit.addr / 2 ** 32))
-        Atomics.store(words, at(V_SIZE), exit.size)
-        Atomics.store(words, at(V_WRITE), exit.write ? 1 : 0)
+        Atomics.store(words, at(VcpuWord.ADDR_LO), exit.addr >>> 0)
+        Atomics.store(words, at(VcpuWord.ADDR_HI), Math.floor(exit.addr / 2 ** 32))
+        Atomics.store(words, at(VcpuWord.SIZE), exit.size)
+        Atomics.store(words, at(VcpuWord.WRITE), exit.write ? 1 : 0)
         if (exit.write) {
           const padded = new Uint8Array(8)
           padded.set(exit.data)
           const view = new DataView(padded.buffer)
-          Atomics.store(words, at(V_DATA_LO), view.getUint32(0, true))
-          Atomics.store(words, at(V_DATA_HI), view.getUint32(4, true))
+          Atomics.store(words, at(VcpuWord.DATA_LO), view.getUint32(0, true))
+          Atomics.store(words, at(VcpuWord.DATA_HI), view.getUint32(4, true))
         }
         request(SmpRequest.MMIO)
         if (!exit.write) {
           const padded = new Uint8Array(8)
           const view = new DataView(padded.buffer)
-          view.setUint32(0, Atomics.load(words, at(V_DATA_LO)), true)
-          view.setUint32(4, Atomics.load(words, at(V_DATA_HI)), true)
+          view.setUint32(0, Atomics.load(words, at(VcpuWord.DATA_LO)), true)
+          view.setUint32(4, Atomics.load(words, at(VcpuWord.DATA_HI)), true)
           exit.data.set(padded.subarray(0, exit.data.length))
         }
         break
       case 'system-event':
-        Atomics.store(words, at(V_EVENT), exit.type)
+        Atomics.store(words, at(VcpuWord.EVENT), exit.type)
         request(SmpRequest.SYSTEM_EVENT)
         break
       default:
@@ -315,9 +292,9 @@ function serve(vcpu: Vcpu, vm: Vm, words: Int32Array, at: (w: number) => number,
 
 function publish(vcpu: Vcpu, vm: Vm, words: Int32Array, at: (w: number) => number): void {
   const s = vm.stats
-  Atomics.store(words, at(V_TAG_PAGES_CLEANED), s.tagPagesCleaned)
-  Atomics.store(words, at(V_STAGE2_FAULTS), s.stage2Faults)
-  Atomics.store(words, at(V_PAGES_MAPPED), s.pagesMapped)
-  Atomics.store(words, at(V_MMIO_EXITS), s.mmioExits)
-  writeCount(words, at(V_RETIRED_LO), vcpu.cpu.retired)
+  Atomics.store(words, at(VcpuWord.TAG_PAGES_CLEANED), s.tagPagesCleaned)
+  Atomics.store(words, at(VcpuWord.STAGE2_FAULTS), s.stage2Faults)
+  Atomics.store(words, at(VcpuWord.PAGES_MAPPED), s.pagesMapped)
+  Atomics.store(words, at(VcpuWord.MMIO_EXITS), s.mmioExits)
+  writeCount(words, at(VcpuWord.RETIRED_LO), vcpu.cpu.retired)
 }

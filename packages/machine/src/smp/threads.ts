@@ -2,33 +2,14 @@
 // host memory, then serves their requests (host page faults, MMIO, system events) from the
 // main thread until the run ends. See README.md in this directory for the design.
 import {
-  G_DOORBELL,
+  GlobalWord,
+  VcpuWord,
   KVM_MP_STATE_STOPPED,
   SMP_LOCK_WORDS,
   SmpCommand,
   SmpPower,
   SmpRequest,
   SmpThreadState,
-  V_ADDR_HI,
-  V_ADDR_LO,
-  V_COMMAND,
-  V_DATA_HI,
-  V_DATA_LO,
-  V_EVENT,
-  V_MMIO_EXITS,
-  V_PAGES_MAPPED,
-  V_POWER,
-  V_REPLY,
-  V_REQUEST,
-  V_RETIRED_LO,
-  V_SIGNAL,
-  V_SIZE,
-  V_SLICE,
-  V_STAGE2_FAULTS,
-  V_START_DELAY,
-  V_STATE,
-  V_TAG_PAGES_CLEANED,
-  V_WRITE,
   PAGE_SIZE,
   createControlBuffer,
   errorArea,
@@ -130,10 +111,10 @@ export class VcpuThreads {
     for (let i = 0; i < cpus; i++) {
       const vcpu = side.vcpus[i]!
       const base = vcpuBase(i)
-      Atomics.store(this.words, base + V_POWER, vcpu.getMpState() === KVM_MP_STATE_STOPPED ? SmpPower.OFF : SmpPower.ON)
-      Atomics.store(this.words, base + V_START_DELAY, Math.max(0, Math.round(options.startDelays?.[i] ?? 0)))
-      Atomics.store(this.words, base + V_SLICE, options.slice ?? 0)
-      Atomics.store(this.words, base + V_COMMAND, SmpCommand.PARK)
+      Atomics.store(this.words, base + VcpuWord.POWER, vcpu.getMpState() === KVM_MP_STATE_STOPPED ? SmpPower.OFF : SmpPower.ON)
+      Atomics.store(this.words, base + VcpuWord.START_DELAY, Math.max(0, Math.round(options.startDelays?.[i] ?? 0)))
+      Atomics.store(this.words, base + VcpuWord.SLICE, options.slice ?? 0)
+      Atomics.store(this.words, base + VcpuWord.COMMAND, SmpCommand.PARK)
       const init: VcpuThreadInit = {
         index: i,
         cpus,
@@ -160,11 +141,11 @@ export class VcpuThreads {
     const retired: number[] = []
     for (let i = 0; i < this.side.vcpus.length; i++) {
       const base = vcpuBase(i)
-      tagPagesCleaned += Atomics.load(this.words, base + V_TAG_PAGES_CLEANED)
-      stage2Faults += Atomics.load(this.words, base + V_STAGE2_FAULTS)
-      pagesMapped += Atomics.load(this.words, base + V_PAGES_MAPPED)
-      mmioExits += Atomics.load(this.words, base + V_MMIO_EXITS)
-      retired.push(readCount(this.words, base + V_RETIRED_LO))
+      tagPagesCleaned += Atomics.load(this.words, base + VcpuWord.TAG_PAGES_CLEANED)
+      stage2Faults += Atomics.load(this.words, base + VcpuWord.STAGE2_FAULTS)
+      pagesMapped += Atomics.load(this.words, base + VcpuWord.PAGES_MAPPED)
+      mmioExits += Atomics.load(this.words, base + VcpuWord.MMIO_EXITS)
+      retired.push(readCount(this.words, base + VcpuWord.RETIRED_LO))
     }
     return { tagPagesCleaned, stage2Faults, pagesMapped, mmioExits, hostFaults: this.hostFaults, retired }
   }
@@ -185,14 +166,14 @@ export class VcpuThreads {
     this.command(SmpCommand.RUN)
     let end: ThreadRunEnd | undefined
     while (!end) {
-      const seen = Atomics.load(this.words, G_DOORBELL)
+      const seen = Atomics.load(this.words, GlobalWord.DOORBELL)
       end = this.serveRequests()
       if (end) break
       if (this.retired() - start >= budget) end = { kind: 'budget' }
       else if (this.allOff()) end = { kind: 'error', message: 'every vCPU is powered off (PSCI CPU_OFF) and nothing can wake them' }
       else {
         this.side.idle()
-        Atomics.wait(this.words, G_DOORBELL, seen, MAIN_WAIT_MS)
+        Atomics.wait(this.words, GlobalWord.DOORBELL, seen, MAIN_WAIT_MS)
       }
     }
     this.park()
@@ -210,13 +191,13 @@ export class VcpuThreads {
   private command(command: number): void {
     for (let i = 0; i < this.side.vcpus.length; i++) {
       const base = vcpuBase(i)
-      Atomics.store(this.words, base + V_COMMAND, command)
-      smpSignal(this.words, base + V_SIGNAL)
+      Atomics.store(this.words, base + VcpuWord.COMMAND, command)
+      smpSignal(this.words, base + VcpuWord.SIGNAL)
     }
   }
 
   private allOff(): boolean {
-    for (let i = 0; i < this.side.vcpus.length; i++) if (Atomics.load(this.words, vcpuBase(i) + V_POWER) !== SmpPower.OFF) return false
+    for (let i = 0; i < this.side.vcpus.length; i++) if (Atomics.load(this.words, vcpuBase(i) + VcpuWord.POWER) !== SmpPower.OFF) return false
     return true
   }
 
@@ -224,19 +205,19 @@ export class VcpuThreads {
   private park(): void {
     this.command(SmpCommand.PARK)
     for (;;) {
-      const seen = Atomics.load(this.words, G_DOORBELL)
+      const seen = Atomics.load(this.words, GlobalWord.DOORBELL)
       // A system event or error that comes while parking is left for the next run.
       this.serveRequests(true)
       let parked = true
       for (let i = 0; i < this.side.vcpus.length; i++) {
-        const state = Atomics.load(this.words, vcpuBase(i) + V_STATE)
-        const request = Atomics.load(this.words, vcpuBase(i) + V_REQUEST)
+        const state = Atomics.load(this.words, vcpuBase(i) + VcpuWord.STATE)
+        const request = Atomics.load(this.words, vcpuBase(i) + VcpuWord.REQUEST)
         // A thread held in a system event or a failure stops too.
         const held = state === SmpThreadState.REQUEST && (request === SmpRequest.SYSTEM_EVENT || request === SmpRequest.ERROR)
         if (!held && state !== SmpThreadState.PARKED && state !== SmpThreadState.FAILED && state !== SmpThreadState.QUIT) parked = false
       }
       if (parked) return
-      Atomics.wait(this.words, G_DOORBELL, seen, MAIN_WAIT_MS)
+      Atomics.wait(this.words, GlobalWord.DOORBELL, seen, MAIN_WAIT_MS)
     }
   }
 
@@ -245,18 +226,18 @@ export class VcpuThreads {
     let end: ThreadRunEnd | undefined
     for (let i = 0; i < this.side.vcpus.length; i++) {
       const base = vcpuBase(i)
-      const kind = Atomics.load(this.words, base + V_REQUEST)
+      const kind = Atomics.load(this.words, base + VcpuWord.REQUEST)
       if (kind === SmpRequest.NONE) continue
       switch (kind) {
         case SmpRequest.HOST_FAULT:
-          Atomics.store(this.words, base + V_REPLY, this.hostFault(this.address(base)))
+          Atomics.store(this.words, base + VcpuWord.REPLY, this.hostFault(this.address(base)))
           break
         case SmpRequest.MMIO:
           this.mmio(base)
           break
         case SmpRequest.SYSTEM_EVENT:
           if (parking) continue
-          end ??= { kind: 'system-event', type: Atomics.load(this.words, base + V_EVENT) }
+          end ??= { kind: 'system-event', type: Atomics.load(this.words, base + VcpuWord.EVENT) }
           // The thread stays in its request until the next run: it must not go on after a
           // shutdown, as the vCPUs KVM powered off do not.
           continue
@@ -267,14 +248,14 @@ export class VcpuThreads {
           continue
         }
       }
-      Atomics.store(this.words, base + V_REQUEST, SmpRequest.NONE)
-      smpSignal(this.words, base + V_SIGNAL)
+      Atomics.store(this.words, base + VcpuWord.REQUEST, SmpRequest.NONE)
+      smpSignal(this.words, base + VcpuWord.SIGNAL)
     }
     return end
   }
 
   private address(base: number): number {
-    return (Atomics.load(this.words, base + V_ADDR_HI) >>> 0) * 2 ** 32 + (Atomics.load(this.words, base + V_ADDR_LO) >>> 0)
+    return (Atomics.load(this.words, base + VcpuWord.ADDR_HI) >>> 0) * 2 ** 32 + (Atomics.load(this.words, base + VcpuWord.ADDR_LO) >>> 0)
   }
 
   /** get_user_pages for a thread: the one host mm faults the page in (writable); the shared table gets its pfn. */
@@ -289,18 +270,18 @@ export class VcpuThreads {
   }
 
   private mmio(base: number): void {
-    const size = Atomics.load(this.words, base + V_SIZE)
-    const write = Atomics.load(this.words, base + V_WRITE) === 1
+    const size = Atomics.load(this.words, base + VcpuWord.SIZE)
+    const write = Atomics.load(this.words, base + VcpuWord.WRITE) === 1
     const bytes = new Uint8Array(8)
     const view = new DataView(bytes.buffer)
     if (write) {
-      view.setUint32(0, Atomics.load(this.words, base + V_DATA_LO), true)
-      view.setUint32(4, Atomics.load(this.words, base + V_DATA_HI), true)
+      view.setUint32(0, Atomics.load(this.words, base + VcpuWord.DATA_LO), true)
+      view.setUint32(4, Atomics.load(this.words, base + VcpuWord.DATA_HI), true)
     }
     this.side.mmio(this.address(base), write, bytes.subarray(0, size))
     if (!write) {
-      Atomics.store(this.words, base + V_DATA_LO, view.getUint32(0, true))
-      Atomics.store(this.words, base + V_DATA_HI, view.getUint32(4, true))
+      Atomics.store(this.words, base + VcpuWord.DATA_LO, view.getUint32(0, true))
+      Atomics.store(this.words, base + VcpuWord.DATA_HI, view.getUint32(4, true))
     }
   }
 }
