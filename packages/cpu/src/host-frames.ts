@@ -4,7 +4,7 @@
 // an index into `list`, so a load is `list[tlb.hostSlot[i]].view.getUint32(base + offset)`:
 // two array reads after the TLB probe, the shape a code generator can inline.
 
-import type { FrameTags } from '@tagvm/tag-memory'
+import { packTag, type FrameTags } from '@tagvm/tag-memory'
 import { PAGE_SIZE } from './constants.js'
 import type { CpuMemory } from './memory.js'
 
@@ -101,20 +101,7 @@ export function tagNibble(frame: HostFrame, g: number): number {
   return g & 1 ? byte >>> 4 : byte & 15
 }
 
-/**
- * Sets the allocation tag of granule g of a frame whose tags are loaded. Two granules share a
- * byte, so the update is a compare-and-swap: a vCPU on another thread tagging the neighbour
- * granule at the same moment must not have its tag undone (seen as a tag-check fault in
- * guests/smp-stress on worker threads).
- */
+/** Sets the allocation tag of granule g of a frame whose tags are loaded (safe against another vCPU thread tagging the neighbour granule). */
 export function setTagNibble(frame: HostFrame, g: number, tag: number): void {
-  const tags = frame.tags
-  const at = frame.tagBase + (g >>> 1)
-  let byte = Atomics.load(tags, at)
-  for (;;) {
-    const next = g & 1 ? (byte & 0x0f) | (tag << 4) : (byte & 0xf0) | tag
-    const seen = Atomics.compareExchange(tags, at, byte, next)
-    if (seen === byte) return
-    byte = seen
-  }
+  packTag(frame.tags, g, tag, frame.tagBase)
 }

@@ -7,7 +7,7 @@ import {
   PAGE_SIZE,
   TAG_BYTES_PER_PAGE,
 } from './constants.js'
-import { checkTag } from './tags.js'
+import { checkTag, packTag } from './tags.js'
 
 /** Data is stored in chunks of this size, each allocated the first time it is touched. */
 export const CHUNK_SIZE = 2 * 1024 * 1024
@@ -533,7 +533,7 @@ export class PhysicalMemory {
       slot = this.allocateTagSlot(pfn)
     }
     const granule = (pa - pfn * PAGE_SIZE) >>> GRANULE_SHIFT
-    packTagAt(this.slabOf(slot), PhysicalMemory.slotOffset(slot), granule, tag)
+    packTag(this.slabOf(slot), granule, tag, PhysicalMemory.slotOffset(slot))
   }
 
   /** Sets the tags of every granule in [pa, pa+length); both must be granule aligned. */
@@ -551,13 +551,13 @@ export class PhysicalMemory {
       const base = PhysicalMemory.slotOffset(slot)
       let g = firstGranule
       const end = firstGranule + granules
-      if (g & 1 && g < end) packTagAt(packed, base, g++, tag)
+      if (g & 1 && g < end) packTag(packed, g++, tag, base)
       const wholeBytesEnd = end & ~1
       if (g < wholeBytesEnd) {
         packed.fill(pair, base + (g >>> 1), base + (wholeBytesEnd >>> 1))
         g = wholeBytesEnd
       }
-      if (g < end) packTagAt(packed, base, g, tag)
+      if (g < end) packTag(packed, g, tag, base)
     })
   }
 
@@ -654,12 +654,12 @@ export class PhysicalMemory {
       const base = PhysicalMemory.slotOffset(slot)
       let g = firstGranule
       const end = firstGranule + granules
-      if (g & 1 && g < end) packTagAt(packed, base, g++, src[input++] as number)
+      if (g & 1 && g < end) packTag(packed, g++, src[input++] as number, base)
       for (; g + 1 < end; g += 2) {
         packed[base + (g >>> 1)] = (src[input] as number) | ((src[input + 1] as number) << 4)
         input += 2
       }
-      if (g < end) packTagAt(packed, base, g, src[input++] as number)
+      if (g < end) packTag(packed, g, src[input++] as number, base)
     })
   }
 
@@ -1006,17 +1006,6 @@ const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1
 /** Packed tag byte → the two one-tag-per-byte output bytes as a little-endian word. */
 const SPREAD_NIBBLES = Uint16Array.from({ length: 256 }, (_, b) => (b & 0xf) | ((b >>> 4) << 8))
 
-/** One granule's tag; the byte it shares with its neighbour is updated by compare-and-swap (another thread may tag the neighbour at once). */
-function packTagAt(packed: Uint8Array, base: number, granule: number, tag: number): void {
-  const at = base + (granule >>> 1)
-  let byte = Atomics.load(packed, at)
-  for (;;) {
-    const next = granule & 1 ? (byte & 0x0f) | (tag << 4) : (byte & 0xf0) | tag
-    const seen = Atomics.compareExchange(packed, at, byte, next)
-    if (seen === byte) return
-    byte = seen
-  }
-}
 
 function allZero(bytes: Uint8Array, from: number, to: number): boolean {
   for (let i = from; i < to; i++) if (bytes[i] !== 0) return false

@@ -25,6 +25,13 @@ describe('packed tags', () => {
       }),
     )
   })
+  test('an offset places the granules from that byte; an index past the storage is a RangeError, not a lost write', () => {
+    const packed = new Uint8Array(new SharedArrayBuffer(4))
+    packTag(packed, 1, 0x5, 2)
+    packTag(packed, 2, 0xc, 2)
+    expect([...packed]).toEqual([0, 0, 0x50, 0x0c])
+    expect(() => packTag(packed, 4, 1, 2)).toThrow(RangeError)
+  })
   test('rejects tags outside 0..15', () => {
     expect(checkTag(15)).toBe(15)
     for (const bad of [-1, 16, 1.5, Number.NaN]) expect(() => checkTag(bad)).toThrow(RangeError)

@@ -17,9 +17,18 @@ export function unpackTag(packed: Uint8Array, index: number): number {
   return index & 1 ? byte >>> 4 : byte & 0xf
 }
 
-/** Writes the tag of granule `index` into packed storage. */
-export function packTag(packed: Uint8Array, index: number, tag: number): void {
-  const at = index >>> 1
-  const byte = packed[at] ?? 0
-  packed[at] = index & 1 ? (byte & 0x0f) | (tag << 4) : (byte & 0xf0) | tag
+/**
+ * Writes the tag of granule `index` into packed storage starting at byte `offset`. Two granules
+ * share a byte, so the byte is updated by compare-and-swap: on shared memory another thread may
+ * be tagging the neighbour granule at the same moment, and its tag must not be undone.
+ */
+export function packTag(packed: Uint8Array, index: number, tag: number, offset = 0): void {
+  const at = offset + (index >>> 1)
+  let byte = Atomics.load(packed, at)
+  for (;;) {
+    const next = index & 1 ? (byte & 0x0f) | (tag << 4) : (byte & 0xf0) | tag
+    const seen = Atomics.compareExchange(packed, at, byte, next)
+    if (seen === byte) return
+    byte = seen
+  }
 }
