@@ -8,25 +8,20 @@
 // verdict "intact" and a clean power-off, with no oops, WARN or RCU stall.
 // The kit is built by guests/linux/build-kit.sh (scripts/ci-setup/50-linux-kit.sh in CI);
 // without it the tests are skipped locally, with how to build it, and fail in CI.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Machine, receiveMigration, sendMachine, type Channel, type MachineConfig } from '@tagvm/machine'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { linuxKit } from '../../../../guests/linux/kit.js'
 import { parseEndpoint, type Endpoint } from '../cli-args.js'
 import type { CliIo, ConsoleInput } from '../cli-io.js'
 import { runCli } from '../cli-main.js'
 import { connectEndpoint, listenEndpoint } from '../endpoint.js'
 import { restoreMachine } from '../files/snapshot-file.js'
 
-const kit = fileURLToPath(new URL('../../../../guests/linux/out/', import.meta.url))
-const built = existsSync(`${kit}Image`) && existsSync(`${kit}initramfs.cpio.gz`)
-if (!built) {
-  const message = `the Linux kit is not built (${kit}): run guests/linux/build-kit.sh`
-  if (process.env.CI) throw new Error(message)
-  console.warn(`linux-move.test.ts skipped: ${message}`)
-}
+const { dir: kit, built } = linuxKit('linux-move.test.ts')
 
 const HEAP_MIB = 4
 const PASSES = 2

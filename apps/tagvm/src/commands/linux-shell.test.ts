@@ -6,25 +6,14 @@
 // The kit comes from guests/linux/build-kit.sh (scripts/ci-setup/50-linux-kit.sh in CI);
 // without it, or without script(1), the test is skipped locally with why, and fails in CI.
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, test } from 'vitest'
+import { linuxKit } from '../../../../guests/linux/kit.js'
 
 const appDir = fileURLToPath(new URL('../../', import.meta.url))
-const kit = fileURLToPath(new URL('../../../../guests/linux/out/', import.meta.url))
-const image = `${kit}Image`
-const initramfs = `${kit}initramfs.cpio.gz`
-
-function missing(): string | undefined {
-  if (!existsSync(image) || !existsSync(initramfs)) return `the Linux kit is not built (${kit}): run guests/linux/build-kit.sh`
-  if (spawnSync('script', ['--version']).status !== 0) return 'script(1) from util-linux is not installed (Debian: bsdutils)'
-  return undefined
-}
-const why = missing()
-if (why !== undefined) {
-  if (process.env.CI) throw new Error(why)
-  console.warn(`linux-shell.test.ts skipped: ${why}`)
-}
+const { image, initramfs, built } = linuxKit('linux-shell.test.ts', () =>
+  spawnSync('script', ['--version']).status === 0 ? undefined : 'script(1) from util-linux is not installed (Debian: bsdutils)',
+)
 
 /** Quotes one word for the POSIX shell script(1) runs the command with. */
 const shellWord = (word: string): string => `'${word.replace(/'/g, `'\\''`)}'`
@@ -81,7 +70,7 @@ class TerminalSession {
 /** busybox ash's prompt as root in / (after it, ash may ask the terminal where the cursor is: ESC [6n). */
 const PROMPT = new RegExp(String.raw`/ # (\x1b\[6n)?`)
 
-describe.runIf(why === undefined)('a busybox shell on a terminal (Debian 6.1 arm64 on tagvm)', () => {
+describe.runIf(built)('a busybox shell on a terminal (Debian 6.1 arm64 on tagvm)', () => {
   test('typing works, Ctrl-C reaches the guest, poweroff -f ends tagvm with status 0', { timeout: 40 * 60_000 }, async () => {
     const append = 'console=ttyAMA0 rdinit=/init tagvm.run=shell'
     const tagvm = [process.execPath, '--conditions=source', '--import', 'tsx', 'src/cli.ts', 'run', image, '--initrd', initramfs, '--append', append]

@@ -4,21 +4,14 @@
 // driver taking the console over through its interrupt), and no oops, WARN or "giving up".
 // The kit is built by guests/linux/build-kit.sh (scripts/ci-setup/50-linux-kit.sh in CI);
 // without it the test is skipped locally, with how to build it, and fails in CI.
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, test } from 'vitest'
+import { linuxKit } from '../../../../guests/linux/kit.js'
 import { sysregId } from '@tagvm/vmm-api'
 import { Machine } from './machine.js'
 
-const kit = fileURLToPath(new URL('../../../../guests/linux/out/', import.meta.url))
-const image = `${kit}Image`
-const initramfs = `${kit}initramfs.cpio.gz`
-const built = existsSync(image) && existsSync(initramfs)
-if (!built) {
-  const message = `the Linux kit is not built (${kit}): run guests/linux/build-kit.sh`
-  if (process.env.CI) throw new Error(message)
-  console.warn(`linux-boot.test.ts skipped: ${message}`)
-}
+const { dir: kit, image, initramfs, built } = linuxKit('linux-boot.test.ts')
 
 /** The dmesg lines of QEMU's recording that tagvm's machine must print too, in order. */
 const QEMU_LINES = [

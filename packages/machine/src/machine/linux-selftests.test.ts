@@ -11,20 +11,13 @@
 // for ksmd's full scans).
 // The kit is built by guests/linux/build-kit.sh (scripts/ci-setup/50-linux-kit.sh in CI);
 // without it the test is skipped locally, with how to build it, and fails in CI.
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, test } from 'vitest'
+import { linuxKit } from '../../../../guests/linux/kit.js'
 import { Machine } from './machine.js'
 
-const kit = fileURLToPath(new URL('../../../../guests/linux/out/', import.meta.url))
-const image = `${kit}Image`
-const initramfs = `${kit}initramfs.cpio.gz`
-const built = existsSync(image) && existsSync(initramfs)
-if (!built) {
-  const message = `the Linux kit is not built (${kit}): run guests/linux/build-kit.sh`
-  if (process.env.CI) throw new Error(message)
-  console.warn(`linux-selftests.test.ts skipped: ${message}`)
-}
+const { dir: kit, image, initramfs, built } = linuxKit('linux-selftests.test.ts')
 
 /** The programs CI runs, cheapest first (the first six ≤ 0.05 G instructions each on tagvm and QEMU). */
 const SUBSET = ['check_prctl', 'check_tags_inclusion', 'check_buffer_fill', 'check_mmap_options', 'check_child_memory', 'check_hugetlb_options', 'check_user_mem']

@@ -13,24 +13,16 @@
 // lockup - CPU#0 stuck for 71s" in trace_event_update_all at ~10% of a core), which says
 // nothing about save and restore. The kit is built by guests/linux/build-kit.sh (scripts/ci-setup/50-linux-kit.sh
 // in CI); without it the test is skipped locally, with how to build it, and fails in CI.
-import { existsSync, readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { readFileSync } from 'node:fs'
 import { describe, expect, test } from 'vitest'
+import { linuxKit } from '../../../../guests/linux/kit.js'
 import { KVM_REG_ARM_TIMER_CNT } from '@tagvm/vmm-api'
 import type { MachineConfig } from '../config.js'
 import { restoreSnapshot } from '../restore.js'
 import { encodeSnapshot } from '../snapshot/format.js'
 import { Machine } from './machine.js'
 
-const kit = fileURLToPath(new URL('../../../../guests/linux/out/', import.meta.url))
-const image = `${kit}Image`
-const initramfs = `${kit}initramfs.cpio.gz`
-const built = existsSync(image) && existsSync(initramfs)
-if (!built) {
-  const message = `the Linux kit is not built (${kit}): run guests/linux/build-kit.sh`
-  if (process.env.CI) throw new Error(message)
-  console.warn(`linux-snapshot.test.ts skipped: ${message}`)
-}
+const { dir: kit, image, initramfs, built } = linuxKit('linux-snapshot.test.ts')
 
 const HEAP_MIB = 4
 const CONFIG: MachineConfig = { ramBase: 0x4000_0000, ramSize: 256 << 20, cpus: 1, mte: true, backing: 'anon', clock: 'instructions' }
