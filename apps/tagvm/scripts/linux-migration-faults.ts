@@ -15,12 +15,12 @@
 // Needs the kit (guests/linux/build-kit.sh). Exits 1 if any case fails.
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { connect, createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Machine, type MachineConfig } from '@tagvm/machine'
 import { restoreMachine, saveMachine } from '../src/files/index.js'
+import { relay, type Relay, type RelayCut } from '../test/fault-injection/relay.js'
 
 const appDir = fileURLToPath(new URL('../', import.meta.url))
 const kit = fileURLToPath(new URL('../../../guests/linux/out/', import.meta.url))
@@ -64,41 +64,8 @@ async function receiver(): Promise<{ running: Running; path: string }> {
   return { running, path }
 }
 
-/**
- * A relay to `to` that calls `cut` once `at` bytes have gone to the destination, then passes
- * nothing more; with `closeOnCut` it closes both connections there (the link breaks).
- */
-function relay(to: string, at: number, cut: () => void, closeOnCut = false): Promise<{ path: string; server: Server; passed: () => number }> {
-  const path = join(dir, `relay${sockets++}.sock`)
-  let passed = 0
-  let done = false
-  const server = createServer((source: Socket) => {
-    const destination = connect(to)
-    source.on('data', (chunk: Buffer) => {
-      if (done) return
-      const room = at - passed
-      destination.write(chunk.subarray(0, Math.min(room, chunk.length)))
-      passed += Math.min(room, chunk.length)
-      if (passed >= at) {
-        done = true
-        cut()
-        if (closeOnCut) closeBoth()
-      }
-    })
-    destination.on('data', (chunk: Buffer) => {
-      if (!done) source.write(chunk)
-    })
-    const closeBoth = (): void => {
-      source.destroy()
-      destination.destroy()
-    }
-    for (const s of [source, destination]) {
-      s.on('close', closeBoth)
-      s.on('error', closeBoth)
-    }
-  })
-  return new Promise((resolve) => server.listen(path, () => resolve({ path, server, passed: () => passed })))
-}
+/** A relay to `to` in this run's directory; `close` breaks the link at the cut, else it stalls. */
+const relayTo = (to: string, at: number, cut: () => void, after: RelayCut = 'silent'): Promise<Relay> => relay(join(dir, `relay${sockets++}.sock`), to, at, cut, after)
 
 const failures: string[] = []
 function check(name: string, ok: boolean, detail: string): void {
@@ -128,7 +95,7 @@ try {
   // Stream length of an uninterrupted pre-copy migration (two rounds).
   const SEND = ['--max-rounds', '2', '--quiet']
   const whole = await receiver()
-  const through = await relay(whole.path, Number.POSITIVE_INFINITY, () => {})
+  const through = await relayTo(whole.path, Number.POSITIVE_INFINITY, () => {})
   const sent = await start(['migrate', 'send', snapshot, '--to', through.path, ...SEND]).done
   const received = await whole.running.done
   through.server.close()
@@ -140,7 +107,7 @@ try {
     const at = Math.max(1, Math.floor(length * point))
     {
       const destination = await receiver()
-      const r = await relay(destination.path, at, () => destination.running.kill())
+      const r = await relayTo(destination.path, at, () => destination.running.kill())
       const s = await start(['migrate', 'send', snapshot, '--to', r.path, ...SEND]).done
       const d = await destination.running.done
       r.server.close()
@@ -153,7 +120,7 @@ try {
     {
       const destination = await receiver()
       const sender: { running?: Running } = {}
-      const r = await relay(destination.path, at, () => sender.running!.kill())
+      const r = await relayTo(destination.path, at, () => sender.running!.kill())
       sender.running = start(['migrate', 'send', snapshot, '--to', r.path, ...SEND])
       const s = await sender.running.done
       const d = await destination.running.done
@@ -168,7 +135,7 @@ try {
     }
     {
       const destination = await receiver()
-      const r = await relay(destination.path, at, () => {}, true)
+      const r = await relayTo(destination.path, at, () => {}, 'close')
       const s = await start(['migrate', 'send', snapshot, '--to', r.path, ...SEND]).done
       const d = await destination.running.done
       r.server.close()
@@ -184,7 +151,7 @@ try {
   // Post-copy, no pre-copy round: the destination runs at once and pulls pages; cut at points
   // after the switch (the state goes first, so a small share of the stream is already after it).
   const post = await receiver()
-  const postThrough = await relay(post.path, Number.POSITIVE_INFINITY, () => {})
+  const postThrough = await relayTo(post.path, Number.POSITIVE_INFINITY, () => {})
   const postSent = await start(['migrate', 'send', snapshot, '--to', postThrough.path, '--postcopy', '--max-rounds', '0', '--quiet']).done
   const postReceived = await post.running.done
   postThrough.server.close()
@@ -192,7 +159,7 @@ try {
   const postLength = postThrough.passed()
   for (const point of [0.3, 0.6, 0.9]) {
     const destination = await receiver()
-    const r = await relay(destination.path, Math.floor(postLength * point), () => {}, true)
+    const r = await relayTo(destination.path, Math.floor(postLength * point), () => {}, 'close')
     const s = await start(['migrate', 'send', snapshot, '--to', r.path, '--postcopy', '--max-rounds', '0', '--quiet']).done
     const d = await destination.running.done
     r.server.close()

@@ -4,11 +4,12 @@
 // in one line with exit status 1. Also: a successful sender exits while the destination runs
 // on, progress lines on a pipe, and a socket path in a missing directory.
 import { writeFileSync } from 'node:fs'
-import { connect, createServer, type Server, type Socket } from 'node:net'
+import { connect, createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import type { Readable, Writable } from 'node:stream'
 import { MigrationSender, PageBatch, RecordType, ackRecord, concatBytes, encodePagesRecord, encodeRecord, type MachineConfig } from '@tagvm/machine'
 import { describe, expect, test } from 'vitest'
+import { relay, type Relay } from './relay.js'
 import { elf, expectCleanFailure, recorded, start, tagvm, tempDir, waitFor, type Outcome, type Running } from './harness.js'
 
 const dir = tempDir('mig')
@@ -33,45 +34,15 @@ async function receiver(): Promise<{ running: Running; path: string; done: Promi
   return { running, path, done }
 }
 
-/**
- * A relay between source and destination that counts the bytes going to the destination and
- * calls `cut` once `at` of them have passed; from then on it forwards nothing more.
- */
-function relay(to: string, at: number, cut: () => void): Promise<{ path: string; server: Server; passed: () => number }> {
-  const path = socketPath()
-  let passed = 0
-  let done = false
-  const server = createServer((source: Socket) => {
-    const destination = connect(to)
-    source.on('data', (chunk: Buffer) => {
-      if (done) return
-      const room = at - passed
-      destination.write(chunk.subarray(0, Math.min(room, chunk.length)))
-      passed += Math.min(room, chunk.length)
-      if (passed >= at) {
-        done = true
-        cut()
-      }
-    })
-    destination.on('data', (chunk: Buffer) => source.write(chunk))
-    const closeBoth = (): void => {
-      source.destroy()
-      destination.destroy()
-    }
-    source.on('close', closeBoth)
-    destination.on('close', closeBoth)
-    source.on('error', closeBoth)
-    destination.on('error', closeBoth)
-  })
-  return new Promise((resolve) => server.listen(path, () => resolve({ path, server, passed: () => passed })))
-}
+/** A relay to `to` (the destination's replies still reach the source after the cut). */
+const relayTo = (to: string, at: number, cut: () => void): Promise<Relay> => relay(socketPath(), to, at, cut, 'replies-flow')
 
 let streamLength = 0
 
 describe('a sender or receiver killed part-way', () => {
   test('an uninterrupted migration through the relay (the reference for the cases below)', async () => {
     const destination = await receiver()
-    const through = await relay(destination.path, Number.POSITIVE_INFINITY, () => {})
+    const through = await relayTo(destination.path, Number.POSITIVE_INFINITY, () => {})
     const sent = await tagvm(['migrate', 'send', elf('mte-demo'), '--to', through.path, ...SEND])
     const received = await destination.done
     through.server.close()
@@ -86,7 +57,7 @@ describe('a sender or receiver killed part-way', () => {
   for (const point of points) {
     test(`the receiver is killed after ${point * 100}% of the stream: the source runs the guest on, nothing lost`, async () => {
       const destination = await receiver()
-      const through = await relay(destination.path, Math.max(1, Math.floor(streamLength * point)), () => destination.running.child.kill('SIGKILL'))
+      const through = await relayTo(destination.path, Math.max(1, Math.floor(streamLength * point)), () => destination.running.child.kill('SIGKILL'))
       const sent = await tagvm(['migrate', 'send', elf('mte-demo'), '--to', through.path, ...SEND])
       const received = await destination.done
       through.server.close()
@@ -100,7 +71,7 @@ describe('a sender or receiver killed part-way', () => {
     test(`the sender is killed after ${point * 100}% of the stream: the destination refuses the part it got in one line`, async () => {
       const destination = await receiver()
       const sender: { running?: Running } = {}
-      const through = await relay(destination.path, Math.max(1, Math.floor(streamLength * point)), () => sender.running!.child.kill('SIGKILL'))
+      const through = await relayTo(destination.path, Math.max(1, Math.floor(streamLength * point)), () => sender.running!.child.kill('SIGKILL'))
       sender.running = start(['migrate', 'send', elf('mte-demo'), '--to', through.path, ...SEND])
       const sent = await sender.running.done
       const received = await destination.done
