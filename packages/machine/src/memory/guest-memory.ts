@@ -180,23 +180,13 @@ export class GuestMemory {
     if (this.mte) this.copyTagsOut(gpa, count * PAGE_SIZE, batch.tagBuffer.subarray(tagAt, tagAt + count * TAG_BYTES_PER_PAGE))
     for (let p = 0; p < count; p++) {
       let flags = 0
-      if (!taggedOnly) {
-        const from = dataAt + p * PAGE_SIZE
-        if (!isZero(batch.dataBuffer.subarray(from, from + PAGE_SIZE))) {
-          const to = batch.dataPages * PAGE_SIZE
-          if (to !== from) batch.dataBuffer.copyWithin(to, from, from + PAGE_SIZE)
-          batch.dataPages++
-          flags |= BATCH_DATA
-        }
+      if (!taggedOnly && keepUnlessZero(batch.dataBuffer, dataAt + p * PAGE_SIZE, batch.dataPages * PAGE_SIZE, PAGE_SIZE)) {
+        batch.dataPages++
+        flags |= BATCH_DATA
       }
-      if (this.mte) {
-        const from = tagAt + p * TAG_BYTES_PER_PAGE
-        if (!isZero(batch.tagBuffer.subarray(from, from + TAG_BYTES_PER_PAGE))) {
-          const to = batch.tagPages * TAG_BYTES_PER_PAGE
-          if (to !== from) batch.tagBuffer.copyWithin(to, from, from + TAG_BYTES_PER_PAGE)
-          batch.tagPages++
-          flags |= BATCH_TAGS
-        }
+      if (this.mte && keepUnlessZero(batch.tagBuffer, tagAt + p * TAG_BYTES_PER_PAGE, batch.tagPages * TAG_BYTES_PER_PAGE, TAG_BYTES_PER_PAGE)) {
+        batch.tagPages++
+        flags |= BATCH_TAGS
       }
       if (flags === 0 && (!keepZero || taggedOnly)) continue
       batch.gpas[batch.count] = gpa + p * PAGE_SIZE
@@ -422,4 +412,11 @@ export class GuestMemory {
   private checkPage(gpa: number): void {
     if (gpa % PAGE_SIZE !== 0 || !this.contains(gpa, PAGE_SIZE)) throw new RangeError(`page 0x${gpa.toString(16)} is not a page of RAM`)
   }
+}
+
+/** Moves the `size` bytes at `from` down to `to` unless they are all zero; true when they are kept. */
+function keepUnlessZero(buffer: Uint8Array, from: number, to: number, size: number): boolean {
+  if (isZero(buffer.subarray(from, from + size))) return false
+  if (to !== from) buffer.copyWithin(to, from, from + size)
+  return true
 }
