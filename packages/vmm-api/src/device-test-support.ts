@@ -30,16 +30,22 @@ export interface GicMachine {
   gic: DeviceFd
 }
 
-/** KVM_CREATE_DEVICE + NR_IRQS + addresses + CTRL_INIT, as QEMU's kvm_arm_gicv3_realize does. */
-export function gicMachine(vcpuCount = 2, options: { map?: boolean } = {}): GicMachine {
-  const kvm = Kvm.open({ hostMemory: 16 * 1024 * 1024 })
-  const vmFd = kvm.createVm({ ipaBits: 40 })
-  const vcpus = Array.from({ length: vcpuCount }, (_, id) => vmFd.createVcpu(id))
+/** KVM_CREATE_DEVICE + NR_IRQS + addresses + CTRL_INIT at the virt machine's addresses, as QEMU's kvm_arm_gicv3_realize does. */
+export function createVirtGic(vmFd: VmFd): DeviceFd {
   const gic = vmFd.createDevice({ type: KVM_DEV_TYPE_ARM_VGIC_V3 })
   gic.setAttrValue(KVM_DEV_ARM_VGIC_GRP_NR_IRQS, 0, VIRT_NR_IRQS)
   gic.setAttrValue(KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V3_ADDR_TYPE_DIST, GIC_DIST)
   gic.setAttrValue(KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V3_ADDR_TYPE_REDIST, GIC_REDIST)
   gic.setAttr({ group: KVM_DEV_ARM_VGIC_GRP_CTRL, attr: KVM_DEV_ARM_VGIC_CTRL_INIT, addr: 0 })
+  return gic
+}
+
+/** A VM with `vcpuCount` vCPUs and the virt machine's vGICv3 (createVirtGic). */
+export function gicMachine(vcpuCount = 2, options: { map?: boolean } = {}): GicMachine {
+  const kvm = Kvm.open({ hostMemory: 16 * 1024 * 1024 })
+  const vmFd = kvm.createVm({ ipaBits: 40 })
+  const vcpus = Array.from({ length: vcpuCount }, (_, id) => vmFd.createVcpu(id))
+  const gic = createVirtGic(vmFd)
   // What the first KVM_RUN does (kvm_vgic_map_resources); explicit until the run loop calls it.
   if (options.map ?? true) gic.vgic.mapResources()
   return { kvm, vmFd, vcpus, gic }

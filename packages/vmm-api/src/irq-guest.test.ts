@@ -14,17 +14,8 @@ import {
   xRegId,
   type VcpuFd,
 } from './index.js'
-import { GIC_DIST, GIC_REDIST, VIRT_NR_IRQS } from './device-test-support.js'
-import {
-  KVM_DEV_ARM_VGIC_CTRL_INIT,
-  KVM_DEV_ARM_VGIC_GRP_ADDR,
-  KVM_DEV_ARM_VGIC_GRP_CTRL,
-  KVM_DEV_ARM_VGIC_GRP_NR_IRQS,
-  KVM_DEV_TYPE_ARM_VGIC_V3,
-  KVM_VGIC_V3_ADDR_TYPE_DIST,
-  KVM_VGIC_V3_ADDR_TYPE_REDIST,
-  Kvm,
-} from './index.js'
+import { createVirtGic } from './device-test-support.js'
+import { Kvm } from './index.js'
 import { bootMachine } from './test-support.js'
 
 const RAM = 0x4000_0000
@@ -94,11 +85,7 @@ function setUp() {
   const { vmFd, vcpu, ram } = bootMachine(kvm, { ramSize: 4 * 1024 * 1024 })
   const clock = new InstructionClock()
   createVmTimers(vmFd.vm, { clock })
-  const gic = vmFd.createDevice({ type: KVM_DEV_TYPE_ARM_VGIC_V3 })
-  gic.setAttrValue(KVM_DEV_ARM_VGIC_GRP_NR_IRQS, 0, VIRT_NR_IRQS)
-  gic.setAttrValue(KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V3_ADDR_TYPE_DIST, GIC_DIST)
-  gic.setAttrValue(KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V3_ADDR_TYPE_REDIST, GIC_REDIST)
-  gic.setAttr({ group: KVM_DEV_ARM_VGIC_GRP_CTRL, attr: KVM_DEV_ARM_VGIC_CTRL_INIT, addr: 0 })
+  createVirtGic(vmFd)
   kvm.process.userWrite(ram, words(MAIN))
   kvm.process.userWrite(ram + 0x800 + 0x280, words(IRQ_HANDLER))
   vcpu.setOneReg(REG_PC, BigInt(RAM))
