@@ -3,19 +3,9 @@
 // watchpoint sees accesses that translations would otherwise make on the fast path.
 
 import { describe, expect, it } from 'vitest'
-import { DebugExceptionClass, type CpuDebugConfig } from '../debug.js'
-import type { CpuExit } from '../exits.js'
+import { DebugExceptionClass } from '../debug.js'
 import { CODE, load, makeMachine } from '../test-helpers.js'
-
-// movz x1, #0x4010, lsl #16; loop: add x0, x0, #1; str x0, [x1]; ldr x2, [x1]; b loop; brk #5
-const LOOP = [0xd2a80201, 0x91000400, 0xf9000020, 0xf9400022, 0x17fffffd, 0xd42000a0]
-const DATA = 0x4010_0000
-const NONE: CpuDebugConfig = { brkExits: false, tagFaultExits: false, breakpoints: [], watchpoints: [] }
-
-function ec(exit: CpuExit): number {
-  if (exit.kind !== 'debug') throw new Error(`expected a debug exit, got ${exit.kind}`)
-  return exit.esr >>> 26
-}
+import { DATA, LOOP, NONE, ec } from '../debug-test-support.js'
 
 describe('hypervisor debug with the compiled tier', () => {
   it.each([CODE + 4, CODE + 8, CODE + 16])('a breakpoint at %s stops a translated loop before it, every time round, as without the tier', (at) => {
