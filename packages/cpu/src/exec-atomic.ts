@@ -10,8 +10,12 @@ import type { Build, HandlerTable } from './handlers.js'
 import { smpMonitorOf, type SmpLock } from './smp-monitor.js'
 import { rsp } from './state.js'
 
-/** Runs `body` inside the global monitor's lock (vCPUs on worker threads, see smp-monitor.ts). */
-function locked(lock: SmpLock, body: () => number): () => number {
+/**
+ * Runs `body` inside the global monitor's lock (vCPUs on worker threads, see smp-monitor.ts);
+ * with no lock (vCPUs in lockstep on one thread) `body` itself.
+ */
+function locked(lock: SmpLock | null, body: () => number): () => number {
+  if (!lock) return body
   return () => {
     lock.acquire()
     try {
@@ -69,20 +73,15 @@ function loadExclusive(): Build<'LDXR' | 'LDAXR' | 'LDXP' | 'LDAXP'> {
     if (!smp) return body
     // Under the global monitor: load, and remember what was loaded (from the destination
     // registers, zero-extended as the store-exclusive compares them).
-    const { lock, loaded } = smp
-    return () => {
-      lock.acquire()
-      try {
-        const result = body()
-        loaded[0] = x[d1]!
-        loaded[1] = x[d1 + 1]!
-        loaded[2] = isPair ? x[d2]! : 0
-        loaded[3] = isPair ? x[d2 + 1]! : 0
-        return result
-      } finally {
-        lock.release()
-      }
-    }
+    const { loaded } = smp
+    return locked(smp.lock, () => {
+      const result = body()
+      loaded[0] = x[d1]!
+      loaded[1] = x[d1 + 1]!
+      loaded[2] = isPair ? x[d2]! : 0
+      loaded[3] = isPair ? x[d2 + 1]! : 0
+      return result
+    })
   }
 }
 

@@ -21,4 +21,4 @@ export {
 } from './debug.js'
 export { IccReg, type SysregDevice } from './sysreg-gic.js'
 export { DEBUG_BREAKPOINT_KEYS, DEBUG_BREAKPOINTS, DEBUG_WATCHPOINTS, ID_AA64DFR0_VALUE } from './sysreg-debug.js'
-export { SMP_LOCK_WORDS, SmpLock, attachSmpMonitor } from './smp-monitor.js'
+export { SMP_LOCK_WORDS, SmpLock, attachSmpMonitor, smpMonitorOf } from './smp-monitor.js'

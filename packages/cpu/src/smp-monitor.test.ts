@@ -15,11 +15,14 @@ function run(cpu: Cpu, pc: number): void {
   expect(cpu.run(100)).toMatchObject({ kind: 'hvc', imm16: SNIPPET_END })
 }
 
-function setup(monitor: boolean, other: readonly number[]) {
+/** 'threads': the locked monitor of vCPU threads; 'lockstep': the lock-free one of CPUs taking turns on one thread. */
+type Monitor = 'threads' | 'lockstep' | false
+
+function setup(monitor: Monitor, other: readonly number[]) {
   const m = makeMachine(16 << 20, true, true)
   const b = addCpu(m.memory, m.stage2)
   if (monitor) {
-    const lock = new SmpLock(new Int32Array(new SharedArrayBuffer(4)))
+    const lock = monitor === 'threads' ? new SmpLock(new Int32Array(new SharedArrayBuffer(4))) : null
     attachSmpMonitor(m.cpu, lock)
     attachSmpMonitor(b, lock)
   }
@@ -34,11 +37,14 @@ function setup(monitor: boolean, other: readonly number[]) {
 
 describe('the global exclusive monitor', () => {
   test.each([
-    ['a plain store', asm`mov x3, #7; str x3, [x0]; hvc #0xf00d`, 7],
-    ['an LSE atomic', asm`mov x3, #1; ldadd x3, x4, [x0]; hvc #0xf00d`, 42],
-    ['an exclusive pair', asm`ldxr x3, [x0]; add x3, x3, #1; stxr w4, x3, [x0]; hvc #0xf00d`, 42],
-  ])('after %s by another CPU, the pair fails and memory keeps the other write', (_what, other, after) => {
-    const { m, a, b } = setup(true, other)
+    ['threads', 'a plain store', asm`mov x3, #7; str x3, [x0]; hvc #0xf00d`, 7],
+    ['threads', 'an LSE atomic', asm`mov x3, #1; ldadd x3, x4, [x0]; hvc #0xf00d`, 42],
+    ['threads', 'an exclusive pair', asm`ldxr x3, [x0]; add x3, x3, #1; stxr w4, x3, [x0]; hvc #0xf00d`, 42],
+    ['lockstep', 'a plain store', asm`mov x3, #7; str x3, [x0]; hvc #0xf00d`, 7],
+    ['lockstep', 'an LSE atomic', asm`mov x3, #1; ldadd x3, x4, [x0]; hvc #0xf00d`, 42],
+    ['lockstep', 'an exclusive pair', asm`ldxr x3, [x0]; add x3, x3, #1; stxr w4, x3, [x0]; hvc #0xf00d`, 42],
+  ] as const)('%s monitor: after %s by another CPU, the pair fails and memory keeps the other write', (monitor, _what, other, after) => {
+    const { m, a, b } = setup(monitor, other)
     run(a, LOAD)
     run(b, OTHER)
     run(a, STORE)
@@ -47,7 +53,7 @@ describe('the global exclusive monitor', () => {
   })
 
   test('with no other write the pair succeeds, with and without the monitor', () => {
-    for (const monitor of [true, false]) {
+    for (const monitor of ['threads', 'lockstep', false] as const) {
       const { m, a } = setup(monitor, [])
       run(a, LOAD)
       run(a, STORE)
@@ -59,6 +65,7 @@ describe('the global exclusive monitor', () => {
   test('a CPU that has run cannot be attached (its handlers are built)', () => {
     const { a } = setup(false, [])
     run(a, LOAD)
+    expect(() => attachSmpMonitor(a, null)).toThrow(/already run/)
     expect(() => attachSmpMonitor(a, new SmpLock(new Int32Array(new SharedArrayBuffer(4))))).toThrow(/already run/)
   })
 

@@ -5,6 +5,11 @@
 // SharedArrayBuffer, and a store-exclusive also checks that memory still holds what its
 // load-exclusive read (so a write by another CPU to the reservation breaks the pair, as
 // QEMU's cmpxchg-based monitor does).
+//
+// Several vCPUs taking turns on one thread (lockstep) need the second half too: a slice
+// boundary can fall between one CPU's LDXR and STXR, and the other CPU's store to the
+// reservation in between must break the pair. Their monitor has no lock (nothing runs
+// at the same time) but compares values the same way.
 
 import type { Cpu } from './cpu.js'
 
@@ -65,18 +70,21 @@ export class SmpMonitor {
   /** The values the last load-exclusive read: first element lo/hi, second (pairs) lo/hi. */
   readonly loaded = new Uint32Array(4)
 
-  constructor(readonly lock: SmpLock) {}
+  /** `lock` is null for vCPUs in lockstep on one thread (no section needs a lock). */
+  constructor(readonly lock: SmpLock | null) {}
 }
 
 const monitors = new WeakMap<Cpu, SmpMonitor>()
 
 /**
  * Puts `cpu` under the global monitor of a multi-threaded VM: its exclusives, CAS and LSE
- * atomics become atomic with respect to every other CPU attached to the same lock. Must be
- * called before the CPU decodes any code (handlers are specialised when built); a CPU that
- * has already retired instructions is refused.
+ * atomics become atomic with respect to every other CPU attached to the same lock. With
+ * `lock` null (several CPUs taking turns on one thread) only the store-exclusive's check
+ * that memory still holds what the load-exclusive read is added. Must be called before the
+ * CPU decodes any code (handlers are specialised when built); a CPU that has already
+ * retired instructions is refused.
  */
-export function attachSmpMonitor(cpu: Cpu, lock: SmpLock): void {
+export function attachSmpMonitor(cpu: Cpu, lock: SmpLock | null): void {
   if (cpu.retired !== 0) throw new RangeError('attachSmpMonitor: the CPU has already run (attach before its first instruction)')
   monitors.set(cpu, new SmpMonitor(lock))
 }

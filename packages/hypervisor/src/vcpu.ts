@@ -25,6 +25,7 @@ import {
 import type { Vm } from './vm.js'
 import { debugExitArch, decodeGuestDebug, softwareStepExitArch, translateGuestVa, type DebugExitArch, type GuestDebug, type GuestTranslation } from './guest-debug.js'
 import { vmVgic } from './vgic/vgic.js'
+import { attachLockstepMonitor } from './smp/lockstep-monitor.js'
 import { InstructionClock } from './timer/clock.js'
 import { TIMER_PHYSICAL, TIMER_VIRTUAL, existingVmTimers, vmTimers, type VcpuTimers } from './timer/timer.js'
 import { TIMER_REG_IDS, getTimerReg, isTimerReg, setTimerReg } from './timer/one-reg.js'
@@ -290,6 +291,7 @@ export class Vcpu implements PsciVcpu {
       cpu.attachGic(cif)
       cpu.setInterruptLines(vgic.signals[i] as number)
     }
+    attachLockstepMonitor(this.vm, cpu)
     const timers = vmTimers(this.vm).vcpu(i)
     timers.enable()
     cpu.attachTimers(timers)
