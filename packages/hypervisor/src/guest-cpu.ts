@@ -53,6 +53,8 @@ export interface GuestCpu {
   setInterruptLines(lines: number): void
   /** ISR_EL1's I (bit 1) and F (bit 0): what would wake a WFI. */
   pendingInterrupts(): number
+  /** An EL1 TLB invalidation (@tagvm/mmu's TLBI_* operation), as if this CPU executed it; SMP needs it. */
+  tlbi?(op: number, hi: number, lo: number): void
   /** The GIC CPU interface behind ICC_*_EL1 (null: UNDEFINED). */
   attachGic(device: SysregDevice | null): void
   /** The generic timers behind the CNT* registers. */

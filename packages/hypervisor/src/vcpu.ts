@@ -26,6 +26,7 @@ import type { Vm } from './vm.js'
 import { debugExitArch, decodeGuestDebug, softwareStepExitArch, translateGuestVa, type DebugExitArch, type GuestDebug, type GuestTranslation } from './guest-debug.js'
 import { vmVgic } from './vgic/vgic.js'
 import { attachLockstepMonitor } from './smp/lockstep-monitor.js'
+import { performTlbi, tlbMaintenanceShared, tlbiOperation } from './smp/tlb-broadcast.js'
 import { InstructionClock } from './timer/clock.js'
 import { TIMER_PHYSICAL, TIMER_VIRTUAL, existingVmTimers, vmTimers, type VcpuTimers } from './timer/timer.js'
 import { TIMER_REG_IDS, getTimerReg, isTimerReg, setTimerReg } from './timer/one-reg.js'
@@ -189,9 +190,11 @@ export class Vcpu implements PsciVcpu {
   }
 
   private hcr(): bigint {
+    // Several vCPUs: TLB maintenance traps, to reach every vCPU's TLB (smp/tlb-broadcast.ts).
+    const guest = tlbMaintenanceShared(this.vm) ? HCR_GUEST | hcrBit('TTLB') : HCR_GUEST
     // MTE: ATA lets the guest use tags; without the capability TID5 hides GMID_EL1.
-    if (this.vm.mteEnabled) return HCR_GUEST | hcrBit('ATA')
-    return this.vm.hypervisor.hostSupportsMte ? HCR_GUEST | hcrBit('TID5') : HCR_GUEST
+    if (this.vm.mteEnabled) return guest | hcrBit('ATA')
+    return this.vm.hypervisor.hostSupportsMte ? guest | hcrBit('TID5') : guest
   }
 
   /**
@@ -573,6 +576,12 @@ export class Vcpu implements PsciVcpu {
   /** EL2 traps KVM handles in the kernel (sys_regs.c). */
   private handleSysregTrap(key: number, rt: number, isRead: boolean): void {
     const cpu = this.cpu
+    const tlbi = tlbiOperation(key)
+    if (tlbi !== undefined) {
+      performTlbi(this.vm, cpu, tlbi, cpu.xHi(rt), cpu.xLo(rt))
+      cpu.advancePc()
+      return
+    }
     if (isIdRegister(key)) {
       if (!isRead) {
         cpu.injectUndefined()

@@ -14,6 +14,7 @@ import {
 import { handleGuestAbort, type AbortOutcome, type GuestAbort } from './fault.js'
 import { KVM_MAX_VCPUS, Vcpu } from './vcpu.js'
 import { vmVgic } from './vgic/vgic.js'
+import type { TlbBroadcast } from './smp/tlb-broadcast.js'
 import type { PsciPeers } from './smp/psci-peers.js'
 
 /**
@@ -81,6 +82,8 @@ export class Vm {
   invalidateSeq = 0
   /** vCPUs on other threads (smp/): PSCI sees and starts them through shared state. */
   psciPeers: PsciPeers | undefined = undefined
+  /** vCPUs on other threads (smp/): where this VM's TLB maintenance must also reach. */
+  tlbBroadcast: TlbBroadcast | undefined = undefined
   /** KVM_CAP_ARM_NISV_TO_USER: data aborts without syndrome exit to the VMM. */
   nisvToUser = false
   private createdVcpus = 0

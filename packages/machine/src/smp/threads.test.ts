@@ -6,6 +6,8 @@ import { spawnSourceWorker } from './node-spawn.test-support.js'
 const GUESTS = new URL('../../../../guests/', import.meta.url)
 const STRESS = readFileSync(new URL('smp-stress/smp-stress.elf', GUESTS))
 const CRC = readFileSync(new URL('smp-crc/smp-crc.elf', GUESTS))
+const TLBI = readFileSync(new URL('smp-tlbi/smp-tlbi.elf', GUESTS))
+const TLBI_QEMU = readFileSync(new URL('smp-tlbi/qemu-smp2.out', GUESTS), 'utf8')
 
 function config(cpus: number): MachineConfig {
   return { ramBase: 0x4000_0000, ramSize: 16 << 20, cpus, mte: true, backing: 'anon', clock: 'host' }
@@ -87,5 +89,11 @@ describe('vCPUs on worker threads (smp-stress guest)', () => {
     const { stop, output } = runOnThreads(CRC, 'smp-crc.elf', 2)
     expect(stop).toEqual({ kind: 'power-off' })
     expect(output).toBe(lockstep(CRC, 'smp-crc.elf', 2))
+  })
+})
+
+describe('TLB maintenance across vCPUs (smp-tlbi guest)', () => {
+  test('in lockstep, the other vCPU never uses the stale translation after TLBI VAE1IS + DSB', () => {
+    expect(lockstep(TLBI, 'smp-tlbi.elf', 2)).toBe(TLBI_QEMU)
   })
 })
