@@ -11,6 +11,10 @@ export const GLOBAL_WORDS = 8
 export const GlobalWord = {
   /** Bumped (and notified) whenever a vCPU thread has something for the main thread. */
   DOORBELL: 0,
+  /** TLB maintenance generation: bumped by a vCPU thread that broadcasts a TLBI (tlb-broadcast.ts). */
+  TLBI_GENERATION: 1,
+  /** Bumped (and notified) whenever a vCPU thread has caught up with a TLBI generation. */
+  TLBI_ACKED: 2,
 } as const
 
 /** Words of a vCPU's block in the control buffer (offsets from vcpuBase). */
@@ -65,6 +69,10 @@ export const VcpuWord = {
   START_DELAY: 23,
   /** The instruction slice of one KVM_RUN. */
   SLICE: 24,
+  /** The TLBI generation this thread's TLB has caught up with. */
+  TLBI_SEEN: 25,
+  /** TLBIs this thread broadcast to the others (statistics). */
+  TLBI_SENT: 26,
 } as const
 
 /** What the main thread asks of a vCPU thread. */

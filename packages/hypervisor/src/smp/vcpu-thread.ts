@@ -6,6 +6,7 @@
 // the VMM must see (MMIO, system events) are requests to the main thread.
 
 import { SmpLock, attachSmpMonitor, type Cpu } from '@tagvm/cpu'
+import { TLBI_VMALLE1 } from '@tagvm/mmu'
 import { ErrnoError, HostKernel, PAGE_SIZE, PhysicalMemory, type SharedMemoryHandle } from '@tagvm/tag-memory'
 import type { HostAddressSpace, HostPage, HostVma } from '../host.js'
 import { Hypervisor } from '../hypervisor.js'
@@ -16,6 +17,7 @@ import { HostClock } from '../timer/clock.js'
 import { createVmTimers } from '../timer/timer.js'
 import { KVM_ARM_TARGET_GENERIC_V8, KVM_ARM_VCPU_PSCI_0_2, type Vcpu } from '../vcpu.js'
 import type { Vm } from '../vm.js'
+import type { TlbBroadcast } from './tlb-broadcast.js'
 import {
   SmpCommand,
   SmpPower,
@@ -144,6 +146,62 @@ function psciPeers(words: Int32Array, cpus: number): Vm['psciPeers'] {
   }
 }
 
+/**
+ * TLB maintenance between vCPU threads. The issuer (after its own TLBI) bumps the VM's TLBI
+ * generation, kicks every other thread and waits until each running one has caught up: a
+ * thread catches up at each KVM_RUN boundary by dropping its whole stage-1 TLB (more than the
+ * TLBI asked, which the architecture allows). A thread that is parked, waiting for the main
+ * thread or not yet started catches up before it next runs, so the issuer need not wait for
+ * it. While it waits, the issuer catches up itself: two threads broadcasting at once each
+ * wait for the other.
+ */
+export class ThreadTlb {
+  private readonly seenAt: number
+  private readonly sentAt: number
+  /** The vCPU's CPU, once created. */
+  cpu: { tlbi?(op: number, hi: number, lo: number): void } | undefined = undefined
+
+  constructor(
+    private readonly words: Int32Array,
+    private readonly index: number,
+    private readonly cpus: number,
+  ) {
+    this.seenAt = vcpuBase(index) + VcpuWord.TLBI_SEEN
+    this.sentAt = vcpuBase(index) + VcpuWord.TLBI_SENT
+  }
+
+  /** Drops this thread's stage-1 TLB if another thread broadcast a TLBI since it last looked. */
+  catchUp(): void {
+    const words = this.words
+    const generation = Atomics.load(words, GlobalWord.TLBI_GENERATION)
+    if (generation === Atomics.load(words, this.seenAt)) return
+    this.cpu?.tlbi?.(TLBI_VMALLE1, 0, 0)
+    Atomics.store(words, this.seenAt, generation)
+    smpSignal(words, GlobalWord.TLBI_ACKED)
+  }
+
+  /** The VM's tlbBroadcast: returns once every running thread has caught up. */
+  readonly broadcast: TlbBroadcast = () => {
+    const words = this.words
+    const generation = Atomics.add(words, GlobalWord.TLBI_GENERATION, 1) + 1
+    Atomics.add(words, this.sentAt, 1)
+    // This thread did its own TLBI; it has caught up unless others broadcast meanwhile.
+    if (Atomics.compareExchange(words, this.seenAt, generation - 1, generation) === generation - 1) smpSignal(words, GlobalWord.TLBI_ACKED)
+    for (let t = 0; t < this.cpus; t++) if (t !== this.index) smpSignal(words, vcpuBase(t) + VcpuWord.SIGNAL)
+    for (let t = 0; t < this.cpus; t++) {
+      if (t === this.index) continue
+      const base = vcpuBase(t)
+      for (;;) {
+        const acked = Atomics.load(words, GlobalWord.TLBI_ACKED)
+        this.catchUp()
+        if (Atomics.load(words, base + VcpuWord.STATE) !== SmpThreadState.RUNNING) break
+        if (((Atomics.load(words, base + VcpuWord.TLBI_SEEN) - generation) | 0) >= 0) break
+        Atomics.wait(words, GlobalWord.TLBI_ACKED, acked, 1)
+      }
+    }
+  }
+}
+
 function u64(lo: number, hi: number): bigint {
   return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0)
 }
@@ -153,7 +211,7 @@ function u64(lo: number, hi: number): bigint {
  * tables of its own (from `init.tableFrames`), timers on the host clock, PSCI through the
  * shared power states. `askHostFault(hva)` gets the pfn + 1 of a host page nobody faulted in yet.
  */
-export function createThreadVm(init: VcpuThreadInit, askHostFault: (hva: number) => number): Vm {
+export function createThreadVm(init: VcpuThreadInit, askHostFault: (hva: number) => number, tlb?: ThreadTlb): Vm {
   const memory = PhysicalMemory.attach(init.memory)
   const hv = new ThreadHypervisor(new HostKernel({ memory }), init.tableFrames)
   const vm = hv.createVm({ mm: new SharedRamSpace(init, askHostFault), ipaBits: init.ipaBits })
@@ -161,12 +219,18 @@ export function createThreadVm(init: VcpuThreadInit, askHostFault: (hva: number)
   if (init.mte) vm.enableMte()
   vm.setUserMemoryRegion({ slot: init.ram.slot, flags: 0, guestPhysAddr: init.ram.guestPhysAddr, memorySize: init.ram.size, userspaceAddr: init.ram.hva })
   vm.psciPeers = psciPeers(new Int32Array(init.control), init.cpus)
+  // Before any vCPU exists: each one traps TLB maintenance from its creation (HCR_EL2.TTLB).
+  if (tlb && init.cpus > 1) vm.tlbBroadcast = tlb.broadcast
   return vm
 }
 
 /** The longest sleep of a vCPU blocked in WFI before it looks again. */
 const MAX_WFI_SLEEP_MS = 20
-const DEFAULT_SLICE = 200_000
+/**
+ * Instructions per KVM_RUN: a thread looks at other threads' TLB maintenance (and later
+ * kicks) between runs, so this bounds how long a broadcast TLBI waits for a running vCPU.
+ */
+const DEFAULT_SLICE = 20_000
 
 /**
  * The body of a vCPU thread: builds the thread's VM view, then serves the main thread's
@@ -177,6 +241,7 @@ export function runVcpuThread(init: VcpuThreadInit): void {
   const base = vcpuBase(init.index)
   const at = (word: number) => base + word
   /** Posts a request and sleeps until the main thread has replied; returns VcpuWord.REPLY. */
+  const tlb = new ThreadTlb(words, init.index, init.cpus)
   const request = (kind: number): number => {
     Atomics.store(words, at(VcpuWord.REPLY), 0)
     const seen = Atomics.load(words, at(VcpuWord.SIGNAL))
@@ -189,6 +254,8 @@ export function runVcpuThread(init: VcpuThreadInit): void {
       s = Atomics.load(words, at(VcpuWord.SIGNAL))
     }
     Atomics.store(words, at(VcpuWord.STATE), SmpThreadState.RUNNING)
+    // Another thread's TLBI did not wait for this one while it waited for the main thread.
+    tlb.catchUp()
     return Atomics.load(words, at(VcpuWord.REPLY))
   }
   try {
@@ -196,8 +263,9 @@ export function runVcpuThread(init: VcpuThreadInit): void {
       Atomics.store(words, at(VcpuWord.ADDR_LO), hva >>> 0)
       Atomics.store(words, at(VcpuWord.ADDR_HI), Math.floor(hva / 2 ** 32))
       return request(SmpRequest.HOST_FAULT)
-    })
+    }, tlb)
     const vcpu: Vcpu = vm.createVcpu(init.index)
+    tlb.cpu = vcpu.cpu
     attachSmpMonitor(vcpu.cpu as Cpu, new SmpLock(new Int32Array(init.monitor)))
     vcpu.init({ target: KVM_ARM_TARGET_GENERIC_V8, features: 1 << KVM_ARM_VCPU_PSCI_0_2 })
     for (const [id, value] of init.regs) {
@@ -207,7 +275,7 @@ export function runVcpuThread(init: VcpuThreadInit): void {
       if (reg?.kind === 'sysreg' && isIdRegister(reg.key)) continue
       vcpu.setOneReg(id, value)
     }
-    serve(vcpu, vm, words, at, request)
+    serve(vcpu, vm, words, at, request, tlb)
   } catch (error) {
     const text = new TextEncoder().encode(error instanceof Error ? `${error.name}: ${error.message}` : String(error))
     const area = errorArea(init.control, init.cpus, init.index)
@@ -219,7 +287,7 @@ export function runVcpuThread(init: VcpuThreadInit): void {
   }
 }
 
-function serve(vcpu: Vcpu, vm: Vm, words: Int32Array, at: (w: number) => number, request: (kind: number) => number): void {
+function serve(vcpu: Vcpu, vm: Vm, words: Int32Array, at: (w: number) => number, request: (kind: number) => number, tlb: ThreadTlb): void {
   let started = false
   for (;;) {
     const seen = Atomics.load(words, at(VcpuWord.SIGNAL))
@@ -247,6 +315,8 @@ function serve(vcpu: Vcpu, vm: Vm, words: Int32Array, at: (w: number) => number,
       const delay = Atomics.load(words, at(VcpuWord.START_DELAY))
       if (delay > 0) Atomics.wait(words, at(VcpuWord.COMMAND), SmpCommand.RUN, delay)
     }
+    // After STATE = RUNNING: a TLBI broadcast from now on waits for this thread.
+    tlb.catchUp()
     const exit = vcpu.run(Atomics.load(words, at(VcpuWord.SLICE)) || DEFAULT_SLICE)
     publish(vcpu, vm, words, at)
     switch (exit.kind) {

@@ -96,4 +96,14 @@ describe('TLB maintenance across vCPUs (smp-tlbi guest)', () => {
   test('in lockstep, the other vCPU never uses the stale translation after TLBI VAE1IS + DSB', () => {
     expect(lockstep(TLBI, 'smp-tlbi.elf', 2)).toBe(TLBI_QEMU)
   })
+
+  test('on threads, the TLBI reaches the other thread before the DSB completes, whatever the slice', { timeout: 240_000 }, () => {
+    for (const slice of [1_000, 200_000]) {
+      const { stop, output, machine } = runOnThreads(TLBI, 'smp-tlbi.elf', 2, { slice, startDelays: [0, slice === 1_000 ? 7 : 0] })
+      expect(stop, `slice ${slice}`).toEqual({ kind: 'power-off' })
+      expect(output, `slice ${slice}`).toBe(TLBI_QEMU)
+      // The window's TLBIs (one per round, plus set-up) went to the other thread.
+      expect(machine.smpStats()!.tlbiBroadcasts, `slice ${slice}`).toBeGreaterThanOrEqual(200)
+    }
+  })
 })

@@ -56,6 +56,8 @@ export interface SmpStats {
   readonly hostFaults: number
   /** Instructions retired per vCPU. */
   readonly retired: readonly number[]
+  /** TLB maintenance instructions a vCPU thread broadcast to the other threads. */
+  readonly tlbiBroadcasts: number
 }
 
 /** What a run on threads ended with. */
@@ -138,6 +140,7 @@ export class VcpuThreads {
     let stage2Faults = 0
     let pagesMapped = 0
     let mmioExits = 0
+    let tlbiBroadcasts = 0
     const retired: number[] = []
     for (let i = 0; i < this.side.vcpus.length; i++) {
       const base = vcpuBase(i)
@@ -145,9 +148,10 @@ export class VcpuThreads {
       stage2Faults += Atomics.load(this.words, base + VcpuWord.STAGE2_FAULTS)
       pagesMapped += Atomics.load(this.words, base + VcpuWord.PAGES_MAPPED)
       mmioExits += Atomics.load(this.words, base + VcpuWord.MMIO_EXITS)
+      tlbiBroadcasts += Atomics.load(this.words, base + VcpuWord.TLBI_SENT)
       retired.push(readCount(this.words, base + VcpuWord.RETIRED_LO))
     }
-    return { tagPagesCleaned, stage2Faults, pagesMapped, mmioExits, hostFaults: this.hostFaults, retired }
+    return { tagPagesCleaned, stage2Faults, pagesMapped, mmioExits, hostFaults: this.hostFaults, retired, tlbiBroadcasts }
   }
 
   /** Instructions retired by every vCPU together. */
