@@ -141,6 +141,7 @@ export {
   errorArea,
   readCount,
   runVcpuThread,
+  shareVmVgic,
   smpSignal,
   vcpuBase,
   SMP_LOCK_WORDS,

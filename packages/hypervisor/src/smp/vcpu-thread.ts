@@ -18,6 +18,7 @@ import { createVmTimers } from '../timer/timer.js'
 import { KVM_ARM_TARGET_GENERIC_V8, KVM_ARM_VCPU_PSCI_0_2, type Vcpu } from '../vcpu.js'
 import type { Vm } from '../vm.js'
 import type { TlbBroadcast } from './tlb-broadcast.js'
+import { Vgic, vmVgic, type VgicShare } from '../vgic/vgic.js'
 import {
   SmpCommand,
   SmpPower,
@@ -52,6 +53,20 @@ export interface VcpuThreadInit {
   readonly tableFrames: readonly number[]
   /** The vCPU's registers to start from (KVM_GET_ONE_REG on the main thread's vCPU). */
   readonly regs: readonly (readonly [bigint, bigint])[]
+  /** The VM's vGIC in shared memory (`shareVmVgic` on the main thread), if it has one. */
+  readonly vgic?: VgicShare
+}
+
+/**
+ * The VMM's side of a vGIC vCPU threads share: moves the VM's vGIC state into shared memory
+ * (see `Vgic.share`) and has a vCPU whose interrupt signal changes kicked through its signal
+ * word. Undefined when the VM has no initialized vGIC.
+ */
+export function shareVmVgic(vm: Vm, control: SharedArrayBuffer): VgicShare | undefined {
+  const vgic = vmVgic(vm)
+  if (!vgic?.initialized) return undefined
+  const words = new Int32Array(control)
+  return vgic.share((v) => smpSignal(words, vcpuBase(v) + VcpuWord.SIGNAL))
 }
 
 /** Stage-2 table pages come from frames the main thread set aside (its allocator is not shared). */
@@ -264,13 +279,21 @@ export function runVcpuThread(init: VcpuThreadInit): void {
       Atomics.store(words, at(VcpuWord.ADDR_HI), Math.floor(hva / 2 ** 32))
       return request(SmpRequest.HOST_FAULT)
     }, tlb)
-    const vcpu: Vcpu = vm.createVcpu(init.index)
+    let vcpu: Vcpu
+    if (init.vgic) {
+      // The vGIC names vCPUs by their index in the VM: this thread's VM has all of them (only
+      // its own ever runs), and a view of the VM's vGIC over the shared state.
+      for (let i = 0; i < init.cpus; i++) vm.createVcpu(i)
+      vcpu = vm.vcpus[init.index]!
+      Vgic.attachShared(vm, init.vgic, init.index, (v) => smpSignal(words, vcpuBase(v) + VcpuWord.SIGNAL))
+    } else {
+      vcpu = vm.createVcpu(init.index)
+    }
     tlb.cpu = vcpu.cpu
     attachSmpMonitor(vcpu.cpu as Cpu, new SmpLock(new Int32Array(init.monitor)))
     vcpu.init({ target: KVM_ARM_TARGET_GENERIC_V8, features: 1 << KVM_ARM_VCPU_PSCI_0_2 })
     for (const [id, value] of init.regs) {
-      // The ID registers are the hypervisor's to set; this thread's VM has no vGIC (phase 1),
-      // so ID_AA64PFR0_EL1.GIC differs from the main thread's and is left as it is here.
+      // The ID registers are the hypervisor's to set (ID_AA64PFR0_EL1.GIC follows the vGIC).
       const reg = decodeRegId(id)
       if (reg?.kind === 'sysreg' && isIdRegister(reg.key)) continue
       vcpu.setOneReg(id, value)
@@ -289,6 +312,7 @@ export function runVcpuThread(init: VcpuThreadInit): void {
 
 function serve(vcpu: Vcpu, vm: Vm, words: Int32Array, at: (w: number) => number, request: (kind: number) => number, tlb: ThreadTlb): void {
   let started = false
+  const vgic = vmVgic(vm)
   for (;;) {
     const seen = Atomics.load(words, at(VcpuWord.SIGNAL))
     const command = Atomics.load(words, at(VcpuWord.COMMAND))
@@ -317,6 +341,8 @@ function serve(vcpu: Vcpu, vm: Vm, words: Int32Array, at: (w: number) => number,
     }
     // After STATE = RUNNING: a TLBI broadcast from now on waits for this thread.
     tlb.catchUp()
+    // The interrupt signal other threads (SGIs) or the VMM (KVM_IRQ_LINE) left for this vCPU.
+    if (vgic) vcpu.cpu.setInterruptLines(Atomics.load(vgic.signals, vcpu.index))
     const exit = vcpu.run(Atomics.load(words, at(VcpuWord.SLICE)) || DEFAULT_SLICE)
     publish(vcpu, vm, words, at)
     switch (exit.kind) {

@@ -42,7 +42,8 @@ export class IrqTable {
   /** vCPU index each SPI is routed to, or -1 when IROUTER names no vCPU. */
   readonly target: Int16Array
 
-  constructor(nrVcpus: number, nrSpis: number, allocate: Allocate = (bytes) => new ArrayBuffer(bytes)) {
+  /** `reset` false: the buffer already holds a table (a vCPU thread's view of the VM's vGIC). */
+  constructor(nrVcpus: number, nrSpis: number, allocate: Allocate = (bytes) => new ArrayBuffer(bytes), reset = true) {
     this.nrVcpus = nrVcpus
     this.nrSpis = nrSpis
     const slots = nrVcpus * VGIC_NR_PRIVATE_IRQS + nrSpis
@@ -54,6 +55,7 @@ export class IrqTable {
     this.owner = new Uint8Array(buffer, 2 * slots, slots)
     this.route = new Uint32Array(buffer, routeAt, nrSpis)
     this.target = new Int16Array(buffer, routeAt + nrSpis * 4, nrSpis)
+    if (!reset) return
     // KVM's reset state (kvm_vgic_dist_init, vgic_allocate_private_irqs, vgic_init for v3):
     // every interrupt in group 1; SGIs enabled and edge, PPIs level, SPIs edge (config 0),
     // SPIs routed to affinity 0 / vCPU 0.

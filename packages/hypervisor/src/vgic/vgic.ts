@@ -2,6 +2,7 @@
 // INIT, map on first run), the distributor and redistributors behind guest MMIO (vgic-mmio*.c),
 // userspace save/restore access (vgic-kvm-device.c), interrupt injection (vgic.c) and the
 // per-vCPU signal the CPU interface drives.
+import { SMP_LOCK_WORDS, SmpLock } from '@tagvm/cpu'
 import { ErrnoError } from '@tagvm/tag-memory'
 import { CIF_STRIDE, CpuInterface, computeSignal, resetCpuInterface } from './cpu-interface.js'
 import { IRQ_EDGE, IRQ_GROUP1, IRQ_LINE_LEVEL, IRQ_OWNER_NONE, IRQ_PENDING_LATCH, IrqTable, type Allocate } from './irq.js'
@@ -44,6 +45,32 @@ export interface VgicOptions {
   readonly allocate?: Allocate
 }
 
+/**
+ * The vGIC state every vCPU thread of a VM shares (structured-clonable), from `Vgic.share()`:
+ * per-interrupt state, the CPU interfaces, the signals, the distributor's enable and
+ * GICR_PROPBASER/PENDBASER, and the lock every change to them is made under (KVM's
+ * per-interrupt and ap_list locks, as one).
+ */
+export interface VgicShare {
+  readonly nrVcpus: number
+  readonly nrSpis: number
+  readonly distBase: number
+  readonly regions: readonly RedistRegion[]
+  readonly implementationRev: number
+  readonly irqs: SharedArrayBuffer
+  readonly cif: SharedArrayBuffer
+  readonly signals: SharedArrayBuffer
+  readonly dist: SharedArrayBuffer
+  readonly pendbaser: SharedArrayBuffer
+  readonly lock: SharedArrayBuffer
+}
+
+/** Tells the thread of vCPU `v` that its signal changed (wakes it from WFI; it looks at its next KVM_RUN). */
+export type VgicKick = (v: number) => void
+
+/** Bytes of the distributor words: GICD_CTLR.EnableGrp1 (Int32 0), GICR_PROPBASER (Uint32 2, 3). */
+const DIST_BYTES = 16
+
 const U64_LIMIT = 1n << 64n
 const NO_IRQS = new IrqTable(0, 0)
 
@@ -74,18 +101,18 @@ export class Vgic {
   private isReady = false
   /** GICD_IIDR.Revision (KVM_VGIC_IMP_REV_*); 0 until INIT picks the latest unless userspace set one. */
   implementationRev = 0
-  /** GICD_CTLR.EnableGrp1: gates every interrupt, as KVM's single `enabled`. */
-  enabled = false
+  /** GICD_CTLR.EnableGrp1 (word 0) and GICR_PROPBASER (words 2, 3). */
+  private distWords: Int32Array<ArrayBufferLike> = new Int32Array(DIST_BYTES / 4)
   /** Per-interrupt state (empty until INIT). */
   irqs: IrqTable = NO_IRQS
   /** GICR_PROPBASER (shared by all redistributors in KVM), lo/hi. */
-  readonly propbaser = new Uint32Array(2)
+  propbaser: Uint32Array<ArrayBufferLike> = new Uint32Array(this.distWords.buffer, 8, 2)
   /** GICR_PENDBASER per vCPU, lo/hi pairs. */
-  pendbaser = new Uint32Array(0)
+  pendbaser: Uint32Array<ArrayBufferLike> = new Uint32Array(0)
   /** CPU-interface state, CIF_STRIDE words per vCPU (see cpu-interface.ts). */
-  cif = new Uint32Array(0)
+  cif: Uint32Array<ArrayBufferLike> = new Uint32Array(0)
   /** The IRQ/FIQ signal each CPU interface drives (SIGNAL_* bits), one word per vCPU. */
-  signals = new Int32Array(0)
+  signals: Int32Array<ArrayBufferLike> = new Int32Array(0)
   /** Scratch results of highestPending(). */
   hppiPriority = 0
   hppiFlags = 0
@@ -99,6 +126,13 @@ export class Vgic {
   private redistBases: number[] = []
   private dirty = new Uint8Array(0)
   private anyDirty = false
+  /** With vCPU threads: the lock over the shared state, entries held (nesting) and who to wake. */
+  private lock: SmpLock | null = null
+  private held = 0
+  private kick: VgicKick | null = null
+  /** The vCPU of this thread (its signal goes to its CPU directly), or -1 on the VMM's thread. */
+  private localVcpu = -1
+  private shared: VgicShare | null = null
 
   /** @internal use createVgicV3 (KVM_CREATE_DEVICE) */
   constructor(vm: VgicVm, options: VgicOptions = {}) {
@@ -108,6 +142,103 @@ export class Vgic {
 
   get initialized(): boolean {
     return this.isInitialized
+  }
+
+  /** GICD_CTLR.EnableGrp1: gates every interrupt, as KVM's single `enabled`. */
+  get enabled(): boolean {
+    return this.distWords[0] !== 0
+  }
+
+  set enabled(on: boolean) {
+    this.distWords[0] = on ? 1 : 0
+  }
+
+  /**
+   * Takes the lock over the shared state (vCPU threads; nothing without them). Entries nest:
+   * a CPU-interface write that dispatches an SGI holds it once.
+   */
+  enter(): void {
+    if (this.held++ === 0) this.lock?.acquire()
+  }
+
+  leave(): void {
+    if (--this.held === 0) this.lock?.release()
+  }
+
+  /**
+   * Moves the state vCPU threads need into SharedArrayBuffers (the values stay) and returns
+   * them for `attachShared`; from now on every change is made under the shared lock, and a
+   * vCPU whose signal changes is kicked. EBUSY before INIT. Twice returns the same share.
+   */
+  share(kick: VgicKick): VgicShare {
+    if (this.shared) return this.shared
+    if (!this.isInitialized) throw new ErrnoError('EBUSY', 'the vGIC is not initialized (KVM_DEV_ARM_VGIC_CTRL_INIT)')
+    const copy = (from: ArrayBufferView): SharedArrayBuffer => {
+      const to = new SharedArrayBuffer(Math.max(4, from.byteLength))
+      new Uint8Array(to).set(new Uint8Array(from.buffer, from.byteOffset, from.byteLength))
+      return to
+    }
+    const irqBytes = this.irqs.flags.buffer.byteLength
+    const irqs = new SharedArrayBuffer(irqBytes)
+    new Uint8Array(irqs).set(new Uint8Array(this.irqs.flags.buffer, 0, irqBytes))
+    const share: VgicShare = {
+      nrVcpus: this.irqs.nrVcpus,
+      nrSpis: this.spis,
+      distBase: this.distAddr,
+      regions: this.regions.map((r) => ({ ...r })),
+      implementationRev: this.implementationRev,
+      irqs,
+      cif: copy(this.cif),
+      signals: copy(this.signals),
+      dist: copy(this.distWords),
+      pendbaser: copy(this.pendbaser),
+      lock: new SharedArrayBuffer(SMP_LOCK_WORDS * 4),
+    }
+    this.useShared(share, kick, -1)
+    return share
+  }
+
+  /**
+   * A vCPU thread's view of the VM's vGIC (`share` on the VMM's thread made it): `vm` must
+   * have the VM's vCPUs, in order (the thread's own is `localVcpu`). Initialized; the first
+   * KVM_RUN maps it as usual.
+   */
+  static attachShared(vm: VgicVm, share: VgicShare, localVcpu: number, kick: VgicKick): Vgic {
+    if (vm.vcpus.length !== share.nrVcpus) throw new RangeError(`the VM has ${vm.vcpus.length} vCPUs, the shared vGIC ${share.nrVcpus}`)
+    const vgic = new Vgic(vm)
+    vgic.distAddr = share.distBase
+    for (const r of share.regions) vgic.regions.push({ ...r })
+    vgic.spis = share.nrSpis
+    vgic.implementationRev = share.implementationRev
+    vgic.useShared(share, kick, localVcpu)
+    vgic.setUpVcpus()
+    vgic.isInitialized = true
+    registerVgic(vm, vgic)
+    return vgic
+  }
+
+  private useShared(share: VgicShare, kick: VgicKick, localVcpu: number): void {
+    this.irqs = new IrqTable(share.nrVcpus, share.nrSpis, () => share.irqs, false)
+    this.cif = new Uint32Array(share.cif, 0, share.nrVcpus * CIF_STRIDE)
+    this.signals = new Int32Array(share.signals, 0, share.nrVcpus)
+    this.distWords = new Int32Array(share.dist)
+    this.propbaser = new Uint32Array(share.dist, 8, 2)
+    this.pendbaser = new Uint32Array(share.pendbaser, 0, 2 * share.nrVcpus)
+    this.lock = new SmpLock(new Int32Array(share.lock))
+    this.kick = kick
+    this.localVcpu = localVcpu
+    this.shared = share
+  }
+
+  /** Per-vCPU tables that follow the VM's vCPUs (affinities, CPU interfaces). */
+  private setUpVcpus(): void {
+    const vcpus = this.vm.vcpus
+    this.dirty = new Uint8Array(vcpus.length)
+    this.affinity = vcpus.map((vcpu) => affinityKey(vcpu.mpidr))
+    this.vcpuIds = vcpus.map((vcpu) => vcpu.id)
+    this.byAffinity.clear()
+    this.affinity.forEach((key, v) => this.byAffinity.set(key, v))
+    this.interfaces = vcpus.map((_, v) => new CpuInterface(this, v))
   }
 
   /** vgic_ready(): the first KVM_RUN mapped the frames. */
@@ -241,12 +372,7 @@ export class Vgic {
     for (let v = 0; v < n; v++) resetCpuInterface(this.cif, v)
     this.signals = new Int32Array(n)
     this.pendbaser = new Uint32Array(2 * n)
-    this.dirty = new Uint8Array(n)
-    this.affinity = vcpus.map((vcpu) => affinityKey(vcpu.mpidr))
-    this.vcpuIds = vcpus.map((vcpu) => vcpu.id)
-    this.byAffinity.clear()
-    this.affinity.forEach((key, v) => this.byAffinity.set(key, v))
-    this.interfaces = vcpus.map((_, v) => new CpuInterface(this, v))
+    this.setUpVcpus()
     if (this.implementationRev === 0) this.implementationRev = KVM_VGIC_IMP_REV_LATEST
     this.isInitialized = true
   }
@@ -391,8 +517,10 @@ export class Vgic {
       this.dirty[v] = 0
       const signal = computeSignal(this, v)
       if (signal !== this.signals[v]) {
-        this.signals[v] = signal
+        Atomics.store(this.signals, v, signal)
         this.interfaces[v]?.onSignal?.(signal)
+        // A vCPU on another thread: woken from WFI, it takes the signal at its next KVM_RUN.
+        if (this.kick && v !== this.localVcpu) this.kick(v)
       }
     }
   }
@@ -420,6 +548,15 @@ export class Vgic {
    * access that may not raise group-1 SGIs raises only group-0 ones.
    */
   dispatchSgi(v: number, lo: number, hi: number, allowGroup1: boolean): void {
+    this.enter()
+    try {
+      this.dispatchSgiLocked(v, lo, hi, allowGroup1)
+    } finally {
+      this.leave()
+    }
+  }
+
+  private dispatchSgiLocked(v: number, lo: number, hi: number, allowGroup1: boolean): void {
     const sgi = (lo >>> 24) & 0xf
     const queue = (target: number): void => {
       const slot = this.irqs.slot(target, sgi)
@@ -452,6 +589,15 @@ export class Vgic {
    * EBUSY before INIT, EINVAL for an interrupt the VM does not have.
    */
   injectIrq(v: number, intid: number, level: boolean, owner = IRQ_OWNER_NONE): void {
+    this.enter()
+    try {
+      this.injectIrqLocked(v, intid, level, owner)
+    } finally {
+      this.leave()
+    }
+  }
+
+  private injectIrqLocked(v: number, intid: number, level: boolean, owner: number): void {
     const slot = this.irqSlot(v, intid)
     const irqs = this.irqs
     if (irqs.owner[slot] !== owner) return
@@ -521,6 +667,15 @@ export class Vgic {
    * take this width, as KVM answers).
    */
   mmioRead(v: number, ipa: number, len: number): boolean {
+    this.enter()
+    try {
+      return this.mmioReadLocked(v, ipa, len)
+    } finally {
+      this.leave()
+    }
+  }
+
+  private mmioReadLocked(v: number, ipa: number, len: number): boolean {
     if (!this.locate(ipa)) return false
     const frameVcpu = this.hitVcpu < 0 ? v : this.hitVcpu
     const regions = this.hitVcpu < 0 ? DIST_REGISTERS : REDIST_REGISTERS
@@ -541,6 +696,15 @@ export class Vgic {
 
   /** A guest write; false when no vGIC frame is at `ipa`. */
   mmioWrite(v: number, ipa: number, len: number, lo: number, hi: number): boolean {
+    this.enter()
+    try {
+      return this.mmioWriteLocked(v, ipa, len, lo, hi)
+    } finally {
+      this.leave()
+    }
+  }
+
+  private mmioWriteLocked(v: number, ipa: number, len: number, lo: number, hi: number): boolean {
     if (!this.locate(ipa)) return false
     const frameVcpu = this.hitVcpu < 0 ? v : this.hitVcpu
     const regions = this.hitVcpu < 0 ? DIST_REGISTERS : REDIST_REGISTERS
@@ -630,6 +794,11 @@ export class Vgic {
 // ---- the VM's vGIC (kvm->arch.vgic) -------------------------------------------------------------
 
 const vgics = new WeakMap<VgicVm, Vgic>()
+
+function registerVgic(vm: VgicVm, vgic: Vgic): void {
+  if (vgics.has(vm)) throw new ErrnoError('EEXIST', 'the VM already has an interrupt controller')
+  vgics.set(vm, vgic)
+}
 
 /**
  * kvm_vgic_create for KVM_DEV_TYPE_ARM_VGIC_V3: EEXIST when the VM has one, EBUSY once a vCPU

@@ -8,6 +8,8 @@ const STRESS = readFileSync(new URL('smp-stress/smp-stress.elf', GUESTS))
 const CRC = readFileSync(new URL('smp-crc/smp-crc.elf', GUESTS))
 const TLBI = readFileSync(new URL('smp-tlbi/smp-tlbi.elf', GUESTS))
 const TLBI_QEMU = readFileSync(new URL('smp-tlbi/qemu-smp2.out', GUESTS), 'utf8')
+const SGI = readFileSync(new URL('smp-sgi/smp-sgi.elf', GUESTS))
+const SGI_QEMU = readFileSync(new URL('smp-sgi/qemu-smp2.out', GUESTS), 'utf8')
 
 function config(cpus: number): MachineConfig {
   return { ramBase: 0x4000_0000, ramSize: 16 << 20, cpus, mte: true, backing: 'anon', clock: 'host' }
@@ -104,6 +106,20 @@ describe('TLB maintenance across vCPUs (smp-tlbi guest)', () => {
       expect(output, `slice ${slice}`).toBe(TLBI_QEMU)
       // The window's TLBIs (one per round, plus set-up) went to the other thread.
       expect(machine.smpStats()!.tlbiBroadcasts, `slice ${slice}`).toBeGreaterThanOrEqual(200)
+    }
+  })
+})
+
+describe('interrupts between vCPUs (smp-sgi guest: SGI ping-pong, the UART SPI routed to vCPU 1)', () => {
+  test('in lockstep, every SGI and SPI is taken once, by its target', () => {
+    expect(lockstep(SGI, 'smp-sgi.elf', 2)).toBe(SGI_QEMU)
+  })
+
+  test('on threads: SGIs wake the other thread from WFI, the VMM thread SPI reaches vCPU 1', { timeout: 240_000 }, () => {
+    for (const slice of [1_000, 200_000]) {
+      const { stop, output } = runOnThreads(SGI, 'smp-sgi.elf', 2, { slice, startDelays: [0, slice === 1_000 ? 7 : 0] })
+      expect(stop, `slice ${slice}`).toEqual({ kind: 'power-off' })
+      expect(output, `slice ${slice}`).toBe(SGI_QEMU)
     }
   })
 })

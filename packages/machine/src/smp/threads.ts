@@ -14,6 +14,7 @@ import {
   createControlBuffer,
   errorArea,
   readCount,
+  shareVmVgic,
   smpSignal,
   vcpuBase,
   type Kvm,
@@ -110,6 +111,9 @@ export class VcpuThreads {
     const vma = side.kvm.process.findVma(side.ram.hva)
     if (!vma) throw new Error(`no VMA behind guest RAM at HVA 0x${side.ram.hva.toString(16)}`)
     const tablePages = Math.ceil(side.ram.size / (2 * 2 ** 20)) + SPARE_TABLE_PAGES
+    // The vGIC's state moves into shared memory: each thread runs its vCPU's CPU interface
+    // and the GIC's MMIO in-kernel, SGIs go between threads, KVM_IRQ_LINE kicks the target.
+    const vgic = shareVmVgic(side.vm.vm, this.control)
     for (let i = 0; i < cpus; i++) {
       const vcpu = side.vcpus[i]!
       const base = vcpuBase(i)
@@ -129,6 +133,7 @@ export class VcpuThreads {
         ram: { slot: side.ram.slot, guestPhysAddr: side.ram.base, size: side.ram.size, hva: side.ram.hva, mteAllowed: vma.mteAllowed, vmaMte: vma.mte },
         tableFrames: Array.from({ length: tablePages }, () => side.kvm.kernel.allocFrame()),
         regs: vcpu.getRegList().map((id) => [id, vcpu.getOneReg(id)] as const),
+        ...(vgic ? { vgic } : {}),
       }
       this.handles.push(options.spawn(init))
     }
