@@ -7,7 +7,10 @@
 #include "../smp-stress/smp.c"
 
 volatile u32 tlbi_rounds = 200;
-volatile u32 tlbi_solo = 0;
+// In .data, not .bss: the runtime zeroes .bss at start, after a benchmark has set it.
+volatile u32 tlbi_solo __attribute__((section(".data"))) = 0;
+// CNTVCT ticks the tlbi_solo TLBIs took (read by bench/smp.ts after the run; never printed).
+volatile u64 solo_ticks;
 
 #define WINDOW 0x60000000UL
 #define ADDR_MASK 0x0000FFFFFFFFF000UL
@@ -15,7 +18,7 @@ static u64 frames[2][512] __attribute__((aligned(4096)));
 static volatile u64 *window_pte;
 // Round r: CPU 1 says it read the window (reading = r + 1); the boot CPU remaps and says so
 // (turn = r + 1); CPU 1 checks and says so (ack = r + 1).
-static volatile u32 reading, turn, ack, solo_done;
+static volatile u32 spinning, reading, turn, ack, solo_done;
 static volatile u32 stale, wrong_before;
 
 static volatile u64 *pte_of(u64 va) {
@@ -38,6 +41,7 @@ static u64 through_window(void) { return *(volatile u64 *)WINDOW; }
 
 static void reader(unsigned cpu) {
   if (cpu != 1) return;
+  stlr32(&spinning, 1);
   while (!ldar32(&solo_done)) (void)through_window();
   for (u32 r = 0, rounds = tlbi_rounds; r < rounds; r++) {
     if (through_window() != frames[r & 1][0]) wrong_before++;
@@ -60,7 +64,10 @@ int main(void) {
     printf("smp-tlbi: needs 2 cpus, has %u\n", n);
     return 1;
   }
+  while (!ldar32(&spinning)) __asm__ volatile("yield");
+  u64 start = read_sysreg(cntvct_el0);
   for (u32 i = 0, solo = tlbi_solo; i < solo; i++) tlbi_window();
+  solo_ticks = read_sysreg(cntvct_el0) - start;
   stlr32(&solo_done, 1);
   u32 rounds = tlbi_rounds;
   for (u32 r = 0; r < rounds; r++) {
