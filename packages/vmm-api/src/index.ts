@@ -140,6 +140,7 @@ export {
   createControlBuffer,
   errorArea,
   readCount,
+  epochMs,
   runVcpuThread,
   shareVmVgic,
   smpSignal,

@@ -13,7 +13,8 @@ import { Hypervisor } from '../hypervisor.js'
 import { decodeRegId } from '../one-reg.js'
 import { mpidrForVcpu, type PsciVcpu } from '../psci.js'
 import { isIdRegister } from '../sysregs.js'
-import { HostClock } from '../timer/clock.js'
+import { DEFAULT_COUNTER_FREQUENCY, HostClock } from '../timer/clock.js'
+import { KVM_REG_ARM_PTIMER_CNT, KVM_REG_ARM_TIMER_CNT } from '../timer/one-reg.js'
 import { createVmTimers } from '../timer/timer.js'
 import { KVM_ARM_TARGET_GENERIC_V8, KVM_ARM_VCPU_PSCI_0_2, type Vcpu } from '../vcpu.js'
 import type { Vm } from '../vm.js'
@@ -55,6 +56,17 @@ export interface VcpuThreadInit {
   readonly regs: readonly (readonly [bigint, bigint])[]
   /** The VM's vGIC in shared memory (`shareVmVgic` on the main thread), if it has one. */
   readonly vgic?: VgicShare
+  /**
+   * When `regs` were read (`epochMs()` on the main thread). The counters in them (TIMER_CNT,
+   * PTIMER_CNT) move on by the time since, so that every vCPU thread's counter agrees with the
+   * others' however long its worker took to start (KVM's counter is one per VM).
+   */
+  readonly regsReadAt?: number
+}
+
+/** Milliseconds since the epoch, sub-millisecond, comparable between the threads of a process. */
+export function epochMs(): number {
+  return performance.timeOrigin + performance.now()
 }
 
 /**
@@ -296,6 +308,11 @@ export function runVcpuThread(init: VcpuThreadInit): void {
       // The ID registers are the hypervisor's to set (ID_AA64PFR0_EL1.GIC follows the vGIC).
       const reg = decodeRegId(id)
       if (reg?.kind === 'sysreg' && isIdRegister(reg.key)) continue
+      if ((id === KVM_REG_ARM_TIMER_CNT || id === KVM_REG_ARM_PTIMER_CNT) && init.regsReadAt !== undefined) {
+        const elapsed = BigInt(Math.max(0, Math.round(((epochMs() - init.regsReadAt) * DEFAULT_COUNTER_FREQUENCY) / 1000)))
+        vcpu.setOneReg(id, (value + elapsed) & 0xffff_ffff_ffff_ffffn)
+        continue
+      }
       vcpu.setOneReg(id, value)
     }
     serve(vcpu, vm, words, at, request, tlb)

@@ -13,6 +13,7 @@ import {
   PAGE_SIZE,
   createControlBuffer,
   errorArea,
+  epochMs,
   readCount,
   shareVmVgic,
   smpSignal,
@@ -133,6 +134,7 @@ export class VcpuThreads {
         ram: { slot: side.ram.slot, guestPhysAddr: side.ram.base, size: side.ram.size, hva: side.ram.hva, mteAllowed: vma.mteAllowed, vmaMte: vma.mte },
         tableFrames: Array.from({ length: tablePages }, () => side.kvm.kernel.allocFrame()),
         regs: vcpu.getRegList().map((id) => [id, vcpu.getOneReg(id)] as const),
+        regsReadAt: epochMs(),
         ...(vgic ? { vgic } : {}),
       }
       this.handles.push(options.spawn(init))
