@@ -43,7 +43,7 @@ export interface SmpThreadOptions {
   readonly spawn: VcpuThreadSpawner
   /** Milliseconds each vCPU thread waits before its first instruction (randomised tests); default 0. */
   readonly startDelays?: readonly number[]
-  /** Instructions per KVM_RUN on a thread (default 200,000): how often it looks at its commands. */
+  /** Instructions per KVM_RUN on a thread (default 20,000): how often it looks at its commands, kicks and other threads' TLBIs. */
   readonly slice?: number
 }
 
