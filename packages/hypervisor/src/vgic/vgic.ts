@@ -161,6 +161,7 @@ export class Vgic {
     if (this.held++ === 0) this.lock?.acquire()
   }
 
+  /** Ends an `enter`; the outermost one gives the lock back. */
   leave(): void {
     if (--this.held === 0) this.lock?.release()
   }
