@@ -25,6 +25,17 @@ import { ExceptionClass as EC } from './syndrome.js'
 const INSTRUCTIONS_PER_PAGE = PAGE_SIZE / 4
 /** Entry executions before a block is built there. */
 export const HOT = 8
+/**
+ * The block tier counts an entry's executions within windows of this many retired
+ * instructions: a block is built only for code that runs HOT times in one window (a loop),
+ * not for code that trickles (an idle kernel's tick and scheduler paths, run a few times a
+ * second). A block is a function of its own, and V8 runs it in its bytecode interpreter
+ * until it has been called some thousands of times; before that it is slower than the
+ * optimised single-instruction dispatcher, and its compile costs tens of microseconds.
+ */
+export const HOT_WINDOW = 16_384
+/** blockLen of an entry where no block can be built (a lone instruction): not tried again. */
+const NO_BLOCK = 1
 /** Longest block, in instructions. */
 const MAX_BLOCK = 48
 
@@ -40,6 +51,8 @@ export class CodePage {
   readonly hits = new Uint8Array(INSTRUCTIONS_PER_PAGE)
   /** Compiled-tier entry points by instruction index (null until the page has one). */
   jit: (JitEntry | undefined)[] | null = null
+  /** The HOT_WINDOW in which `hits` were counted (the block tier's, see CodeCache.enterPage). */
+  hitsWindow = -1
 
   constructor(readonly frame: HostFrame) {}
 }
@@ -153,6 +166,15 @@ export class CodeCache {
       // The compiled tier's fast TLB may hold a write key for the frame: it must go.
       cpu.jit?.invalidateTlb()
     }
+    // The block tier counts hits per window of instructions: a page entered in a later
+    // window starts its counts again (the compiled tier keeps its own counting).
+    if (cpu.jit === null) {
+      const window = Math.floor(cpu.retired / HOT_WINDOW)
+      if (page.hitsWindow !== window) {
+        if (page.hitsWindow !== -1) page.hits.fill(0)
+        page.hitsWindow = window
+      }
+    }
     this.fetchPage = page
     this.fetchLo = lo & 0xfffff000
     this.fetchHi = hi
@@ -171,7 +193,7 @@ export class CodeCache {
   hotEntry(page: CodePage, i: number): void {
     const jit = this.cpu.jit
     if (jit !== null && (page.jit === null || page.jit[i] === undefined) && jit.translate(page, i, this.fetchHi, this.fetchLo)) return
-    if (this.useBlocks) this.buildBlock(page, i)
+    if (this.useBlocks && page.blockLen[i] !== NO_BLOCK) this.buildBlock(page, i)
   }
 
   /**
@@ -199,7 +221,10 @@ export class CodeCache {
       j++
       if (role === ROLE_END) break
     }
-    if (handlers.length < 2) return
+    if (handlers.length < 2) {
+      page.blockLen[i] = NO_BLOCK
+      return
+    }
     const n = handlers.length
     const names = handlers.map((_, k) => `h${k}`)
     let body = 'const pc0 = cpu.pcLo\n'
