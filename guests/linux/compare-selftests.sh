@@ -2,10 +2,18 @@
 # Runs the kernel's MTE selftests on tagvm and compares each program's verdict with QEMU 10's
 # recording (selftests.qemu.tap): the program's ok / not ok / SKIP and its own subtest lines.
 #   guests/linux/compare-selftests.sh [--tests a,b,...] [--log FILE] [--from-log FILE]
+#       [--snapshot-at PROGRAM+INSNS]... [--migrate-at PROGRAM+INSNS [--postcopy]] [--restore-clock host]
 # --tests      only these programs (default: every one in the recording)
 # --log        where tagvm's console goes (default: out/logs/selftests.tagvm.log)
 # --from-log   compare an existing console log instead of running tagvm (the table then has
 #              no host times)
+# --snapshot-at, --migrate-at  move the running guest INSNS instructions after init printed
+#              PROGRAM's header (in the middle of PROGRAM), in the run's order; the last move
+#              goes to a fresh tagvm process (`tagvm restore` of the snapshot file, or `tagvm
+#              migrate receive`: pre-copy over a Unix socket, --postcopy post-copy over TCP
+#              loopback) that runs it to the end; an earlier snapshot is restored in the same
+#              process (--restore-clock host: onto the host clock). See move-selftests.ts. The
+#              verdicts are compared across the whole run as usual.
 # Runs tagvm on the instruction clock (guest time = instructions), so each program's guest
 # time less its idle time is its instruction count. Prints one row per program, then a
 # summary; exits 1 if any verdict or subtest line differs, or a program did not finish.
@@ -15,13 +23,15 @@ OUT=${TAGVM_KIT_OUT:-$HERE/out}
 RECORDING=$HERE/selftests.qemu.tap
 FACTS=$HERE/boot-facts.qemu.txt
 
-tests= log= from_log=
+tests= log= from_log= move=()
 while [ $# -gt 0 ]; do
   case $1 in
     --tests) tests=$2; shift 2 ;;
     --log) log=$2; shift 2 ;;
     --from-log) from_log=$2; shift 2 ;;
-    *) sed -n '2,12p' "$0" >&2; exit 2 ;;
+    --snapshot-at | --migrate-at | --restore-clock) move+=("$1" "$2"); shift 2 ;;
+    --postcopy) move+=("$1"); shift ;;
+    *) sed -n '2,20p' "$0" >&2; exit 2 ;;
   esac
 done
 [ -n "$tests" ] || tests=$(sed -n 's/^\(not \)\{0,1\}ok [0-9]* selftests: arm64\/mte: \([^ ]*\).*/\2/p' "$RECORDING" | paste -sd, -)
@@ -30,6 +40,15 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 times=$work/host-times
 : >"$times"
+# The guest's console on stdout, from one boot or from a boot moved once to a second process.
+run_guest() {
+  if [ ${#move[@]} -eq 0 ]; then
+    "$HERE/run-tagvm.sh" --clock instructions selftests "tagvm.selftests=$tests"
+  else
+    (cd "$HERE/../.." && exec node --conditions=source --import tsx "$HERE/move-selftests.ts" "${move[@]}" "tagvm.selftests=$tests" 2>"$work/move-notes")
+  fi
+}
+: >"$work/move-notes"
 if [ -n "$from_log" ]; then
   log=$from_log
 else
@@ -42,8 +61,10 @@ else
     case $line in
       "# selftests: arm64/mte: "* | "ok "* | "not ok "*) printf '%s %s\n' "$EPOCHREALTIME" "${line%$'\r'}" >>"$times" ;;
     esac
-  done < <("$HERE/run-tagvm.sh" --clock instructions selftests "tagvm.selftests=$tests" 2>&1; echo "=== run-tagvm.sh exit $? ===")
-  grep -q '^=== run-tagvm.sh exit 0 ===$' "$log" || status=1
+  done < <(run_guest 2>&1; echo "=== tagvm exit $? ===")
+  grep -q '^=== tagvm exit 0 ===$' "$log" || status=1
+  # Where the move happened, and how it went (its notes were kept off the console).
+  sed 's/^/# move: /' "$work/move-notes" | tee -a "$log" >&2
   [ $status -eq 0 ] || echo "compare-selftests.sh: tagvm did not power off cleanly (see $log)" >&2
 fi
 
@@ -101,4 +122,6 @@ if [ $differ -ne 0 ]; then
   exit 1
 fi
 [ "${status:-0}" -eq 0 ] || exit 1
+[ ${#move[@]} -eq 0 ] || grep -q '^move-selftests: \(saved\|migrated\) the guest' "$work/move-notes" ||
+  { echo "compare-selftests.sh: the guest was not moved (${move[*]})" >&2; exit 1; }
 echo "every program's verdict and subtest lines are QEMU 10's (log: $log)"
