@@ -5,11 +5,11 @@
 
 import type { Instruction } from '@tagvm/a64'
 import { chooseNonExcludedTag } from '../mte.js'
-import { REG_DISCARD, REG_SP, REG_ZR } from '../state.js'
+import { REG_DISCARD, REG_SP } from '../state.js'
 import type { Emitter } from './emit.js'
 import { access } from './emit-ops.js'
-import { CRC_TABLE_BYTES, FN_HELPER, ST_ADDG, ST_CRC, ST_MTE_ON, ST_TLB, ST_X, TLB_TAGS } from './layout.js'
-import { registersOf, type Block } from './region.js'
+import { CRC_TABLE_BYTES, FN_HELPER, ST_ADDG, ST_CRC, ST_MTE_ON, ST_TLB, TLB_TAGS } from './layout.js'
+import type { Block } from './region.js'
 import { Op } from './wasm-encoder.js'
 
 const wz = (n: number): number => (n === 31 ? REG_DISCARD : n)
@@ -132,26 +132,11 @@ export function addgTable(exclude: number, ata: boolean): Uint8Array {
 /**
  * An instruction that only reads and writes general registers (and system registers the
  * translation does not cache, such as RGSR_EL1 for IRG) and cannot fault, run by the
- * interpreter's own handler: its source registers go to the state page (the Cpu's `x`),
- * the handler runs through the `helper` import, the destination comes back.
+ * interpreter's own handler through the `helper` import: translations keep the registers in
+ * the Cpu's `x` array, where the handler reads and writes them.
  */
 function helperCall(em: Emitter, b: Block, k: number): void {
-  const fn = em.fn
-  const insn = b.insns[k]!
-  const x = em.base + ST_X
-  const rw = registersOf(insn.d)
-  for (const r of rw.reads) {
-    if (r === REG_ZR) continue
-    fn.i32(0)
-    em.get(r)
-    fn.mem(Op.i64Store, x + 8 * r)
-  }
   const helpers = em.region.helpers
-  fn.i32(helpers.length).call(FN_HELPER).op(Op.drop)
-  helpers.push(insn.off)
-  for (const r of rw.writes) {
-    if (r === REG_DISCARD) continue
-    fn.i32(0).mem(Op.i64Load, x + 8 * r)
-    em.set(r)
-  }
+  em.fn.i32(helpers.length).call(FN_HELPER).op(Op.drop)
+  helpers.push(b.insns[k]!.off)
 }

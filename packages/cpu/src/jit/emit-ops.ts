@@ -153,29 +153,58 @@ export function divide(em: Emitter, rn: number, rm: number, sf: number, signed: 
 // ---- memory ----
 /**
  * The fast path of an access of `span` bytes at the address in local `a`, made of parts of
- * `elem` bytes: aligned to `elem`, inside one page, a fast-TLB hit (or a fill that succeeds)
- * with the permission, and the pointer's tag equal to that of every granule touched unless
- * `unchecked`. Leaves the host address in `h`; else side exit.
+ * `elem` bytes: aligned to `elem`, a fast-TLB hit (or a fill that succeeds) with the
+ * permission, and the pointer's tag equal to that of every granule touched unless
+ * `unchecked`. Leaves the host address in `h`; else side exit. A pair (span = 2 * elem)
+ * may cross into the next page when `pairs` says so: each element is then looked up on its
+ * own page (both before anything is written), and `h2` holds the second element's host
+ * address (h + elem otherwise). Without `pairs` a page-crossing access leaves.
  */
-export function access(em: Emitter, b: Block, k: number, span: number, elem: number, isWrite: boolean, unchecked: boolean): void {
+export function access(em: Emitter, b: Block, k: number, span: number, elem: number, isWrite: boolean, unchecked: boolean, pairs = false): void {
   const fn = em.fn
-  const tlb = em.base + ST_TLB
   fn.get(em.a).op(Op.i32WrapI64).tee(em.c)
   if (span === elem) {
     if (elem > 1) {
       fn.i32(elem - 1).op(Op.i32And)
       em.exitIf(b, k)
     } else fn.op(Op.drop)
-  } else {
-    fn.i32(elem - 1).op(Op.i32And)
+    lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, em.h)
+    return
+  }
+  fn.i32(elem - 1).op(Op.i32And)
+  if (!pairs) {
     fn.get(em.c).i32(4095).op(Op.i32And).i32(4096 - span).op(Op.i32GtU, Op.i32Or)
     em.exitIf(b, k)
+    lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, em.h)
+    return
   }
-  fn.get(em.c).i32(12).op(Op.i32ShrU).i32(TLB_ENTRIES - 1).op(Op.i32And).i32(Math.log2(TLB_ENTRY_BYTES)).op(Op.i32Shl).set(em.e)
-  const key = isWrite ? TLB_WRITE_KEY : TLB_READ_KEY
-  fn.get(em.a).get(em.e).mem(Op.i64Load, tlb + TLB_MASK).op(Op.i64And).get(em.e).mem(Op.i64Load, tlb + key).op(Op.i64Ne)
+  em.exitIf(b, k)
+  fn.get(em.c).i32(4095).op(Op.i32And).i32(4096 - span).op(Op.i32GtU)
   fn.if()
-  fn.get(em.c).get(em.a).i64(32).op(Op.i64ShrU, Op.i32WrapI64).i32(isWrite ? 1 : 0).call(FN_FILL).op(Op.i32Eqz)
+  // The pair crosses a page: an element on each (aligned elements never straddle one).
+  lookup(em, b, k, em.a, em.c, elem, elem, isWrite, unchecked, em.h)
+  fn.get(em.a).i64(elem).op(Op.i64Add).tee(em.a2).op(Op.i32WrapI64).set(em.c2)
+  lookup(em, b, k, em.a2, em.c2, elem, elem, isWrite, unchecked, em.h2)
+  fn.else()
+  lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, em.h)
+  fn.get(em.h).i32(elem).op(Op.i32Add).set(em.h2)
+  fn.end()
+}
+
+/**
+ * One page's part of an access (see access): `span` bytes of `elem`-byte parts at the address
+ * in locals `a` (i64) and `c` (its low half); the host address to `host`.
+ */
+function lookup(
+  em: Emitter, b: Block, k: number, a: number, c: number, span: number, elem: number, isWrite: boolean, unchecked: boolean, host: number,
+): void {
+  const fn = em.fn
+  const tlb = em.base + ST_TLB
+  fn.get(c).i32(12).op(Op.i32ShrU).i32(TLB_ENTRIES - 1).op(Op.i32And).i32(Math.log2(TLB_ENTRY_BYTES)).op(Op.i32Shl).set(em.e)
+  const key = isWrite ? TLB_WRITE_KEY : TLB_READ_KEY
+  fn.get(a).get(em.e).mem(Op.i64Load, tlb + TLB_MASK).op(Op.i64And).get(em.e).mem(Op.i64Load, tlb + key).op(Op.i64Ne)
+  fn.if()
+  fn.get(c).get(a).i64(32).op(Op.i64ShrU, Op.i32WrapI64).i32(isWrite ? 1 : 0).call(FN_FILL).op(Op.i32Eqz)
   em.exitIf(b, k)
   fn.end()
   if (!unchecked) {
@@ -184,18 +213,18 @@ export function access(em: Emitter, b: Block, k: number, span: number, elem: num
     // nibble = tags[g >> 1] >> (4 * (g & 1)) & 15, g = page offset >> 4, for the granule of
     // the first byte and (a pair, which may span two granules of the page) of the last.
     for (const at of span > elem ? [0, span - 1] : [0]) {
-      fn.get(em.tg).get(em.c)
+      fn.get(em.tg).get(c)
       if (at !== 0) fn.i32(at).op(Op.i32Add)
       fn.i32(4095).op(Op.i32And).i32(5).op(Op.i32ShrU, Op.i32Add).mem(Op.i32Load8U, 0)
-      fn.get(em.c)
+      fn.get(c)
       if (at !== 0) fn.i32(at).op(Op.i32Add)
       fn.i32(2).op(Op.i32ShrU).i32(4).op(Op.i32And, Op.i32ShrU).i32(15).op(Op.i32And)
-      fn.get(em.a).i64(56).op(Op.i64ShrU, Op.i32WrapI64).i32(15).op(Op.i32And, Op.i32Ne)
+      fn.get(a).i64(56).op(Op.i64ShrU, Op.i32WrapI64).i32(15).op(Op.i32And, Op.i32Ne)
       em.exitIf(b, k)
     }
     fn.end()
   }
-  fn.get(em.e).mem(Op.i32Load, tlb + TLB_HOST).get(em.c).i32(4095).op(Op.i32And, Op.i32Add).set(em.h)
+  fn.get(em.e).mem(Op.i32Load, tlb + TLB_HOST).get(c).i32(4095).op(Op.i32And, Op.i32Add).set(host)
 }
 
 // ---- operands ----

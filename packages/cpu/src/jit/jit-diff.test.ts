@@ -8,6 +8,7 @@ import { decode } from '@tagvm/a64'
 import { describe, expect, test } from 'vitest'
 import type { Cpu } from '../cpu.js'
 import { RAM_BASE, enableIdentityMmu, makeMachine, type Machine } from '../test-helpers.js'
+import { EXIT_SLOW } from './layout.js'
 import { isSupported } from './region.js'
 
 function rng(seed: number): () => number {
@@ -246,5 +247,40 @@ describe('compiled tier vs interpreter on random programs', () => {
       }
     }
     expect(compared).toBe(24)
+  })
+
+  test('pairs that cross a page: each element on its own page, faults and tag mismatches as in the interpreter', () => {
+    // 1: ldp x0, x1, [x20]; stp x2, x3, [x21]; ldp w4, w5, [x22]; stp w6, w7, [x23];
+    // ldpsw x8, x9, [x24]; subs x10, x10, #1; b.ne 1b (llvm-mc), every pointer 4 or 8 bytes
+    // before a page boundary: between two tagged pages (granule tags 15 | 0), from tagged to
+    // untagged memory, between untagged pages, from RAM into nothing (a stage-2 abort), and
+    // into a read-only block (a permission fault).
+    const words = [0xa9400680, 0xa9000ea2, 0x294016c4, 0x29001ee6, 0x69402708, 0xf100054a, (0x54000001 | ((-6 & 0x7ffff) << 5)) >>> 0]
+    const READ_ONLY = RAM_BASE + 0x80_0000
+    const boundaries = [TAGGED + 0x1000, TAGGED + 0x20_0000, DATA + 0x1000, RAM_BASE + (16 << 20), READ_ONLY]
+    let compared = 0
+    for (const boundary of boundaries) {
+      for (const tag of [0, 15]) {
+        for (const tcf of [0, 1]) {
+          const regs = Array.from({ length: 31 }, (_, r) => BigInt(r) * 0x1111_1111_1111n)
+          const at = (back: number): bigint => (BigInt(tag) << 56n) | BigInt(boundary - back)
+          ;[regs[20], regs[21], regs[22], regs[23], regs[24]] = [at(8), at(8), at(4), at(4), at(4)]
+          regs[10] = 3n
+          const setup: Setup = { words, regs, nzcv: 0, sp: BigInt(DATA + 0x10_0000), tcf, tco: 0, mmu: true, rgsr: 0x100n, gcr: 0n }
+          const [jit, interp] = [machine(true, setup), machine(false, setup)]
+          // The block at READ_ONLY: AP[2] (read-only at EL1).
+          for (const m of [jit, interp]) m.memory.write32(RAM_BASE + 0x1_1000 + 8 * 4, (READ_ONLY | (1 << 10) | (3 << 8) | (1 << 7) | 1) >>> 0)
+          expect(play(jit, setup, [100])).toEqual(play(interp, setup, [100]))
+          // Between untagged RAM pages (and without checks) the translation does the whole loop:
+          // its one side exit is the HVC after it.
+          if (boundary === DATA + 0x1000 || (boundary === TAGGED + 0x1000 && tcf === 0)) {
+            expect(jit.cpu.getX(10)).toBe(0n)
+            expect(jit.cpu.jit!.stats.exits[EXIT_SLOW]).toBe(1)
+          }
+          compared++
+        }
+      }
+    }
+    expect(compared).toBe(20)
   })
 })

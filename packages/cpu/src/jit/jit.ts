@@ -28,7 +28,12 @@ import {
 import { formRegion } from './region.js'
 
 export interface JitOptions {
-  /** Entries into an address (in single-instruction dispatch) before its region is translated; 1 translates at once. */
+  /**
+   * Entries into an address (in single-instruction dispatch) before its region is translated;
+   * 1 translates at once, at most 255. Default 64: a translation costs a few milliseconds of
+   * CPU (hundreds of thousands of interpreted instructions), so only code that keeps running
+   * should pay it.
+   */
   threshold?: number
 }
 
@@ -46,10 +51,14 @@ export interface JitStats {
   /** Host milliseconds generating and compiling translations. */
   compileMs: number
   entries: number
+  /** Instructions retired in translations. */
+  retired: number
   /** Exits by cause (EXIT_BRANCH, EXIT_BUDGET, EXIT_SLOW, EXIT_STOP). */
   exits: [number, number, number, number]
   tlbFills: number
   tlbFlushes: number
+  /** Of compileMs: forming regions, emitting the module, V8's compile, instantiation. */
+  phaseMs: [number, number, number, number]
 }
 
 interface WasmApi {
@@ -74,7 +83,7 @@ export class Jit {
   readonly registers: Int32Array
   readonly threshold: number
   readonly stats: JitStats = {
-    regions: 0, translatedInstructions: 0, codeBytes: 0, compileMs: 0, entries: 0, exits: [0, 0, 0, 0], tlbFills: 0, tlbFlushes: 0,
+    regions: 0, translatedInstructions: 0, codeBytes: 0, compileMs: 0, entries: 0, retired: 0, exits: [0, 0, 0, 0], tlbFills: 0, tlbFlushes: 0, phaseMs: [0, 0, 0, 0],
   }
   private readonly wasm: WasmMemory
   private readonly wasmOffset: (pfn: number, tags?: boolean) => number
@@ -97,7 +106,7 @@ export class Jit {
     }
     this.wasm = place.wasm
     this.wasmOffset = place.wasmOffset
-    this.threshold = Math.max(1, Math.floor(options.threshold ?? 16))
+    this.threshold = Math.min(255, Math.max(1, Math.floor(options.threshold ?? 64)))
     this.base = growWasmMemory(this.wasm, STATE_BYTES)
     this.s32 = new Int32Array(this.wasm.buffer)
     this.registers = new Int32Array(this.wasm.buffer, this.base + ST_X, REG_SLOTS * 2)
@@ -231,14 +240,25 @@ export class Jit {
     const start = performance.now()
     const debug = this.cpu.debug
     const stopAt = debug === null ? undefined : (off: number): boolean => debug.hasBreakpointAt(off)
-    const region = formRegion((off) => frame.view.getUint32(frame.base + off, true), 4 * i, stopAt)
+    const known = page.jit
+    const translated = known === null ? undefined : (off: number): boolean => known[off >>> 2] !== undefined
+    const region = formRegion((off) => frame.view.getUint32(frame.base + off, true), 4 * i, stopAt, translated)
     const first = region.blocks[region.blockAt.get(4 * i)!]!
     if (first.insns.length === 0) return false
+    const t1 = performance.now()
     const bytes = regionModule([region], [{ pageHi, pageLo }], this.base, MAX_PAGES)
+    const t2 = performance.now()
     // Instructions the region runs through the interpreter's handlers (registers in the state page).
     const handlers = region.helpers.map((off) => compile(this.cpu, frame.view.getUint32(frame.base + off, true)))
     const helper = (h: number): number => handlers[h]!()
-    const instance = new Wasm.Instance(new Wasm.Module(bytes), { env: { mem: this.wasm, fill: this.fillImport, helper } })
+    const module = new Wasm.Module(bytes)
+    const t3 = performance.now()
+    const instance = new Wasm.Instance(module, { env: { mem: this.wasm, fill: this.fillImport, helper } })
+    const t4 = performance.now()
+    this.stats.phaseMs[0] += t1 - start
+    this.stats.phaseMs[1] += t2 - t1
+    this.stats.phaseMs[2] += t3 - t2
+    this.stats.phaseMs[3] += t4 - t3
     const run = instance.exports['r0'] as (block: number) => number
     const entries = (page.jit ??= new Array<JitEntry | undefined>(PAGE_SIZE / 4).fill(undefined))
     region.blocks.forEach((b, block) => {
@@ -275,6 +295,7 @@ export class Jit {
     this.stats.entries++
     const code = entry.run(entry.block)
     this.stats.exits[code as 0 | 1 | 2 | 3]++
+    this.stats.retired += cpu.left - s[b + ST_LEFT / 4]!
     cpu.left = s[b + ST_LEFT / 4]!
     const nzcv = s[b + ST_NZCV / 4]!
     p[PS.N] = nzcv >>> 31
