@@ -2,7 +2,7 @@
 // several wasm instructions, the memory fast path, conditions), split out of emit.ts.
 
 import {
-  FN_COND, FN_FILL, CC_LOGIC32, CC_LOGIC64, CC_SUB32, CC_SUB64, ST_TLB, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST, TLB_MASK, TLB_READ_KEY, TLB_TAGS,
+  FN_COND, FN_FILL, CC_ADD32, CC_ADD64, CC_LOGIC32, CC_LOGIC64, CC_SUB32, CC_SUB64, ST_TLB, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST, TLB_MASK, TLB_READ_KEY, TLB_TAGS,
   TLB_WRITE_KEY,
 } from './layout.js'
 import type { Block } from './region.js'
@@ -266,7 +266,7 @@ export function cond(em: Emitter, cond: number, setter: SetterKind): void {
     const { op } = setter
     const sub = op === CC_SUB64 || op === CC_SUB32
     const logic = op === CC_LOGIC64 || op === CC_LOGIC32
-    const narrow = op === CC_SUB32 || op === CC_LOGIC32
+    const narrow = op === CC_SUB32 || op === CC_LOGIC32 || op === CC_ADD32
     const pushA = (): void => {
       fn.get(em.ccA)
       if (narrow) fn.op(Op.i32WrapI64)
@@ -291,6 +291,7 @@ export function cond(em: Emitter, cond: number, setter: SetterKind): void {
       fn.op(opcode)
       return
     }
+    if (op === CC_ADD64 || op === CC_ADD32) return addCond(em, cond, narrow)
     if (logic && (cond === 2 || cond === 8)) return void fn.i32(0) // HS, HI: C = 0
     if (logic && (cond === 3 || cond === 9)) return void fn.i32(1) // LO, LS
     if (logic && (cond === 6)) return void fn.i32(0) // VS
@@ -299,4 +300,65 @@ export function cond(em: Emitter, cond: number, setter: SetterKind): void {
   fn.i32(cond)
   em.nzcv()
   fn.call(FN_COND)
+}
+
+/**
+ * ConditionHolds after ADDS/CMN in the same block, from its operands: r = a + b (in the
+ * operation's width), Z = r == 0, N = r < 0, C = r <u a (the add carried out), V = a and b
+ * of one sign and r of the other.
+ */
+function addCond(em: Emitter, cond: number, narrow: boolean): void {
+  const fn = em.fn
+  const I = narrow
+    ? { add: Op.i32Add, eqz: Op.i32Eqz, ltU: Op.i32LtU, ltS: Op.i32LtS, xor: Op.i32Xor, and: Op.i32And, zero: () => fn.i32(0) }
+    : { add: Op.i64Add, eqz: Op.i64Eqz, ltU: Op.i64LtU, ltS: Op.i64LtS, xor: Op.i64Xor, and: Op.i64And, zero: () => fn.i64(0) }
+  const a = (): void => {
+    fn.get(em.ccA)
+    if (narrow) fn.op(Op.i32WrapI64)
+  }
+  const b = (): void => {
+    fn.get(em.ccB)
+    if (narrow) fn.op(Op.i32WrapI64)
+  }
+  const r = (): void => {
+    a()
+    b()
+    fn.op(I.add)
+  }
+  const z = (): void => {
+    r()
+    fn.op(I.eqz)
+  }
+  const n = (): void => {
+    r()
+    I.zero()
+    fn.op(I.ltS)
+  }
+  const c = (): void => {
+    r()
+    a()
+    fn.op(I.ltU)
+  }
+  const v = (): void => {
+    // (a ^ r) & (b ^ r) < 0
+    a()
+    r()
+    fn.op(I.xor)
+    b()
+    r()
+    fn.op(I.xor, I.and)
+    I.zero()
+    fn.op(I.ltS)
+  }
+  // Conditions come in pairs: odd ones are the even one negated.
+  switch (cond >> 1) {
+    case 0: z(); break
+    case 1: c(); break
+    case 2: n(); break
+    case 3: v(); break
+    case 4: c(); z(); fn.op(Op.i32Eqz, Op.i32And); break // HI: C && !Z
+    case 5: n(); v(); fn.op(Op.i32Xor, Op.i32Eqz); break // GE: N == V
+    case 6: n(); v(); fn.op(Op.i32Xor, Op.i32Eqz); z(); fn.op(Op.i32Eqz, Op.i32And); break // GT: !Z && N == V
+  }
+  if (cond & 1) fn.op(Op.i32Eqz)
 }

@@ -64,6 +64,9 @@ export class Emitter {
   readonly slowAt: number
   /** Blocks a branch or fall-through reaches from a block at the same or a later address. */
   private readonly loopHeads = new Set<number>()
+  /** The block being emitted, and whether it branches to itself. */
+  private current = 0
+  private selfLoop = false
 
   constructor(
     readonly region: Region,
@@ -141,12 +144,23 @@ export class Emitter {
     this.sideExit(b, k)
     this.fn.end()
   }
+  /**
+   * Continues at page offset `target` from the block being emitted: leave (another region or
+   * page), nothing (the next block follows), a branch to its own loop, a forward `br` (the
+   * labels of the later blocks are still open), or back through the dispatch loop.
+   */
   goto(target: number, fallsTo: number | null): void {
     const j = this.region.blockAt.get(target)
     if (j === undefined) {
       this.va(target)
       this.fn.set(this.exitPc).i32(EXIT_BRANCH).set(this.code).br('exit')
-    } else if (j !== fallsTo) {
+    } else if (j === fallsTo) {
+      // falls through
+    } else if (j === this.current && this.selfLoop) {
+      this.fn.br(`s${j}`)
+    } else if (j > this.current) {
+      this.fn.br(`b${j}`)
+    } else {
       this.fn.i32(j).set(this.bb).br('dispatch')
     }
   }
@@ -499,6 +513,11 @@ export class Emitter {
     const n = b.insns.length
     const t = b.term
     const fallsTo = i + 1 < this.region.blocks.length ? i + 1 : null
+    // A block that branches to itself (a tight loop) is a wasm loop of its own: V8 compiles
+    // that as a loop, where the way round through the dispatch's br_table is a jump table.
+    this.current = i
+    this.selfLoop = (t.kind === 'jump' || t.kind === 'cond') && t.target === b.start
+    if (this.selfLoop) fn.loop(`s${i}`)
     if (n > 0) {
       // A stop request (tested where a branch comes back, so that every cycle through the
       // region sees it) or a budget that does not cover the block: leave at its start.
@@ -545,6 +564,7 @@ export class Emitter {
         fn.set(this.exitPc).i32(EXIT_SLOW).set(this.code).br('exit')
         break
     }
+    if (this.selfLoop) fn.end()
   }
 
   build(): FunctionBody {

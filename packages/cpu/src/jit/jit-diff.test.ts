@@ -249,6 +249,37 @@ describe('compiled tier vs interpreter on random programs', () => {
     expect(compared).toBe(24)
   })
 
+  test('every condition after ADDS and CMN in the same block, on edge operands', () => {
+    // adds x0, x1, x2 or cmn x1, #imm, then csinc x3..x16, xzr, xzr, <cond 0..13> (CSET of the
+    // inverted condition) in the one block; the same with adds w0, w1, w2 / cmn w1, #imm into
+    // x17..x30 (llvm-mc encodings; cond in bits 15:12); subs x10, x10, #1; b.ne back: the
+    // first time round is interpreted (and makes the block hot), the second translated.
+    const csinc = (rd: number, cond: number): number => (0x9a9f07e0 | (cond << 12) | rd) >>> 0
+    const edges = [0n, 1n, 26n, 0x7fff_ffffn, 0x8000_0000n, 0xffff_ffe6n, 0xffff_ffffn, 0x1_0000_0000n, 0x7fff_ffff_ffff_ffffn, 0x8000_0000_0000_0000n,
+      0xffff_ffff_ffff_ffe6n, 0xffff_ffff_ffff_ffe5n, 0xffff_ffff_ffff_ffffn]
+    let compared = 0
+    for (const imm of [null, 0, 26, 4095]) {
+      const add64 = imm === null ? 0xab020020 : (0xb100003f | (imm << 10)) >>> 0
+      const add32 = imm === null ? 0x2b020020 : (0x3100003f | (imm << 10)) >>> 0
+      const words = [add64, ...Array.from({ length: 14 }, (_, c) => csinc(3 + c, c)), add32, ...Array.from({ length: 14 }, (_, c) => csinc(17 + c, c))]
+      words.push(0xf100054a, (0x54000001 | ((-words.length & 0x7ffff) << 5)) >>> 0)
+      for (let i = 0; i < edges.length; i++) {
+        for (let j = 0; j < edges.length; j += imm === null ? 1 : edges.length) {
+          const regs = Array.from({ length: 31 }, () => 0n)
+          regs[1] = edges[i]!
+          regs[2] = edges[j]!
+          regs[10] = 2n
+          const setup: Setup = { words, regs, nzcv: 0, sp: BigInt(DATA + 0x10_0000), tcf: 0, tco: 0, mmu: false, rgsr: 0x100n, gcr: 0n }
+          const jit = machine(true, setup)
+          expect(play(jit, setup, [100]), `imm ${imm} a ${edges[i]!.toString(16)} b ${edges[j]!.toString(16)}`).toEqual(play(machine(false, setup), setup, [100]))
+          expect(jit.cpu.jit!.stats.retired).toBeGreaterThan(30)
+          compared++
+        }
+      }
+    }
+    expect(compared).toBe(13 * 13 + 3 * 13)
+  })
+
   test('pairs that cross a page: each element on its own page, faults and tag mismatches as in the interpreter', () => {
     // 1: ldp x0, x1, [x20]; stp x2, x3, [x21]; ldp w4, w5, [x22]; stp w6, w7, [x23];
     // ldpsw x8, x9, [x24]; subs x10, x10, #1; b.ne 1b (llvm-mc), every pointer 4 or 8 bytes
