@@ -8,9 +8,9 @@ import { chooseNonExcludedTag } from '../mte.js'
 import { REG_DISCARD, REG_SP } from '../state.js'
 import type { Emitter } from './emit.js'
 import { access } from './emit-ops.js'
-import { CRC_TABLE_BYTES, FN_HELPER, ST_ADDG, ST_CRC, ST_MTE_ON, ST_TLB, TLB_TAGS } from './layout.js'
+import { CRC_TABLE_BYTES, FN_HELPER, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_TLB, TLB_TAGS } from './layout.js'
 import type { Block } from './region.js'
-import { Op } from './wasm-encoder.js'
+import { I64, Op } from './wasm-encoder.js'
 
 const wz = (n: number): number => (n === 31 ? REG_DISCARD : n)
 const rs = (n: number): number => (n === 31 ? REG_SP : n)
@@ -100,7 +100,18 @@ export function emitMore(em: Emitter, b: Block, k: number): void {
       // The MTE instructions are UNDEFINED without FEAT_MTE: the interpreter raises that.
       fn.i32(0).mem(Op.i32Load, em.base + ST_MTE_ON).op(Op.i32Eqz)
       em.exitIf(b, k)
-      return helperCall(em, b, k)
+      if (d.name !== 'IRG') return helperCall(em, b, k)
+      // IRG excluding only GCR_EL1.Exclude (Xm<15:0> = 0) in wasm, else the handler.
+      if (d.rm !== 31) {
+        em.get(d.rm)
+        fn.op(Op.i32WrapI64).i32(0xffff).op(Op.i32And)
+        fn.if()
+        helperCall(em, b, k)
+        fn.else()
+        irg(em, d.rn, d.rd)
+        fn.end()
+      } else irg(em, d.rn, d.rd)
+      return
     case 'RBIT': case 'REV16': case 'REV32': case 'REV': case 'CLS':
       return helperCall(em, b, k)
     default:
@@ -139,4 +150,39 @@ function helperCall(em: Emitter, b: Block, k: number): void {
   const helpers = em.region.helpers
   em.fn.i32(helpers.length).call(FN_HELPER).op(Op.drop)
   helpers.push(b.insns[k]!.off)
+}
+
+/**
+ * IRG Xd, Xn with the exclusion GCR_EL1.Exclude: with tag access on, four steps of the
+ * RGSR_EL1 seed's LFSR (as the interpreter: mte.ts lfsrStep4; RRND with a zero seed uses 1)
+ * give the offset, ST_ADDG's table ChooseNonExcludedTag(RGSR.TAG, offset), and RGSR_EL1
+ * takes the new seed and tag (in the state page, written back at the exit); with it off,
+ * tag 0 and RGSR unchanged.
+ */
+function irg(em: Emitter, rn: number, rd: number): void {
+  const fn = em.fn
+  const [seed, offset, rgsr, flags, bit] = [em.c, em.e, em.tg, em.h, em.slowAt]
+  fn.i32(0).mem(Op.i32Load, em.base + ST_IRG_FLAGS).tee(flags).i32(1).op(Op.i32And)
+  fn.if('', I64)
+  fn.i32(0).mem(Op.i32Load, em.base + ST_RGSR).tee(rgsr).i32(8).op(Op.i32ShrU).i32(0xffff).op(Op.i32And).tee(seed)
+  fn.op(Op.i32Eqz).get(flags).i32(1).op(Op.i32ShrU, Op.i32And).get(seed).op(Op.i32Or).set(seed)
+  fn.i32(0).set(offset)
+  for (let i = 0; i < 4; i++) {
+    // b = s<5> ^ s<3> ^ s<2> ^ s<0>; s = b << 15 | s >> 1; offset<i> = b
+    fn.get(seed).i32(5).op(Op.i32ShrU).get(seed).i32(3).op(Op.i32ShrU, Op.i32Xor).get(seed).i32(2).op(Op.i32ShrU, Op.i32Xor)
+    fn.get(seed).op(Op.i32Xor).i32(1).op(Op.i32And).set(bit)
+    fn.get(bit).i32(15).op(Op.i32Shl).get(seed).i32(1).op(Op.i32ShrU, Op.i32Or).set(seed)
+    fn.get(offset).get(bit)
+    if (i !== 0) fn.i32(i).op(Op.i32Shl)
+    fn.op(Op.i32Or).set(offset)
+  }
+  // tag = table[RGSR.TAG * 16 + offset]; RGSR = seed << 8 | tag
+  fn.get(rgsr).i32(15).op(Op.i32And).i32(4).op(Op.i32Shl).get(offset).op(Op.i32Or).mem(Op.i32Load8U, em.base + ST_ADDG).set(offset)
+  fn.i32(0).get(seed).i32(8).op(Op.i32Shl).get(offset).op(Op.i32Or).mem(Op.i32Store, em.base + ST_RGSR)
+  fn.i32(0).i32(1).mem(Op.i32Store, em.base + ST_RGSR_DIRTY)
+  fn.get(offset).op(Op.i64ExtendI32U).i64(56).op(Op.i64Shl)
+  fn.else().i64(0).end()
+  em.get(rs(rn))
+  fn.i64(-1, ~(15 << 24)).op(Op.i64And, Op.i64Or)
+  em.set(rs(rd))
 }

@@ -280,6 +280,32 @@ describe('compiled tier vs interpreter on random programs', () => {
     expect(compared).toBe(13 * 13 + 3 * 13)
   })
 
+  test('IRG in wasm: RGSR_EL1 seeds, GCR_EL1 exclusions and RRND, Xm exclusions through the handler, tag access off', () => {
+    // irg x1, x2; irg x3, x1, x4; irg x5, x5; irg sp, x6; subs x10, x10, #1; b.ne back
+    // (llvm-mc): the first time round interpreted, the next three translated; x4 = 0 keeps
+    // the second IRG in wasm, a non-zero x4 sends it to the handler between wasm ones.
+    const words = [0x9adf1041, 0x9ac41023, 0x9adf10a5, 0x9adf10df, 0xf100054a, (0x54000001 | ((-5 & 0x7ffff) << 5)) >>> 0]
+    let compared = 0
+    for (const ata of [true, false]) {
+      for (const gcr of [0n, 1n, 0xfffen, 0xffffn, 0x1_0000n, 0x1_00f0n]) {
+        for (const rgsr of [0n, 0x100n, 0xabcd05n, 0xffff0fn]) {
+          for (const x4 of [0n, 0x8001n]) {
+            const regs = Array.from({ length: 31 }, (_, r) => BigInt(r) * 0x0101_0101_0101n)
+            regs[4] = x4
+            regs[10] = 4n
+            const setup: Setup = { words, regs, nzcv: 0, sp: BigInt(DATA + 0x10_0000), tcf: 0, tco: 0, mmu: false, rgsr, gcr }
+            const [jit, interp] = [machine(true, setup), machine(false, setup)]
+            if (!ata) for (const m of [jit, interp]) m.cpu.setSysreg('SCTLR_EL1', m.cpu.getSysreg('SCTLR_EL1') & ~(1n << 43n))
+            expect(play(jit, setup, [100]), `ata ${ata} gcr ${gcr.toString(16)} rgsr ${rgsr.toString(16)} x4 ${x4}`).toEqual(play(interp, setup, [100]))
+            expect(jit.cpu.jit!.stats.retired).toBeGreaterThan(15)
+            compared++
+          }
+        }
+      }
+    }
+    expect(compared).toBe(2 * 6 * 4 * 2)
+  })
+
   test('pairs that cross a page: each element on its own page, faults and tag mismatches as in the interpreter', () => {
     // 1: ldp x0, x1, [x20]; stp x2, x3, [x21]; ldp w4, w5, [x22]; stp w6, w7, [x23];
     // ldpsw x8, x9, [x24]; subs x10, x10, #1; b.ne 1b (llvm-mc), every pointer 4 or 8 bytes

@@ -22,7 +22,7 @@ import { regionModule } from './emit.js'
 import { compile } from '../handlers.js'
 import { addgTable, crcTable } from './emit-more.js'
 import {
-  CRC_TABLE_BYTES, EXIT_BRANCH, EXIT_STOP, STATE_BYTES, ST_ADDG, ST_CRC, ST_MTE_ON, ST_LEFT, ST_NZCV, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
+  CRC_TABLE_BYTES, EXIT_BRANCH, EXIT_STOP, STATE_BYTES, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_LEFT, ST_NZCV, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
   TLB_MASK, TLB_READ_KEY, TLB_TAGS, TLB_WRITE_KEY,
 } from './layout.js'
 import { formRegion } from './region.js'
@@ -224,10 +224,21 @@ export class Jit {
     return (isWrite !== 0 ? writable : readable) ? 1 : 0
   }
 
+  /** After an IRG in wasm: RGSR_EL1 as the interpreter's IRG leaves it (bits 63:32 zero). */
+  private syncRgsr(): void {
+    const s = this.s32
+    const b = this.base >> 2
+    if (s[b + ST_RGSR_DIRTY / 4] === 0) return
+    s[b + ST_RGSR_DIRTY / 4] = 0
+    this.cpu.sys[2 * SLOT.RGSR_EL1] = s[b + ST_RGSR / 4]!
+    this.cpu.sys[2 * SLOT.RGSR_EL1 + 1] = 0
+  }
+
   private setAddgTable(key: number): void {
     this.addgKey = key
     new Uint8Array(this.wasm.buffer, this.base + ST_ADDG, 256).set(addgTable(key & 0xffff, (key & (1 << 16)) !== 0))
-    this.s32[(this.base + ST_MTE_ON) >> 2] = key >>> 17
+    this.s32[(this.base + ST_MTE_ON) >> 2] = (key >>> 17) & 1
+    this.s32[(this.base + ST_IRG_FLAGS) >> 2] = ((key >>> 16) & 1) | ((key >>> 18) & 1) << 1
   }
 
   /**
@@ -250,7 +261,13 @@ export class Jit {
     const t2 = performance.now()
     // Instructions the region runs through the interpreter's handlers (registers in the state page).
     const handlers = region.helpers.map((off) => compile(this.cpu, frame.view.getUint32(frame.base + off, true)))
-    const helper = (h: number): number => handlers[h]!()
+    const helper = (h: number): number => {
+      // The handler reads and writes RGSR_EL1 in the Cpu (IRG with an Xm exclusion).
+      this.syncRgsr()
+      const r = handlers[h]!()
+      this.s32[(this.base + ST_RGSR) >> 2] = this.cpu.sys[2 * SLOT.RGSR_EL1]!
+      return r
+    }
     const module = new Wasm.Module(bytes)
     const t3 = performance.now()
     const instance = new Wasm.Instance(module, { env: { mem: this.wasm, fill: this.fillImport, helper } })
@@ -285,12 +302,14 @@ export class Jit {
     if (this.tlbStale) this.flushTlb()
     const cpu = this.cpu
     // ADDG/SUBG's tags follow GCR_EL1.Exclude, ATAen and the MTE level.
-    const addgKey = (cpu.sys[2 * SLOT.GCR_EL1]! & 0xffff) | (cpu.mte.ataEnabled(cpu.p[PS.EL]!) ? 1 << 16 : 0) | (cpu.mteLevel() >= 1 ? 1 << 17 : 0)
+    const gcr = cpu.sys[2 * SLOT.GCR_EL1]!
+    const addgKey = (gcr & 0xffff) | (cpu.mte.ataEnabled(cpu.p[PS.EL]!) ? 1 << 16 : 0) | (cpu.mteLevel() >= 1 ? 1 << 17 : 0) | (gcr & (1 << 16)) << 2
     if (addgKey !== this.addgKey) this.setAddgTable(addgKey)
     const p = cpu.p
     const s = this.s32
     const b = this.base >> 2
     s[b + ST_LEFT / 4] = cpu.left
+    s[b + ST_RGSR / 4] = cpu.sys[2 * SLOT.RGSR_EL1]!
     s[b + ST_NZCV / 4] = (p[PS.N]! << 31) | (p[PS.Z]! << 30) | (p[PS.C]! << 29) | (p[PS.V]! << 28)
     this.stats.entries++
     const code = entry.run(entry.block)
@@ -304,6 +323,7 @@ export class Jit {
     p[PS.V] = (nzcv >>> 28) & 1
     cpu.pcLo = s[b + ST_PC / 4]! >>> 0
     cpu.pcHi = s[b + ST_PC / 4 + 1]! >>> 0
+    this.syncRgsr()
     if (code === EXIT_STOP) Atomics.store(s, b + ST_STOP / 4, 0)
     return code
   }

@@ -44,7 +44,13 @@ export const CRC_TABLE_BYTES = 1024
 export const ST_ADDG = ST_CRC + 2 * CRC_TABLE_BYTES
 export const ST_MTE_ON = ST_ADDG + 256
 
-export const STATE_BYTES = ST_MTE_ON + 4
+/** IRG's state: bit 0 tag access on (ATAen at this EL), bit 1 GCR_EL1.RRND (i32; with ST_ADDG). */
+export const ST_IRG_FLAGS = ST_MTE_ON + 4
+/** RGSR_EL1's low word while translations run (i32), and non-zero once an IRG in wasm wrote it. */
+export const ST_RGSR = ST_IRG_FLAGS + 4
+export const ST_RGSR_DIRTY = ST_RGSR + 4
+
+export const STATE_BYTES = ST_RGSR_DIRTY + 4
 
 /** Exit codes a translation returns. */
 export const EXIT_BRANCH = 0
