@@ -19,6 +19,37 @@ export function emitMore(em: Emitter, b: Block, k: number): void {
   const fn = em.fn
   const d: Instruction = b.insns[k]!.d
   switch (d.name) {
+    case 'LDP': case 'STP': case 'LDPSW': {
+      const isWrite = d.name === 'STP'
+      const elem = d.name === 'LDPSW' ? 4 : d.sf ? 8 : 4
+      const writeback = d.mode === 1 || d.mode === 3
+      em.spAligned(b, k, d.rn)
+      em.get(rs(d.rn))
+      if (d.mode !== 1 && d.imm !== 0) fn.i64(d.imm).op(Op.i64Add)
+      fn.set(em.a)
+      access(em, b, k, 2 * elem, elem, isWrite, d.rn === 31 && !writeback, true)
+      if (isWrite) {
+        em.store(d.rt, elem)
+        em.store(d.rt2, elem, 0, em.h2)
+      } else {
+        em.load(elem, d.name === 'LDPSW')
+        fn.set(em.v)
+        em.load(elem, d.name === 'LDPSW', 0, em.h2)
+        fn.set(em.w)
+      }
+      if (writeback) {
+        fn.get(em.a)
+        if (d.mode === 1 && d.imm !== 0) fn.i64(d.imm).op(Op.i64Add)
+        em.set(rs(d.rn))
+      }
+      if (!isWrite) {
+        fn.get(em.v)
+        em.set(wz(d.rt))
+        fn.get(em.w)
+        em.set(wz(d.rt2))
+      }
+      return
+    }
     case 'CRC32': case 'CRC32C': {
       // Reflected table update a byte at a time, low byte first; no inversion (as the instruction).
       const table = em.base + ST_CRC + (d.name === 'CRC32C' ? CRC_TABLE_BYTES : 0)

@@ -362,3 +362,15 @@ function addCond(em: Emitter, cond: number, narrow: boolean): void {
   }
   if (cond & 1) fn.op(Op.i32Eqz)
 }
+
+/** What the flag setter before instruction k of block b in the same block was, if any. */
+export function setterKind(b: Block, k: number): SetterKind {
+  const s = b.setterOf.get(k)
+  if (s === undefined || s < 0) return null
+  const d = b.insns[s]!.d
+  if (d.name.startsWith('CC')) return null // CCMP/CCMN: which flags depends on a condition
+  const sf = (d as { sf: number }).sf
+  if (d.name.startsWith('SUBS')) return { op: sf ? CC_SUB64 : CC_SUB32 }
+  if (d.name.startsWith('ADDS')) return { op: sf ? CC_ADD64 : CC_ADD32 }
+  return { op: sf ? CC_LOGIC64 : CC_LOGIC32 }
+}

@@ -14,7 +14,7 @@ import {
 } from './layout.js'
 import { type Block, type Region } from './region.js'
 import { FunctionBody, I32, I64, Op, encodeModule } from './wasm-encoder.js'
-import { MASK32, access, addVa, bitfield, cond, divide, extended, mulHigh, shifted } from './emit-ops.js'
+import { MASK32, access, addVa, bitfield, cond, divide, extended, mulHigh, setterKind, shifted } from './emit-ops.js'
 import { condFunction, nzcvFunction } from './flags.js'
 import { emitMore } from './emit-more.js'
 
@@ -165,7 +165,6 @@ export class Emitter {
     }
   }
 
-
   // ---- flags ----
   /** a and b are in t1 and t2 (zero-extended for 32-bit): they become the lazy flags. */
   setCc(op: number): void {
@@ -174,17 +173,6 @@ export class Emitter {
   /** Pushes NZCV (bits 31:28) of the lazy flags. */
   nzcv(): void {
     this.fn.get(this.ccOp).get(this.ccA).get(this.ccB).get(this.ccLit).call(FN_NZCV)
-  }
-
-  setterKind(b: Block, k: number): SetterKind {
-    const s = b.setterOf.get(k)
-    if (s === undefined || s < 0) return null
-    const d = b.insns[s]!.d
-    if (d.name.startsWith('CC')) return null // CCMP/CCMN: which flags depends on a condition
-    const sf = (d as { sf: number }).sf
-    if (d.name.startsWith('SUBS')) return { op: sf ? CC_SUB64 : CC_SUB32 }
-    if (d.name.startsWith('ADDS')) return { op: sf ? CC_ADD64 : CC_ADD32 }
-    return { op: sf ? CC_LOGIC64 : CC_LOGIC32 }
   }
 
   /** SP-based accesses check SP alignment (SCTLR_EL1.SA/SA0): misaligned SP goes to the interpreter. */
@@ -364,12 +352,12 @@ export class Emitter {
         if (d.name === 'CSINC') fn.i64(1).op(Op.i64Add)
         else if (d.name === 'CSINV') fn.i64(-1).op(Op.i64Xor)
         else if (d.name === 'CSNEG') fn.set(this.t1).i64(0).get(this.t1).op(Op.i64Sub)
-        cond(this, d.cond, this.setterKind(b, k))
+        cond(this, d.cond, setterKind(b, k))
         fn.op(Op.select)
         this.setW(wz(d.rd), d.sf)
         break
       case 'CCMP_r': case 'CCMN_r': case 'CCMP_i': case 'CCMN_i': {
-        cond(this, d.cond, this.setterKind(b, k))
+        cond(this, d.cond, setterKind(b, k))
         fn.set(this.c)
         this.get(d.rn)
         if (!d.sf) MASK32(fn)
@@ -445,37 +433,6 @@ export class Emitter {
         }
         break
       }
-      case 'LDP': case 'STP': case 'LDPSW': {
-        const isWrite = d.name === 'STP'
-        const elem = d.name === 'LDPSW' ? 4 : d.sf ? 8 : 4
-        const writeback = d.mode === 1 || d.mode === 3
-        this.spAligned(b, k, d.rn)
-        this.get(rs(d.rn))
-        if (d.mode !== 1 && d.imm !== 0) fn.i64(d.imm).op(Op.i64Add)
-        fn.set(this.a)
-        access(this, b, k, 2 * elem, elem, isWrite, d.rn === 31 && !writeback, true)
-        if (isWrite) {
-          this.store(d.rt, elem)
-          this.store(d.rt2, elem, 0, this.h2)
-        } else {
-          this.load(elem, d.name === 'LDPSW')
-          fn.set(this.v)
-          this.load(elem, d.name === 'LDPSW', 0, this.h2)
-          fn.set(this.w)
-        }
-        if (writeback) {
-          fn.get(this.a)
-          if (d.mode === 1 && d.imm !== 0) fn.i64(d.imm).op(Op.i64Add)
-          this.set(rs(d.rn))
-        }
-        if (!isWrite) {
-          fn.get(this.v)
-          this.set(wz(d.rt))
-          fn.get(this.w)
-          this.set(wz(d.rt2))
-        }
-        break
-      }
       default:
         emitMore(this, b, k)
     }
@@ -488,7 +445,7 @@ export class Emitter {
     const d: Instruction = b.insns[k]!.d
     switch (d.name) {
       case 'B_cond':
-        return cond(this, d.cond, this.setterKind(b, k))
+        return cond(this, d.cond, setterKind(b, k))
       case 'CBZ':
       case 'CBNZ':
         this.get(d.rt)
