@@ -5,12 +5,12 @@
 
 import type { Instruction } from '@tagvm/a64'
 import { chooseNonExcludedTag } from '../mte.js'
-import { REG_DISCARD, REG_SP, REG_ZR } from '../state.js'
+import { REG_DISCARD, REG_SP } from '../state.js'
 import type { Emitter } from './emit.js'
 import { access } from './emit-ops.js'
-import { CRC_TABLE_BYTES, FN_HELPER, ST_ADDG, ST_CRC, ST_MTE_ON, ST_TLB, ST_X, TLB_TAGS } from './layout.js'
-import { registersOf, type Block } from './region.js'
-import { Op } from './wasm-encoder.js'
+import { CRC_TABLE_BYTES, FN_HELPER, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_TLB, TLB_TAGS } from './layout.js'
+import type { Block } from './region.js'
+import { I64, Op } from './wasm-encoder.js'
 
 const wz = (n: number): number => (n === 31 ? REG_DISCARD : n)
 const rs = (n: number): number => (n === 31 ? REG_SP : n)
@@ -19,6 +19,37 @@ export function emitMore(em: Emitter, b: Block, k: number): void {
   const fn = em.fn
   const d: Instruction = b.insns[k]!.d
   switch (d.name) {
+    case 'LDP': case 'STP': case 'LDPSW': {
+      const isWrite = d.name === 'STP'
+      const elem = d.name === 'LDPSW' ? 4 : d.sf ? 8 : 4
+      const writeback = d.mode === 1 || d.mode === 3
+      em.spAligned(b, k, d.rn)
+      em.get(rs(d.rn))
+      if (d.mode !== 1 && d.imm !== 0) fn.i64(d.imm).op(Op.i64Add)
+      fn.set(em.a)
+      access(em, b, k, 2 * elem, elem, isWrite, d.rn === 31 && !writeback, true)
+      if (isWrite) {
+        em.store(d.rt, elem)
+        em.store(d.rt2, elem, 0, em.h2)
+      } else {
+        em.load(elem, d.name === 'LDPSW')
+        fn.set(em.v)
+        em.load(elem, d.name === 'LDPSW', 0, em.h2)
+        fn.set(em.w)
+      }
+      if (writeback) {
+        fn.get(em.a)
+        if (d.mode === 1 && d.imm !== 0) fn.i64(d.imm).op(Op.i64Add)
+        em.set(rs(d.rn))
+      }
+      if (!isWrite) {
+        fn.get(em.v)
+        em.set(wz(d.rt))
+        fn.get(em.w)
+        em.set(wz(d.rt2))
+      }
+      return
+    }
     case 'CRC32': case 'CRC32C': {
       // Reflected table update a byte at a time, low byte first; no inversion (as the instruction).
       const table = em.base + ST_CRC + (d.name === 'CRC32C' ? CRC_TABLE_BYTES : 0)
@@ -100,7 +131,18 @@ export function emitMore(em: Emitter, b: Block, k: number): void {
       // The MTE instructions are UNDEFINED without FEAT_MTE: the interpreter raises that.
       fn.i32(0).mem(Op.i32Load, em.base + ST_MTE_ON).op(Op.i32Eqz)
       em.exitIf(b, k)
-      return helperCall(em, b, k)
+      if (d.name !== 'IRG') return helperCall(em, b, k)
+      // IRG excluding only GCR_EL1.Exclude (Xm<15:0> = 0) in wasm, else the handler.
+      if (d.rm !== 31) {
+        em.get(d.rm)
+        fn.op(Op.i32WrapI64).i32(0xffff).op(Op.i32And)
+        fn.if()
+        helperCall(em, b, k)
+        fn.else()
+        irg(em, d.rn, d.rd)
+        fn.end()
+      } else irg(em, d.rn, d.rd)
+      return
     case 'RBIT': case 'REV16': case 'REV32': case 'REV': case 'CLS':
       return helperCall(em, b, k)
     default:
@@ -132,26 +174,46 @@ export function addgTable(exclude: number, ata: boolean): Uint8Array {
 /**
  * An instruction that only reads and writes general registers (and system registers the
  * translation does not cache, such as RGSR_EL1 for IRG) and cannot fault, run by the
- * interpreter's own handler: its source registers go to the state page (the Cpu's `x`),
- * the handler runs through the `helper` import, the destination comes back.
+ * interpreter's own handler through the `helper` import: translations keep the registers in
+ * the Cpu's `x` array, where the handler reads and writes them.
  */
 function helperCall(em: Emitter, b: Block, k: number): void {
-  const fn = em.fn
-  const insn = b.insns[k]!
-  const x = em.base + ST_X
-  const rw = registersOf(insn.d)
-  for (const r of rw.reads) {
-    if (r === REG_ZR) continue
-    fn.i32(0)
-    em.get(r)
-    fn.mem(Op.i64Store, x + 8 * r)
-  }
   const helpers = em.region.helpers
-  fn.i32(helpers.length).call(FN_HELPER).op(Op.drop)
-  helpers.push(insn.off)
-  for (const r of rw.writes) {
-    if (r === REG_DISCARD) continue
-    fn.i32(0).mem(Op.i64Load, x + 8 * r)
-    em.set(r)
+  em.fn.i32(helpers.length).call(FN_HELPER).op(Op.drop)
+  helpers.push(b.insns[k]!.off)
+}
+
+/**
+ * IRG Xd, Xn with the exclusion GCR_EL1.Exclude: with tag access on, four steps of the
+ * RGSR_EL1 seed's LFSR (as the interpreter: mte.ts lfsrStep4; RRND with a zero seed uses 1)
+ * give the offset, ST_ADDG's table ChooseNonExcludedTag(RGSR.TAG, offset), and RGSR_EL1
+ * takes the new seed and tag (in the state page, written back at the exit); with it off,
+ * tag 0 and RGSR unchanged.
+ */
+function irg(em: Emitter, rn: number, rd: number): void {
+  const fn = em.fn
+  const [seed, offset, rgsr, flags, bit] = [em.c, em.e, em.tg, em.h, em.slowAt]
+  fn.i32(0).mem(Op.i32Load, em.base + ST_IRG_FLAGS).tee(flags).i32(1).op(Op.i32And)
+  fn.if('', I64)
+  fn.i32(0).mem(Op.i32Load, em.base + ST_RGSR).tee(rgsr).i32(8).op(Op.i32ShrU).i32(0xffff).op(Op.i32And).tee(seed)
+  fn.op(Op.i32Eqz).get(flags).i32(1).op(Op.i32ShrU, Op.i32And).get(seed).op(Op.i32Or).set(seed)
+  fn.i32(0).set(offset)
+  for (let i = 0; i < 4; i++) {
+    // b = s<5> ^ s<3> ^ s<2> ^ s<0>; s = b << 15 | s >> 1; offset<i> = b
+    fn.get(seed).i32(5).op(Op.i32ShrU).get(seed).i32(3).op(Op.i32ShrU, Op.i32Xor).get(seed).i32(2).op(Op.i32ShrU, Op.i32Xor)
+    fn.get(seed).op(Op.i32Xor).i32(1).op(Op.i32And).set(bit)
+    fn.get(bit).i32(15).op(Op.i32Shl).get(seed).i32(1).op(Op.i32ShrU, Op.i32Or).set(seed)
+    fn.get(offset).get(bit)
+    if (i !== 0) fn.i32(i).op(Op.i32Shl)
+    fn.op(Op.i32Or).set(offset)
   }
+  // tag = table[RGSR.TAG * 16 + offset]; RGSR = seed << 8 | tag
+  fn.get(rgsr).i32(15).op(Op.i32And).i32(4).op(Op.i32Shl).get(offset).op(Op.i32Or).mem(Op.i32Load8U, em.base + ST_ADDG).set(offset)
+  fn.i32(0).get(seed).i32(8).op(Op.i32Shl).get(offset).op(Op.i32Or).mem(Op.i32Store, em.base + ST_RGSR)
+  fn.i32(0).i32(1).mem(Op.i32Store, em.base + ST_RGSR_DIRTY)
+  fn.get(offset).op(Op.i64ExtendI32U).i64(56).op(Op.i64Shl)
+  fn.else().i64(0).end()
+  em.get(rs(rn))
+  fn.i64(-1, ~(15 << 24)).op(Op.i64And, Op.i64Or)
+  em.set(rs(rd))
 }

@@ -2,7 +2,7 @@
 // several wasm instructions, the memory fast path, conditions), split out of emit.ts.
 
 import {
-  FN_COND, FN_FILL, CC_LOGIC32, CC_LOGIC64, CC_SUB32, CC_SUB64, ST_TLB, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST, TLB_MASK, TLB_READ_KEY, TLB_TAGS,
+  FN_COND, FN_FILL, CC_ADD32, CC_ADD64, CC_LOGIC32, CC_LOGIC64, CC_SUB32, CC_SUB64, ST_TLB, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST, TLB_MASK, TLB_READ_KEY, TLB_TAGS,
   TLB_WRITE_KEY,
 } from './layout.js'
 import type { Block } from './region.js'
@@ -153,29 +153,58 @@ export function divide(em: Emitter, rn: number, rm: number, sf: number, signed: 
 // ---- memory ----
 /**
  * The fast path of an access of `span` bytes at the address in local `a`, made of parts of
- * `elem` bytes: aligned to `elem`, inside one page, a fast-TLB hit (or a fill that succeeds)
- * with the permission, and the pointer's tag equal to that of every granule touched unless
- * `unchecked`. Leaves the host address in `h`; else side exit.
+ * `elem` bytes: aligned to `elem`, a fast-TLB hit (or a fill that succeeds) with the
+ * permission, and the pointer's tag equal to that of every granule touched unless
+ * `unchecked`. Leaves the host address in `h`; else side exit. A pair (span = 2 * elem)
+ * may cross into the next page when `pairs` says so: each element is then looked up on its
+ * own page (both before anything is written), and `h2` holds the second element's host
+ * address (h + elem otherwise). Without `pairs` a page-crossing access leaves.
  */
-export function access(em: Emitter, b: Block, k: number, span: number, elem: number, isWrite: boolean, unchecked: boolean): void {
+export function access(em: Emitter, b: Block, k: number, span: number, elem: number, isWrite: boolean, unchecked: boolean, pairs = false): void {
   const fn = em.fn
-  const tlb = em.base + ST_TLB
   fn.get(em.a).op(Op.i32WrapI64).tee(em.c)
   if (span === elem) {
     if (elem > 1) {
       fn.i32(elem - 1).op(Op.i32And)
       em.exitIf(b, k)
     } else fn.op(Op.drop)
-  } else {
-    fn.i32(elem - 1).op(Op.i32And)
+    lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, em.h)
+    return
+  }
+  fn.i32(elem - 1).op(Op.i32And)
+  if (!pairs) {
     fn.get(em.c).i32(4095).op(Op.i32And).i32(4096 - span).op(Op.i32GtU, Op.i32Or)
     em.exitIf(b, k)
+    lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, em.h)
+    return
   }
-  fn.get(em.c).i32(12).op(Op.i32ShrU).i32(TLB_ENTRIES - 1).op(Op.i32And).i32(Math.log2(TLB_ENTRY_BYTES)).op(Op.i32Shl).set(em.e)
-  const key = isWrite ? TLB_WRITE_KEY : TLB_READ_KEY
-  fn.get(em.a).get(em.e).mem(Op.i64Load, tlb + TLB_MASK).op(Op.i64And).get(em.e).mem(Op.i64Load, tlb + key).op(Op.i64Ne)
+  em.exitIf(b, k)
+  fn.get(em.c).i32(4095).op(Op.i32And).i32(4096 - span).op(Op.i32GtU)
   fn.if()
-  fn.get(em.c).get(em.a).i64(32).op(Op.i64ShrU, Op.i32WrapI64).i32(isWrite ? 1 : 0).call(FN_FILL).op(Op.i32Eqz)
+  // The pair crosses a page: an element on each (aligned elements never straddle one).
+  lookup(em, b, k, em.a, em.c, elem, elem, isWrite, unchecked, em.h)
+  fn.get(em.a).i64(elem).op(Op.i64Add).tee(em.a2).op(Op.i32WrapI64).set(em.c2)
+  lookup(em, b, k, em.a2, em.c2, elem, elem, isWrite, unchecked, em.h2)
+  fn.else()
+  lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, em.h)
+  fn.get(em.h).i32(elem).op(Op.i32Add).set(em.h2)
+  fn.end()
+}
+
+/**
+ * One page's part of an access (see access): `span` bytes of `elem`-byte parts at the address
+ * in locals `a` (i64) and `c` (its low half); the host address to `host`.
+ */
+function lookup(
+  em: Emitter, b: Block, k: number, a: number, c: number, span: number, elem: number, isWrite: boolean, unchecked: boolean, host: number,
+): void {
+  const fn = em.fn
+  const tlb = em.base + ST_TLB
+  fn.get(c).i32(12).op(Op.i32ShrU).i32(TLB_ENTRIES - 1).op(Op.i32And).i32(Math.log2(TLB_ENTRY_BYTES)).op(Op.i32Shl).set(em.e)
+  const key = isWrite ? TLB_WRITE_KEY : TLB_READ_KEY
+  fn.get(a).get(em.e).mem(Op.i64Load, tlb + TLB_MASK).op(Op.i64And).get(em.e).mem(Op.i64Load, tlb + key).op(Op.i64Ne)
+  fn.if()
+  fn.get(c).get(a).i64(32).op(Op.i64ShrU, Op.i32WrapI64).i32(isWrite ? 1 : 0).call(FN_FILL).op(Op.i32Eqz)
   em.exitIf(b, k)
   fn.end()
   if (!unchecked) {
@@ -184,18 +213,18 @@ export function access(em: Emitter, b: Block, k: number, span: number, elem: num
     // nibble = tags[g >> 1] >> (4 * (g & 1)) & 15, g = page offset >> 4, for the granule of
     // the first byte and (a pair, which may span two granules of the page) of the last.
     for (const at of span > elem ? [0, span - 1] : [0]) {
-      fn.get(em.tg).get(em.c)
+      fn.get(em.tg).get(c)
       if (at !== 0) fn.i32(at).op(Op.i32Add)
       fn.i32(4095).op(Op.i32And).i32(5).op(Op.i32ShrU, Op.i32Add).mem(Op.i32Load8U, 0)
-      fn.get(em.c)
+      fn.get(c)
       if (at !== 0) fn.i32(at).op(Op.i32Add)
       fn.i32(2).op(Op.i32ShrU).i32(4).op(Op.i32And, Op.i32ShrU).i32(15).op(Op.i32And)
-      fn.get(em.a).i64(56).op(Op.i64ShrU, Op.i32WrapI64).i32(15).op(Op.i32And, Op.i32Ne)
+      fn.get(a).i64(56).op(Op.i64ShrU, Op.i32WrapI64).i32(15).op(Op.i32And, Op.i32Ne)
       em.exitIf(b, k)
     }
     fn.end()
   }
-  fn.get(em.e).mem(Op.i32Load, tlb + TLB_HOST).get(em.c).i32(4095).op(Op.i32And, Op.i32Add).set(em.h)
+  fn.get(em.e).mem(Op.i32Load, tlb + TLB_HOST).get(c).i32(4095).op(Op.i32And, Op.i32Add).set(host)
 }
 
 // ---- operands ----
@@ -237,7 +266,7 @@ export function cond(em: Emitter, cond: number, setter: SetterKind): void {
     const { op } = setter
     const sub = op === CC_SUB64 || op === CC_SUB32
     const logic = op === CC_LOGIC64 || op === CC_LOGIC32
-    const narrow = op === CC_SUB32 || op === CC_LOGIC32
+    const narrow = op === CC_SUB32 || op === CC_LOGIC32 || op === CC_ADD32
     const pushA = (): void => {
       fn.get(em.ccA)
       if (narrow) fn.op(Op.i32WrapI64)
@@ -262,6 +291,7 @@ export function cond(em: Emitter, cond: number, setter: SetterKind): void {
       fn.op(opcode)
       return
     }
+    if (op === CC_ADD64 || op === CC_ADD32) return addCond(em, cond, narrow)
     if (logic && (cond === 2 || cond === 8)) return void fn.i32(0) // HS, HI: C = 0
     if (logic && (cond === 3 || cond === 9)) return void fn.i32(1) // LO, LS
     if (logic && (cond === 6)) return void fn.i32(0) // VS
@@ -270,4 +300,77 @@ export function cond(em: Emitter, cond: number, setter: SetterKind): void {
   fn.i32(cond)
   em.nzcv()
   fn.call(FN_COND)
+}
+
+/**
+ * ConditionHolds after ADDS/CMN in the same block, from its operands: r = a + b (in the
+ * operation's width), Z = r == 0, N = r < 0, C = r <u a (the add carried out), V = a and b
+ * of one sign and r of the other.
+ */
+function addCond(em: Emitter, cond: number, narrow: boolean): void {
+  const fn = em.fn
+  const I = narrow
+    ? { add: Op.i32Add, eqz: Op.i32Eqz, ltU: Op.i32LtU, ltS: Op.i32LtS, xor: Op.i32Xor, and: Op.i32And, zero: () => fn.i32(0) }
+    : { add: Op.i64Add, eqz: Op.i64Eqz, ltU: Op.i64LtU, ltS: Op.i64LtS, xor: Op.i64Xor, and: Op.i64And, zero: () => fn.i64(0) }
+  const a = (): void => {
+    fn.get(em.ccA)
+    if (narrow) fn.op(Op.i32WrapI64)
+  }
+  const b = (): void => {
+    fn.get(em.ccB)
+    if (narrow) fn.op(Op.i32WrapI64)
+  }
+  const r = (): void => {
+    a()
+    b()
+    fn.op(I.add)
+  }
+  const z = (): void => {
+    r()
+    fn.op(I.eqz)
+  }
+  const n = (): void => {
+    r()
+    I.zero()
+    fn.op(I.ltS)
+  }
+  const c = (): void => {
+    r()
+    a()
+    fn.op(I.ltU)
+  }
+  const v = (): void => {
+    // (a ^ r) & (b ^ r) < 0
+    a()
+    r()
+    fn.op(I.xor)
+    b()
+    r()
+    fn.op(I.xor, I.and)
+    I.zero()
+    fn.op(I.ltS)
+  }
+  // Conditions come in pairs: odd ones are the even one negated.
+  switch (cond >> 1) {
+    case 0: z(); break
+    case 1: c(); break
+    case 2: n(); break
+    case 3: v(); break
+    case 4: c(); z(); fn.op(Op.i32Eqz, Op.i32And); break // HI: C && !Z
+    case 5: n(); v(); fn.op(Op.i32Xor, Op.i32Eqz); break // GE: N == V
+    case 6: n(); v(); fn.op(Op.i32Xor, Op.i32Eqz); z(); fn.op(Op.i32Eqz, Op.i32And); break // GT: !Z && N == V
+  }
+  if (cond & 1) fn.op(Op.i32Eqz)
+}
+
+/** What the flag setter before instruction k of block b in the same block was, if any. */
+export function setterKind(b: Block, k: number): SetterKind {
+  const s = b.setterOf.get(k)
+  if (s === undefined || s < 0) return null
+  const d = b.insns[s]!.d
+  if (d.name.startsWith('CC')) return null // CCMP/CCMN: which flags depends on a condition
+  const sf = (d as { sf: number }).sf
+  if (d.name.startsWith('SUBS')) return { op: sf ? CC_SUB64 : CC_SUB32 }
+  if (d.name.startsWith('ADDS')) return { op: sf ? CC_ADD64 : CC_ADD32 }
+  return { op: sf ? CC_LOGIC64 : CC_LOGIC32 }
 }

@@ -1,6 +1,7 @@
-// A region of A64 code to one WebAssembly function. Guest registers are i64 locals (loaded
-// from the Cpu's `x` array, which lives in the wasm memory, at entry; the written ones
-// stored back at the one exit); NZCV is lazy (a setter leaves its operands, a reader in
+// A region of A64 code to one WebAssembly function. Guest registers are read and written in
+// place, in the Cpu's `x` array in the wasm memory (as i64 locals they made V8's optimizing
+// compile several times slower and its code no faster: every side exit and block edge
+// merged all of them), so nothing is written back at an exit; NZCV is lazy (a setter leaves its operands, a reader in
 // the same block compares them directly); loads and stores go through the fast TLB in the
 // same memory with the tag compare inline. Anything the fast path cannot finish leaves
 // *before* the instruction (EXIT_SLOW) with exact state, and the interpreter runs it.
@@ -13,7 +14,7 @@ import {
 } from './layout.js'
 import { type Block, type Region } from './region.js'
 import { FunctionBody, I32, I64, Op, encodeModule } from './wasm-encoder.js'
-import { MASK32, access, addVa, bitfield, cond, divide, extended, mulHigh, shifted } from './emit-ops.js'
+import { MASK32, access, addVa, bitfield, cond, divide, extended, mulHigh, setterKind, shifted } from './emit-ops.js'
 import { condFunction, nzcvFunction } from './flags.js'
 import { emitMore } from './emit-more.js'
 
@@ -37,7 +38,6 @@ export type SetterKind = { op: number } | null
 
 export class Emitter {
   readonly fn = new FunctionBody(1)
-  private readonly local = new Map<number, number>()
   readonly ccOp: number
   readonly ccA: number
   readonly ccB: number
@@ -53,11 +53,20 @@ export class Emitter {
   readonly t2: number
   readonly t3: number
   readonly t4: number
+  readonly spill: number
+  readonly a2: number
+  readonly c2: number
+  readonly h2: number
   readonly e: number
   readonly h: number
   readonly tg: number
   readonly c: number
   readonly slowAt: number
+  /** Blocks a branch or fall-through reaches from a block at the same or a later address. */
+  private readonly loopHeads = new Set<number>()
+  /** The block being emitted, and whether it branches to itself. */
+  private current = 0
+  private selfLoop = false
 
   constructor(
     readonly region: Region,
@@ -66,7 +75,6 @@ export class Emitter {
     private readonly pageLo: number,
   ) {
     const fn = this.fn
-    for (const r of region.regs) this.local.set(r, fn.local(I64))
     this.ccA = fn.local(I64)
     this.ccB = fn.local(I64)
     this.exitPc = fn.local(I64)
@@ -77,6 +85,10 @@ export class Emitter {
     this.t2 = fn.local(I64)
     this.t3 = fn.local(I64)
     this.t4 = fn.local(I64)
+    this.spill = fn.local(I64)
+    this.a2 = fn.local(I64)
+    this.c2 = fn.local(I32)
+    this.h2 = fn.local(I32)
     this.ccOp = fn.local(I32)
     this.ccLit = fn.local(I32)
     this.left = fn.local(I32)
@@ -87,6 +99,13 @@ export class Emitter {
     this.tg = fn.local(I32)
     this.c = fn.local(I32)
     this.slowAt = fn.local(I32)
+    region.blocks.forEach((b, i) => {
+      const t = b.term
+      for (const to of t.kind === 'cond' ? [t.target, t.next] : t.kind === 'jump' ? [t.target] : t.kind === 'fall' ? [t.next] : []) {
+        const j = region.blockAt.get(to)
+        if (j !== undefined && j <= i) this.loopHeads.add(j)
+      }
+    })
   }
 
   /** Pushes the VA at page offset `off` as an i64 constant. */
@@ -95,13 +114,15 @@ export class Emitter {
     this.fn.i64(lo, hi)
   }
 
+  /** Pushes a register (XZR: 0). */
   get(slot: number): void {
     if (slot === REG_ZR) this.fn.i64(0)
-    else this.fn.get(this.local.get(slot)!)
+    else this.fn.i32(0).mem(Op.i64Load, this.base + ST_X + 8 * slot)
   }
+  /** Pops a register's new value (the discard slot drops it). */
   set(slot: number): void {
     if (slot === REG_DISCARD) this.fn.op(Op.drop)
-    else this.fn.set(this.local.get(slot)!)
+    else this.fn.set(this.spill).i32(0).get(this.spill).mem(Op.i64Store, this.base + ST_X + 8 * slot)
   }
   /** Pops a 64-bit value, keeps its low 32 bits (zero-extended) for a 32-bit destination. */
   setW(slot: number, sf: number): void {
@@ -123,16 +144,26 @@ export class Emitter {
     this.sideExit(b, k)
     this.fn.end()
   }
+  /**
+   * Continues at page offset `target` from the block being emitted: leave (another region or
+   * page), nothing (the next block follows), a branch to its own loop, a forward `br` (the
+   * labels of the later blocks are still open), or back through the dispatch loop.
+   */
   goto(target: number, fallsTo: number | null): void {
     const j = this.region.blockAt.get(target)
     if (j === undefined) {
       this.va(target)
       this.fn.set(this.exitPc).i32(EXIT_BRANCH).set(this.code).br('exit')
-    } else if (j !== fallsTo) {
+    } else if (j === fallsTo) {
+      // falls through
+    } else if (j === this.current && this.selfLoop) {
+      this.fn.br(`s${j}`)
+    } else if (j > this.current) {
+      this.fn.br(`b${j}`)
+    } else {
       this.fn.i32(j).set(this.bb).br('dispatch')
     }
   }
-
 
   // ---- flags ----
   /** a and b are in t1 and t2 (zero-extended for 32-bit): they become the lazy flags. */
@@ -144,17 +175,6 @@ export class Emitter {
     this.fn.get(this.ccOp).get(this.ccA).get(this.ccB).get(this.ccLit).call(FN_NZCV)
   }
 
-  setterKind(b: Block, k: number): SetterKind {
-    const s = b.setterOf.get(k)
-    if (s === undefined || s < 0) return null
-    const d = b.insns[s]!.d
-    if (d.name.startsWith('CC')) return null // CCMP/CCMN: which flags depends on a condition
-    const sf = (d as { sf: number }).sf
-    if (d.name.startsWith('SUBS')) return { op: sf ? CC_SUB64 : CC_SUB32 }
-    if (d.name.startsWith('ADDS')) return { op: sf ? CC_ADD64 : CC_ADD32 }
-    return { op: sf ? CC_LOGIC64 : CC_LOGIC32 }
-  }
-
   /** SP-based accesses check SP alignment (SCTLR_EL1.SA/SA0): misaligned SP goes to the interpreter. */
   spAligned(b: Block, k: number, rn: number): void {
     if (rn !== 31) return
@@ -162,12 +182,12 @@ export class Emitter {
     this.fn.op(Op.i32WrapI64).i32(15).op(Op.i32And)
     this.exitIf(b, k)
   }
-  load(size: number, signed: boolean, at = 0): void {
+  load(size: number, signed: boolean, at = 0, host = this.h): void {
     const ops = signed ? [Op.i64Load8S, Op.i64Load16S, Op.i64Load32S, Op.i64Load] : [Op.i64Load8U, Op.i64Load16U, Op.i64Load32U, Op.i64Load]
-    this.fn.get(this.h).mem(ops[Math.log2(size)]!, at)
+    this.fn.get(host).mem(ops[Math.log2(size)]!, at)
   }
-  store(slot: number, size: number, at = 0): void {
-    this.fn.get(this.h)
+  store(slot: number, size: number, at = 0, host = this.h): void {
+    this.fn.get(host)
     this.get(slot)
     this.fn.mem([Op.i64Store8, Op.i64Store16, Op.i64Store32, Op.i64Store][Math.log2(size)]!, at)
   }
@@ -332,12 +352,12 @@ export class Emitter {
         if (d.name === 'CSINC') fn.i64(1).op(Op.i64Add)
         else if (d.name === 'CSINV') fn.i64(-1).op(Op.i64Xor)
         else if (d.name === 'CSNEG') fn.set(this.t1).i64(0).get(this.t1).op(Op.i64Sub)
-        cond(this, d.cond, this.setterKind(b, k))
+        cond(this, d.cond, setterKind(b, k))
         fn.op(Op.select)
         this.setW(wz(d.rd), d.sf)
         break
       case 'CCMP_r': case 'CCMN_r': case 'CCMP_i': case 'CCMN_i': {
-        cond(this, d.cond, this.setterKind(b, k))
+        cond(this, d.cond, setterKind(b, k))
         fn.set(this.c)
         this.get(d.rn)
         if (!d.sf) MASK32(fn)
@@ -413,37 +433,6 @@ export class Emitter {
         }
         break
       }
-      case 'LDP': case 'STP': case 'LDPSW': {
-        const isWrite = d.name === 'STP'
-        const elem = d.name === 'LDPSW' ? 4 : d.sf ? 8 : 4
-        const writeback = d.mode === 1 || d.mode === 3
-        this.spAligned(b, k, d.rn)
-        this.get(rs(d.rn))
-        if (d.mode !== 1 && d.imm !== 0) fn.i64(d.imm).op(Op.i64Add)
-        fn.set(this.a)
-        access(this, b, k, 2 * elem, elem, isWrite, d.rn === 31 && !writeback)
-        if (isWrite) {
-          this.store(d.rt, elem)
-          this.store(d.rt2, elem, elem)
-        } else {
-          this.load(elem, d.name === 'LDPSW')
-          fn.set(this.v)
-          this.load(elem, d.name === 'LDPSW', elem)
-          fn.set(this.w)
-        }
-        if (writeback) {
-          fn.get(this.a)
-          if (d.mode === 1 && d.imm !== 0) fn.i64(d.imm).op(Op.i64Add)
-          this.set(rs(d.rn))
-        }
-        if (!isWrite) {
-          fn.get(this.v)
-          this.set(wz(d.rt))
-          fn.get(this.w)
-          this.set(wz(d.rt2))
-        }
-        break
-      }
       default:
         emitMore(this, b, k)
     }
@@ -456,7 +445,7 @@ export class Emitter {
     const d: Instruction = b.insns[k]!.d
     switch (d.name) {
       case 'B_cond':
-        return cond(this, d.cond, this.setterKind(b, k))
+        return cond(this, d.cond, setterKind(b, k))
       case 'CBZ':
       case 'CBNZ':
         this.get(d.rt)
@@ -481,13 +470,21 @@ export class Emitter {
     const n = b.insns.length
     const t = b.term
     const fallsTo = i + 1 < this.region.blocks.length ? i + 1 : null
+    // A block that branches to itself (a tight loop) is a wasm loop of its own: V8 compiles
+    // that as a loop, where the way round through the dispatch's br_table is a jump table.
+    this.current = i
+    this.selfLoop = (t.kind === 'jump' || t.kind === 'cond') && t.target === b.start
+    if (this.selfLoop) fn.loop(`s${i}`)
     if (n > 0) {
-      // A stop request or a budget that does not cover the block: leave at its start.
-      fn.i32(0).mem(Op.i32Load, this.base + ST_STOP)
-      fn.if()
-      this.va(b.start)
-      fn.set(this.exitPc).i32(EXIT_STOP).set(this.code).br('exit')
-      fn.end()
+      // A stop request (tested where a branch comes back, so that every cycle through the
+      // region sees it) or a budget that does not cover the block: leave at its start.
+      if (this.loopHeads.has(i)) {
+        fn.i32(0).mem(Op.i32Load, this.base + ST_STOP)
+        fn.if()
+        this.va(b.start)
+        fn.set(this.exitPc).i32(EXIT_STOP).set(this.code).br('exit')
+        fn.end()
+      }
       fn.get(this.left).i32(n).op(Op.i32LtS)
       fn.if()
       this.va(b.start)
@@ -524,12 +521,11 @@ export class Emitter {
         fn.set(this.exitPc).i32(EXIT_SLOW).set(this.code).br('exit')
         break
     }
+    if (this.selfLoop) fn.end()
   }
 
   build(): FunctionBody {
     const fn = this.fn
-    const x = this.base + ST_X
-    for (const [r, local] of this.local) fn.i32(0).mem(Op.i64Load, x + 8 * r).set(local)
     fn.i32(0).mem(Op.i32Load, this.base + ST_LEFT).set(this.left)
     fn.i32(0).mem(Op.i32Load, this.base + ST_NZCV).set(this.ccLit)
     fn.i32(CC_LIT).set(this.ccOp)
@@ -548,11 +544,6 @@ export class Emitter {
     fn.get(this.slowAt).i32(12).op(Op.i32ShrU, Op.i64ExtendI32U, Op.i64Add).set(this.exitPc)
     fn.get(this.left).get(this.slowAt).i32(4095).op(Op.i32And, Op.i32Add).set(this.left)
     fn.i32(EXIT_SLOW).set(this.code).end()
-    for (const r of this.region.writes) {
-      fn.i32(0)
-      this.get(r)
-      fn.mem(Op.i64Store, x + 8 * r)
-    }
     fn.i32(0).get(this.left).mem(Op.i32Store, this.base + ST_LEFT)
     fn.i32(0)
     this.nzcv()
@@ -570,6 +561,9 @@ export interface RegionPlace {
 }
 
 let salt = 0
+/** The flag helpers every module carries: the same bodies each time, built once. */
+let nzcvBody: FunctionBody | undefined
+let condBody: FunctionBody | undefined
 
 /**
  * The module of one or more regions: exports `r0`, `r1`, ... (each `(entry block) -> exit
@@ -581,8 +575,8 @@ export function regionModule(regions: readonly Region[], places: readonly Region
     importFunctions: [{ module: 'env', field: 'fill', type: T_FILL }, { module: 'env', field: 'helper', type: T_REGION }],
     importMemory: { module: 'env', field: 'mem', min: 1, max: maxPages, shared: true },
     functions: [
-      { type: T_NZCV, body: nzcvFunction() },
-      { type: T_COND, body: condFunction() },
+      { type: T_NZCV, body: (nzcvBody ??= nzcvFunction()) },
+      { type: T_COND, body: (condBody ??= condFunction()) },
       ...regions.map((r, i) => ({
         type: T_REGION,
         body: new Emitter(r, base, places[i]!.pageHi, places[i]!.pageLo).build(),

@@ -26,9 +26,9 @@ describe('benchmark guests through both tiers', () => {
     expect(jit.poweredOff).toBe(true)
     expect(jit.instructions).toBe(interp.instructions)
     expect(registers(jit.machine.cpu)).toEqual(registers(interp.machine.cpu))
-    // The tier really ran: many regions were translated and entered.
+    // The tier really ran: regions were translated, and nearly all of the run retired in them.
     const stats = jit.machine.cpu.jit!.stats
-    expect(stats.regions).toBeGreaterThan(10)
-    expect(stats.translatedInstructions).toBeGreaterThan(1000)
+    expect(stats.regions).toBeGreaterThan(5)
+    expect(stats.retired / jit.instructions).toBeGreaterThan(0.9)
   }, 300_000)
 })

@@ -8,6 +8,7 @@ import { decode } from '@tagvm/a64'
 import { describe, expect, test } from 'vitest'
 import type { Cpu } from '../cpu.js'
 import { RAM_BASE, enableIdentityMmu, makeMachine, type Machine } from '../test-helpers.js'
+import { EXIT_SLOW } from './layout.js'
 import { isSupported } from './region.js'
 
 function rng(seed: number): () => number {
@@ -246,5 +247,97 @@ describe('compiled tier vs interpreter on random programs', () => {
       }
     }
     expect(compared).toBe(24)
+  })
+
+  test('every condition after ADDS and CMN in the same block, on edge operands', () => {
+    // adds x0, x1, x2 or cmn x1, #imm, then csinc x3..x16, xzr, xzr, <cond 0..13> (CSET of the
+    // inverted condition) in the one block; the same with adds w0, w1, w2 / cmn w1, #imm into
+    // x17..x30 (llvm-mc encodings; cond in bits 15:12); subs x10, x10, #1; b.ne back: the
+    // first time round is interpreted (and makes the block hot), the second translated.
+    const csinc = (rd: number, cond: number): number => (0x9a9f07e0 | (cond << 12) | rd) >>> 0
+    const edges = [0n, 1n, 26n, 0x7fff_ffffn, 0x8000_0000n, 0xffff_ffe6n, 0xffff_ffffn, 0x1_0000_0000n, 0x7fff_ffff_ffff_ffffn, 0x8000_0000_0000_0000n,
+      0xffff_ffff_ffff_ffe6n, 0xffff_ffff_ffff_ffe5n, 0xffff_ffff_ffff_ffffn]
+    let compared = 0
+    for (const imm of [null, 0, 26, 4095]) {
+      const add64 = imm === null ? 0xab020020 : (0xb100003f | (imm << 10)) >>> 0
+      const add32 = imm === null ? 0x2b020020 : (0x3100003f | (imm << 10)) >>> 0
+      const words = [add64, ...Array.from({ length: 14 }, (_, c) => csinc(3 + c, c)), add32, ...Array.from({ length: 14 }, (_, c) => csinc(17 + c, c))]
+      words.push(0xf100054a, (0x54000001 | ((-words.length & 0x7ffff) << 5)) >>> 0)
+      for (let i = 0; i < edges.length; i++) {
+        for (let j = 0; j < edges.length; j += imm === null ? 1 : edges.length) {
+          const regs = Array.from({ length: 31 }, () => 0n)
+          regs[1] = edges[i]!
+          regs[2] = edges[j]!
+          regs[10] = 2n
+          const setup: Setup = { words, regs, nzcv: 0, sp: BigInt(DATA + 0x10_0000), tcf: 0, tco: 0, mmu: false, rgsr: 0x100n, gcr: 0n }
+          const jit = machine(true, setup)
+          expect(play(jit, setup, [100]), `imm ${imm} a ${edges[i]!.toString(16)} b ${edges[j]!.toString(16)}`).toEqual(play(machine(false, setup), setup, [100]))
+          expect(jit.cpu.jit!.stats.retired).toBeGreaterThan(30)
+          compared++
+        }
+      }
+    }
+    expect(compared).toBe(13 * 13 + 3 * 13)
+  })
+
+  test('IRG in wasm: RGSR_EL1 seeds, GCR_EL1 exclusions and RRND, Xm exclusions through the handler, tag access off', () => {
+    // irg x1, x2; irg x3, x1, x4; irg x5, x5; irg sp, x6; subs x10, x10, #1; b.ne back
+    // (llvm-mc): the first time round interpreted, the next three translated; x4 = 0 keeps
+    // the second IRG in wasm, a non-zero x4 sends it to the handler between wasm ones.
+    const words = [0x9adf1041, 0x9ac41023, 0x9adf10a5, 0x9adf10df, 0xf100054a, (0x54000001 | ((-5 & 0x7ffff) << 5)) >>> 0]
+    let compared = 0
+    for (const ata of [true, false]) {
+      for (const gcr of [0n, 1n, 0xfffen, 0xffffn, 0x1_0000n, 0x1_00f0n]) {
+        for (const rgsr of [0n, 0x100n, 0xabcd05n, 0xffff0fn]) {
+          for (const x4 of [0n, 0x8001n]) {
+            const regs = Array.from({ length: 31 }, (_, r) => BigInt(r) * 0x0101_0101_0101n)
+            regs[4] = x4
+            regs[10] = 4n
+            const setup: Setup = { words, regs, nzcv: 0, sp: BigInt(DATA + 0x10_0000), tcf: 0, tco: 0, mmu: false, rgsr, gcr }
+            const [jit, interp] = [machine(true, setup), machine(false, setup)]
+            if (!ata) for (const m of [jit, interp]) m.cpu.setSysreg('SCTLR_EL1', m.cpu.getSysreg('SCTLR_EL1') & ~(1n << 43n))
+            expect(play(jit, setup, [100]), `ata ${ata} gcr ${gcr.toString(16)} rgsr ${rgsr.toString(16)} x4 ${x4}`).toEqual(play(interp, setup, [100]))
+            expect(jit.cpu.jit!.stats.retired).toBeGreaterThan(15)
+            compared++
+          }
+        }
+      }
+    }
+    expect(compared).toBe(2 * 6 * 4 * 2)
+  })
+
+  test('pairs that cross a page: each element on its own page, faults and tag mismatches as in the interpreter', () => {
+    // 1: ldp x0, x1, [x20]; stp x2, x3, [x21]; ldp w4, w5, [x22]; stp w6, w7, [x23];
+    // ldpsw x8, x9, [x24]; subs x10, x10, #1; b.ne 1b (llvm-mc), every pointer 4 or 8 bytes
+    // before a page boundary: between two tagged pages (granule tags 15 | 0), from tagged to
+    // untagged memory, between untagged pages, from RAM into nothing (a stage-2 abort), and
+    // into a read-only block (a permission fault).
+    const words = [0xa9400680, 0xa9000ea2, 0x294016c4, 0x29001ee6, 0x69402708, 0xf100054a, (0x54000001 | ((-6 & 0x7ffff) << 5)) >>> 0]
+    const READ_ONLY = RAM_BASE + 0x80_0000
+    const boundaries = [TAGGED + 0x1000, TAGGED + 0x20_0000, DATA + 0x1000, RAM_BASE + (16 << 20), READ_ONLY]
+    let compared = 0
+    for (const boundary of boundaries) {
+      for (const tag of [0, 15]) {
+        for (const tcf of [0, 1]) {
+          const regs = Array.from({ length: 31 }, (_, r) => BigInt(r) * 0x1111_1111_1111n)
+          const at = (back: number): bigint => (BigInt(tag) << 56n) | BigInt(boundary - back)
+          ;[regs[20], regs[21], regs[22], regs[23], regs[24]] = [at(8), at(8), at(4), at(4), at(4)]
+          regs[10] = 3n
+          const setup: Setup = { words, regs, nzcv: 0, sp: BigInt(DATA + 0x10_0000), tcf, tco: 0, mmu: true, rgsr: 0x100n, gcr: 0n }
+          const [jit, interp] = [machine(true, setup), machine(false, setup)]
+          // The block at READ_ONLY: AP[2] (read-only at EL1).
+          for (const m of [jit, interp]) m.memory.write32(RAM_BASE + 0x1_1000 + 8 * 4, (READ_ONLY | (1 << 10) | (3 << 8) | (1 << 7) | 1) >>> 0)
+          expect(play(jit, setup, [100])).toEqual(play(interp, setup, [100]))
+          // Between untagged RAM pages (and without checks) the translation does the whole loop:
+          // its one side exit is the HVC after it.
+          if (boundary === DATA + 0x1000 || (boundary === TAGGED + 0x1000 && tcf === 0)) {
+            expect(jit.cpu.getX(10)).toBe(0n)
+            expect(jit.cpu.jit!.stats.exits[EXIT_SLOW]).toBe(1)
+          }
+          compared++
+        }
+      }
+    }
+    expect(compared).toBe(20)
   })
 })

@@ -22,13 +22,18 @@ import { regionModule } from './emit.js'
 import { compile } from '../handlers.js'
 import { addgTable, crcTable } from './emit-more.js'
 import {
-  CRC_TABLE_BYTES, EXIT_BRANCH, EXIT_STOP, STATE_BYTES, ST_ADDG, ST_CRC, ST_MTE_ON, ST_LEFT, ST_NZCV, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
+  CRC_TABLE_BYTES, EXIT_BRANCH, EXIT_STOP, STATE_BYTES, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_LEFT, ST_NZCV, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
   TLB_MASK, TLB_READ_KEY, TLB_TAGS, TLB_WRITE_KEY,
 } from './layout.js'
 import { formRegion } from './region.js'
 
 export interface JitOptions {
-  /** Entries into an address (in single-instruction dispatch) before its region is translated; 1 translates at once. */
+  /**
+   * Entries into an address (in single-instruction dispatch) before its region is translated;
+   * 1 translates at once, at most 255. Default 64: a translation costs a few milliseconds of
+   * CPU (hundreds of thousands of interpreted instructions), so only code that keeps running
+   * should pay it.
+   */
   threshold?: number
 }
 
@@ -46,10 +51,14 @@ export interface JitStats {
   /** Host milliseconds generating and compiling translations. */
   compileMs: number
   entries: number
+  /** Instructions retired in translations. */
+  retired: number
   /** Exits by cause (EXIT_BRANCH, EXIT_BUDGET, EXIT_SLOW, EXIT_STOP). */
   exits: [number, number, number, number]
   tlbFills: number
   tlbFlushes: number
+  /** Of compileMs: forming regions, emitting the module, V8's compile, instantiation. */
+  phaseMs: [number, number, number, number]
 }
 
 interface WasmApi {
@@ -74,7 +83,7 @@ export class Jit {
   readonly registers: Int32Array
   readonly threshold: number
   readonly stats: JitStats = {
-    regions: 0, translatedInstructions: 0, codeBytes: 0, compileMs: 0, entries: 0, exits: [0, 0, 0, 0], tlbFills: 0, tlbFlushes: 0,
+    regions: 0, translatedInstructions: 0, codeBytes: 0, compileMs: 0, entries: 0, retired: 0, exits: [0, 0, 0, 0], tlbFills: 0, tlbFlushes: 0, phaseMs: [0, 0, 0, 0],
   }
   private readonly wasm: WasmMemory
   private readonly wasmOffset: (pfn: number, tags?: boolean) => number
@@ -97,7 +106,7 @@ export class Jit {
     }
     this.wasm = place.wasm
     this.wasmOffset = place.wasmOffset
-    this.threshold = Math.max(1, Math.floor(options.threshold ?? 16))
+    this.threshold = Math.min(255, Math.max(1, Math.floor(options.threshold ?? 64)))
     this.base = growWasmMemory(this.wasm, STATE_BYTES)
     this.s32 = new Int32Array(this.wasm.buffer)
     this.registers = new Int32Array(this.wasm.buffer, this.base + ST_X, REG_SLOTS * 2)
@@ -215,10 +224,21 @@ export class Jit {
     return (isWrite !== 0 ? writable : readable) ? 1 : 0
   }
 
+  /** After an IRG in wasm: RGSR_EL1 as the interpreter's IRG leaves it (bits 63:32 zero). */
+  private syncRgsr(): void {
+    const s = this.s32
+    const b = this.base >> 2
+    if (s[b + ST_RGSR_DIRTY / 4] === 0) return
+    s[b + ST_RGSR_DIRTY / 4] = 0
+    this.cpu.sys[2 * SLOT.RGSR_EL1] = s[b + ST_RGSR / 4]!
+    this.cpu.sys[2 * SLOT.RGSR_EL1 + 1] = 0
+  }
+
   private setAddgTable(key: number): void {
     this.addgKey = key
     new Uint8Array(this.wasm.buffer, this.base + ST_ADDG, 256).set(addgTable(key & 0xffff, (key & (1 << 16)) !== 0))
-    this.s32[(this.base + ST_MTE_ON) >> 2] = key >>> 17
+    this.s32[(this.base + ST_MTE_ON) >> 2] = (key >>> 17) & 1
+    this.s32[(this.base + ST_IRG_FLAGS) >> 2] = ((key >>> 16) & 1) | ((key >>> 18) & 1) << 1
   }
 
   /**
@@ -231,14 +251,31 @@ export class Jit {
     const start = performance.now()
     const debug = this.cpu.debug
     const stopAt = debug === null ? undefined : (off: number): boolean => debug.hasBreakpointAt(off)
-    const region = formRegion((off) => frame.view.getUint32(frame.base + off, true), 4 * i, stopAt)
+    const known = page.jit
+    const translated = known === null ? undefined : (off: number): boolean => known[off >>> 2] !== undefined
+    const region = formRegion((off) => frame.view.getUint32(frame.base + off, true), 4 * i, stopAt, translated)
     const first = region.blocks[region.blockAt.get(4 * i)!]!
     if (first.insns.length === 0) return false
+    const t1 = performance.now()
     const bytes = regionModule([region], [{ pageHi, pageLo }], this.base, MAX_PAGES)
+    const t2 = performance.now()
     // Instructions the region runs through the interpreter's handlers (registers in the state page).
     const handlers = region.helpers.map((off) => compile(this.cpu, frame.view.getUint32(frame.base + off, true)))
-    const helper = (h: number): number => handlers[h]!()
-    const instance = new Wasm.Instance(new Wasm.Module(bytes), { env: { mem: this.wasm, fill: this.fillImport, helper } })
+    const helper = (h: number): number => {
+      // The handler reads and writes RGSR_EL1 in the Cpu (IRG with an Xm exclusion).
+      this.syncRgsr()
+      const r = handlers[h]!()
+      this.s32[(this.base + ST_RGSR) >> 2] = this.cpu.sys[2 * SLOT.RGSR_EL1]!
+      return r
+    }
+    const module = new Wasm.Module(bytes)
+    const t3 = performance.now()
+    const instance = new Wasm.Instance(module, { env: { mem: this.wasm, fill: this.fillImport, helper } })
+    const t4 = performance.now()
+    this.stats.phaseMs[0] += t1 - start
+    this.stats.phaseMs[1] += t2 - t1
+    this.stats.phaseMs[2] += t3 - t2
+    this.stats.phaseMs[3] += t4 - t3
     const run = instance.exports['r0'] as (block: number) => number
     const entries = (page.jit ??= new Array<JitEntry | undefined>(PAGE_SIZE / 4).fill(undefined))
     region.blocks.forEach((b, block) => {
@@ -265,16 +302,19 @@ export class Jit {
     if (this.tlbStale) this.flushTlb()
     const cpu = this.cpu
     // ADDG/SUBG's tags follow GCR_EL1.Exclude, ATAen and the MTE level.
-    const addgKey = (cpu.sys[2 * SLOT.GCR_EL1]! & 0xffff) | (cpu.mte.ataEnabled(cpu.p[PS.EL]!) ? 1 << 16 : 0) | (cpu.mteLevel() >= 1 ? 1 << 17 : 0)
+    const gcr = cpu.sys[2 * SLOT.GCR_EL1]!
+    const addgKey = (gcr & 0xffff) | (cpu.mte.ataEnabled(cpu.p[PS.EL]!) ? 1 << 16 : 0) | (cpu.mteLevel() >= 1 ? 1 << 17 : 0) | (gcr & (1 << 16)) << 2
     if (addgKey !== this.addgKey) this.setAddgTable(addgKey)
     const p = cpu.p
     const s = this.s32
     const b = this.base >> 2
     s[b + ST_LEFT / 4] = cpu.left
+    s[b + ST_RGSR / 4] = cpu.sys[2 * SLOT.RGSR_EL1]!
     s[b + ST_NZCV / 4] = (p[PS.N]! << 31) | (p[PS.Z]! << 30) | (p[PS.C]! << 29) | (p[PS.V]! << 28)
     this.stats.entries++
     const code = entry.run(entry.block)
     this.stats.exits[code as 0 | 1 | 2 | 3]++
+    this.stats.retired += cpu.left - s[b + ST_LEFT / 4]!
     cpu.left = s[b + ST_LEFT / 4]!
     const nzcv = s[b + ST_NZCV / 4]!
     p[PS.N] = nzcv >>> 31
@@ -283,6 +323,7 @@ export class Jit {
     p[PS.V] = (nzcv >>> 28) & 1
     cpu.pcLo = s[b + ST_PC / 4]! >>> 0
     cpu.pcHi = s[b + ST_PC / 4 + 1]! >>> 0
+    this.syncRgsr()
     if (code === EXIT_STOP) Atomics.store(s, b + ST_STOP / 4, 0)
     return code
   }

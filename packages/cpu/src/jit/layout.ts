@@ -15,14 +15,15 @@ export const ST_STOP = 296
 export const ST_PC = 304
 
 /**
- * The fast data TLB, direct-mapped by VA[19:12]: 32-byte entries of a read key and a write
- * key (i64: `va & mask` of the page, or -1 for "no access this way"), the key mask (i64:
- * VA[63:12], or VA[55:12] under TBI), the page's byte offset in the wasm memory (i32) and
- * the offset of its 128 packed tag bytes (i32), or -1 when accesses to it are not
- * tag-checked now (untagged page, checks off at this EL, PSTATE.TCO...).
+ * The fast data TLB, direct-mapped by VA[21:12] (4 MiB of reach, so that buffers or slabs a
+ * MiB apart do not evict each other): 32-byte entries of a read key and a write key (i64:
+ * `va & mask` of the page, or -1 for "no access this way"), the key mask (i64: VA[63:12],
+ * or VA[55:12] under TBI), the page's byte offset in the wasm memory (i32) and the offset
+ * of its 128 packed tag bytes (i32), or -1 when accesses to it are not tag-checked now
+ * (untagged page, checks off at this EL, PSTATE.TCO...).
  */
 export const ST_TLB = 1024
-export const TLB_ENTRIES = 256
+export const TLB_ENTRIES = 1024
 export const TLB_ENTRY_BYTES = 32
 export const TLB_READ_KEY = 0
 export const TLB_WRITE_KEY = 8
@@ -43,7 +44,13 @@ export const CRC_TABLE_BYTES = 1024
 export const ST_ADDG = ST_CRC + 2 * CRC_TABLE_BYTES
 export const ST_MTE_ON = ST_ADDG + 256
 
-export const STATE_BYTES = ST_MTE_ON + 4
+/** IRG's state: bit 0 tag access on (ATAen at this EL), bit 1 GCR_EL1.RRND (i32; with ST_ADDG). */
+export const ST_IRG_FLAGS = ST_MTE_ON + 4
+/** RGSR_EL1's low word while translations run (i32), and non-zero once an IRG in wasm wrote it. */
+export const ST_RGSR = ST_IRG_FLAGS + 4
+export const ST_RGSR_DIRTY = ST_RGSR + 4
+
+export const STATE_BYTES = ST_RGSR_DIRTY + 4
 
 /** Exit codes a translation returns. */
 export const EXIT_BRANCH = 0

@@ -106,8 +106,13 @@ export const readsFlags = (d: Instruction): boolean =>
  * Forms the region at page offset `entry`; `word(off)` reads the page's instruction words.
  * `stopAt(off)`: the region must not include that instruction (a hypervisor breakpoint:
  * the interpreter runs it through the breakpoint wrapper), as if it were unsupported.
+ * `translated(off)`: an entry of an earlier translation starts there; the region ends its
+ * block before it and branches to it by leaving (no page's code is translated twice, so a
+ * side exit's resume point or a second entry into a page costs one small region).
  */
-export function formRegion(word: (off: number) => number, entry: number, stopAt?: (off: number) => boolean): Region {
+export function formRegion(
+  word: (off: number) => number, entry: number, stopAt?: (off: number) => boolean, translated?: (off: number) => boolean,
+): Region {
   const decoded = new Map<number, Insn>()
   const at = (off: number): Insn => {
     let insn = decoded.get(off)
@@ -123,12 +128,13 @@ export function formRegion(word: (off: number) => number, entry: number, stopAt?
   while (queue.length > 0) {
     const start = queue.shift()!
     for (let off = start; inPage(off); off += 4) {
+      if (off !== start && translated?.(off) === true) break
       const insn = at(off)
       if (!isSupported(insn.d) || stopAt?.(off) === true) break
       if (!isBranch(insn.d)) continue
       const t = targets(insn)
       for (const to of [t.taken, t.fall ? off + 4 : undefined]) {
-        if (to !== undefined && inPage(to) && !leaders.has(to)) {
+        if (to !== undefined && inPage(to) && !leaders.has(to) && translated?.(to) !== true) {
           leaders.add(to)
           queue.push(to)
         }
@@ -142,7 +148,7 @@ export function formRegion(word: (off: number) => number, entry: number, stopAt?
     let term: Terminator
     let off = start
     for (;;) {
-      if (!inPage(off) || (off !== start && leaders.has(off))) {
+      if (!inPage(off) || (off !== start && (leaders.has(off) || translated?.(off) === true))) {
         term = { kind: 'fall', next: off }
         break
       }
