@@ -155,6 +155,31 @@ describe('compiled tier coherence', () => {
     })
   })
 
+  test('code translated at one VA runs right at another VA of the same page (PC, ADR, BL, exits follow the fetch VA)', () => {
+    // The kernel runs its early code through the identity map, then the same frames at their
+    // link address; user space maps one file page at several VAs. A translation belongs to the
+    // physical page, so nothing VA-derived may be baked into it.
+    const ADR_X6 = 0x10000006 // adr x6, .
+    const BL_2 = 0x94000002 // bl .+8
+    const program = [ADR_X6, ADD1, BL_2, HVC, HVC]
+    const ALIAS = RAM_BASE + 0xa0_0000 // a second VA of CODE's 2 MiB block
+    const results = [false, true].map((jit) => {
+      const m = makeMachine(16 << 20, true, false, jit ? JIT : undefined)
+      enableIdentityMmu(m)
+      m.memory.write32(RAM_BASE + 0x1_1000 + 8 * 5, ((CODE & ~0x1f_ffff) | (1 << 10) | (3 << 8) | 0b01) >>> 0)
+      load(m, program)
+      const alias = ALIAS + (CODE & 0x1f_ffff)
+      const seen: bigint[] = []
+      for (const at of [CODE, CODE, alias, alias, CODE]) {
+        expect(runAt(m.cpu, at, { 0: 0n })).toBe('hvc')
+        seen.push(m.cpu.getX(6), m.cpu.getX(30), m.cpu.pc, m.cpu.getX(0))
+      }
+      return seen
+    })
+    expect(results[1]).toEqual(results[0])
+    expect(results[0]![8]).toBe(BigInt(ALIAS + (CODE & 0x1f_ffff)))
+  })
+
   test('requestStop ends a translated loop at a block start with exact state', () => {
     const m = makeMachine(16 << 20, true, false, JIT)
     load(m, [ADD1, SUBS, BNE(2), HVC])

@@ -22,7 +22,7 @@ import { regionModule } from './emit.js'
 import { compile } from '../handlers.js'
 import { addgTable, crcTable } from './emit-more.js'
 import {
-  CRC_TABLE_BYTES, EXIT_BRANCH, EXIT_STOP, STATE_BYTES, ST_ADDG, ST_CRC, ST_MTE_ON, ST_LEFT, ST_NZCV, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
+  CRC_TABLE_BYTES, EXIT_BRANCH, EXIT_STOP, STATE_BYTES, ST_ADDG, ST_CRC, ST_MTE_ON, ST_LEFT, ST_NZCV, ST_PAGE_VA, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
   TLB_MASK, TLB_READ_KEY, TLB_TAGS, TLB_WRITE_KEY,
 } from './layout.js'
 import { formRegion } from './region.js'
@@ -222,11 +222,12 @@ export class Jit {
   }
 
   /**
-   * Translates the region at instruction i of the fetch page (VA page fetchHi:fetchLo) and
-   * records an entry at every block start of it not yet translated. False when the first
-   * instruction is not one the tier implements.
+   * Translates the region at instruction i of the fetch page and records an entry at every
+   * block start of it not yet translated. False when the first instruction is not one the
+   * tier implements. The translation holds nothing VA-derived: the page may be entered at
+   * any VA that maps it (ST_PAGE_VA).
    */
-  translate(page: CodePage, i: number, pageHi: number, pageLo: number): boolean {
+  translate(page: CodePage, i: number, _pageHi?: number, _pageLo?: number): boolean {
     const frame = page.frame
     const start = performance.now()
     const debug = this.cpu.debug
@@ -234,7 +235,7 @@ export class Jit {
     const region = formRegion((off) => frame.view.getUint32(frame.base + off, true), 4 * i, stopAt)
     const first = region.blocks[region.blockAt.get(4 * i)!]!
     if (first.insns.length === 0) return false
-    const bytes = regionModule([region], [{ pageHi, pageLo }], this.base, MAX_PAGES)
+    const bytes = regionModule([region], this.base, MAX_PAGES)
     // Instructions the region runs through the interpreter's handlers (registers in the state page).
     const handlers = region.helpers.map((off) => compile(this.cpu, frame.view.getUint32(frame.base + off, true)))
     const helper = (h: number): number => handlers[h]!()
@@ -271,6 +272,9 @@ export class Jit {
     const s = this.s32
     const b = this.base >> 2
     s[b + ST_LEFT / 4] = cpu.left
+    // The PC is in the entered page (the run loop found the entry through it).
+    s[b + ST_PAGE_VA / 4] = cpu.pcLo & 0xffff_f000
+    s[b + ST_PAGE_VA / 4 + 1] = cpu.pcHi | 0
     s[b + ST_NZCV / 4] = (p[PS.N]! << 31) | (p[PS.Z]! << 30) | (p[PS.C]! << 29) | (p[PS.V]! << 28)
     this.stats.entries++
     const code = entry.run(entry.block)
