@@ -101,6 +101,28 @@ describe('compiled tier coherence', () => {
       expect(m.cpu.getX(4)).toBe(0xbbbbn)
     })
 
+    test("TLBI by VA for a page the MMU's TLB no longer holds (evicted) still drops the fast TLB's entry", () => {
+      // Linux: unmap or write-protect a PTE, then TLBI VALE1IS. The fast TLB outlives the MMU
+      // TLB entry it was filled from when that slot is refilled for another page.
+      const m = setup()
+      const LDAR_X4_X5 = 0xc8dffca4 // ldar x4, [x5] (not translated: the interpreter's MMU fills the slot)
+      const TLBI_VAAE1_X1 = 0xd5088761 // tlbi vaae1, x1
+      load(m, [LDAR_X4_X5, HVC], CODE + 0x2000)
+      load(m, [TLBI_VAAE1_X1, DSB_ISH, ISB, HVC], CODE + 0x3000)
+      // Both pages become code first (a new code frame empties the fast TLB), then the
+      // translated load fills the fast TLB for VA again.
+      runAt(m.cpu, CODE + 0x2000, { 5: BigInt(VA) })
+      runAt(m.cpu, CODE + 0x3000, { 1: 0n })
+      runAt(m.cpu, CODE, { 5: BigInt(VA) })
+      expect(m.cpu.getX(4)).toBe(0xaaaan)
+      runAt(m.cpu, CODE + 0x2000, { 5: BigInt(VA + 0x40_0000) }) // same MMU TLB slot (1024 entries), another page
+      expect(m.cpu.mmu.lookupData(0, VA)).toBe(-1)
+      m.memory.write32(L2 + 8 * 3, (PA_B | (1 << 10) | (3 << 8) | 0b01) >>> 0) // VA's block -> PA_B
+      runAt(m.cpu, CODE + 0x3000, { 1: BigInt(VA >>> 12) })
+      runAt(m.cpu, CODE, { 5: BigInt(VA) })
+      expect(m.cpu.getX(4)).toBe(0xbbbbn)
+    })
+
     test('a TTBR0_EL1 switch (another ASID: no flush in the MMU) is seen', () => {
       const m = setup()
       const NG = 1 << 11 // not global: the entry belongs to the current ASID

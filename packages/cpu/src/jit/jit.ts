@@ -7,7 +7,8 @@
 // vCPU's or the VMM's write seen at the next sync, IC IVAU/IALLUIS) drops it too. The fast
 // TLB never holds a write key for a frame this CPU holds code from (the store leaves for
 // the interpreter, which invalidates), and is emptied whenever something could make an
-// entry stale: any MMU TLB invalidation or flush (TLBI, SCTLR/TCR/MAIR/HCR/VTCR writes),
+// entry stale: any MMU TLB invalidation or flush and any TLBI, even of a page the MMU's TLB
+// no longer holds (TLBI, stage-2 changes, SCTLR/TCR/MAIR/HCR/VTCR writes),
 // a TTBR or VTTBR write (ASID/VMID change: the fast TLB is not tagged), an EL, PAN or MTE
 // setting change (permissions and "is this page tag-checked now" are baked into entries),
 // and a frame becoming code. Translations themselves depend on none of these.
@@ -139,10 +140,16 @@ export class Jit {
     }
     wrap(tlb as unknown as Record<'invalidate' | 'flushAll', (...args: never[]) => unknown>, 'invalidate')
     wrap(tlb as unknown as Record<'invalidate' | 'flushAll', (...args: never[]) => unknown>, 'flushAll')
-    const m = mmu as unknown as Record<'setTtbr0El1' | 'setTtbr1El1' | 'setVttbrEl2', (...args: never[]) => unknown>
+    const m = mmu as unknown as Record<'setTtbr0El1' | 'setTtbr1El1' | 'setVttbrEl2' | 'tlbi' | 'flushVmid' | 'flushAll', (...args: never[]) => unknown>
     wrap(m, 'setTtbr0El1')
     wrap(m, 'setTtbr1El1')
     wrap(m, 'setVttbrEl2')
+    // TLB maintenance whether or not the MMU's TLB still holds the page: a fast-TLB entry
+    // outlives the MMU entry it was filled from once that slot is refilled for another page
+    // (guest TLBI by VA/ASID/IPA, the hypervisor's stage-2 unmaps and write protection).
+    wrap(m, 'tlbi')
+    wrap(m, 'flushVmid')
+    wrap(m, 'flushAll')
   }
 
   private flushTlb(): void {
