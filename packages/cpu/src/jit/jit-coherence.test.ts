@@ -202,6 +202,15 @@ describe('compiled tier coherence', () => {
     expect(results[0]![8]).toBe(BigInt(ALIAS + (CODE & 0x1f_ffff)))
   })
 
+  test('a threshold the entry counter cannot reach is refused, not silently never translating', () => {
+    expect(() => makeMachine(16 << 20, true, false, { threshold: 1000 })).toThrow(/threshold must be an integer in 1\.\.255, got 1000/)
+    expect(() => makeMachine(16 << 20, true, false, { threshold: 0 })).toThrow(RangeError)
+    const m = makeMachine(16 << 20, true, false, { threshold: 255 })
+    load(m, [ADD1, SUBS, BNE(2), HVC])
+    runAt(m.cpu, CODE, { 0: 0n, 3: 1000n })
+    expect(m.cpu.jit!.stats.regions).toBeGreaterThan(0)
+  })
+
   test('requestStop ends a translated loop at a block start with exact state', () => {
     const m = makeMachine(16 << 20, true, false, JIT)
     load(m, [ADD1, SUBS, BNE(2), HVC])

@@ -28,8 +28,11 @@ import {
 } from './layout.js'
 import { formRegion } from './region.js'
 
+/** The largest `threshold`: entries are counted in a byte. */
+export const MAX_THRESHOLD = 255
+
 export interface JitOptions {
-  /** Entries into an address (in single-instruction dispatch) before its region is translated; 1 translates at once. */
+  /** Entries into an address (in single-instruction dispatch) before its region is translated, 1..255 (default 16); 1 translates at once. */
   threshold?: number
 }
 
@@ -98,7 +101,13 @@ export class Jit {
     }
     this.wasm = place.wasm
     this.wasmOffset = place.wasmOffset
-    this.threshold = Math.max(1, Math.floor(options.threshold ?? 16))
+    const threshold = options.threshold ?? 16
+    // The run loop counts entries in a byte per instruction (saturating at 255): a larger
+    // threshold would never translate anything.
+    if (!(Number.isInteger(threshold) && threshold >= 1 && threshold <= MAX_THRESHOLD)) {
+      throw new RangeError(`jit threshold must be an integer in 1..${MAX_THRESHOLD}, got ${threshold}`)
+    }
+    this.threshold = threshold
     this.base = growWasmMemory(this.wasm, STATE_BYTES)
     this.s32 = new Int32Array(this.wasm.buffer)
     this.registers = new Int32Array(this.wasm.buffer, this.base + ST_X, REG_SLOTS * 2)
