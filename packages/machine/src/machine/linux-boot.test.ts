@@ -14,7 +14,7 @@ import { linuxKit } from '../../../../guests/linux/kit.js'
 import { sysregId } from '@tagvm/vmm-api'
 import { Machine, type MachineHostOptions } from './machine.js'
 
-const { dir: kit, image, initramfs, built } = linuxKit('linux-boot.test.ts')
+const { image, initramfs, built } = linuxKit('linux-boot.test.ts')
 
 /** The dmesg lines of QEMU's recording that tagvm's machine must print too, in order. */
 const QEMU_LINES = [

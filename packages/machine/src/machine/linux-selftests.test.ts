@@ -17,7 +17,7 @@ import { describe, expect, test } from 'vitest'
 import { linuxKit } from '../../../../guests/linux/kit.js'
 import { Machine } from './machine.js'
 
-const { dir: kit, image, initramfs, built } = linuxKit('linux-selftests.test.ts')
+const { image, initramfs, built } = linuxKit('linux-selftests.test.ts')
 
 /** The programs CI runs, cheapest first (the first six ≤ 0.05 G instructions each on tagvm and QEMU). */
 const SUBSET = ['check_prctl', 'check_tags_inclusion', 'check_buffer_fill', 'check_mmap_options', 'check_child_memory', 'check_hugetlb_options', 'check_user_mem']
