@@ -31,6 +31,7 @@ import { formRegion } from './region.js'
 /** The largest `threshold`: entries are counted in a byte. */
 export const MAX_THRESHOLD = 255
 
+/** The compiled tier's options (`new Cpu({ memory, jit: { threshold } })`). */
 export interface JitOptions {
   /** Entries into an address (in single-instruction dispatch) before its region is translated, 1..255 (default 16); 1 translates at once. */
   threshold?: number
