@@ -357,7 +357,8 @@ export class Emitter {
         fn.i32(d.nzcv << 28).set(this.ccLit)
         break
       }
-      case 'NOP':
+      case 'NOP': case 'HINT': case 'YIELD': case 'PACSP': case 'AUTSP': case 'XPACLRI': case 'PAC1716': case 'AUT1716': case 'BTI': case 'CSDB':
+      case 'DSB': case 'DMB':
       case 'B': case 'B_cond': case 'CBZ': case 'CBNZ': case 'TBZ': case 'TBNZ': case 'BR': case 'RET':
         break
       case 'BL':

@@ -66,6 +66,10 @@ export function isSupported(d: Instruction): boolean {
     case 'CSEL': case 'CSINC': case 'CSINV': case 'CSNEG':
     case 'CCMP_r': case 'CCMN_r': case 'CCMP_i': case 'CCMN_i':
     case 'NOP':
+    // Hints the interpreter runs as NOPs (the ID registers report neither PAuth nor BTI;
+    // without caches barriers order nothing): Linux's function prologues and epilogues.
+    case 'HINT': case 'YIELD': case 'PACSP': case 'AUTSP': case 'XPACLRI': case 'PAC1716': case 'AUT1716': case 'BTI': case 'CSDB':
+    case 'DSB': case 'DMB':
     case 'B': case 'BL': case 'B_cond': case 'CBZ': case 'CBNZ': case 'TBZ': case 'TBNZ': case 'BR': case 'BLR': case 'RET':
     case 'LDR_ui': case 'STR_ui': case 'LDRS_ui': case 'LDUR': case 'STUR': case 'LDURS':
     case 'LDR_reg': case 'STR_reg': case 'LDRS_reg':
