@@ -56,18 +56,24 @@ describe('commands', () => {
     expect(command(['run', 'g.elf', '--mte', 'off', '--memory=256M', '--cpus', '2', '--backing', 'shmem', '--clock', 'instructions', '--max-insns', '30M', '--trace'])).toEqual({
       name: 'run',
       image: 'g.elf',
-      machine: { mte: false, memory: 256 << 20, cpus: 2, backing: 'shmem', clock: 'instructions', smpMode: 'lockstep', maxInsns: 30_000_000, trace: true, raw: false, base: undefined, initrd: undefined, append: undefined },
+      machine: { mte: false, memory: 256 << 20, cpus: 2, backing: 'shmem', clock: 'instructions', smpMode: 'lockstep', maxInsns: 30_000_000, trace: true, raw: false, base: undefined, initrd: undefined, append: undefined, jit: false },
       quiet: false,
     })
     expect(command(['run', 'g.elf', '--cpus', '4', '--smp-mode', 'threads'])).toMatchObject({ machine: { cpus: 4, smpMode: 'threads', clock: 'host' } })
     expect(command(['run', 'g.bin', '--raw', '--quiet'])).toMatchObject({ quiet: true, machine: { raw: true } })
+    expect(command(['run', 'g.elf', '--jit'])).toMatchObject({ machine: { jit: true, smpMode: 'lockstep' } })
+    expect(command(['run', 'g.elf', '--no-jit'])).toMatchObject({ machine: { jit: false } })
     expect(command(['run', 'Image', '--initrd', 'i.cpio', '--append', 'console=ttyAMA0 rdinit=/init'])).toMatchObject({ machine: { initrd: 'i.cpio', append: 'console=ttyAMA0 rdinit=/init', mte: true, memory: 128 << 20, cpus: 1, backing: 'anon', clock: 'host' } })
   })
   test('snapshot, restore, migrate, tags, disasm', () => {
     expect(command(['snapshot', 'w.elf', 'w.snap', '--after-insns', '5M', '--quiet'])).toMatchObject({ name: 'snapshot', image: 'w.elf', out: 'w.snap', afterInsns: 5_000_000, quiet: true })
-    expect(command(['restore', 'w.snap', '--max-insns', '1G'])).toEqual({ name: 'restore', snapshot: 'w.snap', maxInsns: 1e9, trace: false, quiet: false })
+    expect(command(['restore', 'w.snap', '--max-insns', '1G'])).toEqual({ name: 'restore', snapshot: 'w.snap', maxInsns: 1e9, trace: false, jit: false, quiet: false })
+    expect(command(['restore', 'w.snap', '--jit'])).toMatchObject({ name: 'restore', jit: true })
     expect(command(['migrate', 'send', 'w.elf', '--to', '/tmp/m.sock', '--max-rounds', '3'])).toMatchObject({ name: 'migrate-send', source: 'w.elf', to: '/tmp/m.sock', maxRounds: 3 })
-    expect(command(['migrate', 'receive', '--listen', 'fd:3'])).toEqual({ name: 'migrate-receive', listen: 'fd:3', maxInsns: undefined, trace: false, quiet: false })
+    expect(command(['migrate', 'receive', '--listen', 'fd:3'])).toEqual({ name: 'migrate-receive', listen: 'fd:3', maxInsns: undefined, trace: false, jit: false, quiet: false })
+    expect(command(['migrate', 'receive', '--listen', 'fd:3', '--jit'])).toMatchObject({ jit: true })
+    expect(command(['migrate', 'send', 'w.elf', '--to', '/tmp/m.sock', '--jit'])).toMatchObject({ machine: { jit: true } })
+    expect(command(['tags', 'w.elf', '--jit'])).toMatchObject({ machine: { jit: true } })
     expect(command(['tags', 'w.snap', '--html', 'map.html'])).toMatchObject({ name: 'tags', input: 'w.snap', html: 'map.html', width: undefined })
     expect(command(['disasm', 'x.bin', '--base', '0x40000000'])).toEqual({ name: 'disasm', file: 'x.bin', base: 0x4000_0000 })
     expect(command(['disasm', '--', '-odd-name.elf'])).toEqual({ name: 'disasm', file: '-odd-name.elf', base: undefined })
@@ -86,6 +92,9 @@ describe('commands', () => {
     [['run', 'a', '--smp-mode', 'turns'], "--smp-mode: expected lockstep, threads, got 'turns'"],
     [['run', 'a', '--smp-mode', 'threads', '--clock', 'instructions'], '--smp-mode threads runs every vCPU on the host clock'],
     [['run', 'a', '--smp-mode', 'threads', '--trace'], '--trace steps the vCPUs in turns'],
+    [['run', 'a', '--smp-mode', 'threads', '--jit'], '--jit runs lockstep vCPUs only for now'],
+    [['run', 'a', '--jit', '--no-jit'], '--jit and --no-jit contradict each other'],
+    [['restore', 's', '--no-jit', '--jit'], '--jit and --no-jit contradict each other'],
     [['run', 'a', '--max-insns', '0'], '--max-insns: must be at least 1'],
     [['run', 'a', '--max-insns'], 'run: --max-insns needs a value (N)'],
     [['run', 'a', '--trace=yes'], '--trace takes no value'],

@@ -114,6 +114,11 @@ const IMAGE_OPTIONS: OptionSpec[] = [
   { name: 'kernel', kind: 'value', arg: 'FILE', qemu: '-kernel', qemuOnly: true, help: 'the image, as QEMU takes it (instead of IMAGE)' },
   { name: 'raw', kind: 'flag', help: 'IMAGE is raw A64 code, loaded at --base and started at its first byte (also with --base, or a .bin name)' },
 ]
+/** The compiled tier: every command that builds a machine takes both spellings. */
+const JIT_OPTIONS: OptionSpec[] = [
+  { name: 'jit', kind: 'flag', help: 'translate hot guest code to WebAssembly (the compiled tier; lockstep vCPUs, RAM up to 3652M); the guest sees no difference' },
+  { name: 'no-jit', kind: 'flag', help: 'run every instruction in the interpreter (default)' },
+]
 const RUN_OPTIONS: OptionSpec[] = [
   ...IMAGE_OPTIONS,
   { name: 'mte', kind: 'value', arg: 'on|off', help: 'MTE for the guest (default on)' },
@@ -129,13 +134,14 @@ const RUN_OPTIONS: OptionSpec[] = [
   { name: 'append', kind: 'value', arg: 'ARGS', qemu: '-append', help: 'kernel command line (DTB /chosen/bootargs)' },
   { name: 'nographic', kind: 'flag', qemu: '-nographic', qemuOnly: true, help: 'accepted as QEMU takes it; changes nothing (the console is always standard input and output)' },
   { name: 'no-reboot', kind: 'flag', qemu: '-no-reboot', qemuOnly: true, help: 'accepted as QEMU takes it; changes nothing (a guest reset always ends the run)' },
+  ...JIT_OPTIONS,
 ]
 const GDB_OPTIONS: OptionSpec[] = [
   { name: 'gdb', kind: 'value', arg: 'tcp::PORT|unix:PATH', help: 'serve a GDB remote stub (GDB, LLDB; memory tags too) on that socket' },
   { name: 'gdb-wait', kind: 'flag', help: 'with --gdb: stop before the first instruction until a debugger resumes it' },
 ]
 const AFTER: OptionSpec = { name: 'after-insns', kind: 'value', arg: 'N', help: 'act after N guest instructions (snapshot without it: on SIGUSR1)' }
-const LIMIT_OPTIONS = RUN_OPTIONS.filter((o) => o.name === 'max-insns' || o.name === 'trace')
+const LIMIT_OPTIONS = RUN_OPTIONS.filter((o) => o.name === 'max-insns' || o.name === 'trace' || JIT_OPTIONS.includes(o))
 /**
  * Every command that runs a guest takes it, with one meaning: progress and status lines go,
  * errors and why the guest stopped stay (`run` prints nothing else, so it changes nothing there).
@@ -298,6 +304,8 @@ export interface MachineOptions {
   readonly base: number | undefined
   readonly initrd: string | undefined
   readonly append: string | undefined
+  /** --jit: the compiled tier (lockstep vCPUs only). */
+  readonly jit: boolean
 }
 
 /** The shells `tagvm completion` writes a script for. */
@@ -308,9 +316,9 @@ export type Command =
   | { readonly name: 'run'; readonly image: string; readonly machine: MachineOptions; readonly quiet: boolean; readonly gdb?: { readonly endpoint: GdbEndpoint; readonly wait: boolean } }
   | { readonly name: 'disasm'; readonly file: string; readonly base: number | undefined }
   | { readonly name: 'snapshot'; readonly image: string; readonly out: string; readonly machine: MachineOptions; readonly afterInsns: number | undefined; readonly quiet: boolean }
-  | { readonly name: 'restore'; readonly snapshot: string; readonly maxInsns: number | undefined; readonly trace: boolean; readonly quiet: boolean }
+  | { readonly name: 'restore'; readonly snapshot: string; readonly maxInsns: number | undefined; readonly trace: boolean; readonly jit: boolean; readonly quiet: boolean }
   | { readonly name: 'migrate-send'; readonly source: string; readonly to: string; readonly machine: MachineOptions; readonly afterInsns: number | undefined; readonly maxRounds: number; readonly postcopy: boolean; readonly quiet: boolean }
-  | { readonly name: 'migrate-receive'; readonly listen: string; readonly maxInsns: number | undefined; readonly trace: boolean; readonly quiet: boolean }
+  | { readonly name: 'migrate-receive'; readonly listen: string; readonly maxInsns: number | undefined; readonly trace: boolean; readonly jit: boolean; readonly quiet: boolean }
   | { readonly name: 'tags'; readonly input: string; readonly machine: MachineOptions; readonly afterInsns: number | undefined; readonly html: string | undefined; readonly width: number | undefined; readonly quiet: boolean }
   | { readonly name: 'guests' }
   | { readonly name: 'completion'; readonly shell: CompletionShell }
@@ -406,6 +414,12 @@ function imageAndRest(command: string, positionals: readonly string[], values: O
   return [image, ...positionalsExactly(command, positionals, restNames)]
 }
 
+/** --jit or --no-jit (the default), not both. */
+function jitOption(values: OptionValues): boolean {
+  if (values.has('jit') && values.has('no-jit')) throw new CliError('--jit and --no-jit contradict each other: give one')
+  return values.get('jit') === true
+}
+
 function machineOptions(values: OptionValues): MachineOptions {
   const mteText = optionValue(values, 'mte') ?? 'on'
   if (mteText !== 'on' && mteText !== 'off') throw new CliError(`--mte: expected on or off, got '${mteText}'`)
@@ -429,6 +443,8 @@ function machineOptions(values: OptionValues): MachineOptions {
   if (!SMP_MODES.includes(smpMode)) throw new CliError(`--smp-mode: expected ${SMP_MODES.join(', ')}, got '${smpMode}'`)
   if (smpMode === 'threads' && clock === 'instructions') throw new CliError('--smp-mode threads runs every vCPU on the host clock: leave out --clock instructions')
   if (smpMode === 'threads' && values.get('trace') === true) throw new CliError('--trace steps the vCPUs in turns: use it without --smp-mode threads')
+  const jit = jitOption(values)
+  if (smpMode === 'threads' && jit) throw new CliError('--jit runs lockstep vCPUs only for now (vCPU threads cannot share its WebAssembly memory): leave out --smp-mode threads or --jit')
   return {
     mte: mteText === 'on',
     memory,
@@ -442,6 +458,7 @@ function machineOptions(values: OptionValues): MachineOptions {
     base,
     initrd: optionValue(values, 'initrd'),
     append: optionValue(values, 'append'),
+    jit,
   }
 }
 
@@ -486,7 +503,7 @@ function buildCommand(spec: CommandSpec, args: readonly string[]): Command {
     }
     case 'restore': {
       const [snapshot] = positionalsExactly('restore', positionals, ['SNAPSHOT'])
-      return { name: 'restore', snapshot: snapshot!, maxInsns: countOption(values, 'max-insns'), trace: values.get('trace') === true, quiet }
+      return { name: 'restore', snapshot: snapshot!, maxInsns: countOption(values, 'max-insns'), trace: values.get('trace') === true, jit: jitOption(values), quiet }
     }
     case 'migrate send': {
       const [source] = imageAndRest('migrate send', positionals, values, 'IMAGE|SNAPSHOT', [])
@@ -500,7 +517,7 @@ function buildCommand(spec: CommandSpec, args: readonly string[]): Command {
       const listen = optionValue(values, 'listen')
       if (listen === undefined) throw new CliError('migrate receive: --listen SOCKET is required')
       withContext('listen', () => parseEndpoint(listen))
-      return { name: 'migrate-receive', listen, maxInsns: countOption(values, 'max-insns'), trace: values.get('trace') === true, quiet }
+      return { name: 'migrate-receive', listen, maxInsns: countOption(values, 'max-insns'), trace: values.get('trace') === true, jit: jitOption(values), quiet }
     }
     case 'tags': {
       const [input] = imageAndRest('tags', positionals, values, 'IMAGE|SNAPSHOT', [])

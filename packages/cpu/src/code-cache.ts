@@ -192,7 +192,7 @@ export class CodeCache {
   /** Instruction i of the fetch page became hot: translate its region (jit), else build a block. */
   hotEntry(page: CodePage, i: number): void {
     const jit = this.cpu.jit
-    if (jit !== null && (page.jit === null || page.jit[i] === undefined) && jit.translate(page, i, this.fetchHi, this.fetchLo)) return
+    if (jit !== null && (page.jit === null || page.jit[i] === undefined) && jit.translate(page, i)) return
     if (this.useBlocks && page.blockLen[i] !== NO_BLOCK) this.buildBlock(page, i)
   }
 

@@ -5,6 +5,7 @@
  * @module \@tagvm/cpu
  */
 export { Cpu, type CpuMemory, type CpuOptions, type FrameData } from './cpu.js'
+export type { JitOptions, JitStats } from './jit/jit.js'
 export type {
   BudgetExit, CpuExit, CpuExitKind, DataAbortExit, FpTrapExit, HvcExit, InstructionAbortExit, SmcExit, SysregTrapExit,
   WfxExit,

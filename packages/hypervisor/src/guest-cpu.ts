@@ -1,4 +1,4 @@
-import { Cpu, type CpuDebugConfig, type SysregDevice } from '@tagvm/cpu'
+import { Cpu, type CpuDebugConfig, type JitOptions, type SysregDevice } from '@tagvm/cpu'
 import type { AccessKind, TranslationResult } from '@tagvm/mmu'
 import type { PhysicalMemory } from '@tagvm/tag-memory'
 
@@ -65,3 +65,11 @@ export type GuestCpuFactory = (memory: PhysicalMemory) => GuestCpu
 
 /** The default CPU: `@tagvm/cpu`'s Cpu over the host's physical memory. */
 export const defaultCpuFactory: GuestCpuFactory = (memory) => new Cpu({ memory })
+
+/**
+ * `@tagvm/cpu`'s Cpu with the compiled tier on (hot code translated to WebAssembly): the
+ * memory must be a PhysicalMemory made with `wasmMemory`.
+ */
+export function jitCpuFactory(options: JitOptions = {}): GuestCpuFactory {
+  return (memory) => new Cpu({ memory, jit: options })
+}

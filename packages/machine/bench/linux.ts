@@ -1,10 +1,11 @@
 // Linux on the machine, beside QEMU 10 in the same run:
 // (1) Debian's arm64 kernel from the Linux kit (guests/linux/out) booted to /init: QEMU 10
 //     (guests/linux/run-qemu.sh boot: -M virt,mte=on,gic-version=3 -cpu max, real time) and
-//     tagvm (host clock, as `tagvm run` has it), wall seconds from start to init's first line
-//     and the ratio; tagvm's CPU seconds and guest instructions beside QEMU's instruction count
-//     under -icount (guests/linux/boot-facts.qemu.txt). Without qemu-system-aarch64 the QEMU
-//     side says so and tagvm's figures stand alone.
+//     tagvm (host clock, as `tagvm run` has it) with the interpreter and with the compiled
+//     tier (--jit), wall seconds from start to init's first line and the ratios; tagvm's CPU
+//     seconds, guest instructions and their rate beside QEMU's instruction count under -icount
+//     (guests/linux/boot-facts.qemu.txt), and where the tier's time went (translation, exits).
+//     Without qemu-system-aarch64 the QEMU side says so and tagvm's figures stand alone.
 // (2) the host CPU the booted guest costs idling at its busybox prompt, driven the way `tagvm
 //     run` on a terminal drives it (slices of the console size, the event loop between, a wait
 //     for the guest's next deadline while it sleeps), interleaved with the polling loop tagvm
@@ -77,6 +78,57 @@ async function qemuBoot(): Promise<{ initMs: number; exitMs: number; status: num
   return { initMs, exitMs: performance.now() - start, status }
 }
 
+/** The tier's counters (@tagvm/cpu JitStats), read through the vCPU's hypervisor CPU: the bench looks inside. */
+interface TierStats {
+  regions: number
+  translatedInstructions: number
+  codeBytes: number
+  compileMs: number
+  entries: number
+  exits: number[]
+  tlbFills: number
+  tlbFlushes: number
+}
+
+interface TagvmBoot {
+  jit: boolean
+  machine: Machine
+  screen: string
+  onScreen: (text: string) => void
+  initMs: number
+  initCpu: number
+  atInit: number
+  jitStats: TierStats | undefined
+}
+
+/** tagvm (interpreter, or with the compiled tier) booting the kit to init's first line, on the host clock as `tagvm run` does. */
+async function tagvmBoot(jit: boolean): Promise<TagvmBoot | string> {
+  const boot: Partial<TagvmBoot> & { screen: string } = { jit, screen: '' }
+  boot.onScreen = (text) => (boot.screen += text)
+  const machine = Machine.create({ ramBase: 0x4000_0000, ramSize: 1 << 30, cpus: 1, mte: true, backing: 'anon', clock: 'host' }, {
+    console: (bytes) => boot.onScreen!(new TextDecoder().decode(bytes)),
+  }, { jit })
+  const wall0 = performance.now()
+  const cpu0 = cpuSeconds()
+  machine.boot(new Uint8Array(readFileSync(image)), image, {
+    initrd: { bytes: new Uint8Array(readFileSync(initramfs)), file: initramfs },
+    bootargs: 'console=ttyAMA0 rdinit=/init tagvm.run=shell',
+  })
+  while (!boot.screen.includes(INIT_LINE) && machine.retired < 5e9) {
+    if ((await consoleTurn(machine)).kind !== 'budget') break
+  }
+  if (!boot.screen.includes(INIT_LINE)) return boot.screen.slice(-500)
+  const cpu = (machine.vcpus[0]!.vcpu as unknown as { cpu: { jit: { stats: TierStats } | null } }).cpu
+  // The same object: the console above keeps calling its onScreen.
+  return Object.assign(boot, {
+    machine,
+    initMs: performance.now() - wall0,
+    initCpu: cpuSeconds() - cpu0,
+    atInit: machine.retired,
+    jitStats: cpu.jit ? { ...cpu.jit.stats, exits: [...cpu.jit.stats.exits] } : undefined,
+  }) as TagvmBoot
+}
+
 async function linux(): Promise<void> {
   if (!existsSync(image) || !existsSync(initramfs)) {
     console.log(`linux boot to /init: no kit in ${guests}out (build it with guests/linux/build-kit.sh)`)
@@ -84,36 +136,40 @@ async function linux(): Promise<void> {
   }
   const qemu = await qemuBoot()
 
-  let screen = ''
-  const machine = Machine.create({ ramBase: 0x4000_0000, ramSize: 1 << 30, cpus: 1, mte: true, backing: 'anon', clock: 'host' }, {
-    console: (bytes) => (screen += new TextDecoder().decode(bytes)),
-  })
-  const wall0 = performance.now()
-  const cpu0 = cpuSeconds()
-  machine.boot(new Uint8Array(readFileSync(image)), image, {
-    initrd: { bytes: new Uint8Array(readFileSync(initramfs)), file: initramfs },
-    bootargs: 'console=ttyAMA0 rdinit=/init tagvm.run=shell',
-  })
-  while (!screen.includes(INIT_LINE) && machine.retired < 5e9) {
-    if ((await consoleTurn(machine)).kind !== 'budget') break
-  }
-  const initMs = performance.now() - wall0
-  const initCpu = cpuSeconds() - cpu0
-  const atInit = machine.retired
-  if (!screen.includes(INIT_LINE)) {
-    console.log(`linux boot to /init: tagvm did not get there: ${screen.slice(-500)}`)
-    return
+  const boots = []
+  for (const jit of [false, true]) {
+    const boot = await tagvmBoot(jit)
+    if (typeof boot === 'string') {
+      console.log(`linux boot to /init: tagvm${jit ? ' --jit' : ''} did not get there: ${boot}`)
+      return
+    }
+    boots.push(boot)
   }
   const icount = /^icount .*CNTVCT (\d+)/m.exec(readFileSync(`${guests}boot-facts.qemu.txt`, 'utf8'))
-  console.log(
-    `linux boot to /init, tagvm: ${seconds(initMs)} s wall, ${initCpu.toFixed(1)} CPU s, ${(atInit / 1e9).toFixed(3)} G guest instructions ` +
-      `(host clock; QEMU 10 -icount: ${icount ? (Number(icount[1]) / 1e9).toFixed(3) : '?'} G, boot-facts.qemu.txt)`,
-  )
+  for (const boot of boots) {
+    console.log(
+      `linux boot to /init, tagvm${boot.jit ? ' --jit' : ''}: ${seconds(boot.initMs)} s wall, ${boot.initCpu.toFixed(1)} CPU s, ${(boot.atInit / 1e9).toFixed(3)} G guest instructions, ` +
+        `${(boot.atInit / boot.initCpu / 1e6).toFixed(1)} M a CPU second (host clock; QEMU 10 -icount: ${icount ? (Number(icount[1]) / 1e9).toFixed(3) : '?'} G, boot-facts.qemu.txt)`,
+    )
+    if (boot.jitStats) {
+      const t = boot.jitStats
+      console.log(
+        `  the tier's part: ${t.regions} regions (${t.translatedInstructions} instructions, ${(t.codeBytes / 1e6).toFixed(1)} MB of wasm) translated in ${(t.compileMs / 1000).toFixed(1)} s, ` +
+          `${t.entries} entries; exits: ${t.exits[0]} branch, ${t.exits[1]} budget, ${t.exits[2]} to the interpreter for one instruction, ${t.exits[3]} stop; ${t.tlbFills} fast-TLB fills, ${t.tlbFlushes} flushes`,
+      )
+    }
+  }
+  const [interpreter, tier] = boots as [TagvmBoot, TagvmBoot]
+  console.log(`linux boot to /init, CPU time interpreter / tier: ${(interpreter.initCpu / tier.initCpu).toFixed(2)}x`)
   if (typeof qemu === 'string') console.log(`linux boot to /init, QEMU 10: ${qemu}`)
   else {
     console.log(`linux boot to /init, QEMU 10 (real time, same kernel and initramfs): ${seconds(qemu.initMs)} s wall (powered off after ${seconds(qemu.exitMs)} s, status ${qemu.status})`)
-    console.log(`linux boot to /init, wall time tagvm / QEMU 10: ${(initMs / qemu.initMs).toFixed(1)}x`)
+    console.log(`linux boot to /init, wall time tagvm / QEMU 10: interpreter ${(interpreter.initMs / qemu.initMs).toFixed(1)}x, tier ${(tier.initMs / qemu.initMs).toFixed(1)}x`)
   }
+  const { machine, atInit } = interpreter
+  let screen = interpreter.screen
+  machine.flushConsole()
+  interpreter.onScreen = (text) => (screen += text)
 
   // To the prompt, then idle as a terminal session does.
   while (!/\/ # /.test(screen) && machine.retired < atInit + 2e9) {

@@ -9,6 +9,7 @@ export { KvmError, isKvmError } from './errors.js'
 export * from './guest-debug.js'
 export {
   Kvm,
+  MAX_JIT_HOST_MEMORY,
   VmFd,
   VcpuFd,
   ga,

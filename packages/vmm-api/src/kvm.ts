@@ -7,6 +7,7 @@ import {
   KVM_USER_MEM_SLOTS,
   copyTagsIoctlReturn,
   irqLine,
+  jitCpuFactory,
   mteCopyTags,
   type MtePolicy,
   type UserMemoryRegion,
@@ -77,6 +78,31 @@ export interface KvmOptions {
   readonly ipaLimit?: number
   /** Online host CPUs (KVM_CAP_NR_VCPUS; default 2). */
   readonly hostCpus?: number
+  /**
+   * The vCPUs' compiled tier (default off): hot guest code translated to WebAssembly, with
+   * host memory in a shared WebAssembly.Memory (at most 4 GiB with tags: see
+   * MAX_JIT_HOST_MEMORY). Not with `sharedMemory` or `kernel`. Architectural results are the
+   * interpreter's.
+   */
+  readonly jit?: boolean | { readonly threshold?: number }
+}
+
+/** The largest `hostMemory` with `jit`: data and tags (1/32 of it) inside one 4 GiB wasm memory, less the vCPUs' state pages. */
+export const MAX_JIT_HOST_MEMORY = Math.floor(((2 ** 32 - 2 ** 26) * 32) / 33 / 2 ** 21) * 2 ** 21
+
+interface WasmMemoryApi {
+  Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => { readonly buffer: ArrayBufferLike; grow(pages: number): number }
+}
+
+/** Host memory for Kvm.open: plain, in SharedArrayBuffers, or inside a shared WebAssembly.Memory (the compiled tier). */
+function hostMemory(options: KvmOptions): PhysicalMemory {
+  const size = options.hostMemory ?? 2 ** 30
+  if (options.jit === undefined || options.jit === false) return new PhysicalMemory({ size, shared: options.sharedMemory === true })
+  if (options.sharedMemory === true) throw new RangeError('jit and sharedMemory cannot be combined: the compiled tier keeps host memory in a WebAssembly.Memory')
+  if (size > MAX_JIT_HOST_MEMORY) throw new RangeError(`jit: ${size} bytes of host memory do not fit a WebAssembly.Memory with their tags (at most ${MAX_JIT_HOST_MEMORY})`)
+  const Wasm = (globalThis as unknown as { WebAssembly: WasmMemoryApi }).WebAssembly
+  // A shared memory: growing it (as RAM is first touched) never detaches the views already made.
+  return new PhysicalMemory({ size, wasmMemory: new Wasm.Memory({ initial: 1, maximum: 65536, shared: true }) })
 }
 
 /** Arguments of `Kvm.createVm` (KVM_CREATE_VM). */
@@ -99,9 +125,16 @@ export class Kvm {
   private readonly hostCpus: number
 
   private constructor(options: KvmOptions) {
-    this.kernel = options.kernel ?? new HostKernel({ memory: new PhysicalMemory({ size: options.hostMemory ?? 2 ** 30, shared: options.sharedMemory === true }) })
+    const jit = options.jit ?? false
+    if (jit !== false && options.kernel !== undefined) throw new RangeError('jit needs host memory of its own: leave out kernel')
+    this.kernel = options.kernel ?? new HostKernel({ memory: hostMemory(options) })
     this.process = options.mm ?? this.kernel.createMm()
-    this.hypervisor = new Hypervisor({ kernel: this.kernel, hostMteLevel: options.hostMteLevel ?? 3, ipaLimit: options.ipaLimit ?? 44 })
+    this.hypervisor = new Hypervisor({
+      kernel: this.kernel,
+      hostMteLevel: options.hostMteLevel ?? 3,
+      ipaLimit: options.ipaLimit ?? 44,
+      ...(jit === false ? {} : { cpuFactory: jitCpuFactory(jit === true ? {} : jit) }),
+    })
     this.hostCpus = options.hostCpus ?? 2
   }
 

@@ -18,9 +18,14 @@ export function createMachine(config: MachineConfig, io: CliIo, trace: boolean, 
   }, host)
 }
 
-/** --smp-mode threads: each vCPU in a worker thread running @tagvm/vmm-api's runVcpuThread. */
+/** --smp-mode threads: each vCPU in a worker thread running @tagvm/vmm-api's runVcpuThread; --jit: the compiled tier. */
 function hostOptions(options: MachineOptions): MachineHostOptions {
-  return options.smpMode === 'threads' ? { threads: { spawn: spawnVcpuWorker } } : {}
+  return { ...(options.smpMode === 'threads' ? { threads: { spawn: spawnVcpuWorker } } : {}), ...jitHost(options.jit) }
+}
+
+/** The host options of --jit (restore and migrate receive take it without the other machine options). */
+export function jitHost(jit: boolean): MachineHostOptions {
+  return jit ? { jit: true } : {}
 }
 
 /** The machine the command line describes; a host that cannot build it is a one-line failure with a hint. */

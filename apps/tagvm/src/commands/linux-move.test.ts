@@ -2,7 +2,8 @@
 // tagged-heap program fills a PROT_MTE heap (every granule a known tag and known data), waits
 // for a console line, sleeps 20 ms (only a timer interrupt ends it), then re-checks every tag
 // and byte. One boot, on the instruction clock, by the `tagvm snapshot` binary (SIGUSR1 once
-// the heap waits); then the snapshot goes on three ways: `tagvm restore` with the terminal as
+// the heap waits); then the snapshot goes on three ways: `tagvm restore --jit` (the compiled
+// tier continues the interpreter's snapshot) with the terminal as
 // its console, pre-copy migration over a Unix socket and post-copy migration over TCP
 // loopback while the heap is being checked and rewritten. Every way must end in the heap's
 // verdict "intact" and a clean power-off, with no oops, WARN or RCU stall.
@@ -120,7 +121,8 @@ describe.runIf(built)('a running Linux MTE guest with a tagged heap, moved mid-r
     expect(bootConsole).not.toMatch(BROKEN)
   }, 40 * 60_000)
 
-  test('tagvm restore: the terminal reaches the waiting heap program, its sleep ends, every tag and byte is intact, poweroff ends with status 0', { timeout: 20 * 60_000 }, async () => {
+  // Restored with the compiled tier (--jit): a snapshot taken by the interpreter goes on in translations.
+  test('tagvm restore --jit: the terminal reaches the waiting heap program, its sleep ends, every tag and byte is intact, poweroff ends with status 0', { timeout: 20 * 60_000 }, async () => {
     const out: Buffer[] = []
     let stderr = ''
     const io: CliIo = {
@@ -128,7 +130,7 @@ describe.runIf(built)('a running Linux MTE guest with a tagged heap, moved mid-r
       stderr: { write: (t: string) => (stderr += t) },
       stdin: typing('\n'),
     }
-    const status = await runCli(['restore', snapshotFile, '--quiet'], io, 'test')
+    const status = await runCli(['restore', snapshotFile, '--quiet', '--jit'], io, 'test')
     const text = Buffer.concat(out).toString('latin1')
     expect(stderr).toBe('')
     expect(status).toBe(0)

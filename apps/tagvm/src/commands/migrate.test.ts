@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Duplex } from 'node:stream'
 import { afterAll, expect, test } from 'vitest'
-import { Machine, receiveMachine, sendMachine, type MachineConfig } from '@tagvm/machine'
+import { Machine, receiveMachine, sendMachine, type MachineConfig, type MachineHostOptions } from '@tagvm/machine'
 import { localChannelPair } from '../endpoint.js'
 
 const guests = fileURLToPath(new URL('../../../../guests/', import.meta.url))
@@ -14,21 +14,27 @@ const dir = mkdtempSync(join(tmpdir(), 'tagvm-migrate-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 const CONFIG: MachineConfig = { ramBase: 0x4000_0000, ramSize: 128 << 20, cpus: 1, mte: true, backing: 'anon' }
 
-function machineWithConsole(config: MachineConfig): { machine: Machine; output: () => string } {
+function machineWithConsole(config: MachineConfig, host: MachineHostOptions = {}): { machine: Machine; output: () => string } {
   const chunks: Buffer[] = []
-  const machine = Machine.create(config, { console: (b) => chunks.push(Buffer.from(b)) })
+  const machine = Machine.create(config, { console: (b) => chunks.push(Buffer.from(b)) }, host)
   return { machine, output: () => Buffer.concat(chunks).toString('latin1') }
 }
 
-test('a tagging guest migrated mid-run prints exactly what an unmigrated run prints', async () => {
+// The compiled tier is a host option: a guest migrates between machines with and without it.
+const TIERS: [string, MachineHostOptions, MachineHostOptions][] = [
+  ['', {}, {}],
+  [' (interpreter to compiled tier)', {}, { jit: { threshold: 1 } }],
+  [' (compiled tier to interpreter)', { jit: { threshold: 1 } }, {}],
+]
+test.each(TIERS)('a tagging guest migrated mid-run prints exactly what an unmigrated run prints%s', async (_, from, to) => {
   const name = 'mte-basic'
-  const src = machineWithConsole(CONFIG)
+  const src = machineWithConsole(CONFIG, from)
   src.machine.boot(readFileSync(elf(name)), elf(name))
   // Into the part where it tags objects; pre-copy rounds run 3000 instructions of the guest each.
   expect(src.machine.run(125_000)).toEqual({ kind: 'budget' })
-  const [a, b] = await localChannelPair(join(dir, 'basic.sock'))
+  const [a, b] = await localChannelPair(join(dir, `basic${Object.keys(to).length}${Object.keys(from).length}.sock`))
   let dst: { machine: Machine; output: () => string } | undefined
-  const received = receiveMachine(b, (config) => (dst = machineWithConsole(config)).machine)
+  const received = receiveMachine(b, (config) => (dst = machineWithConsole(config, to)).machine)
   const result = await sendMachine(src.machine, a, { maxRounds: 5, insnsPerRound: 3000 })
   const machine = await received
   expect(result.kind).toBe('migrated')
@@ -102,7 +108,8 @@ test('tagvm migrate receive / send: two processes over a Unix socket', async () 
     child.stderr.setEncoding('latin1').on('data', (t: string) => (stderr += t))
     return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })))
   }
-  const destination = tagvm(['migrate', 'receive', '--listen', path])
+  // The destination runs the guest with the compiled tier.
+  const destination = tagvm(['migrate', 'receive', '--listen', path, '--jit'])
   // Wait until the destination listens (its socket file exists).
   for (let i = 0; i < 1200 && !existsSync(path); i++) await new Promise((r) => setTimeout(r, 100))
   const source = await tagvm(['migrate', 'send', elf('mte-demo'), '--to', path, '--after-insns', '112000', '--max-rounds', '1', '--quiet'])

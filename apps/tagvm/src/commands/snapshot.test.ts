@@ -43,6 +43,25 @@ test('snapshot mid-run of a tagging guest, restore: output before + after is the
   }
 })
 
+test('--jit: run, snapshot and restore with the compiled tier on either side print what the interpreter prints', async () => {
+  const full = recorded('mte-basic')
+  const run = await cli(['run', elf('mte-basic'), '--jit', '--quiet'])
+  expect(run.stderr).toBe('')
+  expect(run.stdout).toBe(full)
+  for (const [save, load] of [['--jit', '--no-jit'], ['--no-jit', '--jit'], ['--jit', '--jit']]) {
+    const file = join(dir, `mte-basic-jit${save}${load}.snap`)
+    const first = await cli(['snapshot', elf('mte-basic'), file, '--after-insns', '135000', '--quiet', save!])
+    expect(first.status).toBe(0)
+    const second = await cli(['restore', file, '--quiet', load!])
+    expect(second.stderr).toBe('')
+    expect(second.status).toBe(0)
+    expect(first.stdout + second.stdout).toBe(full)
+  }
+  const threads = await cli(['run', elf('mte-basic'), '--jit', '--smp-mode', 'threads'])
+  expect(threads.status).toBe(2)
+  expect(threads.stderr).toContain('--jit runs lockstep vCPUs only')
+})
+
 test('a snapshot taken with two vCPUs keeps the secondary powered off', async () => {
   const file = join(dir, 'hello-2cpu.snap')
   const first = await cli(['snapshot', elf('hello'), file, '--after-insns', '50000', '--cpus', '2', '--quiet'])

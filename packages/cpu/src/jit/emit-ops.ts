@@ -10,13 +10,6 @@ import { REG_DISCARD } from '../state.js'
 import type { Emitter, SetterKind } from './emit.js'
 import { I32, I64, Op, type FunctionBody } from './wasm-encoder.js'
 
-/** 64-bit VA as int32 halves plus a byte offset (which may carry into the high half). */
-export function addVa(hi: number, lo: number, off: number): [number, number] {
-  const sum = (lo >>> 0) + off
-  const carry = Math.floor(sum / 2 ** 32)
-  return [(hi + carry) | 0, (sum - carry * 2 ** 32) | 0]
-}
-
 /** Keeps the low 32 bits of the i64 on the stack. */
 export const MASK32 = (fn: FunctionBody): FunctionBody => fn.i64(-1, 0).op(Op.i64And)
 

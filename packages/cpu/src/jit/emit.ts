@@ -10,11 +10,11 @@ import type { Instruction } from '@tagvm/a64'
 import { REG_DISCARD, REG_SP, REG_ZR } from '../state.js'
 import {
   CC_ADD32, CC_ADD64, CC_LIT, CC_LOGIC32, CC_LOGIC64, CC_SUB32, CC_SUB64, EXIT_BRANCH, EXIT_BUDGET, EXIT_SLOW, EXIT_STOP,
-  FN_NZCV, ST_LEFT, ST_NZCV, ST_PC, ST_STOP, ST_X,
+  FN_NZCV, ST_LEFT, ST_NZCV, ST_PAGE_VA, ST_PC, ST_STOP, ST_X,
 } from './layout.js'
 import { type Block, type Region } from './region.js'
 import { FunctionBody, I32, I64, Op, encodeModule } from './wasm-encoder.js'
-import { MASK32, access, addVa, bitfield, cond, divide, extended, mulHigh, setterKind, shifted } from './emit-ops.js'
+import { MASK32, access, bitfield, cond, divide, extended, mulHigh, setterKind, shifted } from './emit-ops.js'
 import { condFunction, nzcvFunction } from './flags.js'
 import { emitMore } from './emit-more.js'
 
@@ -67,12 +67,12 @@ export class Emitter {
   /** The block being emitted, and whether it branches to itself. */
   private current = 0
   private selfLoop = false
+  /** The VA of the page this run entered (ST_PAGE_VA), loaded at entry. */
+  readonly pageVa: number
 
   constructor(
     readonly region: Region,
     readonly base: number,
-    private readonly pageHi: number,
-    private readonly pageLo: number,
   ) {
     const fn = this.fn
     this.ccA = fn.local(I64)
@@ -106,12 +106,16 @@ export class Emitter {
         if (j !== undefined && j <= i) this.loopHeads.add(j)
       }
     })
+    this.pageVa = fn.local(I64)
   }
 
-  /** Pushes the VA at page offset `off` as an i64 constant. */
+  /** Pushes the VA at page offset `off` (which may lie outside the page) of the page entered. */
   va(off: number): void {
-    const [hi, lo] = addVa(this.pageHi, this.pageLo, off)
-    this.fn.i64(lo, hi)
+    this.fn.get(this.pageVa)
+    if (off === 0) return
+    // ADRP's offsets reach +-4 GiB: the constant as int32 halves.
+    const hi = Math.floor(off / 2 ** 32)
+    this.fn.i64((off - hi * 2 ** 32) | 0, hi | 0).op(Op.i64Add)
   }
 
   /** Pushes a register (XZR: 0). */
@@ -373,7 +377,8 @@ export class Emitter {
         fn.i32(d.nzcv << 28).set(this.ccLit)
         break
       }
-      case 'NOP':
+      case 'NOP': case 'HINT': case 'YIELD': case 'PACSP': case 'AUTSP': case 'XPACLRI': case 'PAC1716': case 'AUT1716': case 'BTI': case 'CSDB':
+      case 'DSB': case 'DMB':
       case 'B': case 'B_cond': case 'CBZ': case 'CBNZ': case 'TBZ': case 'TBNZ': case 'BR': case 'RET':
         break
       case 'BL':
@@ -527,6 +532,7 @@ export class Emitter {
   build(): FunctionBody {
     const fn = this.fn
     fn.i32(0).mem(Op.i32Load, this.base + ST_LEFT).set(this.left)
+    fn.i32(0).mem(Op.i64Load, this.base + ST_PAGE_VA).set(this.pageVa)
     fn.i32(0).mem(Op.i32Load, this.base + ST_NZCV).set(this.ccLit)
     fn.i32(CC_LIT).set(this.ccOp)
     fn.get(0).set(this.bb)
@@ -554,12 +560,6 @@ export class Emitter {
   }
 }
 
-/** Page-relative VA of the region: its page's VA as int32 halves. */
-export interface RegionPlace {
-  pageHi: number
-  pageLo: number
-}
-
 let salt = 0
 /** The flag helpers every module carries: the same bodies each time, built once. */
 let nzcvBody: FunctionBody | undefined
@@ -569,7 +569,7 @@ let condBody: FunctionBody | undefined
  * The module of one or more regions: exports `r0`, `r1`, ... (each `(entry block) -> exit
  * code`); imports the memory and the TLB fill.
  */
-export function regionModule(regions: readonly Region[], places: readonly RegionPlace[], base: number, maxPages: number): Uint8Array {
+export function regionModule(regions: readonly Region[], base: number, maxPages: number): Uint8Array {
   return encodeModule({
     types: TYPES,
     importFunctions: [{ module: 'env', field: 'fill', type: T_FILL }, { module: 'env', field: 'helper', type: T_REGION }],
@@ -579,12 +579,12 @@ export function regionModule(regions: readonly Region[], places: readonly Region
       { type: T_COND, body: (condBody ??= condFunction()) },
       ...regions.map((r, i) => ({
         type: T_REGION,
-        body: new Emitter(r, base, places[i]!.pageHi, places[i]!.pageLo).build(),
+        body: new Emitter(r, base).build(),
         export: `r${i}`,
       })),
     ],
-    // V8 caches compiled modules by their bytes; identical code at another VA would differ
-    // anyway, but a recompiled page must not share a stale compilation's identity.
+    // V8 caches compiled modules by their bytes: a recompiled page must not share a stale
+    // compilation's identity.
     salt: salt++,
   })
 }

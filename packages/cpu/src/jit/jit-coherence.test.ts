@@ -101,6 +101,28 @@ describe('compiled tier coherence', () => {
       expect(m.cpu.getX(4)).toBe(0xbbbbn)
     })
 
+    test("TLBI by VA for a page the MMU's TLB no longer holds (evicted) still drops the fast TLB's entry", () => {
+      // Linux: unmap or write-protect a PTE, then TLBI VALE1IS. The fast TLB outlives the MMU
+      // TLB entry it was filled from when that slot is refilled for another page.
+      const m = setup()
+      const LDAR_X4_X5 = 0xc8dffca4 // ldar x4, [x5] (not translated: the interpreter's MMU fills the slot)
+      const TLBI_VAAE1_X1 = 0xd5088761 // tlbi vaae1, x1
+      load(m, [LDAR_X4_X5, HVC], CODE + 0x2000)
+      load(m, [TLBI_VAAE1_X1, DSB_ISH, ISB, HVC], CODE + 0x3000)
+      // Both pages become code first (a new code frame empties the fast TLB), then the
+      // translated load fills the fast TLB for VA again.
+      runAt(m.cpu, CODE + 0x2000, { 5: BigInt(VA) })
+      runAt(m.cpu, CODE + 0x3000, { 1: 0n })
+      runAt(m.cpu, CODE, { 5: BigInt(VA) })
+      expect(m.cpu.getX(4)).toBe(0xaaaan)
+      runAt(m.cpu, CODE + 0x2000, { 5: BigInt(VA + 0x40_0000) }) // same MMU TLB slot (1024 entries), another page
+      expect(m.cpu.mmu.lookupData(0, VA)).toBe(-1)
+      m.memory.write32(L2 + 8 * 3, (PA_B | (1 << 10) | (3 << 8) | 0b01) >>> 0) // VA's block -> PA_B
+      runAt(m.cpu, CODE + 0x3000, { 1: BigInt(VA >>> 12) })
+      runAt(m.cpu, CODE, { 5: BigInt(VA) })
+      expect(m.cpu.getX(4)).toBe(0xbbbbn)
+    })
+
     test('a TTBR0_EL1 switch (another ASID: no flush in the MMU) is seen', () => {
       const m = setup()
       const NG = 1 << 11 // not global: the entry belongs to the current ASID
@@ -153,6 +175,40 @@ describe('compiled tier coherence', () => {
       expect(cpu.getX(4)).toBe(0xaaaan)
       expect(cpu.getSysreg('ESR_EL1')).toBe(0n)
     })
+  })
+
+  test('code translated at one VA runs right at another VA of the same page (PC, ADR, BL, exits follow the fetch VA)', () => {
+    // The kernel runs its early code through the identity map, then the same frames at their
+    // link address; user space maps one file page at several VAs. A translation belongs to the
+    // physical page, so nothing VA-derived may be baked into it.
+    const ADR_X6 = 0x10000006 // adr x6, .
+    const BL_2 = 0x94000002 // bl .+8
+    const program = [ADR_X6, ADD1, BL_2, HVC, HVC]
+    const ALIAS = RAM_BASE + 0xa0_0000 // a second VA of CODE's 2 MiB block
+    const results = [false, true].map((jit) => {
+      const m = makeMachine(16 << 20, true, false, jit ? JIT : undefined)
+      enableIdentityMmu(m)
+      m.memory.write32(RAM_BASE + 0x1_1000 + 8 * 5, ((CODE & ~0x1f_ffff) | (1 << 10) | (3 << 8) | 0b01) >>> 0)
+      load(m, program)
+      const alias = ALIAS + (CODE & 0x1f_ffff)
+      const seen: bigint[] = []
+      for (const at of [CODE, CODE, alias, alias, CODE]) {
+        expect(runAt(m.cpu, at, { 0: 0n })).toBe('hvc')
+        seen.push(m.cpu.getX(6), m.cpu.getX(30), m.cpu.pc, m.cpu.getX(0))
+      }
+      return seen
+    })
+    expect(results[1]).toEqual(results[0])
+    expect(results[0]![8]).toBe(BigInt(ALIAS + (CODE & 0x1f_ffff)))
+  })
+
+  test('a threshold the entry counter cannot reach is refused, not silently never translating', () => {
+    expect(() => makeMachine(16 << 20, true, false, { threshold: 1000 })).toThrow(/threshold must be an integer in 1\.\.255, got 1000/)
+    expect(() => makeMachine(16 << 20, true, false, { threshold: 0 })).toThrow(RangeError)
+    const m = makeMachine(16 << 20, true, false, { threshold: 255 })
+    load(m, [ADD1, SUBS, BNE(2), HVC])
+    runAt(m.cpu, CODE, { 0: 0n, 3: 1000n })
+    expect(m.cpu.jit!.stats.regions).toBeGreaterThan(0)
   })
 
   test('requestStop ends a translated loop at a block start with exact state', () => {

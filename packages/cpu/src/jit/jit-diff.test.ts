@@ -75,6 +75,11 @@ function randomInsn(next: () => number, index: number, length: number): number {
         w = ((0b11011001 << 24) | ((next() % 4) << 22) | (1 << 21) | (imm9 << 12) | ((1 + (next() % 3)) << 10) | (base << 5) | (next() % 32)) >>> 0
       }
     }
+    if (kind === 0 && next() % 6 === 0) {
+      // Hints (NOP, YIELD, PACIASP, AUTIASP, BTI, CSDB...: the tier runs those the interpreter
+      // runs as NOPs; WFE/WFI/SEV stay out) and DSB/DMB.
+      w = next() % 3 === 0 ? (0xd503309f | ((next() % 16) << 8) | ((4 + (next() % 2)) << 5)) >>> 0 : (0xd503201f | ((next() % 128) << 5)) >>> 0
+    }
     const d = decode(w >>> 0)
     if (!isSupported(d)) continue
     // Branches stay inside the program (or jump just past it, to the end).

@@ -7,7 +7,8 @@
 // vCPU's or the VMM's write seen at the next sync, IC IVAU/IALLUIS) drops it too. The fast
 // TLB never holds a write key for a frame this CPU holds code from (the store leaves for
 // the interpreter, which invalidates), and is emptied whenever something could make an
-// entry stale: any MMU TLB invalidation or flush (TLBI, SCTLR/TCR/MAIR/HCR/VTCR writes),
+// entry stale: any MMU TLB invalidation or flush and any TLBI, even of a page the MMU's TLB
+// no longer holds (TLBI, stage-2 changes, SCTLR/TCR/MAIR/HCR/VTCR writes),
 // a TTBR or VTTBR write (ASID/VMID change: the fast TLB is not tagged), an EL, PAN or MTE
 // setting change (permissions and "is this page tag-checked now" are baked into entries),
 // and a frame becoming code. Translations themselves depend on none of these.
@@ -22,11 +23,15 @@ import { regionModule } from './emit.js'
 import { compile } from '../handlers.js'
 import { addgTable, crcTable } from './emit-more.js'
 import {
-  CRC_TABLE_BYTES, EXIT_BRANCH, EXIT_STOP, STATE_BYTES, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_LEFT, ST_NZCV, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
+  CRC_TABLE_BYTES, EXIT_BRANCH, EXIT_STOP, STATE_BYTES, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_LEFT, ST_NZCV, ST_PAGE_VA, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
   TLB_MASK, TLB_READ_KEY, TLB_TAGS, TLB_WRITE_KEY,
 } from './layout.js'
 import { formRegion } from './region.js'
 
+/** The largest `threshold`: entries are counted in a byte. */
+export const MAX_THRESHOLD = 255
+
+/** The compiled tier's options (`new Cpu({ memory, jit: { threshold } })`). */
 export interface JitOptions {
   /**
    * Entries into an address (in single-instruction dispatch) before its region is translated;
@@ -106,7 +111,13 @@ export class Jit {
     }
     this.wasm = place.wasm
     this.wasmOffset = place.wasmOffset
-    this.threshold = Math.min(255, Math.max(1, Math.floor(options.threshold ?? 64)))
+    const threshold = options.threshold ?? 64
+    // The run loop counts entries in a byte per instruction (saturating at 255): a larger
+    // threshold would never translate anything.
+    if (!(Number.isInteger(threshold) && threshold >= 1 && threshold <= MAX_THRESHOLD)) {
+      throw new RangeError(`jit threshold must be an integer in 1..${MAX_THRESHOLD}, got ${threshold}`)
+    }
+    this.threshold = threshold
     this.base = growWasmMemory(this.wasm, STATE_BYTES)
     this.s32 = new Int32Array(this.wasm.buffer)
     this.registers = new Int32Array(this.wasm.buffer, this.base + ST_X, REG_SLOTS * 2)
@@ -148,10 +159,16 @@ export class Jit {
     }
     wrap(tlb as unknown as Record<'invalidate' | 'flushAll', (...args: never[]) => unknown>, 'invalidate')
     wrap(tlb as unknown as Record<'invalidate' | 'flushAll', (...args: never[]) => unknown>, 'flushAll')
-    const m = mmu as unknown as Record<'setTtbr0El1' | 'setTtbr1El1' | 'setVttbrEl2', (...args: never[]) => unknown>
+    const m = mmu as unknown as Record<'setTtbr0El1' | 'setTtbr1El1' | 'setVttbrEl2' | 'tlbi' | 'flushVmid' | 'flushAll', (...args: never[]) => unknown>
     wrap(m, 'setTtbr0El1')
     wrap(m, 'setTtbr1El1')
     wrap(m, 'setVttbrEl2')
+    // TLB maintenance whether or not the MMU's TLB still holds the page: a fast-TLB entry
+    // outlives the MMU entry it was filled from once that slot is refilled for another page
+    // (guest TLBI by VA/ASID/IPA, the hypervisor's stage-2 unmaps and write protection).
+    wrap(m, 'tlbi')
+    wrap(m, 'flushVmid')
+    wrap(m, 'flushAll')
   }
 
   private flushTlb(): void {
@@ -242,11 +259,12 @@ export class Jit {
   }
 
   /**
-   * Translates the region at instruction i of the fetch page (VA page fetchHi:fetchLo) and
-   * records an entry at every block start of it not yet translated. False when the first
-   * instruction is not one the tier implements.
+   * Translates the region at instruction i of the fetch page and records an entry at every
+   * block start of it not yet translated. False when the first instruction is not one the
+   * tier implements. The translation holds nothing VA-derived: the page may be entered at
+   * any VA that maps it (ST_PAGE_VA).
    */
-  translate(page: CodePage, i: number, pageHi: number, pageLo: number): boolean {
+  translate(page: CodePage, i: number): boolean {
     const frame = page.frame
     const start = performance.now()
     const debug = this.cpu.debug
@@ -257,7 +275,7 @@ export class Jit {
     const first = region.blocks[region.blockAt.get(4 * i)!]!
     if (first.insns.length === 0) return false
     const t1 = performance.now()
-    const bytes = regionModule([region], [{ pageHi, pageLo }], this.base, MAX_PAGES)
+    const bytes = regionModule([region], this.base, MAX_PAGES)
     const t2 = performance.now()
     // Instructions the region runs through the interpreter's handlers (registers in the state page).
     const handlers = region.helpers.map((off) => compile(this.cpu, frame.view.getUint32(frame.base + off, true)))
@@ -310,6 +328,9 @@ export class Jit {
     const b = this.base >> 2
     s[b + ST_LEFT / 4] = cpu.left
     s[b + ST_RGSR / 4] = cpu.sys[2 * SLOT.RGSR_EL1]!
+    // The PC is in the entered page (the run loop found the entry through it).
+    s[b + ST_PAGE_VA / 4] = cpu.pcLo & 0xffff_f000
+    s[b + ST_PAGE_VA / 4 + 1] = cpu.pcHi | 0
     s[b + ST_NZCV / 4] = (p[PS.N]! << 31) | (p[PS.Z]! << 30) | (p[PS.C]! << 29) | (p[PS.V]! << 28)
     this.stats.entries++
     const code = entry.run(entry.block)

@@ -13,6 +13,12 @@ export const ST_LEFT = 292
 export const ST_STOP = 296
 /** The PC a translation left at (i64). */
 export const ST_PC = 304
+/**
+ * The VA of the page the translation is entered in (i64), set at every entry: translations
+ * belong to a physical page, which may be mapped at several VAs (the kernel's identity map
+ * and link address, one file page in several processes), so PC-derived values come from here.
+ */
+export const ST_PAGE_VA = 312
 
 /**
  * The fast data TLB, direct-mapped by VA[21:12] (4 MiB of reach, so that buffers or slabs a

@@ -53,6 +53,9 @@ const wz = (n: number): number => (n === 31 ? REG_DISCARD : n)
 /** Whether the translator implements this instruction (as the interpreter would run it). */
 export function isSupported(d: Instruction): boolean {
   switch (d.name) {
+    // The hints below NOP (HINT, PACSP, AUTSP, BTI...) are those the interpreter runs as NOPs
+    // (the ID registers report neither PAuth nor BTI; without caches DSB/DMB order nothing):
+    // Linux's function prologues and epilogues.
     case 'ADD_i': case 'ADDS_i': case 'SUB_i': case 'SUBS_i':
     case 'ADD_r': case 'ADDS_r': case 'SUB_r': case 'SUBS_r':
     case 'ADD_x': case 'ADDS_x': case 'SUB_x': case 'SUBS_x':
@@ -65,7 +68,8 @@ export function isSupported(d: Instruction): boolean {
     case 'UDIV': case 'SDIV': case 'CLZ': case 'CRC32': case 'CRC32C':
     case 'CSEL': case 'CSINC': case 'CSINV': case 'CSNEG':
     case 'CCMP_r': case 'CCMN_r': case 'CCMP_i': case 'CCMN_i':
-    case 'NOP':
+    case 'NOP': case 'HINT': case 'YIELD': case 'PACSP': case 'AUTSP': case 'XPACLRI': case 'PAC1716': case 'AUT1716': case 'BTI': case 'CSDB':
+    case 'DSB': case 'DMB':
     case 'B': case 'BL': case 'B_cond': case 'CBZ': case 'CBNZ': case 'TBZ': case 'TBNZ': case 'BR': case 'BLR': case 'RET':
     case 'LDR_ui': case 'STR_ui': case 'LDRS_ui': case 'LDUR': case 'STUR': case 'LDURS':
     case 'LDR_reg': case 'STR_reg': case 'LDRS_reg':

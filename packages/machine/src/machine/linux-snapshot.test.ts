@@ -22,7 +22,7 @@ import { restoreSnapshot } from '../restore.js'
 import { encodeSnapshot } from '../snapshot/format.js'
 import { Machine } from './machine.js'
 
-const { dir: kit, image, initramfs, built } = linuxKit('linux-snapshot.test.ts')
+const { image, initramfs, built } = linuxKit('linux-snapshot.test.ts')
 
 const HEAP_MIB = 4
 const CONFIG: MachineConfig = { ramBase: 0x4000_0000, ramSize: 256 << 20, cpus: 1, mte: true, backing: 'anon', clock: 'instructions' }

@@ -27,6 +27,7 @@ import {
   MAP_ANONYMOUS,
   MAP_PRIVATE,
   MAP_SHARED,
+  MAX_JIT_HOST_MEMORY,
   MAX_PHYSICAL_MEMORY,
   PROT_MTE,
   PROT_READ,
@@ -96,6 +97,8 @@ function sleepMs(ms: number): void {
 const HOST_OVERHEAD = 256 * 2 ** 20
 /** The largest RAM this host can give a guest. */
 export const MAX_GUEST_RAM = MAX_PHYSICAL_MEMORY - HOST_OVERHEAD
+/** The largest RAM with the compiled tier on: host memory and its tags live in one WebAssembly.Memory (4 GiB). */
+export const MAX_JIT_GUEST_RAM = MAX_JIT_HOST_MEMORY - HOST_OVERHEAD
 
 /** Why `Machine.run` returned. */
 export type StopReason =
@@ -151,6 +154,32 @@ export interface MachineHostOptions {
    * (lockstep, the default: deterministic). Implies shared memory. Not saved with the machine.
    */
   readonly threads?: SmpThreadOptions
+  /**
+   * The compiled tier (default off): each vCPU translates hot guest code to WebAssembly
+   * (`@tagvm/cpu`'s jit, `threshold` entries before a region is translated, 1..255; 255 with
+   * `true`), with
+   * host memory in a shared WebAssembly.Memory, so guest RAM is at most MAX_JIT_GUEST_RAM.
+   * Guest-visible behaviour, snapshots and migration streams are the interpreter's; lockstep
+   * vCPUs only for now (not with `threads` or `sharedMemory`). Not saved with the machine.
+   */
+  readonly jit?: boolean | { readonly threshold?: number }
+}
+
+/**
+ * Entries before a region is translated with `jit: true`: the most the tier counts (255), not
+ * its default 16. Translation costs ~3 ms a region here; most of a Linux boot's code runs too
+ * rarely to repay it (Debian's boot to /init: 41 K regions by 350 M instructions at 16, 11.6 K
+ * at 255, the same instructions retired).
+ */
+const JIT_THRESHOLD = 255
+
+/** Why a host option set cannot have the compiled tier, or undefined. */
+function jitRefusal(config: MachineConfig, host: MachineHostOptions): string | undefined {
+  if (host.jit === undefined || host.jit === false) return undefined
+  if (host.threads !== undefined) return 'the compiled tier (jit) runs lockstep vCPUs only: vCPU threads cannot share its WebAssembly.Memory yet (leave out threads, or the jit)'
+  if (host.sharedMemory === true) return 'the compiled tier (jit) keeps host memory in a WebAssembly.Memory, not in the SharedArrayBuffers sharedMemory asks for (leave out one of them)'
+  if (config.ramSize > MAX_JIT_GUEST_RAM) return `${config.ramSize} bytes of RAM is more than the compiled tier (jit) can hold in a 4 GiB WebAssembly.Memory with tags (at most ${MAX_JIT_GUEST_RAM}): leave out the jit`
+  return undefined
 }
 
 /** Which host memory backs guest RAM (the `--backing` option). */
@@ -211,9 +240,16 @@ export class Machine {
     host: MachineHostOptions,
   ) {
     if (config.ramSize > MAX_GUEST_RAM) throw new MachineRefusedError(`${config.ramSize} bytes of RAM is more than this host can give (at most ${MAX_GUEST_RAM})`)
+    const noJit = jitRefusal(config, host)
+    if (noJit !== undefined) throw new MachineRefusedError(noJit)
     // Host memory is allocated lazily; leave room for stage-2 and the guest's own tables.
     // A host with FEAT_MTE3, as `-cpu max` has (ID_AA64PFR1_EL1.MTE = 3: asymmetric mode).
-    this.kvm = Kvm.open({ hostMemory: Math.max(2 ** 30, config.ramSize + HOST_OVERHEAD), hostMteLevel: 3, sharedMemory: host.sharedMemory === true || host.threads !== undefined })
+    this.kvm = Kvm.open({
+      hostMemory: Math.max(2 ** 30, config.ramSize + HOST_OVERHEAD),
+      hostMteLevel: 3,
+      sharedMemory: host.sharedMemory === true || host.threads !== undefined,
+      ...(host.jit !== undefined && host.jit !== false ? { jit: host.jit === true ? { threshold: JIT_THRESHOLD } : host.jit } : {}),
+    })
     this.threadOptions = host.threads
     this.vm = this.kvm.createVm({ ipaBits: 40 })
     this.clock = config.clock === 'host' ? new HostClock() : new InstructionClock()
