@@ -125,7 +125,7 @@ const RUN_OPTIONS: OptionSpec[] = [
   { name: 'memory', kind: 'value', arg: 'SIZE', qemu: '-m', help: 'guest RAM at 0x40000000 (default 128M; K/M/G suffixes, a bare number is MiB)' },
   { name: 'cpus', kind: 'value', arg: 'N', qemu: '-smp', help: `number of vCPUs, 1..${MAX_CPUS} (default 1)` },
   { name: 'backing', kind: 'value', arg: 'anon|shmem|file', help: 'host memory behind guest RAM (default anon)' },
-  { name: 'smp-mode', kind: 'value', arg: 'lockstep|threads', help: 'vCPUs take turns on one thread (repeatable; default), or each runs on its own thread (host clock, bare-metal guests)' },
+  { name: 'smp-mode', kind: 'value', arg: 'lockstep|threads', help: 'vCPUs take turns on one thread (repeatable; default), or each runs on its own thread (host clock; Linux boots with its vGIC, timers and TLBI broadcast shared; no snapshot or migration yet)' },
   { name: 'clock', kind: 'value', arg: 'host|instructions', help: 'guest time: host time, or one tick per instruction with idle skipped (repeatable; default host)' },
   { name: 'max-insns', kind: 'value', arg: 'N', help: 'stop the guest after N instructions (exit status 3)' },
   { name: 'trace', kind: 'flag', help: 'print each executed instruction (vCPU, pc, word, disassembly) on standard error' },
