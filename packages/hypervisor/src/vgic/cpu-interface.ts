@@ -162,30 +162,23 @@ export class CpuInterface {
 
   /** MRS of an ICC register; false = UNDEFINED. The value is in valueLo (valueHi = 0). */
   read(key: number): boolean {
-    const g = this.vgic
-    g.enter()
-    try {
+    return this.vgic.locked(() => {
       const value = this.readValue(key)
       if (value < 0) return false
       this.valueLo = value >>> 0
       this.valueHi = 0
       return true
-    } finally {
-      g.leave()
-    }
+    })
   }
 
   /** MSR of an ICC register; false = UNDEFINED. */
   write(key: number, lo: number, hi: number): boolean {
     const g = this.vgic
-    g.enter()
-    try {
+    return g.locked(() => {
       const ok = this.writeValue(key, lo >>> 0, hi >>> 0)
       if (ok) g.flush()
       return ok
-    } finally {
-      g.leave()
-    }
+    })
   }
 
   private readValue(key: number): number {

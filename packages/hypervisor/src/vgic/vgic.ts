@@ -166,6 +166,16 @@ export class Vgic {
     if (--this.held === 0) this.lock?.release()
   }
 
+  /** Runs `body` between `enter` and `leave`. */
+  locked<T>(body: () => T): T {
+    this.enter()
+    try {
+      return body()
+    } finally {
+      this.leave()
+    }
+  }
+
   /**
    * Moves the state vCPU threads need into SharedArrayBuffers (the values stay) and returns
    * them for `attachShared`; from now on every change is made under the shared lock, and a
@@ -549,12 +559,7 @@ export class Vgic {
    * access that may not raise group-1 SGIs raises only group-0 ones.
    */
   dispatchSgi(v: number, lo: number, hi: number, allowGroup1: boolean): void {
-    this.enter()
-    try {
-      this.dispatchSgiLocked(v, lo, hi, allowGroup1)
-    } finally {
-      this.leave()
-    }
+    this.locked(() => this.dispatchSgiLocked(v, lo, hi, allowGroup1))
   }
 
   private dispatchSgiLocked(v: number, lo: number, hi: number, allowGroup1: boolean): void {
@@ -590,12 +595,7 @@ export class Vgic {
    * EBUSY before INIT, EINVAL for an interrupt the VM does not have.
    */
   injectIrq(v: number, intid: number, level: boolean, owner = IRQ_OWNER_NONE): void {
-    this.enter()
-    try {
-      this.injectIrqLocked(v, intid, level, owner)
-    } finally {
-      this.leave()
-    }
+    this.locked(() => this.injectIrqLocked(v, intid, level, owner))
   }
 
   private injectIrqLocked(v: number, intid: number, level: boolean, owner: number): void {
@@ -668,12 +668,7 @@ export class Vgic {
    * take this width, as KVM answers).
    */
   mmioRead(v: number, ipa: number, len: number): boolean {
-    this.enter()
-    try {
-      return this.mmioReadLocked(v, ipa, len)
-    } finally {
-      this.leave()
-    }
+    return this.locked(() => this.mmioReadLocked(v, ipa, len))
   }
 
   private mmioReadLocked(v: number, ipa: number, len: number): boolean {
@@ -697,12 +692,7 @@ export class Vgic {
 
   /** A guest write; false when no vGIC frame is at `ipa`. */
   mmioWrite(v: number, ipa: number, len: number, lo: number, hi: number): boolean {
-    this.enter()
-    try {
-      return this.mmioWriteLocked(v, ipa, len, lo, hi)
-    } finally {
-      this.leave()
-    }
+    return this.locked(() => this.mmioWriteLocked(v, ipa, len, lo, hi))
   }
 
   private mmioWriteLocked(v: number, ipa: number, len: number, lo: number, hi: number): boolean {
