@@ -178,4 +178,22 @@ describe('HostMm: a range faulted in at once, and user copies over it', () => {
     mm.userRead(tail, after)
     expect(after.every((b) => b === 0)).toBe(true)
   })
+
+  test('writeFrameTags packs the same tags from aligned and unaligned buffers, and names the first bad byte of either', () => {
+    const tags = new Uint8Array(3 * GRANULES_PER_PAGE).map((_, i) => (i * 7 + (i >>> 8)) & 15)
+    for (const shift of [0, 1, 2, 3, 4]) {
+      const memory = new PhysicalMemory({ size: MiB })
+      const buffer = new Uint8Array(shift + tags.length)
+      buffer.set(tags, shift)
+      memory.writeFrameTags([5, 6, 40], 0, 3, buffer, shift)
+      const back = new Uint8Array(tags.length)
+      memory.readFrameTags([5, 6, 40], 0, 3, back)
+      expect(back).toEqual(tags)
+      const bad = buffer.slice()
+      bad[shift + GRANULES_PER_PAGE + 2] = 0x1f
+      bad[shift + GRANULES_PER_PAGE + 3] = 0x20
+      expect(() => memory.writeFrameTags([7, 8, 9], 0, 3, bad, shift)).toThrow(new RegExp(`tag byte ${shift + GRANULES_PER_PAGE + 2} is 31;`))
+      expect(memory.isTagged(7) || memory.isTagged(8)).toBe(false)
+    }
+  })
 })

@@ -85,6 +85,8 @@ export class RecordDecoder {
   // Received bytes live in buffer[start, end); a record is copied out once it is whole, so a
   // stream split into tiny chunks still costs O(bytes).
   private buffer = new Uint8Array(64 * 1024)
+  /** A second buffer, for a push that hands out a record from one and keeps a tail in the other. */
+  private spare = new Uint8Array(64 * 1024)
   private start = 0
   private end = 0
   /** Stream offset of buffer[start]. */
@@ -129,10 +131,44 @@ export class RecordDecoder {
       if (used < chunk.length) this.append(chunk.subarray(used))
       return records
     }
-    this.append(chunk)
-    this.start = this.parse(this.buffer, this.start, this.end, records)
-    if (this.start === this.end) this.start = this.end = 0
+    // A record is incomplete: take from the chunk only what completes it (the chunk's rest is
+    // decoded in place), so a stream read in pieces larger than a record, but not aligned to
+    // records, is not copied a second time whole.
+    let used = 0
+    while (this.start < this.end) {
+      const want = this.wanted()
+      if (chunk.length - used < want) {
+        this.append(chunk.subarray(used))
+        return records
+      }
+      this.append(chunk.subarray(used, used + want))
+      used += want
+      this.start = this.parse(this.buffer, this.start, this.end, records)
+    }
+    this.start = this.end = 0
+    if (used === chunk.length) return records
+    // The buffered record is decoded; `records` may hold views of the buffer, so it is not
+    // written again until the next push.
+    const rest = chunk.subarray(used)
+    const done = this.parse(rest, 0, rest.length, records)
+    if (done < rest.length) {
+      // The buffer holds the record handed out above: the tail goes into the other one.
+      const spare = this.spare
+      this.spare = this.buffer
+      this.buffer = spare
+      this.append(rest.subarray(done))
+    }
     return records
+  }
+
+  /** Bytes still needed to complete the buffered record (its header first, then the rest). */
+  private wanted(): number {
+    const live = this.end - this.start
+    if (live < 8) return 8 - live
+    const length = new DataView(this.buffer.buffer, this.buffer.byteOffset + this.start, 8).getUint32(4, true)
+    // A bad length is reported by parse once the header is whole; ask for the header only.
+    if (length > MAX_PAYLOAD) return 0
+    return length + FRAME_OVERHEAD - live
   }
 
   /** Decodes whole records from bytes[from, to); returns where the first incomplete one starts. */
