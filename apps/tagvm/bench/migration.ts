@@ -7,6 +7,10 @@
 //   pre-copy and post-copy migration to a second tagvm process (`tagvm migrate receive`) over
 //   a Unix socket: MiB/s of guest memory including tags, and the guest's downtime (vCPUs
 //   stopped here until the destination's answer that it runs them).
+// Every figure gives wall time and CPU time (this process's, and the destination process's for
+// a migration), since wall time on a shared 2-core host mostly says how busy the others are.
+// A restore onto a machine whose RAM the host already backs (the machine the previous restore
+// built) measures tagvm's own path without the first-touch cost below.
 // Prints figures; never fails on time. TAGVM_BENCH_REPEAT runs each figure that many times
 // and prints the best. The figure lines read as they did before the bulk data path (snapshot
 // format 3), so runs of an older tagvm's bench compare line by line (interleave them: A B A B).
@@ -66,10 +70,11 @@ function best(values: number[], higher: boolean): number {
 }
 
 /** A `tagvm migrate receive` process on a Unix socket; resolves once it listens. */
-async function destination(path: string): Promise<{ exited: Promise<number | null> }> {
+async function destination(path: string): Promise<{ exited: Promise<number | null>; cpuMs: () => number | undefined }> {
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/cli.ts', 'migrate', 'receive', '--listen', path, '--max-insns', '100000'], { cwd: appDir, stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  const cpuMs = (): number | undefined => processCpuMs(child.pid)
   await new Promise<void>((resolve, reject) => {
     child.stderr.setEncoding('utf8').on('data', (t: string) => {
       stderr += t
@@ -78,21 +83,60 @@ async function destination(path: string): Promise<{ exited: Promise<number | nul
     })
     void exited.then(() => reject(new Error(`the destination exited: ${stderr}`)))
   })
-  return { exited }
+  return { exited, cpuMs }
 }
 
-async function migrate(machine: Machine, postcopy: boolean, n: number): Promise<{ mibs: number; downtimeMs: number | undefined; rounds: number }> {
+/**
+ * A running process's CPU time (user + system) so far, in ms, from /proc/PID/stat (Linux; ticks
+ * of 10 ms, USER_HZ 100 on every Linux architecture tagvm runs on), or undefined elsewhere.
+ */
+function processCpuMs(pid: number | undefined): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after the command name (which may hold spaces) in parentheses: utime and stime are 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * 10
+  } catch {
+    return undefined
+  }
+}
+
+/** CPU time of this process since `from` (a process.cpuUsage() reading), in ms. */
+function cpuSince(from: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(from)
+  return (used.user + used.system) / 1000
+}
+
+interface MigrationRun {
+  mibs: number
+  downtimeMs: number | undefined
+  rounds: number
+  /** Guest MiB moved per CPU-second of this process and of the destination. */
+  sourceCpuMibs: number
+  destinationCpuMibs: number | undefined
+}
+
+async function migrate(machine: Machine, postcopy: boolean, n: number): Promise<MigrationRun> {
   const path = join(dir, `m${n}.sock`)
-  const { exited } = await destination(path)
+  const { exited, cpuMs } = await destination(path)
   const channel = await connectEndpoint({ kind: 'unix', path })
   const start = performance.now()
+  const cpu = process.cpuUsage()
+  const destinationBefore = cpuMs()
   const debug = process.env.TAGVM_BENCH_DEBUG ? { setTotal: (n: number) => console.error('total', n), update: () => {}, finish: (n: number, note?: string) => console.error('finish', n, note) } : undefined
   const result = await sendMachine(machine, channel, { maxRounds: postcopy ? 1 : 4, insnsPerRound: 100_000, ...(postcopy ? { postcopy: true } : {}), ...(debug ? { progress: debug } : {}) })
   const time = seconds(start)
+  const sourceCpu = cpuSince(cpu)
+  // The destination's CPU from before the first byte until the source has its last answer:
+  // with pre-copy little of the guest has run there by then (the answer precedes its first
+  // instruction); with post-copy the guest runs there meanwhile, and that is counted too.
+  const destinationAfter = cpuMs()
+  const destinationCpu = destinationBefore !== undefined && destinationAfter !== undefined ? destinationAfter - destinationBefore : undefined
   if (result.kind !== 'migrated') throw new Error(`migration failed: ${JSON.stringify(result)}`)
   await exited
   const downtime = (result as { downtimeMs?: number }).downtimeMs
-  return { mibs: result.bytes / MiB / time, downtimeMs: downtime, rounds: result.rounds }
+  const mib = result.bytes / MiB
+  return { mibs: mib / time, downtimeMs: downtime, rounds: result.rounds, sourceCpuMibs: mib / (sourceCpu / 1000), destinationCpuMibs: destinationCpu ? mib / (destinationCpu / 1000) : undefined }
 }
 
 /** MiB/s at which this process touches fresh memory (one write per 4 KiB page of 64 MiB never used before). */
@@ -110,29 +154,46 @@ try {
     const label = tagged ? 'tagged' : 'untagged'
     const save: number[] = []
     const restore: number[] = []
+    const warmRestore: number[] = []
+    const saveCpu: number[] = []
+    const restoreCpu: number[] = []
+    const warmRestoreCpu: number[] = []
     let guestMiB = 0
     for (let r = 0; r < REPEAT; r++) {
       const machine = loadedMachine(tagged)
       const file = join(dir, 'bench.snap')
       let start = performance.now()
+      let cpu = process.cpuUsage()
       const saved = saveMachine(machine, file)
       save.push(saved.guestBytes / MiB / seconds(start))
       guestMiB = saved.guestBytes / MiB
+      saveCpu.push(guestMiB / (cpuSince(cpu) / 1000))
       start = performance.now()
-      restoreMachine(file, () => make())
+      cpu = process.cpuUsage()
+      const restored = restoreMachine(file, () => make())
       restore.push(guestMiB / seconds(start))
+      restoreCpu.push(guestMiB / (cpuSince(cpu) / 1000))
+      start = performance.now()
+      cpu = process.cpuUsage()
+      restoreMachine(file, () => restored)
+      warmRestore.push(guestMiB / seconds(start))
+      warmRestoreCpu.push(guestMiB / (cpuSince(cpu) / 1000))
       if (r === REPEAT - 1) console.log(`${label}: snapshot of ${guestMiB.toFixed(1)} MiB guest memory incl. tags (${(statSync(file).size / MiB).toFixed(1)} MiB file)`)
       rmSync(file, { force: true })
     }
-    console.log(`  snapshot save:    ${best(save, true).toFixed(0)} MiB/s`)
-    console.log(`  snapshot restore: ${best(restore, true).toFixed(0)} MiB/s`)
+    const perCpu = (values: number[]): string => `${best(values, true).toFixed(0)} MiB per CPU-second`
+    console.log(`  snapshot save:    ${best(save, true).toFixed(0)} MiB/s (${perCpu(saveCpu)})`)
+    console.log(`  snapshot restore: ${best(restore, true).toFixed(0)} MiB/s (${perCpu(restoreCpu)})`)
+    console.log(`  snapshot restore onto RAM the host already backs: ${best(warmRestore, true).toFixed(0)} MiB/s (${perCpu(warmRestoreCpu)})`)
     for (const postcopy of hasPostcopy ? [false, true] : [false]) {
-      const runs: { mibs: number; downtimeMs: number | undefined; rounds: number }[] = []
+      const runs: MigrationRun[] = []
       for (let r = 0; r < REPEAT; r++) runs.push(await migrate(loadedMachine(tagged), postcopy, r + (postcopy ? 100 : 0) + (tagged ? 0 : 200)))
       const mibs = best(runs.map((x) => x.mibs), true)
       const downtimes = runs.map((x) => x.downtimeMs).filter((d): d is number => d !== undefined)
       const downtime = downtimes.length ? `${best(downtimes, false).toFixed(1)} ms downtime` : 'downtime not reported'
-      console.log(`  ${postcopy ? 'post-copy' : 'pre-copy '} migration over a Unix socket to a second process: ${mibs.toFixed(0)} MiB/s, ${downtime} (${runs[0]!.rounds} rounds)`)
+      const destinationCpu = runs.map((x) => x.destinationCpuMibs).filter((d): d is number => d !== undefined)
+      const cpu = `source ${best(runs.map((x) => x.sourceCpuMibs), true).toFixed(0)}, destination ${destinationCpu.length ? best(destinationCpu, true).toFixed(0) : '?'} MiB per CPU-second`
+      console.log(`  ${postcopy ? 'post-copy' : 'pre-copy '} migration over a Unix socket to a second process: ${mibs.toFixed(0)} MiB/s, ${downtime} (${runs[0]!.rounds} rounds; ${cpu})`)
     }
   }
 } finally {
