@@ -85,8 +85,11 @@ export class RecordDecoder {
   // Received bytes live in buffer[start, end); a record is copied out once it is whole, so a
   // stream split into tiny chunks still costs O(bytes).
   private buffer = new Uint8Array(64 * 1024)
-  /** A second buffer, for a push that hands out a record from one and keeps a tail in the other. */
-  private spare = new Uint8Array(64 * 1024)
+  /**
+   * A second buffer, for a push that hands out a record from one and keeps a tail in the other
+   * (allocated on first need: most decoders, the replies a source reads, never need it).
+   */
+  private spare = new Uint8Array(0)
   private start = 0
   private end = 0
   /** Stream offset of buffer[start]. */
