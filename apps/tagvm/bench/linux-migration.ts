@@ -18,6 +18,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Machine, sendMachine, type MachineConfig } from '@tagvm/machine'
 import { connectEndpoint } from '../src/endpoint.js'
+import { cpuSince, perCpuSecond, processCpuMs } from './cpu-time.js'
 import { restoreMachine, saveMachine } from '../src/files/index.js'
 
 const MiB = 1 << 20
@@ -46,7 +47,7 @@ function bootedGuest(tagged: boolean): Machine {
 }
 
 /** A `tagvm migrate receive` process on a Unix socket; resolves once it listens. */
-async function destination(path: string): Promise<{ exited: Promise<number | null> }> {
+async function destination(path: string): Promise<{ exited: Promise<number | null>; cpuMs: () => number | undefined }> {
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/cli.ts', 'migrate', 'receive', '--listen', path, '--max-insns', '1000000'], { cwd: appDir, stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
@@ -57,19 +58,30 @@ async function destination(path: string): Promise<{ exited: Promise<number | nul
     })
     void exited.then(() => reject(new Error(`the destination exited: ${stderr}`)))
   })
-  return { exited }
+  return { exited, cpuMs: () => processCpuMs(child.pid) }
 }
 
-async function migrate(machine: Machine, postcopy: boolean, name: string): Promise<{ mibs: number; downtimeMs: number; rounds: number; requested: number }> {
+async function migrate(
+  machine: Machine,
+  postcopy: boolean,
+  name: string,
+): Promise<{ mibs: number; downtimeMs: number; rounds: number; requested: number; sourceCpuMibs: number; destinationCpuMibs: number | undefined }> {
   const path = join(dir, `${name}.sock`)
-  const { exited } = await destination(path)
+  const { exited, cpuMs } = await destination(path)
   const channel = await connectEndpoint({ kind: 'unix', path })
   const start = performance.now()
+  const cpu = process.cpuUsage()
+  const destinationBefore = cpuMs()
   const result = await sendMachine(machine, channel, { maxRounds: postcopy ? 0 : 4, insnsPerRound: 1_000_000, postcopy })
   const time = seconds(start)
+  // Both sides' CPU until the source's last answer (post-copy: the guest runs at the destination meanwhile).
+  const sourceCpu = cpuSince(cpu)
+  const destinationAfter = cpuMs()
   if (result.kind !== 'migrated') throw new Error(`migration failed: ${JSON.stringify(result)}`)
   await exited
-  return { mibs: result.bytes / MiB / time, downtimeMs: result.downtimeMs, rounds: result.rounds, requested: result.requestedPages }
+  const mib = result.bytes / MiB
+  const destinationCpu = destinationBefore !== undefined && destinationAfter !== undefined ? destinationAfter - destinationBefore : undefined
+  return { mibs: mib / time, downtimeMs: result.downtimeMs, rounds: result.rounds, requested: result.requestedPages, sourceCpuMibs: mib / (sourceCpu / 1000), destinationCpuMibs: perCpuSecond(mib, destinationCpu) }
 }
 
 if (!existsSync(`${kit}Image`) || !existsSync(`${kit}initramfs.cpio.gz`)) {
@@ -85,25 +97,32 @@ if (!existsSync(`${kit}Image`) || !existsSync(`${kit}initramfs.cpio.gz`)) {
       const file = join(dir, `linux-${tagged ? 'tagged' : 'untagged'}.snap`)
       const save: number[] = []
       const restore: number[] = []
+      const saveCpu: number[] = []
+      const restoreCpu: number[] = []
       let guestMiB = 0
       for (let r = 0; r < REPEAT; r++) {
         start = performance.now()
+        let cpu = process.cpuUsage()
         const saved = saveMachine(booted, file)
         save.push(saved.guestBytes / MiB / seconds(start))
         guestMiB = saved.guestBytes / MiB
+        saveCpu.push(guestMiB / (cpuSince(cpu) / 1000))
         start = performance.now()
+        cpu = process.cpuUsage()
         restoreMachine(file, (c) => make(c))
         restore.push(guestMiB / seconds(start))
+        restoreCpu.push(guestMiB / (cpuSince(cpu) / 1000))
       }
       console.log(`  snapshot of ${guestMiB.toFixed(1)} MiB guest memory incl. tags (${(statSync(file).size / MiB).toFixed(1)} MiB file)`)
-      console.log(`  snapshot save:    ${best(save, true).toFixed(0)} MiB/s`)
-      console.log(`  snapshot restore: ${best(restore, true).toFixed(0)} MiB/s`)
+      console.log(`  snapshot save:    ${best(save, true).toFixed(0)} MiB/s (${best(saveCpu, true).toFixed(0)} MiB per CPU-second)`)
+      console.log(`  snapshot restore: ${best(restore, true).toFixed(0)} MiB/s (${best(restoreCpu, true).toFixed(0)} MiB per CPU-second)`)
       for (const postcopy of [false, true]) {
         const runs: Awaited<ReturnType<typeof migrate>>[] = []
         for (let r = 0; r < REPEAT; r++) runs.push(await migrate(restoreMachine(file, (c) => make(c)), postcopy, `${tagged ? 't' : 'u'}${postcopy ? 'post' : 'pre'}${r}`))
         const mibs = best(runs.map((x) => x.mibs), true)
         const downtime = best(runs.map((x) => x.downtimeMs), false)
-        const extra = postcopy ? `, ${runs[0]!.requested} pages pulled on demand` : ''
+        const destinationCpu = runs.map((x) => x.destinationCpuMibs).filter((d): d is number => d !== undefined)
+        const extra = `${postcopy ? `, ${runs[0]!.requested} pages pulled on demand` : ''}; source ${best(runs.map((x) => x.sourceCpuMibs), true).toFixed(0)}, destination ${destinationCpu.length ? best(destinationCpu, true).toFixed(0) : '?'} MiB per CPU-second`
         console.log(`  ${postcopy ? 'post-copy' : 'pre-copy '} migration over a Unix socket to a second process: ${mibs.toFixed(0)} MiB/s, ${downtime.toFixed(1)} ms downtime (${runs[0]!.rounds} rounds${extra})`)
       }
       rmSync(file, { force: true })

@@ -28,6 +28,7 @@ import { Machine, sendMachine, type MachineConfig } from '@tagvm/machine'
 import { KVM_ARM_TAGS_TO_GUEST, ga } from '@tagvm/vmm-api'
 import { connectEndpoint } from '../src/endpoint.js'
 import { restoreMachine, saveMachine } from '../src/files/index.js'
+import { cpuSince, perCpuSecond, processCpuMs } from './cpu-time.js'
 
 const MiB = 1 << 20
 const WORKING_SET = Number(process.env.TAGVM_BENCH_MIB ?? 512) * MiB
@@ -86,27 +87,6 @@ async function destination(path: string): Promise<{ exited: Promise<number | nul
   return { exited, cpuMs }
 }
 
-/**
- * A running process's CPU time (user + system) so far, in ms, from /proc/PID/stat (Linux; ticks
- * of 10 ms, USER_HZ 100 on every Linux architecture tagvm runs on), or undefined elsewhere.
- */
-function processCpuMs(pid: number | undefined): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // Fields after the command name (which may hold spaces) in parentheses: utime and stime are 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12])) * 10
-  } catch {
-    return undefined
-  }
-}
-
-/** CPU time of this process since `from` (a process.cpuUsage() reading), in ms. */
-function cpuSince(from: NodeJS.CpuUsage): number {
-  const used = process.cpuUsage(from)
-  return (used.user + used.system) / 1000
-}
-
 interface MigrationRun {
   mibs: number
   downtimeMs: number | undefined
@@ -136,7 +116,7 @@ async function migrate(machine: Machine, postcopy: boolean, n: number): Promise<
   await exited
   const downtime = (result as { downtimeMs?: number }).downtimeMs
   const mib = result.bytes / MiB
-  return { mibs: mib / time, downtimeMs: downtime, rounds: result.rounds, sourceCpuMibs: mib / (sourceCpu / 1000), destinationCpuMibs: destinationCpu ? mib / (destinationCpu / 1000) : undefined }
+  return { mibs: mib / time, downtimeMs: downtime, rounds: result.rounds, sourceCpuMibs: mib / (sourceCpu / 1000), destinationCpuMibs: perCpuSecond(mib, destinationCpu) }
 }
 
 /** MiB/s at which this process touches fresh memory (one write per 4 KiB page of 64 MiB never used before). */
