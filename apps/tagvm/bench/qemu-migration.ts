@@ -1,0 +1,205 @@
+// QEMU 10's own snapshot and migration figures on this host, for the side-by-side ratio the
+// tagvm figures in migration.ts and linux-migration.ts need: the same amount of touched guest
+// RAM (TAGVM_BENCH_MIB, default 512 MiB of non-zero bytes) saved to a file, restored from it
+// into a fresh process, and migrated to a second QEMU over a Unix socket. They bound what a C
+// VMM gets from this host's memory and disk, and the ratio tagvm/QEMU is the figure that
+// carries between machines. Under KVM, QEMU refuses to migrate an MTE guest (a migration
+// blocker in target/arm/kvm.c); under TCG, as here, its tag storage is one more RAM block and
+// migrates. The last line migrates with mte=on to show that; its tags are all zero (the guest
+// never ran), so they cost QEMU almost nothing to send, unlike tagvm's tagged figures.
+// The source guest is held before its first instruction (-S) with its RAM backed by a private
+// mapping of a file of random bytes, so every page is non-zero and migrates in full.
+// Prints figures; never fails on time; says so and stops if qemu-system-aarch64 is missing.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { createConnection, type Socket } from 'node:net'
+import { mkdtempSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { randomFillSync } from 'node:crypto'
+
+const MiB = 1 << 20
+const SIZE_MIB = Number(process.env.TAGVM_BENCH_MIB ?? 512)
+const QEMU = 'qemu-system-aarch64'
+
+if (spawnSync(QEMU, ['--version']).status !== 0) {
+  console.log(`qemu-migration: ${QEMU} not found; no QEMU figures (scripts/install-oracles.sh installs it)`)
+  process.exit(0)
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'tagvm-bench-qemu-mig-'))
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+type QmpReply = { return?: Record<string, unknown>; error?: { class: string; desc: string } }
+
+/** A QMP connection: one command at a time, events skipped. */
+class Qmp {
+  private buffered = ''
+  private waiting: ((line: string | undefined) => void) | undefined
+  private closed = false
+  private readonly lines: string[] = []
+  private constructor(private readonly socket: Socket) {
+    socket.setEncoding('utf8')
+    socket.on('data', (chunk: string) => {
+      this.buffered += chunk
+      let end: number
+      while ((end = this.buffered.indexOf('\n')) >= 0) {
+        const line = this.buffered.slice(0, end)
+        this.buffered = this.buffered.slice(end + 1)
+        if (this.waiting) {
+          const deliver = this.waiting
+          this.waiting = undefined
+          deliver(line)
+        } else this.lines.push(line)
+      }
+    })
+    socket.on('close', () => {
+      this.closed = true
+      this.waiting?.(undefined)
+    })
+  }
+
+  static async open(path: string): Promise<Qmp> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const socket = await new Promise<Socket>((resolve, reject) => {
+          const s = createConnection(path, () => resolve(s))
+          s.once('error', reject)
+        })
+        const qmp = new Qmp(socket)
+        await qmp.line() // greeting
+        await qmp.command('qmp_capabilities')
+        return qmp
+      } catch (error) {
+        if (attempt > 200) throw error
+        await sleep(50)
+      }
+    }
+  }
+
+  private async line(): Promise<string> {
+    const queued = this.lines.shift()
+    if (queued !== undefined) return queued
+    const line = this.closed ? undefined : await new Promise<string | undefined>((resolve) => (this.waiting = resolve))
+    if (line === undefined) throw new Error('QEMU closed its QMP socket (see its message above)')
+    return line
+  }
+
+  async command(execute: string, args?: Record<string, unknown>): Promise<QmpReply> {
+    this.socket.write(JSON.stringify(args ? { execute, arguments: args } : { execute }) + '\n')
+    for (;;) {
+      const reply = JSON.parse(await this.line()) as QmpReply & { event?: string }
+      if (reply.event === undefined) return reply
+    }
+  }
+
+  /** Polls query-migrate until it completes; the final status object. */
+  async migrationEnd(): Promise<Record<string, unknown>> {
+    for (;;) {
+      const status = (await this.command('query-migrate')).return ?? {}
+      if (status.status === 'completed' || status.status === 'failed') return status
+      await sleep(20)
+    }
+  }
+
+  close(): void {
+    this.socket.destroy()
+  }
+}
+
+const BASE = ['-M', 'virt', '-cpu', 'max', '-m', `${SIZE_MIB}M`, '-display', 'none', '-serial', 'none', '-monitor', 'none', '-nic', 'none']
+
+/** Guest RAM of a destination: a fresh anonymous backend named as the source's, which migration requires. */
+const FRESH_RAM = ['-object', `memory-backend-ram,id=ram,size=${SIZE_MIB}M`, '-machine', 'virt,memory-backend=ram']
+
+function qemu(name: string, args: string[]): { child: ChildProcess; qmpPath: string } {
+  const qmpPath = join(dir, `${name}.qmp`)
+  const child = spawn(QEMU, [...BASE, ...args, '-qmp', `unix:${qmpPath},server,nowait`], { stdio: ['ignore', 'ignore', 'pipe'] })
+  // Its messages are shown only if it fails (a kill at the end makes it say so, harmlessly).
+  let messages = ''
+  child.stderr?.on('data', (chunk: Buffer) => (messages += chunk.toString()))
+  child.on('exit', (code) => {
+    if (code !== null && code !== 0) process.stderr.write(messages)
+  })
+  return { child, qmpPath }
+}
+
+/** A source QEMU held at reset whose RAM is a private mapping of random bytes. */
+async function source(machine = 'virt'): Promise<{ child: ChildProcess; qmp: Qmp }> {
+  const args = ['-object', `memory-backend-file,id=ram,size=${SIZE_MIB}M,mem-path=${ramFile},share=off`, '-machine', `${machine},memory-backend=ram`, '-S']
+  const { child, qmpPath } = qemu('source', args)
+  return { child, qmp: await Qmp.open(qmpPath) }
+}
+
+const ramFile = join(dir, 'ram.bin')
+{
+  const fd = openSync(ramFile, 'w')
+  const chunk = new Uint8Array(MiB)
+  for (let at = 0; at < SIZE_MIB; at++) writeFileSync(fd, randomFillSync(chunk))
+  fsyncSync(fd)
+  closeSync(fd)
+}
+
+const figure = (label: string, seconds: number): void =>
+  console.log(`qemu ${label.padEnd(36)} ${(SIZE_MIB / seconds).toFixed(0).padStart(5)} MiB/s  (${SIZE_MIB} MiB of RAM in ${seconds.toFixed(2)} s)`)
+
+try {
+  // Save to a file, fsync included (tagvm's save fsyncs too).
+  const snapshot = join(dir, 'snapshot.bin')
+  {
+    const src = await source()
+    const start = performance.now()
+    await src.qmp.command('migrate', { uri: `file:${snapshot}` })
+    const end = await src.qmp.migrationEnd()
+    const fd = openSync(snapshot, 'r+')
+    fsyncSync(fd)
+    closeSync(fd)
+    if (end.status !== 'completed') throw new Error(`QEMU save: ${JSON.stringify(end)}`)
+    figure('snapshot save (migrate file:)', (performance.now() - start) / 1000)
+    src.qmp.close()
+    src.child.kill()
+  }
+  // Restore into a fresh process: its start, the read, every page written into fresh RAM.
+  {
+    const start = performance.now()
+    const dst = qemu('restore', [...FRESH_RAM, '-incoming', `file:${snapshot}`])
+    const qmp = await Qmp.open(dst.qmpPath)
+    const end = await qmp.migrationEnd()
+    if (end.status !== 'completed') throw new Error(`QEMU restore: ${JSON.stringify(end)}`)
+    figure('snapshot restore (-incoming file:)', (performance.now() - start) / 1000)
+    qmp.close()
+    dst.child.kill()
+  }
+  // Pre-copy to a second process over a Unix socket, bandwidth unlimited.
+  {
+    const socketPath = join(dir, 'migration.sock')
+    const dst = qemu('destination', [...FRESH_RAM, '-incoming', `unix:${socketPath}`])
+    const dstQmp = await Qmp.open(dst.qmpPath)
+    const src = await source()
+    await src.qmp.command('migrate-set-parameters', { 'max-bandwidth': 64 * 1024 * MiB })
+    const start = performance.now()
+    await src.qmp.command('migrate', { uri: `unix:${socketPath}` })
+    const end = await src.qmp.migrationEnd()
+    if (end.status !== 'completed') throw new Error(`QEMU migration: ${JSON.stringify(end)}`)
+    figure('pre-copy migration (unix socket)', (performance.now() - start) / 1000)
+    src.qmp.close()
+    dstQmp.close()
+    src.child.kill()
+    dst.child.kill()
+  }
+  // With MTE on (TCG): the tag RAM block goes too.
+  {
+    const src = await source('virt,mte=on')
+    const start = performance.now()
+    const reply = await src.qmp.command('migrate', { uri: `file:${join(dir, 'mte.bin')}` })
+    if (reply.error) console.log(`qemu snapshot save with mte=on: refused: ${reply.error.desc}`)
+    else {
+      const end = await src.qmp.migrationEnd()
+      if (end.status !== 'completed') throw new Error(`QEMU save with mte=on: ${JSON.stringify(end)}`)
+      figure('snapshot save, mte=on (tags zero)', (performance.now() - start) / 1000)
+    }
+    src.qmp.close()
+    src.child.kill()
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true })
+}
