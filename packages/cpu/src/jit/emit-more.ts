@@ -107,19 +107,31 @@ export function emitMore(em: Emitter, b: Block, k: number): void {
         if (g !== 0) fn.i32(16 * g).op(Op.i32Add)
         fn.i32(2).op(Op.i32ShrU).i32(4).op(Op.i32And)
       }
-      for (let g = 0; g < granules; g++) {
-        fn.get(em.tg).get(em.c)
-        if (g !== 0) fn.i32(16 * g).op(Op.i32Add)
-        fn.i32(4095).op(Op.i32And).i32(5).op(Op.i32ShrU, Op.i32Add).set(em.h)
-        fn.get(em.h)
-        fn.get(em.h).mem(Op.i32Load8U, 0)
-        fn.i32(15)
-        shift(g)
-        fn.op(Op.i32Shl).i32(-1).op(Op.i32Xor, Op.i32And)
-        fn.get(em.e)
-        shift(g)
-        fn.op(Op.i32Shl, Op.i32Or).mem(Op.i32Store8, 0)
+      const storeNibbles = (): void => {
+        for (let g = 0; g < granules; g++) {
+          fn.get(em.tg).get(em.c)
+          if (g !== 0) fn.i32(16 * g).op(Op.i32Add)
+          fn.i32(4095).op(Op.i32And).i32(5).op(Op.i32ShrU, Op.i32Add).set(em.h)
+          fn.get(em.h)
+          fn.get(em.h).mem(Op.i32Load8U, 0)
+          fn.i32(15)
+          shift(g)
+          fn.op(Op.i32Shl).i32(-1).op(Op.i32Xor, Op.i32And)
+          fn.get(em.e)
+          shift(g)
+          fn.op(Op.i32Shl, Op.i32Or).mem(Op.i32Store8, 0)
+        }
       }
+      if (granules === 2) {
+        // Two granules from an even one are one whole tag byte: tag * 17.
+        fn.get(em.c).i32(16).op(Op.i32And, Op.i32Eqz)
+        fn.if()
+        fn.get(em.tg).get(em.c).i32(4095).op(Op.i32And).i32(5).op(Op.i32ShrU, Op.i32Add)
+        fn.get(em.e).i32(17).op(Op.i32Mul).mem(Op.i32Store8, 0)
+        fn.else()
+        storeNibbles()
+        fn.end()
+      } else storeNibbles()
       if (d.mode !== 2) {
         fn.get(em.a)
         if (post && d.imm !== 0) fn.i64(d.imm).op(Op.i64Add)

@@ -203,17 +203,24 @@ function lookup(
   if (!unchecked) {
     fn.get(em.e).mem(Op.i32Load, tlb + TLB_TAGS).tee(em.tg).i32(0).op(Op.i32GeS)
     fn.if()
-    // nibble = tags[g >> 1] >> (4 * (g & 1)) & 15, g = page offset >> 4, for the granule of
-    // the first byte and (a pair, which may span two granules of the page) of the last.
+    // Tags are packed two granules a byte: byte = tags[g >> 1], g = page offset >> 4, its
+    // nibble g & 1 must equal the pointer's tag, for the granule of the first byte and (a
+    // pair, which may span two granules of the page) of the last. First one compare of the
+    // whole byte against the tag in both nibbles (tag * 17): data tagged a buffer or an
+    // object of 32 bytes or more at a time passes there; else the nibble itself.
     for (const at of span > elem ? [0, span - 1] : [0]) {
       fn.get(em.tg).get(c)
       if (at !== 0) fn.i32(at).op(Op.i32Add)
-      fn.i32(4095).op(Op.i32And).i32(5).op(Op.i32ShrU, Op.i32Add).mem(Op.i32Load8U, 0)
-      fn.get(c)
+      fn.i32(4095).op(Op.i32And).i32(5).op(Op.i32ShrU, Op.i32Add).mem(Op.i32Load8U, 0).tee(em.slowAt)
+      fn.get(a).i64(56).op(Op.i64ShrU, Op.i32WrapI64).i32(15).op(Op.i32And).i32(17).op(Op.i32Mul, Op.i32Ne)
+      fn.if()
+      // (byte >> (4 * (g & 1)) ^ pointer tag) & 15 != 0 (slowAt: a free i32 until a side exit sets it)
+      fn.get(em.slowAt).get(c)
       if (at !== 0) fn.i32(at).op(Op.i32Add)
-      fn.i32(2).op(Op.i32ShrU).i32(4).op(Op.i32And, Op.i32ShrU).i32(15).op(Op.i32And)
-      fn.get(a).i64(56).op(Op.i64ShrU, Op.i32WrapI64).i32(15).op(Op.i32And, Op.i32Ne)
+      fn.i32(2).op(Op.i32ShrU).i32(4).op(Op.i32And, Op.i32ShrU)
+      fn.get(a).i64(56).op(Op.i64ShrU, Op.i32WrapI64, Op.i32Xor).i32(15).op(Op.i32And)
       em.exitIf(b, k)
+      fn.end()
     }
     fn.end()
   }

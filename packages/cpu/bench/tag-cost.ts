@@ -1,0 +1,103 @@
+// The cost of tag checking under the compiled tier: each benchmark guest built with MTE on
+// (bench-W) and off (bench-W-nomte), run under the tier.
+//
+// How: the two builds run at the same time in two child processes (this machine is shared;
+// two runs side by side see the same load, two runs one after the other do not), REPS times.
+// Each child runs its guest for LOW and then HIGH rounds; the workload's CPU time is the
+// difference (translation, boot and set-up fall out: they are the same in both runs). The
+// figure is the median over the reps of each pair's on/off ratio.
+//
+// Two definitions, both printed:
+// - per round: the workload's CPU time per round, MTE on / MTE off - 1: what a user of the
+//   guest pays, including the instructions the MTE build adds to tag its objects (IRG, ADDG,
+//   STG/ST2G loops: bench-alloc runs 21% more instructions a round with MTE on).
+// - per instruction: CPU time per retired instruction, MTE on / off - 1: what the tier
+//   charges for tag-checked accesses and tag instructions against plain ones, with the
+//   guest's own extra work taken out.
+// The two agree on guests whose builds run the same instructions (all but alloc). Issue 17's
+// "≤ 10%" is read per instruction: the tier cannot make the guest run fewer instructions,
+// and per round would charge the tier for work the guest chose to do.
+//
+//   tsx --conditions=source bench/tag-cost.ts [WORKLOAD...]
+//   TAG_COST_REPS=3  TAG_COST_SCALE=1 (HIGH rounds: about 300-800 M instructions a run)
+import { spawn } from 'node:child_process'
+import { loadavg } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { runGuest } from '../src/guest-runner.js'
+import { enableGuestMte } from '../src/mte-test-support.js'
+
+const BENCH_PARAMS = 0x407f_f000
+/** HIGH rounds per workload (LOW is 1/16 of it). */
+const HIGH: Record<string, number> = { crc32: 2000, sieve: 150, copy: 5000, list: 1200, string: 350, alloc: 2500 }
+const REPS = Math.max(1, Number(process.env['TAG_COST_REPS'] ?? 3))
+const SCALE = Number(process.env['TAG_COST_SCALE'] ?? 1)
+
+interface Part {
+  instructions: number
+  cpuSeconds: number
+}
+
+function run(guest: string, rounds: number): Part {
+  const t0 = process.cpuUsage()
+  const r = runGuest(guest, 8_000_000_000, true, (m) => {
+    enableGuestMte(m)
+    m.memory.write32(BENCH_PARAMS, rounds)
+  }, {})
+  const used = process.cpuUsage(t0)
+  if (!r.poweredOff) throw new Error(`${guest}: did not power off: ${r.output}`)
+  return { instructions: r.instructions, cpuSeconds: (used.user + used.system) / 1e6 }
+}
+
+/** The child: LOW then HIGH rounds of one guest; prints the workload part (HIGH - LOW) as JSON. */
+function child(guest: string, low: number, high: number): void {
+  const a = run(guest, low)
+  const b = run(guest, high)
+  console.log(JSON.stringify({ instructions: b.instructions - a.instructions, cpuSeconds: b.cpuSeconds - a.cpuSeconds }))
+}
+
+function spawnChild(guest: string, low: number, high: number): Promise<Part> {
+  const self = fileURLToPath(import.meta.url)
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [...process.execArgv, self, '--child', guest, String(low), String(high)], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!) as Part) : reject(new Error(`${guest}: child exited ${code}`))))
+  })
+}
+
+const median = (v: number[]): number => {
+  const s = [...v].sort((x, y) => x - y)
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
+}
+const pct = (v: number): string => `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)}%`
+
+async function main(): Promise<void> {
+  const workloads = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(HIGH)
+  console.log(
+    `tag-checking cost under the compiled tier: MTE on and off side by side, workload = HIGH - LOW rounds, median of ${REPS}; ` +
+      `load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+  )
+  console.log('guest      M insns on     off    (+%)   MIPS on   off   per round   per insn   (each rep: per insn)')
+  for (const w of workloads) {
+    const high = Math.max(16, Math.round(HIGH[w]! * SCALE))
+    const low = Math.max(1, Math.round(high / 16))
+    const perRound: number[] = []
+    const perInsn: number[] = []
+    let on: Part | undefined
+    let off: Part | undefined
+    for (let rep = 0; rep < REPS; rep++) {
+      ;[on, off] = await Promise.all([spawnChild(`bench-${w}`, low, high), spawnChild(`bench-${w}-nomte`, low, high)])
+      perRound.push(on.cpuSeconds / off.cpuSeconds - 1)
+      perInsn.push(on.cpuSeconds / on.instructions / (off.cpuSeconds / off.instructions) - 1)
+    }
+    console.log(
+      `${w.padEnd(10)} ${(on!.instructions / 1e6).toFixed(0).padStart(10)} ${(off!.instructions / 1e6).toFixed(0).padStart(7)} ${pct(on!.instructions / off!.instructions - 1).padStart(7)}` +
+        `   ${(on!.instructions / on!.cpuSeconds / 1e6).toFixed(0).padStart(7)} ${(off!.instructions / off!.cpuSeconds / 1e6).toFixed(0).padStart(5)}` +
+        `   ${pct(median(perRound)).padStart(9)}  ${pct(median(perInsn)).padStart(9)}   (${perInsn.map(pct).join(' ')})`,
+    )
+  }
+  console.log(`load average after: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`)
+}
+
+if (process.argv[2] === '--child') child(process.argv[3]!, Number(process.argv[4]), Number(process.argv[5]))
+else await main()
