@@ -31,7 +31,7 @@ const STORE_LO = { 1: 'value & 0xff', 2: 'value & 0xffff', 4: 'value >>> 0', 8: 
 
 /**
  * The body of one access method, `this` being a DataPath: it reads `mmu`, `tlbFlags`,
- * `tlbSlot`, `permR`/`permW`, `tagCheckMask` and `frameList`, and calls `tagCheckFast`,
+ * `tlbSlot`, `permR`/`permW`, `tagCheckMask`, `frameList` and `word64`/`wordHalves`, and calls `tagCheckFast`,
  * `readSlow`/`writeSlow` and `codeWritten`. A 64-bit load returns the low half and leaves
  * the high half in `rdHi`.
  */
@@ -41,11 +41,11 @@ export function accessBody(size: AccessSize, isWrite: boolean): string {
   let access: string
   if (!isWrite) {
     if (size === 1) access = `return f.bytes[${offset}]`
-    else if (size === 8) access = `const o = ${offset}\nthis.rdHi = f.view.getUint32(o + 4, true)\nreturn f.view.getUint32(o, true)`
+    else if (size === 8) access = `const w = this.wordHalves\nthis.word64[0] = f.words[(${offset}) >>> 3]\nthis.rdHi = w[1]\nreturn w[0]`
     else access = `return f.view.${GET[size]}(${offset}, true)`
   } else {
     if (size === 1) access = `f.bytes[${offset}] = value`
-    else if (size === 8) access = `const o = ${offset}\nf.view.setUint32(o, vLo, true)\nf.view.setUint32(o + 4, vHi, true)`
+    else if (size === 8) access = `const w = this.wordHalves\nw[0] = vLo\nw[1] = vHi\nf.words[(${offset}) >>> 3] = this.word64[0]`
     else access = `f.view.${SET[size]}(${offset}, value, true)`
     access += '\nif (f.code !== 0) this.codeWritten(f)\nreturn'
   }

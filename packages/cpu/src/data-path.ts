@@ -20,6 +20,10 @@ import { PS, REG_SP } from './state.js'
 import { SLOT } from './sysreg-table.js'
 import { ExceptionClass as EC, syndrome } from './syndrome.js'
 
+// 64-bit accesses move guest words as host Float64s (DataPath.word64): the halves are in
+// little-endian order only on a little-endian host.
+if (new Uint8Array(Uint32Array.of(1).buffer)[0] !== 1) throw new Error('@tagvm/cpu needs a little-endian host')
+
 export class DataPath {
   readonly frames: HostFrames
   /** frames.list, read by the fast paths. */
@@ -48,6 +52,13 @@ export class DataPath {
   /** The value of a store on its way to the slow path. */
   storeLo = 0
   storeHi = 0
+  /**
+   * A 64-bit access's value, moved to or from the frame's words (HostFrame.words) in one host
+   * access; wordHalves are its low and high halves (the host is little-endian, checked below).
+   * Copying a Float64 between typed arrays keeps every bit, NaN payloads included.
+   */
+  readonly word64 = new Float64Array(1)
+  readonly wordHalves = new Uint32Array(this.word64.buffer)
   private exclusiveValid = false
   private exclusivePa = 0
   private exclusiveSize = 0
@@ -129,6 +140,11 @@ export class DataPath {
         case 4:
           return f.view.getUint32(o, true)
         default:
+          if ((o & 7) === 0) {
+            this.word64[0] = f.words[o >>> 3]!
+            this.rdHi = this.wordHalves[1]!
+            return this.wordHalves[0]!
+          }
           this.rdHi = f.view.getUint32(o + 4, true)
           return f.view.getUint32(o, true)
       }
@@ -172,8 +188,14 @@ export class DataPath {
           f.view.setUint32(o, vLo, true)
           break
         default:
-          f.view.setUint32(o, vLo, true)
-          f.view.setUint32(o + 4, vHi, true)
+          if ((o & 7) === 0) {
+            this.wordHalves[0] = vLo
+            this.wordHalves[1] = vHi
+            f.words[o >>> 3] = this.word64[0]!
+          } else {
+            f.view.setUint32(o, vLo, true)
+            f.view.setUint32(o + 4, vHi, true)
+          }
       }
       if (f.code !== 0) this.codeWritten(f)
       return

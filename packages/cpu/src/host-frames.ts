@@ -28,11 +28,32 @@ export class HostFrame {
     readonly base: number,
     /** Physical address of the frame. */
     readonly pa: number,
+    /**
+     * The same chunk as 64-bit words (word `(base + offset) >>> 3`): an aligned 64-bit access is
+     * one host access through it, so a vCPU thread never sees another's store half done (two
+     * 32-bit halves through `view` can be seen torn, and a DataView access may tear anyway).
+     */
+    readonly words: Float64Array = wordsOf(bytes),
   ) {}
 
   get pfn(): number {
     return this.pa / PAGE_SIZE
   }
+}
+
+const wordViews = new WeakMap<Uint8Array, Float64Array>()
+
+/** A chunk's bytes as 64-bit words (one view per chunk, shared by every frame and CPU of a thread). */
+function wordsOf(bytes: Uint8Array): Float64Array {
+  let words = wordViews.get(bytes)
+  if (words === undefined) {
+    if (bytes.byteOffset % 8 !== 0 || bytes.byteLength % 8 !== 0) {
+      throw new RangeError(`host memory chunks must be 8-byte aligned and sized (offset ${bytes.byteOffset}, ${bytes.byteLength} bytes)`)
+    }
+    words = new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8)
+    wordViews.set(bytes, words)
+  }
+  return words
 }
 
 /** The host frames of one CPU, by slot number (what TLB entries hold) and by physical address. */
