@@ -25,8 +25,8 @@ export function accessParams(size: AccessSize, isWrite: boolean): string[] {
   return size === 8 ? ['hi', 'lo', 'vLo', 'vHi', 'info'] : ['hi', 'lo', 'value', 'info']
 }
 
-const GET = { 2: 'getUint16', 4: 'getUint32' } as const
-const SET = { 2: 'setUint16', 4: 'setUint32' } as const
+/** The frame's element view of an aligned access of this size, and the index shift into it. */
+const ELEMENTS = { 2: ['u16', 1], 4: ['u32', 2] } as const
 const STORE_LO = { 1: 'value & 0xff', 2: 'value & 0xffff', 4: 'value >>> 0', 8: 'vLo >>> 0' } as const
 
 /**
@@ -41,12 +41,12 @@ export function accessBody(size: AccessSize, isWrite: boolean): string {
   let access: string
   if (!isWrite) {
     if (size === 1) access = `return f.bytes[${offset}]`
-    else if (size === 8) access = `const w = this.wordHalves\nthis.word64[0] = f.words[(${offset}) >>> 3]\nthis.rdHi = w[1]\nreturn w[0]`
-    else access = `return f.view.${GET[size]}(${offset}, true)`
+    else if (size === 8) access = `const w = this.wordHalves\nthis.word64[0] = f.f64[(${offset}) >>> 3]\nthis.rdHi = w[1]\nreturn w[0]`
+    else access = `return f.${ELEMENTS[size][0]}[(${offset}) >>> ${ELEMENTS[size][1]}]`
   } else {
     if (size === 1) access = `f.bytes[${offset}] = value`
-    else if (size === 8) access = `const w = this.wordHalves\nw[0] = vLo\nw[1] = vHi\nf.words[(${offset}) >>> 3] = this.word64[0]`
-    else access = `f.view.${SET[size]}(${offset}, value, true)`
+    else if (size === 8) access = `const w = this.wordHalves\nw[0] = vLo\nw[1] = vHi\nf.f64[(${offset}) >>> 3] = this.word64[0]`
+    else access = `f.${ELEMENTS[size][0]}[(${offset}) >>> ${ELEMENTS[size][1]}] = value`
     access += '\nif (f.code !== 0) this.codeWritten(f)\nreturn'
   }
   const slow = isWrite

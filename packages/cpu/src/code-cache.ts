@@ -183,7 +183,8 @@ export class CodeCache {
   /** Decodes instruction i of the fetch page. */
   compileAt(i: number): Handler {
     const page = this.fetchPage
-    let h = compile(this.cpu, page.frame.view.getUint32(page.frame.base + i * 4, true))
+    // One 32-bit element: a fetch never sees another vCPU thread's code patch half done.
+    let h = compile(this.cpu, page.frame.u32[(page.frame.base >>> 2) + i]!)
     if (this.cpu.debug !== null) h = this.cpu.debug.handlerAt(i * 4, h)
     page.handlers[i] = h
     return h
@@ -208,7 +209,7 @@ export class CodeCache {
     const frame = page.frame
     let j = i
     while (j < INSTRUCTIONS_PER_PAGE && handlers.length < MAX_BLOCK) {
-      const word = frame.view.getUint32(frame.base + j * 4, true)
+      const word = frame.u32[(frame.base >>> 2) + j]!
       let h = page.handlers[j]
       if (h === undefined) {
         h = compile(this.cpu, word)

@@ -53,8 +53,8 @@ export class DataPath {
   storeLo = 0
   storeHi = 0
   /**
-   * A 64-bit access's value, moved to or from the frame's words (HostFrame.words) in one host
-   * access; wordHalves are its low and high halves (the host is little-endian, checked below).
+   * A 64-bit access's value, moved to or from the frame's 64-bit elements (HostFrame.f64) in one
+   * host access; wordHalves are its low and high halves (the host is little-endian, checked below).
    * Copying a Float64 between typed arrays keeps every bit, NaN payloads included.
    */
   readonly word64 = new Float64Array(1)
@@ -132,19 +132,27 @@ export class DataPath {
       this.tagCheckSlow(hi, lo, size, info, false, s, true)
       const f = this.frameList[s]!
       const o = f.base + off
+      // Aligned: one element of the frame's views (single-copy atomic, see HostFrame.u16).
+      if ((o & (size - 1)) === 0) {
+        switch (size) {
+          case 1:
+            return f.bytes[o]!
+          case 2:
+            return f.u16[o >>> 1]!
+          case 4:
+            return f.u32[o >>> 2]!
+          default:
+            this.word64[0] = f.f64[o >>> 3]!
+            this.rdHi = this.wordHalves[1]!
+            return this.wordHalves[0]!
+        }
+      }
       switch (size) {
-        case 1:
-          return f.view.getUint8(o)
         case 2:
           return f.view.getUint16(o, true)
         case 4:
           return f.view.getUint32(o, true)
         default:
-          if ((o & 7) === 0) {
-            this.word64[0] = f.words[o >>> 3]!
-            this.rdHi = this.wordHalves[1]!
-            return this.wordHalves[0]!
-          }
           this.rdHi = f.view.getUint32(o + 4, true)
           return f.view.getUint32(o, true)
       }
@@ -177,25 +185,34 @@ export class DataPath {
       this.tagCheckSlow(hi, lo, size, info, true, s, true)
       const f = this.frameList[s]!
       const o = f.base + off
-      switch (size) {
-        case 1:
-          f.view.setUint8(o, vLo)
-          break
-        case 2:
-          f.view.setUint16(o, vLo, true)
-          break
-        case 4:
-          f.view.setUint32(o, vLo, true)
-          break
-        default:
-          if ((o & 7) === 0) {
+      if ((o & (size - 1)) === 0) {
+        switch (size) {
+          case 1:
+            f.bytes[o] = vLo
+            break
+          case 2:
+            f.u16[o >>> 1] = vLo
+            break
+          case 4:
+            f.u32[o >>> 2] = vLo
+            break
+          default:
             this.wordHalves[0] = vLo
             this.wordHalves[1] = vHi
-            f.words[o >>> 3] = this.word64[0]!
-          } else {
+            f.f64[o >>> 3] = this.word64[0]!
+        }
+      } else {
+        switch (size) {
+          case 2:
+            f.view.setUint16(o, vLo, true)
+            break
+          case 4:
+            f.view.setUint32(o, vLo, true)
+            break
+          default:
             f.view.setUint32(o, vLo, true)
             f.view.setUint32(o + 4, vHi, true)
-          }
+        }
       }
       if (f.code !== 0) this.codeWritten(f)
       return

@@ -28,32 +28,54 @@ export class HostFrame {
     readonly base: number,
     /** Physical address of the frame. */
     readonly pa: number,
-    /**
-     * The same chunk as 64-bit words (word `(base + offset) >>> 3`): an aligned 64-bit access is
-     * one host access through it, so a vCPU thread never sees another's store half done (two
-     * 32-bit halves through `view` can be seen torn, and a DataView access may tear anyway).
-     */
-    readonly words: Float64Array = wordsOf(bytes),
-  ) {}
+    views: ChunkViews = viewsOf(bytes),
+  ) {
+    this.u16 = views.u16
+    this.u32 = views.u32
+    this.f64 = views.f64
+  }
+
+  /**
+   * The chunk as 16-, 32- and 64-bit elements (element `(base + offset) >>> 1`, `>>> 2`, `>>> 3`).
+   * An aligned access is one typed-array element: tear-free between threads in every V8 tier,
+   * where a DataView access is assembled byte by byte until optimised, and a 64-bit value
+   * written as two 32-bit halves can be seen half written. `f64` carries 64-bit words bit for
+   * bit (DataPath.word64 converts).
+   */
+  readonly u16: Uint16Array
+  readonly u32: Uint32Array
+  readonly f64: Float64Array
 
   get pfn(): number {
     return this.pa / PAGE_SIZE
   }
 }
 
-const wordViews = new WeakMap<Uint8Array, Float64Array>()
+/** A host chunk's bytes as 16-, 32- and 64-bit elements. */
+export interface ChunkViews {
+  readonly u16: Uint16Array
+  readonly u32: Uint32Array
+  readonly f64: Float64Array
+}
 
-/** A chunk's bytes as 64-bit words (one view per chunk, shared by every frame and CPU of a thread). */
-function wordsOf(bytes: Uint8Array): Float64Array {
-  let words = wordViews.get(bytes)
-  if (words === undefined) {
+const chunkViews = new WeakMap<Uint8Array, ChunkViews>()
+
+/** The element views of a chunk, made once per chunk (shared by every frame and CPU of a thread). */
+function viewsOf(bytes: Uint8Array): ChunkViews {
+  let views = chunkViews.get(bytes)
+  if (views === undefined) {
     if (bytes.byteOffset % 8 !== 0 || bytes.byteLength % 8 !== 0) {
       throw new RangeError(`host memory chunks must be 8-byte aligned and sized (offset ${bytes.byteOffset}, ${bytes.byteLength} bytes)`)
     }
-    words = new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8)
-    wordViews.set(bytes, words)
+    const { buffer, byteOffset, byteLength } = bytes
+    views = {
+      u16: new Uint16Array(buffer, byteOffset, byteLength / 2),
+      u32: new Uint32Array(buffer, byteOffset, byteLength / 4),
+      f64: new Float64Array(buffer, byteOffset, byteLength / 8),
+    }
+    chunkViews.set(bytes, views)
   }
-  return words
+  return views
 }
 
 /** The host frames of one CPU, by slot number (what TLB entries hold) and by physical address. */
