@@ -3,6 +3,7 @@
 # recording (selftests.qemu.tap): the program's ok / not ok / SKIP and its own subtest lines.
 #   guests/linux/compare-selftests.sh [--tests a,b,...] [--log FILE] [--from-log FILE]
 #       [--snapshot-at PROGRAM+INSNS]... [--migrate-at PROGRAM+INSNS [--postcopy]] [--restore-clock host]
+#       [--cpus N [--smp-mode threads]]
 # --tests      only these programs (default: every one in the recording)
 # --log        where tagvm's console goes (default: out/logs/selftests.tagvm.log)
 # --from-log   compare an existing console log instead of running tagvm (the table then has
@@ -14,6 +15,9 @@
 #              loopback) that runs it to the end; an earlier snapshot is restored in the same
 #              process (--restore-clock host: onto the host clock). See move-selftests.ts. The
 #              verdicts are compared across the whole run as usual.
+# --cpus, --smp-mode  N vCPUs (tagvm's --cpus), in lockstep or each on its own worker thread
+#              (threads run on the host clock, so the tagvm G-insn column is host seconds of
+#              guest time instead; no moves)
 # Runs tagvm on the instruction clock (guest time = instructions), so each program's guest
 # time less its idle time is its instruction count. Prints one row per program, then a
 # summary; exits 1 if any verdict or subtest line differs, or a program did not finish.
@@ -23,7 +27,7 @@ OUT=${TAGVM_KIT_OUT:-$HERE/out}
 RECORDING=$HERE/selftests.qemu.tap
 FACTS=$HERE/boot-facts.qemu.txt
 
-tests= log= from_log= move=()
+tests= log= from_log= move=() smp=()
 while [ $# -gt 0 ]; do
   case $1 in
     --tests) tests=$2; shift 2 ;;
@@ -31,9 +35,15 @@ while [ $# -gt 0 ]; do
     --from-log) from_log=$2; shift 2 ;;
     --snapshot-at | --migrate-at | --restore-clock) move+=("$1" "$2"); shift 2 ;;
     --postcopy) move+=("$1"); shift ;;
+    --cpus | --smp-mode) smp+=("$1" "$2"); shift 2 ;;
     *) sed -n '2,20p' "$0" >&2; exit 2 ;;
   esac
 done
+clock=(--clock instructions)
+case " ${smp[*]:-} " in *" --smp-mode threads "*)
+  clock=()
+  [ ${#move[@]} -eq 0 ] || { echo "compare-selftests.sh: no moves with --smp-mode threads" >&2; exit 2; } ;;
+esac
 [ -n "$tests" ] || tests=$(sed -n 's/^\(not \)\{0,1\}ok [0-9]* selftests: arm64\/mte: \([^ ]*\).*/\2/p' "$RECORDING" | paste -sd, -)
 
 work=$(mktemp -d)
@@ -43,7 +53,7 @@ times=$work/host-times
 # The guest's console on stdout, from one boot or from a boot moved once to a second process.
 run_guest() {
   if [ ${#move[@]} -eq 0 ]; then
-    "$HERE/run-tagvm.sh" --clock instructions selftests "tagvm.selftests=$tests"
+    "$HERE/run-tagvm.sh" "${clock[@]}" "${smp[@]}" selftests "tagvm.selftests=$tests"
   else
     (cd "$HERE/../.." && exec node --conditions=source --import tsx "$HERE/move-selftests.ts" "${move[@]}" "tagvm.selftests=$tests" 2>"$work/move-notes")
   fi

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the kit on tagvm, as run-qemu.sh does on QEMU; the guest console goes to stdout.
-#   guests/linux/run-tagvm.sh [--cpus N] [--memory SIZE] [--max-insns N] [--clock host|instructions] [--earlycon] MODE [KERNEL-ARGS...]
+#   guests/linux/run-tagvm.sh [--cpus N] [--smp-mode lockstep|threads] [--memory SIZE] [--max-insns N] [--clock host|instructions] [--earlycon] MODE [KERNEL-ARGS...]
 # --earlycon adds earlycon=pl011,0x9000000 (kernel messages before the PL011 driver takes the
 # console over; not needed for the console itself). Memory defaults to 1G, as on QEMU.
 # --clock instructions makes guest time one tick per instruction (repeatable timestamps).
@@ -13,7 +13,7 @@ OUT=${TAGVM_KIT_OUT:-$HERE/out}
 opts=(--memory 1G) earlycon=
 while [ $# -gt 0 ]; do
   case $1 in
-    --cpus | --memory | --max-insns | --clock) opts+=("$1" "$2"); shift 2 ;;
+    --cpus | --smp-mode | --memory | --max-insns | --clock) opts+=("$1" "$2"); shift 2 ;;
     --earlycon) earlycon=" earlycon=pl011,0x9000000"; shift ;;
     -*) echo "run-tagvm.sh: unknown option $1" >&2; exit 2 ;;
     *) break ;;
