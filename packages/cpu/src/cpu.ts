@@ -88,6 +88,12 @@ export class Cpu {
   private runBudget = 0
   /** While a block runs: the PC just past its last instruction (0 otherwise). */
   blockEnd = 0
+  /** The kick word another thread bumps to end this CPU's run early (watchKick), or null. */
+  private kickWords: Int32Array | null = null
+  private kickAt = 0
+  private kickValue = 0
+  /** The last run ended early because the kick word moved. */
+  kicked = false
 
   // ---- the CPU's parts ----
   /** @internal Loads, stores, translation, host frames, exclusives. */
@@ -145,6 +151,18 @@ export class Cpu {
     return exit
   }
 
+  /**
+   * Makes run() end early (the budget exit, `kicked` set) at the next block or instruction
+   * boundary once `words[at]` is no longer `value`: another thread bumps that word in shared
+   * memory to kick this CPU (a command, an interrupt, a TLBI to catch up with). Blocks are at
+   * most 255 instructions, so a kick is seen within that many. null stops watching.
+   */
+  watchKick(words: Int32Array | null, at = 0, value = 0): void {
+    this.kickWords = words
+    this.kickAt = at
+    this.kickValue = value
+  }
+
   /** Runs one instruction (or takes one exception). */
   step(): CpuExit {
     return this.run(1)
@@ -157,9 +175,17 @@ export class Cpu {
     const jit = this.jit
     // After a translation left for the interpreter, the next instruction is interpreted.
     let interpretNext = false
+    const kick = this.kickWords
+    this.kicked = false
     for (;;) {
       try {
         while (this.left > 0) {
+          // One shared-memory load per block: the compiled tier is not reached from here
+          // (its own stop flag is per thread), and threads run without it.
+          if (kick !== null && Atomics.load(kick, this.kickAt) !== this.kickValue) {
+            this.kicked = true
+            break
+          }
           let pcLo = this.pcLo
           if ((pcLo & 0xfffff003) !== code.fetchLo || this.pcHi !== code.fetchHi) {
             code.enterPage()
