@@ -28,6 +28,7 @@ import type { SysregDevice } from './sysreg-gic.js'
 import { TIMER_SYSREG_ROWS } from './sysreg-timer.js'
 import { SLOT, STORED_SYSREGS, type StoredSysRegName, type SysRegDesc } from './sysreg-table.js'
 import { ExceptionClass as EC, syndrome } from './syndrome.js'
+import { CpuKick } from './kick.js'
 
 export type { CpuMemory, FrameData } from './memory.js'
 
@@ -35,15 +36,9 @@ export interface CpuOptions {
   memory: CpuMemory
   /** The vCPU's MMU; one is made over `memory` if absent. */
   mmu?: Mmu
-  /**
-   * Run hot straight-line code as generated block functions (default true). Off, every
-   * instruction is dispatched on its own; both give the same architectural results.
-   */
+  /** Run hot straight-line code as generated block functions (default true); off, each instruction is dispatched alone (same results). */
   blocks?: boolean
-  /**
-   * The compiled tier (default off): hot code translated to WebAssembly. Needs `memory` to
-   * be a PhysicalMemory made with `wasmMemory`; the results are the same as without it.
-   */
+  /** The compiled tier (default off): hot code in WebAssembly; `memory` must be a PhysicalMemory made with `wasmMemory` (same results). */
   jit?: boolean | JitOptions
 }
 
@@ -88,12 +83,8 @@ export class Cpu {
   private runBudget = 0
   /** While a block runs: the PC just past its last instruction (0 otherwise). */
   blockEnd = 0
-  /** The kick word another thread bumps to end this CPU's run early (watchKick), or null. */
-  private kickWords: Int32Array | null = null
-  private kickAt = 0
-  private kickValue = 0
-  /** The last run ended early because the kick word moved. */
-  kicked = false
+  /** A word another thread moves to end this CPU's run at the next block (kick.ts). */
+  readonly kick = new CpuKick()
 
   // ---- the CPU's parts ----
   /** @internal Loads, stores, translation, host frames, exclusives. */
@@ -151,18 +142,6 @@ export class Cpu {
     return exit
   }
 
-  /**
-   * Makes run() end early (the budget exit, `kicked` set) at the next block or instruction
-   * boundary once `words[at]` is no longer `value`: another thread bumps that word in shared
-   * memory to kick this CPU (a command, an interrupt, a TLBI to catch up with). Blocks are at
-   * most 255 instructions, so a kick is seen within that many. null stops watching.
-   */
-  watchKick(words: Int32Array | null, at = 0, value = 0): void {
-    this.kickWords = words
-    this.kickAt = at
-    this.kickValue = value
-  }
-
   /** Runs one instruction (or takes one exception). */
   step(): CpuExit {
     return this.run(1)
@@ -175,17 +154,11 @@ export class Cpu {
     const jit = this.jit
     // After a translation left for the interpreter, the next instruction is interpreted.
     let interpretNext = false
-    const kick = this.kickWords
-    this.kicked = false
+    const kick = this.kick
     for (;;) {
       try {
         while (this.left > 0) {
-          // One shared-memory load per block: the compiled tier is not reached from here
-          // (its own stop flag is per thread), and threads run without it.
-          if (kick !== null && Atomics.load(kick, this.kickAt) !== this.kickValue) {
-            this.kicked = true
-            break
-          }
+          if (kick.words !== null && kick.moved(kick.words)) break
           let pcLo = this.pcLo
           if ((pcLo & 0xfffff003) !== code.fetchLo || this.pcHi !== code.fetchHi) {
             code.enterPage()

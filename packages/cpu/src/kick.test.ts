@@ -1,4 +1,4 @@
-// Cpu.watchKick: another thread ends a run promptly by bumping a word in shared memory, at an
+// Cpu.kick (kick.ts): another thread ends a run promptly by bumping a word in shared memory, at an
 // instruction boundary, whatever budget the run was given (vCPU threads, issue 18).
 import { Worker } from 'node:worker_threads'
 import { describe, expect, it } from 'vitest'
@@ -14,9 +14,9 @@ describe('kick word', () => {
     load(m, [B_SELF])
     const words = new Int32Array(new SharedArrayBuffer(8))
     words[1] = 5
-    m.cpu.watchKick(words, 1, 4)
+    m.cpu.kick.watch(words, 1, 4)
     expect(m.cpu.run(1_000).kind).toBe('budget')
-    expect(m.cpu.kicked).toBe(true)
+    expect(m.cpu.kick.kicked).toBe(true)
     expect(m.cpu.retired).toBe(0)
     expect(m.cpu.pc).toBe(BigInt(CODE))
   })
@@ -25,13 +25,13 @@ describe('kick word', () => {
     const m = makeMachine()
     load(m, [NOP, NOP, B_BACK3])
     const words = new Int32Array(new SharedArrayBuffer(4))
-    m.cpu.watchKick(words, 0, 0)
+    m.cpu.kick.watch(words, 0, 0)
     expect(m.cpu.run(3_000).kind).toBe('budget')
-    expect([m.cpu.kicked, m.cpu.retired]).toEqual([false, 3_000])
+    expect([m.cpu.kick.kicked, m.cpu.retired]).toEqual([false, 3_000])
     words[0] = 1
-    m.cpu.watchKick(null)
+    m.cpu.kick.watch(null)
     expect(m.cpu.run(300).kind).toBe('budget')
-    expect([m.cpu.kicked, m.cpu.retired]).toEqual([false, 3_300])
+    expect([m.cpu.kick.kicked, m.cpu.retired]).toEqual([false, 3_300])
   })
 
   it('another thread bumping the word ends an endless loop at an instruction boundary', { timeout: 30_000 }, async () => {
@@ -39,7 +39,7 @@ describe('kick word', () => {
       const m = makeMachine(16 << 20, blocks)
       load(m, [NOP, NOP, B_BACK3])
       const words = new Int32Array(new SharedArrayBuffer(4))
-      m.cpu.watchKick(words, 0, 0)
+      m.cpu.kick.watch(words, 0, 0)
       const kicker = new Worker(
         `const { workerData } = require('node:worker_threads'); const w = new Int32Array(workerData); Atomics.wait(w, 0, 0, 200); Atomics.add(w, 0, 1); Atomics.notify(w, 0)`,
         { eval: true, workerData: words.buffer },
@@ -47,7 +47,7 @@ describe('kick word', () => {
       const budget = Number.MAX_SAFE_INTEGER
       expect(m.cpu.run(budget).kind).toBe('budget')
       await kicker.terminate()
-      expect(m.cpu.kicked).toBe(true)
+      expect(m.cpu.kick.kicked).toBe(true)
       expect(m.cpu.retired).toBeGreaterThan(0)
       expect(m.cpu.retired).toBeLessThan(budget)
       // Stopped at an instruction of the loop, nothing half done.

@@ -22,8 +22,8 @@ export interface GuestCpu {
     walkStage1?(vaHi: number, vaLo: number, access: AccessKind, el: 0 | 1, pan: boolean, out: TranslationResult): boolean
   }
   readonly retired: number
-  /** The last run ended early for a kick from another thread (`@tagvm/cpu`'s watchKick). */
-  readonly kicked?: boolean
+  /** A kick from another thread (`@tagvm/cpu`'s kick.ts): `kicked` once it ended a run early. */
+  readonly kick?: { readonly kicked: boolean }
   pc: bigint
   pstate: number
   run(budget: number): GuestCpuExit

@@ -385,9 +385,9 @@ function serve(vcpu: Vcpu, vm: Vm, words: Int32Array, at: (w: number) => number,
     if (vgic) vcpu.cpu.setInterruptLines(Atomics.load(vgic.signals, vcpu.index))
     // A command, an SGI, a TLBI or a CPU_ON for this vCPU (anything that bumps its signal
     // word) ends the run within a block, not a slice.
-    cpu.watchKick(words, at(VcpuWord.SIGNAL), seen)
+    cpu.kick.watch(words, at(VcpuWord.SIGNAL), seen)
     const exit = vcpu.run(Atomics.load(words, at(VcpuWord.SLICE)) || DEFAULT_SLICE)
-    cpu.watchKick(null)
+    cpu.kick.watch(null)
     publish(vcpu, vm, words, at)
     switch (exit.kind) {
       case 'intr': {
