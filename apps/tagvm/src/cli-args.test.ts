@@ -60,6 +60,8 @@ describe('commands', () => {
       quiet: false,
     })
     expect(command(['run', 'g.elf', '--cpus', '4', '--smp-mode', 'threads'])).toMatchObject({ machine: { cpus: 4, smpMode: 'threads', clock: 'host' } })
+    expect(command(['restore', 's.snap', '--smp-mode', 'threads'])).toMatchObject({ name: 'restore', smpMode: 'threads' })
+    expect(command(['migrate', 'receive', '--listen', 'fd:3'])).toMatchObject({ name: 'migrate-receive', smpMode: 'lockstep' })
     expect(command(['run', 'g.bin', '--raw', '--quiet'])).toMatchObject({ quiet: true, machine: { raw: true } })
     expect(command(['run', 'g.elf', '--jit'])).toMatchObject({ machine: { jit: true, smpMode: 'lockstep' } })
     expect(command(['run', 'g.elf', '--no-jit'])).toMatchObject({ machine: { jit: false } })
@@ -67,10 +69,10 @@ describe('commands', () => {
   })
   test('snapshot, restore, migrate, tags, disasm', () => {
     expect(command(['snapshot', 'w.elf', 'w.snap', '--after-insns', '5M', '--quiet'])).toMatchObject({ name: 'snapshot', image: 'w.elf', out: 'w.snap', afterInsns: 5_000_000, quiet: true })
-    expect(command(['restore', 'w.snap', '--max-insns', '1G'])).toEqual({ name: 'restore', snapshot: 'w.snap', maxInsns: 1e9, trace: false, jit: false, quiet: false })
+    expect(command(['restore', 'w.snap', '--max-insns', '1G'])).toEqual({ name: 'restore', snapshot: 'w.snap', maxInsns: 1e9, trace: false, jit: false, smpMode: 'lockstep', quiet: false })
     expect(command(['restore', 'w.snap', '--jit'])).toMatchObject({ name: 'restore', jit: true })
     expect(command(['migrate', 'send', 'w.elf', '--to', '/tmp/m.sock', '--max-rounds', '3'])).toMatchObject({ name: 'migrate-send', source: 'w.elf', to: '/tmp/m.sock', maxRounds: 3 })
-    expect(command(['migrate', 'receive', '--listen', 'fd:3'])).toEqual({ name: 'migrate-receive', listen: 'fd:3', maxInsns: undefined, trace: false, jit: false, quiet: false })
+    expect(command(['migrate', 'receive', '--listen', 'fd:3'])).toEqual({ name: 'migrate-receive', listen: 'fd:3', maxInsns: undefined, trace: false, jit: false, smpMode: 'lockstep', quiet: false })
     expect(command(['migrate', 'receive', '--listen', 'fd:3', '--jit'])).toMatchObject({ jit: true })
     expect(command(['migrate', 'send', 'w.elf', '--to', '/tmp/m.sock', '--jit'])).toMatchObject({ machine: { jit: true } })
     expect(command(['tags', 'w.elf', '--jit'])).toMatchObject({ machine: { jit: true } })
@@ -93,6 +95,7 @@ describe('commands', () => {
     [['run', 'a', '--smp-mode', 'threads', '--clock', 'instructions'], '--smp-mode threads runs every vCPU on the host clock'],
     [['run', 'a', '--smp-mode', 'threads', '--trace'], '--trace steps the vCPUs in turns'],
     [['run', 'a', '--smp-mode', 'threads', '--jit'], '--jit runs lockstep vCPUs only for now'],
+    [['restore', 's', '--smp-mode', 'threads', '--trace'], '--trace steps the vCPUs in turns'],
     [['run', 'a', '--jit', '--no-jit'], '--jit and --no-jit contradict each other'],
     [['restore', 's', '--no-jit', '--jit'], '--jit and --no-jit contradict each other'],
     [['run', 'a', '--max-insns', '0'], '--max-insns: must be at least 1'],

@@ -125,7 +125,7 @@ const RUN_OPTIONS: OptionSpec[] = [
   { name: 'memory', kind: 'value', arg: 'SIZE', qemu: '-m', help: 'guest RAM at 0x40000000 (default 128M; K/M/G suffixes, a bare number is MiB)' },
   { name: 'cpus', kind: 'value', arg: 'N', qemu: '-smp', help: `number of vCPUs, 1..${MAX_CPUS} (default 1)` },
   { name: 'backing', kind: 'value', arg: 'anon|shmem|file', help: 'host memory behind guest RAM (default anon)' },
-  { name: 'smp-mode', kind: 'value', arg: 'lockstep|threads', help: 'vCPUs take turns on one thread (repeatable; default), or each runs on its own thread (host clock; Linux boots with its vGIC, timers and TLBI broadcast shared; no snapshot or migration yet)' },
+  { name: 'smp-mode', kind: 'value', arg: 'lockstep|threads', help: 'vCPUs take turns on one thread (repeatable; default), or each runs on its own thread (host clock; Linux boots with its vGIC, timers and TLBI broadcast shared; snapshots and migration stop every vCPU at an instruction boundary)' },
   { name: 'clock', kind: 'value', arg: 'host|instructions', help: 'guest time: host time, or one tick per instruction with idle skipped (repeatable; default host)' },
   { name: 'max-insns', kind: 'value', arg: 'N', help: 'stop the guest after N instructions (exit status 3)' },
   { name: 'trace', kind: 'flag', help: 'print each executed instruction (vCPU, pc, word, disassembly) on standard error' },
@@ -141,7 +141,7 @@ const GDB_OPTIONS: OptionSpec[] = [
   { name: 'gdb-wait', kind: 'flag', help: 'with --gdb: stop before the first instruction until a debugger resumes it' },
 ]
 const AFTER: OptionSpec = { name: 'after-insns', kind: 'value', arg: 'N', help: 'act after N guest instructions (snapshot without it: on SIGUSR1)' }
-const LIMIT_OPTIONS = RUN_OPTIONS.filter((o) => o.name === 'max-insns' || o.name === 'trace' || JIT_OPTIONS.includes(o))
+const LIMIT_OPTIONS = RUN_OPTIONS.filter((o) => o.name === 'max-insns' || o.name === 'trace' || o.name === 'smp-mode' || JIT_OPTIONS.includes(o))
 /**
  * Every command that runs a guest takes it, with one meaning: progress and status lines go,
  * errors and why the guest stopped stay (`run` prints nothing else, so it changes nothing there).
@@ -316,9 +316,9 @@ export type Command =
   | { readonly name: 'run'; readonly image: string; readonly machine: MachineOptions; readonly quiet: boolean; readonly gdb?: { readonly endpoint: GdbEndpoint; readonly wait: boolean } }
   | { readonly name: 'disasm'; readonly file: string; readonly base: number | undefined }
   | { readonly name: 'snapshot'; readonly image: string; readonly out: string; readonly machine: MachineOptions; readonly afterInsns: number | undefined; readonly quiet: boolean }
-  | { readonly name: 'restore'; readonly snapshot: string; readonly maxInsns: number | undefined; readonly trace: boolean; readonly jit: boolean; readonly quiet: boolean }
+  | { readonly name: 'restore'; readonly snapshot: string; readonly maxInsns: number | undefined; readonly trace: boolean; readonly jit: boolean; readonly smpMode: SmpMode; readonly quiet: boolean }
   | { readonly name: 'migrate-send'; readonly source: string; readonly to: string; readonly machine: MachineOptions; readonly afterInsns: number | undefined; readonly maxRounds: number; readonly postcopy: boolean; readonly quiet: boolean }
-  | { readonly name: 'migrate-receive'; readonly listen: string; readonly maxInsns: number | undefined; readonly trace: boolean; readonly jit: boolean; readonly quiet: boolean }
+  | { readonly name: 'migrate-receive'; readonly listen: string; readonly maxInsns: number | undefined; readonly trace: boolean; readonly jit: boolean; readonly smpMode: SmpMode; readonly quiet: boolean }
   | { readonly name: 'tags'; readonly input: string; readonly machine: MachineOptions; readonly afterInsns: number | undefined; readonly html: string | undefined; readonly width: number | undefined; readonly quiet: boolean }
   | { readonly name: 'guests' }
   | { readonly name: 'completion'; readonly shell: CompletionShell }
@@ -414,6 +414,15 @@ function imageAndRest(command: string, positionals: readonly string[], values: O
   return [image, ...positionalsExactly(command, positionals, restNames)]
 }
 
+/** --smp-mode (default lockstep), refused with --trace or --jit on threads. */
+function smpModeOption(values: OptionValues): SmpMode {
+  const smpMode = (optionValue(values, 'smp-mode') ?? 'lockstep') as SmpMode
+  if (!SMP_MODES.includes(smpMode)) throw new CliError(`--smp-mode: expected ${SMP_MODES.join(', ')}, got '${smpMode}'`)
+  if (smpMode === 'threads' && values.get('trace') === true) throw new CliError('--trace steps the vCPUs in turns: use it without --smp-mode threads')
+  if (smpMode === 'threads' && jitOption(values)) throw new CliError('--jit runs lockstep vCPUs only for now (vCPU threads cannot share its WebAssembly memory): leave out --smp-mode threads or --jit')
+  return smpMode
+}
+
 /** --jit or --no-jit (the default), not both. */
 function jitOption(values: OptionValues): boolean {
   if (values.has('jit') && values.has('no-jit')) throw new CliError('--jit and --no-jit contradict each other: give one')
@@ -439,12 +448,9 @@ function machineOptions(values: OptionValues): MachineOptions {
   const base = baseText === undefined ? undefined : withContext('base', () => parseAddress(baseText))
   const clock = (optionValue(values, 'clock') ?? 'host') as ClockKind
   if (!CLOCKS.includes(clock)) throw new CliError(`--clock: expected ${CLOCKS.join(', ')}, got '${clock}'`)
-  const smpMode = (optionValue(values, 'smp-mode') ?? 'lockstep') as SmpMode
-  if (!SMP_MODES.includes(smpMode)) throw new CliError(`--smp-mode: expected ${SMP_MODES.join(', ')}, got '${smpMode}'`)
+  const smpMode = smpModeOption(values)
   if (smpMode === 'threads' && clock === 'instructions') throw new CliError('--smp-mode threads runs every vCPU on the host clock: leave out --clock instructions')
-  if (smpMode === 'threads' && values.get('trace') === true) throw new CliError('--trace steps the vCPUs in turns: use it without --smp-mode threads')
   const jit = jitOption(values)
-  if (smpMode === 'threads' && jit) throw new CliError('--jit runs lockstep vCPUs only for now (vCPU threads cannot share its WebAssembly memory): leave out --smp-mode threads or --jit')
   return {
     mte: mteText === 'on',
     memory,
@@ -503,7 +509,7 @@ function buildCommand(spec: CommandSpec, args: readonly string[]): Command {
     }
     case 'restore': {
       const [snapshot] = positionalsExactly('restore', positionals, ['SNAPSHOT'])
-      return { name: 'restore', snapshot: snapshot!, maxInsns: countOption(values, 'max-insns'), trace: values.get('trace') === true, jit: jitOption(values), quiet }
+      return { name: 'restore', snapshot: snapshot!, maxInsns: countOption(values, 'max-insns'), trace: values.get('trace') === true, jit: jitOption(values), smpMode: smpModeOption(values), quiet }
     }
     case 'migrate send': {
       const [source] = imageAndRest('migrate send', positionals, values, 'IMAGE|SNAPSHOT', [])
@@ -517,7 +523,7 @@ function buildCommand(spec: CommandSpec, args: readonly string[]): Command {
       const listen = optionValue(values, 'listen')
       if (listen === undefined) throw new CliError('migrate receive: --listen SOCKET is required')
       withContext('listen', () => parseEndpoint(listen))
-      return { name: 'migrate-receive', listen, maxInsns: countOption(values, 'max-insns'), trace: values.get('trace') === true, jit: jitOption(values), quiet }
+      return { name: 'migrate-receive', listen, maxInsns: countOption(values, 'max-insns'), trace: values.get('trace') === true, jit: jitOption(values), smpMode: smpModeOption(values), quiet }
     }
     case 'tags': {
       const [input] = imageAndRest('tags', positionals, values, 'IMAGE|SNAPSHOT', [])

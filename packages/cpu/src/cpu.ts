@@ -28,6 +28,7 @@ import type { SysregDevice } from './sysreg-gic.js'
 import { TIMER_SYSREG_ROWS } from './sysreg-timer.js'
 import { SLOT, STORED_SYSREGS, type StoredSysRegName, type SysRegDesc } from './sysreg-table.js'
 import { ExceptionClass as EC, syndrome } from './syndrome.js'
+import { CpuKick } from './kick.js'
 
 export type { CpuMemory, FrameData } from './memory.js'
 
@@ -35,15 +36,9 @@ export interface CpuOptions {
   memory: CpuMemory
   /** The vCPU's MMU; one is made over `memory` if absent. */
   mmu?: Mmu
-  /**
-   * Run hot straight-line code as generated block functions (default true). Off, every
-   * instruction is dispatched on its own; both give the same architectural results.
-   */
+  /** Run hot straight-line code as generated block functions (default true); off, each instruction is dispatched alone (same results). */
   blocks?: boolean
-  /**
-   * The compiled tier (default off): hot code translated to WebAssembly. Needs `memory` to
-   * be a PhysicalMemory made with `wasmMemory`; the results are the same as without it.
-   */
+  /** The compiled tier (default off): hot code in WebAssembly; `memory` must be a PhysicalMemory made with `wasmMemory` (same results). */
   jit?: boolean | JitOptions
 }
 
@@ -88,6 +83,8 @@ export class Cpu {
   private runBudget = 0
   /** While a block runs: the PC just past its last instruction (0 otherwise). */
   blockEnd = 0
+  /** A word another thread moves to end this CPU's run at the next block (kick.ts). */
+  readonly kick = new CpuKick()
 
   // ---- the CPU's parts ----
   /** @internal Loads, stores, translation, host frames, exclusives. */
@@ -157,9 +154,11 @@ export class Cpu {
     const jit = this.jit
     // After a translation left for the interpreter, the next instruction is interpreted.
     let interpretNext = false
+    const kick = this.kick
     for (;;) {
       try {
         while (this.left > 0) {
+          if (kick.words !== null && kick.moved(kick.words)) break
           let pcLo = this.pcLo
           if ((pcLo & 0xfffff003) !== code.fetchLo || this.pcHi !== code.fetchHi) {
             code.enterPage()

@@ -23,3 +23,4 @@ export {
 export { IccReg, type SysregDevice } from './sysreg-gic.js'
 export { DEBUG_BREAKPOINT_KEYS, DEBUG_BREAKPOINTS, DEBUG_WATCHPOINTS, ID_AA64DFR0_VALUE } from './sysreg-debug.js'
 export { SMP_LOCK_WORDS, SmpLock, attachSmpMonitor, smpMonitorOf } from './smp-monitor.js'
+export { CpuKick } from './kick.js'

@@ -22,6 +22,8 @@ export interface GuestCpu {
     walkStage1?(vaHi: number, vaLo: number, access: AccessKind, el: 0 | 1, pan: boolean, out: TranslationResult): boolean
   }
   readonly retired: number
+  /** A kick from another thread (`@tagvm/cpu`'s kick.ts): `kicked` once it ended a run early. */
+  readonly kick?: { readonly kicked: boolean }
   pc: bigint
   pstate: number
   run(budget: number): GuestCpuExit

@@ -375,6 +375,8 @@ export class Vcpu implements PsciVcpu {
       // a guest stuck re-faulting must not hang the VMM.
       stalls = retired === 0 ? stalls + 1 : 0
       if (result) return result
+      // Another thread kicked this vCPU (Cpu.kick): KVM_EXIT_INTR, as a signal ends KVM_RUN.
+      if (this.cpu.kick?.kicked === true) return INTR
       if (stalls > MAX_STALLED_EXITS) return INTR
     }
     return INTR

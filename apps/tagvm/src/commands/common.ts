@@ -1,6 +1,6 @@
 import { Machine, VIRT_RAM_BASE, isMachineRefusedError, type MachineConfig, type MachineHostOptions, type StopReason } from '@tagvm/machine'
 import { spawnVcpuWorker } from '../vcpu-worker.js'
-import { EXIT_FAILURE, EXIT_LIMIT, EXIT_OK, type MachineOptions } from '../cli-args.js'
+import { EXIT_FAILURE, EXIT_LIMIT, EXIT_OK, type MachineOptions, type SmpMode } from '../cli-args.js'
 import { CommandFailure, type CliIo } from '../cli-io.js'
 import { guestImageBytes } from '../files/guest-image.js'
 import { readInputFile } from '../files/input.js'
@@ -20,7 +20,12 @@ export function createMachine(config: MachineConfig, io: CliIo, trace: boolean, 
 
 /** --smp-mode threads: each vCPU in a worker thread running @tagvm/vmm-api's runVcpuThread; --jit: the compiled tier. */
 function hostOptions(options: MachineOptions): MachineHostOptions {
-  return { ...(options.smpMode === 'threads' ? { threads: { spawn: spawnVcpuWorker } } : {}), ...jitHost(options.jit) }
+  return { ...smpHost(options.smpMode), ...jitHost(options.jit) }
+}
+
+/** The host options of --smp-mode (restore and migrate receive take it with --jit). */
+export function smpHost(mode: SmpMode): MachineHostOptions {
+  return mode === 'threads' ? { threads: { spawn: spawnVcpuWorker } } : {}
 }
 
 /** The host options of --jit (restore and migrate receive take it without the other machine options). */

@@ -5,7 +5,7 @@ import { connectEndpoint, endpointText, listenEndpoint } from '../endpoint.js'
 import { readFileHead } from '../files/input.js'
 import { restoreMachine } from '../files/snapshot-file.js'
 import { ProgressReporter } from '../progress.js'
-import { bootImage, commandLineMachine, createMachine, finish, jitHost } from './common.js'
+import { bootImage, commandLineMachine, createMachine, finish, jitHost, smpHost } from './common.js'
 
 type SendCommand = Extract<Command, { name: 'migrate-send' }>
 type ReceiveCommand = Extract<Command, { name: 'migrate-receive' }>
@@ -14,7 +14,7 @@ type ReceiveCommand = Extract<Command, { name: 'migrate-receive' }>
 export async function migrateSendCommand(command: SendCommand, io: CliIo): Promise<number> {
   let machine: Machine
   if (isSnapshot(readFileHead(command.source, 8))) {
-    machine = restoreMachine(command.source, (config) => createMachine(config, io, command.machine.trace, jitHost(command.machine.jit)))
+    machine = restoreMachine(command.source, (config) => createMachine(config, io, command.machine.trace, { ...smpHost(command.machine.smpMode), ...jitHost(command.machine.jit) }))
   } else {
     machine = commandLineMachine(command.machine, io)
     bootImage(machine, command.source, command.machine)
@@ -51,7 +51,7 @@ export async function migrateReceiveCommand(command: ReceiveCommand, io: CliIo):
   })
   let incoming: IncomingGuest
   try {
-    incoming = await receiveMigration(channel, (config) => createMachine(config, io, command.trace, jitHost(command.jit)), command.listen)
+    incoming = await receiveMigration(channel, (config) => createMachine(config, io, command.trace, { ...smpHost(command.smpMode), ...jitHost(command.jit) }), command.listen)
   } catch (error) {
     // A bad, refused or broken stream; anything else is tagvm's own bug.
     if (!(isFileFormatError(error) || isChannelError(error))) throw error

@@ -5,7 +5,7 @@ import { checkOutputPath } from '../files/atomic.js'
 import { restoreMachine, saveMachine } from '../files/snapshot-file.js'
 import { ProgressReporter } from '../progress.js'
 import { StopTrigger } from '../stop-trigger.js'
-import { bootImage, commandLineMachine, createMachine, finish, jitHost } from './common.js'
+import { bootImage, commandLineMachine, createMachine, finish, jitHost, smpHost } from './common.js'
 import { runOnConsole } from './console.js'
 
 type SnapshotCommand = Extract<Command, { name: 'snapshot' }>
@@ -66,6 +66,6 @@ export async function snapshotCommand(command: SnapshotCommand, io: CliIo): Prom
 
 /** `tagvm restore SNAPSHOT`: a fresh VM with the saved state, then run on (the terminal is its console, as for `tagvm run`). */
 export function restoreCommand(command: RestoreCommand, io: CliIo): Promise<number> {
-  const machine = restoreMachine(command.snapshot, (config) => createMachine(config, io, command.trace, jitHost(command.jit)), progress(io, command.quiet, `restore ${command.snapshot}`, 0))
+  const machine = restoreMachine(command.snapshot, (config) => createMachine(config, io, command.trace, { ...smpHost(command.smpMode), ...jitHost(command.jit) }), progress(io, command.quiet, `restore ${command.snapshot}`, 0))
   return runOnConsole(machine, io, command.maxInsns, command.trace)
 }

@@ -15,6 +15,8 @@ export const GlobalWord = {
   TLBI_GENERATION: 1,
   /** Bumped (and notified) whenever a vCPU thread has caught up with a TLBI generation. */
   TLBI_ACKED: 2,
+  /** 1 while the VMM logs dirty pages (KVM_MEM_LOG_DIRTY_PAGES on RAM): each thread's memslot follows at its next run. */
+  DIRTY_LOG: 3,
 } as const
 
 /** Words of a vCPU's block in the control buffer (offsets from vcpuBase). */
@@ -73,7 +75,56 @@ export const VcpuWord = {
   TLBI_SEEN: 25,
   /** TLBIs this thread broadcast to the others (statistics). */
   TLBI_SENT: 26,
+  /** A task for a parked thread (SmpTask), NONE once the thread has done it. */
+  TASK: 27,
+  /** Registers a SAVE_STATE task wrote to the thread's state area. */
+  SAVED_REGS: 28,
 } as const
+
+/**
+ * What the main thread asks of a parked thread (VcpuWord.TASK), at an instruction boundary
+ * with every vCPU parked, so memory, tags and stage 2 stay still meanwhile.
+ */
+export const SmpTask = {
+  NONE: 0,
+  /** Complete pending work (an answered MMIO read, as KVM_RUN with immediate_exit), then write every ONE_REG to the state area. */
+  SAVE_STATE: 1,
+  /** OR the thread's dirty log (KVM_GET_DIRTY_LOG, which write-protects again) into the shared dirty bitmap. */
+  COLLECT_DIRTY: 2,
+} as const
+
+/** Bytes of one vCPU's register area in the state buffer: [id, value low 64, value high 64] per register. */
+export const STATE_AREA_BYTES = 64 * 1024
+/** Bytes per register in a state area. */
+export const STATE_REG_BYTES = 24
+
+/** The state buffer (one register area per vCPU) for `cpus` vCPUs. */
+export function createStateBuffer(cpus: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(cpus * STATE_AREA_BYTES)
+}
+
+/** Writes ONE_REG values into vCPU `index`'s area; returns how many. */
+export function writeRegs(state: SharedArrayBuffer, index: number, regs: readonly (readonly [bigint, bigint])[]): number {
+  if (regs.length * STATE_REG_BYTES > STATE_AREA_BYTES) throw new RangeError(`${regs.length} registers do not fit a vCPU's state area`)
+  const view = new DataView(state, index * STATE_AREA_BYTES, STATE_AREA_BYTES)
+  regs.forEach(([id, value], i) => {
+    view.setBigUint64(i * STATE_REG_BYTES, id, true)
+    view.setBigUint64(i * STATE_REG_BYTES + 8, value & 0xffff_ffff_ffff_ffffn, true)
+    view.setBigUint64(i * STATE_REG_BYTES + 16, value >> 64n, true)
+  })
+  return regs.length
+}
+
+/** Reads `count` ONE_REG values back from vCPU `index`'s area. */
+export function readRegs(state: SharedArrayBuffer, index: number, count: number): [bigint, bigint][] {
+  const view = new DataView(state, index * STATE_AREA_BYTES, STATE_AREA_BYTES)
+  const regs: [bigint, bigint][] = []
+  for (let i = 0; i < count; i++) {
+    const at = i * STATE_REG_BYTES
+    regs.push([view.getBigUint64(at, true), view.getBigUint64(at + 8, true) | (view.getBigUint64(at + 16, true) << 64n)])
+  }
+  return regs
+}
 
 /** What the main thread asks of a vCPU thread. */
 export const SmpCommand = { PARK: 0, RUN: 1, QUIT: 2 } as const

@@ -24,6 +24,7 @@ import {
   SmpCommand,
   SmpPower,
   SmpRequest,
+  SmpTask,
   SmpThreadState,
   GlobalWord,
   VcpuWord,
@@ -31,7 +32,9 @@ import {
   smpSignal,
   vcpuBase,
   writeCount,
+  writeRegs,
 } from './layout.js'
+import { KVM_MEM_LOG_DIRTY_PAGES } from '../memslots.js'
 
 /** Everything a vCPU thread needs (structured-clonable: a worker's workerData). */
 export interface VcpuThreadInit {
@@ -62,6 +65,10 @@ export interface VcpuThreadInit {
    * others' however long its worker took to start (KVM's counter is one per VM).
    */
   readonly regsReadAt?: number
+  /** Register areas (layout.ts createStateBuffer) a SAVE_STATE task writes to. */
+  readonly state?: SharedArrayBuffer
+  /** The dirty bitmap a COLLECT_DIRTY task ORs this thread's log into (Int32 words, one bit per RAM page). */
+  readonly dirty?: SharedArrayBuffer
 }
 
 /** Milliseconds since the epoch, sub-millisecond, comparable between the threads of a process. */
@@ -315,7 +322,7 @@ export function runVcpuThread(init: VcpuThreadInit): void {
       }
       vcpu.setOneReg(id, value)
     }
-    serve(vcpu, vm, words, at, request, tlb)
+    serve(vcpu, vm, words, at, request, tlb, init)
   } catch (error) {
     const text = new TextEncoder().encode(error instanceof Error ? `${error.name}: ${error.message}` : String(error))
     const area = errorArea(init.control, init.cpus, init.index)
@@ -327,9 +334,11 @@ export function runVcpuThread(init: VcpuThreadInit): void {
   }
 }
 
-function serve(vcpu: Vcpu, vm: Vm, words: Int32Array, at: (w: number) => number, request: (kind: number) => number, tlb: ThreadTlb): void {
+function serve(vcpu: Vcpu, vm: Vm, words: Int32Array, at: (w: number) => number, request: (kind: number) => number, tlb: ThreadTlb, init: VcpuThreadInit): void {
   let started = false
+  let logging = false
   const vgic = vmVgic(vm)
+  const cpu = vcpu.cpu as Cpu
   for (;;) {
     const seen = Atomics.load(words, at(VcpuWord.SIGNAL))
     const command = Atomics.load(words, at(VcpuWord.COMMAND))
@@ -345,6 +354,13 @@ function serve(vcpu: Vcpu, vm: Vm, words: Int32Array, at: (w: number) => number,
       continue
     }
     if (command !== SmpCommand.RUN || power === SmpPower.OFF) {
+      const task = Atomics.load(words, at(VcpuWord.TASK))
+      if (task !== SmpTask.NONE) {
+        doTask(task, vcpu, vm, words, at, init)
+        Atomics.store(words, at(VcpuWord.TASK), SmpTask.NONE)
+        smpSignal(words, GlobalWord.DOORBELL)
+        continue
+      }
       Atomics.store(words, at(VcpuWord.STATE), SmpThreadState.PARKED)
       smpSignal(words, GlobalWord.DOORBELL)
       Atomics.wait(words, at(VcpuWord.SIGNAL), seen)
@@ -356,11 +372,22 @@ function serve(vcpu: Vcpu, vm: Vm, words: Int32Array, at: (w: number) => number,
       const delay = Atomics.load(words, at(VcpuWord.START_DELAY))
       if (delay > 0) Atomics.wait(words, at(VcpuWord.COMMAND), SmpCommand.RUN, delay)
     }
+    // The VMM turned dirty logging on or off while every thread was parked.
+    const wantLogging = Atomics.load(words, GlobalWord.DIRTY_LOG) === 1
+    if (wantLogging !== logging) {
+      logging = wantLogging
+      const { ram } = init
+      vm.setUserMemoryRegion({ slot: ram.slot, flags: logging ? KVM_MEM_LOG_DIRTY_PAGES : 0, guestPhysAddr: ram.guestPhysAddr, memorySize: ram.size, userspaceAddr: ram.hva })
+    }
     // After STATE = RUNNING: a TLBI broadcast from now on waits for this thread.
     tlb.catchUp()
     // The interrupt signal other threads (SGIs) or the VMM (KVM_IRQ_LINE) left for this vCPU.
     if (vgic) vcpu.cpu.setInterruptLines(Atomics.load(vgic.signals, vcpu.index))
+    // A command, an SGI, a TLBI or a CPU_ON for this vCPU (anything that bumps its signal
+    // word) ends the run within a block, not a slice.
+    cpu.kick.watch(words, at(VcpuWord.SIGNAL), seen)
     const exit = vcpu.run(Atomics.load(words, at(VcpuWord.SLICE)) || DEFAULT_SLICE)
+    cpu.kick.watch(null)
     publish(vcpu, vm, words, at)
     switch (exit.kind) {
       case 'intr': {
@@ -401,6 +428,37 @@ function serve(vcpu: Vcpu, vm: Vm, words: Int32Array, at: (w: number) => number,
         throw new Error(`vCPU ${vcpu.id}: KVM_RUN exit ${exit.kind} is not handled on vCPU threads yet`)
     }
   }
+}
+
+/** A parked thread's task (SmpTask): the vCPU is at an instruction boundary, every other one parked. */
+function doTask(task: number, vcpu: Vcpu, vm: Vm, words: Int32Array, at: (w: number) => number, init: VcpuThreadInit): void {
+  if (task === SmpTask.SAVE_STATE) {
+    if (!init.state) throw new Error('SAVE_STATE without a state buffer')
+    // As a VMM before it saves: KVM_RUN with immediate_exit completes an answered MMIO read.
+    vcpu.immediateExit = true
+    try {
+      vcpu.run(0)
+    } catch (error) {
+      if (!(error instanceof ErrnoError && error.code === 'EINTR')) throw error
+    } finally {
+      vcpu.immediateExit = false
+    }
+    publish(vcpu, vm, words, at)
+    const regs = vcpu.regList().map((id) => [id, vcpu.getOneReg(id)] as const)
+    Atomics.store(words, at(VcpuWord.SAVED_REGS), writeRegs(init.state, init.index, regs))
+    return
+  }
+  if (task === SmpTask.COLLECT_DIRTY) {
+    if (!init.dirty) throw new Error('COLLECT_DIRTY without a dirty bitmap')
+    const slot = vm.memslots.get(init.ram.slot)
+    if (!slot?.dirtyLogging) return
+    // KVM_GET_DIRTY_LOG: this thread's bits, its stage 2 write-protected again for the next round.
+    const log = new Int32Array(vm.getDirtyLog(init.ram.slot).buffer)
+    const shared = new Int32Array(init.dirty)
+    for (let i = 0; i < log.length && i < shared.length; i++) if (log[i] !== 0) Atomics.or(shared, i, log[i]!)
+    return
+  }
+  throw new Error(`unknown parked-thread task ${task}`)
 }
 
 function publish(vcpu: Vcpu, vm: Vm, words: Int32Array, at: (w: number) => number): void {

@@ -331,7 +331,10 @@ export class Machine {
    */
   runUntilMissing(budget = Number.POSITIVE_INFINITY, options: RunOptions = {}): StopReason | MissingPageStop {
     if (!(budget >= 0)) throw new RangeError(`budget must be a non-negative number, got ${budget}`)
-    if (this.threadOptions) return this.runOnThreads(budget)
+    if (this.threadOptions) {
+      if (this.memory.missingPages > 0) return { kind: 'error', message: 'pages of guest memory have not arrived yet (post-copy): vCPU threads run only once every page is in' }
+      return this.runOnThreads(budget)
+    }
     const start = this.retired
     const solo = this.vcpus.length === 1
     let idleRounds = 0
@@ -389,6 +392,11 @@ export class Machine {
     if (end.type === KVM_SYSTEM_EVENT_SHUTDOWN) return { kind: 'power-off' }
     if (end.type === KVM_SYSTEM_EVENT_RESET) return { kind: 'reset' }
     return { kind: 'error', message: `the guest raised system event ${end.type}, which this machine does not handle` }
+  }
+
+  /** Whether the vCPUs run on threads (`--smp-mode threads`), not in turns on this thread. */
+  get onThreads(): boolean {
+    return this.threadOptions !== undefined
   }
 
   /** Counters of the vCPU threads (undefined before the first run on threads). */
@@ -519,7 +527,9 @@ export class Machine {
    * (an answered MMIO access retires, PSCI work finishes) without running guest code.
    */
   completePendingWork(): void {
-    if (this.threads) throw new MachineRefusedError('the vCPUs run on threads: their state stays in the threads (snapshots and migration on threads are not implemented yet)')
+    // On threads every vCPU is parked between runs; each completes its pending work when
+    // saveVcpus asks its thread for its state.
+    if (this.threads) return
     for (const vcpu of this.vcpus) {
       const before = vcpu.retiredInstructions
       vcpu.immediateExit = true
@@ -537,12 +547,22 @@ export class Machine {
 
   /** Every vCPU's registers (KVM_GET_REG_LIST, then KVM_GET_ONE_REG for each), pending work completed first. */
   saveVcpus(): VcpuState[] {
+    if (this.threads) {
+      let states
+      try {
+        states = this.threads.saveStates()
+      } catch (error) {
+        throw new MachineRefusedError(`the vCPU threads cannot be saved: ${(error as Error).message}`, { cause: error })
+      }
+      return states.map((state, index) => ({ index, regs: state.regs.map(([id, value]): OneReg => ({ id, value })) }))
+    }
     this.completePendingWork()
     return this.vcpus.map((vcpu, index) => ({ index, regs: vcpu.getRegList().map((id): OneReg => ({ id, value: vcpu.getOneReg(id) })) }))
   }
 
   /** One vCPU's registers by KVM_SET_ONE_REG; a register KVM refuses is a MachineRefusedError naming it. */
   loadVcpu(state: VcpuState): void {
+    this.refuseStartedThreads()
     const vcpu = this.vcpus[state.index]
     if (!vcpu) throw new MachineRefusedError(`vCPU ${state.index} does not exist (the machine has ${this.vcpus.length})`)
     for (const reg of state.regs) {
@@ -563,16 +583,25 @@ export class Machine {
 
   /** Device state records: the PL011, the PL031, the vGIC, and which vCPUs are powered off. */
   saveDevices(): { name: string; state: DeviceState }[] {
+    const stopped = this.threads ? this.threads.powerOff() : this.vcpus.map((v) => v.getMpState() === KVM_MP_STATE_STOPPED)
     return [
       { name: this.uart.name, state: this.uart.saveState() },
       { name: this.rtc.name, state: this.rtc.saveState() },
-      { name: GIC_DEVICE, state: gicDeviceState(saveVgicV3(this.gic, this.vcpus)) },
-      { name: MP_STATE_DEVICE, state: { type: MP_STATE_TYPE, version: 1, stopped: this.vcpus.map((v) => v.getMpState() === KVM_MP_STATE_STOPPED) } },
+      // Under the vGIC's lock: with vCPU threads its state is shared (parked threads change
+      // nothing, but a VMM-side injection or a late kick must not land mid-save).
+      { name: GIC_DEVICE, state: gicDeviceState(this.gic.vgic.locked(() => saveVgicV3(this.gic, this.vcpus))) },
+      { name: MP_STATE_DEVICE, state: { type: MP_STATE_TYPE, version: 1, stopped } },
     ]
+  }
+
+  /** State goes into a threaded machine before its threads start (they take it from the main thread's vCPUs then). */
+  private refuseStartedThreads(): void {
+    if (this.threads) throw new MachineRefusedError('the vCPU threads of this machine have started: load saved state into a fresh machine (before its first run)')
   }
 
   /** Gives a device its saved state; an unknown device or a state it refuses is a MachineRefusedError. */
   loadDevice(name: string, state: DeviceState): void {
+    this.refuseStartedThreads()
     const device = name === this.uart.name ? this.uart : name === this.rtc.name ? this.rtc : undefined
     if (device) {
       try {

@@ -10,8 +10,11 @@ import {
   SmpPower,
   SmpRequest,
   SmpThreadState,
+  SmpTask,
   PAGE_SIZE,
   createControlBuffer,
+  createStateBuffer,
+  readRegs,
   errorArea,
   epochMs,
   readCount,
@@ -81,6 +84,14 @@ export interface ThreadMachineSide {
   idle(): void
 }
 
+/** One vCPU's state as a parked thread handed it back. */
+export interface ThreadVcpuState {
+  /** Every ONE_REG (KVM_GET_REG_LIST order): registers, system registers, FP/SIMD, timers. */
+  readonly regs: readonly (readonly [bigint, bigint])[]
+  /** PSCI CPU_OFF (KVM_MP_STATE_STOPPED). */
+  readonly stopped: boolean
+}
+
 /** The longest the main thread sleeps before it looks at the budget and the console. */
 const MAIN_WAIT_MS = 20
 /** Spare stage-2 table pages per thread beyond one per 2 MiB of RAM (root and upper levels). */
@@ -94,6 +105,8 @@ export class VcpuThreads {
   private readonly words: Int32Array
   private readonly control: SharedArrayBuffer
   private readonly pfns: Int32Array
+  private readonly state: SharedArrayBuffer
+  private readonly dirty: SharedArrayBuffer
   private readonly handles: VcpuThreadHandle[] = []
   private hostFaults = 0
   private closed = false
@@ -107,6 +120,9 @@ export class VcpuThreads {
     this.words = new Int32Array(this.control)
     const pfnBuffer = new SharedArrayBuffer((side.ram.size / PAGE_SIZE) * 4)
     this.pfns = new Int32Array(pfnBuffer)
+    this.state = createStateBuffer(cpus)
+    // One bit per RAM page, in 64-bit words as KVM_GET_DIRTY_LOG's bitmap.
+    this.dirty = new SharedArrayBuffer(Math.ceil(side.ram.size / PAGE_SIZE / 64) * 8)
     const monitor = new SharedArrayBuffer(SMP_LOCK_WORDS * 4)
     const memory = side.kvm.kernel.memory.share()
     const vma = side.kvm.process.findVma(side.ram.hva)
@@ -135,6 +151,8 @@ export class VcpuThreads {
         tableFrames: Array.from({ length: tablePages }, () => side.kvm.kernel.allocFrame()),
         regs: vcpu.getRegList().map((id) => [id, vcpu.getOneReg(id)] as const),
         regsReadAt: epochMs(),
+        state: this.state,
+        dirty: this.dirty,
         ...(vgic ? { vgic } : {}),
       }
       this.handles.push(options.spawn(init))
@@ -174,6 +192,8 @@ export class VcpuThreads {
   run(budget: number): ThreadRunEnd {
     if (this.closed) return { kind: 'error', message: 'the vCPU threads were shut down' }
     const start = this.retired()
+    // Dirty logging follows the main VM's RAM memslot (the threads were parked when it changed).
+    Atomics.store(this.words, GlobalWord.DIRTY_LOG, this.ramSlot()?.dirtyLogging ? 1 : 0)
     this.command(SmpCommand.RUN)
     let end: ThreadRunEnd | undefined
     while (!end) {
@@ -188,7 +208,72 @@ export class VcpuThreads {
       }
     }
     this.park()
+    this.collectDirty()
     return end
+  }
+
+  /**
+   * Every vCPU's state, read by its parked thread at the instruction boundary where it stopped
+   * (pending MMIO completed first, as KVM_RUN with immediate_exit). The threads keep their
+   * state and run on from there. Throws when a thread is held in a system event or failed.
+   */
+  saveStates(): ThreadVcpuState[] {
+    if (this.closed) throw new Error('the vCPU threads were shut down')
+    this.runTasks(SmpTask.SAVE_STATE)
+    return this.side.vcpus.map((_, i) => {
+      const base = vcpuBase(i)
+      return { regs: readRegs(this.state, i, Atomics.load(this.words, base + VcpuWord.SAVED_REGS)), stopped: Atomics.load(this.words, base + VcpuWord.POWER) === SmpPower.OFF }
+    })
+  }
+
+  /** Which vCPUs are powered off (PSCI CPU_OFF), as the threads left them. */
+  powerOff(): boolean[] {
+    return this.side.vcpus.map((_, i) => Atomics.load(this.words, vcpuBase(i) + VcpuWord.POWER) === SmpPower.OFF)
+  }
+
+  /** The main VM's RAM memslot (undefined once deleted). */
+  private ramSlot(): { readonly dirtyLogging: boolean; markDirty(gfn: number): void; readonly baseGfn: number } | undefined {
+    return this.side.vm.vm.memslots.get(this.side.ram.slot)
+  }
+
+  /** With dirty logging on, the pages the threads wrote go into the main VM's log (each thread's stage 2 is write-protected again). */
+  private collectDirty(): void {
+    const slot = this.ramSlot()
+    if (!slot?.dirtyLogging || this.closed) return
+    this.runTasks(SmpTask.COLLECT_DIRTY)
+    const bits = new Int32Array(this.dirty)
+    for (let w = 0; w < bits.length; w++) {
+      const word = Atomics.exchange(bits, w, 0)
+      if (word === 0) continue
+      for (let b = 0; b < 32; b++) if (word & (1 << b)) slot.markDirty(slot.baseGfn + w * 32 + b)
+    }
+  }
+
+  /** Gives every parked thread `task` and waits until each has done it. */
+  private runTasks(task: number): void {
+    const cpus = this.side.vcpus.length
+    for (let i = 0; i < cpus; i++) {
+      const base = vcpuBase(i)
+      const state = Atomics.load(this.words, base + VcpuWord.STATE)
+      if (state !== SmpThreadState.PARKED) {
+        const why = state === SmpThreadState.REQUEST ? 'held in a system event (the guest powered off or reset)' : state === SmpThreadState.FAILED ? 'failed' : `in state ${state}`
+        throw new Error(`vCPU ${i}'s thread is ${why}: its state cannot be read`)
+      }
+    }
+    for (let i = 0; i < cpus; i++) {
+      const base = vcpuBase(i)
+      Atomics.store(this.words, base + VcpuWord.TASK, task)
+      smpSignal(this.words, base + VcpuWord.SIGNAL)
+    }
+    for (;;) {
+      const seen = Atomics.load(this.words, GlobalWord.DOORBELL)
+      const end = this.serveRequests(true)
+      if (end?.kind === 'error') throw new Error(end.message)
+      let done = true
+      for (let i = 0; i < cpus; i++) if (Atomics.load(this.words, vcpuBase(i) + VcpuWord.TASK) !== SmpTask.NONE) done = false
+      if (done) return
+      Atomics.wait(this.words, GlobalWord.DOORBELL, seen, MAIN_WAIT_MS)
+    }
   }
 
   /** Stops every thread and frees them; the machine cannot run on threads afterwards. */
@@ -226,6 +311,8 @@ export class VcpuThreads {
         // A thread held in a system event or a failure stops too.
         const held = state === SmpThreadState.REQUEST && (request === SmpRequest.SYSTEM_EVENT || request === SmpRequest.ERROR)
         if (!held && state !== SmpThreadState.PARKED && state !== SmpThreadState.FAILED && state !== SmpThreadState.QUIT) parked = false
+        // A CPU_ON another vCPU made just before it parked: the target takes it first.
+        if (Atomics.load(this.words, vcpuBase(i) + VcpuWord.POWER) === SmpPower.ON_PENDING && state === SmpThreadState.PARKED) parked = false
       }
       if (parked) return
       Atomics.wait(this.words, GlobalWord.DOORBELL, seen, MAIN_WAIT_MS)
