@@ -1,11 +1,12 @@
 // Instructions the Linux boot kept leaving translations for (jit README, "Numbers"): add and
 // subtract with carry (the IP checksum's ADCS chains), load-acquire / store-release (no
-// other observer orders differently on one thread: plain accesses that must be aligned), and
-// the prefetch hints (the interpreter runs them as NOPs).
+// other observer orders differently on one thread: plain accesses that must be aligned), the
+// prefetch hints (the interpreter runs them as NOPs), and MRS/MSR/SYS, run by the
+// interpreter's handler with the Cpu's PC, count and NZCV brought up to date first (sysCall).
 
 import type { Instruction } from '@tagvm/a64'
 import { REG_DISCARD, REG_SP } from '../state.js'
-import { CC_LIT } from './layout.js'
+import { CC_LIT, EXIT_STOP, EXIT_THROWN, FN_HELPER, HELPER_SYS, ST_LEFT, ST_NZCV, ST_PC } from './layout.js'
 import type { Block } from './region.js'
 import type { Emitter } from './emit.js'
 import { MASK32, access, cond, setterKind } from './emit-ops.js'
@@ -20,6 +21,7 @@ export function isSysSupported(d: Instruction): boolean {
     case 'ADC': case 'ADCS': case 'SBC': case 'SBCS':
     case 'PRFM_ui': case 'PRFM_reg': case 'PRFUM': case 'PRFM_lit':
     case 'LDAR': case 'STLR':
+    case 'MRS': case 'MSR_r': case 'MSR_i': case 'SYS':
       return true
     default:
       return false
@@ -35,6 +37,10 @@ export function sysRegisters(d: Instruction): { reads: number[]; writes: number[
       return { reads: [rs(d.rn)], writes: [wz(d.rt)] }
     case 'STLR':
       return { reads: [rs(d.rn), d.rt], writes: [] }
+    case 'MRS':
+      return { reads: [], writes: [wz(d.rt)] }
+    case 'MSR_r': case 'SYS':
+      return { reads: [d.rt], writes: [] }
     default:
       return null
   }
@@ -63,9 +69,44 @@ export function emitSys(em: Emitter, b: Block, k: number): boolean {
       }
       return true
     }
+    case 'MRS': case 'MSR_r': case 'MSR_i': case 'SYS':
+      sysCall(em, b, k)
+      return true
     default:
       return false
   }
+}
+
+/**
+ * A system instruction through the interpreter's handler (the `helper` import with
+ * HELPER_SYS): the Cpu's PC (this instruction), its count (as the interpreter has it while
+ * running the instruction) and NZCV are stored first, as the handler may read them (MRS NZCV,
+ * the instruction clock's CNTVCT) or take an exception with them. The runtime answers 0 to go
+ * on (NZCV reloaded: MSR NZCV), 1 to leave after the instruction (EXIT_STOP: the run loop
+ * refetches; an interrupt may be unmasked, the fast TLB or the MTE tables may be stale, the
+ * code may have been written), 2 when the handler threw (EXIT_THROWN, nothing written back).
+ */
+function sysCall(em: Emitter, b: Block, k: number): void {
+  const fn = em.fn
+  const off = b.insns[k]!.off
+  const uncounted = b.insns.length - k - 1
+  fn.get(em.state)
+  em.va(off)
+  fn.mem(Op.i64Store, ST_PC)
+  fn.get(em.state).get(em.left).i32(uncounted).op(Op.i32Add).mem(Op.i32Store, ST_LEFT)
+  fn.get(em.state)
+  em.nzcv()
+  fn.mem(Op.i32Store, ST_NZCV)
+  const helpers = em.region.helpers
+  fn.i32(helpers.length | HELPER_SYS).call(FN_HELPER).tee(em.c)
+  helpers.push(off)
+  fn.get(em.state).mem(Op.i32Load, ST_NZCV).set(em.ccLit).i32(CC_LIT).set(em.ccOp)
+  fn.if()
+  fn.get(em.c).i32(2).op(Op.i32Eq)
+  fn.if().i32(EXIT_THROWN).op(Op.return).end()
+  em.va(off + 4)
+  fn.set(em.exitPc).get(em.left).i32(uncounted).op(Op.i32Add).set(em.left).i32(EXIT_STOP).set(em.code).br('exit')
+  fn.end()
 }
 
 /**

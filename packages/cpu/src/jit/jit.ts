@@ -23,7 +23,7 @@ import { regionModule } from './emit.js'
 import { compile } from '../handlers.js'
 import { addgTable, crcTable } from './emit-more.js'
 import {
-  CRC_TABLE_BYTES, EXIT_BRANCH, EXIT_STOP, STATE_BYTES, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_LEFT, ST_NZCV, ST_PAGE_VA, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
+  CRC_TABLE_BYTES, EXIT_BRANCH, EXIT_STOP, EXIT_THROWN, HELPER_SYS, STATE_BYTES, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_LEFT, ST_NZCV, ST_PAGE_VA, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
   TLB_MASK, TLB_READ_KEY, TLB_TAGS, TLB_WRITE_KEY,
 } from './layout.js'
 import { formRegion, isSupported, type Region } from './region.js'
@@ -72,8 +72,8 @@ export interface JitStats {
   entries: number
   /** Instructions retired in translations. */
   retired: number
-  /** Exits by cause (EXIT_BRANCH, EXIT_BUDGET, EXIT_SLOW, EXIT_STOP). */
-  exits: [number, number, number, number]
+  /** Exits by cause (EXIT_BRANCH, EXIT_BUDGET, EXIT_SLOW, EXIT_STOP, EXIT_THROWN). */
+  exits: [number, number, number, number, number]
   tlbFills: number
   tlbFlushes: number
   /** Of compileMs: forming regions, emitting the module, V8's compile, instantiation. */
@@ -102,7 +102,7 @@ export class Jit {
   readonly registers: Int32Array
   readonly threshold: number
   readonly stats: JitStats = {
-    regions: 0, modules: 0, translatedInstructions: 0, codeBytes: 0, compileMs: 0, entries: 0, retired: 0, exits: [0, 0, 0, 0], tlbFills: 0, tlbFlushes: 0, phaseMs: [0, 0, 0, 0],
+    regions: 0, modules: 0, translatedInstructions: 0, codeBytes: 0, compileMs: 0, entries: 0, retired: 0, exits: [0, 0, 0, 0, 0], tlbFills: 0, tlbFlushes: 0, phaseMs: [0, 0, 0, 0],
   }
   private readonly wasm: WasmMemory
   private readonly wasmOffset: (pfn: number, tags?: boolean) => number
@@ -118,6 +118,8 @@ export class Jit {
   /** The debug state the fast TLB was filled under. */
   private debugSeen: unknown = null
   private readonly queue: QueuedEntry[] = []
+  /** What a system instruction's handler threw inside a translation (see sysCall). */
+  private thrown: { error: unknown } | null = null
   /** Queued entries that make a module (1: translate at once). */
   private readonly batch: number
 
@@ -347,6 +349,7 @@ export class Jit {
       return compile(this.cpu, frame.view.getUint32(frame.base + off, true))
     })
     const helper = (h: number): number => {
+      if ((h & HELPER_SYS) !== 0) return this.sysCall(handlers[h & ~HELPER_SYS]!)
       // The handler reads and writes RGSR_EL1 in the Cpu (IRG with an Xm exclusion).
       this.syncRgsr()
       const r = handlers[h]!()
@@ -376,6 +379,49 @@ export class Jit {
   }
 
   /**
+   * A system instruction's handler called from a translation (emit-sys.ts sysCall), with the
+   * Cpu's PC, count and NZCV as the interpreter has them there (from the state page). 0: the
+   * translation goes on; 1: it leaves after the instruction (the handler asked for a refetch:
+   * unmasked interrupts, context changes, code written; or the fast TLB or the ADDG table is
+   * stale now, or a stop was requested); 2: the handler threw (an exception taken, an exit to
+   * the VMM), kept for `enter` to rethrow.
+   */
+  private sysCall(handler: () => number): number {
+    const cpu = this.cpu
+    const s = this.s32
+    const b = this.base >> 2
+    const p = cpu.p
+    cpu.left = s[b + ST_LEFT / 4]!
+    cpu.pcLo = s[b + ST_PC / 4]! >>> 0
+    cpu.pcHi = s[b + ST_PC / 4 + 1]! >>> 0
+    let nzcv = s[b + ST_NZCV / 4]!
+    p[PS.N] = nzcv >>> 31
+    p[PS.Z] = (nzcv >>> 30) & 1
+    p[PS.C] = (nzcv >>> 29) & 1
+    p[PS.V] = (nzcv >>> 28) & 1
+    this.syncRgsr()
+    try {
+      handler()
+    } catch (e) {
+      this.thrown = { error: e }
+      return 2
+    }
+    nzcv = (p[PS.N]! << 31) | (p[PS.Z]! << 30) | (p[PS.C]! << 29) | (p[PS.V]! << 28)
+    s[b + ST_NZCV / 4] = nzcv
+    s[b + ST_RGSR / 4] = cpu.sys[2 * SLOT.RGSR_EL1]!
+    const code = cpu.code as unknown as { fetchLo: number }
+    if (code.fetchLo === 1 || this.tlbStale || this.addgKeyNow() !== this.addgKey || s[b + ST_STOP / 4] !== 0 || cpu.debug !== this.debugSeen) return 1
+    return 0
+  }
+
+  /** GCR_EL1.Exclude, ATAen, the MTE level and RRND: what ST_ADDG and ST_IRG_FLAGS were made for. */
+  private addgKeyNow(): number {
+    const cpu = this.cpu
+    const gcr = cpu.sys[2 * SLOT.GCR_EL1]!
+    return (gcr & 0xffff) | (cpu.mte.ataEnabled(cpu.p[PS.EL]!) ? 1 << 16 : 0) | (cpu.mteLevel() >= 1 ? 1 << 17 : 0) | (gcr & (1 << 16)) << 2
+  }
+
+  /**
    * Runs a translation from the run loop: hands over the budget and NZCV, runs, takes back
    * the budget, NZCV and PC. Returns the exit code (EXIT_*).
    */
@@ -389,8 +435,7 @@ export class Jit {
     if (this.tlbStale) this.flushTlb()
     const cpu = this.cpu
     // ADDG/SUBG's tags follow GCR_EL1.Exclude, ATAen and the MTE level.
-    const gcr = cpu.sys[2 * SLOT.GCR_EL1]!
-    const addgKey = (gcr & 0xffff) | (cpu.mte.ataEnabled(cpu.p[PS.EL]!) ? 1 << 16 : 0) | (cpu.mteLevel() >= 1 ? 1 << 17 : 0) | (gcr & (1 << 16)) << 2
+    const addgKey = this.addgKeyNow()
     if (addgKey !== this.addgKey) this.setAddgTable(addgKey)
     const p = cpu.p
     const s = this.s32
@@ -402,9 +447,19 @@ export class Jit {
     s[b + ST_PAGE_VA / 4 + 1] = cpu.pcHi | 0
     s[b + ST_NZCV / 4] = (p[PS.N]! << 31) | (p[PS.Z]! << 30) | (p[PS.C]! << 29) | (p[PS.V]! << 28)
     this.stats.entries++
+    const left0 = cpu.left
     const code = entry.run(entry.region, entry.block)
-    this.stats.exits[code as 0 | 1 | 2 | 3]++
-    this.stats.retired += cpu.left - s[b + ST_LEFT / 4]!
+    this.stats.exits[code as 0 | 1 | 2 | 3 | 4]++
+    if (code === EXIT_THROWN) {
+      // A system instruction's handler threw with the Cpu's state as the interpreter's: the
+      // run loop handles it as it would from the interpreter.
+      this.stats.retired += left0 - cpu.left - 1
+      this.syncRgsr()
+      const thrown = this.thrown!
+      this.thrown = null
+      throw thrown.error
+    }
+    this.stats.retired += left0 - s[b + ST_LEFT / 4]!
     cpu.left = s[b + ST_LEFT / 4]!
     const nzcv = s[b + ST_NZCV / 4]!
     p[PS.N] = nzcv >>> 31
