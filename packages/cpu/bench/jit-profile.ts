@@ -8,7 +8,8 @@ const BENCH_PARAMS = 0x407f_f000
 const guest = process.argv[2] ?? 'bench-sieve-nomte'
 const rounds = Number(process.argv[3] ?? 40)
 const slowPcs = new Map<string, number>()
-const regions = new Map<unknown, { pc: string; retired: number }>()
+const regions = new Map<string, { pc: string; retired: number }>()
+const modules = new Map<unknown, number>()
 const t0 = process.cpuUsage()
 const r = runGuest(guest, 4_000_000_000, true, (m) => {
   enableGuestMte(m)
@@ -20,9 +21,13 @@ const r = runGuest(guest, 4_000_000_000, true, (m) => {
       const pc = m.cpu.pcLo.toString(16)
       const left = m.cpu.left
       const code = enter(entry)
-      const region = regions.get(entry.run) ?? { pc, retired: 0 }
+      // A module holds several regions: a region is its module's run and its index there.
+      let module = modules.get(entry.run)
+      if (module === undefined) modules.set(entry.run, (module = modules.size))
+      const key = `${module}:${entry.region}`
+      const region = regions.get(key) ?? { pc, retired: 0 }
       region.retired += left - m.cpu.left
-      regions.set(entry.run, region)
+      regions.set(key, region)
       if (code !== 0) {
         const key = `${code}@${m.cpu.pcLo.toString(16)}`
         slowPcs.set(key, (slowPcs.get(key) ?? 0) + 1)

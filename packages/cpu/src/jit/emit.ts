@@ -13,17 +13,17 @@ import {
   FN_NZCV, ST_LEFT, ST_NZCV, ST_PAGE_VA, ST_PC, ST_STOP, ST_X,
 } from './layout.js'
 import { type Block, type Region } from './region.js'
-import { FunctionBody, I32, I64, Op, encodeModule } from './wasm-encoder.js'
+import { FunctionBody, I32, I64, Op } from './wasm-encoder.js'
 import { MASK32, access, bitfield, cond, divide, extended, mulHigh, setterKind, shifted } from './emit-ops.js'
-import { condFunction, nzcvFunction } from './flags.js'
 import { emitMore } from './emit-more.js'
+import { emitSys } from './emit-sys.js'
 
 // Function indices: the import, then the helpers, then the region functions.
-const T_FILL = 0
-const T_NZCV = 1
-const T_COND = 2
-const T_REGION = 3
-const TYPES = [
+export const T_FILL = 0
+export const T_NZCV = 1
+export const T_COND = 2
+export const T_REGION = 3
+export const TYPES = [
   { params: [I32, I32, I32], results: [I32] },
   { params: [I32, I64, I64, I32], results: [I32] },
   { params: [I32, I32], results: [I32] },
@@ -69,6 +69,12 @@ export class Emitter {
   private selfLoop = false
   /** The VA of the page this run entered (ST_PAGE_VA), loaded at entry. */
   readonly pageVa: number
+  /**
+   * The state page's address (the constant `base`), in a local: register accesses then carry
+   * a one- or two-byte offset instead of a five-byte one (the state page lies above guest
+   * RAM), a third less code to emit and compile.
+   */
+  readonly state: number
 
   constructor(
     readonly region: Region,
@@ -107,6 +113,7 @@ export class Emitter {
       }
     })
     this.pageVa = fn.local(I64)
+    this.state = fn.local(I32)
   }
 
   /** Pushes the VA at page offset `off` (which may lie outside the page) of the page entered. */
@@ -121,12 +128,12 @@ export class Emitter {
   /** Pushes a register (XZR: 0). */
   get(slot: number): void {
     if (slot === REG_ZR) this.fn.i64(0)
-    else this.fn.i32(0).mem(Op.i64Load, this.base + ST_X + 8 * slot)
+    else this.fn.get(this.state).mem(Op.i64Load, ST_X + 8 * slot)
   }
   /** Pops a register's new value (the discard slot drops it). */
   set(slot: number): void {
     if (slot === REG_DISCARD) this.fn.op(Op.drop)
-    else this.fn.set(this.spill).i32(0).get(this.spill).mem(Op.i64Store, this.base + ST_X + 8 * slot)
+    else this.fn.set(this.spill).get(this.state).get(this.spill).mem(Op.i64Store, ST_X + 8 * slot)
   }
   /** Pops a 64-bit value, keeps its low 32 bits (zero-extended) for a 32-bit destination. */
   setW(slot: number, sf: number): void {
@@ -439,7 +446,7 @@ export class Emitter {
         break
       }
       default:
-        emitMore(this, b, k)
+        if (!emitSys(this, b, k)) emitMore(this, b, k)
     }
   }
 
@@ -531,6 +538,7 @@ export class Emitter {
 
   build(): FunctionBody {
     const fn = this.fn
+    fn.i32(this.base).set(this.state)
     fn.i32(0).mem(Op.i32Load, this.base + ST_LEFT).set(this.left)
     fn.i32(0).mem(Op.i64Load, this.base + ST_PAGE_VA).set(this.pageVa)
     fn.i32(0).mem(Op.i32Load, this.base + ST_NZCV).set(this.ccLit)
@@ -559,33 +567,3 @@ export class Emitter {
     return fn
   }
 }
-
-let salt = 0
-/** The flag helpers every module carries: the same bodies each time, built once. */
-let nzcvBody: FunctionBody | undefined
-let condBody: FunctionBody | undefined
-
-/**
- * The module of one or more regions: exports `r0`, `r1`, ... (each `(entry block) -> exit
- * code`); imports the memory and the TLB fill.
- */
-export function regionModule(regions: readonly Region[], base: number, maxPages: number): Uint8Array {
-  return encodeModule({
-    types: TYPES,
-    importFunctions: [{ module: 'env', field: 'fill', type: T_FILL }, { module: 'env', field: 'helper', type: T_REGION }],
-    importMemory: { module: 'env', field: 'mem', min: 1, max: maxPages, shared: true },
-    functions: [
-      { type: T_NZCV, body: (nzcvBody ??= nzcvFunction()) },
-      { type: T_COND, body: (condBody ??= condFunction()) },
-      ...regions.map((r, i) => ({
-        type: T_REGION,
-        body: new Emitter(r, base).build(),
-        export: `r${i}`,
-      })),
-    ],
-    // V8 caches compiled modules by their bytes: a recompiled page must not share a stale
-    // compilation's identity.
-    salt: salt++,
-  })
-}
-

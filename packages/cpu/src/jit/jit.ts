@@ -19,14 +19,15 @@ import type { CodePage } from '../code-cache.js'
 import type { Cpu } from '../cpu.js'
 import { PS, REG_SLOTS } from '../state.js'
 import { SLOT } from '../sysreg-table.js'
-import { regionModule } from './emit.js'
+import { regionModule } from './region-module.js'
 import { compile } from '../handlers.js'
 import { addgTable, crcTable } from './emit-more.js'
 import {
-  CRC_TABLE_BYTES, EXIT_BRANCH, EXIT_STOP, STATE_BYTES, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_LEFT, ST_NZCV, ST_PAGE_VA, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
+  CRC_TABLE_BYTES, EXIT_BRANCH, EXIT_STOP, EXIT_THROWN, HELPER_SYS, STATE_BYTES, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_LEFT, ST_NZCV, ST_PAGE_VA, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
   TLB_MASK, TLB_READ_KEY, TLB_TAGS, TLB_WRITE_KEY,
 } from './layout.js'
-import { formRegion } from './region.js'
+import { formRegion, isSupported, type Region } from './region.js'
+import { decode } from '@tagvm/a64'
 
 /** The largest `threshold`: entries are counted in a byte. */
 export const MAX_THRESHOLD = 255
@@ -42,15 +43,41 @@ export interface JitOptions {
   threshold?: number
 }
 
-/** A translation entry point: the region function and the block to start at. */
+/** A translation entry point: its module's `run`, the region in it and the block to start at. */
 export interface JitEntry {
-  readonly run: (block: number) => number
+  readonly run: (region: number, block: number) => number
+  readonly region: number
   readonly block: number
 }
+
+/** A hot entry waiting for its batch: the page's entry array when queued (replaced if the page is dropped). */
+interface QueuedEntry {
+  page: CodePage
+  entries: (JitEntry | undefined)[]
+  i: number
+}
+
+/** The fast TLB with no entry: keys -1 (no access), mask 0, so that no VA matches. */
+const EMPTY_TLB = (() => {
+  const t = new Int32Array((TLB_ENTRIES * TLB_ENTRY_BYTES) / 4)
+  for (let i = 0; i < TLB_ENTRIES; i++) {
+    const e = (i * TLB_ENTRY_BYTES) / 4
+    t.fill(-1, e + TLB_READ_KEY / 4, e + TLB_READ_KEY / 4 + 2)
+    t.fill(-1, e + TLB_WRITE_KEY / 4, e + TLB_WRITE_KEY / 4 + 2)
+  }
+  return t
+})()
+
+/** Hot entries translated together in one module (V8's cost per module is mostly fixed). */
+const BATCH = 32
 
 /** Counters for the bench's profile. */
 export interface JitStats {
   regions: number
+  /** WebAssembly modules compiled (a batch of regions each). */
+  modules: number
+  /** Queued entries not translated: they had not run again by the time their batch was made. */
+  dropped: number
   translatedInstructions: number
   codeBytes: number
   /** Host milliseconds generating and compiling translations. */
@@ -58,8 +85,8 @@ export interface JitStats {
   entries: number
   /** Instructions retired in translations. */
   retired: number
-  /** Exits by cause (EXIT_BRANCH, EXIT_BUDGET, EXIT_SLOW, EXIT_STOP). */
-  exits: [number, number, number, number]
+  /** Exits by cause (EXIT_BRANCH, EXIT_BUDGET, EXIT_SLOW, EXIT_STOP, EXIT_THROWN). */
+  exits: [number, number, number, number, number]
   tlbFills: number
   tlbFlushes: number
   /** Of compileMs: forming regions, emitting the module, V8's compile, instantiation. */
@@ -88,7 +115,7 @@ export class Jit {
   readonly registers: Int32Array
   readonly threshold: number
   readonly stats: JitStats = {
-    regions: 0, translatedInstructions: 0, codeBytes: 0, compileMs: 0, entries: 0, retired: 0, exits: [0, 0, 0, 0], tlbFills: 0, tlbFlushes: 0, phaseMs: [0, 0, 0, 0],
+    regions: 0, modules: 0, dropped: 0, translatedInstructions: 0, codeBytes: 0, compileMs: 0, entries: 0, retired: 0, exits: [0, 0, 0, 0, 0], tlbFills: 0, tlbFlushes: 0, phaseMs: [0, 0, 0, 0],
   }
   private readonly wasm: WasmMemory
   private readonly wasmOffset: (pfn: number, tags?: boolean) => number
@@ -103,6 +130,11 @@ export class Jit {
   private addgKey = -1
   /** The debug state the fast TLB was filled under. */
   private debugSeen: unknown = null
+  private readonly queue: QueuedEntry[] = []
+  /** What a system instruction's handler threw inside a translation (see sysCall). */
+  private thrown: { error: unknown } | null = null
+  /** Queued entries that make a module (1: translate at once). */
+  private readonly batch: number
 
   constructor(private readonly cpu: Cpu, options: JitOptions = {}) {
     const place = wasmMemoryOf(cpu.memory)
@@ -118,6 +150,9 @@ export class Jit {
       throw new RangeError(`jit threshold must be an integer in 1..${MAX_THRESHOLD}, got ${threshold}`)
     }
     this.threshold = threshold
+    // Threshold 1 translates at once, with no profile yet: one region a module, every block
+    // reachable in the page.
+    this.batch = threshold === 1 ? 1 : BATCH
     this.base = growWasmMemory(this.wasm, STATE_BYTES)
     this.s32 = new Int32Array(this.wasm.buffer)
     this.registers = new Int32Array(this.wasm.buffer, this.base + ST_X, REG_SLOTS * 2)
@@ -172,16 +207,8 @@ export class Jit {
   }
 
   private flushTlb(): void {
-    const s = this.s32
-    for (let i = 0; i < TLB_ENTRIES; i++) {
-      const e = (this.base + ST_TLB + i * TLB_ENTRY_BYTES) >> 2
-      s[e + TLB_READ_KEY / 4] = -1
-      s[e + TLB_READ_KEY / 4 + 1] = -1
-      s[e + TLB_WRITE_KEY / 4] = -1
-      s[e + TLB_WRITE_KEY / 4 + 1] = -1
-      s[e + TLB_MASK / 4] = 0
-      s[e + TLB_MASK / 4 + 1] = 0
-    }
+    // One copy of an empty TLB (a Linux boot flushes ~60k times).
+    this.s32.set(EMPTY_TLB, (this.base + ST_TLB) >> 2)
     this.tlbStale = false
     this.stats.tlbFlushes++
   }
@@ -259,27 +286,82 @@ export class Jit {
   }
 
   /**
-   * Translates the region at instruction i of the fetch page and records an entry at every
-   * block start of it not yet translated. False when the first instruction is not one the
-   * tier implements. The translation holds nothing VA-derived: the page may be entered at
-   * any VA that maps it (ST_PAGE_VA).
+   * Entry i of the fetch page became hot (its hit count reached the threshold): queue its
+   * region for translation and start counting its hits again. The queue is translated as one
+   * module when it holds BATCH entries, or at once when a queued entry becomes hot a second
+   * time (code that keeps running waits one more threshold at most). False when the first
+   * instruction is not one the tier implements (the block tier may take it).
    */
   translate(page: CodePage, i: number): boolean {
     const frame = page.frame
+    const debug = this.cpu.debug
+    if (!isSupported(decode(frame.view.getUint32(frame.base + 4 * i, true))) || debug?.hasBreakpointAt(4 * i) === true) return false
+    const entries = (page.jit ??= new Array<JitEntry | undefined>(PAGE_SIZE / 4).fill(undefined))
+    const queue = this.queue
+    for (let q = 0; q < queue.length; q++) {
+      if (queue[q]!.entries === entries && queue[q]!.i === i) {
+        this.flush(queue[q])
+        return true
+      }
+    }
+    queue.push({ page, entries, i })
+    page.hits[i] = 0
+    if (queue.length >= this.batch) this.flush()
+    return true
+  }
+
+  /**
+   * Translates the queued regions into one module and records an entry at every block start
+   * of them not yet translated. A region stops before code already translated or planned by
+   * an earlier region of the batch; a queued entry whose page was dropped since (its `jit`
+   * array replaced) is forgotten. The translations hold nothing VA-derived: a page may be
+   * entered at any VA that maps it (ST_PAGE_VA).
+   */
+  private flush(trigger?: QueuedEntry): void {
     const start = performance.now()
+    const items = this.queue.splice(0)
     const debug = this.cpu.debug
     const stopAt = debug === null ? undefined : (off: number): boolean => debug.hasBreakpointAt(off)
-    const known = page.jit
-    const translated = known === null ? undefined : (off: number): boolean => known[off >>> 2] !== undefined
-    const region = formRegion((off) => frame.view.getUint32(frame.base + off, true), 4 * i, stopAt, translated)
-    const first = region.blocks[region.blockAt.get(4 * i)!]!
-    if (first.insns.length === 0) return false
+    const planned = new Map<(JitEntry | undefined)[], Set<number>>()
+    const regions: Region[] = []
+    const owners: QueuedEntry[] = []
+    for (const q of items) {
+      const { page, entries, i } = q
+      if (page.jit !== entries || entries[i] !== undefined) continue
+      // Code that has not run again since it was queued (a burst that ended: start-up code, a
+      // loop of a few hundred rounds run once) is not worth its compile: forgotten, it must
+      // reach the threshold again to be queued again.
+      if (this.batch > 1 && page.hits[i] === 0 && q !== trigger) {
+        this.stats.dropped++
+        continue
+      }
+      let plan = planned.get(entries)
+      if (plan === undefined) planned.set(entries, (plan = new Set()))
+      if (plan.has(4 * i)) continue
+      const frame = page.frame
+      const hits = page.hits
+      const region = formRegion(
+        (off) => frame.view.getUint32(frame.base + off, true), 4 * i, stopAt,
+        (off) => entries[off >>> 2] !== undefined || plan.has(off),
+        this.batch === 1 ? undefined : (off) => hits[off >>> 2] !== 0,
+      )
+      if (region.blocks[region.blockAt.get(4 * i)!]!.insns.length === 0) continue
+      for (const b of region.blocks) if (b.insns.length > 0) plan.add(b.start)
+      regions.push(region)
+      owners.push(q)
+    }
+    if (regions.length === 0) return
     const t1 = performance.now()
-    const bytes = regionModule([region], this.base, MAX_PAGES)
+    const { bytes, helperRegion } = regionModule(regions, this.base, MAX_PAGES)
     const t2 = performance.now()
-    // Instructions the region runs through the interpreter's handlers (registers in the state page).
-    const handlers = region.helpers.map((off) => compile(this.cpu, frame.view.getUint32(frame.base + off, true)))
+    // Instructions the regions run through the interpreter's handlers (registers in the state page).
+    const helperOffsets = regions[0]!.helpers
+    const handlers = helperOffsets.map((off, h) => {
+      const frame = owners[helperRegion[h]!]!.page.frame
+      return compile(this.cpu, frame.view.getUint32(frame.base + off, true))
+    })
     const helper = (h: number): number => {
+      if ((h & HELPER_SYS) !== 0) return this.sysCall(handlers[h & ~HELPER_SYS]!)
       // The handler reads and writes RGSR_EL1 in the Cpu (IRG with an Xm exclusion).
       this.syncRgsr()
       const r = handlers[h]!()
@@ -294,16 +376,61 @@ export class Jit {
     this.stats.phaseMs[1] += t2 - t1
     this.stats.phaseMs[2] += t3 - t2
     this.stats.phaseMs[3] += t4 - t3
-    const run = instance.exports['r0'] as (block: number) => number
-    const entries = (page.jit ??= new Array<JitEntry | undefined>(PAGE_SIZE / 4).fill(undefined))
-    region.blocks.forEach((b, block) => {
-      if (b.insns.length > 0 && entries[b.start >>> 2] === undefined) entries[b.start >>> 2] = { run, block }
+    const run = instance.exports['run'] as (region: number, block: number) => number
+    regions.forEach((region, r) => {
+      const entries = owners[r]!.entries
+      region.blocks.forEach((b, block) => {
+        if (b.insns.length > 0 && entries[b.start >>> 2] === undefined) entries[b.start >>> 2] = { run, region: r, block }
+      })
+      this.stats.regions++
+      this.stats.translatedInstructions += region.instructions
     })
-    this.stats.regions++
-    this.stats.translatedInstructions += region.instructions
+    this.stats.modules++
     this.stats.codeBytes += bytes.length
     this.stats.compileMs += performance.now() - start
-    return true
+  }
+
+  /**
+   * A system instruction's handler called from a translation (emit-sys.ts sysCall), with the
+   * Cpu's PC, count and NZCV as the interpreter has them there (from the state page). 0: the
+   * translation goes on; 1: it leaves after the instruction (the handler asked for a refetch:
+   * unmasked interrupts, context changes, code written; or the fast TLB or the ADDG table is
+   * stale now, or a stop was requested); 2: the handler threw (an exception taken, an exit to
+   * the VMM), kept for `enter` to rethrow.
+   */
+  private sysCall(handler: () => number): number {
+    const cpu = this.cpu
+    const s = this.s32
+    const b = this.base >> 2
+    const p = cpu.p
+    cpu.left = s[b + ST_LEFT / 4]!
+    cpu.pcLo = s[b + ST_PC / 4]! >>> 0
+    cpu.pcHi = s[b + ST_PC / 4 + 1]! >>> 0
+    let nzcv = s[b + ST_NZCV / 4]!
+    p[PS.N] = nzcv >>> 31
+    p[PS.Z] = (nzcv >>> 30) & 1
+    p[PS.C] = (nzcv >>> 29) & 1
+    p[PS.V] = (nzcv >>> 28) & 1
+    this.syncRgsr()
+    try {
+      handler()
+    } catch (e) {
+      this.thrown = { error: e }
+      return 2
+    }
+    nzcv = (p[PS.N]! << 31) | (p[PS.Z]! << 30) | (p[PS.C]! << 29) | (p[PS.V]! << 28)
+    s[b + ST_NZCV / 4] = nzcv
+    s[b + ST_RGSR / 4] = cpu.sys[2 * SLOT.RGSR_EL1]!
+    const code = cpu.code as unknown as { fetchLo: number }
+    if (code.fetchLo === 1 || this.tlbStale || this.addgKeyNow() !== this.addgKey || s[b + ST_STOP / 4] !== 0 || cpu.debug !== this.debugSeen) return 1
+    return 0
+  }
+
+  /** GCR_EL1.Exclude, ATAen, the MTE level and RRND: what ST_ADDG and ST_IRG_FLAGS were made for. */
+  private addgKeyNow(): number {
+    const cpu = this.cpu
+    const gcr = cpu.sys[2 * SLOT.GCR_EL1]!
+    return (gcr & 0xffff) | (cpu.mte.ataEnabled(cpu.p[PS.EL]!) ? 1 << 16 : 0) | (cpu.mteLevel() >= 1 ? 1 << 17 : 0) | (gcr & (1 << 16)) << 2
   }
 
   /**
@@ -320,8 +447,7 @@ export class Jit {
     if (this.tlbStale) this.flushTlb()
     const cpu = this.cpu
     // ADDG/SUBG's tags follow GCR_EL1.Exclude, ATAen and the MTE level.
-    const gcr = cpu.sys[2 * SLOT.GCR_EL1]!
-    const addgKey = (gcr & 0xffff) | (cpu.mte.ataEnabled(cpu.p[PS.EL]!) ? 1 << 16 : 0) | (cpu.mteLevel() >= 1 ? 1 << 17 : 0) | (gcr & (1 << 16)) << 2
+    const addgKey = this.addgKeyNow()
     if (addgKey !== this.addgKey) this.setAddgTable(addgKey)
     const p = cpu.p
     const s = this.s32
@@ -333,9 +459,19 @@ export class Jit {
     s[b + ST_PAGE_VA / 4 + 1] = cpu.pcHi | 0
     s[b + ST_NZCV / 4] = (p[PS.N]! << 31) | (p[PS.Z]! << 30) | (p[PS.C]! << 29) | (p[PS.V]! << 28)
     this.stats.entries++
-    const code = entry.run(entry.block)
-    this.stats.exits[code as 0 | 1 | 2 | 3]++
-    this.stats.retired += cpu.left - s[b + ST_LEFT / 4]!
+    const left0 = cpu.left
+    const code = entry.run(entry.region, entry.block)
+    this.stats.exits[code as 0 | 1 | 2 | 3 | 4]++
+    if (code === EXIT_THROWN) {
+      // A system instruction's handler threw with the Cpu's state as the interpreter's: the
+      // run loop handles it as it would from the interpreter.
+      this.stats.retired += left0 - cpu.left - 1
+      this.syncRgsr()
+      const thrown = this.thrown!
+      this.thrown = null
+      throw thrown.error
+    }
+    this.stats.retired += left0 - s[b + ST_LEFT / 4]!
     cpu.left = s[b + ST_LEFT / 4]!
     const nzcv = s[b + ST_NZCV / 4]!
     p[PS.N] = nzcv >>> 31

@@ -64,8 +64,15 @@ export const EXIT_BRANCH = 0
 export const EXIT_BUDGET = 1
 /** The instruction at PC needs the interpreter (fault, MMIO, TLB refusal, tag mismatch, unsupported). */
 export const EXIT_SLOW = 2
-/** ST_STOP was set. */
+/** ST_STOP was set, or a system instruction run in a translation needs the run loop to refetch (emit-sys.ts). */
 export const EXIT_STOP = 3
+/**
+ * A system instruction's handler run in a translation raised an exception or an exit: the
+ * Cpu's PC, NZCV and count are already the interpreter's there (the runtime rethrows it).
+ */
+export const EXIT_THROWN = 4
+/** `helper` index bit: the instruction is a system instruction, run with the Cpu's state brought up to date (emit-sys.ts). */
+export const HELPER_SYS = 1 << 30
 
 /** Lazy NZCV: how the (a, b) operands held by a translation give the flags. */
 export const CC_LIT = 0

@@ -5,6 +5,7 @@
 
 import { decode, type Instruction } from '@tagvm/a64'
 import { REG_DISCARD, REG_SP, REG_ZR } from '../state.js'
+import { isSysSupported, sysRegisters } from './emit-sys.js'
 
 export interface Insn {
   /** Byte offset in the page. */
@@ -87,7 +88,7 @@ export function isSupported(d: Instruction): boolean {
       if (d.name !== 'STP' && d.rt === d.rt2) return false
       return d.mode === 0 || d.mode === 2 || d.rn === 31 || (d.rt !== d.rn && d.rt2 !== d.rn)
     default:
-      return false
+      return isSysSupported(d)
   }
 }
 
@@ -100,11 +101,14 @@ const isBranch = (d: Instruction): boolean => {
   }
 }
 
+/** ADCS/SBCS leave NZCV itself, not operands a reader could compare (see emit-sys.ts). */
+const setsLiteralFlags = (d: Instruction): boolean => d.name === 'ADCS' || d.name === 'SBCS'
+
 export const setsFlags = (d: Instruction): boolean =>
-  /^(ADDS|SUBS|ANDS|BICS)_/.test(d.name) || d.name.startsWith('CCMP') || d.name.startsWith('CCMN')
+  /^(ADDS|SUBS|ANDS|BICS)_/.test(d.name) || d.name.startsWith('CCMP') || d.name.startsWith('CCMN') || setsLiteralFlags(d)
 
 export const readsFlags = (d: Instruction): boolean =>
-  d.name === 'B_cond' || d.name.startsWith('CS') || d.name.startsWith('CCMP') || d.name.startsWith('CCMN')
+  d.name === 'B_cond' || d.name.startsWith('CS') || d.name.startsWith('CCMP') || d.name.startsWith('CCMN') || /^(ADC|SBC)S?$/.test(d.name)
 
 /**
  * Forms the region at page offset `entry`; `word(off)` reads the page's instruction words.
@@ -113,9 +117,14 @@ export const readsFlags = (d: Instruction): boolean =>
  * `translated(off)`: an entry of an earlier translation starts there; the region ends its
  * block before it and branches to it by leaving (no page's code is translated twice, so a
  * side exit's resume point or a second entry into a page costs one small region).
+ * `executed(off)`: whether the code at a branch target has run (the interpreter's hit
+ * counts); a target that has not is left by an exit instead of translated (cold paths, error
+ * handling: most of a kernel page's reachable code never runs, and every translated
+ * instruction costs compile time).
  */
 export function formRegion(
   word: (off: number) => number, entry: number, stopAt?: (off: number) => boolean, translated?: (off: number) => boolean,
+  executed?: (off: number) => boolean,
 ): Region {
   const decoded = new Map<number, Insn>()
   const at = (off: number): Insn => {
@@ -138,7 +147,7 @@ export function formRegion(
       if (!isBranch(insn.d)) continue
       const t = targets(insn)
       for (const to of [t.taken, t.fall ? off + 4 : undefined]) {
-        if (to !== undefined && inPage(to) && !leaders.has(to) && translated?.(to) !== true) {
+        if (to !== undefined && inPage(to) && !leaders.has(to) && translated?.(to) !== true && executed?.(to) !== false) {
           leaders.add(to)
           queue.push(to)
         }
@@ -175,7 +184,7 @@ export function formRegion(
     let last = -1
     insns.forEach((insn, k) => {
       if (readsFlags(insn.d)) setterOf.set(k, last)
-      if (setsFlags(insn.d)) last = k
+      if (setsFlags(insn.d)) last = setsLiteralFlags(insn.d) ? -1 : k
     })
     blocks.push({ start, insns, term, setterOf })
   }
@@ -296,6 +305,6 @@ export function registersOf(d: Instruction): { reads: number[]; writes: number[]
       return { reads: [rs(d.rn), rz(d.rt), rz(d.rt2)], writes: wb }
     }
     default:
-      return { reads: [], writes: [] }
+      return sysRegisters(d) ?? { reads: [], writes: [] }
   }
 }

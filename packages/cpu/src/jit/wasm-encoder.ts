@@ -80,9 +80,15 @@ function name(out: number[], s: string): void {
   append(out, bytes)
 }
 
-/** One function body. Blocks, loops and ifs carry a label; br/brIf find the depth by label. */
+/**
+ * One function body. Blocks, loops and ifs carry a label; br/brIf find the depth by label.
+ * The bytes go straight into a growing Uint8Array (the emitter writes tens of megabytes over a
+ * Linux boot: pushing onto a number[] through the generic LEB helpers cost more CPU than V8's
+ * compile of the result).
+ */
 export class FunctionBody {
-  readonly code: number[] = []
+  private buf = new Uint8Array(2048)
+  private len = 0
   private readonly labels: string[] = []
   private readonly localTypes: number[] = []
   readonly params: number
@@ -97,84 +103,135 @@ export class FunctionBody {
     return this.params + this.localTypes.length - 1
   }
 
+  /** Makes room for n more bytes; returns the buffer to write them into. */
+  private room(n: number): Uint8Array {
+    if (this.len + n > this.buf.length) {
+      const bigger = new Uint8Array(Math.max(2 * this.buf.length, this.len + n))
+      bigger.set(this.buf.subarray(0, this.len))
+      this.buf = bigger
+    }
+    return this.buf
+  }
+  /** Unsigned LEB128 of v (0 <= v < 2^32). */
+  private u(v: number): void {
+    const b = this.room(5)
+    let at = this.len
+    v >>>= 0
+    while (v >= 0x80) {
+      b[at++] = (v & 0x7f) | 0x80
+      v >>>= 7
+    }
+    b[at++] = v
+    this.len = at
+  }
+  private byte(v: number): void {
+    this.room(1)[this.len++] = v
+  }
+
   /** Up to six opcodes (no rest array: this runs for every emitted operation). */
   op(a: number, b = -1, c = -1, d = -1, e = -1, f = -1): this {
-    const code = this.code
-    code.push(a)
-    if (b >= 0) code.push(b)
-    if (c >= 0) code.push(c)
-    if (d >= 0) code.push(d)
-    if (e >= 0) code.push(e)
-    if (f >= 0) code.push(f)
+    const code = this.room(6)
+    let at = this.len
+    code[at++] = a
+    if (b >= 0) code[at++] = b
+    if (c >= 0) code[at++] = c
+    if (d >= 0) code[at++] = d
+    if (e >= 0) code[at++] = e
+    if (f >= 0) code[at++] = f
+    this.len = at
     return this
   }
   get(i: number): this {
-    this.code.push(Op.localGet)
-    uleb(this.code, i)
+    this.byte(Op.localGet)
+    this.u(i)
     return this
   }
   set(i: number): this {
-    this.code.push(Op.localSet)
-    uleb(this.code, i)
+    this.byte(Op.localSet)
+    this.u(i)
     return this
   }
   tee(i: number): this {
-    this.code.push(Op.localTee)
-    uleb(this.code, i)
+    this.byte(Op.localTee)
+    this.u(i)
     return this
   }
   i32(v: number): this {
-    this.code.push(Op.i32Const)
-    sleb32(this.code, v)
+    const b = this.room(6)
+    let at = this.len
+    b[at++] = Op.i32Const
+    v |= 0
+    for (;;) {
+      const byte = v & 0x7f
+      v >>= 7
+      if ((v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0)) {
+        b[at++] = byte
+        break
+      }
+      b[at++] = byte | 0x80
+    }
+    this.len = at
     return this
   }
   i64(lo: number, hi = lo < 0 ? -1 : 0): this {
-    this.code.push(Op.i64Const)
-    sleb64(this.code, lo, hi)
+    const b = this.room(11)
+    let at = this.len
+    b[at++] = Op.i64Const
+    lo |= 0
+    hi |= 0
+    for (;;) {
+      const byte = lo & 0x7f
+      // Arithmetic shift right by 7 of the pair.
+      lo = (lo >>> 7) | (hi << 25)
+      hi >>= 7
+      if ((hi === 0 && lo === 0 && (byte & 0x40) === 0) || (hi === -1 && lo === -1 && (byte & 0x40) !== 0)) {
+        b[at++] = byte
+        break
+      }
+      b[at++] = byte | 0x80
+    }
+    this.len = at
     return this
   }
   /** A load or store with a constant offset (natural alignment hint 0: any). */
   mem(opcode: number, offset: number): this {
-    this.code.push(opcode, 0)
-    uleb(this.code, offset)
+    const b = this.room(2)
+    b[this.len++] = opcode
+    b[this.len++] = 0
+    this.u(offset)
     return this
   }
   call(fn: number): this {
-    this.code.push(Op.call)
-    uleb(this.code, fn)
+    this.byte(Op.call)
+    this.u(fn)
     return this
   }
   callIndirect(type: number): this {
-    this.code.push(Op.callIndirect)
-    uleb(this.code, type)
-    this.code.push(0)
+    this.byte(Op.callIndirect)
+    this.u(type)
+    this.byte(0)
     return this
   }
 
   block(label: string, type = EMPTY_BLOCK): this {
     this.labels.push(label)
-    this.code.push(Op.block, type)
-    return this
+    return this.op(Op.block, type)
   }
   loop(label: string): this {
     this.labels.push(label)
-    this.code.push(Op.loop, EMPTY_BLOCK)
-    return this
+    return this.op(Op.loop, EMPTY_BLOCK)
   }
   if(label = '', type = EMPTY_BLOCK): this {
     this.labels.push(label)
-    this.code.push(Op.if, type)
-    return this
+    return this.op(Op.if, type)
   }
   else(): this {
-    this.code.push(Op.else)
-    return this
+    return this.op(Op.else)
   }
   end(): this {
     if (this.labels.length === 0) throw new Error('end without a block')
     this.labels.pop()
-    this.code.push(Op.end)
-    return this
+    return this.op(Op.end)
   }
   private depth(label: string): number {
     const i = this.labels.lastIndexOf(label)
@@ -182,20 +239,20 @@ export class FunctionBody {
     return this.labels.length - 1 - i
   }
   br(label: string): this {
-    this.code.push(Op.br)
-    uleb(this.code, this.depth(label))
+    this.byte(Op.br)
+    this.u(this.depth(label))
     return this
   }
   brIf(label: string): this {
-    this.code.push(Op.brIf)
-    uleb(this.code, this.depth(label))
+    this.byte(Op.brIf)
+    this.u(this.depth(label))
     return this
   }
   brTable(labels: string[], defaultLabel: string): this {
-    this.code.push(Op.brTable)
-    uleb(this.code, labels.length)
-    for (const l of labels) uleb(this.code, this.depth(l))
-    uleb(this.code, this.depth(defaultLabel))
+    this.byte(Op.brTable)
+    this.u(labels.length)
+    for (const l of labels) this.u(this.depth(l))
+    this.u(this.depth(defaultLabel))
     return this
   }
 
@@ -216,11 +273,11 @@ export class FunctionBody {
       locals.push(t)
     }
     const size: number[] = []
-    uleb(size, locals.length + this.code.length + 1)
-    const body = new Uint8Array(size.length + locals.length + this.code.length + 1)
+    uleb(size, locals.length + this.len + 1)
+    const body = new Uint8Array(size.length + locals.length + this.len + 1)
     body.set(size, 0)
     body.set(locals, size.length)
-    body.set(this.code, size.length + locals.length)
+    body.set(this.buf.subarray(0, this.len), size.length + locals.length)
     body[body.length - 1] = Op.end
     return body
   }

@@ -1,0 +1,148 @@
+// Instructions the Linux boot kept leaving translations for (jit README, "Numbers"): add and
+// subtract with carry (the IP checksum's ADCS chains), load-acquire / store-release (no
+// other observer orders differently on one thread: plain accesses that must be aligned), the
+// prefetch hints (the interpreter runs them as NOPs), and MRS/MSR/SYS, run by the
+// interpreter's handler with the Cpu's PC, count and NZCV brought up to date first (sysCall).
+
+import type { Instruction } from '@tagvm/a64'
+import { REG_DISCARD, REG_SP } from '../state.js'
+import { CC_LIT, EXIT_STOP, EXIT_THROWN, FN_HELPER, HELPER_SYS, ST_LEFT, ST_NZCV, ST_PC } from './layout.js'
+import type { Block } from './region.js'
+import type { Emitter } from './emit.js'
+import { MASK32, access, cond, setterKind } from './emit-ops.js'
+import { Op } from './wasm-encoder.js'
+
+const rs = (n: number): number => (n === 31 ? REG_SP : n)
+const wz = (n: number): number => (n === 31 ? REG_DISCARD : n)
+
+/** Whether emitSys translates this instruction (region.ts asks). */
+export function isSysSupported(d: Instruction): boolean {
+  switch (d.name) {
+    case 'ADC': case 'ADCS': case 'SBC': case 'SBCS':
+    case 'PRFM_ui': case 'PRFM_reg': case 'PRFUM': case 'PRFM_lit':
+    case 'LDAR': case 'STLR':
+    case 'MRS': case 'MSR_r': case 'MSR_i': case 'SYS':
+      return true
+    default:
+      return false
+  }
+}
+
+/** Registers an instruction of isSysSupported reads and writes (as region.ts's registersOf). */
+export function sysRegisters(d: Instruction): { reads: number[]; writes: number[] } | null {
+  switch (d.name) {
+    case 'ADC': case 'ADCS': case 'SBC': case 'SBCS':
+      return { reads: [d.rn, d.rm], writes: [wz(d.rd)] }
+    case 'LDAR':
+      return { reads: [rs(d.rn)], writes: [wz(d.rt)] }
+    case 'STLR':
+      return { reads: [rs(d.rn), d.rt], writes: [] }
+    case 'MRS':
+      return { reads: [], writes: [wz(d.rt)] }
+    case 'MSR_r': case 'SYS':
+      return { reads: [d.rt], writes: [] }
+    default:
+      return null
+  }
+}
+
+/** Emits instruction k of block b (one of isSysSupported); false when it is not one of these. */
+export function emitSys(em: Emitter, b: Block, k: number): boolean {
+  const d: Instruction = b.insns[k]!.d
+  switch (d.name) {
+    case 'ADC': case 'ADCS': case 'SBC': case 'SBCS':
+      addWithCarry(em, b, k, d.name.startsWith('SBC'), d.name.endsWith('S'), d.sf, d.rn, d.rm, d.rd)
+      return true
+    case 'PRFM_ui': case 'PRFM_reg': case 'PRFUM': case 'PRFM_lit':
+      return true
+    case 'LDAR': case 'STLR': {
+      // Alignment is required in any case (the fast path's too); SP-based: unchecked, as the interpreter.
+      const size = 1 << d.size
+      em.spAligned(b, k, d.rn)
+      em.get(rs(d.rn))
+      em.fn.set(em.a)
+      access(em, b, k, size, size, d.name === 'STLR', d.rn === 31)
+      if (d.name === 'STLR') em.store(d.rt, size)
+      else {
+        em.load(size, false)
+        em.set(wz(d.rt))
+      }
+      return true
+    }
+    case 'MRS': case 'MSR_r': case 'MSR_i': case 'SYS':
+      sysCall(em, b, k)
+      return true
+    default:
+      return false
+  }
+}
+
+/**
+ * A system instruction through the interpreter's handler (the `helper` import with
+ * HELPER_SYS): the Cpu's PC (this instruction), its count (as the interpreter has it while
+ * running the instruction) and NZCV are stored first, as the handler may read them (MRS NZCV,
+ * the instruction clock's CNTVCT) or take an exception with them. The runtime answers 0 to go
+ * on (NZCV reloaded: MSR NZCV), 1 to leave after the instruction (EXIT_STOP: the run loop
+ * refetches; an interrupt may be unmasked, the fast TLB or the MTE tables may be stale, the
+ * code may have been written), 2 when the handler threw (EXIT_THROWN, nothing written back).
+ */
+function sysCall(em: Emitter, b: Block, k: number): void {
+  const fn = em.fn
+  const off = b.insns[k]!.off
+  const uncounted = b.insns.length - k - 1
+  fn.get(em.state)
+  em.va(off)
+  fn.mem(Op.i64Store, ST_PC)
+  fn.get(em.state).get(em.left).i32(uncounted).op(Op.i32Add).mem(Op.i32Store, ST_LEFT)
+  fn.get(em.state)
+  em.nzcv()
+  fn.mem(Op.i32Store, ST_NZCV)
+  const helpers = em.region.helpers
+  fn.i32(helpers.length | HELPER_SYS).call(FN_HELPER).tee(em.c)
+  helpers.push(off)
+  fn.get(em.state).mem(Op.i32Load, ST_NZCV).set(em.ccLit).i32(CC_LIT).set(em.ccOp)
+  fn.if()
+  fn.get(em.c).i32(2).op(Op.i32Eq)
+  fn.if().i32(EXIT_THROWN).op(Op.return).end()
+  em.va(off + 4)
+  fn.set(em.exitPc).get(em.left).i32(uncounted).op(Op.i32Add).set(em.left).i32(EXIT_STOP).set(em.code).br('exit')
+  fn.end()
+}
+
+/**
+ * ADC/SBC(S): Xd = Xn + (Xm or ~Xm) + C. C comes from the setter earlier in the block when
+ * there is one (region.ts counts these as flag readers), else from NZCV. ADCS/SBCS compute
+ * all of NZCV here and leave it as the literal flags (a later reader in the block asks NZCV).
+ */
+function addWithCarry(em: Emitter, b: Block, k: number, sub: boolean, setFlags: boolean, sf: number, rn: number, rm: number, rd: number): void {
+  const fn = em.fn
+  const [a, bb, r] = [em.t1, em.t2, em.t3]
+  cond(em, 2, setterKind(b, k)) // HS: C set
+  fn.set(em.c)
+  em.get(rn)
+  if (!sf) MASK32(fn)
+  fn.set(a)
+  em.get(rm)
+  if (sub) fn.i64(-1).op(Op.i64Xor)
+  if (!sf) MASK32(fn)
+  fn.set(bb)
+  fn.get(a).get(bb).op(Op.i64Add).get(em.c).op(Op.i64ExtendI32U, Op.i64Add).set(r)
+  if (setFlags) {
+    if (sf) {
+      // N, Z of r; C: the sum wrapped (r < a, or r <= a with a carry in); V: a and b of one sign, r of the other.
+      fn.get(r).i64(0).op(Op.i64LtS).i32(31).op(Op.i32Shl)
+      fn.get(r).op(Op.i64Eqz).i32(30).op(Op.i32Shl, Op.i32Or)
+      fn.get(r).get(a).op(Op.i64LeU).get(r).get(a).op(Op.i64LtU).get(em.c).op(Op.select).i32(29).op(Op.i32Shl, Op.i32Or)
+      fn.get(a).get(r).op(Op.i64Xor).get(bb).get(r).op(Op.i64Xor, Op.i64And).i64(0).op(Op.i64LtS).i32(28).op(Op.i32Shl, Op.i32Or)
+    } else {
+      // The 33-bit sum of zero-extended operands: C is bit 32, the rest from its low word.
+      fn.get(r).op(Op.i32WrapI64).i32(0x8000_0000).op(Op.i32And)
+      fn.get(r).op(Op.i32WrapI64, Op.i32Eqz).i32(30).op(Op.i32Shl, Op.i32Or)
+      fn.get(r).i64(32).op(Op.i64ShrU, Op.i32WrapI64).i32(29).op(Op.i32Shl, Op.i32Or)
+      fn.get(a).get(r).op(Op.i64Xor).get(bb).get(r).op(Op.i64Xor, Op.i64And, Op.i32WrapI64).i32(0x8000_0000).op(Op.i32And).i32(3).op(Op.i32ShrU, Op.i32Or)
+    }
+    fn.set(em.ccLit).i32(CC_LIT).set(em.ccOp)
+  }
+  fn.get(r)
+  em.setW(wz(rd), sf)
+}

@@ -1,0 +1,69 @@
+// One Linux boot to /init (the kit in guests/linux/out) on the instruction clock, so two runs
+// retire the same instructions: CPU seconds, guest instructions, and with the compiled tier
+// its counters (regions, wasm bytes, translation time by phase, entries, exits by kind) and,
+// with EXITS=1, the instructions its single-instruction exits went to the interpreter for
+// (by mnemonic; "fast path" when the tier implements the instruction: TLB refusal, tag,
+// alignment), and a hash of the console (the same for both modes); LIMIT=N stops after N instructions. Alternate it with the other mode for an A/B comparison:
+//   npx tsx --conditions=source bench/linux-jit-boot.ts jit|interp [THRESHOLD]
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { cpuUsage } from 'node:process'
+import { decode } from '@tagvm/a64'
+import { Machine } from '../src/index.js'
+
+const dir = new URL('../../../guests/linux/out/', import.meta.url).pathname
+const image = `${dir}Image`
+const initramfs = `${dir}initramfs.cpio.gz`
+const INIT_LINE = '=== tagvm-kit: /init started'
+const [mode = 'jit', threshold] = process.argv.slice(2)
+const jit = mode === 'jit'
+let screen = ''
+const machine = Machine.create(
+  { ramBase: 0x4000_0000, ramSize: 1 << 30, cpus: 1, mte: true, backing: 'anon', clock: 'instructions' },
+  { console: (bytes) => (screen += new TextDecoder().decode(bytes)) },
+  jit ? { jit: threshold === undefined ? true : { threshold: Number(threshold) } } : {},
+)
+
+/** The pieces of @tagvm/cpu the bench looks at (through the vCPU's hypervisor CPU). */
+interface CpuInside {
+  jit: {
+    stats: Record<string, unknown> & { exits: number[]; phaseMs: number[] }
+    enter: (entry: unknown) => number
+  } | null
+  code: { fetchPage: { frame: { view: DataView; base: number } } }
+  pcLo: number
+}
+const cpu = (machine.vcpus[0]!.vcpu as unknown as { cpu: CpuInside }).cpu
+const slow = new Map<string, number>()
+if (jit && process.env['EXITS'] === '1') {
+  const tier = cpu.jit!
+  const enter = tier.enter.bind(tier)
+  tier.enter = (entry) => {
+    const code = enter(entry)
+    if (code === 2) {
+      const page = cpu.code.fetchPage
+      const d = decode(page.frame.view.getUint32(page.frame.base + (cpu.pcLo & 0xfff), true))
+      slow.set(d.name, (slow.get(d.name) ?? 0) + 1)
+    }
+    return code
+  }
+}
+
+const t0 = cpuUsage()
+machine.boot(new Uint8Array(readFileSync(image)), image, {
+  initrd: { bytes: new Uint8Array(readFileSync(initramfs)), file: initramfs },
+  bootargs: 'console=ttyAMA0 rdinit=/init tagvm.run=boot',
+})
+const limit = Number(process.env['LIMIT'] ?? 3e9)
+while (!screen.includes(INIT_LINE) && machine.retired < limit) {
+  machine.run(1_000_000)
+  machine.flushConsole()
+}
+const used = cpuUsage(t0)
+const s = (used.user + used.system) / 1e6
+console.log(`${mode}${threshold ? ` threshold ${threshold}` : ''}: /init ${screen.includes(INIT_LINE) ? 'reached' : 'NOT reached'} after ${machine.retired} instructions, ${s.toFixed(1)} CPU s, ${(machine.retired / s / 1e6).toFixed(1)} M a CPU second; console sha256 ${createHash('sha256').update(screen).digest('hex').slice(0, 16)} (${screen.length} chars)`)
+if (cpu.jit) console.log(JSON.stringify(cpu.jit.stats))
+if (slow.size > 0) {
+  const total = [...slow.values()].reduce((a, b) => a + b, 0)
+  console.log(`single-instruction exits ${total}:`, [...slow].sort((a, b) => b[1] - a[1]).slice(0, 40).map(([k, n]) => `${k} ${n}`).join(', '))
+}
