@@ -38,37 +38,6 @@ export function uleb(out: number[], v: number): void {
   } while (v !== 0)
 }
 
-export function sleb32(out: number[], v: number): void {
-  v |= 0
-  for (;;) {
-    const byte = v & 0x7f
-    v >>= 7
-    if ((v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0)) {
-      out.push(byte)
-      return
-    }
-    out.push(byte | 0x80)
-  }
-}
-
-/** Signed LEB128 of the 64-bit value hi:lo (int32 halves), without BigInt. */
-export function sleb64(out: number[], lo: number, hi: number): void {
-  lo |= 0
-  hi |= 0
-  for (;;) {
-    const byte = lo & 0x7f
-    // Arithmetic shift right by 7 of the pair.
-    lo = (lo >>> 7) | (hi << 25)
-    hi >>= 7
-    const done = (hi === 0 && lo === 0 && (byte & 0x40) === 0) || (hi === -1 && lo === -1 && (byte & 0x40) !== 0)
-    if (done) {
-      out.push(byte)
-      return
-    }
-    out.push(byte | 0x80)
-  }
-}
-
 /** Appends without spreading (large bodies would overflow the argument list). */
 function append(out: number[], items: readonly number[] | Uint8Array): void {
   for (let i = 0; i < items.length; i++) out.push(items[i]!)
