@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, test } from 'vitest'
 import { Machine, type MachineConfig, type StopReason } from '../index.js'
 import { spawnSourceWorker } from './node-spawn.test-support.js'
+import { describeCase, runStressCase, stressCases } from './stress.test-support.js'
 
 const GUESTS = new URL('../../../../guests/', import.meta.url)
 const STRESS = readFileSync(new URL('smp-stress/smp-stress.elf', GUESTS))
@@ -21,14 +22,11 @@ interface Outcome {
   machine: Machine
 }
 
-function runOnThreads(image: Uint8Array, file: string, cpus: number, options: { startDelays?: number[]; slice?: number; staleTags?: boolean } = {}): Outcome {
+function runOnThreads(image: Uint8Array, file: string, cpus: number, options: { startDelays?: number[]; slice?: number } = {}): Outcome {
   let output = ''
   const machine = Machine.create(config(cpus), { console: (b) => (output += new TextDecoder().decode(b)) }, {
     threads: { spawn: spawnSourceWorker, ...(options.startDelays ? { startDelays: options.startDelays } : {}), ...(options.slice ? { slice: options.slice } : {}) },
   })
-  // Stale tags in every frame the guest can get: a page mapped before its tags are cleaned
-  // would show 0xf to the guest (the race the seed discussion worried about).
-  if (options.staleTags) machine.kvm.kernel.memory.setTags(0, 64 << 20, 0xf)
   machine.boot(image, file)
   try {
     return { stop: machine.run(), output, machine }
@@ -45,14 +43,6 @@ function lockstep(image: Uint8Array, file: string, cpus: number): string {
   return output
 }
 
-/** Frames of RAM whose tags the host marks initialised (PG_mte_tagged). */
-function taggedFrames(machine: Machine): number {
-  const memory = machine.kvm.kernel.memory
-  let n = 0
-  for (let pfn = 0; pfn < memory.frameCount; pfn++) if (memory.isTagged(pfn)) n++
-  return n
-}
-
 describe('vCPUs on worker threads (smp-stress guest)', () => {
   test('lockstep and QEMU agree on the stress guest with 2 and 4 vCPUs', () => {
     for (const cpus of [2, 4]) {
@@ -61,29 +51,17 @@ describe('vCPUs on worker threads (smp-stress guest)', () => {
   })
 
   // A hang guard per run (each boots its workers: about 12 s, several times that under load).
+  // bench/smp-stress-soak.ts runs thousands of these on built workers.
   const runs = Number(process.env.SMP_STRESS_RUNS ?? 5)
   test('randomised thread timing: counts exact, no torn tags, every page cleaned once', { timeout: 60_000 + runs * 60_000 }, () => {
     // Seeded, so a failure names a case that can be rerun.
-    let seed = 0x5eed18
-    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32)
+    const nextCase = stressCases(0x5eed18)
     for (let run = 0; run < runs; run++) {
-      const cpus = 2 + Math.floor(random() * 3)
-      const startDelays = Array.from({ length: cpus }, () => Math.floor(random() * 30))
-      const slice = [5_000, 50_000, 200_000][Math.floor(random() * 3)]!
-      const { stop, output, machine } = runOnThreads(STRESS, 'smp-stress.elf', cpus, { startDelays, slice, staleTags: true })
-      const what = `run ${run}: ${cpus} vCPUs, delays ${startDelays.join('/')} ms, slice ${slice}`
-      expect(stop, what).toEqual({ kind: 'power-off' })
-      expect(output, what).toBe(readFileSync(new URL(`smp-stress/qemu-smp${cpus}.out`, GUESTS), 'utf8'))
-      const stats = machine.smpStats()!
-      // Each frame's tags were made valid exactly once: by the host when the main thread faulted
-      // a page of the PROT_MTE mapping in for a thread (as Linux does for VM_MTE), or by a
-      // thread's stage-2 fault (sanitise_mte_tags); the winners add up to the frames marked
-      // tagged, with the guest's pages among them.
-      const hostInits = machine.kvm.kernel.stats.tagInits
-      expect(hostInits + stats.tagPagesCleaned, what).toBe(taggedFrames(machine))
-      expect(stats.hostFaults, what).toBeGreaterThanOrEqual(32)
-      expect(stats.retired.every((n) => n > 0), what).toBe(true)
-      if (process.env.SMP_STRESS_LOG) console.log(`${what}: ok (${stats.tagPagesCleaned} thread cleans, ${hostInits} host inits, ${stats.hostFaults} host faults)`)
+      const c = nextCase()
+      const outcome = runStressCase(c, spawnSourceWorker)
+      const what = `run ${run}: ${describeCase(c)}`
+      expect(outcome.problems, what).toEqual([])
+      if (process.env.SMP_STRESS_LOG) console.log(`${what}: ok (${outcome.threadCleans} thread cleans, ${outcome.hostInits} host inits, ${outcome.hostFaults} host faults)`)
     }
   })
 
