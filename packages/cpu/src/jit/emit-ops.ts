@@ -201,30 +201,58 @@ function lookup(
   em.exitIf(b, k)
   fn.end()
   if (!unchecked) {
-    fn.get(em.e).mem(Op.i32Load, tlb + TLB_TAGS).tee(em.tg).i32(0).op(Op.i32GeS)
-    fn.if()
-    // Tags are packed two granules a byte: byte = tags[g >> 1], g = page offset >> 4, its
-    // nibble g & 1 must equal the pointer's tag, for the granule of the first byte and (a
-    // pair, which may span two granules of the page) of the last. First one compare of the
-    // whole byte against the tag in both nibbles (tag * 17): data tagged a buffer or an
-    // object of 32 bytes or more at a time passes there; else the nibble itself.
-    for (const at of span > elem ? [0, span - 1] : [0]) {
-      fn.get(em.tg).get(c)
-      if (at !== 0) fn.i32(at).op(Op.i32Add)
-      fn.i32(4095).op(Op.i32And).i32(5).op(Op.i32ShrU, Op.i32Add).mem(Op.i32Load8U, 0).tee(em.slowAt)
-      fn.get(a).i64(56).op(Op.i64ShrU, Op.i32WrapI64).i32(15).op(Op.i32And).i32(17).op(Op.i32Mul, Op.i32Ne)
-      fn.if()
-      // (byte >> (4 * (g & 1)) ^ pointer tag) & 15 != 0 (slowAt: a free i32 until a side exit sets it)
-      fn.get(em.slowAt).get(c)
-      if (at !== 0) fn.i32(at).op(Op.i32Add)
-      fn.i32(2).op(Op.i32ShrU).i32(4).op(Op.i32And, Op.i32ShrU)
-      fn.get(a).i64(56).op(Op.i64ShrU, Op.i32WrapI64, Op.i32Xor).i32(15).op(Op.i32And)
-      em.exitIf(b, k)
-      fn.end()
-    }
-    fn.end()
+    if (span > 32) throw new RangeError(`a checked access of ${span} bytes: the tag check covers at most two granules`)
+    tagCheck(em, b, k, a, c, span > elem ? span : 1)
   }
   fn.get(em.e).mem(Op.i32Load, tlb + TLB_HOST).get(c).i32(4095).op(Op.i32And, Op.i32Add).set(host)
+}
+
+/**
+ * The MTE check of `span` bytes (at most 32: one granule or two) at the address in locals `a`
+ * (i64) and `c` (its low half), against the tags of the fast-TLB entry in local `e`.
+ *
+ * Tags are packed two granules a byte: granule g = page offset >> 4 has byte tags[g >> 1],
+ * nibble g & 1. The bytes of the first and the last granule (the same byte, or the next one)
+ * are compared whole against the pointer's tag in every nibble (tag * 0x11 or * 0x1111): data
+ * tagged a buffer or an object of 32 bytes or more at a time passes with that one compare.
+ * Only a byte that holds two tags is looked at nibble by nibble.
+ */
+function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number, span: number): void {
+  const fn = em.fn
+  const tlb = em.base + ST_TLB
+  const last = span - 1
+  /** Pushes tags + (page offset of byte `at` >> 5): the address of that byte's tag byte. */
+  const tagByte = (at: number): void => {
+    fn.get(em.tg).get(c)
+    if (at !== 0) fn.i32(at).op(Op.i32Add)
+    fn.i32(4095).op(Op.i32And).i32(5).op(Op.i32ShrU, Op.i32Add)
+  }
+  const pointerTag = (): void => {
+    fn.get(a).i64(56).op(Op.i64ShrU, Op.i32WrapI64).i32(15).op(Op.i32And)
+  }
+  fn.get(em.e).mem(Op.i32Load, tlb + TLB_TAGS).tee(em.tg).i32(0).op(Op.i32GeS)
+  fn.if()
+  tagByte(0)
+  fn.mem(Op.i32Load8U, 0)
+  if (last !== 0) {
+    tagByte(last)
+    fn.mem(Op.i32Load8U, 0).i32(8).op(Op.i32Shl, Op.i32Or)
+  }
+  pointerTag()
+  fn.i32(last !== 0 ? 0x1111 : 0x11).op(Op.i32Mul, Op.i32Ne)
+  fn.if()
+  // A byte with two tags: the nibble of each granule touched, (byte >> (4 * (g & 1)) ^ tag) & 15.
+  for (const at of last !== 0 ? [0, last] : [0]) {
+    tagByte(at)
+    fn.mem(Op.i32Load8U, 0).get(c)
+    if (at !== 0) fn.i32(at).op(Op.i32Add)
+    fn.i32(2).op(Op.i32ShrU).i32(4).op(Op.i32And, Op.i32ShrU)
+    pointerTag()
+    fn.op(Op.i32Xor).i32(15).op(Op.i32And)
+    em.exitIf(b, k)
+  }
+  fn.end()
+  fn.end()
 }
 
 // ---- operands ----
