@@ -382,7 +382,7 @@ describe('compiled tier vs interpreter on random programs', () => {
         tags.set(g, near || odds === 0 || next() % odds !== 0 ? tag : [0, 15, tag ^ 1, tag ^ 8][next() % 4]!)
       }
       const regs = Array.from({ length: 31 }, (_, r) => BigInt(r) * 0x0101_0101_0101n)
-      ;[regs[21], regs[23], regs[24], regs[25]] = start.map((p) => (BigInt(tag) << 56n) | BigInt(p))
+      ;[21, 23, 24, 25].forEach((r, i) => (regs[r] = (BigInt(tag) << 56n) | BigInt(start[i]!)))
       regs[10] = 14n
       const setup: Setup = { words, regs, nzcv: 0, sp: BigInt(DATA + 0x10_0000), tcf, tco: 0, mmu: true, rgsr: 0x100n, gcr: 0n, tagOf: (g) => tags.get(g) ?? 0 }
       const jit = machine(true, setup)
@@ -409,6 +409,47 @@ describe('compiled tier vs interpreter on random programs', () => {
     // The pointers walk up, so the first granule that differs is met by a pair's second element.
     expect(secondElement).toBeGreaterThan(10)
     expect(clean).toBeGreaterThan(20)
+  })
+
+  test('two accesses off one base register share a tag check: the second still faults on its own granules, in its own page', () => {
+    // 1: ldp x0, x1, [x21]; add x9, x9, #1; ldp x2, x3, [x21, #16]; ldr x4, [x23];
+    // str x5, [x23, #8]; ldr w6, [x22, #4]; ldrb w7, [x22, #20]; add x21, x21, #24;
+    // add x23, x23, #8; add x22, x22, #12; subs x10, x10, #1; b.ne 1b (llvm-mc). Each first
+    // access off x21/x23/x22 checks its bytes and the second's at once (32, 16, 17 bytes) when
+    // they lie in one page; the second checks its own when that failed. The pointers start
+    // up to 192 bytes before a page boundary between two tagged pages and walk across it
+    // (a check that wrapped round to its own page's first tag bytes would miss the next page's);
+    // granules carry the pointer's tag or (some) another, and in some rounds the next page
+    // carries another tag throughout, so that a second access faults where its first passed,
+    // within the page and across it; all four TCF modes.
+    const words = [0xa94006a0, 0x91000529, 0xa9410ea2, 0xf94002e4, 0xf90006e5, 0xb94006c6, 0x394052c7, 0x910062b5, 0x910022f7, 0x910032d6, 0xf100054a, (0x54000001 | ((-11 & 0x7ffff) << 5)) >>> 0]
+    const next = rng(0x5a7e)
+    let secondFaults = 0
+    let translated = 0
+    for (let round = 0; round < 100; round++) {
+      const tag = (round * 5) % 16
+      const boundary = TAGGED + 0x1000 * (1 + (round % 3))
+      const start = [boundary - 8 * (1 + (next() % 24)), boundary - 8 * (1 + (next() % 12)), boundary - 4 * (1 + (next() % 24))]
+      const nextPage = round % 4 === 0 ? (tag + 1 + (next() % 15)) % 16 : -1
+      const tags = new Map<number, number>()
+      for (let g = (boundary - TAGGED - 0x1000) >> 4; g < (boundary - TAGGED + 0x200) >> 4; g++) {
+        const near = start.some((p) => g >= (p - TAGGED) >> 4 && g < ((p - TAGGED) >> 4) + 2)
+        const other = [0, 15, tag ^ 1, tag ^ 8][next() % 4]!
+        if (nextPage >= 0 && TAGGED + 16 * g >= boundary) tags.set(g, nextPage)
+        else tags.set(g, near || next() % 6 !== 0 ? tag : other)
+      }
+      const regs = Array.from({ length: 31 }, (_, r) => BigInt(r) * 0x0101_0101_0101n)
+      ;[21, 23, 22].forEach((r, i) => (regs[r] = (BigInt(tag) << 56n) | BigInt(start[i]!)))
+      regs[10] = 10n
+      const setup: Setup = { words, regs, nzcv: 0, sp: BigInt(DATA + 0x10_0000), tcf: round % 4, tco: 0, mmu: true, rgsr: 0x100n, gcr: 0n, tagOf: (g) => tags.get(g) ?? 0 }
+      const jit = machine(true, setup)
+      expect(play(jit, setup, [1000])).toEqual(play(machine(false, setup), setup, [1000]))
+      if (jit.cpu.jit!.stats.entries > 0) translated++
+      const elr = Number(jit.cpu.getSysreg('ELR_EL1'))
+      if (jit.cpu.getSysreg('ESR_EL1') !== 0n && [2, 4, 6].includes((elr - CODE) >> 2)) secondFaults++
+    }
+    expect(translated).toBeGreaterThan(80)
+    expect(secondFaults).toBeGreaterThan(10)
   })
 
   test('pairs that cross a page: each element on its own page, faults and tag mismatches as in the interpreter', () => {
