@@ -29,6 +29,7 @@ import {
 } from './layout.js'
 import { formRegion, isSupported, type Region } from './region.js'
 import { decode } from '@tagvm/a64'
+import { HCR } from '../constants.js'
 
 /** The largest `threshold`: entries are counted in a byte. */
 export const MAX_THRESHOLD = 255
@@ -149,8 +150,14 @@ export class Jit {
   private nextSlot = 0
   /** The dispatcher (region-module.ts chainDispatcher): the one wasm function the run loop calls. */
   private readonly dispatch: (slot: number, block: number) => number
-  /** The chain table's records may be wrong (a page's translations dropped, the fast TLB stale): a new generation at the next entry. */
+  /**
+   * The chain table's records may be wrong (a page's translations dropped, an MMU change: TLB
+   * maintenance, TTBR, SCTLR/TCR/MAIR/HCR/VTCR): a new generation at the next entry. The
+   * records hold the EL too (ST_CHAIN_GEN is generation << 2 | EL), so exception entry and
+   * return, which empty the fast TLB, do not cost them.
+   */
   private chainStale = false
+  private chainGen = 1
 
   constructor(private readonly cpu: Cpu, options: JitOptions = {}) {
     const place = wasmMemoryOf(cpu.memory)
@@ -178,7 +185,7 @@ export class Jit {
     this.watchMmu()
     this.table = new Wasm.Table({ element: 'anyfunc', initial: 1024 })
     // Generation 0 is never current: the table's zeroed records (VA 0) match nothing.
-    this.s32[(this.base + ST_CHAIN_GEN) >> 2] = 1
+    this.s32[(this.base + ST_CHAIN_GEN) >> 2] = this.chainGen << 2
     const dispatcher = new Wasm.Instance(new Wasm.Module(chainDispatcher(this.base, MAX_PAGES)), { env: { mem: this.wasm, table: this.table } })
     this.dispatch = dispatcher.exports['run'] as (slot: number, block: number) => number
   }
@@ -226,8 +233,10 @@ export class Jit {
   private watchMmu(): void {
     const mmu = this.cpu.mmu
     const tlb = mmu.tlb
+    // These change fetch translations too: the chain table's records go (at the next entry).
     const stale = (): void => {
       this.invalidateTlb()
+      this.chainStale = true
     }
     const wrap = <K extends string>(target: Record<K, (...args: never[]) => unknown>, name: K): void => {
       const original = target[name].bind(target) as (...args: unknown[]) => unknown
@@ -254,8 +263,6 @@ export class Jit {
     // One copy of an empty TLB (a Linux boot flushes ~60k times).
     this.s32.set(EMPTY_TLB, (this.base + ST_TLB) >> 2)
     this.tlbStale = false
-    // Fetch translations may have changed too: the chain table's records go.
-    this.chainStale = true
     this.stats.tlbFlushes++
   }
 
@@ -407,7 +414,8 @@ export class Jit {
     const helperOffsets = regions[0]!.helpers
     const handlers = helperOffsets.map((off, h) => {
       const frame = owners[helperRegion[h]!]!.page.frame
-      return compile(this.cpu, frame.view.getUint32(frame.base + off, true))
+      const word = frame.view.getUint32(frame.base + off, true)
+      return decode(word).name === 'ISB' ? this.isbHandler : compile(this.cpu, word)
     })
     const helper = (h: number): number => {
       if ((h & HELPER_SYS) !== 0) return this.sysCall(handlers[h & ~HELPER_SYS]!)
@@ -475,6 +483,20 @@ export class Jit {
     return 0
   }
 
+  /**
+   * ISB inside a translation (through sysCall). The interpreter's ISB drops the fetch page, and
+   * the run loop's page entry then takes a pending virtual or physical interrupt line, raises
+   * an illegal-state exception, and brings decoded code up to date; the fetch translation and
+   * the fast TLB are sysCall's own checks. When none of these has anything to do, the
+   * translation goes on after the ISB; else it leaves there (the refetch), as from the
+   * interpreter.
+   */
+  private readonly isbHandler = (): number => {
+    const cpu = this.cpu
+    if ((cpu.hcrLo & (HCR.VI | HCR.VF)) !== 0 || cpu.irqLines !== 0 || cpu.p[PS.IL] !== 0 || !cpu.code.synced()) cpu.refetch()
+    return 0
+  }
+
   /** GCR_EL1.Exclude, ATAen, the MTE level and RRND: what ST_ADDG and ST_IRG_FLAGS were made for. */
   private addgKeyNow(): number {
     const cpu = this.cpu
@@ -510,8 +532,10 @@ export class Jit {
     // The run loop has just checked PC's fetch translation: record the entry for chains to it.
     if (this.chainStale) {
       this.chainStale = false
-      s[b + ST_CHAIN_GEN / 4] = (s[b + ST_CHAIN_GEN / 4]! + 1) | 0 || 1
+      this.chainGen = (this.chainGen + 1) & 0x3fff_ffff || 1
     }
+    // The EL does not change inside a chain (exception entry and return leave translations).
+    s[b + ST_CHAIN_GEN / 4] = (this.chainGen << 2) | p[PS.EL]!
     const h = (this.base + ST_HASH + ((cpu.pcLo >>> 2) & (HASH_ENTRIES - 1)) * HASH_ENTRY_BYTES) >> 2
     s[h + HASH_KEY / 4] = cpu.pcLo | 0
     s[h + HASH_KEY / 4 + 1] = cpu.pcHi | 0

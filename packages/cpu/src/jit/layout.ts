@@ -26,7 +26,7 @@ export const ST_PAGE_VA = 312
  * and return, ISB, interrupt unmasking; a dropped page; a stale fast TLB).
  */
 export const ST_CHAIN = 320
-/** The chain table's generation (i32): an entry counts only while its own matches. */
+/** The chain table's generation << 2 | the EL (i32): a record counts only while its own matches. */
 export const ST_CHAIN_GEN = 324
 /** Translations entered through the chain table (i32, for the statistics; wraps). */
 export const ST_HOPS = 328
@@ -69,8 +69,8 @@ export const ST_RGSR_DIRTY = ST_RGSR + 4
 
 /**
  * The chain table: direct-mapped by VA[13:2], 32-byte entries of the VA (i64), the table slot
- * of the region's function (i32), the block (i32) and the generation (i32) they were recorded
- * in. The runtime records every translation the run loop enters (the run loop has just checked
+ * of the region's function (i32), the block (i32) and the generation and EL (i32, as ST_CHAIN_GEN)
+ * they were recorded in. The runtime records every translation the run loop enters (the run loop has just checked
  * that PC's fetch translation), and bumps the generation whenever such a record may be wrong:
  * a fetch translation may have changed (whatever makes the fast TLB stale) or a page's
  * translations were dropped.
