@@ -83,8 +83,9 @@ export interface JitStats {
   codeBytes: number
   /** Host milliseconds generating and compiling translations. */
   compileMs: number
-  /** Translations entered: from the run loop, and (of them) `chained` straight from another translation. */
+  /** Translations entered, from the run loop or (`chained`) straight from another translation. */
   entries: number
+  /** Of `entries`: translations entered through the chain table, not from the run loop. */
   chained: number
   /** Instructions retired in translations. */
   retired: number
