@@ -9,7 +9,6 @@ const guest = process.argv[2] ?? 'bench-sieve-nomte'
 const rounds = Number(process.argv[3] ?? 40)
 const slowPcs = new Map<string, number>()
 const regions = new Map<string, { pc: string; retired: number }>()
-const modules = new Map<unknown, number>()
 const t0 = process.cpuUsage()
 const r = runGuest(guest, 4_000_000_000, true, (m) => {
   enableGuestMte(m)
@@ -21,10 +20,8 @@ const r = runGuest(guest, 4_000_000_000, true, (m) => {
       const pc = m.cpu.pcLo.toString(16)
       const left = m.cpu.left
       const code = enter(entry)
-      // A module holds several regions: a region is its module's run and its index there.
-      let module = modules.get(entry.run)
-      if (module === undefined) modules.set(entry.run, (module = modules.size))
-      const key = `${module}:${entry.region}`
+      // A region is its slot in the chain table (the retired count includes chained translations).
+      const key = String(entry.slot)
       const region = regions.get(key) ?? { pc, retired: 0 }
       region.retired += left - m.cpu.left
       regions.set(key, region)

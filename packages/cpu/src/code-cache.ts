@@ -108,9 +108,16 @@ export class CodeCache {
     }
   }
 
+  /** Whether no writer has invalidated code since this CPU last looked (see sync). */
+  synced(): boolean {
+    return this.epochs[0] === this.seenWrites && this.epochs[1] === this.seenFlushes
+  }
+
   /** Drops the fetch page so the next instruction re-translates its PC. */
   refetch(): void {
     this.fetchLo = 1
+    // A chain of translations (jit) must come back to the run loop too.
+    this.cpu.jit?.breakChain()
   }
 
   /**
@@ -282,10 +289,11 @@ export class CodeCache {
     page.blocks.fill(undefined)
     page.blockLen.fill(0)
     page.hits.fill(0)
+    if (page.jit !== null) this.cpu.jit?.dropPage(page.jit)
     page.jit = null
     this.pages.delete(paPage)
     page.frame.code = 0
-    if (page === this.fetchPage) this.fetchLo = 1
+    if (page === this.fetchPage) this.refetch()
   }
 
   /** Drops decoded instructions for physical range [pa, pa+length). */

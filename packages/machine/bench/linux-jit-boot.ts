@@ -30,7 +30,7 @@ interface CpuInside {
     stats: Record<string, unknown> & { exits: number[]; phaseMs: number[] }
     enter: (entry: unknown) => number
   } | null
-  code: { fetchPage: { frame: { view: DataView; base: number } } }
+  code: { fetchPage: { frame: { view: DataView; base: number } }; fetchLo: number }
   pcLo: number
 }
 const cpu = (machine.vcpus[0]!.vcpu as unknown as { cpu: CpuInside }).cpu
@@ -41,9 +41,10 @@ if (jit && process.env['EXITS'] === '1') {
   tier.enter = (entry) => {
     const code = enter(entry)
     if (code === 2) {
+      // After a chain of translations PC may be in another page than the run loop's.
       const page = cpu.code.fetchPage
-      const d = decode(page.frame.view.getUint32(page.frame.base + (cpu.pcLo & 0xfff), true))
-      slow.set(d.name, (slow.get(d.name) ?? 0) + 1)
+      const name = (cpu.pcLo & 0xffff_f000) !== cpu.code.fetchLo ? '(chained to another page)' : decode(page.frame.view.getUint32(page.frame.base + (cpu.pcLo & 0xfff), true)).name
+      slow.set(name, (slow.get(name) ?? 0) + 1)
     }
     return code
   }

@@ -2,7 +2,8 @@
 // subtract with carry (the IP checksum's ADCS chains), load-acquire / store-release (no
 // other observer orders differently on one thread: plain accesses that must be aligned), the
 // prefetch hints (the interpreter runs them as NOPs), and MRS/MSR/SYS, run by the
-// interpreter's handler with the Cpu's PC, count and NZCV brought up to date first (sysCall).
+// interpreter's handler with the Cpu's PC, count and NZCV brought up to date first (sysCall),
+// and ISB, which goes on in the translation when the context synchronisation has nothing to do.
 
 import type { Instruction } from '@tagvm/a64'
 import { REG_DISCARD, REG_SP } from '../state.js'
@@ -21,7 +22,7 @@ export function isSysSupported(d: Instruction): boolean {
     case 'ADC': case 'ADCS': case 'SBC': case 'SBCS':
     case 'PRFM_ui': case 'PRFM_reg': case 'PRFUM': case 'PRFM_lit':
     case 'LDAR': case 'STLR':
-    case 'MRS': case 'MSR_r': case 'MSR_i': case 'SYS':
+    case 'MRS': case 'MSR_r': case 'MSR_i': case 'SYS': case 'ISB':
       return true
     default:
       return false
@@ -69,7 +70,9 @@ export function emitSys(em: Emitter, b: Block, k: number): boolean {
       }
       return true
     }
-    case 'MRS': case 'MSR_r': case 'MSR_i': case 'SYS':
+    case 'MRS': case 'MSR_r': case 'MSR_i': case 'SYS': case 'ISB':
+      // ISB: the runtime's handler leaves only when the run loop's refetch would do something
+      // (an interrupt line up, code written since this CPU looked; jit.ts isbHandler).
       sysCall(em, b, k)
       return true
     default:

@@ -19,15 +19,17 @@ import type { CodePage } from '../code-cache.js'
 import type { Cpu } from '../cpu.js'
 import { PS, REG_SLOTS } from '../state.js'
 import { SLOT } from '../sysreg-table.js'
-import { regionModule } from './region-module.js'
+import { chainDispatcher, regionModule } from './region-module.js'
 import { compile } from '../handlers.js'
 import { addgTable, crcTable } from './emit-more.js'
 import {
-  CRC_TABLE_BYTES, EXIT_BRANCH, EXIT_STOP, EXIT_THROWN, HELPER_SYS, STATE_BYTES, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_LEFT, ST_NZCV, ST_PAGE_VA, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
+  CRC_TABLE_BYTES, EXIT_BRANCH, EXIT_STOP, EXIT_THROWN, HASH_BLOCK, HASH_ENTRIES, HASH_ENTRY_BYTES, HASH_GEN, HASH_KEY, HASH_SLOT, HELPER_SYS, STATE_BYTES,
+  ST_CHAIN, ST_CHAIN_GEN, ST_HASH, ST_HOPS, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_LEFT, ST_NZCV, ST_PAGE_VA, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
   TLB_MASK, TLB_READ_KEY, TLB_TAGS, TLB_WRITE_KEY,
 } from './layout.js'
 import { formRegion, isSupported, type Region } from './region.js'
 import { decode } from '@tagvm/a64'
+import { HCR } from '../constants.js'
 
 /** The largest `threshold`: entries are counted in a byte. */
 export const MAX_THRESHOLD = 255
@@ -43,10 +45,9 @@ export interface JitOptions {
   threshold?: number
 }
 
-/** A translation entry point: its module's `run`, the region in it and the block to start at. */
+/** A translation entry point: the region function's slot in the CPU's chain table and the block to start at. */
 export interface JitEntry {
-  readonly run: (region: number, block: number) => number
-  readonly region: number
+  readonly slot: number
   readonly block: number
 }
 
@@ -82,7 +83,10 @@ export interface JitStats {
   codeBytes: number
   /** Host milliseconds generating and compiling translations. */
   compileMs: number
+  /** Translations entered, from the run loop or (`chained`) straight from another translation. */
   entries: number
+  /** Of `entries`: translations entered through the chain table, not from the run loop. */
+  chained: number
   /** Instructions retired in translations. */
   retired: number
   /** Exits by cause (EXIT_BRANCH, EXIT_BUDGET, EXIT_SLOW, EXIT_STOP, EXIT_THROWN). */
@@ -93,9 +97,15 @@ export interface JitStats {
   phaseMs: [number, number, number, number]
 }
 
+interface WasmTable {
+  readonly length: number
+  grow(delta: number): number
+  set(index: number, value: unknown): void
+}
 interface WasmApi {
   Module: new (bytes: Uint8Array) => object
   Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> }
+  Table: new (descriptor: { element: 'anyfunc'; initial: number }) => WasmTable
 }
 const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly
 
@@ -115,7 +125,7 @@ export class Jit {
   readonly registers: Int32Array
   readonly threshold: number
   readonly stats: JitStats = {
-    regions: 0, modules: 0, dropped: 0, translatedInstructions: 0, codeBytes: 0, compileMs: 0, entries: 0, retired: 0, exits: [0, 0, 0, 0, 0], tlbFills: 0, tlbFlushes: 0, phaseMs: [0, 0, 0, 0],
+    regions: 0, modules: 0, dropped: 0, translatedInstructions: 0, codeBytes: 0, compileMs: 0, entries: 0, chained: 0, retired: 0, exits: [0, 0, 0, 0, 0], tlbFills: 0, tlbFlushes: 0, phaseMs: [0, 0, 0, 0],
   }
   private readonly wasm: WasmMemory
   private readonly wasmOffset: (pfn: number, tags?: boolean) => number
@@ -135,6 +145,20 @@ export class Jit {
   private thrown: { error: unknown } | null = null
   /** Queued entries that make a module (1: translate at once). */
   private readonly batch: number
+  /** Every region function of this CPU, by slot (JitEntry.slot); a dropped page's slots are emptied. */
+  private readonly table: WasmTable
+  /** The next free slot of `table` (slots are not reused: a slot costs 8 bytes). */
+  private nextSlot = 0
+  /** The dispatcher (region-module.ts chainDispatcher): the one wasm function the run loop calls. */
+  private readonly dispatch: (slot: number, block: number) => number
+  /**
+   * The chain table's records may be wrong (a page's translations dropped, an MMU change: TLB
+   * maintenance, TTBR, SCTLR/TCR/MAIR/HCR/VTCR): a new generation at the next entry. The
+   * records hold the EL too (ST_CHAIN_GEN is generation << 2 | EL), so exception entry and
+   * return, which empty the fast TLB, do not cost them.
+   */
+  private chainStale = false
+  private chainGen = 1
 
   constructor(private readonly cpu: Cpu, options: JitOptions = {}) {
     const place = wasmMemoryOf(cpu.memory)
@@ -160,6 +184,33 @@ export class Jit {
     this.s32.set(crcTable(0xedb8_8320), (this.base + ST_CRC) >> 2)
     this.s32.set(crcTable(0x82f6_3b78), (this.base + ST_CRC + CRC_TABLE_BYTES) >> 2)
     this.watchMmu()
+    this.table = new Wasm.Table({ element: 'anyfunc', initial: 1024 })
+    // Generation 0 is never current: the table's zeroed records (VA 0) match nothing.
+    this.s32[(this.base + ST_CHAIN_GEN) >> 2] = this.chainGen << 2
+    const dispatcher = new Wasm.Instance(new Wasm.Module(chainDispatcher(this.base, MAX_PAGES)), { env: { mem: this.wasm, table: this.table } })
+    this.dispatch = dispatcher.exports['run'] as (slot: number, block: number) => number
+  }
+
+  /**
+   * The run loop must look before the next translation runs (a refetch: exception entry or
+   * return, ISB, interrupts unmasked or raised, a page dropped): a translation in progress
+   * does not go on to another through the chain table.
+   */
+  breakChain(): void {
+    this.s32[(this.base + ST_CHAIN) >> 2] = 0
+  }
+
+  /** A page's translations were dropped (code-cache.ts): their slots are emptied and no chain record may lead to them. */
+  dropPage(entries: readonly (JitEntry | undefined)[]): void {
+    let last = -1
+    for (const e of entries) {
+      if (e !== undefined && e.slot !== last) {
+        last = e.slot
+        this.table.set(e.slot, null)
+      }
+    }
+    this.chainStale = true
+    this.breakChain()
   }
 
   /** Makes translations leave at their next block start (e.g. an interrupt became pending); cleared by the run loop. */
@@ -170,6 +221,7 @@ export class Jit {
   /** The fast TLB must not be trusted any more (see the file comment for who calls this). */
   invalidateTlb(): void {
     this.tlbStale = true
+    this.breakChain()
   }
 
   private state(): Int32Array {
@@ -182,8 +234,10 @@ export class Jit {
   private watchMmu(): void {
     const mmu = this.cpu.mmu
     const tlb = mmu.tlb
+    // These change fetch translations too: the chain table's records go (at the next entry).
     const stale = (): void => {
-      this.tlbStale = true
+      this.invalidateTlb()
+      this.chainStale = true
     }
     const wrap = <K extends string>(target: Record<K, (...args: never[]) => unknown>, name: K): void => {
       const original = target[name].bind(target) as (...args: unknown[]) => unknown
@@ -352,13 +406,17 @@ export class Jit {
     }
     if (regions.length === 0) return
     const t1 = performance.now()
+    const slot = this.nextSlot
+    this.nextSlot += regions.length
+    if (this.nextSlot > this.table.length) this.table.grow(Math.max(this.nextSlot - this.table.length, this.table.length))
     const { bytes, helperRegion } = regionModule(regions, this.base, MAX_PAGES)
     const t2 = performance.now()
     // Instructions the regions run through the interpreter's handlers (registers in the state page).
     const helperOffsets = regions[0]!.helpers
     const handlers = helperOffsets.map((off, h) => {
       const frame = owners[helperRegion[h]!]!.page.frame
-      return compile(this.cpu, frame.view.getUint32(frame.base + off, true))
+      const word = frame.view.getUint32(frame.base + off, true)
+      return decode(word).name === 'ISB' ? this.isbHandler : compile(this.cpu, word)
     })
     const helper = (h: number): number => {
       if ((h & HELPER_SYS) !== 0) return this.sysCall(handlers[h & ~HELPER_SYS]!)
@@ -370,17 +428,17 @@ export class Jit {
     }
     const module = new Wasm.Module(bytes)
     const t3 = performance.now()
-    const instance = new Wasm.Instance(module, { env: { mem: this.wasm, fill: this.fillImport, helper } })
+    const { exports } = new Wasm.Instance(module, { env: { mem: this.wasm, fill: this.fillImport, helper } })
+    for (let r = 0; r < regions.length; r++) this.table.set(slot + r, exports[`r${r}`])
     const t4 = performance.now()
     this.stats.phaseMs[0] += t1 - start
     this.stats.phaseMs[1] += t2 - t1
     this.stats.phaseMs[2] += t3 - t2
     this.stats.phaseMs[3] += t4 - t3
-    const run = instance.exports['run'] as (region: number, block: number) => number
     regions.forEach((region, r) => {
       const entries = owners[r]!.entries
       region.blocks.forEach((b, block) => {
-        if (b.insns.length > 0 && entries[b.start >>> 2] === undefined) entries[b.start >>> 2] = { run, region: r, block }
+        if (b.insns.length > 0 && entries[b.start >>> 2] === undefined) entries[b.start >>> 2] = { slot: slot + r, block }
       })
       this.stats.regions++
       this.stats.translatedInstructions += region.instructions
@@ -426,6 +484,20 @@ export class Jit {
     return 0
   }
 
+  /**
+   * ISB inside a translation (through sysCall). The interpreter's ISB drops the fetch page, and
+   * the run loop's page entry then takes a pending virtual or physical interrupt line, raises
+   * an illegal-state exception, and brings decoded code up to date; the fetch translation and
+   * the fast TLB are sysCall's own checks. When none of these has anything to do, the
+   * translation goes on after the ISB; else it leaves there (the refetch), as from the
+   * interpreter.
+   */
+  private readonly isbHandler = (): number => {
+    const cpu = this.cpu
+    if ((cpu.hcrLo & (HCR.VI | HCR.VF)) !== 0 || cpu.irqLines !== 0 || cpu.p[PS.IL] !== 0 || !cpu.code.synced()) cpu.refetch()
+    return 0
+  }
+
   /** GCR_EL1.Exclude, ATAen, the MTE level and RRND: what ST_ADDG and ST_IRG_FLAGS were made for. */
   private addgKeyNow(): number {
     const cpu = this.cpu
@@ -458,9 +530,29 @@ export class Jit {
     s[b + ST_PAGE_VA / 4] = cpu.pcLo & 0xffff_f000
     s[b + ST_PAGE_VA / 4 + 1] = cpu.pcHi | 0
     s[b + ST_NZCV / 4] = (p[PS.N]! << 31) | (p[PS.Z]! << 30) | (p[PS.C]! << 29) | (p[PS.V]! << 28)
-    this.stats.entries++
+    // The run loop has just checked PC's fetch translation: record the entry for chains to it.
+    if (this.chainStale) {
+      this.chainStale = false
+      this.chainGen = (this.chainGen + 1) & 0x3fff_ffff || 1
+    }
+    // The EL does not change inside a chain (exception entry and return leave translations).
+    s[b + ST_CHAIN_GEN / 4] = (this.chainGen << 2) | p[PS.EL]!
+    const h = (this.base + ST_HASH + ((cpu.pcLo >>> 2) & (HASH_ENTRIES - 1)) * HASH_ENTRY_BYTES) >> 2
+    s[h + HASH_KEY / 4] = cpu.pcLo | 0
+    s[h + HASH_KEY / 4 + 1] = cpu.pcHi | 0
+    s[h + HASH_SLOT / 4] = entry.slot
+    s[h + HASH_BLOCK / 4] = entry.block
+    s[h + HASH_GEN / 4] = s[b + ST_CHAIN_GEN / 4]!
+    // No chains for a CPU watching a kick word (vCPU threads: only its run loop checks it), or
+    // when code was written by another CPU or the VMM since this CPU last looked (the run loop
+    // sees that at its next page entry, which a chain skips).
+    s[b + ST_CHAIN / 4] = cpu.kick.words === null && cpu.code.synced() ? 1 : 0
     const left0 = cpu.left
-    const code = entry.run(entry.region, entry.block)
+    const code = this.dispatch(entry.slot, entry.block)
+    const hops = s[b + ST_HOPS / 4]!
+    s[b + ST_HOPS / 4] = 0
+    this.stats.chained += hops
+    this.stats.entries += 1 + hops
     this.stats.exits[code as 0 | 1 | 2 | 3 | 4]++
     if (code === EXIT_THROWN) {
       // A system instruction's handler threw with the Cpu's state as the interpreter's: the

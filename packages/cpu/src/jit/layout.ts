@@ -19,6 +19,17 @@ export const ST_PC = 304
  * and link address, one file page in several processes), so PC-derived values come from here.
  */
 export const ST_PAGE_VA = 312
+/**
+ * Non-zero while a translation that ends in a branch may go straight on to the translation
+ * the chain table holds for the target (region-module.ts chainDispatcher); set by the runtime
+ * at each entry, cleared by anything the run loop must see first (a refetch: exception entry
+ * and return, ISB, interrupt unmasking; a dropped page; a stale fast TLB).
+ */
+export const ST_CHAIN = 320
+/** The chain table's generation << 2 | the EL (i32): a record counts only while its own matches. */
+export const ST_CHAIN_GEN = 324
+/** Translations entered through the chain table (i32, for the statistics; wraps). */
+export const ST_HOPS = 328
 
 /**
  * The fast data TLB, direct-mapped by VA[21:12] (4 MiB of reach, so that buffers or slabs a
@@ -56,7 +67,23 @@ export const ST_IRG_FLAGS = ST_MTE_ON + 4
 export const ST_RGSR = ST_IRG_FLAGS + 4
 export const ST_RGSR_DIRTY = ST_RGSR + 4
 
-export const STATE_BYTES = ST_RGSR_DIRTY + 4
+/**
+ * The chain table: direct-mapped by VA[13:2], 32-byte entries of the VA (i64), the table slot
+ * of the region's function (i32), the block (i32) and the generation and EL (i32, as ST_CHAIN_GEN)
+ * they were recorded in. The runtime records every translation the run loop enters (the run loop has just checked
+ * that PC's fetch translation), and bumps the generation whenever such a record may be wrong:
+ * a fetch translation may have changed (whatever makes the fast TLB stale) or a page's
+ * translations were dropped.
+ */
+export const ST_HASH = (ST_RGSR_DIRTY + 4 + 31) & ~31
+export const HASH_ENTRIES = 4096
+export const HASH_ENTRY_BYTES = 32
+export const HASH_KEY = 0
+export const HASH_SLOT = 8
+export const HASH_BLOCK = 12
+export const HASH_GEN = 16
+
+export const STATE_BYTES = ST_HASH + HASH_ENTRIES * HASH_ENTRY_BYTES
 
 /** Exit codes a translation returns. */
 export const EXIT_BRANCH = 0
