@@ -56,6 +56,6 @@ describe('one guest counter across vCPU threads (smp-counter guest)', () => {
     const old: VcpuThreadSpawner = (init) => spawnSourceWorker({ ...init, counters: undefined, regsReadAt: undefined })
     const out = run(2, lateSpawner(old))
     expect(out).toMatch(/checks per cpu, [1-9]\d* reads behind/)
-    expect(out).toMatch(/cpu 1: [1-9]\d* behind, worst/)
+    expect(out).toMatch(/cpu \d: [1-9]\d* behind, worst/)
   })
 })
