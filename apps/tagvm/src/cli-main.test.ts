@@ -3,23 +3,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { CliIo } from './cli-io.js'
-import { runCli } from './cli-main.js'
+import { cli as runInProcess } from './cli.test-support.js'
 import { elfHeader, gzip, printOkImage } from './files/guest-image.fixture.js'
 import { saveSnapshotFile } from './files/index.js'
 
 const helloPath = fileURLToPath(new URL('../../../guests/hello/hello.elf', import.meta.url))
 
-async function cli(argv: string[], tty = false): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = ''
-  let stderr = ''
-  const io: CliIo = {
-    stdout: { write: (t) => (stdout += typeof t === 'string' ? t : new TextDecoder().decode(t)), isTTY: tty, columns: 60 },
-    stderr: { write: (t) => (stderr += t) },
-  }
-  const status = await runCli(argv, io, '9.9.9')
-  return { status, stdout, stderr }
-}
+/** The CLI as a 60-column stdout (a terminal when `tty`) sees it, version 9.9.9. */
+const cli = (args: string[], tty = false) => runInProcess(args, { tty, columns: 60, version: '9.9.9' })
 
 describe('tagvm CLI (in process)', () => {
   test('help and version on stdout, status 0; usage errors on stderr, status 2', async () => {

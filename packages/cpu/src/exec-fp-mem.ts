@@ -14,6 +14,7 @@ import type { InstructionName } from '@tagvm/a64'
 import { splitImm } from './alu.js'
 import { ACC_UNCHECKED, PAGE_OFFSET_MASK, PAGE_SIZE, SCTLR, TWO32 } from './constants.js'
 import type { Cpu } from './cpu.js'
+import type { HostFrame } from './host-frames.js'
 import type { Build, Handler, HandlerTable } from './handlers.js'
 import { SIMD_MEMORY, type MemoryForm, type SimdMemoryName } from './simd/index.js'
 import { rsp } from './state.js'
@@ -47,8 +48,35 @@ interface MemFields {
   readonly esz: number
 }
 
-/** Memory image of a transfer that crosses a page (at most LD4 of four Q registers). */
-const crossing = new Uint8Array(64)
+/**
+ * Memory image of a transfer (at most LD4 of four Q registers) that crosses a page or has
+ * elements to move one host access each (`imageIn`/`imageOut`).
+ */
+const image = new Float64Array(8)
+const imageBytes = new Uint8Array(image.buffer)
+const imageU16 = new Uint16Array(image.buffer)
+const imageU32 = new Uint32Array(image.buffer)
+
+/**
+ * Copies `len` bytes at byte `at` of a frame's chunk to byte `to` of `image`. With `ebytes` 2,
+ * 4 or 8 (`at`, `to` and `len` multiples of it) each element is one host access, single-copy
+ * atomic against other vCPU threads (see HostFrame.u16); Float64 elements carry their bits
+ * unchanged (as DataPath.word64). With 1, a plain byte copy.
+ */
+function imageIn(f: HostFrame, at: number, to: number, len: number, ebytes: number): void {
+  if (ebytes === 8) for (let i = to >>> 3, e = at >>> 3, end = (to + len) >>> 3; i < end; i++, e++) image[i] = f.f64[e]!
+  else if (ebytes === 4) for (let i = to >>> 2, e = at >>> 2, end = (to + len) >>> 2; i < end; i++, e++) imageU32[i] = f.u32[e]!
+  else if (ebytes === 2) for (let i = to >>> 1, e = at >>> 1, end = (to + len) >>> 1; i < end; i++, e++) imageU16[i] = f.u16[e]!
+  else imageBytes.set(f.bytes.subarray(at, at + len), to)
+}
+
+/** `len` bytes from byte `to` of `image` to byte `at` of a frame's chunk (imageIn's other direction). */
+function imageOut(f: HostFrame, at: number, to: number, len: number, ebytes: number): void {
+  if (ebytes === 8) for (let i = to >>> 3, e = at >>> 3, end = (to + len) >>> 3; i < end; i++, e++) f.f64[e] = image[i]!
+  else if (ebytes === 4) for (let i = to >>> 2, e = at >>> 2, end = (to + len) >>> 2; i < end; i++, e++) f.u32[e] = imageU32[i]!
+  else if (ebytes === 2) for (let i = to >>> 1, e = at >>> 1, end = (to + len) >>> 1; i < end; i++, e++) f.u16[e] = imageU16[i]!
+  else f.bytes.set(imageBytes.subarray(to, to + len), at)
+}
 
 function build<K extends SimdMemoryName>(name: K, mode: Addr): Build<K> {
   const form = SIMD_MEMORY[name] as unknown as MemoryForm<InstructionName>
@@ -64,6 +92,9 @@ function memoryHandler(cpu: Cpu, f: MemFields, insn: unknown, form: MemoryForm<I
   const isWrite = !form.load
   const span = form.bytes(decoded)
   const elemSize = Math.min(1 << f.esz, 16)
+  // Single-copy atomic units (Arm ARM B2.2.1; no FEAT_LSE2, ID_AA64MMFR2_EL1.AT = 0): each
+  // element aligned to its size, a Q register as two 64-bit doublewords; bytes always.
+  const atomBytes = Math.min(elemSize, 8)
   const rn = f.rn ?? 0
   const n = 2 * rsp(rn)
   const spBase = mode !== Addr.Literal && rn === 31
@@ -104,22 +135,27 @@ function memoryHandler(cpu: Cpu, f: MemFields, insn: unknown, form: MemoryForm<I
     mem.probeAccess(hi, lo, span, elemSize, info, isWrite)
     const off = lo & PAGE_OFFSET_MASK
     const f1 = mem.frameList[mem.probeSlot1]!
-    if (off + span <= PAGE_SIZE) {
+    // Frames are page-aligned in their chunk: the address's alignment is the host offset's.
+    const ebytes = (lo & (atomBytes - 1)) === 0 ? atomBytes : 1
+    if (ebytes === 1 && off + span <= PAGE_SIZE) {
+      // Byte-aligned only: single-copy atomic per byte, the registers move straight to memory.
       form.transfer(decoded, state, f1.bytes, f1.base + off)
       if (isWrite && f1.code !== 0) mem.codeWritten(f1)
     } else {
-      const f2 = mem.frameList[mem.probeSlot2]!
-      const firstLen = PAGE_SIZE - off
+      // Through the image: elements one host access each, on either side of a page boundary
+      // (it is aligned to every element size, so no aligned element straddles it).
+      const firstLen = Math.min(span, PAGE_SIZE - off)
+      const f2 = firstLen < span ? mem.frameList[mem.probeSlot2]! : null
       if (isWrite) {
-        form.transfer(decoded, state, crossing, 0)
-        f1.bytes.set(crossing.subarray(0, firstLen), f1.base + off)
-        f2.bytes.set(crossing.subarray(firstLen, span), f2.base)
+        form.transfer(decoded, state, imageBytes, 0)
+        imageOut(f1, f1.base + off, 0, firstLen, ebytes)
+        if (f2) imageOut(f2, f2.base, firstLen, span - firstLen, ebytes)
         if (f1.code !== 0) mem.codeWritten(f1)
-        if (f2.code !== 0) mem.codeWritten(f2)
+        if (f2 && f2.code !== 0) mem.codeWritten(f2)
       } else {
-        crossing.set(f1.bytes.subarray(f1.base + off, f1.base + PAGE_SIZE), 0)
-        crossing.set(f2.bytes.subarray(f2.base, f2.base + span - firstLen), firstLen)
-        form.transfer(decoded, state, crossing, 0)
+        imageIn(f1, f1.base + off, 0, firstLen, ebytes)
+        if (f2) imageIn(f2, f2.base, firstLen, span - firstLen, ebytes)
+        form.transfer(decoded, state, imageBytes, 0)
       }
     }
     // Writeback, after every access has been performed.

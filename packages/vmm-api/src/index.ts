@@ -127,6 +127,8 @@ export {
   userspaceIrqLines,
   vmTimers,
   type GuestClock,
+  type HostClockBase,
+  type VmCounterShare,
 } from '@tagvm/hypervisor'
 export * from './vgic-state.js'
 // vCPUs on threads (phase 1 of issue 18): the shared control layout a VMM's main thread
@@ -146,6 +148,7 @@ export {
   readCount,
   epochMs,
   runVcpuThread,
+  shareVmCounters,
   shareVmVgic,
   smpSignal,
   vcpuBase,

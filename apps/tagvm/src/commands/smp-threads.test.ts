@@ -7,25 +7,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, expect, test } from 'vitest'
-import type { CliIo } from '../cli-io.js'
-import { runCli } from '../cli-main.js'
+import { cli } from '../cli.test-support.js'
 
 const guests = fileURLToPath(new URL('../../../../guests/', import.meta.url))
 const SGI = `${guests}smp-sgi/smp-sgi.elf`
 const SGI_QEMU = readFileSync(`${guests}smp-sgi/qemu-smp2.out`, 'latin1')
 const dir = mkdtempSync(join(tmpdir(), 'tagvm-smp-threads-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
-
-async function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  const out: Buffer[] = []
-  let stderr = ''
-  const io: CliIo = {
-    stdout: { write: (t: string | Uint8Array) => out.push(Buffer.from(t)) },
-    stderr: { write: (t: string) => (stderr += t) },
-  }
-  const status = await runCli(args, io, 'test')
-  return { status, stdout: Buffer.concat(out).toString('latin1'), stderr }
-}
 
 test('snapshot on threads mid-run, restore on threads and in lockstep: the unbroken output', { timeout: 300_000 }, async () => {
   const file = join(dir, 'smp-sgi.snap')

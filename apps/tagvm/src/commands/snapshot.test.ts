@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, expect, test } from 'vitest'
-import type { CliIo } from '../cli-io.js'
-import { runCli } from '../cli-main.js'
+import { cli } from '../cli.test-support.js'
 import { loadSnapshotFile } from '../files/index.js'
 
 const guests = fileURLToPath(new URL('../../../../guests/', import.meta.url))
@@ -12,17 +11,6 @@ const elf = (name: string): string => `${guests}${name}/${name}.elf`
 const recorded = (name: string): string => readFileSync(`${guests}${name}/qemu.out`, 'latin1')
 const dir = mkdtempSync(join(tmpdir(), 'tagvm-snapshot-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
-
-async function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  const out: Buffer[] = []
-  let stderr = ''
-  const io: CliIo = {
-    stdout: { write: (t: string | Uint8Array) => out.push(Buffer.from(t)) },
-    stderr: { write: (t: string) => (stderr += t) },
-  }
-  const status = await runCli(args, io, 'test')
-  return { status, stdout: Buffer.concat(out).toString('latin1'), stderr }
-}
 
 test('snapshot mid-run of a tagging guest, restore: output before + after is the uninterrupted output', async () => {
   const full = recorded('mte-basic')

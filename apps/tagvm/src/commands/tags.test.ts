@@ -1,20 +1,8 @@
 import { fileURLToPath } from 'node:url'
 import { expect, test } from 'vitest'
-import type { CliIo } from '../cli-io.js'
-import { runCli } from '../cli-main.js'
+import { cli } from '../cli.test-support.js'
 
 const guests = fileURLToPath(new URL('../../../../guests/', import.meta.url))
-
-async function cli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = ''
-  let stderr = ''
-  const io: CliIo = {
-    stdout: { write: (t: string | Uint8Array) => (stdout += typeof t === 'string' ? t : Buffer.from(t).toString('latin1')) },
-    stderr: { write: (t: string) => (stderr += t) },
-  }
-  const status = await runCli(args, io, 'test')
-  return { status, stdout, stderr }
-}
 
 test('tagvm tags IMAGE runs the guest and maps the tags it left (mte-basic), console discarded', async () => {
   const result = await cli(['tags', `${guests}mte-basic/mte-basic.elf`, '--width', '40'])

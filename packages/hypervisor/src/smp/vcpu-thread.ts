@@ -15,7 +15,7 @@ import { mpidrForVcpu, type PsciVcpu } from '../psci.js'
 import { isIdRegister } from '../sysregs.js'
 import { DEFAULT_COUNTER_FREQUENCY, HostClock } from '../timer/clock.js'
 import { KVM_REG_ARM_PTIMER_CNT, KVM_REG_ARM_TIMER_CNT } from '../timer/one-reg.js'
-import { createVmTimers } from '../timer/timer.js'
+import { createVmTimers, existingVmTimers, vmTimers, type VmCounterShare } from '../timer/timer.js'
 import { KVM_ARM_TARGET_GENERIC_V8, KVM_ARM_VCPU_PSCI_0_2, type Vcpu } from '../vcpu.js'
 import type { Vm } from '../vm.js'
 import type { TlbBroadcast } from './tlb-broadcast.js'
@@ -60,9 +60,16 @@ export interface VcpuThreadInit {
   /** The VM's vGIC in shared memory (`shareVmVgic` on the main thread), if it has one. */
   readonly vgic?: VgicShare
   /**
-   * When `regs` were read (`epochMs()` on the main thread). The counters in them (TIMER_CNT,
-   * PTIMER_CNT) move on by the time since, so that every vCPU thread's counter agrees with the
-   * others' however long its worker took to start (KVM's counter is one per VM).
+   * The VM's counters (`shareVmCounters` on the main thread): the thread's clock counts from
+   * the main VM's clock origin and takes its offsets, so every vCPU thread reads the one
+   * counter of the VM (KVM's is one per VM) however late its worker started. The counters in
+   * `regs` (TIMER_CNT, PTIMER_CNT) are then not used.
+   */
+  readonly counters?: VmCounterShare
+  /**
+   * Without `counters`: when `regs` were read (`epochMs()` on the main thread). The counters in
+   * them move on by the time since; a delay between reading a counter and this time (a busy
+   * host, cold code) leaves the thread's counter behind by as much.
    */
   readonly regsReadAt?: number
   /** Register areas (layout.ts createStateBuffer) a SAVE_STATE task writes to. */
@@ -74,6 +81,11 @@ export interface VcpuThreadInit {
 /** Milliseconds since the epoch, sub-millisecond, comparable between the threads of a process. */
 export function epochMs(): number {
   return performance.timeOrigin + performance.now()
+}
+
+/** The VM's counters for its vCPU threads (VcpuThreadInit.counters); undefined unless they run on a shareable host clock. */
+export function shareVmCounters(vm: Vm): VmCounterShare | undefined {
+  return existingVmTimers(vm)?.shareCounters()
 }
 
 /**
@@ -249,7 +261,7 @@ export function createThreadVm(init: VcpuThreadInit, askHostFault: (hva: number)
   const memory = PhysicalMemory.attach(init.memory)
   const hv = new ThreadHypervisor(new HostKernel({ memory }), init.tableFrames)
   const vm = hv.createVm({ mm: new SharedRamSpace(init, askHostFault), ipaBits: init.ipaBits })
-  createVmTimers(vm, { clock: new HostClock() })
+  createVmTimers(vm, { clock: new HostClock(init.counters ? { base: init.counters.clock } : {}) })
   if (init.mte) vm.enableMte()
   vm.setUserMemoryRegion({ slot: init.ram.slot, flags: 0, guestPhysAddr: init.ram.guestPhysAddr, memorySize: init.ram.size, userspaceAddr: init.ram.hva })
   vm.psciPeers = psciPeers(new Int32Array(init.control), init.cpus)
@@ -315,13 +327,16 @@ export function runVcpuThread(init: VcpuThreadInit): void {
       // The ID registers are the hypervisor's to set (ID_AA64PFR0_EL1.GIC follows the vGIC).
       const reg = decodeRegId(id)
       if (reg?.kind === 'sysreg' && isIdRegister(reg.key)) continue
-      if ((id === KVM_REG_ARM_TIMER_CNT || id === KVM_REG_ARM_PTIMER_CNT) && init.regsReadAt !== undefined) {
+      const counter = id === KVM_REG_ARM_TIMER_CNT || id === KVM_REG_ARM_PTIMER_CNT
+      if (counter && init.counters) continue
+      if (counter && init.regsReadAt !== undefined) {
         const elapsed = BigInt(Math.max(0, Math.round(((epochMs() - init.regsReadAt) * DEFAULT_COUNTER_FREQUENCY) / 1000)))
         vcpu.setOneReg(id, (value + elapsed) & 0xffff_ffff_ffff_ffffn)
         continue
       }
       vcpu.setOneReg(id, value)
     }
+    if (init.counters) vmTimers(vm).adoptCounters(init.counters.offsets)
     serve(vcpu, vm, words, at, request, tlb, init)
   } catch (error) {
     const text = new TextEncoder().encode(error instanceof Error ? `${error.name}: ${error.message}` : String(error))

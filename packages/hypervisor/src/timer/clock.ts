@@ -38,18 +38,45 @@ function checkFrequency(frequency: number): number {
 /** Monotonic milliseconds: `performance.now()` exists in Node and in browsers alike. */
 const monotonicMs = (): number => globalThis.performance.now()
 
+/**
+ * What another thread (a worker, with its own `performance`) needs for a HostClock that reads
+ * the same counter at the same instant: the frequency and the origin on a time line every
+ * thread of the page or process shares (`performance.timeOrigin` + `performance.now()`), kept as
+ * the two terms so that where the threads' time origins are equal (Node's workers) the origin
+ * carries over exactly, with no rounding of a sum.
+ */
+export interface HostClockBase {
+  readonly frequency: number
+  /** `performance.timeOrigin` of the thread that made the clock. */
+  readonly timeOrigin: number
+  /** The clock's origin, in that thread's `performance.now()` milliseconds. */
+  readonly origin: number
+}
+
 /** Host time: the counter follows a monotonic clock of the host, from when this clock was made. */
 export class HostClock implements GuestClock {
   readonly kind = 'host'
   readonly frequency: number
+  /** See HostClockBase; undefined when the clock reads a time source of its own (`now`). */
+  readonly base: HostClockBase | undefined
   private readonly readMs: () => number
   private readonly origin: number
   private last = 0
 
-  constructor(options: { frequency?: number; now?: () => number } = {}) {
-    this.frequency = checkFrequency(options.frequency ?? DEFAULT_COUNTER_FREQUENCY)
+  /**
+   * `base`: the clock counts from another HostClock's origin (HostClock.base, possibly made on
+   * another thread), so both give the same ticks at the same instant: KVM's counter is one per
+   * VM however many threads run its vCPUs.
+   */
+  constructor(options: { frequency?: number; now?: () => number; base?: HostClockBase } = {}) {
+    const { base } = options
+    if (base && (options.now || options.frequency !== undefined)) throw new TypeError('a HostClock on a shared base takes its time source and frequency from the base')
+    this.frequency = checkFrequency(base?.frequency ?? options.frequency ?? DEFAULT_COUNTER_FREQUENCY)
     this.readMs = options.now ?? monotonicMs
-    this.origin = this.readMs()
+    const timeOrigin = globalThis.performance.timeOrigin
+    // Only a difference of time origins is added: 0 between Node's workers, so exact there.
+    this.origin = base ? base.origin + (base.timeOrigin - timeOrigin) : this.readMs()
+    this.base = options.now ? undefined : { frequency: this.frequency, timeOrigin, origin: this.origin }
   }
 
   now(): number {

@@ -82,6 +82,51 @@ describe('clocks', () => {
   })
 })
 
+describe('one counter for copies of a VM on other threads', () => {
+  test('a host clock on another clock\'s base reads the same ticks at the same instant', () => {
+    const main = new HostClock()
+    const base = main.base!
+    const copy = new HostClock({ base })
+    expect(copy.frequency).toBe(main.frequency)
+    for (let i = 0; i < 1000; i++) {
+      const before = main.now()
+      const between = copy.now()
+      expect(between).toBeGreaterThanOrEqual(before)
+      expect(main.now()).toBeGreaterThanOrEqual(between)
+    }
+    // A thread whose performance.timeOrigin is 5 ms later than the main thread's (a browser
+    // worker) counts from 5 ms earlier on its own performance.now().
+    const later = { ...base, timeOrigin: base.timeOrigin - 5, origin: base.origin + 5 }
+    const shifted = new HostClock({ base: later })
+    const before = main.now()
+    const between = shifted.now()
+    expect(between).toBeGreaterThanOrEqual(before)
+    expect(main.now()).toBeGreaterThanOrEqual(between)
+    // A clock on a time source of its own has no base to share; a base brings its own source.
+    expect(new HostClock({ now: () => 0 }).base).toBeUndefined()
+    expect(() => new HostClock({ base, now: () => 0 })).toThrow(TypeError)
+    expect(() => new HostClock({ base, frequency: 1000 })).toThrow(TypeError)
+  })
+
+  test('a VM copy that adopts the shared counters reads CNTVCT and CNTPCT in step, past 2^32', () => {
+    const main = new VmTimers(fakeVm(2), { clock: new HostClock() })
+    setTimerReg(main.vcpu(0), KVM_REG_ARM_TIMER_CNT, 0x1_ffff_ff00n)
+    const share = main.shareCounters()!
+    const copy = new VmTimers(fakeVm(2), { clock: new HostClock({ base: share.clock }) })
+    copy.adoptCounters(share.offsets)
+    for (const key of [R.CNTVCT_EL0, R.CNTPCT_EL0]) {
+      const before = read(main.vcpu(0), key)
+      const between = read(copy.vcpu(1), key)
+      expect(between >= before && read(main.vcpu(1), key) >= between).toBe(true)
+    }
+    expect(read(copy.vcpu(1), R.CNTVCT_EL0)).toBeGreaterThanOrEqual(0x1_ffff_ff00n)
+    expect(() => copy.adoptCounters([1, 2, 3])).toThrow(RangeError)
+    expect(() => copy.adoptCounters([1, 2, 3, 2 ** 32])).toThrow(RangeError)
+    // Instruction counts are the running thread's own: nothing to share.
+    expect(setup().vmTimers.shareCounters()).toBeUndefined()
+  })
+})
+
 describe('counters', () => {
   test('CNTVCT starts at 0 when the VM gets its timers; CNTPCT is the host counter; CNTFRQ is 1 GHz and read-only', () => {
     const { clock, source } = setup()

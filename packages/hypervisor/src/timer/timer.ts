@@ -9,7 +9,7 @@ import { SysReg } from '@tagvm/cpu'
 import { ErrnoError } from '@tagvm/tag-memory'
 import { IRQ_OWNER_PTIMER, IRQ_OWNER_VTIMER } from '../vgic/irq.js'
 import { vmVgic, type VgicVm } from '../vgic/vgic.js'
-import { HostClock, type GuestClock } from './clock.js'
+import { HostClock, type GuestClock, type HostClockBase } from './clock.js'
 
 export const TIMER_VIRTUAL = 0
 export const TIMER_PHYSICAL = 1
@@ -50,6 +50,13 @@ const STRIDE = 4
 function cmp64(aHi: number, aLo: number, bHi: number, bLo: number): number {
   if (aHi !== bHi) return aHi < bHi ? -1 : 1
   return aLo === bLo ? 0 : aLo < bLo ? -1 : 1
+}
+
+/** A VM's counters for another thread's copy of the VM (VmTimers.shareCounters). */
+export interface VmCounterShare {
+  readonly clock: HostClockBase
+  /** VmTimers.offsets. */
+  readonly offsets: readonly number[]
 }
 
 /** VM-wide timer state (kvm->arch.timer_data): the clock and the two counter offsets. */
@@ -104,6 +111,28 @@ export class VmTimers {
     const hostLo = host - hostHi * TWO32
     this.offsets[2 * timer] = (hostLo - lo) >>> 0
     this.offsets[2 * timer + 1] = (hostHi - hi - (hostLo < (lo >>> 0) ? 1 : 0)) >>> 0
+    for (const timers of this.perVcpu) timers?.sync()
+  }
+
+  /**
+   * The VM's counters as another thread's copy of this VM adopts them (`adoptCounters`): the
+   * clock's base and the offsets, so that the copy reads the same CNTVCT/CNTPCT at every instant.
+   * Handing over a counter value instead would leave the copy behind by whatever time passed
+   * between reading the value and reading the time it was read at (a busy host or cold code
+   * makes that milliseconds). Undefined when the clock cannot be shared (instruction counts,
+   * or a host clock on a time source of its own).
+   */
+  shareCounters(): VmCounterShare | undefined {
+    const base = this.clock instanceof HostClock ? this.clock.base : undefined
+    return base && { clock: base, offsets: Array.from(this.offsets) }
+  }
+
+  /** Takes another VM's counter offsets (`shareCounters`; this VM's clock must be on the same base). */
+  adoptCounters(offsets: readonly number[]): void {
+    if (offsets.length !== this.offsets.length || offsets.some((o) => !Number.isInteger(o) || o < 0 || o >= TWO32)) {
+      throw new RangeError(`counter offsets must be ${this.offsets.length} 32-bit halves, got [${offsets.join(', ')}]`)
+    }
+    this.offsets.set(offsets)
     for (const timers of this.perVcpu) timers?.sync()
   }
 
