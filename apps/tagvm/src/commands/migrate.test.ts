@@ -188,7 +188,8 @@ test('migrate receive --prealloc backs host memory before it listens; the guest 
   const src = capture()
   // 16 MiB of RAM and its tags: 9 blocks of 2 MiB, backed before "waiting for a migration".
   const received = runCli(['migrate', 'receive', '--listen', path, '--prealloc', '16M'], dst.io, 'test')
-  for (let i = 0; i < 500 && !dst.stderr().includes('waiting for a migration'); i++) await new Promise((r) => setTimeout(r, 20))
+  // Backing 18 MiB takes seconds on a loaded host: wait up to a minute for it.
+  for (let i = 0; i < 3000 && !dst.stderr().includes('waiting for a migration'); i++) await new Promise((r) => setTimeout(r, 20))
   expect(dst.stderr()).toMatch(/^tagvm: backed 18 MiB of host memory for guest RAM and tags in \d+ ms \(--prealloc\)\ntagvm: waiting for a migration/)
   expect(prefaultedHostBytes()).toBe(18 << 20)
   const sent = await runCli(['migrate', 'send', elf('mte-demo'), '--to', path, '--after-insns', '104000', '--max-rounds', '1', '--quiet'], src.io, 'test')
