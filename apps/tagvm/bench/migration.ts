@@ -19,15 +19,16 @@
 // those figures from above whatever tagvm does (on the 2-core CI VMs it is ~50-100 MiB/s,
 // page faults that each cost tens of microseconds).
 import { spawn } from 'node:child_process'
+import * as fs from 'node:fs'
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as machinePackage from '@tagvm/machine'
-import { Machine, sendMachine, type MachineConfig } from '@tagvm/machine'
-import { KVM_ARM_TAGS_TO_GUEST, ga } from '@tagvm/vmm-api'
+import { Machine, sendMachine, writeMachineSnapshot, type MachineConfig } from '@tagvm/machine'
+import { KVM_ARM_TAGS_TO_GUEST, ga, prefaultHostMemory, releasePrefaultedHostMemory } from '@tagvm/vmm-api'
 import { connectEndpoint } from '../src/endpoint.js'
-import { restoreMachine, saveMachine } from '../src/files/index.js'
+import { restoreMachine, saveMachine, saveSnapshotFile } from '../src/files/index.js'
 import { cpuSince, perCpuSecond, processCpuMs } from './cpu-time.js'
 
 const MiB = 1 << 20
@@ -71,8 +72,9 @@ function best(values: number[], higher: boolean): number {
 }
 
 /** A `tagvm migrate receive` process on a Unix socket; resolves once it listens. */
-async function destination(path: string): Promise<{ exited: Promise<number | null>; cpuMs: () => number | undefined }> {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/cli.ts', 'migrate', 'receive', '--listen', path, '--max-insns', '100000'], { cwd: appDir, stdio: ['ignore', 'ignore', 'pipe'] })
+async function destination(path: string, prealloc: boolean): Promise<{ exited: Promise<number | null>; cpuMs: () => number | undefined; preallocMs: number }> {
+  const args = ['--conditions=source', '--import', 'tsx', 'src/cli.ts', 'migrate', 'receive', '--listen', path, '--max-insns', '100000', ...(prealloc ? ['--prealloc', `${config.ramSize / MiB}M`] : [])]
+  const child = spawn(process.execPath, args, { cwd: appDir, stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
   const cpuMs = (): number | undefined => processCpuMs(child.pid)
@@ -84,11 +86,15 @@ async function destination(path: string): Promise<{ exited: Promise<number | nul
     })
     void exited.then(() => reject(new Error(`the destination exited: ${stderr}`)))
   })
-  return { exited, cpuMs }
+  const preallocMs = Number(/backed \d+ MiB .* in (\d+) ms/.exec(stderr)?.[1] ?? 0)
+  return { exited, cpuMs, preallocMs }
 }
 
 interface MigrationRun {
   mibs: number
+  /** With --prealloc on the destination: the time it took before listening, and MiB/s counting it. */
+  preallocMs: number
+  totalMibs: number
   downtimeMs: number | undefined
   rounds: number
   /** Guest MiB moved per CPU-second of this process and of the destination. */
@@ -96,9 +102,9 @@ interface MigrationRun {
   destinationCpuMibs: number | undefined
 }
 
-async function migrate(machine: Machine, postcopy: boolean, n: number): Promise<MigrationRun> {
+async function migrate(machine: Machine, postcopy: boolean, n: number, prealloc = false): Promise<MigrationRun> {
   const path = join(dir, `m${n}.sock`)
-  const { exited, cpuMs } = await destination(path)
+  const { exited, cpuMs, preallocMs } = await destination(path, prealloc)
   const channel = await connectEndpoint({ kind: 'unix', path })
   const start = performance.now()
   const cpu = process.cpuUsage()
@@ -116,7 +122,7 @@ async function migrate(machine: Machine, postcopy: boolean, n: number): Promise<
   await exited
   const downtime = (result as { downtimeMs?: number }).downtimeMs
   const mib = result.bytes / MiB
-  return { mibs: mib / time, downtimeMs: downtime, rounds: result.rounds, sourceCpuMibs: mib / (sourceCpu / 1000), destinationCpuMibs: perCpuSecond(mib, destinationCpu) }
+  return { mibs: mib / time, preallocMs, totalMibs: mib / (time + preallocMs / 1000), downtimeMs: downtime, rounds: result.rounds, sourceCpuMibs: mib / (sourceCpu / 1000), destinationCpuMibs: perCpuSecond(mib, destinationCpu) }
 }
 
 /** MiB/s at which this process touches fresh memory (one write per 4 KiB page of 64 MiB never used before). */
@@ -133,26 +139,53 @@ try {
   for (const tagged of [true, false]) {
     const label = tagged ? 'tagged' : 'untagged'
     const save: number[] = []
+    const saveNoSync: number[] = []
+    const saveNoSyncCpu: number[] = []
     const restore: number[] = []
     const warmRestore: number[] = []
     const saveCpu: number[] = []
     const restoreCpu: number[] = []
     const warmRestoreCpu: number[] = []
+    const preallocRestore: number[] = []
+    const preallocRestoreCpu: number[] = []
+    const preallocRestoreTotal: number[] = []
+    const preallocMs: number[] = []
     let guestMiB = 0
     for (let r = 0; r < REPEAT; r++) {
       const machine = loadedMachine(tagged)
       const file = join(dir, 'bench.snap')
+      // As `tagvm snapshot` saves (fsync and rename included).
       let start = performance.now()
       let cpu = process.cpuUsage()
       const saved = saveMachine(machine, file)
       save.push(saved.guestBytes / MiB / seconds(start))
       guestMiB = saved.guestBytes / MiB
       saveCpu.push(guestMiB / (cpuSince(cpu) / 1000))
+      // Then without fsync (the bytes stay in the host's page cache).
+      const unsyncedFile = join(dir, 'bench-nosync.snap')
+      start = performance.now()
+      cpu = process.cpuUsage()
+      saveSnapshotFile(unsyncedFile, (enc) => writeMachineSnapshot(machine, enc), { io: { ...fs, fsyncSync: () => {} } })
+      saveNoSync.push(guestMiB / seconds(start))
+      saveNoSyncCpu.push(guestMiB / (cpuSince(cpu) / 1000))
+      rmSync(unsyncedFile, { force: true })
       start = performance.now()
       cpu = process.cpuUsage()
       const restored = restoreMachine(file, () => make())
       restore.push(guestMiB / seconds(start))
       restoreCpu.push(guestMiB / (cpuSince(cpu) / 1000))
+      // As `tagvm restore --prealloc`: host memory for RAM and tags backed first, then the restore.
+      const preallocStart = performance.now()
+      prefaultHostMemory(config.ramSize + config.ramSize / 32)
+      const preallocSeconds = seconds(preallocStart)
+      start = performance.now()
+      cpu = process.cpuUsage()
+      restoreMachine(file, () => make())
+      preallocRestore.push(guestMiB / seconds(start))
+      preallocRestoreCpu.push(guestMiB / (cpuSince(cpu) / 1000))
+      preallocRestoreTotal.push(guestMiB / (seconds(start) + preallocSeconds))
+      preallocMs.push(preallocSeconds * 1000)
+      releasePrefaultedHostMemory()
       start = performance.now()
       cpu = process.cpuUsage()
       restoreMachine(file, () => restored)
@@ -162,18 +195,21 @@ try {
       rmSync(file, { force: true })
     }
     const perCpu = (values: number[]): string => `${best(values, true).toFixed(0)} MiB per CPU-second`
-    console.log(`  snapshot save:    ${best(save, true).toFixed(0)} MiB/s (${perCpu(saveCpu)})`)
+    console.log(`  snapshot save:    ${best(save, true).toFixed(0)} MiB/s (${perCpu(saveCpu)}), fsync included`)
+    console.log(`  snapshot save without fsync (left in the page cache): ${best(saveNoSync, true).toFixed(0)} MiB/s (${perCpu(saveNoSyncCpu)})`)
     console.log(`  snapshot restore: ${best(restore, true).toFixed(0)} MiB/s (${perCpu(restoreCpu)})`)
+    console.log(`  snapshot restore, host memory preallocated first: ${best(preallocRestore, true).toFixed(0)} MiB/s (${perCpu(preallocRestoreCpu)}); prealloc ${best(preallocMs, false).toFixed(0)} ms, ${best(preallocRestoreTotal, true).toFixed(0)} MiB/s counting it`)
     console.log(`  snapshot restore onto RAM the host already backs: ${best(warmRestore, true).toFixed(0)} MiB/s (${perCpu(warmRestoreCpu)})`)
-    for (const postcopy of hasPostcopy ? [false, true] : [false]) {
+    for (const [postcopy, prealloc] of [[false, false], [false, true], ...(hasPostcopy ? [[true, false]] : [])] as [boolean, boolean][]) {
       const runs: MigrationRun[] = []
-      for (let r = 0; r < REPEAT; r++) runs.push(await migrate(loadedMachine(tagged), postcopy, r + (postcopy ? 100 : 0) + (tagged ? 0 : 200)))
+      for (let r = 0; r < REPEAT; r++) runs.push(await migrate(loadedMachine(tagged), postcopy, r + (postcopy ? 100 : 0) + (prealloc ? 300 : 0) + (tagged ? 0 : 200), prealloc))
       const mibs = best(runs.map((x) => x.mibs), true)
       const downtimes = runs.map((x) => x.downtimeMs).filter((d): d is number => d !== undefined)
       const downtime = downtimes.length ? `${best(downtimes, false).toFixed(1)} ms downtime` : 'downtime not reported'
       const destinationCpu = runs.map((x) => x.destinationCpuMibs).filter((d): d is number => d !== undefined)
       const cpu = `source ${best(runs.map((x) => x.sourceCpuMibs), true).toFixed(0)}, destination ${destinationCpu.length ? best(destinationCpu, true).toFixed(0) : '?'} MiB per CPU-second`
-      console.log(`  ${postcopy ? 'post-copy' : 'pre-copy '} migration over a Unix socket to a second process: ${mibs.toFixed(0)} MiB/s, ${downtime} (${runs[0]!.rounds} rounds; ${cpu})`)
+      const preallocNote = prealloc ? `; destination --prealloc took ${best(runs.map((x) => x.preallocMs), false).toFixed(0)} ms before listening, ${best(runs.map((x) => x.totalMibs), true).toFixed(0)} MiB/s counting it` : ''
+      console.log(`  ${postcopy ? 'post-copy' : prealloc ? 'pre-copy, destination --prealloc,' : 'pre-copy '} migration over a Unix socket to a second process: ${mibs.toFixed(0)} MiB/s, ${downtime} (${runs[0]!.rounds} rounds; ${cpu}${preallocNote})`)
     }
   }
 } finally {

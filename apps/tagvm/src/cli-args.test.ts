@@ -61,7 +61,10 @@ describe('commands', () => {
     })
     expect(command(['run', 'g.elf', '--cpus', '4', '--smp-mode', 'threads'])).toMatchObject({ machine: { cpus: 4, smpMode: 'threads', clock: 'host' } })
     expect(command(['restore', 's.snap', '--smp-mode', 'threads'])).toMatchObject({ name: 'restore', smpMode: 'threads' })
-    expect(command(['migrate', 'receive', '--listen', 'fd:3'])).toMatchObject({ name: 'migrate-receive', smpMode: 'lockstep' })
+    expect(command(['migrate', 'receive', '--listen', 'fd:3'])).toMatchObject({ name: 'migrate-receive', smpMode: 'lockstep', prealloc: undefined })
+    expect(command(['migrate', 'receive', '--listen', 'fd:3', '--prealloc', '640M'])).toMatchObject({ name: 'migrate-receive', prealloc: 640 << 20 })
+    expect(command(['restore', 's.snap'])).toMatchObject({ name: 'restore', prealloc: false })
+    expect(command(['restore', 's.snap', '--prealloc'])).toMatchObject({ name: 'restore', prealloc: true })
     expect(command(['run', 'g.bin', '--raw', '--quiet'])).toMatchObject({ quiet: true, machine: { raw: true } })
     expect(command(['run', 'g.elf', '--jit'])).toMatchObject({ machine: { jit: true, smpMode: 'lockstep' } })
     expect(command(['run', 'g.elf', '--no-jit'])).toMatchObject({ machine: { jit: false } })
@@ -69,10 +72,10 @@ describe('commands', () => {
   })
   test('snapshot, restore, migrate, tags, disasm', () => {
     expect(command(['snapshot', 'w.elf', 'w.snap', '--after-insns', '5M', '--quiet'])).toMatchObject({ name: 'snapshot', image: 'w.elf', out: 'w.snap', afterInsns: 5_000_000, quiet: true })
-    expect(command(['restore', 'w.snap', '--max-insns', '1G'])).toEqual({ name: 'restore', snapshot: 'w.snap', maxInsns: 1e9, trace: false, jit: false, smpMode: 'lockstep', quiet: false })
+    expect(command(['restore', 'w.snap', '--max-insns', '1G'])).toEqual({ name: 'restore', snapshot: 'w.snap', maxInsns: 1e9, trace: false, jit: false, smpMode: 'lockstep', prealloc: false, quiet: false })
     expect(command(['restore', 'w.snap', '--jit'])).toMatchObject({ name: 'restore', jit: true })
     expect(command(['migrate', 'send', 'w.elf', '--to', '/tmp/m.sock', '--max-rounds', '3'])).toMatchObject({ name: 'migrate-send', source: 'w.elf', to: '/tmp/m.sock', maxRounds: 3 })
-    expect(command(['migrate', 'receive', '--listen', 'fd:3'])).toEqual({ name: 'migrate-receive', listen: 'fd:3', maxInsns: undefined, trace: false, jit: false, smpMode: 'lockstep', quiet: false })
+    expect(command(['migrate', 'receive', '--listen', 'fd:3'])).toEqual({ name: 'migrate-receive', listen: 'fd:3', maxInsns: undefined, trace: false, jit: false, smpMode: 'lockstep', prealloc: undefined, quiet: false })
     expect(command(['migrate', 'receive', '--listen', 'fd:3', '--jit'])).toMatchObject({ jit: true })
     expect(command(['migrate', 'send', 'w.elf', '--to', '/tmp/m.sock', '--jit'])).toMatchObject({ machine: { jit: true } })
     expect(command(['tags', 'w.elf', '--jit'])).toMatchObject({ machine: { jit: true } })
@@ -96,6 +99,13 @@ describe('commands', () => {
     [['run', 'a', '--smp-mode', 'threads', '--trace'], '--trace steps the vCPUs in turns'],
     [['run', 'a', '--smp-mode', 'threads', '--jit'], '--jit runs lockstep vCPUs only for now'],
     [['restore', 's', '--smp-mode', 'threads', '--trace'], '--trace steps the vCPUs in turns'],
+    [['migrate', 'receive', '--listen', 'fd:3', '--prealloc', 'lots'], "--prealloc: 'lots' is not a size"],
+    [['migrate', 'receive', '--listen', 'fd:3', '--prealloc', '0'], '--prealloc: 0 is not a guest RAM size (above 0, at most 255G)'],
+    [['migrate', 'receive', '--listen', 'fd:3', '--prealloc', '300G'], '--prealloc: 300G is not a guest RAM size'],
+    [['migrate', 'receive', '--listen', 'fd:3', '--prealloc'], '--prealloc'],
+    [['migrate', 'receive', '--listen', 'fd:3', '--prealloc', '1G', '--jit'], '--prealloc backs the host memory of the interpreter; --jit keeps guest RAM in WebAssembly memory'],
+    [['restore', 's', '--prealloc', '--smp-mode', 'threads'], '--prealloc backs the host memory of lockstep vCPUs; --smp-mode threads'],
+    [['restore', 's', '--prealloc=yes'], '--prealloc'],
     [['run', 'a', '--jit', '--no-jit'], '--jit and --no-jit contradict each other'],
     [['restore', 's', '--no-jit', '--jit'], '--jit and --no-jit contradict each other'],
     [['run', 'a', '--max-insns', '0'], '--max-insns: must be at least 1'],
@@ -164,8 +174,9 @@ describe('help says what each command takes', () => {
   const allSpellings = [...new Set(COMMANDS.flatMap((c) => c.options.flatMap(optionSpellings)))]
   const positionalsOf = (name: string): string[] => (name === 'completion' ? ['bash'] : name === 'snapshot' ? ['g.elf', 'g.snap'] : name === 'migrate receive' || name === 'guests' ? [] : ['g.elf'])
   const needed = (name: string): string[] => (name === 'migrate send' ? ['--to', 's'] : name === 'migrate receive' ? ['--listen', 's'] : [])
-  const sample = (spelling: string): string[] => {
-    const option = COMMANDS.flatMap((c) => c.options).find((o) => optionSpellings(o).includes(spelling))!
+  const sample = (spelling: string, command: (typeof COMMANDS)[number]): string[] => {
+    // The command's own option first: --prealloc takes a SIZE for migrate receive and nothing for restore.
+    const option = [...command.options, ...COMMANDS.flatMap((c) => c.options)].find((o) => optionSpellings(o).includes(spelling))!
     // --gdb-wait only goes with --gdb.
     if (option.name === 'gdb-wait') return ['--gdb', 'tcp::1234', spelling]
     if (option.kind === 'flag') return [spelling]
@@ -178,7 +189,7 @@ describe('help says what each command takes', () => {
       for (const spelling of allSpellings) {
         const advertised = spec.options.some((o) => optionSpellings(o).includes(spelling))
         expect(help.includes(`  ${spelling} `) || help.includes(`, ${spelling} `) || help.includes(`  ${spelling}\n`)).toBe(advertised)
-        const argv = [...spec.name.split(' '), ...(spelling === '-kernel' || spelling === '--guest' ? positionalsOf(spec.name).slice(1) : positionalsOf(spec.name)), ...needed(spec.name), ...sample(spelling)]
+        const argv = [...spec.name.split(' '), ...(spelling === '-kernel' || spelling === '--guest' ? positionalsOf(spec.name).slice(1) : positionalsOf(spec.name)), ...needed(spec.name), ...sample(spelling, spec)]
         // --to/--listen given twice when they are also the needed option: skip that pair.
         if (needed(spec.name).includes(spelling)) continue
         const parsed = parseCommand(argv)

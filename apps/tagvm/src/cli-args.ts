@@ -179,13 +179,19 @@ const SEND_OPTIONS: OptionSpec[] = [
   { name: 'max-rounds', kind: 'value', arg: 'N', help: 'pre-copy rounds before stopping the guest (default 8; with --postcopy 1, and 0 is allowed)' },
   { name: 'postcopy', kind: 'flag', help: 'after the pre-copy rounds, run the guest on the destination at once and send the rest as it needs it' },
 ]
-const RECEIVE_OPTIONS: OptionSpec[] = [{ name: 'listen', kind: 'value', arg: 'SOCKET', help: 'where to wait for the source (a Unix socket path, tcp:HOST:PORT with port 0 for any free port, or fd:N)' }, ...LIMIT_OPTIONS, QUIET]
+const RECEIVE_OPTIONS: OptionSpec[] = [
+  { name: 'listen', kind: 'value', arg: 'SOCKET', help: 'where to wait for the source (a Unix socket path, tcp:HOST:PORT with port 0 for any free port, or fd:N)' },
+  { name: 'prealloc', kind: 'value', arg: 'SIZE', help: "back host memory for SIZE of guest RAM and its tags before waiting for the source (as QEMU's -mem-prealloc), so the first touch of each page is paid before the stream starts; RAM beyond SIZE is backed as it arrives (default: all of it as it arrives)" },
+  ...LIMIT_OPTIONS,
+  QUIET,
+]
+const RESTORE_PREALLOC: OptionSpec = { name: 'prealloc', kind: 'flag', help: "back host memory for all of the guest's RAM and tags before its pages are read (as QEMU's -mem-prealloc; default: as they are read)" }
 
 export const COMMANDS: readonly CommandSpec[] = [
   { name: 'run', usage: 'tagvm run IMAGE [options]', summary: 'run a guest image (ELF, Linux arm64 Image, or raw code) on the MTE machine', positionals: ['IMAGE'], options: [...RUN_OPTIONS, ...GDB_OPTIONS, QUIET] },
   { name: 'disasm', usage: 'tagvm disasm FILE [--base ADDR]', summary: 'disassemble an ELF (sections, symbols) or a raw A64 binary', positionals: ['FILE'], options: [{ name: 'base', kind: 'value', arg: 'ADDR', help: 'address of a raw file\'s first byte (default 0)' }] },
   { name: 'snapshot', usage: 'tagvm snapshot IMAGE OUT [options]', summary: 'run a guest and save it (registers, memory, tags, devices) to OUT', positionals: ['IMAGE', 'OUT'], options: [...RUN_OPTIONS, AFTER, QUIET] },
-  { name: 'restore', usage: 'tagvm restore SNAPSHOT [options]', summary: 'continue a saved guest', positionals: ['SNAPSHOT'], options: [...LIMIT_OPTIONS, QUIET] },
+  { name: 'restore', usage: 'tagvm restore SNAPSHOT [options]', summary: 'continue a saved guest', positionals: ['SNAPSHOT'], options: [...LIMIT_OPTIONS, RESTORE_PREALLOC, QUIET] },
   {
     name: 'migrate send',
     usage: 'tagvm migrate send IMAGE|SNAPSHOT --to SOCKET [options]',
@@ -316,9 +322,9 @@ export type Command =
   | { readonly name: 'run'; readonly image: string; readonly machine: MachineOptions; readonly quiet: boolean; readonly gdb?: { readonly endpoint: GdbEndpoint; readonly wait: boolean } }
   | { readonly name: 'disasm'; readonly file: string; readonly base: number | undefined }
   | { readonly name: 'snapshot'; readonly image: string; readonly out: string; readonly machine: MachineOptions; readonly afterInsns: number | undefined; readonly quiet: boolean }
-  | { readonly name: 'restore'; readonly snapshot: string; readonly maxInsns: number | undefined; readonly trace: boolean; readonly jit: boolean; readonly smpMode: SmpMode; readonly quiet: boolean }
+  | { readonly name: 'restore'; readonly snapshot: string; readonly maxInsns: number | undefined; readonly trace: boolean; readonly jit: boolean; readonly smpMode: SmpMode; readonly prealloc: boolean; readonly quiet: boolean }
   | { readonly name: 'migrate-send'; readonly source: string; readonly to: string; readonly machine: MachineOptions; readonly afterInsns: number | undefined; readonly maxRounds: number; readonly postcopy: boolean; readonly quiet: boolean }
-  | { readonly name: 'migrate-receive'; readonly listen: string; readonly maxInsns: number | undefined; readonly trace: boolean; readonly jit: boolean; readonly smpMode: SmpMode; readonly quiet: boolean }
+  | { readonly name: 'migrate-receive'; readonly listen: string; readonly maxInsns: number | undefined; readonly trace: boolean; readonly jit: boolean; readonly smpMode: SmpMode; readonly prealloc: number | undefined; readonly quiet: boolean }
   | { readonly name: 'tags'; readonly input: string; readonly machine: MachineOptions; readonly afterInsns: number | undefined; readonly html: string | undefined; readonly width: number | undefined; readonly quiet: boolean }
   | { readonly name: 'guests' }
   | { readonly name: 'completion'; readonly shell: CompletionShell }
@@ -412,6 +418,16 @@ function imageAndRest(command: string, positionals: readonly string[], values: O
   }
   if (positionals.length > restNames.length) throw new CliError(`${command}: unexpected argument '${positionals[0]}': the image is already given by ${kernel !== undefined ? `-kernel ${kernel}` : `--guest ${guest}`}`)
   return [image, ...positionalsExactly(command, positionals, restNames)]
+}
+
+/**
+ * --prealloc reserves memory for the interpreter's host RAM (chunks the host allocates as
+ * frames are first used); the compiled tier's WebAssembly memory and the threads' shared
+ * memory are allocated another way, and would not take it.
+ */
+function preallocAllowed(values: OptionValues): void {
+  if (jitOption(values)) throw new CliError('--prealloc backs the host memory of the interpreter; --jit keeps guest RAM in WebAssembly memory, which it cannot use: leave out one of them')
+  if (optionValue(values, 'smp-mode') === 'threads') throw new CliError('--prealloc backs the host memory of lockstep vCPUs; --smp-mode threads shares guest RAM between threads in memory it cannot use: leave out one of them')
 }
 
 /** --smp-mode (default lockstep), refused with --trace or --jit on threads. */
@@ -509,7 +525,9 @@ function buildCommand(spec: CommandSpec, args: readonly string[]): Command {
     }
     case 'restore': {
       const [snapshot] = positionalsExactly('restore', positionals, ['SNAPSHOT'])
-      return { name: 'restore', snapshot: snapshot!, maxInsns: countOption(values, 'max-insns'), trace: values.get('trace') === true, jit: jitOption(values), smpMode: smpModeOption(values), quiet }
+      const prealloc = values.get('prealloc') === true
+      if (prealloc) preallocAllowed(values)
+      return { name: 'restore', snapshot: snapshot!, maxInsns: countOption(values, 'max-insns'), trace: values.get('trace') === true, jit: jitOption(values), smpMode: smpModeOption(values), prealloc, quiet }
     }
     case 'migrate send': {
       const [source] = imageAndRest('migrate send', positionals, values, 'IMAGE|SNAPSHOT', [])
@@ -523,7 +541,14 @@ function buildCommand(spec: CommandSpec, args: readonly string[]): Command {
       const listen = optionValue(values, 'listen')
       if (listen === undefined) throw new CliError('migrate receive: --listen SOCKET is required')
       withContext('listen', () => parseEndpoint(listen))
-      return { name: 'migrate-receive', listen, maxInsns: countOption(values, 'max-insns'), trace: values.get('trace') === true, jit: jitOption(values), smpMode: smpModeOption(values), quiet }
+      const preallocText = optionValue(values, 'prealloc')
+      let prealloc: number | undefined
+      if (preallocText !== undefined) {
+        prealloc = withContext('prealloc', () => parseSize(preallocText))
+        if (prealloc <= 0 || prealloc > MAX_MEMORY) throw new CliError(`--prealloc: ${preallocText} is not a guest RAM size (above 0, at most ${MAX_MEMORY / GiB}G)`)
+        preallocAllowed(values)
+      }
+      return { name: 'migrate-receive', listen, maxInsns: countOption(values, 'max-insns'), trace: values.get('trace') === true, jit: jitOption(values), smpMode: smpModeOption(values), prealloc, quiet }
     }
     case 'tags': {
       const [input] = imageAndRest('tags', positionals, values, 'IMAGE|SNAPSHOT', [])

@@ -47,8 +47,8 @@ describe('bash', () => {
     ['tagvm run --ba', ['--backing', '--base']],
     ['tagvm run -kernel gu', ['guest.elf', 'guest.snap', 'guests']],
     ['tagvm restore g', ['guest.elf', 'guest.snap', 'guests']],
-    ['tagvm restore --', ['--help', '--jit', '--max-insns', '--no-jit', '--quiet', '--smp-mode', '--trace']],
-    ['tagvm migrate receive --', ['--help', '--jit', '--listen', '--max-insns', '--no-jit', '--quiet', '--smp-mode', '--trace']],
+    ['tagvm restore --', ['--help', '--jit', '--max-insns', '--no-jit', '--prealloc', '--quiet', '--smp-mode', '--trace']],
+    ['tagvm migrate receive --', ['--help', '--jit', '--listen', '--max-insns', '--no-jit', '--prealloc', '--quiet', '--smp-mode', '--trace']],
     ['tagvm migrate send --t', ['--to', '--trace']],
     ['tagvm migrate send guest.elf --to n', ['notes.txt']],
     ['tagvm tags --h', ['--help', '--html']],
@@ -87,7 +87,7 @@ describe.runIf(zsh)('zsh', () => {
     ['tagvm run --cpus ', []],
     ['tagvm run -initrd ', ['(files)']],
     ['tagvm restore ', ['(files)']],
-    ['tagvm migrate receive -', ['--help', '--jit', '--listen', '--max-insns', '--no-jit', '--quiet', '--smp-mode', '--trace']],
+    ['tagvm migrate receive -', ['--help', '--jit', '--listen', '--max-insns', '--no-jit', '--prealloc', '--quiet', '--smp-mode', '--trace']],
   ])('%j', (line, expected) => {
     expect(zshOffers(line)).toEqual([...expected].sort())
   })

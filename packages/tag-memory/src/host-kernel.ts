@@ -6,6 +6,9 @@ import { HPAGE_FRAMES, HPAGE_SIZE, Page, SwapDevice, SwapEntry, hex } from './ho
 import { USER_ADDRESS_LIMIT } from './mman.js'
 import { PhysicalMemory } from './physical-memory.js'
 
+/** Frames per block of the page-by-frame table. */
+const PAGES_PER_BLOCK = 512
+
 /** Counters for what the host kernel did, for tests and measurements. */
 export interface HostKernelStats {
   /** Frames whose tags were zeroed to make them valid (mte_sync_tags, tag_clear_highpage). */
@@ -57,7 +60,12 @@ export class HostKernel {
   private readonly freeStack: number[] = []
   private nextFresh: number
   private free: number
-  private readonly pagesByPfn = new Map<number, Page>()
+  /**
+   * The page in each frame: arrays of 512 frames (2 MiB), made as their frames are first used,
+   * so there is no hashing and no map entry per page, and a large sparse memory costs little.
+   */
+  private readonly pagesByPfn: ((Page | undefined)[] | undefined)[]
+  private pageCount = 0
   private readonly pageCaches = new WeakMap<ShmemFile | RegularFile, Map<number, Page | SwapEntry>>()
   private readonly swap = new SwapDevice()
   private zero: Page | null = null
@@ -74,6 +82,7 @@ export class HostKernel {
     }
     this.memory = memory
     this.frameInUse = new Uint8Array(memory.frameCount)
+    this.pagesByPfn = new Array<(Page | undefined)[] | undefined>(Math.ceil(memory.frameCount / PAGES_PER_BLOCK)).fill(undefined)
     this.frameInUse.fill(1, 0, firstFrame)
     this.nextFresh = firstFrame
     this.free = memory.frameCount - firstFrame
@@ -207,7 +216,7 @@ export class HostKernel {
   freeFrame(pfn: number): void {
     this.memory.checkPfn(pfn)
     if (!this.frameInUse[pfn]) throw new RangeError(`frame ${pfn} is not allocated`)
-    if (this.pagesByPfn.has(pfn)) throw new RangeError(`frame ${pfn} is still in use by a mapping or page cache`)
+    if (this.pageAt(pfn) !== undefined) throw new RangeError(`frame ${pfn} is still in use by a mapping or page cache`)
     this.releaseFrame(pfn)
   }
 
@@ -254,7 +263,7 @@ export class HostKernel {
   /** @internal A new page on a fresh frame. */
   newPage(owner: ShmemFile | RegularFile | null, index: number): Page {
     const page = new Page(this.allocFrame(), owner, index)
-    this.pagesByPfn.set(page.pfn, page)
+    this.setPage(page.pfn, page)
     return page
   }
 
@@ -272,7 +281,7 @@ export class HostKernel {
       for (let i = 0; i < HPAGE_FRAMES; i++) {
         const page = new Page(this.take(head + i), null, 0)
         page.folioHead = head
-        this.pagesByPfn.set(page.pfn, page)
+        this.setPage(page.pfn, page)
         pages.push(page)
       }
       this.stats.thpAllocs++
@@ -292,7 +301,7 @@ export class HostKernel {
     const told = new Map<HostMm, Set<number>>()
     const members: Page[] = []
     for (let i = 0; i < HPAGE_FRAMES; i++) {
-      const member = this.pagesByPfn.get(head + i)
+      const member = this.pageAt(head + i)
       if (!member || member.folioHead !== head) continue
       members.push(member)
       for (const { mm, vpn } of member.rmap) {
@@ -313,7 +322,7 @@ export class HostKernel {
     page.refs--
     if (page.refs > 0) return
     if (page.refs < 0) throw new Error(`page at frame ${page.pfn} over-released`)
-    this.pagesByPfn.delete(page.pfn)
+    this.setPage(page.pfn, undefined)
     this.releaseFrame(page.pfn)
   }
 
@@ -420,7 +429,7 @@ export class HostKernel {
   /** Swaps out the page in `pfn`: every mapping of it is invalidated first. */
   swapOutFrame(pfn: number): void {
     this.memory.checkPfn(pfn)
-    const page = this.pagesByPfn.get(pfn)
+    const page = this.pageAt(pfn)
     if (!page) throw new ErrnoError('EINVAL', `frame ${pfn} holds no user page`)
     this.swapOutPage(page)
   }
@@ -459,7 +468,7 @@ export class HostKernel {
       mm.replaceWithSwap(vpn, entry)
       entry.refs++
     }
-    page.rmap.length = 0
+    page.clearMappings()
     if (existing) {
       existing.cached = null
       page.swapCacheOf = null
@@ -479,7 +488,7 @@ export class HostKernel {
    */
   migrateFrame(pfn: number, targetPfn?: number): number {
     this.memory.checkPfn(pfn)
-    const page = this.pagesByPfn.get(pfn)
+    const page = this.pageAt(pfn)
     if (!page) throw new ErrnoError('EINVAL', `frame ${pfn} holds no user page`)
     if (targetPfn !== undefined) {
       this.memory.checkPfn(targetPfn)
@@ -489,10 +498,10 @@ export class HostKernel {
     this.splitFolio(page)
     for (const { mm, vpn } of page.rmap) mm.notifyInvalidate(vpn * PAGE_SIZE, (vpn + 1) * PAGE_SIZE)
     this.copyFrameWithTags(page.pfn, to)
-    this.pagesByPfn.delete(page.pfn)
+    this.setPage(page.pfn, undefined)
     this.releaseFrame(page.pfn)
     page.pfn = to
-    this.pagesByPfn.set(to, page)
+    this.setPage(to, page)
     this.stats.migrations++
     return to
   }
@@ -509,7 +518,7 @@ export class HostKernel {
     let high = this.memory.frameCount - 1
     while (moved < maxMoves) {
       while (low < high && this.frameInUse[low]) low++
-      while (high > low && !this.pagesByPfn.has(high)) high--
+      while (high > low && this.pageAt(high) === undefined) high--
       if (low >= high) break
       this.migrateFrame(high, low)
       moved++
@@ -519,7 +528,29 @@ export class HostKernel {
 
   /** Every frame holding a user page (anonymous, shmem or file cache). */
   userFrames(): number[] {
-    return [...this.pagesByPfn.keys()]
+    const frames: number[] = []
+    if (this.pageCount === 0) return frames
+    this.pagesByPfn.forEach((block, b) => {
+      if (block) for (let i = 0; i < block.length; i++) if (block[i] !== undefined) frames.push(b * PAGES_PER_BLOCK + i)
+    })
+    return frames
+  }
+
+  private pageAt(pfn: number): Page | undefined {
+    return this.pagesByPfn[Math.floor(pfn / PAGES_PER_BLOCK)]?.[pfn % PAGES_PER_BLOCK]
+  }
+
+  private setPage(pfn: number, page: Page | undefined): void {
+    const b = Math.floor(pfn / PAGES_PER_BLOCK)
+    let block = this.pagesByPfn[b]
+    if (block === undefined) {
+      if (page === undefined) return
+      block = this.pagesByPfn[b] = new Array<Page | undefined>(PAGES_PER_BLOCK).fill(undefined)
+    }
+    const before = block[pfn % PAGES_PER_BLOCK]
+    if (before === undefined && page !== undefined) this.pageCount++
+    else if (before !== undefined && page === undefined) this.pageCount--
+    block[pfn % PAGES_PER_BLOCK] = page
   }
 }
 

@@ -474,7 +474,7 @@ export class HostMm {
     this.ptes.set(vpn, pte)
     if (page.isZero) return pte
     page.refs++
-    page.rmap.push({ mm: this, vpn })
+    page.addMapping(this, vpn)
     return pte
   }
 
@@ -488,8 +488,7 @@ export class HostMm {
       return
     }
     if (pte.page.isZero) return
-    const at = pte.page.rmap.findIndex((r) => r.mm === this && r.vpn === vpn)
-    if (at >= 0) pte.page.rmap.splice(at, 1)
+    pte.page.removeMapping(this, vpn)
     this.kernel.putPage(pte.page)
   }
 

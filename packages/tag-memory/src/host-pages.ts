@@ -4,12 +4,23 @@ import type { HostMm } from './host-mm.js'
 import { USER_ADDRESS_LIMIT } from './mman.js'
 import type { RegularFile, ShmemFile } from './host-files.js'
 
+/** One PTE mapping a page: which address space, which virtual page. */
+export interface RmapEntry {
+  readonly mm: HostMm
+  readonly vpn: number
+}
+
 /** A page of memory in use (Linux's struct page/folio): where PTEs and page caches point. */
 export class Page {
   /** PTEs mapping it plus one for a page cache or swap cache holding it. */
   refs = 0
-  /** Reverse map: every PTE that maps this page. */
-  readonly rmap: { mm: HostMm; vpn: number }[] = []
+  /**
+   * Reverse map, kept without an object per mapping for the usual single PTE: the first
+   * (mm, vpn) inline, any more in `moreMappings`. `rmap` lists them all.
+   */
+  private firstMm: HostMm | null = null
+  private firstVpn = 0
+  private moreMappings: RmapEntry[] | null = null
   /** Swap entry whose swap cache holds this page, if any. */
   swapCacheOf: SwapEntry | null = null
   /** The shared zero page: mapped read-only anywhere, never counted, moved or freed. */
@@ -21,6 +32,41 @@ export class Page {
     readonly owner: ShmemFile | RegularFile | null,
     readonly index: number,
   ) {}
+
+  /** Every PTE that maps this page (a new array: callers may change the mappings while walking it). */
+  get rmap(): RmapEntry[] {
+    const all: RmapEntry[] = this.firstMm ? [{ mm: this.firstMm, vpn: this.firstVpn }] : []
+    if (this.moreMappings) all.push(...this.moreMappings)
+    return all
+  }
+
+  /** A PTE at `vpn` of `mm` maps this page now. */
+  addMapping(mm: HostMm, vpn: number): void {
+    if (this.firstMm === null) {
+      this.firstMm = mm
+      this.firstVpn = vpn
+    } else (this.moreMappings ??= []).push({ mm, vpn })
+  }
+
+  /** The PTE at `vpn` of `mm` maps this page no more. */
+  removeMapping(mm: HostMm, vpn: number): void {
+    if (this.firstMm === mm && this.firstVpn === vpn) {
+      const next = this.moreMappings?.shift()
+      this.firstMm = next?.mm ?? null
+      this.firstVpn = next?.vpn ?? 0
+    } else {
+      const more = this.moreMappings
+      const at = more ? more.findIndex((r) => r.mm === mm && r.vpn === vpn) : -1
+      if (at >= 0) more!.splice(at, 1)
+    }
+    if (this.moreMappings?.length === 0) this.moreMappings = null
+  }
+
+  /** No PTE maps this page any more (they became swap entries). */
+  clearMappings(): void {
+    this.firstMm = null
+    this.moreMappings = null
+  }
 }
 
 /**

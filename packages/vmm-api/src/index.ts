@@ -70,6 +70,10 @@ export {
   ErrnoError,
   isErrnoError,
   PhysicalMemory,
+  // memory backed before a restore or an incoming migration needs it (-mem-prealloc)
+  prefaultHostMemory,
+  prefaultedHostBytes,
+  releasePrefaultedHostMemory,
   type SharedMemoryHandle,
   type HostKernel,
   type HostMm,

@@ -170,6 +170,36 @@ test('migrate send SNAPSHOT: a saved guest is restored at the source and migrate
   expect(first.stdout() + src.stdout() + dst.stdout()).toBe(recorded('mte-demo'))
 })
 
+test('migrate receive --prealloc backs host memory before it listens; the guest runs on it and prints what it would have', async () => {
+  const { runCli } = await import('../cli-main.js')
+  const { prefaultedHostBytes, releasePrefaultedHostMemory } = await import('@tagvm/vmm-api')
+  const capture = () => {
+    const out: Buffer[] = []
+    let err = ''
+    return {
+      io: { stdout: { write: (t: string | Uint8Array) => out.push(Buffer.from(t)) }, stderr: { write: (t: string) => (err += t) } },
+      stdout: () => Buffer.concat(out).toString('latin1'),
+      stderr: () => err,
+    }
+  }
+  releasePrefaultedHostMemory()
+  const path = join(dir, 'prealloc.sock')
+  const dst = capture()
+  const src = capture()
+  // 16 MiB of RAM and its tags: 9 blocks of 2 MiB, backed before "waiting for a migration".
+  const received = runCli(['migrate', 'receive', '--listen', path, '--prealloc', '16M'], dst.io, 'test')
+  // Backing 18 MiB takes seconds on a loaded host: wait up to a minute for it.
+  for (let i = 0; i < 3000 && !dst.stderr().includes('waiting for a migration'); i++) await new Promise((r) => setTimeout(r, 20))
+  expect(dst.stderr()).toMatch(/^tagvm: backed 18 MiB of host memory for guest RAM and tags in \d+ ms \(--prealloc\)\ntagvm: waiting for a migration/)
+  expect(prefaultedHostBytes()).toBe(18 << 20)
+  const sent = await runCli(['migrate', 'send', elf('mte-demo'), '--to', path, '--after-insns', '104000', '--max-rounds', '1', '--quiet'], src.io, 'test')
+  expect([sent, await received]).toEqual([0, 0])
+  // The destination's machine (and the source's, in this same process) took blocks from it.
+  expect(prefaultedHostBytes()).toBeLessThan(18 << 20)
+  expect(src.stdout() + dst.stdout()).toBe(recorded('mte-demo'))
+  releasePrefaultedHostMemory()
+})
+
 test('tcp:HOST:PORT endpoints: IPv4, a bracketed IPv6 host, port 0 for any free port; malformed ones refused', async () => {
   const { parseEndpoint } = await import('../cli-args.js')
   expect(parseEndpoint('tcp:127.0.0.1:4444')).toEqual({ kind: 'tcp', host: '127.0.0.1', port: 4444 })

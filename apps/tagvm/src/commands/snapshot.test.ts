@@ -93,6 +93,21 @@ test('restore refuses a corrupted snapshot with a message naming the file and pr
   expect(result.stdout).toBe('')
 })
 
+test('restore --prealloc backs host memory for the RAM first, then prints what a plain restore prints', async () => {
+  const { releasePrefaultedHostMemory } = await import('@tagvm/vmm-api')
+  const file = join(dir, 'prealloc.snap')
+  const first = await cli(['snapshot', elf('mte-basic'), file, '--after-insns', '135000', '--quiet'])
+  expect(first.status).toBe(0)
+  const plain = await cli(['restore', file, '--quiet'])
+  const preallocated = await cli(['restore', file, '--prealloc'])
+  releasePrefaultedHostMemory()
+  expect(preallocated.status).toBe(0)
+  // 128 MiB of RAM and its 4 MiB of tags: 66 blocks of 2 MiB.
+  expect(preallocated.stderr).toMatch(/tagvm: backed 132 MiB of host memory for guest RAM and tags in \d+ ms \(--prealloc\)\n/)
+  expect(preallocated.stdout).toBe(plain.stdout)
+  expect(first.stdout + preallocated.stdout).toBe(recorded('mte-basic'))
+})
+
 test('restore with --max-insns stops with status 3', async () => {
   const file = join(dir, 'limit.snap')
   expect((await cli(['snapshot', elf('hello'), file, '--after-insns', '1000', '--quiet'])).status).toBe(0)

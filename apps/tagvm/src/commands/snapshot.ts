@@ -7,6 +7,7 @@ import { ProgressReporter } from '../progress.js'
 import { StopTrigger } from '../stop-trigger.js'
 import { bootImage, commandLineMachine, createMachine, finish, jitHost, smpHost } from './common.js'
 import { runOnConsole } from './console.js'
+import { preallocHost } from './migrate.js'
 
 type SnapshotCommand = Extract<Command, { name: 'snapshot' }>
 type RestoreCommand = Extract<Command, { name: 'restore' }>
@@ -66,6 +67,14 @@ export async function snapshotCommand(command: SnapshotCommand, io: CliIo): Prom
 
 /** `tagvm restore SNAPSHOT`: a fresh VM with the saved state, then run on (the terminal is its console, as for `tagvm run`). */
 export function restoreCommand(command: RestoreCommand, io: CliIo): Promise<number> {
-  const machine = restoreMachine(command.snapshot, (config) => createMachine(config, io, command.trace, { ...smpHost(command.smpMode), ...jitHost(command.jit) }), progress(io, command.quiet, `restore ${command.snapshot}`, 0))
+  const machine = restoreMachine(
+    command.snapshot,
+    (config) => {
+      // The config comes first in a snapshot: RAM is backed before any page is read.
+      if (command.prealloc) preallocHost(config.ramSize, io, command.quiet)
+      return createMachine(config, io, command.trace, { ...smpHost(command.smpMode), ...jitHost(command.jit) })
+    },
+    progress(io, command.quiet, `restore ${command.snapshot}`, 0),
+  )
   return runOnConsole(machine, io, command.maxInsns, command.trace)
 }
