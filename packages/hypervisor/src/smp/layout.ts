@@ -17,6 +17,8 @@ export const GlobalWord = {
   TLBI_ACKED: 2,
   /** 1 while the VMM logs dirty pages (KVM_MEM_LOG_DIRTY_PAGES on RAM): each thread's memslot follows at its next run. */
   DIRTY_LOG: 3,
+  /** 1 while guest RAM has pages still missing (post-copy, KVM_MEM_USERFAULT over the shared bitmap): each thread's memslot follows at its next run. */
+  USERFAULT: 4,
 } as const
 
 /** Words of a vCPU's block in the control buffer (offsets from vcpuBase). */
@@ -141,6 +143,8 @@ export const SmpRequest = {
   HOST_FAULT: 3,
   /** The thread failed; the message is in the error area. */
   ERROR: 4,
+  /** KVM_EXIT_MEMORY_FAULT (KVM_MEM_USERFAULT): the guest touched the missing page at IPA addr; the reply comes once the VMM has put it in (post-copy). */
+  MISSING_PAGE: 5,
 } as const
 /** PSCI power state of a vCPU. */
 export const SmpPower = { ON: 0, OFF: 1, ON_PENDING: 2 } as const

@@ -34,7 +34,7 @@ import {
   writeCount,
   writeRegs,
 } from './layout.js'
-import { KVM_MEM_LOG_DIRTY_PAGES } from '../memslots.js'
+import { KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_USERFAULT } from '../memslots.js'
 
 /** Everything a vCPU thread needs (structured-clonable: a worker's workerData). */
 export interface VcpuThreadInit {
@@ -76,6 +76,12 @@ export interface VcpuThreadInit {
   readonly state?: SharedArrayBuffer
   /** The dirty bitmap a COLLECT_DIRTY task ORs this thread's log into (Int32 words, one bit per RAM page). */
   readonly dirty?: SharedArrayBuffer
+  /**
+   * The VMM's userfault bitmap (post-copy: one bit per RAM page, set while the page has not
+   * arrived; see KVM_MEM_USERFAULT), shared so that the thread sees each page arrive. While
+   * GlobalWord.USERFAULT is 1 the thread's memslot has KVM_MEM_USERFAULT over it.
+   */
+  readonly userfault?: SharedArrayBuffer
 }
 
 /** Milliseconds since the epoch, sub-millisecond, comparable between the threads of a process. */
@@ -351,7 +357,9 @@ export function runVcpuThread(init: VcpuThreadInit): void {
 
 function serve(vcpu: Vcpu, vm: Vm, words: Int32Array, at: (w: number) => number, request: (kind: number) => number, tlb: ThreadTlb, init: VcpuThreadInit): void {
   let started = false
-  let logging = false
+  /** The thread's RAM memslot flags (KVM_MEM_LOG_DIRTY_PAGES, KVM_MEM_USERFAULT), as the VMM last asked. */
+  let slotFlags = 0
+  const userfaultBitmap = init.userfault ? new Uint8Array(init.userfault) : undefined
   const vgic = vmVgic(vm)
   const cpu = vcpu.cpu as Cpu
   for (;;) {
@@ -387,12 +395,13 @@ function serve(vcpu: Vcpu, vm: Vm, words: Int32Array, at: (w: number) => number,
       const delay = Atomics.load(words, at(VcpuWord.START_DELAY))
       if (delay > 0) Atomics.wait(words, at(VcpuWord.COMMAND), SmpCommand.RUN, delay)
     }
-    // The VMM turned dirty logging on or off while every thread was parked.
-    const wantLogging = Atomics.load(words, GlobalWord.DIRTY_LOG) === 1
-    if (wantLogging !== logging) {
-      logging = wantLogging
+    // The VMM turned dirty logging on or off, or the last missing page arrived (post-copy),
+    // while every thread was parked.
+    const wantFlags = (Atomics.load(words, GlobalWord.DIRTY_LOG) === 1 ? KVM_MEM_LOG_DIRTY_PAGES : 0) | (userfaultBitmap && Atomics.load(words, GlobalWord.USERFAULT) === 1 ? KVM_MEM_USERFAULT : 0)
+    if (wantFlags !== slotFlags) {
+      slotFlags = wantFlags
       const { ram } = init
-      vm.setUserMemoryRegion({ slot: ram.slot, flags: logging ? KVM_MEM_LOG_DIRTY_PAGES : 0, guestPhysAddr: ram.guestPhysAddr, memorySize: ram.size, userspaceAddr: ram.hva })
+      vm.setUserMemoryRegion({ slot: ram.slot, flags: slotFlags, guestPhysAddr: ram.guestPhysAddr, memorySize: ram.size, userspaceAddr: ram.hva, ...(slotFlags & KVM_MEM_USERFAULT ? { userfaultBitmap } : {}) })
     }
     // After STATE = RUNNING: a TLBI broadcast from now on waits for this thread.
     tlb.catchUp()
@@ -438,6 +447,13 @@ function serve(vcpu: Vcpu, vm: Vm, words: Int32Array, at: (w: number) => number,
       case 'system-event':
         Atomics.store(words, at(VcpuWord.EVENT), exit.type)
         request(SmpRequest.SYSTEM_EVENT)
+        break
+      case 'memory-fault':
+        // Post-copy: the main thread answers once the page (with its tags) is in; the next
+        // KVM_RUN retries the access.
+        Atomics.store(words, at(VcpuWord.ADDR_LO), exit.gpa >>> 0)
+        Atomics.store(words, at(VcpuWord.ADDR_HI), Math.floor(exit.gpa / 2 ** 32))
+        request(SmpRequest.MISSING_PAGE)
         break
       default:
         throw new Error(`vCPU ${vcpu.id}: KVM_RUN exit ${exit.kind} is not handled on vCPU threads yet`)

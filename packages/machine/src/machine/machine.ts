@@ -332,7 +332,9 @@ export class Machine {
   runUntilMissing(budget = Number.POSITIVE_INFINITY, options: RunOptions = {}): StopReason | MissingPageStop {
     if (!(budget >= 0)) throw new RangeError(`budget must be a non-negative number, got ${budget}`)
     if (this.threadOptions) {
-      if (this.memory.missingPages > 0) return { kind: 'error', message: 'pages of guest memory have not arrived yet (post-copy): vCPU threads run only once every page is in' }
+      // The threads take the VMM's userfault bitmap when they start (a post-copy destination
+      // runs first with its pages missing); threads that started without it cannot see pages go missing.
+      if (this.memory.missingPages > 0 && this.threads && !this.threads.userfault) return { kind: 'error', message: 'pages of guest memory went missing after the vCPU threads started (they have no view of missing pages): load post-copy state into a fresh machine' }
       return this.runOnThreads(budget)
     }
     const start = this.retired
@@ -379,15 +381,26 @@ export class Machine {
   }
 
   /** Machine.run with every vCPU on its own thread (smp/threads.ts); the threads start on the first run. */
-  private runOnThreads(budget: number): StopReason {
+  private runOnThreads(budget: number): StopReason | MissingPageStop {
     this.threads ??= new VcpuThreads(
-      { kvm: this.kvm, vm: this.vm, vcpus: this.vcpus, ram: this.memory.region, mte: this.config.mte, mmio: (a, w, d) => this.mmio(a, w, d), idle: () => this.flushConsole() },
+      {
+        kvm: this.kvm,
+        vm: this.vm,
+        vcpus: this.vcpus,
+        ram: this.memory.region,
+        mte: this.config.mte,
+        ...(this.memory.missingBitmap ? { userfault: this.memory.missingBitmap } : {}),
+        isMissing: (gpa) => this.memory.isMissing(gpa),
+        mmio: (a, w, d) => this.mmio(a, w, d),
+        idle: () => this.flushConsole(),
+      },
       this.threadOptions!,
     )
     const before = this.threads.retired()
     const end = this.threads.run(budget)
     this.retired += this.threads.retired() - before
     this.flushConsole()
+    if (end.kind === 'missing-page') return { kind: 'missing-page', gpa: end.gpa }
     if (end.kind !== 'system-event') return end
     if (end.type === KVM_SYSTEM_EVENT_SHUTDOWN) return { kind: 'power-off' }
     if (end.type === KVM_SYSTEM_EVENT_RESET) return { kind: 'reset' }

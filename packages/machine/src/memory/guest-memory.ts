@@ -283,7 +283,8 @@ export class GuestMemory {
    * mapping it, until `markArrived` says the page and its tags are in place.
    */
   markMissing(runs: Uint32Array): void {
-    const missing = (this.missing ??= new Uint8Array(Math.ceil(this.pageCount / 64) * 8))
+    // Shared memory: vCPU threads read the same bitmap (VcpuThreads), so they see pages arrive.
+    const missing = (this.missing ??= new Uint8Array(new SharedArrayBuffer(Math.ceil(this.pageCount / 64) * 8)))
     for (let i = 0; i < runs.length; i += 2) {
       const first = runs[i]!
       const count = runs[i + 1]!
@@ -319,6 +320,11 @@ export class GuestMemory {
     if (!missing || !this.contains(gpa)) return false
     const page = Math.floor((gpa - this.region.base) / PAGE_SIZE)
     return (missing[page >>> 3]! & (1 << (page & 7))) !== 0
+  }
+
+  /** The userfault bitmap while pages are missing (post-copy; one bit per page of RAM, on a SharedArrayBuffer), else undefined. */
+  get missingBitmap(): Uint8Array | undefined {
+    return this.missing ?? undefined
   }
 
   /** Pages still missing (post-copy). */

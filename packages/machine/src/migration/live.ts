@@ -576,12 +576,6 @@ function postcopyGuest(machine: Machine, receiver: MigrationReceiver, connection
     for (;;) {
       if (lost) return { kind: 'error', message: lost }
       if (receiver.complete && machine.memory.missingPages === 0) return machine.run(budget - (machine.retired - start))
-      if (machine.onThreads) {
-        // vCPU threads have no view of missing pages (their stage 2 has no userfault): the
-        // guest starts once every page is in (the source pushes them all).
-        await complete.catch(() => {})
-        continue
-      }
       const left = budget - (machine.retired - start)
       if (left <= 0) return { kind: 'budget' }
       const stop = machine.runUntilMissing(Math.min(left, POSTCOPY_SLICE))

@@ -141,4 +141,30 @@ describe('live migration of vCPUs on threads', () => {
       expect(guest.machine.smpStats()!.retired.every((n) => n > 0)).toBe(true)
     })
   }
+
+  test('post-copy onto threads pages on demand: the guest runs on its threads before its pages have arrived, asks for what it touches, and ends as QEMU does', { timeout: 600_000 }, async () => {
+    const out = { text: '' }
+    const source = machine(out)
+    source.boot(STRESS, 'smp-stress.elf')
+    expect(source.run(500_000)).toEqual({ kind: 'budget' })
+    while (!source.smpStats()!.retired.every((n) => n > 10_000)) expect(source.run(100_000)).toEqual({ kind: 'budget' })
+    const [a, b] = channelPair()
+    const incoming = receiveMigration(b, (config) => machine(out, { config }))
+    // No pre-copy round and a slow push: the destination's vCPU threads touch pages (their
+    // code, stacks, the shared counters) before the push brings them.
+    const sending = sendMachine(source, a, { maxRounds: 0, postcopy: true, postcopyBandwidth: 256 << 10 })
+    const guest = await incoming
+    expect(guest.postcopy).toBe(true)
+    expect(guest.machine.memory.missingPages).toBeGreaterThan(0)
+    const stop = await guest.run(LIMIT)
+    const sent = await sending
+    await guest.complete
+    expect(stop).toEqual({ kind: 'power-off' })
+    expect(out.text).toBe(STRESS_QEMU)
+    expect(sent.kind).toBe('migrated')
+    // Pages the threads asked for ahead of the push: they did not wait for the whole push.
+    if (sent.kind === 'migrated') expect(sent.requestedPages).toBeGreaterThan(0)
+    expect(guest.machine.memory.missingPages).toBe(0)
+    expect(guest.machine.smpStats()!.retired.every((n) => n > 0)).toBe(true)
+  })
 })

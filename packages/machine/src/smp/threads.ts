@@ -73,6 +73,8 @@ export type ThreadRunEnd =
   | { readonly kind: 'budget' }
   | { readonly kind: 'system-event'; readonly type: number }
   | { readonly kind: 'error'; readonly message: string }
+  /** A vCPU touched a page that has not arrived (post-copy); it waits in its request until the page is in and the next run. */
+  | { readonly kind: 'missing-page'; readonly gpa: number }
 
 /** What the threads ask the machine to do. */
 export interface ThreadMachineSide {
@@ -81,6 +83,14 @@ export interface ThreadMachineSide {
   readonly vcpus: readonly VcpuFd[]
   readonly ram: RamRegion
   readonly mte: boolean
+  /**
+   * The RAM memslot's userfault bitmap on a SharedArrayBuffer (post-copy: one bit per page,
+   * set while the page is missing), when pages are missing as the threads start. The threads
+   * read it: a page that arrives is cleared there and the waiting vCPU goes on.
+   */
+  readonly userfault?: Uint8Array
+  /** Whether the page holding `gpa` is still missing (post-copy). */
+  isMissing(gpa: number): boolean
   /** An MMIO access from a thread: `data` written, or to fill for a read. */
   mmio(addr: number, write: boolean, data: Uint8Array): void
   /** Called while the main thread waits (flush the console). */
@@ -113,6 +123,8 @@ export class VcpuThreads {
   private readonly handles: VcpuThreadHandle[] = []
   private hostFaults = 0
   private closed = false
+  /** Whether the threads see the VMM's userfault bitmap (post-copy pages missing as they started). */
+  readonly userfault: boolean
 
   constructor(
     private readonly side: ThreadMachineSide,
@@ -134,6 +146,9 @@ export class VcpuThreads {
     // The vGIC's state moves into shared memory: each thread runs its vCPU's CPU interface
     // and the GIC's MMIO in-kernel, SGIs go between threads, KVM_IRQ_LINE kicks the target.
     const vgic = shareVmVgic(side.vm.vm, this.control)
+    const userfault = side.userfault?.buffer
+    if (userfault !== undefined && !(userfault instanceof SharedArrayBuffer)) throw new TypeError('the userfault bitmap vCPU threads read must be on a SharedArrayBuffer')
+    this.userfault = userfault !== undefined
     for (let i = 0; i < cpus; i++) {
       const vcpu = side.vcpus[i]!
       const base = vcpuBase(i)
@@ -157,6 +172,7 @@ export class VcpuThreads {
         state: this.state,
         dirty: this.dirty,
         ...(vgic ? { vgic } : {}),
+        ...(userfault ? { userfault } : {}),
       }
       this.handles.push(options.spawn(init))
     }
@@ -195,8 +211,10 @@ export class VcpuThreads {
   run(budget: number): ThreadRunEnd {
     if (this.closed) return { kind: 'error', message: 'the vCPU threads were shut down' }
     const start = this.retired()
-    // Dirty logging follows the main VM's RAM memslot (the threads were parked when it changed).
-    Atomics.store(this.words, GlobalWord.DIRTY_LOG, this.ramSlot()?.dirtyLogging ? 1 : 0)
+    // Dirty logging and userfault follow the main VM's RAM memslot (the threads were parked when it changed).
+    const slot = this.ramSlot()
+    Atomics.store(this.words, GlobalWord.DIRTY_LOG, slot?.dirtyLogging ? 1 : 0)
+    Atomics.store(this.words, GlobalWord.USERFAULT, slot?.userfaultBitmap ? 1 : 0)
     this.command(SmpCommand.RUN)
     let end: ThreadRunEnd | undefined
     while (!end) {
@@ -235,7 +253,7 @@ export class VcpuThreads {
   }
 
   /** The main VM's RAM memslot (undefined once deleted). */
-  private ramSlot(): { readonly dirtyLogging: boolean; markDirty(gfn: number): void; readonly baseGfn: number } | undefined {
+  private ramSlot(): { readonly dirtyLogging: boolean; readonly userfaultBitmap: Uint8Array | null; markDirty(gfn: number): void; readonly baseGfn: number } | undefined {
     return this.side.vm.vm.memslots.get(this.side.ram.slot)
   }
 
@@ -259,7 +277,15 @@ export class VcpuThreads {
       const base = vcpuBase(i)
       const state = Atomics.load(this.words, base + VcpuWord.STATE)
       if (state !== SmpThreadState.PARKED) {
-        const why = state === SmpThreadState.REQUEST ? 'held in a system event (the guest powered off or reset)' : state === SmpThreadState.FAILED ? 'failed' : `in state ${state}`
+        const request = Atomics.load(this.words, base + VcpuWord.REQUEST)
+        const why =
+          state === SmpThreadState.REQUEST
+            ? request === SmpRequest.MISSING_PAGE
+              ? 'waiting for a page that has not arrived (post-copy)'
+              : 'held in a system event (the guest powered off or reset)'
+            : state === SmpThreadState.FAILED
+              ? 'failed'
+              : `in state ${state}`
         throw new Error(`vCPU ${i}'s thread is ${why}: its state cannot be read`)
       }
     }
@@ -312,7 +338,7 @@ export class VcpuThreads {
         const state = Atomics.load(this.words, vcpuBase(i) + VcpuWord.STATE)
         const request = Atomics.load(this.words, vcpuBase(i) + VcpuWord.REQUEST)
         // A thread held in a system event or a failure stops too.
-        const held = state === SmpThreadState.REQUEST && (request === SmpRequest.SYSTEM_EVENT || request === SmpRequest.ERROR)
+        const held = state === SmpThreadState.REQUEST && (request === SmpRequest.SYSTEM_EVENT || request === SmpRequest.ERROR || request === SmpRequest.MISSING_PAGE)
         if (!held && state !== SmpThreadState.PARKED && state !== SmpThreadState.FAILED && state !== SmpThreadState.QUIT) parked = false
         // A CPU_ON another vCPU made just before it parked: the target takes it first.
         if (Atomics.load(this.words, vcpuBase(i) + VcpuWord.POWER) === SmpPower.ON_PENDING && state === SmpThreadState.PARKED) parked = false
@@ -336,6 +362,16 @@ export class VcpuThreads {
         case SmpRequest.MMIO:
           this.mmio(base)
           break
+        case SmpRequest.MISSING_PAGE: {
+          // The page came meanwhile (or before this run): the vCPU retries the access. Else
+          // the run ends there and the thread waits, held, until a later run finds it in.
+          const gpa = this.address(base)
+          if (this.side.isMissing(gpa)) {
+            if (!parking) end ??= { kind: 'missing-page', gpa }
+            continue
+          }
+          break
+        }
         case SmpRequest.SYSTEM_EVENT:
           if (parking) continue
           end ??= { kind: 'system-event', type: Atomics.load(this.words, base + VcpuWord.EVENT) }
