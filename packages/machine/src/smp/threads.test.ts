@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, test } from 'vitest'
-import { Machine, type MachineConfig, type StopReason } from '../index.js'
+import { Worker } from 'node:worker_threads'
+import { Machine, vcpuThreadBootSource, type MachineConfig, type StopReason, type VcpuThreadSpawner } from '../index.js'
 import { spawnSourceWorker } from './node-spawn.test-support.js'
 import { describeCase, runStressCase, stressCases } from './stress.test-support.js'
 
@@ -98,6 +99,22 @@ describe('interrupts between vCPUs (smp-sgi guest: SGI ping-pong, the UART SPI r
       const { stop, output } = runOnThreads(SGI, 'smp-sgi.elf', 2, { slice, startDelays: [0, slice === 1_000 ? 7 : 0] })
       expect(stop, `slice ${slice}`).toEqual({ kind: 'power-off' })
       expect(output, `slice ${slice}`).toBe(SGI_QEMU)
+    }
+  })
+})
+
+describe('a vCPU thread that cannot start', () => {
+  test('a worker whose code does not load ends the run with an error naming it (it used to wait forever)', { timeout: 60_000 }, () => {
+    const missing = new URL('./no-such-vmm-api.js', import.meta.url).href
+    const spawn: VcpuThreadSpawner = (init) => new Worker(vcpuThreadBootSource(missing), { eval: true, workerData: init, execArgv: [] })
+    const machine = Machine.create(config(2), {}, { threads: { spawn } })
+    try {
+      machine.boot(CRC, 'smp-crc.elf')
+      const stop = machine.run()
+      expect(stop.kind).toBe('error')
+      expect(stop.kind === 'error' && stop.message).toMatch(/^vCPU \d thread: could not load the vCPU thread code: .*no-such-vmm-api/)
+    } finally {
+      machine.close()
     }
   })
 })

@@ -431,7 +431,32 @@ export class VcpuThreads {
 export function vcpuThreadBootSource(entry: string, options: { tsx?: boolean } = {}): string {
   const load = `import(${JSON.stringify(entry)}).then((m) => m.runVcpuThread(workerData))`
   const body = options.tsx ? `import('tsx/esm/api').then((tsx) => { tsx.register(); return ${load} })` : load
-  return `import { workerData } from 'node:worker_threads'; ${body}`
+  return `import { workerData } from 'node:worker_threads'; ${body}.catch(${bootFailureReport()})`
+}
+
+/**
+ * Source of a function that reports a thread whose code could not be loaded (a wrong entry, a
+ * missing build) as runVcpuThread reports its own failures: the message in the thread's error
+ * area, state FAILED, an ERROR request. Without it the main thread, blocked in Atomics.wait,
+ * never hears of the worker's death and waits for it forever. The layout's numbers are baked
+ * in: the code that knows them is what failed to load.
+ */
+function bootFailureReport(): string {
+  const globalWords = vcpuBase(0)
+  const blockWords = vcpuBase(1) - globalWords
+  const errorBytes = errorArea(createControlBuffer(1), 1, 0).length
+  return `(error) => {
+    const words = new Int32Array(workerData.control)
+    const base = ${globalWords} + workerData.index * ${blockWords}
+    const area = new Uint8Array(workerData.control, (${globalWords} + workerData.cpus * ${blockWords}) * 4 + workerData.index * ${errorBytes}, ${errorBytes})
+    const text = 'could not load the vCPU thread code: ' + (error instanceof Error ? error.message : String(error))
+    area.fill(0)
+    area.set(new TextEncoder().encode(text).subarray(0, ${errorBytes - 1}))
+    Atomics.store(words, base + ${VcpuWord.STATE}, ${SmpThreadState.FAILED})
+    Atomics.store(words, base + ${VcpuWord.REQUEST}, ${SmpRequest.ERROR})
+    Atomics.add(words, ${GlobalWord.DOORBELL}, 1)
+    Atomics.notify(words, ${GlobalWord.DOORBELL})
+  }`
 }
 
 /** A vCPU's registers as they are handed to its thread: what `getOneReg` gives. */
