@@ -107,7 +107,7 @@ describe('a vCPU thread that cannot start', () => {
   test('a worker whose code does not load ends the run with an error naming it (it used to wait forever)', { timeout: 60_000 }, () => {
     const missing = new URL('./no-such-vmm-api.js', import.meta.url).href
     const spawn: VcpuThreadSpawner = (init) => new Worker(vcpuThreadBootSource(missing), { eval: true, workerData: init, execArgv: [] })
-    const machine = Machine.create(config(2), {}, { threads: { spawn } })
+    const machine = Machine.create(config(2), { console: () => {} }, { threads: { spawn } })
     try {
       machine.boot(CRC, 'smp-crc.elf')
       const stop = machine.run()
