@@ -12,6 +12,8 @@ const TLBI = readFileSync(new URL('smp-tlbi/smp-tlbi.elf', GUESTS))
 const TLBI_QEMU = readFileSync(new URL('smp-tlbi/qemu-smp2.out', GUESTS), 'utf8')
 const SGI = readFileSync(new URL('smp-sgi/smp-sgi.elf', GUESTS))
 const SGI_QEMU = readFileSync(new URL('smp-sgi/qemu-smp2.out', GUESTS), 'utf8')
+const SMC = readFileSync(new URL('smp-smc/smp-smc.elf', GUESTS))
+const SMC_QEMU = readFileSync(new URL('smp-smc/qemu-smp2.out', GUESTS), 'utf8')
 
 function config(cpus: number): MachineConfig {
   return { ramBase: 0x4000_0000, ramSize: 16 << 20, cpus, mte: true, backing: 'anon', clock: 'host' }
@@ -99,6 +101,25 @@ describe('interrupts between vCPUs (smp-sgi guest: SGI ping-pong, the UART SPI r
       const { stop, output } = runOnThreads(SGI, 'smp-sgi.elf', 2, { slice, startDelays: [0, slice === 1_000 ? 7 : 0] })
       expect(stop, `slice ${slice}`).toEqual({ kind: 'power-off' })
       expect(output, `slice ${slice}`).toBe(SGI_QEMU)
+    }
+  })
+})
+
+// The code-cache coherence test of the architecture step (packages/cpu code-coherence.test.ts:
+// two CPUs on one thread) with the two vCPUs on two threads: CPU 1 holds a function decoded,
+// the boot CPU rewrites it with the maintenance the Arm ARM asks for, CPU 1 must run the new
+// instruction after its ISB, every round.
+describe('cross-modifying code across vCPU threads (smp-smc guest)', () => {
+  test('in lockstep, as QEMU: no stale instruction after the maintenance', () => {
+    expect(lockstep(SMC, 'smp-smc.elf', 2)).toBe(SMC_QEMU)
+  })
+
+  test('on two threads, whatever the slice, as QEMU: no stale instruction after the maintenance', { timeout: 240_000 }, () => {
+    for (const slice of [1_000, 200_000]) {
+      const { stop, output, machine } = runOnThreads(SMC, 'smp-smc.elf', 2, { slice })
+      expect(stop, `slice ${slice}`).toEqual({ kind: 'power-off' })
+      expect(output, `slice ${slice}`).toBe(SMC_QEMU)
+      expect(machine.smpStats()!.retired.every((n) => n > 0), `slice ${slice}`).toBe(true)
     }
   })
 })
