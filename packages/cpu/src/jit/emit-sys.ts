@@ -16,37 +16,6 @@ import { Op } from './wasm-encoder.js'
 const rs = (n: number): number => (n === 31 ? REG_SP : n)
 const wz = (n: number): number => (n === 31 ? REG_DISCARD : n)
 
-/** Whether emitSys translates this instruction (region.ts asks). */
-export function isSysSupported(d: Instruction): boolean {
-  switch (d.name) {
-    case 'ADC': case 'ADCS': case 'SBC': case 'SBCS':
-    case 'PRFM_ui': case 'PRFM_reg': case 'PRFUM': case 'PRFM_lit':
-    case 'LDAR': case 'STLR':
-    case 'MRS': case 'MSR_r': case 'MSR_i': case 'SYS': case 'ISB':
-      return true
-    default:
-      return false
-  }
-}
-
-/** Registers an instruction of isSysSupported reads and writes (as region.ts's registersOf). */
-export function sysRegisters(d: Instruction): { reads: number[]; writes: number[] } | null {
-  switch (d.name) {
-    case 'ADC': case 'ADCS': case 'SBC': case 'SBCS':
-      return { reads: [d.rn, d.rm], writes: [wz(d.rd)] }
-    case 'LDAR':
-      return { reads: [rs(d.rn)], writes: [wz(d.rt)] }
-    case 'STLR':
-      return { reads: [rs(d.rn), d.rt], writes: [] }
-    case 'MRS':
-      return { reads: [], writes: [wz(d.rt)] }
-    case 'MSR_r': case 'SYS':
-      return { reads: [d.rt], writes: [] }
-    default:
-      return null
-  }
-}
-
 /** Emits instruction k of block b (one of isSysSupported); false when it is not one of these. */
 export function emitSys(em: Emitter, b: Block, k: number): boolean {
   const d: Instruction = b.insns[k]!.d

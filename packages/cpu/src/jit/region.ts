@@ -5,7 +5,6 @@
 
 import { decode, type Instruction } from '@tagvm/a64'
 import { REG_DISCARD, REG_SP, REG_ZR } from '../state.js'
-import { isSysSupported, sysRegisters } from './emit-sys.js'
 
 export interface Insn {
   /** Byte offset in the page. */
@@ -306,5 +305,36 @@ export function registersOf(d: Instruction): { reads: number[]; writes: number[]
     }
     default:
       return sysRegisters(d) ?? { reads: [], writes: [] }
+  }
+}
+
+/** Whether emit-sys.ts translates this instruction (kept here, with the other analysis, so region.ts imports no emitter). */
+export function isSysSupported(d: Instruction): boolean {
+  switch (d.name) {
+    case 'ADC': case 'ADCS': case 'SBC': case 'SBCS':
+    case 'PRFM_ui': case 'PRFM_reg': case 'PRFUM': case 'PRFM_lit':
+    case 'LDAR': case 'STLR':
+    case 'MRS': case 'MSR_r': case 'MSR_i': case 'SYS': case 'ISB':
+      return true
+    default:
+      return false
+  }
+}
+
+/** Registers an instruction of isSysSupported reads and writes (as registersOf). */
+export function sysRegisters(d: Instruction): { reads: number[]; writes: number[] } | null {
+  switch (d.name) {
+    case 'ADC': case 'ADCS': case 'SBC': case 'SBCS':
+      return { reads: [d.rn, d.rm], writes: [wz(d.rd)] }
+    case 'LDAR':
+      return { reads: [rs(d.rn)], writes: [wz(d.rt)] }
+    case 'STLR':
+      return { reads: [rs(d.rn), d.rt], writes: [] }
+    case 'MRS':
+      return { reads: [], writes: [wz(d.rt)] }
+    case 'MSR_r': case 'SYS':
+      return { reads: [d.rt], writes: [] }
+    default:
+      return null
   }
 }
