@@ -144,17 +144,22 @@ test('tagvm migrate over inherited pipes (fd:3, ACK on fd:4), relayed by the par
   expect(sent.stdout + received.stdout).toBe(recorded('mte-demo'))
 })
 
+/**
+ * A CliIo for runCli whose output can be read while the command still runs (cli() in
+ * cli.test-support.ts gives it only at the end): stdout as latin1, one character per byte.
+ */
+function capture() {
+  const out: Buffer[] = []
+  let err = ''
+  return {
+    io: { stdout: { write: (t: string | Uint8Array) => out.push(Buffer.from(t)) }, stderr: { write: (t: string) => (err += t) } },
+    stdout: () => Buffer.concat(out).toString('latin1'),
+    stderr: () => err,
+  }
+}
+
 test('migrate send SNAPSHOT: a saved guest is restored at the source and migrated on', async () => {
   const { runCli } = await import('../cli-main.js')
-  const capture = () => {
-    const out: Buffer[] = []
-    let err = ''
-    return {
-      io: { stdout: { write: (t: string | Uint8Array) => out.push(Buffer.from(t)) }, stderr: { write: (t: string) => (err += t) } },
-      stdout: () => Buffer.concat(out).toString('latin1'),
-      stderr: () => err,
-    }
-  }
   const snap = join(dir, 'demo-for-migration.snap')
   const first = capture()
   expect(await runCli(['snapshot', elf('mte-demo'), snap, '--after-insns', '110000', '--quiet'], first.io, 'test')).toBe(0)
@@ -173,15 +178,6 @@ test('migrate send SNAPSHOT: a saved guest is restored at the source and migrate
 test('migrate receive --prealloc backs host memory before it listens; the guest runs on it and prints what it would have', async () => {
   const { runCli } = await import('../cli-main.js')
   const { prefaultedHostBytes, releasePrefaultedHostMemory } = await import('@tagvm/vmm-api')
-  const capture = () => {
-    const out: Buffer[] = []
-    let err = ''
-    return {
-      io: { stdout: { write: (t: string | Uint8Array) => out.push(Buffer.from(t)) }, stderr: { write: (t: string) => (err += t) } },
-      stdout: () => Buffer.concat(out).toString('latin1'),
-      stderr: () => err,
-    }
-  }
   releasePrefaultedHostMemory()
   const path = join(dir, 'prealloc.sock')
   const dst = capture()
