@@ -150,7 +150,6 @@ export {
   readRegs,
   errorArea,
   readCount,
-  epochMs,
   runVcpuThread,
   shareVmCounters,
   shareVmVgic,

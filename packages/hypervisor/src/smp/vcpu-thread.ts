@@ -13,7 +13,7 @@ import { Hypervisor } from '../hypervisor.js'
 import { decodeRegId } from '../one-reg.js'
 import { mpidrForVcpu, type PsciVcpu } from '../psci.js'
 import { isIdRegister } from '../sysregs.js'
-import { DEFAULT_COUNTER_FREQUENCY, HostClock } from '../timer/clock.js'
+import { HostClock } from '../timer/clock.js'
 import { KVM_REG_ARM_PTIMER_CNT, KVM_REG_ARM_TIMER_CNT } from '../timer/one-reg.js'
 import { createVmTimers, existingVmTimers, vmTimers, type VmCounterShare } from '../timer/timer.js'
 import { KVM_ARM_TARGET_GENERIC_V8, KVM_ARM_VCPU_PSCI_0_2, type Vcpu } from '../vcpu.js'
@@ -66,12 +66,6 @@ export interface VcpuThreadInit {
    * `regs` (TIMER_CNT, PTIMER_CNT) are then not used.
    */
   readonly counters?: VmCounterShare
-  /**
-   * Without `counters`: when `regs` were read (`epochMs()` on the main thread). The counters in
-   * them move on by the time since; a delay between reading a counter and this time (a busy
-   * host, cold code) leaves the thread's counter behind by as much.
-   */
-  readonly regsReadAt?: number
   /** Register areas (layout.ts createStateBuffer) a SAVE_STATE task writes to. */
   readonly state?: SharedArrayBuffer
   /** The dirty bitmap a COLLECT_DIRTY task ORs this thread's log into (Int32 words, one bit per RAM page). */
@@ -84,10 +78,6 @@ export interface VcpuThreadInit {
   readonly userfault?: SharedArrayBuffer
 }
 
-/** Milliseconds since the epoch, sub-millisecond, comparable between the threads of a process. */
-export function epochMs(): number {
-  return performance.timeOrigin + performance.now()
-}
 
 /** The VM's counters for its vCPU threads (VcpuThreadInit.counters); undefined unless they run on a shareable host clock. */
 export function shareVmCounters(vm: Vm): VmCounterShare | undefined {
@@ -333,13 +323,7 @@ export function runVcpuThread(init: VcpuThreadInit): void {
       // The ID registers are the hypervisor's to set (ID_AA64PFR0_EL1.GIC follows the vGIC).
       const reg = decodeRegId(id)
       if (reg?.kind === 'sysreg' && isIdRegister(reg.key)) continue
-      const counter = id === KVM_REG_ARM_TIMER_CNT || id === KVM_REG_ARM_PTIMER_CNT
-      if (counter && init.counters) continue
-      if (counter && init.regsReadAt !== undefined) {
-        const elapsed = BigInt(Math.max(0, Math.round(((epochMs() - init.regsReadAt) * DEFAULT_COUNTER_FREQUENCY) / 1000)))
-        vcpu.setOneReg(id, (value + elapsed) & 0xffff_ffff_ffff_ffffn)
-        continue
-      }
+      if (init.counters && (id === KVM_REG_ARM_TIMER_CNT || id === KVM_REG_ARM_PTIMER_CNT)) continue
       vcpu.setOneReg(id, value)
     }
     if (init.counters) vmTimers(vm).adoptCounters(init.counters.offsets)

@@ -53,7 +53,7 @@ describe('one guest counter across vCPU threads (smp-counter guest)', () => {
 
   test('the test sees a late thread behind when its counter is not moved on', { timeout: 300_000 }, () => {
     // The same late start with the oldest hand-over (the counter as the main thread read it).
-    const old: VcpuThreadSpawner = (init) => spawnSourceWorker({ ...init, counters: undefined, regsReadAt: undefined })
+    const old: VcpuThreadSpawner = (init) => spawnSourceWorker({ ...init, counters: undefined })
     expect(run(2, lateSpawner(old))).toMatch(/checks per cpu, [1-9]\d* reads behind/)
   })
 })

@@ -16,9 +16,6 @@ import {
   createStateBuffer,
   readRegs,
   errorArea,
-  epochMs,
-  KVM_REG_ARM_PTIMER_CNT,
-  KVM_REG_ARM_TIMER_CNT,
   readCount,
   shareVmCounters,
   shareVmVgic,
@@ -167,7 +164,7 @@ export class VcpuThreads {
         mte: side.mte,
         ram: { slot: side.ram.slot, guestPhysAddr: side.ram.base, size: side.ram.size, hva: side.ram.hva, mteAllowed: vma.mteAllowed, vmaMte: vma.mte },
         tableFrames: Array.from({ length: tablePages }, () => side.kvm.kernel.allocFrame()),
-        ...registersWithReadTime(vcpu),
+        regs: vcpu.getRegList().map((id) => [id, vcpu.getOneReg(id)] as const),
         counters: shareVmCounters(side.vm.vm),
         state: this.state,
         dirty: this.dirty,
@@ -459,24 +456,3 @@ function bootFailureReport(): string {
   }`
 }
 
-/** A vCPU's registers as they are handed to its thread: what `getOneReg` gives. */
-interface RegisterSource {
-  getRegList(): bigint[]
-  getOneReg(id: bigint): bigint
-}
-
-/**
- * Every register of `vcpu`, and when its counters were read (VcpuThreadInit.regsReadAt). The
- * counters are read last, right before that time: reading the other registers takes from
- * ~0.5 ms (warm) to several ms (the first vCPU's, with cold code, or on a busy host), and a
- * counter read at the start of that would put the thread's counter behind the other threads'
- * by as much (the smp-counter guest saw reads more than 1 ms behind on 3-4 threads).
- */
-function registersWithReadTime(vcpu: RegisterSource): { regs: (readonly [bigint, bigint])[]; regsReadAt: number } {
-  const ids = vcpu.getRegList()
-  const regs = ids.filter((id) => !COUNTERS.has(id)).map((id) => [id, vcpu.getOneReg(id)] as const)
-  for (const id of ids) if (COUNTERS.has(id)) regs.push([id, vcpu.getOneReg(id)] as const)
-  return { regs, regsReadAt: epochMs() }
-}
-
-const COUNTERS: ReadonlySet<bigint> = new Set([KVM_REG_ARM_TIMER_CNT, KVM_REG_ARM_PTIMER_CNT])
