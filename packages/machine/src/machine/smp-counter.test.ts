@@ -15,6 +15,7 @@ const COUNTER = readFileSync(new URL(`smp-counter/${FILE}`, GUESTS))
 const qemu = (cpus: number) => readFileSync(new URL(`smp-counter/qemu-smp${cpus}.out`, GUESTS), 'utf8')
 /** How long the main thread waits before spawning each vCPU thread after the first. */
 const LATE_MS = 600
+const BEHIND = /checks per cpu, ([1-9]\d*) reads behind/
 
 /** Spawns vCPU 0's worker at once and each later one LATE_MS after the one before, as a slow worker start would. */
 const lateSpawner =
@@ -53,7 +54,17 @@ describe('one guest counter across vCPU threads (smp-counter guest)', () => {
 
   test('the test sees a late thread behind when its counter is not moved on', { timeout: 300_000 }, () => {
     // The same late start with the oldest hand-over (the counter as the main thread read it).
+    // A read can only come out behind while both CPUs are in their check loops at once; on a
+    // loaded host one thread can be held off the core for the whole of the other's 20,000
+    // checks (~10 ms), and then nothing is behind (1 run in 30 at load 10-17). So up to three
+    // runs: the control fails only if none of them sees a read behind.
     const old: VcpuThreadSpawner = (init) => spawnSourceWorker({ ...init, counters: undefined })
-    expect(run(2, lateSpawner(old))).toMatch(/checks per cpu, [1-9]\d* reads behind/)
+    const outputs: string[] = []
+    for (let attempt = 0; attempt < 3 && !outputs.some((o) => BEHIND.test(o)); attempt++) outputs.push(run(2, lateSpawner(old)))
+    expect(outputs.at(-1)).toMatch(BEHIND)
+    // Each CPU that read behind says so on its own line (its plain stores before CPU_OFF reach CPU 0).
+    const behind = Number(BEHIND.exec(outputs.at(-1)!)![1])
+    const perCpu = [...outputs.at(-1)!.matchAll(/^ {2}cpu \d: (\d+) behind/gm)].reduce((sum, m) => sum + Number(m[1]), 0)
+    expect(perCpu).toBe(behind)
   })
 })
