@@ -268,6 +268,17 @@ export function createThreadVm(init: VcpuThreadInit, askHostFault: (hva: number)
 
 /** The longest sleep of a vCPU blocked in WFI before it looks again. */
 const MAX_WFI_SLEEP_MS = 20
+
+/**
+ * How long a vCPU blocked in WFI sleeps, given the milliseconds to its earliest timer
+ * deadline (HostClock.idle: 0 when due or an interrupt is pending, Infinity without a timer):
+ * to the deadline, and at most MAX_WFI_SLEEP_MS. A fixed 20 ms sleep woke an idle guest CPU up
+ * to 19 ms after its timer was due (a 1 ms nanosleep took 20), and slept 20 ms with an
+ * interrupt already pending.
+ */
+export function wfiSleepMs(msToDeadline: number): number {
+  return Math.min(Math.max(0, msToDeadline), MAX_WFI_SLEEP_MS)
+}
 /**
  * Instructions per KVM_RUN: a thread looks at other threads' TLB maintenance (and later
  * kicks) between runs, so this bounds how long a broadcast TLBI waits for a running vCPU.
@@ -346,6 +357,7 @@ function serve(vcpu: Vcpu, vm: Vm, words: Int32Array, at: (w: number) => number,
   const userfaultBitmap = init.userfault ? new Uint8Array(init.userfault) : undefined
   const vgic = vmVgic(vm)
   const cpu = vcpu.cpu as Cpu
+  const clock = vmTimers(vm).clock
   for (;;) {
     const seen = Atomics.load(words, at(VcpuWord.SIGNAL))
     const command = Atomics.load(words, at(VcpuWord.COMMAND))
@@ -400,11 +412,9 @@ function serve(vcpu: Vcpu, vm: Vm, words: Int32Array, at: (w: number) => number,
     switch (exit.kind) {
       case 'intr': {
         const deadline = vcpu.waitDeadline
-        if (deadline !== undefined) {
-          // Blocked in WFI: sleep until kicked or a while has passed (the timer deadline is
-          // in host counter ticks; a bounded sleep keeps this simple).
-          Atomics.wait(words, at(VcpuWord.SIGNAL), seen, MAX_WFI_SLEEP_MS)
-        }
+        const ms = deadline === undefined ? 0 : wfiSleepMs(clock.idle(deadline))
+        // Blocked in WFI: sleep until kicked (an SGI, an SPI, a command) or its timer is due.
+        if (ms > 0) Atomics.wait(words, at(VcpuWord.SIGNAL), seen, ms)
         break
       }
       case 'mmio':

@@ -1,0 +1,17 @@
+import { describe, expect, test } from 'vitest'
+import { wfiSleepMs } from './vcpu-thread.js'
+
+describe('a vCPU thread blocked in WFI', () => {
+  test('sleeps to its timer deadline, looking again at least every 20 ms', () => {
+    expect(wfiSleepMs(1.5)).toBe(1.5)
+    expect(wfiSleepMs(19.9)).toBe(19.9)
+    expect(wfiSleepMs(250)).toBe(20)
+    // No timer armed: only a kick (SGI, SPI, command) or the periodic look wakes it.
+    expect(wfiSleepMs(Infinity)).toBe(20)
+  })
+
+  test('does not sleep when its timer is due or an interrupt is already pending', () => {
+    expect(wfiSleepMs(0)).toBe(0)
+    expect(wfiSleepMs(-3)).toBe(0)
+  })
+})
