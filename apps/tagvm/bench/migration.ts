@@ -252,7 +252,7 @@ try {
   console.log(load())
   if (!hasQemu()) console.log('no qemu-system-aarch64 here: no QEMU figures or ratios')
   else {
-    const qemu = await qemuMigrationFigures(WORKING_SET / MiB)
+    const qemu = await qemuMigrationFigures(WORKING_SET / MiB, REPEAT)
     const ratio = (ours: QemuFigure | undefined, theirs: QemuFigure, cpu: boolean): string => {
       const a = cpu ? ours?.cpuMibs : ours?.mibs
       const b = cpu ? theirs.cpuMibs : theirs.mibs
