@@ -36,7 +36,7 @@ import { KVM_ARM_TAGS_TO_GUEST, ga, prefaultHostMemory, releasePrefaultedHostMem
 import { connectEndpoint } from '../src/endpoint.js'
 import { restoreMachine, saveMachine, saveSnapshotFile } from '../src/files/index.js'
 import { cpuSince, perCpuSecond, processCpuMs } from './cpu-time.js'
-import { hasQemu, qemuMigrationFigures, type QemuFigure } from './qemu-migration.js'
+import { hasQemu, printRatios, qemuMigrationFigures, type ComparedFigures } from './qemu-migration.js'
 
 const MiB = 1 << 20
 const WORKING_SET = Number(process.env.TAGVM_BENCH_MIB ?? 512) * MiB
@@ -155,13 +155,7 @@ function hugePages(): string {
   return `THP ${mode}${madvised ? ', glibc madvises its heap' : ''}: guest memory ${used ? 'gets' : 'does not get'} 2 MiB pages`
 }
 
-/** tagvm's best figures of one kind, for the ratios against QEMU's. */
-interface Compared {
-  save?: QemuFigure
-  restore?: QemuFigure
-  precopy?: QemuFigure
-}
-const compared: Record<'tagged' | 'untagged', Compared> = { tagged: {}, untagged: {} }
+const compared: Record<'tagged' | 'untagged', ComparedFigures> = { tagged: {}, untagged: {} }
 const load = (): string => `load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`
 
 try {
@@ -253,16 +247,7 @@ try {
   if (!hasQemu()) console.log('no qemu-system-aarch64 here: no QEMU figures or ratios')
   else {
     const qemu = await qemuMigrationFigures(WORKING_SET / MiB, REPEAT)
-    const ratio = (ours: QemuFigure | undefined, theirs: QemuFigure, cpu: boolean): string => {
-      const a = cpu ? ours?.cpuMibs : ours?.mibs
-      const b = cpu ? theirs.cpuMibs : theirs.mibs
-      return a === undefined || b === undefined ? '  ?  ' : (a / b).toFixed(2).padStart(5)
-    }
-    console.log(`tagvm/QEMU (${load()}), MiB/s | MiB per CPU-second; QEMU's guest untagged (it cannot move MTE tags under KVM):`)
-    for (const [what, key] of [['snapshot save (fsync)', 'save'], ['snapshot restore', 'restore'], ['pre-copy migration', 'precopy']] as const) {
-      const row = (['tagged', 'untagged'] as const).map((label) => `${label} ${ratio(compared[label][key], qemu[key], false)} | ${ratio(compared[label][key], qemu[key], true)}`)
-      console.log(`  ${what.padEnd(22)} ${row.join('    ')}`)
-    }
+    printRatios(compared, qemu)
   }
 } finally {
   rmSync(dir, { recursive: true, force: true })

@@ -17,7 +17,7 @@
 // tagvm/QEMU ratios. Prints figures; never fails on time; says so if qemu-system-aarch64 is missing.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createConnection, type Socket } from 'node:net'
-import { mkdtempSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomFillSync } from 'node:crypto'
@@ -121,6 +121,29 @@ export interface QemuFigures {
   readonly precopy: QemuFigure
   /** Save with mte=on (TCG): tag storage is one more RAM block; undefined if refused. */
   readonly mteSave: QemuFigure | undefined
+}
+
+/** tagvm's best figures of one row (tagged or untagged guest), for the ratios against QEMU's. */
+export interface ComparedFigures {
+  save?: QemuFigure
+  restore?: QemuFigure
+  /** Pre-copy; cpuMibs counts both processes, as QEMU's does. */
+  precopy?: QemuFigure
+}
+
+/** Prints tagvm/QEMU for save, restore and pre-copy, in MiB/s and in MiB per CPU-second, one column pair per row. */
+export function printRatios(rows: Record<string, ComparedFigures>, qemu: QemuFigures): void {
+  const ratio = (ours: QemuFigure | undefined, theirs: QemuFigure, cpu: boolean): string => {
+    const a = cpu ? ours?.cpuMibs : ours?.mibs
+    const b = cpu ? theirs.cpuMibs : theirs.mibs
+    return a === undefined || b === undefined ? '  ?  ' : (a / b).toFixed(2).padStart(5)
+  }
+  const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
+  console.log(`tagvm/QEMU (load ${load}), MiB/s | MiB per CPU-second; QEMU's guest untagged (it cannot move MTE tags under KVM):`)
+  for (const [what, key] of [['snapshot save (fsync)', 'save'], ['snapshot restore', 'restore'], ['pre-copy migration', 'precopy']] as const) {
+    const columns = Object.entries(rows).map(([label, figures]) => `${label} ${ratio(figures[key], qemu[key], false)} | ${ratio(figures[key], qemu[key], true)}`)
+    console.log(`  ${what.padEnd(22)} ${columns.join('    ')}`)
+  }
 }
 
 /** Whether qemu-system-aarch64 runs here. */
