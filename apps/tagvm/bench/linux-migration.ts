@@ -10,7 +10,8 @@
 // Each guest boots once (instruction clock; ~1.1 G instructions to /init plus the fill) and is
 // saved; every figure after that starts from that snapshot. Needs the kit (guests/linux/
 // build-kit.sh); prints why and exits 0 without it. Never fails on time. TAGVM_BENCH_REPEAT
-// runs each figure that many times and prints the best.
+// runs each figure that many times and prints the best. Last, QEMU 10's own figures for as
+// much RAM as the heap on this host (qemu-migration.ts) and the ratios tagvm/QEMU.
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -20,6 +21,7 @@ import { Machine, sendMachine, type MachineConfig } from '@tagvm/machine'
 import { connectEndpoint } from '../src/endpoint.js'
 import { cpuSince, perCpuSecond, processCpuMs } from './cpu-time.js'
 import { restoreMachine, saveMachine } from '../src/files/index.js'
+import { hasQemu, printRatios, qemuMigrationFigures, type ComparedFigures } from './qemu-migration.js'
 
 const MiB = 1 << 20
 const HEAP_MIB = Number(process.env.TAGVM_BENCH_LINUX_MIB ?? 512)
@@ -65,7 +67,7 @@ async function migrate(
   machine: Machine,
   postcopy: boolean,
   name: string,
-): Promise<{ mibs: number; downtimeMs: number; rounds: number; requested: number; sourceCpuMibs: number; destinationCpuMibs: number | undefined }> {
+): Promise<{ mibs: number; downtimeMs: number; rounds: number; requested: number; sourceCpuMibs: number; destinationCpuMibs: number | undefined; bothCpuMibs: number | undefined }> {
   const path = join(dir, `${name}.sock`)
   const { exited, cpuMs } = await destination(path)
   const channel = await connectEndpoint({ kind: 'unix', path })
@@ -81,12 +83,13 @@ async function migrate(
   await exited
   const mib = result.bytes / MiB
   const destinationCpu = destinationBefore !== undefined && destinationAfter !== undefined ? destinationAfter - destinationBefore : undefined
-  return { mibs: mib / time, downtimeMs: result.downtimeMs, rounds: result.rounds, requested: result.requestedPages, sourceCpuMibs: mib / (sourceCpu / 1000), destinationCpuMibs: perCpuSecond(mib, destinationCpu) }
+  return { mibs: mib / time, downtimeMs: result.downtimeMs, rounds: result.rounds, requested: result.requestedPages, sourceCpuMibs: mib / (sourceCpu / 1000), destinationCpuMibs: perCpuSecond(mib, destinationCpu), bothCpuMibs: perCpuSecond(mib, destinationCpu === undefined ? undefined : sourceCpu + destinationCpu) }
 }
 
 if (!existsSync(`${kit}Image`) || !existsSync(`${kit}initramfs.cpio.gz`)) {
   console.log(`linux-migration bench skipped: the Linux kit is not built (${kit}); run guests/linux/build-kit.sh`)
 } else {
+  const compared: Record<string, ComparedFigures> = {}
   try {
     console.log(`Linux guest (Debian 6.1, RAM ${config.ramSize / MiB} MiB) with a ${HEAP_MIB} MiB heap in user space, waiting on the console`)
     for (const tagged of [true, false]) {
@@ -116,17 +119,25 @@ if (!existsSync(`${kit}Image`) || !existsSync(`${kit}initramfs.cpio.gz`)) {
       console.log(`  snapshot of ${guestMiB.toFixed(1)} MiB guest memory incl. tags (${(statSync(file).size / MiB).toFixed(1)} MiB file)`)
       console.log(`  snapshot save:    ${best(save, true).toFixed(0)} MiB/s (${best(saveCpu, true).toFixed(0)} MiB per CPU-second)`)
       console.log(`  snapshot restore: ${best(restore, true).toFixed(0)} MiB/s (${best(restoreCpu, true).toFixed(0)} MiB per CPU-second)`)
+      const row: ComparedFigures = (compared[tagged ? 'tagged' : 'untagged'] = {})
+      row.save = { mibs: best(save, true), cpuMibs: best(saveCpu, true) }
+      row.restore = { mibs: best(restore, true), cpuMibs: best(restoreCpu, true) }
       for (const postcopy of [false, true]) {
         const runs: Awaited<ReturnType<typeof migrate>>[] = []
         for (let r = 0; r < REPEAT; r++) runs.push(await migrate(restoreMachine(file, (c) => make(c)), postcopy, `${tagged ? 't' : 'u'}${postcopy ? 'post' : 'pre'}${r}`))
         const mibs = best(runs.map((x) => x.mibs), true)
         const downtime = best(runs.map((x) => x.downtimeMs), false)
         const destinationCpu = runs.map((x) => x.destinationCpuMibs).filter((d): d is number => d !== undefined)
+        if (!postcopy) {
+          const both = runs.map((x) => x.bothCpuMibs).filter((d): d is number => d !== undefined)
+          row.precopy = { mibs, cpuMibs: both.length ? best(both, true) : undefined }
+        }
         const extra = `${postcopy ? `, ${runs[0]!.requested} pages pulled on demand` : ''}; source ${best(runs.map((x) => x.sourceCpuMibs), true).toFixed(0)}, destination ${destinationCpu.length ? best(destinationCpu, true).toFixed(0) : '?'} MiB per CPU-second`
         console.log(`  ${postcopy ? 'post-copy' : 'pre-copy '} migration over a Unix socket to a second process: ${mibs.toFixed(0)} MiB/s, ${downtime.toFixed(1)} ms downtime (${runs[0]!.rounds} rounds${extra})`)
       }
       rmSync(file, { force: true })
     }
+    if (hasQemu()) printRatios(compared, await qemuMigrationFigures(HEAP_MIB, REPEAT))
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

@@ -17,7 +17,13 @@
 // The first line is this host's cost of memory a process touches for the first time: a
 // restore or a migration destination writes every guest page into such memory, so it bounds
 // those figures from above whatever tagvm does (on the 2-core CI VMs it is ~50-100 MiB/s,
-// page faults that each cost tens of microseconds).
+// page faults that each cost tens of microseconds). Transparent huge pages lift it: tagvm's
+// guest memory comes from 64 MiB host arenas (tag-memory's host-reserve.ts), which the kernel
+// backs with 2 MiB pages when THP is "always", or "madvise" with glibc told to madvise
+// (GLIBC_TUNABLES=glibc.malloc.hugetlb=1, which `pnpm bench` sets for this process and the
+// destinations it starts, as QEMU madvises its guest RAM itself); the host line says which.
+// Last, QEMU 10's own figures for the same amount of RAM on this host (qemu-migration.ts) and
+// the ratios tagvm/QEMU, in MiB/s and in MiB per CPU-second (the one that holds under load).
 import { spawn } from 'node:child_process'
 import * as fs from 'node:fs'
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
@@ -30,6 +36,7 @@ import { KVM_ARM_TAGS_TO_GUEST, ga, prefaultHostMemory, releasePrefaultedHostMem
 import { connectEndpoint } from '../src/endpoint.js'
 import { restoreMachine, saveMachine, saveSnapshotFile } from '../src/files/index.js'
 import { cpuSince, perCpuSecond, processCpuMs } from './cpu-time.js'
+import { hasQemu, printRatios, qemuMigrationFigures, type ComparedFigures } from './qemu-migration.js'
 
 const MiB = 1 << 20
 const WORKING_SET = Number(process.env.TAGVM_BENCH_MIB ?? 512) * MiB
@@ -100,6 +107,8 @@ interface MigrationRun {
   /** Guest MiB moved per CPU-second of this process and of the destination. */
   sourceCpuMibs: number
   destinationCpuMibs: number | undefined
+  /** Guest MiB moved per CPU-second of both processes together. */
+  bothCpuMibs: number | undefined
 }
 
 async function migrate(machine: Machine, postcopy: boolean, n: number, prealloc = false): Promise<MigrationRun> {
@@ -122,7 +131,7 @@ async function migrate(machine: Machine, postcopy: boolean, n: number, prealloc 
   await exited
   const downtime = (result as { downtimeMs?: number }).downtimeMs
   const mib = result.bytes / MiB
-  return { mibs: mib / time, preallocMs, totalMibs: mib / (time + preallocMs / 1000), downtimeMs: downtime, rounds: result.rounds, sourceCpuMibs: mib / (sourceCpu / 1000), destinationCpuMibs: perCpuSecond(mib, destinationCpu) }
+  return { mibs: mib / time, preallocMs, totalMibs: mib / (time + preallocMs / 1000), downtimeMs: downtime, rounds: result.rounds, sourceCpuMibs: mib / (sourceCpu / 1000), destinationCpuMibs: perCpuSecond(mib, destinationCpu), bothCpuMibs: perCpuSecond(mib, destinationCpu === undefined ? undefined : sourceCpu + destinationCpu) }
 }
 
 /** MiB/s at which this process touches fresh memory (one write per 4 KiB page of 64 MiB never used before). */
@@ -133,8 +142,24 @@ function firstTouchRate(): number {
   return 64 / seconds(start)
 }
 
+/** Whether this process's heap can get transparent huge pages, as /sys and GLIBC_TUNABLES say. */
+function hugePages(): string {
+  let mode = 'unknown'
+  try {
+    mode = /\[(\w+)\]/.exec(readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'))?.[1] ?? mode
+  } catch {
+    return 'no THP on this host'
+  }
+  const madvised = /glibc\.malloc\.hugetlb=1/.test(process.env.GLIBC_TUNABLES ?? '')
+  const used = mode === 'always' || (mode === 'madvise' && madvised)
+  return `THP ${mode}${madvised ? ', glibc madvises its heap' : ''}: guest memory ${used ? 'gets' : 'does not get'} 2 MiB pages`
+}
+
+const compared: Record<'tagged' | 'untagged', ComparedFigures> = { tagged: {}, untagged: {} }
+const load = (): string => `load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`
+
 try {
-  console.log(`host: fresh memory first touched at ${firstTouchRate().toFixed(0)} MiB/s (the ceiling for restore and a migration destination)`)
+  console.log(`host: fresh memory first touched at ${firstTouchRate().toFixed(0)} MiB/s (the ceiling for restore and a migration destination); ${hugePages()}; ${load()}`)
   console.log(`working set: ${WORKING_SET / MiB} MiB beside the running tag-workload guest (RAM ${config.ramSize / MiB} MiB)`)
   for (const tagged of [true, false]) {
     const label = tagged ? 'tagged' : 'untagged'
@@ -195,6 +220,8 @@ try {
       rmSync(file, { force: true })
     }
     const perCpu = (values: number[]): string => `${best(values, true).toFixed(0)} MiB per CPU-second`
+    compared[label].save = { mibs: best(save, true), cpuMibs: best(saveCpu, true) }
+    compared[label].restore = { mibs: best(restore, true), cpuMibs: best(restoreCpu, true) }
     console.log(`  snapshot save:    ${best(save, true).toFixed(0)} MiB/s (${perCpu(saveCpu)}), fsync included`)
     console.log(`  snapshot save without fsync (left in the page cache): ${best(saveNoSync, true).toFixed(0)} MiB/s (${perCpu(saveNoSyncCpu)})`)
     console.log(`  snapshot restore: ${best(restore, true).toFixed(0)} MiB/s (${perCpu(restoreCpu)})`)
@@ -208,9 +235,19 @@ try {
       const downtime = downtimes.length ? `${best(downtimes, false).toFixed(1)} ms downtime` : 'downtime not reported'
       const destinationCpu = runs.map((x) => x.destinationCpuMibs).filter((d): d is number => d !== undefined)
       const cpu = `source ${best(runs.map((x) => x.sourceCpuMibs), true).toFixed(0)}, destination ${destinationCpu.length ? best(destinationCpu, true).toFixed(0) : '?'} MiB per CPU-second`
+      if (!postcopy && !prealloc) {
+        const both = runs.map((x) => x.bothCpuMibs).filter((d): d is number => d !== undefined)
+        compared[label].precopy = { mibs, cpuMibs: both.length ? best(both, true) : undefined }
+      }
       const preallocNote = prealloc ? `; destination --prealloc took ${best(runs.map((x) => x.preallocMs), false).toFixed(0)} ms before listening, ${best(runs.map((x) => x.totalMibs), true).toFixed(0)} MiB/s counting it` : ''
       console.log(`  ${postcopy ? 'post-copy' : prealloc ? 'pre-copy, destination --prealloc,' : 'pre-copy '} migration over a Unix socket to a second process: ${mibs.toFixed(0)} MiB/s, ${downtime} (${runs[0]!.rounds} rounds; ${cpu}${preallocNote})`)
     }
+  }
+  console.log(load())
+  if (!hasQemu()) console.log('no qemu-system-aarch64 here: no QEMU figures or ratios')
+  else {
+    const qemu = await qemuMigrationFigures(WORKING_SET / MiB, REPEAT)
+    printRatios(compared, qemu)
   }
 } finally {
   rmSync(dir, { recursive: true, force: true })

@@ -1,7 +1,7 @@
 import { afterEach, expect, test } from 'vitest'
 import { PAGE_SIZE } from './constants.js'
 import { HostKernel } from './host-kernel.js'
-import { prefaultHostMemory, prefaultedHostBytes, releasePrefaultedHostMemory } from './host-reserve.js'
+import { HOST_ARENA_SIZE, prefaultHostMemory, prefaultedHostBytes, releasePrefaultedHostMemory } from './host-reserve.js'
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_MTE, PROT_READ, PROT_WRITE } from './mman.js'
 import { PhysicalMemory } from './physical-memory.js'
 
@@ -52,6 +52,29 @@ test('guest-visible memory is the same with and without a reserve: a tagged mapp
   expect(prefaultedHostBytes()).toBeLessThan(8 * MiB)
   expect(reserved).toEqual(plain)
   expect(plain.tags).toEqual([3, 4, 5, 0, 0, 0, 0, 0])
+})
+
+test('chunks and tag slabs of unshared memory are cut from large host allocations (room for huge pages), each zeroed and its own', () => {
+  const a = new PhysicalMemory({ size: 16 * MiB })
+  const b = new PhysicalMemory({ size: 16 * MiB + 3 * PAGE_SIZE })
+  a.writeBytes(0, Uint8Array.of(1))
+  b.writeBytes(0, Uint8Array.of(2))
+  b.writeBytes(16 * MiB, Uint8Array.of(3)) // the last, short chunk
+  a.writeBytes(6 * MiB, Uint8Array.of(4))
+  a.setTags(6 * MiB, 32, 5)
+  const frames = [a.frameData(0), b.frameData(0), b.frameData((16 * MiB) / PAGE_SIZE), a.frameData((6 * MiB) / PAGE_SIZE)]
+  for (const frame of frames) expect(frame.bytes.buffer.byteLength).toBe(HOST_ARENA_SIZE)
+  expect(frames[0]!.bytes.buffer).toBe(frames[3]!.bytes.buffer)
+  expect(frames.map((f) => f.bytes.length)).toEqual([2 * MiB, 2 * MiB, 3 * PAGE_SIZE, 2 * MiB])
+  // Distinct pieces, page aligned in the arena, none overlapping another.
+  const ranges = frames.map((f) => [f.bytes.byteOffset, f.bytes.byteOffset + f.bytes.length] as const).sort((x, y) => x[0] - y[0])
+  for (let i = 0; i < ranges.length; i++) {
+    expect(ranges[i]![0] % PAGE_SIZE).toBe(0)
+    if (i > 0) expect(ranges[i]![0]).toBeGreaterThanOrEqual(ranges[i - 1]![1])
+  }
+  expect([a.read8(0), b.read8(0), b.read8(16 * MiB), a.read8(6 * MiB), a.read8(6 * MiB + 1), b.read8(6 * MiB)]).toEqual([1, 2, 3, 4, 0, 0])
+  expect([a.getTag(6 * MiB), a.getTag(6 * MiB + 32), b.getTag(6 * MiB)]).toEqual([5, 0, 0])
+  expect(a.frameTags((6 * MiB) / PAGE_SIZE, false)!.packed.buffer.byteLength).toBe(HOST_ARENA_SIZE)
 })
 
 test('a bad size is refused before anything is reserved', () => {

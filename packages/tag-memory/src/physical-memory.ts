@@ -7,7 +7,7 @@ import {
   PAGE_SIZE,
   TAG_BYTES_PER_PAGE,
 } from './constants.js'
-import { takeReservedChunk, takeReservedSlab } from './host-reserve.js'
+import { allocateHostChunk, allocateHostSlab } from './host-reserve.js'
 import { checkTag, packTag } from './tags.js'
 
 /** Data is stored in chunks of this size, each allocated the first time it is touched. */
@@ -276,8 +276,8 @@ export class PhysicalMemory {
       this.views[index] = new DataView(buffer, at, length)
       return bytes
     }
-    // Memory the process reserved beforehand (prefaultHostMemory) is already backed by the OS.
-    const bytes = takeReservedChunk(length) ?? new Uint8Array(length)
+    // From the process's reserve (prefaultHostMemory) or its arena: see host-reserve.ts.
+    const bytes = allocateHostChunk(length)
     this.chunks[index] = bytes
     this.views[index] = new DataView(bytes.buffer, bytes.byteOffset, bytes.length)
     return bytes
@@ -464,7 +464,7 @@ export class PhysicalMemory {
     if (slot >>> TAG_SLAB_SHIFT >= this.tagSlabs.length) {
       const bytes = TAG_SLOTS_PER_SLAB * TAG_BYTES_PER_PAGE
       const wasm = this.wasmMemory
-      if (wasm === null) this.tagSlabs.push(takeReservedSlab(bytes) ?? new Uint8Array(bytes))
+      if (wasm === null) this.tagSlabs.push(allocateHostSlab(bytes))
       else {
         const at = growWasmMemory(wasm, bytes) // before reading buffer: grow makes a longer one
         this.tagSlabs.push(new Uint8Array(wasm.buffer, at, bytes))
