@@ -151,10 +151,13 @@ export {
   errorArea,
   readCount,
   runVcpuThread,
+  holdVmCounters,
+  resumeVmCounters,
   shareVmCounters,
   shareVmVgic,
   smpSignal,
   vcpuBase,
   SMP_LOCK_WORDS,
+  type HeldCounters,
   type VcpuThreadInit,
 } from '@tagvm/hypervisor'

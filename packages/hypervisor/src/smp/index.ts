@@ -1,5 +1,5 @@
 export * from './layout.js'
 export type { PsciPeers } from './psci-peers.js'
-export { createThreadVm, runVcpuThread, shareVmCounters, shareVmVgic, type VcpuThreadInit } from './vcpu-thread.js'
+export { createThreadVm, holdVmCounters, resumeVmCounters, runVcpuThread, shareVmCounters, shareVmVgic, type VcpuThreadInit } from './vcpu-thread.js'
 export type { VgicShare } from '../vgic/vgic.js'
 export { SMP_LOCK_WORDS } from '@tagvm/cpu'

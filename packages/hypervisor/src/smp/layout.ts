@@ -5,7 +5,7 @@
 /** Int32 words per vCPU block. */
 export const VCPU_BLOCK_WORDS = 32
 /** VM-wide words before the first vCPU block. */
-export const GLOBAL_WORDS = 8
+export const GLOBAL_WORDS = 12
 
 /** VM-wide words, from the start of the control buffer. */
 export const GlobalWord = {
@@ -19,6 +19,8 @@ export const GlobalWord = {
   DIRTY_LOG: 3,
   /** 1 while guest RAM has pages still missing (post-copy, KVM_MEM_USERFAULT over the shared bitmap): each thread's memslot follows at its next run. */
   USERFAULT: 4,
+  /** The VM's counter offsets (VmTimers.offsets: virtual lo, hi, physical lo, hi) for an ADOPT_COUNTERS task. */
+  COUNTER_OFFSETS: 5,
 } as const
 
 /** Words of a vCPU's block in the control buffer (offsets from vcpuBase). */
@@ -93,6 +95,8 @@ export const SmpTask = {
   SAVE_STATE: 1,
   /** OR the thread's dirty log (KVM_GET_DIRTY_LOG, which write-protects again) into the shared dirty bitmap. */
   COLLECT_DIRTY: 2,
+  /** Take the VM's counter offsets from GlobalWord.COUNTER_OFFSETS (the same for every thread). */
+  ADOPT_COUNTERS: 3,
 } as const
 
 /** Bytes of one vCPU's register area in the state buffer: [id, value low 64, value high 64] per register. */

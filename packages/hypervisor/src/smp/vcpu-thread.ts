@@ -15,7 +15,7 @@ import { mpidrForVcpu, type PsciVcpu } from '../psci.js'
 import { isIdRegister } from '../sysregs.js'
 import { HostClock } from '../timer/clock.js'
 import { KVM_REG_ARM_PTIMER_CNT, KVM_REG_ARM_TIMER_CNT } from '../timer/one-reg.js'
-import { createVmTimers, existingVmTimers, vmTimers, type VmCounterShare } from '../timer/timer.js'
+import { createVmTimers, existingVmTimers, vmTimers, type HeldCounters, type VmCounterShare } from '../timer/timer.js'
 import { KVM_ARM_TARGET_GENERIC_V8, KVM_ARM_VCPU_PSCI_0_2, type Vcpu } from '../vcpu.js'
 import type { Vm } from '../vm.js'
 import type { TlbBroadcast } from './tlb-broadcast.js'
@@ -82,6 +82,24 @@ export interface VcpuThreadInit {
 /** The VM's counters for its vCPU threads (VcpuThreadInit.counters); undefined unless they run on a shareable host clock. */
 export function shareVmCounters(vm: Vm): VmCounterShare | undefined {
   return existingVmTimers(vm)?.shareCounters()
+}
+
+/** The VM's counters as they read now (VmTimers.holdCounters), or undefined without timers. */
+export function holdVmCounters(vm: Vm): HeldCounters | undefined {
+  return existingVmTimers(vm)?.holdCounters()
+}
+
+/**
+ * Makes the VM's counters read what they read at `held` and writes the offsets that now give
+ * those values into GlobalWord.COUNTER_OFFSETS of `control`, for the threads' ADOPT_COUNTERS
+ * task: the time in between is hidden from the guest, on every thread alike.
+ */
+export function resumeVmCounters(vm: Vm, held: HeldCounters, control: SharedArrayBuffer): void {
+  const timers = existingVmTimers(vm)
+  if (!timers) return
+  timers.resumeCounters(held)
+  const words = new Int32Array(control)
+  timers.offsets.forEach((half, i) => Atomics.store(words, GlobalWord.COUNTER_OFFSETS + i, half | 0))
 }
 
 /**
@@ -457,6 +475,10 @@ function serve(vcpu: Vcpu, vm: Vm, words: Int32Array, at: (w: number) => number,
 
 /** A parked thread's task (SmpTask): the vCPU is at an instruction boundary, every other one parked. */
 function doTask(task: number, vcpu: Vcpu, vm: Vm, words: Int32Array, at: (w: number) => number, init: VcpuThreadInit): void {
+  if (task === SmpTask.ADOPT_COUNTERS) {
+    vmTimers(vm).adoptCounters(Array.from({ length: 4 }, (_, i) => Atomics.load(words, GlobalWord.COUNTER_OFFSETS + i) >>> 0))
+    return
+  }
   if (task === SmpTask.SAVE_STATE) {
     if (!init.state) throw new Error('SAVE_STATE without a state buffer')
     // As a VMM before it saves: KVM_RUN with immediate_exit completes an answered MMIO read.

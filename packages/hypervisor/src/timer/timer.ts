@@ -59,6 +59,11 @@ export interface VmCounterShare {
   readonly offsets: readonly number[]
 }
 
+/** Counter values kept by VmTimers.holdCounters: virtual lo, hi, physical lo, hi. */
+export interface HeldCounters {
+  readonly counts: readonly number[]
+}
+
 /** VM-wide timer state (kvm->arch.timer_data): the clock and the two counter offsets. */
 export class VmTimers {
   readonly vm: VgicVm
@@ -112,6 +117,25 @@ export class VmTimers {
     this.offsets[2 * timer] = (hostLo - lo) >>> 0
     this.offsets[2 * timer + 1] = (hostHi - hi - (hostLo < (lo >>> 0) ? 1 : 0)) >>> 0
     for (const timers of this.perVcpu) timers?.sync()
+  }
+
+  /**
+   * The counters as they read now, to be taken up again by `resumeCounters`: time in between
+   * is hidden from the guest, as QEMU stops the guest's virtual time while the VM is stopped
+   * (its default, without kvm-no-adjvtime).
+   */
+  holdCounters(): HeldCounters {
+    const held: number[] = []
+    for (const timer of [0, 1] as const) {
+      this.counter(timer)
+      held.push(this.countLo, this.countHi)
+    }
+    return { counts: held }
+  }
+
+  /** Makes both counters read again what they read at `holdCounters` (the offsets move on by the time since). */
+  resumeCounters(held: HeldCounters): void {
+    for (const timer of [0, 1] as const) this.setCounter(timer, held.counts[2 * timer] as number, held.counts[2 * timer + 1] as number)
   }
 
   /**

@@ -3,7 +3,7 @@
 // (each thread's clock counts from the main VM's origin with the VM's offsets,
 // VcpuThreadInit.counters).
 import { readFileSync } from 'node:fs'
-import type { VcpuThreadInit } from '@tagvm/vmm-api'
+import { KVM_REG_ARM_TIMER_CNT, type VcpuThreadInit } from '@tagvm/vmm-api'
 import { describe, expect, test } from 'vitest'
 import { Machine, type MachineConfig } from '../index.js'
 import { spawnSourceWorker } from '../smp/node-spawn.test-support.js'
@@ -50,6 +50,31 @@ describe('one guest counter across vCPU threads (smp-counter guest)', () => {
   // the runs.
   test.each([2, 4])(`on %i threads started ${LATE_MS} ms apart, as QEMU`, { timeout: 300_000 }, (cpus) => {
     expect(run(cpus, lateSpawner(spawnSourceWorker))).toBe(qemu(cpus))
+  })
+
+  test('the time the vCPU threads take to start is not guest time', { timeout: 300_000 }, () => {
+    // Each worker is held 2 s before it is spawned: 4 s at least before the guest runs again.
+    const slow: VcpuThreadSpawner = (init) => {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2000)
+      return spawnSourceWorker(init)
+    }
+    const config: MachineConfig = { ramBase: 0x4000_0000, ramSize: 16 << 20, cpus: 2, mte: true, backing: 'anon', clock: 'host' }
+    const machine = Machine.create(config, { console: () => {} }, { threads: { spawn: slow } })
+    try {
+      machine.boot(COUNTER, FILE)
+      // CNTVCT in ns (the host clock's counter runs at 1 GHz), read from the saved vCPU 0.
+      const counterNs = (): number => Number(machine.saveVcpus()[0]!.regs.find((r) => r.id === KVM_REG_ARM_TIMER_CNT)!.value)
+      const before = counterNs()
+      const started = performance.now()
+      expect(machine.run(10_000)).toEqual({ kind: 'budget' })
+      const wallMs = performance.now() - started
+      const guestMs = (counterNs() - before) / 1e6
+      expect(wallMs).toBeGreaterThan(3_900)
+      // The guest ran 10k instructions; it must not have seen the threads' start-up go by.
+      expect(guestMs, `guest ${guestMs.toFixed(0)} ms of ${wallMs.toFixed(0)} ms wall`).toBeLessThan(wallMs - 3_000)
+    } finally {
+      machine.close()
+    }
   })
 
   test('the test sees a late thread behind when its counter is not moved on', { timeout: 300_000 }, () => {
