@@ -21,16 +21,12 @@ const CPUS = 2
 const SMP_UP = `smp: Brought up 1 node, ${CPUS} CPUs`
 /** The boot and mte-test take ~2.5 G instructions on two vCPUs; a copy that hangs or spins fails here instead of running on. */
 const BUDGET = 8_000_000_000
-const BROKEN = /Oops|WARNING:|BUG:|rcu_.*stall|giving up|Internal error|Kernel panic/
 /**
- * The soft-lockup watchdog's report headers. Threads run on the host clock: at load 25 on two
- * cores (the vCPU threads got ~13% of a core) the guest saw 20-90 s of wall time pass inside
- * one kernel function (trace_event_update_all, kcompactd) and reported it, then booted on and
- * passed every check. That is the host starving the guest, as on an overcommitted KVM host, not
- * a fault of the move: a real hang still fails the power-off within BUDGET.
+ * What a kernel prints when it goes wrong, soft lockups included: the 20-90 s "stuck" CPUs seen
+ * after moves on a loaded host were the vCPU threads' load time shown to the guest as time
+ * passing (fixed: VcpuThreads.startCounters), not the host starving a running guest.
  */
-const SOFT_LOCKUP = /watchdog: BUG: soft lockup - CPU#\d+ stuck for \d+s!/g
-
+const BROKEN = /Oops|WARNING:|BUG:|rcu_.*stall|giving up|Internal error|Kernel panic|Problem loading/
 describe.runIf(built)('Debian 6.1 arm64 on two vCPU threads, moved while both vCPUs run', () => {
   test('snapshot/restore onto fresh threads, then pre-copy onto other threads: boots on, mte-test as under QEMU 10, power-off', { timeout: 60 * 60_000 }, async () => {
     const recorded = readFileSync(fileURLToPath(new URL('../../../../guests/linux/mte-test.qemu.out', import.meta.url)), 'utf8')
@@ -57,6 +53,6 @@ describe.runIf(built)('Debian 6.1 arm64 on two vCPU threads, moved while both vC
     expect(linesOf(after)).toEqual(linesOf(recorded))
     expect(after).toContain('=== tagvm-kit: end mte-test status=0 ===')
     expect(after).toContain('=== tagvm-kit: powering off, status=0 ===')
-    expect(run.console.replace(SOFT_LOCKUP, '')).not.toMatch(BROKEN)
+    expect(run.console).not.toMatch(BROKEN)
   })
 })
