@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs'
 import { cpuUsage } from 'node:process'
 import { decode } from '@tagvm/a64'
 import { Machine } from '../src/index.js'
+import { HASH_ENTRIES, HASH_ENTRY_BYTES, HASH_GEN, HASH_KEY, ST_CHAIN_GEN, ST_HASH } from '../../cpu/src/jit/layout.js'
 
 const dir = new URL('../../../guests/linux/out/', import.meta.url).pathname
 const image = `${dir}Image`
@@ -32,14 +33,29 @@ interface CpuInside {
   } | null
   code: { fetchPage: { frame: { view: DataView; base: number } }; fetchLo: number }
   pcLo: number
+  left: number
 }
 const cpu = (machine.vcpus[0]!.vcpu as unknown as { cpu: CpuInside }).cpu
 const slow = new Map<string, number>()
+/** Run-loop entries by what came before: the previous exit's code, and whether instructions were interpreted since. */
+const before = new Map<string, number>()
 if (jit && process.env['EXITS'] === '1') {
   const tier = cpu.jit!
   const enter = tier.enter.bind(tier)
+  let lastCode = -1
+  let lastLeft = -1
   tier.enter = (entry) => {
+    let how = `${['branch', 'budget', 'slow', 'stop', 'thrown'][lastCode] ?? 'start'}${cpu.left === lastLeft ? ' then entry at once' : ' then interpreted'}`
+    if (lastCode === 0 && cpu.left === lastLeft) {
+      // Why the chain did not take it: the chain table's record for PC.
+      const { s32, base } = tier as unknown as { s32: Int32Array; base: number }
+      const h = (base + ST_HASH + ((cpu.pcLo >>> 2) & (HASH_ENTRIES - 1)) * HASH_ENTRY_BYTES) >> 2
+      how += s32[h + HASH_KEY / 4]! !== (cpu.pcLo | 0) ? ' (another VA recorded)' : s32[h + HASH_GEN / 4] !== s32[(base + ST_CHAIN_GEN) >> 2] ? ' (older generation)' : ' (record current)'
+    }
+    before.set(how, (before.get(how) ?? 0) + 1)
     const code = enter(entry)
+    lastCode = code
+    lastLeft = cpu.left
     if (code === 2) {
       // After a chain of translations PC may be in another page than the run loop's.
       const page = cpu.code.fetchPage
@@ -47,6 +63,22 @@ if (jit && process.env['EXITS'] === '1') {
       slow.set(name, (slow.get(name) ?? 0) + 1)
     }
     return code
+  }
+}
+
+/** Calls of the MMU changes that start a new chain generation, by name (EXITS=1). */
+const mmuCalls = new Map<string, number>()
+if (jit && process.env['EXITS'] === '1') {
+  const mmu = (cpu as unknown as { mmu: Record<string, (...a: unknown[]) => unknown> & { tlb: Record<string, (...a: unknown[]) => unknown> } }).mmu
+  for (const [target, names, prefix] of [[mmu, ['setTtbr0El1', 'setTtbr1El1', 'setVttbrEl2', 'tlbi', 'flushVmid', 'flushAll'], 'mmu.'], [mmu.tlb, ['invalidate', 'flushAll'], 'tlb.']] as const) {
+    for (const name of names) {
+      const original = (target as Record<string, (...a: unknown[]) => unknown>)[name]!.bind(target)
+      ;(target as Record<string, unknown>)[name] = (...args: unknown[]) => {
+        const key = name === 'tlbi' ? `${prefix}tlbi op ${String(args[0])} ${((args[1] as number) & 0x800) !== 0 ? 'high' : 'low'}` : `${prefix}${name}`
+        mmuCalls.set(key, (mmuCalls.get(key) ?? 0) + 1)
+        return original(...args)
+      }
+    }
   }
 }
 
@@ -64,6 +96,8 @@ const used = cpuUsage(t0)
 const s = (used.user + used.system) / 1e6
 console.log(`${mode}${threshold ? ` threshold ${threshold}` : ''}: /init ${screen.includes(INIT_LINE) ? 'reached' : 'NOT reached'} after ${machine.retired} instructions, ${s.toFixed(1)} CPU s, ${(machine.retired / s / 1e6).toFixed(1)} M a CPU second; console sha256 ${createHash('sha256').update(screen).digest('hex').slice(0, 16)} (${screen.length} chars)`)
 if (cpu.jit) console.log(JSON.stringify(cpu.jit.stats))
+if (mmuCalls.size > 0) console.log('MMU changes:', [...mmuCalls].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', '))
+if (before.size > 0) console.log('run-loop entries after:', [...before].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', '))
 if (slow.size > 0) {
   const total = [...slow.values()].reduce((a, b) => a + b, 0)
   console.log(`single-instruction exits ${total}:`, [...slow].sort((a, b) => b[1] - a[1]).slice(0, 40).map(([k, n]) => `${k} ${n}`).join(', '))
