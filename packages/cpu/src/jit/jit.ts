@@ -157,6 +157,8 @@ export class Jit {
    * records hold the EL too (ST_CHAIN_GEN is generation << 2 | EL), so exception entry and
    * return, which empty the fast TLB, do not cost them.
    */
+  /** Pages whose translations were dropped so far: a handler run in a translation (sysCall) that dropped one leaves after its instruction. */
+  private drops = 0
   private chainStale = true
   private chainGen = 1
   /**
@@ -212,6 +214,7 @@ export class Jit {
 
   /** A page's translations were dropped (code-cache.ts): their slots are emptied and no chain record may lead to them. */
   dropPage(entries: readonly (JitEntry | undefined)[]): void {
+    this.drops++
     let last = -1
     for (const e of entries) {
       if (e !== undefined && e.slot !== last) {
@@ -499,7 +502,7 @@ export class Jit {
    * A system instruction's handler called from a translation (emit-sys.ts sysCall), with the
    * Cpu's PC, count and NZCV as the interpreter has them there (from the state page). 0: the
    * translation goes on; 1: it leaves after the instruction (the handler asked for a refetch:
-   * unmasked interrupts, context changes, code written; or the fast TLB or the ADDG table is
+   * unmasked interrupts, context changes, code written or translations dropped; or the fast TLB or the ADDG table is
    * stale now, or a stop was requested); 2: the handler threw (an exception taken, an exit to
    * the VMM), kept for `enter` to rethrow.
    */
@@ -517,6 +520,7 @@ export class Jit {
     p[PS.C] = (nzcv >>> 29) & 1
     p[PS.V] = (nzcv >>> 28) & 1
     this.syncRgsr()
+    const drops = this.drops
     try {
       handler()
     } catch (e) {
@@ -527,7 +531,9 @@ export class Jit {
     s[b + ST_NZCV / 4] = nzcv
     s[b + ST_RGSR / 4] = cpu.sys[2 * SLOT.RGSR_EL1]!
     const code = cpu.code as unknown as { fetchLo: number }
-    if (code.fetchLo === 1 || this.tlbStale || this.addgKeyNow() !== this.addgKey || s[b + ST_STOP / 4] !== 0 || cpu.debug !== this.debugSeen) return 1
+    // A page's translations dropped (a store or IC IVAU into code, maybe the running
+    // translation's own page, which need not be the run loop's fetch page after a chain).
+    if (code.fetchLo === 1 || this.tlbStale || this.drops !== drops || this.addgKeyNow() !== this.addgKey || s[b + ST_STOP / 4] !== 0 || cpu.debug !== this.debugSeen) return 1
     return 0
   }
 
