@@ -33,10 +33,37 @@ interface CpuInside {
   } | null
   code: { fetchPage: { frame: { view: DataView; base: number } }; fetchLo: number }
   pcLo: number
+  pcHi: number
   left: number
+  pstate: number
+  sp: bigint
+  x: Int32Array
+  memory: { read32(pa: number): number }
+  data: { tr: { pa: number } }
+  mmu: { translate(hi: number, lo: number, access: number, el: 0 | 1, pan: boolean, tr: { pa: number }): boolean }
 }
 const cpu = (machine.vcpus[0]!.vcpu as unknown as { cpu: CpuInside }).cpu
 const slow = new Map<string, number>()
+/** The instruction word at PC through the MMU (after a chain the run loop's fetch page is another), or null. */
+function fetchWord(): number | null {
+  const tr = cpu.data.tr
+  // ACCESS_FETCH (@tagvm/mmu); a walk only fills the MMU's TLB.
+  if (!cpu.mmu.translate(cpu.pcHi, cpu.pcLo, 2, ((cpu.pstate >> 2) & 1) as 0 | 1, false, tr)) return null
+  return cpu.memory.read32(tr.pa)
+}
+
+/** An instruction's name, and for loads and stores with an immediate or register offset whether the address is misaligned. */
+function describe(word: number): string {
+  const d = decode(word) as { name: string; rn?: number; rm?: number; imm?: number; size?: number; sf?: number; mode?: number; amount?: number }
+  if (d.rn === undefined || !/^(LD|ST)(R|UR|P)/.test(d.name)) return d.name
+  const reg = (r: number): number => (r === 31 ? Number(BigInt.asUintN(32, cpu.sp)) : cpu.x[2 * r]! >>> 0)
+  const bytes = d.name.endsWith('P') || d.name === 'LDPSW' ? (d.name === 'LDPSW' ? 4 : d.sf ? 8 : 4) : 1 << (d.size ?? 0)
+  let address = reg(d.rn)
+  if (d.name.includes('_reg') && d.rm !== undefined) address += d.rm === 31 ? 0 : (cpu.x[2 * d.rm]! >>> 0) * (d.amount ? bytes : 1)
+  else if (d.imm !== undefined && !d.name.endsWith('_post') && d.mode !== 1) address += d.imm
+  return `${d.name}${(address & (bytes - 1)) !== 0 ? ' misaligned' : ''}`
+}
+
 /** Run-loop entries by what came before: the previous exit's code, and whether instructions were interpreted since. */
 const before = new Map<string, number>()
 if (jit && process.env['EXITS'] === '1') {
@@ -57,9 +84,12 @@ if (jit && process.env['EXITS'] === '1') {
     lastCode = code
     lastLeft = cpu.left
     if (code === 2) {
-      // After a chain of translations PC may be in another page than the run loop's.
-      const page = cpu.code.fetchPage
-      const name = (cpu.pcLo & 0xffff_f000) !== cpu.code.fetchLo ? '(chained to another page)' : decode(page.frame.view.getUint32(page.frame.base + (cpu.pcLo & 0xfff), true)).name
+      // After a chain of translations PC may be in another page than the run loop's: its word through the MMU.
+      const word = (cpu.pcLo & 0xffff_f000) !== cpu.code.fetchLo ? fetchWord() : (() => {
+        const page = cpu.code.fetchPage
+        return page.frame.view.getUint32(page.frame.base + (cpu.pcLo & 0xfff), true)
+      })()
+      const name = word === null ? '(fetch fault)' : describe(word)
       slow.set(name, (slow.get(name) ?? 0) + 1)
     }
     return code

@@ -77,7 +77,7 @@ function randomInsn(next: () => number, index: number, length: number): number {
         w = ((0b11011001 << 24) | ((next() % 4) << 22) | (1 << 21) | (imm9 << 12) | ((1 + (next() % 3)) << 10) | (base << 5) | (next() % 32)) >>> 0
       }
     }
-    if (kind === 4 && next() % 3 === 0) {
+    if (kind === 4 && next() % 6 === 0) {
       // Exclusives (LDXR/LDAXR/STXR/STLXR, pairs), CAS/CASP and the LSE atomics through a
       // pointer or SP (tagged, misaligned, MMIO): the tier runs their handler in the translation.
       const base = [20, 21, 22, 23, 31][next() % 5]!
@@ -135,6 +135,8 @@ interface Setup {
   mmu: boolean
   rgsr: bigint
   gcr: bigint
+  /** SCTLR_EL1.A: every misaligned access faults (else only on Device memory: stage 1 off). */
+  strictAlign?: boolean
   /** Granule g's tag at TAGGED (default (g >> 1) % 16: both granules of each tag byte alike). */
   tagOf?: (g: number) => number
 }
@@ -162,6 +164,7 @@ function randomSetup(next: () => number): Setup {
     words, regs, nzcv: next() & 0xf, sp: BigInt(STACK_TOP - (next() % 64) * 16 - (next() % 4 === 0 ? 8 : 0)),
     tcf: next() % 4, tco: next() % 4 === 0 ? 1 : 0, mmu: next() % 4 !== 0,
     rgsr: BigInt((next() & 0xffff) << 8 | (next() & 15)), gcr: BigInt(next() % 4 === 0 ? next() & 0xffff : 1),
+    strictAlign: next() % 5 === 0,
   }
 }
 
@@ -174,7 +177,7 @@ function machine(jit: boolean, setup: Setup): Machine {
   cpu.setSysreg('ID_AA64PFR1_EL1', cpu.getSysreg('ID_AA64PFR1_EL1') | (3n << 8n))
   cpu.setHcrEl2(1n | (1n << 56n))
   cpu.setSysreg('TCR_EL1', cpu.getSysreg('TCR_EL1') | (1n << 37n)) // TBI0
-  cpu.setSysreg('SCTLR_EL1', cpu.getSysreg('SCTLR_EL1') | (1n << 43n) | (BigInt(setup.tcf) << 40n))
+  cpu.setSysreg('SCTLR_EL1', cpu.getSysreg('SCTLR_EL1') | (1n << 43n) | (BigInt(setup.tcf) << 40n) | (setup.strictAlign === true ? 2n : 0n))
   for (let k = 0; k < 16; k++) m.memory.write32(VBAR + 0x80 * k, (0xd4000002 | ((0x100 + k) << 5)) >>> 0)
   cpu.setSysreg('VBAR_EL1', BigInt(VBAR))
   return m

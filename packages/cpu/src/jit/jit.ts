@@ -13,7 +13,7 @@
 // setting change (permissions and "is this page tag-checked now" are baked into entries),
 // and a frame becoming code. Translations themselves depend on none of these.
 
-import { ACCESS_READ, ACCESS_WRITE, TLBI_VAAE1, TLBI_VAALE1, TLBI_VAE1, TLBI_VALE1, TranslationResult } from '@tagvm/mmu'
+import { ACCESS_READ, ACCESS_WRITE, TLB_DEVICE, TLBI_VAAE1, TLBI_VAALE1, TLBI_VAE1, TLBI_VALE1, TranslationResult } from '@tagvm/mmu'
 import { growWasmMemory, type WasmMemory } from '@tagvm/tag-memory'
 import type { CodePage } from '../code-cache.js'
 import type { Cpu } from '../cpu.js'
@@ -24,12 +24,12 @@ import { compile } from '../handlers.js'
 import { addgTable, crcTable } from './emit-more.js'
 import {
   CRC_TABLE_BYTES, EXIT_BRANCH, EXIT_STOP, EXIT_THROWN, HASH_BLOCK, HASH_ENTRIES, HASH_ENTRY_BYTES, HASH_GEN, HASH_KEY, HASH_SLOT, HELPER_SYS, STATE_BYTES,
-  ST_CHAIN, ST_CHAIN_GEN, ST_HASH, ST_HOPS, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_LEFT, ST_NZCV, ST_PAGE_VA, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
+  ST_CHAIN, ST_CHAIN_GEN, ST_HASH, ST_HOPS, ST_STRICT_ALIGN, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_LEFT, ST_NZCV, ST_PAGE_VA, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
   TLB_MASK, TLB_READ_KEY, TLB_TAGS, TLB_WRITE_KEY,
 } from './layout.js'
 import { formRegion, isSupported, type Region } from './region.js'
 import { decode } from '@tagvm/a64'
-import { HCR } from '../constants.js'
+import { HCR, SCTLR } from '../constants.js'
 
 /** The largest `threshold`: entries are counted in a byte. */
 export const MAX_THRESHOLD = 255
@@ -157,6 +157,8 @@ export class Jit {
    * records hold the EL too (ST_CHAIN_GEN is generation << 2 | EL), so exception entry and
    * return, which empty the fast TLB, do not cost them.
    */
+  /** ST_STRICT_ALIGN as last set: -1 misaligned accesses leave, 0 they may proceed (no Device page in the fast TLB). */
+  private strictAlign = -1
   /** Pages whose translations were dropped so far: a handler run in a translation (sysCall) that dropped one leaves after its instruction. */
   private drops = 0
   private chainStale = true
@@ -193,6 +195,7 @@ export class Jit {
     this.s32 = new Int32Array(this.wasm.buffer)
     this.registers = new Int32Array(this.wasm.buffer, this.base + ST_X, REG_SLOTS * 2)
     this.fillImport = (lo, hi, isWrite) => this.fill(lo, hi, isWrite)
+    this.s32[(this.base + ST_STRICT_ALIGN) >> 2] = this.strictAlign
     this.s32.set(crcTable(0xedb8_8320), (this.base + ST_CRC) >> 2)
     this.s32.set(crcTable(0x82f6_3b78), (this.base + ST_CRC + CRC_TABLE_BYTES) >> 2)
     this.watchMmu()
@@ -341,6 +344,8 @@ export class Jit {
     // Device attributes (stage 1 off makes all data Device) only matter for alignment, which
     // the fast path requires anyway: MMIO never gets here, it is a stage-2 fault.
     const flags = t.flags[i]!
+    // Misaligned accesses proceed in the fast path now: a Device page (where they fault) stays out.
+    if (this.strictAlign === 0 && (flags & TLB_DEVICE) !== 0) return 0
     let slot = t.hostSlot[i]!
     if (slot < 0) {
       slot = data.frames.slotFor(t.paPage[i]!)
@@ -531,6 +536,8 @@ export class Jit {
     s[b + ST_NZCV / 4] = nzcv
     s[b + ST_RGSR / 4] = cpu.sys[2 * SLOT.RGSR_EL1]!
     const code = cpu.code as unknown as { fetchLo: number }
+    // SCTLR_EL1.A or M changed (MSR): ST_STRICT_ALIGN is set again at the next entry.
+    if (this.alignmentMode() !== this.strictAlign) return 1
     // A page's translations dropped (a store or IC IVAU into code, maybe the running
     // translation's own page, which need not be the run loop's fetch page after a chain).
     if (code.fetchLo === 1 || this.tlbStale || this.drops !== drops || this.addgKeyNow() !== this.addgKey || s[b + ST_STOP / 4] !== 0 || cpu.debug !== this.debugSeen) return 1
@@ -551,6 +558,16 @@ export class Jit {
     return 0
   }
 
+  /**
+   * -1 when a misaligned data access must fault or be decided by the interpreter: SCTLR_EL1.A
+   * set, or stage 1 off (every data access Device). Else 0: translations do misaligned accesses
+   * that stay in their page (and, on a tag-checked page, in one granule) themselves.
+   */
+  private alignmentMode(): number {
+    const sctlr = this.cpu.sys[2 * SLOT.SCTLR_EL1]!
+    return (sctlr & SCTLR.A) !== 0 || (sctlr & 1) === 0 ? -1 : 0
+  }
+
   /** GCR_EL1.Exclude, ATAen, the MTE level and RRND: what ST_ADDG and ST_IRG_FLAGS were made for. */
   private addgKeyNow(): number {
     const cpu = this.cpu
@@ -568,6 +585,13 @@ export class Jit {
     if (this.cpu.debug !== this.debugSeen) {
       this.debugSeen = this.cpu.debug
       this.tlbStale = true
+    }
+    const strict = this.alignmentMode()
+    if (strict !== this.strictAlign) {
+      this.strictAlign = strict
+      this.s32[(this.base + ST_STRICT_ALIGN) >> 2] = strict
+      // Filled while strict, the fast TLB may hold Device pages.
+      if (strict === 0) this.tlbStale = true
     }
     if (this.tlbStale) this.flushTlb()
     const cpu = this.cpu

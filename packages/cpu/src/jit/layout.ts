@@ -30,6 +30,13 @@ export const ST_CHAIN = 320
 export const ST_CHAIN_GEN = 324
 /** Translations entered through the chain table (i32, for the statistics; wraps). */
 export const ST_HOPS = 328
+/**
+ * Non-zero (-1) while a misaligned access must leave for the interpreter (SCTLR_EL1.A set, or
+ * stage 1 off: all data is Device); 0 while one may proceed in the fast path within its page
+ * (the fast TLB then holds no Device page: the fill refuses them). Set by the runtime at each
+ * entry and after a system instruction's handler (jit.ts alignmentMode).
+ */
+export const ST_STRICT_ALIGN = 332
 
 /**
  * The fast data TLB, direct-mapped by VA[21:12] (4 MiB of reach, so that buffers or slabs a
