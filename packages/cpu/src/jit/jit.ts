@@ -13,12 +13,13 @@
 // setting change (permissions and "is this page tag-checked now" are baked into entries),
 // and a frame becoming code. Translations themselves depend on none of these.
 
-import { ACCESS_READ, ACCESS_WRITE, TLB_DEVICE, TLBI_VAAE1, TLBI_VAALE1, TLBI_VAE1, TLBI_VALE1, TranslationResult } from '@tagvm/mmu'
+import { ACCESS_READ, ACCESS_WRITE, TLB_DEVICE, TranslationResult } from '@tagvm/mmu'
 import { growWasmMemory, type WasmMemory } from '@tagvm/tag-memory'
 import type { CodePage } from '../code-cache.js'
 import type { Cpu } from '../cpu.js'
 import { PS, REG_SLOTS } from '../state.js'
 import { SLOT } from '../sysreg-table.js'
+import { ChainRegions, watchMmu } from './mmu-watch.js'
 import { chainDispatcher, regionModule } from './region-module.js'
 import { compile } from '../handlers.js'
 import { addgTable, crcTable } from './emit-more.js'
@@ -163,16 +164,8 @@ export class Jit {
   private drops = 0
   private chainStale = true
   private chainGen = 1
-  /**
-   * The VA regions the chain table holds records of in this generation (`chainRegion`: VA
-   * bits 55 and up to the largest block a stage-1 descriptor can map), so that a TLBI by VA
-   * elsewhere keeps them (Linux's fixmap text patching and vmalloc frees TLBI kernel pages
-   * tens of thousands of times a boot, far from the code that runs), and the shifts used.
-   */
-  private readonly chainRegions = new Set<number>()
-  private lastChainRegion = -1
-  private regionShiftLow = 30
-  private regionShiftHigh = 30
+  /** The VA regions the chain table holds records in (a TLBI by VA elsewhere keeps them). */
+  private readonly chainRegions = new ChainRegions()
 
   constructor(private readonly cpu: Cpu, options: JitOptions = {}) {
     const place = wasmMemoryOf(cpu.memory)
@@ -198,7 +191,17 @@ export class Jit {
     this.s32[(this.base + ST_STRICT_ALIGN) >> 2] = this.strictAlign
     this.s32.set(crcTable(0xedb8_8320), (this.base + ST_CRC) >> 2)
     this.s32.set(crcTable(0x82f6_3b78), (this.base + ST_CRC + CRC_TABLE_BYTES) >> 2)
-    this.watchMmu()
+    watchMmu(cpu.mmu, {
+      fastTlb: () => this.invalidateTlb(),
+      stale: () => {
+        this.invalidateTlb()
+        this.chainStale = true
+      },
+      tlbiByVa: (hi, lo) => {
+        this.invalidateTlb()
+        if (this.chainRegions.holds(hi, lo)) this.chainStale = true
+      },
+    })
     this.table = new Wasm.Table({ element: 'anyfunc', initial: 1024 })
     // Generation 0 is never current: the table's zeroed records (VA 0) match nothing.
     this.s32[(this.base + ST_CHAIN_GEN) >> 2] = this.chainGen << 2
@@ -244,73 +247,6 @@ export class Jit {
     // The memory grows (RAM chunks, tag slabs): a view made earlier does not see the new
     // length, but every offset used here is in this CPU's state page, which it covers.
     return this.s32
-  }
-
-  /** Every way the MMU's translations can change goes through one of these. */
-  private watchMmu(): void {
-    const mmu = this.cpu.mmu
-    const tlb = mmu.tlb
-    // These change fetch translations too: the chain table's records go (at the next entry).
-    const stale = (): void => {
-      this.invalidateTlb()
-      this.chainStale = true
-    }
-    type Methods<K extends string> = Record<K, (...args: never[]) => unknown>
-    const wrap = <K extends string>(target: Methods<K>, name: K, before: (...args: number[]) => void): void => {
-      const original = target[name].bind(target) as (...args: unknown[]) => unknown
-      ;(target as Record<K, unknown>)[name] = (...args: number[]) => {
-        before(...args)
-        return original(...args)
-      }
-    }
-    // The MMU's TLB changes only through the MMU methods below (which see to the chain
-    // table); here the fast TLB, whose entries outlive the MMU's.
-    const fastTlb = (): void => this.invalidateTlb()
-    wrap(tlb as unknown as Methods<'invalidate' | 'flushAll'>, 'invalidate', fastTlb)
-    wrap(tlb as unknown as Methods<'invalidate' | 'flushAll'>, 'flushAll', fastTlb)
-    const m = mmu as unknown as Methods<'setTtbr0El1' | 'setTtbr1El1' | 'setVttbrEl2' | 'tlbi' | 'flushVmid' | 'flushAll'>
-    wrap(m, 'setTtbr0El1', stale)
-    wrap(m, 'setTtbr1El1', stale)
-    wrap(m, 'setVttbrEl2', stale)
-    // TLB maintenance whether or not the MMU's TLB still holds the page: a fast-TLB entry
-    // outlives the MMU entry it was filled from once that slot is refilled for another page
-    // (guest TLBI by VA/ASID/IPA, the hypervisor's stage-2 unmaps and write protection). A
-    // TLBI by VA costs the chain table's records only when it holds some of the VA's region.
-    wrap(m, 'tlbi', (op, hi, lo) => {
-      if (op === TLBI_VAE1 || op === TLBI_VALE1 || op === TLBI_VAAE1 || op === TLBI_VAALE1) {
-        this.invalidateTlb()
-        // Xt[43:0] = VA[55:12].
-        const vaHi = ((hi & 0xfff) << 12) | (lo >>> 20)
-        if (this.chainRegions.has(this.chainRegion(vaHi, lo << 12))) this.chainStale = true
-      } else stale()
-    })
-    wrap(m, 'flushVmid', stale)
-    wrap(m, 'flushAll', stale)
-  }
-
-  /**
-   * The chain-table region of a VA (VA[55:32] in `hi`, the top byte ignored): VA[55:shift],
-   * where 2^shift is the largest block a stage-1 descriptor of that half can map with the
-   * current TCR_EL1 granule (a TLBI by VA drops a whole block's entry, so every page of it).
-   */
-  private chainRegion(hi: number, lo: number): number {
-    const h = hi & 0x00ff_ffff
-    const shift = (h & 0x0080_0000) !== 0 ? this.regionShiftHigh : this.regionShiftLow
-    // Regions of the two halves differ in VA[55] (kept by h in both forms).
-    return shift >= 32 ? h >>> (shift - 32) : h * 2 ** (32 - shift) + (lo >>> shift)
-  }
-
-  /** The region shifts for a new chain generation (a TCR_EL1 change starts one: it flushes the MMU). */
-  private chainShifts(): void {
-    const tcrLo = this.cpu.sys[2 * SLOT.TCR_EL1]!
-    const ds = (this.cpu.sys[2 * SLOT.TCR_EL1 + 1]! >>> (59 - 32)) & 1
-    // Largest block: 4 KiB granule 1 GiB (512 GiB with DS), 16 KiB 32 MiB (64 GiB with DS),
-    // 64 KiB 512 MiB (4 TiB with 52-bit PAs: taken always).
-    const shift = (kb: number): number => (kb === 4 ? (ds ? 39 : 30) : kb === 16 ? (ds ? 36 : 25) : 42)
-    const tg0 = (tcrLo >>> 14) & 3
-    const tg1 = (tcrLo >>> 30) & 3
-    this.regionShiftLow = shift(tg0 === 1 ? 64 : tg0 === 2 ? 16 : 4)
-    this.regionShiftHigh = shift(tg1 === 1 ? 16 : tg1 === 3 ? 64 : 4)
   }
 
   private flushTlb(): void {
@@ -611,15 +547,9 @@ export class Jit {
     if (this.chainStale) {
       this.chainStale = false
       this.chainGen = (this.chainGen + 1) & 0x3fff_ffff || 1
-      this.chainRegions.clear()
-      this.lastChainRegion = -1
-      this.chainShifts()
+      this.chainRegions.reset(cpu.sys[2 * SLOT.TCR_EL1]!, cpu.sys[2 * SLOT.TCR_EL1 + 1]!)
     }
-    const region = this.chainRegion(cpu.pcHi, cpu.pcLo)
-    if (region !== this.lastChainRegion) {
-      this.lastChainRegion = region
-      this.chainRegions.add(region)
-    }
+    this.chainRegions.record(cpu.pcHi, cpu.pcLo)
     // The EL does not change inside a chain (exception entry and return leave translations).
     s[b + ST_CHAIN_GEN / 4] = (this.chainGen << 2) | p[PS.EL]!
     const h = (this.base + ST_HASH + ((cpu.pcLo >>> 2) & (HASH_ENTRIES - 1)) * HASH_ENTRY_BYTES) >> 2
