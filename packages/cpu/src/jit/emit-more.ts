@@ -27,7 +27,7 @@ export function emitMore(em: Emitter, b: Block, k: number): void {
       em.get(rs(d.rn))
       if (d.mode !== 1 && d.imm !== 0) fn.i64(d.imm).op(Op.i64Add)
       fn.set(em.a)
-      access(em, b, k, 2 * elem, elem, isWrite, d.rn === 31 && !writeback, true)
+      access(em, b, k, 2 * elem, elem, isWrite, d.rn === 31 && !writeback, true, true)
       if (isWrite) {
         em.store(d.rt, elem)
         em.store(d.rt2, elem, 0, em.h2)

@@ -2,7 +2,7 @@
 // several wasm instructions, the memory fast path, conditions), split out of emit.ts.
 
 import {
-  FN_COND, FN_FILL, CC_ADD32, CC_ADD64, CC_LOGIC32, CC_LOGIC64, CC_SUB32, CC_SUB64, ST_TLB, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST, TLB_MASK, TLB_READ_KEY, TLB_TAGS,
+  FN_COND, FN_FILL, ST_STRICT_ALIGN, CC_ADD32, CC_ADD64, CC_LOGIC32, CC_LOGIC64, CC_SUB32, CC_SUB64, ST_TLB, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST, TLB_MASK, TLB_READ_KEY, TLB_TAGS,
   TLB_WRITE_KEY,
 } from './layout.js'
 import type { Instruction } from '@tagvm/a64'
@@ -152,9 +152,13 @@ export function divide(em: Emitter, rn: number, rm: number, sf: number, signed: 
  * `unchecked`. Leaves the host address in `h`; else side exit. A pair (span = 2 * elem)
  * may cross into the next page when `pairs` says so: each element is then looked up on its
  * own page (both before anything is written), and `h2` holds the second element's host
- * address (h + elem otherwise). Without `pairs` a page-crossing access leaves.
+ * address (h + elem otherwise). Without `pairs` a page-crossing access leaves. With
+ * `mayMisalign` (plain loads, stores and pairs) an access need not be aligned to `elem`
+ * (see misaligned).
  */
-export function access(em: Emitter, b: Block, k: number, span: number, elem: number, isWrite: boolean, unchecked: boolean, pairs = false): void {
+export function access(
+  em: Emitter, b: Block, k: number, span: number, elem: number, isWrite: boolean, unchecked: boolean, pairs = false, mayMisalign = false,
+): void {
   const fn = em.fn
   const share = unchecked ? undefined : sharePlan(b).get(k)
   if (share !== undefined && share.lead !== 0) fn.i32(0).set(sharedFlag(em))
@@ -162,9 +166,17 @@ export function access(em: Emitter, b: Block, k: number, span: number, elem: num
   if (span === elem) {
     if (elem > 1) {
       fn.i32(elem - 1).op(Op.i32And)
-      em.exitIf(b, k)
+      if (mayMisalign) misaligned(em, b, k, span)
+      else em.exitIf(b, k)
     } else fn.op(Op.drop)
     lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, em.h, share)
+    if (mayMisalign && elem > 1 && !unchecked) {
+      // The tag check looked at the first byte's granule: a misaligned access reaching into the
+      // next granule of a tag-checked page leaves for the interpreter.
+      fn.get(em.c).i32(15).op(Op.i32And).i32(16 - elem).op(Op.i32GtU)
+      fn.get(em.e).mem(Op.i32Load, em.base + ST_TLB + TLB_TAGS).i32(0).op(Op.i32GeS, Op.i32And)
+      em.exitIf(b, k)
+    }
     return
   }
   fn.i32(elem - 1).op(Op.i32And)
@@ -174,7 +186,10 @@ export function access(em: Emitter, b: Block, k: number, span: number, elem: num
     lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, em.h, share)
     return
   }
-  em.exitIf(b, k)
+  // A misaligned pair that stays in its page goes on (its tag check covers its whole span);
+  // only aligned pairs reach the page-crossing case below.
+  if (mayMisalign) misaligned(em, b, k, span)
+  else em.exitIf(b, k)
   fn.get(em.c).i32(4095).op(Op.i32And).i32(4096 - span).op(Op.i32GtU)
   fn.if()
   // The pair crosses a page: an element on each (aligned elements never straddle one).
@@ -186,6 +201,21 @@ export function access(em: Emitter, b: Block, k: number, span: number, elem: num
   fn.else()
   lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, em.h, share)
   fn.get(em.h).i32(elem).op(Op.i32Add).set(em.h2)
+  fn.end()
+}
+
+/**
+ * With the misalignment (address & (elem - 1)) on the stack: a misaligned access leaves when
+ * the runtime says misaligned accesses must (ST_STRICT_ALIGN: SCTLR_EL1.A, stage 1 off) or it
+ * crosses its page; else it goes on (the fast TLB then holds no Device page, where it would
+ * fault). Aligned accesses do not look at either.
+ */
+function misaligned(em: Emitter, b: Block, k: number, span: number): void {
+  const fn = em.fn
+  fn.if()
+  fn.get(em.state).mem(Op.i32Load, ST_STRICT_ALIGN)
+  fn.get(em.c).i32(4095).op(Op.i32And).i32(4096 - span).op(Op.i32GtU, Op.i32Or)
+  em.exitIf(b, k)
   fn.end()
 }
 

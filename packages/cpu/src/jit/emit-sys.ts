@@ -3,12 +3,13 @@
 // other observer orders differently on one thread: plain accesses that must be aligned), the
 // prefetch hints (the interpreter runs them as NOPs), and MRS/MSR/SYS, run by the
 // interpreter's handler with the Cpu's PC, count and NZCV brought up to date first (sysCall),
-// and ISB, which goes on in the translation when the context synchronisation has nothing to do.
+// and ISB, which goes on in the translation when the context synchronisation has nothing to do;
+// exclusives, CAS and the LSE atomics go through their handler the same way.
 
 import type { Instruction } from '@tagvm/a64'
 import { REG_DISCARD, REG_SP } from '../state.js'
 import { CC_LIT, EXIT_STOP, EXIT_THROWN, FN_HELPER, HELPER_SYS, ST_LEFT, ST_NZCV, ST_PC } from './layout.js'
-import type { Block } from './region.js'
+import { isAtomic, type Block } from './region.js'
 import type { Emitter } from './emit.js'
 import { MASK32, access, cond, setterKind } from './emit-ops.js'
 import { Op } from './wasm-encoder.js'
@@ -45,7 +46,11 @@ export function emitSys(em: Emitter, b: Block, k: number): boolean {
       sysCall(em, b, k)
       return true
     default:
-      return false
+      // Exclusives and atomics (region.ts isAtomic): the handler does the whole access, with
+      // the exclusive monitor and, for vCPU threads, the global monitor's lock.
+      if (!isAtomic(d)) return false
+      sysCall(em, b, k)
+      return true
   }
 }
 

@@ -409,7 +409,7 @@ export class Emitter {
         this.get(rs(d.rn))
         if (!post && d.imm !== 0) fn.i64(d.imm).op(Op.i64Add)
         fn.set(this.a)
-        access(this, b, k, size, size, isWrite, d.rn === 31 && !post && !pre)
+        access(this, b, k, size, size, isWrite, d.rn === 31 && !post && !pre, false, true)
         if (isWrite) this.store(d.rt, size)
         else {
           const signed = d.name.startsWith('LDRS') || d.name === 'LDURS'
@@ -435,7 +435,7 @@ export class Emitter {
         this.get(rs(d.rn))
         extended(this, d.rm, d.option, d.amount)
         fn.op(Op.i64Add).set(this.a)
-        access(this, b, k, size, size, isWrite, false)
+        access(this, b, k, size, size, isWrite, false, false, true)
         if (isWrite) this.store(d.rt, size)
         else {
           const signed = d.name === 'LDRS_reg'

@@ -6,7 +6,7 @@
 // with an IRQ pending), taken at the same instruction with the same state.
 
 import { describe, expect, test } from 'vitest'
-import { RAM_BASE, makeMachine, type Machine } from '../test-helpers.js'
+import { RAM_BASE, enableIdentityMmu, makeMachine, type Machine } from '../test-helpers.js'
 
 const CODE = RAM_BASE + 0x20_0000
 const DATA = RAM_BASE + 0x30_0000
@@ -124,5 +124,58 @@ describe('chained translations', () => {
     expect(m.cpu.getSysreg('ELR_EL1')).toBe(BigInt(FC + 16))
     expect(m.cpu.getX(3)).toBe(120n)
     expect(m.cpu.jit!.stats.chained).toBeGreaterThan(100)
+  })
+})
+
+describe('chains and TLB maintenance by VA', () => {
+  // Stage 1 on (enableIdentityMmu: 2 MiB blocks, L2 table at RAM_BASE + 0x1_1000). A loop at
+  // LOOP calls F in another 2 MiB block; every iteration does a TLBI VAAE1 of the VA in x9, and
+  // at x3 = 50 the loop remaps F's block to the block at F_NEW (other code: x1 += 100 instead
+  // of 1), then TLBIs another page of that block (x8): a TLBI by VA drops the whole block.
+  const L2 = RAM_BASE + 0x1_1000
+  const LOOP = RAM_BASE + 0x20_0000
+  const F = RAM_BASE + 0x60_0000
+  const F_NEW = RAM_BASE + 0x80_0000
+  // loop: bl F; tlbi vaae1, x9; cmp x3, #50; b.ne 1f; str x7, [x6]; dsb ish; tlbi vaae1, x8;
+  //       dsb ish; isb; 1: subs x3, x3, #1; b.ne loop; hvc #0xf00d
+  const MAIN_LOOP = [0x94100000, 0xd5088769, 0xf100c87f, 0x540000c1, 0xf90000c7, 0xd5033b9f, 0xd5088768, 0xd5033b9f, 0xd5033fdf, 0xf1000463, 0x54fffec1, 0xd41e01a2]
+  const ADD_1_RET = [0x91000421, 0xd65f03c0] // add x1, x1, #1; ret
+  const ADD_100_RET = [0x91019021, 0xd65f03c0] // add x1, x1, #100; ret
+
+  function run(threshold: number | null, elsewhere: bigint): { state: string; chained: number } {
+    const m = makeMachine(16 << 20, true, false, threshold === null ? undefined : { threshold })
+    enableIdentityMmu(m)
+    const cpu = m.cpu
+    for (const [at, words] of [[LOOP, MAIN_LOOP], [F, ADD_1_RET], [F_NEW, ADD_100_RET]] as const) {
+      words.forEach((w, i) => m.memory.write32(at + 4 * i, w))
+      cpu.invalidateCode(at, 4 * words.length)
+    }
+    cpu.setX(3, 200n)
+    cpu.setX(6, BigInt(L2 + 8 * ((F - RAM_BASE) >>> 21)))
+    cpu.setX(7, BigInt(F_NEW | (1 << 10) | (3 << 8) | 0b01)) // F's block -> F_NEW's
+    cpu.setX(8, BigInt((F + 0x1000) >>> 12))
+    cpu.setX(9, elsewhere >> 12n)
+    cpu.pstate = 0x3c5
+    cpu.pc = BigInt(LOOP)
+    const exit = cpu.run(100_000)
+    const regs = [1, 3, 30].map((r) => cpu.getX(r).toString(16))
+    return { state: JSON.stringify({ exit: exit.kind, regs, pc: cpu.pc.toString(16), retired: cpu.retired }), chained: cpu.jit?.stats.chained ?? 0 }
+  }
+
+  test('a TLBI by VA far from the code keeps the chains; one in the code\'s block drops them: the remapped code runs', () => {
+    // 4 GiB: another 1 GiB region (the largest block with the 4 KiB granule) than the code's.
+    for (const elsewhere of [0x1_0000_0000n, BigInt(RAM_BASE + 0x3000_0000)]) {
+      const reference = run(null, elsewhere)
+      // F ran 151 times (x3 = 200..50) before the remap, F_NEW's code 49 times after.
+      expect(reference.state).toContain(`"regs":["${(151 + 49 * 100).toString(16)}","0"`)
+      for (const threshold of [1, 2]) {
+        const { state, chained } = run(threshold, elsewhere)
+        expect(state).toBe(reference.state)
+        // Far away, every call of F chains from the loop (200 calls); in the code's own 1 GiB
+        // region each TLBI starts a new chain generation, and the call goes through the run loop.
+        if (elsewhere === 0x1_0000_0000n) expect(chained).toBeGreaterThan(190)
+        else expect(chained).toBeLessThan(100)
+      }
+    }
   })
 })

@@ -31,6 +31,8 @@ const VBAR = RAM_BASE + 0x1000
 /** Bytes of DATA and TAGGED the programs' pointers reach, reset before and compared after each run. */
 const WINDOW = 0x1_0000
 const HVC_END = 0xd41e01a2 // hvc #0xf00d
+/** The random programs' initial SP lies up to 1 KiB below. */
+const STACK_TOP = DATA + 0x10_0000
 
 /** A word the tier implements, with register fields biased to the few registers that hold pointers. */
 function randomInsn(next: () => number, index: number, length: number): number {
@@ -75,6 +77,30 @@ function randomInsn(next: () => number, index: number, length: number): number {
         w = ((0b11011001 << 24) | ((next() % 4) << 22) | (1 << 21) | (imm9 << 12) | ((1 + (next() % 3)) << 10) | (base << 5) | (next() % 32)) >>> 0
       }
     }
+    if (kind === 4 && next() % 6 === 0) {
+      // Exclusives (LDXR/LDAXR/STXR/STLXR, pairs), CAS/CASP and the LSE atomics through a
+      // pointer or SP (tagged, misaligned, MMIO): the tier runs their handler in the translation.
+      const base = [20, 21, 22, 23, 31][next() % 5]!
+      const size = next() % 4
+      const rs = [0, 2, 4, 6, next() % 32][next() % 5]!
+      const rt = [1, 2, 3, 8, next() % 32][next() % 5]!
+      const pick = next() % 4
+      if (pick === 0) {
+        // size 001000 o2=0 L o1 Rs o0 Rt2 Rn Rt (o1: pair, 32/64-bit only).
+        const pair = next() % 3 === 0
+        const sz = pair ? 2 + (next() % 2) : size
+        w = ((sz << 30) | (0b001000 << 24) | ((next() % 2) << 22) | ((pair ? 1 : 0) << 21) | (rs << 16) | ((next() % 2) << 15) | ((pair ? next() % 16 : 31) << 10) | (base << 5) | rt) >>> 0
+      } else if (pick === 1) {
+        // CAS: size 001000 1 L 1 Rs o0 11111 Rn Rt; CASP: 0 sz 001000 0 L 1 Rs o0 11111 Rn Rt (Rs, Rt even).
+        const pair = next() % 2 === 0
+        const top = pair ? (next() % 2) << 30 : (size << 30) | (1 << 23)
+        w = (top | (0b001000 << 24) | ((next() % 2) << 22) | (1 << 21) | ((pair ? rs & ~1 : rs) << 16) | ((next() % 2) << 15) | (31 << 10) | (base << 5) | (pair ? rt & ~1 : rt)) >>> 0
+      } else {
+        // LD<op>/ST<op>/SWP: size 111 0 00 A R 1 Rs o3 opc 00 Rn Rt.
+        const swp = next() % 4 === 0
+        w = ((size << 30) | (0b111 << 27) | ((next() % 2) << 23) | ((next() % 2) << 22) | (1 << 21) | (rs << 16) | ((swp ? 1 : 0) << 15) | ((swp ? 0 : next() % 8) << 12) | (base << 5) | (pick === 3 ? 31 : rt)) >>> 0
+      }
+    }
     if (kind === 0 && next() % 6 === 0) {
       // Hints (NOP, YIELD, PACIASP, AUTIASP, BTI, CSDB...: the tier runs those the interpreter
       // runs as NOPs; WFE/WFI/SEV stay out) and DSB/DMB.
@@ -109,6 +135,8 @@ interface Setup {
   mmu: boolean
   rgsr: bigint
   gcr: bigint
+  /** SCTLR_EL1.A: every misaligned access faults (else only on Device memory: stage 1 off). */
+  strictAlign?: boolean
   /** Granule g's tag at TAGGED (default (g >> 1) % 16: both granules of each tag byte alike). */
   tagOf?: (g: number) => number
 }
@@ -133,9 +161,10 @@ function randomSetup(next: () => number): Setup {
   regs[24] = BigInt(next() % 256) * 8n
   regs[25] = BigInt.asUintN(64, small() * 8n)
   return {
-    words, regs, nzcv: next() & 0xf, sp: BigInt(DATA + 0x10_0000 - (next() % 64) * 16 - (next() % 4 === 0 ? 8 : 0)),
+    words, regs, nzcv: next() & 0xf, sp: BigInt(STACK_TOP - (next() % 64) * 16 - (next() % 4 === 0 ? 8 : 0)),
     tcf: next() % 4, tco: next() % 4 === 0 ? 1 : 0, mmu: next() % 4 !== 0,
     rgsr: BigInt((next() & 0xffff) << 8 | (next() & 15)), gcr: BigInt(next() % 4 === 0 ? next() & 0xffff : 1),
+    strictAlign: next() % 5 === 0,
   }
 }
 
@@ -148,7 +177,7 @@ function machine(jit: boolean, setup: Setup): Machine {
   cpu.setSysreg('ID_AA64PFR1_EL1', cpu.getSysreg('ID_AA64PFR1_EL1') | (3n << 8n))
   cpu.setHcrEl2(1n | (1n << 56n))
   cpu.setSysreg('TCR_EL1', cpu.getSysreg('TCR_EL1') | (1n << 37n)) // TBI0
-  cpu.setSysreg('SCTLR_EL1', cpu.getSysreg('SCTLR_EL1') | (1n << 43n) | (BigInt(setup.tcf) << 40n))
+  cpu.setSysreg('SCTLR_EL1', cpu.getSysreg('SCTLR_EL1') | (1n << 43n) | (BigInt(setup.tcf) << 40n) | (setup.strictAlign === true ? 2n : 0n))
   for (let k = 0; k < 16; k++) m.memory.write32(VBAR + 0x80 * k, (0xd4000002 | ((0x100 + k) << 5)) >>> 0)
   cpu.setSysreg('VBAR_EL1', BigInt(VBAR))
   return m
@@ -166,6 +195,8 @@ function start(m: Machine, setup: Setup): void {
     m.memory.write32(DATA + i, (i * 0x9e3779b1) >>> 0)
     m.memory.write32(TAGGED + i, (i * 0x85ebca6b) >>> 0)
   }
+  // The stack as well: SP-based loads (exclusives, atomics) must not see the warm-up pass's stores.
+  m.memory.fill(STACK_TOP - 0x1_0000, 0x1_8000, 0)
   for (const name of ['ESR_EL1', 'FAR_EL1', 'ELR_EL1', 'SPSR_EL1', 'TFSR_EL1'] as const) cpu.setSysreg(name, 0n)
   // IRG's state (the warm-up pass advanced it) and exclusions, from the setup.
   cpu.setSysreg('RGSR_EL1', setup.rgsr)

@@ -13,23 +13,24 @@
 // setting change (permissions and "is this page tag-checked now" are baked into entries),
 // and a frame becoming code. Translations themselves depend on none of these.
 
-import { ACCESS_READ, ACCESS_WRITE, TranslationResult } from '@tagvm/mmu'
+import { ACCESS_READ, ACCESS_WRITE, TLB_DEVICE, TranslationResult } from '@tagvm/mmu'
 import { growWasmMemory, type WasmMemory } from '@tagvm/tag-memory'
 import type { CodePage } from '../code-cache.js'
 import type { Cpu } from '../cpu.js'
 import { PS, REG_SLOTS } from '../state.js'
 import { SLOT } from '../sysreg-table.js'
+import { ChainRegions, watchMmu } from './mmu-watch.js'
 import { chainDispatcher, regionModule } from './region-module.js'
 import { compile } from '../handlers.js'
 import { addgTable, crcTable } from './emit-more.js'
 import {
   CRC_TABLE_BYTES, EXIT_BRANCH, EXIT_STOP, EXIT_THROWN, HASH_BLOCK, HASH_ENTRIES, HASH_ENTRY_BYTES, HASH_GEN, HASH_KEY, HASH_SLOT, HELPER_SYS, STATE_BYTES,
-  ST_CHAIN, ST_CHAIN_GEN, ST_HASH, ST_HOPS, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_LEFT, ST_NZCV, ST_PAGE_VA, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
+  ST_CHAIN, ST_CHAIN_GEN, ST_HASH, ST_HOPS, ST_STRICT_ALIGN, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_LEFT, ST_NZCV, ST_PAGE_VA, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
   TLB_MASK, TLB_READ_KEY, TLB_TAGS, TLB_WRITE_KEY,
 } from './layout.js'
 import { formRegion, isSupported, type Region } from './region.js'
 import { decode } from '@tagvm/a64'
-import { HCR } from '../constants.js'
+import { HCR, SCTLR } from '../constants.js'
 
 /** The largest `threshold`: entries are counted in a byte. */
 export const MAX_THRESHOLD = 255
@@ -157,8 +158,14 @@ export class Jit {
    * records hold the EL too (ST_CHAIN_GEN is generation << 2 | EL), so exception entry and
    * return, which empty the fast TLB, do not cost them.
    */
-  private chainStale = false
+  /** ST_STRICT_ALIGN as last set: -1 misaligned accesses leave, 0 they may proceed (no Device page in the fast TLB). */
+  private strictAlign = -1
+  /** Pages whose translations were dropped so far: a handler run in a translation (sysCall) that dropped one leaves after its instruction. */
+  private drops = 0
+  private chainStale = true
   private chainGen = 1
+  /** The VA regions the chain table holds records in (a TLBI by VA elsewhere keeps them). */
+  private readonly chainRegions = new ChainRegions()
 
   constructor(private readonly cpu: Cpu, options: JitOptions = {}) {
     const place = wasmMemoryOf(cpu.memory)
@@ -181,9 +188,20 @@ export class Jit {
     this.s32 = new Int32Array(this.wasm.buffer)
     this.registers = new Int32Array(this.wasm.buffer, this.base + ST_X, REG_SLOTS * 2)
     this.fillImport = (lo, hi, isWrite) => this.fill(lo, hi, isWrite)
+    this.s32[(this.base + ST_STRICT_ALIGN) >> 2] = this.strictAlign
     this.s32.set(crcTable(0xedb8_8320), (this.base + ST_CRC) >> 2)
     this.s32.set(crcTable(0x82f6_3b78), (this.base + ST_CRC + CRC_TABLE_BYTES) >> 2)
-    this.watchMmu()
+    watchMmu(cpu.mmu, {
+      fastTlb: () => this.invalidateTlb(),
+      stale: () => {
+        this.invalidateTlb()
+        this.chainStale = true
+      },
+      tlbiByVa: (hi, lo) => {
+        this.invalidateTlb()
+        if (this.chainRegions.holds(hi, lo)) this.chainStale = true
+      },
+    })
     this.table = new Wasm.Table({ element: 'anyfunc', initial: 1024 })
     // Generation 0 is never current: the table's zeroed records (VA 0) match nothing.
     this.s32[(this.base + ST_CHAIN_GEN) >> 2] = this.chainGen << 2
@@ -202,6 +220,7 @@ export class Jit {
 
   /** A page's translations were dropped (code-cache.ts): their slots are emptied and no chain record may lead to them. */
   dropPage(entries: readonly (JitEntry | undefined)[]): void {
+    this.drops++
     let last = -1
     for (const e of entries) {
       if (e !== undefined && e.slot !== last) {
@@ -228,36 +247,6 @@ export class Jit {
     // The memory grows (RAM chunks, tag slabs): a view made earlier does not see the new
     // length, but every offset used here is in this CPU's state page, which it covers.
     return this.s32
-  }
-
-  /** Every way the MMU's translations can change goes through one of these. */
-  private watchMmu(): void {
-    const mmu = this.cpu.mmu
-    const tlb = mmu.tlb
-    // These change fetch translations too: the chain table's records go (at the next entry).
-    const stale = (): void => {
-      this.invalidateTlb()
-      this.chainStale = true
-    }
-    const wrap = <K extends string>(target: Record<K, (...args: never[]) => unknown>, name: K): void => {
-      const original = target[name].bind(target) as (...args: unknown[]) => unknown
-      ;(target as Record<K, unknown>)[name] = (...args: unknown[]) => {
-        stale()
-        return original(...args)
-      }
-    }
-    wrap(tlb as unknown as Record<'invalidate' | 'flushAll', (...args: never[]) => unknown>, 'invalidate')
-    wrap(tlb as unknown as Record<'invalidate' | 'flushAll', (...args: never[]) => unknown>, 'flushAll')
-    const m = mmu as unknown as Record<'setTtbr0El1' | 'setTtbr1El1' | 'setVttbrEl2' | 'tlbi' | 'flushVmid' | 'flushAll', (...args: never[]) => unknown>
-    wrap(m, 'setTtbr0El1')
-    wrap(m, 'setTtbr1El1')
-    wrap(m, 'setVttbrEl2')
-    // TLB maintenance whether or not the MMU's TLB still holds the page: a fast-TLB entry
-    // outlives the MMU entry it was filled from once that slot is refilled for another page
-    // (guest TLBI by VA/ASID/IPA, the hypervisor's stage-2 unmaps and write protection).
-    wrap(m, 'tlbi')
-    wrap(m, 'flushVmid')
-    wrap(m, 'flushAll')
   }
 
   private flushTlb(): void {
@@ -291,6 +280,8 @@ export class Jit {
     // Device attributes (stage 1 off makes all data Device) only matter for alignment, which
     // the fast path requires anyway: MMIO never gets here, it is a stage-2 fault.
     const flags = t.flags[i]!
+    // Misaligned accesses proceed in the fast path now: a Device page (where they fault) stays out.
+    if (this.strictAlign === 0 && (flags & TLB_DEVICE) !== 0) return 0
     let slot = t.hostSlot[i]!
     if (slot < 0) {
       slot = data.frames.slotFor(t.paPage[i]!)
@@ -452,7 +443,7 @@ export class Jit {
    * A system instruction's handler called from a translation (emit-sys.ts sysCall), with the
    * Cpu's PC, count and NZCV as the interpreter has them there (from the state page). 0: the
    * translation goes on; 1: it leaves after the instruction (the handler asked for a refetch:
-   * unmasked interrupts, context changes, code written; or the fast TLB or the ADDG table is
+   * unmasked interrupts, context changes, code written or translations dropped; or the fast TLB or the ADDG table is
    * stale now, or a stop was requested); 2: the handler threw (an exception taken, an exit to
    * the VMM), kept for `enter` to rethrow.
    */
@@ -470,6 +461,7 @@ export class Jit {
     p[PS.C] = (nzcv >>> 29) & 1
     p[PS.V] = (nzcv >>> 28) & 1
     this.syncRgsr()
+    const drops = this.drops
     try {
       handler()
     } catch (e) {
@@ -480,7 +472,11 @@ export class Jit {
     s[b + ST_NZCV / 4] = nzcv
     s[b + ST_RGSR / 4] = cpu.sys[2 * SLOT.RGSR_EL1]!
     const code = cpu.code as unknown as { fetchLo: number }
-    if (code.fetchLo === 1 || this.tlbStale || this.addgKeyNow() !== this.addgKey || s[b + ST_STOP / 4] !== 0 || cpu.debug !== this.debugSeen) return 1
+    // SCTLR_EL1.A or M changed (MSR): ST_STRICT_ALIGN is set again at the next entry.
+    if (this.alignmentMode() !== this.strictAlign) return 1
+    // A page's translations dropped (a store or IC IVAU into code, maybe the running
+    // translation's own page, which need not be the run loop's fetch page after a chain).
+    if (code.fetchLo === 1 || this.tlbStale || this.drops !== drops || this.addgKeyNow() !== this.addgKey || s[b + ST_STOP / 4] !== 0 || cpu.debug !== this.debugSeen) return 1
     return 0
   }
 
@@ -496,6 +492,16 @@ export class Jit {
     const cpu = this.cpu
     if ((cpu.hcrLo & (HCR.VI | HCR.VF)) !== 0 || cpu.irqLines !== 0 || cpu.p[PS.IL] !== 0 || !cpu.code.synced()) cpu.refetch()
     return 0
+  }
+
+  /**
+   * -1 when a misaligned data access must fault or be decided by the interpreter: SCTLR_EL1.A
+   * set, or stage 1 off (every data access Device). Else 0: translations do misaligned accesses
+   * that stay in their page (and, on a tag-checked page, in one granule) themselves.
+   */
+  private alignmentMode(): number {
+    const sctlr = this.cpu.sys[2 * SLOT.SCTLR_EL1]!
+    return (sctlr & SCTLR.A) !== 0 || (sctlr & 1) === 0 ? -1 : 0
   }
 
   /** GCR_EL1.Exclude, ATAen, the MTE level and RRND: what ST_ADDG and ST_IRG_FLAGS were made for. */
@@ -516,6 +522,13 @@ export class Jit {
       this.debugSeen = this.cpu.debug
       this.tlbStale = true
     }
+    const strict = this.alignmentMode()
+    if (strict !== this.strictAlign) {
+      this.strictAlign = strict
+      this.s32[(this.base + ST_STRICT_ALIGN) >> 2] = strict
+      // Filled while strict, the fast TLB may hold Device pages.
+      if (strict === 0) this.tlbStale = true
+    }
     if (this.tlbStale) this.flushTlb()
     const cpu = this.cpu
     // ADDG/SUBG's tags follow GCR_EL1.Exclude, ATAen and the MTE level.
@@ -534,7 +547,9 @@ export class Jit {
     if (this.chainStale) {
       this.chainStale = false
       this.chainGen = (this.chainGen + 1) & 0x3fff_ffff || 1
+      this.chainRegions.reset(cpu.sys[2 * SLOT.TCR_EL1]!, cpu.sys[2 * SLOT.TCR_EL1 + 1]!)
     }
+    this.chainRegions.record(cpu.pcHi, cpu.pcLo)
     // The EL does not change inside a chain (exception entry and return leave translations).
     s[b + ST_CHAIN_GEN / 4] = (this.chainGen << 2) | p[PS.EL]!
     const h = (this.base + ST_HASH + ((cpu.pcLo >>> 2) & (HASH_ENTRIES - 1)) * HASH_ENTRY_BYTES) >> 2

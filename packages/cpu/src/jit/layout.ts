@@ -30,6 +30,13 @@ export const ST_CHAIN = 320
 export const ST_CHAIN_GEN = 324
 /** Translations entered through the chain table (i32, for the statistics; wraps). */
 export const ST_HOPS = 328
+/**
+ * Non-zero (-1) while a misaligned access must leave for the interpreter (SCTLR_EL1.A set, or
+ * stage 1 off: all data is Device); 0 while one may proceed in the fast path within its page
+ * (the fast TLB then holds no Device page: the fill refuses them). Set by the runtime at each
+ * entry and after a system instruction's handler (jit.ts alignmentMode).
+ */
+export const ST_STRICT_ALIGN = 332
 
 /**
  * The fast data TLB, direct-mapped by VA[21:12] (4 MiB of reach, so that buffers or slabs a
@@ -68,7 +75,7 @@ export const ST_RGSR = ST_IRG_FLAGS + 4
 export const ST_RGSR_DIRTY = ST_RGSR + 4
 
 /**
- * The chain table: direct-mapped by VA[13:2], 32-byte entries of the VA (i64), the table slot
+ * The chain table: direct-mapped by VA[15:2] (16384 entries: with 4096 a Linux boot lost 0.2 M chains to collisions), 32-byte entries of the VA (i64), the table slot
  * of the region's function (i32), the block (i32) and the generation and EL (i32, as ST_CHAIN_GEN)
  * they were recorded in. The runtime records every translation the run loop enters (the run loop has just checked
  * that PC's fetch translation), and bumps the generation whenever such a record may be wrong:
@@ -76,7 +83,7 @@ export const ST_RGSR_DIRTY = ST_RGSR + 4
  * translations were dropped.
  */
 export const ST_HASH = (ST_RGSR_DIRTY + 4 + 31) & ~31
-export const HASH_ENTRIES = 4096
+export const HASH_ENTRIES = 16384
 export const HASH_ENTRY_BYTES = 32
 export const HASH_KEY = 0
 export const HASH_SLOT = 8
