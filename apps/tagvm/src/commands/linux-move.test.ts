@@ -1,19 +1,21 @@
 // A running Debian 6.1 MTE guest (guests/linux's kit, tagvm.run=heap) moved mid-run: the
 // tagged-heap program fills a PROT_MTE heap (every granule a known tag and known data), waits
 // for a console line, sleeps 20 ms (only a timer interrupt ends it), then re-checks every tag
-// and byte. One boot, on the instruction clock, by the `tagvm snapshot` binary (SIGUSR1 once
-// the heap waits); then the snapshot goes on three ways: `tagvm restore --jit` (the compiled
-// tier continues the interpreter's snapshot) with the terminal as
-// its console, pre-copy migration over a Unix socket and post-copy migration over TCP
-// loopback while the heap is being checked and rewritten. Every way must end in the heap's
-// verdict "intact" and a clean power-off, with no oops, WARN or RCU stall.
+// and byte. One boot, on the instruction clock, by the `tagvm snapshot --jit` binary (the
+// compiled tier; SIGUSR1 once the heap waits, so the snapshot is taken from translations);
+// then the snapshot goes on three ways, each in the compiled tier on both sides: `tagvm
+// restore --jit` with the terminal as its console, pre-copy migration over a Unix socket and
+// post-copy migration over TCP loopback while the heap is being checked and rewritten. Every
+// way must end in the heap's verdict "intact" and a clean power-off, with no oops, WARN or RCU
+// stall. The fourth test (a migration cut half-way) goes on in the interpreter: the tier's
+// snapshot continued without it.
 // The kit is built by guests/linux/build-kit.sh (scripts/ci-setup/50-linux-kit.sh in CI);
 // without it the tests are skipped locally, with how to build it, and fail in CI.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Machine, receiveMigration, sendMachine, type Channel, type MachineConfig } from '@tagvm/machine'
+import { Machine, receiveMigration, sendMachine, type Channel, type MachineConfig, type MachineHostOptions } from '@tagvm/machine'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { linuxKit } from '../../../../guests/linux/kit.js'
 import { parseEndpoint, type Endpoint } from '../cli-args.js'
@@ -62,10 +64,13 @@ function typing(text: string): ConsoleInput {
   }
 }
 
-/** The snapshot restored as a migration source, its console collected, the heap's line typed and the check under way. */
-function checkingSource(): { machine: Machine; console: { text: string } } {
+/** The compiled tier, on the migrations' sources and destinations. */
+const JIT: MachineHostOptions = { jit: true }
+
+/** The snapshot restored (on `host`) as a migration source, its console collected, the heap's line typed and the check under way. */
+function checkingSource(host: MachineHostOptions): { machine: Machine; console: { text: string } } {
   const console = { text: '' }
-  const machine = restoreMachine(snapshotFile, (config: MachineConfig) => Machine.create(config, { console: (b) => (console.text += Buffer.from(b).toString('latin1')) }))
+  const machine = restoreMachine(snapshotFile, (config: MachineConfig) => Machine.create(config, { console: (b) => (console.text += Buffer.from(b).toString('latin1')) }, host))
   expect(machine.uart.receive('\n')).toBe(1)
   while (!console.text.includes(CHECKING)) expect(machine.run(2_000_000)).toEqual({ kind: 'budget' })
   return { machine, console }
@@ -86,11 +91,11 @@ async function connection(endpoint: Endpoint): Promise<[Channel, Channel]> {
  * must pull what it touches first.
  */
 async function migrate(endpoint: Endpoint, postcopy: boolean): Promise<{ source: string; destination: string; result: Awaited<ReturnType<typeof sendMachine>> }> {
-  const { machine, console: sourceConsole } = checkingSource()
+  const { machine, console: sourceConsole } = checkingSource(JIT)
   const [sourceEnd, destinationEnd] = await connection(endpoint)
   const sending = sendMachine(machine, sourceEnd, postcopy ? { maxRounds: 0, postcopy, postcopyBandwidth: 4 << 20 } : { maxRounds: 8, insnsPerRound: 3_000_000 })
   const destination = { text: '' }
-  const incoming = await receiveMigration(destinationEnd, (config) => Machine.create(config, { console: (b) => (destination.text += Buffer.from(b).toString('latin1')) }))
+  const incoming = await receiveMigration(destinationEnd, (config) => Machine.create(config, { console: (b) => (destination.text += Buffer.from(b).toString('latin1')) }, JIT))
   expect(incoming.postcopy).toBe(postcopy)
   const stop = await incoming.run()
   await incoming.complete
@@ -103,7 +108,7 @@ describe.runIf(built)('a running Linux MTE guest with a tagged heap, moved mid-r
   beforeAll(async () => {
     const { spawn } = await import('node:child_process')
     const appDir = fileURLToPath(new URL('../../', import.meta.url))
-    const args = ['snapshot', `${kit}Image`, snapshotFile, '--initrd', `${kit}initramfs.cpio.gz`, '--append', APPEND, '--memory', '256M', '--clock', 'instructions']
+    const args = ['snapshot', `${kit}Image`, snapshotFile, '--initrd', `${kit}initramfs.cpio.gz`, '--append', APPEND, '--memory', '256M', '--clock', 'instructions', '--jit']
     const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/cli.ts', ...args], { cwd: appDir })
     let stderr = ''
     let signalled = false
@@ -121,7 +126,7 @@ describe.runIf(built)('a running Linux MTE guest with a tagged heap, moved mid-r
     expect(bootConsole).not.toMatch(BROKEN)
   }, 40 * 60_000)
 
-  // Restored with the compiled tier (--jit): a snapshot taken by the interpreter goes on in translations.
+  // Saved and restored with the compiled tier (--jit): the snapshot goes on in translations.
   test('tagvm restore --jit: the terminal reaches the waiting heap program, its sleep ends, every tag and byte is intact, poweroff ends with status 0', { timeout: 20 * 60_000 }, async () => {
     const out: Buffer[] = []
     let stderr = ''
@@ -155,8 +160,9 @@ describe.runIf(built)('a running Linux MTE guest with a tagged heap, moved mid-r
     expectVerdict(moved.source + moved.destination)
   })
 
+  // The source here is the interpreter (the tier's snapshot continued without it).
   test('the destination drops the connection half-way through pre-copy: the source keeps the guest, which reaches the verdict; the destination says where the stream stopped', { timeout: 20 * 60_000 }, async () => {
-    const { machine, console: sourceConsole } = checkingSource()
+    const { machine, console: sourceConsole } = checkingSource({})
     const [sourceEnd, destinationEnd] = await connection(parseEndpoint(join(dir, 'cut.sock')))
     // The destination reads 8 MiB of the stream (the guest's memory is several times that), then its end closes.
     let received = 0

@@ -3,6 +3,7 @@
 // script(1), in Debian's essential bsdutils: no native module needed), commands typed one key
 // stream at a time, the guest's echo and output read back, Ctrl-C interrupting a command in
 // the guest (not tagvm), and `poweroff -f` (PSCI SYSTEM_OFF) ending tagvm with status 0.
+// tagvm runs with --jit (the compiled tier), as a user wanting a quick shell would.
 // The kit comes from guests/linux/build-kit.sh (scripts/ci-setup/50-linux-kit.sh in CI);
 // without it, or without script(1), the test is skipped locally with why, and fails in CI.
 import { spawn, spawnSync } from 'node:child_process'
@@ -73,7 +74,7 @@ const PROMPT = new RegExp(String.raw`/ # (\x1b\[6n)?`)
 describe.runIf(built)('a busybox shell on a terminal (Debian 6.1 arm64 on tagvm)', () => {
   test('typing works, Ctrl-C reaches the guest, poweroff -f ends tagvm with status 0', { timeout: 40 * 60_000 }, async () => {
     const append = 'console=ttyAMA0 rdinit=/init tagvm.run=shell'
-    const tagvm = [process.execPath, '--conditions=source', '--import', 'tsx', 'src/cli.ts', 'run', image, '--initrd', initramfs, '--append', append]
+    const tagvm = [process.execPath, '--conditions=source', '--import', 'tsx', 'src/cli.ts', 'run', image, '--initrd', initramfs, '--append', append, '--jit']
     // script -e: its status is tagvm's; -q: no banner. Its stdin (a pipe) is our keyboard.
     const child = spawn('script', ['-q', '-e', '-c', tagvm.map(shellWord).join(' '), '/dev/null'], { cwd: appDir, stdio: ['pipe', 'pipe', 'pipe'] })
     const terminal = new TerminalSession(child)

@@ -11,8 +11,11 @@
 // time follows the wall clock while the interpreter runs ~100x slower than hardware, and on a
 // loaded machine the kernel's soft-lockup watchdog fires during boot itself (seen: "BUG: soft
 // lockup - CPU#0 stuck for 71s" in trace_event_update_all at ~10% of a core), which says
-// nothing about save and restore. The kit is built by guests/linux/build-kit.sh (scripts/ci-setup/50-linux-kit.sh
-// in CI); without it the test is skipped locally, with how to build it, and fails in CI.
+// nothing about save and restore. Every machine runs the compiled tier (MachineHostOptions.jit):
+// the snapshots are taken from translations and continued in translations (the tier is not
+// saved; linux-boot.test.ts keeps a Linux boot in the interpreter). The kit is built by
+// guests/linux/build-kit.sh (scripts/ci-setup/50-linux-kit.sh in CI); without it the test is
+// skipped locally, with how to build it, and fails in CI.
 import { readFileSync } from 'node:fs'
 import { describe, expect, test } from 'vitest'
 import { linuxKit } from '../../../../guests/linux/kit.js'
@@ -20,12 +23,14 @@ import { KVM_REG_ARM_TIMER_CNT } from '@tagvm/vmm-api'
 import type { MachineConfig } from '../config.js'
 import { restoreSnapshot } from '../restore.js'
 import { encodeSnapshot } from '../snapshot/format.js'
-import { Machine } from './machine.js'
+import { Machine, type MachineHostOptions } from './machine.js'
 
 const { image, initramfs, built } = linuxKit('linux-snapshot.test.ts')
 
 const HEAP_MIB = 4
 const CONFIG: MachineConfig = { ramBase: 0x4000_0000, ramSize: 256 << 20, cpus: 1, mte: true, backing: 'anon', clock: 'instructions' }
+/** Every machine of the test, the first and each restored one. */
+const HOST: MachineHostOptions = { jit: true }
 const BOOTARGS = `console=ttyAMA0 rdinit=/init tagvm.run=heap,shell tagvm.heap=${HEAP_MIB} tagvm.passes=2 tagvm.churn=1 tagvm.heapwait=1`
 const BROKEN = /Oops|WARNING:|BUG:|rcu_.*stall|MISMATCH|TAG CHECK FAULT|Kernel panic|went wrong/
 /** Far more than any step needs (the boot is ~1.1 G instructions); a hang fails instead of waiting forever. */
@@ -69,7 +74,7 @@ function moveBySnapshot(guest: Guest, clock: MachineConfig['clock']): Guest {
   const vcpus = guest.machine.saveVcpus()
   const savedCount = vcpus[0]!.regs.find((r) => r.id === KVM_REG_ARM_TIMER_CNT)!.value
   const bytes = encodeSnapshot({ config: guest.machine.config, vcpus, devices: guest.machine.saveDevices(), pages: [...guest.machine.memory.pages()] })
-  const copy = withConsole((io) => restoreSnapshot(bytes, 'linux.snap', (config) => Machine.create({ ...config, clock }, io)))
+  const copy = withConsole((io) => restoreSnapshot(bytes, 'linux.snap', (config) => Machine.create({ ...config, clock }, io, HOST)))
   expect(copy.machine.config).toEqual({ ...guest.machine.config, clock })
   // Time went on while the guest was away; its counter did not (as KVM's TIMER_CNT
   // restore does), and it never goes back, whichever clock it moves to.
@@ -79,7 +84,7 @@ function moveBySnapshot(guest: Guest, clock: MachineConfig['clock']): Guest {
 
 describe.runIf(built)('Debian 6.1 with a tagged heap, saved and restored across clocks', () => {
   test('mid-heap and at the shell: the console, timers and every tag and byte survive; poweroff works', { timeout: 40 * 60_000 }, () => {
-    const first = withConsole((io) => Machine.create(CONFIG, io))
+    const first = withConsole((io) => Machine.create(CONFIG, io, HOST))
     first.machine.boot(new Uint8Array(readFileSync(image)), image, { initrd: { bytes: new Uint8Array(readFileSync(initramfs)), file: initramfs }, bootargs: BOOTARGS })
     runUntil(first, 'heap: waiting for a line on standard input before checking')
     expect(first.console.text).not.toMatch(BROKEN)
