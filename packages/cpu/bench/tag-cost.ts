@@ -20,8 +20,17 @@
 //
 //   tsx --conditions=source bench/tag-cost.ts [WORKLOAD...]
 //   TAG_COST_REPS=3  TAG_COST_SCALE=1 (HIGH rounds: about 300-800 M instructions a run)
-import { spawn } from 'node:child_process'
-import { loadavg } from 'node:os'
+//
+// TAG_COST_CALLGRIND=1: host instructions instead of CPU time, which no load moves: each child
+// (LOW rounds, HIGH rounds; MTE on, off) runs alone under `valgrind --tool=callgrind` with node
+// `--single-threaded` (V8 compiles on the main thread: the same work every run), and the
+// workload's part is the difference of the HIGH and LOW runs' totals. Per instruction: host
+// instructions per retired guest instruction, on / off - 1. Use TAG_COST_SCALE 0.1-0.2
+// (callgrind runs ~50x slower); REPS is 1 (the counts repeat within ~0.1%).
+import { execFileSync, spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { runGuest } from '../src/guest-runner.js'
 import { enableGuestMte } from '../src/mte-test-support.js'
@@ -29,7 +38,8 @@ import { enableGuestMte } from '../src/mte-test-support.js'
 const BENCH_PARAMS = 0x407f_f000
 /** HIGH rounds per workload (LOW is 1/16 of it). */
 const HIGH: Record<string, number> = { crc32: 2000, sieve: 150, copy: 5000, list: 1200, string: 350, alloc: 2500 }
-const REPS = Math.max(1, Number(process.env['TAG_COST_REPS'] ?? 3))
+const CALLGRIND = process.env['TAG_COST_CALLGRIND'] === '1'
+const REPS = CALLGRIND ? 1 : Math.max(1, Number(process.env['TAG_COST_REPS'] ?? 3))
 const SCALE = Number(process.env['TAG_COST_SCALE'] ?? 1)
 
 interface Part {
@@ -50,9 +60,35 @@ function run(guest: string, rounds: number): Part {
 
 /** The child: LOW then HIGH rounds of one guest; prints the workload part (HIGH - LOW) as JSON. */
 function child(guest: string, low: number, high: number): void {
-  const a = run(guest, low)
+  const a = low > 0 ? run(guest, low) : { instructions: 0, cpuSeconds: 0 }
   const b = run(guest, high)
   console.log(JSON.stringify({ instructions: b.instructions - a.instructions, cpuSeconds: b.cpuSeconds - a.cpuSeconds }))
+}
+
+/** Callgrind mode: the host instructions of a child running the guest once, `rounds` rounds (boot and translation included). */
+function callgrindRun(guest: string, rounds: number): { hostInstructions: number; instructions: number } {
+  const self = fileURLToPath(import.meta.url)
+  const dir = mkdtempSync(join(tmpdir(), 'tag-cost-'))
+  try {
+    const out = join(dir, 'callgrind.out')
+    const stdout = execFileSync(
+      'valgrind',
+      ['--tool=callgrind', '--dump-instr=no', `--callgrind-out-file=${out}`, process.execPath, '--single-threaded', ...process.execArgv, self, '--child', guest, '0', String(rounds)],
+      { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 20 },
+    ).toString()
+    const totals = /^(?:summary|totals): (\d+)/m.exec(readFileSync(out, 'utf8'))
+    if (totals === null) throw new Error(`${guest}: no totals in callgrind's output`)
+    const part = JSON.parse(stdout.trim().split('\n').pop()!) as Part
+    return { hostInstructions: Number(totals[1]), instructions: part.instructions }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** Callgrind mode: the workload's host instructions (HIGH run - LOW run), in cpuSeconds' place. */
+async function callgrindPart(guest: string, low: number, high: number): Promise<Part> {
+  const [a, b] = await Promise.all([low, high].map((r) => new Promise<ReturnType<typeof callgrindRun>>((resolve) => resolve(callgrindRun(guest, r)))))
+  return { instructions: b!.instructions - a!.instructions, cpuSeconds: b!.hostInstructions - a!.hostInstructions }
 }
 
 function spawnChild(guest: string, low: number, high: number): Promise<Part> {
@@ -86,7 +122,9 @@ async function main(): Promise<void> {
     let on: Part | undefined
     let off: Part | undefined
     for (let rep = 0; rep < REPS; rep++) {
-      ;[on, off] = await Promise.all([spawnChild(`bench-${w}`, low, high), spawnChild(`bench-${w}-nomte`, low, high)])
+      ;[on, off] = CALLGRIND
+        ? [await callgrindPart(`bench-${w}`, low, high), await callgrindPart(`bench-${w}-nomte`, low, high)]
+        : await Promise.all([spawnChild(`bench-${w}`, low, high), spawnChild(`bench-${w}-nomte`, low, high)])
       perRound.push(on.cpuSeconds / off.cpuSeconds - 1)
       perInsn.push(on.cpuSeconds / on.instructions / (off.cpuSeconds / off.instructions) - 1)
     }
