@@ -25,8 +25,10 @@
 // (LOW rounds, HIGH rounds; MTE on, off) runs alone under `valgrind --tool=callgrind` with node
 // `--single-threaded` (V8 compiles on the main thread: the same work every run), and the
 // workload's part is the difference of the HIGH and LOW runs' totals. Per instruction: host
-// instructions per retired guest instruction, on / off - 1. Use TAG_COST_SCALE 0.1-0.2
-// (callgrind runs ~50x slower); REPS is 1 (the counts repeat within ~0.1%).
+// instructions per retired guest instruction, on / off - 1. REPS is 1: a run's count repeats
+// within ~0.3% of its start-up (~3.8 G host instructions, ~12 M), so take a SCALE whose
+// workload is over 1 G (copy at 0.06: 300 rounds, 42 M guest and 1.2 G host instructions);
+// callgrind runs ~50x slower than node alone.
 import { execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
@@ -44,7 +46,8 @@ const SCALE = Number(process.env['TAG_COST_SCALE'] ?? 1)
 
 interface Part {
   instructions: number
-  cpuSeconds: number
+  /** CPU seconds; host instructions in callgrind mode. */
+  cost: number
 }
 
 function run(guest: string, rounds: number): Part {
@@ -55,14 +58,14 @@ function run(guest: string, rounds: number): Part {
   }, {})
   const used = process.cpuUsage(t0)
   if (!r.poweredOff) throw new Error(`${guest}: did not power off: ${r.output}`)
-  return { instructions: r.instructions, cpuSeconds: (used.user + used.system) / 1e6 }
+  return { instructions: r.instructions, cost: (used.user + used.system) / 1e6 }
 }
 
 /** The child: LOW then HIGH rounds of one guest; prints the workload part (HIGH - LOW) as JSON. */
 function child(guest: string, low: number, high: number): void {
-  const a = low > 0 ? run(guest, low) : { instructions: 0, cpuSeconds: 0 }
+  const a = low > 0 ? run(guest, low) : { instructions: 0, cost: 0 }
   const b = run(guest, high)
-  console.log(JSON.stringify({ instructions: b.instructions - a.instructions, cpuSeconds: b.cpuSeconds - a.cpuSeconds }))
+  console.log(JSON.stringify({ instructions: b.instructions - a.instructions, cost: b.cost - a.cost }))
 }
 
 /** Callgrind mode: the host instructions of a child running the guest once, `rounds` rounds (boot and translation included). */
@@ -85,10 +88,13 @@ function callgrindRun(guest: string, rounds: number): { hostInstructions: number
   }
 }
 
-/** Callgrind mode: the workload's host instructions (HIGH run - LOW run), in cpuSeconds' place. */
-async function callgrindPart(guest: string, low: number, high: number): Promise<Part> {
-  const [a, b] = await Promise.all([low, high].map((r) => new Promise<ReturnType<typeof callgrindRun>>((resolve) => resolve(callgrindRun(guest, r)))))
-  return { instructions: b!.instructions - a!.instructions, cpuSeconds: b!.hostInstructions - a!.hostInstructions }
+/** Callgrind mode: the workload's host instructions (HIGH run - LOW run). */
+function callgrindPart(guest: string, low: number, high: number): Part {
+  // One plain run first: a cold tsx transform cache costs the first counted run ~1.4 G more.
+  execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', guest, '0', '1'], { stdio: 'ignore' })
+  const a = callgrindRun(guest, low)
+  const b = callgrindRun(guest, high)
+  return { instructions: b.instructions - a.instructions, cost: b.hostInstructions - a.hostInstructions }
 }
 
 function spawnChild(guest: string, low: number, high: number): Promise<Part> {
@@ -110,10 +116,10 @@ const pct = (v: number): string => `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)}%
 async function main(): Promise<void> {
   const workloads = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(HIGH)
   console.log(
-    `tag-checking cost under the compiled tier: MTE on and off side by side, workload = HIGH - LOW rounds, median of ${REPS}; ` +
+    `tag-checking cost under the compiled tier: MTE on and off ${CALLGRIND ? 'in host instructions (callgrind)' : 'side by side'}, workload = HIGH - LOW rounds, median of ${REPS}; ` +
       `load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
   )
-  console.log('guest      M insns on     off    (+%)   MIPS on   off   per round   per insn   (each rep: per insn)')
+  console.log(`guest      M insns on     off    (+%)   ${CALLGRIND ? 'host/insn on off' : 'MIPS on   off'}   per round   per insn   (each rep: per insn)`)
   for (const w of workloads) {
     const high = Math.max(16, Math.round(HIGH[w]! * SCALE))
     const low = Math.max(1, Math.round(high / 16))
@@ -123,14 +129,16 @@ async function main(): Promise<void> {
     let off: Part | undefined
     for (let rep = 0; rep < REPS; rep++) {
       ;[on, off] = CALLGRIND
-        ? [await callgrindPart(`bench-${w}`, low, high), await callgrindPart(`bench-${w}-nomte`, low, high)]
+        ? [callgrindPart(`bench-${w}`, low, high), callgrindPart(`bench-${w}-nomte`, low, high)]
         : await Promise.all([spawnChild(`bench-${w}`, low, high), spawnChild(`bench-${w}-nomte`, low, high)])
-      perRound.push(on.cpuSeconds / off.cpuSeconds - 1)
-      perInsn.push(on.cpuSeconds / on.instructions / (off.cpuSeconds / off.instructions) - 1)
+      perRound.push(on.cost / off.cost - 1)
+      perInsn.push(on.cost / on.instructions / (off.cost / off.instructions) - 1)
     }
     console.log(
       `${w.padEnd(10)} ${(on!.instructions / 1e6).toFixed(0).padStart(10)} ${(off!.instructions / 1e6).toFixed(0).padStart(7)} ${pct(on!.instructions / off!.instructions - 1).padStart(7)}` +
-        `   ${(on!.instructions / on!.cpuSeconds / 1e6).toFixed(0).padStart(7)} ${(off!.instructions / off!.cpuSeconds / 1e6).toFixed(0).padStart(5)}` +
+        (CALLGRIND
+          ? `   ${(on!.cost / on!.instructions).toFixed(2).padStart(11)} ${(off!.cost / off!.instructions).toFixed(2).padStart(5)}`
+          : `   ${(on!.instructions / on!.cost / 1e6).toFixed(0).padStart(7)} ${(off!.instructions / off!.cost / 1e6).toFixed(0).padStart(5)}`) +
         `   ${pct(median(perRound)).padStart(9)}  ${pct(median(perInsn)).padStart(9)}   (${perInsn.map(pct).join(' ')})`,
     )
   }
