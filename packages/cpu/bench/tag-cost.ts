@@ -20,8 +20,19 @@
 //
 //   tsx --conditions=source bench/tag-cost.ts [WORKLOAD...]
 //   TAG_COST_REPS=3  TAG_COST_SCALE=1 (HIGH rounds: about 300-800 M instructions a run)
-import { spawn } from 'node:child_process'
-import { loadavg } from 'node:os'
+//
+// TAG_COST_CALLGRIND=1: host instructions instead of CPU time, which no load moves: each child
+// (LOW rounds, HIGH rounds; MTE on, off) runs alone under `valgrind --tool=callgrind` with node
+// `--single-threaded` (V8 compiles on the main thread: the same work every run), and the
+// workload's part is the difference of the HIGH and LOW runs' totals. Per instruction: host
+// instructions per retired guest instruction, on / off - 1. REPS is 1: a run's count repeats
+// within ~0.3% of its start-up (~3.8 G host instructions, ~12 M), so take a SCALE whose
+// workload is over 1 G (copy at 0.06: 300 rounds, 42 M guest and 1.2 G host instructions);
+// callgrind runs ~50x slower than node alone.
+import { execFileSync, spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { runGuest } from '../src/guest-runner.js'
 import { enableGuestMte } from '../src/mte-test-support.js'
@@ -29,12 +40,14 @@ import { enableGuestMte } from '../src/mte-test-support.js'
 const BENCH_PARAMS = 0x407f_f000
 /** HIGH rounds per workload (LOW is 1/16 of it). */
 const HIGH: Record<string, number> = { crc32: 2000, sieve: 150, copy: 5000, list: 1200, string: 350, alloc: 2500 }
-const REPS = Math.max(1, Number(process.env['TAG_COST_REPS'] ?? 3))
+const CALLGRIND = process.env['TAG_COST_CALLGRIND'] === '1'
+const REPS = CALLGRIND ? 1 : Math.max(1, Number(process.env['TAG_COST_REPS'] ?? 3))
 const SCALE = Number(process.env['TAG_COST_SCALE'] ?? 1)
 
 interface Part {
   instructions: number
-  cpuSeconds: number
+  /** CPU seconds; host instructions in callgrind mode. */
+  cost: number
 }
 
 function run(guest: string, rounds: number): Part {
@@ -45,14 +58,43 @@ function run(guest: string, rounds: number): Part {
   }, {})
   const used = process.cpuUsage(t0)
   if (!r.poweredOff) throw new Error(`${guest}: did not power off: ${r.output}`)
-  return { instructions: r.instructions, cpuSeconds: (used.user + used.system) / 1e6 }
+  return { instructions: r.instructions, cost: (used.user + used.system) / 1e6 }
 }
 
 /** The child: LOW then HIGH rounds of one guest; prints the workload part (HIGH - LOW) as JSON. */
 function child(guest: string, low: number, high: number): void {
-  const a = run(guest, low)
+  const a = low > 0 ? run(guest, low) : { instructions: 0, cost: 0 }
   const b = run(guest, high)
-  console.log(JSON.stringify({ instructions: b.instructions - a.instructions, cpuSeconds: b.cpuSeconds - a.cpuSeconds }))
+  console.log(JSON.stringify({ instructions: b.instructions - a.instructions, cost: b.cost - a.cost }))
+}
+
+/** Callgrind mode: the host instructions of a child running the guest once, `rounds` rounds (boot and translation included). */
+function callgrindRun(guest: string, rounds: number): { hostInstructions: number; instructions: number } {
+  const self = fileURLToPath(import.meta.url)
+  const dir = mkdtempSync(join(tmpdir(), 'tag-cost-'))
+  try {
+    const out = join(dir, 'callgrind.out')
+    const stdout = execFileSync(
+      'valgrind',
+      ['--tool=callgrind', '--dump-instr=no', `--callgrind-out-file=${out}`, process.execPath, '--single-threaded', ...process.execArgv, self, '--child', guest, '0', String(rounds)],
+      { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 20 },
+    ).toString()
+    const totals = /^(?:summary|totals): (\d+)/m.exec(readFileSync(out, 'utf8'))
+    if (totals === null) throw new Error(`${guest}: no totals in callgrind's output`)
+    const part = JSON.parse(stdout.trim().split('\n').pop()!) as Part
+    return { hostInstructions: Number(totals[1]), instructions: part.instructions }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** Callgrind mode: the workload's host instructions (HIGH run - LOW run). */
+function callgrindPart(guest: string, low: number, high: number): Part {
+  // One plain run first: a cold tsx transform cache costs the first counted run ~1.4 G more.
+  execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', guest, '0', '1'], { stdio: 'ignore' })
+  const a = callgrindRun(guest, low)
+  const b = callgrindRun(guest, high)
+  return { instructions: b.instructions - a.instructions, cost: b.hostInstructions - a.hostInstructions }
 }
 
 function spawnChild(guest: string, low: number, high: number): Promise<Part> {
@@ -74,10 +116,10 @@ const pct = (v: number): string => `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)}%
 async function main(): Promise<void> {
   const workloads = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(HIGH)
   console.log(
-    `tag-checking cost under the compiled tier: MTE on and off side by side, workload = HIGH - LOW rounds, median of ${REPS}; ` +
+    `tag-checking cost under the compiled tier: MTE on and off ${CALLGRIND ? 'in host instructions (callgrind)' : 'side by side'}, workload = HIGH - LOW rounds, median of ${REPS}; ` +
       `load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`,
   )
-  console.log('guest      M insns on     off    (+%)   MIPS on   off   per round   per insn   (each rep: per insn)')
+  console.log(`guest      M insns on     off    (+%)   ${CALLGRIND ? 'host/insn on off' : 'MIPS on   off'}   per round   per insn   (each rep: per insn)`)
   for (const w of workloads) {
     const high = Math.max(16, Math.round(HIGH[w]! * SCALE))
     const low = Math.max(1, Math.round(high / 16))
@@ -86,13 +128,17 @@ async function main(): Promise<void> {
     let on: Part | undefined
     let off: Part | undefined
     for (let rep = 0; rep < REPS; rep++) {
-      ;[on, off] = await Promise.all([spawnChild(`bench-${w}`, low, high), spawnChild(`bench-${w}-nomte`, low, high)])
-      perRound.push(on.cpuSeconds / off.cpuSeconds - 1)
-      perInsn.push(on.cpuSeconds / on.instructions / (off.cpuSeconds / off.instructions) - 1)
+      ;[on, off] = CALLGRIND
+        ? [callgrindPart(`bench-${w}`, low, high), callgrindPart(`bench-${w}-nomte`, low, high)]
+        : await Promise.all([spawnChild(`bench-${w}`, low, high), spawnChild(`bench-${w}-nomte`, low, high)])
+      perRound.push(on.cost / off.cost - 1)
+      perInsn.push(on.cost / on.instructions / (off.cost / off.instructions) - 1)
     }
     console.log(
       `${w.padEnd(10)} ${(on!.instructions / 1e6).toFixed(0).padStart(10)} ${(off!.instructions / 1e6).toFixed(0).padStart(7)} ${pct(on!.instructions / off!.instructions - 1).padStart(7)}` +
-        `   ${(on!.instructions / on!.cpuSeconds / 1e6).toFixed(0).padStart(7)} ${(off!.instructions / off!.cpuSeconds / 1e6).toFixed(0).padStart(5)}` +
+        (CALLGRIND
+          ? `   ${(on!.cost / on!.instructions).toFixed(2).padStart(11)} ${(off!.cost / off!.instructions).toFixed(2).padStart(5)}`
+          : `   ${(on!.instructions / on!.cost / 1e6).toFixed(0).padStart(7)} ${(off!.instructions / off!.cost / 1e6).toFixed(0).padStart(5)}`) +
         `   ${pct(median(perRound)).padStart(9)}  ${pct(median(perInsn)).padStart(9)}   (${perInsn.map(pct).join(' ')})`,
     )
   }
