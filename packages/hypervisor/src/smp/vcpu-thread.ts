@@ -288,14 +288,15 @@ export function createThreadVm(init: VcpuThreadInit, askHostFault: (hva: number)
 const MAX_WFI_SLEEP_MS = 20
 
 /**
- * How long a vCPU blocked in WFI sleeps, given the milliseconds to its earliest timer
- * deadline (HostClock.idle: 0 when due or an interrupt is pending, Infinity without a timer):
- * to the deadline, and at most MAX_WFI_SLEEP_MS. A fixed 20 ms sleep woke an idle guest CPU up
- * to 19 ms after its timer was due (a 1 ms nanosleep took 20), and slept 20 ms with an
- * interrupt already pending.
+ * How long a vCPU blocked in WFI sleeps, given the milliseconds to its earliest timer deadline
+ * (HostClock.idle; Infinity without a timer): to the deadline, at most MAX_WFI_SLEEP_MS. A
+ * deadline already passed that did not wake the vCPU (its timer's interrupt held back in the
+ * GIC: disabled, masked by priority, or active) is no reason to spin: it sleeps as long as
+ * without a timer. A fixed 20 ms sleep woke an idle guest CPU up to 19 ms after its timer was
+ * due (a 1 ms nanosleep took 20).
  */
 export function wfiSleepMs(msToDeadline: number): number {
-  return Math.min(Math.max(0, msToDeadline), MAX_WFI_SLEEP_MS)
+  return msToDeadline > 0 ? Math.min(msToDeadline, MAX_WFI_SLEEP_MS) : MAX_WFI_SLEEP_MS
 }
 /**
  * Instructions per KVM_RUN: a thread looks at other threads' TLB maintenance (and later
@@ -429,10 +430,10 @@ function serve(vcpu: Vcpu, vm: Vm, words: Int32Array, at: (w: number) => number,
     publish(vcpu, vm, words, at)
     switch (exit.kind) {
       case 'intr': {
+        // Blocked in WFI (undefined: not blocked; 0: an interrupt is already pending, which
+        // the next run takes): sleep until kicked (an SGI, an SPI, a command) or its timer is due.
         const deadline = vcpu.waitDeadline
-        const ms = deadline === undefined ? 0 : wfiSleepMs(clock.idle(deadline))
-        // Blocked in WFI: sleep until kicked (an SGI, an SPI, a command) or its timer is due.
-        if (ms > 0) Atomics.wait(words, at(VcpuWord.SIGNAL), seen, ms)
+        if (deadline !== undefined && deadline !== 0) Atomics.wait(words, at(VcpuWord.SIGNAL), seen, wfiSleepMs(clock.idle(deadline)))
         break
       }
       case 'mmio':
