@@ -59,6 +59,8 @@ describe('bash', () => {
 })
 
 const zsh = spawnSync('zsh', ['--version']).status === 0
+// CI installs zsh (scripts/ci-setup/40-debian-tools.sh): there a missing zsh fails, never skips.
+if (!zsh && process.env.CI) throw new Error('zsh is missing: scripts/ci-setup/40-debian-tools.sh installs it')
 
 describe.runIf(zsh)('zsh', () => {
   // compadd and _files exist only inside zsh's completion system; stand-ins print what the

@@ -1,4 +1,4 @@
-// The stub against the real debuggers from Debian (scripts/ci-setup/40-debuggers.sh installs
+// The stub against the real debuggers from Debian (scripts/ci-setup/40-debian-tools.sh installs
 // them): gdb-multiarch and lldb drive `tagvm run --gdb` on the MTE demo in batch mode, and
 // their transcripts (and the guest's console) are compared with the committed ones. Set
 // TAGVM_UPDATE_TRANSCRIPTS=1 to rewrite the expected files after a reviewed change.
@@ -41,7 +41,7 @@ function startTagvm(image: string): Promise<Tagvm> {
 /** Runs a debugger to completion (its own process; tagvm keeps running beside it). */
 function runDebugger(tool: string, args: string[]): string {
   const result = spawnSync(tool, args, { cwd: appDir, encoding: 'latin1', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 })
-  if (result.error) throw new Error(`${tool} could not run (${result.error.message}); scripts/ci-setup/40-debuggers.sh installs it`)
+  if (result.error) throw new Error(`${tool} could not run (${result.error.message}); scripts/ci-setup/40-debian-tools.sh installs it`)
   return result.stdout + result.stderr
 }
 
