@@ -78,7 +78,6 @@ export interface VcpuThreadInit {
   readonly userfault?: SharedArrayBuffer
 }
 
-
 /** The VM's counters for its vCPU threads (VcpuThreadInit.counters); undefined unless they run on a shareable host clock. */
 export function shareVmCounters(vm: Vm): VmCounterShare | undefined {
   return existingVmTimers(vm)?.shareCounters()
@@ -298,6 +297,7 @@ const MAX_WFI_SLEEP_MS = 20
 export function wfiSleepMs(msToDeadline: number): number {
   return msToDeadline > 0 ? Math.min(msToDeadline, MAX_WFI_SLEEP_MS) : MAX_WFI_SLEEP_MS
 }
+
 /**
  * Instructions per KVM_RUN: a thread looks at other threads' TLB maintenance (and later
  * kicks) between runs, so this bounds how long a broadcast TLBI waits for a running vCPU.

@@ -133,7 +133,10 @@ export class VcpuThreads {
     options: SmpThreadOptions,
   ) {
     const cpus = side.vcpus.length
-    this.heldCounters = holdVmCounters(side.vm.vm)
+    // The threads count from the main VM's clock (undefined: a clock they cannot share, and
+    // then they set their counters from the registers, with no hold to take up again).
+    const counters = shareVmCounters(side.vm.vm)
+    this.heldCounters = counters && holdVmCounters(side.vm.vm)
     this.control = createControlBuffer(cpus)
     this.words = new Int32Array(this.control)
     const pfnBuffer = new SharedArrayBuffer((side.ram.size / PAGE_SIZE) * 4)
@@ -171,7 +174,7 @@ export class VcpuThreads {
         ram: { slot: side.ram.slot, guestPhysAddr: side.ram.base, size: side.ram.size, hva: side.ram.hva, mteAllowed: vma.mteAllowed, vmaMte: vma.mte },
         tableFrames: Array.from({ length: tablePages }, () => side.kvm.kernel.allocFrame()),
         regs: vcpu.getRegList().map((id) => [id, vcpu.getOneReg(id)] as const),
-        counters: shareVmCounters(side.vm.vm),
+        counters,
         state: this.state,
         dirty: this.dirty,
         ...(vgic ? { vgic } : {}),
