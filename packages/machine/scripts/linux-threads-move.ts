@@ -5,7 +5,8 @@
 // guests/linux/compare-selftests.sh --from-log compares with QEMU's selftests.
 // Env: CPUS (2), KIT_ARGS (`tagvm.run=mte-test`), SNAP_AT (`smp: Brought up 1 node, CPUS CPUs`),
 // SNAP_AFTER (20M), MIGRATE_AT (a marker; none: count from the restore), MIGRATE_AFTER (60M),
-// BUDGET (8G), RAM_MIB (256), CONSOLE_LOG (/tmp/linux-threads-move.log).
+// BUDGET (8G), STALL (2G: console silence that counts as stuck), RAM_MIB (256),
+// CONSOLE_LOG (/tmp/linux-threads-move.log).
 // The selftests moved inside check_buffer_fill and check_user_mem:
 //   CPUS=2 KIT_ARGS='tagvm.run=selftests tagvm.selftests=check_prctl,...' \
 //   SNAP_AT='# selftests: arm64/mte: check_buffer_fill' SNAP_AFTER=8000000 \
@@ -33,6 +34,7 @@ const run = await moveLinuxOnThreads({
   snapshotAt: { marker: env.SNAP_AT ?? `smp: Brought up 1 node, ${cpus} CPUs`, after: Number(env.SNAP_AFTER ?? 20_000_000) },
   migrateAt: { marker: env.MIGRATE_AT, after: Number(env.MIGRATE_AFTER ?? 60_000_000) },
   budget: Number(env.BUDGET ?? 8_000_000_000),
+  ...(env.STALL ? { stallAfter: Number(env.STALL) } : {}),
   ramSize: Number(env.RAM_MIB ?? 256) * 2 ** 20,
   log,
   echo: (text) => void process.stdout.write(text),

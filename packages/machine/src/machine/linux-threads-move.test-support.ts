@@ -5,6 +5,7 @@
 // any kit run, such as the kernel's MTE selftests, by hand). It only drives and records; the
 // callers judge what the guest printed.
 import { readFileSync } from 'node:fs'
+import { REG_PC, REG_PSTATE, REG_SP, xRegId } from '@tagvm/vmm-api'
 import { linuxKit } from '../../../../guests/linux/kit.js'
 import type { MachineConfig } from '../config.js'
 import { channelPair } from '../migration/channel.js'
@@ -37,6 +38,8 @@ export interface ThreadsMovePlan {
   readonly log?: (line: string) => void
   /** Every console byte as it arrives. */
   readonly echo?: (text: string) => void
+  /** The destination is stuck when its console has not grown for this many instructions (default STALL). */
+  readonly stallAfter?: number
 }
 
 export interface ThreadsMoveRun {
@@ -50,9 +53,17 @@ export interface ThreadsMoveRun {
   readonly migration: SendResult
   /** How the destination stopped: `power-off` for a guest that ran to its end. */
   readonly stop: StopReason
+  /** A stuck destination (`stop` is then `budget`): where each vCPU was, sampled STALL_SAMPLES times. */
+  readonly stall?: string
 }
 
 const CHUNK = 20_000_000
+/**
+ * A destination whose console has been silent this long (all vCPUs) has stopped making
+ * progress: mte-test's boot and run take ~1 G instructions, the longest silence in it ~0.3 G.
+ */
+const STALL = 2_000_000_000
+const STALL_SAMPLES = 8
 /** Markers are looked for this often (instructions, all vCPUs). */
 const MARKER_STEP = 5_000_000
 
@@ -88,6 +99,22 @@ function runTo(guest: Guest, point: MovePoint, from: number, budget: number): vo
     const stop = guest.machine.run(step)
     if (stop.kind !== 'budget') throw new Error(`the guest stopped (${JSON.stringify(stop)}) before ${point.marker ?? 'the move point'}:\n${guest.out.text.slice(-3000)}`)
   }
+}
+
+/** Where each vCPU is, over a few short runs: PC, LR, SP and PSTATE per vCPU (a spin shows as PCs that repeat). */
+async function sampleVcpus(machine: Machine, run: (budget: number) => Promise<StopReason>): Promise<string> {
+  const hex = (value: bigint | undefined): string => (value ?? 0n).toString(16)
+  const lines: string[] = []
+  for (let sample = 0; sample < STALL_SAMPLES; sample++) {
+    const states = machine.saveVcpus()
+    const per = states.map((state) => {
+      const reg = (id: bigint): bigint | undefined => state.regs.find((r) => r.id === id)?.value
+      return `cpu${state.index} pc=${hex(reg(REG_PC))} lr=${hex(reg(xRegId(30)))} sp=${hex(reg(REG_SP))} pstate=${hex(reg(REG_PSTATE))}`
+    })
+    lines.push(`retired ${machine.retired}: ${per.join('; ')}`)
+    await run(1_000_000)
+  }
+  return lines.join('\n')
 }
 
 function snapshotOf(machine: Machine): Uint8Array {
@@ -141,8 +168,16 @@ export async function moveLinuxOnThreads(plan: ThreadsMovePlan): Promise<Threads
     log(`migrated: ${JSON.stringify(migration)}`)
     const start = destination.machine.retired
     let stop = await destination.run(CHUNK)
+    let silentSince = { length: destinationOut.text.length, retired: destination.machine.retired }
+    let stall: string | undefined
     for (let chunks = 1; stop.kind === 'budget' && destination.machine.retired - start < plan.budget; chunks++) {
       if (chunks % 25 === 0) log(`destination: ${destination.machine.retired - start} instructions, per vCPU ${destination.machine.smpStats()!.retired.join(', ')}; console ends ${JSON.stringify(destinationOut.text.slice(-80))}`)
+      if (destinationOut.text.length !== silentSince.length) silentSince = { length: destinationOut.text.length, retired: destination.machine.retired }
+      else if (destination.machine.retired - silentSince.retired >= (plan.stallAfter ?? STALL)) {
+        stall = await sampleVcpus(destination.machine, (budget) => destination.run(budget))
+        log(`destination stuck (console silent for ${destination.machine.retired - silentSince.retired} instructions):\n${stall}`)
+        break
+      }
       stop = await destination.run(CHUNK)
     }
     log(`destination stopped: ${JSON.stringify(stop)} after ${destination.machine.retired - start} instructions`)
@@ -153,6 +188,7 @@ export async function moveLinuxOnThreads(plan: ThreadsMovePlan): Promise<Threads
       retired: { source: sourceRetired, restored: restoredRetired, destination: destination.machine.smpStats()!.retired },
       migration,
       stop,
+      ...(stall === undefined ? {} : { stall }),
     }
   } finally {
     for (const machine of made) machine.close()
