@@ -3,11 +3,12 @@
 // must be naturally aligned, and all memory accesses happen before any register is written.
 
 import { add64, alu, splitImm, R_HI, R_LO } from './alu.js'
-import { ACC_ALIGNED, ACC_UNCHECKED, TWO32, accessIss } from './constants.js'
+import { ACC_ALIGNED, ACC_UNCHECKED, PAGE_OFFSET_MASK, TWO32, accessIss } from './constants.js'
 import type { Cpu } from './cpu.js'
+import type { DataPath } from './data-path.js'
 import { dst, load, setLoaded, store } from './exec-loadstore.js'
 import type { Build, HandlerTable } from './handlers.js'
-import { smpMonitorOf, type SmpLock } from './smp-monitor.js'
+import { smpMonitorOf, type SmpLock, type SmpMonitor } from './smp-monitor.js'
 import { rsp } from './state.js'
 
 /**
@@ -24,6 +25,63 @@ function locked(lock: SmpLock | null, body: () => number): () => number {
       lock.release()
     }
   }
+}
+
+/** Whether the CPU runs on a thread of its own beside others (a monitor with a lock). */
+function isThreaded(smp: SmpMonitor | undefined): boolean {
+  return smp !== undefined && smp.lock !== null
+}
+
+/** What memory held at the last casStore: low half, high half (0 below 64 bits). */
+let casLo = 0
+let casHi = 0
+/** 64-bit views of host chunks for casStore, made once per chunk. */
+const chunkWords64 = new WeakMap<Uint8Array, BigUint64Array>()
+
+/**
+ * The write of an atomic under the global monitor (vCPU threads): stores `nLo/nHi` (1 << size
+ * bytes, naturally aligned) at [hi:lo] only if memory still holds `eLo/eHi`, as one host
+ * compare-and-swap, after the checks a store makes (watchpoints, permission and stage 2, tags).
+ * The monitor's lock keeps other CPUs' atomics out but not their plain stores: writing back a
+ * value computed from an earlier load would undo a plain store that landed in between (on
+ * Linux, a queued spinlock's byte-store unlock lost under another CPU's LDSET of its pending
+ * bit leaves the lock held by nobody). Returns whether it stored; casLo/casHi hold what memory
+ * held. A 64-bit compare-and-swap needs BigInt in JavaScript: only 64-bit atomics on vCPU
+ * threads pay it. 128-bit pairs (LDXP/STXP, CASP of X registers) have no host compare-and-swap
+ * and stay atomic only with respect to other atomics.
+ */
+function casStore(mem: DataPath, size: number, hi: number, lo: number, info: number, eLo: number, eHi: number, nLo: number, nHi: number): boolean {
+  const bytes = 1 << size
+  mem.probeAccess(hi, lo, bytes, bytes, info, true)
+  const f = mem.frameList[mem.probeSlot1]!
+  const o = f.base + (lo & PAGE_OFFSET_MASK)
+  let stored: boolean
+  casHi = 0
+  switch (size) {
+    case 0:
+      casLo = Atomics.compareExchange(f.bytes, o, eLo & 0xff, nLo & 0xff)
+      stored = casLo === (eLo & 0xff)
+      break
+    case 1:
+      casLo = Atomics.compareExchange(f.u16, o >>> 1, eLo & 0xffff, nLo & 0xffff)
+      stored = casLo === (eLo & 0xffff)
+      break
+    case 2:
+      casLo = Atomics.compareExchange(f.u32, o >>> 2, eLo >>> 0, nLo >>> 0) >>> 0
+      stored = casLo === eLo >>> 0
+      break
+    default: {
+      let words = chunkWords64.get(f.bytes)
+      if (!words) chunkWords64.set(f.bytes, (words = new BigUint64Array(f.bytes.buffer, f.bytes.byteOffset, f.bytes.byteLength / 8)))
+      const expected = (BigInt(eHi >>> 0) << 32n) | BigInt(eLo >>> 0)
+      const seen = Atomics.compareExchange(words, o >>> 3, expected, (BigInt(nHi >>> 0) << 32n) | BigInt(nLo >>> 0))
+      casLo = Number(seen & 0xffff_ffffn)
+      casHi = Number(seen >> 32n)
+      stored = seen === expected
+    }
+  }
+  if (stored && f.code !== 0) mem.codeWritten(f)
+  return stored
 }
 
 // ---- exclusives and ordered accesses ----
@@ -100,6 +158,7 @@ function storeExclusive(): Build<'STXR' | 'STLXR' | 'STXP' | 'STLXP'> {
     const s = dst(f.rs)
     const info = ACC_ALIGNED | (rn === 31 ? ACC_UNCHECKED : 0)
     const smp = smpMonitorOf(cpu)
+    const threaded = isThreaded(smp)
     const body = () => {
       baseAddress(cpu, n, rn === 31)
       const lo = alu[R_LO]!
@@ -112,12 +171,23 @@ function storeExclusive(): Build<'STXR' | 'STLXR' | 'STXP' | 'STLXP'> {
       // Aligned to the pair's size: both halves share a page and a granule, so the first
       // store's checks cover the second.
       let ok = mem.checkExclusive(hi, lo, total)
-      // Another CPU may have written the reservation since: memory must still hold what the
-      // load-exclusive read (the lock keeps it so until the store below).
-      if (ok && smp) ok = stillHolds(mem, smp.loaded, size, hi, lo, bytes, isPair, info)
-      if (ok) {
-        store(mem, size, hi, lo, aLo, aHi, info)
-        if (isPair) store(mem, size, hi, (lo + bytes) >>> 0, bLo, bHi, info)
+      if (ok && threaded && total <= 8) {
+        // Another CPU may have written the reservation since: the store happens only if memory
+        // still holds what the load-exclusive read, in one host compare-and-swap (a pair of
+        // words as one doubleword).
+        const [mLo, mHi] = sizeMask(size)
+        const { loaded } = smp!
+        ok = isPair
+          ? casStore(mem, 3, hi, lo, info, loaded[0]!, loaded[2]!, aLo, bLo)
+          : casStore(mem, size, hi, lo, info, loaded[0]! & mLo, loaded[1]! & mHi, aLo, aHi)
+      } else {
+        // vCPUs taking turns on one thread, and 128-bit pairs on threads (the lock keeps memory
+        // as the compare found it, against other atomics only).
+        if (ok && smp) ok = stillHolds(mem, smp.loaded, size, hi, lo, bytes, isPair, info)
+        if (ok) {
+          store(mem, size, hi, lo, aLo, aHi, info)
+          if (isPair) store(mem, size, hi, (lo + bytes) >>> 0, bLo, bHi, info)
+        }
       }
       x[s] = ok ? 0 : 1
       x[s + 1] = 0
@@ -188,15 +258,21 @@ const compareAndSwap: Build<'CAS' | 'CASA' | 'CASL' | 'CASAL'> = (cpu, f) => {
   const [mLo, mHi] = sizeMask(size)
   const info = ACC_ALIGNED | (rn === 31 ? ACC_UNCHECKED : 0)
   const smp = smpMonitorOf(cpu)
+  const threaded = isThreaded(smp)
   const body = () => {
     baseAddress(cpu, n, rn === 31)
     const lo = alu[R_LO]!
     const hi = alu[R_HI]!
     checkAligned(cpu, hi, lo, bytes, true)
-    const oldLo = load(mem, size, hi, lo, info) >>> 0
-    const oldHi = size === 3 ? mem.rdHi >>> 0 : 0
+    let oldLo = load(mem, size, hi, lo, info) >>> 0
+    let oldHi = size === 3 ? mem.rdHi >>> 0 : 0
     if (oldLo === ((x[sSrc]! & mLo) >>> 0) && oldHi === ((x[sSrc + 1]! & mHi) >>> 0)) {
-      store(mem, size, hi, lo, x[t]!, x[t + 1]!, info)
+      if (!threaded) store(mem, size, hi, lo, x[t]!, x[t + 1]!, info)
+      else if (!casStore(mem, size, hi, lo, info, oldLo, oldHi, x[t]!, x[t + 1]!)) {
+        // Another CPU's plain store came between: the compare fails against what is there now.
+        oldLo = casLo >>> 0
+        oldHi = casHi >>> 0
+      }
     }
     x[sDst] = oldLo
     x[sDst + 1] = oldHi
@@ -217,6 +293,7 @@ const compareAndSwapPair: Build<'CASP' | 'CASPA' | 'CASPL' | 'CASPAL'> = (cpu, f
   const [mLo, mHi] = sizeMask(size)
   const info = ACC_ALIGNED | (rn === 31 ? ACC_UNCHECKED : 0)
   const smp = smpMonitorOf(cpu)
+  const threaded = isThreaded(smp)
   const body = () => {
     baseAddress(cpu, n, rn === 31)
     const lo = alu[R_LO]!
@@ -227,16 +304,24 @@ const compareAndSwapPair: Build<'CASP' | 'CASPA' | 'CASPL' | 'CASPAL'> = (cpu, f
     mem.probeAccess(hi, lo, bytes * 2, bytes * 2, info, true)
     // Tags were checked (as a write) by the probe: the parts are not checked again.
     const parts = info | ACC_UNCHECKED
-    const aLo = load(mem, size, hi, lo, parts) >>> 0
+    let aLo = load(mem, size, hi, lo, parts) >>> 0
     const aHi = size === 3 ? mem.rdHi >>> 0 : 0
-    const bLo = load(mem, size, hi, (lo + bytes) >>> 0, parts) >>> 0
+    let bLo = load(mem, size, hi, (lo + bytes) >>> 0, parts) >>> 0
     const bHi = size === 3 ? mem.rdHi >>> 0 : 0
     const s0 = 2 * rs
     const s1 = 2 * (rs + 1)
     const equal =
       aLo === ((x[s0]! & mLo) >>> 0) && aHi === ((x[s0 + 1]! & mHi) >>> 0) &&
       bLo === ((x[s1]! & mLo) >>> 0) && bHi === ((x[s1 + 1]! & mHi) >>> 0)
-    if (equal) {
+    if (equal && threaded && size === 2) {
+      // A pair of words: one doubleword compare-and-swap (see casStore); on a miss the compare
+      // fails against what memory holds now.
+      if (!casStore(mem, 3, hi, lo, parts, aLo, bLo, x[2 * rt]!, x[2 * (rt + 1)]!)) {
+        aLo = casLo >>> 0
+        bLo = casHi >>> 0
+      }
+    } else if (equal) {
+      // (128-bit pairs on threads: atomic with respect to other atomics only, see casStore.)
       store(mem, size, hi, lo, x[2 * rt]!, x[2 * rt + 1]!, parts)
       store(mem, size, hi, (lo + bytes) >>> 0, x[2 * (rt + 1)]!, x[2 * (rt + 1) + 1]!, parts)
     }
@@ -275,55 +360,71 @@ function atomic(op: number): Build<'LDADD' | 'LDCLR' | 'LDEOR' | 'LDSET' | 'LDSM
     const bits = 8 << size
     const info = ACC_ALIGNED | (rn === 31 ? ACC_UNCHECKED : 0)
     const smp = smpMonitorOf(cpu)
+    const threaded = isThreaded(smp)
     const body = () => {
       baseAddress(cpu, n, rn === 31)
       const lo = alu[R_LO]!
       const hi = alu[R_HI]!
       checkAligned(cpu, hi, lo, bytes, true)
-      const oLo = load(mem, size, hi, lo, info) >>> 0
-      const oHi = size === 3 ? mem.rdHi >>> 0 : 0
+      let oLo = load(mem, size, hi, lo, info) >>> 0
+      let oHi = size === 3 ? mem.rdHi >>> 0 : 0
       const sLo = (x[sSrc]! & mLo) >>> 0
       const sHi = (x[sSrc + 1]! & mHi) >>> 0
-      let nLo: number
-      let nHi: number
-      switch (op) {
-        case ADD:
-          add64(oLo, oHi, sLo, sHi, 0)
-          nLo = alu[R_LO]!
-          nHi = alu[R_HI]!
+      for (;;) {
+        combine(op, oLo, oHi, sLo, sHi, bits)
+        if (!threaded) {
+          store(mem, size, hi, lo, alu[R_LO]!, alu[R_HI]!, info)
           break
-        case CLR:
-          nLo = oLo & ~sLo
-          nHi = oHi & ~sHi
-          break
-        case EOR:
-          nLo = oLo ^ sLo
-          nHi = oHi ^ sHi
-          break
-        case SET:
-          nLo = oLo | sLo
-          nHi = oHi | sHi
-          break
-        case SWP:
-          nLo = sLo
-          nHi = sHi
-          break
-        default: {
-          const signed = op === SMAX || op === SMIN
-          const c = compare(oLo, oHi, sLo, sHi, bits, signed)
-          const wantMax = op === SMAX || op === UMAX
-          const keepOld = wantMax ? c >= 0 : c <= 0
-          nLo = keepOld ? oLo : sLo
-          nHi = keepOld ? oHi : sHi
         }
+        // On threads: written only over the value it was computed from (see casStore); a plain
+        // store that came between makes it compute again from what memory holds now.
+        if (casStore(mem, size, hi, lo, info, oLo, oHi, alu[R_LO]!, alu[R_HI]!)) break
+        oLo = casLo >>> 0
+        oHi = casHi >>> 0
       }
-      store(mem, size, hi, lo, nLo, nHi, info)
       x[td] = oLo
       x[td + 1] = oHi
       return 0
     }
     return smp ? locked(smp.lock, body) : body
   }
+}
+
+/** The value an LSE atomic `op` stores over old `o` with operand `s`, into alu[R_LO]/alu[R_HI]. */
+function combine(op: number, oLo: number, oHi: number, sLo: number, sHi: number, bits: number): void {
+  let nLo: number
+  let nHi: number
+  switch (op) {
+    case ADD:
+      add64(oLo, oHi, sLo, sHi, 0)
+      return
+    case CLR:
+      nLo = oLo & ~sLo
+      nHi = oHi & ~sHi
+      break
+    case EOR:
+      nLo = oLo ^ sLo
+      nHi = oHi ^ sHi
+      break
+    case SET:
+      nLo = oLo | sLo
+      nHi = oHi | sHi
+      break
+    case SWP:
+      nLo = sLo
+      nHi = sHi
+      break
+    default: {
+      const signed = op === SMAX || op === SMIN
+      const c = compare(oLo, oHi, sLo, sHi, bits, signed)
+      const wantMax = op === SMAX || op === UMAX
+      const keepOld = wantMax ? c >= 0 : c <= 0
+      nLo = keepOld ? oLo : sLo
+      nHi = keepOld ? oHi : sHi
+    }
+  }
+  alu[R_LO] = nLo >>> 0
+  alu[R_HI] = nHi >>> 0
 }
 
 /** Compares two `bits`-wide values held as halves: -1, 0 or 1. */

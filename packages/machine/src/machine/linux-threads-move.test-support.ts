@@ -14,6 +14,7 @@ import { restoreSnapshot } from '../restore.js'
 import { SnapshotEncoder } from '../snapshot/format.js'
 import { writeMachineSnapshot } from '../snapshot/save.js'
 import { spawnSourceWorker } from '../smp/node-spawn.test-support.js'
+import type { PageRecord } from '../memory/page.js'
 import type { StopReason } from './machine.js'
 import { Machine } from './machine.js'
 
@@ -53,6 +54,12 @@ export interface ThreadsMoveRun {
   readonly migration: SendResult
   /** How the destination stopped: `power-off` for a guest that ran to its end. */
   readonly stop: StopReason
+  /**
+   * Pages whose data or tags differ between the source as it stopped and the destination as
+   * it starts, at the snapshot and at the migration (first few of each); empty: every page
+   * and tag arrived as the guest left it.
+   */
+  readonly differences: { readonly restore: readonly string[]; readonly migration: readonly string[] }
   /** A stuck destination (`stop` is then `budget`): where each vCPU was, sampled STALL_SAMPLES times. */
   readonly stall?: string
 }
@@ -117,6 +124,26 @@ async function sampleVcpus(machine: Machine, run: (budget: number) => Promise<St
   return lines.join('\n')
 }
 
+/** Where `to`'s RAM (data and tags) differs from `from`'s: the first `limit` pages, described. */
+function memoryDifferences(from: Machine, to: Machine, limit = 8): string[] {
+  const key = (page: PageRecord): string => `${page.data ? Buffer.from(page.data).toString('base64') : '-'}/${page.tags ? Buffer.from(page.tags).toString('hex') : '-'}`
+  const want = new Map<number, string>()
+  for (const page of from.memory.pages()) want.set(page.gpa, key(page))
+  const found: string[] = []
+  const differ = (gpa: number, why: string): void => void (found.length < limit && found.push(`0x${gpa.toString(16)}: ${why}`))
+  for (const page of to.memory.pages()) {
+    const expected = want.get(page.gpa)
+    want.delete(page.gpa)
+    if (expected === undefined) differ(page.gpa, 'zero on the source, not on the destination')
+    else if (expected !== key(page)) {
+      const [data, tags] = expected.split('/')
+      differ(page.gpa, `${data !== key(page).split('/')[0] ? 'data' : ''}${tags !== key(page).split('/')[1] ? ' tags' : ''} differ`)
+    }
+  }
+  for (const gpa of want.keys()) differ(gpa, 'zero on the destination, not on the source')
+  return found
+}
+
 function snapshotOf(machine: Machine): Uint8Array {
   const chunks: Uint8Array[] = []
   writeMachineSnapshot(machine, new SnapshotEncoder((c) => chunks.push(c.slice())))
@@ -148,6 +175,7 @@ export async function moveLinuxOnThreads(plan: ThreadsMovePlan): Promise<Threads
     const restoredOut = { text: sourceOut.text }
     const restored: Guest = { out: restoredOut, machine: restoreSnapshot(snap, 'linux-threads.snap', (c) => onThreads(restoredOut, c, plan.echo)) }
     made.push(restored.machine)
+    const restoreDifferences = memoryDifferences(source.machine, restored.machine)
     runTo(restored, plan.migrateAt, atSnapshot, plan.budget)
     const restoredRetired = restored.machine.smpStats()!.retired
 
@@ -164,8 +192,10 @@ export async function moveLinuxOnThreads(plan: ThreadsMovePlan): Promise<Threads
     const migration = await sendMachine(restored.machine, a, { maxRounds: 3, insnsPerRound: 5_000_000 })
     const destination = await incoming
     await destination.complete
+    const migrationDifferences = memoryDifferences(restored.machine, destination.machine)
     restored.machine.close()
     log(`migrated: ${JSON.stringify(migration)}`)
+    for (const [move, found] of [['restore', restoreDifferences], ['migration', migrationDifferences]] as const) if (found.length > 0) log(`after the ${move}, pages differ: ${found.join('; ')}`)
     const start = destination.machine.retired
     let stop = await destination.run(CHUNK)
     let silentSince = { length: destinationOut.text.length, retired: destination.machine.retired }
@@ -188,6 +218,7 @@ export async function moveLinuxOnThreads(plan: ThreadsMovePlan): Promise<Threads
       retired: { source: sourceRetired, restored: restoredRetired, destination: destination.machine.smpStats()!.retired },
       migration,
       stop,
+      differences: { restore: restoreDifferences, migration: migrationDifferences },
       ...(stall === undefined ? {} : { stall }),
     }
   } finally {
