@@ -50,8 +50,8 @@ const GOOD_ROUNDS = 5
 const CTL_FIRING = 0b101
 const PPI_VTIMER = 27
 
-function run(threads: boolean): { results: Results; wfiLooks: readonly number[] | undefined } {
-  const config: MachineConfig = { ramBase: 0x4000_0000, ramSize: 8 << 20, cpus: 2, mte: false, backing: 'anon', clock: 'host' }
+function run(threads: boolean, clock: MachineConfig['clock'] = 'host'): { results: Results; wfiLooks: readonly number[] | undefined } {
+  const config: MachineConfig = { ramBase: 0x4000_0000, ramSize: 8 << 20, cpus: 2, mte: false, backing: 'anon', clock }
   const machine = Machine.create(config, { console: () => {} }, threads ? { threads: { spawn: spawnSourceWorker } } : {})
   try {
     machine.boot(IMAGE, 'wfi-held-timer.bin', { base: BASE })
@@ -107,5 +107,13 @@ describe('a vCPU in WFI with its fired timer held back by the GIC', () => {
     const { results, wfiLooks } = run(false)
     expectHeldThenTaken(results)
     expect(wfiLooks).toBeUndefined()
+  })
+
+  test('in lockstep on the instruction clock: exactly one WFI per window, the one its physical timer ends', () => {
+    // Both vCPUs blocked: the clock jumps to the next deadline that can wake one (not the
+    // fired virtual timers'), so the windows end without an instruction spent in between.
+    const { results } = run(false, 'instructions')
+    expectHeldThenTaken(results)
+    expect([results.wfiDisabled, results.wfiMasked, results.wfiGood]).toEqual([1, 1, GOOD_ROUNDS])
   })
 })
