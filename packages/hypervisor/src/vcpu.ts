@@ -273,9 +273,11 @@ export class Vcpu implements PsciVcpu {
    */
   get waitDeadline(): number | undefined {
     if (!this.waiting) return undefined
-    // An interrupt raised since it blocked (KVM_IRQ_LINE from a VMM device) wakes it now.
-    if (this.cpu.pendingInterrupts() !== 0) return 0
-    return this.timers ? this.timers.earliestDeadline() : Infinity
+    // A wake-up that came since it blocked (KVM_IRQ_LINE from a VMM device, an SGI, a timer
+    // now due) wakes it now.
+    if (this.hasWakeup()) return 0
+    // A timer that fires but did not wake it (its PPI held back in the GIC) is no deadline.
+    return this.timers ? this.timers.earliestDeadline(true) : Infinity
   }
 
   /**
@@ -302,12 +304,20 @@ export class Vcpu implements PsciVcpu {
     this.devicesAttached = true
   }
 
-  /** Whether something would wake a WFI: an interrupt line, or a timer whose condition holds. */
+  /**
+   * Whether something would wake a WFI: an interrupt line, or (without the in-kernel vGIC) a
+   * timer whose condition holds. With the vGIC a timer's output is its PPI, which sync()
+   * raises, and it wakes the vCPU only once the GIC signals it (kvm_arch_vcpu_runnable: a
+   * deliverable vGIC interrupt): a PPI disabled, masked by priority or active holds it back.
+   * Counting the timer itself completed every WFI at once while its PPI was held back: the
+   * vCPU spun at full speed through a guest's idle loop.
+   */
   private hasWakeup(): boolean {
     const t = this.timers
     if (t) t.sync()
     if (this.cpu.pendingInterrupts() !== 0) return true
-    return t !== null && (t.shouldFire(TIMER_VIRTUAL) || t.shouldFire(TIMER_PHYSICAL))
+    if (t === null || vmVgic(this.vm)?.initialized === true) return false
+    return t.shouldFire(TIMER_VIRTUAL) || t.shouldFire(TIMER_PHYSICAL)
   }
 
   /** The instructions of the next slice: up to `left`, ending at the next timer deadline. */

@@ -83,6 +83,11 @@ export const VcpuWord = {
   TASK: 27,
   /** Registers a SAVE_STATE task wrote to the thread's state area. */
   SAVED_REGS: 28,
+  /**
+   * KVM_RUNs that found the vCPU still blocked in WFI (statistics): how often its thread
+   * looked whether something woke it. A thread that sleeps between looks makes few.
+   */
+  WFI_LOOKS: 29,
 } as const
 
 /**

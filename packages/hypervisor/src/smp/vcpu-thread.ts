@@ -291,8 +291,9 @@ const MAX_WFI_SLEEP_MS = 20
  * (HostClock.idle; Infinity without a timer): to the deadline, at most MAX_WFI_SLEEP_MS. A
  * deadline already passed that did not wake the vCPU (its timer's interrupt held back in the
  * GIC: disabled, masked by priority, or active) is no reason to spin: it sleeps as long as
- * without a timer. A fixed 20 ms sleep woke an idle guest CPU up to 19 ms after its timer was
- * due (a 1 ms nanosleep took 20).
+ * without a timer. (Vcpu.waitDeadline leaves such a timer out now; this stays as a guard.)
+ * A fixed 20 ms sleep woke an idle guest CPU up to 19 ms after its timer was due (a 1 ms
+ * nanosleep took 20).
  */
 export function wfiSleepMs(msToDeadline: number): number {
   return msToDeadline > 0 ? Math.min(msToDeadline, MAX_WFI_SLEEP_MS) : MAX_WFI_SLEEP_MS
@@ -433,6 +434,7 @@ function serve(vcpu: Vcpu, vm: Vm, words: Int32Array, at: (w: number) => number,
         // Blocked in WFI (undefined: not blocked; 0: an interrupt is already pending, which
         // the next run takes): sleep until kicked (an SGI, an SPI, a command) or its timer is due.
         const deadline = vcpu.waitDeadline
+        if (deadline !== undefined) Atomics.add(words, at(VcpuWord.WFI_LOOKS), 1)
         if (deadline !== undefined && deadline !== 0) Atomics.wait(words, at(VcpuWord.SIGNAL), seen, wfiSleepMs(clock.idle(deadline)))
         break
       }

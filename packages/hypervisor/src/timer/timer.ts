@@ -363,8 +363,10 @@ export class VcpuTimers {
   /**
    * The host-counter tick at which the first enabled, unmasked timer fires (now if one already
    * does), or Infinity: what a vCPU blocked in WFI sleeps until (kvm_timer_earliest_exp).
+   * `pendingOnly`: a timer that already fires is left out (its output is up already: nothing
+   * more comes of it), so a vCPU whose fired timer the GIC holds back waits for the next one.
    */
-  earliestDeadline(): number {
+  earliestDeadline(pendingOnly = false): number {
     let earliest = Infinity
     for (const timer of [TIMER_VIRTUAL, TIMER_PHYSICAL] as const) {
       if (!this.canFire(timer)) continue
@@ -373,7 +375,10 @@ export class VcpuTimers {
       const now = this.vm.clock.now()
       const cvalHi = this.state[at + CVAL_HI] as number
       const cvalLo = this.state[at + CVAL_LO] as number
-      if (cmp64(cvalHi, cvalLo, this.vm.countHi, this.vm.countLo) <= 0) return now
+      if (cmp64(cvalHi, cvalLo, this.vm.countHi, this.vm.countLo) <= 0) {
+        if (pendingOnly) continue
+        return now
+      }
       // The distance to CVAL, exact below 2^53 ticks (a 64-bit difference of the halves).
       const borrow = cvalLo < this.vm.countLo ? 1 : 0
       const delta = ((cvalHi - this.vm.countHi - borrow) >>> 0) * TWO32 + ((cvalLo - this.vm.countLo) >>> 0)

@@ -66,6 +66,8 @@ export interface SmpStats {
   readonly retired: readonly number[]
   /** TLB maintenance instructions a vCPU thread broadcast to the other threads. */
   readonly tlbiBroadcasts: number
+  /** Per vCPU: KVM_RUNs that found it still blocked in WFI (its thread looked, then slept again). */
+  readonly wfiLooks: readonly number[]
 }
 
 /** What a run on threads ended with. */
@@ -192,6 +194,7 @@ export class VcpuThreads {
     let mmioExits = 0
     let tlbiBroadcasts = 0
     const retired: number[] = []
+    const wfiLooks: number[] = []
     for (let i = 0; i < this.side.vcpus.length; i++) {
       const base = vcpuBase(i)
       tagPagesCleaned += Atomics.load(this.words, base + VcpuWord.TAG_PAGES_CLEANED)
@@ -200,8 +203,9 @@ export class VcpuThreads {
       mmioExits += Atomics.load(this.words, base + VcpuWord.MMIO_EXITS)
       tlbiBroadcasts += Atomics.load(this.words, base + VcpuWord.TLBI_SENT)
       retired.push(readCount(this.words, base + VcpuWord.RETIRED_LO))
+      wfiLooks.push(Atomics.load(this.words, base + VcpuWord.WFI_LOOKS))
     }
-    return { tagPagesCleaned, stage2Faults, pagesMapped, mmioExits, hostFaults: this.hostFaults, retired, tlbiBroadcasts }
+    return { tagPagesCleaned, stage2Faults, pagesMapped, mmioExits, hostFaults: this.hostFaults, retired, tlbiBroadcasts, wfiLooks }
   }
 
   /** Instructions retired by every vCPU together. */
