@@ -316,9 +316,9 @@ export class PhysicalMemory {
   /**
    * Bytes of host memory this memory holds for its chunks and tag slabs (unshared, without
    * wasmMemory; else 0): the host arenas it took, which no other memory uses and which become
-   * garbage with it: what it allocated plus the uncut rest of its newest arena, which is at
-   * most as large as all before it and at most HOST_ARENA_SIZE (see host-reserve.ts). The OS
-   * backs only the pages touched.
+   * garbage with it. That is what it allocated, less than 2 MiB more per arena (room for tag
+   * slabs), and the uncut rest of its newest arena, which is at most as large as all before it
+   * and at most HOST_ARENA_SIZE (see host-reserve.ts). The OS backs only the pages touched.
    */
   get hostArenaBytes(): number {
     return this.hostArenas?.heldBytes ?? 0
