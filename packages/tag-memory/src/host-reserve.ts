@@ -1,12 +1,12 @@
 import { PAGE_SIZE } from './constants.js'
 
-/** Size of one reserved block: a PhysicalMemory data chunk (CHUNK_SIZE). */
+/** Size of one prefaulted block: a PhysicalMemory data chunk (CHUNK_SIZE). */
 const BLOCK_SIZE = 2 * 1024 * 1024
 
 /**
- * Unshared PhysicalMemory chunks and tag slabs are cut from host allocations this large rather
- * than allocated one by one. A large allocation is its own mmap, and once several 2 MiB
- * naturally aligned ranges lie inside it the kernel can back them with transparent huge
+ * Unshared PhysicalMemory chunks and tag slabs are cut from host allocations (arenas) of up
+ * to this size rather than allocated one by one. A large allocation is its own mmap, and once
+ * 2 MiB naturally aligned ranges lie inside it the kernel can back them with transparent huge
  * pages: one fault and one 2 MiB clear instead of 512 faults, which makes fresh memory (every
  * page of a restore or a migration destination) much cheaper to touch. Linux gives huge pages
  * to a process's heap when THP is "always", or when it is "madvise" and glibc madvises its
@@ -17,81 +17,150 @@ const BLOCK_SIZE = 2 * 1024 * 1024
 export const HOST_ARENA_SIZE = 64 * 1024 * 1024
 
 /**
- * Memory this process has already made the OS back (QEMU's -mem-prealloc; MAP_POPULATE):
- * zeroed 2 MiB blocks, every 4 KiB page written once, waiting for an unshared PhysicalMemory
- * to take them as data chunks or carve tag slabs from them. A process writing memory for the
- * first time pays a page fault per 4 KiB page (tens of microseconds in a VM); a migration
- * destination or a restore can pay it before its stream starts instead of while it copies.
- * The blocks are all zero, as fresh ones are, so taking one changes nothing anyone sees.
+ * A memory's first arena (less a page: see hugePageFriendly). Each later one is as large as
+ * all before it together, up to HOST_ARENA_SIZE, so a memory that touches little holds little
+ * (a machine running a small guest: one arena of 4 MiB) and one that touches much soon gets
+ * arenas of the full size.
  */
-const reserve: Uint8Array[] = []
-/** What is left of the block tag slabs are being carved from. */
-let slabSource: Uint8Array | null = null
-/** What is left of the arena fresh chunks and slabs are cut from (never touched yet). */
-let arena: Uint8Array | null = null
+export const FIRST_HOST_ARENA_SIZE = 4 * 1024 * 1024
 
-/** `length` fresh zeroed bytes cut from the arena (a new arena when this one is short). */
-function cutFromArena(length: number): Uint8Array {
-  if (length > HOST_ARENA_SIZE / 4) return new Uint8Array(length)
-  if (arena === null || arena.length < length) arena = new Uint8Array(HOST_ARENA_SIZE)
-  const piece = arena.subarray(0, length)
-  // Pieces start on page boundaries of the arena, as separately allocated ones would.
-  const next = Math.min(arena.length, Math.ceil(length / PAGE_SIZE) * PAGE_SIZE)
-  arena = next === arena.length ? null : arena.subarray(next)
-  return piece
+/**
+ * An arena's length for about `bytes`: a multiple of 2 MiB, less one page. glibc maps a large
+ * allocation with its 16-byte header in front, rounded up to pages, and Linux (6.7 on) places
+ * an anonymous mapping whose length is a multiple of 2 MiB on a 2 MiB boundary, so such an
+ * arena can have huge pages all through. One of exactly 64 MiB maps 64 MiB and a page,
+ * anywhere, with its first and last 2 MiB ranges only partly inside (measured on a 6.18 kernel,
+ * THP "madvise", glibc.malloc.hugetlb=1: 62 of 64 MiB in huge pages and 565 faults to touch
+ * it all, against 64 MiB and 103 faults one page shorter; a 4 MiB arena, 2 MiB against 4).
+ */
+export function hugePageFriendly(bytes: number): number {
+  return Math.ceil(bytes / BLOCK_SIZE) * BLOCK_SIZE - PAGE_SIZE
 }
 
 /**
- * Backs `bytes` more of this process's memory now (rounded up to 2 MiB blocks) and keeps it
- * for the PhysicalMemory chunks and tag slabs allocated next. Returns the bytes reserved.
+ * Memory this process has already made the OS back (QEMU's -mem-prealloc; MAP_POPULATE):
+ * arenas of zeroed memory, every 4 KiB page written once, each waiting for the next unshared
+ * PhysicalMemory that needs more host memory, which takes it whole. A process writing memory
+ * for the first time pays a page fault per 4 KiB page (tens of microseconds in a VM); a
+ * migration destination or a restore can pay it before its stream starts instead of while it
+ * copies. The arenas are all zero, as fresh ones are, so taking one changes nothing anyone sees.
+ */
+const reserve: Uint8Array[] = []
+
+/** What the arenas of one owner add up to; the owner's finalizer reads it (never the owner). */
+interface ArenaAccount {
+  bytes: number
+}
+
+/** Arena bytes held by every HostArenas not yet garbage-collected. */
+let liveArenaBytes = 0
+/** Counts an owner's arenas out once the garbage collector has freed it (and them). */
+const collected = new FinalizationRegistry<ArenaAccount>((account) => {
+  liveArenaBytes -= account.bytes
+})
+
+/**
+ * Backs `bytes` more of this process's memory now (rounded up to 2 MiB blocks, in arenas of
+ * up to HOST_ARENA_SIZE) and keeps it for the unshared PhysicalMemory that next needs host
+ * memory. Returns the bytes reserved.
  */
 export function prefaultHostMemory(bytes: number): number {
   if (!(Number.isSafeInteger(bytes) && bytes >= 0)) throw new RangeError(`cannot reserve ${bytes} bytes of host memory`)
-  const blocks = Math.ceil(bytes / BLOCK_SIZE)
-  for (let i = 0; i < blocks; i++) {
-    const block = cutFromArena(BLOCK_SIZE)
-    // A write fault backs each page; writing zero leaves the block as a fresh one reads.
-    for (let at = 0; at < BLOCK_SIZE; at += PAGE_SIZE) block[at] = 0
-    reserve.push(block)
+  const total = Math.ceil(bytes / BLOCK_SIZE) * BLOCK_SIZE
+  const full = hugePageFriendly(HOST_ARENA_SIZE)
+  for (let done = 0; done < total; ) {
+    // Arenas of the full size while more than that is left; the last takes the pages they lack.
+    const arena = new Uint8Array(total - done > HOST_ARENA_SIZE ? full : total - done)
+    // A write fault backs each page; writing zero leaves the arena as a fresh one reads.
+    for (let at = 0; at < arena.length; at += PAGE_SIZE) arena[at] = 0
+    reserve.push(arena)
+    done += arena.length
   }
-  return blocks * BLOCK_SIZE
+  return total
 }
 
-/** Bytes reserved by prefaultHostMemory and not taken yet. */
+/** Bytes reserved by prefaultHostMemory and not taken by a PhysicalMemory yet. */
 export function prefaultedHostBytes(): number {
-  return reserve.length * BLOCK_SIZE + (slabSource?.length ?? 0)
+  let total = 0
+  for (const arena of reserve) total += arena.length
+  return total
 }
 
-/** Gives the reserve back to the allocator (the blocks become garbage). */
+/** Gives the reserve back to the allocator (its arenas become garbage). */
 export function releasePrefaultedHostMemory(): void {
   reserve.length = 0
-  slabSource = null
 }
 
 /**
- * @internal `length` zeroed bytes for a PhysicalMemory data chunk: a reserved block when
- * there is one (whole chunks only), else fresh memory cut from the arena.
+ * Bytes of host arenas held by the unshared PhysicalMemory instances of this process that the
+ * garbage collector has not freed yet (each memory's own: `PhysicalMemory.hostArenaBytes`).
+ * A memory's arenas leave this count some time after the memory becomes unreachable.
  */
-export function allocateHostChunk(length: number): Uint8Array {
-  if (length === BLOCK_SIZE) {
-    const reserved = reserve.pop()
-    if (reserved) return reserved
+export function liveHostArenaBytes(): number {
+  return liveArenaBytes
+}
+
+/**
+ * @internal The host arenas of one unshared PhysicalMemory: its data chunks and tag slabs are
+ * cut from them and from nothing else, so no two memories share an allocation, and the
+ * arenas become garbage with the memory (only the memory refers to this object).
+ */
+export class HostArenas {
+  /** Bytes the memory may still ask for: its most (all data and tag slabs) less what it got. */
+  private uncut: number
+  /** The uncut rest of the newest arena. */
+  private arena: Uint8Array | null = null
+  /** The uncut rest of the arena before, kept for pieces small enough for it (tag slabs). */
+  private spare: Uint8Array | null = null
+  private readonly account: ArenaAccount = { bytes: 0 }
+
+  /** `capacity`: the most bytes the memory will ever ask for, all its pieces together. */
+  constructor(capacity: number) {
+    this.uncut = capacity
+    collected.register(this, this.account)
   }
-  return cutFromArena(length)
-}
 
-/**
- * @internal `length` zeroed bytes for a tag slab: cut from the reserve while it lasts
- * (`length` dividing 2 MiB), else from the arena.
- */
-export function allocateHostSlab(length: number): Uint8Array {
-  if (BLOCK_SIZE % length === 0) {
-    if (slabSource === null || slabSource.length < length) slabSource = reserve.pop() ?? null
-    if (slabSource !== null) {
-      const slab = slabSource.subarray(0, length)
-      slabSource = slabSource.length === length ? null : slabSource.subarray(length)
-      return slab
+  /** Bytes of the arenas this owner holds (what it handed out, and the uncut rest). */
+  get heldBytes(): number {
+    return this.account.bytes
+  }
+
+  /** `length` zeroed bytes (a whole number of pages), cut from this owner's arenas. */
+  allocate(length: number): Uint8Array {
+    if (this.spare !== null && this.spare.length >= length) {
+      const piece = this.spare.subarray(0, length)
+      this.spare = this.rest(this.spare, length)
+      this.uncut -= length
+      return piece
     }
+    if (this.arena === null || this.arena.length < length) this.nextArena(length)
+    const arena = this.arena as Uint8Array
+    const piece = arena.subarray(0, length)
+    this.arena = this.rest(arena, length)
+    this.uncut -= length
+    return piece
   }
-  return cutFromArena(length)
+
+  /** What follows a piece of `length` bytes (pieces start on page boundaries of the arena). */
+  private rest(from: Uint8Array, length: number): Uint8Array | null {
+    const next = Math.ceil(length / PAGE_SIZE) * PAGE_SIZE
+    return next >= from.length ? null : from.subarray(next)
+  }
+
+  /** Starts a new arena able to hold `length`: a reserved one that fits this memory, else fresh. */
+  private nextArena(length: number): void {
+    // The larger of the two rests stays for small pieces; the other is never used.
+    if (this.arena !== null && (this.spare === null || this.arena.length > this.spare.length)) this.spare = this.arena
+    const need = Math.max(length, this.uncut - (this.spare?.length ?? 0))
+    const reserved = reserve[0]
+    let arena: Uint8Array
+    if (reserved !== undefined && reserved.length >= length && reserved.length <= need) arena = reserve.shift() as Uint8Array
+    else {
+      const grown = hugePageFriendly(Math.min(HOST_ARENA_SIZE, Math.max(FIRST_HOST_ARENA_SIZE, this.account.bytes)))
+      arena = new Uint8Array(Math.max(length, Math.min(grown, need)))
+    }
+    this.arena = arena
+    this.account.bytes += arena.length
+    liveArenaBytes += arena.length
+  }
 }

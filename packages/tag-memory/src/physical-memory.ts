@@ -7,7 +7,7 @@ import {
   PAGE_SIZE,
   TAG_BYTES_PER_PAGE,
 } from './constants.js'
-import { allocateHostChunk, allocateHostSlab } from './host-reserve.js'
+import { HostArenas } from './host-reserve.js'
 import { checkTag, packTag } from './tags.js'
 
 /** Data is stored in chunks of this size, each allocated the first time it is touched. */
@@ -142,6 +142,11 @@ export class PhysicalMemory {
   private readonly devices: DeviceFrames[] = []
   /** The WebAssembly.Memory holding data and tags (option `wasmMemory`), or null. */
   readonly wasmMemory: WasmMemory | null
+  /**
+   * Where unshared memory's chunks and tag slabs come from (see host-reserve.ts): host
+   * allocations of this memory's own, which become garbage with it. Null when shared or wasm.
+   */
+  private readonly hostArenas: HostArenas | null
 
   /**
    * With `shared: true` the whole memory is reserved up front as SharedArrayBuffers
@@ -171,6 +176,9 @@ export class PhysicalMemory {
     // One Int32 per frame, plus the shared count of frames with tag storage and the code epochs.
     const flagBytes = (this.frameCount + EXTRA_FLAG_WORDS) * 4
     this.codeMarkedIndex = this.frameCount + CODE_EVER_MARKED
+    const slabBytes = TAG_SLOTS_PER_SLAB * TAG_BYTES_PER_PAGE
+    // All data chunks and, should every frame get tags, all tag slabs.
+    this.hostArenas = shared || this.wasmMemory !== null ? null : new HostArenas(size + Math.ceil(this.frameCount / TAG_SLOTS_PER_SLAB) * slabBytes)
     if (!shared) {
       this.flags = new Int32Array(new ArrayBuffer(flagBytes))
       this.codeEpochs = this.flags.subarray(this.frameCount + CODE_WRITE_EPOCH, this.frameCount + CODE_FLUSH_EPOCH + 1)
@@ -203,7 +211,6 @@ export class PhysicalMemory {
       this.chunks[index] = bytes
       this.views[index] = new DataView(region, bytes.byteOffset, bytes.length)
     }
-    const slabBytes = TAG_SLOTS_PER_SLAB * TAG_BYTES_PER_PAGE
     for (let at = 0; at < handle.tags.byteLength; at += slabBytes) {
       this.tagSlabs.push(new Uint8Array(handle.tags, at, Math.min(slabBytes, handle.tags.byteLength - at)))
     }
@@ -276,8 +283,7 @@ export class PhysicalMemory {
       this.views[index] = new DataView(buffer, at, length)
       return bytes
     }
-    // From the process's reserve (prefaultHostMemory) or its arena: see host-reserve.ts.
-    const bytes = allocateHostChunk(length)
+    const bytes = (this.hostArenas as HostArenas).allocate(length)
     this.chunks[index] = bytes
     this.views[index] = new DataView(bytes.buffer, bytes.byteOffset, bytes.length)
     return bytes
@@ -305,6 +311,17 @@ export class PhysicalMemory {
     for (const s of this.tagSlabs) total += s.length
     for (const i of this.tagSlotIndex) if (i) total += i.byteLength
     return total
+  }
+
+  /**
+   * Bytes of host memory this memory holds for its chunks and tag slabs (unshared, without
+   * wasmMemory; else 0): the host arenas it took, which no other memory uses and which become
+   * garbage with it. That is what it allocated, less than 2 MiB more per arena (room for tag
+   * slabs), and the uncut rest of its newest arena, which is at most as large as all before it
+   * and at most HOST_ARENA_SIZE (see host-reserve.ts). The OS backs only the pages touched.
+   */
+  get hostArenaBytes(): number {
+    return this.hostArenas?.heldBytes ?? 0
   }
 
   /** Frames whose tag storage exists (tags were written or the frame was marked tagged). */
@@ -464,7 +481,7 @@ export class PhysicalMemory {
     if (slot >>> TAG_SLAB_SHIFT >= this.tagSlabs.length) {
       const bytes = TAG_SLOTS_PER_SLAB * TAG_BYTES_PER_PAGE
       const wasm = this.wasmMemory
-      if (wasm === null) this.tagSlabs.push(allocateHostSlab(bytes))
+      if (wasm === null) this.tagSlabs.push((this.hostArenas as HostArenas).allocate(bytes))
       else {
         const at = growWasmMemory(wasm, bytes) // before reading buffer: grow makes a longer one
         this.tagSlabs.push(new Uint8Array(wasm.buffer, at, bytes))
