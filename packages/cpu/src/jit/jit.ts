@@ -28,7 +28,7 @@ import {
   ST_CHAIN, ST_CHAIN_GEN, ST_HASH, ST_HOPS, ST_STRICT_ALIGN, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_LEFT, ST_NZCV, ST_PAGE_VA, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
   TLB_MASK, TLB_READ_KEY, TLB_TAGS, TLB_WRITE_KEY,
 } from './layout.js'
-import { formRegion, isSupported, type Region } from './region.js'
+import { formRegion, isSupported, isUnconditionalBranch, type Region } from './region.js'
 import { decode } from '@tagvm/a64'
 import { HCR, SCTLR } from '../constants.js'
 
@@ -80,6 +80,10 @@ export interface JitStats {
   modules: number
   /** Queued entries not translated: they had not run again by the time their batch was made. */
   dropped: number
+  /** Queued entries not translated: inside a block of a region of the same batch. */
+  covered: number
+  /** Hot entries not queued: the instruction before them was queued and falls through to them. */
+  continued: number
   translatedInstructions: number
   codeBytes: number
   /** Host milliseconds generating and compiling translations. */
@@ -126,7 +130,7 @@ export class Jit {
   readonly registers: Int32Array
   readonly threshold: number
   readonly stats: JitStats = {
-    regions: 0, modules: 0, dropped: 0, translatedInstructions: 0, codeBytes: 0, compileMs: 0, entries: 0, chained: 0, retired: 0, exits: [0, 0, 0, 0, 0], tlbFills: 0, tlbFlushes: 0, phaseMs: [0, 0, 0, 0],
+    regions: 0, modules: 0, dropped: 0, covered: 0, continued: 0, translatedInstructions: 0, codeBytes: 0, compileMs: 0, entries: 0, chained: 0, retired: 0, exits: [0, 0, 0, 0, 0], tlbFills: 0, tlbFlushes: 0, phaseMs: [0, 0, 0, 0],
   }
   private readonly wasm: WasmMemory
   private readonly wasmOffset: (pfn: number, tags?: boolean) => number
@@ -142,6 +146,8 @@ export class Jit {
   /** The debug state the fast TLB was filled under. */
   private debugSeen: unknown = null
   private readonly queue: QueuedEntry[] = []
+  /** Page offsets (instruction indices) queued, or skipped as their continuation (see translate), since the last batch. */
+  private readonly queuedAt = new Map<(JitEntry | undefined)[], Set<number>>()
   /** What a system instruction's handler threw inside a translation (see sysCall). */
   private thrown: { error: unknown } | null = null
   /** Queued entries that make a module (1: translate at once). */
@@ -349,6 +355,18 @@ export class Jit {
         return true
       }
     }
+    // Straight-line code reaches the threshold one instruction after another: the one after a
+    // queued (or so skipped) instruction that falls through to it is in that entry's region,
+    // and a queue slot spent on it would only make the batch, and so the module, smaller.
+    let marks = this.queuedAt.get(entries)
+    if (marks === undefined) this.queuedAt.set(entries, (marks = new Set()))
+    marks.add(i)
+    if (i > 0 && marks.has(i - 1) && !isUnconditionalBranch(decode(frame.view.getUint32(frame.base + 4 * (i - 1), true)))) {
+      // Counted again from 1: not 0, which would read as "never ran" to region formation.
+      page.hits[i] = 1
+      this.stats.continued++
+      return true
+    }
     queue.push({ page, entries, i })
     page.hits[i] = 0
     if (queue.length >= this.batch) this.flush()
@@ -365,9 +383,16 @@ export class Jit {
   private flush(trigger?: QueuedEntry): void {
     const start = performance.now()
     const items = this.queue.splice(0)
+    this.queuedAt.clear()
     const debug = this.cpu.debug
     const stopAt = debug === null ? undefined : (off: number): boolean => debug.hasBreakpointAt(off)
     const planned = new Map<(JitEntry | undefined)[], Set<number>>()
+    // Every instruction of the regions planned so far, by page. Straight-line code single-steps
+    // through the threshold one instruction after another, so a hot loop queues each of its
+    // instructions, not only its first: those inside an earlier region's block would each
+    // make a region of the block's tail that nothing enters (a translation runs the block
+    // whole; a side exit's resume point stays interpreted to the block's end). Skipped.
+    const covered = new Map<(JitEntry | undefined)[], Set<number>>()
     const regions: Region[] = []
     const owners: QueuedEntry[] = []
     for (const q of items) {
@@ -383,6 +408,12 @@ export class Jit {
       let plan = planned.get(entries)
       if (plan === undefined) planned.set(entries, (plan = new Set()))
       if (plan.has(4 * i)) continue
+      let inside = covered.get(entries)
+      if (inside === undefined) covered.set(entries, (inside = new Set()))
+      if (inside.has(4 * i)) {
+        this.stats.covered++
+        continue
+      }
       const frame = page.frame
       const hits = page.hits
       const region = formRegion(
@@ -391,7 +422,10 @@ export class Jit {
         this.batch === 1 ? undefined : (off) => hits[off >>> 2] !== 0,
       )
       if (region.blocks[region.blockAt.get(4 * i)!]!.insns.length === 0) continue
-      for (const b of region.blocks) if (b.insns.length > 0) plan.add(b.start)
+      for (const b of region.blocks) {
+        if (b.insns.length > 0) plan.add(b.start)
+        for (const insn of b.insns) inside.add(insn.off)
+      }
       regions.push(region)
       owners.push(q)
     }
