@@ -29,6 +29,8 @@ import {
   TLB_MASK, TLB_READ_KEY, TLB_TAGS, TLB_WRITE_KEY,
 } from './layout.js'
 import { formRegion, isSupported, isUnconditionalBranch, type Region } from './region.js'
+import { newJitStats, type JitStats } from './stats.js'
+export type { JitStats }
 import { decode } from '@tagvm/a64'
 import { HCR, SCTLR } from '../constants.js'
 
@@ -73,34 +75,6 @@ const EMPTY_TLB = (() => {
 /** Hot entries translated together in one module (V8's cost per module is mostly fixed). */
 const BATCH = 32
 
-/** Counters for the bench's profile. */
-export interface JitStats {
-  regions: number
-  /** WebAssembly modules compiled (a batch of regions each). */
-  modules: number
-  /** Queued entries not translated: they had not run again by the time their batch was made. */
-  dropped: number
-  /** Queued entries not translated: inside a block of a region of the same batch. */
-  covered: number
-  /** Hot entries not queued: the instruction before them was queued and falls through to them. */
-  continued: number
-  translatedInstructions: number
-  codeBytes: number
-  /** Host milliseconds generating and compiling translations. */
-  compileMs: number
-  /** Translations entered, from the run loop or (`chained`) straight from another translation. */
-  entries: number
-  /** Of `entries`: translations entered through the chain table, not from the run loop. */
-  chained: number
-  /** Instructions retired in translations. */
-  retired: number
-  /** Exits by cause (EXIT_BRANCH, EXIT_BUDGET, EXIT_SLOW, EXIT_STOP, EXIT_THROWN). */
-  exits: [number, number, number, number, number]
-  tlbFills: number
-  tlbFlushes: number
-  /** Of compileMs: forming regions, emitting the module, V8's compile, instantiation. */
-  phaseMs: [number, number, number, number]
-}
 
 interface WasmTable {
   readonly length: number
@@ -129,9 +103,7 @@ export class Jit {
   /** The Cpu's general registers (i64 slots as lo/hi int32 pairs), inside the wasm memory. */
   readonly registers: Int32Array
   readonly threshold: number
-  readonly stats: JitStats = {
-    regions: 0, modules: 0, dropped: 0, covered: 0, continued: 0, translatedInstructions: 0, codeBytes: 0, compileMs: 0, entries: 0, chained: 0, retired: 0, exits: [0, 0, 0, 0, 0], tlbFills: 0, tlbFlushes: 0, phaseMs: [0, 0, 0, 0],
-  }
+  readonly stats: JitStats = newJitStats()
   private readonly wasm: WasmMemory
   private readonly wasmOffset: (pfn: number, tags?: boolean) => number
   /** Offset of this CPU's state page in the wasm memory. */
@@ -387,11 +359,8 @@ export class Jit {
     const debug = this.cpu.debug
     const stopAt = debug === null ? undefined : (off: number): boolean => debug.hasBreakpointAt(off)
     const planned = new Map<(JitEntry | undefined)[], Set<number>>()
-    // Every instruction of the regions planned so far, by page. Straight-line code single-steps
-    // through the threshold one instruction after another, so a hot loop queues each of its
-    // instructions, not only its first: those inside an earlier region's block would each
-    // make a region of the block's tail that nothing enters (a translation runs the block
-    // whole; a side exit's resume point stays interpreted to the block's end). Skipped.
+    // Every instruction of the regions planned so far, by page: a queued entry inside one's block
+    // would make a region of the block's tail that nothing enters (see translate). Skipped.
     const covered = new Map<(JitEntry | undefined)[], Set<number>>()
     const regions: Region[] = []
     const owners: QueuedEntry[] = []
