@@ -43,13 +43,6 @@ export interface StressOutcome {
   readonly hostFaults: number
 }
 
-/**
- * Runs the stress guest once on threads, every frame's tags first set to 0xf (a page mapped
- * before its tags are cleaned would show them), and checks: power-off; output equal to QEMU's
- * for that many CPUs; each frame's tags made valid exactly once, by the host (faulting a
- * PROT_MTE page in for a thread) or by a thread's stage-2 fault, the winners adding up to the
- * frames marked tagged; the host fault path used; every vCPU retired instructions.
- */
 /** A 16 MiB machine with the case's vCPU threads, its console collected in `output()`. */
 function caseMachine(c: StressCase, spawn: VcpuThreadSpawner): { machine: Machine; output: () => string } {
   let output = ''
@@ -61,6 +54,13 @@ function caseMachine(c: StressCase, spawn: VcpuThreadSpawner): { machine: Machin
   return { machine, output: () => output }
 }
 
+/**
+ * Runs the stress guest once on threads, every frame's tags first set to 0xf (a page mapped
+ * before its tags are cleaned would show them), and checks: power-off; output equal to QEMU's
+ * for that many CPUs; each frame's tags made valid exactly once, by the host (faulting a
+ * PROT_MTE page in for a thread) or by a thread's stage-2 fault, the winners adding up to the
+ * frames marked tagged; the host fault path used; every vCPU retired instructions.
+ */
 export function runStressCase(c: StressCase, spawn: VcpuThreadSpawner): StressOutcome {
   const { machine, output: printed } = caseMachine(c, spawn)
   try {
