@@ -18,14 +18,15 @@ import { growWasmMemory, type WasmMemory } from '@tagvm/tag-memory'
 import type { CodePage } from '../code-cache.js'
 import type { Cpu } from '../cpu.js'
 import { PS, REG_SLOTS } from '../state.js'
-import { SLOT } from '../sysreg-table.js'
+import { SLOT, STORED_SYSREGS } from '../sysreg-table.js'
+import { sysregLookup, type SysregLookup } from './sysreg-wasm.js'
 import { ChainRegions, watchMmu } from './mmu-watch.js'
 import { chainDispatcher, regionModule } from './region-module.js'
 import { compile } from '../handlers.js'
 import { addgTable, crcTable } from './emit-more.js'
 import {
   CRC_TABLE_BYTES, EXIT_BRANCH, EXIT_STOP, EXIT_THROWN, HASH_BLOCK, HASH_ENTRIES, HASH_ENTRY_BYTES, HASH_GEN, HASH_KEY, HASH_SLOT, HELPER_SYS, STATE_BYTES,
-  ST_CHAIN, ST_CHAIN_GEN, ST_HASH, ST_HOPS, ST_STRICT_ALIGN, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_LEFT, ST_NZCV, ST_PAGE_VA, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
+  ST_CHAIN, ST_CHAIN_GEN, ST_HASH, ST_SP_BANK, ST_SYSREGS, ST_SYS_OK, SYS_EL1, SYS_ISB, SYS_SP_EL0, SYS_ZVA, ST_HOPS, ST_STRICT_ALIGN, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_LEFT, ST_NZCV, ST_PAGE_VA, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
   TLB_MASK, TLB_READ_KEY, TLB_TAGS, TLB_WRITE_KEY,
 } from './layout.js'
 import { formRegion, isSupported, isUnconditionalBranch, type Region } from './region.js'
@@ -102,6 +103,10 @@ function wasmMemoryOf(memory: object): { wasm: WasmMemory; wasmOffset: (pfn: num
 export class Jit {
   /** The Cpu's general registers (i64 slots as lo/hi int32 pairs), inside the wasm memory. */
   readonly registers: Int32Array
+  /** The Cpu's stored system registers (its `sys`), inside the wasm memory: translations read and write the plain ones (sysreg-wasm.ts). */
+  readonly sysRegisters: Int32Array
+  /** The Cpu's banked stack pointers (its `spBank`), inside the wasm memory (MRS/MSR SP_EL0 in wasm). */
+  readonly spBank: Int32Array
   readonly threshold: number
   readonly stats: JitStats = newJitStats()
   private readonly wasm: WasmMemory
@@ -144,6 +149,8 @@ export class Jit {
   private chainGen = 1
   /** The VA regions the chain table holds records in (a TLBI by VA elsewhere keeps them). */
   private readonly chainRegions = new ChainRegions()
+  /** How translations may do MRS/MSR in wasm, from the CPU's rows. */
+  private readonly sysregs: SysregLookup
 
   constructor(private readonly cpu: Cpu, options: JitOptions = {}) {
     const place = wasmMemoryOf(cpu.memory)
@@ -165,6 +172,9 @@ export class Jit {
     this.base = growWasmMemory(this.wasm, STATE_BYTES)
     this.s32 = new Int32Array(this.wasm.buffer)
     this.registers = new Int32Array(this.wasm.buffer, this.base + ST_X, REG_SLOTS * 2)
+    this.sysRegisters = new Int32Array(this.wasm.buffer, this.base + ST_SYSREGS, STORED_SYSREGS.length * 2)
+    this.spBank = new Int32Array(this.wasm.buffer, this.base + ST_SP_BANK, 4)
+    this.sysregs = sysregLookup(cpu)
     this.fillImport = (lo, hi, isWrite) => this.fill(lo, hi, isWrite)
     this.s32[(this.base + ST_STRICT_ALIGN) >> 2] = this.strictAlign
     this.s32.set(crcTable(0xedb8_8320), (this.base + ST_CRC) >> 2)
@@ -403,7 +413,7 @@ export class Jit {
     const slot = this.nextSlot
     this.nextSlot += regions.length
     if (this.nextSlot > this.table.length) this.table.grow(Math.max(this.nextSlot - this.table.length, this.table.length))
-    const { bytes, helperRegion } = regionModule(regions, this.base, MAX_PAGES)
+    const { bytes, helperRegion } = regionModule(regions, this.base, MAX_PAGES, this.sysregs)
     const t2 = performance.now()
     // Instructions the regions run through the interpreter's handlers (registers in the state page).
     const helperOffsets = regions[0]!.helpers
@@ -474,13 +484,37 @@ export class Jit {
     nzcv = (p[PS.N]! << 31) | (p[PS.Z]! << 30) | (p[PS.C]! << 29) | (p[PS.V]! << 28)
     s[b + ST_NZCV / 4] = nzcv
     s[b + ST_RGSR / 4] = cpu.sys[2 * SLOT.RGSR_EL1]!
-    const code = cpu.code as unknown as { fetchLo: number }
+    const code = cpu.code
     // SCTLR_EL1.A or M changed (MSR): ST_STRICT_ALIGN is set again at the next entry.
     if (this.alignmentMode() !== this.strictAlign) return 1
     // A page's translations dropped (a store or IC IVAU into code, maybe the running
     // translation's own page, which need not be the run loop's fetch page after a chain).
     if (code.fetchLo === 1 || this.tlbStale || this.drops !== drops || this.addgKeyNow() !== this.addgKey || s[b + ST_STOP / 4] !== 0 || cpu.debug !== this.debugSeen) return 1
+    // The handler may have changed what the wasm paths depend on (SPSel, SCTLR_EL1.DZE, the
+    // interrupt lines), or written code another CPU holds (ISB in wasm then leaves: ST_CHAIN).
+    s[b + ST_SYS_OK / 4] = this.sysFlags()
+    if (!code.synced()) this.breakChain()
     return 0
+  }
+
+  /**
+   * ST_SYS_OK: which system instructions translations may run in wasm in the current state
+   * (layout.ts SYS_*). The EL and everything else it reads change only outside translations or
+   * in a handler (exception entry and return leave the translation; MSR SPSel, SCTLR_EL1 and
+   * the GIC's registers go through sysCall), so it is set at each entry and after each handler.
+   */
+  private sysFlags(): number {
+    const cpu = this.cpu
+    const p = cpu.p
+    const el1 = p[PS.EL] === 1
+    let flags = 0
+    if (el1) flags |= SYS_EL1
+    if (el1 && p[PS.SPSEL] !== 0) flags |= SYS_SP_EL0
+    // DC ZVA: EL0 needs SCTLR_EL1.DZE, HCR_EL2.TDZ traps it, and the wasm path zeroes 64 bytes (DCZID_EL0.BS = 4, DZP clear).
+    if ((el1 || (cpu.sys[2 * SLOT.SCTLR_EL1]! & SCTLR.DZE) !== 0) && (cpu.hcrLo & HCR.TDZ) === 0 && (cpu.sys[2 * SLOT.DCZID_EL0]! & 0x1f) === 4) flags |= SYS_ZVA
+    // ISB: as isbHandler, nothing for the refetch to do (code written since is ST_CHAIN's, tested in wasm).
+    if ((cpu.hcrLo & (HCR.VI | HCR.VF)) === 0 && cpu.irqLines === 0 && p[PS.IL] === 0) flags |= SYS_ISB
+    return flags
   }
 
   /**
@@ -546,6 +580,7 @@ export class Jit {
     s[b + ST_PAGE_VA / 4] = cpu.pcLo & 0xffff_f000
     s[b + ST_PAGE_VA / 4 + 1] = cpu.pcHi | 0
     s[b + ST_NZCV / 4] = (p[PS.N]! << 31) | (p[PS.Z]! << 30) | (p[PS.C]! << 29) | (p[PS.V]! << 28)
+    s[b + ST_SYS_OK / 4] = this.sysFlags()
     // The run loop has just checked PC's fetch translation: record the entry for chains to it.
     if (this.chainStale) {
       this.chainStale = false
