@@ -60,7 +60,6 @@ export class Cpu {
   /** PC halves (uint32 numbers). */
   pcLo = 0
   pcHi = 0
-
   // EL2 inputs.
   hcrLo = 0
   hcrHi = 0

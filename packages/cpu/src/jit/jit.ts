@@ -19,21 +19,21 @@ import type { CodePage } from '../code-cache.js'
 import type { Cpu } from '../cpu.js'
 import { PS, REG_SLOTS } from '../state.js'
 import { SLOT, STORED_SYSREGS } from '../sysreg-table.js'
-import { sysregLookup, type SysregLookup } from './sysreg-wasm.js'
+import { isbHandler, sysFlags, sysregLookup, type SysregLookup } from './sysreg-wasm.js'
 import { ChainRegions, watchMmu } from './mmu-watch.js'
 import { chainDispatcher, regionModule } from './region-module.js'
 import { compile } from '../handlers.js'
 import { addgTable, crcTable } from './emit-more.js'
 import {
   CRC_TABLE_BYTES, EXIT_BRANCH, EXIT_STOP, EXIT_THROWN, HASH_BLOCK, HASH_ENTRIES, HASH_ENTRY_BYTES, HASH_GEN, HASH_KEY, HASH_SLOT, HELPER_SYS, STATE_BYTES,
-  ST_CHAIN, ST_CHAIN_GEN, ST_HASH, ST_SP_BANK, ST_SYSREGS, ST_SYS_OK, SYS_EL1, SYS_ISB, SYS_SP_EL0, SYS_ZVA, ST_HOPS, ST_STRICT_ALIGN, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_LEFT, ST_NZCV, ST_PAGE_VA, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
+  ST_CHAIN, ST_CHAIN_GEN, ST_HASH, ST_SP_BANK, ST_SYSREGS, ST_SYS_OK, ST_HOPS, ST_STRICT_ALIGN, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_LEFT, ST_NZCV, ST_PAGE_VA, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
   TLB_MASK, TLB_READ_KEY, TLB_TAGS, TLB_WRITE_KEY,
 } from './layout.js'
 import { formRegion, isSupported, isUnconditionalBranch, type Region } from './region.js'
 import { newJitStats, type JitStats } from './stats.js'
 export type { JitStats }
 import { decode } from '@tagvm/a64'
-import { HCR, SCTLR } from '../constants.js'
+import { SCTLR } from '../constants.js'
 
 /** The largest `threshold`: entries are counted in a byte. */
 export const MAX_THRESHOLD = 255
@@ -75,7 +75,6 @@ const EMPTY_TLB = (() => {
 
 /** Hot entries translated together in one module (V8's cost per module is mostly fixed). */
 const BATCH = 32
-
 
 interface WasmTable {
   readonly length: number
@@ -420,7 +419,7 @@ export class Jit {
     const handlers = helperOffsets.map((off, h) => {
       const frame = owners[helperRegion[h]!]!.page.frame
       const word = frame.view.getUint32(frame.base + off, true)
-      return decode(word).name === 'ISB' ? this.isbHandler : compile(this.cpu, word)
+      return decode(word).name === 'ISB' ? isbHandler(this.cpu) : compile(this.cpu, word)
     })
     const helper = (h: number): number => {
       if ((h & HELPER_SYS) !== 0) return this.sysCall(handlers[h & ~HELPER_SYS]!)
@@ -492,42 +491,8 @@ export class Jit {
     if (code.fetchLo === 1 || this.tlbStale || this.drops !== drops || this.addgKeyNow() !== this.addgKey || s[b + ST_STOP / 4] !== 0 || cpu.debug !== this.debugSeen) return 1
     // The handler may have changed what the wasm paths depend on (SPSel, SCTLR_EL1.DZE, the
     // interrupt lines), or written code another CPU holds (ISB in wasm then leaves: ST_CHAIN).
-    s[b + ST_SYS_OK / 4] = this.sysFlags()
+    s[b + ST_SYS_OK / 4] = sysFlags(this.cpu)
     if (!code.synced()) this.breakChain()
-    return 0
-  }
-
-  /**
-   * ST_SYS_OK: which system instructions translations may run in wasm in the current state
-   * (layout.ts SYS_*). The EL and everything else it reads change only outside translations or
-   * in a handler (exception entry and return leave the translation; MSR SPSel, SCTLR_EL1 and
-   * the GIC's registers go through sysCall), so it is set at each entry and after each handler.
-   */
-  private sysFlags(): number {
-    const cpu = this.cpu
-    const p = cpu.p
-    const el1 = p[PS.EL] === 1
-    let flags = 0
-    if (el1) flags |= SYS_EL1
-    if (el1 && p[PS.SPSEL] !== 0) flags |= SYS_SP_EL0
-    // DC ZVA: EL0 needs SCTLR_EL1.DZE, HCR_EL2.TDZ traps it, and the wasm path zeroes 64 bytes (DCZID_EL0.BS = 4, DZP clear).
-    if ((el1 || (cpu.sys[2 * SLOT.SCTLR_EL1]! & SCTLR.DZE) !== 0) && (cpu.hcrLo & HCR.TDZ) === 0 && (cpu.sys[2 * SLOT.DCZID_EL0]! & 0x1f) === 4) flags |= SYS_ZVA
-    // ISB: as isbHandler, nothing for the refetch to do (code written since is ST_CHAIN's, tested in wasm).
-    if ((cpu.hcrLo & (HCR.VI | HCR.VF)) === 0 && cpu.irqLines === 0 && p[PS.IL] === 0) flags |= SYS_ISB
-    return flags
-  }
-
-  /**
-   * ISB inside a translation (through sysCall). The interpreter's ISB drops the fetch page, and
-   * the run loop's page entry then takes a pending virtual or physical interrupt line, raises
-   * an illegal-state exception, and brings decoded code up to date; the fetch translation and
-   * the fast TLB are sysCall's own checks. When none of these has anything to do, the
-   * translation goes on after the ISB; else it leaves there (the refetch), as from the
-   * interpreter.
-   */
-  private readonly isbHandler = (): number => {
-    const cpu = this.cpu
-    if ((cpu.hcrLo & (HCR.VI | HCR.VF)) !== 0 || cpu.irqLines !== 0 || cpu.p[PS.IL] !== 0 || !cpu.code.synced()) cpu.refetch()
     return 0
   }
 
@@ -580,7 +545,7 @@ export class Jit {
     s[b + ST_PAGE_VA / 4] = cpu.pcLo & 0xffff_f000
     s[b + ST_PAGE_VA / 4 + 1] = cpu.pcHi | 0
     s[b + ST_NZCV / 4] = (p[PS.N]! << 31) | (p[PS.Z]! << 30) | (p[PS.C]! << 29) | (p[PS.V]! << 28)
-    s[b + ST_SYS_OK / 4] = this.sysFlags()
+    s[b + ST_SYS_OK / 4] = sysFlags(this.cpu)
     // The run loop has just checked PC's fetch translation: record the entry for chains to it.
     if (this.chainStale) {
       this.chainStale = false
