@@ -137,7 +137,7 @@ function dcZva(em: Emitter, b: Block, k: number, rt: number): void {
  * ISB: nothing to do in the translation when the run loop's refetch would do nothing: no
  * interrupt line or virtual interrupt up and PSTATE.IL clear (ST_SYS_OK's SYS_ISB), no code
  * written since this CPU looked and no refetch asked for (ST_CHAIN: cleared by any), no stop
- * requested. Otherwise the runtime's handler (jit.ts isbHandler), which leaves if it must.
+ * requested. Otherwise the runtime's handler (sysreg-wasm.ts isbHandler), which leaves if it must.
  */
 function isb(em: Emitter, b: Block, k: number): void {
   const fn = em.fn

@@ -88,7 +88,7 @@ export const ST_RGSR_DIRTY = ST_RGSR + 4
  * Which system instructions translations may run in wasm now (SYS_* bits, i32): the state they
  * depend on (EL, SPSel, SCTLR_EL1.DZE, HCR_EL2.TDZ, DCZID_EL0, the interrupt lines) changes
  * only outside translations or through a handler, so the runtime sets this at each entry and
- * after every handler run in a translation (jit.ts sysFlags).
+ * after every handler run in a translation (sysreg-wasm.ts sysFlags).
  */
 export const ST_SYS_OK = ST_RGSR_DIRTY + 4
 /** EL1: the EL1-only registers that need no more than that (sysreg-wasm.ts) may be read and written in wasm. */
