@@ -51,16 +51,15 @@ export class Cpu {
   readonly x: Int32Array
   /** PSTATE fields, indexed by PS. */
   readonly p = new Int32Array(PS_SIZE)
-  /** Stored system registers, lo/hi pairs indexed by SLOT. */
-  readonly sys = new Int32Array(STORED_SYSREGS.length * 2)
-  /** Banked stack pointers: SP_EL0 (0,1) and SP_EL1 (2,3); the current one lives in x. */
-  readonly spBank = new Int32Array(4)
+  /** Stored system registers, lo/hi pairs indexed by SLOT (in the wasm memory with the jit). */
+  readonly sys: Int32Array
+  /** Banked stack pointers: SP_EL0 (0,1) and SP_EL1 (2,3); the current one lives in x (in the wasm memory with the jit). */
+  readonly spBank: Int32Array
   /** V0-V31 (layout in fp-regs.ts); FPCR/FPSR are in `sys`. */
   readonly fpRegs: FpRegs
   /** PC halves (uint32 numbers). */
   pcLo = 0
   pcHi = 0
-
   // EL2 inputs.
   hcrLo = 0
   hcrHi = 0
@@ -114,6 +113,8 @@ export class Cpu {
     const jit = options.jit ?? false
     this.jit = jit === false ? null : new Jit(this, jit === true ? {} : jit)
     this.x = this.jit?.registers ?? new Int32Array(REG_SLOTS * 2)
+    this.sys = this.jit?.sysRegisters ?? new Int32Array(STORED_SYSREGS.length * 2)
+    this.spBank = this.jit?.spBank ?? new Int32Array(4)
     this.fpRegs = new FpRegs(this.x, this.p, this.sys, 2 * SLOT.FPCR, 2 * SLOT.FPSR)
     this.data = new DataPath(this)
     this.code = new CodeCache(this, options.blocks ?? true)

@@ -223,7 +223,7 @@ function misaligned(em: Emitter, b: Block, k: number, span: number): void {
  * One page's part of an access (see access): `span` bytes of `elem`-byte parts at the address
  * in locals `a` (i64) and `c` (its low half); the host address to `host`.
  */
-function lookup(
+export function lookup(
   em: Emitter, b: Block, k: number, a: number, c: number, span: number, elem: number, isWrite: boolean, unchecked: boolean, host: number,
   share?: Share,
 ): void {

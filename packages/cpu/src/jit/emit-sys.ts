@@ -8,10 +8,14 @@
 
 import type { Instruction } from '@tagvm/a64'
 import { REG_DISCARD, REG_SP } from '../state.js'
-import { CC_LIT, EXIT_STOP, EXIT_THROWN, FN_HELPER, HELPER_SYS, ST_LEFT, ST_NZCV, ST_PC } from './layout.js'
+import {
+  CC_LIT, EXIT_STOP, EXIT_THROWN, FN_HELPER, HELPER_SYS, ST_CHAIN, ST_LEFT, ST_NZCV, ST_PC, ST_STOP, ST_STRICT_ALIGN, ST_SYS_OK, ST_TLB, SYS_ISB, SYS_ZVA,
+  TLB_TAGS,
+} from './layout.js'
 import { isAtomic, type Block } from './region.js'
 import type { Emitter } from './emit.js'
-import { MASK32, access, cond, setterKind } from './emit-ops.js'
+import { MASK32, access, cond, lookup, setterKind } from './emit-ops.js'
+import { sysregKey } from '../sysreg-encoding.js'
 import { Op } from './wasm-encoder.js'
 
 const rs = (n: number): number => (n === 31 ? REG_SP : n)
@@ -40,9 +44,17 @@ export function emitSys(em: Emitter, b: Block, k: number): boolean {
       }
       return true
     }
-    case 'MRS': case 'MSR_r': case 'MSR_i': case 'SYS': case 'ISB':
-      // ISB: the runtime's handler leaves only when the run loop's refetch would do something
-      // (an interrupt line up, code written since this CPU looked; jit.ts isbHandler).
+    case 'MRS': case 'MSR_r':
+      plainSysreg(em, b, k, d.name === 'MRS', 0x8000 | d.sysreg, d.rt)
+      return true
+    case 'SYS':
+      if (em.sysregs.isDcZva(sysregKey(1, d.op1, d.crn, d.crm, d.op2))) dcZva(em, b, k, d.rt)
+      else sysCall(em, b, k)
+      return true
+    case 'ISB':
+      isb(em, b, k)
+      return true
+    case 'MSR_i':
       sysCall(em, b, k)
       return true
     default:
@@ -52,6 +64,89 @@ export function emitSys(em: Emitter, b: Block, k: number): boolean {
       sysCall(em, b, k)
       return true
   }
+}
+
+/**
+ * Pushes whether the ST_SYS_OK bits `need` are not all set (the instruction must go through its
+ * handler in the current state).
+ */
+function lacks(em: Emitter, need: number): void {
+  em.fn.get(em.state).mem(Op.i32Load, ST_SYS_OK).i32(need).op(Op.i32And).i32(need).op(Op.i32Ne)
+}
+
+/**
+ * MRS/MSR of a register that is plain storage in the state page (sysreg-wasm.ts): a load or
+ * store of its slot, when ST_SYS_OK says the row's access checks pass now (the EL, SPSel for
+ * SP_EL0); otherwise, and for every other register, its handler.
+ */
+function plainSysreg(em: Emitter, b: Block, k: number, isRead: boolean, key: number, rt: number): void {
+  const place = em.sysregs.register(key, isRead)
+  if (place === null) {
+    sysCall(em, b, k)
+    return
+  }
+  const fn = em.fn
+  if (place.need !== 0) {
+    lacks(em, place.need)
+    fn.if()
+    sysCall(em, b, k)
+    fn.else()
+  }
+  if (isRead) {
+    fn.get(em.state).mem(Op.i64Load, place.offset)
+    em.set(wz(rt))
+  } else {
+    fn.get(em.state)
+    em.get(rt) // 31: XZR
+    fn.mem(Op.i64Store, place.offset)
+  }
+  if (place.need !== 0) fn.end()
+}
+
+/**
+ * DC ZVA in wasm when ST_SYS_OK allows it (EL1 or SCTLR_EL1.DZE, no HCR_EL2.TDZ trap, 64-byte
+ * blocks) and misaligned accesses are not strict (the fast TLB then holds no Device page, where
+ * DC ZVA faults): a 64-byte store of zeros through the fast TLB's write key (never given for a
+ * frame this CPU holds code from, watched or MMIO), checked against the block's four tags as a
+ * store is (both tag bytes whole). A miss the fill refuses or a tag mismatch leaves before the
+ * instruction for the interpreter, which faults or decides with exact state; DC ZVA writes no
+ * tags. When not allowed now, the handler (which traps or raises the exception).
+ */
+function dcZva(em: Emitter, b: Block, k: number, rt: number): void {
+  const fn = em.fn
+  lacks(em, SYS_ZVA)
+  fn.get(em.state).mem(Op.i32Load, ST_STRICT_ALIGN).op(Op.i32Or)
+  fn.if()
+  sysCall(em, b, k)
+  fn.else()
+  em.get(rt)
+  fn.i64(~63).op(Op.i64And).tee(em.a).op(Op.i32WrapI64).set(em.c)
+  lookup(em, b, k, em.a, em.c, 64, 64, true, true, em.h)
+  const tags = em.base + ST_TLB + TLB_TAGS
+  fn.get(em.e).mem(Op.i32Load, tags).tee(em.tg).i32(0).op(Op.i32GeS)
+  fn.if()
+  fn.get(em.tg).get(em.c).i32(4095).op(Op.i32And).i32(5).op(Op.i32ShrU, Op.i32Add).mem(Op.i32Load16U, 0)
+  fn.get(em.a).i64(56).op(Op.i64ShrU, Op.i32WrapI64).i32(15).op(Op.i32And).i32(0x1111).op(Op.i32Mul, Op.i32Ne)
+  em.exitIf(b, k)
+  fn.end()
+  for (let at = 0; at < 64; at += 8) fn.get(em.h).i64(0).mem(Op.i64Store, at)
+  fn.end()
+}
+
+/**
+ * ISB: nothing to do in the translation when the run loop's refetch would do nothing: no
+ * interrupt line or virtual interrupt up and PSTATE.IL clear (ST_SYS_OK's SYS_ISB), no code
+ * written since this CPU looked and no refetch asked for (ST_CHAIN: cleared by any), no stop
+ * requested. Otherwise the runtime's handler (sysreg-wasm.ts isbHandler), which leaves if it must.
+ */
+function isb(em: Emitter, b: Block, k: number): void {
+  const fn = em.fn
+  lacks(em, SYS_ISB)
+  fn.get(em.state).mem(Op.i32Load, ST_CHAIN).op(Op.i32Eqz, Op.i32Or)
+  fn.get(em.state).mem(Op.i32Load, ST_STOP).op(Op.i32Or)
+  fn.if()
+  sysCall(em, b, k)
+  fn.end()
 }
 
 /**

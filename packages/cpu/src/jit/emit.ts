@@ -17,6 +17,7 @@ import { FunctionBody, I32, I64, Op } from './wasm-encoder.js'
 import { MASK32, access, bitfield, cond, divide, extended, mulHigh, setterKind, shifted } from './emit-ops.js'
 import { emitMore } from './emit-more.js'
 import { emitSys } from './emit-sys.js'
+import type { SysregLookup } from './sysreg-wasm.js'
 
 // Function indices: the import, then the helpers, then the region functions.
 export const T_FILL = 0
@@ -79,6 +80,8 @@ export class Emitter {
   constructor(
     readonly region: Region,
     readonly base: number,
+    /** Which system instructions run in wasm (emit-sys.ts), from the CPU's rows. */
+    readonly sysregs: SysregLookup,
   ) {
     const fn = this.fn
     this.ccA = fn.local(I64)

@@ -18,21 +18,22 @@ import { growWasmMemory, type WasmMemory } from '@tagvm/tag-memory'
 import type { CodePage } from '../code-cache.js'
 import type { Cpu } from '../cpu.js'
 import { PS, REG_SLOTS } from '../state.js'
-import { SLOT } from '../sysreg-table.js'
+import { SLOT, STORED_SYSREGS } from '../sysreg-table.js'
+import { isbHandler, sysFlags, sysregLookup, type SysregLookup } from './sysreg-wasm.js'
 import { ChainRegions, watchMmu } from './mmu-watch.js'
 import { chainDispatcher, regionModule } from './region-module.js'
 import { compile } from '../handlers.js'
 import { addgTable, crcTable } from './emit-more.js'
 import {
   CRC_TABLE_BYTES, EXIT_BRANCH, EXIT_STOP, EXIT_THROWN, HASH_BLOCK, HASH_ENTRIES, HASH_ENTRY_BYTES, HASH_GEN, HASH_KEY, HASH_SLOT, HELPER_SYS, STATE_BYTES,
-  ST_CHAIN, ST_CHAIN_GEN, ST_HASH, ST_HOPS, ST_STRICT_ALIGN, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_LEFT, ST_NZCV, ST_PAGE_VA, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
+  ST_CHAIN, ST_CHAIN_GEN, ST_HASH, ST_SP_BANK, ST_SYSREGS, ST_SYS_OK, ST_HOPS, ST_STRICT_ALIGN, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_LEFT, ST_NZCV, ST_PAGE_VA, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
   TLB_MASK, TLB_READ_KEY, TLB_TAGS, TLB_WRITE_KEY,
 } from './layout.js'
 import { formRegion, isSupported, isUnconditionalBranch, type Region } from './region.js'
 import { newJitStats, type JitStats } from './stats.js'
 export type { JitStats }
 import { decode } from '@tagvm/a64'
-import { HCR, SCTLR } from '../constants.js'
+import { SCTLR } from '../constants.js'
 
 /** The largest `threshold`: entries are counted in a byte. */
 export const MAX_THRESHOLD = 255
@@ -75,7 +76,6 @@ const EMPTY_TLB = (() => {
 /** Hot entries translated together in one module (V8's cost per module is mostly fixed). */
 const BATCH = 32
 
-
 interface WasmTable {
   readonly length: number
   grow(delta: number): number
@@ -102,6 +102,10 @@ function wasmMemoryOf(memory: object): { wasm: WasmMemory; wasmOffset: (pfn: num
 export class Jit {
   /** The Cpu's general registers (i64 slots as lo/hi int32 pairs), inside the wasm memory. */
   readonly registers: Int32Array
+  /** The Cpu's stored system registers (its `sys`), inside the wasm memory: translations read and write the plain ones (sysreg-wasm.ts). */
+  readonly sysRegisters: Int32Array
+  /** The Cpu's banked stack pointers (its `spBank`), inside the wasm memory (MRS/MSR SP_EL0 in wasm). */
+  readonly spBank: Int32Array
   readonly threshold: number
   readonly stats: JitStats = newJitStats()
   private readonly wasm: WasmMemory
@@ -144,6 +148,8 @@ export class Jit {
   private chainGen = 1
   /** The VA regions the chain table holds records in (a TLBI by VA elsewhere keeps them). */
   private readonly chainRegions = new ChainRegions()
+  /** How translations may do MRS/MSR in wasm, from the CPU's rows. */
+  private readonly sysregs: SysregLookup
 
   constructor(private readonly cpu: Cpu, options: JitOptions = {}) {
     const place = wasmMemoryOf(cpu.memory)
@@ -165,6 +171,9 @@ export class Jit {
     this.base = growWasmMemory(this.wasm, STATE_BYTES)
     this.s32 = new Int32Array(this.wasm.buffer)
     this.registers = new Int32Array(this.wasm.buffer, this.base + ST_X, REG_SLOTS * 2)
+    this.sysRegisters = new Int32Array(this.wasm.buffer, this.base + ST_SYSREGS, STORED_SYSREGS.length * 2)
+    this.spBank = new Int32Array(this.wasm.buffer, this.base + ST_SP_BANK, 4)
+    this.sysregs = sysregLookup(cpu)
     this.fillImport = (lo, hi, isWrite) => this.fill(lo, hi, isWrite)
     this.s32[(this.base + ST_STRICT_ALIGN) >> 2] = this.strictAlign
     this.s32.set(crcTable(0xedb8_8320), (this.base + ST_CRC) >> 2)
@@ -403,14 +412,14 @@ export class Jit {
     const slot = this.nextSlot
     this.nextSlot += regions.length
     if (this.nextSlot > this.table.length) this.table.grow(Math.max(this.nextSlot - this.table.length, this.table.length))
-    const { bytes, helperRegion } = regionModule(regions, this.base, MAX_PAGES)
+    const { bytes, helperRegion } = regionModule(regions, this.base, MAX_PAGES, this.sysregs)
     const t2 = performance.now()
     // Instructions the regions run through the interpreter's handlers (registers in the state page).
     const helperOffsets = regions[0]!.helpers
     const handlers = helperOffsets.map((off, h) => {
       const frame = owners[helperRegion[h]!]!.page.frame
       const word = frame.view.getUint32(frame.base + off, true)
-      return decode(word).name === 'ISB' ? this.isbHandler : compile(this.cpu, word)
+      return decode(word).name === 'ISB' ? isbHandler(this.cpu) : compile(this.cpu, word)
     })
     const helper = (h: number): number => {
       if ((h & HELPER_SYS) !== 0) return this.sysCall(handlers[h & ~HELPER_SYS]!)
@@ -474,26 +483,16 @@ export class Jit {
     nzcv = (p[PS.N]! << 31) | (p[PS.Z]! << 30) | (p[PS.C]! << 29) | (p[PS.V]! << 28)
     s[b + ST_NZCV / 4] = nzcv
     s[b + ST_RGSR / 4] = cpu.sys[2 * SLOT.RGSR_EL1]!
-    const code = cpu.code as unknown as { fetchLo: number }
+    const code = cpu.code
     // SCTLR_EL1.A or M changed (MSR): ST_STRICT_ALIGN is set again at the next entry.
     if (this.alignmentMode() !== this.strictAlign) return 1
     // A page's translations dropped (a store or IC IVAU into code, maybe the running
     // translation's own page, which need not be the run loop's fetch page after a chain).
     if (code.fetchLo === 1 || this.tlbStale || this.drops !== drops || this.addgKeyNow() !== this.addgKey || s[b + ST_STOP / 4] !== 0 || cpu.debug !== this.debugSeen) return 1
-    return 0
-  }
-
-  /**
-   * ISB inside a translation (through sysCall). The interpreter's ISB drops the fetch page, and
-   * the run loop's page entry then takes a pending virtual or physical interrupt line, raises
-   * an illegal-state exception, and brings decoded code up to date; the fetch translation and
-   * the fast TLB are sysCall's own checks. When none of these has anything to do, the
-   * translation goes on after the ISB; else it leaves there (the refetch), as from the
-   * interpreter.
-   */
-  private readonly isbHandler = (): number => {
-    const cpu = this.cpu
-    if ((cpu.hcrLo & (HCR.VI | HCR.VF)) !== 0 || cpu.irqLines !== 0 || cpu.p[PS.IL] !== 0 || !cpu.code.synced()) cpu.refetch()
+    // The handler may have changed what the wasm paths depend on (SPSel, SCTLR_EL1.DZE, the
+    // interrupt lines), or written code another CPU holds (ISB in wasm then leaves: ST_CHAIN).
+    s[b + ST_SYS_OK / 4] = sysFlags(this.cpu)
+    if (!code.synced()) this.breakChain()
     return 0
   }
 
@@ -546,6 +545,7 @@ export class Jit {
     s[b + ST_PAGE_VA / 4] = cpu.pcLo & 0xffff_f000
     s[b + ST_PAGE_VA / 4 + 1] = cpu.pcHi | 0
     s[b + ST_NZCV / 4] = (p[PS.N]! << 31) | (p[PS.Z]! << 30) | (p[PS.C]! << 29) | (p[PS.V]! << 28)
+    s[b + ST_SYS_OK / 4] = sysFlags(this.cpu)
     // The run loop has just checked PC's fetch translation: record the entry for chains to it.
     if (this.chainStale) {
       this.chainStale = false

@@ -3,6 +3,8 @@
 // its state by growing the memory; offsets below are relative to that page's start and are
 // baked into the generated code as constants.
 
+import { STORED_SYSREGS } from '../sysreg-table.js'
+
 /** X0..X30 (slots 0..30), the zero slot 31, SP (32) and the discard slot 33, as i64: the Cpu's `x` array. */
 export const ST_X = 0
 /** NZCV in bits 31:28 (i32), handed over at every entry and exit. */
@@ -82,7 +84,29 @@ export const ST_RGSR_DIRTY = ST_RGSR + 4
  * a fetch translation may have changed (whatever makes the fast TLB stale) or a page's
  * translations were dropped.
  */
-export const ST_HASH = (ST_RGSR_DIRTY + 4 + 31) & ~31
+/**
+ * Which system instructions translations may run in wasm now (SYS_* bits, i32): the state they
+ * depend on (EL, SPSel, SCTLR_EL1.DZE, HCR_EL2.TDZ, DCZID_EL0, the interrupt lines) changes
+ * only outside translations or through a handler, so the runtime sets this at each entry and
+ * after every handler run in a translation (sysreg-wasm.ts sysFlags).
+ */
+export const ST_SYS_OK = ST_RGSR_DIRTY + 4
+/** EL1: the EL1-only registers that need no more than that (sysreg-wasm.ts) may be read and written in wasm. */
+export const SYS_EL1 = 1
+/** EL1 with SPSel = 1: SP_EL0 is its banked value (MRS/MSR SP_EL0 in wasm). */
+export const SYS_SP_EL0 = 2
+/** DC ZVA is allowed (EL1, or SCTLR_EL1.DZE at EL0; HCR_EL2.TDZ clear) and zeroes 64 bytes. */
+export const SYS_ZVA = 4
+/** An ISB's refetch would do nothing (no interrupt line or HCR_EL2.VI/VF up, PSTATE.IL clear). */
+export const SYS_ISB = 8
+/**
+ * The Cpu's stored system registers (its `sys` array: lo/hi pairs by SLOT, so register `slot`
+ * is the i64 at ST_SYSREGS + 8 * slot) and then its banked stack pointers (`spBank`: SP_EL0,
+ * SP_EL1), which live here so that translations can read and write them.
+ */
+export const ST_SYSREGS = (ST_SYS_OK + 4 + 7) & ~7
+export const ST_SP_BANK = ST_SYSREGS + STORED_SYSREGS.length * 8
+export const ST_HASH = (ST_SP_BANK + 16 + 31) & ~31
 export const HASH_ENTRIES = 16384
 export const HASH_ENTRY_BYTES = 32
 export const HASH_KEY = 0

@@ -5,6 +5,7 @@
 import { Emitter, TYPES, T_COND, T_FILL, T_NZCV, T_REGION } from './emit.js'
 import { condFunction, nzcvFunction } from './flags.js'
 import type { Region } from './region.js'
+import type { SysregLookup } from './sysreg-wasm.js'
 import {
   HASH_BLOCK, HASH_ENTRIES, HASH_ENTRY_BYTES, HASH_GEN, HASH_KEY, HASH_SLOT, ST_CHAIN, ST_CHAIN_GEN, ST_HASH, ST_HOPS, ST_PAGE_VA, ST_PC, ST_STOP,
 } from './layout.js'
@@ -32,12 +33,12 @@ export interface RegionModule {
  * 1.5 KB one). Imports the memory, the TLB fill and the helper; the regions' helper
  * instructions are numbered across the module (`helperRegion` says whose each is).
  */
-export function regionModule(regions: readonly Region[], base: number, maxPages: number): RegionModule {
+export function regionModule(regions: readonly Region[], base: number, maxPages: number, sysregs: SysregLookup): RegionModule {
   const helpers: number[] = []
   const helperRegion: number[] = []
   const bodies = regions.map((r, i) => {
     r.helpers = helpers
-    const body = new Emitter(r, base).build()
+    const body = new Emitter(r, base, sysregs).build()
     while (helperRegion.length < helpers.length) helperRegion.push(i)
     return body
   })
