@@ -35,7 +35,7 @@ import { Machine, sendMachine, writeMachineSnapshot, type MachineConfig } from '
 import { KVM_ARM_TAGS_TO_GUEST, ga, prefaultHostMemory, releasePrefaultedHostMemory } from '@tagvm/vmm-api'
 import { connectEndpoint } from '../src/endpoint.js'
 import { restoreMachine, saveMachine, saveSnapshotFile } from '../src/files/index.js'
-import { cpuSince, perCpuSecond, processCpuMs } from './cpu-time.js'
+import { cpuSince, destinationEnv, perCpuSecond, processCpuMs } from './cpu-time.js'
 import { hasQemu, printRatios, qemuMigrationFigures, type ComparedFigures } from './qemu-migration.js'
 
 const MiB = 1 << 20
@@ -81,7 +81,7 @@ function best(values: number[], higher: boolean): number {
 /** A `tagvm migrate receive` process on a Unix socket; resolves once it listens. */
 async function destination(path: string, prealloc: boolean): Promise<{ exited: Promise<number | null>; cpuMs: () => number | undefined; preallocMs: number }> {
   const args = ['--conditions=source', '--import', 'tsx', 'src/cli.ts', 'migrate', 'receive', '--listen', path, '--max-insns', '100000', ...(prealloc ? ['--prealloc', `${config.ramSize / MiB}M`] : [])]
-  const child = spawn(process.execPath, args, { cwd: appDir, stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(process.execPath, args, { cwd: appDir, env: destinationEnv(), stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
   const cpuMs = (): number | undefined => processCpuMs(child.pid)

@@ -18,6 +18,7 @@ import {
   useNativeCrc32,
 } from '@tagvm/machine'
 import { writeFileAtomic, type FileIo } from './atomic.js'
+import { HostPrefaulter, type PrefaultFigures } from './host-prefault.js'
 import { readFileChunks } from './input.js'
 
 /** Node's SHA-256 (OpenSSL), several times the speed of the machine's portable one. */
@@ -93,28 +94,73 @@ export function saveMachine(machine: Machine, path: string, progress?: TransferP
 }
 
 /**
+ * Host memory a snapshot of `fileBytes` fills, at most: host arenas for the pages it can hold
+ * (each page 4 KiB of data, 8 of address and, if tagged, 256 of tags in the file; 4 KiB of data
+ * and 128 of packed tags in memory, 31 chunks and their tags to each 64 MiB arena).
+ */
+export function hostBytesForSnapshot(fileBytes: number): number {
+  return Math.floor((fileBytes / (PAGE_SIZE + 8 + 256)) * PAGE_SIZE * (32 / 31))
+}
+
+/** Host memory a migration stream fills when its source holds `pages` pages (see hostBytesForSnapshot). */
+export function hostBytesForPages(pages: number): number {
+  return Math.floor(pages * PAGE_SIZE * (32 / 31))
+}
+
+/** Below this much guest memory to restore, a prefault thread's start-up costs more than it saves. */
+export const PREFAULT_MIN_BYTES = 64 * 2 ** 20
+
+/** How restoreMachine fills host memory. */
+export interface RestoreOptions {
+  /**
+   * Back host memory on a second thread ahead of the pages (see HostPrefaulter); by default
+   * for snapshots of PREFAULT_MIN_BYTES or more.
+   */
+  readonly prefault?: boolean
+  /** The prefaulter's figures once the restore has ended (tests and benches). */
+  readonly onPrefault?: (figures: PrefaultFigures) => void
+}
+
+/**
  * Restores a snapshot file onto a fresh machine from `makeMachine`, reading it a piece at a
  * time; progress is bytes of the file read. Errors name the file and, for a record the machine
- * refuses, the record and why.
+ * refuses, the record and why. Meanwhile a worker thread backs the host memory the pages will
+ * fill, ahead of them (see HostPrefaulter), and ends with the restore, however it ends.
  */
-export function restoreMachine(path: string, makeMachine: (config: MachineConfig) => Machine, progress?: TransferProgress): Machine {
+export function restoreMachine(path: string, makeMachine: (config: MachineConfig) => Machine, progress?: TransferProgress, options: RestoreOptions = {}): Machine {
   const size = statSize(path)
   progress?.setTotal(size)
-  const restore = new SnapshotRestore(path, makeMachine, NODE_HASH)
-  let read = 0
-  readFileChunks(
-    path,
-    (chunk) => {
-      restore.push(chunk)
-      read += chunk.length
-      progress?.update(read)
-    },
-    'snapshot',
-    // Reads larger than a PAGES record (about 1 MiB), so few records straddle two reads and
-    // have to be gathered.
-    READ_CHUNK,
-  )
-  const machine = restore.finish()
-  progress?.finish(read, `(${path})`)
-  return machine
+  const prefaulter = (options.prefault ?? size >= PREFAULT_MIN_BYTES) ? new HostPrefaulter() : undefined
+  try {
+    const restore = new SnapshotRestore(
+      path,
+      (config) => {
+        const machine = makeMachine(config)
+        prefaulter?.supplyTo(machine, hostBytesForSnapshot(size))
+        return machine
+      },
+      NODE_HASH,
+    )
+    let read = 0
+    readFileChunks(
+      path,
+      (chunk) => {
+        restore.push(chunk)
+        read += chunk.length
+        progress?.update(read)
+      },
+      'snapshot',
+      // Reads larger than a PAGES record (about 1 MiB), so few records straddle two reads and
+      // have to be gathered.
+      READ_CHUNK,
+    )
+    const machine = restore.finish()
+    progress?.finish(read, `(${path})`)
+    return machine
+  } finally {
+    if (prefaulter) {
+      prefaulter.stop()
+      options.onPrefault?.(prefaulter.figures)
+    }
+  }
 }

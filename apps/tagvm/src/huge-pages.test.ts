@@ -1,0 +1,85 @@
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { expect, test } from 'vitest'
+import { HUGE_PAGE_TUNABLE, hugePageEnvironment, hugePageHost, type HugePageHost } from './huge-pages.js'
+
+const appDir = fileURLToPath(new URL('../', import.meta.url))
+const madvise: HugePageHost = { thpMode: 'madvise', glibc: true }
+
+test('restore and migrate receive run again with glibc madvising its heap, once, and only where that gives huge pages', () => {
+  expect(hugePageEnvironment(['restore', 'x.snap'], { PATH: '/bin' }, madvise)).toEqual({ PATH: '/bin', GLIBC_TUNABLES: HUGE_PAGE_TUNABLE })
+  expect(hugePageEnvironment(['migrate', 'receive', '--listen', 's'], {}, madvise)?.GLIBC_TUNABLES).toBe(HUGE_PAGE_TUNABLE)
+  // Other tunables stay; the second run (which has it) does not start a third; hugetlb=0 opts out.
+  expect(hugePageEnvironment(['restore', 'x'], { GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' }, madvise)?.GLIBC_TUNABLES).toBe(`glibc.malloc.arena_max=2:${HUGE_PAGE_TUNABLE}`)
+  expect(hugePageEnvironment(['restore', 'x'], { GLIBC_TUNABLES: HUGE_PAGE_TUNABLE }, madvise)).toBeUndefined()
+  expect(hugePageEnvironment(['restore', 'x'], { GLIBC_TUNABLES: 'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=0' }, madvise)).toBeUndefined()
+  // Commands that do not fill fresh memory, help, and hosts where it changes nothing.
+  for (const argv of [['run', 'x'], ['migrate', 'send', 'x', '--to', 's'], ['restore', '--help'], ['receive'], []]) expect(hugePageEnvironment(argv, {}, madvise)).toBeUndefined()
+  for (const host of [{ thpMode: 'always', glibc: true }, { thpMode: 'never', glibc: true }, { thpMode: undefined, glibc: true }, { thpMode: 'madvise', glibc: false }]) {
+    expect(hugePageEnvironment(['restore', 'x'], {}, host)).toBeUndefined()
+  }
+})
+
+/** The processes whose parent is `pid` (Linux). */
+function childrenOf(pid: number): number[] {
+  const children: number[] = []
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    children.push(...readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number))
+  }
+  return children
+}
+
+const source = ['--conditions=source', '--import', 'tsx', 'src/cli.ts']
+const withoutTunables = (): NodeJS.ProcessEnv => {
+  const env = { ...process.env }
+  delete env.GLIBC_TUNABLES
+  return env
+}
+const reexecs = hugePageEnvironment(['restore'], {}, hugePageHost()) !== undefined
+
+test('the second run keeps the exit status, standard error and output of the command exactly', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tagvm-thp-'))
+  try {
+    const missing = join(dir, 'none.snap')
+    const plain = spawnSync(process.execPath, [...source, 'restore', missing], { cwd: appDir, encoding: 'utf8', env: { ...withoutTunables(), GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' } })
+    const again = spawnSync(process.execPath, [...source, 'restore', missing], { cwd: appDir, encoding: 'utf8', env: withoutTunables() })
+    expect(plain.status).toBe(1)
+    expect(plain.stderr).toContain('none.snap')
+    expect({ status: again.status, signal: again.signal, stdout: again.stdout, stderr: again.stderr }).toEqual({ status: plain.status, signal: null, stdout: plain.stdout, stderr: plain.stderr })
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}, 60_000)
+
+test.runIf(process.platform === 'linux')('migrate receive runs as a child with the tunable where THP is madvise; a SIGTERM to tagvm ends both, and tagvm dies of it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tagvm-thp-'))
+  try {
+    const tagvm = spawn(process.execPath, [...source, 'migrate', 'receive', '--listen', join(dir, 'in.sock')], { cwd: appDir, env: withoutTunables(), stdio: ['ignore', 'ignore', 'pipe'] })
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => tagvm.on('exit', (code, signal) => resolve({ code, signal })))
+    let stderr = ''
+    await new Promise<void>((resolve, reject) => {
+      tagvm.stderr.setEncoding('utf8').on('data', (text: string) => {
+        stderr += text
+        if (stderr.includes('waiting for a migration')) resolve()
+      })
+      void exited.then(() => reject(new Error(`tagvm exited: ${stderr}`)))
+    })
+    const children = childrenOf(tagvm.pid!)
+    if (reexecs) {
+      expect(children).toHaveLength(1)
+      const environ = readFileSync(`/proc/${children[0]}/environ`, 'latin1').split('\0')
+      expect(environ).toContain(`GLIBC_TUNABLES=${HUGE_PAGE_TUNABLE}`)
+      expect(childrenOf(children[0]!)).toEqual([]) // no third run
+    } else {
+      expect(children).toEqual([])
+    }
+    tagvm.kill('SIGTERM')
+    expect(await exited).toEqual({ code: null, signal: 'SIGTERM' })
+    for (const child of children) expect(() => process.kill(child, 0)).toThrow() // gone
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}, 60_000)
