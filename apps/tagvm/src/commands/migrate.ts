@@ -4,8 +4,8 @@ import { EXIT_FAILURE, EXIT_OK, parseEndpoint, type Command } from '../cli-args.
 import type { CliIo } from '../cli-io.js'
 import { connectEndpoint, endpointText, listenEndpoint } from '../endpoint.js'
 import { readFileHead } from '../files/input.js'
-import { HostPrefaulter } from '../files/host-prefault.js'
-import { PREFAULT_MIN_BYTES, hostBytesForPages, restoreMachine } from '../files/snapshot-file.js'
+import { IncomingPrefault } from '../files/host-prefault.js'
+import { restoreMachine } from '../files/snapshot-file.js'
 import { ProgressReporter } from '../progress.js'
 import { bootImage, commandLineMachine, createMachine, finish, jitHost, smpHost } from './common.js'
 
@@ -57,33 +57,6 @@ export function preallocHost(ramSize: number, io: CliIo, quiet: boolean): void {
   if (!quiet) io.stderr.write(`tagvm: backed ${(bytes / 2 ** 20).toFixed(0)} MiB of host memory for guest RAM and tags in ${(performance.now() - start).toFixed(0)} ms (--prealloc)\n`)
 }
 
-/**
- * A migration destination's host memory, backed on a second thread ahead of the pages
- * (HostPrefaulter) when the source says it holds PREFAULT_MIN_BYTES or more: the worker starts
- * at HELLO and backs what the stream will fill once the machine is built.
- */
-class DestinationPrefault {
-  private prefaulter: HostPrefaulter | undefined
-  private bytes = 0
-
-  /** HELLO: the source holds `pages` pages. */
-  expect(pages: number): void {
-    this.bytes = hostBytesForPages(pages)
-    if (this.bytes >= PREFAULT_MIN_BYTES) this.prefaulter ??= new HostPrefaulter()
-  }
-
-  /** CONFIG: the machine the pages go to. */
-  supplyTo(machine: Machine): Machine {
-    if (this.prefaulter && !this.prefaulter.supplyTo(machine, this.bytes)) this.stop()
-    return machine
-  }
-
-  /** The stream has ended, whole or not. */
-  stop(): void {
-    this.prefaulter?.stop()
-  }
-}
-
 /** `tagvm migrate receive --listen ENDPOINT`: build the guest from the stream, then run it. */
 export async function migrateReceiveCommand(command: ReceiveCommand, io: CliIo): Promise<number> {
   // Before listening, as QEMU's -incoming with -mem-prealloc: a source that comes early waits.
@@ -92,7 +65,7 @@ export async function migrateReceiveCommand(command: ReceiveCommand, io: CliIo):
     if (!command.quiet) io.stderr.write(`tagvm: waiting for a migration on ${endpointText(at)}\n`)
   })
   let incoming: IncomingGuest
-  const prefault = new DestinationPrefault()
+  const prefault = new IncomingPrefault()
   try {
     incoming = await receiveMigration(channel, (config) => prefault.supplyTo(createMachine(config, io, command.trace, { ...smpHost(command.smpMode), ...jitHost(command.jit) })), command.listen, { expectPages: (pages) => prefault.expect(pages) })
   } catch (error) {

@@ -6,10 +6,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, expect, test } from 'vitest'
-import { Machine, isFileFormatError, type MachineConfig } from '@tagvm/machine'
+import { Machine, MigrationSender, PageBatch, concatBytes, isChannelError, isFileFormatError, receiveMachine, receiveMigration, sendMachine, type MachineConfig } from '@tagvm/machine'
+import { localChannelPair } from '../endpoint.js'
 import { HOST_ARENA_SIZE, KVM_ARM_TAGS_FROM_GUEST, KVM_ARM_TAGS_TO_GUEST, PhysicalMemory, ga } from '@tagvm/vmm-api'
-import { HostPrefaulter } from './host-prefault.js'
-import { hostBytesForSnapshot, restoreMachine, saveMachine } from './snapshot-file.js'
+import { HostPrefaulter, IncomingPrefault, hostBytesForSnapshot } from './host-prefault.js'
+import { restoreMachine, saveMachine } from './snapshot-file.js'
 
 const MiB = 1 << 20
 const dir = mkdtempSync(join(tmpdir(), 'tagvm-prefault-'))
@@ -42,10 +43,10 @@ function loadedMachine(): Machine {
 }
 
 /** Whether two machines' RAM holds the same bytes and tags (compared a MiB at a time, as booleans: no megabytes in a failure). */
-function sameMemory(a: Machine, b: Machine): boolean {
+function sameMemory(a: Machine, b: Machine, from = 0, to = config.ramSize): boolean {
   const [da, db] = [new Uint8Array(MiB), new Uint8Array(MiB)]
   const [ta, tb] = [new Uint8Array(MiB / 16), new Uint8Array(MiB / 16)]
-  for (let at = 0; at < config.ramSize; at += MiB) {
+  for (let at = from; at < to; at += MiB) {
     a.memory.read(RAM_BASE + at, da)
     b.memory.read(RAM_BASE + at, db)
     a.vm.mteCopyTags({ guestIpa: ga(RAM_BASE + at), length: MiB, addr: ta, flags: KVM_ARM_TAGS_FROM_GUEST })
@@ -161,3 +162,69 @@ test('a stopped prefaulter takes no part any more: it backs nothing and hands ou
   expect(memory.read8(0)).toBe(1)
   expect(prefaulter.figures).toEqual({ suppliedBytes: 0, freshBytes: 0, unusedBytes: 0 })
 })
+
+test('a pre-copy migration whose destination backs memory ahead arrives byte for byte and tag for tag', async () => {
+  const source = loadedMachine()
+  const [a, b] = await localChannelPair(join(dir, 'in.sock'))
+  const prefault = new IncomingPrefault()
+  const received = receiveMachine(b, () => prefault.supplyTo(make()), 'in.sock', { expectPages: (pages) => prefault.expect(pages) })
+  const sent = await sendMachine(source, a, { maxRounds: 3, insnsPerRound: 20_000 })
+  let destination: Machine
+  try {
+    destination = await received
+  } finally {
+    prefault.stop()
+  }
+  expect(sent.kind).toBe('migrated')
+  expect(sameMemory(destination, source)).toBe(true)
+  // HELLO said how much: the worker backed at most that (and two arenas nobody took).
+  const figures = prefault.figures!
+  expect(figures.suppliedBytes + figures.freshBytes).toBeGreaterThanOrEqual(SET)
+  expect(figures.unusedBytes).toBeLessThanOrEqual(2 * HOST_ARENA_SIZE)
+  expect(destination.run(100_000)).toEqual({ kind: 'budget' })
+}, 120_000)
+
+test('a migration cut off with the destination backing memory ahead fails naming the stage, and ends the worker', async () => {
+  const [a, b] = await localChannelPair(join(dir, 'cut.sock'))
+  const prefault = new IncomingPrefault()
+  const received = receiveMachine(b, () => prefault.supplyTo(make()), 'cut.sock', { expectPages: (pages) => prefault.expect(pages) })
+  received.catch(() => {})
+  // A source that says it holds 200 MiB, sends 4 MiB of them, and goes away.
+  const sender = new MigrationSender()
+  await a.write(concatBytes([sender.hello((200 * MiB) / 4096), sender.config(config)]))
+  const batch = new PageBatch(1024)
+  const page = new Uint8Array(4096).fill(0x5a)
+  for (let i = 0; i < 1024; i++) batch.add(SET_BASE + i * 4096, page, null)
+  for (const chunk of sender.pages(batch)) await a.write(chunk)
+  expect(HostPrefaulter.running).toBe(1)
+  await a.close()
+  const error = await received.then(() => undefined, (e: unknown) => e)
+  prefault.stop()
+  expect(isFileFormatError(error) || isChannelError(error)).toBe(true)
+  expect((error as Error).message).toMatch(/cut\.sock.*stream ended in the rounds stage/)
+  expect(prefault.figures!.unusedBytes).toBeLessThanOrEqual(2 * HOST_ARENA_SIZE)
+  for (let wait = 0; HostPrefaulter.running > 0 && wait < 300; wait++) await new Promise((resolve) => setTimeout(resolve, 100))
+  expect(HostPrefaulter.running).toBe(0)
+}, 120_000)
+
+test('post-copy with the destination backing memory ahead: the guest runs while pages arrive, and every page of the working set arrives as it was', async () => {
+  const source = loadedMachine()
+  const [a, b] = await localChannelPair(join(dir, 'post.sock'))
+  const prefault = new IncomingPrefault()
+  const incoming = receiveMigration(b, () => prefault.supplyTo(make()), 'post.sock', { expectPages: (pages) => prefault.expect(pages) })
+  const sent = sendMachine(source, a, { maxRounds: 0, postcopy: true })
+  const guest = await incoming
+  expect(guest.postcopy).toBe(true)
+  try {
+    // The guest runs on the destination (asking for the pages it touches) while the rest is pushed.
+    expect(await guest.run(300_000)).toEqual({ kind: 'budget' })
+    await guest.complete
+  } finally {
+    prefault.stop()
+  }
+  expect((await sent).kind).toBe('migrated')
+  // tag-workload never touches the working set: it is on the destination as the source had it.
+  expect(sameMemory(guest.machine, source, SET_BASE - RAM_BASE, SET_BASE - RAM_BASE + SET)).toBe(true)
+  expect(prefault.figures!.suppliedBytes + prefault.figures!.freshBytes).toBeGreaterThanOrEqual(SET)
+  expect(await guest.run(100_000)).toEqual({ kind: 'budget' })
+}, 120_000)

@@ -10,6 +10,7 @@ const ARENA_BLOCKS = HOST_ARENA_SIZE / BLOCK
  * migration over a slow link) or one that breaks off leaves at most this much backed and unused.
  */
 const LEAD_ARENAS = 2
+const PAGE = 4096
 
 /** Words of the state both threads share (an Int32Array on a SharedArrayBuffer); the worker's source names them the same. */
 const Word = {
@@ -65,6 +66,23 @@ for (;;) {
 }
 port.close()
 `
+
+/**
+ * Host memory a snapshot of `fileBytes` fills, at most: host arenas for the pages it can hold
+ * (each page 4 KiB of data, 8 of address and, if tagged, 256 of tags in the file; 4 KiB of data
+ * and 128 of packed tags in memory, 31 chunks and their tags to each 64 MiB arena).
+ */
+export function hostBytesForSnapshot(fileBytes: number): number {
+  return Math.floor((fileBytes / (PAGE + 8 + 256)) * PAGE * (32 / 31))
+}
+
+/** Host memory a migration stream fills when its source holds `pages` pages (see hostBytesForSnapshot). */
+export function hostBytesForPages(pages: number): number {
+  return Math.floor(pages * PAGE * (32 / 31))
+}
+
+/** Below this much guest memory to restore, a prefault thread's start-up costs more than it saves. */
+export const PREFAULT_MIN_BYTES = 64 * 2 ** 20
 
 /** What a prefaulter did, for reports and tests. */
 export interface PrefaultFigures {
@@ -207,5 +225,38 @@ export class HostPrefaulter implements HostArenaSupply {
   private wake(): void {
     Atomics.add(this.state, Word.Wake, 1)
     Atomics.notify(this.state, Word.Wake)
+  }
+}
+
+/**
+ * A migration destination's prefaulter (see HostPrefaulter), started when HELLO says the source
+ * holds PREFAULT_MIN_BYTES or more, and backing what the stream will fill once the machine is
+ * built. Pass `expect` as receiveMigration's expectPages and `supplyTo` around the machine
+ * maker; call `stop` once the stream has ended, whole or not.
+ */
+export class IncomingPrefault {
+  private prefaulter: HostPrefaulter | undefined
+  private bytes = 0
+
+  /** HELLO: the source holds `pages` pages. */
+  expect(pages: number): void {
+    this.bytes = hostBytesForPages(pages)
+    if (this.bytes >= PREFAULT_MIN_BYTES) this.prefaulter ??= new HostPrefaulter()
+  }
+
+  /** CONFIG: the machine the pages go to (returned as it is). */
+  supplyTo(machine: Machine): Machine {
+    if (this.prefaulter && !this.prefaulter.supplyTo(machine, this.bytes)) this.stop()
+    return machine
+  }
+
+  /** The prefaulter's figures, if there was one (once stopped: final). */
+  get figures(): PrefaultFigures | undefined {
+    return this.prefaulter?.figures
+  }
+
+  /** The stream has ended, whole or not. */
+  stop(): void {
+    this.prefaulter?.stop()
   }
 }

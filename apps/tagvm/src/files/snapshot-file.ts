@@ -18,7 +18,7 @@ import {
   useNativeCrc32,
 } from '@tagvm/machine'
 import { writeFileAtomic, type FileIo } from './atomic.js'
-import { HostPrefaulter, type PrefaultFigures } from './host-prefault.js'
+import { HostPrefaulter, PREFAULT_MIN_BYTES, hostBytesForSnapshot, type PrefaultFigures } from './host-prefault.js'
 import { readFileChunks } from './input.js'
 
 /** Node's SHA-256 (OpenSSL), several times the speed of the machine's portable one. */
@@ -92,23 +92,6 @@ export function saveMachine(machine: Machine, path: string, progress?: TransferP
   progress?.finish(machine.config.ramSize, `(${machine.config.ramSize / PAGE_SIZE} pages scanned, ${fileBytes} bytes written)`)
   return { fileBytes, guestBytes }
 }
-
-/**
- * Host memory a snapshot of `fileBytes` fills, at most: host arenas for the pages it can hold
- * (each page 4 KiB of data, 8 of address and, if tagged, 256 of tags in the file; 4 KiB of data
- * and 128 of packed tags in memory, 31 chunks and their tags to each 64 MiB arena).
- */
-export function hostBytesForSnapshot(fileBytes: number): number {
-  return Math.floor((fileBytes / (PAGE_SIZE + 8 + 256)) * PAGE_SIZE * (32 / 31))
-}
-
-/** Host memory a migration stream fills when its source holds `pages` pages (see hostBytesForSnapshot). */
-export function hostBytesForPages(pages: number): number {
-  return Math.floor(pages * PAGE_SIZE * (32 / 31))
-}
-
-/** Below this much guest memory to restore, a prefault thread's start-up costs more than it saves. */
-export const PREFAULT_MIN_BYTES = 64 * 2 ** 20
 
 /** How restoreMachine fills host memory. */
 export interface RestoreOptions {
