@@ -119,7 +119,8 @@ export function restoreMachine(path: string, makeMachine: (config: MachineConfig
       path,
       (config) => {
         const machine = makeMachine(config)
-        prefaulter?.supplyTo(machine, hostBytesForSnapshot(size))
+        // Memory of another kind (--jit, --smp-mode threads) takes no arenas: the worker ends at once.
+        if (prefaulter && !prefaulter.supplyTo(machine, hostBytesForSnapshot(size))) prefaulter.stop()
         return machine
       },
       NODE_HASH,
