@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { expect, test } from 'vitest'
-import { HUGE_PAGE_TUNABLE, hugePageEnvironment, hugePageHost, type HugePageHost } from './huge-pages.js'
+import { HUGE_PAGE_TUNABLE, hugePageEnvironment, hugePageHost, inheritedStdio, type HugePageHost } from './huge-pages.js'
 
 const appDir = fileURLToPath(new URL('../', import.meta.url))
 const madvise: HugePageHost = { thpMode: 'madvise', glibc: true }
@@ -21,6 +21,12 @@ test('restore and migrate receive run again with glibc madvising its heap, once,
   for (const host of [{ thpMode: 'always', glibc: true }, { thpMode: 'never', glibc: true }, { thpMode: undefined, glibc: true }, { thpMode: 'madvise', glibc: false }]) {
     expect(hugePageEnvironment(['restore', 'x'], {}, host)).toBeUndefined()
   }
+})
+
+test('the second run gets the standard streams and the pipes of fd:N endpoints (N and N+1) at the same numbers', () => {
+  expect(inheritedStdio(['restore', 'x.snap'])).toEqual(['inherit', 'inherit', 'inherit'])
+  expect(inheritedStdio(['migrate', 'receive', '--listen', 'fd:3', '--quiet'])).toEqual(['inherit', 'inherit', 'inherit', 3, 4])
+  expect(inheritedStdio(['migrate', 'receive', '--listen=fd:6'])).toEqual(['inherit', 'inherit', 'inherit', 'ignore', 'ignore', 'ignore', 6, 7])
 })
 
 /** The processes whose parent is `pid` (Linux). */

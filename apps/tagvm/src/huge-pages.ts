@@ -53,17 +53,37 @@ export function hugePageEnvironment(argv: readonly string[], env: NodeJS.Process
   return { ...env, GLIBC_TUNABLES: tunables === '' ? HUGE_PAGE_TUNABLE : `${tunables}:${HUGE_PAGE_TUNABLE}` }
 }
 
+/**
+ * What the second run's file descriptors are: standard input, output and error, and the pipes an
+ * `fd:N` endpoint names (N, and N+1 for the answer: see endpoint.ts) at the same numbers. Node
+ * marks every descriptor it finds at start-up close-on-exec, so which others were inherited
+ * cannot be told; these are the ones tagvm uses. Slots between them read /dev/null.
+ */
+export function inheritedStdio(argv: readonly string[]): ('inherit' | 'ignore' | number)[] {
+  const stdio: ('inherit' | 'ignore' | number)[] = ['inherit', 'inherit', 'inherit']
+  for (const arg of argv) {
+    const fd = /(?:^|=)fd:(\d+)$/.exec(arg)
+    if (!fd) continue
+    for (const n of [Number(fd[1]), Number(fd[1]) + 1]) {
+      if (n < 3 || n > 1024) continue
+      while (stdio.length <= n) stdio.push('ignore')
+      stdio[n] = n
+    }
+  }
+  return stdio
+}
+
 /** Signals a user or a supervisor sends to stop or poke tagvm, passed on to the second run. */
 const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']
 
 /**
  * Runs this same tagvm (same Node, same Node options, same arguments, the same standard input,
- * output and error) again in `env`, and ends this process as the second run ends: with its exit
+ * output and error and `fd:N` pipes) again in `env`, and ends this process as the second run ends: with its exit
  * status, or killed by the same signal. Signals sent to this process go on to the second run.
  */
 export function runAgainIn(env: NodeJS.ProcessEnv): Promise<never> {
   return new Promise<never>(() => {
-    const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { env, stdio: 'inherit' })
+    const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { env, stdio: inheritedStdio(process.argv.slice(2)) })
     const forward = (signal: NodeJS.Signals): void => {
       child.kill(signal)
     }
