@@ -74,6 +74,7 @@ test.runIf(process.platform === 'linux')('migrate receive runs as a child with t
       void exited.then(() => reject(new Error(`tagvm exited: ${stderr}`)))
     })
     const children = childrenOf(tagvm.pid!)
+    expect({ children: children.length, host: hugePageHost() }).toEqual({ children: reexecs ? 1 : 0, host: hugePageHost() })
     if (reexecs) {
       expect(children).toHaveLength(1)
       const environ = readFileSync(`/proc/${children[0]}/environ`, 'latin1').split('\0')

@@ -29,8 +29,10 @@ export function hugePageHost(): HugePageHost {
   let glibc = false
   try {
     thpMode = /\[(\w+)\]/.exec(readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'))?.[1]
-    // glibc's libc is libc.so.6 (musl's is ld-musl-*.so.1); the maps say what this process loaded.
-    glibc = /\/libc\.so\.6$/m.test(readFileSync('/proc/self/maps', 'utf8'))
+    // glibc's libc is libc.so.6 (musl's is ld-musl-*.so.1); the maps say what this process
+    // loaded, and else Node's report says which glibc it runs on (slower: it gathers much more).
+    glibc = /\/libc\.so\.6( \(deleted\))?$/m.test(readFileSync('/proc/self/maps', 'utf8'))
+    glibc ||= typeof (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header?.glibcVersionRuntime === 'string'
   } catch {
     // Not Linux, or /sys and /proc are not there: nothing to do.
   }
