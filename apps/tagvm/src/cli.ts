@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { hugePageEnvironment, hugePageHost, runAgainIn } from './huge-pages.js'
+import { hugePageEnvironment, hugePageHost, runAgainIn, watchFirstRun } from './huge-pages.js'
 
 // restore and migrate receive run once more with glibc madvising its heap (2 MiB pages for
 // guest RAM, see huge-pages.ts) when THP is "madvise"; the first run only waits for the second,
@@ -8,6 +8,7 @@ const argv = process.argv.slice(2)
 const hugePages = hugePageEnvironment(argv, process.env, hugePageHost())
 if (hugePages) void runAgainIn(hugePages)
 else {
+  watchFirstRun(process.env)
   // A reader that stops reading the console (`tagvm run ... | head`) ends the run quietly, as SIGPIPE would.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE') throw error

@@ -75,6 +75,23 @@ export function inheritedStdio(argv: readonly string[]): ('inherit' | 'ignore' |
   return stdio
 }
 
+/** Set for the second run: the first run's process id (see watchFirstRun). */
+export const FIRST_RUN_VARIABLE = 'TAGVM_FIRST_RUN_PID'
+
+/**
+ * In the second run: ends this process (SIGKILL) once the first run is gone without it, as when
+ * a supervisor SIGKILLs tagvm, which the first run cannot pass on. Checked twice a second
+ * whenever the event loop turns (the run loops yield to it); keeps nothing alive.
+ */
+export function watchFirstRun(env: NodeJS.ProcessEnv): void {
+  const first = Number(env[FIRST_RUN_VARIABLE])
+  delete env[FIRST_RUN_VARIABLE]
+  if (!Number.isInteger(first) || first <= 0) return
+  setInterval(() => {
+    if (process.ppid !== first) process.kill(process.pid, 'SIGKILL')
+  }, 500).unref()
+}
+
 /** Signals a user or a supervisor sends to stop or poke tagvm, passed on to the second run. */
 const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']
 
@@ -85,7 +102,7 @@ const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGH
  */
 export function runAgainIn(env: NodeJS.ProcessEnv): Promise<never> {
   return new Promise<never>(() => {
-    const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { env, stdio: inheritedStdio(process.argv.slice(2)) })
+    const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { env: { ...env, [FIRST_RUN_VARIABLE]: String(process.pid) }, stdio: inheritedStdio(process.argv.slice(2)) })
     const forward = (signal: NodeJS.Signals): void => {
       child.kill(signal)
     }
