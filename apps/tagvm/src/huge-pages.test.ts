@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -60,19 +60,25 @@ test('the second run keeps the exit status, standard error and output of the com
   }
 }, 60_000)
 
+/** `tagvm migrate receive` (from source, without the tunable) once it says it waits; and how it exited. */
+async function startReceiver(dir: string): Promise<{ tagvm: ChildProcessWithoutNullStreams; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> }> {
+  const tagvm = spawn(process.execPath, [...source, 'migrate', 'receive', '--listen', join(dir, 'in.sock')], { cwd: appDir, env: withoutTunables() })
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => tagvm.on('exit', (code, signal) => resolve({ code, signal })))
+  let stderr = ''
+  await new Promise<void>((resolve, reject) => {
+    tagvm.stderr.setEncoding('utf8').on('data', (text: string) => {
+      stderr += text
+      if (stderr.includes('waiting for a migration')) resolve()
+    })
+    void exited.then(() => reject(new Error(`tagvm exited: ${stderr}`)))
+  })
+  return { tagvm, exited }
+}
+
 test.runIf(process.platform === 'linux')('migrate receive runs as a child with the tunable where THP is madvise; a SIGTERM to tagvm ends both, and tagvm dies of it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tagvm-thp-'))
   try {
-    const tagvm = spawn(process.execPath, [...source, 'migrate', 'receive', '--listen', join(dir, 'in.sock')], { cwd: appDir, env: withoutTunables(), stdio: ['ignore', 'ignore', 'pipe'] })
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => tagvm.on('exit', (code, signal) => resolve({ code, signal })))
-    let stderr = ''
-    await new Promise<void>((resolve, reject) => {
-      tagvm.stderr.setEncoding('utf8').on('data', (text: string) => {
-        stderr += text
-        if (stderr.includes('waiting for a migration')) resolve()
-      })
-      void exited.then(() => reject(new Error(`tagvm exited: ${stderr}`)))
-    })
+    const { tagvm, exited } = await startReceiver(dir)
     const children = childrenOf(tagvm.pid!)
     expect({ children: children.length, host: hugePageHost() }).toEqual({ children: reexecs ? 1 : 0, host: hugePageHost() })
     if (reexecs) {
@@ -95,20 +101,11 @@ test.runIf(process.platform === 'linux')('migrate receive runs as a child with t
 test.runIf(process.platform === 'linux' && reexecs)('a second run whose first is SIGKILLed (which it cannot pass on) ends itself', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tagvm-thp-'))
   try {
-    const tagvm = spawn(process.execPath, [...source, 'migrate', 'receive', '--listen', join(dir, 'in.sock')], { cwd: appDir, env: withoutTunables(), stdio: ['ignore', 'ignore', 'pipe'] })
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => tagvm.on('exit', (_, signal) => resolve(signal)))
-    let stderr = ''
-    await new Promise<void>((resolve, reject) => {
-      tagvm.stderr.setEncoding('utf8').on('data', (text: string) => {
-        stderr += text
-        if (stderr.includes('waiting for a migration')) resolve()
-      })
-      void exited.then(() => reject(new Error(`tagvm exited: ${stderr}`)))
-    })
+    const { tagvm, exited } = await startReceiver(dir)
     const [second] = childrenOf(tagvm.pid!).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('cli.ts'))
     expect(second).toBeGreaterThan(0)
     tagvm.kill('SIGKILL')
-    expect(await exited).toBe('SIGKILL')
+    expect((await exited).signal).toBe('SIGKILL')
     const alive = (): boolean => {
       try {
         process.kill(second!, 0)
