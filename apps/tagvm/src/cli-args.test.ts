@@ -98,6 +98,7 @@ describe('commands', () => {
     [['run', 'a', '--smp-mode', 'threads', '--clock', 'instructions'], '--smp-mode threads runs every vCPU on the host clock'],
     [['run', 'a', '--smp-mode', 'threads', '--trace'], '--trace steps the vCPUs in turns'],
     [['run', 'a', '--smp-mode', 'threads', '--jit'], '--jit runs lockstep vCPUs only for now'],
+    [['run', 'a', '--smp-mode', 'threads', '--gdb', 'tcp::1234'], '--gdb steps the vCPUs in turns on one thread; --smp-mode threads'],
     [['restore', 's', '--smp-mode', 'threads', '--trace'], '--trace steps the vCPUs in turns'],
     [['migrate', 'receive', '--listen', 'fd:3', '--prealloc', 'lots'], "--prealloc: 'lots' is not a size"],
     [['migrate', 'receive', '--listen', 'fd:3', '--prealloc', '0'], '--prealloc: 0 is not a guest RAM size (above 0, at most 255G)'],

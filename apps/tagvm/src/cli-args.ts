@@ -511,6 +511,9 @@ function buildCommand(spec: CommandSpec, args: readonly string[]): Command {
       const gdbText = optionValue(values, 'gdb')
       if (gdbText === undefined && values.has('gdb-wait')) throw new CliError('--gdb-wait needs --gdb')
       if (gdbText !== undefined && (values.has('max-insns') || values.has('trace'))) throw new CliError('--gdb does not combine with --max-insns or --trace (the debugger runs the guest)')
+      // The stub reads and sets registers through the main thread's vCPUs, which vCPU threads
+      // do not keep up to date: it would show (and resume from) stale state.
+      if (gdbText !== undefined && optionValue(values, 'smp-mode') === 'threads') throw new CliError('--gdb steps the vCPUs in turns on one thread; --smp-mode threads keeps their state in the threads, where the stub cannot see it: leave out one of them')
       const gdb = gdbText === undefined ? {} : { gdb: { endpoint: withContext('gdb', () => parseGdbOption(gdbText)), wait: values.get('gdb-wait') === true } }
       return { name: 'run', image, machine: machineOptions(values), quiet, ...gdb }
     }

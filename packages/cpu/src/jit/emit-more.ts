@@ -155,11 +155,33 @@ export function emitMore(em: Emitter, b: Block, k: number): void {
         fn.end()
       } else irg(em, d.rn, d.rd)
       return
-    case 'RBIT': case 'REV16': case 'REV32': case 'REV': case 'CLS':
+    case 'REV16': case 'REV32': case 'REV':
+      return byteReverse(em, d.name, 'sf' in d ? d.sf : 1, d.rn, d.rd)
+    case 'RBIT': case 'CLS':
       return helperCall(em, b, k)
     default:
       throw new Error(`the translator has no ${d.name}`)
   }
+}
+
+/**
+ * REV16/REV32/REV in wasm (Linux's checksum and network code runs ~1 M of them a boot; through
+ * the helper each was a call into JS): bytes swapped within halfwords, then halfwords within
+ * words (REV32, and REV of a W register), then the words (REV of an X register).
+ */
+function byteReverse(em: Emitter, name: 'REV16' | 'REV32' | 'REV', sf: number, rn: number, rd: number): void {
+  const fn = em.fn
+  /** v -> (v >> by) & mask | (v & mask) << by, for the i64 on the stack (mask: the same i32 in both halves). */
+  const swap = (by: number, mask: number): void => {
+    fn.tee(em.t1).i64(by).op(Op.i64ShrU).i64(mask, mask).op(Op.i64And)
+    fn.get(em.t1).i64(mask, mask).op(Op.i64And).i64(by).op(Op.i64Shl, Op.i64Or)
+  }
+  em.get(rn)
+  if (!sf) fn.i64(-1, 0).op(Op.i64And)
+  swap(8, 0x00ff_00ff)
+  if (name !== 'REV16') swap(16, 0x0000_ffff)
+  if (name === 'REV' && sf) fn.i64(32).op(Op.i64Rotr)
+  em.set(wz(rd))
 }
 
 /** The 256-entry table of a reflected CRC polynomial, for the state page. */

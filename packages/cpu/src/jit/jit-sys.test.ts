@@ -72,7 +72,8 @@ describe('system, carry and ordered instructions in translations', () => {
         for (const nzcv of [0, 2]) {
           // Operand pairs (xn, xm) for each instruction from the edges, shifted per register.
           const regs = Array.from({ length: 31 }, (_, r) => EDGES[(r % 2 === 0 ? i : j + r) % EDGES.length]!)
-          regs[19] = 6n
+          // Eight rounds: batched (threshold 2), the region is made at the fourth and entered from the fifth.
+          regs[19] = 8n
           const jit = machine(threshold, CARRY, regs, nzcv)
           expect(play(jit), `a ${EDGES[i]!.toString(16)} b ${EDGES[j]!.toString(16)} nzcv ${nzcv}`).toEqual(play(machine(null, CARRY, regs, nzcv)))
           if (jit.cpu.jit!.stats.retired > 30) translated++

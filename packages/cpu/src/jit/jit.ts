@@ -28,7 +28,9 @@ import {
   ST_CHAIN, ST_CHAIN_GEN, ST_HASH, ST_HOPS, ST_STRICT_ALIGN, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_LEFT, ST_NZCV, ST_PAGE_VA, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
   TLB_MASK, TLB_READ_KEY, TLB_TAGS, TLB_WRITE_KEY,
 } from './layout.js'
-import { formRegion, isSupported, type Region } from './region.js'
+import { formRegion, isSupported, isUnconditionalBranch, type Region } from './region.js'
+import { newJitStats, type JitStats } from './stats.js'
+export type { JitStats }
 import { decode } from '@tagvm/a64'
 import { HCR, SCTLR } from '../constants.js'
 
@@ -73,30 +75,6 @@ const EMPTY_TLB = (() => {
 /** Hot entries translated together in one module (V8's cost per module is mostly fixed). */
 const BATCH = 32
 
-/** Counters for the bench's profile. */
-export interface JitStats {
-  regions: number
-  /** WebAssembly modules compiled (a batch of regions each). */
-  modules: number
-  /** Queued entries not translated: they had not run again by the time their batch was made. */
-  dropped: number
-  translatedInstructions: number
-  codeBytes: number
-  /** Host milliseconds generating and compiling translations. */
-  compileMs: number
-  /** Translations entered, from the run loop or (`chained`) straight from another translation. */
-  entries: number
-  /** Of `entries`: translations entered through the chain table, not from the run loop. */
-  chained: number
-  /** Instructions retired in translations. */
-  retired: number
-  /** Exits by cause (EXIT_BRANCH, EXIT_BUDGET, EXIT_SLOW, EXIT_STOP, EXIT_THROWN). */
-  exits: [number, number, number, number, number]
-  tlbFills: number
-  tlbFlushes: number
-  /** Of compileMs: forming regions, emitting the module, V8's compile, instantiation. */
-  phaseMs: [number, number, number, number]
-}
 
 interface WasmTable {
   readonly length: number
@@ -125,9 +103,7 @@ export class Jit {
   /** The Cpu's general registers (i64 slots as lo/hi int32 pairs), inside the wasm memory. */
   readonly registers: Int32Array
   readonly threshold: number
-  readonly stats: JitStats = {
-    regions: 0, modules: 0, dropped: 0, translatedInstructions: 0, codeBytes: 0, compileMs: 0, entries: 0, chained: 0, retired: 0, exits: [0, 0, 0, 0, 0], tlbFills: 0, tlbFlushes: 0, phaseMs: [0, 0, 0, 0],
-  }
+  readonly stats: JitStats = newJitStats()
   private readonly wasm: WasmMemory
   private readonly wasmOffset: (pfn: number, tags?: boolean) => number
   /** Offset of this CPU's state page in the wasm memory. */
@@ -142,6 +118,8 @@ export class Jit {
   /** The debug state the fast TLB was filled under. */
   private debugSeen: unknown = null
   private readonly queue: QueuedEntry[] = []
+  /** Page offsets (instruction indices) queued, or skipped as their continuation (see translate), since the last batch. */
+  private readonly queuedAt = new Map<(JitEntry | undefined)[], Set<number>>()
   /** What a system instruction's handler threw inside a translation (see sysCall). */
   private thrown: { error: unknown } | null = null
   /** Queued entries that make a module (1: translate at once). */
@@ -349,6 +327,18 @@ export class Jit {
         return true
       }
     }
+    // Straight-line code reaches the threshold one instruction after another: the one after a
+    // queued (or so skipped) instruction that falls through to it is in that entry's region,
+    // and a queue slot spent on it would only make the batch, and so the module, smaller.
+    let marks = this.queuedAt.get(entries)
+    if (marks === undefined) this.queuedAt.set(entries, (marks = new Set()))
+    marks.add(i)
+    if (i > 0 && marks.has(i - 1) && !isUnconditionalBranch(decode(frame.view.getUint32(frame.base + 4 * (i - 1), true)))) {
+      // Counted again from 1: not 0, which would read as "never ran" to region formation.
+      page.hits[i] = 1
+      this.stats.continued++
+      return true
+    }
     queue.push({ page, entries, i })
     page.hits[i] = 0
     if (queue.length >= this.batch) this.flush()
@@ -365,9 +355,13 @@ export class Jit {
   private flush(trigger?: QueuedEntry): void {
     const start = performance.now()
     const items = this.queue.splice(0)
+    this.queuedAt.clear()
     const debug = this.cpu.debug
     const stopAt = debug === null ? undefined : (off: number): boolean => debug.hasBreakpointAt(off)
     const planned = new Map<(JitEntry | undefined)[], Set<number>>()
+    // Every instruction of the regions planned so far, by page: a queued entry inside one's block
+    // would make a region of the block's tail that nothing enters (see translate). Skipped.
+    const covered = new Map<(JitEntry | undefined)[], Set<number>>()
     const regions: Region[] = []
     const owners: QueuedEntry[] = []
     for (const q of items) {
@@ -383,6 +377,12 @@ export class Jit {
       let plan = planned.get(entries)
       if (plan === undefined) planned.set(entries, (plan = new Set()))
       if (plan.has(4 * i)) continue
+      let inside = covered.get(entries)
+      if (inside === undefined) covered.set(entries, (inside = new Set()))
+      if (inside.has(4 * i)) {
+        this.stats.covered++
+        continue
+      }
       const frame = page.frame
       const hits = page.hits
       const region = formRegion(
@@ -391,7 +391,10 @@ export class Jit {
         this.batch === 1 ? undefined : (off) => hits[off >>> 2] !== 0,
       )
       if (region.blocks[region.blockAt.get(4 * i)!]!.insns.length === 0) continue
-      for (const b of region.blocks) if (b.insns.length > 0) plan.add(b.start)
+      for (const b of region.blocks) {
+        if (b.insns.length > 0) plan.add(b.start)
+        for (const insn of b.insns) inside.add(insn.off)
+      }
       regions.push(region)
       owners.push(q)
     }

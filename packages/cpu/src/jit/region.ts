@@ -100,6 +100,9 @@ const isBranch = (d: Instruction): boolean => {
   }
 }
 
+/** Whether execution never goes on to the next instruction after this one (B, BL, BR, BLR, RET). */
+export const isUnconditionalBranch = (d: Instruction): boolean => isBranch(d) && !targets({ off: 0, d }).fall
+
 /** ADCS/SBCS leave NZCV itself, not operands a reader could compare (see emit-sys.ts). */
 const setsLiteralFlags = (d: Instruction): boolean => d.name === 'ADCS' || d.name === 'SBCS'
 
