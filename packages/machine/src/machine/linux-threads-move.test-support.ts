@@ -104,7 +104,13 @@ function runTo(guest: Guest, point: MovePoint, from: number, budget: number): vo
     if (guest.machine.retired - start > budget) throw new Error(`no ${point.marker ?? 'move point'} within ${budget} instructions:\n${guest.out.text.slice(-3000)}`)
     const step = counting === undefined ? MARKER_STEP : Math.min(CHUNK, counting + point.after - guest.machine.retired)
     const stop = guest.machine.run(step)
-    if (stop.kind !== 'budget') throw new Error(`the guest stopped (${JSON.stringify(stop)}) before ${point.marker ?? 'the move point'}:\n${guest.out.text.slice(-3000)}`)
+    if (stop.kind === 'budget') continue
+    // Say which wait it was: a marker never printed, or a marker printed too close to the end.
+    const where =
+      counting === undefined
+        ? `before ${point.marker}`
+        : `${guest.machine.retired - counting} instructions after ${point.marker ?? 'its start'}, short of the move point ${point.after} after it`
+    throw new Error(`the guest stopped (${JSON.stringify(stop)}) ${where}:\n${guest.out.text.slice(-3000)}`)
   }
 }
 
