@@ -75,8 +75,9 @@ export async function migrateReceiveCommand(command: ReceiveCommand, io: CliIo):
     io.stderr.write(`tagvm: migration failed: ${error.message}\n`)
     return EXIT_FAILURE
   }
-  // Pre-copy has every page by now; post-copy goes on filling memory while the guest runs.
-  void incoming.complete.then(() => prefault.stop(), () => prefault.stop())
+  // Pre-copy has every page by now (the worker ends before the guest runs); post-copy goes on
+  // filling memory while the guest runs.
+  prefault.arrived(incoming)
   if (!command.quiet) io.stderr.write(incoming.postcopy ? 'tagvm: post-copy migration: the guest continues here while its memory arrives\n' : 'tagvm: migration complete; the guest continues here\n')
   return finish(await incoming.run(command.maxInsns ?? Number.POSITIVE_INFINITY), incoming.machine, io, command.maxInsns)
 }

@@ -163,15 +163,21 @@ test('a stopped prefaulter takes no part any more: it backs nothing and hands ou
   expect(prefaulter.figures).toEqual({ suppliedBytes: 0, freshBytes: 0, unusedBytes: 0 })
 })
 
-test('a pre-copy migration whose destination backs memory ahead arrives byte for byte and tag for tag', async () => {
+test('a pre-copy migration whose destination backs memory ahead arrives byte for byte and tag for tag, and the worker ends before the guest runs', async () => {
   const source = loadedMachine()
   const [a, b] = await localChannelPair(join(dir, 'in.sock'))
   const prefault = new IncomingPrefault()
-  const received = receiveMachine(b, () => prefault.supplyTo(make()), 'in.sock', { expectPages: (pages) => prefault.expect(pages) })
+  const received = receiveMigration(b, () => prefault.supplyTo(make()), 'in.sock', { expectPages: (pages) => prefault.expect(pages) })
   const sent = await sendMachine(source, a, { maxRounds: 3, insnsPerRound: 20_000 })
   let destination: Machine
   try {
-    destination = await received
+    const incoming = await received
+    expect(incoming.postcopy).toBe(false)
+    expect(prefault.active).toBe(true)
+    // At once, not on a later turn of the event loop: `migrate receive` runs the guest next, synchronously.
+    prefault.arrived(incoming)
+    expect(prefault.active).toBe(false)
+    destination = incoming.machine
   } finally {
     prefault.stop()
   }
@@ -216,9 +222,14 @@ test('post-copy with the destination backing memory ahead: the guest runs while 
   const guest = await incoming
   expect(guest.postcopy).toBe(true)
   try {
+    // The worker goes on while pages arrive, and ends with the stream.
+    prefault.arrived(guest)
+    expect(prefault.active).toBe(true)
     // The guest runs on the destination (asking for the pages it touches) while the rest is pushed.
     expect(await guest.run(300_000)).toEqual({ kind: 'budget' })
     await guest.complete
+    await Promise.resolve()
+    expect(prefault.active).toBe(false)
   } finally {
     prefault.stop()
   }

@@ -1,5 +1,5 @@
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
-import type { Machine } from '@tagvm/machine'
+import type { IncomingGuest, Machine } from '@tagvm/machine'
 import { HOST_ARENA_SIZE, hugePageFriendly, prefaultedHostBytes, type HostArenaSupply } from '@tagvm/vmm-api'
 
 /** Budgets are counted in these: the 2 MiB blocks host arenas are made of (hugePageFriendly). */
@@ -113,7 +113,7 @@ export class HostPrefaulter implements HostArenaSupply {
   private supplied = 0
   private fresh = 0
   private unused = 0
-  private stopped = false
+  private stopped_ = false
   private readonly memories: { supplyHostArenas(supply: HostArenaSupply | null): boolean }[] = []
   /** Resolves once the worker thread has ended (after `stop`, or if it failed). */
   readonly exited: Promise<void>
@@ -141,6 +141,11 @@ export class HostPrefaulter implements HostArenaSupply {
     )
   }
 
+  /** Whether `stop` was called (the worker may take a moment more to end: see `running`). */
+  get stopped(): boolean {
+    return this.stopped_
+  }
+
   /** Prefault worker threads of this process that have not ended yet. */
   static get running(): number {
     return HostPrefaulter.live
@@ -156,7 +161,7 @@ export class HostPrefaulter implements HostArenaSupply {
       const sent = Atomics.load(this.state, Word.Sent)
       if (sent > Atomics.load(this.state, Word.Taken)) return true
       const left = until - performance.now()
-      if (this.stopped || left <= 0) return false
+      if (this.stopped_ || left <= 0) return false
       Atomics.wait(this.state, Word.Sent, sent, left)
     }
   }
@@ -169,7 +174,7 @@ export class HostPrefaulter implements HostArenaSupply {
    */
   supplyTo(machine: Machine, bytes: number): boolean {
     const memory = machine.kvm.kernel.memory
-    if (this.stopped || !memory.supplyHostArenas(this)) return false
+    if (this.stopped_ || !memory.supplyHostArenas(this)) return false
     this.memories.push(memory)
     // Less what is backed already: the memory's own arenas, and any --prealloc reserve it takes first.
     this.back(Math.max(0, bytes - memory.hostArenaBytes - prefaultedHostBytes()))
@@ -179,13 +184,13 @@ export class HostPrefaulter implements HostArenaSupply {
   /** Backs `bytes` of arenas in all (counting those the memory makes itself); never lowers it. */
   back(bytes: number): void {
     const blocks = Math.ceil(bytes / BLOCK)
-    if (this.stopped || blocks <= Atomics.load(this.state, Word.Budget)) return
+    if (this.stopped_ || blocks <= Atomics.load(this.state, Word.Budget)) return
     Atomics.store(this.state, Word.Budget, blocks)
     this.wake()
   }
 
   take(min: number, max: number): Uint8Array | undefined {
-    if (this.stopped) return undefined
+    if (this.stopped_) return undefined
     for (let message = receiveMessageOnPort(this.port); message; message = receiveMessageOnPort(this.port)) this.ready.push(new Uint8Array(message.message as ArrayBuffer))
     const index = this.ready.findIndex((arena) => arena.length >= min && arena.length <= max)
     if (index < 0) return undefined
@@ -210,8 +215,8 @@ export class HostPrefaulter implements HostArenaSupply {
    * arena not taken (garbage from here on). Call it when the stream has ended, well or not.
    */
   stop(): void {
-    if (this.stopped) return
-    this.stopped = true
+    if (this.stopped_) return
+    this.stopped_ = true
     for (const memory of this.memories) memory.supplyHostArenas(null)
     Atomics.store(this.state, Word.Stop, 1)
     this.wake()
@@ -253,6 +258,23 @@ export class IncomingPrefault {
   /** The prefaulter's figures, if there was one (once stopped: final). */
   get figures(): PrefaultFigures | undefined {
     return this.prefaulter?.figures
+  }
+
+  /**
+   * The guest has arrived (receiveMigration returned): a pre-copy guest has every page, so the
+   * worker ends now, before the guest runs (a guest run without a bound keeps this thread to
+   * itself, so a callback on the stream's end would come only when the guest stops, with up to
+   * LEAD_ARENAS of backed memory held all that time); a post-copy guest's pages are still
+   * arriving, and the worker ends with its stream.
+   */
+  arrived(incoming: Pick<IncomingGuest, 'postcopy' | 'complete'>): void {
+    if (!incoming.postcopy) this.stop()
+    else void incoming.complete.then(() => this.stop(), () => this.stop())
+  }
+
+  /** Whether a worker was started and has not been told to stop. */
+  get active(): boolean {
+    return this.prefaulter !== undefined && !this.prefaulter.stopped
   }
 
   /** The stream has ended, whole or not. */
