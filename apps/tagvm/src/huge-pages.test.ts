@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -98,25 +98,52 @@ test.runIf(process.platform === 'linux')('migrate receive runs as a child with t
   }
 }, 60_000)
 
-test.runIf(process.platform === 'linux' && reexecs)('a second run whose first is SIGKILLed (which it cannot pass on) ends itself', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tagvm-thp-'))
+/** Whether process `pid` is there and not a zombie. */
+function alive(pid: number): boolean {
   try {
-    const { tagvm, exited } = await startReceiver(dir)
-    const [second] = childrenOf(tagvm.pid!).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('cli.ts'))
+    process.kill(pid, 0)
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ')
+  } catch {
+    return false
+  }
+}
+
+/** Waits (at most 20 s) for process `pid` to be gone; whether it is. */
+async function gone(pid: number): Promise<boolean> {
+  for (let wait = 0; alive(pid) && wait < 200; wait++) await new Promise((resolve) => setTimeout(resolve, 100))
+  return !alive(pid)
+}
+
+test.runIf(process.platform === 'linux' && reexecs)('a second run whose first is SIGKILLed (which it cannot pass on) ends itself, waiting or running a guest that never yields', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tagvm-thp-'))
+  const secondRun = (tagvm: ChildProcessWithoutNullStreams): number | undefined => childrenOf(tagvm.pid!).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('cli.ts'))[0]
+  try {
+    // Waiting for a migration: the event loop is idle.
+    const waiting = await startReceiver(dir)
+    const second = secondRun(waiting.tagvm)
     expect(second).toBeGreaterThan(0)
-    tagvm.kill('SIGKILL')
-    expect((await exited).signal).toBe('SIGKILL')
-    const alive = (): boolean => {
-      try {
-        process.kill(second!, 0)
-        return !readFileSync(`/proc/${second}/stat`, 'utf8').includes(') Z ')
-      } catch {
-        return false
-      }
-    }
-    for (let wait = 0; alive() && wait < 200; wait++) await new Promise((resolve) => setTimeout(resolve, 100))
-    expect(alive()).toBe(false)
+    waiting.tagvm.kill('SIGKILL')
+    expect((await waiting.exited).signal).toBe('SIGKILL')
+    expect(await gone(second!)).toBe(true)
+    // Running a guest that arrived by pre-copy, which prints "A" and spins: the main thread
+    // runs it in one call and never turns its event loop again.
+    const runDir = join(dir, 'run')
+    mkdirSync(runDir)
+    const running = await startReceiver(runDir)
+    const runner = secondRun(running.tagvm)
+    expect(runner).toBeGreaterThan(0)
+    let stdout = ''
+    running.tagvm.stdout.setEncoding('latin1').on('data', (text: string) => (stdout += text))
+    const spin = join(dir, 'spin.bin')
+    writeFileSync(spin, new Uint8Array(Uint32Array.of(0xd2a12001, 0x52800820, 0x39000020, 0x14000000).buffer))
+    const sent = spawnSync(process.execPath, [...source, 'migrate', 'send', spin, '--base', '0x40080000', '--to', join(runDir, 'in.sock'), '--max-rounds', '1', '--quiet'], { cwd: appDir, encoding: 'utf8', env: withoutTunables() })
+    expect({ status: sent.status, stderr: sent.stderr }).toEqual({ status: 0, stderr: '' })
+    for (let wait = 0; stdout !== 'A' && wait < 300; wait++) await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(stdout).toBe('A')
+    running.tagvm.kill('SIGKILL')
+    expect((await running.exited).signal).toBe('SIGKILL')
+    expect(await gone(runner!)).toBe(true)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
-}, 60_000)
+}, 120_000)

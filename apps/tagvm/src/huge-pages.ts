@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { constants } from 'node:os'
+import { Worker } from 'node:worker_threads'
 
 /**
  * The glibc tunable that makes malloc madvise(MADV_HUGEPAGE) its mappings. Guest RAM comes
@@ -79,17 +80,28 @@ export function inheritedStdio(argv: readonly string[]): ('inherit' | 'ignore' |
 export const FIRST_RUN_VARIABLE = 'TAGVM_FIRST_RUN_PID'
 
 /**
+ * The watch of watchFirstRun, evaluated as a worker thread's script (plain JavaScript, so it runs
+ * the same from the sources and from the build): twice a second, whether this process's parent
+ * is still the first run.
+ */
+const WATCH_SOURCE = `
+const { workerData: first } = require('node:worker_threads')
+setInterval(() => {
+  if (process.ppid !== first) process.kill(process.pid, 'SIGKILL')
+}, 500)
+`
+
+/**
  * In the second run: ends this process (SIGKILL) once the first run is gone without it, as when
- * a supervisor SIGKILLs tagvm, which the first run cannot pass on. Checked twice a second
- * whenever the event loop turns (the run loops yield to it); keeps nothing alive.
+ * a supervisor SIGKILLs tagvm, which the first run cannot pass on. The check runs on a worker
+ * thread, as the main thread may never turn its event loop again: a guest that arrived by
+ * pre-copy, or a restored one, runs to its end in one synchronous call. Keeps nothing alive.
  */
 export function watchFirstRun(env: NodeJS.ProcessEnv): void {
   const first = Number(env[FIRST_RUN_VARIABLE])
   delete env[FIRST_RUN_VARIABLE]
   if (!Number.isInteger(first) || first <= 0) return
-  setInterval(() => {
-    if (process.ppid !== first) process.kill(process.pid, 'SIGKILL')
-  }, 500).unref()
+  new Worker(WATCH_SOURCE, { eval: true, workerData: first }).unref()
 }
 
 /** Signals a user or a supervisor sends to stop or poke tagvm, passed on to the second run. */
