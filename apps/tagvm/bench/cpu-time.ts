@@ -27,3 +27,15 @@ export function processCpuMs(pid: number | undefined): number | undefined {
 export function perCpuSecond(mib: number, ms: number | undefined): number | undefined {
   return ms === undefined || ms <= 0 ? undefined : mib / (ms / 1000)
 }
+
+/**
+ * The environment for a `tagvm migrate receive` the bench starts: this process's, with glibc's
+ * huge-page tunable settled either way, so the CLI does not run itself again with it
+ * (huge-pages.ts) and the destination's CPU time is read from the process that does the work,
+ * with the same THP behaviour as this process's own restores.
+ */
+export function destinationEnv(): NodeJS.ProcessEnv {
+  const tunables = process.env.GLIBC_TUNABLES ?? ''
+  if (/(^|:)glibc\.malloc\.hugetlb=/.test(tunables)) return process.env
+  return { ...process.env, GLIBC_TUNABLES: tunables === '' ? 'glibc.malloc.hugetlb=0' : `${tunables}:glibc.malloc.hugetlb=0` }
+}

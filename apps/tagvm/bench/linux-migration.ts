@@ -19,7 +19,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Machine, sendMachine, type MachineConfig } from '@tagvm/machine'
 import { connectEndpoint } from '../src/endpoint.js'
-import { cpuSince, perCpuSecond, processCpuMs } from './cpu-time.js'
+import { cpuSince, destinationEnv, perCpuSecond, processCpuMs } from './cpu-time.js'
 import { restoreMachine, saveMachine } from '../src/files/index.js'
 import { hasQemu, printRatios, qemuMigrationFigures, type ComparedFigures } from './qemu-migration.js'
 
@@ -50,7 +50,7 @@ function bootedGuest(tagged: boolean): Machine {
 
 /** A `tagvm migrate receive` process on a Unix socket; resolves once it listens. */
 async function destination(path: string): Promise<{ exited: Promise<number | null>; cpuMs: () => number | undefined }> {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/cli.ts', 'migrate', 'receive', '--listen', path, '--max-insns', '1000000'], { cwd: appDir, stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/cli.ts', 'migrate', 'receive', '--listen', path, '--max-insns', '1000000'], { cwd: appDir, env: destinationEnv(), stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
   await new Promise<void>((resolve, reject) => {

@@ -1,12 +1,19 @@
 #!/usr/bin/env node
-import { runCli } from './cli-main.js'
-import { VERSION } from './version.js'
+import { hugePageEnvironment, hugePageHost, runAgainIn, watchFirstRun } from './huge-pages.js'
 
-// A reader that stops reading the console (`tagvm run ... | head`) ends the run quietly, as SIGPIPE would.
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code !== 'EPIPE') throw error
-  process.exit(0)
-})
-void runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin }, VERSION).then((status) => {
-  process.exitCode = status
-})
+// restore and migrate receive run once more with glibc madvising its heap (2 MiB pages for
+// guest RAM, see huge-pages.ts) when THP is "madvise"; the first run only waits for the second,
+// so it loads nothing else (the machine is imported only by the run that uses it).
+const argv = process.argv.slice(2)
+const hugePages = hugePageEnvironment(argv, process.env, hugePageHost())
+if (hugePages) void runAgainIn(hugePages)
+else {
+  watchFirstRun(process.env)
+  // A reader that stops reading the console (`tagvm run ... | head`) ends the run quietly, as SIGPIPE would.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error
+    process.exit(0)
+  })
+  const [{ runCli }, { VERSION }] = await Promise.all([import('./cli-main.js'), import('./version.js')])
+  process.exitCode = await runCli(argv, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin }, VERSION)
+}

@@ -11,6 +11,7 @@ import {
   prefaultHostMemory,
   prefaultedHostBytes,
   releasePrefaultedHostMemory,
+  type HostArenaSupply,
 } from './host-reserve.js'
 import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_MTE, PROT_READ, PROT_WRITE } from './mman.js'
 import { CHUNK_SIZE, PhysicalMemory } from './physical-memory.js'
@@ -226,4 +227,45 @@ test('a memory dropped takes its arenas with it: nothing else refers to them, an
 test('a bad size is refused before anything is reserved', () => {
   for (const bad of [-1, 1.5, Number.NaN, 2 ** 60]) expect(() => prefaultHostMemory(bad)).toThrow(RangeError)
   expect(prefaultedHostBytes()).toBe(0)
+})
+
+test('a memory with a supply takes its ready arenas before making fresh ones (the --prealloc reserve first), and tells it of every fresh one', () => {
+  const ready: Uint8Array[] = [new Uint8Array(hugePageFriendly(8 * MiB))]
+  const asked: [number, number][] = []
+  const fresh: number[] = []
+  const supply: HostArenaSupply = {
+    take: (min, max) => {
+      asked.push([min, max])
+      return ready.shift()
+    },
+    madeFresh: (bytes) => fresh.push(bytes),
+  }
+  const memory = new PhysicalMemory({ size: 64 * MiB })
+  expect(memory.supplyHostArenas(supply)).toBe(true)
+  const supplied = ready[0]!
+  memory.writeBytes(3 * MiB, Uint8Array.of(7))
+  expect(memory.frameData((3 * MiB) / PAGE_SIZE).bytes.buffer === supplied.buffer).toBe(true)
+  // Asked for a chunk, at most what the memory could still use (its data and every tag slab).
+  expect(asked).toEqual([[CHUNK_SIZE, 64 * MiB + 32 * SLAB_SIZE]])
+  expect(fresh).toEqual([])
+  // Three chunks fit the supplied arena; the fourth finds none ready: a fresh one, reported.
+  for (const at of [9, 17, 25]) memory.write8(at * MiB, 1)
+  expect(fresh).toEqual([hugePageFriendly(8 * MiB)])
+  expect(memory.hostArenaBytes).toBe(2 * hugePageFriendly(8 * MiB))
+  // The fresh arena takes the next two chunks; then the reserve comes before the supply.
+  for (const at of [33, 41]) memory.write8(at * MiB, 1)
+  prefaultHostMemory(4 * MiB)
+  memory.write8(49 * MiB, 1)
+  expect(prefaultedHostBytes()).toBe(0)
+  expect(asked).toHaveLength(2) // the fourth chunk's; not the reserve's
+  // A detached supply is asked nothing and told nothing.
+  expect(memory.supplyHostArenas(null)).toBe(true)
+  for (const at of [53, 57, 61]) memory.write8(at * MiB, 1)
+  expect(asked).toHaveLength(2)
+  expect(fresh).toHaveLength(1)
+  const back = new Uint8Array(1)
+  memory.readBytes(3 * MiB, back)
+  expect(back[0]).toBe(7)
+  // Memory whose buffers exist from the start takes no arenas.
+  expect(new PhysicalMemory({ size: 4 * MiB, shared: true }).supplyHostArenas(supply)).toBe(false)
 })

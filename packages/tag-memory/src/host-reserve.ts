@@ -47,6 +47,21 @@ export function hugePageFriendly(bytes: number): number {
  */
 const reserve: Uint8Array[] = []
 
+/**
+ * Arenas that another thread backs while this one works: a restore or a migration destination
+ * writes every guest page into fresh memory, and the first touch of it (the OS backing each
+ * page) costs more than everything else it does, so a second core can pay it ahead of the
+ * stream. Unlike the reserve, a supply serves one memory (`PhysicalMemory.supplyHostArenas`),
+ * which takes its arenas before making fresh ones. Its arenas are the supplier's until handed
+ * over, so nothing else ever sees a byte of them before the memory does.
+ */
+export interface HostArenaSupply {
+  /** A zeroed arena of `min` to `max` bytes that is backed and ready now, or undefined (never waits). */
+  take(min: number, max: number): Uint8Array | undefined
+  /** The memory made a fresh arena of `bytes` itself (none was ready): the supply may back that much less. */
+  madeFresh(bytes: number): void
+}
+
 /** What the arenas of one owner add up to; the owner's finalizer reads it (never the owner). */
 interface ArenaAccount {
   bytes: number
@@ -113,6 +128,8 @@ export class HostArenas {
   /** The uncut rest of the arena before, kept for pieces small enough for it (tag slabs). */
   private spare: Uint8Array | null = null
   private readonly account: ArenaAccount = { bytes: 0 }
+  /** Where backed arenas come from before fresh ones are made (see HostArenaSupply). */
+  supply: HostArenaSupply | null = null
 
   /** `capacity`: the most bytes the memory will ever ask for, all its pieces together. */
   constructor(capacity: number) {
@@ -154,10 +171,12 @@ export class HostArenas {
     const need = Math.max(length, this.uncut - (this.spare?.length ?? 0))
     const reserved = reserve[0]
     let arena: Uint8Array
-    if (reserved !== undefined && reserved.length >= length && reserved.length <= need) arena = reserve.shift() as Uint8Array
+    const supplied = reserved !== undefined && reserved.length >= length && reserved.length <= need ? reserve.shift() : this.supply?.take(length, need)
+    if (supplied !== undefined) arena = supplied
     else {
       const grown = hugePageFriendly(Math.min(HOST_ARENA_SIZE, Math.max(FIRST_HOST_ARENA_SIZE, this.account.bytes)))
       arena = new Uint8Array(Math.max(length, Math.min(grown, need)))
+      this.supply?.madeFresh(arena.length)
     }
     this.arena = arena
     this.account.bytes += arena.length

@@ -7,7 +7,7 @@ import {
   PAGE_SIZE,
   TAG_BYTES_PER_PAGE,
 } from './constants.js'
-import { HostArenas } from './host-reserve.js'
+import { HostArenas, type HostArenaSupply } from './host-reserve.js'
 import { checkTag, packTag } from './tags.js'
 
 /** Data is stored in chunks of this size, each allocated the first time it is touched. */
@@ -322,6 +322,17 @@ export class PhysicalMemory {
    */
   get hostArenaBytes(): number {
     return this.hostArenas?.heldBytes ?? 0
+  }
+
+  /**
+   * Takes host arenas from `supply` (another thread backing them ahead: see HostArenaSupply)
+   * before making fresh ones, until called again with null. Returns false, and does nothing, for
+   * memory that takes no host arenas (shared or wasmMemory: its buffers exist from the start).
+   */
+  supplyHostArenas(supply: HostArenaSupply | null): boolean {
+    if (this.hostArenas === null) return false
+    this.hostArenas.supply = supply
+    return true
   }
 
   /** Frames whose tag storage exists (tags were written or the frame was marked tagged). */

@@ -72,6 +72,9 @@ export {
   PhysicalMemory,
   // memory backed before a restore or an incoming migration needs it (-mem-prealloc)
   prefaultHostMemory,
+  HOST_ARENA_SIZE,
+  hugePageFriendly,
+  type HostArenaSupply,
   prefaultedHostBytes,
   releasePrefaultedHostMemory,
   type SharedMemoryHandle,

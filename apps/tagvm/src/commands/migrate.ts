@@ -4,6 +4,7 @@ import { EXIT_FAILURE, EXIT_OK, parseEndpoint, type Command } from '../cli-args.
 import type { CliIo } from '../cli-io.js'
 import { connectEndpoint, endpointText, listenEndpoint } from '../endpoint.js'
 import { readFileHead } from '../files/input.js'
+import { IncomingPrefault } from '../files/host-prefault.js'
 import { restoreMachine } from '../files/snapshot-file.js'
 import { ProgressReporter } from '../progress.js'
 import { bootImage, commandLineMachine, createMachine, finish, jitHost, smpHost } from './common.js'
@@ -64,14 +65,19 @@ export async function migrateReceiveCommand(command: ReceiveCommand, io: CliIo):
     if (!command.quiet) io.stderr.write(`tagvm: waiting for a migration on ${endpointText(at)}\n`)
   })
   let incoming: IncomingGuest
+  const prefault = new IncomingPrefault()
   try {
-    incoming = await receiveMigration(channel, (config) => createMachine(config, io, command.trace, { ...smpHost(command.smpMode), ...jitHost(command.jit) }), command.listen)
+    incoming = await receiveMigration(channel, (config) => prefault.supplyTo(createMachine(config, io, command.trace, { ...smpHost(command.smpMode), ...jitHost(command.jit) })), command.listen, { expectPages: (pages) => prefault.expect(pages) })
   } catch (error) {
+    prefault.stop()
     // A bad, refused or broken stream; anything else is tagvm's own bug.
     if (!(isFileFormatError(error) || isChannelError(error))) throw error
     io.stderr.write(`tagvm: migration failed: ${error.message}\n`)
     return EXIT_FAILURE
   }
+  // Pre-copy has every page by now (the worker ends before the guest runs); post-copy goes on
+  // filling memory while the guest runs.
+  prefault.arrived(incoming)
   if (!command.quiet) io.stderr.write(incoming.postcopy ? 'tagvm: post-copy migration: the guest continues here while its memory arrives\n' : 'tagvm: migration complete; the guest continues here\n')
   return finish(await incoming.run(command.maxInsns ?? Number.POSITIVE_INFINITY), incoming.machine, io, command.maxInsns)
 }

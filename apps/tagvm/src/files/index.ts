@@ -1,4 +1,5 @@
 export { writeFileAtomic, checkOutputPath, OutputFileError, type FileIo } from './atomic.js'
 export { InputFileError, readInputFile, readFileHead, readFileChunks } from './input.js'
-export { saveSnapshotFile, loadSnapshotFile, saveMachine, restoreMachine } from './snapshot-file.js'
+export { saveSnapshotFile, loadSnapshotFile, saveMachine, restoreMachine, type RestoreOptions } from './snapshot-file.js'
+export { HostPrefaulter, IncomingPrefault, hostBytesForSnapshot, hostBytesForPages, PREFAULT_MIN_BYTES, type PrefaultFigures } from './host-prefault.js'
 export { guestImageBytes, recogniseFile, MAX_UNPACKED_KERNEL, type GuestImageOptions } from './guest-image.js'

@@ -18,6 +18,7 @@ import {
   useNativeCrc32,
 } from '@tagvm/machine'
 import { writeFileAtomic, type FileIo } from './atomic.js'
+import { HostPrefaulter, PREFAULT_MIN_BYTES, hostBytesForSnapshot, type PrefaultFigures } from './host-prefault.js'
 import { readFileChunks } from './input.js'
 
 /** Node's SHA-256 (OpenSSL), several times the speed of the machine's portable one. */
@@ -92,29 +93,58 @@ export function saveMachine(machine: Machine, path: string, progress?: TransferP
   return { fileBytes, guestBytes }
 }
 
+/** How restoreMachine fills host memory. */
+export interface RestoreOptions {
+  /**
+   * Back host memory on a second thread ahead of the pages (see HostPrefaulter); by default
+   * for snapshots of PREFAULT_MIN_BYTES or more.
+   */
+  readonly prefault?: boolean
+  /** The prefaulter's figures once the restore has ended (tests and benches). */
+  readonly onPrefault?: (figures: PrefaultFigures) => void
+}
+
 /**
  * Restores a snapshot file onto a fresh machine from `makeMachine`, reading it a piece at a
  * time; progress is bytes of the file read. Errors name the file and, for a record the machine
- * refuses, the record and why.
+ * refuses, the record and why. Meanwhile a worker thread backs the host memory the pages will
+ * fill, ahead of them (see HostPrefaulter), and ends with the restore, however it ends.
  */
-export function restoreMachine(path: string, makeMachine: (config: MachineConfig) => Machine, progress?: TransferProgress): Machine {
+export function restoreMachine(path: string, makeMachine: (config: MachineConfig) => Machine, progress?: TransferProgress, options: RestoreOptions = {}): Machine {
   const size = statSize(path)
   progress?.setTotal(size)
-  const restore = new SnapshotRestore(path, makeMachine, NODE_HASH)
-  let read = 0
-  readFileChunks(
-    path,
-    (chunk) => {
-      restore.push(chunk)
-      read += chunk.length
-      progress?.update(read)
-    },
-    'snapshot',
-    // Reads larger than a PAGES record (about 1 MiB), so few records straddle two reads and
-    // have to be gathered.
-    READ_CHUNK,
-  )
-  const machine = restore.finish()
-  progress?.finish(read, `(${path})`)
-  return machine
+  const prefaulter = (options.prefault ?? size >= PREFAULT_MIN_BYTES) ? new HostPrefaulter() : undefined
+  try {
+    const restore = new SnapshotRestore(
+      path,
+      (config) => {
+        const machine = makeMachine(config)
+        // Memory of another kind (--jit, --smp-mode threads) takes no arenas: the worker ends at once.
+        if (prefaulter && !prefaulter.supplyTo(machine, hostBytesForSnapshot(size))) prefaulter.stop()
+        return machine
+      },
+      NODE_HASH,
+    )
+    let read = 0
+    readFileChunks(
+      path,
+      (chunk) => {
+        restore.push(chunk)
+        read += chunk.length
+        progress?.update(read)
+      },
+      'snapshot',
+      // Reads larger than a PAGES record (about 1 MiB), so few records straddle two reads and
+      // have to be gathered.
+      READ_CHUNK,
+    )
+    const machine = restore.finish()
+    progress?.finish(read, `(${path})`)
+    return machine
+  } finally {
+    if (prefaulter) {
+      prefaulter.stop()
+      options.onPrefault?.(prefaulter.figures)
+    }
+  }
 }

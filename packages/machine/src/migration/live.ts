@@ -309,16 +309,18 @@ export async function sendMachine(machine: Machine, channel: Channel, options: S
   /** The destination's refusal of the config, which explains any failure after it. */
   let refusal: Error | undefined
   try {
-    await write([sender.hello(), sender.config(machine.config)])
+    memory.startDirtyLog()
+    memory.dirtyBitmap() // start the log from here: round 0 sends everything
+    // What the guest holds now (round 0), taken before HELLO, which tells the destination how
+    // much host memory the stream will fill; the guest does not run until the rounds start.
+    const first = memory.extentBitmap()
+    await write([sender.hello(countBits(first)), sender.config(machine.config)])
     // The destination answers the config once it has built the machine; pre-copy goes on
     // meanwhile, but the guest stops only after that answer (a refusal leaves it running).
     accepted = replies.ack()
     accepted.catch((error: unknown) => (refusal = error as Error))
-    memory.startDirtyLog()
-    memory.dirtyBitmap() // start the log from here: round 0 sends everything
     let rounds = 0
     if (options.maxRounds > 0) {
-      const first = memory.extentBitmap()
       progress?.setTotal(upperBound(first))
       await sendBitmap(first, false)
       await write(sender.endRound())
@@ -475,6 +477,15 @@ export interface IncomingGuest {
   readonly complete: Promise<void>
 }
 
+/** What a destination may want to hear early. */
+export interface ReceiveOptions {
+  /**
+   * The source holds this many pages of guest memory, about what the stream will fill (told
+   * before the config, so host memory can be backed ahead of the pages).
+   */
+  readonly expectPages?: (pages: number) => void
+}
+
 /**
  * The destination side: builds the machine from the stream (a fresh VM: memslot, pages and
  * their tags through KVM_ARM_MTE_COPY_TAGS, registers, devices; see MachineLoader), answers
@@ -484,7 +495,7 @@ export interface IncomingGuest {
  * bad, refused or cut-off stream before the guest runs is answered ACK false when the channel
  * still works, and rejects with a FileFormatError or ChannelError.
  */
-export async function receiveMigration(channel: Channel, makeMachine: (config: MachineConfig) => Machine, source = 'migration stream'): Promise<IncomingGuest> {
+export async function receiveMigration(channel: Channel, makeMachine: (config: MachineConfig) => Machine, source = 'migration stream', options: ReceiveOptions = {}): Promise<IncomingGuest> {
   const loader = new MachineLoader(source, makeMachine)
   // An orderly end before END: the receiver names where the stream stopped.
   const connection = new Connection(channel, (error) => {
@@ -500,6 +511,9 @@ export async function receiveMigration(channel: Channel, makeMachine: (config: M
   let arrived: (() => void) | undefined
   let started: (() => void) | undefined
   const receiver: MigrationReceiver = new MigrationReceiver(source, {
+    hello: (hello) => {
+      if (hello.pages !== undefined) options.expectPages?.(hello.pages)
+    },
     config: (config, offset) => {
       loader.config(config, offset)
       reply(ackRecord(true))
@@ -604,8 +618,8 @@ function postcopyGuest(machine: Machine, receiver: MigrationReceiver, connection
  * The destination side for callers that want the whole guest before it runs: as
  * receiveMigration, but a post-copy stream is received to its end before this returns.
  */
-export async function receiveMachine(channel: Channel, makeMachine: (config: MachineConfig) => Machine, source = 'migration stream'): Promise<Machine> {
-  const incoming = await receiveMigration(channel, makeMachine, source)
+export async function receiveMachine(channel: Channel, makeMachine: (config: MachineConfig) => Machine, source = 'migration stream', options: ReceiveOptions = {}): Promise<Machine> {
+  const incoming = await receiveMigration(channel, makeMachine, source, options)
   await incoming.complete
   return incoming.machine
 }

@@ -9,7 +9,8 @@ import type { MachineConfig } from '../config.js'
 import { FileFormatError } from '../errors.js'
 import { batchPages, type PageRecord } from '../memory/page.js'
 import type { VcpuState } from '../snapshot/records.js'
-import { AckReader, MigrationReceiver, MigrationSender, ackRecord, type Ack } from './index.js'
+import { encodeJson, encodeRecord, RecordType } from '../snapshot/records.js'
+import { AckReader, MIGRATION_MAGIC, MIGRATION_VERSION, MigrationReceiver, MigrationSender, ackRecord, type Ack } from './index.js'
 
 const RAM = 0x4000_0000
 const config: MachineConfig = { ramBase: RAM, ramSize: 1 << 20, cpus: 1, mte: true, backing: 'anon' }
@@ -153,6 +154,23 @@ describe('migration stream', () => {
     expect(r.push(ack.subarray(0, 5))).toBeUndefined()
     expect(r.push(ack.subarray(5))).toEqual({ ok: true })
     expect(() => new AckReader('d').push(new MigrationSender().hello())).toThrow(/expected an ACK record, got HELLO/)
+  })
+
+  test('HELLO says how many pages the source holds when it knows; the receiver hears it before the config, and refuses a count that is none', () => {
+    const heard: { pages?: number }[] = []
+    const configs: number[] = []
+    const listen = (): MigrationReceiver => new MigrationReceiver('s', { hello: (h) => heard.push(h), config: () => configs.push(heard.length) })
+    const told = new MigrationSender()
+    listen().push(concat([told.hello(163_840), told.config(config)]))
+    const silent = new MigrationSender()
+    listen().push(concat([silent.hello(), silent.config(config)]))
+    expect(heard).toEqual([{ pages: 163_840 }, {}])
+    expect(configs).toEqual([1, 2])
+    expect(() => new MigrationSender().hello(-1)).toThrow(/-1 is not a page count/)
+    for (const pages of [-1, 1.5, '12', null]) {
+      const hello = encodeRecord(RecordType.HELLO, encodeJson({ magic: MIGRATION_MAGIC, version: MIGRATION_VERSION, pages }))
+      expect(() => listen().push(hello)).toThrow(new RegExp(`s: at offset 0 .*HELLO record: ${JSON.stringify(pages)?.replace('.', '\\.')} is not a page count`))
+    }
   })
 
   test('bytes after END, even in the chunk that carries END, are refused', () => {

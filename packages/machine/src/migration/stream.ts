@@ -72,11 +72,16 @@ export class MigrationSender {
   private cpus = 0
   private config_: MachineConfig | undefined
 
-  /** The HELLO record: protocol name and version. */
-  hello(): Uint8Array {
+  /**
+   * The HELLO record: protocol name and version, and (`pages`) how many pages of guest memory
+   * the source holds, about what the stream will fill on the destination (it backs that much
+   * host memory ahead of the pages; a receiver that does not know the field ignores it).
+   */
+  hello(pages?: number): Uint8Array {
     this.expect('hello', 'HELLO')
+    if (pages !== undefined && !(Number.isSafeInteger(pages) && pages >= 0)) throw new RangeError(`migration: ${pages} is not a page count`)
     this.stage = 'config'
-    return encodeRecord(RecordType.HELLO, encodeJson({ magic: MIGRATION_MAGIC, version: MIGRATION_VERSION }))
+    return encodeRecord(RecordType.HELLO, encodeJson(pages === undefined ? { magic: MIGRATION_MAGIC, version: MIGRATION_VERSION } : { magic: MIGRATION_MAGIC, version: MIGRATION_VERSION, pages }))
   }
 
   /** The CONFIG record: the machine the destination builds. */
@@ -184,6 +189,8 @@ export class MigrationSender {
 
 /** What a migration stream delivers; `offset` is where the record starts in the stream. */
 export interface MigrationHandlers {
+  /** The stream's HELLO: `pages`, when the source said, is how many pages of guest memory it holds. */
+  hello?(hello: { readonly pages?: number }): void
   /** The machine config (answer it with `ackRecord(true)`, or a refusal). */
   config?(config: MachineConfig, offset: number): void
   /**
@@ -285,13 +292,15 @@ export class MigrationReceiver {
     switch (record.type) {
       case RecordType.HELLO: {
         order('hello')
-        const hello = decodeJson(record, this.source) as { magic?: unknown; version?: unknown } | null
+        const hello = decodeJson(record, this.source) as { magic?: unknown; version?: unknown; pages?: unknown } | null
         if (hello?.magic !== MIGRATION_MAGIC) this.fail(record, 'not a tagvm migration stream')
         if (hello.version !== MIGRATION_VERSION) {
           const by = typeof hello.version === 'number' && hello.version < MIGRATION_VERSION ? 'an older' : 'a newer'
           this.fail(record, `migration protocol version ${JSON.stringify(hello.version)} (sent by ${by} tagvm); this tagvm speaks version ${MIGRATION_VERSION}`)
         }
+        if (hello.pages !== undefined && !(Number.isSafeInteger(hello.pages) && (hello.pages as number) >= 0)) this.fail(record, `HELLO record: ${JSON.stringify(hello.pages)} is not a page count`)
         this.stage = 'config'
+        this.handlers.hello?.(hello.pages === undefined ? {} : { pages: hello.pages as number })
         break
       }
       case RecordType.CONFIG: {
