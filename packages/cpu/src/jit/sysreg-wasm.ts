@@ -71,8 +71,13 @@ export function sysFlags(cpu: Cpu): number {
   // DC ZVA: EL0 needs SCTLR_EL1.DZE, HCR_EL2.TDZ traps it, and the wasm path zeroes 64 bytes (DCZID_EL0.BS = 4, DZP clear).
   if ((el1 || (cpu.sys[2 * SLOT.SCTLR_EL1]! & SCTLR.DZE) !== 0) && (cpu.hcrLo & HCR.TDZ) === 0 && (cpu.sys[2 * SLOT.DCZID_EL0]! & 0x1f) === 4) flags |= SYS_ZVA
   // ISB: as isbHandler, nothing for the refetch to do (code written since is ST_CHAIN's, tested in wasm).
-  if ((cpu.hcrLo & (HCR.VI | HCR.VF)) === 0 && cpu.irqLines === 0 && p[PS.IL] === 0) flags |= SYS_ISB
+  if (!refetchTakesSomething(cpu)) flags |= SYS_ISB
   return flags
+}
+
+/** Whether the run loop's page entry after a refetch has something to take: an interrupt line (virtual or physical) up, or PSTATE.IL set. */
+function refetchTakesSomething(cpu: Cpu): boolean {
+  return (cpu.hcrLo & (HCR.VI | HCR.VF)) !== 0 || cpu.irqLines !== 0 || cpu.p[PS.IL] !== 0
 }
 
 /**
@@ -85,7 +90,7 @@ export function sysFlags(cpu: Cpu): number {
  */
 export function isbHandler(cpu: Cpu): () => number {
   return () => {
-    if ((cpu.hcrLo & (HCR.VI | HCR.VF)) !== 0 || cpu.irqLines !== 0 || cpu.p[PS.IL] !== 0 || !cpu.code.synced()) cpu.refetch()
+    if (refetchTakesSomething(cpu) || !cpu.code.synced()) cpu.refetch()
     return 0
   }
 }
