@@ -8,8 +8,9 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { cpuUsage } from 'node:process'
+import { setFlagsFromString } from 'node:v8'
 import { decode } from '@tagvm/a64'
-import { Machine } from '../src/index.js'
+import { JIT_V8_FLAGS, Machine } from '../src/index.js'
 import { HASH_ENTRIES, HASH_ENTRY_BYTES, HASH_GEN, HASH_KEY, ST_CHAIN_GEN, ST_HASH } from '../../cpu/src/jit/layout.js'
 
 const dir = new URL('../../../guests/linux/out/', import.meta.url).pathname
@@ -19,6 +20,8 @@ const INIT_LINE = '=== tagvm-kit: /init started'
 const [mode = 'jit', threshold] = process.argv.slice(2)
 const jit = mode === 'jit'
 let screen = ''
+// What the CLI's --jit does (NOV8FLAGS=1: V8's defaults, for comparison).
+if (jit && process.env['NOV8FLAGS'] !== '1') setFlagsFromString(JIT_V8_FLAGS)
 const machine = Machine.create(
   { ramBase: 0x4000_0000, ramSize: 1 << 30, cpus: 1, mte: true, backing: 'anon', clock: 'instructions' },
   { console: (bytes) => (screen += new TextDecoder().decode(bytes)) },

@@ -10,6 +10,7 @@ export { type MachineConfig, type Backing, type ClockKind, BACKINGS, CLOCKS, MAX
 export { FileFormatError, MachineRefusedError, isFileFormatError, isMachineRefusedError } from './errors.js'
 // The machine (vCPUs through @tagvm/vmm-api) and its guest memory
 export { Machine, BOOT_PSTATE, BOOT_SCTLR_EL1, MAX_GUEST_RAM, MAX_JIT_GUEST_RAM, MP_STATE_DEVICE, type MachineHostOptions, type MachineIo, type StopReason, type MissingPageStop, type RunOptions } from './machine/machine.js'
+export { JIT_V8_FLAGS } from './machine/jit-v8-flags.js'
 export { GuestMemory, type RamRegion, type PageScanOptions } from './memory/guest-memory.js'
 export { PAGE_SIZE, TAG_BYTES_PER_PAGE, BATCH_DATA, BATCH_TAGS, PageBatch, batchPages, batchGuestBytes, concatBytes, type PageRecord, type PageBatchView } from './memory/page.js'
 export { LoadedPages } from './memory/loaded-pages.js'

@@ -1,4 +1,5 @@
-import { Machine, VIRT_RAM_BASE, isMachineRefusedError, type MachineConfig, type MachineHostOptions, type StopReason } from '@tagvm/machine'
+import { setFlagsFromString } from 'node:v8'
+import { JIT_V8_FLAGS, Machine, VIRT_RAM_BASE, isMachineRefusedError, type MachineConfig, type MachineHostOptions, type StopReason } from '@tagvm/machine'
 import { spawnVcpuWorker } from '../vcpu-worker.js'
 import { EXIT_FAILURE, EXIT_LIMIT, EXIT_OK, type MachineOptions, type SmpMode } from '../cli-args.js'
 import { CommandFailure, type CliIo } from '../cli-io.js'
@@ -30,7 +31,10 @@ export function smpHost(mode: SmpMode): MachineHostOptions {
 
 /** The host options of --jit (restore and migrate receive take it without the other machine options). */
 export function jitHost(jit: boolean): MachineHostOptions {
-  return jit ? { jit: true } : {}
+  if (!jit) return {}
+  // Before the first translation: V8 reads the tiering budget when it instantiates a module.
+  setFlagsFromString(JIT_V8_FLAGS)
+  return { jit: true }
 }
 
 /** The machine the command line describes; a host that cannot build it is a one-line failure with a hint. */
