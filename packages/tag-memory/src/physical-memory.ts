@@ -774,7 +774,7 @@ export class PhysicalMemory {
    */
   readFrameTags(pfns: ArrayLike<number>, from: number, count: number, dst: Uint8Array, dstOffset = 0): void {
     this.checkFrameList('readFrameTags', pfns, from, count, dst, dstOffset, GRANULES_PER_PAGE, true)
-    const words = LITTLE_ENDIAN && ((dst.byteOffset + dstOffset) & 1) === 0 ? new Uint16Array(dst.buffer, dst.byteOffset + dstOffset, count * (GRANULES_PER_PAGE >>> 1)) : null
+    const words = LITTLE_ENDIAN && ((dst.byteOffset + dstOffset) & 3) === 0 ? new Uint32Array(dst.buffer, dst.byteOffset + dstOffset, count * (GRANULES_PER_PAGE >>> 2)) : null
     for (let i = 0; i < count; i++) {
       const pfn = pfns[from + i] as number
       const out = dstOffset + i * GRANULES_PER_PAGE
@@ -786,9 +786,14 @@ export class PhysicalMemory {
       const packed = this.slabOf(slot)
       const base = PhysicalMemory.slotOffset(slot)
       if (words) {
-        // Each packed byte becomes two output bytes: one 16-bit store.
-        const w = i * (GRANULES_PER_PAGE >>> 1)
-        for (let b = 0; b < TAG_BYTES_PER_PAGE; b++) words[w + b] = SPREAD_NIBBLES[packed[base + b] as number] as number
+        // Two packed bytes (nibbles n3 n2 n1 n0) become four output bytes (n0, n1, n2, n3): the
+        // nibbles are spread by shifts and masks, and stored as one 32-bit word.
+        let w = i * (GRANULES_PER_PAGE >>> 2)
+        for (let b = base; b < base + TAG_BYTES_PER_PAGE; b += 2, w++) {
+          const x = (packed[b] as number) | ((packed[b + 1] as number) << 8)
+          const y = (x | (x << 8)) & 0x00ff_00ff
+          words[w] = (y | (y << 4)) & 0x0f0f_0f0f
+        }
       } else {
         for (let b = 0; b < TAG_BYTES_PER_PAGE; b++) {
           const byte = packed[base + b] as number
