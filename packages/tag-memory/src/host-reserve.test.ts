@@ -10,6 +10,8 @@ import {
   hugePageFriendly,
   liveHostArenaBytes,
   newArena,
+  sharedHostArenas,
+  useSharedHostArenas,
   prefaultHostMemory,
   prefaultedHostBytes,
   releasePrefaultedHostMemory,
@@ -272,8 +274,12 @@ test('a memory with a supply takes its ready arenas before making fresh ones (th
   expect(new PhysicalMemory({ size: 4 * MiB, shared: true }).supplyHostArenas(supply)).toBe(false)
 })
 
-test('arenas are zeroed SharedArrayBuffers here, which start no garbage collection as ArrayBuffers of their size do', async () => {
+test('with useSharedHostArenas, arenas are zeroed SharedArrayBuffers, which start no garbage collection as ArrayBuffers of their size do', async () => {
+  expect(sharedHostArenas()).toBe(false)
+  expect(newArena(4 * MiB - PAGE_SIZE).buffer).toBeInstanceOf(ArrayBuffer)
+  useSharedHostArenas(true)
   const arena = newArena(4 * MiB - PAGE_SIZE)
+  useSharedHostArenas(false)
   expect(arena.buffer).toBeInstanceOf(SharedArrayBuffer)
   expect(arena.length).toBe(4 * MiB - PAGE_SIZE)
   expect(arena.every((b) => b === 0)).toBe(true)
@@ -289,8 +295,9 @@ test('arenas are zeroed SharedArrayBuffers here, which start no garbage collecti
     expect(held).toHaveLength(8) // alive until counted
     return count
   }
-  const plain = await collections((bytes) => new Uint8Array(bytes))
-  const arenas = await collections(newArena)
+  const plain = await collections(newArena)
+  useSharedHostArenas(true)
+  const arenas = await collections(newArena).finally(() => useSharedHostArenas(false))
   expect(plain).toBeGreaterThanOrEqual(4)
   expect(arenas).toBeLessThan(plain / 2)
 })

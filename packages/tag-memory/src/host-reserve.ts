@@ -37,16 +37,33 @@ export function hugePageFriendly(bytes: number): number {
   return Math.ceil(bytes / BLOCK_SIZE) * BLOCK_SIZE - PAGE_SIZE
 }
 
+/** Whether new arenas go on SharedArrayBuffers (useSharedHostArenas). */
+let sharedArenas = false
+
 /**
- * A zeroed arena of `bytes` on a SharedArrayBuffer where there is one (Node; a cross-origin
- * isolated page), else on an ArrayBuffer. Only the memory that takes it ever refers to it, so
- * nothing is shared: the point is V8's accounting. V8 counts every ArrayBuffer's bytes as
- * external memory, and each 64 MiB more of it since the last collection starts one (in a
- * restore, 24 of its 30 pauses, 300-500 ms of main-thread CPU per 512 MiB of guest memory);
- * a SharedArrayBuffer's bytes start none.
+ * Puts host arenas made from now on (newArena) on SharedArrayBuffers where the runtime has them
+ * (Node; a cross-origin isolated page), or on ArrayBuffers again with `false` (the default).
+ * Only the memory that takes an arena ever refers to it, so nothing is shared: the point is
+ * V8's accounting. V8 counts every ArrayBuffer's bytes as external memory and starts a garbage
+ * collection for about every 64 MiB more of it (a restore of 512 MiB: 24 of its 30 pauses,
+ * 300-500 ms of CPU); a SharedArrayBuffer's bytes start none. The price: a memory that became
+ * garbage gives its arenas back only at the next collection the JavaScript heap itself starts,
+ * not promptly (8 memories of 128 MiB made and dropped in turn: 675 MiB resident at the peak,
+ * against 271). So a process that holds one machine for its life (the tagvm CLI) turns it on;
+ * one that makes and drops many (a test run) need not.
  */
+export function useSharedHostArenas(on: boolean): void {
+  sharedArenas = on
+}
+
+/** Whether host arenas go on SharedArrayBuffers (useSharedHostArenas). */
+export function sharedHostArenas(): boolean {
+  return sharedArenas && typeof SharedArrayBuffer === 'function'
+}
+
+/** A zeroed arena of `bytes`: on a SharedArrayBuffer or an ArrayBuffer, as useSharedHostArenas says. */
 export function newArena(bytes: number): Uint8Array {
-  return new Uint8Array(typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes))
+  return new Uint8Array(sharedHostArenas() ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes))
 }
 
 /**

@@ -1,4 +1,5 @@
 import { expect, test } from 'vitest'
+import { tagsAreNibbles } from '../snapshot/records.js'
 import { isZero, wordsZero } from './page.js'
 
 test('isZero and wordsZero see one non-zero byte anywhere, at any alignment and length', () => {
@@ -22,6 +23,23 @@ test('isZero and wordsZero see one non-zero byte anywhere, at any alignment and 
         expect(wordsZero(words, from, count)).toBe(!(at >= from && at < from + count))
         words[at] = 0
       }
+    }
+  }
+})
+
+test('tagsAreNibbles finds a byte above 15 at any position, alignment and length', () => {
+  const buffer = new Uint8Array(48)
+  for (let offset = 0; offset < 4; offset++) {
+    for (let length = 0; offset + length <= buffer.length; length++) {
+      const tags = buffer.subarray(offset, offset + length)
+      tags.fill(15)
+      expect(tagsAreNibbles(tags)).toBe(true)
+      for (let at = 0; at < length; at++) {
+        tags[at] = 16
+        expect(tagsAreNibbles(tags)).toBe(false)
+        tags[at] = 15
+      }
+      tags.fill(0)
     }
   }
 })
