@@ -34,6 +34,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as machinePackage from '@tagvm/machine'
 import { Machine, sendMachine, writeMachineSnapshot, type MachineConfig } from '@tagvm/machine'
+import * as vmmApi from '@tagvm/vmm-api'
 import { KVM_ARM_TAGS_TO_GUEST, ga, prefaultHostMemory, releasePrefaultedHostMemory } from '@tagvm/vmm-api'
 import { connectEndpoint } from '../src/endpoint.js'
 import { restoreMachine, saveMachine, saveSnapshotFile } from '../src/files/index.js'
@@ -158,6 +159,8 @@ function hugePages(): string {
 }
 
 const compared: Record<'tagged' | 'untagged', ComparedFigures> = { tagged: {}, untagged: {} }
+// Host arenas as the tagvm CLI makes them (it turns this on; a tagvm without it has none).
+if ('useSharedHostArenas' in vmmApi) vmmApi.useSharedHostArenas(true)
 const load = (): string => `load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`
 
 try {

@@ -14,6 +14,10 @@ else {
     if (error.code !== 'EPIPE') throw error
     process.exit(0)
   })
-  const [{ runCli }, { VERSION }] = await Promise.all([import('./cli-main.js'), import('./version.js')])
+  const [{ runCli }, { VERSION }, { useSharedHostArenas }] = await Promise.all([import('./cli-main.js'), import('./version.js'), import('@tagvm/vmm-api')])
+  // One machine for the process's life: its host arenas need not go back before it ends, and on
+  // SharedArrayBuffers they start no garbage collection per 64 MiB (a restore's or an incoming
+  // migration's main-thread time; see useSharedHostArenas).
+  useSharedHostArenas(true)
   process.exitCode = await runCli(argv, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin }, VERSION)
 }

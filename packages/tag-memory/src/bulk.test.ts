@@ -1,5 +1,6 @@
 // The bulk paths snapshots and migration use: whole frames and their tags over frame lists
 // (PhysicalMemory), a range faulted in at once and user copies over it (HostMm).
+import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
 import { GRANULES_PER_PAGE, PAGE_SIZE } from './constants.js'
 import { ErrnoError } from './errno.js'
@@ -61,7 +62,7 @@ describe('PhysicalMemory: whole frames and their tags over frame lists', () => {
     for (let g = 0; g < GRANULES_PER_PAGE; g++) memory.setTag(2 * PAGE_SIZE + g * 16, g & 15)
     memory.setTagged(2)
     const out = new Uint8Array(4 * GRANULES_PER_PAGE + 1).fill(0xff)
-    // At an odd offset (no 16-bit stores) and at an even one.
+    // At an odd offset (byte stores) and at an aligned one (a 32-bit store per four tags).
     memory.readFrameTags([1, 2, 512, 7], 0, 4, out, 1)
     expect(out[0]).toBe(0xff)
     const tags = out.subarray(1)
@@ -72,6 +73,22 @@ describe('PhysicalMemory: whole frames and their tags over frame lists', () => {
     memory.readFrameTags([2], 0, 1, even)
     expect(even).toEqual(tags.subarray(GRANULES_PER_PAGE, 2 * GRANULES_PER_PAGE))
     expect(() => memory.readFrameTags([2, 300], 0, 2, new Uint8Array(2 * GRANULES_PER_PAGE))).toThrow(/readFrameTags: frame 0x12c \(entry 1\)/)
+  })
+
+  test('readFrameTags gives the same random tags through its word path (aligned) and its byte path (unaligned)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 3 * GRANULES_PER_PAGE, maxLength: 3 * GRANULES_PER_PAGE, max: 15 }), fc.integer({ min: 1, max: 3 }), (tags, misalign) => {
+        const memory = new PhysicalMemory({ size: MiB })
+        memory.writeFrameTags([4, 9, 5], 0, 3, tags)
+        const aligned = new Uint8Array(3 * GRANULES_PER_PAGE + 4)
+        memory.readFrameTags([4, 9, 5], 0, 3, aligned, 4)
+        const unaligned = new Uint8Array(3 * GRANULES_PER_PAGE + 4)
+        memory.readFrameTags([4, 9, 5], 0, 3, unaligned, misalign)
+        expect(aligned.subarray(4)).toEqual(tags)
+        expect(unaligned.subarray(misalign, misalign + 3 * GRANULES_PER_PAGE)).toEqual(tags)
+      }),
+      { numRuns: 50 },
+    )
   })
 
   test('writeFrameTags sets every tag and marks the frames tagged; a tag above 15, a device frame or a short buffer changes nothing', () => {

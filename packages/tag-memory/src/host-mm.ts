@@ -2,6 +2,7 @@ import { GRANULE_SIZE, PAGE_SIZE } from './constants.js'
 import { ErrnoError } from './errno.js'
 import { DeviceRegion, type HostFile } from './host-files.js'
 import type { HostKernel } from './host-kernel.js'
+import { PageTable } from './host-page-table.js'
 import {
   HPAGE_FRAMES,
   HPAGE_SIZE,
@@ -146,7 +147,7 @@ export type InvalidateListener = (start: number, end: number) => void
 export class HostMm {
   readonly kernel: HostKernel
   private vmaList: Vma[] = []
-  private readonly ptes = new Map<number, Pte>()
+  private readonly ptes = new PageTable()
   private readonly invalidateListeners: InvalidateListener[] = []
   private tagCheck: TagCheckMode = 'none'
   /** faultInPages' frames taken new under `overwrite` (reused). */
@@ -425,16 +426,12 @@ export class HostMm {
   }
 
   private forEachPte(start: number, end: number, visit: (vpn: number, pte: Pte) => void): void {
-    const first = start / PAGE_SIZE
-    const last = end / PAGE_SIZE
-    if (last - first <= this.ptes.size) {
-      for (let vpn = first; vpn < last; vpn++) {
-        const pte = this.ptes.get(vpn)
-        if (pte) visit(vpn, pte)
-      }
-    } else {
-      for (const [vpn, pte] of [...this.ptes]) if (vpn >= first && vpn < last) visit(vpn, pte)
-    }
+    // Collected first: a visit may change PTEs other than its own (a swap-out of a shared page).
+    const found: [number, Pte][] = []
+    this.ptes.forEachIn(start / PAGE_SIZE, end / PAGE_SIZE, (vpn, pte) => {
+      found.push([vpn, pte])
+    })
+    for (const [vpn, pte] of found) visit(vpn, pte)
   }
 
   /**
@@ -745,7 +742,7 @@ export class HostMm {
     const child = new HostMm(this.kernel)
     child.vmaList = this.vmaList.map((v) => ({ ...v }))
     child.tagCheck = this.tagCheck
-    for (const [vpn, pte] of this.ptes) {
+    for (const [vpn, pte] of this.ptes.entries()) {
       if (pte.kind === 'swap') {
         child.ptes.set(vpn, { kind: 'swap', entry: pte.entry })
         pte.entry.refs++

@@ -1,3 +1,4 @@
+import { PerformanceObserver } from 'node:perf_hooks'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { afterEach, expect, test } from 'vitest'
@@ -8,6 +9,9 @@ import {
   HOST_ARENA_SIZE,
   hugePageFriendly,
   liveHostArenaBytes,
+  newArena,
+  sharedHostArenas,
+  useSharedHostArenas,
   prefaultHostMemory,
   prefaultedHostBytes,
   releasePrefaultedHostMemory,
@@ -268,4 +272,32 @@ test('a memory with a supply takes its ready arenas before making fresh ones (th
   expect(back[0]).toBe(7)
   // Memory whose buffers exist from the start takes no arenas.
   expect(new PhysicalMemory({ size: 4 * MiB, shared: true }).supplyHostArenas(supply)).toBe(false)
+})
+
+test('with useSharedHostArenas, arenas are zeroed SharedArrayBuffers, which start no garbage collection as ArrayBuffers of their size do', async () => {
+  expect(sharedHostArenas()).toBe(false)
+  expect(newArena(4 * MiB - PAGE_SIZE).buffer).toBeInstanceOf(ArrayBuffer)
+  useSharedHostArenas(true)
+  const arena = newArena(4 * MiB - PAGE_SIZE)
+  useSharedHostArenas(false)
+  expect(arena.buffer).toBeInstanceOf(SharedArrayBuffer)
+  expect(arena.length).toBe(4 * MiB - PAGE_SIZE)
+  expect(arena.every((b) => b === 0)).toBe(true)
+  /** Collections while `allocate` makes eight arena-sized buffers (kept alive, never touched: virtual memory only). */
+  const collections = async (allocate: (bytes: number) => Uint8Array): Promise<number> => {
+    let count = 0
+    const observer = new PerformanceObserver((list) => (count += list.getEntries().length))
+    observer.observe({ entryTypes: ['gc'] })
+    const held: Uint8Array[] = []
+    for (let i = 0; i < 8; i++) held.push(allocate(hugePageFriendly(HOST_ARENA_SIZE)))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    observer.disconnect()
+    expect(held).toHaveLength(8) // alive until counted
+    return count
+  }
+  const plain = await collections(newArena)
+  useSharedHostArenas(true)
+  const arenas = await collections(newArena).finally(() => useSharedHostArenas(false))
+  expect(plain).toBeGreaterThanOrEqual(4)
+  expect(arenas).toBeLessThan(plain / 2)
 })

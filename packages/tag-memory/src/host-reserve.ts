@@ -37,6 +37,35 @@ export function hugePageFriendly(bytes: number): number {
   return Math.ceil(bytes / BLOCK_SIZE) * BLOCK_SIZE - PAGE_SIZE
 }
 
+/** Whether new arenas go on SharedArrayBuffers (useSharedHostArenas). */
+let sharedArenas = false
+
+/**
+ * Puts host arenas made from now on (newArena) on SharedArrayBuffers where the runtime has them
+ * (Node; a cross-origin isolated page), or on ArrayBuffers again with `false` (the default).
+ * Only the memory that takes an arena ever refers to it, so nothing is shared: the point is
+ * V8's accounting. V8 counts every ArrayBuffer's bytes as external memory and starts a garbage
+ * collection for about every 64 MiB more of it (a restore of 512 MiB: 24 of its 30 pauses,
+ * 300-500 ms of CPU); a SharedArrayBuffer's bytes start none. The price: a memory that became
+ * garbage gives its arenas back only at the next collection the JavaScript heap itself starts,
+ * not promptly (8 memories of 128 MiB made and dropped in turn: 675 MiB resident at the peak,
+ * against 271). So a process that holds one machine for its life (the tagvm CLI) turns it on;
+ * one that makes and drops many (a test run) need not.
+ */
+export function useSharedHostArenas(on: boolean): void {
+  sharedArenas = on
+}
+
+/** Whether host arenas go on SharedArrayBuffers (useSharedHostArenas). */
+export function sharedHostArenas(): boolean {
+  return sharedArenas && typeof SharedArrayBuffer === 'function'
+}
+
+/** A zeroed arena of `bytes`: on a SharedArrayBuffer or an ArrayBuffer, as useSharedHostArenas says. */
+export function newArena(bytes: number): Uint8Array {
+  return new Uint8Array(sharedHostArenas() ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes))
+}
+
 /**
  * Memory this process has already made the OS back (QEMU's -mem-prealloc; MAP_POPULATE):
  * arenas of zeroed memory, every 4 KiB page written once, each waiting for the next unshared
@@ -85,7 +114,7 @@ export function prefaultHostMemory(bytes: number): number {
   const full = hugePageFriendly(HOST_ARENA_SIZE)
   for (let done = 0; done < total; ) {
     // Arenas of the full size while more than that is left; the last takes the pages they lack.
-    const arena = new Uint8Array(total - done > HOST_ARENA_SIZE ? full : total - done)
+    const arena = newArena(total - done > HOST_ARENA_SIZE ? full : total - done)
     // A write fault backs each page; writing zero leaves the arena as a fresh one reads.
     for (let at = 0; at < arena.length; at += PAGE_SIZE) arena[at] = 0
     reserve.push(arena)
@@ -175,7 +204,7 @@ export class HostArenas {
     if (supplied !== undefined) arena = supplied
     else {
       const grown = hugePageFriendly(Math.min(HOST_ARENA_SIZE, Math.max(FIRST_HOST_ARENA_SIZE, this.account.bytes)))
-      arena = new Uint8Array(Math.max(length, Math.min(grown, need)))
+      arena = newArena(Math.max(length, Math.min(grown, need)))
       this.supply?.madeFresh(arena.length)
     }
     this.arena = arena

@@ -18,7 +18,7 @@ export {
   type SharedMemoryHandle,
   type WasmMemory,
 } from './physical-memory.js'
-export { HOST_ARENA_SIZE, hugePageFriendly, liveHostArenaBytes, prefaultHostMemory, prefaultedHostBytes, releasePrefaultedHostMemory, type HostArenaSupply } from './host-reserve.js'
+export { HOST_ARENA_SIZE, hugePageFriendly, liveHostArenaBytes, prefaultHostMemory, prefaultedHostBytes, releasePrefaultedHostMemory, sharedHostArenas, useSharedHostArenas, type HostArenaSupply } from './host-reserve.js'
 export * from './mman.js'
 export { HostKernel, type HostKernelOptions, type HostKernelStats, type ThpMode } from './host-kernel.js'
 export {

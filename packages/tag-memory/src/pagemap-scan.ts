@@ -3,6 +3,7 @@
 // categories. A VMM uses it to find the guest memory worth saving without reading all of it.
 import { PAGE_SIZE } from './constants.js'
 import { ErrnoError } from './errno.js'
+import type { PageTable } from './host-page-table.js'
 import type { Pte } from './host-pages.js'
 
 /** Categories of PAGEMAP_SCAN (include/uapi/linux/fs.h). */
@@ -71,13 +72,13 @@ export interface ScanVma {
 }
 
 /**
- * The scan over one address space: `vmas` in address order and its PTEs by virtual page number.
+ * The scan over one address space: `vmas` in address order and its page table.
  * Holes between VMAs never match; a VM_PFNMAP VMA is skipped; a page without a PTE has no
  * category. The model has no userfaultfd write-protect and no soft-dirty bits, so
  * PAGE_IS_WRITTEN is set on every present or swapped page (as Linux does for pages that are
  * not write-protected) and PAGE_IS_WPALLOWED, PAGE_IS_SOFT_DIRTY and PAGE_IS_GUARD are never set.
  */
-export function pagemapScan(vmas: readonly ScanVma[], ptes: ReadonlyMap<number, Pte>, args: PagemapScanArgs): PagemapScanResult {
+export function pagemapScan(vmas: readonly ScanVma[], ptes: PageTable, args: PagemapScanArgs): PagemapScanResult {
   const flags = args.flags ?? 0
   const inverted = args.categoryInverted ?? 0
   const required = args.categoryMask ?? 0
@@ -122,25 +123,26 @@ export function pagemapScan(vmas: readonly ScanVma[], ptes: ReadonlyMap<number, 
     if (flags & PM_SCAN_WP_MATCHING || vma.pfnmap) continue
     const first = from / PAGE_SIZE
     const last = to / PAGE_SIZE
-    // Every page when one without a PTE can match; else only pages with a PTE, found from the
-    // PTE map when that is the smaller.
-    const sparse = !interesting(0) && last - first > ptes.size ? withPtes(ptes, first, last) : null
-    const count = sparse ? sparse.length : last - first
-    for (let i = 0; i < count; i++) {
-      const vpn = sparse ? sparse[i]! : first + i
-      const categories = pteCategories(ptes.get(vpn))
-      if (!interesting(categories)) continue
-      if (!output(vpn * PAGE_SIZE, categories)) return { regions, walkEnd: vpn * PAGE_SIZE }
+    if (interesting(0)) {
+      // A page without a PTE can match: every page.
+      for (let vpn = first; vpn < last; vpn++) {
+        const categories = pteCategories(ptes.get(vpn))
+        if (!interesting(categories)) continue
+        if (!output(vpn * PAGE_SIZE, categories)) return { regions, walkEnd: vpn * PAGE_SIZE }
+      }
+      continue
     }
+    // Only pages with a PTE can match: the page table's, leaf by leaf.
+    let stoppedAt = -1
+    ptes.forEachIn(first, last, (vpn, pte) => {
+      const categories = pteCategories(pte)
+      if (!interesting(categories) || output(vpn * PAGE_SIZE, categories)) return true
+      stoppedAt = vpn
+      return false
+    })
+    if (stoppedAt >= 0) return { regions, walkEnd: stoppedAt * PAGE_SIZE }
   }
   return { regions, walkEnd: end }
-}
-
-/** The virtual page numbers in [first, last) that have a PTE, ascending. */
-function withPtes(ptes: ReadonlyMap<number, Pte>, first: number, last: number): Float64Array {
-  const vpns: number[] = []
-  for (const vpn of ptes.keys()) if (vpn >= first && vpn < last) vpns.push(vpn)
-  return Float64Array.from(vpns).sort()
 }
 
 function pteCategories(pte: Pte | undefined): number {

@@ -340,3 +340,21 @@ describe('PhysicalMemory in a WebAssembly.Memory', () => {
     expect(() => memory.write8(0, 1)).toThrow(/cannot grow the WebAssembly.Memory/)
   })
 })
+
+test('fill with zero on shared memory (copied from a zero buffer there) clears exactly its range, across chunks', () => {
+  const memory = new PhysicalMemory({ size: 8 * 1024 * 1024, shared: true })
+  const ones = new Uint8Array(3 * 1024 * 1024).fill(0xff)
+  memory.writeBytes(1024 * 1024, ones)
+  // From inside one 2 MiB chunk into the next, not a multiple of the zero buffer's 64 KiB.
+  const from = 1024 * 1024 + 4095
+  const length = 2 * 1024 * 1024 + 70_001
+  memory.fill(from, length, 0)
+  const back = new Uint8Array(ones.length)
+  memory.readBytes(1024 * 1024, back)
+  const cleared = (i: number): boolean => i >= from - 1024 * 1024 && i < from - 1024 * 1024 + length
+  let wrong = -1
+  for (let i = 0; i < back.length && wrong < 0; i++) if (back[i] !== (cleared(i) ? 0 : 0xff)) wrong = i
+  expect(wrong).toBe(-1)
+  memory.fill(from, 16, 7)
+  expect(memory.read8(from + 15)).toBe(7)
+})

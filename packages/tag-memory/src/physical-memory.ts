@@ -439,8 +439,8 @@ export class PhysicalMemory {
       const offset = at - index * CHUNK_SIZE
       const n = Math.min(length - done, CHUNK_SIZE - offset)
       const bytes = this.chunks[index]
-      if (bytes) bytes.fill(byte, offset, offset + n)
-      else if (byte !== 0) this.chunk(index).fill(byte, offset, offset + n)
+      if (bytes) fillBytes(bytes, byte, offset, offset + n)
+      else if (byte !== 0) fillBytes(this.chunk(index), byte, offset, offset + n)
       done += n
     }
     this.noteRangeWrite(pa, length)
@@ -597,7 +597,7 @@ export class PhysicalMemory {
     const slot = this.tagSlot(pfn)
     if (slot === 0) return
     const offset = PhysicalMemory.slotOffset(slot)
-    this.slabOf(slot).fill(0, offset, offset + TAG_BYTES_PER_PAGE)
+    fillBytes(this.slabOf(slot), 0, offset, offset + TAG_BYTES_PER_PAGE)
   }
 
   /** Copies one frame's tags to another (what copy_highpage does for a tagged source). */
@@ -774,7 +774,7 @@ export class PhysicalMemory {
    */
   readFrameTags(pfns: ArrayLike<number>, from: number, count: number, dst: Uint8Array, dstOffset = 0): void {
     this.checkFrameList('readFrameTags', pfns, from, count, dst, dstOffset, GRANULES_PER_PAGE, true)
-    const words = LITTLE_ENDIAN && ((dst.byteOffset + dstOffset) & 1) === 0 ? new Uint16Array(dst.buffer, dst.byteOffset + dstOffset, count * (GRANULES_PER_PAGE >>> 1)) : null
+    const words = LITTLE_ENDIAN && ((dst.byteOffset + dstOffset) & 3) === 0 ? new Uint32Array(dst.buffer, dst.byteOffset + dstOffset, count * (GRANULES_PER_PAGE >>> 2)) : null
     for (let i = 0; i < count; i++) {
       const pfn = pfns[from + i] as number
       const out = dstOffset + i * GRANULES_PER_PAGE
@@ -786,9 +786,14 @@ export class PhysicalMemory {
       const packed = this.slabOf(slot)
       const base = PhysicalMemory.slotOffset(slot)
       if (words) {
-        // Each packed byte becomes two output bytes: one 16-bit store.
-        const w = i * (GRANULES_PER_PAGE >>> 1)
-        for (let b = 0; b < TAG_BYTES_PER_PAGE; b++) words[w + b] = SPREAD_NIBBLES[packed[base + b] as number] as number
+        // Two packed bytes (nibbles n3 n2 n1 n0) become four output bytes (n0, n1, n2, n3): the
+        // nibbles are spread by shifts and masks, and stored as one 32-bit word.
+        let w = i * (GRANULES_PER_PAGE >>> 2)
+        for (let b = base; b < base + TAG_BYTES_PER_PAGE; b += 2, w++) {
+          const x = (packed[b] as number) | ((packed[b + 1] as number) << 8)
+          const y = (x | (x << 8)) & 0x00ff_00ff
+          words[w] = (y | (y << 4)) & 0x0f0f_0f0f
+        }
       } else {
         for (let b = 0; b < TAG_BYTES_PER_PAGE; b++) {
           const byte = packed[base + b] as number
@@ -1056,6 +1061,22 @@ class DeviceFrames {
 
 const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1
 /** Packed tag byte → the two one-tag-per-byte output bytes as a little-endian word. */
+const SHARED_BUFFER = typeof SharedArrayBuffer === 'function' ? SharedArrayBuffer : null
+const ZEROS = new Uint8Array(64 * 1024)
+
+/**
+ * bytes.fill(byte, from, to), but zeroes on a SharedArrayBuffer (shared memory, or host arenas
+ * made so: useSharedHostArenas) are copied from a zero buffer: V8 fills a SharedArrayBuffer's
+ * view about 20 times slower than it copies into one (3.3 against 65 GB/s on this host).
+ */
+function fillBytes(bytes: Uint8Array, byte: number, from: number, to: number): void {
+  if (byte !== 0 || SHARED_BUFFER === null || !(bytes.buffer instanceof SHARED_BUFFER)) {
+    bytes.fill(byte, from, to)
+    return
+  }
+  for (let at = from; at < to; at += ZEROS.length) bytes.set(to - at < ZEROS.length ? ZEROS.subarray(0, to - at) : ZEROS, at)
+}
+
 const SPREAD_NIBBLES = Uint16Array.from({ length: 256 }, (_, b) => (b & 0xf) | ((b >>> 4) << 8))
 
 

@@ -77,6 +77,8 @@ export {
   type HostArenaSupply,
   prefaultedHostBytes,
   releasePrefaultedHostMemory,
+  sharedHostArenas,
+  useSharedHostArenas,
   type SharedMemoryHandle,
   type HostKernel,
   type HostMm,

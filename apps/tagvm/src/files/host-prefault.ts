@@ -1,6 +1,6 @@
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
 import type { IncomingGuest, Machine } from '@tagvm/machine'
-import { HOST_ARENA_SIZE, hugePageFriendly, prefaultedHostBytes, type HostArenaSupply } from '@tagvm/vmm-api'
+import { HOST_ARENA_SIZE, hugePageFriendly, prefaultedHostBytes, sharedHostArenas, type HostArenaSupply } from '@tagvm/vmm-api'
 
 /** Budgets are counted in these: the 2 MiB blocks host arenas are made of (hugePageFriendly). */
 const BLOCK = 2 * 1024 * 1024
@@ -30,14 +30,17 @@ const Word = {
 const WORDS = 6
 
 /**
- * The worker: claims up to an arena's worth of the budget, allocates the arena (its own memory:
- * no other thread can see it), writes each 4 KiB page once so the OS backs it, and transfers it
- * (no copy) to the main thread. Plain JavaScript, evaluated as the worker's script, so it runs
- * the same from the sources and from the build.
+ * The worker: claims up to an arena's worth of the budget, allocates the arena (no other thread
+ * can see it until it is sent), writes each 4 KiB page once so the OS backs it, and sends it to
+ * the main thread, keeping no reference. With `shared` (useSharedHostArenas) the arena is a
+ * SharedArrayBuffer, which the main thread's V8 does not count as external memory (an
+ * ArrayBuffer, transferred, starts a garbage collection there per arena taken). Plain
+ * JavaScript, evaluated as the worker's script, so it runs the same from the sources and from
+ * the build.
  */
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads')
-const { state: buffer, port, block, arenaBlocks, lead, page } = workerData
+const { state: buffer, port, block, arenaBlocks, lead, page, shared } = workerData
 const s = new Int32Array(buffer)
 const [BUDGET, CLAIMED, SENT, TAKEN, STOP, WAKE] = [0, 1, 2, 3, 4, 5]
 for (;;) {
@@ -52,7 +55,7 @@ for (;;) {
   const blocks = Math.min(arenaBlocks, budget - claimed)
   if (Atomics.compareExchange(s, CLAIMED, claimed, claimed + blocks) !== claimed) continue
   // A whole number of 2 MiB blocks less a page, as every host arena (hugePageFriendly).
-  const arena = new Uint8Array(blocks * block - page)
+  let arena = new Uint8Array(shared ? new SharedArrayBuffer(blocks * block - page) : new ArrayBuffer(blocks * block - page))
   let stopped = false
   for (let at = 0; at < arena.length && !stopped; at += block) {
     const end = Math.min(arena.length, at + block)
@@ -60,7 +63,9 @@ for (;;) {
     stopped = Atomics.load(s, STOP) !== 0
   }
   if (stopped) break
-  port.postMessage(arena.buffer, [arena.buffer])
+  if (shared) port.postMessage(arena.buffer)
+  else port.postMessage(arena.buffer, [arena.buffer])
+  arena = null
   Atomics.add(s, SENT, blocks)
   Atomics.notify(s, SENT)
 }
@@ -125,7 +130,11 @@ export class HostPrefaulter implements HostArenaSupply {
     this.port = port1
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { state: this.state.buffer, port: port2, block: BLOCK, arenaBlocks: ARENA_BLOCKS, lead: LEAD_ARENAS, page: BLOCK - hugePageFriendly(BLOCK) },
+      // Plain JavaScript that needs no loader: without the process's --import hooks (tsx when
+      // run from the sources), it starts in tens of milliseconds instead of hundreds, before the
+      // memory has made several arenas itself.
+      execArgv: [],
+      workerData: { state: this.state.buffer, port: port2, block: BLOCK, arenaBlocks: ARENA_BLOCKS, lead: LEAD_ARENAS, page: BLOCK - hugePageFriendly(BLOCK), shared: sharedHostArenas() },
       transferList: [port2],
     })
     // Neither keeps the process alive: stop() is what ends them, and an exit ends them too.
@@ -176,8 +185,13 @@ export class HostPrefaulter implements HostArenaSupply {
     const memory = machine.kvm.kernel.memory
     if (this.stopped_ || !memory.supplyHostArenas(this)) return false
     this.memories.push(memory)
-    // Less what is backed already: the memory's own arenas, and any --prealloc reserve it takes first.
-    this.back(Math.max(0, bytes - memory.hostArenaBytes - prefaultedHostBytes()))
+    // Less what is backed already: the memory's own arenas, and any --prealloc reserve it takes
+    // first. Plus one arena when anything is left to back: the pieces a memory cuts leave rests
+    // in its arenas that it never fills, so `bytes` alone ran about one arena short and the
+    // memory made its last arena itself, on this thread (LEAD_ARENAS still bounds what the
+    // worker backs ahead).
+    const left = bytes - memory.hostArenaBytes - prefaultedHostBytes()
+    this.back(left > 0 ? left + HOST_ARENA_SIZE : 0)
     return true
   }
 

@@ -11,7 +11,7 @@ import {
   type VmFd,
 } from '@tagvm/vmm-api'
 import { LoadedPages } from './loaded-pages.js'
-import { BATCH_DATA, BATCH_TAGS, PAGE_SIZE, PageBatch, TAG_BYTES_PER_PAGE, batchPages, isZero, type PageBatchView, type PageRecord } from './page.js'
+import { BATCH_DATA, BATCH_TAGS, PAGE_SIZE, PageBatch, TAG_BYTES_PER_PAGE, batchPages, wordsZero, type PageBatchView, type PageRecord } from './page.js'
 
 /** One memslot of guest RAM backed by the VMM's own mapping. */
 export interface RamRegion {
@@ -176,15 +176,19 @@ export class GuestMemory {
   private readRun(batch: PageBatch, gpa: number, count: number, keepZero: boolean, taggedOnly: boolean): void {
     const dataAt = batch.dataPages * PAGE_SIZE
     const tagAt = batch.tagPages * TAG_BYTES_PER_PAGE
-    if (!taggedOnly) this.read(gpa, batch.dataBuffer.subarray(dataAt, dataAt + count * PAGE_SIZE))
-    if (this.mte) this.copyTagsOut(gpa, count * PAGE_SIZE, batch.tagBuffer.subarray(tagAt, tagAt + count * TAG_BYTES_PER_PAGE))
+    const { dataBuffer, tagBuffer } = batch
+    if (!taggedOnly) this.read(gpa, dataBuffer.subarray(dataAt, dataAt + count * PAGE_SIZE))
+    if (this.mte) this.copyTagsOut(gpa, count * PAGE_SIZE, tagBuffer.subarray(tagAt, tagAt + count * TAG_BYTES_PER_PAGE))
+    // One word view of the run's data and one of its tags (the batch's buffers are 4-byte aligned) for the zero checks.
+    const dataWords = taggedOnly ? null : new Uint32Array(dataBuffer.buffer, dataBuffer.byteOffset + dataAt, (count * PAGE_SIZE) >>> 2)
+    const tagWords = this.mte ? new Uint32Array(tagBuffer.buffer, tagBuffer.byteOffset + tagAt, (count * TAG_BYTES_PER_PAGE) >>> 2) : null
     for (let p = 0; p < count; p++) {
       let flags = 0
-      if (!taggedOnly && keepUnlessZero(batch.dataBuffer, dataAt + p * PAGE_SIZE, batch.dataPages * PAGE_SIZE, PAGE_SIZE)) {
+      if (dataWords && keepUnlessZero(dataBuffer, dataWords, dataAt, p, batch.dataPages * PAGE_SIZE, PAGE_SIZE)) {
         batch.dataPages++
         flags |= BATCH_DATA
       }
-      if (this.mte && keepUnlessZero(batch.tagBuffer, tagAt + p * TAG_BYTES_PER_PAGE, batch.tagPages * TAG_BYTES_PER_PAGE, TAG_BYTES_PER_PAGE)) {
+      if (tagWords && keepUnlessZero(tagBuffer, tagWords, tagAt, p, batch.tagPages * TAG_BYTES_PER_PAGE, TAG_BYTES_PER_PAGE)) {
         batch.tagPages++
         flags |= BATCH_TAGS
       }
@@ -420,9 +424,13 @@ export class GuestMemory {
   }
 }
 
-/** Moves the `size` bytes at `from` down to `to` unless they are all zero; true when they are kept. */
-function keepUnlessZero(buffer: Uint8Array, from: number, to: number, size: number): boolean {
-  if (isZero(buffer.subarray(from, from + size))) return false
+/**
+ * Moves item `index` of a run read at `runAt` in `buffer` (items of `size` bytes; `words` views
+ * the run) down to `to` unless it is all zero; true when it is kept.
+ */
+function keepUnlessZero(buffer: Uint8Array, words: Uint32Array, runAt: number, index: number, to: number, size: number): boolean {
+  if (wordsZero(words, (index * size) >>> 2, size >>> 2)) return false
+  const from = runAt + index * size
   if (to !== from) buffer.copyWithin(to, from, from + size)
   return true
 }

@@ -15,12 +15,18 @@ export interface PageRecord {
 
 /** Whether every byte is zero; a word at a time when the view is 4-byte aligned (page buffers always are). */
 export function isZero(bytes: Uint8Array): boolean {
-  if (bytes.byteOffset % 4 === 0 && bytes.length % 4 === 0) {
-    const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2)
-    for (let i = 0; i < words.length; i++) if (words[i] !== 0) return false
-    return true
-  }
+  if (bytes.byteOffset % 4 === 0 && bytes.length % 4 === 0) return wordsZero(new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2), 0, bytes.length >> 2)
   for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) return false
+  return true
+}
+
+/** Whether `words[from, from + count)` are all zero (a page's check without a view of its own). */
+export function wordsZero(words: Uint32Array, from: number, count: number): boolean {
+  // Four words per step, OR-ed: one branch per 16 bytes.
+  let i = from
+  const end = from + count
+  for (; i + 4 <= end; i += 4) if ((words[i]! | words[i + 1]! | words[i + 2]! | words[i + 3]!) !== 0) return false
+  for (; i < end; i++) if (words[i] !== 0) return false
   return true
 }
 

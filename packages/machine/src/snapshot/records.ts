@@ -245,15 +245,20 @@ export function encodePagesRecord(batch: PageBatchView): Uint8Array[] {
   return [head, data, tags, crc]
 }
 
-/** Whether every byte is at most 15, four at a time where aligned. */
-function tagsAreNibbles(tags: Uint8Array): boolean {
-  let i = 0
-  if ((tags.byteOffset & 3) === 0) {
-    const words = new Uint32Array(tags.buffer, tags.byteOffset, tags.length >>> 2)
-    for (let w = 0; w < words.length; w++) if (words[w]! & 0xf0f0_f0f0) return false
-    i = words.length * 4
+/**
+ * Whether every byte is at most 15: bytes up to a 4-byte boundary of the buffer, then four at
+ * a time (a record's tags sit anywhere in the stream), then the rest.
+ */
+export function tagsAreNibbles(tags: Uint8Array): boolean {
+  const head = (4 - (tags.byteOffset & 3)) & 3
+  if (tags.length < head + 4) {
+    for (let i = 0; i < tags.length; i++) if (tags[i]! > 15) return false
+    return true
   }
-  for (; i < tags.length; i++) if (tags[i]! > 15) return false
+  for (let i = 0; i < head; i++) if (tags[i]! > 15) return false
+  const words = new Uint32Array(tags.buffer, tags.byteOffset + head, (tags.length - head) >>> 2)
+  for (let w = 0; w < words.length; w++) if (words[w]! & 0xf0f0_f0f0) return false
+  for (let i = head + words.length * 4; i < tags.length; i++) if (tags[i]! > 15) return false
   return true
 }
 
