@@ -12,6 +12,7 @@
 // generation moved. A store by this CPU into a frame it holds code from drops that code at
 // once (the block it runs in ends there).
 
+import { storeAsDoubles } from './field-shapes.js'
 import { ACCESS_FETCH } from '@tagvm/mmu'
 import { HCR, PAGE_OFFSET_MASK, PAGE_SIZE, TWO32 } from './constants.js'
 import type { Cpu } from './cpu.js'
@@ -83,6 +84,7 @@ export class CodeCache {
     this.epochs = cpu.memory.codeEpochs
     this.seenWrites = this.epochs[0]!
     this.seenFlushes = this.epochs[1]!
+    storeAsDoubles(this, ['fetchHi'])
   }
 
   /**

@@ -10,9 +10,7 @@ import { CPTR_TFP, HCR } from './constants.js'
 import { CodeCache } from './code-cache.js'
 import { DataPath } from './data-path.js'
 import { CpuDebug, type CpuDebugConfig } from './debug.js'
-import {
-  TRAP, enterEl1, exceptionReturn, fpAccess, hvc, setFar, smc, takeException, trapSysToEl2, waitFor,
-} from './exceptions.js'
+import { TRAP, enterEl1, exceptionReturn, fpAccess, hvc, setFar, smc, takeException, trapSysToEl2, waitFor } from './exceptions.js'
 import { checkReg, checkU64, toKey } from './arg-checks.js'
 import { ExitRecords, type CpuExit } from './exits.js'
 import { EXIT_BRANCH, EXIT_STOP, Jit, type JitOptions } from './jit/jit.js'
@@ -29,6 +27,7 @@ import { TIMER_SYSREG_ROWS } from './sysreg-timer.js'
 import { SLOT, STORED_SYSREGS, type StoredSysRegName, type SysRegDesc } from './sysreg-table.js'
 import { ExceptionClass as EC, syndrome } from './syndrome.js'
 import { CpuKick } from './kick.js'
+import { storeAsDoubles } from './field-shapes.js'
 
 export type { CpuMemory, FrameData } from './memory.js'
 
@@ -120,6 +119,7 @@ export class Cpu {
     this.code = new CodeCache(this, options.blocks ?? true)
     this.mte = new MteUnit(this, this.data.frames)
     this.reset()
+    storeAsDoubles(this, ['pcLo', 'pcHi', 'instret', 'left', 'blockEnd', 'sysLo', 'sysHi'])
   }
 
   // =====================================================================================
@@ -580,8 +580,7 @@ export class Cpu {
     this.spBank.fill(0)
     this.fpRegs.reset()
     this.debugRegs.fill(0)
-    this.pcLo = 0
-    this.pcHi = 0
+    this.pcLo = this.pcHi = 0
     resetStored(this)
     this.p[PS.EL] = 1
     this.p[PS.SPSEL] = 1

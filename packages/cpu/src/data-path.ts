@@ -6,6 +6,7 @@
 // An instruction performs all its memory accesses before it writes any register, so an
 // aborted or exited instruction can be retried.
 
+import { storeAsDoubles } from './field-shapes.js'
 import {
   ACCESS_FETCH, ACCESS_READ, ACCESS_WRITE, TLB_DEVICE, TLB_TAGGED, TranslationResult, permissionBit, type AccessKind, type Mmu,
 } from '@tagvm/mmu'
@@ -70,6 +71,7 @@ export class DataPath {
     this.tlbFlags = cpu.mmu.tlb.flags
     this.tlbSlot = cpu.mmu.tlb.hostSlot
     this.tlbPaPage = cpu.mmu.tlb.paPage
+    storeAsDoubles(this, ['rdHi', 'storeLo', 'storeHi', 'exclusivePa'])
   }
 
   // ---- fast paths (installed from access-template.ts) ----

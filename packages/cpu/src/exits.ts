@@ -2,6 +2,7 @@
 // reused for every exit of that kind, so running allocates nothing. Read an exit before
 // the next `run()`/`step()` call: its fields are overwritten then.
 
+import { storeAsDoubles } from './field-shapes.js'
 import type { DebugExit } from './debug.js'
 
 /** `run(budget)` spent its budget of instructions. */
@@ -106,4 +107,10 @@ export class ExitRecords {
   readonly sysregTrap: SysregTrapExit = { kind: 'sysreg-trap', esr: 0, key: 0, rt: 0, isRead: false }
   readonly wfx: WfxExit = { kind: 'wfx', esr: 0, isWfe: false }
   readonly fpTrap: FpTrapExit = { kind: 'fp-trap', esr: 0 }
+
+  constructor() {
+    // Abort syndromes (EC 0x20-0x25) and addresses are 2^31 and up (field-shapes.ts).
+    storeAsDoubles(this.dataAbort, ['esr', 'farHi', 'farLo', 'ipa'])
+    storeAsDoubles(this.instructionAbort, ['esr', 'farHi', 'farLo', 'ipa'])
+  }
 }

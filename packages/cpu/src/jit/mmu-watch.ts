@@ -3,6 +3,7 @@
 // by VA far from the recorded code keeps the records.
 
 import { TLBI_VAAE1, TLBI_VAALE1, TLBI_VAE1, TLBI_VALE1, type Mmu } from '@tagvm/mmu'
+import { storeAsDoubles } from '../field-shapes.js'
 
 /** What the runtime does on each kind of MMU change. */
 export interface MmuHooks {
@@ -58,6 +59,10 @@ export class ChainRegions {
   private last = -1
   private shiftLow = 30
   private shiftHigh = 30
+
+  constructor() {
+    storeAsDoubles(this, ['last'])
+  }
 
   /** A new generation: no records; the shifts from TCR_EL1 (a TCR change starts a generation: it flushes the MMU). */
   reset(tcrLo: number, tcrHi: number): void {

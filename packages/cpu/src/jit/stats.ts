@@ -1,5 +1,7 @@
 // The compiled tier's counters (cpu.jit.stats): what the benches print.
 
+import { storeAsDoubles } from '../field-shapes.js'
+
 /** Counters for the bench's profile. */
 export interface JitStats {
   regions: number
@@ -31,8 +33,10 @@ export interface JitStats {
 
 /** All counters at zero. */
 export function newJitStats(): JitStats {
-  return {
+  const stats: JitStats = {
     regions: 0, modules: 0, dropped: 0, covered: 0, continued: 0, translatedInstructions: 0, codeBytes: 0, compileMs: 0, entries: 0, chained: 0, retired: 0,
     exits: [0, 0, 0, 0, 0], tlbFills: 0, tlbFlushes: 0, phaseMs: [0, 0, 0, 0],
   }
+  storeAsDoubles(stats, ['retired', 'compileMs'])
+  return stats
 }
