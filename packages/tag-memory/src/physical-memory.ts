@@ -1060,7 +1060,6 @@ class DeviceFrames {
 }
 
 const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1
-/** Packed tag byte → the two one-tag-per-byte output bytes as a little-endian word. */
 const SHARED_BUFFER = typeof SharedArrayBuffer === 'function' ? SharedArrayBuffer : null
 const ZEROS = new Uint8Array(64 * 1024)
 
@@ -1077,6 +1076,7 @@ function fillBytes(bytes: Uint8Array, byte: number, from: number, to: number): v
   for (let at = from; at < to; at += ZEROS.length) bytes.set(to - at < ZEROS.length ? ZEROS.subarray(0, to - at) : ZEROS, at)
 }
 
+/** Packed tag byte → the two one-tag-per-byte output bytes as a little-endian word. */
 const SPREAD_NIBBLES = Uint16Array.from({ length: 256 }, (_, b) => (b & 0xf) | ((b >>> 4) << 8))
 
 
