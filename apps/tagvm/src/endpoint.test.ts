@@ -60,6 +60,48 @@ test('a whole migration over a Unix socket endpoint: stream one way, ACK back, t
   rmSync(dir, { recursive: true })
 })
 
+test('a socket channel reads into the memory its reader gives (readInto), from the first read after; nothing is lost before', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tagvm-ep-'))
+  const endpoint = parseEndpoint(join(dir, 'into.sock'))
+  let listening!: () => void
+  const ready = new Promise<void>((r) => (listening = r))
+  const accepted = listenEndpoint(endpoint, listening)
+  await ready
+  const source = await connectEndpoint(endpoint)
+  const destination = await accepted
+  expect(destination.readInto).toBeTypeOf('function')
+  // 3 MiB of a pattern, written before anyone reads at the destination.
+  const sent = Uint8Array.from({ length: 3 << 20 }, (_, i) => (i * 7 + (i >>> 12)) & 0xff)
+  const written = source.write(sent)
+  const memory = new Uint8Array(1 << 20)
+  let at = 0
+  const received = new Uint8Array(sent.length)
+  let got = 0
+  let inPlace = 0
+  const done = new Promise<void>((resolve) => {
+    destination.onData((chunk) => {
+      if (chunk.buffer === memory.buffer) {
+        // A view of what `next` gave, from its start.
+        expect(chunk.byteOffset).toBe(memory.byteOffset + at)
+        inPlace += chunk.length
+        at = (at + chunk.length) % (memory.length - 65536)
+      }
+      received.set(chunk, got)
+      got += chunk.length
+      if (got === sent.length) resolve()
+    })
+    destination.readInto!(() => memory.subarray(at, at + 65536))
+  })
+  await written
+  await done
+  expect(Buffer.from(received).equals(Buffer.from(sent))).toBe(true)
+  // Every read after the first went where it was told.
+  expect(inPlace).toBeGreaterThan(sent.length - 65536 - 1)
+  await source.close()
+  await destination.close()
+  rmSync(dir, { recursive: true })
+})
+
 test('connecting to nothing names the socket', async () => {
   await expect(connectEndpoint({ kind: 'unix', path: '/nonexistent/dir/m.sock' })).rejects.toThrow(/\/nonexistent\/dir\/m\.sock: cannot connect: ENOENT/)
 })

@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream, statSync } from 'node:fs'
-import { connect, createServer, type Server, type Socket } from 'node:net'
+import { Socket, connect, createServer, type OnReadOpts, type Server, type SocketConstructorOpts } from 'node:net'
 import { dirname } from 'node:path'
 import type { Readable, Writable } from 'node:stream'
 import type { Channel } from '@tagvm/machine'
@@ -43,12 +43,59 @@ function endWritable(output: Writable): Promise<void> {
   })
 }
 
+/** What a socket reads into until its reader chooses (Channel.readInto): one buffer, reused. */
+const OWN_READ_BUFFER = 64 * 1024
+
+/**
+ * A socket's reads as Node's `onread` makes them: each goes into memory chosen just before it
+ * (the socket's own buffer, or where the channel's reader wants the bytes), never a new buffer
+ * per read. A migration destination otherwise gets each 64 KiB read in a fresh ArrayBuffer,
+ * which costs an allocation, a copy into the stream decoder and garbage collections (V8 counts
+ * the buffers as external memory).
+ */
+class SocketReads {
+  private readonly own = new Uint8Array(OWN_READ_BUFFER)
+  /** The reader's choice of memory for the next read, once it has one. */
+  next: (() => Uint8Array) | undefined
+  readonly listeners: ((bytes: Uint8Array) => void)[] = []
+  readonly onread: OnReadOpts = {
+    buffer: () => this.next?.() ?? this.own,
+    callback: (bytes, buffer) => {
+      const chunk = buffer.subarray(0, bytes)
+      for (const listener of this.listeners) listener(chunk)
+      return true
+    },
+  }
+}
+
+/**
+ * An accepted connection (its server made with pauseOnConnect, so nothing has been read yet)
+ * as a socket that reads through `reads`. Node offers `onread` only to sockets it creates for
+ * connect() or around a handle, so the accepted socket's handle moves to a new Socket; without
+ * a handle (a Node that no longer has the field) the accepted socket is used as it is.
+ */
+function adoptAccepted(accepted: Socket, reads: SocketReads): Socket | undefined {
+  const handle = (accepted as unknown as { _handle?: object | null })._handle
+  if (!handle) return undefined
+  return new Socket({ handle, readable: true, writable: true, onread: reads.onread } as SocketConstructorOpts).pause()
+}
+
+/** A server's connection as a channel (reads through `onread` when it can, see adoptAccepted). */
+function acceptedChannel(accepted: Socket): Channel {
+  const reads = new SocketReads()
+  const socket = adoptAccepted(accepted, reads)
+  if (socket) return streamChannel(socket, socket, reads)
+  accepted.resume()
+  return streamChannel(accepted, accepted)
+}
+
 /**
  * A channel over a readable and a writable side (the two halves of one socket, or two pipes).
  * `close` ends the writable side once its data is handed on, then releases both, so neither
- * process waits for the other to hang up.
+ * process waits for the other to hang up. With `reads`, the readable side is a socket reading
+ * through them (SocketReads), and the channel offers readInto.
  */
-function streamChannel(input: Readable, output: Writable): Channel {
+function streamChannel(input: Readable, output: Writable, reads?: SocketReads): Channel {
   return {
     write: (bytes) =>
       new Promise((resolve, reject) => {
@@ -62,7 +109,14 @@ function streamChannel(input: Readable, output: Writable): Channel {
         output.uncork()
         if (chunks.length === 0) resolve()
       }),
-    onData: (listener) => input.on('data', (b: Buffer | string) => listener(typeof b === 'string' ? new TextEncoder().encode(b) : new Uint8Array(b.buffer, b.byteOffset, b.byteLength))),
+    onData: reads
+      ? (listener) => {
+          // The socket reads from the first listener on (it was paused until then), as a
+          // stream's 'data' events start, so nothing arrives before anyone listens.
+          if (reads.listeners.push(listener) === 1) input.resume()
+        }
+      : (listener) => input.on('data', (b: Buffer | string) => listener(typeof b === 'string' ? new TextEncoder().encode(b) : new Uint8Array(b.buffer, b.byteOffset, b.byteLength))),
+    ...(reads ? { readInto: (next: () => Uint8Array) => void (reads.next = next) } : {}),
     onEnd: (listener) => {
       const once = endOnce(listener)
       input.on('error', (e) => once(e))
@@ -94,8 +148,10 @@ export function endpointText(endpoint: Endpoint): string {
 export function connectEndpoint(endpoint: Endpoint): Promise<Channel> {
   if (endpoint.kind === 'fd') return Promise.resolve(fdChannel(endpoint.fd + 1, endpoint.fd))
   return new Promise((resolve, reject) => {
-    const socket: Socket = endpoint.kind === 'tcp' ? connect({ host: endpoint.host, port: endpoint.port, noDelay: true }) : connect(endpoint.path)
-    socket.once('connect', () => resolve(streamChannel(socket, socket)))
+    const reads = new SocketReads()
+    const socket: Socket = endpoint.kind === 'tcp' ? connect({ host: endpoint.host, port: endpoint.port, noDelay: true, onread: reads.onread }) : connect({ path: endpoint.path, onread: reads.onread })
+    socket.pause()
+    socket.once('connect', () => resolve(streamChannel(socket, socket, reads)))
     socket.once('error', (e) => reject(new EndpointError(endpointText(endpoint), 'connect', errnoOf(e), { cause: e })))
   })
 }
@@ -112,9 +168,9 @@ export function listenEndpoint(endpoint: Endpoint, onListening?: (at: Endpoint) 
   }
   if (endpoint.kind === 'tcp') {
     return new Promise((resolve, reject) => {
-      const server: Server = createServer({ noDelay: true }, (socket) => {
+      const server: Server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => {
         server.close()
-        resolve(streamChannel(socket, socket))
+        resolve(acceptedChannel(socket))
       })
       server.once('error', (e) => reject(new EndpointError(endpointText(endpoint), 'listen', errnoOf(e), { cause: e })))
       server.listen({ host: endpoint.host, port: endpoint.port }, () => {
@@ -130,9 +186,9 @@ export function listenEndpoint(endpoint: Endpoint, onListening?: (at: Endpoint) 
     return Promise.reject(new EndpointError(endpoint.path, 'listen', errnoOf(e), { cause: e }))
   }
   return new Promise((resolve, reject) => {
-    const server: Server = createServer((socket) => {
+    const server: Server = createServer({ pauseOnConnect: true }, (socket) => {
       server.close()
-      resolve(streamChannel(socket, socket))
+      resolve(acceptedChannel(socket))
     })
     server.once('error', (e) => reject(new EndpointError(endpoint.path, 'listen', errnoOf(e), { cause: e })))
     server.listen(endpoint.path, () => onListening?.(endpoint))

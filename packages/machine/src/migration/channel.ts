@@ -12,8 +12,18 @@ export interface Channel {
    * The chunks are not copied: they must stay unchanged until the promise settles.
    */
   writev?(chunks: readonly Uint8Array[]): Promise<void>
-  /** Called with each chunk the other side sends, in order. */
+  /**
+   * Called with each chunk the other side sends, in order. The chunk is valid during the call
+   * only: a channel may read the next bytes into the same memory.
+   */
   onData(listener: (bytes: Uint8Array) => void): void
+  /**
+   * Optional: the channel reads into memory its reader chooses. Before each read (from the
+   * one after this call on) it asks `next` where to, and hands onData's listeners a view of
+   * that memory from its start, as long as the read filled. A stream decoder gives the free
+   * space after the record it is receiving, so the bytes land where they are decoded.
+   */
+  readInto?(next: () => Uint8Array): void
   /** Called once, when the other side has ended (no error) or the channel failed. */
   onEnd(listener: (error?: Error) => void): void
   /** Ends this side; resolves once everything written has been handed on and the channel is shut. */

@@ -117,9 +117,13 @@ class Connection {
     this.rejectFailure(error)
   }
 
-  /** Every chunk from the other side goes to `reader`; an error it throws fails the connection. */
-  read(reader: (chunk: Uint8Array) => void): void {
+  /**
+   * Every chunk from the other side goes to `reader`; an error it throws fails the connection.
+   * `readBuffer`, when the channel can read into memory it is given: where the next bytes go.
+   */
+  read(reader: (chunk: Uint8Array) => void, readBuffer?: () => Uint8Array): void {
     this.reader = reader
+    if (readBuffer) this.channel.readInto?.(readBuffer)
   }
 
   /** Resolves once the bytes are handed on (in order, as one write where the channel can); rejects if the channel has failed. */
@@ -156,18 +160,23 @@ class Replies {
   onRequest: (() => void) | undefined
 
   constructor(private readonly connection: Connection) {
-    connection.read((chunk) => {
-      for (const reply of this.reader.push(chunk)) {
-        if (reply.kind === 'request') {
-          for (const gpa of reply.gpas) this.requested.push(gpa)
-          this.onRequest?.()
-        } else {
-          const ack = reply.reason === undefined ? { ok: reply.ok } : { ok: reply.ok, reason: reply.reason }
-          if (this.waiting) this.waiting(ack)
-          else this.acks.push(ack)
-        }
+    connection.read(
+      (chunk) => this.take(chunk),
+      () => this.reader.readBuffer(),
+    )
+  }
+
+  private take(chunk: Uint8Array): void {
+    for (const reply of this.reader.push(chunk)) {
+      if (reply.kind === 'request') {
+        for (const gpa of reply.gpas) this.requested.push(gpa)
+        this.onRequest?.()
+      } else {
+        const ack = reply.reason === undefined ? { ok: reply.ok } : { ok: reply.ok, reason: reply.reason }
+        if (this.waiting) this.waiting(ack)
+        else this.acks.push(ack)
       }
-    })
+    }
   }
 
   /** The next answer; a refusal throws (the source keeps its guest). */
@@ -533,10 +542,13 @@ export async function receiveMigration(channel: Channel, makeMachine: (config: M
     },
   })
   const ended = new Promise<void>((resolve, reject) => {
-    connection.read((chunk) => {
-      receiver.push(chunk)
-      if (receiver.complete) resolve()
-    })
+    connection.read(
+      (chunk) => {
+        receiver.push(chunk)
+        if (receiver.complete) resolve()
+      },
+      () => receiver.readBuffer(),
+    )
     connection.failure.catch(reject)
   })
   ended.catch(() => {})

@@ -259,6 +259,15 @@ export class MigrationReceiver {
     return (pending[page >>> 5]! & (1 << (page & 31))) !== 0
   }
 
+  /**
+   * Where the next bytes of the stream may be read into (see Channel.readInto): pushing a view
+   * of it from its start decodes them in place, so pages go from the socket's read to guest
+   * memory without another copy.
+   */
+  readBuffer(): Uint8Array {
+    return this.decoder.readBuffer()
+  }
+
   /** The next bytes of the stream, as they arrive; whole records go to the handlers at once. */
   push(chunk: Uint8Array): void {
     for (const record of this.decoder.push(chunk)) this.handle(record)
@@ -459,6 +468,11 @@ export class ReplyReader {
   private readonly decoder: RecordDecoder
   constructor(readonly source: string) {
     this.decoder = new RecordDecoder(source)
+  }
+
+  /** Where the next bytes from the destination may be read into (see MigrationReceiver.readBuffer). */
+  readBuffer(): Uint8Array {
+    return this.decoder.readBuffer()
   }
 
   /** The next bytes from the destination; the replies they complete. */

@@ -17,35 +17,77 @@ function records(sizes: readonly number[]): { bytes: Uint8Array; payloads: Uint8
   return { bytes: new Uint8Array(Buffer.concat(framed)), payloads, offsets }
 }
 
+/**
+ * Decodes `sizes`' records as read by `read` (given the decoder and the stream bytes from
+ * `at`, it returns the chunk to push, at least one byte), checking each record as its push
+ * returns: one handed out early in a push must not be overwritten by the tail the push keeps.
+ */
+function decodesWhole(sizes: readonly number[], read: (decoder: RecordDecoder, bytes: Uint8Array, at: number, i: number) => Uint8Array): void {
+  const { bytes, payloads, offsets } = records(sizes)
+  const decoder = new RecordDecoder('s', 0)
+  let next = 0
+  for (let at = 0, i = 0; at < bytes.length; i++) {
+    const chunk = read(decoder, bytes, at, i)
+    at += chunk.length
+    for (const record of decoder.push(chunk)) {
+      expect(record.offset).toBe(offsets[next])
+      expect(Buffer.from(record.payload).equals(Buffer.from(payloads[next]!))).toBe(true)
+      next++
+    }
+  }
+  expect(next).toBe(sizes.length)
+  expect(decoder.pending).toBe(0)
+  expect(decoder.offset).toBe(bytes.length)
+}
+
 describe('RecordDecoder', () => {
   test('any split gives every record whole, each intact until the next push (property)', () => {
     fc.assert(
       fc.property(
         fc.array(fc.integer({ min: 0, max: 200_000 }), { minLength: 1, maxLength: 8 }),
         fc.array(fc.integer({ min: 1, max: 300_000 }), { minLength: 1, maxLength: 6 }),
-        (sizes, splits) => {
-          const { bytes, payloads, offsets } = records(sizes)
-          const decoder = new RecordDecoder('s', 0)
-          let next = 0
-          for (let at = 0, i = 0; at < bytes.length; i++) {
-            const n = splits[i % splits.length]!
-            const got = decoder.push(bytes.subarray(at, at + n))
-            at += n
-            // Checked after the push returns: a record handed out early in a push must not be
-            // overwritten by the tail the same push keeps.
-            for (const record of got) {
-              expect(record.offset).toBe(offsets[next])
-              expect(Buffer.from(record.payload).equals(Buffer.from(payloads[next]!))).toBe(true)
-              next++
-            }
-          }
-          expect(next).toBe(sizes.length)
-          expect(decoder.pending).toBe(0)
-          expect(decoder.offset).toBe(bytes.length)
-        },
+        (sizes, splits) => decodesWhole(sizes, (_, bytes, at, i) => bytes.subarray(at, at + splits[i % splits.length]!)),
       ),
       { numRuns: 60 },
     )
+  })
+
+  test('reads into readBuffer(), mixed with pushes of other memory, give every record whole (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 200_000 }), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 300_000 }), fc.boolean()), { minLength: 1, maxLength: 6 }),
+        (sizes, reads) =>
+          decodesWhole(sizes, (decoder, bytes, at, i) => {
+            const [n, inPlace] = reads[i % reads.length]!
+            if (!inPlace) return bytes.slice(at, at + n)
+            // As a socket reading into what the decoder offers: at most its length.
+            const space = decoder.readBuffer()
+            expect(space.length).toBeGreaterThan(0)
+            const chunk = space.subarray(0, Math.min(n, space.length, bytes.length - at))
+            chunk.set(bytes.subarray(at, at + chunk.length))
+            return chunk
+          }),
+      ),
+      { numRuns: 60 },
+    )
+  })
+
+  test('once the length of a record is known, readBuffer offers just its rest, so it arrives in place in one piece', () => {
+    const { bytes, payloads } = records([3_000_000, 10])
+    const decoder = new RecordDecoder('s', 0)
+    const head = decoder.readBuffer()
+    expect(head.length).toBe(64 * 1024)
+    head.set(bytes.subarray(0, head.length))
+    expect(decoder.push(head)).toEqual([])
+    const rest = decoder.readBuffer()
+    expect(rest.length).toBe(3_000_000 + 12 - head.length)
+    // The rest of the record follows its first bytes in the same memory.
+    expect(rest.buffer).toBe(decoder.readBuffer().buffer)
+    rest.set(bytes.subarray(head.length, head.length + rest.length))
+    const [record] = decoder.push(rest)
+    expect(record!.payload.buffer).toBe(rest.buffer)
+    expect(Buffer.from(record!.payload).equals(Buffer.from(payloads[0]!))).toBe(true)
   })
 
   test('a record completed by a large read is decoded, and the rest of that read in place', () => {

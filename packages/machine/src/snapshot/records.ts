@@ -53,6 +53,8 @@ export const MAX_PAYLOAD = 16 * 1024 * 1024
 /** Most pages in one PAGES record. */
 export const MAX_BATCH_PAGES = 2048
 const FRAME_OVERHEAD = 12
+/** Bytes readBuffer offers while the next record's length is unknown. */
+const IN_PLACE_READ = 64 * 1024
 
 /** A record as framed in a file or stream, its checksum already checked. */
 export interface RawRecord {
@@ -125,9 +127,40 @@ export class RecordDecoder {
     this.end += chunk.length
   }
 
+  /**
+   * Where the next bytes of the stream may be read into, for a channel that reads into memory
+   * its reader gives it: the free space after the bytes buffered, as much as completes the
+   * record being received (so a large record arrives in one place and is decoded there, never
+   * copied), or up to 64 KiB when the next record's header has not arrived. `push` of a view
+   * of it starting at its first byte takes the bytes where they are. Call it after the records
+   * of the last push have been handled: it may move what is buffered.
+   */
+  readBuffer(): Uint8Array {
+    if (this.start === this.end) this.start = this.end = 0
+    const live = this.end - this.start
+    const want = live < 8 ? IN_PLACE_READ : Math.max(1, this.wanted())
+    if (this.end + want > this.buffer.length) {
+      // Too little room after the record's start: move what has arrived of it to the front
+      // (at most one read's worth: reads stop at a record's end once its length is known).
+      const target = live + want > this.buffer.length ? new Uint8Array(Math.max(this.buffer.length * 2, live + want)) : this.buffer
+      if (target === this.buffer) target.copyWithin(0, this.start, this.end)
+      else target.set(this.buffer.subarray(this.start, this.end), 0)
+      this.buffer = target
+      this.start = 0
+      this.end = live
+    }
+    return this.buffer.subarray(this.end, this.end + want)
+  }
+
   /** Takes the next bytes; returns the records they complete (errors name the offset of a bad one). */
   push(chunk: Uint8Array): RawRecord[] {
     const records: RawRecord[] = []
+    if (chunk.buffer === this.buffer.buffer && chunk.byteOffset === this.buffer.byteOffset + this.end && this.end + chunk.length <= this.buffer.length) {
+      // Read into readBuffer()'s space: the bytes are already where they belong.
+      this.end += chunk.length
+      this.start = this.parse(this.buffer, this.start, this.end, records)
+      return records
+    }
     if (this.start === this.end) {
       // Nothing buffered: decode straight from the chunk and keep only its incomplete tail.
       const used = this.parse(chunk, 0, chunk.length, records)
