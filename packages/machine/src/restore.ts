@@ -91,6 +91,11 @@ export class SnapshotRestore {
     )
   }
 
+  /** Where the next bytes of the snapshot may be read into (see SnapshotDecoder.readBuffer). */
+  readBuffer(): Uint8Array {
+    return this.decoder.readBuffer()
+  }
+
   /** The next bytes of the snapshot, as read. */
   push(chunk: Uint8Array): void {
     this.decoder.push(chunk)

@@ -44,14 +44,20 @@ export function readFileHead(path: string, length: number): Uint8Array {
   }
 }
 
-/** Reads a file in chunks, handing each to `consume` (the buffer is reused); returns the file's size. */
-export function readFileChunks(path: string, consume: (chunk: Uint8Array) => void, what?: string, chunkSize = 1 << 20): number {
+/**
+ * Reads a file in chunks, handing each to `consume`; returns the file's size. `chunks` is the
+ * size of a buffer of its own that every read reuses, or a function giving the memory for each
+ * read (at most its length is read: a decoder's readBuffer, so the bytes land where they are
+ * decoded).
+ */
+export function readFileChunks(path: string, consume: (chunk: Uint8Array) => void, what?: string, chunks: number | (() => Uint8Array) = 1 << 20): number {
   const fd = inputCall(path, what, () => openSync(path, 'r'))
   try {
-    const buffer = new Uint8Array(chunkSize)
+    const own = typeof chunks === 'number' ? new Uint8Array(chunks) : undefined
     let total = 0
     for (;;) {
-      const n = inputCall(path, what, () => readSync(fd, buffer, 0, chunkSize, null))
+      const buffer = own ?? (chunks as () => Uint8Array)()
+      const n = inputCall(path, what, () => readSync(fd, buffer, 0, buffer.length, null))
       if (n === 0) return total
       total += n
       consume(buffer.subarray(0, n))

@@ -28,7 +28,6 @@ function nodeSha256(): Digest {
 }
 
 const NODE_HASH: SnapshotOptions = { sha256: nodeSha256 }
-const READ_CHUNK = 4 << 20
 
 // zlib's CRC-32 (Node 20.15 and later) checks every snapshot and migration record at several
 // times the speed of the portable one: the machine uses it for the rest of the process.
@@ -134,9 +133,8 @@ export function restoreMachine(path: string, makeMachine: (config: MachineConfig
         progress?.update(read)
       },
       'snapshot',
-      // Reads larger than a PAGES record (about 1 MiB), so few records straddle two reads and
-      // have to be gathered.
-      READ_CHUNK,
+      // Each read goes where the decoder takes it from: a record is never gathered from two reads.
+      () => restore.readBuffer(),
     )
     const machine = restore.finish()
     progress?.finish(read, `(${path})`)

@@ -267,7 +267,7 @@ describe('streaming and hashing', () => {
     )
   })
 
-  test('a snapshot pushed in chunks of any size gives the same records, each with its file offset', () => {
+  test('a snapshot pushed in chunks of any size, or read into readBuffer(), gives the same records, each with its file offset', () => {
     const bytes = encodeSnapshot(sampleSnapshot())
     const whole: string[] = []
     const collect = (into: string[]) => ({
@@ -284,13 +284,17 @@ describe('streaming and hashing', () => {
     expect(whole[0]).toBe('config@16')
     expect(whole).toHaveLength(1 + 2 + 1 + 3)
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 1, max: 5000 }), { minLength: 1, maxLength: 10 }), (splits) => {
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 1, max: 5000 }), fc.boolean()), { minLength: 1, maxLength: 10 }), (splits) => {
         const seen: string[] = []
         const decoder = new SnapshotDecoder('s.snap', collect(seen))
         for (let at = 0, i = 0; at < bytes.length; i++) {
-          const n = splits[i % splits.length]!
-          decoder.push(bytes.subarray(at, at + n))
-          at += n
+          const [n, inPlace] = splits[i % splits.length]!
+          // In place: as a file read into the memory the decoder offers, at most its length.
+          const space = inPlace ? decoder.readBuffer() : undefined
+          const chunk = space ? space.subarray(0, Math.min(n, space.length, bytes.length - at)) : bytes.subarray(at, at + n)
+          if (space) chunk.set(bytes.subarray(at, at + chunk.length))
+          decoder.push(chunk)
+          at += chunk.length
         }
         decoder.finish()
         expect(seen).toEqual(whole)

@@ -289,6 +289,15 @@ export class SnapshotDecoder {
     return this.endOffset >= 0
   }
 
+  /**
+   * Where the next bytes of the snapshot may be read into (see RecordDecoder.readBuffer): the
+   * rest of the header, then the space after the record being read. Pushing a view of it from
+   * its start decodes the bytes where they are.
+   */
+  readBuffer(): Uint8Array {
+    return this.headerBytes < SNAPSHOT_HEADER_SIZE ? this.header.subarray(this.headerBytes) : this.records.readBuffer()
+  }
+
   /** The next bytes of the snapshot, in order; whole records go to the handlers at once. */
   push(chunk: Uint8Array): void {
     let rest = chunk
