@@ -30,7 +30,7 @@ const Word = {
 const WORDS = 6
 
 /**
- * The worker: claims up to an arena's worth of the budget, allocates the arena (no other thread
+ * The worker: claims a whole arena of the budget, allocates the arena (no other thread
  * can see it until it is sent), writes each 4 KiB page once so the OS backs it, and sends it to
  * the main thread, keeping no reference. With `shared` (useSharedHostArenas) the arena is a
  * SharedArrayBuffer, which the main thread's V8 does not count as external memory (an
@@ -48,11 +48,13 @@ for (;;) {
   if (Atomics.load(s, STOP)) break
   const claimed = Atomics.load(s, CLAIMED)
   const budget = Atomics.load(s, BUDGET)
-  if (claimed >= budget || Atomics.load(s, SENT) - Atomics.load(s, TAKEN) >= lead * arenaBlocks) {
+  // Whole arenas only: the memory asks for whole ones, so a smaller rest of the budget would be
+  // backed for nothing (the memory makes its last arena itself, touching only what it fills).
+  if (budget - claimed < arenaBlocks || Atomics.load(s, SENT) - Atomics.load(s, TAKEN) >= lead * arenaBlocks) {
     Atomics.wait(s, WAKE, wake)
     continue
   }
-  const blocks = Math.min(arenaBlocks, budget - claimed)
+  const blocks = arenaBlocks
   if (Atomics.compareExchange(s, CLAIMED, claimed, claimed + blocks) !== claimed) continue
   // A whole number of 2 MiB blocks less a page, as every host arena (hugePageFriendly).
   let arena = new Uint8Array(shared ? new SharedArrayBuffer(blocks * block - page) : new ArrayBuffer(blocks * block - page))
@@ -186,12 +188,12 @@ export class HostPrefaulter implements HostArenaSupply {
     if (this.stopped_ || !memory.supplyHostArenas(this)) return false
     this.memories.push(memory)
     // Less what is backed already: the memory's own arenas, and any --prealloc reserve it takes
-    // first. Plus one arena when anything is left to back: the pieces a memory cuts leave rests
-    // in its arenas that it never fills, so `bytes` alone ran about one arena short and the
-    // memory made its last arena itself, on this thread (LEAD_ARENAS still bounds what the
-    // worker backs ahead).
+    // first. No more: the worker backs whole arenas only, so what the estimate falls short (the
+    // pieces a memory cuts leave rests in its arenas) the memory makes itself, touching only what
+    // it fills; an arena of slack was backed whole and, with the worker behind under load, often
+    // taken by nobody (64 MiB of first touches for nothing in a 512 MiB migration).
     const left = bytes - memory.hostArenaBytes - prefaultedHostBytes()
-    this.back(left > 0 ? left + HOST_ARENA_SIZE : 0)
+    this.back(Math.max(0, left))
     return true
   }
 
