@@ -84,9 +84,7 @@ function adoptAccepted(accepted: Socket, reads: SocketReads): Socket | undefined
 function acceptedChannel(accepted: Socket): Channel {
   const reads = new SocketReads()
   const socket = adoptAccepted(accepted, reads)
-  if (socket) return streamChannel(socket, socket, reads)
-  accepted.resume()
-  return streamChannel(accepted, accepted)
+  return socket ? streamChannel(socket, socket, reads) : streamChannel(accepted, accepted)
 }
 
 /**
@@ -115,7 +113,11 @@ function streamChannel(input: Readable, output: Writable, reads?: SocketReads): 
           // stream's 'data' events start, so nothing arrives before anyone listens.
           if (reads.listeners.push(listener) === 1) input.resume()
         }
-      : (listener) => input.on('data', (b: Buffer | string) => listener(typeof b === 'string' ? new TextEncoder().encode(b) : new Uint8Array(b.buffer, b.byteOffset, b.byteLength))),
+      : (listener) => {
+          input.on('data', (b: Buffer | string) => listener(typeof b === 'string' ? new TextEncoder().encode(b) : new Uint8Array(b.buffer, b.byteOffset, b.byteLength)))
+          // An accepted socket kept as it is (see adoptAccepted) was paused on connect.
+          if (input.readableFlowing === false) input.resume()
+        },
     ...(reads ? { readInto: (next: () => Uint8Array) => void (reads.next = next) } : {}),
     onEnd: (listener) => {
       const once = endOnce(listener)
