@@ -197,21 +197,8 @@ export function listenEndpoint(endpoint: Endpoint, onListening?: (at: Endpoint) 
   })
 }
 
-/**
- * A channel over inherited descriptors. A pipe or socket to read from is a Socket reading through
- * `onread` (see SocketReads), as Node makes process.stdin on a pipe; anything else Node cannot
- * wrap so (a file) is read as a file stream.
- */
 function fdChannel(readFd: number, writeFd: number): Channel {
-  const output = createWriteStream('', { fd: writeFd, autoClose: true })
-  const reads = new SocketReads()
-  let input: Socket
-  try {
-    input = new Socket({ fd: readFd, readable: true, writable: false, onread: reads.onread } as SocketConstructorOpts)
-  } catch {
-    return streamChannel(createReadStream('', { fd: readFd, autoClose: true }), output)
-  }
-  return streamChannel(input.pause(), output, reads)
+  return streamChannel(createReadStream('', { fd: readFd, autoClose: true }), createWriteStream('', { fd: writeFd, autoClose: true }))
 }
 
 /** Both ends of a migration over a Unix socket at `path`, in one process: [source, destination]. */
