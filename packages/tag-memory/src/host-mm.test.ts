@@ -197,6 +197,34 @@ describe('user accesses and the PROT_MTE rule', () => {
 })
 
 describe('faulting in pages for the hypervisor', () => {
+  test('new anonymous pages read zero: on frames used before, and on memory that held data before the kernel', () => {
+    // Frames a kernel hands out for the first time are not cleared again when its memory
+    // started empty; memory written before the kernel took it over must be.
+    const memory = new PhysicalMemory({ size: 16 * MiB })
+    const junk = new Uint8Array(4 * PAGE_SIZE).fill(0xa5)
+    memory.writeBytes(0, junk)
+    const kernel = new HostKernel({ memory })
+    const mm = kernel.createMm()
+    const a = mm.mmap({ length: 8 * PAGE_SIZE, prot: RW, flags: ANON })
+    const seen = new Uint8Array(PAGE_SIZE)
+    for (let page = 0; page < 8; page++) {
+      mm.faultIn(a + page * PAGE_SIZE, { write: true })
+      mm.userRead(a + page * PAGE_SIZE, seen)
+      expect(seen.every((byte) => byte === 0)).toBe(true)
+    }
+    // a kernel over empty memory: a page written, freed and handed out again reads zero
+    const fresh = setup(16 * MiB)
+    const b = fresh.mm.mmap({ length: PAGE_SIZE, prot: RW, flags: ANON })
+    fresh.mm.userWrite(b, junk.subarray(0, PAGE_SIZE))
+    const used = fresh.mm.residentFrame(b)
+    fresh.mm.munmap(b, PAGE_SIZE)
+    const c = fresh.mm.mmap({ length: PAGE_SIZE, prot: RW, flags: ANON })
+    fresh.mm.faultIn(c, { write: true })
+    expect(fresh.mm.residentFrame(c)).toBe(used)
+    fresh.mm.userRead(c, seen)
+    expect(seen.every((byte) => byte === 0)).toBe(true)
+  })
+
   test('new anonymous pages: zeroed tags only on Tagged mappings; stale tags elsewhere', () => {
     const { memory, kernel, mm } = setup(16 * MiB)
     const a = mm.mmap({ length: PAGE_SIZE, prot: RW, flags: ANON })

@@ -19,6 +19,43 @@ describe('PhysicalMemory data', () => {
     expect(mem.allocatedTagBytes).toBe(0)
   })
 
+  test('a zero fill clears every frame written or handed out as a view, however it was written', () => {
+    // A zero fill leaves out frames that cannot hold anything but zeros (a new chunk's frames
+    // never written nor handed out); the rest must read zero after it, whoever wrote them.
+    const Wasm = (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number; maximum: number; shared: boolean }) => WasmMemory } }).WebAssembly
+    for (const memory of [new PhysicalMemory({ size: 8 * MiB }), new PhysicalMemory({ size: 8 * MiB, wasmMemory: new Wasm.Memory({ initial: 1, maximum: 512, shared: true }) })]) {
+      const frames = 24
+      const writers: ((pfn: number) => void)[] = [
+        (pfn) => memory.write8(pfn * PAGE_SIZE + 1, 0x11),
+        (pfn) => memory.write16(pfn * PAGE_SIZE + 2, 0x2222),
+        (pfn) => memory.write32(pfn * PAGE_SIZE + 4, 0x33333333),
+        (pfn) => memory.writeBytes(pfn * PAGE_SIZE + 4090, new Uint8Array(12).fill(0x44)), // into the next frame
+        (pfn) => memory.fill(pfn * PAGE_SIZE + 8, 100, 0x55),
+        (pfn) => memory.copyFrame(0, pfn),
+        // a CPU's direct view: frameData, then a store through the view it keeps
+        (pfn) => {
+          const { bytes, offset } = memory.frameData(pfn)
+          bytes[offset + 4095] = 0x66
+        },
+      ]
+      memory.write8(0, 0x77) // frame 0: the source of copyFrame
+      for (let pfn = 1; pfn < frames; pfn++) (writers[pfn % writers.length] as (pfn: number) => void)(pfn)
+      const seen = new Uint8Array(frames * PAGE_SIZE)
+      memory.readBytes(0, seen)
+      expect(seen.some((byte) => byte !== 0)).toBe(true)
+      // Zero the frames in pieces that start and end inside frames, and whole.
+      memory.fill(PAGE_SIZE + 3, 5 * PAGE_SIZE, 0)
+      memory.fill(0, frames * PAGE_SIZE, 0)
+      memory.readBytes(0, seen)
+      expect(seen.findIndex((byte) => byte !== 0)).toBe(-1)
+      // Written again after the fill: the fill did not forget the frames.
+      const { bytes, offset } = memory.frameData(9)
+      bytes[offset] = 0x88
+      memory.fill(9 * PAGE_SIZE, PAGE_SIZE, 0)
+      expect(memory.read8(9 * PAGE_SIZE)).toBe(0)
+    }
+  })
+
   test('the largest memory, 1 TiB, works up to its last byte', () => {
     const mem = new PhysicalMemory({ size: 1024 * GiB })
     const top = mem.size - 16

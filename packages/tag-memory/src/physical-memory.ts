@@ -147,6 +147,15 @@ export class PhysicalMemory {
    * allocations of this memory's own, which become garbage with it. Null when shared or wasm.
    */
   private readonly hostArenas: HostArenas | null
+  /**
+   * Unshared memory, per data chunk (made with it): 1 for each frame whose data may not be all
+   * zeros, because it was written through this object or handed out as a view (frameData,
+   * wasmOffset: a CPU writes through those directly and keeps them). A zero fill skips the
+   * other frames: a new chunk is zero, and a host kernel clearing each new anonymous page (most
+   * of a guest's first touches) need not write it again. Null for shared memory, which other
+   * threads write through views of their own.
+   */
+  private readonly framesUsed: (Uint8Array | undefined)[] | null
 
   /**
    * With `shared: true` the whole memory is reserved up front as SharedArrayBuffers
@@ -173,6 +182,7 @@ export class PhysicalMemory {
     this.chunks = new Array<Uint8Array | undefined>(chunkCount).fill(undefined)
     this.views = new Array<DataView | undefined>(chunkCount).fill(undefined)
     this.tagSlotIndex = new Array<Int32Array | undefined>(chunkCount).fill(undefined)
+    this.framesUsed = shared ? null : new Array<Uint8Array | undefined>(chunkCount).fill(undefined)
     // One Int32 per frame, plus the shared count of frames with tag storage and the code epochs.
     const flagBytes = (this.frameCount + EXTRA_FLAG_WORDS) * 4
     this.codeMarkedIndex = this.frameCount + CODE_EVER_MARKED
@@ -275,6 +285,7 @@ export class PhysicalMemory {
     if (existing) return existing
     const length = Math.min(CHUNK_SIZE, this.size - index * CHUNK_SIZE)
     // Only unshared memory gets here: shared memory's chunks all exist from the start.
+    ;(this.framesUsed as (Uint8Array | undefined)[])[index] = new Uint8Array(length / PAGE_SIZE)
     if (this.wasmMemory !== null) {
       const at = growWasmMemory(this.wasmMemory, length)
       const buffer = this.wasmMemory.buffer
@@ -348,6 +359,7 @@ export class PhysicalMemory {
     this.checkPfn(pfn)
     const index = pfn >>> FRAMES_PER_CHUNK_SHIFT
     const bytes = this.chunk(index)
+    this.markUsed(pfn * PAGE_SIZE, 1)
     return { bytes, view: this.view(index), offset: (pfn & FRAME_IN_CHUNK_MASK) << PAGE_SHIFT }
   }
 
@@ -377,6 +389,7 @@ export class PhysicalMemory {
     checkValue(value, 0xff)
     const index = Math.floor(pa / CHUNK_SIZE)
     this.chunk(index)[pa - index * CHUNK_SIZE] = value
+    this.markUsed(pa, 1)
     this.noteWrite(pa)
   }
 
@@ -385,6 +398,7 @@ export class PhysicalMemory {
     checkValue(value, 0xffff)
     const index = Math.floor(pa / CHUNK_SIZE)
     this.view(index).setUint16(pa - index * CHUNK_SIZE, value, true)
+    this.markUsed(pa, 1)
     this.noteWrite(pa)
   }
 
@@ -393,6 +407,7 @@ export class PhysicalMemory {
     checkValue(value, 0xffffffff)
     const index = Math.floor(pa / CHUNK_SIZE)
     this.view(index).setUint32(pa - index * CHUNK_SIZE, value, true)
+    this.markUsed(pa, 1)
     this.noteWrite(pa)
   }
 
@@ -425,6 +440,7 @@ export class PhysicalMemory {
       this.chunk(index).set(src.subarray(done, done + n), offset)
       done += n
     }
+    this.markUsed(pa, src.length)
     this.noteRangeWrite(pa, src.length)
   }
 
@@ -439,10 +455,11 @@ export class PhysicalMemory {
       const offset = at - index * CHUNK_SIZE
       const n = Math.min(length - done, CHUNK_SIZE - offset)
       const bytes = this.chunks[index]
-      if (bytes) fillBytes(bytes, byte, offset, offset + n)
-      else if (byte !== 0) fillBytes(this.chunk(index), byte, offset, offset + n)
+      if (byte !== 0) fillBytes(this.chunk(index), byte, offset, offset + n)
+      else if (bytes) this.zeroUsedFrames(index, bytes, offset, offset + n)
       done += n
     }
+    if (byte !== 0) this.markUsed(pa, length)
     this.noteRangeWrite(pa, length)
   }
 
@@ -458,10 +475,46 @@ export class PhysicalMemory {
     if (src) {
       const srcOffset = (srcPfn & FRAME_IN_CHUNK_MASK) << PAGE_SHIFT
       this.chunk(dstIndex).set(src.subarray(srcOffset, srcOffset + PAGE_SIZE), dstOffset)
+      this.markUsed(dstPfn * PAGE_SIZE, 1)
     } else {
-      this.chunks[dstIndex]?.fill(0, dstOffset, dstOffset + PAGE_SIZE)
+      const dst = this.chunks[dstIndex]
+      if (dst) this.zeroUsedFrames(dstIndex, dst, dstOffset, dstOffset + PAGE_SIZE)
     }
     this.noteWrite(dstPfn * PAGE_SIZE)
+  }
+
+  /** Notes that the frames of [pa, pa+length) may hold data other than zeros (see framesUsed). */
+  private markUsed(pa: number, length: number): void {
+    const used = this.framesUsed
+    if (used === null) return
+    const last = Math.floor((pa + length - 1) / PAGE_SIZE)
+    for (let pfn = Math.floor(pa / PAGE_SIZE); pfn <= last; pfn++) {
+      const marks = used[pfn >>> FRAMES_PER_CHUNK_SHIFT]
+      if (marks) marks[pfn & FRAME_IN_CHUNK_MASK] = 1
+    }
+  }
+
+  /** Zeros [from, to) of chunk `index`, leaving out frames that hold nothing but zeros yet. */
+  private zeroUsedFrames(index: number, bytes: Uint8Array, from: number, to: number): void {
+    const marks = this.framesUsed?.[index]
+    if (!marks) {
+      fillBytes(bytes, 0, from, to)
+      return
+    }
+    // Runs of used frames, one fill each.
+    let at = from
+    while (at < to) {
+      const frame = at >>> PAGE_SHIFT
+      const frameEnd = Math.min(to, (frame + 1) << PAGE_SHIFT)
+      if (marks[frame] === 0) {
+        at = frameEnd
+        continue
+      }
+      let end = frameEnd
+      while (end < to && marks[end >>> PAGE_SHIFT] !== 0) end = Math.min(to, end + PAGE_SIZE)
+      fillBytes(bytes, 0, at, end)
+      at = end
+    }
   }
 
   // ---- allocation tags -------------------------------------------------------------------
