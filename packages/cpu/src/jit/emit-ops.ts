@@ -160,7 +160,8 @@ export function access(
   em: Emitter, b: Block, k: number, span: number, elem: number, isWrite: boolean, unchecked: boolean, pairs = false, mayMisalign = false,
 ): void {
   const fn = em.fn
-  const share = unchecked ? undefined : sharePlan(b).get(k)
+  const site = unchecked ? undefined : groupSite(em, b, k)
+  const share = unchecked || site !== undefined ? undefined : sharePlan(em, b).get(k)
   if (share !== undefined && share.lead !== 0) fn.i32(0).set(sharedFlag(em))
   fn.get(em.a).op(Op.i32WrapI64).tee(em.c)
   if (span === elem) {
@@ -169,7 +170,7 @@ export function access(
       if (mayMisalign) misaligned(em, b, k, span)
       else em.exitIf(b, k)
     } else fn.op(Op.drop)
-    lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, em.h, share)
+    lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, em.h, share, site)
     if (mayMisalign && elem > 1 && !unchecked) {
       // The tag check looked at the first byte's granule: a misaligned access reaching into the
       // next granule of a tag-checked page leaves for the interpreter.
@@ -183,7 +184,7 @@ export function access(
   if (!pairs) {
     fn.get(em.c).i32(4095).op(Op.i32And).i32(4096 - span).op(Op.i32GtU, Op.i32Or)
     em.exitIf(b, k)
-    lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, em.h, share)
+    lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, em.h, share, site)
     return
   }
   // A misaligned pair that stays in its page goes on (its tag check covers its whole span);
@@ -199,7 +200,7 @@ export function access(
   fn.get(em.a).i64(elem).op(Op.i64Add).tee(em.a2).op(Op.i32WrapI64).set(em.c2)
   lookup(em, b, k, em.a2, em.c2, elem, elem, isWrite, unchecked, em.h2, own)
   fn.else()
-  lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, em.h, share)
+  lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, em.h, share, site)
   fn.get(em.h).i32(elem).op(Op.i32Add).set(em.h2)
   fn.end()
 }
@@ -225,7 +226,7 @@ function misaligned(em: Emitter, b: Block, k: number, span: number): void {
  */
 export function lookup(
   em: Emitter, b: Block, k: number, a: number, c: number, span: number, elem: number, isWrite: boolean, unchecked: boolean, host: number,
-  share?: Share,
+  share?: Share, site?: GroupSite,
 ): void {
   const fn = em.fn
   const tlb = em.base + ST_TLB
@@ -235,10 +236,12 @@ export function lookup(
   fn.if()
   fn.get(c).get(a).i64(32).op(Op.i64ShrU, Op.i32WrapI64).i32(isWrite ? 1 : 0).call(FN_FILL).op(Op.i32Eqz)
   em.exitIf(b, k)
+  // A fill read the MMU: what the flags say was verified is not trusted across it (see Group).
+  forgetGroups(em)
   fn.end()
   if (!unchecked) {
     if (span > 32) throw new RangeError(`a checked access of ${span} bytes: the tag check covers at most two granules`)
-    tagCheck(em, b, k, a, c, span > elem ? span : 1, share)
+    tagCheck(em, b, k, a, c, span > elem ? span : 1, share, site)
   }
   fn.get(em.e).mem(Op.i32Load, tlb + TLB_HOST).get(c).i32(4095).op(Op.i32And, Op.i32Add).set(host)
 }
@@ -253,7 +256,7 @@ export function lookup(
  * tagged a buffer or an object of 32 bytes or more at a time passes with that one compare.
  * Only a byte that holds two tags is looked at nibble by nibble.
  */
-function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number, span: number, share?: Share): void {
+function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number, span: number, share?: Share, site?: GroupSite): void {
   const fn = em.fn
   const tlb = em.base + ST_TLB
   const last = span - 1
@@ -280,7 +283,43 @@ function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number, span: 
   fn.get(em.e).mem(Op.i32Load, tlb + TLB_TAGS).tee(em.tg).i32(0).op(Op.i32GeS)
   // A follower whose leader checked its bytes too (the flag set) has nothing left to check.
   if (share !== undefined && share.lead === 0) fn.get(sharedFlag(em)).op(Op.i32Eqz, Op.i32And)
+  // An access of a group whose range is verified for its base register's value: likewise.
+  if (site !== undefined) fn.get(site.group.flag).op(Op.i32Eqz, Op.i32And)
   fn.if()
+  if (site !== undefined) {
+    // Verify the group's range [base + lo, base + hi) (at most 16 bytes: one or two granules)
+    // from this access's address: the tag bytes of its first and last byte XOR the pointer's
+    // tag, masked to the nibbles of those two granules, must be zero, and the range must lie
+    // in this page (its tags are the entry's). The flag says so; if not, this access checks
+    // its own bytes as any other.
+    const { group, off } = site
+    const width = group.hi - group.lo
+    const start = groupStart(em)
+    fn.get(c)
+    if (group.lo !== off) fn.i32(group.lo - off).op(Op.i32Add)
+    fn.set(start)
+    const granule = (at: number): void => {
+      fn.get(start)
+      if (at !== 0) fn.i32(at).op(Op.i32Add)
+    }
+    for (const at of [0, width - 1]) {
+      fn.get(em.tg)
+      granule(at)
+      fn.i32(4095).op(Op.i32And).i32(5).op(Op.i32ShrU, Op.i32Add).mem(Op.i32Load8U, 0)
+      if (at !== 0) fn.i32(8).op(Op.i32Shl, Op.i32Or)
+    }
+    pointerTag()
+    fn.i32(0x1111).op(Op.i32Mul, Op.i32Xor)
+    for (const at of [0, width - 1]) {
+      fn.i32(at === 0 ? 0xf0 : 0xf000).i32(at === 0 ? 0x0f : 0x0f00)
+      granule(at)
+      fn.i32(16).op(Op.i32And, Op.select)
+    }
+    fn.op(Op.i32Or, Op.i32And, Op.i32Eqz)
+    fn.get(start).i32(4095).op(Op.i32And).i32(4096 - width).op(Op.i32LeU, Op.i32And).tee(group.flag)
+    fn.op(Op.i32Eqz)
+    fn.if()
+  }
   if (share !== undefined && share.lead !== 0) {
     // The leader: its bytes and its follower's, [c, c + lead), when they lie in this page;
     // the flag says they matched. If not, its own check as any other access.
@@ -304,7 +343,105 @@ function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number, span: 
   }
   fn.end()
   if (share !== undefined && share.lead !== 0) fn.end()
+  if (site !== undefined) fn.end()
   fn.end()
+}
+
+/**
+ * A group: the plain accesses of a region off one base register (no writeback, not SP) whose
+ * bytes all lie in [base + lo, base + hi), at most 16 bytes (one or two granules), when there
+ * are two or more of them. Its flag (an i32 local of the region function) is set by an access
+ * of the group that verified the whole range for the base register's value, and cleared
+ * after anything that writes the base register; while it is set, the group's accesses skip
+ * their tag check (their TLB lookup still runs). bench-list's loop reads a node's value and
+ * next pointer in two blocks and writes the value back in a third: one check a node instead
+ * of two or three.
+ *
+ * Why a set flag is exact: besides the base register's writes, every instruction of the region
+ * that is not a plain load or store, register arithmetic or a branch clears all flags after it
+ * runs (tag stores and DC G*ZVA, system instructions and their handlers, barriers, acquires,
+ * exclusives and atomics), and so does every fast-TLB fill (it read the MMU: a page's frame is
+ * not assumed to be the one the range was verified in). Plain stores do not change tags; a
+ * flag is a local, so it dies when the translation leaves (every writer of tags outside the
+ * translation, the VMM's, the interpreter's, a handler's, runs then) and every entry, chained
+ * or from the run loop, starts with all flags clear. Another vCPU's tag write can only race
+ * the range's tag read, as it would race the check it stands for: nothing between the two
+ * orders the later access after that write (no barrier or acquire, and the later access's
+ * address is the same register, not one loaded since). Check state (TCF, TCO, TCMA, the EL)
+ * only changes through system instructions or exception entry and return, which leave.
+ */
+interface Group {
+  lo: number
+  hi: number
+  flag: number
+}
+interface GroupSite {
+  group: Group
+  /** The access's offset from the base register. */
+  off: number
+}
+const groups = new WeakMap<Emitter, Map<number, Group>>()
+const groupStarts = new WeakMap<Emitter, number>()
+
+/** The groups of the emitter's region, by base register. */
+export function regionGroups(em: Emitter): Map<number, Group> {
+  let byRegister = groups.get(em)
+  if (byRegister !== undefined) return byRegister
+  byRegister = new Map()
+  groups.set(em, byRegister)
+  const sites = new Map<number, { lo: number; hi: number; count: number }>()
+  for (const b of em.region.blocks) {
+    for (const { d } of b.insns) {
+      const m = memoryOperand(d)
+      if (m === null || m.writeback || m.rn === 31) continue
+      const r = sites.get(m.rn)
+      if (r === undefined) sites.set(m.rn, { lo: m.off, hi: m.off + m.span, count: 1 })
+      else {
+        r.lo = Math.min(r.lo, m.off)
+        r.hi = Math.max(r.hi, m.off + m.span)
+        r.count++
+      }
+    }
+  }
+  for (const [rn, { lo, hi, count }] of sites) {
+    if (count >= 2 && hi - lo <= 16) byRegister.set(rn, { lo, hi, flag: em.fn.local(I32) })
+  }
+  return byRegister
+}
+
+function groupSite(em: Emitter, b: Block, k: number): GroupSite | undefined {
+  const m = memoryOperand(b.insns[k]!.d)
+  if (m === null || m.writeback || m.rn === 31) return undefined
+  const group = regionGroups(em).get(m.rn)
+  return group === undefined ? undefined : { group, off: m.off }
+}
+
+function groupStart(em: Emitter): number {
+  let l = groupStarts.get(em)
+  if (l === undefined) groupStarts.set(em, (l = em.fn.local(I32)))
+  return l
+}
+
+/** Clears every group's flag. */
+function forgetGroups(em: Emitter): void {
+  for (const g of regionGroups(em).values()) em.fn.i32(0).set(g.flag)
+}
+
+const BRANCH = /^(B|BL|B_cond|CBZ|CBNZ|TBZ|TBNZ|BR|BLR|RET|CCMP_[ri]|CCMN_[ri])$/
+const REGISTER_OFFSET = /^(LDR|LDRS|STR)_reg$/
+
+/** After instruction d: clear the flags it may have made wrong (see Group). */
+export function afterInsn(em: Emitter, d: Instruction): void {
+  const byRegister = regionGroups(em)
+  if (byRegister.size === 0) return
+  if (memoryOperand(d) === null && !REGISTER_OFFSET.test(d.name) && !ALU.test(d.name) && !BRANCH.test(d.name)) {
+    forgetGroups(em)
+    return
+  }
+  for (const r of registersOf(d).writes) {
+    const g = byRegister.get(r)
+    if (g !== undefined) em.fn.i32(0).set(g.flag)
+  }
 }
 
 /**
@@ -351,14 +488,16 @@ function memoryOperand(d: Instruction): { rn: number; off: number; span: number;
   }
 }
 
-/** Which accesses of block b lead or follow a shared tag check (by instruction index). */
-function sharePlan(b: Block): Map<number, Share> {
+/** Which accesses of block b lead or follow a shared tag check (by instruction index); a group's base register has its own. */
+function sharePlan(em: Emitter, b: Block): Map<number, Share> {
   let plan = plans.get(b)
   if (plan !== undefined) return plan
   plan = new Map()
+  const grouped = regionGroups(em)
   let leader: { k: number; rn: number; off: number; span: number } | null = null
   b.insns.forEach(({ d }, k) => {
-    const m = memoryOperand(d)
+    const m0 = memoryOperand(d)
+    const m = m0 !== null && grouped.has(m0.rn) ? null : m0
     if (leader !== null && m !== null && m.rn === leader.rn) {
       const lead = Math.max(leader.off + leader.span, m.off + m.span) - leader.off
       if (m.off >= leader.off && lead <= 32) {
@@ -368,7 +507,7 @@ function sharePlan(b: Block): Map<number, Share> {
         return
       }
     }
-    if (leader !== null && ((m === null && !ALU.test(d.name)) || registersOf(d).writes.includes(leader.rn))) leader = null
+    if (leader !== null && ((m0 === null && !ALU.test(d.name)) || registersOf(d).writes.includes(leader.rn))) leader = null
     // SP-based accesses without writeback are not checked (and SP is slot 32, not 31, in writes).
     // (A load into its own base register leads nothing: the follower's base is the loaded value.)
     if (m !== null && !m.writeback && m.rn !== 31 && !registersOf(d).writes.includes(m.rn)) leader = { k, rn: m.rn, off: m.off, span: m.span }

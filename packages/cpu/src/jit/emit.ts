@@ -14,7 +14,7 @@ import {
 } from './layout.js'
 import { type Block, type Region } from './region.js'
 import { FunctionBody, I32, I64, Op } from './wasm-encoder.js'
-import { MASK32, access, bitfield, cond, divide, extended, mulHigh, setterKind, shifted } from './emit-ops.js'
+import { MASK32, access, afterInsn, bitfield, cond, divide, extended, mulHigh, setterKind, shifted } from './emit-ops.js'
 import { emitMore } from './emit-more.js'
 import { emitSys } from './emit-sys.js'
 import type { SysregLookup } from './sysreg-wasm.js'
@@ -507,7 +507,10 @@ export class Emitter {
       fn.end()
       fn.get(this.left).i32(n).op(Op.i32Sub).set(this.left)
     }
-    for (let k = 0; k < n; k++) this.insn(b, k)
+    for (let k = 0; k < n; k++) {
+      this.insn(b, k)
+      afterInsn(this, b.insns[k]!.d)
+    }
     switch (t.kind) {
       case 'fall':
         this.goto(t.next, fallsTo)
