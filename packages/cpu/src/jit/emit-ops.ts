@@ -3,10 +3,10 @@
 
 import {
   FN_COND, FN_FILL, ST_STRICT_ALIGN, CC_ADD32, CC_ADD64, CC_LOGIC32, CC_LOGIC64, CC_SUB32, CC_SUB64, ST_TLB, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST, TLB_MASK, TLB_READ_KEY, TLB_TAGS,
-  TLB_WRITE_KEY,
+  TLB_WRITE_KEY, ST_TAG_CACHE,
 } from './layout.js'
 import type { Instruction } from '@tagvm/a64'
-import { registersOf, type Block } from './region.js'
+import { readsFlags, registersOf, setsFlags, type Block } from './region.js'
 import { REG_DISCARD } from '../state.js'
 import type { Emitter, SetterKind } from './emit.js'
 import { I32, I64, Op, type FunctionBody } from './wasm-encoder.js'
@@ -162,6 +162,7 @@ export function access(
   const fn = em.fn
   const site = unchecked ? undefined : groupSite(em, b, k)
   const share = unchecked || site !== undefined ? undefined : sharePlan(em, b).get(k)
+  const slot = unchecked || site !== undefined ? undefined : loopCache(em, b).get(k)
   if (share !== undefined && share.lead !== 0) fn.i32(0).set(sharedFlag(em))
   fn.get(em.a).op(Op.i32WrapI64).tee(em.c)
   if (span === elem) {
@@ -170,7 +171,7 @@ export function access(
       if (mayMisalign) misaligned(em, b, k, span)
       else em.exitIf(b, k)
     } else fn.op(Op.drop)
-    lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, em.h, share, site)
+    lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, em.h, share, site, slot)
     if (mayMisalign && elem > 1 && !unchecked) {
       // The tag check looked at the first byte's granule: a misaligned access reaching into the
       // next granule of a tag-checked page leaves for the interpreter.
@@ -184,7 +185,7 @@ export function access(
   if (!pairs) {
     fn.get(em.c).i32(4095).op(Op.i32And).i32(4096 - span).op(Op.i32GtU, Op.i32Or)
     em.exitIf(b, k)
-    lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, em.h, share, site)
+    lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, em.h, share, site, slot)
     return
   }
   // A misaligned pair that stays in its page goes on (its tag check covers its whole span);
@@ -200,7 +201,7 @@ export function access(
   fn.get(em.a).i64(elem).op(Op.i64Add).tee(em.a2).op(Op.i32WrapI64).set(em.c2)
   lookup(em, b, k, em.a2, em.c2, elem, elem, isWrite, unchecked, em.h2, own)
   fn.else()
-  lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, em.h, share, site)
+  lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, em.h, share, site, slot)
   fn.get(em.h).i32(elem).op(Op.i32Add).set(em.h2)
   fn.end()
 }
@@ -226,7 +227,7 @@ function misaligned(em: Emitter, b: Block, k: number, span: number): void {
  */
 export function lookup(
   em: Emitter, b: Block, k: number, a: number, c: number, span: number, elem: number, isWrite: boolean, unchecked: boolean, host: number,
-  share?: Share, site?: GroupSite,
+  share?: Share, site?: GroupSite, slot?: number,
 ): void {
   const fn = em.fn
   const tlb = em.base + ST_TLB
@@ -238,10 +239,11 @@ export function lookup(
   em.exitIf(b, k)
   // A fill read the MMU: what the flags say was verified is not trusted across it (see Group).
   forgetGroups(em)
+  loopCacheReset(em, b)
   fn.end()
   if (!unchecked) {
     if (span > 32) throw new RangeError(`a checked access of ${span} bytes: the tag check covers at most two granules`)
-    tagCheck(em, b, k, a, c, span > elem ? span : 1, share, site)
+    tagCheck(em, b, k, a, c, span > elem ? span : 1, share, site, slot)
   }
   fn.get(em.e).mem(Op.i32Load, tlb + TLB_HOST).get(c).i32(4095).op(Op.i32And, Op.i32Add).set(host)
 }
@@ -256,7 +258,7 @@ export function lookup(
  * tagged a buffer or an object of 32 bytes or more at a time passes with that one compare.
  * Only a byte that holds two tags is looked at nibble by nibble.
  */
-function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number, span: number, share?: Share, site?: GroupSite): void {
+function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number, span: number, share?: Share, site?: GroupSite, slot?: number): void {
   const fn = em.fn
   const tlb = em.base + ST_TLB
   const last = span - 1
@@ -286,6 +288,13 @@ function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number, span: 
   // An access of a group whose range is verified for its base register's value: likewise.
   if (site !== undefined) fn.get(site.group.flag).op(Op.i32Eqz, Op.i32And)
   fn.if()
+  const leads = share !== undefined && share.lead !== 0
+  const covered = share !== undefined && share.lead !== 0 ? share.lead : span
+  if (slot !== undefined) {
+    // Outside the verified block (or nothing verified yet: the empty start is no VA)?
+    fn.get(a).get(em.state).mem(Op.i64Load, ST_TAG_CACHE + 8 * slot).op(Op.i64Sub).i64(256 - covered).op(Op.i64GtU)
+    fn.if()
+  }
   if (site !== undefined) {
     // Verify the group's range [base + lo, base + hi) (at most 16 bytes: one or two granules)
     // from this access's address: the tag bytes of its first and last byte XOR the pointer's
@@ -344,7 +353,106 @@ function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number, span: 
   fn.end()
   if (share !== undefined && share.lead !== 0) fn.end()
   if (site !== undefined) fn.end()
+  if (slot !== undefined) {
+    // Passed: if the 256-byte block of byte c (eight tag bytes) is all of the pointer's tag,
+    // it is the verified block now; else the cache keeps the block it had.
+    fn.get(em.tg).get(c).i32(4095).op(Op.i32And).i32(5).op(Op.i32ShrU).i32(0x78).op(Op.i32And, Op.i32Add)
+    fn.mem(Op.i64Load, 0)
+    fn.get(a).i64(56).op(Op.i64ShrU).i64(15).op(Op.i64And).i64(0x1111_1111, 0x1111_1111).op(Op.i64Mul, Op.i64Eq)
+    fn.if()
+    fn.get(em.state).get(a).i64(-256, -1).op(Op.i64And).mem(Op.i64Store, ST_TAG_CACHE + 8 * slot)
+    fn.end()
+    fn.else()
+    // In the verified block: for a leader, its follower's bytes too.
+    if (leads) fn.i32(1).set(sharedFlag(em))
+    fn.end()
+  }
   fn.end()
+}
+
+/**
+ * The verified-block cache of a tight loop (a block that branches to itself, emitted as a
+ * wasm loop): for up to two checked accesses of the block (lone ones or leaders of a shared
+ * check; not followers, not group members), an i64 of the state page (ST_TAG_CACHE) holding
+ * the start (VA with its tag byte) of a 256-byte block whose sixteen granules were all seen
+ * to carry that pointer tag since the loop was entered; an access inside it, with the same
+ * pointer tag, passes its check with one subtract and compare. `loopCacheReset` empties it
+ * before the loop on every entry (the back edge keeps it) and on every fast-TLB fill.
+ *
+ * Why reusing a tag read is exact there: the loop may only hold plain loads and stores,
+ * register arithmetic and branches (no tag write, no system instruction, barrier, acquire,
+ * exclusive or atomic, no call out of wasm but the fill and the register-only helpers); its
+ * own plain stores do not change tags, and any other writer in this process (the VMM, the
+ * hypervisor, the interpreter, a handler) runs while this CPU is outside the loop, whose next
+ * entry empties the cache. Another vCPU's tag write may race the loop: the cached tag is then
+ * what an earlier read of that granule returned, which the memory model allows as long as
+ * nothing orders the later check after that write: no barrier or acquire in the loop, and the
+ * access's address must not depend on a value loaded inside the loop (a load that saw a
+ * pointer published after an STG must see the new tag). So the cached accesses' address
+ * registers must not be computed, inside the loop, from any loaded value or from flags set
+ * from one. The empty start is 0x0040_0000_0000_0000: VA bits 55:48 that are not all equal
+ * translate nowhere, so no access that got past the fast TLB lies in its block.
+ * (The cache and its argument come from the unmerged tagcost17c round.)
+ */
+const CACHE_EMPTY_HI = 0x0040_0000
+const caches = new WeakMap<Emitter, Map<Block, Map<number, number>>>()
+
+/** Instructions a cached loop may hold besides loads, stores and register arithmetic. */
+const LOOP_SAFE = /^(B|B_cond|CBZ|CBNZ|TBZ|TBNZ|CCMP_[ri]|CCMN_[ri])$/
+const LOADS = /^(LDR_(ui|post|pre|reg)|LDRS_(ui|post|pre|reg)|LDUR|LDURS|LDP|LDPSW)$/
+/** A pseudo register for NZCV in the dependency walk. */
+const FLAGS = -1
+
+/** The cache slots (0, 1) of block b's accesses (by instruction index): none unless b is a loop the cache is exact in. */
+export function loopCache(em: Emitter, b: Block): Map<number, number> {
+  let byBlock = caches.get(em)
+  if (byBlock === undefined) caches.set(em, (byBlock = new Map()))
+  let sites = byBlock.get(b)
+  if (sites !== undefined) return sites
+  sites = new Map()
+  byBlock.set(b, sites)
+  const t = b.term
+  if (!((t.kind === 'jump' || t.kind === 'cond') && t.target === b.start)) return sites
+  if (!b.insns.every(({ d }) => memoryOperand(d) !== null || REGISTER_OFFSET.test(d.name) || ALU.test(d.name) || LOOP_SAFE.test(d.name))) return sites
+  // Registers (and NZCV) whose value in the loop depends on a value loaded in it, round the
+  // back edge too: iterate to a fixed point.
+  const loaded = new Set<number>()
+  for (let changed = true; changed; ) {
+    changed = false
+    for (const { d } of b.insns) {
+      const { reads, writes } = registersOf(d)
+      const base = memoryOperand(d)?.writeback === true ? reads[0]! : undefined
+      const tainted = LOADS.test(d.name) || reads.some((r) => loaded.has(r)) || (readsFlags(d) && loaded.has(FLAGS))
+      const out = setsFlags(d) ? [...writes, FLAGS] : writes
+      for (const w of out) {
+        // A load's written-back base is the base plus an immediate: loaded only if the base was.
+        const isLoaded = w === base ? loaded.has(base) : tainted
+        if (isLoaded && !loaded.has(w)) {
+          loaded.add(w)
+          changed = true
+        }
+      }
+    }
+  }
+  const plan = sharePlan(em, b)
+  const grouped = regionGroups(em)
+  b.insns.forEach(({ d }, k) => {
+    if (sites!.size >= 2 || plan.get(k)?.lead === 0) return
+    const m = memoryOperand(d)
+    const isRegisterOffset = REGISTER_OFFSET.test(d.name)
+    if (m === null && !isRegisterOffset) return
+    // Unchecked accesses (SP + immediate, no writeback) have no check to cache; groups have their own.
+    if (m !== null && ((m.rn === 31 && !m.writeback) || (!m.writeback && grouped.has(m.rn)))) return
+    const address = isRegisterOffset ? registersOf(d).reads.slice(0, 2) : registersOf(d).reads.slice(0, 1)
+    if (address.some((r) => loaded.has(r))) return
+    sites!.set(k, sites!.size)
+  })
+  return sites
+}
+
+/** Before a loop block (on every entry but its back edge), and at a fill in it: its caches hold no verified block. */
+export function loopCacheReset(em: Emitter, b: Block): void {
+  for (const slot of loopCache(em, b).values()) em.fn.get(em.state).i64(0, CACHE_EMPTY_HI).mem(Op.i64Store, ST_TAG_CACHE + 8 * slot)
 }
 
 /**

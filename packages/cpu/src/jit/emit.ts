@@ -14,7 +14,7 @@ import {
 } from './layout.js'
 import { type Block, type Region } from './region.js'
 import { FunctionBody, I32, I64, Op } from './wasm-encoder.js'
-import { MASK32, access, afterInsn, bitfield, cond, divide, extended, mulHigh, setterKind, shifted } from './emit-ops.js'
+import { MASK32, access, afterInsn, bitfield, loopCacheReset, cond, divide, extended, mulHigh, setterKind, shifted } from './emit-ops.js'
 import { emitMore } from './emit-more.js'
 import { emitSys } from './emit-sys.js'
 import type { SysregLookup } from './sysreg-wasm.js'
@@ -489,7 +489,10 @@ export class Emitter {
     // that as a loop, where the way round through the dispatch's br_table is a jump table.
     this.current = i
     this.selfLoop = (t.kind === 'jump' || t.kind === 'cond') && t.target === b.start
-    if (this.selfLoop) fn.loop(`s${i}`)
+    if (this.selfLoop) {
+      loopCacheReset(this, b)
+      fn.loop(`s${i}`)
+    }
     if (n > 0) {
       // A stop request (tested where a branch comes back, so that every cycle through the
       // region sees it) or a budget that does not cover the block: leave at its start.

@@ -39,6 +39,13 @@ export const ST_HOPS = 328
  * entry and after a system instruction's handler (jit.ts alignmentMode).
  */
 export const ST_STRICT_ALIGN = 332
+/**
+ * The verified-block tag caches of the running tight loop (emit-ops.ts loopCache): two i64,
+ * emptied before the loop on each entry. In memory, not in wasm locals: a loop-carried local
+ * made TurboFan allocate the MTE-off loop worse (tagcost17c: bench-sieve-nomte +20% host
+ * instructions).
+ */
+export const ST_TAG_CACHE = 336
 
 /**
  * The fast data TLB, direct-mapped by VA[21:12] (4 MiB of reach, so that buffers or slabs a
