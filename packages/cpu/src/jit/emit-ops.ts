@@ -3,7 +3,7 @@
 
 import {
   FN_COND, FN_FILL, ST_STRICT_ALIGN, CC_ADD32, CC_ADD64, CC_LOGIC32, CC_LOGIC64, CC_SUB32, CC_SUB64, ST_TLB, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST, TLB_MASK, TLB_READ_KEY, TLB_TAGS,
-  TLB_WRITE_KEY, ST_TAG_CACHE,
+  TLB_WRITE_KEY, ST_TAG_CACHE, ST_GROUP_FLAGS, GROUP_FLAGS,
 } from './layout.js'
 import type { Instruction } from '@tagvm/a64'
 import { readsFlags, registersOf, setsFlags, type Block } from './region.js'
@@ -285,48 +285,18 @@ function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number, span: 
   fn.get(em.e).mem(Op.i32Load, tlb + TLB_TAGS).tee(em.tg).i32(0).op(Op.i32GeS)
   // A follower whose leader checked its bytes too (the flag set) has nothing left to check.
   if (share !== undefined && share.lead === 0) fn.get(sharedFlag(em)).op(Op.i32Eqz, Op.i32And)
-  // An access of a group whose range is verified for its base register's value: likewise.
-  if (site !== undefined) fn.get(site.group.flag).op(Op.i32Eqz, Op.i32And)
   fn.if()
+  // An access of a group whose range was verified for its base register's value: likewise
+  // (tested only on a checked page: MTE off never reads the flag).
+  if (site !== undefined) {
+    fn.get(em.state).mem(Op.i32Load, groupFlag(site.group)).op(Op.i32Eqz)
+    fn.if()
+  }
   const leads = share !== undefined && share.lead !== 0
   const covered = share !== undefined && share.lead !== 0 ? share.lead : span
   if (slot !== undefined) {
     // Outside the verified block (or nothing verified yet: the empty start is no VA)?
     fn.get(a).get(em.state).mem(Op.i64Load, ST_TAG_CACHE + 8 * slot).op(Op.i64Sub).i64(256 - covered).op(Op.i64GtU)
-    fn.if()
-  }
-  if (site !== undefined) {
-    // Verify the group's range [base + lo, base + hi) (at most 16 bytes: one or two granules)
-    // from this access's address: the tag bytes of its first and last byte XOR the pointer's
-    // tag, masked to the nibbles of those two granules, must be zero, and the range must lie
-    // in this page (its tags are the entry's). The flag says so; if not, this access checks
-    // its own bytes as any other.
-    const { group, off } = site
-    const width = group.hi - group.lo
-    const start = groupStart(em)
-    fn.get(c)
-    if (group.lo !== off) fn.i32(group.lo - off).op(Op.i32Add)
-    fn.set(start)
-    const granule = (at: number): void => {
-      fn.get(start)
-      if (at !== 0) fn.i32(at).op(Op.i32Add)
-    }
-    for (const at of [0, width - 1]) {
-      fn.get(em.tg)
-      granule(at)
-      fn.i32(4095).op(Op.i32And).i32(5).op(Op.i32ShrU, Op.i32Add).mem(Op.i32Load8U, 0)
-      if (at !== 0) fn.i32(8).op(Op.i32Shl, Op.i32Or)
-    }
-    pointerTag()
-    fn.i32(0x1111).op(Op.i32Mul, Op.i32Xor)
-    for (const at of [0, width - 1]) {
-      fn.i32(at === 0 ? 0xf0 : 0xf000).i32(at === 0 ? 0x0f : 0x0f00)
-      granule(at)
-      fn.i32(16).op(Op.i32And, Op.select)
-    }
-    fn.op(Op.i32Or, Op.i32And, Op.i32Eqz)
-    fn.get(start).i32(4095).op(Op.i32And).i32(4096 - width).op(Op.i32LeU, Op.i32And).tee(group.flag)
-    fn.op(Op.i32Eqz)
     fn.if()
   }
   if (share !== undefined && share.lead !== 0) {
@@ -352,7 +322,17 @@ function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number, span: 
   }
   fn.end()
   if (share !== undefined && share.lead !== 0) fn.end()
-  if (site !== undefined) fn.end()
+  if (site !== undefined) {
+    // Passed: the group's range [base + lo, base + hi) is verified too when it lies in the
+    // granule of this access's first byte (bench-list: a 16-byte node, one granule), which
+    // the check above covered.
+    const { group, off } = site
+    fn.get(em.state)
+    fn.get(c).i32(group.lo - off).op(Op.i32Add).get(c).op(Op.i32Xor)
+    fn.get(c).i32(group.hi - 1 - off).op(Op.i32Add).get(c).op(Op.i32Xor, Op.i32Or)
+    fn.i32(16).op(Op.i32LtU).mem(Op.i32Store, groupFlag(group))
+    fn.end()
+  }
   if (slot !== undefined) {
     // Passed: if the 256-byte block of byte c (eight tag bytes) is all of the pointer's tag,
     // it is the verified block now; else the cache keeps the block it had.
@@ -457,22 +437,22 @@ export function loopCacheReset(em: Emitter, b: Block): void {
 
 /**
  * A group: the plain accesses of a region off one base register (no writeback, not SP) whose
- * bytes all lie in [base + lo, base + hi), at most 16 bytes (one or two granules), when there
- * are two or more of them. Its flag (an i32 local of the region function) is set by an access
- * of the group that verified the whole range for the base register's value, and cleared
- * after anything that writes the base register; while it is set, the group's accesses skip
- * their tag check (their TLB lookup still runs). bench-list's loop reads a node's value and
- * next pointer in two blocks and writes the value back in a third: one check a node instead
- * of two or three.
+ * bytes all lie in [base + lo, base + hi), at most 16 bytes, when there are two or more of
+ * them. Its flag (an i32 of the state page, ST_GROUP_FLAGS) is set by an access of the group
+ * whose own check passed when the whole range lies in the granule that check covered, and
+ * cleared after anything that writes the base register; while it is set, the group's
+ * accesses on a checked page skip their tag check (their TLB lookup still runs). bench-list's
+ * loop reads a node's value and next pointer in two blocks and writes the value back in a
+ * third: one check a node instead of two or three.
  *
  * Why a set flag is exact: besides the base register's writes, every instruction of the region
  * that is not a plain load or store, register arithmetic or a branch clears all flags after it
  * runs (tag stores and DC G*ZVA, system instructions and their handlers, barriers, acquires,
  * exclusives and atomics), and so does every fast-TLB fill (it read the MMU: a page's frame is
- * not assumed to be the one the range was verified in). Plain stores do not change tags; a
- * flag is a local, so it dies when the translation leaves (every writer of tags outside the
- * translation, the VMM's, the interpreter's, a handler's, runs then) and every entry, chained
- * or from the run loop, starts with all flags clear. Another vCPU's tag write can only race
+ * not assumed to be the one the range was verified in). Plain stores do not change tags; every
+ * run of a region function, chained or from the run loop, starts by clearing its flags, so
+ * none outlives the run that set it (every writer of tags outside the translation, the VMM's,
+ * the interpreter's, a handler's, runs between runs). Another vCPU's tag write can only race
  * the range's tag read, as it would race the check it stands for: nothing between the two
  * orders the later access after that write (no barrier or acquire, and the later access's
  * address is the same register, not one loaded since). Check state (TCF, TCO, TCMA, the EL)
@@ -481,7 +461,8 @@ export function loopCacheReset(em: Emitter, b: Block): void {
 interface Group {
   lo: number
   hi: number
-  flag: number
+  /** Its flag's index in ST_GROUP_FLAGS. */
+  slot: number
 }
 interface GroupSite {
   group: Group
@@ -489,7 +470,6 @@ interface GroupSite {
   off: number
 }
 const groups = new WeakMap<Emitter, Map<number, Group>>()
-const groupStarts = new WeakMap<Emitter, number>()
 
 /** The groups of the emitter's region, by base register. */
 export function regionGroups(em: Emitter): Map<number, Group> {
@@ -512,7 +492,7 @@ export function regionGroups(em: Emitter): Map<number, Group> {
     }
   }
   for (const [rn, { lo, hi, count }] of sites) {
-    if (count >= 2 && hi - lo <= 16) byRegister.set(rn, { lo, hi, flag: em.fn.local(I32) })
+    if (count >= 2 && hi - lo <= 16 && byRegister.size < GROUP_FLAGS) byRegister.set(rn, { lo, hi, slot: byRegister.size })
   }
   return byRegister
 }
@@ -524,15 +504,11 @@ function groupSite(em: Emitter, b: Block, k: number): GroupSite | undefined {
   return group === undefined ? undefined : { group, off: m.off }
 }
 
-function groupStart(em: Emitter): number {
-  let l = groupStarts.get(em)
-  if (l === undefined) groupStarts.set(em, (l = em.fn.local(I32)))
-  return l
-}
+const groupFlag = (g: Group): number => ST_GROUP_FLAGS + 4 * g.slot
 
-/** Clears every group's flag. */
-function forgetGroups(em: Emitter): void {
-  for (const g of regionGroups(em).values()) em.fn.i32(0).set(g.flag)
+/** Clears every group's flag (also at the start of every run of the region function: emit.ts build). */
+export function forgetGroups(em: Emitter): void {
+  for (const g of regionGroups(em).values()) em.fn.get(em.state).i32(0).mem(Op.i32Store, groupFlag(g))
 }
 
 const BRANCH = /^(B|BL|B_cond|CBZ|CBNZ|TBZ|TBNZ|BR|BLR|RET|CCMP_[ri]|CCMN_[ri])$/
@@ -548,7 +524,7 @@ export function afterInsn(em: Emitter, d: Instruction): void {
   }
   for (const r of registersOf(d).writes) {
     const g = byRegister.get(r)
-    if (g !== undefined) em.fn.i32(0).set(g.flag)
+    if (g !== undefined) em.fn.get(em.state).i32(0).mem(Op.i32Store, groupFlag(g))
   }
 }
 

@@ -14,7 +14,7 @@ import {
 } from './layout.js'
 import { type Block, type Region } from './region.js'
 import { FunctionBody, I32, I64, Op } from './wasm-encoder.js'
-import { MASK32, access, afterInsn, bitfield, loopCacheReset, cond, divide, extended, mulHigh, setterKind, shifted } from './emit-ops.js'
+import { MASK32, access, afterInsn, bitfield, forgetGroups, loopCacheReset, cond, divide, extended, mulHigh, setterKind, shifted } from './emit-ops.js'
 import { emitMore } from './emit-more.js'
 import { emitSys } from './emit-sys.js'
 import type { SysregLookup } from './sysreg-wasm.js'
@@ -548,6 +548,7 @@ export class Emitter {
   build(): FunctionBody {
     const fn = this.fn
     fn.i32(this.base).set(this.state)
+    forgetGroups(this)
     fn.i32(0).mem(Op.i32Load, this.base + ST_LEFT).set(this.left)
     fn.i32(0).mem(Op.i64Load, this.base + ST_PAGE_VA).set(this.pageVa)
     fn.i32(0).mem(Op.i32Load, this.base + ST_NZCV).set(this.ccLit)

@@ -46,6 +46,14 @@ export const ST_STRICT_ALIGN = 332
  * instructions).
  */
 export const ST_TAG_CACHE = 336
+/**
+ * The flags of the running region's tag-check groups (emit-ops.ts Group): an i32 each, at
+ * most GROUP_FLAGS groups a region; cleared when the region function starts. In memory, not in
+ * wasm locals, for the same reason as ST_TAG_CACHE (as locals they made bench-list's loop 1.8
+ * host instructions a guest instruction slower with MTE off).
+ */
+export const ST_GROUP_FLAGS = 352
+export const GROUP_FLAGS = 8
 
 /**
  * The fast data TLB, direct-mapped by VA[21:12] (4 MiB of reach, so that buffers or slabs a
