@@ -39,8 +39,11 @@ export function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number,
     if (at !== 0) fn.i32(at).op(Op.i32Add)
     fn.i32(16).op(Op.i32And, Op.select)
   }
-  /** Pushes whether the bytes from `c` to `c + end` are not all in granules of the pointer's tag. */
-  const mismatch = (end: number): void => {
+  /**
+   * Pushes the tag bytes of bytes `c` and `c + end` (one byte when end is 0) XOR the pointer's
+   * tag in every nibble: zero when the bytes from `c` to `c + end` are all in granules of it.
+   */
+  const difference = (end: number): void => {
     tagByte(0)
     fn.mem(Op.i32Load8U, 0)
     if (end !== 0) {
@@ -48,7 +51,7 @@ export function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number,
       fn.mem(Op.i32Load8U, 0).i32(8).op(Op.i32Shl, Op.i32Or)
     }
     pointerTag()
-    fn.i32(end !== 0 ? 0x1111 : 0x11).op(Op.i32Mul, Op.i32Ne)
+    fn.i32(end !== 0 ? 0x1111 : 0x11).op(Op.i32Mul, Op.i32Xor)
   }
   fn.get(em.e).mem(Op.i32Load, tlb + TLB_TAGS).tee(em.tg).i32(0).op(Op.i32GeS)
   // A follower whose leader checked its bytes too (the flag set) has nothing left to check.
@@ -71,7 +74,7 @@ export function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number,
     // The leader: its bytes and its follower's, [c, c + lead), when they lie in this page;
     // the flag says they matched. If not, its own check as any other access.
     const flag = sharedFlag(em)
-    mismatch(share.lead - 1)
+    difference(share.lead - 1)
     fn.op(Op.i32Eqz).get(c).i32(4095).op(Op.i32And).i32(4096 - share.lead).op(Op.i32LeU, Op.i32And).tee(flag)
     fn.op(Op.i32Eqz)
     fn.if()
@@ -80,14 +83,8 @@ export function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number,
   // the nibbles of the granules touched must be zero (a byte with two tags: bench-list's
   // 16-byte nodes), tested on the same XOR.
   const x = scratch(em)
-  tagByte(0)
-  fn.mem(Op.i32Load8U, 0)
-  if (last !== 0) {
-    tagByte(last)
-    fn.mem(Op.i32Load8U, 0).i32(8).op(Op.i32Shl, Op.i32Or)
-  }
-  pointerTag()
-  fn.i32(last !== 0 ? 0x1111 : 0x11).op(Op.i32Mul, Op.i32Xor).tee(x)
+  difference(last)
+  fn.tee(x)
   fn.if()
   fn.get(x)
   nibble(0, 0)
