@@ -64,6 +64,8 @@ export function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number,
     fn.if()
   }
   const leads = share !== undefined && share.lead !== 0
+  /** The last tag-byte XOR computed (the leader's, then the access's own): zero when uniform. */
+  const x = scratch(em)
   const covered = share !== undefined && share.lead !== 0 ? share.lead : span
   if (slot !== undefined) {
     // Outside the verified block (or nothing verified yet: the empty start is no VA)?
@@ -75,14 +77,13 @@ export function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number,
     // the flag says they matched. If not, its own check as any other access.
     const flag = sharedFlag(em)
     difference(share.lead - 1)
-    fn.op(Op.i32Eqz).get(c).i32(4095).op(Op.i32And).i32(4096 - share.lead).op(Op.i32LeU, Op.i32And).tee(flag)
+    fn.tee(x).op(Op.i32Eqz).get(c).i32(4095).op(Op.i32And).i32(4096 - share.lead).op(Op.i32LeU, Op.i32And).tee(flag)
     fn.op(Op.i32Eqz)
     fn.if()
   }
   // The tag bytes XOR the pointer's tag in every nibble: zero when they match whole; else only
   // the nibbles of the granules touched must be zero (a byte with two tags: bench-list's
   // 16-byte nodes), tested on the same XOR.
-  const x = scratch(em)
   difference(last)
   fn.tee(x)
   fn.if()
@@ -109,12 +110,17 @@ export function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number,
   }
   if (slot !== undefined) {
     // Passed: if the 256-byte block of byte c (eight tag bytes) is all of the pointer's tag,
-    // it is the verified block now; else the cache keeps the block it had.
+    // it is the verified block now; else the cache keeps the block it had. Not looked at when
+    // the access's own tag byte held two tags (x: small objects of their own tags, where the
+    // block never is uniform and the look would cost every access).
+    fn.get(x).op(Op.i32Eqz)
+    fn.if()
     fn.get(em.tg).get(c).i32(4095).op(Op.i32And).i32(5).op(Op.i32ShrU).i32(0x78).op(Op.i32And, Op.i32Add)
     fn.mem(Op.i64Load, 0)
     fn.get(a).i64(56).op(Op.i64ShrU).i64(15).op(Op.i64And).i64(0x1111_1111, 0x1111_1111).op(Op.i64Mul, Op.i64Eq)
     fn.if()
     fn.get(em.state).get(a).i64(-256, -1).op(Op.i64And).mem(Op.i64Store, ST_TAG_CACHE + 8 * slot)
+    fn.end()
     fn.end()
     fn.else()
     // In the verified block: for a leader, its follower's bytes too.
