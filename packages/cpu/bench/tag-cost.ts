@@ -27,7 +27,7 @@
 // `--no-liftoff` (every region function compiled by TurboFan at once: with V8's tier-up from
 // Liftoff, when a loop's optimized code arrived moved one guest's count by up to 50% between
 // two runs of one tree, e.g. bench-sieve-nomte 16.8 then 10.2 host instructions a guest
-// instruction; without Liftoff two runs agree within 0.6%), and the
+// instruction; without Liftoff two runs of it agree within 0.6%, of bench-sieve within 6%), and the
 // workload's part is the difference of the HIGH and LOW runs' totals. Per instruction: host
 // instructions per retired guest instruction, on / off - 1. REPS is 1: a run's count repeats
 // within ~0.3% of its start-up (~3.8 G host instructions, ~12 M), so take a SCALE whose
