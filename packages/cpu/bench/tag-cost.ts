@@ -23,7 +23,11 @@
 //
 // TAG_COST_CALLGRIND=1: host instructions instead of CPU time, which no load moves: each child
 // (LOW rounds, HIGH rounds; MTE on, off) runs alone under `valgrind --tool=callgrind` with node
-// `--single-threaded` (V8 compiles on the main thread: the same work every run), and the
+// `--single-threaded` (V8 compiles on the main thread: the same work every run) and
+// `--no-liftoff` (every region function compiled by TurboFan at once: with V8's tier-up from
+// Liftoff, when a loop's optimized code arrived moved one guest's count by up to 50% between
+// two runs of one tree, e.g. bench-sieve-nomte 16.8 then 10.2 host instructions a guest
+// instruction; without Liftoff two runs of it agree within 0.6%, of bench-sieve within 6%), and the
 // workload's part is the difference of the HIGH and LOW runs' totals. Per instruction: host
 // instructions per retired guest instruction, on / off - 1. REPS is 1: a run's count repeats
 // within ~0.3% of its start-up (~3.8 G host instructions, ~12 M), so take a SCALE whose
@@ -76,7 +80,7 @@ function callgrindRun(guest: string, rounds: number): { hostInstructions: number
     const out = join(dir, 'callgrind.out')
     const stdout = execFileSync(
       'valgrind',
-      ['--tool=callgrind', '--dump-instr=no', `--callgrind-out-file=${out}`, process.execPath, '--single-threaded', ...process.execArgv, self, '--child', guest, '0', String(rounds)],
+      ['--tool=callgrind', '--dump-instr=no', `--callgrind-out-file=${out}`, process.execPath, '--single-threaded', '--no-liftoff', ...process.execArgv, self, '--child', guest, '0', String(rounds)],
       { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 20 },
     ).toString()
     const totals = /^(?:summary|totals): (\d+)/m.exec(readFileSync(out, 'utf8'))

@@ -5,8 +5,8 @@ import {
   FN_COND, FN_FILL, ST_STRICT_ALIGN, CC_ADD32, CC_ADD64, CC_LOGIC32, CC_LOGIC64, CC_SUB32, CC_SUB64, ST_TLB, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST, TLB_MASK, TLB_READ_KEY, TLB_TAGS,
   TLB_WRITE_KEY,
 } from './layout.js'
-import type { Instruction } from '@tagvm/a64'
-import { registersOf, type Block } from './region.js'
+import { type Block } from './region.js'
+import { forgetGroups, groupSite, loopCache, loopCacheReset, sharePlan, sharedFlag, tagCheck, type GroupSite, type Share } from './emit-tags.js'
 import { REG_DISCARD } from '../state.js'
 import type { Emitter, SetterKind } from './emit.js'
 import { I32, I64, Op, type FunctionBody } from './wasm-encoder.js'
@@ -160,7 +160,9 @@ export function access(
   em: Emitter, b: Block, k: number, span: number, elem: number, isWrite: boolean, unchecked: boolean, pairs = false, mayMisalign = false,
 ): void {
   const fn = em.fn
-  const share = unchecked ? undefined : sharePlan(b).get(k)
+  const site = unchecked ? undefined : groupSite(em, b, k)
+  const share = unchecked || site !== undefined ? undefined : sharePlan(em, b).get(k)
+  const slot = unchecked || site !== undefined ? undefined : loopCache(em, b).get(k)
   if (share !== undefined && share.lead !== 0) fn.i32(0).set(sharedFlag(em))
   fn.get(em.a).op(Op.i32WrapI64).tee(em.c)
   if (span === elem) {
@@ -169,7 +171,7 @@ export function access(
       if (mayMisalign) misaligned(em, b, k, span)
       else em.exitIf(b, k)
     } else fn.op(Op.drop)
-    lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, em.h, share)
+    lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, em.h, share, site, slot)
     if (mayMisalign && elem > 1 && !unchecked) {
       // The tag check looked at the first byte's granule: a misaligned access reaching into the
       // next granule of a tag-checked page leaves for the interpreter.
@@ -183,7 +185,7 @@ export function access(
   if (!pairs) {
     fn.get(em.c).i32(4095).op(Op.i32And).i32(4096 - span).op(Op.i32GtU, Op.i32Or)
     em.exitIf(b, k)
-    lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, em.h, share)
+    lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, em.h, share, site, slot)
     return
   }
   // A misaligned pair that stays in its page goes on (its tag check covers its whole span);
@@ -199,7 +201,7 @@ export function access(
   fn.get(em.a).i64(elem).op(Op.i64Add).tee(em.a2).op(Op.i32WrapI64).set(em.c2)
   lookup(em, b, k, em.a2, em.c2, elem, elem, isWrite, unchecked, em.h2, own)
   fn.else()
-  lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, em.h, share)
+  lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, em.h, share, site, slot)
   fn.get(em.h).i32(elem).op(Op.i32Add).set(em.h2)
   fn.end()
 }
@@ -225,7 +227,7 @@ function misaligned(em: Emitter, b: Block, k: number, span: number): void {
  */
 export function lookup(
   em: Emitter, b: Block, k: number, a: number, c: number, span: number, elem: number, isWrite: boolean, unchecked: boolean, host: number,
-  share?: Share,
+  share?: Share, site?: GroupSite, slot?: number,
 ): void {
   const fn = em.fn
   const tlb = em.base + ST_TLB
@@ -235,146 +237,15 @@ export function lookup(
   fn.if()
   fn.get(c).get(a).i64(32).op(Op.i64ShrU, Op.i32WrapI64).i32(isWrite ? 1 : 0).call(FN_FILL).op(Op.i32Eqz)
   em.exitIf(b, k)
+  // A fill read the MMU: what the flags say was verified is not trusted across it (see Group).
+  forgetGroups(em)
+  loopCacheReset(em, b)
   fn.end()
   if (!unchecked) {
     if (span > 32) throw new RangeError(`a checked access of ${span} bytes: the tag check covers at most two granules`)
-    tagCheck(em, b, k, a, c, span > elem ? span : 1, share)
+    tagCheck(em, b, k, a, c, span > elem ? span : 1, share, site, slot)
   }
   fn.get(em.e).mem(Op.i32Load, tlb + TLB_HOST).get(c).i32(4095).op(Op.i32And, Op.i32Add).set(host)
-}
-
-/**
- * The MTE check of `span` bytes (at most 32: one granule or two) at the address in locals `a`
- * (i64) and `c` (its low half), against the tags of the fast-TLB entry in local `e`.
- *
- * Tags are packed two granules a byte: granule g = page offset >> 4 has byte tags[g >> 1],
- * nibble g & 1. The bytes of the first and the last granule (the same byte, or the next one)
- * are compared whole against the pointer's tag in every nibble (tag * 0x11 or * 0x1111): data
- * tagged a buffer or an object of 32 bytes or more at a time passes with that one compare.
- * Only a byte that holds two tags is looked at nibble by nibble.
- */
-function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number, span: number, share?: Share): void {
-  const fn = em.fn
-  const tlb = em.base + ST_TLB
-  const last = span - 1
-  /** Pushes tags + (page offset of byte `at` >> 5): the address of that byte's tag byte. */
-  const tagByte = (at: number): void => {
-    fn.get(em.tg).get(c)
-    if (at !== 0) fn.i32(at).op(Op.i32Add)
-    fn.i32(4095).op(Op.i32And).i32(5).op(Op.i32ShrU, Op.i32Add)
-  }
-  const pointerTag = (): void => {
-    fn.get(a).i64(56).op(Op.i64ShrU, Op.i32WrapI64).i32(15).op(Op.i32And)
-  }
-  /** Pushes whether the bytes from `c` to `c + end` are not all in granules of the pointer's tag. */
-  const mismatch = (end: number): void => {
-    tagByte(0)
-    fn.mem(Op.i32Load8U, 0)
-    if (end !== 0) {
-      tagByte(end)
-      fn.mem(Op.i32Load8U, 0).i32(8).op(Op.i32Shl, Op.i32Or)
-    }
-    pointerTag()
-    fn.i32(end !== 0 ? 0x1111 : 0x11).op(Op.i32Mul, Op.i32Ne)
-  }
-  fn.get(em.e).mem(Op.i32Load, tlb + TLB_TAGS).tee(em.tg).i32(0).op(Op.i32GeS)
-  // A follower whose leader checked its bytes too (the flag set) has nothing left to check.
-  if (share !== undefined && share.lead === 0) fn.get(sharedFlag(em)).op(Op.i32Eqz, Op.i32And)
-  fn.if()
-  if (share !== undefined && share.lead !== 0) {
-    // The leader: its bytes and its follower's, [c, c + lead), when they lie in this page;
-    // the flag says they matched. If not, its own check as any other access.
-    const flag = sharedFlag(em)
-    mismatch(share.lead - 1)
-    fn.op(Op.i32Eqz).get(c).i32(4095).op(Op.i32And).i32(4096 - share.lead).op(Op.i32LeU, Op.i32And).tee(flag)
-    fn.op(Op.i32Eqz)
-    fn.if()
-  }
-  mismatch(last)
-  fn.if()
-  // A byte with two tags: the nibble of each granule touched, (byte >> (4 * (g & 1)) ^ tag) & 15.
-  for (const at of last !== 0 ? [0, last] : [0]) {
-    tagByte(at)
-    fn.mem(Op.i32Load8U, 0).get(c)
-    if (at !== 0) fn.i32(at).op(Op.i32Add)
-    fn.i32(2).op(Op.i32ShrU).i32(4).op(Op.i32And, Op.i32ShrU)
-    pointerTag()
-    fn.op(Op.i32Xor).i32(15).op(Op.i32And)
-    em.exitIf(b, k)
-  }
-  fn.end()
-  if (share !== undefined && share.lead !== 0) fn.end()
-  fn.end()
-}
-
-/**
- * Two accesses off one base register in a block share a tag check: the first (the leader)
- * checks the bytes of both, [its address, its address + lead), when they lie in one page and
- * in at most two tag bytes, and sets a flag when they match; the second (lead 0, the
- * follower) skips its check when the flag is set. Its own TLB lookup still runs (its
- * permission, its host address), and with the flag clear it checks as any other access, so a
- * mismatch in the follower's granules still faults at the follower, after the leader ran.
- * Between the two: only instructions that cannot write the base register, tags or the tag
- * check's state (plain loads and stores, integer arithmetic); the leader has no writeback and
- * the follower's offset is not below the leader's.
- */
-interface Share {
-  lead: number
-}
-const plans = new WeakMap<Block, Map<number, Share>>()
-const flags = new WeakMap<Emitter, number>()
-
-function sharedFlag(em: Emitter): number {
-  let f = flags.get(em)
-  if (f === undefined) flags.set(em, (f = em.fn.local(I32)))
-  return f
-}
-
-/** The register-only instructions that may lie between a leader and its follower. */
-const ALU = /^(ADDS?|SUBS?|ANDS?|ORR|EOR|BICS?|ORN|EON)_[a-z]+$|^(ADCS?|SBCS?|ADRP?|ASRV|LSLV|LSRV|RORV|BFM|SBFM|UBFM|EXTR|CL[SZ]|RBIT|REV(16|32)?|CSEL|CSINC|CSINV|CSNEG|MOV[KNZ]|MADD|MSUB|[SU]MADDL|[SU]MSUBL|[SU]MULH|[SU]DIV|CRC32C?|NOP)$/
-
-/** A plain load or store's base register, offset from it, bytes, and whether it writes the base back. */
-function memoryOperand(d: Instruction): { rn: number; off: number; span: number; writeback: boolean } | null {
-  switch (d.name) {
-    case 'LDR_ui': case 'STR_ui': case 'LDRS_ui': case 'LDUR': case 'STUR': case 'LDURS':
-      return { rn: d.rn, off: d.imm, span: 1 << d.size, writeback: false }
-    case 'LDR_post': case 'STR_post': case 'LDRS_post':
-      return { rn: d.rn, off: 0, span: 1 << d.size, writeback: true }
-    case 'LDR_pre': case 'STR_pre': case 'LDRS_pre':
-      return { rn: d.rn, off: d.imm, span: 1 << d.size, writeback: true }
-    case 'LDP': case 'STP': case 'LDPSW': {
-      const elem = d.name === 'LDPSW' ? 4 : d.sf ? 8 : 4
-      return { rn: d.rn, off: d.mode === 1 ? 0 : d.imm, span: 2 * elem, writeback: d.mode === 1 || d.mode === 3 }
-    }
-    default:
-      return null
-  }
-}
-
-/** Which accesses of block b lead or follow a shared tag check (by instruction index). */
-function sharePlan(b: Block): Map<number, Share> {
-  let plan = plans.get(b)
-  if (plan !== undefined) return plan
-  plan = new Map()
-  let leader: { k: number; rn: number; off: number; span: number } | null = null
-  b.insns.forEach(({ d }, k) => {
-    const m = memoryOperand(d)
-    if (leader !== null && m !== null && m.rn === leader.rn) {
-      const lead = Math.max(leader.off + leader.span, m.off + m.span) - leader.off
-      if (m.off >= leader.off && lead <= 32) {
-        plan!.set(leader.k, { lead })
-        plan!.set(k, { lead: 0 })
-        leader = null
-        return
-      }
-    }
-    if (leader !== null && ((m === null && !ALU.test(d.name)) || registersOf(d).writes.includes(leader.rn))) leader = null
-    // SP-based accesses without writeback are not checked (and SP is slot 32, not 31, in writes).
-    // (A load into its own base register leads nothing: the follower's base is the loaded value.)
-    if (m !== null && !m.writeback && m.rn !== 31 && !registersOf(d).writes.includes(m.rn)) leader = { k, rn: m.rn, off: m.off, span: m.span }
-  })
-  plans.set(b, plan)
-  return plan
 }
 
 // ---- operands ----
