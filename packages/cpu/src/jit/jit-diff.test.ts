@@ -494,7 +494,7 @@ describe('compiled tier vs interpreter on random programs', () => {
     // 1: ldr x1, [x21, #8]; add x9, x9, x1; tbz w9, #2, 2f; str x9, [x21, #8]; tbz w9, #3, 2f;
     // stg x22, [x21]; 2: ldr w3, [x21, #4]; ldr x21, [x21]; subs x10, x10, #1; b.ne 1b
     // (llvm-mc): bench-list's walk. x21's four accesses make one group ([x21, x21 + 16), one
-    // granule: emit-ops.ts Group), so the first of them checks the node's granule and the
+    // granule: emit-tags.ts Group), so the first of them checks the node's granule and the
     // others skip their checks while x21 holds the same value. Nodes are single granules
     // scattered over four tagged pages, a third of them of a random tag (two tags in a tag
     // byte), the rest of a common one; some next pointers carry another tag than their node's
@@ -553,7 +553,7 @@ describe('compiled tier vs interpreter on random programs', () => {
     // A: 1: ldrb w1, [x21, x9]; strb w1, [x22, x9]; add x9, x9, x11; subs x10, x10, #1; b.ne 1b
     // B: 1: ldp x1, x2, [x21]; ldp x3, x4, [x21, #16]; add x21, x21, #32; stp x1, x2, [x22];
     //    stp x3, x4, [x22, #16]; add x22, x22, #32; ldr x5, [x23], #8; subs x10, x10, #1; b.ne 1b
-    // (llvm-mc). Both are self-loops whose accesses get the cache (emit-ops.ts loopCache). The
+    // (llvm-mc). Both are self-loops whose accesses get the cache (emit-tags.ts loopCache). The
     // pointers walk kilobytes of granules of their tag with up to three granules of another
     // tag at random places (before, at and after 256-byte block starts, either nibble of a tag
     // byte, a follower's granule), all four TCF modes, budgets that cut the loop anywhere.

@@ -40,14 +40,14 @@ export const ST_HOPS = 328
  */
 export const ST_STRICT_ALIGN = 332
 /**
- * The verified-block tag caches of the running tight loop (emit-ops.ts loopCache): two i64,
+ * The verified-block tag caches of the running tight loop (emit-tags.ts loopCache): two i64,
  * emptied before the loop on each entry. In memory, not in wasm locals: a loop-carried local
  * made TurboFan allocate the MTE-off loop worse (tagcost17c: bench-sieve-nomte +20% host
  * instructions).
  */
 export const ST_TAG_CACHE = 336
 /**
- * The flags of the running region's tag-check groups (emit-ops.ts Group): an i32 each, at
+ * The flags of the running region's tag-check groups (emit-tags.ts Group): an i32 each, at
  * most GROUP_FLAGS groups a region; cleared when the region function starts. In memory, not in
  * wasm locals, for the same reason as ST_TAG_CACHE (as locals they made bench-list's loop 1.8
  * host instructions a guest instruction slower with MTE off).
