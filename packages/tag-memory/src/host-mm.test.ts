@@ -198,8 +198,9 @@ describe('user accesses and the PROT_MTE rule', () => {
 
 describe('faulting in pages for the hypervisor', () => {
   test('new anonymous pages read zero: on frames used before, and on memory that held data before the kernel', () => {
-    // Frames a kernel hands out for the first time are not cleared again when its memory
-    // started empty; memory written before the kernel took it over must be.
+    // PhysicalMemory leaves out of a zero fill only frames nothing has written nor been handed a
+    // view of: data written before the kernel took the memory over is such a write, and must be
+    // cleared from each new page.
     const memory = new PhysicalMemory({ size: 16 * MiB })
     const junk = new Uint8Array(4 * PAGE_SIZE).fill(0xa5)
     memory.writeBytes(0, junk)

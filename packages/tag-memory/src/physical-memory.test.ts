@@ -38,6 +38,9 @@ describe('PhysicalMemory data', () => {
           bytes[offset + 4095] = 0x66
         },
       ]
+      // the compiled tier's view: a store into the WebAssembly.Memory at wasmOffset
+      const wasm = memory.wasmMemory
+      if (wasm !== null) writers.push((pfn) => void (new Uint8Array(wasm.buffer)[memory.wasmOffset(pfn) + 100] = 0x99))
       memory.write8(0, 0x77) // frame 0: the source of copyFrame
       for (let pfn = 1; pfn < frames; pfn++) (writers[pfn % writers.length] as (pfn: number) => void)(pfn)
       const seen = new Uint8Array(frames * PAGE_SIZE)
