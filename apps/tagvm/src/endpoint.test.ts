@@ -2,9 +2,10 @@ import { expect, test } from 'vitest'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { AckReader, MigrationReceiver, MigrationSender, ackRecord, type Ack, type MachineConfig } from '@tagvm/machine'
+import { createServer, type Socket } from 'node:net'
+import { AckReader, MigrationReceiver, MigrationSender, ackRecord, type Ack, type Channel, type MachineConfig } from '@tagvm/machine'
 import { parseEndpoint } from './cli-args.js'
-import { connectEndpoint, listenEndpoint } from './endpoint.js'
+import { acceptedChannel, connectEndpoint, listenEndpoint } from './endpoint.js'
 
 test('endpoint syntax', () => {
   expect(parseEndpoint('/tmp/m.sock')).toEqual({ kind: 'unix', path: '/tmp/m.sock' })
@@ -99,6 +100,57 @@ test('a socket channel reads into the memory its reader gives (readInto), from t
   expect(inPlace).toBeGreaterThan(sent.length - 65536 - 1)
   await source.close()
   await destination.close()
+  rmSync(dir, { recursive: true })
+})
+
+test('an accepted socket without a handle (a Node that no longer has the private field) is used as it is: nothing lost, both ways', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tagvm-ep-'))
+  const path = join(dir, 'plain.sock')
+  // The accepted socket as such a Node would give it: `_handle` reads as missing, and
+  // everything else is the real socket (methods bound to it, so its internals still work).
+  const withoutHandle = (socket: Socket): Socket =>
+    new Proxy(socket, {
+      get: (target, key) => {
+        if (key === '_handle') return undefined
+        const value: unknown = Reflect.get(target, key, target)
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
+      },
+    })
+  const accepted = new Promise<Channel>((resolve) => {
+    const server = createServer({ pauseOnConnect: true }, (socket) => {
+      server.close()
+      resolve(acceptedChannel(withoutHandle(socket)))
+    })
+    server.listen(path, () => undefined)
+  })
+  await new Promise((r) => setTimeout(r, 20))
+  const source = await connectEndpoint({ kind: 'unix', path })
+  const destination = await accepted
+  // Without a handle there is no onread, so no readInto either.
+  expect(destination.readInto).toBeUndefined()
+  const sent = Uint8Array.from({ length: 1 << 20 }, (_, i) => (i * 13 + (i >>> 9)) & 0xff)
+  // Written before the destination listens (the accepted socket was paused on connect; the
+  // write completes only once the destination reads, so it is awaited after).
+  const written = source.write(sent)
+  await new Promise((r) => setTimeout(r, 20))
+  const received = new Uint8Array(sent.length)
+  let got = 0
+  await new Promise<void>((resolve) => {
+    destination.onData((chunk) => {
+      received.set(chunk, got)
+      got += chunk.length
+      if (got === sent.length) resolve()
+    })
+  })
+  await written
+  expect(Buffer.from(received).equals(Buffer.from(sent))).toBe(true)
+  const back = new Promise<Uint8Array>((resolve) => source.onData((chunk) => resolve(chunk.slice())))
+  await destination.write(Uint8Array.of(1, 2, 3))
+  expect([...(await back)]).toEqual([1, 2, 3])
+  const ended = new Promise<Error | undefined>((resolve) => source.onEnd(resolve))
+  await destination.close()
+  expect(await ended).toBeUndefined()
+  await source.close()
   rmSync(dir, { recursive: true })
 })
 

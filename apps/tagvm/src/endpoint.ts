@@ -80,8 +80,11 @@ function adoptAccepted(accepted: Socket, reads: SocketReads): Socket | undefined
   return new Socket({ handle, readable: true, writable: true, onread: reads.onread } as SocketConstructorOpts).pause()
 }
 
-/** A server's connection as a channel (reads through `onread` when it can, see adoptAccepted). */
-function acceptedChannel(accepted: Socket): Channel {
+/**
+ * A server's connection as a channel (reads through `onread` when it can, see adoptAccepted).
+ * @internal exported for the endpoint tests (the fallback without a handle).
+ */
+export function acceptedChannel(accepted: Socket): Channel {
   const reads = new SocketReads()
   const socket = adoptAccepted(accepted, reads)
   return socket ? streamChannel(socket, socket, reads) : streamChannel(accepted, accepted)
