@@ -668,15 +668,21 @@ export class HostMm {
         continue
       }
       const vpn = at / PAGE_SIZE
-      const isNew = overwrite && !this.ptes.has(vpn)
+      const raw = this.ptes.raw(vpn)
       let pfn: number
+      if (typeof raw === 'number') {
+        // A bare anonymous page, writable and exclusive: nothing to fault (faultFrame's first case).
+        if (vma.prot & PROT_MTE) this.kernel.syncTags(raw)
+        pfns[pfnsOffset + i] = raw
+        continue
+      }
       try {
         pfn = this.faultFrame(vpn, pageIndex, vma, write, overwrite)
       } catch (error) {
         return stop(i, error)
       }
       pfns[pfnsOffset + i] = pfn
-      if (isNew) fresh.push(pfn)
+      if (overwrite && raw === undefined) fresh.push(pfn)
     }
     fresh.length = 0
     return count

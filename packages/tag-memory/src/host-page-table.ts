@@ -25,6 +25,9 @@ interface Leaf {
 export class PageTable {
   private readonly leaves = new Map<number, Leaf>()
   private ptes = 0
+  /** The leaf looked up last (a fault or copy walks pages in order: one Map lookup per leaf, not per page). */
+  private lastKey = -1
+  private lastLeaf: Leaf | undefined
 
   /**
    * A PTE may be held as a bare frame number (`setFrame`): a writable PTE mapping an
@@ -50,7 +53,15 @@ export class PageTable {
 
   /** The PTE at `vpn` as the leaf holds it: a frame number for a bare anonymous page (see the constructor). */
   raw(vpn: number): RawPte | undefined {
-    return this.leaves.get(Math.floor(vpn / PTES_PER_LEAF))?.ptes[vpn % PTES_PER_LEAF]
+    return this.leaf(Math.floor(vpn / PTES_PER_LEAF))?.ptes[vpn % PTES_PER_LEAF]
+  }
+
+  private leaf(key: number): Leaf | undefined {
+    if (key === this.lastKey) return this.lastLeaf
+    const leaf = this.leaves.get(key)
+    this.lastKey = key
+    this.lastLeaf = leaf
+    return leaf
   }
 
   has(vpn: number): boolean {
@@ -68,10 +79,11 @@ export class PageTable {
 
   private store(vpn: number, pte: RawPte): void {
     const key = Math.floor(vpn / PTES_PER_LEAF)
-    let leaf = this.leaves.get(key)
+    let leaf = this.leaf(key)
     if (!leaf) {
       leaf = { ptes: new Array<RawPte | undefined>(PTES_PER_LEAF).fill(undefined), count: 0 }
       this.leaves.set(key, leaf)
+      this.lastLeaf = leaf
     }
     const index = vpn % PTES_PER_LEAF
     if (leaf.ptes[index] === undefined) {
@@ -84,12 +96,15 @@ export class PageTable {
   /** Clears the PTE at `vpn`; false when there was none. */
   delete(vpn: number): boolean {
     const key = Math.floor(vpn / PTES_PER_LEAF)
-    const leaf = this.leaves.get(key)
+    const leaf = this.leaf(key)
     const index = vpn % PTES_PER_LEAF
     if (!leaf || leaf.ptes[index] === undefined) return false
     leaf.ptes[index] = undefined
     this.ptes--
-    if (--leaf.count === 0) this.leaves.delete(key)
+    if (--leaf.count === 0) {
+      this.leaves.delete(key)
+      this.lastLeaf = undefined
+    }
     return true
   }
 
