@@ -368,8 +368,9 @@ export class HostMm {
     if (hva % HPAGE_SIZE === 0) return
     const first = Math.floor(hva / HPAGE_SIZE) * HPAGE_FRAMES
     for (let vpn = first; vpn < first + HPAGE_FRAMES; vpn++) {
-      const pte = this.ptes.get(vpn)
-      if (pte?.kind === 'page' && pte.page.folioHead >= 0) this.kernel.splitFolio(pte.page)
+      // A bare anonymous page is never part of a huge page: left bare.
+      const pte = this.ptes.raw(vpn)
+      if (typeof pte === 'object' && pte.kind === 'page' && pte.page.folioHead >= 0) this.kernel.splitFolio(pte.page)
     }
   }
 
