@@ -63,8 +63,12 @@ export class HostKernel {
   /**
    * The page in each frame: arrays of 512 frames (2 MiB), made as their frames are first used,
    * so there is no hashing and no map entry per page, and a large sparse memory costs little.
+   * A frame holding a bare anonymous page (HostMm's frame-number PTEs: one writable mapping,
+   * no Page object yet) holds the address space mapping it instead, and its virtual page
+   * number sits in `bareVpns` beside it; `pageAt` makes its Page when someone needs one.
    */
-  private readonly pagesByPfn: ((Page | undefined)[] | undefined)[]
+  private readonly pagesByPfn: ((Page | HostMm | undefined)[] | undefined)[]
+  private readonly bareVpns: (Float64Array | undefined)[]
   private pageCount = 0
   private readonly pageCaches = new WeakMap<ShmemFile | RegularFile, Map<number, Page | SwapEntry>>()
   private readonly swap = new SwapDevice()
@@ -82,7 +86,8 @@ export class HostKernel {
     }
     this.memory = memory
     this.frameInUse = new Uint8Array(memory.frameCount)
-    this.pagesByPfn = new Array<(Page | undefined)[] | undefined>(Math.ceil(memory.frameCount / PAGES_PER_BLOCK)).fill(undefined)
+    this.pagesByPfn = new Array<(Page | HostMm | undefined)[] | undefined>(Math.ceil(memory.frameCount / PAGES_PER_BLOCK)).fill(undefined)
+    this.bareVpns = new Array<Float64Array | undefined>(this.pagesByPfn.length).fill(undefined)
     this.frameInUse.fill(1, 0, firstFrame)
     this.nextFresh = firstFrame
     this.free = memory.frameCount - firstFrame
@@ -216,7 +221,7 @@ export class HostKernel {
   freeFrame(pfn: number): void {
     this.memory.checkPfn(pfn)
     if (!this.frameInUse[pfn]) throw new RangeError(`frame ${pfn} is not allocated`)
-    if (this.pageAt(pfn) !== undefined) throw new RangeError(`frame ${pfn} is still in use by a mapping or page cache`)
+    if (this.holdsPage(pfn)) throw new RangeError(`frame ${pfn} is still in use by a mapping or page cache`)
     this.releaseFrame(pfn)
   }
 
@@ -268,6 +273,31 @@ export class HostKernel {
   }
 
   /**
+   * @internal A bare anonymous page on a fresh frame, mapped writable by `mm` at `vpn` only,
+   * with no Page object (HostMm keeps its PTE as the frame number): its frame is returned.
+   * `pageAt` makes the Page (`HostMm.bareToPage`) the first time anyone needs it.
+   */
+  newBarePage(mm: HostMm, vpn: number): number {
+    const pfn = this.allocFrame()
+    this.setPage(pfn, mm)
+    this.bareVpns[Math.floor(pfn / PAGES_PER_BLOCK)]![pfn % PAGES_PER_BLOCK] = vpn
+    return pfn
+  }
+
+  /** @internal The Page object of the bare anonymous page in `pfn` (see newBarePage), replacing its marker. */
+  adoptBarePage(pfn: number): Page {
+    const page = new Page(pfn, null, 0)
+    this.setPage(pfn, page)
+    return page
+  }
+
+  /** @internal Its only PTE is gone: frees the bare anonymous page in `pfn` (putPage of its last reference). */
+  putBarePage(pfn: number): void {
+    this.setPage(pfn, undefined)
+    this.releaseFrame(pfn)
+  }
+
+  /**
    * @internal A transparent huge page: 512 new pages on naturally aligned contiguous free
    * frames, or null when no such block is free (the caller falls back to a base page).
    */
@@ -301,8 +331,9 @@ export class HostKernel {
     const told = new Map<HostMm, Set<number>>()
     const members: Page[] = []
     for (let i = 0; i < HPAGE_FRAMES; i++) {
-      const member = this.pageAt(head + i)
-      if (!member || member.folioHead !== head) continue
+      // A bare anonymous page (no Page object) is never part of a huge page.
+      const member = this.pagesByPfn[Math.floor((head + i) / PAGES_PER_BLOCK)]?.[(head + i) % PAGES_PER_BLOCK]
+      if (!(member instanceof Page) || member.folioHead !== head) continue
       members.push(member)
       for (const { mm, vpn } of member.rmap) {
         const start = Math.floor((vpn * PAGE_SIZE) / HPAGE_SIZE) * HPAGE_SIZE
@@ -518,7 +549,7 @@ export class HostKernel {
     let high = this.memory.frameCount - 1
     while (moved < maxMoves) {
       while (low < high && this.frameInUse[low]) low++
-      while (high > low && this.pageAt(high) === undefined) high--
+      while (high > low && !this.holdsPage(high)) high--
       if (low >= high) break
       this.migrateFrame(high, low)
       moved++
@@ -536,17 +567,27 @@ export class HostKernel {
     return frames
   }
 
+  /** The page in `pfn` (a bare anonymous page gets its Page object now), or undefined. */
   private pageAt(pfn: number): Page | undefined {
-    return this.pagesByPfn[Math.floor(pfn / PAGES_PER_BLOCK)]?.[pfn % PAGES_PER_BLOCK]
+    const b = Math.floor(pfn / PAGES_PER_BLOCK)
+    const held = this.pagesByPfn[b]?.[pfn % PAGES_PER_BLOCK]
+    if (held === undefined || held instanceof Page) return held
+    return held.bareToPage(this.bareVpns[b]![pfn % PAGES_PER_BLOCK]!)
   }
 
-  private setPage(pfn: number, page: Page | undefined): void {
+  /** Whether a page (bare or not) is in `pfn`. */
+  private holdsPage(pfn: number): boolean {
+    return this.pagesByPfn[Math.floor(pfn / PAGES_PER_BLOCK)]?.[pfn % PAGES_PER_BLOCK] !== undefined
+  }
+
+  private setPage(pfn: number, page: Page | HostMm | undefined): void {
     const b = Math.floor(pfn / PAGES_PER_BLOCK)
     let block = this.pagesByPfn[b]
     if (block === undefined) {
       if (page === undefined) return
-      block = this.pagesByPfn[b] = new Array<Page | undefined>(PAGES_PER_BLOCK).fill(undefined)
+      block = this.pagesByPfn[b] = new Array<Page | HostMm | undefined>(PAGES_PER_BLOCK).fill(undefined)
     }
+    if (page instanceof HostMm) this.bareVpns[b] ??= new Float64Array(PAGES_PER_BLOCK)
     const before = block[pfn % PAGES_PER_BLOCK]
     if (before === undefined && page !== undefined) this.pageCount++
     else if (before !== undefined && page === undefined) this.pageCount--

@@ -16,6 +16,7 @@ import {
   PROT_READ,
   PROT_WRITE,
 } from './mman.js'
+import { PAGE_IS_PFNZERO, PAGE_IS_PRESENT, PAGE_IS_WRITTEN } from './pagemap-scan.js'
 import { PhysicalMemory } from './physical-memory.js'
 
 const MiB = 1024 * 1024
@@ -844,3 +845,45 @@ describe('KSM', () => {
   })
 })
 
+
+test('pages a VMM fills in private anonymous memory (kept as bare frames) act as pages everywhere: migration, swap, fork, pagemap, munmap', () => {
+  const { memory, kernel, mm } = setup(16 * MiB)
+  const freeBefore = kernel.freeFrames
+  const at = mm.mmap({ length: 8 * PAGE_SIZE, prot: RW | PROT_MTE, flags: ANON })
+  const bytes = Uint8Array.from({ length: 8 * PAGE_SIZE }, (_, i) => (i * 7) & 0xff)
+  mm.userWrite(at, bytes)
+  mm.userWriteTags(at + 2 * PAGE_SIZE, Uint8Array.of(5, 6, 7))
+  expect(kernel.freeFrames).toBe(freeBefore - 8)
+  expect(kernel.userFrames()).toHaveLength(8)
+  expect(mm.faultIn(at, { write: true })).toMatchObject({ writable: true, zeroPage: false, hostPageSize: PAGE_SIZE })
+  const scan = mm.pagemapScan({ start: at, end: at + 8 * PAGE_SIZE, vecLen: 8, categoryMask: PAGE_IS_PRESENT, returnMask: PAGE_IS_PRESENT | PAGE_IS_WRITTEN | PAGE_IS_PFNZERO })
+  expect(scan.regions).toEqual([{ start: at, end: at + 8 * PAGE_SIZE, categories: PAGE_IS_PRESENT | PAGE_IS_WRITTEN }])
+  // Migration by frame finds the one mapping and tells it.
+  const invalidated: number[] = []
+  mm.onInvalidate((start) => invalidated.push(start))
+  const pfn = mm.residentFrame(at + 2 * PAGE_SIZE)!
+  const moved = kernel.migrateFrame(pfn)
+  expect(invalidated).toEqual([at + 2 * PAGE_SIZE])
+  expect(mm.residentFrame(at + 2 * PAGE_SIZE)).toBe(moved)
+  // Swap-out by frame, then swap-in on access: data and tags back.
+  kernel.swapOutFrame(mm.residentFrame(at + 3 * PAGE_SIZE)!)
+  expect(mm.residentFrame(at + 3 * PAGE_SIZE)).toBeNull()
+  const seen = new Uint8Array(8 * PAGE_SIZE)
+  mm.userRead(at, seen)
+  expect(seen).toEqual(bytes)
+  const tags = new Uint8Array(3)
+  mm.userReadTags(at + 2 * PAGE_SIZE, 48, tags)
+  expect([...tags]).toEqual([5, 6, 7])
+  // Fork: copy on write, each side keeps its own bytes.
+  const child = mm.fork()
+  child.userWrite(at + 5 * PAGE_SIZE, Uint8Array.of(0xee))
+  const one = new Uint8Array(1)
+  mm.userRead(at + 5 * PAGE_SIZE, one)
+  expect(one[0]).toBe(bytes[5 * PAGE_SIZE])
+  child.exit()
+  // munmap frees every frame; nothing is left mapped or counted.
+  mm.munmap(at, 8 * PAGE_SIZE)
+  expect(kernel.userFrames()).toEqual([])
+  expect(kernel.freeFrames).toBe(freeBefore)
+  expect(memory.isTagged(pfn)).toBe(false)
+})

@@ -147,7 +147,12 @@ export type InvalidateListener = (start: number, end: number) => void
 export class HostMm {
   readonly kernel: HostKernel
   private vmaList: Vma[] = []
-  private readonly ptes = new PageTable()
+  /**
+   * PTEs; a writable PTE of an exclusive private anonymous page (guest RAM, the VMM's heap) is
+   * held as its bare frame number, with no Page or PTE object (no garbage per page when a VMM
+   * fills gigabytes), until something needs the objects (`bareToPage`).
+   */
+  private readonly ptes = new PageTable((vpn, pfn) => this.materializeBare(vpn, pfn))
   private readonly invalidateListeners: InvalidateListener[] = []
   private tagCheck: TagCheckMode = 'none'
   /** faultInPages' frames taken new under `overwrite` (reused). */
@@ -355,7 +360,7 @@ export class HostMm {
     this.splitAt(start)
     this.splitAt(end)
     this.vmaList = this.vmaList.filter((v) => !(v.start >= start && v.end <= end))
-    this.forEachPte(start, end, (vpn) => this.dropPte(vpn))
+    this.forEachMapped(start, end, (vpn) => this.dropPte(vpn))
   }
 
   /** A huge page cut by a boundary at `hva` (munmap, mprotect, madvise) splits first. */
@@ -363,8 +368,9 @@ export class HostMm {
     if (hva % HPAGE_SIZE === 0) return
     const first = Math.floor(hva / HPAGE_SIZE) * HPAGE_FRAMES
     for (let vpn = first; vpn < first + HPAGE_FRAMES; vpn++) {
-      const pte = this.ptes.get(vpn)
-      if (pte?.kind === 'page' && pte.page.folioHead >= 0) this.kernel.splitFolio(pte.page)
+      // A bare anonymous page is never part of a huge page: left bare.
+      const pte = this.ptes.raw(vpn)
+      if (typeof pte === 'object' && pte.kind === 'page' && pte.page.folioHead >= 0) this.kernel.splitFolio(pte.page)
     }
   }
 
@@ -393,7 +399,7 @@ export class HostMm {
       this.splitHugePagesAt(addr)
       this.splitHugePagesAt(end)
       this.notifyInvalidate(addr, end)
-      this.forEachPte(addr, end, (vpn) => this.dropPte(vpn))
+      this.forEachMapped(addr, end, (vpn) => this.dropPte(vpn))
       return
     }
     if (advice === MADV_PAGEOUT) {
@@ -432,6 +438,15 @@ export class HostMm {
       found.push([vpn, pte])
     })
     for (const [vpn, pte] of found) visit(vpn, pte)
+  }
+
+  /** As forEachPte for visits that need only the page number (bare anonymous pages stay bare). */
+  private forEachMapped(start: number, end: number, visit: (vpn: number) => void): void {
+    const found: number[] = []
+    this.ptes.forEachRawIn(start / PAGE_SIZE, end / PAGE_SIZE, (vpn) => {
+      found.push(vpn)
+    })
+    for (const vpn of found) visit(vpn)
   }
 
   /**
@@ -475,11 +490,36 @@ export class HostMm {
     return pte
   }
 
+  /**
+   * The Page and PTE objects of the bare anonymous page at `vpn` (frame `pfn`): one reference,
+   * this one writable mapping, as `install` would have made them.
+   */
+  private materializeBare(vpn: number, pfn: number): PagePte {
+    const page = this.kernel.adoptBarePage(pfn)
+    page.refs = 1
+    page.addMapping(this, vpn)
+    const pte: PagePte = { kind: 'page', page, writable: true }
+    this.ptes.set(vpn, pte)
+    return pte
+  }
+
+  /** @internal The Page of the bare anonymous page this address space maps at `vpn` (made now). */
+  bareToPage(vpn: number): Page {
+    const raw = this.ptes.raw(vpn)
+    if (typeof raw !== 'number') throw new Error(`no bare anonymous page at vpn ${vpn}`)
+    return this.materializeBare(vpn, raw).page
+  }
+
   /** @internal Removes the PTE at `vpn` and drops what it referenced. */
   dropPte(vpn: number): void {
-    const pte = this.ptes.get(vpn)
-    if (!pte) return
+    const raw = this.ptes.raw(vpn)
+    if (raw === undefined) return
     this.ptes.delete(vpn)
+    if (typeof raw === 'number') {
+      this.kernel.putBarePage(raw)
+      return
+    }
+    const pte = raw
     if (pte.kind === 'swap') {
       this.kernel.dropSwapRef(pte.entry)
       return
@@ -512,7 +552,10 @@ export class HostMm {
     if (vma.file instanceof DeviceRegion) {
       return { pfn: vma.file.basePfn + pageIndex, device: true, writable: (vma.prot & PROT_WRITE) !== 0, zeroPage: false, hostPageSize: PAGE_SIZE }
     }
-    const pte = this.faultPte(Math.floor(hva / PAGE_SIZE), pageIndex, vma, write, false)
+    const vpn = Math.floor(hva / PAGE_SIZE)
+    const pfn = this.faultFrame(vpn, pageIndex, vma, write, false)
+    const pte = this.ptes.raw(vpn) as PagePte | number
+    if (typeof pte === 'number') return { pfn, device: false, writable: true, zeroPage: false, hostPageSize: PAGE_SIZE }
     const page = pte.page
     return {
       pfn: page.pfn,
@@ -529,6 +572,33 @@ export class HostMm {
     if (write ? !(vma.prot & PROT_WRITE) : !(vma.prot & (PROT_READ | PROT_WRITE | PROT_EXEC))) {
       throw new ErrnoError('EFAULT', `${write ? 'write to' : 'read of'} ${hex(hva)} not permitted by the mapping`)
     }
+  }
+
+  /**
+   * The frame of virtual page `vpn` of `vma` (not a pfnmap) after a fault, as `faultPte`, but
+   * a bare anonymous page stays bare and a write fault on an empty private anonymous page that
+   * no huge page can back makes one (what newAnonPage and install do, without their objects).
+   */
+  private faultFrame(vpn: number, pageIndex: number, vma: Vma, write: boolean, overwrite: boolean): number {
+    const raw = this.ptes.raw(vpn)
+    if (typeof raw === 'number') {
+      if (vma.prot & PROT_MTE) this.kernel.syncTags(raw)
+      return raw
+    }
+    if (raw === undefined && write && vma.file === null && !this.mayTakeHugePage(vma)) {
+      const pfn = this.kernel.newBarePage(this, vpn)
+      if (!overwrite) this.memory.fill(pfn * PAGE_SIZE, PAGE_SIZE, 0)
+      if (vma.prot & PROT_MTE) this.kernel.syncTags(pfn)
+      this.ptes.setFrame(vpn, pfn)
+      return pfn
+    }
+    return this.faultPte(vpn, pageIndex, vma, write, overwrite).page.pfn
+  }
+
+  /** Whether transparent huge pages may back `vma` at all (hugePageFault's first test). */
+  private mayTakeHugePage(vma: Vma): boolean {
+    const mode = this.kernel.transparentHugepages
+    return !(mode === 'never' || (mode === 'madvise' && !vma.hugepage) || vma.shared || vma.file !== null)
   }
 
   /**
@@ -599,15 +669,21 @@ export class HostMm {
         continue
       }
       const vpn = at / PAGE_SIZE
-      const isNew = overwrite && !this.ptes.has(vpn)
+      const raw = this.ptes.raw(vpn)
       let pfn: number
+      if (typeof raw === 'number') {
+        // A bare anonymous page, writable and exclusive: nothing to fault (faultFrame's first case).
+        if (vma.prot & PROT_MTE) this.kernel.syncTags(raw)
+        pfns[pfnsOffset + i] = raw
+        continue
+      }
       try {
-        pfn = this.faultPte(vpn, pageIndex, vma, write, overwrite).page.pfn
+        pfn = this.faultFrame(vpn, pageIndex, vma, write, overwrite)
       } catch (error) {
         return stop(i, error)
       }
       pfns[pfnsOffset + i] = pfn
-      if (isNew) fresh.push(pfn)
+      if (overwrite && raw === undefined) fresh.push(pfn)
     }
     fresh.length = 0
     return count
@@ -618,7 +694,9 @@ export class HostMm {
     checkAddress(hva)
     const vma = this.vmaAt(hva)
     if (!vma || vma.file instanceof DeviceRegion) return false
-    const pte = this.ptes.get(Math.floor(hva / PAGE_SIZE))
+    const pte = this.ptes.raw(Math.floor(hva / PAGE_SIZE))
+    // A bare anonymous page is mapped writable and exclusive.
+    if (typeof pte === 'number') return false
     if (!pte) {
       if (vma.file === null) return options.write
       if (!vma.shared && options.write) return true
@@ -638,7 +716,8 @@ export class HostMm {
   /** The frame currently mapped at `hva` (no fault), or null when not resident. */
   residentFrame(hva: number): number | null {
     checkAddress(hva)
-    const pte = this.ptes.get(Math.floor(hva / PAGE_SIZE))
+    const pte = this.ptes.raw(Math.floor(hva / PAGE_SIZE))
+    if (typeof pte === 'number') return pte
     return pte?.kind === 'page' ? pte.page.pfn : null
   }
 
@@ -660,8 +739,7 @@ export class HostMm {
    * all mapped at once. Null when not eligible or no contiguous block is free.
    */
   private hugePageFault(vpn: number, vma: Vma): PagePte | null {
-    const mode = this.kernel.transparentHugepages
-    if (mode === 'never' || (mode === 'madvise' && !vma.hugepage) || vma.shared || vma.file !== null) return null
+    if (!this.mayTakeHugePage(vma)) return null
     const first = Math.floor(vpn / HPAGE_FRAMES) * HPAGE_FRAMES
     if (first * PAGE_SIZE < vma.start || (first + HPAGE_FRAMES) * PAGE_SIZE > vma.end) return null
     for (let v = first; v < first + HPAGE_FRAMES; v++) if (this.ptes.has(v)) return null

@@ -3,9 +3,15 @@ import type { Pte } from './host-pages.js'
 /** PTEs per leaf table: one 4 KiB table of 8-byte entries, 2 MiB of address space, as arm64's level 3. */
 export const PTES_PER_LEAF = 512
 
+/**
+ * A PTE as a leaf holds it: a Pte object, or a plain frame number for the commonest page of
+ * all, an exclusive private anonymous page (see PageTable).
+ */
+export type RawPte = Pte | number
+
 /** One leaf table: its PTEs by index and how many are set (an empty leaf is freed). */
 interface Leaf {
-  readonly ptes: (Pte | undefined)[]
+  readonly ptes: (RawPte | undefined)[]
   count: number
 }
 
@@ -19,6 +25,21 @@ interface Leaf {
 export class PageTable {
   private readonly leaves = new Map<number, Leaf>()
   private ptes = 0
+  /** The leaf looked up last (a fault or copy walks pages in order: one Map lookup per leaf, not per page). */
+  private lastKey = -1
+  private lastLeaf: Leaf | undefined
+
+  /**
+   * A PTE may be held as a bare frame number (`setFrame`): a writable PTE mapping an
+   * exclusive private anonymous page (one reference, this one mapping, no swap cache, not
+   * zero, not huge), which is what a VMM's guest RAM is made of, so filling it creates no
+   * objects. Whoever asks for a Pte object (`get`, `forEachIn`, `entries`) gets one: the owner's
+   * `materialize` turns the frame into its Page and PTE objects and stores them with `set`.
+   * `raw` and `forEachRawIn` look without materializing.
+   */
+  constructor(private readonly materialize: (vpn: number, pfn: number) => Pte = () => {
+    throw new Error('this page table holds no frame-number PTEs')
+  }) {}
 
   /** PTEs set. */
   get size(): number {
@@ -26,19 +47,43 @@ export class PageTable {
   }
 
   get(vpn: number): Pte | undefined {
-    return this.leaves.get(Math.floor(vpn / PTES_PER_LEAF))?.ptes[vpn % PTES_PER_LEAF]
+    const pte = this.raw(vpn)
+    return typeof pte === 'number' ? this.materialize(vpn, pte) : pte
+  }
+
+  /** The PTE at `vpn` as the leaf holds it: a frame number for a bare anonymous page (see the constructor). */
+  raw(vpn: number): RawPte | undefined {
+    return this.leaf(Math.floor(vpn / PTES_PER_LEAF))?.ptes[vpn % PTES_PER_LEAF]
+  }
+
+  private leaf(key: number): Leaf | undefined {
+    if (key === this.lastKey) return this.lastLeaf
+    const leaf = this.leaves.get(key)
+    this.lastKey = key
+    this.lastLeaf = leaf
+    return leaf
   }
 
   has(vpn: number): boolean {
-    return this.get(vpn) !== undefined
+    return this.raw(vpn) !== undefined
   }
 
   set(vpn: number, pte: Pte): void {
+    this.store(vpn, pte)
+  }
+
+  /** A writable PTE at `vpn` mapping the exclusive private anonymous page in frame `pfn` (see the constructor). */
+  setFrame(vpn: number, pfn: number): void {
+    this.store(vpn, pfn)
+  }
+
+  private store(vpn: number, pte: RawPte): void {
     const key = Math.floor(vpn / PTES_PER_LEAF)
-    let leaf = this.leaves.get(key)
+    let leaf = this.leaf(key)
     if (!leaf) {
-      leaf = { ptes: new Array<Pte | undefined>(PTES_PER_LEAF).fill(undefined), count: 0 }
+      leaf = { ptes: new Array<RawPte | undefined>(PTES_PER_LEAF).fill(undefined), count: 0 }
       this.leaves.set(key, leaf)
+      this.lastLeaf = leaf
     }
     const index = vpn % PTES_PER_LEAF
     if (leaf.ptes[index] === undefined) {
@@ -51,12 +96,15 @@ export class PageTable {
   /** Clears the PTE at `vpn`; false when there was none. */
   delete(vpn: number): boolean {
     const key = Math.floor(vpn / PTES_PER_LEAF)
-    const leaf = this.leaves.get(key)
+    const leaf = this.leaf(key)
     const index = vpn % PTES_PER_LEAF
     if (!leaf || leaf.ptes[index] === undefined) return false
     leaf.ptes[index] = undefined
     this.ptes--
-    if (--leaf.count === 0) this.leaves.delete(key)
+    if (--leaf.count === 0) {
+      this.leaves.delete(key)
+      this.lastLeaf = undefined
+    }
     return true
   }
 
@@ -66,6 +114,11 @@ export class PageTable {
    * leaves), not its pages. `visit` may clear or replace the PTE it is given (not others).
    */
   forEachIn(first: number, last: number, visit: (vpn: number, pte: Pte) => boolean | void): void {
+    this.forEachRawIn(first, last, (vpn, pte) => visit(vpn, typeof pte === 'number' ? this.materialize(vpn, pte) : pte))
+  }
+
+  /** As `forEachIn`, with each PTE as the leaf holds it (a bare anonymous page stays a frame number). */
+  forEachRawIn(first: number, last: number, visit: (vpn: number, pte: RawPte) => boolean | void): void {
     if (last <= first) return
     const firstLeaf = Math.floor(first / PTES_PER_LEAF)
     const lastLeaf = Math.floor((last - 1) / PTES_PER_LEAF)

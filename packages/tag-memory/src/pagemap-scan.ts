@@ -3,8 +3,7 @@
 // categories. A VMM uses it to find the guest memory worth saving without reading all of it.
 import { PAGE_SIZE } from './constants.js'
 import { ErrnoError } from './errno.js'
-import type { PageTable } from './host-page-table.js'
-import type { Pte } from './host-pages.js'
+import type { PageTable, RawPte } from './host-page-table.js'
 
 /** Categories of PAGEMAP_SCAN (include/uapi/linux/fs.h). */
 export const PAGE_IS_WPALLOWED = 1 << 0
@@ -126,7 +125,7 @@ export function pagemapScan(vmas: readonly ScanVma[], ptes: PageTable, args: Pag
     if (interesting(0)) {
       // A page without a PTE can match: every page.
       for (let vpn = first; vpn < last; vpn++) {
-        const categories = pteCategories(ptes.get(vpn))
+        const categories = pteCategories(ptes.raw(vpn))
         if (!interesting(categories)) continue
         if (!output(vpn * PAGE_SIZE, categories)) return { regions, walkEnd: vpn * PAGE_SIZE }
       }
@@ -134,7 +133,7 @@ export function pagemapScan(vmas: readonly ScanVma[], ptes: PageTable, args: Pag
     }
     // Only pages with a PTE can match: the page table's, leaf by leaf.
     let stoppedAt = -1
-    ptes.forEachIn(first, last, (vpn, pte) => {
+    ptes.forEachRawIn(first, last, (vpn, pte) => {
       const categories = pteCategories(pte)
       if (!interesting(categories) || output(vpn * PAGE_SIZE, categories)) return true
       stoppedAt = vpn
@@ -145,8 +144,10 @@ export function pagemapScan(vmas: readonly ScanVma[], ptes: PageTable, args: Pag
   return { regions, walkEnd: end }
 }
 
-function pteCategories(pte: Pte | undefined): number {
-  if (!pte) return 0
+function pteCategories(pte: RawPte | undefined): number {
+  if (pte === undefined) return 0
+  // A bare frame number: an exclusive private anonymous page (present, not zero, file or huge).
+  if (typeof pte === 'number') return PAGE_IS_PRESENT | PAGE_IS_WRITTEN
   if (pte.kind === 'swap') return PAGE_IS_SWAPPED | PAGE_IS_WRITTEN
   const page = pte.page
   let categories = PAGE_IS_PRESENT | PAGE_IS_WRITTEN

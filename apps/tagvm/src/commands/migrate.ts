@@ -61,11 +61,19 @@ export function preallocHost(ramSize: number, io: CliIo, quiet: boolean): void {
 export async function migrateReceiveCommand(command: ReceiveCommand, io: CliIo): Promise<number> {
   // Before listening, as QEMU's -incoming with -mem-prealloc: a source that comes early waits.
   if (command.prealloc !== undefined) preallocHost(command.prealloc, io, command.quiet)
-  const channel: Channel = await listenEndpoint(parseEndpoint(command.listen), (at) => {
-    if (!command.quiet) io.stderr.write(`tagvm: waiting for a migration on ${endpointText(at)}\n`)
-  })
-  let incoming: IncomingGuest
+  // The prefault worker starts as the destination listens, so its start-up is over before a source comes.
   const prefault = new IncomingPrefault()
+  let channel: Channel
+  try {
+    channel = await listenEndpoint(parseEndpoint(command.listen), (at) => {
+      prefault.listening()
+      if (!command.quiet) io.stderr.write(`tagvm: waiting for a migration on ${endpointText(at)}\n`)
+    })
+  } catch (error) {
+    prefault.stop()
+    throw error
+  }
+  let incoming: IncomingGuest
   try {
     incoming = await receiveMigration(channel, (config) => prefault.supplyTo(createMachine(config, io, command.trace, { ...smpHost(command.smpMode), ...jitHost(command.jit) })), command.listen, { expectPages: (pages) => prefault.expect(pages) })
   } catch (error) {

@@ -194,6 +194,31 @@ test('a pre-copy migration whose destination backs memory ahead arrives byte for
   expect(destination.run(100_000)).toEqual({ kind: 'budget' })
 }, 120_000)
 
+test('a destination starts its worker when it listens and backs memory from HELLO on, before its machine is built; a small migration ends the worker at HELLO', async () => {
+  // Workers of earlier tests end asynchronously.
+  for (let wait = 0; HostPrefaulter.running > 0 && wait < 300; wait++) await new Promise((resolve) => setTimeout(resolve, 100))
+  const large = new IncomingPrefault()
+  const small = new IncomingPrefault()
+  try {
+    large.listening()
+    small.listening()
+    expect(HostPrefaulter.running).toBe(2)
+    // Listening backs nothing: a source may never come.
+    expect(large.awaitArena(200)).toBe(false)
+    small.expect((16 * MiB) / 4096)
+    expect(small.active).toBe(false)
+    // HELLO of 200 MiB: an arena is backed with no machine built yet.
+    large.expect((200 * MiB) / 4096)
+    expect(large.awaitArena(30_000)).toBe(true)
+    expect(large.active).toBe(true)
+  } finally {
+    large.stop()
+    small.stop()
+  }
+  for (let wait = 0; HostPrefaulter.running > 0 && wait < 300; wait++) await new Promise((resolve) => setTimeout(resolve, 100))
+  expect(HostPrefaulter.running).toBe(0)
+}, 60_000)
+
 test('a migration cut off with the destination backing memory ahead fails naming the stage, and ends the worker', async () => {
   const [a, b] = await localChannelPair(join(dir, 'cut.sock'))
   const prefault = new IncomingPrefault()

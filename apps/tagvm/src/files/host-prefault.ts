@@ -250,19 +250,47 @@ export class HostPrefaulter implements HostArenaSupply {
 }
 
 /**
- * A migration destination's prefaulter (see HostPrefaulter), started when HELLO says the source
- * holds PREFAULT_MIN_BYTES or more, and backing what the stream will fill once the machine is
- * built. Pass `expect` as receiveMigration's expectPages and `supplyTo` around the machine
- * maker; call `stop` once the stream has ended, whole or not.
+ * A migration destination's prefaulter (see HostPrefaulter): its worker starts idle when the
+ * destination listens (`listening`; else at HELLO), backs memory from HELLO on when the source
+ * holds PREFAULT_MIN_BYTES or more (ended at once when it holds less), and backs the rest of
+ * what the stream will fill once the machine is built. Pass `expect` as receiveMigration's
+ * expectPages and `supplyTo` around the machine maker; call `stop` once the stream has ended,
+ * whole or not.
  */
 export class IncomingPrefault {
   private prefaulter: HostPrefaulter | undefined
   private bytes = 0
 
-  /** HELLO: the source holds `pages` pages. */
+  /**
+   * The destination listens: the worker thread starts now, idle (no memory backed), so its
+   * start-up is over before a source connects.
+   */
+  listening(): void {
+    this.prefaulter ??= new HostPrefaulter()
+  }
+
+  /**
+   * HELLO: the source holds `pages` pages. The worker starts backing now, while the machine is
+   * built (tens of milliseconds that it would otherwise wait), all but one arena of what the
+   * stream fills: the machine holds some memory of its own once built (`supplyTo` counts it and
+   * raises the budget to the rest), and a budget never goes down.
+   */
   expect(pages: number): void {
     this.bytes = hostBytesForPages(pages)
-    if (this.bytes >= PREFAULT_MIN_BYTES) this.prefaulter ??= new HostPrefaulter()
+    if (this.bytes < PREFAULT_MIN_BYTES) {
+      this.stop()
+      return
+    }
+    this.prefaulter ??= new HostPrefaulter()
+    this.prefaulter.back(Math.max(0, this.bytes - HOST_ARENA_SIZE - prefaultedHostBytes()))
+  }
+
+  /**
+   * Waits (blocking, at most `timeoutMs`) until the worker has backed an arena nothing has
+   * taken yet; whether it has (see HostPrefaulter.awaitArena). For tests.
+   */
+  awaitArena(timeoutMs: number): boolean {
+    return this.prefaulter?.awaitArena(timeoutMs) ?? false
   }
 
   /** CONFIG: the machine the pages go to (returned as it is). */
