@@ -108,8 +108,8 @@ function plainSysreg(em: Emitter, b: Block, k: number, isRead: boolean, key: num
  * blocks) and misaligned accesses are not strict (the fast TLB then holds no Device page, where
  * DC ZVA faults): a 64-byte store of zeros through the fast TLB's write key (never given for a
  * frame this CPU holds code from, watched or MMIO), checked against the block's four tags as a
- * store is (one 32-bit load of its four tag bytes). A miss the fill refuses or a tag mismatch leaves before the
- * instruction for the interpreter, which faults or decides with exact state; DC ZVA writes no
+ * store is (one 32-bit load of their four bytes). A miss the fill refuses or a tag mismatch
+ * leaves before the instruction for the interpreter, which faults or decides with exact state; DC ZVA writes no
  * tags. When not allowed now, the handler (which traps or raises the exception).
  */
 function dcZva(em: Emitter, b: Block, k: number, rt: number): void {

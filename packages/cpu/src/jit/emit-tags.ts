@@ -305,8 +305,8 @@ export function afterInsn(em: Emitter, d: Instruction): void {
 
 /**
  * Two accesses off one base register in a block share a tag check: the first (the leader)
- * checks the bytes of both, [its address, its address + lead), when they lie in one page and
- * in at most two tag bytes, and sets a flag when they match; the second (lead 0, the
+ * checks the bytes of both, [its address, its address + lead) (lead at most 32: three granules
+ * at most), when they lie in one page, and sets a flag when they match; the second (lead 0, the
  * follower) skips its check when the flag is set. Its own TLB lookup still runs (its
  * permission, its host address), and with the flag clear it checks as any other access, so a
  * mismatch in the follower's granules still faults at the follower, after the leader ran.
