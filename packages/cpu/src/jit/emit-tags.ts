@@ -17,15 +17,13 @@ import { I32, Op } from './wasm-encoder.js'
  * tag offset less the page's VA >> 4 (jit.ts fill), so the tag of the granule of byte c is
  * `load8(tags + (c >> 4))`: one shift, one add, one load and a compare with the pointer's tag.
  * The word is odd (-1) when the page's accesses are not checked now. A range of bytes is
- * checked granule by granule: the first and the last (one load each), and the middle one of a
- * range over three (at the first's address + 1).
+ * checked granule by granule: the first and the last (one load each; from 16 bytes on a
+ * 16-bit load of the first and the next, the middle one of a range over three).
  */
 export function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number, span: number, share?: Share, site?: GroupSite, slot?: number): void {
   const fn = em.fn
   const tlb = em.base + ST_TLB
   const last = span - 1
-  /** A tag byte's address, for a second load from it. */
-  const at = scratch(em)
   /** Pushes the address of the tag of the granule of byte `c + at`. */
   const tagAddress = (offset: number): void => {
     fn.get(em.tg).get(c)
@@ -47,16 +45,13 @@ export function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number,
       fn.op(Op.i32Xor)
       return
     }
-    let ones = 0x101
-    if (end >= 16) {
-      // Three granules at most: the one after the first lies in the range too.
-      fn.tee(at).mem(Op.i32Load8U, 0).get(at).mem(Op.i32Load8U, 1).i32(8).op(Op.i32Shl, Op.i32Or)
-      ones = 0x10101
-    } else fn.mem(Op.i32Load8U, 0)
+    // From 16 bytes on, the granule after the first lies in the range too (of three at most):
+    // one 16-bit load reads both.
+    fn.mem(end >= 16 ? Op.i32Load16U : Op.i32Load8U, 0)
     tagAddress(end)
     fn.mem(Op.i32Load8U, 0).i32(end >= 16 ? 16 : 8).op(Op.i32Shl, Op.i32Or)
     pointerTag()
-    fn.i32(ones).op(Op.i32Mul, Op.i32Xor)
+    fn.i32(end >= 16 ? 0x10101 : 0x101).op(Op.i32Mul, Op.i32Xor)
   }
   fn.get(em.e).mem(Op.i32Load, tlb + TLB_TAGS).tee(em.tg).i32(1).op(Op.i32And, Op.i32Eqz)
   // A follower whose leader checked its bytes too (the flag set) has nothing left to check.
@@ -108,6 +103,7 @@ export function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number,
     const everyByte = (): void => {
       fn.get(a).i64(56).op(Op.i64ShrU).i64(15).op(Op.i64And).i64(0x0101_0101, 0x0101_0101).op(Op.i64Mul, Op.i64Xor)
     }
+    const at = scratch(em)
     fn.get(em.tg).get(c).i32(4).op(Op.i32ShrU).i32(-16).op(Op.i32And, Op.i32Add).tee(at)
     fn.mem(Op.i64Load, 0)
     everyByte()
