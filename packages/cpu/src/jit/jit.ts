@@ -278,7 +278,7 @@ export class Jit {
     const frame = data.frameList[slot]!
     const host = this.wasmOffset(frame.pfn)
     if (host < 0) return 0
-    const tags = (flags & data.tagCheckMask) !== 0 ? this.wasmOffset(frame.pfn, true) : -1
+    const tags = (flags & data.tagCheckMask) !== 0 ? (this.wasmOffset(frame.pfn, true) - ((lo >>> 12) << 8)) | 0 : -1 // the tag base: layout.ts TLB_TAGS
     const readable = (flags & data.permR) !== 0
     const writable = (flags & data.permW) !== 0 && frame.code === 0
     // TBI for this half of the address space: the top byte is not part of the key.
