@@ -382,6 +382,7 @@ export class HostKernel {
       if (!this.memory.tryLockTags(pfn)) throw new Error(`fresh frame ${pfn} already has tag flags`)
       const tags = this.memory.frameTags(pfn, true) as { packed: Uint8Array; offset: number }
       tags.packed.set(this.swap.tagsOf(entry.slot), tags.offset)
+      this.memory.noteTagWrite(pfn)
       this.memory.setTagged(pfn)
       this.stats.tagRestores++
     }

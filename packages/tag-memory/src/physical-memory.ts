@@ -26,6 +26,7 @@ const FRAME_TAGGED = 1 // PG_mte_tagged: the frame's tags are valid
 const FRAME_TAG_LOCK = 2 // PG_mte_lock: someone is initialising the tags
 const FRAME_HAS_TAGS = 4 // shared mode: the frame's tag storage is in use
 const FRAME_CODE = 8 // some CPU may hold decoded instructions from the frame
+const FRAME_TAG_SUMMARY = 16 // some CPU skips tag checks on the frame: its tags were all one value
 /** Bits 31:8: the frame's code generation, bumped when a write meets FRAME_CODE. */
 const CODE_GEN_SHIFT = 8
 const CODE_GEN_ONE = 1 << CODE_GEN_SHIFT
@@ -39,6 +40,17 @@ const CODE_FLUSH_EPOCH = 2
 /** Non-zero once any frame has been marked as code: until then writes skip the per-frame test. */
 const CODE_EVER_MARKED = 3
 const EXTRA_FLAG_WORDS = 4
+/**
+ * Told about frames whose tags a CPU relies on being all one value (a compiled tier's fast TLB
+ * that skips the tag check when the pointer's tag is that value; see markTagSummary).
+ */
+export interface TagSummaryWatcher {
+  /** The frame was just marked: nothing may write its tags from now on without telling (noteTagWrite). */
+  summarised(pfn: number): void
+  /** A marked frame's tags were written (the mark is gone): whatever relied on them is stale. */
+  dropped(pfn: number): void
+}
+
 /** Shared mode reserves data in SharedArrayBuffers of at most this size. */
 const SHARED_REGION_SIZE = 2 ** 30
 
@@ -156,6 +168,9 @@ export class PhysicalMemory {
    * threads write through views of their own.
    */
   private readonly framesUsed: (Uint8Array | undefined)[] | null
+  /** Frames with FRAME_TAG_SUMMARY set: while 0, tag writes skip the per-frame test. */
+  private summarisedFrames = 0
+  private readonly tagWatchers: TagSummaryWatcher[] = []
 
   /**
    * With `shared: true` the whole memory is reserved up front as SharedArrayBuffers
@@ -617,6 +632,7 @@ export class PhysicalMemory {
     }
     const granule = (pa - pfn * PAGE_SIZE) >>> GRANULE_SHIFT
     packTag(this.slabOf(slot), granule, tag, PhysicalMemory.slotOffset(slot))
+    this.noteTagWrite(pfn)
   }
 
   /** Sets the tags of every granule in [pa, pa+length); both must be granule aligned. */
@@ -630,6 +646,7 @@ export class PhysicalMemory {
         if (tag === 0) return
         slot = this.allocateTagSlot(pfn)
       }
+      this.noteTagWrite(pfn)
       const packed = this.slabOf(slot)
       const base = PhysicalMemory.slotOffset(slot)
       let g = firstGranule
@@ -651,6 +668,7 @@ export class PhysicalMemory {
     if (slot === 0) return
     const offset = PhysicalMemory.slotOffset(slot)
     fillBytes(this.slabOf(slot), 0, offset, offset + TAG_BYTES_PER_PAGE)
+    this.noteTagWrite(pfn)
   }
 
   /** Copies one frame's tags to another (what copy_highpage does for a tagged source). */
@@ -664,6 +682,7 @@ export class PhysicalMemory {
       return
     }
     const dstSlot = this.tagSlot(dstPfn) || this.allocateTagSlot(dstPfn)
+    this.noteTagWrite(dstPfn)
     const srcOffset = PhysicalMemory.slotOffset(srcSlot)
     this.slabOf(dstSlot).set(
       this.slabOf(srcSlot).subarray(srcOffset, srcOffset + TAG_BYTES_PER_PAGE),
@@ -733,6 +752,7 @@ export class PhysicalMemory {
         }
         slot = this.allocateTagSlot(pfn)
       }
+      this.noteTagWrite(pfn)
       const packed = this.slabOf(slot)
       const base = PhysicalMemory.slotOffset(slot)
       let g = firstGranule
@@ -879,6 +899,7 @@ export class PhysicalMemory {
       const pfn = pfns[from + i] as number
       this.tryLockTags(pfn)
       const slot = this.tagSlot(pfn) || this.allocateTagSlot(pfn)
+      this.noteTagWrite(pfn)
       const packed = this.slabOf(slot)
       const base = PhysicalMemory.slotOffset(slot)
       if (words) {
@@ -984,6 +1005,68 @@ export class PhysicalMemory {
     const value = Atomics.load(this.flags, pfn)
     if (value & FRAME_TAG_LOCK) throw new RangeError(`frame ${pfn} is being tag-initialised; cannot reset its flags`)
     Atomics.and(this.flags, pfn, ~FRAME_TAGGED)
+  }
+
+  // ---- tag summaries (a compiled tier's uniform-tag TLB entries) ------------------------
+
+  /**
+   * The one tag every granule of the frame holds (a frame without tag storage: 0), or -1
+   * when they differ. For shared memory always -1: another thread's tag write could not be
+   * told to this thread's CPUs in time, so nothing may rely on it.
+   */
+  uniformTag(pfn: number): number {
+    this.checkPfn(pfn)
+    if (this.shared) return -1
+    const slot = this.tagSlot(pfn)
+    if (slot === 0) return 0
+    const packed = this.slabOf(slot)
+    const base = PhysicalMemory.slotOffset(slot)
+    const first = packed[base] as number
+    if ((first & 0xf) !== first >>> 4) return -1
+    for (let b = base + 1; b < base + TAG_BYTES_PER_PAGE; b++) if (packed[b] !== first) return -1
+    return first & 0xf
+  }
+
+  /**
+   * Marks a frame whose tags are all one value (uniformTag) as relied on: the next write of
+   * any of its tags, through this object's methods or reported with noteTagWrite, removes
+   * the mark and tells every watcher (dropped). A newly marked frame is announced first
+   * (summarised), so a CPU can stop writing its tags behind the memory's back. Unshared
+   * memory only.
+   */
+  markTagSummary(pfn: number): void {
+    this.checkPfn(pfn)
+    if (this.shared) throw new RangeError('tag summaries need unshared memory (no other thread writes tags)')
+    const old = this.flags[pfn] as number
+    if (old & FRAME_TAG_SUMMARY) return
+    this.flags[pfn] = old | FRAME_TAG_SUMMARY
+    this.summarisedFrames++
+    for (const watcher of this.tagWatchers) watcher.summarised(pfn)
+  }
+
+  /** Whether the frame is marked (markTagSummary) and its tags not written since. */
+  hasTagSummary(pfn: number): boolean {
+    this.checkPfn(pfn)
+    return ((this.flags[pfn] as number) & FRAME_TAG_SUMMARY) !== 0
+  }
+
+  /** Adds a watcher of tag summaries (a CPU's compiled tier, for as long as the memory lives). */
+  watchTagSummaries(watcher: TagSummaryWatcher): void {
+    this.tagWatchers.push(watcher)
+  }
+
+  /**
+   * Some of the frame's tags were written (or are about to be, in the same synchronous step):
+   * called by this object's tag writers and by whoever writes tags through frameTags' view
+   * (a CPU's tag stores, swap-in).
+   */
+  noteTagWrite(pfn: number): void {
+    if (this.summarisedFrames === 0) return
+    const old = this.flags[pfn] as number
+    if ((old & FRAME_TAG_SUMMARY) === 0) return
+    this.flags[pfn] = old & ~FRAME_TAG_SUMMARY
+    this.summarisedFrames--
+    for (const watcher of this.tagWatchers) watcher.dropped(pfn)
   }
 
   // ---- device memory ---------------------------------------------------------------------

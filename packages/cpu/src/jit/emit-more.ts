@@ -8,7 +8,7 @@ import { chooseNonExcludedTag } from '../mte.js'
 import { REG_DISCARD, REG_SP } from '../state.js'
 import type { Emitter } from './emit.js'
 import { access } from './emit-ops.js'
-import { CRC_TABLE_BYTES, FN_HELPER, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_TLB, TLB_TAGS } from './layout.js'
+import { CRC_TABLE_BYTES, FN_HELPER, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_TAGS_STORED, ST_TLB, TLB_TAGS } from './layout.js'
 import type { Block } from './region.js'
 import { I64, Op } from './wasm-encoder.js'
 
@@ -132,6 +132,7 @@ export function emitMore(em: Emitter, b: Block, k: number): void {
         storeNibbles()
         fn.end()
       } else storeNibbles()
+      fn.get(em.state).i32(1).mem(Op.i32Store, ST_TAGS_STORED)
       if (d.mode !== 2) {
         fn.get(em.a)
         if (post && d.imm !== 0) fn.i64(d.imm).op(Op.i64Add)
