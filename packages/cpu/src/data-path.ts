@@ -114,9 +114,7 @@ export class DataPath {
     const f = this.frameList[s]!
     const base = f.tagBase
     if (base >= 0) {
-      const g = (lo & PAGE_OFFSET_MASK) >>> 4
-      const byte = f.tags[base + (g >>> 1)]!
-      if (((g & 1 ? byte >>> 4 : byte) & 15) === ((hi >>> 24) & 15)) return
+      if (f.tags[base + ((lo & PAGE_OFFSET_MASK) >>> 4)] === ((hi >>> 24) & 15)) return
     }
     this.cpu.mte.check(hi, lo, size, info, isWrite, s)
   }
@@ -272,10 +270,7 @@ export class DataPath {
     if (f.tagBase < 0) return false
     const tag = (hi >>> 24) & 15
     const off = lo & PAGE_OFFSET_MASK
-    for (let g = off >>> 4; g <= (off + span - 1) >>> 4; g++) {
-      const byte = f.tags[f.tagBase + (g >>> 1)]!
-      if (((g & 1 ? byte >>> 4 : byte) & 15) !== tag) return false
-    }
+    for (let g = off >>> 4; g <= (off + span - 1) >>> 4; g++) if (f.tags[f.tagBase + g] !== tag) return false
     return true
   }
 

@@ -1,10 +1,10 @@
 // The host frames one CPU has touched, each in one record: where its bytes are (a view of
 // the host chunk and the frame's offset in it), its physical address, whether this CPU holds
-// decoded code from it, and its packed allocation tags (MTE). A TLB entry's `hostSlot` is
+// decoded code from it, and its allocation tags (MTE, a byte per granule). A TLB entry's `hostSlot` is
 // an index into `list`, so a load is `list[tlb.hostSlot[i]].view.getUint32(base + offset)`:
 // two array reads after the TLB probe, the shape a code generator can inline.
 
-import { packTag, type FrameTags } from '@tagvm/tag-memory'
+import type { FrameTags } from '@tagvm/tag-memory'
 import { PAGE_SIZE } from './constants.js'
 import type { CpuMemory } from './memory.js'
 
@@ -15,7 +15,7 @@ const NO_TAGS = new Uint8Array(0)
 export class HostFrame {
   /** This CPU decoded instructions from the frame: a store to it must tell the code cache. */
   code = 0
-  /** The frame's packed allocation tags: granule g is nibble g from byte `tagBase` (even low). */
+  /** The frame's allocation tags: granule g's is byte `tagBase + g` (high nibble zero). */
   tags: Uint8Array = NO_TAGS
   /** Offset of the frame's tags in `tags`; -1 while not looked up or the frame has none. */
   tagBase = -1
@@ -139,17 +139,16 @@ export class HostFrames {
 }
 
 function remember(frame: HostFrame, tags: FrameTags): void {
-  frame.tags = tags.packed
+  frame.tags = tags.tags
   frame.tagBase = tags.offset
 }
 
 /** The allocation tag of granule g of a frame whose tags are loaded. */
-export function tagNibble(frame: HostFrame, g: number): number {
-  const byte = frame.tags[frame.tagBase + (g >>> 1)] as number
-  return g & 1 ? byte >>> 4 : byte & 15
+export function tagOf(frame: HostFrame, g: number): number {
+  return frame.tags[frame.tagBase + g] as number
 }
 
-/** Sets the allocation tag of granule g of a frame whose tags are loaded (safe against another vCPU thread tagging the neighbour granule). */
-export function setTagNibble(frame: HostFrame, g: number, tag: number): void {
-  packTag(frame.tags, g, tag, frame.tagBase)
+/** Sets the allocation tag (0..15) of granule g of a frame whose tags are loaded. Each granule has a byte of its own: no other granule's tag is touched. */
+export function setTagOf(frame: HostFrame, g: number, tag: number): void {
+  frame.tags[frame.tagBase + g] = tag
 }

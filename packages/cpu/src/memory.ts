@@ -30,7 +30,7 @@ export interface CpuMemory extends DescriptorMemory {
   invalidateAllCode(): void
   /** [code write epoch, code flush epoch], read plainly to see whether anything changed. */
   readonly codeEpochs: Int32Array
-  /** The frame's packed allocation tags (MTE); without it every tag reads 0 and writes are dropped. */
+  /** The frame's allocation tags (MTE, a byte per granule); without it every tag reads 0 and writes are dropped. */
   frameTags?(pfn: number, allocate: boolean): FrameTags | null
   /**
    * Tag summaries (PhysicalMemory's): the compiled tier's fast TLB skips the tag check on a

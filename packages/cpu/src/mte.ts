@@ -7,7 +7,7 @@
 import { TLB_TAGGED } from '@tagvm/mmu'
 import { ACC_UNCHECKED, ACC_UNPRIV, HCR, PAGE_OFFSET_MASK } from './constants.js'
 import type { Cpu } from './cpu.js'
-import { setTagNibble, tagNibble, type HostFrames } from './host-frames.js'
+import { setTagOf, tagOf, type HostFrames } from './host-frames.js'
 import { PS } from './state.js'
 import { SLOT } from './sysreg-table.js'
 
@@ -108,7 +108,7 @@ export class MteUnit {
     // Fast answer for the common case: TBI on, one granule, tags equal (TCMA, TCO, ATAen
     // and TCF only matter when they differ; the CPU's mask already covers the current EL).
     if ((info & ACC_UNPRIV) === 0 && (lo & 15) + size <= 16 && this.frames.hasTags(slot)) {
-      const tag = tagNibble(this.frames.list[slot]!, (lo & PAGE_OFFSET_MASK) >>> 4)
+      const tag = tagOf(this.frames.list[slot]!, (lo & PAGE_OFFSET_MASK) >>> 4)
       if (tag === ((hi >>> 24) & 15) && (this.cpu.sys[TCR_HI]! & (TCR_HI_TBI0 << ((hi >>> 23) & 1))) !== 0) return
     }
     this.checkFull(hi, lo, size, info, isWrite, slot, firstByte)
@@ -131,7 +131,7 @@ export class MteUnit {
     const off = lo & PAGE_OFFSET_MASK
     const last = off + size - 1
     for (let g = off >>> 4; g <= last >>> 4; g++) {
-      const allocation = frame === null ? 0 : tagNibble(frame, g)
+      const allocation = frame === null ? 0 : tagOf(frame, g)
       if (allocation === logical) continue
       if (mode === TCF_SYNC || (mode === TCF_ASYMMETRIC && !isWrite)) {
         // QEMU's FAR: the access address when its first granule fails, else the granule.
@@ -146,7 +146,7 @@ export class MteUnit {
 
   /** The allocation tag of the granule at page offset `off` of host slot `slot`. */
   readTag(slot: number, off: number): number {
-    return this.frames.hasTags(slot) ? tagNibble(this.frames.list[slot]!, off >>> 4) : 0
+    return this.frames.hasTags(slot) ? tagOf(this.frames.list[slot]!, off >>> 4) : 0
   }
 
   /** Sets the allocation tags of `granules` granules from page offset `off` of host slot `slot`. */
@@ -154,7 +154,7 @@ export class MteUnit {
     if (!this.frames.hasTags(slot) && tag === 0) return
     const frame = this.frames.ensureTags(slot)
     const first = off >>> 4
-    for (let g = first; g < first + granules; g++) setTagNibble(frame, g, tag)
+    for (let g = first; g < first + granules; g++) setTagOf(frame, g, tag)
     this.frames.tagsWritten(frame)
   }
 
@@ -165,7 +165,7 @@ export class MteUnit {
     const first = off >>> 4
     for (let g = first; g < first + granules; g++) {
       const i = g & 15
-      setTagNibble(frame, g, (i < 8 ? lo >>> (4 * i) : hi >>> (4 * (i - 8))) & 15)
+      setTagOf(frame, g, (i < 8 ? lo >>> (4 * i) : hi >>> (4 * (i - 8))) & 15)
     }
     this.frames.tagsWritten(frame)
   }

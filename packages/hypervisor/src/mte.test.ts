@@ -9,7 +9,7 @@ import {
   PROT_MTE,
   PROT_READ,
   PROT_WRITE,
-  TAG_BYTES_PER_PAGE,
+  TAG_STORAGE_BYTES_PER_PAGE,
 } from '@tagvm/tag-memory'
 import { GUEST_RAM, MiB, anonRam, dataAbort, hugeHost, makeHost, type TestHost } from './test-support.js'
 
@@ -282,13 +282,13 @@ describe('study policies', () => {
   })
 })
 
-test('tag storage stays proportional to tagged frames (1/32 of each)', () => {
+test('tag storage stays proportional to tagged frames (1/16 of each)', () => {
   const host = makeHost()
   host.vm.enableMte()
   slot(host, 0, anonRam(host.mm, 64 * PAGE_SIZE), 64 * PAGE_SIZE)
   for (let page = 0; page < 64; page += 8) host.vm.handleGuestAbort(dataAbort(GUEST_RAM + page * PAGE_SIZE, { write: true }))
   expect(host.memory.framesWithTagStorage).toBe(8)
-  expect(TAG_BYTES_PER_PAGE).toBe(PAGE_SIZE / 32)
+  expect(TAG_STORAGE_BYTES_PER_PAGE).toBe(PAGE_SIZE / 16)
 })
 
 test('destroying a VM returns its stage-2 table pages to the host', () => {

@@ -1,10 +1,11 @@
-import { PAGE_SIZE, TAG_BYTES_PER_PAGE } from './constants.js'
+import { GRANULES_PER_PAGE, PAGE_SIZE } from './constants.js'
 import { ErrnoError } from './errno.js'
 import { DeviceRegion, RegularFile, ShmemFile } from './host-files.js'
 import { HostMm } from './host-mm.js'
 import { HPAGE_FRAMES, HPAGE_SIZE, Page, SwapDevice, SwapEntry, hex } from './host-pages.js'
 import { USER_ADDRESS_LIMIT } from './mman.js'
-import { PhysicalMemory } from './physical-memory.js'
+import { PhysicalMemory, type FrameTags } from './physical-memory.js'
+import { packTagBytes, unpackTagBytes } from './tags.js'
 
 /** Frames per block of the page-by-frame table. */
 const PAGES_PER_BLOCK = 512
@@ -380,8 +381,8 @@ export class HostKernel {
     if (entry.hasTags) {
       // mte_restore_tags: under the tag lock, then publish PG_mte_tagged.
       if (!this.memory.tryLockTags(pfn)) throw new Error(`fresh frame ${pfn} already has tag flags`)
-      const tags = this.memory.frameTags(pfn, true) as { packed: Uint8Array; offset: number }
-      tags.packed.set(this.swap.tagsOf(entry.slot), tags.offset)
+      const stored = this.memory.frameTags(pfn, true) as FrameTags
+      unpackTagBytes(this.swap.tagsOf(entry.slot), 0, stored.tags, stored.offset, GRANULES_PER_PAGE)
       this.memory.noteTagWrite(pfn)
       this.memory.setTagged(pfn)
       this.stats.tagRestores++
@@ -421,7 +422,7 @@ export class HostKernel {
     if (entry.hasTags) {
       const saved = this.swap.tagsOf(entry.slot)
       const stored = this.memory.frameTags(page.pfn, false)
-      if (stored) saved.set(stored.packed.subarray(stored.offset, stored.offset + TAG_BYTES_PER_PAGE))
+      if (stored) packTagBytes(stored.tags, stored.offset, saved, 0, GRANULES_PER_PAGE)
       else saved.fill(0)
     }
     return entry

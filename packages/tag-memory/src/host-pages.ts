@@ -1,5 +1,5 @@
 // Internal structures shared by HostKernel and HostMm (not part of the public API).
-import { PAGE_SIZE, TAG_BYTES_PER_PAGE } from './constants.js'
+import { PACKED_TAG_BYTES_PER_PAGE, PAGE_SIZE } from './constants.js'
 import type { HostMm } from './host-mm.js'
 import { USER_ADDRESS_LIMIT } from './mman.js'
 import type { RegularFile, ShmemFile } from './host-files.js'
@@ -102,7 +102,7 @@ export class SwapDevice {
     const slot = this.fresh++
     if (slot % SWAP_SLAB_PAGES === 0) {
       this.data.push(new Uint8Array(SWAP_SLAB_PAGES * PAGE_SIZE))
-      this.tags.push(new Uint8Array(SWAP_SLAB_PAGES * TAG_BYTES_PER_PAGE))
+      this.tags.push(new Uint8Array(SWAP_SLAB_PAGES * PACKED_TAG_BYTES_PER_PAGE))
     }
     return slot
   }
@@ -118,8 +118,8 @@ export class SwapDevice {
   }
 
   tagsOf(slot: number): Uint8Array {
-    const at = (slot % SWAP_SLAB_PAGES) * TAG_BYTES_PER_PAGE
-    return (this.tags[Math.floor(slot / SWAP_SLAB_PAGES)] as Uint8Array).subarray(at, at + TAG_BYTES_PER_PAGE)
+    const at = (slot % SWAP_SLAB_PAGES) * PACKED_TAG_BYTES_PER_PAGE
+    return (this.tags[Math.floor(slot / SWAP_SLAB_PAGES)] as Uint8Array).subarray(at, at + PACKED_TAG_BYTES_PER_PAGE)
   }
 }
 

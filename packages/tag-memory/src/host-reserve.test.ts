@@ -21,15 +21,15 @@ import { MAP_ANONYMOUS, MAP_PRIVATE, PROT_MTE, PROT_READ, PROT_WRITE } from './m
 import { CHUNK_SIZE, PhysicalMemory } from './physical-memory.js'
 
 const MiB = 1 << 20
-/** Packed tags of 512 frames: one tag slab. */
-const SLAB_SIZE = 64 * 1024
+/** Tags of 512 frames, a byte per granule: one tag slab. */
+const SLAB_SIZE = 128 * 1024
 afterEach(() => releasePrefaultedHostMemory())
 
 /** The distinct host buffers behind the given (already touched) chunks of a memory and behind its tagged frames. */
 function buffersOf(memory: PhysicalMemory, chunks: readonly number[], taggedPfns: readonly number[] = []): Set<ArrayBufferLike> {
   const buffers = new Set<ArrayBufferLike>()
   for (const chunk of chunks) buffers.add(memory.frameData((chunk * CHUNK_SIZE) / PAGE_SIZE).bytes.buffer)
-  for (const pfn of taggedPfns) buffers.add(memory.frameTags(pfn, false)!.packed.buffer)
+  for (const pfn of taggedPfns) buffers.add(memory.frameTags(pfn, false)!.tags.buffer)
   return buffers
 }
 
@@ -54,7 +54,7 @@ test('prefaultHostMemory reserves whole 2 MiB blocks; the next memory needing ho
   expect([...back]).toEqual([0, 0, 0, 0, 0, 0, 0, 0])
   // Tag slabs come from the same arena; their tags read 0 until set.
   memory.setTags(5 * MiB, 64, 9)
-  expect(memory.frameTags((5 * MiB) / PAGE_SIZE, false)!.packed.buffer === reserved).toBe(true)
+  expect(memory.frameTags((5 * MiB) / PAGE_SIZE, false)!.tags.buffer === reserved).toBe(true)
   expect([0, 16, 48, 64].map((o) => memory.getTag(5 * MiB + o))).toEqual([9, 9, 9, 0])
   // The next chunk does not fit what is left of it: a fresh arena, this memory's too.
   memory.writeBytes(13 * MiB, Uint8Array.of(8))
@@ -127,8 +127,8 @@ test('two memories never share a host allocation; the chunks and tag slabs of on
   expect(frames.map((f) => f.bytes.length)).toEqual([2 * MiB, 2 * MiB, 2 * MiB, 3 * PAGE_SIZE])
   // Within a memory: distinct pieces, page aligned in their arena, none overlapping another.
   for (const [memory, pieces] of [
-    [a, [frames[0]!.bytes, frames[1]!.bytes, a.frameTags((6 * MiB) / PAGE_SIZE, false)!.packed]],
-    [b, [frames[2]!.bytes, frames[3]!.bytes, b.frameTags(2, false)!.packed]],
+    [a, [frames[0]!.bytes, frames[1]!.bytes, a.frameTags((6 * MiB) / PAGE_SIZE, false)!.tags]],
+    [b, [frames[2]!.bytes, frames[3]!.bytes, b.frameTags(2, false)!.tags]],
   ] as const) {
     const ranges = pieces.map((p) => [p.buffer, p.byteOffset, p.byteOffset + p.length] as const).sort((x, y) => x[1] - y[1])
     for (let i = 0; i < ranges.length; i++) {
@@ -146,7 +146,7 @@ test('two memories never share a host allocation; the chunks and tag slabs of on
 })
 
 test('a memory holds host arenas for what it allocated, growing to the full size as it allocates more, never much past what it can use', () => {
-  // All of a 16 MiB memory, every frame tagged: its 16 MiB of data and 512 KiB of tag slabs.
+  // All of a 16 MiB memory, every frame tagged: its 16 MiB of data and 1 MiB of tag slabs.
   const small = new PhysicalMemory({ size: 16 * MiB })
   const allChunks = [0, 1, 2, 3, 4, 5, 6, 7]
   for (const chunk of allChunks) {
@@ -214,7 +214,7 @@ test('a memory dropped takes its arenas with it: nothing else refers to them, an
     memory.setTags(2 * MiB, 64, 7)
     return {
       chunk: new WeakRef(memory.frameData((2 * MiB) / PAGE_SIZE).bytes.buffer),
-      slab: new WeakRef(memory.frameTags((2 * MiB) / PAGE_SIZE, false)!.packed.buffer),
+      slab: new WeakRef(memory.frameTags((2 * MiB) / PAGE_SIZE, false)!.tags.buffer),
       held: memory.hostArenaBytes,
     }
   })()

@@ -5,7 +5,7 @@
  * @module \@tagvm/tag-memory
  */
 export * from './constants.js'
-export { checkTag, packTag, unpackTag } from './tags.js'
+export { checkTag, packTagBytes, unpackTagBytes } from './tags.js'
 export { Errno, ErrnoError, isErrnoError, type ErrnoName } from './errno.js'
 export {
   PhysicalMemory,

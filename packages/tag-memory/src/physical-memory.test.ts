@@ -1,8 +1,7 @@
 import { describe, expect, it, test } from 'vitest'
 import fc from 'fast-check'
-import { GRANULES_PER_PAGE, PAGE_SIZE, TAG_BYTES_PER_PAGE } from './constants.js'
+import { GRANULES_PER_PAGE, PAGE_SIZE, TAG_STORAGE_BYTES_PER_PAGE } from './constants.js'
 import { CHUNK_SIZE, PhysicalMemory, type WasmMemory } from './physical-memory.js'
-import { unpackTag } from './tags.js'
 
 const MiB = 1024 * 1024
 const GiB = 1024 * MiB
@@ -112,7 +111,7 @@ describe('PhysicalMemory data', () => {
     const mem = new PhysicalMemory({ size: 4 * MiB, shared: true })
     expect(mem.frameData(0).bytes.buffer).toBeInstanceOf(SharedArrayBuffer)
     mem.setTag(0, 3)
-    expect(mem.frameTags(0, false)?.packed.buffer).toBeInstanceOf(SharedArrayBuffer)
+    expect(mem.frameTags(0, false)?.tags.buffer).toBeInstanceOf(SharedArrayBuffer)
   })
 
   test('bad sizes, addresses, alignments and values are RangeErrors that change nothing', () => {
@@ -160,7 +159,7 @@ describe('PhysicalMemory allocation tags', () => {
     expect(mem.allocatedDataBytes).toBe(0)
   })
 
-  test('frameTags matches getTag in the packTag layout', () => {
+  test('frameTags matches getTag: one byte per granule', () => {
     const mem = new PhysicalMemory({ size: 16 * MiB })
     expect(mem.frameTags(700, false)).toBeNull()
     const pa = 700 * PAGE_SIZE
@@ -169,7 +168,7 @@ describe('PhysicalMemory allocation tags', () => {
     expect(tags).not.toBeNull()
     for (let g = 0; g < GRANULES_PER_PAGE; g++) {
       const expected = g >= 3 && g < 8 ? 0xc : 0
-      expect(unpackTag(tags!.packed.subarray(tags!.offset), g)).toBe(expected)
+      expect(tags!.tags[tags!.offset + g]).toBe(expected)
       expect(mem.getTag(pa + g * 16)).toBe(expected)
     }
   })
@@ -251,12 +250,12 @@ describe('PhysicalMemory allocation tags', () => {
     expect(mem.read8(10 * PAGE_SIZE)).toBe(0)
   })
 
-  test('packed storage is 1/32 of tagged memory', () => {
+  test('tag storage is 1/16 of tagged memory', () => {
     const mem = new PhysicalMemory({ size: 64 * MiB })
     for (let pfn = 0; pfn < 4096; pfn += 4) mem.setTagged(pfn)
     expect(mem.framesWithTagStorage).toBe(1024)
-    // 1024 frames * 128 bytes, in 64 KiB slabs, plus 2 KiB slot indexes per touched chunk
-    expect(mem.allocatedTagBytes).toBe(2 * 512 * TAG_BYTES_PER_PAGE + 8 * 2048)
+    // 1024 frames * 256 bytes, in 128 KiB slabs, plus 2 KiB slot indexes per touched chunk
+    expect(mem.allocatedTagBytes).toBe(2 * 512 * TAG_STORAGE_BYTES_PER_PAGE + 8 * 2048)
   })
 })
 
@@ -298,7 +297,7 @@ describe('PhysicalMemory tag flags', () => {
     mem.setTagged(9)
     const tags = mem.frameTags(9, false)
     expect(tags).not.toBeNull()
-    expect(tags!.packed[tags!.offset]).toBe(0)
+    expect(tags!.tags[tags!.offset]).toBe(0)
   })
 
   test('shared memory: Atomics.wait returns once the frame is tagged', () => {
@@ -358,7 +357,8 @@ describe('PhysicalMemory in a WebAssembly.Memory', () => {
     expect(data).toBeGreaterThanOrEqual(65536) // page 0 was there before: never handed out
     const view = new DataView(wasm.buffer)
     expect(view.getUint32(data + 4, true)).toBe(0xdeadbeef)
-    expect(new Uint8Array(wasm.buffer)[tags]! >>> 4).toBe(7) // granule 1: high nibble
+    expect(new Uint8Array(wasm.buffer)[tags + 1]).toBe(7) // granule 1: one byte per granule
+    expect(tags % 256).toBe(0) // the compiled tier folds the page's VA into the offset's low bits
     // Writes through the wasm memory are what the memory reads.
     view.setUint32(data + 8, 0x12345678, true)
     expect(memory.read32(0x30_0008)).toBe(0x12345678)

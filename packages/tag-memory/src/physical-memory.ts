@@ -5,17 +5,17 @@ import {
   MAX_TAG,
   PAGE_SHIFT,
   PAGE_SIZE,
-  TAG_BYTES_PER_PAGE,
+  TAG_STORAGE_BYTES_PER_PAGE,
 } from './constants.js'
 import { HostArenas, type HostArenaSupply } from './host-reserve.js'
-import { checkTag, packTag } from './tags.js'
+import { checkTag } from './tags.js'
 
 /** Data is stored in chunks of this size, each allocated the first time it is touched. */
 export const CHUNK_SIZE = 2 * 1024 * 1024
 const FRAMES_PER_CHUNK = CHUNK_SIZE / PAGE_SIZE
 const FRAME_IN_CHUNK_MASK = FRAMES_PER_CHUNK - 1
 const FRAMES_PER_CHUNK_SHIFT = 9
-/** Tag storage comes from slabs of this many per-frame slots (64 KiB of packed tags each). */
+/** Tag storage comes from slabs of this many per-frame slots (128 KiB of tags each). */
 const TAG_SLOTS_PER_SLAB = 512
 const TAG_SLAB_SHIFT = 9
 /** Largest memory a PhysicalMemory models: 1 TiB (frame numbers stay well inside int32). */
@@ -65,11 +65,11 @@ export interface FrameData {
 }
 
 /**
- * Direct access to one frame's packed allocation tags: the tag of granule g of the frame is
- * nibble g of `packed` counted from byte `offset` (even granule in the low nibble).
+ * Direct access to one frame's allocation tags: the tag of granule g of the frame is byte
+ * `tags[offset + g]` (one byte per granule, high nibble zero; write only 0..15 there).
  */
 export interface FrameTags {
-  readonly packed: Uint8Array
+  readonly tags: Uint8Array
   readonly offset: number
 }
 
@@ -174,7 +174,7 @@ export class PhysicalMemory {
 
   /**
    * With `shared: true` the whole memory is reserved up front as SharedArrayBuffers
-   * (data in regions of up to 1 GiB, tags at 1/32, flags): every thread sees the same
+   * (data in regions of up to 1 GiB, tags at 1/16, flags): every thread sees the same
    * buffers, and the OS commits their pages on first touch. Unshared memory allocates 2 MiB
    * chunks and per-frame tag storage itself, on first touch.
    */
@@ -201,7 +201,7 @@ export class PhysicalMemory {
     // One Int32 per frame, plus the shared count of frames with tag storage and the code epochs.
     const flagBytes = (this.frameCount + EXTRA_FLAG_WORDS) * 4
     this.codeMarkedIndex = this.frameCount + CODE_EVER_MARKED
-    const slabBytes = TAG_SLOTS_PER_SLAB * TAG_BYTES_PER_PAGE
+    const slabBytes = TAG_SLOTS_PER_SLAB * TAG_STORAGE_BYTES_PER_PAGE
     // All data chunks and, should every frame get tags, all tag slabs.
     this.hostArenas = shared || this.wasmMemory !== null ? null : new HostArenas(size + Math.ceil(this.frameCount / TAG_SLOTS_PER_SLAB) * slabBytes)
     if (!shared) {
@@ -219,7 +219,7 @@ export class PhysicalMemory {
         handle = {
           size,
           dataRegions,
-          tags: new SharedArrayBuffer(this.frameCount * TAG_BYTES_PER_PAGE),
+          tags: new SharedArrayBuffer(this.frameCount * TAG_STORAGE_BYTES_PER_PAGE),
           flags: new SharedArrayBuffer(flagBytes),
         }
       } catch (err) {
@@ -253,7 +253,7 @@ export class PhysicalMemory {
     const regionsBytes = handle.dataRegions.reduce((n, r) => n + r.byteLength, 0)
     if (
       regionsBytes !== handle.size ||
-      handle.tags.byteLength !== frames * TAG_BYTES_PER_PAGE ||
+      handle.tags.byteLength !== frames * TAG_STORAGE_BYTES_PER_PAGE ||
       handle.flags.byteLength !== (frames + EXTRA_FLAG_WORDS) * 4
     ) {
       throw new RangeError('shared memory handle does not describe one PhysicalMemory')
@@ -330,9 +330,9 @@ export class PhysicalMemory {
     return total
   }
 
-  /** Bytes of tag storage allocated so far (slabs of packed tags plus per-chunk slot indexes). */
+  /** Bytes of tag storage allocated so far (slabs of tags plus per-chunk slot indexes). */
   get allocatedTagBytes(): number {
-    if (this.shared) return this.framesWithTagStorage * TAG_BYTES_PER_PAGE
+    if (this.shared) return this.framesWithTagStorage * TAG_STORAGE_BYTES_PER_PAGE
     let total = 0
     for (const s of this.tagSlabs) total += s.length
     for (const i of this.tagSlotIndex) if (i) total += i.byteLength
@@ -558,7 +558,7 @@ export class PhysicalMemory {
     if (existing !== 0) return existing
     const slot = this.tagSlotsUsed++
     if (slot >>> TAG_SLAB_SHIFT >= this.tagSlabs.length) {
-      const bytes = TAG_SLOTS_PER_SLAB * TAG_BYTES_PER_PAGE
+      const bytes = TAG_SLOTS_PER_SLAB * TAG_STORAGE_BYTES_PER_PAGE
       const wasm = this.wasmMemory
       if (wasm === null) this.tagSlabs.push((this.hostArenas as HostArenas).allocate(bytes))
       else {
@@ -575,12 +575,12 @@ export class PhysicalMemory {
   }
 
   private static slotOffset(slotPlusOne: number): number {
-    return ((slotPlusOne - 1) & (TAG_SLOTS_PER_SLAB - 1)) * TAG_BYTES_PER_PAGE
+    return ((slotPlusOne - 1) & (TAG_SLOTS_PER_SLAB - 1)) * TAG_STORAGE_BYTES_PER_PAGE
   }
 
   /**
-   * The frame's packed tag storage, or null when it has none and `allocate` is false (every
-   * tag of such a frame reads 0).
+   * The frame's tag storage (a byte per granule), or null when it has none and `allocate` is
+   * false (every tag of such a frame reads 0).
    */
   frameTags(pfn: number, allocate: boolean): FrameTags | null {
     // Device memory has no tag storage: every tag reads 0 and none can be stored.
@@ -591,19 +591,20 @@ export class PhysicalMemory {
       if (!allocate) return null
       slot = this.allocateTagSlot(pfn)
     }
-    return { packed: this.slabOf(slot), offset: PhysicalMemory.slotOffset(slot) }
+    return { tags: this.slabOf(slot), offset: PhysicalMemory.slotOffset(slot) }
   }
 
   /**
    * With `wasmMemory`: the byte offset in it of the frame's data (allocating the frame's
-   * chunk), or of its packed tags when `tags` is set (allocating tag storage; granule g is
-   * nibble g from there, even granule low). -1 for a frame outside RAM or without the option.
+   * chunk), or of its tags when `tags` is set (allocating tag storage; granule g's tag is the
+   * byte at that offset + g, and the offset is a multiple of 256). -1 for a frame outside RAM
+   * or without the option.
    */
   wasmOffset(pfn: number, tags = false): number {
     if (this.wasmMemory === null || !(Number.isInteger(pfn) && pfn >= 0 && pfn < this.frameCount)) return -1
     if (tags) {
       const t = this.frameTags(pfn, true) as FrameTags
-      return t.packed.byteOffset + t.offset
+      return t.tags.byteOffset + t.offset
     }
     const data = this.frameData(pfn)
     return data.bytes.byteOffset + data.offset
@@ -615,9 +616,7 @@ export class PhysicalMemory {
     const pfn = Math.floor(pa / PAGE_SIZE)
     const slot = this.tagSlot(pfn)
     if (slot === 0) return 0
-    const granule = (pa - pfn * PAGE_SIZE) >>> GRANULE_SHIFT
-    const byte = this.slabOf(slot)[PhysicalMemory.slotOffset(slot) + (granule >>> 1)] as number
-    return granule & 1 ? byte >>> 4 : byte & 0xf
+    return this.slabOf(slot)[PhysicalMemory.slotOffset(slot) + ((pa - pfn * PAGE_SIZE) >>> GRANULE_SHIFT)] as number
   }
 
   /** Sets the allocation tag of the granule holding byte `pa`. */
@@ -630,8 +629,7 @@ export class PhysicalMemory {
       if (tag === 0) return
       slot = this.allocateTagSlot(pfn)
     }
-    const granule = (pa - pfn * PAGE_SIZE) >>> GRANULE_SHIFT
-    packTag(this.slabOf(slot), granule, tag, PhysicalMemory.slotOffset(slot))
+    this.slabOf(slot)[PhysicalMemory.slotOffset(slot) + ((pa - pfn * PAGE_SIZE) >>> GRANULE_SHIFT)] = tag
     this.noteTagWrite(pfn)
   }
 
@@ -639,7 +637,6 @@ export class PhysicalMemory {
   setTags(pa: number, length: number, tag: number): void {
     this.checkGranuleRange(pa, length)
     checkTag(tag)
-    const pair = tag | (tag << 4)
     this.forEachFrameSpan(pa, length, (pfn, firstGranule, granules) => {
       let slot = this.tagSlot(pfn)
       if (slot === 0) {
@@ -647,17 +644,8 @@ export class PhysicalMemory {
         slot = this.allocateTagSlot(pfn)
       }
       this.noteTagWrite(pfn)
-      const packed = this.slabOf(slot)
-      const base = PhysicalMemory.slotOffset(slot)
-      let g = firstGranule
-      const end = firstGranule + granules
-      if (g & 1 && g < end) packTag(packed, g++, tag, base)
-      const wholeBytesEnd = end & ~1
-      if (g < wholeBytesEnd) {
-        packed.fill(pair, base + (g >>> 1), base + (wholeBytesEnd >>> 1))
-        g = wholeBytesEnd
-      }
-      if (g < end) packTag(packed, g, tag, base)
+      const base = PhysicalMemory.slotOffset(slot) + firstGranule
+      fillBytes(this.slabOf(slot), tag, base, base + granules)
     })
   }
 
@@ -667,7 +655,7 @@ export class PhysicalMemory {
     const slot = this.tagSlot(pfn)
     if (slot === 0) return
     const offset = PhysicalMemory.slotOffset(slot)
-    fillBytes(this.slabOf(slot), 0, offset, offset + TAG_BYTES_PER_PAGE)
+    fillBytes(this.slabOf(slot), 0, offset, offset + TAG_STORAGE_BYTES_PER_PAGE)
     this.noteTagWrite(pfn)
   }
 
@@ -685,7 +673,7 @@ export class PhysicalMemory {
     this.noteTagWrite(dstPfn)
     const srcOffset = PhysicalMemory.slotOffset(srcSlot)
     this.slabOf(dstSlot).set(
-      this.slabOf(srcSlot).subarray(srcOffset, srcOffset + TAG_BYTES_PER_PAGE),
+      this.slabOf(srcSlot).subarray(srcOffset, srcOffset + TAG_STORAGE_BYTES_PER_PAGE),
       PhysicalMemory.slotOffset(dstSlot),
     )
   }
@@ -696,36 +684,16 @@ export class PhysicalMemory {
    */
   copyTagsOut(pa: number, length: number, dst: Uint8Array, dstOffset = 0): void {
     this.checkGranuleRange(pa, length)
-    const count = length / GRANULE_SIZE
-    checkBuffer(dst, dstOffset, count)
+    checkBuffer(dst, dstOffset, length / GRANULE_SIZE)
     let out = dstOffset
-    // Pairs of output bytes are stored as one 16-bit word where dst is suitably aligned.
-    const words = LITTLE_ENDIAN ? new Uint16Array(dst.buffer, 0, dst.buffer.byteLength >>> 1) : null
     this.forEachFrameSpan(pa, length, (pfn, firstGranule, granules) => {
       const slot = this.tagSlot(pfn)
-      if (slot === 0) {
-        dst.fill(0, out, out + granules)
-        out += granules
-        return
+      if (slot === 0) dst.fill(0, out, out + granules)
+      else {
+        const from = PhysicalMemory.slotOffset(slot) + firstGranule
+        dst.set(this.slabOf(slot).subarray(from, from + granules), out)
       }
-      const packed = this.slabOf(slot)
-      const base = PhysicalMemory.slotOffset(slot)
-      let g = firstGranule
-      const end = firstGranule + granules
-      if (g & 1 && g < end) dst[out++] = (packed[base + (g++ >>> 1)] as number) >>> 4
-      const at = dst.byteOffset + out
-      if (words && (at & 1) === 0) {
-        let word = at >>> 1
-        for (; g + 1 < end; g += 2) words[word++] = SPREAD_NIBBLES[packed[base + (g >>> 1)] as number] as number
-        out = (word << 1) - dst.byteOffset
-      }
-      for (; g + 1 < end; g += 2) {
-        const byte = packed[base + (g >>> 1)] as number
-        dst[out] = byte & 0xf
-        dst[out + 1] = byte >>> 4
-        out += 2
-      }
-      if (g < end) dst[out++] = (packed[base + (g >>> 1)] as number) & 0xf
+      out += granules
     })
   }
 
@@ -737,11 +705,7 @@ export class PhysicalMemory {
     this.checkGranuleRange(pa, length)
     const count = length / GRANULE_SIZE
     checkBuffer(src, srcOffset, count)
-    for (let i = srcOffset; i < srcOffset + count; i++) {
-      if ((src[i] as number) > MAX_TAG) {
-        throw new RangeError(`tag byte ${i} is ${src[i]}; tags are 0..15 in the low nibble`)
-      }
-    }
+    checkTagBytes('copyTagsIn', src, srcOffset, srcOffset + count)
     let input = srcOffset
     this.forEachFrameSpan(pa, length, (pfn, firstGranule, granules) => {
       let slot = this.tagSlot(pfn)
@@ -753,16 +717,8 @@ export class PhysicalMemory {
         slot = this.allocateTagSlot(pfn)
       }
       this.noteTagWrite(pfn)
-      const packed = this.slabOf(slot)
-      const base = PhysicalMemory.slotOffset(slot)
-      let g = firstGranule
-      const end = firstGranule + granules
-      if (g & 1 && g < end) packTag(packed, g++, src[input++] as number, base)
-      for (; g + 1 < end; g += 2) {
-        packed[base + (g >>> 1)] = (src[input] as number) | ((src[input + 1] as number) << 4)
-        input += 2
-      }
-      if (g < end) packTag(packed, g, src[input++] as number, base)
+      this.slabOf(slot).set(src.subarray(input, input + granules), PhysicalMemory.slotOffset(slot) + firstGranule)
+      input += granules
     })
   }
 
@@ -847,32 +803,14 @@ export class PhysicalMemory {
    */
   readFrameTags(pfns: ArrayLike<number>, from: number, count: number, dst: Uint8Array, dstOffset = 0): void {
     this.checkFrameList('readFrameTags', pfns, from, count, dst, dstOffset, GRANULES_PER_PAGE, true)
-    const words = LITTLE_ENDIAN && ((dst.byteOffset + dstOffset) & 3) === 0 ? new Uint32Array(dst.buffer, dst.byteOffset + dstOffset, count * (GRANULES_PER_PAGE >>> 2)) : null
     for (let i = 0; i < count; i++) {
       const pfn = pfns[from + i] as number
       const out = dstOffset + i * GRANULES_PER_PAGE
       const slot = pfn < this.frameCount && (Atomics.load(this.flags, pfn) & FRAME_TAGGED) !== 0 ? this.tagSlot(pfn) : 0
-      if (slot === 0) {
-        dst.fill(0, out, out + GRANULES_PER_PAGE)
-        continue
-      }
-      const packed = this.slabOf(slot)
-      const base = PhysicalMemory.slotOffset(slot)
-      if (words) {
-        // Two packed bytes (nibbles n3 n2 n1 n0) become four output bytes (n0, n1, n2, n3): the
-        // nibbles are spread by shifts and masks, and stored as one 32-bit word.
-        let w = i * (GRANULES_PER_PAGE >>> 2)
-        for (let b = base; b < base + TAG_BYTES_PER_PAGE; b += 2, w++) {
-          const x = (packed[b] as number) | ((packed[b + 1] as number) << 8)
-          const y = (x | (x << 8)) & 0x00ff_00ff
-          words[w] = (y | (y << 4)) & 0x0f0f_0f0f
-        }
-      } else {
-        for (let b = 0; b < TAG_BYTES_PER_PAGE; b++) {
-          const byte = packed[base + b] as number
-          dst[out + 2 * b] = byte & 0xf
-          dst[out + 2 * b + 1] = byte >>> 4
-        }
+      if (slot === 0) dst.fill(0, out, out + GRANULES_PER_PAGE)
+      else {
+        const base = PhysicalMemory.slotOffset(slot)
+        dst.set(this.slabOf(slot).subarray(base, base + GRANULES_PER_PAGE), out)
       }
     }
   }
@@ -886,43 +824,16 @@ export class PhysicalMemory {
    */
   writeFrameTags(pfns: ArrayLike<number>, from: number, count: number, src: Uint8Array, srcOffset = 0): void {
     this.checkFrameList('writeFrameTags', pfns, from, count, src, srcOffset, GRANULES_PER_PAGE, false)
-    const end = srcOffset + count * GRANULES_PER_PAGE
-    // Four tags per 32-bit word where the bytes are aligned (a restore's or migration's bulk
-    // path moves a frame's 256 tags per call): checked and packed a word at a time.
-    const words = LITTLE_ENDIAN && ((src.byteOffset + srcOffset) & 3) === 0 ? new Uint32Array(src.buffer, src.byteOffset + srcOffset, count * (GRANULES_PER_PAGE >>> 2)) : null
-    if (words) {
-      for (let w = 0; w < words.length; w++) if ((words[w] as number) & 0xf0f0_f0f0) this.refuseTag(src, srcOffset + w * 4)
-    } else {
-      for (let i = srcOffset; i < end; i++) if ((src[i] as number) > MAX_TAG) this.refuseTag(src, i)
-    }
+    checkTagBytes('writeFrameTags', src, srcOffset, srcOffset + count * GRANULES_PER_PAGE)
     for (let i = 0; i < count; i++) {
       const pfn = pfns[from + i] as number
       this.tryLockTags(pfn)
       const slot = this.tagSlot(pfn) || this.allocateTagSlot(pfn)
       this.noteTagWrite(pfn)
-      const packed = this.slabOf(slot)
-      const base = PhysicalMemory.slotOffset(slot)
-      if (words) {
-        // Bytes t0 t1 t2 t3 become packed bytes (t0 | t1 << 4) and (t2 | t3 << 4).
-        let w = i * (GRANULES_PER_PAGE >>> 2)
-        for (let b = 0; b < TAG_BYTES_PER_PAGE; b += 2, w++) {
-          const x = words[w] as number
-          packed[base + b] = (x & 0xf) | ((x >>> 4) & 0xf0)
-          packed[base + b + 1] = ((x >>> 16) & 0xf) | ((x >>> 20) & 0xf0)
-        }
-      } else {
-        let input = srcOffset + i * GRANULES_PER_PAGE
-        for (let b = 0; b < TAG_BYTES_PER_PAGE; b++, input += 2) packed[base + b] = (src[input] as number) | ((src[input + 1] as number) << 4)
-      }
+      const input = srcOffset + i * GRANULES_PER_PAGE
+      this.slabOf(slot).set(src.subarray(input, input + GRANULES_PER_PAGE), PhysicalMemory.slotOffset(slot))
       this.setTagged(pfn)
     }
-  }
-
-  /** The first tag byte above 15 from `from` (where a check found one) as writeFrameTags' error. */
-  private refuseTag(src: Uint8Array, from: number): never {
-    let i = from
-    while ((src[i] as number) <= MAX_TAG) i++
-    throw new RangeError(`writeFrameTags: tag byte ${i} is ${src[i]}; tags are 0..15 in the low nibble`)
   }
 
   // ---- per-frame kernel flags ----------------------------------------------------------
@@ -1019,12 +930,11 @@ export class PhysicalMemory {
     if (this.shared) return -1
     const slot = this.tagSlot(pfn)
     if (slot === 0) return 0
-    const packed = this.slabOf(slot)
+    const tags = this.slabOf(slot)
     const base = PhysicalMemory.slotOffset(slot)
-    const first = packed[base] as number
-    if ((first & 0xf) !== first >>> 4) return -1
-    for (let b = base + 1; b < base + TAG_BYTES_PER_PAGE; b++) if (packed[b] !== first) return -1
-    return first & 0xf
+    const first = tags[base] as number
+    for (let b = base + 1; b < base + TAG_STORAGE_BYTES_PER_PAGE; b++) if (tags[b] !== first) return -1
+    return first
   }
 
   /**
@@ -1212,8 +1122,23 @@ function fillBytes(bytes: Uint8Array, byte: number, from: number, to: number): v
   for (let at = from; at < to; at += ZEROS.length) bytes.set(to - at < ZEROS.length ? ZEROS.subarray(0, to - at) : ZEROS, at)
 }
 
-/** Packed tag byte → the two one-tag-per-byte output bytes as a little-endian word. */
-const SPREAD_NIBBLES = Uint16Array.from({ length: 256 }, (_, b) => (b & 0xf) | ((b >>> 4) << 8))
+/**
+ * Refuses (RangeError naming the first) any byte of src[from, to) above 15, before a caller
+ * stores them as tags: four bytes a test where the buffer is aligned (a restore's or a
+ * migration's bulk path checks a frame's 256 tags per call).
+ */
+function checkTagBytes(what: string, src: Uint8Array, from: number, to: number): void {
+  let i = from
+  const at = src.byteOffset + from
+  if (LITTLE_ENDIAN && (at & 3) === 0 && to - from >= 4) {
+    const words = new Uint32Array(src.buffer, at, (to - from) >>> 2)
+    let w = 0
+    while (w < words.length && ((words[w] as number) & 0xf0f0_f0f0) === 0) w++
+    i = from + 4 * w
+  }
+  while (i < to && (src[i] as number) <= MAX_TAG) i++
+  if (i < to) throw new RangeError(`${what}: tag byte ${i} is ${src[i]}; tags are 0..15 in the low nibble`)
+}
 
 
 function allZero(bytes: Uint8Array, from: number, to: number): boolean {

@@ -1,37 +1,41 @@
 import { describe, expect, test } from 'vitest'
 import fc from 'fast-check'
-import { TAG_BYTES_PER_PAGE, GRANULES_PER_PAGE } from './constants.js'
-import { checkTag, packTag, unpackTag } from './tags.js'
+import { GRANULES_PER_PAGE, PACKED_TAG_BYTES_PER_PAGE } from './constants.js'
+import { checkTag, packTagBytes, unpackTagBytes } from './tags.js'
 
-describe('packed tags', () => {
+describe('packed tags (swap format)', () => {
   test('two tags per byte, even granule low', () => {
-    const packed = new Uint8Array(TAG_BYTES_PER_PAGE)
-    packTag(packed, 0, 0x3)
-    packTag(packed, 1, 0xa)
-    expect(packed[0]).toBe(0xa3)
-    expect(unpackTag(packed, 0)).toBe(3)
-    expect(unpackTag(packed, 1)).toBe(0xa)
+    const packed = new Uint8Array(PACKED_TAG_BYTES_PER_PAGE)
+    packTagBytes(Uint8Array.of(0x3, 0xa, 0x0, 0xf), 0, packed, 0, 4)
+    expect([...packed.subarray(0, 3)]).toEqual([0xa3, 0xf0, 0])
+    const wide = new Uint8Array(4)
+    unpackTagBytes(Uint8Array.of(0xa3, 0xf0), 0, wide, 0, 4)
+    expect([...wide]).toEqual([0x3, 0xa, 0x0, 0xf])
   })
-  test('writing one granule never disturbs another', () => {
+
+  test('a page of tags round-trips at every alignment (word and byte paths alike)', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.nat(GRANULES_PER_PAGE - 1), fc.nat(15))), (writes) => {
-        const packed = new Uint8Array(TAG_BYTES_PER_PAGE)
-        const model = new Array<number>(GRANULES_PER_PAGE).fill(0)
-        for (const [g, t] of writes) {
-          packTag(packed, g, t)
-          model[g] = t
-        }
-        model.forEach((t, g) => expect(unpackTag(packed, g)).toBe(t))
+      fc.property(fc.uint8Array({ minLength: GRANULES_PER_PAGE, maxLength: GRANULES_PER_PAGE }), fc.nat(3), fc.nat(3), (raw, wideAt, packedAt) => {
+        const tags = raw.map((b) => b & 15)
+        const wide = new Uint8Array(GRANULES_PER_PAGE + 4)
+        wide.set(tags, wideAt)
+        const packed = new Uint8Array(PACKED_TAG_BYTES_PER_PAGE + 4)
+        packTagBytes(wide, wideAt, packed, packedAt, GRANULES_PER_PAGE)
+        for (let g = 0; g < GRANULES_PER_PAGE; g++) expect((packed[packedAt + (g >>> 1)]! >>> (4 * (g & 1))) & 15).toBe(tags[g])
+        const back = new Uint8Array(GRANULES_PER_PAGE + 4)
+        unpackTagBytes(packed, packedAt, back, wideAt, GRANULES_PER_PAGE)
+        expect([...back.subarray(wideAt, wideAt + GRANULES_PER_PAGE)]).toEqual([...tags])
       }),
+      { numRuns: 50 },
     )
   })
-  test('an offset places the granules from that byte; an index past the storage is a RangeError, not a lost write', () => {
-    const packed = new Uint8Array(new SharedArrayBuffer(4))
-    packTag(packed, 1, 0x5, 2)
-    packTag(packed, 2, 0xc, 2)
-    expect([...packed]).toEqual([0, 0, 0x50, 0x0c])
-    expect(() => packTag(packed, 4, 1, 2)).toThrow(RangeError)
+
+  test('odd counts and short buffers are RangeErrors', () => {
+    expect(() => packTagBytes(new Uint8Array(3), 0, new Uint8Array(2), 0, 3)).toThrow(RangeError)
+    expect(() => packTagBytes(new Uint8Array(4), 1, new Uint8Array(2), 0, 4)).toThrow(RangeError)
+    expect(() => unpackTagBytes(new Uint8Array(1), 0, new Uint8Array(4), 0, 4)).toThrow(RangeError)
   })
+
   test('rejects tags outside 0..15', () => {
     expect(checkTag(15)).toBe(15)
     for (const bad of [-1, 16, 1.5, Number.NaN]) expect(() => checkTag(bad)).toThrow(RangeError)

@@ -77,15 +77,15 @@ port.close()
 /**
  * Host memory a snapshot of `fileBytes` fills, at most: host arenas for the pages it can hold
  * (each page 4 KiB of data, 8 of address and, if tagged, 256 of tags in the file; 4 KiB of data
- * and 128 of packed tags in memory, 31 chunks and their tags to each 64 MiB arena).
+ * and 256 of tags in memory, 30 chunks and their tags to each 64 MiB arena).
  */
 export function hostBytesForSnapshot(fileBytes: number): number {
-  return Math.floor((fileBytes / (PAGE + 8 + 256)) * PAGE * (32 / 31))
+  return Math.floor((fileBytes / (PAGE + 8 + 256)) * PAGE * (32 / 30))
 }
 
 /** Host memory a migration stream fills when its source holds `pages` pages (see hostBytesForSnapshot). */
 export function hostBytesForPages(pages: number): number {
-  return Math.floor(pages * PAGE * (32 / 31))
+  return Math.floor(pages * PAGE * (32 / 30))
 }
 
 /** Below this much guest memory to restore, a prefault thread's start-up costs more than it saves. */

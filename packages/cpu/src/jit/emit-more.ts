@@ -91,47 +91,21 @@ export function emitMore(em: Emitter, b: Block, k: number): void {
       access(em, b, k, 16 * granules, 16, true, true)
       // Tags held by the fast TLB for this page (else: untagged page or checks off; the
       // interpreter decides whether tags are stored).
-      fn.get(em.e).mem(Op.i32Load, em.base + ST_TLB + TLB_TAGS).tee(em.tg).i32(0).op(Op.i32LtS)
+      // (The entry's tag word is odd then: see emit-tags.ts tagCheck.)
+      fn.get(em.e).mem(Op.i32Load, em.base + ST_TLB + TLB_TAGS).tee(em.tg).i32(1).op(Op.i32And)
       em.exitIf(b, k)
       if (d.name.startsWith('STZ')) {
         for (let at = 0; at < 16 * granules; at += 8) {
           fn.get(em.h).i64(0).mem(Op.i64Store, at)
         }
       }
-      // The tag is Xt|SP<59:56>; e is free now.
+      // The tag is Xt|SP<59:56>, a byte per granule from the tag of the granule of c (two
+      // granules: one 16-bit store of tag * 0x101).
+      fn.get(em.tg).get(em.c).i32(4).op(Op.i32ShrU, Op.i32Add)
       em.get(rs(d.rt))
-      fn.i64(56).op(Op.i64ShrU, Op.i32WrapI64).i32(15).op(Op.i32And).set(em.e)
-      const shift = (g: number): void => {
-        // 4 for an odd granule (high nibble), 0 for an even one.
-        fn.get(em.c)
-        if (g !== 0) fn.i32(16 * g).op(Op.i32Add)
-        fn.i32(2).op(Op.i32ShrU).i32(4).op(Op.i32And)
-      }
-      const storeNibbles = (): void => {
-        for (let g = 0; g < granules; g++) {
-          fn.get(em.tg).get(em.c)
-          if (g !== 0) fn.i32(16 * g).op(Op.i32Add)
-          fn.i32(4095).op(Op.i32And).i32(5).op(Op.i32ShrU, Op.i32Add).set(em.h)
-          fn.get(em.h)
-          fn.get(em.h).mem(Op.i32Load8U, 0)
-          fn.i32(15)
-          shift(g)
-          fn.op(Op.i32Shl).i32(-1).op(Op.i32Xor, Op.i32And)
-          fn.get(em.e)
-          shift(g)
-          fn.op(Op.i32Shl, Op.i32Or).mem(Op.i32Store8, 0)
-        }
-      }
-      if (granules === 2) {
-        // Two granules from an even one are one whole tag byte: tag * 17.
-        fn.get(em.c).i32(16).op(Op.i32And, Op.i32Eqz)
-        fn.if()
-        fn.get(em.tg).get(em.c).i32(4095).op(Op.i32And).i32(5).op(Op.i32ShrU, Op.i32Add)
-        fn.get(em.e).i32(17).op(Op.i32Mul).mem(Op.i32Store8, 0)
-        fn.else()
-        storeNibbles()
-        fn.end()
-      } else storeNibbles()
+      fn.i64(56).op(Op.i64ShrU, Op.i32WrapI64).i32(15).op(Op.i32And)
+      if (granules === 2) fn.i32(0x101).op(Op.i32Mul).mem(Op.i32Store16, 0)
+      else fn.mem(Op.i32Store8, 0)
       fn.get(em.state).i32(1).mem(Op.i32Store, ST_TAGS_STORED)
       if (d.mode !== 2) {
         fn.get(em.a)

@@ -176,7 +176,7 @@ export function access(
       // The tag check looked at the first byte's granule: a misaligned access reaching into the
       // next granule of a tag-checked page leaves for the interpreter.
       fn.get(em.c).i32(15).op(Op.i32And).i32(16 - elem).op(Op.i32GtU)
-      fn.get(em.e).mem(Op.i32Load, em.base + ST_TLB + TLB_TAGS).i32(0).op(Op.i32GeS, Op.i32And)
+      fn.get(em.e).mem(Op.i32Load, em.base + ST_TLB + TLB_TAGS).i32(1).op(Op.i32And, Op.i32Eqz, Op.i32And)
       em.exitIf(b, k)
     }
     return

@@ -108,8 +108,8 @@ function plainSysreg(em: Emitter, b: Block, k: number, isRead: boolean, key: num
  * blocks) and misaligned accesses are not strict (the fast TLB then holds no Device page, where
  * DC ZVA faults): a 64-byte store of zeros through the fast TLB's write key (never given for a
  * frame this CPU holds code from, watched or MMIO), checked against the block's four tags as a
- * store is (both tag bytes whole). A miss the fill refuses or a tag mismatch leaves before the
- * instruction for the interpreter, which faults or decides with exact state; DC ZVA writes no
+ * store is (one 32-bit load of their four bytes). A miss the fill refuses or a tag mismatch
+ * leaves before the instruction for the interpreter, which faults or decides with exact state; DC ZVA writes no
  * tags. When not allowed now, the handler (which traps or raises the exception).
  */
 function dcZva(em: Emitter, b: Block, k: number, rt: number): void {
@@ -123,10 +123,10 @@ function dcZva(em: Emitter, b: Block, k: number, rt: number): void {
   fn.i64(~63).op(Op.i64And).tee(em.a).op(Op.i32WrapI64).set(em.c)
   lookup(em, b, k, em.a, em.c, 64, 64, true, true, em.h)
   const tags = em.base + ST_TLB + TLB_TAGS
-  fn.get(em.e).mem(Op.i32Load, tags).tee(em.tg).i32(0).op(Op.i32GeS)
+  fn.get(em.e).mem(Op.i32Load, tags).tee(em.tg).i32(1).op(Op.i32And, Op.i32Eqz)
   fn.if()
-  fn.get(em.tg).get(em.c).i32(4095).op(Op.i32And).i32(5).op(Op.i32ShrU, Op.i32Add).mem(Op.i32Load16U, 0)
-  fn.get(em.a).i64(56).op(Op.i64ShrU, Op.i32WrapI64).i32(15).op(Op.i32And).i32(0x1111).op(Op.i32Mul, Op.i32Ne)
+  fn.get(em.tg).get(em.c).i32(4).op(Op.i32ShrU, Op.i32Add).mem(Op.i32Load, 0)
+  fn.get(em.a).i64(56).op(Op.i64ShrU, Op.i32WrapI64).i32(15).op(Op.i32And).i32(0x0101_0101).op(Op.i32Mul, Op.i32Ne)
   em.exitIf(b, k)
   fn.end()
   for (let at = 0; at < 64; at += 8) fn.get(em.h).i64(0).mem(Op.i64Store, at)

@@ -10,50 +10,55 @@ import type { Emitter } from './emit.js'
 import { I32, Op } from './wasm-encoder.js'
 
 /**
- * The MTE check of `span` bytes (at most 32: one granule or two) at the address in locals `a`
- * (i64) and `c` (its low half), against the tags of the fast-TLB entry in local `e`.
+ * The MTE check of `span` bytes (at most 32) at the address in locals `a` (i64) and `c` (its
+ * low half), against the tags of the fast-TLB entry in local `e`.
  *
- * Tags are packed two granules a byte: granule g = page offset >> 4 has byte tags[g >> 1],
- * nibble g & 1. The bytes of the first and the last granule (the same byte, or the next one)
- * are compared whole against the pointer's tag in every nibble (tag * 0x11 or * 0x1111): data
- * tagged a buffer or an object of 32 bytes or more at a time passes with that one compare.
- * Only a byte that holds two tags is looked at nibble by nibble, on the same XOR (the
- * nibbles of the granules touched must be zero in it: one load a byte, as tagcost17c did).
+ * Tags are a byte per granule (tag-memory's storage), and the entry's tag word is the frame's
+ * tag offset less the page's VA >> 4 (jit.ts fill), so the tag of the granule of byte c is
+ * `load8(tags + (c >> 4))`: one shift, one add, one load and a compare with the pointer's tag.
+ * The word is odd (-1) when the page's accesses are not checked now. A range of bytes is
+ * checked granule by granule: the first and the last (one load each), and the middle one of a
+ * range over three (at the first's address + 1).
  */
 export function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number, span: number, share?: Share, site?: GroupSite, slot?: number): void {
   const fn = em.fn
   const tlb = em.base + ST_TLB
   const last = span - 1
-  /** Pushes tags + (page offset of byte `at` >> 5): the address of that byte's tag byte. */
-  const tagByte = (at: number): void => {
+  /** A tag byte's address, for a second load from it. */
+  const at = scratch(em)
+  /** Pushes the address of the tag of the granule of byte `c + at`. */
+  const tagAddress = (offset: number): void => {
     fn.get(em.tg).get(c)
-    if (at !== 0) fn.i32(at).op(Op.i32Add)
-    fn.i32(4095).op(Op.i32And).i32(5).op(Op.i32ShrU, Op.i32Add)
+    if (offset !== 0) fn.i32(offset).op(Op.i32Add)
+    fn.i32(4).op(Op.i32ShrU, Op.i32Add)
   }
   const pointerTag = (): void => {
     fn.get(a).i64(56).op(Op.i64ShrU, Op.i32WrapI64).i32(15).op(Op.i32And)
   }
-  /** Pushes the nibble mask of the granule of byte `c + at` in its tag byte, shifted left by `by`. */
-  const nibble = (at: number, by: number): void => {
-    fn.i32(0xf0 << by).i32(0x0f << by).get(c)
-    if (at !== 0) fn.i32(at).op(Op.i32Add)
-    fn.i32(16).op(Op.i32And, Op.select)
-  }
   /**
-   * Pushes the tag bytes of bytes `c` and `c + end` (one byte when end is 0) XOR the pointer's
-   * tag in every nibble: zero when the bytes from `c` to `c + end` are all in granules of it.
+   * Pushes the tags of the granules of bytes c .. c + end (end < 32; every granule of them in
+   * this page) XOR the pointer's tag in every byte: zero when they all carry it.
    */
   const difference = (end: number): void => {
-    tagByte(0)
-    fn.mem(Op.i32Load8U, 0)
-    if (end !== 0) {
-      tagByte(end)
-      fn.mem(Op.i32Load8U, 0).i32(8).op(Op.i32Shl, Op.i32Or)
+    tagAddress(0)
+    if (end === 0) {
+      fn.mem(Op.i32Load8U, 0)
+      pointerTag()
+      fn.op(Op.i32Xor)
+      return
     }
+    let ones = 0x101
+    if (end >= 16) {
+      // Three granules at most: the one after the first lies in the range too.
+      fn.tee(at).mem(Op.i32Load8U, 0).get(at).mem(Op.i32Load8U, 1).i32(8).op(Op.i32Shl, Op.i32Or)
+      ones = 0x10101
+    } else fn.mem(Op.i32Load8U, 0)
+    tagAddress(end)
+    fn.mem(Op.i32Load8U, 0).i32(end >= 16 ? 16 : 8).op(Op.i32Shl, Op.i32Or)
     pointerTag()
-    fn.i32(end !== 0 ? 0x1111 : 0x11).op(Op.i32Mul, Op.i32Xor)
+    fn.i32(ones).op(Op.i32Mul, Op.i32Xor)
   }
-  fn.get(em.e).mem(Op.i32Load, tlb + TLB_TAGS).tee(em.tg).i32(0).op(Op.i32GeS)
+  fn.get(em.e).mem(Op.i32Load, tlb + TLB_TAGS).tee(em.tg).i32(1).op(Op.i32And, Op.i32Eqz)
   // A follower whose leader checked its bytes too (the flag set) has nothing left to check.
   if (share !== undefined && share.lead === 0) fn.get(sharedFlag(em)).op(Op.i32Eqz, Op.i32And)
   fn.if()
@@ -64,63 +69,53 @@ export function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number,
     fn.if()
   }
   const leads = share !== undefined && share.lead !== 0
-  /** The last tag-byte XOR computed (the leader's, then the access's own): zero when uniform. */
-  const x = scratch(em)
-  const covered = share !== undefined && share.lead !== 0 ? share.lead : span
+  const covered = leads ? share.lead : span
   if (slot !== undefined) {
     // Outside the verified block (or nothing verified yet: the empty start is no VA)?
     fn.get(a).get(em.state).mem(Op.i64Load, ST_TAG_CACHE + 8 * slot).op(Op.i64Sub).i64(256 - covered).op(Op.i64GtU)
     fn.if()
   }
-  if (share !== undefined && share.lead !== 0) {
-    // The leader: its bytes and its follower's, [c, c + lead), when they lie in this page;
-    // the flag says they matched. If not, its own check as any other access.
+  if (leads) {
+    // The leader: its bytes and its follower's, [c, c + lead), when they lie in this page (else
+    // their tags are not this entry's to read); the flag says they matched. If not, its own
+    // check as any other access.
     const flag = sharedFlag(em)
+    fn.get(c).i32(4095).op(Op.i32And).i32(4096 - share.lead).op(Op.i32LeU).tee(flag)
+    fn.if()
     difference(share.lead - 1)
-    fn.tee(x).op(Op.i32Eqz).get(c).i32(4095).op(Op.i32And).i32(4096 - share.lead).op(Op.i32LeU, Op.i32And).tee(flag)
-    fn.op(Op.i32Eqz)
+    fn.op(Op.i32Eqz).set(flag)
+    fn.end()
+    fn.get(flag).op(Op.i32Eqz)
     fn.if()
   }
-  // The tag bytes XOR the pointer's tag in every nibble: zero when they match whole; else only
-  // the nibbles of the granules touched must be zero (a byte with two tags: bench-list's
-  // 16-byte nodes), tested on the same XOR.
   difference(last)
-  fn.tee(x)
-  fn.if()
-  fn.get(x)
-  nibble(0, 0)
-  if (last !== 0) {
-    nibble(last, 8)
-    fn.op(Op.i32Or)
-  }
-  fn.op(Op.i32And)
   em.exitIf(b, k)
-  fn.end()
-  if (share !== undefined && share.lead !== 0) fn.end()
+  if (leads) fn.end()
   if (site !== undefined) {
     // Passed: the group's range [base + lo, base + hi) is verified too when it lies in the
-    // granule of this access's first byte (bench-list: a 16-byte node, one granule), which
-    // the check above covered.
+    // granule of this access's first byte (bench-list: a 16-byte node, one granule), which the
+    // check above covered: (c & 15) + (lo - off) in [0, 16 - (hi - lo)], one unsigned compare.
     const { group, off } = site
     fn.get(em.state)
-    fn.get(c).i32(group.lo - off).op(Op.i32Add).get(c).op(Op.i32Xor)
-    fn.get(c).i32(group.hi - 1 - off).op(Op.i32Add).get(c).op(Op.i32Xor, Op.i32Or)
-    fn.i32(16).op(Op.i32LtU).mem(Op.i32Store, groupFlag(group))
+    fn.get(c).i32(15).op(Op.i32And)
+    if (group.lo !== off) fn.i32(group.lo - off).op(Op.i32Add)
+    fn.i32(16 - (group.hi - group.lo)).op(Op.i32LeU).mem(Op.i32Store, groupFlag(group))
     fn.end()
   }
   if (slot !== undefined) {
-    // Passed: if the 256-byte block of byte c (eight tag bytes) is all of the pointer's tag,
-    // it is the verified block now; else the cache keeps the block it had. Not looked at when
-    // the access's own tag byte held two tags (x: small objects of their own tags, where the
-    // block never is uniform and the look would cost every access).
-    fn.get(x).op(Op.i32Eqz)
-    fn.if()
-    fn.get(em.tg).get(c).i32(4095).op(Op.i32And).i32(5).op(Op.i32ShrU).i32(0x78).op(Op.i32And, Op.i32Add)
+    // Passed: if the 256-byte block of byte c (sixteen tag bytes, two i64) is all of the
+    // pointer's tag, it is the verified block now; else the cache keeps the block it had.
+    const everyByte = (): void => {
+      fn.get(a).i64(56).op(Op.i64ShrU).i64(15).op(Op.i64And).i64(0x0101_0101, 0x0101_0101).op(Op.i64Mul, Op.i64Xor)
+    }
+    fn.get(em.tg).get(c).i32(4).op(Op.i32ShrU).i32(-16).op(Op.i32And, Op.i32Add).tee(at)
     fn.mem(Op.i64Load, 0)
-    fn.get(a).i64(56).op(Op.i64ShrU).i64(15).op(Op.i64And).i64(0x1111_1111, 0x1111_1111).op(Op.i64Mul, Op.i64Eq)
+    everyByte()
+    fn.get(at).mem(Op.i64Load, 8)
+    everyByte()
+    fn.op(Op.i64Or, Op.i64Eqz)
     fn.if()
     fn.get(em.state).get(a).i64(-256, -1).op(Op.i64And).mem(Op.i64Store, ST_TAG_CACHE + 8 * slot)
-    fn.end()
     fn.end()
     fn.else()
     // In the verified block: for a leader, its follower's bytes too.
@@ -310,8 +305,8 @@ export function afterInsn(em: Emitter, d: Instruction): void {
 
 /**
  * Two accesses off one base register in a block share a tag check: the first (the leader)
- * checks the bytes of both, [its address, its address + lead), when they lie in one page and
- * in at most two tag bytes, and sets a flag when they match; the second (lead 0, the
+ * checks the bytes of both, [its address, its address + lead) (lead at most 32: three granules
+ * at most), when they lie in one page, and sets a flag when they match; the second (lead 0, the
  * follower) skips its check when the flag is set. Its own TLB lookup still runs (its
  * permission, its host address), and with the flag clear it checks as any other access, so a
  * mismatch in the follower's granules still faults at the follower, after the leader ran.

@@ -28,10 +28,10 @@ import { compile } from '../handlers.js'
 import { addgTable, crcTable } from './emit-more.js'
 import {
   CRC_TABLE_BYTES, EXIT_BRANCH, EXIT_STOP, EXIT_THROWN, HASH_BLOCK, HASH_ENTRIES, HASH_ENTRY_BYTES, HASH_GEN, HASH_KEY, HASH_SLOT, HELPER_SYS, STATE_BYTES,
-  ST_CHAIN, ST_CHAIN_GEN, ST_HASH, ST_TAGS_STORED, ST_SP_BANK, ST_SYSREGS, ST_SYS_OK, ST_HOPS, ST_STRICT_ALIGN, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_LEFT, ST_NZCV, ST_PAGE_VA, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
-  TLB_MASK, TLB_READ_KEY, TLB_TAGS, TLB_WRITE_KEY,
+  ST_CHAIN, ST_CHAIN_GEN, ST_HASH, ST_TAGS_STORED, ST_SP_BANK, ST_SYSREGS, ST_SYS_OK, ST_HOPS, ST_STRICT_ALIGN, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_LEFT, ST_NZCV, ST_PAGE_VA, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES,
 } from './layout.js'
-import { CHECKED, CHECKED_NO_WRITE, UNIFORM, UNIFORM_MASK_HI, dropCheckedEntries, uniformChoice, watchTagSummaries } from './tag-summary.js'
+import { CHECKED, CHECKED_NO_WRITE, UNIFORM, UNIFORM_MASK_HI, uniformChoice, watchTagSummaries } from './tag-summary.js'
+import { EMPTY_TLB, dropCheckedEntries, writeEntry } from './fast-tlb.js'
 import { formRegion, isSupported, isUnconditionalBranch, type Region } from './region.js'
 import { newJitStats, type JitStats } from './stats.js'
 export type { JitStats }
@@ -64,17 +64,6 @@ interface QueuedEntry {
   entries: (JitEntry | undefined)[]
   i: number
 }
-
-/** The fast TLB with no entry: keys -1 (no access), mask 0, so that no VA matches. */
-const EMPTY_TLB = (() => {
-  const t = new Int32Array((TLB_ENTRIES * TLB_ENTRY_BYTES) / 4)
-  for (let i = 0; i < TLB_ENTRIES; i++) {
-    const e = (i * TLB_ENTRY_BYTES) / 4
-    t.fill(-1, e + TLB_READ_KEY / 4, e + TLB_READ_KEY / 4 + 2)
-    t.fill(-1, e + TLB_WRITE_KEY / 4, e + TLB_WRITE_KEY / 4 + 2)
-  }
-  return t
-})()
 
 /** Hot entries translated together in one module (V8's cost per module is mostly fixed). */
 const BATCH = 32
@@ -284,30 +273,20 @@ export class Jit {
     const frame = data.frameList[slot]!
     const host = this.wasmOffset(frame.pfn)
     if (host < 0) return 0
-    const tags = (flags & data.tagCheckMask) !== 0 ? this.wasmOffset(frame.pfn, true) : -1
+    const checked = (flags & data.tagCheckMask) !== 0
+    const tags = checked ? (this.wasmOffset(frame.pfn, true) - ((lo >>> 12) << 8)) | 0 : -1 // the tag base: layout.ts TLB_TAGS
     // TBI for this half of the address space: the top byte is not part of the key (but the
     // pointer's tag is, in a uniform-tag entry).
     const tcrHi = cpu.sys[2 * SLOT.TCR_EL1 + 1]!
     const tbi = (hi & 0x0080_0000) !== 0 ? (tcrHi >>> 6) & 1 : (tcrHi >>> 5) & 1
-    const choice = tags >= 0 && tbi !== 0 && this.summaries !== null ? uniformChoice(this.summaries, frame.pfn, hi) : CHECKED
+    const choice = checked && tbi !== 0 && this.summaries !== null ? uniformChoice(this.summaries, frame.pfn, hi) : CHECKED
     const readable = (flags & data.permR) !== 0
     const writable = (flags & data.permW) !== 0 && frame.code === 0 && choice !== CHECKED_NO_WRITE
     const maskHi = choice === UNIFORM ? UNIFORM_MASK_HI : tbi !== 0 ? 0x00ff_ffff : -1
     const keyLo = lo & 0xffff_f000
     const keyHi = hi & maskHi
-    const s = this.s32
-    const e = (this.base + ST_TLB + ((lo >>> 12) & (TLB_ENTRIES - 1)) * TLB_ENTRY_BYTES) >> 2
-    s[e + TLB_READ_KEY / 4] = readable ? keyLo : -1
-    s[e + TLB_READ_KEY / 4 + 1] = readable ? keyHi : -1
-    s[e + TLB_WRITE_KEY / 4] = writable ? keyLo : -1
-    s[e + TLB_WRITE_KEY / 4 + 1] = writable ? keyHi : -1
-    s[e + TLB_MASK / 4] = 0xffff_f000 | 0
-    s[e + TLB_MASK / 4 + 1] = maskHi
-    s[e + TLB_HOST / 4] = host
-    if (choice === UNIFORM) {
-      s[e + TLB_TAGS / 4] = -1
-      this.stats.uniformFills++
-    } else s[e + TLB_TAGS / 4] = tags
+    if (choice === UNIFORM) this.stats.uniformFills++
+    writeEntry(this.s32, (this.base + ST_TLB + ((lo >>> 12) & (TLB_ENTRIES - 1)) * TLB_ENTRY_BYTES) >> 2, readable, writable, keyLo, keyHi, maskHi, host, choice === UNIFORM ? -1 : tags)
     return (isWrite !== 0 ? writable : readable) ? 1 : 0
   }
 

@@ -18,7 +18,7 @@
 
 import type { TagSummaryWatcher } from '@tagvm/tag-memory'
 import type { CpuMemory } from '../memory.js'
-import { ST_TAGS_STORED, ST_TLB, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST, TLB_READ_KEY, TLB_TAGS, TLB_WRITE_KEY } from './layout.js'
+import { TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST, TLB_TAGS, TLB_WRITE_KEY } from './layout.js'
 
 /** The memory's tag summaries (PhysicalMemory's), when it has them. */
 interface TagSummaries {
@@ -53,7 +53,7 @@ export function watchTagSummaries(memory: CpuMemory, s32: Int32Array, tlb: numbe
       // This CPU's checked entries for the frame: no more tag stores through them.
       const host = dataOffset(pfn)
       for (let e = tlb >> 2, end = e + (TLB_ENTRIES * TLB_ENTRY_BYTES) / 4; e < end; e += TLB_ENTRY_BYTES / 4) {
-        if (s32[e + TLB_HOST / 4] === host && s32[e + TLB_TAGS / 4]! >= 0) {
+        if (s32[e + TLB_HOST / 4] === host && (s32[e + TLB_TAGS / 4]! & 1) === 0) {
           s32[e + TLB_WRITE_KEY / 4] = -1
           s32[e + TLB_WRITE_KEY / 4 + 1] = -1
         }
@@ -62,22 +62,6 @@ export function watchTagSummaries(memory: CpuMemory, s32: Int32Array, tlb: numbe
     dropped: () => flush(),
   })
   return summaries
-}
-
-/**
- * After translations stored tags (ST_TAGS_STORED), at the run loop's next entry: the checked
- * entries of the fast TLB of the state page at `base` are dropped, so a page the guest has
- * tagged as a whole meanwhile gets a uniform-tag entry at its next fill. (Entries made while
- * it was being tagged are checked ones, and nothing else would refill them.)
- */
-export function dropCheckedEntries(s32: Int32Array, base: number): void {
-  s32[(base + ST_TAGS_STORED) >> 2] = 0
-  for (let e = (base + ST_TLB) >> 2, end = e + (TLB_ENTRIES * TLB_ENTRY_BYTES) / 4; e < end; e += TLB_ENTRY_BYTES / 4) {
-    if (s32[e + TLB_TAGS / 4]! >= 0) {
-      s32[e + TLB_READ_KEY / 4] = s32[e + TLB_READ_KEY / 4 + 1] = -1
-      s32[e + TLB_WRITE_KEY / 4] = s32[e + TLB_WRITE_KEY / 4 + 1] = -1
-    }
-  }
 }
 
 /**

@@ -153,7 +153,7 @@ class JsEmitter {
     if (this.checks && checked) {
       const cross = size > 1 ? `if ((${aL} & 15) > ${16 - size}) ${exit} ` : ''
       this.line(`tg = S32[e + ${TLB_TAGS / 4}]`)
-      this.line(`if (tg >= 0) { ${cross}g = (${aL} & 4095) >>> 4; tb = U8[tg + (g >>> 1)]; if ((((g & 1) === 0 ? tb : tb >>> 4) & 15) !== ((${aH} >>> 24) & 15)) ${exit} }`)
+      this.line(`if (tg >= 0) { ${cross}g = (${aL} & 4095) >>> 4; if (U8[tg + g] !== ((${aH} >>> 24) & 15)) ${exit} }`)
     }
   }
   load(d: Pair, size: number, at = 'h'): void {
@@ -333,7 +333,7 @@ class JsEmitter {
         this.line(`if ((aL & 15) !== 0) ${this.sideExit(b, k)}`)
         this.access(b, k, 'aL', 'aH', 1, true, false)
         this.line(`tg = S32[e + ${TLB_TAGS / 4}]`)
-        this.line(`if (tg >= 0) { g = (aL & 4095) >>> 4; c = tg + (g >>> 1); tb = U8[c]; U8[c] = (g & 1) === 0 ? (tb & 240) | tv : (tb & 15) | (tv << 4) }`)
+        this.line(`if (tg >= 0) U8[tg + ((aL & 4095) >>> 4)] = tv`)
         this.writeBack(n, d.mode, d.imm)
         break
       }

@@ -7,14 +7,14 @@
 export const RAM_BASE = 0x4000_0000
 export const RAM_SIZE = 16 << 20
 export const PAGE = 4096
-/** Packed allocation tags per 4 KiB frame (4 bits per 16-byte granule). */
-export const TAG_BYTES_PER_PAGE = 128
+/** Allocation tag bytes per 4 KiB frame (one byte per 16-byte granule, as tag-memory stores them). */
+export const TAG_BYTES_PER_PAGE = 256
 
 // ---- the WebAssembly.Memory (byte offsets) ----
 /** RAM byte PA is at wasm offset PA - RAM_BASE. */
 export const WASM_RAM = 0
 /**
- * PhysicalMemory's shared mode keeps frame pfn's tags at byte pfn * 128 of its tag buffer;
+ * PhysicalMemory's shared mode keeps frame pfn's tags at byte pfn * 256 of its tag buffer;
  * handing it the wasm buffer as that tag buffer puts RAM's tags here (see machine.ts).
  */
 export const WASM_TAGS = (RAM_BASE / PAGE) * TAG_BYTES_PER_PAGE

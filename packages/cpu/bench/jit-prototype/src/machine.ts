@@ -7,7 +7,7 @@ import { Cpu } from '../../../src/index.js'
 import { Stage2Builder } from '@tagvm/mmu'
 import { PhysicalMemory, type SharedMemoryHandle } from '@tagvm/tag-memory'
 import { Wasm, type WasmMemory } from './wasm-api.js'
-import { PAGE, RAM_BASE, RAM_SIZE, WASM_PAGES, WASM_TAGS } from './layout.js'
+import { PAGE, RAM_BASE, RAM_SIZE, TAG_BYTES_PER_PAGE, WASM_PAGES, WASM_TAGS } from './layout.js'
 
 export interface Machine {
   memory: PhysicalMemory
@@ -34,8 +34,8 @@ const hvc = (imm: number): number => (0xd4000002 | (imm << 5)) >>> 0
  * `wasm`: RAM and tags inside one shared WebAssembly.Memory, through PhysicalMemory's shared
  * mode: its data regions and its tag buffer may be any SharedArrayBuffers, and a shared
  * WebAssembly.Memory's buffer is one. RAM's data is region 1 (wasm offset 0 = PA RAM_BASE);
- * the tag buffer is the same wasm buffer, where frame pfn's tags sit at pfn * 128, i.e.
- * RAM's tags from WASM_TAGS = 32 MiB, clear of RAM's 16 MiB. Frames below RAM_BASE (the
+ * the tag buffer is the same wasm buffer, where frame pfn's tags sit at pfn * 256, i.e.
+ * RAM's tags from WASM_TAGS = 64 MiB, clear of RAM's 16 MiB. Frames below RAM_BASE (the
  * stage-2 tables) would alias wasm bytes if they were ever tagged; nothing tags them.
  */
 export function makeMachine(options: { wasm: boolean; checks: boolean }): Machine {
@@ -45,7 +45,7 @@ export function makeMachine(options: { wasm: boolean; checks: boolean }): Machin
   if (options.wasm) {
     wasmMemory = new Wasm.Memory({ initial: WASM_PAGES, maximum: WASM_PAGES, shared: true })
     const buffer = wasmMemory.buffer as SharedArrayBuffer
-    if (WASM_TAGS + (RAM_SIZE / PAGE) * 128 > buffer.byteLength) throw new Error('wasm memory too small for the tags')
+    if (WASM_TAGS + (RAM_SIZE / PAGE) * TAG_BYTES_PER_PAGE > buffer.byteLength) throw new Error('wasm memory too small for the tags')
     const handle: SharedMemoryHandle = {
       size,
       dataRegions: [new SharedArrayBuffer(RAM_BASE), buffer],

@@ -10,7 +10,7 @@ import type { CpuExit } from '../../../src/index.js'
 import { ACCESS_FETCH, ACCESS_READ, ACCESS_WRITE, TranslationResult, permissionBit } from '@tagvm/mmu'
 import { CC_LITERAL, nzcvOf } from './flags.js'
 import {
-  CRC_TABLES, PAGE, PC_CACHE, PC_CACHE_ENTRIES, PC_CACHE_ENTRY_BYTES, RAM_BASE, RAM_SIZE, STATE, ST_EXIT_SITE, ST_GCR,
+  CRC_TABLES, PAGE, PC_CACHE, PC_CACHE_ENTRIES, PC_CACHE_ENTRY_BYTES, RAM_BASE, RAM_SIZE, STATE, TAG_BYTES_PER_PAGE, ST_EXIT_SITE, ST_GCR,
   ST_LEFT, ST_NZCV, ST_CC_OP, ST_CC_A, ST_CC_B, ST_PC, ST_RGSR, ST_SP, ST_X, TLB, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST, TLB_READ_KEY, TLB_TAGS,
   TLB_WRITE_KEY, WASM_RAM, TLB_CHECK_MASK, TLB_CHECK_READ_KEY, TLB_CHECK_WRITE_KEY,
 } from './layout.js'
@@ -169,8 +169,8 @@ export class TierRuntime {
     let tags = -1
     if (tr.tagged) {
       const ft = this.machine.memory.frameTags(paPage / PAGE, true)!
-      if (ft.packed.buffer !== this.buffer) throw new Error('tag storage is not in the wasm memory')
-      tags = ft.packed.byteOffset + ft.offset
+      if (ft.tags.buffer !== this.buffer) throw new Error('tag storage is not in the wasm memory')
+      tags = ft.tags.byteOffset + ft.offset
     }
     const e = (TLB + ((lo >>> 12) & (TLB_ENTRIES - 1)) * TLB_ENTRY_BYTES) >> 2
     const keyLo = lo & ~0xfff
@@ -186,14 +186,11 @@ export class TierRuntime {
     // passes in one compare only if all its granules carry one tag.
     let uniform = -1
     if (tags >= 0) {
-      const first = this.u8[tags]!
-      if ((first & 15) === first >>> 4) {
-        uniform = first & 15
-        for (let i = 1; i < 128; i++) {
-          if (this.u8[tags + i] !== first) {
-            uniform = -1
-            break
-          }
+      uniform = this.u8[tags]!
+      for (let i = 1; i < TAG_BYTES_PER_PAGE; i++) {
+        if (this.u8[tags + i] !== uniform) {
+          uniform = -1
+          break
         }
       }
     }

@@ -256,9 +256,8 @@ class WasmEmitter {
         this.exitIf(b, k)
       }
       fn.get(this.al).i32(4095).op(Op.i32And).i32(4).op(Op.i32ShrU).set(this.g)
-      // The granule's nibble: byte tg + g/2, low nibble for even g.
-      fn.get(this.tg).get(this.g).i32(1).op(Op.i32ShrU, Op.i32Add).mem(Op.i32Load8U, 0)
-      fn.get(this.g).i32(2).op(Op.i32Shl).i32(4).op(Op.i32And, Op.i32ShrU).i32(15).op(Op.i32And)
+      // The granule's tag: byte tg + g.
+      fn.get(this.tg).get(this.g).op(Op.i32Add).mem(Op.i32Load8U, 0)
       fn.get(this.a).i64(56).op(Op.i64ShrU, Op.i32WrapI64).i32(15).op(Op.i32And)
       fn.op(Op.i32Ne)
       this.exitIf(b, k)
@@ -471,14 +470,9 @@ class WasmEmitter {
         this.access(b, k, 1, true, false)
         fn.get(this.e).mem(Op.i32Load, TLB + TLB_TAGS).tee(this.tg).i32(0).op(Op.i32GeS)
         fn.if()
-        // byte = (byte & ~(15 << s)) | tv << s, s = 4 * (g & 1)
-        fn.get(this.al).i32(4095).op(Op.i32And).i32(4).op(Op.i32ShrU).set(this.g)
-        fn.get(this.tg).get(this.g).i32(1).op(Op.i32ShrU, Op.i32Add).set(this.c)
-        fn.get(this.g).i32(2).op(Op.i32Shl).i32(4).op(Op.i32And).set(this.g)
-        fn.get(this.c)
-        fn.get(this.c).mem(Op.i32Load8U, 0).i32(15).get(this.g).op(Op.i32Shl).i32(-1).op(Op.i32Xor, Op.i32And)
-        fn.get(this.tv).get(this.g).op(Op.i32Shl, Op.i32Or)
-        fn.mem(Op.i32Store8, 0)
+        // The granule's tag byte: tg + g.
+        fn.get(this.tg).get(this.al).i32(4095).op(Op.i32And).i32(4).op(Op.i32ShrU, Op.i32Add)
+        fn.get(this.tv).mem(Op.i32Store8, 0)
         if (this.tagKeys) {
           // A tag other than the page's single tag: the one-compare check no longer applies.
           fn.get(this.e).mem(Op.i64Load, TLB + TLB_CHECK_READ_KEY).i64(56).op(Op.i64ShrU, Op.i32WrapI64).i32(15).op(Op.i32And)
