@@ -121,6 +121,11 @@ export class HostFrames {
     return true
   }
 
+  /** This CPU wrote some of the frame's tags through its view (tag summaries must hear of it). */
+  tagsWritten(frame: HostFrame): void {
+    this.memory.noteTagWrite?.(frame.pfn)
+  }
+
   /** Gives the frame tag storage (allocating it) and returns the frame with its view set. */
   ensureTags(slot: number): HostFrame {
     const frame = this.list[slot] as HostFrame

@@ -2,7 +2,7 @@
 // satisfies it. Types only.
 
 import type { DescriptorMemory } from '@tagvm/mmu'
-import type { FrameTags } from '@tagvm/tag-memory'
+import type { FrameTags, TagSummaryWatcher } from '@tagvm/tag-memory'
 
 /** The host frame view a TLB entry leads to (PhysicalMemory.frameData's shape). */
 export interface FrameData {
@@ -32,4 +32,15 @@ export interface CpuMemory extends DescriptorMemory {
   readonly codeEpochs: Int32Array
   /** The frame's allocation tags (MTE, a byte per granule); without it every tag reads 0 and writes are dropped. */
   frameTags?(pfn: number, allocate: boolean): FrameTags | null
+  /**
+   * Tag summaries (PhysicalMemory's): the compiled tier's fast TLB skips the tag check on a
+   * frame whose tags are all one value when the pointer has that tag. uniformTag: that value
+   * or -1; markTagSummary: the tier now relies on it; noteTagWrite: a CPU wrote the frame's
+   * tags through frameTags' view (drops the mark and tells the watchers).
+   */
+  uniformTag?(pfn: number): number
+  markTagSummary?(pfn: number): void
+  hasTagSummary?(pfn: number): boolean
+  watchTagSummaries?(watcher: TagSummaryWatcher): void
+  noteTagWrite?(pfn: number): void
 }

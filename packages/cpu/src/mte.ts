@@ -155,6 +155,7 @@ export class MteUnit {
     const frame = this.frames.ensureTags(slot)
     const first = off >>> 4
     for (let g = first; g < first + granules; g++) setTagOf(frame, g, tag)
+    this.frames.tagsWritten(frame)
   }
 
   /** Sets the granule tags of [off, off+16*n) from consecutive nibbles of a 64-bit value (STGM). */
@@ -166,5 +167,6 @@ export class MteUnit {
       const i = g & 15
       setTagOf(frame, g, (i < 8 ? lo >>> (4 * i) : hi >>> (4 * (i - 8))) & 15)
     }
+    this.frames.tagsWritten(frame)
   }
 }

@@ -414,6 +414,7 @@ export class HostKernel {
       if (!this.memory.tryLockTags(pfn)) throw new Error(`fresh frame ${pfn} already has tag flags`)
       const stored = this.memory.frameTags(pfn, true) as FrameTags
       unpackTagBytes(this.swap.tagsOf(entry.slot), 0, stored.tags, stored.offset, GRANULES_PER_PAGE)
+      this.memory.noteTagWrite(pfn)
       this.memory.setTagged(pfn)
       this.stats.tagRestores++
     }

@@ -16,6 +16,7 @@ export {
   type FrameTags,
   type PhysicalMemoryOptions,
   type SharedMemoryHandle,
+  type TagSummaryWatcher,
   type WasmMemory,
 } from './physical-memory.js'
 export { HOST_ARENA_SIZE, hugePageFriendly, liveHostArenaBytes, prefaultHostMemory, prefaultedHostBytes, releasePrefaultedHostMemory, sharedHostArenas, useSharedHostArenas, type HostArenaSupply } from './host-reserve.js'

@@ -26,6 +26,7 @@ const FRAME_TAGGED = 1 // PG_mte_tagged: the frame's tags are valid
 const FRAME_TAG_LOCK = 2 // PG_mte_lock: someone is initialising the tags
 const FRAME_HAS_TAGS = 4 // shared mode: the frame's tag storage is in use
 const FRAME_CODE = 8 // some CPU may hold decoded instructions from the frame
+const FRAME_TAG_SUMMARY = 16 // some CPU skips tag checks on the frame: its tags were all one value
 /** Bits 31:8: the frame's code generation, bumped when a write meets FRAME_CODE. */
 const CODE_GEN_SHIFT = 8
 const CODE_GEN_ONE = 1 << CODE_GEN_SHIFT
@@ -39,6 +40,17 @@ const CODE_FLUSH_EPOCH = 2
 /** Non-zero once any frame has been marked as code: until then writes skip the per-frame test. */
 const CODE_EVER_MARKED = 3
 const EXTRA_FLAG_WORDS = 4
+/**
+ * Told about frames whose tags a CPU relies on being all one value (a compiled tier's fast TLB
+ * that skips the tag check when the pointer's tag is that value; see markTagSummary).
+ */
+export interface TagSummaryWatcher {
+  /** The frame was just marked: nothing may write its tags from now on without telling (noteTagWrite). */
+  summarised(pfn: number): void
+  /** A marked frame's tags were written (the mark is gone): whatever relied on them is stale. */
+  dropped(pfn: number): void
+}
+
 /** Shared mode reserves data in SharedArrayBuffers of at most this size. */
 const SHARED_REGION_SIZE = 2 ** 30
 
@@ -156,6 +168,9 @@ export class PhysicalMemory {
    * threads write through views of their own.
    */
   private readonly framesUsed: (Uint8Array | undefined)[] | null
+  /** Frames with FRAME_TAG_SUMMARY set: while 0, tag writes skip the per-frame test. */
+  private summarisedFrames = 0
+  private readonly tagWatchers: TagSummaryWatcher[] = []
 
   /**
    * With `shared: true` the whole memory is reserved up front as SharedArrayBuffers
@@ -615,6 +630,7 @@ export class PhysicalMemory {
       slot = this.allocateTagSlot(pfn)
     }
     this.slabOf(slot)[PhysicalMemory.slotOffset(slot) + ((pa - pfn * PAGE_SIZE) >>> GRANULE_SHIFT)] = tag
+    this.noteTagWrite(pfn)
   }
 
   /** Sets the tags of every granule in [pa, pa+length); both must be granule aligned. */
@@ -627,6 +643,7 @@ export class PhysicalMemory {
         if (tag === 0) return
         slot = this.allocateTagSlot(pfn)
       }
+      this.noteTagWrite(pfn)
       const base = PhysicalMemory.slotOffset(slot) + firstGranule
       fillBytes(this.slabOf(slot), tag, base, base + granules)
     })
@@ -639,6 +656,7 @@ export class PhysicalMemory {
     if (slot === 0) return
     const offset = PhysicalMemory.slotOffset(slot)
     fillBytes(this.slabOf(slot), 0, offset, offset + TAG_STORAGE_BYTES_PER_PAGE)
+    this.noteTagWrite(pfn)
   }
 
   /** Copies one frame's tags to another (what copy_highpage does for a tagged source). */
@@ -652,6 +670,7 @@ export class PhysicalMemory {
       return
     }
     const dstSlot = this.tagSlot(dstPfn) || this.allocateTagSlot(dstPfn)
+    this.noteTagWrite(dstPfn)
     const srcOffset = PhysicalMemory.slotOffset(srcSlot)
     this.slabOf(dstSlot).set(
       this.slabOf(srcSlot).subarray(srcOffset, srcOffset + TAG_STORAGE_BYTES_PER_PAGE),
@@ -697,6 +716,7 @@ export class PhysicalMemory {
         }
         slot = this.allocateTagSlot(pfn)
       }
+      this.noteTagWrite(pfn)
       this.slabOf(slot).set(src.subarray(input, input + granules), PhysicalMemory.slotOffset(slot) + firstGranule)
       input += granules
     })
@@ -809,6 +829,7 @@ export class PhysicalMemory {
       const pfn = pfns[from + i] as number
       this.tryLockTags(pfn)
       const slot = this.tagSlot(pfn) || this.allocateTagSlot(pfn)
+      this.noteTagWrite(pfn)
       const input = srcOffset + i * GRANULES_PER_PAGE
       this.slabOf(slot).set(src.subarray(input, input + GRANULES_PER_PAGE), PhysicalMemory.slotOffset(slot))
       this.setTagged(pfn)
@@ -895,6 +916,67 @@ export class PhysicalMemory {
     const value = Atomics.load(this.flags, pfn)
     if (value & FRAME_TAG_LOCK) throw new RangeError(`frame ${pfn} is being tag-initialised; cannot reset its flags`)
     Atomics.and(this.flags, pfn, ~FRAME_TAGGED)
+  }
+
+  // ---- tag summaries (a compiled tier's uniform-tag TLB entries) ------------------------
+
+  /**
+   * The one tag every granule of the frame holds (a frame without tag storage: 0), or -1
+   * when they differ. For shared memory always -1: another thread's tag write could not be
+   * told to this thread's CPUs in time, so nothing may rely on it.
+   */
+  uniformTag(pfn: number): number {
+    this.checkPfn(pfn)
+    if (this.shared) return -1
+    const slot = this.tagSlot(pfn)
+    if (slot === 0) return 0
+    const tags = this.slabOf(slot)
+    const base = PhysicalMemory.slotOffset(slot)
+    const first = tags[base] as number
+    for (let b = base + 1; b < base + TAG_STORAGE_BYTES_PER_PAGE; b++) if (tags[b] !== first) return -1
+    return first
+  }
+
+  /**
+   * Marks a frame whose tags are all one value (uniformTag) as relied on: the next write of
+   * any of its tags, through this object's methods or reported with noteTagWrite, removes
+   * the mark and tells every watcher (dropped). A newly marked frame is announced first
+   * (summarised), so a CPU can stop writing its tags behind the memory's back. Unshared
+   * memory only.
+   */
+  markTagSummary(pfn: number): void {
+    this.checkPfn(pfn)
+    if (this.shared) throw new RangeError('tag summaries need unshared memory (no other thread writes tags)')
+    const old = this.flags[pfn] as number
+    if (old & FRAME_TAG_SUMMARY) return
+    this.flags[pfn] = old | FRAME_TAG_SUMMARY
+    this.summarisedFrames++
+    for (const watcher of this.tagWatchers) watcher.summarised(pfn)
+  }
+
+  /** Whether the frame is marked (markTagSummary) and its tags not written since. */
+  hasTagSummary(pfn: number): boolean {
+    this.checkPfn(pfn)
+    return ((this.flags[pfn] as number) & FRAME_TAG_SUMMARY) !== 0
+  }
+
+  /** Adds a watcher of tag summaries (a CPU's compiled tier, for as long as the memory lives). */
+  watchTagSummaries(watcher: TagSummaryWatcher): void {
+    this.tagWatchers.push(watcher)
+  }
+
+  /**
+   * Some of the frame's tags were written (or are about to be, in the same synchronous step):
+   * called by this object's tag writers and by whoever writes tags through frameTags' view
+   * (a CPU's tag stores, swap-in).
+   */
+  noteTagWrite(pfn: number): void {
+    if (this.summarisedFrames === 0) return
+    const old = this.flags[pfn] as number
+    if ((old & FRAME_TAG_SUMMARY) === 0) return
+    this.flags[pfn] = old & ~FRAME_TAG_SUMMARY
+    this.summarisedFrames--
+    for (const watcher of this.tagWatchers) watcher.dropped(pfn)
   }
 
   // ---- device memory ---------------------------------------------------------------------

@@ -8,7 +8,7 @@ import { chooseNonExcludedTag } from '../mte.js'
 import { REG_DISCARD, REG_SP } from '../state.js'
 import type { Emitter } from './emit.js'
 import { access } from './emit-ops.js'
-import { CRC_TABLE_BYTES, FN_HELPER, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_TLB, TLB_TAGS } from './layout.js'
+import { CRC_TABLE_BYTES, FN_HELPER, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_TAGS_STORED, ST_TLB, TLB_TAGS } from './layout.js'
 import type { Block } from './region.js'
 import { I64, Op } from './wasm-encoder.js'
 
@@ -106,6 +106,7 @@ export function emitMore(em: Emitter, b: Block, k: number): void {
       fn.i64(56).op(Op.i64ShrU, Op.i32WrapI64).i32(15).op(Op.i32And)
       if (granules === 2) fn.i32(0x101).op(Op.i32Mul).mem(Op.i32Store16, 0)
       else fn.mem(Op.i32Store8, 0)
+      fn.get(em.state).i32(1).mem(Op.i32Store, ST_TAGS_STORED)
       if (d.mode !== 2) {
         fn.get(em.a)
         if (post && d.imm !== 0) fn.i64(d.imm).op(Op.i64Add)

@@ -11,7 +11,9 @@
 // no longer holds (TLBI, stage-2 changes, SCTLR/TCR/MAIR/HCR/VTCR writes),
 // a TTBR or VTTBR write (ASID/VMID change: the fast TLB is not tagged), an EL, PAN or MTE
 // setting change (permissions and "is this page tag-checked now" are baked into entries),
-// and a frame becoming code. Translations themselves depend on none of these.
+// and a frame becoming code. Translations themselves depend on none of these. Uniform-tag
+// entries (no check: the key holds the pointer's tag) are also emptied by any write of their
+// frame's tags; tag-summary.ts says how.
 
 import { ACCESS_READ, ACCESS_WRITE, TLB_DEVICE, TranslationResult } from '@tagvm/mmu'
 import { growWasmMemory, type WasmMemory } from '@tagvm/tag-memory'
@@ -26,9 +28,10 @@ import { compile } from '../handlers.js'
 import { addgTable, crcTable } from './emit-more.js'
 import {
   CRC_TABLE_BYTES, EXIT_BRANCH, EXIT_STOP, EXIT_THROWN, HASH_BLOCK, HASH_ENTRIES, HASH_ENTRY_BYTES, HASH_GEN, HASH_KEY, HASH_SLOT, HELPER_SYS, STATE_BYTES,
-  ST_CHAIN, ST_CHAIN_GEN, ST_HASH, ST_SP_BANK, ST_SYSREGS, ST_SYS_OK, ST_HOPS, ST_STRICT_ALIGN, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_LEFT, ST_NZCV, ST_PAGE_VA, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST,
-  TLB_MASK, TLB_READ_KEY, TLB_TAGS, TLB_WRITE_KEY,
+  ST_CHAIN, ST_CHAIN_GEN, ST_HASH, ST_TAGS_STORED, ST_SP_BANK, ST_SYSREGS, ST_SYS_OK, ST_HOPS, ST_STRICT_ALIGN, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_LEFT, ST_NZCV, ST_PAGE_VA, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES,
 } from './layout.js'
+import { CHECKED, CHECKED_NO_WRITE, UNIFORM, UNIFORM_MASK_HI, uniformChoice, watchTagSummaries } from './tag-summary.js'
+import { EMPTY_TLB, dropCheckedEntries, writeEntry } from './fast-tlb.js'
 import { formRegion, isSupported, isUnconditionalBranch, type Region } from './region.js'
 import { newJitStats, type JitStats } from './stats.js'
 export type { JitStats }
@@ -61,17 +64,6 @@ interface QueuedEntry {
   entries: (JitEntry | undefined)[]
   i: number
 }
-
-/** The fast TLB with no entry: keys -1 (no access), mask 0, so that no VA matches. */
-const EMPTY_TLB = (() => {
-  const t = new Int32Array((TLB_ENTRIES * TLB_ENTRY_BYTES) / 4)
-  for (let i = 0; i < TLB_ENTRIES; i++) {
-    const e = (i * TLB_ENTRY_BYTES) / 4
-    t.fill(-1, e + TLB_READ_KEY / 4, e + TLB_READ_KEY / 4 + 2)
-    t.fill(-1, e + TLB_WRITE_KEY / 4, e + TLB_WRITE_KEY / 4 + 2)
-  }
-  return t
-})()
 
 /** Hot entries translated together in one module (V8's cost per module is mostly fixed). */
 const BATCH = 32
@@ -110,6 +102,8 @@ export class Jit {
   readonly stats: JitStats = newJitStats()
   private readonly wasm: WasmMemory
   private readonly wasmOffset: (pfn: number, tags?: boolean) => number
+  /** The memory's tag summaries, for uniform-tag entries (tag-summary.ts), or null. */
+  private readonly summaries: ReturnType<typeof watchTagSummaries>
   /** Offset of this CPU's state page in the wasm memory. */
   private readonly base: number
   private s32: Int32Array
@@ -175,6 +169,7 @@ export class Jit {
     this.spBank = new Int32Array(this.wasm.buffer, this.base + ST_SP_BANK, 4)
     this.sysregs = sysregLookup(cpu)
     this.fillImport = (lo, hi, isWrite) => this.fill(lo, hi, isWrite)
+    this.summaries = watchTagSummaries(cpu.memory, this.s32, this.base + ST_TLB, this.wasmOffset, () => this.flushTlb())
     this.s32[(this.base + ST_STRICT_ALIGN) >> 2] = this.strictAlign
     this.s32.set(crcTable(0xedb8_8320), (this.base + ST_CRC) >> 2)
     this.s32.set(crcTable(0x82f6_3b78), (this.base + ST_CRC + CRC_TABLE_BYTES) >> 2)
@@ -278,25 +273,20 @@ export class Jit {
     const frame = data.frameList[slot]!
     const host = this.wasmOffset(frame.pfn)
     if (host < 0) return 0
-    const tags = (flags & data.tagCheckMask) !== 0 ? (this.wasmOffset(frame.pfn, true) - ((lo >>> 12) << 8)) | 0 : -1 // the tag base: layout.ts TLB_TAGS
-    const readable = (flags & data.permR) !== 0
-    const writable = (flags & data.permW) !== 0 && frame.code === 0
-    // TBI for this half of the address space: the top byte is not part of the key.
+    const checked = (flags & data.tagCheckMask) !== 0
+    const tags = checked ? (this.wasmOffset(frame.pfn, true) - ((lo >>> 12) << 8)) | 0 : -1 // the tag base: layout.ts TLB_TAGS
+    // TBI for this half of the address space: the top byte is not part of the key (but the
+    // pointer's tag is, in a uniform-tag entry).
     const tcrHi = cpu.sys[2 * SLOT.TCR_EL1 + 1]!
     const tbi = (hi & 0x0080_0000) !== 0 ? (tcrHi >>> 6) & 1 : (tcrHi >>> 5) & 1
-    const maskHi = tbi !== 0 ? 0x00ff_ffff : -1
+    const choice = checked && tbi !== 0 && this.summaries !== null ? uniformChoice(this.summaries, frame.pfn, hi) : CHECKED
+    const readable = (flags & data.permR) !== 0
+    const writable = (flags & data.permW) !== 0 && frame.code === 0 && choice !== CHECKED_NO_WRITE
+    const maskHi = choice === UNIFORM ? UNIFORM_MASK_HI : tbi !== 0 ? 0x00ff_ffff : -1
     const keyLo = lo & 0xffff_f000
     const keyHi = hi & maskHi
-    const s = this.s32
-    const e = (this.base + ST_TLB + ((lo >>> 12) & (TLB_ENTRIES - 1)) * TLB_ENTRY_BYTES) >> 2
-    s[e + TLB_READ_KEY / 4] = readable ? keyLo : -1
-    s[e + TLB_READ_KEY / 4 + 1] = readable ? keyHi : -1
-    s[e + TLB_WRITE_KEY / 4] = writable ? keyLo : -1
-    s[e + TLB_WRITE_KEY / 4 + 1] = writable ? keyHi : -1
-    s[e + TLB_MASK / 4] = 0xffff_f000 | 0
-    s[e + TLB_MASK / 4 + 1] = maskHi
-    s[e + TLB_HOST / 4] = host
-    s[e + TLB_TAGS / 4] = tags
+    if (choice === UNIFORM) this.stats.uniformFills++
+    writeEntry(this.s32, (this.base + ST_TLB + ((lo >>> 12) & (TLB_ENTRIES - 1)) * TLB_ENTRY_BYTES) >> 2, readable, writable, keyLo, keyHi, maskHi, host, choice === UNIFORM ? -1 : tags)
     return (isWrite !== 0 ? writable : readable) ? 1 : 0
   }
 
@@ -532,6 +522,7 @@ export class Jit {
       if (strict === 0) this.tlbStale = true
     }
     if (this.tlbStale) this.flushTlb()
+    if (this.s32[(this.base + ST_TAGS_STORED) >> 2] !== 0 && this.summaries !== null) dropCheckedEntries(this.s32, this.base)
     const cpu = this.cpu
     // ADDG/SUBG's tags follow GCR_EL1.Exclude, ATAen and the MTE level.
     const addgKey = this.addgKeyNow()

@@ -54,17 +54,24 @@ export const ST_TAG_CACHE = 336
  */
 export const ST_GROUP_FLAGS = 352
 export const GROUP_FLAGS = 8
+/**
+ * Non-zero once a translation stored tags (STG and kin in wasm) since the run loop last
+ * entered one: the fast TLB's checked entries are dropped then, so that a page the guest has
+ * just tagged as a whole gets a uniform-tag entry at its next fill (tag-summary.ts).
+ */
+export const ST_TAGS_STORED = 1020
 
 /**
  * The fast data TLB, direct-mapped by VA[21:12] (4 MiB of reach, so that buffers or slabs a
  * MiB apart do not evict each other): 32-byte entries of a read key and a write key (i64:
  * `va & mask` of the page, or -1 for "no access this way"), the key mask (i64: VA[63:12],
- * or VA[55:12] under TBI), the page's byte offset in the wasm memory (i32) and its tag
+ * or VA[55:12] under TBI, or VA[59:12] for a uniform-tag entry, whose key holds the pointer's
+ * tag: tag-summary.ts), the page's byte offset in the wasm memory (i32) and its tag
  * base (i32): the offset of the frame's 256 tag bytes (a byte per granule, a multiple of 256)
  * less VA[31:12] << 8, so that the tag of the granule of an address whose low word is c is
  * the byte at tag base + (c >>> 4) (wrapping in 32 bits); or -1 (odd: no tag base is) when
  * accesses to the page are not tag-checked now (untagged page, checks off at this EL,
- * PSTATE.TCO...).
+ * PSTATE.TCO..., or a uniform-tag entry).
  */
 export const ST_TLB = 1024
 export const TLB_ENTRIES = 1024

@@ -26,6 +26,8 @@ export interface JitStats {
   /** Exits by cause (EXIT_BRANCH, EXIT_BUDGET, EXIT_SLOW, EXIT_STOP, EXIT_THROWN). */
   exits: [number, number, number, number, number]
   tlbFills: number
+  /** Of tlbFills: uniform-tag entries made (tag-summary.ts: the key holds the pointer's tag, no check). */
+  uniformFills: number
   tlbFlushes: number
   /** Of compileMs: forming regions, emitting the module, V8's compile, instantiation. */
   phaseMs: [number, number, number, number]
@@ -35,7 +37,7 @@ export interface JitStats {
 export function newJitStats(): JitStats {
   const stats: JitStats = {
     regions: 0, modules: 0, dropped: 0, covered: 0, continued: 0, translatedInstructions: 0, codeBytes: 0, compileMs: 0, entries: 0, chained: 0, retired: 0,
-    exits: [0, 0, 0, 0, 0], tlbFills: 0, tlbFlushes: 0, phaseMs: [0, 0, 0, 0],
+    exits: [0, 0, 0, 0, 0], tlbFills: 0, uniformFills: 0, tlbFlushes: 0, phaseMs: [0, 0, 0, 0],
   }
   storeAsDoubles(stats, ['retired', 'compileMs'])
   return stats

@@ -1,0 +1,48 @@
+// The fast data TLB's entries (layout.ts ST_TLB) as the runtime writes them: the empty table,
+// one entry, and the checked entries dropped after translations stored tags.
+
+import { ST_TAGS_STORED, ST_TLB, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST, TLB_MASK, TLB_READ_KEY, TLB_TAGS, TLB_WRITE_KEY } from './layout.js'
+
+/** The fast TLB with no entry: keys -1 (no access), mask 0, so that no VA matches. */
+export const EMPTY_TLB = (() => {
+  const t = new Int32Array((TLB_ENTRIES * TLB_ENTRY_BYTES) / 4)
+  for (let i = 0; i < TLB_ENTRIES; i++) {
+    const e = (i * TLB_ENTRY_BYTES) / 4
+    t.fill(-1, e + TLB_READ_KEY / 4, e + TLB_READ_KEY / 4 + 2)
+    t.fill(-1, e + TLB_WRITE_KEY / 4, e + TLB_WRITE_KEY / 4 + 2)
+  }
+  return t
+})()
+
+/**
+ * Writes the entry at int32 index `e` of `s32`: keys (`keyLo`/`keyHi`, or -1 for no access
+ * that way), the key mask's high word (its low word is always VA[31:12]), the page's data
+ * offset and its tags word (layout.ts TLB_TAGS).
+ */
+export function writeEntry(s32: Int32Array, e: number, readable: boolean, writable: boolean, keyLo: number, keyHi: number, maskHi: number, host: number, tags: number): void {
+  s32[e + TLB_READ_KEY / 4] = readable ? keyLo : -1
+  s32[e + TLB_READ_KEY / 4 + 1] = readable ? keyHi : -1
+  s32[e + TLB_WRITE_KEY / 4] = writable ? keyLo : -1
+  s32[e + TLB_WRITE_KEY / 4 + 1] = writable ? keyHi : -1
+  s32[e + TLB_MASK / 4] = 0xffff_f000 | 0
+  s32[e + TLB_MASK / 4 + 1] = maskHi
+  s32[e + TLB_HOST / 4] = host
+  s32[e + TLB_TAGS / 4] = tags
+}
+
+/**
+ * After translations stored tags (ST_TAGS_STORED), at the run loop's next entry: the checked
+ * entries (an even tags word) of the fast TLB of the state page at `base` are dropped, so a
+ * page the guest has tagged as a whole meanwhile gets a uniform-tag entry at its next fill
+ * (tag-summary.ts). (Entries made while it was being tagged are checked ones, and nothing else
+ * would refill them.)
+ */
+export function dropCheckedEntries(s32: Int32Array, base: number): void {
+  s32[(base + ST_TAGS_STORED) >> 2] = 0
+  for (let e = (base + ST_TLB) >> 2, end = e + (TLB_ENTRIES * TLB_ENTRY_BYTES) / 4; e < end; e += TLB_ENTRY_BYTES / 4) {
+    if ((s32[e + TLB_TAGS / 4]! & 1) === 0) {
+      s32[e + TLB_READ_KEY / 4] = s32[e + TLB_READ_KEY / 4 + 1] = -1
+      s32[e + TLB_WRITE_KEY / 4] = s32[e + TLB_WRITE_KEY / 4 + 1] = -1
+    }
+  }
+}

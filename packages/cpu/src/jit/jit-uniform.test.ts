@@ -1,0 +1,149 @@
+// Uniform-tag entries of the fast TLB (tag-summary.ts): a page whose tags are all the
+// pointer's tag is accessed without checks, and every way its tags can change afterwards
+// (the guest's STG in the interpreter, a translation's STG through another mapping of the
+// page, the VMM's write) must end that before the next access. Each scenario runs under the
+// tier (threshold 1: translated at once) and the interpreter, and must end in the same state.
+
+import { describe, expect, test } from 'vitest'
+import { RAM_BASE, enableIdentityMmu, makeMachine, type Machine } from '../test-helpers.js'
+
+const CODE = RAM_BASE + 0x20_0000
+const VBAR = RAM_BASE + 0x1000
+/** A Tagged 2 MiB block of the identity map (MAIR attr 1 = 0xF0). */
+const TAGGED = RAM_BASE + 0x40_0000
+/** A second mapping of the same 2 MiB of RAM (Tagged too), 2 MiB above it. */
+const ALIAS = RAM_BASE + 0x60_0000
+const HVC_END = 0xd41e01a2 // hvc #0xf00d
+const L2 = RAM_BASE + 0x1_1000
+
+/**
+ * mov x11, #3; 1: subs x11, x11, #1; b.ne 1b (llvm-mc): a loop before a scenario, so that
+ * the tier (which translates an entry when it is hot and runs it from its next visit) enters
+ * its region and runs the straight-line scenario after it in the translation.
+ */
+const WARM = [0xd280006b, 0xf100056b, 0x54ffffe1]
+
+const tagged = (tag: number, va: number): bigint => (BigInt(tag) << 56n) | BigInt(va)
+
+function machine(jit: boolean, words: number[], regs: Record<number, bigint>, tagOf: (g: number) => number): Machine {
+  const m = makeMachine(16 << 20, true, false, jit ? { threshold: 1 } : undefined)
+  const cpu = m.cpu
+  enableIdentityMmu(m)
+  m.memory.write32(L2 + 8 * 2, (TAGGED | (1 << 10) | (3 << 8) | (1 << 2) | 1) >>> 0)
+  m.memory.write32(L2 + 8 * 3, (TAGGED | (1 << 10) | (3 << 8) | (1 << 2) | 1) >>> 0)
+  cpu.setSysreg('ID_AA64PFR1_EL1', cpu.getSysreg('ID_AA64PFR1_EL1') | (3n << 8n))
+  cpu.setHcrEl2(1n | (1n << 56n))
+  cpu.setSysreg('TCR_EL1', cpu.getSysreg('TCR_EL1') | (1n << 37n)) // TBI0
+  cpu.setSysreg('SCTLR_EL1', cpu.getSysreg('SCTLR_EL1') | (1n << 43n) | (1n << 40n)) // ATA, TCF sync
+  for (let k = 0; k < 16; k++) m.memory.write32(VBAR + 0x80 * k, (0xd4000002 | ((0x100 + k) << 5)) >>> 0)
+  cpu.setSysreg('VBAR_EL1', BigInt(VBAR))
+  for (let g = 0; g < 0x4000 / 16; g++) m.memory.setTag(TAGGED + 16 * g, tagOf(g))
+  for (let i = 0; i < 0x4000; i += 4) m.memory.write32(TAGGED + i, (i * 0x85ebca6b) >>> 0)
+  words.forEach((w, i) => m.memory.write32(CODE + 4 * i, w))
+  m.memory.write32(CODE + 4 * words.length, HVC_END)
+  cpu.invalidateCode(CODE, 4 * words.length + 4)
+  for (let r = 0; r < 31; r++) cpu.setX(r, regs[r] ?? BigInt(r))
+  cpu.sp = BigInt(RAM_BASE + 0x3f_0000)
+  cpu.pstate = 0x3c5
+  cpu.pc = BigInt(CODE)
+  return m
+}
+
+/** Registers, PC, the fault syndrome and the tags of the first 4 KiB: what both must agree on. */
+function state(m: Machine): string {
+  const cpu = m.cpu
+  const tags = Array.from({ length: 256 }, (_, g) => m.memory.getTag(TAGGED + 16 * g).toString(16)).join('')
+  const sys = (['ESR_EL1', 'FAR_EL1', 'ELR_EL1'] as const).map((n) => cpu.getSysreg(n).toString(16))
+  return JSON.stringify({ x: Array.from({ length: 31 }, (_, r) => cpu.getX(r).toString(16)), pc: cpu.pc.toString(16), sys, tags, retired: cpu.retired })
+}
+
+/** Runs both, `between` called after each cut (a budget run out); the states after every run. */
+function both(words: number[], regs: Record<number, bigint>, tagOf: (g: number) => number, budgets: number[], between?: (m: Machine) => void): { jit: Machine; seen: string[] } {
+  const runs = (m: Machine): string[] => {
+    const seen: string[] = []
+    for (const budget of budgets) {
+      const exit = m.cpu.run(budget)
+      seen.push(`${exit.kind} ${state(m)}`)
+      if (exit.kind !== 'budget') break
+      between?.(m)
+    }
+    return seen
+  }
+  const jit = machine(true, words, regs, tagOf)
+  const seen = runs(jit)
+  expect(seen).toEqual(runs(machine(false, words, regs, tagOf)))
+  return { jit, seen }
+}
+
+const esrOf = (m: Machine): bigint => m.cpu.getSysreg('ESR_EL1')
+const farOf = (m: Machine): bigint => m.cpu.getSysreg('FAR_EL1')
+/** EC 0x25 (data abort, same EL), DFSC 0x11 (synchronous tag check fault). */
+const isTagFault = (esr: bigint): boolean => esr >> 26n === 0x25n && (esr & 0x3fn) === 0x11n
+
+describe('uniform-tag entries (tag-summary.ts)', () => {
+  test('a page of one tag is read without checks; the guest retagging a granule of it (STG, same mapping) faults the next access', () => {
+    // ldr x1, [x21]; stg x22, [x21]; mov x12, #3; 1: subs x12, x12, #1; b.ne 1b;
+    // ldr x2, [x21] (llvm-mc). The first load makes a uniform entry for tag 5. The STG goes
+    // through that entry, which holds no tags, so it leaves for the interpreter; the loop
+    // after it brings the last load back into a translation, which must not find the entry:
+    // the interpreter's tag write empties the fast TLB.
+    const words = [...WARM, 0xf94002a1, 0xd9200ab6, 0xd280006c, 0xf100058c, 0x54ffffe1, 0xf94002a2]
+    const { jit } = both(words, { 21: tagged(5, TAGGED + 0x100), 22: tagged(9, 0) }, () => 5, [100])
+    expect(jit.cpu.jit!.stats.uniformFills).toBeGreaterThan(0)
+    expect(isTagFault(esrOf(jit))).toBe(true)
+    expect(farOf(jit)).toBe(tagged(5, TAGGED + 0x100))
+    expect(jit.memory.getTag(TAGGED + 0x100)).toBe(9)
+  })
+
+  test("a translation's STG through another mapping of the page cannot change its tags behind a uniform entry", () => {
+    // stg x25, [x23]; ldr x1, [x21]; stg x22, [x23]; ldr x2, [x24] (llvm-mc). x23 is the page
+    // through the second mapping, granule 0x10 of which first has tag 3 among tag 7's: the
+    // first STG (tag 7, in wasm, through a checked entry that may write tags) makes the page
+    // all 7s; the load through the first mapping then makes it a uniform entry, and from then
+    // on the checked entry of the other mapping must not store tags in wasm (its write key is
+    // taken away): the second STG (tag 2) goes to the interpreter, whose tag write empties the
+    // fast TLB, and the last load (tag 7, granule 0x10) faults.
+    const words = [...WARM, 0xd9200af9, 0xf94002a1, 0xd9200af6, 0xf9400302]
+    const regs = { 21: tagged(7, TAGGED + 0x800), 22: tagged(2, 0), 23: tagged(4, ALIAS + 0x100), 24: tagged(7, TAGGED + 0x100), 25: tagged(7, 0) }
+    const { jit } = both(words, regs, (g) => (g === 0x10 ? 3 : 7), [100])
+    expect(jit.cpu.jit!.stats.uniformFills).toBeGreaterThan(0)
+    expect(isTagFault(esrOf(jit))).toBe(true)
+    expect(farOf(jit)).toBe(tagged(7, TAGGED + 0x100))
+    expect(jit.memory.getTag(TAGGED + 0x100)).toBe(2)
+  })
+
+  test('the VMM retagging a granule between two runs of a loop over a uniform page: the loop faults there', () => {
+    // 1: ldrb w1, [x21, x9]; add x9, x9, #1; subs x10, x10, #1; b.ne 1b (llvm-mc) over 4 KiB
+    // of tag 0xc. After the first cut the VMM (the memory's setTag) retags the granule the
+    // loop reaches next but one; the loop's next access there must fault.
+    const words = [0x38696aa1, 0x91000529, 0xf100054a, 0x54ffffa1]
+    for (const first of [37, 400, 1601]) {
+      let retagged = 0
+      const { jit, seen } = both(words, { 21: tagged(0xc, TAGGED), 9: 0n, 10: 4096n }, () => 0xc, [first, 100_000], (m) => {
+        retagged = TAGGED + ((Number(m.cpu.getX(9)) + 16) & ~15)
+        m.memory.setTag(retagged, 1)
+      })
+      expect(seen).toHaveLength(2)
+      expect(jit.cpu.jit!.stats.uniformFills).toBeGreaterThan(0)
+      expect(isTagFault(esrOf(jit))).toBe(true)
+      expect(farOf(jit)).toBe(tagged(0xc, retagged))
+    }
+  })
+
+  test('a page the guest tags as a whole in a translation gets uniform entries after the run loop next enters one', () => {
+    // 1: st2g x21, [x21], #32; subs x10, x10, #1; b.ne 1b; sub x21, x21, #4096; mov x9, #0;
+    // mov x10, #4096; 2: ldrb w1, [x21, x9]; add x9, x9, #1; subs x10, x10, #1; b.ne 2b
+    // (llvm-mc): tag a page of mixed tags all 6, then read it, cut anywhere around the end of
+    // the tagging. The tagging loop's entry for the page is a checked one (the page was mixed
+    // when it was made), and only the run loop's next entry into a translation drops it (a
+    // translation's tag stores say so in the state page): the reading loop's fills then see
+    // the page all of one tag.
+    const words = [0xd9a026b5, 0xf100054a, 0x54ffffc1, 0xd14006b5, 0xd2800009, 0xd282000a, 0x38696aa1, 0x91000529, 0xf100054a, 0x54ffffa1]
+    for (const cut of [386, 390, 420, 2000, 9000]) {
+      const { jit } = both(words, { 21: tagged(6, TAGGED), 10: 128n }, (g) => g % 16, [cut, 100_000])
+      expect(jit.cpu.getX(10)).toBe(0n)
+      for (let g = 0; g < 256; g++) expect(jit.memory.getTag(TAGGED + 16 * g)).toBe(6)
+      expect(jit.cpu.jit!.stats.uniformFills).toBeGreaterThan(0)
+    }
+  })
+})
