@@ -33,14 +33,17 @@ export interface CpuMemory extends DescriptorMemory {
   /** The frame's allocation tags (MTE, a byte per granule); without it every tag reads 0 and writes are dropped. */
   frameTags?(pfn: number, allocate: boolean): FrameTags | null
   /**
-   * Tag summaries (PhysicalMemory's): the compiled tier's fast TLB skips the tag check on a
-   * frame whose tags are all one value when the pointer has that tag. uniformTag: that value
-   * or -1; markTagSummary: the tier now relies on it; noteTagWrite: a CPU wrote the frame's
-   * tags through frameTags' view (drops the mark and tells the watchers).
+   * Tag summaries (PhysicalMemory's), for the compiled tier's fast TLB, which skips the tag
+   * check on a frame whose tags are all one value when the pointer has that tag: that value,
+   * or -1 when the frame's tags differ.
    */
   uniformTag?(pfn: number): number
+  /** The tier now relies on the frame's tags staying one value (PhysicalMemory.markTagSummary). */
   markTagSummary?(pfn: number): void
+  /** Whether the frame is marked and its tags not written since. */
   hasTagSummary?(pfn: number): boolean
+  /** Adds a watcher told when a frame is marked and when a marked frame's tags are written. */
   watchTagSummaries?(watcher: TagSummaryWatcher): void
+  /** A CPU wrote the frame's tags through frameTags' view: drops its mark and tells the watchers. */
   noteTagWrite?(pfn: number): void
 }
