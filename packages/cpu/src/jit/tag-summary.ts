@@ -16,17 +16,11 @@
 // runs in this thread (the tier runs lockstep vCPUs only), so the flush happens before any
 // of them makes another access. The memory refuses marks when it is shared between threads.
 
-import type { TagSummaryWatcher } from '@tagvm/tag-memory'
 import type { CpuMemory } from '../memory.js'
 import { TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST, TLB_TAGS, TLB_WRITE_KEY } from './layout.js'
 
-/** The memory's tag summaries (PhysicalMemory's), when it has them. */
-interface TagSummaries {
-  uniformTag(pfn: number): number
-  markTagSummary(pfn: number): void
-  hasTagSummary(pfn: number): boolean
-  watchTagSummaries(watcher: TagSummaryWatcher): void
-}
+/** The memory's tag summaries (CpuMemory's optional methods, all present). */
+type TagSummaries = Required<Pick<CpuMemory, 'uniformTag' | 'markTagSummary' | 'hasTagSummary' | 'watchTagSummaries'>>
 
 /** A fill's choice for a tag-checked page (uniformChoice). */
 export const CHECKED = 0
@@ -35,7 +29,7 @@ export const UNIFORM = 1
 /** Checked, and no write key: the frame is marked and the pointer has another tag. */
 export const CHECKED_NO_WRITE = 2
 
-/** The key mask's high word for a uniform entry: VA[59:32] (TBI ignores VA[63:60] only). */
+/** The key mask's high word for a uniform entry: VA[59:32] (the tag in, VA[63:60] out as TBI has it). */
 export const UNIFORM_MASK_HI = 0x0fff_ffff
 
 /**
@@ -45,9 +39,9 @@ export const UNIFORM_MASK_HI = 0x0fff_ffff
  * an entry's TLB_HOST holds), `flush` empties the fast TLB.
  */
 export function watchTagSummaries(memory: CpuMemory, s32: Int32Array, tlb: number, dataOffset: (pfn: number) => number, flush: () => void): TagSummaries | null {
-  const m = memory as Partial<TagSummaries>
-  if (m.uniformTag === undefined || m.markTagSummary === undefined || m.hasTagSummary === undefined || m.watchTagSummaries === undefined) return null
-  const summaries = m as TagSummaries
+  const { uniformTag, markTagSummary, hasTagSummary, watchTagSummaries: watch } = memory
+  if (uniformTag === undefined || markTagSummary === undefined || hasTagSummary === undefined || watch === undefined) return null
+  const summaries = memory as TagSummaries
   summaries.watchTagSummaries({
     summarised: (pfn) => {
       // This CPU's checked entries for the frame: no more tag stores through them.
