@@ -1,4 +1,4 @@
-// Assembles every asm`...` snippet found in src/**/*.test.ts with llvm-mc (LLVM 14) and
+// Assembles every asm`...` snippet found in src/**/*.test.ts (src/jit/ too) with llvm-mc (LLVM 14) and
 // writes src/asm.generated.ts, so tests get real encodings without needing llvm-mc.
 //   npx tsx scripts/gen-asm.ts
 import { execFileSync } from 'node:child_process'
@@ -10,7 +10,7 @@ const srcDir = join(import.meta.dirname, '..', 'src')
 const benchDir = join(import.meta.dirname, '..', 'bench')
 const snippets = new Set<string>()
 const sources = [
-  ...readdirSync(srcDir).filter((f) => f.endsWith('.test.ts')).map((f) => join(srcDir, f)),
+  ...readdirSync(srcDir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.test.ts')).map((f) => join(srcDir, f)),
   ...readdirSync(benchDir).filter((f) => f.endsWith('.ts')).map((f) => join(benchDir, f)),
 ]
 for (const file of sources) {
@@ -24,7 +24,7 @@ function assemble(source: string): number[] {
   try {
     const obj = join(dir, 'a.o')
     const bin = join(dir, 'a.bin')
-    execFileSync('llvm-mc', ['-triple=aarch64', '-mattr=+v8.5a,+mte,+lse,+rcpc,+crc', '-filetype=obj', '-o', obj], {
+    execFileSync('llvm-mc', ['-triple=aarch64', '-mattr=+v8.5a,+mte,+lse,+rcpc,+crc,+fullfp16', '-filetype=obj', '-o', obj], {
       input: source.replace(/;/g, '\n') + '\n',
     })
     execFileSync('llvm-objcopy', ['-O', 'binary', '--only-section=.text', obj, bin])

@@ -114,7 +114,7 @@ export class Cpu {
     this.x = this.jit?.registers ?? new Int32Array(REG_SLOTS * 2)
     this.sys = this.jit?.sysRegisters ?? new Int32Array(STORED_SYSREGS.length * 2)
     this.spBank = this.jit?.spBank ?? new Int32Array(4)
-    this.fpRegs = new FpRegs(this.x, this.p, this.sys, 2 * SLOT.FPCR, 2 * SLOT.FPSR)
+    this.fpRegs = new FpRegs(this.x, this.p, this.sys, 2 * SLOT.FPCR, 2 * SLOT.FPSR, this.jit?.vregs)
     this.data = new DataPath(this)
     this.code = new CodeCache(this, options.blocks ?? true)
     this.mte = new MteUnit(this, this.data.frames)

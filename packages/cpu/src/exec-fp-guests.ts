@@ -9,6 +9,7 @@
 
 import { readFileSync } from 'node:fs'
 import { GUESTS, runGuest } from './guest-runner.js'
+import type { JitOptions } from './jit/jit.js'
 
 /** The FP/SIMD differential guests under guests/fpsimd. */
 export const FPSIMD_GUESTS = [
@@ -25,17 +26,20 @@ export interface FpsimdRun {
   readonly forms: number
   readonly instructions: number
   readonly finished: boolean
+  /** With the compiled tier: the share of the instructions retired in translations (else 0). */
+  readonly translatedShare: number
 }
 
-/** Runs guests/fpsimd/<guest> whole, or for `budget` instructions. */
-export function runFpsimdGuest(guest: string, budget?: number): FpsimdRun {
+/** Runs guests/fpsimd/<guest> whole, or for `budget` instructions; with `jit`, on the compiled tier. */
+export function runFpsimdGuest(guest: string, budget?: number, jit?: JitOptions): FpsimdRun {
   const recorded = readFileSync(`${GUESTS}fpsimd/${guest}/qemu.out`, 'latin1')
-  const run = runGuest(`fpsimd/${guest}`, budget ?? 4_000_000_000)
+  const run = runGuest(`fpsimd/${guest}`, budget ?? 4_000_000_000, true, undefined, jit)
   if (budget === undefined && !run.poweredOff) throw new Error(`${guest}: did not finish`)
   const output = run.output.slice(0, run.output.lastIndexOf('\n') + 1)
   const lines = output.split('\n').length - 1
   const expected = recorded.split('\n').slice(0, lines).join('\n') + (lines > 0 ? '\n' : '')
   // The header line and, for a whole run, the total line are not forms.
   const forms = Math.max(0, lines - 1 - (run.poweredOff ? 1 : 0))
-  return { output, expected, forms, instructions: run.instructions, finished: run.poweredOff }
+  const translatedShare = (run.machine.cpu.jit?.stats.retired ?? 0) / run.instructions
+  return { output, expected, forms, instructions: run.instructions, finished: run.poweredOff, translatedShare }
 }

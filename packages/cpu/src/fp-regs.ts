@@ -63,7 +63,7 @@ class PstateFpContext implements FpContext {
 
 export class FpRegs {
   /** V0-V31 (and the SIMD library's scratch registers); see the layout above. */
-  readonly vregs = new VRegs()
+  readonly vregs: VRegs
   /** FPCR / FPSR in cpu.sys. */
   readonly status: FpStatus
   /** What FP_HANDLERS take. */
@@ -73,9 +73,11 @@ export class FpRegs {
 
   /**
    * `x` is the CPU's general register array (lo/hi pairs, slot 31 reading zero), `p` its
-   * PSTATE array, `sys` its stored system registers with FPCR/FPSR low words at the indexes given.
+   * PSTATE array, `sys` its stored system registers with FPCR/FPSR low words at the indexes given;
+   * `vregs` where the registers live when not in a buffer of their own (the compiled tier's state page).
    */
-  constructor(x: Int32Array, p: Int32Array, sys: Int32Array, fpcrIndex: number, fpsrIndex: number) {
+  constructor(x: Int32Array, p: Int32Array, sys: Int32Array, fpcrIndex: number, fpsrIndex: number, vregs = new VRegs()) {
+    this.vregs = vregs
     const xWords = new Uint32Array(x.buffer, x.byteOffset, x.length)
     this.status = new StoredFpStatus(sys, fpcrIndex, fpsrIndex)
     this.fpContext = new PstateFpContext(this.vregs.u32, xWords, this.status, p)

@@ -61,6 +61,11 @@ export function compile(cpu: Cpu, word: number): Handler {
   return () => cpu.undefined()
 }
 
+/** Whether `compile` has semantics for the decoder's instruction id (the compiled tier asks, per instruction it forms a region of). */
+export function hasSemantics(id: number): boolean {
+  return BUILD_BY_ID[id] !== undefined
+}
+
 /** Whether `compile` has semantics for a decoder instruction name (for tests). */
 export function isImplemented(name: string): boolean {
   const id = INSTRUCTION_NAMES.indexOf(name as InstructionName)

@@ -6,15 +6,16 @@
 // and ISB, which goes on in the translation when the context synchronisation has nothing to do;
 // exclusives, CAS and the LSE atomics go through their handler the same way.
 
-import type { Instruction } from '@tagvm/a64'
+import { INSTRUCTION_FLAGS, InstructionFlag, type Instruction } from '@tagvm/a64'
 import { REG_DISCARD, REG_SP } from '../state.js'
 import {
-  CC_LIT, EXIT_STOP, EXIT_THROWN, FN_HELPER, HELPER_SYS, ST_CHAIN, ST_LEFT, ST_NZCV, ST_PC, ST_STOP, ST_STRICT_ALIGN, ST_SYS_OK, ST_TLB, SYS_ISB, SYS_ZVA,
+  CC_LIT, EXIT_STOP, EXIT_THROWN, FN_HELPER, HELPER_REGS_ONLY, HELPER_SYS, ST_CHAIN, ST_LEFT, ST_NZCV, ST_PC, ST_STOP, ST_STRICT_ALIGN, ST_SYS_OK, ST_TLB, SYS_ISB, SYS_ZVA,
   TLB_TAGS,
 } from './layout.js'
-import { isAtomic, type Block } from './region.js'
+import { isAtomic, isFpSimd, type Block } from './region.js'
 import type { Emitter } from './emit.js'
 import { MASK32, access, cond, lookup, setterKind } from './emit-ops.js'
+import { emitFp } from './emit-fp.js'
 import { sysregKey } from '../sysreg-encoding.js'
 import { Op } from './wasm-encoder.js'
 
@@ -58,6 +59,12 @@ export function emitSys(em: Emitter, b: Block, k: number): boolean {
       sysCall(em, b, k)
       return true
     default:
+      // FP/SIMD (region.ts isFpSimd): loads, stores and moves in wasm (emit-fp.ts), the rest
+      // through the handler, with the FP trap, faults and FPSR.
+      if (isFpSimd(d)) {
+        if (!emitFp(em, b, k)) sysCall(em, b, k, (INSTRUCTION_FLAGS[d.id]! & (InstructionFlag.LOAD | InstructionFlag.STORE)) === 0)
+        return true
+      }
       // Exclusives and atomics (region.ts isAtomic): the handler does the whole access, with
       // the exclusive monitor and, for vCPU threads, the global monitor's lock.
       if (!isAtomic(d)) return false
@@ -157,8 +164,9 @@ function isb(em: Emitter, b: Block, k: number): void {
  * on (NZCV reloaded: MSR NZCV), 1 to leave after the instruction (EXIT_STOP: the run loop
  * refetches; an interrupt may be unmasked, the fast TLB or the MTE tables may be stale, the
  * code may have been written), 2 when the handler threw (EXIT_THROWN, nothing written back).
+ * `regsOnly`: an FP/SIMD instruction that touches nothing but registers (HELPER_REGS_ONLY).
  */
-function sysCall(em: Emitter, b: Block, k: number): void {
+function sysCall(em: Emitter, b: Block, k: number, regsOnly = false): void {
   const fn = em.fn
   const off = b.insns[k]!.off
   const uncounted = b.insns.length - k - 1
@@ -170,7 +178,7 @@ function sysCall(em: Emitter, b: Block, k: number): void {
   em.nzcv()
   fn.mem(Op.i32Store, ST_NZCV)
   const helpers = em.region.helpers
-  fn.i32(helpers.length | HELPER_SYS).call(FN_HELPER).tee(em.c)
+  fn.i32(helpers.length | HELPER_SYS | (regsOnly ? HELPER_REGS_ONLY : 0)).call(FN_HELPER).tee(em.c)
   helpers.push(off)
   fn.get(em.state).mem(Op.i32Load, ST_NZCV).set(em.ccLit).i32(CC_LIT).set(em.ccOp)
   fn.if()

@@ -101,6 +101,12 @@ function randomInsn(next: () => number, index: number, length: number): number {
         w = ((size << 30) | (0b111 << 27) | ((next() % 2) << 23) | ((next() % 2) << 22) | (1 << 21) | (rs << 16) | ((swp ? 1 : 0) << 15) | ((swp ? 0 : next() % 8) << 12) | (base << 5) | (pick === 3 ? 31 : rt)) >>> 0
       }
     }
+    if (kind === 2 && next() % 3 === 0) {
+      // SIMD&FP data processing (op0 x111): moves, MOVI, the bitwise vector ops (in wasm), the
+      // FP arithmetic and compares (through their handler, FCMP setting NZCV). The loads/stores
+      // above are SIMD&FP ones when their bit 26 is set.
+      w = ((w & ~(0xf << 25)) | ([0b0111, 0b1111][next() % 2]! << 25)) >>> 0
+    }
     if (kind === 0 && next() % 6 === 0) {
       // Hints (NOP, YIELD, PACIASP, AUTIASP, BTI, CSDB...: the tier runs those the interpreter
       // runs as NOPs; WFE/WFI/SEV stay out) and DSB/DMB.
@@ -141,6 +147,11 @@ interface Setup {
   tagOf?: (g: number) => number
   /** Doublewords written over the data (address, value) once memory and tags are set. */
   poke?: [number, bigint][]
+  /** CPACR_EL1.FPEN lets FP/SIMD run at EL1 (else every FP/SIMD instruction traps). */
+  fpen?: boolean
+  /** V0-V31 at the start, and FPCR. */
+  vregs?: bigint[]
+  fpcr?: bigint
 }
 
 function randomSetup(next: () => number): Setup {
@@ -167,6 +178,15 @@ function randomSetup(next: () => number): Setup {
     tcf: next() % 4, tco: next() % 4 === 0 ? 1 : 0, mmu: next() % 4 !== 0,
     rgsr: BigInt((next() & 0xffff) << 8 | (next() & 15)), gcr: BigInt(next() % 4 === 0 ? next() & 0xffff : 1),
     strictAlign: next() % 5 === 0,
+    fpen: next() % 8 !== 0,
+    // V registers: random bits, or doubles / floats of small integers (finite arithmetic).
+    vregs: Array.from({ length: 32 }, () => {
+      const k = next() % 3
+      if (k === 0) return (r64() << 64n) | r64()
+      const lane = (): bigint => BigInt(k === 1 ? 0x4000_0000 + (next() % 4096) * 0x1_0000 : next() % 2 === 0 ? 0x4100_0000 : 0xc0a0_0000)
+      return k === 1 ? ((lane() << 96n) | (lane() << 32n)) : (lane() << 96n) | (lane() << 64n) | (lane() << 32n) | lane()
+    }),
+    fpcr: next() % 4 === 0 ? BigInt(next() & 0x07c8_0000) : 0n,
   }
 }
 
@@ -213,13 +233,18 @@ function start(m: Machine, setup: Setup): void {
   setup.regs.forEach((v, r) => cpu.setX(r, v))
   cpu.sp = setup.sp
   cpu.pstate = ((setup.nzcv << 28) | (setup.tco << 25) | 0x3c5) >>> 0
+  cpu.setSysreg('CPACR_EL1', setup.fpen === true ? 3n << 20n : 0n)
+  cpu.setSysreg('FPCR', setup.fpcr ?? 0n)
+  cpu.setSysreg('FPSR', 0n)
+  for (let n = 0; n < 32; n++) cpu.setV(n, setup.vregs?.[n] ?? 0n)
   cpu.pc = BigInt(CODE)
 }
 
 function snapshot(cpu: Cpu, retired: number): string {
   const regs = Array.from({ length: 31 }, (_, r) => cpu.getX(r).toString(16))
-  const sys = ['ESR_EL1', 'FAR_EL1', 'ELR_EL1', 'SPSR_EL1', 'TFSR_EL1', 'RGSR_EL1'].map((n) => cpu.getSysreg(n as 'ESR_EL1').toString(16))
-  return JSON.stringify({ regs, sp: cpu.sp.toString(16), pc: cpu.pc.toString(16), pstate: cpu.pstate.toString(16), sys, retired })
+  const sys = ['ESR_EL1', 'FAR_EL1', 'ELR_EL1', 'SPSR_EL1', 'TFSR_EL1', 'RGSR_EL1', 'FPSR'].map((n) => cpu.getSysreg(n as 'ESR_EL1').toString(16))
+  const v = Array.from({ length: 32 }, (_, n) => cpu.getV(n).toString(16))
+  return JSON.stringify({ regs, sp: cpu.sp.toString(16), pc: cpu.pc.toString(16), pstate: cpu.pstate.toString(16), sys, v, retired })
 }
 
 function memoryDigest(m: Machine): string {
@@ -247,10 +272,10 @@ function play(m: Machine, setup: Setup, budgets: number[]): string[] {
 }
 
 describe('compiled tier vs interpreter on random programs', () => {
-  test('400 random programs: same state after every run, whatever the budgets', () => {
+  test('500 random programs: same state after every run, whatever the budgets', () => {
     const next = rng(0x5eed)
     let translatedRuns = 0
-    for (let round = 0; round < 400; round++) {
+    for (let round = 0; round < 500; round++) {
       const setup = randomSetup(next)
       const budgets = [1 + (next() % 7), 1 + (next() % 50), 1000, 10_000]
       const interp = machine(false, setup)

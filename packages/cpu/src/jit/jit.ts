@@ -21,13 +21,14 @@ import type { CodePage } from '../code-cache.js'
 import type { Cpu } from '../cpu.js'
 import { PS, REG_SLOTS } from '../state.js'
 import { SLOT, STORED_SYSREGS } from '../sysreg-table.js'
+import { VRegs } from '../simd/vregs.js'
 import { isbHandler, sysFlags, sysregLookup, type SysregLookup } from './sysreg-wasm.js'
 import { ChainRegions, watchMmu } from './mmu-watch.js'
 import { chainDispatcher, regionModule } from './region-module.js'
 import { compile } from '../handlers.js'
 import { addgTable, crcTable } from './emit-more.js'
 import {
-  CRC_TABLE_BYTES, EXIT_BRANCH, EXIT_STOP, EXIT_THROWN, HASH_BLOCK, HASH_ENTRIES, HASH_ENTRY_BYTES, HASH_GEN, HASH_KEY, HASH_SLOT, HELPER_SYS, STATE_BYTES,
+  CRC_TABLE_BYTES, EXIT_BRANCH, EXIT_STOP, EXIT_THROWN, HASH_BLOCK, HASH_ENTRIES, HASH_ENTRY_BYTES, HASH_GEN, HASH_KEY, HASH_SLOT, HELPER_REGS_ONLY, HELPER_SYS, STATE_BYTES, ST_VREGS,
   ST_CHAIN, ST_CHAIN_GEN, ST_HASH, ST_TAGS_STORED, ST_SP_BANK, ST_SYSREGS, ST_SYS_OK, ST_HOPS, ST_STRICT_ALIGN, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_LEFT, ST_NZCV, ST_PAGE_VA, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES,
 } from './layout.js'
 import { CHECKED, CHECKED_NO_WRITE, UNIFORM, UNIFORM_MASK_HI, uniformChoice, watchTagSummaries } from './tag-summary.js'
@@ -98,6 +99,8 @@ export class Jit {
   readonly sysRegisters: Int32Array
   /** The Cpu's banked stack pointers (its `spBank`), inside the wasm memory (MRS/MSR SP_EL0 in wasm). */
   readonly spBank: Int32Array
+  /** The Cpu's SIMD&FP registers, inside the wasm memory (FP/SIMD loads, stores and moves in wasm). */
+  readonly vregs: VRegs
   readonly threshold: number
   readonly stats: JitStats = newJitStats()
   private readonly wasm: WasmMemory
@@ -167,6 +170,7 @@ export class Jit {
     this.registers = new Int32Array(this.wasm.buffer, this.base + ST_X, REG_SLOTS * 2)
     this.sysRegisters = new Int32Array(this.wasm.buffer, this.base + ST_SYSREGS, STORED_SYSREGS.length * 2)
     this.spBank = new Int32Array(this.wasm.buffer, this.base + ST_SP_BANK, 4)
+    this.vregs = new VRegs(this.wasm.buffer, this.base + ST_VREGS)
     this.sysregs = sysregLookup(cpu)
     this.fillImport = (lo, hi, isWrite) => this.fill(lo, hi, isWrite)
     this.summaries = watchTagSummaries(cpu.memory, this.s32, this.base + ST_TLB, this.wasmOffset, () => this.flushTlb())
@@ -412,7 +416,7 @@ export class Jit {
       return decode(word).name === 'ISB' ? isbHandler(this.cpu) : compile(this.cpu, word)
     })
     const helper = (h: number): number => {
-      if ((h & HELPER_SYS) !== 0) return this.sysCall(handlers[h & ~HELPER_SYS]!)
+      if ((h & HELPER_SYS) !== 0) return this.sysCall(handlers[h & ~(HELPER_SYS | HELPER_REGS_ONLY)]!, (h & HELPER_REGS_ONLY) !== 0)
       // The handler reads and writes RGSR_EL1 in the Cpu (IRG with an Xm exclusion).
       this.syncRgsr()
       const r = handlers[h]!()
@@ -447,9 +451,10 @@ export class Jit {
    * translation goes on; 1: it leaves after the instruction (the handler asked for a refetch:
    * unmasked interrupts, context changes, code written or translations dropped; or the fast TLB or the ADDG table is
    * stale now, or a stop was requested); 2: the handler threw (an exception taken, an exit to
-   * the VMM), kept for `enter` to rethrow.
+   * the VMM), kept for `enter` to rethrow. `regsOnly`: an FP/SIMD instruction that reads and
+   * writes only registers (V, X, FPSR, NZCV), which can change nothing the checks below look at.
    */
-  private sysCall(handler: () => number): number {
+  private sysCall(handler: () => number, regsOnly: boolean): number {
     const cpu = this.cpu
     const s = this.s32
     const b = this.base >> 2
@@ -472,6 +477,7 @@ export class Jit {
     }
     nzcv = (p[PS.N]! << 31) | (p[PS.Z]! << 30) | (p[PS.C]! << 29) | (p[PS.V]! << 28)
     s[b + ST_NZCV / 4] = nzcv
+    if (regsOnly) return 0
     s[b + ST_RGSR / 4] = cpu.sys[2 * SLOT.RGSR_EL1]!
     const code = cpu.code
     // SCTLR_EL1.A or M changed (MSR): ST_STRICT_ALIGN is set again at the next entry.

@@ -4,6 +4,7 @@
 // baked into the generated code as constants.
 
 import { STORED_SYSREGS } from '../sysreg-table.js'
+import { VREGS_BYTES } from '../simd/vregs.js'
 
 /** X0..X30 (slots 0..30), the zero slot 31, SP (32) and the discard slot 33, as i64: the Cpu's `x` array. */
 export const ST_X = 0
@@ -124,6 +125,8 @@ export const SYS_SP_EL0 = 2
 export const SYS_ZVA = 4
 /** An ISB's refetch would do nothing (no interrupt line or HCR_EL2.VI/VF up, PSTATE.IL clear). */
 export const SYS_ISB = 8
+/** FP/SIMD instructions may run (CPACR_EL1.FPEN and CPTR_EL2.TFP do not trap them at this EL: Cpu.fpEnabled). */
+export const SYS_FP = 16
 /**
  * The Cpu's stored system registers (its `sys` array: lo/hi pairs by SLOT, so register `slot`
  * is the i64 at ST_SYSREGS + 8 * slot) and then its banked stack pointers (`spBank`: SP_EL0,
@@ -139,7 +142,13 @@ export const HASH_SLOT = 8
 export const HASH_BLOCK = 12
 export const HASH_GEN = 16
 
-export const STATE_BYTES = ST_HASH + HASH_ENTRIES * HASH_ENTRY_BYTES
+/**
+ * The SIMD&FP registers (the Cpu's `fpRegs.vregs`: V0-V31, 16 bytes each, little-endian, then
+ * the SIMD library's scratch registers), which live here so that translations load, store and
+ * move them in wasm (emit-fp.ts).
+ */
+export const ST_VREGS = ST_HASH + HASH_ENTRIES * HASH_ENTRY_BYTES
+export const STATE_BYTES = ST_VREGS + VREGS_BYTES
 
 /** Exit codes a translation returns. */
 export const EXIT_BRANCH = 0
@@ -156,6 +165,12 @@ export const EXIT_STOP = 3
 export const EXIT_THROWN = 4
 /** `helper` index bit: the instruction is a system instruction, run with the Cpu's state brought up to date (emit-sys.ts). */
 export const HELPER_SYS = 1 << 30
+/**
+ * `helper` index bit with HELPER_SYS: an FP/SIMD instruction that only reads and writes
+ * registers (V, X, FPSR, NZCV): the runtime skips the checks for state such an instruction
+ * cannot change (jit.ts fpCall).
+ */
+export const HELPER_REGS_ONLY = 1 << 29
 
 /** Lazy NZCV: how the (a, b) operands held by a translation give the flags. */
 export const CC_LIT = 0

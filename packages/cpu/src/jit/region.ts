@@ -3,7 +3,8 @@
 // its block. An instruction the translator does not implement ends its block there; the
 // translation leaves for the interpreter at it.
 
-import { decode, type Instruction } from '@tagvm/a64'
+import { INSTRUCTION_FLAGS, InstructionFlag, decode, type Instruction } from '@tagvm/a64'
+import { hasSemantics } from '../handlers.js'
 import { REG_DISCARD, REG_SP, REG_ZR } from '../state.js'
 
 export interface Insn {
@@ -103,8 +104,21 @@ const isBranch = (d: Instruction): boolean => {
 /** Whether execution never goes on to the next instruction after this one (B, BL, BR, BLR, RET). */
 export const isUnconditionalBranch = (d: Instruction): boolean => isBranch(d) && !targets({ off: 0, d }).fall
 
-/** ADCS/SBCS leave NZCV itself, not operands a reader could compare (see emit-sys.ts). */
-const setsLiteralFlags = (d: Instruction): boolean => d.name === 'ADCS' || d.name === 'SBCS'
+/**
+ * ADCS/SBCS leave NZCV itself, not operands a reader could compare (see emit-sys.ts); so do the
+ * instructions run by their handler that may write NZCV (MSR NZCV, the FP compares, FJCVTZS): a
+ * later reader in the block must read NZCV, not compare an earlier setter's operands. (A handler
+ * that leaves NZCV alone leaves those operands valid: sysCall does not touch them.)
+ */
+const setsLiteralFlags = (d: Instruction): boolean => {
+  switch (d.name) {
+    case 'ADCS': case 'SBCS': case 'MSR_r':
+    case 'FCMP_f': case 'FCMP_fz': case 'FCMPE_f': case 'FCMPE_fz': case 'FCCMP_f': case 'FCCMPE_f': case 'FJCVTZS':
+      return true
+    default:
+      return false
+  }
+}
 
 export const setsFlags = (d: Instruction): boolean =>
   /^(ADDS|SUBS|ANDS|BICS)_/.test(d.name) || d.name.startsWith('CCMP') || d.name.startsWith('CCMN') || setsLiteralFlags(d)
@@ -320,8 +334,21 @@ export function isSysSupported(d: Instruction): boolean {
     case 'MRS': case 'MSR_r': case 'MSR_i': case 'SYS': case 'ISB':
       return true
     default:
-      return isAtomic(d)
+      return isAtomic(d) || isFpSimd(d)
   }
+}
+
+/**
+ * FP/SIMD instructions the interpreter has semantics for: run by their handler inside a
+ * translation (emit-sys.ts sysCall), with the FP trap (CPACR_EL1.FPEN, CPTR_EL2.TFP), faults
+ * and FPSR flags exactly as the interpreter takes them, instead of leaving the translation
+ * for each (an FP loop used to leave at every FP instruction and ran slower translated than
+ * interpreted). Their general-register operands are not in registersOf: nothing that reads
+ * it may keep a value across them (emit-tags.ts treats them as neither plain accesses nor
+ * register arithmetic: groups forgotten, no shared check, no loop cache).
+ */
+export function isFpSimd(d: Instruction): boolean {
+  return (INSTRUCTION_FLAGS[d.id]! & InstructionFlag.FP) !== 0 && hasSemantics(d.id)
 }
 
 /**

@@ -15,7 +15,7 @@ import { SYSOP_ROWS } from '../sysop-table.js'
 import { SLOT, SYSREG_ROWS, isStored, type SysRegDesc } from '../sysreg-table.js'
 import { HCR, SCTLR } from '../constants.js'
 import { PS } from '../state.js'
-import { ST_SP_BANK, ST_SYSREGS, SYS_EL1, SYS_ISB, SYS_SP_EL0, SYS_ZVA } from './layout.js'
+import { ST_SP_BANK, ST_SYSREGS, SYS_EL1, SYS_FP, SYS_ISB, SYS_SP_EL0, SYS_ZVA } from './layout.js'
 
 /** Where a register a translation reads or writes in wasm lives, and the ST_SYS_OK bits the access needs. */
 export interface SysregInWasm {
@@ -72,6 +72,8 @@ export function sysFlags(cpu: Cpu): number {
   if ((el1 || (cpu.sys[2 * SLOT.SCTLR_EL1]! & SCTLR.DZE) !== 0) && (cpu.hcrLo & HCR.TDZ) === 0 && (cpu.sys[2 * SLOT.DCZID_EL0]! & 0x1f) === 4) flags |= SYS_ZVA
   // ISB: as isbHandler, nothing for the refetch to do (code written since is ST_CHAIN's, tested in wasm).
   if (!refetchTakesSomething(cpu)) flags |= SYS_ISB
+  // FP/SIMD in wasm (emit-fp.ts): CPACR_EL1.FPEN and CPTR_EL2.TFP change only through MSR (a handler) or between runs.
+  if (cpu.fpEnabled()) flags |= SYS_FP
   return flags
 }
 

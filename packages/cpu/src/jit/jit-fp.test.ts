@@ -1,0 +1,113 @@
+// FP/SIMD in translations (emit-fp.ts, and the handler path of emit-sys.ts): the loads, stores
+// and moves done in wasm, in every size and addressing form, against the interpreter; the FP
+// trap raised from the middle of a translation; a pair across a page; and the QEMU-recorded
+// FP/SIMD guests run translated.
+
+import { describe, expect, test } from 'vitest'
+import { FPSIMD_GUESTS, runFpsimdGuest } from '../exec-fp-guests.js'
+import { runGuest } from '../guest-runner.js'
+import { RAM_BASE, asm, enableIdentityMmu, makeMachine } from '../test-helpers.js'
+import type { Cpu } from '../cpu.js'
+
+const CODE = RAM_BASE + 0x20_0000
+const SRC = RAM_BASE + 0x30_0000
+const DST = RAM_BASE + 0x34_0000
+const VBAR = RAM_BASE + 0x1000
+
+// One round reads 152 bytes from x1 and writes 208 from x2 in every form the tier does in wasm,
+// moves between registers, and runs instructions through their handler (FADD; FCMP and MSR NZCV,
+// each after a CMP in the same block whose flags a later CSET must not use).
+const LOOP = asm`1: ldr b0, [x1]; ldr h1, [x1, #2]; ldr s2, [x1, #4]; ldr d3, [x1, #8]; ldr q4, [x1, #16]; ldur q5, [x1, #3]; ldr q6, [x1, #16]!; ldr d7, [x1], #8; ldr s8, [x1, x4, lsl #2]; ldr q9, [x1, w5, sxtw]; ldp s10, s11, [x1]; ldp d12, d13, [x1, #16]!; ldp q14, q15, [x1], #32; ldnp q16, q17, [x1]; fmov s18, w6; fmov d19, x7; fmov h20, w6; fmov w8, s18; fmov x9, d19; fmov d21, d19; fmov s22, s2; fmov h23, h1; movi v24.2d, #0xff00ff00ff00ff00; movi d25, #0xffff0000ffff0000; and v26.16b, v4.16b, v6.16b; orr v27.8b, v4.8b, v9.8b; eor v28.16b, v14.16b, v15.16b; bic v29.16b, v16.16b, v17.16b; mov v30.16b, v4.16b; fadd d31, d3, d12; cmp x4, #100; fcmp d3, d12; cset x10, gt; add x13, x13, x10; cmp x4, #100; msr nzcv, x14; cset x15, ge; add x16, x16, x15; str b0, [x2]; str h1, [x2, #2]; str s2, [x2, #4]; str d3, [x2, #8]; str q4, [x2, #16]; stur q5, [x2, #35]; stp q26, q27, [x2, #64]; stp d28, d29, [x2, #96]!; str q30, [x2], #16; str q31, [x2, x4]; stnp q24, q25, [x2, #32]; add x11, x11, x8; add x12, x12, x9; subs x3, x3, #1; b.ne 1b; hvc #0xf00d`
+
+interface Run {
+  state: string
+  translated: number
+}
+
+function snapshot(cpu: Cpu, exit: string): string {
+  const x = Array.from({ length: 31 }, (_, r) => cpu.getX(r).toString(16))
+  const v = Array.from({ length: 32 }, (_, n) => cpu.getV(n).toString(16))
+  const sys = (['ESR_EL1', 'FAR_EL1', 'ELR_EL1', 'FPSR'] as const).map((n) => cpu.getSysreg(n).toString(16))
+  return JSON.stringify({ exit, x, v, sys, pc: cpu.pc.toString(16), pstate: cpu.pstate.toString(16), retired: cpu.retired })
+}
+
+/** Runs LOOP for `rounds` with x1 at SRC + srcOffset; fpenFrom: the round from which FP is off (the trap), or never. */
+function run(jit: boolean, rounds: number, srcOffset: number, fpOffAfter?: number): Run {
+  const m = makeMachine(16 << 20, true, false, jit ? { threshold: 1 } : undefined)
+  const cpu = m.cpu
+  enableIdentityMmu(m)
+  for (let k = 0; k < 16; k++) m.memory.write32(VBAR + 0x80 * k, (0xd4000002 | ((0x100 + k) << 5)) >>> 0)
+  cpu.setSysreg('VBAR_EL1', BigInt(VBAR))
+  LOOP.forEach((w, i) => m.memory.write32(CODE + 4 * i, w))
+  cpu.invalidateCode(CODE, 4 * LOOP.length)
+  for (let i = 0; i < 0x4_0000; i += 4) m.memory.write32(SRC + i, (Math.imul(i, 0x9e3779b1) ^ (i >>> 3)) >>> 0)
+  cpu.setSysreg('CPACR_EL1', 3n << 20n)
+  cpu.setX(1, BigInt(SRC + srcOffset))
+  cpu.setX(2, BigInt(DST))
+  cpu.setX(3, BigInt(rounds))
+  cpu.setX(4, 5n)
+  cpu.setX(5, 0xffff_fff0n) // SXTW: -16
+  cpu.setX(6, 0x3fc0_1234n)
+  cpu.setX(7, 0x4009_21fb_5444_2d18n)
+  cpu.pstate = 0x3c5
+  cpu.pc = BigInt(CODE)
+  const states: string[] = []
+  let exit = cpu.run(fpOffAfter ?? 1_000_000)
+  if (fpOffAfter !== undefined) {
+    // FP/SIMD off from here: the next FP/SIMD instruction, inside the translation, traps (EC 0x07).
+    cpu.setSysreg('CPACR_EL1', 0n)
+    states.push(snapshot(cpu, exit.kind))
+    exit = cpu.run(1_000_000)
+  }
+  states.push(snapshot(cpu, exit.kind))
+  let dst = 0
+  for (let i = 0; i < 0x4_0000; i += 4) dst = (Math.imul(dst, 31) + m.memory.read32(DST + i)) | 0
+  states.push(dst.toString(16))
+  return { state: states.join('\n'), translated: cpu.jit?.stats.retired ?? 0 }
+}
+
+describe('FP/SIMD in translations', () => {
+  test('loads, stores and moves of every size and form, in a translated loop: the interpreter\'s registers, FPSR, flags and memory', () => {
+    const reference = run(false, 40, 0)
+    const got = run(true, 40, 0)
+    expect(got.state).toBe(reference.state)
+    // The loop (50 instructions a round) ran in translations, not instruction by instruction.
+    expect(got.translated).toBeGreaterThan(35 * LOOP.length)
+  })
+
+  test('misaligned and page-crossing accesses (Q across a page, a pair split by a page): as the interpreter', () => {
+    for (const offset of [1, 7, 0xff8 - 152, 0xff0 - 16, 0xfe9]) {
+      expect(run(true, 12, offset).state, `offset ${offset}`).toBe(run(false, 12, offset).state)
+    }
+  })
+
+  test('FP/SIMD turned off between runs: the trap from inside the translation, with the interpreter\'s ESR, ELR and count', () => {
+    for (const cut of [61, 75, 99, 120]) {
+      const reference = run(false, 10, 0, cut)
+      // The reference took the trap: EC 0x07 in ESR_EL1.
+      const esr = BigInt('0x' + (JSON.parse(reference.state.split('\n')[1]!) as { sys: string[] }).sys[0]!)
+      expect(esr >> 26n).toBe(7n)
+      expect(run(true, 10, 0, cut).state, `cut ${cut}`).toBe(reference.state)
+    }
+  })
+})
+
+describe('the QEMU-recorded FP/SIMD guests with the compiled tier on', () => {
+  test.each(FPSIMD_GUESTS)('%s, first 4 M instructions: QEMU\'s lines', (guest) => {
+    const translated = runFpsimdGuest(guest, 4_000_000, { threshold: 1 })
+    expect(translated.forms).toBeGreaterThan(0)
+    expect(translated.output).toBe(translated.expected)
+  })
+  test('bench-memcpy whole at the default threshold: QEMU\'s output, nearly all of it retired in translations', () => {
+    const run = runFpsimdGuest('bench-memcpy', undefined, {})
+    expect(run.output).toBe(run.expected)
+    expect(run.translatedShare).toBeGreaterThan(0.9)
+  })
+  test.each(['bench-matmul', 'bench-dot'])('%s, first 6 M instructions at the default threshold: the interpreter\'s registers, V registers and FPSR', (guest) => {
+    const state = (jit: boolean): string => {
+      const { machine } = runGuest(`fpsimd/${guest}`, 6_000_000, true, undefined, jit ? {} : undefined)
+      return snapshot(machine.cpu, '')
+    }
+    expect(state(true)).toBe(state(false))
+  })
+})
