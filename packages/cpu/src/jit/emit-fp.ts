@@ -16,6 +16,7 @@ import type { Instruction } from '@tagvm/a64'
 import { REG_DISCARD, REG_SP } from '../state.js'
 import type { Emitter } from './emit.js'
 import { access, extended } from './emit-ops.js'
+import { emitFpArith } from './emit-fp-arith.js'
 import { ST_SYS_OK, ST_VREGS, SYS_FP } from './layout.js'
 import type { Block } from './region.js'
 import { Op } from './wasm-encoder.js'
@@ -29,8 +30,11 @@ const highOf = (n: number): number => ST_VREGS + 16 * n + 8
 const LOAD_BY_LOG2 = [Op.i64Load8U, Op.i64Load16U, Op.i64Load32U, Op.i64Load]
 const STORE_BY_LOG2 = [Op.i64Store8, Op.i64Store16, Op.i64Store32, Op.i64Store]
 
-/** Emits FP/SIMD instruction k of block b in wasm; false when it goes through its handler instead. */
-export function emitFp(em: Emitter, b: Block, k: number): boolean {
+/**
+ * Emits FP/SIMD instruction k of block b in wasm; false when it goes through its handler instead.
+ * `handler` emits that (emit-sys.ts sysCall), for the arithmetic that falls back to it at run time.
+ */
+export function emitFp(em: Emitter, b: Block, k: number, handler: () => void): boolean {
   const d: Instruction = b.insns[k]!.d
   switch (d.name) {
     case 'LDR_f': case 'STR_f': case 'LDUR_f': case 'STUR_f':
@@ -84,7 +88,8 @@ export function emitFp(em: Emitter, b: Block, k: number): boolean {
       bitwise(em, d.name, d.q, d.rd, d.rn, d.rm)
       return true
     default:
-      return false
+      // FADD/FSUB/FMUL/FMLA: in wasm when that is exact (emit-fp-arith.ts), else the handler.
+      return emitFpArith(em, b, k, () => fpAllowed(em, b, k), handler)
   }
 }
 

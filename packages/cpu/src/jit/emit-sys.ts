@@ -62,7 +62,8 @@ export function emitSys(em: Emitter, b: Block, k: number): boolean {
       // FP/SIMD (region.ts isFpSimd): loads, stores and moves in wasm (emit-fp.ts), the rest
       // through the handler, with the FP trap, faults and FPSR.
       if (isFpSimd(d)) {
-        if (!emitFp(em, b, k)) sysCall(em, b, k, (INSTRUCTION_FLAGS[d.id]! & (InstructionFlag.LOAD | InstructionFlag.STORE)) === 0)
+        const regsOnly = (INSTRUCTION_FLAGS[d.id]! & (InstructionFlag.LOAD | InstructionFlag.STORE)) === 0
+        if (!emitFp(em, b, k, () => sysCall(em, b, k, regsOnly))) sysCall(em, b, k, regsOnly)
         return true
       }
       // Exclusives and atomics (region.ts isAtomic): the handler does the whole access, with

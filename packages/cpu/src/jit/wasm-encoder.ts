@@ -5,6 +5,8 @@
 
 export const I32 = 0x7f
 export const I64 = 0x7e
+export const F32 = 0x7d
+export const F64 = 0x7c
 export const FUNCREF = 0x70
 const EMPTY_BLOCK = 0x40
 
@@ -27,6 +29,10 @@ export const Op = {
   i64Xor: 0x85, i64Shl: 0x86, i64ShrS: 0x87, i64ShrU: 0x88, i64Rotr: 0x8a,
   i32WrapI64: 0xa7, i64ExtendI32S: 0xac, i64ExtendI32U: 0xad,
   i32Extend8S: 0xc0, i32Extend16S: 0xc1, i64Extend8S: 0xc2, i64Extend16S: 0xc3, i64Extend32S: 0xc4,
+  f32Load: 0x2a, f64Load: 0x2b, f32Store: 0x38, f64Store: 0x39,
+  f32Add: 0x92, f32Sub: 0x93, f32Mul: 0x94, f64Add: 0xa0, f64Sub: 0xa1, f64Mul: 0xa2,
+  f32DemoteF64: 0xb6, f64PromoteF32: 0xbb, i32ReinterpretF32: 0xbc, i64ReinterpretF64: 0xbd, f32ReinterpretI32: 0xbe,
+  f64ReinterpretI64: 0xbf, f64Abs: 0x99, f64Gt: 0x64,
 } as const
 
 export function uleb(out: number[], v: number): void {
