@@ -2,7 +2,7 @@
 // several wasm instructions, the memory fast path, conditions), split out of emit.ts.
 
 import {
-  FN_COND, FN_FILL, ST_STRICT_ALIGN, CC_ADD32, CC_ADD64, CC_LOGIC32, CC_LOGIC64, CC_SUB32, CC_SUB64, ST_TLB, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST, TLB_MASK, TLB_READ_KEY, TLB_TAGS,
+  FN_COND, FN_FILL, ST_STRICT_ALIGN, CC_ADD32, CC_ADD64, CC_LOGIC32, CC_LOGIC64, CC_SUB32, CC_SUB64, ST_TLB, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST, TLB_MASK, TLB_READ_KEY,
   TLB_WRITE_KEY,
 } from './layout.js'
 import { type Block } from './region.js'
@@ -175,8 +175,9 @@ export function access(
     if (mayMisalign && elem > 1 && !unchecked) {
       // The tag check looked at the first byte's granule: a misaligned access reaching into the
       // next granule of a tag-checked page leaves for the interpreter.
+      // (tg: the entry's tags word, which the check has just read.)
       fn.get(em.c).i32(15).op(Op.i32And).i32(16 - elem).op(Op.i32GtU)
-      fn.get(em.e).mem(Op.i32Load, em.base + ST_TLB + TLB_TAGS).i32(1).op(Op.i32And, Op.i32Eqz, Op.i32And)
+      fn.get(em.tg).i32(1).op(Op.i32And, Op.i32Eqz, Op.i32And)
       em.exitIf(b, k)
     }
     return

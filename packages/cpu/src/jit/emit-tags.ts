@@ -195,6 +195,32 @@ function taint(d: Instruction, loaded: Set<number>): boolean {
   return changed
 }
 
+const spanCache = new WeakMap<Emitter, [number, number][]>()
+
+/** The cached loops' first and last block indices (see regionLoops). */
+function loopSpans(em: Emitter): [number, number][] {
+  let merged = spanCache.get(em)
+  if (merged !== undefined) return merged
+  const { blocks, blockAt } = em.region
+  const spans: [number, number][] = []
+  blocks.forEach((b, i) => {
+    const t = b.term
+    const j = t.kind === 'jump' || t.kind === 'cond' ? blockAt.get(t.target) : undefined
+    if (j === undefined || j > i) return
+    for (let x = j; x <= i; x++) if (!loopSafe(blocks[x]!)) return
+    spans.push([j, i])
+  })
+  spans.sort((x, y) => x[0] - y[0])
+  merged = []
+  for (const [lo, hi] of spans) {
+    const last = merged[merged.length - 1]
+    if (last !== undefined && lo <= last[1]) last[1] = Math.max(last[1], hi)
+    else merged.push([lo, hi])
+  }
+  spanCache.set(em, merged)
+  return merged
+}
+
 /**
  * The region's cached loops, by block index: the blocks between a backward branch (or a
  * block's branch to itself) and its target, when every one of them is in the region and holds
@@ -207,23 +233,8 @@ function regionLoops(em: Emitter): Map<number, Loop> {
   if (byBlock !== undefined) return byBlock
   byBlock = new Map()
   loops.set(em, byBlock)
-  const { blocks, blockAt } = em.region
-  const spans: [number, number][] = []
-  blocks.forEach((b, i) => {
-    const t = b.term
-    const j = t.kind === 'jump' || t.kind === 'cond' ? blockAt.get(t.target) : undefined
-    if (j === undefined || j > i) return
-    for (let x = j; x <= i; x++) if (!loopSafe(blocks[x]!)) return
-    spans.push([j, i])
-  })
-  spans.sort((x, y) => x[0] - y[0])
-  const merged: [number, number][] = []
-  for (const [lo, hi] of spans) {
-    const last = merged[merged.length - 1]
-    if (last !== undefined && lo <= last[1]) last[1] = Math.max(last[1], hi)
-    else merged.push([lo, hi])
-  }
-  for (const [lo, hi] of merged) {
+  const { blocks } = em.region
+  for (const [lo, hi] of loopSpans(em)) {
     const members = blocks.slice(lo, hi + 1)
     // Registers (and NZCV) that may hold, somewhere in the loop, a value that depends on one
     // loaded in it, round the back edges too: iterate to a fixed point (writes only add).
@@ -358,8 +369,23 @@ export function regionGroups(em: Emitter): Map<number, Group> {
       }
     }
   }
+  // A base register a loop steps (writes other than by a load, with an access off it in the
+  // loop: bench-alloc's fill loop) is left to the loop's cache: its group would be forgotten at
+  // every step, each forgetting a store that MTE off pays too.
+  const stepped = new Set<number>()
+  for (const [lo, hi] of loopSpans(em)) {
+    const members = em.region.blocks.slice(lo, hi + 1)
+    const based = new Set(members.flatMap((b) => b.insns.map(({ d }) => memoryOperand(d)?.rn)))
+    for (const b of members) {
+      for (const { d } of b.insns) {
+        const m = memoryOperand(d)
+        const steps = !LOADS.test(d.name) ? registersOf(d).writes : m?.writeback === true ? [m.rn] : []
+        for (const w of steps) if (based.has(w)) stepped.add(w)
+      }
+    }
+  }
   for (const [rn, { lo, hi, count }] of sites) {
-    if (count >= 2 && hi - lo <= 16 && byRegister.size < GROUP_FLAGS) byRegister.set(rn, { lo, hi, slot: byRegister.size })
+    if (count >= 2 && hi - lo <= 16 && byRegister.size < GROUP_FLAGS && !stepped.has(rn)) byRegister.set(rn, { lo, hi, slot: byRegister.size })
   }
   return byRegister
 }
