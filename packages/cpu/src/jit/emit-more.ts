@@ -88,7 +88,7 @@ export function emitMore(em: Emitter, b: Block, k: number): void {
       if (!post && d.imm !== 0) fn.i64(d.imm).op(Op.i64Add)
       fn.set(em.a)
       // Aligned to 16, inside the page, writable: else the interpreter (alignment fault...).
-      access(em, b, k, 16 * granules, 16, true, true)
+      access(em, b, k, 16 * granules, 16, true, true, false, false, d.name.startsWith('STZ'))
       // Tags held by the fast TLB for this page (else: untagged page or checks off; the
       // interpreter decides whether tags are stored).
       // (The entry's tag word is odd then: see emit-tags.ts tagCheck.)
@@ -102,7 +102,9 @@ export function emitMore(em: Emitter, b: Block, k: number): void {
       // The tag is Xt|SP<59:56>, a byte per granule from the tag of the granule of c (two
       // granules: one 16-bit store of tag * 0x101).
       fn.get(em.tg).get(em.c).i32(4).op(Op.i32ShrU, Op.i32Add)
-      em.get(rs(d.rt))
+      // (Xt is the address when it is Xn with no offset added: no second load of it.)
+      if (d.rt === d.rn && (post || d.imm === 0)) fn.get(em.a)
+      else em.get(rs(d.rt))
       fn.i64(56).op(Op.i64ShrU, Op.i32WrapI64).i32(15).op(Op.i32And)
       if (granules === 2) fn.i32(0x101).op(Op.i32Mul).mem(Op.i32Store16, 0)
       else fn.mem(Op.i32Store8, 0)
@@ -201,21 +203,17 @@ function helperCall(em: Emitter, b: Block, k: number): void {
  */
 function irg(em: Emitter, rn: number, rd: number): void {
   const fn = em.fn
-  const [seed, offset, rgsr, flags, bit] = [em.c, em.e, em.tg, em.h, em.slowAt]
+  const [seed, offset, rgsr, flags] = [em.c, em.e, em.tg, em.h]
   fn.i32(0).mem(Op.i32Load, em.base + ST_IRG_FLAGS).tee(flags).i32(1).op(Op.i32And)
   fn.if('', I64)
   fn.i32(0).mem(Op.i32Load, em.base + ST_RGSR).tee(rgsr).i32(8).op(Op.i32ShrU).i32(0xffff).op(Op.i32And).tee(seed)
   fn.op(Op.i32Eqz).get(flags).i32(1).op(Op.i32ShrU, Op.i32And).get(seed).op(Op.i32Or).set(seed)
-  fn.i32(0).set(offset)
-  for (let i = 0; i < 4; i++) {
-    // b = s<5> ^ s<3> ^ s<2> ^ s<0>; s = b << 15 | s >> 1; offset<i> = b
-    fn.get(seed).i32(5).op(Op.i32ShrU).get(seed).i32(3).op(Op.i32ShrU, Op.i32Xor).get(seed).i32(2).op(Op.i32ShrU, Op.i32Xor)
-    fn.get(seed).op(Op.i32Xor).i32(1).op(Op.i32And).set(bit)
-    fn.get(bit).i32(15).op(Op.i32Shl).get(seed).i32(1).op(Op.i32ShrU, Op.i32Or).set(seed)
-    fn.get(offset).get(bit)
-    if (i !== 0) fn.i32(i).op(Op.i32Shl)
-    fn.op(Op.i32Or).set(offset)
-  }
+  // Four steps at once: the taps (bits 0, 2, 3, 5) of the first four steps are bits 0-8 of the
+  // seed, which the bits shifted in at 15 do not reach within four steps, so the four new bits
+  // are offset = (s ^ s >> 2 ^ s >> 3 ^ s >> 5) & 15 and the seed becomes s >> 4 | offset << 12.
+  fn.get(seed).get(seed).i32(2).op(Op.i32ShrU, Op.i32Xor).get(seed).i32(3).op(Op.i32ShrU, Op.i32Xor).get(seed).i32(5).op(Op.i32ShrU, Op.i32Xor)
+  fn.i32(15).op(Op.i32And).set(offset)
+  fn.get(seed).i32(4).op(Op.i32ShrU).get(offset).i32(12).op(Op.i32Shl, Op.i32Or).set(seed)
   // tag = table[RGSR.TAG * 16 + offset]; RGSR = seed << 8 | tag
   fn.get(rgsr).i32(15).op(Op.i32And).i32(4).op(Op.i32Shl).get(offset).op(Op.i32Or).mem(Op.i32Load8U, em.base + ST_ADDG).set(offset)
   fn.i32(0).get(seed).i32(8).op(Op.i32Shl).get(offset).op(Op.i32Or).mem(Op.i32Store, em.base + ST_RGSR)

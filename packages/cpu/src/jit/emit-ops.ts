@@ -2,7 +2,7 @@
 // several wasm instructions, the memory fast path, conditions), split out of emit.ts.
 
 import {
-  FN_COND, FN_FILL, ST_STRICT_ALIGN, CC_ADD32, CC_ADD64, CC_LOGIC32, CC_LOGIC64, CC_SUB32, CC_SUB64, ST_TLB, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST, TLB_MASK, TLB_READ_KEY, TLB_TAGS,
+  FN_COND, FN_FILL, ST_STRICT_ALIGN, CC_ADD32, CC_ADD64, CC_LOGIC32, CC_LOGIC64, CC_SUB32, CC_SUB64, ST_TLB, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST, TLB_MASK, TLB_READ_KEY,
   TLB_WRITE_KEY,
 } from './layout.js'
 import { type Block } from './region.js'
@@ -157,7 +157,7 @@ export function divide(em: Emitter, rn: number, rm: number, sf: number, signed: 
  * (see misaligned).
  */
 export function access(
-  em: Emitter, b: Block, k: number, span: number, elem: number, isWrite: boolean, unchecked: boolean, pairs = false, mayMisalign = false,
+  em: Emitter, b: Block, k: number, span: number, elem: number, isWrite: boolean, unchecked: boolean, pairs = false, mayMisalign = false, needsHost = true,
 ): void {
   const fn = em.fn
   const site = unchecked ? undefined : groupSite(em, b, k)
@@ -175,8 +175,9 @@ export function access(
     if (mayMisalign && elem > 1 && !unchecked) {
       // The tag check looked at the first byte's granule: a misaligned access reaching into the
       // next granule of a tag-checked page leaves for the interpreter.
+      // (tg: the entry's tags word, which the check has just read.)
       fn.get(em.c).i32(15).op(Op.i32And).i32(16 - elem).op(Op.i32GtU)
-      fn.get(em.e).mem(Op.i32Load, em.base + ST_TLB + TLB_TAGS).i32(1).op(Op.i32And, Op.i32Eqz, Op.i32And)
+      fn.get(em.tg).i32(1).op(Op.i32And, Op.i32Eqz, Op.i32And)
       em.exitIf(b, k)
     }
     return
@@ -185,7 +186,7 @@ export function access(
   if (!pairs) {
     fn.get(em.c).i32(4095).op(Op.i32And).i32(4096 - span).op(Op.i32GtU, Op.i32Or)
     em.exitIf(b, k)
-    lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, em.h, share, site, slot)
+    lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, needsHost ? em.h : undefined, share, site, slot)
     return
   }
   // A misaligned pair that stays in its page goes on (its tag check covers its whole span);
@@ -223,10 +224,11 @@ function misaligned(em: Emitter, b: Block, k: number, span: number): void {
 
 /**
  * One page's part of an access (see access): `span` bytes of `elem`-byte parts at the address
- * in locals `a` (i64) and `c` (its low half); the host address to `host`.
+ * in locals `a` (i64) and `c` (its low half); the host address to `host` (none for a tag store,
+ * which writes no data).
  */
 export function lookup(
-  em: Emitter, b: Block, k: number, a: number, c: number, span: number, elem: number, isWrite: boolean, unchecked: boolean, host: number,
+  em: Emitter, b: Block, k: number, a: number, c: number, span: number, elem: number, isWrite: boolean, unchecked: boolean, host: number | undefined,
   share?: Share, site?: GroupSite, slot?: number,
 ): void {
   const fn = em.fn
@@ -245,7 +247,7 @@ export function lookup(
     if (span > 32) throw new RangeError(`a checked access of ${span} bytes: the tag check covers at most two granules`)
     tagCheck(em, b, k, a, c, span > elem ? span : 1, share, site, slot)
   }
-  fn.get(em.e).mem(Op.i32Load, tlb + TLB_HOST).get(c).i32(4095).op(Op.i32And, Op.i32Add).set(host)
+  if (host !== undefined) fn.get(em.e).mem(Op.i32Load, tlb + TLB_HOST).get(c).i32(4095).op(Op.i32And, Op.i32Add).set(host)
 }
 
 // ---- operands ----

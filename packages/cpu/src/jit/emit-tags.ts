@@ -1,10 +1,10 @@
 // The inline MTE tag check of the memory fast path (emit-ops.ts `lookup` calls it once the
 // fast TLB has the page), and what lets an access skip it: the check two accesses off one base
 // register in a block share, a region's groups of accesses off one base register, and the
-// verified-block cache of tight loops. Split out of emit-ops.ts.
+// verified-range cache of loops. Split out of emit-ops.ts.
 
 import type { Instruction } from '@tagvm/a64'
-import { ST_GROUP_FLAGS, ST_TAG_CACHE, ST_TLB, TLB_TAGS, GROUP_FLAGS } from './layout.js'
+import { ST_GROUP_FLAGS, ST_TAG_CACHE, ST_TAG_LIMIT, ST_TLB, TLB_TAGS, GROUP_FLAGS } from './layout.js'
 import { readsFlags, registersOf, setsFlags, type Block } from './region.js'
 import type { Emitter } from './emit.js'
 import { I32, Op } from './wasm-encoder.js'
@@ -67,7 +67,7 @@ export function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number,
   const covered = leads ? share.lead : span
   if (slot !== undefined) {
     // Outside the verified block (or nothing verified yet: the empty start is no VA)?
-    fn.get(a).get(em.state).mem(Op.i64Load, ST_TAG_CACHE + 8 * slot).op(Op.i64Sub).i64(256 - covered).op(Op.i64GtU)
+    fn.get(a).get(em.state).mem(Op.i64Load, ST_TAG_CACHE + 8 * slot).op(Op.i64Sub).get(em.state).mem(Op.i64Load, ST_TAG_LIMIT + 8 * slot).op(Op.i64GtU)
     fn.if()
   }
   if (leads) {
@@ -98,23 +98,23 @@ export function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number,
     fn.end()
   }
   if (slot !== undefined) {
-    // Passed: if the 256-byte block of byte c (sixteen tag bytes, two i64) is all of the
-    // pointer's tag, it is the verified block now; else the cache keeps the block it had.
-    const everyByte = (): void => {
-      fn.get(a).i64(56).op(Op.i64ShrU).i64(15).op(Op.i64And).i64(0x0101_0101, 0x0101_0101).op(Op.i64Mul, Op.i64Xor)
-    }
+    // Passed: the granules from that of byte c up to the first of another tag in its 128-byte
+    // block (eight tag bytes, one i64: ctz of their XOR with the pointer's tag in every byte,
+    // those below c's granule masked off) are the verified range now, when it holds the
+    // access's bytes; else the cache keeps the range it had.
     const at = scratch(em)
-    fn.get(em.tg).get(c).i32(4).op(Op.i32ShrU).i32(-16).op(Op.i32And, Op.i32Add).tee(at)
-    fn.mem(Op.i64Load, 0)
-    everyByte()
-    fn.get(at).mem(Op.i64Load, 8)
-    everyByte()
-    fn.op(Op.i64Or, Op.i64Eqz)
+    fn.get(em.tg).get(c).i32(4).op(Op.i32ShrU).i32(-8).op(Op.i32And, Op.i32Add).mem(Op.i64Load, 0)
+    fn.get(a).i64(56).op(Op.i64ShrU).i64(15).op(Op.i64And).i64(0x0101_0101, 0x0101_0101).op(Op.i64Mul, Op.i64Xor)
+    fn.i64(-1).get(c).i32(112).op(Op.i32And).tee(at).i32(1).op(Op.i32ShrU, Op.i64ExtendI32U, Op.i64Shl, Op.i64And, Op.i64Ctz, Op.i32WrapI64)
+    // (the first granule of another tag, in bits, to bytes past the block start) - (c & 112) - covered
+    fn.i32(-8).op(Op.i32And).i32(1).op(Op.i32Shl).get(at).op(Op.i32Sub).i32(covered).op(Op.i32Sub).tee(at)
+    fn.i32(0).op(Op.i32GeS)
     fn.if()
-    fn.get(em.state).get(a).i64(-256, -1).op(Op.i64And).mem(Op.i64Store, ST_TAG_CACHE + 8 * slot)
+    fn.get(em.state).get(a).i64(-16).op(Op.i64And).mem(Op.i64Store, ST_TAG_CACHE + 8 * slot)
+    fn.get(em.state).get(at).op(Op.i64ExtendI32U).mem(Op.i64Store, ST_TAG_LIMIT + 8 * slot)
     fn.end()
     fn.else()
-    // In the verified block: for a leader, its follower's bytes too.
+    // In the verified range: for a leader, its follower's bytes too.
     if (leads) fn.i32(1).set(sharedFlag(em))
     fn.end()
   }
@@ -122,31 +122,47 @@ export function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number,
 }
 
 /**
- * The verified-block cache of a tight loop (a block that branches to itself, emitted as a
- * wasm loop): for up to two checked accesses of the block (lone ones or leaders of a shared
- * check; not followers, not group members), an i64 of the state page (ST_TAG_CACHE) holding
- * the start (VA with its tag byte) of a 256-byte block whose sixteen granules were all seen
- * to carry that pointer tag since the loop was entered; an access inside it, with the same
- * pointer tag, passes its check with one subtract and compare. `loopCacheReset` empties it
- * before the loop on every entry (the back edge keeps it) and on every fast-TLB fill.
+ * The verified-range cache of a loop (regionLoops: the blocks between a backward branch and
+ * its target, a block that branches to itself among them): for up to two checked accesses of
+ * the loop (lone ones or leaders of a shared check; not followers, not group members), a
+ * range of granules of one 128-byte block seen to carry the pointer's tag since the loop was
+ * entered, as its start (VA with its tag byte, ST_TAG_CACHE) and its limit (ST_TAG_LIMIT); an
+ * access inside it, with the same pointer tag, passes its check with a subtract and a compare.
+ * A passing check sets it to the granules from its own up to the first of another tag in the
+ * block (one i64 of tag bytes): an object smaller than 256 bytes with its own tag (bench-alloc)
+ * gets its range, where a fixed 256-byte block of one tag never verified. The caches are
+ * emptied on every way into the loop from outside it (a branch from another block of the
+ * region: loopCacheEnter; the region function's start, which may enter any block:
+ * loopCacheResetAll; the loop's back edges keep them) and on every fast-TLB fill.
  *
  * Why reusing a tag read is exact there: the loop may only hold plain loads and stores,
  * register arithmetic and branches (no tag write, no system instruction, barrier, acquire,
  * exclusive or atomic, no call out of wasm but the fill and the register-only helpers); its
  * own plain stores do not change tags, and any other writer in this process (the VMM, the
- * hypervisor, the interpreter, a handler) runs while this CPU is outside the loop, whose next
- * entry empties the cache. Another vCPU's tag write may race the loop: the cached tag is then
- * what an earlier read of that granule returned, which the memory model allows as long as
- * nothing orders the later check after that write: no barrier or acquire in the loop, and the
- * access's address must not depend on a value loaded inside the loop (a load that saw a
- * pointer published after an STG must see the new tag). So the cached accesses' address
- * registers must not be computed, inside the loop, from any loaded value or from flags set
- * from one. The empty start is 0x0040_0000_0000_0000: VA bits 55:48 that are not all equal
- * translate nowhere, so no access that got past the fast TLB lies in its block.
+ * hypervisor, the interpreter, a handler, a tag store of the same region outside the loop)
+ * runs while this CPU is outside the loop, whose next entry empties the cache. Another vCPU's
+ * tag write may race the loop: the cached tag is then what an earlier read of that granule
+ * returned, which the memory model allows as long as nothing orders the later check after
+ * that write: no barrier or acquire in the loop, and the access's address must not depend on
+ * a value loaded inside the loop (a load that saw a pointer published after an STG must see
+ * the new tag). So the cached accesses' address registers must not be computed, inside the
+ * loop, from any loaded value or from flags set from one: a register may hold such a value at
+ * a block's start if any instruction of the loop writes it from one (a fixed point round the
+ * back edges), and within the block it is followed exactly (bench-alloc's `add x21, x2, x5,
+ * lsl #3; ldr x21, [x21, #8]`: x21 is loaded in the loop, but not the value the load's
+ * address is). The empty start is 0x0040_0000_0000_0000: VA bits 55:48 that are not all equal
+ * translate nowhere, and a limit is never above 128, so no access that got past the fast TLB
+ * lies in the empty range.
  * (The cache and its argument come from the unmerged tagcost17c round.)
  */
 const CACHE_EMPTY_HI = 0x0040_0000
-const caches = new WeakMap<Emitter, Map<Block, Map<number, number>>>()
+
+/** A loop the cache is exact in: its blocks (by index) and its accesses' slots, by block. */
+interface Loop {
+  blocks: Set<number>
+  sites: Map<Block, Map<number, number>>
+}
+const loops = new WeakMap<Emitter, Map<number, Loop>>()
 
 /** Instructions a cached loop may hold besides loads, stores and register arithmetic. */
 const LOOP_SAFE = /^(B|B_cond|CBZ|CBNZ|TBZ|TBNZ|CCMP_[ri]|CCMN_[ri])$/
@@ -154,56 +170,147 @@ const LOADS = /^(LDR_(ui|post|pre|reg)|LDRS_(ui|post|pre|reg)|LDUR|LDURS|LDP|LDP
 /** A pseudo register for NZCV in the dependency walk. */
 const FLAGS = -1
 
-/** The cache slots (0, 1) of block b's accesses (by instruction index): none unless b is a loop the cache is exact in. */
-export function loopCache(em: Emitter, b: Block): Map<number, number> {
-  let byBlock = caches.get(em)
-  if (byBlock === undefined) caches.set(em, (byBlock = new Map()))
-  let sites = byBlock.get(b)
-  if (sites !== undefined) return sites
-  sites = new Map()
-  byBlock.set(b, sites)
-  const t = b.term
-  if (!((t.kind === 'jump' || t.kind === 'cond') && t.target === b.start)) return sites
-  if (!b.insns.every(({ d }) => memoryOperand(d) !== null || REGISTER_OFFSET.test(d.name) || ALU.test(d.name) || LOOP_SAFE.test(d.name))) return sites
-  // Registers (and NZCV) whose value in the loop depends on a value loaded in it, round the
-  // back edge too: iterate to a fixed point.
-  const loaded = new Set<number>()
-  for (let changed = true; changed; ) {
-    changed = false
-    for (const { d } of b.insns) {
-      const { reads, writes } = registersOf(d)
-      const base = memoryOperand(d)?.writeback === true ? reads[0]! : undefined
-      const tainted = LOADS.test(d.name) || reads.some((r) => loaded.has(r)) || (readsFlags(d) && loaded.has(FLAGS))
-      const out = setsFlags(d) ? [...writes, FLAGS] : writes
-      for (const w of out) {
-        // A load's written-back base is the base plus an immediate: loaded only if the base was.
-        const isLoaded = w === base ? loaded.has(base) : tainted
-        if (isLoaded && !loaded.has(w)) {
-          loaded.add(w)
-          changed = true
+const loopSafe = (b: Block): boolean =>
+  (b.term.kind === 'jump' || b.term.kind === 'cond' || b.term.kind === 'fall') &&
+  b.insns.every(({ d }) => memoryOperand(d) !== null || REGISTER_OFFSET.test(d.name) || ALU.test(d.name) || LOOP_SAFE.test(d.name))
+
+/**
+ * Registers (and NZCV) that instruction d leaves holding a value that depends on one loaded
+ * in the loop, given those that did before it (`loaded`, updated in place); true if any was added.
+ */
+function taint(d: Instruction, loaded: Set<number>): boolean {
+  const { reads, writes } = registersOf(d)
+  const base = memoryOperand(d)?.writeback === true ? reads[0]! : undefined
+  const tainted = LOADS.test(d.name) || reads.some((r) => loaded.has(r)) || (readsFlags(d) && loaded.has(FLAGS))
+  let changed = false
+  for (const w of setsFlags(d) ? [...writes, FLAGS] : writes) {
+    // A load's written-back base is the base plus an immediate: loaded only if the base was.
+    const isLoaded = w === base ? loaded.has(base) : tainted
+    if (isLoaded !== loaded.has(w)) {
+      if (isLoaded) loaded.add(w)
+      else loaded.delete(w)
+      changed = true
+    }
+  }
+  return changed
+}
+
+const spanCache = new WeakMap<Emitter, [number, number][]>()
+
+/** The cached loops' first and last block indices (see regionLoops). */
+function loopSpans(em: Emitter): [number, number][] {
+  let merged = spanCache.get(em)
+  if (merged !== undefined) return merged
+  const { blocks, blockAt } = em.region
+  const spans: [number, number][] = []
+  blocks.forEach((b, i) => {
+    const t = b.term
+    const j = t.kind === 'jump' || t.kind === 'cond' ? blockAt.get(t.target) : undefined
+    if (j === undefined || j > i) return
+    for (let x = j; x <= i; x++) if (!loopSafe(blocks[x]!)) return
+    spans.push([j, i])
+  })
+  spans.sort((x, y) => x[0] - y[0])
+  merged = []
+  for (const [lo, hi] of spans) {
+    const last = merged[merged.length - 1]
+    if (last !== undefined && lo <= last[1]) last[1] = Math.max(last[1], hi)
+    else merged.push([lo, hi])
+  }
+  spanCache.set(em, merged)
+  return merged
+}
+
+/**
+ * The region's cached loops, by block index: the blocks between a backward branch (or a
+ * block's branch to itself) and its target, when every one of them is in the region and holds
+ * only what LOOP_SAFE allows; overlapping ones merged. Every way into a loop from outside it
+ * (a branch from another block of the region, the region function's start) empties its
+ * caches: loopCacheEnter, loopCacheResetAll.
+ */
+function regionLoops(em: Emitter): Map<number, Loop> {
+  let byBlock = loops.get(em)
+  if (byBlock !== undefined) return byBlock
+  byBlock = new Map()
+  loops.set(em, byBlock)
+  const { blocks } = em.region
+  for (const [lo, hi] of loopSpans(em)) {
+    const members = blocks.slice(lo, hi + 1)
+    // Registers (and NZCV) that may hold, somewhere in the loop, a value that depends on one
+    // loaded in it, round the back edges too: iterate to a fixed point (writes only add).
+    const anywhere = new Set<number>()
+    for (let changed = true; changed; ) {
+      changed = false
+      for (const b of members) {
+        for (const { d } of b.insns) {
+          const before = anywhere.size
+          const now = new Set(anywhere)
+          taint(d, now)
+          for (const r of now) anywhere.add(r)
+          if (anywhere.size !== before) changed = true
         }
       }
     }
+    const loop: Loop = { blocks: new Set(members.map((_, x) => lo + x)), sites: new Map() }
+    const grouped = regionGroups(em)
+    let slots = 0
+    for (const b of members) {
+      const sites = new Map<number, number>()
+      loop.sites.set(b, sites)
+      const plan = sharePlan(em, b)
+      // In the block, exactly: a register written before the access from values not loaded in
+      // the loop is not loaded there, whatever it holds elsewhere in the loop.
+      const loaded = new Set(anywhere)
+      b.insns.forEach(({ d }, k) => {
+        const m = memoryOperand(d)
+        const isRegisterOffset = REGISTER_OFFSET.test(d.name)
+        const eligible = slots < 2 && plan.get(k)?.lead !== 0 && (m !== null || isRegisterOffset) &&
+          // Unchecked accesses (SP + immediate, no writeback) have no check to cache; groups have their own.
+          !(m !== null && ((m.rn === 31 && !m.writeback) || (!m.writeback && grouped.has(m.rn))))
+        if (eligible && !(isRegisterOffset ? registersOf(d).reads.slice(0, 2) : registersOf(d).reads.slice(0, 1)).some((r) => loaded.has(r))) sites.set(k, slots++)
+        taint(d, loaded)
+      })
+    }
+    for (const x of loop.blocks) byBlock.set(x, loop)
   }
-  const plan = sharePlan(em, b)
-  const grouped = regionGroups(em)
-  b.insns.forEach(({ d }, k) => {
-    if (sites!.size >= 2 || plan.get(k)?.lead === 0) return
-    const m = memoryOperand(d)
-    const isRegisterOffset = REGISTER_OFFSET.test(d.name)
-    if (m === null && !isRegisterOffset) return
-    // Unchecked accesses (SP + immediate, no writeback) have no check to cache; groups have their own.
-    if (m !== null && ((m.rn === 31 && !m.writeback) || (!m.writeback && grouped.has(m.rn)))) return
-    const address = isRegisterOffset ? registersOf(d).reads.slice(0, 2) : registersOf(d).reads.slice(0, 1)
-    if (address.some((r) => loaded.has(r))) return
-    sites!.set(k, sites!.size)
-  })
-  return sites
+  return byBlock
 }
 
-/** Before a loop block (on every entry but its back edge), and at a fill in it: its caches hold no verified block. */
+/** The cache slots (0, 1) of block b's accesses (by instruction index): none unless b is in a loop the cache is exact in. */
+export function loopCache(em: Emitter, b: Block): Map<number, number> {
+  const i = em.region.blockAt.get(b.start)
+  return (i === undefined ? undefined : regionLoops(em).get(i)?.sites.get(b)) ?? new Map()
+}
+
+function emptySlots(em: Emitter, loop: Loop): void {
+  let slots = 0
+  for (const sites of loop.sites.values()) slots += sites.size
+  for (let slot = 0; slot < slots; slot++) em.fn.get(em.state).i64(0, CACHE_EMPTY_HI).mem(Op.i64Store, ST_TAG_CACHE + 8 * slot)
+}
+
+/** At a fill in block b: its loop's caches hold no verified range. */
 export function loopCacheReset(em: Emitter, b: Block): void {
-  for (const slot of loopCache(em, b).values()) em.fn.get(em.state).i64(0, CACHE_EMPTY_HI).mem(Op.i64Store, ST_TAG_CACHE + 8 * slot)
+  const i = em.region.blockAt.get(b.start)
+  const loop = i === undefined ? undefined : regionLoops(em).get(i)
+  if (loop !== undefined) emptySlots(em, loop)
+}
+
+/** On the way from block `from` to block `to` (indices): entering a loop from outside it empties its caches. */
+export function loopCacheEnter(em: Emitter, from: number, to: number): void {
+  const loop = regionLoops(em).get(to)
+  if (loop !== undefined && !loop.blocks.has(from)) emptySlots(em, loop)
+}
+
+/** At the start of every run of the region function (which may enter any block): every loop's caches are empty. */
+export function loopCacheResetAll(em: Emitter): void {
+  let most: Loop | undefined
+  let slots = 0
+  for (const loop of new Set(regionLoops(em).values())) {
+    let n = 0
+    for (const sites of loop.sites.values()) n += sites.size
+    if (n > slots) [most, slots] = [loop, n]
+  }
+  if (most !== undefined) emptySlots(em, most)
 }
 
 /**
@@ -262,8 +369,23 @@ export function regionGroups(em: Emitter): Map<number, Group> {
       }
     }
   }
+  // A base register a loop steps (writes other than by a load, with an access off it in the
+  // loop: bench-alloc's fill loop) is left to the loop's cache: its group would be forgotten at
+  // every step, each forgetting a store that MTE off pays too.
+  const stepped = new Set<number>()
+  for (const [lo, hi] of loopSpans(em)) {
+    const members = em.region.blocks.slice(lo, hi + 1)
+    const based = new Set(members.flatMap((b) => b.insns.map(({ d }) => memoryOperand(d)?.rn)))
+    for (const b of members) {
+      for (const { d } of b.insns) {
+        const m = memoryOperand(d)
+        const steps = !LOADS.test(d.name) ? registersOf(d).writes : m?.writeback === true ? [m.rn] : []
+        for (const w of steps) if (based.has(w)) stepped.add(w)
+      }
+    }
+  }
   for (const [rn, { lo, hi, count }] of sites) {
-    if (count >= 2 && hi - lo <= 16 && byRegister.size < GROUP_FLAGS) byRegister.set(rn, { lo, hi, slot: byRegister.size })
+    if (count >= 2 && hi - lo <= 16 && byRegister.size < GROUP_FLAGS && !stepped.has(rn)) byRegister.set(rn, { lo, hi, slot: byRegister.size })
   }
   return byRegister
 }

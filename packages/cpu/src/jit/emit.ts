@@ -14,7 +14,7 @@ import {
 } from './layout.js'
 import { type Block, type Region } from './region.js'
 import { FunctionBody, I32, I64, Op } from './wasm-encoder.js'
-import { afterInsn, forgetGroups, loopCacheReset } from './emit-tags.js'
+import { afterInsn, forgetGroups, loopCacheEnter, loopCacheResetAll } from './emit-tags.js'
 import { MASK32, access, bitfield, cond, divide, extended, mulHigh, setterKind, shifted } from './emit-ops.js'
 import { emitMore } from './emit-more.js'
 import { emitSys } from './emit-sys.js'
@@ -166,6 +166,7 @@ export class Emitter {
    */
   goto(target: number, fallsTo: number | null): void {
     const j = this.region.blockAt.get(target)
+    if (j !== undefined) loopCacheEnter(this, this.current, j)
     if (j === undefined) {
       this.va(target)
       this.fn.set(this.exitPc).i32(EXIT_BRANCH).set(this.code).br('exit')
@@ -490,10 +491,7 @@ export class Emitter {
     // that as a loop, where the way round through the dispatch's br_table is a jump table.
     this.current = i
     this.selfLoop = (t.kind === 'jump' || t.kind === 'cond') && t.target === b.start
-    if (this.selfLoop) {
-      loopCacheReset(this, b)
-      fn.loop(`s${i}`)
-    }
+    if (this.selfLoop) fn.loop(`s${i}`)
     if (n > 0) {
       // A stop request (tested where a branch comes back, so that every cycle through the
       // region sees it) or a budget that does not cover the block: leave at its start.
@@ -550,6 +548,7 @@ export class Emitter {
     const fn = this.fn
     fn.i32(this.base).set(this.state)
     forgetGroups(this)
+    loopCacheResetAll(this)
     fn.i32(0).mem(Op.i32Load, this.base + ST_LEFT).set(this.left)
     fn.i32(0).mem(Op.i64Load, this.base + ST_PAGE_VA).set(this.pageVa)
     fn.i32(0).mem(Op.i32Load, this.base + ST_NZCV).set(this.ccLit)

@@ -41,12 +41,18 @@ export const ST_HOPS = 328
  */
 export const ST_STRICT_ALIGN = 332
 /**
- * The verified-block tag caches of the running tight loop (emit-tags.ts loopCache): two i64,
- * emptied before the loop on each entry. In memory, not in wasm locals: a loop-carried local
+ * The verified-range tag caches of the running loop (emit-tags.ts loopCache): two i64 starts,
+ * emptied on each entry into the loop. In memory, not in wasm locals: a loop-carried local
  * made TurboFan allocate the MTE-off loop worse (tagcost17c: bench-sieve-nomte +20% host
  * instructions).
  */
 export const ST_TAG_CACHE = 336
+/**
+ * The verified ranges' limits, an i64 for each start of ST_TAG_CACHE: the range is
+ * [start, start + limit + the span its access checks], so that an access at a passes when
+ * a - start <= limit (unsigned). Never above 128 (a range lies in a 128-byte block).
+ */
+export const ST_TAG_LIMIT = 384
 /**
  * The flags of the running region's tag-check groups (emit-tags.ts Group): an i32 each, at
  * most GROUP_FLAGS groups a region; cleared when the region function starts. In memory, not in
