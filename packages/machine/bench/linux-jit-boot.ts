@@ -20,8 +20,10 @@ const INIT_LINE = '=== tagvm-kit: /init started'
 const [mode = 'jit', threshold] = process.argv.slice(2)
 const jit = mode === 'jit'
 let screen = ''
-// What the CLI's --jit does (NOV8FLAGS=1: V8's defaults, for comparison).
+// What the CLI's --jit does (NOV8FLAGS=1: V8's defaults, for comparison; V8FLAGS='...': these
+// after JIT_V8_FLAGS, set the same way, to try a flag on the product's path).
 if (jit && process.env['NOV8FLAGS'] !== '1') setFlagsFromString(JIT_V8_FLAGS)
+if (process.env['V8FLAGS'] !== undefined) setFlagsFromString(process.env['V8FLAGS'])
 const machine = Machine.create(
   { ramBase: 0x4000_0000, ramSize: 1 << 30, cpus: 1, mte: true, backing: 'anon', clock: 'instructions' },
   { console: (bytes) => (screen += new TextDecoder().decode(bytes)) },

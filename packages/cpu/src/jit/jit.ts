@@ -32,7 +32,8 @@ import {
   ST_CHAIN, ST_CHAIN_GEN, ST_HASH, ST_TAGS_STORED, ST_SP_BANK, ST_SYSREGS, ST_SYS_OK, ST_HOPS, ST_STRICT_ALIGN, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_LEFT, ST_NZCV, ST_PAGE_VA, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES,
 } from './layout.js'
 import { CHECKED, CHECKED_NO_WRITE, UNIFORM, UNIFORM_MASK_HI, uniformChoice, watchTagSummaries } from './tag-summary.js'
-import { EMPTY_TLB, dropCheckedEntries, writeEntry } from './fast-tlb.js'
+import { dropCheckedEntries, writeEntry } from './fast-tlb.js'
+import { TlbFills } from './tlb-fills.js'
 import { formRegion, isSupported, isUnconditionalBranch, type Region } from './region.js'
 import { newJitStats, type JitStats } from './stats.js'
 export type { JitStats }
@@ -112,6 +113,8 @@ export class Jit {
   private s32: Int32Array
   /** The fast TLB may hold stale entries: emptied before the next translation runs. */
   private tlbStale = true
+  /** The fast TLB entries filled since it was last emptied (what flushTlb rewrites). */
+  private readonly tlbFills: TlbFills
   private readonly tr = new TranslationResult()
   private readonly fillImport: (lo: number, hi: number, isWrite: number) => number
   /** GCR_EL1.Exclude | ATAen << 16 | MTE level >= 1 << 17 that ST_ADDG was computed for (-1: never). */
@@ -167,6 +170,7 @@ export class Jit {
     this.batch = threshold === 1 ? 1 : BATCH
     this.base = growWasmMemory(this.wasm, STATE_BYTES)
     this.s32 = new Int32Array(this.wasm.buffer)
+    this.tlbFills = new TlbFills(this.base, this.s32)
     this.registers = new Int32Array(this.wasm.buffer, this.base + ST_X, REG_SLOTS * 2)
     this.sysRegisters = new Int32Array(this.wasm.buffer, this.base + ST_SYSREGS, STORED_SYSREGS.length * 2)
     this.spBank = new Int32Array(this.wasm.buffer, this.base + ST_SP_BANK, 4)
@@ -236,8 +240,8 @@ export class Jit {
   }
 
   private flushTlb(): void {
-    // One copy of an empty TLB (a Linux boot flushes ~60k times).
-    this.s32.set(EMPTY_TLB, (this.base + ST_TLB) >> 2)
+    // Only the entries filled since the last flush (a Linux boot flushes ~61k times): tlb-fills.ts.
+    this.tlbFills.empty(this.s32)
     this.tlbStale = false
     this.stats.tlbFlushes++
   }
@@ -290,7 +294,9 @@ export class Jit {
     const keyLo = lo & 0xffff_f000
     const keyHi = hi & maskHi
     if (choice === UNIFORM) this.stats.uniformFills++
-    writeEntry(this.s32, (this.base + ST_TLB + ((lo >>> 12) & (TLB_ENTRIES - 1)) * TLB_ENTRY_BYTES) >> 2, readable, writable, keyLo, keyHi, maskHi, host, choice === UNIFORM ? -1 : tags)
+    const index = (lo >>> 12) & (TLB_ENTRIES - 1)
+    writeEntry(this.s32, (this.base + ST_TLB + index * TLB_ENTRY_BYTES) >> 2, readable, writable, keyLo, keyHi, maskHi, host, choice === UNIFORM ? -1 : tags)
+    this.tlbFills.note(index)
     return (isWrite !== 0 ? writable : readable) ? 1 : 0
   }
 
