@@ -46,6 +46,19 @@ export const PS = {
   SS: 13,
   BTYPE: 14,
 } as const
+
+/** PSTATE.NZCV as the NZCV register's word (bits 31:28), from the PSTATE array. */
+export function nzcvWord(p: Int32Array): number {
+  return (p[PS.N]! << 31) | (p[PS.Z]! << 30) | (p[PS.C]! << 29) | (p[PS.V]! << 28)
+}
+
+/** Sets PSTATE.NZCV in the PSTATE array from the NZCV register's word (bits 31:28). */
+export function setNzcvWord(p: Int32Array, word: number): void {
+  p[PS.N] = word >>> 31
+  p[PS.Z] = (word >>> 30) & 1
+  p[PS.C] = (word >>> 29) & 1
+  p[PS.V] = (word >>> 28) & 1
+}
 export const PS_SIZE = 16
 
 /** Packs PSTATE into the SPSR_ELx layout. */

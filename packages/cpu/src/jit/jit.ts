@@ -19,7 +19,7 @@ import { ACCESS_READ, ACCESS_WRITE, TLB_DEVICE, TranslationResult } from '@tagvm
 import { growWasmMemory, type WasmMemory } from '@tagvm/tag-memory'
 import type { CodePage } from '../code-cache.js'
 import type { Cpu } from '../cpu.js'
-import { PS, REG_SLOTS } from '../state.js'
+import { PS, REG_SLOTS, nzcvWord, setNzcvWord } from '../state.js'
 import { SLOT, STORED_SYSREGS } from '../sysreg-table.js'
 import { VRegs } from '../simd/vregs.js'
 import { isbHandler, sysFlags, sysregLookup, type SysregLookup } from './sysreg-wasm.js'
@@ -468,11 +468,7 @@ export class Jit {
     cpu.left = s[b + ST_LEFT / 4]!
     cpu.pcLo = s[b + ST_PC / 4]! >>> 0
     cpu.pcHi = s[b + ST_PC / 4 + 1]! >>> 0
-    let nzcv = s[b + ST_NZCV / 4]!
-    p[PS.N] = nzcv >>> 31
-    p[PS.Z] = (nzcv >>> 30) & 1
-    p[PS.C] = (nzcv >>> 29) & 1
-    p[PS.V] = (nzcv >>> 28) & 1
+    setNzcvWord(p, s[b + ST_NZCV / 4]!)
     this.syncRgsr()
     const drops = this.drops
     try {
@@ -481,8 +477,7 @@ export class Jit {
       this.thrown = { error: e }
       return 2
     }
-    nzcv = (p[PS.N]! << 31) | (p[PS.Z]! << 30) | (p[PS.C]! << 29) | (p[PS.V]! << 28)
-    s[b + ST_NZCV / 4] = nzcv
+    s[b + ST_NZCV / 4] = nzcvWord(p)
     if (regsOnly) return 0
     s[b + ST_RGSR / 4] = cpu.sys[2 * SLOT.RGSR_EL1]!
     const code = cpu.code
@@ -547,7 +542,7 @@ export class Jit {
     // The PC is in the entered page (the run loop found the entry through it).
     s[b + ST_PAGE_VA / 4] = cpu.pcLo & 0xffff_f000
     s[b + ST_PAGE_VA / 4 + 1] = cpu.pcHi | 0
-    s[b + ST_NZCV / 4] = (p[PS.N]! << 31) | (p[PS.Z]! << 30) | (p[PS.C]! << 29) | (p[PS.V]! << 28)
+    s[b + ST_NZCV / 4] = nzcvWord(p)
     s[b + ST_SYS_OK / 4] = sysFlags(this.cpu)
     // The run loop has just checked PC's fetch translation: record the entry for chains to it.
     if (this.chainStale) {
@@ -586,11 +581,7 @@ export class Jit {
     }
     this.stats.retired += left0 - s[b + ST_LEFT / 4]!
     cpu.left = s[b + ST_LEFT / 4]!
-    const nzcv = s[b + ST_NZCV / 4]!
-    p[PS.N] = nzcv >>> 31
-    p[PS.Z] = (nzcv >>> 30) & 1
-    p[PS.C] = (nzcv >>> 29) & 1
-    p[PS.V] = (nzcv >>> 28) & 1
+    setNzcvWord(p, s[b + ST_NZCV / 4]!)
     cpu.pcLo = s[b + ST_PC / 4]! >>> 0
     cpu.pcHi = s[b + ST_PC / 4 + 1]! >>> 0
     this.syncRgsr()
