@@ -174,7 +174,7 @@ export const HELPER_SYS = 1 << 30
 /**
  * `helper` index bit with HELPER_SYS: an FP/SIMD instruction that only reads and writes
  * registers (V, X, FPSR, NZCV): the runtime skips the checks for state such an instruction
- * cannot change (jit.ts fpCall).
+ * cannot change (jit.ts sysCall with `regsOnly`).
  */
 export const HELPER_REGS_ONLY = 1 << 29
 

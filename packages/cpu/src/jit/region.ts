@@ -344,8 +344,11 @@ export function isSysSupported(d: Instruction): boolean {
  * and FPSR flags exactly as the interpreter takes them, instead of leaving the translation
  * for each (an FP loop used to leave at every FP instruction and ran slower translated than
  * interpreted). Their general-register operands are not in registersOf: nothing that reads
- * it may keep a value across them (emit-tags.ts treats them as neither plain accesses nor
- * register arithmetic: groups forgotten, no shared check, no loop cache).
+ * it may keep a value across them. emit-tags.ts treats them as neither plain accesses nor
+ * register arithmetic (groups forgotten, no shared check, no loop cache), except the vector
+ * forms its ALU pattern also matches (ADD_v, SUB_v, AND_v, BIC_v, ORR_v, ORN_v, EOR_v, ORR_vi,
+ * BIC_vi, ADD_s, SUB_s), which read and write V registers only: no general register, tag or
+ * check state, so its arguments hold across them as across integer arithmetic.
  */
 export function isFpSimd(d: Instruction): boolean {
   return (INSTRUCTION_FLAGS[d.id]! & InstructionFlag.FP) !== 0 && hasSemantics(d.id)
