@@ -30,19 +30,21 @@ export function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number,
     if (offset !== 0) fn.i32(offset).op(Op.i32Add)
     fn.i32(4).op(Op.i32ShrU, Op.i32Add)
   }
-  const pointerTag = (): void => {
-    fn.get(a).i64(56).op(Op.i64ShrU, Op.i32WrapI64).i32(15).op(Op.i32And)
+  /** The pointer's top byte: its tag is the low nibble (tag memory holds 0..15 a granule). */
+  const pointerTop = (): void => {
+    fn.get(a).i64(56).op(Op.i64ShrU, Op.i32WrapI64)
   }
   /**
    * Pushes the tags of the granules of bytes c .. c + end (end < 32; every granule of them in
-   * this page) XOR the pointer's tag in every byte: zero when they all carry it.
+   * this page) XOR the pointer's tag in every byte, masked to the tags' nibbles: zero when they
+   * all carry it. (The mask comes last so that the compiler folds it into the branch's test.)
    */
   const difference = (end: number): void => {
     tagAddress(0)
     if (end === 0) {
       fn.mem(Op.i32Load8U, 0)
-      pointerTag()
-      fn.op(Op.i32Xor)
+      pointerTop()
+      fn.op(Op.i32Xor).i32(15).op(Op.i32And)
       return
     }
     // From 16 bytes on, the granule after the first lies in the range too (of three at most):
@@ -50,17 +52,20 @@ export function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number,
     fn.mem(end >= 16 ? Op.i32Load16U : Op.i32Load8U, 0)
     tagAddress(end)
     fn.mem(Op.i32Load8U, 0).i32(end >= 16 ? 16 : 8).op(Op.i32Shl, Op.i32Or)
-    pointerTag()
-    fn.i32(end >= 16 ? 0x10101 : 0x101).op(Op.i32Mul, Op.i32Xor)
+    pointerTop()
+    fn.i32(end >= 16 ? 0x10101 : 0x101).op(Op.i32Mul, Op.i32Xor).i32(end >= 16 ? 0x0f0f0f : 0x0f0f).op(Op.i32And)
   }
   fn.get(em.e).mem(Op.i32Load, tlb + TLB_TAGS).tee(em.tg).i32(1).op(Op.i32And, Op.i32Eqz)
   // A follower whose leader checked its bytes too (the flag set) has nothing left to check.
   if (share !== undefined && share.lead === 0) fn.get(sharedFlag(em)).op(Op.i32Eqz, Op.i32And)
   fn.if()
   // An access of a group whose range was verified for its base register's value: likewise
-  // (tested only on a checked page: MTE off never reads the flag).
-  if (site !== undefined) {
-    fn.get(em.state).mem(Op.i32Load, groupFlag(site.group)).op(Op.i32Eqz)
+  // (tested only on a checked page: MTE off never reads the mark). Where every way here has
+  // left the range unverified (groupUnverified: bench-list's first access of a node), there is
+  // nothing to test.
+  const testMark = site !== undefined && !groupUnverified(em, b, k, site.group)
+  if (testMark) {
+    fn.get(em.state).mem(Op.i32Load, groupMark(site.group))
     fn.if()
   }
   const leads = share !== undefined && share.lead !== 0
@@ -89,13 +94,22 @@ export function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number,
   if (site !== undefined) {
     // Passed: the group's range [base + lo, base + hi) is verified too when it lies in the
     // granule of this access's first byte (bench-list: a 16-byte node, one granule), which the
-    // check above covered: (c & 15) + (lo - off) in [0, 16 - (hi - lo)], one unsigned compare.
+    // check above covered: (c & 15) + (lo - off) in [0, 16 - (hi - lo)]. The mark is zero
+    // then: for a range of a whole granule, (c + lo - off) & 15 (its start is the granule's);
+    // else one unsigned compare.
     const { group, off } = site
     fn.get(em.state)
-    fn.get(c).i32(15).op(Op.i32And)
-    if (group.lo !== off) fn.i32(group.lo - off).op(Op.i32Add)
-    fn.i32(16 - (group.hi - group.lo)).op(Op.i32LeU).mem(Op.i32Store, groupFlag(group))
-    fn.end()
+    if (group.hi - group.lo === 16) {
+      fn.get(c)
+      if (group.lo !== off) fn.i32(group.lo - off).op(Op.i32Add)
+      fn.i32(15).op(Op.i32And)
+    } else {
+      fn.get(c).i32(15).op(Op.i32And)
+      if (group.lo !== off) fn.i32(group.lo - off).op(Op.i32Add)
+      fn.i32(16 - (group.hi - group.lo)).op(Op.i32GtU)
+    }
+    fn.mem(Op.i32Store, groupMark(group))
+    if (testMark) fn.end()
   }
   if (slot !== undefined) {
     // Passed: the granules from that of byte c up to the first of another tag in its 128-byte
@@ -316,20 +330,20 @@ export function loopCacheResetAll(em: Emitter): void {
 /**
  * A group: the plain accesses of a region off one base register (no writeback, not SP) whose
  * bytes all lie in [base + lo, base + hi), at most 16 bytes, when there are two or more of
- * them. Its flag (an i32 of the state page, ST_GROUP_FLAGS) is set by an access of the group
- * whose own check passed when the whole range lies in the granule that check covered, and
- * cleared after anything that writes the base register; while it is set, the group's
- * accesses on a checked page skip their tag check (their TLB lookup still runs). bench-list's
- * loop reads a node's value and next pointer in two blocks and writes the value back in a
- * third: one check a node instead of two or three.
+ * them. Its mark (an i32 of the state page, ST_GROUP_FLAGS) is zeroed by an access of the
+ * group whose own check passed when the whole range lies in the granule that check covered
+ * (verified), and set to 1 after anything that writes the base register (unverified); while
+ * it is zero, the group's accesses on a checked page skip their tag check (their TLB lookup
+ * still runs). bench-list's loop reads a node's value and next pointer in two blocks and
+ * writes the value back in a third: one check a node instead of two or three.
  *
- * Why a set flag is exact: besides the base register's writes, every instruction of the region
- * that is not a plain load or store, register arithmetic or a branch clears all flags after it
+ * Why a zero mark is exact: besides the base register's writes, every instruction of the region
+ * that is not a plain load or store, register arithmetic or a branch sets all marks after it
  * runs (tag stores and DC G*ZVA, system instructions and their handlers, barriers, acquires,
  * exclusives and atomics), and so does every fast-TLB fill (it read the MMU: a page's frame is
  * not assumed to be the one the range was verified in). Plain stores do not change tags; every
- * run of a region function, chained or from the run loop, starts by clearing its flags, so
- * none outlives the run that set it (every writer of tags outside the translation, the VMM's,
+ * run of a region function, chained or from the run loop, starts by setting its marks, so
+ * none outlives the run that zeroed it (every writer of tags outside the translation, the VMM's,
  * the interpreter's, a handler's, runs between runs). Another vCPU's tag write can only race
  * the range's tag read, as it would race the check it stands for: nothing between the two
  * orders the later access after that write (no barrier or acquire, and the later access's
@@ -339,7 +353,7 @@ export function loopCacheResetAll(em: Emitter): void {
 interface Group {
   lo: number
   hi: number
-  /** Its flag's index in ST_GROUP_FLAGS. */
+  /** Its mark's index in ST_GROUP_FLAGS. */
   slot: number
 }
 export interface GroupSite {
@@ -397,27 +411,91 @@ export function groupSite(em: Emitter, b: Block, k: number): GroupSite | undefin
   return group === undefined ? undefined : { group, off: m.off }
 }
 
-const groupFlag = (g: Group): number => ST_GROUP_FLAGS + 4 * g.slot
+const groupMark = (g: Group): number => ST_GROUP_FLAGS + 4 * g.slot
 
-/** Clears every group's flag (also at the start of every run of the region function: emit.ts build). */
+/** Marks every group unverified (also at the start of every run of the region function: emit.ts build). */
 export function forgetGroups(em: Emitter): void {
-  for (const g of regionGroups(em).values()) em.fn.get(em.state).i32(0).mem(Op.i32Store, groupFlag(g))
+  for (const g of regionGroups(em).values()) em.fn.get(em.state).i32(1).mem(Op.i32Store, groupMark(g))
+}
+
+/** Instruction d's effect on the groups' marks, as afterInsn emits it, on the set of those certainly unverified. */
+function markEffect(em: Emitter, b: Block, k: number, unverified: Set<Group>): void {
+  const d = b.insns[k]!.d
+  // A checked access of a group may verify its range.
+  const site = groupSite(em, b, k)
+  if (site !== undefined) unverified.delete(site.group)
+  const byRegister = regionGroups(em)
+  if (forgetsAll(d)) for (const g of byRegister.values()) unverified.add(g)
+  else {
+    for (const r of registersOf(d).writes) {
+      const g = byRegister.get(r)
+      if (g !== undefined) unverified.add(g)
+    }
+  }
+}
+
+const unverifiedAtStart = new WeakMap<Emitter, Set<Group>[]>()
+
+/**
+ * Whether group g is certainly unverified (its mark set) before instruction k of block b, on
+ * every way there: a forward dataflow over the region's blocks, from the function's start
+ * (which marks all: it may enter any block) and along the branches between blocks; a fill
+ * only marks, and a side exit leaves. A group's first access after its base register was
+ * written (bench-list's read of a node's value) then checks without testing the mark.
+ */
+function groupUnverified(em: Emitter, b: Block, k: number, g: Group): boolean {
+  const { blocks, blockAt } = em.region
+  let atStart = unverifiedAtStart.get(em)
+  if (atStart === undefined) {
+    const all = [...regionGroups(em).values()]
+    const preds: number[][] = blocks.map(() => [])
+    blocks.forEach((x, i) => {
+      const t = x.term
+      for (const to of t.kind === 'cond' ? [t.target, t.next] : t.kind === 'jump' ? [t.target] : t.kind === 'fall' ? [t.next] : []) {
+        const j = blockAt.get(to)
+        if (j !== undefined) preds[j]!.push(i)
+      }
+    })
+    const starts = blocks.map(() => new Set(all))
+    const ends = blocks.map(() => new Set(all))
+    // From "all unverified" everywhere down to the fixed point (sets only shrink).
+    for (let changed = true; changed; ) {
+      changed = false
+      blocks.forEach((x, i) => {
+        starts[i] = new Set(all.filter((grp) => preds[i]!.every((p) => ends[p]!.has(grp))))
+        const now = new Set(starts[i])
+        for (let q = 0; q < x.insns.length; q++) markEffect(em, x, q, now)
+        if (now.size !== ends[i]!.size) changed = true
+        ends[i] = now
+      })
+    }
+    atStart = starts
+    unverifiedAtStart.set(em, atStart)
+  }
+  const i = blockAt.get(b.start)
+  if (i === undefined) return false
+  const now = new Set(atStart[i])
+  for (let q = 0; q < k; q++) markEffect(em, b, q, now)
+  return now.has(g)
 }
 
 const BRANCH = /^(B|BL|B_cond|CBZ|CBNZ|TBZ|TBNZ|BR|BLR|RET|CCMP_[ri]|CCMN_[ri])$/
 const REGISTER_OFFSET = /^(LDR|LDRS|STR)_reg$/
 
-/** After instruction d: clear the flags it may have made wrong (see Group). */
+/** Whether instruction d marks every group unverified after it (see Group). */
+const forgetsAll = (d: Instruction): boolean => memoryOperand(d) === null && !REGISTER_OFFSET.test(d.name) && !ALU.test(d.name) && !BRANCH.test(d.name)
+
+/** After instruction d: mark unverified the groups it may have made wrong (see Group). */
 export function afterInsn(em: Emitter, d: Instruction): void {
   const byRegister = regionGroups(em)
   if (byRegister.size === 0) return
-  if (memoryOperand(d) === null && !REGISTER_OFFSET.test(d.name) && !ALU.test(d.name) && !BRANCH.test(d.name)) {
+  if (forgetsAll(d)) {
     forgetGroups(em)
     return
   }
   for (const r of registersOf(d).writes) {
     const g = byRegister.get(r)
-    if (g !== undefined) em.fn.get(em.state).i32(0).mem(Op.i32Store, groupFlag(g))
+    if (g !== undefined) em.fn.get(em.state).i32(1).mem(Op.i32Store, groupMark(g))
   }
 }
 

@@ -54,8 +54,9 @@ export const ST_TAG_CACHE = 336
  */
 export const ST_TAG_LIMIT = 384
 /**
- * The flags of the running region's tag-check groups (emit-tags.ts Group): an i32 each, at
- * most GROUP_FLAGS groups a region; cleared when the region function starts. In memory, not in
+ * The marks of the running region's tag-check groups (emit-tags.ts Group): an i32 each, zero
+ * while the group's range is verified, at most GROUP_FLAGS groups a region; set when the
+ * region function starts. In memory, not in
  * wasm locals, for the same reason as ST_TAG_CACHE (as locals they made bench-list's loop 1.8
  * host instructions a guest instruction slower with MTE off).
  */
