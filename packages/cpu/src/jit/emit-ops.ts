@@ -6,7 +6,7 @@ import {
   TLB_WRITE_KEY,
 } from './layout.js'
 import { type Block } from './region.js'
-import { forgetGroups, groupSite, loopCache, loopCacheReset, sharePlan, sharedFlag, tagCheck, type GroupSite, type Share } from './emit-tags.js'
+import { fillGuard, groupSite, groupVerified, loopCache, loopCacheReset, sharePlan, sharedFlag, tagCheck, type GroupSite, type Share } from './emit-tags.js'
 import { REG_DISCARD } from '../state.js'
 import type { Emitter, SetterKind } from './emit.js'
 import { I32, I64, Op, type FunctionBody } from './wasm-encoder.js'
@@ -166,7 +166,8 @@ export function access(
   if (share !== undefined && share.lead !== 0) fn.i32(0).set(sharedFlag(em))
   fn.get(em.a).op(Op.i32WrapI64).tee(em.c)
   if (span === elem) {
-    const granuleTail = mayMisalign && elem > 1 && !unchecked
+    // (A verified group's access lies in its range: nothing of it is left to check.)
+    const granuleTail = mayMisalign && elem > 1 && !unchecked && !(site !== undefined && groupVerified(em, b, k, site.group))
     if (elem > 1) {
       fn.i32(elem - 1).op(Op.i32And)
       if (granuleTail) fn.tee(misalignment(em))
@@ -203,7 +204,9 @@ export function access(
   fn.get(em.c).i32(4095).op(Op.i32And).i32(4096 - span).op(Op.i32GtU)
   fn.if()
   // The pair crosses a page: an element on each (aligned elements never straddle one).
-  // (A leader's shared check needs its access in one page: here it checks only its own.)
+  // (A leader's shared check needs its access in one page: here it checks only its own. A
+  // group's access leaves: its range, across the page boundary, would not be verified.)
+  if (site !== undefined) em.sideExit(b, k)
   const own = share?.lead === 0 ? share : undefined
   lookup(em, b, k, em.a, em.c, elem, elem, isWrite, unchecked, em.h, own)
   fn.get(em.a).i64(elem).op(Op.i64Add).tee(em.a2).op(Op.i32WrapI64).set(em.c2)
@@ -255,8 +258,8 @@ export function lookup(
   fn.if()
   fn.get(c).get(a).i64(32).op(Op.i64ShrU, Op.i32WrapI64).i32(isWrite ? 1 : 0).call(FN_FILL).op(Op.i32Eqz)
   em.exitIf(b, k)
-  // A fill read the MMU: what the flags say was verified is not trusted across it (see Group).
-  forgetGroups(em)
+  // A fill read the MMU: a verified group's range is not trusted across a checked entry (see Group).
+  fillGuard(em, b, k)
   loopCacheReset(em, b)
   fn.end()
   if (!unchecked) {

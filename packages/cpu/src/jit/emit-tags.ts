@@ -4,7 +4,7 @@
 // verified-range cache of loops. Split out of emit-ops.ts.
 
 import type { Instruction } from '@tagvm/a64'
-import { ST_GROUP_FLAGS, ST_TAG_CACHE, ST_TAG_LIMIT, ST_TLB, TLB_TAGS, GROUP_FLAGS } from './layout.js'
+import { ST_TAG_CACHE, ST_TAG_LIMIT, ST_TLB, TLB_TAGS } from './layout.js'
 import { readsFlags, registersOf, setsFlags, type Block } from './region.js'
 import type { Emitter } from './emit.js'
 import { I32, Op } from './wasm-encoder.js'
@@ -55,19 +55,50 @@ export function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number,
     pointerTop()
     fn.i32(end >= 16 ? 0x10101 : 0x101).op(Op.i32Mul, Op.i32Xor).i32(end >= 16 ? 0x0f0f0f : 0x0f0f).op(Op.i32And)
   }
+  if (site !== undefined) {
+    // An access of a group (never a shared check's or a loop cache's): nothing to do where
+    // its range is verified on every way here; else it checks its own bytes and verifies the
+    // range (see Group).
+    if (groupVerified(em, b, k, site.group)) return
+    fn.get(em.e).mem(Op.i32Load, tlb + TLB_TAGS).tee(em.tg).i32(1).op(Op.i32And, Op.i32Eqz)
+    fn.if()
+    difference(last)
+    em.exitIf(b, k)
+    fn.end()
+    const { group, off } = site
+    const size = group.hi - group.lo
+    const from = group.lo - off
+    // Does the range reach past the granule its start is in? (bench-list: no, a node is one
+    // granule.) For a range of a whole granule: its start is not the granule's.
+    fn.get(c)
+    if (from !== 0) fn.i32(from).op(Op.i32Add)
+    fn.i32(15).op(Op.i32And)
+    if (size < 16) fn.i32(16 - size).op(Op.i32GtU)
+    fn.if()
+    // Two granules: across a page boundary the range is not this entry's (leave: the
+    // interpreter runs the access); on a checked page both granules must carry the pointer's
+    // tag, else leave too (the access's own bytes matched: only its neighbour's did not).
+    fn.get(c)
+    if (from !== 0) fn.i32(from).op(Op.i32Add)
+    fn.i32(4095).op(Op.i32And).i32(4096 - size).op(Op.i32GtU)
+    em.exitIf(b, k)
+    fn.get(em.tg).i32(1).op(Op.i32And, Op.i32Eqz)
+    fn.if()
+    tagAddress(from)
+    fn.mem(Op.i32Load8U, 0)
+    tagAddress(from + size - 1)
+    fn.mem(Op.i32Load8U, 0).i32(8).op(Op.i32Shl, Op.i32Or)
+    pointerTop()
+    fn.i32(0x101).op(Op.i32Mul, Op.i32Xor).i32(0x0f0f).op(Op.i32And)
+    em.exitIf(b, k)
+    fn.end()
+    fn.end()
+    return
+  }
   fn.get(em.e).mem(Op.i32Load, tlb + TLB_TAGS).tee(em.tg).i32(1).op(Op.i32And, Op.i32Eqz)
   // A follower whose leader checked its bytes too (the flag set) has nothing left to check.
   if (share !== undefined && share.lead === 0) fn.get(sharedFlag(em)).op(Op.i32Eqz, Op.i32And)
   fn.if()
-  // An access of a group whose range was verified for its base register's value: likewise
-  // (tested only on a checked page: MTE off never reads the mark). Where every way here has
-  // left the range unverified (groupUnverified: bench-list's first access of a node), there is
-  // nothing to test.
-  const testMark = site !== undefined && !groupUnverified(em, b, k, site.group)
-  if (testMark) {
-    fn.get(em.state).mem(Op.i32Load, groupMark(site.group))
-    fn.if()
-  }
   const leads = share !== undefined && share.lead !== 0
   const covered = leads ? share.lead : span
   if (slot !== undefined) {
@@ -91,26 +122,6 @@ export function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number,
   difference(last)
   em.exitIf(b, k)
   if (leads) fn.end()
-  if (site !== undefined) {
-    // Passed: the group's range [base + lo, base + hi) is verified too when it lies in the
-    // granule of this access's first byte (bench-list: a 16-byte node, one granule), which the
-    // check above covered: (c & 15) + (lo - off) in [0, 16 - (hi - lo)]. The mark is zero
-    // then: for a range of a whole granule, (c + lo - off) & 15 (its start is the granule's);
-    // else one unsigned compare.
-    const { group, off } = site
-    fn.get(em.state)
-    if (group.hi - group.lo === 16) {
-      fn.get(c)
-      if (group.lo !== off) fn.i32(group.lo - off).op(Op.i32Add)
-      fn.i32(15).op(Op.i32And)
-    } else {
-      fn.get(c).i32(15).op(Op.i32And)
-      if (group.lo !== off) fn.i32(group.lo - off).op(Op.i32Add)
-      fn.i32(16 - (group.hi - group.lo)).op(Op.i32GtU)
-    }
-    fn.mem(Op.i32Store, groupMark(group))
-    if (testMark) fn.end()
-  }
   if (slot !== undefined) {
     // Passed: the granules from that of byte c up to the first of another tag in its 128-byte
     // block (eight tag bytes, one i64: ctz of their XOR with the pointer's tag in every byte,
@@ -330,31 +341,44 @@ export function loopCacheResetAll(em: Emitter): void {
 /**
  * A group: the plain accesses of a region off one base register (no writeback, not SP) whose
  * bytes all lie in [base + lo, base + hi), at most 16 bytes, when there are two or more of
- * them. Its mark (an i32 of the state page, ST_GROUP_FLAGS) is zeroed by an access of the
- * group whose own check passed when the whole range lies in the granule that check covered
- * (verified), and set to 1 after anything that writes the base register (unverified); while
- * it is zero, the group's accesses on a checked page skip their tag check (their TLB lookup
- * still runs). bench-list's loop reads a node's value and next pointer in two blocks and
- * writes the value back in a third: one check a node instead of two or three.
+ * them. Whether a group's range is verified for its base register's value is known when the
+ * region is translated, on every way to each access (groupVerified: a dataflow over the
+ * region's blocks): a verified access does nothing for its tags, not even a test; any other
+ * (the leader) checks its own bytes and then verifies the range, or leaves before it runs.
+ * bench-list's loop reads a node's value and next pointer in two blocks and writes the value
+ * back in a third: the first read checks, the other two cost nothing.
  *
- * Why a zero mark is exact: besides the base register's writes, every instruction of the region
- * that is not a plain load or store, register arithmetic or a branch sets all marks after it
- * runs (tag stores and DC G*ZVA, system instructions and their handlers, barriers, acquires,
- * exclusives and atomics), and so does every fast-TLB fill (it read the MMU: a page's frame is
- * not assumed to be the one the range was verified in). Plain stores do not change tags; every
- * run of a region function, chained or from the run loop, starts by setting its marks, so
- * none outlives the run that zeroed it (every writer of tags outside the translation, the VMM's,
- * the interpreter's, a handler's, runs between runs). Another vCPU's tag write can only race
- * the range's tag read, as it would race the check it stands for: nothing between the two
- * orders the later access after that write (no barrier or acquire, and the later access's
- * address is the same register, not one loaded since). Check state (TCF, TCO, TCMA, the EL)
- * only changes through system instructions or exception entry and return, which leave.
+ * What verifies: a leader, after its own bytes matched (else it leaves and the interpreter
+ * faults), when the range lies in the granule of its first byte (one and-with-15; in the
+ * interpreter's terms the range's tags are those its own check read), or else in two granules
+ * of its page that both carry the pointer's tag; a range across a page boundary, or a
+ * neighbour granule of another tag, leaves before the access (its bytes matched, so the
+ * interpreter runs it, and no more). On a page whose accesses are not checked (tags word
+ * odd) only the page boundary matters: every access of the range then uses that same entry.
+ *
+ * What unverifies: a write of the base register (the range is another's), and every
+ * instruction that is not a plain load or store, register arithmetic or a branch (tag stores
+ * and DC G*ZVA, system instructions and their handlers, barriers, acquires, exclusives,
+ * atomics, FP/SIMD: forgetsAll). Plain stores do not change tags.
+ *
+ * Why it is exact: a verified access uses the fast-TLB entry its leader used (same page, and
+ * an entry changes only at a fill). A fill at a point where some range is verified leaves
+ * before its access when the entry it made is a checked one (fillGuard): it may have evicted
+ * and refilled a verified range's page with another frame, and no follower may then skip;
+ * an unchecked entry needs no check. Every writer of tags outside the translation (the VMM,
+ * the interpreter, a handler) runs between runs, and a run never starts with a range
+ * verified: a block that is entered with one verified on every way inside the region cannot
+ * be entered from outside it; the region function's start leaves for the interpreter there
+ * (entryExits; bench-list's loop head, entered from outside once a walk). Another vCPU's
+ * tag write can only race the range's tag read, as it would race the check it stands for:
+ * nothing between the two orders the later access after that write (no barrier or acquire,
+ * and the later access's address is the same register value, not one loaded since). Check
+ * state (TCF, TCO, TCMA, the EL) only changes through system instructions or exception entry
+ * and return, which leave.
  */
 interface Group {
   lo: number
   hi: number
-  /** Its mark's index in ST_GROUP_FLAGS. */
-  slot: number
 }
 export interface GroupSite {
   group: Group
@@ -399,7 +423,7 @@ export function regionGroups(em: Emitter): Map<number, Group> {
     }
   }
   for (const [rn, { lo, hi, count }] of sites) {
-    if (count >= 2 && hi - lo <= 16 && byRegister.size < GROUP_FLAGS && !stepped.has(rn)) byRegister.set(rn, { lo, hi, slot: byRegister.size })
+    if (count >= 2 && hi - lo <= 16 && !stepped.has(rn)) byRegister.set(rn, { lo, hi })
   }
   return byRegister
 }
@@ -411,93 +435,91 @@ export function groupSite(em: Emitter, b: Block, k: number): GroupSite | undefin
   return group === undefined ? undefined : { group, off: m.off }
 }
 
-const groupMark = (g: Group): number => ST_GROUP_FLAGS + 4 * g.slot
-
-/** Marks every group unverified (also at the start of every run of the region function: emit.ts build). */
-export function forgetGroups(em: Emitter): void {
-  for (const g of regionGroups(em).values()) em.fn.get(em.state).i32(1).mem(Op.i32Store, groupMark(g))
-}
-
-/** Instruction d's effect on the groups' marks, as afterInsn emits it, on the set of those certainly unverified. */
-function markEffect(em: Emitter, b: Block, k: number, unverified: Set<Group>): void {
+/** Instruction k's effect on the set of verified groups (see Group). */
+function verifyEffect(em: Emitter, b: Block, k: number, verified: Set<Group>): void {
   const d = b.insns[k]!.d
-  // A checked access of a group may verify its range.
-  const site = groupSite(em, b, k)
-  if (site !== undefined) unverified.delete(site.group)
   const byRegister = regionGroups(em)
-  if (forgetsAll(d)) for (const g of byRegister.values()) unverified.add(g)
-  else {
-    for (const r of registersOf(d).writes) {
-      const g = byRegister.get(r)
-      if (g !== undefined) unverified.add(g)
-    }
+  if (forgetsAll(d)) {
+    verified.clear()
+    return
+  }
+  const site = groupSite(em, b, k)
+  if (site !== undefined) verified.add(site.group)
+  for (const r of registersOf(d).writes) {
+    const g = byRegister.get(r)
+    if (g !== undefined) verified.delete(g)
   }
 }
 
-const unverifiedAtStart = new WeakMap<Emitter, Set<Group>[]>()
+const verifiedAtStart = new WeakMap<Emitter, Set<Group>[]>()
 
 /**
- * Whether group g is certainly unverified (its mark set) before instruction k of block b, on
- * every way there: a forward dataflow over the region's blocks, from the function's start
- * (which marks all: it may enter any block) and along the branches between blocks; a fill
- * only marks, and a side exit leaves. A group's first access after its base register was
- * written (bench-list's read of a node's value) then checks without testing the mark.
+ * The groups verified at each block's start (by index), on every way in from the region's
+ * blocks: a forward dataflow from "all" down to its fixed point. A block no other block of the
+ * region reaches starts with none; one entered from outside with some is entryExits'.
  */
-function groupUnverified(em: Emitter, b: Block, k: number, g: Group): boolean {
+function startStates(em: Emitter): Set<Group>[] {
+  let atStart = verifiedAtStart.get(em)
+  if (atStart !== undefined) return atStart
   const { blocks, blockAt } = em.region
-  let atStart = unverifiedAtStart.get(em)
-  if (atStart === undefined) {
-    const all = [...regionGroups(em).values()]
-    const preds: number[][] = blocks.map(() => [])
-    blocks.forEach((x, i) => {
-      const t = x.term
-      for (const to of t.kind === 'cond' ? [t.target, t.next] : t.kind === 'jump' ? [t.target] : t.kind === 'fall' ? [t.next] : []) {
-        const j = blockAt.get(to)
-        if (j !== undefined) preds[j]!.push(i)
-      }
-    })
-    const starts = blocks.map(() => new Set(all))
-    const ends = blocks.map(() => new Set(all))
-    // From "all unverified" everywhere down to the fixed point (sets only shrink).
-    for (let changed = true; changed; ) {
-      changed = false
-      blocks.forEach((x, i) => {
-        starts[i] = new Set(all.filter((grp) => preds[i]!.every((p) => ends[p]!.has(grp))))
-        const now = new Set(starts[i])
-        for (let q = 0; q < x.insns.length; q++) markEffect(em, x, q, now)
-        if (now.size !== ends[i]!.size) changed = true
-        ends[i] = now
-      })
+  const all = [...regionGroups(em).values()]
+  const preds: number[][] = blocks.map(() => [])
+  blocks.forEach((x, i) => {
+    const t = x.term
+    for (const to of t.kind === 'cond' ? [t.target, t.next] : t.kind === 'jump' ? [t.target] : t.kind === 'fall' ? [t.next] : []) {
+      const j = blockAt.get(to)
+      if (j !== undefined) preds[j]!.push(i)
     }
-    atStart = starts
-    unverifiedAtStart.set(em, atStart)
+  })
+  const starts = blocks.map(() => new Set<Group>())
+  const ends = blocks.map(() => new Set(all))
+  for (let changed = true; changed; ) {
+    changed = false
+    blocks.forEach((x, i) => {
+      starts[i] = new Set(preds[i]!.length === 0 ? [] : all.filter((g) => preds[i]!.every((p) => ends[p]!.has(g))))
+      const now = new Set(starts[i])
+      for (let q = 0; q < x.insns.length; q++) verifyEffect(em, x, q, now)
+      if (now.size !== ends[i]!.size) changed = true
+      ends[i] = now
+    })
   }
-  const i = blockAt.get(b.start)
-  if (i === undefined) return false
-  const now = new Set(atStart[i])
-  for (let q = 0; q < k; q++) markEffect(em, b, q, now)
-  return now.has(g)
+  verifiedAtStart.set(em, starts)
+  return starts
+}
+
+/** The groups verified before instruction k of block b, on every way there. */
+function verifiedBefore(em: Emitter, b: Block, k: number): Set<Group> {
+  const i = em.region.blockAt.get(b.start)
+  const now = new Set(i === undefined ? [] : startStates(em)[i])
+  for (let q = 0; q < k; q++) verifyEffect(em, b, q, now)
+  return now
+}
+
+/** Whether group g's range is verified before instruction k of block b (its access then skips its check). */
+export function groupVerified(em: Emitter, b: Block, k: number, g: Group): boolean {
+  return verifiedBefore(em, b, k).has(g)
+}
+
+/** The blocks (by index) that start with a group verified: the region function's start leaves for the interpreter there. */
+export function entryExits(em: Emitter): number[] {
+  return startStates(em).flatMap((v, i) => (v.size > 0 ? [i] : []))
+}
+
+/**
+ * On a fill before instruction k of block b (entry index in local e, just written): where a
+ * group's range is verified, a checked entry leaves before the access (see Group).
+ */
+export function fillGuard(em: Emitter, b: Block, k: number): void {
+  if (verifiedBefore(em, b, k).size === 0) return
+  em.fn.get(em.e).mem(Op.i32Load, em.base + ST_TLB + TLB_TAGS).i32(1).op(Op.i32And, Op.i32Eqz)
+  em.exitIf(b, k)
 }
 
 const BRANCH = /^(B|BL|B_cond|CBZ|CBNZ|TBZ|TBNZ|BR|BLR|RET|CCMP_[ri]|CCMN_[ri])$/
 const REGISTER_OFFSET = /^(LDR|LDRS|STR)_reg$/
 
-/** Whether instruction d marks every group unverified after it (see Group). */
+/** Whether instruction d unverifies every group (see Group). */
 const forgetsAll = (d: Instruction): boolean => memoryOperand(d) === null && !REGISTER_OFFSET.test(d.name) && !ALU.test(d.name) && !BRANCH.test(d.name)
-
-/** After instruction d: mark unverified the groups it may have made wrong (see Group). */
-export function afterInsn(em: Emitter, d: Instruction): void {
-  const byRegister = regionGroups(em)
-  if (byRegister.size === 0) return
-  if (forgetsAll(d)) {
-    forgetGroups(em)
-    return
-  }
-  for (const r of registersOf(d).writes) {
-    const g = byRegister.get(r)
-    if (g !== undefined) em.fn.get(em.state).i32(1).mem(Op.i32Store, groupMark(g))
-  }
-}
 
 /**
  * Two accesses off one base register in a block share a tag check: the first (the leader)

@@ -14,7 +14,7 @@ import {
 } from './layout.js'
 import { type Block, type Region } from './region.js'
 import { FunctionBody, I32, I64, Op } from './wasm-encoder.js'
-import { afterInsn, forgetGroups, loopCacheEnter, loopCacheResetAll } from './emit-tags.js'
+import { entryExits, loopCacheEnter, loopCacheResetAll } from './emit-tags.js'
 import { MASK32, access, bitfield, cond, divide, extended, mulHigh, setterKind, shifted } from './emit-ops.js'
 import { emitMore } from './emit-more.js'
 import { emitSys } from './emit-sys.js'
@@ -509,10 +509,7 @@ export class Emitter {
       fn.end()
       fn.get(this.left).i32(n).op(Op.i32Sub).set(this.left)
     }
-    for (let k = 0; k < n; k++) {
-      this.insn(b, k)
-      afterInsn(this, b.insns[k]!.d)
-    }
+    for (let k = 0; k < n; k++) this.insn(b, k)
     switch (t.kind) {
       case 'fall':
         this.goto(t.next, fallsTo)
@@ -547,7 +544,6 @@ export class Emitter {
   build(): FunctionBody {
     const fn = this.fn
     fn.i32(this.base).set(this.state)
-    forgetGroups(this)
     loopCacheResetAll(this)
     fn.i32(0).mem(Op.i32Load, this.base + ST_LEFT).set(this.left)
     fn.i32(0).mem(Op.i64Load, this.base + ST_PAGE_VA).set(this.pageVa)
@@ -555,7 +551,16 @@ export class Emitter {
     fn.i32(CC_LIT).set(this.ccOp)
     fn.get(0).set(this.bb)
     const blocks = this.region.blocks
-    fn.block('exit').block('slow').loop('dispatch')
+    fn.block('exit').block('slow')
+    // A block entered with a group's range verified (emit-tags.ts Group) is not entered from
+    // outside the region: leave before its first instruction, with nothing to give back.
+    for (const i of entryExits(this)) {
+      fn.get(this.bb).i32(i).op(Op.i32Eq)
+      fn.if()
+      fn.i32(blocks[i]!.start << 12).set(this.slowAt).br('slow')
+      fn.end()
+    }
+    fn.loop('dispatch')
     for (let i = blocks.length - 1; i >= 0; i--) fn.block(`b${i}`)
     fn.get(this.bb).brTable(blocks.map((_, i) => `b${i}`), 'b0')
     for (let i = 0; i < blocks.length; i++) {

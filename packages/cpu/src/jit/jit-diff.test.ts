@@ -620,6 +620,64 @@ describe('compiled tier vs interpreter on random programs', () => {
     expect(stgFaults).toBeGreaterThan(10)
   })
 
+  test('a group whose range reaches into a second granule verifies both, and leaves on a neighbour of another tag or a page boundary', () => {
+    // 1: ldr x1, [x21, #8]; add x9, x9, x1; tbz w9, #2, 2f; str x9, [x21, #8];
+    // 2: ldr w3, [x21, #4]; ldr x21, [x21]; subs x10, x10, #1; b.ne 1b (llvm-mc)
+    // The walk of the test above (no STG: its address must be a granule's), its nodes 8 bytes
+    // off their granules: [x21, x21 + 16) now
+    // lies in two granules (the next pointer and the value in one each), so the first access
+    // of a node (ldr x1, [x21, #8]: the second granule) must also verify the first one before
+    // ldr w3 and ldr x21 may skip their checks. One node in twelve has a first granule of
+    // another tag (the interpreter faults at ldr w3, [x21, #4]), some lie across a page
+    // boundary (the range is not one entry's); budgets cut the walk (the loop's head, entered
+    // from outside, leaves for the interpreter).
+    const words = [0xf94006a1, 0x8b010129, 0x36100049, 0xf90006a9, 0xb94006a3, 0xf94002b5, 0xf100054a, 0x54ffff21]
+    const next = rng(0x5e1d)
+    let firstGranuleFaults = 0
+    let acrossPages = 0
+    let translated = 0
+    for (let round = 0; round < 60; round++) {
+      const nodes = 60 + (next() % 60)
+      const granules = new Set<number>()
+      while (granules.size < nodes) {
+        // A node's granules g, g + 1; some at a page's last granule.
+        const g = next() % 10 === 0 ? 256 * (next() % 4) + 255 : next() % 1023
+        if (!granules.has(g) && !granules.has(g + 1) && !granules.has(g - 1)) granules.add(g)
+      }
+      const order = [...granules]
+      const common = next() % 16
+      const tags = new Map<number, number>()
+      for (const g of order) {
+        tags.set(g + 1, common)
+        tags.set(g, next() % 12 === 0 ? (common + 1 + (next() % 15)) % 16 : common)
+        if (g % 256 === 255) acrossPages++
+      }
+      const pointer = (i: number): bigint => (BigInt(common) << 56n) | BigInt(TAGGED + 16 * order[i]! + 8)
+      const poke: [number, bigint][] = []
+      order.forEach((g, i) => {
+        poke.push([TAGGED + 16 * g + 8, i + 1 < nodes ? pointer(i + 1) : 0n])
+        poke.push([TAGGED + 16 * g + 16, BigInt(next()) * 0x1_0001n])
+      })
+      const regs = Array.from({ length: 31 }, (_, r) => BigInt(r) * 0x0101_0101_0101n)
+      regs[21] = pointer(0)
+      regs[22] = BigInt(common) << 56n
+      regs[9] = 0n
+      regs[10] = BigInt(nodes - 1)
+      const setup: Setup = {
+        words, regs, nzcv: 0, sp: BigInt(DATA + 0x10_0000), tcf: round % 4, tco: 0, mmu: true, rgsr: 0x100n, gcr: 0n,
+        tagOf: (g) => tags.get(g) ?? 0, poke,
+      }
+      const budgets = round % 2 === 0 ? [100_000] : [1 + (next() % 40), 1 + (next() % 300), 100_000]
+      const jit = machine(true, setup)
+      expect(play(jit, setup, budgets)).toEqual(play(machine(false, setup), setup, budgets))
+      if (jit.cpu.jit!.stats.retired > 20) translated++
+      if (jit.cpu.getSysreg('ESR_EL1') !== 0n && (Number(jit.cpu.getSysreg('ELR_EL1')) - CODE) >> 2 === 4) firstGranuleFaults++
+    }
+    expect(translated).toBeGreaterThan(40)
+    expect(firstGranuleFaults).toBeGreaterThan(10)
+    expect(acrossPages).toBeGreaterThan(50)
+  })
+
   test('tight loops keep a verified 256-byte block of tags: a granule of another tag, there from the start or retagged between runs, faults where the interpreter does', () => {
     // A: 1: ldrb w1, [x21, x9]; strb w1, [x22, x9]; add x9, x9, x11; subs x10, x10, #1; b.ne 1b
     // B: 1: ldp x1, x2, [x21]; ldp x3, x4, [x21, #16]; add x21, x21, #32; stp x1, x2, [x22];

@@ -54,15 +54,6 @@ export const ST_TAG_CACHE = 336
  */
 export const ST_TAG_LIMIT = 384
 /**
- * The marks of the running region's tag-check groups (emit-tags.ts Group): an i32 each, zero
- * while the group's range is verified, at most GROUP_FLAGS groups a region; set when the
- * region function starts. In memory, not in
- * wasm locals, for the same reason as ST_TAG_CACHE (as locals they made bench-list's loop 1.8
- * host instructions a guest instruction slower with MTE off).
- */
-export const ST_GROUP_FLAGS = 352
-export const GROUP_FLAGS = 8
-/**
  * Non-zero once a translation stored tags (STG and kin in wasm) since the run loop last
  * entered one: the fast TLB's checked entries are dropped then, so that a page the guest has
  * just tagged as a whole gets a uniform-tag entry at its next fill (tag-summary.ts).
