@@ -4,7 +4,7 @@
 // verified-range cache of loops. Split out of emit-ops.ts.
 
 import type { Instruction } from '@tagvm/a64'
-import { ST_TAG_CACHE, ST_TAG_LIMIT, ST_TLB, TLB_TAGS } from './layout.js'
+import { ST_TAG_CACHE, ST_TAG_LIMIT, ST_TLB, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_MASK, TLB_READ_KEY, TLB_TAGS } from './layout.js'
 import { readsFlags, registersOf, setsFlags, type Block } from './region.js'
 import type { Emitter } from './emit.js'
 import { I32, Op } from './wasm-encoder.js'
@@ -367,9 +367,10 @@ export function loopCacheResetAll(em: Emitter): void {
  * and refilled a verified range's page with another frame, and no follower may then skip;
  * an unchecked entry needs no check. Every writer of tags outside the translation (the VMM,
  * the interpreter, a handler) runs between runs, and a run never starts with a range
- * verified: a block that is entered with one verified on every way inside the region cannot
- * be entered from outside it; the region function's start leaves for the interpreter there
- * (entryExits; bench-list's loop head, entered from outside once a walk). Another vCPU's
+ * unverified where the region's blocks would have it verified: entering a block that starts
+ * with ranges verified on every way inside the region, the region function's start verifies
+ * them for the registers' values (entryVerify), or leaves for the interpreter (bench-list's
+ * loop head, entered from outside once a walk; the Linux boot enters such blocks ~1.8 M times). Another vCPU's
  * tag write can only race the range's tag read, as it would race the check it stands for:
  * nothing between the two orders the later access after that write (no barrier or acquire,
  * and the later access's address is the same register value, not one loaded since). Check
@@ -377,6 +378,8 @@ export function loopCacheResetAll(em: Emitter): void {
  * and return, which leave.
  */
 interface Group {
+  /** The base register. */
+  rn: number
   lo: number
   hi: number
 }
@@ -423,7 +426,7 @@ export function regionGroups(em: Emitter): Map<number, Group> {
     }
   }
   for (const [rn, { lo, hi, count }] of sites) {
-    if (count >= 2 && hi - lo <= 16 && !stepped.has(rn)) byRegister.set(rn, { lo, hi })
+    if (count >= 2 && hi - lo <= 16 && !stepped.has(rn)) byRegister.set(rn, { rn, lo, hi })
   }
   return byRegister
 }
@@ -500,9 +503,47 @@ export function groupVerified(em: Emitter, b: Block, k: number, g: Group): boole
   return verifiedBefore(em, b, k).has(g)
 }
 
-/** The blocks (by index) that start with a group verified: the region function's start leaves for the interpreter there. */
-export function entryExits(em: Emitter): number[] {
+/** The blocks (by index) that start with a group verified: the region function's start verifies their ranges there (entryVerify). */
+export function verifiedEntries(em: Emitter): number[] {
   return startStates(em).flatMap((v, i) => (v.size > 0 ? [i] : []))
+}
+
+/**
+ * At the region function's start, entering block i (a verifiedEntries one): verifies the
+ * ranges its way in from the region's blocks would have, for the registers' values now, or
+ * pushes nothing and runs `leave` (the interpreter runs the block): a range across a page,
+ * a page not in the fast TLB for reading, or a granule of another tag on a checked page.
+ */
+export function entryVerify(em: Emitter, i: number, leave: () => void): void {
+  const fn = em.fn
+  const tlb = em.base + ST_TLB
+  const leaveIf = (): void => {
+    fn.if()
+    leave()
+    fn.end()
+  }
+  for (const g of startStates(em)[i]!) {
+    const size = g.hi - g.lo
+    em.get(g.rn)
+    if (g.lo !== 0) fn.i64(g.lo).op(Op.i64Add)
+    fn.tee(em.a).op(Op.i32WrapI64).tee(em.c).i32(4095).op(Op.i32And).i32(4096 - size).op(Op.i32GtU)
+    leaveIf()
+    fn.get(em.c).i32(12).op(Op.i32ShrU).i32(TLB_ENTRIES - 1).op(Op.i32And).i32(Math.log2(TLB_ENTRY_BYTES)).op(Op.i32Shl).set(em.e)
+    fn.get(em.a).get(em.e).mem(Op.i64Load, tlb + TLB_MASK).op(Op.i64And).get(em.e).mem(Op.i64Load, tlb + TLB_READ_KEY).op(Op.i64Ne)
+    leaveIf()
+    fn.get(em.e).mem(Op.i32Load, tlb + TLB_TAGS).tee(em.tg).i32(1).op(Op.i32And, Op.i32Eqz)
+    fn.if()
+    // The tags of the range's first and last granules (the same one when it lies in one).
+    for (const last of [false, true]) {
+      fn.get(em.tg).get(em.c)
+      if (last && size > 1) fn.i32(size - 1).op(Op.i32Add)
+      fn.i32(4).op(Op.i32ShrU, Op.i32Add).mem(Op.i32Load8U, 0)
+      if (last) fn.i32(8).op(Op.i32Shl, Op.i32Or)
+    }
+    fn.get(em.a).i64(56).op(Op.i64ShrU, Op.i32WrapI64).i32(0x101).op(Op.i32Mul, Op.i32Xor).i32(0x0f0f).op(Op.i32And)
+    leaveIf()
+    fn.end()
+  }
 }
 
 /**

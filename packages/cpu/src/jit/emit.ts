@@ -14,7 +14,7 @@ import {
 } from './layout.js'
 import { type Block, type Region } from './region.js'
 import { FunctionBody, I32, I64, Op } from './wasm-encoder.js'
-import { entryExits, loopCacheEnter, loopCacheResetAll } from './emit-tags.js'
+import { entryVerify, loopCacheEnter, loopCacheResetAll, verifiedEntries } from './emit-tags.js'
 import { MASK32, access, bitfield, cond, divide, extended, mulHigh, setterKind, shifted } from './emit-ops.js'
 import { emitMore } from './emit-more.js'
 import { emitSys } from './emit-sys.js'
@@ -552,12 +552,12 @@ export class Emitter {
     fn.get(0).set(this.bb)
     const blocks = this.region.blocks
     fn.block('exit').block('slow')
-    // A block entered with a group's range verified (emit-tags.ts Group) is not entered from
-    // outside the region: leave before its first instruction, with nothing to give back.
-    for (const i of entryExits(this)) {
+    // A block entered with a group's range verified (emit-tags.ts Group): verify it for the
+    // registers' values now, or leave before its first instruction, with nothing to give back.
+    for (const i of verifiedEntries(this)) {
       fn.get(this.bb).i32(i).op(Op.i32Eq)
       fn.if()
-      fn.i32(blocks[i]!.start << 12).set(this.slowAt).br('slow')
+      entryVerify(this, i, () => fn.i32(blocks[i]!.start << 12).set(this.slowAt).br('slow'))
       fn.end()
     }
     fn.loop('dispatch')
