@@ -16,8 +16,8 @@ const WORDS = TLB_ENTRY_BYTES / 4
 
 /** The fast TLB entries of one state page filled since it was last emptied. */
 export class TlbFills {
-  /** Entry indices filled, in order (each once: see `marked`). */
-  private readonly filled = new Int32Array(TLB_ENTRIES)
+  /** Entry indices filled, in order (each once: see `marked`); the first `size` are current. */
+  readonly filled = new Int32Array(TLB_ENTRIES)
   private count = 0
   /** 1 for an entry in `filled`. */
   private readonly marked = new Uint8Array(TLB_ENTRIES)
@@ -25,6 +25,11 @@ export class TlbFills {
   /** `s32` views the wasm memory; `base` is the state page's offset in it. The whole table is emptied here once. */
   constructor(private readonly base: number, s32: Int32Array) {
     s32.set(EMPTY_TLB, (base + ST_TLB) >> 2)
+  }
+
+  /** How many entries `filled` lists. */
+  get size(): number {
+    return this.count
   }
 
   /** Entry `index` was written (call after every write that can make it match). */
