@@ -185,4 +185,23 @@ describe('uniform-tag entries (tag-summary.ts)', () => {
     expect(stats.uniformFills).toBe(1)
     expect(stats.tlbFills).toBe(3)
   })
+
+  test('tag stores at a page\'s end and misaligned: ST2G of its last granule pair stays in the translation, one across the page and a misaligned STG leave for the interpreter', () => {
+    // st2g x22, [x21]; st2g x22, [x23] (llvm-mc) after the warm-up loop, in a translation: the
+    // page's last pair (0xfe0), then a pair across the end of the block (its second granule is
+    // the alias block's first, PA TAGGED). Then the same with stg x22, [x24] (llvm-mc) at 0x208,
+    // not 16-aligned: an alignment fault.
+    const regs = { 21: tagged(1, TAGGED + 0xfe0), 22: tagged(9, 0), 23: tagged(2, ALIAS - 0x10), 24: tagged(3, TAGGED + 0x208) }
+    const across = both([...WARM, 0xd9a00ab6, 0xd9a00af6], regs, () => 4, [100]).jit
+    expect(across.cpu.jit!.stats.regions).toBeGreaterThan(0)
+    for (const at of [TAGGED + 0xfe0, TAGGED + 0xff0, ALIAS - 0x10, TAGGED]) expect(across.memory.getTag(at)).toBe(9)
+    expect(across.memory.getTag(TAGGED + 0x10)).toBe(4)
+    const misaligned = both([...WARM, 0xd9200b16], regs, () => 4, [100]).jit
+    expect(misaligned.cpu.jit!.stats.regions).toBeGreaterThan(0)
+    expect(misaligned.memory.getTag(TAGGED + 0x200)).toBe(4)
+    // EC 0x25 (data abort, same EL), DFSC 0x21 (alignment fault), at the STG's address.
+    expect(esrOf(misaligned) >> 26n).toBe(0x25n)
+    expect(esrOf(misaligned) & 0x3fn).toBe(0x21n)
+    expect(farOf(misaligned)).toBe(tagged(3, TAGGED + 0x208))
+  })
 })
