@@ -224,12 +224,14 @@ function irg(em: Emitter, rn: number, rd: number): void {
   const [seed, offset, rgsr, flags] = [em.c, em.e, em.tg, em.h]
   fn.i32(0).mem(Op.i32Load, em.base + ST_IRG_FLAGS).tee(flags).i32(1).op(Op.i32And)
   fn.if('', I64)
+  // seed = RGSR.SEED, or RRND (flags >> 1: 0 or 1) when it is zero (a select: no branch).
   fn.i32(0).mem(Op.i32Load, em.base + ST_RGSR).tee(rgsr).i32(8).op(Op.i32ShrU).i32(0xffff).op(Op.i32And).tee(seed)
-  fn.op(Op.i32Eqz).get(flags).i32(1).op(Op.i32ShrU, Op.i32And).get(seed).op(Op.i32Or).set(seed)
+  fn.get(flags).i32(1).op(Op.i32ShrU).get(seed).op(Op.select).set(seed)
   // Four steps at once: the taps (bits 0, 2, 3, 5) of the first four steps are bits 0-8 of the
   // seed, which the bits shifted in at 15 do not reach within four steps, so the four new bits
-  // are offset = (s ^ s >> 2 ^ s >> 3 ^ s >> 5) & 15 and the seed becomes s >> 4 | offset << 12.
-  fn.get(seed).get(seed).i32(2).op(Op.i32ShrU, Op.i32Xor).get(seed).i32(3).op(Op.i32ShrU, Op.i32Xor).get(seed).i32(5).op(Op.i32ShrU, Op.i32Xor)
+  // are offset = (s ^ s >> 2 ^ s >> 3 ^ s >> 5) & 15, as t ^ t >> 2 with t = s ^ s >> 3, and
+  // the seed becomes s >> 4 | offset << 12.
+  fn.get(seed).get(seed).i32(3).op(Op.i32ShrU, Op.i32Xor).tee(offset).get(offset).i32(2).op(Op.i32ShrU, Op.i32Xor)
   fn.i32(15).op(Op.i32And).set(offset)
   fn.get(seed).i32(4).op(Op.i32ShrU).get(offset).i32(12).op(Op.i32Shl, Op.i32Or).set(seed)
   // tag = table[RGSR.TAG * 16 + offset]; RGSR = seed << 8 | tag
