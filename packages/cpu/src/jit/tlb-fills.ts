@@ -5,9 +5,9 @@
 // 3% of the boot's first 300 M instructions under callgrind, and evicted the L1 data cache.
 //
 // Sound because the runtime's fill (jit.ts) is the only writer that makes an entry match
-// anything: the other writers (dropCheckedEntries, the tag summaries' write-key drops) only set
-// keys to -1, which leaves an empty entry as it was. After `empty` every entry is as EMPTY_TLB
-// has it, as after a copy of the whole table.
+// anything: the other writers (fast-tlb.ts EntryFrames.dropMadeUniform, the tag summaries'
+// write-key drops) only set keys to -1, which leaves an empty entry as it was. After `empty`
+// every entry is as EMPTY_TLB has it, as after a copy of the whole table.
 
 import { EMPTY_TLB } from './fast-tlb.js'
 import { ST_TLB, TLB_ENTRIES, TLB_ENTRY_BYTES } from './layout.js'
