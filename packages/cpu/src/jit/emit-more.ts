@@ -7,7 +7,7 @@ import type { Instruction } from '@tagvm/a64'
 import { chooseNonExcludedTag } from '../mte.js'
 import { REG_DISCARD, REG_SP } from '../state.js'
 import type { Emitter } from './emit.js'
-import { access } from './emit-ops.js'
+import { access, lookup } from './emit-ops.js'
 import { CRC_TABLE_BYTES, FN_HELPER, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_TAGS_STORED, ST_TLB, TLB_TAGS } from './layout.js'
 import type { Block } from './region.js'
 import { I64, Op } from './wasm-encoder.js'
@@ -88,7 +88,11 @@ export function emitMore(em: Emitter, b: Block, k: number): void {
       if (!post && d.imm !== 0) fn.i64(d.imm).op(Op.i64Add)
       fn.set(em.a)
       // Aligned to 16, inside the page, writable: else the interpreter (alignment fault...).
-      access(em, b, k, 16 * granules, 16, true, true, false, false, d.name.startsWith('STZ'))
+      // One compare for the first two: the page offset rotated right by 4 is its granule
+      // index when aligned, and at least 2^28 when not (emit-ops' access tests them apart).
+      fn.get(em.a).op(Op.i32WrapI64).tee(em.c).i32(4095).op(Op.i32And).i32(4).op(Op.i32Rotr).i32(256 - granules).op(Op.i32GtU)
+      em.exitIf(b, k)
+      lookup(em, b, k, em.a, em.c, 16 * granules, 16, true, true, d.name.startsWith('STZ') ? em.h : undefined)
       // Tags held by the fast TLB for this page (else: untagged page or checks off; the
       // interpreter decides whether tags are stored).
       // (The entry's tag word is odd then: see emit-tags.ts tagCheck.)
@@ -101,10 +105,24 @@ export function emitMore(em: Emitter, b: Block, k: number): void {
       }
       // The tag is Xt|SP<59:56>, a byte per granule from the tag of the granule of c (two
       // granules: one 16-bit store of tag * 0x101).
-      fn.get(em.tg).get(em.c).i32(4).op(Op.i32ShrU, Op.i32Add)
-      // (Xt is the address when it is Xn with no offset added: no second load of it.)
-      if (d.rt === d.rn && (post || d.imm === 0)) fn.get(em.a)
-      else em.get(rs(d.rt))
+      fn.get(em.tg)
+      if (d.mode === 2) {
+        // No writeback: the address is Xn + offset again, from the register, so that only the
+        // entry outlives the lookup's fill call (V8 spilled the address's locals around it and
+        // read them back here, an instruction more a use than reading the register).
+        em.get(rs(d.rn))
+        if (d.rt === d.rn) fn.tee(em.t1)
+        fn.op(Op.i32WrapI64)
+        if (d.imm !== 0) fn.i32(d.imm).op(Op.i32Add)
+        fn.i32(4).op(Op.i32ShrU, Op.i32Add)
+        if (d.rt === d.rn) fn.get(em.t1)
+        else em.get(rs(d.rt))
+      } else {
+        fn.get(em.c).i32(4).op(Op.i32ShrU, Op.i32Add)
+        // (Xt is the address when it is Xn with no offset added: no second load of it.)
+        if (d.rt === d.rn && (post || d.imm === 0)) fn.get(em.a)
+        else em.get(rs(d.rt))
+      }
       fn.i64(56).op(Op.i64ShrU, Op.i32WrapI64).i32(15).op(Op.i32And)
       if (granules === 2) fn.i32(0x101).op(Op.i32Mul).mem(Op.i32Store16, 0)
       else fn.mem(Op.i32Store8, 0)
@@ -206,12 +224,14 @@ function irg(em: Emitter, rn: number, rd: number): void {
   const [seed, offset, rgsr, flags] = [em.c, em.e, em.tg, em.h]
   fn.i32(0).mem(Op.i32Load, em.base + ST_IRG_FLAGS).tee(flags).i32(1).op(Op.i32And)
   fn.if('', I64)
+  // seed = RGSR.SEED, or RRND (flags >> 1: 0 or 1) when it is zero (a select: no branch).
   fn.i32(0).mem(Op.i32Load, em.base + ST_RGSR).tee(rgsr).i32(8).op(Op.i32ShrU).i32(0xffff).op(Op.i32And).tee(seed)
-  fn.op(Op.i32Eqz).get(flags).i32(1).op(Op.i32ShrU, Op.i32And).get(seed).op(Op.i32Or).set(seed)
+  fn.get(flags).i32(1).op(Op.i32ShrU).get(seed).op(Op.select).set(seed)
   // Four steps at once: the taps (bits 0, 2, 3, 5) of the first four steps are bits 0-8 of the
   // seed, which the bits shifted in at 15 do not reach within four steps, so the four new bits
-  // are offset = (s ^ s >> 2 ^ s >> 3 ^ s >> 5) & 15 and the seed becomes s >> 4 | offset << 12.
-  fn.get(seed).get(seed).i32(2).op(Op.i32ShrU, Op.i32Xor).get(seed).i32(3).op(Op.i32ShrU, Op.i32Xor).get(seed).i32(5).op(Op.i32ShrU, Op.i32Xor)
+  // are offset = (s ^ s >> 2 ^ s >> 3 ^ s >> 5) & 15, as t ^ t >> 2 with t = s ^ s >> 3, and
+  // the seed becomes s >> 4 | offset << 12.
+  fn.get(seed).get(seed).i32(3).op(Op.i32ShrU, Op.i32Xor).tee(offset).get(offset).i32(2).op(Op.i32ShrU, Op.i32Xor)
   fn.i32(15).op(Op.i32And).set(offset)
   fn.get(seed).i32(4).op(Op.i32ShrU).get(offset).i32(12).op(Op.i32Shl, Op.i32Or).set(seed)
   // tag = table[RGSR.TAG * 16 + offset]; RGSR = seed << 8 | tag

@@ -146,4 +146,62 @@ describe('uniform-tag entries (tag-summary.ts)', () => {
       expect(jit.cpu.jit!.stats.uniformFills).toBeGreaterThan(0)
     }
   })
+
+  // After a translation stored tags the run loop's next entry drops only the checked entries
+  // whose frame's tags became all one value (fast-tlb.ts dropMadeUniform): a frame whose tags
+  // still differ keeps its entry, which a fill would only make again. (bench-alloc tags objects
+  // in every step: dropping every checked entry refilled each page it uses at every entry.)
+  test('a page whose tags still differ keeps its checked entry across the run loop\'s entries after tag stores: no refill', () => {
+    // 1: stg x22, [x21]; ldr x1, [x21, #16]; subs x10, x10, #1; b.ne 1b (llvm-mc): retags
+    // granule 0 of a page of tags g % 16 with 1 and reads granule 1 (tag 1) in every step, cut
+    // every 41 instructions. The page stays mixed: after the first fill no entry needs another.
+    const words = [0xd9200ab6, 0xf9400aa1, 0xf100054a, 0x54ffffa1]
+    const budgets = [41, 41, 41, 41, 41, 41, 41, 41, 41, 41, 10_000]
+    const { jit, seen } = both(words, { 21: tagged(1, TAGGED), 22: tagged(1, 0), 10: 400n }, (g) => g % 16, budgets)
+    expect(seen).toHaveLength(budgets.length)
+    expect(jit.cpu.getX(10)).toBe(0n)
+    const stats = jit.cpu.jit!.stats
+    // The run loop entered the translation at every cut, each after tag stores.
+    expect(stats.entries).toBeGreaterThanOrEqual(budgets.length)
+    // One fill, for the first access (with the rule before: one more after every cut).
+    expect(stats.tlbFills).toBe(1)
+    expect(stats.uniformFills).toBe(0)
+  })
+
+  test('of two pages, one tagged as a whole and one read, only the first is refilled after the tag stores (as a uniform entry)', () => {
+    // 1: stg x22, [x21], #16; ldr x1, [x23]; subs x10, x10, #1; b.ne 1b; sub x21, x21, #1, lsl #12;
+    // mov x4, #256; 2: ldr x2, [x21], #16; subs x4, x4, #1; b.ne 2b (llvm-mc), cut every 300
+    // instructions. The first loop retags all of page 0 (tags g % 16) with 5, reading page 1
+    // (mixed) in every step; the second reads page 0 through a tag-5 pointer. After the cut
+    // that follows the last STG, page 0's checked entry is dropped and its next fill makes a
+    // uniform entry; page 1's entry is never dropped.
+    const words = [0xd92016b6, 0xf94002e1, 0xf100054a, 0x54ffffa1, 0xd14006b5, 0xd2802004, 0xf84106a2, 0xf1000484, 0x54ffffc1]
+    const regs = { 21: tagged(5, TAGGED), 22: tagged(5, 0), 23: tagged(7, TAGGED + 0x1010), 10: 256n }
+    const { jit } = both(words, regs, (g) => (g < 256 ? g % 16 : g % 3 === 0 ? 0 : 7), [300, 300, 300, 300, 10_000])
+    expect(jit.cpu.getX(4)).toBe(0n)
+    for (let g = 0; g < 256; g++) expect(jit.memory.getTag(TAGGED + 16 * g)).toBe(5)
+    const stats = jit.cpu.jit!.stats
+    // Page 0 for the STGs, page 1, page 0 again as a uniform entry.
+    expect(stats.uniformFills).toBe(1)
+    expect(stats.tlbFills).toBe(3)
+  })
+
+  test('tag stores at a page\'s end and misaligned: ST2G of its last granule pair stays in the translation, one across the page and a misaligned STG leave for the interpreter', () => {
+    // st2g x22, [x21]; st2g x22, [x23] (llvm-mc) after the warm-up loop, in a translation: the
+    // page's last pair (0xfe0), then a pair across the end of the block (its second granule is
+    // the alias block's first, PA TAGGED). Then the same with stg x22, [x24] (llvm-mc) at 0x208,
+    // not 16-aligned: an alignment fault.
+    const regs = { 21: tagged(1, TAGGED + 0xfe0), 22: tagged(9, 0), 23: tagged(2, ALIAS - 0x10), 24: tagged(3, TAGGED + 0x208) }
+    const across = both([...WARM, 0xd9a00ab6, 0xd9a00af6], regs, () => 4, [100]).jit
+    expect(across.cpu.jit!.stats.regions).toBeGreaterThan(0)
+    for (const at of [TAGGED + 0xfe0, TAGGED + 0xff0, ALIAS - 0x10, TAGGED]) expect(across.memory.getTag(at)).toBe(9)
+    expect(across.memory.getTag(TAGGED + 0x10)).toBe(4)
+    const misaligned = both([...WARM, 0xd9200b16], regs, () => 4, [100]).jit
+    expect(misaligned.cpu.jit!.stats.regions).toBeGreaterThan(0)
+    expect(misaligned.memory.getTag(TAGGED + 0x200)).toBe(4)
+    // EC 0x25 (data abort, same EL), DFSC 0x21 (alignment fault), at the STG's address.
+    expect(esrOf(misaligned) >> 26n).toBe(0x25n)
+    expect(esrOf(misaligned) & 0x3fn).toBe(0x21n)
+    expect(farOf(misaligned)).toBe(tagged(3, TAGGED + 0x208))
+  })
 })

@@ -32,7 +32,7 @@ import {
   ST_CHAIN, ST_CHAIN_GEN, ST_HASH, ST_TAGS_STORED, ST_SP_BANK, ST_SYSREGS, ST_SYS_OK, ST_HOPS, ST_STRICT_ALIGN, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_LEFT, ST_NZCV, ST_PAGE_VA, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES,
 } from './layout.js'
 import { CHECKED, CHECKED_NO_WRITE, UNIFORM, UNIFORM_MASK_HI, uniformChoice, watchTagSummaries } from './tag-summary.js'
-import { dropCheckedEntries, writeEntry } from './fast-tlb.js'
+import { EntryFrames, writeEntry } from './fast-tlb.js'
 import { TlbFills } from './tlb-fills.js'
 import { formRegion, isSupported, isUnconditionalBranch, type Region } from './region.js'
 import { newJitStats, type JitStats } from './stats.js'
@@ -115,6 +115,8 @@ export class Jit {
   private tlbStale = true
   /** The fast TLB entries filled since it was last emptied (what flushTlb rewrites). */
   private readonly tlbFills: TlbFills
+  /** The frame of each fast TLB entry (for the drop after tag stores). */
+  private readonly entryFrames = new EntryFrames()
   private readonly tr = new TranslationResult()
   private readonly fillImport: (lo: number, hi: number, isWrite: number) => number
   /** GCR_EL1.Exclude | ATAen << 16 | MTE level >= 1 << 17 that ST_ADDG was computed for (-1: never). */
@@ -297,6 +299,7 @@ export class Jit {
     const index = (lo >>> 12) & (TLB_ENTRIES - 1)
     writeEntry(this.s32, (this.base + ST_TLB + index * TLB_ENTRY_BYTES) >> 2, readable, writable, keyLo, keyHi, maskHi, host, choice === UNIFORM ? -1 : tags)
     this.tlbFills.note(index)
+    this.entryFrames.note(index, frame.pfn)
     return (isWrite !== 0 ? writable : readable) ? 1 : 0
   }
 
@@ -529,7 +532,7 @@ export class Jit {
       if (strict === 0) this.tlbStale = true
     }
     if (this.tlbStale) this.flushTlb()
-    if (this.s32[(this.base + ST_TAGS_STORED) >> 2] !== 0 && this.summaries !== null) dropCheckedEntries(this.s32, this.base)
+    if (this.s32[(this.base + ST_TAGS_STORED) >> 2] !== 0 && this.summaries !== null) this.entryFrames.dropMadeUniform(this.s32, this.base, this.tlbFills, this.summaries)
     const cpu = this.cpu
     // ADDG/SUBG's tags follow GCR_EL1.Exclude, ATAen and the MTE level.
     const addgKey = this.addgKeyNow()

@@ -5,9 +5,9 @@
 // 3% of the boot's first 300 M instructions under callgrind, and evicted the L1 data cache.
 //
 // Sound because the runtime's fill (jit.ts) is the only writer that makes an entry match
-// anything: the other writers (dropCheckedEntries, the tag summaries' write-key drops) only set
-// keys to -1, which leaves an empty entry as it was. After `empty` every entry is as EMPTY_TLB
-// has it, as after a copy of the whole table.
+// anything: the other writers (fast-tlb.ts EntryFrames.dropMadeUniform, the tag summaries'
+// write-key drops) only set keys to -1, which leaves an empty entry as it was. After `empty`
+// every entry is as EMPTY_TLB has it, as after a copy of the whole table.
 
 import { EMPTY_TLB } from './fast-tlb.js'
 import { ST_TLB, TLB_ENTRIES, TLB_ENTRY_BYTES } from './layout.js'
@@ -16,8 +16,8 @@ const WORDS = TLB_ENTRY_BYTES / 4
 
 /** The fast TLB entries of one state page filled since it was last emptied. */
 export class TlbFills {
-  /** Entry indices filled, in order (each once: see `marked`). */
-  private readonly filled = new Int32Array(TLB_ENTRIES)
+  /** Entry indices filled, in order (each once: see `marked`); the first `size` are current. */
+  readonly filled = new Int32Array(TLB_ENTRIES)
   private count = 0
   /** 1 for an entry in `filled`. */
   private readonly marked = new Uint8Array(TLB_ENTRIES)
@@ -25,6 +25,11 @@ export class TlbFills {
   /** `s32` views the wasm memory; `base` is the state page's offset in it. The whole table is emptied here once. */
   constructor(private readonly base: number, s32: Int32Array) {
     s32.set(EMPTY_TLB, (base + ST_TLB) >> 2)
+  }
+
+  /** How many entries `filled` lists. */
+  get size(): number {
+    return this.count
   }
 
   /** Entry `index` was written (call after every write that can make it match). */
