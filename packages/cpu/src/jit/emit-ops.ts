@@ -174,6 +174,15 @@ export function access(
       if (mayMisalign) misaligned(em, b, k, span)
       else em.exitIf(b, k)
     } else fn.op(Op.drop)
+    // A follower of the same kind whose leader found both in one page (and checked both, on a
+    // checked page) reuses the leader's entry: no lookup (see emit-tags.ts Share).
+    const reuse = share !== undefined && share.lead === 0 && share.sameKey === true
+    if (reuse) {
+      fn.get(sharedFlag(em))
+      fn.if()
+      fn.get(leaderHost(em)).i32(share.delta!).op(Op.i32Add).set(em.h)
+      fn.else()
+    }
     lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, em.h, share, site, slot)
     if (granuleTail) {
       // The tag check looked at the first byte's granule: a misaligned access reaching into the
@@ -188,6 +197,8 @@ export function access(
       em.exitIf(b, k)
       fn.end()
     }
+    if (reuse) fn.end()
+    if (share !== undefined && share.lead !== 0) fn.get(em.h).set(leaderHost(em))
     return
   }
   fn.i32(elem - 1).op(Op.i32And)
@@ -195,6 +206,7 @@ export function access(
     fn.get(em.c).i32(4095).op(Op.i32And).i32(4096 - span).op(Op.i32GtU, Op.i32Or)
     em.exitIf(b, k)
     lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, needsHost ? em.h : undefined, share, site, slot)
+    if (share !== undefined && share.lead !== 0) fn.get(em.h).set(leaderHost(em))
     return
   }
   // A misaligned pair that stays in its page goes on (its tag check covers its whole span);
@@ -215,6 +227,17 @@ export function access(
   lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, em.h, share, site, slot)
   fn.get(em.h).i32(elem).op(Op.i32Add).set(em.h2)
   fn.end()
+  // (Across a page the flag stays clear: no follower reuses this host address.)
+  if (share !== undefined && share.lead !== 0) fn.get(em.h).set(leaderHost(em))
+}
+
+const leaderHosts = new WeakMap<Emitter, number>()
+
+/** A local for a shared check's leader's host address (its follower may reuse the entry). */
+function leaderHost(em: Emitter): number {
+  let l = leaderHosts.get(em)
+  if (l === undefined) leaderHosts.set(em, (l = em.fn.local(I32)))
+  return l
 }
 
 const misalignments = new WeakMap<Emitter, number>()

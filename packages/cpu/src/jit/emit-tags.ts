@@ -143,6 +143,12 @@ export function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number,
     if (leads) fn.i32(1).set(sharedFlag(em))
     fn.end()
   }
+  if (leads) {
+    // An unchecked page: the flag says only that the follower's bytes lie in this page (its
+    // access may then reuse this entry: emit-ops.ts access).
+    fn.else()
+    fn.get(c).i32(4095).op(Op.i32And).i32(4096 - share.lead).op(Op.i32LeU).set(sharedFlag(em))
+  }
   fn.end()
 }
 
@@ -566,8 +572,10 @@ const forgetsAll = (d: Instruction): boolean => memoryOperand(d) === null && !RE
  * Two accesses off one base register in a block share a tag check: the first (the leader)
  * checks the bytes of both, [its address, its address + lead) (lead at most 32: three granules
  * at most), when they lie in one page, and sets a flag when they match; the second (lead 0, the
- * follower) skips its check when the flag is set. Its own TLB lookup still runs (its
- * permission, its host address), and with the flag clear it checks as any other access, so a
+ * follower) skips its check when the flag is set. A follower of the leader's kind (load or
+ * store) and size reuses the leader's entry when the flag is set (on an unchecked page the
+ * leader sets it when both lie in its page): its host address is the leader's plus the
+ * offset between them, with no TLB lookup; else its own lookup runs, and with the flag clear it checks as any other access, so a
  * mismatch in the follower's granules still faults at the follower, after the leader ran.
  * Between the two: only instructions that cannot write the base register, tags or the tag
  * check's state (plain loads and stores, integer arithmetic); the leader has no writeback and
@@ -575,6 +583,10 @@ const forgetsAll = (d: Instruction): boolean => memoryOperand(d) === null && !RE
  */
 export interface Share {
   lead: number
+  /** A follower's offset from its leader's address. */
+  delta?: number
+  /** A follower that is a load of a load, or a store of a store (the same TLB key). */
+  sameKey?: boolean
 }
 const plans = new WeakMap<Block, Map<number, Share>>()
 const flags = new WeakMap<Emitter, number>()
@@ -614,6 +626,8 @@ function memoryOperand(d: Instruction): { rn: number; off: number; span: number;
   }
 }
 
+const isStore = (d: Instruction): boolean => /^(STR|STUR|STP)/.test(d.name)
+
 /** Which accesses of block b lead or follow a shared tag check (by instruction index); a group's base register has its own. */
 export function sharePlan(em: Emitter, b: Block): Map<number, Share> {
   let plan = plans.get(b)
@@ -628,7 +642,7 @@ export function sharePlan(em: Emitter, b: Block): Map<number, Share> {
       const lead = Math.max(leader.off + leader.span, m.off + m.span) - leader.off
       if (m.off >= leader.off && lead <= 32) {
         plan!.set(leader.k, { lead })
-        plan!.set(k, { lead: 0 })
+        plan!.set(k, { lead: 0, delta: m.off - leader.off, sameKey: isStore(b.insns[leader.k]!.d) === isStore(d) })
         leader = null
         return
       }
