@@ -6,7 +6,8 @@ import {
   TLB_WRITE_KEY,
 } from './layout.js'
 import { type Block } from './region.js'
-import { fillGuard, groupSite, groupVerified, loopCache, loopCacheReset, sharePlan, sharedFlag, tagCheck, type GroupSite, type Share } from './emit-tags.js'
+import { loopCache, loopCacheReset, sharePlan, sharedFlag, tagCheck, type Share } from './emit-tags.js'
+import { fillGuard, groupSite, groupVerified, type GroupSite } from './emit-groups.js'
 import { REG_DISCARD } from '../state.js'
 import type { Emitter, SetterKind } from './emit.js'
 import { I32, I64, Op, type FunctionBody } from './wasm-encoder.js'
