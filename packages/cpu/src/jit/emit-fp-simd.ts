@@ -1,0 +1,384 @@
+// FMLA (vector: 2S, 4S, 2D; FPMulAdd, rounded once) in WebAssembly SIMD, all the lanes of a
+// register at once, two doubles in a v128 (bench-dot spent half its time in the lane-by-lane
+// scalar code this replaces: four lanes, three operand checks and a TwoSum each).
+//
+// When it is exact (else the instruction's handler runs, emit-sys.ts sysCall):
+// - FPCR.RMode is round to nearest (wasm's only mode) and FPCR.FZ is 0. Without flushing, Arm
+//   reads a subnormal operand as its value and raises no flag for it (IDC comes only from a
+//   flush), so an operand needs no test where the result's tests catch the rest: an infinity
+//   or a NaN makes the sum an infinity or a NaN, which fails them (compared as floats, a NaN
+//   fails every comparison).
+// - Singles: the product of two finite singles is exact as a double (48 significant bits,
+//   exponent down to 2^-298) and s = p + c is rounded once. When TwoSum says s is exact, or s
+//   is not halfway between two singles, rounding s to single is the single rounding of p + c (a
+//   double strictly between the exact sum and s would be nearer the sum than s is), as
+//   fp/arith.ts fmaFast32 argues. |s| above the least normal single means the exact sum was
+//   not tiny (no UFC), r finite no overflow (OFC); IXC when s is inexact or r differs from s.
+// - Doubles, fp/arith.ts fmaFast64's chain: p + pe = a * b (Dekker's TwoProduct: no FMA in
+//   wasm), s + e1 = p + c, t + e2 = e1 + pe, r + e3 = s + t, all exact when the factors are
+//   normal or zero and below 2^995 and |p| is in [2^-960, largest finite] (the addend may be any
+//   finite double: TwoSum is exact for all), so the exact value is r + e3 + e2, and r is its
+//   rounding unless e2 could move it across a rounding boundary: e2 = 0, or r's exponent over
+//   53, r not a power of two and | |e3| - half an ulp of r | > 2 |e2|. r normal and finite;
+//   IXC when e3 + e2 is not zero. A zero factor makes the product an exact ±0: r = p + c (c,
+//   or for two zeros the sign Arm's FPMulAdd gives them rounding to nearest, as IEEE's sum).
+// If any lane fails a condition, no lane is written and the handler does the instruction.
+
+import { SLOT } from '../sysreg-table.js'
+import type { Emitter } from './emit.js'
+import { ST_SYSREGS, ST_VREGS } from './layout.js'
+import { Op, type FunctionBody } from './wasm-encoder.js'
+
+/** The v128 value type. */
+const V128 = 0x7b
+
+/** WebAssembly SIMD opcodes (after the 0xfd prefix) used here. */
+const S = {
+  load: 0x00, store: 0x0b, load64Zero: 0x5d, i64x2Splat: 0x12, i64x2ExtractLane: 0x1d,
+  f64x2Eq: 0x47, f64x2Lt: 0x49, f64x2Gt: 0x4a, f64x2Le: 0x4b, f64x2Ge: 0x4c,
+  and: 0x4e, andNot: 0x4f, or: 0x50, bitselect: 0x52,
+  f32x4DemoteF64x2Zero: 0x5e, f64x2PromoteLowF32x4: 0x5f,
+  i64x2AllTrue: 0xc3, i64x2Shl: 0xcb, i64x2ShrU: 0xcd, i64x2Sub: 0xd1, i64x2Eq: 0xd6, i64x2Ne: 0xd7, i64x2GtS: 0xd9,
+  f64x2Abs: 0xec, f64x2Add: 0xf0, f64x2Sub: 0xf1, f64x2Mul: 0xf2,
+} as const
+
+const FPCR_RMODE = 0x00c0_0000
+const FPCR_FZ = 0x0100_0000
+const FPSR_IXC = 0x10
+
+/** Emits SIMD operations (the prefix, then each opcode as an unsigned LEB128). */
+function simd(fn: FunctionBody, ...codes: number[]): void {
+  for (const c of codes) {
+    if (c < 0x80) fn.op(0xfd, c)
+    else fn.op(0xfd, (c & 0x7f) | 0x80, c >> 7)
+  }
+}
+
+/** A SIMD load or store (opcode below 0x80) with a constant offset. */
+function simdMem(fn: FunctionBody, code: number, offset: number): void {
+  fn.op(0xfd)
+  fn.mem(code, offset)
+}
+
+/** Pushes the 64-bit pattern hi:lo in both lanes. */
+function splat(fn: FunctionBody, lo: number, hi: number): void {
+  fn.i64(lo | 0, hi | 0)
+  simd(fn, S.i64x2Splat)
+}
+
+/** Doubles as bit patterns hi:lo (high word, low word). */
+const F64_ZERO = [0, 0] as const
+const F64_MIN_NORMAL = [0, 0x0010_0000] as const
+const F64_MAX = [-1, 0x7fef_ffff] as const
+/** The largest finite single, 2^-126 (the least normal single), 2^995 and 2^-960, as doubles. */
+const F32_MAX_AS_F64 = [0xe000_0000, 0x47ef_ffff] as const
+const F32_MIN_NORMAL_AS_F64 = [0, 0x3810_0000] as const
+const F64_TWO_995 = [0, 0x7e20_0000] as const
+const F64_TWO_M960 = [0, 0x03f0_0000] as const
+/** 2^27 + 1, Veltkamp's splitter. */
+const SPLITTER = [0x0200_0000, 0x41a0_0000] as const
+
+/**
+ * Emits FMLA (vector) of 2S, 4S (`double` false) or 2D (`double`, q = 1) Vd += Vn * Vm with the
+ * wasm fast path above, else `handler` (after `fpAllowed`, the FP trap's test).
+ */
+export function emitFmlaSimd(em: Emitter, double: boolean, q: number, rd: number, rn: number, rm: number, fpAllowed: () => void, handler: () => void): void {
+  const fn = em.fn
+  fpAllowed()
+  const ok = fn.local(V128)
+  const exact = fn.local(V128)
+  const halves = double || q ? [0, 8] : [0]
+  const results: number[] = []
+  if (double) fmlaDoubles(em, ok, exact, results, rd, rn, rm)
+  else halves.forEach((at, h) => fmlaSinglesHalf(em, ok, exact, results, h === 0, rd, rn, rm, at))
+  // FPCR.RMode = RN and FPCR.FZ = 0, and every lane's conditions.
+  fn.get(em.state).mem(Op.i32Load, ST_SYSREGS + 8 * SLOT.FPCR).i32(FPCR_RMODE | FPCR_FZ).op(Op.i32And, Op.i32Eqz)
+  fn.get(ok)
+  simd(fn, S.i64x2AllTrue)
+  fn.op(Op.i32And)
+  fn.if()
+  const v = ST_VREGS + 16 * rd
+  if (double) {
+    fn.get(em.state).get(results[0]!)
+    simdMem(fn, S.store, v)
+  } else {
+    // Each half's results are the low doubleword of its demoted v128 (lanes 0 and 1).
+    halves.forEach((at, h) => {
+      fn.get(em.state).get(results[h]!)
+      simd(fn, S.i64x2ExtractLane)
+      fn.op(0).mem(Op.i64Store, v + at)
+    })
+    if (!q) fn.get(em.state).i64(0).mem(Op.i64Store, v + 8)
+  }
+  fn.get(exact)
+  simd(fn, S.i64x2AllTrue)
+  fn.op(Op.i32Eqz)
+  inexactElseHandler(em, handler)
+}
+
+/**
+ * Closes a fast path's `if` (its condition met: the lanes written): FPSR.IXC is set when the
+ * i32 on the stack is not zero; else (the `else` of that `if`) the instruction's handler runs.
+ */
+export function inexactElseHandler(em: Emitter, handler: () => void): void {
+  const fn = em.fn
+  fn.if()
+  fn.get(em.state).get(em.state).mem(Op.i32Load, ST_SYSREGS + 8 * SLOT.FPSR).i32(FPSR_IXC).op(Op.i32Or).mem(Op.i32Store, ST_SYSREGS + 8 * SLOT.FPSR)
+  fn.end()
+  fn.else()
+  handler()
+  fn.end()
+}
+
+/** Pushes the mask of the lanes of local v (f64x2) whose magnitude compares with `bound` by `cmp`. */
+function magnitude(fn: FunctionBody, v: number, bound: readonly [number, number], cmp: number): void {
+  fn.get(v)
+  simd(fn, S.f64x2Abs)
+  splat(fn, ...bound)
+  simd(fn, cmp)
+}
+
+/** Pushes the mask of the lanes of local v (f64x2) that are ±0. */
+function isZero(fn: FunctionBody, v: number): void {
+  fn.get(v)
+  splat(fn, ...F64_ZERO)
+  simd(fn, S.f64x2Eq)
+}
+
+/** local `into` = its value AND the v128 on the stack (`first`: = the v128 on the stack). */
+function andInto(fn: FunctionBody, into: number, first: boolean): void {
+  if (!first) {
+    fn.get(into)
+    simd(fn, S.and)
+  }
+  fn.set(into)
+}
+
+/**
+ * Two single lanes (the doubleword at byte `at` of each register) as doubles: p = a * b
+ * (exact), s = p + c (one rounding), r = single(s); the lane is exact when r is finite, |s| >
+ * the least normal single or s = ±0, and s is exact (TwoSum's error is zero) or not halfway
+ * between two singles; exact (no IXC) when the error is zero and r = s. Pushes the
+ * demoted v128 (r in lanes 0 and 1) to `results`.
+ */
+function fmlaSinglesHalf(em: Emitter, ok: number, exact: number, results: number[], first: boolean, rd: number, rn: number, rm: number, at: number): void {
+  const fn = em.fn
+  const local = (): number => fn.local(V128)
+  const [p, cd, s, r, rr, ez] = [local(), local(), local(), local(), local(), local()]
+  const load = (n: number): void => {
+    fn.get(em.state)
+    simdMem(fn, S.load64Zero, ST_VREGS + 16 * n + at)
+    simd(fn, S.f64x2PromoteLowF32x4)
+  }
+  load(rn)
+  load(rm)
+  simd(fn, S.f64x2Mul)
+  fn.tee(p)
+  load(rd)
+  fn.tee(cd)
+  simd(fn, S.f64x2Add)
+  fn.tee(s)
+  simd(fn, S.f32x4DemoteF64x2Zero)
+  fn.tee(r)
+  results.push(r)
+  simd(fn, S.f64x2PromoteLowF32x4)
+  fn.set(rr)
+  // r finite (a NaN compares false).
+  magnitude(fn, rr, F32_MAX_AS_F64, S.f64x2Le)
+  // |s| > the least normal single: the exact sum is not tiny (no UFC); or s = ±0: p + c is then
+  // exact (p is a multiple of 2^-298, c of 2^-149, and no nonzero multiple of 2^-298 rounds to
+  // a zero double), and IEEE's sign for it rounding to nearest is Arm's FPMulAdd's (two zeros of
+  // one sign: that sign; else +0).
+  magnitude(fn, s, F32_MIN_NORMAL_AS_F64, S.f64x2Gt)
+  isZero(fn, s)
+  simd(fn, S.or, S.and)
+  // s exact: TwoSum's error of p + c is zero...
+  twoSum(em, p, cd, s)
+  splat(fn, ...F64_ZERO)
+  simd(fn, S.f64x2Eq)
+  fn.set(ez)
+  // ...or s not a tie (its 29 mantissa bits below a single's not exactly one half): ok &= ~(tie & ~ez).
+  fn.get(s)
+  splat(fn, 0x1fff_ffff, 0)
+  simd(fn, S.and)
+  splat(fn, 0x1000_0000, 0)
+  simd(fn, S.i64x2Eq)
+  fn.get(ez)
+  simd(fn, S.andNot, S.andNot)
+  andInto(fn, ok, first)
+  // Exact lanes: the sum was (e zero) and so is its rounding to single (r = s).
+  fn.get(ez).get(rr).get(s)
+  simd(fn, S.f64x2Eq, S.and)
+  andInto(fn, exact, first)
+}
+
+/**
+ * Pushes the f64x2 mask of lanes of v (a v128 local) that are normal or zero and below 2^995
+ * (as a factor of TwoProduct may be).
+ */
+function factorOk(fn: FunctionBody, v: number): void {
+  magnitude(fn, v, F64_MIN_NORMAL, S.f64x2Ge)
+  magnitude(fn, v, F64_TWO_995, S.f64x2Lt)
+  simd(fn, S.and)
+  isZero(fn, v)
+  simd(fn, S.or)
+}
+
+/** Veltkamp's split of the doubles in local v: returns locals holding their high and low halves. */
+function split(fn: FunctionBody, v: number): [number, number] {
+  const t = fn.local(V128)
+  const high = fn.local(V128)
+  const low = fn.local(V128)
+  splat(fn, ...SPLITTER)
+  fn.get(v)
+  simd(fn, S.f64x2Mul)
+  fn.tee(t).get(t).get(v)
+  simd(fn, S.f64x2Sub, S.f64x2Sub)
+  fn.set(high)
+  fn.get(v).get(high)
+  simd(fn, S.f64x2Sub)
+  fn.set(low)
+  return [high, low]
+}
+
+/** Pushes TwoSum's error of locals a + b = s (f64x2): (a - (s - bb)) + (b - bb), bb = s - a. */
+function twoSum(em: Emitter, a: number, b: number, s: number): void {
+  const fn = em.fn
+  const bb = fn.local(V128)
+  fn.get(s).get(a)
+  simd(fn, S.f64x2Sub)
+  fn.set(bb)
+  fn.get(a).get(s).get(bb)
+  simd(fn, S.f64x2Sub, S.f64x2Sub)
+  fn.get(b).get(bb)
+  simd(fn, S.f64x2Sub, S.f64x2Add)
+}
+
+/**
+ * The two double lanes of FMLA .2D, emit-fp-arith.ts fmlaLane64 in f64x2 (its comment has the
+ * argument): p + pe = a * b, s + e1 = p + c, t + e2 = e1 + pe, r + e3 = s + t. Pushes the
+ * result local to `results`.
+ */
+function fmlaDoubles(em: Emitter, ok: number, exact: number, results: number[], rd: number, rn: number, rm: number): void {
+  const fn = em.fn
+  const local = (): number => fn.local(V128)
+  const [x, y, cd, p, s, e1, pe, t, e2, r, e3, zeroP] = [local(), local(), local(), local(), local(), local(), local(), local(), local(), local(), local(), local()]
+  const chain = local()
+  const load = (n: number, into: number): void => {
+    fn.get(em.state)
+    simdMem(fn, S.load, ST_VREGS + 16 * n)
+    fn.set(into)
+  }
+  load(rn, x)
+  load(rm, y)
+  load(rd, cd)
+  // The factors: normal or zero, below 2^995.
+  factorOk(fn, x)
+  factorOk(fn, y)
+  simd(fn, S.and)
+  fn.set(ok)
+  isZero(fn, x)
+  isZero(fn, y)
+  simd(fn, S.or)
+  fn.set(zeroP)
+  fn.get(x).get(y)
+  simd(fn, S.f64x2Mul)
+  fn.set(p)
+  // |p| in [2^-960, largest finite].
+  magnitude(fn, p, F64_TWO_M960, S.f64x2Ge)
+  magnitude(fn, p, F64_MAX, S.f64x2Le)
+  simd(fn, S.and)
+  fn.set(chain)
+  // TwoProduct: pe = ((xh*yh - p) + xh*yl + xl*yh) + xl*yl.
+  const [xh, xl] = split(fn, x)
+  const [yh, yl] = split(fn, y)
+  fn.get(xh).get(yh)
+  simd(fn, S.f64x2Mul)
+  fn.get(p)
+  simd(fn, S.f64x2Sub)
+  fn.get(xh).get(yl)
+  simd(fn, S.f64x2Mul, S.f64x2Add)
+  fn.get(xl).get(yh)
+  simd(fn, S.f64x2Mul, S.f64x2Add)
+  fn.get(xl).get(yl)
+  simd(fn, S.f64x2Mul, S.f64x2Add)
+  fn.set(pe)
+  fn.get(p).get(cd)
+  simd(fn, S.f64x2Add)
+  fn.set(s)
+  twoSum(em, p, cd, s)
+  fn.set(e1)
+  fn.get(e1).get(pe)
+  simd(fn, S.f64x2Add)
+  fn.set(t)
+  twoSum(em, e1, pe, t)
+  fn.set(e2)
+  fn.get(s).get(t)
+  simd(fn, S.f64x2Add)
+  fn.set(r)
+  // r normal and finite: |r| > the least normal, <= the largest finite; or r = ±0 with e2 = 0:
+  // then e3 = 0 too, the exact value is zero and r is +0 (s + t cancelling, or both +0), which
+  // is Arm's FPMulAdd's exact zero rounding to nearest.
+  magnitude(fn, r, F64_MIN_NORMAL, S.f64x2Gt)
+  magnitude(fn, r, F64_MAX, S.f64x2Le)
+  simd(fn, S.and)
+  isZero(fn, r)
+  isZero(fn, e2)
+  simd(fn, S.and, S.or)
+  fn.get(chain)
+  simd(fn, S.and)
+  fn.set(chain)
+  twoSum(em, s, t, r)
+  fn.set(e3)
+  // e2 = 0, or: r's biased exponent > 53, r not a power of two, ||e3| - half an ulp of r| > 2|e2|.
+  const exponent = local()
+  fn.get(r)
+  fn.i32(52)
+  simd(fn, S.i64x2ShrU)
+  splat(fn, 0x7ff, 0)
+  simd(fn, S.and)
+  fn.tee(exponent)
+  splat(fn, 53, 0)
+  simd(fn, S.i64x2GtS)
+  fn.get(r)
+  splat(fn, -1, 0x000f_ffff)
+  simd(fn, S.and)
+  splat(fn, 0, 0)
+  simd(fn, S.i64x2Ne, S.and)
+  fn.get(e3)
+  simd(fn, S.f64x2Abs)
+  // half an ulp of r: 2^(exponent - 53), the bits (biased exponent - 53) << 52.
+  fn.get(exponent)
+  splat(fn, 53, 0)
+  simd(fn, S.i64x2Sub)
+  fn.i32(52)
+  simd(fn, S.i64x2Shl, S.f64x2Sub, S.f64x2Abs)
+  fn.get(e2)
+  simd(fn, S.f64x2Abs)
+  fn.get(e2)
+  simd(fn, S.f64x2Abs, S.f64x2Add, S.f64x2Gt, S.and)
+  isZero(fn, e2)
+  simd(fn, S.or)
+  fn.get(chain)
+  simd(fn, S.and)
+  // ok = the factors' conditions and (the chain's, or a zero factor).
+  fn.get(zeroP)
+  simd(fn, S.or)
+  fn.get(ok)
+  simd(fn, S.and)
+  fn.set(ok)
+  // Exact lanes: e3 + e2 = 0 (with a zero factor, below 2^995, every error is 0).
+  fn.get(e3).get(e2)
+  simd(fn, S.f64x2Add)
+  splat(fn, ...F64_ZERO)
+  simd(fn, S.f64x2Eq)
+  fn.set(exact)
+  // r = p + c where a factor is zero.
+  const result = local()
+  fn.get(p).get(cd)
+  simd(fn, S.f64x2Add)
+  fn.get(r).get(zeroP)
+  simd(fn, S.bitselect)
+  fn.set(result)
+  results.push(result)
+}
