@@ -9,11 +9,12 @@
 //   or a NaN makes the sum an infinity or a NaN, which fails them (compared as floats, a NaN
 //   fails every comparison).
 // - Singles: the product of two finite singles is exact as a double (48 significant bits,
-//   exponent down to 2^-298) and s = p + c is rounded once. When TwoSum says s is exact, or s
-//   is not halfway between two singles, rounding s to single is the single rounding of p + c (a
-//   double strictly between the exact sum and s would be nearer the sum than s is), as
-//   fp/arith.ts fmaFast32 argues. |s| above the least normal single means the exact sum was
-//   not tiny (no UFC), r finite no overflow (OFC); IXC when s is inexact or r differs from s.
+//   exponent down to 2^-298) and s = p + c is rounded once. Unless s is halfway between two
+//   singles, rounding s to single is the single rounding of p + c (a double strictly between
+//   the exact sum and s would be nearer the sum than s is), as fp/arith.ts fmaFast32 argues;
+//   ties (rare) go to the handler. |s| above the least normal single means the exact sum was
+//   not tiny (no UFC), r finite no overflow (OFC); IXC when TwoSum says s is inexact or r
+//   differs from s, a test made only while FPSR.IXC is clear (it is sticky).
 // - Doubles, fp/arith.ts fmaFast64's chain: p + pe = a * b (Dekker's TwoProduct: no FMA in
 //   wasm), s + e1 = p + c, t + e2 = e1 + pe, r + e3 = s + t, all exact when the factors are
 //   normal or zero and below 2^995 and |p| is in [2^-960, largest finite] (the addend may be any
@@ -34,12 +35,12 @@ const V128 = 0x7b
 
 /** WebAssembly SIMD opcodes (after the 0xfd prefix) used here. */
 const S = {
-  load: 0x00, store: 0x0b, load64Zero: 0x5d, i64x2Splat: 0x12, i64x2ExtractLane: 0x1d,
+  load: 0x00, store: 0x0b, load64Zero: 0x5d, i32x4Splat: 0x11, i64x2Splat: 0x12, i64x2ExtractLane: 0x1d,
   f64x2Eq: 0x47, f64x2Lt: 0x49, f64x2Gt: 0x4a, f64x2Le: 0x4b, f64x2Ge: 0x4c,
   and: 0x4e, andNot: 0x4f, or: 0x50, bitselect: 0x52,
-  f32x4DemoteF64x2Zero: 0x5e, f64x2PromoteLowF32x4: 0x5f,
-  i64x2AllTrue: 0xc3, i64x2Shl: 0xcb, i64x2ShrU: 0xcd, i64x2Sub: 0xd1, i64x2Eq: 0xd6, i64x2Ne: 0xd7, i64x2GtS: 0xd9,
-  f64x2Abs: 0xec, f64x2Add: 0xf0, f64x2Sub: 0xf1, f64x2Mul: 0xf2,
+  f32x4Le: 0x45, f32x4DemoteF64x2Zero: 0x5e, f64x2PromoteLowF32x4: 0x5f,
+  i32x4AllTrue: 0xa3, i64x2AllTrue: 0xc3, i64x2Shl: 0xcb, i64x2ShrU: 0xcd, i64x2Sub: 0xd1, i64x2Eq: 0xd6, i64x2Ne: 0xd7, i64x2GtS: 0xd9,
+  f32x4Abs: 0xe0, f64x2Abs: 0xec, f64x2Add: 0xf0, f64x2Sub: 0xf1, f64x2Mul: 0xf2,
 } as const
 
 const FPCR_RMODE = 0x00c0_0000
@@ -70,8 +71,7 @@ function splat(fn: FunctionBody, lo: number, hi: number): void {
 const F64_ZERO = [0, 0] as const
 const F64_MIN_NORMAL = [0, 0x0010_0000] as const
 const F64_MAX = [-1, 0x7fef_ffff] as const
-/** The largest finite single, 2^-126 (the least normal single), 2^995 and 2^-960, as doubles. */
-const F32_MAX_AS_F64 = [0xe000_0000, 0x47ef_ffff] as const
+/** 2^-126 (the least normal single), 2^995 and 2^-960, as doubles. */
 const F32_MIN_NORMAL_AS_F64 = [0, 0x3810_0000] as const
 const F64_TWO_995 = [0, 0x7e20_0000] as const
 const F64_TWO_M960 = [0, 0x03f0_0000] as const
@@ -86,34 +86,71 @@ export function emitFmlaSimd(em: Emitter, double: boolean, q: number, rd: number
   const fn = em.fn
   fpAllowed()
   const ok = fn.local(V128)
-  const exact = fn.local(V128)
   const halves = double || q ? [0, 8] : [0]
-  const results: number[] = []
-  if (double) fmlaDoubles(em, ok, exact, results, rd, rn, rm)
-  else halves.forEach((at, h) => fmlaSinglesHalf(em, ok, exact, results, h === 0, rd, rn, rm, at))
-  // FPCR.RMode = RN and FPCR.FZ = 0, and every lane's conditions.
-  fn.get(em.state).mem(Op.i32Load, ST_SYSREGS + 8 * SLOT.FPCR).i32(FPCR_RMODE | FPCR_FZ).op(Op.i32And, Op.i32Eqz)
-  fn.get(ok)
-  simd(fn, S.i64x2AllTrue)
-  fn.op(Op.i32And)
-  fn.if()
   const v = ST_VREGS + 16 * rd
   if (double) {
-    fn.get(em.state).get(results[0]!)
+    const { result, exact } = fmlaDoubles(em, ok, rd, rn, rm)
+    enter(em, ok)
+    fn.get(em.state).get(result)
     simdMem(fn, S.store, v)
-  } else {
-    // Each half's results are the low doubleword of its demoted v128 (lanes 0 and 1).
-    halves.forEach((at, h) => {
-      fn.get(em.state).get(results[h]!)
-      simd(fn, S.i64x2ExtractLane)
-      fn.op(0).mem(Op.i64Store, v + at)
-    })
-    if (!q) fn.get(em.state).i64(0).mem(Op.i64Store, v + 8)
+    fn.get(exact)
+    simd(fn, S.i64x2AllTrue)
+    fn.op(Op.i32Eqz)
+    inexactElseHandler(em, handler)
+    return
   }
+  const sums = halves.map((at, h) => fmlaSinglesHalf(em, ok, h === 0, rd, rn, rm, at))
+  enter(em, ok)
+  // Each half's results are the low doubleword of its demoted v128 (lanes 0 and 1).
+  halves.forEach((at, h) => {
+    fn.get(em.state).get(sums[h]!.r)
+    simd(fn, S.i64x2ExtractLane)
+    fn.op(0).mem(Op.i64Store, v + at)
+  })
+  if (!q) fn.get(em.state).i64(0).mem(Op.i64Store, v + 8)
+  // IXC is sticky: once set (most of the time), whether this FMLA is exact does not matter.
+  fn.get(em.state).mem(Op.i32Load, ST_SYSREGS + 8 * SLOT.FPSR).i32(FPSR_IXC).op(Op.i32And, Op.i32Eqz)
+  fn.if()
+  // Exact lanes: TwoSum's error of p + c is zero and rounding s to single is exact (r = s).
+  const exact = fn.local(V128)
+  sums.forEach(({ p, cd, s, r }, h) => {
+    twoSum(em, p, cd, s)
+    splat(fn, ...F64_ZERO)
+    simd(fn, S.f64x2Eq)
+    fn.get(r)
+    simd(fn, S.f64x2PromoteLowF32x4)
+    fn.get(s)
+    simd(fn, S.f64x2Eq, S.and)
+    andInto(fn, exact, h === 0)
+  })
   fn.get(exact)
   simd(fn, S.i64x2AllTrue)
   fn.op(Op.i32Eqz)
-  inexactElseHandler(em, handler)
+  fn.if()
+  setIxc(em)
+  fn.end()
+  fn.end()
+  fn.else()
+  handler()
+  fn.end()
+}
+
+/**
+ * Opens the fast path's `if`: FPCR.RMode = RN, FPCR.FZ = 0, and every lane's conditions in `ok`
+ * (all ones in every 32-bit lane: a single's mask may clear half of a 64-bit lane).
+ */
+function enter(em: Emitter, ok: number): void {
+  const fn = em.fn
+  fn.get(em.state).mem(Op.i32Load, ST_SYSREGS + 8 * SLOT.FPCR).i32(FPCR_RMODE | FPCR_FZ).op(Op.i32And, Op.i32Eqz)
+  fn.get(ok)
+  simd(fn, S.i32x4AllTrue)
+  fn.op(Op.i32And)
+  fn.if()
+}
+
+/** FPSR.IXC = 1. */
+function setIxc(em: Emitter): void {
+  em.fn.get(em.state).get(em.state).mem(Op.i32Load, ST_SYSREGS + 8 * SLOT.FPSR).i32(FPSR_IXC).op(Op.i32Or).mem(Op.i32Store, ST_SYSREGS + 8 * SLOT.FPSR)
 }
 
 /**
@@ -123,7 +160,7 @@ export function emitFmlaSimd(em: Emitter, double: boolean, q: number, rd: number
 export function inexactElseHandler(em: Emitter, handler: () => void): void {
   const fn = em.fn
   fn.if()
-  fn.get(em.state).get(em.state).mem(Op.i32Load, ST_SYSREGS + 8 * SLOT.FPSR).i32(FPSR_IXC).op(Op.i32Or).mem(Op.i32Store, ST_SYSREGS + 8 * SLOT.FPSR)
+  setIxc(em)
   fn.end()
   fn.else()
   handler()
@@ -156,15 +193,15 @@ function andInto(fn: FunctionBody, into: number, first: boolean): void {
 
 /**
  * Two single lanes (the doubleword at byte `at` of each register) as doubles: p = a * b
- * (exact), s = p + c (one rounding), r = single(s); the lane is exact when r is finite, |s| >
- * the least normal single or s = ±0, and s is exact (TwoSum's error is zero) or not halfway
- * between two singles; exact (no IXC) when the error is zero and r = s. Pushes the
- * demoted v128 (r in lanes 0 and 1) to `results`.
+ * (exact), s = p + c (one rounding), r = single(s). ok &= r finite, |s| > the least normal
+ * single or s = ±0, and s not halfway between two singles (a tie whose sum is exact would do,
+ * but ties are rare: the handler takes them all, and the exactness test is left for when IXC
+ * is clear). Returns the locals.
  */
-function fmlaSinglesHalf(em: Emitter, ok: number, exact: number, results: number[], first: boolean, rd: number, rn: number, rm: number, at: number): void {
+function fmlaSinglesHalf(em: Emitter, ok: number, first: boolean, rd: number, rn: number, rm: number, at: number): { p: number; cd: number; s: number; r: number } {
   const fn = em.fn
   const local = (): number => fn.local(V128)
-  const [p, cd, s, r, rr, ez] = [local(), local(), local(), local(), local(), local()]
+  const [p, cd, s, r] = [local(), local(), local(), local()]
   const load = (n: number): void => {
     fn.get(em.state)
     simdMem(fn, S.load64Zero, ST_VREGS + 16 * n + at)
@@ -180,11 +217,10 @@ function fmlaSinglesHalf(em: Emitter, ok: number, exact: number, results: number
   fn.tee(s)
   simd(fn, S.f32x4DemoteF64x2Zero)
   fn.tee(r)
-  results.push(r)
-  simd(fn, S.f64x2PromoteLowF32x4)
-  fn.set(rr)
-  // r finite (a NaN compares false).
-  magnitude(fn, rr, F32_MAX_AS_F64, S.f64x2Le)
+  // r finite (a NaN compares false), lane by lane as singles: [r0, r1, 0, 0].
+  simd(fn, S.f32x4Abs)
+  fn.i32(0x7f7f_ffff)
+  simd(fn, S.i32x4Splat, S.f32x4Le)
   // |s| > the least normal single: the exact sum is not tiny (no UFC); or s = ±0: p + c is then
   // exact (p is a multiple of 2^-298, c of 2^-149, and no nonzero multiple of 2^-298 rounds to
   // a zero double), and IEEE's sign for it rounding to nearest is Arm's FPMulAdd's (two zeros of
@@ -192,24 +228,14 @@ function fmlaSinglesHalf(em: Emitter, ok: number, exact: number, results: number
   magnitude(fn, s, F32_MIN_NORMAL_AS_F64, S.f64x2Gt)
   isZero(fn, s)
   simd(fn, S.or, S.and)
-  // s exact: TwoSum's error of p + c is zero...
-  twoSum(em, p, cd, s)
-  splat(fn, ...F64_ZERO)
-  simd(fn, S.f64x2Eq)
-  fn.set(ez)
-  // ...or s not a tie (its 29 mantissa bits below a single's not exactly one half): ok &= ~(tie & ~ez).
+  // Not a tie: s's 29 mantissa bits below a single's are not exactly one half.
   fn.get(s)
   splat(fn, 0x1fff_ffff, 0)
   simd(fn, S.and)
   splat(fn, 0x1000_0000, 0)
-  simd(fn, S.i64x2Eq)
-  fn.get(ez)
-  simd(fn, S.andNot, S.andNot)
+  simd(fn, S.i64x2Eq, S.andNot)
   andInto(fn, ok, first)
-  // Exact lanes: the sum was (e zero) and so is its rounding to single (r = s).
-  fn.get(ez).get(rr).get(s)
-  simd(fn, S.f64x2Eq, S.and)
-  andInto(fn, exact, first)
+  return { p, cd, s, r }
 }
 
 /**
@@ -256,10 +282,10 @@ function twoSum(em: Emitter, a: number, b: number, s: number): void {
 
 /**
  * The two double lanes of FMLA .2D, emit-fp-arith.ts fmlaLane64 in f64x2 (its comment has the
- * argument): p + pe = a * b, s + e1 = p + c, t + e2 = e1 + pe, r + e3 = s + t. Pushes the
- * result local to `results`.
+ * argument): p + pe = a * b, s + e1 = p + c, t + e2 = e1 + pe, r + e3 = s + t. Returns the
+ * result's local and that of the mask of its exact lanes.
  */
-function fmlaDoubles(em: Emitter, ok: number, exact: number, results: number[], rd: number, rn: number, rm: number): void {
+function fmlaDoubles(em: Emitter, ok: number, rd: number, rn: number, rm: number): { result: number; exact: number } {
   const fn = em.fn
   const local = (): number => fn.local(V128)
   const [x, y, cd, p, s, e1, pe, t, e2, r, e3, zeroP] = [local(), local(), local(), local(), local(), local(), local(), local(), local(), local(), local(), local()]
@@ -372,6 +398,7 @@ function fmlaDoubles(em: Emitter, ok: number, exact: number, results: number[], 
   simd(fn, S.f64x2Add)
   splat(fn, ...F64_ZERO)
   simd(fn, S.f64x2Eq)
+  const exact = local()
   fn.set(exact)
   // r = p + c where a factor is zero.
   const result = local()
@@ -380,5 +407,5 @@ function fmlaDoubles(em: Emitter, ok: number, exact: number, results: number[], 
   fn.get(r).get(zeroP)
   simd(fn, S.bitselect)
   fn.set(result)
-  results.push(result)
+  return { result, exact }
 }

@@ -175,6 +175,11 @@ describe('FP arithmetic in wasm when exact', () => {
       four(0, 0x8000_0000, f32(2), f32(-3)), four(f32(5), f32(-5), f32(3), f32(3)), four(0x8000_0000, 0, f32(6), f32(9)),
       two(f64(2), f64(-0.5)), two(f64(3), f64(6)), two(f64(-6), f64(3)),
       four(1, 0x007f_ffff, 0x8000_0001, f32(1.5)), four(f32(3), f32(2), 0x0000_0003, f32(0.25)), four(0x8000_0000, f32(-2), 0x0040_0000, 0),
+      // A zero product and a zero addend, both negative: -0 (the sum of the chain would be +0).
+      two(0n, 0x8000_0000_0000_0000n), two(f64(-1), f64(1)), two(0x8000_0000_0000_0000n, 0x8000_0000_0000_0000n),
+      four(0, 0x8000_0000, 0, 0x8000_0000), four(f32(-5), f32(5), f32(5), f32(-5)), four(0x8000_0000, 0x8000_0000, 0, 0x8000_0000),
+      // Products near 2^-1021, full mantissas (the tier leaves them to the handler: |p| < 2^-960).
+      two(0x2010_0000_0000_0001n | 0x000a_bcde_f012_3456n, 0xa01f_edcb_a987_6543n), two(0x2013_579b_df02_4681n, 0x2011_1111_1111_1111n), two(0n, 0x8000_0000_0000_0000n),
     )
     // Round to nearest (the wasm path), and modes that must take the handler: the other three
     // RModes, FZ, DN.
