@@ -1,6 +1,6 @@
 // FP arithmetic in wasm where wasm's IEEE arithmetic is Arm's result and changes no flag:
-// FADD/FSUB/FMUL (scalar S and D; vector 2S, 4S, 2D), lane by lane; FMLA (vector 2S, 4S, 2D)
-// is emit-fp-simd.ts's.
+// FADD/FSUB/FMUL scalar (S, D) and FMUL .2D lane by lane, here; the vector FADD/FSUB/FMUL and
+// FMLA in WebAssembly SIMD, emit-fp-simd.ts.
 //
 // When it is exact (else the instruction's handler runs, emit-sys.ts sysCall, as for every other
 // FP instruction):
@@ -23,7 +23,7 @@ import { SLOT } from '../sysreg-table.js'
 import type { Emitter } from './emit.js'
 import { ST_SYSREGS, ST_VREGS } from './layout.js'
 import type { Block } from './region.js'
-import { emitFmlaSimd, inexactElseHandler } from './emit-fp-simd.js'
+import { emitArithSimd, emitFmlaSimd, inexactElseHandler } from './emit-fp-simd.js'
 import { F32, F64, I32, Op } from './wasm-encoder.js'
 
 const FPCR_RMODE = 0x00c0_0000
@@ -51,6 +51,8 @@ export function emitFpArith(em: Emitter, b: Block, k: number, fpAllowed: () => v
       if ((d.esz !== 2 && d.esz !== 3) || (d.esz === 3 && !d.q)) return false
       kind = d.name === 'FADD_v' ? 'add' : d.name === 'FSUB_v' ? 'sub' : 'mul'
       double = d.esz === 3
+      // All the lanes at once in WebAssembly SIMD (emit-fp-simd.ts), but FMUL .2D.
+      if (emitArithSimd(em, kind, double, d.q, d.rd, d.rn, d.rm, fpAllowed, handler)) return true
       lanes = (d.q ? 16 : 8) >> d.esz
       break
     case 'FMLA_v':

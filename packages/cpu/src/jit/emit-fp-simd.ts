@@ -1,6 +1,8 @@
-// FMLA (vector: 2S, 4S, 2D; FPMulAdd, rounded once) in WebAssembly SIMD, all the lanes of a
-// register at once, two doubles in a v128 (bench-dot spent half its time in the lane-by-lane
-// scalar code this replaces: four lanes, three operand checks and a TwoSum each).
+// FMLA (vector: 2S, 4S, 2D; FPMulAdd, rounded once), FADD/FSUB (vector: 2S, 4S, 2D) and FMUL
+// (vector: 2S, 4S) in WebAssembly SIMD, all the lanes of a register at once, two doubles or
+// four singles in a v128 (bench-dot spent half its time in the lane-by-lane scalar code this
+// replaces: four lanes, three operand checks and a TwoSum each). FADD/FSUB/FMUL: see
+// emitArithSimd; the rest of this comment is FMLA's.
 //
 // When it is exact (else the instruction's handler runs, emit-sys.ts sysCall):
 // - FPCR.RMode is round to nearest (wasm's only mode) and FPCR.FZ is 0. Without flushing, Arm
@@ -38,9 +40,9 @@ const S = {
   load: 0x00, store: 0x0b, load64Zero: 0x5d, i32x4Splat: 0x11, i64x2Splat: 0x12, i64x2ExtractLane: 0x1d,
   f64x2Eq: 0x47, f64x2Lt: 0x49, f64x2Gt: 0x4a, f64x2Le: 0x4b, f64x2Ge: 0x4c,
   and: 0x4e, andNot: 0x4f, or: 0x50, bitselect: 0x52,
-  f32x4Le: 0x45, f32x4DemoteF64x2Zero: 0x5e, f64x2PromoteLowF32x4: 0x5f,
+  f32x4Eq: 0x41, f32x4Gt: 0x44, f32x4Le: 0x45, f32x4DemoteF64x2Zero: 0x5e, f64x2PromoteLowF32x4: 0x5f,
   i32x4AllTrue: 0xa3, i64x2AllTrue: 0xc3, i64x2Shl: 0xcb, i64x2ShrU: 0xcd, i64x2Sub: 0xd1, i64x2Eq: 0xd6, i64x2Ne: 0xd7, i64x2GtS: 0xd9,
-  f32x4Abs: 0xe0, f64x2Abs: 0xec, f64x2Add: 0xf0, f64x2Sub: 0xf1, f64x2Mul: 0xf2,
+  f32x4Abs: 0xe0, f32x4Neg: 0xe1, f32x4Add: 0xe4, f32x4Sub: 0xe5, f64x2Abs: 0xec, f64x2Neg: 0xed, f64x2Add: 0xf0, f64x2Sub: 0xf1, f64x2Mul: 0xf2,
 } as const
 
 const FPCR_RMODE = 0x00c0_0000
@@ -108,23 +110,35 @@ export function emitFmlaSimd(em: Emitter, double: boolean, q: number, rd: number
     fn.op(0).mem(Op.i64Store, v + at)
   })
   if (!q) fn.get(em.state).i64(0).mem(Op.i64Store, v + 8)
-  // IXC is sticky: once set (most of the time), whether this FMLA is exact does not matter.
+  stickyInexact(em, handler, (exact) => {
+    // Exact lanes: TwoSum's error of p + c is zero and rounding s to single is exact (r = s).
+    sums.forEach(({ p, cd, s, r }, h) => {
+      twoSum(em, p, cd, s)
+      splat(fn, ...F64_ZERO)
+      simd(fn, S.f64x2Eq)
+      fn.get(r)
+      simd(fn, S.f64x2PromoteLowF32x4)
+      fn.get(s)
+      simd(fn, S.f64x2Eq, S.and)
+      andInto(fn, exact, h === 0)
+    })
+  })
+}
+
+/**
+ * Closes a fast path's `if` (the lanes written): while FPSR.IXC is clear, `exactLanes` sets
+ * the v128 local it is given to the mask of exact lanes, and IXC is set unless all are; else
+ * (the `else` of that `if`) the instruction's handler runs. IXC is sticky: once set (most of
+ * the time), whether this instruction is exact does not matter.
+ */
+function stickyInexact(em: Emitter, handler: () => void, exactLanes: (exact: number) => void): void {
+  const fn = em.fn
   fn.get(em.state).mem(Op.i32Load, ST_SYSREGS + 8 * SLOT.FPSR).i32(FPSR_IXC).op(Op.i32And, Op.i32Eqz)
   fn.if()
-  // Exact lanes: TwoSum's error of p + c is zero and rounding s to single is exact (r = s).
   const exact = fn.local(V128)
-  sums.forEach(({ p, cd, s, r }, h) => {
-    twoSum(em, p, cd, s)
-    splat(fn, ...F64_ZERO)
-    simd(fn, S.f64x2Eq)
-    fn.get(r)
-    simd(fn, S.f64x2PromoteLowF32x4)
-    fn.get(s)
-    simd(fn, S.f64x2Eq, S.and)
-    andInto(fn, exact, h === 0)
-  })
+  exactLanes(exact)
   fn.get(exact)
-  simd(fn, S.i64x2AllTrue)
+  simd(fn, S.i32x4AllTrue)
   fn.op(Op.i32Eqz)
   fn.if()
   setIxc(em)
@@ -133,6 +147,137 @@ export function emitFmlaSimd(em: Emitter, double: boolean, q: number, rd: number
   fn.else()
   handler()
   fn.end()
+}
+
+/**
+ * Emits FADD/FSUB (vector: 2S, 4S, 2D) and FMUL (vector: 2S, 4S) with WebAssembly SIMD when
+ * that is exact, else `handler` (after `fpAllowed`); false, having emitted nothing, for FMUL
+ * .2D (emit-fp-arith.ts does it lane by lane). As for FMLA: FPCR.RMode = RN and FPCR.FZ = 0,
+ * so operands need no test (an infinity or a NaN fails the result's). FADD/FSUB in the
+ * operands' precision: r normal and finite, or ±0 (a sum that rounds to zero is exact, and
+ * IEEE's sign for it rounding to nearest is Arm's); IXC when TwoSum's error is not zero. FMUL
+ * of singles as doubles (the product is exact): |p| above the least normal single (not tiny)
+ * or p = ±0 (a zero factor: the sign of the product is the XOR of the factors', in both),
+ * single(p) finite; IXC when single(p) differs from p.
+ */
+export function emitArithSimd(em: Emitter, kind: 'add' | 'sub' | 'mul', double: boolean, q: number, rd: number, rn: number, rm: number, fpAllowed: () => void, handler: () => void): boolean {
+  if (kind === 'mul' && double) return false
+  const fn = em.fn
+  fpAllowed()
+  const ok = fn.local(V128)
+  const v = ST_VREGS + 16 * rd
+  const whole = double || q
+  /** Stores the v128 local `r` to Vd (its low doubleword, the high one zeroed, for 2S). */
+  const store = (r: number, at: number): void => {
+    fn.get(em.state).get(r)
+    if (whole && kind !== 'mul') {
+      simdMem(fn, S.store, v)
+      return
+    }
+    simd(fn, S.i64x2ExtractLane)
+    fn.op(0).mem(Op.i64Store, v + at)
+  }
+  if (kind === 'mul') {
+    const halves = q ? [0, 8] : [0]
+    const products = halves.map((at, h) => {
+      const [p, r] = [fn.local(V128), fn.local(V128)]
+      fn.get(em.state)
+      simdMem(fn, S.load64Zero, ST_VREGS + 16 * rn + at)
+      simd(fn, S.f64x2PromoteLowF32x4)
+      fn.get(em.state)
+      simdMem(fn, S.load64Zero, ST_VREGS + 16 * rm + at)
+      simd(fn, S.f64x2PromoteLowF32x4, S.f64x2Mul)
+      fn.tee(p)
+      simd(fn, S.f32x4DemoteF64x2Zero)
+      fn.tee(r)
+      singleFinite(fn)
+      magnitude(fn, p, F32_MIN_NORMAL_AS_F64, S.f64x2Gt)
+      isZero(fn, p)
+      simd(fn, S.or, S.and)
+      andInto(fn, ok, h === 0)
+      return { p, r, at }
+    })
+    enter(em, ok)
+    products.forEach(({ r, at }) => store(r, at))
+    if (!q) fn.get(em.state).i64(0).mem(Op.i64Store, v + 8)
+    stickyInexact(em, handler, (exact) => {
+      products.forEach(({ p, r }, h) => {
+        fn.get(r)
+        simd(fn, S.f64x2PromoteLowF32x4)
+        fn.get(p)
+        simd(fn, S.f64x2Eq)
+        andInto(fn, exact, h === 0)
+      })
+    })
+    return true
+  }
+  // FADD/FSUB in the operands' precision: x + y, y negated for FSUB (exact).
+  const W = double
+    ? { add: S.f64x2Add, sub: S.f64x2Sub, neg: S.f64x2Neg, abs: S.f64x2Abs, gt: S.f64x2Gt, le: S.f64x2Le, eq: S.f64x2Eq }
+    : { add: S.f32x4Add, sub: S.f32x4Sub, neg: S.f32x4Neg, abs: S.f32x4Abs, gt: S.f32x4Gt, le: S.f32x4Le, eq: S.f32x4Eq }
+  const [x, y, r] = [fn.local(V128), fn.local(V128), fn.local(V128)]
+  const load = (n: number, into: number): void => {
+    fn.get(em.state)
+    simdMem(fn, whole ? S.load : S.load64Zero, ST_VREGS + 16 * n)
+    fn.set(into)
+  }
+  /** Pushes the value as a splat of the element size: the double hi:lo, or the single `hi`. */
+  const constant = (lo: number, hi: number): void => {
+    if (double) splat(fn, lo, hi)
+    else {
+      fn.i32(hi)
+      simd(fn, S.i32x4Splat)
+    }
+  }
+  load(rn, x)
+  load(rm, y)
+  if (kind === 'sub') {
+    fn.get(y)
+    simd(fn, W.neg)
+    fn.set(y)
+  }
+  fn.get(x).get(y)
+  simd(fn, W.add)
+  fn.tee(r)
+  // r normal and finite (|r| > the least normal, <= the largest finite), or ±0.
+  simd(fn, W.abs)
+  if (double) constant(...F64_MIN_NORMAL)
+  else constant(0, 0x0080_0000)
+  simd(fn, W.gt)
+  fn.get(r)
+  simd(fn, W.abs)
+  if (double) constant(...F64_MAX)
+  else constant(0, 0x7f7f_ffff)
+  simd(fn, W.le, S.and)
+  fn.get(r)
+  constant(0, 0)
+  simd(fn, W.eq, S.or)
+  fn.set(ok)
+  enter(em, ok)
+  store(r, 0)
+  if (!whole) fn.get(em.state).i64(0).mem(Op.i64Store, v + 8)
+  stickyInexact(em, handler, (exact) => {
+    // TwoSum's error of x + y = r: (x - (r - bb)) + (y - bb), bb = r - x; zero in every lane.
+    const bb = fn.local(V128)
+    fn.get(r).get(x)
+    simd(fn, W.sub)
+    fn.set(bb)
+    fn.get(x).get(r).get(bb)
+    simd(fn, W.sub, W.sub)
+    fn.get(y).get(bb)
+    simd(fn, W.sub, W.add)
+    constant(0, 0)
+    simd(fn, W.eq)
+    fn.set(exact)
+  })
+  return true
+}
+
+/** With a v128 of singles on the stack: pushes the mask of its finite lanes (a NaN compares false). */
+function singleFinite(fn: FunctionBody): void {
+  simd(fn, S.f32x4Abs)
+  fn.i32(0x7f7f_ffff)
+  simd(fn, S.i32x4Splat, S.f32x4Le)
 }
 
 /**
@@ -217,10 +362,8 @@ function fmlaSinglesHalf(em: Emitter, ok: number, first: boolean, rd: number, rn
   fn.tee(s)
   simd(fn, S.f32x4DemoteF64x2Zero)
   fn.tee(r)
-  // r finite (a NaN compares false), lane by lane as singles: [r0, r1, 0, 0].
-  simd(fn, S.f32x4Abs)
-  fn.i32(0x7f7f_ffff)
-  simd(fn, S.i32x4Splat, S.f32x4Le)
+  // r finite, lane by lane as singles: [r0, r1, 0, 0].
+  singleFinite(fn)
   // |s| > the least normal single: the exact sum is not tiny (no UFC); or s = ±0: p + c is then
   // exact (p is a multiple of 2^-298, c of 2^-149, and no nonzero multiple of 2^-298 rounds to
   // a zero double), and IEEE's sign for it rounding to nearest is Arm's FPMulAdd's (two zeros of

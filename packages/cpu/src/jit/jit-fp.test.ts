@@ -210,11 +210,11 @@ function handlerRuns<T>(f: () => T, program: number[]): { result: T; names: stri
   }
 }
 
-// The fast paths themselves (emit-fp-simd.ts, emit-fp-arith.ts FMUL): operands they take in wasm,
+// The fast paths themselves (emit-fp-simd.ts; emit-fp-arith.ts for FMUL .2D and D): operands they take in wasm,
 // zeros of both signs (zero products, sums that cancel exactly), subnormal addends, inexact and
 // exact lanes; not one instruction through its handler, and the interpreter's results and FPSR.
-const SINGLES_FAST = asm`1: ldp q0, q1, [x1]; ldr q2, [x1, #32]; mov v3.16b, v2.16b; fmla v3.4s, v0.4s, v1.4s; mrs x5, fpsr; str x5, [x2, #96]; msr fpsr, xzr; mov v4.16b, v2.16b; fmla v4.2s, v1.2s, v0.2s; mrs x5, fpsr; str x5, [x2, #104]; msr fpsr, xzr; fmul v5.4s, v0.4s, v1.4s; mrs x5, fpsr; str x5, [x2, #112]; msr fpsr, xzr; fmul s6, s1, s0; mrs x5, fpsr; str x5, [x2, #120]; msr fpsr, xzr; stp q3, q4, [x2]; stp q5, q6, [x2, #32]; add x1, x1, #48; add x2, x2, #128; subs x3, x3, #1; b.ne 1b; hvc #0xf00d`
-const DOUBLES_FAST = asm`1: ldp q0, q1, [x1]; ldr q2, [x1, #32]; mov v3.16b, v2.16b; fmla v3.2d, v0.2d, v1.2d; mrs x5, fpsr; str x5, [x2, #96]; msr fpsr, xzr; mov v4.16b, v2.16b; fmla v4.2d, v1.2d, v0.2d; mrs x5, fpsr; str x5, [x2, #104]; msr fpsr, xzr; fmul v5.2d, v0.2d, v1.2d; mrs x5, fpsr; str x5, [x2, #112]; msr fpsr, xzr; fmul d6, d1, d0; mrs x5, fpsr; str x5, [x2, #120]; msr fpsr, xzr; stp q3, q4, [x2]; stp q5, q6, [x2, #32]; add x1, x1, #48; add x2, x2, #128; subs x3, x3, #1; b.ne 1b; hvc #0xf00d`
+const SINGLES_FAST = asm`1: ldp q0, q1, [x1]; ldr q2, [x1, #32]; mov v3.16b, v2.16b; fmla v3.4s, v0.4s, v1.4s; mrs x5, fpsr; str x5, [x2, #96]; msr fpsr, xzr; mov v4.16b, v2.16b; fmla v4.2s, v1.2s, v0.2s; mrs x5, fpsr; str x5, [x2, #104]; msr fpsr, xzr; fmul v5.4s, v0.4s, v1.4s; mrs x5, fpsr; str x5, [x2, #112]; msr fpsr, xzr; fmul s6, s1, s0; mrs x5, fpsr; str x5, [x2, #120]; msr fpsr, xzr; fadd v7.4s, v0.4s, v1.4s; mrs x5, fpsr; str x5, [x2, #128]; msr fpsr, xzr; fsub v8.4s, v1.4s, v0.4s; mrs x5, fpsr; str x5, [x2, #136]; msr fpsr, xzr; stp q3, q4, [x2]; stp q5, q6, [x2, #32]; stp q7, q8, [x2, #64]; add x1, x1, #48; add x2, x2, #144; subs x3, x3, #1; b.ne 1b; hvc #0xf00d`
+const DOUBLES_FAST = asm`1: ldp q0, q1, [x1]; ldr q2, [x1, #32]; mov v3.16b, v2.16b; fmla v3.2d, v0.2d, v1.2d; mrs x5, fpsr; str x5, [x2, #96]; msr fpsr, xzr; mov v4.16b, v2.16b; fmla v4.2d, v1.2d, v0.2d; mrs x5, fpsr; str x5, [x2, #104]; msr fpsr, xzr; fmul v5.2d, v0.2d, v1.2d; mrs x5, fpsr; str x5, [x2, #112]; msr fpsr, xzr; fmul d6, d1, d0; mrs x5, fpsr; str x5, [x2, #120]; msr fpsr, xzr; fadd v7.2d, v0.2d, v1.2d; mrs x5, fpsr; str x5, [x2, #128]; msr fpsr, xzr; fsub v8.2d, v1.2d, v0.2d; mrs x5, fpsr; str x5, [x2, #136]; msr fpsr, xzr; stp q3, q4, [x2]; stp q5, q6, [x2, #32]; stp q7, q8, [x2, #64]; add x1, x1, #48; add x2, x2, #144; subs x3, x3, #1; b.ne 1b; hvc #0xf00d`
 
 describe('FMLA and FMUL in wasm: the operands the fast path takes', () => {
   let seed = 0x1357_9bdf
@@ -245,14 +245,17 @@ describe('FMLA and FMUL in wasm: the operands the fast path takes', () => {
       const pack = (v: bigint[]): bigint => v.reduce((acc, x, i) => acc | (x << (width * BigInt(i))), 0n)
       table.push(pack(a.map(bits)), pack(b.map(bits)), pack(c))
     }
+    // Sums that are zeros of either sign, exact: FADD/FSUB's zero results.
+    const pack = (v: number[]): bigint => v.slice(0, lanes).reduce((acc, x, i) => acc | (bits(x) << (width * BigInt(i))), 0n)
+    table.push(pack([0, -0, 1.5, -2]), pack([-0, -0, -1.5, 2]), pack([1, 1, 1, 1]))
     return table
   }
   test.each([
-    ['singles (FMLA .4S, .2S; FMUL .4S, S)', SINGLES_FAST, rows(4, f32, [1n, 0x007f_ffffn, 0x8000_0001n, 0x0040_0000n], 32n)],
-    ['doubles (FMLA .2D; FMUL .2D, D)', DOUBLES_FAST, rows(2, f64, [1n, 0x000f_ffff_ffff_ffffn, 0x8000_0000_0000_0001n], 64n)],
+    ['singles (FMLA .4S, .2S; FMUL .4S, S; FADD, FSUB .4S)', SINGLES_FAST, rows(4, f32, [1n, 0x007f_ffffn, 0x8000_0001n, 0x0040_0000n], 32n)],
+    ['doubles (FMLA .2D; FMUL .2D, D; FADD, FSUB .2D)', DOUBLES_FAST, rows(2, f64, [1n, 0x000f_ffff_ffff_ffffn, 0x8000_0000_0000_0001n], 64n)],
   ])('%s: no handler run, the interpreter\'s results and FPSR', (_, program, table) => {
-    const reference = arithRun(false, table, 0n, program, 128)
-    const { result, names } = handlerRuns(() => arithRun(true, table, 0n, program, 128), program)
+    const reference = arithRun(false, table, 0n, program, 144)
+    const { result, names } = handlerRuns(() => arithRun(true, table, 0n, program, 144), program)
     expect(result).toBe(reference)
     // (MRS and MSR of FPSR go through their handler.)
     expect(names.filter((n) => !n.startsWith('M'))).toEqual([])
