@@ -257,15 +257,8 @@ export function emitArithSimd(em: Emitter, kind: 'add' | 'sub' | 'mul', double: 
   store(r, 0)
   if (!whole) fn.get(em.state).i64(0).mem(Op.i64Store, v + 8)
   stickyInexact(em, handler, (exact) => {
-    // TwoSum's error of x + y = r: (x - (r - bb)) + (y - bb), bb = r - x; zero in every lane.
-    const bb = fn.local(V128)
-    fn.get(r).get(x)
-    simd(fn, W.sub)
-    fn.set(bb)
-    fn.get(x).get(r).get(bb)
-    simd(fn, W.sub, W.sub)
-    fn.get(y).get(bb)
-    simd(fn, W.sub, W.add)
+    // TwoSum's error of x + y = r, zero in every lane.
+    twoSum(em, x, y, r, W.add, W.sub)
     constant(0, 0)
     simd(fn, W.eq)
     fn.set(exact)
@@ -410,17 +403,20 @@ function split(fn: FunctionBody, v: number): [number, number] {
   return [high, low]
 }
 
-/** Pushes TwoSum's error of locals a + b = s (f64x2): (a - (s - bb)) + (b - bb), bb = s - a. */
-function twoSum(em: Emitter, a: number, b: number, s: number): void {
+/**
+ * Pushes TwoSum's error of locals a + b = s: (a - (s - bb)) + (b - bb), bb = s - a; f64x2 unless
+ * `add` and `sub` are f32x4's.
+ */
+function twoSum(em: Emitter, a: number, b: number, s: number, add: number = S.f64x2Add, sub: number = S.f64x2Sub): void {
   const fn = em.fn
   const bb = fn.local(V128)
   fn.get(s).get(a)
-  simd(fn, S.f64x2Sub)
+  simd(fn, sub)
   fn.set(bb)
   fn.get(a).get(s).get(bb)
-  simd(fn, S.f64x2Sub, S.f64x2Sub)
+  simd(fn, sub, sub)
   fn.get(b).get(bb)
-  simd(fn, S.f64x2Sub, S.f64x2Add)
+  simd(fn, sub, add)
 }
 
 /**
