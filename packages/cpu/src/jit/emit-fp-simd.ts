@@ -5,16 +5,18 @@
 // emitArithSimd; the rest of this comment is FMLA's.
 //
 // When it is exact (else the instruction's handler runs, emit-sys.ts sysCall):
-// - FPCR.RMode is round to nearest (wasm's only mode) and FPCR.FZ is 0. Without flushing, Arm
-//   reads a subnormal operand as its value and raises no flag for it (IDC comes only from a
-//   flush), so an operand needs no test where the result's tests catch the rest: an infinity
-//   or a NaN makes the sum an infinity or a NaN, which fails them (compared as floats, a NaN
-//   fails every comparison).
+// - FPCR.RMode is round to nearest (wasm's only mode), and FPCR.FZ is 0 or (FZ = 1, tested
+//   only then) no operand lane is subnormal. Without flushing, Arm reads a subnormal operand
+//   as its value and raises no flag for it (IDC comes only from a flush), so an operand needs
+//   no test where the result's tests catch the rest: an infinity or a NaN makes the sum an
+//   infinity or a NaN, which fails them (compared as floats, a NaN fails every comparison).
+//   Every result taken is normal or zero, so FZ's flush of results never applies.
 // - Singles: the product of two finite singles is exact as a double (48 significant bits,
-//   exponent down to 2^-298) and s = p + c is rounded once. Unless s is halfway between two
-//   singles, rounding s to single is the single rounding of p + c (a double strictly between
-//   the exact sum and s would be nearer the sum than s is), as fp/arith.ts fmaFast32 argues;
-//   ties (rare) go to the handler. |s| above the least normal single means the exact sum was
+//   exponent down to 2^-298) and s = p + c is rounded once. When s is exact (TwoSum's error
+//   zero, tested only when a lane is a tie) or not halfway between two singles, rounding s to
+//   single is the single rounding of p + c (a double strictly between the exact sum and s
+//   would be nearer the sum than s is), as fp/arith.ts fmaFast32 argues; a tie with an error
+//   goes to the handler. |s| above the least normal single means the exact sum was
 //   not tiny (no UFC), r finite no overflow (OFC); IXC when TwoSum says s is inexact or r
 //   differs from s, a test made only while FPSR.IXC is clear (it is sticky).
 // - Doubles, fp/arith.ts fmaFast64's chain: p + pe = a * b (Dekker's TwoProduct: no FMA in
@@ -30,7 +32,7 @@
 import { SLOT } from '../sysreg-table.js'
 import type { Emitter } from './emit.js'
 import { ST_SYSREGS, ST_VREGS } from './layout.js'
-import { Op, type FunctionBody } from './wasm-encoder.js'
+import { I32, Op, type FunctionBody } from './wasm-encoder.js'
 
 /** The v128 value type. */
 const V128 = 0x7b
@@ -39,8 +41,8 @@ const V128 = 0x7b
 const S = {
   load: 0x00, store: 0x0b, load64Zero: 0x5d, i32x4Splat: 0x11, i64x2Splat: 0x12, i64x2ExtractLane: 0x1d,
   f64x2Eq: 0x47, f64x2Lt: 0x49, f64x2Gt: 0x4a, f64x2Le: 0x4b, f64x2Ge: 0x4c,
-  and: 0x4e, andNot: 0x4f, or: 0x50, bitselect: 0x52,
-  f32x4Eq: 0x41, f32x4Gt: 0x44, f32x4Le: 0x45, f32x4DemoteF64x2Zero: 0x5e, f64x2PromoteLowF32x4: 0x5f,
+  and: 0x4e, andNot: 0x4f, or: 0x50, bitselect: 0x52, anyTrue: 0x53,
+  f32x4Eq: 0x41, f32x4Lt: 0x43, f32x4Gt: 0x44, f32x4Le: 0x45, f32x4DemoteF64x2Zero: 0x5e, f64x2PromoteLowF32x4: 0x5f,
   i32x4AllTrue: 0xa3, i64x2AllTrue: 0xc3, i64x2Shl: 0xcb, i64x2ShrU: 0xcd, i64x2Sub: 0xd1, i64x2Eq: 0xd6, i64x2Ne: 0xd7, i64x2GtS: 0xd9,
   f32x4Abs: 0xe0, f32x4Neg: 0xe1, f32x4Add: 0xe4, f32x4Sub: 0xe5, f64x2Abs: 0xec, f64x2Neg: 0xed, f64x2Add: 0xf0, f64x2Sub: 0xf1, f64x2Mul: 0xf2,
 } as const
@@ -92,7 +94,7 @@ export function emitFmlaSimd(em: Emitter, double: boolean, q: number, rd: number
   const v = ST_VREGS + 16 * rd
   if (double) {
     const { result, exact } = fmlaDoubles(em, ok, rd, rn, rm)
-    enter(em, ok)
+    enter(em, ok, [rn, rm, rd], true, true)
     fn.get(em.state).get(result)
     simdMem(fn, S.store, v)
     fn.get(exact)
@@ -102,7 +104,23 @@ export function emitFmlaSimd(em: Emitter, double: boolean, q: number, rd: number
     return
   }
   const sums = halves.map((at, h) => fmlaSinglesHalf(em, ok, h === 0, rd, rn, rm, at))
-  enter(em, ok)
+  // A tie rounds right only if s is exact (TwoSum's error zero). Ties are rare but for products
+  // of integers (p exact, 25 significant bits): test the error only when a lane is one.
+  sums.forEach(({ tie }, h) => {
+    fn.get(tie)
+    if (h > 0) simd(fn, S.or)
+  })
+  simd(fn, S.anyTrue)
+  fn.if()
+  sums.forEach(({ p, cd, s, tie }) => {
+    fn.get(ok).get(tie)
+    twoSum(em, p, cd, s)
+    splat(fn, ...F64_ZERO)
+    simd(fn, S.f64x2Eq, S.andNot, S.andNot)
+    fn.set(ok)
+  })
+  fn.end()
+  enter(em, ok, [rn, rm, rd], false, q === 1)
   // Each half's results are the low doubleword of its demoted v128 (lanes 0 and 1).
   halves.forEach((at, h) => {
     fn.get(em.state).get(sums[h]!.r)
@@ -152,8 +170,9 @@ function stickyInexact(em: Emitter, handler: () => void, exactLanes: (exact: num
 /**
  * Emits FADD/FSUB (vector: 2S, 4S, 2D) and FMUL (vector: 2S, 4S) with WebAssembly SIMD when
  * that is exact, else `handler` (after `fpAllowed`); false, having emitted nothing, for FMUL
- * .2D (emit-fp-arith.ts does it lane by lane). As for FMLA: FPCR.RMode = RN and FPCR.FZ = 0,
- * so operands need no test (an infinity or a NaN fails the result's). FADD/FSUB in the
+ * .2D (emit-fp-arith.ts does it lane by lane). As for FMLA: FPCR.RMode = RN, and FPCR.FZ = 0
+ * or no operand lane subnormal, so operands need no other test (an infinity or a NaN fails
+ * the result's). FADD/FSUB in the
  * operands' precision: r normal and finite, or ±0 (a sum that rounds to zero is exact, and
  * IEEE's sign for it rounding to nearest is Arm's); IXC when TwoSum's error is not zero. FMUL
  * of singles as doubles (the product is exact): |p| above the least normal single (not tiny)
@@ -166,7 +185,7 @@ export function emitArithSimd(em: Emitter, kind: 'add' | 'sub' | 'mul', double: 
   fpAllowed()
   const ok = fn.local(V128)
   const v = ST_VREGS + 16 * rd
-  const whole = double || q
+  const whole = double || q === 1
   /** Stores the v128 local `r` to Vd (its low doubleword, the high one zeroed, for 2S). */
   const store = (r: number, at: number): void => {
     fn.get(em.state).get(r)
@@ -197,7 +216,7 @@ export function emitArithSimd(em: Emitter, kind: 'add' | 'sub' | 'mul', double: 
       andInto(fn, ok, h === 0)
       return { p, r, at }
     })
-    enter(em, ok)
+    enter(em, ok, [rn, rm], false, q === 1)
     products.forEach(({ r, at }) => store(r, at))
     if (!q) fn.get(em.state).i64(0).mem(Op.i64Store, v + 8)
     stickyInexact(em, handler, (exact) => {
@@ -253,7 +272,7 @@ export function emitArithSimd(em: Emitter, kind: 'add' | 'sub' | 'mul', double: 
   constant(0, 0)
   simd(fn, W.eq, S.or)
   fn.set(ok)
-  enter(em, ok)
+  enter(em, ok, [rn, rm], double, whole)
   store(r, 0)
   if (!whole) fn.get(em.state).i64(0).mem(Op.i64Store, v + 8)
   stickyInexact(em, handler, (exact) => {
@@ -274,12 +293,45 @@ function singleFinite(fn: FunctionBody): void {
 }
 
 /**
- * Opens the fast path's `if`: FPCR.RMode = RN, FPCR.FZ = 0, and every lane's conditions in `ok`
- * (all ones in every 32-bit lane: a single's mask may clear half of a 64-bit lane).
+ * Opens the fast path's `if`: FPCR.RMode = RN; FPCR.FZ = 0, or no lane of the operand registers
+ * `operands` is subnormal (FZ would flush it and raise IDC; with normal or zero operands and
+ * the normal or zero results every path requires, FZ changes nothing); and every lane's
+ * conditions in `ok` (all ones in every 32-bit lane: a single's mask may clear half of a
+ * 64-bit lane). `double`: the lanes are doubles; `whole`: all 16 bytes are lanes (else 8).
  */
-function enter(em: Emitter, ok: number): void {
+function enter(em: Emitter, ok: number, operands: number[], double: boolean, whole: boolean): void {
   const fn = em.fn
-  fn.get(em.state).mem(Op.i32Load, ST_SYSREGS + 8 * SLOT.FPCR).i32(FPCR_RMODE | FPCR_FZ).op(Op.i32And, Op.i32Eqz)
+  const fpcr = fn.local(I32)
+  const allowed = fn.local(I32)
+  fn.get(em.state).mem(Op.i32Load, ST_SYSREGS + 8 * SLOT.FPCR).tee(fpcr).i32(FPCR_FZ).op(Op.i32And, Op.i32Eqz).set(allowed)
+  fn.get(allowed).op(Op.i32Eqz)
+  fn.if()
+  // FZ = 1: any subnormal lane (|x| below the least normal, not zero) sends it to the handler.
+  const x = fn.local(V128)
+  operands.forEach((n, i) => {
+    fn.get(em.state)
+    simdMem(fn, whole ? S.load : S.load64Zero, ST_VREGS + 16 * n)
+    fn.set(x)
+    if (double) {
+      magnitude(fn, x, F64_MIN_NORMAL, S.f64x2Lt)
+      isZero(fn, x)
+    } else {
+      fn.get(x)
+      simd(fn, S.f32x4Abs)
+      fn.i32(0x0080_0000)
+      simd(fn, S.i32x4Splat, S.f32x4Lt)
+      fn.get(x)
+      fn.i32(0)
+      simd(fn, S.i32x4Splat, S.f32x4Eq)
+    }
+    simd(fn, S.andNot)
+    if (i > 0) simd(fn, S.or)
+  })
+  simd(fn, S.anyTrue)
+  fn.op(Op.i32Eqz).set(allowed)
+  fn.end()
+  fn.get(fpcr).i32(FPCR_RMODE).op(Op.i32And, Op.i32Eqz)
+  fn.get(allowed).op(Op.i32And)
   fn.get(ok)
   simd(fn, S.i32x4AllTrue)
   fn.op(Op.i32And)
@@ -332,11 +384,10 @@ function andInto(fn: FunctionBody, into: number, first: boolean): void {
 /**
  * Two single lanes (the doubleword at byte `at` of each register) as doubles: p = a * b
  * (exact), s = p + c (one rounding), r = single(s). ok &= r finite, |s| > the least normal
- * single or s = ±0, and s not halfway between two singles (a tie whose sum is exact would do,
- * but ties are rare: the handler takes them all, and the exactness test is left for when IXC
- * is clear). Returns the locals.
+ * single or s = ±0. Returns the locals, and `tie`: the mask of lanes where s is halfway
+ * between two singles (the caller's test).
  */
-function fmlaSinglesHalf(em: Emitter, ok: number, first: boolean, rd: number, rn: number, rm: number, at: number): { p: number; cd: number; s: number; r: number } {
+function fmlaSinglesHalf(em: Emitter, ok: number, first: boolean, rd: number, rn: number, rm: number, at: number): { p: number; cd: number; s: number; r: number; tie: number } {
   const fn = em.fn
   const local = (): number => fn.local(V128)
   const [p, cd, s, r] = [local(), local(), local(), local()]
@@ -364,14 +415,16 @@ function fmlaSinglesHalf(em: Emitter, ok: number, first: boolean, rd: number, rn
   magnitude(fn, s, F32_MIN_NORMAL_AS_F64, S.f64x2Gt)
   isZero(fn, s)
   simd(fn, S.or, S.and)
-  // Not a tie: s's 29 mantissa bits below a single's are not exactly one half.
+  andInto(fn, ok, first)
+  // Ties: s's 29 mantissa bits below a single's are exactly one half.
+  const tie = local()
   fn.get(s)
   splat(fn, 0x1fff_ffff, 0)
   simd(fn, S.and)
   splat(fn, 0x1000_0000, 0)
-  simd(fn, S.i64x2Eq, S.andNot)
-  andInto(fn, ok, first)
-  return { p, cd, s, r }
+  simd(fn, S.i64x2Eq)
+  fn.set(tie)
+  return { p, cd, s, r, tie }
 }
 
 /**
