@@ -23,7 +23,8 @@ import { SLOT } from '../sysreg-table.js'
 import type { Emitter } from './emit.js'
 import { ST_SYSREGS, ST_VREGS } from './layout.js'
 import type { Block } from './region.js'
-import { emitArithSimd, emitFmlaSimd, inexactElseHandler } from './emit-fp-simd.js'
+import { emitArithSimd, emitFmlaSimd } from './emit-fp-simd.js'
+import { inexactElseHandler } from './emit-fp-simd-ops.js'
 import { F32, F64, I32, Op } from './wasm-encoder.js'
 
 const FPCR_RMODE = 0x00c0_0000
