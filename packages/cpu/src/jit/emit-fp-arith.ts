@@ -1,22 +1,21 @@
 // FP arithmetic in wasm where wasm's IEEE arithmetic is Arm's result and changes no flag:
-// FADD/FSUB/FMUL (scalar S and D; vector 2S, 4S, 2D) and FMLA (vector 2S, 4S, fused).
+// FADD/FSUB/FMUL scalar (S, D) and FMUL .2D lane by lane, here; the vector FADD/FSUB/FMUL and
+// FMLA in WebAssembly SIMD, emit-fp-simd.ts.
 //
 // When it is exact (else the instruction's handler runs, emit-sys.ts sysCall, as for every other
 // FP instruction):
 // - FPCR.RMode is round to nearest (wasm's only mode).
-// - Every operand is a normal number (FADD/FSUB: or a zero; no subnormal, infinity or NaN: no FZ
-//   flush, no IDC, no NaN propagation or default NaN, no invalid operation), and every result
-//   is normal and finite (FADD/FSUB: or an exact zero): rounded to nearest, |r| > the least
-//   normal means the exact value was not tiny (no underflow, UFC) and |r| <= the largest finite
-//   means no overflow (OFC). Then Arm's FPAdd/FPSub/FPMul is the IEEE-754 round-to-nearest
-//   result, which wasm's is, and the only flag it can raise is IXC: set when TwoSum's error is
-//   not zero (FADD/FSUB), when the single product (exact as a double) differs from its rounding
-//   (FMUL, singles), when Dekker's TwoProduct error is not zero (FMUL, doubles, in the ranges
-//   where it is exact).
-// - FMLA (FPMulAdd, rounded once), singles: the product of two singles is exact in double, s =
-//   p + c is rounded once; when TwoSum says s is exact, or s is not halfway between two singles,
-//   rounding s to single is the single rounding of p + c (a double that lies strictly between
-//   the exact sum and s would be nearer the sum than s is), as fp/arith.ts fmaFast32 argues.
+// - Every operand is a normal number or a zero (no subnormal, infinity or NaN: no FZ flush, no
+//   IDC, no NaN propagation or default NaN, no invalid operation), and every result is normal
+//   and finite, or an exact zero: FADD/FSUB a sum that is exactly zero (+0 rounding to nearest,
+//   in IEEE as in Arm), FMUL a zero factor (the product an exact ±0, its sign the XOR of the
+//   factors', in both; a zero from an underflow is not one). Rounded to nearest, |r| > the
+//   least normal means the exact value was not tiny (no underflow, UFC) and |r| <= the largest
+//   finite means no overflow (OFC). Then Arm's FPAdd/FPSub/FPMul is the IEEE-754
+//   round-to-nearest result, which wasm's is, and the only flag it can raise is IXC: set when
+//   TwoSum's error is not zero (FADD/FSUB), when the single product (exact as a double) differs
+//   from its rounding (FMUL, singles), when Dekker's TwoProduct error is not zero (FMUL,
+//   doubles, in the ranges where it is exact).
 // If any lane fails a condition, no lane is written and the handler does the instruction.
 
 import type { Instruction } from '@tagvm/a64'
@@ -24,12 +23,13 @@ import { SLOT } from '../sysreg-table.js'
 import type { Emitter } from './emit.js'
 import { ST_SYSREGS, ST_VREGS } from './layout.js'
 import type { Block } from './region.js'
+import { emitArithSimd, emitFmlaSimd } from './emit-fp-simd.js'
+import { inexactElseHandler } from './emit-fp-simd-ops.js'
 import { F32, F64, I32, Op } from './wasm-encoder.js'
 
 const FPCR_RMODE = 0x00c0_0000
-const FPSR_IXC = 0x10
 
-type Kind = 'add' | 'sub' | 'mul' | 'fmla'
+type Kind = 'add' | 'sub' | 'mul'
 
 /**
  * Emits FP arithmetic instruction k of block b with the fast path above (after `fpAllowed`, the
@@ -52,14 +52,15 @@ export function emitFpArith(em: Emitter, b: Block, k: number, fpAllowed: () => v
       if ((d.esz !== 2 && d.esz !== 3) || (d.esz === 3 && !d.q)) return false
       kind = d.name === 'FADD_v' ? 'add' : d.name === 'FSUB_v' ? 'sub' : 'mul'
       double = d.esz === 3
+      // All the lanes at once in WebAssembly SIMD (emit-fp-simd.ts), but FMUL .2D.
+      if (emitArithSimd(em, kind, double, d.q, d.rd, d.rn, d.rm, fpAllowed, handler)) return true
       lanes = (d.q ? 16 : 8) >> d.esz
       break
     case 'FMLA_v':
+      // All the lanes at once in WebAssembly SIMD (emit-fp-simd.ts).
       if ((d.esz !== 2 && d.esz !== 3) || (d.esz === 3 && !d.q)) return false
-      kind = 'fmla'
-      double = d.esz === 3
-      lanes = (d.q ? 16 : 8) >> d.esz
-      break
+      emitFmlaSimd(em, d.esz === 3, d.q, d.rd, d.rn, d.rm, fpAllowed, handler)
+      return true
     default:
       return false
   }
@@ -74,37 +75,41 @@ export function emitFpArith(em: Emitter, b: Block, k: number, fpAllowed: () => v
   // FPCR.RMode = RN.
   fn.get(em.state).mem(Op.i32Load, ST_SYSREGS + 8 * SLOT.FPCR).i32(FPCR_RMODE).op(Op.i32And, Op.i32Eqz).set(ok)
   fn.i32(0).set(inexact)
-  /** ok &= the operand at `offset` is normal (biased exponent neither all zeros nor all ones), or a zero when `zero`. */
-  const operand = (offset: number, zero: boolean): void => {
+  /**
+   * ok &= the operand at `offset` is normal (biased exponent neither all zeros nor all ones) or
+   * a zero; `isZero`, when given, is set to whether it is a zero.
+   */
+  const operand = (offset: number, isZero?: number): void => {
     fn.get(ok)
     if (double) {
-      fn.get(em.state).mem(Op.i64Load, offset).i64(-1, 0x7fff_ffff).op(Op.i64And)
-      if (zero) fn.tee(em.t1)
+      fn.get(em.state).mem(Op.i64Load, offset).i64(-1, 0x7fff_ffff).op(Op.i64And).tee(em.t1)
       fn.i64(52).op(Op.i64ShrU, Op.i32WrapI64)
     } else {
-      fn.get(em.state).mem(Op.i32Load, offset).i32(0x7fff_ffff).op(Op.i32And)
-      if (zero) fn.tee(em.c)
+      fn.get(em.state).mem(Op.i32Load, offset).i32(0x7fff_ffff).op(Op.i32And).tee(em.c)
       fn.i32(23).op(Op.i32ShrU)
     }
     fn.i32(1).op(Op.i32Sub).i32(double ? 0x7fe : 0xfe).op(Op.i32LtU)
-    if (zero) {
-      if (double) fn.get(em.t1).op(Op.i64Eqz)
-      else fn.get(em.c).op(Op.i32Eqz)
-      fn.op(Op.i32Or)
-    }
-    fn.op(Op.i32And).set(ok)
+    if (double) fn.get(em.t1).op(Op.i64Eqz)
+    else fn.get(em.c).op(Op.i32Eqz)
+    if (isZero !== undefined) fn.tee(isZero)
+    fn.op(Op.i32Or, Op.i32And).set(ok)
   }
   const results: number[] = []
   for (let i = 0; i < lanes; i++) {
-    operand(lane(rn, i), addSub)
-    operand(lane(rm, i), addSub)
-    if (kind === 'fmla') operand(lane(rd, i), false)
     const r = fn.local(double ? F64 : F32)
     results.push(r)
-    if (kind === 'fmla' && double) fmlaLane64(em, ok, inexact, r, lane(rd, i), lane(rn, i), lane(rm, i))
-    else if (kind === 'fmla') fmlaLane(em, ok, inexact, r, lane(rd, i), lane(rn, i), lane(rm, i))
-    else if (addSub) addSubLane(em, ok, inexact, r, double, kind === 'sub', lane(rn, i), lane(rm, i))
-    else mulLane(em, ok, inexact, r, double, lane(rn, i), lane(rm, i))
+    if (addSub) {
+      operand(lane(rn, i))
+      operand(lane(rm, i))
+      addSubLane(em, ok, inexact, r, double, kind === 'sub', lane(rn, i), lane(rm, i))
+      continue
+    }
+    // FMUL: a zero factor makes the product an exact ±0.
+    const [zeroA, zeroB, zeroP] = [fn.local(I32), fn.local(I32), fn.local(I32)]
+    operand(lane(rn, i), zeroA)
+    operand(lane(rm, i), zeroB)
+    fn.get(zeroA).get(zeroB).op(Op.i32Or).set(zeroP)
+    mulLane(em, ok, inexact, r, zeroP, double, lane(rn, i), lane(rm, i))
   }
   fn.get(ok)
   fn.if()
@@ -114,12 +119,7 @@ export function emitFpArith(em: Emitter, b: Block, k: number, fpAllowed: () => v
   if (written <= 4) fn.get(em.state).i32(0).mem(Op.i32Store, ST_VREGS + 16 * rd + 4)
   if (written <= 8) fn.get(em.state).i64(0).mem(Op.i64Store, ST_VREGS + 16 * rd + 8)
   fn.get(inexact)
-  fn.if()
-  fn.get(em.state).get(em.state).mem(Op.i32Load, ST_SYSREGS + 8 * SLOT.FPSR).i32(FPSR_IXC).op(Op.i32Or).mem(Op.i32Store, ST_SYSREGS + 8 * SLOT.FPSR)
-  fn.end()
-  fn.else()
-  handler()
-  fn.end()
+  inexactElseHandler(em, handler)
   return true
 }
 
@@ -150,12 +150,17 @@ function addSubLane(em: Emitter, ok: number, inexact: number, r: number, double:
 }
 
 /**
- * One FMUL lane: r = a * b (normal operands); ok &= r normal and finite. Singles: the product is
- * exact as a double, so r is inexact when it differs from it. Doubles: Dekker's TwoProduct
- * error (no FMA in wasm), exact when |a|, |b| < 2^995 and |r| >= 2^-960 (else ok is cleared).
+ * One FMUL lane: r = a * b (operands normal or zero); ok &= r normal and finite, or a factor
+ * is zero (`zeroP`: the product is an exact ±0, its sign the XOR of theirs, as Arm's FPMul).
+ * Singles: the product is exact as a double, so r is inexact when it differs from it. Doubles:
+ * Dekker's TwoProduct error (no FMA in wasm), exact when |a|, |b| < 2^995 and |r| >= 2^-960
+ * (else ok is cleared, unless a factor is zero: no error then).
  */
-function mulLane(em: Emitter, ok: number, inexact: number, r: number, double: boolean, a: number, b: number): void {
+function mulLane(em: Emitter, ok: number, inexact: number, r: number, zeroP: number, double: boolean, a: number, b: number): void {
   const fn = em.fn
+  // The conditions on the product, apart from those on the operands already in ok.
+  const operandsOk = fn.local(I32)
+  fn.get(ok).set(operandsOk).i32(1).set(ok)
   if (double) {
     const x = fn.local(F64)
     const y = fn.local(F64)
@@ -168,16 +173,20 @@ function mulLane(em: Emitter, ok: number, inexact: number, r: number, double: bo
     below(x, 0x7e20_0000)
     below(y, 0x7e20_0000)
     fn.get(ok).get(r).op(Op.i64ReinterpretF64).i64(-1, 0x7fff_ffff).op(Op.i64And).i64(0, 0x03f0_0000).op(Op.i64GeU, Op.i32And).set(ok)
+    // A zero factor: no error (TwoProduct of a zero and a huge factor would be a NaN).
+    fn.i64(0).op(Op.f64ReinterpretI64)
     twoProduct(em, x, y, r)
+    fn.get(zeroP).op(Op.select)
     notZero(em, inexact, true)
-    return
+  } else {
+    const p = fn.local(F64)
+    fn.get(em.state).mem(Op.f32Load, a).op(Op.f64PromoteF32).get(em.state).mem(Op.f32Load, b).op(Op.f64PromoteF32, Op.f64Mul).tee(p)
+    fn.op(Op.f32DemoteF64).tee(r)
+    finiteNormal(em, ok, false, false)
+    fn.get(r).op(Op.f64PromoteF32).get(p).op(Op.f64Sub)
+    notZero(em, inexact, true)
   }
-  const p = fn.local(F64)
-  fn.get(em.state).mem(Op.f32Load, a).op(Op.f64PromoteF32).get(em.state).mem(Op.f32Load, b).op(Op.f64PromoteF32, Op.f64Mul).tee(p)
-  fn.op(Op.f32DemoteF64).tee(r)
-  finiteNormal(em, ok, false, false)
-  fn.get(r).op(Op.f64PromoteF32).get(p).op(Op.f64Sub)
-  notZero(em, inexact, true)
+  fn.get(operandsOk).get(ok).get(zeroP).op(Op.i32Or, Op.i32And).set(ok)
 }
 
 /** Pushes Dekker's TwoProduct error of locals x * y = p (exact in the ranges mulLane checks): ((xh*yh - p) + xh*yl + xl*yh) + xl*yl. */
@@ -188,66 +197,6 @@ function twoProduct(em: Emitter, x: number, y: number, p: number): void {
   fn.get(y).get(yh).op(Op.f64Sub).set(yl)
   fn.get(xh).get(yh).op(Op.f64Mul).get(p).op(Op.f64Sub).get(xh).get(yl).op(Op.f64Mul, Op.f64Add)
   fn.get(xl).get(yh).op(Op.f64Mul, Op.f64Add).get(xl).get(yl).op(Op.f64Mul, Op.f64Add)
-}
-
-/** Pushes TwoSum's error of locals a + b = s (doubles): (a - (s - bb)) + (b - bb), bb = s - a. */
-function twoSum(em: Emitter, a: number, b: number, s: number): void {
-  const fn = em.fn
-  const bb = fn.local(F64)
-  fn.get(s).get(a).op(Op.f64Sub).set(bb)
-  fn.get(a).get(s).get(bb).op(Op.f64Sub, Op.f64Sub).get(b).get(bb).op(Op.f64Sub, Op.f64Add)
-}
-
-/**
- * One FMLA lane (doubles), fp/arith.ts fmaFast64 in wasm: p + pe = a * b (TwoProduct), s + e1 =
- * p + c, t + e2 = e1 + pe, r + e3 = s + t, so the exact value is r + e3 + e2, and r is its
- * rounding unless e2 could move it across a rounding boundary. ok &= the ranges where all that
- * is exact (|p| in [2^-960, largest finite], |a| and |b| < 2^995, r normal and finite) and, when
- * e2 is not zero, r not a power of two, its exponent over 53, and | |e3| - half an ulp of r |
- * greater than 2 |e2|; inexact |= e3 + e2 is not zero.
- */
-function fmlaLane64(em: Emitter, ok: number, inexact: number, r: number, c: number, a: number, b: number): void {
-  const fn = em.fn
-  const local = (): number => fn.local(F64)
-  const [x, y, cd, p, s, e1, pe, t, e2, e3] = [local(), local(), local(), local(), local(), local(), local(), local(), local(), local()]
-  const abs = (v: number): void => {
-    fn.get(v).op(Op.i64ReinterpretF64).i64(-1, 0x7fff_ffff).op(Op.i64And)
-  }
-  /** ok &= |v| (as bits) compares with the bits `hi`:0 by `cmp`. */
-  const bound = (v: number, hi: number, cmp: number): void => {
-    fn.get(ok)
-    abs(v)
-    fn.i64(0, hi).op(cmp, Op.i32And).set(ok)
-  }
-  fn.get(em.state).mem(Op.f64Load, a).tee(x).get(em.state).mem(Op.f64Load, b).tee(y).op(Op.f64Mul).set(p)
-  fn.get(em.state).mem(Op.f64Load, c).set(cd)
-  bound(p, 0x03f0_0000, Op.i64GeU)
-  bound(p, 0x7ff0_0000, Op.i64LtU)
-  bound(x, 0x7e20_0000, Op.i64LtU)
-  bound(y, 0x7e20_0000, Op.i64LtU)
-  twoProduct(em, x, y, p)
-  fn.set(pe)
-  fn.get(p).get(cd).op(Op.f64Add).set(s)
-  twoSum(em, p, cd, s)
-  fn.set(e1)
-  fn.get(e1).get(pe).op(Op.f64Add).set(t)
-  twoSum(em, e1, pe, t)
-  fn.set(e2)
-  fn.get(s).get(t).op(Op.f64Add).tee(r)
-  finiteNormal(em, ok, true, false)
-  twoSum(em, s, t, r)
-  fn.set(e3)
-  // e2 = 0, or: r's biased exponent > 53, r not a power of two, ||e3| - half| > 2|e2|.
-  fn.get(e2).op(Op.i64ReinterpretF64).i64(1).op(Op.i64Shl, Op.i64Eqz)
-  fn.get(r).op(Op.i64ReinterpretF64).i64(52).op(Op.i64ShrU).i64(0x7ff).op(Op.i64And).i64(53).op(Op.i64GtU)
-  fn.get(r).op(Op.i64ReinterpretF64).i64(-1, 0x000f_ffff).op(Op.i64And, Op.i64Eqz, Op.i32Eqz, Op.i32And)
-  fn.get(e3).op(Op.f64Abs)
-  // half an ulp of r: 2^(exponent - 53), the bits (biased exponent - 53) << 52.
-  fn.get(r).op(Op.i64ReinterpretF64).i64(52).op(Op.i64ShrU).i64(0x7ff).op(Op.i64And).i64(53).op(Op.i64Sub).i64(52).op(Op.i64Shl, Op.f64ReinterpretI64)
-  fn.op(Op.f64Sub, Op.f64Abs).get(e2).op(Op.f64Abs).get(e2).op(Op.f64Abs, Op.f64Add, Op.f64Gt, Op.i32And, Op.i32Or)
-  fn.get(ok).op(Op.i32And).set(ok)
-  fn.get(e3).get(e2).op(Op.f64Add)
-  notZero(em, inexact, true)
 }
 
 /** Veltkamp's split of the double in local v: returns a local holding its high 26 bits (t - (t - v), t = (2^27 + 1) v). */
@@ -287,36 +236,4 @@ function finiteNormal(em: Emitter, ok: number, double: boolean, zero: boolean): 
     if (zero) fn.get(em.c).op(Op.i32Eqz, Op.i32Or)
   }
   fn.get(ok).op(Op.i32And).set(ok)
-}
-
-/**
- * One FMLA lane (singles): r = single(s), s = double(a) * double(b) + double(c); ok &= |s| above
- * the least normal single, r finite, and (s exact or s not halfway between two singles);
- * inexact |= s was inexact or r differs from s.
- */
-function fmlaLane(em: Emitter, ok: number, inexact: number, r: number, c: number, a: number, b: number): void {
-  const fn = em.fn
-  const p = fn.local(F64)
-  const s = fn.local(F64)
-  const cd = fn.local(F64)
-  const bb = fn.local(F64)
-  const e = fn.local(F64)
-  fn.get(em.state).mem(Op.f32Load, a).op(Op.f64PromoteF32).get(em.state).mem(Op.f32Load, b).op(Op.f64PromoteF32, Op.f64Mul).tee(p)
-  fn.get(em.state).mem(Op.f32Load, c).op(Op.f64PromoteF32).tee(cd).op(Op.f64Add).tee(s)
-  fn.op(Op.f32DemoteF64).tee(r)
-  // No overflow: |r| <= the largest single.
-  fn.op(Op.i32ReinterpretF32).i32(0x7fff_ffff).op(Op.i32And).i32(0x7f7f_ffff).op(Op.i32LeU)
-  // |s| > the least normal single (as a double: 2^-126 = 0x3810_0000_0000_0000): no underflow.
-  fn.get(s).op(Op.i64ReinterpretF64).i64(-1, 0x7fff_ffff).op(Op.i64And).i64(0, 0x3810_0000).op(Op.i64GtU, Op.i32And)
-  // TwoSum: e = (p - (s - bb)) + (c - bb), bb = s - p; s is exact when e is ±0...
-  fn.get(s).get(p).op(Op.f64Sub).set(bb)
-  fn.get(p).get(s).get(bb).op(Op.f64Sub, Op.f64Sub).get(cd).get(bb).op(Op.f64Sub, Op.f64Add).tee(e)
-  fn.op(Op.i64ReinterpretF64).i64(1).op(Op.i64Shl, Op.i64Eqz)
-  // ...or s is not a tie: its 29 mantissa bits below a single's are not exactly one half.
-  fn.get(s).op(Op.i64ReinterpretF64).i64(0x1fff_ffff).op(Op.i64And).i64(0x1000_0000).op(Op.i64Ne, Op.i32Or, Op.i32And)
-  fn.get(ok).op(Op.i32And).set(ok)
-  fn.get(e)
-  notZero(em, inexact, true)
-  fn.get(r).op(Op.f64PromoteF32).get(s).op(Op.f64Sub)
-  notZero(em, inexact, true)
 }

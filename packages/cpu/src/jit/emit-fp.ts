@@ -55,6 +55,10 @@ export function emitFp(em: Emitter, b: Block, k: number, handler: () => void): b
       pair(em, b, k, isWrite, d.esz, d.rn, d.rt, d.rt2, d.name.endsWith('pre') ? 'pre' : d.name.endsWith('post') ? 'post' : 'offset', d.imm)
       return true
     }
+    case 'LD1R': case 'LD1R_p':
+      fpAllowed(em, b, k)
+      loadReplicate(em, b, k, d.esz, d.q, d.rn, d.rt, d.name === 'LD1R_p' ? d.rm : undefined)
+      return true
     case 'FMOV_f':
       // Vd = the low esize bits of Vn, zero-extended (H, S, D).
       fpAllowed(em, b, k)
@@ -172,6 +176,38 @@ function transfer(em: Emitter, isWrite: boolean, log2: number, rt: number, host:
   if (log2 === 4) fn.get(host).mem(Op.i64Load, 8)
   else fn.i64(0)
   fn.mem(Op.i64Store, highOf(rt))
+}
+
+/** The 64-bit multiplier that copies an element of 2^log2 bytes (zero-extended) to every lane of a doubleword. */
+const REPLICATE_BY_LOG2: readonly (readonly [number, number])[] = [[0x0101_0101, 0x0101_0101], [0x0001_0001, 0x0001_0001], [1, 1], [1, 0]]
+
+/**
+ * LD1R (one register): the element of 2^log2 bytes at Xn|SP in every lane of Vt (its high
+ * doubleword zeroed when q = 0), as LDR of that size (aligned to it, unchecked as LDR's when
+ * SP-based without writeback). Post-index (`rm` given): Xn|SP += Xm, or the element's size for
+ * Rm = 31.
+ */
+function loadReplicate(em: Emitter, b: Block, k: number, log2: number, q: number, rn: number, rt: number, rm?: number): void {
+  const fn = em.fn
+  const size = 1 << log2
+  address(em, b, k, rn, rm === undefined ? 'offset' : 'post', 0)
+  access(em, b, k, size, size, false, rn === 31 && rm === undefined, false, true)
+  const [lo, hi] = REPLICATE_BY_LOG2[log2]!
+  fn.get(em.h).mem(LOAD_BY_LOG2[log2]!, 0)
+  if (log2 < 3) fn.i64(lo, hi).op(Op.i64Mul)
+  fn.set(em.t1)
+  fn.get(em.state).get(em.t1).mem(Op.i64Store, lowOf(rt))
+  fn.get(em.state)
+  if (q) fn.get(em.t1)
+  else fn.i64(0)
+  fn.mem(Op.i64Store, highOf(rt))
+  if (rm === undefined) return
+  // Xn|SP = the address plus Xm, or plus the element's size (Rm = 31).
+  fn.get(em.a)
+  if (rm === 31) fn.i64(size)
+  else em.get(rm)
+  fn.op(Op.i64Add)
+  em.set(rs(rn))
 }
 
 /** AND/ORR/EOR/BIC (vector, register): each doubleword; with q = 0 the high one is zeroed. */

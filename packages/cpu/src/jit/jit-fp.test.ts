@@ -8,6 +8,9 @@ import { FPSIMD_GUESTS, runFpsimdGuest } from '../exec-fp-guests.js'
 import { runGuest } from '../guest-runner.js'
 import { RAM_BASE, asm, enableIdentityMmu, makeMachine } from '../test-helpers.js'
 import type { Cpu } from '../cpu.js'
+import { decode } from '@tagvm/a64'
+import { Jit } from './jit.js'
+import { ST_PC } from './layout.js'
 
 const CODE = RAM_BASE + 0x20_0000
 const SRC = RAM_BASE + 0x30_0000
@@ -31,15 +34,15 @@ function snapshot(cpu: Cpu, exit: string): string {
   return JSON.stringify({ exit, x, v, sys, pc: cpu.pc.toString(16), pstate: cpu.pstate.toString(16), retired: cpu.retired })
 }
 
-/** Runs LOOP for `rounds` with x1 at SRC + srcOffset; fpenFrom: the round from which FP is off (the trap), or never. */
-function run(jit: boolean, rounds: number, srcOffset: number, fpOffAfter?: number): Run {
+/** Runs `program` (LOOP) for `rounds` with x1 at SRC + srcOffset; fpOffAfter: the instruction count from which FP is off (the trap), or never. */
+function run(jit: boolean, rounds: number, srcOffset: number, fpOffAfter?: number, program = LOOP): Run {
   const m = makeMachine(16 << 20, true, false, jit ? { threshold: 1 } : undefined)
   const cpu = m.cpu
   enableIdentityMmu(m)
   for (let k = 0; k < 16; k++) m.memory.write32(VBAR + 0x80 * k, (0xd4000002 | ((0x100 + k) << 5)) >>> 0)
   cpu.setSysreg('VBAR_EL1', BigInt(VBAR))
-  LOOP.forEach((w, i) => m.memory.write32(CODE + 4 * i, w))
-  cpu.invalidateCode(CODE, 4 * LOOP.length)
+  program.forEach((w, i) => m.memory.write32(CODE + 4 * i, w))
+  cpu.invalidateCode(CODE, 4 * program.length)
   for (let i = 0; i < 0x4_0000; i += 4) m.memory.write32(SRC + i, (Math.imul(i, 0x9e3779b1) ^ (i >>> 3)) >>> 0)
   cpu.setSysreg('CPACR_EL1', 3n << 20n)
   cpu.setX(1, BigInt(SRC + srcOffset))
@@ -49,6 +52,7 @@ function run(jit: boolean, rounds: number, srcOffset: number, fpOffAfter?: numbe
   cpu.setX(5, 0xffff_fff0n) // SXTW: -16
   cpu.setX(6, 0x3fc0_1234n)
   cpu.setX(7, 0x4009_21fb_5444_2d18n)
+  cpu.setSpEl(1, BigInt(SRC + 0x2_0000))
   cpu.pstate = 0x3c5
   cpu.pc = BigInt(CODE)
   const states: string[] = []
@@ -99,12 +103,13 @@ describe('FP/SIMD in translations', () => {
 // stores the results.
 const ARITH = asm`1: ldr q0, [x1]; ldr q1, [x1, #16]; ldr q2, [x1, #32]; mov v3.16b, v2.16b; fmla v3.4s, v0.4s, v1.4s; mrs x5, fpsr; str x5, [x2, #208]; msr fpsr, xzr; mov v4.16b, v2.16b; fmla v4.2d, v0.2d, v1.2d; mrs x5, fpsr; str x5, [x2, #216]; msr fpsr, xzr; mov v5.16b, v2.16b; fmla v5.2s, v0.2s, v1.2s; mrs x5, fpsr; str x5, [x2, #224]; msr fpsr, xzr; fadd v6.4s, v0.4s, v1.4s; mrs x5, fpsr; str x5, [x2, #232]; msr fpsr, xzr; fsub v7.2d, v0.2d, v1.2d; mrs x5, fpsr; str x5, [x2, #240]; msr fpsr, xzr; fmul v8.4s, v0.4s, v1.4s; mrs x5, fpsr; str x5, [x2, #248]; msr fpsr, xzr; fmul v9.2d, v0.2d, v1.2d; mrs x5, fpsr; str x5, [x2, #256]; msr fpsr, xzr; fadd s10, s0, s2; mrs x5, fpsr; str x5, [x2, #264]; msr fpsr, xzr; fsub d11, d1, d2; mrs x5, fpsr; str x5, [x2, #272]; msr fpsr, xzr; fmul s12, s2, s1; mrs x5, fpsr; str x5, [x2, #280]; msr fpsr, xzr; fmul d13, d0, d2; mrs x5, fpsr; str x5, [x2, #288]; msr fpsr, xzr; fadd v14.2s, v1.2s, v2.2s; mrs x5, fpsr; str x5, [x2, #296]; msr fpsr, xzr; fadd v15.2d, v2.2d, v0.2d; mrs x5, fpsr; str x5, [x2, #304]; msr fpsr, xzr; stp q3, q4, [x2]; stp q5, q6, [x2, #32]; stp q7, q8, [x2, #64]; stp q9, q10, [x2, #96]; stp q11, q12, [x2, #128]; stp q13, q14, [x2, #160]; str q15, [x2, #192]; add x1, x1, #48; add x2, x2, #320; subs x3, x3, #1; b.ne 1b; hvc #0xf00d`
 
-function arithRun(jit: boolean, table: bigint[], fpcr: bigint): string {
+/** Runs `program` (ARITH: three Q rows a round, `outBytes` stored a round) over `table` under `fpcr`. */
+function arithRun(jit: boolean, table: bigint[], fpcr: bigint, program = ARITH, outBytes = 320): string {
   const m = makeMachine(16 << 20, true, false, jit ? { threshold: 1 } : undefined)
   const cpu = m.cpu
   enableIdentityMmu(m)
-  ARITH.forEach((w, i) => m.memory.write32(CODE + 4 * i, w))
-  cpu.invalidateCode(CODE, 4 * ARITH.length)
+  program.forEach((w, i) => m.memory.write32(CODE + 4 * i, w))
+  cpu.invalidateCode(CODE, 4 * program.length)
   table.forEach((v, i) => {
     for (let w = 0; w < 4; w++) m.memory.write32(SRC + 16 * i + 4 * w, Number((v >> BigInt(32 * w)) & 0xffff_ffffn))
   })
@@ -116,9 +121,9 @@ function arithRun(jit: boolean, table: bigint[], fpcr: bigint): string {
   cpu.setX(3, BigInt(rounds))
   cpu.pstate = 0x3c5
   cpu.pc = BigInt(CODE)
-  const exit = cpu.run(100 * ARITH.length * rounds)
+  const exit = cpu.run(100 * program.length * rounds)
   const out: string[] = [snapshot(cpu, exit.kind)]
-  for (let i = 0; i < (rounds * 320) / 4; i++) out.push(m.memory.read32(DST + 4 * i).toString(16))
+  for (let i = 0; i < (rounds * outBytes) / 4; i++) out.push(m.memory.read32(DST + 4 * i).toString(16))
   return out.join(' ')
 }
 
@@ -158,9 +163,131 @@ describe('FP arithmetic in wasm when exact', () => {
     }
     // (Not first: the first round is interpreted while its translation is made.)
     table.push(...ties)
-    // Round to nearest (the wasm path), and modes that must take the handler: RMode, FZ, DN.
-    for (const fpcr of [0n, 0x0040_0000n, 0x0100_0000n, 0x0200_0000n]) {
+    // Rows for the zero cases: a zero factor times the largest double (TwoProduct of it is a
+    // NaN: no IXC may come of it), zero products and addends of either sign, sums that cancel
+    // exactly, subnormal addends.
+    const four = (a: number, b: number, c: number, d: number): bigint => BigInt(a) | (BigInt(b) << 32n) | (BigInt(c) << 64n) | (BigInt(d) << 96n)
+    const two = (a: bigint, b: bigint): bigint => a | (b << 64n)
+    const f32 = (x: number): number => new Uint32Array(new Float32Array([x]).buffer)[0]!
+    const f64 = (x: number): bigint => new BigUint64Array(new Float64Array([x]).buffer)[0]!
+    table.push(
+      two(0n, 0x8000_0000_0000_0000n), two(0x7fef_ffff_ffff_ffffn, 0xffef_ffff_ffff_ffffn), two(1n, 0x8000_0000_0000_0000n),
+      four(0, 0x8000_0000, f32(2), f32(-3)), four(f32(5), f32(-5), f32(3), f32(3)), four(0x8000_0000, 0, f32(6), f32(9)),
+      two(f64(2), f64(-0.5)), two(f64(3), f64(6)), two(f64(-6), f64(3)),
+      four(1, 0x007f_ffff, 0x8000_0001, f32(1.5)), four(f32(3), f32(2), 0x0000_0003, f32(0.25)), four(0x8000_0000, f32(-2), 0x0040_0000, 0),
+      // A zero product and a zero addend, both negative: -0 (the sum of the chain would be +0).
+      two(0n, 0x8000_0000_0000_0000n), two(f64(-1), f64(1)), two(0x8000_0000_0000_0000n, 0x8000_0000_0000_0000n),
+      four(0, 0x8000_0000, 0, 0x8000_0000), four(f32(-5), f32(5), f32(5), f32(-5)), four(0x8000_0000, 0x8000_0000, 0, 0x8000_0000),
+      // Products near 2^-1021, full mantissas (the tier leaves them to the handler: |p| < 2^-960).
+      two(0x2010_0000_0000_0001n | 0x000a_bcde_f012_3456n, 0xa01f_edcb_a987_6543n), two(0x2013_579b_df02_4681n, 0x2011_1111_1111_1111n), two(0n, 0x8000_0000_0000_0000n),
+    )
+    // Round to nearest (the wasm path), and modes that must take the handler: the other three
+    // RModes, FZ, DN.
+    for (const fpcr of [0n, 0x0040_0000n, 0x0080_0000n, 0x00c0_0000n, 0x0100_0000n, 0x0200_0000n]) {
       expect(arithRun(true, table, fpcr), `FPCR ${fpcr.toString(16)}`).toBe(arithRun(false, table, fpcr))
+    }
+  })
+})
+
+/**
+ * Runs f, listing the instructions translations ran through their handler (Jit's sysCall)
+ * meanwhile, by name (the word at the PC the translation passes it).
+ */
+function handlerRuns<T>(f: () => T, program: number[]): { result: T; names: string[] } {
+  const proto = Jit.prototype as unknown as { sysCall: (...args: unknown[]) => number }
+  const original = proto.sysCall
+  const names: string[] = []
+  proto.sysCall = function (this: { s32: Int32Array; base: number }, ...args: unknown[]): number {
+    const pc = this.s32[(this.base + ST_PC) >> 2]! >>> 0
+    names.push(decode(program[(pc - CODE) / 4]!).name)
+    return original.apply(this, args)
+  }
+  try {
+    const result = f()
+    return { result, names }
+  } finally {
+    proto.sysCall = original
+  }
+}
+
+// The fast paths themselves (emit-fp-simd.ts; emit-fp-arith.ts for FMUL .2D and D): operands they take in wasm,
+// zeros of both signs (zero products, sums that cancel exactly), subnormal addends, inexact and
+// exact lanes; not one instruction through its handler, and the interpreter's results and FPSR.
+const SINGLES_FAST = asm`1: ldp q0, q1, [x1]; ldr q2, [x1, #32]; mov v3.16b, v2.16b; fmla v3.4s, v0.4s, v1.4s; mrs x5, fpsr; str x5, [x2, #96]; msr fpsr, xzr; mov v4.16b, v2.16b; fmla v4.2s, v1.2s, v0.2s; mrs x5, fpsr; str x5, [x2, #104]; msr fpsr, xzr; fmul v5.4s, v0.4s, v1.4s; mrs x5, fpsr; str x5, [x2, #112]; msr fpsr, xzr; fmul s6, s1, s0; mrs x5, fpsr; str x5, [x2, #120]; msr fpsr, xzr; fadd v7.4s, v0.4s, v1.4s; mrs x5, fpsr; str x5, [x2, #128]; msr fpsr, xzr; fsub v8.4s, v1.4s, v0.4s; mrs x5, fpsr; str x5, [x2, #136]; msr fpsr, xzr; stp q3, q4, [x2]; stp q5, q6, [x2, #32]; stp q7, q8, [x2, #64]; add x1, x1, #48; add x2, x2, #144; subs x3, x3, #1; b.ne 1b; hvc #0xf00d`
+const DOUBLES_FAST = asm`1: ldp q0, q1, [x1]; ldr q2, [x1, #32]; mov v3.16b, v2.16b; fmla v3.2d, v0.2d, v1.2d; mrs x5, fpsr; str x5, [x2, #96]; msr fpsr, xzr; mov v4.16b, v2.16b; fmla v4.2d, v1.2d, v0.2d; mrs x5, fpsr; str x5, [x2, #104]; msr fpsr, xzr; fmul v5.2d, v0.2d, v1.2d; mrs x5, fpsr; str x5, [x2, #112]; msr fpsr, xzr; fmul d6, d1, d0; mrs x5, fpsr; str x5, [x2, #120]; msr fpsr, xzr; fadd v7.2d, v0.2d, v1.2d; mrs x5, fpsr; str x5, [x2, #128]; msr fpsr, xzr; fsub v8.2d, v1.2d, v0.2d; mrs x5, fpsr; str x5, [x2, #136]; msr fpsr, xzr; stp q3, q4, [x2]; stp q5, q6, [x2, #32]; stp q7, q8, [x2, #64]; add x1, x1, #48; add x2, x2, #144; subs x3, x3, #1; b.ne 1b; hvc #0xf00d`
+
+describe('FMLA and FMUL in wasm: the operands the fast path takes', () => {
+  let seed = 0x1357_9bdf
+  const next = (): number => (seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0)
+  const f32 = (x: number): bigint => BigInt(new Uint32Array(new Float32Array([x]).buffer)[0]!)
+  const f64 = (x: number): bigint => new BigUint64Array(new Float64Array([x]).buffer)[0]!
+  /** A factor: a signed zero, a small integer or half, or a number of 12 random bits and a moderate exponent (inexact products). */
+  const factor = (): number => {
+    const k = next() % 8
+    if (k === 0) return next() % 2 === 0 ? 0 : -0
+    if (k < 4) return ((next() % 4000) - 2000) / 8
+    return ((next() % 4096) + 4096) * 2 ** ((next() % 40) - 46) * (next() % 2 === 0 ? 1 : -1)
+  }
+  /** An addend: a factor, a subnormal, or the negated product of two factors set up by the caller. */
+  const rows = (lanes: number, bits: (x: number) => bigint, subnormals: bigint[], width: bigint): bigint[] => {
+    const table: bigint[] = []
+    for (let r = 0; r < 60; r++) {
+      const a: number[] = []
+      const b: number[] = []
+      const c: bigint[] = []
+      for (let i = 0; i < lanes; i++) {
+        a.push(factor())
+        b.push(factor())
+        const k = next() % 6
+        // Cancels exactly (a * b is exact for these when small), a subnormal, or a factor.
+        c.push(k === 0 ? bits(-(a[i]! * b[i]!)) : k === 1 && subnormals.length > 0 ? subnormals[next() % subnormals.length]! : bits(factor()))
+      }
+      const pack = (v: bigint[]): bigint => v.reduce((acc, x, i) => acc | (x << (width * BigInt(i))), 0n)
+      table.push(pack(a.map(bits)), pack(b.map(bits)), pack(c))
+    }
+    // Sums that are zeros of either sign, exact: FADD/FSUB's zero results.
+    const pack = (v: number[]): bigint => v.slice(0, lanes).reduce((acc, x, i) => acc | (bits(x) << (width * BigInt(i))), 0n)
+    table.push(pack([0, -0, 1.5, -2]), pack([-0, -0, -1.5, 2]), pack([1, 1, 1, 1]))
+    return table
+  }
+  // FPCR.FZ = 1 too, with no subnormal operand (one would be flushed: the handler's).
+  const FZ = 0x0100_0000n
+  test.each([
+    ['singles (FMLA .4S, .2S; FMUL .4S, S; FADD, FSUB .4S)', SINGLES_FAST, rows(4, f32, [1n, 0x007f_ffffn, 0x8000_0001n, 0x0040_0000n], 32n), 0n],
+    ['doubles (FMLA .2D; FMUL .2D, D; FADD, FSUB .2D)', DOUBLES_FAST, rows(2, f64, [1n, 0x000f_ffff_ffff_ffffn, 0x8000_0000_0000_0001n], 64n), 0n],
+    ['singles, FZ', SINGLES_FAST, rows(4, f32, [], 32n), FZ],
+    ['doubles, FZ', DOUBLES_FAST, rows(2, f64, [], 64n), FZ],
+  ])('%s: no handler run, the interpreter\'s results and FPSR', (_, program, table, fpcr) => {
+    const reference = arithRun(false, table, fpcr, program, 144)
+    const { result, names } = handlerRuns(() => arithRun(true, table, fpcr, program, 144), program)
+    expect(result).toBe(reference)
+    // (MRS and MSR of FPSR go through their handler.)
+    expect(names.filter((n) => !n.startsWith('M'))).toEqual([])
+  })
+})
+
+// LD1R (one register, every arrangement; no offset, post-index by an immediate and by a
+// register, SP-based), x1 stepping 3 bytes a round (misaligned), x10 walking across a page.
+const LD1R = asm`add x9, x1, #0x101; add x10, x1, #0xf80; mov x11, #8; mov x12, #2; 1: ld1r {v0.8b}, [x1]; ld1r {v1.16b}, [x9]; ld1r {v2.4h}, [x9]; ld1r {v3.8h}, [x1]; ld1r {v4.2s}, [x10]; ld1r {v5.4s}, [x1]; ld1r {v6.1d}, [x10]; ld1r {v7.2d}, [x1]; ld1r {v8.4s}, [x9], #4; ld1r {v9.2d}, [x10], x11; ld1r {v10.8h}, [x9], x12; ld1r {v11.16b}, [sp]; ld1r {v12.2d}, [x10], #8; ld1r {v13.2s}, [x9], x11; stp q0, q1, [x2]; stp q2, q3, [x2, #32]; stp q4, q5, [x2, #64]; stp q6, q7, [x2, #96]; stp q8, q9, [x2, #128]; stp q10, q11, [x2, #160]; stp q12, q13, [x2, #192]; add x2, x2, #224; add x1, x1, #3; subs x3, x3, #1; b.ne 1b; hvc #0xf00d`
+
+describe('LD1R in wasm', () => {
+  test('every arrangement and addressing form, misaligned and across a page: the interpreter\'s registers, memory and count, no handler run', () => {
+    for (const offset of [0, 1, 0xfe9]) {
+      const reference = run(false, 24, offset, undefined, LD1R)
+      const { result, names } = handlerRuns(() => run(true, 24, offset, undefined, LD1R), LD1R)
+      expect(result.state, `offset ${offset}`).toBe(reference.state)
+      expect(result.translated).toBeGreaterThan(20 * 25)
+      // The element across the page (x10's walk) leaves the translation (a side exit), no handler.
+      expect(names).toEqual([])
+    }
+  })
+
+  test('FP/SIMD turned off between runs: the trap from inside the translation', () => {
+    for (const cut of [34, 63, 91]) {
+      const reference = run(false, 10, 0, cut, LD1R)
+      const esr = BigInt('0x' + (JSON.parse(reference.state.split('\n')[1]!) as { sys: string[] }).sys[0]!)
+      expect(esr >> 26n).toBe(7n)
+      expect(run(true, 10, 0, cut, LD1R).state, `cut ${cut}`).toBe(reference.state)
     }
   })
 })
