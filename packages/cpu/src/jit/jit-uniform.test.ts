@@ -204,4 +204,19 @@ describe('uniform-tag entries (tag-summary.ts)', () => {
     expect(esrOf(misaligned) & 0x3fn).toBe(0x21n)
     expect(farOf(misaligned)).toBe(tagged(3, TAGGED + 0x208))
   })
+
+  test("a shared check's follower reuses its leader's entry only in the leader's page: across the end of the block it looks up its own (another frame)", () => {
+    // ldr x1, [x21]; ldr x2, [x21, #24] (llvm-mc) after the warm-up loop: a shared check whose
+    // leader reads the last 16 bytes of the Tagged block's last page, on a uniform entry
+    // (unchecked: all its tags are the pointer's 0), and whose follower lies past the block's
+    // end, in the alias block, whose first page is PA TAGGED: another frame than the one after
+    // the leader's. Reusing the leader's entry there would read the host memory after the
+    // leader's frame instead.
+    const regs = { 21: tagged(0, ALIAS - 0x10) }
+    const { jit } = both([...WARM, 0xf94002a1, 0xf9400ea2], regs, () => 0, [100])
+    expect(jit.cpu.jit!.stats.regions).toBeGreaterThan(0)
+    expect(jit.cpu.jit!.stats.uniformFills).toBeGreaterThan(0)
+    expect(jit.cpu.getX(2)).toBe((BigInt(jit.memory.read32(TAGGED + 12)) << 32n) | BigInt(jit.memory.read32(TAGGED + 8)))
+    expect(jit.cpu.getX(2)).not.toBe(0n)
+  })
 })
