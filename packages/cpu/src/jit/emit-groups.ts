@@ -1,7 +1,8 @@
 // Tag-check groups: a region's plain accesses off one base register within 16 bytes, and
 // whether their range is verified, known when the region is translated. Split out of emit-tags.ts.
 
-import { ST_TLB, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_MASK, TLB_READ_KEY, TLB_TAGS } from './layout.js'
+import { ST_TLB, TLB_READ_KEY, TLB_TAGS } from './layout.js'
+import { granulePairDifference, tlbEntry, tlbMiss } from './emit-tlb.js'
 import { registersOf, type Block } from './region.js'
 import type { Emitter } from './emit.js'
 import { Op } from './wasm-encoder.js'
@@ -197,19 +198,13 @@ export function entryVerify(em: Emitter, i: number, leave: () => void): void {
     if (g.lo !== 0) fn.i64(g.lo).op(Op.i64Add)
     fn.tee(em.a).op(Op.i32WrapI64).tee(em.c).i32(4095).op(Op.i32And).i32(4096 - size).op(Op.i32GtU)
     leaveIf()
-    fn.get(em.c).i32(12).op(Op.i32ShrU).i32(TLB_ENTRIES - 1).op(Op.i32And).i32(Math.log2(TLB_ENTRY_BYTES)).op(Op.i32Shl).set(em.e)
-    fn.get(em.a).get(em.e).mem(Op.i64Load, tlb + TLB_MASK).op(Op.i64And).get(em.e).mem(Op.i64Load, tlb + TLB_READ_KEY).op(Op.i64Ne)
+    tlbEntry(em, em.c)
+    tlbMiss(em, em.a, TLB_READ_KEY)
     leaveIf()
     fn.get(em.e).mem(Op.i32Load, tlb + TLB_TAGS).tee(em.tg).i32(1).op(Op.i32And, Op.i32Eqz)
     fn.if()
     // The tags of the range's first and last granules (the same one when it lies in one).
-    for (const last of [false, true]) {
-      fn.get(em.tg).get(em.c)
-      if (last && size > 1) fn.i32(size - 1).op(Op.i32Add)
-      fn.i32(4).op(Op.i32ShrU, Op.i32Add).mem(Op.i32Load8U, 0)
-      if (last) fn.i32(8).op(Op.i32Shl, Op.i32Or)
-    }
-    fn.get(em.a).i64(56).op(Op.i64ShrU, Op.i32WrapI64).i32(0x101).op(Op.i32Mul, Op.i32Xor).i32(0x0f0f).op(Op.i32And)
+    granulePairDifference(em, em.a, em.c, 0, size - 1)
     leaveIf()
     fn.end()
   }

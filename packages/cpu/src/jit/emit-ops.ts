@@ -2,12 +2,13 @@
 // several wasm instructions, the memory fast path, conditions), split out of emit.ts.
 
 import {
-  FN_COND, FN_FILL, ST_STRICT_ALIGN, CC_ADD32, CC_ADD64, CC_LOGIC32, CC_LOGIC64, CC_SUB32, CC_SUB64, ST_TLB, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST, TLB_MASK, TLB_READ_KEY,
+  FN_COND, FN_FILL, ST_STRICT_ALIGN, CC_ADD32, CC_ADD64, CC_LOGIC32, CC_LOGIC64, CC_SUB32, CC_SUB64, ST_TLB, TLB_HOST, TLB_READ_KEY,
   TLB_WRITE_KEY,
 } from './layout.js'
 import { type Block } from './region.js'
 import { loopCache, loopCacheReset, sharePlan, sharedFlag, tagCheck, type Share } from './emit-tags.js'
 import { fillGuard, groupSite, groupVerified, type GroupSite } from './emit-groups.js'
+import { tlbEntry, tlbMiss } from './emit-tlb.js'
 import { REG_DISCARD } from '../state.js'
 import type { Emitter, SetterKind } from './emit.js'
 import { I32, I64, Op, type FunctionBody } from './wasm-encoder.js'
@@ -276,9 +277,8 @@ export function lookup(
 ): void {
   const fn = em.fn
   const tlb = em.base + ST_TLB
-  fn.get(c).i32(12).op(Op.i32ShrU).i32(TLB_ENTRIES - 1).op(Op.i32And).i32(Math.log2(TLB_ENTRY_BYTES)).op(Op.i32Shl).set(em.e)
-  const key = isWrite ? TLB_WRITE_KEY : TLB_READ_KEY
-  fn.get(a).get(em.e).mem(Op.i64Load, tlb + TLB_MASK).op(Op.i64And).get(em.e).mem(Op.i64Load, tlb + key).op(Op.i64Ne)
+  tlbEntry(em, c)
+  tlbMiss(em, a, isWrite ? TLB_WRITE_KEY : TLB_READ_KEY)
   fn.if()
   fn.get(c).get(a).i64(32).op(Op.i64ShrU, Op.i32WrapI64).i32(isWrite ? 1 : 0).call(FN_FILL).op(Op.i32Eqz)
   em.exitIf(b, k)

@@ -8,6 +8,7 @@ import { ST_TAG_CACHE, ST_TAG_LIMIT, ST_TLB, TLB_TAGS } from './layout.js'
 import { readsFlags, registersOf, setsFlags, type Block } from './region.js'
 import type { Emitter } from './emit.js'
 import { I32, Op } from './wasm-encoder.js'
+import { granulePairDifference, pointerTop as pointerTopOf, tagAddress as tagAddressOf } from './emit-tlb.js'
 import { groupVerified, regionGroups, type GroupSite } from './emit-groups.js'
 import { ALU, LOADS, REGISTER_OFFSET, isStore, loopSpans, memoryOperand } from './region-access.js'
 
@@ -26,16 +27,8 @@ export function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number,
   const fn = em.fn
   const tlb = em.base + ST_TLB
   const last = span - 1
-  /** Pushes the address of the tag of the granule of byte `c + at`. */
-  const tagAddress = (offset: number): void => {
-    fn.get(em.tg).get(c)
-    if (offset !== 0) fn.i32(offset).op(Op.i32Add)
-    fn.i32(4).op(Op.i32ShrU, Op.i32Add)
-  }
-  /** The pointer's top byte: its tag is the low nibble (tag memory holds 0..15 a granule). */
-  const pointerTop = (): void => {
-    fn.get(a).i64(56).op(Op.i64ShrU, Op.i32WrapI64)
-  }
+  const tagAddress = (offset: number): void => tagAddressOf(em, c, offset)
+  const pointerTop = (): void => pointerTopOf(em, a)
   /**
    * Pushes the tags of the granules of bytes c .. c + end (end < 32; every granule of them in
    * this page) XOR the pointer's tag in every byte, masked to the tags' nibbles: zero when they
@@ -86,12 +79,7 @@ export function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number,
     em.exitIf(b, k)
     fn.get(em.tg).i32(1).op(Op.i32And, Op.i32Eqz)
     fn.if()
-    tagAddress(from)
-    fn.mem(Op.i32Load8U, 0)
-    tagAddress(from + size - 1)
-    fn.mem(Op.i32Load8U, 0).i32(8).op(Op.i32Shl, Op.i32Or)
-    pointerTop()
-    fn.i32(0x101).op(Op.i32Mul, Op.i32Xor).i32(0x0f0f).op(Op.i32And)
+    granulePairDifference(em, a, c, from, from + size - 1)
     em.exitIf(b, k)
     fn.end()
     fn.end()

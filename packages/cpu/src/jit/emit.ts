@@ -553,7 +553,7 @@ export class Emitter {
     fn.get(0).set(this.bb)
     const blocks = this.region.blocks
     fn.block('exit').block('slow')
-    // A block entered with a group's range verified (emit-tags.ts Group): verify it for the
+    // A block entered with a group's range verified (emit-groups.ts Group): verify it for the
     // registers' values now, or leave before its first instruction, with nothing to give back.
     for (const i of verifiedEntries(this)) {
       fn.get(this.bb).i32(i).op(Op.i32Eq)

@@ -275,6 +275,27 @@ function play(m: Machine, setup: Setup, budgets: number[]): string[] {
  * Runs the program `first` instructions; if the budget ended it, lets `retag` change a tag (as
  * the VMM would between runs; it says where, or null) and runs on. The states seen.
  */
+/**
+ * A list walk of the group tests (x21 the first node, x22 an STG's tag, x10 nodes - 1, x9 = 0)
+ * under the tier and the interpreter, TCF by round, budgets that cut it in odd rounds: both
+ * must see the same states. The tier's machine, for the caller's counts.
+ */
+function playWalk(words: number[], round: number, next: () => number, first: bigint, stgTag: bigint, nodes: number, tags: Map<number, number>, poke: [number, bigint][]): Machine {
+  const regs = Array.from({ length: 31 }, (_, r) => BigInt(r) * 0x0101_0101_0101n)
+  regs[21] = first
+  regs[22] = stgTag
+  regs[9] = 0n
+  regs[10] = BigInt(nodes - 1)
+  const setup: Setup = {
+    words, regs, nzcv: 0, sp: BigInt(DATA + 0x10_0000), tcf: round % 4, tco: 0, mmu: true, rgsr: 0x100n, gcr: 0n,
+    tagOf: (g) => tags.get(g) ?? 0, poke,
+  }
+  const budgets = round % 2 === 0 ? [100_000] : [1 + (next() % 40), 1 + (next() % 300), 100_000]
+  const jit = machine(true, setup)
+  expect(play(jit, setup, budgets)).toEqual(play(machine(false, setup), setup, budgets))
+  return jit
+}
+
 function runRetagged(m: Machine, setup: Setup, first: number, retag: (m: Machine) => number | null): string[] {
   start(m, setup)
   const seen: string[] = []
@@ -595,18 +616,8 @@ describe('compiled tier vs interpreter on random programs', () => {
         poke.push([TAGGED + 16 * g, i + 1 < nodes ? pointer(i + 1) : 0n])
         poke.push([TAGGED + 16 * g + 8, BigInt(next()) * 0x1_0001n])
       })
-      const regs = Array.from({ length: 31 }, (_, r) => BigInt(r) * 0x0101_0101_0101n)
-      regs[21] = pointer(0)
-      regs[22] = BigInt(round % 3 === 0 ? (common + 1 + (next() % 15)) % 16 : common) << 56n
-      regs[9] = 0n
-      regs[10] = BigInt(nodes - 1)
-      const setup: Setup = {
-        words, regs, nzcv: 0, sp: BigInt(DATA + 0x10_0000), tcf: round % 4, tco: 0, mmu: true, rgsr: 0x100n, gcr: 0n,
-        tagOf: (g) => tags.get(g) ?? 0, poke,
-      }
-      const budgets = round % 2 === 0 ? [100_000] : [1 + (next() % 40), 1 + (next() % 300), 100_000]
-      const jit = machine(true, setup)
-      expect(play(jit, setup, budgets)).toEqual(play(machine(false, setup), setup, budgets))
+      const stg = BigInt(round % 3 === 0 ? (common + 1 + (next() % 15)) % 16 : common) << 56n
+      const jit = playWalk(words, round, next, pointer(0), stg, nodes, tags, poke)
       if (jit.cpu.jit!.stats.retired > 20) translated++
       if (jit.cpu.getSysreg('ESR_EL1') !== 0n) {
         const at = (Number(jit.cpu.getSysreg('ELR_EL1')) - CODE) >> 2
@@ -658,18 +669,7 @@ describe('compiled tier vs interpreter on random programs', () => {
         poke.push([TAGGED + 16 * g + 8, i + 1 < nodes ? pointer(i + 1) : 0n])
         poke.push([TAGGED + 16 * g + 16, BigInt(next()) * 0x1_0001n])
       })
-      const regs = Array.from({ length: 31 }, (_, r) => BigInt(r) * 0x0101_0101_0101n)
-      regs[21] = pointer(0)
-      regs[22] = BigInt(common) << 56n
-      regs[9] = 0n
-      regs[10] = BigInt(nodes - 1)
-      const setup: Setup = {
-        words, regs, nzcv: 0, sp: BigInt(DATA + 0x10_0000), tcf: round % 4, tco: 0, mmu: true, rgsr: 0x100n, gcr: 0n,
-        tagOf: (g) => tags.get(g) ?? 0, poke,
-      }
-      const budgets = round % 2 === 0 ? [100_000] : [1 + (next() % 40), 1 + (next() % 300), 100_000]
-      const jit = machine(true, setup)
-      expect(play(jit, setup, budgets)).toEqual(play(machine(false, setup), setup, budgets))
+      const jit = playWalk(words, round, next, pointer(0), BigInt(common) << 56n, nodes, tags, poke)
       if (jit.cpu.jit!.stats.retired > 20) translated++
       if (jit.cpu.getSysreg('ESR_EL1') !== 0n && (Number(jit.cpu.getSysreg('ELR_EL1')) - CODE) >> 2 === 4) firstGranuleFaults++
     }
