@@ -6,7 +6,7 @@ import {
   TLB_WRITE_KEY,
 } from './layout.js'
 import { type Block } from './region.js'
-import { loopCache, loopCacheReset, sharePlan, sharedFlag, tagCheck, type Share } from './emit-tags.js'
+import { loopCache, loopCacheHit, loopCacheRecord, loopCacheReset, sharePlan, sharedFlag, tagCheck, type Share } from './emit-tags.js'
 import { fillGuard, groupSite, groupVerified, type GroupSite } from './emit-groups.js'
 import { tlbEntry, tlbMiss } from './emit-tlb.js'
 import { REG_DISCARD } from '../state.js'
@@ -165,7 +165,28 @@ export function access(
   const site = unchecked ? undefined : groupSite(em, b, k)
   const share = unchecked || site !== undefined ? undefined : sharePlan(em, b).get(k)
   const slot = unchecked || site !== undefined ? undefined : loopCache(em, b).get(k)
-  if (share !== undefined && share.lead !== 0) fn.i32(0).set(sharedFlag(em))
+  const leads = share !== undefined && share.lead !== 0
+  if (leads) fn.i32(0).set(sharedFlag(em))
+  // A loop's access in its range cache (emit-tags.ts): its host address with no lookup or
+  // check; the follower's bytes (of a leader) lie in the range too.
+  const cached = slot !== undefined && needsHost && (span === elem || pairs)
+  if (cached) {
+    loopCacheHit(em, em.a, slot, elem, em.h)
+    if (span !== elem) fn.get(em.h).i32(elem).op(Op.i32Add).set(em.h2)
+    if (leads) fn.i32(1).set(sharedFlag(em))
+    fn.else()
+  }
+  wholeWay(em, b, k, span, elem, isWrite, unchecked, pairs, mayMisalign, needsHost, share, site, slot)
+  if (cached) fn.end()
+  if (leads) fn.get(em.h).set(leaderHost(em))
+}
+
+/** The rest of access: alignment, lookup (fill, tag check), host address. */
+function wholeWay(
+  em: Emitter, b: Block, k: number, span: number, elem: number, isWrite: boolean, unchecked: boolean, pairs: boolean, mayMisalign: boolean, needsHost: boolean,
+  share: Share | undefined, site: GroupSite | undefined, slot: number | undefined,
+): void {
+  const fn = em.fn
   fn.get(em.a).op(Op.i32WrapI64).tee(em.c)
   if (span === elem) {
     // (A verified group's access lies in its range: nothing of it is left to check.)
@@ -200,7 +221,6 @@ export function access(
       fn.end()
     }
     if (reuse) fn.end()
-    if (share !== undefined && share.lead !== 0) fn.get(em.h).set(leaderHost(em))
     return
   }
   fn.i32(elem - 1).op(Op.i32And)
@@ -208,7 +228,6 @@ export function access(
     fn.get(em.c).i32(4095).op(Op.i32And).i32(4096 - span).op(Op.i32GtU, Op.i32Or)
     em.exitIf(b, k)
     lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, needsHost ? em.h : undefined, share, site, slot)
-    if (share !== undefined && share.lead !== 0) fn.get(em.h).set(leaderHost(em))
     return
   }
   // A misaligned pair that stays in its page goes on (its tag check covers its whole span);
@@ -230,7 +249,6 @@ export function access(
   fn.get(em.h).i32(elem).op(Op.i32Add).set(em.h2)
   fn.end()
   // (Across a page the flag stays clear: no follower reuses this host address.)
-  if (share !== undefined && share.lead !== 0) fn.get(em.h).set(leaderHost(em))
 }
 
 const leaderHosts = new WeakMap<Emitter, number>()
@@ -288,7 +306,8 @@ export function lookup(
   fn.end()
   if (!unchecked) {
     if (span > 32) throw new RangeError(`a checked access of ${span} bytes: the tag check covers at most two granules`)
-    tagCheck(em, b, k, a, c, span > elem ? span : 1, share, site, slot)
+    tagCheck(em, b, k, a, c, span > elem ? span : 1, share, site)
+    if (slot !== undefined) loopCacheRecord(em, a, c, slot, share !== undefined && share.lead !== 0 ? share.lead : span, elem)
   }
   if (host !== undefined) fn.get(em.e).mem(Op.i32Load, tlb + TLB_HOST).get(c).i32(4095).op(Op.i32And, Op.i32Add).set(host)
 }

@@ -4,10 +4,11 @@
 // accesses off one base register: emit-groups.ts). Split out of emit-ops.ts.
 
 import type { Instruction } from '@tagvm/a64'
-import { ST_TAG_CACHE, ST_TAG_LIMIT, ST_TLB, TLB_TAGS } from './layout.js'
+import { ST_LOOP_HOST, ST_TAG_CACHE, ST_TAG_LIMIT, ST_TLB, TLB_HOST, TLB_TAGS } from './layout.js'
+import { simd, simdMem, S } from './emit-fp-simd-ops.js'
 import { readsFlags, registersOf, setsFlags, type Block } from './region.js'
 import type { Emitter } from './emit.js'
-import { I32, Op } from './wasm-encoder.js'
+import { I32, I64, Op } from './wasm-encoder.js'
 import { granulePairDifference, pointerTop as pointerTopOf, tagAddress as tagAddressOf } from './emit-tlb.js'
 import { groupVerified, regionGroups, type GroupSite } from './emit-groups.js'
 import { ALU, LOADS, REGISTER_OFFSET, isStore, loopSpans, memoryOperand } from './region-access.js'
@@ -23,7 +24,7 @@ import { ALU, LOADS, REGISTER_OFFSET, isStore, loopSpans, memoryOperand } from '
  * checked granule by granule: the first and the last (one load each; from 16 bytes on a
  * 16-bit load of the first and the next, the middle one of a range over three).
  */
-export function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number, span: number, share?: Share, site?: GroupSite, slot?: number): void {
+export function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number, span: number, share?: Share, site?: GroupSite): void {
   const fn = em.fn
   const tlb = em.base + ST_TLB
   const last = span - 1
@@ -90,12 +91,6 @@ export function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number,
   if (share !== undefined && share.lead === 0) fn.get(sharedFlag(em)).op(Op.i32Eqz, Op.i32And)
   fn.if()
   const leads = share !== undefined && share.lead !== 0
-  const covered = leads ? share.lead : span
-  if (slot !== undefined) {
-    // Outside the verified block (or nothing verified yet: the empty start is no VA)?
-    fn.get(a).get(em.state).mem(Op.i64Load, ST_TAG_CACHE + 8 * slot).op(Op.i64Sub).get(em.state).mem(Op.i64Load, ST_TAG_LIMIT + 8 * slot).op(Op.i64GtU)
-    fn.if()
-  }
   if (leads) {
     // The leader: its bytes and its follower's, [c, c + lead), when they lie in this page (else
     // their tags are not this entry's to read); the flag says they matched. If not, its own
@@ -111,29 +106,8 @@ export function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number,
   }
   difference(last)
   em.exitIf(b, k)
-  if (leads) fn.end()
-  if (slot !== undefined) {
-    // Passed: the granules from that of byte c up to the first of another tag in its 128-byte
-    // block (eight tag bytes, one i64: ctz of their XOR with the pointer's tag in every byte,
-    // those below c's granule masked off) are the verified range now, when it holds the
-    // access's bytes; else the cache keeps the range it had.
-    const at = scratch(em)
-    fn.get(em.tg).get(c).i32(4).op(Op.i32ShrU).i32(-8).op(Op.i32And, Op.i32Add).mem(Op.i64Load, 0)
-    fn.get(a).i64(56).op(Op.i64ShrU).i64(15).op(Op.i64And).i64(0x0101_0101, 0x0101_0101).op(Op.i64Mul, Op.i64Xor)
-    fn.i64(-1).get(c).i32(112).op(Op.i32And).tee(at).i32(1).op(Op.i32ShrU, Op.i64ExtendI32U, Op.i64Shl, Op.i64And, Op.i64Ctz, Op.i32WrapI64)
-    // (the first granule of another tag, in bits, to bytes past the block start) - (c & 112) - covered
-    fn.i32(-8).op(Op.i32And).i32(1).op(Op.i32Shl).get(at).op(Op.i32Sub).i32(covered).op(Op.i32Sub).tee(at)
-    fn.i32(0).op(Op.i32GeS)
-    fn.if()
-    fn.get(em.state).get(a).i64(-16).op(Op.i64And).mem(Op.i64Store, ST_TAG_CACHE + 8 * slot)
-    fn.get(em.state).get(at).op(Op.i64ExtendI32U).mem(Op.i64Store, ST_TAG_LIMIT + 8 * slot)
-    fn.end()
-    fn.else()
-    // In the verified range: for a leader, its follower's bytes too.
-    if (leads) fn.i32(1).set(sharedFlag(em))
-    fn.end()
-  }
   if (leads) {
+    fn.end()
     // An unchecked page: the flag says only that the follower's bytes lie in this page (its
     // access may then reuse this entry: emit-ops.ts access).
     fn.else()
@@ -143,25 +117,35 @@ export function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number,
 }
 
 /**
- * The verified-range cache of a loop (regionLoops: the blocks between a backward branch and
- * its target, a block that branches to itself among them): for up to two checked accesses of
- * the loop (lone ones or leaders of a shared check; not followers, not group members), a
- * range of granules of one 128-byte block seen to carry the pointer's tag since the loop was
- * entered, as its start (VA with its tag byte, ST_TAG_CACHE) and its limit (ST_TAG_LIMIT); an
- * access inside it, with the same pointer tag, passes its check with a subtract and a compare.
- * A passing check sets it to the granules from its own up to the first of another tag in the
- * block (one i64 of tag bytes): an object smaller than 256 bytes with its own tag (bench-alloc)
- * gets its range, where a fixed 256-byte block of one tag never verified. The caches are
- * emptied on every way into the loop from outside it (a branch from another block of the
- * region: loopCacheEnter; the region function's start, which may enter any block:
- * loopCacheResetAll; the loop's back edges keep them) and on every fast-TLB fill.
+ * The range caches of a loop (regionLoops: the blocks between a backward branch and its
+ * target, a block that branches to itself among them): for up to two accesses of the loop
+ * (lone ones or leaders of a shared check; not followers, not group members, not SP-based), a
+ * range of bytes its next runs may use with no fast-TLB probe and no tag check: its start (VA
+ * with the pointer's top byte, ST_TAG_CACHE), how far past the start an access may begin
+ * (ST_TAG_LIMIT) and the host address of the start (ST_LOOP_HOST). An aligned access inside
+ * it (the same top byte) takes its host address with a subtract, a rotate, a compare and an
+ * add (loopCacheHit); any other goes the whole way (lookup, fill, check), and records the
+ * range it may reuse once it passed (loopCacheRecord): on a page whose accesses are not
+ * tag-checked, the page from its start; on a checked one, the granules from that of the
+ * access up to the first of another tag in its 256-byte block (a 128-bit load of sixteen tag
+ * bytes, compared with the pointer's tag), so an object of up to 256 bytes with its own tag
+ * (bench-alloc, whose objects are aligned to their size) is one range. The caches are emptied
+ * (limit 0: nothing passes) on every way into the loop from outside it (a branch from another
+ * block of the region: loopCacheEnter; the region function's start, which may enter any
+ * block: loopCacheResetAll; the loop's back edges keep them) and on every fast-TLB fill (the
+ * entry a range came from may be gone).
  *
- * Why reusing a tag read is exact there: the loop may only hold plain loads and stores,
- * register arithmetic and branches (no tag write, no system instruction, barrier, acquire,
- * exclusive or atomic, no call out of wasm but the fill and the register-only helpers); its
- * own plain stores do not change tags, and any other writer in this process (the VMM, the
- * hypervisor, the interpreter, a handler, a tag store of the same region outside the loop)
- * runs while this CPU is outside the loop, whose next entry empties the cache. Another vCPU's
+ * Why reusing the entry is exact there: an entry changes only at a fill or when the runtime
+ * empties the fast TLB (TLB maintenance, a change of translation regime or of the MTE
+ * settings: system instructions, exception entry and return), and none of these happens in
+ * the loop: it may only hold plain loads and stores, register arithmetic and branches (no tag
+ * write, no system instruction, barrier, acquire, exclusive or atomic, no call out of wasm but
+ * the fill and the register-only helpers).
+ *
+ * Why reusing a tag read is exact: the loop's own plain stores do not change tags, and any
+ * other writer in this process (the VMM, the hypervisor, the interpreter, a handler, a tag
+ * store of the same region outside the loop) runs while this CPU is outside the loop, whose
+ * next entry empties the cache. Another vCPU's
  * tag write may race the loop: the cached tag is then what an earlier read of that granule
  * returned, which the memory model allows as long as nothing orders the later check after
  * that write: no barrier or acquire in the loop, and the access's address must not depend on
@@ -171,12 +155,88 @@ export function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number,
  * a block's start if any instruction of the loop writes it from one (a fixed point round the
  * back edges), and within the block it is followed exactly (bench-alloc's `add x21, x2, x5,
  * lsl #3; ldr x21, [x21, #8]`: x21 is loaded in the loop, but not the value the load's
- * address is). The empty start is 0x0040_0000_0000_0000: VA bits 55:48 that are not all equal
- * translate nowhere, and a limit is never above 128, so no access that got past the fast TLB
- * lies in the empty range.
- * (The cache and its argument come from the unmerged tagcost17c round.)
+ * address is).
+ * (The tag cache and its argument come from the unmerged tagcost17c round; the host address
+ * and the unchecked pages' ranges from loop19.)
  */
-const CACHE_EMPTY_HI = 0x0040_0000
+
+/** WebAssembly SIMD opcodes (after the 0xfd prefix) of the checked range's tag compare. */
+const I8X16_SPLAT = 0x0f
+const I8X16_EQ = 0x23
+const I8X16_BITMASK = 0x64
+
+const deltas = new WeakMap<Emitter, number>()
+
+/**
+ * Opens the `if` of a slot's access (address in local a, aligned to `elem` bytes when it
+ * hits) that lies in the slot's range: inside it, local `host` holds its host address. The
+ * caller emits the whole way (lookup, which records the range: loopCacheRecord) in the `else`.
+ */
+export function loopCacheHit(em: Emitter, a: number, slot: number, elem: number, host: number): void {
+  const fn = em.fn
+  let d = deltas.get(em)
+  if (d === undefined) deltas.set(em, (d = fn.local(I64)))
+  fn.get(a).get(em.state).mem(Op.i64Load, ST_TAG_CACHE + 8 * slot).op(Op.i64Sub).tee(d)
+  // A misaligned access's low bits rotate into the top: no range is that long.
+  if (elem > 1) fn.i64(Math.log2(elem)).op(Op.i64Rotr)
+  fn.get(em.state).mem(Op.i64Load, ST_TAG_LIMIT + 8 * slot).op(Op.i64LtU)
+  fn.if()
+  fn.get(em.state).mem(Op.i32Load, ST_LOOP_HOST + 4 * slot).get(d).op(Op.i32WrapI64, Op.i32Add).set(host)
+}
+
+/**
+ * After a slot's access went the whole way and passed (the fast-TLB entry in local e, its tags
+ * word in tg; `covered` bytes from a: its own, or a leader's and its follower's): records the
+ * range its next runs may use (see the range caches above). An unchecked page: the page, from
+ * its start (for a leader, only when the follower's bytes lie in it too). A checked one: the
+ * granules from that of byte c up to the first of another tag in its 256-byte block (sixteen
+ * tag bytes, one v128 load compared with the pointer's tag), when they hold the `covered`
+ * bytes; else the cache keeps the range it had.
+ */
+export function loopCacheRecord(em: Emitter, a: number, c: number, slot: number, covered: number, elem: number): void {
+  const fn = em.fn
+  const tlb = em.base + ST_TLB
+  const shift = Math.log2(elem)
+  const store = (start: () => void, limit: () => void, host: () => void): void => {
+    fn.get(em.state)
+    start()
+    fn.mem(Op.i64Store, ST_TAG_CACHE + 8 * slot)
+    fn.get(em.state)
+    limit()
+    fn.mem(Op.i64Store, ST_TAG_LIMIT + 8 * slot)
+    fn.get(em.state).get(em.e).mem(Op.i32Load, tlb + TLB_HOST)
+    host()
+    fn.mem(Op.i32Store, ST_LOOP_HOST + 4 * slot)
+  }
+  fn.get(em.tg).i32(1).op(Op.i32And)
+  fn.if()
+  // (A leader's follower may lie past the page; a lone access lies in it.)
+  const past = covered > elem
+  if (past) fn.get(c).i32(4095).op(Op.i32And).i32(4096 - covered).op(Op.i32LeU).if()
+  store(() => fn.get(a).i64(-4096).op(Op.i64And), () => fn.i64(((4096 - covered) >>> shift) + 1), () => {})
+  if (past) fn.end()
+  fn.else()
+  const at = scratch(em)
+  // The block's sixteen tags, those equal to the pointer's as a bit each; the first granule
+  // of another tag from c's on (16: none in the block), in bytes past c's granule, less covered.
+  fn.get(em.tg).get(c).i32(4).op(Op.i32ShrU).i32(-16).op(Op.i32And, Op.i32Add)
+  simdMem(fn, S.load, 0)
+  pointerTopOf(em, a)
+  fn.i32(15).op(Op.i32And)
+  simd(fn, I8X16_SPLAT, I8X16_EQ, I8X16_BITMASK)
+  fn.i32(-1).op(Op.i32Xor)
+  fn.i32(-1).get(c).i32(4).op(Op.i32ShrU).i32(15).op(Op.i32And, Op.i32Shl, Op.i32And, Op.i32Ctz)
+  fn.i32(4).op(Op.i32Shl).get(c).i32(0xf0).op(Op.i32And, Op.i32Sub).i32(covered).op(Op.i32Sub).tee(at)
+  fn.i32(0).op(Op.i32GeS)
+  fn.if()
+  store(
+    () => fn.get(a).i64(-16).op(Op.i64And),
+    () => fn.get(at).i32(shift).op(Op.i32ShrU).i32(1).op(Op.i32Add, Op.i64ExtendI32U),
+    () => fn.get(c).i32(0xff0).op(Op.i32And, Op.i32Add),
+  )
+  fn.end()
+  fn.end()
+}
 
 /** A loop the cache is exact in: its blocks (by index) and its accesses' slots, by block. */
 interface Loop {
@@ -274,7 +334,7 @@ export function loopCache(em: Emitter, b: Block): Map<number, number> {
 function emptySlots(em: Emitter, loop: Loop): void {
   let slots = 0
   for (const sites of loop.sites.values()) slots += sites.size
-  for (let slot = 0; slot < slots; slot++) em.fn.get(em.state).i64(0, CACHE_EMPTY_HI).mem(Op.i64Store, ST_TAG_CACHE + 8 * slot)
+  for (let slot = 0; slot < slots; slot++) em.fn.get(em.state).i64(0).mem(Op.i64Store, ST_TAG_LIMIT + 8 * slot)
 }
 
 /** At a fill in block b: its loop's caches hold no verified range. */

@@ -41,18 +41,20 @@ export const ST_HOPS = 328
  */
 export const ST_STRICT_ALIGN = 332
 /**
- * The verified-range tag caches of the running loop (emit-tags.ts loopCache): two i64 starts,
- * emptied on each entry into the loop. In memory, not in wasm locals: a loop-carried local
+ * The range caches of the running loop (emit-tags.ts loopCache): an i64 start for each slot
+ * (a VA with the pointer's top byte). In memory, not in wasm locals: a loop-carried local
  * made TurboFan allocate the MTE-off loop worse (tagcost17c: bench-sieve-nomte +20% host
  * instructions).
  */
 export const ST_TAG_CACHE = 336
 /**
- * The verified ranges' limits, an i64 for each start of ST_TAG_CACHE: the range is
- * [start, start + limit + the span its access checks], so that an access at a passes when
- * a - start <= limit (unsigned). Never above 128 (a range lies in a 128-byte block).
+ * The ranges' limits, an i64 for each start of ST_TAG_CACHE: an access of the slot at a
+ * uses the range when rotr(a - start, log2 of its element size) < limit (unsigned): aligned,
+ * and beginning at most (limit - 1) elements past the start. 0 (the empty cache): nothing does.
  */
 export const ST_TAG_LIMIT = 384
+/** The host address (byte offset in the wasm memory) of each range's start, an i32 a slot. */
+export const ST_LOOP_HOST = 432
 /**
  * Non-zero once a translation stored tags (STG and kin in wasm) since the run loop last
  * entered one: the fast TLB's checked entries are dropped then, so that a page the guest has
