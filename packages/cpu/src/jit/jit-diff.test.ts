@@ -801,6 +801,51 @@ describe('compiled tier vs interpreter on random programs', () => {
     expect(vmmFaults).toBeGreaterThan(5)
   })
 
+  test("a loop's cached ranges end at their page: walks across a boundary into tagged memory, a read-only block or nothing fault where the interpreter does", () => {
+    // A: 1: ldr x0, [x20], #8; str x2, [x21], #8; subs x10, x10, #1; b.ne 1b (upward, writeback)
+    // B: 1: ldr x3, [x22, x10, lsl #3]; str x3, [x23, x10, lsl #3]; sub x10, x10, #1; cbnz x10, 1b
+    //    (downward, register offset) (llvm-mc). Both accesses of each loop get a range cache
+    // (emit-tags.ts): on an unchecked page the page, from its start. The walks start a few
+    // doublewords before (A) or after (B) a boundary: untagged into tagged memory (checks on:
+    // the first tagged access is checked), between two tagged pages, between untagged pages
+    // (host memory is contiguous there: the same values either way), from RAM into nothing (a
+    // stage-2 abort) and into a read-only block (a permission fault on the store).
+    const loopA = [0xf8408680, 0xf80086a2, 0xf100054a, (0x54000001 | ((-3 & 0x7ffff) << 5)) >>> 0]
+    const loopB = [0xf86a7ac3, 0xf82a7ae3, 0xd100054a, (0xb5000000 | ((-3 & 0x7ffff) << 5) | 10) >>> 0]
+    const READ_ONLY = RAM_BASE + 0x80_0000
+    const next = rng(0x5a6e)
+    let compared = 0
+    let through = 0
+    for (const [words, boundaries] of [
+      [loopA, [TAGGED, TAGGED + 0x1000, DATA + 0x1000, RAM_BASE + (16 << 20), READ_ONLY]],
+      [loopB, [TAGGED + 0x1000, DATA + 0x1000, READ_ONLY + 0x20_0000]],
+    ] as const) {
+      for (const boundary of boundaries) {
+        for (const tag of [0, 15]) {
+          for (const tcf of [0, 1]) {
+            const regs = Array.from({ length: 31 }, (_, r) => BigInt(r) * 0x1111_1111_1111n)
+            const j = 1 + (next() % 6)
+            const at = (va: number): bigint => (BigInt(tag) << 56n) | BigInt(va)
+            // A reads and writes upward from 8j bytes below the boundary, B downward from 8j above it.
+            ;[regs[20], regs[21]] = [at(boundary - 8 * j), at(boundary - 8 * j)]
+            ;[regs[22], regs[23]] = [at(boundary - 8 * 12 + 8 * j), at(boundary - 8 * 12 + 8 * j)]
+            regs[10] = 12n
+            const setup: Setup = { words: [...words], regs, nzcv: 0, sp: BigInt(DATA + 0x10_0000), tcf, tco: 0, mmu: true, rgsr: 0x100n, gcr: 0n }
+            const [jit, interp] = [machine(true, setup), machine(false, setup)]
+            for (const m of [jit, interp]) m.memory.write32(RAM_BASE + 0x1_1000 + 8 * 4, (READ_ONLY | (1 << 10) | (3 << 8) | (1 << 7) | 1) >>> 0)
+            const budgets = compared % 2 === 0 ? [100] : [1 + (next() % 30), 100]
+            expect(play(jit, setup, budgets)).toEqual(play(interp, setup, budgets))
+            if (jit.cpu.getX(10) === 0n && jit.cpu.jit!.stats.exits[EXIT_SLOW] === 1) through++
+            compared++
+          }
+        }
+      }
+    }
+    expect(compared).toBe(32)
+    // Between untagged pages the translation walks the whole way (its one side exit the HVC).
+    expect(through).toBeGreaterThanOrEqual(4)
+  })
+
   test('pairs that cross a page: each element on its own page, faults and tag mismatches as in the interpreter', () => {
     // 1: ldp x0, x1, [x20]; stp x2, x3, [x21]; ldp w4, w5, [x22]; stp w6, w7, [x23];
     // ldpsw x8, x9, [x24]; subs x10, x10, #1; b.ne 1b (llvm-mc), every pointer 4 or 8 bytes
