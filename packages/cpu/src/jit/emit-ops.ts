@@ -6,7 +6,7 @@ import {
   TLB_WRITE_KEY,
 } from './layout.js'
 import { type Block } from './region.js'
-import { loopCache, loopCacheHit, loopCacheRecord, loopCacheReset, sharePlan, sharedFlag, tagCheck, type Share } from './emit-tags.js'
+import { loopCache, loopCacheHit, loopCacheRecord, sharePlan, sharedFlag, tagCheck, type Share } from './emit-tags.js'
 import { fillGuard, groupSite, groupVerified, type GroupSite } from './emit-groups.js'
 import { tlbEntry, tlbMiss } from './emit-tlb.js'
 import { REG_DISCARD } from '../state.js'
@@ -302,7 +302,6 @@ export function lookup(
   em.exitIf(b, k)
   // A fill read the MMU: a verified group's range is not trusted across a checked entry (see Group).
   fillGuard(em, b, k)
-  loopCacheReset(em, b)
   fn.end()
   if (!unchecked) {
     if (span > 32) throw new RangeError(`a checked access of ${span} bytes: the tag check covers at most two granules`)

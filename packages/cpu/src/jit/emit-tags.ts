@@ -4,7 +4,7 @@
 // accesses off one base register: emit-groups.ts). Split out of emit-ops.ts.
 
 import type { Instruction } from '@tagvm/a64'
-import { ST_LOOP_HOST, ST_TAG_CACHE, ST_TAG_LIMIT, ST_TLB, TLB_HOST, TLB_TAGS } from './layout.js'
+import { RANGE_SLOTS, ST_RANGE_CHECKED, ST_RANGE_HOST, ST_RANGE_LIMIT, ST_RANGE_START, ST_TLB, TLB_HOST, TLB_TAGS } from './layout.js'
 import { simd, simdMem, S } from './emit-fp-simd-ops.js'
 import { readsFlags, registersOf, setsFlags, type Block } from './region.js'
 import type { Emitter } from './emit.js'
@@ -117,30 +117,34 @@ export function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number,
 }
 
 /**
- * The range caches of a loop (regionLoops: the blocks between a backward branch and its
- * target, a block that branches to itself among them): for up to two accesses of the loop
- * (lone ones or leaders of a shared check; not followers, not group members, not SP-based), a
- * range of bytes its next runs may use with no fast-TLB probe and no tag check: its start (VA
- * with the pointer's top byte, ST_TAG_CACHE), how far past the start an access may begin
- * (ST_TAG_LIMIT) and the host address of the start (ST_LOOP_HOST). An aligned access inside
- * it (the same top byte) takes its host address with a subtract, a rotate, a compare and an
- * add (loopCacheHit); any other goes the whole way (lookup, fill, check), and records the
- * range it may reuse once it passed (loopCacheRecord): on a page whose accesses are not
- * tag-checked, the page from its start; on a checked one, the granules from that of the
- * access up to the first of another tag in its 256-byte block (a 128-bit load of sixteen tag
- * bytes, compared with the pointer's tag), so an object of up to 256 bytes with its own tag
- * (bench-alloc, whose objects are aligned to their size) is one range. The caches are emptied
- * (limit 0: nothing passes) on every way into the loop from outside it (a branch from another
- * block of the region: loopCacheEnter; the region function's start, which may enter any
- * block: loopCacheResetAll; the loop's back edges keep them) and on every fast-TLB fill (the
- * entry a range came from may be gone).
+ * The range caches of a region's loops (regionLoops: the blocks between a backward branch and
+ * its target, a block that branches to itself among them): for up to four accesses of a loop
+ * and RANGE_SLOTS of the region (lone ones or leaders of a shared check; not followers, not
+ * group members, not SP-based), each with a slot of its own, a range of bytes its next runs
+ * may use with no fast-TLB probe and no tag check: its start (VA with the pointer's top byte,
+ * ST_RANGE_START), how far past the start an access may begin (ST_RANGE_LIMIT) and the host
+ * address of the start (ST_RANGE_HOST). An aligned access inside it (the same top byte) takes
+ * its host address with a subtract, a rotate, a compare and an add (loopCacheHit); any other
+ * goes the whole way (lookup, fill, check), and records the range it may reuse once it passed
+ * (loopCacheRecord): on a page whose accesses are not tag-checked, the page from its start;
+ * on a checked one, the granules from that of the access up to the first of another tag in
+ * its 256-byte block (a 128-bit load of sixteen tag bytes, compared with the pointer's tag),
+ * so an object of up to 256 bytes with its own tag (bench-alloc, whose objects are aligned to
+ * their size) is one range. A cache is emptied (limit 0: nothing passes) at the region
+ * function's start (loopCacheResetAll) and whenever the runtime empties the fast TLB
+ * (fast-tlb.ts emptyRanges); a checked range also on every way into its loop from outside it
+ * (loopCacheEnter; the loop's back edges keep it), so that the tags it stands for were read
+ * in this pass of the loop (below). Unchecked ranges last across passes: bench-string's loops
+ * run a few times a word, and emptied at each entry their accesses missed more than they hit.
  *
- * Why reusing the entry is exact there: an entry changes only at a fill or when the runtime
- * empties the fast TLB (TLB maintenance, a change of translation regime or of the MTE
- * settings: system instructions, exception entry and return), and none of these happens in
- * the loop: it may only hold plain loads and stores, register arithmetic and branches (no tag
- * write, no system instruction, barrier, acquire, exclusive or atomic, no call out of wasm but
- * the fill and the register-only helpers).
+ * Why reusing a page's translation is exact: what a range stands for (the page's mapping,
+ * permissions, frame, and whether its accesses are checked now) changes only by TLB
+ * maintenance, a change of translation regime, of the MTE settings or of the frame's tags
+ * summary, after which the runtime empties the fast TLB (and so the ranges) or the translation
+ * leaves; a fill replaces one entry of the fast TLB but changes none of these, so a range
+ * outlives the entry it came from. The loop itself may only hold plain loads and stores,
+ * register arithmetic and branches (no tag write, no system instruction, barrier, acquire,
+ * exclusive or atomic, no call out of wasm but the fill and the register-only helpers).
  *
  * Why reusing a tag read is exact: the loop's own plain stores do not change tags, and any
  * other writer in this process (the VMM, the hypervisor, the interpreter, a handler, a tag
@@ -156,8 +160,9 @@ export function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number,
  * back edges), and within the block it is followed exactly (bench-alloc's `add x21, x2, x5,
  * lsl #3; ldr x21, [x21, #8]`: x21 is loaded in the loop, but not the value the load's
  * address is).
- * (The tag cache and its argument come from the unmerged tagcost17c round; the host address
- * and the unchecked pages' ranges from loop19.)
+ * (A uniform-tag page's range stands for its tags as its fast-TLB entry does, and lasts as
+ * long.) (The tag cache and its argument come from the unmerged tagcost17c round; the host
+ * address and the unchecked pages' ranges from loop19.)
  */
 
 /** WebAssembly SIMD opcodes (after the 0xfd prefix) of the checked range's tag compare. */
@@ -176,12 +181,12 @@ export function loopCacheHit(em: Emitter, a: number, slot: number, elem: number,
   const fn = em.fn
   let d = deltas.get(em)
   if (d === undefined) deltas.set(em, (d = fn.local(I64)))
-  fn.get(a).get(em.state).mem(Op.i64Load, ST_TAG_CACHE + 8 * slot).op(Op.i64Sub).tee(d)
+  fn.get(a).get(em.state).mem(Op.i64Load, ST_RANGE_START + 8 * slot).op(Op.i64Sub).tee(d)
   // A misaligned access's low bits rotate into the top: no range is that long.
   if (elem > 1) fn.i64(Math.log2(elem)).op(Op.i64Rotr)
-  fn.get(em.state).mem(Op.i64Load, ST_TAG_LIMIT + 8 * slot).op(Op.i64LtU)
+  fn.get(em.state).mem(Op.i64Load, ST_RANGE_LIMIT + 8 * slot).op(Op.i64LtU)
   fn.if()
-  fn.get(em.state).mem(Op.i32Load, ST_LOOP_HOST + 4 * slot).get(d).op(Op.i32WrapI64, Op.i32Add).set(host)
+  fn.get(em.state).mem(Op.i32Load, ST_RANGE_HOST + 4 * slot).get(d).op(Op.i32WrapI64, Op.i32Add).set(host)
 }
 
 /**
@@ -197,24 +202,23 @@ export function loopCacheRecord(em: Emitter, a: number, c: number, slot: number,
   const fn = em.fn
   const tlb = em.base + ST_TLB
   const shift = Math.log2(elem)
-  const store = (start: () => void, limit: () => void, host: () => void): void => {
+  const store = (start: () => void, limit: () => void, host: () => void, checked: number): void => {
+    fn.get(em.state).i32(checked).mem(Op.i32Store, ST_RANGE_CHECKED + 4 * slot)
     fn.get(em.state)
     start()
-    fn.mem(Op.i64Store, ST_TAG_CACHE + 8 * slot)
+    fn.mem(Op.i64Store, ST_RANGE_START + 8 * slot)
     fn.get(em.state)
     limit()
-    fn.mem(Op.i64Store, ST_TAG_LIMIT + 8 * slot)
+    fn.mem(Op.i64Store, ST_RANGE_LIMIT + 8 * slot)
     fn.get(em.state).get(em.e).mem(Op.i32Load, tlb + TLB_HOST)
     host()
-    fn.mem(Op.i32Store, ST_LOOP_HOST + 4 * slot)
+    fn.mem(Op.i32Store, ST_RANGE_HOST + 4 * slot)
   }
   fn.get(em.tg).i32(1).op(Op.i32And)
   fn.if()
-  // (A leader's follower may lie past the page; a lone access lies in it.)
-  const past = covered > elem
-  if (past) fn.get(c).i32(4095).op(Op.i32And).i32(4096 - covered).op(Op.i32LeU).if()
-  store(() => fn.get(a).i64(-4096).op(Op.i64And), () => fn.i64(((4096 - covered) >>> shift) + 1), () => {})
-  if (past) fn.end()
+  // (A leader whose follower lies past the page records the page too: no access there is in
+  // the range, whose limit keeps the covered bytes in the page.)
+  store(() => fn.get(a).i64(-4096).op(Op.i64And), () => fn.i64(((4096 - covered) >>> shift) + 1), () => {}, 0)
   fn.else()
   const at = scratch(em)
   // The block's sixteen tags, those equal to the pointer's as a bit each; the first granule
@@ -233,6 +237,7 @@ export function loopCacheRecord(em: Emitter, a: number, c: number, slot: number,
     () => fn.get(a).i64(-16).op(Op.i64And),
     () => fn.get(at).i32(shift).op(Op.i32ShrU).i32(1).op(Op.i32Add, Op.i64ExtendI32U),
     () => fn.get(c).i32(0xff0).op(Op.i32And, Op.i32Add),
+    1,
   )
   fn.end()
   fn.end()
@@ -242,7 +247,11 @@ export function loopCacheRecord(em: Emitter, a: number, c: number, slot: number,
 interface Loop {
   blocks: Set<number>
   sites: Map<Block, Map<number, number>>
+  /** Its slots (indices into the region's RANGE_SLOTS). */
+  slots: number[]
 }
+/** Cached accesses a loop may have (TurboFan's registers: two were the old limit). */
+const LOOP_SLOTS = 4
 const loops = new WeakMap<Emitter, Map<number, Loop>>()
 
 /** A pseudo register for NZCV in the dependency walk. */
@@ -283,6 +292,7 @@ function regionLoops(em: Emitter): Map<number, Loop> {
   byBlock = new Map()
   loops.set(em, byBlock)
   const { blocks } = em.region
+  let slots = 0
   for (const [lo, hi] of loopSpans(em)) {
     const members = blocks.slice(lo, hi + 1)
     // Registers (and NZCV) that may hold, somewhere in the loop, a value that depends on one
@@ -300,9 +310,8 @@ function regionLoops(em: Emitter): Map<number, Loop> {
         }
       }
     }
-    const loop: Loop = { blocks: new Set(members.map((_, x) => lo + x)), sites: new Map() }
+    const loop: Loop = { blocks: new Set(members.map((_, x) => lo + x)), sites: new Map(), slots: [] }
     const grouped = regionGroups(em)
-    let slots = 0
     for (const b of members) {
       const sites = new Map<number, number>()
       loop.sites.set(b, sites)
@@ -313,10 +322,13 @@ function regionLoops(em: Emitter): Map<number, Loop> {
       b.insns.forEach(({ d }, k) => {
         const m = memoryOperand(d)
         const isRegisterOffset = REGISTER_OFFSET.test(d.name)
-        const eligible = slots < 2 && plan.get(k)?.lead !== 0 && (m !== null || isRegisterOffset) &&
+        const eligible = slots < RANGE_SLOTS && loop.slots.length < LOOP_SLOTS && plan.get(k)?.lead !== 0 && (m !== null || isRegisterOffset) &&
           // Unchecked accesses (SP + immediate, no writeback) have no check to cache; groups have their own.
           !(m !== null && ((m.rn === 31 && !m.writeback) || (!m.writeback && grouped.has(m.rn))))
-        if (eligible && !(isRegisterOffset ? registersOf(d).reads.slice(0, 2) : registersOf(d).reads.slice(0, 1)).some((r) => loaded.has(r))) sites.set(k, slots++)
+        if (eligible && !(isRegisterOffset ? registersOf(d).reads.slice(0, 2) : registersOf(d).reads.slice(0, 1)).some((r) => loaded.has(r))) {
+          sites.set(k, slots)
+          loop.slots.push(slots++)
+        }
         taint(d, loaded)
       })
     }
@@ -325,41 +337,30 @@ function regionLoops(em: Emitter): Map<number, Loop> {
   return byBlock
 }
 
-/** The cache slots (0, 1) of block b's accesses (by instruction index): none unless b is in a loop the cache is exact in. */
+/** The cache slots of block b's accesses (by instruction index): none unless b is in a loop the cache is exact in. */
 export function loopCache(em: Emitter, b: Block): Map<number, number> {
   const i = em.region.blockAt.get(b.start)
   return (i === undefined ? undefined : regionLoops(em).get(i)?.sites.get(b)) ?? new Map()
 }
 
-function emptySlots(em: Emitter, loop: Loop): void {
-  let slots = 0
-  for (const sites of loop.sites.values()) slots += sites.size
-  for (let slot = 0; slot < slots; slot++) em.fn.get(em.state).i64(0).mem(Op.i64Store, ST_TAG_LIMIT + 8 * slot)
-}
-
-/** At a fill in block b: its loop's caches hold no verified range. */
-export function loopCacheReset(em: Emitter, b: Block): void {
-  const i = em.region.blockAt.get(b.start)
-  const loop = i === undefined ? undefined : regionLoops(em).get(i)
-  if (loop !== undefined) emptySlots(em, loop)
-}
-
-/** On the way from block `from` to block `to` (indices): entering a loop from outside it empties its caches. */
+/** On the way from block `from` to block `to` (indices): entering a loop from outside it empties its checked ranges. */
 export function loopCacheEnter(em: Emitter, from: number, to: number): void {
   const loop = regionLoops(em).get(to)
-  if (loop !== undefined && !loop.blocks.has(from)) emptySlots(em, loop)
+  if (loop === undefined || loop.blocks.has(from)) return
+  const fn = em.fn
+  for (const slot of loop.slots) {
+    fn.get(em.state).mem(Op.i32Load, ST_RANGE_CHECKED + 4 * slot)
+    fn.if()
+    fn.get(em.state).i64(0).mem(Op.i64Store, ST_RANGE_LIMIT + 8 * slot)
+    fn.end()
+  }
 }
 
-/** At the start of every run of the region function (which may enter any block): every loop's caches are empty. */
+/** At the start of every run of the region function: every cache is empty. */
 export function loopCacheResetAll(em: Emitter): void {
-  let most: Loop | undefined
-  let slots = 0
   for (const loop of new Set(regionLoops(em).values())) {
-    let n = 0
-    for (const sites of loop.sites.values()) n += sites.size
-    if (n > slots) [most, slots] = [loop, n]
+    for (const slot of loop.slots) em.fn.get(em.state).i64(0).mem(Op.i64Store, ST_RANGE_LIMIT + 8 * slot)
   }
-  if (most !== undefined) emptySlots(em, most)
 }
 
 /**

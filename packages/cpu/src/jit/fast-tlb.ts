@@ -2,7 +2,7 @@
 // one entry, and the checked entries dropped after translations stored tags.
 
 import type { TlbFills } from './tlb-fills.js'
-import { ST_TAGS_STORED, ST_TLB, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST, TLB_MASK, TLB_READ_KEY, TLB_TAGS, TLB_WRITE_KEY } from './layout.js'
+import { RANGE_SLOTS, ST_RANGE_LIMIT, ST_TAGS_STORED, ST_TLB, TLB_ENTRIES, TLB_ENTRY_BYTES, TLB_HOST, TLB_MASK, TLB_READ_KEY, TLB_TAGS, TLB_WRITE_KEY } from './layout.js'
 
 /** The fast TLB with no entry: keys -1 (no access), mask 0, so that no VA matches. */
 export const EMPTY_TLB = (() => {
@@ -29,6 +29,15 @@ export function writeEntry(s32: Int32Array, e: number, readable: boolean, writab
   s32[e + TLB_MASK / 4 + 1] = maskHi
   s32[e + TLB_HOST / 4] = host
   s32[e + TLB_TAGS / 4] = tags
+}
+
+/**
+ * Empties the loops' range caches of the state page at `base` (emit-tags.ts loopCache): what
+ * a range stands for is what the fast TLB's entry for it did, so they go with the fast TLB,
+ * also in the middle of a run (a handler's tag store that ends a frame's uniform tags).
+ */
+export function emptyRanges(s32: Int32Array, base: number): void {
+  s32.fill(0, (base + ST_RANGE_LIMIT) >> 2, (base + ST_RANGE_LIMIT + 8 * RANGE_SLOTS) >> 2)
 }
 
 /**

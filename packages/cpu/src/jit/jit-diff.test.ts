@@ -846,6 +846,37 @@ describe('compiled tier vs interpreter on random programs', () => {
     expect(through).toBeGreaterThanOrEqual(4)
   })
 
+  test("a loop's misaligned accesses never use its ranges: across a page, a granule of another tag or with SCTLR_EL1.A set they fault where the interpreter does", () => {
+    // 1: ldr x0, [x20], #4; str x2, [x21], #4; subs x10, x10, #1; b.ne 1b (llvm-mc): doublewords
+    // 4 bytes apart, every other one misaligned, from 4j bytes before a boundary: untagged into
+    // tagged memory, from a granule of tag 0 into one of tag 1 (the default tags: granules 2h
+    // and 2h + 1 have tag h), from RAM into nothing, into a read-only block, between untagged
+    // pages. A misaligned doubleword's range test must fail (rotr of its offset), else its
+    // last bytes would pass where they lie past the range.
+    const words = [0xf8404680, 0xf80046a2, 0xf100054a, (0x54000001 | ((-3 & 0x7ffff) << 5)) >>> 0]
+    const READ_ONLY = RAM_BASE + 0x80_0000
+    const next = rng(0x3c1f)
+    let compared = 0
+    for (const boundary of [TAGGED, TAGGED + 0x20 + 16 * 32, RAM_BASE + (16 << 20), READ_ONLY, DATA + 0x1000]) {
+      for (const strictAlign of [false, true]) {
+        for (const tcf of [0, 1]) {
+          const regs = Array.from({ length: 31 }, (_, r) => BigInt(r) * 0x1111_1111_1111n)
+          const j = 1 + (next() % 6)
+          const va = (BigInt(0) << 56n) | BigInt(boundary - 4 * j)
+          ;[regs[20], regs[21]] = [va, va]
+          regs[10] = 12n
+          const setup: Setup = { words: [...words], regs, nzcv: 0, sp: BigInt(DATA + 0x10_0000), tcf, tco: 0, mmu: true, rgsr: 0x100n, gcr: 0n, strictAlign }
+          const [jit, interp] = [machine(true, setup), machine(false, setup)]
+          for (const m of [jit, interp]) m.memory.write32(RAM_BASE + 0x1_1000 + 8 * 4, (READ_ONLY | (1 << 10) | (3 << 8) | (1 << 7) | 1) >>> 0)
+          const budgets = compared % 2 === 0 ? [100] : [1 + (next() % 30), 100]
+          expect(play(jit, setup, budgets)).toEqual(play(interp, setup, budgets))
+          compared++
+        }
+      }
+    }
+    expect(compared).toBe(20)
+  })
+
   test('pairs that cross a page: each element on its own page, faults and tag mismatches as in the interpreter', () => {
     // 1: ldp x0, x1, [x20]; stp x2, x3, [x21]; ldp w4, w5, [x22]; stp w6, w7, [x23];
     // ldpsw x8, x9, [x24]; subs x10, x10, #1; b.ne 1b (llvm-mc), every pointer 4 or 8 bytes

@@ -130,6 +130,22 @@ describe('uniform-tag entries (tag-summary.ts)', () => {
     }
   })
 
+  test("a handler's tag store into a uniform page, between two passes of a loop in one translation, ends the loop's range over the page: the next pass faults", () => {
+    // 1: ldr x0, [x20, x10, lsl #3]; sub x10, x10, #1; cbnz x10, 1b; dc gva, x22;
+    // mov x10, #8; subs x12, x12, #1; b.ne 1b (llvm-mc). The loop reads 64 bytes of a page of
+    // tag 6 through a uniform entry, its load's range the page (emit-tags.ts: an unchecked
+    // range, kept across passes). DC GVA (its handler, in the translation) gives the next block
+    // tag 11: the memory's tag write ends the page's uniform tags and empties the fast TLB, and
+    // with it the range (fast-tlb.ts emptyRanges); the second pass's first load faults there.
+    const words = [...WARM, 0xf86a7a80, 0xd100054a, 0xb5ffffca, 0xd50b7476, 0xd280010a, 0xf100058c, 0x54ffff41]
+    const regs = { 20: tagged(6, TAGGED + 0x300), 22: tagged(11, TAGGED + 0x340), 10: 8n, 12: 2n }
+    const { jit } = both(words, regs, () => 6, [100])
+    expect(jit.cpu.jit!.stats.uniformFills).toBeGreaterThan(0)
+    expect(isTagFault(esrOf(jit))).toBe(true)
+    expect(farOf(jit)).toBe(tagged(6, TAGGED + 0x340))
+    expect(jit.cpu.getX(12)).toBe(1n)
+  })
+
   test('a page the guest tags as a whole in a translation gets uniform entries after the run loop next enters one', () => {
     // 1: st2g x21, [x21], #32; subs x10, x10, #1; b.ne 1b; sub x21, x21, #4096; mov x9, #0;
     // mov x10, #4096; 2: ldrb w1, [x21, x9]; add x9, x9, #1; subs x10, x10, #1; b.ne 2b

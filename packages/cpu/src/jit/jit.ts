@@ -32,7 +32,7 @@ import {
   ST_CHAIN, ST_CHAIN_GEN, ST_HASH, ST_TAGS_STORED, ST_SP_BANK, ST_SYSREGS, ST_SYS_OK, ST_HOPS, ST_STRICT_ALIGN, ST_ADDG, ST_CRC, ST_IRG_FLAGS, ST_MTE_ON, ST_RGSR, ST_RGSR_DIRTY, ST_LEFT, ST_NZCV, ST_PAGE_VA, ST_PC, ST_STOP, ST_TLB, ST_X, TLB_ENTRIES, TLB_ENTRY_BYTES,
 } from './layout.js'
 import { CHECKED, CHECKED_NO_WRITE, UNIFORM, UNIFORM_MASK_HI, uniformChoice, watchTagSummaries } from './tag-summary.js'
-import { EntryFrames, writeEntry } from './fast-tlb.js'
+import { EntryFrames, emptyRanges, writeEntry } from './fast-tlb.js'
 import { TlbFills } from './tlb-fills.js'
 import { formRegion, isSupported, isUnconditionalBranch, type Region } from './region.js'
 import { newJitStats, type JitStats } from './stats.js'
@@ -244,6 +244,7 @@ export class Jit {
   private flushTlb(): void {
     // Only the entries filled since the last flush (a Linux boot flushes ~61k times): tlb-fills.ts.
     this.tlbFills.empty(this.s32)
+    emptyRanges(this.s32, this.base)
     this.tlbStale = false
     this.stats.tlbFlushes++
   }

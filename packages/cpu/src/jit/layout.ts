@@ -40,21 +40,26 @@ export const ST_HOPS = 328
  * entry and after a system instruction's handler (jit.ts alignmentMode).
  */
 export const ST_STRICT_ALIGN = 332
+/** Range-cache slots a region may have (emit-tags.ts loopCache): each cached access its own. */
+export const RANGE_SLOTS = 8
 /**
- * The range caches of the running loop (emit-tags.ts loopCache): an i64 start for each slot
- * (a VA with the pointer's top byte). In memory, not in wasm locals: a loop-carried local
- * made TurboFan allocate the MTE-off loop worse (tagcost17c: bench-sieve-nomte +20% host
+ * The range caches of the running region's loops (emit-tags.ts loopCache): an i64 start for
+ * each slot (a VA with the pointer's top byte). In memory, not in wasm locals: a loop-carried
+ * local made TurboFan allocate the MTE-off loop worse (tagcost17c: bench-sieve-nomte +20% host
  * instructions).
  */
-export const ST_TAG_CACHE = 336
+export const ST_RANGE_START = 336
 /**
- * The ranges' limits, an i64 for each start of ST_TAG_CACHE: an access of the slot at a
- * uses the range when rotr(a - start, log2 of its element size) < limit (unsigned): aligned,
- * and beginning at most (limit - 1) elements past the start. 0 (the empty cache): nothing does.
+ * The ranges' limits, an i64 for each start: an access of the slot at a uses the range when
+ * rotr(a - start, log2 of its element size) < limit (unsigned): aligned, and beginning at most
+ * (limit - 1) elements past the start. 0 (the empty cache): nothing does. The runtime empties
+ * every slot with the fast TLB (fast-tlb.ts emptyRanges).
  */
-export const ST_TAG_LIMIT = 384
+export const ST_RANGE_LIMIT = ST_RANGE_START + 8 * RANGE_SLOTS
 /** The host address (byte offset in the wasm memory) of each range's start, an i32 a slot. */
-export const ST_LOOP_HOST = 432
+export const ST_RANGE_HOST = ST_RANGE_LIMIT + 8 * RANGE_SLOTS
+/** Non-zero (an i32 a slot) while the slot's range is one of a tag-checked page: emptied on each entry into its loop. */
+export const ST_RANGE_CHECKED = ST_RANGE_HOST + 4 * RANGE_SLOTS
 /**
  * Non-zero once a translation stored tags (STG and kin in wasm) since the run loop last
  * entered one: the fast TLB's checked entries are dropped then, so that a page the guest has
