@@ -1,6 +1,6 @@
 // FP arithmetic in wasm where wasm's IEEE arithmetic is Arm's result and changes no flag:
 // FADD/FSUB/FMUL scalar (S, D) and FMUL .2D lane by lane, here; the vector FADD/FSUB/FMUL and
-// FMLA in WebAssembly SIMD, emit-fp-simd.ts.
+// FMLA/FMLS, and FMLA/FMLS/FMUL by element, in WebAssembly SIMD, emit-fp-simd.ts.
 //
 // When it is exact (else the instruction's handler runs, emit-sys.ts sysCall, as for every other
 // FP instruction):
@@ -56,11 +56,20 @@ export function emitFpArith(em: Emitter, b: Block, k: number, fpAllowed: () => v
       if (emitArithSimd(em, kind, double, d.q, d.rd, d.rn, d.rm, fpAllowed, handler)) return true
       lanes = (d.q ? 16 : 8) >> d.esz
       break
-    case 'FMLA_v':
+    case 'FMLA_v': case 'FMLS_v':
       // All the lanes at once in WebAssembly SIMD (emit-fp-simd.ts).
       if ((d.esz !== 2 && d.esz !== 3) || (d.esz === 3 && !d.q)) return false
-      emitFmlaSimd(em, d.esz === 3, d.q, d.rd, d.rn, d.rm, fpAllowed, handler)
+      emitFmlaSimd(em, d.esz === 3, d.q, d.rd, d.rn, d.rm, d.name === 'FMLS_v', fpAllowed, handler)
       return true
+    case 'FMLA_ve': case 'FMLS_ve':
+      // By element: Vm's element idx in every lane.
+      if ((d.esz !== 2 && d.esz !== 3) || (d.esz === 3 && !d.q)) return false
+      emitFmlaSimd(em, d.esz === 3, d.q, d.rd, d.rn, { reg: d.rm, index: d.idx }, d.name === 'FMLS_ve', fpAllowed, handler)
+      return true
+    case 'FMUL_ve':
+      // By element, singles (2S, 4S); .2D goes to the handler.
+      if (d.esz !== 2) return false
+      return emitArithSimd(em, 'mul', false, d.q, d.rd, d.rn, { reg: d.rm, index: d.idx }, fpAllowed, handler)
     default:
       return false
   }

@@ -127,8 +127,15 @@ function arithRun(jit: boolean, table: bigint[], fpcr: bigint, program = ARITH, 
   return out.join(' ')
 }
 
+// FMLA, FMLS and FMUL by element (and FMLS vector) over ARITH's rows, the element in every
+// position, Vd as Vm's register too; FMUL .2D by element is the handler's.
+const ARITH_ELEMENT = asm`1: ldr q0, [x1]; ldr q1, [x1, #16]; ldr q2, [x1, #32]; mov v3.16b, v2.16b; fmla v3.4s, v0.4s, v1.s[1]; mrs x5, fpsr; str x5, [x2, #208]; msr fpsr, xzr; mov v4.16b, v2.16b; fmla v4.2d, v0.2d, v1.d[1]; mrs x5, fpsr; str x5, [x2, #216]; msr fpsr, xzr; mov v5.16b, v2.16b; fmla v5.2s, v0.2s, v1.s[3]; mrs x5, fpsr; str x5, [x2, #224]; msr fpsr, xzr; mov v6.16b, v2.16b; fmls v6.4s, v0.4s, v1.4s; mrs x5, fpsr; str x5, [x2, #232]; msr fpsr, xzr; mov v7.16b, v2.16b; fmls v7.2d, v0.2d, v1.d[0]; mrs x5, fpsr; str x5, [x2, #240]; msr fpsr, xzr; fmul v8.4s, v0.4s, v1.s[2]; mrs x5, fpsr; str x5, [x2, #248]; msr fpsr, xzr; fmul v9.2s, v1.2s, v0.s[0]; mrs x5, fpsr; str x5, [x2, #256]; msr fpsr, xzr; mov v10.16b, v2.16b; fmls v10.2d, v1.2d, v0.2d; mrs x5, fpsr; str x5, [x2, #264]; msr fpsr, xzr; mov v11.16b, v2.16b; fmla v11.4s, v0.4s, v11.s[2]; mrs x5, fpsr; str x5, [x2, #272]; msr fpsr, xzr; mov v12.16b, v2.16b; fmls v12.2s, v1.2s, v0.s[1]; mrs x5, fpsr; str x5, [x2, #280]; msr fpsr, xzr; fmul v13.2d, v0.2d, v1.d[1]; mrs x5, fpsr; str x5, [x2, #288]; msr fpsr, xzr; stp q3, q4, [x2]; stp q5, q6, [x2, #32]; stp q7, q8, [x2, #64]; stp q9, q10, [x2, #96]; stp q11, q12, [x2, #128]; str q13, [x2, #160]; add x1, x1, #48; add x2, x2, #320; subs x3, x3, #1; b.ne 1b; hvc #0xf00d`
+
 describe('FP arithmetic in wasm when exact', () => {
-  test('FADD/FSUB/FMUL/FMLA over edge and random operands: the interpreter\'s results and FPSR, every round, in every FPCR mode', () => {
+  test.each([
+    ['FADD/FSUB/FMUL/FMLA', ARITH],
+    ['FMLA/FMLS/FMUL by element, FMLS', ARITH_ELEMENT],
+  ])('%s over edge and random operands: the interpreter\'s results and FPSR, every round, in every FPCR mode', (_, program) => {
     let seed = 0x2545_f491
     const next = (): number => (seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0)
     const singles = [0, 0x8000_0000, 1, 0x007f_ffff, 0x0080_0000, 0x0080_0001, 0x7f7f_ffff, 0xff7f_ffff, 0x7f80_0000, 0xff80_0000, 0x7fc0_0000, 0x7f80_0001, 0x3f80_0000, 0x4000_0000, 0xbf80_0000, 0x3400_0000, 0x3f80_0001]
@@ -184,7 +191,7 @@ describe('FP arithmetic in wasm when exact', () => {
     // Round to nearest (the wasm path), and modes that must take the handler: the other three
     // RModes, FZ, DN.
     for (const fpcr of [0n, 0x0040_0000n, 0x0080_0000n, 0x00c0_0000n, 0x0100_0000n, 0x0200_0000n]) {
-      expect(arithRun(true, table, fpcr), `FPCR ${fpcr.toString(16)}`).toBe(arithRun(false, table, fpcr))
+      expect(arithRun(true, table, fpcr, program), `FPCR ${fpcr.toString(16)}`).toBe(arithRun(false, table, fpcr, program))
     }
   })
 })
@@ -214,6 +221,8 @@ function handlerRuns<T>(f: () => T, program: number[]): { result: T; names: stri
 // zeros of both signs (zero products, sums that cancel exactly), subnormal addends, inexact and
 // exact lanes; not one instruction through its handler, and the interpreter's results and FPSR.
 const SINGLES_FAST = asm`1: ldp q0, q1, [x1]; ldr q2, [x1, #32]; mov v3.16b, v2.16b; fmla v3.4s, v0.4s, v1.4s; mrs x5, fpsr; str x5, [x2, #96]; msr fpsr, xzr; mov v4.16b, v2.16b; fmla v4.2s, v1.2s, v0.2s; mrs x5, fpsr; str x5, [x2, #104]; msr fpsr, xzr; fmul v5.4s, v0.4s, v1.4s; mrs x5, fpsr; str x5, [x2, #112]; msr fpsr, xzr; fmul s6, s1, s0; mrs x5, fpsr; str x5, [x2, #120]; msr fpsr, xzr; fadd v7.4s, v0.4s, v1.4s; mrs x5, fpsr; str x5, [x2, #128]; msr fpsr, xzr; fsub v8.4s, v1.4s, v0.4s; mrs x5, fpsr; str x5, [x2, #136]; msr fpsr, xzr; stp q3, q4, [x2]; stp q5, q6, [x2, #32]; stp q7, q8, [x2, #64]; add x1, x1, #48; add x2, x2, #144; subs x3, x3, #1; b.ne 1b; hvc #0xf00d`
+const SINGLES_ELEMENT_FAST = asm`1: ldp q0, q1, [x1]; ldr q2, [x1, #32]; mov v3.16b, v2.16b; fmla v3.4s, v0.4s, v1.s[1]; mrs x5, fpsr; str x5, [x2, #96]; msr fpsr, xzr; mov v4.16b, v2.16b; fmls v4.2s, v1.2s, v0.s[3]; mrs x5, fpsr; str x5, [x2, #104]; msr fpsr, xzr; fmul v5.4s, v0.4s, v1.s[2]; mrs x5, fpsr; str x5, [x2, #112]; msr fpsr, xzr; mov v6.16b, v2.16b; fmls v6.4s, v0.4s, v1.4s; mrs x5, fpsr; str x5, [x2, #120]; msr fpsr, xzr; stp q3, q4, [x2]; stp q5, q6, [x2, #32]; add x1, x1, #48; add x2, x2, #144; subs x3, x3, #1; b.ne 1b; hvc #0xf00d`
+const DOUBLES_ELEMENT_FAST = asm`1: ldp q0, q1, [x1]; ldr q2, [x1, #32]; mov v3.16b, v2.16b; fmla v3.2d, v0.2d, v1.d[1]; mrs x5, fpsr; str x5, [x2, #96]; msr fpsr, xzr; mov v4.16b, v2.16b; fmls v4.2d, v1.2d, v0.d[0]; mrs x5, fpsr; str x5, [x2, #104]; msr fpsr, xzr; mov v5.16b, v2.16b; fmls v5.2d, v0.2d, v1.2d; mrs x5, fpsr; str x5, [x2, #112]; msr fpsr, xzr; stp q3, q4, [x2]; str q5, [x2, #32]; add x1, x1, #48; add x2, x2, #144; subs x3, x3, #1; b.ne 1b; hvc #0xf00d`
 const DOUBLES_FAST = asm`1: ldp q0, q1, [x1]; ldr q2, [x1, #32]; mov v3.16b, v2.16b; fmla v3.2d, v0.2d, v1.2d; mrs x5, fpsr; str x5, [x2, #96]; msr fpsr, xzr; mov v4.16b, v2.16b; fmla v4.2d, v1.2d, v0.2d; mrs x5, fpsr; str x5, [x2, #104]; msr fpsr, xzr; fmul v5.2d, v0.2d, v1.2d; mrs x5, fpsr; str x5, [x2, #112]; msr fpsr, xzr; fmul d6, d1, d0; mrs x5, fpsr; str x5, [x2, #120]; msr fpsr, xzr; fadd v7.2d, v0.2d, v1.2d; mrs x5, fpsr; str x5, [x2, #128]; msr fpsr, xzr; fsub v8.2d, v1.2d, v0.2d; mrs x5, fpsr; str x5, [x2, #136]; msr fpsr, xzr; stp q3, q4, [x2]; stp q5, q6, [x2, #32]; stp q7, q8, [x2, #64]; add x1, x1, #48; add x2, x2, #144; subs x3, x3, #1; b.ne 1b; hvc #0xf00d`
 
 describe('FMLA and FMUL in wasm: the operands the fast path takes', () => {
@@ -257,6 +266,11 @@ describe('FMLA and FMUL in wasm: the operands the fast path takes', () => {
     ['doubles (FMLA .2D; FMUL .2D, D; FADD, FSUB .2D)', DOUBLES_FAST, rows(2, f64, [1n, 0x000f_ffff_ffff_ffffn, 0x8000_0000_0000_0001n], 64n), 0n],
     ['singles, FZ', SINGLES_FAST, rows(4, f32, [], 32n), FZ],
     ['doubles, FZ', DOUBLES_FAST, rows(2, f64, [], 64n), FZ],
+    // (No subnormal addends: a zero element zeroes every product of the row, and a subnormal sum is the handler's.)
+    ['singles by element (FMLA, FMLS, FMUL; FMLS .4S)', SINGLES_ELEMENT_FAST, rows(4, f32, [], 32n), 0n],
+    ['doubles by element (FMLA, FMLS; FMLS .2D)', DOUBLES_ELEMENT_FAST, rows(2, f64, [1n, 0x000f_ffff_ffff_ffffn], 64n), 0n],
+    ['singles by element, FZ', SINGLES_ELEMENT_FAST, rows(4, f32, [], 32n), FZ],
+    ['doubles by element, FZ', DOUBLES_ELEMENT_FAST, rows(2, f64, [], 64n), FZ],
   ])('%s: no handler run, the interpreter\'s results and FPSR', (_, program, table, fpcr) => {
     const reference = arithRun(false, table, fpcr, program, 144)
     const { result, names } = handlerRuns(() => arithRun(true, table, fpcr, program, 144), program)
