@@ -108,9 +108,9 @@ export function emitFmlaSimd(em: Emitter, double: boolean, q: number, rd: number
 }
 
 /**
- * Emits FADD/FSUB (vector: 2S, 4S, 2D) and FMUL (vector: 2S, 4S) with WebAssembly SIMD when
- * that is exact, else `handler` (after `fpAllowed`); false, having emitted nothing, for FMUL
- * .2D (emit-fp-arith.ts does it lane by lane). As for FMLA: FPCR.RMode = RN, and FPCR.FZ = 0
+ * Emits FADD/FSUB (vector: 2S, 4S, 2D) and FMUL (vector and by element, `rm` an element: 2S,
+ * 4S, 2D) with WebAssembly SIMD when that is exact, else `handler` (after `fpAllowed`); FMUL
+ * .2D: mulDoubles. As for FMLA: FPCR.RMode = RN, and FPCR.FZ = 0
  * or no operand lane subnormal, so operands need no other test (an infinity or a NaN fails
  * the result's). FADD/FSUB in the
  * operands' precision: r normal and finite, or ±0 (a sum that rounds to zero is exact, and
@@ -119,12 +119,15 @@ export function emitFmlaSimd(em: Emitter, double: boolean, q: number, rd: number
  * or p = ±0 (a zero factor: the sign of the product is the XOR of the factors', in both),
  * single(p) finite; IXC when single(p) differs from p.
  */
-export function emitArithSimd(em: Emitter, kind: 'add' | 'sub' | 'mul', double: boolean, q: number, rd: number, rn: number, rm: Operand, fpAllowed: () => void, handler: () => void): boolean {
-  if (kind === 'mul' && double) return false
+export function emitArithSimd(em: Emitter, kind: 'add' | 'sub' | 'mul', double: boolean, q: number, rd: number, rn: number, rm: Operand, fpAllowed: () => void, handler: () => void): void {
   const fn = em.fn
   fpAllowed()
   const ok = fn.local(V128)
   const v = ST_VREGS + 16 * rd
+  if (kind === 'mul' && double) {
+    mulDoubles(em, ok, v, rn, rm, handler)
+    return
+  }
   const whole = double || q === 1
   /** Stores the v128 local `r` to Vd (its low doubleword, the high one zeroed, for 2S). */
   const store = (r: number, at: number): void => {
@@ -166,7 +169,7 @@ export function emitArithSimd(em: Emitter, kind: 'add' | 'sub' | 'mul', double: 
         andInto(fn, exact, h === 0)
       })
     })
-    return true
+    return
   }
   // FADD/FSUB in the operands' precision: x + y, y negated for FSUB (exact).
   const W = double
@@ -219,7 +222,47 @@ export function emitArithSimd(em: Emitter, kind: 'add' | 'sub' | 'mul', double: 
     simd(fn, W.eq)
     fn.set(exact)
   })
-  return true
+}
+
+/**
+ * FMUL .2D (Vd at state offset `v`): p = x * y where the factors are normal or zero and below
+ * 2^995 and |p| is in [2^-960, largest finite] (normal: no UFC, no OFC), or a factor is zero
+ * (p an exact ±0 with the XOR of the signs, Arm's and IEEE's alike). IXC, while it is clear,
+ * when Dekker's TwoProduct error (exact in those ranges; 0 for a zero factor) is not zero.
+ */
+function mulDoubles(em: Emitter, ok: number, v: number, rn: number, rm: Operand, handler: () => void): void {
+  const fn = em.fn
+  const [x, y, p, zeroP] = [fn.local(V128), fn.local(V128), fn.local(V128), fn.local(V128)]
+  loadOperand(em, rn, true, true)
+  fn.set(x)
+  loadOperand(em, rm, true, true)
+  fn.set(y)
+  fn.get(x).get(y)
+  simd(fn, S.f64x2Mul)
+  fn.set(p)
+  isZero(fn, x)
+  isZero(fn, y)
+  simd(fn, S.or)
+  fn.set(zeroP)
+  factorOk(fn, x)
+  factorOk(fn, y)
+  simd(fn, S.and)
+  magnitude(fn, p, F64_TWO_M960, S.f64x2Ge)
+  magnitude(fn, p, F64_MAX, S.f64x2Le)
+  simd(fn, S.and)
+  fn.get(zeroP)
+  simd(fn, S.or, S.and)
+  fn.set(ok)
+  enter(em, ok, [rn, rm], true, true)
+  fn.get(em.state).get(p)
+  simdMem(fn, S.store, v)
+  stickyInexact(em, handler, (exact) => {
+    // TwoProduct's error, zero in every lane.
+    twoProduct(fn, x, y, p)
+    splat(fn, ...F64_ZERO)
+    simd(fn, S.f64x2Eq)
+    fn.set(exact)
+  })
 }
 
 /**
@@ -298,6 +341,25 @@ function split(fn: FunctionBody, v: number): [number, number] {
 }
 
 /**
+ * Pushes Dekker's TwoProduct error of the f64x2 locals x * y = p (exact when the factors are
+ * normal or zero and below 2^995 and |p| >= 2^-960): ((xh*yh - p) + xh*yl + xl*yh) + xl*yl.
+ */
+function twoProduct(fn: FunctionBody, x: number, y: number, p: number): void {
+  const [xh, xl] = split(fn, x)
+  const [yh, yl] = split(fn, y)
+  fn.get(xh).get(yh)
+  simd(fn, S.f64x2Mul)
+  fn.get(p)
+  simd(fn, S.f64x2Sub)
+  fn.get(xh).get(yl)
+  simd(fn, S.f64x2Mul, S.f64x2Add)
+  fn.get(xl).get(yh)
+  simd(fn, S.f64x2Mul, S.f64x2Add)
+  fn.get(xl).get(yl)
+  simd(fn, S.f64x2Mul, S.f64x2Add)
+}
+
+/**
  * The two double lanes of FMLA .2D, emit-fp-arith.ts fmlaLane64 in f64x2 (its comment has the
  * argument): p + pe = a * b, s + e1 = p + c, t + e2 = e1 + pe, r + e3 = s + t. Returns the
  * result's local and that of the mask of its exact lanes.
@@ -336,19 +398,7 @@ function fmlaDoubles(em: Emitter, ok: number, rd: number, rn: number, rm: Operan
   magnitude(fn, p, F64_MAX, S.f64x2Le)
   simd(fn, S.and)
   fn.set(chain)
-  // TwoProduct: pe = ((xh*yh - p) + xh*yl + xl*yh) + xl*yl.
-  const [xh, xl] = split(fn, x)
-  const [yh, yl] = split(fn, y)
-  fn.get(xh).get(yh)
-  simd(fn, S.f64x2Mul)
-  fn.get(p)
-  simd(fn, S.f64x2Sub)
-  fn.get(xh).get(yl)
-  simd(fn, S.f64x2Mul, S.f64x2Add)
-  fn.get(xl).get(yh)
-  simd(fn, S.f64x2Mul, S.f64x2Add)
-  fn.get(xl).get(yl)
-  simd(fn, S.f64x2Mul, S.f64x2Add)
+  twoProduct(fn, x, y, p)
   fn.set(pe)
   fn.get(p).get(cd)
   simd(fn, S.f64x2Add)

@@ -128,7 +128,7 @@ function arithRun(jit: boolean, table: bigint[], fpcr: bigint, program = ARITH, 
 }
 
 // FMLA, FMLS and FMUL by element (and FMLS vector) over ARITH's rows, the element in every
-// position, Vd as Vm's register too; FMUL .2D by element is the handler's.
+// position, Vd as Vm's register too.
 const ARITH_ELEMENT = asm`1: ldr q0, [x1]; ldr q1, [x1, #16]; ldr q2, [x1, #32]; mov v3.16b, v2.16b; fmla v3.4s, v0.4s, v1.s[1]; mrs x5, fpsr; str x5, [x2, #208]; msr fpsr, xzr; mov v4.16b, v2.16b; fmla v4.2d, v0.2d, v1.d[1]; mrs x5, fpsr; str x5, [x2, #216]; msr fpsr, xzr; mov v5.16b, v2.16b; fmla v5.2s, v0.2s, v1.s[3]; mrs x5, fpsr; str x5, [x2, #224]; msr fpsr, xzr; mov v6.16b, v2.16b; fmls v6.4s, v0.4s, v1.4s; mrs x5, fpsr; str x5, [x2, #232]; msr fpsr, xzr; mov v7.16b, v2.16b; fmls v7.2d, v0.2d, v1.d[0]; mrs x5, fpsr; str x5, [x2, #240]; msr fpsr, xzr; fmul v8.4s, v0.4s, v1.s[2]; mrs x5, fpsr; str x5, [x2, #248]; msr fpsr, xzr; fmul v9.2s, v1.2s, v0.s[0]; mrs x5, fpsr; str x5, [x2, #256]; msr fpsr, xzr; mov v10.16b, v2.16b; fmls v10.2d, v1.2d, v0.2d; mrs x5, fpsr; str x5, [x2, #264]; msr fpsr, xzr; mov v11.16b, v2.16b; fmla v11.4s, v0.4s, v11.s[2]; mrs x5, fpsr; str x5, [x2, #272]; msr fpsr, xzr; mov v12.16b, v2.16b; fmls v12.2s, v1.2s, v0.s[1]; mrs x5, fpsr; str x5, [x2, #280]; msr fpsr, xzr; fmul v13.2d, v0.2d, v1.d[1]; mrs x5, fpsr; str x5, [x2, #288]; msr fpsr, xzr; stp q3, q4, [x2]; stp q5, q6, [x2, #32]; stp q7, q8, [x2, #64]; stp q9, q10, [x2, #96]; stp q11, q12, [x2, #128]; str q13, [x2, #160]; add x1, x1, #48; add x2, x2, #320; subs x3, x3, #1; b.ne 1b; hvc #0xf00d`
 
 describe('FP arithmetic in wasm when exact', () => {
@@ -187,6 +187,9 @@ describe('FP arithmetic in wasm when exact', () => {
       four(0, 0x8000_0000, 0, 0x8000_0000), four(f32(-5), f32(5), f32(5), f32(-5)), four(0x8000_0000, 0x8000_0000, 0, 0x8000_0000),
       // Products near 2^-1021, full mantissas (the tier leaves them to the handler: |p| < 2^-960).
       two(0x2010_0000_0000_0001n | 0x000a_bcde_f012_3456n, 0xa01f_edcb_a987_6543n), two(0x2013_579b_df02_4681n, 0x2011_1111_1111_1111n), two(0n, 0x8000_0000_0000_0000n),
+      // (1 + 2^-52) * 2^-1000 (1 + 2^-52): the product is normal but its error, 2^-1104, is below
+      // the least subnormal, so TwoProduct's would be 0 and IXC lost (|p| < 2^-960: the handler's).
+      two(0x3ff0_0000_0000_0001n, 0x3ff0_0000_0000_0001n), two(0x0170_0000_0000_0001n, 0x0170_0000_0000_0001n), two(0n, 0n),
     )
     // Round to nearest (the wasm path), and modes that must take the handler: the other three
     // RModes, FZ, DN.
@@ -222,7 +225,7 @@ function handlerRuns<T>(f: () => T, program: number[]): { result: T; names: stri
 // exact lanes; not one instruction through its handler, and the interpreter's results and FPSR.
 const SINGLES_FAST = asm`1: ldp q0, q1, [x1]; ldr q2, [x1, #32]; mov v3.16b, v2.16b; fmla v3.4s, v0.4s, v1.4s; mrs x5, fpsr; str x5, [x2, #96]; msr fpsr, xzr; mov v4.16b, v2.16b; fmla v4.2s, v1.2s, v0.2s; mrs x5, fpsr; str x5, [x2, #104]; msr fpsr, xzr; fmul v5.4s, v0.4s, v1.4s; mrs x5, fpsr; str x5, [x2, #112]; msr fpsr, xzr; fmul s6, s1, s0; mrs x5, fpsr; str x5, [x2, #120]; msr fpsr, xzr; fadd v7.4s, v0.4s, v1.4s; mrs x5, fpsr; str x5, [x2, #128]; msr fpsr, xzr; fsub v8.4s, v1.4s, v0.4s; mrs x5, fpsr; str x5, [x2, #136]; msr fpsr, xzr; stp q3, q4, [x2]; stp q5, q6, [x2, #32]; stp q7, q8, [x2, #64]; add x1, x1, #48; add x2, x2, #144; subs x3, x3, #1; b.ne 1b; hvc #0xf00d`
 const SINGLES_ELEMENT_FAST = asm`1: ldp q0, q1, [x1]; ldr q2, [x1, #32]; mov v3.16b, v2.16b; fmla v3.4s, v0.4s, v1.s[1]; mrs x5, fpsr; str x5, [x2, #96]; msr fpsr, xzr; mov v4.16b, v2.16b; fmls v4.2s, v1.2s, v0.s[3]; mrs x5, fpsr; str x5, [x2, #104]; msr fpsr, xzr; fmul v5.4s, v0.4s, v1.s[2]; mrs x5, fpsr; str x5, [x2, #112]; msr fpsr, xzr; mov v6.16b, v2.16b; fmls v6.4s, v0.4s, v1.4s; mrs x5, fpsr; str x5, [x2, #120]; msr fpsr, xzr; stp q3, q4, [x2]; stp q5, q6, [x2, #32]; add x1, x1, #48; add x2, x2, #144; subs x3, x3, #1; b.ne 1b; hvc #0xf00d`
-const DOUBLES_ELEMENT_FAST = asm`1: ldp q0, q1, [x1]; ldr q2, [x1, #32]; mov v3.16b, v2.16b; fmla v3.2d, v0.2d, v1.d[1]; mrs x5, fpsr; str x5, [x2, #96]; msr fpsr, xzr; mov v4.16b, v2.16b; fmls v4.2d, v1.2d, v0.d[0]; mrs x5, fpsr; str x5, [x2, #104]; msr fpsr, xzr; mov v5.16b, v2.16b; fmls v5.2d, v0.2d, v1.2d; mrs x5, fpsr; str x5, [x2, #112]; msr fpsr, xzr; stp q3, q4, [x2]; str q5, [x2, #32]; add x1, x1, #48; add x2, x2, #144; subs x3, x3, #1; b.ne 1b; hvc #0xf00d`
+const DOUBLES_ELEMENT_FAST = asm`1: ldp q0, q1, [x1]; ldr q2, [x1, #32]; mov v3.16b, v2.16b; fmla v3.2d, v0.2d, v1.d[1]; mrs x5, fpsr; str x5, [x2, #96]; msr fpsr, xzr; mov v4.16b, v2.16b; fmls v4.2d, v1.2d, v0.d[0]; mrs x5, fpsr; str x5, [x2, #104]; msr fpsr, xzr; mov v5.16b, v2.16b; fmls v5.2d, v0.2d, v1.2d; mrs x5, fpsr; str x5, [x2, #112]; msr fpsr, xzr; fmul v6.2d, v0.2d, v1.d[1]; mrs x5, fpsr; str x5, [x2, #120]; msr fpsr, xzr; stp q3, q4, [x2]; stp q5, q6, [x2, #32]; add x1, x1, #48; add x2, x2, #144; subs x3, x3, #1; b.ne 1b; hvc #0xf00d`
 const DOUBLES_FAST = asm`1: ldp q0, q1, [x1]; ldr q2, [x1, #32]; mov v3.16b, v2.16b; fmla v3.2d, v0.2d, v1.2d; mrs x5, fpsr; str x5, [x2, #96]; msr fpsr, xzr; mov v4.16b, v2.16b; fmla v4.2d, v1.2d, v0.2d; mrs x5, fpsr; str x5, [x2, #104]; msr fpsr, xzr; fmul v5.2d, v0.2d, v1.2d; mrs x5, fpsr; str x5, [x2, #112]; msr fpsr, xzr; fmul d6, d1, d0; mrs x5, fpsr; str x5, [x2, #120]; msr fpsr, xzr; fadd v7.2d, v0.2d, v1.2d; mrs x5, fpsr; str x5, [x2, #128]; msr fpsr, xzr; fsub v8.2d, v1.2d, v0.2d; mrs x5, fpsr; str x5, [x2, #136]; msr fpsr, xzr; stp q3, q4, [x2]; stp q5, q6, [x2, #32]; stp q7, q8, [x2, #64]; add x1, x1, #48; add x2, x2, #144; subs x3, x3, #1; b.ne 1b; hvc #0xf00d`
 
 describe('FMLA and FMUL in wasm: the operands the fast path takes', () => {
@@ -268,7 +271,7 @@ describe('FMLA and FMUL in wasm: the operands the fast path takes', () => {
     ['doubles, FZ', DOUBLES_FAST, rows(2, f64, [], 64n), FZ],
     // (No subnormal addends: a zero element zeroes every product of the row, and a subnormal sum is the handler's.)
     ['singles by element (FMLA, FMLS, FMUL; FMLS .4S)', SINGLES_ELEMENT_FAST, rows(4, f32, [], 32n), 0n],
-    ['doubles by element (FMLA, FMLS; FMLS .2D)', DOUBLES_ELEMENT_FAST, rows(2, f64, [1n, 0x000f_ffff_ffff_ffffn], 64n), 0n],
+    ['doubles by element (FMLA, FMLS, FMUL; FMLS .2D)', DOUBLES_ELEMENT_FAST, rows(2, f64, [1n, 0x000f_ffff_ffff_ffffn], 64n), 0n],
     ['singles by element, FZ', SINGLES_ELEMENT_FAST, rows(4, f32, [], 32n), FZ],
     ['doubles by element, FZ', DOUBLES_ELEMENT_FAST, rows(2, f64, [], 64n), FZ],
   ])('%s: no handler run, the interpreter\'s results and FPSR', (_, program, table, fpcr) => {
