@@ -232,25 +232,9 @@ export function emitArithSimd(em: Emitter, kind: 'add' | 'sub' | 'mul', double: 
  */
 function mulDoubles(em: Emitter, ok: number, v: number, rn: number, rm: Operand, handler: () => void): void {
   const fn = em.fn
-  const [x, y, p, zeroP] = [fn.local(V128), fn.local(V128), fn.local(V128), fn.local(V128)]
-  loadOperand(em, rn, true, true)
-  fn.set(x)
-  loadOperand(em, rm, true, true)
-  fn.set(y)
-  fn.get(x).get(y)
-  simd(fn, S.f64x2Mul)
-  fn.set(p)
-  isZero(fn, x)
-  isZero(fn, y)
-  simd(fn, S.or)
-  fn.set(zeroP)
-  factorOk(fn, x)
-  factorOk(fn, y)
-  simd(fn, S.and)
-  magnitude(fn, p, F64_TWO_M960, S.f64x2Ge)
-  magnitude(fn, p, F64_MAX, S.f64x2Le)
-  simd(fn, S.and)
-  fn.get(zeroP)
+  const { x, y, p, zeroP, factors, range } = doublesProduct(em, rn, rm, false)
+  // ok = the factors' conditions and (the product's, or a zero factor).
+  fn.get(factors).get(range).get(zeroP)
   simd(fn, S.or, S.and)
   fn.set(ok)
   enter(em, ok, [rn, rm], true, true)
@@ -360,32 +344,23 @@ function twoProduct(fn: FunctionBody, x: number, y: number, p: number): void {
 }
 
 /**
- * The two double lanes of FMLA .2D, emit-fp-arith.ts fmlaLane64 in f64x2 (its comment has the
- * argument): p + pe = a * b, s + e1 = p + c, t + e2 = e1 + pe, r + e3 = s + t. Returns the
- * result's local and that of the mask of its exact lanes.
+ * The double product of FMUL and FMLA .2D: x = Vn's lanes (negated for FMLS: exact), y = Vm's
+ * (or its element), p = x * y; the masks of lanes with a zero factor (zeroP), whose factors are
+ * normal or zero and below 2^995 (factors), and whose |p| is in [2^-960, largest finite]
+ * (range): TwoProduct's ranges. All v128 locals.
  */
-function fmlaDoubles(em: Emitter, ok: number, rd: number, rn: number, rm: Operand, negate: boolean): { result: number; exact: number } {
+function doublesProduct(em: Emitter, rn: number, rm: Operand, negate: boolean): { x: number; y: number; p: number; zeroP: number; factors: number; range: number } {
   const fn = em.fn
-  const local = (): number => fn.local(V128)
-  const [x, y, cd, p, s, e1, pe, t, e2, r, e3, zeroP] = [local(), local(), local(), local(), local(), local(), local(), local(), local(), local(), local(), local()]
-  const chain = local()
-  const load = (n: Operand, into: number): void => {
-    loadOperand(em, n, true, true)
-    fn.set(into)
-  }
-  load(rn, x)
-  load(rm, y)
-  load(rd, cd)
-  if (negate) {
-    fn.get(x)
-    simd(fn, S.f64x2Neg)
-    fn.set(x)
-  }
-  // The factors: normal or zero, below 2^995.
+  const [x, y, p, zeroP, factors, range] = [fn.local(V128), fn.local(V128), fn.local(V128), fn.local(V128), fn.local(V128), fn.local(V128)]
+  loadOperand(em, rn, true, true)
+  if (negate) simd(fn, S.f64x2Neg)
+  fn.set(x)
+  loadOperand(em, rm, true, true)
+  fn.set(y)
   factorOk(fn, x)
   factorOk(fn, y)
   simd(fn, S.and)
-  fn.set(ok)
+  fn.set(factors)
   isZero(fn, x)
   isZero(fn, y)
   simd(fn, S.or)
@@ -393,11 +368,27 @@ function fmlaDoubles(em: Emitter, ok: number, rd: number, rn: number, rm: Operan
   fn.get(x).get(y)
   simd(fn, S.f64x2Mul)
   fn.set(p)
-  // |p| in [2^-960, largest finite].
   magnitude(fn, p, F64_TWO_M960, S.f64x2Ge)
   magnitude(fn, p, F64_MAX, S.f64x2Le)
   simd(fn, S.and)
-  fn.set(chain)
+  fn.set(range)
+  return { x, y, p, zeroP, factors, range }
+}
+
+/**
+ * The two double lanes of FMLA .2D, emit-fp-arith.ts fmlaLane64 in f64x2 (its comment has the
+ * argument): p + pe = a * b, s + e1 = p + c, t + e2 = e1 + pe, r + e3 = s + t. Returns the
+ * result's local and that of the mask of its exact lanes.
+ */
+function fmlaDoubles(em: Emitter, ok: number, rd: number, rn: number, rm: Operand, negate: boolean): { result: number; exact: number } {
+  const fn = em.fn
+  const local = (): number => fn.local(V128)
+  const [cd, s, e1, pe, t, e2, r, e3] = [local(), local(), local(), local(), local(), local(), local(), local()]
+  const { x, y, p, zeroP, factors, range: chain } = doublesProduct(em, rn, rm, negate)
+  loadOperand(em, rd, true, true)
+  fn.set(cd)
+  fn.get(factors)
+  fn.set(ok)
   twoProduct(fn, x, y, p)
   fn.set(pe)
   fn.get(p).get(cd)
