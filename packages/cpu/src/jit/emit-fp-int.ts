@@ -2,7 +2,7 @@
 // made of (clang vectorises `(i * 17) % 101` into MUL, UMULL/UMULL2, UZP2, USRA, USHR, MLS,
 // SCVTF: 21 handler runs a round of bench-dot's init, ~14% of its whole run). Integer lanes
 // wrap in both, so ADD/SUB/MUL/MLA/MLS, the long multiplies, the shifts by an immediate, the
-// permutes and the moves between general and vector registers are exact as wasm does them;
+// permutes (UZP/ZIP/TRN, EXT) and the element moves (DUP, INS, UMOV) are exact as wasm does them;
 // none reads FPCR or writes FPSR, so, like the moves in emit-fp.ts, they need only the FP
 // trap's test. SCVTF/UCVTF (vector, 32-bit lanes) are FP: wasm's conversion rounds to nearest,
 // so they run here only while FPCR.RMode is RN (else the handler), and set IXC, while it is
@@ -122,6 +122,27 @@ export function emitFpInt(em: Emitter, d: Instruction, fpAllowed: () => void, ha
       storeV(em, d.rd, d.q)
       return true
     }
+    case 'EXT_v': {
+      // Bytes imm.. of Vn:Vm (16 bytes each, or the low 8 of each for q = 0).
+      fpAllowed()
+      const bytes = d.q ? 16 : 8
+      fn.get(em.state)
+      load(d.rn)
+      load(d.rm)
+      fn.op(0xfd, SHUFFLE)
+      for (let i = 0; i < 16; i++) {
+        const k = d.imm + i
+        fn.op(i >= bytes ? 0 : k < bytes ? k : 16 + k - bytes)
+      }
+      storeV(em, d.rd, d.q)
+      return true
+    }
+    case 'INS_e':
+      // Element idx of Vd = element idx2 of Vn; the rest stays.
+      fpAllowed()
+      fn.get(em.state).get(em.state).mem(LOAD_BY_LOG2[d.esz]!, vreg(d.rn) + (d.idx2 << d.esz))
+      fn.mem(STORE_BY_LOG2[d.esz]!, vreg(d.rd) + (d.idx << d.esz))
+      return true
     case 'DUP_vg':
       if (!d.q && d.esz === 3) return false
       fpAllowed()

@@ -288,9 +288,9 @@ describe('FMLA and FMUL in wasm: the operands the fast path takes', () => {
 // interpreter (registers, memory, FPSR after each conversion), under every FPCR rounding mode
 // and FZ/DN, with no handler run under round to nearest.
 // A round: q0-q3 from x1 (x6 from its second doubleword); the three-same, long, permute and
-// shift forms into v4-v31 (stored: 448 bytes); then DUP, INS, UMOV and the conversions, FPSR
-// read and cleared after each (208 bytes).
-const INT = asm`1: ldp q0, q1, [x1]; ldp q2, q3, [x1, #32]; ldr x6, [x1, #8]; add v4.16b, v0.16b, v1.16b; sub v5.8h, v0.8h, v1.8h; add v6.2d, v0.2d, v1.2d; sub v7.2s, v2.2s, v3.2s; mul v8.4s, v0.4s, v1.4s; mul v9.4h, v2.4h, v3.4h; mov v10.16b, v2.16b; mla v10.4s, v0.4s, v1.4s; mov v11.16b, v3.16b; mls v11.8h, v0.8h, v1.8h; mov v12.16b, v3.16b; mls v12.2s, v0.2s, v1.2s; umull v13.2d, v0.2s, v1.2s; umull2 v14.2d, v0.4s, v1.4s; smull v15.4s, v2.4h, v3.4h; smull2 v16.8h, v2.16b, v3.16b; uzp2 v17.4s, v0.4s, v1.4s; uzp1 v18.8b, v2.8b, v3.8b; zip1 v19.8h, v0.8h, v1.8h; zip2 v20.2s, v2.2s, v3.2s; trn1 v21.16b, v0.16b, v1.16b; trn2 v22.2d, v2.2d, v3.2d; ushr v23.4s, v0.4s, #6; sshr v24.8h, v1.8h, #16; ushr v25.2d, v2.2d, #64; mov v26.16b, v3.16b; usra v26.4s, v0.4s, #1; mov v27.16b, v3.16b; ssra v27.8b, v1.8b, #8; shl v28.2d, v2.2d, #63; ushll v29.2d, v0.2s, #0; sshll2 v30.4s, v1.8h, #5; ushll2 v31.8h, v2.16b, #7; stp q4, q5, [x2]; stp q6, q7, [x2, #32]; stp q8, q9, [x2, #64]; stp q10, q11, [x2, #96]; stp q12, q13, [x2, #128]; stp q14, q15, [x2, #160]; stp q16, q17, [x2, #192]; stp q18, q19, [x2, #224]; stp q20, q21, [x2, #256]; stp q22, q23, [x2, #288]; stp q24, q25, [x2, #320]; stp q26, q27, [x2, #352]; stp q28, q29, [x2, #384]; stp q30, q31, [x2, #416]; add x2, x2, #448; dup v4.4s, w6; dup v5.8b, w6; dup v6.2d, x6; ins v7.s[1], w6; ins v8.b[13], w6; umov w9, v0.h[5]; umov x10, v1.d[1]; umov w11, v2.b[15]; scvtf v12.4s, v0.4s; mrs x5, fpsr; str x5, [x2, #144]; msr fpsr, xzr; ucvtf v13.2s, v1.2s; mrs x5, fpsr; str x5, [x2, #152]; msr fpsr, xzr; scvtf v14.2s, v2.2s; mrs x5, fpsr; str x5, [x2, #160]; msr fpsr, xzr; ucvtf v15.4s, v3.4s; mrs x5, fpsr; str x5, [x2, #168]; msr fpsr, xzr; stp q4, q5, [x2]; stp q6, q7, [x2, #32]; str q8, [x2, #64]; stp q12, q13, [x2, #80]; stp q14, q15, [x2, #112]; str x9, [x2, #176]; str x10, [x2, #184]; str x11, [x2, #192]; add x2, x2, #208; add x1, x1, #64; subs x3, x3, #1; b.ne 1b; hvc #0xf00d`
+// shift forms into v4-v31 (stored: 448 bytes); then DUP, INS, EXT, UMOV and the conversions,
+// FPSR read and cleared after each (240 bytes).
+const INT = asm`1: ldp q0, q1, [x1]; ldp q2, q3, [x1, #32]; ldr x6, [x1, #8]; add v4.16b, v0.16b, v1.16b; sub v5.8h, v0.8h, v1.8h; add v6.2d, v0.2d, v1.2d; sub v7.2s, v2.2s, v3.2s; mul v8.4s, v0.4s, v1.4s; mul v9.4h, v2.4h, v3.4h; mov v10.16b, v2.16b; mla v10.4s, v0.4s, v1.4s; mov v11.16b, v3.16b; mls v11.8h, v0.8h, v1.8h; mov v12.16b, v3.16b; mls v12.2s, v0.2s, v1.2s; umull v13.2d, v0.2s, v1.2s; umull2 v14.2d, v0.4s, v1.4s; smull v15.4s, v2.4h, v3.4h; smull2 v16.8h, v2.16b, v3.16b; uzp2 v17.4s, v0.4s, v1.4s; uzp1 v18.8b, v2.8b, v3.8b; zip1 v19.8h, v0.8h, v1.8h; zip2 v20.2s, v2.2s, v3.2s; trn1 v21.16b, v0.16b, v1.16b; trn2 v22.2d, v2.2d, v3.2d; ushr v23.4s, v0.4s, #6; sshr v24.8h, v1.8h, #16; ushr v25.2d, v2.2d, #64; mov v26.16b, v3.16b; usra v26.4s, v0.4s, #1; mov v27.16b, v3.16b; ssra v27.8b, v1.8b, #8; shl v28.2d, v2.2d, #63; ushll v29.2d, v0.2s, #0; sshll2 v30.4s, v1.8h, #5; ushll2 v31.8h, v2.16b, #7; stp q4, q5, [x2]; stp q6, q7, [x2, #32]; stp q8, q9, [x2, #64]; stp q10, q11, [x2, #96]; stp q12, q13, [x2, #128]; stp q14, q15, [x2, #160]; stp q16, q17, [x2, #192]; stp q18, q19, [x2, #224]; stp q20, q21, [x2, #256]; stp q22, q23, [x2, #288]; stp q24, q25, [x2, #320]; stp q26, q27, [x2, #352]; stp q28, q29, [x2, #384]; stp q30, q31, [x2, #416]; add x2, x2, #448; dup v4.4s, w6; dup v5.8b, w6; dup v6.2d, x6; ins v7.s[1], w6; ins v8.b[13], w6; ins v8.h[6], v1.h[2]; ins v7.d[0], v3.d[1]; ext v9.16b, v0.16b, v1.16b, #5; ext v10.8b, v2.8b, v3.8b, #3; umov w9, v0.h[5]; umov x10, v1.d[1]; umov w11, v2.b[15]; scvtf v12.4s, v0.4s; mrs x5, fpsr; str x5, [x2, #144]; msr fpsr, xzr; ucvtf v13.2s, v1.2s; mrs x5, fpsr; str x5, [x2, #152]; msr fpsr, xzr; scvtf v14.2s, v2.2s; mrs x5, fpsr; str x5, [x2, #160]; msr fpsr, xzr; ucvtf v15.4s, v3.4s; mrs x5, fpsr; str x5, [x2, #168]; msr fpsr, xzr; stp q4, q5, [x2]; stp q6, q7, [x2, #32]; str q8, [x2, #64]; stp q12, q13, [x2, #80]; stp q14, q15, [x2, #112]; str x9, [x2, #176]; str x10, [x2, #184]; str x11, [x2, #192]; stp q9, q10, [x2, #208]; add x2, x2, #240; add x1, x1, #64; subs x3, x3, #1; b.ne 1b; hvc #0xf00d`
 
 describe('integer Advanced SIMD and SCVTF/UCVTF (vector) in wasm', () => {
   let seed = 0x5bd1_e995
@@ -306,16 +306,16 @@ describe('integer Advanced SIMD and SCVTF/UCVTF (vector) in wasm', () => {
   for (let r = 0; r < 6; r++) for (let k = 0; k < 4; k++) rows.splice(4 * (8 * r + 3) + k, 0, BigInt(next() % 1000) | (BigInt(next() % 1000) << 32n) | (0x0100_0000n << 64n) | (0xff00_0000n << 96n))
 
   test('round to nearest: the interpreter\'s registers, stores and FPSR, and no handler run', () => {
-    const reference = arithRun(false, rows, 0n, INT, 656, 4)
-    const { result, names } = handlerRuns(() => arithRun(true, rows, 0n, INT, 656, 4), INT)
+    const reference = arithRun(false, rows, 0n, INT, 688, 4)
+    const { result, names } = handlerRuns(() => arithRun(true, rows, 0n, INT, 688, 4), INT)
     expect(result).toBe(reference)
     // (MRS and MSR of FPSR go through their handler.)
     expect(names.filter((n) => !n.startsWith('M'))).toEqual([])
   })
 
   test.each([0x0040_0000n, 0x0080_0000n, 0x00c0_0000n, 0x0100_0000n, 0x0200_0000n, 0x0340_0000n].map((v) => [v.toString(16), v] as const))('FPCR %s: the interpreter\'s results and FPSR', (_, fpcr) => {
-    const { result, names } = handlerRuns(() => arithRun(true, rows, fpcr, INT, 656, 4), INT)
-    expect(result).toBe(arithRun(false, rows, fpcr, INT, 656, 4))
+    const { result, names } = handlerRuns(() => arithRun(true, rows, fpcr, INT, 688, 4), INT)
+    expect(result).toBe(arithRun(false, rows, fpcr, INT, 688, 4))
     // Directed rounding: the conversions go to their handler; nothing else does.
     const rmode = (fpcr >> 22n) & 3n
     const handled = names.filter((n) => !n.startsWith('M'))
