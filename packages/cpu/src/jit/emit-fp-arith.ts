@@ -1,6 +1,6 @@
 // FP arithmetic in wasm where wasm's IEEE arithmetic is Arm's result and changes no flag:
-// FADD/FSUB/FMUL scalar (S, D) and FMUL .2D lane by lane, here; the vector FADD/FSUB/FMUL and
-// FMLA in WebAssembly SIMD, emit-fp-simd.ts.
+// FADD/FSUB/FMUL scalar (S, D), here; the vector FADD/FSUB/FMUL and FMLA/FMLS, and
+// FMLA/FMLS/FMUL by element, in WebAssembly SIMD, emit-fp-simd.ts.
 //
 // When it is exact (else the instruction's handler runs, emit-sys.ts sysCall, as for every other
 // FP instruction):
@@ -16,7 +16,7 @@
 //   TwoSum's error is not zero (FADD/FSUB), when the single product (exact as a double) differs
 //   from its rounding (FMUL, singles), when Dekker's TwoProduct error is not zero (FMUL,
 //   doubles, in the ranges where it is exact).
-// If any lane fails a condition, no lane is written and the handler does the instruction.
+// If the lane fails a condition, it is not written and the handler does the instruction.
 
 import type { Instruction } from '@tagvm/a64'
 import { SLOT } from '../sysreg-table.js'
@@ -40,26 +40,33 @@ export function emitFpArith(em: Emitter, b: Block, k: number, fpAllowed: () => v
   const d: Instruction = b.insns[k]!.d
   let kind: Kind
   let double: boolean
-  let lanes: number
   switch (d.name) {
     case 'FADD_f': case 'FSUB_f': case 'FMUL_f':
       if (d.esz !== 2 && d.esz !== 3) return false
       kind = d.name === 'FADD_f' ? 'add' : d.name === 'FSUB_f' ? 'sub' : 'mul'
       double = d.esz === 3
-      lanes = 1
       break
     case 'FADD_v': case 'FSUB_v': case 'FMUL_v':
       if ((d.esz !== 2 && d.esz !== 3) || (d.esz === 3 && !d.q)) return false
       kind = d.name === 'FADD_v' ? 'add' : d.name === 'FSUB_v' ? 'sub' : 'mul'
       double = d.esz === 3
-      // All the lanes at once in WebAssembly SIMD (emit-fp-simd.ts), but FMUL .2D.
-      if (emitArithSimd(em, kind, double, d.q, d.rd, d.rn, d.rm, fpAllowed, handler)) return true
-      lanes = (d.q ? 16 : 8) >> d.esz
-      break
-    case 'FMLA_v':
+      // All the lanes at once in WebAssembly SIMD (emit-fp-simd.ts).
+      emitArithSimd(em, kind, double, d.q, d.rd, d.rn, d.rm, fpAllowed, handler)
+      return true
+    case 'FMLA_v': case 'FMLS_v':
       // All the lanes at once in WebAssembly SIMD (emit-fp-simd.ts).
       if ((d.esz !== 2 && d.esz !== 3) || (d.esz === 3 && !d.q)) return false
-      emitFmlaSimd(em, d.esz === 3, d.q, d.rd, d.rn, d.rm, fpAllowed, handler)
+      emitFmlaSimd(em, d.esz === 3, d.q, d.rd, d.rn, d.rm, d.name === 'FMLS_v', fpAllowed, handler)
+      return true
+    case 'FMLA_ve': case 'FMLS_ve':
+      // By element: Vm's element idx in every lane.
+      if ((d.esz !== 2 && d.esz !== 3) || (d.esz === 3 && !d.q)) return false
+      emitFmlaSimd(em, d.esz === 3, d.q, d.rd, d.rn, { reg: d.rm, index: d.idx }, d.name === 'FMLS_ve', fpAllowed, handler)
+      return true
+    case 'FMUL_ve':
+      // By element (2S, 4S, 2D).
+      if ((d.esz !== 2 && d.esz !== 3) || (d.esz === 3 && !d.q)) return false
+      emitArithSimd(em, 'mul', d.esz === 3, d.q, d.rd, d.rn, { reg: d.rm, index: d.idx }, fpAllowed, handler)
       return true
     default:
       return false
@@ -67,8 +74,7 @@ export function emitFpArith(em: Emitter, b: Block, k: number, fpAllowed: () => v
   const { rd, rn, rm } = d
   const fn = em.fn
   fpAllowed()
-  const size = double ? 8 : 4
-  const lane = (n: number, i: number): number => ST_VREGS + 16 * n + size * i
+  const lane = (n: number): number => ST_VREGS + 16 * n
   const ok = fn.local(I32)
   const inexact = fn.local(I32)
   const addSub = kind === 'add' || kind === 'sub'
@@ -94,30 +100,25 @@ export function emitFpArith(em: Emitter, b: Block, k: number, fpAllowed: () => v
     if (isZero !== undefined) fn.tee(isZero)
     fn.op(Op.i32Or, Op.i32And).set(ok)
   }
-  const results: number[] = []
-  for (let i = 0; i < lanes; i++) {
-    const r = fn.local(double ? F64 : F32)
-    results.push(r)
-    if (addSub) {
-      operand(lane(rn, i))
-      operand(lane(rm, i))
-      addSubLane(em, ok, inexact, r, double, kind === 'sub', lane(rn, i), lane(rm, i))
-      continue
-    }
+  const r = fn.local(double ? F64 : F32)
+  if (addSub) {
+    operand(lane(rn))
+    operand(lane(rm))
+    addSubLane(em, ok, inexact, r, double, kind === 'sub', lane(rn), lane(rm))
+  } else {
     // FMUL: a zero factor makes the product an exact ±0.
     const [zeroA, zeroB, zeroP] = [fn.local(I32), fn.local(I32), fn.local(I32)]
-    operand(lane(rn, i), zeroA)
-    operand(lane(rm, i), zeroB)
+    operand(lane(rn), zeroA)
+    operand(lane(rm), zeroB)
     fn.get(zeroA).get(zeroB).op(Op.i32Or).set(zeroP)
-    mulLane(em, ok, inexact, r, zeroP, double, lane(rn, i), lane(rm, i))
+    mulLane(em, ok, inexact, r, zeroP, double, lane(rn), lane(rm))
   }
   fn.get(ok)
   fn.if()
-  results.forEach((r, i) => fn.get(em.state).get(r).mem(double ? Op.f64Store : Op.f32Store, lane(rd, i)))
-  // The rest of Vd: zero above the scalar or the 64-bit vector.
-  const written = lanes * size
-  if (written <= 4) fn.get(em.state).i32(0).mem(Op.i32Store, ST_VREGS + 16 * rd + 4)
-  if (written <= 8) fn.get(em.state).i64(0).mem(Op.i64Store, ST_VREGS + 16 * rd + 8)
+  fn.get(em.state).get(r).mem(double ? Op.f64Store : Op.f32Store, lane(rd))
+  // The rest of Vd: zero above the scalar.
+  if (!double) fn.get(em.state).i32(0).mem(Op.i32Store, ST_VREGS + 16 * rd + 4)
+  fn.get(em.state).i64(0).mem(Op.i64Store, ST_VREGS + 16 * rd + 8)
   fn.get(inexact)
   inexactElseHandler(em, handler)
   return true

@@ -12,7 +12,7 @@ export const V128 = 0x7b
 
 /** WebAssembly SIMD opcodes (after the 0xfd prefix) the FP fast paths use. */
 export const S = {
-  load: 0x00, store: 0x0b, load64Zero: 0x5d, i32x4Splat: 0x11, i64x2Splat: 0x12, i64x2ExtractLane: 0x1d,
+  load: 0x00, store: 0x0b, load64Zero: 0x5d, load32Splat: 0x09, load64Splat: 0x0a, i32x4Splat: 0x11, i64x2Splat: 0x12, i64x2ExtractLane: 0x1d,
   f64x2Eq: 0x47, f64x2Lt: 0x49, f64x2Gt: 0x4a, f64x2Le: 0x4b, f64x2Ge: 0x4c,
   and: 0x4e, andNot: 0x4f, or: 0x50, bitselect: 0x52, anyTrue: 0x53,
   f32x4Eq: 0x41, f32x4Lt: 0x43, f32x4Gt: 0x44, f32x4Le: 0x45, f32x4DemoteF64x2Zero: 0x5e, f64x2PromoteLowF32x4: 0x5f,
@@ -36,6 +36,24 @@ export function simd(fn: FunctionBody, ...codes: number[]): void {
 export function simdMem(fn: FunctionBody, code: number, offset: number): void {
   fn.op(0xfd)
   fn.mem(code, offset)
+}
+
+/**
+ * A source operand: a register (its lanes), or for the by-element forms one element of a
+ * register, `index` counted in elements of the instruction's size, in every lane.
+ */
+export type Operand = number | { reg: number; index: number }
+
+/**
+ * Pushes operand `src` as a v128: a register's 16 bytes (`whole`) or low 8 (the high ones zero),
+ * or an element (4 bytes, or 8 when `double`) splatted to every lane. `at`: a byte offset into
+ * the register (the second half of a 4S register); ignored for an element.
+ */
+export function loadOperand(em: Emitter, src: Operand, double: boolean, whole: boolean, at = 0): void {
+  em.fn.get(em.state)
+  if (typeof src === 'number') simdMem(em.fn, whole ? S.load : S.load64Zero, ST_VREGS + 16 * src + at)
+  else if (double) simdMem(em.fn, S.load64Splat, ST_VREGS + 16 * src.reg + 8 * src.index)
+  else simdMem(em.fn, S.load32Splat, ST_VREGS + 16 * src.reg + 4 * src.index)
 }
 
 /** Pushes the 64-bit pattern hi:lo in both lanes. */
@@ -88,11 +106,12 @@ export function singleFinite(fn: FunctionBody): void {
 /**
  * Opens the fast path's `if`: FPCR.RMode = RN; FPCR.FZ = 0, or no lane of the operand registers
  * `operands` is subnormal (FZ would flush it and raise IDC; with normal or zero operands and
- * the normal or zero results every path requires, FZ changes nothing); and every lane's
+ * the normal or zero results every path requires, FZ changes nothing; an element operand: that
+ * element); and every lane's
  * conditions in `ok` (all ones in every 32-bit lane: a single's mask may clear half of a
  * 64-bit lane). `double`: the lanes are doubles; `whole`: all 16 bytes are lanes (else 8).
  */
-export function enter(em: Emitter, ok: number, operands: number[], double: boolean, whole: boolean): void {
+export function enter(em: Emitter, ok: number, operands: Operand[], double: boolean, whole: boolean): void {
   const fn = em.fn
   const fpcr = fn.local(I32)
   const allowed = fn.local(I32)
@@ -102,8 +121,7 @@ export function enter(em: Emitter, ok: number, operands: number[], double: boole
   // FZ = 1: any subnormal lane (|x| below the least normal, not zero) sends it to the handler.
   const x = fn.local(V128)
   operands.forEach((n, i) => {
-    fn.get(em.state)
-    simdMem(fn, whole ? S.load : S.load64Zero, ST_VREGS + 16 * n)
+    loadOperand(em, n, double, whole)
     fn.set(x)
     if (double) {
       magnitude(fn, x, F64_MIN_NORMAL, S.f64x2Lt)

@@ -1,6 +1,7 @@
-// FMLA (vector: 2S, 4S, 2D; FPMulAdd, rounded once), FADD/FSUB (vector: 2S, 4S, 2D) and FMUL
-// (vector: 2S, 4S) in WebAssembly SIMD, all the lanes of a register at once, two doubles or
-// four singles in a v128 (bench-dot spent half its time in the lane-by-lane scalar code this
+// FMLA and FMLS (vector and by element: 2S, 4S, 2D; FPMulAdd, rounded once), FADD/FSUB (vector:
+// 2S, 4S, 2D) and FMUL (vector and by element: 2S, 4S) in WebAssembly SIMD, all the lanes of a
+// register at once (by element: the element splatted to every lane; FMLS negates Vn's lanes),
+// two doubles or four singles in a v128 (bench-dot spent half its time in the lane-by-lane scalar code this
 // replaces: four lanes, three operand checks and a TwoSum each). FADD/FSUB/FMUL: see
 // emitArithSimd; the rest of this comment is FMLA's.
 //
@@ -33,8 +34,8 @@ import type { Emitter } from './emit.js'
 import { ST_VREGS } from './layout.js'
 import { Op, type FunctionBody } from './wasm-encoder.js'
 import {
-  F32_MIN_NORMAL_AS_F64, F64_MAX, F64_MIN_NORMAL, F64_ZERO, S, V128, andInto, enter, inexactElseHandler, isZero, magnitude, simd, simdMem,
-  singleFinite, splat, stickyInexact, twoSum,
+  F32_MIN_NORMAL_AS_F64, F64_MAX, F64_MIN_NORMAL, F64_ZERO, S, V128, andInto, enter, inexactElseHandler, isZero, loadOperand, magnitude, simd, simdMem,
+  singleFinite, splat, stickyInexact, twoSum, type Operand,
 } from './emit-fp-simd-ops.js'
 
 /** 2^995 and 2^-960 (TwoProduct's ranges), as doubles [low word, high word]. */
@@ -44,17 +45,19 @@ const F64_TWO_M960 = [0, 0x03f0_0000] as const
 const SPLITTER = [0x0200_0000, 0x41a0_0000] as const
 
 /**
- * Emits FMLA (vector) of 2S, 4S (`double` false) or 2D (`double`, q = 1) Vd += Vn * Vm with the
- * wasm fast path above, else `handler` (after `fpAllowed`, the FP trap's test).
+ * Emits FMLA (vector, or by element: `rm` an element) of 2S, 4S (`double` false) or 2D
+ * (`double`, q = 1) Vd += Vn * Vm with the wasm fast path above, else `handler` (after
+ * `fpAllowed`, the FP trap's test); FMLS (`negate`): Vd += (-Vn) * Vm, as Arm's FPMulAdd takes
+ * it (the negation is exact, and a NaN, whose sign it would change, goes to the handler).
  */
-export function emitFmlaSimd(em: Emitter, double: boolean, q: number, rd: number, rn: number, rm: number, fpAllowed: () => void, handler: () => void): void {
+export function emitFmlaSimd(em: Emitter, double: boolean, q: number, rd: number, rn: number, rm: Operand, negate: boolean, fpAllowed: () => void, handler: () => void): void {
   const fn = em.fn
   fpAllowed()
   const ok = fn.local(V128)
   const halves = double || q ? [0, 8] : [0]
   const v = ST_VREGS + 16 * rd
   if (double) {
-    const { result, exact } = fmlaDoubles(em, ok, rd, rn, rm)
+    const { result, exact } = fmlaDoubles(em, ok, rd, rn, rm, negate)
     enter(em, ok, [rn, rm, rd], true, true)
     fn.get(em.state).get(result)
     simdMem(fn, S.store, v)
@@ -64,7 +67,7 @@ export function emitFmlaSimd(em: Emitter, double: boolean, q: number, rd: number
     inexactElseHandler(em, handler)
     return
   }
-  const sums = halves.map((at, h) => fmlaSinglesHalf(em, ok, h === 0, rd, rn, rm, at))
+  const sums = halves.map((at, h) => fmlaSinglesHalf(em, ok, h === 0, rd, rn, rm, negate, at))
   // A tie rounds right only if s is exact (TwoSum's error zero). Ties are rare but for products
   // of integers (p exact, 25 significant bits): test the error only when a lane is one.
   sums.forEach(({ tie }, h) => {
@@ -105,9 +108,9 @@ export function emitFmlaSimd(em: Emitter, double: boolean, q: number, rd: number
 }
 
 /**
- * Emits FADD/FSUB (vector: 2S, 4S, 2D) and FMUL (vector: 2S, 4S) with WebAssembly SIMD when
- * that is exact, else `handler` (after `fpAllowed`); false, having emitted nothing, for FMUL
- * .2D (emit-fp-arith.ts does it lane by lane). As for FMLA: FPCR.RMode = RN, and FPCR.FZ = 0
+ * Emits FADD/FSUB (vector: 2S, 4S, 2D) and FMUL (vector and by element, `rm` an element: 2S,
+ * 4S, 2D) with WebAssembly SIMD when that is exact, else `handler` (after `fpAllowed`); FMUL
+ * .2D: mulDoubles. As for FMLA: FPCR.RMode = RN, and FPCR.FZ = 0
  * or no operand lane subnormal, so operands need no other test (an infinity or a NaN fails
  * the result's). FADD/FSUB in the
  * operands' precision: r normal and finite, or ±0 (a sum that rounds to zero is exact, and
@@ -116,12 +119,15 @@ export function emitFmlaSimd(em: Emitter, double: boolean, q: number, rd: number
  * or p = ±0 (a zero factor: the sign of the product is the XOR of the factors', in both),
  * single(p) finite; IXC when single(p) differs from p.
  */
-export function emitArithSimd(em: Emitter, kind: 'add' | 'sub' | 'mul', double: boolean, q: number, rd: number, rn: number, rm: number, fpAllowed: () => void, handler: () => void): boolean {
-  if (kind === 'mul' && double) return false
+export function emitArithSimd(em: Emitter, kind: 'add' | 'sub' | 'mul', double: boolean, q: number, rd: number, rn: number, rm: Operand, fpAllowed: () => void, handler: () => void): void {
   const fn = em.fn
   fpAllowed()
   const ok = fn.local(V128)
   const v = ST_VREGS + 16 * rd
+  if (kind === 'mul' && double) {
+    mulDoubles(em, ok, v, rn, rm, handler)
+    return
+  }
   const whole = double || q === 1
   /** Stores the v128 local `r` to Vd (its low doubleword, the high one zeroed, for 2S). */
   const store = (r: number, at: number): void => {
@@ -137,11 +143,9 @@ export function emitArithSimd(em: Emitter, kind: 'add' | 'sub' | 'mul', double: 
     const halves = q ? [0, 8] : [0]
     const products = halves.map((at, h) => {
       const [p, r] = [fn.local(V128), fn.local(V128)]
-      fn.get(em.state)
-      simdMem(fn, S.load64Zero, ST_VREGS + 16 * rn + at)
+      loadOperand(em, rn, false, false, at)
       simd(fn, S.f64x2PromoteLowF32x4)
-      fn.get(em.state)
-      simdMem(fn, S.load64Zero, ST_VREGS + 16 * rm + at)
+      loadOperand(em, rm, false, false, at)
       simd(fn, S.f64x2PromoteLowF32x4, S.f64x2Mul)
       fn.tee(p)
       simd(fn, S.f32x4DemoteF64x2Zero)
@@ -165,16 +169,15 @@ export function emitArithSimd(em: Emitter, kind: 'add' | 'sub' | 'mul', double: 
         andInto(fn, exact, h === 0)
       })
     })
-    return true
+    return
   }
   // FADD/FSUB in the operands' precision: x + y, y negated for FSUB (exact).
   const W = double
     ? { add: S.f64x2Add, sub: S.f64x2Sub, neg: S.f64x2Neg, abs: S.f64x2Abs, gt: S.f64x2Gt, le: S.f64x2Le, eq: S.f64x2Eq }
     : { add: S.f32x4Add, sub: S.f32x4Sub, neg: S.f32x4Neg, abs: S.f32x4Abs, gt: S.f32x4Gt, le: S.f32x4Le, eq: S.f32x4Eq }
   const [x, y, r] = [fn.local(V128), fn.local(V128), fn.local(V128)]
-  const load = (n: number, into: number): void => {
-    fn.get(em.state)
-    simdMem(fn, whole ? S.load : S.load64Zero, ST_VREGS + 16 * n)
+  const load = (n: Operand, into: number): void => {
+    loadOperand(em, n, double, whole)
     fn.set(into)
   }
   /** Pushes the value as a splat of the element size: the double hi:lo, or the single `hi`. */
@@ -219,25 +222,49 @@ export function emitArithSimd(em: Emitter, kind: 'add' | 'sub' | 'mul', double: 
     simd(fn, W.eq)
     fn.set(exact)
   })
-  return true
 }
 
 /**
- * Two single lanes (the doubleword at byte `at` of each register) as doubles: p = a * b
- * (exact), s = p + c (one rounding), r = single(s). ok &= r finite, |s| > the least normal
+ * FMUL .2D (Vd at state offset `v`): p = x * y where the factors are normal or zero and below
+ * 2^995 and |p| is in [2^-960, largest finite] (normal: no UFC, no OFC), or a factor is zero
+ * (p an exact ±0 with the XOR of the signs, Arm's and IEEE's alike). IXC, while it is clear,
+ * when Dekker's TwoProduct error (exact in those ranges; 0 for a zero factor) is not zero.
+ */
+function mulDoubles(em: Emitter, ok: number, v: number, rn: number, rm: Operand, handler: () => void): void {
+  const fn = em.fn
+  const { x, y, p, zeroP, factors, range } = doublesProduct(em, rn, rm, false)
+  // ok = the factors' conditions and (the product's, or a zero factor).
+  fn.get(factors).get(range).get(zeroP)
+  simd(fn, S.or, S.and)
+  fn.set(ok)
+  enter(em, ok, [rn, rm], true, true)
+  fn.get(em.state).get(p)
+  simdMem(fn, S.store, v)
+  stickyInexact(em, handler, (exact) => {
+    // TwoProduct's error, zero in every lane.
+    twoProduct(fn, x, y, p)
+    splat(fn, ...F64_ZERO)
+    simd(fn, S.f64x2Eq)
+    fn.set(exact)
+  })
+}
+
+/**
+ * Two single lanes (the doubleword at byte `at` of each register; an element operand in both)
+ * as doubles: p = a * b (exact; a negated for FMLS), s = p + c (one rounding), r = single(s). ok &= r finite, |s| > the least normal
  * single or s = ±0. Returns the locals, and `tie`: the mask of lanes where s is halfway
  * between two singles (the caller's test).
  */
-function fmlaSinglesHalf(em: Emitter, ok: number, first: boolean, rd: number, rn: number, rm: number, at: number): { p: number; cd: number; s: number; r: number; tie: number } {
+function fmlaSinglesHalf(em: Emitter, ok: number, first: boolean, rd: number, rn: number, rm: Operand, negate: boolean, at: number): { p: number; cd: number; s: number; r: number; tie: number } {
   const fn = em.fn
   const local = (): number => fn.local(V128)
   const [p, cd, s, r] = [local(), local(), local(), local()]
-  const load = (n: number): void => {
-    fn.get(em.state)
-    simdMem(fn, S.load64Zero, ST_VREGS + 16 * n + at)
+  const load = (n: Operand): void => {
+    loadOperand(em, n, false, false, at)
     simd(fn, S.f64x2PromoteLowF32x4)
   }
   load(rn)
+  if (negate) simd(fn, S.f64x2Neg)
   load(rm)
   simd(fn, S.f64x2Mul)
   fn.tee(p)
@@ -298,41 +325,10 @@ function split(fn: FunctionBody, v: number): [number, number] {
 }
 
 /**
- * The two double lanes of FMLA .2D, emit-fp-arith.ts fmlaLane64 in f64x2 (its comment has the
- * argument): p + pe = a * b, s + e1 = p + c, t + e2 = e1 + pe, r + e3 = s + t. Returns the
- * result's local and that of the mask of its exact lanes.
+ * Pushes Dekker's TwoProduct error of the f64x2 locals x * y = p (exact when the factors are
+ * normal or zero and below 2^995 and |p| >= 2^-960): ((xh*yh - p) + xh*yl + xl*yh) + xl*yl.
  */
-function fmlaDoubles(em: Emitter, ok: number, rd: number, rn: number, rm: number): { result: number; exact: number } {
-  const fn = em.fn
-  const local = (): number => fn.local(V128)
-  const [x, y, cd, p, s, e1, pe, t, e2, r, e3, zeroP] = [local(), local(), local(), local(), local(), local(), local(), local(), local(), local(), local(), local()]
-  const chain = local()
-  const load = (n: number, into: number): void => {
-    fn.get(em.state)
-    simdMem(fn, S.load, ST_VREGS + 16 * n)
-    fn.set(into)
-  }
-  load(rn, x)
-  load(rm, y)
-  load(rd, cd)
-  // The factors: normal or zero, below 2^995.
-  factorOk(fn, x)
-  factorOk(fn, y)
-  simd(fn, S.and)
-  fn.set(ok)
-  isZero(fn, x)
-  isZero(fn, y)
-  simd(fn, S.or)
-  fn.set(zeroP)
-  fn.get(x).get(y)
-  simd(fn, S.f64x2Mul)
-  fn.set(p)
-  // |p| in [2^-960, largest finite].
-  magnitude(fn, p, F64_TWO_M960, S.f64x2Ge)
-  magnitude(fn, p, F64_MAX, S.f64x2Le)
-  simd(fn, S.and)
-  fn.set(chain)
-  // TwoProduct: pe = ((xh*yh - p) + xh*yl + xl*yh) + xl*yl.
+function twoProduct(fn: FunctionBody, x: number, y: number, p: number): void {
   const [xh, xl] = split(fn, x)
   const [yh, yl] = split(fn, y)
   fn.get(xh).get(yh)
@@ -345,6 +341,55 @@ function fmlaDoubles(em: Emitter, ok: number, rd: number, rn: number, rm: number
   simd(fn, S.f64x2Mul, S.f64x2Add)
   fn.get(xl).get(yl)
   simd(fn, S.f64x2Mul, S.f64x2Add)
+}
+
+/**
+ * The double product of FMUL and FMLA .2D: x = Vn's lanes (negated for FMLS: exact), y = Vm's
+ * (or its element), p = x * y; the masks of lanes with a zero factor (zeroP), whose factors are
+ * normal or zero and below 2^995 (factors), and whose |p| is in [2^-960, largest finite]
+ * (range): TwoProduct's ranges. All v128 locals.
+ */
+function doublesProduct(em: Emitter, rn: number, rm: Operand, negate: boolean): { x: number; y: number; p: number; zeroP: number; factors: number; range: number } {
+  const fn = em.fn
+  const [x, y, p, zeroP, factors, range] = [fn.local(V128), fn.local(V128), fn.local(V128), fn.local(V128), fn.local(V128), fn.local(V128)]
+  loadOperand(em, rn, true, true)
+  if (negate) simd(fn, S.f64x2Neg)
+  fn.set(x)
+  loadOperand(em, rm, true, true)
+  fn.set(y)
+  factorOk(fn, x)
+  factorOk(fn, y)
+  simd(fn, S.and)
+  fn.set(factors)
+  isZero(fn, x)
+  isZero(fn, y)
+  simd(fn, S.or)
+  fn.set(zeroP)
+  fn.get(x).get(y)
+  simd(fn, S.f64x2Mul)
+  fn.set(p)
+  magnitude(fn, p, F64_TWO_M960, S.f64x2Ge)
+  magnitude(fn, p, F64_MAX, S.f64x2Le)
+  simd(fn, S.and)
+  fn.set(range)
+  return { x, y, p, zeroP, factors, range }
+}
+
+/**
+ * The two double lanes of FMLA .2D, emit-fp-arith.ts fmlaLane64 in f64x2 (its comment has the
+ * argument): p + pe = a * b, s + e1 = p + c, t + e2 = e1 + pe, r + e3 = s + t. Returns the
+ * result's local and that of the mask of its exact lanes.
+ */
+function fmlaDoubles(em: Emitter, ok: number, rd: number, rn: number, rm: Operand, negate: boolean): { result: number; exact: number } {
+  const fn = em.fn
+  const local = (): number => fn.local(V128)
+  const [cd, s, e1, pe, t, e2, r, e3] = [local(), local(), local(), local(), local(), local(), local(), local()]
+  const { x, y, p, zeroP, factors, range: chain } = doublesProduct(em, rn, rm, negate)
+  loadOperand(em, rd, true, true)
+  fn.set(cd)
+  fn.get(factors)
+  fn.set(ok)
+  twoProduct(fn, x, y, p)
   fn.set(pe)
   fn.get(p).get(cd)
   simd(fn, S.f64x2Add)

@@ -17,6 +17,7 @@ import { REG_DISCARD, REG_SP } from '../state.js'
 import type { Emitter } from './emit.js'
 import { access, extended } from './emit-ops.js'
 import { emitFpArith } from './emit-fp-arith.js'
+import { emitFpInt } from './emit-fp-int.js'
 import { ST_SYS_OK, ST_VREGS, SYS_FP } from './layout.js'
 import type { Block } from './region.js'
 import { Op } from './wasm-encoder.js'
@@ -92,8 +93,9 @@ export function emitFp(em: Emitter, b: Block, k: number, handler: () => void): b
       bitwise(em, d.name, d.q, d.rd, d.rn, d.rm)
       return true
     default:
+      // Integer vector arithmetic, shifts, permutes and element moves (emit-fp-int.ts);
       // FADD/FSUB/FMUL/FMLA: in wasm when that is exact (emit-fp-arith.ts), else the handler.
-      return emitFpArith(em, b, k, () => fpAllowed(em, b, k), handler)
+      return emitFpInt(em, d, () => fpAllowed(em, b, k), handler) || emitFpArith(em, b, k, () => fpAllowed(em, b, k), handler)
   }
 }
 

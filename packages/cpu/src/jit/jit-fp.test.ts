@@ -103,8 +103,8 @@ describe('FP/SIMD in translations', () => {
 // stores the results.
 const ARITH = asm`1: ldr q0, [x1]; ldr q1, [x1, #16]; ldr q2, [x1, #32]; mov v3.16b, v2.16b; fmla v3.4s, v0.4s, v1.4s; mrs x5, fpsr; str x5, [x2, #208]; msr fpsr, xzr; mov v4.16b, v2.16b; fmla v4.2d, v0.2d, v1.2d; mrs x5, fpsr; str x5, [x2, #216]; msr fpsr, xzr; mov v5.16b, v2.16b; fmla v5.2s, v0.2s, v1.2s; mrs x5, fpsr; str x5, [x2, #224]; msr fpsr, xzr; fadd v6.4s, v0.4s, v1.4s; mrs x5, fpsr; str x5, [x2, #232]; msr fpsr, xzr; fsub v7.2d, v0.2d, v1.2d; mrs x5, fpsr; str x5, [x2, #240]; msr fpsr, xzr; fmul v8.4s, v0.4s, v1.4s; mrs x5, fpsr; str x5, [x2, #248]; msr fpsr, xzr; fmul v9.2d, v0.2d, v1.2d; mrs x5, fpsr; str x5, [x2, #256]; msr fpsr, xzr; fadd s10, s0, s2; mrs x5, fpsr; str x5, [x2, #264]; msr fpsr, xzr; fsub d11, d1, d2; mrs x5, fpsr; str x5, [x2, #272]; msr fpsr, xzr; fmul s12, s2, s1; mrs x5, fpsr; str x5, [x2, #280]; msr fpsr, xzr; fmul d13, d0, d2; mrs x5, fpsr; str x5, [x2, #288]; msr fpsr, xzr; fadd v14.2s, v1.2s, v2.2s; mrs x5, fpsr; str x5, [x2, #296]; msr fpsr, xzr; fadd v15.2d, v2.2d, v0.2d; mrs x5, fpsr; str x5, [x2, #304]; msr fpsr, xzr; stp q3, q4, [x2]; stp q5, q6, [x2, #32]; stp q7, q8, [x2, #64]; stp q9, q10, [x2, #96]; stp q11, q12, [x2, #128]; stp q13, q14, [x2, #160]; str q15, [x2, #192]; add x1, x1, #48; add x2, x2, #320; subs x3, x3, #1; b.ne 1b; hvc #0xf00d`
 
-/** Runs `program` (ARITH: three Q rows a round, `outBytes` stored a round) over `table` under `fpcr`. */
-function arithRun(jit: boolean, table: bigint[], fpcr: bigint, program = ARITH, outBytes = 320): string {
+/** Runs `program` (ARITH: `rowsPerRound` Q rows a round, three; `outBytes` stored a round) over `table` under `fpcr`. */
+function arithRun(jit: boolean, table: bigint[], fpcr: bigint, program = ARITH, outBytes = 320, rowsPerRound = 3): string {
   const m = makeMachine(16 << 20, true, false, jit ? { threshold: 1 } : undefined)
   const cpu = m.cpu
   enableIdentityMmu(m)
@@ -115,7 +115,7 @@ function arithRun(jit: boolean, table: bigint[], fpcr: bigint, program = ARITH, 
   })
   cpu.setSysreg('CPACR_EL1', 3n << 20n)
   cpu.setSysreg('FPCR', fpcr)
-  const rounds = table.length / 3
+  const rounds = table.length / rowsPerRound
   cpu.setX(1, BigInt(SRC))
   cpu.setX(2, BigInt(DST))
   cpu.setX(3, BigInt(rounds))
@@ -127,8 +127,15 @@ function arithRun(jit: boolean, table: bigint[], fpcr: bigint, program = ARITH, 
   return out.join(' ')
 }
 
+// FMLA, FMLS and FMUL by element (and FMLS vector) over ARITH's rows, the element in every
+// position, Vd as Vm's register too.
+const ARITH_ELEMENT = asm`1: ldr q0, [x1]; ldr q1, [x1, #16]; ldr q2, [x1, #32]; mov v3.16b, v2.16b; fmla v3.4s, v0.4s, v1.s[1]; mrs x5, fpsr; str x5, [x2, #208]; msr fpsr, xzr; mov v4.16b, v2.16b; fmla v4.2d, v0.2d, v1.d[1]; mrs x5, fpsr; str x5, [x2, #216]; msr fpsr, xzr; mov v5.16b, v2.16b; fmla v5.2s, v0.2s, v1.s[3]; mrs x5, fpsr; str x5, [x2, #224]; msr fpsr, xzr; mov v6.16b, v2.16b; fmls v6.4s, v0.4s, v1.4s; mrs x5, fpsr; str x5, [x2, #232]; msr fpsr, xzr; mov v7.16b, v2.16b; fmls v7.2d, v0.2d, v1.d[0]; mrs x5, fpsr; str x5, [x2, #240]; msr fpsr, xzr; fmul v8.4s, v0.4s, v1.s[2]; mrs x5, fpsr; str x5, [x2, #248]; msr fpsr, xzr; fmul v9.2s, v1.2s, v0.s[0]; mrs x5, fpsr; str x5, [x2, #256]; msr fpsr, xzr; mov v10.16b, v2.16b; fmls v10.2d, v1.2d, v0.2d; mrs x5, fpsr; str x5, [x2, #264]; msr fpsr, xzr; mov v11.16b, v2.16b; fmla v11.4s, v0.4s, v11.s[2]; mrs x5, fpsr; str x5, [x2, #272]; msr fpsr, xzr; mov v12.16b, v2.16b; fmls v12.2s, v1.2s, v0.s[1]; mrs x5, fpsr; str x5, [x2, #280]; msr fpsr, xzr; fmul v13.2d, v0.2d, v1.d[1]; mrs x5, fpsr; str x5, [x2, #288]; msr fpsr, xzr; stp q3, q4, [x2]; stp q5, q6, [x2, #32]; stp q7, q8, [x2, #64]; stp q9, q10, [x2, #96]; stp q11, q12, [x2, #128]; str q13, [x2, #160]; add x1, x1, #48; add x2, x2, #320; subs x3, x3, #1; b.ne 1b; hvc #0xf00d`
+
 describe('FP arithmetic in wasm when exact', () => {
-  test('FADD/FSUB/FMUL/FMLA over edge and random operands: the interpreter\'s results and FPSR, every round, in every FPCR mode', () => {
+  test.each([
+    ['FADD/FSUB/FMUL/FMLA', ARITH],
+    ['FMLA/FMLS/FMUL by element, FMLS', ARITH_ELEMENT],
+  ])('%s over edge and random operands: the interpreter\'s results and FPSR, every round, in every FPCR mode', (_, program) => {
     let seed = 0x2545_f491
     const next = (): number => (seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0)
     const singles = [0, 0x8000_0000, 1, 0x007f_ffff, 0x0080_0000, 0x0080_0001, 0x7f7f_ffff, 0xff7f_ffff, 0x7f80_0000, 0xff80_0000, 0x7fc0_0000, 0x7f80_0001, 0x3f80_0000, 0x4000_0000, 0xbf80_0000, 0x3400_0000, 0x3f80_0001]
@@ -180,11 +187,14 @@ describe('FP arithmetic in wasm when exact', () => {
       four(0, 0x8000_0000, 0, 0x8000_0000), four(f32(-5), f32(5), f32(5), f32(-5)), four(0x8000_0000, 0x8000_0000, 0, 0x8000_0000),
       // Products near 2^-1021, full mantissas (the tier leaves them to the handler: |p| < 2^-960).
       two(0x2010_0000_0000_0001n | 0x000a_bcde_f012_3456n, 0xa01f_edcb_a987_6543n), two(0x2013_579b_df02_4681n, 0x2011_1111_1111_1111n), two(0n, 0x8000_0000_0000_0000n),
+      // (1 + 2^-52) * 2^-1000 (1 + 2^-52): the product is normal but its error, 2^-1104, is below
+      // the least subnormal, so TwoProduct's would be 0 and IXC lost (|p| < 2^-960: the handler's).
+      two(0x3ff0_0000_0000_0001n, 0x3ff0_0000_0000_0001n), two(0x0170_0000_0000_0001n, 0x0170_0000_0000_0001n), two(0n, 0n),
     )
     // Round to nearest (the wasm path), and modes that must take the handler: the other three
     // RModes, FZ, DN.
     for (const fpcr of [0n, 0x0040_0000n, 0x0080_0000n, 0x00c0_0000n, 0x0100_0000n, 0x0200_0000n]) {
-      expect(arithRun(true, table, fpcr), `FPCR ${fpcr.toString(16)}`).toBe(arithRun(false, table, fpcr))
+      expect(arithRun(true, table, fpcr, program), `FPCR ${fpcr.toString(16)}`).toBe(arithRun(false, table, fpcr, program))
     }
   })
 })
@@ -214,6 +224,8 @@ function handlerRuns<T>(f: () => T, program: number[]): { result: T; names: stri
 // zeros of both signs (zero products, sums that cancel exactly), subnormal addends, inexact and
 // exact lanes; not one instruction through its handler, and the interpreter's results and FPSR.
 const SINGLES_FAST = asm`1: ldp q0, q1, [x1]; ldr q2, [x1, #32]; mov v3.16b, v2.16b; fmla v3.4s, v0.4s, v1.4s; mrs x5, fpsr; str x5, [x2, #96]; msr fpsr, xzr; mov v4.16b, v2.16b; fmla v4.2s, v1.2s, v0.2s; mrs x5, fpsr; str x5, [x2, #104]; msr fpsr, xzr; fmul v5.4s, v0.4s, v1.4s; mrs x5, fpsr; str x5, [x2, #112]; msr fpsr, xzr; fmul s6, s1, s0; mrs x5, fpsr; str x5, [x2, #120]; msr fpsr, xzr; fadd v7.4s, v0.4s, v1.4s; mrs x5, fpsr; str x5, [x2, #128]; msr fpsr, xzr; fsub v8.4s, v1.4s, v0.4s; mrs x5, fpsr; str x5, [x2, #136]; msr fpsr, xzr; stp q3, q4, [x2]; stp q5, q6, [x2, #32]; stp q7, q8, [x2, #64]; add x1, x1, #48; add x2, x2, #144; subs x3, x3, #1; b.ne 1b; hvc #0xf00d`
+const SINGLES_ELEMENT_FAST = asm`1: ldp q0, q1, [x1]; ldr q2, [x1, #32]; mov v3.16b, v2.16b; fmla v3.4s, v0.4s, v1.s[1]; mrs x5, fpsr; str x5, [x2, #96]; msr fpsr, xzr; mov v4.16b, v2.16b; fmls v4.2s, v1.2s, v0.s[3]; mrs x5, fpsr; str x5, [x2, #104]; msr fpsr, xzr; fmul v5.4s, v0.4s, v1.s[2]; mrs x5, fpsr; str x5, [x2, #112]; msr fpsr, xzr; mov v6.16b, v2.16b; fmls v6.4s, v0.4s, v1.4s; mrs x5, fpsr; str x5, [x2, #120]; msr fpsr, xzr; stp q3, q4, [x2]; stp q5, q6, [x2, #32]; add x1, x1, #48; add x2, x2, #144; subs x3, x3, #1; b.ne 1b; hvc #0xf00d`
+const DOUBLES_ELEMENT_FAST = asm`1: ldp q0, q1, [x1]; ldr q2, [x1, #32]; mov v3.16b, v2.16b; fmla v3.2d, v0.2d, v1.d[1]; mrs x5, fpsr; str x5, [x2, #96]; msr fpsr, xzr; mov v4.16b, v2.16b; fmls v4.2d, v1.2d, v0.d[0]; mrs x5, fpsr; str x5, [x2, #104]; msr fpsr, xzr; mov v5.16b, v2.16b; fmls v5.2d, v0.2d, v1.2d; mrs x5, fpsr; str x5, [x2, #112]; msr fpsr, xzr; fmul v6.2d, v0.2d, v1.d[1]; mrs x5, fpsr; str x5, [x2, #120]; msr fpsr, xzr; stp q3, q4, [x2]; stp q5, q6, [x2, #32]; add x1, x1, #48; add x2, x2, #144; subs x3, x3, #1; b.ne 1b; hvc #0xf00d`
 const DOUBLES_FAST = asm`1: ldp q0, q1, [x1]; ldr q2, [x1, #32]; mov v3.16b, v2.16b; fmla v3.2d, v0.2d, v1.2d; mrs x5, fpsr; str x5, [x2, #96]; msr fpsr, xzr; mov v4.16b, v2.16b; fmla v4.2d, v1.2d, v0.2d; mrs x5, fpsr; str x5, [x2, #104]; msr fpsr, xzr; fmul v5.2d, v0.2d, v1.2d; mrs x5, fpsr; str x5, [x2, #112]; msr fpsr, xzr; fmul d6, d1, d0; mrs x5, fpsr; str x5, [x2, #120]; msr fpsr, xzr; fadd v7.2d, v0.2d, v1.2d; mrs x5, fpsr; str x5, [x2, #128]; msr fpsr, xzr; fsub v8.2d, v1.2d, v0.2d; mrs x5, fpsr; str x5, [x2, #136]; msr fpsr, xzr; stp q3, q4, [x2]; stp q5, q6, [x2, #32]; stp q7, q8, [x2, #64]; add x1, x1, #48; add x2, x2, #144; subs x3, x3, #1; b.ne 1b; hvc #0xf00d`
 
 describe('FMLA and FMUL in wasm: the operands the fast path takes', () => {
@@ -257,12 +269,58 @@ describe('FMLA and FMUL in wasm: the operands the fast path takes', () => {
     ['doubles (FMLA .2D; FMUL .2D, D; FADD, FSUB .2D)', DOUBLES_FAST, rows(2, f64, [1n, 0x000f_ffff_ffff_ffffn, 0x8000_0000_0000_0001n], 64n), 0n],
     ['singles, FZ', SINGLES_FAST, rows(4, f32, [], 32n), FZ],
     ['doubles, FZ', DOUBLES_FAST, rows(2, f64, [], 64n), FZ],
+    // (No subnormal addends: a zero element zeroes every product of the row, and a subnormal sum is the handler's.)
+    ['singles by element (FMLA, FMLS, FMUL; FMLS .4S)', SINGLES_ELEMENT_FAST, rows(4, f32, [], 32n), 0n],
+    ['doubles by element (FMLA, FMLS, FMUL; FMLS .2D)', DOUBLES_ELEMENT_FAST, rows(2, f64, [1n, 0x000f_ffff_ffff_ffffn], 64n), 0n],
+    ['singles by element, FZ', SINGLES_ELEMENT_FAST, rows(4, f32, [], 32n), FZ],
+    ['doubles by element, FZ', DOUBLES_ELEMENT_FAST, rows(2, f64, [], 64n), FZ],
   ])('%s: no handler run, the interpreter\'s results and FPSR', (_, program, table, fpcr) => {
     const reference = arithRun(false, table, fpcr, program, 144)
     const { result, names } = handlerRuns(() => arithRun(true, table, fpcr, program, 144), program)
     expect(result).toBe(reference)
     // (MRS and MSR of FPSR go through their handler.)
     expect(names.filter((n) => !n.startsWith('M'))).toEqual([])
+  })
+})
+
+// Integer Advanced SIMD in WebAssembly SIMD (emit-fp-int.ts) and SCVTF/UCVTF of 32-bit lanes:
+// every form the tier does, in several arrangements, over edge and random lanes, against the
+// interpreter (registers, memory, FPSR after each conversion), under every FPCR rounding mode
+// and FZ/DN, with no handler run under round to nearest.
+// A round: q0-q3 from x1 (x6 from its second doubleword); the three-same, long, permute and
+// shift forms into v4-v31 (stored: 448 bytes); then DUP, INS, EXT, UMOV and the conversions,
+// FPSR read and cleared after each (240 bytes).
+const INT = asm`1: ldp q0, q1, [x1]; ldp q2, q3, [x1, #32]; ldr x6, [x1, #8]; add v4.16b, v0.16b, v1.16b; sub v5.8h, v0.8h, v1.8h; add v6.2d, v0.2d, v1.2d; sub v7.2s, v2.2s, v3.2s; mul v8.4s, v0.4s, v1.4s; mul v9.4h, v2.4h, v3.4h; mov v10.16b, v2.16b; mla v10.4s, v0.4s, v1.4s; mov v11.16b, v3.16b; mls v11.8h, v0.8h, v1.8h; mov v12.16b, v3.16b; mls v12.2s, v0.2s, v1.2s; umull v13.2d, v0.2s, v1.2s; umull2 v14.2d, v0.4s, v1.4s; smull v15.4s, v2.4h, v3.4h; smull2 v16.8h, v2.16b, v3.16b; uzp2 v17.4s, v0.4s, v1.4s; uzp1 v18.8b, v2.8b, v3.8b; zip1 v19.8h, v0.8h, v1.8h; zip2 v20.2s, v2.2s, v3.2s; trn1 v21.16b, v0.16b, v1.16b; trn2 v22.2d, v2.2d, v3.2d; ushr v23.4s, v0.4s, #6; sshr v24.8h, v1.8h, #16; ushr v25.2d, v2.2d, #64; mov v26.16b, v3.16b; usra v26.4s, v0.4s, #1; mov v27.16b, v3.16b; ssra v27.8b, v1.8b, #8; shl v28.2d, v2.2d, #63; ushll v29.2d, v0.2s, #0; sshll2 v30.4s, v1.8h, #5; ushll2 v31.8h, v2.16b, #7; stp q4, q5, [x2]; stp q6, q7, [x2, #32]; stp q8, q9, [x2, #64]; stp q10, q11, [x2, #96]; stp q12, q13, [x2, #128]; stp q14, q15, [x2, #160]; stp q16, q17, [x2, #192]; stp q18, q19, [x2, #224]; stp q20, q21, [x2, #256]; stp q22, q23, [x2, #288]; stp q24, q25, [x2, #320]; stp q26, q27, [x2, #352]; stp q28, q29, [x2, #384]; stp q30, q31, [x2, #416]; add x2, x2, #448; dup v4.4s, w6; dup v5.8b, w6; dup v6.2d, x6; ins v7.s[1], w6; ins v8.b[13], w6; ins v8.h[6], v1.h[2]; ins v7.d[0], v3.d[1]; ext v9.16b, v0.16b, v1.16b, #5; ext v10.8b, v2.8b, v3.8b, #3; umov w9, v0.h[5]; umov x10, v1.d[1]; umov w11, v2.b[15]; scvtf v12.4s, v0.4s; mrs x5, fpsr; str x5, [x2, #144]; msr fpsr, xzr; ucvtf v13.2s, v1.2s; mrs x5, fpsr; str x5, [x2, #152]; msr fpsr, xzr; scvtf v14.2s, v2.2s; mrs x5, fpsr; str x5, [x2, #160]; msr fpsr, xzr; ucvtf v15.4s, v3.4s; mrs x5, fpsr; str x5, [x2, #168]; msr fpsr, xzr; stp q4, q5, [x2]; stp q6, q7, [x2, #32]; str q8, [x2, #64]; stp q12, q13, [x2, #80]; stp q14, q15, [x2, #112]; str x9, [x2, #176]; str x10, [x2, #184]; str x11, [x2, #192]; stp q9, q10, [x2, #208]; add x2, x2, #240; add x1, x1, #64; subs x3, x3, #1; b.ne 1b; hvc #0xf00d`
+
+describe('integer Advanced SIMD and SCVTF/UCVTF (vector) in wasm', () => {
+  let seed = 0x5bd1_e995
+  const next = (): number => (seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0)
+  // 32-bit lanes for the conversions' edges: zero, small, 2^24 +- 1 (the last exact), 2^24 + 1
+  // and 2^25 + 2 (ties), the largest and least integers, near 2^31 and 2^32 (rounding up to them).
+  const edges = [0, 1, 0xffff_ffff, 0x00ff_ffff, 0x0100_0000, 0x0100_0001, 0x0200_0002, 0x0200_0006, 0x7fff_ffff, 0x8000_0000, 0x8000_0001, 0x7fff_ff80, 0x7fff_ffc0, 0xffff_ff80, 0xffff_ff7f, 0x7fff_ff7f, 0xfeff_ffff, 0x0000_8000, 0x8000_0080]
+  const lane = (): number => (next() % 3 === 0 ? edges[next() % edges.length]! : next() % 2 === 0 ? next() : next() % 256)
+  const value = (): bigint => [0, 1, 2, 3].reduce((acc, i) => acc | (BigInt(lane() >>> 0) << BigInt(32 * i)), 0n)
+  const rows: bigint[] = []
+  for (let r = 0; r < 50; r++) for (let k = 0; k < 4; k++) rows.push(value())
+  // Rounds whose conversions are all exact (IXC stays clear), between inexact ones.
+  for (let r = 0; r < 6; r++) for (let k = 0; k < 4; k++) rows.splice(4 * (8 * r + 3) + k, 0, BigInt(next() % 1000) | (BigInt(next() % 1000) << 32n) | (0x0100_0000n << 64n) | (0xff00_0000n << 96n))
+
+  test('round to nearest: the interpreter\'s registers, stores and FPSR, and no handler run', () => {
+    const reference = arithRun(false, rows, 0n, INT, 688, 4)
+    const { result, names } = handlerRuns(() => arithRun(true, rows, 0n, INT, 688, 4), INT)
+    expect(result).toBe(reference)
+    // (MRS and MSR of FPSR go through their handler.)
+    expect(names.filter((n) => !n.startsWith('M'))).toEqual([])
+  })
+
+  test.each([0x0040_0000n, 0x0080_0000n, 0x00c0_0000n, 0x0100_0000n, 0x0200_0000n, 0x0340_0000n].map((v) => [v.toString(16), v] as const))('FPCR %s: the interpreter\'s results and FPSR', (_, fpcr) => {
+    const { result, names } = handlerRuns(() => arithRun(true, rows, fpcr, INT, 688, 4), INT)
+    expect(result).toBe(arithRun(false, rows, fpcr, INT, 688, 4))
+    // Directed rounding: the conversions go to their handler; nothing else does.
+    const rmode = (fpcr >> 22n) & 3n
+    const handled = names.filter((n) => !n.startsWith('M'))
+    if (rmode !== 0n) expect(new Set(handled)).toEqual(new Set(['SCVTF_v', 'UCVTF_v']))
+    else expect(handled).toEqual([])
   })
 })
 
