@@ -11,7 +11,7 @@ import type { Emitter } from './emit.js'
 import { I32, I64, Op } from './wasm-encoder.js'
 import { granulePairDifference, pointerTop as pointerTopOf, tagAddress as tagAddressOf } from './emit-tlb.js'
 import { groupVerified, regionGroups, type GroupSite } from './emit-groups.js'
-import { ALU, LOADS, REGISTER_OFFSET, isStore, loopSpans, memoryOperand } from './region-access.js'
+import { ALU, LOADS, REGISTER_OFFSET, innermostSpan, isStore, loopSpans, memoryOperand } from './region-access.js'
 
 /**
  * The MTE check of `span` bytes (at most 32) at the address in locals `a` (i64) and `c` (its
@@ -141,8 +141,10 @@ export function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number,
  * permissions, frame, and whether its accesses are checked now) changes only by TLB
  * maintenance, a change of translation regime, of the MTE settings or of the frame's tags
  * summary, after which the runtime empties the fast TLB (and so the ranges) or the translation
- * leaves; a fill replaces one entry of the fast TLB but changes none of these, so a range
- * outlives the entry it came from. The loop itself may only hold plain loads and stores,
+ * leaves. The one other way is a guest that rewrites a descriptor with no TLBI: the
+ * interpreter then uses the old translation until its TLB entry is evicted, so a fill that
+ * walks (and may evict) empties every range too (jit.ts fill); a fill the MMU's TLB answers
+ * changes nothing, and a range outlives the fast-TLB entry it came from. The loop itself may only hold plain loads and stores,
  * register arithmetic and branches (no tag write, no system instruction, barrier, acquire,
  * exclusive or atomic, no call out of wasm but the fill and the register-only helpers).
  *
@@ -251,7 +253,7 @@ interface Loop {
   slots: number[]
 }
 /** Cached accesses a loop may have (TurboFan's registers: two were the old limit). */
-const LOOP_SLOTS = 4
+const LOOP_SLOTS = 6
 const loops = new WeakMap<Emitter, Map<number, Loop>>()
 
 /** A pseudo register for NZCV in the dependency walk. */
@@ -312,9 +314,10 @@ function regionLoops(em: Emitter): Map<number, Loop> {
     }
     const loop: Loop = { blocks: new Set(members.map((_, x) => lo + x)), sites: new Map(), slots: [] }
     const grouped = regionGroups(em)
-    for (const b of members) {
-      const sites = new Map<number, number>()
-      loop.sites.set(b, sites)
+    // The accesses that may have a cache, innermost loops' first (they run most often).
+    const candidates: { b: Block; k: number; depth: number }[] = []
+    members.forEach((b, x) => {
+      loop.sites.set(b, new Map())
       const plan = sharePlan(em, b)
       // In the block, exactly: a register written before the access from values not loaded in
       // the loop is not loaded there, whatever it holds elsewhere in the loop.
@@ -322,15 +325,19 @@ function regionLoops(em: Emitter): Map<number, Loop> {
       b.insns.forEach(({ d }, k) => {
         const m = memoryOperand(d)
         const isRegisterOffset = REGISTER_OFFSET.test(d.name)
-        const eligible = slots < RANGE_SLOTS && loop.slots.length < LOOP_SLOTS && plan.get(k)?.lead !== 0 && (m !== null || isRegisterOffset) &&
+        const eligible = plan.get(k)?.lead !== 0 && (m !== null || isRegisterOffset) &&
           // Unchecked accesses (SP + immediate, no writeback) have no check to cache; groups have their own.
           !(m !== null && ((m.rn === 31 && !m.writeback) || (!m.writeback && grouped.has(m.rn))))
         if (eligible && !(isRegisterOffset ? registersOf(d).reads.slice(0, 2) : registersOf(d).reads.slice(0, 1)).some((r) => loaded.has(r))) {
-          sites.set(k, slots)
-          loop.slots.push(slots++)
+          candidates.push({ b, k, depth: innermostSpan(em, lo + x) })
         }
         taint(d, loaded)
       })
+    })
+    candidates.sort((p, q) => p.depth - q.depth)
+    for (const { b, k } of candidates.slice(0, Math.min(LOOP_SLOTS, RANGE_SLOTS - slots))) {
+      loop.sites.get(b)!.set(k, slots)
+      loop.slots.push(slots++)
     }
     for (const x of loop.blocks) byBlock.set(x, loop)
   }

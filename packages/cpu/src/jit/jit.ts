@@ -267,6 +267,8 @@ export class Jit {
     if (i < 0 || (t.flags[i]! & bit) === 0) {
       const el = cpu.p[PS.EL] as 0 | 1
       const pan = el === 1 && cpu.p[PS.PAN] !== 0
+      // A walk may evict a translation of the MMU's TLB that a loop's range still stands for.
+      emptyRanges(this.s32, this.base)
       if (!mmu.translate(hi, lo, isWrite !== 0 ? ACCESS_WRITE : ACCESS_READ, el, pan, this.tr)) return 0
       i = this.tr.tlbIndex
     }

@@ -16,12 +16,11 @@ export const loopSafe = (b: Block): boolean =>
   (b.term.kind === 'jump' || b.term.kind === 'cond' || b.term.kind === 'fall') &&
   b.insns.every(({ d }) => memoryOperand(d) !== null || REGISTER_OFFSET.test(d.name) || ALU.test(d.name) || LOOP_SAFE.test(d.name))
 
-const spanCache = new WeakMap<Emitter, [number, number][]>()
+const spanCache = new WeakMap<Emitter, { merged: [number, number][]; depth: number[] }>()
 
-/** The cached loops' first and last block indices (see emit-tags.ts regionLoops). */
-export function loopSpans(em: Emitter): [number, number][] {
-  let merged = spanCache.get(em)
-  if (merged !== undefined) return merged
+function spansOf(em: Emitter): { merged: [number, number][]; depth: number[] } {
+  let cached = spanCache.get(em)
+  if (cached !== undefined) return cached
   const { blocks, blockAt } = em.region
   const spans: [number, number][] = []
   blocks.forEach((b, i) => {
@@ -31,15 +30,32 @@ export function loopSpans(em: Emitter): [number, number][] {
     for (let x = j; x <= i; x++) if (!loopSafe(blocks[x]!)) return
     spans.push([j, i])
   })
+  // Each block's innermost span: the fewest blocks of a back edge's span holding it.
+  const depth = blocks.map((_, x) => Math.min(Infinity, ...spans.filter(([lo, hi]) => lo <= x && x <= hi).map(([lo, hi]) => hi - lo + 1)))
   spans.sort((x, y) => x[0] - y[0])
-  merged = []
+  const merged: [number, number][] = []
   for (const [lo, hi] of spans) {
     const last = merged[merged.length - 1]
     if (last !== undefined && lo <= last[1]) last[1] = Math.max(last[1], hi)
     else merged.push([lo, hi])
   }
-  spanCache.set(em, merged)
-  return merged
+  cached = { merged, depth }
+  spanCache.set(em, cached)
+  return cached
+}
+
+/** The cached loops' first and last block indices (see emit-tags.ts regionLoops): back edges' spans, overlapping ones merged. */
+export function loopSpans(em: Emitter): [number, number][] {
+  return spansOf(em).merged
+}
+
+/**
+ * The blocks in the innermost back edge's span that holds block i (Infinity: none): a loop
+ * nested in another (bench-alloc-nomte's object loops inside its step loop, merged into one
+ * by loopSpans) runs more often than the blocks around it.
+ */
+export function innermostSpan(em: Emitter, i: number): number {
+  return spansOf(em).depth[i]!
 }
 
 /** Branches (and the conditional compares): no effect on tags or groups. */
