@@ -14,10 +14,12 @@ const VBAR = RAM_BASE + 0x1000
 const L2 = RAM_BASE + 0x1_1000
 /** L2 entry 2: a Tagged block (MAIR attr 1 = 0xF0). */
 const TAGGED = RAM_BASE + 0x40_0000
-/** L2 entry 3: the RAM the scenarios remap entry 2 to (its frames' tags differ from TAGGED's). */
+/** L2 entry 3: the RAM the fillGuard scenario remaps entry 2 to (its frames' tags differ from TAGGED's); VA OTHER follows TAGGED's last page. */
 const OTHER = RAM_BASE + 0x60_0000
 /** L2 entry 4: VA[21:12] as TAGGED's, so the same fast-TLB and MMU TLB entries (both direct-mapped, indexed by VA[21:12] here). */
 const FAR_BLOCK = RAM_BASE + 0x80_0000
+/** L2 entry 5's RAM: where the page-boundary scenarios map VA OTHER (so that VA TAGGED's last page and the next are not physically adjacent). */
+const SPARE = RAM_BASE + 0xa0_0000
 const HVC_END = 0xd41e01a2 // hvc #0xf00d
 
 /**
@@ -28,12 +30,15 @@ const HVC_END = 0xd41e01a2 // hvc #0xf00d
 const WARM = [0xd280006b, 0xf100056b, 0x54ffffe1]
 
 const tagged = (tag: number, va: number): bigint => (BigInt(tag) << 56n) | BigInt(va)
+/** B and B.NE from `from` to `to`. */
+const b = (from: number, to: number): number => (0x14000000 | (((to - from) >> 2) & 0x3ff_ffff)) >>> 0
+const bne = (from: number, to: number): number => (0x54000001 | ((((to - from) >> 2) & 0x7_ffff) << 5)) >>> 0
 
 /** A block descriptor of the identity map for the 2 MiB at `pa`: Normal (attr 0) or Tagged (attr 1). */
 const blockDescriptor = (pa: number, isTagged: boolean): number => (pa | (1 << 10) | (3 << 8) | ((isTagged ? 1 : 0) << 2) | 1) >>> 0
 
-/** The 2 MiB blocks whose first 64 KiB the scenarios use: data and tags are set and compared there. */
-const WINDOWS = [TAGGED, OTHER, FAR_BLOCK]
+/** The 64 KiB windows (PAs) the scenarios use: data and tags are set and compared there. */
+const WINDOWS = [TAGGED, TAGGED + 0x1f_0000, OTHER, FAR_BLOCK, SPARE]
 const WINDOW = 0x1_0000
 
 interface Scenario {
@@ -43,6 +48,10 @@ interface Scenario {
   tagAt: (pa: number) => number
   /** L2 entries made Tagged (2 always is; 3 and 4 on request). */
   taggedBlocks?: number[]
+  /** L2 entries rewritten (after taggedBlocks): index to descriptor. */
+  remap?: Record<number, number>
+  /** More code: words at other addresses (another page). */
+  more?: [number, number[]][]
   /** Budgets of the runs; `between` is called after each that the budget ended. */
   budgets?: number[]
   between?: (m: Machine) => void
@@ -56,6 +65,7 @@ function machine(jit: boolean, s: Scenario): Machine {
   const cpu = m.cpu
   enableIdentityMmu(m)
   for (const i of [2, ...(s.taggedBlocks ?? [])]) m.memory.write32(L2 + 8 * i, blockDescriptor(RAM_BASE + i * 0x20_0000, true))
+  for (const [i, descriptor] of Object.entries(s.remap ?? {})) m.memory.write32(L2 + 8 * Number(i), descriptor)
   // MTE implemented and allowed (HCR_EL2.ATA), TBI0, SCTLR_EL1.ATA, synchronous tag check faults.
   cpu.setSysreg('ID_AA64PFR1_EL1', cpu.getSysreg('ID_AA64PFR1_EL1') | (3n << 8n))
   cpu.setHcrEl2(1n | (1n << 56n))
@@ -70,6 +80,7 @@ function machine(jit: boolean, s: Scenario): Machine {
   for (let r = 0; r < 31; r++) cpu.setX(r, s.regs[r] ?? BigInt(r) * 0x0101_0101n)
   cpu.sp = BigInt(RAM_BASE + 0x3f_0000)
   cpu.pstate = 0x3c5
+  for (const [at, words] of s.more ?? []) load(m, words, at)
   load(m, [...s.words, HVC_END], CODE)
   return m
 }
@@ -140,5 +151,58 @@ describe('guards of the skipped tag checks', () => {
     expect(jit.cpu.jit!.stats.uniformFills > 0).toBe(uniform)
     expect(isTagFault(esrOf(jit))).toBe(true)
     expect(farOf(jit)).toBe(tagged(5, p + 8))
+  })
+
+  /**
+   * Tags for the page-boundary scenarios: TAGGED's last page of tag 5 and the next VA page
+   * (mapped to SPARE) of tag 6, each with a granule of tag 7 (checked entries, not uniform
+   * ones); the RAM physically after TAGGED's last page (OTHER, not mapped there) of tag 5,
+   * what a check that read past the page's tags would find.
+   */
+  const acrossTags = (pa: number): number => (pa === OTHER - 0x800 || pa === SPARE + 0x800 ? 7 : pa >= SPARE && pa < SPARE + WINDOW ? 6 : 5)
+
+  test("a group's leader whose range crosses into the next page leaves (the range's tags there are another page's)", () => {
+    // ldr x3, [x22]; ldr x1, [x21]; ldr x2, [x21, #8] (llvm-mc), x21 8 bytes before the end of
+    // TAGGED's last page: the group's range [x21, x21 + 16) crosses into the next VA page,
+    // which maps to SPARE, of another tag. The leader's own bytes match; the follower's do not
+    // (the interpreter faults there). The first load (tag 6, into that page) puts the next
+    // page in the fast TLB, so that the follower's access makes no fill (fillGuard).
+    const words = [...WARM, 0xf94002c3, 0xf94002a1, 0xf94006a2]
+    const jit = both({
+      words,
+      regs: { 21: tagged(5, OTHER - 8), 22: tagged(6, OTHER + 0x10) },
+      tagAt: acrossTags,
+      taggedBlocks: [3],
+      remap: { 3: blockDescriptor(SPARE, true) },
+    })
+    expect(jit.cpu.jit!.stats.entries).toBeGreaterThan(0)
+    expect(isTagFault(esrOf(jit))).toBe(true)
+    expect(farOf(jit)).toBe(tagged(5, OTHER))
+  })
+
+  test("a block entered with a group's range verified re-verifies it at entry: a range that crosses a page leaves (entryVerify)", () => {
+    // Page 1 (CODE): b 2f; 1: ldr x1, [x21]; ldr x2, [x21, #8]; subs x10, x10, #1; b.ne 1b; b 2f
+    // Page 2: 2: ldr x3, [x22]; add x21, x21, #8; mov x10, #3; subs x12, x12, #1; b.ne 1b
+    // (llvm-mc). The loop at 1 keeps x21's range verified round its back edge, so its
+    // accesses have no check: each entry from page 2 (another region) verifies the range at
+    // the region's start. x21 steps 8 bytes a round up to 8 bytes before the end of TAGGED's
+    // last page: in the last round the range crosses into the next VA page (SPARE, another
+    // tag), where the interpreter faults at ldr x2. Page 2's load keeps that page in the fast
+    // TLB (the follower then makes no fill: fillGuard).
+    const step = CODE + 0x1000
+    const words = [b(CODE, step), 0xf94002a1, 0xf94006a2, 0xf100054a, bne(CODE + 16, CODE + 4), b(CODE + 20, step)]
+    const stepWords = [0xf94002c3, 0x910022b5, 0xd280006a, 0xf100058c, bne(step + 16, CODE + 4), HVC_END]
+    const jit = both({
+      words,
+      more: [[step, stepWords]],
+      regs: { 21: tagged(5, OTHER - 48), 22: tagged(6, OTHER + 0x10), 12: 6n },
+      tagAt: acrossTags,
+      taggedBlocks: [3],
+      remap: { 3: blockDescriptor(SPARE, true) },
+    })
+    expect(jit.cpu.jit!.stats.entries).toBeGreaterThan(2)
+    expect(isTagFault(esrOf(jit))).toBe(true)
+    expect(farOf(jit)).toBe(tagged(5, OTHER))
+    expect(jit.cpu.getX(12)).toBe(1n)
   })
 })
