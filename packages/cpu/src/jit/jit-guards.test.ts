@@ -50,6 +50,8 @@ interface Scenario {
   taggedBlocks?: number[]
   /** L2 entries rewritten (after taggedBlocks): index to descriptor. */
   remap?: Record<number, number>
+  /** PSTATE at the start (default EL1h, DAIF masked). */
+  pstate?: number
   /** More code: words at other addresses (another page). */
   more?: [number, number[]][]
   /** Budgets of the runs; `between` is called after each that the budget ended. */
@@ -79,7 +81,7 @@ function machine(jit: boolean, s: Scenario): Machine {
   }
   for (let r = 0; r < 31; r++) cpu.setX(r, s.regs[r] ?? BigInt(r) * 0x0101_0101n)
   cpu.sp = BigInt(RAM_BASE + 0x3f_0000)
-  cpu.pstate = 0x3c5
+  cpu.pstate = s.pstate ?? 0x3c5
   for (const [at, words] of s.more ?? []) load(m, words, at)
   load(m, [...s.words, HVC_END], CODE)
   return m
@@ -180,29 +182,77 @@ describe('guards of the skipped tag checks', () => {
     expect(farOf(jit)).toBe(tagged(5, OTHER))
   })
 
-  test("a block entered with a group's range verified re-verifies it at entry: a range that crosses a page leaves (entryVerify)", () => {
-    // Page 1 (CODE): b 2f; 1: ldr x1, [x21]; ldr x2, [x21, #8]; subs x10, x10, #1; b.ne 1b; b 2f
-    // Page 2: 2: ldr x3, [x22]; add x21, x21, #8; mov x10, #3; subs x12, x12, #1; b.ne 1b
-    // (llvm-mc). The loop at 1 keeps x21's range verified round its back edge, so its
-    // accesses have no check: each entry from page 2 (another region) verifies the range at
-    // the region's start. x21 steps 8 bytes a round up to 8 bytes before the end of TAGGED's
-    // last page: in the last round the range crosses into the next VA page (SPARE, another
-    // tag), where the interpreter faults at ldr x2. Page 2's load keeps that page in the fast
-    // TLB (the follower then makes no fill: fillGuard).
+  /**
+   * Page 1 (CODE): b 2f; 1: ldr x1, [x21]; ldr x2, [x21, #8]; subs x10, x10, #1; b.ne 1b; b 2f
+   * Page 2: 2: `first`; add x21, x21, #`stride`; mov x10, #3; subs x12, x12, #1; b.ne 1b
+   * (llvm-mc). The loop at 1 keeps x21's range verified round its back edge, so its accesses
+   * have no check: each entry from page 2 (another region) verifies the range at the region's
+   * start (entryVerify), x21 `stride` bytes further each round, x12 - 1 rounds. The tier's
+   * machine, after the states of the two were compared.
+   */
+  function verifiedLoop(first: number, stride: number, s: Omit<Scenario, 'words' | 'more'>): Machine {
     const step = CODE + 0x1000
     const words = [b(CODE, step), 0xf94002a1, 0xf94006a2, 0xf100054a, bne(CODE + 16, CODE + 4), b(CODE + 20, step)]
-    const stepWords = [0xf94002c3, 0x910022b5, 0xd280006a, 0xf100058c, bne(step + 16, CODE + 4), HVC_END]
-    const jit = both({
-      words,
-      more: [[step, stepWords]],
-      regs: { 21: tagged(5, OTHER - 48), 22: tagged(6, OTHER + 0x10), 12: 6n },
-      tagAt: acrossTags,
-      taggedBlocks: [3],
-      remap: { 3: blockDescriptor(SPARE, true) },
-    })
+    const stepWords = [first, (0x91000000 | (stride << 10) | (21 << 5) | 21) >>> 0, 0xd280006a, 0xf100058c, bne(step + 16, CODE + 4), HVC_END]
+    const jit = both({ ...s, words, more: [[step, stepWords]] })
     expect(jit.cpu.jit!.stats.entries).toBeGreaterThan(2)
     expect(isTagFault(esrOf(jit))).toBe(true)
+    return jit
+  }
+
+  test("a block entered with a group's range verified re-verifies it at entry: a range that crosses a page leaves (entryVerify)", () => {
+    // verifiedLoop with ldr x3, [x22] first in page 2 (llvm-mc). x21 steps 8 bytes a round up
+    // to 8 bytes before the end of TAGGED's last page: in the last round the range crosses
+    // into the next VA page (SPARE, another tag), where the interpreter faults at ldr x2.
+    // Page 2's load keeps that page in the fast TLB (the follower then makes no fill: fillGuard).
+    const regs = { 21: tagged(5, OTHER - 48), 22: tagged(6, OTHER + 0x10), 12: 6n }
+    const jit = verifiedLoop(0xf94002c3, 8, { regs, tagAt: acrossTags, taggedBlocks: [3], remap: { 3: blockDescriptor(SPARE, true) } })
     expect(farOf(jit)).toBe(tagged(5, OTHER))
     expect(jit.cpu.getX(12)).toBe(1n)
+  })
+
+  test("entryVerify reads the range's tags at each entry: a granule retagged (STG, in another region) since the loop verified it faults", () => {
+    // verifiedLoop with stg x23, [x25] first in page 2 (llvm-mc): x21 steps a granule a
+    // round; the STG (tag 9, in page 2's translation: no flush of the fast TLB) has retagged
+    // the granule x21 reaches in the fourth round: the interpreter faults at ldr x1 there,
+    // and the entry must leave. A granule of tag 7 elsewhere keeps the page's entry a checked one.
+    const at = TAGGED + 0x3000
+    const regs = { 21: tagged(5, at - 16), 23: tagged(9, 0), 25: tagged(5, at + 48), 12: 6n }
+    const jit = verifiedLoop(0xd9200b37, 16, { regs, tagAt: (pa) => (pa === at + 0x800 ? 7 : 5) })
+    expect(farOf(jit)).toBe(tagged(5, at + 48))
+  })
+
+  test("a tag store by DC GVA (a system instruction, run by its handler inside the translation) unverifies a group's range", () => {
+    // ldr x1, [x21]; dc gva, x23; ldr x2, [x21, #8] (llvm-mc): DC GVA sets the tags of x21's
+    // 64-byte block to 9; the follower (tag 5) must fault.
+    const at = TAGGED + 0x3100
+    const jit = both({ words: [...WARM, 0xf94002a1, 0xd50b7477, 0xf94006a2], regs: { 21: tagged(5, at), 23: tagged(9, at) }, tagAt: (pa) => (pa === at + 0x800 ? 7 : 5) })
+    expect(jit.cpu.jit!.stats.entries).toBeGreaterThan(0)
+    expect(isTagFault(esrOf(jit))).toBe(true)
+    expect(farOf(jit)).toBe(tagged(5, at + 8))
+  })
+
+  test('MSR TCO (checks back on, by its handler inside the translation) leaves: the follower of a group verified while they were off is checked', () => {
+    // ldr x1, [x21]; msr tco, #0; ldr x2, [x21, #8] (llvm-mc) from PSTATE.TCO = 1: the
+    // leader is not checked (its granule has tag 6, the pointer 5); the follower is. The
+    // handler made the fast TLB stale (its entries say "not checked"): the translation must
+    // leave after it (jit.ts sysCall), or the follower, unverified (forgetsAll) but hitting
+    // the stale entry, would not be checked.
+    const at = TAGGED + 0x3100
+    const jit = both({ words: [...WARM, 0xf94002a1, 0xd503409f, 0xf94006a2], regs: { 21: tagged(5, at) }, tagAt: (pa) => (pa === at ? 6 : pa === at + 0x800 ? 7 : 5), pstate: 0x3c5 | (1 << 25) })
+    expect(jit.cpu.jit!.stats.entries).toBeGreaterThan(0)
+    expect(isTagFault(esrOf(jit))).toBe(true)
+    expect(farOf(jit)).toBe(tagged(5, at + 8))
+  })
+
+  test('accesses off one register over more than 16 bytes are no group: a granule in the middle or at the end of their range is checked', () => {
+    // ldr x1, [x21]; ldr x2, [x21, #24] (llvm-mc): [x21, x21 + 32), two granules (x21
+    // 16-aligned; a group's leader verifies at most two, first and last); the second (tag 6)
+    // faults at the second load.
+    const at = TAGGED + 0x3100
+    const jit = both({ words: [...WARM, 0xf94002a1, 0xf9400ea2], regs: { 21: tagged(5, at) }, tagAt: (pa) => (pa === at + 16 ? 6 : pa === at + 0x800 ? 7 : 5) })
+    expect(jit.cpu.jit!.stats.entries).toBeGreaterThan(0)
+    expect(isTagFault(esrOf(jit))).toBe(true)
+    expect(farOf(jit)).toBe(tagged(5, at + 24))
   })
 })
