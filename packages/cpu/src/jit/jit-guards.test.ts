@@ -50,6 +50,8 @@ interface Scenario {
   taggedBlocks?: number[]
   /** L2 entries rewritten (after taggedBlocks): index to descriptor. */
   remap?: Record<number, number>
+  /** Doublewords written over the data once it is set (PA, value). */
+  poke?: [number, bigint][]
   /** PSTATE at the start (default EL1h, DAIF masked). */
   pstate?: number
   /** More code: words at other addresses (another page). */
@@ -78,6 +80,10 @@ function machine(jit: boolean, s: Scenario): Machine {
   for (const base of WINDOWS) {
     for (let g = 0; g < WINDOW / 16; g++) m.memory.setTag(base + 16 * g, s.tagAt(base + 16 * g))
     for (let i = 0; i < WINDOW; i += 4) m.memory.write32(base + i, ((base + i) * 0x85ebca6b) >>> 0)
+  }
+  for (const [pa, v] of s.poke ?? []) {
+    m.memory.write32(pa, Number(v & 0xffff_ffffn))
+    m.memory.write32(pa + 4, Number(v >> 32n))
   }
   for (let r = 0; r < 31; r++) cpu.setX(r, s.regs[r] ?? BigInt(r) * 0x0101_0101n)
   cpu.sp = BigInt(RAM_BASE + 0x3f_0000)
@@ -122,6 +128,14 @@ const farOf = (m: Machine): bigint => m.cpu.getSysreg('FAR_EL1')
 /** EC 0x25 (data abort, same EL), DFSC 0x11 (synchronous tag check fault). */
 const isTagFault = (esr: bigint): boolean => esr >> 26n === 0x25n && (esr & 0x3fn) === 0x11n
 
+/**
+ * Tags for the page-boundary scenarios: TAGGED's last page of tag 5 and the next VA page
+ * (mapped to SPARE) of tag 6, each with a granule of tag 7 (checked entries, not uniform
+ * ones); the RAM physically after TAGGED's last page (OTHER, not mapped there) of tag 5,
+ * what a check that read past the page's tags would find.
+ */
+const acrossTags = (pa: number): number => (pa === OTHER - 0x800 || pa === SPARE + 0x800 ? 7 : pa >= SPARE && pa < SPARE + WINDOW ? 6 : 5)
+
 describe('guards of the skipped tag checks', () => {
   test.each([
     { farTagged: false, uniform: true },
@@ -155,13 +169,6 @@ describe('guards of the skipped tag checks', () => {
     expect(farOf(jit)).toBe(tagged(5, p + 8))
   })
 
-  /**
-   * Tags for the page-boundary scenarios: TAGGED's last page of tag 5 and the next VA page
-   * (mapped to SPARE) of tag 6, each with a granule of tag 7 (checked entries, not uniform
-   * ones); the RAM physically after TAGGED's last page (OTHER, not mapped there) of tag 5,
-   * what a check that read past the page's tags would find.
-   */
-  const acrossTags = (pa: number): number => (pa === OTHER - 0x800 || pa === SPARE + 0x800 ? 7 : pa >= SPARE && pa < SPARE + WINDOW ? 6 : 5)
 
   test("a group's leader whose range crosses into the next page leaves (the range's tags there are another page's)", () => {
     // ldr x3, [x22]; ldr x1, [x21]; ldr x2, [x21, #8] (llvm-mc), x21 8 bytes before the end of
@@ -254,5 +261,109 @@ describe('guards of the skipped tag checks', () => {
     expect(jit.cpu.jit!.stats.entries).toBeGreaterThan(0)
     expect(isTagFault(esrOf(jit))).toBe(true)
     expect(farOf(jit)).toBe(tagged(5, at + 24))
+  })
+})
+
+describe("guards of the shared check (two accesses off one register in a block, emit-tags.ts Share)", () => {
+  /** The shared checks' data: x21 16-aligned in TAGGED, tag 5 (a granule of tag 7 elsewhere: a checked entry). */
+  const at = TAGGED + 0x3100
+  /** Tag 5 but at the given granules. */
+  const tagsBut = (other: Record<number, number>) => (pa: number): number => other[pa] ?? (pa === at + 0x800 ? 7 : 5)
+  /** Runs the straight-line words after WARM under both; the tier's machine. */
+  const run = (words: number[], s: Omit<Scenario, 'words'>): Machine => {
+    const jit = both({ ...s, words: [...WARM, ...words] })
+    expect(jit.cpu.jit!.stats.entries).toBeGreaterThan(0)
+    return jit
+  }
+
+  test.each([true, false])("the leader claims its follower's bytes only when they lie in its page (Tagged: %s)", (isTagged) => {
+    // ldr x1, [x21]; ldr x2, [x21, #16] (llvm-mc), 24 bytes (no group: more than 16), x21 16
+    // bytes before the end of TAGGED's last page: the follower is in the next VA page,
+    // mapped to SPARE, not the RAM physically after. Tagged: SPARE's granule has another
+    // tag, the interpreter faults at the follower (the leader must not have checked the
+    // tags after its own page's). Not tagged: the follower must load SPARE's data (it must
+    // not reuse the leader's entry).
+    const remap = { 2: blockDescriptor(TAGGED, isTagged), 3: blockDescriptor(SPARE, isTagged) }
+    const jit = run([0xf94002a1, 0xf9400aa2], { regs: { 21: tagged(isTagged ? 5 : 0, OTHER - 16) }, tagAt: acrossTags, remap })
+    if (isTagged) {
+      expect(isTagFault(esrOf(jit))).toBe(true)
+      expect(farOf(jit)).toBe(tagged(5, OTHER))
+    } else {
+      expect(esrOf(jit)).toBe(0n)
+      expect(jit.cpu.getX(2)).toBe(BigInt(jit.memory.read32(SPARE)) | (BigInt(jit.memory.read32(SPARE + 4)) << 32n))
+    }
+  })
+
+  test("a store following a load does not reuse the load's entry: on a read-only page it faults", () => {
+    // ldr x1, [x21]; str x2, [x21, #16] (llvm-mc) in a read-only block (AP[2]): a permission
+    // fault at the store.
+    const jit = run([0xf94002a1, 0xf9000aa2], { regs: { 21: tagged(5, at) }, tagAt: tagsBut({}), remap: { 2: (blockDescriptor(TAGGED, true) | (1 << 7)) >>> 0 } })
+    expect(esrOf(jit) >> 26n).toBe(0x25n)
+    expect(esrOf(jit) & 0x3cn).toBe(0xcn) // permission fault
+    expect(farOf(jit)).toBe(tagged(5, at + 16))
+  })
+
+  test.each([
+    // ldr x1, [x21]; add x21, x21, #64; ldr x2, [x21, #24]: the base register written between.
+    { what: 'the base register written between', words: [0xf94002a1, 0x910102b5, 0xf9400ea2], other: at + 80, far: at + 88 },
+    // ldr x21, [x21]; ldr x2, [x21, #24]: a load into its own base register (x21 then points
+    // at + 0x200 on: its second granule has the other tag).
+    { what: 'a load into its own base register', words: [0xf94002b5, 0xf9400ea2], other: at + 0x210, far: at + 0x218 },
+    // ldr x1, [x21, #24]; ldr x2, [x21]: the second below the first.
+    { what: 'a second access below the first', words: [0xf9400ea1, 0xf94002a2], other: at, far: at },
+    // ldr x1, [x21]; stg x23, [x22]; ldr x2, [x21, #24]: a tag store between (x22 = x21 + 16, tag 9).
+    { what: 'a tag store between', words: [0xf94002a1, 0xd9200ad7, 0xf9400ea2], other: -1, far: at + 24 },
+  ])('no shared check across $what: the second access faults on its own granule', ({ words, other, far }) => {
+    // (llvm-mc.) Each time the second access's granule has another tag than its pointer's
+    // (6, or 9 from the STG), and the interpreter faults there.
+    const regs = { 21: tagged(5, at), 22: tagged(5, at + 16), 23: tagged(9, 0) }
+    const jit = run(words, { regs, tagAt: tagsBut({ [other]: 6 }), poke: [[at, tagged(5, at + 0x200)]] })
+    expect(isTagFault(esrOf(jit))).toBe(true)
+    expect(farOf(jit)).toBe(tagged(5, far))
+  })
+})
+
+describe("guards of the loops' verified-range cache (emit-tags.ts regionLoops)", () => {
+  /** A 128-byte block of TAGGED (tag 5, a granule of tag 7 elsewhere: a checked entry). */
+  const at = TAGGED + 0x3100
+
+  test('a fill in the loop empties its cache: the page remapped (no TLBI) and evicted mid-loop is checked on its new frame', () => {
+    // 1: ldr x1, [x21, x9]; str x23, [x24]; ldr x2, [x22, x9]; add x9, x9, #8;
+    // subs x10, x10, #1; b.ne 1b (llvm-mc). The first load's check is cached (the range of
+    // x21's 128-byte block of its tag). The store rewrites x21's L2 descriptor to OTHER's
+    // RAM (tag 6); the MMU's TLB keeps the old translation until the third load, which walks
+    // up to the page 4 MiB above x21's (the same fast-TLB and MMU TLB entry) in the fourth
+    // round. In the fifth the first load refills its entry with the new frame and the
+    // interpreter faults: the fill must empty the cache (loopCacheReset).
+    const words = [0xf8696aa1, 0xf9000317, 0xf8696ac2, 0x91002129, 0xf100054a, bne(20, 0)]
+    const regs = { 21: tagged(5, at), 22: BigInt(TAGGED + 0x3000 + 0x40_0000 - 24), 23: BigInt(blockDescriptor(OTHER, true)), 24: BigInt(L2 + 8 * 2), 9: 0n, 10: 8n }
+    const jit = both({ words, regs, tagAt: (pa) => (pa >= OTHER && pa < OTHER + WINDOW ? 6 : pa === at + 0x800 ? 7 : 5), taggedBlocks: [3] })
+    expect(jit.cpu.jit!.stats.entries).toBeGreaterThan(0)
+    expect(isTagFault(esrOf(jit))).toBe(true)
+    expect(farOf(jit)).toBe(tagged(5, at + 32))
+  })
+
+  test('a loop that stores tags has no cache: a granule it retagged ahead of its load faults', () => {
+    // 1: ldr x1, [x21, x9]; stg x23, [x25], #-16; add x9, x9, #8; subs x10, x10, #1; b.ne 1b
+    // (llvm-mc). The STG walks down x21's 128-byte block from its last granule (tag 9), the
+    // load up from its first: the load reaches a retagged granule in the seventh round.
+    const words = [0xf8696aa1, 0xd93ff737, 0x91002129, 0xf100054a, bne(16, 0)]
+    const regs = { 21: tagged(5, at), 23: tagged(9, 0), 25: BigInt(at + 112), 9: 0n, 10: 12n }
+    const jit = both({ words, regs, tagAt: (pa) => (pa === at + 0x800 ? 7 : 5) })
+    expect(jit.cpu.jit!.stats.entries).toBeGreaterThan(0)
+    expect(isTagFault(esrOf(jit))).toBe(true)
+    expect(farOf(jit)).toBe(tagged(5, at + 48))
+  })
+
+  test("the cache holds the pointer's tag: the same granules through a pointer of another tag fault", () => {
+    // 1: ldr x1, [x21, x9]; add x21, x21, x12; mov x12, x11; add x9, x9, #8;
+    // subs x10, x10, #1; b.ne 1b (llvm-mc), x12 = 0 and x11 = -(1 << 56): x21's tag is 5 in
+    // the first two rounds, 4 from the third, in a block of tag 5 that the second verified.
+    const words = [0xf8696aa1, 0x8b0c02b5, 0xaa0b03ec, 0x91002129, 0xf100054a, bne(20, 0)]
+    const regs = { 21: tagged(5, at), 12: 0n, 11: BigInt.asUintN(64, -(1n << 56n)), 9: 0n, 10: 8n }
+    const jit = both({ words, regs, tagAt: (pa) => (pa === at + 0x800 ? 7 : 5) })
+    expect(jit.cpu.jit!.stats.entries).toBeGreaterThan(0)
+    expect(isTagFault(esrOf(jit))).toBe(true)
+    expect(farOf(jit)).toBe(tagged(4, at + 16))
   })
 })
