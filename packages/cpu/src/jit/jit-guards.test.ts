@@ -366,4 +366,24 @@ describe("guards of the loops' verified-range cache (emit-tags.ts regionLoops)",
     expect(isTagFault(esrOf(jit))).toBe(true)
     expect(farOf(jit)).toBe(tagged(4, at + 16))
   })
+
+  test.each([
+    // 1: ldr x1, [x21]; ldr x2, [x21, #16]; add x21, x21, #8; subs x10, x10, #1; b.ne 1b: a
+    // shared check of 24 bytes, its leader cached. The block's fifth granule has tag 6: the
+    // range a passing leader verifies ends 24 bytes before it, so that the follower's bytes
+    // lie in it too; the follower reaches it in the seventh round.
+    { what: "its follower's bytes", words: [0xf94002a1, 0xf9400aa2, 0x910022b5], other: [4], far: 64 },
+    // 1: ldr x1, [x21, #8]; ldr x2, [x21, #32]; add x21, x21, #64; subs x10, x10, #1; b.ne 1b:
+    // 32 bytes over three granules, the middle one of tag 6 in the first two rounds (the
+    // shared check fails, each access passes its own: the range then holds nothing), the
+    // leader's own granule in the third.
+    { what: 'only ranges that hold the access', words: [0xf94006a1, 0xf94012a2, 0x910102b5], other: [1, 5, 8], far: 136 },
+  ])("a cached shared check's leader verifies $what", ({ words, other, far }) => {
+    // (llvm-mc.)
+    const regs = { 21: tagged(5, at), 9: 0n, 10: 10n }
+    const jit = both({ words: [...words, 0xf100054a, bne(16, 0)], regs, tagAt: (pa) => (other.includes((pa - at) / 16) ? 6 : pa === at + 0x800 ? 7 : 5) })
+    expect(jit.cpu.jit!.stats.entries).toBeGreaterThan(0)
+    expect(isTagFault(esrOf(jit))).toBe(true)
+    expect(farOf(jit)).toBe(tagged(5, at + far))
+  })
 })
