@@ -374,3 +374,19 @@ describe("guards of the loops' verified-range cache (emit-tags.ts regionLoops)",
     expect(farOf(jit)).toBe(tagged(5, at + far))
   })
 })
+
+describe('the misaligned-granule test (emit-ops.ts access)', () => {
+  test.each([
+    { what: 'ldr x1, [x21]', word: 0xf94002a1, off: 12 },
+    { what: 'str x2, [x21]', word: 0xf90002a2, off: 9 },
+    { what: 'ldr w1, [x21]', word: 0xb94002a1, off: 14 },
+  ])("a misaligned access reaching into the next granule of another tag faults ($what)", ({ word, off }) => {
+    // (llvm-mc.) The access starts `off` bytes into a granule of its pointer's tag (5) and
+    // ends in the next, of tag 6: the check looks at its first byte's granule, and the
+    // misaligned access must leave for the interpreter, which checks both and faults.
+    const at = TAGGED + 0x3100
+    const jit = both({ words: [...WARM, word], regs: { 21: tagged(5, at + off) }, tagAt: (pa) => (pa === at + 16 ? 6 : pa === at + 0x800 ? 7 : 5) })
+    expect(jit.cpu.jit!.stats.entries).toBeGreaterThan(0)
+    expect(isTagFault(esrOf(jit))).toBe(true)
+  })
+})
