@@ -6,7 +6,7 @@ import {
   TLB_WRITE_KEY,
 } from './layout.js'
 import { type Block } from './region.js'
-import { loopCache, loopCacheHit, loopCacheRecord, sharePlan, sharedFlag, tagCheck, type Share } from './emit-tags.js'
+import { loopCache, loopCacheHit, loopCacheRecord, sharePlan, sharedFlag, tagCheck, type RangeSlot, type Share } from './emit-tags.js'
 import { fillGuard, groupSite, groupVerified, type GroupSite } from './emit-groups.js'
 import { tlbEntry, tlbMiss } from './emit-tlb.js'
 import { REG_DISCARD } from '../state.js'
@@ -164,19 +164,19 @@ export function access(
   const fn = em.fn
   const site = unchecked ? undefined : groupSite(em, b, k)
   const share = unchecked || site !== undefined ? undefined : sharePlan(em, b).get(k)
-  const slot = unchecked || site !== undefined ? undefined : loopCache(em, b).get(k)
+  const range = unchecked || site !== undefined ? undefined : loopCache(em, b).get(k)
   const leads = share !== undefined && share.lead !== 0
   if (leads) fn.i32(0).set(sharedFlag(em))
   // A loop's access in its range cache (emit-tags.ts): its host address with no lookup or
   // check; the follower's bytes (of a leader) lie in the range too.
-  const cached = slot !== undefined && needsHost && (span === elem || pairs)
+  const cached = range !== undefined && needsHost && (span === elem || pairs)
   if (cached) {
-    loopCacheHit(em, em.a, slot, elem, em.h)
+    loopCacheHit(em, em.a, range.slot, elem, em.h)
     if (span !== elem) fn.get(em.h).i32(elem).op(Op.i32Add).set(em.h2)
     if (leads) fn.i32(1).set(sharedFlag(em))
     fn.else()
   }
-  wholeWay(em, b, k, span, elem, isWrite, unchecked, pairs, mayMisalign, needsHost, share, site, slot)
+  wholeWay(em, b, k, span, elem, isWrite, unchecked, pairs, mayMisalign, needsHost, share, site, range)
   if (cached) fn.end()
   if (leads) fn.get(em.h).set(leaderHost(em))
 }
@@ -184,7 +184,7 @@ export function access(
 /** The rest of access: alignment, lookup (fill, tag check), host address. */
 function wholeWay(
   em: Emitter, b: Block, k: number, span: number, elem: number, isWrite: boolean, unchecked: boolean, pairs: boolean, mayMisalign: boolean, needsHost: boolean,
-  share: Share | undefined, site: GroupSite | undefined, slot: number | undefined,
+  share: Share | undefined, site: GroupSite | undefined, range: RangeSlot | undefined,
 ): void {
   const fn = em.fn
   fn.get(em.a).op(Op.i32WrapI64).tee(em.c)
@@ -206,7 +206,7 @@ function wholeWay(
       fn.get(leaderHost(em)).i32(share.delta!).op(Op.i32Add).set(em.h)
       fn.else()
     }
-    lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, em.h, share, site, slot)
+    lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, em.h, share, site, range)
     if (granuleTail) {
       // The tag check looked at the first byte's granule: a misaligned access reaching into the
       // next granule of a tag-checked page leaves for the interpreter. Tested only when
@@ -227,7 +227,7 @@ function wholeWay(
   if (!pairs) {
     fn.get(em.c).i32(4095).op(Op.i32And).i32(4096 - span).op(Op.i32GtU, Op.i32Or)
     em.exitIf(b, k)
-    lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, needsHost ? em.h : undefined, share, site, slot)
+    lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, needsHost ? em.h : undefined, share, site, range)
     return
   }
   // A misaligned pair that stays in its page goes on (its tag check covers its whole span);
@@ -245,7 +245,7 @@ function wholeWay(
   fn.get(em.a).i64(elem).op(Op.i64Add).tee(em.a2).op(Op.i32WrapI64).set(em.c2)
   lookup(em, b, k, em.a2, em.c2, elem, elem, isWrite, unchecked, em.h2, own)
   fn.else()
-  lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, em.h, share, site, slot)
+  lookup(em, b, k, em.a, em.c, span, elem, isWrite, unchecked, em.h, share, site, range)
   fn.get(em.h).i32(elem).op(Op.i32Add).set(em.h2)
   fn.end()
   // (Across a page the flag stays clear: no follower reuses this host address.)
@@ -291,7 +291,7 @@ function misaligned(em: Emitter, b: Block, k: number, span: number): void {
  */
 export function lookup(
   em: Emitter, b: Block, k: number, a: number, c: number, span: number, elem: number, isWrite: boolean, unchecked: boolean, host: number | undefined,
-  share?: Share, site?: GroupSite, slot?: number,
+  share?: Share, site?: GroupSite, range?: RangeSlot,
 ): void {
   const fn = em.fn
   const tlb = em.base + ST_TLB
@@ -306,7 +306,7 @@ export function lookup(
   if (!unchecked) {
     if (span > 32) throw new RangeError(`a checked access of ${span} bytes: the tag check covers at most two granules`)
     tagCheck(em, b, k, a, c, span > elem ? span : 1, share, site)
-    if (slot !== undefined) loopCacheRecord(em, a, c, slot, share !== undefined && share.lead !== 0 ? share.lead : span, elem)
+    if (range !== undefined) loopCacheRecord(em, a, c, range, share !== undefined && share.lead !== 0 ? share.lead : span, elem)
   }
   if (host !== undefined) fn.get(em.e).mem(Op.i32Load, tlb + TLB_HOST).get(c).i32(4095).op(Op.i32And, Op.i32Add).set(host)
 }

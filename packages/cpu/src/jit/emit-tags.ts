@@ -156,8 +156,10 @@ export function tagCheck(em: Emitter, b: Block, k: number, a: number, c: number,
  * returned, which the memory model allows as long as nothing orders the later check after
  * that write: no barrier or acquire in the loop, and the access's address must not depend on
  * a value loaded inside the loop (a load that saw a pointer published after an STG must see
- * the new tag). So the cached accesses' address registers must not be computed, inside the
- * loop, from any loaded value or from flags set from one: a register may hold such a value at
+ * the new tag). So an access whose range holds checked tags must not have its address
+ * registers computed, inside the loop, from any loaded value or from flags set from one (an
+ * access that may, bench-alloc-nomte's object loops inside its step loop, gets ranges of
+ * unchecked pages only: RangeSlot.checked): a register may hold such a value at
  * a block's start if any instruction of the loop writes it from one (a fixed point round the
  * back edges), and within the block it is followed exactly (bench-alloc's `add x21, x2, x5,
  * lsl #3; ldr x21, [x21, #8]`: x21 is loaded in the loop, but not the value the load's
@@ -198,10 +200,12 @@ export function loopCacheHit(em: Emitter, a: number, slot: number, elem: number,
  * its start (for a leader, only when the follower's bytes lie in it too). A checked one: the
  * granules from that of byte c up to the first of another tag in its 256-byte block (sixteen
  * tag bytes, one v128 load compared with the pointer's tag), when they hold the `covered`
- * bytes; else the cache keeps the range it had.
+ * bytes, when the access's address is not loaded in its loop (range.checked); else the cache
+ * keeps the range it had.
  */
-export function loopCacheRecord(em: Emitter, a: number, c: number, slot: number, covered: number, elem: number): void {
+export function loopCacheRecord(em: Emitter, a: number, c: number, range: RangeSlot, covered: number, elem: number): void {
   const fn = em.fn
+  const { slot } = range
   const tlb = em.base + ST_TLB
   const shift = Math.log2(elem)
   const store = (start: () => void, limit: () => void, host: () => void, checked: number): void => {
@@ -221,6 +225,10 @@ export function loopCacheRecord(em: Emitter, a: number, c: number, slot: number,
   // (A leader whose follower lies past the page records the page too: no access there is in
   // the range, whose limit keeps the covered bytes in the page.)
   store(() => fn.get(a).i64(-4096).op(Op.i64And), () => fn.i64(((4096 - covered) >>> shift) + 1), () => {}, 0)
+  if (!range.checked) {
+    fn.end()
+    return
+  }
   fn.else()
   const at = scratch(em)
   // The block's sixteen tags, those equal to the pointer's as a bit each; the first granule
@@ -245,10 +253,20 @@ export function loopCacheRecord(em: Emitter, a: number, c: number, slot: number,
   fn.end()
 }
 
+/**
+ * A cached access's range slot, and whether it may hold a range of a tag-checked page: not
+ * when its address may be a value loaded in the loop (the taint rule below); its ranges are
+ * then pages whose accesses are not checked.
+ */
+export interface RangeSlot {
+  slot: number
+  checked: boolean
+}
+
 /** A loop the cache is exact in: its blocks (by index) and its accesses' slots, by block. */
 interface Loop {
   blocks: Set<number>
-  sites: Map<Block, Map<number, number>>
+  sites: Map<Block, Map<number, RangeSlot>>
   /** Its slots (indices into the region's RANGE_SLOTS). */
   slots: number[]
 }
@@ -315,7 +333,7 @@ function regionLoops(em: Emitter): Map<number, Loop> {
     const loop: Loop = { blocks: new Set(members.map((_, x) => lo + x)), sites: new Map(), slots: [] }
     const grouped = regionGroups(em)
     // The accesses that may have a cache, innermost loops' first (they run most often).
-    const candidates: { b: Block; k: number; depth: number }[] = []
+    const candidates: { b: Block; k: number; depth: number; checked: boolean }[] = []
     members.forEach((b, x) => {
       loop.sites.set(b, new Map())
       const plan = sharePlan(em, b)
@@ -328,15 +346,16 @@ function regionLoops(em: Emitter): Map<number, Loop> {
         const eligible = plan.get(k)?.lead !== 0 && (m !== null || isRegisterOffset) &&
           // Unchecked accesses (SP + immediate, no writeback) have no check to cache; groups have their own.
           !(m !== null && ((m.rn === 31 && !m.writeback) || (!m.writeback && grouped.has(m.rn))))
-        if (eligible && !(isRegisterOffset ? registersOf(d).reads.slice(0, 2) : registersOf(d).reads.slice(0, 1)).some((r) => loaded.has(r))) {
-          candidates.push({ b, k, depth: innermostSpan(em, lo + x) })
+        if (eligible) {
+          const checked = !(isRegisterOffset ? registersOf(d).reads.slice(0, 2) : registersOf(d).reads.slice(0, 1)).some((r) => loaded.has(r))
+          candidates.push({ b, k, depth: innermostSpan(em, lo + x), checked })
         }
         taint(d, loaded)
       })
     })
     candidates.sort((p, q) => p.depth - q.depth)
-    for (const { b, k } of candidates.slice(0, Math.min(LOOP_SLOTS, RANGE_SLOTS - slots))) {
-      loop.sites.get(b)!.set(k, slots)
+    for (const { b, k, checked } of candidates.slice(0, Math.min(LOOP_SLOTS, RANGE_SLOTS - slots))) {
+      loop.sites.get(b)!.set(k, { slot: slots, checked })
       loop.slots.push(slots++)
     }
     for (const x of loop.blocks) byBlock.set(x, loop)
@@ -345,7 +364,7 @@ function regionLoops(em: Emitter): Map<number, Loop> {
 }
 
 /** The cache slots of block b's accesses (by instruction index): none unless b is in a loop the cache is exact in. */
-export function loopCache(em: Emitter, b: Block): Map<number, number> {
+export function loopCache(em: Emitter, b: Block): Map<number, RangeSlot> {
   const i = em.region.blockAt.get(b.start)
   return (i === undefined ? undefined : regionLoops(em).get(i)?.sites.get(b)) ?? new Map()
 }
