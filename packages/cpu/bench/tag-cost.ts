@@ -21,7 +21,9 @@
 //   tsx --conditions=source bench/tag-cost.ts [WORKLOAD...]
 //   TAG_COST_REPS=3  TAG_COST_SCALE=1 (HIGH rounds: about 300-800 M instructions a run)
 //
-// TAG_COST_CALLGRIND=1: host instructions instead of CPU time, which no load moves: each child
+// TAG_COST_CALLGRIND=1: host instructions of the code V8 generated (the region functions and
+// the runtime's JIT-compiled JS: callgrind's `???` object; TAG_COST_WHOLE=1: the whole process)
+// instead of CPU time, which no load moves: each child
 // (LOW rounds, HIGH rounds; MTE on, off) runs alone under `valgrind --tool=callgrind` with node
 // `--single-threaded` (V8 compiles on the main thread: the same work every run) and
 // `--no-liftoff` (every region function compiled by TurboFan at once: with V8's tier-up from
@@ -42,9 +44,11 @@ import { runGuest } from '../src/guest-runner.js'
 import { enableGuestMte } from '../src/mte-test-support.js'
 
 const BENCH_PARAMS = 0x407f_f000
-/** HIGH rounds per workload (LOW is 1/16 of it). */
+/** HIGH rounds per workload (LOW is 1/16 of it; 1/2 in callgrind mode). */
 const HIGH: Record<string, number> = { crc32: 2000, sieve: 150, copy: 5000, list: 1200, string: 350, alloc: 2500 }
 const CALLGRIND = process.env['TAG_COST_CALLGRIND'] === '1'
+/** TAG_COST_WHOLE=1: count the whole process in callgrind mode (else the generated code alone). */
+const WHOLE = process.env['TAG_COST_WHOLE'] === '1'
 const REPS = CALLGRIND ? 1 : Math.max(1, Number(process.env['TAG_COST_REPS'] ?? 3))
 const SCALE = Number(process.env['TAG_COST_SCALE'] ?? 1)
 
@@ -83,13 +87,46 @@ function callgrindRun(guest: string, rounds: number): { hostInstructions: number
       ['--tool=callgrind', '--dump-instr=no', `--callgrind-out-file=${out}`, process.execPath, '--single-threaded', '--no-liftoff', ...process.execArgv, self, '--child', guest, '0', String(rounds)],
       { stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 20 },
     ).toString()
-    const totals = /^(?:summary|totals): (\d+)/m.exec(readFileSync(out, 'utf8'))
+    const text = readFileSync(out, 'utf8')
+    const totals = /^(?:summary|totals): (\d+)/m.exec(text)
     if (totals === null) throw new Error(`${guest}: no totals in callgrind's output`)
     const part = JSON.parse(stdout.trim().split('\n').pop()!) as Part
-    return { hostInstructions: Number(totals[1]), instructions: part.instructions }
+    return { hostInstructions: WHOLE ? Number(totals[1]) : generatedCodeCost(text), instructions: part.instructions }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+/**
+ * The self cost of code with no object file in a callgrind output (`ob=(n) ???`): the code V8
+ * generated, the region functions and the JIT-compiled JS of the runtime. Without the rest
+ * (V8's GC, compilers and runtime in C++, whose work varies with time-driven heuristics by
+ * ~+-3% of a run, +-15% of a workload now that the workload is cheap) the HIGH - LOW
+ * difference repeats.
+ */
+function generatedCodeCost(text: string): number {
+  const names = new Map<string, string>()
+  let inGenerated = false
+  let skipNext = false
+  let cost = 0
+  for (const line of text.split('\n')) {
+    const ob = /^(c?)ob=\((\d+)\)(?: (.*))?$/.exec(line)
+    if (ob !== null) {
+      if (ob[3] !== undefined) names.set(ob[2]!, ob[3])
+      if (ob[1] === '') inGenerated = names.get(ob[2]!) === '???'
+      continue
+    }
+    if (line.startsWith('calls=')) {
+      skipNext = true // the next cost line is the call's inclusive cost
+      continue
+    }
+    const c = line.charCodeAt(0)
+    if ((c >= 48 && c <= 57) || c === 43 || c === 45 || c === 42) {
+      if (skipNext) skipNext = false
+      else if (inGenerated) cost += Number(line.split(' ')[1] ?? 0)
+    }
+  }
+  return cost
 }
 
 /** Callgrind mode: the workload's host instructions (HIGH run - LOW run). */
@@ -126,7 +163,10 @@ async function main(): Promise<void> {
   console.log(`guest      M insns on     off    (+%)   ${CALLGRIND ? 'host/insn on off' : 'MIPS on   off'}   per round   per insn   (each rep: per insn)`)
   for (const w of workloads) {
     const high = Math.max(16, Math.round(HIGH[w]! * SCALE))
-    const low = Math.max(1, Math.round(high / 16))
+    // Callgrind: LOW at half of HIGH, so that both runs have translated every region (at 1/16,
+    // bench-alloc's HIGH run translated two regions more, ~46 M host instructions of the
+    // translator's JS in the workload: +13.0% where the regions' own cost was +8.4%).
+    const low = CALLGRIND ? Math.round(high / 2) : Math.max(1, Math.round(high / 16))
     const perRound: number[] = []
     const perInsn: number[] = []
     let on: Part | undefined
