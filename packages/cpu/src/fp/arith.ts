@@ -297,6 +297,9 @@ export function fpDiv(st: FpStatus, fmt: Format, aLo: number, aHi: number, bLo: 
           m > MIN_NORMAL64 &&
           m <= MAX64 &&
           Math.abs(a) >= SAFE_PRODUCT_LOW &&
+          // q * b is a: its split halves' product may round past MAX64 when a is near it
+          // (0x7feffffffc000000 / 2^29 set IXC on an exact quotient).
+          Math.abs(a) < SAFE_SPLIT_HIGH &&
           Math.abs(b) < SAFE_SPLIT_HIGH &&
           m < SAFE_SPLIT_HIGH
         ) {

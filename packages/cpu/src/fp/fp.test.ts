@@ -163,3 +163,15 @@ describe('estimates', () => {
     expect(st.fpsr).toBe(FPSR_DZC)
   })
 })
+
+describe('fpDiv near the largest double', () => {
+  it('an exact quotient of a dividend near MAX64 raises no IXC (the fast path\'s split product must not overflow)', async () => {
+    const { fpDiv: div } = await import('./arith.js')
+    const { DOUBLE: double } = await import('./core.js')
+    const st = { fpcr: 0, fpsr: 0 }
+    // 0x7feffffffc000000 / 2^29 = 0x7e1ffffffc000000, exactly (fast-check found it: IXC was set).
+    const lo = div(st as Parameters<typeof div>[0], double, 0xfc000000 | 0, 0x7fefffff, 0, 0x41c00000)
+    expect(lo >>> 0).toBe(0xfc000000)
+    expect(st.fpsr).toBe(0)
+  })
+})
