@@ -197,7 +197,7 @@ export function loopCacheHit(em: Emitter, a: number, slot: number, elem: number,
  * After a slot's access went the whole way and passed (the fast-TLB entry in local e, its tags
  * word in tg; `covered` bytes from a: its own, or a leader's and its follower's): records the
  * range its next runs may use (see the range caches above). An unchecked page: the page, from
- * its start (for a leader, only when the follower's bytes lie in it too). A checked one: the
+ * its start (its limit keeps the covered bytes in the page). A checked one: the
  * granules from that of byte c up to the first of another tag in its 256-byte block (sixteen
  * tag bytes, one v128 load compared with the pointer's tag), when they hold the `covered`
  * bytes, when the access's address is not loaded in its loop (range.checked); else the cache

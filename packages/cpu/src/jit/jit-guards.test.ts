@@ -317,11 +317,11 @@ describe("guards of the loops' verified-range cache (emit-tags.ts regionLoops)",
   test('a fill in the loop empties its cache: the page remapped (no TLBI) and evicted mid-loop is checked on its new frame', () => {
     // 1: ldr x1, [x21, x9]; str x23, [x24]; ldr x2, [x22, x9]; add x9, x9, #8;
     // subs x10, x10, #1; b.ne 1b (llvm-mc). The first load's check is cached (the range of
-    // x21's 128-byte block of its tag). The store rewrites x21's L2 descriptor to OTHER's
+    // granules of its tag in x21's 256-byte block). The store rewrites x21's L2 descriptor to OTHER's
     // RAM (tag 6); the MMU's TLB keeps the old translation until the third load, which walks
     // up to the page 4 MiB above x21's (the same fast-TLB and MMU TLB entry) in the fourth
     // round. In the fifth the first load refills its entry with the new frame and the
-    // interpreter faults: the fill must empty the cache (loopCacheReset).
+    // interpreter faults: the fill must empty the cache (jit.ts fill: a walk empties the ranges).
     const words = [0xf8696aa1, 0xf9000317, 0xf8696ac2, 0x91002129, 0xf100054a, bne(20, 0)]
     const regs = { 21: tagged(5, at), 22: BigInt(TAGGED + 0x3000 + 0x40_0000 - 24), 23: BigInt(blockDescriptor(OTHER, true)), 24: BigInt(L2 + 8 * 2), 9: 0n, 10: 8n }
     const jit = both({ words, regs, tagAt: (pa) => (pa >= OTHER && pa < OTHER + WINDOW ? 6 : pa === at + 0x800 ? 7 : 5), taggedBlocks: [3] })
